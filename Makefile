@@ -1,0 +1,39 @@
+# p2pgrid — the two commands: `make demo` and `make test`.
+# Everything else is plain CMake (presets in CMakePresets.json).
+
+.PHONY: all demo test bench build release fuzz bootstrap clean
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@cmake --preset test >/dev/null
+	@cmake --build --preset test -j $(JOBS)
+
+release: bootstrap
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+# Run the main job: a node with its coordinator, real messages, real milestones.
+demo: release
+	@./build/release/p2pgrid demo
+
+# Every test: unit, fuzz corpora as regression tests, integration, interop.
+test: build
+	@ctest --preset test
+
+# Numbers only, never pass/fail on time.
+bench: release
+	@bench/run
+
+# libFuzzer targets (clang); run one with e.g. build/fuzz/fuzz/fuzz_message -max_total_time=60
+fuzz: bootstrap
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
+clean:
+	rm -rf build

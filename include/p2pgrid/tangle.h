@@ -1,0 +1,171 @@
+/* p2pgrid/tangle.h — the Tangle: entry checks, storage (SQLite, WAL),
+ * solidification, URTS tip selection (TIP-3) and milestone confirmation
+ * (TIP-2 traversal order, TIP-8 signatures).
+ *
+ * Thread safety: every function may be called from any thread; a pg_tangle
+ * serialises access internally. pg_tangle_attach() does its proof of work
+ * outside the lock.
+ *
+ * Storage: <data_dir>/tangle.db holds raw messages, metadata, children, the
+ * indexation index and milestones. Everything survives a restart; a message is
+ * stored in one SQLite transaction with its metadata, children and index rows,
+ * so a crash never leaves half a message. */
+#ifndef P2PGRID_TANGLE_H
+#define P2PGRID_TANGLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/buf.h"
+#include "p2pgrid/clock.h"
+#include "p2pgrid/err.h"
+#include "p2pgrid/message.h"
+#include "p2pgrid/message_json.h"
+
+typedef struct pg_tangle pg_tangle;
+
+/* Called for each transaction message of a milestone's past cone, in
+ * white-flag order, under the tangle lock (the ledger plugs in here). Return 0
+ * and set *included (true: applied; false: conflicting with *conflict_reason
+ * using iota.js ConflictReason codes). Without a hook, transaction messages
+ * are marked conflicting with reason 255 (semantic validation failed) — the
+ * ledger (issue 3) replaces that. */
+typedef int (*pg_tx_confirm_fn)(void *ctx, uint32_t milestone_index, const uint8_t msg_id[PG_ID_LEN],
+                                const pg_message *m, bool *included, uint8_t *conflict_reason);
+
+typedef struct pg_tangle_config {
+  const char *data_dir;     /* required; created if missing */
+  const char *network_name; /* reported by /info; network id = BLAKE2b-256(name)[0..8] LE */
+  const char *bech32_hrp;   /* e.g. "atoi" */
+  uint32_t min_pow_score;   /* 0 = no PoW required */
+
+  /* Milestone acceptance: public keys (32 bytes each) and how many must sign. */
+  size_t ms_keys_count;
+  uint8_t ms_public_keys[PG_MS_MAX_KEYS][32];
+  unsigned ms_threshold; /* 1..ms_keys_count */
+
+  /* URTS (TIP-3). 0 = the TIP defaults (8, 13, 15, 2, 3000 ms). */
+  unsigned tsc_c1;
+  unsigned tsc_c2;
+  unsigned tsc_max_depth;
+  unsigned tip_max_children;
+  unsigned tip_max_age_ms;
+
+  /* Solidifier: unsolid messages kept at most this many / this long. 0 = 10000 / 60000 ms. */
+  size_t unsolid_max;
+  unsigned unsolid_max_age_ms;
+
+  /* PoW threads for pg_tangle_attach (0 = all cores). */
+  unsigned pow_threads;
+
+  const pg_clock *clock; /* NULL = real clock */
+
+  pg_tx_confirm_fn tx_confirm; /* optional */
+  void *tx_confirm_ctx;
+} pg_tangle_config;
+
+/* Fills c with defaults (network "private-tangle", hrp "atoi", score 0, TIP-3 values). */
+void pg_tangle_config_defaults(pg_tangle_config *c);
+
+PG_NODISCARD int pg_tangle_open(const pg_tangle_config *c, pg_tangle **out, pg_diag *d);
+void pg_tangle_close(pg_tangle *t); /* NULL ok */
+
+/* Network id for a name: first 8 bytes of BLAKE2b-256(UTF-8 name), LE. */
+uint64_t pg_network_id(const char *name);
+
+/* Entry point for complete message bytes: parse, network id, PoW, milestone
+ * signatures, store, solidify, confirm. id_out gets the message id. A message
+ * that is already stored returns PG_OK (idempotent) with *is_new false.
+ * Errors: PG_ERR_INVALID / TRUNCATED / TOO_LARGE (syntax), PG_ERR_NETWORK_ID,
+ * PG_ERR_POW, PG_ERR_CRYPTO (bad milestone), PG_ERR_UNAVAILABLE (solidifier
+ * full), PG_ERR_DB. d names the problem. is_new may be NULL. */
+PG_NODISCARD int pg_tangle_submit(pg_tangle *t, const uint8_t *bytes, size_t len,
+                                  uint8_t id_out[PG_ID_LEN], bool *is_new, pg_diag *d);
+
+/* Completes a draft (POST /messages): fills a missing network id, missing
+ * parents from tip selection, a missing nonce by proof of work (cancel may be
+ * NULL), then pg_tangle_submit. A given network id must match, given parents
+ * are kept, a given nonce must meet min_pow_score. */
+PG_NODISCARD int pg_tangle_attach(pg_tangle *t, const pg_message_draft *draft, atomic_bool *cancel,
+                                  uint8_t id_out[PG_ID_LEN], pg_diag *d);
+
+enum pg_inclusion {
+  PG_INCL_UNKNOWN = 0, /* not yet referenced */
+  PG_INCL_NO_TX = 1,
+  PG_INCL_INCLUDED = 2,
+  PG_INCL_CONFLICTING = 3,
+};
+
+typedef struct pg_msg_meta {
+  uint8_t id[PG_ID_LEN];
+  uint8_t parents_count;
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  bool solid;
+  uint32_t referenced_by;   /* milestone index, 0 = not referenced yet */
+  uint32_t milestone_index; /* set on valid milestone messages, else 0 */
+  int inclusion;            /* enum pg_inclusion */
+  uint8_t conflict_reason;
+  bool should_promote;  /* only meaningful while not referenced */
+  bool should_reattach; /* only meaningful while not referenced */
+  uint64_t arrival_ms;
+} pg_msg_meta;
+
+PG_NODISCARD int pg_tangle_get_raw(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_buf *out);
+PG_NODISCARD int pg_tangle_get_meta(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_msg_meta *m);
+
+/* Up to max ids into ids (32 bytes each); *count = how many written,
+ * *total = how many exist. An unknown message has no children (PG_OK, 0). */
+PG_NODISCARD int pg_tangle_children(pg_tangle *t, const uint8_t id[PG_ID_LEN], size_t max,
+                                    uint8_t (*ids)[PG_ID_LEN], size_t *count, size_t *total);
+/* Messages whose indexation payload (top level or inside a transaction
+ * essence) has exactly this index, oldest first. */
+PG_NODISCARD int pg_tangle_find_index(pg_tangle *t, const uint8_t *index, size_t index_len, size_t max,
+                                      uint8_t (*ids)[PG_ID_LEN], size_t *count, size_t *total);
+
+typedef struct pg_milestone_info {
+  uint32_t index;
+  uint8_t message_id[PG_ID_LEN];
+  uint64_t timestamp; /* Unix seconds */
+} pg_milestone_info;
+
+/* A confirmed milestone by index. PG_ERR_NOT_FOUND if unknown. */
+PG_NODISCARD int pg_tangle_milestone(pg_tangle *t, uint32_t index, pg_milestone_info *out);
+
+/* 1..max unique tip ids, sorted ascending (non-lazy tips chosen uniformly at
+ * random). With no tips at all, returns the solid entry point (32 zero bytes)
+ * so a new network can start. */
+PG_NODISCARD int pg_tangle_select_tips(pg_tangle *t, uint8_t (*ids)[PG_ID_LEN], size_t max,
+                                       size_t *count);
+
+typedef struct pg_tangle_status {
+  const char *network_name; /* borrowed from the tangle */
+  uint64_t network_id;
+  const char *bech32_hrp;
+  uint32_t min_pow_score;
+  uint32_t latest_milestone_index;
+  uint64_t latest_milestone_timestamp;
+  uint32_t confirmed_milestone_index;
+  uint64_t confirmed_milestone_timestamp;
+  uint32_t pruning_index;
+  uint64_t messages;         /* stored */
+  uint64_t unsolid;          /* waiting for parents */
+  uint64_t tips;             /* non-lazy + semi-lazy tips tracked */
+  double messages_per_second;            /* over the last interval between milestones */
+  double referenced_messages_per_second;
+  double referenced_rate;                /* percent */
+} pg_tangle_status;
+
+void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s);
+
+/* Coordinator: builds, signs (with every secret key given, 64 bytes each, in
+ * any order), does PoW for and submits the next milestone (index =
+ * latest + 1), referencing up to 8 current tips (at least 2 parents: the tip
+ * set is padded with the previous milestone / solid entry point). On success
+ * *index_out gets its index and the milestone is confirmed. */
+PG_NODISCARD int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64],
+                                           size_t keys_count, atomic_bool *cancel,
+                                           uint32_t *index_out, pg_diag *d);
+
+#endif
