@@ -110,19 +110,27 @@ typedef struct pg_message {
 
 /* Parses and syntactically validates bytes. On success *m must be released
  * with pg_message_clear(). On failure *m needs no release, the return value
- * says which class of error and d (optional) names the problem. */
+ * says which class of error and d (optional) names the problem:
+ * PG_ERR_TOO_LARGE (> 32768 bytes), PG_ERR_TRUNCATED (a field or declared
+ * length runs past the end), PG_ERR_INVALID (any other rule), PG_ERR_NOMEM.
+ * Besides TIP-6/7/8 syntax it checks that a milestone payload's parents equal
+ * the message's parents (TIP-8). A milestone receipt (type 3, with its type 4
+ * treasury transaction) is checked structurally only and kept as raw bytes. */
 PG_NODISCARD int pg_message_parse(const uint8_t *bytes, size_t len, pg_message *m, pg_diag *d);
 void pg_message_clear(pg_message *m);
 
-/* Parses a payload on its own (bytes start with the u32 type). Same rules and
- * ownership as pg_message_parse; fills type and union of m only. */
+/* Parses a payload on its own (bytes start with the u32 type; types 0, 1, 2
+ * only). Same rules and ownership as pg_message_parse; on success writes only
+ * m->payload_type, m->payload (= bytes), m->payload_len and m->u, so release
+ * with pg_message_clear(). On failure m is untouched. */
 PG_NODISCARD int pg_payload_parse(const uint8_t *bytes, size_t len, pg_message *m, pg_diag *d);
 
 /* BLAKE2b-256 of the bytes. */
 void pg_message_id(const uint8_t *bytes, size_t len, uint8_t id[PG_ID_LEN]);
 
-/* Serialises a message from parts. payload may be NULL (payload_len 0). Checks
- * parent count (1..8), order and uniqueness, and the 32768-byte cap. */
+/* Serialises a message from parts, appending to out (all builders below
+ * append too). payload may be NULL (payload_len 0); it is not validated.
+ * Checks parent count (1..8), order and uniqueness, and the 32768-byte cap. */
 PG_NODISCARD int pg_message_build(pg_buf *out, uint64_t network_id, const uint8_t *parents,
                                   size_t parents_count, const uint8_t *payload, size_t payload_len,
                                   uint64_t nonce, pg_diag *d);
@@ -144,7 +152,9 @@ typedef struct pg_milestone_draft {
   uint8_t public_keys[PG_MS_MAX_KEYS][32]; /* sorted, unique */
 } pg_milestone_draft;
 
-/* Writes the milestone essence (what is hashed and signed) into out. */
+/* Writes the milestone essence (what is hashed and signed; receiptLength 0)
+ * into out. Checks parents 1..8 and keys 1..PG_MS_MAX_KEYS sorted and unique,
+ * and the nextPoWScoreMilestoneIndex rule. */
 PG_NODISCARD int pg_milestone_essence(pg_buf *out, const pg_milestone_draft *ms, pg_diag *d);
 /* Writes the whole milestone payload (type 1 first) given one 64-byte
  * signature per key, in key order. */

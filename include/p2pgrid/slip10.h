@@ -1,0 +1,33 @@
+/* p2pgrid/slip10.h — SLIP-10 Ed25519 key derivation (hardened only), as
+ * @iota/crypto.js Slip0010 does it, and the IOTA BIP-44 path
+ * m/44'/4218'/account'/change'/index'. Uses libsodium's HMAC-SHA512. */
+#ifndef P2PGRID_SLIP10_H
+#define P2PGRID_SLIP10_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/err.h"
+
+#define PG_IOTA_COIN_TYPE 4218u
+
+typedef struct pg_slip10_key {
+  uint8_t priv[32];  /* Ed25519 seed (RFC 8032) */
+  uint8_t chain[32];
+} pg_slip10_key;
+
+/* Master key from seed bytes (iota.js Ed25519Seed: 32 bytes, or the 64-byte
+ * BIP-39 seed). PG_ERR_INVALID for a seed under 16 or over 64 bytes. */
+PG_NODISCARD int pg_slip10_master(const uint8_t *seed, size_t len, pg_slip10_key *out);
+/* Hardened child: segment is the index without the 0x80000000 bit (it is added). */
+void pg_slip10_child(const pg_slip10_key *parent, uint32_t segment, pg_slip10_key *out);
+/* Derives along a path of segments (each hardened). */
+PG_NODISCARD int pg_slip10_derive(const uint8_t *seed, size_t len, const uint32_t *path, size_t n,
+                                  pg_slip10_key *out);
+
+/* m/44'/4218'/account'/change'/index' -> Ed25519 key pair and address
+ * (BLAKE2b-256 of the public key). Any output pointer may be NULL. */
+PG_NODISCARD int pg_iota_keypair(const uint8_t *seed, size_t len, uint32_t account, uint32_t change,
+                                 uint32_t index, uint8_t pk[32], uint8_t sk[64], uint8_t address[32]);
+
+#endif
