@@ -36,8 +36,13 @@ typedef struct pg_curl64 {
 } pg_curl64;
 
 void pg_curl64_transform(pg_curl64 *s, int rounds);
+/* out = transform(in) with `rounds` rounds; in is left unchanged (in != out).
+ * Saves the state copy when the same input is reused with small changes. */
+void pg_curl64_transform_copy(const pg_curl64 *in, pg_curl64 *out, int rounds);
 /* Sets trit i of every lane to t. */
 void pg_curl64_set_all(pg_curl64 *s, size_t i, pg_trit t);
+/* Sets trit i of one lane (0..63) to t. */
+void pg_curl64_set(pg_curl64 *s, size_t lane, size_t i, pg_trit t);
 pg_trit pg_curl64_get(const pg_curl64 *s, size_t lane, size_t i);
 
 #endif

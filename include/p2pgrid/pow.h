@@ -32,7 +32,9 @@ typedef struct pg_pow_opts {
 /* Finds a nonce giving msg (len bytes, nonce bytes ignored) a score of at least
  * min_score, writes it into the last 8 bytes of msg and into *nonce. *trials
  * (optional) gets the number of nonces tested. PG_ERR_CANCELLED when cancelled.
- * Uses the 64-lane bit-sliced Curl-P-81 on every thread. */
+ * Uses a bit-sliced Curl-P-81 (64 lanes per 64-bit word; 128, 256 or 512
+ * nonces per transform depending on the engine) on every thread. The
+ * nonce found is checked with the scalar Curl-P before it is returned. */
 PG_NODISCARD int pg_pow_search(uint8_t *msg, size_t len, uint32_t min_score, const pg_pow_opts *opts,
                                uint64_t *nonce, uint64_t *trials);
 
@@ -40,5 +42,16 @@ PG_NODISCARD int pg_pow_search(uint8_t *msg, size_t len, uint32_t min_score, con
  * callers that want a fixed difficulty). Same threading and cancel rules. */
 PG_NODISCARD int pg_pow_search_digest(const uint8_t digest[32], unsigned target_zeros,
                                       const pg_pow_opts *opts, uint64_t *nonce, uint64_t *trials);
+
+/* Search engine selection, for tests and benchmarks (process-wide):
+ * "auto" (or NULL; the default: "avx2" if the CPU has it, else "sse2"), "sse2"
+ * (128 lanes), "avx2" (256), "avx512" (512; x86 only). PG_ERR_UNSUPPORTED if
+ * the CPU lacks it, PG_ERR_INVALID for an unknown name. Not for use while a
+ * search is running. */
+PG_NODISCARD int pg_pow_set_engine(const char *name);
+/* Name of the engine a search started now would use. */
+const char *pg_pow_engine(void);
+/* Nonces tested per transform by that engine. */
+unsigned pg_pow_lanes(void);
 
 #endif

@@ -16,7 +16,11 @@ typedef int8_t pg_trit;
 
 extern const char PG_TRYTE_ALPHABET[28];
 
-/* Value -13..13 of a tryte char, or PG_ERR_INVALID (< -13) for a non-tryte. */
+/* Returned by pg_tryte_value for a non-tryte char (any value < -13 means that).
+ * Note: not PG_ERR_INVALID, which is -2, the value of 'Y'. */
+#define PG_TRYTE_INVALID (-128)
+
+/* Value -13..13 of a tryte char, or PG_TRYTE_INVALID (< -13) for a non-tryte. */
 int pg_tryte_value(char c);
 bool pg_trytes_valid(const char *s, size_t n);
 
@@ -32,5 +36,8 @@ void pg_b1t6_encode_trytes(const uint8_t *bytes, size_t n, char *trytes);
 /* Inverse of the trits form: ntrits must be a multiple of 6; writes ntrits/6
  * bytes. PG_ERR_INVALID if a group is not the encoding of an int8. */
 PG_NODISCARD int pg_b1t6_decode(const pg_trit *trits, size_t ntrits, uint8_t *bytes);
+/* Inverse of the trytes form: n must be even; writes n/2 bytes. PG_ERR_INVALID
+ * on a non-tryte char or a pair that is not the encoding of an int8. */
+PG_NODISCARD int pg_b1t6_decode_trytes(const char *trytes, size_t n, uint8_t *bytes);
 
 #endif
