@@ -31,7 +31,12 @@ typedef struct pg_tangle pg_tangle;
  * and set *included (true: applied; false: conflicting with *conflict_reason
  * using iota.js ConflictReason codes). Without a hook, transaction messages
  * are marked conflicting with reason 255 (semantic validation failed) — the
- * ledger (issue 3) replaces that. */
+ * ledger (issue 3) replaces that. A non-zero return aborts (rolls back) the
+ * whole submit. The coordinator (pg_tangle_issue_milestone) also runs the
+ * white-flag walk once as a dry run, calling the hook for the same index and
+ * messages inside an SQLite SAVEPOINT that is then rolled back, to learn the
+ * inclusion Merkle root: a hook must keep its ledger state in the Tangle's
+ * database (pg_tangle_db), not in memory. */
 typedef int (*pg_tx_confirm_fn)(void *ctx, uint32_t milestone_index, const uint8_t msg_id[PG_ID_LEN],
                                 const pg_message *m, bool *included, uint8_t *conflict_reason);
 
@@ -112,6 +117,8 @@ typedef struct pg_msg_meta {
   uint64_t arrival_ms;
 } pg_msg_meta;
 
+/* out must be initialised (pg_buf_init, limit >= PG_MSG_MAX_LEN); its content
+ * is replaced. PG_ERR_NOT_FOUND for unknown ids (also for get_meta). */
 PG_NODISCARD int pg_tangle_get_raw(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_buf *out);
 PG_NODISCARD int pg_tangle_get_meta(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_msg_meta *m);
 
@@ -133,9 +140,10 @@ typedef struct pg_milestone_info {
 /* A confirmed milestone by index. PG_ERR_NOT_FOUND if unknown. */
 PG_NODISCARD int pg_tangle_milestone(pg_tangle *t, uint32_t index, pg_milestone_info *out);
 
-/* 1..max unique tip ids, sorted ascending (non-lazy tips chosen uniformly at
- * random). With no tips at all, returns the solid entry point (32 zero bytes)
- * so a new network can start. */
+/* 1..max unique tip ids (max is capped at 8; 0 is PG_ERR_INVALID), sorted
+ * ascending (non-lazy tips chosen uniformly at random). With no non-lazy tip,
+ * returns the latest confirmed milestone's message, or the solid entry point
+ * (32 zero bytes) before the first milestone, so a new network can start. */
 PG_NODISCARD int pg_tangle_select_tips(pg_tangle *t, uint8_t (*ids)[PG_ID_LEN], size_t max,
                                        size_t *count);
 
@@ -162,10 +170,27 @@ void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s);
 /* Coordinator: builds, signs (with every secret key given, 64 bytes each, in
  * any order), does PoW for and submits the next milestone (index =
  * latest + 1), referencing up to 8 current tips (at least 2 parents: the tip
- * set is padded with the previous milestone / solid entry point). On success
- * *index_out gets its index and the milestone is confirmed. */
+ * set is padded with the previous milestone / solid entry point; on an empty
+ * network a small indexation message "p2pgrid-coordinator" is attached first
+ * to be the second parent). On success *index_out gets its index and the
+ * milestone is confirmed. PG_ERR_UNAVAILABLE while a stored later milestone
+ * waits for its past cone; PG_ERR_CRYPTO if the keys are not the network's. */
 PG_NODISCARD int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64],
                                            size_t keys_count, atomic_bool *cancel,
                                            uint32_t *index_out, pg_diag *d);
+
+/* TIP-4 inclusion Merkle root over message ids (in white-flag order): empty
+ * list = BLAKE2b-256(""), one leaf = BLAKE2b-256(0x00 || id), otherwise
+ * BLAKE2b-256(0x01 || root(first k) || root(rest)), k the largest power of
+ * two below n. */
+void pg_merkle_root(const uint8_t (*ids)[PG_ID_LEN], size_t n, uint8_t out[PG_ID_LEN]);
+
+/* The Tangle's own SQLite connection and database path, for the ledger
+ * (pg_ledger_attach) only: borrowed, valid until pg_tangle_close. Use the
+ * connection only before the first submit or from inside the tx_confirm hook
+ * (which runs under the tangle lock, inside the confirmation transaction). */
+struct sqlite3;
+struct sqlite3 *pg_tangle_db(pg_tangle *t);
+const char *pg_tangle_db_path(const pg_tangle *t);
 
 #endif

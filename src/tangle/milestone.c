@@ -1,0 +1,488 @@
+/* milestone.c — milestone checks (TIP-8), white-flag confirmation (TIP-2),
+ * the inclusion Merkle root (TIP-4) and the coordinator.
+ *
+ * Confirmation: milestones are applied strictly in index order. When a valid
+ * milestone message is solid and its index is confirmed + 1 it is applied in
+ * the submit transaction that made it solid; one that arrives early waits
+ * (stored, solid or not) and is applied right after its predecessor. The walk
+ * is TIP-2's post-order DFS from the milestone over parents in stored order,
+ * skipping the SEP and messages already referenced. Each visited message gets
+ * referenced_by = index and an inclusion state: NO_TX for messages without a
+ * transaction; for transactions the tx_confirm hook decides. Without a hook
+ * they are marked CONFLICTING with reason 255 (semanticValidationFailed) and
+ * one warning per milestone is logged. The recomputed inclusion Merkle root
+ * is compared with the milestone's; a mismatch is logged as an error (the
+ * milestone is signed by the coordinator, so it is applied anyway).
+ *
+ * Rates (status): messages stored and messages referenced between the last
+ * two confirmations, divided by the local-clock time between them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2pgrid/ed25519.h"
+#include "p2pgrid/hash.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/pow.h"
+#include "tangle_internal.h"
+
+static const uint8_t SEP[PG_ID_LEN] = {0};
+
+/* ---- TIP-4 ---------------------------------------------------------------- */
+
+void pg_merkle_root(const uint8_t (*ids)[PG_ID_LEN], size_t n, uint8_t out[PG_ID_LEN]) {
+  pg_blake2b h;
+  if (n == 0) {
+    pg_blake2b256(NULL, 0, out);
+    return;
+  }
+  if (n == 1) {
+    static const uint8_t leaf = 0x00;
+    pg_blake2b256_init(&h);
+    pg_blake2b256_update(&h, &leaf, 1);
+    pg_blake2b256_update(&h, ids[0], PG_ID_LEN);
+    pg_blake2b256_final(&h, out);
+    return;
+  }
+  size_t k = 1;
+  while (k * 2 < n) k *= 2; /* largest power of two below n */
+  uint8_t l[PG_ID_LEN], r[PG_ID_LEN];
+  static const uint8_t node = 0x01;
+  pg_merkle_root(ids, k, l);
+  pg_merkle_root(ids + k, n - k, r);
+  pg_blake2b256_init(&h);
+  pg_blake2b256_update(&h, &node, 1);
+  pg_blake2b256_update(&h, l, PG_ID_LEN);
+  pg_blake2b256_update(&h, r, PG_ID_LEN);
+  pg_blake2b256_final(&h, out);
+}
+
+/* ---- TIP-8 checks --------------------------------------------------------- */
+
+static bool key_configured(const pg_tangle *t, const uint8_t *key) {
+  for (size_t i = 0; i < t->cfg.ms_keys_count; i++)
+    if (memcmp(t->cfg.ms_public_keys[i], key, 32) == 0) return true;
+  return false;
+}
+
+int pg_tg_verify_milestone(const pg_tangle *t, const pg_message *m, pg_diag *d) {
+  const pg_milestone *ms = &m->u.milestone;
+  if (t->cfg.ms_keys_count == 0)
+    return pg_fail(d, PG_ERR_CRYPTO, "milestone rejected: this node has no milestone public keys");
+  if (ms->index == 0) return pg_fail(d, PG_ERR_CRYPTO, "milestone rejected: index 0");
+  if (ms->parents_count != m->parents_count ||
+      memcmp(ms->parents, m->parents, (size_t)m->parents_count * PG_ID_LEN) != 0)
+    return pg_fail(d, PG_ERR_CRYPTO, "milestone %u rejected: its parents differ from the message's",
+                   ms->index);
+  if (ms->keys_count < t->cfg.ms_threshold)
+    return pg_fail(d, PG_ERR_CRYPTO, "milestone %u rejected: %u signatures, threshold %u", ms->index,
+                   ms->keys_count, t->cfg.ms_threshold);
+  if (ms->keys_count > t->cfg.ms_keys_count || ms->signatures_count != ms->keys_count)
+    return pg_fail(d, PG_ERR_CRYPTO, "milestone %u rejected: %u keys, %u signatures", ms->index,
+                   ms->keys_count, ms->signatures_count);
+  uint8_t hash[PG_HASH_LEN];
+  pg_blake2b256(ms->essence, ms->essence_len, hash);
+  for (unsigned i = 0; i < ms->keys_count; i++) {
+    const uint8_t *key = ms->public_keys + (size_t)i * 32;
+    char hex[17];
+    pg_hex_encode(key, 8, hex);
+    if (i > 0 && memcmp(key - 32, key, 32) >= 0)
+      return pg_fail(d, PG_ERR_CRYPTO, "milestone %u rejected: public keys not sorted and unique",
+                     ms->index);
+    if (!key_configured(t, key))
+      return pg_fail(d, PG_ERR_CRYPTO, "milestone %u rejected: unknown public key %s...", ms->index, hex);
+    if (pg_ed25519_verify(key, hash, sizeof hash, ms->signatures + (size_t)i * 64) != PG_OK)
+      return pg_fail(d, PG_ERR_CRYPTO, "milestone %u rejected: bad signature for key %s...", ms->index,
+                     hex);
+  }
+  return PG_OK;
+}
+
+/* ---- white flag ----------------------------------------------------------- */
+
+typedef struct wf_frame {
+  uint8_t id[PG_ID_LEN];
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  uint8_t np, next;
+  int payload_type;
+  bool root;
+} wf_frame;
+
+typedef struct wf_result {
+  uint8_t (*included)[PG_ID_LEN];
+  size_t nincluded, capincluded;
+  size_t referenced;
+  size_t unhooked; /* transactions marked conflicting for want of a hook */
+} wf_result;
+
+static void wf_result_free(wf_result *r) { free(r->included); }
+
+static int set_referenced(pg_tangle *t, const uint8_t id[PG_ID_LEN], uint32_t index, int inclusion,
+                          uint8_t reason, pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_SET_REFERENCED);
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 2, index) != SQLITE_OK || sqlite3_bind_int(st, 3, inclusion) != SQLITE_OK ||
+      sqlite3_bind_int(st, 4, reason) != SQLITE_OK)
+    return pg_tg_db_fail(&t->store, d, "binding reference");
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(&t->store, d, "marking referenced");
+}
+
+/* Applies one message of the past cone. */
+static int wf_apply(pg_tangle *t, uint32_t index, const wf_frame *f, wf_result *res, pg_diag *d) {
+  int inclusion = PG_INCL_NO_TX;
+  uint8_t reason = 0;
+  int rc = PG_OK;
+  if (f->payload_type == PG_PAYLOAD_TRANSACTION) {
+    inclusion = PG_INCL_CONFLICTING;
+    reason = 255;
+    if (t->cfg.tx_confirm) {
+      uint8_t *raw = NULL;
+      size_t len = 0;
+      pg_message m;
+      if ((rc = pg_tg_get_raw(&t->store, f->id, &raw, &len, d))) return rc;
+      rc = pg_message_parse(raw, len, &m, d);
+      if (rc == PG_OK) {
+        bool included = false;
+        uint8_t why = 255;
+        rc = t->cfg.tx_confirm(t->cfg.tx_confirm_ctx, index, f->id, &m, &included, &why);
+        pg_message_clear(&m);
+        if (rc) {
+          rc = pg_fail(d, rc < 0 ? rc : PG_ERR_DB, "ledger hook failed (%s) confirming milestone %u",
+                       pg_strerror(rc), index);
+        } else if (included) {
+          inclusion = PG_INCL_INCLUDED;
+          reason = 0;
+        } else {
+          reason = why;
+        }
+      } else {
+        rc = pg_fail(d, PG_ERR_STATE, "stored message in the cone of milestone %u does not parse", index);
+      }
+      free(raw);
+      if (rc) return rc;
+    } else {
+      res->unhooked++;
+    }
+  }
+  if ((rc = set_referenced(t, f->id, index, inclusion, reason, d))) return rc;
+  res->referenced++;
+  if (inclusion == PG_INCL_INCLUDED) {
+    if (res->nincluded == res->capincluded) {
+      size_t cap = res->capincluded ? res->capincluded * 2 : 16;
+      void *p = realloc(res->included, cap * PG_ID_LEN);
+      if (!p) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      res->included = p;
+      res->capincluded = cap;
+    }
+    memcpy(res->included[res->nincluded++], f->id, PG_ID_LEN);
+  }
+  return PG_OK;
+}
+
+/* TIP-2 post-order DFS below a (virtual) root with the given parents. */
+static int white_flag(pg_tangle *t, uint32_t index, const uint8_t *root_parents, size_t n,
+                      wf_result *res, pg_diag *d) {
+  wf_frame *stack = malloc(16 * sizeof *stack);
+  size_t depth = 0, cap = 16;
+  int rc = PG_OK;
+  if (!stack) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memset(&stack[0], 0, sizeof stack[0]);
+  stack[0].root = true;
+  stack[0].np = (uint8_t)n;
+  memcpy(stack[0].parents, root_parents, n * PG_ID_LEN);
+  depth = 1;
+  while (depth > 0) {
+    wf_frame *f = &stack[depth - 1];
+    if (f->next < f->np) {
+      uint8_t p[PG_ID_LEN];
+      memcpy(p, f->parents[f->next++], PG_ID_LEN);
+      if (pg_tg_is_sep(p)) continue;
+      pg_tg_row row;
+      rc = pg_tg_get_row(&t->store, p, &row, d);
+      if (rc == PG_ERR_NOT_FOUND) {
+        char hex[2 * PG_ID_LEN + 1];
+        pg_hex_encode(p, PG_ID_LEN, hex);
+        rc = pg_fail(d, PG_ERR_STATE, "message %s in the past cone of milestone %u is missing", hex,
+                     index);
+      }
+      if (rc) break;
+      if (row.referenced_by) continue;
+      if (depth == cap) {
+        wf_frame *ns = realloc(stack, cap * 2 * sizeof *ns);
+        if (!ns) {
+          rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+          break;
+        }
+        stack = ns;
+        cap *= 2;
+      }
+      wf_frame *g = &stack[depth++];
+      memcpy(g->id, p, PG_ID_LEN);
+      g->next = 0;
+      g->root = false;
+      g->payload_type = row.payload_type;
+      if ((rc = pg_tg_get_parents(&t->store, g->id, g->parents, &g->np, d))) break;
+      continue;
+    }
+    if (f->root) break;
+    if ((rc = wf_apply(t, index, f, res, d))) break;
+    depth--;
+  }
+  free(stack);
+  return rc;
+}
+
+/* Applies milestone `index` whose message is ms_id. */
+static int confirm_one(pg_tangle *t, uint32_t index, const uint8_t ms_id[PG_ID_LEN], pg_diag *d) {
+  uint8_t *raw = NULL;
+  size_t len = 0;
+  pg_message m;
+  bool parsed = false;
+  wf_result res = {0};
+  int rc = pg_tg_get_raw(&t->store, ms_id, &raw, &len, d);
+  if (rc) goto out;
+  if ((rc = pg_message_parse(raw, len, &m, d))) goto out;
+  parsed = true;
+  if (m.payload_type != PG_PAYLOAD_MILESTONE) {
+    rc = pg_fail(d, PG_ERR_STATE, "milestone candidate %u is not a milestone", index);
+    goto out;
+  }
+  if ((rc = white_flag(t, index, m.parents, m.parents_count, &res, d))) goto out;
+  wf_frame self = {.payload_type = PG_PAYLOAD_MILESTONE};
+  memcpy(self.id, ms_id, PG_ID_LEN);
+  if ((rc = wf_apply(t, index, &self, &res, d))) goto out;
+
+  uint8_t root[PG_ID_LEN];
+  pg_merkle_root((const uint8_t(*)[PG_ID_LEN])res.included, res.nincluded, root);
+  if (memcmp(root, m.u.milestone.inclusion_merkle_proof, PG_ID_LEN) != 0)
+    pg_log_error(PG_TG_LOG,
+                 "milestone %u: inclusion Merkle root differs from ours (%zu included): the local "
+                 "ledger disagrees with the coordinator's",
+                 index, res.nincluded);
+  if (res.unhooked)
+    pg_log_warn(PG_TG_LOG,
+                "milestone %u: no ledger hook, %zu transaction(s) marked conflicting (reason 255)",
+                index, res.unhooked);
+
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_INSERT_MILESTONE);
+  if (sqlite3_bind_int64(st, 1, index) != SQLITE_OK ||
+      sqlite3_bind_blob(st, 2, ms_id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 3, (sqlite3_int64)m.u.milestone.timestamp) != SQLITE_OK) {
+    rc = pg_tg_db_fail(&t->store, d, "binding milestone");
+    goto out;
+  }
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (step != SQLITE_DONE) {
+    rc = pg_tg_db_fail(&t->store, d, "recording milestone");
+    goto out;
+  }
+
+  pg_tg_state *s = &t->st;
+  s->cmi = index;
+  s->cmi_ts = m.u.milestone.timestamp;
+  memcpy(s->cmi_msg, ms_id, PG_ID_LEN);
+  if (index > s->lmi) {
+    s->lmi = index;
+    s->lmi_ts = s->cmi_ts;
+  }
+  uint64_t now = pg_tg_now(t);
+  s->ref_since_confirm += res.referenced;
+  if (s->last_confirm_ms == 0 || now < s->last_confirm_ms) {
+    s->last_confirm_ms = now;
+    s->new_since_confirm = 0;
+    s->ref_since_confirm = 0;
+  } else if (now > s->last_confirm_ms) {
+    double secs = (double)(now - s->last_confirm_ms) / 1000.0;
+    s->rate_mps = (double)s->new_since_confirm / secs;
+    s->rate_rmps = (double)s->ref_since_confirm / secs;
+    s->rate_ref = s->new_since_confirm ? 100.0 * (double)s->ref_since_confirm / (double)s->new_since_confirm
+                                       : 0.0;
+    s->last_confirm_ms = now;
+    s->new_since_confirm = 0;
+    s->ref_since_confirm = 0;
+  } /* same millisecond: the next interval covers both */
+  t->ev_confirmed = true;
+  pg_log_info(PG_TG_LOG, "milestone %u confirmed: %zu message(s) referenced, %zu transaction(s) included",
+              index, res.referenced, res.nincluded);
+out:
+  if (parsed) pg_message_clear(&m);
+  free(raw);
+  wf_result_free(&res);
+  return rc;
+}
+
+int pg_tg_confirm_pending(pg_tangle *t, pg_diag *d) {
+  for (;;) {
+    uint32_t next = t->st.cmi + 1;
+    sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_MS_CANDIDATE);
+    if (sqlite3_bind_int64(st, 1, next) != SQLITE_OK) return pg_tg_db_fail(&t->store, d, "binding index");
+    int step = sqlite3_step(st);
+    uint8_t id[PG_ID_LEN];
+    if (step == SQLITE_DONE) {
+      sqlite3_reset(st);
+      return PG_OK;
+    }
+    if (step != SQLITE_ROW || sqlite3_column_bytes(st, 0) != PG_ID_LEN) {
+      int rc = pg_tg_db_fail(&t->store, d, "looking up milestone");
+      sqlite3_reset(st);
+      return rc;
+    }
+    memcpy(id, sqlite3_column_blob(st, 0), PG_ID_LEN);
+    sqlite3_reset(st);
+    int rc = confirm_one(t, next, id, d);
+    if (rc) return rc;
+  }
+}
+
+/* ---- coordinator ---------------------------------------------------------- */
+
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, PG_ID_LEN); }
+
+/* Sorts and removes duplicates; returns the new count. */
+static size_t sort_unique(uint8_t (*ids)[PG_ID_LEN], size_t n) {
+  qsort(ids, n, PG_ID_LEN, id_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (k == 0 || memcmp(ids[k - 1], ids[i], PG_ID_LEN) != 0) memmove(ids[k++], ids[i], PG_ID_LEN);
+  return k;
+}
+
+/* Builds, does PoW for and submits a message; id_out gets its id. */
+static int submit_built(pg_tangle *t, const uint8_t *parents, size_t np, const uint8_t *payload,
+                        size_t payload_len, atomic_bool *cancel, uint8_t id_out[PG_ID_LEN], pg_diag *d) {
+  pg_buf msg;
+  pg_buf_init(&msg, PG_MSG_MAX_LEN);
+  int rc = pg_message_build(&msg, t->network_id, parents, np, payload, payload_len, 0, d);
+  if (rc == PG_OK && t->cfg.min_pow_score > 0) {
+    pg_pow_opts opts = {.threads = t->cfg.pow_threads, .cancel = cancel, .start_nonce = 0};
+    uint64_t nonce;
+    rc = pg_pow_search(msg.data, msg.len, t->cfg.min_pow_score, &opts, &nonce, NULL);
+    if (rc) rc = pg_fail(d, rc, "proof of work: %s", pg_strerror(rc));
+  }
+  if (rc == PG_OK) rc = pg_tangle_submit(t, msg.data, msg.len, id_out, NULL, d);
+  pg_buf_free(&msg);
+  return rc;
+}
+
+/* Inclusion Merkle root for a milestone with these parents: a white-flag
+ * dry run inside a savepoint that is rolled back (the ledger hook books into
+ * the same database, so its writes vanish too). Lock held. */
+static int dry_run_root(pg_tangle *t, uint32_t index, const uint8_t *parents, size_t np,
+                        uint8_t root[PG_ID_LEN], pg_diag *d) {
+  wf_result res = {0};
+  int rc = pg_tg_exec(&t->store, ST_SAVEPOINT, d);
+  if (rc) return rc;
+  rc = white_flag(t, index, parents, np, &res, d);
+  if (rc == PG_OK) pg_merkle_root((const uint8_t(*)[PG_ID_LEN])res.included, res.nincluded, root);
+  pg_diag ignored;
+  if (pg_tg_exec(&t->store, ST_ROLLBACK_TO, &ignored) || pg_tg_exec(&t->store, ST_RELEASE, &ignored)) {
+    if (rc == PG_OK) rc = pg_fail(d, PG_ERR_DB, "%s", ignored.msg);
+  }
+  wf_result_free(&res);
+  return rc;
+}
+
+typedef struct key_ref {
+  const uint8_t *sk;
+} key_ref;
+
+static int key_ref_cmp(const void *a, const void *b) {
+  const key_ref *x = a, *y = b;
+  return memcmp(x->sk + 32, y->sk + 32, 32);
+}
+
+int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64], size_t keys_count,
+                              atomic_bool *cancel, uint32_t *index_out, pg_diag *d) {
+  if (index_out) *index_out = 0;
+  if (keys_count == 0 || keys_count > PG_MS_MAX_KEYS)
+    return pg_fail(d, PG_ERR_INVALID, "coordinator: need 1..%d secret keys", PG_MS_MAX_KEYS);
+  key_ref keys[PG_MS_MAX_KEYS];
+  for (size_t i = 0; i < keys_count; i++) keys[i].sk = secret_keys[i];
+  qsort(keys, keys_count, sizeof keys[0], key_ref_cmp);
+  for (size_t i = 1; i < keys_count; i++)
+    if (memcmp(keys[i - 1].sk + 32, keys[i].sk + 32, 32) == 0)
+      return pg_fail(d, PG_ERR_INVALID, "coordinator: the same key is given twice");
+
+  pg_milestone_draft ms;
+  pg_buf essence, payload;
+  pg_buf_init(&essence, PG_MSG_MAX_LEN);
+  pg_buf_init(&payload, PG_MSG_MAX_LEN);
+  uint8_t(*sigs)[64] = NULL;
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  size_t np = 0;
+  int rc = PG_OK;
+  memset(&ms, 0, sizeof ms);
+
+  pthread_mutex_lock(&t->coo_mu);
+  pthread_mutex_lock(&t->mu);
+  if (t->st.lmi > t->st.cmi) {
+    rc = pg_fail(d, PG_ERR_UNAVAILABLE,
+                 "coordinator: milestone %u is stored but not confirmed yet (confirmed %u)", t->st.lmi,
+                 t->st.cmi);
+    pthread_mutex_unlock(&t->mu);
+    goto out;
+  }
+  uint32_t index = t->st.cmi + 1;
+  pg_tg_tips_sweep(t);
+  pg_tg_tips_pick(t, true, parents, PG_MSG_MAX_PARENTS - 1, &np);
+  memcpy(parents[np++], t->st.cmi ? t->st.cmi_msg : SEP, PG_ID_LEN);
+  uint64_t prev_ts = t->st.cmi_ts;
+  pthread_mutex_unlock(&t->mu);
+  np = sort_unique(parents, np);
+
+  if (np < 2) {
+    /* Only one possible parent (a new network): add a small indexation
+     * message so the milestone gets the two parents iota.js's decoder needs. */
+    static const char tag[] = "p2pgrid-coordinator";
+    pg_buf ix;
+    pg_buf_init(&ix, PG_MSG_MAX_LEN);
+    rc = pg_indexation_build(&ix, (const uint8_t *)tag, sizeof tag - 1, NULL, 0, d);
+    if (rc == PG_OK) rc = submit_built(t, &parents[0][0], np, ix.data, ix.len, cancel, parents[np], d);
+    pg_buf_free(&ix);
+    if (rc) goto out;
+    np = sort_unique(parents, np + 1);
+  }
+
+  ms.index = index;
+  uint64_t now_s = pg_tg_now(t) / 1000;
+  ms.timestamp = now_s > prev_ts ? now_s : prev_ts;
+  ms.parents_count = (uint8_t)np;
+  memcpy(ms.parents, parents, np * PG_ID_LEN);
+  pthread_mutex_lock(&t->mu);
+  rc = dry_run_root(t, index, &parents[0][0], np, ms.inclusion_merkle_proof, d);
+  pthread_mutex_unlock(&t->mu);
+  if (rc) goto out;
+  ms.keys_count = (uint8_t)keys_count;
+  for (size_t i = 0; i < keys_count; i++) memcpy(ms.public_keys[i], keys[i].sk + 32, 32);
+
+  if ((rc = pg_milestone_essence(&essence, &ms, d))) goto out;
+  uint8_t hash[PG_HASH_LEN];
+  pg_blake2b256(essence.data, essence.len, hash);
+  sigs = malloc(keys_count * sizeof *sigs);
+  if (!sigs) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < keys_count; i++) pg_ed25519_sign(keys[i].sk, hash, sizeof hash, sigs[i]);
+  if ((rc = pg_milestone_build(&payload, &ms, (const uint8_t(*)[64])sigs, d))) goto out;
+
+  uint8_t id[PG_ID_LEN];
+  if ((rc = submit_built(t, &parents[0][0], np, payload.data, payload.len, cancel, id, d))) goto out;
+  pthread_mutex_lock(&t->mu);
+  bool confirmed = t->st.cmi >= index;
+  pthread_mutex_unlock(&t->mu);
+  if (!confirmed) {
+    rc = pg_fail(d, PG_ERR_STATE, "coordinator: milestone %u was stored but not confirmed", index);
+    goto out;
+  }
+  if (index_out) *index_out = index;
+out:
+  pthread_mutex_unlock(&t->coo_mu);
+  free(sigs);
+  pg_buf_free(&essence);
+  pg_buf_free(&payload);
+  return rc;
+}

@@ -1,0 +1,329 @@
+/* store.c — SQLite storage of the Tangle. See store.h. */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS messages ("
+    " id BLOB PRIMARY KEY, raw BLOB NOT NULL, arrival_ms INTEGER NOT NULL,"
+    " solid INTEGER NOT NULL, referenced_by INTEGER NOT NULL DEFAULT 0,"
+    " milestone_index INTEGER NOT NULL DEFAULT 0, inclusion INTEGER NOT NULL DEFAULT 0,"
+    " conflict_reason INTEGER NOT NULL DEFAULT 0, omrsi INTEGER NOT NULL DEFAULT 0,"
+    " ymrsi INTEGER NOT NULL DEFAULT 0, mrsi_at INTEGER NOT NULL DEFAULT 0,"
+    " payload_type INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS messages_unsolid ON messages(arrival_ms) WHERE solid = 0;"
+    "CREATE INDEX IF NOT EXISTS messages_ms ON messages(milestone_index) WHERE milestone_index > 0;"
+    "CREATE TABLE IF NOT EXISTS edges ("
+    " child BLOB NOT NULL, parent BLOB NOT NULL, position INTEGER NOT NULL,"
+    " PRIMARY KEY (child, position)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS edges_parent ON edges(parent);"
+    "CREATE TABLE IF NOT EXISTS indexation ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, ix BLOB NOT NULL, message_id BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS indexation_ix ON indexation(ix, seq);"
+    "CREATE INDEX IF NOT EXISTS indexation_msg ON indexation(message_id);"
+    "CREATE TABLE IF NOT EXISTS milestones ("
+    " ms_index INTEGER PRIMARY KEY, message_id BLOB NOT NULL, timestamp INTEGER NOT NULL);";
+
+static const char *const SQL[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT pg_tg_dry",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO pg_tg_dry",
+    [ST_RELEASE] = "RELEASE pg_tg_dry",
+    [ST_INSERT_MSG] = "INSERT INTO messages(id, raw, arrival_ms, solid, milestone_index, payload_type)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_GET_ROW] = "SELECT solid, referenced_by, milestone_index, inclusion, conflict_reason,"
+                   " arrival_ms, payload_type, omrsi, ymrsi, mrsi_at FROM messages WHERE id = ?1",
+    [ST_GET_RAW] = "SELECT raw FROM messages WHERE id = ?1",
+    [ST_INSERT_EDGE] = "INSERT INTO edges(child, parent, position) VALUES (?1, ?2, ?3)",
+    [ST_PARENTS] = "SELECT parent FROM edges WHERE child = ?1 ORDER BY position",
+    [ST_CHILDREN] = "SELECT child FROM edges WHERE parent = ?1 ORDER BY child LIMIT ?2",
+    [ST_CHILDREN_COUNT] = "SELECT COUNT(*) FROM edges WHERE parent = ?1",
+    [ST_UNSOLID_CHILDREN] = "SELECT e.child FROM edges e JOIN messages m ON m.id = e.child"
+                            " WHERE e.parent = ?1 AND m.solid = 0",
+    [ST_MISSING_PARENTS] = "SELECT COUNT(*) FROM edges e LEFT JOIN messages m ON m.id = e.parent"
+                           " WHERE e.child = ?1 AND e.parent <> ?2 AND (m.id IS NULL OR m.solid = 0)",
+    [ST_SET_SOLID] = "UPDATE messages SET solid = 1 WHERE id = ?1",
+    [ST_SET_MRSI] = "UPDATE messages SET omrsi = ?2, ymrsi = ?3, mrsi_at = ?4 WHERE id = ?1",
+    [ST_SET_REFERENCED] = "UPDATE messages SET referenced_by = ?2, inclusion = ?3,"
+                          " conflict_reason = ?4 WHERE id = ?1",
+    [ST_INSERT_INDEX] = "INSERT INTO indexation(ix, message_id) VALUES (?1, ?2)",
+    [ST_FIND_INDEX] = "SELECT message_id FROM indexation WHERE ix = ?1 ORDER BY seq LIMIT ?2",
+    [ST_COUNT_INDEX] = "SELECT COUNT(*) FROM indexation WHERE ix = ?1",
+    [ST_MS_CANDIDATE] = "SELECT id FROM messages WHERE milestone_index = ?1 AND milestone_index > 0"
+                        " AND solid = 1"
+                        " ORDER BY arrival_ms, id LIMIT 1",
+    [ST_INSERT_MILESTONE] = "INSERT INTO milestones(ms_index, message_id, timestamp) VALUES (?1, ?2, ?3)",
+    [ST_GET_MILESTONE] = "SELECT message_id, timestamp FROM milestones WHERE ms_index = ?1",
+    [ST_OLD_UNSOLID] = "SELECT id FROM messages WHERE solid = 0 AND arrival_ms < ?1",
+    [ST_DELETE_MSG] = "DELETE FROM messages WHERE id = ?1",
+    [ST_DELETE_EDGES] = "DELETE FROM edges WHERE child = ?1",
+    [ST_DELETE_INDEX] = "DELETE FROM indexation WHERE message_id = ?1",
+};
+
+int pg_tg_db_fail(pg_tg_store *s, pg_diag *d, const char *what) {
+  return pg_fail(d, PG_ERR_DB, "tangle db: %s: %s", what,
+                 s->db ? sqlite3_errmsg(s->db) : "no database");
+}
+
+sqlite3_stmt *pg_tg_stmt(pg_tg_store *s, int which) {
+  sqlite3_stmt *st = s->st[which];
+  sqlite3_reset(st); /* returns the previous step's error, already handled */
+  sqlite3_clear_bindings(st);
+  return st;
+}
+
+int pg_tg_exec(pg_tg_store *s, int which, pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(s, which);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return pg_tg_db_fail(s, d, SQL[which]);
+  return PG_OK;
+}
+
+/* mkdir -p with mode 0700 for new components. */
+static int make_dirs(const char *dir, pg_diag *d) {
+  size_t n = strlen(dir);
+  char *p = malloc(n + 1);
+  if (!p) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memcpy(p, dir, n + 1);
+  int rc = PG_OK;
+  for (size_t i = 1; i <= n; i++) {
+    if (p[i] != '/' && p[i] != '\0') continue;
+    char c = p[i];
+    p[i] = '\0';
+    if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+      rc = pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", p, strerror(errno));
+      break;
+    }
+    p[i] = c;
+  }
+  if (rc == PG_OK) {
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      rc = pg_fail(d, PG_ERR_IO, "%s is not a directory", dir);
+  }
+  free(p);
+  return rc;
+}
+
+/* Reads meta[key] into buf (NUL-terminated); *found false if absent. */
+static int meta_get(pg_tg_store *s, const char *key, char *buf, size_t cap, bool *found, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = PG_OK;
+  *found = false;
+  if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK ||
+      sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK) {
+    rc = pg_tg_db_fail(s, d, "reading meta");
+    goto out;
+  }
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    int vlen = sqlite3_column_bytes(st, 0);
+    if (!v || (size_t)vlen >= cap) {
+      rc = pg_fail(d, PG_ERR_DB, "tangle db: meta value for %s is missing or too long", key);
+      goto out;
+    }
+    memcpy(buf, v, (size_t)vlen);
+    buf[vlen] = '\0';
+    *found = true;
+  } else if (step != SQLITE_DONE) {
+    rc = pg_tg_db_fail(s, d, "reading meta");
+  }
+out:
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int meta_put(pg_tg_store *s, const char *key, const char *value, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = PG_OK;
+  if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", -1, &st,
+                         NULL) != SQLITE_OK ||
+      sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_step(st) != SQLITE_DONE)
+    rc = pg_tg_db_fail(s, d, "writing meta");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int check_meta(pg_tg_store *s, const char *network, pg_diag *d) {
+  char buf[512];
+  bool found;
+  int rc = pg_tg_exec(s, ST_BEGIN, d);
+  if (rc) return rc;
+  rc = meta_get(s, "schema_version", buf, sizeof buf, &found, d);
+  if (rc) goto out;
+  if (!found) {
+    rc = meta_put(s, "schema_version", PG_TG_SCHEMA_VERSION, d);
+    if (rc) goto out;
+  } else if (strcmp(buf, PG_TG_SCHEMA_VERSION) != 0) {
+    rc = pg_fail(d, PG_ERR_CONFIG, "%s has schema version %s, this build needs %s", s->path, buf,
+                 PG_TG_SCHEMA_VERSION);
+    goto out;
+  }
+  rc = meta_get(s, "network_name", buf, sizeof buf, &found, d);
+  if (rc) goto out;
+  if (!found) {
+    rc = meta_put(s, "network_name", network, d);
+    if (rc) goto out;
+  } else if (strcmp(buf, network) != 0) {
+    rc = pg_fail(d, PG_ERR_CONFIG, "%s was created for network '%s', not '%s'", s->path, buf, network);
+    goto out;
+  }
+out:
+  if (rc == PG_OK) return pg_tg_exec(s, ST_COMMIT, d);
+  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_diag *d) {
+  memset(s, 0, sizeof *s);
+  int rc = make_dirs(dir, d);
+  if (rc) return rc;
+  size_t n = strlen(dir) + sizeof "/tangle.db";
+  s->path = malloc(n);
+  if (!s->path) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  snprintf(s->path, n, "%s/tangle.db", dir);
+
+  if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", s->path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    goto fail;
+  }
+  if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK) {
+    rc = pg_tg_db_fail(s, d, "busy timeout");
+    goto fail;
+  }
+  char *err = NULL;
+  if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &err) !=
+      SQLITE_OK) {
+    rc = pg_fail(d, PG_ERR_DB, "%s: cannot enable WAL: %s", s->path, err ? err : "?");
+    sqlite3_free(err);
+    goto fail;
+  }
+  if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
+    rc = pg_fail(d, PG_ERR_DB, "%s: creating schema: %s", s->path, err ? err : "?");
+    sqlite3_free(err);
+    goto fail;
+  }
+  for (int i = 0; i < ST_COUNT; i++) {
+    if (sqlite3_prepare_v3(s->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+      rc = pg_tg_db_fail(s, d, SQL[i]);
+      goto fail;
+    }
+  }
+  rc = check_meta(s, network, d);
+  if (rc) goto fail;
+  return PG_OK;
+fail:
+  pg_tg_store_close(s);
+  return rc;
+}
+
+void pg_tg_store_close(pg_tg_store *s) {
+  for (int i = 0; i < ST_COUNT; i++) {
+    sqlite3_finalize(s->st[i]);
+    s->st[i] = NULL;
+  }
+  if (s->db) sqlite3_close(s->db);
+  s->db = NULL;
+  free(s->path);
+  s->path = NULL;
+}
+
+int pg_tg_get_row(pg_tg_store *s, const uint8_t id[PG_ID_LEN], pg_tg_row *r, pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(s, ST_GET_ROW);
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
+    return pg_tg_db_fail(s, d, "binding id");
+  int step = sqlite3_step(st);
+  int rc = PG_OK;
+  if (step == SQLITE_ROW) {
+    r->solid = sqlite3_column_int(st, 0) != 0;
+    r->referenced_by = (uint32_t)sqlite3_column_int64(st, 1);
+    r->milestone_index = (uint32_t)sqlite3_column_int64(st, 2);
+    r->inclusion = sqlite3_column_int(st, 3);
+    r->conflict_reason = (uint8_t)sqlite3_column_int(st, 4);
+    r->arrival_ms = (uint64_t)sqlite3_column_int64(st, 5);
+    r->payload_type = sqlite3_column_int(st, 6);
+    r->omrsi = (uint32_t)sqlite3_column_int64(st, 7);
+    r->ymrsi = (uint32_t)sqlite3_column_int64(st, 8);
+    r->mrsi_at = (uint32_t)sqlite3_column_int64(st, 9);
+  } else if (step == SQLITE_DONE) {
+    rc = PG_ERR_NOT_FOUND;
+  } else {
+    rc = pg_tg_db_fail(s, d, "reading message");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+int pg_tg_get_parents(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
+                      uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *n, pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(s, ST_PARENTS);
+  *n = 0;
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
+    return pg_tg_db_fail(s, d, "binding id");
+  int rc = PG_OK, step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n >= PG_MSG_MAX_PARENTS || sqlite3_column_bytes(st, 0) != PG_ID_LEN) {
+      rc = pg_fail(d, PG_ERR_DB, "tangle db: corrupt parent edges");
+      break;
+    }
+    memcpy(parents[*n], sqlite3_column_blob(st, 0), PG_ID_LEN);
+    (*n)++;
+  }
+  if (rc == PG_OK && step != SQLITE_DONE) rc = pg_tg_db_fail(s, d, "reading parents");
+  sqlite3_reset(st);
+  return rc;
+}
+
+int pg_tg_get_raw(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint8_t **bytes, size_t *len,
+                  pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(s, ST_GET_RAW);
+  *bytes = NULL;
+  *len = 0;
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
+    return pg_tg_db_fail(s, d, "binding id");
+  int rc = PG_OK;
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    const void *p = sqlite3_column_blob(st, 0);
+    int n = sqlite3_column_bytes(st, 0);
+    if (!p || n <= 0) {
+      rc = pg_fail(d, PG_ERR_DB, "tangle db: empty raw message");
+    } else if (!(*bytes = malloc((size_t)n))) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    } else {
+      memcpy(*bytes, p, (size_t)n);
+      *len = (size_t)n;
+    }
+  } else if (step == SQLITE_DONE) {
+    rc = PG_ERR_NOT_FOUND;
+  } else {
+    rc = pg_tg_db_fail(s, d, "reading raw message");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+int pg_tg_set_mrsi(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint32_t o, uint32_t y, uint32_t at,
+                   pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(s, ST_SET_MRSI);
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 2, o) != SQLITE_OK || sqlite3_bind_int64(st, 3, y) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 4, at) != SQLITE_OK)
+    return pg_tg_db_fail(s, d, "binding mrsi");
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(s, d, "updating mrsi");
+}

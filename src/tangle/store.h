@@ -1,0 +1,97 @@
+/* store.h — SQLite storage of the Tangle (internal to src/tangle).
+ *
+ * <data_dir>/tangle.db, WAL mode, synchronous=NORMAL. Tables:
+ *   meta(key, value)            schema version, network name
+ *   messages(id PK, raw, arrival_ms, solid, referenced_by, milestone_index,
+ *            inclusion, conflict_reason, omrsi, ymrsi, mrsi_at, payload_type)
+ *   edges(child, parent, position)   parent edges, owned by the child; index on parent
+ *   indexation(seq, ix, message_id)  indexation index, oldest first by seq
+ *   milestones(ms_index PK, message_id, timestamp)   confirmed milestones
+ * Statements are prepared once at open and cached. */
+#ifndef P2PGRID_TANGLE_STORE_H
+#define P2PGRID_TANGLE_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/err.h"
+#include "p2pgrid/message.h"
+
+#define PG_TG_SCHEMA_VERSION "1"
+
+enum {
+  ST_BEGIN,
+  ST_COMMIT,
+  ST_ROLLBACK,
+  ST_SAVEPOINT,
+  ST_ROLLBACK_TO,
+  ST_RELEASE,
+  ST_INSERT_MSG,
+  ST_GET_ROW,
+  ST_GET_RAW,
+  ST_INSERT_EDGE,
+  ST_PARENTS,
+  ST_CHILDREN,
+  ST_CHILDREN_COUNT,
+  ST_UNSOLID_CHILDREN,
+  ST_MISSING_PARENTS,
+  ST_SET_SOLID,
+  ST_SET_MRSI,
+  ST_SET_REFERENCED,
+  ST_INSERT_INDEX,
+  ST_FIND_INDEX,
+  ST_COUNT_INDEX,
+  ST_MS_CANDIDATE,
+  ST_INSERT_MILESTONE,
+  ST_GET_MILESTONE,
+  ST_OLD_UNSOLID,
+  ST_DELETE_MSG,
+  ST_DELETE_EDGES,
+  ST_DELETE_INDEX,
+  ST_COUNT
+};
+
+typedef struct pg_tg_store {
+  sqlite3 *db;
+  char *path; /* <data_dir>/tangle.db, owned */
+  sqlite3_stmt *st[ST_COUNT];
+} pg_tg_store;
+
+/* One row of the messages table (without raw). */
+typedef struct pg_tg_row {
+  bool solid;
+  uint32_t referenced_by;
+  uint32_t milestone_index; /* candidate index of a valid milestone message, else 0 */
+  int inclusion;
+  uint8_t conflict_reason;
+  uint64_t arrival_ms;
+  int payload_type;
+  uint32_t omrsi, ymrsi;
+  uint32_t mrsi_at; /* confirmed milestone index + 1 when omrsi/ymrsi were computed; 0 = never */
+} pg_tg_row;
+
+/* Opens (creating dir and schema) <dir>/tangle.db in WAL mode; refuses a db
+ * made for another network (PG_ERR_CONFIG). */
+PG_NODISCARD int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_diag *d);
+void pg_tg_store_close(pg_tg_store *s);
+/* The cached statement, reset and with bindings cleared. */
+sqlite3_stmt *pg_tg_stmt(pg_tg_store *s, int which);
+/* PG_ERR_DB with sqlite's message ("what: message") in d. */
+int pg_tg_db_fail(pg_tg_store *s, pg_diag *d, const char *what);
+/* Runs a statement that takes no arguments and returns no rows. */
+PG_NODISCARD int pg_tg_exec(pg_tg_store *s, int which, pg_diag *d);
+/* PG_OK, PG_ERR_NOT_FOUND or PG_ERR_DB. */
+PG_NODISCARD int pg_tg_get_row(pg_tg_store *s, const uint8_t id[PG_ID_LEN], pg_tg_row *r, pg_diag *d);
+/* Parents in stored (sorted) order. An unknown id gives *n = 0. */
+PG_NODISCARD int pg_tg_get_parents(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
+                                   uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *n,
+                                   pg_diag *d);
+/* Raw bytes into a malloc'd copy (*bytes; caller frees). PG_ERR_NOT_FOUND if unknown. */
+PG_NODISCARD int pg_tg_get_raw(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint8_t **bytes,
+                               size_t *len, pg_diag *d);
+PG_NODISCARD int pg_tg_set_mrsi(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint32_t o, uint32_t y,
+                                uint32_t at, pg_diag *d);
+
+#endif

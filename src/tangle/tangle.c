@@ -1,0 +1,729 @@
+/* tangle.c — the Tangle: open/close, entry checks, storage of a message with
+ * its edges and index rows, the solidifier, reads and status.
+ *
+ * Solidifier: the all-zero id is the solid entry point (SEP). A message is
+ * solid when every parent is the SEP or solid. A message with a missing or
+ * unsolid parent is stored with solid = 0; when a message becomes solid, its
+ * unsolid children whose parents are now all solid become solid too (a
+ * breadth-first work list, no recursion). At most cfg.unsolid_max unsolid
+ * messages are kept (a new unsolid message beyond that gets
+ * PG_ERR_UNAVAILABLE "solidifier full"); unsolid messages that arrived more
+ * than cfg.unsolid_max_age_ms ago are deleted with their parent edges and
+ * index rows at the start of every later submit (the coordinator's milestones
+ * are submits too). Edges in which a deleted message is the parent belong to
+ * its children and stay, so the message can still arrive again later.
+ *
+ * Every submit is one SQLite transaction: message, edges, index rows, the
+ * solidification it causes and any milestone confirmations that follow. The
+ * in-memory state (counters, milestone indexes) is restored when the
+ * transaction fails; tip-set changes are queued and applied after commit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2pgrid/hash.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/pow.h"
+#include "tangle_internal.h"
+
+void pg_tangle_config_defaults(pg_tangle_config *c) {
+  memset(c, 0, sizeof *c);
+  c->network_name = "private-tangle";
+  c->bech32_hrp = "atoi";
+  c->min_pow_score = 0;
+  c->tsc_c1 = 8;
+  c->tsc_c2 = 13;
+  c->tsc_max_depth = 15;
+  c->tip_max_children = 2;
+  c->tip_max_age_ms = 3000;
+  c->unsolid_max = 10000;
+  c->unsolid_max_age_ms = 60000;
+}
+
+uint64_t pg_network_id(const char *name) {
+  uint8_t h[PG_HASH_LEN];
+  pg_blake2b256(name, strlen(name), h);
+  return pg_le64(h);
+}
+
+struct sqlite3 *pg_tangle_db(pg_tangle *t) { return t->store.db; }
+const char *pg_tangle_db_path(const pg_tangle *t) { return t->store.path; }
+
+static char *dup_str(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p) memcpy(p, s, n);
+  return p;
+}
+
+/* One integer from a query without parameters. */
+static int scalar(pg_tangle *t, const char *sql, int64_t *out, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = PG_OK;
+  *out = 0;
+  if (sqlite3_prepare_v2(t->store.db, sql, -1, &st, NULL) != SQLITE_OK) {
+    rc = pg_tg_db_fail(&t->store, d, sql);
+    goto out;
+  }
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW)
+    *out = sqlite3_column_int64(st, 0);
+  else if (step != SQLITE_DONE)
+    rc = pg_tg_db_fail(&t->store, d, sql);
+out:
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Timestamp of the milestone in raw bytes (0 if it does not parse). */
+static uint64_t raw_ms_timestamp(const uint8_t *raw, size_t len) {
+  pg_message m;
+  uint64_t ts = 0;
+  if (pg_message_parse(raw, len, &m, NULL) == PG_OK) {
+    if (m.payload_type == PG_PAYLOAD_MILESTONE) ts = m.u.milestone.timestamp;
+    pg_message_clear(&m);
+  }
+  return ts;
+}
+
+/* Latest milestone index/timestamp from the stored valid milestone messages
+ * (at least the confirmed one). */
+static int load_lmi(pg_tangle *t, pg_diag *d) {
+  int64_t v;
+  sqlite3_stmt *st = NULL;
+  int rc, step;
+  if ((rc = scalar(t,
+                   "SELECT COALESCE(MAX(milestone_index), 0) FROM messages WHERE milestone_index > 0",
+                   &v, d)))
+    return rc;
+  t->st.lmi = (uint32_t)v > t->st.cmi ? (uint32_t)v : t->st.cmi;
+  t->st.lmi_ts = t->st.cmi_ts;
+  if (t->st.lmi > t->st.cmi) {
+    st = NULL;
+    if (sqlite3_prepare_v2(t->store.db,
+                           "SELECT raw FROM messages WHERE milestone_index = ?1"
+                           " AND milestone_index > 0 LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, t->st.lmi) != SQLITE_OK) {
+      rc = pg_tg_db_fail(&t->store, d, "reading latest milestone");
+    } else if ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      t->st.lmi_ts = raw_ms_timestamp(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    } else if (step != SQLITE_DONE) {
+      rc = pg_tg_db_fail(&t->store, d, "reading latest milestone");
+    }
+    sqlite3_finalize(st);
+  }
+  return rc;
+}
+
+static int load_state(pg_tangle *t, pg_diag *d) {
+  int64_t v;
+  int rc = scalar(t, "SELECT COUNT(*) FROM messages", &v, d);
+  if (rc) return rc;
+  t->st.messages = (uint64_t)v;
+  if ((rc = scalar(t, "SELECT COUNT(*) FROM messages WHERE solid = 0", &v, d))) return rc;
+  t->st.unsolid = (uint64_t)v;
+
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(t->store.db,
+                         "SELECT ms_index, message_id, timestamp FROM milestones "
+                         "ORDER BY ms_index DESC LIMIT 1",
+                         -1, &st, NULL) != SQLITE_OK)
+    return pg_tg_db_fail(&t->store, d, "reading milestones");
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW && sqlite3_column_bytes(st, 1) == PG_ID_LEN) {
+    t->st.cmi = (uint32_t)sqlite3_column_int64(st, 0);
+    memcpy(t->st.cmi_msg, sqlite3_column_blob(st, 1), PG_ID_LEN);
+    t->st.cmi_ts = (uint64_t)sqlite3_column_int64(st, 2);
+  } else if (step != SQLITE_DONE) {
+    rc = pg_tg_db_fail(&t->store, d, "reading milestones");
+  }
+  sqlite3_finalize(st);
+  if (rc) return rc;
+
+  return load_lmi(t, d);
+}
+
+int pg_tangle_open(const pg_tangle_config *c, pg_tangle **out, pg_diag *d) {
+  *out = NULL;
+  if (!c || !c->data_dir || !*c->data_dir) return pg_fail(d, PG_ERR_CONFIG, "tangle: data_dir is required");
+  if (c->ms_keys_count > PG_MS_MAX_KEYS)
+    return pg_fail(d, PG_ERR_CONFIG, "tangle: at most %d milestone keys", PG_MS_MAX_KEYS);
+  if (c->ms_keys_count && (c->ms_threshold < 1 || c->ms_threshold > c->ms_keys_count))
+    return pg_fail(d, PG_ERR_CONFIG, "tangle: milestone threshold must be 1..%zu", c->ms_keys_count);
+  if (pg_crypto_init() != PG_OK) return pg_fail(d, PG_ERR_CRYPTO, "tangle: libsodium init failed");
+
+  pg_tangle *t = calloc(1, sizeof *t);
+  if (!t) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  t->cfg = *c;
+  pg_tangle_config def;
+  pg_tangle_config_defaults(&def);
+  const char *name = c->network_name && *c->network_name ? c->network_name : def.network_name;
+  const char *hrp = c->bech32_hrp && *c->bech32_hrp ? c->bech32_hrp : def.bech32_hrp;
+  t->data_dir = dup_str(c->data_dir);
+  t->network_name = dup_str(name);
+  t->hrp = dup_str(hrp);
+  if (!t->data_dir || !t->network_name || !t->hrp) {
+    free(t->data_dir);
+    free(t->network_name);
+    free(t->hrp);
+    free(t);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  t->cfg.data_dir = t->data_dir;
+  t->cfg.network_name = t->network_name;
+  t->cfg.bech32_hrp = t->hrp;
+  if (!t->cfg.tsc_c1) t->cfg.tsc_c1 = def.tsc_c1;
+  if (!t->cfg.tsc_c2) t->cfg.tsc_c2 = def.tsc_c2;
+  if (!t->cfg.tsc_max_depth) t->cfg.tsc_max_depth = def.tsc_max_depth;
+  if (!t->cfg.tip_max_children) t->cfg.tip_max_children = def.tip_max_children;
+  if (!t->cfg.tip_max_age_ms) t->cfg.tip_max_age_ms = def.tip_max_age_ms;
+  if (!t->cfg.unsolid_max) t->cfg.unsolid_max = def.unsolid_max;
+  if (!t->cfg.unsolid_max_age_ms) t->cfg.unsolid_max_age_ms = def.unsolid_max_age_ms;
+  t->clock = c->clock ? c->clock : pg_clock_real();
+  t->network_id = pg_network_id(t->network_name);
+  pthread_mutex_init(&t->mu, NULL);
+  pthread_mutex_init(&t->coo_mu, NULL);
+
+  int rc = pg_tg_store_open(&t->store, t->data_dir, t->network_name, d);
+  if (rc) goto fail;
+  if ((rc = load_state(t, d))) goto fail;
+  if ((rc = pg_tg_tips_rebuild(t, d))) goto fail;
+  pg_log_info(PG_TG_LOG,
+              "opened %s: network %s, %llu messages (%llu unsolid), confirmed milestone %u, %zu tips",
+              t->store.path, t->network_name, (unsigned long long)t->st.messages,
+              (unsigned long long)t->st.unsolid, t->st.cmi, t->ntips);
+  *out = t;
+  return PG_OK;
+fail:
+  pg_tangle_close(t);
+  return rc;
+}
+
+void pg_tangle_close(pg_tangle *t) {
+  if (!t) return;
+  pg_tg_store_close(&t->store);
+  pthread_mutex_destroy(&t->mu);
+  pthread_mutex_destroy(&t->coo_mu);
+  free(t->tips);
+  free(t->ev);
+  free(t->data_dir);
+  free(t->network_name);
+  free(t->hrp);
+  free(t);
+}
+
+/* ---- submit --------------------------------------------------------------- */
+
+/* Growable list of ids (work lists). */
+typedef struct id_list {
+  uint8_t (*ids)[PG_ID_LEN];
+  size_t n, cap;
+} id_list;
+
+static int id_list_push(id_list *l, const uint8_t id[PG_ID_LEN]) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    void *p = realloc(l->ids, cap * PG_ID_LEN);
+    if (!p) return PG_ERR_NOMEM;
+    l->ids = p;
+    l->cap = cap;
+  }
+  memcpy(l->ids[l->n++], id, PG_ID_LEN);
+  return PG_OK;
+}
+
+static int event_push(pg_tangle *t, const pg_tg_event *e) {
+  if (t->nev == t->capev) {
+    size_t cap = t->capev ? t->capev * 2 : 16;
+    void *p = realloc(t->ev, cap * sizeof *t->ev);
+    if (!p) return PG_ERR_NOMEM;
+    t->ev = p;
+    t->capev = cap;
+  }
+  t->ev[t->nev++] = *e;
+  return PG_OK;
+}
+
+/* Runs a statement bound to one id that returns no rows. */
+static int exec_id(pg_tangle *t, int which, const uint8_t id[PG_ID_LEN], pg_diag *d, const char *what) {
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, which);
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
+    return pg_tg_db_fail(&t->store, d, what);
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(&t->store, d, what);
+}
+
+static int ids_query(pg_tangle *t, int which, const uint8_t id[PG_ID_LEN], int64_t arg2,
+                     const void *blob2, id_list *out, pg_diag *d, const char *what);
+
+/* Deletes unsolid messages older than the configured age. */
+static int purge_unsolid(pg_tangle *t, uint64_t now, pg_diag *d) {
+  if (t->st.unsolid == 0) return PG_OK;
+  uint64_t age = t->cfg.unsolid_max_age_ms;
+  if (now <= age) return PG_OK;
+  id_list old = {0};
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_OLD_UNSOLID);
+  int rc = PG_OK, step;
+  if (sqlite3_bind_int64(st, 1, (sqlite3_int64)(now - age)) != SQLITE_OK) {
+    rc = pg_tg_db_fail(&t->store, d, "binding age");
+    goto out;
+  }
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != PG_ID_LEN) continue;
+    if ((rc = id_list_push(&old, sqlite3_column_blob(st, 0)))) {
+      rc = pg_fail(d, rc, "out of memory");
+      goto out;
+    }
+  }
+  sqlite3_reset(st);
+  if (step != SQLITE_DONE) {
+    rc = pg_tg_db_fail(&t->store, d, "listing old unsolid messages");
+    goto out;
+  }
+  for (size_t i = 0; i < old.n; i++) {
+    if ((rc = exec_id(t, ST_DELETE_MSG, old.ids[i], d, "deleting unsolid message")) ||
+        (rc = exec_id(t, ST_DELETE_EDGES, old.ids[i], d, "deleting edges")) ||
+        (rc = exec_id(t, ST_DELETE_INDEX, old.ids[i], d, "deleting index rows")))
+      goto out;
+    t->st.unsolid--;
+    t->st.messages--;
+  }
+  if (old.n) {
+    pg_log_info(PG_TG_LOG, "dropped %zu unsolid message(s) older than %llu ms", old.n,
+                (unsigned long long)age);
+    rc = load_lmi(t, d); /* a dropped message may have been the latest milestone */
+  }
+out:
+  sqlite3_reset(st);
+  free(old.ids);
+  return rc;
+}
+
+/* Collects the ids a statement returns (first column); binds id as ?1 and,
+ * when blob2 is given, a 32-byte blob as ?2, else arg2 as ?2 if >= 0. */
+static int ids_query(pg_tangle *t, int which, const uint8_t id[PG_ID_LEN], int64_t arg2,
+                     const void *blob2, id_list *out, pg_diag *d, const char *what) {
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, which);
+  int rc = PG_OK, step;
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK ||
+      (blob2 && sqlite3_bind_blob(st, 2, blob2, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK) ||
+      (!blob2 && arg2 >= 0 && sqlite3_bind_int64(st, 2, arg2) != SQLITE_OK))
+    return pg_tg_db_fail(&t->store, d, what);
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 0) != PG_ID_LEN) continue;
+    if (id_list_push(out, sqlite3_column_blob(st, 0))) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      break;
+    }
+  }
+  if (rc == PG_OK && step != SQLITE_DONE) rc = pg_tg_db_fail(&t->store, d, what);
+  sqlite3_reset(st);
+  return rc;
+}
+
+static int count_query(pg_tangle *t, int which, const uint8_t *blob1, size_t len1, const void *blob2,
+                       int64_t *out, pg_diag *d, const char *what) {
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, which);
+  *out = 0;
+  if (sqlite3_bind_blob(st, 1, blob1, (int)len1, SQLITE_STATIC) != SQLITE_OK ||
+      (blob2 && sqlite3_bind_blob(st, 2, blob2, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK))
+    return pg_tg_db_fail(&t->store, d, what);
+  int step = sqlite3_step(st);
+  int rc = PG_OK;
+  if (step == SQLITE_ROW)
+    *out = sqlite3_column_int64(st, 0);
+  else
+    rc = pg_tg_db_fail(&t->store, d, what);
+  sqlite3_reset(st);
+  return rc;
+}
+
+static const uint8_t SEP[PG_ID_LEN] = {0};
+
+/* Marks id solid and walks to the children that become solid with it. */
+static int solidify(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_diag *d) {
+  id_list q = {0}, kids = {0};
+  bool has_ms = false;
+  int rc = id_list_push(&q, id);
+  if (rc) return pg_fail(d, rc, "out of memory");
+  for (size_t i = 0; i < q.n && rc == PG_OK; i++) {
+    const uint8_t *cur = q.ids[i];
+    pg_tg_event ev;
+    pg_tg_row row;
+    memcpy(ev.id, cur, PG_ID_LEN);
+    if ((rc = exec_id(t, ST_SET_SOLID, cur, d, "marking solid"))) break;
+    t->st.unsolid--;
+    if ((rc = pg_tg_get_parents(&t->store, cur, ev.parents, &ev.np, d))) break;
+    if ((rc = pg_tg_mrsi(t, cur, true, NULL, &ev.omrsi, &ev.ymrsi, d))) break;
+    if ((rc = pg_tg_get_row(&t->store, cur, &row, d))) break;
+    if (row.milestone_index) has_ms = true;
+    if (event_push(t, &ev)) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      break;
+    }
+    kids.n = 0;
+    if ((rc = ids_query(t, ST_UNSOLID_CHILDREN, cur, -1, NULL, &kids, d, "listing children"))) break;
+    for (size_t k = 0; k < kids.n; k++) {
+      int64_t missing;
+      if ((rc = count_query(t, ST_MISSING_PARENTS, kids.ids[k], PG_ID_LEN, SEP, &missing, d,
+                            "checking parents")))
+        break;
+      if (missing == 0 && id_list_push(&q, kids.ids[k])) {
+        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+        break;
+      }
+    }
+  }
+  free(q.ids);
+  free(kids.ids);
+  if (rc == PG_OK && has_ms) rc = pg_tg_confirm_pending(t, d);
+  return rc;
+}
+
+static int insert_index(pg_tangle *t, const uint8_t *ix, size_t len, const uint8_t id[PG_ID_LEN],
+                        pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_INSERT_INDEX);
+  if (sqlite3_bind_blob(st, 1, ix, (int)len, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_blob(st, 2, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
+    return pg_tg_db_fail(&t->store, d, "binding index row");
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(&t->store, d, "inserting index row");
+}
+
+static int store_message(pg_tangle *t, const uint8_t *bytes, size_t len, const pg_message *m,
+                         const uint8_t id[PG_ID_LEN], uint64_t now, pg_diag *d) {
+  uint32_t ms_index = m->payload_type == PG_PAYLOAD_MILESTONE ? m->u.milestone.index : 0;
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_INSERT_MSG);
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 3, (sqlite3_int64)now) != SQLITE_OK ||
+      sqlite3_bind_int(st, 4, 0) != SQLITE_OK || sqlite3_bind_int64(st, 5, ms_index) != SQLITE_OK ||
+      sqlite3_bind_int(st, 6, m->payload_type) != SQLITE_OK)
+    return pg_tg_db_fail(&t->store, d, "binding message");
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (step != SQLITE_DONE) return pg_tg_db_fail(&t->store, d, "inserting message");
+
+  for (int i = 0; i < m->parents_count; i++) {
+    st = pg_tg_stmt(&t->store, ST_INSERT_EDGE);
+    if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_blob(st, 2, m->parents + (size_t)i * PG_ID_LEN, PG_ID_LEN, SQLITE_STATIC) !=
+            SQLITE_OK ||
+        sqlite3_bind_int(st, 3, i) != SQLITE_OK)
+      return pg_tg_db_fail(&t->store, d, "binding edge");
+    step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE) return pg_tg_db_fail(&t->store, d, "inserting edge");
+  }
+
+  int rc = PG_OK;
+  if (m->payload_type == PG_PAYLOAD_INDEXATION)
+    rc = insert_index(t, m->u.indexation.index, m->u.indexation.index_len, id, d);
+  else if (m->payload_type == PG_PAYLOAD_TRANSACTION && m->u.transaction &&
+           m->u.transaction->has_indexation)
+    rc = insert_index(t, m->u.transaction->indexation.index, m->u.transaction->indexation.index_len,
+                      id, d);
+  if (rc) return rc;
+
+  t->st.messages++;
+  t->st.unsolid++; /* until solidify() says otherwise */
+  t->st.new_since_confirm++;
+  if (ms_index > t->st.lmi) {
+    t->st.lmi = ms_index;
+    t->st.lmi_ts = m->u.milestone.timestamp;
+  }
+  return PG_OK;
+}
+
+int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len, const pg_message *m,
+                        const uint8_t id[PG_ID_LEN], bool *is_new, pg_diag *d) {
+  pg_tg_row row;
+  int rc = pg_tg_get_row(&t->store, id, &row, d);
+  if (rc == PG_OK) {
+    if (is_new) *is_new = false;
+    return PG_OK;
+  }
+  if (rc != PG_ERR_NOT_FOUND) return rc;
+
+  pg_tg_state saved = t->st;
+  t->nev = 0;
+  t->ev_confirmed = false;
+  if ((rc = pg_tg_exec(&t->store, ST_BEGIN, d))) return rc;
+  uint64_t now = pg_tg_now(t);
+  if ((rc = purge_unsolid(t, now, d))) goto fail;
+
+  bool solid = true;
+  for (int i = 0; i < m->parents_count && solid; i++) {
+    const uint8_t *p = m->parents + (size_t)i * PG_ID_LEN;
+    if (pg_tg_is_sep(p)) continue;
+    rc = pg_tg_get_row(&t->store, p, &row, d);
+    if (rc == PG_ERR_NOT_FOUND || (rc == PG_OK && !row.solid))
+      solid = false;
+    else if (rc)
+      goto fail;
+  }
+  rc = PG_OK;
+  if (!solid && t->st.unsolid >= t->cfg.unsolid_max) {
+    rc = pg_fail(d, PG_ERR_UNAVAILABLE, "solidifier full (%llu unsolid messages waiting for parents)",
+                 (unsigned long long)t->st.unsolid);
+    goto fail;
+  }
+  if ((rc = store_message(t, bytes, len, m, id, now, d))) goto fail;
+  if (solid && (rc = solidify(t, id, d))) goto fail;
+  if ((rc = pg_tg_exec(&t->store, ST_COMMIT, d))) goto fail;
+
+  pg_tg_tips_apply_events(t);
+  if (t->ev_confirmed) pg_tg_tips_refresh(t);
+  t->nev = 0;
+  if (is_new) *is_new = true;
+  return PG_OK;
+fail:
+  if (!sqlite3_get_autocommit(t->store.db)) {
+    pg_diag ignored;
+    if (pg_tg_exec(&t->store, ST_ROLLBACK, &ignored))
+      pg_log_error(PG_TG_LOG, "rollback failed: %s", ignored.msg);
+  }
+  t->st = saved;
+  t->nev = 0;
+  t->ev_confirmed = false;
+  return rc;
+}
+
+int pg_tangle_submit(pg_tangle *t, const uint8_t *bytes, size_t len, uint8_t id_out[PG_ID_LEN],
+                     bool *is_new, pg_diag *d) {
+  pg_message m;
+  uint8_t id[PG_ID_LEN];
+  if (is_new) *is_new = false;
+  int rc = pg_message_parse(bytes, len, &m, d);
+  if (rc) return rc;
+  pg_message_id(bytes, len, id);
+  if (id_out) memcpy(id_out, id, PG_ID_LEN);
+  if (m.network_id != t->network_id) {
+    rc = pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
+                 (unsigned long long)m.network_id, (unsigned long long)t->network_id,
+                 t->network_name);
+    goto out;
+  }
+  if (!pg_pow_valid(bytes, len, t->cfg.min_pow_score)) {
+    rc = pg_fail(d, PG_ERR_POW, "proof of work below the minimum score %u (score %.1f)",
+                 t->cfg.min_pow_score, pg_pow_score(bytes, len));
+    goto out;
+  }
+  if (m.payload_type == PG_PAYLOAD_MILESTONE && (rc = pg_tg_verify_milestone(t, &m, d))) goto out;
+  pthread_mutex_lock(&t->mu);
+  rc = pg_tg_submit_locked(t, bytes, len, &m, id, is_new, d);
+  pthread_mutex_unlock(&t->mu);
+out:
+  pg_message_clear(&m);
+  return rc;
+}
+
+/* ---- attach --------------------------------------------------------------- */
+
+static void select_locked(pg_tangle *t, uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count) {
+  pg_tg_tips_sweep(t);
+  pg_tg_tips_pick(t, false, ids, max, count);
+  if (*count == 0) {
+    memcpy(ids[0], t->st.cmi ? t->st.cmi_msg : SEP, PG_ID_LEN);
+    *count = 1;
+  }
+}
+
+int pg_tangle_select_tips(pg_tangle *t, uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count) {
+  *count = 0;
+  if (max == 0) return PG_ERR_INVALID;
+  if (max > PG_MSG_MAX_PARENTS) max = PG_MSG_MAX_PARENTS;
+  pthread_mutex_lock(&t->mu);
+  select_locked(t, ids, max, count);
+  pthread_mutex_unlock(&t->mu);
+  return PG_OK;
+}
+
+int pg_tangle_attach(pg_tangle *t, const pg_message_draft *draft, atomic_bool *cancel,
+                     uint8_t id_out[PG_ID_LEN], pg_diag *d) {
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  size_t np = draft->parents_count;
+  pg_buf msg;
+  pg_buf_init(&msg, PG_MSG_MAX_LEN);
+  int rc = PG_OK;
+  if (draft->has_network_id && draft->network_id != t->network_id) {
+    rc = pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
+                 (unsigned long long)draft->network_id, (unsigned long long)t->network_id,
+                 t->network_name);
+    goto out;
+  }
+  if (np > PG_MSG_MAX_PARENTS) {
+    rc = pg_fail(d, PG_ERR_INVALID, "too many parents (%zu, at most 8)", np);
+    goto out;
+  }
+  if (np) {
+    memcpy(parents, draft->parents, np * PG_ID_LEN);
+  } else {
+    pthread_mutex_lock(&t->mu);
+    select_locked(t, parents, PG_MSG_MAX_PARENTS, &np);
+    pthread_mutex_unlock(&t->mu);
+  }
+  const uint8_t *payload = draft->payload.len ? draft->payload.data : NULL;
+  uint64_t nonce = draft->has_nonce ? draft->nonce : 0;
+  if ((rc = pg_message_build(&msg, t->network_id, &parents[0][0], np, payload, draft->payload.len,
+                             nonce, d)))
+    goto out;
+  if (!draft->has_nonce && t->cfg.min_pow_score > 0) {
+    pg_pow_opts opts = {.threads = t->cfg.pow_threads, .cancel = cancel, .start_nonce = 0};
+    rc = pg_pow_search(msg.data, msg.len, t->cfg.min_pow_score, &opts, &nonce, NULL);
+    if (rc) {
+      rc = pg_fail(d, rc, "proof of work: %s", pg_strerror(rc));
+      goto out;
+    }
+  }
+  rc = pg_tangle_submit(t, msg.data, msg.len, id_out, NULL, d);
+out:
+  pg_buf_free(&msg);
+  return rc;
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+int pg_tangle_get_raw(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_buf *out) {
+  uint8_t *raw = NULL;
+  size_t len = 0;
+  pthread_mutex_lock(&t->mu);
+  int rc = pg_tg_get_raw(&t->store, id, &raw, &len, NULL);
+  pthread_mutex_unlock(&t->mu);
+  if (rc) return rc;
+  pg_buf_reset(out);
+  pg_buf_put(out, raw, len);
+  free(raw);
+  return pg_buf_status(out);
+}
+
+int pg_tangle_get_meta(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_msg_meta *m) {
+  pg_tg_row row;
+  memset(m, 0, sizeof *m);
+  memcpy(m->id, id, PG_ID_LEN);
+  pthread_mutex_lock(&t->mu);
+  int rc = pg_tg_get_row(&t->store, id, &row, NULL);
+  if (rc) goto out;
+  if ((rc = pg_tg_get_parents(&t->store, id, m->parents, &m->parents_count, NULL))) goto out;
+  m->solid = row.solid;
+  m->referenced_by = row.referenced_by;
+  m->milestone_index =
+      row.milestone_index && row.referenced_by == row.milestone_index ? row.milestone_index : 0;
+  m->inclusion = row.referenced_by ? row.inclusion : PG_INCL_UNKNOWN;
+  m->conflict_reason = row.conflict_reason;
+  m->arrival_ms = row.arrival_ms;
+  if (!row.referenced_by && row.solid) {
+    uint32_t o, y;
+    pg_tg_memo memo = {0};
+    rc = pg_tg_mrsi(t, id, false, &memo, &o, &y, NULL);
+    pg_tg_memo_free(&memo);
+    if (rc) goto out;
+    int score = pg_tg_score(t, o, y);
+    m->should_promote = score == PG_TG_SEMI_LAZY;
+    m->should_reattach = score == PG_TG_LAZY;
+  }
+out:
+  pthread_mutex_unlock(&t->mu);
+  return rc;
+}
+
+int pg_tangle_children(pg_tangle *t, const uint8_t id[PG_ID_LEN], size_t max,
+                       uint8_t (*ids)[PG_ID_LEN], size_t *count, size_t *total) {
+  id_list l = {0};
+  int64_t n = 0;
+  *count = 0;
+  *total = 0;
+  pthread_mutex_lock(&t->mu);
+  int rc = count_query(t, ST_CHILDREN_COUNT, id, PG_ID_LEN, NULL, &n, NULL, "counting children");
+  if (rc == PG_OK && max)
+    rc = ids_query(t, ST_CHILDREN, id, (int64_t)(max > INT32_MAX ? INT32_MAX : max), NULL, &l, NULL,
+                   "listing children");
+  pthread_mutex_unlock(&t->mu);
+  if (rc == PG_OK) {
+    for (size_t i = 0; i < l.n && i < max; i++) memcpy(ids[i], l.ids[i], PG_ID_LEN);
+    *count = l.n < max ? l.n : max;
+    *total = (size_t)n;
+  }
+  free(l.ids);
+  return rc;
+}
+
+int pg_tangle_find_index(pg_tangle *t, const uint8_t *index, size_t index_len, size_t max,
+                         uint8_t (*ids)[PG_ID_LEN], size_t *count, size_t *total) {
+  *count = 0;
+  *total = 0;
+  if (index_len == 0 || index_len > PG_INDEX_MAX_LEN) return PG_OK;
+  int64_t n = 0;
+  size_t got = 0;
+  pthread_mutex_lock(&t->mu);
+  int rc = count_query(t, ST_COUNT_INDEX, index, index_len, NULL, &n, NULL, "counting index");
+  if (rc == PG_OK && max) {
+    sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_FIND_INDEX);
+    int step;
+    if (sqlite3_bind_blob(st, 1, index, (int)index_len, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)(max > INT32_MAX ? INT32_MAX : max)) != SQLITE_OK) {
+      rc = PG_ERR_DB;
+    } else {
+      while (got < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != PG_ID_LEN) continue;
+        memcpy(ids[got++], sqlite3_column_blob(st, 0), PG_ID_LEN);
+      }
+      if (got < max && step != SQLITE_DONE) rc = PG_ERR_DB;
+    }
+    sqlite3_reset(st);
+  }
+  pthread_mutex_unlock(&t->mu);
+  if (rc == PG_OK) {
+    *count = got;
+    *total = (size_t)n;
+  }
+  return rc;
+}
+
+int pg_tangle_milestone(pg_tangle *t, uint32_t index, pg_milestone_info *out) {
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&t->mu);
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_GET_MILESTONE);
+  int rc = PG_OK;
+  if (sqlite3_bind_int64(st, 1, index) != SQLITE_OK) {
+    rc = PG_ERR_DB;
+  } else {
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PG_ID_LEN) {
+      out->index = index;
+      memcpy(out->message_id, sqlite3_column_blob(st, 0), PG_ID_LEN);
+      out->timestamp = (uint64_t)sqlite3_column_int64(st, 1);
+    } else if (step == SQLITE_DONE) {
+      rc = PG_ERR_NOT_FOUND;
+    } else {
+      rc = PG_ERR_DB;
+    }
+  }
+  sqlite3_reset(st);
+  pthread_mutex_unlock(&t->mu);
+  return rc;
+}
+
+void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_lock(&t->mu);
+  pg_tg_tips_sweep(t);
+  s->network_name = t->network_name;
+  s->network_id = t->network_id;
+  s->bech32_hrp = t->hrp;
+  s->min_pow_score = t->cfg.min_pow_score;
+  s->latest_milestone_index = t->st.lmi;
+  s->latest_milestone_timestamp = t->st.lmi_ts;
+  s->confirmed_milestone_index = t->st.cmi;
+  s->confirmed_milestone_timestamp = t->st.cmi_ts;
+  s->pruning_index = 0;
+  s->messages = t->st.messages;
+  s->unsolid = t->st.unsolid;
+  s->tips = pg_tg_tips_count(t);
+  s->messages_per_second = t->st.rate_mps;
+  s->referenced_messages_per_second = t->st.rate_rmps;
+  s->referenced_rate = t->st.rate_ref;
+  pthread_mutex_unlock(&t->mu);
+}

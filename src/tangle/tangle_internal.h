@@ -1,0 +1,126 @@
+/* tangle_internal.h — shared between the files of src/tangle that implement
+ * include/p2pgrid/tangle.h (store.c, tangle.c, tips.c, milestone.c). Not a
+ * public header: nothing outside src/tangle includes it.
+ *
+ * Locking: every function here expects the caller to hold t->mu (except the
+ * store open/close functions, which run before/after the tangle is shared). */
+#ifndef P2PGRID_TANGLE_INTERNAL_H
+#define P2PGRID_TANGLE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "p2pgrid/tangle.h"
+#include "store.h"
+
+#define PG_TG_LOG "tangle"
+#define PG_TG_MRSI_VISIT_CAP 10000 /* DFS cap when computing OMRSI/YMRSI */
+
+/* ---- tangle state (tangle.c) ---------------------------------------------- */
+
+typedef struct pg_tg_state {
+  uint32_t lmi; /* latest valid milestone index seen */
+  uint64_t lmi_ts;
+  uint32_t cmi; /* confirmed (solid, applied) milestone index */
+  uint64_t cmi_ts;
+  uint8_t cmi_msg[PG_ID_LEN];
+  uint64_t messages;
+  uint64_t unsolid;
+  /* rates: over the interval between the last two confirmations (local clock) */
+  uint64_t new_since_confirm;
+  uint64_t ref_since_confirm;
+  uint64_t last_confirm_ms;
+  double rate_mps, rate_rmps, rate_ref;
+} pg_tg_state;
+
+typedef struct pg_tg_tip {
+  uint8_t id[PG_ID_LEN];
+  uint64_t since_ms; /* when it became a tip */
+  unsigned approvers;
+  uint32_t omrsi, ymrsi;
+} pg_tg_tip;
+
+/* A message that became solid in the current submit: applied to the tip set
+ * after the transaction commits. */
+typedef struct pg_tg_event {
+  uint8_t id[PG_ID_LEN];
+  uint8_t np;
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  uint32_t omrsi, ymrsi;
+} pg_tg_event;
+
+struct pg_tangle {
+  pthread_mutex_t mu;
+  pthread_mutex_t coo_mu; /* serialises pg_tangle_issue_milestone */
+  pg_tangle_config cfg;   /* strings point at the owned copies below */
+  char *data_dir, *network_name, *hrp;
+  uint64_t network_id;
+  const pg_clock *clock;
+  pg_tg_store store;
+  pg_tg_state st;
+
+  pg_tg_tip *tips;
+  size_t ntips, captips;
+
+  pg_tg_event *ev;
+  size_t nev, capev;
+  bool ev_confirmed; /* a milestone was confirmed in the current submit */
+};
+
+static inline uint64_t pg_tg_now(const pg_tangle *t) { return pg_clock_now(t->clock); }
+static inline bool pg_tg_is_sep(const uint8_t id[PG_ID_LEN]) {
+  for (int i = 0; i < PG_ID_LEN; i++)
+    if (id[i]) return false;
+  return true;
+}
+
+/* ---- tips and OMRSI/YMRSI (tips.c) ---------------------------------------- */
+
+enum { PG_TG_LAZY = 0, PG_TG_SEMI_LAZY = 1, PG_TG_NON_LAZY = 2 };
+
+/* A small id -> (omrsi, ymrsi) memo (open addressing, insert/lookup only). */
+typedef struct pg_tg_memo {
+  struct pg_tg_memo_slot *slots;
+  size_t cap, n;
+} pg_tg_memo;
+void pg_tg_memo_free(pg_tg_memo *m);
+
+int pg_tg_score(const pg_tangle *t, uint32_t omrsi, uint32_t ymrsi);
+/* OMRSI/YMRSI of id against the current confirmed index. write_back stores
+ * recomputed values (only inside a write transaction). memo may be NULL. */
+PG_NODISCARD int pg_tg_mrsi(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool write_back,
+                            pg_tg_memo *memo, uint32_t *o, uint32_t *y, pg_diag *d);
+/* Applies the pending events (after commit). */
+void pg_tg_tips_apply_events(pg_tangle *t);
+/* Recomputes tip scores after a confirmation and drops lazy tips. */
+void pg_tg_tips_refresh(pg_tangle *t);
+/* Builds the tip set from the store (open). */
+PG_NODISCARD int pg_tg_tips_rebuild(pg_tangle *t, pg_diag *d);
+/* Up to max random unique tips, sorted; include_semi adds semi-lazy tips
+ * (coordinator). *count may be 0 (no fallback here). */
+void pg_tg_tips_pick(pg_tangle *t, bool include_semi, uint8_t (*ids)[PG_ID_LEN], size_t max,
+                     size_t *count);
+/* Drops tips past their age rule. */
+void pg_tg_tips_sweep(pg_tangle *t);
+/* Tracked tips that are not lazy (non-lazy + semi-lazy). */
+size_t pg_tg_tips_count(const pg_tangle *t);
+
+/* ---- milestones (milestone.c) --------------------------------------------- */
+
+/* Stateless checks of a parsed milestone message against the configured keys:
+ * parents, index, key subset, threshold, signatures. PG_ERR_CRYPTO if bad. */
+PG_NODISCARD int pg_tg_verify_milestone(const pg_tangle *t, const pg_message *m, pg_diag *d);
+/* Confirms every solid milestone that is next in line (inside the submit
+ * transaction). */
+PG_NODISCARD int pg_tg_confirm_pending(pg_tangle *t, pg_diag *d);
+
+/* ---- solidifier/store glue (tangle.c) ------------------------------------- */
+
+/* Submit with the lock held; used by submit and the coordinator. */
+PG_NODISCARD int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len,
+                                     const pg_message *m, const uint8_t id[PG_ID_LEN],
+                                     bool *is_new, pg_diag *d);
+
+#endif
