@@ -66,7 +66,7 @@ static void test_sorted_unique_uniform(void **state) {
   f->t = tt_open(&f->cfg);
   uint8_t ten[10][PG_ID_LEN];
   for (int i = 0; i < 10; i++) {
-    char data[8];
+    char data[16];
     snprintf(data, sizeof data, "%d", i);
     assert_int_equal(tt_submit_ix(f->t, &TT_SEP, 1, "tips", data, ten[i]), PG_OK);
   }

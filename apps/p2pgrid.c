@@ -1,0 +1,110 @@
+/* p2pgrid — one binary, many subcommands. Adding a command: write
+ * apps/cmd_<name>.c with run/usage functions, declare them in app.h, and add
+ * one line to `commands` below. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "p2pgrid/node.h"
+
+static int cmd_version(int argc, char **argv);
+static void cmd_version_usage(FILE *f);
+static int cmd_help(int argc, char **argv);
+static void cmd_help_usage(FILE *f);
+
+static const pg_app_cmd commands[] = {
+    {"node", "run a Chrysalis node (REST API v1, optional coordinator)", pg_cmd_node,
+     pg_cmd_node_usage},
+    {"demo", "start a node, send messages, watch milestones confirm them", pg_cmd_demo,
+     pg_cmd_demo_usage},
+    {"version", "print the version", cmd_version, cmd_version_usage},
+    {"help", "explain a command", cmd_help, cmd_help_usage},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: p2pgrid <command> [options]\n"
+          "\n"
+          "p2pgrid %s: a peer-to-peer energy grid on a Chrysalis (IOTA) Tangle.\n"
+          "\n"
+          "commands:\n",
+          pg_node_version());
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f,
+          "\n"
+          "'p2pgrid help <command>' or 'p2pgrid <command> --help' explains a command.\n"
+          "Exit status: 0 ok, 1 failure, 2 bad usage or configuration.\n");
+}
+
+static const pg_app_cmd *find(const char *name) {
+  for (size_t i = 0; i < NCOMMANDS; i++)
+    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+  return NULL;
+}
+
+static bool is_help(const char *a) {
+  return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+}
+
+static int cmd_version(int argc, char **argv) {
+  if (argc > 1 && is_help(argv[1])) {
+    cmd_version_usage(stdout);
+    return PG_EXIT_OK;
+  }
+  if (argc > 1) {
+    fprintf(stderr, "p2pgrid version: unexpected argument '%s'\n", argv[1]);
+    return PG_EXIT_USAGE;
+  }
+  printf("p2pgrid %s\n", pg_node_version());
+  return PG_EXIT_OK;
+}
+
+static void cmd_version_usage(FILE *f) {
+  fprintf(f, "usage: p2pgrid version\n\nPrints the p2pgrid version.\n");
+}
+
+static int cmd_help(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stdout);
+    return PG_EXIT_OK;
+  }
+  if (is_help(argv[1])) {
+    cmd_help_usage(stdout);
+    return PG_EXIT_OK;
+  }
+  const pg_app_cmd *c = find(argv[1]);
+  if (!c) {
+    fprintf(stderr, "p2pgrid help: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return PG_EXIT_USAGE;
+  }
+  c->usage(stdout);
+  return PG_EXIT_OK;
+}
+
+static void cmd_help_usage(FILE *f) {
+  fprintf(f, "usage: p2pgrid help [<command>]\n\nLists the commands, or explains one.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return PG_EXIT_USAGE;
+  }
+  if (is_help(argv[1])) {
+    usage(stdout);
+    return PG_EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+    return cmd_version(1, argv + 1);
+  const pg_app_cmd *c = find(argv[1]);
+  if (!c) {
+    fprintf(stderr, "p2pgrid: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return PG_EXIT_USAGE;
+  }
+  return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,149 @@
+/* p2pgrid/node.h — the node daemon: a Tangle served over the Chrysalis REST
+ * API v1 (TIP-13, as @iota/iota.js 1.8.6 uses it), optionally with its own
+ * coordinator issuing signed milestones.
+ *
+ * Life cycle:
+ *   pg_node_config nc;
+ *   pg_node_config_init(&nc);                      defaults
+ *   pg_node_config_load(&nc, cfg, &d);             from a pg_config (INI + overrides)
+ *   pg_node_start(&nc, &node, &d);                 opens the Tangle, starts HTTP and coordinator
+ *   ... pg_node_port(node), pg_node_tangle(node) ...
+ *   pg_node_stop(node);                            stops everything, frees node
+ *   pg_node_config_clear(&nc);
+ *
+ * The node copies what it needs from the config during pg_node_start; the
+ * config may be cleared right after.
+ *
+ * REST API (every JSON answer has Content-Type application/json and
+ * Access-Control-Allow-Origin: *; success is {"data":...}, failure is
+ * {"error":{"code":"<status as string>","message":"<what was wrong>"}}):
+ *   GET  /health                          200 healthy / 503 not (no body needed)
+ *   GET  /api/v1/info                     INodeInfo
+ *   GET  /api/v1/tips                     {"tipMessageIds":[1..8 sorted hex]}
+ *   POST /api/v1/messages                 application/json (draft, node fills
+ *                                         networkId, parents, nonce) or
+ *                                         application/octet-stream (complete
+ *                                         bytes) -> 201 {"messageId"} + Location
+ *   GET  /api/v1/messages?index=<hex>     {index, maxResults, count, messageIds}
+ *   GET  /api/v1/messages/{id}            JSON message
+ *   GET  /api/v1/messages/{id}/metadata   IMessageMetadata
+ *   GET  /api/v1/messages/{id}/raw        application/octet-stream, no envelope
+ *   GET  /api/v1/messages/{id}/children   {messageId, maxResults, count, childrenMessageIds}
+ *   GET  /api/v1/milestones/{index}       {index, messageId, timestamp}
+ *   OPTIONS <any>                         CORS preflight, 204
+ * Statuses: 400 bad input, 404 unknown item or route, 405 wrong method, 413
+ * body over api.max_body, 415 unsupported Content-Type, 503 cannot do it now
+ * (PoW disabled, solidifier full, shutting down), 500 internal.
+ *
+ * Health: a node that expects milestones (coordinator enabled, or milestone
+ * public keys configured) is healthy when it has a confirmed milestone, the
+ * confirmed index equals the latest index, and the confirmed milestone is at
+ * most node.max_milestone_age old. A node that expects no milestones is
+ * healthy while it runs. /info isHealthy reports the same. */
+#ifndef P2PGRID_NODE_H
+#define P2PGRID_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/clock.h"
+#include "p2pgrid/config.h"
+#include "p2pgrid/err.h"
+#include "p2pgrid/message.h"
+#include "p2pgrid/tangle.h"
+
+#define PG_NODE_NAME "p2pgrid"
+#define PG_NODE_DEFAULT_PORT 14265
+#define PG_NODE_MAX_RESULTS 1000 /* maxResults of index and children lookups */
+
+typedef struct pg_node_config {
+  /* [node] — strings are owned (malloc'd) by the config */
+  char *network;      /* "private-tangle" */
+  char *bech32_hrp;   /* "atoi" */
+  char *data_dir;     /* "./data/node" */
+  uint32_t min_pow_score;          /* 100 */
+  uint64_t max_milestone_age_ms;   /* health; 0 = auto (see examples/node.ini) */
+  bool has_log_level;              /* log_level given: the daemon applies it */
+  int log_level;                   /* pg_log_level */
+
+  /* [api] */
+  char *bind;              /* "127.0.0.1" (IPv4 or IPv6 literal) */
+  uint16_t port;           /* 14265; 0 = ephemeral (see pg_node_port) */
+  unsigned workers;        /* HTTP thread pool size, 4 */
+  size_t max_body;         /* request body cap, 64 KiB */
+  bool remote_pow;         /* node does PoW for drafts without nonce; true */
+  unsigned pow_threads;    /* 0 = all cores */
+  unsigned connection_timeout_s; /* idle keep-alive connections closed after this; 30 */
+  unsigned max_connections;      /* 256 */
+
+  /* [coordinator] */
+  bool coo_enabled;            /* false */
+  uint64_t coo_interval_ms;    /* 5000 */
+  size_t coo_keys_count;
+  uint8_t coo_secret_keys[PG_MS_MAX_KEYS][64]; /* seed || public key */
+
+  /* [milestones] (coordinator keys are merged in by pg_node_config_load) */
+  size_t ms_keys_count;
+  uint8_t ms_public_keys[PG_MS_MAX_KEYS][32];
+  unsigned ms_threshold; /* 1 */
+
+  /* [tips] and [solidifier]: 0 = the Tangle's defaults */
+  unsigned tsc_c1, tsc_c2, tsc_max_depth;
+  unsigned tip_max_children, tip_max_age_ms;
+  size_t unsolid_max;
+  unsigned unsolid_max_age_ms;
+
+  /* Programmatic only (not from INI). */
+  const pg_clock *clock;       /* NULL = real clock */
+  pg_tx_confirm_fn tx_confirm; /* optional ledger hook, passed to the Tangle */
+  void *tx_confirm_ctx;
+  /* Optional: called once after the Tangle is open and before the API and
+   * the coordinator start (e.g. pg_ledger_attach on pg_tangle_db). A
+   * non-zero return makes pg_node_start fail with it. */
+  int (*tangle_opened)(void *ctx, pg_tangle *t, pg_diag *d);
+  void *tangle_opened_ctx;
+} pg_node_config;
+
+/* Fills c with the defaults above (allocates the default strings; on OOM the
+ * string fields stay NULL and pg_node_config_load/pg_node_start fail). */
+void pg_node_config_init(pg_node_config *c);
+/* Frees the strings and wipes the secret keys. Safe on an init'ed config. */
+void pg_node_config_clear(pg_node_config *c);
+
+/* Reads every node key from cfg (sections node, api, coordinator, milestones,
+ * tips, solidifier; see examples/node.ini). Missing keys keep c's current
+ * values. With [coordinator] enabled = true the seeds come from seed_file
+ * (one hex seed per line, '#' comments) and/or seeds (comma separated hex);
+ * with generate = true and no key file yet, a new file is created with mode
+ * 0600 holding a fresh random seed, and its public key is logged. The default
+ * seed_file is <data_dir>/coordinator.key. Milestone public keys come from
+ * [milestones] public_keys and/or public_keys_file (one hex key per line;
+ * config lines are limited to 199 characters, i.e. two keys), plus the
+ * coordinator's own keys. Errors name the origin, e.g.
+ * "node.ini:12: [api] port: ...". Unknown keys are not checked here (use
+ * pg_config_unused). */
+PG_NODISCARD int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag *d);
+
+typedef struct pg_node pg_node;
+
+/* Opens the Tangle in data_dir, starts the HTTP server and, if enabled, the
+ * coordinator (which issues one milestone right away, then one per interval).
+ * Logs "listening on http://ADDR:PORT" at info level (the real port, also
+ * when 0 was asked for). */
+PG_NODISCARD int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d);
+/* Cancels running proof of work, stops the coordinator and the HTTP server,
+ * closes the Tangle and frees n. NULL ok. */
+void pg_node_stop(pg_node *n);
+
+/* The TCP port the API listens on. */
+uint16_t pg_node_port(const pg_node *n);
+/* The Tangle the node serves (borrowed; valid until pg_node_stop). */
+pg_tangle *pg_node_tangle(pg_node *n);
+/* The p2pgrid version string ("0.1.0"). */
+const char *pg_node_version(void);
+
+/* Same rule as GET /health. */
+bool pg_node_is_healthy(pg_node *n);
+
+#endif

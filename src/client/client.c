@@ -1,0 +1,133 @@
+/* client.c — the node access interface: dispatch to an implementation's ops,
+ * and helpers built on the interface alone. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2pgrid/client.h"
+#include "p2pgrid/hex.h"
+
+void pg_client_free(pg_client *c) {
+  if (c && c->ops && c->ops->destroy) c->ops->destroy(c);
+}
+
+const char *pg_client_kind(const pg_client *c) {
+  return (c && c->ops && c->ops->kind) ? c->ops->kind : "none";
+}
+
+static int check(const pg_client *c, pg_diag *d) {
+  if (!c || !c->ops) return pg_fail(d, PG_ERR_INVALID, "no node client");
+  return PG_OK;
+}
+
+int pg_client_health(pg_client *c, bool *healthy, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!healthy) return pg_fail(d, PG_ERR_INVALID, "health: no output");
+  return c->ops->health(c, healthy, d);
+}
+
+int pg_client_info(pg_client *c, pg_node_info *out, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "info: no output");
+  return c->ops->info(c, out, d);
+}
+
+int pg_client_tips(pg_client *c, uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if ((!ids && max) || !count) return pg_fail(d, PG_ERR_INVALID, "tips: no output");
+  return c->ops->tips(c, ids, max, count, d);
+}
+
+int pg_client_submit_json(pg_client *c, const json_t *msg, uint8_t id[PG_ID_LEN], pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!json_is_object(msg)) return pg_fail(d, PG_ERR_INVALID, "submit: the message must be a JSON object");
+  if (!id) return pg_fail(d, PG_ERR_INVALID, "submit: no output");
+  return c->ops->submit_json(c, msg, id, d);
+}
+
+int pg_client_submit_raw(pg_client *c, const uint8_t *bytes, size_t len, uint8_t id[PG_ID_LEN],
+                         pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!bytes || !id) return pg_fail(d, PG_ERR_INVALID, "submit: no message bytes");
+  if (len > PG_MSG_MAX_LEN)
+    return pg_fail(d, PG_ERR_TOO_LARGE, "submit: message of %zu bytes exceeds %d", len,
+                   PG_MSG_MAX_LEN);
+  return c->ops->submit_raw(c, bytes, len, id, d);
+}
+
+int pg_client_submit_data(pg_client *c, const uint8_t *index, size_t index_len, const uint8_t *data,
+                          size_t data_len, uint8_t id[PG_ID_LEN], pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!index || index_len < 1 || index_len > PG_INDEX_MAX_LEN)
+    return pg_fail(d, PG_ERR_INVALID, "submit: index must be 1..%d bytes (got %zu)",
+                   PG_INDEX_MAX_LEN, index ? index_len : 0);
+  if (data_len && !data) return pg_fail(d, PG_ERR_INVALID, "submit: no data bytes");
+  if (data_len > PG_MSG_MAX_LEN)
+    return pg_fail(d, PG_ERR_TOO_LARGE, "submit: %zu data bytes exceed the %d-byte message cap",
+                   data_len, PG_MSG_MAX_LEN);
+  char *ihex = pg_hex_dup(index, index_len);
+  char *dhex = pg_hex_dup(data_len ? data : (const uint8_t *)"", data_len);
+  json_t *msg = NULL;
+  if (ihex && dhex)
+    msg = json_pack("{s:{s:i,s:s,s:s}}", "payload", "type", PG_PAYLOAD_INDEXATION, "index", ihex,
+                    "data", dhex);
+  free(ihex);
+  free(dhex);
+  if (!msg) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  rc = c->ops->submit_json(c, msg, id, d);
+  json_decref(msg);
+  return rc;
+}
+
+int pg_client_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!id || !out) return pg_fail(d, PG_ERR_INVALID, "get raw: no id or output");
+  return c->ops->get_raw(c, id, out, d);
+}
+
+int pg_client_get_json(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!id || !out) return pg_fail(d, PG_ERR_INVALID, "get message: no id or output");
+  return c->ops->get_json(c, id, out, d);
+}
+
+int pg_client_get_meta(pg_client *c, const uint8_t id[PG_ID_LEN], pg_msg_meta *out, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!id || !out) return pg_fail(d, PG_ERR_INVALID, "get metadata: no id or output");
+  return c->ops->get_meta(c, id, out, d);
+}
+
+int pg_client_children(pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)[PG_ID_LEN],
+                       size_t max, size_t *count, size_t *total, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!id || (!ids && max) || !count || !total)
+    return pg_fail(d, PG_ERR_INVALID, "children: no id or output");
+  return c->ops->children(c, id, ids, max, count, total, d);
+}
+
+int pg_client_find_index(pg_client *c, const uint8_t *index, size_t index_len,
+                         uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, size_t *total,
+                         pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!index || index_len < 1 || index_len > PG_INDEX_MAX_LEN)
+    return pg_fail(d, PG_ERR_INVALID, "find: index must be 1..%d bytes", PG_INDEX_MAX_LEN);
+  if ((!ids && max) || !count || !total) return pg_fail(d, PG_ERR_INVALID, "find: no output");
+  return c->ops->find_index(c, index, index_len, ids, max, count, total, d);
+}
+
+int pg_client_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "milestone: no output");
+  return c->ops->milestone(c, index, out, d);
+}

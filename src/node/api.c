@@ -1,0 +1,598 @@
+/* api.c — REST API v1 routes (TIP-13 shapes as @iota/iota.js 1.8.6 reads
+ * them; see CHRYSALIS.md section 8). A route is one line in `routes`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "node_internal.h"
+#include "p2pgrid/buf.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/json.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/message.h"
+#include "p2pgrid/message_json.h"
+
+#define MAX_SEGS 8
+
+typedef void (*handler_fn)(pg_node *n, const pg_http_req *req, const char *const *args,
+                           pg_http_resp *resp);
+
+typedef struct route {
+  const char *method;
+  const char *pattern; /* '/'-separated segments; "*" matches one segment */
+  handler_fn fn;
+} route;
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* Copies at most 80 printable characters of s for quoting in an error. */
+static const char *quote(const char *s, char *out, size_t cap) {
+  size_t i = 0, n = 0;
+  const size_t lim = cap > 84 ? 80 : cap - 4;
+  for (; s[i] && n < lim; i++) out[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+  if (s[i]) {
+    memcpy(out + n, "...", 3);
+    n += 3;
+  }
+  out[n] = '\0';
+  return out;
+}
+
+static json_t *hex_json(const uint8_t *p, size_t n) {
+  char buf[2 * 64 + 1];
+  if (n > 64) return NULL;
+  pg_hex_encode(p, n, buf);
+  return json_string(buf);
+}
+
+static json_t *ids_json(const uint8_t (*ids)[PG_ID_LEN], size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++)
+    if (json_array_append_new(a, hex_json(ids[i], PG_ID_LEN)) != 0) {
+      json_decref(a);
+      return NULL;
+    }
+  return a;
+}
+
+static json_t *num_real(double v) { return json_real(isfinite(v) ? v : 0.0); }
+
+/* Sets data, or a 500 when building the JSON ran out of memory. */
+static void ok_data(pg_http_resp *resp, unsigned status, json_t *data) {
+  if (!data) {
+    pg_http_error(resp, 500, "out of memory");
+    return;
+  }
+  resp->status = status;
+  resp->data = data;
+}
+
+/* Parses a 64-character hex message id from a path segment. */
+static bool parse_id(const char *s, uint8_t id[PG_ID_LEN], pg_http_resp *resp) {
+  char q[96];
+  if (strlen(s) != 2 * PG_ID_LEN || pg_hex_decode_exact(s, id, PG_ID_LEN) != PG_OK) {
+    pg_http_error(resp, 400, "invalid message id '%s': expected %d hex characters",
+                  quote(s, q, sizeof q), 2 * PG_ID_LEN);
+    return false;
+  }
+  return true;
+}
+
+/* HTTP status for an error class from the Tangle or the codec. */
+static unsigned status_for(int rc) {
+  switch (rc) {
+  case PG_ERR_INVALID:
+  case PG_ERR_TRUNCATED:
+  case PG_ERR_TOO_LARGE:
+  case PG_ERR_NETWORK_ID:
+  case PG_ERR_POW:
+  case PG_ERR_CRYPTO:
+  case PG_ERR_UNSUPPORTED:
+  case PG_ERR_EXISTS:
+    return 400;
+  case PG_ERR_NOT_FOUND:
+    return 404;
+  case PG_ERR_UNAVAILABLE:
+  case PG_ERR_CANCELLED:
+  case PG_ERR_TIMEOUT:
+  case PG_ERR_STATE:
+    return 503;
+  default:
+    return 500;
+  }
+}
+
+/* An error answer from a failed Tangle/codec call: the diag names the problem. */
+static void fail_from(pg_http_resp *resp, int rc, const pg_diag *d, const char *what) {
+  unsigned status = status_for(rc);
+  const char *msg = d && d->msg[0] ? d->msg : pg_strerror(rc);
+  bool syntax = rc == PG_ERR_INVALID || rc == PG_ERR_TRUNCATED || rc == PG_ERR_TOO_LARGE ||
+                rc == PG_ERR_UNSUPPORTED;
+  if (status == 500)
+    pg_http_error(resp, 500, "internal error: %s: %s", what, msg);
+  else if (syntax && strncmp(msg, "invalid", 7) != 0)
+    pg_http_error(resp, status, "invalid message: %s", msg);
+  else
+    pg_http_error(resp, status, "%s", msg);
+}
+
+/* Media type of the request without parameters, lowercased into out. */
+static const char *media_type(struct MHD_Connection *conn, char *out, size_t cap) {
+  const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  if (!ct) return NULL;
+  size_t n = 0;
+  while (*ct == ' ' || *ct == '\t') ct++;
+  for (; *ct && *ct != ';' && n + 1 < cap; ct++) {
+    char ch = *ct;
+    if (ch >= 'A' && ch <= 'Z') ch = (char)(ch - 'A' + 'a');
+    out[n++] = ch;
+  }
+  while (n && (out[n - 1] == ' ' || out[n - 1] == '\t')) n--;
+  out[n] = '\0';
+  return out;
+}
+
+/* ---- handlers --------------------------------------------------------- */
+
+static void h_health(pg_node *n, const pg_http_req *req, const char *const *args,
+                     pg_http_resp *resp) {
+  const char *why = NULL;
+  if (pg_node_health(n, &why)) {
+    ok_data(resp, 200, json_pack("{s:b}", "isHealthy", 1));
+  } else {
+    pg_http_error(resp, 503, "node is not healthy: %s", why);
+  }
+}
+
+static void h_info(pg_node *n, const pg_http_req *req, const char *const *args,
+                   pg_http_resp *resp) {
+  pg_tangle_status st;
+  pg_tangle_get_status(n->tangle, &st);
+  json_t *features = json_array();
+  if (features && n->remote_pow) (void)json_array_append_new(features, json_string("PoW"));
+  json_t *o = json_object();
+  if (o) {
+    (void)json_object_set_new(o, "name", json_string(PG_NODE_NAME));
+    (void)json_object_set_new(o, "version", json_string(pg_node_version()));
+    (void)json_object_set_new(o, "isHealthy", json_boolean(pg_node_health(n, NULL)));
+    (void)json_object_set_new(o, "networkId", json_string(st.network_name ? st.network_name : ""));
+    (void)json_object_set_new(o, "bech32HRP", json_string(st.bech32_hrp ? st.bech32_hrp : ""));
+    (void)json_object_set_new(o, "minPoWScore", json_integer((json_int_t)st.min_pow_score));
+    (void)json_object_set_new(o, "messagesPerSecond", num_real(st.messages_per_second));
+    (void)json_object_set_new(o, "referencedMessagesPerSecond",
+                              num_real(st.referenced_messages_per_second));
+    (void)json_object_set_new(o, "referencedRate", num_real(st.referenced_rate));
+    (void)json_object_set_new(o, "latestMilestoneTimestamp",
+                              json_integer((json_int_t)st.latest_milestone_timestamp));
+    (void)json_object_set_new(o, "latestMilestoneIndex",
+                              json_integer((json_int_t)st.latest_milestone_index));
+    (void)json_object_set_new(o, "confirmedMilestoneIndex",
+                              json_integer((json_int_t)st.confirmed_milestone_index));
+    (void)json_object_set_new(o, "pruningIndex", json_integer((json_int_t)st.pruning_index));
+    (void)json_object_set_new(o, "features", features);
+    features = NULL;
+    if (json_object_size(o) != 14) {
+      json_decref(o);
+      o = NULL;
+    }
+  }
+  json_decref(features);
+  ok_data(resp, 200, o);
+}
+
+static void h_tips(pg_node *n, const pg_http_req *req, const char *const *args,
+                   pg_http_resp *resp) {
+  uint8_t ids[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  size_t count = 0;
+  pg_diag d = {{0}};
+  int rc = pg_tangle_select_tips(n->tangle, ids, PG_MSG_MAX_PARENTS, &count);
+  if (rc == PG_OK && count == 0) rc = PG_ERR_UNAVAILABLE;
+  if (rc) {
+    if (rc == PG_ERR_UNAVAILABLE) snprintf(d.msg, sizeof d.msg, "no tips available");
+    fail_from(resp, rc, &d, "tip selection");
+    return;
+  }
+  /* the contract says sorted; make sure (iota.js throws on unsorted parents) */
+  for (size_t i = 1; i < count; i++)
+    for (size_t j = i; j > 0 && pg_id_cmp(ids[j - 1], ids[j]) > 0; j--) {
+      uint8_t t[PG_ID_LEN];
+      memcpy(t, ids[j], PG_ID_LEN);
+      memcpy(ids[j], ids[j - 1], PG_ID_LEN);
+      memcpy(ids[j - 1], t, PG_ID_LEN);
+    }
+  json_t *a = ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
+  ok_data(resp, 200, a ? json_pack("{s:o}", "tipMessageIds", a) : NULL);
+}
+
+static void answer_message_id(pg_http_resp *resp, const uint8_t id[PG_ID_LEN]) {
+  char hex[2 * PG_ID_LEN + 1];
+  pg_hex_encode(id, PG_ID_LEN, hex);
+  snprintf(resp->location, sizeof resp->location, "/api/v1/messages/%s", hex);
+  ok_data(resp, 201, json_pack("{s:s}", "messageId", hex));
+}
+
+static void post_json(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
+  pg_diag d = {{0}};
+  json_t *j = NULL;
+  pg_message_draft draft;
+  memset(&draft, 0, sizeof draft);
+  uint8_t id[PG_ID_LEN];
+  int rc;
+  if (req->body_len == 0) {
+    pg_http_error(resp, 400, "empty body: expected a JSON message object");
+    goto out;
+  }
+  if ((rc = pg_json_parse(req->body, req->body_len, PG_JSON_OBJECT, &j, &d))) {
+    pg_http_error(resp, 400, "invalid JSON: %s", d.msg[0] ? d.msg : pg_strerror(rc));
+    goto out;
+  }
+  if ((rc = pg_message_draft_from_json(j, &draft, &d))) {
+    fail_from(resp, rc, &d, "message draft");
+    goto out;
+  }
+  if (!draft.has_nonce && n->min_pow_score > 0 && !n->remote_pow) {
+    pg_http_error(resp, 503,
+                  "this node does no proof of work (api.remote_pow = false): send the message "
+                  "with its nonce (minimum PoW score %u)",
+                  (unsigned)n->min_pow_score);
+    goto out;
+  }
+  if ((rc = pg_tangle_attach(n->tangle, &draft, &n->stopping, id, &d))) {
+    fail_from(resp, rc, &d, "attach");
+    goto out;
+  }
+  answer_message_id(resp, id);
+out:
+  pg_message_draft_clear(&draft);
+  json_decref(j);
+}
+
+static void post_raw(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
+  pg_diag d = {{0}};
+  uint8_t id[PG_ID_LEN];
+  if (req->body_len == 0) {
+    pg_http_error(resp, 400, "empty body: expected the message bytes");
+    return;
+  }
+  if (req->body_len > PG_MSG_MAX_LEN) {
+    pg_http_error(resp, 400, "invalid message: %zu bytes, at most %d allowed", req->body_len,
+                  PG_MSG_MAX_LEN);
+    return;
+  }
+  int rc = pg_tangle_submit(n->tangle, req->body, req->body_len, id, NULL, &d);
+  if (rc) {
+    fail_from(resp, rc, &d, "submit");
+    return;
+  }
+  answer_message_id(resp, id);
+}
+
+static void h_messages_post(pg_node *n, const pg_http_req *req, const char *const *args,
+                            pg_http_resp *resp) {
+  char mt[64];
+  const char *t = media_type(req->conn, mt, sizeof mt);
+  if (!t || !*t) {
+    pg_http_error(resp, 415,
+                  "missing Content-Type: use application/json or application/octet-stream");
+  } else if (strcmp(t, "application/json") == 0) {
+    post_json(n, req, resp);
+  } else if (strcmp(t, "application/octet-stream") == 0) {
+    post_raw(n, req, resp);
+  } else {
+    char q[96];
+    pg_http_error(resp, 415,
+                  "unsupported Content-Type '%s': use application/json or application/octet-stream",
+                  quote(t, q, sizeof q));
+  }
+}
+
+static void h_messages_find(pg_node *n, const pg_http_req *req, const char *const *args,
+                            pg_http_resp *resp) {
+  const char *ix = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "index");
+  uint8_t index[PG_INDEX_MAX_LEN];
+  size_t index_len = 0;
+  char q[96];
+  if (!ix || !*ix) {
+    pg_http_error(resp, 400, "missing query parameter 'index' (the indexation key in hex)");
+    return;
+  }
+  size_t sl = strlen(ix);
+  if (sl > 2 * PG_INDEX_MAX_LEN) {
+    pg_http_error(resp, 400, "index is %zu bytes; at most %d bytes allowed", (sl + 1) / 2,
+                  PG_INDEX_MAX_LEN);
+    return;
+  }
+  if (pg_hex_decode(ix, sl, index, sizeof index, &index_len) != PG_OK) {
+    pg_http_error(resp, 400, "index '%s' is not valid hex", quote(ix, q, sizeof q));
+    return;
+  }
+  uint8_t(*ids)[PG_ID_LEN] = malloc(PG_NODE_MAX_RESULTS * (size_t)PG_ID_LEN);
+  size_t count = 0, total = 0;
+  if (!ids) {
+    pg_http_error(resp, 500, "out of memory");
+    return;
+  }
+  int rc = pg_tangle_find_index(n->tangle, index, index_len, PG_NODE_MAX_RESULTS, ids, &count,
+                                &total);
+  if (rc) {
+    fail_from(resp, rc, NULL, "index lookup");
+  } else {
+    char hex[2 * PG_INDEX_MAX_LEN + 1];
+    pg_hex_encode(index, index_len, hex);
+    json_t *a = ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
+    ok_data(resp, 200,
+            a ? json_pack("{s:s,s:i,s:I,s:o}", "index", hex, "maxResults", PG_NODE_MAX_RESULTS,
+                          "count", (json_int_t)count, "messageIds", a)
+              : NULL);
+  }
+  free(ids);
+}
+
+/* Loads the raw bytes of a message; false (answer set) when unknown/bad. */
+static bool load_raw(pg_node *n, const char *seg, uint8_t id[PG_ID_LEN], pg_buf *raw,
+                     pg_http_resp *resp) {
+  if (!parse_id(seg, id, resp)) return false;
+  int rc = pg_tangle_get_raw(n->tangle, id, raw);
+  if (rc == PG_ERR_NOT_FOUND) {
+    pg_http_error(resp, 404, "message %s not found", seg);
+    return false;
+  }
+  if (rc) {
+    fail_from(resp, rc, NULL, "load message");
+    return false;
+  }
+  return true;
+}
+
+static void h_message(pg_node *n, const pg_http_req *req, const char *const *args,
+                      pg_http_resp *resp) {
+  uint8_t id[PG_ID_LEN];
+  pg_buf raw;
+  pg_message m;
+  pg_diag d = {{0}};
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  if (!load_raw(n, args[0], id, &raw, resp)) goto out;
+  int rc = pg_message_parse(raw.data, raw.len, &m, &d);
+  if (rc) {
+    pg_http_error(resp, 500, "internal error: stored message does not parse: %s", d.msg);
+    goto out;
+  }
+  ok_data(resp, 200, pg_message_to_json(&m));
+  pg_message_clear(&m);
+out:
+  pg_buf_free(&raw);
+}
+
+static void h_message_raw(pg_node *n, const pg_http_req *req, const char *const *args,
+                          pg_http_resp *resp) {
+  uint8_t id[PG_ID_LEN];
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  if (load_raw(n, args[0], id, &raw, resp)) {
+    resp->status = 200;
+    resp->content_type = "application/octet-stream";
+    pg_buf_take(&raw, &resp->raw, &resp->raw_len);
+  }
+  pg_buf_free(&raw);
+}
+
+static const char *inclusion_name(int incl) {
+  switch (incl) {
+  case PG_INCL_INCLUDED:
+    return "included";
+  case PG_INCL_CONFLICTING:
+    return "conflicting";
+  default:
+    return "noTransaction";
+  }
+}
+
+static void h_message_meta(pg_node *n, const pg_http_req *req, const char *const *args,
+                           pg_http_resp *resp) {
+  uint8_t id[PG_ID_LEN];
+  pg_msg_meta m;
+  if (!parse_id(args[0], id, resp)) return;
+  int rc = pg_tangle_get_meta(n->tangle, id, &m);
+  if (rc == PG_ERR_NOT_FOUND) {
+    pg_http_error(resp, 404, "message %s not found", args[0]);
+    return;
+  }
+  if (rc) {
+    fail_from(resp, rc, NULL, "load metadata");
+    return;
+  }
+  size_t np = m.parents_count <= PG_MSG_MAX_PARENTS ? m.parents_count : PG_MSG_MAX_PARENTS;
+  json_t *o = json_object();
+  json_t *parents = ids_json((const uint8_t(*)[PG_ID_LEN])m.parents, np);
+  if (!o || !parents) {
+    json_decref(o);
+    json_decref(parents);
+    pg_http_error(resp, 500, "out of memory");
+    return;
+  }
+  int e = 0;
+  e |= json_object_set_new(o, "messageId", hex_json(id, PG_ID_LEN));
+  e |= json_object_set_new(o, "parentMessageIds", parents);
+  e |= json_object_set_new(o, "isSolid", json_boolean(m.solid));
+  if (m.referenced_by)
+    e |= json_object_set_new(o, "referencedByMilestoneIndex", json_integer(m.referenced_by));
+  if (m.milestone_index)
+    e |= json_object_set_new(o, "milestoneIndex", json_integer(m.milestone_index));
+  if (m.referenced_by) {
+    e |= json_object_set_new(o, "ledgerInclusionState", json_string(inclusion_name(m.inclusion)));
+    if (m.inclusion == PG_INCL_CONFLICTING)
+      e |= json_object_set_new(o, "conflictReason", json_integer(m.conflict_reason));
+  } else {
+    e |= json_object_set_new(o, "shouldPromote", json_boolean(m.should_promote));
+    e |= json_object_set_new(o, "shouldReattach", json_boolean(m.should_reattach));
+  }
+  if (e) {
+    json_decref(o);
+    o = NULL;
+  }
+  ok_data(resp, 200, o);
+}
+
+static void h_message_children(pg_node *n, const pg_http_req *req, const char *const *args,
+                               pg_http_resp *resp) {
+  uint8_t id[PG_ID_LEN];
+  pg_msg_meta m;
+  if (!parse_id(args[0], id, resp)) return;
+  uint8_t(*ids)[PG_ID_LEN] = malloc(PG_NODE_MAX_RESULTS * (size_t)PG_ID_LEN);
+  size_t count = 0, total = 0;
+  if (!ids) {
+    pg_http_error(resp, 500, "out of memory");
+    return;
+  }
+  int rc = pg_tangle_children(n->tangle, id, PG_NODE_MAX_RESULTS, ids, &count, &total);
+  if (rc == PG_OK && total == 0) {
+    /* no children: 404 only when the message itself is unknown */
+    rc = pg_tangle_get_meta(n->tangle, id, &m);
+    if (rc == PG_ERR_NOT_FOUND) {
+      pg_http_error(resp, 404, "message %s not found", args[0]);
+      goto out;
+    }
+  }
+  if (rc) {
+    fail_from(resp, rc, NULL, "children lookup");
+    goto out;
+  }
+  char hex[2 * PG_ID_LEN + 1];
+  pg_hex_encode(id, PG_ID_LEN, hex);
+  json_t *a = ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
+  ok_data(resp, 200,
+          a ? json_pack("{s:s,s:i,s:I,s:o}", "messageId", hex, "maxResults",
+                        PG_NODE_MAX_RESULTS, "count", (json_int_t)count, "childrenMessageIds", a)
+            : NULL);
+out:
+  free(ids);
+}
+
+static void h_milestone(pg_node *n, const pg_http_req *req, const char *const *args,
+                        pg_http_resp *resp) {
+  const char *s = args[0];
+  uint64_t v = 0;
+  size_t len = strlen(s);
+  bool ok = len >= 1 && len <= 10;
+  for (size_t i = 0; ok && i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') ok = false;
+    else v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  if (!ok || v > UINT32_MAX) {
+    char q[96];
+    pg_http_error(resp, 400, "invalid milestone index '%s': expected a number from 1 to %u",
+                  quote(s, q, sizeof q), (unsigned)UINT32_MAX);
+    return;
+  }
+  pg_milestone_info mi;
+  int rc = v == 0 ? PG_ERR_NOT_FOUND : pg_tangle_milestone(n->tangle, (uint32_t)v, &mi);
+  if (rc == PG_ERR_NOT_FOUND) {
+    pg_http_error(resp, 404, "milestone %llu not found", (unsigned long long)v);
+    return;
+  }
+  if (rc) {
+    fail_from(resp, rc, NULL, "milestone lookup");
+    return;
+  }
+  char hex[2 * PG_ID_LEN + 1];
+  pg_hex_encode(mi.message_id, PG_ID_LEN, hex);
+  ok_data(resp, 200,
+          json_pack("{s:I,s:s,s:I}", "index", (json_int_t)mi.index, "messageId", hex, "timestamp",
+                    (json_int_t)mi.timestamp));
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+static const route routes[] = {
+    {"GET", "health", h_health},
+    {"GET", "api/v1/info", h_info},
+    {"GET", "api/v1/tips", h_tips},
+    {"GET", "api/v1/messages", h_messages_find},
+    {"POST", "api/v1/messages", h_messages_post},
+    {"GET", "api/v1/messages/*", h_message},
+    {"GET", "api/v1/messages/*/metadata", h_message_meta},
+    {"GET", "api/v1/messages/*/raw", h_message_raw},
+    {"GET", "api/v1/messages/*/children", h_message_children},
+    {"GET", "api/v1/milestones/*", h_milestone},
+};
+
+/* Splits path into at most MAX_SEGS non-empty segments (copied into buf). */
+static int split(const char *path, char *buf, size_t cap, const char **segs) {
+  size_t len = strlen(path);
+  if (len >= cap) return -1;
+  memcpy(buf, path, len + 1);
+  int n = 0;
+  char *p = buf;
+  while (*p) {
+    while (*p == '/') *p++ = '\0';
+    if (!*p) break;
+    if (n == MAX_SEGS) return -1;
+    segs[n++] = p;
+    while (*p && *p != '/') p++;
+  }
+  return n;
+}
+
+/* Matches a route pattern; wildcard captures go to args. */
+static bool match(const char *pattern, const char *const *segs, int nsegs, const char **args) {
+  int i = 0, a = 0;
+  const char *p = pattern;
+  while (*p) {
+    const char *e = strchr(p, '/');
+    size_t l = e ? (size_t)(e - p) : strlen(p);
+    if (i >= nsegs) return false;
+    if (l == 1 && p[0] == '*') {
+      args[a++] = segs[i];
+    } else if (strlen(segs[i]) != l || memcmp(segs[i], p, l) != 0) {
+      return false;
+    }
+    i++;
+    p = e ? e + 1 : p + l;
+  }
+  return i == nsegs;
+}
+
+void pg_node_api_dispatch(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
+  char buf[1024];
+  const char *segs[MAX_SEGS];
+  const char *args[MAX_SEGS];
+  char q[96];
+  int nsegs = split(req->url, buf, sizeof buf, segs);
+  bool head = strcmp(req->method, "HEAD") == 0;
+  const char *method = head ? "GET" : req->method;
+  if (nsegs < 0) {
+    pg_http_error(resp, 404, "no such route: %s", quote(req->url, q, sizeof q));
+    return;
+  }
+  bool path_known = false;
+  char allow[64] = "";
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+    if (!match(routes[i].pattern, segs, nsegs, args)) continue;
+    if (strcmp(routes[i].method, method) == 0) {
+      routes[i].fn(n, req, args, resp);
+      if (resp->status == 0) pg_http_error(resp, 500, "internal error: no answer");
+      return;
+    }
+    if (!strstr(allow, routes[i].method)) {
+      size_t l = strlen(allow);
+      snprintf(allow + l, sizeof allow - l, "%s%s", l ? ", " : "", routes[i].method);
+    }
+    path_known = true;
+  }
+  if (strcmp(req->method, "OPTIONS") == 0) {
+    resp->status = 204;
+    resp->empty = true;
+    return;
+  }
+  if (path_known) {
+    pg_http_error(resp, 405, "method %s not allowed on %s (allowed: %s)",
+                  quote(req->method, q, sizeof q), req->url, allow);
+    snprintf(resp->allow, sizeof resp->allow, "%s, OPTIONS", allow);
+    return;
+  }
+  pg_http_error(resp, 404, "no such route: %s %s", quote(req->method, q, sizeof q), req->url);
+}

@@ -1,0 +1,423 @@
+/* node_config.c — the node's settings from a pg_config (INI + overrides),
+ * including coordinator key files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "p2pgrid/config.h"
+#include "p2pgrid/ed25519.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/node.h"
+
+#define KEY_FILE_MAX 65536
+
+static int set_str(char **dst, const char *v) {
+  char *s = strdup(v ? v : "");
+  if (!s) return PG_ERR_NOMEM;
+  free(*dst);
+  *dst = s;
+  return PG_OK;
+}
+
+void pg_node_config_init(pg_node_config *c) {
+  memset(c, 0, sizeof *c);
+  c->network = strdup("private-tangle");
+  c->bech32_hrp = strdup("atoi");
+  c->data_dir = strdup("./data/node");
+  c->min_pow_score = 100;
+  c->log_level = 2; /* info */
+  c->bind = strdup("127.0.0.1");
+  c->port = PG_NODE_DEFAULT_PORT;
+  c->workers = 4;
+  c->max_body = 96 * 1024;
+  c->remote_pow = true;
+  c->connection_timeout_s = 30;
+  c->max_connections = 256;
+  c->coo_interval_ms = 5000;
+  c->ms_threshold = 1;
+}
+
+void pg_node_config_clear(pg_node_config *c) {
+  if (!c) return;
+  free(c->network);
+  free(c->bech32_hrp);
+  free(c->data_dir);
+  free(c->bind);
+  volatile uint8_t *p = (volatile uint8_t *)c->coo_secret_keys;
+  for (size_t i = 0; i < sizeof c->coo_secret_keys; i++) p[i] = 0;
+  memset(c, 0, sizeof *c);
+}
+
+/* Reads a string key into *dst (kept when missing). */
+static int get_str(pg_config *cfg, const char *sec, const char *key, char **dst, pg_diag *d) {
+  const char *v = NULL;
+  int rc = pg_config_get_str(cfg, sec, key, NULL, &v, d);
+  if (rc) return rc;
+  if (!v) return PG_OK;
+  if (set_str(dst, v)) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  return PG_OK;
+}
+
+static int get_uint(pg_config *cfg, const char *sec, const char *key, uint64_t min, uint64_t max,
+                    unsigned *dst, pg_diag *d) {
+  uint64_t v = 0;
+  int rc = pg_config_get_u64(cfg, sec, key, *dst, min, max, &v, d);
+  if (rc) return rc;
+  *dst = (unsigned)v;
+  return PG_OK;
+}
+
+static int get_dur(pg_config *cfg, const char *sec, const char *key, uint64_t min, uint64_t max,
+                   unsigned *dst_ms, pg_diag *d) {
+  uint64_t v = 0;
+  int rc = pg_config_get_duration_ms(cfg, sec, key, *dst_ms, min, max, &v, d);
+  if (rc) return rc;
+  *dst_ms = (unsigned)v;
+  return PG_OK;
+}
+
+static bool has_key(const uint8_t (*keys)[32], size_t n, const uint8_t *k) {
+  for (size_t i = 0; i < n; i++)
+    if (memcmp(keys[i], k, 32) == 0) return true;
+  return false;
+}
+
+/* Adds the seed (64 hex chars at s, length n) to the coordinator keys. */
+static int add_seed(pg_node_config *c, const char *s, size_t n, const char *where, pg_diag *d) {
+  uint8_t seed[32], pk[32], sk[64];
+  size_t got = 0;
+  if (n != 64 || pg_hex_decode(s, n, seed, sizeof seed, &got) != PG_OK || got != 32)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: a coordinator seed must be 64 hex characters (32 bytes)",
+                   where);
+  pg_ed25519_from_seed(seed, pk, sk);
+  int rc = PG_OK;
+  for (size_t i = 0; i < c->coo_keys_count; i++)
+    if (memcmp(c->coo_secret_keys[i] + 32, pk, 32) == 0) goto out; /* duplicate */
+  if (c->coo_keys_count >= PG_MS_MAX_KEYS) {
+    rc = pg_fail(d, PG_ERR_CONFIG, "%s: more than %d coordinator keys", where, PG_MS_MAX_KEYS);
+    goto out;
+  }
+  memcpy(c->coo_secret_keys[c->coo_keys_count++], sk, 64);
+out:
+  memset(seed, 0, sizeof seed);
+  memset(sk, 0, sizeof sk);
+  return rc;
+}
+
+/* mkdir -p of the directory part of path. */
+static int make_parent_dirs(const char *path) {
+  char tmp[4096];
+  size_t n = strlen(path);
+  if (n >= sizeof tmp) return PG_ERR_INVALID;
+  memcpy(tmp, path, n + 1);
+  char *slash = strrchr(tmp, '/');
+  if (!slash || slash == tmp) return PG_OK;
+  *slash = '\0';
+  for (char *p = tmp + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return PG_ERR_IO;
+    *p = '/';
+  }
+  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return PG_ERR_IO;
+  return PG_OK;
+}
+
+static int generate_key_file(const char *path, pg_diag *d) {
+  uint8_t seed[32], pk[32], sk[64];
+  char hex[65], pkhex[65];
+  int rc = PG_OK, fd = -1;
+  if (make_parent_dirs(path) != PG_OK)
+    return pg_fail(d, PG_ERR_IO, "%s: cannot create its directory: %s", path, strerror(errno));
+  size_t got = 0;
+  while (got < sizeof seed) {
+    ssize_t r = getrandom(seed + got, sizeof seed - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      rc = pg_fail(d, PG_ERR_IO, "no randomness for a coordinator seed: %s", strerror(errno));
+      goto out;
+    }
+    got += (size_t)r;
+  }
+  pg_ed25519_from_seed(seed, pk, sk);
+  pg_hex_encode(seed, 32, hex);
+  pg_hex_encode(pk, 32, pkhex);
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    rc = pg_fail(d, PG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    goto out;
+  }
+  char text[256];
+  int len = snprintf(text, sizeof text,
+                     "# p2pgrid coordinator key: Ed25519 seed (hex). Keep it secret.\n"
+                     "# public key %s\n%s\n",
+                     pkhex, hex);
+  if (len < 0 || (size_t)len >= sizeof text || write(fd, text, (size_t)len) != len ||
+      fsync(fd) != 0) {
+    rc = pg_fail(d, PG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    (void)unlink(path);
+    goto out;
+  }
+  memset(text, 0, sizeof text);
+  pg_log_info("node", "generated coordinator key file %s, public key %s", path, pkhex);
+out:
+  if (fd >= 0) close(fd);
+  memset(seed, 0, sizeof seed);
+  memset(sk, 0, sizeof sk);
+  memset(hex, 0, sizeof hex);
+  return rc;
+}
+
+typedef int (*line_fn)(pg_node_config *c, const char *s, size_t n, const char *where, pg_diag *d);
+
+/* Key files: one 64-hex key per line; blank lines and '#' comments skipped.
+ * secret: warn when others may read it, and wipe the buffer. At least one
+ * key is required. */
+static int load_key_file(pg_node_config *c, const char *path, bool secret, line_fn fn,
+                         pg_diag *d) {
+  int rc = PG_OK;
+  uint8_t *buf = NULL;
+  size_t len = 0, keys = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pg_fail(d, PG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    rc = pg_fail(d, PG_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    goto out;
+  }
+  if (secret && (st.st_mode & 077))
+    pg_log_warn("node", "%s: coordinator key file is readable by others (mode %03o); use chmod 600",
+                path, (unsigned)(st.st_mode & 0777));
+  buf = malloc(KEY_FILE_MAX + 1);
+  if (!buf) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (;;) {
+    ssize_t r = read(fd, buf + len, KEY_FILE_MAX + 1 - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      rc = pg_fail(d, PG_ERR_IO, "%s: read error: %s", path, strerror(errno));
+      goto out;
+    }
+    if (r == 0) break;
+    len += (size_t)r;
+    if (len > KEY_FILE_MAX) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "%s: larger than %d bytes", path, KEY_FILE_MAX);
+      goto out;
+    }
+  }
+  int line = 0;
+  for (size_t pos = 0; pos < len;) {
+    size_t end = pos;
+    while (end < len && buf[end] != '\n') end++;
+    line++;
+    size_t a = pos, b = end;
+    while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\r')) a++;
+    while (b > a && (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\r')) b--;
+    if (a < b && buf[a] != '#') {
+      char where[300];
+      snprintf(where, sizeof where, "%s:%d", path, line);
+      rc = fn(c, (const char *)buf + a, b - a, where, d);
+      if (rc) goto out;
+      keys++;
+    }
+    pos = end + 1;
+  }
+  if (keys == 0) rc = pg_fail(d, PG_ERR_CONFIG, "%s: no key in the file", path);
+out:
+  if (buf) {
+    if (secret) memset(buf, 0, KEY_FILE_MAX + 1);
+    free(buf);
+  }
+  close(fd);
+  return rc;
+}
+
+static int load_coordinator(pg_node_config *c, pg_config *cfg, pg_diag *d) {
+  int rc;
+  const char *seed_file = NULL;
+  bool generate = false;
+  pg_config_list seeds = {0};
+  char def_path[4096];
+
+  if ((rc = pg_config_get_bool(cfg, "coordinator", "enabled", c->coo_enabled, &c->coo_enabled, d)))
+    return rc;
+  if ((rc = pg_config_get_duration_ms(cfg, "coordinator", "interval", c->coo_interval_ms, 100,
+                                      86400000ull, &c->coo_interval_ms, d)))
+    return rc;
+  if ((rc = pg_config_get_bool(cfg, "coordinator", "generate", false, &generate, d))) return rc;
+  if ((rc = pg_config_get_str(cfg, "coordinator", "seed_file", NULL, &seed_file, d))) return rc;
+  if ((rc = pg_config_get_list(cfg, "coordinator", "seeds", NULL, PG_MS_MAX_KEYS, &seeds, d)))
+    return rc;
+  if (!c->coo_enabled) goto out;
+
+  c->coo_keys_count = 0;
+  for (size_t i = 0; i < seeds.n; i++) {
+    rc = add_seed(c, seeds.items[i], strlen(seeds.items[i]), "[coordinator] seeds", d);
+    if (rc) goto out;
+  }
+  if (!seed_file && (generate || seeds.n == 0)) {
+    int n = snprintf(def_path, sizeof def_path, "%s/coordinator.key", c->data_dir);
+    if (n < 0 || (size_t)n >= sizeof def_path) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[node] data_dir: path too long");
+      goto out;
+    }
+    seed_file = def_path;
+  }
+  if (seed_file) {
+    if (access(seed_file, F_OK) != 0 && errno == ENOENT) {
+      if (!generate) {
+        rc = pg_fail(d, PG_ERR_CONFIG,
+                     "[coordinator] seed_file %s does not exist (set generate = true to create it)",
+                     seed_file);
+        goto out;
+      }
+      if ((rc = generate_key_file(seed_file, d))) goto out;
+    }
+    if ((rc = load_key_file(c, seed_file, true, add_seed, d))) goto out;
+  }
+  if (c->coo_keys_count == 0) {
+    rc = pg_fail(d, PG_ERR_CONFIG, "[coordinator] enabled but no seeds (set seed_file or seeds)");
+    goto out;
+  }
+out:
+  pg_config_list_free(&seeds);
+  return rc;
+}
+
+static int add_public_key(pg_node_config *c, const char *s, size_t n, const char *where,
+                          pg_diag *d) {
+  uint8_t pk[32];
+  size_t got = 0;
+  if (n != 64 || pg_hex_decode(s, n, pk, sizeof pk, &got) != PG_OK || got != 32)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: '%.*s' is not a 64-character hex public key", where,
+                   (int)(n > 80 ? 80 : n), s);
+  if (has_key((const uint8_t(*)[32])c->ms_public_keys, c->ms_keys_count, pk)) return PG_OK;
+  if (c->ms_keys_count >= PG_MS_MAX_KEYS)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: more than %d milestone public keys", where,
+                   PG_MS_MAX_KEYS);
+  memcpy(c->ms_public_keys[c->ms_keys_count++], pk, 32);
+  return PG_OK;
+}
+
+static int load_milestone_keys(pg_node_config *c, pg_config *cfg, pg_diag *d) {
+  pg_config_list keys = {0};
+  const char *keys_file = NULL;
+  int rc = pg_config_get_list(cfg, "milestones", "public_keys", NULL, PG_MS_MAX_KEYS, &keys, d);
+  if (rc) return rc;
+  if ((rc = pg_config_get_str(cfg, "milestones", "public_keys_file", NULL, &keys_file, d)))
+    goto out;
+  if (keys.n || keys_file) c->ms_keys_count = 0;
+  for (size_t i = 0; i < keys.n; i++) {
+    rc = add_public_key(c, keys.items[i], strlen(keys.items[i]), "[milestones] public_keys", d);
+    if (rc) goto out;
+  }
+  if (keys_file && (rc = load_key_file(c, keys_file, false, add_public_key, d))) goto out;
+  if ((rc = get_uint(cfg, "milestones", "threshold", 1, PG_MS_MAX_KEYS, &c->ms_threshold, d)))
+    goto out;
+  for (size_t i = 0; c->coo_enabled && i < c->coo_keys_count; i++) {
+    const uint8_t *pk = c->coo_secret_keys[i] + 32;
+    if (has_key((const uint8_t(*)[32])c->ms_public_keys, c->ms_keys_count, pk)) continue;
+    if (c->ms_keys_count >= PG_MS_MAX_KEYS) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[milestones] more than %d public keys", PG_MS_MAX_KEYS);
+      goto out;
+    }
+    memcpy(c->ms_public_keys[c->ms_keys_count++], pk, 32);
+  }
+  if (c->ms_keys_count && c->ms_threshold > c->ms_keys_count) {
+    rc = pg_fail(d, PG_ERR_CONFIG, "[milestones] threshold %u exceeds the %zu public keys",
+                 c->ms_threshold, c->ms_keys_count);
+    goto out;
+  }
+  if (c->coo_enabled && c->coo_keys_count < c->ms_threshold) {
+    rc = pg_fail(d, PG_ERR_CONFIG,
+                 "[milestones] threshold %u needs at least that many coordinator seeds (have %zu)",
+                 c->ms_threshold, c->coo_keys_count);
+    goto out;
+  }
+out:
+  pg_config_list_free(&keys);
+  return rc;
+}
+
+static bool valid_hrp(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > 83) return false;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < 33 || s[i] > 126 || (s[i] >= 'A' && s[i] <= 'Z')) return false;
+  return true;
+}
+
+int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag *d) {
+  int rc;
+  uint64_t u = 0;
+  const char *lvl = NULL;
+  if (!c->network || !c->bech32_hrp || !c->data_dir || !c->bind)
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+
+  /* [node] */
+  if ((rc = get_str(cfg, "node", "network", &c->network, d))) return rc;
+  if (c->network[0] == '\0' || strlen(c->network) > 255)
+    return pg_fail(d, PG_ERR_CONFIG, "[node] network: must be 1..255 characters");
+  if ((rc = get_str(cfg, "node", "bech32_hrp", &c->bech32_hrp, d))) return rc;
+  if (!valid_hrp(c->bech32_hrp))
+    return pg_fail(d, PG_ERR_CONFIG,
+                   "[node] bech32_hrp: '%.90s' must be 1..83 printable lowercase characters",
+                   c->bech32_hrp);
+  if ((rc = get_str(cfg, "node", "data_dir", &c->data_dir, d))) return rc;
+  if (c->data_dir[0] == '\0') return pg_fail(d, PG_ERR_CONFIG, "[node] data_dir: empty");
+  if ((rc = pg_config_get_u64(cfg, "node", "min_pow_score", c->min_pow_score, 0, UINT32_MAX, &u, d)))
+    return rc;
+  c->min_pow_score = (uint32_t)u;
+  if ((rc = pg_config_get_duration_ms(cfg, "node", "max_milestone_age", c->max_milestone_age_ms, 0,
+                                      86400000ull * 365, &c->max_milestone_age_ms, d)))
+    return rc;
+  if ((rc = pg_config_get_str(cfg, "node", "log_level", NULL, &lvl, d))) return rc;
+  if (lvl) {
+    pg_log_level l;
+    if (pg_log_level_parse(lvl, &l) != PG_OK)
+      return pg_fail(d, PG_ERR_CONFIG, "[node] log_level: unknown level '%.40s' (use error, warn, info or debug)",
+                     lvl);
+    c->has_log_level = true;
+    c->log_level = (int)l;
+  }
+
+  /* [api] */
+  if ((rc = get_str(cfg, "api", "bind", &c->bind, d))) return rc;
+  if ((rc = pg_config_get_u64(cfg, "api", "port", c->port, 0, 65535, &u, d))) return rc;
+  c->port = (uint16_t)u;
+  if ((rc = get_uint(cfg, "api", "workers", 1, 256, &c->workers, d))) return rc;
+  if ((rc = pg_config_get_size(cfg, "api", "max_body", c->max_body, 1024, 64ull << 20, &u, d)))
+    return rc;
+  c->max_body = (size_t)u;
+  if ((rc = pg_config_get_bool(cfg, "api", "remote_pow", c->remote_pow, &c->remote_pow, d))) return rc;
+  if ((rc = get_uint(cfg, "api", "pow_threads", 0, 1024, &c->pow_threads, d))) return rc;
+  if ((rc = pg_config_get_duration_ms(cfg, "api", "connection_timeout",
+                                      (uint64_t)c->connection_timeout_s * 1000, 1000, 3600000, &u, d)))
+    return rc;
+  c->connection_timeout_s = (unsigned)(u / 1000);
+  if ((rc = get_uint(cfg, "api", "max_connections", 1, 65535, &c->max_connections, d))) return rc;
+
+  /* [coordinator], [milestones] */
+  if ((rc = load_coordinator(c, cfg, d))) return rc;
+  if ((rc = load_milestone_keys(c, cfg, d))) return rc;
+
+  /* [tips], [solidifier] */
+  if ((rc = get_uint(cfg, "tips", "c1", 0, 1000, &c->tsc_c1, d))) return rc;
+  if ((rc = get_uint(cfg, "tips", "c2", 0, 1000, &c->tsc_c2, d))) return rc;
+  if ((rc = get_uint(cfg, "tips", "max_depth", 0, 1000, &c->tsc_max_depth, d))) return rc;
+  if ((rc = get_uint(cfg, "tips", "max_children", 0, 1000, &c->tip_max_children, d))) return rc;
+  if ((rc = get_dur(cfg, "tips", "max_age", 0, 86400000, &c->tip_max_age_ms, d))) return rc;
+  if ((rc = pg_config_get_u64(cfg, "solidifier", "max_unsolid", c->unsolid_max, 0, 10000000, &u, d)))
+    return rc;
+  c->unsolid_max = (size_t)u;
+  if ((rc = get_dur(cfg, "solidifier", "max_age", 0, 86400000, &c->unsolid_max_age_ms, d))) return rc;
+  return PG_OK;
+}

@@ -1,0 +1,86 @@
+/* node_internal.h — shared between the files of src/node (not a public contract). */
+#ifndef P2PGRID_NODE_INTERNAL_H
+#define P2PGRID_NODE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "p2pgrid/err.h"
+#include "p2pgrid/node.h"
+#include "p2pgrid/tangle.h"
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+struct pg_node {
+  pg_tangle *tangle;
+  const pg_clock *clock;
+  atomic_bool stopping; /* cancels PoW of requests and the coordinator */
+
+  /* API */
+  struct MHD_Daemon *mhd;
+  uint16_t port;
+  char bind[64];
+  size_t max_body;
+  bool remote_pow;
+  uint32_t min_pow_score;
+
+  /* health */
+  bool expects_milestones;
+  uint64_t max_milestone_age_ms;
+
+  /* coordinator */
+  bool coo_enabled;
+  bool coo_running;
+  uint64_t coo_interval_ms;
+  size_t coo_keys_count;
+  uint8_t (*coo_keys)[64]; /* owned, wiped on stop */
+  pthread_t coo_thread;
+  pthread_mutex_t coo_mu;
+  pthread_cond_t coo_cv;
+  bool coo_sync_init;
+  uint32_t coo_issued; /* milestones issued by this process */
+};
+
+/* One request as the route handlers see it. */
+typedef struct pg_http_req {
+  struct MHD_Connection *conn;
+  const char *method;
+  const char *url;
+  const uint8_t *body; /* may be NULL when body_len is 0 */
+  size_t body_len;
+} pg_http_req;
+
+/* What a handler answers. status >= 400 with error[] set means an error
+ * envelope; raw != NULL means a non-JSON body; otherwise data (owned, may be
+ * NULL for an empty 2xx body). */
+typedef struct pg_http_resp {
+  unsigned status;
+  json_t *data;
+  uint8_t *raw; /* malloc'd, owned */
+  size_t raw_len;
+  const char *content_type; /* for raw */
+  char error[320];
+  char location[128];
+  char allow[80];     /* Allow header for 405, "" = none */
+  bool empty;        /* no body at all (204, HEAD-like answers) */
+} pg_http_resp;
+
+/* node.c: see node.h "Health"; *why (optional) gets the reason when unhealthy. */
+bool pg_node_health(pg_node *n, const char **why);
+
+/* http.c */
+PG_NODISCARD int pg_node_http_start(pg_node *n, const pg_node_config *c, pg_diag *d);
+void pg_node_http_stop(pg_node *n);
+
+/* api.c: routes a complete request. */
+void pg_node_api_dispatch(pg_node *n, const pg_http_req *req, pg_http_resp *resp);
+/* Sets an error answer; the text is made printable ASCII. */
+void pg_http_error(pg_http_resp *resp, unsigned status, const char *fmt, ...) PG_PRINTF(3, 4);
+
+#endif

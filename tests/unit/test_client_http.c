@@ -1,0 +1,710 @@
+/* Unit tests for the HTTP node client (src/client/http.c) against a canned
+ * HTTP/1.1 server run in a thread of this test: TIP-13 answers, node errors,
+ * broken answers, size cap, timeout, keep-alive. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "p2pgrid/client.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/json.h"
+
+#define ASSERT_DIAG(d, needle)                                                                     \
+  do {                                                                                             \
+    if (!strstr((d).msg, (needle))) fail_msg("diag '%s' lacks '%s'", (d).msg, (needle));          \
+  } while (0)
+
+/* TIP-6 example message (CHRYSALIS.md 1.1) and its id. */
+static const char *P1 = "210fc7bb818639ac48a4c6afa2f1581a8b9525e20fda68927f2b2ff836f73578";
+static const char *P2 = "db0fa54c29f7fd928d92ca43f193dee47f591549f597a811c8fa67ab031ebd9c";
+static const char *RAW_HEX =
+    "000000000000000002"
+    "210fc7bb818639ac48a4c6afa2f1581a8b9525e20fda68927f2b2ff836f73578"
+    "db0fa54c29f7fd928d92ca43f193dee47f591549f597a811c8fa67ab031ebd9c"
+    "1900000002000000040049" "4f54410b00000068656c6c6f20776f726c64ce6d000000000000";
+static const char *MSG_ID = "e4a85f984095b4feb1f9e1c03f5baf2f7f5b28920a99fefb539bc5570567cddb";
+static const char *UNREF_ID = "1111111111111111111111111111111111111111111111111111111111111111";
+static const char *CONFL_ID = "2222222222222222222222222222222222222222222222222222222222222222";
+static const char *BROKEN_ID = "3333333333333333333333333333333333333333333333333333333333333333";
+static const char *UNKNOWN_ID = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+/* ---- canned server ---- */
+
+#define MAX_CONNS 8
+#define CONN_BUF 131072
+
+typedef struct conn {
+  int fd;
+  size_t len;
+  char buf[CONN_BUF];
+} conn;
+
+typedef struct server {
+  int lfd;
+  uint16_t port;
+  pthread_t thread;
+  atomic_bool stop;
+  atomic_int accepted; /* connections accepted so far */
+  atomic_int requests;
+  atomic_int health_status;
+  pthread_mutex_t mu; /* guards the last request below */
+  char last_method[8];
+  char last_path[512];
+  char last_ctype[128];
+  char *last_body;
+  size_t last_body_len;
+  conn conns[MAX_CONNS];
+} server;
+
+static server *g_srv;
+
+static void write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n > 0) {
+    ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    c += w;
+    n -= (size_t)w;
+  }
+}
+
+static void reply(int fd, int status, const char *ctype, const void *body, size_t len) {
+  char head[512];
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %d X\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                   "Connection: keep-alive\r\n\r\n",
+                   status, ctype, len);
+  /* one send: head and body in separate small writes would meet Nagle and
+   * delayed ACKs (40 ms per request) */
+  char *all = malloc((size_t)n + len);
+  if (!all) return;
+  memcpy(all, head, (size_t)n);
+  if (len) memcpy(all + n, body, len);
+  write_all(fd, all, (size_t)n + len);
+  free(all);
+}
+
+static void reply_json(int fd, int status, const char *body) {
+  reply(fd, status, "application/json", body, strlen(body));
+}
+
+static void reply_error(int fd, int status, const char *msg) {
+  char b[1024];
+  snprintf(b, sizeof b, "{\"error\":{\"code\":\"%d\",\"message\":\"%s\"}}", status, msg);
+  reply_json(fd, status, b);
+}
+
+static bool path_is(const char *path, const char *fmt, const char *id) {
+  char want[512];
+  snprintf(want, sizeof want, fmt, id);
+  return strcmp(path, want) == 0;
+}
+
+/* The canned node. */
+static void route(server *s, int fd, const char *method, const char *path, const char *ctype,
+                  const char *body, size_t blen) {
+  char b[4096];
+  bool get = strcmp(method, "GET") == 0;
+  if (get && strcmp(path, "/health") == 0) {
+    reply(fd, s->health_status, "text/plain", "", 0);
+  } else if (get && strcmp(path, "/api/v1/info") == 0) {
+    reply_json(fd, 200,
+               "{\"data\":{\"name\":\"HORNET\",\"version\":\"1.0.0\",\"isHealthy\":true,"
+               "\"networkId\":\"testnet7\",\"bech32HRP\":\"atoi\",\"minPoWScore\":4000,"
+               "\"messagesPerSecond\":1.5,\"referencedMessagesPerSecond\":1.2,"
+               "\"referencedRate\":80.5,\"latestMilestoneTimestamp\":1609950538,"
+               "\"latestMilestoneIndex\":82847,\"confirmedMilestoneIndex\":82846,"
+               "\"pruningIndex\":0,\"features\":[\"PoW\"]}}");
+  } else if (get && strcmp(path, "/api/v1/tips") == 0) {
+    snprintf(b, sizeof b, "{\"data\":{\"tipMessageIds\":[\"%s\",\"%s\"]}}", P1, P2);
+    reply_json(fd, 200, b);
+  } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/v1/messages") == 0) {
+    if (strcmp(ctype, "application/octet-stream") == 0) {
+      if (blen == 110)
+        reply_error(fd, 400, "invalid message: proof of work score 0.1 below 4000");
+      else
+        reply_error(fd, 415, "unsupported content type");
+    } else if (blen > 0 && body[0] == '{' && strstr(body, "\"tooBig\"")) {
+      reply_error(fd, 413, "request body too large");
+    } else if (blen > 0 && strstr(body, "\"busy\"")) {
+      reply_error(fd, 503, "no tips available");
+    } else {
+      snprintf(b, sizeof b, "{\"data\":{\"messageId\":\"%s\"}}", MSG_ID);
+      reply_json(fd, 201, b);
+    }
+  } else if (get && path_is(path, "/api/v1/messages/%s", MSG_ID)) {
+    snprintf(b, sizeof b,
+             "{\"data\":{\"networkId\":\"0\",\"parentMessageIds\":[\"%s\",\"%s\"],"
+             "\"payload\":{\"type\":2,\"index\":\"494f5441\",\"data\":\"68656c6c6f20776f726c64\"},"
+             "\"nonce\":\"28110\"}}",
+             P1, P2);
+    reply_json(fd, 200, b);
+  } else if (get && path_is(path, "/api/v1/messages/%s/raw", MSG_ID)) {
+    uint8_t raw[110];
+    size_t n = 0;
+    if (pg_hex_decode(RAW_HEX, strlen(RAW_HEX), raw, sizeof raw, &n) != PG_OK) n = 0;
+    reply(fd, 200, "application/octet-stream", raw, n);
+  } else if (get && path_is(path, "/api/v1/messages/%s/metadata", MSG_ID)) {
+    snprintf(b, sizeof b,
+             "{\"data\":{\"messageId\":\"%s\",\"parentMessageIds\":[\"%s\",\"%s\"],"
+             "\"isSolid\":true,\"referencedByMilestoneIndex\":7,"
+             "\"ledgerInclusionState\":\"noTransaction\"}}",
+             MSG_ID, P1, P2);
+    reply_json(fd, 200, b);
+  } else if (get && path_is(path, "/api/v1/messages/%s/metadata", UNREF_ID)) {
+    snprintf(b, sizeof b,
+             "{\"data\":{\"messageId\":\"%s\",\"parentMessageIds\":[\"%s\"],"
+             "\"isSolid\":false,\"shouldPromote\":false,\"shouldReattach\":true}}",
+             UNREF_ID, P1);
+    reply_json(fd, 200, b);
+  } else if (get && path_is(path, "/api/v1/messages/%s/metadata", CONFL_ID)) {
+    snprintf(b, sizeof b,
+             "{\"data\":{\"messageId\":\"%s\",\"parentMessageIds\":[\"%s\"],"
+             "\"isSolid\":true,\"referencedByMilestoneIndex\":9,\"milestoneIndex\":null,"
+             "\"ledgerInclusionState\":\"conflicting\",\"conflictReason\":3}}",
+             CONFL_ID, P1);
+    reply_json(fd, 200, b);
+  } else if (get && path_is(path, "/api/v1/messages/%s/metadata", BROKEN_ID)) {
+    snprintf(b, sizeof b,
+             "{\"data\":{\"messageId\":\"%s\",\"parentMessageIds\":[\"%s\"],"
+             "\"isSolid\":\"yes\"}}",
+             BROKEN_ID, P1);
+    reply_json(fd, 200, b);
+  } else if (get && path_is(path, "/api/v1/messages/%s", BROKEN_ID)) {
+    reply(fd, 200, "application/json", "this is not json", 16);
+  } else if (get && path_is(path, "/api/v1/messages/%s/children", BROKEN_ID)) {
+    reply_json(fd, 200, "{\"error\":{\"code\":\"500\",\"message\":\"sneaky\"}}");
+  } else if (get && path_is(path, "/api/v1/messages/%s/raw", BROKEN_ID)) {
+    reply(fd, 500, "text/plain", "internal\nboom", 13);
+  } else if (get && path_is(path, "/api/v1/messages/%s/children", MSG_ID)) {
+    snprintf(b, sizeof b,
+             "{\"data\":{\"messageId\":\"%s\",\"maxResults\":1000,\"count\":3,"
+             "\"childrenMessageIds\":[\"%s\",\"%s\",\"%s\"]}}",
+             MSG_ID, P1, P2, UNREF_ID);
+    reply_json(fd, 200, b);
+  } else if (get && strcmp(path, "/api/v1/messages?index=494f5441") == 0) {
+    snprintf(b, sizeof b,
+             "{\"data\":{\"index\":\"494f5441\",\"maxResults\":1000,\"count\":2,"
+             "\"messageIds\":[\"%s\",\"%s\"]}}",
+             MSG_ID, UNREF_ID);
+    reply_json(fd, 200, b);
+  } else if (get && strcmp(path, "/api/v1/messages?index=00") == 0) {
+    reply_json(fd, 200, "{\"data\":{\"index\":\"00\",\"maxResults\":1000,\"count\":0,"
+                        "\"messageIds\":[]}}");
+  } else if (get && strcmp(path, "/api/v1/messages?index=bad0") == 0) {
+    reply_json(fd, 200, "{\"data\":{\"index\":\"bad0\",\"maxResults\":1000,\"count\":1,"
+                        "\"messageIds\":[\"XYZ\"]}}");
+  } else if (get && strcmp(path, "/api/v1/milestones/5") == 0) {
+    snprintf(b, sizeof b,
+             "{\"data\":{\"index\":5,\"messageId\":\"%s\",\"timestamp\":1609950538}}", MSG_ID);
+    reply_json(fd, 200, b);
+  } else if (get && strcmp(path, "/api/v1/milestones/7") == 0) {
+    /* bigger than a small response cap */
+    static char big[8192];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "{\"data\":{}}", 11);
+    reply(fd, 200, "application/json", big, sizeof big);
+  } else if (get && strcmp(path, "/api/v1/milestones/8") == 0) {
+    struct timespec ts = {0, 400 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    reply_json(fd, 200, "{\"data\":{}}");
+  } else if (get && strncmp(path, "/api/v1/milestones/", 19) == 0) {
+    reply_error(fd, 404, "milestone not found");
+  } else if (get && strncmp(path, "/api/v1/messages/", 17) == 0) {
+    reply_error(fd, 404, "message not found");
+  } else {
+    reply_error(fd, 404, "no such route");
+  }
+}
+
+/* Handles every complete request in c->buf; returns false to close. */
+static bool serve_buffer(server *s, conn *c) {
+  for (;;) {
+    char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+    if (!end) return c->len < CONN_BUF;
+    size_t head_len = (size_t)(end - c->buf) + 4;
+    char method[8] = {0}, path[512] = {0}, ctype[128] = {0};
+    size_t clen = 0;
+    /* request line */
+    char *line_end = memmem(c->buf, head_len, "\r\n", 2);
+    char line[700];
+    size_t ll = (size_t)(line_end - c->buf);
+    if (ll >= sizeof line) return false;
+    memcpy(line, c->buf, ll);
+    line[ll] = '\0';
+    if (sscanf(line, "%7s %511s", method, path) != 2) return false;
+    /* headers */
+    char *p = line_end + 2;
+    while (p < c->buf + head_len - 2) {
+      char *e = memmem(p, (size_t)(c->buf + head_len - p), "\r\n", 2);
+      if (!e) break;
+      size_t hl = (size_t)(e - p);
+      if (hl > 15 && strncasecmp(p, "Content-Length:", 15) == 0) clen = strtoul(p + 15, NULL, 10);
+      if (hl > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
+        const char *v = p + 13;
+        while (*v == ' ') v++;
+        size_t vl = (size_t)(e - v);
+        if (vl >= sizeof ctype) vl = sizeof ctype - 1;
+        memcpy(ctype, v, vl);
+        ctype[vl] = '\0';
+      }
+      p = e + 2;
+    }
+    if (head_len + clen > CONN_BUF) return false;
+    if (c->len < head_len + clen) return true; /* wait for the body */
+    char *body = malloc(clen + 1);
+    if (!body) return false;
+    memcpy(body, c->buf + head_len, clen);
+    body[clen] = '\0';
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->last_method, sizeof s->last_method, "%s", method);
+    snprintf(s->last_path, sizeof s->last_path, "%s", path);
+    snprintf(s->last_ctype, sizeof s->last_ctype, "%s", ctype);
+    free(s->last_body);
+    s->last_body = body;
+    s->last_body_len = clen;
+    pthread_mutex_unlock(&s->mu);
+    atomic_fetch_add(&s->requests, 1);
+    route(s, c->fd, method, path, ctype, body, clen);
+    size_t used = head_len + clen;
+    memmove(c->buf, c->buf + used, c->len - used);
+    c->len -= used;
+  }
+}
+
+static void *server_main(void *arg) {
+  server *s = arg;
+  while (!atomic_load(&s->stop)) {
+    struct pollfd pf[MAX_CONNS + 1];
+    int map[MAX_CONNS + 1];
+    int n = 0;
+    pf[n].fd = s->lfd;
+    pf[n].events = POLLIN;
+    map[n++] = -1;
+    for (int i = 0; i < MAX_CONNS; i++)
+      if (s->conns[i].fd >= 0) {
+        pf[n].fd = s->conns[i].fd;
+        pf[n].events = POLLIN;
+        map[n++] = i;
+      }
+    int r = poll(pf, (nfds_t)n, 50);
+    if (r <= 0) continue;
+    for (int k = 0; k < n; k++) {
+      if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (map[k] < 0) {
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0) continue;
+        atomic_fetch_add(&s->accepted, 1);
+        int slot = -1;
+        for (int i = 0; i < MAX_CONNS; i++)
+          if (s->conns[i].fd < 0) {
+            slot = i;
+            break;
+          }
+        if (slot < 0) {
+          close(fd);
+          continue;
+        }
+        s->conns[slot].fd = fd;
+        s->conns[slot].len = 0;
+        continue;
+      }
+      conn *c = &s->conns[map[k]];
+      ssize_t got = recv(c->fd, c->buf + c->len, CONN_BUF - c->len, 0);
+      if (got <= 0 || (c->len += (size_t)got, !serve_buffer(s, c))) {
+        close(c->fd);
+        c->fd = -1;
+      }
+    }
+  }
+  return NULL;
+}
+
+static int server_setup(void **state) {
+  server *s = calloc(1, sizeof *s);
+  assert_non_null(s);
+  for (int i = 0; i < MAX_CONNS; i++) s->conns[i].fd = -1;
+  pthread_mutex_init(&s->mu, NULL);
+  atomic_store(&s->health_status, 200);
+  s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(s->lfd >= 0);
+  int one = 1;
+  setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(s->lfd, 16), 0);
+  socklen_t al = sizeof a;
+  assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
+  s->port = ntohs(a.sin_port);
+  assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+  g_srv = s;
+  *state = s;
+  return 0;
+}
+
+static int server_teardown(void **state) {
+  server *s = *state;
+  atomic_store(&s->stop, true);
+  pthread_join(s->thread, NULL);
+  for (int i = 0; i < MAX_CONNS; i++)
+    if (s->conns[i].fd >= 0) close(s->conns[i].fd);
+  close(s->lfd);
+  free(s->last_body);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+  g_srv = NULL;
+  return 0;
+}
+
+static pg_client *client_for(const server *s, unsigned timeout_ms, size_t max_response) {
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/", (unsigned)s->port);
+  pg_http_client_opts o = {.base_url = url, .timeout_ms = timeout_ms, .max_response = max_response};
+  pg_client *c = NULL;
+  pg_diag d = {{0}};
+  if (pg_client_http_new(&o, &c, &d) != PG_OK) fail_msg("client: %s", d.msg);
+  assert_string_equal(pg_client_kind(c), "http");
+  return c;
+}
+
+static void id_from(const char *hex, uint8_t id[PG_ID_LEN]) {
+  assert_int_equal(pg_hex_decode_exact(hex, id, PG_ID_LEN), PG_OK);
+}
+
+static void assert_id(const uint8_t id[PG_ID_LEN], const char *hex) {
+  char h[2 * PG_ID_LEN + 1];
+  pg_hex_encode(id, PG_ID_LEN, h);
+  assert_string_equal(h, hex);
+}
+
+/* ---- tests ---- */
+
+static void test_info_health_tips(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  pg_node_info info;
+  assert_int_equal(pg_client_info(c, &info, &d), PG_OK);
+  assert_string_equal(info.name, "HORNET");
+  assert_string_equal(info.version, "1.0.0");
+  assert_true(info.is_healthy);
+  assert_string_equal(info.network, "testnet7");
+  /* CHRYSALIS.md 1.2 [checked]: testnet7 -> 14379272398717627559 */
+  assert_true(info.network_id == 14379272398717627559ull);
+  assert_string_equal(info.bech32_hrp, "atoi");
+  assert_int_equal(info.min_pow_score, 4000);
+  assert_int_equal(info.latest_milestone_index, 82847);
+  assert_int_equal(info.confirmed_milestone_index, 82846);
+  assert_true(info.latest_milestone_timestamp == 1609950538ull);
+
+  bool healthy = false;
+  assert_int_equal(pg_client_health(c, &healthy, &d), PG_OK);
+  assert_true(healthy);
+  atomic_store(&s->health_status, 503);
+  assert_int_equal(pg_client_health(c, &healthy, &d), PG_OK);
+  assert_false(healthy);
+  atomic_store(&s->health_status, 500);
+  assert_int_equal(pg_client_health(c, &healthy, &d), PG_ERR_HTTP);
+  ASSERT_DIAG(d, "HTTP 500 from GET /health");
+  atomic_store(&s->health_status, 200);
+
+  uint8_t tips[8][PG_ID_LEN];
+  size_t n = 0;
+  assert_int_equal(pg_client_tips(c, tips, 8, &n, &d), PG_OK);
+  assert_int_equal(n, 2);
+  assert_id(tips[0], P1);
+  assert_id(tips[1], P2);
+  assert_int_equal(pg_client_tips(c, tips, 1, &n, &d), PG_OK); /* capped, not an error */
+  assert_int_equal(n, 1);
+  pg_client_free(c);
+}
+
+static void test_submit(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  uint8_t id[PG_ID_LEN];
+
+  /* sendData-style draft: exactly what iota.js posts */
+  assert_int_equal(pg_client_submit_data(c, (const uint8_t *)"IOTA", 4,
+                                         (const uint8_t *)"hello world", 11, id, &d),
+                   PG_OK);
+  assert_id(id, MSG_ID);
+  pthread_mutex_lock(&s->mu);
+  assert_string_equal(s->last_method, "POST");
+  assert_string_equal(s->last_path, "/api/v1/messages");
+  assert_string_equal(s->last_ctype, "application/json");
+  assert_string_equal(s->last_body,
+                      "{\"payload\":{\"type\":2,\"index\":\"494f5441\",\"data\":"
+                      "\"68656c6c6f20776f726c64\"}}");
+  pthread_mutex_unlock(&s->mu);
+
+  /* any JSON object */
+  json_t *msg = json_pack("{s:[s,s],s:{s:i,s:s}}", "parentMessageIds", P1, P2, "payload", "type", 2,
+                          "index", "00");
+  assert_int_equal(pg_client_submit_json(c, msg, id, &d), PG_OK);
+  json_decref(msg);
+  assert_id(id, MSG_ID);
+
+  /* raw bytes go as octet-stream; the node's 400 text comes back */
+  uint8_t raw[110];
+  size_t rn = 0;
+  assert_int_equal(pg_hex_decode(RAW_HEX, strlen(RAW_HEX), raw, sizeof raw, &rn), PG_OK);
+  assert_int_equal(rn, 110);
+  assert_int_equal(pg_client_submit_raw(c, raw, rn, id, &d), PG_ERR_INVALID);
+  assert_string_equal(d.msg, "HTTP 400 from POST /api/v1/messages: invalid message: proof of "
+                             "work score 0.1 below 4000");
+  pthread_mutex_lock(&s->mu);
+  assert_string_equal(s->last_ctype, "application/octet-stream");
+  assert_int_equal(s->last_body_len, 110);
+  assert_memory_equal(s->last_body, raw, 110);
+  pthread_mutex_unlock(&s->mu);
+  assert_int_equal(pg_client_submit_raw(c, raw, 60, id, &d), PG_ERR_UNSUPPORTED); /* 415 */
+
+  /* 413 and 503 */
+  msg = json_pack("{s:b}", "tooBig", 1);
+  assert_int_equal(pg_client_submit_json(c, msg, id, &d), PG_ERR_TOO_LARGE);
+  ASSERT_DIAG(d, "HTTP 413 from POST /api/v1/messages: request body too large");
+  json_decref(msg);
+  msg = json_pack("{s:b}", "busy", 1);
+  assert_int_equal(pg_client_submit_json(c, msg, id, &d), PG_ERR_UNAVAILABLE);
+  ASSERT_DIAG(d, "HTTP 503");
+  ASSERT_DIAG(d, "no tips available");
+  json_decref(msg);
+
+  /* argument checks happen before any request */
+  int before = atomic_load(&s->requests);
+  assert_int_equal(pg_client_submit_data(c, (const uint8_t *)"", 0, NULL, 0, id, &d),
+                   PG_ERR_INVALID);
+  uint8_t long_index[65] = {0};
+  assert_int_equal(pg_client_submit_data(c, long_index, 65, NULL, 0, id, &d), PG_ERR_INVALID);
+  static uint8_t huge[PG_MSG_MAX_LEN + 1];
+  assert_int_equal(pg_client_submit_raw(c, huge, sizeof huge, id, &d), PG_ERR_TOO_LARGE);
+  json_t *arr = json_array();
+  assert_int_equal(pg_client_submit_json(c, arr, id, &d), PG_ERR_INVALID);
+  json_decref(arr);
+  assert_int_equal(atomic_load(&s->requests), before);
+  pg_client_free(c);
+}
+
+static void test_messages(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  uint8_t id[PG_ID_LEN];
+  id_from(MSG_ID, id);
+
+  /* raw: appended to the caller's buffer, BLAKE2b of it is the id */
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  pg_buf_put_u8(&raw, 0xaa);
+  assert_int_equal(pg_client_get_raw(c, id, &raw, &d), PG_OK);
+  assert_int_equal(raw.len, 111);
+  uint8_t got[PG_ID_LEN];
+  pg_message_id(raw.data + 1, raw.len - 1, got);
+  assert_memory_equal(got, id, PG_ID_LEN);
+  pg_buf_free(&raw);
+  pg_buf_init(&raw, 50); /* too small: error, length unchanged */
+  assert_int_equal(pg_client_get_raw(c, id, &raw, &d), PG_ERR_TOO_LARGE);
+  assert_int_equal(raw.len, 0);
+  assert_int_equal(pg_buf_status(&raw), PG_OK); /* no sticky error left behind */
+  pg_buf_free(&raw);
+
+  /* JSON */
+  json_t *j = NULL;
+  assert_int_equal(pg_client_get_json(c, id, &j, &d), PG_OK);
+  assert_string_equal(json_string_value(json_object_get(j, "nonce")), "28110");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(j, "payload"), "index")), "494f5441");
+  json_decref(j);
+
+  /* metadata: referenced, unreferenced, conflicting */
+  pg_msg_meta m;
+  assert_int_equal(pg_client_get_meta(c, id, &m, &d), PG_OK);
+  assert_memory_equal(m.id, id, PG_ID_LEN);
+  assert_int_equal(m.parents_count, 2);
+  assert_id(m.parents[1], P2);
+  assert_true(m.solid);
+  assert_int_equal(m.referenced_by, 7);
+  assert_int_equal(m.inclusion, PG_INCL_NO_TX);
+  assert_int_equal(m.milestone_index, 0);
+  uint8_t other[PG_ID_LEN];
+  id_from(UNREF_ID, other);
+  assert_int_equal(pg_client_get_meta(c, other, &m, &d), PG_OK);
+  assert_int_equal(m.parents_count, 1);
+  assert_false(m.solid);
+  assert_int_equal(m.referenced_by, 0);
+  assert_int_equal(m.inclusion, PG_INCL_UNKNOWN);
+  assert_false(m.should_promote);
+  assert_true(m.should_reattach);
+  id_from(CONFL_ID, other);
+  assert_int_equal(pg_client_get_meta(c, other, &m, &d), PG_OK);
+  assert_int_equal(m.inclusion, PG_INCL_CONFLICTING);
+  assert_int_equal(m.conflict_reason, 3);
+  assert_int_equal(m.referenced_by, 9);
+
+  /* children */
+  uint8_t ids[4][PG_ID_LEN];
+  size_t n = 0, total = 0;
+  assert_int_equal(pg_client_children(c, id, ids, 2, &n, &total, &d), PG_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(total, 3);
+  assert_id(ids[0], P1);
+
+  /* find by index */
+  assert_int_equal(pg_client_find_index(c, (const uint8_t *)"IOTA", 4, ids, 4, &n, &total, &d),
+                   PG_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(total, 2);
+  assert_id(ids[0], MSG_ID);
+  assert_id(ids[1], UNREF_ID);
+  pthread_mutex_lock(&s->mu);
+  assert_string_equal(s->last_path, "/api/v1/messages?index=494f5441");
+  pthread_mutex_unlock(&s->mu);
+  assert_int_equal(pg_client_find_index(c, (const uint8_t *)"\0", 1, ids, 4, &n, &total, &d),
+                   PG_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(total, 0);
+
+  /* milestone */
+  pg_milestone_info ms;
+  assert_int_equal(pg_client_milestone(c, 5, &ms, &d), PG_OK);
+  assert_int_equal(ms.index, 5);
+  assert_memory_equal(ms.message_id, id, PG_ID_LEN);
+  assert_true(ms.timestamp == 1609950538ull);
+  pg_client_free(c);
+}
+
+static void test_errors(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  uint8_t id[PG_ID_LEN];
+  json_t *j = NULL;
+  pg_msg_meta m;
+  pg_milestone_info ms;
+
+  /* 404 with the node's text */
+  id_from(UNKNOWN_ID, id);
+  assert_int_equal(pg_client_get_json(c, id, &j, &d), PG_ERR_NOT_FOUND);
+  assert_null(j);
+  char want[256];
+  snprintf(want, sizeof want, "HTTP 404 from GET /api/v1/messages/%s: message not found",
+           UNKNOWN_ID);
+  assert_string_equal(d.msg, want);
+  assert_int_equal(pg_client_get_meta(c, id, &m, &d), PG_ERR_NOT_FOUND);
+  assert_int_equal(pg_client_milestone(c, 6, &ms, &d), PG_ERR_NOT_FOUND);
+  assert_string_equal(d.msg, "HTTP 404 from GET /api/v1/milestones/6: milestone not found");
+
+  /* answers that break TIP-13 */
+  id_from(BROKEN_ID, id);
+  assert_int_equal(pg_client_get_json(c, id, &j, &d), PG_ERR_HTTP); /* not JSON */
+  ASSERT_DIAG(d, "bad answer to GET /api/v1/messages/");
+  assert_int_equal(pg_client_get_meta(c, id, &m, &d), PG_ERR_HTTP); /* isSolid a string */
+  ASSERT_DIAG(d, "isSolid");
+  size_t n = 0, total = 0;
+  uint8_t ids[2][PG_ID_LEN];
+  assert_int_equal(pg_client_children(c, id, ids, 2, &n, &total, &d), PG_ERR_HTTP); /* 200 + error */
+  ASSERT_DIAG(d, "sneaky");
+  pg_buf raw;
+  pg_buf_init(&raw, 1024);
+  assert_int_equal(pg_client_get_raw(c, id, &raw, &d), PG_ERR_HTTP); /* 500 text body */
+  ASSERT_DIAG(d, "HTTP 500 from GET");
+  ASSERT_DIAG(d, "internal?boom"); /* the newline never reaches the diag */
+  pg_buf_free(&raw);
+  assert_int_equal(pg_client_find_index(c, (const uint8_t *)"\xba\xd0", 2, ids, 2, &n, &total, &d),
+                   PG_ERR_HTTP);
+  ASSERT_DIAG(d, "messageIds");
+  pg_client_free(c);
+
+  /* response cap */
+  c = client_for(s, 0, 4096);
+  assert_int_equal(pg_client_milestone(c, 7, &ms, &d), PG_ERR_TOO_LARGE);
+  ASSERT_DIAG(d, "larger than 4096 bytes");
+  assert_int_equal(pg_client_milestone(c, 5, &ms, &d), PG_OK); /* the handle still works */
+  pg_client_free(c);
+
+  /* timeout */
+  c = client_for(s, 100, 0);
+  assert_int_equal(pg_client_milestone(c, 8, &ms, &d), PG_ERR_TIMEOUT);
+  ASSERT_DIAG(d, "GET /api/v1/milestones/8");
+  pg_client_free(c);
+
+  /* nobody listening */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t al = sizeof a;
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+  close(fd); /* bound, never listened: connections are refused */
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+  pg_http_client_opts o = {.base_url = url};
+  assert_int_equal(pg_client_http_new(&o, &c, &d), PG_OK);
+  pg_node_info info;
+  assert_int_equal(pg_client_info(c, &info, &d), PG_ERR_HTTP);
+  ASSERT_DIAG(d, "GET /api/v1/info to http://127.0.0.1:");
+  pg_client_free(c);
+
+  /* bad options */
+  o.base_url = "ftp://x";
+  assert_int_equal(pg_client_http_new(&o, &c, &d), PG_ERR_INVALID);
+  o.base_url = NULL;
+  assert_int_equal(pg_client_http_new(&o, &c, &d), PG_ERR_INVALID);
+  pg_client_free(NULL);
+  assert_string_equal(pg_client_kind(NULL), "none");
+}
+
+static void test_keep_alive(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  int before = atomic_load(&s->accepted);
+  uint8_t id[PG_ID_LEN];
+  pg_node_info info;
+  for (int i = 0; i < 50; i++) {
+    assert_int_equal(pg_client_info(c, &info, &d), PG_OK);
+    assert_int_equal(pg_client_submit_data(c, (const uint8_t *)"k", 1, NULL, 0, id, &d), PG_OK);
+  }
+  /* error answers keep the connection too */
+  id_from(UNKNOWN_ID, id);
+  pg_msg_meta m;
+  assert_int_equal(pg_client_get_meta(c, id, &m, &d), PG_ERR_NOT_FOUND);
+  assert_int_equal(pg_client_info(c, &info, &d), PG_OK);
+  assert_int_equal(atomic_load(&s->accepted) - before, 1);
+  pthread_mutex_lock(&s->mu);
+  assert_string_equal(s->last_body, "");
+  pthread_mutex_unlock(&s->mu);
+  pg_client_free(c);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_info_health_tips, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_submit, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_messages, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_errors, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_keep_alive, server_setup, server_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,240 @@
+/* Unit tests for src/node/node_config.c: defaults, examples/node.ini, the
+ * coordinator key file, milestone keys and thresholds. */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "p2pgrid/config.h"
+#include "p2pgrid/node.h"
+
+static char g_dir[] = "/tmp/p2pgrid-nodecfg-XXXXXX";
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path) == 0 ? 0 : -1;
+}
+
+static int setup(void **state) {
+  (void)state;
+  return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  (void)nftw(g_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  return 0;
+}
+
+static pg_config *cfg_of(const char *text) {
+  pg_config *c = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  if (pg_config_load_string(c, "node.ini", text, strlen(text), &d)) fail_msg("load: %s", d.msg);
+  return c;
+}
+
+/* Loads text into a fresh node config; returns the status, d gets the text. */
+static int load(const char *text, pg_node_config *nc, pg_diag *d) {
+  pg_config *c = cfg_of(text);
+  pg_node_config_init(nc);
+  int rc = pg_node_config_load(nc, c, d);
+  pg_config_free(c);
+  return rc;
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  pg_node_config nc;
+  pg_diag d = {{0}};
+  assert_int_equal(load("", &nc, &d), PG_OK);
+  assert_string_equal(nc.network, "private-tangle");
+  assert_string_equal(nc.bech32_hrp, "atoi");
+  assert_string_equal(nc.data_dir, "./data/node");
+  assert_string_equal(nc.bind, "127.0.0.1");
+  assert_int_equal(nc.port, 14265);
+  assert_int_equal(nc.workers, 4);
+  assert_true(nc.max_body > 2 * 32768);
+  assert_true(nc.remote_pow);
+  assert_false(nc.coo_enabled);
+  assert_int_equal(nc.ms_keys_count, 0);
+  assert_int_equal(nc.ms_threshold, 1);
+  pg_node_config_clear(&nc);
+}
+
+/* examples/node.ini documents every key: it must load with no unknown key,
+ * and with its values equal to the built-in defaults. */
+static void test_example_file(void **state) {
+  (void)state;
+  pg_config *c = NULL;
+  pg_node_config nc, def;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  if (pg_config_load_file(c, PG_SOURCE_DIR "/examples/node.ini", &d)) fail_msg("%s", d.msg);
+  pg_node_config_init(&nc);
+  pg_node_config_init(&def);
+  if (pg_node_config_load(&nc, c, &d)) fail_msg("%s", d.msg);
+  if (pg_config_unused(c, NULL, NULL)) {
+    assert_int_equal(pg_config_unused_describe(c, 0, &d), PG_OK);
+    fail_msg("examples/node.ini: %s", d.msg);
+  }
+  assert_string_equal(nc.network, def.network);
+  assert_int_equal(nc.min_pow_score, def.min_pow_score);
+  assert_int_equal(nc.max_body, def.max_body);
+  assert_int_equal(nc.port, def.port);
+  assert_int_equal(nc.connection_timeout_s, def.connection_timeout_s);
+  assert_int_equal(nc.coo_interval_ms, def.coo_interval_ms);
+  pg_node_config_clear(&nc);
+  pg_node_config_clear(&def);
+  pg_config_free(c);
+}
+
+static void test_values(void **state) {
+  (void)state;
+  pg_node_config nc;
+  pg_diag d = {{0}};
+  assert_int_equal(load("[node]\nnetwork = testnet7\nmin_pow_score = 4000\nlog_level = debug\n"
+                        "[api]\nport = 0\nmax_body = 128k\nremote_pow = no\nconnection_timeout = 2m\n"
+                        "[tips]\nmax_age = 1500ms\n[solidifier]\nmax_unsolid = 5\n",
+                        &nc, &d),
+                   PG_OK);
+  assert_string_equal(nc.network, "testnet7");
+  assert_int_equal(nc.min_pow_score, 4000);
+  assert_true(nc.has_log_level);
+  assert_int_equal(nc.port, 0);
+  assert_int_equal(nc.max_body, 128 * 1024);
+  assert_false(nc.remote_pow);
+  assert_int_equal(nc.connection_timeout_s, 120);
+  assert_int_equal(nc.tip_max_age_ms, 1500);
+  assert_int_equal(nc.unsolid_max, 5);
+  pg_node_config_clear(&nc);
+
+  assert_int_equal(load("[node]\nbech32_hrp = ATOI\n", &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "bech32_hrp"));
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[api]\nport = 70000\n", &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "node.ini:2"));
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[node]\nlog_level = loud\n", &nc, &d), PG_ERR_CONFIG);
+  pg_node_config_clear(&nc);
+}
+
+static void test_coordinator_key_file(void **state) {
+  (void)state;
+  char text[1024], path[300];
+  pg_node_config nc;
+  pg_diag d = {{0}};
+  snprintf(path, sizeof path, "%s/sub/coo.key", g_dir);
+  snprintf(text, sizeof text, "[coordinator]\nenabled = true\nseed_file = %s\n", path);
+  /* missing file without generate */
+  assert_int_equal(load(text, &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "generate"));
+  pg_node_config_clear(&nc);
+
+  snprintf(text, sizeof text, "[coordinator]\nenabled = true\ngenerate = true\nseed_file = %s\n",
+           path);
+  if (load(text, &nc, &d)) fail_msg("%s", d.msg);
+  assert_int_equal(nc.coo_keys_count, 1);
+  assert_int_equal(nc.ms_keys_count, 1);
+  assert_memory_equal(nc.ms_public_keys[0], nc.coo_secret_keys[0] + 32, 32);
+  uint8_t pk[32];
+  memcpy(pk, nc.ms_public_keys[0], 32);
+  pg_node_config_clear(&nc);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+
+  /* the second load reads the same key */
+  if (load(text, &nc, &d)) fail_msg("%s", d.msg);
+  assert_int_equal(nc.coo_keys_count, 1);
+  assert_memory_equal(nc.ms_public_keys[0], pk, 32);
+  pg_node_config_clear(&nc);
+
+  /* threshold above the number of coordinator keys */
+  snprintf(text, sizeof text,
+           "[coordinator]\nenabled = true\nseed_file = %s\n[milestones]\nthreshold = 2\n"
+           "public_keys = %064d\n",
+           path, 7);
+  assert_int_equal(load(text, &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "threshold"));
+  pg_node_config_clear(&nc);
+
+  /* inline seeds; duplicates collapse; a bad one is named */
+  snprintf(text, sizeof text, "[coordinator]\nenabled = true\nseeds = %064d, %064d\n", 1, 2);
+  if (load(text, &nc, &d)) fail_msg("%s", d.msg);
+  assert_int_equal(nc.coo_keys_count, 2);
+  assert_int_equal(nc.ms_keys_count, 2);
+  pg_node_config_clear(&nc);
+  snprintf(text, sizeof text, "[coordinator]\nenabled = true\nseeds = %064d,%064d\n", 1, 1);
+  if (load(text, &nc, &d)) fail_msg("%s", d.msg);
+  assert_int_equal(nc.coo_keys_count, 1);
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[coordinator]\nenabled = true\nseeds = abc\n", &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "seed"));
+  pg_node_config_clear(&nc);
+
+  /* a key file with garbage names file and line */
+  char bad[300];
+  snprintf(bad, sizeof bad, "%s/bad.key", g_dir);
+  FILE *f = fopen(bad, "w");
+  assert_non_null(f);
+  fputs("# comment\n\nnot-a-seed\n", f);
+  fclose(f);
+  snprintf(text, sizeof text, "[coordinator]\nenabled = true\nseed_file = %s\n", bad);
+  assert_int_equal(load(text, &nc, &d), PG_ERR_CONFIG);
+  char want[320];
+  snprintf(want, sizeof want, "%s:3", bad);
+  if (!strstr(d.msg, want)) fail_msg("'%s' lacks '%s'", d.msg, want);
+  pg_node_config_clear(&nc);
+}
+
+static void test_milestone_keys(void **state) {
+  (void)state;
+  pg_node_config nc;
+  pg_diag d = {{0}};
+  char text[512];
+  snprintf(text, sizeof text, "[milestones]\npublic_keys = %064d,%064d\nthreshold = 2\n", 1, 2);
+  if (load(text, &nc, &d)) fail_msg("%s", d.msg);
+  assert_int_equal(nc.ms_keys_count, 2);
+  assert_int_equal(nc.ms_threshold, 2);
+  assert_false(nc.coo_enabled);
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[milestones]\npublic_keys = 12\n", &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "public_keys"));
+  pg_node_config_clear(&nc);
+
+  /* more keys than fit on a line: a file */
+  char path[300];
+  snprintf(path, sizeof path, "%s/ms.keys", g_dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  for (int i = 1; i <= 5; i++) fprintf(f, "# key %d\n%064d\n", i, i);
+  fclose(f);
+  snprintf(text, sizeof text, "[milestones]\npublic_keys = %064d\npublic_keys_file = %s\nthreshold = 3\n",
+           9, path);
+  if (load(text, &nc, &d)) fail_msg("%s", d.msg);
+  assert_int_equal(nc.ms_keys_count, 6);
+  assert_int_equal(nc.ms_threshold, 3);
+  pg_node_config_clear(&nc);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_example_file),
+      cmocka_unit_test(test_values),
+      cmocka_unit_test(test_coordinator_key_file),
+      cmocka_unit_test(test_milestone_keys),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
