@@ -29,15 +29,16 @@ static const char *jtype(const json_t *v) {
   return "something else";
 }
 
+/* Field paths only name fields in error messages: a path longer than
+ * PATH_MAX_LEN is cut, never overflowed. */
 static void join(char *dst, const char *base, const char *key) {
-  if (base[0])
-    snprintf(dst, PATH_MAX_LEN, "%s.%s", base, key);
-  else
-    snprintf(dst, PATH_MAX_LEN, "%s", key);
+  int n = base[0] ? snprintf(dst, PATH_MAX_LEN, "%s.%s", base, key)
+                  : snprintf(dst, PATH_MAX_LEN, "%s", key);
+  if (n >= PATH_MAX_LEN) dst[PATH_MAX_LEN - 1] = '\0';
 }
 
 static void join_idx(char *dst, const char *base, size_t i) {
-  snprintf(dst, PATH_MAX_LEN, "%s[%zu]", base, i);
+  if (snprintf(dst, PATH_MAX_LEN, "%s[%zu]", base, i) >= PATH_MAX_LEN) dst[PATH_MAX_LEN - 1] = '\0';
 }
 
 /* A present, non-null member, or NULL. */
@@ -337,7 +338,7 @@ static int milestone_from_json(const json_t *p, const char *path, pg_buf *out, p
   pg_milestone_draft ms;
   memset(&ms, 0, sizeof ms);
   char fp[PATH_MAX_LEN];
-  uint64_t v;
+  uint64_t v = 0;
   json_t *arr;
   int rc;
   if ((rc = get_uint(p, "index", path, UINT32_MAX, &v, d))) return rc;

@@ -294,7 +294,7 @@ static void test_tip11(void **state) {
 /* Every byte string up to 51 bytes round-trips through the byte helpers. */
 static void test_bytes_roundtrip(void **state) {
   (void)state;
-  uint8_t in[PG_BECH32_MAX_BYTES], out[PG_BECH32_MAX_BYTES];
+  uint8_t in[PG_BECH32_MAX_BYTES] = {0}, out[PG_BECH32_MAX_BYTES];
   uint32_t x = 12345;
   for (size_t len = 0; len <= PG_BECH32_MAX_BYTES; len++) {
     for (size_t i = 0; i < len; i++) {

@@ -1,0 +1,270 @@
+/* HTTP ingest: data messages posted to a real `p2pgrid node` (min_pow_score
+ * 0, coordinator every second) through the HTTP node client, one keep-alive
+ * connection per client. Prints "name: value unit" lines only.
+ *
+ *   bench_client_ingest [P2PGRID_BINARY]
+ *
+ * The binary comes from argv[1], else $P2PGRID, else ../p2pgrid next to this
+ * program (build/<preset>/bench/ -> build/<preset>/p2pgrid). Env
+ * PG_BENCH_SECONDS (default 5) caps each run's time, PG_BENCH_MESSAGES
+ * (default 5000) its message count. Each message is the JSON draft
+ * {"payload":{"type":2,"index":hex,"data":hex}}: the node fills network id,
+ * parents (tip selection) and nonce, then validates and stores it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "p2pgrid/client.h"
+
+extern char **environ;
+
+typedef struct node_proc {
+  pid_t pid;
+  int err_fd;
+  char dir[64];
+  char url[128];
+  pthread_t drain;
+  bool draining;
+} node_proc;
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *drain_main(void *p) {
+  node_proc *n = p;
+  char buf[4096];
+  while (read(n->err_fd, buf, sizeof buf) > 0) {
+  }
+  return NULL;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
+  (void)st;
+  (void)flag;
+  (void)f;
+  return remove(path);
+}
+
+static void node_stop(node_proc *n) {
+  if (n->pid > 0) {
+    kill(n->pid, SIGTERM);
+    int status = 0;
+    double end = now_s() + 10;
+    while (waitpid(n->pid, &status, WNOHANG) == 0) {
+      if (now_s() > end) {
+        kill(n->pid, SIGKILL);
+        (void)waitpid(n->pid, &status, 0);
+        break;
+      }
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    n->pid = 0;
+  }
+  if (n->draining) pthread_join(n->drain, NULL);
+  n->draining = false;
+  if (n->err_fd >= 0) close(n->err_fd);
+  n->err_fd = -1;
+  if (n->dir[0]) nftw(n->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  n->dir[0] = '\0';
+}
+
+/* Starts the node and reads its URL from "listening on http://..." on stderr. */
+static int node_start(const char *bin, node_proc *n) {
+  memset(n, 0, sizeof *n);
+  n->err_fd = -1;
+  snprintf(n->dir, sizeof n->dir, "/tmp/p2pgrid-bench-XXXXXX");
+  if (!mkdtemp(n->dir)) {
+    fprintf(stderr, "bench_client_ingest: mkdtemp: %s\n", strerror(errno));
+    n->dir[0] = '\0';
+    return -1;
+  }
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+  char *argv[] = {(char *)bin,
+                  "node",
+                  "--data-dir",
+                  n->dir,
+                  "--port",
+                  "0",
+                  "--log-level",
+                  "info",
+                  "--set",
+                  "node.min_pow_score=0",
+                  "--set",
+                  "coordinator.enabled=true",
+                  "--set",
+                  "coordinator.generate=true",
+                  "--set",
+                  "coordinator.interval=1s",
+                  NULL};
+  int rc = posix_spawn(&n->pid, bin, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(p[1]);
+  n->err_fd = p[0];
+  if (rc != 0) {
+    fprintf(stderr, "bench_client_ingest: cannot start %s: %s\n", bin, strerror(rc));
+    n->pid = 0;
+    return -1;
+  }
+  char log[16384];
+  size_t len = 0;
+  double end = now_s() + 30;
+  while (now_s() < end) {
+    struct pollfd pf = {.fd = n->err_fd, .events = POLLIN};
+    if (poll(&pf, 1, 100) <= 0) continue;
+    ssize_t r = read(n->err_fd, log + len, sizeof log - 1 - len);
+    if (r <= 0) break;
+    len += (size_t)r;
+    log[len] = '\0';
+    const char *m = strstr(log, "listening on http://");
+    if (m) {
+      m += strlen("listening on ");
+      size_t k = strcspn(m, " \r\n\t");
+      if (m[k] == '\0') continue; /* the line is not complete yet */
+      if (k >= sizeof n->url) break;
+      memcpy(n->url, m, k);
+      n->url[k] = '\0';
+      if (pthread_create(&n->drain, NULL, drain_main, n) == 0) n->draining = true;
+      return 0;
+    }
+    if (len + 1 >= sizeof log) len = 0; /* keep reading; the line comes early */
+  }
+  fprintf(stderr, "bench_client_ingest: the node did not report its URL; log:\n%s\n", log);
+  return -1;
+}
+
+typedef struct worker {
+  const char *url;
+  int id;
+  unsigned max_messages;
+  double seconds;
+  unsigned done;
+  int rc;
+  pg_diag d;
+} worker;
+
+static void *worker_main(void *p) {
+  worker *w = p;
+  pg_client *c = NULL;
+  pg_http_client_opts o = {.base_url = w->url};
+  w->rc = pg_client_http_new(&o, &c, &w->d);
+  if (w->rc) return NULL;
+  char index[32];
+  int il = snprintf(index, sizeof index, "bench-ingest-%d", w->id);
+  double end = now_s() + w->seconds;
+  for (unsigned i = 0; i < w->max_messages; i++) {
+    char data[64];
+    int dl = snprintf(data, sizeof data, "message %u of worker %d", i, w->id);
+    uint8_t id[PG_ID_LEN];
+    w->rc = pg_client_submit_data(c, (const uint8_t *)index, (size_t)il, (const uint8_t *)data,
+                                  (size_t)dl, id, &w->d);
+    if (w->rc) break;
+    w->done++;
+    if ((i & 63) == 0 && now_s() > end) break;
+  }
+  pg_client_free(c);
+  return NULL;
+}
+
+/* Messages per second with `threads` clients (one connection each). */
+static double run(const char *url, int threads, unsigned max_messages, double seconds) {
+  worker w[8];
+  pthread_t t[8];
+  if (threads > 8) threads = 8;
+  double t0 = now_s();
+  for (int i = 0; i < threads; i++) {
+    w[i] = (worker){.url = url, .id = i, .max_messages = max_messages / (unsigned)threads,
+                    .seconds = seconds};
+    if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) return -1;
+  }
+  unsigned total = 0;
+  int failed = 0;
+  for (int i = 0; i < threads; i++) {
+    pthread_join(t[i], NULL);
+    total += w[i].done;
+    if (w[i].rc) {
+      fprintf(stderr, "bench_client_ingest: client %d after %u messages: %s\n", i, w[i].done,
+              w[i].d.msg);
+      failed = 1;
+    }
+  }
+  double dt = now_s() - t0;
+  if (failed && total == 0) return -1;
+  return (double)total / dt;
+}
+
+int main(int argc, char **argv) {
+  char def[PATH_MAX];
+  const char *bin = argc > 1 ? argv[1] : getenv("P2PGRID");
+  if (!bin) {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return 1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = '\0';
+    snprintf(def, sizeof def, "%.4000s/../p2pgrid", self);
+    bin = def;
+  }
+  if (access(bin, X_OK) != 0) {
+    fprintf(stderr, "bench_client_ingest: %s is not executable (pass the p2pgrid path)\n", bin);
+    return 1;
+  }
+  const char *s = getenv("PG_BENCH_SECONDS");
+  const char *m = getenv("PG_BENCH_MESSAGES");
+  double seconds = s ? atof(s) : 5.0;
+  unsigned messages = m ? (unsigned)strtoul(m, NULL, 10) : 5000;
+  if (seconds <= 0) seconds = 5.0;
+  if (messages == 0) messages = 5000;
+  signal(SIGPIPE, SIG_IGN);
+
+  node_proc n;
+  if (node_start(bin, &n) != 0) {
+    node_stop(&n);
+    return 1;
+  }
+  /* warm-up: the first milestone and the connection */
+  pg_client *c = NULL;
+  pg_http_client_opts o = {.base_url = n.url};
+  pg_diag d = {{0}};
+  bool healthy = false;
+  if (pg_client_http_new(&o, &c, &d) == PG_OK) {
+    double end = now_s() + 30;
+    while (now_s() < end && !(pg_client_health(c, &healthy, &d) == PG_OK && healthy)) {
+      struct timespec ts = {0, 50 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    pg_client_free(c);
+  }
+  int status = 0;
+  double r1 = run(n.url, 1, messages, seconds);
+  if (r1 >= 0) printf("client_ingest_http_1_client: %.0f messages/s\n", r1);
+  else status = 1;
+  fflush(stdout);
+  double r2 = run(n.url, 2, messages, seconds);
+  if (r2 >= 0) printf("client_ingest_http_2_clients: %.0f messages/s\n", r2);
+  else status = 1;
+  fflush(stdout);
+  node_stop(&n);
+  return status;
+}
