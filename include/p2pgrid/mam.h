@@ -1,0 +1,222 @@
+/* p2pgrid/mam.h — MAM v0 channels exactly as @iota/mam.js 1.6.3 makes them
+ * (specs/CHRYSALIS.md section 10): channel state, message creation (byte-
+ * identical to mam.js, nonce search order included), parsing/verification,
+ * the address and attach-index helpers, the attach data layout, packTrytes,
+ * and mam.js's text <-> trytes conversion.
+ *
+ * Contract:
+ * - Trytes are strings over "9ABCDEFGHIJKLMNOPQRSTUVWXYZ" passed with an
+ *   explicit length (no NUL needed). Fixed-size outputs are char[82]:
+ *   81 trytes + NUL.
+ * - Every fallible function returns 0 or a negative pg_err and, when given a
+ *   pg_diag, names the failure in one sentence. Nothing here crashes or reads
+ *   out of bounds on arbitrary input; outputs are untouched on failure unless
+ *   said otherwise.
+ * - Ownership: heap outputs (payloads, messages, texts) belong to the caller
+ *   and are released with free() or the matching *_free function.
+ * - Thread safety: no global state; distinct objects may be used from
+ *   distinct threads.
+ *
+ * Cost: a message needs the keys of count + nextCount leaves, each about
+ * 54*security scalar Curl-P-27 transforms plus 27 bit-sliced steps shared
+ * by 64 key fragments; parsing needs about 54*security scalar transforms and
+ * 26 bit-sliced steps. See bench/bench_mam.c.
+ *
+ * mam.js behaviours kept on purpose (section 10):
+ * - count must be a power of two: mam.js records a wrong sibling for the last
+ *   leaf of any other tree (its own parser rejects such messages), so the
+ *   channel validation refuses other counts (PG_ERR_UNSUPPORTED).
+ * - If count != nextCount, after the tree's last leaf mam.js moves start by
+ *   nextCount but builds the next tree with count leaves, so the announced
+ *   nextRoot is not the next message's root. This is reproduced (byte
+ *   identity), not fixed; keep count == nextCount (the default 1/1).
+ * - unpackTrytes skips 5-bit groups > 26 (mam.js pushes `undefined`, which
+ *   join("") drops) and stops at an incomplete group. */
+#ifndef P2PGRID_MAM_H
+#define P2PGRID_MAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/buf.h"
+#include "p2pgrid/err.h"
+#include "p2pgrid/hash.h"
+
+#define PG_MAM_HASH_TRYTES 81   /* seed, root, address, side key (padded) */
+#define PG_MAM_MAX_TAG 27       /* attach tag, trytes */
+#define PG_MAM_MAX_COUNT 4096   /* cap on count / nextCount (power of two) */
+#define PG_MAM_MAX_START 9007199254740991ULL /* 2^53 - 1: JS safe integer */
+/* Cap on a message, in trytes (the payload grows by the same amount). */
+#define PG_MAM_MAX_MESSAGE (1u << 20)
+/* Minimum attach data length accepted by mam.js decodeMessages is 101. */
+#define PG_MAM_ATTACH_MIN 101
+
+typedef enum pg_mam_mode {
+  PG_MAM_PUBLIC = 0,
+  PG_MAM_PRIVATE = 1,
+  PG_MAM_RESTRICTED = 2,
+} pg_mam_mode;
+
+/* "public" / "private" / "restricted" (static strings; "?" for others). */
+const char *pg_mam_mode_name(pg_mam_mode mode);
+/* Parses the three names above (exact, lowercase). */
+PG_NODISCARD int pg_mam_mode_parse(const char *s, size_t len, pg_mam_mode *mode);
+
+/* Channel state (mam.js IMamChannelState). Plain data: copy it freely. It
+ * holds the seed, so wipe it with pg_mam_channel_wipe when done. */
+typedef struct pg_mam_channel {
+  char seed[PG_MAM_HASH_TRYTES + 1];     /* 81 trytes */
+  pg_mam_mode mode;
+  char side_key[PG_MAM_HASH_TRYTES + 1]; /* restricted: 81 trytes, '9'-padded; else "" */
+  int security;                          /* 1..3 */
+  uint64_t start;                        /* first leaf of the current tree */
+  uint32_t count;                        /* leaves per tree (power of two) */
+  uint32_t next_count;                   /* leaves of the next tree (power of two) */
+  uint32_t index;                        /* leaf within the current tree, < count */
+  bool has_next_root;                    /* set after the first message */
+  char next_root[PG_MAM_HASH_TRYTES + 1];
+} pg_mam_channel;
+
+/* mam.js createChannel: seed must be 81 trytes, security 1..3; side_key
+ * (len trytes, 1..81) is required for restricted and refused otherwise
+ * (pass NULL / 0). The result has start 0, count 1, nextCount 1, index 0. */
+PG_NODISCARD int pg_mam_channel_create(pg_mam_channel *ch, const char *seed, pg_mam_mode mode,
+                                       const char *side_key, size_t side_key_len, int security,
+                                       pg_diag *d);
+/* Checks every field (the rules of create plus: count and next_count powers
+ * of two <= PG_MAM_MAX_COUNT, index < count, start <= PG_MAM_MAX_START). */
+PG_NODISCARD int pg_mam_channel_validate(const pg_mam_channel *ch, pg_diag *d);
+/* Zeroes the whole struct (seed included) in a way the compiler keeps. */
+void pg_mam_channel_wipe(pg_mam_channel *ch);
+
+/* Saves the state as a JSON object with mam.js's field names:
+ * {"seed","mode","sideKey"(restricted only),"security","start","count",
+ *  "nextCount","index","nextRoot"(once set)}. Appended to out. */
+PG_NODISCARD int pg_mam_channel_save(const pg_mam_channel *ch, pg_buf *out);
+/* Restores from that JSON form (a sideKey shorter than 81 trytes is padded;
+ * unknown fields are refused) and validates. *ch is only written on success. */
+PG_NODISCARD int pg_mam_channel_load(pg_mam_channel *ch, const void *json, size_t len,
+                                     pg_diag *d);
+
+/* mam.js channelRoot: the root of the tree (start, count). */
+PG_NODISCARD int pg_mam_channel_root(const pg_mam_channel *ch, char root[PG_MAM_HASH_TRYTES + 1]);
+
+/* A created message. payload is owned (NUL-terminated, payload_len trytes). */
+typedef struct pg_mam_message {
+  char *payload;
+  size_t payload_len;
+  char root[PG_MAM_HASH_TRYTES + 1];
+  char next_root[PG_MAM_HASH_TRYTES + 1];
+  char address[PG_MAM_HASH_TRYTES + 1];
+} pg_mam_message;
+void pg_mam_message_free(pg_mam_message *m); /* frees payload; NULL-safe; idempotent */
+
+/* mam.js createMessage: msg is 1..PG_MAM_MAX_MESSAGE trytes. On success fills
+ * *out (caller frees with pg_mam_message_free) and advances *ch as mam.js
+ * does (index / start, next_root). On failure *ch is unchanged. */
+PG_NODISCARD int pg_mam_create_message(pg_mam_channel *ch, const char *msg, size_t msg_len,
+                                       pg_mam_message *out, pg_diag *d);
+
+/* A parsed message. message is owned (NUL-terminated, message_len trytes). */
+typedef struct pg_mam_parsed {
+  char *message;
+  size_t message_len;
+  char next_root[PG_MAM_HASH_TRYTES + 1];
+  uint32_t index;   /* leaf index within the signer's tree */
+  int security;     /* 1..3, from the hmac */
+} pg_mam_parsed;
+void pg_mam_parsed_free(pg_mam_parsed *p); /* NULL-safe; idempotent */
+
+/* mam.js parseMessage. root: 81 trytes. side_key: NULL (or length 0) for
+ * public/private, else 1..81 trytes (shorter keys act as '9'-padded).
+ * Errors: PG_ERR_INVALID (not trytes, bad pascal header, bad lengths),
+ * PG_ERR_TRUNCATED (payload ends inside a part), PG_ERR_CRYPTO (hmac has no
+ * valid security level — typical of a wrong side key — or the signature does
+ * not lead to root). The diag names which. */
+PG_NODISCARD int pg_mam_parse_message(const char *payload, size_t payload_len,
+                                      const char *root, const char *side_key,
+                                      size_t side_key_len, pg_mam_parsed *out, pg_diag *d);
+
+/* mam.js decodeAddress: public -> root, else trytes(Curl-P-81(root)). */
+PG_NODISCARD int pg_mam_address(const char *root, pg_mam_mode mode,
+                                char address[PG_MAM_HASH_TRYTES + 1]);
+/* Indexation index = BLAKE2b-256 of the 81 address chars. */
+void pg_mam_attach_index(const char *address, uint8_t index[PG_HASH_LEN]);
+
+/* packTrytes: 5 bits per tryte (alphabet index, MSB first), padded with 1
+ * bits to whole bytes. out needs pg_mam_pack_len(n) bytes. */
+size_t pg_mam_pack_len(size_t ntrytes);
+PG_NODISCARD int pg_mam_pack_trytes(const char *trytes, size_t n, uint8_t *out);
+/* unpackTrytes: out needs n*8/5 chars (no NUL written); *out_len gets the count. */
+size_t pg_mam_unpack_cap(size_t nbytes);
+void pg_mam_unpack_trytes(const uint8_t *bytes, size_t n, char *out, size_t *out_len);
+
+/* mamAttach data: [packed tag length] packed tag, packed payload. tag: NULL
+ * or up to 27 trytes (length 0 = no tag). Appended to out. */
+PG_NODISCARD int pg_mam_attach_data(const char *payload, size_t payload_len, const char *tag,
+                                    size_t tag_len, pg_buf *out);
+/* The decoding side of mamFetch: data must be > 100 bytes, the packed tag
+ * must fit and unpack to <= 27 trytes. *payload (owned, NUL-terminated) and
+ * tag (NUL-terminated, "" when absent) are written on success. */
+PG_NODISCARD int pg_mam_attach_decode(const uint8_t *data, size_t len, char **payload,
+                                      size_t *payload_len, char tag[PG_MAM_MAX_TAG + 1],
+                                      pg_diag *d);
+
+/* mam.js TrytesHelper.stringToTrytes on UTF-8 text: chars >= U+007F become
+ * "\uXXXX" (UTF-16 units, lowercase hex), then 2 trytes per char.
+ * PG_ERR_INVALID on invalid UTF-8. *out is owned and NUL-terminated. */
+PG_NODISCARD int pg_mam_text_to_trytes(const char *text, size_t len, char **out,
+                                       size_t *out_len);
+/* mam.js TrytesHelper.stringFromTrytes, producing UTF-8 (lone surrogates
+ * become U+FFFD; a "\u" escape with no hex digits gives U+0000 as in JS, so
+ * the output may hold NULs: use *out_len). PG_ERR_INVALID on non-trytes. */
+PG_NODISCARD int pg_mam_trytes_to_text(const char *trytes, size_t len, char **out,
+                                       size_t *out_len);
+
+/* ---- Channel I/O over a node (mam.js mamAttach / mamFetch / mamFetchAll) ----
+ * Uses the node access interface of p2pgrid/client.h; c is borrowed. */
+
+typedef struct pg_client pg_client;
+
+/* mamAttach: submits {"payload":{"type":2,"index":hex(attach index of
+ * m->address),"data":hex(attach data)}}; the node fills the rest. tag: NULL
+ * or <= 27 trytes. id (32 bytes) gets the message id. */
+PG_NODISCARD int pg_mam_attach(pg_client *c, const pg_mam_message *m, const char *tag,
+                               size_t tag_len, uint8_t id[32], pg_diag *d);
+
+/* A message read from a channel. message is owned. */
+typedef struct pg_mam_fetched {
+  char root[PG_MAM_HASH_TRYTES + 1];
+  char *message;
+  size_t message_len;
+  char next_root[PG_MAM_HASH_TRYTES + 1];
+  char tag[PG_MAM_MAX_TAG + 1];
+  uint8_t message_id[32];
+} pg_mam_fetched;
+void pg_mam_fetched_free(pg_mam_fetched *f); /* NULL-safe; idempotent */
+
+/* Most messages looked at under one index (a Chrysalis node lists up to 1000). */
+#define PG_MAM_FETCH_MAX_IDS 1000
+
+/* mamFetch: finds the messages under the attach index of root's address, in
+ * the node's order, and returns the first whose data is > 100 bytes, unpacks,
+ * and verifies against root (others, and ids that cannot be read, are
+ * skipped). side_key as for pg_mam_channel_create (required for restricted,
+ * refused otherwise). PG_ERR_NOT_FOUND when nothing verifies; errors of the
+ * index lookup are returned as they are. */
+PG_NODISCARD int pg_mam_fetch(pg_client *c, const char *root, pg_mam_mode mode,
+                              const char *side_key, size_t side_key_len, pg_mam_fetched *out,
+                              pg_diag *d);
+
+/* mamFetchAll: fetches from root and follows nextRoot until nothing is found
+ * or `limit` messages (0 = no limit) are read. *out (array of *n, owned,
+ * release with pg_mam_fetched_free_all) may be empty. Any error other than
+ * "not found" frees what was gathered and is returned; a caller that wants to
+ * keep partial progress loops over pg_mam_fetch itself. */
+PG_NODISCARD int pg_mam_fetch_all(pg_client *c, const char *root, pg_mam_mode mode,
+                                  const char *side_key, size_t side_key_len, size_t limit,
+                                  pg_mam_fetched **out, size_t *n, pg_diag *d);
+void pg_mam_fetched_free_all(pg_mam_fetched *list, size_t n);
+
+#endif

@@ -1,0 +1,298 @@
+/* MAM v0 createMessage / parseMessage / channelRoot (CHRYSALIS.md 10.6-10.8). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mam_internal.h"
+
+/* Upper bound on a payload we agree to parse, in trytes. */
+#define MAX_PAYLOAD ((size_t)PG_MAM_MAX_MESSAGE + 32768)
+
+static void wipe(void *p, size_t n) {
+  if (!p) return;
+  volatile unsigned char *v = p;
+  while (n--) *v++ = 0;
+}
+
+static size_t log2_pow2(uint32_t n) {
+  size_t k = 0;
+  while ((1u << k) < n) k++;
+  return k;
+}
+
+/* Key trits for the sponge: side key (<= 81 trytes, '9'-padded) or zeros. */
+static int key_trits(const char *key, size_t len, pg_trit out[MAM_HASH]) {
+  memset(out, 0, MAM_HASH);
+  if (len == 0) return PG_OK;
+  if (!key || len > PG_MAM_HASH_TRYTES) return PG_ERR_INVALID;
+  return mam_trytes_to_trits(key, len, out);
+}
+
+void pg_mam_message_free(pg_mam_message *m) {
+  if (!m) return;
+  free(m->payload);
+  m->payload = NULL;
+  m->payload_len = 0;
+}
+
+void pg_mam_parsed_free(pg_mam_parsed *p) {
+  if (!p) return;
+  free(p->message);
+  p->message = NULL;
+  p->message_len = 0;
+}
+
+int pg_mam_channel_root(const pg_mam_channel *ch, char root[PG_MAM_HASH_TRYTES + 1]) {
+  if (!ch || !root) return PG_ERR_INVALID;
+  int rc = pg_mam_channel_validate(ch, NULL);
+  if (rc) return rc;
+  pg_trit seed[MAM_HASH], r[MAM_HASH];
+  pg_trit *addrs = malloc((size_t)ch->count * MAM_HASH);
+  mam_ws *ws = NULL;
+  if (!addrs || mam_ws_new(&ws)) {
+    rc = PG_ERR_NOMEM;
+    goto out;
+  }
+  rc = mam_trytes_to_trits(ch->seed, PG_MAM_HASH_TRYTES, seed);
+  if (rc) goto out;
+  mam_leaves(ws, seed, ch->security, ch->start, ch->count, addrs, SIZE_MAX, NULL);
+  mam_merkle(addrs, ch->count, 0, NULL, r);
+  pg_trits_to_trytes(r, MAM_HASH, root);
+  root[PG_MAM_HASH_TRYTES] = '\0';
+out:
+  wipe(seed, sizeof seed);
+  free(addrs);
+  mam_ws_free(ws);
+  return rc;
+}
+
+int pg_mam_create_message(pg_mam_channel *ch, const char *msg, size_t msg_len,
+                          pg_mam_message *out, pg_diag *d) {
+  if (!ch || !out) return pg_fail(d, PG_ERR_INVALID, "no channel or output");
+  int rc = pg_mam_channel_validate(ch, d);
+  if (rc) return rc;
+  if (msg_len == 0 || msg_len > PG_MAM_MAX_MESSAGE)
+    return pg_fail(d, PG_ERR_INVALID, "message must be 1..%u trytes, it is %zu",
+                   PG_MAM_MAX_MESSAGE, msg_len);
+  if (!msg || !pg_trytes_valid(msg, msg_len))
+    return pg_fail(d, PG_ERR_INVALID, "message is not trytes");
+  if (ch->start + ch->count + ch->next_count > PG_MAM_MAX_START)
+    return pg_fail(d, PG_ERR_STATE, "channel has used all its leaves");
+
+  const int sec = ch->security;
+  const size_t frags = MAM_FRAGS((size_t)sec);
+  const size_t L = 3 * msg_len;
+  const size_t nleaves = (size_t)ch->count + ch->next_count;
+  const size_t nsib = log2_pow2(ch->count);
+  const size_t hl = mam_pascal_len(ch->index) + mam_pascal_len(L);
+  const size_t off_next = hl, off_nonce = hl + MAM_HASH + L, off_sig = off_nonce + MAM_NONCE;
+  const size_t off_pas = off_sig + frags * MAM_HASH;
+  const size_t off_sib = off_pas + mam_pascal_len(nsib);
+  const size_t total = off_sib + nsib * MAM_HASH;
+  const size_t padded = (total + 2) / 3 * 3;
+
+  pg_trit seed[MAM_HASH], key[MAM_HASH], root[MAM_HASH], next_root[MAM_HASH];
+  pg_trit hmac[MAM_HASH];
+  pg_curl S;
+  mam_ws *ws = NULL;
+  pg_trit *addrs = malloc(nleaves * MAM_HASH);
+  pg_trit *ckpt = malloc(MAM_CKPT_TRITS(sec));
+  pg_trit *P = calloc(padded, 1);
+  char *payload = malloc(padded / 3 + 1);
+  if (!addrs || !ckpt || !P || !payload || mam_ws_new(&ws)) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  if (mam_trytes_to_trits(ch->seed, PG_MAM_HASH_TRYTES, seed) ||
+      key_trits(ch->side_key, strlen(ch->side_key), key) ||
+      mam_trytes_to_trits(msg, msg_len, P + hl + MAM_HASH)) {
+    rc = pg_fail(d, PG_ERR_INVALID, "bad trytes in channel or message");
+    goto out;
+  }
+
+  /* 1. trees: leaves start..start+count-1 and the next count */
+  mam_leaves(ws, seed, sec, ch->start, nleaves, addrs, ch->index, ckpt);
+  mam_merkle(addrs, ch->count, ch->index, P + off_sib, root);
+  mam_merkle(addrs + (size_t)ch->count * MAM_HASH, ch->next_count, 0, NULL, next_root);
+
+  /* 3-5. header, sponge, masked nextRoot ‖ message */
+  size_t h = mam_pascal_encode(ch->index, P);
+  (void)mam_pascal_encode(L, P + h);
+  pg_curl_init(&S, 27);
+  pg_curl_absorb(&S, key, MAM_HASH);
+  pg_curl_absorb(&S, root, MAM_HASH);
+  pg_curl_absorb(&S, P, hl);
+  memcpy(P + off_next, next_root, MAM_HASH);
+  mam_mask(&S, P + off_next, MAM_HASH + L);
+
+  /* 6. nonce */
+  rc = mam_nonce_search(ws, S.state, sec, P + off_nonce);
+  if (rc) {
+    rc = pg_fail(d, rc, "nonce search exhausted its counter");
+    goto out;
+  }
+  mam_mask(&S, P + off_nonce, MAM_NONCE);
+
+  /* 7-9. hmac, signature, siblings */
+  pg_curl_rate(&S, hmac, MAM_HASH);
+  mam_sign(ws, sec, hmac, ckpt, P + off_sig);
+  (void)mam_pascal_encode(nsib, P + off_pas);
+  mam_mask(&S, P + off_sig, total - off_sig);
+
+  /* 10-11. trytes, address */
+  pg_trits_to_trytes(P, padded, payload);
+  payload[padded / 3] = '\0';
+  pg_trits_to_trytes(root, MAM_HASH, out->root);
+  out->root[PG_MAM_HASH_TRYTES] = '\0';
+  pg_trits_to_trytes(next_root, MAM_HASH, out->next_root);
+  out->next_root[PG_MAM_HASH_TRYTES] = '\0';
+  rc = pg_mam_address(out->root, ch->mode, out->address);
+  if (rc) goto out;
+  out->payload = payload;
+  out->payload_len = padded / 3;
+  payload = NULL;
+
+  /* 12. state */
+  if (ch->index == ch->count - 1) {
+    ch->start += ch->next_count;
+    ch->index = 0;
+  } else {
+    ch->index++;
+  }
+  memcpy(ch->next_root, out->next_root, sizeof ch->next_root);
+  ch->has_next_root = true;
+  rc = PG_OK;
+out:
+  wipe(seed, sizeof seed);
+  wipe(ckpt, ckpt ? MAM_CKPT_TRITS(sec) : 0);
+  wipe(ws, ws ? sizeof *ws : 0);
+  wipe(S.state, sizeof S.state);
+  free(addrs);
+  free(ckpt);
+  free(P);
+  free(payload);
+  mam_ws_free(ws);
+  return rc;
+}
+
+int pg_mam_parse_message(const char *payload, size_t payload_len, const char *root,
+                         const char *side_key, size_t side_key_len, pg_mam_parsed *out,
+                         pg_diag *d) {
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "no output");
+  pg_trit rootT[MAM_HASH], key[MAM_HASH];
+  if (!root || mam_trytes_to_trits(root, PG_MAM_HASH_TRYTES, rootT))
+    return pg_fail(d, PG_ERR_INVALID, "root is not 81 trytes");
+  if (side_key_len > PG_MAM_HASH_TRYTES || key_trits(side_key, side_key_len, key))
+    return pg_fail(d, PG_ERR_INVALID, "side key is not 0..81 trytes");
+  if (payload_len == 0) return pg_fail(d, PG_ERR_TRUNCATED, "empty payload");
+  if (payload_len > MAX_PAYLOAD)
+    return pg_fail(d, PG_ERR_TOO_LARGE, "payload of %zu trytes is over the limit", payload_len);
+  if (!payload) return pg_fail(d, PG_ERR_INVALID, "no payload");
+
+  int rc;
+  const size_t n = 3 * payload_len;
+  mam_ws *ws = NULL;
+  char *msg = NULL;
+  pg_trit *P = malloc(n);
+  if (!P || mam_ws_new(&ws)) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  if (mam_trytes_to_trits(payload, payload_len, P)) {
+    rc = pg_fail(d, PG_ERR_INVALID, "payload is not trytes");
+    goto out;
+  }
+
+  /* 1. header */
+  uint64_t index, L;
+  size_t u1, u2;
+  rc = mam_pascal_decode(P, n, &index, &u1);
+  if (rc) {
+    rc = pg_fail(d, rc, "bad pascal code for the index");
+    goto out;
+  }
+  rc = mam_pascal_decode(P + u1, n - u1, &L, &u2);
+  if (rc) {
+    rc = pg_fail(d, rc, "bad pascal code for the message length");
+    goto out;
+  }
+  if (index > UINT32_MAX || L % 3 != 0) {
+    rc = pg_fail(d, PG_ERR_INVALID, "bad header: index %llu, message length %llu trits",
+                 (unsigned long long)index, (unsigned long long)L);
+    goto out;
+  }
+  const size_t hl = u1 + u2;
+  if (L > n || n - hl < MAM_HASH + MAM_NONCE + L) {
+    rc = pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the message or nonce");
+    goto out;
+  }
+  const size_t off_msg = hl + MAM_HASH, off_nonce = off_msg + L, off_sig = off_nonce + MAM_NONCE;
+
+  /* 2-3. sponge, unmask nextRoot, message, nonce */
+  pg_curl S;
+  pg_curl_init(&S, 27);
+  pg_curl_absorb(&S, key, MAM_HASH);
+  pg_curl_absorb(&S, rootT, MAM_HASH);
+  pg_curl_absorb(&S, P, hl);
+  mam_unmask(&S, P + hl, MAM_HASH);
+  mam_unmask(&S, P + off_msg, L);
+  mam_unmask(&S, P + off_nonce, MAM_NONCE);
+  pg_trit hmac[MAM_HASH];
+  pg_curl_rate(&S, hmac, MAM_HASH);
+
+  /* 4. security */
+  int sec = mam_checksum_security(hmac);
+  if (sec == 0) {
+    rc = pg_fail(d, PG_ERR_CRYPTO,
+                 "hmac has no valid security level (wrong side key or root, or a damaged payload)");
+    goto out;
+  }
+  const size_t sig_len = MAM_FRAGS((size_t)sec) * MAM_HASH;
+  if (n - off_sig < sig_len) {
+    rc = pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the signature");
+    goto out;
+  }
+
+  /* 5-7. signature -> leaf, siblings -> root */
+  mam_unmask(&S, P + off_sig, n - off_sig);
+  pg_trit calc[MAM_HASH];
+  mam_sig_address(ws, sec, hmac, P + off_sig, calc);
+  uint64_t nsib;
+  size_t u3;
+  const size_t off_pas = off_sig + sig_len;
+  rc = mam_pascal_decode(P + off_pas, n - off_pas, &nsib, &u3);
+  if (rc) {
+    rc = pg_fail(d, rc, "bad pascal code for the sibling count");
+    goto out;
+  }
+  if (nsib > (n - off_pas - u3) / MAM_HASH) {
+    rc = pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the siblings");
+    goto out;
+  }
+  if (nsib > 0) mam_merkle_fold(calc, P + off_pas + u3, (size_t)nsib, index, calc);
+
+  /* 8. */
+  if (memcmp(calc, rootT, MAM_HASH) != 0) {
+    rc = pg_fail(d, PG_ERR_CRYPTO, "signature does not match the root");
+    goto out;
+  }
+  msg = malloc(L / 3 + 1);
+  if (!msg) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  pg_trits_to_trytes(P + off_msg, L, msg);
+  msg[L / 3] = '\0';
+  out->message = msg;
+  out->message_len = L / 3;
+  msg = NULL;
+  pg_trits_to_trytes(P + hl, MAM_HASH, out->next_root);
+  out->next_root[PG_MAM_HASH_TRYTES] = '\0';
+  out->index = (uint32_t)index;
+  out->security = sec;
+  rc = PG_OK;
+out:
+  free(msg);
+  free(P);
+  mam_ws_free(ws);
+  return rc;
+}

@@ -1,0 +1,81 @@
+/* MAM nonce search in mam.js's exact order (CHRYSALIS.md 10.7).
+ *
+ * mam.js's HammingDiver keeps the state bit-sliced in 64 lanes that differ
+ * only in trits 0..3 (fixed lane patterns); one round increments the shared
+ * counter (trits 54..80), transforms all lanes at once and takes the first
+ * lane that meets the security rule, where lane 0 means "not found". The
+ * bit-sliced Curl of curl.h uses the same lane encoding, so the patterns load
+ * as they are and the search costs one 64-lane transform per round. */
+#include <string.h>
+
+#include "mam_internal.h"
+
+static const uint64_t LANE_LO[4] = {0xDB6DB6DB6DB6DB6DULL, 0xF1F8FC7E3F1F8FC7ULL,
+                                    0x7FFFE00FFFFC01FFULL, 0xFFC0000007FFFFFFULL};
+static const uint64_t LANE_HI[4] = {0xB6DB6DB6DB6DB6DBULL, 0x8FC7E3F1F8FC7E3FULL,
+                                    0xFFC01FFFF803FFFFULL, 0x003FFFFFFFFFFFFFULL};
+
+#define COUNTER_FROM 54
+#define COUNTER_LEN 27
+
+static void set_all(pg_curl64 *s, size_t i, pg_trit t) {
+  s->lo[i] = t <= 0 ? ~(uint64_t)0 : 0;
+  s->hi[i] = t >= 0 ? ~(uint64_t)0 : 0;
+}
+
+/* Trit i of lane k, decoded. */
+static int lane_trit(const pg_curl64 *s, unsigned k, size_t i) {
+  return (int)((s->hi[i] >> k) & 1) - (int)((s->lo[i] >> k) & 1);
+}
+
+/* HammingDiver.check: the first lane whose hash has security level exactly
+ * `security` (cumulative sums over 81-trit thirds: zero at the last, non-zero
+ * before), or 0 when none does or lane 0 does. */
+static unsigned first_lane(const pg_curl64 *s, int security) {
+  for (unsigned k = 0; k < 64; k++) {
+    int sum = 0;
+    bool ok = true;
+    for (int level = 1; level <= security; level++) {
+      for (size_t i = (size_t)(level - 1) * 81; i < (size_t)level * 81; i++) sum += lane_trit(s, k, i);
+      if (sum == 0 && level < security) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok && sum == 0) return k;
+  }
+  return 0;
+}
+
+int mam_nonce_search(mam_ws *ws, const pg_trit *state729, int security, pg_trit *nonce) {
+  pg_curl64 *base = &ws->st, *out = &ws->out;
+  for (size_t i = 0; i < PG_CURL_STATE; i++) set_all(base, i, state729[i]);
+  for (size_t t = 0; t < 4; t++) {
+    base->lo[t] = LANE_LO[t];
+    base->hi[t] = LANE_HI[t];
+  }
+  pg_trit ctr[COUNTER_LEN];
+  memcpy(ctr, state729 + COUNTER_FROM, sizeof ctr);
+  for (;;) {
+    /* +1 in balanced ternary, trit 54 least significant, before each test */
+    size_t i = 0;
+    for (; i < COUNTER_LEN; i++) {
+      if (ctr[i] < 1) {
+        ctr[i]++;
+        break;
+      }
+      ctr[i] = -1;
+    }
+    /* mam.js widens its counter after 3^27 rounds; unreachable in practice */
+    if (i == COUNTER_LEN) return PG_ERR_POW;
+    for (size_t j = 0; j <= i; j++) set_all(base, COUNTER_FROM + j, ctr[j]);
+    pg_curl64_transform_copy(base, out, 27);
+    unsigned lane = first_lane(out, security);
+    if (lane > 0) {
+      memcpy(nonce, state729, MAM_NONCE);
+      for (size_t t = 0; t < 4; t++) nonce[t] = (pg_trit)lane_trit(base, lane, t);
+      memcpy(nonce + COUNTER_FROM, ctr, sizeof ctr);
+      return PG_OK;
+    }
+  }
+}
