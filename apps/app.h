@@ -23,5 +23,9 @@ int pg_cmd_node(int argc, char **argv);
 void pg_cmd_node_usage(FILE *f);
 int pg_cmd_demo(int argc, char **argv);
 void pg_cmd_demo_usage(FILE *f);
+int pg_cmd_mam(int argc, char **argv);
+void pg_cmd_mam_usage(FILE *f);
+int pg_cmd_wallet(int argc, char **argv);
+void pg_cmd_wallet_usage(FILE *f);
 
 #endif

@@ -33,8 +33,10 @@ void pg_cmd_node_usage(FILE *f) {
           "  -h, --help               this help\n"
           "\n"
           "Command-line options override the file. Unknown settings are errors.\n"
+          "The node keeps a UTXO ledger; its genesis comes from [ledger] genesis or\n"
+          "genesis_file and must stay the same for a data directory.\n"
           "Exit status: 0 after a clean stop, 1 if the node fails, 2 for bad usage or\n"
-          "configuration.\n");
+          "configuration (including a genesis that differs from the data directory's).\n");
 }
 
 typedef struct overrides {
@@ -176,9 +178,12 @@ int pg_cmd_node(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
 
-  if (pg_node_start(&nc, &node, &d) != PG_OK) {
+  rc = pg_node_start(&nc, &node, &d);
+  if (rc != PG_OK) {
     pg_log_error("node", "cannot start: %s", d.msg);
-    status = PG_EXIT_FAIL;
+    /* a configuration that does not fit the data (e.g. another [ledger]
+     * genesis than the one the data dir was created with) is a usage error */
+    status = rc == PG_ERR_CONFIG ? PG_EXIT_USAGE : PG_EXIT_FAIL;
     goto out;
   }
   pg_node_config_clear(&nc); /* wipes the coordinator seeds from this copy */

@@ -18,6 +18,9 @@ static const pg_app_cmd commands[] = {
      pg_cmd_node_usage},
     {"demo", "start a node, send messages, watch milestones confirm them", pg_cmd_demo,
      pg_cmd_demo_usage},
+    {"wallet", "seeds, addresses, balances and transfers against any node", pg_cmd_wallet,
+     pg_cmd_wallet_usage},
+    {"mam", "publish and read MAM channels (mam.js 1.6.3) on a node", pg_cmd_mam, pg_cmd_mam_usage},
     {"version", "print the version", cmd_version, cmd_version_usage},
     {"help", "explain a command", cmd_help, cmd_help_usage},
 };

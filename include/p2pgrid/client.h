@@ -42,6 +42,7 @@
 
 #include "p2pgrid/buf.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/ledger.h" /* pg_output_info, PG_OUTPUT_ID_LEN */
 #include "p2pgrid/message.h"
 #include "p2pgrid/tangle.h" /* pg_msg_meta, pg_milestone_info, enum pg_inclusion */
 
@@ -86,6 +87,12 @@ typedef struct pg_client_ops {
                     uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, size_t *total,
                     pg_diag *d);
   int (*milestone)(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d);
+  int (*address)(pg_client *c, const uint8_t address[32], uint64_t *balance, bool *dust_allowed,
+                 pg_diag *d);
+  int (*address_outputs)(pg_client *c, const uint8_t address[32], bool include_spent,
+                         uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max, size_t *count,
+                         size_t *total, pg_diag *d);
+  int (*output)(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *out, pg_diag *d);
   void (*destroy)(pg_client *c);
 } pg_client_ops;
 
@@ -173,6 +180,24 @@ PG_NODISCARD int pg_client_find_index(pg_client *c, const uint8_t *index, size_t
 /* GET milestones/{index}. PG_ERR_NOT_FOUND if the node has none. */
 PG_NODISCARD int pg_client_milestone(pg_client *c, uint32_t index, pg_milestone_info *out,
                                      pg_diag *d);
+
+/* GET addresses/ed25519/{hex}: confirmed balance (0 for an unknown address)
+ * and whether it may receive one more dust output (dust_allowed may be NULL). */
+PG_NODISCARD int pg_client_address(pg_client *c, const uint8_t address[32], uint64_t *balance,
+                                   bool *dust_allowed, pg_diag *d);
+
+/* GET addresses/ed25519/{hex}/outputs[?include-spent=true]: ids of its
+ * unspent (or all) outputs (34 bytes: transaction id || u16 LE index); up to
+ * max written, *total = node's count. */
+PG_NODISCARD int pg_client_address_outputs(pg_client *c, const uint8_t address[32],
+                                           bool include_spent,
+                                           uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max,
+                                           size_t *count, size_t *total, pg_diag *d);
+
+/* GET outputs/{id}. Fills output_id, message_id, type, address, amount, spent
+ * (and spent_index / spent_tx_id when the node reports them). */
+PG_NODISCARD int pg_client_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN],
+                                  pg_output_info *out, pg_diag *d);
 
 /* Maps an HTTP status (non-2xx) to a pg_err, as listed above. */
 int pg_client_http_status_err(long status);

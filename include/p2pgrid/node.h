@@ -14,6 +14,12 @@
  * The node copies what it needs from the config during pg_node_start; the
  * config may be cleared right after.
  *
+ * Ledger: the node always keeps a UTXO ledger (p2pgrid/ledger.h) in the
+ * Tangle's database, booked by white-flag confirmation of every milestone.
+ * Its genesis comes from [ledger] genesis / genesis_file; without one the
+ * ledger is empty and every transaction conflicts (reason 3). Amounts are
+ * JSON numbers; ledgerIndex is the confirmed milestone index.
+ *
  * REST API (every JSON answer has Content-Type application/json and
  * Access-Control-Allow-Origin: *; success is {"data":...}, failure is
  * {"error":{"code":"<status as string>","message":"<what was wrong>"}}):
@@ -30,6 +36,30 @@
  *   GET  /api/v1/messages/{id}/raw        application/octet-stream, no envelope
  *   GET  /api/v1/messages/{id}/children   {messageId, maxResults, count, childrenMessageIds}
  *   GET  /api/v1/milestones/{index}       {index, messageId, timestamp}
+ *   GET  /api/v1/milestones/{index}/utxo-changes
+ *                                         {index, createdOutputs, consumedOutputs}
+ *                                         (output ids; 404 for an unknown milestone)
+ *   GET  /api/v1/outputs/{outputId}       IOutputResponse {messageId (64 zeros for
+ *                                         genesis outputs), transactionId, outputIndex,
+ *                                         isSpent, output {type, address {type 0,
+ *                                         address hex}, amount}, ledgerIndex} plus
+ *                                         milestoneIndexSpent, transactionIdSpent when
+ *                                         spent; outputId is 68 hex (txid || u16 LE)
+ *   GET  /api/v1/addresses/{bech32}       IAddressResponse {addressType 0, address
+ *   GET  /api/v1/addresses/ed25519/{hex}    (hex, also for bech32), balance,
+ *                                         dustAllowed, ledgerIndex}; unknown addresses
+ *                                         answer 200 with balance 0; a bech32 with
+ *                                         another HRP than [node] bech32_hrp is 400
+ *   GET  /api/v1/addresses/{bech32}/outputs
+ *   GET  /api/v1/addresses/ed25519/{hex}/outputs
+ *                                         IAddressOutputsResponse {addressType, address,
+ *                                         maxResults 1000, count, outputIds, ledgerIndex};
+ *                                         query type=0|1 and include-spent=true|false,
+ *                                         both optional (default: unspent, any type)
+ *   GET  /api/v1/transactions/{txId}/included-message
+ *                                         JSON message that included it (404 if none)
+ *   GET  /api/v1/receipts                 {"receipts":[]} (private network: no migration)
+ *   GET  /api/v1/treasury                 {"milestoneId": 64 zeros, "amount": 0}
  *   OPTIONS <any>                         CORS preflight, 204
  * Statuses: 400 bad input, 404 unknown item or route, 405 wrong method, 413
  * body over api.max_body, 415 unsupported Content-Type, 503 cannot do it now
@@ -50,6 +80,7 @@
 #include "p2pgrid/clock.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/ledger.h"
 #include "p2pgrid/message.h"
 #include "p2pgrid/tangle.h"
 
@@ -94,13 +125,21 @@ typedef struct pg_node_config {
   size_t unsolid_max;
   unsigned unsolid_max_age_ms;
 
+  /* [ledger] */
+  bool dust_protection;         /* TIP-15; true */
+  size_t genesis_count;
+  pg_genesis_output *genesis;   /* owned (malloc'd); from genesis and genesis_file */
+
   /* Programmatic only (not from INI). */
   const pg_clock *clock;       /* NULL = real clock */
-  pg_tx_confirm_fn tx_confirm; /* optional ledger hook, passed to the Tangle */
+  /* Optional replacement of the node's own ledger: when set, this hook is
+   * passed to the Tangle instead, the node runs no ledger (pg_node_ledger
+   * is NULL) and the ledger routes answer 503. */
+  pg_tx_confirm_fn tx_confirm;
   void *tx_confirm_ctx;
-  /* Optional: called once after the Tangle is open and before the API and
-   * the coordinator start (e.g. pg_ledger_attach on pg_tangle_db). A
-   * non-zero return makes pg_node_start fail with it. */
+  /* Optional: called once after the Tangle is open (and the node's ledger
+   * attached) and before the API and the coordinator start. A non-zero
+   * return makes pg_node_start fail with it. */
   int (*tangle_opened)(void *ctx, pg_tangle *t, pg_diag *d);
   void *tangle_opened_ctx;
 } pg_node_config;
@@ -127,8 +166,11 @@ PG_NODISCARD int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag 
 
 typedef struct pg_node pg_node;
 
-/* Opens the Tangle in data_dir, starts the HTTP server and, if enabled, the
- * coordinator (which issues one milestone right away, then one per interval).
+/* Opens the Tangle in data_dir, creates the ledger and attaches it (books
+ * the genesis on a new data dir; PG_ERR_CONFIG, with a message naming the
+ * genesis, when the data dir was created with another genesis), starts
+ * the HTTP server and, if enabled, the coordinator (which issues one
+ * milestone right away, then one per interval).
  * Logs "listening on http://ADDR:PORT" at info level (the real port, also
  * when 0 was asked for). */
 PG_NODISCARD int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d);
@@ -140,6 +182,9 @@ void pg_node_stop(pg_node *n);
 uint16_t pg_node_port(const pg_node *n);
 /* The Tangle the node serves (borrowed; valid until pg_node_stop). */
 pg_tangle *pg_node_tangle(pg_node *n);
+/* The node's ledger (borrowed; valid until pg_node_stop), or NULL when the
+ * config replaced it with its own tx_confirm hook. Reads are thread-safe. */
+pg_ledger *pg_node_ledger(pg_node *n);
 /* The p2pgrid version string ("0.1.0"). */
 const char *pg_node_version(void);
 

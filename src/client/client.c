@@ -131,3 +131,36 @@ int pg_client_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg
   if (!out) return pg_fail(d, PG_ERR_INVALID, "milestone: no output");
   return c->ops->milestone(c, index, out, d);
 }
+
+int pg_client_address(pg_client *c, const uint8_t address[32], uint64_t *balance,
+                      bool *dust_allowed, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!address || !balance) return pg_fail(d, PG_ERR_INVALID, "address: no address or output");
+  if (!c->ops->address) return pg_fail(d, PG_ERR_UNSUPPORTED, "address: not supported by %s", c->ops->kind);
+  bool dust = false;
+  rc = c->ops->address(c, address, balance, &dust, d);
+  if (rc == PG_OK && dust_allowed) *dust_allowed = dust;
+  return rc;
+}
+
+int pg_client_address_outputs(pg_client *c, const uint8_t address[32], bool include_spent,
+                              uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max, size_t *count,
+                              size_t *total, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!address || (!ids && max) || !count || !total)
+    return pg_fail(d, PG_ERR_INVALID, "address outputs: no address or output");
+  if (!c->ops->address_outputs)
+    return pg_fail(d, PG_ERR_UNSUPPORTED, "address outputs: not supported by %s", c->ops->kind);
+  return c->ops->address_outputs(c, address, include_spent, ids, max, count, total, d);
+}
+
+int pg_client_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *out,
+                     pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (!id || !out) return pg_fail(d, PG_ERR_INVALID, "output: no id or output");
+  if (!c->ops->output) return pg_fail(d, PG_ERR_UNSUPPORTED, "output: not supported by %s", c->ops->kind);
+  return c->ops->output(c, id, out, d);
+}

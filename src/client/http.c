@@ -565,6 +565,102 @@ static int h_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_
   return PG_OK;
 }
 
+static int h_address(pg_client *c, const uint8_t address[32], uint64_t *balance,
+                     bool *dust_allowed, pg_diag *d) {
+  http_client *h = (http_client *)c;
+  char route[128], hex[65], what[ROUTE_MAX];
+  pg_hex_encode(address, 32, hex);
+  snprintf(route, sizeof route, "addresses/ed25519/%s", hex);
+  json_t *j = NULL;
+  int rc = json_get(h, route, &j, what, sizeof what, d);
+  if (rc) return rc;
+  pg_diag inner = {{0}};
+  uint64_t b = 0;
+  bool dust = false;
+  if ((rc = pg_json_get_u64(j, "balance", &b, &inner)) ||
+      (rc = pg_json_opt_bool(j, "dustAllowed", false, &dust, &inner))) {
+    json_decref(j);
+    return bad_answer(what, &inner, d);
+  }
+  json_decref(j);
+  *balance = b;
+  *dust_allowed = dust;
+  return PG_OK;
+}
+
+static int h_address_outputs(pg_client *c, const uint8_t address[32], bool include_spent,
+                             uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max, size_t *count,
+                             size_t *total, pg_diag *d) {
+  http_client *h = (http_client *)c;
+  char route[128], hex[65], what[ROUTE_MAX];
+  pg_hex_encode(address, 32, hex);
+  snprintf(route, sizeof route, "addresses/ed25519/%s/outputs%s", hex,
+           include_spent ? "?include-spent=true" : "");
+  json_t *j = NULL;
+  int rc = json_get(h, route, &j, what, sizeof what, d);
+  if (rc) return rc;
+  pg_diag inner = {{0}};
+  json_t *arr = NULL;
+  uint64_t cnt = 0;
+  size_t k = 0;
+  rc = pg_json_get_array(j, "outputIds", &arr, &inner);
+  if (rc == PG_OK) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+      uint8_t oid[PG_OUTPUT_ID_LEN];
+      if (!json_is_string(v) || pg_hex_decode_exact(json_string_value(v), oid, sizeof oid)) {
+        rc = pg_fail(&inner, PG_ERR_INVALID, "outputIds[%zu] is not a 68-character hex id", i);
+        break;
+      }
+      if (k < max) memcpy(ids[k++], oid, sizeof oid);
+    }
+  }
+  if (rc == PG_OK) rc = pg_json_opt_u64(j, "count", json_array_size(arr), &cnt, &inner);
+  json_decref(j);
+  if (rc) return bad_answer(what, &inner, d);
+  *count = k;
+  *total = cnt > SIZE_MAX ? SIZE_MAX : (size_t)cnt;
+  return PG_OK;
+}
+
+static int h_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *out,
+                    pg_diag *d) {
+  http_client *h = (http_client *)c;
+  char route[128], hex[2 * PG_OUTPUT_ID_LEN + 1], what[ROUTE_MAX];
+  pg_hex_encode(id, PG_OUTPUT_ID_LEN, hex);
+  snprintf(route, sizeof route, "outputs/%s", hex);
+  json_t *j = NULL;
+  int rc = json_get(h, route, &j, what, sizeof what, d);
+  if (rc) return rc;
+  pg_output_info o;
+  memset(&o, 0, sizeof o);
+  memcpy(o.output_id, id, PG_OUTPUT_ID_LEN);
+  pg_diag inner = {{0}};
+  json_t *oj = NULL, *aj = NULL;
+  uint64_t type = 0;
+  if ((rc = get_id(j, "messageId", o.message_id, &inner)) ||
+      (rc = pg_json_get_bool(j, "isSpent", &o.spent, &inner)) ||
+      (rc = pg_json_get_object(j, "output", &oj, &inner)) ||
+      (rc = pg_json_get_u64_range(oj, "type", 0, 1, &type, &inner)) ||
+      (rc = pg_json_get_u64(oj, "amount", &o.amount, &inner)) ||
+      (rc = pg_json_get_object(oj, "address", &aj, &inner)) ||
+      (rc = pg_json_get_hex(aj, "address", o.address, 32, &inner)) ||
+      (rc = opt_u32(j, "milestoneIndexSpent", &o.spent_index, &inner))) {
+    json_decref(j);
+    return bad_answer(what, &inner, d);
+  }
+  o.type = (uint8_t)type;
+  if (json_object_get(j, "transactionIdSpent") &&
+      (rc = pg_json_get_hex(j, "transactionIdSpent", o.spent_tx_id, 32, &inner))) {
+    json_decref(j);
+    return bad_answer(what, &inner, d);
+  }
+  json_decref(j);
+  *out = o;
+  return PG_OK;
+}
+
 static void h_destroy(pg_client *c) {
   http_client *h = (http_client *)c;
   if (!h) return;
@@ -592,6 +688,9 @@ static const pg_client_ops HTTP_OPS = {
     .children = h_children,
     .find_index = h_find_index,
     .milestone = h_milestone,
+    .address = h_address,
+    .address_outputs = h_address_outputs,
+    .output = h_output,
     .destroy = h_destroy,
 };
 

@@ -9,8 +9,10 @@
 #include <microhttpd.h>
 
 #include "node_internal.h"
+#include "p2pgrid/bech32.h"
 #include "p2pgrid/buf.h"
 #include "p2pgrid/hex.h"
+#include "p2pgrid/ledger.h"
 #include "p2pgrid/json.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/message.h"
@@ -472,26 +474,16 @@ out:
   free(ids);
 }
 
+static bool parse_ms_index(const char *s, uint32_t *out, pg_http_resp *resp);
+
 static void h_milestone(pg_node *n, const pg_http_req *req, const char *const *args,
                         pg_http_resp *resp) {
-  const char *s = args[0];
-  uint64_t v = 0;
-  size_t len = strlen(s);
-  bool ok = len >= 1 && len <= 10;
-  for (size_t i = 0; ok && i < len; i++) {
-    if (s[i] < '0' || s[i] > '9') ok = false;
-    else v = v * 10 + (uint64_t)(s[i] - '0');
-  }
-  if (!ok || v > UINT32_MAX) {
-    char q[96];
-    pg_http_error(resp, 400, "invalid milestone index '%s': expected a number from 1 to %u",
-                  quote(s, q, sizeof q), (unsigned)UINT32_MAX);
-    return;
-  }
+  uint32_t v = 0;
+  if (!parse_ms_index(args[0], &v, resp)) return;
   pg_milestone_info mi;
-  int rc = v == 0 ? PG_ERR_NOT_FOUND : pg_tangle_milestone(n->tangle, (uint32_t)v, &mi);
+  int rc = v == 0 ? PG_ERR_NOT_FOUND : pg_tangle_milestone(n->tangle, v, &mi);
   if (rc == PG_ERR_NOT_FOUND) {
-    pg_http_error(resp, 404, "milestone %llu not found", (unsigned long long)v);
+    pg_http_error(resp, 404, "milestone %u not found", (unsigned)v);
     return;
   }
   if (rc) {
@@ -503,6 +495,334 @@ static void h_milestone(pg_node *n, const pg_http_req *req, const char *const *a
   ok_data(resp, 200,
           json_pack("{s:I,s:s,s:I}", "index", (json_int_t)mi.index, "messageId", hex, "timestamp",
                     (json_int_t)mi.timestamp));
+}
+
+/* ---- ledger (TIP-13 UTXO routes) ------------------------------------- */
+
+/* The ledger, or a 503 answer when the node runs none. */
+static pg_ledger *need_ledger(pg_node *n, pg_http_resp *resp) {
+  if (!n->ledger)
+    pg_http_error(resp, 503, "this node keeps no ledger (its confirmation hook was replaced)");
+  return n->ledger;
+}
+
+static json_int_t ledger_index(pg_node *n) {
+  pg_tangle_status st;
+  pg_tangle_get_status(n->tangle, &st);
+  return (json_int_t)st.confirmed_milestone_index;
+}
+
+/* Exactly 2*len lowercase or uppercase hex characters into out. */
+static bool parse_hex_exact(const char *s, uint8_t *out, size_t len) {
+  return strlen(s) == 2 * len && pg_hex_decode_exact(s, out, len) == PG_OK;
+}
+
+static json_t *output_json(const pg_output_info *o) {
+  json_t *addr = json_object();
+  json_t *out = json_object();
+  if (!addr || !out) goto fail;
+  if (json_object_set_new(addr, "type", json_integer(0)) ||
+      json_object_set_new(addr, "address", hex_json(o->address, 32)))
+    goto fail;
+  if (json_object_set_new(out, "type", json_integer(o->type)) ||
+      json_object_set_new(out, "address", addr))
+    goto fail;
+  addr = NULL;
+  if (json_object_set_new(out, "amount", json_integer((json_int_t)o->amount))) goto fail;
+  return out;
+fail:
+  json_decref(addr);
+  json_decref(out);
+  return NULL;
+}
+
+static void h_output(pg_node *n, const pg_http_req *req, const char *const *args,
+                     pg_http_resp *resp) {
+  pg_ledger *l = need_ledger(n, resp);
+  uint8_t id[PG_OUTPUT_ID_LEN];
+  char q[96];
+  if (!l) return;
+  if (!parse_hex_exact(args[0], id, sizeof id)) {
+    pg_http_error(resp, 400,
+                  "invalid output id '%s': expected %d hex characters (transaction id and "
+                  "output index as u16 little endian)",
+                  quote(args[0], q, sizeof q), 2 * PG_OUTPUT_ID_LEN);
+    return;
+  }
+  json_int_t li = ledger_index(n);
+  pg_output_info o;
+  int rc = pg_ledger_output(l, id, &o);
+  if (rc == PG_ERR_NOT_FOUND) {
+    pg_http_error(resp, 404, "output %s not found", args[0]);
+    return;
+  }
+  if (rc) {
+    fail_from(resp, rc, NULL, "output lookup");
+    return;
+  }
+  json_t *obj = json_object();
+  json_t *out = output_json(&o);
+  int e = !obj || !out;
+  if (!e) {
+    uint16_t index = (uint16_t)(o.output_id[32] | (o.output_id[33] << 8));
+    e |= json_object_set_new(obj, "messageId", hex_json(o.message_id, PG_ID_LEN));
+    e |= json_object_set_new(obj, "transactionId", hex_json(o.output_id, 32));
+    e |= json_object_set_new(obj, "outputIndex", json_integer(index));
+    e |= json_object_set_new(obj, "isSpent", json_boolean(o.spent));
+    if (o.spent) {
+      e |= json_object_set_new(obj, "milestoneIndexSpent", json_integer(o.spent_index));
+      e |= json_object_set_new(obj, "transactionIdSpent", hex_json(o.spent_tx_id, 32));
+    }
+    e |= json_object_set_new(obj, "output", out);
+    out = NULL;
+    e |= json_object_set_new(obj, "ledgerIndex", json_integer(li));
+  }
+  json_decref(out);
+  if (e) {
+    json_decref(obj);
+    obj = NULL;
+  }
+  ok_data(resp, 200, obj);
+}
+
+/* Address from a route: ed25519 hex or bech32 with the node's HRP. */
+static bool parse_address(pg_node *n, const char *s, bool bech32, uint8_t addr[32],
+                          pg_http_resp *resp) {
+  char q[96];
+  if (!bech32) {
+    if (!parse_hex_exact(s, addr, 32)) {
+      pg_http_error(resp, 400, "invalid Ed25519 address '%s': expected 64 hex characters",
+                    quote(s, q, sizeof q));
+      return false;
+    }
+    return true;
+  }
+  pg_tangle_status st;
+  pg_tangle_get_status(n->tangle, &st);
+  const char *want = st.bech32_hrp ? st.bech32_hrp : "";
+  char hrp[PG_BECH32_MAX_HRP + 1];
+  pg_diag d = {{0}};
+  if (pg_iota_address_decode(s, strlen(s), NULL, hrp, sizeof hrp, addr, &d) != PG_OK) {
+    pg_http_error(resp, 400, "invalid bech32 address '%s': %s", quote(s, q, sizeof q),
+                  d.msg[0] ? d.msg : "cannot decode");
+    return false;
+  }
+  if (strcmp(hrp, want) != 0) {
+    char q2[96];
+    pg_http_error(resp, 400,
+                  "invalid bech32 address '%s': HRP '%s' is not this network's; expected '%s'",
+                  quote(s, q, sizeof q), quote(hrp, q2, sizeof q2), want);
+    return false;
+  }
+  return true;
+}
+
+static void address_info(pg_node *n, const char *s, bool bech32, pg_http_resp *resp) {
+  pg_ledger *l = need_ledger(n, resp);
+  uint8_t addr[32];
+  if (!l || !parse_address(n, s, bech32, addr, resp)) return;
+  json_int_t li = ledger_index(n);
+  uint64_t balance = 0;
+  bool dust_allowed = false;
+  int rc = pg_ledger_balance(l, addr, &balance, &dust_allowed);
+  if (rc) {
+    fail_from(resp, rc, NULL, "balance lookup");
+    return;
+  }
+  char hex[65];
+  pg_hex_encode(addr, 32, hex);
+  ok_data(resp, 200,
+          json_pack("{s:i,s:s,s:I,s:b,s:I}", "addressType", 0, "address", hex, "balance",
+                    (json_int_t)balance, "dustAllowed", dust_allowed, "ledgerIndex", li));
+}
+
+static void address_outputs(pg_node *n, const pg_http_req *req, const char *s, bool bech32,
+                            pg_http_resp *resp) {
+  pg_ledger *l = need_ledger(n, resp);
+  uint8_t addr[32];
+  char q[96];
+  if (!l || !parse_address(n, s, bech32, addr, resp)) return;
+  int type = -1;
+  bool include_spent = false;
+  const char *t = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "type");
+  const char *sp = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "include-spent");
+  if (t) {
+    if (strcmp(t, "0") == 0) type = 0;
+    else if (strcmp(t, "1") == 0) type = 1;
+    else {
+      pg_http_error(resp, 400,
+                    "invalid query parameter type='%s': expected 0 (SigLockedSingleOutput) or 1 "
+                    "(SigLockedDustAllowanceOutput)",
+                    quote(t, q, sizeof q));
+      return;
+    }
+  }
+  if (sp) {
+    if (strcmp(sp, "true") == 0) include_spent = true;
+    else if (strcmp(sp, "false") != 0) {
+      pg_http_error(resp, 400, "invalid query parameter include-spent='%s': expected true or false",
+                    quote(sp, q, sizeof q));
+      return;
+    }
+  }
+  json_int_t li = ledger_index(n);
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(PG_NODE_MAX_RESULTS * (size_t)PG_OUTPUT_ID_LEN);
+  size_t count = 0, total = 0;
+  if (!ids) {
+    pg_http_error(resp, 500, "out of memory");
+    return;
+  }
+  int rc = pg_ledger_address_outputs(l, addr, type, include_spent, PG_NODE_MAX_RESULTS, ids,
+                                     &count, &total);
+  if (rc) {
+    fail_from(resp, rc, NULL, "address outputs lookup");
+    free(ids);
+    return;
+  }
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < count; i++)
+    if (json_array_append_new(a, hex_json(ids[i], PG_OUTPUT_ID_LEN)) != 0) {
+      json_decref(a);
+      a = NULL;
+    }
+  free(ids);
+  char hex[65];
+  pg_hex_encode(addr, 32, hex);
+  ok_data(resp, 200,
+          a ? json_pack("{s:i,s:s,s:i,s:I,s:o,s:I}", "addressType", 0, "address", hex,
+                        "maxResults", PG_NODE_MAX_RESULTS, "count", (json_int_t)count, "outputIds",
+                        a, "ledgerIndex", li)
+            : NULL);
+}
+
+static void h_address_bech32(pg_node *n, const pg_http_req *req, const char *const *args,
+                             pg_http_resp *resp) {
+  address_info(n, args[0], true, resp);
+}
+
+static void h_address_ed25519(pg_node *n, const pg_http_req *req, const char *const *args,
+                              pg_http_resp *resp) {
+  address_info(n, args[0], false, resp);
+}
+
+static void h_address_bech32_outputs(pg_node *n, const pg_http_req *req, const char *const *args,
+                                     pg_http_resp *resp) {
+  address_outputs(n, req, args[0], true, resp);
+}
+
+static void h_address_ed25519_outputs(pg_node *n, const pg_http_req *req, const char *const *args,
+                                      pg_http_resp *resp) {
+  address_outputs(n, req, args[0], false, resp);
+}
+
+static void h_tx_included(pg_node *n, const pg_http_req *req, const char *const *args,
+                          pg_http_resp *resp) {
+  pg_ledger *l = need_ledger(n, resp);
+  uint8_t tx[32], mid[PG_ID_LEN];
+  char q[96];
+  if (!l) return;
+  if (!parse_hex_exact(args[0], tx, sizeof tx)) {
+    pg_http_error(resp, 400, "invalid transaction id '%s': expected 64 hex characters",
+                  quote(args[0], q, sizeof q));
+    return;
+  }
+  int rc = pg_ledger_included_message(l, tx, mid);
+  if (rc == PG_ERR_NOT_FOUND) {
+    pg_http_error(resp, 404, "transaction %s not found among included transactions", args[0]);
+    return;
+  }
+  if (rc) {
+    fail_from(resp, rc, NULL, "included-message lookup");
+    return;
+  }
+  char hex[2 * PG_ID_LEN + 1];
+  pg_hex_encode(mid, PG_ID_LEN, hex);
+  const char *hargs[1] = {hex};
+  h_message(n, req, hargs, resp);
+}
+
+/* A milestone index path segment: 1..UINT32_MAX; false (400 set) otherwise. */
+static bool parse_ms_index(const char *s, uint32_t *out, pg_http_resp *resp) {
+  uint64_t v = 0;
+  size_t len = strlen(s);
+  bool ok = len >= 1 && len <= 10;
+  for (size_t i = 0; ok && i < len; i++) {
+    if (s[i] < '0' || s[i] > '9') ok = false;
+    else v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  if (!ok || v > UINT32_MAX) {
+    char q[96];
+    pg_http_error(resp, 400, "invalid milestone index '%s': expected a number from 1 to %u",
+                  quote(s, q, sizeof q), (unsigned)UINT32_MAX);
+    return false;
+  }
+  *out = (uint32_t)v;
+  return true;
+}
+
+static json_t *output_ids_json(const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t n) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && i < n; i++)
+    if (json_array_append_new(a, hex_json(ids[i], PG_OUTPUT_ID_LEN)) != 0) {
+      json_decref(a);
+      return NULL;
+    }
+  return a;
+}
+
+static void h_utxo_changes(pg_node *n, const pg_http_req *req, const char *const *args,
+                           pg_http_resp *resp) {
+  pg_ledger *l = need_ledger(n, resp);
+  uint32_t index = 0;
+  if (!l || !parse_ms_index(args[0], &index, resp)) return;
+  pg_milestone_info mi;
+  int rc = index == 0 ? PG_ERR_NOT_FOUND : pg_tangle_milestone(n->tangle, index, &mi);
+  if (rc == PG_OK) {
+    pg_tangle_status st;
+    pg_tangle_get_status(n->tangle, &st);
+    if (index > st.confirmed_milestone_index) rc = PG_ERR_NOT_FOUND; /* not booked yet */
+  }
+  if (rc == PG_ERR_NOT_FOUND) {
+    pg_http_error(resp, 404, "milestone %u not found (or not confirmed yet)", (unsigned)index);
+    return;
+  }
+  if (rc) {
+    fail_from(resp, rc, NULL, "milestone lookup");
+    return;
+  }
+  uint8_t(*created)[PG_OUTPUT_ID_LEN] = NULL, (*consumed)[PG_OUTPUT_ID_LEN] = NULL;
+  size_t nc = 0, nu = 0;
+  rc = pg_ledger_milestone_changes(l, index, &created, &nc, &consumed, &nu);
+  if (rc) {
+    fail_from(resp, rc, NULL, "utxo changes lookup");
+    return;
+  }
+  json_t *ca = output_ids_json((const uint8_t(*)[PG_OUTPUT_ID_LEN])created, nc);
+  json_t *ua = output_ids_json((const uint8_t(*)[PG_OUTPUT_ID_LEN])consumed, nu);
+  free(created);
+  free(consumed);
+  if (!ca || !ua) {
+    json_decref(ca);
+    json_decref(ua);
+    pg_http_error(resp, 500, "out of memory");
+    return;
+  }
+  ok_data(resp, 200,
+          json_pack("{s:I,s:o,s:o}", "index", (json_int_t)index, "createdOutputs", ca,
+                    "consumedOutputs", ua));
+}
+
+static void h_receipts(pg_node *n, const pg_http_req *req, const char *const *args,
+                       pg_http_resp *resp) {
+  ok_data(resp, 200, json_pack("{s:[]}", "receipts"));
+}
+
+static void h_treasury(pg_node *n, const pg_http_req *req, const char *const *args,
+                       pg_http_resp *resp) {
+  static const uint8_t zero[32];
+  char hex[65];
+  pg_hex_encode(zero, 32, hex);
+  ok_data(resp, 200, json_pack("{s:s,s:i}", "milestoneId", hex, "amount", 0));
 }
 
 /* ---- routing ---------------------------------------------------------- */
@@ -518,6 +838,15 @@ static const route routes[] = {
     {"GET", "api/v1/messages/*/raw", h_message_raw},
     {"GET", "api/v1/messages/*/children", h_message_children},
     {"GET", "api/v1/milestones/*", h_milestone},
+    {"GET", "api/v1/milestones/*/utxo-changes", h_utxo_changes},
+    {"GET", "api/v1/outputs/*", h_output},
+    {"GET", "api/v1/addresses/ed25519/*", h_address_ed25519},
+    {"GET", "api/v1/addresses/ed25519/*/outputs", h_address_ed25519_outputs},
+    {"GET", "api/v1/addresses/*", h_address_bech32},
+    {"GET", "api/v1/addresses/*/outputs", h_address_bech32_outputs},
+    {"GET", "api/v1/transactions/*/included-message", h_tx_included},
+    {"GET", "api/v1/receipts", h_receipts},
+    {"GET", "api/v1/treasury", h_treasury},
 };
 
 /* Splits path into at most MAX_SEGS non-empty segments (copied into buf). */

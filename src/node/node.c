@@ -134,9 +134,35 @@ int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
   tc.unsolid_max_age_ms = c->unsolid_max_age_ms;
   tc.pow_threads = c->pow_threads;
   tc.clock = c->clock;
-  tc.tx_confirm = c->tx_confirm;
-  tc.tx_confirm_ctx = c->tx_confirm_ctx;
+  if (c->tx_confirm) {
+    tc.tx_confirm = c->tx_confirm;
+    tc.tx_confirm_ctx = c->tx_confirm_ctx;
+  } else {
+    /* the node's own ledger: the confirmation hook must be known to the
+     * Tangle when it opens, and the ledger attached before any milestone
+     * (the coordinator starts below, after the attach) */
+    pg_ledger_config lc = {.dust_protection = c->dust_protection,
+                           .genesis_count = c->genesis_count,
+                           .genesis = c->genesis};
+    if ((rc = pg_ledger_new(&lc, &n->ledger))) {
+      rc = pg_fail(d, rc, "cannot create the ledger: %s", pg_strerror(rc));
+      goto fail;
+    }
+    tc.tx_confirm = pg_ledger_apply;
+    tc.tx_confirm_ctx = n->ledger;
+  }
   if ((rc = pg_tangle_open(&tc, &n->tangle, d))) goto fail;
+  if (n->ledger) {
+    if ((rc = pg_ledger_attach(n->ledger, pg_tangle_db(n->tangle), pg_tangle_db_path(n->tangle),
+                               d)))
+      goto fail;
+    uint64_t supply = 0;
+    if (pg_ledger_supply(n->ledger, &supply) == PG_OK)
+      pg_log_info("ledger",
+                  "%zu genesis outputs, %llu base units in unspent outputs, dust protection %s",
+                  c->genesis_count, (unsigned long long)supply,
+                  c->dust_protection ? "on" : "off");
+  }
   if (c->tangle_opened && (rc = c->tangle_opened(c->tangle_opened_ctx, n->tangle, d))) goto fail;
 
   if (c->coo_enabled) {
@@ -177,6 +203,10 @@ void pg_node_stop(pg_node *n) {
   atomic_store(&n->stopping, true);
   coo_stop(n);
   pg_node_http_stop(n);
+  /* coordinator and HTTP are stopped, so no confirmation can run any more;
+   * the ledger goes first because its statements live on the Tangle's
+   * connection, which cannot close while they exist */
+  pg_ledger_free(n->ledger);
   pg_tangle_close(n->tangle);
   if (n->coo_keys) {
     wipe(n->coo_keys, n->coo_keys_count * 64);
@@ -187,6 +217,7 @@ void pg_node_stop(pg_node *n) {
 
 uint16_t pg_node_port(const pg_node *n) { return n->port; }
 pg_tangle *pg_node_tangle(pg_node *n) { return n->tangle; }
+pg_ledger *pg_node_ledger(pg_node *n) { return n->ledger; }
 
 /* See node.h "Health". *why (optional) gets the reason when unhealthy. */
 bool pg_node_health(pg_node *n, const char **why) {

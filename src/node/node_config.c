@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "p2pgrid/bech32.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/ed25519.h"
 #include "p2pgrid/hex.h"
@@ -41,6 +42,7 @@ void pg_node_config_init(pg_node_config *c) {
   c->max_connections = 256;
   c->coo_interval_ms = 5000;
   c->ms_threshold = 1;
+  c->dust_protection = true;
 }
 
 void pg_node_config_clear(pg_node_config *c) {
@@ -49,6 +51,7 @@ void pg_node_config_clear(pg_node_config *c) {
   free(c->bech32_hrp);
   free(c->data_dir);
   free(c->bind);
+  free(c->genesis);
   volatile uint8_t *p = (volatile uint8_t *)c->coo_secret_keys;
   for (size_t i = 0; i < sizeof c->coo_secret_keys; i++) p[i] = 0;
   memset(c, 0, sizeof *c);
@@ -180,7 +183,7 @@ typedef int (*line_fn)(pg_node_config *c, const char *s, size_t n, const char *w
  * secret: warn when others may read it, and wipe the buffer. At least one
  * key is required. */
 static int load_key_file(pg_node_config *c, const char *path, bool secret, line_fn fn,
-                         pg_diag *d) {
+                         const char *noun, pg_diag *d) {
   int rc = PG_OK;
   uint8_t *buf = NULL;
   size_t len = 0, keys = 0;
@@ -230,7 +233,7 @@ static int load_key_file(pg_node_config *c, const char *path, bool secret, line_
     }
     pos = end + 1;
   }
-  if (keys == 0) rc = pg_fail(d, PG_ERR_CONFIG, "%s: no key in the file", path);
+  if (keys == 0) rc = pg_fail(d, PG_ERR_CONFIG, "%s: no %s in the file", path, noun);
 out:
   if (buf) {
     if (secret) memset(buf, 0, KEY_FILE_MAX + 1);
@@ -281,7 +284,7 @@ static int load_coordinator(pg_node_config *c, pg_config *cfg, pg_diag *d) {
       }
       if ((rc = generate_key_file(seed_file, d))) goto out;
     }
-    if ((rc = load_key_file(c, seed_file, true, add_seed, d))) goto out;
+    if ((rc = load_key_file(c, seed_file, true, add_seed, "key", d))) goto out;
   }
   if (c->coo_keys_count == 0) {
     rc = pg_fail(d, PG_ERR_CONFIG, "[coordinator] enabled but no seeds (set seed_file or seeds)");
@@ -319,7 +322,7 @@ static int load_milestone_keys(pg_node_config *c, pg_config *cfg, pg_diag *d) {
     rc = add_public_key(c, keys.items[i], strlen(keys.items[i]), "[milestones] public_keys", d);
     if (rc) goto out;
   }
-  if (keys_file && (rc = load_key_file(c, keys_file, false, add_public_key, d))) goto out;
+  if (keys_file && (rc = load_key_file(c, keys_file, false, add_public_key, "key", d))) goto out;
   if ((rc = get_uint(cfg, "milestones", "threshold", 1, PG_MS_MAX_KEYS, &c->ms_threshold, d)))
     goto out;
   for (size_t i = 0; c->coo_enabled && i < c->coo_keys_count; i++) {
@@ -344,6 +347,109 @@ static int load_milestone_keys(pg_node_config *c, pg_config *cfg, pg_diag *d) {
   }
 out:
   pg_config_list_free(&keys);
+  return rc;
+}
+
+/* ---- [ledger] ----------------------------------------------------------- */
+
+static bool is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r'; }
+
+/* One genesis entry s[0..n): "<address><sep><amount>" with sep ':' or
+ * whitespace; address bech32 (node HRP) or 64 hex. */
+static int add_genesis(pg_node_config *c, const char *s, size_t n, const char *where,
+                       pg_diag *d) {
+  size_t a = 0, b = n;
+  while (a < b && is_space(s[a])) a++;
+  while (b > a && is_space(s[b - 1])) b--;
+  size_t sep = a;
+  while (sep < b && s[sep] != ':' && !is_space(s[sep])) sep++;
+  if (sep == b)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: '%.*s' is not '<address> <amount>' (or address:amount)",
+                   where, (int)(b - a > 100 ? 100 : b - a), s + a);
+  const char *as = s + a;
+  size_t al = sep - a;
+  size_t v = sep + 1;
+  while (v < b && is_space(s[v])) v++;
+  if (s[sep] != ':' && v < b && s[v] == ':') { /* "addr : amount" */
+    v++;
+    while (v < b && is_space(s[v])) v++;
+  }
+  const char *vs = s + v;
+  size_t vl = b - v;
+
+  uint8_t addr[32];
+  bool hex = al == 64;
+  for (size_t i = 0; hex && i < al; i++)
+    hex = (as[i] >= '0' && as[i] <= '9') || (as[i] >= 'a' && as[i] <= 'f') ||
+          (as[i] >= 'A' && as[i] <= 'F');
+  if (hex) {
+    size_t got = 0;
+    if (pg_hex_decode(as, al, addr, sizeof addr, &got) != PG_OK || got != 32)
+      return pg_fail(d, PG_ERR_CONFIG, "%s: bad hex address '%.*s'", where, (int)al, as);
+  } else {
+    char hrp[PG_BECH32_MAX_HRP + 1];
+    pg_diag bd = {{0}};
+    if (pg_iota_address_decode(as, al, NULL, hrp, sizeof hrp, addr, &bd) != PG_OK)
+      return pg_fail(d, PG_ERR_CONFIG,
+                     "%s: '%.*s' is neither a bech32 address nor 64 hex characters: %s", where,
+                     (int)(al > 100 ? 100 : al), as, bd.msg);
+    if (strcmp(hrp, c->bech32_hrp) != 0)
+      return pg_fail(d, PG_ERR_CONFIG,
+                     "%s: address '%.*s' has HRP '%s' but this node's [node] bech32_hrp is '%s'",
+                     where, (int)(al > 100 ? 100 : al), as, hrp, c->bech32_hrp);
+  }
+
+  uint64_t amount = 0;
+  bool ok = vl >= 1 && vl <= 20;
+  for (size_t i = 0; ok && i < vl; i++) {
+    if (vs[i] < '0' || vs[i] > '9' || amount > (UINT64_MAX - 9) / 10) {
+      ok = false;
+      break;
+    }
+    amount = amount * 10 + (uint64_t)(vs[i] - '0');
+  }
+  if (!ok || amount == 0 || amount > PG_TOKEN_SUPPLY)
+    return pg_fail(d, PG_ERR_CONFIG,
+                   "%s: amount '%.*s' must be a whole number of base units from 1 to %llu", where,
+                   (int)(vl > 40 ? 40 : vl), vs, (unsigned long long)PG_TOKEN_SUPPLY);
+  uint64_t total = 0;
+  for (size_t i = 0; i < c->genesis_count; i++) total += c->genesis[i].amount;
+  if (amount > PG_TOKEN_SUPPLY - total)
+    return pg_fail(d, PG_ERR_CONFIG,
+                   "%s: the genesis total would exceed the token supply of %llu (already %llu, "
+                   "adding %llu)",
+                   where, (unsigned long long)PG_TOKEN_SUPPLY, (unsigned long long)total,
+                   (unsigned long long)amount);
+  pg_genesis_output *g = realloc(c->genesis, (c->genesis_count + 1) * sizeof *g);
+  if (!g) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  c->genesis = g;
+  memcpy(g[c->genesis_count].address, addr, 32);
+  g[c->genesis_count].amount = amount;
+  c->genesis_count++;
+  return PG_OK;
+}
+
+static int load_ledger(pg_node_config *c, pg_config *cfg, pg_diag *d) {
+  pg_config_list items = {0};
+  const char *file = NULL;
+  int rc = pg_config_get_bool(cfg, "ledger", "dust_protection", c->dust_protection,
+                              &c->dust_protection, d);
+  if (rc) return rc;
+  if ((rc = pg_config_get_list(cfg, "ledger", "genesis", NULL, 0, &items, d))) return rc;
+  if ((rc = pg_config_get_str(cfg, "ledger", "genesis_file", NULL, &file, d))) goto out;
+  if (items.n || file) {
+    free(c->genesis);
+    c->genesis = NULL;
+    c->genesis_count = 0;
+  }
+  for (size_t i = 0; i < items.n; i++) {
+    char where[64];
+    snprintf(where, sizeof where, "[ledger] genesis item %zu", i + 1);
+    if ((rc = add_genesis(c, items.items[i], strlen(items.items[i]), where, d))) goto out;
+  }
+  if (file && (rc = load_key_file(c, file, false, add_genesis, "genesis entry", d))) goto out;
+out:
+  pg_config_list_free(&items);
   return rc;
 }
 
@@ -408,6 +514,9 @@ int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag *d) {
   /* [coordinator], [milestones] */
   if ((rc = load_coordinator(c, cfg, d))) return rc;
   if ((rc = load_milestone_keys(c, cfg, d))) return rc;
+
+  /* [ledger] (after [node]: bech32 addresses need the HRP) */
+  if ((rc = load_ledger(c, cfg, d))) return rc;
 
   /* [tips], [solidifier] */
   if ((rc = get_uint(cfg, "tips", "c1", 0, 1000, &c->tsc_c1, d))) return rc;

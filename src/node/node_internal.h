@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "p2pgrid/err.h"
+#include "p2pgrid/ledger.h"
 #include "p2pgrid/node.h"
 #include "p2pgrid/tangle.h"
 
@@ -19,6 +20,7 @@ struct MHD_Connection;
 
 struct pg_node {
   pg_tangle *tangle;
+  pg_ledger *ledger; /* NULL when the config brought its own tx_confirm hook */
   const pg_clock *clock;
   atomic_bool stopping; /* cancels PoW of requests and the coordinator */
 

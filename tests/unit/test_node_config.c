@@ -69,6 +69,9 @@ static void test_defaults(void **state) {
   assert_false(nc.coo_enabled);
   assert_int_equal(nc.ms_keys_count, 0);
   assert_int_equal(nc.ms_threshold, 1);
+  assert_true(nc.dust_protection);
+  assert_int_equal(nc.genesis_count, 0);
+  assert_null(nc.genesis);
   pg_node_config_clear(&nc);
 }
 
@@ -94,6 +97,12 @@ static void test_example_file(void **state) {
   assert_int_equal(nc.port, def.port);
   assert_int_equal(nc.connection_timeout_s, def.connection_timeout_s);
   assert_int_equal(nc.coo_interval_ms, def.coo_interval_ms);
+  assert_true(nc.dust_protection);
+  /* the example funds the well-known test seed's first address */
+  assert_int_equal(nc.genesis_count, 1);
+  assert_int_equal(nc.genesis[0].amount, 1000000000);
+  assert_int_equal(nc.genesis[0].address[0], 0x45);
+  assert_int_equal(nc.genesis[0].address[31], 0xbc);
   pg_node_config_clear(&nc);
   pg_node_config_clear(&def);
   pg_config_free(c);
@@ -228,6 +237,74 @@ static void test_milestone_keys(void **state) {
   pg_node_config_clear(&nc);
 }
 
+/* CHRYSALIS.md 9.2: seed 000102..1f, m/44'/4218'/0'/0'/0' */
+#define TEST_BECH "atoi1qpzh8vqfphemeqpk3kgx04e7gec4sk5h5277d3x63da606sc5fumccppzax"
+#define TEST_HEX "4573b0090df3bc80368d9067d73e4671585a97a2bde6c4da8b7ba7ea18a279bc"
+
+static void expect_ledger_error(const char *text, const char *needle) {
+  pg_node_config nc;
+  pg_diag d = {{0}};
+  int rc = load(text, &nc, &d);
+  pg_node_config_clear(&nc);
+  if (rc != PG_ERR_CONFIG) fail_msg("'%s' loaded (rc %d), want a config error", text, rc);
+  if (!strstr(d.msg, needle)) fail_msg("error '%s' does not mention '%s'", d.msg, needle);
+}
+
+static void test_ledger(void **state) {
+  (void)state;
+  pg_node_config nc;
+  pg_diag d = {{0}};
+  if (load("[ledger]\ndust_protection = false\ngenesis = " TEST_BECH ":5, " TEST_HEX ":7\n", &nc, &d))
+    fail_msg("%s", d.msg);
+  assert_false(nc.dust_protection);
+  assert_int_equal(nc.genesis_count, 2);
+  assert_memory_equal(nc.genesis[0].address, nc.genesis[1].address, 32);
+  assert_int_equal(nc.genesis[0].amount, 5);
+  assert_int_equal(nc.genesis[1].amount, 7);
+  pg_node_config_clear(&nc);
+
+  /* a file: whitespace or ':' between address and amount, comments, blank lines */
+  char path[300], text[600];
+  snprintf(path, sizeof path, "%s/genesis.txt", g_dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "# genesis\n\n%s 1000\n  %s\t2000\r\n%s:3000\n", TEST_BECH, TEST_HEX, TEST_HEX);
+  fclose(f);
+  snprintf(text, sizeof text, "[ledger]\ngenesis = %s:1\ngenesis_file = %s\n", TEST_HEX, path);
+  if (load(text, &nc, &d)) fail_msg("%s", d.msg);
+  assert_int_equal(nc.genesis_count, 4);
+  assert_int_equal(nc.genesis[0].amount, 1);
+  assert_int_equal(nc.genesis[3].amount, 3000);
+  pg_node_config_clear(&nc);
+
+  /* errors name the item or the file line */
+  expect_ledger_error("[ledger]\ngenesis = " TEST_BECH "\n", "genesis item 1");
+  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX ":0\n", "amount");
+  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX ":12x\n", "amount");
+  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX ":99999999999999999999999\n", "amount");
+  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX ":2779530283277761, " TEST_HEX ":1\n",
+                      "supply");
+  expect_ledger_error("[ledger]\ngenesis = 4573b0:5\n", "genesis item 1");
+  /* TIP-11 vector with the mainnet HRP on an "atoi" node */
+  expect_ledger_error(
+      "[ledger]\ngenesis = iota1qrhacyfwlcnzkvzteumekfkrrwks98mpdm37cj4xx3drvmjvnep6xqgyzyx:5\n",
+      "'atoi'");
+  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX "x:5\n", "genesis item 1");
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "# ok\n%s 1\n%s one\n", TEST_HEX, TEST_HEX);
+  fclose(f);
+  snprintf(text, sizeof text, "[ledger]\ngenesis_file = %s\n", path);
+  char want[320];
+  snprintf(want, sizeof want, "%s:3:", path);
+  expect_ledger_error(text, want);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "# nothing\n");
+  fclose(f);
+  expect_ledger_error(text, "no genesis entry");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
@@ -235,6 +312,7 @@ int main(void) {
       cmocka_unit_test(test_values),
       cmocka_unit_test(test_coordinator_key_file),
       cmocka_unit_test(test_milestone_keys),
+      cmocka_unit_test(test_ledger),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,342 @@
+/* p2pgrid wallet — new | address | balance | send | history, against any
+ * Chrysalis node URL. Thin: argument parsing around include/p2pgrid/wallet.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "p2pgrid/bech32.h"
+#include "p2pgrid/client.h"
+#include "p2pgrid/hash.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/wallet.h"
+
+#define MAX_PAY PG_WALLET_MAX_OUTPUTS
+
+void pg_cmd_wallet_usage(FILE *f) {
+  fprintf(f,
+          "usage: p2pgrid wallet <action> [options]\n"
+          "\n"
+          "A wallet for any Chrysalis node: the same seed gives the same addresses as\n"
+          "@iota/iota.js (Ed25519Seed, m/44'/4218'/account'/change'/index').\n"
+          "\n"
+          "actions:\n"
+          "  new       write a new random seed (32 bytes, hex) to --seed-file (mode 0600)\n"
+          "  address   print addresses (bech32; the HRP comes from --node or --hrp)\n"
+          "  balance   confirmed balance over the wallet's addresses\n"
+          "  send      pay --to ADDRESS --amount N (repeat both for batched payouts)\n"
+          "  history   every output (spent or not) on the wallet's addresses\n"
+          "\n"
+          "options:\n"
+          "  --seed-file FILE   the seed (hex, one line); or set P2PGRID_SEED=<hex>\n"
+          "  --node URL         node REST API, default http://127.0.0.1:14265\n"
+          "  --account N        BIP-44 account (default 0)\n"
+          "  --hrp HRP          bech32 prefix when no node is asked (default atoi)\n"
+          "  --count N          address: how many to print (default 1)\n"
+          "  --index N          address: first index (default 0)\n"
+          "  --change 0|1       address: external (0, default) or internal (1)\n"
+          "  --to ADDRESS       send: bech32 or 64-hex Ed25519 address (repeatable)\n"
+          "  --amount N         send: base token units for the --to before it\n"
+          "  --dust-allowance   send: make the outputs dust allowance outputs (>= 1000000)\n"
+          "  --reference TEXT   send: payment reference (indexation index inside the transaction)\n"
+          "  --data TEXT        send: data carried with the reference\n"
+          "  --no-wait          send: do not follow the transfer to confirmation\n"
+          "  --timeout SECONDS  send: how long to wait for confirmation (default 60)\n"
+          "\n"
+          "examples:\n"
+          "  p2pgrid wallet new --seed-file alice.seed\n"
+          "  p2pgrid wallet address --seed-file alice.seed --node http://127.0.0.1:14265\n"
+          "  p2pgrid wallet send --seed-file alice.seed --to atoi1q... --amount 1000000\n");
+}
+
+typedef struct wopts {
+  const char *action, *seed_file, *node, *hrp, *reference, *data;
+  uint32_t account, count, index, change;
+  bool dust_allowance, no_wait;
+  uint64_t timeout_s;
+  size_t npay;
+  const char *to[MAX_PAY];
+  uint64_t amount[MAX_PAY];
+  bool has_amount[MAX_PAY];
+} wopts;
+
+static int parse_u64(const char *what, const char *s, uint64_t max, uint64_t *out) {
+  char *end;
+  errno = 0;
+  if (!s[0] || s[0] == '-') goto bad;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || v > max) goto bad;
+  *out = v;
+  return 0;
+bad:
+  fprintf(stderr, "p2pgrid wallet: %s: '%s' is not a whole number up to %llu\n", what, s,
+          (unsigned long long)max);
+  return -1;
+}
+
+static int parse_args(int argc, char **argv, wopts *o) {
+  enum { O_SEED = 256, O_NODE, O_ACCOUNT, O_HRP, O_COUNT, O_INDEX, O_CHANGE, O_TO, O_AMOUNT,
+         O_DUST, O_REF, O_DATA, O_NOWAIT, O_TIMEOUT };
+  static const struct option opts[] = {
+      {"seed-file", required_argument, 0, O_SEED}, {"node", required_argument, 0, O_NODE},
+      {"account", required_argument, 0, O_ACCOUNT}, {"hrp", required_argument, 0, O_HRP},
+      {"count", required_argument, 0, O_COUNT},     {"index", required_argument, 0, O_INDEX},
+      {"change", required_argument, 0, O_CHANGE},   {"to", required_argument, 0, O_TO},
+      {"amount", required_argument, 0, O_AMOUNT},   {"dust-allowance", no_argument, 0, O_DUST},
+      {"reference", required_argument, 0, O_REF},   {"data", required_argument, 0, O_DATA},
+      {"no-wait", no_argument, 0, O_NOWAIT},        {"timeout", required_argument, 0, O_TIMEOUT},
+      {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+  o->node = "http://127.0.0.1:14265";
+  o->hrp = NULL;
+  o->count = 1;
+  o->timeout_s = 60;
+  optind = 1;
+  int c;
+  uint64_t v;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case O_SEED: o->seed_file = optarg; break;
+    case O_NODE: o->node = optarg; break;
+    case O_HRP: o->hrp = optarg; break;
+    case O_REF: o->reference = optarg; break;
+    case O_DATA: o->data = optarg; break;
+    case O_DUST: o->dust_allowance = true; break;
+    case O_NOWAIT: o->no_wait = true; break;
+    case O_ACCOUNT: if (parse_u64("--account", optarg, 0x7fffffff, &v)) return -1; o->account = (uint32_t)v; break;
+    case O_COUNT: if (parse_u64("--count", optarg, 1000, &v)) return -1; o->count = (uint32_t)v; break;
+    case O_INDEX: if (parse_u64("--index", optarg, 0x7fffffff, &v)) return -1; o->index = (uint32_t)v; break;
+    case O_CHANGE: if (parse_u64("--change", optarg, 1, &v)) return -1; o->change = (uint32_t)v; break;
+    case O_TIMEOUT: if (parse_u64("--timeout", optarg, 86400, &v)) return -1; o->timeout_s = v; break;
+    case O_TO:
+      if (o->npay == MAX_PAY) {
+        fprintf(stderr, "p2pgrid wallet: at most %d --to per transfer\n", MAX_PAY);
+        return -1;
+      }
+      o->to[o->npay++] = optarg;
+      break;
+    case O_AMOUNT:
+      if (o->npay == 0 || o->has_amount[o->npay - 1]) {
+        fprintf(stderr, "p2pgrid wallet: each --amount follows its --to\n");
+        return -1;
+      }
+      if (parse_u64("--amount", optarg, UINT64_MAX, &o->amount[o->npay - 1])) return -1;
+      o->has_amount[o->npay - 1] = true;
+      break;
+    case 'h': pg_cmd_wallet_usage(stdout); exit(PG_EXIT_OK);
+    default: return -1;
+    }
+  }
+  if (optind >= argc) {
+    fprintf(stderr, "p2pgrid wallet: which action? (new, address, balance, send, history)\n");
+    return -1;
+  }
+  o->action = argv[optind];
+  if (optind + 1 < argc) {
+    fprintf(stderr, "p2pgrid wallet: unexpected argument '%s'\n", argv[optind + 1]);
+    return -1;
+  }
+  for (size_t i = 0; i < o->npay; i++)
+    if (!o->has_amount[i]) {
+      fprintf(stderr, "p2pgrid wallet: --to %s has no --amount\n", o->to[i]);
+      return -1;
+    }
+  return 0;
+}
+
+static int cmd_new(const wopts *o) {
+  if (!o->seed_file) {
+    fprintf(stderr, "p2pgrid wallet new: --seed-file FILE is required\n");
+    return PG_EXIT_USAGE;
+  }
+  uint8_t seed[32];
+  char hex[65];
+  randombytes_buf(seed, sizeof seed);
+  pg_hex_encode(seed, sizeof seed, hex);
+  sodium_memzero(seed, sizeof seed);
+  int fd = open(o->seed_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    fprintf(stderr, "p2pgrid wallet new: %s: %s%s\n", o->seed_file, strerror(errno),
+            errno == EEXIST ? " (refusing to overwrite a seed)" : "");
+    return PG_EXIT_FAIL;
+  }
+  size_t n = strlen(hex);
+  hex[n] = '\n';
+  bool ok = write(fd, hex, n + 1) == (ssize_t)(n + 1) && fsync(fd) == 0;
+  sodium_memzero(hex, sizeof hex);
+  if (close(fd) != 0 || !ok) {
+    fprintf(stderr, "p2pgrid wallet new: %s: cannot write the seed\n", o->seed_file);
+    unlink(o->seed_file);
+    return PG_EXIT_FAIL;
+  }
+  printf("seed written to %s (keep it secret; it controls the funds)\n", o->seed_file);
+  return PG_EXIT_OK;
+}
+
+/* Reads the seed from --seed-file or P2PGRID_SEED. */
+static int load_seed(const wopts *o, uint8_t seed[64], size_t *len) {
+  char text[160] = {0};
+  const char *src = getenv("P2PGRID_SEED");
+  if (o->seed_file) {
+    FILE *f = fopen(o->seed_file, "r");
+    if (!f) {
+      fprintf(stderr, "p2pgrid wallet: %s: %s\n", o->seed_file, strerror(errno));
+      return -1;
+    }
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    src = text;
+  } else if (!src) {
+    fprintf(stderr, "p2pgrid wallet: no seed: give --seed-file FILE or set P2PGRID_SEED\n");
+    return -1;
+  }
+  size_t n = strcspn(src, "\r\n \t");
+  int rc = pg_hex_decode(src, n, seed, 64, len);
+  sodium_memzero(text, sizeof text);
+  if (rc || *len < 16) {
+    fprintf(stderr, "p2pgrid wallet: the seed must be 32 to 128 hex characters (16-64 bytes)\n");
+    return -1;
+  }
+  return 0;
+}
+
+static int parse_address(const char *s, const char *hrp, uint8_t out[32]) {
+  pg_diag d = {{0}};
+  if (strlen(s) == 64 && pg_hex_decode_exact(s, out, 32) == PG_OK) return 0;
+  if (pg_iota_address_decode(s, strlen(s), hrp, NULL, 0, out, &d) == PG_OK) return 0;
+  fprintf(stderr, "p2pgrid wallet: address '%s': %s\n", s,
+          d.msg[0] ? d.msg : "not a bech32 or 64-hex address");
+  return -1;
+}
+
+typedef struct history_ctx {
+  const char *hrp;
+  unsigned n;
+} history_ctx;
+
+static int print_output(void *ctx, uint32_t change, uint32_t index, const pg_output_info *o) {
+  history_ctx *h = ctx;
+  char b32[96], oid[2 * PG_OUTPUT_ID_LEN + 1], msg[65];
+  if (pg_iota_address_encode(h->hrp, o->address, b32, sizeof b32)) b32[0] = 0;
+  pg_hex_encode(o->output_id, PG_OUTPUT_ID_LEN, oid);
+  pg_hex_encode(o->message_id, 32, msg);
+  printf("%u'/%u'  %s  %20llu  %-6s %s  output %s  message %s\n", change, index, b32,
+         (unsigned long long)o->amount, o->type ? "allow" : "single", o->spent ? "spent  " : "unspent",
+         oid, msg);
+  h->n++;
+  return 0;
+}
+
+int pg_cmd_wallet(int argc, char **argv) {
+  wopts o;
+  memset(&o, 0, sizeof o);
+  if (parse_args(argc, argv, &o)) return PG_EXIT_USAGE;
+  if (pg_crypto_init()) return PG_EXIT_FAIL;
+  if (strcmp(o.action, "new") == 0) return cmd_new(&o);
+  bool known = !strcmp(o.action, "address") || !strcmp(o.action, "balance") ||
+               !strcmp(o.action, "send") || !strcmp(o.action, "history");
+  if (!known) {
+    fprintf(stderr, "p2pgrid wallet: unknown action '%s' (new, address, balance, send, history)\n",
+            o.action);
+    return PG_EXIT_USAGE;
+  }
+  if (!strcmp(o.action, "send") && o.npay == 0) {
+    fprintf(stderr, "p2pgrid wallet send: give at least one --to ADDRESS --amount N\n");
+    return PG_EXIT_USAGE;
+  }
+  uint8_t seed[64];
+  size_t seed_len;
+  if (load_seed(&o, seed, &seed_len)) return PG_EXIT_USAGE;
+
+  int status = PG_EXIT_FAIL;
+  pg_diag d = {{0}};
+  pg_client *c = NULL;
+  pg_wallet *w = NULL;
+  pg_node_info info;
+  char hrp[PG_CLIENT_HRP_MAX + 1];
+  pg_http_client_opts ho = {.base_url = o.node};
+  bool offline = !strcmp(o.action, "address") && o.hrp;
+  snprintf(hrp, sizeof hrp, "%s", o.hrp ? o.hrp : "atoi");
+  if (pg_client_http_new(&ho, &c, &d) || (!offline && pg_client_info(c, &info, &d)) ||
+      pg_wallet_new(c, seed, seed_len, &(pg_wallet_opts){.account = o.account}, &w, &d)) {
+    fprintf(stderr, "p2pgrid wallet: %s\n", d.msg);
+    goto out;
+  }
+  if (!offline) snprintf(hrp, sizeof hrp, "%s", info.bech32_hrp);
+
+  if (!strcmp(o.action, "address")) {
+    for (uint32_t i = 0; i < o.count; i++) {
+      uint8_t addr[32];
+      char b32[96], hex[65];
+      if (pg_wallet_address(w, o.change, o.index + i, addr) ||
+          pg_iota_address_encode(hrp, addr, b32, sizeof b32)) {
+        fprintf(stderr, "p2pgrid wallet: cannot derive address %u\n", o.index + i);
+        goto out;
+      }
+      pg_hex_encode(addr, 32, hex);
+      printf("%u'/%u'  %s  %s\n", o.change, o.index + i, b32, hex);
+    }
+  } else if (!strcmp(o.action, "balance")) {
+    uint64_t b;
+    if (pg_wallet_balance(w, &b, &d)) {
+      fprintf(stderr, "p2pgrid wallet balance: %s\n", d.msg);
+      goto out;
+    }
+    printf("%llu\n", (unsigned long long)b);
+  } else if (!strcmp(o.action, "history")) {
+    history_ctx h = {hrp, 0};
+    if (pg_wallet_history(w, print_output, &h, &d)) {
+      fprintf(stderr, "p2pgrid wallet history: %s\n", d.msg);
+      goto out;
+    }
+    if (h.n == 0) printf("no outputs on this wallet's addresses\n");
+  } else {
+    pg_wallet_output outs[MAX_PAY];
+    for (size_t i = 0; i < o.npay; i++) {
+      if (parse_address(o.to[i], hrp, outs[i].address)) {
+        status = PG_EXIT_USAGE;
+        goto out;
+      }
+      outs[i].amount = o.amount[i];
+      outs[i].dust_allowance = o.dust_allowance;
+    }
+    pg_wallet_send_opts so = {0};
+    if (o.reference) {
+      so.index = (const uint8_t *)o.reference;
+      so.index_len = strlen(o.reference);
+      so.data = (const uint8_t *)o.data;
+      so.data_len = o.data ? strlen(o.data) : 0;
+    }
+    uint8_t mid[32], tid[32], fin[32];
+    char mhex[65], thex[65];
+    if (pg_wallet_send(w, outs, o.npay, &so, mid, tid, &d)) {
+      fprintf(stderr, "p2pgrid wallet send: %s\n", d.msg);
+      goto out;
+    }
+    pg_hex_encode(mid, 32, mhex);
+    pg_hex_encode(tid, 32, thex);
+    printf("transaction %s\nmessage     %s\n", thex, mhex);
+    if (!o.no_wait) {
+      pg_wallet_follow_opts fo = {.timeout_ms = o.timeout_s * 1000};
+      int rc = pg_wallet_follow(w, mid, &fo, fin, &d);
+      if (rc) {
+        fprintf(stderr, "p2pgrid wallet send: %s\n", d.msg);
+        goto out;
+      }
+      pg_hex_encode(fin, 32, mhex);
+      printf("confirmed   %s\n", mhex);
+    }
+  }
+  status = PG_EXIT_OK;
+out:
+  sodium_memzero(seed, sizeof seed);
+  pg_wallet_free(w);
+  pg_client_free(c);
+  return status;
+}

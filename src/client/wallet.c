@@ -1,0 +1,420 @@
+/* Wallet: key walk, input selection, dust-aware sending, following a
+ * transfer to confirmation. Contract in include/p2pgrid/wallet.h. */
+#include "p2pgrid/wallet.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "p2pgrid/clock.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/ledger.h"
+#include "p2pgrid/message_json.h"
+#include "p2pgrid/slip10.h"
+#include "p2pgrid/transaction.h"
+
+#define MAX_PENDING 64
+#define MAX_ADDR_OUTPUTS 1000
+
+typedef struct pending {
+  uint8_t msg_id[32];
+  uint8_t *payload; /* owned: the transaction payload, for reattaching */
+  size_t payload_len;
+  size_t ninputs;
+  uint8_t inputs[PG_TX_MAX_INPUTS][PG_OUTPUT_ID_LEN];
+} pending;
+
+struct pg_wallet {
+  pg_client *client;
+  uint8_t seed[64];
+  size_t seed_len;
+  uint32_t account;
+  unsigned zero_count;
+  size_t npending;
+  pending pend[MAX_PENDING];
+};
+
+int pg_wallet_new(pg_client *c, const uint8_t *seed, size_t seed_len, const pg_wallet_opts *o,
+                  pg_wallet **out, pg_diag *d) {
+  if (seed_len < 16 || seed_len > 64)
+    return pg_fail(d, PG_ERR_INVALID, "a seed is 16 to 64 bytes, not %zu", seed_len);
+  pg_wallet *w = calloc(1, sizeof *w);
+  if (!w) return PG_ERR_NOMEM;
+  w->client = c;
+  memcpy(w->seed, seed, seed_len);
+  w->seed_len = seed_len;
+  w->account = o ? o->account : 0;
+  w->zero_count = o && o->zero_count ? o->zero_count : 20;
+  *out = w;
+  return PG_OK;
+}
+
+void pg_wallet_free(pg_wallet *w) {
+  if (!w) return;
+  for (size_t i = 0; i < w->npending; i++) free(w->pend[i].payload);
+  sodium_memzero(w, sizeof *w);
+  free(w);
+}
+
+int pg_wallet_walk_address(pg_wallet *w, uint32_t n, uint8_t address[32], uint8_t sk[64],
+                           uint32_t *change, uint32_t *index) {
+  uint32_t ch = n % 2, ix = n / 2;
+  if (change) *change = ch;
+  if (index) *index = ix;
+  return pg_iota_keypair(w->seed, w->seed_len, w->account, ch, ix, NULL, sk, address);
+}
+
+int pg_wallet_address(pg_wallet *w, uint32_t change, uint32_t index, uint8_t address[32]) {
+  return pg_iota_keypair(w->seed, w->seed_len, w->account, change, index, NULL, NULL, address);
+}
+
+int pg_wallet_balance(pg_wallet *w, uint64_t *balance, pg_diag *d) {
+  uint64_t total = 0;
+  unsigned zeros = 0;
+  for (uint32_t n = 0; zeros < w->zero_count; n++) {
+    uint8_t addr[32];
+    uint64_t b;
+    int rc = pg_wallet_walk_address(w, n, addr, NULL, NULL, NULL);
+    if (rc == PG_OK) rc = pg_client_address(w->client, addr, &b, NULL, d);
+    if (rc) return rc;
+    if (b == 0)
+      zeros++;
+    else
+      total += b;
+  }
+  *balance = total;
+  return PG_OK;
+}
+
+int pg_wallet_history(pg_wallet *w, pg_wallet_history_fn fn, void *ctx, pg_diag *d) {
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAX_ADDR_OUTPUTS * PG_OUTPUT_ID_LEN);
+  if (!ids) return PG_ERR_NOMEM;
+  int rc = PG_OK;
+  unsigned zeros = 0;
+  for (uint32_t n = 0; rc == PG_OK && zeros < w->zero_count; n++) {
+    uint8_t addr[32];
+    uint32_t change, index;
+    size_t count = 0, total = 0;
+    rc = pg_wallet_walk_address(w, n, addr, NULL, &change, &index);
+    if (rc == PG_OK)
+      rc = pg_client_address_outputs(w->client, addr, true, ids, MAX_ADDR_OUTPUTS, &count, &total, d);
+    if (rc == PG_OK && count == 0) zeros++;
+    for (size_t i = 0; rc == PG_OK && i < count; i++) {
+      pg_output_info o;
+      rc = pg_client_output(w->client, ids[i], &o, d);
+      if (rc == PG_OK) rc = fn(ctx, change, index, &o);
+    }
+  }
+  free(ids);
+  return rc;
+}
+
+static bool is_pending(const pg_wallet *w, const uint8_t oid[PG_OUTPUT_ID_LEN]) {
+  for (size_t i = 0; i < w->npending; i++)
+    for (size_t k = 0; k < w->pend[i].ninputs; k++)
+      if (memcmp(w->pend[i].inputs[k], oid, PG_OUTPUT_ID_LEN) == 0) return true;
+  return false;
+}
+
+/* Merges outputs to the same (type, address) and checks them. */
+static int merge_outputs(const pg_wallet_output *outs, size_t n, pg_tx_output_spec *spec,
+                         size_t *nspec, uint64_t *required, pg_diag *d) {
+  *nspec = 0;
+  *required = 0;
+  if (n < 1 || n > PG_WALLET_MAX_OUTPUTS)
+    return pg_fail(d, PG_ERR_INVALID, "a transfer pays 1 to %d outputs, not %zu",
+                   PG_WALLET_MAX_OUTPUTS, n);
+  for (size_t i = 0; i < n; i++) {
+    if (outs[i].amount == 0) return pg_fail(d, PG_ERR_INVALID, "output %zu: amount is 0", i);
+    if (outs[i].amount > PG_TOKEN_SUPPLY - *required)
+      return pg_fail(d, PG_ERR_INVALID, "outputs add up to more than the total supply");
+    if (outs[i].dust_allowance && outs[i].amount < PG_DUST_ALLOWANCE_MIN)
+      return pg_fail(d, PG_ERR_INVALID,
+                     "output %zu: a dust allowance output needs at least 1000000, not %llu", i,
+                     (unsigned long long)outs[i].amount);
+    *required += outs[i].amount;
+    uint8_t type = outs[i].dust_allowance ? 1 : 0;
+    size_t k;
+    for (k = 0; k < *nspec; k++)
+      if (spec[k].type == type && memcmp(spec[k].address, outs[i].address, 32) == 0) break;
+    if (k == *nspec) {
+      spec[k].type = type;
+      memcpy(spec[k].address, outs[i].address, 32);
+      spec[k].amount = 0;
+      (*nspec)++;
+    }
+    spec[k].amount += outs[i].amount;
+  }
+  return PG_OK;
+}
+
+static int check_dust_receivers(pg_wallet *w, const pg_tx_output_spec *spec, size_t n,
+                                pg_diag *d) {
+  for (size_t i = 0; i < n; i++) {
+    if (spec[i].type != 0 || spec[i].amount >= PG_DUST_THRESHOLD) continue;
+    uint64_t b;
+    bool allowed;
+    int rc = pg_client_address(w->client, spec[i].address, &b, &allowed, d);
+    if (rc) return rc;
+    if (!allowed) {
+      char hex[65];
+      pg_hex_encode(spec[i].address, 32, hex);
+      return pg_fail(d, PG_ERR_UNAVAILABLE,
+                     "address %s cannot receive a dust output of %llu (< 1000000): it has no "
+                     "free dust allowance (TIP-15)",
+                     hex, (unsigned long long)spec[i].amount);
+    }
+  }
+  return PG_OK;
+}
+
+static int remember(pg_wallet *w, const uint8_t msg_id[32], const pg_buf *payload,
+                    const pg_tx_input_spec *in, size_t nin) {
+  if (w->npending == MAX_PENDING) return PG_ERR_UNAVAILABLE;
+  pending *p = &w->pend[w->npending];
+  p->payload = malloc(payload->len);
+  if (!p->payload) return PG_ERR_NOMEM;
+  memcpy(p->payload, payload->data, payload->len);
+  p->payload_len = payload->len;
+  memcpy(p->msg_id, msg_id, 32);
+  p->ninputs = nin;
+  for (size_t i = 0; i < nin; i++) {
+    memcpy(p->inputs[i], in[i].tx_id, 32);
+    p->inputs[i][32] = (uint8_t)in[i].output_index;
+    p->inputs[i][33] = (uint8_t)(in[i].output_index >> 8);
+  }
+  w->npending++;
+  return PG_OK;
+}
+
+static pending *find_pending(pg_wallet *w, const uint8_t msg_id[32]) {
+  for (size_t i = 0; i < w->npending; i++)
+    if (memcmp(w->pend[i].msg_id, msg_id, 32) == 0) return &w->pend[i];
+  return NULL;
+}
+
+static void forget(pg_wallet *w, pending *p) {
+  free(p->payload);
+  size_t i = (size_t)(p - w->pend);
+  memmove(&w->pend[i], &w->pend[i + 1], (w->npending - i - 1) * sizeof *p);
+  w->npending--;
+}
+
+/* Posts {"payload": <payload JSON>} and lets the node fill the rest. */
+static int submit_payload(pg_wallet *w, const uint8_t *payload, size_t len, uint8_t msg_id[32],
+                          pg_diag *d) {
+  pg_message m;
+  int rc = pg_payload_parse(payload, len, &m, d);
+  if (rc) return rc;
+  json_t *pj = pg_payload_to_json(&m);
+  pg_message_clear(&m);
+  json_t *body = pj ? json_pack("{s:o}", "payload", pj) : NULL;
+  if (!body) return PG_ERR_NOMEM;
+  rc = pg_client_submit_json(w->client, body, msg_id, d);
+  json_decref(body);
+  return rc;
+}
+
+typedef struct selection {
+  pg_tx_input_spec in[PG_TX_MAX_INPUTS];
+  size_t nin;
+  uint64_t consumed;
+  uint8_t last_address[32];
+} selection;
+
+/* Adds the unspent, not pending outputs of one address to sel until
+ * sel->consumed >= need. *done = covered. */
+static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t sk[64],
+                             uint64_t need, selection *sel, bool *had_outputs, bool *done,
+                             pg_diag *d) {
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAX_ADDR_OUTPUTS * PG_OUTPUT_ID_LEN);
+  if (!ids) return PG_ERR_NOMEM;
+  size_t count = 0, total = 0;
+  int rc = pg_client_address_outputs(w->client, addr, false, ids, MAX_ADDR_OUTPUTS, &count, &total, d);
+  *had_outputs = rc == PG_OK && count > 0;
+  for (size_t i = 0; rc == PG_OK && i < count && !*done; i++) {
+    if (is_pending(w, ids[i])) continue;
+    pg_output_info o;
+    rc = pg_client_output(w->client, ids[i], &o, d);
+    if (rc) break;
+    if (o.spent || o.amount == 0) continue;
+    if (sel->nin == PG_TX_MAX_INPUTS) {
+      rc = pg_fail(d, PG_ERR_UNAVAILABLE, "the transfer would need more than %d inputs",
+                   PG_TX_MAX_INPUTS);
+      break;
+    }
+    pg_tx_input_spec *in = &sel->in[sel->nin++];
+    memcpy(in->tx_id, ids[i], 32);
+    in->output_index = (uint16_t)(ids[i][32] | ids[i][33] << 8);
+    memcpy(in->secret_key, sk, 64);
+    sel->consumed += o.amount;
+    memcpy(sel->last_address, addr, 32);
+    *done = sel->consumed >= need;
+  }
+  free(ids);
+  return rc;
+}
+
+/* A remainder r on address a is acceptable when it is 0, not dust, or a may
+ * hold one more dust output. */
+static int remainder_ok(pg_wallet *w, const selection *sel, uint64_t required, bool *ok,
+                        pg_diag *d) {
+  uint64_t r = sel->consumed - required;
+  *ok = true;
+  if (r == 0 || r >= PG_DUST_THRESHOLD) return PG_OK;
+  uint64_t b;
+  return pg_client_address(w->client, sel->last_address, &b, ok, d);
+}
+
+int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
+                   const pg_wallet_send_opts *o, uint8_t msg_id[32], uint8_t tx_id[32],
+                   pg_diag *d) {
+  pg_tx_output_spec spec[PG_TX_MAX_OUTPUTS];
+  size_t nspec;
+  uint64_t required;
+  int rc = merge_outputs(outs, n, spec, &nspec, &required, d);
+  if (rc) return rc;
+  if (o && o->index && (o->index_len < 1 || o->index_len > PG_INDEX_MAX_LEN))
+    return pg_fail(d, PG_ERR_INVALID, "payment reference index must be 1..64 bytes");
+  rc = check_dust_receivers(w, spec, nspec, d);
+  if (rc) return rc;
+
+  selection *sel = calloc(1, sizeof *sel);
+  if (!sel) return PG_ERR_NOMEM;
+  bool covered = false, rem_ok = false;
+  unsigned zeros = 0;
+  for (uint32_t k = 0; zeros < 5 && !(covered && rem_ok); k++) { /* iota.js zeroCount 5 */
+    uint8_t addr[32], sk[64];
+    bool had = false;
+    rc = pg_wallet_walk_address(w, k, addr, sk, NULL, NULL);
+    if (rc == PG_OK) {
+      /* once covered, more inputs are taken only to grow a dust remainder */
+      bool enough = false;
+      uint64_t need = covered ? sel->consumed + PG_DUST_THRESHOLD : required;
+      rc = take_from_address(w, addr, sk, need, sel, &had, &enough, d);
+      covered = sel->consumed >= required;
+    }
+    sodium_memzero(sk, sizeof sk);
+    if (rc) goto out;
+    if (!had) zeros++;
+    if (covered) {
+      rc = remainder_ok(w, sel, required, &rem_ok, d);
+      if (rc) goto out;
+    }
+  }
+  if (!covered) {
+    rc = pg_fail(d, PG_ERR_UNAVAILABLE, "not enough funds: have %llu available, need %llu",
+                 (unsigned long long)sel->consumed, (unsigned long long)required);
+    goto out;
+  }
+  if (!rem_ok) {
+    rc = pg_fail(d, PG_ERR_UNAVAILABLE,
+                 "the remainder of %llu would be a dust output on an address without dust "
+                 "allowance (TIP-15); send a different amount or add a dust allowance",
+                 (unsigned long long)(sel->consumed - required));
+    goto out;
+  }
+  uint64_t rem = sel->consumed - required;
+  if (rem) {
+    size_t k;
+    for (k = 0; k < nspec; k++)
+      if (spec[k].type == 0 && memcmp(spec[k].address, sel->last_address, 32) == 0) break;
+    if (k == nspec) {
+      spec[k].type = 0;
+      memcpy(spec[k].address, sel->last_address, 32);
+      spec[k].amount = 0;
+      nspec++;
+    }
+    spec[k].amount += rem;
+  }
+
+  pg_buf payload;
+  pg_buf_init(&payload, PG_MSG_MAX_LEN);
+  rc = pg_transaction_build(&payload, sel->in, sel->nin, spec, nspec, o ? o->index : NULL,
+                            o && o->index ? o->index_len : 0, o ? o->data : NULL,
+                            o ? o->data_len : 0, NULL, d);
+  uint8_t mid[32];
+  if (rc == PG_OK) rc = submit_payload(w, payload.data, payload.len, mid, d);
+  if (rc == PG_OK) {
+    if (msg_id) memcpy(msg_id, mid, 32);
+    if (tx_id) pg_transaction_id(payload.data, payload.len, tx_id);
+    rc = remember(w, mid, &payload, sel->in, sel->nin);
+  }
+  pg_buf_free(&payload);
+out:
+  sodium_memzero(sel, sizeof *sel);
+  free(sel);
+  return rc;
+}
+
+static void sleep_ms(uint64_t ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* A message without payload whose parents are the transfer and current tips. */
+static int promote(pg_wallet *w, const uint8_t msg_id[32], pg_diag *d) {
+  uint8_t ids[PG_MSG_MAX_PARENTS][32];
+  size_t count = 0;
+  int rc = pg_client_tips(w->client, ids + 1, PG_MSG_MAX_PARENTS - 1, &count, d);
+  if (rc) return rc;
+  memcpy(ids[0], msg_id, 32);
+  count++;
+  qsort(ids, count, 32, cmp_id);
+  json_t *parents = json_array();
+  size_t kept = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (kept && memcmp(ids[i], ids[i - 1], 32) == 0) continue;
+    char hex[65];
+    pg_hex_encode(ids[i], 32, hex);
+    json_array_append_new(parents, json_string(hex));
+    kept++;
+  }
+  json_t *body = json_pack("{s:o}", "parentMessageIds", parents);
+  uint8_t pid[32];
+  rc = body ? pg_client_submit_json(w->client, body, pid, d) : PG_ERR_NOMEM;
+  json_decref(body);
+  return rc;
+}
+
+int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_follow_opts *o,
+                     uint8_t final_id[32], pg_diag *d) {
+  uint64_t timeout = o && o->timeout_ms ? o->timeout_ms : 60000;
+  uint64_t poll = o && o->poll_ms ? o->poll_ms : 200;
+  uint64_t deadline = pg_monotonic_ms() + timeout;
+  uint8_t cur[32];
+  memcpy(cur, msg_id, 32);
+  pending *p = find_pending(w, msg_id);
+  int rc;
+  for (;;) {
+    pg_msg_meta m;
+    rc = pg_client_get_meta(w->client, cur, &m, d);
+    if (rc) return rc;
+    if (m.referenced_by) {
+      if (final_id) memcpy(final_id, cur, 32);
+      if (p) forget(w, p);
+      if (m.inclusion == PG_INCL_INCLUDED) return PG_OK;
+      if (m.inclusion == PG_INCL_CONFLICTING)
+        return pg_fail(d, PG_ERR_STATE, "the transfer conflicted (reason %u) in milestone %u",
+                       m.conflict_reason, m.referenced_by);
+      return pg_fail(d, PG_ERR_STATE, "message %u holds no transaction", m.referenced_by);
+    }
+    if (pg_monotonic_ms() >= deadline)
+      return pg_fail(d, PG_ERR_TIMEOUT, "the transfer was not confirmed within %llu ms",
+                     (unsigned long long)timeout);
+    if (m.should_reattach && p) {
+      uint8_t nid[32];
+      rc = submit_payload(w, p->payload, p->payload_len, nid, d);
+      if (rc) return rc;
+      memcpy(cur, nid, 32);
+      memcpy(p->msg_id, nid, 32);
+    } else if (m.should_promote) {
+      rc = promote(w, cur, d);
+      if (rc) return rc;
+    }
+    sleep_ms(poll);
+  }
+}
