@@ -15,6 +15,7 @@
 #include "p2pgrid/client.h"
 #include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
+#include "p2pgrid/slip10.h"
 #include "p2pgrid/wallet.h"
 
 #define MAX_PAY PG_WALLET_MAX_OUTPUTS
@@ -35,6 +36,7 @@ void pg_cmd_wallet_usage(FILE *f) {
           "\n"
           "options:\n"
           "  --seed-file FILE   the seed (hex, one line); or set P2PGRID_SEED=<hex>\n"
+          "  --mnemonic-file F  a BIP-39 sentence instead (iota.js Ed25519Seed.fromMnemonic)\n"
           "  --node URL         node REST API, default http://127.0.0.1:14265\n"
           "  --account N        BIP-44 account (default 0)\n"
           "  --hrp HRP          bech32 prefix when no node is asked (default atoi)\n"
@@ -56,7 +58,7 @@ void pg_cmd_wallet_usage(FILE *f) {
 }
 
 typedef struct wopts {
-  const char *action, *seed_file, *node, *hrp, *reference, *data;
+  const char *action, *seed_file, *mnemonic_file, *node, *hrp, *reference, *data;
   uint32_t account, count, index, change;
   bool dust_allowance, no_wait;
   uint64_t timeout_s;
@@ -81,10 +83,11 @@ bad:
 }
 
 static int parse_args(int argc, char **argv, wopts *o) {
-  enum { O_SEED = 256, O_NODE, O_ACCOUNT, O_HRP, O_COUNT, O_INDEX, O_CHANGE, O_TO, O_AMOUNT,
+  enum { O_SEED = 256, O_MNEMONIC, O_NODE, O_ACCOUNT, O_HRP, O_COUNT, O_INDEX, O_CHANGE, O_TO, O_AMOUNT,
          O_DUST, O_REF, O_DATA, O_NOWAIT, O_TIMEOUT };
   static const struct option opts[] = {
       {"seed-file", required_argument, 0, O_SEED}, {"node", required_argument, 0, O_NODE},
+      {"mnemonic-file", required_argument, 0, O_MNEMONIC},
       {"account", required_argument, 0, O_ACCOUNT}, {"hrp", required_argument, 0, O_HRP},
       {"count", required_argument, 0, O_COUNT},     {"index", required_argument, 0, O_INDEX},
       {"change", required_argument, 0, O_CHANGE},   {"to", required_argument, 0, O_TO},
@@ -102,6 +105,7 @@ static int parse_args(int argc, char **argv, wopts *o) {
   while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case O_SEED: o->seed_file = optarg; break;
+    case O_MNEMONIC: o->mnemonic_file = optarg; break;
     case O_NODE: o->node = optarg; break;
     case O_HRP: o->hrp = optarg; break;
     case O_REF: o->reference = optarg; break;
@@ -178,8 +182,41 @@ static int cmd_new(const wopts *o) {
   return PG_EXIT_OK;
 }
 
-/* Reads the seed from --seed-file or P2PGRID_SEED. */
+/* A BIP-39 sentence from a file: words joined by single spaces. */
+static int load_mnemonic(const char *path, uint8_t seed[64], size_t *len) {
+  char text[1024] = {0}, norm[1024];
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "p2pgrid wallet: %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  size_t n = fread(text, 1, sizeof text - 1, f), k = 0, words = 0;
+  fclose(f);
+  for (size_t i = 0; i < n; i++) {
+    bool space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
+    if (space) continue;
+    if (i > 0 && k > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n' ||
+                           text[i - 1] == '\r'))
+      norm[k++] = ' ';
+    if (k == 0 || norm[k - 1] == ' ') words++;
+    norm[k++] = text[i];
+  }
+  sodium_memzero(text, sizeof text);
+  if (words != 12 && words != 15 && words != 18 && words != 21 && words != 24) {
+    fprintf(stderr, "p2pgrid wallet: %s: a BIP-39 mnemonic has 12, 15, 18, 21 or 24 words, not %zu\n",
+            path, words);
+    sodium_memzero(norm, sizeof norm);
+    return -1;
+  }
+  pg_bip39_seed(norm, k, NULL, seed);
+  sodium_memzero(norm, sizeof norm);
+  *len = 64;
+  return 0;
+}
+
+/* Reads the seed from --mnemonic-file, --seed-file or P2PGRID_SEED. */
 static int load_seed(const wopts *o, uint8_t seed[64], size_t *len) {
+  if (o->mnemonic_file) return load_mnemonic(o->mnemonic_file, seed, len);
   char text[160] = {0};
   const char *src = getenv("P2PGRID_SEED");
   if (o->seed_file) {
@@ -193,7 +230,8 @@ static int load_seed(const wopts *o, uint8_t seed[64], size_t *len) {
     text[n] = 0;
     src = text;
   } else if (!src) {
-    fprintf(stderr, "p2pgrid wallet: no seed: give --seed-file FILE or set P2PGRID_SEED\n");
+    fprintf(stderr, "p2pgrid wallet: no seed: give --seed-file FILE, --mnemonic-file FILE or "
+                    "set P2PGRID_SEED\n");
     return -1;
   }
   size_t n = strcspn(src, "\r\n \t");

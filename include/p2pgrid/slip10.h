@@ -30,4 +30,16 @@ PG_NODISCARD int pg_slip10_derive(const uint8_t *seed, size_t len, const uint32_
 PG_NODISCARD int pg_iota_keypair(const uint8_t *seed, size_t len, uint32_t account, uint32_t change,
                                  uint32_t index, uint8_t pk[32], uint8_t sk[64], uint8_t address[32]);
 
+/* BIP-39 seed from a mnemonic sentence, as @iota/iota.js
+ * Ed25519Seed.fromMnemonic does: PBKDF2-HMAC-SHA512(sentence,
+ * "mnemonic" || passphrase, 2048 rounds) -> 64 bytes. The sentence is used as
+ * given (words separated by single spaces; non-ASCII text must already be in
+ * NFKD form); words are not checked against a word list. passphrase may be
+ * NULL. */
+void pg_bip39_seed(const char *mnemonic, size_t len, const char *passphrase, uint8_t seed[64]);
+
+/* PBKDF2 with HMAC-SHA512 (RFC 8018), out_len <= 64 * UINT32_MAX. */
+void pg_pbkdf2_sha512(const uint8_t *password, size_t plen, const uint8_t *salt, size_t slen,
+                      uint32_t rounds, uint8_t *out, size_t out_len);
+
 #endif

@@ -65,3 +65,42 @@ int pg_iota_keypair(const uint8_t *seed, size_t len, uint32_t account, uint32_t 
   sodium_memzero(&k, sizeof k);
   return PG_OK;
 }
+
+void pg_pbkdf2_sha512(const uint8_t *password, size_t plen, const uint8_t *salt, size_t slen,
+                      uint32_t rounds, uint8_t *out, size_t out_len) {
+  crypto_auth_hmacsha512_state base, st;
+  crypto_auth_hmacsha512_init(&base, password, plen);
+  for (uint32_t block = 1; out_len > 0; block++) {
+    uint8_t u[64], t[64], be[4] = {(uint8_t)(block >> 24), (uint8_t)(block >> 16),
+                                    (uint8_t)(block >> 8), (uint8_t)block};
+    st = base;
+    crypto_auth_hmacsha512_update(&st, salt, slen);
+    crypto_auth_hmacsha512_update(&st, be, 4);
+    crypto_auth_hmacsha512_final(&st, u);
+    memcpy(t, u, 64);
+    for (uint32_t r = 1; r < rounds; r++) {
+      st = base;
+      crypto_auth_hmacsha512_update(&st, u, 64);
+      crypto_auth_hmacsha512_final(&st, u);
+      for (int k = 0; k < 64; k++) t[k] ^= u[k];
+    }
+    size_t n = out_len < 64 ? out_len : 64;
+    memcpy(out, t, n);
+    out += n;
+    out_len -= n;
+    sodium_memzero(u, sizeof u);
+    sodium_memzero(t, sizeof t);
+  }
+  sodium_memzero(&base, sizeof base);
+  sodium_memzero(&st, sizeof st);
+}
+
+void pg_bip39_seed(const char *mnemonic, size_t len, const char *passphrase, uint8_t seed[64]) {
+  size_t plen = passphrase ? strlen(passphrase) : 0;
+  uint8_t salt[8 + 256];
+  if (plen > 256) plen = 256;
+  memcpy(salt, "mnemonic", 8);
+  if (plen) memcpy(salt + 8, passphrase, plen);
+  pg_pbkdf2_sha512((const uint8_t *)mnemonic, len, salt, 8 + plen, 2048, seed, 64);
+  sodium_memzero(salt, sizeof salt);
+}

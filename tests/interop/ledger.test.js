@@ -97,6 +97,19 @@ describe('ledger and wallet against iota.js', () => {
     }
   });
 
+  test('a BIP-39 mnemonic gives the addresses of iota.js Ed25519Seed.fromMnemonic', async () => {
+    const words = 'legal winner thank year wave sausage worth useful legal winner thank yellow';
+    const file = path.join(tmp, 'm.txt');
+    fs.writeFileSync(file, `${words}\n`, { mode: 0o600 });
+    const seed = Ed25519Seed.fromMnemonic(words);
+    const r = await run(['wallet', 'address', '--mnemonic-file', file, '--hrp', HRP, '--count', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    for (let i = 0; i < 3; i++) {
+      assert.equal(lines[i].split(/\s+/)[1], bech32(addressOf(seed, 0, 0, i)), `index ${i}`);
+    }
+  });
+
   test('genesis balance: iota.js getBalance equals ours', async () => {
     assert.equal(await getBalance(client, edA, 0), GENESIS);
     const r = await run(['wallet', 'balance', '--seed-file', fileA, '--node', node.url]);

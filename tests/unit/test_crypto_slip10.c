@@ -66,11 +66,31 @@ static void test_iota_paths(void **state) {
   }
 }
 
+/* BIP-39 reference vectors (passphrase "TREZOR") and the seed iota.js
+ * Ed25519Seed.fromMnemonic gives (no passphrase); RFC 6070-style PBKDF2 check. */
+static void test_bip39(void **state) {
+  (void)state;
+  static const char M[] = "abandon abandon abandon abandon abandon abandon abandon abandon "
+                          "abandon abandon abandon about";
+  uint8_t seed[64];
+  pg_bip39_seed(M, sizeof M - 1, "TREZOR", seed);
+  hexeq(seed, 64, "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e5349553"
+                  "1f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04");
+  pg_bip39_seed(M, sizeof M - 1, NULL, seed);
+  hexeq(seed, 64, "5eb00bbddcf069084889a8ab9155568165f5c453ccb85e70811aaed6f6da5fc1"
+                  "9a5ac40b389cd370d086206dec8aa6c43daea6690f20ad3d8d48b2d2ce9e38e4");
+  /* PBKDF2-HMAC-SHA512("password", "salt", 1) first 32 bytes */
+  uint8_t out[32];
+  pg_pbkdf2_sha512((const uint8_t *)"password", 8, (const uint8_t *)"salt", 4, 1, out, 32);
+  hexeq(out, 32, "867f70cf1ade02cff3752599a3a53dc4af34c7a669815ae5d513554e1c8cf252");
+}
+
 int main(void) {
   if (pg_crypto_init()) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_slip10_vector1),
       cmocka_unit_test(test_iota_paths),
+      cmocka_unit_test(test_bip39),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
