@@ -457,7 +457,8 @@ static int cmd_publish(int argc, char **argv) {
     }
   }
   if (!node || !path) {
-    fprintf(stderr, "p2pgrid mam publish: %s is required\n\n", !node ? "--node URL" : "--state FILE");
+    fprintf(stderr, "p2pgrid mam publish: %s is required\n\n",
+            !node ? "--node URL" : "--state FILE");
     usage_publish(stderr);
     goto out;
   }
@@ -839,7 +840,7 @@ static int cmd_read(int argc, char **argv) {
   memcpy(cur, root, sizeof cur);
   size_t klen = side_key ? strlen(side_key) : 0;
   unsigned long long got = 0;
-  bool warned = false, stopped = false;
+  bool warned = false, stopped = false, waiting = false;
   for (;;) {
     pg_mam_fetched f;
     memset(&f, 0, sizeof f);
@@ -869,6 +870,11 @@ static int cmd_read(int argc, char **argv) {
           goto out;
         }
         break;
+      }
+      if (got == 0 && !waiting) {
+        fprintf(stderr, "p2pgrid mam read: no message at root %s yet; polling every %" PRIu64
+                        " ms\n", cur, interval_ms);
+        waiting = true;
       }
     } else if (!follow || (rc != PG_ERR_HTTP && rc != PG_ERR_TIMEOUT && rc != PG_ERR_UNAVAILABLE)) {
       report_node_error("read", node, "fetching a message", rc, &d);
