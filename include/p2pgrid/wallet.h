@@ -85,7 +85,9 @@ typedef struct pg_wallet_follow_opts {
 
 /* Follows a transfer to confirmation: polls metadata, promotes when the node
  * says shouldPromote, reattaches (same payload, new message) when it says
- * shouldReattach. On return *final_id is the message that was referenced.
+ * shouldReattach (the same transaction payload in a new message; also for
+ * transfers this object did not send). On return *final_id is the message
+ * that was referenced.
  * PG_OK when included; PG_ERR_STATE with the conflict reason in d when it
  * conflicted; PG_ERR_TIMEOUT when not referenced in time. Forgets the pending
  * inputs of the transfer once it is referenced. */

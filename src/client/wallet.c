@@ -380,6 +380,25 @@ static int promote(pg_wallet *w, const uint8_t msg_id[32], pg_diag *d) {
   return rc;
 }
 
+/* Reattaches a message this wallet object did not send: the same payload in
+ * a new message on fresh tips. */
+static int reattach_any(pg_wallet *w, const uint8_t msg_id[32], uint8_t new_id[32], pg_diag *d) {
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  pg_message m;
+  int rc = pg_client_get_raw(w->client, msg_id, &raw, d);
+  if (rc == PG_OK) rc = pg_message_parse(raw.data, raw.len, &m, d);
+  if (rc == PG_OK) {
+    if (m.payload_type == PG_PAYLOAD_TRANSACTION)
+      rc = submit_payload(w, m.payload, m.payload_len, new_id, d);
+    else
+      rc = pg_fail(d, PG_ERR_STATE, "the message to reattach holds no transaction");
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
+  return rc;
+}
+
 int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_follow_opts *o,
                      uint8_t final_id[32], pg_diag *d) {
   uint64_t timeout = o && o->timeout_ms ? o->timeout_ms : 60000;
@@ -405,12 +424,12 @@ int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_fol
     if (pg_monotonic_ms() >= deadline)
       return pg_fail(d, PG_ERR_TIMEOUT, "the transfer was not confirmed within %llu ms",
                      (unsigned long long)timeout);
-    if (m.should_reattach && p) {
+    if (m.should_reattach) {
       uint8_t nid[32];
-      rc = submit_payload(w, p->payload, p->payload_len, nid, d);
+      rc = p ? submit_payload(w, p->payload, p->payload_len, nid, d) : reattach_any(w, cur, nid, d);
       if (rc) return rc;
       memcpy(cur, nid, 32);
-      memcpy(p->msg_id, nid, 32);
+      if (p) memcpy(p->msg_id, nid, 32);
     } else if (m.should_promote) {
       rc = promote(w, cur, d);
       if (rc) return rc;

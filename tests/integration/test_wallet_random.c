@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -22,6 +23,7 @@
 #include "p2pgrid/log.h"
 #include "p2pgrid/node.h"
 #include "p2pgrid/slip10.h"
+#include "p2pgrid/transaction.h"
 #include "p2pgrid/wallet.h"
 
 #define NWALLETS 20
@@ -153,9 +155,115 @@ static void test_random_transfers(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* A transfer attached to stale parents (milestone 1, long after) is lazy: the
+ * node says shouldReattach and pg_wallet_follow must get it confirmed by
+ * reattaching its payload on fresh tips. The coordinator runs in the node. */
+static void test_follow_reattaches_stale_transfer(void **state) {
+  (void)state;
+  char dir[] = "/tmp/p2pgrid-wf-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  uint8_t seeds[2][32], addr[2][32], sk0[64];
+  for (int i = 0; i < 2; i++) {
+    memset(seeds[i], 0x30 + i, 32);
+    assert_int_equal(pg_iota_keypair(seeds[i], 32, 0, 0, 0, NULL, i ? NULL : sk0, addr[i]), PG_OK);
+  }
+  uint8_t coo_seed[32], coo_pk[32];
+  memset(coo_seed, 0xc1, sizeof coo_seed);
+
+  pg_node_config nc;
+  pg_node_config_init(&nc);
+  free(nc.data_dir);
+  nc.data_dir = strdup(dir);
+  nc.port = 0;
+  nc.min_pow_score = 0;
+  nc.coo_enabled = true;
+  nc.coo_interval_ms = 150;
+  nc.coo_keys_count = 1;
+  pg_ed25519_from_seed(coo_seed, coo_pk, nc.coo_secret_keys[0]);
+  nc.ms_keys_count = 1;
+  memcpy(nc.ms_public_keys[0], coo_pk, 32);
+  nc.ms_threshold = 1;
+  nc.tsc_c1 = 2;
+  nc.tsc_c2 = 2;
+  nc.tsc_max_depth = 3;
+  nc.genesis = malloc(sizeof(pg_genesis_output));
+  memcpy(nc.genesis[0].address, addr[0], 32);
+  nc.genesis[0].amount = START;
+  nc.genesis_count = 1;
+
+  pg_diag d = {{0}};
+  pg_node *node = NULL;
+  int rc = pg_node_start(&nc, &node, &d);
+  if (rc) print_error("node: %s\n", d.msg);
+  assert_int_equal(rc, PG_OK);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u", pg_node_port(node));
+  pg_client *c = NULL;
+  assert_int_equal(pg_client_http_new(&(pg_http_client_opts){.base_url = url}, &c, &d), PG_OK);
+  pg_wallet *w = NULL;
+  assert_int_equal(pg_wallet_new(c, seeds[0], 32, NULL, &w, &d), PG_OK);
+
+  /* wait (with a deadline) until milestone 1 is well below max depth */
+  pg_node_info info;
+  uint64_t deadline = pg_monotonic_ms() + 30000;
+  do {
+    assert_int_equal(pg_client_info(c, &info, &d), PG_OK);
+    assert_true(pg_monotonic_ms() < deadline);
+    if (info.confirmed_milestone_index < 6) {
+      struct timespec ts = {0, 20 * 1000000L};
+      nanosleep(&ts, NULL);
+    }
+  } while (info.confirmed_milestone_index < 6);
+  pg_milestone_info ms1;
+  assert_int_equal(pg_client_milestone(c, 1, &ms1, &d), PG_OK);
+
+  /* the genesis output, spent on stale parents */
+  uint8_t gseed[19], gtx[32];
+  memcpy(gseed, "p2pgrid-genesis", 15);
+  memset(gseed + 15, 0, 4);
+  pg_blake2b256(gseed, sizeof gseed, gtx);
+  pg_tx_input_spec in;
+  memcpy(in.tx_id, gtx, 32);
+  in.output_index = 0;
+  memcpy(in.secret_key, sk0, 64);
+  pg_tx_output_spec out = {.type = 0, .amount = START};
+  memcpy(out.address, addr[1], 32);
+  pg_buf payload, msg;
+  pg_buf_init(&payload, PG_MSG_MAX_LEN);
+  pg_buf_init(&msg, PG_MSG_MAX_LEN);
+  assert_int_equal(pg_transaction_build(&payload, &in, 1, &out, 1, NULL, 0, NULL, 0, NULL, &d), PG_OK);
+  assert_int_equal(pg_message_build(&msg, info.network_id, ms1.message_id, 1, payload.data,
+                                    payload.len, 0, &d),
+                   PG_OK);
+  uint8_t stale[32], fin[32];
+  assert_int_equal(pg_client_submit_raw(c, msg.data, msg.len, stale, &d), PG_OK);
+
+  rc = pg_wallet_follow(w, stale, &(pg_wallet_follow_opts){.timeout_ms = 30000, .poll_ms = 50}, fin, &d);
+  if (rc) print_error("follow: %s\n", d.msg);
+  assert_int_equal(rc, PG_OK);
+  assert_memory_not_equal(fin, stale, 32); /* it was reattached */
+  pg_msg_meta m;
+  assert_int_equal(pg_client_get_meta(c, fin, &m, &d), PG_OK);
+  assert_int_equal(m.inclusion, PG_INCL_INCLUDED);
+  uint64_t b = 0;
+  assert_int_equal(pg_client_address(c, addr[1], &b, NULL, &d), PG_OK);
+  assert_int_equal(b, START);
+
+  pg_buf_free(&payload);
+  pg_buf_free(&msg);
+  pg_wallet_free(w);
+  pg_client_free(c);
+  pg_node_stop(node);
+  pg_node_config_clear(&nc);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   if (pg_crypto_init()) return 1;
   pg_log_set_level(PG_LOG_WARN);
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_transfers)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_transfers),
+                                     cmocka_unit_test(test_follow_reattaches_stale_transfer)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
