@@ -115,6 +115,15 @@ typedef struct pg_http_client_opts {
  * pg_client_free. No request is made here. */
 PG_NODISCARD int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d);
 
+/* ---- In-process implementation (an embedded node) ---- */
+
+/* A client over a Tangle (and optionally its ledger; without one the ledger
+ * calls fail with PG_ERR_UNSUPPORTED) in this process: the same entry points
+ * as the REST API, no transport. Both are borrowed and must outlive the
+ * client. Unlike the HTTP client it may be shared between threads (the Tangle
+ * and ledger serialise access). A simulation runs its entities on this. */
+PG_NODISCARD int pg_client_local_new(pg_tangle *t, pg_ledger *l, pg_client **out, pg_diag *d);
+
 /* Releases any implementation. NULL is fine. */
 void pg_client_free(pg_client *c);
 

@@ -8,6 +8,7 @@
  * that the ledger still sums to the genesis supply. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,8 +40,8 @@ static uint64_t rnd(uint64_t n) {
   return rng_state % n;
 }
 
-static void test_random_transfers(void **state) {
-  (void)state;
+/* Wallets over HTTP, or over the in-process client on the same node. */
+static void random_transfers(bool in_process) {
   char dir[] = "/tmp/p2pgrid-wr-XXXXXX";
   assert_non_null(mkdtemp(dir));
 
@@ -83,7 +84,10 @@ static void test_random_transfers(void **state) {
   pg_tangle *t = pg_node_tangle(node);
 
   pg_client *c = NULL;
-  assert_int_equal(pg_client_http_new(&(pg_http_client_opts){.base_url = url}, &c, &d), PG_OK);
+  if (in_process)
+    assert_int_equal(pg_client_local_new(t, pg_node_ledger(node), &c, &d), PG_OK);
+  else
+    assert_int_equal(pg_client_http_new(&(pg_http_client_opts){.base_url = url}, &c, &d), PG_OK);
   pg_wallet *w[NWALLETS];
   for (int i = 0; i < NWALLETS; i++)
     assert_int_equal(pg_wallet_new(c, seeds[i], 32, NULL, &w[i], &d), PG_OK);
@@ -143,8 +147,8 @@ static void test_random_transfers(void **state) {
   uint64_t supply = 0;
   assert_int_equal(pg_ledger_supply(pg_node_ledger(node), &supply), PG_OK);
   assert_int_equal(supply, NWALLETS * START);
-  printf("# %d transfers in %d rounds, %u milestones; balances and supply exact\n", done, rounds,
-         ms);
+  printf("# %s: %d transfers in %d rounds, %u milestones; balances and supply exact\n",
+         pg_client_kind(c), done, rounds, ms);
 
   for (int i = 0; i < NWALLETS; i++) pg_wallet_free(w[i]);
   pg_client_free(c);
@@ -153,6 +157,16 @@ static void test_random_transfers(void **state) {
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   assert_int_equal(system(cmd), 0);
+}
+
+static void test_random_transfers_http(void **state) {
+  (void)state;
+  random_transfers(false);
+}
+
+static void test_random_transfers_in_process(void **state) {
+  (void)state;
+  random_transfers(true);
 }
 
 /* A transfer attached to stale parents (milestone 1, long after) is lazy: the
@@ -263,7 +277,8 @@ static void test_follow_reattaches_stale_transfer(void **state) {
 int main(void) {
   if (pg_crypto_init()) return 1;
   pg_log_set_level(PG_LOG_WARN);
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_transfers),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_random_transfers_http),
+                                     cmocka_unit_test(test_random_transfers_in_process),
                                      cmocka_unit_test(test_follow_reattaches_stale_transfer)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
