@@ -75,6 +75,10 @@ PG_NODISCARD int pg_json_get_object(const json_t *obj, const char *key, json_t *
 PG_NODISCARD int pg_json_get_array(const json_t *obj, const char *key, json_t **out,
                                    pg_diag *d);
 
+/* What j is, for messages: "an object", "an array", "a string", "an
+ * integer", "a real number", "a boolean" or "null". */
+const char *pg_json_type_name(const json_t *j);
+
 /* Appends the compact serialisation of j (any JSON value; object keys in
  * insertion order; no NUL terminator) to out. On failure out->len is back
  * where it was and the result is out's sticky error (e.g. PG_ERR_TOO_LARGE

@@ -462,28 +462,32 @@ static void fmt_plain(char *out, size_t cap, uint64_t v) {
   snprintf(out, cap, "%llu", (unsigned long long)v);
 }
 
-static void fmt_duration(char *out, size_t cap, uint64_t ms) {
-  static const struct { uint64_t ms; const char *unit; } u[] = {
-      {86400000u, "d"}, {3600000u, "h"}, {60000u, "m"}, {1000u, "s"}};
-  for (size_t i = 0; i < 4; i++) {
-    if (ms && ms % u[i].ms == 0) {
-      snprintf(out, cap, "%llu%s", (unsigned long long)(ms / u[i].ms), u[i].unit);
-      return;
-    }
-  }
-  snprintf(out, cap, "%llums", (unsigned long long)ms);
-}
+/* A unit suffix and what one of it is in the base unit. */
+typedef struct unit_mul {
+  const char *unit;
+  uint64_t mul;
+} unit_mul;
 
-static void fmt_size(char *out, size_t cap, uint64_t v) {
-  static const struct { uint64_t mul; const char *unit; } u[] = {
-      {1u << 30, "G"}, {1u << 20, "M"}, {1u << 10, "k"}};
-  for (size_t i = 0; i < 3; i++) {
+/* v in the first of u (largest first) that divides it, else v and base_unit. */
+static void fmt_units(char *out, size_t cap, uint64_t v, const unit_mul *u, size_t n,
+                      const char *base_unit) {
+  for (size_t i = 0; i < n; i++) {
     if (v && v % u[i].mul == 0) {
       snprintf(out, cap, "%llu%s", (unsigned long long)(v / u[i].mul), u[i].unit);
       return;
     }
   }
-  snprintf(out, cap, "%llu", (unsigned long long)v);
+  snprintf(out, cap, "%llu%s", (unsigned long long)v, base_unit);
+}
+
+static void fmt_duration(char *out, size_t cap, uint64_t ms) {
+  static const unit_mul u[] = {{"d", 86400000u}, {"h", 3600000u}, {"m", 60000u}, {"s", 1000u}};
+  fmt_units(out, cap, ms, u, sizeof u / sizeof u[0], "ms");
+}
+
+static void fmt_size(char *out, size_t cap, uint64_t v) {
+  static const unit_mul u[] = {{"G", 1u << 30}, {"M", 1u << 20}, {"k", 1u << 10}};
+  fmt_units(out, cap, v, u, sizeof u / sizeof u[0], "");
 }
 
 int pg_config_get_i64(pg_config *c, const char *section, const char *key, int64_t def,
@@ -589,35 +593,14 @@ static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
   return true;
 }
 
-int pg_config_parse_duration_ms(const char *s, uint64_t *out_ms) {
-  static const struct { const char *unit; uint64_t ms; } units[] = {
-      {"", 1000u}, {"ms", 1u}, {"s", 1000u}, {"m", 60000u}, {"h", 3600000u}, {"d", 86400000u}};
+/* Digits and one of the n unit suffixes (any case), scaled by its mul. */
+static int parse_units(const char *s, const unit_mul *units, size_t n, uint64_t *out) {
   uint64_t v, r;
   const char *suf;
   size_t slen;
   if (!s) return PG_ERR_INVALID;
   if (!split_number(s, strnlen(s, 64), &v, &suf, &slen)) return PG_ERR_INVALID;
-  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-    if (suffix_is(suf, slen, units[i].unit)) {
-      if (!mul_ok(v, units[i].ms, &r)) return PG_ERR_INVALID;
-      *out_ms = r;
-      return PG_OK;
-    }
-  }
-  return PG_ERR_INVALID;
-}
-
-int pg_config_parse_size(const char *s, uint64_t *out) {
-  static const struct { const char *unit; uint64_t mul; } units[] = {
-      {"", 1u},          {"b", 1u},          {"k", 1u << 10},     {"kb", 1u << 10},
-      {"kib", 1u << 10}, {"m", 1u << 20},    {"mb", 1u << 20},    {"mib", 1u << 20},
-      {"g", 1u << 30},   {"gb", 1u << 30},   {"gib", 1u << 30}};
-  uint64_t v, r;
-  const char *suf;
-  size_t slen;
-  if (!s) return PG_ERR_INVALID;
-  if (!split_number(s, strnlen(s, 64), &v, &suf, &slen)) return PG_ERR_INVALID;
-  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+  for (size_t i = 0; i < n; i++) {
     if (suffix_is(suf, slen, units[i].unit)) {
       if (!mul_ok(v, units[i].mul, &r)) return PG_ERR_INVALID;
       *out = r;
@@ -627,41 +610,55 @@ int pg_config_parse_size(const char *s, uint64_t *out) {
   return PG_ERR_INVALID;
 }
 
-int pg_config_get_duration_ms(pg_config *c, const char *section, const char *key,
-                              uint64_t def_ms, uint64_t min_ms, uint64_t max_ms,
-                              uint64_t *out_ms, pg_diag *d) {
-  entry *e = lookup(c, section, key);
-  uint64_t v;
-  if (!e) {
-    *out_ms = def_ms;
-    return PG_OK;
-  }
-  if (pg_config_parse_duration_ms(e->value, &v) || v < min_ms || v > max_ms) {
-    char what[160], r[80];
-    range_u64(r, sizeof r, min_ms, max_ms, fmt_duration);
-    snprintf(what, sizeof what, "a duration%s (e.g. 500ms, 10s, 2m, 1h; no unit = seconds)", r);
-    return bad_value(d, c, e, what);
-  }
-  *out_ms = v;
-  return PG_OK;
+int pg_config_parse_duration_ms(const char *s, uint64_t *out_ms) {
+  static const unit_mul units[] = {
+      {"", 1000u}, {"ms", 1u}, {"s", 1000u}, {"m", 60000u}, {"h", 3600000u}, {"d", 86400000u}};
+  return parse_units(s, units, sizeof units / sizeof units[0], out_ms);
 }
 
-int pg_config_get_size(pg_config *c, const char *section, const char *key, uint64_t def,
-                       uint64_t min, uint64_t max, uint64_t *out, pg_diag *d) {
+int pg_config_parse_size(const char *s, uint64_t *out) {
+  static const unit_mul units[] = {
+      {"", 1u},          {"b", 1u},          {"k", 1u << 10},     {"kb", 1u << 10},
+      {"kib", 1u << 10}, {"m", 1u << 20},    {"mb", 1u << 20},    {"mib", 1u << 20},
+      {"g", 1u << 30},   {"gb", 1u << 30},   {"gib", 1u << 30}};
+  return parse_units(s, units, sizeof units / sizeof units[0], out);
+}
+
+/* A value with units (parse) in [min, max]; the diagnostic names the range
+ * (fmt) as "<noun><range> <examples>". */
+static int get_scaled(pg_config *c, const char *section, const char *key, uint64_t def,
+                      uint64_t min, uint64_t max, uint64_t *out, pg_diag *d,
+                      int (*parse)(const char *, uint64_t *),
+                      void (*fmt)(char *, size_t, uint64_t), const char *noun,
+                      const char *examples) {
   entry *e = lookup(c, section, key);
   uint64_t v;
   if (!e) {
     *out = def;
     return PG_OK;
   }
-  if (pg_config_parse_size(e->value, &v) || v < min || v > max) {
+  if (parse(e->value, &v) || v < min || v > max) {
     char what[160], r[80];
-    range_u64(r, sizeof r, min, max, fmt_size);
-    snprintf(what, sizeof what, "a size%s (e.g. 512, 64k, 1M, 2G)", r);
+    range_u64(r, sizeof r, min, max, fmt);
+    snprintf(what, sizeof what, "%s%s %s", noun, r, examples);
     return bad_value(d, c, e, what);
   }
   *out = v;
   return PG_OK;
+}
+
+int pg_config_get_duration_ms(pg_config *c, const char *section, const char *key,
+                              uint64_t def_ms, uint64_t min_ms, uint64_t max_ms,
+                              uint64_t *out_ms, pg_diag *d) {
+  return get_scaled(c, section, key, def_ms, min_ms, max_ms, out_ms, d,
+                    pg_config_parse_duration_ms, fmt_duration, "a duration",
+                    "(e.g. 500ms, 10s, 2m, 1h; no unit = seconds)");
+}
+
+int pg_config_get_size(pg_config *c, const char *section, const char *key, uint64_t def,
+                       uint64_t min, uint64_t max, uint64_t *out, pg_diag *d) {
+  return get_scaled(c, section, key, def, min, max, out, d, pg_config_parse_size, fmt_size,
+                    "a size", "(e.g. 512, 64k, 1M, 2G)");
 }
 
 void pg_config_list_free(pg_config_list *l) {

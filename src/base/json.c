@@ -6,7 +6,7 @@
 
 #include "p2pgrid/hex.h"
 
-static const char *type_name(const json_t *j) {
+const char *pg_json_type_name(const json_t *j) {
   switch (json_typeof(j)) {
   case JSON_OBJECT: return "an object";
   case JSON_ARRAY: return "an array";
@@ -32,7 +32,7 @@ int pg_json_parse(const void *data, size_t len, int flags, json_t **out, pg_diag
   }
   if ((flags & PG_JSON_OBJECT) && !json_is_object(j)) {
     int rc = pg_fail(d, PG_ERR_INVALID, "JSON: expected an object at the top level, got %s",
-                     type_name(j));
+                     pg_json_type_name(j));
     json_decref(j);
     return rc;
   }
@@ -46,7 +46,7 @@ static int lookup(const json_t *obj, const char *key, bool allow_missing, json_t
                   pg_diag *d) {
   if (!json_is_object(obj))
     return pg_fail(d, PG_ERR_INVALID, "field '%s': container is %s, not an object", key,
-                   obj ? type_name(obj) : "missing");
+                   obj ? pg_json_type_name(obj) : "missing");
   json_t *x = json_object_get(obj, key);
   if (x && json_is_null(x) && allow_missing) x = NULL;
   if (!x && !allow_missing) return pg_fail(d, PG_ERR_INVALID, "missing field '%s'", key);
@@ -55,7 +55,8 @@ static int lookup(const json_t *obj, const char *key, bool allow_missing, json_t
 }
 
 static int wrong_type(pg_diag *d, const char *key, const char *want, const json_t *v) {
-  return pg_fail(d, PG_ERR_INVALID, "field '%s': expected %s, got %s", key, want, type_name(v));
+  return pg_fail(d, PG_ERR_INVALID, "field '%s': expected %s, got %s", key, want,
+                 pg_json_type_name(v));
 }
 
 static int get_string(const json_t *obj, const char *key, bool optional, const char **out,

@@ -494,19 +494,20 @@ bad:
   return bad_answer(what, &inner, d);
 }
 
-static int h_children(pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)[PG_ID_LEN],
-                      size_t max, size_t *count, size_t *total, pg_diag *d) {
-  http_client *h = (http_client *)c;
-  char route[128], hex[2 * PG_ID_LEN + 1], what[ROUTE_MAX];
-  pg_hex_encode(id, PG_ID_LEN, hex);
-  snprintf(route, sizeof route, "messages/%s/children", hex);
+/* GET route answering a list of message ids in field key and an optional
+ * "count" (default: the array's length): up to max ids into ids, *count of
+ * them, *total = the count the node gives. */
+static int get_id_list(http_client *h, const char *route, const char *key,
+                       uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, size_t *total,
+                       pg_diag *d) {
+  char what[ROUTE_MAX];
   json_t *j = NULL;
   int rc = json_get(h, route, &j, what, sizeof what, d);
   if (rc) return rc;
   pg_diag inner = {{0}};
   size_t n = 0, seen = 0;
   uint64_t cnt = 0;
-  if ((rc = get_id_array(j, "childrenMessageIds", ids, max, &n, &seen, &inner)) ||
+  if ((rc = get_id_array(j, key, ids, max, &n, &seen, &inner)) ||
       (rc = pg_json_opt_u64(j, "count", seen, &cnt, &inner))) {
     json_decref(j);
     return bad_answer(what, &inner, d);
@@ -517,28 +518,21 @@ static int h_children(pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)[
   return PG_OK;
 }
 
+static int h_children(pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)[PG_ID_LEN],
+                      size_t max, size_t *count, size_t *total, pg_diag *d) {
+  char route[128], hex[2 * PG_ID_LEN + 1];
+  pg_hex_encode(id, PG_ID_LEN, hex);
+  snprintf(route, sizeof route, "messages/%s/children", hex);
+  return get_id_list((http_client *)c, route, "childrenMessageIds", ids, max, count, total, d);
+}
+
 static int h_find_index(pg_client *c, const uint8_t *index, size_t index_len,
                         uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, size_t *total,
                         pg_diag *d) {
-  http_client *h = (http_client *)c;
-  char route[64 + 2 * PG_INDEX_MAX_LEN], hex[2 * PG_INDEX_MAX_LEN + 1], what[ROUTE_MAX];
+  char route[64 + 2 * PG_INDEX_MAX_LEN], hex[2 * PG_INDEX_MAX_LEN + 1];
   pg_hex_encode(index, index_len, hex);
   snprintf(route, sizeof route, "messages?index=%s", hex);
-  json_t *j = NULL;
-  int rc = json_get(h, route, &j, what, sizeof what, d);
-  if (rc) return rc;
-  pg_diag inner = {{0}};
-  size_t n = 0, seen = 0;
-  uint64_t cnt = 0;
-  if ((rc = get_id_array(j, "messageIds", ids, max, &n, &seen, &inner)) ||
-      (rc = pg_json_opt_u64(j, "count", seen, &cnt, &inner))) {
-    json_decref(j);
-    return bad_answer(what, &inner, d);
-  }
-  json_decref(j);
-  *count = n;
-  *total = cnt > SIZE_MAX ? SIZE_MAX : (size_t)cnt;
-  return PG_OK;
+  return get_id_list((http_client *)c, route, "messageIds", ids, max, count, total, d);
 }
 
 static int h_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d) {

@@ -284,6 +284,19 @@ static int parse_receipt(pg_reader *r, pg_diag *d) {
   return PG_OK;
 }
 
+/* nextPoWScoreMilestoneIndex is 0 without a nextPoWScore, else after index. */
+static int check_next_pow(uint32_t index, uint32_t score, uint32_t score_index, pg_diag *d) {
+  if (score == 0 && score_index != 0)
+    return pg_fail(d, PG_ERR_INVALID,
+                   "milestone: nextPoWScoreMilestoneIndex is %u but nextPoWScore is 0; must be 0",
+                   (unsigned)score_index);
+  if (score != 0 && score_index <= index)
+    return pg_fail(d, PG_ERR_INVALID,
+                   "milestone: nextPoWScoreMilestoneIndex %u must be greater than index %u",
+                   (unsigned)score_index, (unsigned)index);
+  return PG_OK;
+}
+
 static int parse_milestone(pg_reader *r, pg_milestone *ms, pg_diag *d) {
   const uint8_t *ess = r->p + r->pos;
   size_t ess_pos = r->pos;
@@ -300,14 +313,8 @@ static int parse_milestone(pg_reader *r, pg_milestone *ms, pg_diag *d) {
   RD(pg_read_u32, r, &ms->next_pow_score, d, "milestone: nextPoWScore truncated");
   RD(pg_read_u32, r, &ms->next_pow_score_milestone_index, d,
      "milestone: nextPoWScoreMilestoneIndex truncated");
-  if (ms->next_pow_score == 0 && ms->next_pow_score_milestone_index != 0)
-    return pg_fail(d, PG_ERR_INVALID,
-                   "milestone: nextPoWScoreMilestoneIndex is %u but nextPoWScore is 0; must be 0",
-                   (unsigned)ms->next_pow_score_milestone_index);
-  if (ms->next_pow_score != 0 && ms->next_pow_score_milestone_index <= ms->index)
-    return pg_fail(d, PG_ERR_INVALID,
-                   "milestone: nextPoWScoreMilestoneIndex %u must be greater than index %u",
-                   (unsigned)ms->next_pow_score_milestone_index, (unsigned)ms->index);
+  rc = check_next_pow(ms->index, ms->next_pow_score, ms->next_pow_score_milestone_index, d);
+  if (rc) return rc;
   RD(pg_read_u8, r, &ms->keys_count, d, "milestone: keys count truncated");
   if (ms->keys_count < 1 || ms->keys_count > PG_MS_MAX_KEYS)
     return pg_fail(d, PG_ERR_INVALID, "milestone: %u public keys; must be 1..%d",
@@ -514,15 +521,7 @@ static int check_ms_draft(const pg_milestone_draft *ms, pg_diag *d) {
                    (unsigned)ms->keys_count, PG_MS_MAX_KEYS);
   rc = check_sorted_ids(&ms->public_keys[0][0], ms->keys_count, "milestone: ", "public key", d);
   if (rc) return rc;
-  if (ms->next_pow_score == 0 && ms->next_pow_score_milestone_index != 0)
-    return pg_fail(d, PG_ERR_INVALID,
-                   "milestone: nextPoWScoreMilestoneIndex is %u but nextPoWScore is 0; must be 0",
-                   (unsigned)ms->next_pow_score_milestone_index);
-  if (ms->next_pow_score != 0 && ms->next_pow_score_milestone_index <= ms->index)
-    return pg_fail(d, PG_ERR_INVALID,
-                   "milestone: nextPoWScoreMilestoneIndex %u must be greater than index %u",
-                   (unsigned)ms->next_pow_score_milestone_index, (unsigned)ms->index);
-  return PG_OK;
+  return check_next_pow(ms->index, ms->next_pow_score, ms->next_pow_score_milestone_index, d);
 }
 
 static void put_ms_essence(pg_buf *out, const pg_milestone_draft *ms) {

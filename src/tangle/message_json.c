@@ -10,24 +10,11 @@
 #include <string.h>
 
 #include "p2pgrid/hex.h"
+#include "p2pgrid/json.h"
 
 #define PATH_MAX_LEN 96
 
 /* ---- JSON input helpers -------------------------------------------------- */
-
-static const char *jtype(const json_t *v) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER: return "an integer";
-  case JSON_REAL: return "a real number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  case JSON_NULL: return "null";
-  }
-  return "something else";
-}
 
 /* Field paths only name fields in error messages: a path longer than
  * PATH_MAX_LEN is cut, never overflowed. */
@@ -55,13 +42,13 @@ static int need(const json_t *obj, const char *key, const char *path, json_t **o
 
 static int j_object(const json_t *v, const char *path, pg_diag *d) {
   if (!json_is_object(v))
-    return pg_fail(d, PG_ERR_INVALID, "%s: expected an object, got %s", path, jtype(v));
+    return pg_fail(d, PG_ERR_INVALID, "%s: expected an object, got %s", path, pg_json_type_name(v));
   return PG_OK;
 }
 
 static int j_array(const json_t *v, const char *path, size_t max, pg_diag *d) {
   if (!json_is_array(v))
-    return pg_fail(d, PG_ERR_INVALID, "%s: expected an array, got %s", path, jtype(v));
+    return pg_fail(d, PG_ERR_INVALID, "%s: expected an array, got %s", path, pg_json_type_name(v));
   if (json_array_size(v) > max)
     return pg_fail(d, PG_ERR_INVALID, "%s: %zu entries; at most %zu", path, json_array_size(v),
                    max);
@@ -70,7 +57,8 @@ static int j_array(const json_t *v, const char *path, size_t max, pg_diag *d) {
 
 static int j_uint(const json_t *v, const char *path, uint64_t max, uint64_t *out, pg_diag *d) {
   if (!json_is_integer(v))
-    return pg_fail(d, PG_ERR_INVALID, "%s: expected an integer, got %s", path, jtype(v));
+    return pg_fail(d, PG_ERR_INVALID, "%s: expected an integer, got %s", path,
+                   pg_json_type_name(v));
   json_int_t x = json_integer_value(v);
   if (x < 0) return pg_fail(d, PG_ERR_INVALID, "%s: %lld is negative", path, (long long)x);
   if ((uint64_t)x > max)
@@ -92,7 +80,8 @@ static int get_uint(const json_t *obj, const char *key, const char *base, uint64
 static int j_hex(const json_t *v, const char *path, uint8_t *out, size_t min, size_t max,
                  size_t *n, pg_diag *d) {
   if (!json_is_string(v))
-    return pg_fail(d, PG_ERR_INVALID, "%s: expected a hex string, got %s", path, jtype(v));
+    return pg_fail(d, PG_ERR_INVALID, "%s: expected a hex string, got %s", path,
+                   pg_json_type_name(v));
   const char *s = json_string_value(v);
   size_t slen = json_string_length(v);
   if (min == max && slen != 2 * min)
@@ -119,7 +108,8 @@ static int get_hex(const json_t *obj, const char *key, const char *base, uint8_t
 /* Decimal u64 in a string: digits only, no sign, no overflow. */
 static int j_dec_u64(const json_t *v, const char *path, uint64_t *out, pg_diag *d) {
   if (!json_is_string(v))
-    return pg_fail(d, PG_ERR_INVALID, "%s: expected a decimal string, got %s", path, jtype(v));
+    return pg_fail(d, PG_ERR_INVALID, "%s: expected a decimal string, got %s", path,
+                   pg_json_type_name(v));
   const char *s = json_string_value(v);
   size_t n = json_string_length(v);
   if (n == 0 || n > 20) return pg_fail(d, PG_ERR_INVALID, "%s: not a 64-bit decimal number", path);
@@ -183,7 +173,8 @@ static int indexation_from_json(const json_t *p, const char *path, pg_buf *out, 
   size_t dlen = 0;
   if (v) {
     if (!json_is_string(v))
-      return pg_fail(d, PG_ERR_INVALID, "%s: expected a hex string, got %s", fp, jtype(v));
+      return pg_fail(d, PG_ERR_INVALID, "%s: expected a hex string, got %s", fp,
+                     pg_json_type_name(v));
     size_t cap = json_string_length(v) / 2;
     if (cap > PG_MSG_MAX_LEN)
       return pg_fail(d, PG_ERR_TOO_LARGE, "%s: %zu bytes; a message holds at most %d", fp, cap,
@@ -422,7 +413,7 @@ int pg_message_draft_from_json(const json_t *obj, pg_message_draft *draft, pg_di
   pg_buf_init(&draft->payload, PG_MSG_MAX_LEN);
   if (!obj || !json_is_object(obj))
     return pg_fail(d, PG_ERR_INVALID, "message: expected an object, got %s",
-                   obj ? jtype(obj) : "nothing");
+                   obj ? pg_json_type_name(obj) : "nothing");
   int rc;
   json_t *v = member(obj, "networkId");
   if (v && !empty_string(v)) {

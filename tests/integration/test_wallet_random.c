@@ -40,6 +40,27 @@ static uint64_t rnd(uint64_t n) {
   return rng_state % n;
 }
 
+/* Starts the in-process node on nc; url gets its HTTP base URL. */
+static pg_node *start_node(pg_node_config *nc, char *url, size_t url_cap) {
+  pg_diag d = {{0}};
+  pg_node *node = NULL;
+  int rc = pg_node_start(nc, &node, &d);
+  if (rc) print_error("node: %s\n", d.msg);
+  assert_int_equal(rc, PG_OK);
+  snprintf(url, url_cap, "http://127.0.0.1:%u", pg_node_port(node));
+  return node;
+}
+
+/* Frees the client, stops the node and removes its data dir. */
+static void stop_node(pg_client *c, pg_node *node, pg_node_config *nc, const char *dir) {
+  pg_client_free(c);
+  pg_node_stop(node);
+  pg_node_config_clear(nc);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 /* Wallets over HTTP, or over the in-process client on the same node. */
 static void random_transfers(bool in_process) {
   char dir[] = "/tmp/p2pgrid-wr-XXXXXX";
@@ -75,12 +96,9 @@ static void random_transfers(bool in_process) {
   nc.genesis_count = NWALLETS;
 
   pg_diag d = {{0}};
-  pg_node *node = NULL;
-  int rc = pg_node_start(&nc, &node, &d);
-  if (rc) print_error("node: %s\n", d.msg);
-  assert_int_equal(rc, PG_OK);
   char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%u", pg_node_port(node));
+  pg_node *node = start_node(&nc, url, sizeof url);
+  int rc;
   pg_tangle *t = pg_node_tangle(node);
 
   pg_client *c = NULL;
@@ -151,12 +169,7 @@ static void random_transfers(bool in_process) {
          pg_client_kind(c), done, rounds, ms);
 
   for (int i = 0; i < NWALLETS; i++) pg_wallet_free(w[i]);
-  pg_client_free(c);
-  pg_node_stop(node);
-  pg_node_config_clear(&nc);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  stop_node(c, node, &nc, dir);
 }
 
 static void test_random_transfers_http(void **state) {
@@ -206,12 +219,8 @@ static void test_follow_reattaches_stale_transfer(void **state) {
   nc.genesis_count = 1;
 
   pg_diag d = {{0}};
-  pg_node *node = NULL;
-  int rc = pg_node_start(&nc, &node, &d);
-  if (rc) print_error("node: %s\n", d.msg);
-  assert_int_equal(rc, PG_OK);
   char url[64];
-  snprintf(url, sizeof url, "http://127.0.0.1:%u", pg_node_port(node));
+  pg_node *node = start_node(&nc, url, sizeof url);
   pg_client *c = NULL;
   assert_int_equal(pg_client_http_new(&(pg_http_client_opts){.base_url = url}, &c, &d), PG_OK);
   pg_wallet *w = NULL;
@@ -252,7 +261,8 @@ static void test_follow_reattaches_stale_transfer(void **state) {
   uint8_t stale[32], fin[32];
   assert_int_equal(pg_client_submit_raw(c, msg.data, msg.len, stale, &d), PG_OK);
 
-  rc = pg_wallet_follow(w, stale, &(pg_wallet_follow_opts){.timeout_ms = 30000, .poll_ms = 50}, fin, &d);
+  int rc = pg_wallet_follow(w, stale,
+                            &(pg_wallet_follow_opts){.timeout_ms = 30000, .poll_ms = 50}, fin, &d);
   if (rc) print_error("follow: %s\n", d.msg);
   assert_int_equal(rc, PG_OK);
   assert_memory_not_equal(fin, stale, 32); /* it was reattached */
@@ -266,12 +276,7 @@ static void test_follow_reattaches_stale_transfer(void **state) {
   pg_buf_free(&payload);
   pg_buf_free(&msg);
   pg_wallet_free(w);
-  pg_client_free(c);
-  pg_node_stop(node);
-  pg_node_config_clear(&nc);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  stop_node(c, node, &nc, dir);
 }
 
 int main(void) {

@@ -74,6 +74,34 @@ TT_UNUSED static pg_tangle *tt_open(const pg_tangle_config *c) {
   return t;
 }
 
+/* Fixture: one tangle in a temporary data dir on a virtual clock, milestone
+ * key 0 (tt_config with one key); the test opens f->t (tt_open(&f->cfg)).
+ * For cmocka_unit_test_setup_teardown(test, tt_setup, tt_teardown). */
+typedef struct tt_fixture {
+  char *dir;
+  pg_vclock clock;
+  pg_tangle_config cfg;
+  pg_tangle *t;
+} tt_fixture;
+
+TT_UNUSED static int tt_setup(void **state) {
+  tt_fixture *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  f->dir = tt_mkdtemp();
+  pg_vclock_init(&f->clock, TT_START_MS);
+  tt_config(&f->cfg, f->dir, &f->clock, 1);
+  *state = f;
+  return 0;
+}
+
+TT_UNUSED static int tt_teardown(void **state) {
+  tt_fixture *f = *state;
+  pg_tangle_close(f->t);
+  tt_rmrf(f->dir);
+  free(f);
+  return 0;
+}
+
 static int tt_id_cmp(const void *a, const void *b) { return memcmp(a, b, PG_ID_LEN); }
 
 /* Builds a message with the given parents (sorted here) and payload. */

@@ -12,32 +12,7 @@
 #include "p2pgrid/pow.h"
 #include "tangle_test_util.h"
 
-typedef struct fixture {
-  char *dir;
-  pg_vclock clock;
-  pg_tangle_config cfg;
-  pg_tangle *t;
-} fixture;
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  assert_non_null(f);
-  f->dir = tt_mkdtemp();
-  pg_vclock_init(&f->clock, TT_START_MS);
-  tt_config(&f->cfg, f->dir, &f->clock, 1);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  pg_tangle_close(f->t);
-  tt_rmrf(f->dir);
-  free(f);
-  return 0;
-}
-
-static void open_f(fixture *f) { f->t = tt_open(&f->cfg); }
+static void open_f(tt_fixture *f) { f->t = tt_open(&f->cfg); }
 
 static void test_network_id(void **state) {
   (void)state;
@@ -47,7 +22,7 @@ static void test_network_id(void **state) {
 }
 
 static void test_round_trip(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   open_f(f);
   pg_buf msg;
   tt_build_indexation(&msg, pg_network_id("private-tangle"), &TT_SEP, 1, "round", "trip");
@@ -101,7 +76,7 @@ static void test_round_trip(void **state) {
 }
 
 static void test_wrong_network(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   open_f(f);
   pg_buf msg;
   tt_build_indexation(&msg, pg_network_id("testnet7"), &TT_SEP, 1, "net", "x");
@@ -135,7 +110,7 @@ static void test_wrong_network(void **state) {
 }
 
 static void test_solidifier(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   open_f(f);
   pg_buf a, b, c;
   uint8_t ida[PG_ID_LEN], idb[PG_ID_LEN], idc[PG_ID_LEN], id[PG_ID_LEN];
@@ -208,7 +183,7 @@ static void random_id(uint8_t id[PG_ID_LEN], unsigned i) {
 }
 
 static void test_unsolid_count_bound(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->cfg.unsolid_max = 3;
   open_f(f);
   uint8_t id[PG_ID_LEN], missing[PG_ID_LEN];
@@ -234,7 +209,7 @@ static void test_unsolid_count_bound(void **state) {
 }
 
 static void test_unsolid_age_bound(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->cfg.unsolid_max_age_ms = 1000;
   open_f(f);
   uint8_t old_id[PG_ID_LEN], young_id[PG_ID_LEN], id[PG_ID_LEN], missing[PG_ID_LEN];
@@ -267,7 +242,7 @@ static void test_unsolid_age_bound(void **state) {
 }
 
 static void test_find_index(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   open_f(f);
   uint8_t ids3[3][PG_ID_LEN], id[PG_ID_LEN];
   const char *data[3] = {"one", "two", "three"};
@@ -292,7 +267,7 @@ static void test_find_index(void **state) {
 }
 
 static void test_persistence(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   open_f(f);
   uint8_t a[PG_ID_LEN], b[PG_ID_LEN], c[PG_ID_LEN], missing[PG_ID_LEN], u[PG_ID_LEN];
   assert_int_equal(tt_submit_ix(f->t, &TT_SEP, 1, "p", "a", a), PG_OK);
@@ -337,7 +312,7 @@ static void test_persistence(void **state) {
 }
 
 static void test_pow(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->cfg.min_pow_score = 10;
   open_f(f);
   pg_message_draft draft;
@@ -431,14 +406,14 @@ static void test_merkle(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_network_id),
-      cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_wrong_network, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_solidifier, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_unsolid_count_bound, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_unsolid_age_bound, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_find_index, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_pow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_round_trip, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_wrong_network, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_solidifier, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_unsolid_count_bound, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_unsolid_age_bound, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_find_index, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_persistence, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_pow, tt_setup, tt_teardown),
       cmocka_unit_test(test_merkle),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

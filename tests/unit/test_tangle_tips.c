@@ -10,31 +10,6 @@
 
 #include "tangle_test_util.h"
 
-typedef struct fixture {
-  char *dir;
-  pg_vclock clock;
-  pg_tangle_config cfg;
-  pg_tangle *t;
-} fixture;
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  assert_non_null(f);
-  f->dir = tt_mkdtemp();
-  pg_vclock_init(&f->clock, TT_START_MS);
-  tt_config(&f->cfg, f->dir, &f->clock, 1);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  pg_tangle_close(f->t);
-  tt_rmrf(f->dir);
-  free(f);
-  return 0;
-}
-
 static bool contains(uint8_t (*ids)[PG_ID_LEN], size_t n, const uint8_t id[PG_ID_LEN]) {
   for (size_t i = 0; i < n; i++)
     if (memcmp(ids[i], id, PG_ID_LEN) == 0) return true;
@@ -49,7 +24,7 @@ static size_t tips(pg_tangle *t, uint8_t (*out)[PG_ID_LEN]) {
 }
 
 static void test_sep_when_empty(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->t = tt_open(&f->cfg);
   uint8_t out[8][PG_ID_LEN];
   assert_int_equal(tips(f->t, out), 1);
@@ -62,7 +37,7 @@ static void test_sep_when_empty(void **state) {
 }
 
 static void test_sorted_unique_uniform(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->t = tt_open(&f->cfg);
   uint8_t ten[10][PG_ID_LEN];
   for (int i = 0; i < 10; i++) {
@@ -95,7 +70,7 @@ static void test_sorted_unique_uniform(void **state) {
 }
 
 static void test_removal_after_approvers(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->t = tt_open(&f->cfg); /* tip_max_children 2 */
   uint8_t a[PG_ID_LEN], b[PG_ID_LEN], c[PG_ID_LEN], out[8][PG_ID_LEN];
   assert_int_equal(tt_submit_ix(f->t, &TT_SEP, 1, "x", "a", a), PG_OK);
@@ -111,7 +86,7 @@ static void test_removal_after_approvers(void **state) {
 }
 
 static void test_removal_after_age(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->t = tt_open(&f->cfg); /* tip_max_age_ms 3000 */
   uint8_t a[PG_ID_LEN], b[PG_ID_LEN], out[8][PG_ID_LEN];
   assert_int_equal(tt_submit_ix(f->t, &TT_SEP, 1, "x", "a", a), PG_OK);
@@ -131,7 +106,7 @@ static void test_removal_after_age(void **state) {
 }
 
 static void test_lazy_and_semi_lazy(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->cfg.tsc_c1 = 2;
   f->cfg.tsc_c2 = 3;
   f->cfg.tsc_max_depth = 4;
@@ -194,7 +169,7 @@ static void test_lazy_and_semi_lazy(void **state) {
 /* OMRSI/YMRSI stored when b became solid go stale once an ancestor is
  * confirmed; scores must follow the confirmation. */
 static void test_scores_follow_confirmation(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->cfg.tsc_c1 = 2;
   f->cfg.tsc_c2 = 3;
   f->cfg.tsc_max_depth = 4;
@@ -233,7 +208,7 @@ static void test_scores_follow_confirmation(void **state) {
 }
 
 static void test_rebuild_on_reopen(void **state) {
-  fixture *f = *state;
+  tt_fixture *f = *state;
   f->t = tt_open(&f->cfg);
   uint8_t a[PG_ID_LEN], b[PG_ID_LEN], c[PG_ID_LEN], out[8][PG_ID_LEN];
   assert_int_equal(tt_submit_ix(f->t, &TT_SEP, 1, "r", "a", a), PG_OK);
@@ -248,13 +223,13 @@ static void test_rebuild_on_reopen(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_sep_when_empty, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_sorted_unique_uniform, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_removal_after_approvers, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_removal_after_age, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_lazy_and_semi_lazy, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_scores_follow_confirmation, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_rebuild_on_reopen, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sep_when_empty, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_sorted_unique_uniform, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_removal_after_approvers, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_removal_after_age, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_lazy_and_semi_lazy, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_scores_follow_confirmation, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_rebuild_on_reopen, tt_setup, tt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

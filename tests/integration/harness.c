@@ -1,0 +1,362 @@
+/* harness.c — see harness.h. */
+#include "harness.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "p2pgrid/hex.h"
+
+#ifndef P2PGRID_BIN
+#error "P2PGRID_BIN must name the p2pgrid binary"
+#endif
+
+/* ---- time, files ------------------------------------------------------ */
+
+uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void nap(void) {
+  struct timespec ts = {0, 50 * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+char g_root[64];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)flag;
+  (void)ftw;
+  return remove(path) == 0 ? 0 : -1;
+}
+
+int harness_mkroot(const char *tmpl) {
+  size_t n = strlen(tmpl);
+  if (n >= sizeof g_root) return -1;
+  memcpy(g_root, tmpl, n + 1);
+  return mkdtemp(g_root) ? 0 : -1;
+}
+
+void harness_rmroot(void) {
+  if (!getenv("PG_KEEP_TMP")) (void)nftw(g_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Reads a whole (small) file; NUL-terminated, caller frees. */
+char *slurp(const char *path, size_t *len_out) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    if (len + 1024 + 1 > cap) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t r = fread(buf + len, 1, 1024, f);
+    len += r;
+    if (r == 0) break;
+  }
+  fclose(f);
+  if (!buf) return NULL;
+  buf[len] = '\0';
+  if (len_out) *len_out = len;
+  return buf;
+}
+
+/* ---- child processes -------------------------------------------------- */
+
+void dump_log(const proc *p) {
+  char *s = slurp(p->log, NULL);
+  if (!s) return;
+  size_t n = strlen(s);
+  const char *tail = n > 6000 ? s + n - 6000 : s;
+  fprintf(stderr, "---- %s log (%s), last part ----\n%s---- end of log ----\n", p->name, p->log,
+          tail);
+  free(s);
+}
+
+pid_t spawn_logged(const char *const *argv, const char *log) {
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) _exit(126);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+/* Starts `p2pgrid node` with the data dir and extra args; waits for its
+ * "listening on" line (deadline) and fills port/base. */
+void proc_start(proc *p, const char *const *extra) {
+  const char *argv[64];
+  int argc = 0;
+  p->starts++;
+  snprintf(p->log, sizeof p->log, "%s/%s.%d.log", g_root, p->name, p->starts);
+  argv[argc++] = P2PGRID_BIN;
+  argv[argc++] = "node";
+  argv[argc++] = "--data-dir";
+  argv[argc++] = p->data_dir;
+  argv[argc++] = "--bind";
+  argv[argc++] = "127.0.0.1";
+  argv[argc++] = "--port";
+  argv[argc++] = "0";
+  argv[argc++] = "--log-level";
+  argv[argc++] = "info";
+  for (int i = 0; extra && extra[i]; i++) argv[argc++] = extra[i];
+  argv[argc] = NULL;
+
+  pid_t pid = spawn_logged(argv, p->log);
+  p->pid = pid;
+  p->port = 0;
+  uint64_t deadline = now_ms() + DEADLINE_START_MS;
+  const char *needle = "listening on http://127.0.0.1:";
+  for (;;) {
+    int st = 0;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      p->pid = 0;
+      dump_log(p);
+      fail_msg("%s exited during start (status 0x%x)", p->name, st);
+    }
+    char *s = slurp(p->log, NULL);
+    char *at = s ? strstr(s, needle) : NULL;
+    if (at) {
+      char *q = at + strlen(needle);
+      unsigned port = 0;
+      while (isdigit((unsigned char)*q)) port = port * 10 + (unsigned)(*q++ - '0');
+      if (*q == '\n' && port > 0 && port < 65536) p->port = port;
+    }
+    free(s);
+    if (p->port) break;
+    if (now_ms() > deadline) {
+      dump_log(p);
+      fail_msg("%s: no 'listening on' line within %d ms", p->name, DEADLINE_START_MS);
+    }
+    nap();
+  }
+  snprintf(p->base, sizeof p->base, "http://127.0.0.1:%u", p->port);
+}
+
+/* SIGTERM, then wait (deadline) and require exit status 0. */
+void proc_stop(proc *p) {
+  if (p->pid <= 0) return;
+  assert_int_equal(kill(p->pid, SIGTERM), 0);
+  uint64_t deadline = now_ms() + DEADLINE_STOP_MS;
+  int st = 0;
+  for (;;) {
+    pid_t r = waitpid(p->pid, &st, WNOHANG);
+    if (r == p->pid) break;
+    if (now_ms() > deadline) {
+      kill(p->pid, SIGKILL);
+      waitpid(p->pid, &st, 0);
+      p->pid = 0;
+      dump_log(p);
+      fail_msg("%s did not stop within %d ms of SIGTERM", p->name, DEADLINE_STOP_MS);
+    }
+    nap();
+  }
+  p->pid = 0;
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    dump_log(p);
+    fail_msg("%s: exit status 0x%x after SIGTERM, want exit 0", p->name, st);
+  }
+}
+
+void proc_kill(proc *p) {
+  if (p->pid > 0) {
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, NULL, 0);
+    p->pid = 0;
+  }
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
+  resp *r = ud;
+  size_t n = size * nmemb;
+  char *nb = realloc(r->body, r->len + n + 1);
+  if (!nb) return 0;
+  memcpy(nb + r->len, p, n);
+  r->len += n;
+  nb[r->len] = '\0';
+  r->body = nb;
+  return n;
+}
+
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t cap) {
+  size_t nl = strlen(name);
+  if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':') return;
+  const char *v = line + nl + 1;
+  size_t vl = n - nl - 1;
+  while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
+  while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+  if (vl >= cap) vl = cap - 1;
+  memcpy(out, v, vl);
+  out[vl] = '\0';
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+  resp *r = ud;
+  size_t n = size * nmemb;
+  header_value(p, n, "Content-Type", r->ctype, sizeof r->ctype);
+  header_value(p, n, "Location", r->location, sizeof r->location);
+  header_value(p, n, "Allow", r->allow, sizeof r->allow);
+  header_value(p, n, "Access-Control-Allow-Origin", r->acao, sizeof r->acao);
+  return n;
+}
+
+void resp_free(resp *r) {
+  free(r->body);
+  json_decref(r->json);
+  memset(r, 0, sizeof *r);
+}
+
+/* One request. ctype NULL: no body. hdr: one extra header line or NULL. */
+void http(const proc *p, const char *method, const char *path, const char *ctype,
+          const void *body, size_t len, const char *hdr, resp *r) {
+  char url[1024];
+  char ct[160];
+  struct curl_slist *hs = NULL;
+  memset(r, 0, sizeof *r);
+  snprintf(url, sizeof url, "%s%s", p->base, path);
+  CURL *c = curl_easy_init();
+  assert_non_null(c);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (ctype) {
+    snprintf(ct, sizeof ct, "Content-Type:%s%s", ctype[0] ? " " : "", ctype);
+    hs = curl_slist_append(hs, ct);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
+  if (hdr) hs = curl_slist_append(hs, hdr);
+  if (hs) curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+  if (strcmp(method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  CURLcode cc = curl_easy_perform(c);
+  if (cc != CURLE_OK) {
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hs);
+    fail_msg("%s %s%s: %s", method, p->base, path, curl_easy_strerror(cc));
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_easy_cleanup(c);
+  curl_slist_free_all(hs);
+  if (r->body && strncmp(r->ctype, "application/json", 16) == 0)
+    r->json = json_loadb(r->body, r->len, 0, NULL);
+}
+
+void get(const proc *p, const char *path, resp *r) {
+  http(p, "GET", path, NULL, NULL, 0, NULL, r);
+}
+
+/* GET expecting 200 and {"data":...}; returns the data (borrowed from r). */
+json_t *get_data(const proc *p, const char *path, resp *r) {
+  get(p, path, r);
+  if (r->status != 200 || !r->json)
+    fail_msg("GET %s: status %ld body %s", path, r->status, r->body ? r->body : "");
+  json_t *d = json_object_get(r->json, "data");
+  assert_non_null(d);
+  assert_null(json_object_get(r->json, "error"));
+  return d;
+}
+
+static bool contains_ci(const char *hay, const char *needle) {
+  size_t n = strlen(needle);
+  for (; *hay; hay++)
+    if (strncasecmp(hay, needle, n) == 0) return true;
+  return false;
+}
+
+/* Checks a 4xx/5xx answer: status, JSON error envelope with code as a
+ * string equal to the status, a message, and (optional) a word in it. */
+void expect_error(const resp *r, long status, const char *needle, const char *what) {
+  if (r->status != status)
+    fail_msg("%s: status %ld, want %ld; body %s", what, r->status, status, r->body ? r->body : "");
+  if (strncmp(r->ctype, "application/json", 16) != 0)
+    fail_msg("%s: Content-Type '%s', want application/json", what, r->ctype);
+  if (!r->json) fail_msg("%s: body is not JSON: %s", what, r->body ? r->body : "");
+  json_t *e = json_object_get(r->json, "error");
+  if (!json_is_object(e)) fail_msg("%s: no error object: %s", what, r->body);
+  json_t *code = json_object_get(e, "code");
+  char want[16];
+  snprintf(want, sizeof want, "%ld", status);
+  if (!json_is_string(code) || strcmp(json_string_value(code), want) != 0)
+    fail_msg("%s: error.code must be the string \"%s\": %s", what, want, r->body);
+  const char *m = json_string_value(json_object_get(e, "message"));
+  if (!m || !*m) fail_msg("%s: empty error message: %s", what, r->body);
+  if (needle && !contains_ci(m, needle))
+    fail_msg("%s: error message '%s' does not mention '%s'", what, m, needle);
+  if (strcmp(r->acao, "*") != 0) fail_msg("%s: no Access-Control-Allow-Origin: *", what);
+}
+
+const char *jstr(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  if (!json_is_string(v)) fail_msg("field '%s' is not a string", k);
+  return json_string_value(v);
+}
+
+long long jint(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  if (!json_is_integer(v)) fail_msg("field '%s' is not an integer number", k);
+  return (long long)json_integer_value(v);
+}
+
+bool is_hex64(const char *s) {
+  if (!s || strlen(s) != 64) return false;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) return false;
+  return true;
+}
+
+/* ---- Tangle ----------------------------------------------------------- */
+
+size_t tips(const proc *p, uint8_t (*ids)[32], bool check_order) {
+  resp r;
+  json_t *d = get_data(p, "/api/v1/tips", &r);
+  json_t *a = json_object_get(d, "tipMessageIds");
+  assert_true(json_is_array(a));
+  size_t n = json_array_size(a);
+  assert_true(n >= 1 && n <= 8);
+  for (size_t i = 0; i < n; i++) {
+    const char *h = json_string_value(json_array_get(a, i));
+    assert_true(is_hex64(h));
+    assert_int_equal(pg_hex_decode_exact(h, ids[i], 32), 0);
+    if (check_order && i) assert_true(memcmp(ids[i - 1], ids[i], 32) < 0);
+  }
+  resp_free(&r);
+  return n;
+}

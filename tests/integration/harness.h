@@ -1,0 +1,100 @@
+/* harness.h — shared by the integration tests that drive real `p2pgrid node`
+ * child processes (test_node_process.c, test_ledger_process.c): a temporary
+ * root directory, starting a node on port 0 and reading the port from its
+ * log, stopping it with SIGTERM, libcurl requests and checks of the JSON
+ * answers. Failures end the current cmocka test (fail_msg / assert_*).
+ *
+ * Set PG_KEEP_TMP=1 to keep the temporary directory (logs, databases). */
+#ifndef P2PGRID_IT_HARNESS_H
+#define P2PGRID_IT_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+/* CHRYSALIS.md 1.2 [checked]: BLAKE2b-256("private-tangle")[0..8] LE */
+#define PRIVATE_TANGLE_ID 2321005821356827533ull
+#define DEADLINE_START_MS 60000
+#define DEADLINE_CONFIRM_MS 90000
+#define DEADLINE_STOP_MS 30000
+
+/* ---- time, files ------------------------------------------------------ */
+
+/* The temporary root directory (logs, data dirs), made by harness_mkroot. */
+extern char g_root[64];
+
+/* Makes g_root from a mkdtemp template such as "/tmp/p2pgrid-it-XXXXXX";
+ * 0 or -1. */
+int harness_mkroot(const char *tmpl);
+/* Removes g_root and everything in it, unless PG_KEEP_TMP is set. */
+void harness_rmroot(void);
+
+uint64_t now_ms(void); /* monotonic */
+void nap(void);        /* 50 ms */
+/* Reads a whole (small) file; NUL-terminated, caller frees. */
+char *slurp(const char *path, size_t *len_out);
+
+/* ---- child processes -------------------------------------------------- */
+
+typedef struct proc {
+  pid_t pid;
+  char name[32];
+  char data_dir[256];
+  char log[300];
+  unsigned port;
+  char base[64];
+  int starts;
+} proc;
+
+/* Prints the last part of the process's current log to stderr. */
+void dump_log(const proc *p);
+/* Forks and execs argv[0] (argv NULL-terminated) with stdout and stderr
+ * into the file log; returns the child's pid. */
+pid_t spawn_logged(const char *const *argv, const char *log);
+/* Starts `p2pgrid node` with the data dir and extra args; waits for its
+ * "listening on" line (deadline) and fills port/base. */
+void proc_start(proc *p, const char *const *extra);
+/* SIGTERM, then wait (deadline) and require exit status 0. */
+void proc_stop(proc *p);
+void proc_kill(proc *p);
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+typedef struct resp {
+  long status;
+  char *body;
+  size_t len;
+  char ctype[128];
+  char location[256];
+  char allow[128];
+  char acao[32];
+  json_t *json; /* parsed body if JSON */
+} resp;
+
+void resp_free(resp *r);
+/* One request. ctype NULL: no body. hdr: one extra header line or NULL. */
+void http(const proc *p, const char *method, const char *path, const char *ctype,
+          const void *body, size_t len, const char *hdr, resp *r);
+void get(const proc *p, const char *path, resp *r);
+/* GET expecting 200 and {"data":...}; returns the data (borrowed from r). */
+json_t *get_data(const proc *p, const char *path, resp *r);
+/* Checks a 4xx/5xx answer: status, JSON error envelope with code as a
+ * string equal to the status, a message, and (optional) a word in it. */
+void expect_error(const resp *r, long status, const char *needle, const char *what);
+
+/* ---- JSON fields -------------------------------------------------------- */
+
+const char *jstr(json_t *o, const char *k);
+long long jint(json_t *o, const char *k);
+bool is_hex64(const char *s); /* 64 lowercase hex digits */
+
+/* ---- Tangle ----------------------------------------------------------- */
+
+/* Parents from GET /tips (1..8 ids of 64 lowercase hex digits) into ids;
+ * with check_order, also requires them sorted and unique. */
+size_t tips(const proc *p, uint8_t (*ids)[32], bool check_order);
+
+#endif
