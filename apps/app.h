@@ -27,5 +27,7 @@ int pg_cmd_mam(int argc, char **argv);
 void pg_cmd_mam_usage(FILE *f);
 int pg_cmd_wallet(int argc, char **argv);
 void pg_cmd_wallet_usage(FILE *f);
+int pg_cmd_market(int argc, char **argv);
+void pg_cmd_market_usage(FILE *f);
 
 #endif

@@ -21,6 +21,8 @@ static const pg_app_cmd commands[] = {
     {"wallet", "seeds, addresses, balances and transfers against any node", pg_cmd_wallet,
      pg_cmd_wallet_usage},
     {"mam", "publish and read MAM channels (mam.js 1.6.3) on a node", pg_cmd_mam, pg_cmd_mam_usage},
+    {"market", "settle one slot with a market mechanism (no node needed)", pg_cmd_market,
+     pg_cmd_market_usage},
     {"version", "print the version", cmd_version, cmd_version_usage},
     {"help", "explain a command", cmd_help, cmd_help_usage},
 };

@@ -1,0 +1,235 @@
+/* p2pgrid market — settle one slot from a slot JSON file with a chosen
+ * mechanism and print the settlement (table or --json). Thin: reading the
+ * file and printing around include/p2pgrid/market.h. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "p2pgrid/market.h"
+
+#define MAX_INPUT ((size_t)256 << 20)
+
+void pg_cmd_market_usage(FILE *f) {
+  fprintf(f,
+          "usage: p2pgrid market settle --mechanism M --input SLOT.json [--json]\n"
+          "\n"
+          "Settles one time slot of the community grid: energy from and to the community\n"
+          "and the utility, what each consumer owes and each producer earns (integer\n"
+          "token units), the grid's fee income and the utility's share, and every\n"
+          "participant's savings against buying everything at the import price and\n"
+          "selling everything at the export price.\n"
+          "\n"
+          "options:\n"
+          "  --mechanism M   fixed | pay-as-clear | pay-as-bid | mmr | sdr\n"
+          "  --input FILE    the slot as JSON ('-' reads standard input); see\n"
+          "                  examples/slot.json and include/p2pgrid/market.h\n"
+          "  --json          print the settlement as JSON instead of a table\n"
+          "\n"
+          "example:\n"
+          "  p2pgrid market settle --mechanism sdr --input examples/slot.json\n");
+}
+
+static int read_input(const char *path, char **out, size_t *out_len) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "p2pgrid market: cannot open %s\n", path);
+    return -1;
+  }
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  int rc = -1;
+  while (buf) {
+    size_t n = fread(buf + len, 1, cap - len, f);
+    len += n;
+    if (n == 0) break;
+    if (len == cap) {
+      if (cap >= MAX_INPUT) {
+        fprintf(stderr, "p2pgrid market: %s is larger than %zu bytes\n", path, MAX_INPUT);
+        goto out;
+      }
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) {
+        fprintf(stderr, "p2pgrid market: out of memory reading %s\n", path);
+        goto out;
+      }
+      buf = nb;
+    }
+  }
+  if (!buf) {
+    fprintf(stderr, "p2pgrid market: out of memory reading %s\n", path);
+    goto out;
+  }
+  if (ferror(f)) {
+    fprintf(stderr, "p2pgrid market: cannot read %s\n", path);
+    goto out;
+  }
+  *out = buf;
+  *out_len = len;
+  buf = NULL;
+  rc = 0;
+out:
+  free(buf);
+  if (f != stdin) fclose(f);
+  return rc;
+}
+
+static const char *or_dash(const char *s) { return s ? s : "-"; }
+
+static void print_table(const pg_market_slot *s, const pg_market_result *r) {
+  printf("mechanism %s: supply %lld Wh, demand %lld Wh, community %lld Wh, import %lld Wh, "
+         "export %lld Wh\n",
+         pg_market_mech_name(r->mech), (long long)r->supply_wh, (long long)r->demand_wh,
+         (long long)r->matched_wh, (long long)r->import_wh, (long long)r->export_wh);
+  if (r->has_price)
+    printf("prices per kWh: buy %.4f, sell %.4f (import %llu, export %llu)\n", r->buy_price,
+           r->sell_price, (unsigned long long)s->import_price,
+           (unsigned long long)s->export_price);
+  else
+    printf("prices per kWh: no community match (import %llu, export %llu)\n",
+           (unsigned long long)s->import_price, (unsigned long long)s->export_price);
+  printf("\n%-8s %-16s %12s %12s %12s %12s %10s %12s %12s %12s\n", "role", "id", "energy Wh",
+         "community Wh", "utility Wh", "energy", "fee", "total", "baseline", "savings");
+  for (size_t i = 0; i < r->n_consumers; i++) {
+    const pg_market_party *c = &r->consumers[i];
+    printf("%-8s %-16s %12lld %12lld %12lld %12lld %10lld %12lld %12lld %12lld\n", "consumer",
+           or_dash(s->consumers[i].id), (long long)s->consumers[i].usage_wh,
+           (long long)c->community_wh, (long long)c->utility_wh, (long long)c->amount,
+           (long long)c->fee, (long long)c->total, (long long)c->baseline, (long long)c->savings);
+  }
+  for (size_t j = 0; j < r->n_producers; j++) {
+    const pg_market_party *p = &r->producers[j];
+    printf("%-8s %-16s %12lld %12lld %12lld %12lld %10lld %12lld %12lld %12lld\n", "producer",
+           or_dash(s->producers[j].id), (long long)s->producers[j].output_wh,
+           (long long)p->community_wh, (long long)p->utility_wh, (long long)p->amount,
+           (long long)p->fee, (long long)p->total, (long long)p->baseline, (long long)p->savings);
+  }
+  printf("\nconsumers pay %lld = producers earn %lld + grid income %lld (fees %lld) + utility "
+         "import cost %lld - utility export income %lld\n",
+         (long long)r->consumer_payments, (long long)r->producer_revenues,
+         (long long)r->grid_income, (long long)r->fees, (long long)r->utility_import_cost,
+         (long long)r->utility_export_income);
+}
+
+static json_t *party_json(const char *id, int64_t wh, const pg_market_party *p) {
+  json_t *o = json_object();
+  if (!o) return NULL;
+  json_object_set_new(o, "id", id ? json_string(id) : json_null());
+  json_object_set_new(o, "energyWh", json_integer(wh));
+  json_object_set_new(o, "communityWh", json_integer(p->community_wh));
+  json_object_set_new(o, "utilityWh", json_integer(p->utility_wh));
+  json_object_set_new(o, "amount", json_integer(p->amount));
+  json_object_set_new(o, "fee", json_integer(p->fee));
+  json_object_set_new(o, "total", json_integer(p->total));
+  json_object_set_new(o, "baseline", json_integer(p->baseline));
+  json_object_set_new(o, "savings", json_integer(p->savings));
+  return o;
+}
+
+static int print_json(const pg_market_slot *s, const pg_market_result *r) {
+  json_t *o = json_object(), *cs = json_array(), *ps = json_array();
+  int rc = -1;
+  if (!o || !cs || !ps) goto out;
+  json_object_set_new(o, "mechanism", json_string(pg_market_mech_name(r->mech)));
+  json_object_set_new(o, "supplyWh", json_integer(r->supply_wh));
+  json_object_set_new(o, "demandWh", json_integer(r->demand_wh));
+  json_object_set_new(o, "communityWh", json_integer(r->matched_wh));
+  json_object_set_new(o, "importWh", json_integer(r->import_wh));
+  json_object_set_new(o, "exportWh", json_integer(r->export_wh));
+  json_object_set_new(o, "buyPricePerKwh", r->has_price ? json_real(r->buy_price) : json_null());
+  json_object_set_new(o, "sellPricePerKwh", r->has_price ? json_real(r->sell_price) : json_null());
+  json_object_set_new(o, "consumerPayments", json_integer(r->consumer_payments));
+  json_object_set_new(o, "producerRevenues", json_integer(r->producer_revenues));
+  json_object_set_new(o, "fees", json_integer(r->fees));
+  json_object_set_new(o, "gridIncome", json_integer(r->grid_income));
+  json_object_set_new(o, "utilityImportCost", json_integer(r->utility_import_cost));
+  json_object_set_new(o, "utilityExportIncome", json_integer(r->utility_export_income));
+  for (size_t i = 0; i < r->n_consumers; i++)
+    json_array_append_new(cs, party_json(s->consumers[i].id, s->consumers[i].usage_wh,
+                                         &r->consumers[i]));
+  for (size_t j = 0; j < r->n_producers; j++)
+    json_array_append_new(ps, party_json(s->producers[j].id, s->producers[j].output_wh,
+                                         &r->producers[j]));
+  json_object_set(o, "consumers", cs);
+  json_object_set(o, "producers", ps);
+  if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0) {
+    putchar('\n');
+    rc = 0;
+  }
+out:
+  json_decref(cs);
+  json_decref(ps);
+  json_decref(o);
+  return rc;
+}
+
+int pg_cmd_market(int argc, char **argv) {
+  enum { O_MECH = 256, O_INPUT, O_JSON };
+  static const struct option opts[] = {{"mechanism", required_argument, 0, O_MECH},
+                                       {"input", required_argument, 0, O_INPUT},
+                                       {"json", no_argument, 0, O_JSON},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  const char *mech_s = NULL, *input = NULL;
+  bool json = false;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+    case O_MECH: mech_s = optarg; break;
+    case O_INPUT: input = optarg; break;
+    case O_JSON: json = true; break;
+    case 'h': pg_cmd_market_usage(stdout); return PG_EXIT_OK;
+    default: return PG_EXIT_USAGE;
+    }
+  }
+  if (optind >= argc || strcmp(argv[optind], "settle") != 0) {
+    fprintf(stderr, optind < argc ? "p2pgrid market: unknown action '%s' (settle)\n"
+                                  : "p2pgrid market: which action? (settle)%s\n",
+            optind < argc ? argv[optind] : "");
+    return PG_EXIT_USAGE;
+  }
+  if (optind + 1 < argc) {
+    fprintf(stderr, "p2pgrid market: unexpected argument '%s'\n", argv[optind + 1]);
+    return PG_EXIT_USAGE;
+  }
+  if (!mech_s || !input) {
+    fprintf(stderr, "p2pgrid market settle: --mechanism and --input are required\n");
+    return PG_EXIT_USAGE;
+  }
+  pg_diag d = {{0}};
+  pg_market_mech mech;
+  if (pg_market_mech_parse(mech_s, &mech, &d)) {
+    fprintf(stderr, "p2pgrid market: %s\n", d.msg);
+    return PG_EXIT_USAGE;
+  }
+  char *data = NULL;
+  size_t len = 0;
+  if (read_input(input, &data, &len)) return PG_EXIT_FAIL;
+  int status = PG_EXIT_FAIL;
+  pg_market_slot_json sj;
+  pg_market_result r;
+  memset(&r, 0, sizeof r);
+  if (pg_market_slot_from_json(data, len, &sj, &d)) {
+    fprintf(stderr, "p2pgrid market: %s: %s\n", input, d.msg);
+    status = PG_EXIT_USAGE;
+    goto out;
+  }
+  int rc = pg_market_settle(&sj.slot, mech, &r, &d);
+  if (rc) {
+    fprintf(stderr, "p2pgrid market: %s: %s\n", input, d.msg);
+    status = rc == PG_ERR_NOMEM ? PG_EXIT_FAIL : PG_EXIT_USAGE;
+  } else if (json) {
+    status = print_json(&sj.slot, &r) ? PG_EXIT_FAIL : PG_EXIT_OK;
+  } else {
+    print_table(&sj.slot, &r);
+    status = PG_EXIT_OK;
+  }
+  pg_market_result_free(&r);
+  pg_market_slot_json_free(&sj);
+out:
+  free(data);
+  return status;
+}

@@ -1,0 +1,163 @@
+/* market_json.c — the slot JSON format (include/p2pgrid/market.h) from a
+ * buffer already in memory. No I/O. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2pgrid/json.h"
+#include "p2pgrid/market.h"
+
+void pg_market_slot_json_free(pg_market_slot_json *s) {
+  if (!s) return;
+  free(s->producers);
+  free(s->consumers);
+  free(s->ids);
+  memset(s, 0, sizeof *s);
+}
+
+/* Re-words a getter's diagnostic with the path of the object it came from. */
+static int at(pg_diag *d, int rc, const char *what, size_t i, const pg_diag *inner) {
+  if (i == (size_t)-1) return pg_fail(d, rc, "%s: %s", what, inner->msg);
+  return pg_fail(d, rc, "%s[%zu]: %s", what, i, inner->msg);
+}
+
+static int get_price(const json_t *o, const char *key, bool optional, uint64_t def,
+                     uint64_t *out, bool *present, pg_diag *d) {
+  json_t *v = json_object_get(o, key);
+  if (!v || json_is_null(v)) {
+    if (!optional) return pg_fail(d, PG_ERR_INVALID, "missing field '%s'", key);
+    *out = def;
+    if (present) *present = false;
+    return PG_OK;
+  }
+  int rc = pg_json_get_u64_range(o, key, 0, PG_MARKET_MAX_PRICE, out, d);
+  if (rc) return rc;
+  if (present) *present = true;
+  return PG_OK;
+}
+
+static int get_id(const json_t *o, char *dst, pg_diag *d) {
+  const char *s;
+  size_t n;
+  int rc = pg_json_get_str(o, "id", &s, &n, d);
+  if (rc) return rc;
+  if (n == 0 || n > PG_MARKET_ID_MAX)
+    return pg_fail(d, PG_ERR_INVALID, "field 'id': must be 1..%d bytes", PG_MARKET_ID_MAX);
+  memcpy(dst, s, n + 1);
+  return PG_OK;
+}
+
+static int get_wh(const json_t *o, const char *key, int64_t *out, pg_diag *d) {
+  uint64_t v;
+  int rc = pg_json_get_u64_range(o, key, 0, (uint64_t)PG_MARKET_MAX_WH, &v, d);
+  if (rc == PG_OK) *out = (int64_t)v;
+  return rc;
+}
+
+int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *out, pg_diag *d) {
+  memset(out, 0, sizeof *out);
+  pg_market_slot_json s;
+  memset(&s, 0, sizeof s);
+  json_t *root = NULL, *ps = NULL, *cs = NULL, *fees = NULL, *fixed = NULL;
+  pg_diag in = {{0}};
+  int rc = pg_json_parse(data, len, PG_JSON_OBJECT, &root, d);
+  if (rc) return rc;
+  if ((rc = pg_json_get_array(root, "producers", &ps, d)) ||
+      (rc = pg_json_get_array(root, "consumers", &cs, d)))
+    goto fail;
+  size_t np = json_array_size(ps), nc = json_array_size(cs);
+  if (np > PG_MARKET_MAX_PARTIES || nc > PG_MARKET_MAX_PARTIES) {
+    rc = pg_fail(d, PG_ERR_TOO_LARGE, "field '%s': more than %zu entries",
+                 np > PG_MARKET_MAX_PARTIES ? "producers" : "consumers", PG_MARKET_MAX_PARTIES);
+    goto fail;
+  }
+  s.producers = calloc(np ? np : 1, sizeof *s.producers);
+  s.consumers = calloc(nc ? nc : 1, sizeof *s.consumers);
+  s.ids = malloc((np + nc ? np + nc : 1) * (PG_MARKET_ID_MAX + 1));
+  if (!s.producers || !s.consumers || !s.ids) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory for %zu participants", np + nc);
+    goto fail;
+  }
+  for (size_t i = 0; i < np; i++) {
+    json_t *o = json_array_get(ps, i);
+    pg_market_producer *p = &s.producers[i];
+    char *id = s.ids + i * (PG_MARKET_ID_MAX + 1);
+    if (!json_is_object(o)) {
+      rc = pg_fail(d, PG_ERR_INVALID, "producers[%zu]: expected an object", i);
+      goto fail;
+    }
+    if ((rc = get_id(o, id, &in)) || (rc = get_wh(o, "outputWh", &p->output_wh, &in)) ||
+        (rc = get_price(o, "askPerKwh", true, 0, &p->ask_per_kwh, &p->has_ask, &in))) {
+      rc = at(d, rc, "producers", i, &in);
+      goto fail;
+    }
+    p->id = id;
+  }
+  for (size_t i = 0; i < nc; i++) {
+    json_t *o = json_array_get(cs, i);
+    pg_market_consumer *c = &s.consumers[i];
+    char *id = s.ids + (np + i) * (PG_MARKET_ID_MAX + 1);
+    if (!json_is_object(o)) {
+      rc = pg_fail(d, PG_ERR_INVALID, "consumers[%zu]: expected an object", i);
+      goto fail;
+    }
+    if ((rc = get_id(o, id, &in)) || (rc = get_wh(o, "usageWh", &c->usage_wh, &in)) ||
+        (rc = get_price(o, "bidPerKwh", true, 0, &c->bid_per_kwh, &c->has_bid, &in))) {
+      rc = at(d, rc, "consumers", i, &in);
+      goto fail;
+    }
+    c->id = id;
+  }
+  pg_market_slot *sl = &s.slot;
+  if ((rc = get_price(root, "importPrice", false, 0, &sl->import_price, NULL, d)) ||
+      (rc = get_price(root, "exportPrice", false, 0, &sl->export_price, NULL, d)))
+    goto fail;
+  if (sl->import_price < sl->export_price) {
+    rc = pg_fail(d, PG_ERR_INVALID,
+                 "field 'importPrice': %llu is below exportPrice %llu (need import >= export)",
+                 (unsigned long long)sl->import_price, (unsigned long long)sl->export_price);
+    goto fail;
+  }
+  fees = json_object_get(root, "fees");
+  if (fees && !json_is_null(fees)) {
+    uint64_t pct = 0;
+    if (!json_is_object(fees)) {
+      rc = pg_fail(d, PG_ERR_INVALID, "field 'fees': expected an object");
+      goto fail;
+    }
+    json_t *pv = json_object_get(fees, "percent");
+    bool has_pct = pv && !json_is_null(pv);
+    if ((rc = get_price(fees, "perKwh", true, 0, &sl->fee_per_kwh, NULL, &in)) ||
+        (has_pct && (rc = pg_json_get_u64_range(fees, "percent", 0, 100, &pct, &in)))) {
+      rc = at(d, rc, "fees", (size_t)-1, &in);
+      goto fail;
+    }
+    sl->fee_bp = pct * 100;
+  }
+  sl->fixed_buy_price = sl->import_price;
+  sl->fixed_sell_price = sl->export_price;
+  fixed = json_object_get(root, "fixed");
+  if (fixed && !json_is_null(fixed)) {
+    if (!json_is_object(fixed)) {
+      rc = pg_fail(d, PG_ERR_INVALID, "field 'fixed': expected an object");
+      goto fail;
+    }
+    if ((rc = get_price(fixed, "buyPerKwh", true, sl->import_price, &sl->fixed_buy_price, NULL,
+                        &in)) ||
+        (rc = get_price(fixed, "sellPerKwh", true, sl->export_price, &sl->fixed_sell_price, NULL,
+                        &in))) {
+      rc = at(d, rc, "fixed", (size_t)-1, &in);
+      goto fail;
+    }
+  }
+  sl->producers = s.producers;
+  sl->n_producers = np;
+  sl->consumers = s.consumers;
+  sl->n_consumers = nc;
+  json_decref(root);
+  *out = s;
+  return PG_OK;
+fail:
+  json_decref(root);
+  pg_market_slot_json_free(&s);
+  return rc;
+}

@@ -1,0 +1,119 @@
+/* Slot JSON parser: examples/slot.json, defaults, and errors that name the
+ * field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "p2pgrid/market.h"
+
+static void expect_err(const char *js, int err, const char *needle) {
+  pg_market_slot_json s;
+  pg_diag d = {{0}};
+  int rc = pg_market_slot_from_json(js, strlen(js), &s, &d);
+  if (rc != err) fail_msg("%s: rc %d (%s), expected %d", js, rc, d.msg, err);
+  if (!strstr(d.msg, needle)) fail_msg("%s: diag '%s' lacks '%s'", js, d.msg, needle);
+}
+
+static void test_example_file(void **state) {
+  (void)state;
+  FILE *f = fopen(PG_SOURCE_DIR "/examples/slot.json", "rb");
+  assert_non_null(f);
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  pg_market_slot_json s;
+  pg_diag d = {{0}};
+  int rc = pg_market_slot_from_json(buf, n, &s, &d);
+  if (rc) fail_msg("%s", d.msg);
+  assert_int_equal(s.slot.n_producers, 3);
+  assert_int_equal(s.slot.n_consumers, 3);
+  assert_string_equal(s.slot.producers[2].id, "wind-1");
+  assert_false(s.slot.producers[2].has_ask);
+  assert_true(s.slot.producers[0].has_ask);
+  assert_int_equal(s.slot.producers[0].ask_per_kwh, 150);
+  assert_int_equal(s.slot.consumers[1].usage_wh, 1500);
+  assert_int_equal(s.slot.import_price, 300);
+  assert_int_equal(s.slot.export_price, 100);
+  assert_int_equal(s.slot.fee_per_kwh, 5);
+  assert_int_equal(s.slot.fee_bp, 200);
+  assert_int_equal(s.slot.fixed_buy_price, 250);
+  pg_market_result r;
+  assert_int_equal(pg_market_settle(&s.slot, PG_MARKET_SDR, &r, &d), PG_OK);
+  assert_int_equal(r.demand_wh, 5000);
+  pg_market_result_free(&r);
+  pg_market_slot_json_free(&s);
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  const char *js = "{\"producers\":[],\"consumers\":[{\"id\":\"c\",\"usageWh\":5,"
+                   "\"bidPerKwh\":null}],\"importPrice\":30,\"exportPrice\":10}";
+  pg_market_slot_json s;
+  assert_int_equal(pg_market_slot_from_json(js, strlen(js), &s, NULL), PG_OK);
+  assert_false(s.slot.consumers[0].has_bid);
+  assert_int_equal(s.slot.fee_bp, 0);
+  assert_int_equal(s.slot.fee_per_kwh, 0);
+  assert_int_equal(s.slot.fixed_buy_price, 30);
+  assert_int_equal(s.slot.fixed_sell_price, 10);
+  pg_market_slot_json_free(&s);
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  expect_err("{", PG_ERR_INVALID, "JSON line");
+  expect_err("{\"consumers\":[],\"importPrice\":1,\"exportPrice\":1}", PG_ERR_INVALID,
+             "'producers'");
+  expect_err("{\"producers\":[],\"consumers\":[{\"id\":\"a\",\"usageWh\":1},{\"id\":\"b\","
+             "\"usageWh\":-4}],\"importPrice\":1,\"exportPrice\":1}",
+             PG_ERR_INVALID, "consumers[1]: ");
+  expect_err("{\"producers\":[],\"consumers\":[{\"id\":\"a\",\"usageWh\":1},{\"id\":\"b\","
+             "\"usageWh\":-4}],\"importPrice\":1,\"exportPrice\":1}",
+             PG_ERR_INVALID, "usageWh");
+  expect_err("{\"producers\":[{\"outputWh\":1}],\"consumers\":[],\"importPrice\":1,"
+             "\"exportPrice\":1}",
+             PG_ERR_INVALID, "producers[0]: missing field 'id'");
+  expect_err("{\"producers\":[{\"id\":\"\",\"outputWh\":1}],\"consumers\":[],\"importPrice\":1,"
+             "\"exportPrice\":1}",
+             PG_ERR_INVALID, "producers[0]: field 'id'");
+  expect_err("{\"producers\":[{\"id\":\"p\",\"outputWh\":1,\"askPerKwh\":\"9\"}],\"consumers\":[],"
+             "\"importPrice\":1,\"exportPrice\":1}",
+             PG_ERR_INVALID, "askPerKwh");
+  expect_err("{\"producers\":[3],\"consumers\":[],\"importPrice\":1,\"exportPrice\":1}",
+             PG_ERR_INVALID, "producers[0]: expected an object");
+  expect_err("{\"producers\":[],\"consumers\":[],\"importPrice\":1}", PG_ERR_INVALID,
+             "exportPrice");
+  expect_err("{\"producers\":[],\"consumers\":[],\"importPrice\":1,\"exportPrice\":2}",
+             PG_ERR_INVALID, "field 'importPrice'");
+  expect_err("{\"producers\":[],\"consumers\":[],\"importPrice\":1,\"exportPrice\":1,"
+             "\"fees\":{\"percent\":101}}",
+             PG_ERR_INVALID, "fees: ");
+  expect_err("{\"producers\":[],\"consumers\":[],\"importPrice\":1,\"exportPrice\":1,"
+             "\"fees\":{\"perKwh\":2.5}}",
+             PG_ERR_INVALID, "perKwh");
+  expect_err("{\"producers\":[],\"consumers\":[],\"importPrice\":1,\"exportPrice\":1,"
+             "\"fees\":7}",
+             PG_ERR_INVALID, "field 'fees'");
+  expect_err("{\"producers\":[],\"consumers\":[],\"importPrice\":1,\"exportPrice\":1,"
+             "\"fixed\":{\"sellPerKwh\":-1}}",
+             PG_ERR_INVALID, "fixed: ");
+  expect_err("{\"producers\":[],\"consumers\":[],\"importPrice\":2000000000,\"exportPrice\":1}",
+             PG_ERR_INVALID, "importPrice");
+  expect_err("{\"producers\":[],\"consumers\":[{\"id\":\"a\",\"usageWh\":2000000000000}],"
+             "\"importPrice\":1,\"exportPrice\":1}",
+             PG_ERR_INVALID, "consumers[0]: ");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_example_file),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
