@@ -86,11 +86,18 @@ typedef struct pg_wallet_follow_opts {
 /* Follows a transfer to confirmation: polls metadata, promotes when the node
  * says shouldPromote, reattaches (same payload, new message) when it says
  * shouldReattach (the same transaction payload in a new message; also for
- * transfers this object did not send). On return *final_id is the message
- * that was referenced.
- * PG_OK when included; PG_ERR_STATE with the conflict reason in d when it
- * conflicted; PG_ERR_TIMEOUT when not referenced in time. Forgets the pending
- * inputs of the transfer once it is referenced. */
+ * transfers this object did not send). msg_id may be any message that
+ * carried the transfer (e.g. the one pg_wallet_send returned, after an earlier
+ * follow reattached it). On return *final_id is the message that was
+ * referenced, or, when the transaction was booked through another message
+ * carrying it (a reattachment that won, or the original after a
+ * reattachment), that message.
+ * PG_OK when the transaction is included (through any message);
+ * PG_ERR_STATE with the conflict reason in d when it conflicted;
+ * PG_ERR_TIMEOUT when not referenced in time. Forgets the pending inputs of
+ * the transfer once it is referenced.
+ * pg_wallet_send fails (PG_ERR_UNAVAILABLE, before submitting anything) while
+ * 64 transfers of this object are pending: follow them first. */
 PG_NODISCARD int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32],
                                   const pg_wallet_follow_opts *o, uint8_t final_id[32], pg_diag *d);
 

@@ -18,7 +18,8 @@
 #define MAX_ADDR_OUTPUTS 1000
 
 typedef struct pending {
-  uint8_t msg_id[32];
+  uint8_t msg_id[32]; /* the latest message carrying the transfer */
+  uint8_t tx_id[32];
   uint8_t *payload; /* owned: the transaction payload, for reattaching */
   size_t payload_len;
   size_t ninputs;
@@ -169,15 +170,16 @@ static int check_dust_receivers(pg_wallet *w, const pg_tx_output_spec *spec, siz
   return PG_OK;
 }
 
-static int remember(pg_wallet *w, const uint8_t msg_id[32], const pg_buf *payload,
-                    const pg_tx_input_spec *in, size_t nin) {
-  if (w->npending == MAX_PENDING) return PG_ERR_UNAVAILABLE;
+/* Records a submitted transfer; its payload copy was made before the submit
+ * (see pg_wallet_send), so this cannot fail. The caller checked that a slot
+ * is free. */
+static void remember(pg_wallet *w, const uint8_t msg_id[32], uint8_t *payload_copy, size_t len,
+                     const pg_tx_input_spec *in, size_t nin) {
   pending *p = &w->pend[w->npending];
-  p->payload = malloc(payload->len);
-  if (!p->payload) return PG_ERR_NOMEM;
-  memcpy(p->payload, payload->data, payload->len);
-  p->payload_len = payload->len;
+  p->payload = payload_copy;
+  p->payload_len = len;
   memcpy(p->msg_id, msg_id, 32);
+  pg_transaction_id(payload_copy, len, p->tx_id);
   p->ninputs = nin;
   for (size_t i = 0; i < nin; i++) {
     memcpy(p->inputs[i], in[i].tx_id, 32);
@@ -185,12 +187,17 @@ static int remember(pg_wallet *w, const uint8_t msg_id[32], const pg_buf *payloa
     p->inputs[i][33] = (uint8_t)(in[i].output_index >> 8);
   }
   w->npending++;
-  return PG_OK;
 }
 
 static pending *find_pending(pg_wallet *w, const uint8_t msg_id[32]) {
   for (size_t i = 0; i < w->npending; i++)
     if (memcmp(w->pend[i].msg_id, msg_id, 32) == 0) return &w->pend[i];
+  return NULL;
+}
+
+static pending *find_pending_tx(pg_wallet *w, const uint8_t tx_id[32]) {
+  for (size_t i = 0; i < w->npending; i++)
+    if (memcmp(w->pend[i].tx_id, tx_id, 32) == 0) return &w->pend[i];
   return NULL;
 }
 
@@ -277,6 +284,14 @@ int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
   if (rc) return rc;
   if (o && o->index && (o->index_len < 1 || o->index_len > PG_INDEX_MAX_LEN))
     return pg_fail(d, PG_ERR_INVALID, "payment reference index must be 1..64 bytes");
+  /* Everything that can fail after the submit is settled before it: a
+   * transfer on the Tangle that the caller is told failed, and whose inputs
+   * are not held back, would be spent again by the next send. */
+  if (w->npending == MAX_PENDING)
+    return pg_fail(d, PG_ERR_UNAVAILABLE,
+                   "%d transfers of this wallet are unconfirmed: follow them "
+                   "(pg_wallet_follow) before sending more",
+                   MAX_PENDING);
   rc = check_dust_receivers(w, spec, nspec, d);
   if (rc) return rc;
 
@@ -335,12 +350,19 @@ int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
                             o && o->index ? o->index_len : 0, o ? o->data : NULL,
                             o ? o->data_len : 0, NULL, d);
   uint8_t mid[32];
-  if (rc == PG_OK) rc = submit_payload(w, payload.data, payload.len, mid, d);
+  uint8_t *copy = NULL;
+  if (rc == PG_OK && !(copy = malloc(payload.len))) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (rc == PG_OK) {
+    memcpy(copy, payload.data, payload.len);
+    rc = submit_payload(w, payload.data, payload.len, mid, d);
+  }
   if (rc == PG_OK) {
     if (msg_id) memcpy(msg_id, mid, 32);
     if (tx_id) pg_transaction_id(payload.data, payload.len, tx_id);
-    rc = remember(w, mid, &payload, sel->in, sel->nin);
+    remember(w, mid, copy, payload.len, sel->in, sel->nin);
+    copy = NULL;
   }
+  free(copy);
   pg_buf_free(&payload);
 out:
   sodium_memzero(sel, sizeof *sel);
@@ -399,22 +421,80 @@ static int reattach_any(pg_wallet *w, const uint8_t msg_id[32], uint8_t new_id[3
   return rc;
 }
 
+/* The id of the transaction msg_id carries; *has_tx false when it carries none. */
+static int message_tx_id(pg_wallet *w, const uint8_t msg_id[32], uint8_t tx_id[32], bool *has_tx,
+                         pg_diag *d) {
+  pg_buf raw;
+  pg_message m;
+  *has_tx = false;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  int rc = pg_client_get_raw(w->client, msg_id, &raw, d);
+  if (rc == PG_OK) rc = pg_message_parse(raw.data, raw.len, &m, d);
+  if (rc == PG_OK) {
+    if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
+      pg_transaction_id(m.payload, m.payload_len, tx_id);
+      *has_tx = true;
+    }
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
+  return rc;
+}
+
+/* Whether the transaction has been booked, through whichever message carried
+ * it (the one followed, a reattachment of ours or anybody's, or the original
+ * after we reattached): its first output then exists and names that
+ * message, which goes to booked_by. */
+static int tx_booked(pg_wallet *w, const uint8_t tx_id[32], bool *booked, uint8_t booked_by[32],
+                     pg_diag *d) {
+  uint8_t oid[PG_OUTPUT_ID_LEN];
+  pg_output_info out;
+  *booked = false;
+  memcpy(oid, tx_id, 32);
+  oid[32] = oid[33] = 0;
+  int rc = pg_client_output(w->client, oid, &out, d);
+  if (rc == PG_ERR_NOT_FOUND) return PG_OK;
+  if (rc) return rc;
+  *booked = true;
+  memcpy(booked_by, out.message_id, 32);
+  return PG_OK;
+}
+
 int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_follow_opts *o,
                      uint8_t final_id[32], pg_diag *d) {
   uint64_t timeout = o && o->timeout_ms ? o->timeout_ms : 60000;
   uint64_t poll = o && o->poll_ms ? o->poll_ms : 200;
   uint64_t deadline = pg_monotonic_ms() + timeout;
-  uint8_t cur[32];
+  uint8_t cur[32], tx_id[32], booked_by[32];
+  bool has_tx = false, booked = false;
   memcpy(cur, msg_id, 32);
+  /* Our transfer, found by message id or, when the caller passes an earlier
+   * message of it (we reattached since), by transaction id. */
   pending *p = find_pending(w, msg_id);
-  int rc;
+  int rc = PG_OK;
+  if (p) {
+    memcpy(tx_id, p->tx_id, 32);
+    has_tx = true;
+  } else {
+    rc = message_tx_id(w, msg_id, tx_id, &has_tx, d);
+    if (rc) return rc;
+    if (has_tx && (p = find_pending_tx(w, tx_id))) memcpy(cur, p->msg_id, 32); /* latest carrier */
+  }
   for (;;) {
     pg_msg_meta m;
     rc = pg_client_get_meta(w->client, cur, &m, d);
     if (rc) return rc;
     if (m.referenced_by) {
       if (final_id) memcpy(final_id, cur, 32);
+      if (m.inclusion == PG_INCL_CONFLICTING && has_tx) {
+        rc = tx_booked(w, tx_id, &booked, booked_by, d);
+        if (rc) return rc; /* keep the pending inputs: we do not know yet */
+      }
       if (p) forget(w, p);
+      if (booked) {
+        if (final_id) memcpy(final_id, booked_by, 32);
+        return PG_OK;
+      }
       if (m.inclusion == PG_INCL_INCLUDED) return PG_OK;
       if (m.inclusion == PG_INCL_CONFLICTING)
         return pg_fail(d, PG_ERR_STATE, "the transfer conflicted (reason %u) in milestone %u",
@@ -425,6 +505,13 @@ int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_fol
       return pg_fail(d, PG_ERR_TIMEOUT, "the transfer was not confirmed within %llu ms",
                      (unsigned long long)timeout);
     if (m.should_reattach) {
+      /* a lazy message may carry a transfer already booked through another one */
+      if (has_tx && (rc = tx_booked(w, tx_id, &booked, booked_by, d))) return rc;
+      if (booked) {
+        if (final_id) memcpy(final_id, booked_by, 32);
+        if (p) forget(w, p);
+        return PG_OK;
+      }
       uint8_t nid[32];
       rc = p ? submit_payload(w, p->payload, p->payload_len, nid, d) : reattach_any(w, cur, nid, d);
       if (rc) return rc;

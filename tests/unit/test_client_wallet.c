@@ -1,0 +1,249 @@
+/* Wallet over the in-process client on a Tangle with its ledger (no node, no
+ * HTTP): the pending set and following a transfer to its confirmation. The
+ * test plays coordinator with pg_tangle_issue_milestone. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "p2pgrid/client.h"
+#include "p2pgrid/ledger.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/slip10.h"
+#include "p2pgrid/wallet.h"
+#include "tangle_test_util.h"
+
+#define MI 1000000ULL
+
+typedef struct wfix {
+  tt_fixture tf;
+  pg_ledger *l;
+  pg_client *c;
+  pg_wallet *w;
+  uint8_t seed[32];
+  uint8_t addr0[32]; /* the wallet's first address (walk 0) */
+  uint8_t other[32]; /* somebody else's address */
+  uint8_t coo_sk[1][64];
+} wfix;
+
+/* A Tangle + ledger whose genesis gives the wallet's first address n outputs
+ * of `amount`, an in-process client and a wallet on it; milestone 1 issued. */
+static wfix *wfix_new(size_t n, uint64_t amount, unsigned max_depth) {
+  wfix *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  f->tf.dir = tt_mkdtemp();
+  pg_vclock_init(&f->tf.clock, TT_START_MS);
+  tt_config(&f->tf.cfg, f->tf.dir, &f->tf.clock, 1);
+  if (max_depth) f->tf.cfg.tsc_max_depth = max_depth;
+  uint8_t pk[32];
+  tt_key(0, pk, f->coo_sk[0]);
+  memset(f->seed, 0x42, sizeof f->seed);
+  assert_int_equal(pg_iota_keypair(f->seed, 32, 0, 0, 0, NULL, NULL, f->addr0), PG_OK);
+  memset(f->other, 0x77, sizeof f->other);
+
+  pg_genesis_output *g = calloc(n, sizeof *g);
+  assert_non_null(g);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(g[i].address, f->addr0, 32);
+    g[i].amount = amount;
+  }
+  pg_ledger_config lc = {.dust_protection = true, .genesis_count = n, .genesis = g};
+  assert_int_equal(pg_ledger_new(&lc, &f->l), PG_OK);
+  f->tf.cfg.tx_confirm = pg_ledger_apply;
+  f->tf.cfg.tx_confirm_ctx = f->l;
+  f->tf.t = tt_open(&f->tf.cfg);
+  pg_diag d = {{0}};
+  int rc = pg_ledger_attach(f->l, pg_tangle_db(f->tf.t), pg_tangle_db_path(f->tf.t), &d);
+  if (rc) fprintf(stderr, "attach: %s\n", d.msg);
+  assert_int_equal(rc, PG_OK);
+  free(g);
+  assert_int_equal(pg_client_local_new(f->tf.t, f->l, &f->c, &d), PG_OK);
+  assert_int_equal(pg_wallet_new(f->c, f->seed, 32, NULL, &f->w, &d), PG_OK);
+  uint32_t ms = 0;
+  assert_int_equal(pg_tangle_issue_milestone(f->tf.t, (const uint8_t(*)[64])f->coo_sk, 1, NULL, &ms, &d),
+                   PG_OK);
+  assert_int_equal(ms, 1);
+  return f;
+}
+
+static void wfix_free(wfix *f) {
+  pg_wallet_free(f->w);
+  pg_client_free(f->c);
+  pg_ledger_free(f->l); /* its statements live on the Tangle's connection */
+  pg_tangle_close(f->tf.t);
+  tt_rmrf(f->tf.dir);
+  free(f);
+}
+
+static uint64_t messages(pg_tangle *t) {
+  pg_tangle_status s;
+  pg_tangle_get_status(t, &s);
+  return s.messages;
+}
+
+/* A send the wallet cannot remember (its pending set is full) must fail
+ * before anything is submitted: a transfer on the Tangle that the caller
+ * was told failed, with inputs the wallet no longer holds back, would be
+ * spent again by the next send. */
+static void test_send_fails_before_submit_when_pending_set_full(void **state) {
+  (void)state;
+  wfix *f = wfix_new(80, MI, 0);
+  pg_diag d = {{0}};
+  pg_wallet_output out = {.amount = MI};
+  memcpy(out.address, f->other, 32);
+  int sent = 0, rc = PG_OK;
+  for (; sent < 80; sent++) {
+    uint64_t before = messages(f->tf.t);
+    rc = pg_wallet_send(f->w, &out, 1, NULL, NULL, NULL, &d);
+    if (rc) {
+      assert_int_equal(messages(f->tf.t), before); /* nothing was submitted */
+      break;
+    }
+    assert_int_equal(messages(f->tf.t), before + 1);
+  }
+  assert_int_equal(rc, PG_ERR_UNAVAILABLE);
+  assert_true(sent >= 1 && sent < 80);
+  assert_non_null(strstr(d.msg, "unconfirmed"));
+
+  /* once the transfers are confirmed and followed, sending works again */
+  uint32_t ms = 0;
+  assert_int_equal(pg_tangle_issue_milestone(f->tf.t, (const uint8_t(*)[64])f->coo_sk, 1, NULL, &ms, &d),
+                   PG_OK);
+  uint64_t b = 0;
+  assert_int_equal(pg_client_address(f->c, f->other, &b, NULL, &d), PG_OK);
+  assert_int_equal(b, (uint64_t)sent * MI); /* no transfer conflicted */
+  wfix_free(f);
+}
+
+/* A transfer can be confirmed through another message that carries the same
+ * transaction (a reattachment, ours or anybody's). Following the message
+ * that lost must report the transfer as included, with the message that won
+ * as final id, not as a conflict. */
+static void test_follow_reports_transfer_included_by_another_message(void **state) {
+  (void)state;
+  wfix *f = wfix_new(1, 10 * MI, 0);
+  pg_diag d = {{0}};
+  pg_wallet_output out = {.amount = MI};
+  memcpy(out.address, f->other, 32);
+  uint8_t a[32];
+  assert_int_equal(pg_wallet_send(f->w, &out, 1, NULL, a, NULL, &d), PG_OK);
+
+  /* B: the same transaction payload on the same parents, its id below A's so
+   * that white flag (parents in ascending order) books B and A conflicts */
+  pg_msg_meta ma;
+  assert_int_equal(pg_tangle_get_meta(f->tf.t, a, &ma), PG_OK);
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  assert_int_equal(pg_tangle_get_raw(f->tf.t, a, &raw), PG_OK);
+  pg_message m;
+  assert_int_equal(pg_message_parse(raw.data, raw.len, &m, &d), PG_OK);
+  uint8_t b[32];
+  for (uint64_t nonce = 1;; nonce++) {
+    pg_buf msg;
+    tt_build(&msg, m.network_id, (const uint8_t(*)[PG_ID_LEN])ma.parents, ma.parents_count,
+             m.payload, m.payload_len, nonce);
+    pg_message_id(msg.data, msg.len, b);
+    if (memcmp(b, a, 32) < 0) {
+      assert_int_equal(pg_tangle_submit(f->tf.t, msg.data, msg.len, b, NULL, &d), PG_OK);
+      pg_buf_free(&msg);
+      break;
+    }
+    pg_buf_free(&msg);
+  }
+  pg_message_clear(&m);
+  pg_buf_free(&raw);
+
+  uint32_t ms = 0;
+  assert_int_equal(pg_tangle_issue_milestone(f->tf.t, (const uint8_t(*)[64])f->coo_sk, 1, NULL, &ms, &d),
+                   PG_OK);
+  pg_msg_meta mb;
+  assert_int_equal(pg_tangle_get_meta(f->tf.t, a, &ma), PG_OK);
+  assert_int_equal(pg_tangle_get_meta(f->tf.t, b, &mb), PG_OK);
+  assert_int_equal(mb.inclusion, PG_INCL_INCLUDED);
+  assert_int_equal(ma.inclusion, PG_INCL_CONFLICTING);
+
+  uint8_t fin[32] = {0};
+  int rc = pg_wallet_follow(f->w, a, &(pg_wallet_follow_opts){.timeout_ms = 5000, .poll_ms = 1}, fin,
+                            &d);
+  if (rc) fprintf(stderr, "follow: %s\n", d.msg);
+  assert_int_equal(rc, PG_OK);
+  assert_memory_equal(fin, b, 32);
+  uint64_t bal = 0;
+  assert_int_equal(pg_client_address(f->c, f->other, &bal, NULL, &d), PG_OK);
+  assert_int_equal(bal, MI);
+  /* forgotten: the remainder output can be spent by the next send */
+  assert_int_equal(pg_wallet_send(f->w, &out, 1, NULL, NULL, NULL, &d), PG_OK);
+  wfix_free(f);
+}
+
+/* Milestones count..count+k-1 crafted on a chain from the latest milestone
+ * message (so they reference nothing else). */
+static void craft_chain(wfix *f, unsigned k) {
+  for (unsigned i = 0; i < k; i++) {
+    pg_tangle_status s;
+    pg_tangle_get_status(f->tf.t, &s);
+    pg_milestone_info mi;
+    assert_int_equal(pg_tangle_milestone(f->tf.t, s.confirmed_milestone_index, &mi), PG_OK);
+    pg_buf msg;
+    uint8_t parents[1][PG_ID_LEN], id[32];
+    memcpy(parents[0], mi.message_id, 32);
+    tt_craft_milestone(&msg, s.confirmed_milestone_index + 1, mi.timestamp + 1,
+                       (const uint8_t(*)[PG_ID_LEN])parents, 1);
+    pg_diag d = {{0}};
+    assert_int_equal(pg_tangle_submit(f->tf.t, msg.data, msg.len, id, NULL, &d), PG_OK);
+    pg_buf_free(&msg);
+    pg_tangle_get_status(f->tf.t, &s);
+    assert_int_equal(s.confirmed_milestone_index, mi.index + 1);
+  }
+}
+
+/* follow() gave up after reattaching (timeout); the reattachment is then
+ * confirmed. Following again with the id pg_wallet_send returned (the only
+ * one the caller has) must find the transfer included, not reattach the
+ * stale original once more and time out. */
+static void test_follow_again_after_reattach_finds_the_transfer(void **state) {
+  (void)state;
+  wfix *f = wfix_new(1, 10 * MI, 2);
+  pg_diag d = {{0}};
+  pg_wallet_output out = {.amount = MI};
+  memcpy(out.address, f->other, 32);
+  uint8_t a[32], fin[32];
+  assert_int_equal(pg_wallet_send(f->w, &out, 1, NULL, a, NULL, &d), PG_OK);
+  craft_chain(f, 4); /* a is now below max depth: lazy */
+  pg_msg_meta m = tt_meta(f->tf.t, a);
+  assert_int_equal(m.referenced_by, 0);
+  assert_true(m.should_reattach);
+
+  /* reattaches once, then runs out of time */
+  int rc = pg_wallet_follow(f->w, a, &(pg_wallet_follow_opts){.timeout_ms = 50, .poll_ms = 100},
+                            fin, &d);
+  assert_int_equal(rc, PG_ERR_TIMEOUT);
+  uint32_t ms = tt_issue(f->tf.t, 1); /* confirms the reattachment */
+  uint64_t bal = 0;
+  assert_int_equal(pg_client_address(f->c, f->other, &bal, NULL, &d), PG_OK);
+  assert_int_equal(bal, MI);
+
+  memset(fin, 0, sizeof fin);
+  rc = pg_wallet_follow(f->w, a, &(pg_wallet_follow_opts){.timeout_ms = 300, .poll_ms = 10}, fin,
+                        &d);
+  if (rc) fprintf(stderr, "follow: %s\n", d.msg);
+  assert_int_equal(rc, PG_OK);
+  m = tt_meta(f->tf.t, fin);
+  assert_int_equal(m.referenced_by, ms);
+  assert_int_equal(m.inclusion, PG_INCL_INCLUDED);
+  assert_memory_not_equal(fin, a, 32);
+  wfix_free(f);
+}
+
+int main(void) {
+  if (pg_crypto_init()) return 1;
+  pg_log_set_level(PG_LOG_ERROR);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_send_fails_before_submit_when_pending_set_full),
+      cmocka_unit_test(test_follow_reports_transfer_included_by_another_message),
+      cmocka_unit_test(test_follow_again_after_reattach_finds_the_transfer),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
