@@ -1,0 +1,199 @@
+/* p2pgrid/grid_protocol.h — the grid's wire format as a pure codec: channel
+ * messages (hello, goodbye, output, usage, payment-request) and the
+ * registration API bodies. No I/O. docs/PROTOCOL.md is the prose version.
+ *
+ * Contract:
+ * - Parsers take bytes with an explicit length (not NUL-terminated), run them
+ *   through pg_json_parse (duplicate keys, "\u0000" and trailing garbage are
+ *   rejected) and then validate every field strictly: unknown fields are
+ *   rejected, every required field must be present with the right JSON type
+ *   and range. On failure they return PG_ERR_INVALID (or PG_ERR_NOMEM) and
+ *   write one sentence into the optional pg_diag that starts with the command
+ *   (or "registration") and names the field, e.g.
+ *   "output: 'output' has 4 decimals; at most 3 (Wh precision)".
+ *   On failure *out is unspecified (zeroed or partly filled); it owns nothing.
+ * - Structs own no heap memory: every string is a fixed, NUL-terminated array.
+ * - Serialisers validate the struct first (PG_ERR_INVALID with a diag if it
+ *   would not parse back) and append canonical compact JSON to a pg_buf: fixed
+ *   key order as in docs/PROTOCOL.md, optional fields only when present, no
+ *   whitespace. Output errors are the buffer's sticky error (PG_ERR_TOO_LARGE).
+ *   On failure out->len is back where it was.
+ * - Round trip: for every struct s that validates, parse(serialize(s)) == s
+ *   (pg_grid_msg_equal) and serialize(parse(x)) is byte-identical to
+ *   serialize(s).
+ *
+ * Units: energy in Wh (int64_t) inside, kWh on the wire as a JSON number with
+ * at most 3 decimals; money in base token units (uint64_t) everywhere, prices
+ * in base units per kWh; times in Unix milliseconds.
+ *
+ * kWh rule (exactness): jansson reads JSON reals as IEEE doubles. An integer
+ * token n means n * 1000 Wh. A real token x is accepted iff x is the double
+ * nearest to some decimal k/1000 (k an integer); then the value is exactly k
+ * Wh. Within the cap (1e12 Wh < 2^53) different k give different doubles, so
+ * the mapping is exact and injective. The diag for a rejected real counts the
+ * decimals of its shortest round-tripping form ("has 4 decimals"). On output
+ * Wh are printed as the shortest exact decimal: 1500 -> 1.5, 2000 -> 2,
+ * 1 -> 0.001, 0 -> 0 (never an exponent, never trailing zeros). */
+#ifndef P2PGRID_GRID_PROTOCOL_H
+#define P2PGRID_GRID_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/bech32.h"
+#include "p2pgrid/buf.h"
+#include "p2pgrid/err.h"
+
+#define PG_GRID_TRYTES 81        /* root: exactly; sideKey: 1..81 */
+#define PG_GRID_MAX_ID 64        /* registrationId, requestId: 1..64 of [A-Za-z0-9._-] */
+#define PG_GRID_MAX_NAME 64      /* name: 1..64 bytes of UTF-8, no control characters */
+#define PG_GRID_MAX_REFERENCE 64 /* reference: 1..64 bytes of printable ASCII 0x20..0x7e */
+/* Energy cap: 1e9 kWh = 1e12 Wh (inclusive). */
+#define PG_GRID_MAX_WH 1000000000000LL
+/* Times: 0 ..= 4102444800000 (2100-01-01T00:00:00Z), Unix ms. */
+#define PG_GRID_MAX_TIME_MS 4102444800000ULL
+/* slot, money (owed, prices): 0 ..= 2^53 - 1 (exact in JavaScript). */
+#define PG_GRID_MAX_SAFE_INT 9007199254740991ULL
+/* Largest message or body a parser accepts, bytes. */
+#define PG_GRID_MAX_JSON 4096
+
+typedef enum pg_grid_entity {
+  PG_GRID_ENTITY_NONE = 0, /* hello without "type" */
+  PG_GRID_ENTITY_SOURCE = 1,
+  PG_GRID_ENTITY_PRODUCER = 2,
+  PG_GRID_ENTITY_CONSUMER = 3,
+} pg_grid_entity;
+
+typedef enum pg_grid_command {
+  PG_GRID_CMD_HELLO = 1,
+  PG_GRID_CMD_GOODBYE = 2,
+  PG_GRID_CMD_OUTPUT = 3,
+  PG_GRID_CMD_USAGE = 4,
+  PG_GRID_CMD_PAYMENT_REQUEST = 5,
+} pg_grid_command;
+
+/* Wire names: "source", "producer", "consumer" ("" for NONE, NULL if invalid);
+ * "hello", "goodbye", "output", "usage", "payment-request". Static strings. */
+const char *pg_grid_entity_name(pg_grid_entity t);
+const char *pg_grid_command_name(pg_grid_command c);
+
+typedef struct pg_grid_hello {
+  char registration_id[PG_GRID_MAX_ID + 1];
+  char name[PG_GRID_MAX_NAME + 1]; /* "" when absent */
+  pg_grid_entity type;             /* NONE when absent */
+  uint64_t time;                   /* ms */
+} pg_grid_hello;
+
+typedef struct pg_grid_goodbye {
+  char registration_id[PG_GRID_MAX_ID + 1];
+  uint64_t time;
+} pg_grid_goodbye;
+
+/* startTime < endTime; both in the time range. */
+typedef struct pg_grid_output {
+  uint64_t slot;
+  uint64_t start_time, end_time;
+  int64_t output_wh; /* 0 ..= PG_GRID_MAX_WH */
+  bool has_ask;
+  uint64_t ask_per_kwh; /* base units per kWh, when has_ask */
+  /* TIP-11 Ed25519 bech32 address, lowercase; "" when absent */
+  char payment_address[PG_BECH32_MAX_LEN + 1];
+} pg_grid_output;
+
+typedef struct pg_grid_usage {
+  uint64_t slot;
+  uint64_t start_time, end_time;
+  int64_t usage_wh; /* 0 ..= PG_GRID_MAX_WH */
+  bool has_bid;
+  uint64_t bid_per_kwh;
+} pg_grid_usage;
+
+typedef struct pg_grid_payment_request {
+  uint64_t slot;
+  char request_id[PG_GRID_MAX_ID + 1];
+  uint64_t owed;    /* base units */
+  int64_t usage_wh; /* 0 ..= PG_GRID_MAX_WH */
+  char payment_address[PG_BECH32_MAX_LEN + 1]; /* required, lowercase */
+  char reference[PG_GRID_MAX_REFERENCE + 1];   /* indexation index for the transfer */
+} pg_grid_payment_request;
+
+typedef struct pg_grid_msg {
+  pg_grid_command command;
+  union {
+    pg_grid_hello hello;
+    pg_grid_goodbye goodbye;
+    pg_grid_output output;
+    pg_grid_usage usage;
+    pg_grid_payment_request payment_request;
+  } u;
+} pg_grid_msg;
+
+/* Parses one channel message from data[0..len). */
+PG_NODISCARD int pg_grid_msg_parse(const void *data, size_t len, pg_grid_msg *out, pg_diag *d);
+/* Checks a struct against the same rules the parser applies. */
+PG_NODISCARD int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d);
+/* Appends the canonical JSON of m to out. */
+PG_NODISCARD int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_diag *d);
+/* Field-by-field equality of the active member (strings compared as strings;
+ * optional values compared only when present). */
+bool pg_grid_msg_equal(const pg_grid_msg *a, const pg_grid_msg *b);
+
+/* kWh <-> Wh at the edges. pg_grid_kwh_format writes the canonical number
+ * text (NUL-terminated) of wh (0 ..= PG_GRID_MAX_WH) into out (capacity cap,
+ * PG_GRID_KWH_TEXT is enough). pg_grid_kwh_parse applies the kWh rule to
+ * number text (a JSON number token, len bytes) and is what the message parser
+ * uses for reals; field names the field in the diag. */
+#define PG_GRID_KWH_TEXT 24
+PG_NODISCARD int pg_grid_kwh_format(int64_t wh, char *out, size_t cap);
+PG_NODISCARD int pg_grid_kwh_parse(const char *text, size_t len, const char *field,
+                                   int64_t *wh, pg_diag *d);
+
+/* ---- registration API ----
+ * PUT /registration/{id}            body: pg_grid_registration
+ * DELETE /registration/{id}/{sideKey}
+ * A consumer's PUT is answered with its return channel (pg_grid_channel). */
+
+typedef enum pg_grid_mode {
+  PG_GRID_MODE_RESTRICTED = 0, /* the only mode accepted now; the default */
+} pg_grid_mode;
+
+typedef struct pg_grid_channel {
+  char root[PG_GRID_TRYTES + 1];     /* exactly 81 trytes */
+  char side_key[PG_GRID_TRYTES + 1]; /* 1..81 trytes */
+} pg_grid_channel;
+
+typedef struct pg_grid_registration {
+  char name[PG_GRID_MAX_NAME + 1]; /* required */
+  pg_grid_entity type;             /* required: never NONE */
+  pg_grid_channel channel;         /* "root", "sideKey" */
+  pg_grid_mode mode;               /* "mode", default restricted */
+} pg_grid_registration;
+
+PG_NODISCARD int pg_grid_registration_parse(const void *data, size_t len,
+                                            pg_grid_registration *out, pg_diag *d);
+PG_NODISCARD int pg_grid_registration_serialize(const pg_grid_registration *r, pg_buf *out,
+                                                pg_diag *d);
+/* Return channel body {"root","sideKey"}. */
+PG_NODISCARD int pg_grid_channel_parse(const void *data, size_t len, pg_grid_channel *out,
+                                       pg_diag *d);
+PG_NODISCARD int pg_grid_channel_serialize(const pg_grid_channel *c, pg_buf *out, pg_diag *d);
+
+/* Splits a request path (len bytes, no query string) of the registration API:
+ * "/registration/{id}" (side_key set to "") or "/registration/{id}/{sideKey}".
+ * id must be a valid registration id, sideKey 1..81 trytes. */
+PG_NODISCARD int pg_grid_registration_path(const char *path, size_t len,
+                                           char id[PG_GRID_MAX_ID + 1],
+                                           char side_key[PG_GRID_TRYTES + 1], pg_diag *d);
+
+/* Error body {"error":{"code":code,"message":message}}; code is a trusted
+ * short token ("invalid", "not_found", ...), message any NUL-terminated
+ * text (escaped as needed; malformed UTF-8, e.g. a diagnostic cut in the
+ * middle of a character, becomes U+FFFD so the body is always valid JSON). */
+PG_NODISCARD int pg_grid_error_serialize(const char *code, const char *message, pg_buf *out);
+
+/* Field validators, shared with the daemons. */
+bool pg_grid_is_id(const char *s, size_t len);
+bool pg_grid_is_trytes(const char *s, size_t len);
+
+#endif

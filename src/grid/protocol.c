@@ -1,0 +1,918 @@
+/* protocol.c — grid wire format: channel messages and registration bodies.
+ * Pure codec over jansson (via p2pgrid/json.h). See p2pgrid/grid_protocol.h. */
+#include "p2pgrid/grid_protocol.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2pgrid/json.h"
+
+/* ---------- names ---------- */
+
+const char *pg_grid_entity_name(pg_grid_entity t) {
+  switch (t) {
+  case PG_GRID_ENTITY_NONE: return "";
+  case PG_GRID_ENTITY_SOURCE: return "source";
+  case PG_GRID_ENTITY_PRODUCER: return "producer";
+  case PG_GRID_ENTITY_CONSUMER: return "consumer";
+  }
+  return NULL;
+}
+
+const char *pg_grid_command_name(pg_grid_command c) {
+  switch (c) {
+  case PG_GRID_CMD_HELLO: return "hello";
+  case PG_GRID_CMD_GOODBYE: return "goodbye";
+  case PG_GRID_CMD_OUTPUT: return "output";
+  case PG_GRID_CMD_USAGE: return "usage";
+  case PG_GRID_CMD_PAYMENT_REQUEST: return "payment-request";
+  }
+  return NULL;
+}
+
+/* ---------- validators ---------- */
+
+bool pg_grid_is_id(const char *s, size_t len) {
+  if (!s || len < 1 || len > PG_GRID_MAX_ID) return false;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool pg_grid_is_trytes(const char *s, size_t len) {
+  if (!s) return false;
+  for (size_t i = 0; i < len; i++)
+    if (!(s[i] == '9' || (s[i] >= 'A' && s[i] <= 'Z'))) return false;
+  return true;
+}
+
+static bool is_name(const char *s, size_t len) {
+  if (len < 1 || len > PG_GRID_MAX_NAME) return false;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+static bool is_reference(const char *s, size_t len) {
+  if (len < 1 || len > PG_GRID_MAX_REFERENCE) return false;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) return false;
+  return true;
+}
+
+/* bounded strlen over a fixed array (structs may come from callers unterminated) */
+static size_t field_len(const char *s, size_t cap) {
+  const char *z = memchr(s, '\0', cap);
+  return z ? (size_t)(z - s) : cap;
+}
+
+/* ---------- kWh <-> Wh ---------- */
+
+int pg_grid_kwh_format(int64_t wh, char *out, size_t cap) {
+  if (!out || wh < 0 || wh > PG_GRID_MAX_WH) return PG_ERR_INVALID;
+  int64_t whole = wh / 1000, frac = wh % 1000;
+  char tmp[PG_GRID_KWH_TEXT];
+  int n;
+  if (frac == 0) {
+    n = snprintf(tmp, sizeof tmp, "%" PRId64, whole);
+  } else {
+    int digits = 3;
+    while (frac % 10 == 0) {
+      frac /= 10;
+      digits--;
+    }
+    n = snprintf(tmp, sizeof tmp, "%" PRId64 ".%0*" PRId64, whole, digits, frac);
+  }
+  if (n < 0 || (size_t)n >= cap) return PG_ERR_TOO_LARGE;
+  memcpy(out, tmp, (size_t)n + 1);
+  return PG_OK;
+}
+
+#define EXP_CLAMP 100000
+
+int pg_grid_kwh_parse(const char *text, size_t len, const char *field, int64_t *wh,
+                      pg_diag *d) {
+  if (!field) field = "value";
+  if (!text || !wh) return pg_fail(d, PG_ERR_INVALID, "'%s': no number", field);
+  size_t i = 0;
+  bool neg = false;
+  if (i < len && text[i] == '-') {
+    neg = true;
+    i++;
+  }
+  /* significant digits (leading zeros dropped), at most 40 kept */
+  char dig[41];
+  size_t nd = 0, over = 0; /* over: digits past the 40 kept (integer part) */
+  int64_t frac_digits = 0;
+  bool any = false;
+  size_t int_start = i;
+  while (i < len && text[i] >= '0' && text[i] <= '9') {
+    any = true;
+    if (nd == 0 && text[i] == '0') {
+      /* leading zero */
+    } else if (nd < 40) {
+      dig[nd++] = text[i];
+    } else {
+      over++;
+    }
+    i++;
+  }
+  if (!any) return pg_fail(d, PG_ERR_INVALID, "'%s' is not a number", field);
+  if (i - int_start > 1 && text[int_start] == '0')
+    return pg_fail(d, PG_ERR_INVALID, "'%s' is not a JSON number (leading zero)", field);
+  if (i < len && text[i] == '.') {
+    i++;
+    bool fany = false;
+    while (i < len && text[i] >= '0' && text[i] <= '9') {
+      fany = true;
+      if (nd == 0 && text[i] == '0') {
+        frac_digits++;
+      } else if (nd < 40) {
+        dig[nd++] = text[i];
+        frac_digits++;
+      } else if (text[i] != '0') {
+        /* a non-zero digit beyond what we keep: surely too precise */
+        return pg_fail(d, PG_ERR_INVALID,
+                       "'%s' has more than 3 decimals; at most 3 (Wh precision)", field);
+      }
+      i++;
+    }
+    if (!fany) return pg_fail(d, PG_ERR_INVALID, "'%s' is not a JSON number", field);
+  }
+  int64_t e = 0;
+  if (i < len && (text[i] == 'e' || text[i] == 'E')) {
+    i++;
+    bool eneg = false;
+    if (i < len && (text[i] == '+' || text[i] == '-')) eneg = text[i++] == '-';
+    bool eany = false;
+    while (i < len && text[i] >= '0' && text[i] <= '9') {
+      eany = true;
+      if (e < EXP_CLAMP) e = e * 10 + (text[i] - '0');
+      i++;
+    }
+    if (!eany) return pg_fail(d, PG_ERR_INVALID, "'%s' is not a JSON number", field);
+    if (eneg) e = -e;
+  }
+  if (i != len) return pg_fail(d, PG_ERR_INVALID, "'%s' is not a JSON number", field);
+  /* strip trailing zeros of the significand */
+  int64_t scale = e - frac_digits + (int64_t)over;
+  while (nd > 0 && dig[nd - 1] == '0') {
+    nd--;
+    scale++;
+  }
+  if (nd == 0) { /* zero, whatever its spelling */
+    *wh = 0;
+    return PG_OK;
+  }
+  if (neg) return pg_fail(d, PG_ERR_INVALID, "'%s' must not be negative", field);
+  if (scale < -3)
+    return pg_fail(d, PG_ERR_INVALID, "'%s' has %" PRId64 " decimals; at most 3 (Wh precision)",
+                   field, -scale);
+  /* value in Wh = digits * 10^(scale + 3); cap 1e12 Wh has 13 digits */
+  int64_t total = (int64_t)nd + scale + 3;
+  if (total > 13) goto too_big;
+  int64_t v = 0;
+  for (size_t k = 0; k < nd; k++) v = v * 10 + (dig[k] - '0');
+  for (int64_t k = 0; k < scale + 3; k++) v *= 10;
+  if (v > PG_GRID_MAX_WH) goto too_big;
+  *wh = v;
+  return PG_OK;
+too_big:
+  return pg_fail(d, PG_ERR_INVALID, "'%s' is over the limit of 1000000000 kWh", field);
+}
+
+/* Energy field of obj: a JSON integer (kWh) or a real obeying the kWh rule. */
+static int get_kwh(const json_t *obj, const char *cmd, const char *key, int64_t *wh,
+                   pg_diag *d) {
+  json_t *v = json_object_get(obj, key);
+  if (!v) return pg_fail(d, PG_ERR_INVALID, "%s: missing field '%s'", cmd, key);
+  pg_diag tmp = {{0}};
+  int rc;
+  if (json_is_integer(v)) {
+    json_int_t n = json_integer_value(v);
+    if (n < 0) return pg_fail(d, PG_ERR_INVALID, "%s: '%s' must not be negative", cmd, key);
+    if (n > PG_GRID_MAX_WH / 1000)
+      return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is over the limit of 1000000000 kWh", cmd,
+                     key);
+    *wh = (int64_t)n * 1000;
+    return PG_OK;
+  }
+  if (!json_is_real(v))
+    return pg_fail(d, PG_ERR_INVALID, "%s: field '%s': expected a number (kWh), got %s", cmd,
+                   key, pg_json_type_name(v));
+  double x = json_real_value(v);
+  if (!isfinite(x))
+    return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is not a finite number", cmd, key);
+  /* shortest "%.*e" text that reads back as the same double */
+  char text[40];
+  for (int p = 0; p <= 17; p++) {
+    int n = snprintf(text, sizeof text, "%.*e", p, x);
+    if (n < 0 || (size_t)n >= sizeof text)
+      return pg_fail(d, PG_ERR_INVALID, "%s: '%s' unreadable", cmd, key);
+    if (strtod(text, NULL) == x) break;
+  }
+  rc = pg_grid_kwh_parse(text, strlen(text), key, wh, &tmp);
+  if (rc) return pg_fail(d, rc, "%s: %s", cmd, tmp.msg);
+  return PG_OK;
+}
+
+/* ---------- JSON field helpers (prefix the command to the getter's diag) ---------- */
+
+static int prefixed(pg_diag *d, int rc, const char *cmd, const pg_diag *tmp) {
+  return pg_fail(d, rc, "%s: %s", cmd, tmp->msg);
+}
+
+static int get_u64(const json_t *obj, const char *cmd, const char *key, uint64_t max,
+                   uint64_t *out, pg_diag *d) {
+  pg_diag tmp = {{0}};
+  int rc = pg_json_get_u64_range(obj, key, 0, max, out, &tmp);
+  return rc ? prefixed(d, rc, cmd, &tmp) : PG_OK;
+}
+
+static int opt_u64(const json_t *obj, const char *cmd, const char *key, uint64_t max, bool *has,
+                   uint64_t *out, pg_diag *d) {
+  json_t *v = json_object_get(obj, key);
+  *has = false;
+  if (!v || json_is_null(v)) return PG_OK;
+  *has = true;
+  return get_u64(obj, cmd, key, max, out, d);
+}
+
+/* String field copied into out (cap includes the NUL); absent/null -> ""
+ * when optional (*len = 0). Validation of the content is the caller's. */
+static int get_text(const json_t *obj, const char *cmd, const char *key, bool optional,
+                    char *out, size_t cap, size_t *len, pg_diag *d) {
+  pg_diag tmp = {{0}};
+  const char *s = NULL;
+  size_t n = 0;
+  int rc = optional ? pg_json_opt_str(obj, key, NULL, &s, &n, &tmp)
+                    : pg_json_get_str(obj, key, &s, &n, &tmp);
+  if (rc) return prefixed(d, rc, cmd, &tmp);
+  if (!s) {
+    out[0] = '\0';
+    *len = 0;
+    return PG_OK;
+  }
+  if (n >= cap)
+    return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is too long (%zu bytes; at most %zu)", cmd, key,
+                   n, cap - 1);
+  memcpy(out, s, n);
+  out[n] = '\0';
+  *len = n;
+  return PG_OK;
+}
+
+static int check_keys(const json_t *obj, const char *cmd, const char *const *allowed,
+                      pg_diag *d) {
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)obj, key, v) {
+    bool ok = false;
+    for (size_t i = 0; allowed[i]; i++)
+      if (strcmp(key, allowed[i]) == 0) ok = true;
+    if (!ok) return pg_fail(d, PG_ERR_INVALID, "%s: unknown field '%.64s'", cmd, key);
+  }
+  return PG_OK;
+}
+
+/* ---------- struct validation (shared by parse and serialize) ---------- */
+
+static int check_id(const char *cmd, const char *key, const char *s, pg_diag *d) {
+  size_t n = field_len(s, PG_GRID_MAX_ID + 1);
+  if (!pg_grid_is_id(s, n))
+    return pg_fail(d, PG_ERR_INVALID, "%s: '%s' must be 1..%d characters of [A-Za-z0-9._-]",
+                   cmd, key, PG_GRID_MAX_ID);
+  return PG_OK;
+}
+
+static int check_time(const char *cmd, const char *key, uint64_t t, pg_diag *d) {
+  if (t > PG_GRID_MAX_TIME_MS)
+    return pg_fail(d, PG_ERR_INVALID,
+                   "%s: '%s' %" PRIu64 " is out of range (0..%llu ms, up to year 2100)", cmd, key,
+                   t, (unsigned long long)PG_GRID_MAX_TIME_MS);
+  return PG_OK;
+}
+
+static int check_span(const char *cmd, uint64_t slot, uint64_t start, uint64_t end, pg_diag *d) {
+  if (slot > PG_GRID_MAX_SAFE_INT)
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'slot' is out of range (0..2^53-1)", cmd);
+  int rc = check_time(cmd, "startTime", start, d);
+  if (!rc) rc = check_time(cmd, "endTime", end, d);
+  if (rc) return rc;
+  if (end <= start) return pg_fail(d, PG_ERR_INVALID, "%s: endTime must be after startTime", cmd);
+  return PG_OK;
+}
+
+static int check_wh(const char *cmd, const char *key, int64_t wh, pg_diag *d) {
+  if (wh < 0) return pg_fail(d, PG_ERR_INVALID, "%s: '%s' must not be negative", cmd, key);
+  if (wh > PG_GRID_MAX_WH)
+    return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is over the limit of 1000000000 kWh", cmd, key);
+  return PG_OK;
+}
+
+static int check_money(const char *cmd, const char *key, uint64_t v, pg_diag *d) {
+  if (v > PG_GRID_MAX_SAFE_INT)
+    return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is out of range (0..2^53-1 base units)", cmd, key);
+  return PG_OK;
+}
+
+/* Validates a bech32 Ed25519 address in s[0..cap) and, when canon is not
+ * NULL, writes its lowercase form there. */
+static int check_address(const char *cmd, const char *key, const char *s, size_t cap,
+                         char *canon, pg_diag *d) {
+  size_t n = field_len(s, cap);
+  char hrp[PG_BECH32_MAX_HRP + 1];
+  uint8_t addr[PG_IOTA_ADDR_LEN];
+  pg_diag tmp = {{0}};
+  if (n == 0) return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is empty", cmd, key);
+  int rc = pg_iota_address_decode(s, n, NULL, hrp, sizeof hrp, addr, &tmp);
+  if (rc)
+    return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is not a bech32 Ed25519 address: %s", cmd, key,
+                   tmp.msg);
+  if (canon) {
+    char enc[PG_BECH32_MAX_LEN + 1];
+    rc = pg_iota_address_encode(hrp, addr, enc, sizeof enc);
+    if (rc) return pg_fail(d, rc, "%s: '%s' cannot be re-encoded", cmd, key);
+    memcpy(canon, enc, strlen(enc) + 1);
+  }
+  /* a struct handed to the serialiser must already be canonical */
+  if (!canon) {
+    for (size_t i = 0; i < n; i++)
+      if (s[i] >= 'A' && s[i] <= 'Z')
+        return pg_fail(d, PG_ERR_INVALID, "%s: '%s' must be lowercase", cmd, key);
+  }
+  return PG_OK;
+}
+
+static int check_channel(const char *who, const pg_grid_channel *c, pg_diag *d) {
+  size_t n = field_len(c->root, sizeof c->root);
+  if (n != PG_GRID_TRYTES || !pg_grid_is_trytes(c->root, n))
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'root' must be exactly 81 trytes [9A-Z]", who);
+  n = field_len(c->side_key, sizeof c->side_key);
+  if (n < 1 || n > PG_GRID_TRYTES || !pg_grid_is_trytes(c->side_key, n))
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'sideKey' must be 1..81 trytes [9A-Z]", who);
+  return PG_OK;
+}
+
+int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d) {
+  if (!m) return pg_fail(d, PG_ERR_INVALID, "no message");
+  const char *cmd = pg_grid_command_name(m->command);
+  if (!cmd) return pg_fail(d, PG_ERR_INVALID, "unknown command %d", (int)m->command);
+  int rc = PG_OK;
+  switch (m->command) {
+  case PG_GRID_CMD_HELLO: {
+    const pg_grid_hello *h = &m->u.hello;
+    rc = check_id(cmd, "registrationId", h->registration_id, d);
+    if (rc) return rc;
+    size_t n = field_len(h->name, sizeof h->name);
+    if (n > PG_GRID_MAX_NAME || (n > 0 && !is_name(h->name, n)))
+      return pg_fail(d, PG_ERR_INVALID,
+                     "%s: 'name' must be 1..%d bytes without control characters", cmd,
+                     PG_GRID_MAX_NAME);
+    if (h->type != PG_GRID_ENTITY_NONE && !pg_grid_entity_name(h->type))
+      return pg_fail(d, PG_ERR_INVALID, "%s: 'type' is not a known entity type", cmd);
+    return check_time(cmd, "time", h->time, d);
+  }
+  case PG_GRID_CMD_GOODBYE:
+    rc = check_id(cmd, "registrationId", m->u.goodbye.registration_id, d);
+    return rc ? rc : check_time(cmd, "time", m->u.goodbye.time, d);
+  case PG_GRID_CMD_OUTPUT: {
+    const pg_grid_output *o = &m->u.output;
+    rc = check_span(cmd, o->slot, o->start_time, o->end_time, d);
+    if (!rc) rc = check_wh(cmd, "output", o->output_wh, d);
+    if (!rc && o->has_ask) rc = check_money(cmd, "askPerKwh", o->ask_per_kwh, d);
+    if (!rc && field_len(o->payment_address, sizeof o->payment_address) > 0)
+      rc = check_address(cmd, "paymentAddress", o->payment_address, sizeof o->payment_address,
+                         NULL, d);
+    return rc;
+  }
+  case PG_GRID_CMD_USAGE: {
+    const pg_grid_usage *u = &m->u.usage;
+    rc = check_span(cmd, u->slot, u->start_time, u->end_time, d);
+    if (!rc) rc = check_wh(cmd, "usage", u->usage_wh, d);
+    if (!rc && u->has_bid) rc = check_money(cmd, "bidPerKwh", u->bid_per_kwh, d);
+    return rc;
+  }
+  case PG_GRID_CMD_PAYMENT_REQUEST: {
+    const pg_grid_payment_request *p = &m->u.payment_request;
+    if (p->slot > PG_GRID_MAX_SAFE_INT)
+      return pg_fail(d, PG_ERR_INVALID, "%s: 'slot' is out of range (0..2^53-1)", cmd);
+    rc = check_id(cmd, "requestId", p->request_id, d);
+    if (!rc) rc = check_money(cmd, "owed", p->owed, d);
+    if (!rc) rc = check_wh(cmd, "usage", p->usage_wh, d);
+    if (!rc)
+      rc = check_address(cmd, "paymentIdOrAddress", p->payment_address,
+                         sizeof p->payment_address, NULL, d);
+    if (!rc) {
+      size_t n = field_len(p->reference, sizeof p->reference);
+      if (!is_reference(p->reference, n))
+        rc = pg_fail(d, PG_ERR_INVALID, "%s: 'reference' must be 1..%d bytes of printable ASCII",
+                     cmd, PG_GRID_MAX_REFERENCE);
+    }
+    return rc;
+  }
+  }
+  return pg_fail(d, PG_ERR_INVALID, "unknown command %d", (int)m->command);
+}
+
+/* ---------- parsing ---------- */
+
+static const char *const k_hello[] = {"command", "registrationId", "name", "type", "time", NULL};
+static const char *const k_goodbye[] = {"command", "registrationId", "time", NULL};
+static const char *const k_output[] = {"command", "slot", "startTime", "endTime", "output",
+                                       "askPerKwh", "paymentAddress", NULL};
+static const char *const k_usage[] = {"command", "slot", "startTime", "endTime", "usage",
+                                      "bidPerKwh", NULL};
+static const char *const k_payreq[] = {"command", "slot", "requestId", "owed", "usage",
+                                       "paymentIdOrAddress", "reference", NULL};
+
+static int parse_entity(const char *who, const char *s, size_t n, bool optional,
+                        pg_grid_entity *out, pg_diag *d) {
+  if (optional && !s) {
+    *out = PG_GRID_ENTITY_NONE;
+    return PG_OK;
+  }
+  static const pg_grid_entity all[] = {PG_GRID_ENTITY_SOURCE, PG_GRID_ENTITY_PRODUCER,
+                                       PG_GRID_ENTITY_CONSUMER};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    const char *name = pg_grid_entity_name(all[i]);
+    if (n == strlen(name) && memcmp(s, name, n) == 0) {
+      *out = all[i];
+      return PG_OK;
+    }
+  }
+  return pg_fail(d, PG_ERR_INVALID,
+                 "%s: 'type' must be \"source\", \"producer\" or \"consumer\", not '%.32s'", who,
+                 s);
+}
+
+static int parse_span(const json_t *j, const char *cmd, uint64_t *slot, uint64_t *start,
+                      uint64_t *end, pg_diag *d) {
+  int rc = get_u64(j, cmd, "slot", PG_GRID_MAX_SAFE_INT, slot, d);
+  if (!rc) rc = get_u64(j, cmd, "startTime", PG_GRID_MAX_TIME_MS, start, d);
+  if (!rc) rc = get_u64(j, cmd, "endTime", PG_GRID_MAX_TIME_MS, end, d);
+  return rc;
+}
+
+static int parse_body(const json_t *j, pg_grid_msg *m, pg_diag *d) {
+  pg_diag tmp = {{0}};
+  const char *cs = NULL;
+  size_t cn = 0, n = 0;
+  int rc = pg_json_get_str(j, "command", &cs, &cn, &tmp);
+  if (rc) return pg_fail(d, rc, "message: %s", tmp.msg);
+  static const pg_grid_command cmds[] = {PG_GRID_CMD_HELLO, PG_GRID_CMD_GOODBYE,
+                                         PG_GRID_CMD_OUTPUT, PG_GRID_CMD_USAGE,
+                                         PG_GRID_CMD_PAYMENT_REQUEST};
+  const char *cmd = NULL;
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+    const char *name = pg_grid_command_name(cmds[i]);
+    if (cn == strlen(name) && memcmp(cs, name, cn) == 0) {
+      m->command = cmds[i];
+      cmd = name;
+    }
+  }
+  if (!cmd) return pg_fail(d, PG_ERR_INVALID, "unknown command '%.32s'", cs);
+
+  switch (m->command) {
+  case PG_GRID_CMD_HELLO: {
+    pg_grid_hello *h = &m->u.hello;
+    rc = check_keys(j, cmd, k_hello, d);
+    if (!rc) rc = get_text(j, cmd, "registrationId", false, h->registration_id,
+                           sizeof h->registration_id, &n, d);
+    if (!rc) rc = get_text(j, cmd, "name", true, h->name, sizeof h->name, &n, d);
+    if (!rc && json_object_get(j, "name") && !json_is_null(json_object_get(j, "name")) && n == 0)
+      rc = pg_fail(d, PG_ERR_INVALID, "%s: 'name' must not be empty", cmd);
+    if (!rc) {
+      const char *ts = NULL;
+      size_t tn = 0;
+      rc = pg_json_opt_str(j, "type", NULL, &ts, &tn, &tmp);
+      if (rc) rc = prefixed(d, rc, cmd, &tmp);
+      else rc = parse_entity(cmd, ts, tn, true, &h->type, d);
+    }
+    if (!rc) rc = get_u64(j, cmd, "time", PG_GRID_MAX_TIME_MS, &h->time, d);
+    break;
+  }
+  case PG_GRID_CMD_GOODBYE: {
+    pg_grid_goodbye *g = &m->u.goodbye;
+    rc = check_keys(j, cmd, k_goodbye, d);
+    if (!rc) rc = get_text(j, cmd, "registrationId", false, g->registration_id,
+                           sizeof g->registration_id, &n, d);
+    if (!rc) rc = get_u64(j, cmd, "time", PG_GRID_MAX_TIME_MS, &g->time, d);
+    break;
+  }
+  case PG_GRID_CMD_OUTPUT: {
+    pg_grid_output *o = &m->u.output;
+    rc = check_keys(j, cmd, k_output, d);
+    if (!rc) rc = parse_span(j, cmd, &o->slot, &o->start_time, &o->end_time, d);
+    if (!rc) rc = get_kwh(j, cmd, "output", &o->output_wh, d);
+    if (!rc)
+      rc = opt_u64(j, cmd, "askPerKwh", PG_GRID_MAX_SAFE_INT, &o->has_ask, &o->ask_per_kwh, d);
+    if (!rc) rc = get_text(j, cmd, "paymentAddress", true, o->payment_address,
+                           sizeof o->payment_address, &n, d);
+    if (!rc && json_object_get(j, "paymentAddress") &&
+        !json_is_null(json_object_get(j, "paymentAddress")))
+      rc = check_address(cmd, "paymentAddress", o->payment_address, sizeof o->payment_address,
+                         o->payment_address, d);
+    break;
+  }
+  case PG_GRID_CMD_USAGE: {
+    pg_grid_usage *u = &m->u.usage;
+    rc = check_keys(j, cmd, k_usage, d);
+    if (!rc) rc = parse_span(j, cmd, &u->slot, &u->start_time, &u->end_time, d);
+    if (!rc) rc = get_kwh(j, cmd, "usage", &u->usage_wh, d);
+    if (!rc)
+      rc = opt_u64(j, cmd, "bidPerKwh", PG_GRID_MAX_SAFE_INT, &u->has_bid, &u->bid_per_kwh, d);
+    break;
+  }
+  case PG_GRID_CMD_PAYMENT_REQUEST: {
+    pg_grid_payment_request *p = &m->u.payment_request;
+    rc = check_keys(j, cmd, k_payreq, d);
+    if (!rc) rc = get_u64(j, cmd, "slot", PG_GRID_MAX_SAFE_INT, &p->slot, d);
+    if (!rc) rc = get_text(j, cmd, "requestId", false, p->request_id, sizeof p->request_id, &n, d);
+    if (!rc) rc = get_u64(j, cmd, "owed", PG_GRID_MAX_SAFE_INT, &p->owed, d);
+    if (!rc) rc = get_kwh(j, cmd, "usage", &p->usage_wh, d);
+    if (!rc) rc = get_text(j, cmd, "paymentIdOrAddress", false, p->payment_address,
+                           sizeof p->payment_address, &n, d);
+    if (!rc) rc = check_address(cmd, "paymentIdOrAddress", p->payment_address,
+                                sizeof p->payment_address, p->payment_address, d);
+    if (!rc) rc = get_text(j, cmd, "reference", false, p->reference, sizeof p->reference, &n, d);
+    break;
+  }
+  }
+  if (rc) return rc;
+  return pg_grid_msg_validate(m, d); /* the rules on the values themselves */
+}
+
+static int parse_object(const void *data, size_t len, const char *who, json_t **j, pg_diag *d) {
+  if (len > PG_GRID_MAX_JSON)
+    return pg_fail(d, PG_ERR_INVALID, "%s: %zu bytes; at most %d", who, len, PG_GRID_MAX_JSON);
+  pg_diag tmp = {{0}};
+  int rc = pg_json_parse(data, len, PG_JSON_OBJECT, j, &tmp);
+  return rc ? pg_fail(d, rc, "%s: %s", who, tmp.msg) : PG_OK;
+}
+
+int pg_grid_msg_parse(const void *data, size_t len, pg_grid_msg *out, pg_diag *d) {
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "message: no output");
+  json_t *j = NULL;
+  memset(out, 0, sizeof *out);
+  int rc = parse_object(data, len, "message", &j, d);
+  if (rc) return rc;
+  rc = parse_body(j, out, d);
+  json_decref(j);
+  return rc;
+}
+
+/* ---------- serialisation ---------- */
+
+/* Length of the well-formed UTF-8 sequence starting at p (p[0] >= 0x80), or 0
+ * when it is malformed (bad lead, truncated, overlong, surrogate, > U+10FFFF). */
+static size_t utf8_seq(const unsigned char *p) {
+  unsigned char c = p[0];
+  size_t n;
+  uint32_t cp;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+    cp = (cp << 6) | (p[i] & 0x3f);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+/* A JSON string literal of the NUL-terminated s: '"' and '\' escaped,
+ * control characters as \u00XX, malformed UTF-8 replaced by \ufffd (so the
+ * output is valid JSON whatever s holds). */
+static void put_json_string(pg_buf *b, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  pg_buf_put_u8(b, '"');
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    unsigned char c = *p;
+    if (c == '"' || c == '\\') {
+      pg_buf_put_u8(b, '\\');
+      pg_buf_put_u8(b, c);
+      p++;
+    } else if (c < 0x20) {
+      char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      pg_buf_put(b, esc, sizeof esc);
+      p++;
+    } else if (c < 0x80) {
+      pg_buf_put_u8(b, c);
+      p++;
+    } else {
+      size_t n = utf8_seq(p);
+      if (n) {
+        pg_buf_put(b, p, n);
+        p += n;
+      } else {
+        pg_buf_puts(b, "\\ufffd");
+        p++;
+      }
+    }
+  }
+  pg_buf_put_u8(b, '"');
+}
+
+/* ,"key": — first member of an object omits the comma */
+static void put_key(pg_buf *b, const char *key, bool first) {
+  if (!first) pg_buf_put_u8(b, ',');
+  put_json_string(b, key);
+  pg_buf_put_u8(b, ':');
+}
+
+static void put_str_field(pg_buf *b, const char *key, const char *v, bool first) {
+  put_key(b, key, first);
+  put_json_string(b, v);
+}
+
+static void put_u64_field(pg_buf *b, const char *key, uint64_t v) {
+  char num[24];
+  put_key(b, key, false);
+  int n = snprintf(num, sizeof num, "%" PRIu64, v);
+  pg_buf_put(b, num, (size_t)n);
+}
+
+static void put_kwh_field(pg_buf *b, const char *key, int64_t wh) {
+  char num[PG_GRID_KWH_TEXT];
+  put_key(b, key, false);
+  if (pg_grid_kwh_format(wh, num, sizeof num) != PG_OK) {
+    /* validated beforehand; mark the buffer as failed should it ever happen */
+    b->err = b->err ? b->err : PG_ERR_INVALID;
+    return;
+  }
+  pg_buf_puts(b, num);
+}
+
+static int finish(pg_buf *out, size_t start) {
+  int rc = pg_buf_status(out);
+  if (rc) {
+    out->len = start;
+  }
+  return rc;
+}
+
+int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_diag *d) {
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "no output buffer");
+  int rc = pg_grid_msg_validate(m, d);
+  if (rc) return rc;
+  rc = pg_buf_status(out);
+  if (rc) return pg_fail(d, rc, "output buffer already failed");
+  size_t start = out->len;
+  pg_buf_put_u8(out, '{');
+  put_str_field(out, "command", pg_grid_command_name(m->command), true);
+  switch (m->command) {
+  case PG_GRID_CMD_HELLO:
+    put_str_field(out, "registrationId", m->u.hello.registration_id, false);
+    if (m->u.hello.name[0]) put_str_field(out, "name", m->u.hello.name, false);
+    if (m->u.hello.type != PG_GRID_ENTITY_NONE)
+      put_str_field(out, "type", pg_grid_entity_name(m->u.hello.type), false);
+    put_u64_field(out, "time", m->u.hello.time);
+    break;
+  case PG_GRID_CMD_GOODBYE:
+    put_str_field(out, "registrationId", m->u.goodbye.registration_id, false);
+    put_u64_field(out, "time", m->u.goodbye.time);
+    break;
+  case PG_GRID_CMD_OUTPUT:
+    put_u64_field(out, "slot", m->u.output.slot);
+    put_u64_field(out, "startTime", m->u.output.start_time);
+    put_u64_field(out, "endTime", m->u.output.end_time);
+    put_kwh_field(out, "output", m->u.output.output_wh);
+    if (m->u.output.has_ask) put_u64_field(out, "askPerKwh", m->u.output.ask_per_kwh);
+    if (m->u.output.payment_address[0])
+      put_str_field(out, "paymentAddress", m->u.output.payment_address, false);
+    break;
+  case PG_GRID_CMD_USAGE:
+    put_u64_field(out, "slot", m->u.usage.slot);
+    put_u64_field(out, "startTime", m->u.usage.start_time);
+    put_u64_field(out, "endTime", m->u.usage.end_time);
+    put_kwh_field(out, "usage", m->u.usage.usage_wh);
+    if (m->u.usage.has_bid) put_u64_field(out, "bidPerKwh", m->u.usage.bid_per_kwh);
+    break;
+  case PG_GRID_CMD_PAYMENT_REQUEST:
+    put_u64_field(out, "slot", m->u.payment_request.slot);
+    put_str_field(out, "requestId", m->u.payment_request.request_id, false);
+    put_u64_field(out, "owed", m->u.payment_request.owed);
+    put_kwh_field(out, "usage", m->u.payment_request.usage_wh);
+    put_str_field(out, "paymentIdOrAddress", m->u.payment_request.payment_address, false);
+    put_str_field(out, "reference", m->u.payment_request.reference, false);
+    break;
+  }
+  pg_buf_put_u8(out, '}');
+  rc = finish(out, start);
+  return rc ? pg_fail(d, rc, "%s: output buffer full", pg_grid_command_name(m->command)) : PG_OK;
+}
+
+static bool str_eq(const char *a, const char *b, size_t cap) {
+  size_t na = field_len(a, cap), nb = field_len(b, cap);
+  return na == nb && memcmp(a, b, na) == 0;
+}
+
+bool pg_grid_msg_equal(const pg_grid_msg *a, const pg_grid_msg *b) {
+  if (!a || !b || a->command != b->command) return false;
+  switch (a->command) {
+  case PG_GRID_CMD_HELLO: {
+    const pg_grid_hello *x = &a->u.hello, *y = &b->u.hello;
+    return str_eq(x->registration_id, y->registration_id, sizeof x->registration_id) &&
+           str_eq(x->name, y->name, sizeof x->name) && x->type == y->type && x->time == y->time;
+  }
+  case PG_GRID_CMD_GOODBYE:
+    return str_eq(a->u.goodbye.registration_id, b->u.goodbye.registration_id,
+                  sizeof a->u.goodbye.registration_id) &&
+           a->u.goodbye.time == b->u.goodbye.time;
+  case PG_GRID_CMD_OUTPUT: {
+    const pg_grid_output *x = &a->u.output, *y = &b->u.output;
+    return x->slot == y->slot && x->start_time == y->start_time && x->end_time == y->end_time &&
+           x->output_wh == y->output_wh && x->has_ask == y->has_ask &&
+           (!x->has_ask || x->ask_per_kwh == y->ask_per_kwh) &&
+           str_eq(x->payment_address, y->payment_address, sizeof x->payment_address);
+  }
+  case PG_GRID_CMD_USAGE: {
+    const pg_grid_usage *x = &a->u.usage, *y = &b->u.usage;
+    return x->slot == y->slot && x->start_time == y->start_time && x->end_time == y->end_time &&
+           x->usage_wh == y->usage_wh && x->has_bid == y->has_bid &&
+           (!x->has_bid || x->bid_per_kwh == y->bid_per_kwh);
+  }
+  case PG_GRID_CMD_PAYMENT_REQUEST: {
+    const pg_grid_payment_request *x = &a->u.payment_request, *y = &b->u.payment_request;
+    return x->slot == y->slot && str_eq(x->request_id, y->request_id, sizeof x->request_id) &&
+           x->owed == y->owed && x->usage_wh == y->usage_wh &&
+           str_eq(x->payment_address, y->payment_address, sizeof x->payment_address) &&
+           str_eq(x->reference, y->reference, sizeof x->reference);
+  }
+  }
+  return false;
+}
+
+/* ---------- registration ---------- */
+
+static const char *const k_reg[] = {"name", "type", "root", "sideKey", "mode", NULL};
+static const char *const k_chan[] = {"root", "sideKey", NULL};
+
+static int validate_registration(const pg_grid_registration *r, pg_diag *d) {
+  size_t n = field_len(r->name, sizeof r->name);
+  if (!is_name(r->name, n))
+    return pg_fail(d, PG_ERR_INVALID,
+                   "registration: 'name' must be 1..%d bytes without control characters",
+                   PG_GRID_MAX_NAME);
+  if (r->type == PG_GRID_ENTITY_NONE || !pg_grid_entity_name(r->type))
+    return pg_fail(d, PG_ERR_INVALID,
+                   "registration: 'type' must be \"source\", \"producer\" or \"consumer\"");
+  if (r->mode != PG_GRID_MODE_RESTRICTED)
+    return pg_fail(d, PG_ERR_INVALID, "registration: only mode \"restricted\" is supported");
+  return check_channel("registration", &r->channel, d);
+}
+
+static int parse_channel_fields(const json_t *j, const char *who, pg_grid_channel *c,
+                                pg_diag *d) {
+  size_t n = 0;
+  int rc = get_text(j, who, "root", false, c->root, sizeof c->root, &n, d);
+  if (!rc) rc = get_text(j, who, "sideKey", false, c->side_key, sizeof c->side_key, &n, d);
+  return rc ? rc : check_channel(who, c, d);
+}
+
+int pg_grid_registration_parse(const void *data, size_t len, pg_grid_registration *out,
+                               pg_diag *d) {
+  const char *who = "registration";
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "registration: no output");
+  memset(out, 0, sizeof *out);
+  json_t *j = NULL;
+  int rc = parse_object(data, len, who, &j, d);
+  if (rc) return rc;
+  size_t n = 0;
+  rc = check_keys(j, who, k_reg, d);
+  if (!rc) rc = get_text(j, who, "name", false, out->name, sizeof out->name, &n, d);
+  if (!rc) {
+    pg_diag tmp = {{0}};
+    const char *ts = NULL;
+    size_t tn = 0;
+    rc = pg_json_get_str(j, "type", &ts, &tn, &tmp);
+    if (rc) rc = prefixed(d, rc, who, &tmp);
+    else rc = parse_entity(who, ts, tn, false, &out->type, d);
+  }
+  if (!rc) rc = parse_channel_fields(j, who, &out->channel, d);
+  if (!rc) {
+    pg_diag tmp = {{0}};
+    const char *ms = NULL;
+    size_t mn = 0;
+    rc = pg_json_opt_str(j, "mode", NULL, &ms, &mn, &tmp);
+    if (rc) rc = prefixed(d, rc, who, &tmp);
+    else if (ms && !(mn == 10 && memcmp(ms, "restricted", 10) == 0))
+      rc = pg_fail(d, PG_ERR_INVALID,
+                   "registration: 'mode' must be \"restricted\" (the only mode supported), not "
+                   "'%.32s'",
+                   ms);
+    out->mode = PG_GRID_MODE_RESTRICTED;
+  }
+  if (!rc) rc = validate_registration(out, d);
+  json_decref(j);
+  return rc;
+}
+
+int pg_grid_registration_serialize(const pg_grid_registration *r, pg_buf *out, pg_diag *d) {
+  if (!r || !out) return pg_fail(d, PG_ERR_INVALID, "registration: no input or output");
+  int rc = validate_registration(r, d);
+  if (rc) return rc;
+  rc = pg_buf_status(out);
+  if (rc) return pg_fail(d, rc, "output buffer already failed");
+  size_t start = out->len;
+  pg_buf_put_u8(out, '{');
+  put_str_field(out, "name", r->name, true);
+  put_str_field(out, "type", pg_grid_entity_name(r->type), false);
+  put_str_field(out, "root", r->channel.root, false);
+  put_str_field(out, "sideKey", r->channel.side_key, false);
+  put_str_field(out, "mode", "restricted", false);
+  pg_buf_put_u8(out, '}');
+  rc = finish(out, start);
+  return rc ? pg_fail(d, rc, "registration: output buffer full") : PG_OK;
+}
+
+int pg_grid_channel_parse(const void *data, size_t len, pg_grid_channel *out, pg_diag *d) {
+  const char *who = "channel";
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "channel: no output");
+  memset(out, 0, sizeof *out);
+  json_t *j = NULL;
+  int rc = parse_object(data, len, who, &j, d);
+  if (rc) return rc;
+  rc = check_keys(j, who, k_chan, d);
+  if (!rc) rc = parse_channel_fields(j, who, out, d);
+  json_decref(j);
+  return rc;
+}
+
+int pg_grid_channel_serialize(const pg_grid_channel *c, pg_buf *out, pg_diag *d) {
+  if (!c || !out) return pg_fail(d, PG_ERR_INVALID, "channel: no input or output");
+  int rc = check_channel("channel", c, d);
+  if (rc) return rc;
+  rc = pg_buf_status(out);
+  if (rc) return pg_fail(d, rc, "output buffer already failed");
+  size_t start = out->len;
+  pg_buf_put_u8(out, '{');
+  put_str_field(out, "root", c->root, true);
+  put_str_field(out, "sideKey", c->side_key, false);
+  pg_buf_put_u8(out, '}');
+  rc = finish(out, start);
+  return rc ? pg_fail(d, rc, "channel: output buffer full") : PG_OK;
+}
+
+int pg_grid_registration_path(const char *path, size_t len, char id[PG_GRID_MAX_ID + 1],
+                              char side_key[PG_GRID_TRYTES + 1], pg_diag *d) {
+  static const char prefix[] = "/registration/";
+  const size_t pn = sizeof prefix - 1;
+  if (!path || !id || !side_key || len < pn || memcmp(path, prefix, pn) != 0)
+    return pg_fail(d, PG_ERR_NOT_FOUND, "path: expected /registration/{id}[/{sideKey}]");
+  const char *rest = path + pn;
+  size_t rn = len - pn;
+  const char *slash = memchr(rest, '/', rn);
+  size_t idn = slash ? (size_t)(slash - rest) : rn;
+  if (!pg_grid_is_id(rest, idn))
+    return pg_fail(d, PG_ERR_INVALID,
+                   "path: registration id must be 1..%d characters of [A-Za-z0-9._-]",
+                   PG_GRID_MAX_ID);
+  size_t kn = 0;
+  const char *key = NULL;
+  if (slash) {
+    key = slash + 1;
+    kn = rn - idn - 1;
+    if (kn < 1 || kn > PG_GRID_TRYTES || !pg_grid_is_trytes(key, kn))
+      return pg_fail(d, PG_ERR_INVALID, "path: sideKey must be 1..81 trytes [9A-Z]");
+  }
+  memcpy(id, rest, idn);
+  id[idn] = '\0';
+  if (kn) memcpy(side_key, key, kn);
+  side_key[kn] = '\0';
+  return PG_OK;
+}
+
+int pg_grid_error_serialize(const char *code, const char *message, pg_buf *out) {
+  if (!code || !message || !out) return PG_ERR_INVALID;
+  int rc = pg_buf_status(out);
+  if (rc) return rc;
+  size_t start = out->len;
+  pg_buf_puts(out, "{\"error\":{");
+  put_str_field(out, "code", code, true);
+  put_str_field(out, "message", message, false);
+  pg_buf_puts(out, "}}");
+  return finish(out, start);
+}
