@@ -102,6 +102,13 @@ PG_NODISCARD int pg_ledger_milestone_changes(pg_ledger *l, uint32_t index,
 /* Sum of all unspent outputs (always the genesis supply). */
 PG_NODISCARD int pg_ledger_supply(pg_ledger *l, uint64_t *supply);
 
+/* Output id = transaction id (32) || output index (u16 LE). */
+void pg_output_id(const uint8_t tx_id[32], uint16_t index, uint8_t out[PG_OUTPUT_ID_LEN]);
+
+/* Id of the pseudo transaction that holds genesis outputs 126*batch ..
+ * 126*batch+125: BLAKE2b-256("p2pgrid-genesis" || u32 LE batch). */
+void pg_genesis_tx_id(uint32_t batch, uint8_t out[32]);
+
 /* Transaction id = BLAKE2b-256 of the payload bytes (type first). */
 void pg_transaction_id(const uint8_t *payload, size_t len, uint8_t id[32]);
 

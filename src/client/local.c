@@ -18,12 +18,17 @@ typedef struct local_client {
 
 static local_client *L(pg_client *c) { return (local_client *)c; }
 
+/* Healthy: at least one milestone confirmed, and the latest one known. */
+static bool synced(const pg_tangle_status *s) {
+  return s->confirmed_milestone_index > 0 &&
+         s->confirmed_milestone_index == s->latest_milestone_index;
+}
+
 static int l_health(pg_client *c, bool *healthy, pg_diag *d) {
   (void)d;
   pg_tangle_status s;
   pg_tangle_get_status(L(c)->tangle, &s);
-  *healthy = s.confirmed_milestone_index > 0 &&
-             s.confirmed_milestone_index == s.latest_milestone_index;
+  *healthy = synced(&s);
   return PG_OK;
 }
 
@@ -44,8 +49,7 @@ static int l_info(pg_client *c, pg_node_info *out, pg_diag *d) {
   out->latest_milestone_timestamp = s.latest_milestone_timestamp;
   out->confirmed_milestone_index = s.confirmed_milestone_index;
   out->pruning_index = s.pruning_index;
-  out->is_healthy = s.confirmed_milestone_index > 0 &&
-                    s.confirmed_milestone_index == s.latest_milestone_index;
+  out->is_healthy = synced(&s);
   return PG_OK;
 }
 

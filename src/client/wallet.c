@@ -118,6 +118,22 @@ static bool is_pending(const pg_wallet *w, const uint8_t oid[PG_OUTPUT_ID_LEN]) 
   return false;
 }
 
+/* Adds amount to the output for (type, address), appending it if new. The
+ * caller keeps *n below PG_TX_MAX_OUTPUTS. */
+static void spec_add(pg_tx_output_spec *spec, size_t *n, uint8_t type, const uint8_t address[32],
+                     uint64_t amount) {
+  size_t k;
+  for (k = 0; k < *n; k++)
+    if (spec[k].type == type && memcmp(spec[k].address, address, 32) == 0) break;
+  if (k == *n) {
+    spec[k].type = type;
+    memcpy(spec[k].address, address, 32);
+    spec[k].amount = 0;
+    (*n)++;
+  }
+  spec[k].amount += amount;
+}
+
 /* Merges outputs to the same (type, address) and checks them. */
 static int merge_outputs(const pg_wallet_output *outs, size_t n, pg_tx_output_spec *spec,
                          size_t *nspec, uint64_t *required, pg_diag *d) {
@@ -135,17 +151,7 @@ static int merge_outputs(const pg_wallet_output *outs, size_t n, pg_tx_output_sp
                      "output %zu: a dust allowance output needs at least 1000000, not %llu", i,
                      (unsigned long long)outs[i].amount);
     *required += outs[i].amount;
-    uint8_t type = outs[i].dust_allowance ? 1 : 0;
-    size_t k;
-    for (k = 0; k < *nspec; k++)
-      if (spec[k].type == type && memcmp(spec[k].address, outs[i].address, 32) == 0) break;
-    if (k == *nspec) {
-      spec[k].type = type;
-      memcpy(spec[k].address, outs[i].address, 32);
-      spec[k].amount = 0;
-      (*nspec)++;
-    }
-    spec[k].amount += outs[i].amount;
+    spec_add(spec, nspec, outs[i].dust_allowance ? 1 : 0, outs[i].address, outs[i].amount);
   }
   return PG_OK;
 }
@@ -181,11 +187,7 @@ static void remember(pg_wallet *w, const uint8_t msg_id[32], uint8_t *payload_co
   memcpy(p->msg_id, msg_id, 32);
   pg_transaction_id(payload_copy, len, p->tx_id);
   p->ninputs = nin;
-  for (size_t i = 0; i < nin; i++) {
-    memcpy(p->inputs[i], in[i].tx_id, 32);
-    p->inputs[i][32] = (uint8_t)in[i].output_index;
-    p->inputs[i][33] = (uint8_t)(in[i].output_index >> 8);
-  }
+  for (size_t i = 0; i < nin; i++) pg_output_id(in[i].tx_id, in[i].output_index, p->inputs[i]);
   w->npending++;
 }
 
@@ -331,18 +333,7 @@ int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
     goto out;
   }
   uint64_t rem = sel->consumed - required;
-  if (rem) {
-    size_t k;
-    for (k = 0; k < nspec; k++)
-      if (spec[k].type == 0 && memcmp(spec[k].address, sel->last_address, 32) == 0) break;
-    if (k == nspec) {
-      spec[k].type = 0;
-      memcpy(spec[k].address, sel->last_address, 32);
-      spec[k].amount = 0;
-      nspec++;
-    }
-    spec[k].amount += rem;
-  }
+  if (rem) spec_add(spec, &nspec, 0, sel->last_address, rem);
 
   pg_buf payload;
   pg_buf_init(&payload, PG_MSG_MAX_LEN);

@@ -65,7 +65,7 @@ void pg_transaction_id(const uint8_t *payload, size_t len, uint8_t id[32]) {
   pg_blake2b256(payload, len, id);
 }
 
-static void output_id(const uint8_t tx_id[32], uint16_t index, uint8_t out[PG_OUTPUT_ID_LEN]) {
+void pg_output_id(const uint8_t tx_id[32], uint16_t index, uint8_t out[PG_OUTPUT_ID_LEN]) {
   memcpy(out, tx_id, 32);
   out[32] = (uint8_t)index;
   out[33] = (uint8_t)(index >> 8);
@@ -120,9 +120,16 @@ static void genesis_hash(const pg_ledger *l, uint8_t out[32]) {
   pg_blake2b256_final(&h, out);
 }
 
-/* Genesis outputs are booked as outputs of pseudo transactions: id =
- * BLAKE2b-256("p2pgrid-genesis" || u32 LE batch), 126 outputs per batch so
- * every output index stays within the protocol's 0..126. */
+void pg_genesis_tx_id(uint32_t batch, uint8_t out[32]) {
+  uint8_t seed[sizeof GENESIS_TAG - 1 + 4];
+  memcpy(seed, GENESIS_TAG, sizeof GENESIS_TAG - 1);
+  for (int k = 0; k < 4; k++) seed[sizeof GENESIS_TAG - 1 + k] = (uint8_t)(batch >> (8 * k));
+  pg_blake2b256(seed, sizeof seed, out);
+}
+
+/* Genesis outputs are booked as outputs of pseudo transactions
+ * (pg_genesis_tx_id), 126 outputs per batch so every output index stays
+ * within the protocol's 0..126. */
 static int book_genesis(pg_ledger *l, pg_diag *d) {
   int rc = PG_OK;
   uint64_t total = 0;
@@ -133,15 +140,12 @@ static int book_genesis(pg_ledger *l, pg_diag *d) {
                      (unsigned long long)PG_TOKEN_SUPPLY);
     total += l->genesis[i].amount;
   }
-  uint8_t zero[32] = {0};
+  uint8_t zero[32] = {0}, txid[32];
   sqlite3_stmt *st = l->w[W_INSERT_OUTPUT];
   for (size_t i = 0; i < l->genesis_count && rc == PG_OK; i++) {
-    uint8_t seed[sizeof GENESIS_TAG - 1 + 4], txid[32], oid[PG_OUTPUT_ID_LEN];
-    uint32_t batch = (uint32_t)(i / 126);
-    memcpy(seed, GENESIS_TAG, sizeof GENESIS_TAG - 1);
-    for (int k = 0; k < 4; k++) seed[sizeof GENESIS_TAG - 1 + k] = (uint8_t)(batch >> (8 * k));
-    pg_blake2b256(seed, sizeof seed, txid);
-    output_id(txid, (uint16_t)(i % 126), oid);
+    uint8_t oid[PG_OUTPUT_ID_LEN];
+    if (i % 126 == 0) pg_genesis_tx_id((uint32_t)(i / 126), txid);
+    pg_output_id(txid, (uint16_t)(i % 126), oid);
     sqlite3_reset(st);
     sqlite3_bind_blob(st, 1, oid, sizeof oid, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, txid, 32, SQLITE_STATIC);
@@ -296,7 +300,7 @@ static int validate(pg_ledger *l, uint32_t ms, const pg_transaction *tx, input_s
   uint64_t sum_in = 0, sum_out = 0;
   *reason = PG_CONFLICT_NONE;
   for (size_t i = 0; i < tx->inputs_count; i++) {
-    output_id(tx->inputs[i].tx_id, tx->inputs[i].output_index, in[i].oid);
+    pg_output_id(tx->inputs[i].tx_id, tx->inputs[i].output_index, in[i].oid);
     sqlite3_reset(get);
     sqlite3_bind_blob(get, 1, in[i].oid, PG_OUTPUT_ID_LEN, SQLITE_STATIC);
     int step = sqlite3_step(get);
@@ -363,7 +367,7 @@ static int book(pg_ledger *l, uint32_t ms, const uint8_t msg_id[PG_ID_LEN], cons
   sqlite3_reset(spend);
   for (size_t i = 0; i < tx->outputs_count; i++) {
     uint8_t oid[PG_OUTPUT_ID_LEN];
-    output_id(txid, (uint16_t)i, oid);
+    pg_output_id(txid, (uint16_t)i, oid);
     sqlite3_reset(ins);
     sqlite3_bind_blob(ins, 1, oid, sizeof oid, SQLITE_STATIC);
     sqlite3_bind_blob(ins, 2, txid, 32, SQLITE_STATIC);

@@ -241,10 +241,8 @@ static void test_follow_reattaches_stale_transfer(void **state) {
   assert_int_equal(pg_client_milestone(c, 1, &ms1, &d), PG_OK);
 
   /* the genesis output, spent on stale parents */
-  uint8_t gseed[19], gtx[32];
-  memcpy(gseed, "p2pgrid-genesis", 15);
-  memset(gseed + 15, 0, 4);
-  pg_blake2b256(gseed, sizeof gseed, gtx);
+  uint8_t gtx[32];
+  pg_genesis_tx_id(0, gtx);
   pg_tx_input_spec in;
   memcpy(in.tx_id, gtx, 32);
   in.output_index = 0;
