@@ -11,6 +11,16 @@
  * inputs are taken or the send fails with a message that says why. Outputs to
  * the same address are merged. Outputs the wallet spent in a transfer that is
  * not yet confirmed are remembered and never spent twice by this object.
+ * Dust allowance outputs (SigLockedDustAllowanceOutput) are never taken as
+ * inputs, by pg_wallet_send or pg_wallet_sweep: spending one could leave its
+ * address with more dust than it may hold (TIP-15 conflict 6), so an
+ * allowance stays until something else removes it.
+ *
+ * Dust (TIP-15, CHRYSALIS.md 4.6): an address may hold min(floor(S/100000),
+ * 100) dust outputs (SigLockedSingleOutput < 1 Mi), S = the sum of its unspent
+ * dust allowance outputs. A receiver of many small payments gives its address
+ * an allowance (pg_wallet_ensure_dust_allowance), watches its dust
+ * (pg_wallet_count_outputs) and consolidates it (pg_wallet_sweep).
  *
  * Threads: a wallet is used from one thread at a time (like its client).
  * The wallet borrows the client; it must outlive the wallet. */
@@ -77,6 +87,65 @@ typedef struct pg_wallet_send_opts {
 PG_NODISCARD int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
                                 const pg_wallet_send_opts *o, uint8_t msg_id[32], uint8_t tx_id[32],
                                 pg_diag *d);
+
+/* Consolidates unspent SigLockedSingleOutputs of the walked addresses (not
+ * dust allowance outputs, not outputs of this object's unconfirmed
+ * transfers) into one SigLockedSingleOutput on `to` (NULL = walk address 0,
+ * change 0 / index 0). The walk ends after zero_count addresses without
+ * unspent outputs. Takes up to max_inputs (2..127; 0 = 127) outputs, smallest
+ * first, so every dust output is taken before any other. When the sum would
+ * be dust (< 1 Mi) and `to` may not receive another dust output (it has no
+ * free allowance and loses no dust output in this transfer), the largest
+ * outputs are swapped in for the largest taken ones until the sum is >= 1 Mi;
+ * consuming dust is always allowed. o (may be NULL) adds a reference as in
+ * pg_wallet_send. msg_id, tx_id, swept (how many outputs were consumed) may be
+ * NULL. The transfer is pending like a send (follow it).
+ * PG_ERR_NOT_FOUND ("nothing to sweep") when fewer than 2 outputs qualify;
+ * PG_ERR_UNAVAILABLE when the result would be a dust output `to` may not hold,
+ * or while 64 transfers are pending; PG_ERR_INVALID for a bad max_inputs or
+ * reference. Nothing is submitted on failure. */
+PG_NODISCARD int pg_wallet_sweep(pg_wallet *w, const uint8_t to[32], size_t max_inputs,
+                                 const pg_wallet_send_opts *o, uint8_t msg_id[32],
+                                 uint8_t tx_id[32], size_t *swept, pg_diag *d);
+
+/* Makes sure the address at change/index has a dust allowance of at least
+ * `amount` (>= 1000000, else PG_ERR_INVALID): when the sum S of its unspent
+ * dust allowance outputs in the confirmed ledger is below `amount` and no
+ * transfer pending in this object already creates one on it, sends one
+ * SigLockedDustAllowanceOutput of `amount` to the address (pg_wallet_send:
+ * same input selection, errors, pending set). *created (may be NULL) tells
+ * whether a transfer was sent; msg_id (may be NULL) gets its message, or the
+ * pending one's. The new allowance counts once confirmed: follow msg_id
+ * before relying on it. A new wallet object does not see the transfers of an
+ * earlier one that are still unconfirmed and may send a second allowance.
+ * PG_ERR_UNAVAILABLE "not enough funds: ..." when the wallet cannot pay it. */
+PG_NODISCARD int pg_wallet_ensure_dust_allowance(pg_wallet *w, uint32_t change, uint32_t index,
+                                                 uint64_t amount, bool *created,
+                                                 uint8_t msg_id[32], pg_diag *d);
+
+/* Unspent outputs on the address at change/index in the confirmed ledger
+ * (all types, including any this object spent in unconfirmed transfers) and
+ * how many of them are dust (SigLockedSingleOutput < 1 Mi). Either output may
+ * be NULL. */
+PG_NODISCARD int pg_wallet_count_outputs(pg_wallet *w, uint32_t change, uint32_t index,
+                                         size_t *outputs, size_t *dust, pg_diag *d);
+
+/* Whether this wallet already paid: looks at the messages under the
+ * indexation key `index` (1..64 bytes; pg_client_find_index, the node's
+ * first 1000) for a transaction whose essence carries that index, has an
+ * output to `to` of `amount` (0 = any amount; either output type), and is
+ * signed by one of the walked addresses (walk as in pg_wallet_history: it
+ * ends after zero_count addresses that never had an output) — whoever sent
+ * it, so a new wallet object from the same seed finds what an earlier one
+ * sent before a crash. Messages referenced as conflicting are skipped;
+ * unreferenced ones count (a pending transfer must not be paid again: follow
+ * it with pg_wallet_follow, and pay again only if that reports a conflict).
+ * *found tells; msg_id (may be NULL) gets a matching message, an included one
+ * when there is one, else a pending one. Fails (rather than say "not found")
+ * when a listed message cannot be read. */
+PG_NODISCARD int pg_wallet_find_transfer(pg_wallet *w, const uint8_t *index, size_t index_len,
+                                         const uint8_t to[32], uint64_t amount,
+                                         uint8_t msg_id[32], bool *found, pg_diag *d);
 
 typedef struct pg_wallet_follow_opts {
   uint64_t timeout_ms;  /* 0 = 60000 */

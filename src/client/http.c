@@ -5,13 +5,13 @@
  * keep-alive) and the object is not thread-safe. curl_easy_reset() between
  * requests clears options but keeps live connections. */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
+#include "http_internal.h"
 #include "p2pgrid/client.h"
 #include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
@@ -42,18 +42,6 @@ typedef struct http_client {
 } http_client;
 
 /* ---- libcurl set-up ---- */
-
-static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
-static CURLcode g_curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init_once(void) { g_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
-static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
-  pg_buf *b = userdata;
-  size_t n = size * nmemb;
-  pg_buf_put(b, ptr, n);
-  return pg_buf_status(b) == PG_OK ? n : 0; /* 0 makes libcurl stop with CURLE_WRITE_ERROR */
-}
 
 int pg_client_http_status_err(long status) {
   switch (status) {
@@ -125,27 +113,12 @@ static int http_do(http_client *h, const char *method, const char *route, bool a
   curl_easy_reset(c); /* options only: live connections stay */
   pg_buf_reset(&h->resp);
   h->errbuf[0] = '\0';
-  CURLcode cc = CURLE_OK;
+  CURLcode cc = pg_libcurl_common(c, url, h->connect_timeout_ms, h->timeout_ms, h->max_response,
+                                  &h->resp, h->errbuf);
 #define SETOPT(opt, val)                                                                           \
   do {                                                                                             \
     if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val);                                        \
   } while (0)
-  SETOPT(CURLOPT_URL, url);
-  SETOPT(CURLOPT_NOSIGNAL, 1L);
-  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-  SETOPT(CURLOPT_TCP_KEEPIDLE, 30L);
-  SETOPT(CURLOPT_TCP_KEEPINTVL, 10L);
-  SETOPT(CURLOPT_TCP_NODELAY, 1L);
-  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-  SETOPT(CURLOPT_TIMEOUT_MS, h->timeout_ms);
-  SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-  SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_response);
-  SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
-  SETOPT(CURLOPT_WRITEDATA, &h->resp);
-  SETOPT(CURLOPT_ERRORBUFFER, h->errbuf);
   if (strcmp(method, "POST") == 0) {
     SETOPT(CURLOPT_POST, 1L);
     SETOPT(CURLOPT_POSTFIELDS, body ? (const char *)body : "");
@@ -160,31 +133,7 @@ static int http_do(http_client *h, const char *method, const char *route, bool a
   if (cc != CURLE_OK)
     return pg_fail(d, PG_ERR_HTTP, "%s: libcurl option: %s", what, curl_easy_strerror(cc));
 
-  cc = curl_easy_perform(c);
-  if (cc != CURLE_OK) {
-    const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
-    switch (cc) {
-    case CURLE_OPERATION_TIMEDOUT:
-      return pg_fail(d, PG_ERR_TIMEOUT, "%s to %s: timed out: %s", what, h->base_url, why);
-    case CURLE_OUT_OF_MEMORY: return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", what);
-    case CURLE_FILESIZE_EXCEEDED:
-      return pg_fail(d, PG_ERR_TOO_LARGE, "%s: response larger than %zu bytes", what,
-                     h->max_response);
-    case CURLE_WRITE_ERROR:
-      if (pg_buf_status(&h->resp) == PG_ERR_TOO_LARGE)
-        return pg_fail(d, PG_ERR_TOO_LARGE, "%s: response larger than %zu bytes", what,
-                       h->max_response);
-      if (pg_buf_status(&h->resp) == PG_ERR_NOMEM)
-        return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", what);
-      return pg_fail(d, PG_ERR_HTTP, "%s to %s: %s", what, h->base_url, why);
-    default: return pg_fail(d, PG_ERR_HTTP, "%s to %s: %s", what, h->base_url, why);
-    }
-  }
-  long code = 0;
-  if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code < 100)
-    return pg_fail(d, PG_ERR_HTTP, "%s: no HTTP status", what);
-  *status = code;
-  return PG_OK;
+  return pg_libcurl_perform(c, &h->resp, h->max_response, h->errbuf, what, h->base_url, status, d);
 }
 
 static int status_fail(const http_client *h, long status, const char *what, pg_diag *d) {
@@ -722,11 +671,8 @@ int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d
   const char *bp = o->base_path ? o->base_path : "/api/v1/";
   if (strlen(bp) > ROUTE_MAX / 4)
     return pg_fail(d, PG_ERR_INVALID, "HTTP client: base path too long");
-  pthread_once(&g_curl_once, curl_init_once);
-  if (g_curl_init_rc != CURLE_OK)
-    return pg_fail(d, PG_ERR_HTTP, "libcurl init failed: %s", curl_easy_strerror(g_curl_init_rc));
-
-  int rc = PG_OK;
+  int rc = pg_libcurl_init(d);
+  if (rc) return rc;
   http_client *h = calloc(1, sizeof *h);
   if (!h) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   h->base.ops = &HTTP_OPS;

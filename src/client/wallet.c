@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "p2pgrid/clock.h"
+#include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/message_json.h"
@@ -225,6 +226,41 @@ static int submit_payload(pg_wallet *w, const uint8_t *payload, size_t len, uint
   return rc;
 }
 
+/* Builds and signs the payload, submits it and remembers its inputs as
+ * pending. The caller checked that a pending slot is free. */
+static int build_and_submit(pg_wallet *w, const pg_tx_input_spec *in, size_t nin,
+                            const pg_tx_output_spec *spec, size_t nspec,
+                            const pg_wallet_send_opts *o, uint8_t msg_id[32], uint8_t tx_id[32],
+                            pg_diag *d) {
+  pg_buf payload;
+  pg_buf_init(&payload, PG_MSG_MAX_LEN);
+  int rc = pg_transaction_build(&payload, in, nin, spec, nspec, o ? o->index : NULL,
+                                o && o->index ? o->index_len : 0, o ? o->data : NULL,
+                                o ? o->data_len : 0, NULL, d);
+  uint8_t mid[32];
+  uint8_t *copy = NULL;
+  if (rc == PG_OK && !(copy = malloc(payload.len))) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (rc == PG_OK) {
+    memcpy(copy, payload.data, payload.len);
+    rc = submit_payload(w, payload.data, payload.len, mid, d);
+  }
+  if (rc == PG_OK) {
+    if (msg_id) memcpy(msg_id, mid, 32);
+    if (tx_id) pg_transaction_id(payload.data, payload.len, tx_id);
+    remember(w, mid, copy, payload.len, in, nin);
+    copy = NULL;
+  }
+  free(copy);
+  pg_buf_free(&payload);
+  return rc;
+}
+
+static int check_reference(const pg_wallet_send_opts *o, pg_diag *d) {
+  if (o && o->index && (o->index_len < 1 || o->index_len > PG_INDEX_MAX_LEN))
+    return pg_fail(d, PG_ERR_INVALID, "payment reference index must be 1..64 bytes");
+  return PG_OK;
+}
+
 typedef struct selection {
   pg_tx_input_spec in[PG_TX_MAX_INPUTS];
   size_t nin;
@@ -247,7 +283,9 @@ static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t
     pg_output_info o;
     rc = pg_client_output(w->client, ids[i], &o, d);
     if (rc) break;
-    if (o.spent || o.amount == 0) continue;
+    /* a dust allowance output stays: spending it could leave the address
+     * with more dust than it may hold (TIP-15 conflict 6) */
+    if (o.spent || o.amount == 0 || o.type != 0) continue;
     if (sel->nin == PG_TX_MAX_INPUTS) {
       rc = pg_fail(d, PG_ERR_UNAVAILABLE, "the transfer would need more than %d inputs",
                    PG_TX_MAX_INPUTS);
@@ -284,8 +322,7 @@ int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
   uint64_t required;
   int rc = merge_outputs(outs, n, spec, &nspec, &required, d);
   if (rc) return rc;
-  if (o && o->index && (o->index_len < 1 || o->index_len > PG_INDEX_MAX_LEN))
-    return pg_fail(d, PG_ERR_INVALID, "payment reference index must be 1..64 bytes");
+  if ((rc = check_reference(o, d))) return rc;
   /* Everything that can fail after the submit is settled before it: a
    * transfer on the Tangle that the caller is told failed, and whose inputs
    * are not held back, would be spent again by the next send. */
@@ -334,27 +371,7 @@ int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
   }
   uint64_t rem = sel->consumed - required;
   if (rem) spec_add(spec, &nspec, 0, sel->last_address, rem);
-
-  pg_buf payload;
-  pg_buf_init(&payload, PG_MSG_MAX_LEN);
-  rc = pg_transaction_build(&payload, sel->in, sel->nin, spec, nspec, o ? o->index : NULL,
-                            o && o->index ? o->index_len : 0, o ? o->data : NULL,
-                            o ? o->data_len : 0, NULL, d);
-  uint8_t mid[32];
-  uint8_t *copy = NULL;
-  if (rc == PG_OK && !(copy = malloc(payload.len))) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  if (rc == PG_OK) {
-    memcpy(copy, payload.data, payload.len);
-    rc = submit_payload(w, payload.data, payload.len, mid, d);
-  }
-  if (rc == PG_OK) {
-    if (msg_id) memcpy(msg_id, mid, 32);
-    if (tx_id) pg_transaction_id(payload.data, payload.len, tx_id);
-    remember(w, mid, copy, payload.len, sel->in, sel->nin);
-    copy = NULL;
-  }
-  free(copy);
-  pg_buf_free(&payload);
+  rc = build_and_submit(w, sel->in, sel->nin, spec, nspec, o, msg_id, tx_id, d);
 out:
   sodium_memzero(sel, sizeof *sel);
   free(sel);
@@ -514,4 +531,372 @@ int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_fol
     }
     sleep_ms(poll);
   }
+}
+
+/* ---- Dust management: sweep, dust allowance, output counts ---- */
+
+static int pending_full(const pg_wallet *w, pg_diag *d) {
+  if (w->npending < MAX_PENDING) return PG_OK;
+  return pg_fail(d, PG_ERR_UNAVAILABLE,
+                 "%d transfers of this wallet are unconfirmed: follow them "
+                 "(pg_wallet_follow) before sending more",
+                 MAX_PENDING);
+}
+
+/* The output ids of an address, as many as the node lists (*ids malloc'd). */
+static int list_outputs(pg_wallet *w, const uint8_t addr[32], bool include_spent,
+                        uint8_t (**ids)[PG_OUTPUT_ID_LEN], size_t *count, size_t *total,
+                        pg_diag *d) {
+  size_t cap = MAX_ADDR_OUTPUTS;
+  for (;;) {
+    uint8_t(*buf)[PG_OUTPUT_ID_LEN] = malloc(cap * PG_OUTPUT_ID_LEN);
+    if (!buf) return PG_ERR_NOMEM;
+    int rc = pg_client_address_outputs(w->client, addr, include_spent, buf, cap, count, total, d);
+    /* the node may list fewer than it counts (a cap of its own): then we
+     * work with what it lists */
+    if (rc == PG_OK && *count == cap && *total > cap) {
+      free(buf);
+      cap = *total;
+      continue;
+    }
+    if (rc) {
+      free(buf);
+      return rc;
+    }
+    *ids = buf;
+    return PG_OK;
+  }
+}
+
+typedef struct sweep_cand {
+  uint8_t oid[PG_OUTPUT_ID_LEN];
+  uint64_t amount;
+  uint32_t n; /* walk position of its address */
+  bool on_to; /* it sits on the sweep's target address */
+} sweep_cand;
+
+static int cmp_cand(const void *a, const void *b) {
+  const sweep_cand *x = a, *y = b;
+  if (x->amount != y->amount) return x->amount < y->amount ? -1 : 1;
+  if (x->n != y->n) return x->n < y->n ? -1 : 1;
+  return memcmp(x->oid, y->oid, PG_OUTPUT_ID_LEN);
+}
+
+/* Every unspent SigLockedSingleOutput of the walked addresses that is not
+ * pending in this object. */
+static int sweep_candidates(pg_wallet *w, const uint8_t to[32], sweep_cand **out, size_t *nout,
+                            pg_diag *d) {
+  sweep_cand *c = NULL;
+  size_t n = 0, cap = 0;
+  unsigned zeros = 0;
+  int rc = PG_OK;
+  for (uint32_t k = 0; rc == PG_OK && zeros < w->zero_count; k++) {
+    uint8_t addr[32];
+    uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
+    size_t count = 0, total = 0;
+    rc = pg_wallet_address(w, k % 2, k / 2, addr);
+    if (rc == PG_OK) rc = list_outputs(w, addr, false, &ids, &count, &total, d);
+    if (rc) break;
+    if (count == 0) zeros++;
+    for (size_t i = 0; rc == PG_OK && i < count; i++) {
+      if (is_pending(w, ids[i])) continue;
+      pg_output_info o;
+      rc = pg_client_output(w->client, ids[i], &o, d);
+      if (rc || o.spent || o.type != 0 || o.amount == 0) continue;
+      if (n == cap) {
+        size_t ncap = cap ? 2 * cap : 64;
+        sweep_cand *g = realloc(c, ncap * sizeof *g);
+        if (!g) {
+          rc = PG_ERR_NOMEM;
+          break;
+        }
+        c = g;
+        cap = ncap;
+      }
+      memcpy(c[n].oid, ids[i], PG_OUTPUT_ID_LEN);
+      c[n].amount = o.amount;
+      c[n].n = k;
+      c[n].on_to = memcmp(addr, to, 32) == 0;
+      n++;
+    }
+    free(ids);
+  }
+  if (rc) {
+    free(c);
+    return rc;
+  }
+  *out = c;
+  *nout = n;
+  return PG_OK;
+}
+
+int pg_wallet_sweep(pg_wallet *w, const uint8_t to[32], size_t max_inputs,
+                    const pg_wallet_send_opts *o, uint8_t msg_id[32], uint8_t tx_id[32],
+                    size_t *swept, pg_diag *d) {
+  if (max_inputs == 0) max_inputs = PG_TX_MAX_INPUTS;
+  if (max_inputs < 2 || max_inputs > PG_TX_MAX_INPUTS)
+    return pg_fail(d, PG_ERR_INVALID, "a sweep takes 2 to %d inputs, not %zu", PG_TX_MAX_INPUTS,
+                   max_inputs);
+  int rc = check_reference(o, d);
+  if (rc == PG_OK) rc = pending_full(w, d);
+  if (rc) return rc;
+  uint8_t target[32];
+  if (to)
+    memcpy(target, to, 32);
+  else if ((rc = pg_wallet_address(w, 0, 0, target)))
+    return rc;
+
+  sweep_cand *c = NULL;
+  size_t nc = 0;
+  if ((rc = sweep_candidates(w, target, &c, &nc, d))) return rc;
+  if (nc < 2) {
+    free(c);
+    return pg_fail(d, PG_ERR_NOT_FOUND,
+                   "nothing to sweep: the wallet has %zu spendable output%s (dust allowance "
+                   "outputs and outputs of unconfirmed transfers are left alone)",
+                   nc, nc == 1 ? "" : "s");
+  }
+  /* Smallest first: every dust output comes before every other output, so
+   * the sweep removes as much dust as it can. When what it takes stays below
+   * 1 Mi and the target may not receive a dust output, the largest outputs
+   * replace the largest taken, one at a time, until the sum is no longer dust. */
+  qsort(c, nc, sizeof *c, cmp_cand);
+  size_t k = nc < max_inputs ? nc : max_inputs;
+  size_t big = 0; /* taken: c[0 .. k-big) and c[nc-big .. nc) */
+  int to_allowed = -1; /* unknown */
+  for (;; big++) {
+    uint64_t sum = 0;
+    bool takes_dust_from_to = false;
+    for (size_t i = 0; i < k; i++) {
+      const sweep_cand *x = i < k - big ? &c[i] : &c[nc - (i - (k - big)) - 1];
+      sum += x->amount;
+      takes_dust_from_to |= x->on_to && x->amount < PG_DUST_THRESHOLD;
+    }
+    /* a dust output on the target is fine when the target loses at least
+     * one dust output in the same transaction (its dust count does not grow) */
+    bool ok = sum >= PG_DUST_THRESHOLD || takes_dust_from_to;
+    if (!ok && to_allowed < 0) {
+      uint64_t b;
+      bool allowed = false;
+      if ((rc = pg_client_address(w->client, target, &b, &allowed, d))) break;
+      to_allowed = allowed;
+    }
+    if (ok || to_allowed == 1) {
+      pg_tx_input_spec *in = calloc(k, sizeof *in);
+      if (!in) {
+        rc = PG_ERR_NOMEM;
+        break;
+      }
+      for (size_t i = 0; rc == PG_OK && i < k; i++) {
+        const sweep_cand *x = i < k - big ? &c[i] : &c[nc - (i - (k - big)) - 1];
+        memcpy(in[i].tx_id, x->oid, 32);
+        in[i].output_index = (uint16_t)(x->oid[32] | x->oid[33] << 8);
+        rc = pg_wallet_walk_address(w, x->n, NULL, in[i].secret_key, NULL, NULL);
+      }
+      pg_tx_output_spec out = {.type = 0, .amount = sum};
+      memcpy(out.address, target, 32);
+      if (rc == PG_OK) rc = build_and_submit(w, in, k, &out, 1, o, msg_id, tx_id, d);
+      if (rc == PG_OK && swept) *swept = k;
+      sodium_memzero(in, k * sizeof *in);
+      free(in);
+      break;
+    }
+    if (big == k || nc == k) { /* no larger output left to swap in */
+      char hex[65];
+      pg_hex_encode(target, 32, hex);
+      rc = pg_fail(d, PG_ERR_UNAVAILABLE,
+                   "the sweep would create a dust output of %llu (< 1000000) on %s, which has no "
+                   "free dust allowance (TIP-15)",
+                   (unsigned long long)sum, hex);
+      break;
+    }
+  }
+  free(c);
+  return rc;
+}
+
+/* Whether a transfer pending in this object creates a dust allowance output
+ * on addr; *msg_id gets its latest message. */
+static bool pending_allowance(const pg_wallet *w, const uint8_t addr[32], uint8_t msg_id[32]) {
+  for (size_t i = 0; i < w->npending; i++) {
+    pg_message m;
+    if (pg_payload_parse(w->pend[i].payload, w->pend[i].payload_len, &m, NULL)) continue;
+    bool hit = false;
+    const pg_transaction *tx = m.u.transaction;
+    for (size_t k = 0; tx && !hit && k < tx->outputs_count; k++)
+      hit = tx->outputs[k].type == 1 && memcmp(tx->outputs[k].address, addr, 32) == 0;
+    pg_message_clear(&m);
+    if (hit) {
+      if (msg_id) memcpy(msg_id, w->pend[i].msg_id, 32);
+      return true;
+    }
+  }
+  return false;
+}
+
+int pg_wallet_ensure_dust_allowance(pg_wallet *w, uint32_t change, uint32_t index,
+                                    uint64_t amount, bool *created, uint8_t msg_id[32],
+                                    pg_diag *d) {
+  if (created) *created = false;
+  if (amount < PG_DUST_ALLOWANCE_MIN)
+    return pg_fail(d, PG_ERR_INVALID,
+                   "a dust allowance output needs at least 1000000, not %llu",
+                   (unsigned long long)amount);
+  uint8_t addr[32];
+  int rc = pg_wallet_address(w, change, index, addr);
+  if (rc) return rc;
+  if (pending_allowance(w, addr, msg_id)) return PG_OK; /* already on its way */
+
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
+  size_t count = 0, total = 0;
+  if ((rc = list_outputs(w, addr, false, &ids, &count, &total, d))) return rc;
+  uint64_t allowance = 0;
+  for (size_t i = 0; rc == PG_OK && i < count; i++) {
+    pg_output_info o;
+    rc = pg_client_output(w->client, ids[i], &o, d);
+    if (rc == PG_OK && !o.spent && o.type == 1 && !is_pending(w, ids[i])) allowance += o.amount;
+  }
+  free(ids);
+  if (rc || allowance >= amount) return rc;
+
+  pg_wallet_output out = {.amount = amount, .dust_allowance = true};
+  memcpy(out.address, addr, 32);
+  rc = pg_wallet_send(w, &out, 1, NULL, msg_id, NULL, d);
+  if (rc == PG_OK && created) *created = true;
+  return rc;
+}
+
+int pg_wallet_count_outputs(pg_wallet *w, uint32_t change, uint32_t index, size_t *outputs,
+                            size_t *dust, pg_diag *d) {
+  uint8_t addr[32];
+  int rc = pg_wallet_address(w, change, index, addr);
+  if (rc) return rc;
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
+  size_t count = 0, total = 0, ndust = 0;
+  if ((rc = list_outputs(w, addr, false, &ids, &count, &total, d))) return rc;
+  for (size_t i = 0; rc == PG_OK && i < count; i++) {
+    pg_output_info o;
+    rc = pg_client_output(w->client, ids[i], &o, d);
+    if (rc == PG_OK && !o.spent && o.type == 0 && o.amount < PG_DUST_THRESHOLD) ndust++;
+  }
+  free(ids);
+  if (rc) return rc;
+  if (outputs) *outputs = total > count ? total : count;
+  if (dust) *dust = ndust;
+  return PG_OK;
+}
+
+/* ---- Finding an earlier transfer by its payment reference ---- */
+
+/* The walked addresses (the walk as in pg_wallet_history: it ends after
+ * zero_count addresses that never had an output). */
+static int walked_addresses(pg_wallet *w, uint8_t (**out)[32], size_t *nout, pg_diag *d) {
+  uint8_t(*a)[32] = NULL;
+  size_t n = 0, cap = 0;
+  unsigned zeros = 0;
+  int rc = PG_OK;
+  for (uint32_t k = 0; zeros < w->zero_count; k++) {
+    uint8_t addr[32], one[1][PG_OUTPUT_ID_LEN];
+    size_t count = 0, total = 0;
+    rc = pg_wallet_address(w, k % 2, k / 2, addr);
+    if (rc == PG_OK)
+      rc = pg_client_address_outputs(w->client, addr, true, one, 1, &count, &total, d);
+    if (rc) break;
+    if (count == 0) zeros++;
+    if (n == cap) {
+      size_t ncap = cap ? 2 * cap : 32;
+      uint8_t(*g)[32] = realloc(a, ncap * 32);
+      if (!g) {
+        rc = PG_ERR_NOMEM;
+        break;
+      }
+      a = g;
+      cap = ncap;
+    }
+    memcpy(a[n++], addr, 32);
+  }
+  if (rc) {
+    free(a);
+    return rc;
+  }
+  *out = a;
+  *nout = n;
+  return PG_OK;
+}
+
+/* Whether the message carries a transaction with this reference and an
+ * output of amount (0 = any) to `to`, signed by one of the mine[] addresses
+ * (loaded on first need into *mine / *nmine). */
+static int is_our_transfer(pg_wallet *w, const uint8_t msg_id[32], const uint8_t *index,
+                           size_t index_len, const uint8_t to[32], uint64_t amount,
+                           uint8_t (**mine)[32], size_t *nmine, bool *match, pg_diag *d) {
+  *match = false;
+  pg_buf raw;
+  pg_message m;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  int rc = pg_client_get_raw(w->client, msg_id, &raw, d);
+  if (rc == PG_OK) rc = pg_message_parse(raw.data, raw.len, &m, d);
+  if (rc) {
+    pg_buf_free(&raw);
+    return rc;
+  }
+  const pg_transaction *tx = m.payload_type == PG_PAYLOAD_TRANSACTION ? m.u.transaction : NULL;
+  bool pays = tx && tx->has_indexation && tx->indexation.index_len == index_len &&
+              memcmp(tx->indexation.index, index, index_len) == 0;
+  bool out_ok = false;
+  for (size_t i = 0; pays && !out_ok && i < tx->outputs_count; i++)
+    out_ok = memcmp(tx->outputs[i].address, to, 32) == 0 &&
+             (amount == 0 || tx->outputs[i].amount == amount);
+  if (pays && out_ok && !*mine) rc = walked_addresses(w, mine, nmine, d);
+  for (size_t i = 0; rc == PG_OK && pays && out_ok && !*match && i < tx->unlocks_count; i++) {
+    if (tx->unlocks[i].type != 0) continue; /* references point at signature blocks */
+    uint8_t signer[32];
+    pg_blake2b256(tx->unlocks[i].public_key, 32, signer);
+    for (size_t k = 0; !*match && k < *nmine; k++) *match = memcmp((*mine)[k], signer, 32) == 0;
+  }
+  pg_message_clear(&m);
+  pg_buf_free(&raw);
+  return rc;
+}
+
+int pg_wallet_find_transfer(pg_wallet *w, const uint8_t *index, size_t index_len,
+                            const uint8_t to[32], uint64_t amount, uint8_t msg_id[32],
+                            bool *found, pg_diag *d) {
+  *found = false;
+  if (!index || index_len < 1 || index_len > PG_INDEX_MAX_LEN)
+    return pg_fail(d, PG_ERR_INVALID, "payment reference index must be 1..64 bytes");
+  if (!to) return pg_fail(d, PG_ERR_INVALID, "no receiving address given");
+  enum { MAX_IDS = 1000 }; /* a node's maxResults (Hornet's and ours) */
+  uint8_t(*ids)[PG_ID_LEN] = malloc(MAX_IDS * PG_ID_LEN);
+  if (!ids) return PG_ERR_NOMEM;
+  uint8_t(*mine)[32] = NULL;
+  size_t nmine = 0, count = 0, total = 0;
+  bool have_pending = false;
+  uint8_t pending_id[32];
+  int rc = pg_client_find_index(w->client, index, index_len, ids, MAX_IDS, &count, &total, d);
+  for (size_t i = 0; rc == PG_OK && i < count; i++) {
+    pg_msg_meta meta;
+    bool match = false;
+    rc = pg_client_get_meta(w->client, ids[i], &meta, d);
+    if (rc) break;
+    bool referenced = meta.referenced_by != 0;
+    if (referenced && meta.inclusion != PG_INCL_INCLUDED) continue; /* conflicted (or no tx) */
+    if (!referenced && have_pending) continue; /* one pending carrier is enough */
+    rc = is_our_transfer(w, ids[i], index, index_len, to, amount, &mine, &nmine, &match, d);
+    if (rc || !match) continue;
+    if (referenced) { /* confirmed: the best answer */
+      *found = true;
+      if (msg_id) memcpy(msg_id, ids[i], 32);
+      break;
+    }
+    have_pending = true;
+    memcpy(pending_id, ids[i], 32);
+  }
+  if (rc == PG_OK && !*found && have_pending) {
+    *found = true;
+    if (msg_id) memcpy(msg_id, pending_id, 32);
+  }
+  free(mine);
+  free(ids);
+  return rc;
 }

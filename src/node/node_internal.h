@@ -11,11 +11,11 @@
 #include <jansson.h>
 
 #include "p2pgrid/err.h"
+#include "p2pgrid/httpd.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/node.h"
 #include "p2pgrid/tangle.h"
 
-struct MHD_Daemon;
 struct MHD_Connection;
 
 struct pg_node {
@@ -25,9 +25,8 @@ struct pg_node {
   atomic_bool stopping; /* cancels PoW of requests and the coordinator */
 
   /* API */
-  struct MHD_Daemon *mhd;
+  pg_httpd *httpd;
   uint16_t port;
-  char bind[64];
   size_t max_body;
   bool remote_pow;
   uint32_t min_pow_score;
@@ -49,7 +48,8 @@ struct pg_node {
   uint32_t coo_issued; /* milestones issued by this process */
 };
 
-/* One request as the route handlers see it. */
+/* One request as the route handlers see it (http.c fills it from the
+ * server's pg_httpd_req; conn is that request's connection). */
 typedef struct pg_http_req {
   struct MHD_Connection *conn;
   const char *method;
@@ -60,7 +60,8 @@ typedef struct pg_http_req {
 
 /* What a handler answers. status >= 400 with error[] set means an error
  * envelope; raw != NULL means a non-JSON body; otherwise data (owned, may be
- * NULL for an empty 2xx body). */
+ * NULL for an empty 2xx body), sent as {"data": data}. http.c hands it to the
+ * server (pg_httpd_resp), which writes the envelopes and headers. */
 typedef struct pg_http_resp {
   unsigned status;
   json_t *data;

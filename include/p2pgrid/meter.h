@@ -1,0 +1,141 @@
+/* p2pgrid/meter.h — where an entity's energy readings come from: one
+ * interface, several implementations (a built-in profile, a CSV file, an
+ * MQTT topic on a real broker). A source asks its meter for the energy of
+ * each finished slot; a consumer does the same for its usage.
+ *
+ * Contract:
+ * - pg_meter_energy(m, from_ms, to_ms, &wh, d) gives the energy in Wh
+ *   (int64, >= 0) over [from_ms, to_ms). It returns:
+ *     PG_OK            *wh is the reading for the window (final);
+ *     PG_ERR_UNAVAILABLE not known yet (e.g. an MQTT meter has no sample at or
+ *                      after to_ms yet); ask again later;
+ *     other errors     with a diag naming the problem.
+ *   Asking for the same window twice gives the same answer once it is final
+ *   (windows are asked in increasing order; a meter may forget data older
+ *   than the last window it answered).
+ * - Profile and CSV meters are pure functions of time (and their seed/file):
+ *   any window, any order, no I/O after creation.
+ * - Time is Unix ms. Meters are used from one thread at a time (an MQTT meter
+ *   runs its own network thread internally and locks its samples).
+ * - pg_meter_free releases any implementation (NULL is fine). */
+#ifndef P2PGRID_METER_H
+#define P2PGRID_METER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/config.h"
+#include "p2pgrid/err.h"
+
+typedef struct pg_meter pg_meter;
+
+typedef struct pg_meter_ops {
+  const char *kind; /* "solar", "wind", "household", "csv", "mqtt", ... */
+  int (*energy)(pg_meter *m, uint64_t from_ms, uint64_t to_ms, int64_t *wh, pg_diag *d);
+  void (*destroy)(pg_meter *m);
+} pg_meter_ops;
+
+struct pg_meter {
+  const pg_meter_ops *ops;
+};
+
+PG_NODISCARD int pg_meter_energy(pg_meter *m, uint64_t from_ms, uint64_t to_ms, int64_t *wh,
+                                 pg_diag *d);
+const char *pg_meter_kind(const pg_meter *m);
+void pg_meter_free(pg_meter *m);
+
+/* ---- MQTT (libmosquitto) ----
+ * Subscribes to `topic` on host:port and turns Home Assistant-style state
+ * messages into energy:
+ *   PG_METER_POWER_W      payload is power in W; energy is the integral of
+ *                         the piecewise-constant power (each sample holds
+ *                         until the next one) over the window.
+ *   PG_METER_ENERGY_WH    payload is a monotonically increasing energy
+ *   PG_METER_ENERGY_KWH   counter; the window's energy is the counter
+ *                         (linearly interpolated at the window edges)
+ *                         at to_ms minus at from_ms. A counter that goes
+ *                         down (meter reset) restarts from the new value.
+ * A payload is either a bare number ("230.5") or a JSON object; with
+ * json_key set the number is taken from that key ({"power": 230.5}).
+ * Samples are time-stamped on arrival (the meter's clock). A window is final
+ * once a sample at or after to_ms has arrived or to_ms + stale_ms has passed
+ * (then the last value holds). Bad payloads are counted and logged, never
+ * crash or corrupt the readings.
+ *
+ * Details of the MQTT meter (src/meter/meter_mqtt.c):
+ * - Payloads: a bare number is JSON number syntax ("230.5", "1e3"; no "+",
+ *   ".5", "nan", "inf"), optionally surrounded by ASCII whitespace, at most 64
+ *   bytes; a JSON object is at most 4096 bytes, without duplicate keys, and
+ *   json_key must hold a JSON number (not a string, not null). Values are
+ *   rounded to 1e-6 of their unit, must be >= 0 (a negative power or counter
+ *   is rejected; "-0" is 0) and at most 1e12 W / 1e12 Wh / 1e9 kWh. With
+ *   json_key set a bare number is rejected too.
+ * - Arithmetic is exact in integers (uW, uWh, ms). Energy over [a, b) is
+ *   round(C(b)) - round(C(a)), where C(t) is the cumulative energy since the
+ *   first sample (power: integral of the held power; counters: the sum of
+ *   the increases, interpolated linearly between samples and floored to the
+ *   uWh) and round is to the nearest Wh, half up. So consecutive windows sum
+ *   exactly to their union. Before the first sample C is 0 (no energy). A
+ *   counter that goes down contributes 0 at that step and counts on from the
+ *   new value. Several samples in the same ms: the first one fixes C at that
+ *   ms, later ones count after it.
+ * - Finality: a window answered because it went stale writes the held value
+ *   down at to_ms, so a later sample cannot change the answer. A meter that
+ *   has never received a valid sample answers PG_ERR_UNAVAILABLE, stale or
+ *   not.
+ * - Memory: at most 100000 samples are kept (the oldest are dropped when
+ *   full), and after each answer the samples before that window's from_ms
+ *   are dropped; a window that starts at or before dropped data gets
+ *   PG_ERR_NOT_FOUND.
+ * - A sample stamped earlier than the newest one (the clock went back) is
+ *   stamped with the newest one's time. topic must be a single topic (no
+ *   '+' or '#' wildcards). The session is clean and the subscription (QoS 1)
+ *   is made again on every reconnect (1 s backoff doubling to 16 s). */
+typedef enum pg_meter_mqtt_kind {
+  PG_METER_POWER_W = 0,
+  PG_METER_ENERGY_WH = 1,
+  PG_METER_ENERGY_KWH = 2,
+} pg_meter_mqtt_kind;
+
+typedef struct pg_meter_mqtt_opts {
+  const char *host;      /* required */
+  uint16_t port;         /* 0 = 1883 */
+  const char *topic;     /* required */
+  pg_meter_mqtt_kind kind;
+  const char *json_key;  /* NULL = bare number payloads (JSON objects then refused) */
+  const char *client_id; /* NULL = generated */
+  const char *username, *password; /* NULL = none */
+  uint64_t stale_ms;     /* 0 = 60000 */
+  const struct pg_clock *clock; /* NULL = real clock */
+} pg_meter_mqtt_opts;
+
+PG_NODISCARD int pg_meter_mqtt_new(const pg_meter_mqtt_opts *o, pg_meter **out, pg_diag *d);
+/* Counters of an MQTT meter (for status APIs and tests): samples accepted,
+ * payloads rejected, re-subscriptions after the first one (= successful
+ * reconnects), and connected = connected with the subscription acknowledged.
+ * PG_ERR_INVALID when m is not an MQTT meter. Thread-safe. */
+typedef struct pg_meter_mqtt_stats {
+  uint64_t samples, rejected, reconnects;
+  bool connected;
+} pg_meter_mqtt_stats;
+PG_NODISCARD int pg_meter_mqtt_stats_get(pg_meter *m, pg_meter_mqtt_stats *out);
+
+/* ---- From a config section ----
+ * Creates the meter an entity's [meter] section describes:
+ *   kind = solar | wind | household | csv | mqtt
+ * plus the kind's keys (documented in docs/CONFIG.md and the example
+ * configs). seed mixes into the profile's random processes so two meters of
+ * the same kind differ. The diag names the file:line of a bad key.
+ *   kind = mqtt: host (required), port (default 1883), topic (required),
+ *   unit = power_w | energy_wh | energy_kwh (required), json_key, client_id,
+ *   username, password_file (the whole file, one trailing newline removed,
+ *   at most 1024 bytes, one line; needs username), stale (duration, default
+ *   60s). A `password` key is refused: passwords never live in the INI.
+ *   solar/wind/household/csv: pg_meter_profile_from_config (meter_profile.h).
+ * PG_ERR_CONFIG for a bad or unknown kind or value, PG_ERR_IO for an
+ * unreadable password file. */
+PG_NODISCARD int pg_meter_from_config(pg_config *cfg, const char *section, uint64_t seed,
+                                      pg_meter **out, pg_diag *d);
+
+#endif

@@ -1,0 +1,68 @@
+/* p2pgrid/meter_profile.h — meters built on the profile models (profile.h)
+ * and on CSV files: pure functions of time and seed/file, any window in any
+ * order, no I/O after creation (the pg_meter contract in meter.h).
+ *
+ * Energy of a window [from, to) in Wh: the models' power is integrated
+ * numerically (midpoint of each minute) and rounded through a cumulative
+ * reading (pg_energy_integ in profile.h), so consecutive windows sum exactly
+ * to the energy of their union. A `time,power_W` CSV meter is integrated
+ * exactly in integers (pg_series_cum_wh). Windows beyond int64 ms are
+ * refused with PG_ERR_INVALID.
+ *
+ * Ownership: each constructor copies its parameters; *out is freed with
+ * pg_meter_free. */
+#ifndef P2PGRID_METER_PROFILE_H
+#define P2PGRID_METER_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "p2pgrid/config.h"
+#include "p2pgrid/err.h"
+#include "p2pgrid/meter.h"
+#include "p2pgrid/profile.h"
+
+/* kind "solar", "wind", "household". The params are checked (PG_ERR_INVALID
+ * with the field named). */
+PG_NODISCARD int pg_meter_solar_new(const pg_solar_params *p, uint64_t seed, pg_meter **out,
+                                    pg_diag *d);
+PG_NODISCARD int pg_meter_wind_new(const pg_wind_params *p, uint64_t seed, pg_meter **out,
+                                   pg_diag *d);
+PG_NODISCARD int pg_meter_household_new(const pg_household_params *p, uint64_t seed,
+                                        pg_meter **out, pg_diag *d);
+
+/* kind "csv". The file's layout is detected from its first line: the BDEW
+ * layout (profile.h; evaluated with annual_kwh, dynamise, holidays, tz) or
+ * `time,power_W` (evaluated with interp and wrap). */
+typedef struct pg_meter_csv_opts {
+  pg_series_interp interp; /* time,power_W files */
+  bool wrap;               /* time,power_W files: repeat the series */
+  double annual_kwh;       /* BDEW files: > 0 */
+  bool dynamise;           /* BDEW files */
+  bool holidays;           /* BDEW files */
+  pg_tz tz;                /* BDEW files */
+} pg_meter_csv_opts;
+/* STEP, wrap on; BDEW: 3500 kWh/a, dynamise, holidays, Europe/Berlin. */
+void pg_meter_csv_opts_default(pg_meter_csv_opts *o);
+PG_NODISCARD int pg_meter_csv_new(const char *path, const pg_meter_csv_opts *o, pg_meter **out,
+                                  pg_diag *d);
+
+/* Creates a solar, wind, household or csv meter from a config section
+ * (`kind` as read from its "kind" key). Keys (all optional unless marked):
+ *   solar:     lat, lon (degrees), kwp, tilt, azimuth (0 south, 90 west),
+ *              performance_ratio, albedo, clouds (bool), clearness
+ *   wind:      weibull_k, weibull_c (m/s), cut_in, rated_speed, cut_out
+ *              (m/s), rated_kw
+ *   household: annual_kwh, utc_offset_min, eu_dst (bool), holidays (bool),
+ *              noise, shift_min
+ *   csv:       path (required), interp (step | linear), wrap (bool),
+ *              annual_kwh, dynamise (bool), holidays (bool),
+ *              utc_offset_min, eu_dst (bool)
+ * Decimal values are plain decimals ("52.52", "-13.4"). Defaults are those
+ * of pg_*_params_default / pg_meter_csv_opts_default. PG_ERR_CONFIG with
+ * "[section] key: ..." for a bad value; PG_ERR_INVALID for an unknown kind. */
+PG_NODISCARD int pg_meter_profile_from_config(pg_config *cfg, const char *section,
+                                              const char *kind, uint64_t seed, pg_meter **out,
+                                              pg_diag *d);
+
+#endif

@@ -1,0 +1,200 @@
+/* http_call.c — single HTTP calls (http_call.h) and the libcurl plumbing
+ * that the node client (http.c) shares: global init, common options, the
+ * mapping of transport failures to pg_err. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+#include "p2pgrid/http_call.h"
+
+#define DEFAULT_TIMEOUT_MS 10000u
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000u
+#define DEFAULT_MAX_RESPONSE (1u << 20)
+#define WHAT_URL_MAX 160 /* bytes of the URL quoted in a diag */
+
+/* ---- shared libcurl plumbing ---- */
+
+static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
+static CURLcode g_curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void) { g_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int pg_libcurl_init(pg_diag *d) {
+  pthread_once(&g_curl_once, curl_init_once);
+  if (g_curl_init_rc != CURLE_OK)
+    return pg_fail(d, PG_ERR_HTTP, "libcurl init failed: %s", curl_easy_strerror(g_curl_init_rc));
+  return PG_OK;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  pg_buf *b = userdata;
+  size_t n = size * nmemb;
+  pg_buf_put(b, ptr, n);
+  return pg_buf_status(b) == PG_OK ? n : 0; /* 0 makes libcurl stop with CURLE_WRITE_ERROR */
+}
+
+CURLcode pg_libcurl_common(CURL *c, const char *url, long connect_timeout_ms, long timeout_ms,
+                           size_t max_response, pg_buf *resp, char *errbuf) {
+  CURLcode cc = CURLE_OK;
+#define SETOPT(opt, val)                                                                           \
+  do {                                                                                             \
+    if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val);                                        \
+  } while (0)
+  SETOPT(CURLOPT_URL, url);
+  SETOPT(CURLOPT_NOSIGNAL, 1L);
+  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(CURLOPT_TCP_KEEPIDLE, 30L);
+  SETOPT(CURLOPT_TCP_KEEPINTVL, 10L);
+  SETOPT(CURLOPT_TCP_NODELAY, 1L);
+  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+  SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
+  SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+  SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_response);
+  SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+  SETOPT(CURLOPT_WRITEDATA, resp);
+  SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+#undef SETOPT
+  return cc;
+}
+
+int pg_libcurl_perform(CURL *c, const pg_buf *resp, size_t max_response, const char *errbuf,
+                       const char *what, const char *where, long *status, pg_diag *d) {
+  const char *to = where ? " to " : "";
+  if (!where) where = "";
+  CURLcode cc = curl_easy_perform(c);
+  if (cc != CURLE_OK) {
+    const char *why = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return pg_fail(d, PG_ERR_TIMEOUT, "%s%s%s: timed out: %s", what, to, where, why);
+    case CURLE_OUT_OF_MEMORY: return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", what);
+    case CURLE_FILESIZE_EXCEEDED:
+      return pg_fail(d, PG_ERR_TOO_LARGE, "%s: response larger than %zu bytes", what,
+                     max_response);
+    case CURLE_WRITE_ERROR:
+      if (pg_buf_status(resp) == PG_ERR_TOO_LARGE)
+        return pg_fail(d, PG_ERR_TOO_LARGE, "%s: response larger than %zu bytes", what,
+                       max_response);
+      if (pg_buf_status(resp) == PG_ERR_NOMEM)
+        return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", what);
+      return pg_fail(d, PG_ERR_HTTP, "%s%s%s: %s", what, to, where, why);
+    default: return pg_fail(d, PG_ERR_HTTP, "%s%s%s: %s", what, to, where, why);
+    }
+  }
+  long code = 0;
+  if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code < 100)
+    return pg_fail(d, PG_ERR_HTTP, "%s: no HTTP status", what);
+  *status = code;
+  return PG_OK;
+}
+
+/* ---- pg_http_call ---- */
+
+static bool method_ok(const char *m) {
+  if (!m || !*m || strlen(m) > 16) return false;
+  for (const char *p = m; *p; p++)
+    if (*p < 'A' || *p > 'Z') return false;
+  return true;
+}
+
+static bool url_ok(const char *u) {
+  if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return false;
+  for (const char *p = u; *p; p++)
+    if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) return false;
+  return true;
+}
+
+void pg_http_result_free(pg_http_result *r) {
+  if (!r) return;
+  free(r->body);
+  memset(r, 0, sizeof *r);
+}
+
+int pg_http_call(const pg_http_call_opts *o, pg_http_result *out, pg_diag *d) {
+  if (out) memset(out, 0, sizeof *out);
+  if (!o || !out || !method_ok(o->method))
+    return pg_fail(d, PG_ERR_INVALID, "HTTP call: the method must be an upper-case token");
+  if (!o->url || !url_ok(o->url))
+    return pg_fail(d, PG_ERR_INVALID,
+                   "%s %.*s: the URL must start with http:// or https:// and hold no spaces",
+                   o->method, WHAT_URL_MAX, o->url ? o->url : "(none)");
+  int rc = pg_libcurl_init(d);
+  if (rc) return rc;
+
+  char what[WHAT_URL_MAX + 40];
+  snprintf(what, sizeof what, "%s %.*s%s", o->method, WHAT_URL_MAX, o->url,
+           strlen(o->url) > WHAT_URL_MAX ? "..." : "");
+  const size_t max = o->max_response ? o->max_response : DEFAULT_MAX_RESPONSE;
+  const long timeout = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+  const long connect = o->connect_timeout_ms ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+  char errbuf[CURL_ERROR_SIZE] = "";
+  struct curl_slist *hdrs = NULL;
+  pg_buf resp;
+  pg_buf_init(&resp, max);
+  CURL *c = curl_easy_init();
+  if (!c) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", what);
+    goto done;
+  }
+  CURLcode cc = pg_libcurl_common(c, o->url, connect, timeout, max, &resp, errbuf);
+  bool sends_body = o->body_len || strcmp(o->method, "POST") == 0 ||
+                    strcmp(o->method, "PUT") == 0 || strcmp(o->method, "PATCH") == 0;
+  if (sends_body) {
+    char line[160];
+    snprintf(line, sizeof line, "Content-Type: %s",
+             o->content_type ? o->content_type : "application/json");
+    struct curl_slist *t = curl_slist_append(NULL, line);
+    if (t) hdrs = t;
+    if (t && (t = curl_slist_append(hdrs, "Expect:"))) hdrs = t;
+    if (!t) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", what);
+      goto done;
+    }
+  }
+  if (cc == CURLE_OK) cc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  if (strcmp(o->method, "GET") == 0 && !sends_body) {
+    if (cc == CURLE_OK) cc = curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  } else if (strcmp(o->method, "HEAD") == 0 && !sends_body) {
+    if (cc == CURLE_OK) cc = curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else {
+    if (cc == CURLE_OK) cc = curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, o->method);
+    if (sends_body) {
+      if (cc == CURLE_OK) cc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->body ? o->body : "");
+      if (cc == CURLE_OK)
+        cc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+    }
+  }
+  if (cc != CURLE_OK) {
+    rc = pg_fail(d, PG_ERR_HTTP, "%s: libcurl option: %s", what, curl_easy_strerror(cc));
+    goto done;
+  }
+  long status = 0;
+  if ((rc = pg_libcurl_perform(c, &resp, max, errbuf, what, NULL, &status, d))) goto done;
+
+  uint8_t *p = NULL;
+  size_t len = 0;
+  pg_buf_take(&resp, &p, &len);
+  char *body = realloc(p, len + 1);
+  if (!body) {
+    free(p);
+    rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", what);
+    goto done;
+  }
+  body[len] = '\0';
+  const char *ct = NULL;
+  if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+    snprintf(out->content_type, sizeof out->content_type, "%s", ct);
+  out->status = status;
+  out->body = body;
+  out->len = len;
+done:
+  if (c) curl_easy_cleanup(c);
+  curl_slist_free_all(hdrs);
+  pg_buf_free(&resp);
+  return rc;
+}

@@ -1,0 +1,475 @@
+/* httpd.c — libmicrohttpd glue: thread model, capped request bodies, the
+ * response object and how it becomes an MHD response (JSON error envelope,
+ * default and CORS headers), request logging. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "httpd_internal.h"
+#include "p2pgrid/buf.h"
+#include "p2pgrid/clock.h"
+#include "p2pgrid/json.h"
+#include "p2pgrid/log.h"
+
+/* A body over max_body is drained (not stored) up to this many bytes so the
+ * client can read our 413; beyond it the connection is dropped. */
+#define DRAIN_MAX (4u << 20)
+#define RESP_JSON_MAX (64u << 20)
+#define DEFAULT_MAX_BODY (64u << 10)
+
+struct pg_httpd {
+  struct MHD_Daemon *mhd;
+  uint16_t port;
+  size_t max_body;
+  pg_httpd_handler handler;
+  void *ctx;
+  pg_httpd_code_fn error_code;
+  bool cors;
+  char cors_methods[128];
+  char log_name[32];
+  char limit_name[64];
+};
+
+typedef struct req_state {
+  pg_buf body;
+  bool too_large;
+  bool responded;
+  size_t drained;
+  uint64_t t0;
+} req_state;
+
+/* ---- error codes ---- */
+
+const char *pg_httpd_code_status(unsigned status, char *buf, size_t cap) {
+  snprintf(buf, cap, "%u", status);
+  return buf;
+}
+
+const char *pg_httpd_code_named(unsigned status, char *buf, size_t cap) {
+  switch (status) {
+  case 400: return "invalid";
+  case 403: return "forbidden";
+  case 404: return "not_found";
+  case 405: return "method_not_allowed";
+  case 409: return "conflict";
+  case 413: return "too_large";
+  case 415: return "unsupported_media_type";
+  case 503: return "unavailable";
+  default: return status >= 500 ? "internal" : "invalid";
+  }
+}
+
+/* ---- response object ---- */
+
+static void drop_body(pg_httpd_resp *resp) {
+  if (resp->kind == BODY_OWNED) free(resp->data);
+  resp->data = NULL;
+  resp->len = 0;
+  resp->kind = BODY_NONE;
+  resp->ctype[0] = '\0';
+}
+
+void pg_httpd_resp_init(pg_httpd_resp *resp, const pg_httpd *srv, const pg_httpd_req *req) {
+  memset(resp, 0, sizeof *resp);
+  resp->srv = srv;
+  resp->req = req;
+}
+
+void pg_httpd_resp_clear(pg_httpd_resp *resp) { drop_body(resp); }
+
+static void set_body(pg_httpd_resp *resp, unsigned status, int kind, const char *ctype,
+                     void *data, size_t len) {
+  drop_body(resp);
+  resp->status = status;
+  resp->kind = kind;
+  resp->data = data;
+  resp->len = len;
+  if (kind == BODY_OWNED || kind == BODY_STATIC) {
+    const char *ct = ctype ? ctype : "application/octet-stream";
+    if (strlen(ct) >= sizeof resp->ctype || strpbrk(ct, "\r\n")) {
+      pg_httpd_error(resp, 500, NULL, "internal error: bad content type");
+      return;
+    }
+    memcpy(resp->ctype, ct, strlen(ct) + 1);
+  }
+}
+
+void pg_httpd_verror(pg_httpd_resp *resp, unsigned status, const char *code, const char *fmt,
+                     va_list ap) {
+  drop_body(resp);
+  vsnprintf(resp->message, sizeof resp->message, fmt, ap);
+  /* printable ASCII only: the text may quote client input */
+  for (char *p = resp->message; *p; p++)
+    if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) *p = '?';
+  if (code)
+    snprintf(resp->code, sizeof resp->code, "%s", code);
+  else
+    resp->code[0] = '\0';
+  resp->status = status;
+  resp->kind = BODY_ERROR;
+}
+
+void pg_httpd_error(pg_httpd_resp *resp, unsigned status, const char *code, const char *fmt,
+                    ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  pg_httpd_verror(resp, status, code, fmt, ap);
+  va_end(ap);
+}
+
+void pg_httpd_resp_json(pg_httpd_resp *resp, unsigned status, json_t *j) {
+  if (!j) {
+    pg_httpd_error(resp, 500, NULL, "out of memory");
+    return;
+  }
+  pg_buf out;
+  pg_buf_init(&out, RESP_JSON_MAX);
+  int rc = pg_json_dump(j, &out);
+  json_decref(j);
+  if (rc) {
+    pg_buf_free(&out);
+    pg_httpd_error(resp, 500, NULL, "internal error: cannot serialise the answer: %s",
+                   pg_strerror(rc));
+    return;
+  }
+  uint8_t *p = NULL;
+  size_t len = 0;
+  pg_buf_take(&out, &p, &len);
+  set_body(resp, status, BODY_OWNED, "application/json", p, len);
+}
+
+void pg_httpd_resp_take(pg_httpd_resp *resp, unsigned status, const char *ctype, void *data,
+                        size_t len) {
+  set_body(resp, status, BODY_OWNED, ctype, data, len);
+}
+
+void pg_httpd_resp_copy(pg_httpd_resp *resp, unsigned status, const char *ctype,
+                        const void *data, size_t len) {
+  void *p = malloc(len ? len : 1);
+  if (!p) {
+    pg_httpd_error(resp, 500, NULL, "out of memory");
+    return;
+  }
+  if (len) memcpy(p, data, len);
+  set_body(resp, status, BODY_OWNED, ctype, p, len);
+}
+
+void pg_httpd_resp_static(pg_httpd_resp *resp, unsigned status, const char *ctype,
+                          const void *data, size_t len) {
+  set_body(resp, status, BODY_STATIC, ctype, (void *)data, len);
+}
+
+void pg_httpd_resp_empty(pg_httpd_resp *resp, unsigned status) {
+  set_body(resp, status, BODY_EMPTY, NULL, NULL, 0);
+}
+
+static int find_header(const pg_httpd_resp *resp, const char *name) {
+  for (size_t i = 0; i < resp->nhdr; i++)
+    if (strcasecmp(resp->hdr[i].name, name) == 0) return (int)i;
+  return -1;
+}
+
+int pg_httpd_resp_header(pg_httpd_resp *resp, const char *name, const char *value) {
+  size_t nl = strlen(name), vl = strlen(value);
+  if (nl == 0 || strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")) return PG_ERR_INVALID;
+  if (nl >= sizeof resp->hdr[0].name || vl >= sizeof resp->hdr[0].value) return PG_ERR_TOO_LARGE;
+  int i = find_header(resp, name);
+  if (i < 0) {
+    if (resp->nhdr == PG_HTTPD_HDR_MAX) return PG_ERR_TOO_LARGE;
+    i = (int)resp->nhdr++;
+  }
+  memcpy(resp->hdr[i].name, name, nl + 1);
+  memcpy(resp->hdr[i].value, value, vl + 1);
+  return PG_OK;
+}
+
+/* ---- building the MHD response ---- */
+
+static struct MHD_Response *error_response(pg_httpd_resp *resp) {
+  char buf[32];
+  const pg_httpd_code_fn name = resp->srv->error_code;
+  const char *code = resp->code[0] ? resp->code : name(resp->status, buf, sizeof buf);
+  json_t *env = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
+                          resp->message[0] ? resp->message : "error");
+  pg_buf out;
+  pg_buf_init(&out, RESP_JSON_MAX);
+  struct MHD_Response *r = NULL;
+  if (env && pg_json_dump(env, &out) == PG_OK) {
+    uint8_t *p = NULL;
+    size_t len = 0;
+    pg_buf_take(&out, &p, &len);
+    r = MHD_create_response_from_buffer_with_free_callback(len, p, free);
+    if (!r) free(p);
+  } else {
+    char oom[96];
+    char c500[32];
+    snprintf(c500, sizeof c500, "%s", name(500, buf, sizeof buf));
+    for (char *p = c500; *p; p++)
+      if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) *p = '_';
+    int n = snprintf(oom, sizeof oom, "{\"error\":{\"code\":\"%s\",\"message\":\"out of memory\"}}",
+                     c500);
+    resp->status = 500;
+    r = MHD_create_response_from_buffer((size_t)n, oom, MHD_RESPMEM_MUST_COPY);
+  }
+  pg_buf_free(&out);
+  json_decref(env);
+  if (r) snprintf(resp->ctype, sizeof resp->ctype, "application/json");
+  return r;
+}
+
+static void add_default(struct MHD_Response *r, const pg_httpd_resp *resp, const char *name,
+                        const char *value) {
+  if (find_header(resp, name) < 0) (void)MHD_add_response_header(r, name, value);
+}
+
+/* Builds the MHD response for resp; owned body bytes pass to it. */
+static struct MHD_Response *build_response(pg_httpd_resp *resp, const char *method) {
+  struct MHD_Response *r = NULL;
+  if (resp->kind == BODY_NONE)
+    pg_httpd_error(resp, 500, NULL, "internal error: the handler gave no answer");
+  switch (resp->kind) {
+  case BODY_EMPTY:
+    r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    break;
+  case BODY_OWNED:
+    r = MHD_create_response_from_buffer_with_free_callback(resp->len, resp->data, free);
+    if (r) {
+      resp->data = NULL;
+      resp->kind = BODY_NONE;
+    }
+    break;
+  case BODY_STATIC:
+    r = MHD_create_response_from_buffer(resp->len, resp->data, MHD_RESPMEM_PERSISTENT);
+    break;
+  default:
+    r = error_response(resp);
+    break;
+  }
+  if (!r) return NULL;
+  const pg_httpd *s = resp->srv;
+  if (resp->ctype[0]) add_default(r, resp, MHD_HTTP_HEADER_CONTENT_TYPE, resp->ctype);
+  if (s->cors) (void)MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+  add_default(r, resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  for (size_t i = 0; i < resp->nhdr; i++)
+    (void)MHD_add_response_header(r, resp->hdr[i].name, resp->hdr[i].value);
+  if (s->cors && resp->status == 204 && strcmp(method, "OPTIONS") == 0) {
+    (void)MHD_add_response_header(r, "Access-Control-Allow-Methods", s->cors_methods);
+    (void)MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                                  "Content-Type, Accept, Authorization");
+    (void)MHD_add_response_header(r, "Access-Control-Max-Age", "86400");
+  }
+  return r;
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *conn, pg_httpd_resp *resp,
+                                 const char *method, const char *url, const req_state *st) {
+  struct MHD_Response *r = build_response(resp, method);
+  const pg_httpd *s = resp->srv;
+  const char *msg = resp->kind == BODY_ERROR ? resp->message : "";
+  enum MHD_Result ok = MHD_NO;
+  if (r) {
+    ok = MHD_queue_response(conn, resp->status, r);
+    MHD_destroy_response(r);
+  }
+  if (resp->status >= 500)
+    pg_log_warn(s->log_name, "%s %s -> %u %s", method, url, resp->status, msg);
+  else if (pg_log_enabled(PG_LOG_DEBUG))
+    pg_log_debug(s->log_name, "%s %s -> %u (%llu ms)%s%s", method, url, resp->status,
+                 (unsigned long long)(pg_monotonic_ms() - st->t0), msg[0] ? " " : "", msg);
+  pg_httpd_resp_clear(resp);
+  return ok;
+}
+
+/* ---- request handling ---- */
+
+/* Strict decimal for Content-Length. */
+static bool parse_len(const char *s, uint64_t *out) {
+  uint64_t v = 0;
+  if (!s || !*s) return false;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return false;
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + (uint64_t)(*s - '0');
+  }
+  *out = v;
+  return true;
+}
+
+static void too_large(const pg_httpd *s, pg_httpd_resp *resp, unsigned long long n, bool more) {
+  pg_httpd_error(resp, 413, NULL, "request body of %llu bytes%s exceeds the limit of %zu bytes%s%s%s",
+                 n, more ? " or more" : "", s->max_body, s->limit_name[0] ? " (" : "",
+                 s->limit_name, s->limit_name[0] ? ")" : "");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls) {
+  pg_httpd *s = cls;
+  req_state *st = *req_cls;
+  if (!st) {
+    st = calloc(1, sizeof *st);
+    if (!st) return MHD_NO;
+    pg_buf_init(&st->body, s->max_body + 1); /* + the NUL after the body */
+    st->t0 = pg_monotonic_ms();
+    *req_cls = st;
+    uint64_t cl = 0;
+    const char *clh = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (clh && parse_len(clh, &cl) && cl > s->max_body) {
+      /* refuse before reading the body (a client that sent "Expect:
+       * 100-continue" never sends it) */
+      pg_httpd_resp resp;
+      pg_httpd_resp_init(&resp, s, NULL);
+      too_large(s, &resp, (unsigned long long)cl, false);
+      st->responded = true;
+      return send_resp(conn, &resp, method, url, st);
+    }
+    return MHD_YES;
+  }
+  if (*upload_data_size) {
+    size_t sz = *upload_data_size;
+    *upload_data_size = 0;
+    if (st->responded) return MHD_YES;
+    if (!st->too_large && st->body.len + sz > s->max_body) {
+      st->too_large = true;
+      st->drained = st->body.len;
+      pg_buf_free(&st->body);
+    }
+    if (st->too_large) {
+      st->drained += sz;
+      return st->drained > DRAIN_MAX ? MHD_NO : MHD_YES;
+    }
+    pg_buf_put(&st->body, upload_data, sz);
+    return pg_buf_status(&st->body) == PG_OK ? MHD_YES : MHD_NO;
+  }
+  if (st->responded) return MHD_YES;
+  st->responded = true;
+
+  pg_httpd_resp resp;
+  if (st->too_large) {
+    pg_httpd_resp_init(&resp, s, NULL);
+    too_large(s, &resp, (unsigned long long)st->drained, true);
+    return send_resp(conn, &resp, method, url, st);
+  }
+  if (st->body.len) {
+    pg_buf_put_u8(&st->body, 0);
+    if (pg_buf_status(&st->body) != PG_OK) return MHD_NO;
+    st->body.len--;
+  }
+  pg_httpd_req req = {
+      .method = method,
+      .path = url,
+      .body = st->body.len ? st->body.data : NULL,
+      .body_len = st->body.len,
+      .conn = conn,
+  };
+  pg_httpd_resp_init(&resp, s, &req);
+  s->handler(s->ctx, &req, &resp);
+  return send_resp(conn, &resp, method, url, st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  req_state *st = *req_cls;
+  if (!st) return;
+  pg_buf_free(&st->body);
+  free(st);
+  *req_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+  pg_log_debug("http", "%s", line);
+}
+
+const char *pg_httpd_query(const pg_httpd_req *req, const char *key) {
+  const char *v = NULL;
+  if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v,
+                                    NULL) != MHD_YES)
+    return NULL;
+  return v ? v : "";
+}
+
+const char *pg_httpd_header(const pg_httpd_req *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- life cycle ---- */
+
+int pg_httpd_start(const pg_httpd_opts *o, pg_httpd **out, pg_diag *d) {
+  if (!o || !o->handler || !out) return pg_fail(d, PG_ERR_INVALID, "HTTP server: no handler");
+  const char *bind = o->bind ? o->bind : "127.0.0.1";
+  struct sockaddr_in a4;
+  struct sockaddr_in6 a6;
+  struct sockaddr *sa;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+  memset(&a4, 0, sizeof a4);
+  memset(&a6, 0, sizeof a6);
+  if (inet_pton(AF_INET, bind, &a4.sin_addr) == 1) {
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons(o->port);
+    sa = (struct sockaddr *)&a4;
+  } else if (inet_pton(AF_INET6, bind, &a6.sin6_addr) == 1) {
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons(o->port);
+    sa = (struct sockaddr *)&a6;
+    flags |= MHD_USE_IPv6;
+  } else {
+    return pg_fail(d, PG_ERR_CONFIG, "bind: '%.64s' is not an IPv4 or IPv6 address", bind);
+  }
+  if (o->pool_threads == 0) flags |= MHD_USE_THREAD_PER_CONNECTION;
+
+  pg_httpd *s = calloc(1, sizeof *s);
+  if (!s) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  s->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
+  s->handler = o->handler;
+  s->ctx = o->ctx;
+  s->error_code = o->error_code ? o->error_code : pg_httpd_code_status;
+  s->cors = o->cors;
+  snprintf(s->cors_methods, sizeof s->cors_methods, "%s",
+           o->cors_methods ? o->cors_methods : "GET, POST, OPTIONS");
+  snprintf(s->log_name, sizeof s->log_name, "%s", o->log_name ? o->log_name : "httpd");
+  snprintf(s->limit_name, sizeof s->limit_name, "%s", o->limit_name ? o->limit_name : "");
+
+  struct MHD_OptionItem opts[8];
+  size_t n = 0;
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
+  if (o->pool_threads)
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->pool_threads, NULL};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s, NULL};
+  if (o->max_connections)
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+  s->mhd = MHD_start_daemon(flags, o->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+  if (!s->mhd) {
+    free(s);
+    return pg_fail(d, PG_ERR_IO, "cannot listen on %s port %u (address in use or not allowed?)",
+                   bind, (unsigned)o->port);
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = info ? info->port : o->port;
+  *out = s;
+  return PG_OK;
+}
+
+uint16_t pg_httpd_port(const pg_httpd *h) { return h ? h->port : 0; }
+
+void pg_httpd_stop(pg_httpd *h) {
+  if (!h) return;
+  MHD_stop_daemon(h->mhd);
+  free(h);
+}

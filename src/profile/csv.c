@@ -1,0 +1,135 @@
+/* Line and field scanning of CSV bytes from files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2pgrid/profile.h"
+#include "profile_internal.h"
+
+void pg_csv_init(pg_csv *c, const void *data, size_t len, const char *name, size_t max_line) {
+  pg_reader_init(&c->r, data, len);
+  c->name = name ? name : "<input>";
+  c->max_line = max_line;
+  c->line = 0;
+  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) c->r.pos = 3;
+}
+
+int pg_csv_next(pg_csv *c, const char **out, size_t *n, pg_diag *d) {
+  if (pg_reader_left(&c->r) == 0) return PG_ERR_NOT_FOUND;
+  c->line++;
+  const uint8_t *start = c->r.p + c->r.pos;
+  size_t left = pg_reader_left(&c->r), i = 0;
+  while (i < left && start[i] != '\n') {
+    if (start[i] == 0) return pg_fail(d, PG_ERR_INVALID, "%s:%ld: NUL byte in a text file", c->name, c->line);
+    i++;
+    if (i > c->max_line + 1)
+      return pg_fail(d, PG_ERR_TOO_LARGE, "%s:%ld: line longer than %zu bytes", c->name, c->line, c->max_line);
+  }
+  size_t len = i;
+  c->r.pos += i < left ? i + 1 : i;
+  if (len > 0 && start[len - 1] == '\r') len--;
+  if (len > c->max_line)
+    return pg_fail(d, PG_ERR_TOO_LARGE, "%s:%ld: line longer than %zu bytes", c->name, c->line, c->max_line);
+  *out = (const char *)start;
+  *n = len;
+  return PG_OK;
+}
+
+size_t pg_csv_split(const char *line, size_t n, pg_csv_field *f, size_t max) {
+  size_t k = 0, s = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i == n || line[i] == ',') {
+      if (k == max) return max + 1;
+      f[k].p = line + s;
+      f[k].len = i - s;
+      k++;
+      s = i + 1;
+    }
+  }
+  return k;
+}
+
+bool pg_csv_eq(pg_csv_field f, const char *s) {
+  size_t n = strlen(s);
+  return f.len == n && memcmp(f.p, s, n) == 0;
+}
+
+int pg_csv_decimal_milli(pg_csv_field f, int64_t *milli) {
+  size_t i = 0, nint = 0, nfrac = 0;
+  int64_t ip = 0, fp = 0; /* fp: 9 fraction digits */
+  while (i < f.len && f.p[i] >= '0' && f.p[i] <= '9') {
+    if (++nint > 12) return PG_ERR_INVALID;
+    ip = ip * 10 + (f.p[i] - '0');
+    i++;
+  }
+  if (i < f.len && f.p[i] == '.') {
+    i++;
+    while (i < f.len && f.p[i] >= '0' && f.p[i] <= '9') {
+      if (++nfrac > 9) return PG_ERR_INVALID;
+      fp = fp * 10 + (f.p[i] - '0');
+      i++;
+    }
+    if (nfrac == 0) return PG_ERR_INVALID;
+  }
+  if (i != f.len || nint == 0) return PG_ERR_INVALID;
+  for (size_t k = nfrac; k < 9; k++) fp *= 10;
+  *milli = ip * 1000 + (fp + 500000) / 1000000;
+  return PG_OK;
+}
+
+void pg_csv_show(pg_csv_field f, char *out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < f.len && n + 4 < cap; i++) {
+    unsigned char ch = (unsigned char)f.p[i];
+    out[n++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+    if (i == 39 && f.len > 40) {
+      out[n++] = '.';
+      out[n++] = '.';
+      out[n++] = '.';
+      break;
+    }
+  }
+  out[n] = 0;
+}
+
+int pg_read_file_capped(const char *path, size_t cap, uint8_t **out, size_t *len, pg_diag *d) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return pg_fail(d, PG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  size_t have = 0, alloc = 65536;
+  uint8_t *buf = malloc(alloc);
+  if (!buf) {
+    fclose(f);
+    return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
+  }
+  for (;;) {
+    if (have == alloc) {
+      if (alloc > cap) break;
+      size_t na = alloc * 2;
+      uint8_t *nb = realloc(buf, na);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
+      }
+      buf = nb;
+      alloc = na;
+    }
+    size_t r = fread(buf + have, 1, alloc - have, f);
+    have += r;
+    if (r == 0) break;
+  }
+  bool err = ferror(f);
+  fclose(f);
+  if (err) {
+    free(buf);
+    return pg_fail(d, PG_ERR_IO, "%s: read error", path);
+  }
+  if (have > cap) {
+    free(buf);
+    return pg_fail(d, PG_ERR_TOO_LARGE, "%s: file larger than %zu bytes", path, cap);
+  }
+  *out = buf;
+  *len = have;
+  return PG_OK;
+}

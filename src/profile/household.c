@@ -1,0 +1,135 @@
+/* Household load model fitted to the BDEW H25 standard load profile.
+ * The coefficients below were made by src/profile/fit/fit_h25.c from
+ * ../shared/data/bdew/h25.csv (2-D Fourier fit, 2 annual x 8 daily
+ * harmonics); the data themselves are not part of this repository. */
+#include <math.h>
+
+#include "p2pgrid/profile.h"
+#include "profile_internal.h"
+
+#define NS 5  /* 1, cos/sin x, cos/sin 2x */
+#define NF 17 /* 1, cos/sin n h, n = 1..8 */
+
+/* W per 1000 kWh/a before dynamisation; [day type WT, SA, FT][S_i][F_j] */
+static const double coef[3][NS][NF] = {
+  { /* WT */
+    {108.9871, -1.9058, -33.7564, -10.3809, -22.4670, -5.7958, -3.2117, 2.4560, 5.0287, -2.2038, -2.1020, -0.3575, -2.1583, -0.2893, -0.0261, -0.1453, 0.8275},
+    {-7.2065, -1.0616, -2.0370, -4.9599, 0.5600, 0.2402, 2.9228, 1.6216, 1.1540, 0.3357, -0.6769, -0.0277, -0.5727, 0.4523, 0.1575, -0.1391, -0.2528},
+    {-4.0459, 1.4129, 2.7263, 0.8378, 0.3353, 0.3114, -0.5946, -0.2932, -0.1972, 0.2852, -0.1750, -0.0857, -0.2425, -0.3616, 0.0453, -0.0877, 0.1679},
+    {2.8869, -0.7455, -1.3846, 0.9077, 1.8507, 1.8244, 1.2649, 0.8643, -1.4350, -0.3465, -1.5478, -0.3511, 0.1900, -0.0794, 0.3477, -0.0777, -0.2699},
+    {0.5044, 0.6359, 1.1622, 1.4174, 0.6195, -0.8028, 0.2097, -0.3027, 0.0831, 0.5501, 0.4886, 0.1074, 0.0256, -0.2894, -0.0462, 0.1669, 0.1006},
+  },
+  { /* SA */
+    {124.3763, -23.4964, -38.8508, 3.8596, -19.9254, -4.8816, 3.3784, 0.3300, 0.2802, 0.1162, -3.5138, 0.8116, -1.0178, -1.7606, 0.3723, 0.4288, -0.3706},
+    {-7.6032, -0.6103, -4.0546, -4.8623, 1.1333, -0.5496, 2.9726, 1.7630, 0.6124, 0.3567, -0.7464, -0.4023, -0.1721, 0.1401, 0.1661, -0.0809, -0.2359},
+    {-3.2317, 0.9930, 2.2783, 0.5358, 0.1083, 0.3718, -0.3992, -0.3302, -0.1211, 0.0418, -0.2576, -0.0769, -0.1240, -0.3439, 0.2647, -0.0494, 0.1476},
+    {1.9969, -0.7378, -1.8660, 0.3458, 3.3247, 1.9046, 0.7541, 1.4462, -1.3948, -0.5718, -1.0148, -0.6235, 0.1158, 0.1887, 0.2316, 0.0632, -0.0821},
+    {0.5352, 0.8285, 1.0792, 0.6668, 0.8428, -0.7641, -0.1444, -0.1392, 0.4509, 0.3541, 0.5860, 0.1063, -0.1229, -0.1965, -0.0309, 0.0284, 0.1740},
+  },
+  { /* FT */
+    {128.3951, -29.9512, -39.8269, 8.4236, -20.4869, -11.3750, 6.9646, 1.6273, 0.5706, -0.3264, -1.4519, 0.4735, -0.0781, -2.2620, 1.2357, 1.0651, 0.1540},
+    {-7.2083, -1.3303, -3.6691, -4.7152, 2.3510, 0.2145, 2.7786, 2.0926, 0.5001, 0.4762, -0.6278, -0.1902, -0.4443, 0.3196, 0.0395, -0.0608, -0.3727},
+    {-4.3832, 2.1925, 3.8748, 0.8912, -0.0370, 0.4625, -0.8826, -0.3881, -0.2220, 0.1731, -0.2167, -0.0058, -0.2599, -0.2957, 0.0368, -0.0845, 0.0777},
+    {1.1702, 1.1623, -2.3749, 0.3277, 3.4916, 1.7582, -0.1382, 1.1804, -1.2625, -0.6460, -0.8654, -0.5181, 0.0031, 0.1507, 0.0681, -0.1290, -0.0049},
+    {0.4733, 1.4978, 0.7661, 0.4366, 0.5152, -0.6472, -0.2777, -0.1935, 0.4285, 0.4332, 0.5041, 0.0442, -0.2164, -0.2257, -0.0108, 0.0510, 0.1421},
+  },
+};
+
+void pg_household_params_default(pg_household_params *p) {
+  *p = (pg_household_params){.annual_kwh = 3500,
+                             .tz = PG_TZ_BERLIN,
+                             .holidays = true,
+                             .noise = 0.3,
+                             .shift_max_min = 30};
+}
+
+static void seasonal(int doy, int year, double s[NS]) {
+  double x = 2 * M_PI * (doy - 0.5) / pg_days_in_year(year);
+  s[0] = 1;
+  s[1] = cos(x);
+  s[2] = sin(x);
+  s[3] = cos(2 * x);
+  s[4] = sin(2 * x);
+}
+
+/* Noise-free daily energy in Wh at 1000 kWh/a, before normalisation. */
+static double raw_day_wh(const pg_household_params *p, int year, int month, int day) {
+  int doy = (int)(pg_days_from_civil(year, month, day) - pg_days_from_civil(year, 1, 1)) + 1;
+  pg_daytype k = pg_daytype_of(year, month, day, p->holidays);
+  double s[NS];
+  seasonal(doy, year, s);
+  double base = 0;
+  for (int i = 0; i < NS; i++) base += coef[k][i][0] * s[i];
+  return 24 * base * pg_bdew_dynamisation(doy);
+}
+
+static double year_norm(const pg_household_params *p, int year) {
+  double sum = 0;
+  static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  for (int m = 1; m <= 12; m++) {
+    int nd = mdays[m - 1] + (m == 2 && pg_days_in_year(year) == 366);
+    for (int d = 1; d <= nd; d++) sum += raw_day_wh(p, year, m, d);
+  }
+  return 1e6 / sum;
+}
+
+static bool in(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
+
+int pg_household_init(pg_household *h, const pg_household_params *p, pg_diag *d) {
+  if (!in(p->annual_kwh, 1e-3, 1e9))
+    return pg_fail(d, PG_ERR_INVALID, "household: annual consumption must be > 0 and at most 1e9 kWh");
+  if (p->tz.utc_offset_min < -720 || p->tz.utc_offset_min > 840)
+    return pg_fail(d, PG_ERR_INVALID, "household: UTC offset must be -720..840 minutes");
+  if (!in(p->noise, 0, 1)) return pg_fail(d, PG_ERR_INVALID, "household: noise must be 0..1");
+  if (!in(p->shift_max_min, 0, 120))
+    return pg_fail(d, PG_ERR_INVALID, "household: shift must be 0..120 minutes");
+  h->p = *p;
+  for (int i = 0; i < PG_HOUSEHOLD_YEARS; i++) h->norm[i] = year_norm(p, PG_HOUSEHOLD_YEAR0 + i);
+  return PG_OK;
+}
+
+static double norm_of(const pg_household *h, int year) {
+  int i = year - PG_HOUSEHOLD_YEAR0;
+  return (i >= 0 && i < PG_HOUSEHOLD_YEARS) ? h->norm[i] : year_norm(&h->p, year);
+}
+
+double pg_household_day_wh(const pg_household *h, int year, int month, int day) {
+  return raw_day_wh(&h->p, year, month, day) * norm_of(h, year) * h->p.annual_kwh / 1000;
+}
+
+static const pg_latent_spec house_noise = {900000, 0.8, 32};
+
+double pg_household_power_w(const pg_household *h, uint64_t seed, int64_t t_ms) {
+  pg_local_time lt;
+  pg_local_time_of(t_ms, h->p.tz, &lt);
+  pg_daytype k = pg_daytype_of(lt.year, lt.month, lt.day, h->p.holidays);
+  double hour = (double)lt.ms_of_day / 3600000.0;
+  if (h->p.shift_max_min > 0) {
+    uint64_t r = pg_profile_at(pg_profile_key(seed, PG_STREAM_HOUSE_SHIFT), 0);
+    double u = ((double)(r >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+    hour -= (2 * u - 1) * h->p.shift_max_min / 60;
+  }
+  double s[NS];
+  seasonal(lt.doy, lt.year, s);
+  double a = 2 * M_PI * hour / 24, c1 = cos(a), s1 = sin(a);
+  double cn = 1, sn = 0, p = 0;
+  for (int n = 0; n <= 8; n++) {
+    for (int i = 0; i < NS; i++) {
+      if (n == 0) {
+        p += coef[k][i][0] * s[i];
+      } else {
+        p += (coef[k][i][2 * n - 1] * cn + coef[k][i][2 * n] * sn) * s[i];
+      }
+    }
+    double cn2 = cn * c1 - sn * s1;
+    sn = sn * c1 + cn * s1;
+    cn = cn2;
+  }
+  if (p < 0) p = 0;
+  p *= pg_bdew_dynamisation(lt.doy) * norm_of(h, lt.year) * h->p.annual_kwh / 1000;
+  if (h->p.noise > 0) {
+    double z = pg_latent(seed, PG_STREAM_HOUSE_NOISE, t_ms, &house_noise);
+    p *= exp(h->p.noise * z - 0.5 * h->p.noise * h->p.noise);
+  }
+  return p;
+}

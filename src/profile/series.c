@@ -1,0 +1,306 @@
+/* Measured power series from `time,power_W` CSV files, exactly integrated. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2pgrid/profile.h"
+#include "profile_internal.h"
+
+typedef __int128 i128;
+
+struct pg_series {
+  pg_series_opts o;
+  size_t n;
+  int64_t *t;    /* ms, strictly increasing */
+  int64_t *p;    /* mW */
+  i128 *cum;     /* 2 x mW*ms from t[0] to t[i]; cum[n] = total over [t0, end) */
+  int64_t end;   /* end of the covered span */
+};
+
+#define UNITS_PER_WH ((i128)7200000000) /* 2 x 3.6e9 mW*ms */
+#define MAX_ABS_MS ((int64_t)1 << 50)   /* about 35000 years */
+#define MAX_GAP_MS ((int64_t)1 << 40)   /* keeps every product below 2^126 */
+
+static i128 floor_div128(i128 a, i128 b) {
+  i128 q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+static bool digits(const char *s, size_t n, int *v) {
+  int x = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    x = x * 10 + (s[i] - '0');
+  }
+  *v = x;
+  return true;
+}
+
+/* YYYY-MM-DDTHH:MM:SS[.f{1,3}](Z|+00:00) */
+static bool parse_iso(pg_csv_field f, int64_t *ms) {
+  const char *s = f.p;
+  size_t n = f.len;
+  int y, mo, d, h, mi, se, frac = 0;
+  if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return false;
+  if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+      !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
+    return false;
+  size_t i = 19;
+  if (i < n && s[i] == '.') {
+    size_t k = 0;
+    i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+      if (++k > 3) return false;
+      frac = frac * 10 + (s[i] - '0');
+      i++;
+    }
+    if (k == 0) return false;
+    for (; k < 3; k++) frac *= 10;
+  }
+  if (!((n - i == 1 && s[i] == 'Z') || (n - i == 6 && memcmp(s + i, "+00:00", 6) == 0))) return false;
+  static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return false;
+  if (d > mdays[mo - 1] + (mo == 2 && pg_days_in_year(y) == 366)) return false;
+  *ms = ((pg_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + frac;
+  return true;
+}
+
+static bool parse_uint(pg_csv_field f, int64_t *v) {
+  if (f.len == 0 || f.len > 16) return false;
+  int64_t x = 0;
+  for (size_t i = 0; i < f.len; i++) {
+    if (f.p[i] < '0' || f.p[i] > '9') return false;
+    x = x * 10 + (f.p[i] - '0');
+  }
+  *v = x;
+  return true;
+}
+
+enum { TIME_AUTO, TIME_S, TIME_MS };
+
+static int grow(pg_series *s, size_t *cap) {
+  size_t nc = *cap ? *cap * 2 : 1024;
+  if (nc > PG_SERIES_MAX_ROWS) nc = PG_SERIES_MAX_ROWS;
+  int64_t *nt = realloc(s->t, nc * sizeof *nt);
+  if (!nt) return PG_ERR_NOMEM;
+  s->t = nt;
+  int64_t *np = realloc(s->p, nc * sizeof *np);
+  if (!np) return PG_ERR_NOMEM;
+  s->p = np;
+  *cap = nc;
+  return PG_OK;
+}
+
+void pg_series_free(pg_series *s) {
+  if (!s) return;
+  free(s->t);
+  free(s->p);
+  free(s->cum);
+  free(s);
+}
+
+int pg_series_parse(const void *data, size_t len, const char *name, const pg_series_opts *opts,
+                    pg_series **out, pg_diag *d) {
+  if (!name) name = "<series>";
+  if (len > PG_SERIES_MAX_FILE)
+    return pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %u bytes", name, PG_SERIES_MAX_FILE);
+  pg_csv c;
+  pg_csv_init(&c, data, len, name, PG_SERIES_MAX_LINE);
+  pg_csv_field f[2];
+  char show[64];
+  const char *line;
+  size_t n;
+  int rc;
+  do {
+    rc = pg_csv_next(&c, &line, &n, d);
+  } while (rc == PG_OK && n == 0);
+  if (rc == PG_ERR_NOT_FOUND) return pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file (expected a header time,power_W)", name);
+  if (rc != PG_OK) return rc;
+  if (pg_csv_split(line, n, f, 2) != 2)
+    return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,power_W'", name, c.line);
+  int tmode;
+  if (pg_csv_eq(f[0], "time")) tmode = TIME_AUTO;
+  else if (pg_csv_eq(f[0], "time_s")) tmode = TIME_S;
+  else if (pg_csv_eq(f[0], "time_ms")) tmode = TIME_MS;
+  else return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,power_W' (first column time, time_s or time_ms)", name, c.line);
+  if (!pg_csv_eq(f[1], "power_W") && !pg_csv_eq(f[1], "power_w"))
+    return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,power_W' (second column power_W)", name, c.line);
+
+  pg_series *s = calloc(1, sizeof *s);
+  if (!s) return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
+  s->o = opts ? *opts : (pg_series_opts){PG_SERIES_STEP, false};
+  if (s->o.interp != PG_SERIES_STEP && s->o.interp != PG_SERIES_LINEAR) {
+    pg_series_free(s);
+    return pg_fail(d, PG_ERR_INVALID, "%s: unknown interpolation", name);
+  }
+  size_t cap = 0;
+  while ((rc = pg_csv_next(&c, &line, &n, d)) == PG_OK) {
+    if (n == 0) continue;
+    size_t k = pg_csv_split(line, n, f, 2);
+    if (k != 2) {
+      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: expected 2 columns (time,power_W), found %s", name, c.line,
+                   k > 2 ? "more" : "1");
+      goto fail;
+    }
+    int64_t t;
+    bool ok;
+    if (tmode == TIME_AUTO && f[0].len > 10 && f[0].p[4] == '-') {
+      ok = parse_iso(f[0], &t);
+    } else {
+      ok = parse_uint(f[0], &t);
+      if (ok && (tmode == TIME_S || (tmode == TIME_AUTO && t < 100000000000))) t *= 1000;
+    }
+    if (!ok || t > MAX_ABS_MS) {
+      pg_csv_show(f[0], show, sizeof show);
+      rc = pg_fail(d, PG_ERR_INVALID,
+                   "%s:%ld: time '%s' is not ISO-8601 UTC (2025-01-01T00:15:00Z) or Unix %s", name,
+                   c.line, show, tmode == TIME_S ? "seconds" : tmode == TIME_MS ? "ms" : "seconds/ms");
+      goto fail;
+    }
+    int64_t mw;
+    if (f[1].len > 0 && f[1].p[0] == '-') {
+      pg_csv_show(f[1], show, sizeof show);
+      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: power '%s' is negative", name, c.line, show);
+      goto fail;
+    }
+    if (pg_csv_decimal_milli(f[1], &mw) != PG_OK || mw > (int64_t)(PG_SERIES_MAX_W * 1000)) {
+      pg_csv_show(f[1], show, sizeof show);
+      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: power '%s' is not a decimal number of W (0..1e9)", name,
+                   c.line, show);
+      goto fail;
+    }
+    if (s->n > 0 && t <= s->t[s->n - 1]) {
+      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: time is not after the previous line's", name, c.line);
+      goto fail;
+    }
+    if (s->n > 0 && t - s->t[s->n - 1] > MAX_GAP_MS) {
+      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: more than 34 years after the previous sample", name, c.line);
+      goto fail;
+    }
+    if (s->n == cap) {
+      if (cap == PG_SERIES_MAX_ROWS) {
+        rc = pg_fail(d, PG_ERR_TOO_LARGE, "%s:%ld: more than %u samples", name, c.line, PG_SERIES_MAX_ROWS);
+        goto fail;
+      }
+      if (grow(s, &cap) != PG_OK) {
+        rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
+        goto fail;
+      }
+    }
+    s->t[s->n] = t;
+    s->p[s->n] = mw;
+    s->n++;
+  }
+  if (rc != PG_ERR_NOT_FOUND) goto fail;
+  if (s->n < 2) {
+    rc = pg_fail(d, PG_ERR_TRUNCATED, "%s: needs at least 2 samples, has %zu", name, s->n);
+    goto fail;
+  }
+  s->cum = malloc((s->n + 1) * sizeof *s->cum);
+  if (!s->cum) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
+    goto fail;
+  }
+  s->cum[0] = 0;
+  for (size_t i = 0; i + 1 < s->n; i++) {
+    i128 dt = s->t[i + 1] - s->t[i];
+    s->cum[i + 1] = s->cum[i] + (s->o.interp == PG_SERIES_STEP ? 2 * (i128)s->p[i] * dt
+                                                              : ((i128)s->p[i] + s->p[i + 1]) * dt);
+  }
+  if (s->o.interp == PG_SERIES_STEP) {
+    int64_t last = s->t[s->n - 1] - s->t[s->n - 2];
+    s->end = s->t[s->n - 1] + last;
+    s->cum[s->n] = s->cum[s->n - 1] + 2 * (i128)s->p[s->n - 1] * last;
+  } else {
+    s->end = s->t[s->n - 1];
+    s->cum[s->n] = s->cum[s->n - 1];
+  }
+  *out = s;
+  return PG_OK;
+fail:
+  pg_series_free(s);
+  return rc;
+}
+
+int pg_series_load(const char *path, const pg_series_opts *opts, pg_series **out, pg_diag *d) {
+  uint8_t *buf;
+  size_t len;
+  int rc = pg_read_file_capped(path, PG_SERIES_MAX_FILE, &buf, &len, d);
+  if (rc != PG_OK) return rc;
+  rc = pg_series_parse(buf, len, path, opts, out, d);
+  free(buf);
+  return rc;
+}
+
+size_t pg_series_count(const pg_series *s) { return s->n; }
+int64_t pg_series_start_ms(const pg_series *s) { return s->t[0]; }
+int64_t pg_series_end_ms(const pg_series *s) { return s->end; }
+
+/* Segment i with t[i] <= t < t[i+1] (i = n-1 for the STEP tail). */
+static size_t segment(const pg_series *s, int64_t t) {
+  size_t lo = 0, hi = s->n; /* t[lo] <= t < t[hi] (t[n] = +inf) */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->t[mid] <= t) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* Maps t into [t0, end); *k = number of whole periods (0 without wrap).
+ * Returns false when t is outside the span and not wrapping (*before tells
+ * which side). */
+static bool map_time(const pg_series *s, int64_t t, int64_t *tm, i128 *k, bool *before) {
+  int64_t t0 = s->t[0];
+  *k = 0;
+  if (s->o.wrap) {
+    int64_t per = s->end - t0;
+    i128 off = (i128)t - t0;
+    i128 kk = floor_div128(off, per);
+    *k = kk;
+    *tm = (int64_t)(t0 + (off - kk * per));
+    return true;
+  }
+  *before = t < t0;
+  *tm = t;
+  return t >= t0 && t < s->end;
+}
+
+double pg_series_power_w(const pg_series *s, int64_t t) {
+  int64_t tm;
+  i128 k;
+  bool before;
+  if (!map_time(s, t, &tm, &k, &before)) return 0;
+  size_t i = segment(s, tm);
+  if (s->o.interp == PG_SERIES_STEP || i + 1 >= s->n) return (double)s->p[i] / 1000;
+  double f = (double)(tm - s->t[i]) / (double)(s->t[i + 1] - s->t[i]);
+  return ((double)s->p[i] + f * (double)(s->p[i + 1] - s->p[i])) / 1000;
+}
+
+/* 2 x mW*ms from t[0] to t (floor of the exact value: monotone). */
+static i128 cum_units(const pg_series *s, int64_t t) {
+  int64_t tm;
+  i128 k;
+  bool before;
+  if (!map_time(s, t, &tm, &k, &before)) return before ? 0 : s->cum[s->n];
+  size_t i = segment(s, tm);
+  i128 tau = tm - s->t[i];
+  i128 part;
+  if (s->o.interp == PG_SERIES_STEP || i + 1 >= s->n) {
+    part = 2 * (i128)s->p[i] * tau;
+  } else {
+    i128 dt = s->t[i + 1] - s->t[i];
+    part = floor_div128(2 * (i128)s->p[i] * tau * dt + ((i128)s->p[i + 1] - s->p[i]) * tau * tau, dt);
+  }
+  return (i128)k * s->cum[s->n] + s->cum[i] + part;
+}
+
+double pg_series_energy_wh(const pg_series *s, int64_t from, int64_t to) {
+  if (to <= from) return 0;
+  i128 e = cum_units(s, to) - cum_units(s, from);
+  return (double)e / 7.2e9;
+}
+
+int64_t pg_series_cum_wh(const pg_series *s, int64_t t) {
+  return (int64_t)floor_div128(cum_units(s, t) + UNITS_PER_WH / 2, UNITS_PER_WH);
+}
