@@ -6,7 +6,11 @@
 #ifndef P2PGRID_APP_H
 #define P2PGRID_APP_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "p2pgrid/config.h"
 
 typedef struct pg_app_cmd {
   const char *name;
@@ -29,5 +33,34 @@ int pg_cmd_wallet(int argc, char **argv);
 void pg_cmd_wallet_usage(FILE *f);
 int pg_cmd_market(int argc, char **argv);
 void pg_cmd_market_usage(FILE *f);
+
+int pg_cmd_entity(int argc, char **argv); /* source, producer, consumer, grid */
+void pg_cmd_source_usage(FILE *f);
+void pg_cmd_producer_usage(FILE *f);
+void pg_cmd_consumer_usage(FILE *f);
+void pg_cmd_grid_usage(FILE *f);
+
+/* ---- shared helpers (app_util.c) ---- */
+
+/* "section.key=value" overrides from --set and option shortcuts. */
+typedef struct pg_app_overrides {
+  char **items;
+  size_t n;
+} pg_app_overrides;
+/* Adds "section_key=value", or section_key as is when value is "" and it
+ * holds '=' already. -1 when out of memory. */
+int pg_app_override_add(pg_app_overrides *o, const char *section_key, const char *value);
+void pg_app_overrides_free(pg_app_overrides *o);
+/* Loads path (may be NULL) and applies the overrides; prints the error
+ * ("p2pgrid CMD: file:line: ...") and returns an exit status otherwise. */
+int pg_app_config_load(const char *cmd, const char *path, const pg_app_overrides *ov,
+                       pg_config **out);
+/* Prints every key no getter read ("unknown setting") and returns
+ * PG_EXIT_USAGE if there was one, else PG_EXIT_OK. */
+int pg_app_config_unused(const char *cmd, pg_config *cfg);
+/* A wallet seed from mnemonic_file (BIP-39), seed_file (hex) or the
+ * P2PGRID_SEED environment variable, in that order. 0 or -1 (printed). */
+int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemonic_file,
+                     uint8_t seed[64], size_t *len);
 
 #endif

@@ -388,11 +388,7 @@ static int lock_state(const char *path) {
 }
 
 static int random_seed(char seed[PG_MAM_HASH_TRYTES + 1]) {
-  static const char alphabet[] = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  if (sodium_init() < 0) return -1;
-  for (size_t i = 0; i < PG_MAM_HASH_TRYTES; i++) seed[i] = alphabet[randombytes_uniform(27)];
-  seed[PG_MAM_HASH_TRYTES] = '\0';
-  return 0;
+  return pg_mam_random_trytes(seed, PG_MAM_HASH_TRYTES) == PG_OK ? 0 : -1;
 }
 
 /* ---- publish ---- */

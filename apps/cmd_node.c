@@ -39,34 +39,6 @@ void pg_cmd_node_usage(FILE *f) {
           "configuration (including a genesis that differs from the data directory's).\n");
 }
 
-typedef struct overrides {
-  char **items;
-  size_t n;
-} overrides;
-
-static int add_override(overrides *o, const char *section_key, const char *value) {
-  size_t len = strlen(section_key) + 1 + strlen(value) + 1;
-  char *s = malloc(len);
-  char **items = realloc(o->items, (o->n + 1) * sizeof *items);
-  if (!s || !items) {
-    free(s);
-    if (items) o->items = items;
-    return -1;
-  }
-  o->items = items;
-  if (value[0] || !strchr(section_key, '='))
-    snprintf(s, len, "%s=%s", section_key, value);
-  else
-    snprintf(s, len, "%s", section_key); /* already "section.key=value" */
-  o->items[o->n++] = s;
-  return 0;
-}
-
-static void free_overrides(overrides *o) {
-  for (size_t i = 0; i < o->n; i++) free(o->items[i]);
-  free(o->items);
-}
-
 int pg_cmd_node(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -80,7 +52,7 @@ int pg_cmd_node(int argc, char **argv) {
   };
   int status = PG_EXIT_USAGE;
   const char *config_path = NULL;
-  overrides ov = {0};
+  pg_app_overrides ov = {0};
   pg_config *cfg = NULL;
   pg_node_config nc;
   pg_node *node = NULL;
@@ -93,16 +65,16 @@ int pg_cmd_node(int argc, char **argv) {
   while ((ch = getopt_long(argc, argv, ":c:d:b:p:l:s:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'c': config_path = optarg; break;
-    case 'd': rc = add_override(&ov, "node.data_dir", optarg); break;
-    case 'b': rc = add_override(&ov, "api.bind", optarg); break;
-    case 'p': rc = add_override(&ov, "api.port", optarg); break;
-    case 'l': rc = add_override(&ov, "node.log_level", optarg); break;
+    case 'd': rc = pg_app_override_add(&ov, "node.data_dir", optarg); break;
+    case 'b': rc = pg_app_override_add(&ov, "api.bind", optarg); break;
+    case 'p': rc = pg_app_override_add(&ov, "api.port", optarg); break;
+    case 'l': rc = pg_app_override_add(&ov, "node.log_level", optarg); break;
     case 's':
       if (!strchr(optarg, '=')) {
         fprintf(stderr, "p2pgrid node: --set wants SECTION.KEY=VALUE, got '%s'\n", optarg);
         goto out;
       }
-      rc = add_override(&ov, optarg, "");
+      rc = pg_app_override_add(&ov, optarg, "");
       break;
     case 'h':
       pg_cmd_node_usage(stdout);
@@ -129,21 +101,9 @@ int pg_cmd_node(int argc, char **argv) {
     goto out;
   }
 
-  if (pg_config_new(&cfg) != PG_OK) {
-    fprintf(stderr, "p2pgrid node: out of memory\n");
-    status = PG_EXIT_FAIL;
-    goto out;
-  }
-  if (config_path && pg_config_load_file(cfg, config_path, &d) != PG_OK) {
-    fprintf(stderr, "p2pgrid node: %s\n", d.msg);
-    goto out;
-  }
-  for (size_t i = 0; i < ov.n; i++) {
-    if (pg_config_override(cfg, ov.items[i], &d) != PG_OK) {
-      fprintf(stderr, "p2pgrid node: %s\n", d.msg);
-      goto out;
-    }
-  }
+  status = pg_app_config_load("node", config_path, &ov, &cfg);
+  if (status != PG_EXIT_OK) goto out;
+  status = PG_EXIT_USAGE;
   /* the log level first, so key generation etc. log at the chosen level */
   {
     const char *lvl = NULL;
@@ -157,13 +117,7 @@ int pg_cmd_node(int argc, char **argv) {
     fprintf(stderr, "p2pgrid node: %s\n", d.msg);
     goto out;
   }
-  if (pg_config_unused(cfg, NULL, NULL) > 0) {
-    size_t n = pg_config_unused(cfg, NULL, NULL);
-    for (size_t i = 0; i < n; i++)
-      if (pg_config_unused_describe(cfg, i, &d) == PG_OK)
-        fprintf(stderr, "p2pgrid node: %s\n", d.msg);
-    goto out;
-  }
+  if (pg_app_config_unused("node", cfg) != PG_EXIT_OK) goto out;
 
   /* Signals: blocked in every thread (threads inherit the mask), taken with
    * sigwait by this one. */
@@ -201,6 +155,6 @@ out:
   pg_node_stop(node);
   pg_node_config_clear(&nc);
   pg_config_free(cfg);
-  free_overrides(&ov);
+  pg_app_overrides_free(&ov);
   return status;
 }

@@ -1,4 +1,4 @@
-/* p2pgrid wallet — new | address | balance | send | history, against any
+/* p2pgrid wallet — new | address | balance | send | sweep | history, against any
  * Chrysalis node URL. Thin: argument parsing around include/p2pgrid/wallet.h. */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,8 @@ void pg_cmd_wallet_usage(FILE *f) {
           "  address   print addresses (bech32; the HRP comes from --node or --hrp)\n"
           "  balance   confirmed balance over the wallet's addresses\n"
           "  send      pay --to ADDRESS --amount N (repeat both for batched payouts)\n"
+          "  sweep     consolidate the wallet's outputs, dust first, into one output on\n"
+          "            --to (default: the first address); dust allowance outputs stay\n"
           "  history   every output (spent or not) on the wallet's addresses\n"
           "\n"
           "options:\n"
@@ -43,25 +45,27 @@ void pg_cmd_wallet_usage(FILE *f) {
           "  --count N          address: how many to print (default 1)\n"
           "  --index N          address: first index (default 0)\n"
           "  --change 0|1       address: external (0, default) or internal (1)\n"
-          "  --to ADDRESS       send: bech32 or 64-hex Ed25519 address (repeatable)\n"
+          "  --to ADDRESS       send: bech32 or 64-hex Ed25519 address (repeatable); sweep: target\n"
           "  --amount N         send: base token units for the --to before it\n"
           "  --dust-allowance   send: make the outputs dust allowance outputs (>= 1000000)\n"
           "  --reference TEXT   send: payment reference (indexation index inside the transaction)\n"
           "  --data TEXT        send: data carried with the reference\n"
-          "  --no-wait          send: do not follow the transfer to confirmation\n"
-          "  --timeout SECONDS  send: how long to wait for confirmation (default 60)\n"
+          "  --max-inputs N     sweep: outputs to consume at most, 2..127 (default 127)\n"
+          "  --no-wait          send, sweep: do not follow the transfer to confirmation\n"
+          "  --timeout SECONDS  send, sweep: how long to wait for confirmation (default 60)\n"
           "\n"
           "examples:\n"
           "  p2pgrid wallet new --seed-file alice.seed\n"
           "  p2pgrid wallet address --seed-file alice.seed --node http://127.0.0.1:14265\n"
-          "  p2pgrid wallet send --seed-file alice.seed --to atoi1q... --amount 1000000\n");
+          "  p2pgrid wallet send --seed-file alice.seed --to atoi1q... --amount 1000000\n"
+          "  p2pgrid wallet sweep --seed-file alice.seed\n");
 }
 
 typedef struct wopts {
   const char *action, *seed_file, *mnemonic_file, *node, *hrp, *reference, *data;
   uint32_t account, count, index, change;
   bool dust_allowance, no_wait;
-  uint64_t timeout_s;
+  uint64_t timeout_s, max_inputs;
   size_t npay;
   const char *to[MAX_PAY];
   uint64_t amount[MAX_PAY];
@@ -84,7 +88,7 @@ bad:
 
 static int parse_args(int argc, char **argv, wopts *o) {
   enum { O_SEED = 256, O_MNEMONIC, O_NODE, O_ACCOUNT, O_HRP, O_COUNT, O_INDEX, O_CHANGE, O_TO, O_AMOUNT,
-         O_DUST, O_REF, O_DATA, O_NOWAIT, O_TIMEOUT };
+         O_DUST, O_REF, O_DATA, O_NOWAIT, O_TIMEOUT, O_MAXIN };
   static const struct option opts[] = {
       {"seed-file", required_argument, 0, O_SEED}, {"node", required_argument, 0, O_NODE},
       {"mnemonic-file", required_argument, 0, O_MNEMONIC},
@@ -94,6 +98,7 @@ static int parse_args(int argc, char **argv, wopts *o) {
       {"amount", required_argument, 0, O_AMOUNT},   {"dust-allowance", no_argument, 0, O_DUST},
       {"reference", required_argument, 0, O_REF},   {"data", required_argument, 0, O_DATA},
       {"no-wait", no_argument, 0, O_NOWAIT},        {"timeout", required_argument, 0, O_TIMEOUT},
+      {"max-inputs", required_argument, 0, O_MAXIN},
       {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
   o->node = "http://127.0.0.1:14265";
   o->hrp = NULL;
@@ -117,6 +122,14 @@ static int parse_args(int argc, char **argv, wopts *o) {
     case O_INDEX: if (parse_u64("--index", optarg, 0x7fffffff, &v)) return -1; o->index = (uint32_t)v; break;
     case O_CHANGE: if (parse_u64("--change", optarg, 1, &v)) return -1; o->change = (uint32_t)v; break;
     case O_TIMEOUT: if (parse_u64("--timeout", optarg, 86400, &v)) return -1; o->timeout_s = v; break;
+    case O_MAXIN:
+      if (parse_u64("--max-inputs", optarg, 127, &v)) return -1;
+      if (v == 1) {
+        fprintf(stderr, "p2pgrid wallet: --max-inputs: a sweep takes 2 to 127 outputs\n");
+        return -1;
+      }
+      o->max_inputs = v;
+      break;
     case O_TO:
       if (o->npay == MAX_PAY) {
         fprintf(stderr, "p2pgrid wallet: at most %d --to per transfer\n", MAX_PAY);
@@ -137,7 +150,7 @@ static int parse_args(int argc, char **argv, wopts *o) {
     }
   }
   if (optind >= argc) {
-    fprintf(stderr, "p2pgrid wallet: which action? (new, address, balance, send, history)\n");
+    fprintf(stderr, "p2pgrid wallet: which action? (new, address, balance, send, sweep, history)\n");
     return -1;
   }
   o->action = argv[optind];
@@ -145,7 +158,12 @@ static int parse_args(int argc, char **argv, wopts *o) {
     fprintf(stderr, "p2pgrid wallet: unexpected argument '%s'\n", argv[optind + 1]);
     return -1;
   }
-  for (size_t i = 0; i < o->npay; i++)
+  bool sweep = !strcmp(o->action, "sweep");
+  if (sweep && o->npay > 1) {
+    fprintf(stderr, "p2pgrid wallet sweep: at most one --to\n");
+    return -1;
+  }
+  for (size_t i = 0; i < o->npay && !sweep; i++)
     if (!o->has_amount[i]) {
       fprintf(stderr, "p2pgrid wallet: --to %s has no --amount\n", o->to[i]);
       return -1;
@@ -182,66 +200,9 @@ static int cmd_new(const wopts *o) {
   return PG_EXIT_OK;
 }
 
-/* A BIP-39 sentence from a file: words joined by single spaces. */
-static int load_mnemonic(const char *path, uint8_t seed[64], size_t *len) {
-  char text[1024] = {0}, norm[1024];
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "p2pgrid wallet: %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  size_t n = fread(text, 1, sizeof text - 1, f), k = 0, words = 0;
-  fclose(f);
-  for (size_t i = 0; i < n; i++) {
-    bool space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
-    if (space) continue;
-    if (i > 0 && k > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n' ||
-                           text[i - 1] == '\r'))
-      norm[k++] = ' ';
-    if (k == 0 || norm[k - 1] == ' ') words++;
-    norm[k++] = text[i];
-  }
-  sodium_memzero(text, sizeof text);
-  if (words != 12 && words != 15 && words != 18 && words != 21 && words != 24) {
-    fprintf(stderr, "p2pgrid wallet: %s: a BIP-39 mnemonic has 12, 15, 18, 21 or 24 words, not %zu\n",
-            path, words);
-    sodium_memzero(norm, sizeof norm);
-    return -1;
-  }
-  pg_bip39_seed(norm, k, NULL, seed);
-  sodium_memzero(norm, sizeof norm);
-  *len = 64;
-  return 0;
-}
-
 /* Reads the seed from --mnemonic-file, --seed-file or P2PGRID_SEED. */
 static int load_seed(const wopts *o, uint8_t seed[64], size_t *len) {
-  if (o->mnemonic_file) return load_mnemonic(o->mnemonic_file, seed, len);
-  char text[160] = {0};
-  const char *src = getenv("P2PGRID_SEED");
-  if (o->seed_file) {
-    FILE *f = fopen(o->seed_file, "r");
-    if (!f) {
-      fprintf(stderr, "p2pgrid wallet: %s: %s\n", o->seed_file, strerror(errno));
-      return -1;
-    }
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    src = text;
-  } else if (!src) {
-    fprintf(stderr, "p2pgrid wallet: no seed: give --seed-file FILE, --mnemonic-file FILE or "
-                    "set P2PGRID_SEED\n");
-    return -1;
-  }
-  size_t n = strcspn(src, "\r\n \t");
-  int rc = pg_hex_decode(src, n, seed, 64, len);
-  sodium_memzero(text, sizeof text);
-  if (rc || *len < 16) {
-    fprintf(stderr, "p2pgrid wallet: the seed must be 32 to 128 hex characters (16-64 bytes)\n");
-    return -1;
-  }
-  return 0;
+  return pg_app_load_seed("wallet", o->seed_file, o->mnemonic_file, seed, len);
 }
 
 static int parse_address(const char *s, const char *hrp, uint8_t out[32]) {
@@ -278,9 +239,10 @@ int pg_cmd_wallet(int argc, char **argv) {
   if (pg_crypto_init()) return PG_EXIT_FAIL;
   if (strcmp(o.action, "new") == 0) return cmd_new(&o);
   bool known = !strcmp(o.action, "address") || !strcmp(o.action, "balance") ||
-               !strcmp(o.action, "send") || !strcmp(o.action, "history");
+               !strcmp(o.action, "send") || !strcmp(o.action, "history") ||
+               !strcmp(o.action, "sweep");
   if (!known) {
-    fprintf(stderr, "p2pgrid wallet: unknown action '%s' (new, address, balance, send, history)\n",
+    fprintf(stderr, "p2pgrid wallet: unknown action '%s' (new, address, balance, send, sweep, history)\n",
             o.action);
     return PG_EXIT_USAGE;
   }
@@ -334,6 +296,37 @@ int pg_cmd_wallet(int argc, char **argv) {
       goto out;
     }
     if (h.n == 0) printf("no outputs on this wallet's addresses\n");
+  } else if (!strcmp(o.action, "sweep")) {
+    uint8_t to[32], mid[32], tid[32], fin[32];
+    char mhex[65], thex[65];
+    size_t swept = 0;
+    if (o.npay && parse_address(o.to[0], hrp, to)) {
+      status = PG_EXIT_USAGE;
+      goto out;
+    }
+    int rc =
+        pg_wallet_sweep(w, o.npay ? to : NULL, (size_t)o.max_inputs, NULL, mid, tid, &swept, &d);
+    if (rc == PG_ERR_NOT_FOUND) {
+      printf("%s\n", d.msg);
+      status = PG_EXIT_OK;
+      goto out;
+    }
+    if (rc) {
+      fprintf(stderr, "p2pgrid wallet sweep: %s\n", d.msg);
+      goto out;
+    }
+    pg_hex_encode(mid, 32, mhex);
+    pg_hex_encode(tid, 32, thex);
+    printf("swept %zu outputs\ntransaction %s\nmessage     %s\n", swept, thex, mhex);
+    if (!o.no_wait) {
+      pg_wallet_follow_opts fo = {.timeout_ms = o.timeout_s * 1000};
+      if (pg_wallet_follow(w, mid, &fo, fin, &d)) {
+        fprintf(stderr, "p2pgrid wallet sweep: %s\n", d.msg);
+        goto out;
+      }
+      pg_hex_encode(fin, 32, mhex);
+      printf("confirmed   %s\n", mhex);
+    }
   } else {
     pg_wallet_output outs[MAX_PAY];
     for (size_t i = 0; i < o.npay; i++) {

@@ -87,6 +87,10 @@ PG_NODISCARD int pg_mam_channel_create(pg_mam_channel *ch, const char *seed, pg_
 /* Checks every field (the rules of create plus: count and next_count powers
  * of two <= PG_MAM_MAX_COUNT, index < count, start <= PG_MAM_MAX_START). */
 PG_NODISCARD int pg_mam_channel_validate(const pg_mam_channel *ch, pg_diag *d);
+/* Fills out[0..n) with uniformly random trytes from libsodium's CSPRNG and
+ * NUL-terminates it (out needs n + 1 bytes): channel seeds and side keys.
+ * PG_ERR_CRYPTO if libsodium cannot start. */
+PG_NODISCARD int pg_mam_random_trytes(char *out, size_t n);
 /* Zeroes the whole struct (seed included) in a way the compiler keeps. */
 void pg_mam_channel_wipe(pg_mam_channel *ch);
 

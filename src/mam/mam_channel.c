@@ -2,6 +2,8 @@
  * validation, wipe, and the JSON save/restore form (CHRYSALIS.md 10.2). */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "mam_internal.h"
 #include "p2pgrid/json.h"
 
@@ -203,4 +205,12 @@ out:
   pg_mam_channel_wipe(&c);
   json_decref(o);
   return rc;
+}
+
+int pg_mam_random_trytes(char *out, size_t n) {
+  static const char alphabet[] = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  if (sodium_init() < 0) return PG_ERR_CRYPTO;
+  for (size_t i = 0; i < n; i++) out[i] = alphabet[randombytes_uniform(27)];
+  out[n] = '\0';
+  return PG_OK;
 }

@@ -113,26 +113,9 @@ pid_t spawn_logged(const char *const *argv, const char *log) {
   return pid;
 }
 
-/* Starts `p2pgrid node` with the data dir and extra args; waits for its
- * "listening on" line (deadline) and fills port/base. */
-void proc_start(proc *p, const char *const *extra) {
-  const char *argv[64];
-  int argc = 0;
-  p->starts++;
-  snprintf(p->log, sizeof p->log, "%s/%s.%d.log", g_root, p->name, p->starts);
-  argv[argc++] = P2PGRID_BIN;
-  argv[argc++] = "node";
-  argv[argc++] = "--data-dir";
-  argv[argc++] = p->data_dir;
-  argv[argc++] = "--bind";
-  argv[argc++] = "127.0.0.1";
-  argv[argc++] = "--port";
-  argv[argc++] = "0";
-  argv[argc++] = "--log-level";
-  argv[argc++] = "info";
-  for (int i = 0; extra && extra[i]; i++) argv[argc++] = extra[i];
-  argv[argc] = NULL;
-
+/* Spawns argv (argv[0] = the binary) logging to a new p->log and waits
+ * (deadline) for its "listening on http://127.0.0.1:PORT" line. */
+static void spawn_and_wait_listening(proc *p, const char *const *argv) {
   pid_t pid = spawn_logged(argv, p->log);
   p->pid = pid;
   p->port = 0;
@@ -162,6 +145,45 @@ void proc_start(proc *p, const char *const *extra) {
     nap();
   }
   snprintf(p->base, sizeof p->base, "http://127.0.0.1:%u", p->port);
+}
+
+/* Starts `p2pgrid node` with the data dir and extra args; waits for its
+ * "listening on" line (deadline) and fills port/base. */
+void proc_start(proc *p, const char *const *extra) {
+  const char *argv[64];
+  int argc = 0;
+  p->starts++;
+  snprintf(p->log, sizeof p->log, "%s/%s.%d.log", g_root, p->name, p->starts);
+  argv[argc++] = P2PGRID_BIN;
+  argv[argc++] = "node";
+  argv[argc++] = "--data-dir";
+  argv[argc++] = p->data_dir;
+  argv[argc++] = "--bind";
+  argv[argc++] = "127.0.0.1";
+  argv[argc++] = "--port";
+  argv[argc++] = "0";
+  argv[argc++] = "--log-level";
+  argv[argc++] = "info";
+  for (int i = 0; extra && extra[i]; i++) argv[argc++] = extra[i];
+  argv[argc] = NULL;
+  spawn_and_wait_listening(p, argv);
+}
+
+/* Starts `p2pgrid CMD --config CONFIG [extra...]` (any subcommand whose
+ * configuration serves HTTP, e.g. an entity daemon with [api] port = 0);
+ * waits for its "listening on" line (deadline) and fills port/base. */
+void proc_start_cmd(proc *p, const char *cmd, const char *config, const char *const *extra) {
+  const char *argv[64];
+  int argc = 0;
+  p->starts++;
+  snprintf(p->log, sizeof p->log, "%s/%s.%d.log", g_root, p->name, p->starts);
+  argv[argc++] = P2PGRID_BIN;
+  argv[argc++] = cmd;
+  argv[argc++] = "--config";
+  argv[argc++] = config;
+  for (int i = 0; extra && extra[i] && argc < 63; i++) argv[argc++] = extra[i];
+  argv[argc] = NULL;
+  spawn_and_wait_listening(p, argv);
 }
 
 /* SIGTERM, then wait (deadline) and require exit status 0. */

@@ -1,8 +1,9 @@
-/* harness.h — shared by the integration tests that drive real `p2pgrid node`
- * child processes (test_node_process.c, test_ledger_process.c): a temporary
- * root directory, starting a node on port 0 and reading the port from its
- * log, stopping it with SIGTERM, libcurl requests and checks of the JSON
- * answers. Failures end the current cmocka test (fail_msg / assert_*).
+/* harness.h — shared by the integration tests that drive real `p2pgrid`
+ * child processes (test_node_process.c, test_ledger_process.c,
+ * test_grid_process.c): a temporary root directory, starting a node (or an
+ * entity daemon) on port 0 and reading the port from its log, stopping it
+ * with SIGTERM, libcurl requests and checks of the JSON answers. Failures
+ * end the current cmocka test (fail_msg / assert_*).
  *
  * Set PG_KEEP_TMP=1 to keep the temporary directory (logs, databases). */
 #ifndef P2PGRID_IT_HARNESS_H
@@ -57,6 +58,10 @@ pid_t spawn_logged(const char *const *argv, const char *log);
 /* Starts `p2pgrid node` with the data dir and extra args; waits for its
  * "listening on" line (deadline) and fills port/base. */
 void proc_start(proc *p, const char *const *extra);
+/* Starts `p2pgrid CMD --config CONFIG [extra...]` (e.g. an entity daemon
+ * whose [api] port is 0) the same way: a new log p->log (name.N.log), the
+ * "listening on" line awaited (deadline), port/base filled. */
+void proc_start_cmd(proc *p, const char *cmd, const char *config, const char *const *extra);
 /* SIGTERM, then wait (deadline) and require exit status 0. */
 void proc_stop(proc *p);
 void proc_kill(proc *p);

@@ -1,0 +1,135 @@
+/* app_util.c — what several subcommands share: --set overrides, loading a
+ * config with unknown-key checks, and reading a wallet seed. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/slip10.h"
+
+int pg_app_override_add(pg_app_overrides *o, const char *section_key, const char *value) {
+  size_t len = strlen(section_key) + 1 + strlen(value) + 1;
+  char *s = malloc(len);
+  char **items = realloc(o->items, (o->n + 1) * sizeof *items);
+  if (!s || !items) {
+    free(s);
+    if (items) o->items = items;
+    return -1;
+  }
+  o->items = items;
+  if (value[0] || !strchr(section_key, '='))
+    snprintf(s, len, "%s=%s", section_key, value);
+  else
+    snprintf(s, len, "%s", section_key); /* already "section.key=value" */
+  o->items[o->n++] = s;
+  return 0;
+}
+
+void pg_app_overrides_free(pg_app_overrides *o) {
+  for (size_t i = 0; i < o->n; i++) free(o->items[i]);
+  free(o->items);
+  o->items = NULL;
+  o->n = 0;
+}
+
+int pg_app_config_load(const char *cmd, const char *path, const pg_app_overrides *ov,
+                       pg_config **out) {
+  pg_config *cfg = NULL;
+  pg_diag d = {{0}};
+  *out = NULL;
+  if (pg_config_new(&cfg) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: out of memory\n", cmd);
+    return PG_EXIT_FAIL;
+  }
+  if (path && pg_config_load_file(cfg, path, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    pg_config_free(cfg);
+    return PG_EXIT_USAGE;
+  }
+  for (size_t i = 0; ov && i < ov->n; i++) {
+    if (pg_config_override(cfg, ov->items[i], &d) != PG_OK) {
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+      pg_config_free(cfg);
+      return PG_EXIT_USAGE;
+    }
+  }
+  *out = cfg;
+  return PG_EXIT_OK;
+}
+
+int pg_app_config_unused(const char *cmd, pg_config *cfg) {
+  size_t n = pg_config_unused(cfg, NULL, NULL);
+  pg_diag d = {{0}};
+  for (size_t i = 0; i < n; i++)
+    if (pg_config_unused_describe(cfg, i, &d) == PG_OK) fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+  return n ? PG_EXIT_USAGE : PG_EXIT_OK;
+}
+
+/* A BIP-39 sentence from a file: words joined by single spaces. */
+static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], size_t *len) {
+  char text[1024] = {0}, norm[1024];
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "p2pgrid %s: %s: %s\n", cmd, path, strerror(errno));
+    return -1;
+  }
+  size_t n = fread(text, 1, sizeof text - 1, f), k = 0, words = 0;
+  fclose(f);
+  for (size_t i = 0; i < n; i++) {
+    bool space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
+    if (space) continue;
+    if (i > 0 && k > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n' ||
+                           text[i - 1] == '\r'))
+      norm[k++] = ' ';
+    if (k == 0 || norm[k - 1] == ' ') words++;
+    norm[k++] = text[i];
+  }
+  sodium_memzero(text, sizeof text);
+  if (words != 12 && words != 15 && words != 18 && words != 21 && words != 24) {
+    fprintf(stderr, "p2pgrid %s: %s: a BIP-39 mnemonic has 12, 15, 18, 21 or 24 words, not %zu\n",
+            cmd, path, words);
+    sodium_memzero(norm, sizeof norm);
+    return -1;
+  }
+  pg_bip39_seed(norm, k, NULL, seed);
+  sodium_memzero(norm, sizeof norm);
+  *len = 64;
+  return 0;
+}
+
+int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemonic_file,
+                     uint8_t seed[64], size_t *len) {
+  if (mnemonic_file) return load_mnemonic(cmd, mnemonic_file, seed, len);
+  char text[160] = {0};
+  const char *src = getenv("P2PGRID_SEED");
+  if (seed_file) {
+    FILE *f = fopen(seed_file, "r");
+    if (!f) {
+      fprintf(stderr, "p2pgrid %s: %s: %s\n", cmd, seed_file, strerror(errno));
+      return -1;
+    }
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    src = text;
+  } else if (!src) {
+    fprintf(stderr, "p2pgrid %s: no seed: give a seed file, a mnemonic file or set P2PGRID_SEED\n",
+            cmd);
+    return -1;
+  }
+  size_t n = strcspn(src, "\r\n \t");
+  int rc = pg_hex_decode(src, n, seed, 64, len);
+  sodium_memzero(text, sizeof text);
+  if (rc || *len < 16) {
+    fprintf(stderr, "p2pgrid %s: the seed%s%s must be 32 to 128 hex characters (16-64 bytes)\n",
+            cmd, seed_file ? " in " : "", seed_file ? seed_file : "");
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,457 @@
+/* p2pgrid source|producer|consumer|grid — the entity daemons: one INI file,
+ * a node URL, a step every tick until SIGINT/SIGTERM. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "p2pgrid/client.h"
+#include "p2pgrid/grid.h"
+#include "p2pgrid/httpd.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/meter.h"
+
+typedef enum role { R_SOURCE, R_PRODUCER, R_CONSUMER, R_GRID } role;
+static const char *role_names[] = {"source", "producer", "consumer", "grid"};
+
+static void usage_common(FILE *f, role r) {
+  const char *n = role_names[r];
+  fprintf(f, "usage: p2pgrid %s --config FILE [--set SECTION.KEY=VALUE ...]\n\n", n);
+  switch (r) {
+  case R_SOURCE:
+    fprintf(f,
+            "Runs an energy source (solar panel, wind turbine, any meter): every finished\n"
+            "slot it writes one `output` message (kWh) to its own restricted MAM channel,\n"
+            "which it registers at its producer ([upstream] url). Readings come from\n"
+            "[meter]: a built-in solar or wind profile, a CSV file, or an MQTT topic.\n");
+    break;
+  case R_PRODUCER:
+    fprintf(f,
+            "Runs a producer: serves the registration API for its sources ([api]), reads\n"
+            "their channels, adds up each slot into its own `output` (with its ask price\n"
+            "and payment address) on a channel registered at the grid ([upstream] url),\n"
+            "and records what the grid pays it.\n");
+    break;
+  case R_CONSUMER:
+    fprintf(f,
+            "Runs a consumer: registers at the grid ([upstream] url), writes one `usage`\n"
+            "message per slot from [meter], reads the grid's payment requests on its\n"
+            "return channel and pays each from its wallet (a reference inside the\n"
+            "transfer), exactly once, and follows it to confirmation.\n");
+    break;
+  case R_GRID:
+    fprintf(f,
+            "Runs the grid operator: serves the registration API for producers and\n"
+            "consumers and the status API ([api]), reads every registered channel,\n"
+            "settles each slot with the market engine ([grid] mechanism and prices) once\n"
+            "all reports are in or the grace time has passed, writes payment requests,\n"
+            "matches incoming payments by reference and pays producers in batches.\n");
+    break;
+  }
+  fprintf(f,
+          "\noptions:\n"
+          "  -c, --config FILE        INI settings (see examples/%s.ini); required\n"
+          "  -s, --set SECTION.KEY=VALUE\n"
+          "                           override a setting (repeatable)\n"
+          "  -l, --log-level LEVEL    error, warn, info or debug\n"
+          "      --once               run one step and exit (for scripts and checks)\n"
+          "  -h, --help               this help\n"
+          "\n"
+          "settings:\n"
+          "  [%s] id (required: 1..64 of A-Z a-z 0-9 . _ -), name, data_dir (./data/ID),\n"
+          "     slot (15m), security (MAM, 2), tick (500ms), retry (2s), log_level\n"
+          "  [node] url (http://127.0.0.1:14265), timeout (60s)\n",
+          n, n);
+  if (r != R_GRID) fprintf(f, "  [upstream] url: the %s's registration API (required)\n",
+                           r == R_SOURCE ? "producer" : "grid");
+  if (r == R_PRODUCER || r == R_GRID)
+    fprintf(f, "  [api] bind (127.0.0.1), port (%s; 0 = any free port)\n",
+            r == R_GRID ? "8080" : "8081");
+  else
+    fprintf(f, "  [api] port: serve GET /api/status there (off unless set), bind\n");
+  if (r != R_SOURCE) fprintf(f, "  [wallet] seed_file (hex) or mnemonic_file (BIP-39); or P2PGRID_SEED\n");
+  if (r == R_SOURCE || r == R_CONSUMER)
+    fprintf(f, "  [meter] kind = solar | wind | household | csv | mqtt, and its keys\n"
+               "     (docs/CONFIG.md)\n");
+  if (r == R_PRODUCER) fprintf(f, "  [producer] ask_per_kwh (base units; none = any price), grace (slot/2)\n");
+  if (r == R_CONSUMER) fprintf(f, "  [consumer] bid_per_kwh (base units; none = the utility price)\n");
+  if (r == R_GRID)
+    fprintf(f,
+            "  [grid] mechanism (fixed | pay-as-clear | pay-as-bid | mmr | sdr; pay-as-clear),\n"
+            "     import_price, export_price (utility prices per kWh, required), fee_per_kwh,\n"
+            "     fee_bp, fixed_buy_price, fixed_sell_price, grace (slot/2), payout_min\n"
+            "     (1000000, also the least: smaller payouts wait, TIP-15 dust),\n"
+            "     dust_allowance (10000000; 0 = none)\n"
+            "\nHTTP: PUT /registration/{id}, DELETE /registration/{id}/{sideKey},\n"
+            "GET /api/status, /api/producers, /api/consumers, /api/slots?from=&to=.\n");
+  fprintf(f,
+          "\nLogs go to stderr; SIGINT or SIGTERM stops it cleanly. All state is in\n"
+          "SQLite under data_dir: a restart (also after kill -9) resumes without losing\n"
+          "or repeating a reading or a payment.\n"
+          "Exit status: 0 after a clean stop, 1 on failure, 2 for bad usage or configuration.\n");
+}
+
+void pg_cmd_source_usage(FILE *f) { usage_common(f, R_SOURCE); }
+void pg_cmd_producer_usage(FILE *f) { usage_common(f, R_PRODUCER); }
+void pg_cmd_consumer_usage(FILE *f) { usage_common(f, R_CONSUMER); }
+void pg_cmd_grid_usage(FILE *f) { usage_common(f, R_GRID); }
+
+typedef struct daemon {
+  role r;
+  void *entity;
+  pg_httpd *http;
+} daemon_t;
+
+static int status_of(daemon_t *dm, json_t **out, pg_diag *d) {
+  switch (dm->r) {
+  case R_SOURCE: return pg_source_status(dm->entity, out, d);
+  case R_PRODUCER: return pg_producer_status(dm->entity, out, d);
+  case R_CONSUMER: return pg_consumer_status(dm->entity, out, d);
+  default: return pg_gridop_status(dm->entity, out, d);
+  }
+}
+
+static bool parse_u64(const char *s, uint64_t *v) {
+  if (!s || !*s) return false;
+  char *end = NULL;
+  unsigned long long x = strtoull(s, &end, 10);
+  if (*end || s[0] == '-') return false;
+  *v = x;
+  return true;
+}
+
+static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
+  daemon_t *dm = ctx;
+  pg_diag d = {{0}};
+  if (strncmp(req->path, "/registration/", 14) == 0 && (dm->r == R_PRODUCER || dm->r == R_GRID)) {
+    unsigned status = 500;
+    pg_buf out;
+    pg_buf_init(&out, 64 * 1024);
+    int rc = dm->r == R_GRID
+                 ? pg_gridop_handle(dm->entity, req->method, req->path, req->body, req->body_len,
+                                    &status, &out)
+                 : pg_producer_handle(dm->entity, req->method, req->path, req->body, req->body_len,
+                                      &status, &out);
+    if (rc)
+      pg_httpd_error(resp, 500, NULL, "registration failed");
+    else if (out.len)
+      pg_httpd_resp_copy(resp, status, "application/json", out.data, out.len);
+    else
+      pg_httpd_resp_empty(resp, status);
+    pg_buf_free(&out);
+    return;
+  }
+  bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+  if (strncmp(req->path, "/api/", 5) == 0 && !get) {
+    if (pg_httpd_resp_header(resp, "Allow", "GET, HEAD") != PG_OK) pg_log_debug("http", "no Allow header");
+    pg_httpd_error(resp, 405, NULL, "%s is read-only: use GET", req->path);
+    return;
+  }
+  json_t *j = NULL;
+  int rc = PG_ERR_NOT_FOUND;
+  if (strcmp(req->path, "/api/status") == 0) {
+    rc = status_of(dm, &j, &d);
+  } else if (dm->r == R_GRID && strcmp(req->path, "/api/producers") == 0) {
+    rc = pg_gridop_producers(dm->entity, &j, &d);
+  } else if (dm->r == R_GRID && strcmp(req->path, "/api/consumers") == 0) {
+    rc = pg_gridop_consumers(dm->entity, &j, &d);
+  } else if (dm->r == R_GRID && strcmp(req->path, "/api/slots") == 0) {
+    uint64_t from = 0, to = UINT64_MAX;
+    const char *f = pg_httpd_query(req, "from"), *t = pg_httpd_query(req, "to");
+    if ((f && !parse_u64(f, &from)) || (t && !parse_u64(t, &to))) {
+      pg_httpd_error(resp, 400, NULL, "from and to must be slot numbers (non-negative integers)");
+      return;
+    }
+    if (from > to) {
+      pg_httpd_error(resp, 400, NULL, "from (%llu) is after to (%llu)", (unsigned long long)from,
+                     (unsigned long long)to);
+      return;
+    }
+    rc = pg_gridop_slots(dm->entity, from, to, &j, &d);
+  } else {
+    pg_httpd_error(resp, 404, NULL, "no such path: %s", req->path);
+    return;
+  }
+  if (rc)
+    pg_httpd_error(resp, 500, NULL, "%s", d.msg);
+  else
+    pg_httpd_resp_json(resp, 200, j);
+}
+
+static int get_u64_opt(pg_config *cfg, const char *sec, const char *key, bool *has, uint64_t *v,
+                       pg_diag *d) {
+  const char *s = NULL;
+  int rc = pg_config_get_str(cfg, sec, key, NULL, &s, d);
+  *has = false;
+  if (rc || !s || !*s || strcmp(s, "none") == 0) return rc;
+  *has = true;
+  return pg_config_get_u64(cfg, sec, key, 0, 0, 9007199254740991ULL, v, d);
+}
+
+int pg_cmd_entity(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
+      {"log-level", required_argument, NULL, 'l'}, {"once", no_argument, NULL, 'o'},
+      {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+  };
+  role r;
+  const char *cmd = argv[0];
+  if (strcmp(cmd, "source") == 0) r = R_SOURCE;
+  else if (strcmp(cmd, "producer") == 0) r = R_PRODUCER;
+  else if (strcmp(cmd, "consumer") == 0) r = R_CONSUMER;
+  else r = R_GRID;
+  const char *sec = role_names[r];
+  int status = PG_EXIT_USAGE, ch, rc = 0;
+  const char *config_path = NULL, *level = NULL;
+  bool once = false;
+  pg_app_overrides ov = {0};
+  pg_config *cfg = NULL;
+  pg_client *client = NULL;
+  pg_registrar *up = NULL;
+  pg_meter *meter = NULL;
+  daemon_t dm = {.r = r};
+  uint8_t seed[64];
+  size_t seed_len = 0;
+  pg_diag d = {{0}};
+  opterr = 0;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, ":c:s:l:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'c': config_path = optarg; break;
+    case 'l': level = optarg; break;
+    case 'o': once = true; break;
+    case 's':
+      if (!strchr(optarg, '=')) {
+        fprintf(stderr, "p2pgrid %s: --set wants SECTION.KEY=VALUE, got '%s'\n", cmd, optarg);
+        goto out;
+      }
+      rc = pg_app_override_add(&ov, optarg, "");
+      break;
+    case 'h':
+      usage_common(stdout, r);
+      status = PG_EXIT_OK;
+      goto out;
+    case ':':
+      fprintf(stderr, "p2pgrid %s: option '%s' needs a value\n\n", cmd, argv[optind - 1]);
+      usage_common(stderr, r);
+      goto out;
+    default:
+      fprintf(stderr, "p2pgrid %s: unknown option '%s'\n\n", cmd, argv[optind - 1]);
+      usage_common(stderr, r);
+      goto out;
+    }
+    if (rc) {
+      fprintf(stderr, "p2pgrid %s: out of memory\n", cmd);
+      goto out;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "p2pgrid %s: unexpected argument '%s'\n", cmd, argv[optind]);
+    goto out;
+  }
+  if (!config_path) {
+    fprintf(stderr, "p2pgrid %s: --config FILE is required (see examples/%s.ini)\n", cmd, sec);
+    goto out;
+  }
+  status = pg_app_config_load(cmd, config_path, &ov, &cfg);
+  if (status != PG_EXIT_OK) goto out;
+  status = PG_EXIT_USAGE;
+
+  const char *id = NULL, *name = NULL, *data_dir = NULL, *node_url = NULL, *up_url = NULL,
+             *bind = NULL, *lvl = NULL;
+  uint64_t slot_ms = 0, tick_ms = 0, retry_ms = 0, timeout_ms = 0, port = 0;
+  int security = 2;
+  bool api = r == R_PRODUCER || r == R_GRID;
+  char dd[600];
+  if (pg_config_require(cfg, sec, "id", &d) || pg_config_get_str(cfg, sec, "id", NULL, &id, &d) ||
+      pg_config_get_str(cfg, sec, "name", NULL, &name, &d) ||
+      pg_config_get_str(cfg, sec, "data_dir", NULL, &data_dir, &d) ||
+      pg_config_get_str(cfg, sec, "log_level", NULL, &lvl, &d) ||
+      pg_config_get_duration_ms(cfg, sec, "slot", 15 * 60 * 1000, 1000, 7ULL * 86400000, &slot_ms, &d) ||
+      pg_config_get_duration_ms(cfg, sec, "tick", 500, 1, 60000, &tick_ms, &d) ||
+      pg_config_get_duration_ms(cfg, sec, "retry", 2000, 1, 3600000, &retry_ms, &d) ||
+      pg_config_get_int(cfg, sec, "security", 2, 1, 3, &security, &d) ||
+      pg_config_get_str(cfg, "node", "url", "http://127.0.0.1:14265", &node_url, &d) ||
+      pg_config_get_duration_ms(cfg, "node", "timeout", 60000, 100, 600000, &timeout_ms, &d) ||
+      pg_config_get_str(cfg, "api", "bind", "127.0.0.1", &bind, &d)) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    goto out;
+  }
+  {
+    const char *ps = NULL;
+    if (pg_config_get_str(cfg, "api", "port", NULL, &ps, &d) == PG_OK && ps) api = true;
+    if (pg_config_get_u64(cfg, "api", "port", r == R_GRID ? 8080 : r == R_PRODUCER ? 8081 : 0, 0,
+                          65535, &port, &d)) {
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+      goto out;
+    }
+  }
+  if (level) lvl = level;
+  if (lvl && pg_log_set_level_str(lvl, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: log level: %s\n", cmd, d.msg);
+    goto out;
+  }
+  if (slot_ms < 1000 || tick_ms == 0) {
+    fprintf(stderr, "p2pgrid %s: [%s] slot must be at least 1s and tick more than 0\n", cmd, sec);
+    goto out;
+  }
+  if (!data_dir) {
+    snprintf(dd, sizeof dd, "./data/%s", id);
+    data_dir = dd;
+  }
+  if (r != R_GRID) {
+    if (pg_config_require(cfg, "upstream", "url", &d) ||
+        pg_config_get_str(cfg, "upstream", "url", NULL, &up_url, &d) ||
+        pg_registrar_http_new(up_url, &up, &d)) {
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+      goto out;
+    }
+  }
+  if (r != R_SOURCE) {
+    const char *sf = NULL, *mf = NULL;
+    if (pg_config_get_str(cfg, "wallet", "seed_file", NULL, &sf, &d) ||
+        pg_config_get_str(cfg, "wallet", "mnemonic_file", NULL, &mf, &d)) {
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+      goto out;
+    }
+    if (pg_app_load_seed(cmd, sf, mf, seed, &seed_len)) goto out;
+  }
+  if (r == R_SOURCE || r == R_CONSUMER) {
+    uint64_t ms = 0;
+    for (const char *p = id; *p; p++) ms = ms * 131 + (unsigned char)*p;
+    if (pg_meter_from_config(cfg, "meter", ms, &meter, &d) != PG_OK) {
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+      goto out;
+    }
+  }
+  pg_entity_opts eo = {.id = id, .name = name, .data_dir = data_dir, .slot_ms = slot_ms,
+                       .security = security, .upstream = up, .retry_ms = retry_ms};
+  pg_producer_opts po = {0};
+  pg_consumer_opts co = {0};
+  pg_gridop_opts go = {0};
+  if (r == R_PRODUCER &&
+      (get_u64_opt(cfg, sec, "ask_per_kwh", &po.has_ask, &po.ask_per_kwh, &d) ||
+       pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &po.grace_ms, &d))) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    goto out;
+  }
+  if (r == R_CONSUMER && get_u64_opt(cfg, sec, "bid_per_kwh", &co.has_bid, &co.bid_per_kwh, &d)) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    goto out;
+  }
+  if (r == R_GRID) {
+    const char *mech = NULL;
+    if (pg_config_get_str(cfg, sec, "mechanism", "pay-as-clear", &mech, &d) ||
+        pg_market_mech_parse(mech, &go.mech, &d) ||
+        pg_config_require(cfg, sec, "import_price", &d) ||
+        pg_config_require(cfg, sec, "export_price", &d) ||
+        pg_config_get_u64(cfg, sec, "import_price", 0, 0, 1ULL << 30, &go.import_price, &d) ||
+        pg_config_get_u64(cfg, sec, "export_price", 0, 0, 1ULL << 30, &go.export_price, &d) ||
+        pg_config_get_u64(cfg, sec, "fee_per_kwh", 0, 0, 1ULL << 30, &go.fee_per_kwh, &d) ||
+        pg_config_get_u64(cfg, sec, "fee_bp", 0, 0, 10000, &go.fee_bp, &d) ||
+        pg_config_get_u64(cfg, sec, "fixed_buy_price", 0, 0, 1ULL << 30, &go.fixed_buy_price, &d) ||
+        pg_config_get_u64(cfg, sec, "fixed_sell_price", 0, 0, 1ULL << 30, &go.fixed_sell_price, &d) ||
+        pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &go.grace_ms, &d) ||
+        pg_config_get_u64(cfg, sec, "payout_min", 0, 0, 9007199254740991ULL, &go.payout_min, &d) ||
+        pg_config_get_u64(cfg, sec, "dust_allowance", 10000000, 0, 1000000000000ULL, &go.dust_allowance, &d)) {
+      fprintf(stderr, "p2pgrid %s: [grid] %s\n", cmd, d.msg);
+      goto out;
+    }
+  }
+  if (pg_app_config_unused(cmd, cfg) != PG_EXIT_OK) goto out;
+
+  pg_http_client_opts ho = {.base_url = node_url, .timeout_ms = (unsigned)timeout_ms};
+  if (pg_client_http_new(&ho, &client, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: [node] url: %s\n", cmd, d.msg);
+    goto out;
+  }
+  eo.client = client;
+  status = PG_EXIT_FAIL;
+  switch (r) {
+  case R_SOURCE: rc = pg_source_open(&eo, meter, (pg_source **)&dm.entity, &d); break;
+  case R_PRODUCER:
+    po.seed = seed, po.seed_len = seed_len;
+    rc = pg_producer_open(&eo, &po, (pg_producer **)&dm.entity, &d);
+    break;
+  case R_CONSUMER:
+    co.seed = seed, co.seed_len = seed_len;
+    rc = pg_consumer_open(&eo, &co, meter, (pg_consumer **)&dm.entity, &d);
+    break;
+  case R_GRID:
+    go.seed = seed, go.seed_len = seed_len;
+    rc = pg_gridop_open(&eo, &go, (pg_gridop **)&dm.entity, &d);
+    break;
+  }
+  sodium_memzero(seed, sizeof seed);
+  if (rc) {
+    pg_log_error(sec, "cannot start: %s", d.msg);
+    if (rc == PG_ERR_CONFIG) status = PG_EXIT_USAGE;
+    goto out;
+  }
+
+  sigset_t stop_sigs;
+  sigemptyset(&stop_sigs);
+  sigaddset(&stop_sigs, SIGINT);
+  sigaddset(&stop_sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (api) {
+    pg_httpd_opts hopts = {.bind = bind, .port = (uint16_t)port, .max_body = 8192,
+                           .handler = handle, .ctx = &dm, .error_code = pg_httpd_code_named,
+                           .cors = true, .cors_methods = "GET, PUT, DELETE, OPTIONS",
+                           .log_name = sec};
+    if (pg_httpd_start(&hopts, &dm.http, &d) != PG_OK) {
+      pg_log_error(sec, "cannot serve HTTP on %s:%llu: %s", bind, (unsigned long long)port, d.msg);
+      goto out;
+    }
+    pg_log_info(sec, "listening on http://%s:%u", bind, (unsigned)pg_httpd_port(dm.http));
+  }
+  pg_log_info(sec, "%s '%s' running (pid %ld, node %s, slots of %llu ms); stop with SIGINT or SIGTERM",
+              sec, id, (long)getpid(), node_url, (unsigned long long)slot_ms);
+  for (;;) {
+    switch (r) {
+    case R_SOURCE: rc = pg_source_step(dm.entity, &d); break;
+    case R_PRODUCER: rc = pg_producer_step(dm.entity, &d); break;
+    case R_CONSUMER: rc = pg_consumer_step(dm.entity, &d); break;
+    case R_GRID: rc = pg_gridop_step(dm.entity, &d); break;
+    }
+    if (rc) {
+      pg_log_error(sec, "stopping: %s", d.msg);
+      goto out;
+    }
+    if (once) break;
+    struct timespec ts = {.tv_sec = (time_t)(tick_ms / 1000), .tv_nsec = (long)(tick_ms % 1000) * 1000000L};
+    int sig = sigtimedwait(&stop_sigs, NULL, &ts);
+    if (sig == SIGINT || sig == SIGTERM) {
+      pg_log_info(sec, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+  }
+  status = PG_EXIT_OK;
+out:
+  pg_httpd_stop(dm.http);
+  if (dm.entity) {
+    switch (r) {
+    case R_SOURCE: pg_source_close(dm.entity); break;
+    case R_PRODUCER: pg_producer_close(dm.entity); break;
+    case R_CONSUMER: pg_consumer_close(dm.entity); break;
+    case R_GRID: pg_gridop_close(dm.entity); break;
+    }
+    if (status == PG_EXIT_OK) pg_log_info(sec, "stopped");
+  }
+  pg_meter_free(meter);
+  pg_registrar_free(up);
+  pg_client_free(client);
+  pg_config_free(cfg);
+  pg_app_overrides_free(&ov);
+  sodium_memzero(seed, sizeof seed);
+  return status;
+}

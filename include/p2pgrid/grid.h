@@ -1,0 +1,163 @@
+/* p2pgrid/grid.h — the four entities of the grid (source, producer,
+ * consumer, grid operator) as library objects. A daemon (apps/cmd_entity.c)
+ * and the simulator run the same objects; only the node access (pg_client),
+ * the clock and the registrar (HTTP or in-process) differ.
+ *
+ * Life cycle: pg_<entity>_open(opts) opens (or creates) the entity's SQLite
+ * database in opts->data_dir and resumes where it stopped; pg_<entity>_step()
+ * does everything that is due at the clock's "now" — read channels, report
+ * finished slots, settle, pay, publish — and returns; the caller calls it
+ * again a moment later (a daemon every tick, a simulation after advancing
+ * the virtual clock). Nothing is lost when the process dies at any point:
+ * every state change is one SQLite transaction, every message goes through
+ * a persistent outbox (created and saved before it is attached, then
+ * attached until it is on the Tangle), every payment is looked up on the
+ * Tangle by its reference before it is (re)sent.
+ *
+ * Slots: slot k covers [k * slot_ms, (k + 1) * slot_ms) in Unix ms, so every
+ * entity agrees on slots without talking. An entity reports a slot once it
+ * has ended.
+ *
+ * Errors: pg_*_step returns PG_OK when it did what it could; a failure of
+ * one part (node unreachable, registration refused, a bad message) is
+ * logged, counted in the status and retried on a later step; it never stops
+ * the other parts. Only storage failures (PG_ERR_DB) are returned.
+ *
+ * Threads: an entity is stepped from one thread. The registration handlers
+ * (pg_producer_handle / pg_gridop_handle) and the status getters may be
+ * called from other threads (an HTTP server) at the same time: they use their
+ * own database connection. */
+#ifndef P2PGRID_GRID_H
+#define P2PGRID_GRID_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/buf.h"
+#include "p2pgrid/client.h"
+#include "p2pgrid/clock.h"
+#include "p2pgrid/err.h"
+#include "p2pgrid/grid_protocol.h"
+#include "p2pgrid/market.h"
+#include "p2pgrid/meter.h"
+
+/* ---- Registrar: how an entity reaches the registration API upstream ---- */
+
+typedef struct pg_registrar pg_registrar;
+typedef struct pg_registrar_ops {
+  /* One request of the registration API: method "PUT"/"DELETE", path
+   * "/registration/...", body (may be NULL). On PG_OK *status is the HTTP
+   * status and resp holds the answer body; transport failures are errors. */
+  int (*call)(pg_registrar *r, const char *method, const char *path, const void *body,
+              size_t len, unsigned *status, pg_buf *resp, pg_diag *d);
+  void (*destroy)(pg_registrar *r);
+} pg_registrar_ops;
+struct pg_registrar {
+  const pg_registrar_ops *ops;
+};
+
+/* Over HTTP (libcurl): base_url is "http://host:port" of the upstream. */
+PG_NODISCARD int pg_registrar_http_new(const char *base_url, pg_registrar **out, pg_diag *d);
+/* In-process: calls handler(ctx, ...) — pg_producer_handle or
+ * pg_gridop_handle of an entity in the same process — with the same bytes an
+ * HTTP request would carry, so both paths run the same parser and rules. */
+typedef int (*pg_registration_handler)(void *ctx, const char *method, const char *path,
+                                       const void *body, size_t len, unsigned *status,
+                                       pg_buf *resp);
+PG_NODISCARD int pg_registrar_local_new(pg_registration_handler h, void *ctx, pg_registrar **out,
+                                        pg_diag *d);
+void pg_registrar_free(pg_registrar *r);
+
+/* ---- Options common to all entities ---- */
+
+typedef struct pg_entity_opts {
+  const char *id;        /* registration id, [A-Za-z0-9._-]{1,64} */
+  const char *name;      /* display name (1..64 bytes); NULL = id */
+  const char *data_dir;  /* created if missing; holds <role>.db */
+  pg_client *client;     /* borrowed: the node */
+  const pg_clock *clock; /* borrowed; NULL = real clock */
+  uint64_t slot_ms;      /* slot length; 0 = 15 minutes */
+  int security;          /* MAM security of our channels, 1..3; 0 = 2 */
+  pg_registrar *upstream;/* borrowed: producer (for a source) or grid; NULL for the grid */
+  uint64_t retry_ms;     /* pause after a failed registration/attach/payment; 0 = 2000 */
+  const char *log_name;  /* log module name; NULL = role */
+} pg_entity_opts;
+
+/* ---- Source: one `output` per slot on its own channel, registered at its producer ---- */
+
+typedef struct pg_source pg_source;
+PG_NODISCARD int pg_source_open(const pg_entity_opts *o, pg_meter *meter /* borrowed */,
+                                pg_source **out, pg_diag *d);
+PG_NODISCARD int pg_source_step(pg_source *s, pg_diag *d);
+/* {"id","name","registered","root","nextSlot","reported","pending","errors":{...}} */
+PG_NODISCARD int pg_source_status(pg_source *s, json_t **out, pg_diag *d);
+void pg_source_close(pg_source *s);
+
+/* ---- Producer ---- */
+
+typedef struct pg_producer_opts {
+  uint64_t ask_per_kwh;  /* asking price, base units per kWh */
+  bool has_ask;
+  uint64_t grace_ms;     /* wait for late sources after a slot ends; 0 = slot_ms / 2 */
+  const uint8_t *seed;   /* wallet seed (16..64 bytes): payment address = walk address 0 */
+  size_t seed_len;
+} pg_producer_opts;
+typedef struct pg_producer pg_producer;
+PG_NODISCARD int pg_producer_open(const pg_entity_opts *o, const pg_producer_opts *po,
+                                  pg_producer **out, pg_diag *d);
+PG_NODISCARD int pg_producer_step(pg_producer *p, pg_diag *d);
+/* The registration API for its sources (thread-safe; see pg_registration_handler). */
+int pg_producer_handle(void *producer, const char *method, const char *path, const void *body,
+                       size_t len, unsigned *status, pg_buf *resp);
+PG_NODISCARD int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d);
+void pg_producer_close(pg_producer *p);
+
+/* ---- Consumer ---- */
+
+typedef struct pg_consumer_opts {
+  uint64_t bid_per_kwh;
+  bool has_bid;
+  const uint8_t *seed; /* wallet seed: pays the grid's requests */
+  size_t seed_len;
+} pg_consumer_opts;
+typedef struct pg_consumer pg_consumer;
+PG_NODISCARD int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co,
+                                  pg_meter *meter, pg_consumer **out, pg_diag *d);
+PG_NODISCARD int pg_consumer_step(pg_consumer *c, pg_diag *d);
+PG_NODISCARD int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d);
+void pg_consumer_close(pg_consumer *c);
+
+/* ---- Grid operator ---- */
+
+typedef struct pg_gridop_opts {
+  pg_market_mech mech;
+  uint64_t import_price, export_price; /* utility prices per kWh */
+  uint64_t fee_per_kwh, fee_bp;
+  uint64_t fixed_buy_price, fixed_sell_price; /* 0 = import/export price */
+  uint64_t grace_ms;     /* wait for late reports after a slot ends; 0 = slot_ms / 2 */
+  uint64_t payout_min;   /* pay a producer once it is owed at least this; never less
+                            than 1000000 (smaller outputs are TIP-15 dust): smaller
+                            amounts are carried over to later slots */
+  uint64_t dust_allowance; /* keep a dust allowance of this on the receive address
+                              (0 = none; >= 1000000 otherwise) */
+  const uint8_t *seed;   /* wallet seed: receive address = walk address 0 */
+  size_t seed_len;
+} pg_gridop_opts;
+typedef struct pg_gridop pg_gridop;
+PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,
+                                pg_gridop **out, pg_diag *d);
+PG_NODISCARD int pg_gridop_step(pg_gridop *g, pg_diag *d);
+int pg_gridop_handle(void *gridop, const char *method, const char *path, const void *body,
+                     size_t len, unsigned *status, pg_buf *resp);
+/* The JSON status API (docs/PROTOCOL.md "Status API"). Thread-safe. */
+PG_NODISCARD int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d);
+PG_NODISCARD int pg_gridop_producers(pg_gridop *g, json_t **out, pg_diag *d);
+PG_NODISCARD int pg_gridop_consumers(pg_gridop *g, json_t **out, pg_diag *d);
+/* Settled slots from..to (inclusive; to = UINT64_MAX for all), at most 10000. */
+PG_NODISCARD int pg_gridop_slots(pg_gridop *g, uint64_t from, uint64_t to, json_t **out,
+                                 pg_diag *d);
+void pg_gridop_close(pg_gridop *g);
+
+#endif

@@ -1,0 +1,365 @@
+/* consumer.c — registers at the grid, writes one `usage` per slot, reads the
+ * grid's payment requests on its return channel and pays each exactly once
+ * (looked up on the Tangle by its reference before any (re)send). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grid_internal.h"
+#include "p2pgrid/bech32.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/wallet.h"
+
+/* request states */
+enum { REQ_NEW = 0, REQ_PAYING = 1, REQ_SENT = 2, REQ_CONFIRMED = 3, REQ_REFUSED = 4 };
+
+struct pg_consumer {
+  pg_entity e;
+  pg_consumer_opts o;
+  pg_meter *meter;
+  pg_wallet *wallet;
+  uint64_t next_pay_ms;
+  sqlite3 *status_db;
+  pthread_mutex_t status_mu;
+};
+
+static const char consumer_schema[] =
+    "CREATE TABLE IF NOT EXISTS usages(slot INTEGER PRIMARY KEY, wh INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS requests(request_id TEXT PRIMARY KEY, slot INTEGER NOT NULL,"
+    " owed INTEGER NOT NULL, usage_wh INTEGER NOT NULL, address TEXT NOT NULL,"
+    " reference TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0, msg_id TEXT,"
+    " received_ms INTEGER NOT NULL, paid_ms INTEGER, confirmed_ms INTEGER, attempts INTEGER"
+    " NOT NULL DEFAULT 0, error TEXT);"
+    "CREATE INDEX IF NOT EXISTS requests_open ON requests(slot) WHERE state < 3;";
+
+int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co, pg_meter *meter,
+                     pg_consumer **out, pg_diag *d) {
+  *out = NULL;
+  if (!co || !co->seed) return pg_fail(d, PG_ERR_CONFIG, "consumer: no wallet seed");
+  if (!meter) return pg_fail(d, PG_ERR_CONFIG, "consumer: no meter");
+  pg_consumer *c = calloc(1, sizeof *c);
+  if (!c) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  c->o = *co;
+  c->o.seed = NULL;
+  c->meter = meter;
+  int rc = pg_entity_init(&c->e, o, "consumer", PG_GRID_ENTITY_CONSUMER, consumer_schema, true, d);
+  if (rc) {
+    free(c);
+    return rc;
+  }
+  rc = pg_wallet_new(o->client, co->seed, co->seed_len, NULL, &c->wallet, d);
+  if (!rc) rc = pg_entity_open_conn(&c->e, &c->status_db, d);
+  if (rc) {
+    pg_wallet_free(c->wallet);
+    pg_entity_fini(&c->e);
+    free(c);
+    return rc;
+  }
+  pthread_mutex_init(&c->status_mu, NULL);
+  *out = c;
+  return PG_OK;
+}
+
+void pg_consumer_close(pg_consumer *c) {
+  if (!c) return;
+  pg_wallet_free(c->wallet);
+  if (c->status_db) sqlite3_close(c->status_db);
+  pthread_mutex_destroy(&c->status_mu);
+  pg_entity_fini(&c->e);
+  free(c);
+}
+
+static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
+  pg_consumer *c = ctx;
+  pg_entity *e = &c->e;
+  pg_grid_msg m = {.command = PG_GRID_CMD_USAGE};
+  m.u.usage.slot = k;
+  m.u.usage.start_time = pg_slot_start(k, e->slot_ms);
+  m.u.usage.end_time = pg_slot_start(k + 1, e->slot_ms);
+  m.u.usage.usage_wh = wh;
+  m.u.usage.has_bid = c->o.has_bid;
+  m.u.usage.bid_per_kwh = c->o.bid_per_kwh;
+  int rc = pg_gdb_begin(e->db, d);
+  if (rc) return rc;
+  rc = pg_chan_queue(e->db, "main", &m, d);
+  sqlite3_stmt *st = NULL;
+  if (!rc) rc = pg_gdb_prepare(e->db, "INSERT INTO usages(slot, wh) VALUES (?1, ?2)", &st, d);
+  if (!rc) {
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
+    sqlite3_bind_int64(st, 2, wh);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "usages write: %s", sqlite3_errmsg(e->db));
+    sqlite3_finalize(st);
+  }
+  if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
+  if (!rc) return pg_gdb_commit(e->db, d);
+  pg_gdb_rollback(e->db);
+  return rc;
+}
+
+/* One message of the return channel, with the cursor advance, in one transaction. */
+static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_diag *d) {
+  pg_entity *e = &c->e;
+  int rc = 0;
+  if (rstate == 0) {
+    if (m->msg.command == PG_GRID_CMD_HELLO && strcmp(m->msg.u.hello.registration_id, e->id) == 0)
+      return pg_kv_set_i64(e->db, "return_state", 1, d);
+    pg_entity_problem(e, "rejected_channels",
+                      "the return channel does not start with a hello naming '%s'; ignored",
+                      e->id);
+    return pg_kv_set_i64(e->db, "return_state", 2, d);
+  }
+  if (m->msg.command != PG_GRID_CMD_PAYMENT_REQUEST) {
+    if (m->msg.command != PG_GRID_CMD_HELLO) rc = pg_count_add(e->db, "unexpected_messages", 1, d);
+    return rc;
+  }
+  const pg_grid_payment_request *r = &m->msg.u.payment_request;
+  sqlite3_stmt *st = NULL;
+  rc = pg_gdb_prepare(e->db, "INSERT INTO requests(request_id, slot, owed, usage_wh, address, reference,"
+                             " received_ms) VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING",
+                      &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, r->request_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)r->slot);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)r->owed);
+  sqlite3_bind_int64(st, 4, r->usage_wh);
+  sqlite3_bind_text(st, 5, r->payment_address, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 6, r->reference, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 7, (sqlite3_int64)pg_entity_now(e));
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests write: %s", sqlite3_errmsg(e->db));
+  sqlite3_finalize(st);
+  if (!rc && sqlite3_changes(e->db) == 0) {
+    pg_log_warn(e->role, "%s: payment request %s repeated; ignored", e->id, r->request_id);
+    rc = pg_count_add(e->db, "duplicate_requests", 1, d);
+  } else if (!rc) {
+    pg_log_info(e->role, "%s: payment request %s: %llu for slot %llu", e->id, r->request_id,
+                (unsigned long long)r->owed, (unsigned long long)r->slot);
+  }
+  return rc;
+}
+
+static int read_return(pg_consumer *c, pg_diag *d) {
+  pg_entity *e = &c->e;
+  char at[PG_MAM_HASH_TRYTES + 1], key[PG_MAM_HASH_TRYTES + 1];
+  int64_t rstate = 0;
+  int rc = pg_kv_get_text(e->db, "return_next", at, sizeof at, d);
+  if (!rc) rc = pg_kv_get_text(e->db, "return_side_key", key, sizeof key, d);
+  if (!rc) rc = pg_kv_get_i64(e->db, "return_state", 0, &rstate, d);
+  if (rc || !at[0] || !key[0] || rstate == 2) return rc;
+  for (int i = 0; i < PG_ENTITY_MAX_READ; i++) {
+    pg_chan_read m;
+    pg_diag rd = {{0}};
+    int r = pg_chan_read_at(e->client, at, key, &m, &rd);
+    if (r == PG_ERR_NOT_FOUND) return PG_OK;
+    if (r && r != PG_ERR_INVALID) {
+      pg_entity_problem(e, "read_failures", "return channel: %s", rd.msg);
+      return PG_OK;
+    }
+    rc = pg_gdb_begin(e->db, d);
+    if (rc) return rc;
+    if (r == PG_ERR_INVALID) {
+      pg_log_warn(e->role, "%s: bad message on the return channel skipped: %s", e->id, rd.msg);
+      rc = pg_count_add(e->db, "bad_messages", 1, d);
+    } else {
+      rc = on_return_msg(c, &m, (int)rstate, d);
+    }
+    if (!rc) rc = pg_kv_set_text(e->db, "return_next", m.next_root, d);
+    if (!rc) rc = pg_gdb_commit(e->db, d);
+    else pg_gdb_rollback(e->db);
+    if (rc) return rc;
+    memcpy(at, m.next_root, sizeof at);
+    rc = pg_kv_get_i64(e->db, "return_state", 0, &rstate, d);
+    if (rc || rstate == 2) return rc;
+  }
+  return PG_OK;
+}
+
+typedef struct req {
+  char id[PG_GRID_MAX_ID + 1];
+  uint64_t owed;
+  char address[PG_BECH32_MAX_LEN + 1];
+  char reference[PG_GRID_MAX_REFERENCE + 1];
+  int state;
+  char msg_id[65];
+} req;
+
+static int set_req(sqlite3 *db, const char *id, int state, const char *msg_id, const char *error,
+                   int64_t now, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(db, "UPDATE requests SET state = ?2, msg_id = COALESCE(?3, msg_id),"
+                              " error = ?4, attempts = attempts + (?2 = 1),"
+                              " paid_ms = CASE WHEN ?2 = 2 THEN ?5 ELSE paid_ms END,"
+                              " confirmed_ms = CASE WHEN ?2 = 3 THEN ?5 ELSE confirmed_ms END"
+                              " WHERE request_id = ?1",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, state);
+  if (msg_id) sqlite3_bind_text(st, 3, msg_id, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 3);
+  if (error) sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 4);
+  sqlite3_bind_int64(st, 5, now);
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests write: %s", sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(db, "SELECT request_id, owed, address, reference, state, COALESCE(msg_id,'')"
+                              " FROM requests WHERE state < 3 ORDER BY slot, request_id LIMIT 256",
+                          &st, d);
+  if (rc) return rc;
+  req *v = calloc(256, sizeof *v);
+  size_t k = 0;
+  if (!v) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    req *r = &v[k++];
+    snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    r->owed = (uint64_t)sqlite3_column_int64(st, 1);
+    snprintf(r->address, sizeof r->address, "%s", (const char *)sqlite3_column_text(st, 2));
+    snprintf(r->reference, sizeof r->reference, "%s", (const char *)sqlite3_column_text(st, 3));
+    r->state = sqlite3_column_int(st, 4);
+    snprintf(r->msg_id, sizeof r->msg_id, "%s", (const char *)sqlite3_column_text(st, 5));
+  }
+  sqlite3_finalize(st);
+  if (rc) {
+    free(v);
+    return rc;
+  }
+  *out = v;
+  *n = k;
+  return PG_OK;
+}
+
+/* Pays (or finds the earlier payment of) one request. *stop: no more this step. */
+static int pay_one(pg_consumer *c, req *r, bool *stop, pg_diag *d) {
+  pg_entity *e = &c->e;
+  int64_t now = (int64_t)pg_entity_now(e);
+  uint8_t to[32];
+  pg_diag pd = {{0}};
+  if (pg_iota_address_decode(r->address, strlen(r->address), NULL, NULL, 0, to, &pd) != PG_OK) {
+    pg_entity_problem(e, "bad_requests", "request %s: bad address: %s", r->id, pd.msg);
+    return set_req(e->db, r->id, REQ_REFUSED, NULL, "bad payment address; not paid", now, d);
+  }
+  uint8_t mid[32];
+  if (r->state == REQ_PAYING) {
+    /* an earlier attempt may have reached the Tangle: never pay twice */
+    bool found = false;
+    int rc = pg_wallet_find_transfer(c->wallet, (const uint8_t *)r->reference, strlen(r->reference),
+                                     to, r->owed, mid, &found, &pd);
+    if (rc) {
+      pg_entity_problem(e, "node_failures", "request %s: lookup: %s", r->id, pd.msg);
+      *stop = true;
+      return PG_OK;
+    }
+    if (found) {
+      char hex[65];
+      pg_hex_encode(mid, 32, hex);
+      pg_log_info(e->role, "%s: request %s was already paid in %s", e->id, r->id, hex);
+      return set_req(e->db, r->id, REQ_SENT, hex, NULL, now, d);
+    }
+  } else {
+    int rc = set_req(e->db, r->id, REQ_PAYING, NULL, NULL, now, d);
+    if (rc) return rc;
+  }
+  pg_wallet_output out = {.amount = r->owed};
+  memcpy(out.address, to, 32);
+  pg_wallet_send_opts so = {.index = (const uint8_t *)r->reference, .index_len = strlen(r->reference)};
+  int rc = pg_wallet_send(c->wallet, &out, 1, &so, mid, NULL, &pd);
+  if (rc) {
+    *stop = true;
+    c->next_pay_ms = (uint64_t)now + e->retry_ms;
+    pg_entity_problem(e, "payment_failures", "request %s (%llu): %s", r->id,
+                      (unsigned long long)r->owed, pd.msg);
+    return set_req(e->db, r->id, REQ_PAYING, NULL, pd.msg, now, d);
+  }
+  char hex[65];
+  pg_hex_encode(mid, 32, hex);
+  pg_log_info(e->role, "%s: paid request %s: %llu in %s", e->id, r->id, (unsigned long long)r->owed,
+              hex);
+  return set_req(e->db, r->id, REQ_SENT, hex, NULL, now, d);
+}
+
+static int follow_one(pg_consumer *c, req *r, pg_diag *d) {
+  pg_entity *e = &c->e;
+  int64_t now = (int64_t)pg_entity_now(e);
+  uint8_t mid[32], fin[32];
+  if (pg_hex_decode_exact(r->msg_id, mid, 32) != PG_OK)
+    return set_req(e->db, r->id, REQ_PAYING, NULL, "lost message id", now, d);
+  pg_wallet_follow_opts fo = {.timeout_ms = 1, .poll_ms = 1};
+  pg_diag fd = {{0}};
+  int rc = pg_wallet_follow(c->wallet, mid, &fo, fin, &fd);
+  if (rc == PG_OK) {
+    char hex[65];
+    pg_hex_encode(fin, 32, hex);
+    return set_req(e->db, r->id, REQ_CONFIRMED, hex, NULL, now, d);
+  }
+  if (rc == PG_ERR_STATE) { /* conflicted: look again, then pay again */
+    pg_entity_problem(e, "payment_conflicts", "request %s: transfer conflicted: %s", r->id, fd.msg);
+    return set_req(e->db, r->id, REQ_PAYING, NULL, fd.msg, now, d);
+  }
+  if (rc != PG_ERR_TIMEOUT) pg_entity_problem(e, "node_failures", "request %s: %s", r->id, fd.msg);
+  return PG_OK;
+}
+
+static int pay_due(pg_consumer *c, pg_diag *d) {
+  pg_entity *e = &c->e;
+  req *v = NULL;
+  size_t n = 0;
+  int rc = load_open(e->db, &v, &n, d);
+  if (rc) return rc;
+  bool stop = pg_entity_now(e) < c->next_pay_ms;
+  for (size_t i = 0; i < n && !rc; i++) {
+    req *r = &v[i];
+    if (r->state == REQ_SENT) {
+      rc = follow_one(c, r, d);
+    } else if (r->owed == 0) {
+      rc = set_req(e->db, r->id, REQ_CONFIRMED, NULL, NULL, (int64_t)pg_entity_now(e), d);
+    } else if (!stop) {
+      rc = pay_one(c, r, &stop, d);
+    }
+  }
+  free(v);
+  return rc;
+}
+
+int pg_consumer_step(pg_consumer *c, pg_diag *d) {
+  pg_entity *e = &c->e;
+  int rc = pg_entity_register(e, d);
+  if (!rc) rc = pg_entity_report_slots(e, c->meter, c, report_usage, d);
+  if (!rc) rc = pg_entity_flush(e, d);
+  if (!rc) rc = read_return(c, d);
+  if (!rc) rc = pay_due(c, d);
+  return rc;
+}
+
+static int64_t q1(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  int64_t v = 0;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d) {
+  pthread_mutex_lock(&c->status_mu);
+  json_t *o = NULL;
+  int rc = pg_entity_status(&c->e, c->status_db, &o, d);
+  if (!rc) {
+    sqlite3 *db = c->status_db;
+    json_object_set_new(o, "usageWh", json_integer(q1(db, "SELECT COALESCE(SUM(wh),0) FROM usages")));
+    json_object_set_new(o, "slotsReported", json_integer(q1(db, "SELECT COUNT(*) FROM usages")));
+    json_object_set_new(o, "requests", json_integer(q1(db, "SELECT COUNT(*) FROM requests")));
+    json_object_set_new(o, "billed", json_integer(q1(db, "SELECT COALESCE(SUM(owed),0) FROM requests")));
+    json_object_set_new(o, "paid", json_integer(q1(db, "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state = 3")));
+    json_object_set_new(o, "pending", json_integer(q1(db, "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state = 2")));
+    json_object_set_new(o, "outstanding", json_integer(q1(db, "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state < 3")));
+  }
+  pthread_mutex_unlock(&c->status_mu);
+  if (rc) return rc;
+  *out = o;
+  return PG_OK;
+}

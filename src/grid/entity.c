@@ -1,0 +1,240 @@
+/* entity.c — what every entity shares: its database, its main channel, its
+ * registration upstream, problems and status. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "grid_internal.h"
+#include "p2pgrid/json.h"
+#include "p2pgrid/log.h"
+
+uint64_t pg_entity_now(const pg_entity *e) { return pg_clock_now(e->clock); }
+
+int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_grid_entity type,
+                   const char *role_schema, bool main_channel, pg_diag *d) {
+  memset(e, 0, sizeof *e);
+  if (!o || !o->id || !pg_grid_is_id(o->id, strlen(o->id)))
+    return pg_fail(d, PG_ERR_CONFIG, "%s: the id must be 1..64 characters of A-Z a-z 0-9 . _ -",
+                   role);
+  if (!o->data_dir || !*o->data_dir) return pg_fail(d, PG_ERR_CONFIG, "%s: no data directory", role);
+  if (!o->client) return pg_fail(d, PG_ERR_CONFIG, "%s: no node client", role);
+  const char *name = o->name && *o->name ? o->name : o->id;
+  if (strlen(name) > PG_GRID_MAX_NAME)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: the name is longer than 64 bytes", role);
+  if (o->security < 0 || o->security > 3)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: security must be 1, 2 or 3", role);
+  snprintf(e->id, sizeof e->id, "%s", o->id);
+  snprintf(e->name, sizeof e->name, "%s", name);
+  snprintf(e->role, sizeof e->role, "%s", o->log_name ? o->log_name : role);
+  if ((size_t)snprintf(e->data_dir, sizeof e->data_dir, "%s", o->data_dir) >= sizeof e->data_dir)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: data directory path too long", role);
+  snprintf(e->db_path, sizeof e->db_path, "%s.db", role);
+  e->client = o->client;
+  e->clock = o->clock ? o->clock : pg_clock_real();
+  e->slot_ms = o->slot_ms ? o->slot_ms : 15 * 60 * 1000;
+  e->security = o->security ? o->security : 2;
+  e->upstream = o->upstream;
+  e->retry_ms = o->retry_ms ? o->retry_ms : 2000;
+  e->type = type;
+
+  size_t sl = strlen(pg_entity_schema) + (role_schema ? strlen(role_schema) : 0) + 1;
+  char *schema = malloc(sl);
+  if (!schema) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  snprintf(schema, sl, "%s%s", pg_entity_schema, role_schema ? role_schema : "");
+  int rc = pg_gdb_open(e->data_dir, e->db_path, schema, &e->db, d);
+  free(schema);
+  if (rc) return rc;
+
+  /* The id a database was made for is fixed: a config that changes it would
+   * mix two entities' records. */
+  char stored[PG_GRID_MAX_ID + 1];
+  rc = pg_kv_get_text(e->db, "id", stored, sizeof stored, d);
+  if (!rc && stored[0] && strcmp(stored, e->id) != 0)
+    rc = pg_fail(d, PG_ERR_CONFIG, "%s: the data directory %s belongs to '%s', not '%s'", role,
+                 e->data_dir, stored, e->id);
+  if (!rc && !stored[0]) rc = pg_kv_set_text(e->db, "id", e->id, d);
+  int64_t v = 0;
+  if (!rc) rc = pg_kv_get_i64(e->db, "slot_ms", 0, &v, d);
+  if (!rc && v && (uint64_t)v != e->slot_ms)
+    rc = pg_fail(d, PG_ERR_CONFIG, "%s: the data directory was used with slots of %lld ms, not %llu",
+                 role, (long long)v, (unsigned long long)e->slot_ms);
+  if (!rc && !v) rc = pg_kv_set_i64(e->db, "slot_ms", (int64_t)e->slot_ms, d);
+  if (!rc) rc = pg_kv_get_i64(e->db, "registered", 0, &v, d);
+  if (!rc) e->registered = v != 0;
+
+  if (!rc && main_channel) {
+    rc = pg_gdb_begin(e->db, d);
+    bool created = false;
+    if (!rc) rc = pg_chan_ensure(e->db, "main", e->security, NULL, &created, d);
+    if (!rc && created) {
+      pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
+      snprintf(m.u.hello.registration_id, sizeof m.u.hello.registration_id, "%s", e->id);
+      snprintf(m.u.hello.name, sizeof m.u.hello.name, "%s", e->name);
+      m.u.hello.type = type;
+      m.u.hello.time = pg_entity_now(e);
+      rc = pg_chan_queue(e->db, "main", &m, d);
+    }
+    if (!rc)
+      rc = pg_gdb_commit(e->db, d);
+    else
+      pg_gdb_rollback(e->db);
+  }
+  if (rc) {
+    sqlite3_close(e->db);
+    e->db = NULL;
+  }
+  return rc;
+}
+
+void pg_entity_fini(pg_entity *e) {
+  if (e->db) sqlite3_close(e->db);
+  e->db = NULL;
+}
+
+int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d) {
+  return pg_gdb_open(e->data_dir, e->db_path, NULL, out, d);
+}
+
+void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(e->last_error, sizeof e->last_error, fmt, ap);
+  va_end(ap);
+  pg_log_warn(e->role, "%s: %s", e->id, e->last_error);
+  if (counter && pg_count_add(e->db, counter, 1, NULL) != PG_OK)
+    pg_log_error(e->role, "cannot count %s", counter);
+}
+
+/* Error text of a registration answer: the "message" of the error body. */
+static void answer_text(const pg_buf *b, char *out, size_t cap) {
+  json_t *j = NULL;
+  const char *msg = NULL;
+  if (b->len && pg_json_parse(b->data, b->len, PG_JSON_OBJECT, &j, NULL) == PG_OK)
+    msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+  snprintf(out, cap, "%s", msg ? msg : "(no error message)");
+  json_decref(j);
+}
+
+int pg_entity_register(pg_entity *e, pg_diag *d) {
+  if (e->registered || !e->upstream) return PG_OK;
+  uint64_t now = pg_entity_now(e);
+  if (now < e->next_register_ms) return PG_OK;
+  pg_chan_info ci;
+  int rc = pg_chan_info_get(e->db, "main", &ci, d);
+  if (rc) return rc;
+  pg_grid_registration reg = {.type = e->type, .mode = PG_GRID_MODE_RESTRICTED};
+  snprintf(reg.name, sizeof reg.name, "%s", e->name);
+  memcpy(reg.channel.root, ci.root, sizeof reg.channel.root);
+  memcpy(reg.channel.side_key, ci.side_key, sizeof reg.channel.side_key);
+  pg_buf body, resp;
+  pg_buf_init(&body, PG_GRID_MAX_JSON);
+  pg_buf_init(&resp, 64 * 1024);
+  char path[128];
+  snprintf(path, sizeof path, "/registration/%s", e->id);
+  unsigned status = 0;
+  pg_diag cd = {{0}};
+  rc = pg_grid_registration_serialize(&reg, &body, &cd);
+  if (!rc) rc = e->upstream->ops->call(e->upstream, "PUT", path, body.data, body.len, &status, &resp, &cd);
+  if (rc) {
+    pg_entity_problem(e, "registration_failures", "registration upstream failed: %s", cd.msg);
+    e->next_register_ms = now + e->retry_ms;
+    rc = PG_OK;
+  } else if (status != 200 && status != 201) {
+    char text[200];
+    answer_text(&resp, text, sizeof text);
+    pg_entity_problem(e, "registration_refused", "registration refused with HTTP %u: %s", status,
+                      text);
+    e->next_register_ms = now + 5 * e->retry_ms;
+  } else {
+    pg_grid_channel ret;
+    bool has_ret = resp.len > 2 && pg_grid_channel_parse(resp.data, resp.len, &ret, NULL) == PG_OK;
+    rc = pg_gdb_begin(e->db, d);
+    if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_root", ret.root, d);
+    if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_side_key", ret.side_key, d);
+    if (!rc && has_ret) {
+      /* the cursor starts at the root unless we already read further */
+      char cur[PG_MAM_HASH_TRYTES + 1];
+      rc = pg_kv_get_text(e->db, "return_next", cur, sizeof cur, d);
+      if (!rc && !cur[0]) rc = pg_kv_set_text(e->db, "return_next", ret.root, d);
+    }
+    if (!rc) rc = pg_kv_set_i64(e->db, "registered", 1, d);
+    if (!rc)
+      rc = pg_gdb_commit(e->db, d);
+    else
+      pg_gdb_rollback(e->db);
+    if (!rc) {
+      e->registered = true;
+      pg_log_info(e->role, "%s: registered upstream (HTTP %u)", e->id, status);
+    }
+  }
+  pg_buf_free(&body);
+  pg_buf_free(&resp);
+  return rc;
+}
+
+int pg_entity_flush(pg_entity *e, pg_diag *d) {
+  uint64_t now = pg_entity_now(e);
+  if (now < e->next_flush_ms) return PG_OK;
+  pg_diag fd = {{0}};
+  int rc = pg_chan_flush(e->db, e->client, NULL, &fd);
+  if (rc == PG_ERR_DB) return pg_fail(d, rc, "%s", fd.msg);
+  if (rc) {
+    pg_entity_problem(e, "attach_failures", "%s", fd.msg);
+    e->next_flush_ms = now + e->retry_ms;
+  }
+  return PG_OK;
+}
+
+int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_diag *d) {
+  pg_chan_info ci;
+  memset(&ci, 0, sizeof ci);
+  int64_t pending = 0, registered = 0;
+  json_t *errors = NULL;
+  int rc = pg_chan_info_get(db, "main", &ci, NULL);
+  if (rc == PG_ERR_NOT_FOUND) rc = PG_OK;
+  if (!rc) rc = pg_chan_pending(db, &pending, d);
+  if (!rc) rc = pg_kv_get_i64(db, "registered", 0, &registered, d);
+  if (!rc) rc = pg_counts_json(db, &errors, d);
+  if (rc) return rc;
+  json_t *o = json_object();
+  json_object_set_new(o, "id", json_string(e->id));
+  json_object_set_new(o, "name", json_string(e->name));
+  json_object_set_new(o, "role", json_string(e->role));
+  if (e->upstream) json_object_set_new(o, "registered", json_boolean(registered != 0));
+  if (ci.root[0]) json_object_set_new(o, "root", json_string(ci.root));
+  json_object_set_new(o, "slotMs", json_integer((json_int_t)e->slot_ms));
+  json_object_set_new(o, "currentSlot",
+                      json_integer((json_int_t)pg_slot_of(pg_entity_now(e), e->slot_ms)));
+  json_object_set_new(o, "unsentMessages", json_integer(pending));
+  json_object_set_new(o, "errors", errors);
+  *out = o;
+  return PG_OK;
+}
+
+int pg_entity_hrp(pg_entity *e, char hrp[PG_CLIENT_HRP_MAX + 1], pg_diag *d) {
+  int rc = pg_kv_get_text(e->db, "hrp", hrp, PG_CLIENT_HRP_MAX + 1, d);
+  if (rc || hrp[0]) return rc;
+  pg_node_info info;
+  rc = pg_client_info(e->client, &info, d);
+  if (rc) return rc;
+  snprintf(hrp, PG_CLIENT_HRP_MAX + 1, "%s", info.bech32_hrp);
+  return pg_kv_set_text(e->db, "hrp", hrp, d);
+}
+
+bool pg_entity_slot_ok(const pg_entity *e, uint64_t slot, uint64_t start, uint64_t end, char *why,
+                       size_t cap) {
+  if (slot > UINT64_MAX / e->slot_ms - 1 || start != pg_slot_start(slot, e->slot_ms) ||
+      end != pg_slot_start(slot + 1, e->slot_ms)) {
+    snprintf(why, cap, "slot %llu: startTime/endTime are not the slot's times (slots of %llu ms)",
+             (unsigned long long)slot, (unsigned long long)e->slot_ms);
+    return false;
+  }
+  /* clocks of different machines differ: a slot more than one slot length
+   * in the future is a bad reading, not skew */
+  if (end > pg_entity_now(e) + e->slot_ms) {
+    snprintf(why, cap, "slot %llu is in the future", (unsigned long long)slot);
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,196 @@
+/* grid_internal.h — shared by the entity files of src/grid (not a public
+ * contract): the entity base (database, our channel, upstream registration),
+ * the persistent outbox, channel reading, the registry of registrations. */
+#ifndef P2PGRID_GRID_INTERNAL_H
+#define P2PGRID_GRID_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "p2pgrid/grid.h"
+#include "p2pgrid/mam.h"
+
+#define PG_ENTITY_DB_BUSY_MS 10000
+#define PG_ENTITY_MAX_READ 64 /* messages read from one channel per step */
+
+/* ---- database ---- */
+
+/* Opens <dir>/<file> (creating dir), WAL, busy timeout, foreign keys, and
+ * runs schema (may be NULL). */
+PG_NODISCARD int pg_gdb_open(const char *dir, const char *file, const char *schema, sqlite3 **out,
+                             pg_diag *d);
+/* Runs SQL without results; PG_ERR_DB with the SQLite message in d. */
+PG_NODISCARD int pg_gdb_exec(sqlite3 *db, const char *sql, pg_diag *d);
+PG_NODISCARD int pg_gdb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
+PG_NODISCARD int pg_gdb_begin(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_gdb_commit(sqlite3 *db, pg_diag *d);
+void pg_gdb_rollback(sqlite3 *db);
+/* A small key/value table "kv" (every entity has one). get: *out = def when
+ * missing. */
+PG_NODISCARD int pg_kv_get_i64(sqlite3 *db, const char *key, int64_t def, int64_t *out, pg_diag *d);
+PG_NODISCARD int pg_kv_set_i64(sqlite3 *db, const char *key, int64_t v, pg_diag *d);
+/* Text value into out (cap bytes, NUL-terminated); "" when missing. */
+PG_NODISCARD int pg_kv_get_text(sqlite3 *db, const char *key, char *out, size_t cap, pg_diag *d);
+PG_NODISCARD int pg_kv_set_text(sqlite3 *db, const char *key, const char *v, pg_diag *d);
+/* counters: name -> count (status API "errors"). Adds n. */
+PG_NODISCARD int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag *d);
+/* {"name": count, ...} of the counters table. */
+PG_NODISCARD int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d);
+
+/* The tables every entity database has (kv, counters, channels, outbox). */
+extern const char pg_entity_schema[];
+
+/* ---- our channels: persistent outbox ----
+ * A channel named `name` is a restricted MAM channel whose state lives in the
+ * "channels" table. Messages are queued as JSON text in "outbox" (in the
+ * caller's transaction), then published in order by pg_chan_flush: each is
+ * first created (payload and new channel state saved in one transaction, so
+ * a leaf is never reused) and then attached until the node takes it (a crash
+ * in between re-attaches the same payload: readers see the same message). */
+
+typedef struct pg_chan_info {
+  char root[PG_MAM_HASH_TRYTES + 1];     /* first root (where readers start) */
+  char side_key[PG_MAM_HASH_TRYTES + 1];
+} pg_chan_info;
+
+/* Creates the channel when missing (random seed and side key; security 1..3);
+ * *created tells. Call inside a transaction to queue a hello atomically. */
+PG_NODISCARD int pg_chan_ensure(sqlite3 *db, const char *name, int security, pg_chan_info *info,
+                                bool *created, pg_diag *d);
+PG_NODISCARD int pg_chan_info_get(sqlite3 *db, const char *name, pg_chan_info *info, pg_diag *d);
+/* Queues the canonical JSON of m on channel `name`. */
+PG_NODISCARD int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *d);
+/* Publishes queued messages of every channel in order; stops at the first
+ * failure of the node (returned; the rest waits for the next call).
+ * *sent (may be NULL) gets how many were attached. */
+PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d);
+/* Messages queued or created but not yet attached. */
+PG_NODISCARD int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d);
+
+/* ---- reading a channel ----
+ * Reads the message at `at` (a root) of a restricted channel: PG_OK with the
+ * text (owned, free()) and the next root; PG_ERR_NOT_FOUND when nothing is
+ * there yet. Messages that do not parse as grid messages are returned as
+ * PG_ERR_INVALID with the reason in d (the caller skips them: *next is set). */
+typedef struct pg_chan_read {
+  char next_root[PG_MAM_HASH_TRYTES + 1];
+  uint8_t msg_id[32];
+  pg_grid_msg msg;
+} pg_chan_read;
+PG_NODISCARD int pg_chan_read_at(pg_client *c, const char *at, const char *side_key,
+                                 pg_chan_read *out, pg_diag *d);
+
+/* ---- entity base ---- */
+
+typedef struct pg_entity {
+  char id[PG_GRID_MAX_ID + 1];
+  char name[PG_GRID_MAX_NAME + 1];
+  char role[16];      /* "source", ... (also the log module) */
+  char data_dir[512];
+  char db_path[600];
+  sqlite3 *db;        /* the stepping thread's connection */
+  pg_client *client;
+  const pg_clock *clock;
+  uint64_t slot_ms;
+  int security;
+  pg_registrar *upstream;
+  uint64_t retry_ms;
+  pg_grid_entity type;
+  /* upstream registration */
+  bool registered;
+  uint64_t next_register_ms;
+  uint64_t next_flush_ms;
+  char last_error[256];
+} pg_entity;
+
+/* Opens the database (schema = entity schema + role schema), copies options,
+ * creates our "main" channel (with its hello queued) on first run. */
+PG_NODISCARD int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role,
+                                pg_grid_entity type, const char *role_schema, bool main_channel,
+                                pg_diag *d);
+void pg_entity_fini(pg_entity *e);
+uint64_t pg_entity_now(const pg_entity *e);
+/* Registers our main channel upstream when not yet done (and retries after
+ * retry_ms on failure). A consumer's return channel (when the answer holds
+ * one) is stored in kv "return_root" / "return_side_key". */
+PG_NODISCARD int pg_entity_register(pg_entity *e, pg_diag *d);
+/* Flushes the outbox, pausing retry_ms after a failure. */
+PG_NODISCARD int pg_entity_flush(pg_entity *e, pg_diag *d);
+/* Records a non-fatal problem: log + counter + last_error. */
+void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) PG_PRINTF(3, 4);
+/* Common status fields {"id","name","role","registered","root","pending",
+ * "errors","lastError"}. */
+PG_NODISCARD int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_diag *d);
+/* Opens a second connection on the entity's database (for other threads). */
+PG_NODISCARD int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d);
+
+/* ---- registry (producer: sources; grid: producers and consumers) ----
+ * Table "registrations"; state: 0 waiting for hello, 1 active, 2 closed
+ * (goodbye), 3 rejected (first message was not a hello naming the id),
+ * 4 removed (DELETE). */
+enum { PG_REG_WAITING = 0, PG_REG_ACTIVE = 1, PG_REG_CLOSED = 2, PG_REG_REJECTED = 3,
+       PG_REG_REMOVED = 4 };
+extern const char pg_registry_schema[];
+
+typedef struct pg_registry {
+  sqlite3 *db; /* own connection, used under mu */
+  pthread_mutex_t mu;
+  unsigned allowed; /* bit (1 << pg_grid_entity) per accepted type */
+  const pg_clock *clock;
+  int security;     /* of return channels */
+  /* consumers get a return channel (grid only) */
+  bool return_channels;
+  char owner_id[PG_GRID_MAX_ID + 1];
+} pg_registry;
+
+PG_NODISCARD int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed,
+                                  bool return_channels, pg_diag *d);
+void pg_registry_fini(pg_registry *r);
+/* The registration API (see pg_registration_handler). */
+int pg_registry_handle(pg_registry *r, const char *method, const char *path, const void *body,
+                       size_t len, unsigned *status, pg_buf *resp);
+
+/* A registration being read. */
+typedef struct pg_reg_row {
+  char id[PG_GRID_MAX_ID + 1];
+  char name[PG_GRID_MAX_NAME + 1];
+  int type;
+  int state;
+  char side_key[PG_MAM_HASH_TRYTES + 1];
+  char next_root[PG_MAM_HASH_TRYTES + 1];
+} pg_reg_row;
+
+/* Reads what is new on every waiting or active registered channel (up to
+ * PG_ENTITY_MAX_READ messages each): the hello rule is applied here; every
+ * other message of an active channel is passed to fn inside the transaction
+ * that advances the channel's cursor (fn returning non-zero rolls it back and
+ * stops; the message is read again next time). Bad messages are counted and
+ * skipped. */
+typedef int (*pg_reg_msg_fn)(void *ctx, const pg_reg_row *reg, const pg_chan_read *m,
+                             pg_diag *d);
+PG_NODISCARD int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d);
+
+/* Reports every finished slot the meter can answer for, from kv "next_slot"
+ * (first run: the first whole slot after now): rep(ctx, k, wh) must queue
+ * the message and set next_slot = k + 1 in one transaction. */
+PG_NODISCARD int pg_entity_report_slots(pg_entity *e, pg_meter *meter, void *ctx,
+                                        int (*rep)(void *ctx, uint64_t k, int64_t wh, pg_diag *d),
+                                        pg_diag *d);
+/* The bech32 HRP of the node (asked once, then remembered in kv "hrp"). */
+PG_NODISCARD int pg_entity_hrp(pg_entity *e, char hrp[PG_CLIENT_HRP_MAX + 1], pg_diag *d);
+/* A reading's slot fields must be the slot's own times and the slot must be
+ * over; returns false with the reason in why. */
+bool pg_entity_slot_ok(const pg_entity *e, uint64_t slot, uint64_t start, uint64_t end,
+                       char *why, size_t cap);
+
+/* slot helpers */
+static inline uint64_t pg_slot_of(uint64_t t_ms, uint64_t slot_ms) { return t_ms / slot_ms; }
+static inline uint64_t pg_slot_start(uint64_t k, uint64_t slot_ms) { return k * slot_ms; }
+
+/* Payment references: "p2pgrid:<requestId>" and "p2pgrid:payout:<batch>". */
+#define PG_REF_PREFIX "p2pgrid:"
+
+#endif

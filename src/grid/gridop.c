@@ -1,0 +1,1051 @@
+/* gridop.c — the grid operator: registrations of producers and consumers,
+ * reading their channels, settling each slot with the market engine,
+ * payment requests on the consumers' return channels, matching payments by
+ * reference, batched payouts to producers, and the record behind the status
+ * API. Every step below is one SQLite transaction or is idempotent. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grid_internal.h"
+#include "p2pgrid/bech32.h"
+#include "p2pgrid/hash.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/ledger.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/message.h"
+#include "p2pgrid/wallet.h"
+
+/* batch states */
+enum { BATCH_SENDING = 0, BATCH_SENT = 1, BATCH_CONFIRMED = 2 };
+#define PAYOUT_PREFIX PG_REF_PREFIX "payout:"
+#define PG_DUST_MIN 1000000 /* TIP-15: outputs below 1 Mi are dust */
+
+struct pg_gridop {
+  pg_entity e;
+  pg_registry reg;
+  pg_gridop_opts o;
+  uint64_t grace_ms;
+  pg_wallet *wallet;
+  uint8_t address[32];
+  char address_bech32[PG_BECH32_MAX_LEN + 1];
+  uint64_t next_pay_check_ms, next_payout_ms, next_dust_ms;
+  bool dust_ok;
+  sqlite3 *status_db;
+  pthread_mutex_t status_mu;
+};
+
+static const char grid_schema[] =
+    "CREATE TABLE IF NOT EXISTS readings(entity_id TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " slot INTEGER NOT NULL, wh INTEGER NOT NULL, price INTEGER, address TEXT,"
+    " msg_id TEXT NOT NULL, received_ms INTEGER NOT NULL, settled_in INTEGER,"
+    " PRIMARY KEY(entity_id, slot));"
+    "CREATE INDEX IF NOT EXISTS readings_open ON readings(slot) WHERE settled_in IS NULL;"
+    "CREATE TABLE IF NOT EXISTS slots(slot INTEGER PRIMARY KEY, settled_ms INTEGER NOT NULL,"
+    " mechanism TEXT NOT NULL, supply_wh INTEGER, demand_wh INTEGER, matched_wh INTEGER,"
+    " import_wh INTEGER, export_wh INTEGER, consumer_payments INTEGER, producer_revenues INTEGER,"
+    " fees INTEGER, grid_income INTEGER, import_cost INTEGER, export_income INTEGER,"
+    " has_price INTEGER, buy_price REAL, sell_price REAL, producers INTEGER, consumers INTEGER,"
+    " late_readings INTEGER);"
+    "CREATE TABLE IF NOT EXISTS bills(request_id TEXT PRIMARY KEY, slot INTEGER NOT NULL,"
+    " consumer_id TEXT NOT NULL, usage_wh INTEGER NOT NULL, community_wh INTEGER NOT NULL,"
+    " amount INTEGER NOT NULL, fee INTEGER NOT NULL, owed INTEGER NOT NULL,"
+    " baseline INTEGER NOT NULL, reference TEXT NOT NULL UNIQUE, paid INTEGER NOT NULL DEFAULT 0,"
+    " paid_ms INTEGER, payment_msg TEXT);"
+    "CREATE INDEX IF NOT EXISTS bills_open ON bills(slot) WHERE paid < owed;"
+    "CREATE TABLE IF NOT EXISTS payouts(slot INTEGER NOT NULL, producer_id TEXT NOT NULL,"
+    " output_wh INTEGER NOT NULL, community_wh INTEGER NOT NULL, amount INTEGER NOT NULL,"
+    " baseline INTEGER NOT NULL, address TEXT NOT NULL, batch_id INTEGER,"
+    " PRIMARY KEY(slot, producer_id));"
+    "CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " state INTEGER NOT NULL, total INTEGER NOT NULL, outputs INTEGER NOT NULL, msg_id TEXT,"
+    " created_ms INTEGER NOT NULL, confirmed_ms INTEGER, error TEXT);"
+    "CREATE TABLE IF NOT EXISTS incoming(output_id TEXT PRIMARY KEY, msg_id TEXT NOT NULL,"
+    " amount INTEGER NOT NULL, reference TEXT, request_id TEXT, seen_ms INTEGER NOT NULL);";
+
+static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
+  return pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st, pg_diag *d, const char *what) {
+  int rc = sqlite3_step(st) == SQLITE_DONE ? PG_OK : db_fail(db, d, what);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int64_t q1(sqlite3 *db, const char *sql, int64_t a) {
+  sqlite3_stmt *st = NULL;
+  int64_t v = 0;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, a);
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  return v;
+}
+
+int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop **out,
+                   pg_diag *d) {
+  *out = NULL;
+  if (!go || !go->seed) return pg_fail(d, PG_ERR_CONFIG, "grid: no wallet seed");
+  if (go->export_price > go->import_price)
+    return pg_fail(d, PG_ERR_CONFIG, "grid: the export price (%llu) is above the import price (%llu)",
+                   (unsigned long long)go->export_price, (unsigned long long)go->import_price);
+  if (go->fee_bp > 10000) return pg_fail(d, PG_ERR_CONFIG, "grid: fee_bp must be 0..10000");
+  if (go->dust_allowance && go->dust_allowance < 1000000)
+    return pg_fail(d, PG_ERR_CONFIG, "grid: a dust allowance must be at least 1000000");
+  pg_gridop *g = calloc(1, sizeof *g);
+  if (!g) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  g->o = *go;
+  g->o.seed = NULL;
+  if (!g->o.fixed_buy_price) g->o.fixed_buy_price = go->import_price;
+  if (!g->o.fixed_sell_price) g->o.fixed_sell_price = go->export_price;
+  char schema[4096];
+  snprintf(schema, sizeof schema, "%s%s", pg_registry_schema, grid_schema);
+  o = o; /* grid has no upstream */
+  int rc = pg_entity_init(&g->e, o, "grid", PG_GRID_ENTITY_NONE, schema, false, d);
+  if (rc) {
+    free(g);
+    return rc;
+  }
+  g->e.upstream = NULL;
+  g->grace_ms = go->grace_ms ? go->grace_ms : g->e.slot_ms / 2;
+  rc = pg_wallet_new(o->client, go->seed, go->seed_len, NULL, &g->wallet, d);
+  if (!rc) rc = pg_wallet_address(g->wallet, 0, 0, g->address);
+  if (!rc)
+    rc = pg_registry_init(&g->reg, &g->e,
+                          (1u << PG_GRID_ENTITY_PRODUCER) | (1u << PG_GRID_ENTITY_CONSUMER), true, d);
+  if (!rc) rc = pg_entity_open_conn(&g->e, &g->status_db, d);
+  if (rc) {
+    pg_wallet_free(g->wallet);
+    pg_registry_fini(&g->reg);
+    pg_entity_fini(&g->e);
+    free(g);
+    return rc;
+  }
+  pthread_mutex_init(&g->status_mu, NULL);
+  g->dust_ok = go->dust_allowance == 0;
+  *out = g;
+  return PG_OK;
+}
+
+void pg_gridop_close(pg_gridop *g) {
+  if (!g) return;
+  pg_wallet_free(g->wallet);
+  pg_registry_fini(&g->reg);
+  if (g->status_db) sqlite3_close(g->status_db);
+  pthread_mutex_destroy(&g->status_mu);
+  pg_entity_fini(&g->e);
+  free(g);
+}
+
+int pg_gridop_handle(void *gridop, const char *method, const char *path, const void *body,
+                     size_t len, unsigned *status, pg_buf *resp) {
+  pg_gridop *g = gridop;
+  return pg_registry_handle(&g->reg, method, path, body, len, status, resp);
+}
+
+/* ---- reading ---- */
+
+static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_diag *d) {
+  pg_gridop *g = ctx;
+  pg_entity *e = &g->e;
+  uint64_t slot, start, end, price = 0;
+  int64_t wh;
+  bool has_price;
+  const char *address = NULL;
+  if (reg->type == PG_GRID_ENTITY_PRODUCER && m->msg.command == PG_GRID_CMD_OUTPUT) {
+    const pg_grid_output *o = &m->msg.u.output;
+    slot = o->slot, start = o->start_time, end = o->end_time, wh = o->output_wh;
+    has_price = o->has_ask, price = o->ask_per_kwh;
+    address = o->payment_address[0] ? o->payment_address : NULL;
+    if (!address) {
+      pg_log_warn(e->role, "%s: output of '%s' has no paymentAddress; rejected", e->id, reg->id);
+      return pg_count_add(e->db, "rejected_readings", 1, d);
+    }
+  } else if (reg->type == PG_GRID_ENTITY_CONSUMER && m->msg.command == PG_GRID_CMD_USAGE) {
+    const pg_grid_usage *u = &m->msg.u.usage;
+    slot = u->slot, start = u->start_time, end = u->end_time, wh = u->usage_wh;
+    has_price = u->has_bid, price = u->bid_per_kwh;
+  } else {
+    pg_log_warn(e->role, "%s: '%s' (%s) sent an unexpected %s message", e->id, reg->id,
+                pg_grid_entity_name(reg->type), pg_grid_command_name(m->msg.command));
+    return pg_count_add(e->db, "unexpected_messages", 1, d);
+  }
+  char why[200];
+  if (!pg_entity_slot_ok(e, slot, start, end, why, sizeof why)) {
+    pg_log_warn(e->role, "%s: reading of '%s' rejected: %s", e->id, reg->id, why);
+    return pg_count_add(e->db, "rejected_readings", 1, d);
+  }
+  if (wh > PG_MARKET_MAX_WH || price > PG_MARKET_MAX_PRICE) {
+    pg_log_warn(e->role, "%s: reading of '%s' for slot %llu rejected: out of range", e->id,
+                reg->id, (unsigned long long)slot);
+    return pg_count_add(e->db, "rejected_readings", 1, d);
+  }
+  char hex[65];
+  pg_hex_encode(m->msg_id, 32, hex);
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(e->db, "INSERT INTO readings(entity_id, kind, slot, wh, price, address, msg_id,"
+                                 " received_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT DO NOTHING",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, reg->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, reg->type);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)slot);
+  sqlite3_bind_int64(st, 4, wh);
+  if (has_price) sqlite3_bind_int64(st, 5, (sqlite3_int64)price);
+  else sqlite3_bind_null(st, 5);
+  if (address) sqlite3_bind_text(st, 6, address, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 6);
+  sqlite3_bind_text(st, 7, hex, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 8, (sqlite3_int64)pg_entity_now(e));
+  rc = step_done(e->db, st, d, "readings write");
+  if (!rc && sqlite3_changes(e->db) == 0) {
+    pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first report stands", e->id,
+                reg->id, (unsigned long long)slot);
+    rc = pg_count_add(e->db, "duplicate_readings", 1, d);
+  } else if (!rc) {
+    int64_t settled = q1(e->db, "SELECT COALESCE(MAX(slot), -1) FROM slots", 0);
+    if ((int64_t)slot <= settled) {
+      pg_log_info(e->role, "%s: late report of '%s' for slot %llu: settled with the next slot",
+                  e->id, reg->id, (unsigned long long)slot);
+      rc = pg_count_add(e->db, "late_readings", 1, d);
+    }
+  }
+  return rc;
+}
+
+/* ---- settlement ---- */
+
+typedef struct party {
+  char id[PG_GRID_MAX_ID + 1];
+  int64_t wh;
+  bool has_price;
+  uint64_t price;
+  char address[PG_BECH32_MAX_LEN + 1];
+} party;
+
+static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *n, int64_t *late,
+                        pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  /* SQLite: the bare columns come from the row of MAX(slot): the latest price/address */
+  int rc = pg_gdb_prepare(db, "SELECT entity_id, SUM(wh), MAX(slot), price, address,"
+                              " SUM(slot < ?2) FROM readings"
+                              " WHERE settled_in IS NULL AND slot <= ?2 AND kind = ?1"
+                              " GROUP BY entity_id ORDER BY entity_id",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int(st, 1, kind);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)k);
+  size_t cap = 0, m = 0;
+  party *v = NULL;
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (m == cap) {
+      cap = cap ? 2 * cap : 16;
+      party *nv = realloc(v, cap * sizeof *nv);
+      if (!nv) {
+        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+        break;
+      }
+      v = nv;
+    }
+    party *p = &v[m++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    p->wh = sqlite3_column_int64(st, 1);
+    p->has_price = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    p->price = (uint64_t)sqlite3_column_int64(st, 3);
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+      snprintf(p->address, sizeof p->address, "%s", (const char *)sqlite3_column_text(st, 4));
+    *late += sqlite3_column_int64(st, 5);
+  }
+  if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "readings read");
+  sqlite3_finalize(st);
+  if (rc) {
+    free(v);
+    return rc;
+  }
+  *out = v;
+  *n = m;
+  return PG_OK;
+}
+
+static int insert_slot(sqlite3 *db, uint64_t k, uint64_t now, pg_market_mech mech,
+                       const pg_market_result *r, size_t np, size_t nc, int64_t late, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(db, "INSERT INTO slots VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+                              "?14,?15,?16,?17,?18,?19,?20)",
+                          &st, d);
+  if (rc) return rc;
+  int i = 1;
+  sqlite3_bind_int64(st, i++, (sqlite3_int64)k);
+  sqlite3_bind_int64(st, i++, (sqlite3_int64)now);
+  sqlite3_bind_text(st, i++, pg_market_mech_name(mech), -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, i++, r->supply_wh);
+  sqlite3_bind_int64(st, i++, r->demand_wh);
+  sqlite3_bind_int64(st, i++, r->matched_wh);
+  sqlite3_bind_int64(st, i++, r->import_wh);
+  sqlite3_bind_int64(st, i++, r->export_wh);
+  sqlite3_bind_int64(st, i++, r->consumer_payments);
+  sqlite3_bind_int64(st, i++, r->producer_revenues);
+  sqlite3_bind_int64(st, i++, r->fees);
+  sqlite3_bind_int64(st, i++, r->grid_income);
+  sqlite3_bind_int64(st, i++, r->utility_import_cost);
+  sqlite3_bind_int64(st, i++, r->utility_export_income);
+  sqlite3_bind_int(st, i++, r->has_price);
+  sqlite3_bind_double(st, i++, r->buy_price);
+  sqlite3_bind_double(st, i++, r->sell_price);
+  sqlite3_bind_int64(st, i++, (sqlite3_int64)np);
+  sqlite3_bind_int64(st, i++, (sqlite3_int64)nc);
+  sqlite3_bind_int64(st, i++, late);
+  return step_done(db, st, d, "slots write");
+}
+
+static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party *r, pg_diag *d) {
+  pg_entity *e = &g->e;
+  int64_t seq = 0;
+  int rc = pg_kv_get_i64(e->db, "next_request", 1, &seq, d);
+  if (!rc) rc = pg_kv_set_i64(e->db, "next_request", seq + 1, d);
+  if (rc) return rc;
+  pg_grid_msg m = {.command = PG_GRID_CMD_PAYMENT_REQUEST};
+  pg_grid_payment_request *pr = &m.u.payment_request;
+  pr->slot = k;
+  snprintf(pr->request_id, sizeof pr->request_id, "%llu-%lld", (unsigned long long)k, (long long)seq);
+  pr->owed = (uint64_t)r->total;
+  pr->usage_wh = c->wh;
+  snprintf(pr->payment_address, sizeof pr->payment_address, "%s", g->address_bech32);
+  snprintf(pr->reference, sizeof pr->reference, "%s%.56s", PG_REF_PREFIX, pr->request_id);
+  char chan[96];
+  snprintf(chan, sizeof chan, "return:%s", c->id);
+  rc = pg_chan_queue(e->db, chan, &m, d);
+  sqlite3_stmt *st = NULL;
+  if (!rc)
+    rc = pg_gdb_prepare(e->db, "INSERT INTO bills(request_id, slot, consumer_id, usage_wh, community_wh,"
+                               " amount, fee, owed, baseline, reference) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                        &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, pr->request_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)k);
+  sqlite3_bind_text(st, 3, c->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, c->wh);
+  sqlite3_bind_int64(st, 5, r->community_wh);
+  sqlite3_bind_int64(st, 6, r->amount);
+  sqlite3_bind_int64(st, 7, r->fee);
+  sqlite3_bind_int64(st, 8, r->total);
+  sqlite3_bind_int64(st, 9, r->baseline);
+  sqlite3_bind_text(st, 10, pr->reference, -1, SQLITE_TRANSIENT);
+  return step_done(e->db, st, d, "bills write");
+}
+
+static int payout_row(pg_gridop *g, uint64_t k, const party *p, const pg_market_party *r,
+                      pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(g->e.db, "INSERT INTO payouts(slot, producer_id, output_wh, community_wh, amount,"
+                                   " baseline, address) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
+  sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, p->wh);
+  sqlite3_bind_int64(st, 4, r->community_wh);
+  sqlite3_bind_int64(st, 5, r->total);
+  sqlite3_bind_int64(st, 6, r->baseline);
+  sqlite3_bind_text(st, 7, p->address, -1, SQLITE_STATIC);
+  return step_done(g->e.db, st, d, "payouts write");
+}
+
+static int settle(pg_gridop *g, uint64_t k, pg_diag *d) {
+  pg_entity *e = &g->e;
+  party *prod = NULL, *cons = NULL;
+  size_t np = 0, nc = 0;
+  int64_t late = 0;
+  pg_market_producer *mp = NULL;
+  pg_market_consumer *mc = NULL;
+  pg_market_result res = {0};
+  bool have_res = false;
+  int rc = pg_gdb_begin(e->db, d);
+  if (rc) return rc;
+  rc = load_parties(e->db, PG_GRID_ENTITY_PRODUCER, k, &prod, &np, &late, d);
+  if (!rc) rc = load_parties(e->db, PG_GRID_ENTITY_CONSUMER, k, &cons, &nc, &late, d);
+  if (!rc) {
+    mp = calloc(np + 1, sizeof *mp);
+    mc = calloc(nc + 1, sizeof *mc);
+    if (!mp || !mc) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; !rc && i < np; i++)
+    mp[i] = (pg_market_producer){.id = prod[i].id, .output_wh = prod[i].wh,
+                                 .ask_per_kwh = prod[i].price, .has_ask = prod[i].has_price};
+  for (size_t i = 0; !rc && i < nc; i++)
+    mc[i] = (pg_market_consumer){.id = cons[i].id, .usage_wh = cons[i].wh,
+                                 .bid_per_kwh = cons[i].price, .has_bid = cons[i].has_price};
+  if (!rc) {
+    pg_market_slot slot = {.producers = mp, .n_producers = np, .consumers = mc, .n_consumers = nc,
+                           .import_price = g->o.import_price, .export_price = g->o.export_price,
+                           .fee_per_kwh = g->o.fee_per_kwh, .fee_bp = g->o.fee_bp,
+                           .fixed_buy_price = g->o.fixed_buy_price,
+                           .fixed_sell_price = g->o.fixed_sell_price};
+    rc = pg_market_settle(&slot, g->o.mech, &res, d);
+    have_res = rc == PG_OK;
+  }
+  if (!rc) rc = insert_slot(e->db, k, pg_entity_now(e), g->o.mech, &res, np, nc, late, d);
+  for (size_t i = 0; !rc && i < nc; i++)
+    if (res.consumers[i].total > 0) rc = bill(g, k, &cons[i], &res.consumers[i], d);
+  for (size_t i = 0; !rc && i < np; i++)
+    if (res.producers[i].total > 0) rc = payout_row(g, k, &prod[i], &res.producers[i], d);
+  if (!rc) {
+    sqlite3_stmt *st = NULL;
+    rc = pg_gdb_prepare(e->db, "UPDATE readings SET settled_in = ?1 WHERE settled_in IS NULL AND slot <= ?1",
+                        &st, d);
+    if (!rc) {
+      sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
+      rc = step_done(e->db, st, d, "readings write");
+    }
+  }
+  if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
+  if (!rc) rc = pg_gdb_commit(e->db, d);
+  else pg_gdb_rollback(e->db);
+  if (!rc)
+    pg_log_info(e->role, "%s: slot %llu settled (%s): supply %lld Wh, demand %lld Wh, %zu producers,"
+                " %zu consumers, billed %lld, producers earn %lld",
+                e->id, (unsigned long long)k, pg_market_mech_name(g->o.mech),
+                (long long)res.supply_wh, (long long)res.demand_wh, np, nc,
+                (long long)res.consumer_payments, (long long)res.producer_revenues);
+  if (have_res) pg_market_result_free(&res);
+  free(prod);
+  free(cons);
+  free(mp);
+  free(mc);
+  return rc;
+}
+
+static int settle_due(pg_gridop *g, pg_diag *d) {
+  pg_entity *e = &g->e;
+  uint64_t now = pg_entity_now(e);
+  int64_t next = -1;
+  int rc = pg_kv_get_i64(e->db, "next_slot", -1, &next, d);
+  if (rc) return rc;
+  if (next < 0) {
+    next = (int64_t)pg_slot_of(now, e->slot_ms);
+    rc = pg_kv_set_i64(e->db, "next_slot", next, d);
+    if (rc) return rc;
+  }
+  for (uint64_t k = (uint64_t)next; pg_slot_start(k + 1, e->slot_ms) <= now; k++) {
+    if (now < pg_slot_start(k + 1, e->slot_ms) + g->grace_ms) {
+      int64_t missing = q1(e->db,
+                           "SELECT COUNT(*) FROM registrations r WHERE r.state = 1 AND NOT EXISTS"
+                           " (SELECT 1 FROM readings x WHERE x.entity_id = r.id AND x.slot = ?1)",
+                           (int64_t)k);
+      if (missing > 0) return PG_OK;
+    }
+    rc = settle(g, k, d);
+    if (rc) return rc;
+  }
+  return PG_OK;
+}
+
+/* ---- incoming payments, matched by reference ---- */
+
+typedef struct open_bill {
+  char request_id[PG_GRID_MAX_ID + 1];
+  char reference[PG_GRID_MAX_REFERENCE + 1];
+  int64_t owed, paid;
+} open_bill;
+
+/* Looks for included transfers under b's reference that pay our address;
+ * records each output once. */
+static int match_bill(pg_gridop *g, const open_bill *b, pg_diag *d) {
+  pg_entity *e = &g->e;
+  enum { MAXIDS = 16 };
+  uint8_t ids[MAXIDS][32];
+  size_t n = 0, total = 0;
+  pg_diag cd = {{0}};
+  if (pg_client_find_index(e->client, (const uint8_t *)b->reference, strlen(b->reference), ids,
+                           MAXIDS, &n, &total, &cd) != PG_OK) {
+    pg_entity_problem(e, "node_failures", "payment lookup: %s", cd.msg);
+    return PG_OK;
+  }
+  int rc = PG_OK;
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  for (size_t i = 0; i < n && !rc; i++) {
+    pg_msg_meta meta;
+    if (pg_client_get_meta(e->client, ids[i], &meta, &cd) != PG_OK) continue;
+    if (meta.inclusion != PG_INCL_INCLUDED) continue;
+    pg_buf_reset(&raw);
+    if (pg_client_get_raw(e->client, ids[i], &raw, &cd) != PG_OK) continue;
+    pg_message m;
+    if (pg_message_parse(raw.data, raw.len, &m, NULL) != PG_OK) continue;
+    if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
+      const pg_transaction *tx = m.u.transaction;
+      uint8_t txid[32];
+      pg_transaction_id(m.payload, m.payload_len, txid);
+      for (uint16_t j = 0; j < tx->outputs_count && !rc; j++) {
+        if (memcmp(tx->outputs[j].address, g->address, 32) != 0) continue;
+        uint8_t oid[PG_OUTPUT_ID_LEN];
+        pg_output_id(txid, j, oid);
+        char ohex[2 * PG_OUTPUT_ID_LEN + 1], mhex[65];
+        pg_hex_encode(oid, sizeof oid, ohex);
+        pg_hex_encode(ids[i], 32, mhex);
+        rc = pg_gdb_begin(e->db, d);
+        if (rc) break;
+        sqlite3_stmt *st = NULL;
+        rc = pg_gdb_prepare(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id,"
+                                   " seen_ms) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
+                            &st, d);
+        if (!rc) {
+          sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
+          sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
+          sqlite3_bind_int64(st, 3, (sqlite3_int64)tx->outputs[j].amount);
+          sqlite3_bind_text(st, 4, b->reference, -1, SQLITE_STATIC);
+          sqlite3_bind_text(st, 5, b->request_id, -1, SQLITE_STATIC);
+          sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_entity_now(e));
+          rc = step_done(e->db, st, d, "incoming write");
+        }
+        if (!rc && sqlite3_changes(e->db) == 1) {
+          rc = pg_gdb_prepare(e->db, "UPDATE bills SET paid = paid + ?2, paid_ms = ?3, payment_msg = ?4"
+                                     " WHERE request_id = ?1",
+                              &st, d);
+          if (!rc) {
+            sqlite3_bind_text(st, 1, b->request_id, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)tx->outputs[j].amount);
+            sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
+            sqlite3_bind_text(st, 4, mhex, -1, SQLITE_STATIC);
+            rc = step_done(e->db, st, d, "bills write");
+          }
+          if (!rc)
+            pg_log_info(e->role, "%s: request %s paid: %llu (message %s)", e->id, b->request_id,
+                        (unsigned long long)tx->outputs[j].amount, mhex);
+        }
+        if (!rc) rc = pg_gdb_commit(e->db, d);
+        else pg_gdb_rollback(e->db);
+      }
+    }
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
+  return rc;
+}
+
+/* Unspent outputs on our address that no bill explains: counted once. */
+static int scan_unknown(pg_gridop *g, pg_diag *d) {
+  pg_entity *e = &g->e;
+  enum { MAXO = 256 };
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAXO * sizeof *ids);
+  if (!ids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t n = 0, total = 0;
+  pg_diag cd = {{0}};
+  int rc = PG_OK;
+  if (pg_client_address_outputs(e->client, g->address, false, ids, MAXO, &n, &total, &cd) != PG_OK) {
+    pg_entity_problem(e, "node_failures", "address outputs: %s", cd.msg);
+    n = 0;
+  }
+  for (size_t i = 0; i < n && !rc; i++) {
+    char ohex[2 * PG_OUTPUT_ID_LEN + 1];
+    pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, ohex);
+    sqlite3_stmt *st = NULL;
+    rc = pg_gdb_prepare(e->db, "SELECT 1 FROM incoming WHERE output_id = ?1", &st, d);
+    if (rc) break;
+    sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
+    bool known = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (known) continue;
+    pg_output_info oi;
+    if (pg_client_output(e->client, ids[i], &oi, &cd) != PG_OK) continue;
+    /* our own remainders and dust allowance come from our own transfers */
+    pg_buf raw;
+    pg_buf_init(&raw, PG_MSG_MAX_LEN);
+    bool ours = false, unknown_ref = true;
+    char ref[PG_GRID_MAX_REFERENCE + 1] = "";
+    pg_message m;
+    if (pg_client_get_raw(e->client, oi.message_id, &raw, &cd) == PG_OK &&
+        pg_message_parse(raw.data, raw.len, &m, NULL) == PG_OK) {
+      if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
+        const pg_transaction *tx = m.u.transaction;
+        if (tx->has_indexation && tx->indexation.index_len <= PG_GRID_MAX_REFERENCE) {
+          memcpy(ref, tx->indexation.index, tx->indexation.index_len);
+          ref[tx->indexation.index_len] = 0;
+          if (strncmp(ref, PAYOUT_PREFIX, strlen(PAYOUT_PREFIX)) == 0) ours = true;
+          else if (q1(e->db, "SELECT 1", 0) && strncmp(ref, PG_REF_PREFIX, strlen(PG_REF_PREFIX)) == 0) {
+            sqlite3_stmt *s2 = NULL;
+            if (sqlite3_prepare_v2(e->db, "SELECT 1 FROM bills WHERE reference = ?1", -1, &s2, NULL) == SQLITE_OK) {
+              sqlite3_bind_text(s2, 1, ref, -1, SQLITE_STATIC);
+              unknown_ref = sqlite3_step(s2) != SQLITE_ROW;
+            }
+            sqlite3_finalize(s2);
+            if (!unknown_ref) { /* a bill's payment: match_bill books it */
+              pg_message_clear(&m);
+              pg_buf_free(&raw);
+              continue;
+            }
+          }
+        }
+        for (uint16_t u = 0; u < tx->unlocks_count && !ours; u++) {
+          if (tx->unlocks[u].type != 0) continue;
+          uint8_t a[32];
+          pg_blake2b256(tx->unlocks[u].public_key, 32, a);
+          ours = memcmp(a, g->address, 32) == 0;
+        }
+      } else {
+        ours = true; /* genesis */
+      }
+      pg_message_clear(&m);
+    } else {
+      ours = true; /* not a message: the genesis snapshot */
+    }
+    pg_buf_free(&raw);
+    char mhex[65];
+    pg_hex_encode(oi.message_id, 32, mhex);
+    rc = pg_gdb_begin(e->db, d);
+    if (rc) break;
+    rc = pg_gdb_prepare(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id, seen_ms)"
+                               " VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
+                        &st, d);
+    if (!rc) {
+      sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 3, (sqlite3_int64)oi.amount);
+      if (ref[0]) sqlite3_bind_text(st, 4, ref, -1, SQLITE_STATIC);
+      else sqlite3_bind_null(st, 4);
+      sqlite3_bind_text(st, 5, ours ? "(own)" : "(unknown)", -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_entity_now(e));
+      rc = step_done(e->db, st, d, "incoming write");
+    }
+    if (!rc && !ours) {
+      pg_log_warn(e->role, "%s: payment of %llu with unknown reference '%s' (message %s)", e->id,
+                  (unsigned long long)oi.amount, ref, mhex);
+      rc = pg_count_add(e->db, "unknown_payments", 1, d);
+    }
+    if (!rc) rc = pg_gdb_commit(e->db, d);
+    else pg_gdb_rollback(e->db);
+  }
+  free(ids);
+  return rc;
+}
+
+static int check_incoming(pg_gridop *g, pg_diag *d) {
+  pg_entity *e = &g->e;
+  uint64_t now = pg_entity_now(e);
+  if (now < g->next_pay_check_ms) return PG_OK;
+  g->next_pay_check_ms = now + 500;
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(e->db, "SELECT request_id, reference, owed, paid FROM bills WHERE paid < owed"
+                                 " ORDER BY slot LIMIT 512",
+                          &st, d);
+  if (rc) return rc;
+  open_bill *v = calloc(512, sizeof *v);
+  size_t n = 0;
+  if (!v) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    open_bill *b = &v[n++];
+    snprintf(b->request_id, sizeof b->request_id, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(b->reference, sizeof b->reference, "%s", (const char *)sqlite3_column_text(st, 1));
+    b->owed = sqlite3_column_int64(st, 2);
+    b->paid = sqlite3_column_int64(st, 3);
+  }
+  sqlite3_finalize(st);
+  for (size_t i = 0; i < n && !rc; i++) rc = match_bill(g, &v[i], d);
+  free(v);
+  if (!rc) rc = scan_unknown(g, d);
+  return rc;
+}
+
+/* ---- payouts ---- */
+
+/* Sends (or finds after a crash) batch id. */
+static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
+  pg_entity *e = &g->e;
+  char ref[PG_GRID_MAX_REFERENCE + 1];
+  snprintf(ref, sizeof ref, "%s%lld", PAYOUT_PREFIX, (long long)id);
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(e->db, "SELECT address, SUM(amount) FROM payouts WHERE batch_id = ?1"
+                                 " GROUP BY address ORDER BY address",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, id);
+  pg_wallet_output outs[PG_WALLET_MAX_OUTPUTS];
+  size_t n = 0;
+  while (sqlite3_step(st) == SQLITE_ROW && n < PG_WALLET_MAX_OUTPUTS) {
+    const char *a = (const char *)sqlite3_column_text(st, 0);
+    memset(&outs[n], 0, sizeof outs[n]);
+    if (pg_iota_address_decode(a, strlen(a), NULL, NULL, 0, outs[n].address, NULL) != PG_OK) continue;
+    outs[n].amount = (uint64_t)sqlite3_column_int64(st, 1);
+    n++;
+  }
+  sqlite3_finalize(st);
+  if (n == 0) return PG_OK;
+  uint8_t mid[32];
+  bool found = false;
+  pg_diag pd = {{0}};
+  rc = pg_wallet_find_transfer(g->wallet, (const uint8_t *)ref, strlen(ref), outs[0].address,
+                               outs[0].amount, mid, &found, &pd);
+  if (rc) {
+    pg_entity_problem(e, "node_failures", "payout %lld lookup: %s", (long long)id, pd.msg);
+    return PG_OK;
+  }
+  if (!found) {
+    pg_wallet_send_opts so = {.index = (const uint8_t *)ref, .index_len = strlen(ref)};
+    rc = pg_wallet_send(g->wallet, outs, n, &so, mid, NULL, &pd);
+    if (rc) {
+      g->next_payout_ms = pg_entity_now(e) + e->retry_ms;
+      pg_entity_problem(e, "payout_failures", "payout %lld: %s", (long long)id, pd.msg);
+      return PG_OK;
+    }
+  }
+  char hex[65];
+  pg_hex_encode(mid, 32, hex);
+  rc = pg_gdb_prepare(e->db, "UPDATE batches SET state = 1, msg_id = ?2 WHERE id = ?1", &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, id);
+  sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
+  rc = step_done(e->db, st, d, "batches write");
+  if (!rc)
+    pg_log_info(e->role, "%s: payout %lld to %zu producers %s in %s", e->id, (long long)id, n,
+                found ? "was already sent" : "sent", hex);
+  return rc;
+}
+
+static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, pg_diag *d) {
+  pg_entity *e = &g->e;
+  uint8_t mid[32], fin[32];
+  int state = BATCH_SENDING;
+  pg_diag fd = {{0}};
+  if (pg_hex_decode_exact(msg_hex, mid, 32) == PG_OK) {
+    pg_wallet_follow_opts fo = {.timeout_ms = 1, .poll_ms = 1};
+    int rc = pg_wallet_follow(g->wallet, mid, &fo, fin, &fd);
+    if (rc == PG_ERR_TIMEOUT) return PG_OK;
+    if (rc == PG_OK) state = BATCH_CONFIRMED;
+    else if (rc == PG_ERR_STATE) pg_entity_problem(e, "payout_conflicts", "payout %lld conflicted: %s", (long long)id, fd.msg);
+    else {
+      pg_entity_problem(e, "node_failures", "payout %lld: %s", (long long)id, fd.msg);
+      return PG_OK;
+    }
+  }
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(e->db, "UPDATE batches SET state = ?2, confirmed_ms = ?3, error = ?4 WHERE id = ?1",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, id);
+  sqlite3_bind_int(st, 2, state);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
+  if (state == BATCH_CONFIRMED) sqlite3_bind_null(st, 4);
+  else sqlite3_bind_text(st, 4, fd.msg, -1, SQLITE_STATIC);
+  return step_done(e->db, st, d, "batches write");
+}
+
+/* A producer is paid once it is owed at least this: payout_min, and never
+ * less than 1 Mi, because a smaller output is dust (TIP-15) that its address
+ * could only take with a dust allowance; smaller amounts are carried over. */
+static int64_t payout_threshold(const pg_gridop *g) {
+  return g->o.payout_min > PG_DUST_MIN ? (int64_t)g->o.payout_min : (int64_t)PG_DUST_MIN;
+}
+
+/* Groups due payouts (per producer at least the threshold) into a new batch. */
+static int make_batch(pg_gridop *g, bool *made, pg_diag *d) {
+  pg_entity *e = &g->e;
+  *made = false;
+  int rc = pg_gdb_begin(e->db, d);
+  if (rc) return rc;
+  int64_t due = q1(e->db,
+                   "SELECT COUNT(*) FROM (SELECT producer_id FROM payouts WHERE batch_id IS NULL"
+                   " GROUP BY producer_id HAVING SUM(amount) >= ?1)",
+                   payout_threshold(g));
+  if (due > 0) {
+    sqlite3_stmt *st = NULL;
+    rc = pg_gdb_prepare(e->db, "INSERT INTO batches(state, total, outputs, created_ms) VALUES (0, 0, 0, ?1)",
+                        &st, d);
+    if (!rc) {
+      sqlite3_bind_int64(st, 1, (sqlite3_int64)pg_entity_now(e));
+      rc = step_done(e->db, st, d, "batches write");
+    }
+    int64_t id = sqlite3_last_insert_rowid(e->db);
+    if (!rc)
+      rc = pg_gdb_prepare(e->db,
+                          "UPDATE payouts SET batch_id = ?1 WHERE batch_id IS NULL AND producer_id IN"
+                          " (SELECT producer_id FROM payouts WHERE batch_id IS NULL GROUP BY producer_id"
+                          " HAVING SUM(amount) >= ?2 ORDER BY producer_id LIMIT 100)",
+                          &st, d);
+    if (!rc) {
+      sqlite3_bind_int64(st, 1, id);
+      sqlite3_bind_int64(st, 2, payout_threshold(g));
+      rc = step_done(e->db, st, d, "payouts write");
+    }
+    if (!rc)
+      rc = pg_gdb_prepare(e->db, "UPDATE batches SET total = (SELECT SUM(amount) FROM payouts WHERE batch_id = ?1),"
+                                 " outputs = (SELECT COUNT(DISTINCT address) FROM payouts WHERE batch_id = ?1)"
+                                 " WHERE id = ?1",
+                          &st, d);
+    if (!rc) {
+      sqlite3_bind_int64(st, 1, id);
+      rc = step_done(e->db, st, d, "batches write");
+    }
+    *made = !rc;
+  }
+  if (!rc) rc = pg_gdb_commit(e->db, d);
+  else pg_gdb_rollback(e->db);
+  return rc;
+}
+
+static int payouts(pg_gridop *g, pg_diag *d) {
+  pg_entity *e = &g->e;
+  if (pg_entity_now(e) < g->next_payout_ms) return PG_OK;
+  /* follow sent batches; (re)send unsent ones (looked up first) */
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(e->db, "SELECT id, state, COALESCE(msg_id,'') FROM batches WHERE state < 2 ORDER BY id LIMIT 16",
+                          &st, d);
+  if (rc) return rc;
+  int64_t ids[16];
+  int states[16];
+  char msgs[16][65];
+  size_t n = 0;
+  while (sqlite3_step(st) == SQLITE_ROW && n < 16) {
+    ids[n] = sqlite3_column_int64(st, 0);
+    states[n] = sqlite3_column_int(st, 1);
+    snprintf(msgs[n], sizeof msgs[n], "%s", (const char *)sqlite3_column_text(st, 2));
+    n++;
+  }
+  sqlite3_finalize(st);
+  bool unsent = false;
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (states[i] == BATCH_SENT) {
+      rc = follow_batch(g, ids[i], msgs[i], d);
+    } else {
+      rc = send_batch(g, ids[i], d);
+      unsent = true;
+    }
+  }
+  if (rc || unsent) return rc;
+  bool made = false;
+  rc = make_batch(g, &made, d);
+  if (!rc && made) {
+    int64_t id = q1(e->db, "SELECT MAX(id) FROM batches", 0);
+    rc = send_batch(g, id, d);
+  }
+  return rc;
+}
+
+/* Keeps a dust allowance on the receive address (so consumers may pay
+ * amounts under 1 Mi) and sweeps dust when the address fills up. */
+static int dust_care(pg_gridop *g, pg_diag *d) {
+  (void)d;
+  pg_entity *e = &g->e;
+  if (!g->o.dust_allowance || pg_entity_now(e) < g->next_dust_ms) return PG_OK;
+  g->next_dust_ms = pg_entity_now(e) + 5 * e->retry_ms;
+  pg_diag wd = {{0}};
+  uint8_t mid[32];
+  if (!g->dust_ok) {
+    bool created = false;
+    if (pg_wallet_ensure_dust_allowance(g->wallet, 0, 0, g->o.dust_allowance, &created, mid, &wd) != PG_OK) {
+      pg_entity_problem(e, "dust_failures", "dust allowance: %s", wd.msg);
+      return PG_OK;
+    }
+    if (created) pg_log_info(e->role, "%s: dust allowance of %llu sent", e->id, (unsigned long long)g->o.dust_allowance);
+    g->dust_ok = !created; /* look again once it is confirmed */
+    return PG_OK;
+  }
+  size_t outputs = 0, dust = 0;
+  if (pg_wallet_count_outputs(g->wallet, 0, 0, &outputs, &dust, &wd) != PG_OK) return PG_OK;
+  size_t allowed = (size_t)(g->o.dust_allowance / 100000);
+  if (allowed > 100) allowed = 100;
+  if (dust * 2 >= allowed) {
+    size_t swept = 0;
+    int rc = pg_wallet_sweep(g->wallet, NULL, 0, NULL, mid, NULL, &swept, &wd);
+    if (rc == PG_OK)
+      pg_log_info(e->role, "%s: swept %zu outputs", e->id, swept);
+    else if (rc != PG_ERR_NOT_FOUND)
+      pg_entity_problem(e, "dust_failures", "sweep: %s", wd.msg);
+  }
+  return PG_OK;
+}
+
+int pg_gridop_step(pg_gridop *g, pg_diag *d) {
+  pg_entity *e = &g->e;
+  if (!g->address_bech32[0]) {
+    char hrp[PG_CLIENT_HRP_MAX + 1];
+    pg_diag hd = {{0}};
+    if (pg_entity_hrp(e, hrp, &hd) != PG_OK) {
+      pg_entity_problem(e, "node_failures", "node info: %s", hd.msg);
+      return PG_OK;
+    }
+    if (pg_iota_address_encode(hrp, g->address, g->address_bech32, sizeof g->address_bech32) != PG_OK)
+      return pg_fail(d, PG_ERR_STATE, "grid: cannot encode the receive address");
+  }
+  int rc = pg_registry_read(e, on_msg, g, d);
+  if (!rc) rc = settle_due(g, d);
+  if (!rc) rc = pg_entity_flush(e, d);
+  if (!rc) rc = check_incoming(g, d);
+  if (!rc) rc = dust_care(g, d);
+  if (!rc) rc = payouts(g, d);
+  return rc;
+}
+
+/* ---- status API ---- */
+
+static json_t *row_json(sqlite3_stmt *st) {
+  json_t *o = json_object();
+  int n = sqlite3_column_count(st);
+  for (int i = 0; i < n; i++) {
+    const char *name = sqlite3_column_name(st, i);
+    switch (sqlite3_column_type(st, i)) {
+      case SQLITE_INTEGER: json_object_set_new(o, name, json_integer(sqlite3_column_int64(st, i))); break;
+      case SQLITE_FLOAT: json_object_set_new(o, name, json_real(sqlite3_column_double(st, i))); break;
+      case SQLITE_TEXT: json_object_set_new(o, name, json_string((const char *)sqlite3_column_text(st, i))); break;
+      default: json_object_set_new(o, name, json_null()); break;
+    }
+  }
+  return o;
+}
+
+static int rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(db, sql, &st, d);
+  if (rc) return rc;
+  int np = sqlite3_bind_parameter_count(st);
+  if (np >= 1) sqlite3_bind_int64(st, 1, a);
+  if (np >= 2) sqlite3_bind_int64(st, 2, b);
+  json_t *arr = json_array();
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(arr, row_json(st));
+  if (s != SQLITE_DONE) {
+    rc = db_fail(db, d, "status read");
+    json_decref(arr);
+  } else {
+    *out = arr;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int one_json(sqlite3 *db, const char *sql, json_t **out, pg_diag *d) {
+  json_t *arr = NULL;
+  int rc = rows_json(db, sql, 0, 0, &arr, d);
+  if (rc) return rc;
+  *out = json_array_size(arr) ? json_incref(json_array_get(arr, 0)) : json_object();
+  json_decref(arr);
+  return PG_OK;
+}
+
+int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d) {
+  pthread_mutex_lock(&g->status_mu);
+  sqlite3 *db = g->status_db;
+  json_t *o = NULL, *totals = NULL, *last = NULL, *recent_in = NULL, *recent_out = NULL;
+  int rc = pg_entity_status(&g->e, db, &o, d);
+  if (!rc)
+    rc = one_json(db,
+                  "SELECT COUNT(*) AS slotsSettled, COALESCE(SUM(supply_wh),0) AS producedWh,"
+                  " COALESCE(SUM(demand_wh),0) AS consumedWh, COALESCE(SUM(matched_wh),0) AS communityWh,"
+                  " COALESCE(SUM(import_wh),0) AS importedWh, COALESCE(SUM(export_wh),0) AS exportedWh,"
+                  " COALESCE(SUM(consumer_payments),0) AS billed, COALESCE(SUM(producer_revenues),0) AS producerRevenues,"
+                  " COALESCE(SUM(fees),0) AS fees, COALESCE(SUM(grid_income),0) AS gridIncome,"
+                  " COALESCE(SUM(import_cost),0) AS importCost, COALESCE(SUM(export_income),0) AS exportIncome,"
+                  " (SELECT COUNT(*) FROM bills) AS paymentRequests,"
+                  " (SELECT COUNT(*) FROM bills WHERE paid >= owed) AS paymentsConfirmed,"
+                  " (SELECT COALESCE(SUM(MIN(paid, owed)),0) FROM bills) AS paid,"
+                  " (SELECT COALESCE(SUM(owed - MIN(paid, owed)),0) FROM bills) AS outstanding,"
+                  " (SELECT COALESCE(SUM(amount),0) FROM payouts) AS distributions,"
+                  " (SELECT COALESCE(SUM(p.amount),0) FROM payouts p JOIN batches b ON b.id = p.batch_id"
+                  "  WHERE b.state = 2) AS paidOut,"
+                  " (SELECT COALESCE(SUM(amount),0) FROM payouts WHERE batch_id IS NULL) AS payoutsDue,"
+                  " (SELECT COUNT(*) FROM batches) AS payoutBatches,"
+                  " (SELECT COUNT(*) FROM readings) AS readings FROM slots",
+                  &totals, d);
+  if (!rc)
+    rc = one_json(db, "SELECT slot, mechanism, supply_wh AS supplyWh, demand_wh AS demandWh,"
+                      " has_price AS hasPrice, buy_price AS buyPrice, sell_price AS sellPrice"
+                      " FROM slots ORDER BY slot DESC LIMIT 1",
+                  &last, d);
+  if (!rc)
+    rc = rows_json(db, "SELECT i.msg_id AS messageId, i.amount, i.reference, i.request_id AS requestId,"
+                       " i.seen_ms AS time FROM incoming i WHERE i.request_id NOT LIKE '(%'"
+                       " ORDER BY i.seen_ms DESC LIMIT 10",
+                   0, 0, &recent_in, d);
+  if (!rc)
+    rc = rows_json(db, "SELECT id, msg_id AS messageId, total, outputs, state, created_ms AS time"
+                       " FROM batches ORDER BY id DESC LIMIT 10",
+                   0, 0, &recent_out, d);
+  if (!rc) {
+    json_object_set_new(o, "address", json_string(g->address_bech32));
+    json_object_set_new(o, "mechanism", json_string(pg_market_mech_name(g->o.mech)));
+    json_object_set_new(o, "importPrice", json_integer((json_int_t)g->o.import_price));
+    json_object_set_new(o, "exportPrice", json_integer((json_int_t)g->o.export_price));
+    json_object_set_new(o, "producers", json_integer(q1(db, "SELECT COUNT(*) FROM registrations WHERE type = 2 AND state IN (0,1)", 0)));
+    json_object_set_new(o, "consumers", json_integer(q1(db, "SELECT COUNT(*) FROM registrations WHERE type = 3 AND state IN (0,1)", 0)));
+    json_object_set_new(o, "nextSlot", json_integer(q1(db, "SELECT value FROM kv WHERE key = 'next_slot'", 0)));
+    json_object_set_new(o, "totals", totals);
+    json_object_set_new(o, "lastSlot", last);
+    json_object_set_new(o, "incoming", recent_in);
+    json_object_set_new(o, "payouts", recent_out);
+    totals = last = recent_in = recent_out = NULL;
+  }
+  pthread_mutex_unlock(&g->status_mu);
+  json_decref(totals);
+  json_decref(last);
+  json_decref(recent_in);
+  json_decref(recent_out);
+  if (rc) {
+    json_decref(o);
+    return rc;
+  }
+  *out = o;
+  return PG_OK;
+}
+
+static const char *state_sql =
+    "CASE r.state WHEN 0 THEN 'waiting' WHEN 1 THEN 'active' WHEN 2 THEN 'closed'"
+    " WHEN 3 THEN 'rejected' ELSE 'removed' END";
+
+int pg_gridop_producers(pg_gridop *g, json_t **out, pg_diag *d) {
+  char sql[1200];
+  snprintf(sql, sizeof sql,
+           "SELECT r.id, r.name, %s AS state, r.messages, r.error,"
+           " (SELECT COUNT(*) FROM readings x WHERE x.entity_id = r.id) AS readings,"
+           " (SELECT COALESCE(SUM(wh),0) FROM readings x WHERE x.entity_id = r.id) AS outputWh,"
+           " (SELECT address FROM readings x WHERE x.entity_id = r.id ORDER BY slot DESC LIMIT 1) AS address,"
+           " (SELECT COALESCE(SUM(amount),0) FROM payouts p WHERE p.producer_id = r.id) AS earned,"
+           " (SELECT COALESCE(SUM(p.amount),0) FROM payouts p JOIN batches b ON b.id = p.batch_id"
+           "  WHERE p.producer_id = r.id AND b.state = 2) AS paid,"
+           " (SELECT COALESCE(SUM(amount),0) FROM payouts p WHERE p.producer_id = r.id"
+           "  AND p.batch_id IS NULL) AS due"
+           " FROM registrations r WHERE r.type = 2 ORDER BY r.id",
+           state_sql);
+  pthread_mutex_lock(&g->status_mu);
+  int rc = rows_json(g->status_db, sql, 0, 0, out, d);
+  pthread_mutex_unlock(&g->status_mu);
+  return rc;
+}
+
+int pg_gridop_consumers(pg_gridop *g, json_t **out, pg_diag *d) {
+  char sql[1200];
+  snprintf(sql, sizeof sql,
+           "SELECT r.id, r.name, %s AS state, r.messages, r.error,"
+           " (SELECT COUNT(*) FROM readings x WHERE x.entity_id = r.id) AS readings,"
+           " (SELECT COALESCE(SUM(wh),0) FROM readings x WHERE x.entity_id = r.id) AS usageWh,"
+           " (SELECT COALESCE(SUM(owed),0) FROM bills b WHERE b.consumer_id = r.id) AS billed,"
+           " (SELECT COALESCE(SUM(MIN(paid, owed)),0) FROM bills b WHERE b.consumer_id = r.id) AS paid,"
+           " (SELECT COALESCE(SUM(owed - MIN(paid, owed)),0) FROM bills b WHERE b.consumer_id = r.id)"
+           "  AS outstanding,"
+           " (SELECT COUNT(*) FROM bills b WHERE b.consumer_id = r.id) AS requests"
+           " FROM registrations r WHERE r.type = 3 ORDER BY r.id",
+           state_sql);
+  pthread_mutex_lock(&g->status_mu);
+  int rc = rows_json(g->status_db, sql, 0, 0, out, d);
+  pthread_mutex_unlock(&g->status_mu);
+  return rc;
+}
+
+int pg_gridop_slots(pg_gridop *g, uint64_t from, uint64_t to, json_t **out, pg_diag *d) {
+  if (to > INT64_MAX) to = INT64_MAX;
+  if (from > INT64_MAX) from = INT64_MAX;
+  pthread_mutex_lock(&g->status_mu);
+  int rc = rows_json(g->status_db,
+                     "SELECT slot, settled_ms AS settledMs, mechanism, supply_wh AS supplyWh,"
+                     " demand_wh AS demandWh, matched_wh AS communityWh, import_wh AS importWh,"
+                     " export_wh AS exportWh, consumer_payments AS billed,"
+                     " producer_revenues AS producerRevenues, fees, grid_income AS gridIncome,"
+                     " has_price AS hasPrice, buy_price AS buyPrice, sell_price AS sellPrice,"
+                     " producers, consumers, late_readings AS lateReadings"
+                     " FROM slots WHERE slot BETWEEN ?1 AND ?2 ORDER BY slot LIMIT 10000",
+                     (int64_t)from, (int64_t)to, out, d);
+  pthread_mutex_unlock(&g->status_mu);
+  return rc;
+}

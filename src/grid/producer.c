@@ -1,0 +1,340 @@
+/* producer.c — serves its sources' registrations, reads their channels,
+ * aggregates each slot into its own `output` (with ask and payment address)
+ * at the grid, and records what it is paid. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grid_internal.h"
+#include "p2pgrid/bech32.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/wallet.h"
+
+struct pg_producer {
+  pg_entity e;
+  pg_registry reg;
+  pg_producer_opts o;
+  uint64_t grace_ms;
+  uint8_t address[32];
+  char address_bech32[PG_BECH32_MAX_LEN + 1];
+  uint64_t next_pay_check_ms;
+  sqlite3 *status_db;
+  pthread_mutex_t status_mu;
+};
+
+static const char producer_schema[] =
+    "CREATE TABLE IF NOT EXISTS source_readings(source_id TEXT NOT NULL, slot INTEGER NOT NULL,"
+    " wh INTEGER NOT NULL, msg_id TEXT NOT NULL, received_ms INTEGER NOT NULL,"
+    " aggregated_in INTEGER, PRIMARY KEY(source_id, slot));"
+    "CREATE INDEX IF NOT EXISTS source_readings_open ON source_readings(slot)"
+    " WHERE aggregated_in IS NULL;"
+    "CREATE TABLE IF NOT EXISTS outputs(slot INTEGER PRIMARY KEY, wh INTEGER NOT NULL,"
+    " late_wh INTEGER NOT NULL, readings INTEGER NOT NULL, ask INTEGER);"
+    "CREATE TABLE IF NOT EXISTS received(output_id TEXT PRIMARY KEY, msg_id TEXT NOT NULL,"
+    " amount INTEGER NOT NULL, seen_ms INTEGER NOT NULL);";
+
+int pg_producer_open(const pg_entity_opts *o, const pg_producer_opts *po, pg_producer **out,
+                     pg_diag *d) {
+  *out = NULL;
+  if (!po || !po->seed) return pg_fail(d, PG_ERR_CONFIG, "producer: no wallet seed");
+  pg_producer *p = calloc(1, sizeof *p);
+  if (!p) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  p->o = *po;
+  p->o.seed = NULL;
+  char schema[2048];
+  snprintf(schema, sizeof schema, "%s%s", pg_registry_schema, producer_schema);
+  int rc = pg_entity_init(&p->e, o, "producer", PG_GRID_ENTITY_PRODUCER, schema, true, d);
+  if (rc) {
+    free(p);
+    return rc;
+  }
+  p->grace_ms = po->grace_ms ? po->grace_ms : p->e.slot_ms / 2;
+  pg_wallet *w = NULL;
+  rc = pg_wallet_new(o->client, po->seed, po->seed_len, NULL, &w, d);
+  if (!rc) rc = pg_wallet_address(w, 0, 0, p->address);
+  pg_wallet_free(w);
+  if (!rc) rc = pg_registry_init(&p->reg, &p->e, 1u << PG_GRID_ENTITY_SOURCE, false, d);
+  if (!rc) rc = pg_entity_open_conn(&p->e, &p->status_db, d);
+  if (rc) {
+    pg_registry_fini(&p->reg);
+    pg_entity_fini(&p->e);
+    free(p);
+    return rc;
+  }
+  pthread_mutex_init(&p->status_mu, NULL);
+  *out = p;
+  return PG_OK;
+}
+
+void pg_producer_close(pg_producer *p) {
+  if (!p) return;
+  pg_registry_fini(&p->reg);
+  if (p->status_db) sqlite3_close(p->status_db);
+  pthread_mutex_destroy(&p->status_mu);
+  pg_entity_fini(&p->e);
+  free(p);
+}
+
+int pg_producer_handle(void *producer, const char *method, const char *path, const void *body,
+                       size_t len, unsigned *status, pg_buf *resp) {
+  pg_producer *p = producer;
+  return pg_registry_handle(&p->reg, method, path, body, len, status, resp);
+}
+
+/* A message from a source's channel (inside the cursor's transaction). */
+static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_diag *d) {
+  pg_producer *p = ctx;
+  pg_entity *e = &p->e;
+  if (m->msg.command != PG_GRID_CMD_OUTPUT) {
+    pg_log_warn(e->role, "%s: '%s' sent a %s message; only output is expected", e->id, reg->id,
+                pg_grid_command_name(m->msg.command));
+    return pg_count_add(e->db, "unexpected_messages", 1, d);
+  }
+  const pg_grid_output *o = &m->msg.u.output;
+  char why[200];
+  if (!pg_entity_slot_ok(e, o->slot, o->start_time, o->end_time, why, sizeof why)) {
+    pg_log_warn(e->role, "%s: reading of '%s' rejected: %s", e->id, reg->id, why);
+    return pg_count_add(e->db, "rejected_readings", 1, d);
+  }
+  char hex[65];
+  pg_hex_encode(m->msg_id, 32, hex);
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(e->db, "INSERT INTO source_readings(source_id, slot, wh, msg_id, received_ms)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, reg->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)o->slot);
+  sqlite3_bind_int64(st, 3, o->output_wh);
+  sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, (sqlite3_int64)pg_entity_now(e));
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
+  sqlite3_finalize(st);
+  if (!rc && sqlite3_changes(e->db) == 0) {
+    pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first reading stands", e->id,
+                reg->id, (unsigned long long)o->slot);
+    rc = pg_count_add(e->db, "duplicate_readings", 1, d);
+  }
+  return rc;
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql, int64_t a, int *rc, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int64_t v = 0;
+  *rc = pg_gdb_prepare(db, sql, &st, d);
+  if (*rc) return 0;
+  sqlite3_bind_int64(st, 1, a);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  else if (s != SQLITE_DONE)
+    *rc = pg_fail(d, PG_ERR_DB, "database: %s", sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* Is slot k complete: every active source has reported it? */
+static int slot_complete(pg_producer *p, uint64_t k, bool *complete, pg_diag *d) {
+  int rc = 0;
+  int64_t missing = scalar(p->e.db,
+                           "SELECT COUNT(*) FROM registrations r WHERE r.state = 1 AND NOT EXISTS"
+                           " (SELECT 1 FROM source_readings s WHERE s.source_id = r.id AND s.slot = ?1)",
+                           (int64_t)k, &rc, d);
+  *complete = missing == 0;
+  return rc;
+}
+
+static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
+  pg_entity *e = &p->e;
+  int rc = pg_gdb_begin(e->db, d);
+  if (rc) return rc;
+  int64_t wh = 0, late = 0, n = 0;
+  sqlite3_stmt *st = NULL;
+  rc = pg_gdb_prepare(e->db, "SELECT COALESCE(SUM(wh),0), COALESCE(SUM(CASE WHEN slot < ?1 THEN wh END),0),"
+                             " COUNT(*) FROM source_readings WHERE aggregated_in IS NULL AND slot <= ?1",
+                      &st, d);
+  if (!rc) {
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      wh = sqlite3_column_int64(st, 0);
+      late = sqlite3_column_int64(st, 1);
+      n = sqlite3_column_int64(st, 2);
+    } else {
+      rc = pg_fail(d, PG_ERR_DB, "readings read: %s", sqlite3_errmsg(e->db));
+    }
+    sqlite3_finalize(st);
+  }
+  if (!rc && wh > PG_GRID_MAX_WH) wh = PG_GRID_MAX_WH; /* cannot happen with valid readings */
+  pg_grid_msg m = {.command = PG_GRID_CMD_OUTPUT};
+  m.u.output.slot = k;
+  m.u.output.start_time = pg_slot_start(k, e->slot_ms);
+  m.u.output.end_time = pg_slot_start(k + 1, e->slot_ms);
+  m.u.output.output_wh = wh;
+  m.u.output.has_ask = p->o.has_ask;
+  m.u.output.ask_per_kwh = p->o.ask_per_kwh;
+  snprintf(m.u.output.payment_address, sizeof m.u.output.payment_address, "%s", p->address_bech32);
+  if (!rc) rc = pg_chan_queue(e->db, "main", &m, d);
+  if (!rc)
+    rc = pg_gdb_prepare(e->db, "UPDATE source_readings SET aggregated_in = ?1"
+                               " WHERE aggregated_in IS NULL AND slot <= ?1",
+                        &st, d);
+  if (!rc) {
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
+    sqlite3_finalize(st);
+  }
+  if (!rc)
+    rc = pg_gdb_prepare(e->db, "INSERT INTO outputs(slot, wh, late_wh, readings, ask) VALUES (?1,?2,?3,?4,?5)",
+                        &st, d);
+  if (!rc) {
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
+    sqlite3_bind_int64(st, 2, wh);
+    sqlite3_bind_int64(st, 3, late);
+    sqlite3_bind_int64(st, 4, n);
+    if (p->o.has_ask)
+      sqlite3_bind_int64(st, 5, (sqlite3_int64)p->o.ask_per_kwh);
+    else
+      sqlite3_bind_null(st, 5);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "outputs write: %s", sqlite3_errmsg(e->db));
+    sqlite3_finalize(st);
+  }
+  if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
+  if (!rc) return pg_gdb_commit(e->db, d);
+  pg_gdb_rollback(e->db);
+  return rc;
+}
+
+static int aggregate_due(pg_producer *p, pg_diag *d) {
+  pg_entity *e = &p->e;
+  uint64_t now = pg_entity_now(e);
+  int64_t next = -1;
+  int rc = pg_kv_get_i64(e->db, "next_slot", -1, &next, d);
+  if (rc) return rc;
+  if (next < 0) {
+    next = (int64_t)pg_slot_of(now, e->slot_ms) + 1;
+    rc = pg_kv_set_i64(e->db, "next_slot", next, d);
+    if (rc) return rc;
+  }
+  for (uint64_t k = (uint64_t)next; pg_slot_start(k + 1, e->slot_ms) <= now; k++) {
+    bool complete = false;
+    if (now < pg_slot_start(k + 1, e->slot_ms) + p->grace_ms) {
+      rc = slot_complete(p, k, &complete, d);
+      if (rc) return rc;
+      if (!complete) return PG_OK; /* wait for the rest or the deadline */
+    }
+    rc = aggregate(p, k, d);
+    if (rc) return rc;
+  }
+  return PG_OK;
+}
+
+/* Records outputs that arrived on the payment address. */
+static int check_payments(pg_producer *p, pg_diag *d) {
+  pg_entity *e = &p->e;
+  uint64_t now = pg_entity_now(e);
+  if (now < p->next_pay_check_ms) return PG_OK;
+  p->next_pay_check_ms = now + 1000;
+  enum { MAX = 1000 };
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAX * sizeof *ids);
+  if (!ids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t n = 0, total = 0;
+  pg_diag cd = {{0}};
+  int rc = pg_client_address_outputs(e->client, p->address, true, ids, MAX, &n, &total, &cd);
+  if (rc) {
+    pg_entity_problem(e, "node_failures", "payment check: %s", cd.msg);
+    free(ids);
+    return PG_OK;
+  }
+  for (size_t i = 0; i < n && !rc; i++) {
+    char hex[2 * PG_OUTPUT_ID_LEN + 1];
+    pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, hex);
+    sqlite3_stmt *st = NULL;
+    rc = pg_gdb_prepare(e->db, "SELECT 1 FROM received WHERE output_id = ?1", &st, d);
+    if (rc) break;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    bool known = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (known) continue;
+    pg_output_info oi;
+    if (pg_client_output(e->client, ids[i], &oi, &cd) != PG_OK) {
+      pg_entity_problem(e, "node_failures", "payment check: %s", cd.msg);
+      break;
+    }
+    char mhex[65];
+    pg_hex_encode(oi.message_id, 32, mhex);
+    rc = pg_gdb_prepare(e->db, "INSERT INTO received(output_id, msg_id, amount, seen_ms) VALUES (?1,?2,?3,?4)",
+                        &st, d);
+    if (rc) break;
+    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)oi.amount);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "received write: %s", sqlite3_errmsg(e->db));
+    sqlite3_finalize(st);
+    if (!rc) pg_log_info(e->role, "%s: received %llu", e->id, (unsigned long long)oi.amount);
+  }
+  free(ids);
+  return rc;
+}
+
+int pg_producer_step(pg_producer *p, pg_diag *d) {
+  pg_entity *e = &p->e;
+  if (!p->address_bech32[0]) {
+    char hrp[PG_CLIENT_HRP_MAX + 1];
+    pg_diag hd = {{0}};
+    if (pg_entity_hrp(e, hrp, &hd) != PG_OK) {
+      pg_entity_problem(e, "node_failures", "node info: %s", hd.msg);
+      return PG_OK; /* nothing can be reported without the address */
+    }
+    if (pg_iota_address_encode(hrp, p->address, p->address_bech32, sizeof p->address_bech32) != PG_OK)
+      return pg_fail(d, PG_ERR_STATE, "producer: cannot encode the payment address");
+  }
+  int rc = pg_entity_register(e, d);
+  if (!rc) rc = pg_registry_read(e, on_source_msg, p, d);
+  if (!rc) rc = aggregate_due(p, d);
+  if (!rc) rc = pg_entity_flush(e, d);
+  if (!rc) rc = check_payments(p, d);
+  return rc;
+}
+
+int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d) {
+  pthread_mutex_lock(&p->status_mu);
+  json_t *o = NULL;
+  int rc = pg_entity_status(&p->e, p->status_db, &o, d);
+  if (!rc) {
+    int r2 = 0;
+    json_object_set_new(o, "paymentAddress", json_string(p->address_bech32));
+    json_object_set_new(o, "outputWh", json_integer(scalar(p->status_db, "SELECT COALESCE(SUM(wh),0) FROM outputs WHERE ?1 = ?1", 0, &r2, d)));
+    json_object_set_new(o, "slotsReported", json_integer(scalar(p->status_db, "SELECT COUNT(*) FROM outputs WHERE ?1 = ?1", 0, &r2, d)));
+    json_object_set_new(o, "received", json_integer(scalar(p->status_db, "SELECT COALESCE(SUM(amount),0) FROM received WHERE ?1 = ?1", 0, &r2, d)));
+    json_t *srcs = json_array();
+    sqlite3_stmt *st = NULL;
+    if (!r2 && pg_gdb_prepare(p->status_db,
+                              "SELECT r.id, r.name, r.state, COUNT(s.slot), COALESCE(SUM(s.wh),0)"
+                              " FROM registrations r LEFT JOIN source_readings s ON s.source_id = r.id"
+                              " GROUP BY r.id ORDER BY r.id",
+                              &st, d) == PG_OK) {
+      static const char *states[] = {"waiting", "active", "closed", "rejected", "removed"};
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        int s = sqlite3_column_int(st, 2);
+        json_array_append_new(
+            srcs, json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", sqlite3_column_text(st, 0), "name",
+                            sqlite3_column_text(st, 1), "state",
+                            s >= 0 && s <= 4 ? states[s] : "?", "readings",
+                            (json_int_t)sqlite3_column_int64(st, 3), "outputWh",
+                            (json_int_t)sqlite3_column_int64(st, 4)));
+      }
+      sqlite3_finalize(st);
+    }
+    json_object_set_new(o, "sources", srcs);
+    rc = r2;
+  }
+  pthread_mutex_unlock(&p->status_mu);
+  if (rc) {
+    json_decref(o);
+    return rc;
+  }
+  *out = o;
+  return PG_OK;
+}

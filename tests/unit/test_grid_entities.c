@@ -1,0 +1,430 @@
+/* The four entities in one process on an in-process node and a virtual
+ * clock (the simulator's set-up): sources -> producers -> grid <- consumers,
+ * real MAM channels and real transfers with TIP-15 dust protection on.
+ * Checks that after a run every reading is accounted for, every request is
+ * paid once and confirmed, producers receive what settlement says, the
+ * supply is unchanged; and that closing and reopening every entity
+ * mid-run (a crash between steps) changes none of it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "p2pgrid/client.h"
+#include "p2pgrid/grid.h"
+#include "p2pgrid/ledger.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/mam.h"
+#include "p2pgrid/slip10.h"
+#include "p2pgrid/wallet.h"
+#include "tangle_test_util.h"
+
+#define SLOT_MS 4000ULL
+#define NSRC 4
+#define NPROD 2
+#define NCONS 3
+#define MI 1000000ULL
+
+/* a deterministic test meter: wh depends on the slot and a per-meter base */
+typedef struct tmeter {
+  pg_meter base;
+  int64_t base_wh;
+} tmeter;
+static int tm_energy(pg_meter *m, uint64_t from, uint64_t to, int64_t *wh, pg_diag *d) {
+  (void)d;
+  tmeter *t = (tmeter *)m;
+  *wh = t->base_wh + (int64_t)((from / SLOT_MS) % 7) * 13 + (int64_t)((to - from) / SLOT_MS) - 1;
+  return PG_OK;
+}
+static void tm_destroy(pg_meter *m) { (void)m; }
+static const pg_meter_ops tm_ops = {.kind = "test", .energy = tm_energy, .destroy = tm_destroy};
+
+typedef struct world {
+  tt_fixture tf;
+  pg_ledger *l;
+  pg_client *c;
+  char *root;
+  uint8_t seeds[1 + NPROD + NCONS][32]; /* grid, producers, consumers */
+  tmeter smeter[NSRC], cmeter[NCONS];
+  pg_gridop *grid;
+  pg_producer *prod[NPROD];
+  pg_source *src[NSRC];
+  pg_consumer *cons[NCONS];
+  pg_registrar *to_grid, *to_prod[NPROD];
+  uint64_t supply0;
+} world;
+
+static void dir_of(world *w, const char *name, char *out, size_t cap) {
+  snprintf(out, cap, "%s/%s", w->root, name);
+}
+
+static void open_entities(world *w) {
+  pg_diag d = {{0}};
+  char dir[600], id[32];
+  pg_entity_opts o = {.client = w->c, .clock = &w->tf.clock.base, .slot_ms = SLOT_MS,
+                      .security = 1, .retry_ms = 500};
+  pg_gridop_opts go = {.mech = PG_MARKET_PAY_AS_CLEAR, .import_price = 300 * MI,
+                       .export_price = 80 * MI, .fee_per_kwh = 5 * MI, .fee_bp = 100,
+                       .payout_min = 0, .dust_allowance = 10 * MI, .seed = w->seeds[0],
+                       .seed_len = 32};
+  dir_of(w, "grid", dir, sizeof dir);
+  o.id = "grid", o.data_dir = dir;
+  int rc = pg_gridop_open(&o, &go, &w->grid, &d);
+  if (rc) fail_msg("grid: %s", d.msg);
+  assert_int_equal(pg_registrar_local_new(pg_gridop_handle, w->grid, &w->to_grid, &d), PG_OK);
+  for (int i = 0; i < NPROD; i++) {
+    snprintf(id, sizeof id, "producer-%d", i);
+    dir_of(w, id, dir, sizeof dir);
+    o.id = id, o.data_dir = dir, o.upstream = w->to_grid;
+    pg_producer_opts po = {.ask_per_kwh = (uint64_t)(90 + 40 * i) * MI, .has_ask = true,
+                           .seed = w->seeds[1 + i], .seed_len = 32};
+    rc = pg_producer_open(&o, &po, &w->prod[i], &d);
+    if (rc) fail_msg("producer: %s", d.msg);
+    assert_int_equal(pg_registrar_local_new(pg_producer_handle, w->prod[i], &w->to_prod[i], &d), PG_OK);
+  }
+  for (int i = 0; i < NSRC; i++) {
+    snprintf(id, sizeof id, "source-%d", i);
+    dir_of(w, id, dir, sizeof dir);
+    o.id = id, o.data_dir = dir, o.upstream = w->to_prod[i / 2];
+    w->smeter[i] = (tmeter){.base = {.ops = &tm_ops}, .base_wh = 200 + 111 * i};
+    rc = pg_source_open(&o, &w->smeter[i].base, &w->src[i], &d);
+    if (rc) fail_msg("source: %s", d.msg);
+  }
+  for (int i = 0; i < NCONS; i++) {
+    snprintf(id, sizeof id, "consumer-%d", i);
+    dir_of(w, id, dir, sizeof dir);
+    o.id = id, o.data_dir = dir, o.upstream = w->to_grid;
+    w->cmeter[i] = (tmeter){.base = {.ops = &tm_ops}, .base_wh = 150 + 170 * i};
+    pg_consumer_opts co = {.bid_per_kwh = 250 * MI, .has_bid = i != 1,
+                           .seed = w->seeds[1 + NPROD + i], .seed_len = 32};
+    rc = pg_consumer_open(&o, &co, &w->cmeter[i].base, &w->cons[i], &d);
+    if (rc) fail_msg("consumer: %s", d.msg);
+  }
+}
+
+static void close_entities(world *w) {
+  for (int i = 0; i < NSRC; i++) pg_source_close(w->src[i]);
+  for (int i = 0; i < NCONS; i++) pg_consumer_close(w->cons[i]);
+  for (int i = 0; i < NPROD; i++) {
+    pg_producer_close(w->prod[i]);
+    pg_registrar_free(w->to_prod[i]);
+  }
+  pg_gridop_close(w->grid);
+  pg_registrar_free(w->to_grid);
+}
+
+static world *world_new(void) {
+  world *w = calloc(1, sizeof *w);
+  assert_non_null(w);
+  w->tf.dir = tt_mkdtemp();
+  w->root = w->tf.dir;
+  pg_vclock_init(&w->tf.clock, TT_START_MS);
+  tt_config(&w->tf.cfg, w->tf.dir, &w->tf.clock, 1);
+  pg_genesis_output g[1 + NCONS];
+  for (int i = 0; i < 1 + NPROD + NCONS; i++) memset(w->seeds[i], 0x30 + i, 32);
+  /* the grid gets a float to pay producers before consumers pay; consumers their money */
+  assert_int_equal(pg_iota_keypair(w->seeds[0], 32, 0, 0, 0, NULL, NULL, g[0].address), PG_OK);
+  g[0].amount = 1000000 * MI;
+  for (int i = 0; i < NCONS; i++) {
+    assert_int_equal(pg_iota_keypair(w->seeds[1 + NPROD + i], 32, 0, 0, 0, NULL, NULL, g[1 + i].address),
+                     PG_OK);
+    g[1 + i].amount = 1000000 * MI;
+  }
+  pg_ledger_config lc = {.dust_protection = true, .genesis_count = 1 + NCONS, .genesis = g};
+  assert_int_equal(pg_ledger_new(&lc, &w->l), PG_OK);
+  w->tf.cfg.tx_confirm = pg_ledger_apply;
+  w->tf.cfg.tx_confirm_ctx = w->l;
+  w->tf.t = tt_open(&w->tf.cfg);
+  pg_diag d = {{0}};
+  assert_int_equal(pg_ledger_attach(w->l, pg_tangle_db(w->tf.t), pg_tangle_db_path(w->tf.t), &d), PG_OK);
+  assert_int_equal(pg_client_local_new(w->tf.t, w->l, &w->c, &d), PG_OK);
+  assert_int_equal(pg_ledger_supply(w->l, &w->supply0), PG_OK);
+  tt_issue(w->tf.t, 1);
+  open_entities(w);
+  return w;
+}
+
+static void world_free(world *w) {
+  close_entities(w);
+  pg_client_free(w->c);
+  pg_ledger_free(w->l);
+  pg_tangle_close(w->tf.t);
+  tt_rmrf(w->tf.dir);
+  free(w);
+}
+
+static void step_all(world *w) {
+  pg_diag d = {{0}};
+  for (int i = 0; i < NSRC; i++)
+    if (pg_source_step(w->src[i], &d)) fail_msg("source step: %s", d.msg);
+  for (int i = 0; i < NPROD; i++)
+    if (pg_producer_step(w->prod[i], &d)) fail_msg("producer step: %s", d.msg);
+  for (int i = 0; i < NCONS; i++)
+    if (pg_consumer_step(w->cons[i], &d)) fail_msg("consumer step: %s", d.msg);
+  if (pg_gridop_step(w->grid, &d)) fail_msg("grid step: %s", d.msg);
+}
+
+/* advance by ms in ticks of 250 ms, a milestone every second */
+static void run(world *w, uint64_t ms) {
+  for (uint64_t t = 0; t < ms; t += 250) {
+    pg_vclock_advance(&w->tf.clock, 250);
+    step_all(w);
+    if ((pg_clock_now(&w->tf.clock.base) / 250) % 4 == 0) tt_issue(w->tf.t, 1);
+  }
+}
+
+static json_int_t jint(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  if (!json_is_integer(v)) fail_msg("status has no integer '%s'", k);
+  return json_integer_value(v);
+}
+
+/* Is everything settled, billed, paid and paid out? */
+static bool quiet(world *w) {
+  json_t *s = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_gridop_status(w->grid, &s, &d), PG_OK);
+  json_t *t = json_object_get(s, "totals");
+  bool q = jint(t, "outstanding") == 0 && jint(t, "payoutsDue") == 0 &&
+           jint(t, "paidOut") == jint(t, "distributions") && jint(s, "unsentMessages") == 0 &&
+           jint(t, "paymentRequests") > 0;
+  for (int i = 0; q && i < NCONS; i++) {
+    json_t *c = NULL;
+    assert_int_equal(pg_consumer_status(w->cons[i], &c, &d), PG_OK);
+    q = jint(c, "outstanding") == 0 && jint(c, "unsentMessages") == 0;
+    json_decref(c);
+  }
+  /* all slots that ended are settled */
+  int64_t cur = (int64_t)(pg_clock_now(&w->tf.clock.base) / SLOT_MS);
+  q = q && jint(s, "nextSlot") == cur;
+  json_decref(s);
+  return q;
+}
+
+/* Without letting another slot end (run() stops on a slot boundary), steps
+ * until everything is paid. */
+static void drain(world *w) {
+  for (int i = 0; i < 400; i++) {
+    pg_vclock_advance(&w->tf.clock, 9);
+    step_all(w);
+    tt_issue(w->tf.t, 1);
+    if (quiet(w)) return;
+  }
+  json_t *s = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_gridop_status(w->grid, &s, &d), PG_OK);
+  char *txt = json_dumps(s, JSON_INDENT(1));
+  for (int i = 0; i < NCONS; i++) {
+    json_t *c = NULL;
+    assert_int_equal(pg_consumer_status(w->cons[i], &c, &d), PG_OK);
+    char *ct = json_dumps(c, 0);
+    fprintf(stderr, "consumer %d: %s\n", i, ct);
+    free(ct);
+    json_decref(c);
+  }
+  fail_msg("not quiet after draining: %s", txt);
+}
+
+static void check_books(world *w) {
+  pg_diag d = {{0}};
+  json_t *gs = NULL, *gp = NULL, *gc = NULL;
+  assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
+  assert_int_equal(pg_gridop_producers(w->grid, &gp, &d), PG_OK);
+  assert_int_equal(pg_gridop_consumers(w->grid, &gc, &d), PG_OK);
+  json_t *t = json_object_get(gs, "totals");
+  /* every source reading reached the grid through its producer */
+  json_int_t src_wh = 0, prod_wh = 0;
+  for (int i = 0; i < NSRC; i++) {
+    json_t *s = NULL;
+    assert_int_equal(pg_source_status(w->src[i], &s, &d), PG_OK);
+    src_wh += jint(s, "outputWh");
+    assert_true(jint(s, "slotsReported") >= 3);
+    json_decref(s);
+  }
+  for (int i = 0; i < NPROD; i++) {
+    json_t *p = NULL;
+    assert_int_equal(pg_producer_status(w->prod[i], &p, &d), PG_OK);
+    prod_wh += jint(p, "outputWh");
+    json_t *row = json_array_get(gp, (size_t)i);
+    /* what the grid's settlement says it owes is what arrived */
+    assert_int_equal(jint(row, "earned"), jint(p, "received"));
+    assert_int_equal(jint(row, "paid"), jint(row, "earned"));
+    assert_int_equal(jint(row, "outputWh"), jint(p, "outputWh"));
+    assert_true(jint(row, "earned") > 0);
+    json_decref(p);
+  }
+  assert_int_equal(src_wh, prod_wh);
+  assert_int_equal(jint(t, "producedWh"), prod_wh);
+  /* every consumer reading was billed, every bill paid once */
+  json_int_t cons_wh = 0;
+  for (int i = 0; i < NCONS; i++) {
+    json_t *c = NULL;
+    assert_int_equal(pg_consumer_status(w->cons[i], &c, &d), PG_OK);
+    cons_wh += jint(c, "usageWh");
+    json_t *row = json_array_get(gc, (size_t)i);
+    assert_int_equal(jint(row, "usageWh"), jint(c, "usageWh"));
+    assert_int_equal(jint(row, "billed"), jint(c, "billed"));
+    assert_int_equal(jint(row, "paid"), jint(c, "paid"));
+    assert_int_equal(jint(c, "paid"), jint(c, "billed"));
+    assert_int_equal(jint(row, "outstanding"), 0);
+    assert_int_equal(jint(row, "requests"), jint(c, "requests"));
+    json_decref(c);
+  }
+  assert_int_equal(jint(t, "consumedWh"), cons_wh);
+  assert_int_equal(jint(t, "paymentRequests"), jint(t, "paymentsConfirmed"));
+  /* nothing counted twice or rejected in an honest run */
+  json_t *errs = json_object_get(gs, "errors");
+  assert_null(json_object_get(errs, "duplicate_readings"));
+  assert_null(json_object_get(errs, "rejected_readings"));
+  assert_null(json_object_get(errs, "unknown_payments"));
+  uint64_t supply = 0;
+  assert_int_equal(pg_ledger_supply(w->l, &supply), PG_OK);
+  assert_int_equal(supply, w->supply0);
+  json_decref(gs);
+  json_decref(gp);
+  json_decref(gc);
+}
+
+static void test_grid_run(void **state) {
+  (void)state;
+  world *w = world_new();
+  run(w, 8 * SLOT_MS);
+  drain(w);
+  check_books(w);
+  world_free(w);
+}
+
+/* Closing every entity at arbitrary points (as a crash between two steps
+ * would) and reopening from the same directories loses and doubles nothing. */
+static void test_grid_restart(void **state) {
+  (void)state;
+  world *w = world_new();
+  for (int round = 0; round < 5; round++) {
+    run(w, SLOT_MS + 750 * (uint64_t)round);
+    close_entities(w);
+    open_entities(w);
+  }
+  run(w, 2 * SLOT_MS);
+  drain(w);
+  check_books(w);
+  world_free(w);
+}
+
+/* The registration API: the rules of docs/PROTOCOL.md. */
+static void test_registration_api(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_buf resp;
+  pg_buf_init(&resp, 4096);
+  unsigned st = 0;
+  const char *root = "ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9";
+  char body[400];
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"type\":\"consumer\",\"root\":\"%s\",\"sideKey\":\"KEY\"}", root);
+  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/c9", body, strlen(body), &st, &resp), PG_OK);
+  assert_int_equal(st, 201);
+  pg_grid_channel ret;
+  assert_int_equal(pg_grid_channel_parse(resp.data, resp.len, &ret, NULL), PG_OK);
+  /* again: 200 and the same return channel */
+  pg_buf_reset(&resp);
+  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/c9", body, strlen(body), &st, &resp), PG_OK);
+  assert_int_equal(st, 200);
+  pg_grid_channel ret2;
+  assert_int_equal(pg_grid_channel_parse(resp.data, resp.len, &ret2, NULL), PG_OK);
+  assert_string_equal(ret.root, ret2.root);
+  /* another channel under the same id: 409 */
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"type\":\"consumer\",\"root\":\"%s\",\"sideKey\":\"OTHER\"}", root);
+  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/c9", body, strlen(body), &st, &resp), PG_OK);
+  assert_int_equal(st, 409);
+  /* a source at the grid: 403; malformed: 400 naming the field */
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"type\":\"source\",\"root\":\"%s\",\"sideKey\":\"K\"}", root);
+  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/s1", body, strlen(body), &st, &resp), PG_OK);
+  assert_int_equal(st, 403);
+  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/s1", "{\"name\":1}", 10, &st, &resp), PG_OK);
+  assert_int_equal(st, 400);
+  assert_non_null(strstr((const char *)resp.data, "name"));
+  /* wrong side key: 403; right: 204; again: 404 */
+  assert_int_equal(pg_gridop_handle(w->grid, "DELETE", "/registration/c9/WRONG", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(st, 403);
+  assert_int_equal(pg_gridop_handle(w->grid, "DELETE", "/registration/c9/KEY", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(st, 204);
+  assert_int_equal(pg_gridop_handle(w->grid, "DELETE", "/registration/c9/KEY", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(st, 404);
+  assert_int_equal(pg_gridop_handle(w->grid, "GET", "/registration/c9", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(st, 405);
+  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/elsewhere", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(st, 404);
+  pg_buf_free(&resp);
+  world_free(w);
+}
+
+/* A channel registered under an id its first message does not name is never
+ * used; forged and malformed messages are counted, never booked. */
+static void test_forged_channel(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_diag d = {{0}};
+  /* an attacker registers a channel whose hello names somebody else */
+  pg_mam_channel ch;
+  char seed[82];
+  assert_int_equal(pg_mam_random_trytes(seed, 81), PG_OK);
+  assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, "SECRET", 6, 1, &d), PG_OK);
+  char root[82];
+  assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
+  const char *texts[] = {
+      "{\"command\":\"hello\",\"registrationId\":\"producer-0\",\"time\":1}",
+      "{\"command\":\"output\",\"slot\":1,\"startTime\":4000,\"endTime\":8000,\"output\":5,"
+      "\"paymentAddress\":\"atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx\"}"};
+  for (int i = 0; i < 2; i++) {
+    char *tr = NULL;
+    size_t tl = 0;
+    assert_int_equal(pg_mam_text_to_trytes(texts[i], strlen(texts[i]), &tr, &tl), PG_OK);
+    pg_mam_message m = {0};
+    assert_int_equal(pg_mam_create_message(&ch, tr, tl, &m, &d), PG_OK);
+    uint8_t id[32];
+    assert_int_equal(pg_mam_attach(w->c, &m, NULL, 0, id, &d), PG_OK);
+    pg_mam_message_free(&m);
+    free(tr);
+  }
+  char body[400];
+  snprintf(body, sizeof body,
+           "{\"name\":\"evil\",\"type\":\"producer\",\"root\":\"%s\",\"sideKey\":\"SECRET\"}", root);
+  pg_buf resp;
+  pg_buf_init(&resp, 4096);
+  unsigned st = 0;
+  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/evil", body, strlen(body), &st, &resp), PG_OK);
+  assert_int_equal(st, 201);
+  pg_buf_free(&resp);
+  run(w, 3 * SLOT_MS);
+  json_t *gp = NULL, *gs = NULL;
+  assert_int_equal(pg_gridop_producers(w->grid, &gp, &d), PG_OK);
+  size_t i;
+  json_t *row;
+  bool seen = false;
+  json_array_foreach(gp, i, row) {
+    if (strcmp(json_string_value(json_object_get(row, "id")), "evil") == 0) {
+      seen = true;
+      assert_string_equal(json_string_value(json_object_get(row, "state")), "rejected");
+      assert_int_equal(jint(row, "readings"), 0);
+    }
+  }
+  assert_true(seen);
+  assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
+  assert_int_equal(jint(json_object_get(gs, "errors"), "rejected_channels"), 1);
+  json_decref(gp);
+  json_decref(gs);
+  pg_mam_channel_wipe(&ch);
+  world_free(w);
+}
+
+int main(void) {
+  pg_log_set_level(PG_LOG_WARN);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_registration_api),
+      cmocka_unit_test(test_forged_channel),
+      cmocka_unit_test(test_grid_run),
+      cmocka_unit_test(test_grid_restart),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
