@@ -238,3 +238,10 @@ bool pg_entity_slot_ok(const pg_entity *e, uint64_t slot, uint64_t start, uint64
   }
   return true;
 }
+
+int pg_entity_next_slot(pg_entity *e, int64_t first_offset, int64_t *next, pg_diag *d) {
+  int rc = pg_kv_get_i64(e->db, "next_slot", -1, next, d);
+  if (rc || *next >= 0) return rc;
+  *next = (int64_t)pg_slot_of(pg_entity_now(e), e->slot_ms) + first_offset;
+  return pg_kv_set_i64(e->db, "next_slot", *next, d);
+}

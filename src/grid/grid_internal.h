@@ -179,6 +179,9 @@ PG_NODISCARD int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_
 PG_NODISCARD int pg_entity_report_slots(pg_entity *e, pg_meter *meter, void *ctx,
                                         int (*rep)(void *ctx, uint64_t k, int64_t wh, pg_diag *d),
                                         pg_diag *d);
+/* The first slot not yet done (kv "next_slot"); on first use the current
+ * slot + first_offset (1: the first whole slot after start). */
+PG_NODISCARD int pg_entity_next_slot(pg_entity *e, int64_t first_offset, int64_t *next, pg_diag *d);
 /* The bech32 HRP of the node (asked once, then remembered in kv "hrp"). */
 PG_NODISCARD int pg_entity_hrp(pg_entity *e, char hrp[PG_CLIENT_HRP_MAX + 1], pg_diag *d);
 /* A reading's slot fields must be the slot's own times and the slot must be

@@ -208,14 +208,9 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
 static int aggregate_due(pg_producer *p, pg_diag *d) {
   pg_entity *e = &p->e;
   uint64_t now = pg_entity_now(e);
-  int64_t next = -1;
-  int rc = pg_kv_get_i64(e->db, "next_slot", -1, &next, d);
+  int64_t next = 0;
+  int rc = pg_entity_next_slot(e, 1, &next, d);
   if (rc) return rc;
-  if (next < 0) {
-    next = (int64_t)pg_slot_of(now, e->slot_ms) + 1;
-    rc = pg_kv_set_i64(e->db, "next_slot", next, d);
-    if (rc) return rc;
-  }
   for (uint64_t k = (uint64_t)next; pg_slot_start(k + 1, e->slot_ms) <= now; k++) {
     bool complete = false;
     if (now < pg_slot_start(k + 1, e->slot_ms) + p->grace_ms) {

@@ -78,14 +78,9 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
 int pg_entity_report_slots(pg_entity *e, pg_meter *meter, void *ctx,
                            int (*rep)(void *ctx, uint64_t k, int64_t wh, pg_diag *d), pg_diag *d) {
   uint64_t now = pg_entity_now(e);
-  int64_t next = -1;
-  int rc = pg_kv_get_i64(e->db, "next_slot", -1, &next, d);
+  int64_t next = 0;
+  int rc = pg_entity_next_slot(e, 1, &next, d);
   if (rc) return rc;
-  if (next < 0) {
-    next = (int64_t)pg_slot_of(now, e->slot_ms) + 1;
-    rc = pg_kv_set_i64(e->db, "next_slot", next, d);
-    if (rc) return rc;
-  }
   for (uint64_t k = (uint64_t)next; pg_slot_start(k + 1, e->slot_ms) <= now; k++) {
     int64_t wh = 0;
     pg_diag md = {{0}};
