@@ -14,6 +14,7 @@
 
 #include "p2pgrid/client.h"
 #include "p2pgrid/grid.h"
+#include "p2pgrid/bech32.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/mam.h"
@@ -41,10 +42,55 @@ static int tm_energy(pg_meter *m, uint64_t from, uint64_t to, int64_t *wh, pg_di
 static void tm_destroy(pg_meter *m) { (void)m; }
 static const pg_meter_ops tm_ops = {.kind = "test", .energy = tm_energy, .destroy = tm_destroy};
 
+/* A client that forwards to the in-process one, or fails like an unreachable
+ * node while `down` is set. */
+typedef struct flaky {
+  pg_client base;
+  pg_client *inner;
+  bool down;
+} flaky;
+#define FWD(name, sig, args)                                                   \
+  static int f_##name sig {                                                    \
+    flaky *f = (flaky *)c;                                                     \
+    if (f->down) return pg_fail(d, PG_ERR_HTTP, "node unreachable (test)");   \
+    return f->inner->ops->name args;                                           \
+  }
+FWD(health, (pg_client *c, bool *h, pg_diag *d), (f->inner, h, d))
+FWD(info, (pg_client *c, pg_node_info *o, pg_diag *d), (f->inner, o, d))
+FWD(tips, (pg_client *c, uint8_t (*ids)[PG_ID_LEN], size_t m, size_t *n, pg_diag *d),
+    (f->inner, ids, m, n, d))
+FWD(submit_json, (pg_client *c, const json_t *j, uint8_t id[PG_ID_LEN], pg_diag *d),
+    (f->inner, j, id, d))
+FWD(submit_raw, (pg_client *c, const uint8_t *b, size_t l, uint8_t id[PG_ID_LEN], pg_diag *d),
+    (f->inner, b, l, id, d))
+FWD(get_raw, (pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *o, pg_diag *d), (f->inner, id, o, d))
+FWD(get_json, (pg_client *c, const uint8_t id[PG_ID_LEN], json_t **o, pg_diag *d), (f->inner, id, o, d))
+FWD(get_meta, (pg_client *c, const uint8_t id[PG_ID_LEN], pg_msg_meta *o, pg_diag *d),
+    (f->inner, id, o, d))
+FWD(children, (pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)[PG_ID_LEN], size_t m,
+               size_t *n, size_t *t, pg_diag *d), (f->inner, id, ids, m, n, t, d))
+FWD(find_index, (pg_client *c, const uint8_t *ix, size_t il, uint8_t (*ids)[PG_ID_LEN], size_t m,
+                 size_t *n, size_t *t, pg_diag *d), (f->inner, ix, il, ids, m, n, t, d))
+FWD(milestone, (pg_client *c, uint32_t i, pg_milestone_info *o, pg_diag *d), (f->inner, i, o, d))
+FWD(address, (pg_client *c, const uint8_t a[32], uint64_t *b, bool *da, pg_diag *d),
+    (f->inner, a, b, da, d))
+FWD(address_outputs, (pg_client *c, const uint8_t a[32], bool sp, uint8_t (*ids)[PG_OUTPUT_ID_LEN],
+                      size_t m, size_t *n, size_t *t, pg_diag *d), (f->inner, a, sp, ids, m, n, t, d))
+FWD(output, (pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *o, pg_diag *d),
+    (f->inner, id, o, d))
+static void f_destroy(pg_client *c) { (void)c; }
+static const pg_client_ops flaky_ops = {
+    .kind = "flaky", .health = f_health, .info = f_info, .tips = f_tips,
+    .submit_json = f_submit_json, .submit_raw = f_submit_raw, .get_raw = f_get_raw,
+    .get_json = f_get_json, .get_meta = f_get_meta, .children = f_children,
+    .find_index = f_find_index, .milestone = f_milestone, .address = f_address,
+    .address_outputs = f_address_outputs, .output = f_output, .destroy = f_destroy};
+
 typedef struct world {
   tt_fixture tf;
   pg_ledger *l;
   pg_client *c;
+  flaky net; /* what the entities use */
   char *root;
   uint8_t seeds[1 + NPROD + NCONS][32]; /* grid, producers, consumers */
   tmeter smeter[NSRC], cmeter[NCONS];
@@ -63,7 +109,7 @@ static void dir_of(world *w, const char *name, char *out, size_t cap) {
 static void open_entities(world *w) {
   pg_diag d = {{0}};
   char dir[600], id[32];
-  pg_entity_opts o = {.client = w->c, .clock = &w->tf.clock.base, .slot_ms = SLOT_MS,
+  pg_entity_opts o = {.client = &w->net.base, .clock = &w->tf.clock.base, .slot_ms = SLOT_MS,
                       .security = 1, .retry_ms = 500};
   pg_gridop_opts go = {.mech = PG_MARKET_PAY_AS_CLEAR, .import_price = 300 * MI,
                        .export_price = 80 * MI, .fee_per_kwh = 5 * MI, .fee_bp = 100,
@@ -140,6 +186,7 @@ static world *world_new(void) {
   pg_diag d = {{0}};
   assert_int_equal(pg_ledger_attach(w->l, pg_tangle_db(w->tf.t), pg_tangle_db_path(w->tf.t), &d), PG_OK);
   assert_int_equal(pg_client_local_new(w->tf.t, w->l, &w->c, &d), PG_OK);
+  w->net = (flaky){.base = {.ops = &flaky_ops}, .inner = w->c};
   assert_int_equal(pg_ledger_supply(w->l, &w->supply0), PG_OK);
   tt_issue(w->tf.t, 1);
   open_entities(w);
@@ -418,11 +465,136 @@ static void test_forged_channel(void **state) {
   world_free(w);
 }
 
+/* Publishes texts on a new restricted channel; returns its root. */
+static void publish(world *w, pg_mam_channel *ch, const char *const *texts, size_t n) {
+  pg_diag d = {{0}};
+  for (size_t i = 0; i < n; i++) {
+    char *tr = NULL;
+    size_t tl = 0;
+    assert_int_equal(pg_mam_text_to_trytes(texts[i], strlen(texts[i]), &tr, &tl), PG_OK);
+    pg_mam_message m = {0};
+    assert_int_equal(pg_mam_create_message(ch, tr, tl, &m, &d), PG_OK);
+    uint8_t id[32];
+    assert_int_equal(pg_mam_attach(w->c, &m, NULL, 0, id, &d), PG_OK);
+    pg_mam_message_free(&m);
+    free(tr);
+  }
+}
+
+static json_int_t counter(json_t *status, const char *name) {
+  json_t *v = json_object_get(json_object_get(status, "errors"), name);
+  return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+/* A registered producer that misbehaves: malformed messages, a reading from
+ * the future, wrong slot times, an out-of-range number, a replayed slot, a
+ * usage message; and a payment with a reference no bill has. Each is
+ * counted, none is booked, and the honest participants' books stay exact. */
+static void test_bad_input(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_diag d = {{0}};
+  pg_mam_channel ch;
+  char seed[82], root[82];
+  assert_int_equal(pg_mam_random_trytes(seed, 81), PG_OK);
+  assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, "KEY", 3, 1, &d), PG_OK);
+  assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
+  char body[400];
+  snprintf(body, sizeof body,
+           "{\"name\":\"rogue\",\"type\":\"producer\",\"root\":\"%s\",\"sideKey\":\"KEY\"}", root);
+  pg_buf resp;
+  pg_buf_init(&resp, 4096);
+  unsigned st = 0;
+  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/rogue", body, strlen(body), &st, &resp), PG_OK);
+  assert_int_equal(st, 201);
+  pg_buf_free(&resp);
+  uint64_t k = TT_START_MS / SLOT_MS; /* the slot the run starts in */
+  char good[400], future[400], times[400], dup[400];
+  const char *addr = "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx";
+  snprintf(good, sizeof good, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":0.5,\"paymentAddress\":\"%s\"}",
+           (unsigned long long)k, (unsigned long long)(k * SLOT_MS), (unsigned long long)((k + 1) * SLOT_MS), addr);
+  snprintf(future, sizeof future, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":1,\"paymentAddress\":\"%s\"}",
+           (unsigned long long)(k + 1000), (unsigned long long)((k + 1000) * SLOT_MS), (unsigned long long)((k + 1001) * SLOT_MS), addr);
+  snprintf(times, sizeof times, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":1000,\"endTime\":2000,\"output\":1,\"paymentAddress\":\"%s\"}",
+           (unsigned long long)(k + 1), addr);
+  snprintf(dup, sizeof dup, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":900,\"paymentAddress\":\"%s\"}",
+           (unsigned long long)k, (unsigned long long)(k * SLOT_MS), (unsigned long long)((k + 1) * SLOT_MS), addr);
+  const char *texts[] = {
+      "{\"command\":\"hello\",\"registrationId\":\"rogue\",\"time\":1}",
+      "this is not json",
+      "{\"command\":\"output\",\"slot\":1,\"startTime\":1000,\"endTime\":2000,\"output\":1.2345}",
+      "{\"command\":\"usage\",\"slot\":1,\"startTime\":1000,\"endTime\":2000,\"usage\":1}",
+      future, times, good, dup};
+  publish(w, &ch, texts, sizeof texts / sizeof *texts);
+  /* a payment to the grid with a reference no bill has */
+  pg_wallet *cw = NULL;
+  assert_int_equal(pg_wallet_new(w->c, w->seeds[1 + NPROD], 32, NULL, &cw, &d), PG_OK);
+  json_t *gs0 = NULL;
+  assert_int_equal(pg_gridop_status(w->grid, &gs0, &d), PG_OK);
+  run(w, 250); /* the grid learns its address */
+  json_decref(gs0);
+  assert_int_equal(pg_gridop_status(w->grid, &gs0, &d), PG_OK);
+  const char *gaddr = json_string_value(json_object_get(gs0, "address"));
+  pg_wallet_output out = {.amount = 5 * MI};
+  assert_int_equal(pg_iota_address_decode(gaddr, strlen(gaddr), NULL, NULL, 0, out.address, &d), PG_OK);
+  json_decref(gs0);
+  pg_wallet_send_opts so = {.index = (const uint8_t *)"p2pgrid:no-such-bill", .index_len = 20};
+  uint8_t mid[32];
+  assert_int_equal(pg_wallet_send(cw, &out, 1, &so, mid, NULL, &d), PG_OK);
+  pg_wallet_free(cw);
+  run(w, 6 * SLOT_MS);
+  drain(w);
+  json_t *gs = NULL, *gp = NULL;
+  assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
+  assert_int_equal(counter(gs, "bad_messages"), 2);
+  assert_int_equal(counter(gs, "rejected_readings"), 2);
+  assert_int_equal(counter(gs, "duplicate_readings"), 1);
+  assert_int_equal(counter(gs, "unexpected_messages"), 1);
+  assert_int_equal(counter(gs, "unknown_payments"), 1);
+  assert_int_equal(pg_gridop_producers(w->grid, &gp, &d), PG_OK);
+  size_t i;
+  json_t *row;
+  json_array_foreach(gp, i, row) {
+    if (strcmp(json_string_value(json_object_get(row, "id")), "rogue") == 0) {
+      assert_int_equal(jint(row, "readings"), 1);   /* only the good one */
+      assert_int_equal(jint(row, "outputWh"), 500); /* the replay did not replace it */
+    }
+  }
+  json_decref(gs);
+  json_decref(gp);
+  pg_mam_channel_wipe(&ch);
+  world_free(w);
+}
+
+/* The node goes away for two slots: every entity keeps its readings in its
+ * outbox, counts the failures, and catches up when the node is back; the
+ * books are exact as if nothing happened. */
+static void test_node_outage(void **state) {
+  (void)state;
+  world *w = world_new();
+  run(w, 3 * SLOT_MS);
+  w->net.down = true;
+  run(w, 2 * SLOT_MS);
+  json_t *s = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_source_status(w->src[0], &s, &d), PG_OK);
+  assert_true(jint(s, "unsentMessages") >= 2);
+  assert_true(counter(s, "attach_failures") >= 1);
+  json_decref(s);
+  w->net.down = false;
+  run(w, 2 * SLOT_MS);
+  drain(w);
+  check_books(w);
+  world_free(w);
+}
+
 int main(void) {
   pg_log_set_level(PG_LOG_WARN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_registration_api),
       cmocka_unit_test(test_forged_channel),
+      cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_node_outage),
       cmocka_unit_test(test_grid_run),
       cmocka_unit_test(test_grid_restart),
   };
