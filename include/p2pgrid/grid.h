@@ -158,6 +158,15 @@ PG_NODISCARD int pg_gridop_consumers(pg_gridop *g, json_t **out, pg_diag *d);
 /* Settled slots from..to (inclusive; to = UINT64_MAX for all), at most 10000. */
 PG_NODISCARD int pg_gridop_slots(pg_gridop *g, uint64_t from, uint64_t to, json_t **out,
                                  pg_diag *d);
+/* One producer's / consumer's readings of slots from..to (inclusive), at most
+ * 10000, oldest first: producer {slot, outputWh, askPrice, communityWh,
+ * amount (its payout for that slot, 0 if none), batchId, messageId};
+ * consumer {slot, usageWh, bidPrice, billed, paid, outstanding, messageId,
+ * paymentMessageId}. An unknown id gives an empty array. Thread-safe. */
+PG_NODISCARD int pg_gridop_producer_slots(pg_gridop *g, const char *id, uint64_t from,
+                                          uint64_t to, json_t **out, pg_diag *d);
+PG_NODISCARD int pg_gridop_consumer_slots(pg_gridop *g, const char *id, uint64_t from,
+                                          uint64_t to, json_t **out, pg_diag *d);
 void pg_gridop_close(pg_gridop *g);
 
 #endif

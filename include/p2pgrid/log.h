@@ -20,6 +20,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "p2pgrid/clock.h"
@@ -53,6 +54,13 @@ static inline bool pg_log_enabled(pg_log_level level) { return level <= pg_log_g
 void pg_log(pg_log_level level, const char *module, const char *fmt, ...) PG_PRINTF(3, 4);
 void pg_logv(pg_log_level level, const char *module, const char *fmt, va_list ap)
     PG_PRINTF(3, 0);
+
+/* The in-memory tail: the last PG_LOG_TAIL_MAX lines written (whatever the
+ * output stream; each cut to 399 bytes), kept for status pages. Copies the
+ * newest max_lines of them that fit into out (cap bytes, NUL-terminated),
+ * oldest first, each ended by '\n'; returns how many. Thread-safe. */
+#define PG_LOG_TAIL_MAX 256
+size_t pg_log_tail(char *out, size_t cap, size_t max_lines);
 
 #define pg_log_error(module, ...) \
   do { if (pg_log_enabled(PG_LOG_ERROR)) pg_log(PG_LOG_ERROR, module, __VA_ARGS__); } while (0)

@@ -1,6 +1,7 @@
 /* log.c — levelled, thread-safe line logging. See p2pgrid/log.h. */
 #include "p2pgrid/log.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -82,6 +83,54 @@ static void scrub(char *p, size_t n) {
   }
 }
 
+/* ---- the in-memory tail (pg_log_tail) ---- */
+
+#define TAIL_LINES PG_LOG_TAIL_MAX
+#define TAIL_WIDTH 400 /* bytes kept of a line (longer ones are cut) */
+static pthread_mutex_t g_tail_mu = PTHREAD_MUTEX_INITIALIZER;
+static char g_tail[TAIL_LINES][TAIL_WIDTH];
+static unsigned short g_tail_len[TAIL_LINES];
+static size_t g_tail_next; /* lines written so far */
+
+static void tail_push(const char *line, size_t len) {
+  if (len >= TAIL_WIDTH) len = TAIL_WIDTH - 1;
+  pthread_mutex_lock(&g_tail_mu);
+  size_t slot = g_tail_next % TAIL_LINES;
+  memcpy(g_tail[slot], line, len);
+  g_tail[slot][len] = '\0';
+  g_tail_len[slot] = (unsigned short)len;
+  g_tail_next++;
+  pthread_mutex_unlock(&g_tail_mu);
+}
+
+size_t pg_log_tail(char *out, size_t cap, size_t max_lines) {
+  if (!out || cap == 0) return 0;
+  out[0] = '\0';
+  if (max_lines > TAIL_LINES) max_lines = TAIL_LINES;
+  size_t used = 0, lines = 0;
+  pthread_mutex_lock(&g_tail_mu);
+  size_t have = g_tail_next < TAIL_LINES ? g_tail_next : TAIL_LINES;
+  size_t n = have < max_lines ? have : max_lines;
+  /* the newest n lines that fit, oldest first: count back what fits */
+  size_t first = g_tail_next - n, need = 0;
+  while (first < g_tail_next) {
+    need = 0;
+    for (size_t i = first; i < g_tail_next; i++) need += g_tail_len[i % TAIL_LINES] + 1u;
+    if (need < cap) break;
+    first++;
+  }
+  for (size_t i = first; i < g_tail_next; i++) {
+    size_t slot = i % TAIL_LINES, l = g_tail_len[slot];
+    memcpy(out + used, g_tail[slot], l);
+    used += l;
+    out[used++] = '\n';
+    lines++;
+  }
+  out[used] = '\0';
+  pthread_mutex_unlock(&g_tail_mu);
+  return lines;
+}
+
 void pg_logv(pg_log_level level, const char *module, const char *fmt, va_list ap) {
   if (!pg_log_enabled(level)) return;
   const pg_clock *clk = atomic_load(&g_clock);
@@ -115,6 +164,7 @@ void pg_logv(pg_log_level level, const char *module, const char *fmt, va_list ap
   FILE *f = atomic_load(&g_out);
   if (!f) f = stderr;
   fwrite(line, 1, len, f); /* one locked stdio call per line */
+  tail_push(line, len - 1);
 }
 
 void pg_log(pg_log_level level, const char *module, const char *fmt, ...) {

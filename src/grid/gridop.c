@@ -422,14 +422,9 @@ static int settle(pg_gridop *g, uint64_t k, pg_diag *d) {
 static int settle_due(pg_gridop *g, pg_diag *d) {
   pg_entity *e = &g->e;
   uint64_t now = pg_entity_now(e);
-  int64_t next = -1;
-  int rc = pg_kv_get_i64(e->db, "next_slot", -1, &next, d);
+  int64_t next = 0;
+  int rc = pg_entity_next_slot(e, 0, &next, d);
   if (rc) return rc;
-  if (next < 0) {
-    next = (int64_t)pg_slot_of(now, e->slot_ms);
-    rc = pg_kv_set_i64(e->db, "next_slot", next, d);
-    if (rc) return rc;
-  }
   for (uint64_t k = (uint64_t)next; pg_slot_start(k + 1, e->slot_ms) <= now; k++) {
     if (now < pg_slot_start(k + 1, e->slot_ms) + g->grace_ms) {
       int64_t missing = q1(e->db,
@@ -1048,4 +1043,58 @@ int pg_gridop_slots(pg_gridop *g, uint64_t from, uint64_t to, json_t **out, pg_d
                      (int64_t)from, (int64_t)to, out, d);
   pthread_mutex_unlock(&g->status_mu);
   return rc;
+}
+
+/* ---- per-entity slot series (dashboard) ---- */
+
+static int entity_rows(pg_gridop *g, const char *sql, const char *id, uint64_t from, uint64_t to,
+                       json_t **out, pg_diag *d) {
+  if (to > INT64_MAX) to = INT64_MAX;
+  if (from > INT64_MAX) from = INT64_MAX;
+  pthread_mutex_lock(&g->status_mu);
+  sqlite3 *db = g->status_db;
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(db, sql, &st, d);
+  if (!rc) {
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (int64_t)from);
+    sqlite3_bind_int64(st, 3, (int64_t)to);
+    json_t *arr = json_array();
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(arr, row_json(st));
+    if (s != SQLITE_DONE) {
+      rc = db_fail(db, d, "status read");
+      json_decref(arr);
+    } else {
+      *out = arr;
+    }
+    sqlite3_finalize(st);
+  }
+  pthread_mutex_unlock(&g->status_mu);
+  return rc;
+}
+
+int pg_gridop_producer_slots(pg_gridop *g, const char *id, uint64_t from, uint64_t to,
+                             json_t **out, pg_diag *d) {
+  return entity_rows(g,
+                     "SELECT r.slot, r.wh AS outputWh, r.price AS askPrice,"
+                     " COALESCE(p.community_wh, 0) AS communityWh, COALESCE(p.amount, 0) AS amount,"
+                     " p.batch_id AS batchId, r.msg_id AS messageId"
+                     " FROM readings r LEFT JOIN payouts p ON p.slot = r.slot AND p.producer_id = r.entity_id"
+                     " WHERE r.entity_id = ?1 AND r.slot BETWEEN ?2 AND ?3 ORDER BY r.slot LIMIT 10000",
+                     id, from, to, out, d);
+}
+
+int pg_gridop_consumer_slots(pg_gridop *g, const char *id, uint64_t from, uint64_t to,
+                             json_t **out, pg_diag *d) {
+  return entity_rows(g,
+                     "SELECT r.slot, r.wh AS usageWh, r.price AS bidPrice,"
+                     " COALESCE(SUM(b.owed), 0) AS billed,"
+                     " COALESCE(SUM(MIN(b.paid, b.owed)), 0) AS paid,"
+                     " COALESCE(SUM(b.owed - MIN(b.paid, b.owed)), 0) AS outstanding,"
+                     " r.msg_id AS messageId, MAX(b.payment_msg) AS paymentMessageId"
+                     " FROM readings r LEFT JOIN bills b ON b.slot = r.slot AND b.consumer_id = r.entity_id"
+                     " WHERE r.entity_id = ?1 AND r.slot BETWEEN ?2 AND ?3"
+                     " GROUP BY r.slot ORDER BY r.slot LIMIT 10000",
+                     id, from, to, out, d);
 }

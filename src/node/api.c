@@ -847,6 +847,7 @@ static const route routes[] = {
     {"GET", "api/v1/transactions/*/included-message", h_tx_included},
     {"GET", "api/v1/receipts", h_receipts},
     {"GET", "api/v1/treasury", h_treasury},
+    {"GET", "api/plugins/mam/fetch", pg_node_mam_fetch}, /* explorer.c */
 };
 
 /* Splits path into at most MAX_SEGS non-empty segments (copied into buf). */

@@ -9,6 +9,7 @@
 #include "node_internal.h"
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
+#include "p2pgrid/web.h"
 
 void pg_http_error(pg_http_resp *resp, unsigned status, const char *fmt, ...) {
   va_list ap;
@@ -52,6 +53,11 @@ static void answer(pg_http_resp *resp, pg_httpd_resp *out) {
 
 static void on_api(void *ctx, const pg_httpd_req *hreq, pg_httpd_resp *out) {
   pg_node *n = ctx;
+  if (pg_web_is_explorer_path(hreq->path) &&
+      (strcmp(hreq->method, "GET") == 0 || strcmp(hreq->method, "HEAD") == 0)) {
+    pg_web_explorer_serve(hreq->path, out); /* the Tangle explorer (web/explorer) */
+    return;
+  }
   pg_http_req req = {
       .conn = hreq->conn,
       .method = hreq->method,

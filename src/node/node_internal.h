@@ -83,6 +83,9 @@ void pg_node_http_stop(pg_node *n);
 
 /* api.c: routes a complete request. */
 void pg_node_api_dispatch(pg_node *n, const pg_http_req *req, pg_http_resp *resp);
+/* explorer.c: GET /api/plugins/mam/fetch (a route of api.c). */
+void pg_node_mam_fetch(pg_node *n, const pg_http_req *req, const char *const *args,
+                       pg_http_resp *resp);
 /* Sets an error answer; the text is made printable ASCII. */
 void pg_http_error(pg_http_resp *resp, unsigned status, const char *fmt, ...) PG_PRINTF(3, 4);
 

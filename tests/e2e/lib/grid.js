@@ -1,0 +1,184 @@
+// Starts a small grid as real `p2pgrid` processes for the browser tests:
+// a node (coordinator, 1 s milestones, no PoW, a genesis funding the grid
+// and the consumers), the grid operator (3 s slots), one producer with one
+// csv-metered source, and two csv-metered consumers. Config files, seeds and
+// data dirs live in a temp dir (removed by stop(); kept with PG_KEEP_TMP=1).
+//
+//   const g = await startGrid();
+//   g.node.url, g.grid.url, g.producer.url, g.dir, g.ids
+//   await g.stop();
+'use strict';
+
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const SLOT_MS = 3000;
+const FUND = 1000000000000n; // 1 Ti each
+const live = new Set();
+
+function killAll() {
+  for (const p of live) {
+    try { p.child.kill('SIGKILL'); } catch { /* gone */ }
+  }
+  live.clear();
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => { killAll(); process.kill(process.pid, sig); });
+}
+
+function binary() {
+  const bin = process.env.P2PGRID;
+  if (!bin) throw new Error('P2PGRID is not set: point it at the p2pgrid binary (ctest sets it)');
+  if (!fs.existsSync(bin)) throw new Error(`P2PGRID=${bin} does not exist`);
+  return bin;
+}
+
+// Spawns `p2pgrid args...` and resolves once its log names its HTTP port.
+function startProc(name, args, logFile, timeoutMs = 30000) {
+  const bin = binary();
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  const out = fs.createWriteStream(logFile);
+  let log = '';
+  const p = { name, child, url: null, log: () => log, exited: null };
+  live.add(p);
+  p.exited = new Promise((resolve) => child.on('exit', (code, signal) => { live.delete(p); resolve({ code, signal }); }));
+  const onData = (s) => { log += s; out.write(s); };
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', onData);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not report its port in ${timeoutMs} ms; log:\n${log}`)), timeoutMs);
+    child.stderr.on('data', (s) => {
+      onData(s);
+      const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(log);
+      if (m && !p.url) {
+        clearTimeout(timer);
+        p.url = m[1];
+        resolve(p);
+      }
+    });
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!p.url) reject(new Error(`${name} exited early (code ${code}, signal ${signal}); log:\n${log}`));
+    });
+  });
+}
+
+async function stopProc(p, graceMs = 10000) {
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  await p.exited;
+  clearTimeout(timer);
+}
+
+function seedHex(i) {
+  const b = Buffer.alloc(32);
+  for (let j = 0; j < 32; j++) b[j] = (0x35 * (i + 1) + 11 * j + 3) & 0xff;
+  return b.toString('hex');
+}
+
+// [bech32, hex] of walk address 0 of a seed file.
+function walletAddress(seedFile) {
+  const out = execFileSync(binary(), ['wallet', 'address', '--seed-file', seedFile, '--hrp', 'atoi'], { encoding: 'utf8' });
+  const m = /(atoi1[0-9a-z]+)\s+([0-9a-f]{64})/.exec(out);
+  if (!m) throw new Error('unexpected `wallet address` output: ' + out);
+  return [m[1], m[2]];
+}
+
+function csv(file, baseW, stepW, salt) {
+  const k0 = Math.floor(Date.now() / SLOT_MS) - 20;
+  const lines = ['time_ms,power_W'];
+  for (let k = k0; k < k0 + 1200; k++) lines.push(`${k * SLOT_MS},${baseW + ((k * 7 + salt) % 5) * stepW}`);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+async function startGrid(o = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'p2pgrid-e2e-'));
+  const f = (n) => path.join(dir, n);
+  const ids = { grid: 'grid', producer: 'producer-0', source: 'source-0', consumers: ['consumer-0', 'consumer-1'] };
+  const wallets = ['grid', 'producer-0', 'consumer-0', 'consumer-1'];
+  const addr = {};
+  const genesis = ['# the grid\'s float and the consumers\' money'];
+  wallets.forEach((w, i) => {
+    fs.writeFileSync(f(w + '.seed'), seedHex(i + (o.salt || 0)) + '\n', { mode: 0o600 });
+    addr[w] = walletAddress(f(w + '.seed'));
+    if (w !== 'producer-0') genesis.push(`${addr[w][1]} ${FUND}`);
+  });
+  fs.writeFileSync(f('genesis.txt'), genesis.join('\n') + '\n');
+  const procs = [];
+  const g = { dir, ids, addr, procs, slotMs: SLOT_MS };
+  g.stop = async () => {
+    for (const p of procs.slice().reverse()) await stopProc(p);
+    if (!process.env.PG_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    g.node = await startProc('node', ['node', '--data-dir', f('node'), '--port', '0', '--bind', '127.0.0.1',
+      '--set', 'node.min_pow_score=0', '--set', 'coordinator.enabled=true', '--set', 'coordinator.generate=true',
+      '--set', 'coordinator.interval=1s', '--set', `ledger.genesis_file=${f('genesis.txt')}`], f('node.log'));
+    procs.push(g.node);
+    const common = (role, id) => `[${role}]\nid = ${id}\nname = E2E ${id}\ndata_dir = ${f(id)}\nslot = ${SLOT_MS}ms\n` +
+      'tick = 100ms\nretry = 500ms\nsecurity = 1\nlog_level = info\n';
+    const tail = (up, wallet) => `\n[node]\nurl = ${g.node.url}\ntimeout = 30s\n\n[api]\nbind = 127.0.0.1\nport = 0\n` +
+      (up ? `\n[upstream]\nurl = ${up}\n` : '') + (wallet ? `\n[wallet]\nseed_file = ${f(wallet + '.seed')}\n` : '');
+    const write = (id, text) => { fs.writeFileSync(f(id + '.ini'), text); return f(id + '.ini'); };
+    const run = async (role, id, text) => {
+      const p = await startProc(id, [role, '--config', write(id, text)], f(id + '.log'));
+      procs.push(p);
+      return p;
+    };
+    g.grid = await run('grid', 'grid', common('grid', 'grid') +
+      'mechanism = pay-as-clear\nimport_price = 300000000\nexport_price = 80000000\nfee_per_kwh = 5000000\n' +
+      'fee_bp = 100\ngrace = 1500ms\npayout_min = 0\ndust_allowance = 10000000\n' + tail(null, 'grid'));
+    g.producer = await run('producer', 'producer-0', common('producer', 'producer-0') +
+      'ask_per_kwh = 90000000\ngrace = 1500ms\n' + tail(g.grid.url, 'producer-0'));
+    csv(f('source-0.csv'), 1500000, 60000, 0);
+    g.source = await run('source', 'source-0', common('source', 'source-0') +
+      `\n[meter]\nkind = csv\npath = ${f('source-0.csv')}\nwrap = false\n` + tail(g.producer.url, null));
+    g.consumers = [];
+    for (const [k, id] of ids.consumers.entries()) {
+      csv(f(id + '.csv'), k ? 900000 : 1200000, 50000, 10 + k);
+      g.consumers.push(await run('consumer', id, common('consumer', id) + (k ? '' : 'bid_per_kwh = 250000000\n') +
+        `\n[meter]\nkind = csv\npath = ${f(id + '.csv')}\nwrap = false\n` + tail(g.grid.url, id)));
+    }
+  } catch (err) {
+    await g.stop();
+    throw err;
+  }
+  return g;
+}
+
+async function getJson(url) {
+  const r = await fetch(url, { headers: { Accept: 'application/json' } });
+  const text = await r.text();
+  let j = null;
+  try { j = JSON.parse(text); } catch { /* not JSON */ }
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${text.slice(0, 200)}`);
+  return j;
+}
+
+/** Polls fn() until it returns a truthy value or the deadline passes. */
+async function waitFor(what, fn, timeoutMs = 30000, stepMs = 200) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) {
+      const why = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${why})`);
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+module.exports = { startGrid, getJson, waitFor, startProc, stopProc, binary, SLOT_MS };
