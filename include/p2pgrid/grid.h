@@ -40,6 +40,7 @@
 #include "p2pgrid/clock.h"
 #include "p2pgrid/err.h"
 #include "p2pgrid/grid_protocol.h"
+#include "p2pgrid/httpd.h"
 #include "p2pgrid/market.h"
 #include "p2pgrid/meter.h"
 
@@ -168,5 +169,19 @@ PG_NODISCARD int pg_gridop_producer_slots(pg_gridop *g, const char *id, uint64_t
 PG_NODISCARD int pg_gridop_consumer_slots(pg_gridop *g, const char *id, uint64_t from,
                                           uint64_t to, json_t **out, pg_diag *d);
 void pg_gridop_close(pg_gridop *g);
+
+/* ---- HTTP (on p2pgrid/httpd.h) ---- */
+
+/* The grid's whole HTTP surface as one pg_httpd handler body:
+ * PUT/DELETE /registration/..., GET /api/status, /api/producers,
+ * /api/consumers, /api/slots, /api/{producers|consumers}/{id}/slots,
+ * /api/config ({"nodeUrl": node_url}, may be NULL), /api/log, and the
+ * dashboard (web/dashboard) at every other GET path. Thread-safe. */
+void pg_gridop_http(pg_gridop *g, const char *node_url, const pg_httpd_req *req,
+                    pg_httpd_resp *resp);
+/* The registration API of any entity (h = pg_producer_handle or
+ * pg_gridop_handle) answered over HTTP. */
+void pg_registration_http(pg_registration_handler h, void *ctx, const pg_httpd_req *req,
+                          pg_httpd_resp *resp);
 
 #endif
