@@ -6,6 +6,7 @@
 #ifndef P2PGRID_APP_H
 #define P2PGRID_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@ int pg_cmd_wallet(int argc, char **argv);
 void pg_cmd_wallet_usage(FILE *f);
 int pg_cmd_market(int argc, char **argv);
 void pg_cmd_market_usage(FILE *f);
+int pg_cmd_sim(int argc, char **argv);
+void pg_cmd_sim_usage(FILE *f);
 
 int pg_cmd_entity(int argc, char **argv); /* source, producer, consumer, grid */
 void pg_cmd_source_usage(FILE *f);
@@ -41,6 +44,7 @@ void pg_cmd_consumer_usage(FILE *f);
 void pg_cmd_grid_usage(FILE *f);
 
 /* ---- shared helpers (app_util.c) ---- */
+
 
 /* "section.key=value" overrides from --set and option shortcuts. */
 typedef struct pg_app_overrides {
@@ -62,5 +66,14 @@ int pg_app_config_unused(const char *cmd, pg_config *cfg);
  * P2PGRID_SEED environment variable, in that order. 0 or -1 (printed). */
 int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemonic_file,
                      uint8_t seed[64], size_t *len);
+
+/* cmd_sim.c: loads the scenario, runs it (mode: pg_sim_mode as int), prints
+ * progress and the summary table; returns an exit status. serve_port >= 0
+ * serves the grid's dashboard and API on 127.0.0.1:serve_port (0 = any free
+ * port) while it runs, pacing slots to pace_ms of wall time each, and after
+ * the run until SIGINT/SIGTERM. */
+int pg_sim_main(const char *cmd, const char *path, int mode, const char *out_dir,
+                const char *state_dir, bool quiet, const struct pg_app_overrides *ov,
+                int serve_port, uint64_t pace_ms);
 
 #endif

@@ -16,8 +16,10 @@ static void cmd_help_usage(FILE *f);
 static const pg_app_cmd commands[] = {
     {"node", "run a Chrysalis node (REST API v1, optional coordinator)", pg_cmd_node,
      pg_cmd_node_usage},
-    {"demo", "start a node, send messages, watch milestones confirm them", pg_cmd_demo,
+    {"demo", "simulate a day of a small community grid on an in-process Tangle", pg_cmd_demo,
      pg_cmd_demo_usage},
+    {"sim", "simulate a community grid scenario (full on a Tangle, or market-only)", pg_cmd_sim,
+     pg_cmd_sim_usage},
     {"wallet", "seeds, addresses, balances and transfers against any node", pg_cmd_wallet,
      pg_cmd_wallet_usage},
     {"mam", "publish and read MAM channels (mam.js 1.6.3) on a node", pg_cmd_mam, pg_cmd_mam_usage},

@@ -1,0 +1,266 @@
+/* p2pgrid sim — run a community-grid scenario (src/sim, sim.h). */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "p2pgrid/grid.h"
+#include "p2pgrid/httpd.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/sim.h"
+
+void pg_cmd_sim_usage(FILE *f) {
+  fprintf(f,
+          "usage: p2pgrid sim SCENARIO.ini [options]\n"
+          "\n"
+          "Simulates a community grid from a scenario file (producers with solar, wind\n"
+          "or CSV sources, households; see examples/scenarios/). Full mode runs the real\n"
+          "grid, producer, source and consumer code on an in-process node and Tangle on\n"
+          "a virtual clock (MAM channels, bills, payments and payouts confirmed by\n"
+          "milestones); market-only mode settles the same meters with the same market\n"
+          "without the Tangle (thousands of participants over a year).\n"
+          "Writes slots.csv, participants.csv, transfers.csv, balances.csv,\n"
+          "summary.json and report.html to the output directory.\n"
+          "\n"
+          "options:\n"
+          "      --full               full mode (default for small scenarios)\n"
+          "      --market-only        market-only mode\n"
+          "  -o, --out DIR            output directory (default out/<scenario name>)\n"
+          "  -q, --quiet              no progress and no summary table\n"
+          "      --set SECTION.KEY=VALUE  override a scenario setting (repeatable)\n"
+          "  -l, --log-level LEVEL    log level (default warn)\n"
+          "      --serve [PORT]       full mode: serve the grid's live dashboard and JSON\n"
+          "                           API on http://127.0.0.1:PORT/ (default 8080; 0 = any\n"
+          "                           free port) while the run goes, and after it until\n"
+          "                           Ctrl-C\n"
+          "      --pace DURATION      with --serve: wall time per slot (default 1s)\n"
+          "  -h, --help               this help\n");
+}
+
+static void progress(void *ctx, const pg_sim_progress *p) {
+  int *last = ctx;
+  char iso[32];
+  pg_sim_iso(p->sim_ms, iso, sizeof iso);
+  double rate = p->wall_ms ? (double)p->done * 1000.0 / (double)p->wall_ms : 0;
+  if (isatty(2)) {
+    int w = 30, fill = (int)((double)w * (double)p->done / (double)(p->total ? p->total : 1));
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu slots  %s  %.0f slots/s ", fill,
+            "##############################", w - fill, "", p->done, p->total, iso, rate);
+    if (p->done == p->total) fputc('\n', stderr);
+  } else {
+    int pct = (int)(100.0 * (double)p->done / (double)(p->total ? p->total : 1));
+    if (pct / 10 > *last / 10 || p->done == p->total) {
+      fprintf(stderr, "sim: %3d%%  %zu/%zu slots  %s  %.0f slots/s\n", pct, p->done, p->total, iso,
+              rate);
+      *last = pct;
+    }
+  }
+}
+
+static double kwh(int64_t wh) { return (double)wh / 1000.0; }
+static double mi(int64_t v) { return (double)v / 1e6; }
+
+static void table(const pg_scenario *s, const pg_sim_result *r, const char *out) {
+  const pg_sim_slot *t = &r->total;
+  printf("scenario %s: %s, %zu slots of %llu min, %zu producers (%zu sources), %zu households\n",
+         s->name, r->mode == PG_SIM_FULL ? "full" : "market-only", r->n_slots,
+         (unsigned long long)(s->slot_ms / 60000), s->n_producers, s->n_sources, s->n_households);
+  printf("\nenergy                       kWh\n");
+  printf("  produced          %14.3f\n", kwh(t->supply_wh));
+  printf("  consumed          %14.3f\n", kwh(t->demand_wh));
+  printf("  traded locally    %14.3f\n", kwh(t->community_wh));
+  printf("  imported          %14.3f\n", kwh(t->import_wh));
+  printf("  exported          %14.3f\n", kwh(t->export_wh));
+  printf("\nmoney (%s)                  Mi\n", pg_market_mech_name(s->mech));
+  printf("  billed            %14.6f\n", mi(t->billed));
+  printf("  paid              %14.6f\n", mi(r->paid));
+  printf("  producer revenues %14.6f\n", mi(t->producer_revenues));
+  printf("  fees              %14.6f\n", mi(t->fees));
+  printf("  grid income       %14.6f\n", mi(t->grid_income));
+  printf("  utility import    %14.6f\n", mi(t->import_cost));
+  printf("  utility export    %14.6f\n", mi(t->export_income));
+  printf("\nKPIs\n");
+  printf("  consumer savings  %14.6f Mi\n", mi(r->consumer_savings));
+  printf("  producer savings  %14.6f Mi\n", mi(r->producer_savings));
+  printf("  Gini of savings   %14.4f\n", (double)r->gini_ppm / 1e6);
+  if (r->mode == PG_SIM_FULL) {
+    printf("\nTangle\n");
+    printf("  messages          %14llu\n", (unsigned long long)r->messages);
+    printf("  transfers         %14llu\n", (unsigned long long)r->transfers);
+    printf("  milestones        %14llu\n", (unsigned long long)r->milestones);
+    if (r->outstanding) printf("  bills outstanding %14.6f Mi\n", mi(r->outstanding));
+  }
+  printf("\nwall time %.1f s; output in %s/\n", (double)r->wall_ms / 1000.0, out);
+}
+
+/* --serve: the grid's HTTP surface (pg_gridop_http) over the running sim. */
+typedef struct serve_ctx {
+  int port;
+  pg_httpd *h;
+  sigset_t stop;
+} serve_ctx;
+
+static void serve_http(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
+  pg_gridop_http(ctx, NULL, req, resp);
+}
+
+static void serve_hook(void *ctx, pg_gridop *g, int phase) {
+  serve_ctx *sc = ctx;
+  if (phase == PG_SIM_GRID_OPEN) {
+    pg_httpd_opts ho = {.port = (uint16_t)sc->port, .max_body = 8192, .handler = serve_http,
+                        .ctx = g, .error_code = pg_httpd_code_named, .cors = true,
+                        .log_name = "sim"};
+    pg_diag d = {{0}};
+    if (pg_httpd_start(&ho, &sc->h, &d) != PG_OK)
+      fprintf(stderr, "p2pgrid sim: --serve: %s (running without the dashboard)\n", d.msg);
+    else
+      fprintf(stderr, "dashboard: http://127.0.0.1:%u/\n", (unsigned)pg_httpd_port(sc->h));
+  } else if (phase == PG_SIM_GRID_END && sc->h) {
+    fprintf(stderr, "run finished; the dashboard stays at http://127.0.0.1:%u/ until Ctrl-C\n",
+            (unsigned)pg_httpd_port(sc->h));
+    int sig = 0;
+    while (sigwait(&sc->stop, &sig) != 0) {
+    }
+  } else if (phase == PG_SIM_GRID_CLOSE) {
+    pg_httpd_stop(sc->h);
+    sc->h = NULL;
+  }
+}
+
+int pg_sim_main(const char *cmd, const char *path, int mode_i, const char *out_dir,
+                const char *state_dir, bool quiet, const struct pg_app_overrides *ov,
+                int serve_port, uint64_t pace_ms) {
+  pg_sim_mode mode = (pg_sim_mode)mode_i;
+  pg_config *cfg = NULL;
+  int st = pg_app_config_load(cmd, path, ov, &cfg);
+  if (st) return st;
+  pg_scenario s;
+  pg_diag d = {{0}};
+  if (pg_scenario_from_config(cfg, &s, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    pg_config_free(cfg);
+    return PG_EXIT_USAGE;
+  }
+  if ((st = pg_app_config_unused(cmd, cfg)) != PG_EXIT_OK) goto done;
+  char dflt[300];
+  if (!out_dir) {
+    snprintf(dflt, sizeof dflt, "out/%s", s.name);
+    out_dir = dflt;
+  }
+  int last = -1;
+  pg_sim_opts o = {.mode = mode, .out_dir = out_dir, .state_dir = state_dir, .write_files = true, .write_report = true,
+                   .progress = quiet ? NULL : progress, .progress_ctx = &last};
+  serve_ctx sc = {.port = serve_port};
+  if (serve_port >= 0) {
+    if (pg_scenario_mode(&s) == PG_SIM_MARKET_ONLY && mode != PG_SIM_FULL) {
+      fprintf(stderr, "p2pgrid %s: --serve needs full mode (the grid runs only there)\n", cmd);
+      st = PG_EXIT_USAGE;
+      goto done;
+    }
+    o.mode = PG_SIM_FULL;
+    sigemptyset(&sc.stop);
+    sigaddset(&sc.stop, SIGINT);
+    sigaddset(&sc.stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sc.stop, NULL); /* taken by sigwait after the run */
+    o.grid_hook = serve_hook;
+    o.grid_hook_ctx = &sc;
+    o.pace_ms = pace_ms;
+  }
+  pg_sim_result r;
+  if (pg_sim_run(&s, &o, &r, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    st = PG_EXIT_FAIL;
+    goto done;
+  }
+  if (!quiet) table(&s, &r, out_dir);
+  if (!pg_sim_report_available())
+    fprintf(stderr, "p2pgrid %s: report.html not written (report writer not built in)\n", cmd);
+  else if (!quiet)
+    printf("report: %s/report.html\n", out_dir);
+  pg_sim_result_free(&r);
+  st = PG_EXIT_OK;
+done:
+  pg_scenario_free(&s);
+  pg_config_free(cfg);
+  return st;
+}
+
+int pg_cmd_sim(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"full", no_argument, NULL, 'F'},        {"market-only", no_argument, NULL, 'M'},
+      {"out", required_argument, NULL, 'o'},   {"quiet", no_argument, NULL, 'q'},
+      {"set", required_argument, NULL, 'S'},   {"log-level", required_argument, NULL, 'l'},
+      {"help", no_argument, NULL, 'h'},        {"state", required_argument, NULL, 'T'},
+      {"serve", optional_argument, NULL, 'V'}, {"pace", required_argument, NULL, 'P'},
+      {NULL, 0, NULL, 0},
+  };
+  pg_app_overrides ov = {0};
+  pg_sim_mode mode = PG_SIM_AUTO;
+  const char *out = NULL, *level = "warn", *state = NULL;
+  bool quiet = false;
+  int ch, st = PG_EXIT_USAGE, serve = -1;
+  uint64_t pace = 1000;
+  pg_diag d = {{0}};
+  opterr = 0;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, ":o:ql:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'F': mode = PG_SIM_FULL; break;
+    case 'M': mode = PG_SIM_MARKET_ONLY; break;
+    case 'o': out = optarg; break;
+    case 'T': state = optarg; break;
+    case 'V': {
+      const char *p = optarg;
+      if (!p && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9') p = argv[optind++];
+      char *end = NULL;
+      long v = p ? strtol(p, &end, 10) : 8080;
+      if ((p && *end) || v < 0 || v > 65535) {
+        fprintf(stderr, "p2pgrid sim: --serve: '%s' is not a port (0..65535)\n", p);
+        goto out;
+      }
+      serve = (int)v;
+      break;
+    }
+    case 'P':
+      if (pg_config_parse_duration_ms(optarg, &pace) != PG_OK) {
+        fprintf(stderr, "p2pgrid sim: --pace: '%s' is not a duration (e.g. 500ms, 2s)\n", optarg);
+        goto out;
+      }
+      break;
+    case 'q': quiet = true; break;
+    case 'S':
+      if (pg_app_override_add(&ov, optarg, "") != 0) goto out;
+      break;
+    case 'l': level = optarg; break;
+    case 'h':
+      pg_cmd_sim_usage(stdout);
+      st = PG_EXIT_OK;
+      goto out;
+    case ':':
+      fprintf(stderr, "p2pgrid sim: option '%s' needs a value\n\n", argv[optind - 1]);
+      pg_cmd_sim_usage(stderr);
+      goto out;
+    default:
+      fprintf(stderr, "p2pgrid sim: unknown option '%s'\n\n", argv[optind - 1]);
+      pg_cmd_sim_usage(stderr);
+      goto out;
+    }
+  }
+  if (optind + 1 != argc) {
+    fprintf(stderr, "p2pgrid sim: expected one SCENARIO.ini\n\n");
+    pg_cmd_sim_usage(stderr);
+    goto out;
+  }
+  if (pg_log_set_level_str(level, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid sim: --log-level: %s\n", d.msg);
+    goto out;
+  }
+  st = pg_sim_main("sim", argv[optind], mode, out, state, quiet, &ov, serve, serve >= 0 ? pace : 0);
+out:
+  pg_app_overrides_free(&ov);
+  return st;
+}

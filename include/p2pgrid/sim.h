@@ -1,0 +1,218 @@
+/* p2pgrid/sim.h — the community-grid simulator: a scenario (INI) of
+ * producers with solar/wind/CSV sources and households, run either
+ *   full:        on an in-process node (tangle + ledger, pg_client_local_new)
+ *                with the real entities of grid.h (the daemons' code) on a
+ *                virtual clock: MAM channels, registrations, settlement,
+ *                bills, payments and payouts as real transfers confirmed by
+ *                milestones; or
+ *   market-only: the same meters and the same settlement (pg_market_settle,
+ *                parties in entity-id order like the grid, producer output =
+ *                sum of its sources' meter energy) without the Tangle, for
+ *                thousands of participants over a year.
+ * Deterministic from the scenario seed (splitmix64; never rand()).
+ *
+ * SCENARIO INI (values are checked; errors name file:line):
+ *   [scenario] name (id chars [A-Za-z0-9._-]), start (ISO date/time UTC,
+ *              "2025-06-21" or "2025-06-21T00:00:00Z"; aligned to the slot),
+ *              duration (1d, 7d, 365d, 36h, ...), slot (15m), seed,
+ *              mode (full | market-only; default full up to 50 participants
+ *              and 2000 slots, else market-only), ticks (full mode: steps of
+ *              the virtual clock per slot, 1..60, default 2)
+ *   [site]     lat, lon (degrees), tz (UTC | Europe/Berlin | +HH:MM | -HH:MM),
+ *              eu_dst (bool; implied by Europe/Berlin)
+ *   [market]   mechanism (fixed|pay-as-clear|pay-as-bid|mmr|sdr), import_price,
+ *              export_price, fee_per_kwh, fixed_buy_price, fixed_sell_price,
+ *              payout_min — amounts per kWh in base units, with an optional
+ *              unit suffix i, Ki, Mi, Gi ("300Mi", "0.25Mi"); fee_bp (0..10000)
+ *   [producers] generated producers: count, sources_per_producer,
+ *              solar_share (0..1, the share of solar sources; the rest wind),
+ *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
+ *              kW), wind_speed (Weibull c, m/s), ask_share (0..1, producers
+ *              with an asking price), ask_min, ask_max (per kWh)
+ *   [households] generated households: count, annual_kwh_min, annual_kwh_max,
+ *              noise (0..1), bid_share, bid_min, bid_max
+ *   [producer ID] an explicit producer: name, ask (per kWh; none = no ask)
+ *   [source ID]  an explicit source: producer (required: a [producer ID]),
+ *              kind (solar | wind | csv) and that meter's keys
+ *              (meter_profile.h; solar lat/lon default to [site])
+ *   [household ID] an explicit household: name, bid, kind (household | csv,
+ *              default household) and the meter's keys
+ * Generated ids: producers p001.., their sources p001-s1.., households
+ * h0001..; an explicit id must not collide with them.
+ *
+ * OUTPUTS in out_dir (the contract with sim_report.h): slots.csv,
+ * participants.csv, transfers.csv, balances.csv, summary.json; then
+ * report.html by pg_sim_report_write. Full mode keeps its node and entity
+ * databases in out_dir/state (removed and re-made every run). */
+#ifndef P2PGRID_SIM_H
+#define P2PGRID_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/config.h"
+#include "p2pgrid/grid.h"
+#include "p2pgrid/err.h"
+#include "p2pgrid/market.h"
+#include "p2pgrid/profile.h"
+
+#define PG_SIM_ID_MAX 64
+#define PG_SIM_MAX_PARTICIPANTS 100000
+#define PG_SIM_MAX_SLOTS 1000000
+
+typedef enum pg_sim_mode { PG_SIM_AUTO = 0, PG_SIM_FULL, PG_SIM_MARKET_ONLY } pg_sim_mode;
+
+typedef enum pg_sim_meter_kind {
+  PG_SIM_SOLAR = 0,
+  PG_SIM_WIND,
+  PG_SIM_HOUSEHOLD,
+  PG_SIM_CSV,
+  PG_SIM_CONFIG, /* an explicit section: pg_meter_profile_from_config */
+} pg_sim_meter_kind;
+
+typedef struct pg_sim_source {
+  char id[PG_SIM_ID_MAX + 1];
+  size_t producer; /* index into producers */
+  pg_sim_meter_kind kind;
+  char kind_name[16]; /* solar | wind | csv */
+  char section[80];   /* PG_SIM_CONFIG: the config section */
+  pg_solar_params solar;
+  pg_wind_params wind;
+  uint64_t seed;
+} pg_sim_source;
+
+typedef struct pg_sim_producer {
+  char id[PG_SIM_ID_MAX + 1], name[PG_SIM_ID_MAX + 1];
+  bool has_ask;
+  uint64_t ask;
+} pg_sim_producer;
+
+typedef struct pg_sim_household {
+  char id[PG_SIM_ID_MAX + 1], name[PG_SIM_ID_MAX + 1];
+  pg_sim_meter_kind kind;
+  char kind_name[16]; /* household | csv */
+  char section[80];
+  pg_household_params params;
+  double annual_kwh;
+  bool has_bid;
+  uint64_t bid;
+  uint64_t seed;
+} pg_sim_household;
+
+typedef struct pg_scenario {
+  char name[PG_SIM_ID_MAX + 1];
+  char origin[256]; /* the file it came from */
+  uint64_t start_ms, duration_ms, slot_ms, seed;
+  size_t slots;
+  pg_sim_mode mode; /* as configured (AUTO = by size) */
+  size_t ticks;     /* full mode: clock steps per slot ([scenario] ticks, default 2) */
+  double lat, lon;
+  pg_tz tz;
+  pg_market_mech mech;
+  uint64_t import_price, export_price, fee_per_kwh, fee_bp, fixed_buy_price, fixed_sell_price;
+  uint64_t payout_min;
+  pg_sim_producer *producers; /* sorted by id */
+  size_t n_producers;
+  pg_sim_source *sources; /* sorted by id */
+  size_t n_sources;
+  pg_sim_household *households; /* sorted by id */
+  size_t n_households;
+  pg_config *cfg; /* borrowed from the loader: explicit meter sections */
+} pg_scenario;
+
+/* Reads a scenario from a loaded config (file + overrides). The config must
+ * outlive the scenario (explicit meters read their sections at run time);
+ * keys are marked read so pg_config_unused finds typos. */
+PG_NODISCARD int pg_scenario_from_config(pg_config *cfg, pg_scenario *out, pg_diag *d);
+void pg_scenario_free(pg_scenario *s);
+/* The mode a run uses: the configured one, or by size when AUTO. */
+pg_sim_mode pg_scenario_mode(const pg_scenario *s);
+
+/* ---- a run ---- */
+
+typedef struct pg_sim_progress {
+  size_t done, total;   /* slots */
+  uint64_t sim_ms;      /* simulated time */
+  uint64_t wall_ms;     /* since the start */
+} pg_sim_progress;
+typedef void (*pg_sim_progress_fn)(void *ctx, const pg_sim_progress *p);
+
+typedef struct pg_sim_opts {
+  pg_sim_mode mode;        /* AUTO = pg_scenario_mode */
+  const char *out_dir;     /* required; created if missing */
+  bool write_files;        /* the CSV/JSON outputs (and the report) */
+  bool write_report;       /* call pg_sim_report_write (when available) */
+  size_t ticks_per_slot;   /* full mode: clock ticks per slot; 0 = the scenario's */
+  const char *state_dir;   /* full mode: node and entity databases; NULL = out_dir/state */
+  pg_sim_progress_fn progress;
+  void *progress_ctx;
+  /* full mode: called with the grid operator once it is open (phase
+   * PG_SIM_GRID_OPEN), after the run's books are collected (PG_SIM_GRID_END;
+   * may block, e.g. to keep serving the dashboard until the user stops it)
+   * and just before it is closed (PG_SIM_GRID_CLOSE). `p2pgrid sim --serve`
+   * serves pg_gridop_http over it. NULL = none. */
+  void (*grid_hook)(void *ctx, pg_gridop *g, int phase);
+  void *grid_hook_ctx;
+  uint64_t pace_ms;        /* full mode: at least this much wall time per slot (0 = flat out) */
+} pg_sim_opts;
+enum { PG_SIM_GRID_OPEN = 0, PG_SIM_GRID_END = 1, PG_SIM_GRID_CLOSE = 2 };
+
+typedef struct pg_sim_slot {
+  uint64_t slot; /* absolute slot number (start / slot_ms) */
+  int64_t supply_wh, demand_wh, community_wh, import_wh, export_wh;
+  int64_t billed, producer_revenues, fees, grid_income, import_cost, export_income;
+  bool has_price;
+  double buy_price, sell_price;
+} pg_sim_slot;
+
+typedef struct pg_sim_party {
+  char id[PG_SIM_ID_MAX + 1], name[PG_SIM_ID_MAX + 1];
+  bool producer;
+  char kind[16];            /* solar | wind | mixed | household | csv */
+  int64_t energy_wh, community_wh;
+  int64_t amount;           /* consumer: billed (paid + outstanding); producer: earned */
+  int64_t paid;             /* consumer: paid; producer: received */
+  int64_t baseline, savings;
+} pg_sim_party;
+
+typedef struct pg_sim_result {
+  pg_sim_mode mode;
+  size_t n_slots;
+  pg_sim_slot *slots;
+  size_t n_parties; /* producers (id order) then consumers (id order) */
+  pg_sim_party *parties;
+  pg_sim_slot total; /* sums (slot = count) */
+  int64_t paid;      /* consumers' payments received by the grid (full), = billed (market-only) */
+  int64_t consumer_savings, producer_savings;
+  uint32_t gini_ppm;
+  /* full mode */
+  uint64_t messages, transfers, milestones;
+  uint64_t supply_before, supply_after;
+  int64_t outstanding;     /* bills not paid after the drain (0 normally) */
+  int64_t payouts_due;     /* producer payouts not sent (below payout_min) */
+  uint64_t wall_ms;
+} pg_sim_result;
+
+/* Runs the scenario. On success *out is filled (pg_sim_result_free). */
+PG_NODISCARD int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *out,
+                            pg_diag *d);
+void pg_sim_result_free(pg_sim_result *r);
+
+/* Writes the output files (slots.csv, participants.csv, transfers.csv,
+ * balances.csv, summary.json) for a result; pg_sim_run calls it when
+ * write_files is set. */
+PG_NODISCARD int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r,
+                                      const char *out_dir, pg_diag *d);
+
+/* report.html from the output files (sim_report.h); PG_ERR_UNSUPPORTED when
+ * the report writer is not built in. pg_sim_run calls it when write_report. */
+bool pg_sim_report_available(void);
+PG_NODISCARD int pg_sim_report(const char *out_dir, pg_diag *d);
+
+/* splitmix64 step and a deterministic stream */
+uint64_t pg_sim_splitmix64(uint64_t *state);
+/* "2025-06-21T00:00:00Z" of Unix ms (buf >= 21 bytes). */
+void pg_sim_iso(uint64_t ms, char *buf, size_t cap);
+
+#endif

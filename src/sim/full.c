@@ -1,0 +1,536 @@
+/* Full mode: the real entities (grid.h) on an in-process node (tangle +
+ * ledger) and a virtual clock, as tests/unit/test_grid_entities.c runs them. */
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "p2pgrid/client.h"
+#include "p2pgrid/clock.h"
+#include "p2pgrid/ed25519.h"
+#include "p2pgrid/grid.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/ledger.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/sim.h"
+#include "p2pgrid/slip10.h"
+#include "p2pgrid/tangle.h"
+#include "sim_internal.h"
+
+#define MI 1000000ULL
+#define EXTRA_ROUNDS 400
+
+typedef struct full {
+  const pg_scenario *s;
+  const pg_sim_opts *o;
+  pg_vclock clock;
+  pg_tangle *t;
+  pg_ledger *l;
+  pg_client *c;
+  uint8_t ms_sk[1][64];
+  uint64_t milestones;
+  pg_gridop *grid;
+  pg_registrar *to_grid;
+  pg_producer **prod;
+  pg_registrar **to_prod;
+  pg_source **src;
+  pg_consumer **cons;
+  pg_meter **smeter, **cmeter;
+  uint8_t (*seeds)[32]; /* grid, producers, consumers */
+  uint8_t (*addr)[32];
+  size_t nseeds;
+  char state[1100];
+  /* payout batches seen in the grid's status: id -> message id, time */
+  char (*batch_msg)[65];
+  uint64_t *batch_time;
+  size_t nbatch;
+} full;
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+  return h;
+}
+
+static void derive_seed(uint64_t seed, const char *what, uint8_t out[32]) {
+  uint64_t st = seed ^ hash_str(what);
+  for (int i = 0; i < 4; i++) {
+    uint64_t v = pg_sim_splitmix64(&st);
+    memcpy(out + 8 * i, &v, 8);
+  }
+}
+
+static json_int_t jint(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+static int step_all(full *f, pg_diag *d) {
+  int rc;
+  for (size_t i = 0; i < f->s->n_sources; i++)
+    if ((rc = pg_source_step(f->src[i], d))) return rc;
+  for (size_t i = 0; i < f->s->n_producers; i++)
+    if ((rc = pg_producer_step(f->prod[i], d))) return rc;
+  for (size_t i = 0; i < f->s->n_households; i++)
+    if ((rc = pg_consumer_step(f->cons[i], d))) return rc;
+  return pg_gridop_step(f->grid, d);
+}
+
+static int milestone(full *f, pg_diag *d) {
+  uint32_t idx = 0;
+  pg_diag d2 = {{0}};
+  int rc = pg_tangle_issue_milestone(f->t, (const uint8_t(*)[64])f->ms_sk, 1, NULL, &idx, &d2);
+  if (rc == PG_ERR_UNAVAILABLE) return PG_OK;
+  if (rc) return pg_fail(d, rc, "milestone: %s", d2.msg);
+  f->milestones++;
+  return PG_OK;
+}
+
+static int round_at(full *f, uint64_t now, pg_diag *d) {
+  if (now > pg_clock_now(&f->clock.base)) pg_vclock_set(&f->clock, now); /* never back */
+  int rc = step_all(f, d);
+  if (!rc) rc = milestone(f, d);
+  return rc;
+}
+
+static int settled(full *f, uint64_t k, bool *yes, pg_diag *d) {
+  json_t *a = NULL;
+  int rc = pg_gridop_slots(f->grid, k, k, &a, d);
+  if (rc) return rc;
+  *yes = json_array_size(a) > 0;
+  json_decref(a);
+  return PG_OK;
+}
+
+static void note_batches(full *f) {
+  json_t *st = NULL;
+  pg_diag d = {{0}};
+  if (pg_gridop_status(f->grid, &st, &d) != PG_OK) return;
+  size_t i;
+  json_t *b;
+  json_array_foreach(json_object_get(st, "payouts"), i, b) {
+    json_int_t id = jint(b, "id");
+    if (id < 0 || id > 10000000) continue;
+    if ((size_t)id >= f->nbatch) {
+      size_t n = (size_t)id * 2 + 16;
+      char(*nm)[65] = realloc(f->batch_msg, n * sizeof *nm);
+      if (!nm) break;
+      f->batch_msg = nm;
+      uint64_t *nt = realloc(f->batch_time, n * sizeof *nt);
+      if (!nt) break;
+      f->batch_time = nt;
+      memset(f->batch_msg + f->nbatch, 0, (n - f->nbatch) * sizeof *nm);
+      memset(f->batch_time + f->nbatch, 0, (n - f->nbatch) * sizeof *nt);
+      f->nbatch = n;
+    }
+    const char *m = json_string_value(json_object_get(b, "messageId"));
+    snprintf(f->batch_msg[id], 65, "%s", m ? m : "");
+    f->batch_time[id] = (uint64_t)jint(b, "time");
+  }
+  json_decref(st);
+}
+
+/* Everything billed is paid and every payout due is confirmed. */
+static int quiet(full *f, bool *q, pg_diag *d) {
+  json_t *st = NULL, *pr = NULL;
+  int rc = pg_gridop_status(f->grid, &st, d);
+  if (!rc) rc = pg_gridop_producers(f->grid, &pr, d);
+  if (rc) {
+    json_decref(st);
+    return rc;
+  }
+  json_t *t = json_object_get(st, "totals");
+  *q = jint(t, "outstanding") == 0 && jint(st, "unsentMessages") == 0;
+  int64_t thr = f->s->payout_min > MI ? (int64_t)f->s->payout_min : (int64_t)MI;
+  size_t i;
+  json_t *p;
+  json_array_foreach(pr, i, p) {
+    if (jint(p, "paid") + jint(p, "due") != jint(p, "earned") || jint(p, "due") >= thr) *q = false;
+  }
+  for (size_t k = 0; *q && k < f->s->n_households; k++) {
+    json_t *c = NULL;
+    if ((rc = pg_consumer_status(f->cons[k], &c, d))) break;
+    *q = jint(c, "outstanding") == 0 && jint(c, "unsentMessages") == 0;
+    json_decref(c);
+  }
+  json_decref(st);
+  json_decref(pr);
+  return rc;
+}
+
+static int open_world(full *f, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  int rc;
+  size_t np = s->n_producers, nh = s->n_households, ns = s->n_sources;
+  if (f->o->state_dir) snprintf(f->state, sizeof f->state, "%s", f->o->state_dir);
+  else snprintf(f->state, sizeof f->state, "%s/state", f->o->out_dir);
+  (void)nftw(f->state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  if ((rc = pg_sim_mkdir_p(f->state, d))) return rc;
+  f->nseeds = 1 + np + nh;
+  f->seeds = calloc(f->nseeds, sizeof *f->seeds);
+  f->addr = calloc(f->nseeds, sizeof *f->addr);
+  f->prod = calloc(np + 1, sizeof *f->prod);
+  f->to_prod = calloc(np + 1, sizeof *f->to_prod);
+  f->src = calloc(ns + 1, sizeof *f->src);
+  f->cons = calloc(nh + 1, sizeof *f->cons);
+  f->smeter = calloc(ns + 1, sizeof *f->smeter);
+  f->cmeter = calloc(nh + 1, sizeof *f->cmeter);
+  pg_genesis_output *g = calloc(1 + nh, sizeof *g);
+  if (!f->seeds || !f->addr || !f->prod || !f->to_prod || !f->src || !f->cons || !f->smeter ||
+      !f->cmeter || !g) {
+    free(g);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  derive_seed(s->seed, "grid", f->seeds[0]);
+  for (size_t i = 0; i < np; i++) derive_seed(s->seed, s->producers[i].id, f->seeds[1 + i]);
+  for (size_t i = 0; i < nh; i++) derive_seed(s->seed, s->households[i].id, f->seeds[1 + np + i]);
+  for (size_t i = 0; i < f->nseeds; i++)
+    if ((rc = pg_iota_keypair(f->seeds[i], 32, 0, 0, 0, NULL, NULL, f->addr[i])))
+      return pg_fail(d, rc, "key derivation failed");
+  /* genesis: the grid's float and each household's money for the run */
+  double days = (double)s->duration_ms / 86400000.0;
+  uint64_t price = (s->import_price > s->fixed_buy_price ? s->import_price : s->fixed_buy_price) +
+                   s->fee_per_kwh;
+  g[0].amount = 100000000ULL * MI; /* 10^14: pays producers ahead of the consumers' payments */
+  memcpy(g[0].address, f->addr[0], 32);
+  for (size_t i = 0; i < nh; i++) {
+    double kwh = s->households[i].annual_kwh * 4.0 * days / 365.0 + 1.0;
+    double amt = kwh * (double)price * (1.0 + (double)s->fee_bp / 10000.0) + 100.0 * MI;
+    g[1 + i].amount = (uint64_t)amt;
+    memcpy(g[1 + i].address, f->addr[1 + np + i], 32);
+  }
+  pg_ledger_config lc = {.dust_protection = true, .genesis_count = 1 + nh, .genesis = g};
+  if ((rc = pg_ledger_new(&lc, &f->l))) {
+    free(g);
+    return pg_fail(d, rc, "ledger: out of memory");
+  }
+  /* the coordinator key, from the scenario seed */
+  uint8_t kseed[32], pk[32];
+  derive_seed(s->seed, "coordinator", kseed);
+  pg_ed25519_from_seed(kseed, pk, f->ms_sk[0]);
+  char tdir[1200];
+  snprintf(tdir, sizeof tdir, "%s/node", f->state);
+  pg_tangle_config tc;
+  pg_tangle_config_defaults(&tc);
+  tc.data_dir = tdir;
+  tc.clock = &f->clock.base;
+  tc.pow_threads = 1;
+  tc.ms_keys_count = 1;
+  tc.ms_threshold = 1;
+  memcpy(tc.ms_public_keys[0], pk, 32);
+  tc.tx_confirm = pg_ledger_apply;
+  tc.tx_confirm_ctx = f->l;
+  rc = pg_tangle_open(&tc, &f->t, d);
+  if (!rc) rc = pg_ledger_attach(f->l, pg_tangle_db(f->t), pg_tangle_db_path(f->t), d);
+  free(g);
+  if (rc) return rc;
+  if ((rc = pg_client_local_new(f->t, f->l, &f->c, d))) return rc;
+  if ((rc = milestone(f, d))) return rc;
+  /* the entities */
+  char dir[1200];
+  pg_entity_opts eo = {.client = f->c, .clock = &f->clock.base, .slot_ms = s->slot_ms,
+                       .security = 1, .retry_ms = 1000};
+  pg_gridop_opts go = {.mech = s->mech, .import_price = s->import_price,
+                       .export_price = s->export_price, .fee_per_kwh = s->fee_per_kwh,
+                       .fee_bp = s->fee_bp, .fixed_buy_price = s->fixed_buy_price,
+                       .fixed_sell_price = s->fixed_sell_price, .payout_min = s->payout_min,
+                       .dust_allowance = 10 * MI, .seed = f->seeds[0], .seed_len = 32};
+  snprintf(dir, sizeof dir, "%s/grid", f->state);
+  eo.id = "grid", eo.name = "Grid operator", eo.data_dir = dir;
+  if ((rc = pg_gridop_open(&eo, &go, &f->grid, d))) return rc;
+  if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, &f->to_grid, d))) return rc;
+  for (size_t i = 0; i < np; i++) {
+    snprintf(dir, sizeof dir, "%s/%s", f->state, s->producers[i].id);
+    eo.id = s->producers[i].id, eo.name = s->producers[i].name, eo.data_dir = dir;
+    eo.upstream = f->to_grid;
+    pg_producer_opts po = {.ask_per_kwh = s->producers[i].ask, .has_ask = s->producers[i].has_ask,
+                           .seed = f->seeds[1 + i], .seed_len = 32};
+    if ((rc = pg_producer_open(&eo, &po, &f->prod[i], d))) return rc;
+    if ((rc = pg_registrar_local_new(pg_producer_handle, f->prod[i], &f->to_prod[i], d))) return rc;
+  }
+  for (size_t i = 0; i < ns; i++) {
+    snprintf(dir, sizeof dir, "%s/%s", f->state, s->sources[i].id);
+    eo.id = s->sources[i].id, eo.name = NULL, eo.data_dir = dir;
+    eo.upstream = f->to_prod[s->sources[i].producer];
+    if ((rc = pg_sim_source_meter(s, i, &f->smeter[i], d))) return rc;
+    if ((rc = pg_source_open(&eo, f->smeter[i], &f->src[i], d))) return rc;
+  }
+  for (size_t i = 0; i < nh; i++) {
+    snprintf(dir, sizeof dir, "%s/%s", f->state, s->households[i].id);
+    eo.id = s->households[i].id, eo.name = s->households[i].name, eo.data_dir = dir;
+    eo.upstream = f->to_grid;
+    pg_consumer_opts co = {.bid_per_kwh = s->households[i].bid, .has_bid = s->households[i].has_bid,
+                           .seed = f->seeds[1 + np + i], .seed_len = 32};
+    if ((rc = pg_sim_household_meter(s, i, &f->cmeter[i], d))) return rc;
+    if ((rc = pg_consumer_open(&eo, &co, f->cmeter[i], &f->cons[i], d))) return rc;
+  }
+  return PG_OK;
+}
+
+static void close_world(full *f) {
+  const pg_scenario *s = f->s;
+  for (size_t i = 0; f->src && i < s->n_sources; i++) pg_source_close(f->src[i]);
+  for (size_t i = 0; f->cons && i < s->n_households; i++) pg_consumer_close(f->cons[i]);
+  for (size_t i = 0; f->prod && i < s->n_producers; i++) {
+    pg_producer_close(f->prod[i]);
+    pg_registrar_free(f->to_prod[i]);
+  }
+  pg_gridop_close(f->grid);
+  pg_registrar_free(f->to_grid);
+  for (size_t i = 0; f->smeter && i < s->n_sources; i++) pg_meter_free(f->smeter[i]);
+  for (size_t i = 0; f->cmeter && i < s->n_households; i++) pg_meter_free(f->cmeter[i]);
+  pg_client_free(f->c);
+  pg_ledger_free(f->l);
+  pg_tangle_close(f->t);
+  free(f->src), free(f->cons), free(f->prod), free(f->to_prod), free(f->smeter), free(f->cmeter);
+  free(f->seeds), free(f->addr), free(f->batch_msg), free(f->batch_time);
+}
+
+static void balances(full *f, pg_sim_out *out, uint64_t slot) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers;
+  for (size_t i = 0; i < f->nseeds; i++) {
+    uint64_t b = 0;
+    bool da = false;
+    if (pg_ledger_balance(f->l, f->addr[i], &b, &da) != PG_OK) continue;
+    const char *id = i == 0 ? "grid" : i <= np ? s->producers[i - 1].id : s->households[i - 1 - np].id;
+    pg_sim_out_balance(out, slot, id, (int64_t)b);
+  }
+}
+
+/* one entity's slot rows, from..to (the API gives at most 10000 at a time) */
+static int entity_rows(full *f, bool producer, const char *id, uint64_t from, uint64_t to,
+                       json_t **out, pg_diag *d) {
+  json_t *all = json_array();
+  for (uint64_t a = from; a <= to; a += 10000) {
+    uint64_t b = a + 9999 < to ? a + 9999 : to;
+    json_t *part = NULL;
+    int rc = producer ? pg_gridop_producer_slots(f->grid, id, a, b, &part, d)
+                      : pg_gridop_consumer_slots(f->grid, id, a, b, &part, d);
+    if (rc) {
+      json_decref(all);
+      return rc;
+    }
+    json_array_extend(all, part);
+    json_decref(part);
+  }
+  *out = all;
+  return PG_OK;
+}
+
+/* Re-settles every slot from the readings the grid booked (parties in id
+ * order, as the grid) and checks that the grid's books agree. */
+static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers, nh = s->n_households, n = s->slots;
+  uint64_t k0 = s->start_ms / s->slot_ms, k1 = k0 + n - 1;
+  json_t **prow = calloc(np + 1, sizeof *prow), **crow = calloc(nh + 1, sizeof *crow);
+  json_t *gslots = json_array();
+  pg_sim_acc a;
+  bool acc = false;
+  int rc = PG_OK;
+  if (!prow || !crow) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; !rc && i < np; i++) rc = entity_rows(f, true, s->producers[i].id, k0, k1, &prow[i], d);
+  for (size_t i = 0; !rc && i < nh; i++) rc = entity_rows(f, false, s->households[i].id, k0, k1, &crow[i], d);
+  for (uint64_t x = k0; !rc && x <= k1; x += 10000) {
+    json_t *part = NULL;
+    rc = pg_gridop_slots(f->grid, x, x + 9999 < k1 ? x + 9999 : k1, &part, d);
+    if (!rc) json_array_extend(gslots, part);
+    json_decref(part);
+  }
+  if (rc) goto out;
+  if (json_array_size(gslots) != n) {
+    rc = pg_fail(d, PG_ERR_STATE, "the grid settled %zu of %zu slots", json_array_size(gslots), n);
+    goto out;
+  }
+  if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
+  acc = true;
+  for (size_t idx = 0; idx < n; idx++) {
+    uint64_t k = k0 + idx;
+    json_t *gs = json_array_get(gslots, idx);
+    for (size_t j = 0; j < np; j++) {
+      json_t *row = json_array_get(prow[j], idx);
+      if (!row || (uint64_t)jint(row, "slot") != k) {
+        rc = pg_fail(d, PG_ERR_STATE, "slot %zu: no reading of producer %s", idx, s->producers[j].id);
+        goto out;
+      }
+      a.mp[j].output_wh = jint(row, "outputWh");
+    }
+    for (size_t i = 0; i < nh; i++) {
+      json_t *row = json_array_get(crow[i], idx);
+      if (!row || (uint64_t)jint(row, "slot") != k) {
+        rc = pg_fail(d, PG_ERR_STATE, "slot %zu: no reading of household %s", idx, s->households[i].id);
+        goto out;
+      }
+      a.mc[i].usage_wh = jint(row, "usageWh");
+    }
+    pg_market_result res;
+    if ((rc = pg_sim_acc_settle(&a, idx, &res, d))) goto out;
+    bool same = res.consumer_payments == jint(gs, "billed") &&
+                res.producer_revenues == jint(gs, "producerRevenues") &&
+                res.fees == jint(gs, "fees") && res.grid_income == jint(gs, "gridIncome") &&
+                res.supply_wh == jint(gs, "supplyWh") && res.demand_wh == jint(gs, "demandWh");
+    for (size_t j = 0; same && j < np; j++)
+      same = res.producers[j].total == jint(json_array_get(prow[j], idx), "amount");
+    for (size_t i = 0; same && i < nh; i++)
+      same = res.consumers[i].total == jint(json_array_get(crow[i], idx), "billed");
+    pg_market_result_free(&res);
+    if (!same) {
+      rc = pg_fail(d, PG_ERR_STATE, "slot %llu: the grid's books differ from the settlement of its readings",
+                   (unsigned long long)k);
+      goto out;
+    }
+  }
+  pg_sim_acc_finish(&a);
+  /* payments and payouts actually made */
+  for (size_t i = 0; i < nh; i++) {
+    pg_sim_party *p = &r->parties[np + i];
+    size_t j;
+    json_t *row;
+    json_array_foreach(crow[i], j, row) {
+      int64_t paid = jint(row, "paid");
+      p->paid += paid;
+      r->paid += paid;
+      r->outstanding += jint(row, "outstanding");
+      if (paid > 0) {
+        const char *mid = json_string_value(json_object_get(row, "paymentMessageId"));
+        uint64_t k = (uint64_t)jint(row, "slot");
+        if (out) pg_sim_out_transfer(out, k, (k + 1) * s->slot_ms, p->id, "grid", paid, "", mid);
+        r->transfers++;
+      }
+    }
+  }
+  for (size_t jp = 0; jp < np; jp++) {
+    pg_sim_party *p = &r->parties[jp];
+    size_t j;
+    json_t *row;
+    json_array_foreach(prow[jp], j, row) {
+      int64_t amt = jint(row, "amount");
+      json_t *bid = json_object_get(row, "batchId");
+      if (amt <= 0) continue;
+      if (!json_is_integer(bid)) {
+        r->payouts_due += amt;
+        continue;
+      }
+      p->paid += amt;
+      json_int_t b = json_integer_value(bid);
+      const char *mid = b >= 0 && (size_t)b < f->nbatch ? f->batch_msg[b] : "";
+      uint64_t t = b >= 0 && (size_t)b < f->nbatch && f->batch_time[b] ? f->batch_time[b]
+                                                                         : ((uint64_t)jint(row, "slot") + 1) * s->slot_ms;
+      char ref[32];
+      snprintf(ref, sizeof ref, "batch-%lld", (long long)b);
+      if (out) pg_sim_out_transfer(out, (uint64_t)jint(row, "slot"), t, "grid", p->id, amt, ref, mid);
+    }
+  }
+  /* one transfer per batch */
+  json_t *st = NULL;
+  if ((rc = pg_gridop_status(f->grid, &st, d))) goto out;
+  r->transfers += (uint64_t)jint(json_object_get(st, "totals"), "payoutBatches");
+  json_decref(st);
+out:
+  if (acc) pg_sim_acc_free(&a);
+  for (size_t i = 0; prow && i < np; i++) json_decref(prow[i]);
+  for (size_t i = 0; crow && i < nh; i++) json_decref(crow[i]);
+  free(prow);
+  free(crow);
+  json_decref(gslots);
+  return rc;
+}
+
+int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r,
+                    pg_sim_out *out, pg_diag *d) {
+  full f;
+  memset(&f, 0, sizeof f);
+  f.s = s, f.o = o;
+  uint64_t slot_ms = s->slot_ms, k0 = s->start_ms / slot_ms;
+  size_t ticks = o->ticks_per_slot ? o->ticks_per_slot : s->ticks ? s->ticks : 2;
+  /* entities open one slot early (their first report is the first whole slot) */
+  pg_vclock_init(&f.clock, s->start_ms - slot_ms);
+  uint64_t t0 = pg_monotonic_ms();
+  int rc = open_world(&f, d);
+  if (rc) goto out;
+  if (o->grid_hook) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_OPEN);
+  if ((rc = pg_ledger_supply(f.l, &r->supply_before))) {
+    rc = pg_fail(d, rc, "ledger supply");
+    goto out;
+  }
+  size_t bal_every = pg_sim_balance_every(s);
+  /* warm-up slot: registrations and channels (a few rounds, whatever ticks is) */
+  for (size_t i = 1; !rc && i <= 4; i++) rc = round_at(&f, s->start_ms - slot_ms + i * slot_ms / 4, d);
+  for (size_t idx = 0; !rc && idx < s->slots; idx++) {
+    uint64_t k = k0 + idx, start = k * slot_ms;
+    for (size_t i = 1; !rc && i <= ticks; i++) rc = round_at(&f, start + i * slot_ms / ticks, d);
+    bool done = false;
+    uint64_t now = start + slot_ms;
+    for (int x = 0; !rc && x < EXTRA_ROUNDS; x++) {
+      if ((rc = settled(&f, k, &done, d)) || done) break;
+      /* up to 3/4 into the next slot: past the grid's grace (slot/2) */
+      now += slot_ms * 3 / 4 / EXTRA_ROUNDS > 0 ? slot_ms * 3 / 4 / EXTRA_ROUNDS : 1;
+      rc = round_at(&f, now, d);
+    }
+    if (!rc && !done)
+      rc = pg_fail(d, PG_ERR_TIMEOUT, "slot %zu not settled after %d extra rounds", idx, EXTRA_ROUNDS);
+    if (rc) break;
+    note_batches(&f);
+    if (out && ((idx + 1) % bal_every == 0 || idx + 1 == s->slots)) balances(&f, out, k);
+    if (o->progress) {
+      pg_sim_progress pr = {.done = idx + 1, .total = s->slots, .sim_ms = start + slot_ms,
+                            .wall_ms = pg_monotonic_ms() - t0};
+      o->progress(o->progress_ctx, &pr);
+    }
+    if (o->pace_ms) { /* let a person watch (sim --serve) */
+      uint64_t due = t0 + (idx + 1) * o->pace_ms, nowm = pg_monotonic_ms();
+      if (due > nowm) {
+        struct timespec ts = {.tv_sec = (time_t)((due - nowm) / 1000),
+                              .tv_nsec = (long)((due - nowm) % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+      }
+    }
+  }
+  if (rc) goto out;
+  /* drain: bills paid, payouts confirmed, without letting another slot end */
+  {
+    uint64_t now = pg_clock_now(&f.clock.base);
+    uint64_t end = (now / slot_ms + 1) * slot_ms - 1;
+    bool q = false;
+    for (int x = 0; !rc && x < 600; x++) {
+      uint64_t step = 250;
+      if (now + step >= end) step = end > now ? (end - now + 1) / 2 : 0;
+      now += step;
+      if ((rc = round_at(&f, now, d))) break;
+      if (x % 4 == 3) note_batches(&f);
+      if ((rc = quiet(&f, &q, d)) || q) break;
+    }
+    if (!rc && !q)
+      pg_log_warn("sim", "not everything was paid after draining; see outstanding in the summary");
+  }
+  note_batches(&f);
+  if (rc) goto out;
+  rc = collect(&f, r, out, d);
+  if (rc) goto out;
+  if ((rc = pg_ledger_supply(f.l, &r->supply_after))) {
+    rc = pg_fail(d, rc, "ledger supply");
+    goto out;
+  }
+  pg_tangle_status ts;
+  pg_tangle_get_status(f.t, &ts);
+  r->messages = ts.messages;
+  r->milestones = f.milestones;
+  if (out) balances(&f, out, k0 + s->slots);
+  if (o->grid_hook) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_END);
+out:
+  if (o->grid_hook && f.grid) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_CLOSE);
+  close_world(&f);
+  return rc;
+}

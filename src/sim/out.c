@@ -1,0 +1,191 @@
+/* Simulator output files: the contract with sim_report.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "p2pgrid/sim.h"
+#include "sim_internal.h"
+
+#if defined(__has_include)
+#if __has_include("p2pgrid/sim_report.h")
+#include "p2pgrid/sim_report.h"
+#define PG_SIM_HAVE_REPORT 1
+#endif
+#endif
+
+static FILE *open_tmp(const char *dir, const char *name, pg_diag *d) {
+  char p[1200];
+  snprintf(p, sizeof p, "%s/%s.tmp", dir, name);
+  FILE *f = fopen(p, "w");
+  if (!f) pg_fail(d, PG_ERR_IO, "cannot write %s: %s", p, strerror(errno));
+  return f;
+}
+
+static int close_tmp(FILE *f, const char *dir, const char *name, bool ok, pg_diag *d) {
+  char p[1200], q[1200];
+  snprintf(p, sizeof p, "%s/%s.tmp", dir, name);
+  snprintf(q, sizeof q, "%s/%s", dir, name);
+  bool err = ferror(f) != 0;
+  if (fclose(f) != 0) err = true;
+  if (!ok || err) {
+    remove(p);
+    return ok ? pg_fail(d, PG_ERR_IO, "cannot write %s", p) : PG_OK;
+  }
+  if (rename(p, q) != 0) return pg_fail(d, PG_ERR_IO, "cannot rename %s: %s", p, strerror(errno));
+  return PG_OK;
+}
+
+int pg_sim_out_open(pg_sim_out *o, const char *dir, pg_diag *d) {
+  memset(o, 0, sizeof *o);
+  snprintf(o->dir, sizeof o->dir, "%s", dir);
+  o->transfers = open_tmp(dir, "transfers.csv", d);
+  if (!o->transfers) return PG_ERR_IO;
+  o->balances = open_tmp(dir, "balances.csv", d);
+  if (!o->balances) {
+    (void)close_tmp(o->transfers, dir, "transfers.csv", false, NULL);
+    return PG_ERR_IO;
+  }
+  fputs("slot,time,from,to,amount,reference,message_id\n", o->transfers);
+  fputs("slot,id,balance\n", o->balances);
+  return PG_OK;
+}
+
+void pg_sim_out_balance(pg_sim_out *o, uint64_t slot, const char *id, int64_t balance) {
+  fprintf(o->balances, "%" PRIu64 ",%s,%" PRId64 "\n", slot, id, balance);
+}
+
+void pg_sim_out_transfer(pg_sim_out *o, uint64_t slot, uint64_t time_ms, const char *from,
+                         const char *to, int64_t amount, const char *reference,
+                         const char *message_id) {
+  char iso[32];
+  pg_sim_iso(time_ms, iso, sizeof iso);
+  fprintf(o->transfers, "%" PRIu64 ",%s,%s,%s,%" PRId64 ",%s,%s\n", slot, iso, from, to, amount,
+          reference ? reference : "", message_id ? message_id : "");
+}
+
+int pg_sim_out_close(pg_sim_out *o, bool ok, pg_diag *d) {
+  int rc = close_tmp(o->transfers, o->dir, "transfers.csv", ok, d);
+  int rc2 = close_tmp(o->balances, o->dir, "balances.csv", ok, rc ? NULL : d);
+  return rc ? rc : rc2;
+}
+
+/* CSV field: quoted when it holds a comma, quote or newline */
+static void csv_str(FILE *f, const char *s) {
+  if (!strpbrk(s, ",\"\r\n")) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const char *dir,
+                         pg_diag *d) {
+  FILE *f = open_tmp(dir, "slots.csv", d);
+  if (!f) return PG_ERR_IO;
+  fputs("slot,start,supply_wh,demand_wh,community_wh,import_wh,export_wh,buy_price,sell_price,"
+        "billed,producer_revenues,fees,grid_income\n",
+        f);
+  for (size_t i = 0; i < r->n_slots; i++) {
+    const pg_sim_slot *o = &r->slots[i];
+    char iso[32];
+    pg_sim_iso(o->slot * s->slot_ms, iso, sizeof iso);
+    fprintf(f, "%" PRIu64 ",%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",", o->slot,
+            iso, o->supply_wh, o->demand_wh, o->community_wh, o->import_wh, o->export_wh);
+    if (o->has_price) fprintf(f, "%.1f,%.1f,", o->buy_price, o->sell_price);
+    else fputs(",,", f);
+    fprintf(f, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n", o->billed,
+            o->producer_revenues, o->fees, o->grid_income);
+  }
+  int rc = close_tmp(f, dir, "slots.csv", true, d);
+  if (rc) return rc;
+  f = open_tmp(dir, "participants.csv", d);
+  if (!f) return PG_ERR_IO;
+  fputs("id,name,role,kind,energy_wh,community_wh,amount,baseline,savings\n", f);
+  for (size_t i = 0; i < r->n_parties; i++) {
+    const pg_sim_party *p = &r->parties[i];
+    csv_str(f, p->id);
+    fputc(',', f);
+    csv_str(f, p->name);
+    fprintf(f, ",%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
+            p->producer ? "producer" : "consumer", p->kind, p->energy_wh, p->community_wh,
+            p->producer ? p->amount : p->paid, p->baseline, p->savings);
+  }
+  rc = close_tmp(f, dir, "participants.csv", true, d);
+  if (rc) return rc;
+
+  json_t *j = json_object();
+  char a[32], b[32];
+  pg_sim_iso(s->start_ms, a, sizeof a);
+  pg_sim_iso(s->start_ms + r->n_slots * s->slot_ms, b, sizeof b);
+  json_object_set_new(j, "scenario", json_string(s->name));
+  json_object_set_new(j, "mode", json_string(r->mode == PG_SIM_FULL ? "full" : "market-only"));
+  json_object_set_new(j, "mechanism", json_string(pg_market_mech_name(s->mech)));
+  json_object_set_new(j, "start", json_string(a));
+  json_object_set_new(j, "end", json_string(b));
+  json_object_set_new(j, "slots", json_integer((json_int_t)r->n_slots));
+  json_object_set_new(j, "slotMs", json_integer((json_int_t)s->slot_ms));
+  json_object_set_new(j, "participants",
+                      json_pack("{sIsIsI}", "producers", (json_int_t)s->n_producers, "sources",
+                                (json_int_t)s->n_sources, "consumers",
+                                (json_int_t)s->n_households));
+  const pg_sim_slot *t = &r->total;
+  json_object_set_new(j, "energy",
+                      json_pack("{sIsIsIsIsI}", "producedWh", (json_int_t)t->supply_wh,
+                                "consumedWh", (json_int_t)t->demand_wh, "communityWh",
+                                (json_int_t)t->community_wh, "importedWh",
+                                (json_int_t)t->import_wh, "exportedWh", (json_int_t)t->export_wh));
+  json_object_set_new(j, "money",
+                      json_pack("{sIsIsIsIsIsIsI}", "billed", (json_int_t)t->billed, "paid",
+                                (json_int_t)r->paid, "producerRevenues",
+                                (json_int_t)t->producer_revenues, "fees", (json_int_t)t->fees,
+                                "gridIncome", (json_int_t)t->grid_income, "importCost",
+                                (json_int_t)t->import_cost, "exportIncome",
+                                (json_int_t)t->export_income));
+  json_object_set_new(j, "kpis",
+                      json_pack("{sIsIsI}", "consumerSavings", (json_int_t)r->consumer_savings,
+                                "producerSavings", (json_int_t)r->producer_savings, "giniPpm",
+                                (json_int_t)r->gini_ppm));
+  if (r->mode == PG_SIM_FULL)
+    json_object_set_new(j, "tangle",
+                        json_pack("{sIsIsI}", "messages", (json_int_t)r->messages, "transfers",
+                                  (json_int_t)r->transfers, "milestones",
+                                  (json_int_t)r->milestones));
+  json_object_set_new(j, "wallMs", json_integer((json_int_t)r->wall_ms));
+  char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(j);
+  if (!txt) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  f = open_tmp(dir, "summary.json", d);
+  if (!f) {
+    free(txt);
+    return PG_ERR_IO;
+  }
+  fputs(txt, f);
+  fputc('\n', f);
+  free(txt);
+  return close_tmp(f, dir, "summary.json", true, d);
+}
+
+bool pg_sim_report_available(void) {
+#ifdef PG_SIM_HAVE_REPORT
+  return true;
+#else
+  return false;
+#endif
+}
+
+int pg_sim_report(const char *dir, pg_diag *d) {
+#ifdef PG_SIM_HAVE_REPORT
+  return pg_sim_report_write(dir, d);
+#else
+  (void)dir;
+  return pg_fail(d, PG_ERR_UNSUPPORTED, "the HTML report is not built in");
+#endif
+}

@@ -1,0 +1,555 @@
+/* Scenario INI -> pg_scenario (sim.h). */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "p2pgrid/meter_profile.h"
+#include "p2pgrid/sim.h"
+
+uint64_t pg_sim_splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static double unif(uint64_t *st, double lo, double hi) {
+  double u = (double)(pg_sim_splitmix64(st) >> 11) * (1.0 / 9007199254740992.0);
+  return lo + (hi - lo) * u;
+}
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+  return h;
+}
+
+void pg_sim_iso(uint64_t ms, char *buf, size_t cap) {
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A failing getter on the same key gives the "file:line: [s] k: ..." text. */
+static int bad_value(pg_config *c, const char *sec, const char *key, const char *what,
+                     pg_diag *d) {
+  int64_t dummy;
+  pg_diag d2 = {{0}};
+  /* a range no value is in: the getter fails and names where the value is */
+  if (pg_config_get_i64(c, sec, key, 0, INT64_MIN, INT64_MIN, &dummy, &d2) != PG_OK) {
+    /* d2.msg: "origin:line: [sec] key: 'v' is not a number ..." -> keep "origin:line: [sec] key" */
+    char *p = strstr(d2.msg, key);
+    if (p) p[strlen(key)] = '\0';
+    return pg_fail(d, PG_ERR_CONFIG, "%s: %s", d2.msg, what);
+  }
+  return pg_fail(d, PG_ERR_CONFIG, "[%s] %s: %s", sec, key, what);
+}
+
+static int get_double(pg_config *c, const char *sec, const char *key, double def, double lo,
+                      double hi, double *out, pg_diag *d) {
+  const char *v = NULL;
+  int rc = pg_config_get_str(c, sec, key, NULL, &v, d);
+  if (rc) return rc;
+  if (!v) {
+    *out = def;
+    return PG_OK;
+  }
+  char *end = NULL;
+  double x = strtod(v, &end);
+  if (!*v || *end || !isfinite(x) || x < lo || x > hi) {
+    char what[160];
+    snprintf(what, sizeof what, "'%s' is not a number between %g and %g", v, lo, hi);
+    return bad_value(c, sec, key, what, d);
+  }
+  *out = x;
+  return PG_OK;
+}
+
+/* An amount in base units: "300000000", "300Mi", "0.25Mi", "5Ki", "1Gi", "7i". */
+static int parse_amount(const char *v, uint64_t *out) {
+  char *end = NULL;
+  if (!isdigit((unsigned char)*v)) return -1;
+  double x = strtod(v, &end);
+  double mul = 1;
+  if (strcmp(end, "") == 0 || strcmp(end, "i") == 0) mul = 1;
+  else if (strcmp(end, "Ki") == 0) mul = 1e3;
+  else if (strcmp(end, "Mi") == 0) mul = 1e6;
+  else if (strcmp(end, "Gi") == 0) mul = 1e9;
+  else return -1;
+  double r = x * mul;
+  if (!isfinite(r) || r < 0 || r > 9e18 || fabs(r - nearbyint(r)) > 1e-6) return -1;
+  *out = (uint64_t)nearbyint(r);
+  return 0;
+}
+
+static int get_amount(pg_config *c, const char *sec, const char *key, uint64_t def, uint64_t max,
+                      uint64_t *out, bool *present, pg_diag *d) {
+  const char *v = NULL;
+  int rc = pg_config_get_str(c, sec, key, NULL, &v, d);
+  if (rc) return rc;
+  if (present) *present = v != NULL;
+  if (!v) {
+    *out = def;
+    return PG_OK;
+  }
+  uint64_t x = 0;
+  if (parse_amount(v, &x) != 0 || x > max) {
+    char what[200];
+    snprintf(what, sizeof what,
+             "'%s' is not an amount of at most %llu base units (digits with an optional unit i, "
+             "Ki, Mi, Gi, e.g. 300Mi)",
+             v, (unsigned long long)max);
+    return bad_value(c, sec, key, what, d);
+  }
+  *out = x;
+  return PG_OK;
+}
+
+static int parse_iso(const char *v, uint64_t *out) {
+  int y, mo, da, h = 0, mi = 0, s = 0, n = 0;
+  if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3) return -1;
+  const char *p = v + n;
+  if (*p == 'T' || *p == ' ') {
+    int m2 = 0;
+    if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m2) != 2) return -1;
+    p += 1 + m2;
+    if (*p == ':') {
+      int m3 = 0;
+      if (sscanf(p + 1, "%2d%n", &s, &m3) != 1) return -1;
+      p += 1 + m3;
+    }
+    if (*p == 'Z') p++;
+    else if (strcmp(p, "+00:00") == 0) p += 6;
+  }
+  if (*p) return -1;
+  if (y < 1970 || y > 2199 || mo < 1 || mo > 12 || da < 1 || da > 31 || h > 23 || mi > 59 || s > 59)
+    return -1;
+  int64_t days = pg_days_from_civil(y, mo, da);
+  *out = ((uint64_t)days * 86400ULL + (uint64_t)h * 3600 + (uint64_t)mi * 60 + (uint64_t)s) * 1000ULL;
+  return 0;
+}
+
+static bool id_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > PG_SIM_ID_MAX) return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-') return false;
+  return true;
+}
+
+static int cmp_prod(const void *a, const void *b) {
+  return strcmp(((const pg_sim_producer *)a)->id, ((const pg_sim_producer *)b)->id);
+}
+static int cmp_hh(const void *a, const void *b) {
+  return strcmp(((const pg_sim_household *)a)->id, ((const pg_sim_household *)b)->id);
+}
+static int cmp_src(const void *a, const void *b) {
+  return strcmp(((const pg_sim_source *)a)->id, ((const pg_sim_source *)b)->id);
+}
+
+void pg_scenario_free(pg_scenario *s) {
+  if (!s) return;
+  free(s->producers);
+  free(s->sources);
+  free(s->households);
+  memset(s, 0, sizeof *s);
+}
+
+pg_sim_mode pg_scenario_mode(const pg_scenario *s) {
+  if (s->mode != PG_SIM_AUTO) return s->mode;
+  return (s->n_households + s->n_producers + s->n_sources <= 50 && s->slots <= 2000)
+             ? PG_SIM_FULL
+             : PG_SIM_MARKET_ONLY;
+}
+
+/* Section names of a kind "[prefix NAME]": collected via pg_config_unused is
+ * not possible before reading, so the loader walks a list the caller built. */
+typedef struct secnames {
+  char (*v)[80];
+  size_t n, cap;
+} secnames;
+
+typedef struct unused_ctx {
+  secnames *prod, *src, *hh;
+} unused_ctx;
+
+static void add_sec(secnames *s, const char *name) {
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->v[i], name) == 0) return;
+  if (s->n == s->cap) {
+    size_t nc = s->cap ? 2 * s->cap : 16;
+    char(*nv)[80] = realloc(s->v, nc * sizeof *nv);
+    if (!nv) return;
+    s->v = nv;
+    s->cap = nc;
+  }
+  snprintf(s->v[s->n++], 80, "%s", name);
+}
+
+static void collect(void *ctx, const char *origin, int line, const char *section,
+                    const char *key) {
+  (void)origin, (void)line, (void)key;
+  unused_ctx *u = ctx;
+  if (strncmp(section, "producer ", 9) == 0) add_sec(u->prod, section);
+  else if (strncmp(section, "source ", 7) == 0) add_sec(u->src, section);
+  else if (strncmp(section, "household ", 10) == 0) add_sec(u->hh, section);
+}
+
+static int grow(void **v, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap) return 0;
+  size_t nc = *cap ? *cap : 16;
+  while (nc < need) nc *= 2;
+  void *nv = realloc(*v, nc * elem);
+  if (!nv) return -1;
+  memset((char *)nv + *cap * elem, 0, (nc - *cap) * elem);
+  *v = nv;
+  *cap = nc;
+  return 0;
+}
+
+int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
+  memset(s, 0, sizeof *s);
+  s->cfg = c;
+  secnames sp = {0}, ss = {0}, sh = {0};
+  size_t cap_p = 0, cap_s = 0, cap_h = 0;
+  const char *v = NULL;
+  int rc;
+  /* [scenario] */
+  if ((rc = pg_config_require(c, "scenario", "name", d))) goto fail;
+  if ((rc = pg_config_get_str(c, "scenario", "name", NULL, &v, d))) goto fail;
+  if (!id_ok(v)) {
+    rc = bad_value(c, "scenario", "name", "must be 1..64 of A-Z a-z 0-9 . _ -", d);
+    goto fail;
+  }
+  snprintf(s->name, sizeof s->name, "%s", v);
+  if ((rc = pg_config_get_str(c, "scenario", "start", "2025-06-21", &v, d))) goto fail;
+  if (parse_iso(v, &s->start_ms) != 0) {
+    rc = bad_value(c, "scenario", "start",
+                   "expected an ISO date or time in UTC, e.g. 2025-06-21 or 2025-06-21T00:00:00Z", d);
+    goto fail;
+  }
+  if ((rc = pg_config_get_duration_ms(c, "scenario", "slot", 900000, 1000, 86400000, &s->slot_ms, d)))
+    goto fail;
+  if ((rc = pg_config_get_duration_ms(c, "scenario", "duration", 86400000, 1000,
+                                      400ULL * 86400000ULL, &s->duration_ms, d)))
+    goto fail;
+  if (s->start_ms % s->slot_ms != 0) {
+    rc = bad_value(c, "scenario", "start", "must be a multiple of the slot length since 1970", d);
+    goto fail;
+  }
+  s->slots = (size_t)((s->duration_ms + s->slot_ms - 1) / s->slot_ms);
+  if (s->slots > PG_SIM_MAX_SLOTS) {
+    rc = bad_value(c, "scenario", "duration", "too many slots (at most 1000000)", d);
+    goto fail;
+  }
+  if ((rc = pg_config_get_u64(c, "scenario", "seed", 1, 0, UINT64_MAX, &s->seed, d))) goto fail;
+  uint64_t ticks = 2;
+  if ((rc = pg_config_get_u64(c, "scenario", "ticks", 2, 1, 60, &ticks, d))) goto fail;
+  s->ticks = (size_t)ticks;
+  if ((rc = pg_config_get_str(c, "scenario", "mode", "auto", &v, d))) goto fail;
+  if (strcmp(v, "full") == 0) s->mode = PG_SIM_FULL;
+  else if (strcmp(v, "market-only") == 0) s->mode = PG_SIM_MARKET_ONLY;
+  else if (strcmp(v, "auto") == 0) s->mode = PG_SIM_AUTO;
+  else {
+    rc = bad_value(c, "scenario", "mode", "expected full, market-only or auto", d);
+    goto fail;
+  }
+  /* [site] */
+  if ((rc = get_double(c, "site", "lat", 52.52, -90, 90, &s->lat, d))) goto fail;
+  if ((rc = get_double(c, "site", "lon", 13.40, -180, 180, &s->lon, d))) goto fail;
+  if ((rc = pg_config_get_str(c, "site", "tz", "Europe/Berlin", &v, d))) goto fail;
+  bool dst_def = false;
+  if (strcmp(v, "Europe/Berlin") == 0) s->tz = PG_TZ_BERLIN, dst_def = true;
+  else if (strcmp(v, "UTC") == 0) s->tz = PG_TZ_UTC;
+  else {
+    int hh = 0, mm = 0;
+    char sign = 0, extra = 0;
+    if (sscanf(v, "%c%2d:%2d%c", &sign, &hh, &mm, &extra) != 3 || (sign != '+' && sign != '-') ||
+        hh > 14 || mm > 59) {
+      rc = bad_value(c, "site", "tz", "expected UTC, Europe/Berlin or +HH:MM / -HH:MM", d);
+      goto fail;
+    }
+    s->tz.utc_offset_min = (sign == '-' ? -1 : 1) * (hh * 60 + mm);
+  }
+  if ((rc = pg_config_get_bool(c, "site", "eu_dst", dst_def, &s->tz.eu_dst, d))) goto fail;
+  /* [market] */
+  if ((rc = pg_config_get_str(c, "market", "mechanism", "pay-as-clear", &v, d))) goto fail;
+  if (pg_market_mech_parse(v, &s->mech, NULL) != PG_OK) {
+    rc = bad_value(c, "market", "mechanism", "expected fixed, pay-as-clear, pay-as-bid, mmr or sdr", d);
+    goto fail;
+  }
+  const uint64_t MP = (uint64_t)PG_MARKET_MAX_PRICE;
+  if ((rc = get_amount(c, "market", "import_price", 300000000, MP, &s->import_price, NULL, d)) ||
+      (rc = get_amount(c, "market", "export_price", 80000000, MP, &s->export_price, NULL, d)) ||
+      (rc = get_amount(c, "market", "fee_per_kwh", 0, MP, &s->fee_per_kwh, NULL, d)) ||
+      (rc = get_amount(c, "market", "fixed_buy_price", 0, MP, &s->fixed_buy_price, NULL, d)) ||
+      (rc = get_amount(c, "market", "fixed_sell_price", 0, MP, &s->fixed_sell_price, NULL, d)) ||
+      (rc = get_amount(c, "market", "payout_min", 0, UINT64_MAX / 4, &s->payout_min, NULL, d)) ||
+      (rc = pg_config_get_u64(c, "market", "fee_bp", 0, 0, 10000, &s->fee_bp, d)))
+    goto fail;
+  if (s->export_price > s->import_price) {
+    rc = bad_value(c, "market", "export_price", "must not exceed import_price", d);
+    goto fail;
+  }
+  if (!s->fixed_buy_price) s->fixed_buy_price = s->import_price;
+  if (!s->fixed_sell_price) s->fixed_sell_price = s->export_price;
+
+  uint64_t rng = s->seed ^ 0x5eed5eed5eedULL;
+  /* [producers] generated */
+  uint64_t np = 0, spp = 1;
+  double solar_share, kwp_min, kwp_max, wkw_min, wkw_max, wspeed, ask_share;
+  uint64_t ask_min, ask_max;
+  if ((rc = pg_config_get_u64(c, "producers", "count", 0, 0, 10000, &np, d)) ||
+      (rc = pg_config_get_u64(c, "producers", "sources_per_producer", 2, 1, 16, &spp, d)) ||
+      (rc = get_double(c, "producers", "solar_share", 0.7, 0, 1, &solar_share, d)) ||
+      (rc = get_double(c, "producers", "kwp_min", 5, 0.1, 100000, &kwp_min, d)) ||
+      (rc = get_double(c, "producers", "kwp_max", 30, 0.1, 100000, &kwp_max, d)) ||
+      (rc = get_double(c, "producers", "wind_kw_min", 5, 0.1, 100000, &wkw_min, d)) ||
+      (rc = get_double(c, "producers", "wind_kw_max", 20, 0.1, 100000, &wkw_max, d)) ||
+      (rc = get_double(c, "producers", "wind_speed", 6, 0.5, 30, &wspeed, d)) ||
+      (rc = get_double(c, "producers", "ask_share", 0.5, 0, 1, &ask_share, d)) ||
+      (rc = get_amount(c, "producers", "ask_min", 90000000, MP, &ask_min, NULL, d)) ||
+      (rc = get_amount(c, "producers", "ask_max", 200000000, MP, &ask_max, NULL, d)))
+    goto fail;
+  if (kwp_max < kwp_min) {
+    rc = bad_value(c, "producers", "kwp_max", "must not be below kwp_min", d);
+    goto fail;
+  }
+  if (wkw_max < wkw_min) {
+    rc = bad_value(c, "producers", "wind_kw_max", "must not be below wind_kw_min", d);
+    goto fail;
+  }
+  if (ask_max < ask_min) {
+    rc = bad_value(c, "producers", "ask_max", "must not be below ask_min", d);
+    goto fail;
+  }
+  for (uint64_t i = 0; i < np; i++) {
+    if (grow((void **)&s->producers, &cap_p, s->n_producers + 1, sizeof *s->producers)) goto oom;
+    pg_sim_producer *p = &s->producers[s->n_producers];
+    snprintf(p->id, sizeof p->id, "p%03llu", (unsigned long long)(i + 1));
+    snprintf(p->name, sizeof p->name, "Producer %llu", (unsigned long long)(i + 1));
+    p->has_ask = unif(&rng, 0, 1) < ask_share;
+    p->ask = ask_min + (uint64_t)unif(&rng, 0, (double)(ask_max - ask_min + 1));
+    if (p->ask > ask_max) p->ask = ask_max;
+    if (!p->has_ask) p->ask = 0;
+    /* the share of solar sources over all sources, spread evenly */
+    for (uint64_t j = 0; j < spp; j++) {
+      if (grow((void **)&s->sources, &cap_s, s->n_sources + 1, sizeof *s->sources)) goto oom;
+      pg_sim_source *q = &s->sources[s->n_sources];
+      uint64_t gidx = i * spp + j;
+      snprintf(q->id, sizeof q->id, "%.40s-s%llu", p->id, (unsigned long long)(j + 1));
+      q->producer = s->n_producers;
+      /* solar if floor((g+1)*share) > floor(g*share) */
+      bool solar = floor((double)(gidx + 1) * solar_share) > floor((double)gidx * solar_share);
+      q->seed = s->seed ^ hash_str(q->id);
+      if (solar) {
+        q->kind = PG_SIM_SOLAR;
+        snprintf(q->kind_name, sizeof q->kind_name, "solar");
+        pg_solar_params_default(&q->solar);
+        q->solar.lat_deg = s->lat, q->solar.lon_deg = s->lon;
+        q->solar.kwp = unif(&rng, kwp_min, kwp_max);
+        q->solar.azimuth_deg = unif(&rng, -45, 45);
+      } else {
+        q->kind = PG_SIM_WIND;
+        snprintf(q->kind_name, sizeof q->kind_name, "wind");
+        pg_wind_params_default(&q->wind);
+        q->wind.rated_kw = unif(&rng, wkw_min, wkw_max);
+        q->wind.weibull_c = wspeed;
+      }
+      s->n_sources++;
+    }
+    s->n_producers++;
+  }
+  /* [households] generated */
+  uint64_t nh = 0;
+  double ak_min, ak_max, noise, bid_share;
+  uint64_t bid_min, bid_max;
+  if ((rc = pg_config_get_u64(c, "households", "count", 0, 0, PG_SIM_MAX_PARTICIPANTS, &nh, d)) ||
+      (rc = get_double(c, "households", "annual_kwh_min", 2000, 1, 1e7, &ak_min, d)) ||
+      (rc = get_double(c, "households", "annual_kwh_max", 5000, 1, 1e7, &ak_max, d)) ||
+      (rc = get_double(c, "households", "noise", 0.3, 0, 1, &noise, d)) ||
+      (rc = get_double(c, "households", "bid_share", 0.5, 0, 1, &bid_share, d)) ||
+      (rc = get_amount(c, "households", "bid_min", 150000000, MP, &bid_min, NULL, d)) ||
+      (rc = get_amount(c, "households", "bid_max", 300000000, MP, &bid_max, NULL, d)))
+    goto fail;
+  if (ak_max < ak_min) {
+    rc = bad_value(c, "households", "annual_kwh_max", "must not be below annual_kwh_min", d);
+    goto fail;
+  }
+  if (bid_max < bid_min) {
+    rc = bad_value(c, "households", "bid_max", "must not be below bid_min", d);
+    goto fail;
+  }
+  for (uint64_t i = 0; i < nh; i++) {
+    if (grow((void **)&s->households, &cap_h, s->n_households + 1, sizeof *s->households)) goto oom;
+    pg_sim_household *h = &s->households[s->n_households++];
+    snprintf(h->id, sizeof h->id, "h%04llu", (unsigned long long)(i + 1));
+    snprintf(h->name, sizeof h->name, "Household %llu", (unsigned long long)(i + 1));
+    h->kind = PG_SIM_HOUSEHOLD;
+    snprintf(h->kind_name, sizeof h->kind_name, "household");
+    pg_household_params_default(&h->params);
+    h->params.tz = s->tz;
+    h->params.noise = noise;
+    h->params.annual_kwh = h->annual_kwh = unif(&rng, ak_min, ak_max);
+    h->has_bid = unif(&rng, 0, 1) < bid_share;
+    h->bid = h->has_bid ? bid_min + (uint64_t)unif(&rng, 0, (double)(bid_max - bid_min)) : 0;
+    h->seed = s->seed ^ hash_str(h->id);
+  }
+  /* explicit sections */
+  unused_ctx u = {&sp, &ss, &sh};
+  pg_config_unused(c, collect, &u);
+  for (size_t i = 0; i < sp.n; i++) {
+    const char *sec = sp.v[i], *id = sec + 9;
+    if (!id_ok(id)) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "%s: [%s]: '%s' is not a valid id (A-Z a-z 0-9 . _ -)",
+                   s->origin[0] ? s->origin : "scenario", sec, id);
+      goto fail;
+    }
+    if (grow((void **)&s->producers, &cap_p, s->n_producers + 1, sizeof *s->producers)) goto oom;
+    pg_sim_producer *p = &s->producers[s->n_producers++];
+    snprintf(p->id, sizeof p->id, "%s", id);
+    if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) goto fail;
+    snprintf(p->name, sizeof p->name, "%s", v);
+    if ((rc = get_amount(c, sec, "ask", 0, MP, &p->ask, &p->has_ask, d))) goto fail;
+  }
+  if (s->n_producers) qsort(s->producers, s->n_producers, sizeof *s->producers, cmp_prod);
+  for (size_t i = 1; i < s->n_producers; i++)
+    if (strcmp(s->producers[i].id, s->producers[i - 1].id) == 0) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[producer %s]: the id is used twice", s->producers[i].id);
+      goto fail;
+    }
+  /* re-point generated sources at the sorted producers */
+  for (size_t i = 0; i < s->n_sources; i++) {
+    char pid[PG_SIM_ID_MAX + 1];
+    snprintf(pid, sizeof pid, "%s", s->sources[i].id);
+    char *dash = strrchr(pid, '-');
+    if (dash) *dash = '\0';
+    for (size_t j = 0; j < s->n_producers; j++)
+      if (strcmp(s->producers[j].id, pid) == 0) s->sources[i].producer = j;
+  }
+  for (size_t i = 0; i < ss.n; i++) {
+    const char *sec = ss.v[i], *id = sec + 7;
+    if (!id_ok(id)) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
+      goto fail;
+    }
+    if (grow((void **)&s->sources, &cap_s, s->n_sources + 1, sizeof *s->sources)) goto oom;
+    pg_sim_source *q = &s->sources[s->n_sources];
+    snprintf(q->id, sizeof q->id, "%s", id);
+    snprintf(q->section, sizeof q->section, "%s", sec);
+    if ((rc = pg_config_require(c, sec, "producer", d))) goto fail;
+    if ((rc = pg_config_get_str(c, sec, "producer", NULL, &v, d))) goto fail;
+    size_t j = 0;
+    while (j < s->n_producers && strcmp(s->producers[j].id, v) != 0) j++;
+    if (j == s->n_producers) {
+      rc = bad_value(c, sec, "producer", "no such producer", d);
+      goto fail;
+    }
+    q->producer = j;
+    if ((rc = pg_config_get_str(c, sec, "kind", "solar", &v, d))) goto fail;
+    if (strcmp(v, "solar") && strcmp(v, "wind") && strcmp(v, "csv")) {
+      rc = bad_value(c, sec, "kind", "expected solar, wind or csv", d);
+      goto fail;
+    }
+    snprintf(q->kind_name, sizeof q->kind_name, "%s", v);
+    q->kind = PG_SIM_CONFIG;
+    q->seed = s->seed ^ hash_str(q->id);
+    if (strcmp(v, "solar") == 0) {
+      char buf[32];
+      if (!pg_config_has(c, sec, "lat")) {
+        snprintf(buf, sizeof buf, "%.6f", s->lat);
+        if (pg_config_set(c, sec, "lat", buf)) goto oom;
+      }
+      if (!pg_config_has(c, sec, "lon")) {
+        snprintf(buf, sizeof buf, "%.6f", s->lon);
+        if (pg_config_set(c, sec, "lon", buf)) goto oom;
+      }
+    }
+    s->n_sources++;
+  }
+  if (s->n_sources) qsort(s->sources, s->n_sources, sizeof *s->sources, cmp_src);
+  for (size_t i = 0; i < sh.n; i++) {
+    const char *sec = sh.v[i], *id = sec + 10;
+    if (!id_ok(id)) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
+      goto fail;
+    }
+    if (grow((void **)&s->households, &cap_h, s->n_households + 1, sizeof *s->households)) goto oom;
+    pg_sim_household *h = &s->households[s->n_households++];
+    snprintf(h->id, sizeof h->id, "%s", id);
+    snprintf(h->section, sizeof h->section, "%s", sec);
+    if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) goto fail;
+    snprintf(h->name, sizeof h->name, "%s", v);
+    if ((rc = get_amount(c, sec, "bid", 0, MP, &h->bid, &h->has_bid, d))) goto fail;
+    if ((rc = pg_config_get_str(c, sec, "kind", "household", &v, d))) goto fail;
+    if (strcmp(v, "household") && strcmp(v, "csv")) {
+      rc = bad_value(c, sec, "kind", "expected household or csv", d);
+      goto fail;
+    }
+    snprintf(h->kind_name, sizeof h->kind_name, "%s", v);
+    h->kind = PG_SIM_CONFIG;
+    h->seed = s->seed ^ hash_str(h->id);
+    if ((rc = get_double(c, sec, "annual_kwh", 3500, 1, 1e7, &h->annual_kwh, d))) goto fail;
+    /* let the meter read it too (the getter above marked it read) */
+  }
+  if (s->n_households) qsort(s->households, s->n_households, sizeof *s->households, cmp_hh);
+  for (size_t i = 1; i < s->n_sources; i++)
+    if (strcmp(s->sources[i].id, s->sources[i - 1].id) == 0) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[source %s]: the id is used twice", s->sources[i].id);
+      goto fail;
+    }
+  for (size_t i = 1; i < s->n_households; i++)
+    if (strcmp(s->households[i].id, s->households[i - 1].id) == 0) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[household %s]: the id is used twice", s->households[i].id);
+      goto fail;
+    }
+  /* explicit meters: made once now, so their keys are checked (file:line) and read */
+  for (size_t i = 0; i < s->n_sources; i++) {
+    if (s->sources[i].kind != PG_SIM_CONFIG) continue;
+    pg_meter *m = NULL;
+    rc = pg_meter_profile_from_config(c, s->sources[i].section, s->sources[i].kind_name,
+                                      s->sources[i].seed, &m, d);
+    pg_meter_free(m);
+    if (rc) goto fail;
+  }
+  for (size_t i = 0; i < s->n_households; i++) {
+    if (s->households[i].kind != PG_SIM_CONFIG) continue;
+    pg_meter *m = NULL;
+    rc = pg_meter_profile_from_config(c, s->households[i].section, s->households[i].kind_name,
+                                      s->households[i].seed, &m, d);
+    pg_meter_free(m);
+    if (rc) goto fail;
+  }
+  if (s->n_households + s->n_producers + s->n_sources > PG_SIM_MAX_PARTICIPANTS) {
+    rc = pg_fail(d, PG_ERR_CONFIG, "too many participants (at most %d)", PG_SIM_MAX_PARTICIPANTS);
+    goto fail;
+  }
+  if (s->n_households == 0 && s->n_producers == 0) {
+    rc = pg_fail(d, PG_ERR_CONFIG, "the scenario has no producers and no households");
+    goto fail;
+  }
+  for (size_t j = 0; j < s->n_producers; j++) {
+    bool any = false;
+    for (size_t i = 0; i < s->n_sources && !any; i++) any = s->sources[i].producer == j;
+    if (!any) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[producer %s]: has no sources", s->producers[j].id);
+      goto fail;
+    }
+  }
+  free(sp.v);
+  free(ss.v);
+  free(sh.v);
+  return PG_OK;
+oom:
+  rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+fail:
+  free(sp.v);
+  free(ss.v);
+  free(sh.v);
+  pg_scenario_free(s);
+  return rc;
+}

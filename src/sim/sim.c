@@ -1,0 +1,358 @@
+/* The simulator run: market-only and full (sim.h). */
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "p2pgrid/client.h"
+#include "p2pgrid/clock.h"
+#include "p2pgrid/ed25519.h"
+#include "p2pgrid/grid.h"
+#include "p2pgrid/ledger.h"
+#include "p2pgrid/meter_profile.h"
+#include "p2pgrid/sim.h"
+#include "p2pgrid/slip10.h"
+#include "p2pgrid/tangle.h"
+#include "sim_internal.h"
+
+#define MI 1000000ULL
+
+void pg_sim_result_free(pg_sim_result *r) {
+  if (!r) return;
+  free(r->slots);
+  free(r->parties);
+  memset(r, 0, sizeof *r);
+}
+
+/* ---- meters ---- */
+
+int pg_sim_source_meter(const pg_scenario *s, size_t i, pg_meter **out, pg_diag *d) {
+  const pg_sim_source *q = &s->sources[i];
+  switch (q->kind) {
+  case PG_SIM_SOLAR: return pg_meter_solar_new(&q->solar, q->seed, out, d);
+  case PG_SIM_WIND: return pg_meter_wind_new(&q->wind, q->seed, out, d);
+  default: return pg_meter_profile_from_config(s->cfg, q->section, q->kind_name, q->seed, out, d);
+  }
+}
+
+int pg_sim_household_meter(const pg_scenario *s, size_t i, pg_meter **out, pg_diag *d) {
+  const pg_sim_household *h = &s->households[i];
+  if (h->kind == PG_SIM_HOUSEHOLD) return pg_meter_household_new(&h->params, h->seed, out, d);
+  return pg_meter_profile_from_config(s->cfg, h->section, h->kind_name, h->seed, out, d);
+}
+
+const char *pg_sim_producer_kind(const pg_scenario *s, size_t j) {
+  const char *k = NULL;
+  for (size_t i = 0; i < s->n_sources; i++) {
+    if (s->sources[i].producer != j) continue;
+    if (!k) k = s->sources[i].kind_name;
+    else if (strcmp(k, s->sources[i].kind_name) != 0) return "mixed";
+  }
+  return k ? k : "mixed";
+}
+
+/* ---- shared bookkeeping: settle a slot's readings, accumulate ---- */
+
+int pg_sim_acc_init(pg_sim_acc *a, const pg_scenario *s, pg_sim_result *r, pg_diag *d) {
+  memset(a, 0, sizeof *a);
+  a->s = s;
+  a->r = r;
+  size_t np = s->n_producers, nc = s->n_households;
+  r->n_parties = np + nc;
+  r->parties = calloc(np + nc + 1, sizeof *r->parties);
+  r->slots = calloc(s->slots + 1, sizeof *r->slots);
+  a->mp = calloc(np + 1, sizeof *a->mp);
+  a->mc = calloc(nc + 1, sizeof *a->mc);
+  if (!r->parties || !r->slots || !a->mp || !a->mc ||
+      pg_market_kpis_init(&a->k, nc, np) != PG_OK) {
+    pg_sim_acc_free(a);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  a->kpis_ok = true;
+  for (size_t j = 0; j < np; j++) {
+    pg_sim_party *p = &r->parties[j];
+    snprintf(p->id, sizeof p->id, "%s", s->producers[j].id);
+    snprintf(p->name, sizeof p->name, "%s", s->producers[j].name);
+    p->producer = true;
+    snprintf(p->kind, sizeof p->kind, "%s", pg_sim_producer_kind(s, j));
+    a->mp[j] = (pg_market_producer){.id = s->producers[j].id, .has_ask = s->producers[j].has_ask,
+                                    .ask_per_kwh = s->producers[j].ask};
+  }
+  for (size_t i = 0; i < nc; i++) {
+    pg_sim_party *p = &r->parties[np + i];
+    snprintf(p->id, sizeof p->id, "%s", s->households[i].id);
+    snprintf(p->name, sizeof p->name, "%s", s->households[i].name);
+    snprintf(p->kind, sizeof p->kind, "%s", s->households[i].kind_name);
+    a->mc[i] = (pg_market_consumer){.id = s->households[i].id, .has_bid = s->households[i].has_bid,
+                                    .bid_per_kwh = s->households[i].bid};
+  }
+  return PG_OK;
+}
+
+void pg_sim_acc_free(pg_sim_acc *a) {
+  if (a->kpis_ok) pg_market_kpis_free(&a->k);
+  free(a->mp);
+  free(a->mc);
+  a->mp = NULL, a->mc = NULL, a->kpis_ok = false;
+}
+
+/* Settles slot index idx with the energies/prices now in a->mp/a->mc. */
+int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag *d) {
+  const pg_scenario *s = a->s;
+  pg_market_slot slot = {.producers = a->mp, .n_producers = s->n_producers,
+                         .consumers = a->mc, .n_consumers = s->n_households,
+                         .import_price = s->import_price, .export_price = s->export_price,
+                         .fee_per_kwh = s->fee_per_kwh, .fee_bp = s->fee_bp,
+                         .fixed_buy_price = s->fixed_buy_price,
+                         .fixed_sell_price = s->fixed_sell_price};
+  int rc = pg_market_settle(&slot, s->mech, res, d);
+  if (rc) return rc;
+  rc = pg_market_kpis_add(&a->k, res);
+  if (rc) {
+    pg_market_result_free(res);
+    return pg_fail(d, rc, "KPIs: a run sum overflows");
+  }
+  pg_sim_slot *o = &a->r->slots[idx];
+  o->slot = s->start_ms / s->slot_ms + idx;
+  o->supply_wh = res->supply_wh, o->demand_wh = res->demand_wh;
+  o->community_wh = res->matched_wh, o->import_wh = res->import_wh, o->export_wh = res->export_wh;
+  o->billed = res->consumer_payments, o->producer_revenues = res->producer_revenues;
+  o->fees = res->fees, o->grid_income = res->grid_income;
+  o->import_cost = res->utility_import_cost, o->export_income = res->utility_export_income;
+  o->has_price = res->has_price, o->buy_price = res->buy_price, o->sell_price = res->sell_price;
+  size_t np = s->n_producers;
+  for (size_t j = 0; j < np; j++) {
+    pg_sim_party *p = &a->r->parties[j];
+    p->energy_wh += a->mp[j].output_wh;
+    p->community_wh += res->producers[j].community_wh;
+    p->amount += res->producers[j].total;
+    p->baseline += res->producers[j].baseline;
+    p->savings += res->producers[j].savings;
+  }
+  for (size_t i = 0; i < s->n_households; i++) {
+    pg_sim_party *p = &a->r->parties[np + i];
+    p->energy_wh += a->mc[i].usage_wh;
+    p->community_wh += res->consumers[i].community_wh;
+    p->amount += res->consumers[i].total;
+    p->baseline += res->consumers[i].baseline;
+    p->savings += res->consumers[i].savings;
+  }
+  a->r->n_slots = idx + 1;
+  return PG_OK;
+}
+
+void pg_sim_acc_finish(pg_sim_acc *a) {
+  pg_sim_result *r = a->r;
+  memset(&r->total, 0, sizeof r->total);
+  for (size_t i = 0; i < r->n_slots; i++) {
+    const pg_sim_slot *o = &r->slots[i];
+    r->total.supply_wh += o->supply_wh, r->total.demand_wh += o->demand_wh;
+    r->total.community_wh += o->community_wh, r->total.import_wh += o->import_wh;
+    r->total.export_wh += o->export_wh, r->total.billed += o->billed;
+    r->total.producer_revenues += o->producer_revenues, r->total.fees += o->fees;
+    r->total.grid_income += o->grid_income, r->total.import_cost += o->import_cost;
+    r->total.export_income += o->export_income;
+  }
+  r->total.slot = r->n_slots;
+  r->consumer_savings = r->producer_savings = 0;
+  for (size_t i = 0; i < r->n_parties; i++) {
+    if (r->parties[i].producer) r->producer_savings += r->parties[i].savings;
+    else r->consumer_savings += r->parties[i].savings;
+  }
+  uint32_t g = 0;
+  if (pg_market_kpis_gini_ppm(&a->k, &g) == PG_OK) r->gini_ppm = g;
+}
+
+/* ---- market-only ---- */
+
+typedef struct ework {
+  pg_meter **meters;
+  size_t n, first, step;
+  uint64_t from_ms, slot_ms;
+  size_t nslots;
+  int64_t *e; /* [meter][nslots] */
+  int rc;
+  pg_diag d;
+} ework;
+
+static void *energy_worker(void *arg) {
+  ework *w = arg;
+  for (size_t m = w->first; m < w->n && !w->rc; m += w->step)
+    for (size_t k = 0; k < w->nslots; k++) {
+      uint64_t a = w->from_ms + k * w->slot_ms;
+      int rc = pg_meter_energy(w->meters[m], a, a + w->slot_ms, &w->e[m * w->nslots + k], &w->d);
+      if (rc) {
+        w->rc = rc;
+        break;
+      }
+    }
+  return NULL;
+}
+
+typedef struct mwork {
+  const pg_scenario *s;
+  pg_meter **meters;
+  size_t first, step;
+  int rc;
+  pg_diag d;
+} mwork;
+
+/* meters first..: sources, then households (creating a household meter
+ * precomputes its yearly normalisation: worth spreading over the cores) */
+static void *make_worker(void *arg) {
+  mwork *w = arg;
+  size_t nsrc = w->s->n_sources, nm = nsrc + w->s->n_households;
+  for (size_t i = w->first; i < nm && !w->rc; i += w->step)
+    w->rc = i < nsrc ? pg_sim_source_meter(w->s, i, &w->meters[i], &w->d)
+                     : pg_sim_household_meter(w->s, i - nsrc, &w->meters[i], &w->d);
+  return NULL;
+}
+
+static int make_meters(const pg_scenario *s, pg_meter **meters, size_t nthreads, pg_diag *d) {
+  mwork w[8];
+  pthread_t th[8];
+  size_t started = 1;
+  for (size_t t = 0; t < nthreads; t++) w[t] = (mwork){.s = s, .meters = meters, .first = t, .step = nthreads};
+  for (size_t t = 1; t < nthreads; t++, started++)
+    if (pthread_create(&th[t], NULL, make_worker, &w[t]) != 0) break;
+  if (started < nthreads) {
+    /* run the missing partitions here */
+    for (size_t t = started; t < nthreads; t++) make_worker(&w[t]);
+  }
+  make_worker(&w[0]);
+  for (size_t t = 1; t < started; t++) pthread_join(th[t], NULL);
+  for (size_t t = 0; t < nthreads; t++)
+    if (w[t].rc) return pg_fail(d, w[t].rc, "%s", w[t].d.msg);
+  return PG_OK;
+}
+
+static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r,
+                           pg_sim_out *out, pg_diag *d) {
+  size_t nsrc = s->n_sources, nh = s->n_households, nm = nsrc + nh;
+  pg_meter **meters = calloc(nm + 1, sizeof *meters);
+  enum { CHUNK = 96 };
+  int64_t *e = calloc((nm + 1) * CHUNK, sizeof *e);
+  int64_t *net = calloc(nh + s->n_producers + 1, sizeof *net);
+  pg_sim_acc a;
+  int rc = PG_OK;
+  bool acc = false;
+  if (!meters || !e || !net) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t nthreads = ncpu > 1 ? (size_t)(ncpu > 8 ? 8 : ncpu) : 1;
+  if (nm < 64) nthreads = 1;
+  if ((rc = make_meters(s, meters, nthreads, d))) goto out;
+  if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
+  acc = true;
+  size_t bal_every = pg_sim_balance_every(s);
+  uint64_t t0 = pg_monotonic_ms();
+  for (size_t base = 0; base < s->slots; base += CHUNK) {
+    size_t n = s->slots - base < CHUNK ? s->slots - base : CHUNK;
+    ework w[8];
+    pthread_t th[8];
+    for (size_t t = 0; t < nthreads; t++) {
+      w[t] = (ework){.meters = meters, .n = nm, .first = t, .step = nthreads,
+                     .from_ms = s->start_ms + base * s->slot_ms, .slot_ms = s->slot_ms,
+                     .nslots = n, .e = e};
+      if (t > 0 && pthread_create(&th[t], NULL, energy_worker, &w[t]) != 0) {
+        rc = pg_fail(d, PG_ERR_NOMEM, "cannot start a thread");
+        nthreads = t;
+        break;
+      }
+    }
+    if (!rc) energy_worker(&w[0]);
+    for (size_t t = 1; t < nthreads; t++) pthread_join(th[t], NULL);
+    for (size_t t = 0; !rc && t < nthreads; t++)
+      if (w[t].rc) rc = pg_fail(d, w[t].rc, "%s", w[t].d.msg);
+    if (rc) goto out;
+    for (size_t k = 0; k < n; k++) {
+      for (size_t j = 0; j < s->n_producers; j++) a.mp[j].output_wh = 0;
+      for (size_t i = 0; i < nsrc; i++) a.mp[s->sources[i].producer].output_wh += e[i * n + k];
+      for (size_t i = 0; i < nh; i++) a.mc[i].usage_wh = e[(nsrc + i) * n + k];
+      pg_market_result res;
+      size_t idx = base + k;
+      if ((rc = pg_sim_acc_settle(&a, idx, &res, d))) goto out;
+      for (size_t j = 0; j < s->n_producers; j++) net[j] += res.producers[j].total;
+      for (size_t i = 0; i < nh; i++) net[s->n_producers + i] -= res.consumers[i].total;
+      pg_market_result_free(&res);
+      if (out && ((idx + 1) % bal_every == 0 || idx + 1 == s->slots))
+        for (size_t p = 0; p < r->n_parties; p++)
+          pg_sim_out_balance(out, r->slots[idx].slot, r->parties[p].id, net[p]);
+      if (o->progress && ((idx + 1) % 96 == 0 || idx + 1 == s->slots)) {
+        pg_sim_progress pr = {.done = idx + 1, .total = s->slots,
+                              .sim_ms = s->start_ms + (idx + 1) * s->slot_ms,
+                              .wall_ms = pg_monotonic_ms() - t0};
+        o->progress(o->progress_ctx, &pr);
+      }
+    }
+  }
+  pg_sim_acc_finish(&a);
+  r->paid = r->total.billed;
+  for (size_t p = 0; p < r->n_parties; p++) r->parties[p].paid = r->parties[p].amount;
+out:
+  if (acc) pg_sim_acc_free(&a);
+  for (size_t i = 0; meters && i < nm; i++) pg_meter_free(meters[i]);
+  free(meters);
+  free(e);
+  free(net);
+  return rc;
+}
+
+size_t pg_sim_balance_every(const pg_scenario *s) {
+  size_t parts = s->n_producers + s->n_households + 1;
+  size_t rows = s->slots * parts;
+  size_t k = rows / 200000 + 1;
+  return k;
+}
+
+/* ---- entry ---- */
+
+static int mkdir_p(const char *path, pg_diag *d) {
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return pg_fail(d, PG_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+      *p = '/';
+    }
+  if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+    return pg_fail(d, PG_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+  return PG_OK;
+}
+int pg_sim_mkdir_p(const char *path, pg_diag *d) { return mkdir_p(path, d); }
+
+int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_diag *d) {
+  memset(r, 0, sizeof *r);
+  uint64_t t0 = pg_monotonic_ms();
+  pg_sim_mode mode = o->mode != PG_SIM_AUTO ? o->mode : pg_scenario_mode(s);
+  r->mode = mode;
+  if (!o->out_dir) return pg_fail(d, PG_ERR_INVALID, "no output directory");
+  int rc = mkdir_p(o->out_dir, d);
+  if (rc) return rc;
+  pg_sim_out out, *outp = NULL;
+  if (o->write_files) {
+    if ((rc = pg_sim_out_open(&out, o->out_dir, d))) return rc;
+    outp = &out;
+  }
+  if (mode == PG_SIM_FULL) rc = pg_sim_run_full(s, o, r, outp, d);
+  else rc = run_market_only(s, o, r, outp, d);
+  r->wall_ms = pg_monotonic_ms() - t0;
+  if (outp) {
+    int rc2 = pg_sim_out_close(outp, rc == PG_OK, rc ? NULL : d);
+    if (!rc) rc = rc2;
+  }
+  if (!rc && o->write_files) rc = pg_sim_write_summary(s, r, o->out_dir, d);
+  if (!rc && o->write_files && o->write_report && pg_sim_report_available())
+    rc = pg_sim_report(o->out_dir, d);
+  if (rc) pg_sim_result_free(r);
+  return rc;
+}

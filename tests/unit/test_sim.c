@@ -1,0 +1,209 @@
+/* The simulator: scenario parsing (errors name file:line), determinism
+ * (pinned totals), full mode (real entities on an in-process Tangle) and
+ * market-only give the same settlement slot by slot and per participant,
+ * and a full run's books balance exactly (MONEY IDENTITY of market.h,
+ * ledger supply unchanged, every bill paid). */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "p2pgrid/config.h"
+#include "p2pgrid/log.h"
+#include "p2pgrid/sim.h"
+
+#define PIN_SUPPLY 27045
+#define PIN_DEMAND 2949
+#define PIN_BILLED 441023506
+#define PIN_REVENUES 2349737939
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+static char *mktmp(void) {
+  const char *base = getenv("TMPDIR");
+  char t[512];
+  snprintf(t, sizeof t, "%s/pg_sim_XXXXXX", base && *base ? base : "/tmp");
+  char *p = mkdtemp(t);
+  assert_non_null(p);
+  return strdup(p);
+}
+
+static void rmrf(char *dir) {
+  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  free(dir);
+}
+
+/* 2 producers (3 sources: solar + wind), 3 households, 2 h around noon */
+static const char *SMALL =
+    "[scenario]\nname = small\nstart = 2025-06-21T10:00:00Z\nduration = 2h\nslot = 15m\nseed = 7\n"
+    "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
+    "fee_per_kwh = 5Mi\nfee_bp = 100\n"
+    "[producers]\ncount = 1\nsources_per_producer = 2\nsolar_share = 0.5\nkwp_min = 2\nkwp_max = 4\n"
+    "ask_share = 1\n"
+    "[producer roof]\nname = Roof\nask = 120Mi\n"
+    "[source roof-pv]\nproducer = roof\nkind = solar\nkwp = 1.5\n"
+    "[households]\ncount = 2\nannual_kwh_min = 3000\nannual_kwh_max = 4000\nbid_share = 0.5\n"
+    "[household flat]\nbid = 250Mi\nannual_kwh = 2000\n";
+
+static pg_config *load(const char *text, const char *name) {
+  pg_config *c = NULL;
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  pg_diag d = {{0}};
+  if (pg_config_load_string(c, name, text, strlen(text), &d) != PG_OK) fail_msg("%s", d.msg);
+  return c;
+}
+
+static void run(const char *text, pg_sim_mode mode, char **dir, pg_sim_result *r) {
+  pg_config *c = load(text, "small.ini");
+  pg_scenario s;
+  pg_diag d = {{0}};
+  if (pg_scenario_from_config(c, &s, &d) != PG_OK) fail_msg("%s", d.msg);
+  assert_int_equal(pg_config_unused(c, NULL, NULL), 0);
+  *dir = mktmp();
+  pg_sim_opts o = {.mode = mode, .out_dir = *dir, .write_files = true};
+  if (pg_sim_run(&s, &o, r, &d) != PG_OK) fail_msg("run: %s", d.msg);
+  pg_scenario_free(&s);
+  pg_config_free(c);
+}
+
+static void test_parse_errors(void **state) {
+  (void)state;
+  char *dir = mktmp();
+  char path[600];
+  snprintf(path, sizeof path, "%s/bad.ini", dir);
+  struct {
+    const char *text, *want;
+  } cases[] = {
+      {"[scenario]\nname = x\n\nstart = 2025-13-01\n", "bad.ini:4: [scenario] start"},
+      {"[scenario]\nname = x\n[market]\nimport_price = lots\n", "bad.ini:4: [market] import_price"},
+      {"[scenario]\nname = x\n[site]\nlat = 91\n", "bad.ini:4: [site] lat"},
+      {"[scenario]\nname = x\nduration = 2y\n", "bad.ini:3: [scenario] duration"},
+      {"[scenario]\nname = x\n[households]\ncount = 1\n[source s]\nproducer = nope\n",
+       "bad.ini:6: [source s] producer"},
+      {"[scenario]\nname = x\n[market]\nmechanism = barter\n", "bad.ini:4: [market] mechanism"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(cases[i].text, f);
+    fclose(f);
+    pg_config *c = NULL;
+    assert_int_equal(pg_config_new(&c), PG_OK);
+    pg_diag d = {{0}};
+    assert_int_equal(pg_config_load_file(c, path, &d), PG_OK);
+    pg_scenario s;
+    assert_int_equal(pg_scenario_from_config(c, &s, &d), PG_ERR_CONFIG);
+    if (!strstr(d.msg, cases[i].want)) fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, cases[i].want);
+    pg_config_free(c);
+  }
+  rmrf(dir);
+}
+
+/* the same seed gives the same numbers (pinned) */
+static void test_deterministic(void **state) {
+  (void)state;
+  char *d1, *d2;
+  pg_sim_result a, b;
+  run(SMALL, PG_SIM_MARKET_ONLY, &d1, &a);
+  run(SMALL, PG_SIM_MARKET_ONLY, &d2, &b);
+  assert_int_equal(a.n_slots, 8);
+  assert_int_equal(a.n_parties, 5);
+  assert_memory_equal(a.slots, b.slots, a.n_slots * sizeof *a.slots);
+  assert_memory_equal(a.parties, b.parties, a.n_parties * sizeof *a.parties);
+  assert_int_equal(a.total.supply_wh, PIN_SUPPLY);
+  assert_int_equal(a.total.demand_wh, PIN_DEMAND);
+  assert_int_equal(a.total.billed, PIN_BILLED);
+  assert_int_equal(a.total.producer_revenues, PIN_REVENUES);
+  /* another seed, other numbers */
+  char *d3;
+  pg_sim_result c;
+  char *text = malloc(strlen(SMALL) + 1);
+  strcpy(text, SMALL);
+  *strstr(text, "seed = 7") = '\0';
+  char buf[2048];
+  snprintf(buf, sizeof buf, "%sseed = 8%s", text, strstr(SMALL, "seed = 7") + 8);
+  run(buf, PG_SIM_MARKET_ONLY, &d3, &c);
+  assert_true(c.total.demand_wh != a.total.demand_wh);
+  free(text);
+  pg_sim_result_free(&a);
+  pg_sim_result_free(&b);
+  pg_sim_result_free(&c);
+  rmrf(d1);
+  rmrf(d2);
+  rmrf(d3);
+}
+
+/* full mode on the Tangle settles exactly as market-only; books balance */
+static void test_full_equals_market(void **state) {
+  (void)state;
+  char *d1, *d2;
+  pg_sim_result m, f;
+  run(SMALL, PG_SIM_MARKET_ONLY, &d1, &m);
+  run(SMALL, PG_SIM_FULL, &d2, &f);
+  assert_int_equal(f.mode, PG_SIM_FULL);
+  assert_int_equal(m.n_slots, f.n_slots);
+  for (size_t i = 0; i < m.n_slots; i++) {
+    const pg_sim_slot *x = &m.slots[i], *y = &f.slots[i];
+    assert_int_equal(x->slot, y->slot);
+    assert_int_equal(x->supply_wh, y->supply_wh);
+    assert_int_equal(x->demand_wh, y->demand_wh);
+    assert_int_equal(x->community_wh, y->community_wh);
+    assert_int_equal(x->billed, y->billed);
+    assert_int_equal(x->producer_revenues, y->producer_revenues);
+    assert_int_equal(x->fees, y->fees);
+    assert_int_equal(x->grid_income, y->grid_income);
+  }
+  assert_int_equal(m.n_parties, f.n_parties);
+  for (size_t i = 0; i < m.n_parties; i++) {
+    assert_string_equal(m.parties[i].id, f.parties[i].id);
+    assert_int_equal(m.parties[i].energy_wh, f.parties[i].energy_wh);
+    assert_int_equal(m.parties[i].community_wh, f.parties[i].community_wh);
+    assert_int_equal(m.parties[i].amount, f.parties[i].amount);
+    assert_int_equal(m.parties[i].savings, f.parties[i].savings);
+  }
+  assert_true(f.total.supply_wh > 0 && f.total.demand_wh > 0);
+  /* the books: MONEY IDENTITY, supply, every bill paid */
+  assert_int_equal(f.total.billed, f.total.producer_revenues + f.total.grid_income +
+                                       f.total.import_cost - f.total.export_income);
+  assert_int_equal(f.paid, f.total.billed);
+  assert_int_equal(f.outstanding, 0);
+  assert_int_equal(f.supply_before, f.supply_after);
+  for (size_t i = 0; i < f.n_parties; i++)
+    if (!f.parties[i].producer) assert_int_equal(f.parties[i].paid, f.parties[i].amount);
+  int64_t received = 0;
+  for (size_t i = 0; i < f.n_parties; i++)
+    if (f.parties[i].producer) received += f.parties[i].paid;
+  assert_int_equal(received + f.payouts_due, f.total.producer_revenues);
+  assert_true(f.milestones > 0 && f.messages > 0 && f.transfers > 0);
+  /* the files are there */
+  const char *files[] = {"slots.csv", "participants.csv", "transfers.csv", "balances.csv", "summary.json"};
+  for (size_t i = 0; i < 5; i++) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s", d2, files[i]);
+    assert_int_equal(access(p, R_OK), 0);
+  }
+  pg_sim_result_free(&m);
+  pg_sim_result_free(&f);
+  rmrf(d1);
+  rmrf(d2);
+}
+
+int main(void) {
+  pg_log_set_level(PG_LOG_ERROR);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_deterministic),
+      cmocka_unit_test(test_full_equals_market),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
