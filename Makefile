@@ -18,7 +18,8 @@ release: bootstrap
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-# Run the main job: a node with its coordinator, real messages, real milestones.
+# Run the main job: a whole community grid for a day on the embedded node
+# (real channels, transfers, milestones), ending in out/demo/report.html.
 demo: release
 	@./build/release/p2pgrid demo
 
