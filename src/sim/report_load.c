@@ -262,7 +262,7 @@ static int load_balances(rpt_model *m, const uint8_t *data, size_t len, pg_diag 
       rc = rpt_csv_fail(&c, 1, PG_ERR_INVALID, "is empty", d);
       break;
     }
-    size_t k;
+    size_t k = 0;
     /* rows often repeat the same ids in order: try the one after the last */
     if (last != SIZE_MAX && last + 1 < m->nbal && strcmp(m->bal[last + 1].id, id) == 0) {
       k = last + 1;

@@ -58,7 +58,7 @@ static void test_model_meters(void **st) {
   pg_wind_params_default(&wp);
   pg_household_params hp;
   pg_household_params_default(&hp);
-  pg_meter *m[3];
+  pg_meter *m[3] = {NULL, NULL, NULL};
   assert_int_equal(pg_meter_solar_new(&sp, 11, &m[0], NULL), PG_OK);
   assert_int_equal(pg_meter_wind_new(&wp, 11, &m[1], NULL), PG_OK);
   assert_int_equal(pg_meter_household_new(&hp, 11, &m[2], NULL), PG_OK);
@@ -89,7 +89,7 @@ static void test_model_meters(void **st) {
   /* household meter: a year is the annual consumption (noise-free) */
   hp.noise = 0;
   hp.shift_max_min = 0;
-  pg_meter *hm;
+  pg_meter *hm = NULL;
   assert_int_equal(pg_meter_household_new(&hp, 1, &hm, NULL), PG_OK);
   int64_t y0 = pg_days_from_civil(2025, 1, 1) * DAY - H, y1 = pg_days_from_civil(2026, 1, 1) * DAY - H;
   int64_t year = energy(hm, y0, y1);
