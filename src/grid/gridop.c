@@ -891,15 +891,10 @@ static json_t *row_json(sqlite3_stmt *st) {
   return o;
 }
 
-static int rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, sql, &st, d);
-  if (rc) return rc;
-  int np = sqlite3_bind_parameter_count(st);
-  if (np >= 1) sqlite3_bind_int64(st, 1, a);
-  if (np >= 2) sqlite3_bind_int64(st, 2, b);
+/* Steps st to the end: a JSON array of its rows (finalizes st). */
+static int collect_rows(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d) {
   json_t *arr = json_array();
-  int s;
+  int s, rc = PG_OK;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(arr, row_json(st));
   if (s != SQLITE_DONE) {
     rc = db_fail(db, d, "status read");
@@ -909,6 +904,16 @@ static int rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t 
   }
   sqlite3_finalize(st);
   return rc;
+}
+
+static int rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(db, sql, &st, d);
+  if (rc) return rc;
+  int np = sqlite3_bind_parameter_count(st);
+  if (np >= 1) sqlite3_bind_int64(st, 1, a);
+  if (np >= 2) sqlite3_bind_int64(st, 2, b);
+  return collect_rows(db, st, out, d);
 }
 
 static int one_json(sqlite3 *db, const char *sql, json_t **out, pg_diag *d) {
@@ -1059,16 +1064,7 @@ static int entity_rows(pg_gridop *g, const char *sql, const char *id, uint64_t f
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, (int64_t)from);
     sqlite3_bind_int64(st, 3, (int64_t)to);
-    json_t *arr = json_array();
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(arr, row_json(st));
-    if (s != SQLITE_DONE) {
-      rc = db_fail(db, d, "status read");
-      json_decref(arr);
-    } else {
-      *out = arr;
-    }
-    sqlite3_finalize(st);
+    rc = collect_rows(db, st, out, d);
   }
   pthread_mutex_unlock(&g->status_mu);
   return rc;
