@@ -356,7 +356,13 @@ describe(`p2pgrid node with min_pow_score ${POW_SCORE}: client-side PoW (LocalPo
     // 5 s milestones: iota.js PoW takes seconds (about 3700 trials/s, 3^9
     // expected trials at score 100), and parents older than 8 milestones
     // would make the message lazy.
-    node = await startNode({ minPowScore: POW_SCORE, interval: '5s' });
+    // A long idle timeout on keep-alive connections: iota.js's LocalPowProvider
+    // runs PoW on node's event loop, so for those seconds (tens of seconds on
+    // a busy CI machine) undici cannot notice that the node closed the idle
+    // socket it kept from GET /tips, and then writes the POST into a closed
+    // connection ("other side closed"). Seen in CI with PoW > 30 s.
+    node = await startNode({ minPowScore: POW_SCORE, interval: '5s',
+                             set: ['api.connection_timeout=1h'] });
     plain = new SingleNodeClient(node.url);
     pow = new SingleNodeClient(node.url, { powProvider: new LocalPowProvider() });
     await waitFor('GET /health == 200', () => plain.health(), 30000, 200);
