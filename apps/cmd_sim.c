@@ -118,7 +118,7 @@ static void serve_hook(void *ctx, pg_gridop *g, int phase) {
     if (pg_httpd_start(&ho, &sc->h, &d) != PG_OK)
       fprintf(stderr, "p2pgrid sim: --serve: %s (running without the dashboard)\n", d.msg);
     else
-      fprintf(stderr, "dashboard: http://127.0.0.1:%u/\n", (unsigned)pg_httpd_port(sc->h));
+      fprintf(stderr, "dashboard: listening on http://127.0.0.1:%u/\n", (unsigned)pg_httpd_port(sc->h));
   } else if (phase == PG_SIM_GRID_END && sc->h) {
     fprintf(stderr, "run finished; the dashboard stays at http://127.0.0.1:%u/ until Ctrl-C\n",
             (unsigned)pg_httpd_port(sc->h));

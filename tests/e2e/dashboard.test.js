@@ -8,6 +8,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startGrid, getJson, waitFor } = require('./lib/grid');
+const { compare } = require('./lib/dashboard');
 const { launch, newPage, screenshot } = require('./lib/browser');
 
 let g, browser;
@@ -19,36 +20,6 @@ test.after(async () => {
   if (browser) await browser.close();
   if (g) await g.stop();
 });
-
-function resolve(api, path) {
-  const parts = path.split(':');
-  let src;
-  if (parts[0] === 'status') src = api.status;
-  else src = (parts[0] === 'producers' ? api.producers : api.consumers).find((e) => e.id === parts[1]);
-  let v = src;
-  for (const k of parts[parts.length - 1].split('.')) v = v == null ? undefined : v[k];
-  return v;
-}
-
-// Mismatches between what the page shows and the API (empty = equal).
-function compare(shown, api) {
-  const bad = [];
-  for (const e of shown) {
-    const v = resolve(api, e.path);
-    const raw = v === undefined || v === null ? '' : String(v);
-    if (e.value !== raw) { bad.push(`${e.path}: data-value ${e.value} != API ${raw}`); continue; }
-    if (raw === '') continue;
-    const t = e.text.replace(/,/g, '');
-    if (e.kwh) {
-      if (!/^-?\d+\.\d{3}$/.test(t) || Number(t.replace('.', '')) !== v) bad.push(`${e.path}: text ${e.text} kWh != ${v} Wh`);
-    } else if (e.price) {
-      if (Number(t) !== v) bad.push(`${e.path}: text ${e.text} != ${v}`);
-    } else if (t !== String(v)) {
-      bad.push(`${e.path}: text ${e.text} != ${v}`);
-    }
-  }
-  return bad;
-}
 
 async function apiNow() {
   const [status, producers, consumers] = await Promise.all([getJson(g.grid.url + '/api/status'),

@@ -1,0 +1,63 @@
+// `p2pgrid sim --serve`: the grid's dashboard for a running simulation. The
+// bundled demo scenario runs in full mode, paced so slots settle while the
+// page watches; the dashboard loads without console errors, its chart moves
+// on as slots settle, and once the run has finished (the sim keeps serving
+// until SIGINT) every number on the page equals the JSON API's.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { launch, newPage, screenshot } = require('./lib/browser');
+const { getJson, waitFor, startProc, stopProc } = require('./lib/grid');
+const { compare } = require('./lib/dashboard');
+
+const ROOT = path.join(__dirname, '..', '..');
+let sim, browser, dir;
+
+test.before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-sim-serve-'));
+  sim = await startProc('sim', ['sim', path.join(ROOT, 'examples', 'scenarios', 'demo.ini'),
+    '--serve', '0', '--pace', '250ms', '-q', '--out', dir], path.join(dir, 'sim.log'), 60000);
+  browser = await launch();
+});
+test.after(async () => {
+  if (browser) await browser.close();
+  if (sim) await stopProc(sim);
+  if (dir && !process.env.PG_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('sim --serve shows the live dashboard of the simulation', async () => {
+  const page = await newPage(browser);
+  await page.goto(sim.url + '/');
+  await page.waitForSelector('body[data-updated]');
+  await page.waitForSelector('#grid-chart path');
+  const before = Number(await page.getAttribute('#grid-chart', 'data-last-slot'));
+  await page.waitForFunction((b) => Number(document.querySelector('#grid-chart').dataset.lastSlot) > b,
+    before, { timeout: 30000 });
+
+  // the run ends (96 slots) and the sim keeps serving: numbers are final
+  await waitFor('the end of the run', () => /run finished/.test(sim.log()), 120000, 500);
+  const api = {
+    status: await getJson(sim.url + '/api/status'),
+    producers: await getJson(sim.url + '/api/producers'),
+    consumers: await getJson(sim.url + '/api/consumers'),
+  };
+  // 96 slots of the scenario (+ the empty warm-up slot the entities open in)
+  assert.ok(api.status.totals.slotsSettled >= 96, `${api.status.totals.slotsSettled} slots settled`);
+  assert.equal(api.status.totals.outstanding, 0);
+  let bad = ['not compared yet'];
+  const end = Date.now() + 15000;
+  while (bad.length && Date.now() < end) {
+    const shown = await page.$$eval('[data-path]', (els) => els.map((e) => ({ path: e.dataset.path,
+      value: e.dataset.value, text: e.textContent, kwh: e.classList.contains('kwh'),
+      price: e.classList.contains('price') })));
+    bad = compare(shown, api);
+    if (bad.length) await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.deepEqual(bad, [], 'dashboard numbers differ from the API');
+  await screenshot(page, 'sim-serve');
+  assert.deepEqual(page.errors, [], 'no console errors');
+});
