@@ -102,7 +102,6 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   if (!g->o.fixed_sell_price) g->o.fixed_sell_price = go->export_price;
   char schema[4096];
   snprintf(schema, sizeof schema, "%s%s", pg_registry_schema, grid_schema);
-  o = o; /* grid has no upstream */
   int rc = pg_entity_init(&g->e, o, "grid", PG_GRID_ENTITY_NONE, schema, false, d);
   if (rc) {
     free(g);
@@ -561,7 +560,7 @@ static int scan_unknown(pg_gridop *g, pg_diag *d) {
           memcpy(ref, tx->indexation.index, tx->indexation.index_len);
           ref[tx->indexation.index_len] = 0;
           if (strncmp(ref, PAYOUT_PREFIX, strlen(PAYOUT_PREFIX)) == 0) ours = true;
-          else if (q1(e->db, "SELECT 1", 0) && strncmp(ref, PG_REF_PREFIX, strlen(PG_REF_PREFIX)) == 0) {
+          else if (strncmp(ref, PG_REF_PREFIX, strlen(PG_REF_PREFIX)) == 0) {
             sqlite3_stmt *s2 = NULL;
             if (sqlite3_prepare_v2(e->db, "SELECT 1 FROM bills WHERE reference = ?1", -1, &s2, NULL) == SQLITE_OK) {
               sqlite3_bind_text(s2, 1, ref, -1, SQLITE_STATIC);
