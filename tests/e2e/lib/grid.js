@@ -13,6 +13,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { waitFor: pollUntil } = require('../../jslib/wait');
 
 const SLOT_MS = 3000;
 const FUND = 1000000000000n; // 1 Ti each
@@ -161,24 +162,9 @@ async function getJson(url) {
   return j;
 }
 
-/** Polls fn() until it returns a truthy value or the deadline passes. */
-async function waitFor(what, fn, timeoutMs = 30000, stepMs = 200) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) {
-      const why = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${why})`);
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
+/** Polls fn() until it returns a truthy value or the deadline passes (every 200 ms). */
+function waitFor(what, fn, timeoutMs = 30000, stepMs = 200) {
+  return pollUntil(what, fn, timeoutMs, stepMs);
 }
 
 module.exports = { startGrid, getJson, waitFor, startProc, stopProc, binary, SLOT_MS };

@@ -14,6 +14,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { waitFor } = require('../../jslib/wait');
 
 const live = new Set();
 
@@ -135,26 +136,6 @@ async function stop(node, graceMs = 10000) {
   live.delete(node);
   fs.rmSync(node.dir, { recursive: true, force: true });
   return node.exited;
-}
-
-/** Polls fn() until it returns a truthy value or the deadline passes. */
-async function waitFor(what, fn, timeoutMs = 30000, stepMs = 100) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) {
-      const why = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${why})`);
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
 }
 
 module.exports = { startNode, waitFor, killAll };
