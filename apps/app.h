@@ -12,6 +12,8 @@
 #include <stdio.h>
 
 #include "p2pgrid/config.h"
+#include "p2pgrid/http_call.h"
+#include "p2pgrid/tls.h"
 
 typedef struct pg_app_cmd {
   const char *name;
@@ -36,12 +38,16 @@ int pg_cmd_market(int argc, char **argv);
 void pg_cmd_market_usage(FILE *f);
 int pg_cmd_sim(int argc, char **argv);
 void pg_cmd_sim_usage(FILE *f);
+int pg_cmd_ca(int argc, char **argv);
+void pg_cmd_ca_usage(FILE *f);
 
 int pg_cmd_entity(int argc, char **argv); /* source, producer, consumer, grid */
 void pg_cmd_source_usage(FILE *f);
 void pg_cmd_producer_usage(FILE *f);
 void pg_cmd_consumer_usage(FILE *f);
 void pg_cmd_grid_usage(FILE *f);
+int pg_cmd_grid_enrol(int argc, char **argv); /* p2pgrid grid enrol */
+void pg_cmd_grid_enrol_usage(FILE *f);
 
 /* ---- shared helpers (app_util.c) ---- */
 
@@ -66,6 +72,30 @@ int pg_app_config_unused(const char *cmd, pg_config *cfg);
  * P2PGRID_SEED environment variable, in that order. 0 or -1 (printed). */
 int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemonic_file,
                      uint8_t seed[64], size_t *len);
+
+/* The first line of path that is neither empty nor a '#' comment, trimmed
+ * (a bearer token); *out is malloc'd. */
+int pg_app_read_secret_line(const char *path, char **out, pg_diag *d);
+
+/* ---- [tls] of the entity daemons (app_tls.c) ---- */
+#define PG_APP_TLS_HOSTS 16
+typedef struct pg_app_tls {
+  pg_tls_files files;        /* [tls] cert, key, ca, crl (borrowed from the config) */
+  pg_tls_key *member;        /* our key and certificate */
+  pg_tls_trust *trust;       /* the community CA and its CRL (reloaded on change) */
+  pg_member me;              /* what our certificate says */
+  pg_config_list hosts;      /* [api] hosts */
+  const char *host_ptrs[PG_APP_TLS_HOSTS];
+  size_t nhosts;             /* the Host names we answer to: [api] hosts, else our certificate's */
+  uint64_t max_connections;  /* [api] max_connections (64) */
+  unsigned idle_timeout_s;   /* [api] idle_timeout (30s) */
+} pg_app_tls;
+/* Reads [tls] and the [api] limits, loads key, certificate and trust;
+ * prints the problem and returns an exit status. */
+int pg_app_tls_load(const char *cmd, pg_config *cfg, pg_app_tls *t);
+/* Our certificate must name id and role (exit status; printed). */
+int pg_app_tls_check_member(const char *cmd, const pg_app_tls *t, const char *id, pg_role role);
+void pg_app_tls_free(pg_app_tls *t);
 
 /* cmd_sim.c: loads the scenario, runs it (mode: pg_sim_mode as int), prints
  * progress and the summary table; returns an exit status. serve_port >= 0

@@ -67,7 +67,11 @@ static void usage_common(FILE *f, role r) {
           "settings:\n"
           "  [%s] id (required: 1..64 of A-Z a-z 0-9 . _ -), name, data_dir (./data/ID),\n"
           "     slot (15m), security (MAM, 2), tick (500ms), retry (2s), log_level\n"
-          "  [node] url (http://127.0.0.1:14265), timeout (60s)\n",
+          "  [node] url (http://127.0.0.1:14265), timeout (60s), ca (a CA file for an\n"
+          "     https:// node; [tls] ca), token_file (bearer token for a node that limits POST)\n"
+          "  [tls] cert, key (required: this member's certificate and key from\n"
+          "     `p2pgrid ca issue`), ca (required: the community CA certificate), crl (the\n"
+          "     CA's revocation list, re-read when it changes)\n",
           n, n);
   if (r != R_GRID) fprintf(f, "  [upstream] url: the %s's registration API (required)\n",
                            r == R_SOURCE ? "producer" : "grid");
@@ -76,6 +80,11 @@ static void usage_common(FILE *f, role r) {
             r == R_GRID ? "8080" : "8081");
   else
     fprintf(f, "  [api] port: serve GET /api/status there (off unless set), bind\n");
+  fprintf(f, "  [api] hosts (the names in Host; default: those of [tls] cert),\n"
+             "     max_connections (64), idle_timeout (30s)\n");
+  if (r == R_PRODUCER || r == R_GRID)
+    fprintf(f, "  [%s] registration_rate (10 requests per member and minute),\n"
+               "     max_channels (32 per member)\n", n);
   if (r != R_SOURCE) fprintf(f, "  [wallet] seed_file (hex) or mnemonic_file (BIP-39); or P2PGRID_SEED\n");
   if (r == R_SOURCE || r == R_CONSUMER)
     fprintf(f, "  [meter] kind = solar | wind | household | csv | mqtt, and its keys\n"
@@ -89,10 +98,14 @@ static void usage_common(FILE *f, role r) {
             "     fee_bp, fixed_buy_price, fixed_sell_price, grace (slot/2), payout_min\n"
             "     (1000000, also the least: smaller payouts wait, TIP-15 dust),\n"
             "     dust_allowance (10000000; 0 = none)\n"
-            "\nHTTP: PUT /registration/{id}, DELETE /registration/{id}/{sideKey},\n"
-            "GET /api/status, /api/producers, /api/consumers, /api/slots?from=&to=,\n"
-            "/api/producers/{id}/slots?from=&to=, /api/consumers/{id}/slots?from=&to=,\n"
-            "/api/config, /api/log?lines=N; the live dashboard at http://BIND:PORT/.\n");
+            "\nHTTPS with client certificates (docs/SECURITY.md): PUT and DELETE\n"
+            "/registration/{id} (enrolled members, with their own certificate), GET\n"
+            "/api/status, /api/slots?from=&to=, /api/config (anyone: community totals),\n"
+            "/api/me and a member's own /api/producers|consumers/{id}/slots, and for the\n"
+            "operator also /api/producers, /api/consumers, /api/enrolments, /api/log;\n"
+            "the live dashboard at https://HOST:PORT/.\n"
+            "\n`p2pgrid grid enrol --config FILE --member CERT` enrols a producer or\n"
+            "consumer (see `p2pgrid grid enrol --help`).\n");
   fprintf(f,
           "\nLogs go to stderr; SIGINT or SIGTERM stops it cleanly. All state is in\n"
           "SQLite under data_dir: a restart (also after kill -9) resumes without losing\n"
@@ -110,6 +123,7 @@ typedef struct daemon {
   void *entity;
   pg_httpd *http;
   const char *node_url; /* [node] url, for the dashboard's explorer links */
+  const char *id;
 } daemon_t;
 
 static int status_of(daemon_t *dm, json_t **out, pg_diag *d) {
@@ -127,7 +141,7 @@ static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
   daemon_t *dm = ctx;
   pg_diag d = {{0}};
   if (dm->r == R_GRID) {
-    pg_gridop_http(dm->entity, dm->node_url, req, resp);
+    pg_gridop_http(dm->entity, dm->node_url, dm->http, req, resp);
     return;
   }
   if (dm->r == R_PRODUCER && strncmp(req->path, "/registration/", 14) == 0) {
@@ -141,6 +155,14 @@ static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
   if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
     if (pg_httpd_resp_header(resp, "Allow", "GET, HEAD") != PG_OK) pg_log_debug("http", "no Allow header");
     pg_httpd_error(resp, 405, NULL, "%s is read-only: use GET", req->path);
+    return;
+  }
+  /* an entity's status is its own and its operator's business */
+  const pg_httpd_peer *peer = req->peer;
+  if (!peer->verified ||
+      (strcmp(peer->member.id, dm->id) != 0 && peer->member.role != PG_ROLE_OPERATOR)) {
+    pg_httpd_error(resp, 403, NULL, "%s: only '%s' itself or an operator may read it (%s)",
+                   req->path, dm->id, peer->verified ? peer->member.id : peer->why);
     return;
   }
   json_t *j = NULL;
@@ -160,6 +182,44 @@ static int get_u64_opt(pg_config *cfg, const char *sec, const char *key, bool *h
   return pg_config_get_u64(cfg, sec, key, 0, 0, 9007199254740991ULL, v, d);
 }
 
+static pg_role role_of(role r) {
+  switch (r) {
+  case R_SOURCE: return PG_ROLE_SOURCE;
+  case R_PRODUCER: return PG_ROLE_PRODUCER;
+  case R_CONSUMER: return PG_ROLE_CONSUMER;
+  default: return PG_ROLE_GRID;
+  }
+}
+
+/* [SECTION] registration_rate, max_channels: limits of a registration API. */
+static int read_limits(pg_config *cfg, const char *sec, pg_registry_limits *l, pg_diag *d) {
+  uint64_t rate = 0, chans = 0;
+  int rc = pg_config_get_u64(cfg, sec, "registration_rate", 10, 1, 10000, &rate, d);
+  if (!rc) rc = pg_config_get_u64(cfg, sec, "max_channels", 32, 1, 1000000, &chans, d);
+  l->rate_per_min = (unsigned)rate;
+  l->max_channels = (unsigned)chans;
+  return rc;
+}
+
+/* [node] ca (a CA for an https:// node other than [tls] ca) and token_file
+ * (a bearer token for a node that limits who may POST). */
+static int node_access(const char *cmd, pg_config *cfg, pg_tls_files *t, char **bearer) {
+  const char *ca = NULL, *tf = NULL;
+  pg_diag d = {{0}};
+  if (pg_config_get_str(cfg, "node", "ca", NULL, &ca, &d) ||
+      pg_config_get_str(cfg, "node", "token_file", NULL, &tf, &d)) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    return PG_EXIT_USAGE;
+  }
+  if (ca) t->ca_file = ca;
+  if (!tf) return PG_EXIT_OK;
+  if (pg_app_read_secret_line(tf, bearer, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: [node] token_file: %s\n", cmd, d.msg);
+    return PG_EXIT_USAGE;
+  }
+  return PG_EXIT_OK;
+}
+
 int pg_cmd_entity(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
@@ -168,6 +228,8 @@ int pg_cmd_entity(int argc, char **argv) {
   };
   role r;
   const char *cmd = argv[0];
+  if (strcmp(cmd, "grid") == 0 && argc > 1 && strcmp(argv[1], "enrol") == 0)
+    return pg_cmd_grid_enrol(argc - 1, argv + 1);
   if (strcmp(cmd, "source") == 0) r = R_SOURCE;
   else if (strcmp(cmd, "producer") == 0) r = R_PRODUCER;
   else if (strcmp(cmd, "consumer") == 0) r = R_CONSUMER;
@@ -182,6 +244,9 @@ int pg_cmd_entity(int argc, char **argv) {
   pg_registrar *up = NULL;
   pg_meter *meter = NULL;
   daemon_t dm = {.r = r};
+  pg_app_tls tls;
+  memset(&tls, 0, sizeof tls);
+  char *bearer = NULL;
   uint8_t seed[64];
   size_t seed_len = 0;
   pg_diag d = {{0}};
@@ -271,10 +336,14 @@ int pg_cmd_entity(int argc, char **argv) {
     snprintf(dd, sizeof dd, "./data/%s", id);
     data_dir = dd;
   }
+  if ((status = pg_app_tls_load(cmd, cfg, &tls)) != PG_EXIT_OK ||
+      (status = pg_app_tls_check_member(cmd, &tls, id, role_of(r))) != PG_EXIT_OK)
+    goto out;
+  status = PG_EXIT_USAGE;
   if (r != R_GRID) {
     if (pg_config_require(cfg, "upstream", "url", &d) ||
         pg_config_get_str(cfg, "upstream", "url", NULL, &up_url, &d) ||
-        pg_registrar_http_new(up_url, &up, &d)) {
+        pg_registrar_http_new(up_url, &tls.files, &up, &d)) {
       fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
       goto out;
     }
@@ -297,7 +366,13 @@ int pg_cmd_entity(int argc, char **argv) {
     }
   }
   pg_entity_opts eo = {.id = id, .name = name, .data_dir = data_dir, .slot_ms = slot_ms,
-                       .security = security, .upstream = up, .retry_ms = retry_ms};
+                       .security = security, .upstream = up, .retry_ms = retry_ms,
+                       .key = tls.member};
+  pg_registry_limits limits = {0};
+  if ((r == R_PRODUCER || r == R_GRID) && read_limits(cfg, sec, &limits, &d)) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    goto out;
+  }
   pg_producer_opts po = {0};
   pg_consumer_opts co = {0};
   pg_gridop_opts go = {0};
@@ -332,13 +407,18 @@ int pg_cmd_entity(int argc, char **argv) {
   }
   if (pg_app_config_unused(cmd, cfg) != PG_EXIT_OK) goto out;
 
-  pg_http_client_opts ho = {.base_url = node_url, .timeout_ms = (unsigned)timeout_ms};
+  pg_tls_files node_tls = tls.files;
+  if (node_access(cmd, cfg, &node_tls, &bearer) != PG_EXIT_OK) goto out;
+  po.limits = go.limits = limits;
+  pg_http_client_opts ho = {.base_url = node_url, .timeout_ms = (unsigned)timeout_ms,
+                            .tls = &node_tls, .bearer = bearer};
   if (pg_client_http_new(&ho, &client, &d) != PG_OK) {
     fprintf(stderr, "p2pgrid %s: [node] url: %s\n", cmd, d.msg);
     goto out;
   }
   eo.client = client;
   dm.node_url = node_url;
+  dm.id = id;
   status = PG_EXIT_FAIL;
   switch (r) {
   case R_SOURCE: rc = pg_source_open(&eo, meter, (pg_source **)&dm.entity, &d); break;
@@ -372,13 +452,17 @@ int pg_cmd_entity(int argc, char **argv) {
   if (api) {
     pg_httpd_opts hopts = {.bind = bind, .port = (uint16_t)port, .max_body = 8192,
                            .handler = handle, .ctx = &dm, .error_code = pg_httpd_code_named,
-                           .cors = true, .cors_methods = "GET, PUT, DELETE, OPTIONS",
-                           .log_name = sec};
+                           .log_name = sec, .tls_cert_file = tls.files.cert_file,
+                           .tls_key_file = tls.files.key_file, .trust = tls.trust,
+                           .hosts = tls.host_ptrs, .nhosts = tls.nhosts,
+                           .max_connections = (unsigned)tls.max_connections,
+                           .connection_timeout_s = tls.idle_timeout_s};
     if (pg_httpd_start(&hopts, &dm.http, &d) != PG_OK) {
-      pg_log_error(sec, "cannot serve HTTP on %s:%llu: %s", bind, (unsigned long long)port, d.msg);
+      pg_log_error(sec, "cannot serve HTTPS on %s:%llu: %s", bind, (unsigned long long)port, d.msg);
       goto out;
     }
-    pg_log_info(sec, "listening on http://%s:%u", bind, (unsigned)pg_httpd_port(dm.http));
+    pg_log_info(sec, "listening on https://%s:%u (mutual TLS, CA %s)", bind,
+                (unsigned)pg_httpd_port(dm.http), tls.files.ca_file);
   }
   pg_log_info(sec, "%s '%s' running (pid %ld, node %s, slots of %llu ms); stop with SIGINT or SIGTERM",
               sec, id, (long)getpid(), node_url, (unsigned long long)slot_ms);
@@ -415,6 +499,9 @@ out:
   }
   pg_meter_free(meter);
   pg_registrar_free(up);
+  pg_app_tls_free(&tls);
+  if (bearer) sodium_memzero(bearer, strlen(bearer));
+  free(bearer);
   pg_client_free(client);
   pg_config_free(cfg);
   pg_app_overrides_free(&ov);

@@ -31,6 +31,8 @@ static const pg_app_cmd commands[] = {
      pg_cmd_entity, pg_cmd_source_usage},
     {"consumer", "run a consumer: reports usage, pays the grid's requests", pg_cmd_entity,
      pg_cmd_consumer_usage},
+    {"ca", "the community CA: member certificates, requests, revocation", pg_cmd_ca,
+     pg_cmd_ca_usage},
     {"market", "settle one slot with a market mechanism (no node needed)", pg_cmd_market,
      pg_cmd_market_usage},
     {"version", "print the version", cmd_version, cmd_version_usage},

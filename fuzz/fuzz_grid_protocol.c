@@ -46,8 +46,16 @@ static void fuzz_registration(const uint8_t *data, size_t size) {
   if (pg_grid_registration_serialize(&r, &b, NULL) != PG_OK) abort();
   if (pg_grid_registration_parse(b.data, b.len, &r2, NULL) != PG_OK) abort();
   if (strcmp(r.name, r2.name) || r.type != r2.type || r.mode != r2.mode ||
-      strcmp(r.channel.root, r2.channel.root) || strcmp(r.channel.side_key, r2.channel.side_key))
+      strcmp(r.channel.root, r2.channel.root) || strcmp(r.channel.side_key, r2.channel.side_key) ||
+      r.time != r2.time || r.signature.sig_len != r2.signature.sig_len ||
+      memcmp(r.signature.sig, r2.signature.sig, r.signature.sig_len) ||
+      strcmp(r.payment_address, r2.payment_address))
     abort();
+  /* the binding bytes of whatever parses are well defined */
+  pg_buf bb;
+  pg_buf_init(&bb, 1024);
+  if (pg_grid_binding_bytes("fuzz", &r.channel, r.time, &bb, NULL) != PG_OK) abort();
+  pg_buf_free(&bb);
   pg_buf_free(&b);
 }
 

@@ -42,6 +42,7 @@
 
 #include "p2pgrid/buf.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/http_call.h"
 #include "p2pgrid/ledger.h" /* pg_output_info, PG_OUTPUT_ID_LEN */
 #include "p2pgrid/message.h"
 #include "p2pgrid/tangle.h" /* pg_msg_meta, pg_milestone_info, enum pg_inclusion */
@@ -108,6 +109,13 @@ typedef struct pg_http_client_opts {
   unsigned connect_timeout_ms; /* 0 = 5000 */
   unsigned timeout_ms;         /* whole request; 0 = 60000 (the node may do PoW) */
   size_t max_response;         /* body cap in bytes; 0 = 1 MiB */
+  /* https:// nodes: CA, client certificate (for a node that allows POST
+   * only to listed certificates), CRL; copied. NULL = system CAs. The
+   * server is always verified; TLS failures as in http_call.h. Ignored for
+   * an http:// base URL. */
+  const pg_tls_files *tls;
+  const char *bearer;          /* "Authorization: Bearer ..." on every request; copied;
+                                  a malformed token (http_call.h) is PG_ERR_INVALID here */
 } pg_http_client_opts;
 
 /* Creates an HTTP client (copies what it needs from o). The first call in a

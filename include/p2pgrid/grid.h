@@ -43,6 +43,7 @@
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/market.h"
 #include "p2pgrid/meter.h"
+#include "p2pgrid/tls.h"
 
 /* ---- Registrar: how an entity reaches the registration API upstream ---- */
 
@@ -59,16 +60,22 @@ struct pg_registrar {
   const pg_registrar_ops *ops;
 };
 
-/* Over HTTP (libcurl): base_url is "http://host:port" of the upstream. */
-PG_NODISCARD int pg_registrar_http_new(const char *base_url, pg_registrar **out, pg_diag *d);
-/* In-process: calls handler(ctx, ...) — pg_producer_handle or
+/* Over HTTP (libcurl): base_url is "https://host:port" of the upstream
+ * (http:// only for tests of the refusal); tls: our CA, certificate, key
+ * and CRL (copied; required for https). */
+PG_NODISCARD int pg_registrar_http_new(const char *base_url, const pg_tls_files *tls,
+                                       pg_registrar **out, pg_diag *d);
+/* In-process: calls handler(ctx, peer, ...) — pg_producer_handle or
  * pg_gridop_handle of an entity in the same process — with the same bytes an
- * HTTP request would carry, so both paths run the same parser and rules. */
-typedef int (*pg_registration_handler)(void *ctx, const char *method, const char *path,
-                                       const void *body, size_t len, unsigned *status,
-                                       pg_buf *resp);
-PG_NODISCARD int pg_registrar_local_new(pg_registration_handler h, void *ctx, pg_registrar **out,
-                                        pg_diag *d);
+ * HTTP request would carry, so both paths run the same parser and rules. The
+ * peer is the member of `as` (its certificate; borrowed, must outlive the
+ * registrar), as a verified TLS client would be; as = NULL calls without
+ * one. */
+typedef int (*pg_registration_handler)(void *ctx, const pg_httpd_peer *peer, const char *method,
+                                       const char *path, const void *body, size_t len,
+                                       unsigned *status, pg_buf *resp);
+PG_NODISCARD int pg_registrar_local_new(pg_registration_handler h, void *ctx,
+                                        const pg_tls_key *as, pg_registrar **out, pg_diag *d);
 void pg_registrar_free(pg_registrar *r);
 
 /* ---- Options common to all entities ---- */
@@ -84,7 +91,18 @@ typedef struct pg_entity_opts {
   pg_registrar *upstream;/* borrowed: producer (for a source) or grid; NULL for the grid */
   uint64_t retry_ms;     /* pause after a failed registration/attach/payment; 0 = 2000 */
   const char *log_name;  /* log module name; NULL = role */
+  /* The member's key and certificate (borrowed): signs the binding of our
+   * channel to us (in its hello and its registration). Required for an
+   * entity that registers upstream. */
+  const pg_tls_key *key;
 } pg_entity_opts;
+
+/* Limits of a registration API (grid and producer). */
+typedef struct pg_registry_limits {
+  unsigned rate_per_min;   /* registration requests per member and minute; 0 = 10 */
+  unsigned max_channels;   /* channels a member may register per enrolment; 0 = 32 */
+  uint64_t binding_skew_ms;/* a binding's time may be this far from now; 0 = 10 minutes */
+} pg_registry_limits;
 
 /* ---- Source: one `output` per slot on its own channel, registered at its producer ---- */
 
@@ -104,14 +122,18 @@ typedef struct pg_producer_opts {
   uint64_t grace_ms;     /* wait for late sources after a slot ends; 0 = slot_ms / 2 */
   const uint8_t *seed;   /* wallet seed (16..64 bytes): payment address = walk address 0 */
   size_t seed_len;
+  pg_registry_limits limits; /* of its sources' registration API */
 } pg_producer_opts;
 typedef struct pg_producer pg_producer;
 PG_NODISCARD int pg_producer_open(const pg_entity_opts *o, const pg_producer_opts *po,
                                   pg_producer **out, pg_diag *d);
 PG_NODISCARD int pg_producer_step(pg_producer *p, pg_diag *d);
-/* The registration API for its sources (thread-safe; see pg_registration_handler). */
-int pg_producer_handle(void *producer, const char *method, const char *path, const void *body,
-                       size_t len, unsigned *status, pg_buf *resp);
+/* The registration API for its sources (thread-safe; see pg_registration_handler).
+ * Only a verified source certificate naming this producer as its parent
+ * registers, under its own id (docs/SECURITY.md). */
+int pg_producer_handle(void *producer, const pg_httpd_peer *peer, const char *method,
+                       const char *path, const void *body, size_t len, unsigned *status,
+                       pg_buf *resp);
 PG_NODISCARD int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d);
 void pg_producer_close(pg_producer *p);
 
@@ -145,13 +167,31 @@ typedef struct pg_gridop_opts {
                               (0 = none; >= 1000000 otherwise) */
   const uint8_t *seed;   /* wallet seed: receive address = walk address 0 */
   size_t seed_len;
+  pg_registry_limits limits;
 } pg_gridop_opts;
 typedef struct pg_gridop pg_gridop;
 PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,
                                 pg_gridop **out, pg_diag *d);
 PG_NODISCARD int pg_gridop_step(pg_gridop *g, pg_diag *d);
-int pg_gridop_handle(void *gridop, const char *method, const char *path, const void *body,
-                     size_t len, unsigned *status, pg_buf *resp);
+/* The registration API for producers and consumers: only members enrolled
+ * at the grid (pg_grid_enrol), with the enrolled certificate. */
+int pg_gridop_handle(void *gridop, const pg_httpd_peer *peer, const char *method,
+                     const char *path, const void *body, size_t len, unsigned *status,
+                     pg_buf *resp);
+/* Enrols a producer or consumer (or renews its enrolment with a new
+ * certificate): cert is its certificate (PEM or DER), verified against trust
+ * when trust is not NULL; address (may be NULL) a producer's payment
+ * address. *out (may be NULL) gets what the certificate says. */
+PG_NODISCARD int pg_gridop_enrol(pg_gridop *g, pg_tls_trust *trust, const void *cert, size_t len,
+                                 const char *address, pg_member *out, pg_diag *d);
+/* The same on the grid database of data_dir, for `p2pgrid grid enrol`
+ * (works while the grid runs: SQLite serialises the writers). */
+PG_NODISCARD int pg_grid_enrol(const char *data_dir, pg_tls_trust *trust, const void *cert,
+                               size_t len, const char *address, pg_member *out, pg_diag *d);
+/* [{"id","role","fingerprint","maxW","paymentAddress","state","channels",
+ * "enrolledMs"}]; only_id = NULL for all. Thread-safe. */
+PG_NODISCARD int pg_gridop_enrolments(pg_gridop *g, const char *only_id, json_t **out,
+                                      pg_diag *d);
 /* The JSON status API (docs/PROTOCOL.md "Status API"). Thread-safe. */
 PG_NODISCARD int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d);
 PG_NODISCARD int pg_gridop_producers(pg_gridop *g, json_t **out, pg_diag *d);
@@ -173,12 +213,18 @@ void pg_gridop_close(pg_gridop *g);
 /* ---- HTTP (on p2pgrid/httpd.h) ---- */
 
 /* The grid's whole HTTP surface as one pg_httpd handler body:
- * PUT/DELETE /registration/..., GET /api/status, /api/producers,
- * /api/consumers, /api/slots, /api/{producers|consumers}/{id}/slots,
- * /api/config ({"nodeUrl": node_url}, may be NULL), /api/log, and the
- * dashboard (web/dashboard) at every other GET path. Thread-safe. */
-void pg_gridop_http(pg_gridop *g, const char *node_url, const pg_httpd_req *req,
-                    pg_httpd_resp *resp);
+ * PUT/DELETE /registration/{id}, GET /api/status, /api/me, /api/producers,
+ * /api/consumers, /api/enrolments, /api/slots,
+ * /api/{producers|consumers}/{id}/slots, /api/config ({"nodeUrl":
+ * node_url}, may be NULL), /api/log, and the dashboard (web/dashboard) at
+ * every other GET path. Who sees what (docs/SECURITY.md): the operator
+ * (a verified certificate of role operator or grid) everything; a member
+ * its own rows (/api/me, its slots, its row of /api/producers|consumers);
+ * anyone the community aggregates (/api/status, /api/slots, /api/config)
+ * and the dashboard's files; anything else 403. srv (may be NULL) adds its
+ * counters to /api/status. Thread-safe. */
+void pg_gridop_http(pg_gridop *g, const char *node_url, const pg_httpd *srv,
+                    const pg_httpd_req *req, pg_httpd_resp *resp);
 /* The registration API of any entity (h = pg_producer_handle or
  * pg_gridop_handle) answered over HTTP. */
 void pg_registration_http(pg_registration_handler h, void *ctx, const pg_httpd_req *req,

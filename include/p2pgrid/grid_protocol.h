@@ -57,6 +57,10 @@
 #define PG_GRID_MAX_SAFE_INT 9007199254740991ULL
 /* Largest message or body a parser accepts, bytes. */
 #define PG_GRID_MAX_JSON 4096
+/* Channel binding (docs/PROTOCOL.md "Channel binding"): a member
+ * certificate (DER, sent base64) and an ECDSA signature (DER, sent hex). */
+#define PG_GRID_MAX_CERT 1200
+#define PG_GRID_MAX_SIG 80
 
 typedef enum pg_grid_entity {
   PG_GRID_ENTITY_NONE = 0, /* hello without "type" */
@@ -78,11 +82,22 @@ typedef enum pg_grid_command {
 const char *pg_grid_entity_name(pg_grid_entity t);
 const char *pg_grid_command_name(pg_grid_command c);
 
+/* A member's signature binding a channel to it: by the key of its
+ * certificate over pg_grid_binding_bytes(id, root, sideKey, time). */
+typedef struct pg_grid_signature {
+  uint8_t sig[PG_GRID_MAX_SIG]; /* DER ECDSA signature */
+  size_t sig_len;               /* 0 = absent */
+} pg_grid_signature;
+
 typedef struct pg_grid_hello {
   char registration_id[PG_GRID_MAX_ID + 1];
   char name[PG_GRID_MAX_NAME + 1]; /* "" when absent */
   pg_grid_entity type;             /* NONE when absent */
-  uint64_t time;                   /* ms */
+  uint64_t time;                   /* ms; also the binding's time */
+  /* optional, together: the member certificate and its binding signature */
+  uint8_t cert[PG_GRID_MAX_CERT];  /* "certificate": base64 of the DER */
+  size_t cert_len;                 /* 0 = absent */
+  pg_grid_signature signature;     /* "signature": hex */
 } pg_grid_hello;
 
 typedef struct pg_grid_goodbye {
@@ -168,7 +183,21 @@ typedef struct pg_grid_registration {
   pg_grid_entity type;             /* required: never NONE */
   pg_grid_channel channel;         /* "root", "sideKey" */
   pg_grid_mode mode;               /* "mode", default restricted */
+  /* optional (required by a registry that checks members): "time" (ms) and
+   * "signature" (hex) of the channel binding, by the key of the
+   * certificate the request is made with */
+  uint64_t time;
+  pg_grid_signature signature;
+  /* optional: where a producer wants to be paid (lowercase bech32) */
+  char payment_address[PG_BECH32_MAX_LEN + 1];
 } pg_grid_registration;
+
+/* The bytes a channel binding signs (appended to out):
+ *   "p2pgrid/channel-binding/v1" 0x00, u8 len(id), id, the 81-tryte root,
+ *   u8 len(sideKey), sideKey, u8 mode (0 = restricted), u64 time (big-endian).
+ * PG_ERR_INVALID for an invalid id, root or side key. */
+PG_NODISCARD int pg_grid_binding_bytes(const char *id, const pg_grid_channel *c, uint64_t time_ms,
+                                       pg_buf *out, pg_diag *d);
 
 PG_NODISCARD int pg_grid_registration_parse(const void *data, size_t len,
                                             pg_grid_registration *out, pg_diag *d);
@@ -195,5 +224,7 @@ PG_NODISCARD int pg_grid_error_serialize(const char *code, const char *message, 
 /* Field validators, shared with the daemons. */
 bool pg_grid_is_id(const char *s, size_t len);
 bool pg_grid_is_trytes(const char *s, size_t len);
+/* A lowercase TIP-11 bech32 Ed25519 address (NUL-terminated). */
+bool pg_grid_is_address(const char *s);
 
 #endif

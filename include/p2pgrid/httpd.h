@@ -1,6 +1,8 @@
 /* p2pgrid/httpd.h — a small embedded HTTP/1.1 server (libmicrohttpd): capped
  * request bodies, JSON and byte responses, a one-object JSON error envelope,
- * CORS, static assets compiled into the binary (assets.h).
+ * CORS, static assets compiled into the binary (assets.h), HTTPS with
+ * client certificates verified against the community's CA (tls.h), a Host
+ * check, counters.
  *
  * Usage:
  *   static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
@@ -37,6 +39,29 @@
  *   whatever it answers, without the body.
  * - Requests are logged under opts.log_name: answers >= 500 at warn, the
  *   others at debug with their duration.
+ * - TLS (opts.tls_cert_file + tls_key_file): the files are read once at
+ *   start (at most 256 KiB each) and checked: a PEM certificate (chain,
+ *   leaf first), an unencrypted PEM private key, the key of that
+ *   certificate; otherwise PG_ERR_CONFIG naming the file and the problem
+ *   ("TLS key /etc/x.key: not an unencrypted PEM private key (...)").
+ *   One of the two without the other, or opts.trust without them, is
+ *   PG_ERR_CONFIG. The port then speaks TLS 1.2/1.3 only.
+ * - Peers: every request gets req->peer. addr is the client's IP address.
+ *   Over TLS with opts.trust, the client's certificate chain is verified on
+ *   every request (pg_tls_trust_verify at the current time: a revocation
+ *   the trust has picked up applies to the next request, also on a kept-
+ *   alive connection); verified and member say the outcome, why the
+ *   reason when not verified (the trust's diag: "no client certificate",
+ *   "certificate revoked", ...). Without opts.trust no certificate is asked
+ *   for (has_cert false, why "no client certificate"). The server never
+ *   refuses a request for its certificate: the handler decides.
+ * - Host check (opts.hosts): before the body is read and without calling
+ *   the handler, 400 "no Host header" or 421 "this server does not answer
+ *   for host '...'" (HTTP/1.1 without Host gets libmicrohttpd's own 400).
+ * - Counters (pg_httpd_get_stats): a connection counts as a handshake
+ *   failure when it was TLS and closed before any request began (also an
+ *   idle client that never sent one); peers_unverified counts TLS requests
+ *   without a verified member, only when opts.trust is set.
  *
  * Threads: opts.pool_threads = 0 runs one thread per connection, so a
  * handler may block (PoW, a slow node) without holding up other connections;
@@ -54,11 +79,25 @@
 
 #include "p2pgrid/assets.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/tls.h"
 
 struct MHD_Connection;
 
 typedef struct pg_httpd pg_httpd;
 typedef struct pg_httpd_resp pg_httpd_resp; /* opaque: set through the functions below */
+
+/* Who is on the other end of a request. */
+typedef struct pg_httpd_peer {
+  char addr[64];        /* the client's IP address as text ("" if unknown) */
+  bool tls;             /* the connection is TLS */
+  bool has_cert;        /* TLS, and the client presented a certificate */
+  bool verified;        /* ... which verified against opts.trust: member is valid */
+  char why[160];        /* when !verified: why (e.g. "no client certificate",
+                           "certificate revoked"); "" when verified */
+  pg_member member;     /* when verified */
+  const uint8_t *cert_der; /* the leaf certificate as sent (has_cert), valid during the call */
+  size_t cert_len;
+} pg_httpd_peer;
 
 /* One complete request; valid during the handler call only. */
 typedef struct pg_httpd_req {
@@ -66,6 +105,7 @@ typedef struct pg_httpd_req {
   const char *path;     /* without the query, %-decoded by libmicrohttpd: "/a/b" */
   const uint8_t *body;  /* NULL when body_len is 0; else followed by a NUL (not counted) */
   size_t body_len;
+  const pg_httpd_peer *peer; /* never NULL */
   /* The underlying connection, for code that still calls libmicrohttpd
    * directly; new code uses pg_httpd_query / pg_httpd_header. */
   struct MHD_Connection *conn;
@@ -99,7 +139,35 @@ typedef struct pg_httpd_opts {
   unsigned connection_timeout_s; /* idle connections closed after this; 0 = never */
   const char *log_name;    /* log tag; NULL = "httpd" */
   const char *limit_name;  /* named in the 413 message, e.g. "api.max_body"; NULL = none */
+  /* TLS. With tls_cert_file and tls_key_file (PEM files) the server speaks
+   * HTTPS only (TLS 1.2 or 1.3; a plain-HTTP client gets no answer and is
+   * counted in pg_httpd_stats.handshake_failures). With trust (borrowed; it
+   * must outlive the server) it also asks every client for a certificate
+   * (requested, not required, at the handshake) and verifies it against
+   * trust for each request: req->peer says what came of it; the handler
+   * decides what a request without a verified member may do. */
+  const char *tls_cert_file;
+  const char *tls_key_file;
+  pg_tls_trust *trust;
+  /* Host check: when nhosts > 0, a request whose Host header (without the
+   * port; "[v6]" brackets removed; case-insensitive) is none of hosts is
+   * answered 421 without calling the handler; a request without Host 400.
+   * Copied at start (at most 16 names of < 256 bytes). */
+  const char *const *hosts;
+  size_t nhosts;
 } pg_httpd_opts;
+
+/* Counters since start (monotonic; read at any time from any thread). */
+typedef struct pg_httpd_stats {
+  uint64_t connections;        /* accepted */
+  uint64_t handshake_failures; /* TLS connections closed before any request
+                                  (failed handshake, plain HTTP on a TLS port) */
+  uint64_t requests;           /* answered */
+  uint64_t refused_host;       /* 421 / 400 of the Host check */
+  uint64_t peers_unverified;   /* TLS requests whose certificate was missing or refused
+                                  (counted with opts.trust only) */
+} pg_httpd_stats;
+void pg_httpd_get_stats(const pg_httpd *h, pg_httpd_stats *out);
 
 /* Starts listening (o is copied; the strings need not outlive the call).
  * PG_ERR_CONFIG for a bind that is not an address literal, PG_ERR_INVALID

@@ -61,9 +61,22 @@
  *   GET  /api/v1/receipts                 {"receipts":[]} (private network: no migration)
  *   GET  /api/v1/treasury                 {"milestoneId": 64 zeros, "amount": 0}
  *   OPTIONS <any>                         CORS preflight, 204
- * Statuses: 400 bad input, 404 unknown item or route, 405 wrong method, 413
+ * Statuses: 400 bad input, 401/403 a POST without / with refused credentials
+ * (see "Access"), 404 unknown item or route, 405 wrong method, 413
  * body over api.max_body, 415 unsupported Content-Type, 503 cannot do it now
  * (PoW disabled, solidifier full, shutting down), 500 internal.
+ *
+ * Access: by default every route is open to anyone who reaches the port,
+ * over plain HTTP. [api] tls_cert + tls_key make the API HTTPS only. With
+ * [api] post_tokens_file and/or post_ca, every request whose method is not
+ * GET, HEAD or OPTIONS (today: POST /api/v1/messages) must carry either
+ * "Authorization: Bearer <a token of the file>" or, over TLS, a client
+ * certificate that verifies against post_ca (and post_crl): without either
+ * it is answered 401 (with "WWW-Authenticate: Bearer"), with a token that is
+ * not listed or a certificate that does not verify 403, in the usual error
+ * envelope. Refusals are counted (pg_node_get_api_stats) and logged at warn
+ * (at most one line a second, naming how many were not logged). GET stays
+ * open: any Chrysalis client can read.
  *
  * Health: a node that expects milestones (coordinator enabled, or milestone
  * public keys configured) is healthy when it has a confirmed milestone, the
@@ -107,6 +120,13 @@ typedef struct pg_node_config {
   unsigned pow_threads;    /* 0 = all cores */
   unsigned connection_timeout_s; /* idle keep-alive connections closed after this; 30 */
   unsigned max_connections;      /* 256 */
+  /* [api] TLS and who may POST (see "Access" above); owned, NULL = not set */
+  char *tls_cert;          /* PEM certificate (chain); with tls_key: HTTPS only */
+  char *tls_key;           /* PEM private key, unencrypted */
+  char *post_ca;           /* PEM CA: a client certificate it verifies may POST (needs TLS) */
+  char *post_crl;          /* PEM CRL of post_ca, re-read when the file changes */
+  size_t post_token_count; /* tokens of post_tokens_file, as BLAKE2b-256 digests */
+  uint8_t (*post_token_hashes)[32]; /* owned (malloc'd) */
 
   /* [coordinator] */
   bool coo_enabled;            /* false */
@@ -171,8 +191,9 @@ typedef struct pg_node pg_node;
  * genesis, when the data dir was created with another genesis), starts
  * the HTTP server and, if enabled, the coordinator (which issues one
  * milestone right away, then one per interval).
- * Logs "listening on http://ADDR:PORT" at info level (the real port, also
- * when 0 was asked for). */
+ * Logs "listening on http://ADDR:PORT" (https:// with [api] tls_cert) at
+ * info level (the real port, also when 0 was asked for). PG_ERR_CONFIG when
+ * the TLS files or post_ca / post_crl cannot be read or do not fit. */
 PG_NODISCARD int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d);
 /* Cancels running proof of work, stops the coordinator and the HTTP server,
  * closes the Tangle and frees n. NULL ok. */
@@ -190,5 +211,15 @@ const char *pg_node_version(void);
 
 /* Same rule as GET /health. */
 bool pg_node_is_healthy(pg_node *n);
+
+/* Counters of the API since start (see "Access"). */
+typedef struct pg_node_api_stats {
+  uint64_t requests;            /* answered */
+  uint64_t connections;         /* accepted */
+  uint64_t handshake_failures;  /* TLS connections closed before any request */
+  uint64_t posts_unauthenticated; /* 401: no bearer token and no client certificate */
+  uint64_t posts_forbidden;       /* 403: token not listed or certificate refused */
+} pg_node_api_stats;
+void pg_node_get_api_stats(pg_node *n, pg_node_api_stats *out);
 
 #endif

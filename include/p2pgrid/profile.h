@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "p2pgrid/err.h"
+#include "p2pgrid/file.h" /* pg_read_file_capped, used by the loaders */
 
 /* ---- calendar ------------------------------------------------------------ */
 
@@ -270,11 +271,5 @@ typedef struct pg_energy_integ {
 void pg_energy_integ_init(pg_energy_integ *g, pg_power_fn fn, const void *ctx);
 /* Wh over [from, to); 0 when to <= from. */
 int64_t pg_energy_integ_wh(pg_energy_integ *g, int64_t from_ms, int64_t to_ms);
-
-/* Reads a whole file of at most cap bytes into *out (malloc'd, caller frees). PG_ERR_IO (names the file and the
- * system error), PG_ERR_TOO_LARGE over cap. Used by the loaders above and
- * the CSV meter. */
-PG_NODISCARD int pg_read_file_capped(const char *path, size_t cap, uint8_t **out, size_t *len,
-                                     pg_diag *d);
 
 #endif

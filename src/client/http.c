@@ -39,6 +39,10 @@ typedef struct http_client {
   struct curl_slist *hdr_octet;
   struct curl_slist *hdr_get;
   char errbuf[CURL_ERROR_SIZE];
+  /* TLS (copied from the options; tls.* point into the strings) */
+  bool has_tls;
+  pg_tls_files tls;
+  char *ca_file, *cert_file, *key_file, *crl_file;
 } http_client;
 
 /* ---- libcurl set-up ---- */
@@ -115,6 +119,7 @@ static int http_do(http_client *h, const char *method, const char *route, bool a
   h->errbuf[0] = '\0';
   CURLcode cc = pg_libcurl_common(c, url, h->connect_timeout_ms, h->timeout_ms, h->max_response,
                                   &h->resp, h->errbuf);
+  if (cc == CURLE_OK) cc = pg_libcurl_tls(c, h->has_tls ? &h->tls : NULL, false);
 #define SETOPT(opt, val)                                                                           \
   do {                                                                                             \
     if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val);                                        \
@@ -615,6 +620,10 @@ static void h_destroy(pg_client *c) {
   pg_buf_free(&h->req);
   free(h->base_url);
   free(h->base_path);
+  free(h->ca_file);
+  free(h->cert_file);
+  free(h->key_file);
+  free(h->crl_file);
   free(h);
 }
 
@@ -637,8 +646,9 @@ static const pg_client_ops HTTP_OPS = {
     .destroy = h_destroy,
 };
 
-static struct curl_slist *headers(const char *ctype) {
+static struct curl_slist *headers(const char *ctype, const char *bearer) {
   struct curl_slist *l = NULL, *t;
+  if (bearer && pg_libcurl_bearer(&l, bearer, "HTTP client", NULL) != PG_OK) goto fail;
   if (ctype) {
     char line[96];
     snprintf(line, sizeof line, "Content-Type: %s", ctype);
@@ -653,6 +663,22 @@ static struct curl_slist *headers(const char *ctype) {
 fail:
   curl_slist_free_all(l);
   return NULL;
+}
+
+/* Copies a file name of o->tls (NULL stays NULL); false when out of memory. */
+static bool dup_opt(const char *s, char **out) {
+  *out = s ? strdup(s) : NULL;
+  return !s || *out;
+}
+
+static bool copy_tls(http_client *h, const pg_tls_files *t) {
+  if (!t) return true;
+  h->has_tls = true;
+  if (!dup_opt(t->ca_file, &h->ca_file) || !dup_opt(t->cert_file, &h->cert_file) ||
+      !dup_opt(t->key_file, &h->key_file) || !dup_opt(t->crl_file, &h->crl_file))
+    return false;
+  h->tls = (pg_tls_files){h->ca_file, h->cert_file, h->key_file, h->crl_file};
+  return true;
 }
 
 static bool url_ok(const char *u) {
@@ -673,6 +699,9 @@ int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d
     return pg_fail(d, PG_ERR_INVALID, "HTTP client: base path too long");
   int rc = pg_libcurl_init(d);
   if (rc) return rc;
+  struct curl_slist *probe = NULL; /* the bearer token is checked here, once */
+  if (o->bearer && (rc = pg_libcurl_bearer(&probe, o->bearer, "HTTP client", d))) return rc;
+  curl_slist_free_all(probe);
   http_client *h = calloc(1, sizeof *h);
   if (!h) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   h->base.ops = &HTTP_OPS;
@@ -697,10 +726,12 @@ int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d
     h->base_path[k] = '\0';
   }
   h->curl = curl_easy_init();
-  h->hdr_json = headers("application/json");
-  h->hdr_octet = headers("application/octet-stream");
-  h->hdr_get = headers(NULL);
-  if (!h->base_url || !h->base_path || !h->curl || !h->hdr_json || !h->hdr_octet || !h->hdr_get) {
+  h->hdr_json = headers("application/json", o->bearer);
+  h->hdr_octet = headers("application/octet-stream", o->bearer);
+  h->hdr_get = headers(NULL, o->bearer);
+  bool tls_ok = copy_tls(h, o->tls);
+  if (!h->base_url || !h->base_path || !h->curl || !h->hdr_json || !h->hdr_octet || !h->hdr_get ||
+      !tls_ok) {
     rc = pg_fail(d, PG_ERR_NOMEM, "HTTP client: out of memory");
     h_destroy(&h->base);
     return rc;

@@ -11,6 +11,44 @@
 
 uint64_t pg_entity_now(const pg_entity *e) { return pg_clock_now(e->clock); }
 
+int pg_entity_sign_binding(const pg_entity *e, const pg_grid_channel *c, uint64_t time_ms,
+                           pg_grid_signature *out, pg_diag *d) {
+  out->sig_len = 0;
+  if (!e->key) return pg_fail(d, PG_ERR_CONFIG, "%s: no member key to sign the channel binding", e->role);
+  pg_buf msg;
+  pg_buf_init(&msg, 512);
+  int rc = pg_grid_binding_bytes(e->id, c, time_ms, &msg, d);
+  if (!rc) rc = pg_tls_sign(e->key, msg.data, msg.len, out->sig, sizeof out->sig, &out->sig_len, d);
+  pg_buf_free(&msg);
+  return rc;
+}
+
+/* Our main channel's hello: who we are, and (with a member key) our
+ * certificate and the binding of the channel to it. */
+static int queue_hello(pg_entity *e, const pg_chan_info *ci, pg_grid_entity type, pg_diag *d) {
+  pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
+  pg_grid_hello *h = &m.u.hello;
+  snprintf(h->registration_id, sizeof h->registration_id, "%s", e->id);
+  snprintf(h->name, sizeof h->name, "%s", e->name);
+  h->type = type;
+  h->time = pg_entity_now(e);
+  int rc = PG_OK;
+  if (e->key) {
+    size_t n = 0;
+    const uint8_t *der = pg_tls_key_cert_der(e->key, &n);
+    if (!der || n == 0 || n > sizeof h->cert)
+      return pg_fail(d, PG_ERR_CONFIG, "%s: the member key has no certificate (or one over %zu bytes)",
+                     e->role, sizeof h->cert);
+    memcpy(h->cert, der, n);
+    h->cert_len = n;
+    pg_grid_channel ch;
+    memcpy(ch.root, ci->root, sizeof ch.root);
+    memcpy(ch.side_key, ci->side_key, sizeof ch.side_key);
+    rc = pg_entity_sign_binding(e, &ch, h->time, &h->signature, d);
+  }
+  return rc ? rc : pg_chan_queue(e->db, "main", &m, d);
+}
+
 int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_grid_entity type,
                    const char *role_schema, bool main_channel, pg_diag *d) {
   memset(e, 0, sizeof *e);
@@ -37,6 +75,10 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->upstream = o->upstream;
   e->retry_ms = o->retry_ms ? o->retry_ms : 2000;
   e->type = type;
+  e->key = o->key;
+  if (o->upstream && !o->key)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: a member key and certificate are needed to register upstream",
+                   role);
 
   size_t sl = strlen(pg_entity_schema) + (role_schema ? strlen(role_schema) : 0) + 1;
   char *schema = malloc(sl);
@@ -66,15 +108,9 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   if (!rc && main_channel) {
     rc = pg_gdb_begin(e->db, d);
     bool created = false;
-    if (!rc) rc = pg_chan_ensure(e->db, "main", e->security, NULL, &created, d);
-    if (!rc && created) {
-      pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
-      snprintf(m.u.hello.registration_id, sizeof m.u.hello.registration_id, "%s", e->id);
-      snprintf(m.u.hello.name, sizeof m.u.hello.name, "%s", e->name);
-      m.u.hello.type = type;
-      m.u.hello.time = pg_entity_now(e);
-      rc = pg_chan_queue(e->db, "main", &m, d);
-    }
+    pg_chan_info ci;
+    if (!rc) rc = pg_chan_ensure(e->db, "main", e->security, &ci, &created, d);
+    if (!rc && created) rc = queue_hello(e, &ci, type, d);
     if (!rc)
       rc = pg_gdb_commit(e->db, d);
     else
@@ -127,6 +163,11 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
   snprintf(reg.name, sizeof reg.name, "%s", e->name);
   memcpy(reg.channel.root, ci.root, sizeof reg.channel.root);
   memcpy(reg.channel.side_key, ci.side_key, sizeof reg.channel.side_key);
+  snprintf(reg.payment_address, sizeof reg.payment_address, "%s", e->pay_address);
+  reg.time = now;
+  pg_diag sd = {{0}};
+  if (pg_entity_sign_binding(e, &reg.channel, now, &reg.signature, &sd) != PG_OK)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: cannot sign the channel binding: %s", e->role, sd.msg);
   pg_buf body, resp;
   pg_buf_init(&body, PG_GRID_MAX_JSON);
   pg_buf_init(&resp, 64 * 1024);

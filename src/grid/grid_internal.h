@@ -11,6 +11,7 @@
 
 #include "p2pgrid/grid.h"
 #include "p2pgrid/mam.h"
+#include "p2pgrid/tls.h"
 
 #define PG_ENTITY_DB_BUSY_MS 10000
 #define PG_ENTITY_MAX_READ 64 /* messages read from one channel per step */
@@ -99,6 +100,8 @@ typedef struct pg_entity {
   pg_registrar *upstream;
   uint64_t retry_ms;
   pg_grid_entity type;
+  const pg_tls_key *key;      /* the member's key and certificate (borrowed) */
+  char pay_address[PG_BECH32_MAX_LEN + 1]; /* a producer's, sent with its registration */
   /* upstream registration */
   bool registered;
   uint64_t next_register_ms;
@@ -113,6 +116,9 @@ PG_NODISCARD int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const cha
                                 pg_diag *d);
 void pg_entity_fini(pg_entity *e);
 uint64_t pg_entity_now(const pg_entity *e);
+/* Signs the binding of channel c to us at time_ms with our member key. */
+PG_NODISCARD int pg_entity_sign_binding(const pg_entity *e, const pg_grid_channel *c,
+                                        uint64_t time_ms, pg_grid_signature *out, pg_diag *d);
 /* Registers our main channel upstream when not yet done (and retries after
  * retry_ms on failure). A consumer's return channel (when the answer holds
  * one) is stored in kv "return_root" / "return_side_key". */
@@ -135,6 +141,36 @@ enum { PG_REG_WAITING = 0, PG_REG_ACTIVE = 1, PG_REG_CLOSED = 2, PG_REG_REJECTED
        PG_REG_REMOVED = 4 };
 extern const char pg_registry_schema[];
 
+/* ---- enrolment (enrol.c) ----
+ * Table "enrolment" (grid and producer databases): one row per member that
+ * may register, with the fingerprint of the certificate it must present. */
+extern const char pg_enrolment_schema[];
+typedef struct pg_enrol_row {
+  char id[PG_GRID_MAX_ID + 1];
+  char role[16];
+  char fingerprint[65];
+  uint64_t max_w;
+  char address[PG_BECH32_MAX_LEN + 1]; /* "" = none */
+  char state[16];                      /* "active" or "suspended" */
+  int64_t channels;                    /* channels registered so far */
+  int64_t last_binding_ms;             /* time of the newest accepted binding */
+  int64_t enrolled_ms;
+} pg_enrol_row;
+PG_NODISCARD int pg_enrolment_get(sqlite3 *db, const char *id, pg_enrol_row *out, bool *found,
+                                  pg_diag *d);
+PG_NODISCARD int pg_enrolment_put(sqlite3 *db, const pg_member *m, const uint8_t *cert,
+                                  size_t cert_len, const char *address, int64_t now_ms, pg_diag *d);
+/* UPDATE enrolment SET <sql_set> WHERE id = ?1, with ?2 = v and ?3 = text. */
+PG_NODISCARD int pg_enrolment_update(sqlite3 *db, const char *id, const char *sql_set, int64_t v,
+                                     const char *text, pg_diag *d);
+/* The rows (all, or only_id's) as a JSON array. */
+PG_NODISCARD int pg_enrolment_json(sqlite3 *db, const char *only_id, json_t **out, pg_diag *d);
+/* pg_grid_enrol on an open database. */
+PG_NODISCARD int pg_enrol_db(sqlite3 *db, pg_tls_trust *trust, const void *cert, size_t len,
+                             const char *address, int64_t now_ms, pg_member *out, pg_diag *d);
+
+#define PG_REG_RATE_SLOTS 64
+
 typedef struct pg_registry {
   sqlite3 *db; /* own connection, used under mu */
   pthread_mutex_t mu;
@@ -144,14 +180,25 @@ typedef struct pg_registry {
   /* consumers get a return channel (grid only) */
   bool return_channels;
   char owner_id[PG_GRID_MAX_ID + 1];
+  /* members: the grid enrols explicitly; a producer takes the sources whose
+   * certificate names it (pinned at their first registration) */
+  bool explicit_enrolment;
+  pg_registry_limits limits;
+  struct {
+    char id[PG_GRID_MAX_ID + 1];
+    uint64_t window_ms;
+    unsigned count;
+  } rate[PG_REG_RATE_SLOTS];
 } pg_registry;
 
 PG_NODISCARD int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed,
-                                  bool return_channels, pg_diag *d);
+                                  bool return_channels, bool explicit_enrolment,
+                                  const pg_registry_limits *limits, pg_diag *d);
 void pg_registry_fini(pg_registry *r);
 /* The registration API (see pg_registration_handler). */
-int pg_registry_handle(pg_registry *r, const char *method, const char *path, const void *body,
-                       size_t len, unsigned *status, pg_buf *resp);
+int pg_registry_handle(pg_registry *r, const pg_httpd_peer *peer, const char *method,
+                       const char *path, const void *body, size_t len, unsigned *status,
+                       pg_buf *resp);
 
 /* A registration being read. */
 typedef struct pg_reg_row {
@@ -192,6 +239,9 @@ bool pg_entity_slot_ok(const pg_entity *e, uint64_t slot, uint64_t start, uint64
 /* slot helpers */
 static inline uint64_t pg_slot_of(uint64_t t_ms, uint64_t slot_ms) { return t_ms / slot_ms; }
 static inline uint64_t pg_slot_start(uint64_t k, uint64_t slot_ms) { return k * slot_ms; }
+
+/* Adds one to a counter of the grid (from any thread). */
+void pg_gridop_count(pg_gridop *g, const char *counter);
 
 /* Payment references: "p2pgrid:<requestId>" and "p2pgrid:payout:<batch>". */
 #define PG_REF_PREFIX "p2pgrid:"

@@ -100,8 +100,8 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   g->o.seed = NULL;
   if (!g->o.fixed_buy_price) g->o.fixed_buy_price = go->import_price;
   if (!g->o.fixed_sell_price) g->o.fixed_sell_price = go->export_price;
-  char schema[4096];
-  snprintf(schema, sizeof schema, "%s%s", pg_registry_schema, grid_schema);
+  char schema[8192];
+  snprintf(schema, sizeof schema, "%s%s%s", pg_registry_schema, pg_enrolment_schema, grid_schema);
   int rc = pg_entity_init(&g->e, o, "grid", PG_GRID_ENTITY_NONE, schema, false, d);
   if (rc) {
     free(g);
@@ -113,7 +113,8 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   if (!rc) rc = pg_wallet_address(g->wallet, 0, 0, g->address);
   if (!rc)
     rc = pg_registry_init(&g->reg, &g->e,
-                          (1u << PG_GRID_ENTITY_PRODUCER) | (1u << PG_GRID_ENTITY_CONSUMER), true, d);
+                          (1u << PG_GRID_ENTITY_PRODUCER) | (1u << PG_GRID_ENTITY_CONSUMER), true,
+                          true, &go->limits, d);
   if (!rc) rc = pg_entity_open_conn(&g->e, &g->status_db, d);
   if (rc) {
     pg_wallet_free(g->wallet);
@@ -138,10 +139,58 @@ void pg_gridop_close(pg_gridop *g) {
   free(g);
 }
 
-int pg_gridop_handle(void *gridop, const char *method, const char *path, const void *body,
-                     size_t len, unsigned *status, pg_buf *resp) {
+int pg_gridop_handle(void *gridop, const pg_httpd_peer *peer, const char *method,
+                     const char *path, const void *body, size_t len, unsigned *status,
+                     pg_buf *resp) {
   pg_gridop *g = gridop;
-  return pg_registry_handle(&g->reg, method, path, body, len, status, resp);
+  return pg_registry_handle(&g->reg, peer, method, path, body, len, status, resp);
+}
+
+int pg_gridop_enrol(pg_gridop *g, pg_tls_trust *trust, const void *cert, size_t len,
+                    const char *address, pg_member *out, pg_diag *d) {
+  pthread_mutex_lock(&g->reg.mu);
+  int rc = pg_enrol_db(g->reg.db, trust, cert, len, address,
+                       (int64_t)pg_clock_now(g->e.clock), out, d);
+  pthread_mutex_unlock(&g->reg.mu);
+  return rc;
+}
+
+void pg_gridop_count(pg_gridop *g, const char *counter) {
+  pthread_mutex_lock(&g->status_mu);
+  if (pg_count_add(g->status_db, counter, 1, NULL) != PG_OK)
+    pg_log_error(g->e.role, "cannot count %s", counter);
+  pthread_mutex_unlock(&g->status_mu);
+}
+
+int pg_gridop_enrolments(pg_gridop *g, const char *only_id, json_t **out, pg_diag *d) {
+  pthread_mutex_lock(&g->status_mu);
+  int rc = pg_enrolment_json(g->status_db, only_id, out, d);
+  pthread_mutex_unlock(&g->status_mu);
+  return rc;
+}
+
+/* The payment address of producer id: the enrolled one (fixed by enrolment
+ * or an authenticated registration); a first output's address is taken
+ * when none is enrolled; a different one later is refused (counted). */
+static int payout_address(pg_gridop *g, const char *id, const char *from_output,
+                          char out[PG_BECH32_MAX_LEN + 1], pg_diag *d) {
+  pg_enrol_row en;
+  bool found = false;
+  out[0] = '\0';
+  int rc = pg_enrolment_get(g->e.db, id, &en, &found, d);
+  if (rc || !found) return rc;
+  if (!en.address[0] && from_output && *from_output) {
+    rc = pg_enrolment_update(g->e.db, id, "address = ?3", 0, from_output, d);
+    snprintf(out, PG_BECH32_MAX_LEN + 1, "%s", from_output);
+    return rc;
+  }
+  if (from_output && *from_output && strcmp(from_output, en.address) != 0) {
+    pg_log_warn(g->e.role, "%s: output of '%s' names payment address %s, not the enrolled one;"
+                " paying the enrolled one", g->e.id, id, from_output);
+    rc = pg_count_add(g->e.db, "address_change_refused", 1, d);
+  }
+  snprintf(out, PG_BECH32_MAX_LEN + 1, "%s", en.address);
+  return rc;
 }
 
 /* ---- reading ---- */
@@ -153,11 +202,14 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
   int64_t wh;
   bool has_price;
   const char *address = NULL;
+  char enrolled_address[PG_BECH32_MAX_LEN + 1];
   if (reg->type == PG_GRID_ENTITY_PRODUCER && m->msg.command == PG_GRID_CMD_OUTPUT) {
     const pg_grid_output *o = &m->msg.u.output;
     slot = o->slot, start = o->start_time, end = o->end_time, wh = o->output_wh;
     has_price = o->has_ask, price = o->ask_per_kwh;
-    address = o->payment_address[0] ? o->payment_address : NULL;
+    int ar = payout_address(g, reg->id, o->payment_address, enrolled_address, d);
+    if (ar) return ar;
+    address = enrolled_address[0] ? enrolled_address : NULL;
     if (!address) {
       pg_log_warn(e->role, "%s: output of '%s' has no paymentAddress; rejected", e->id, reg->id);
       return pg_count_add(e->db, "rejected_readings", 1, d);

@@ -42,8 +42,9 @@ int pg_producer_open(const pg_entity_opts *o, const pg_producer_opts *po, pg_pro
   if (!p) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   p->o = *po;
   p->o.seed = NULL;
-  char schema[2048];
-  snprintf(schema, sizeof schema, "%s%s", pg_registry_schema, producer_schema);
+  char schema[8192];
+  snprintf(schema, sizeof schema, "%s%s%s", pg_registry_schema, pg_enrolment_schema,
+           producer_schema);
   int rc = pg_entity_init(&p->e, o, "producer", PG_GRID_ENTITY_PRODUCER, schema, true, d);
   if (rc) {
     free(p);
@@ -54,7 +55,8 @@ int pg_producer_open(const pg_entity_opts *o, const pg_producer_opts *po, pg_pro
   rc = pg_wallet_new(o->client, po->seed, po->seed_len, NULL, &w, d);
   if (!rc) rc = pg_wallet_address(w, 0, 0, p->address);
   pg_wallet_free(w);
-  if (!rc) rc = pg_registry_init(&p->reg, &p->e, 1u << PG_GRID_ENTITY_SOURCE, false, d);
+  if (!rc) rc = pg_registry_init(&p->reg, &p->e, 1u << PG_GRID_ENTITY_SOURCE, false, false,
+                                 &po->limits, d);
   if (!rc) rc = pg_entity_open_conn(&p->e, &p->status_db, d);
   if (rc) {
     pg_registry_fini(&p->reg);
@@ -76,10 +78,11 @@ void pg_producer_close(pg_producer *p) {
   free(p);
 }
 
-int pg_producer_handle(void *producer, const char *method, const char *path, const void *body,
-                       size_t len, unsigned *status, pg_buf *resp) {
+int pg_producer_handle(void *producer, const pg_httpd_peer *peer, const char *method,
+                       const char *path, const void *body, size_t len, unsigned *status,
+                       pg_buf *resp) {
   pg_producer *p = producer;
-  return pg_registry_handle(&p->reg, method, path, body, len, status, resp);
+  return pg_registry_handle(&p->reg, peer, method, path, body, len, status, resp);
 }
 
 /* A message from a source's channel (inside the cursor's transaction). */
@@ -284,6 +287,7 @@ int pg_producer_step(pg_producer *p, pg_diag *d) {
     }
     if (pg_iota_address_encode(hrp, p->address, p->address_bech32, sizeof p->address_bech32) != PG_OK)
       return pg_fail(d, PG_ERR_STATE, "producer: cannot encode the payment address");
+    snprintf(e->pay_address, sizeof e->pay_address, "%s", p->address_bech32);
   }
   int rc = pg_entity_register(e, d);
   if (!rc) rc = pg_registry_read(e, on_source_msg, p, d);

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "p2pgrid/hex.h"
 #include "p2pgrid/json.h"
 
 /* ---------- names ---------- */
@@ -353,6 +356,21 @@ static int check_address(const char *cmd, const char *key, const char *s, size_t
   return PG_OK;
 }
 
+bool pg_grid_is_address(const char *s) {
+  if (!s) return false;
+  size_t n = strlen(s);
+  return n > 0 && n <= PG_BECH32_MAX_LEN && check_address("address", "address", s, n + 1, NULL, NULL) == PG_OK;
+}
+
+static int check_binding_sizes(const char *who, size_t cert_len, const pg_grid_signature *s,
+                               pg_diag *d) {
+  if (cert_len > PG_GRID_MAX_CERT)
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'certificate' is over %d bytes", who, PG_GRID_MAX_CERT);
+  if (s->sig_len > PG_GRID_MAX_SIG || (s->sig_len && s->sig_len < 8))
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'signature' must be 8..%d bytes", who, PG_GRID_MAX_SIG);
+  return PG_OK;
+}
+
 static int check_channel(const char *who, const pg_grid_channel *c, pg_diag *d) {
   size_t n = field_len(c->root, sizeof c->root);
   if (n != PG_GRID_TRYTES || !pg_grid_is_trytes(c->root, n))
@@ -380,7 +398,10 @@ int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d) {
                      PG_GRID_MAX_NAME);
     if (h->type != PG_GRID_ENTITY_NONE && !pg_grid_entity_name(h->type))
       return pg_fail(d, PG_ERR_INVALID, "%s: 'type' is not a known entity type", cmd);
-    return check_time(cmd, "time", h->time, d);
+    rc = check_binding_sizes(cmd, h->cert_len, &h->signature, d);
+    if (!rc && (h->cert_len == 0) != (h->signature.sig_len == 0))
+      rc = pg_fail(d, PG_ERR_INVALID, "%s: 'certificate' and 'signature' go together", cmd);
+    return rc ? rc : check_time(cmd, "time", h->time, d);
   }
   case PG_GRID_CMD_GOODBYE:
     rc = check_id(cmd, "registrationId", m->u.goodbye.registration_id, d);
@@ -426,7 +447,15 @@ int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d) {
 
 /* ---------- parsing ---------- */
 
-static const char *const k_hello[] = {"command", "registrationId", "name", "type", "time", NULL};
+static int get_signature(const json_t *j, const char *cmd, pg_grid_signature *out, pg_diag *d);
+static int get_certificate(const json_t *j, const char *cmd, uint8_t *cert, size_t *cert_len,
+                           pg_diag *d);
+static void put_signature_field(pg_buf *b, const pg_grid_signature *s);
+static void put_certificate_field(pg_buf *b, const uint8_t *cert, size_t len);
+static bool sig_eq(const pg_grid_signature *a, const pg_grid_signature *b);
+
+static const char *const k_hello[] = {"command", "registrationId", "name", "type", "time",
+                                      "certificate", "signature", NULL};
 static const char *const k_goodbye[] = {"command", "registrationId", "time", NULL};
 static const char *const k_output[] = {"command", "slot", "startTime", "endTime", "output",
                                        "askPerKwh", "paymentAddress", NULL};
@@ -499,6 +528,8 @@ static int parse_body(const json_t *j, pg_grid_msg *m, pg_diag *d) {
       else rc = parse_entity(cmd, ts, tn, true, &h->type, d);
     }
     if (!rc) rc = get_u64(j, cmd, "time", PG_GRID_MAX_TIME_MS, &h->time, d);
+    if (!rc) rc = get_certificate(j, cmd, h->cert, &h->cert_len, d);
+    if (!rc) rc = get_signature(j, cmd, &h->signature, d);
     break;
   }
   case PG_GRID_CMD_GOODBYE: {
@@ -689,6 +720,8 @@ int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_diag *d) {
     if (m->u.hello.type != PG_GRID_ENTITY_NONE)
       put_str_field(out, "type", pg_grid_entity_name(m->u.hello.type), false);
     put_u64_field(out, "time", m->u.hello.time);
+    if (m->u.hello.cert_len) put_certificate_field(out, m->u.hello.cert, m->u.hello.cert_len);
+    if (m->u.hello.signature.sig_len) put_signature_field(out, &m->u.hello.signature);
     break;
   case PG_GRID_CMD_GOODBYE:
     put_str_field(out, "registrationId", m->u.goodbye.registration_id, false);
@@ -735,7 +768,9 @@ bool pg_grid_msg_equal(const pg_grid_msg *a, const pg_grid_msg *b) {
   case PG_GRID_CMD_HELLO: {
     const pg_grid_hello *x = &a->u.hello, *y = &b->u.hello;
     return str_eq(x->registration_id, y->registration_id, sizeof x->registration_id) &&
-           str_eq(x->name, y->name, sizeof x->name) && x->type == y->type && x->time == y->time;
+           str_eq(x->name, y->name, sizeof x->name) && x->type == y->type && x->time == y->time &&
+           x->cert_len == y->cert_len && memcmp(x->cert, y->cert, x->cert_len) == 0 &&
+           sig_eq(&x->signature, &y->signature);
   }
   case PG_GRID_CMD_GOODBYE:
     return str_eq(a->u.goodbye.registration_id, b->u.goodbye.registration_id,
@@ -765,9 +800,86 @@ bool pg_grid_msg_equal(const pg_grid_msg *a, const pg_grid_msg *b) {
   return false;
 }
 
+/* ---------- channel binding fields ---------- */
+
+#define BINDING_CONTEXT "p2pgrid/channel-binding/v1"
+
+/* "signature": hex of 8..PG_GRID_MAX_SIG bytes (optional). */
+static int get_signature(const json_t *j, const char *cmd, pg_grid_signature *out, pg_diag *d) {
+  char hex[2 * PG_GRID_MAX_SIG + 1];
+  size_t n = 0;
+  int rc = get_text(j, cmd, "signature", true, hex, sizeof hex, &n, d);
+  out->sig_len = 0;
+  if (rc || n == 0) return rc;
+  size_t len = 0;
+  if (n < 16 || pg_hex_decode(hex, n, out->sig, sizeof out->sig, &len) != PG_OK)
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'signature' must be 16..%d hex digits (an even number)",
+                   cmd, 2 * PG_GRID_MAX_SIG);
+  out->sig_len = len;
+  return PG_OK;
+}
+
+/* "certificate": standard base64 (with padding) of 1..PG_GRID_MAX_CERT bytes. */
+static int get_certificate(const json_t *j, const char *cmd, uint8_t *cert, size_t *cert_len,
+                           pg_diag *d) {
+  pg_diag tmp = {{0}};
+  const char *s = NULL;
+  size_t n = 0, len = 0;
+  *cert_len = 0;
+  int rc = pg_json_opt_str(j, "certificate", NULL, &s, &n, &tmp);
+  if (rc) return prefixed(d, rc, cmd, &tmp);
+  if (!s) return PG_OK;
+  if (n == 0 || n > sodium_base64_ENCODED_LEN(PG_GRID_MAX_CERT, sodium_base64_VARIANT_ORIGINAL) ||
+      sodium_base642bin(cert, PG_GRID_MAX_CERT, s, n, NULL, &len, NULL,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      len == 0)
+    return pg_fail(d, PG_ERR_INVALID,
+                   "%s: 'certificate' must be base64 (with padding) of at most %d bytes", cmd,
+                   PG_GRID_MAX_CERT);
+  *cert_len = len;
+  return PG_OK;
+}
+
+static void put_signature_field(pg_buf *b, const pg_grid_signature *s) {
+  char hex[2 * PG_GRID_MAX_SIG + 1];
+  pg_hex_encode(s->sig, s->sig_len, hex);
+  put_str_field(b, "signature", hex, false);
+}
+
+static void put_certificate_field(pg_buf *b, const uint8_t *cert, size_t len) {
+  char b64[sodium_base64_ENCODED_LEN(PG_GRID_MAX_CERT, sodium_base64_VARIANT_ORIGINAL)];
+  sodium_bin2base64(b64, sizeof b64, cert, len, sodium_base64_VARIANT_ORIGINAL);
+  put_str_field(b, "certificate", b64, false);
+}
+
+static bool sig_eq(const pg_grid_signature *a, const pg_grid_signature *b) {
+  return a->sig_len == b->sig_len && memcmp(a->sig, b->sig, a->sig_len) == 0;
+}
+
+int pg_grid_binding_bytes(const char *id, const pg_grid_channel *c, uint64_t time_ms,
+                          pg_buf *out, pg_diag *d) {
+  size_t idn = id ? strlen(id) : 0;
+  if (!pg_grid_is_id(id, idn)) return pg_fail(d, PG_ERR_INVALID, "binding: invalid id");
+  int rc = c ? check_channel("binding", c, d) : pg_fail(d, PG_ERR_INVALID, "binding: no channel");
+  if (rc) return rc;
+  size_t skn = strlen(c->side_key);
+  pg_buf_put(out, BINDING_CONTEXT, sizeof BINDING_CONTEXT); /* with its NUL */
+  pg_buf_put_u8(out, (uint8_t)idn);
+  pg_buf_put(out, id, idn);
+  pg_buf_put(out, c->root, PG_GRID_TRYTES);
+  pg_buf_put_u8(out, (uint8_t)skn);
+  pg_buf_put(out, c->side_key, skn);
+  pg_buf_put_u8(out, (uint8_t)PG_GRID_MODE_RESTRICTED);
+  for (int i = 7; i >= 0; i--) pg_buf_put_u8(out, (uint8_t)(time_ms >> (8 * i)));
+  rc = pg_buf_status(out);
+  return rc ? pg_fail(d, rc, "binding: output buffer full") : PG_OK;
+}
+
 /* ---------- registration ---------- */
 
-static const char *const k_reg[] = {"name", "type", "root", "sideKey", "mode", NULL};
+static const char *const k_reg[] = {"name",      "type", "root",           "sideKey",
+                                    "mode",      "time", "signature",      "paymentAddress",
+                                    NULL};
 static const char *const k_chan[] = {"root", "sideKey", NULL};
 
 static int validate_registration(const pg_grid_registration *r, pg_diag *d) {
@@ -781,7 +893,14 @@ static int validate_registration(const pg_grid_registration *r, pg_diag *d) {
                    "registration: 'type' must be \"source\", \"producer\" or \"consumer\"");
   if (r->mode != PG_GRID_MODE_RESTRICTED)
     return pg_fail(d, PG_ERR_INVALID, "registration: only mode \"restricted\" is supported");
-  return check_channel("registration", &r->channel, d);
+  int rc = check_binding_sizes("registration", 0, &r->signature, d);
+  if (!rc && (r->time == 0) != (r->signature.sig_len == 0))
+    rc = pg_fail(d, PG_ERR_INVALID, "registration: 'time' and 'signature' go together");
+  if (!rc && r->time) rc = check_time("registration", "time", r->time, d);
+  if (!rc && field_len(r->payment_address, sizeof r->payment_address) > 0)
+    rc = check_address("registration", "paymentAddress", r->payment_address,
+                       sizeof r->payment_address, NULL, d);
+  return rc ? rc : check_channel("registration", &r->channel, d);
 }
 
 static int parse_channel_fields(const json_t *j, const char *who, pg_grid_channel *c,
@@ -825,6 +944,14 @@ int pg_grid_registration_parse(const void *data, size_t len, pg_grid_registratio
                    ms);
     out->mode = PG_GRID_MODE_RESTRICTED;
   }
+  if (!rc && json_object_get(j, "time") && !json_is_null(json_object_get(j, "time")))
+    rc = get_u64(j, who, "time", PG_GRID_MAX_TIME_MS, &out->time, d);
+  if (!rc) rc = get_signature(j, who, &out->signature, d);
+  if (!rc) rc = get_text(j, who, "paymentAddress", true, out->payment_address,
+                         sizeof out->payment_address, &n, d);
+  if (!rc && n > 0)
+    rc = check_address(who, "paymentAddress", out->payment_address, sizeof out->payment_address,
+                       out->payment_address, d);
   if (!rc) rc = validate_registration(out, d);
   json_decref(j);
   return rc;
@@ -843,6 +970,9 @@ int pg_grid_registration_serialize(const pg_grid_registration *r, pg_buf *out, p
   put_str_field(out, "root", r->channel.root, false);
   put_str_field(out, "sideKey", r->channel.side_key, false);
   put_str_field(out, "mode", "restricted", false);
+  if (r->time) put_u64_field(out, "time", r->time);
+  if (r->signature.sig_len) put_signature_field(out, &r->signature);
+  if (r->payment_address[0]) put_str_field(out, "paymentAddress", r->payment_address, false);
   pg_buf_put_u8(out, '}');
   rc = finish(out, start);
   return rc ? pg_fail(d, rc, "registration: output buffer full") : PG_OK;

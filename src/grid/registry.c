@@ -1,5 +1,6 @@
 /* registry.c — the registration API (PUT / DELETE /registration/...) and the
  * reading of registered channels with the hello rule (docs/PROTOCOL.md). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@ const char pg_registry_schema[] =
     " registered_ms INTEGER NOT NULL, error TEXT, return_channel TEXT);";
 
 int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed, bool return_channels,
-                     pg_diag *d) {
+                     bool explicit_enrolment, const pg_registry_limits *limits, pg_diag *d) {
   memset(r, 0, sizeof *r);
   int rc = pg_entity_open_conn(e, &r->db, d);
   if (rc) return rc;
@@ -23,6 +24,11 @@ int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed, bool 
   r->clock = e->clock;
   r->security = e->security;
   r->return_channels = return_channels;
+  r->explicit_enrolment = explicit_enrolment;
+  if (limits) r->limits = *limits;
+  if (!r->limits.rate_per_min) r->limits.rate_per_min = 10;
+  if (!r->limits.max_channels) r->limits.max_channels = 32;
+  if (!r->limits.binding_skew_ms) r->limits.binding_skew_ms = 10 * 60 * 1000;
   snprintf(r->owner_id, sizeof r->owner_id, "%s", e->id);
   return PG_OK;
 }
@@ -40,6 +46,31 @@ static int answer_error(pg_buf *resp, unsigned *status, unsigned code, const cha
   pg_buf_reset(resp);
   if (pg_grid_error_serialize(token, msg, resp) != PG_OK) pg_buf_reset(resp);
   return PG_OK;
+}
+
+/* A refusal: counted under "refused_<what>" (one counter per reason, so an
+ * operator sees who knocks and how), logged, answered. */
+static int refuse(pg_registry *r, pg_buf *resp, unsigned *status, unsigned code,
+                  const char *what, const pg_httpd_peer *peer, const char *fmt, ...)
+    PG_PRINTF(7, 8);
+static int refuse(pg_registry *r, pg_buf *resp, unsigned *status, unsigned code,
+                  const char *what, const pg_httpd_peer *peer, const char *fmt, ...) {
+  char msg[300], counter[48];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  snprintf(counter, sizeof counter, "refused_%s", what);
+  if (pg_count_add(r->db, counter, 1, NULL) != PG_OK)
+    pg_log_error("registry", "%s: cannot count %s", r->owner_id, counter);
+  pg_log_warn("registry", "%s: refused (%u) a registration request from %s%s%s: %s", r->owner_id,
+              code, peer && peer->addr[0] ? peer->addr : "?",
+              peer && peer->verified ? " as " : "", peer && peer->verified ? peer->member.id : "",
+              msg);
+  const char *token = code == 403 ? "forbidden" : code == 409 ? "conflict"
+                      : code == 429 ? "too_many_requests" : code == 401 ? "unauthorized"
+                      : "invalid";
+  return answer_error(resp, status, code, token, msg);
 }
 
 /* The return channel for consumer id: created (with the grid's hello) on the
@@ -63,70 +94,243 @@ static int return_channel(pg_registry *r, const char *id, pg_grid_channel *out, 
   return rc;
 }
 
-static int do_put(pg_registry *r, const char *id, const void *body, size_t len, unsigned *status,
-                  pg_buf *resp) {
-  pg_grid_registration reg;
-  pg_diag d = {{0}};
-  if (pg_grid_registration_parse(body, len, &reg, &d) != PG_OK)
-    return answer_error(resp, status, 400, "invalid", d.msg);
-  if (!(r->allowed & (1u << reg.type))) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "registration: a %s cannot register here",
-             pg_grid_entity_name(reg.type));
-    return answer_error(resp, status, 403, "forbidden", msg);
+/* Fixed-window rate limit per member id (a slot table: a new id takes the
+ * slot of the oldest window). false when over the limit. */
+static bool rate_ok(pg_registry *r, const char *id, uint64_t now) {
+  uint64_t window = now - now % 60000;
+  size_t victim = 0;
+  for (size_t i = 0; i < PG_REG_RATE_SLOTS; i++) {
+    if (strcmp(r->rate[i].id, id) == 0) {
+      if (r->rate[i].window_ms != window) r->rate[i].window_ms = window, r->rate[i].count = 0;
+      return ++r->rate[i].count <= r->limits.rate_per_min;
+    }
+    if (r->rate[i].window_ms < r->rate[victim].window_ms) victim = i;
   }
+  snprintf(r->rate[victim].id, sizeof r->rate[victim].id, "%s", id);
+  r->rate[victim].window_ms = window;
+  r->rate[victim].count = 1;
+  return r->limits.rate_per_min >= 1;
+}
+
+/* Who may call: a verified member certificate for exactly this id. */
+static bool caller_ok(pg_registry *r, const pg_httpd_peer *peer, const char *id, pg_buf *resp,
+                      unsigned *status) {
+  if (!peer || !peer->verified) {
+    const char *why = peer && peer->why[0] ? peer->why : "no client certificate";
+    const char *what = !peer || !peer->tls ? "no_tls" : !peer->has_cert ? "no_cert" : "bad_cert";
+    refuse(r, resp, status, 403, what, peer,
+           "registration needs a member certificate of this community: %s", why);
+    return false;
+  }
+  if (strcmp(peer->member.id, id) != 0) {
+    refuse(r, resp, status, 403, "wrong_id", peer,
+           "the certificate is for '%s', not for '%s'", peer->member.id, id);
+    return false;
+  }
+  return true;
+}
+
+typedef struct put_ctx {
+  pg_registry *r;
+  const pg_httpd_peer *peer;
+  const char *id;
+  pg_grid_registration reg;
+  pg_enrol_row en;
+  bool enrolled;
+  bool exists, same;
+} put_ctx;
+
+/* The member rules of a PUT, before anything is written: role, parent,
+ * enrolment, binding signature, replay, channel cap. false after answering. */
+static bool member_ok(put_ctx *c, pg_buf *resp, unsigned *status) {
+  pg_registry *r = c->r;
+  const pg_member *m = &c->peer->member;
+  pg_diag d = {{0}};
+  if ((int)m->role != (int)c->reg.type) {
+    refuse(r, resp, status, 403, "role", c->peer,
+           "'%s' holds a %s certificate and cannot register a %s", m->id,
+           pg_role_name(m->role) ? pg_role_name(m->role) : "role-less",
+           pg_grid_entity_name(c->reg.type));
+    return false;
+  }
+  if (m->role == PG_ROLE_SOURCE && strcmp(m->parent, r->owner_id) != 0) {
+    refuse(r, resp, status, 403, "parent", c->peer,
+           "the certificate of source '%s' names producer '%s', not '%s'", m->id,
+           m->parent[0] ? m->parent : "(none)", r->owner_id);
+    return false;
+  }
+  if (pg_enrolment_get(r->db, c->id, &c->en, &c->enrolled, &d) != PG_OK) {
+    answer_error(resp, status, 500, "internal", d.msg);
+    return false;
+  }
+  char fp[65];
+  pg_member_fingerprint_hex(m, fp);
+  if (!c->enrolled && r->explicit_enrolment) {
+    refuse(r, resp, status, 403, "not_enrolled", c->peer,
+           "'%s' is not enrolled at '%s' (the operator enrols members: p2pgrid grid enrol)",
+           c->id, r->owner_id);
+    return false;
+  }
+  if (c->enrolled && strcmp(c->en.state, "active") != 0) {
+    refuse(r, resp, status, 403, "suspended", c->peer, "the enrolment of '%s' is %s", c->id,
+           c->en.state);
+    return false;
+  }
+  if (c->enrolled && r->explicit_enrolment && strcmp(c->en.fingerprint, fp) != 0) {
+    refuse(r, resp, status, 403, "other_cert", c->peer,
+           "'%s' is enrolled with another certificate (fingerprint %.16s...)", c->id,
+           c->en.fingerprint);
+    return false;
+  }
+  if (!c->reg.signature.sig_len) {
+    refuse(r, resp, status, 403, "unsigned", c->peer,
+           "registration: 'time' and 'signature' (the channel binding) are required");
+    return false;
+  }
+  uint64_t now = pg_clock_now(r->clock), t = c->reg.time;
+  uint64_t skew = t > now ? t - now : now - t;
+  if (skew > r->limits.binding_skew_ms) {
+    refuse(r, resp, status, 403, "binding_time", c->peer,
+           "the binding's time is %llu s away from ours (at most %llu s)",
+           (unsigned long long)(skew / 1000),
+           (unsigned long long)(r->limits.binding_skew_ms / 1000));
+    return false;
+  }
+  pg_buf msg;
+  pg_buf_init(&msg, 512);
+  int rc = pg_grid_binding_bytes(c->id, &c->reg.channel, t, &msg, &d);
+  if (!rc)
+    rc = pg_tls_sig_verify(c->peer->cert_der, c->peer->cert_len, msg.data, msg.len,
+                           c->reg.signature.sig, c->reg.signature.sig_len, &d);
+  pg_buf_free(&msg);
+  if (rc) {
+    refuse(r, resp, status, 403, "binding", c->peer,
+           "the channel binding does not verify with the certificate's key: %s", d.msg);
+    return false;
+  }
+  if (c->enrolled && (int64_t)t <= c->en.last_binding_ms) {
+    refuse(r, resp, status, 409, "replay", c->peer,
+           "replayed registration: a binding of %llu ms is not newer than the last one accepted",
+           (unsigned long long)t);
+    return false;
+  }
+  return true;
+}
+
+/* Reads the current registration of c->id: exists (not removed) and same
+ * (the same type and channel). */
+static int current(put_ctx *c, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(c->r->db,
+                          "SELECT type, root, side_key, state FROM registrations WHERE id = ?1",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    c->exists = sqlite3_column_int(st, 3) != PG_REG_REMOVED;
+    c->same = sqlite3_column_int(st, 0) == (int)c->reg.type &&
+              strcmp((const char *)sqlite3_column_text(st, 1), c->reg.channel.root) == 0 &&
+              strcmp((const char *)sqlite3_column_text(st, 2), c->reg.channel.side_key) == 0;
+  } else if (s != SQLITE_DONE) {
+    rc = pg_fail(d, PG_ERR_DB, "registrations read: %s", sqlite3_errmsg(c->r->db));
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int write_registration(put_ctx *c, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_gdb_prepare(c->r->db,
+                          "INSERT INTO registrations(id, name, type, root, side_key, next_root, state,"
+                          " registered_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4, 0, ?6)"
+                          " ON CONFLICT(id) DO UPDATE SET name = excluded.name, type = excluded.type,"
+                          " root = excluded.root, side_key = excluded.side_key,"
+                          " next_root = excluded.root, state = 0, messages = 0, error = NULL,"
+                          " registered_ms = excluded.registered_ms",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, c->reg.name, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 3, (int)c->reg.type);
+  sqlite3_bind_text(st, 4, c->reg.channel.root, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 5, c->reg.channel.side_key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_clock_now(c->r->clock));
+  if (sqlite3_step(st) != SQLITE_DONE)
+    rc = pg_fail(d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(c->r->db));
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* The enrolment side of an accepted PUT: pin the certificate (a producer's
+ * sources), count a new channel, remember the binding time, take a
+ * producer's payment address. */
+static int write_enrolment(put_ctx *c, bool new_channel, pg_diag *d) {
+  pg_registry *r = c->r;
+  const pg_member *m = &c->peer->member;
+  int rc = PG_OK;
+  if (!c->enrolled) {
+    rc = pg_enrolment_put(r->db, m, c->peer->cert_der, c->peer->cert_len, NULL,
+                          (int64_t)pg_clock_now(r->clock), d);
+  } else if (!r->explicit_enrolment) {
+    char fp[65];
+    pg_member_fingerprint_hex(m, fp);
+    if (strcmp(fp, c->en.fingerprint) != 0) /* a renewed source certificate */
+      rc = pg_enrolment_put(r->db, m, c->peer->cert_der, c->peer->cert_len, NULL,
+                            (int64_t)pg_clock_now(r->clock), d);
+  }
+  if (!rc)
+    rc = pg_enrolment_update(r->db, c->id,
+                             "last_binding_ms = ?2, channels = channels + (?3 IS NOT NULL)",
+                             (int64_t)c->reg.time, new_channel ? "new" : NULL, d);
+  if (!rc && c->reg.payment_address[0])
+    rc = pg_enrolment_update(r->db, c->id, "address = ?3, last_binding_ms = MAX(?2, last_binding_ms)",
+                             (int64_t)c->reg.time, c->reg.payment_address, d);
+  return rc;
+}
+
+static int do_put(pg_registry *r, const pg_httpd_peer *peer, const char *id, const void *body,
+                  size_t len, unsigned *status, pg_buf *resp) {
+  put_ctx c = {.r = r, .peer = peer, .id = id};
+  pg_diag d = {{0}};
+  if (!caller_ok(r, peer, id, resp, status)) return PG_OK;
+  if (!rate_ok(r, id, pg_clock_now(r->clock)))
+    return refuse(r, resp, status, 429, "rate", peer,
+                  "too many registration requests for '%s' (at most %u a minute)", id,
+                  r->limits.rate_per_min);
+  if (pg_grid_registration_parse(body, len, &c.reg, &d) != PG_OK)
+    return refuse(r, resp, status, 400, "invalid", peer, "%s", d.msg);
+  if (!(r->allowed & (1u << c.reg.type)))
+    return refuse(r, resp, status, 403, "type", peer, "registration: a %s cannot register here",
+                  pg_grid_entity_name(c.reg.type));
+  if (c.reg.payment_address[0] && c.reg.type != PG_GRID_ENTITY_PRODUCER)
+    return refuse(r, resp, status, 400, "invalid", peer,
+                  "registration: only a producer has a 'paymentAddress'");
+  if (!member_ok(&c, resp, status)) return PG_OK;
   int rc = pg_gdb_begin(r->db, &d);
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
-  sqlite3_stmt *st = NULL;
-  rc = pg_gdb_prepare(r->db, "SELECT type, root, side_key, state FROM registrations WHERE id = ?1",
-                      &st, &d);
-  bool exists = false, same = false;
-  if (!rc) {
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      int state = sqlite3_column_int(st, 3);
-      exists = state != PG_REG_REMOVED;
-      same = sqlite3_column_int(st, 0) == (int)reg.type &&
-             strcmp((const char *)sqlite3_column_text(st, 1), reg.channel.root) == 0 &&
-             strcmp((const char *)sqlite3_column_text(st, 2), reg.channel.side_key) == 0;
-    }
-    sqlite3_finalize(st);
-  }
-  if (!rc && exists && !same) {
+  rc = current(&c, &d);
+  if (!rc && c.exists && !c.same) {
     pg_gdb_rollback(r->db);
-    char msg[200];
-    snprintf(msg, sizeof msg,
-             "registration: '%s' is registered with another channel or type; DELETE it first", id);
-    return answer_error(resp, status, 409, "conflict", msg);
+    return refuse(r, resp, status, 409, "conflict", peer,
+                  "registration: '%s' is registered with another channel or type; DELETE it first",
+                  id);
   }
-  if (!rc && !exists) {
-    rc = pg_gdb_prepare(r->db,
-                        "INSERT INTO registrations(id, name, type, root, side_key, next_root, state,"
-                        " registered_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4, 0, ?6)"
-                        " ON CONFLICT(id) DO UPDATE SET name = excluded.name, type = excluded.type,"
-                        " root = excluded.root, side_key = excluded.side_key,"
-                        " next_root = excluded.root, state = 0, messages = 0, error = NULL,"
-                        " registered_ms = excluded.registered_ms",
-                        &st, &d);
-    if (!rc) {
-      sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 2, reg.name, -1, SQLITE_STATIC);
-      sqlite3_bind_int(st, 3, (int)reg.type);
-      sqlite3_bind_text(st, 4, reg.channel.root, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 5, reg.channel.side_key, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_clock_now(r->clock));
-      if (sqlite3_step(st) != SQLITE_DONE)
-        rc = pg_fail(&d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(r->db));
-      sqlite3_finalize(st);
-    }
+  if (!rc && !c.exists && c.enrolled && c.en.channels >= (int64_t)r->limits.max_channels) {
+    pg_gdb_rollback(r->db);
+    return refuse(r, resp, status, 403, "cap", peer,
+                  "'%s' has registered %lld channels, the most one enrolment may", id,
+                  (long long)c.en.channels);
   }
+  if (!rc && !c.exists) rc = write_registration(&c, &d);
+  if (!rc) rc = write_enrolment(&c, !c.exists, &d);
   pg_grid_channel ret;
-  bool has_ret = r->return_channels && reg.type == PG_GRID_ENTITY_CONSUMER;
+  bool has_ret = r->return_channels && c.reg.type == PG_GRID_ENTITY_CONSUMER;
   if (!rc && has_ret) rc = return_channel(r, id, &ret, &d);
   if (!rc) rc = pg_gdb_commit(r->db, &d);
   else pg_gdb_rollback(r->db);
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
-  *status = exists ? 200 : 201;
+  *status = c.exists ? 200 : 201;
   pg_buf_reset(resp);
   if (has_ret) {
     if (pg_grid_channel_serialize(&ret, resp, &d) != PG_OK)
@@ -134,28 +338,20 @@ static int do_put(pg_registry *r, const char *id, const void *body, size_t len, 
   } else {
     pg_buf_puts(resp, "{}");
   }
-  if (!exists)
+  if (!c.exists)
     pg_log_info("registry", "%s: registered %s '%s' (%s)", r->owner_id,
-                pg_grid_entity_name(reg.type), id, reg.name);
+                pg_grid_entity_name(c.reg.type), id, c.reg.name);
   return PG_OK;
 }
 
-static int do_delete(pg_registry *r, const char *id, const char *side_key, unsigned *status,
+static int do_delete(pg_registry *r, const pg_httpd_peer *peer, const char *id, unsigned *status,
                      pg_buf *resp) {
   pg_diag d = {{0}};
+  bool operator = peer && peer->verified && peer->member.role == PG_ROLE_OPERATOR;
+  if (!operator && !caller_ok(r, peer, id, resp, status)) return PG_OK;
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(r->db, "SELECT side_key, state FROM registrations WHERE id = ?1", &st, &d);
-  if (rc) return answer_error(resp, status, 500, "internal", d.msg);
-  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-  int found = 0; /* 0 none, 1 match, 2 wrong key */
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 1) != PG_REG_REMOVED)
-    found = strcmp((const char *)sqlite3_column_text(st, 0), side_key) == 0 ? 1 : 2;
-  sqlite3_finalize(st);
-  if (found == 0) return answer_error(resp, status, 404, "not_found", "registration: no such registration");
-  if (found == 2)
-    return answer_error(resp, status, 403, "forbidden",
-                        "registration: the side key does not match the registered channel");
-  rc = pg_gdb_prepare(r->db, "UPDATE registrations SET state = 4 WHERE id = ?1", &st, &d);
+  int rc = pg_gdb_prepare(r->db, "UPDATE registrations SET state = 4 WHERE id = ?1 AND state != 4",
+                          &st, &d);
   if (!rc) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
@@ -163,14 +359,18 @@ static int do_delete(pg_registry *r, const char *id, const char *side_key, unsig
     sqlite3_finalize(st);
   }
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
+  if (sqlite3_changes(r->db) == 0)
+    return answer_error(resp, status, 404, "not_found", "registration: no such registration");
   *status = 204;
   pg_buf_reset(resp);
-  pg_log_info("registry", "%s: removed registration '%s'", r->owner_id, id);
+  pg_log_info("registry", "%s: removed registration '%s' (by %s)", r->owner_id, id,
+              peer->member.id);
   return PG_OK;
 }
 
-int pg_registry_handle(pg_registry *r, const char *method, const char *path, const void *body,
-                       size_t len, unsigned *status, pg_buf *resp) {
+int pg_registry_handle(pg_registry *r, const pg_httpd_peer *peer, const char *method,
+                       const char *path, const void *body, size_t len, unsigned *status,
+                       pg_buf *resp) {
   char id[PG_GRID_MAX_ID + 1], side_key[PG_GRID_TRYTES + 1];
   pg_diag d = {{0}};
   if (strncmp(path, "/registration/", 14) != 0)
@@ -178,17 +378,17 @@ int pg_registry_handle(pg_registry *r, const char *method, const char *path, con
   if (pg_grid_registration_path(path, strlen(path), id, side_key, &d) != PG_OK)
     return answer_error(resp, status, 400, "invalid", d.msg);
   bool put = strcmp(method, "PUT") == 0, del = strcmp(method, "DELETE") == 0;
-  if ((side_key[0] && !del) || (!side_key[0] && !put)) {
-    if (side_key[0] ? put : del)
-      return answer_error(resp, status, 404, "not_found", "no such path");
+  if (side_key[0]) /* the old DELETE /registration/{id}/{sideKey}: a key in a URL */
+    return answer_error(resp, status, 410, "gone",
+                        "a side key in the URL is no longer accepted: DELETE /registration/{id}"
+                        " with the member's certificate");
+  if (!put && !del)
     return answer_error(resp, status, 405, "method_not_allowed",
-                        side_key[0] ? "use DELETE on /registration/{id}/{sideKey}"
-                                    : "use PUT on /registration/{id}");
-  }
+                        "use PUT or DELETE on /registration/{id}");
   if (put && len > PG_GRID_MAX_JSON)
     return answer_error(resp, status, 413, "too_large", "registration: body over 4096 bytes");
   pthread_mutex_lock(&r->mu);
-  int rc = put ? do_put(r, id, body, len, status, resp) : do_delete(r, id, side_key, status, resp);
+  int rc = put ? do_put(r, peer, id, body, len, status, resp) : do_delete(r, peer, id, status, resp);
   pthread_mutex_unlock(&r->mu);
   return rc;
 }
@@ -215,6 +415,51 @@ static int set_reg(sqlite3 *db, const char *id, int state, const char *next_root
   return rc;
 }
 
+/* The hello of a registered channel must carry the member's enrolled
+ * certificate and its signature over the channel binding (so anyone with the
+ * channel's keys and the CA certificate can check from the Tangle alone that
+ * the channel is the member's). why = "" when it does; else the reason. */
+static int hello_bound(pg_entity *e, const pg_reg_row *reg, const pg_grid_hello *h, char *why,
+                       size_t cap, pg_diag *d) {
+  pg_enrol_row en;
+  bool found = false;
+  int rc = pg_enrolment_get(e->db, reg->id, &en, &found, d);
+  if (rc) return rc;
+  why[0] = '\0';
+  if (!found) {
+    snprintf(why, cap, "'%s' has no enrolment", reg->id);
+    return PG_OK;
+  }
+  if (!h->cert_len) {
+    snprintf(why, cap, "the hello of '%s' carries no certificate and binding signature", reg->id);
+    return PG_OK;
+  }
+  pg_member m;
+  pg_diag cd = {{0}};
+  char fp[65];
+  if (pg_member_from_cert(h->cert, h->cert_len, &m, &cd) != PG_OK) {
+    snprintf(why, cap, "the hello's certificate: %.200s", cd.msg);
+    return PG_OK;
+  }
+  pg_member_fingerprint_hex(&m, fp);
+  if (strcmp(fp, en.fingerprint) != 0) {
+    snprintf(why, cap, "the hello's certificate is not the one '%s' registered with", reg->id);
+    return PG_OK;
+  }
+  pg_grid_channel ch;
+  memcpy(ch.root, reg->next_root, sizeof ch.root); /* waiting: still the first root */
+  memcpy(ch.side_key, reg->side_key, sizeof ch.side_key);
+  pg_buf msg;
+  pg_buf_init(&msg, 512);
+  int vr = pg_grid_binding_bytes(reg->id, &ch, h->time, &msg, &cd);
+  if (!vr)
+    vr = pg_tls_sig_verify(h->cert, h->cert_len, msg.data, msg.len, h->signature.sig,
+                           h->signature.sig_len, &cd);
+  pg_buf_free(&msg);
+  if (vr) snprintf(why, cap, "the hello's binding signature: %.200s", cd.msg);
+  return PG_OK;
+}
+
 /* One message of one channel, in one transaction. *again: go on reading. */
 static int read_one(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, bool *again,
                     pg_diag *d) {
@@ -229,7 +474,7 @@ static int read_one(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, 
   }
   int state = reg->state;
   const char *error = NULL;
-  char why[300];
+  char why[300] = "";
   int r2 = pg_gdb_begin(e->db, d);
   if (r2) return r2;
   if (rc == PG_ERR_INVALID) {
@@ -237,13 +482,16 @@ static int read_one(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, 
     pg_log_warn(e->role, "%s", why);
     r2 = pg_count_add(e->db, "bad_messages", 1, d);
   } else if (state == PG_REG_WAITING) {
-    if (m.msg.command == PG_GRID_CMD_HELLO && strcmp(m.msg.u.hello.registration_id, reg->id) == 0) {
-      state = PG_REG_ACTIVE;
-      pg_log_info(e->role, "%s: channel of '%s' is active", e->id, reg->id);
-    } else {
-      state = PG_REG_REJECTED;
+    if (m.msg.command != PG_GRID_CMD_HELLO || strcmp(m.msg.u.hello.registration_id, reg->id) != 0)
       snprintf(why, sizeof why, "the first message of the channel is not a hello naming '%s'",
                reg->id);
+    else
+      r2 = hello_bound(e, reg, &m.msg.u.hello, why, sizeof why, d);
+    if (!r2 && !why[0]) {
+      state = PG_REG_ACTIVE;
+      pg_log_info(e->role, "%s: channel of '%s' is active", e->id, reg->id);
+    } else if (!r2) {
+      state = PG_REG_REJECTED;
       error = why;
       pg_log_warn(e->role, "%s: registration '%s' rejected: %s", e->id, reg->id, why);
       r2 = pg_count_add(e->db, "rejected_channels", 1, d);

@@ -1,9 +1,11 @@
 /* httpd.c — libmicrohttpd glue: thread model, capped request bodies, the
  * response object and how it becomes an MHD response (JSON error envelope,
- * default and CORS headers), request logging. */
+ * default and CORS headers), request logging, TLS set-up and the counters.
+ * Certificates, peers and the Host check: httpd_tls.c. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@
 #define DRAIN_MAX (4u << 20)
 #define RESP_JSON_MAX (64u << 20)
 #define DEFAULT_MAX_BODY (64u << 10)
+/* TLS 1.2 and 1.3 only */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct pg_httpd {
   struct MHD_Daemon *mhd;
@@ -35,7 +39,22 @@ struct pg_httpd {
   char cors_methods[128];
   char log_name[32];
   char limit_name[64];
+  /* TLS (tls false: plain HTTP) */
+  bool tls;
+  char *cert_pem, *key_pem; /* given to libmicrohttpd; kept until stop */
+  pg_tls_trust *trust;      /* borrowed */
+  size_t nhosts;
+  char hosts[PG_HTTPD_HOSTS_MAX][PG_HTTPD_HOST_LEN];
+  /* pg_httpd_stats */
+  atomic_uint_fast64_t n_connections, n_handshake_failures, n_requests, n_refused_host,
+      n_peers_unverified;
 };
+
+/* Per connection (MHD_OPTION_NOTIFY_CONNECTION): used by the connection's
+ * own thread only. */
+typedef struct conn_state {
+  uint64_t requests; /* requests that began on it */
+} conn_state;
 
 typedef struct req_state {
   pg_buf body;
@@ -268,16 +287,16 @@ static struct MHD_Response *build_response(pg_httpd_resp *resp, const char *meth
   return r;
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *conn, pg_httpd_resp *resp,
+static enum MHD_Result send_resp(pg_httpd *s, struct MHD_Connection *conn, pg_httpd_resp *resp,
                                  const char *method, const char *url, const req_state *st) {
   struct MHD_Response *r = build_response(resp, method);
-  const pg_httpd *s = resp->srv;
   const char *msg = resp->kind == BODY_ERROR ? resp->message : "";
   enum MHD_Result ok = MHD_NO;
   if (r) {
     ok = MHD_queue_response(conn, resp->status, r);
     MHD_destroy_response(r);
   }
+  if (ok == MHD_YES) atomic_fetch_add(&s->n_requests, 1);
   if (resp->status >= 500)
     pg_log_warn(s->log_name, "%s %s -> %u %s", method, url, resp->status, msg);
   else if (pg_log_enabled(PG_LOG_DEBUG))
@@ -308,32 +327,90 @@ static void too_large(const pg_httpd *s, pg_httpd_resp *resp, unsigned long long
                  s->limit_name, s->limit_name[0] ? ")" : "");
 }
 
+/* The Host check (opts.hosts): false after answering 421 or 400. */
+static bool host_ok(pg_httpd *s, struct MHD_Connection *conn, pg_httpd_resp *resp) {
+  if (s->nhosts == 0) return true;
+  const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+  if (pg_httpd_host_allowed(host, (const char(*)[PG_HTTPD_HOST_LEN])s->hosts, s->nhosts))
+    return true;
+  atomic_fetch_add(&s->n_refused_host, 1);
+  if (!host)
+    pg_httpd_error(resp, 400, NULL, "no Host header");
+  else
+    pg_httpd_error(resp, 421, NULL, "this server does not answer for host '%.60s%s'", host,
+                   strlen(host) > 60 ? "..." : "");
+  return false;
+}
+
+/* First call for a request: its state, the Host check, a body announced
+ * over the cap. */
+static enum MHD_Result begin_request(pg_httpd *s, struct MHD_Connection *conn, const char *url,
+                                     const char *method, void **req_cls) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  conn_state *cs = ci ? ci->socket_context : NULL;
+  if (cs) cs->requests++;
+  req_state *st = calloc(1, sizeof *st);
+  if (!st) return MHD_NO;
+  pg_buf_init(&st->body, s->max_body + 1); /* + the NUL after the body */
+  st->t0 = pg_monotonic_ms();
+  *req_cls = st;
+  pg_httpd_resp resp;
+  pg_httpd_resp_init(&resp, s, NULL);
+  if (!host_ok(s, conn, &resp)) {
+    st->responded = true;
+    return send_resp(s, conn, &resp, method, url, st);
+  }
+  uint64_t cl = 0;
+  const char *clh = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (clh && parse_len(clh, &cl) && cl > s->max_body) {
+    /* refuse before reading the body (a client that sent "Expect:
+     * 100-continue" never sends it) */
+    too_large(s, &resp, (unsigned long long)cl, false);
+    st->responded = true;
+    return send_resp(s, conn, &resp, method, url, st);
+  }
+  return MHD_YES;
+}
+
+/* The request is complete: who sent it, then the handler. */
+static enum MHD_Result finish_request(pg_httpd *s, struct MHD_Connection *conn, const char *url,
+                                      const char *method, req_state *st) {
+  pg_httpd_resp resp;
+  if (st->too_large) {
+    pg_httpd_resp_init(&resp, s, NULL);
+    too_large(s, &resp, (unsigned long long)st->drained, true);
+    return send_resp(s, conn, &resp, method, url, st);
+  }
+  if (st->body.len) {
+    pg_buf_put_u8(&st->body, 0);
+    if (pg_buf_status(&st->body) != PG_OK) return MHD_NO;
+    st->body.len--;
+  }
+  pg_httpd_peer peer;
+  pg_httpd_peer_fill(conn, s->tls, s->trust, &peer);
+  if (s->tls && s->trust && !peer.verified) atomic_fetch_add(&s->n_peers_unverified, 1);
+  pg_httpd_req req = {
+      .method = method,
+      .path = url,
+      .body = st->body.len ? st->body.data : NULL,
+      .body_len = st->body.len,
+      .peer = &peer,
+      .conn = conn,
+  };
+  pg_httpd_resp_init(&resp, s, &req);
+  s->handler(s->ctx, &req, &resp);
+  return send_resp(s, conn, &resp, method, url, st);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
                                   void **req_cls) {
   pg_httpd *s = cls;
   req_state *st = *req_cls;
-  if (!st) {
-    st = calloc(1, sizeof *st);
-    if (!st) return MHD_NO;
-    pg_buf_init(&st->body, s->max_body + 1); /* + the NUL after the body */
-    st->t0 = pg_monotonic_ms();
-    *req_cls = st;
-    uint64_t cl = 0;
-    const char *clh = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (clh && parse_len(clh, &cl) && cl > s->max_body) {
-      /* refuse before reading the body (a client that sent "Expect:
-       * 100-continue" never sends it) */
-      pg_httpd_resp resp;
-      pg_httpd_resp_init(&resp, s, NULL);
-      too_large(s, &resp, (unsigned long long)cl, false);
-      st->responded = true;
-      return send_resp(conn, &resp, method, url, st);
-    }
-    return MHD_YES;
-  }
+  if (!st) return begin_request(s, conn, url, method, req_cls);
   if (*upload_data_size) {
     size_t sz = *upload_data_size;
     *upload_data_size = 0;
@@ -352,28 +429,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   }
   if (st->responded) return MHD_YES;
   st->responded = true;
+  return finish_request(s, conn, url, method, st);
+}
 
-  pg_httpd_resp resp;
-  if (st->too_large) {
-    pg_httpd_resp_init(&resp, s, NULL);
-    too_large(s, &resp, (unsigned long long)st->drained, true);
-    return send_resp(conn, &resp, method, url, st);
+/* Connection life: counts connections, and TLS connections that closed
+ * before any request began (a failed handshake, plain HTTP on a TLS port). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  pg_httpd *s = cls;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    atomic_fetch_add(&s->n_connections, 1);
+    *socket_context = calloc(1, sizeof(conn_state)); /* NULL: not counted, no harm */
+    return;
   }
-  if (st->body.len) {
-    pg_buf_put_u8(&st->body, 0);
-    if (pg_buf_status(&st->body) != PG_OK) return MHD_NO;
-    st->body.len--;
-  }
-  pg_httpd_req req = {
-      .method = method,
-      .path = url,
-      .body = st->body.len ? st->body.data : NULL,
-      .body_len = st->body.len,
-      .conn = conn,
-  };
-  pg_httpd_resp_init(&resp, s, &req);
-  s->handler(s->ctx, &req, &resp);
-  return send_resp(conn, &resp, method, url, st);
+  conn_state *cs = *socket_context;
+  if (cs && s->tls && cs->requests == 0) atomic_fetch_add(&s->n_handshake_failures, 1);
+  free(cs);
+  *socket_context = NULL;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -407,31 +479,31 @@ const char *pg_httpd_header(const pg_httpd_req *req, const char *name) {
 
 /* ---- life cycle ---- */
 
-int pg_httpd_start(const pg_httpd_opts *o, pg_httpd **out, pg_diag *d) {
-  if (!o || !o->handler || !out) return pg_fail(d, PG_ERR_INVALID, "HTTP server: no handler");
-  const char *bind = o->bind ? o->bind : "127.0.0.1";
-  struct sockaddr_in a4;
-  struct sockaddr_in6 a6;
-  struct sockaddr *sa;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
-  memset(&a4, 0, sizeof a4);
-  memset(&a6, 0, sizeof a6);
-  if (inet_pton(AF_INET, bind, &a4.sin_addr) == 1) {
-    a4.sin_family = AF_INET;
-    a4.sin_port = htons(o->port);
-    sa = (struct sockaddr *)&a4;
-  } else if (inet_pton(AF_INET6, bind, &a6.sin6_addr) == 1) {
-    a6.sin6_family = AF_INET6;
-    a6.sin6_port = htons(o->port);
-    sa = (struct sockaddr *)&a6;
-    flags |= MHD_USE_IPv6;
+/* opts.bind and opts.port as a socket address into *a4 or *a6; *sa points
+ * to the one used, *v6 says which. */
+static int parse_bind(const char *bind, uint16_t port, struct sockaddr_in *a4,
+                      struct sockaddr_in6 *a6, struct sockaddr **sa, bool *v6, pg_diag *d) {
+  memset(a4, 0, sizeof *a4);
+  memset(a6, 0, sizeof *a6);
+  *v6 = false;
+  if (inet_pton(AF_INET, bind, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(port);
+    *sa = (struct sockaddr *)a4;
+  } else if (inet_pton(AF_INET6, bind, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(port);
+    *sa = (struct sockaddr *)a6;
+    *v6 = true;
   } else {
     return pg_fail(d, PG_ERR_CONFIG, "bind: '%.64s' is not an IPv4 or IPv6 address", bind);
   }
-  if (o->pool_threads == 0) flags |= MHD_USE_THREAD_PER_CONNECTION;
+  return PG_OK;
+}
 
-  pg_httpd *s = calloc(1, sizeof *s);
-  if (!s) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+/* Copies the settings of o that are not about the socket into s, reading
+ * the TLS files. */
+static int configure(pg_httpd *s, const pg_httpd_opts *o, pg_diag *d) {
   s->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
   s->handler = o->handler;
   s->ctx = o->ctx;
@@ -441,9 +513,51 @@ int pg_httpd_start(const pg_httpd_opts *o, pg_httpd **out, pg_diag *d) {
            o->cors_methods ? o->cors_methods : "GET, POST, OPTIONS");
   snprintf(s->log_name, sizeof s->log_name, "%s", o->log_name ? o->log_name : "httpd");
   snprintf(s->limit_name, sizeof s->limit_name, "%s", o->limit_name ? o->limit_name : "");
+  if (o->nhosts > PG_HTTPD_HOSTS_MAX)
+    return pg_fail(d, PG_ERR_CONFIG, "hosts: %zu names, at most %d", o->nhosts,
+                   PG_HTTPD_HOSTS_MAX);
+  for (size_t i = 0; i < o->nhosts; i++)
+    if (!o->hosts || !o->hosts[i] || !pg_httpd_host_copy(o->hosts[i], s->hosts[s->nhosts++]))
+      return pg_fail(d, PG_ERR_CONFIG, "hosts: name %zu is empty or %d bytes or longer", i + 1,
+                     PG_HTTPD_HOST_LEN);
+  if (o->trust && !o->tls_cert_file && !o->tls_key_file)
+    return pg_fail(d, PG_ERR_CONFIG, "TLS: a trust for client certificates needs a certificate "
+                                     "and key of the server");
+  if (!o->tls_cert_file && !o->tls_key_file) return PG_OK;
+  int rc = pg_httpd_tls_load(o->tls_cert_file, o->tls_key_file, &s->cert_pem, &s->key_pem, d);
+  if (rc) return rc;
+  s->tls = true;
+  s->trust = o->trust;
+  return PG_OK;
+}
 
-  struct MHD_OptionItem opts[8];
+static void free_server(pg_httpd *s) {
+  if (!s) return;
+  free(s->cert_pem);
+  pg_httpd_free_secret(s->key_pem);
+  free(s);
+}
+
+int pg_httpd_start(const pg_httpd_opts *o, pg_httpd **out, pg_diag *d) {
+  if (!o || !o->handler || !out) return pg_fail(d, PG_ERR_INVALID, "HTTP server: no handler");
+  const char *bind = o->bind ? o->bind : "127.0.0.1";
+  struct sockaddr_in a4;
+  struct sockaddr_in6 a6;
+  struct sockaddr *sa = NULL;
+  bool v6 = false;
+  int rc = parse_bind(bind, o->port, &a4, &a6, &sa, &v6, d);
+  if (rc) return rc;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+  if (v6) flags |= MHD_USE_IPv6;
+  if (o->pool_threads == 0) flags |= MHD_USE_THREAD_PER_CONNECTION;
+
+  pg_httpd *s = calloc(1, sizeof *s);
+  if (!s) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if ((rc = configure(s, o, d))) goto fail;
+  struct MHD_OptionItem opts[16];
   size_t n = 0;
+  /* the logger first: it then also gets the warnings about later options */
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
   if (o->pool_threads)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->pool_threads, NULL};
@@ -451,25 +565,50 @@ int pg_httpd_start(const pg_httpd_opts *o, pg_httpd **out, pg_diag *d) {
   if (o->max_connections)
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL};
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
-  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s};
+  opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
+  if (s->tls) {
+    flags |= MHD_USE_TLS;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
+    /* with a trust, libmicrohttpd asks each client for a certificate (not
+     * required); pg_httpd_peer_fill verifies what came */
+    if (s->trust)
+      opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                          (void *)pg_tls_trust_ca_pem(s->trust)};
+  }
   opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
   s->mhd = MHD_start_daemon(flags, o->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
   if (!s->mhd) {
-    free(s);
-    return pg_fail(d, PG_ERR_IO, "cannot listen on %s port %u (address in use or not allowed?)",
-                   bind, (unsigned)o->port);
+    rc = pg_fail(d, PG_ERR_IO, "cannot listen on %s port %u (address in use or not allowed%s?)",
+                 bind, (unsigned)o->port, s->tls ? ", or TLS set-up failed" : "");
+    goto fail;
   }
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
   s->port = info ? info->port : o->port;
   *out = s;
   return PG_OK;
+fail:
+  free_server(s);
+  return rc;
 }
 
 uint16_t pg_httpd_port(const pg_httpd *h) { return h ? h->port : 0; }
 
+void pg_httpd_get_stats(const pg_httpd *h, pg_httpd_stats *out) {
+  memset(out, 0, sizeof *out);
+  if (!h) return;
+  pg_httpd *s = (pg_httpd *)h; /* atomic loads of a const object */
+  out->connections = atomic_load(&s->n_connections);
+  out->handshake_failures = atomic_load(&s->n_handshake_failures);
+  out->requests = atomic_load(&s->n_requests);
+  out->refused_host = atomic_load(&s->n_refused_host);
+  out->peers_unverified = atomic_load(&s->n_peers_unverified);
+}
+
 void pg_httpd_stop(pg_httpd *h) {
   if (!h) return;
   MHD_stop_daemon(h->mhd);
-  free(h);
+  free_server(h);
 }

@@ -1,15 +1,23 @@
 /* http.c — the node's REST API on the generic server (httpd.h): a thread
  * pool, keep-alive, capped request bodies, CORS, TIP-13 envelopes
- * ({"data":...} and {"error":{"code":"<status>",...}}). Routing lives in api.c. */
+ * ({"data":...} and {"error":{"code":"<status>",...}}), optional HTTPS and
+ * the POST restriction (node.h "Access"). Routing lives in api.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
 
 #include "node_internal.h"
+#include "p2pgrid/clock.h"
+#include "p2pgrid/hash.h"
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/web.h"
+
+#define REFUSAL_LOG_EVERY_MS 1000
 
 void pg_http_error(pg_http_resp *resp, unsigned status, const char *fmt, ...) {
   va_list ap;
@@ -51,8 +59,103 @@ static void answer(pg_http_resp *resp, pg_httpd_resp *out) {
   if (rc) pg_httpd_error(out, 500, NULL, "internal error: %s", pg_strerror(rc));
 }
 
+/* ---- who may POST ---- */
+
+/* The token of an "Authorization: Bearer <token>" value; false for another
+ * scheme or an empty token. */
+static bool bearer_of(const char *v, const char **tok, size_t *len) {
+  while (*v == ' ' || *v == '\t') v++;
+  if (strncasecmp(v, "Bearer", 6) != 0 || (v[6] != ' ' && v[6] != '\t')) return false;
+  v += 6;
+  while (*v == ' ' || *v == '\t') v++;
+  size_t n = strlen(v);
+  while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+  *tok = v;
+  *len = n;
+  return n > 0;
+}
+
+/* Whether the token is listed. Digests are compared in constant time and
+ * all of them every time, so the answer's timing says nothing about the
+ * listed tokens. */
+static bool token_listed(const pg_node *n, const char *tok, size_t len) {
+  uint8_t h[32];
+  pg_blake2b256(tok, len, h);
+  int found = 0;
+  for (size_t i = 0; i < n->post_token_count; i++)
+    found |= sodium_memcmp(h, n->post_token_hashes[i], sizeof h) == 0;
+  sodium_memzero(h, sizeof h);
+  return found != 0;
+}
+
+/* Warn about a refused request: at most one line a second, naming how many
+ * refusals were not logged since. */
+static void log_refusal(pg_node *n, const pg_httpd_req *hreq, unsigned status, const char *why) {
+  uint64_t now = pg_monotonic_ms();
+  uint_fast64_t last = atomic_load(&n->refusal_logged_ms);
+  if ((last && now - last < REFUSAL_LOG_EVERY_MS) ||
+      !atomic_compare_exchange_strong(&n->refusal_logged_ms, &last, now)) {
+    atomic_fetch_add(&n->refusals_unlogged, 1);
+    return;
+  }
+  uint64_t more = atomic_exchange(&n->refusals_unlogged, 0);
+  uint64_t total = atomic_load(&n->posts_unauthenticated) + atomic_load(&n->posts_forbidden);
+  char tail[96] = "";
+  if (more)
+    snprintf(tail, sizeof tail, "; %llu more since the last such line",
+             (unsigned long long)more);
+  pg_log_warn("api", "%s %s from %s refused (%u): %s [%llu refused since start%s]", hreq->method,
+              hreq->path, hreq->peer->addr[0] ? hreq->peer->addr : "?", status, why,
+              (unsigned long long)total, tail);
+}
+
+static void refuse(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out, unsigned status,
+                   const char *why) {
+  atomic_fetch_add(status == 401 ? &n->posts_unauthenticated : &n->posts_forbidden, 1);
+  pg_httpd_error(out, status, NULL, "%s", why);
+  if (status == 401 && n->post_token_count &&
+      pg_httpd_resp_header(out, "WWW-Authenticate", "Bearer realm=\"p2pgrid\"") != PG_OK)
+    pg_httpd_error(out, 500, NULL, "internal error: cannot set a header");
+  log_refusal(n, hreq, status, why);
+}
+
+/* node.h "Access": true when the request may go on; otherwise out holds the
+ * 401 or 403. */
+static bool access_ok(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out) {
+  const char *m = hreq->method;
+  if (!n->post_restricted || strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
+      strcmp(m, "OPTIONS") == 0)
+    return true;
+  const pg_httpd_peer *p = hreq->peer;
+  if (n->post_trust && p->verified) return true;
+  const char *auth = n->post_token_count ? pg_httpd_header(hreq, "Authorization") : NULL;
+  const char *tok = NULL;
+  size_t len = 0;
+  bool has_token = auth && bearer_of(auth, &tok, &len);
+  if (has_token && token_listed(n, tok, len)) return true;
+  char why[224];
+  if (has_token) {
+    refuse(n, hreq, out, 403, "bearer token not accepted");
+  } else if (n->post_trust && p->has_cert) {
+    snprintf(why, sizeof why, "client certificate refused: %s", p->why);
+    refuse(n, hreq, out, 403, why);
+  } else if (auth) {
+    refuse(n, hreq, out, 401, "the Authorization header is not a bearer token");
+  } else {
+    snprintf(why, sizeof why, "%s needs %s%s%s", m,
+             n->post_token_count ? "a bearer token (Authorization: Bearer ...)" : "",
+             n->post_token_count && n->post_trust ? " or " : "",
+             n->post_trust ? (p->tls ? "a client certificate of this node's CA"
+                                     : "a client certificate of this node's CA over HTTPS")
+                           : "");
+    refuse(n, hreq, out, 401, why);
+  }
+  return false;
+}
+
 static void on_api(void *ctx, const pg_httpd_req *hreq, pg_httpd_resp *out) {
   pg_node *n = ctx;
+  if (!access_ok(n, hreq, out)) return;
   if (pg_web_is_explorer_path(hreq->path) &&
       (strcmp(hreq->method, "GET") == 0 || strcmp(hreq->method, "HEAD") == 0)) {
     pg_web_explorer_serve(hreq->path, out); /* the Tangle explorer (web/explorer) */
@@ -70,7 +173,33 @@ static void on_api(void *ctx, const pg_httpd_req *hreq, pg_httpd_resp *out) {
   answer(&resp, out); /* takes resp's data and raw */
 }
 
+/* 127.0.0.0/8 or ::1: nobody else sees the traffic. */
+static bool loopback(const char *bind) {
+  return strncmp(bind, "127.", 4) == 0 || strcmp(bind, "::1") == 0;
+}
+
+/* Copies the POST restriction of c into n, opening the CA of post_ca. */
+static int access_start(pg_node *n, const pg_node_config *c, pg_diag *d) {
+  if (c->post_token_count) {
+    n->post_token_hashes = malloc(c->post_token_count * sizeof *n->post_token_hashes);
+    if (!n->post_token_hashes) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    memcpy(n->post_token_hashes, c->post_token_hashes,
+           c->post_token_count * sizeof *n->post_token_hashes);
+    n->post_token_count = c->post_token_count;
+  }
+  if (c->post_ca) {
+    pg_diag td;
+    pg_diag_clear(&td);
+    int rc = pg_tls_trust_open(c->post_ca, c->post_crl, &n->post_trust, &td);
+    if (rc) return pg_fail(d, PG_ERR_CONFIG, "[api] post_ca %.100s: %s", c->post_ca, td.msg);
+  }
+  n->post_restricted = n->post_token_count > 0 || n->post_trust;
+  return PG_OK;
+}
+
 int pg_node_http_start(pg_node *n, const pg_node_config *c, pg_diag *d) {
+  int rc = access_start(n, c, d);
+  if (rc) return rc;
   pg_httpd_opts o = {
       .bind = c->bind,
       .port = c->port,
@@ -84,20 +213,61 @@ int pg_node_http_start(pg_node *n, const pg_node_config *c, pg_diag *d) {
       .connection_timeout_s = c->connection_timeout_s,
       .log_name = "api",
       .limit_name = "api.max_body",
+      .tls_cert_file = c->tls_cert,
+      .tls_key_file = c->tls_key,
+      .trust = n->post_trust,
   };
   pg_diag hd;
   pg_diag_clear(&hd);
-  int rc = pg_httpd_start(&o, &n->httpd, &hd);
+  rc = pg_httpd_start(&o, &n->httpd, &hd);
   if (rc) return pg_fail(d, rc, "%s%s", rc == PG_ERR_CONFIG ? "[api] " : "", hd.msg);
   n->port = pg_httpd_port(n->httpd);
+  const char *scheme = c->tls_cert ? "https" : "http";
   if (strchr(c->bind, ':'))
-    pg_log_info("node", "listening on http://[%s]:%u", c->bind, (unsigned)n->port);
+    pg_log_info("node", "listening on %s://[%s]:%u", scheme, c->bind, (unsigned)n->port);
   else
-    pg_log_info("node", "listening on http://%s:%u", c->bind, (unsigned)n->port);
+    pg_log_info("node", "listening on %s://%s:%u", scheme, c->bind, (unsigned)n->port);
+  if (n->post_restricted) {
+    char toks[64] = "";
+    if (n->post_token_count)
+      snprintf(toks, sizeof toks, "%zu bearer token%s", n->post_token_count,
+               n->post_token_count == 1 ? "" : "s");
+    pg_log_info("node", "POST and other writes need %s%s%s", toks,
+                toks[0] && n->post_trust ? " or " : "",
+                n->post_trust ? "a client certificate of [api] post_ca" : "");
+  }
+  if (n->post_token_count && !c->tls_cert && !loopback(c->bind))
+    pg_log_warn("node", "[api] post_tokens_file without tls_cert on %s: bearer tokens travel as "
+                        "plain text; anyone on the path can read and reuse them",
+                c->bind);
   return PG_OK;
+}
+
+void pg_node_get_api_stats(pg_node *n, pg_node_api_stats *out) {
+  pg_httpd_stats hs;
+  pg_httpd_get_stats(n->httpd, &hs);
+  memset(out, 0, sizeof *out);
+  out->requests = hs.requests;
+  out->connections = hs.connections;
+  out->handshake_failures = hs.handshake_failures;
+  out->posts_unauthenticated = atomic_load(&n->posts_unauthenticated);
+  out->posts_forbidden = atomic_load(&n->posts_forbidden);
 }
 
 void pg_node_http_stop(pg_node *n) {
   pg_httpd_stop(n->httpd);
   n->httpd = NULL;
+  uint64_t a = atomic_load(&n->posts_unauthenticated), f = atomic_load(&n->posts_forbidden);
+  if (a + f)
+    pg_log_info("api", "%llu requests refused since start (%llu without credentials, %llu with "
+                       "refused ones)",
+                (unsigned long long)(a + f), (unsigned long long)a, (unsigned long long)f);
+  pg_tls_trust_free(n->post_trust);
+  n->post_trust = NULL;
+  if (n->post_token_hashes) {
+    sodium_memzero(n->post_token_hashes, n->post_token_count * sizeof *n->post_token_hashes);
+    free(n->post_token_hashes);
+  }
+  n->post_token_hashes = NULL;
+  n->post_token_count = 0;
 }

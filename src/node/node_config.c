@@ -12,11 +12,15 @@
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/ed25519.h"
+#include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/node.h"
 
 #define KEY_FILE_MAX 65536
+#define TOKEN_MIN 16   /* bytes of a POST bearer token */
+#define TOKEN_MAX 1024 /* the client's cap (PG_BEARER_MAX) */
+#define TOKENS_MAX 1024
 
 static int set_str(char **dst, const char *v) {
   char *s = strdup(v ? v : "");
@@ -52,6 +56,15 @@ void pg_node_config_clear(pg_node_config *c) {
   free(c->data_dir);
   free(c->bind);
   free(c->genesis);
+  free(c->tls_cert);
+  free(c->tls_key);
+  free(c->post_ca);
+  free(c->post_crl);
+  if (c->post_token_hashes) {
+    volatile uint8_t *t = (volatile uint8_t *)c->post_token_hashes;
+    for (size_t i = 0; i < c->post_token_count * 32; i++) t[i] = 0;
+    free(c->post_token_hashes);
+  }
   volatile uint8_t *p = (volatile uint8_t *)c->coo_secret_keys;
   for (size_t i = 0; i < sizeof c->coo_secret_keys; i++) p[i] = 0;
   memset(c, 0, sizeof *c);
@@ -195,8 +208,8 @@ static int load_key_file(pg_node_config *c, const char *path, bool secret, line_
     goto out;
   }
   if (secret && (st.st_mode & 077))
-    pg_log_warn("node", "%s: coordinator key file is readable by others (mode %03o); use chmod 600",
-                path, (unsigned)(st.st_mode & 0777));
+    pg_log_warn("node", "%s: this secret %s file is readable by others (mode %03o); use chmod 600",
+                path, noun, (unsigned)(st.st_mode & 0777));
   buf = malloc(KEY_FILE_MAX + 1);
   if (!buf) {
     rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
@@ -453,6 +466,72 @@ out:
   return rc;
 }
 
+/* ---- [api] TLS and POST access ------------------------------------------ */
+
+/* A file name key: "" (e.g. --set api.tls_cert=) unsets it. */
+static int get_path(pg_config *cfg, const char *key, char **dst, pg_diag *d) {
+  const char *v = NULL;
+  int rc = pg_config_get_str(cfg, "api", key, NULL, &v, d);
+  if (rc || !v) return rc;
+  free(*dst);
+  *dst = NULL;
+  if (!*v) return PG_OK;
+  if (!(*dst = strdup(v))) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  return PG_OK;
+}
+
+/* One token of post_tokens_file: kept as its BLAKE2b-256 digest. */
+static int add_token(pg_node_config *c, const char *s, size_t n, const char *where, pg_diag *d) {
+  if (n < TOKEN_MIN || n > TOKEN_MAX)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: a token must be %d to %d characters (this one has %zu)",
+                   where, TOKEN_MIN, TOKEN_MAX, n);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+      return pg_fail(d, PG_ERR_CONFIG,
+                     "%s: a token must be printable ASCII without spaces (byte %zu is not)",
+                     where, i + 1);
+  uint8_t h[32];
+  pg_blake2b256(s, n, h);
+  for (size_t i = 0; i < c->post_token_count; i++)
+    if (memcmp(c->post_token_hashes[i], h, 32) == 0) return PG_OK; /* listed twice */
+  if (c->post_token_count >= TOKENS_MAX)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: more than %d tokens", where, TOKENS_MAX);
+  uint8_t(*t)[32] = realloc(c->post_token_hashes, (c->post_token_count + 1) * sizeof *t);
+  if (!t) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  c->post_token_hashes = t;
+  memcpy(t[c->post_token_count++], h, 32);
+  return PG_OK;
+}
+
+static int load_api_access(pg_node_config *c, pg_config *cfg, pg_diag *d) {
+  const char *tokens = NULL;
+  int rc;
+  if ((rc = get_path(cfg, "tls_cert", &c->tls_cert, d)) ||
+      (rc = get_path(cfg, "tls_key", &c->tls_key, d)) ||
+      (rc = get_path(cfg, "post_ca", &c->post_ca, d)) ||
+      (rc = get_path(cfg, "post_crl", &c->post_crl, d)) ||
+      (rc = pg_config_get_str(cfg, "api", "post_tokens_file", NULL, &tokens, d)))
+    return rc;
+  if (!c->tls_cert != !c->tls_key)
+    return pg_fail(d, PG_ERR_CONFIG, "[api] tls_cert and tls_key go together (%s is not set)",
+                   c->tls_cert ? "tls_key" : "tls_cert");
+  if (c->post_ca && !c->tls_cert)
+    return pg_fail(d, PG_ERR_CONFIG,
+                   "[api] post_ca needs tls_cert and tls_key (client certificates come over TLS)");
+  if (c->post_crl && !c->post_ca)
+    return pg_fail(d, PG_ERR_CONFIG, "[api] post_crl needs post_ca (the CA it belongs to)");
+  if (tokens) {
+    if (c->post_token_hashes) {
+      memset(c->post_token_hashes, 0, c->post_token_count * 32);
+      free(c->post_token_hashes);
+    }
+    c->post_token_hashes = NULL;
+    c->post_token_count = 0;
+    if (*tokens && (rc = load_key_file(c, tokens, true, add_token, "token", d))) return rc;
+  }
+  return PG_OK;
+}
+
 static bool valid_hrp(const char *s) {
   size_t n = strlen(s);
   if (n < 1 || n > 83) return false;
@@ -510,6 +589,7 @@ int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag *d) {
     return rc;
   c->connection_timeout_s = (unsigned)(u / 1000);
   if ((rc = get_uint(cfg, "api", "max_connections", 1, 65535, &c->max_connections, d))) return rc;
+  if ((rc = load_api_access(c, cfg, d))) return rc;
 
   /* [coordinator], [milestones] */
   if ((rc = load_coordinator(c, cfg, d))) return rc;

@@ -31,6 +31,14 @@ struct pg_node {
   bool remote_pow;
   uint32_t min_pow_score;
 
+  /* who may POST (http.c; see node.h "Access") */
+  bool post_restricted;
+  size_t post_token_count;
+  uint8_t (*post_token_hashes)[32]; /* owned */
+  pg_tls_trust *post_trust;         /* owned; NULL = certificates do not count */
+  atomic_uint_fast64_t posts_unauthenticated, posts_forbidden;
+  atomic_uint_fast64_t refusal_logged_ms, refusals_unlogged; /* log rate limit */
+
   /* health */
   bool expects_milestones;
   uint64_t max_milestone_age_ms;

@@ -34,8 +34,13 @@ typedef struct full {
   uint64_t milestones;
   pg_gridop *grid;
   pg_registrar *to_grid;
+  /* membership: an in-memory community CA and every member's key and
+   * certificate (producers, then sources, then households) */
+  pg_ca *ca;
+  pg_tls_key **keys;
   pg_producer **prod;
-  pg_registrar **to_prod;
+  pg_registrar **to_prod;    /* per source: its producer's API, as the source */
+  pg_registrar **to_grid_as; /* per producer, then household: the grid's API, as it */
   pg_source **src;
   pg_consumer **cons;
   pg_meter **smeter, **cmeter;
@@ -166,6 +171,41 @@ static int quiet(full *f, bool *q, pg_diag *d) {
   return rc;
 }
 
+/* One member of the simulated community: a key and a certificate from the
+ * in-memory CA, as `p2pgrid ca issue` makes them. */
+static int issue_member(full *f, const char *id, pg_role role, const char *parent,
+                        pg_tls_key **out, pg_diag *d) {
+  pg_cert_opts co = {.id = id, .role = role, .parent = parent};
+  char *key = NULL, *cert = NULL;
+  int rc = pg_ca_issue(f->ca, &co, &key, &cert, d);
+  if (!rc) rc = pg_tls_key_from_pem(key, cert, out, d);
+  pg_tls_free_secret(key);
+  free(cert);
+  return rc;
+}
+
+/* Every member gets its certificate; the grid enrols producers and
+ * households as an operator would (`p2pgrid grid enrol`). */
+static int enrol_members(full *f, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers, ns = s->n_sources, nh = s->n_households;
+  int rc = pg_ca_new_ephemeral("p2pgrid simulation", &f->ca, d);
+  for (size_t i = 0; !rc && i < np; i++)
+    rc = issue_member(f, s->producers[i].id, PG_ROLE_PRODUCER, NULL, &f->keys[i], d);
+  for (size_t i = 0; !rc && i < ns; i++)
+    rc = issue_member(f, s->sources[i].id, PG_ROLE_SOURCE, s->producers[s->sources[i].producer].id,
+                      &f->keys[np + i], d);
+  for (size_t i = 0; !rc && i < nh; i++)
+    rc = issue_member(f, s->households[i].id, PG_ROLE_CONSUMER, NULL, &f->keys[np + ns + i], d);
+  for (size_t i = 0; !rc && i < np + nh; i++) {
+    size_t k = i < np ? i : ns + i;
+    size_t n = 0;
+    const uint8_t *der = pg_tls_key_cert_der(f->keys[k], &n);
+    rc = pg_gridop_enrol(f->grid, NULL, der, n, NULL, NULL, d);
+  }
+  return rc;
+}
+
 static int open_world(full *f, pg_diag *d) {
   const pg_scenario *s = f->s;
   int rc;
@@ -178,14 +218,16 @@ static int open_world(full *f, pg_diag *d) {
   f->seeds = calloc(f->nseeds, sizeof *f->seeds);
   f->addr = calloc(f->nseeds, sizeof *f->addr);
   f->prod = calloc(np + 1, sizeof *f->prod);
-  f->to_prod = calloc(np + 1, sizeof *f->to_prod);
+  f->to_prod = calloc(ns + 1, sizeof *f->to_prod);
+  f->to_grid_as = calloc(np + nh + 1, sizeof *f->to_grid_as);
+  f->keys = calloc(np + ns + nh + 1, sizeof *f->keys);
   f->src = calloc(ns + 1, sizeof *f->src);
   f->cons = calloc(nh + 1, sizeof *f->cons);
   f->smeter = calloc(ns + 1, sizeof *f->smeter);
   f->cmeter = calloc(nh + 1, sizeof *f->cmeter);
   pg_genesis_output *g = calloc(1 + nh, sizeof *g);
   if (!f->seeds || !f->addr || !f->prod || !f->to_prod || !f->src || !f->cons || !f->smeter ||
-      !f->cmeter || !g) {
+      !f->cmeter || !g || !f->to_grid_as || !f->keys) {
     free(g);
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
@@ -246,27 +288,37 @@ static int open_world(full *f, pg_diag *d) {
   snprintf(dir, sizeof dir, "%s/grid", f->state);
   eo.id = "grid", eo.name = "Grid operator", eo.data_dir = dir;
   if ((rc = pg_gridop_open(&eo, &go, &f->grid, d))) return rc;
-  if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, &f->to_grid, d))) return rc;
+  if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, NULL, &f->to_grid, d))) return rc;
+  if ((rc = enrol_members(f, d))) return rc;
   for (size_t i = 0; i < np; i++) {
     snprintf(dir, sizeof dir, "%s/%s", f->state, s->producers[i].id);
     eo.id = s->producers[i].id, eo.name = s->producers[i].name, eo.data_dir = dir;
-    eo.upstream = f->to_grid;
+    eo.key = f->keys[i];
+    if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, eo.key, &f->to_grid_as[i], d)))
+      return rc;
+    eo.upstream = f->to_grid_as[i];
     pg_producer_opts po = {.ask_per_kwh = s->producers[i].ask, .has_ask = s->producers[i].has_ask,
                            .seed = f->seeds[1 + i], .seed_len = 32};
     if ((rc = pg_producer_open(&eo, &po, &f->prod[i], d))) return rc;
-    if ((rc = pg_registrar_local_new(pg_producer_handle, f->prod[i], &f->to_prod[i], d))) return rc;
   }
   for (size_t i = 0; i < ns; i++) {
     snprintf(dir, sizeof dir, "%s/%s", f->state, s->sources[i].id);
     eo.id = s->sources[i].id, eo.name = NULL, eo.data_dir = dir;
-    eo.upstream = f->to_prod[s->sources[i].producer];
+    eo.key = f->keys[np + i];
+    if ((rc = pg_registrar_local_new(pg_producer_handle, f->prod[s->sources[i].producer], eo.key,
+                                     &f->to_prod[i], d)))
+      return rc;
+    eo.upstream = f->to_prod[i];
     if ((rc = pg_sim_source_meter(s, i, &f->smeter[i], d))) return rc;
     if ((rc = pg_source_open(&eo, f->smeter[i], &f->src[i], d))) return rc;
   }
   for (size_t i = 0; i < nh; i++) {
     snprintf(dir, sizeof dir, "%s/%s", f->state, s->households[i].id);
     eo.id = s->households[i].id, eo.name = s->households[i].name, eo.data_dir = dir;
-    eo.upstream = f->to_grid;
+    eo.key = f->keys[np + ns + i];
+    if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, eo.key, &f->to_grid_as[np + i], d)))
+      return rc;
+    eo.upstream = f->to_grid_as[np + i];
     pg_consumer_opts co = {.bid_per_kwh = s->households[i].bid, .has_bid = s->households[i].has_bid,
                            .seed = f->seeds[1 + np + i], .seed_len = 32};
     if ((rc = pg_sim_household_meter(s, i, &f->cmeter[i], d))) return rc;
@@ -279,12 +331,16 @@ static void close_world(full *f) {
   const pg_scenario *s = f->s;
   for (size_t i = 0; f->src && i < s->n_sources; i++) pg_source_close(f->src[i]);
   for (size_t i = 0; f->cons && i < s->n_households; i++) pg_consumer_close(f->cons[i]);
-  for (size_t i = 0; f->prod && i < s->n_producers; i++) {
-    pg_producer_close(f->prod[i]);
-    pg_registrar_free(f->to_prod[i]);
-  }
+  for (size_t i = 0; f->prod && i < s->n_producers; i++) pg_producer_close(f->prod[i]);
+  for (size_t i = 0; f->to_prod && i < s->n_sources; i++) pg_registrar_free(f->to_prod[i]);
+  size_t nmembers = s->n_producers + s->n_sources + s->n_households;
+  for (size_t i = 0; f->to_grid_as && i < s->n_producers + s->n_households; i++)
+    pg_registrar_free(f->to_grid_as[i]);
   pg_gridop_close(f->grid);
   pg_registrar_free(f->to_grid);
+  for (size_t i = 0; f->keys && i < nmembers; i++) pg_tls_key_free(f->keys[i]);
+  free(f->keys), free(f->to_grid_as);
+  pg_ca_close(f->ca);
   for (size_t i = 0; f->smeter && i < s->n_sources; i++) pg_meter_free(f->smeter[i]);
   for (size_t i = 0; f->cmeter && i < s->n_households; i++) pg_meter_free(f->cmeter[i]);
   pg_client_free(f->c);

@@ -120,7 +120,8 @@ static void spawn_and_wait_listening(proc *p, const char *const *argv) {
   p->pid = pid;
   p->port = 0;
   uint64_t deadline = now_ms() + DEADLINE_START_MS;
-  const char *needle = "listening on http://127.0.0.1:";
+  const char *needles[] = {"listening on http://127.0.0.1:", "listening on https://127.0.0.1:"};
+  bool tls = false;
   for (;;) {
     int st = 0;
     if (waitpid(pid, &st, WNOHANG) == pid) {
@@ -129,12 +130,13 @@ static void spawn_and_wait_listening(proc *p, const char *const *argv) {
       fail_msg("%s exited during start (status 0x%x)", p->name, st);
     }
     char *s = slurp(p->log, NULL);
-    char *at = s ? strstr(s, needle) : NULL;
-    if (at) {
-      char *q = at + strlen(needle);
+    for (int k = 0; k < 2 && !p->port; k++) {
+      char *at = s ? strstr(s, needles[k]) : NULL;
+      if (!at) continue;
+      char *q = at + strlen(needles[k]);
       unsigned port = 0;
       while (isdigit((unsigned char)*q)) port = port * 10 + (unsigned)(*q++ - '0');
-      if (*q == '\n' && port > 0 && port < 65536) p->port = port;
+      if ((*q == '\n' || *q == ' ') && port > 0 && port < 65536) p->port = port, tls = k == 1;
     }
     free(s);
     if (p->port) break;
@@ -144,7 +146,7 @@ static void spawn_and_wait_listening(proc *p, const char *const *argv) {
     }
     nap();
   }
-  snprintf(p->base, sizeof p->base, "http://127.0.0.1:%u", p->port);
+  snprintf(p->base, sizeof p->base, "%s://127.0.0.1:%u", tls ? "https" : "http", p->port);
 }
 
 /* Starts `p2pgrid node` with the data dir and extra args; waits for its
@@ -262,8 +264,16 @@ void resp_free(resp *r) {
 }
 
 /* One request. ctype NULL: no body. hdr: one extra header line or NULL. */
+harness_tls g_tls;
+
 void http(const proc *p, const char *method, const char *path, const char *ctype,
           const void *body, size_t len, const char *hdr, resp *r) {
+  http_as(p, &g_tls, method, path, ctype, body, len, hdr, r);
+}
+
+int http_try_as(const proc *p, const harness_tls *as, const char *method, const char *path,
+                const char *ctype, const void *body, size_t len, const char *hdr, resp *r,
+                char *err, size_t cap) {
   char url[1024];
   char ct[160];
   struct curl_slist *hs = NULL;
@@ -273,6 +283,7 @@ void http(const proc *p, const char *method, const char *path, const char *ctype
   assert_non_null(c);
   curl_easy_setopt(c, CURLOPT_URL, url);
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
@@ -288,17 +299,72 @@ void http(const proc *p, const char *method, const char *path, const char *ctype
   if (hdr) hs = curl_slist_append(hs, hdr);
   if (hs) curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
   if (strcmp(method, "HEAD") == 0) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  if (as && as->ca[0]) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, as->ca);
+    curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+  }
+  if (as && as->cert[0]) {
+    curl_easy_setopt(c, CURLOPT_SSLCERT, as->cert);
+    curl_easy_setopt(c, CURLOPT_SSLKEY, as->key);
+  }
+  char ebuf[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
   CURLcode cc = curl_easy_perform(c);
   if (cc != CURLE_OK) {
     curl_easy_cleanup(c);
     curl_slist_free_all(hs);
-    fail_msg("%s %s%s: %s", method, p->base, path, curl_easy_strerror(cc));
+    snprintf(err, cap, "%s %s%s: %s (%s)", method, p->base, path, curl_easy_strerror(cc), ebuf);
+    return -1;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
   curl_easy_cleanup(c);
   curl_slist_free_all(hs);
   if (r->body && strncmp(r->ctype, "application/json", 16) == 0)
     r->json = json_loadb(r->body, r->len, 0, NULL);
+  return 0;
+}
+
+void http_as(const proc *p, const harness_tls *as, const char *method, const char *path,
+             const char *ctype, const void *body, size_t len, const char *hdr, resp *r) {
+  char err[600];
+  if (http_try_as(p, as, method, path, ctype, body, len, hdr, r, err, sizeof err))
+    fail_msg("%s", err);
+}
+
+/* Runs argv (argv[0] = P2PGRID_BIN etc.) to completion with its output in log;
+ * fails the test unless it exits 0. */
+void run_ok(const char *const *argv, const char *log) {
+  pid_t pid = spawn_logged(argv, log);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    char *s = slurp(log, NULL);
+    fail_msg("%s %s: exit status 0x%x: %s", argv[0], argv[1] ? argv[1] : "", st, s ? s : "");
+  }
+}
+
+void ca_init(const char *dir) {
+  char log[400];
+  snprintf(log, sizeof log, "%s.init.log", dir);
+  const char *argv[] = {P2PGRID_BIN, "ca", "init", "--dir", dir, "--name", "Test community", NULL};
+  run_ok(argv, log);
+}
+
+void ca_issue(const char *dir, const char *id, const char *role, const char *parent,
+              const char *prefix, harness_tls *out) {
+  char log[400];
+  snprintf(log, sizeof log, "%s.issue.log", prefix);
+  const char *argv[16] = {P2PGRID_BIN, "ca", "issue", "--dir", dir, "--id", id, "--role", role,
+                          "--out", prefix};
+  int n = 11;
+  if (parent) argv[n++] = "--parent", argv[n++] = parent;
+  argv[n] = NULL;
+  run_ok(argv, log);
+  if (out) {
+    snprintf(out->ca, sizeof out->ca, "%s/ca.crt", dir);
+    snprintf(out->cert, sizeof out->cert, "%s.crt", prefix);
+    snprintf(out->key, sizeof out->key, "%s.key", prefix);
+  }
 }
 
 void get(const proc *p, const char *path, resp *r) {

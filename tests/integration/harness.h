@@ -80,6 +80,33 @@ typedef struct resp {
 } resp;
 
 void resp_free(resp *r);
+
+/* Who a request is from over TLS: the CA to verify the server with and our
+ * certificate and key (each "" = none). */
+typedef struct harness_tls {
+  char ca[300], cert[300], key[300];
+} harness_tls;
+/* The identity http() uses (empty by default: plain HTTP needs none). */
+extern harness_tls g_tls;
+/* http() as `as` (may be NULL: no CA, no certificate). */
+void http_as(const proc *p, const harness_tls *as, const char *method, const char *path,
+             const char *ctype, const void *body, size_t len, const char *hdr, resp *r);
+/* The same, returning -1 with the transport error in err instead of failing
+ * (for requests that must not get an answer). */
+int http_try_as(const proc *p, const harness_tls *as, const char *method, const char *path,
+                const char *ctype, const void *body, size_t len, const char *hdr, resp *r,
+                char *err, size_t cap);
+
+/* ---- the community CA (p2pgrid ca) ------------------------------------ */
+
+/* Runs argv to completion (output into log); fails unless it exits 0. */
+void run_ok(const char *const *argv, const char *log);
+/* p2pgrid ca init --dir dir */
+void ca_init(const char *dir);
+/* p2pgrid ca issue --dir dir --id id --role role [--parent parent] --out prefix;
+ * out (may be NULL) gets the CA, certificate and key paths. */
+void ca_issue(const char *dir, const char *id, const char *role, const char *parent,
+              const char *prefix, harness_tls *out);
 /* One request. ctype NULL: no body. hdr: one extra header line or NULL. */
 void http(const proc *p, const char *method, const char *path, const char *ctype,
           const void *body, size_t len, const char *hdr, resp *r);

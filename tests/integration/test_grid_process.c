@@ -13,6 +13,16 @@
  *   consumer-0, consumer-2 with a bid of 250 Mi/kWh; consumer-1 without a bid
  * A thread here publishes source-1's power to the broker every 200 ms.
  *
+ * Everything between the entities runs over mutual TLS (docs/SECURITY.md):
+ * the case has its own community CA (DIR/ca, `p2pgrid ca init`), every
+ * entity its certificate (id and role as configured, sources naming their
+ * producer) in the [tls] section of its config, and the operator enrols the
+ * producers and consumers at the running grid (`p2pgrid grid enrol`) before
+ * they start. The test's own requests to the daemons are made with an
+ * operator certificate (g_tls); the node stays plain HTTP. At the end of the
+ * clean case a client without a certificate is refused /api/consumers (403)
+ * and sees the grid's /api/status without "incoming".
+ *
  * Making the end state exact. Daemons never stop reporting by themselves
  * (every running source/consumer reports every slot, every producer
  * aggregates every slot), and a consumer must keep running to pay its bills.
@@ -121,11 +131,14 @@ typedef struct ent {
   double step_w;
   bool mqtt;     /* source fed from MQTT */
   bool bid;      /* consumer with a bid */
+  harness_tls tls; /* its certificate and key from the case's CA */
 } ent;
 
 static ent g_grid, g_prod[NPROD], g_src[NSRC], g_cons[NCONS];
 static proc g_node, g_broker;
 static char g_dir[200];        /* this case's directory */
+static char g_ca_dir[260];     /* the case's community CA */
+static harness_tls g_operator; /* role operator: the test's own status requests (g_tls) */
 static char g_genesis[300];    /* --set argument */
 static uint8_t g_seed[NSEED][32];
 static uint8_t g_addr[NSEED][32];
@@ -387,9 +400,11 @@ static void common_keys(FILE *f, const ent *e) {
           e->role, e->id, e->id, g_dir, e->id, (unsigned long long)SLOT_MS);
 }
 
-static void tail_keys(FILE *f, const char *upstream, int seed) {
+static void tail_keys(FILE *f, const ent *e, const char *upstream, int seed) {
   char sp[300];
   fprintf(f, "\n[node]\nurl = %s\ntimeout = 30s\n\n[api]\nbind = 127.0.0.1\nport = 0\n", g_node.base);
+  fprintf(f, "\n[tls]\ncert = %s\nkey = %s\nca = %s\ncrl = %s/crl.pem\n", e->tls.cert, e->tls.key,
+          e->tls.ca, g_ca_dir);
   if (upstream) fprintf(f, "\n[upstream]\nurl = %s\n", upstream);
   if (seed >= 0) {
     seed_path(seed, sp, sizeof sp);
@@ -408,6 +423,37 @@ static void ent_init(ent *e, const char *id, const char *role, const char *case_
   snprintf(e->db, sizeof e->db, "%s/%s/%s.db", g_dir, id, role);
 }
 
+/* A certificate from the case's CA for e (id and role as configured; a
+ * source names its producer as parent). Sources and consumers serve their
+ * status API over HTTPS too, but `ca issue` gives only the grid and producers
+ * the default names localhost and 127.0.0.1: theirs is named explicitly. */
+static void issue_cert(ent *e) {
+  char prefix[300], log[320];
+  snprintf(prefix, sizeof prefix, "%s/%s-tls", g_dir, e->id);
+  snprintf(log, sizeof log, "%s.issue.log", prefix);
+  const char *argv[16] = {P2PGRID_BIN, "ca", "issue", "--dir", g_ca_dir, "--id", e->id,
+                          "--role", e->role, "--out", prefix};
+  int n = 11;
+  if (strcmp(e->role, "source") == 0) argv[n++] = "--parent", argv[n++] = g_prod[e->parent].id;
+  if (strcmp(e->role, "source") == 0 || strcmp(e->role, "consumer") == 0)
+    argv[n++] = "--host", argv[n++] = "127.0.0.1";
+  argv[n] = NULL;
+  run_ok(argv, log);
+  if (snprintf(e->tls.ca, sizeof e->tls.ca, "%s/ca.crt", g_ca_dir) >= (int)sizeof e->tls.ca ||
+      snprintf(e->tls.cert, sizeof e->tls.cert, "%s.crt", prefix) >= (int)sizeof e->tls.cert ||
+      snprintf(e->tls.key, sizeof e->tls.key, "%s.key", prefix) >= (int)sizeof e->tls.key)
+    fail_msg("%s: certificate paths too long", e->id);
+}
+
+/* p2pgrid grid enrol --config GRID.ini --member e's certificate. */
+static void enrol(const ent *e) {
+  char log[320];
+  snprintf(log, sizeof log, "%s/enrol-%s.log", g_dir, e->id);
+  const char *argv[] = {P2PGRID_BIN, "grid",         "enrol", "--config", g_grid.cfg,
+                        "--member",  e->tls.cert, NULL};
+  run_ok(argv, log);
+}
+
 static void write_grid_config(void) {
   FILE *f = fopen(g_grid.cfg, "w");
   assert_non_null(f);
@@ -415,7 +461,7 @@ static void write_grid_config(void) {
   fprintf(f, "mechanism = pay-as-clear\nimport_price = 300000000\nexport_price = 80000000\n"
              "fee_per_kwh = 5000000\nfee_bp = 100\ngrace = " GRACE "\npayout_min = 0\n"
              "dust_allowance = 10000000\n");
-  tail_keys(f, NULL, 0);
+  tail_keys(f, &g_grid, NULL, 0);
   fclose(f);
 }
 
@@ -425,7 +471,7 @@ static void write_producer_config(int i) {
   assert_non_null(f);
   common_keys(f, e);
   fprintf(f, "ask_per_kwh = %d\ngrace = " GRACE "\n", i == 0 ? 90000000 : 130000000);
-  tail_keys(f, g_grid.p.base, 1 + i);
+  tail_keys(f, e, g_grid.p.base, 1 + i);
   fclose(f);
 }
 
@@ -444,7 +490,7 @@ static void write_source_config(int j) {
     write_csv(e, j, csv);
     fprintf(f, "\n[meter]\nkind = csv\npath = %s\nwrap = false\n", csv);
   }
-  tail_keys(f, g_prod[e->parent].p.base, -1);
+  tail_keys(f, e, g_prod[e->parent].p.base, -1);
   fclose(f);
 }
 
@@ -458,7 +504,7 @@ static void write_consumer_config(int k) {
   snprintf(csv, sizeof csv, "%s/%s.csv", g_dir, e->id);
   write_csv(e, 10 + k, csv);
   fprintf(f, "\n[meter]\nkind = csv\npath = %s\nwrap = false\n", csv);
-  tail_keys(f, g_grid.p.base, 1 + NPROD + k);
+  tail_keys(f, e, g_grid.p.base, 1 + NPROD + k);
   fclose(f);
 }
 
@@ -492,7 +538,14 @@ static void wait_milestone(long long index) {
   }
 }
 
-static void start_ent(ent *e) { proc_start_cmd(&e->p, e->cmd, e->cfg, NULL); }
+/* Starts e's daemon; every entity serves HTTPS only (mutual TLS). */
+static void start_ent(ent *e) {
+  proc_start_cmd(&e->p, e->cmd, e->cfg, NULL);
+  if (strncmp(e->p.base, "https://", 8) != 0) {
+    dump_log(&e->p);
+    fail_msg("%s serves %s, want https", e->id, e->p.base);
+  }
+}
 
 static ent *all_ents(size_t i) {
   if (i == 0) return &g_grid;
@@ -551,6 +604,18 @@ static void start_world(const char *case_name, int salt, int energy_slots) {
     g_cons[k].bid = k != 1;
   }
 
+  /* the community: a CA, a certificate per entity and the operator's */
+  snprintf(g_ca_dir, sizeof g_ca_dir, "%s/ca", g_dir);
+  ca_init(g_ca_dir);
+  issue_cert(&g_grid);
+  for (int i = 0; i < NPROD; i++) issue_cert(&g_prod[i]);
+  for (int j = 0; j < NSRC; j++) issue_cert(&g_src[j]);
+  for (int k = 0; k < NCONS; k++) issue_cert(&g_cons[k]);
+  char op_prefix[300];
+  snprintf(op_prefix, sizeof op_prefix, "%s/operator-tls", g_dir);
+  ca_issue(g_ca_dir, "operator", "operator", NULL, op_prefix, &g_operator);
+  g_tls = g_operator; /* every request of the test: as the operator */
+
   const char *argv[16];
   node_args(argv);
   proc_start(&g_node, argv);
@@ -561,6 +626,9 @@ static void start_world(const char *case_name, int salt, int energy_slots) {
   g_t_end = (unix_ms() / SLOT_MS + 3 + (uint64_t)energy_slots) * SLOT_MS;
   write_grid_config();
   start_ent(&g_grid);
+  /* the operator enrols the producers and consumers (the grid runs) */
+  for (int i = 0; i < NPROD; i++) enrol(&g_prod[i]);
+  for (int k = 0; k < NCONS; k++) enrol(&g_cons[k]);
   for (int i = 0; i < NPROD; i++) {
     write_producer_config(i);
     start_ent(&g_prod[i]);
@@ -1153,6 +1221,38 @@ static void check_books(pg_client *c) {
   resp_free(&gr), resp_free(&gpr), resp_free(&gcr);
 }
 
+/* A client without a certificate (it trusts the CA, nothing more) is refused
+ * the operator's lists and sees the grid's status without its payments. */
+static void check_stranger(void) {
+  harness_tls anon;
+  memset(&anon, 0, sizeof anon);
+  snprintf(anon.ca, sizeof anon.ca, "%s", g_operator.ca);
+  resp r;
+  http_as(&g_grid.p, &anon, "GET", "/api/consumers", NULL, NULL, 0, NULL, &r);
+  /* the entity APIs name their error codes ({"error":{"code":"forbidden",...}}) */
+  json_t *err = json_object_get(r.json, "error");
+  const char *code = json_string_value(json_object_get(err, "code"));
+  const char *msg = json_string_value(json_object_get(err, "message"));
+  if (r.status != 403 || !code || strcmp(code, "forbidden") != 0 || !msg || !*msg)
+    fail_msg("GET /api/consumers without a client certificate: status %ld body %s, want 403 "
+             "forbidden", r.status, r.body ? r.body : "");
+  resp_free(&r);
+  http_as(&g_grid.p, &anon, "GET", "/api/status", NULL, NULL, 0, NULL, &r);
+  if (r.status != 200 || !json_is_object(r.json))
+    fail_msg("GET /api/status without a client certificate: status %ld body %s", r.status,
+             r.body ? r.body : "");
+  if (json_object_get(r.json, "incoming"))
+    fail_msg("GET /api/status without a client certificate shows \"incoming\": %s", r.body);
+  if (!json_is_object(json_object_get(r.json, "totals")))
+    fail_msg("GET /api/status without a client certificate: no totals: %s", r.body);
+  resp_free(&r);
+  /* the operator does see it */
+  json_t *s = get_json(&g_grid.p, "/api/status", &r);
+  if (!json_object_get(s, "incoming")) fail_msg("the operator's /api/status has no \"incoming\": %s", r.body);
+  resp_free(&r);
+  fprintf(stderr, "  without a certificate: /api/consumers 403, /api/status without \"incoming\"\n");
+}
+
 /* A restarted node reports the genesis total in unspent outputs. */
 static void check_supply(void) {
   proc_stop(&g_node);
@@ -1294,6 +1394,7 @@ static void run_case(const char *case_name, int salt, int energy_slots, bool cra
   wait_grid_read_all(c);
   check_books(c);
   pg_client_free(c);
+  if (!crash) check_stranger();
   proc_stop(&g_grid.p);
   broker_stop();
   check_supply();

@@ -1,7 +1,9 @@
 /* Unit tests for pg_http_call (src/client/http_call.c) against a real
  * pg_httpd server in this process (test_client_http_call.cmake links it):
  * methods and bodies, any status is a completed call, the response cap,
- * refused connections, timeouts, bad options. */
+ * refused connections, timeouts, bad options, the bearer header, TLS
+ * options on http:// (ignored) and TLS failures against a plain server
+ * (HTTPS itself: test_httpd_tls.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +38,9 @@ static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
                           req->body ? (const char *)req->body : "", req->body_len, "ctype",
                           ct ? ct : "");
     pg_httpd_resp_json(resp, strcmp(req->method, "PUT") == 0 ? 201 : 200, j);
+  } else if (strcmp(req->path, "/auth") == 0) {
+    const char *a = pg_httpd_header(req, "Authorization");
+    pg_httpd_resp_json(resp, 200, json_pack("{s:s}", "auth", a ? a : ""));
   } else if (strcmp(req->path, "/gone") == 0) {
     pg_httpd_resp_empty(resp, 204);
   } else if (strcmp(req->path, "/big") == 0) {
@@ -208,6 +213,64 @@ static void test_bad_opts(void **state) {
   assert_int_equal(pg_http_call(NULL, &r, &d), PG_ERR_INVALID);
 }
 
+static void test_bearer(void **state) {
+  pg_diag d;
+  pg_http_result r = {0};
+  char u[128];
+  url(u, sizeof u, "/auth");
+  pg_http_call_opts o = {.method = "POST", .url = u, .bearer = "abc.DEF-123_~+/="};
+  assert_int_equal(pg_http_call(&o, &r, &d), PG_OK);
+  json_t *j = body_json(&r);
+  assert_string_equal(json_string_value(json_object_get(j, "auth")), "Bearer abc.DEF-123_~+/=");
+  json_decref(j);
+  pg_http_result_free(&r);
+  o.bearer = NULL;
+  assert_int_equal(pg_http_call(&o, &r, &d), PG_OK);
+  j = body_json(&r);
+  assert_string_equal(json_string_value(json_object_get(j, "auth")), "");
+  json_decref(j);
+  pg_http_result_free(&r);
+  /* no header injection, no empty token */
+  o.bearer = "abc\r\nX-Evil: 1";
+  assert_int_equal(pg_http_call(&o, &r, &d), PG_ERR_INVALID);
+  ASSERT_DIAG(d, "bearer token holds a space, control or non-ASCII byte");
+  o.bearer = "two words";
+  assert_int_equal(pg_http_call(&o, &r, &d), PG_ERR_INVALID);
+  o.bearer = "";
+  assert_int_equal(pg_http_call(&o, &r, &d), PG_ERR_INVALID);
+  ASSERT_DIAG(d, "must be 1..1024 bytes");
+  assert_null(r.body);
+}
+
+static void test_tls_options(void **state) {
+  pg_diag d;
+  pg_http_result r = {0};
+  char u[128];
+  /* http:// with TLS files (even missing ones): they are ignored */
+  pg_tls_files f = {.ca_file = "/nonexistent/ca.crt", .cert_file = "/nonexistent/me.crt",
+                    .key_file = "/nonexistent/me.key", .crl_file = "/nonexistent/crl.pem"};
+  url(u, sizeof u, "/echo");
+  pg_http_call_opts o = {.method = "GET", .url = u, .tls = &f, .want_peer_cert = true};
+  assert_int_equal(pg_http_call(&o, &r, &d), PG_OK);
+  assert_int_equal(r.status, 200);
+  assert_null(r.peer_der);
+  assert_int_equal(r.peer_der_len, 0);
+  pg_http_result_free(&r);
+  /* https:// to a plain server: the handshake fails, said so */
+  snprintf(u, sizeof u, "https://127.0.0.1:%u/echo", (unsigned)pg_httpd_port(g_srv));
+  o.tls = NULL;
+  assert_int_equal(pg_http_call(&o, &r, &d), PG_ERR_HTTP);
+  ASSERT_DIAG(d, "GET https://127.0.0.1:");
+  ASSERT_DIAG(d, ": TLS: ");
+  assert_null(r.body);
+  assert_null(r.peer_der);
+  /* a CA file that is not there */
+  pg_tls_files ca = {.ca_file = "/nonexistent/ca.crt"};
+  o.tls = &ca;
+  assert_int_equal(pg_http_call(&o, &r, &d), PG_ERR_HTTP);
+  ASSERT_DIAG(d, "TLS: the CA file cannot be used");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_methods),
@@ -215,6 +278,8 @@ int main(void) {
       cmocka_unit_test(test_response_cap),
       cmocka_unit_test(test_transport_failures),
       cmocka_unit_test(test_bad_opts),
+      cmocka_unit_test(test_bearer),
+      cmocka_unit_test(test_tls_options),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

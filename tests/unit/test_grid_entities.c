@@ -98,9 +98,33 @@ typedef struct world {
   pg_producer *prod[NPROD];
   pg_source *src[NSRC];
   pg_consumer *cons[NCONS];
-  pg_registrar *to_grid, *to_prod[NPROD];
+  pg_registrar *to_grid_as[NPROD + NCONS], *to_prod_as[NSRC];
   uint64_t supply0;
+  /* membership: a community CA, a key per member (producers, sources,
+   * consumers), kept across close/reopen */
+  pg_ca *ca;
+  pg_tls_key *keys[NPROD + NSRC + NCONS];
 } world;
+
+/* A key and certificate from the world's CA. */
+static pg_tls_key *member_key(world *w, const char *id, pg_role role, const char *parent) {
+  pg_diag d = {{0}};
+  pg_cert_opts co = {.id = id, .role = role, .parent = parent};
+  char *key = NULL, *cert = NULL;
+  pg_tls_key *k = NULL;
+  if (pg_ca_issue(w->ca, &co, &key, &cert, &d) || pg_tls_key_from_pem(key, cert, &k, &d))
+    fail_msg("member %s: %s", id, d.msg);
+  pg_tls_free_secret(key);
+  free(cert);
+  return k;
+}
+
+static void enrol(world *w, const pg_tls_key *k, const char *address) {
+  pg_diag d = {{0}};
+  size_t n = 0;
+  const uint8_t *der = pg_tls_key_cert_der(k, &n);
+  if (pg_gridop_enrol(w->grid, NULL, der, n, address, NULL, &d)) fail_msg("enrol: %s", d.msg);
+}
 
 static void dir_of(world *w, const char *name, char *out, size_t cap) {
   snprintf(out, cap, "%s/%s", w->root, name);
@@ -119,21 +143,28 @@ static void open_entities(world *w) {
   o.id = "grid", o.data_dir = dir;
   int rc = pg_gridop_open(&o, &go, &w->grid, &d);
   if (rc) fail_msg("grid: %s", d.msg);
-  assert_int_equal(pg_registrar_local_new(pg_gridop_handle, w->grid, &w->to_grid, &d), PG_OK);
+  for (int i = 0; i < NPROD + NCONS; i++) {
+    pg_tls_key *k = i < NPROD ? w->keys[i] : w->keys[NPROD + NSRC + (i - NPROD)];
+    enrol(w, k, NULL);
+    assert_int_equal(pg_registrar_local_new(pg_gridop_handle, w->grid, k, &w->to_grid_as[i], &d),
+                     PG_OK);
+  }
   for (int i = 0; i < NPROD; i++) {
     snprintf(id, sizeof id, "producer-%d", i);
     dir_of(w, id, dir, sizeof dir);
-    o.id = id, o.data_dir = dir, o.upstream = w->to_grid;
+    o.id = id, o.data_dir = dir, o.upstream = w->to_grid_as[i], o.key = w->keys[i];
     pg_producer_opts po = {.ask_per_kwh = (uint64_t)(90 + 40 * i) * MI, .has_ask = true,
                            .seed = w->seeds[1 + i], .seed_len = 32};
     rc = pg_producer_open(&o, &po, &w->prod[i], &d);
     if (rc) fail_msg("producer: %s", d.msg);
-    assert_int_equal(pg_registrar_local_new(pg_producer_handle, w->prod[i], &w->to_prod[i], &d), PG_OK);
   }
   for (int i = 0; i < NSRC; i++) {
     snprintf(id, sizeof id, "source-%d", i);
     dir_of(w, id, dir, sizeof dir);
-    o.id = id, o.data_dir = dir, o.upstream = w->to_prod[i / 2];
+    assert_int_equal(pg_registrar_local_new(pg_producer_handle, w->prod[i / 2], w->keys[NPROD + i],
+                                            &w->to_prod_as[i], &d),
+                     PG_OK);
+    o.id = id, o.data_dir = dir, o.upstream = w->to_prod_as[i], o.key = w->keys[NPROD + i];
     w->smeter[i] = (tmeter){.base = {.ops = &tm_ops}, .base_wh = 200 + 111 * i};
     rc = pg_source_open(&o, &w->smeter[i].base, &w->src[i], &d);
     if (rc) fail_msg("source: %s", d.msg);
@@ -141,7 +172,8 @@ static void open_entities(world *w) {
   for (int i = 0; i < NCONS; i++) {
     snprintf(id, sizeof id, "consumer-%d", i);
     dir_of(w, id, dir, sizeof dir);
-    o.id = id, o.data_dir = dir, o.upstream = w->to_grid;
+    o.id = id, o.data_dir = dir, o.upstream = w->to_grid_as[NPROD + i];
+    o.key = w->keys[NPROD + NSRC + i];
     w->cmeter[i] = (tmeter){.base = {.ops = &tm_ops}, .base_wh = 150 + 170 * i};
     pg_consumer_opts co = {.bid_per_kwh = 250 * MI, .has_bid = i != 1,
                            .seed = w->seeds[1 + NPROD + i], .seed_len = 32};
@@ -153,12 +185,10 @@ static void open_entities(world *w) {
 static void close_entities(world *w) {
   for (int i = 0; i < NSRC; i++) pg_source_close(w->src[i]);
   for (int i = 0; i < NCONS; i++) pg_consumer_close(w->cons[i]);
-  for (int i = 0; i < NPROD; i++) {
-    pg_producer_close(w->prod[i]);
-    pg_registrar_free(w->to_prod[i]);
-  }
+  for (int i = 0; i < NPROD; i++) pg_producer_close(w->prod[i]);
+  for (int i = 0; i < NSRC; i++) pg_registrar_free(w->to_prod_as[i]);
+  for (int i = 0; i < NPROD + NCONS; i++) pg_registrar_free(w->to_grid_as[i]);
   pg_gridop_close(w->grid);
-  pg_registrar_free(w->to_grid);
 }
 
 static world *world_new(void) {
@@ -189,12 +219,29 @@ static world *world_new(void) {
   w->net = (flaky){.base = {.ops = &flaky_ops}, .inner = w->c};
   assert_int_equal(pg_ledger_supply(w->l, &w->supply0), PG_OK);
   tt_issue(w->tf.t, 1);
+  assert_int_equal(pg_ca_new_ephemeral("test community", &w->ca, &d), PG_OK);
+  char id[32], parent[32];
+  for (int i = 0; i < NPROD; i++) {
+    snprintf(id, sizeof id, "producer-%d", i);
+    w->keys[i] = member_key(w, id, PG_ROLE_PRODUCER, NULL);
+  }
+  for (int i = 0; i < NSRC; i++) {
+    snprintf(id, sizeof id, "source-%d", i);
+    snprintf(parent, sizeof parent, "producer-%d", i / 2);
+    w->keys[NPROD + i] = member_key(w, id, PG_ROLE_SOURCE, parent);
+  }
+  for (int i = 0; i < NCONS; i++) {
+    snprintf(id, sizeof id, "consumer-%d", i);
+    w->keys[NPROD + NSRC + i] = member_key(w, id, PG_ROLE_CONSUMER, NULL);
+  }
   open_entities(w);
   return w;
 }
 
 static void world_free(world *w) {
   close_entities(w);
+  for (int i = 0; i < NPROD + NSRC + NCONS; i++) pg_tls_key_free(w->keys[i]);
+  pg_ca_close(w->ca);
   pg_client_free(w->c);
   pg_ledger_free(w->l);
   pg_tangle_close(w->tf.t);
@@ -359,49 +406,222 @@ static void test_grid_restart(void **state) {
   world_free(w);
 }
 
-/* The registration API: the rules of docs/PROTOCOL.md. */
+/* ---- members as a TLS server would see them ---- */
+
+/* The peer a verified TLS client holding k is. */
+static pg_httpd_peer peer_of(const pg_tls_key *k) {
+  pg_httpd_peer p = {.tls = true, .has_cert = true, .verified = true};
+  snprintf(p.addr, sizeof p.addr, "test");
+  p.cert_der = pg_tls_key_cert_der(k, &p.cert_len);
+  assert_int_equal(pg_member_from_cert(p.cert_der, p.cert_len, &p.member, NULL), PG_OK);
+  return p;
+}
+
+/* The channel binding of (id, root, side key, t) signed with k. */
+static pg_grid_signature bind_sig(const pg_tls_key *k, const char *id, const char *root,
+                                  const char *side_key, uint64_t t) {
+  pg_grid_channel ch;
+  snprintf(ch.root, sizeof ch.root, "%s", root);
+  snprintf(ch.side_key, sizeof ch.side_key, "%s", side_key);
+  pg_buf b;
+  pg_buf_init(&b, 512);
+  pg_grid_signature sig = {0};
+  assert_int_equal(pg_grid_binding_bytes(id, &ch, t, &b, NULL), PG_OK);
+  assert_int_equal(pg_tls_sign(k, b.data, b.len, sig.sig, sizeof sig.sig, &sig.sig_len, NULL), PG_OK);
+  pg_buf_free(&b);
+  return sig;
+}
+
+/* A registration body of `id` for (root, side key) signed by k at t (k NULL: unsigned). */
+static void reg_body(const pg_tls_key *k, const char *id, const char *type, const char *root,
+                     const char *side_key, uint64_t t, char *out, size_t cap) {
+  pg_grid_registration r = {.mode = PG_GRID_MODE_RESTRICTED};
+  snprintf(r.name, sizeof r.name, "%s", id);
+  r.type = strcmp(type, "producer") == 0 ? PG_GRID_ENTITY_PRODUCER
+           : strcmp(type, "source") == 0 ? PG_GRID_ENTITY_SOURCE : PG_GRID_ENTITY_CONSUMER;
+  snprintf(r.channel.root, sizeof r.channel.root, "%s", root);
+  snprintf(r.channel.side_key, sizeof r.channel.side_key, "%s", side_key);
+  if (k) {
+    r.time = t;
+    r.signature = bind_sig(k, id, root, side_key, t);
+  }
+  pg_buf b;
+  pg_buf_init(&b, PG_GRID_MAX_JSON);
+  assert_int_equal(pg_grid_registration_serialize(&r, &b, NULL), PG_OK);
+  assert_true(b.len < cap);
+  memcpy(out, b.data, b.len);
+  out[b.len] = '\0';
+  pg_buf_free(&b);
+}
+
+/* A hello naming `names` on the channel (root, side key) of k's member. */
+static char *hello_text(const pg_tls_key *k, const char *id, const char *names, const char *root,
+                        const char *side_key, uint64_t t) {
+  pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
+  snprintf(m.u.hello.registration_id, sizeof m.u.hello.registration_id, "%s", names);
+  m.u.hello.time = t;
+  size_t n = 0;
+  const uint8_t *der = pg_tls_key_cert_der(k, &n);
+  memcpy(m.u.hello.cert, der, n);
+  m.u.hello.cert_len = n;
+  m.u.hello.signature = bind_sig(k, id, root, side_key, t);
+  pg_buf b;
+  pg_buf_init(&b, PG_GRID_MAX_JSON + 1);
+  assert_int_equal(pg_grid_msg_serialize(&m, &b, NULL), PG_OK);
+  pg_buf_put_u8(&b, 0);
+  char *s = strdup((const char *)b.data);
+  pg_buf_free(&b);
+  return s;
+}
+
+static unsigned put_as(world *w, const pg_httpd_peer *p, const char *path, const char *body,
+                       pg_buf *resp) {
+  unsigned st = 0;
+  pg_buf_reset(resp);
+  assert_int_equal(pg_gridop_handle(w->grid, p, "PUT", path, body, strlen(body), &st, resp), PG_OK);
+  return st;
+}
+
+static bool says(const pg_buf *resp, const char *word) {
+  char text[1024];
+  size_t n = resp->len < sizeof text - 1 ? resp->len : sizeof text - 1;
+  memcpy(text, resp->data, n);
+  text[n] = '\0';
+  if (!strstr(text, word)) print_error("answer '%s' lacks '%s'\n", text, word);
+  return strstr(text, word) != NULL;
+}
+
+/* The registration API: only enrolled members, with their own certificate
+ * and a fresh binding signature (docs/PROTOCOL.md, docs/SECURITY.md). Each
+ * refusal is counted; nothing is registered by it. */
 static void test_registration_api(void **state) {
   (void)state;
   world *w = world_new();
   pg_buf resp;
   pg_buf_init(&resp, 4096);
   unsigned st = 0;
+  pg_diag d = {{0}};
   const char *root = "ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9";
-  char body[400];
-  snprintf(body, sizeof body, "{\"name\":\"x\",\"type\":\"consumer\",\"root\":\"%s\",\"sideKey\":\"KEY\"}", root);
-  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/c9", body, strlen(body), &st, &resp), PG_OK);
-  assert_int_equal(st, 201);
+  uint64_t now = pg_clock_now(&w->tf.clock.base);
+  pg_tls_key *c9 = member_key(w, "c9", PG_ROLE_CONSUMER, NULL);
+  pg_tls_key *p9 = member_key(w, "p9", PG_ROLE_PRODUCER, NULL);
+  pg_tls_key *s9 = member_key(w, "s9", PG_ROLE_SOURCE, "producer-0");
+  pg_httpd_peer pc9 = peer_of(c9), pp9 = peer_of(p9), ps9 = peer_of(s9);
+  pg_httpd_peer nobody = {.tls = true};
+  snprintf(nobody.why, sizeof nobody.why, "no client certificate");
+  char body[2048];
+  reg_body(c9, "c9", "consumer", root, "KEY", now, body, sizeof body);
+  /* no certificate; not enrolled yet */
+  assert_int_equal(put_as(w, &nobody, "/registration/c9", body, &resp), 403);
+  assert_true(says(&resp, "no client certificate"));
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 403);
+  assert_true(says(&resp, "not enrolled"));
+  enrol(w, c9, NULL);
+  enrol(w, p9, NULL);
+  /* under another member's id; a consumer certificate registering a producer */
+  assert_int_equal(put_as(w, &pc9, "/registration/consumer-0", body, &resp), 403);
+  assert_true(says(&resp, "not for 'consumer-0'"));
+  char pbody[2048];
+  reg_body(c9, "c9", "producer", root, "KEY", now, pbody, sizeof pbody);
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", pbody, &resp), 403);
+  assert_true(says(&resp, "consumer certificate"));
+  /* unsigned, signed by another key, signed for another channel, stale */
+  char bad[2048];
+  reg_body(NULL, "c9", "consumer", root, "KEY", now, bad, sizeof bad);
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", bad, &resp), 403);
+  reg_body(p9, "c9", "consumer", root, "KEY", now, bad, sizeof bad);
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", bad, &resp), 403);
+  assert_true(says(&resp, "does not verify"));
+  reg_body(c9, "c9", "consumer", root, "KEY", now - 3600 * 1000, bad, sizeof bad);
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", bad, &resp), 403);
+  /* a source at the grid (a valid source certificate, but the grid takes none) */
+  reg_body(s9, "s9", "source", root, "K", now, bad, sizeof bad);
+  assert_int_equal(put_as(w, &ps9, "/registration/s9", bad, &resp), 403);
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", "{\"name\":1}", &resp), 400);
+  assert_true(says(&resp, "name"));
+  /* right: 201 with the return channel */
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 201);
   pg_grid_channel ret;
   assert_int_equal(pg_grid_channel_parse(resp.data, resp.len, &ret, NULL), PG_OK);
-  /* again: 200 and the same return channel */
-  pg_buf_reset(&resp);
-  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/c9", body, strlen(body), &st, &resp), PG_OK);
-  assert_int_equal(st, 200);
+  /* the same body again is a replay: 409 */
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 409);
+  assert_true(says(&resp, "replayed"));
+  /* a fresh binding of the same channel: 200 and the same return channel */
+  reg_body(c9, "c9", "consumer", root, "KEY", now + 1, body, sizeof body);
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 200);
   pg_grid_channel ret2;
   assert_int_equal(pg_grid_channel_parse(resp.data, resp.len, &ret2, NULL), PG_OK);
   assert_string_equal(ret.root, ret2.root);
   /* another channel under the same id: 409 */
-  snprintf(body, sizeof body, "{\"name\":\"x\",\"type\":\"consumer\",\"root\":\"%s\",\"sideKey\":\"OTHER\"}", root);
-  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/c9", body, strlen(body), &st, &resp), PG_OK);
-  assert_int_equal(st, 409);
-  /* a source at the grid: 403; malformed: 400 naming the field */
-  snprintf(body, sizeof body, "{\"name\":\"x\",\"type\":\"source\",\"root\":\"%s\",\"sideKey\":\"K\"}", root);
-  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/s1", body, strlen(body), &st, &resp), PG_OK);
+  reg_body(c9, "c9", "consumer", root, "OTHER", now + 2, body, sizeof body);
+  assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 409);
+  /* DELETE: the side key in a URL is gone; without the owner's certificate 403 */
+  assert_int_equal(pg_gridop_handle(w->grid, &pc9, "DELETE", "/registration/c9/KEY", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(st, 410);
+  assert_int_equal(pg_gridop_handle(w->grid, &nobody, "DELETE", "/registration/c9", NULL, 0, &st, &resp), PG_OK);
   assert_int_equal(st, 403);
-  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/s1", "{\"name\":1}", 10, &st, &resp), PG_OK);
-  assert_int_equal(st, 400);
-  assert_non_null(strstr((const char *)resp.data, "name"));
-  /* wrong side key: 403; right: 204; again: 404 */
-  assert_int_equal(pg_gridop_handle(w->grid, "DELETE", "/registration/c9/WRONG", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(pg_gridop_handle(w->grid, &pp9, "DELETE", "/registration/c9", NULL, 0, &st, &resp), PG_OK);
   assert_int_equal(st, 403);
-  assert_int_equal(pg_gridop_handle(w->grid, "DELETE", "/registration/c9/KEY", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(pg_gridop_handle(w->grid, &pc9, "DELETE", "/registration/c9", NULL, 0, &st, &resp), PG_OK);
   assert_int_equal(st, 204);
-  assert_int_equal(pg_gridop_handle(w->grid, "DELETE", "/registration/c9/KEY", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(pg_gridop_handle(w->grid, &pc9, "DELETE", "/registration/c9", NULL, 0, &st, &resp), PG_OK);
   assert_int_equal(st, 404);
-  assert_int_equal(pg_gridop_handle(w->grid, "GET", "/registration/c9", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(pg_gridop_handle(w->grid, &pc9, "GET", "/registration/c9", NULL, 0, &st, &resp), PG_OK);
   assert_int_equal(st, 405);
-  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/elsewhere", NULL, 0, &st, &resp), PG_OK);
+  assert_int_equal(pg_gridop_handle(w->grid, &pc9, "PUT", "/elsewhere", NULL, 0, &st, &resp), PG_OK);
   assert_int_equal(st, 404);
+  /* the rate limit: 10 a minute per member, the 11th and later 429 */
+  unsigned last = 0;
+  for (int i = 0; i < 12; i++) last = put_as(w, &pp9, "/registration/p9", "{}", &resp);
+  assert_int_equal(last, 429);
+  /* every refusal counted; nothing of them registered */
+  json_t *gs = NULL;
+  assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
+  json_t *e = json_object_get(gs, "errors");
+  assert_int_equal(json_integer_value(json_object_get(e, "refused_no_cert")), 2); /* PUT + DELETE */
+  assert_int_equal(json_integer_value(json_object_get(e, "refused_not_enrolled")), 1);
+  assert_int_equal(json_integer_value(json_object_get(e, "refused_wrong_id")), 2);
+  assert_int_equal(json_integer_value(json_object_get(e, "refused_role")), 1);
+  assert_int_equal(json_integer_value(json_object_get(e, "refused_unsigned")), 1);
+  assert_int_equal(json_integer_value(json_object_get(e, "refused_binding")), 1);
+  assert_int_equal(json_integer_value(json_object_get(e, "refused_binding_time")), 1);
+  assert_int_equal(json_integer_value(json_object_get(e, "refused_replay")), 1);
+  assert_true(json_integer_value(json_object_get(e, "refused_rate")) >= 2);
+  json_decref(gs);
+  json_t *gp = NULL;
+  assert_int_equal(pg_gridop_producers(w->grid, &gp, &d), PG_OK);
+  for (size_t i = 0; i < json_array_size(gp); i++)
+    assert_string_not_equal(json_string_value(json_object_get(json_array_get(gp, i), "id")), "p9");
+  json_decref(gp);
+  pg_tls_key_free(c9);
+  pg_tls_key_free(p9);
+  pg_tls_key_free(s9);
+  pg_buf_free(&resp);
+  world_free(w);
+}
+
+/* A producer's API takes only a source certificate naming that producer. */
+static void test_producer_registration(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_buf resp;
+  pg_buf_init(&resp, 4096);
+  unsigned st = 0;
+  const char *root = "ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9";
+  uint64_t now = pg_clock_now(&w->tf.clock.base);
+  pg_tls_key *other = member_key(w, "s-other", PG_ROLE_SOURCE, "producer-1");
+  pg_tls_key *mine = member_key(w, "s-mine", PG_ROLE_SOURCE, "producer-0");
+  pg_httpd_peer po = peer_of(other), pm = peer_of(mine);
+  char body[2048];
+  reg_body(other, "s-other", "source", root, "K", now, body, sizeof body);
+  assert_int_equal(pg_producer_handle(w->prod[0], &po, "PUT", "/registration/s-other", body, strlen(body), &st, &resp), PG_OK);
+  assert_int_equal(st, 403);
+  assert_true(says(&resp, "names producer 'producer-1'"));
+  reg_body(mine, "s-mine", "source", root, "K", now, body, sizeof body);
+  assert_int_equal(pg_producer_handle(w->prod[0], &pm, "PUT", "/registration/s-mine", body, strlen(body), &st, &resp), PG_OK);
+  assert_int_equal(st, 201);
+  pg_tls_key_free(other);
+  pg_tls_key_free(mine);
   pg_buf_free(&resp);
   world_free(w);
 }
@@ -419,6 +639,7 @@ static void test_forged_channel(void **state) {
   assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, "SECRET", 6, 1, &d), PG_OK);
   char root[82];
   assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
+  /* (the hello carries no certificate either: refused on either count) */
   const char *texts[] = {
       "{\"command\":\"hello\",\"registrationId\":\"producer-0\",\"time\":1}",
       "{\"command\":\"output\",\"slot\":1,\"startTime\":4000,\"endTime\":8000,\"output\":5,"
@@ -434,15 +655,17 @@ static void test_forged_channel(void **state) {
     pg_mam_message_free(&m);
     free(tr);
   }
-  char body[400];
-  snprintf(body, sizeof body,
-           "{\"name\":\"evil\",\"type\":\"producer\",\"root\":\"%s\",\"sideKey\":\"SECRET\"}", root);
+  pg_tls_key *evil = member_key(w, "evil", PG_ROLE_PRODUCER, NULL);
+  enrol(w, evil, NULL);
+  pg_httpd_peer pe = peer_of(evil);
+  char body[2048];
+  reg_body(evil, "evil", "producer", root, "SECRET", pg_clock_now(&w->tf.clock.base), body,
+           sizeof body);
   pg_buf resp;
   pg_buf_init(&resp, 4096);
-  unsigned st = 0;
-  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/evil", body, strlen(body), &st, &resp), PG_OK);
-  assert_int_equal(st, 201);
+  assert_int_equal(put_as(w, &pe, "/registration/evil", body, &resp), 201);
   pg_buf_free(&resp);
+  pg_tls_key_free(evil);
   run(w, 3 * SLOT_MS);
   json_t *gp = NULL, *gs = NULL;
   assert_int_equal(pg_gridop_producers(w->grid, &gp, &d), PG_OK);
@@ -499,15 +722,18 @@ static void test_bad_input(void **state) {
   assert_int_equal(pg_mam_random_trytes(seed, 81), PG_OK);
   assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, "KEY", 3, 1, &d), PG_OK);
   assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
-  char body[400];
-  snprintf(body, sizeof body,
-           "{\"name\":\"rogue\",\"type\":\"producer\",\"root\":\"%s\",\"sideKey\":\"KEY\"}", root);
+  pg_tls_key *rogue = member_key(w, "rogue", PG_ROLE_PRODUCER, NULL);
+  enrol(w, rogue, "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx");
+  pg_httpd_peer pr = peer_of(rogue);
+  char body[2048];
+  uint64_t t0 = pg_clock_now(&w->tf.clock.base);
+  reg_body(rogue, "rogue", "producer", root, "KEY", t0, body, sizeof body);
   pg_buf resp;
   pg_buf_init(&resp, 4096);
-  unsigned st = 0;
-  assert_int_equal(pg_gridop_handle(w->grid, "PUT", "/registration/rogue", body, strlen(body), &st, &resp), PG_OK);
-  assert_int_equal(st, 201);
+  assert_int_equal(put_as(w, &pr, "/registration/rogue", body, &resp), 201);
   pg_buf_free(&resp);
+  char *hello = hello_text(rogue, "rogue", "rogue", root, "KEY", t0);
+  pg_tls_key_free(rogue);
   uint64_t k = TT_START_MS / SLOT_MS; /* the slot the run starts in */
   char good[400], future[400], times[400], dup[400];
   const char *addr = "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx";
@@ -520,12 +746,13 @@ static void test_bad_input(void **state) {
   snprintf(dup, sizeof dup, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":900,\"paymentAddress\":\"%s\"}",
            (unsigned long long)k, (unsigned long long)(k * SLOT_MS), (unsigned long long)((k + 1) * SLOT_MS), addr);
   const char *texts[] = {
-      "{\"command\":\"hello\",\"registrationId\":\"rogue\",\"time\":1}",
+      hello,
       "this is not json",
       "{\"command\":\"output\",\"slot\":1,\"startTime\":1000,\"endTime\":2000,\"output\":1.2345}",
       "{\"command\":\"usage\",\"slot\":1,\"startTime\":1000,\"endTime\":2000,\"usage\":1}",
       future, times, good, dup};
   publish(w, &ch, texts, sizeof texts / sizeof *texts);
+  free(hello);
   /* a payment to the grid with a reference no bill has */
   pg_wallet *cw = NULL;
   assert_int_equal(pg_wallet_new(w->c, w->seeds[1 + NPROD], 32, NULL, &cw, &d), PG_OK);
@@ -592,6 +819,7 @@ int main(void) {
   pg_log_set_level(PG_LOG_WARN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_registration_api),
+      cmocka_unit_test(test_producer_registration),
       cmocka_unit_test(test_forged_channel),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_node_outage),

@@ -616,6 +616,65 @@ static void test_validators(void **state) {
   assert_false(pg_grid_is_trytes("A[", 2));
 }
 
+/* The channel binding fields: they go together, decode strictly, round-trip;
+ * the binding bytes are exactly the documented layout. */
+static void test_binding(void **state) {
+  (void)state;
+  const char *root = "ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9ABCDEFGHIJKLMNOPQRSTUVWXYZ9";
+  struct {
+    const char *text, *want;
+  } rejects[] = {
+      {"{\"command\":\"hello\",\"registrationId\":\"a\",\"time\":1,\"certificate\":\"AAAA\"}",
+       "'certificate' and 'signature' go together"},
+      {"{\"command\":\"hello\",\"registrationId\":\"a\",\"time\":1,\"signature\":\"00112233445566778899\"}",
+       "'certificate' and 'signature' go together"},
+      {"{\"command\":\"hello\",\"registrationId\":\"a\",\"time\":1,\"certificate\":\"A\",\"signature\":\"0011223344556677\"}",
+       "'certificate' must be base64"},
+      {"{\"command\":\"hello\",\"registrationId\":\"a\",\"time\":1,\"certificate\":\"AAAA\",\"signature\":\"0011\"}",
+       "'signature' must be 16.."},
+      {"{\"command\":\"hello\",\"registrationId\":\"a\",\"time\":1,\"certificate\":\"AAAA\",\"signature\":\"xx112233445566778899\"}",
+       "'signature' must be"},
+  };
+  for (size_t i = 0; i < sizeof rejects / sizeof *rejects; i++) {
+    pg_grid_msg m;
+    pg_diag d = {{0}};
+    assert_int_equal(pg_grid_msg_parse(rejects[i].text, strlen(rejects[i].text), &m, &d), PG_ERR_INVALID);
+    if (!strstr(d.msg, rejects[i].want)) fail_msg("'%s' lacks '%s'", d.msg, rejects[i].want);
+  }
+  char body[600];
+  pg_grid_registration r;
+  pg_diag d = {{0}};
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"type\":\"consumer\",\"root\":\"%s\",\"sideKey\":\"K\",\"time\":5}", root);
+  assert_int_equal(pg_grid_registration_parse(body, strlen(body), &r, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "'time' and 'signature' go together"));
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"type\":\"consumer\",\"root\":\"%s\",\"sideKey\":\"K\",\"paymentAddress\":\"nope\"}", root);
+  assert_int_equal(pg_grid_registration_parse(body, strlen(body), &r, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "paymentAddress"));
+  /* the layout */
+  pg_grid_channel ch;
+  snprintf(ch.root, sizeof ch.root, "%s", root);
+  snprintf(ch.side_key, sizeof ch.side_key, "SK");
+  pg_buf b;
+  pg_buf_init(&b, 512);
+  assert_int_equal(pg_grid_binding_bytes("id1", &ch, 0x0102030405060708ULL, &b, NULL), PG_OK);
+  static const char ctx[] = "p2pgrid/channel-binding/v1";
+  size_t want = sizeof ctx + 1 + 3 + 81 + 1 + 2 + 1 + 8;
+  assert_int_equal(b.len, want);
+  assert_memory_equal(b.data, ctx, sizeof ctx); /* with its NUL */
+  const uint8_t *q = b.data + sizeof ctx;
+  assert_int_equal(q[0], 3);
+  assert_memory_equal(q + 1, "id1", 3);
+  assert_memory_equal(q + 4, root, 81);
+  assert_int_equal(q[85], 2);
+  assert_memory_equal(q + 86, "SK", 2);
+  assert_int_equal(q[88], 0);
+  static const uint8_t t[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  assert_memory_equal(q + 89, t, 8);
+  pg_buf_reset(&b);
+  assert_int_equal(pg_grid_binding_bytes("bad id", &ch, 1, &b, NULL), PG_ERR_INVALID);
+  pg_buf_free(&b);
+}
+
 /* Every ```json <kind> block of docs/PROTOCOL.md parses with the matching
  * parser and is already canonical (serialises back byte for byte). */
 static void test_doc_examples(void **state) {
@@ -699,6 +758,7 @@ int main(void) {
       cmocka_unit_test(test_kwh_exact_via_json), cmocka_unit_test(test_rejections),
       cmocka_unit_test(test_serialize_checks),  cmocka_unit_test(test_registration),
       cmocka_unit_test(test_paths),             cmocka_unit_test(test_doc_examples),
+      cmocka_unit_test(test_binding),
       cmocka_unit_test(test_validators),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

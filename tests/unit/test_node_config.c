@@ -1,5 +1,6 @@
 /* Unit tests for src/node/node_config.c: defaults, examples/node.ini, the
- * coordinator key file, milestone keys and thresholds. */
+ * coordinator key file, milestone keys and thresholds, the [api] TLS and
+ * POST access keys (token file). */
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "p2pgrid/config.h"
+#include "p2pgrid/hash.h"
 #include "p2pgrid/node.h"
 
 static char g_dir[] = "/tmp/p2pgrid-nodecfg-XXXXXX";
@@ -305,6 +307,86 @@ static void test_ledger(void **state) {
   expect_ledger_error(text, "no genesis entry");
 }
 
+static void write_file(const char *path, const char *text, mode_t mode) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  assert_int_equal(fputs(text, f) >= 0, 1);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_api_access(void **state) {
+  (void)state;
+  char text[1024], path[300];
+  pg_node_config nc;
+  pg_diag d = {{0}};
+  assert_int_equal(load("", &nc, &d), PG_OK);
+  assert_null(nc.tls_cert);
+  assert_null(nc.post_ca);
+  assert_int_equal(nc.post_token_count, 0);
+  pg_node_config_clear(&nc);
+
+  /* TLS files: together; client certificates need TLS; a CRL needs its CA */
+  assert_int_equal(load("[api]\ntls_cert = a.crt\ntls_key = a.key\npost_ca = ca.crt\n"
+                        "post_crl = crl.pem\n", &nc, &d),
+                   PG_OK);
+  assert_string_equal(nc.tls_cert, "a.crt");
+  assert_string_equal(nc.tls_key, "a.key");
+  assert_string_equal(nc.post_ca, "ca.crt");
+  assert_string_equal(nc.post_crl, "crl.pem");
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[api]\ntls_cert = a.crt\n", &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "[api] tls_cert and tls_key go together (tls_key is not set)"));
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[api]\npost_ca = ca.crt\n", &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "[api] post_ca needs tls_cert and tls_key"));
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[api]\ntls_cert = a.crt\ntls_key = a.key\npost_crl = crl.pem\n", &nc,
+                        &d),
+                   PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "post_crl needs post_ca"));
+  pg_node_config_clear(&nc);
+  /* an empty value unsets */
+  assert_int_equal(load("[api]\ntls_cert =\ntls_key =\npost_tokens_file =\n", &nc, &d), PG_OK);
+  assert_null(nc.tls_cert);
+  assert_int_equal(nc.post_token_count, 0);
+  pg_node_config_clear(&nc);
+
+  /* tokens: one per line, comments, blank lines, duplicates once */
+  snprintf(path, sizeof path, "%s/tokens", g_dir);
+  write_file(path, "# POST tokens\n\n  wallet-0123456789abcdef  \r\nmeter-fedcba9876543210\n"
+                   "wallet-0123456789abcdef\n",
+             0600);
+  snprintf(text, sizeof text, "[api]\npost_tokens_file = %s\n", path);
+  assert_int_equal(load(text, &nc, &d), PG_OK);
+  assert_int_equal(nc.post_token_count, 2);
+  uint8_t h[32];
+  pg_blake2b256("wallet-0123456789abcdef", 23, h);
+  assert_memory_equal(nc.post_token_hashes[0], h, 32);
+  pg_blake2b256("meter-fedcba9876543210", 22, h);
+  assert_memory_equal(nc.post_token_hashes[1], h, 32);
+  pg_node_config_clear(&nc);
+
+  write_file(path, "# tokens\nshort\n", 0600);
+  assert_int_equal(load(text, &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(
+      strstr(d.msg, "tokens:2: a token must be 16 to 1024 characters (this one has 5)"));
+  pg_node_config_clear(&nc);
+  write_file(path, "good-token-0123456789\nbad token with spaces\n", 0600);
+  assert_int_equal(load(text, &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "tokens:2: a token must be printable ASCII without spaces"));
+  assert_null(strstr(d.msg, "bad token")); /* a diag never quotes a secret */
+  pg_node_config_clear(&nc);
+  write_file(path, "# nothing yet\n\n", 0600);
+  assert_int_equal(load(text, &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "no token in the file"));
+  pg_node_config_clear(&nc);
+  snprintf(text, sizeof text, "[api]\npost_tokens_file = %s/none\n", g_dir);
+  assert_int_equal(load(text, &nc, &d), PG_ERR_IO);
+  assert_non_null(strstr(d.msg, "cannot open"));
+  pg_node_config_clear(&nc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
@@ -313,6 +395,7 @@ int main(void) {
       cmocka_unit_test(test_coordinator_key_file),
       cmocka_unit_test(test_milestone_keys),
       cmocka_unit_test(test_ledger),
+      cmocka_unit_test(test_api_access),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

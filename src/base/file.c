@@ -1,0 +1,135 @@
+/* file.c — capped whole-file reads and atomic writes (p2pgrid/file.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "p2pgrid/file.h"
+
+int pg_read_file_capped(const char *path, size_t cap, uint8_t **out, size_t *len, pg_diag *d) {
+  *out = NULL;
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pg_fail(d, PG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    int e = errno;
+    close(fd);
+    return pg_fail(d, PG_ERR_IO, "%s: %s", path,
+                   S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
+  }
+  int rc = PG_OK;
+  size_t have = 0, alloc = cap < 65536 ? cap + 1 : 65536;
+  uint8_t *buf = malloc(alloc);
+  if (!buf) rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
+  while (!rc) {
+    if (have == alloc) {
+      if (have > cap) break;
+      size_t na = alloc > cap / 2 ? cap + 1 : alloc * 2;
+      uint8_t *nb = realloc(buf, na);
+      if (!nb) {
+        rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
+        break;
+      }
+      buf = nb, alloc = na;
+    }
+    ssize_t r = read(fd, buf + have, alloc - have);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) rc = pg_fail(d, PG_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+    if (r <= 0) break;
+    have += (size_t)r;
+  }
+  close(fd);
+  if (!rc && have > cap) rc = pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %zu bytes", path, cap);
+  if (!rc && have == alloc) {
+    uint8_t *nb = realloc(buf, have + 1);
+    if (!nb) rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
+    else buf = nb;
+  }
+  if (rc) {
+    if (buf) memset(buf, 0, have < alloc ? have : alloc);
+    free(buf);
+    return rc;
+  }
+  buf[have] = '\0';
+  *out = buf;
+  *len = have;
+  return PG_OK;
+}
+
+/* fsync of the directory that holds path. */
+static int sync_dir(const char *path, pg_diag *d) {
+  char dir[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  if (!slash) {
+    snprintf(dir, sizeof dir, ".");
+  } else if (slash == path) {
+    snprintf(dir, sizeof dir, "/");
+  } else {
+    if ((size_t)(slash - path) >= sizeof dir)
+      return pg_fail(d, PG_ERR_IO, "%s: path too long", path);
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+  }
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return pg_fail(d, PG_ERR_IO, "%s: cannot open directory: %s", dir, strerror(errno));
+  int rc = PG_OK;
+  if (fsync(fd) != 0 && errno != EINVAL)
+    rc = pg_fail(d, PG_ERR_IO, "%s: cannot fsync directory: %s", dir, strerror(errno));
+  close(fd);
+  return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+int pg_write_file_atomic(const char *path, const void *data, size_t len, bool secret, bool replace,
+                      pg_diag *d) {
+  char tmp[PATH_MAX];
+  int rc = PG_OK, fd = -1;
+  bool made = false;
+  if (!path || !path[0] || (!data && len)) return pg_fail(d, PG_ERR_INVALID, "file: no path");
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+    return pg_fail(d, PG_ERR_IO, "%s: path too long", path);
+  fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0) return pg_fail(d, PG_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+  made = true;
+  if (fchmod(fd, secret ? 0600 : 0644) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    rc = pg_fail(d, PG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    goto out;
+  }
+  int c = close(fd);
+  fd = -1;
+  if (c != 0) {
+    rc = pg_fail(d, PG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    goto out;
+  }
+  if (replace) {
+    if (rename(tmp, path) != 0) {
+      rc = pg_fail(d, PG_ERR_IO, "%s: cannot rename into place: %s", path, strerror(errno));
+      goto out;
+    }
+    made = false;
+  } else if (link(tmp, path) != 0) {
+    rc = errno == EEXIST ? pg_fail(d, PG_ERR_EXISTS, "%s: exists already (not overwritten)", path)
+                         : pg_fail(d, PG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+    goto out;
+  }
+  rc = sync_dir(path, d);
+out:
+  if (fd >= 0) close(fd);
+  if (made) (void)unlink(tmp);
+  return rc;
+}
