@@ -12,8 +12,10 @@
 #include <stdio.h>
 
 #include "p2pgrid/config.h"
+#include "p2pgrid/dirlock.h"
 #include "p2pgrid/http_call.h"
 #include "p2pgrid/tls.h"
+#include "p2pgrid/wallet.h"
 
 typedef struct pg_app_cmd {
   const char *name;
@@ -48,6 +50,8 @@ void pg_cmd_consumer_usage(FILE *f);
 void pg_cmd_grid_usage(FILE *f);
 int pg_cmd_grid_enrol(int argc, char **argv); /* p2pgrid grid enrol */
 void pg_cmd_grid_enrol_usage(FILE *f);
+int pg_cmd_grid_quarantine(int argc, char **argv); /* p2pgrid grid quarantine */
+void pg_cmd_grid_quarantine_usage(FILE *f);
 
 /* ---- shared helpers (app_util.c) ---- */
 
@@ -76,6 +80,32 @@ int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemoni
 /* The first line of path that is neither empty nor a '#' comment, trimmed
  * (a bearer token); *out is malloc'd. */
 int pg_app_read_secret_line(const char *path, char **out, pg_diag *d);
+
+/* One process per data directory: takes the lock of dir (p2pgrid/dirlock.h;
+ * creates dir if missing) into *lock (release with pg_dirlock_release).
+ * PG_EXIT_OK, or PG_EXIT_FAIL after printing "p2pgrid CMD: data dir DIR in
+ * use by pid N" (or the I/O problem). */
+int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock);
+
+/* ---- the CLI wallet's journal of pending transfers (wallet_journal.c) ----
+ * A JSON file (default: the seed file's name + ".pending") listing the
+ * transfers `p2pgrid wallet send`/`sweep` submitted and has not seen
+ * confirmed or conflicting, with the outputs each spends, so that the next
+ * send from the same seed (another process) leaves those outputs alone.
+ * The caller holds the lock file JOURNAL.lock while it reads, sends and
+ * writes. */
+#define PG_APP_JOURNAL_MAX 64 /* = the wallet's pending limit */
+typedef struct pg_app_journal {
+  size_t n;
+  pg_wallet_transfer t[PG_APP_JOURNAL_MAX];
+} pg_app_journal;
+/* Reads path into *j (a missing file is an empty journal). PG_ERR_IO,
+ * PG_ERR_TOO_LARGE, PG_ERR_INVALID naming the file and the problem. */
+PG_NODISCARD int pg_app_journal_load(const char *path, pg_app_journal *j, pg_diag *d);
+/* Writes *j to path atomically (pg_write_file_atomic). */
+PG_NODISCARD int pg_app_journal_save(const char *path, const pg_app_journal *j, pg_diag *d);
+/* Removes entry i (keeps the order of the others). */
+void pg_app_journal_remove(pg_app_journal *j, size_t i);
 
 /* ---- [tls] of the entity daemons (app_tls.c) ---- */
 #define PG_APP_TLS_HOSTS 16

@@ -1,5 +1,5 @@
 /* app_util.c — what several subcommands share: --set overrides, loading a
- * config with unknown-key checks, and reading a wallet seed. */
+ * config with unknown-key checks, reading a wallet seed, locking a data dir. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -162,4 +162,11 @@ int pg_app_read_secret_line(const char *path, char **out, pg_diag *d) {
   }
   sodium_memzero(text, sizeof text);
   return rc;
+}
+
+int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock) {
+  pg_diag d = {{0}};
+  if (pg_dirlock_take(dir, lock, &d) == PG_OK) return PG_EXIT_OK;
+  fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+  return PG_EXIT_FAIL;
 }

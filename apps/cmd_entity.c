@@ -90,22 +90,30 @@ static void usage_common(FILE *f, role r) {
     fprintf(f, "  [meter] kind = solar | wind | household | csv | mqtt, and its keys\n"
                "     (docs/CONFIG.md)\n");
   if (r == R_PRODUCER) fprintf(f, "  [producer] ask_per_kwh (base units; none = any price), grace (slot/2)\n");
-  if (r == R_CONSUMER) fprintf(f, "  [consumer] bid_per_kwh (base units; none = the utility price)\n");
+  if (r == R_CONSUMER)
+    fprintf(f, "  [consumer] bid_per_kwh (base units; none = the utility price),\n"
+               "     max_price_per_kwh (refuse payment requests above usage x this, fees\n"
+               "     included; none = no price check), grid_address (refuse requests to any\n"
+               "     other address; none = the first request's address is kept)\n");
   if (r == R_GRID)
     fprintf(f,
             "  [grid] mechanism (fixed | pay-as-clear | pay-as-bid | mmr | sdr; pay-as-clear),\n"
             "     import_price, export_price (utility prices per kWh, required), fee_per_kwh,\n"
             "     fee_bp, fixed_buy_price, fixed_sell_price, grace (slot/2), payout_min\n"
             "     (1000000, also the least: smaller payouts wait, TIP-15 dust),\n"
-            "     dust_allowance (10000000; 0 = none)\n"
+            "     dust_allowance (10000000; 0 = none), default_max_kw (100: the capacity of\n"
+            "     a member whose certificate states none), late_window (96 slots: older\n"
+            "     readings are quarantined)\n"
             "\nHTTPS with client certificates (docs/SECURITY.md): PUT and DELETE\n"
             "/registration/{id} (enrolled members, with their own certificate), GET\n"
             "/api/status, /api/slots?from=&to=, /api/config (anyone: community totals),\n"
             "/api/me and a member's own /api/producers|consumers/{id}/slots, and for the\n"
             "operator also /api/producers, /api/consumers, /api/enrolments, /api/log;\n"
             "the live dashboard at https://HOST:PORT/.\n"
+            "/api/quarantine (operator) lists readings held back.\n"
             "\n`p2pgrid grid enrol --config FILE --member CERT` enrols a producer or\n"
-            "consumer (see `p2pgrid grid enrol --help`).\n");
+            "consumer; `p2pgrid grid quarantine --config FILE list|release ID|reject ID`\n"
+            "decides about readings held back (see their --help).\n");
   fprintf(f,
           "\nLogs go to stderr; SIGINT or SIGTERM stops it cleanly. All state is in\n"
           "SQLite under data_dir: a restart (also after kill -9) resumes without losing\n"
@@ -230,6 +238,8 @@ int pg_cmd_entity(int argc, char **argv) {
   const char *cmd = argv[0];
   if (strcmp(cmd, "grid") == 0 && argc > 1 && strcmp(argv[1], "enrol") == 0)
     return pg_cmd_grid_enrol(argc - 1, argv + 1);
+  if (strcmp(cmd, "grid") == 0 && argc > 1 && strcmp(argv[1], "quarantine") == 0)
+    return pg_cmd_grid_quarantine(argc - 1, argv + 1);
   if (strcmp(cmd, "source") == 0) r = R_SOURCE;
   else if (strcmp(cmd, "producer") == 0) r = R_PRODUCER;
   else if (strcmp(cmd, "consumer") == 0) r = R_CONSUMER;
@@ -244,6 +254,7 @@ int pg_cmd_entity(int argc, char **argv) {
   pg_registrar *up = NULL;
   pg_meter *meter = NULL;
   daemon_t dm = {.r = r};
+  pg_dirlock *dirlock = NULL;
   pg_app_tls tls;
   memset(&tls, 0, sizeof tls);
   char *bearer = NULL;
@@ -336,7 +347,8 @@ int pg_cmd_entity(int argc, char **argv) {
     snprintf(dd, sizeof dd, "./data/%s", id);
     data_dir = dd;
   }
-  if ((status = pg_app_tls_load(cmd, cfg, &tls)) != PG_EXIT_OK ||
+  if ((status = pg_app_lock_data_dir(cmd, data_dir, &dirlock)) != PG_EXIT_OK ||
+      (status = pg_app_tls_load(cmd, cfg, &tls)) != PG_EXIT_OK ||
       (status = pg_app_tls_check_member(cmd, &tls, id, role_of(r))) != PG_EXIT_OK)
     goto out;
   status = PG_EXIT_USAGE;
@@ -382,7 +394,10 @@ int pg_cmd_entity(int argc, char **argv) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     goto out;
   }
-  if (r == R_CONSUMER && get_u64_opt(cfg, sec, "bid_per_kwh", &co.has_bid, &co.bid_per_kwh, &d)) {
+  if (r == R_CONSUMER &&
+      (get_u64_opt(cfg, sec, "bid_per_kwh", &co.has_bid, &co.bid_per_kwh, &d) ||
+       get_u64_opt(cfg, sec, "max_price_per_kwh", &co.has_max_price, &co.max_price_per_kwh, &d) ||
+       pg_config_get_str(cfg, sec, "grid_address", NULL, &co.grid_address, &d))) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     goto out;
   }
@@ -400,10 +415,13 @@ int pg_cmd_entity(int argc, char **argv) {
         pg_config_get_u64(cfg, sec, "fixed_sell_price", 0, 0, 1ULL << 30, &go.fixed_sell_price, &d) ||
         pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &go.grace_ms, &d) ||
         pg_config_get_u64(cfg, sec, "payout_min", 0, 0, 9007199254740991ULL, &go.payout_min, &d) ||
-        pg_config_get_u64(cfg, sec, "dust_allowance", 10000000, 0, 1000000000000ULL, &go.dust_allowance, &d)) {
+        pg_config_get_u64(cfg, sec, "dust_allowance", 10000000, 0, 1000000000000ULL, &go.dust_allowance, &d) ||
+        pg_config_get_u64(cfg, sec, "default_max_kw", 100, 1, 1000000000, &go.default_max_w, &d) ||
+        pg_config_get_duration_ms(cfg, sec, "late_window", 0, 0, 366ULL * 86400000, &go.late_window_ms, &d)) {
       fprintf(stderr, "p2pgrid %s: [grid] %s\n", cmd, d.msg);
       goto out;
     }
+    go.default_max_w *= 1000; /* kW -> W */
   }
   if (pg_app_config_unused(cmd, cfg) != PG_EXIT_OK) goto out;
 
@@ -473,10 +491,13 @@ int pg_cmd_entity(int argc, char **argv) {
     case R_CONSUMER: rc = pg_consumer_step(dm.entity, &d); break;
     case R_GRID: rc = pg_gridop_step(dm.entity, &d); break;
     }
-    if (rc) {
+    if (rc == PG_ERR_CONFIG || (rc && once)) {
       pg_log_error(sec, "stopping: %s", d.msg);
       goto out;
     }
+    /* a storage failure (a full disk, a locked or failing database) is
+     * rolled back where it happened: say so and try again next tick */
+    if (rc) pg_log_error(sec, "step failed, retrying: %s", d.msg);
     if (once) break;
     struct timespec ts = {.tv_sec = (time_t)(tick_ms / 1000), .tv_nsec = (long)(tick_ms % 1000) * 1000000L};
     int sig = sigtimedwait(&stop_sigs, NULL, &ts);
@@ -506,5 +527,6 @@ out:
   pg_config_free(cfg);
   pg_app_overrides_free(&ov);
   sodium_memzero(seed, sizeof seed);
+  pg_dirlock_release(dirlock);
   return status;
 }

@@ -11,9 +11,10 @@
  * signing, publish checks that nothing verifies at the channel's current root
  * yet: if something does (an earlier publish attached but was killed before
  * it saved the state), it skips that leaf instead of signing with a one-time
- * key a second time. */
+ * key a second time. A state whose seed does not produce its nextRoot
+ * (pg_mam_channel_check: edited or corrupted) is refused before anything is
+ * signed or the node is asked. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -22,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +30,8 @@
 #include "app.h"
 #include "p2pgrid/client.h"
 #include "p2pgrid/config.h"
+#include "p2pgrid/dirlock.h"
+#include "p2pgrid/file.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/mam.h"
 #include "p2pgrid/ternary.h"
@@ -62,7 +64,9 @@ static void usage_publish(FILE *f) {
           "  -h, --help               this help\n"
           "\n"
           "With an existing FILE, --mode, --side-key and --security may be left out; if\n"
-          "given they must match the channel in FILE.\n"
+          "given they must match the channel in FILE. A FILE whose seed does not produce\n"
+          "its next root (edited or corrupted) is refused before anything is signed or\n"
+          "attached: restore it from a backup, or start a new channel with a new FILE.\n"
           "\n"
           "Prints four lines: root (where this message is read from), address (what\n"
           "the node indexes it under), message_id, next_root (the next message's root).\n"
@@ -74,7 +78,8 @@ static void usage_publish(FILE *f) {
           "  p2pgrid mam publish -n http://127.0.0.1:14265 -s pub.json --trytes HELLOWORLD\n"
           "\n"
           "Exit status: 0 attached and saved, 1 failure (node unreachable or refused,\n"
-          "file I/O), 2 bad usage or a state file that does not fit the options.\n");
+          "file I/O), 2 bad usage or a state file that is invalid, tampered with or does\n"
+          "not fit the options.\n");
 }
 
 static void usage_read(FILE *f) {
@@ -205,51 +210,43 @@ static int read_state(const char *path, pg_mam_channel *ch, bool *exists) {
   uint8_t *buf = NULL;
   size_t len = 0;
   pg_diag d = {{0}};
-  *exists = false;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return PG_EXIT_OK;
-    fprintf(stderr, "p2pgrid mam publish: %s: cannot open: %s\n", path, strerror(errno));
-    return PG_EXIT_FAIL;
-  }
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  *exists = false;
+  if (stat(path, &st) != 0) {
+    if (errno == ENOENT) return PG_EXIT_OK;
     fprintf(stderr, "p2pgrid mam publish: %s: cannot stat: %s\n", path, strerror(errno));
-    goto out;
+    return PG_EXIT_FAIL;
   }
   if (!S_ISREG(st.st_mode)) {
     fprintf(stderr, "p2pgrid mam publish: %s: not a regular file\n", path);
-    status = PG_EXIT_USAGE;
-    goto out;
+    return PG_EXIT_USAGE;
   }
   if (st.st_mode & 077)
     fprintf(stderr,
             "p2pgrid mam publish: warning: %s is readable by others (mode %03o) and holds the "
             "channel seed; use chmod 600\n",
             path, (unsigned)(st.st_mode & 0777));
-  buf = malloc(STATE_FILE_MAX + 1);
-  if (!buf) {
-    fprintf(stderr, "p2pgrid mam publish: out of memory\n");
+  int rc = pg_read_file_capped(path, STATE_FILE_MAX, &buf, &len, &d);
+  if (rc != PG_OK) {
+    fprintf(stderr, "p2pgrid mam publish: %s%s\n", d.msg,
+            rc == PG_ERR_TOO_LARGE ? ", not a channel state" : "");
+    status = rc == PG_ERR_TOO_LARGE ? PG_EXIT_USAGE : PG_EXIT_FAIL;
     goto out;
-  }
-  for (;;) {
-    ssize_t r = read(fd, buf + len, STATE_FILE_MAX + 1 - len);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      fprintf(stderr, "p2pgrid mam publish: %s: cannot read: %s\n", path, strerror(errno));
-      goto out;
-    }
-    if (r == 0) break;
-    len += (size_t)r;
-    if (len > STATE_FILE_MAX) {
-      fprintf(stderr, "p2pgrid mam publish: %s: larger than %u bytes, not a channel state\n",
-              path, STATE_FILE_MAX);
-      status = PG_EXIT_USAGE;
-      goto out;
-    }
   }
   if (pg_mam_channel_load(ch, buf, len, &d) != PG_OK) {
     fprintf(stderr, "p2pgrid mam publish: %s: not a valid channel state: %s\n", path, d.msg);
+    status = PG_EXIT_USAGE;
+    goto out;
+  }
+  /* an edited or corrupted seed (or start) would sign on another channel
+   * than the one readers follow */
+  if (pg_mam_channel_check(ch, &d) != PG_OK) {
+    fprintf(stderr,
+            "p2pgrid mam publish: %s: the state file's seed does not produce its next root "
+            "(%s); the file was edited or corrupted. Nothing was published: restore it from a "
+            "backup, or start a new channel with a new state file\n",
+            path, d.msg);
+    pg_mam_channel_wipe(ch);
     status = PG_EXIT_USAGE;
     goto out;
   }
@@ -258,29 +255,15 @@ static int read_state(const char *path, pg_mam_channel *ch, bool *exists) {
 out:
   if (buf) sodium_memzero(buf, len);
   free(buf);
-  close(fd);
   return status;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Writes the state to FILE so that a crash leaves either the old or the new
- * file: a 0600 temp file in the same directory, fsync, rename, fsync of the
- * directory. 0 or -1 (said on stderr). */
+ * file (pg_write_file_atomic: a 0600 temp file beside it, fsync, rename,
+ * fsync of the directory). 0 or -1 (said on stderr). */
 static int save_state(const char *path, const pg_mam_channel *ch) {
-  int ret = -1, fd = -1;
-  char *tmp = NULL, *dir = NULL;
+  int ret = -1;
+  pg_diag d = {{0}};
   pg_buf b;
   pg_buf_init(&b, STATE_FILE_MAX);
   if (pg_mam_channel_save(ch, &b) != PG_OK) {
@@ -288,103 +271,43 @@ static int save_state(const char *path, const pg_mam_channel *ch) {
     goto out;
   }
   pg_buf_put_u8(&b, '\n');
-  size_t plen = strlen(path);
-  tmp = malloc(plen + sizeof ".tmp.XXXXXX");
-  dir = malloc(plen + 2);
-  if (pg_buf_status(&b) != PG_OK || !tmp || !dir) {
+  if (pg_buf_status(&b) != PG_OK) {
     fprintf(stderr, "p2pgrid mam publish: out of memory\n");
     goto out;
   }
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    fprintf(stderr, "p2pgrid mam publish: cannot create a temp file beside %s: %s\n", path,
-            strerror(errno));
-    free(tmp);
-    tmp = NULL;
+  if (pg_write_file_atomic(path, b.data, b.len, true, true, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid mam publish: cannot save the channel state: %s\n", d.msg);
     goto out;
   }
-  if (fchmod(fd, 0600) != 0 || write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0) {
-    fprintf(stderr, "p2pgrid mam publish: cannot write %s: %s\n", tmp, strerror(errno));
-    goto out;
-  }
-  if (close(fd) != 0) {
-    fd = -1;
-    fprintf(stderr, "p2pgrid mam publish: cannot write %s: %s\n", tmp, strerror(errno));
-    goto out;
-  }
-  fd = -1;
-  if (rename(tmp, path) != 0) {
-    fprintf(stderr, "p2pgrid mam publish: cannot rename %s to %s: %s\n", tmp, path,
-            strerror(errno));
-    goto out;
-  }
-  free(tmp);
-  tmp = NULL; /* renamed: nothing to remove */
-  /* the rename itself must reach the disk */
-  const char *slash = strrchr(path, '/');
-  if (!slash) {
-    memcpy(dir, ".", 2);
-  } else if (slash == path) {
-    memcpy(dir, "/", 2);
-  } else {
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = '\0';
-  }
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || fsync(dfd) != 0) {
-    fprintf(stderr, "p2pgrid mam publish: cannot sync directory %s: %s\n", dir, strerror(errno));
-    if (dfd >= 0) close(dfd);
-    goto out;
-  }
-  close(dfd);
   ret = 0;
 out:
-  if (fd >= 0) close(fd);
-  if (tmp) {
-    (void)unlink(tmp);
-    free(tmp);
-  }
-  free(dir);
   if (b.data) sodium_memzero(b.data, b.cap);
   pg_buf_free(&b);
   return ret;
 }
 
-/* Takes an exclusive lock on FILE.lock for the life of the process; the fd
- * stays open (closed by the caller). -1 on failure (said on stderr). */
-static int lock_state(const char *path) {
-  size_t plen = strlen(path);
-  char *lp = malloc(plen + sizeof ".lock");
+/* Takes an exclusive lock on FILE.lock (p2pgrid/dirlock.h), waiting for
+ * another publish of the same FILE to finish. NULL on failure (said on
+ * stderr). */
+static pg_dirlock *lock_state(const char *path) {
+  pg_dirlock *l = NULL;
+  pg_diag d = {{0}};
+  char *lp = malloc(strlen(path) + sizeof ".lock");
   if (!lp) {
     fprintf(stderr, "p2pgrid mam publish: out of memory\n");
-    return -1;
+    return NULL;
   }
-  memcpy(lp, path, plen);
-  memcpy(lp + plen, ".lock", sizeof ".lock");
-  int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    fprintf(stderr, "p2pgrid mam publish: cannot open lock file %s: %s\n", lp, strerror(errno));
-    free(lp);
-    return -1;
+  memcpy(lp, path, strlen(path));
+  memcpy(lp + strlen(path), ".lock", sizeof ".lock");
+  int rc = pg_lock_file_take(lp, false, &l, &d);
+  if (rc == PG_ERR_UNAVAILABLE) {
+    fprintf(stderr, "p2pgrid mam publish: %s is in use by another publish (%s); waiting\n", path,
+            d.msg);
+    rc = pg_lock_file_take(lp, true, &l, &d);
   }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int r = -1;
-    if (errno == EWOULDBLOCK) {
-      fprintf(stderr, "p2pgrid mam publish: %s is in use by another publish; waiting\n", path);
-      while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
-      }
-    }
-    if (r != 0) {
-      fprintf(stderr, "p2pgrid mam publish: cannot lock %s: %s\n", lp, strerror(errno));
-      close(fd);
-      free(lp);
-      return -1;
-    }
-  }
+  if (rc != PG_OK) fprintf(stderr, "p2pgrid mam publish: cannot lock %s: %s\n", path, d.msg);
   free(lp);
-  return fd;
+  return l;
 }
 
 static int random_seed(char seed[PG_MAM_HASH_TRYTES + 1]) {
@@ -408,7 +331,7 @@ static int cmd_publish(int argc, char **argv) {
   int security = 0; /* 0 = not given */
   char *msg = NULL;
   size_t msg_len = 0;
-  int lock_fd = -1;
+  pg_dirlock *lock = NULL;
   pg_client *client = NULL;
   pg_mam_channel ch, next;
   pg_mam_message m;
@@ -503,8 +426,8 @@ static int cmd_publish(int argc, char **argv) {
   if ((status = open_client("publish", node, &client)) != PG_EXIT_OK) goto out;
   status = PG_EXIT_FAIL;
 
-  lock_fd = lock_state(path);
-  if (lock_fd < 0) goto out;
+  lock = lock_state(path);
+  if (!lock) goto out;
 
   bool exists = false;
   if ((status = read_state(path, &ch, &exists)) != PG_EXIT_OK) goto out;
@@ -639,7 +562,7 @@ out:
   pg_mam_channel_wipe(&ch);
   pg_mam_channel_wipe(&next);
   pg_client_free(client);
-  if (lock_fd >= 0) close(lock_fd);
+  pg_dirlock_release(lock);
   free(msg);
   return status;
 }

@@ -40,6 +40,10 @@ void pg_cmd_node_usage(FILE *f) {
           "  Without credentials a POST gets 401, with refused ones 403; GET stays open.\n"
           "\n"
           "Command-line options override the file. Unknown settings are errors.\n"
+          "One process per data directory: the node holds an exclusive lock on\n"
+          "DATA_DIR/LOCK (with its pid) while it runs; a second node on the same\n"
+          "directory stops at once with 'data dir DIR in use by pid N' (status 1).\n"
+          "The kernel drops the lock when the node exits, also after kill -9.\n"
           "The node keeps a UTXO ledger; its genesis comes from [ledger] genesis or\n"
           "genesis_file and must stay the same for a data directory.\n"
           "Exit status: 0 after a clean stop, 1 if the node fails, 2 for bad usage or\n"
@@ -63,6 +67,7 @@ int pg_cmd_node(int argc, char **argv) {
   pg_config *cfg = NULL;
   pg_node_config nc;
   pg_node *node = NULL;
+  pg_dirlock *lock = NULL;
   pg_diag d = {{0}};
   int ch, rc = 0;
 
@@ -120,6 +125,16 @@ int pg_cmd_node(int argc, char **argv) {
       goto out;
     }
   }
+  /* One node per data directory, locked before anything in it is opened or
+   * created (the config load may generate the coordinator key there). An
+   * empty data_dir is left to the config load to report. */
+  {
+    const char *dir = NULL;
+    if (pg_config_get_str(cfg, "node", "data_dir", nc.data_dir, &dir, &d) == PG_OK && dir &&
+        dir[0] && (status = pg_app_lock_data_dir("node", dir, &lock)) != PG_EXIT_OK)
+      goto out;
+    status = PG_EXIT_USAGE;
+  }
   if (pg_node_config_load(&nc, cfg, &d) != PG_OK) {
     fprintf(stderr, "p2pgrid node: %s\n", d.msg);
     goto out;
@@ -163,5 +178,6 @@ out:
   pg_node_config_clear(&nc);
   pg_config_free(cfg);
   pg_app_overrides_free(&ov);
+  pg_dirlock_release(lock); /* last: the node is stopped and its files closed */
   return status;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "app.h"
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/client.h"
+#include "p2pgrid/file.h"
 #include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/slip10.h"
@@ -53,6 +55,16 @@ void pg_cmd_wallet_usage(FILE *f) {
           "  --max-inputs N     sweep: outputs to consume at most, 2..127 (default 127)\n"
           "  --no-wait          send, sweep: do not follow the transfer to confirmation\n"
           "  --timeout SECONDS  send, sweep: how long to wait for confirmation (default 60)\n"
+          "  --journal FILE     send, sweep: the journal of pending transfers (default: the\n"
+          "                     seed or mnemonic file's name + .pending)\n"
+          "\n"
+          "Pending transfers: send and sweep record each transfer they submit (message,\n"
+          "transaction, the outputs it spends) in the journal, written atomically, and\n"
+          "hold JOURNAL.lock while they choose inputs and submit, so a second send from\n"
+          "the same seed (also right after 'send --no-wait') never spends an output a\n"
+          "pending transfer spends; it waits for the lock, then asks the node about each\n"
+          "journal entry and drops the ones that are confirmed, conflicting or unknown\n"
+          "to the node. With P2PGRID_SEED and no --journal there is no journal.\n"
           "\n"
           "examples:\n"
           "  p2pgrid wallet new --seed-file alice.seed\n"
@@ -62,7 +74,7 @@ void pg_cmd_wallet_usage(FILE *f) {
 }
 
 typedef struct wopts {
-  const char *action, *seed_file, *mnemonic_file, *node, *hrp, *reference, *data;
+  const char *action, *seed_file, *mnemonic_file, *node, *hrp, *reference, *data, *journal;
   uint32_t account, count, index, change;
   bool dust_allowance, no_wait;
   uint64_t timeout_s, max_inputs;
@@ -88,7 +100,7 @@ bad:
 
 static int parse_args(int argc, char **argv, wopts *o) {
   enum { O_SEED = 256, O_MNEMONIC, O_NODE, O_ACCOUNT, O_HRP, O_COUNT, O_INDEX, O_CHANGE, O_TO, O_AMOUNT,
-         O_DUST, O_REF, O_DATA, O_NOWAIT, O_TIMEOUT, O_MAXIN };
+         O_DUST, O_REF, O_DATA, O_NOWAIT, O_TIMEOUT, O_MAXIN, O_JOURNAL };
   static const struct option opts[] = {
       {"seed-file", required_argument, 0, O_SEED}, {"node", required_argument, 0, O_NODE},
       {"mnemonic-file", required_argument, 0, O_MNEMONIC},
@@ -99,6 +111,7 @@ static int parse_args(int argc, char **argv, wopts *o) {
       {"reference", required_argument, 0, O_REF},   {"data", required_argument, 0, O_DATA},
       {"no-wait", no_argument, 0, O_NOWAIT},        {"timeout", required_argument, 0, O_TIMEOUT},
       {"max-inputs", required_argument, 0, O_MAXIN},
+      {"journal", required_argument, 0, O_JOURNAL},
       {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
   o->node = "http://127.0.0.1:14265";
   o->hrp = NULL;
@@ -115,6 +128,7 @@ static int parse_args(int argc, char **argv, wopts *o) {
     case O_HRP: o->hrp = optarg; break;
     case O_REF: o->reference = optarg; break;
     case O_DATA: o->data = optarg; break;
+    case O_JOURNAL: o->journal = optarg; break;
     case O_DUST: o->dust_allowance = true; break;
     case O_NOWAIT: o->no_wait = true; break;
     case O_ACCOUNT: if (parse_u64("--account", optarg, 0x7fffffff, &v)) return -1; o->account = (uint32_t)v; break;
@@ -181,19 +195,15 @@ static int cmd_new(const wopts *o) {
   randombytes_buf(seed, sizeof seed);
   pg_hex_encode(seed, sizeof seed, hex);
   sodium_memzero(seed, sizeof seed);
-  int fd = open(o->seed_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    fprintf(stderr, "p2pgrid wallet new: %s: %s%s\n", o->seed_file, strerror(errno),
-            errno == EEXIST ? " (refusing to overwrite a seed)" : "");
-    return PG_EXIT_FAIL;
-  }
   size_t n = strlen(hex);
   hex[n] = '\n';
-  bool ok = write(fd, hex, n + 1) == (ssize_t)(n + 1) && fsync(fd) == 0;
+  /* whole or not at all, also across a power cut; never over an existing seed */
+  pg_diag d = {{0}};
+  int rc = pg_write_file_atomic(o->seed_file, hex, n + 1, true, false, &d);
   sodium_memzero(hex, sizeof hex);
-  if (close(fd) != 0 || !ok) {
-    fprintf(stderr, "p2pgrid wallet new: %s: cannot write the seed\n", o->seed_file);
-    unlink(o->seed_file);
+  if (rc != PG_OK) {
+    fprintf(stderr, "p2pgrid wallet new: %s%s\n", d.msg,
+            rc == PG_ERR_EXISTS ? " (refusing to overwrite a seed)" : "");
     return PG_EXIT_FAIL;
   }
   printf("seed written to %s (keep it secret; it controls the funds)\n", o->seed_file);
@@ -212,6 +222,93 @@ static int parse_address(const char *s, const char *hrp, uint8_t out[32]) {
   fprintf(stderr, "p2pgrid wallet: address '%s': %s\n", s,
           d.msg[0] ? d.msg : "not a bech32 or 64-hex address");
   return -1;
+}
+
+/* ---- the journal of pending transfers (app.h) ---- */
+
+typedef struct journal {
+  char path[PATH_MAX]; /* "" = none */
+  pg_dirlock *lock;    /* on path + ".lock" */
+  pg_app_journal *j;
+} journal;
+
+/* Locks the journal (waiting for another send of the same seed), reads it,
+ * asks the node about each entry and hands the pending ones to w (their
+ * inputs stay untouched); entries that are confirmed, conflicting or unknown
+ * to the node are dropped. 0 or -1 (printed). */
+static int journal_open(const char *who, const wopts *o, pg_wallet *w, journal *jn) {
+  pg_diag d = {{0}};
+  char lp[PATH_MAX + 8], hex[65];
+  const char *base = o->mnemonic_file ? o->mnemonic_file : o->seed_file;
+  if (!o->journal && !base) {
+    fprintf(stderr, "p2pgrid wallet %s: note: no journal of pending transfers (the seed comes from "
+                    "P2PGRID_SEED); give --journal FILE so that sends in quick succession never "
+                    "spend the same outputs\n", who);
+    return 0;
+  }
+  int n = o->journal ? snprintf(jn->path, sizeof jn->path, "%s", o->journal)
+                     : snprintf(jn->path, sizeof jn->path, "%s.pending", base);
+  if (n < 0 || (size_t)n >= sizeof jn->path || snprintf(lp, sizeof lp, "%s.lock", jn->path) < 0) {
+    fprintf(stderr, "p2pgrid wallet %s: journal path too long\n", who);
+    return -1;
+  }
+  if (pg_lock_file_take(lp, true, &jn->lock, &d) != PG_OK || !(jn->j = calloc(1, sizeof *jn->j)) ||
+      pg_app_journal_load(jn->path, jn->j, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid wallet %s: %s\n", who, d.msg[0] ? d.msg : "out of memory");
+    return -1;
+  }
+  size_t before = jn->j->n;
+  for (size_t i = 0; i < jn->j->n;) {
+    const pg_wallet_transfer *t = &jn->j->t[i];
+    pg_wallet_transfer_state st;
+    pg_hex_encode(t->msg_id, 32, hex);
+    if (pg_wallet_transfer_check(w, t, &st, &d) != PG_OK) {
+      fprintf(stderr, "p2pgrid wallet %s: cannot check pending transfer %s: %s\n", who, hex, d.msg);
+      return -1;
+    }
+    if (st == PG_TRANSFER_PENDING) {
+      if (pg_wallet_track(w, t, &d) != PG_OK) {
+        fprintf(stderr, "p2pgrid wallet %s: %s\n", who, d.msg);
+        return -1;
+      }
+      i++;
+      continue;
+    }
+    if (st != PG_TRANSFER_INCLUDED)
+      fprintf(stderr, "p2pgrid wallet %s: earlier transfer %s %s; its outputs are free again\n",
+              who, hex, st == PG_TRANSFER_CONFLICTING ? "conflicted" : "is unknown to the node");
+    pg_app_journal_remove(jn->j, i);
+  }
+  if (jn->j->n != before && pg_app_journal_save(jn->path, jn->j, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid wallet %s: %s\n", who, d.msg);
+    return -1;
+  }
+  return 0;
+}
+
+/* Records the transfer just submitted as msg_id. 0 or -1 (printed). */
+static int journal_add(const char *who, journal *jn, pg_wallet *w, const uint8_t msg_id[32]) {
+  pg_diag d = {{0}};
+  if (!jn->j) return 0;
+  int rc = jn->j->n < PG_APP_JOURNAL_MAX
+               ? pg_wallet_pending_transfer(w, msg_id, &jn->j->t[jn->j->n])
+               : pg_fail(&d, PG_ERR_UNAVAILABLE, "journal full");
+  if (rc == PG_OK) {
+    jn->j->n++;
+    rc = pg_app_journal_save(jn->path, jn->j, &d);
+  }
+  if (rc != PG_OK)
+    fprintf(stderr, "p2pgrid wallet %s: the transfer was submitted but not recorded in %s: %s\n",
+            who, jn->path, d.msg[0] ? d.msg : pg_strerror(rc));
+  return rc == PG_OK ? 0 : -1;
+}
+
+/* Lets the next send in (idempotent). */
+static void journal_close(journal *jn) {
+  pg_dirlock_release(jn->lock);
+  jn->lock = NULL;
+  free(jn->j);
+  jn->j = NULL;
 }
 
 typedef struct history_ctx {
@@ -258,6 +355,8 @@ int pg_cmd_wallet(int argc, char **argv) {
   pg_diag d = {{0}};
   pg_client *c = NULL;
   pg_wallet *w = NULL;
+  journal jn;
+  memset(&jn, 0, sizeof jn);
   pg_node_info info;
   char hrp[PG_CLIENT_HRP_MAX + 1];
   pg_http_client_opts ho = {.base_url = o.node};
@@ -304,6 +403,7 @@ int pg_cmd_wallet(int argc, char **argv) {
       status = PG_EXIT_USAGE;
       goto out;
     }
+    if (journal_open("sweep", &o, w, &jn)) goto out;
     int rc =
         pg_wallet_sweep(w, o.npay ? to : NULL, (size_t)o.max_inputs, NULL, mid, tid, &swept, &d);
     if (rc == PG_ERR_NOT_FOUND) {
@@ -318,6 +418,9 @@ int pg_cmd_wallet(int argc, char **argv) {
     pg_hex_encode(mid, 32, mhex);
     pg_hex_encode(tid, 32, thex);
     printf("swept %zu outputs\ntransaction %s\nmessage     %s\n", swept, thex, mhex);
+    fflush(stdout);
+    if (journal_add("sweep", &jn, w, mid)) goto out;
+    journal_close(&jn);
     if (!o.no_wait) {
       pg_wallet_follow_opts fo = {.timeout_ms = o.timeout_s * 1000};
       if (pg_wallet_follow(w, mid, &fo, fin, &d)) {
@@ -346,6 +449,7 @@ int pg_cmd_wallet(int argc, char **argv) {
     }
     uint8_t mid[32], tid[32], fin[32];
     char mhex[65], thex[65];
+    if (journal_open("send", &o, w, &jn)) goto out;
     if (pg_wallet_send(w, outs, o.npay, &so, mid, tid, &d)) {
       fprintf(stderr, "p2pgrid wallet send: %s\n", d.msg);
       goto out;
@@ -353,6 +457,9 @@ int pg_cmd_wallet(int argc, char **argv) {
     pg_hex_encode(mid, 32, mhex);
     pg_hex_encode(tid, 32, thex);
     printf("transaction %s\nmessage     %s\n", thex, mhex);
+    fflush(stdout);
+    if (journal_add("send", &jn, w, mid)) goto out;
+    journal_close(&jn);
     if (!o.no_wait) {
       pg_wallet_follow_opts fo = {.timeout_ms = o.timeout_s * 1000};
       int rc = pg_wallet_follow(w, mid, &fo, fin, &d);
@@ -366,6 +473,7 @@ int pg_cmd_wallet(int argc, char **argv) {
   }
   status = PG_EXIT_OK;
 out:
+  journal_close(&jn);
   sodium_memzero(seed, sizeof seed);
   pg_wallet_free(w);
   pg_client_free(c);

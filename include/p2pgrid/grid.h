@@ -21,7 +21,16 @@
  * Errors: pg_*_step returns PG_OK when it did what it could; a failure of
  * one part (node unreachable, registration refused, a bad message) is
  * logged, counted in the status and retried on a later step; it never stops
- * the other parts. Only storage failures (PG_ERR_DB) are returned.
+ * the other parts. Only storage failures (PG_ERR_DB, rolled back: nothing
+ * half-done stays) and settings the entity cannot work with (PG_ERR_CONFIG)
+ * are returned; the daemons retry the first on the next tick and stop on
+ * the second.
+ *
+ * Readings (grid): a reading above the member's capacity, for a slot outside
+ * [now - late window, now + one slot] or priced out of the market's range is
+ * quarantined (kept with its reason, counted, never settled unless the
+ * operator releases it); a party whose numbers cannot be settled in a slot
+ * is quarantined for that slot and the slot settles for everyone else.
  *
  * Threads: an entity is stepped from one thread. The registration handlers
  * (pg_producer_handle / pg_gridop_handle) and the status getters may be
@@ -142,6 +151,14 @@ void pg_producer_close(pg_producer *p);
 typedef struct pg_consumer_opts {
   uint64_t bid_per_kwh;
   bool has_bid;
+  /* A payment request is refused (never paid, counted "refused_requests")
+   * when it names another address than grid_address (NULL: the address of
+   * the first request accepted is pinned), bills more usage than we reported
+   * and was not billed yet, or asks more than usage x max_price_per_kwh
+   * (fees included; when has_max_price). */
+  const char *grid_address;
+  uint64_t max_price_per_kwh;
+  bool has_max_price;
   const uint8_t *seed; /* wallet seed: pays the grid's requests */
   size_t seed_len;
 } pg_consumer_opts;
@@ -168,6 +185,12 @@ typedef struct pg_gridop_opts {
   const uint8_t *seed;   /* wallet seed: receive address = walk address 0 */
   size_t seed_len;
   pg_registry_limits limits;
+  /* readings: a member without an enrolled capacity may report at most
+   * default_max_w (W) x the slot length; 0 = 100 kW. A reading for a slot
+   * older than late_window_ms (0 = 96 slots, a day of 15-minute slots) is
+   * quarantined. */
+  uint64_t default_max_w;
+  uint64_t late_window_ms;
 } pg_gridop_opts;
 typedef struct pg_gridop pg_gridop;
 PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,
@@ -188,6 +211,14 @@ PG_NODISCARD int pg_gridop_enrol(pg_gridop *g, pg_tls_trust *trust, const void *
  * (works while the grid runs: SQLite serialises the writers). */
 PG_NODISCARD int pg_grid_enrol(const char *data_dir, pg_tls_trust *trust, const void *cert,
                                size_t len, const char *address, pg_member *out, pg_diag *d);
+/* The quarantine of the grid in data_dir, for `p2pgrid grid quarantine`:
+ * action "list" (*out = the held readings, or all with id != 0),
+ * "release" or "reject" the held reading id. Works while the grid runs. */
+PG_NODISCARD int pg_grid_quarantine(const char *data_dir, const char *action, int64_t id,
+                                    json_t **out, pg_diag *d);
+/* The held readings [{"id","member","kind","slot","wh","price","messageId",
+ * "receivedMs","reason","state","decidedMs"}]. Thread-safe. */
+PG_NODISCARD int pg_gridop_quarantine(pg_gridop *g, json_t **out, pg_diag *d);
 /* [{"id","role","fingerprint","maxW","paymentAddress","state","channels",
  * "enrolledMs"}]; only_id = NULL for all. Thread-safe. */
 PG_NODISCARD int pg_gridop_enrolments(pg_gridop *g, const char *only_id, json_t **out,
@@ -214,12 +245,13 @@ void pg_gridop_close(pg_gridop *g);
 
 /* The grid's whole HTTP surface as one pg_httpd handler body:
  * PUT/DELETE /registration/{id}, GET /api/status, /api/me, /api/producers,
- * /api/consumers, /api/enrolments, /api/slots,
+ * /api/consumers, /api/enrolments, /api/quarantine, /api/slots,
  * /api/{producers|consumers}/{id}/slots, /api/config ({"nodeUrl":
  * node_url}, may be NULL), /api/log, and the dashboard (web/dashboard) at
  * every other GET path. Who sees what (docs/SECURITY.md): the operator
  * (a verified certificate of role operator or grid) everything; a member
  * its own rows (/api/me, its slots, its row of /api/producers|consumers);
+ * only the operator /api/enrolments, /api/quarantine and /api/log;
  * anyone the community aggregates (/api/status, /api/slots, /api/config)
  * and the dashboard's files; anything else 403. srv (may be NULL) adds its
  * counters to /api/status. Thread-safe. */

@@ -103,6 +103,17 @@ PG_NODISCARD int pg_mam_channel_save(const pg_mam_channel *ch, pg_buf *out);
 PG_NODISCARD int pg_mam_channel_load(pg_mam_channel *ch, const void *json, size_t len,
                                      pg_diag *d);
 
+/* Whether the state's seed still produces its nextRoot, the root the last
+ * message announced and readers follow: the root of the tree (start + count,
+ * nextCount) within a tree (index > 0), or (start - nextCount + count,
+ * nextCount) after a tree's last leaf (index 0; mam.js moved start on by
+ * nextCount), must equal next_root. PG_OK when it does or when there is no
+ * nextRoot yet (nothing published); PG_ERR_STATE naming both roots when they
+ * differ (an edited or corrupted state: a message signed from it would start
+ * another channel); the errors of pg_mam_channel_validate. Costs one tree of
+ * nextCount leaves (see pg_mam_channel_root). */
+PG_NODISCARD int pg_mam_channel_check(const pg_mam_channel *ch, pg_diag *d);
+
 /* mam.js channelRoot: the root of the tree (start, count). */
 PG_NODISCARD int pg_mam_channel_root(const pg_mam_channel *ch, char root[PG_MAM_HASH_TRYTES + 1]);
 

@@ -14,6 +14,13 @@
  * The node copies what it needs from the config during pg_node_start; the
  * config may be cleared right after.
  *
+ * Data directory: pg_node_start does not lock it (embedded nodes of the
+ * simulator and tests own theirs); a program that runs a node on a
+ * directory another process may use takes pg_dirlock_take (p2pgrid/
+ * dirlock.h) on it first, before pg_node_config_load (which may create the
+ * coordinator key there), as `p2pgrid node` does. pg_node_config_load
+ * writes a generated coordinator key atomically (p2pgrid/file.h).
+ *
  * Ledger: the node always keeps a UTXO ledger (p2pgrid/ledger.h) in the
  * Tangle's database, booked by white-flag confirmation of every milestone.
  * Its genesis comes from [ledger] genesis / genesis_file; without one the

@@ -33,6 +33,7 @@
 
 #include "p2pgrid/client.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/message.h" /* PG_TX_MAX_INPUTS */
 
 #define PG_WALLET_MAX_OUTPUTS 126 /* 127 minus one for the remainder */
 
@@ -146,6 +147,50 @@ PG_NODISCARD int pg_wallet_count_outputs(pg_wallet *w, uint32_t change, uint32_t
 PG_NODISCARD int pg_wallet_find_transfer(pg_wallet *w, const uint8_t *index, size_t index_len,
                                          const uint8_t to[32], uint64_t amount,
                                          uint8_t msg_id[32], bool *found, pg_diag *d);
+
+/* ---- Transfers sent by another wallet object or process (journals) ----
+ * A wallet object remembers only its own pending transfers. A program that
+ * sends from one seed in several processes (the CLI: one process per send)
+ * keeps their transfers in a journal and hands them to each new object with
+ * pg_wallet_track, so that no send spends an output a pending one spends. */
+
+/* A transfer as a journal keeps it: the message that carried it, its
+ * transaction id and the outputs (ids) it spends. */
+typedef struct pg_wallet_transfer {
+  uint8_t msg_id[32];
+  uint8_t tx_id[32];
+  size_t ninputs;
+  uint8_t inputs[PG_TX_MAX_INPUTS][PG_OUTPUT_ID_LEN];
+} pg_wallet_transfer;
+
+/* The pending transfer this object sent (or tracks) as msg_id, into *out.
+ * PG_ERR_NOT_FOUND when it has none (never sent, or followed to its end). */
+PG_NODISCARD int pg_wallet_pending_transfer(pg_wallet *w, const uint8_t msg_id[32],
+                                            pg_wallet_transfer *out);
+
+/* Makes this object treat t as one of its own pending transfers: its inputs
+ * are never taken by pg_wallet_send, pg_wallet_sweep or
+ * pg_wallet_ensure_dust_allowance, it counts towards the 64 pending, and
+ * pg_wallet_follow follows it (reattaching from the node's copy) and forgets
+ * it once referenced. A transaction already pending is not added twice.
+ * PG_ERR_INVALID for 0 or more than 127 inputs; PG_ERR_UNAVAILABLE while 64
+ * transfers are pending. */
+PG_NODISCARD int pg_wallet_track(pg_wallet *w, const pg_wallet_transfer *t, pg_diag *d);
+
+typedef enum pg_wallet_transfer_state {
+  PG_TRANSFER_PENDING,     /* not referenced yet: its inputs stay reserved */
+  PG_TRANSFER_INCLUDED,    /* its transaction is booked (through any message) */
+  PG_TRANSFER_CONFLICTING, /* referenced as conflicting, or an input is spent (or does
+                              not exist) while the transaction is not booked: it can
+                              never be booked */
+  PG_TRANSFER_UNKNOWN,     /* the node knows neither its message nor its transaction */
+} pg_wallet_transfer_state;
+
+/* Where t stands at the node, from the confirmed ledger and the message's
+ * metadata (reads only; nothing is promoted or reattached). Only PENDING
+ * needs its inputs kept back. Errors of the client calls as they are. */
+PG_NODISCARD int pg_wallet_transfer_check(pg_wallet *w, const pg_wallet_transfer *t,
+                                          pg_wallet_transfer_state *st, pg_diag *d);
 
 typedef struct pg_wallet_follow_opts {
   uint64_t timeout_ms;  /* 0 = 60000 */

@@ -521,7 +521,8 @@ int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_fol
         return PG_OK;
       }
       uint8_t nid[32];
-      rc = p ? submit_payload(w, p->payload, p->payload_len, nid, d) : reattach_any(w, cur, nid, d);
+      rc = p && p->payload ? submit_payload(w, p->payload, p->payload_len, nid, d)
+                           : reattach_any(w, cur, nid, d);
       if (rc) return rc;
       memcpy(cur, nid, 32);
       if (p) memcpy(p->msg_id, nid, 32);
@@ -531,6 +532,74 @@ int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_fol
     }
     sleep_ms(poll);
   }
+}
+
+/* ---- Transfers of other objects: journals ---- */
+
+int pg_wallet_pending_transfer(pg_wallet *w, const uint8_t msg_id[32], pg_wallet_transfer *out) {
+  const pending *p = find_pending(w, msg_id);
+  if (!p) return PG_ERR_NOT_FOUND;
+  memset(out, 0, sizeof *out);
+  memcpy(out->msg_id, p->msg_id, 32);
+  memcpy(out->tx_id, p->tx_id, 32);
+  out->ninputs = p->ninputs;
+  memcpy(out->inputs, p->inputs, p->ninputs * PG_OUTPUT_ID_LEN);
+  return PG_OK;
+}
+
+int pg_wallet_track(pg_wallet *w, const pg_wallet_transfer *t, pg_diag *d) {
+  if (t->ninputs < 1 || t->ninputs > PG_TX_MAX_INPUTS)
+    return pg_fail(d, PG_ERR_INVALID, "a transfer spends 1 to %d outputs, not %zu",
+                   PG_TX_MAX_INPUTS, t->ninputs);
+  if (find_pending_tx(w, t->tx_id)) return PG_OK;
+  if (w->npending == MAX_PENDING)
+    return pg_fail(d, PG_ERR_UNAVAILABLE,
+                   "%d transfers of this wallet are unconfirmed: wait for them to confirm "
+                   "before sending more",
+                   MAX_PENDING);
+  pending *p = &w->pend[w->npending++];
+  memset(p, 0, sizeof *p); /* no payload: a reattachment reads it from the node */
+  memcpy(p->msg_id, t->msg_id, 32);
+  memcpy(p->tx_id, t->tx_id, 32);
+  p->ninputs = t->ninputs;
+  memcpy(p->inputs, t->inputs, t->ninputs * PG_OUTPUT_ID_LEN);
+  return PG_OK;
+}
+
+int pg_wallet_transfer_check(pg_wallet *w, const pg_wallet_transfer *t,
+                             pg_wallet_transfer_state *st, pg_diag *d) {
+  bool spent = false, booked = false;
+  uint8_t by[32];
+  int rc = PG_OK;
+  *st = PG_TRANSFER_PENDING;
+  /* inputs first: booking spends them in the same milestone, so spent and
+   * then not booked means spent by another transaction */
+  for (size_t i = 0; rc == PG_OK && i < t->ninputs && !spent; i++) {
+    pg_output_info o;
+    rc = pg_client_output(w->client, t->inputs[i], &o, d);
+    if (rc == PG_ERR_NOT_FOUND) rc = PG_OK, spent = true; /* cannot be booked either */
+    else if (rc == PG_OK) spent = o.spent;
+  }
+  if (rc == PG_OK) rc = tx_booked(w, t->tx_id, &booked, by, d);
+  if (rc) return rc;
+  if (booked) {
+    *st = PG_TRANSFER_INCLUDED;
+    return PG_OK;
+  }
+  if (spent) {
+    *st = PG_TRANSFER_CONFLICTING;
+    return PG_OK;
+  }
+  pg_msg_meta m;
+  rc = pg_client_get_meta(w->client, t->msg_id, &m, d);
+  if (rc == PG_ERR_NOT_FOUND) {
+    *st = PG_TRANSFER_UNKNOWN;
+    return PG_OK;
+  }
+  if (rc) return rc;
+  if (m.referenced_by)
+    *st = m.inclusion == PG_INCL_INCLUDED ? PG_TRANSFER_INCLUDED : PG_TRANSFER_CONFLICTING;
+  return PG_OK;
 }
 
 /* ---- Dust management: sweep, dust allowance, output counts ---- */
@@ -720,6 +789,7 @@ int pg_wallet_sweep(pg_wallet *w, const uint8_t to[32], size_t max_inputs,
 static bool pending_allowance(const pg_wallet *w, const uint8_t addr[32], uint8_t msg_id[32]) {
   for (size_t i = 0; i < w->npending; i++) {
     pg_message m;
+    if (!w->pend[i].payload) continue; /* tracked (pg_wallet_track): outputs unknown here */
     if (pg_payload_parse(w->pend[i].payload, w->pend[i].payload_len, &m, NULL)) continue;
     bool hit = false;
     const pg_transaction *tx = m.u.transaction;

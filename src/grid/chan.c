@@ -13,7 +13,7 @@ static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
 static int load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_chan_info *info,
                       bool *found, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "SELECT state, root, side_key FROM channels WHERE name = ?1", &st, d);
+  int rc = pg_db_prepare(db, "SELECT state, root, side_key FROM channels WHERE name = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
@@ -45,7 +45,7 @@ static int save_state(sqlite3 *db, const char *name, const pg_mam_channel *ch,
     return pg_fail(d, rc, "channel %s: cannot save its state", name);
   }
   sqlite3_stmt *st = NULL;
-  rc = pg_gdb_prepare(db, info ? "INSERT INTO channels(state, name, root, side_key) VALUES (?1, ?2, ?3, ?4)"
+  rc = pg_db_prepare(db, info ? "INSERT INTO channels(state, name, root, side_key) VALUES (?1, ?2, ?3, ?4)"
                                : "UPDATE channels SET state = ?1 WHERE name = ?2",
                       &st, d);
   if (!rc) {
@@ -105,7 +105,7 @@ int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *
     return rc;
   }
   sqlite3_stmt *st = NULL;
-  rc = pg_gdb_prepare(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
+  rc = pg_db_prepare(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
   if (!rc) {
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, (const char *)js.data, (int)js.len, SQLITE_TRANSIENT);
@@ -125,7 +125,7 @@ static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char 
   char *trytes = NULL;
   size_t tlen = 0;
   pg_mam_message m = {0};
-  int rc = pg_gdb_begin(db, d);
+  int rc = pg_db_begin(db, d);
   if (rc) return rc;
   rc = load_state(db, channel, &ch, NULL, &found, d);
   if (!rc && !found) rc = pg_fail(d, PG_ERR_STATE, "outbox: channel %s is missing", channel);
@@ -135,7 +135,7 @@ static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char 
   if (!rc) rc = save_state(db, channel, &ch, NULL, d);
   if (!rc) {
     sqlite3_stmt *st = NULL;
-    rc = pg_gdb_prepare(db, "UPDATE outbox SET payload = ?1, address = ?2 WHERE seq = ?3", &st, d);
+    rc = pg_db_prepare(db, "UPDATE outbox SET payload = ?1, address = ?2 WHERE seq = ?3", &st, d);
     if (!rc) {
       sqlite3_bind_text(st, 1, m.payload, (int)m.payload_len, SQLITE_STATIC);
       sqlite3_bind_text(st, 2, m.address, -1, SQLITE_STATIC);
@@ -145,9 +145,9 @@ static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char 
     }
   }
   if (!rc)
-    rc = pg_gdb_commit(db, d);
+    rc = pg_db_commit(db, d);
   else
-    pg_gdb_rollback(db);
+    pg_db_rollback(db);
   if (found) pg_mam_channel_wipe(&ch);
   free(trytes);
   pg_mam_message_free(&m);
@@ -156,7 +156,7 @@ static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char 
 
 static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
+  int rc = pg_db_prepare(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
                                    " attempts = attempts + 1 WHERE seq = ?3"
                                  : "UPDATE outbox SET last_error = ?1, attempts = attempts + 1"
                                    " WHERE seq = ?3",
@@ -180,7 +180,7 @@ int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
   if (sent) *sent = 0;
   for (;;) {
     sqlite3_stmt *st = NULL;
-    int rc = pg_gdb_prepare(db, "SELECT seq, channel, body, payload, address FROM outbox"
+    int rc = pg_db_prepare(db, "SELECT seq, channel, body, payload, address FROM outbox"
                                 " WHERE msg_id IS NULL ORDER BY seq LIMIT 1",
                             &st, d);
     if (rc) return rc;
@@ -230,7 +230,7 @@ int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
 
 int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "SELECT COUNT(*) FROM outbox WHERE msg_id IS NULL", &st, d);
+  int rc = pg_db_prepare(db, "SELECT COUNT(*) FROM outbox WHERE msg_id IS NULL", &st, d);
   if (rc) return rc;
   if (sqlite3_step(st) == SQLITE_ROW)
     *n = sqlite3_column_int64(st, 0);

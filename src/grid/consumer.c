@@ -80,11 +80,11 @@ static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
   m.u.usage.usage_wh = wh;
   m.u.usage.has_bid = c->o.has_bid;
   m.u.usage.bid_per_kwh = c->o.bid_per_kwh;
-  int rc = pg_gdb_begin(e->db, d);
+  int rc = pg_db_begin(e->db, d);
   if (rc) return rc;
   rc = pg_chan_queue(e->db, "main", &m, d);
   sqlite3_stmt *st = NULL;
-  if (!rc) rc = pg_gdb_prepare(e->db, "INSERT INTO usages(slot, wh) VALUES (?1, ?2)", &st, d);
+  if (!rc) rc = pg_db_prepare(e->db, "INSERT INTO usages(slot, wh) VALUES (?1, ?2)", &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
     sqlite3_bind_int64(st, 2, wh);
@@ -92,9 +92,50 @@ static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
     sqlite3_finalize(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_gdb_commit(e->db, d);
-  pg_gdb_rollback(e->db);
+  if (!rc) return pg_db_commit(e->db, d);
+  pg_db_rollback(e->db);
   return rc;
+}
+
+/* A payment request is paid only when it asks what we owe: the grid's
+ * address (configured, or the one of the first request we accepted), a
+ * usage no larger than what we reported and was not billed yet, and no more
+ * than that usage at the highest price we accept (max_price_per_kwh, fees
+ * included). why = "" when it passes; else the reason (nothing is paid). */
+static int check_request(pg_consumer *c, const pg_grid_payment_request *r, char *why, size_t cap,
+                         pg_diag *d) {
+  pg_entity *e = &c->e;
+  char pinned[PG_BECH32_MAX_LEN + 1] = "";
+  int rc = PG_OK;
+  if (c->o.grid_address && c->o.grid_address[0])
+    snprintf(pinned, sizeof pinned, "%s", c->o.grid_address);
+  else
+    rc = pg_kv_get_text(e->db, "grid_address", pinned, sizeof pinned, d);
+  if (rc) return rc;
+  if (pinned[0] && strcmp(pinned, r->payment_address) != 0) {
+    snprintf(why, cap, "it names address %.70s, not the grid's %.70s", r->payment_address, pinned);
+    return PG_OK;
+  }
+  int64_t reported = 0, billed = 0;
+  rc = pg_db_i64(e->db, "SELECT COALESCE(SUM(wh), 0) FROM usages", 0, 0, &reported, d);
+  if (!rc)
+    rc = pg_db_i64(e->db, "SELECT COALESCE(SUM(usage_wh), 0) FROM requests WHERE state != 4", 0, 0,
+                   &billed, d);
+  if (rc) return rc;
+  if (r->usage_wh > reported - billed) {
+    snprintf(why, cap, "it bills %lld Wh; we reported %lld Wh of which %lld Wh were billed already",
+             (long long)r->usage_wh, (long long)reported, (long long)billed);
+    return PG_OK;
+  }
+  uint64_t max = c->o.has_max_price ? c->o.max_price_per_kwh : 0;
+  /* owed <= usage_wh * max / 1000, in exact integers */
+  if (c->o.has_max_price &&
+      (unsigned __int128)r->owed * 1000u > (unsigned __int128)(uint64_t)r->usage_wh * max + 999u) {
+    snprintf(why, cap, "it asks %llu for %lld Wh, over our highest price of %llu per kWh",
+             (unsigned long long)r->owed, (long long)r->usage_wh, (unsigned long long)max);
+    return PG_OK;
+  }
+  return PG_OK;
 }
 
 /* One message of the return channel, with the cursor advance, in one transaction. */
@@ -114,11 +155,20 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
     return rc;
   }
   const pg_grid_payment_request *r = &m->msg.u.payment_request;
+  char why[300] = "";
+  rc = check_request(c, r, why, sizeof why, d);
+  if (rc) return rc;
   sqlite3_stmt *st = NULL;
-  rc = pg_gdb_prepare(e->db, "INSERT INTO requests(request_id, slot, owed, usage_wh, address, reference,"
-                             " received_ms) VALUES (?1,?2,?3,?4,?5,?6,?7) ON CONFLICT DO NOTHING",
+  rc = pg_db_prepare(e->db, "INSERT INTO requests(request_id, slot, owed, usage_wh, address, reference,"
+                             " received_ms, state, error) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
+                             " ON CONFLICT DO NOTHING",
                       &st, d);
   if (rc) return rc;
+  sqlite3_bind_int(st, 8, why[0] ? REQ_REFUSED : REQ_NEW);
+  if (why[0])
+    sqlite3_bind_text(st, 9, why, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 9);
   sqlite3_bind_text(st, 1, r->request_id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)r->slot);
   sqlite3_bind_int64(st, 3, (sqlite3_int64)r->owed);
@@ -131,9 +181,13 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: payment request %s repeated; ignored", e->id, r->request_id);
     rc = pg_count_add(e->db, "duplicate_requests", 1, d);
+  } else if (!rc && why[0]) {
+    pg_entity_problem(e, "refused_requests", "payment request %s refused: %s", r->request_id, why);
   } else if (!rc) {
     pg_log_info(e->role, "%s: payment request %s: %llu for slot %llu", e->id, r->request_id,
                 (unsigned long long)r->owed, (unsigned long long)r->slot);
+    if (!c->o.grid_address || !c->o.grid_address[0]) /* pin the first one we accept */
+      rc = pg_kv_set_text(e->db, "grid_address", r->payment_address, d);
   }
   return rc;
 }
@@ -155,7 +209,7 @@ static int read_return(pg_consumer *c, pg_diag *d) {
       pg_entity_problem(e, "read_failures", "return channel: %s", rd.msg);
       return PG_OK;
     }
-    rc = pg_gdb_begin(e->db, d);
+    rc = pg_db_begin(e->db, d);
     if (rc) return rc;
     if (r == PG_ERR_INVALID) {
       pg_log_warn(e->role, "%s: bad message on the return channel skipped: %s", e->id, rd.msg);
@@ -164,8 +218,8 @@ static int read_return(pg_consumer *c, pg_diag *d) {
       rc = on_return_msg(c, &m, (int)rstate, d);
     }
     if (!rc) rc = pg_kv_set_text(e->db, "return_next", m.next_root, d);
-    if (!rc) rc = pg_gdb_commit(e->db, d);
-    else pg_gdb_rollback(e->db);
+    if (!rc) rc = pg_db_commit(e->db, d);
+    else pg_db_rollback(e->db);
     if (rc) return rc;
     memcpy(at, m.next_root, sizeof at);
     rc = pg_kv_get_i64(e->db, "return_state", 0, &rstate, d);
@@ -186,7 +240,7 @@ typedef struct req {
 static int set_req(sqlite3 *db, const char *id, int state, const char *msg_id, const char *error,
                    int64_t now, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "UPDATE requests SET state = ?2, msg_id = COALESCE(?3, msg_id),"
+  int rc = pg_db_prepare(db, "UPDATE requests SET state = ?2, msg_id = COALESCE(?3, msg_id),"
                               " error = ?4, attempts = attempts + (?2 = 1),"
                               " paid_ms = CASE WHEN ?2 = 2 THEN ?5 ELSE paid_ms END,"
                               " confirmed_ms = CASE WHEN ?2 = 3 THEN ?5 ELSE confirmed_ms END"
@@ -207,7 +261,7 @@ static int set_req(sqlite3 *db, const char *id, int state, const char *msg_id, c
 
 static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "SELECT request_id, owed, address, reference, state, COALESCE(msg_id,'')"
+  int rc = pg_db_prepare(db, "SELECT request_id, owed, address, reference, state, COALESCE(msg_id,'')"
                               " FROM requests WHERE state < 3 ORDER BY slot, request_id LIMIT 256",
                           &st, d);
   if (rc) return rc;
@@ -335,31 +389,30 @@ int pg_consumer_step(pg_consumer *c, pg_diag *d) {
   return rc;
 }
 
-static int64_t q1(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  int64_t v = 0;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return v;
-}
 
 int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d) {
   pthread_mutex_lock(&c->status_mu);
   json_t *o = NULL;
   int rc = pg_entity_status(&c->e, c->status_db, &o, d);
   if (!rc) {
-    sqlite3 *db = c->status_db;
-    json_object_set_new(o, "usageWh", json_integer(q1(db, "SELECT COALESCE(SUM(wh),0) FROM usages")));
-    json_object_set_new(o, "slotsReported", json_integer(q1(db, "SELECT COUNT(*) FROM usages")));
-    json_object_set_new(o, "requests", json_integer(q1(db, "SELECT COUNT(*) FROM requests")));
-    json_object_set_new(o, "billed", json_integer(q1(db, "SELECT COALESCE(SUM(owed),0) FROM requests")));
-    json_object_set_new(o, "paid", json_integer(q1(db, "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state = 3")));
-    json_object_set_new(o, "pending", json_integer(q1(db, "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state = 2")));
-    json_object_set_new(o, "outstanding", json_integer(q1(db, "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state < 3")));
+    static const char *const fields[][2] = {
+        {"refused", "SELECT COUNT(*) FROM requests WHERE state = 4"},
+        {"usageWh", "SELECT COALESCE(SUM(wh),0) FROM usages"},
+        {"slotsReported", "SELECT COUNT(*) FROM usages"},
+        {"requests", "SELECT COUNT(*) FROM requests"},
+        {"billed", "SELECT COALESCE(SUM(owed),0) FROM requests"},
+        {"paid", "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state = 3"},
+        {"pending", "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state = 2"},
+        {"outstanding", "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state < 3"},
+    };
+    for (size_t i = 0; !rc && i < sizeof fields / sizeof fields[0]; i++)
+      rc = pg_status_i64(o, fields[i][0], c->status_db, fields[i][1], d);
   }
   pthread_mutex_unlock(&c->status_mu);
-  if (rc) return rc;
+  if (rc) {
+    json_decref(o);
+    return rc;
+  }
   *out = o;
   return PG_OK;
 }

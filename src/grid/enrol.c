@@ -34,7 +34,7 @@ static void row_from_stmt(sqlite3_stmt *st, pg_enrol_row *e) {
 int pg_enrolment_get(sqlite3 *db, const char *id, pg_enrol_row *out, bool *found, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   *found = false;
-  int rc = pg_gdb_prepare(db, "SELECT " ROW_COLS " FROM enrolment WHERE id = ?1", &st, d);
+  int rc = pg_db_prepare(db, "SELECT " ROW_COLS " FROM enrolment WHERE id = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
@@ -55,7 +55,7 @@ int pg_enrolment_put(sqlite3 *db, const pg_member *m, const uint8_t *cert, size_
   sqlite3_stmt *st = NULL;
   /* a new certificate for the same id replaces the old one (rotation);
    * the address is kept unless a new one is given */
-  int rc = pg_gdb_prepare(
+  int rc = pg_db_prepare(
       db,
       "INSERT INTO enrolment(id, role, fingerprint, cert, max_w, address, enrolled_ms)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET role = excluded.role,"
@@ -84,7 +84,7 @@ int pg_enrolment_update(sqlite3 *db, const char *id, const char *sql_set, int64_
   char sql[256];
   snprintf(sql, sizeof sql, "UPDATE enrolment SET %s WHERE id = ?1", sql_set);
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, sql, &st, d);
+  int rc = pg_db_prepare(db, sql, &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, v);
@@ -100,7 +100,7 @@ int pg_enrolment_update(sqlite3 *db, const char *id, const char *sql_set, int64_
 
 int pg_enrolment_json(sqlite3 *db, const char *only_id, json_t **out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db,
+  int rc = pg_db_prepare(db,
                           "SELECT " ROW_COLS " FROM enrolment WHERE ?1 IS NULL OR id = ?1"
                           " ORDER BY id",
                           &st, d);
@@ -191,7 +191,7 @@ int pg_enrol_db(sqlite3 *db, pg_tls_trust *trust, const void *cert, size_t len,
 int pg_grid_enrol(const char *data_dir, pg_tls_trust *trust, const void *cert, size_t len,
                   const char *address, pg_member *out, pg_diag *d) {
   sqlite3 *db = NULL;
-  int rc = pg_gdb_open(data_dir, "grid.db", pg_enrolment_schema, &db, d);
+  int rc = pg_db_open(data_dir, "grid.db", pg_enrolment_schema, PG_ENTITY_DB_BUSY_MS, &db, d);
   if (!rc)
     rc = pg_enrol_db(db, trust, cert, len, address,
                      (int64_t)pg_clock_now(pg_clock_real()), out, d);

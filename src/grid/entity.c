@@ -84,7 +84,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   char *schema = malloc(sl);
   if (!schema) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   snprintf(schema, sl, "%s%s", pg_entity_schema, role_schema ? role_schema : "");
-  int rc = pg_gdb_open(e->data_dir, e->db_path, schema, &e->db, d);
+  int rc = pg_db_open(e->data_dir, e->db_path, schema, PG_ENTITY_DB_BUSY_MS, &e->db, d);
   free(schema);
   if (rc) return rc;
 
@@ -106,15 +106,15 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   if (!rc) e->registered = v != 0;
 
   if (!rc && main_channel) {
-    rc = pg_gdb_begin(e->db, d);
+    rc = pg_db_begin(e->db, d);
     bool created = false;
     pg_chan_info ci;
     if (!rc) rc = pg_chan_ensure(e->db, "main", e->security, &ci, &created, d);
     if (!rc && created) rc = queue_hello(e, &ci, type, d);
     if (!rc)
-      rc = pg_gdb_commit(e->db, d);
+      rc = pg_db_commit(e->db, d);
     else
-      pg_gdb_rollback(e->db);
+      pg_db_rollback(e->db);
   }
   if (rc) {
     sqlite3_close(e->db);
@@ -129,7 +129,7 @@ void pg_entity_fini(pg_entity *e) {
 }
 
 int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d) {
-  return pg_gdb_open(e->data_dir, e->db_path, NULL, out, d);
+  return pg_db_open(e->data_dir, e->db_path, NULL, PG_ENTITY_DB_BUSY_MS, out, d);
 }
 
 void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) {
@@ -190,7 +190,7 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
   } else {
     pg_grid_channel ret;
     bool has_ret = resp.len > 2 && pg_grid_channel_parse(resp.data, resp.len, &ret, NULL) == PG_OK;
-    rc = pg_gdb_begin(e->db, d);
+    rc = pg_db_begin(e->db, d);
     if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_root", ret.root, d);
     if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_side_key", ret.side_key, d);
     if (!rc && has_ret) {
@@ -201,9 +201,9 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
     }
     if (!rc) rc = pg_kv_set_i64(e->db, "registered", 1, d);
     if (!rc)
-      rc = pg_gdb_commit(e->db, d);
+      rc = pg_db_commit(e->db, d);
     else
-      pg_gdb_rollback(e->db);
+      pg_db_rollback(e->db);
     if (!rc) {
       e->registered = true;
       pg_log_info(e->role, "%s: registered upstream (HTTP %u)", e->id, status);

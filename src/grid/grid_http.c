@@ -193,6 +193,9 @@ static bool api_lists(pg_gridop *g, const pg_httpd_req *req, pg_httpd_resp *resp
   } else if (strcmp(path, "/api/enrolments") == 0) {
     if (v != VIEW_OPERATOR) return forbid(g, req, resp, path), *rc = 1, true;
     *rc = pg_gridop_enrolments(g, NULL, j, d);
+  } else if (strcmp(path, "/api/quarantine") == 0) {
+    if (v != VIEW_OPERATOR) return forbid(g, req, resp, path), *rc = 1, true;
+    *rc = pg_gridop_quarantine(g, j, d);
   } else if (strcmp(path, "/api/slots") == 0) {
     if (!parse_range(req, resp, &from, &to)) return *rc = 1, true;
     *rc = pg_gridop_slots(g, from, to, j, d);

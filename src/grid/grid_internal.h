@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "p2pgrid/grid.h"
+#include "p2pgrid/db.h"
 #include "p2pgrid/mam.h"
 #include "p2pgrid/tls.h"
 
@@ -18,17 +19,8 @@
 
 /* ---- database ---- */
 
-/* Opens <dir>/<file> (creating dir), WAL, busy timeout, foreign keys, and
- * runs schema (may be NULL). */
-PG_NODISCARD int pg_gdb_open(const char *dir, const char *file, const char *schema, sqlite3 **out,
-                             pg_diag *d);
-/* Runs SQL without results; PG_ERR_DB with the SQLite message in d. */
-PG_NODISCARD int pg_gdb_exec(sqlite3 *db, const char *sql, pg_diag *d);
-PG_NODISCARD int pg_gdb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
-PG_NODISCARD int pg_gdb_begin(sqlite3 *db, pg_diag *d);
-PG_NODISCARD int pg_gdb_commit(sqlite3 *db, pg_diag *d);
-void pg_gdb_rollback(sqlite3 *db);
+/* The SQLite helpers are p2pgrid/db.h (pg_db_*); an entity database is
+ * pg_db_open(dir, "<role>.db", schema, PG_ENTITY_DB_BUSY_MS, ...). */
 /* A small key/value table "kv" (every entity has one). get: *out = def when
  * missing. */
 PG_NODISCARD int pg_kv_get_i64(sqlite3 *db, const char *key, int64_t def, int64_t *out, pg_diag *d);
@@ -38,6 +30,10 @@ PG_NODISCARD int pg_kv_get_text(sqlite3 *db, const char *key, char *out, size_t 
 PG_NODISCARD int pg_kv_set_text(sqlite3 *db, const char *key, const char *v, pg_diag *d);
 /* counters: name -> count (status API "errors"). Adds n. */
 PG_NODISCARD int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag *d);
+/* o[key] = the integer sql returns (a status field); the query's error
+ * otherwise, never a made-up 0. */
+PG_NODISCARD int pg_status_i64(json_t *o, const char *key, sqlite3 *db, const char *sql,
+                               pg_diag *d);
 /* {"name": count, ...} of the counters table. */
 PG_NODISCARD int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d);
 
@@ -239,6 +235,33 @@ bool pg_entity_slot_ok(const pg_entity *e, uint64_t slot, uint64_t start, uint64
 /* slot helpers */
 static inline uint64_t pg_slot_of(uint64_t t_ms, uint64_t slot_ms) { return t_ms / slot_ms; }
 static inline uint64_t pg_slot_start(uint64_t k, uint64_t slot_ms) { return k * slot_ms; }
+
+/* ---- quarantine (quarantine.c): readings not settled as they are ---- */
+extern const char pg_quarantine_schema[];
+typedef struct pg_quarantined {
+  const char *entity_id;
+  int kind; /* PG_GRID_ENTITY_PRODUCER (output) or _CONSUMER (usage) */
+  uint64_t slot;
+  int64_t wh;
+  bool has_price;
+  uint64_t price;
+  const char *address; /* may be NULL */
+  const char *msg_id;  /* hex */
+  int64_t received_ms;
+  const char *reason;
+} pg_quarantined;
+/* Stores a reading with its reason (state "held") and counts it. */
+PG_NODISCARD int pg_quarantine_add(sqlite3 *db, const pg_quarantined *q, pg_diag *d);
+/* Moves every open reading of entity_id (kind) up to slot k into the
+ * quarantine with reason: its numbers cannot be settled. */
+PG_NODISCARD int pg_quarantine_party(sqlite3 *db, const char *entity_id, int kind, uint64_t k,
+                                     const char *reason, int64_t now_ms, pg_diag *d);
+/* Held readings (all = also decided ones) as a JSON array. */
+PG_NODISCARD int pg_quarantine_json(sqlite3 *db, bool all, json_t **out, pg_diag *d);
+/* Releases (into the readings, settled with the next slot) or rejects a
+ * held reading. PG_ERR_NOT_FOUND when id is not held. */
+PG_NODISCARD int pg_quarantine_decide(sqlite3 *db, int64_t id, bool release, int64_t now_ms,
+                                      pg_diag *d);
 
 /* Adds one to a counter of the grid (from any thread). */
 void pg_gridop_count(pg_gridop *g, const char *counter);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "grid_internal.h"
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/hash.h"
@@ -30,6 +32,7 @@ struct pg_gridop {
   uint8_t address[32];
   char address_bech32[PG_BECH32_MAX_LEN + 1];
   uint64_t next_pay_check_ms, next_payout_ms, next_dust_ms;
+  int64_t bill_cursor; /* rowid of the last open bill looked up (round robin) */
   bool dust_ok;
   sqlite3 *status_db;
   pthread_mutex_t status_mu;
@@ -67,22 +70,6 @@ static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-static int step_done(sqlite3 *db, sqlite3_stmt *st, pg_diag *d, const char *what) {
-  int rc = sqlite3_step(st) == SQLITE_DONE ? PG_OK : db_fail(db, d, what);
-  sqlite3_finalize(st);
-  return rc;
-}
-
-static int64_t q1(sqlite3 *db, const char *sql, int64_t a) {
-  sqlite3_stmt *st = NULL;
-  int64_t v = 0;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
-    if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, a);
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  }
-  sqlite3_finalize(st);
-  return v;
-}
 
 int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop **out,
                    pg_diag *d) {
@@ -100,8 +87,11 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   g->o.seed = NULL;
   if (!g->o.fixed_buy_price) g->o.fixed_buy_price = go->import_price;
   if (!g->o.fixed_sell_price) g->o.fixed_sell_price = go->export_price;
+  if (!g->o.default_max_w) g->o.default_max_w = 100000;
+
   char schema[8192];
-  snprintf(schema, sizeof schema, "%s%s%s", pg_registry_schema, pg_enrolment_schema, grid_schema);
+  snprintf(schema, sizeof schema, "%s%s%s%s", pg_registry_schema, pg_enrolment_schema,
+           pg_quarantine_schema, grid_schema);
   int rc = pg_entity_init(&g->e, o, "grid", PG_GRID_ENTITY_NONE, schema, false, d);
   if (rc) {
     free(g);
@@ -109,6 +99,7 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   }
   g->e.upstream = NULL;
   g->grace_ms = go->grace_ms ? go->grace_ms : g->e.slot_ms / 2;
+  if (!g->o.late_window_ms) g->o.late_window_ms = 96 * g->e.slot_ms; /* a day of 15-minute slots */
   rc = pg_wallet_new(o->client, go->seed, go->seed_len, NULL, &g->wallet, d);
   if (!rc) rc = pg_wallet_address(g->wallet, 0, 0, g->address);
   if (!rc)
@@ -162,6 +153,13 @@ void pg_gridop_count(pg_gridop *g, const char *counter) {
   pthread_mutex_unlock(&g->status_mu);
 }
 
+int pg_gridop_quarantine(pg_gridop *g, json_t **out, pg_diag *d) {
+  pthread_mutex_lock(&g->status_mu);
+  int rc = pg_quarantine_json(g->status_db, false, out, d);
+  pthread_mutex_unlock(&g->status_mu);
+  return rc;
+}
+
 int pg_gridop_enrolments(pg_gridop *g, const char *only_id, json_t **out, pg_diag *d) {
   pthread_mutex_lock(&g->status_mu);
   int rc = pg_enrolment_json(g->status_db, only_id, out, d);
@@ -195,6 +193,46 @@ static int payout_address(pg_gridop *g, const char *id, const char *from_output,
 
 /* ---- reading ---- */
 
+/* The bounds of a reading: 1 (quarantine, why set) when it is for a slot
+ * outside [now - late_window, now + one slot], above the member's capacity
+ * (enrolled max_w, else default_max_w, over the slot's length) or priced
+ * beyond the market's range; 0 when it may be settled; < 0 on error. */
+static int judge_reading(pg_gridop *g, const char *id, uint64_t slot, int64_t wh, bool has_price,
+                         uint64_t price, char *why, size_t cap, pg_diag *d) {
+  pg_entity *e = &g->e;
+  uint64_t now = pg_entity_now(e), now_slot = pg_slot_of(now, e->slot_ms);
+  uint64_t late_slots = g->o.late_window_ms / e->slot_ms;
+  if (pg_slot_start(slot + 1, e->slot_ms) > now + e->slot_ms) {
+    snprintf(why, cap, "slot %llu is in the future (now slot %llu)", (unsigned long long)slot,
+             (unsigned long long)now_slot);
+    return 1;
+  }
+  if (slot + late_slots < now_slot) {
+    snprintf(why, cap, "slot %llu is older than the late window of %llu slots",
+             (unsigned long long)slot, (unsigned long long)late_slots);
+    return 1;
+  }
+  pg_enrol_row en;
+  bool found = false;
+  int rc = pg_enrolment_get(e->db, id, &en, &found, d);
+  if (rc) return rc;
+  uint64_t max_w = found && en.max_w ? en.max_w : g->o.default_max_w;
+  /* wh <= max_w * slot_ms / 3600000 (Wh), exactly */
+  if (wh < 0 || (unsigned __int128)wh * 3600000u > (unsigned __int128)max_w * e->slot_ms ||
+      wh > PG_MARKET_MAX_WH) {
+    snprintf(why, cap, "%lld Wh is above the capacity of %llu W over a slot (%llu Wh)",
+             (long long)wh, (unsigned long long)max_w,
+             (unsigned long long)((unsigned __int128)max_w * e->slot_ms / 3600000u));
+    return 1;
+  }
+  if (has_price && price > PG_MARKET_MAX_PRICE) {
+    snprintf(why, cap, "price %llu per kWh is beyond the market's range (%llu)",
+             (unsigned long long)price, (unsigned long long)PG_MARKET_MAX_PRICE);
+    return 1;
+  }
+  return 0;
+}
+
 static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_diag *d) {
   pg_gridop *g = ctx;
   pg_entity *e = &g->e;
@@ -223,22 +261,28 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
                 pg_grid_entity_name(reg->type), pg_grid_command_name(m->msg.command));
     return pg_count_add(e->db, "unexpected_messages", 1, d);
   }
-  char why[200];
-  if (!pg_entity_slot_ok(e, slot, start, end, why, sizeof why)) {
-    pg_log_warn(e->role, "%s: reading of '%s' rejected: %s", e->id, reg->id, why);
+  if (slot > UINT64_MAX / e->slot_ms - 1 || start != pg_slot_start(slot, e->slot_ms) ||
+      end != pg_slot_start(slot + 1, e->slot_ms)) {
+    pg_log_warn(e->role, "%s: reading of '%s' rejected: slot %llu: startTime/endTime are not the"
+                " slot's times", e->id, reg->id, (unsigned long long)slot);
     return pg_count_add(e->db, "rejected_readings", 1, d);
   }
-  if (wh > PG_MARKET_MAX_WH || price > PG_MARKET_MAX_PRICE) {
-    pg_log_warn(e->role, "%s: reading of '%s' for slot %llu rejected: out of range", e->id,
-                reg->id, (unsigned long long)slot);
-    return pg_count_add(e->db, "rejected_readings", 1, d);
-  }
-  char hex[65];
+  char hex[65], why[200];
   pg_hex_encode(m->msg_id, 32, hex);
+  int rc = judge_reading(g, reg->id, slot, wh, has_price, price, why, sizeof why, d);
+  if (rc < 0) return rc;
+  if (rc == 1) {
+    pg_quarantined q = {.entity_id = reg->id, .kind = reg->type, .slot = slot, .wh = wh,
+                        .has_price = has_price, .price = price, .address = address, .msg_id = hex,
+                        .received_ms = (int64_t)pg_entity_now(e), .reason = why};
+    pg_log_warn(e->role, "%s: reading of '%s' for slot %llu quarantined: %s", e->id, reg->id,
+                (unsigned long long)slot, why);
+    return pg_quarantine_add(e->db, &q, d);
+  }
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(e->db, "INSERT INTO readings(entity_id, kind, slot, wh, price, address, msg_id,"
-                                 " received_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT DO NOTHING",
-                          &st, d);
+  rc = pg_db_prepare(e->db, "INSERT INTO readings(entity_id, kind, slot, wh, price, address, msg_id,"
+                            " received_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT DO NOTHING",
+                     &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, reg->id, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, reg->type);
@@ -250,14 +294,15 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
   else sqlite3_bind_null(st, 6);
   sqlite3_bind_text(st, 7, hex, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 8, (sqlite3_int64)pg_entity_now(e));
-  rc = step_done(e->db, st, d, "readings write");
+  rc = pg_db_step_done(e->db, st, "readings write", d);
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first report stands", e->id,
                 reg->id, (unsigned long long)slot);
     rc = pg_count_add(e->db, "duplicate_readings", 1, d);
   } else if (!rc) {
-    int64_t settled = q1(e->db, "SELECT COALESCE(MAX(slot), -1) FROM slots", 0);
-    if ((int64_t)slot <= settled) {
+    int64_t settled = -1;
+    rc = pg_db_i64(e->db, "SELECT MAX(slot) FROM slots", 0, -1, &settled, d);
+    if (!rc && (int64_t)slot <= settled) {
       pg_log_info(e->role, "%s: late report of '%s' for slot %llu: settled with the next slot",
                   e->id, reg->id, (unsigned long long)slot);
       rc = pg_count_add(e->db, "late_readings", 1, d);
@@ -280,7 +325,7 @@ static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *
                         pg_diag *d) {
   sqlite3_stmt *st = NULL;
   /* SQLite: the bare columns come from the row of MAX(slot): the latest price/address */
-  int rc = pg_gdb_prepare(db, "SELECT entity_id, SUM(wh), MAX(slot), price, address,"
+  int rc = pg_db_prepare(db, "SELECT entity_id, SUM(wh), MAX(slot), price, address,"
                               " SUM(slot < ?2) FROM readings"
                               " WHERE settled_in IS NULL AND slot <= ?2 AND kind = ?1"
                               " GROUP BY entity_id ORDER BY entity_id",
@@ -325,7 +370,7 @@ static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *
 static int insert_slot(sqlite3 *db, uint64_t k, uint64_t now, pg_market_mech mech,
                        const pg_market_result *r, size_t np, size_t nc, int64_t late, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "INSERT INTO slots VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+  int rc = pg_db_prepare(db, "INSERT INTO slots VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
                               "?14,?15,?16,?17,?18,?19,?20)",
                           &st, d);
   if (rc) return rc;
@@ -350,7 +395,7 @@ static int insert_slot(sqlite3 *db, uint64_t k, uint64_t now, pg_market_mech mec
   sqlite3_bind_int64(st, i++, (sqlite3_int64)np);
   sqlite3_bind_int64(st, i++, (sqlite3_int64)nc);
   sqlite3_bind_int64(st, i++, late);
-  return step_done(db, st, d, "slots write");
+  return pg_db_step_done(db, st, "slots write", d);
 }
 
 static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party *r, pg_diag *d) {
@@ -362,7 +407,14 @@ static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party 
   pg_grid_msg m = {.command = PG_GRID_CMD_PAYMENT_REQUEST};
   pg_grid_payment_request *pr = &m.u.payment_request;
   pr->slot = k;
-  snprintf(pr->request_id, sizeof pr->request_id, "%llu-%lld", (unsigned long long)k, (long long)seq);
+  /* an unguessable part: nobody can put junk under a reference before the
+   * bill exists, nor pay into another consumer's bill by guessing */
+  uint8_t nonce[8];
+  char nhex[17];
+  randombytes_buf(nonce, sizeof nonce);
+  pg_hex_encode(nonce, sizeof nonce, nhex);
+  snprintf(pr->request_id, sizeof pr->request_id, "%llu-%lld-%s", (unsigned long long)k,
+           (long long)seq, nhex);
   pr->owed = (uint64_t)r->total;
   pr->usage_wh = c->wh;
   snprintf(pr->payment_address, sizeof pr->payment_address, "%s", g->address_bech32);
@@ -372,7 +424,7 @@ static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party 
   rc = pg_chan_queue(e->db, chan, &m, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_gdb_prepare(e->db, "INSERT INTO bills(request_id, slot, consumer_id, usage_wh, community_wh,"
+    rc = pg_db_prepare(e->db, "INSERT INTO bills(request_id, slot, consumer_id, usage_wh, community_wh,"
                                " amount, fee, owed, baseline, reference) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
                         &st, d);
   if (rc) return rc;
@@ -386,13 +438,13 @@ static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party 
   sqlite3_bind_int64(st, 8, r->total);
   sqlite3_bind_int64(st, 9, r->baseline);
   sqlite3_bind_text(st, 10, pr->reference, -1, SQLITE_TRANSIENT);
-  return step_done(e->db, st, d, "bills write");
+  return pg_db_step_done(e->db, st, "bills write", d);
 }
 
 static int payout_row(pg_gridop *g, uint64_t k, const party *p, const pg_market_party *r,
                       pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(g->e.db, "INSERT INTO payouts(slot, producer_id, output_wh, community_wh, amount,"
+  int rc = pg_db_prepare(g->e.db, "INSERT INTO payouts(slot, producer_id, output_wh, community_wh, amount,"
                                    " baseline, address) VALUES (?1,?2,?3,?4,?5,?6,?7)",
                           &st, d);
   if (rc) return rc;
@@ -403,70 +455,147 @@ static int payout_row(pg_gridop *g, uint64_t k, const party *p, const pg_market_
   sqlite3_bind_int64(st, 5, r->total);
   sqlite3_bind_int64(st, 6, r->baseline);
   sqlite3_bind_text(st, 7, p->address, -1, SQLITE_STATIC);
-  return step_done(g->e.db, st, d, "payouts write");
+  return pg_db_step_done(g->e.db, st, "payouts write", d);
 }
 
-static int settle(pg_gridop *g, uint64_t k, pg_diag *d) {
-  pg_entity *e = &g->e;
-  party *prod = NULL, *cons = NULL;
-  size_t np = 0, nc = 0;
-  int64_t late = 0;
-  pg_market_producer *mp = NULL;
-  pg_market_consumer *mc = NULL;
-  pg_market_result res = {0};
-  bool have_res = false;
-  int rc = pg_gdb_begin(e->db, d);
+/* One slot's parties and its market result. */
+typedef struct settlement {
+  party *prod, *cons;
+  size_t np, nc;
+  int64_t late;
+  pg_market_producer *mp;
+  pg_market_consumer *mc;
+  pg_market_result res;
+  bool have_res;
+  int market_rc; /* pg_market_settle's status (invalid input is not an error) */
+  char market_why[256];
+} settlement;
+
+static void settlement_free(settlement *t) {
+  if (t->have_res) pg_market_result_free(&t->res);
+  free(t->prod), free(t->cons), free(t->mp), free(t->mc);
+  memset(t, 0, sizeof *t);
+}
+
+/* Loads the open readings up to slot k and runs the market over them. */
+static int settle_market(pg_gridop *g, uint64_t k, settlement *t, pg_diag *d) {
+  sqlite3 *db = g->e.db;
+  int rc = load_parties(db, PG_GRID_ENTITY_PRODUCER, k, &t->prod, &t->np, &t->late, d);
+  if (!rc) rc = load_parties(db, PG_GRID_ENTITY_CONSUMER, k, &t->cons, &t->nc, &t->late, d);
+  if (!rc) {
+    t->mp = calloc(t->np + 1, sizeof *t->mp);
+    t->mc = calloc(t->nc + 1, sizeof *t->mc);
+    if (!t->mp || !t->mc) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; !rc && i < t->np; i++)
+    t->mp[i] = (pg_market_producer){.id = t->prod[i].id, .output_wh = t->prod[i].wh,
+                                    .ask_per_kwh = t->prod[i].price, .has_ask = t->prod[i].has_price};
+  for (size_t i = 0; !rc && i < t->nc; i++)
+    t->mc[i] = (pg_market_consumer){.id = t->cons[i].id, .usage_wh = t->cons[i].wh,
+                                    .bid_per_kwh = t->cons[i].price, .has_bid = t->cons[i].has_price};
   if (rc) return rc;
-  rc = load_parties(e->db, PG_GRID_ENTITY_PRODUCER, k, &prod, &np, &late, d);
-  if (!rc) rc = load_parties(e->db, PG_GRID_ENTITY_CONSUMER, k, &cons, &nc, &late, d);
-  if (!rc) {
-    mp = calloc(np + 1, sizeof *mp);
-    mc = calloc(nc + 1, sizeof *mc);
-    if (!mp || !mc) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  pg_market_slot slot = {.producers = t->mp, .n_producers = t->np, .consumers = t->mc,
+                         .n_consumers = t->nc, .import_price = g->o.import_price,
+                         .export_price = g->o.export_price, .fee_per_kwh = g->o.fee_per_kwh,
+                         .fee_bp = g->o.fee_bp, .fixed_buy_price = g->o.fixed_buy_price,
+                         .fixed_sell_price = g->o.fixed_sell_price};
+  pg_diag md = {{0}};
+  t->market_rc = pg_market_settle(&slot, g->o.mech, &t->res, &md);
+  t->have_res = t->market_rc == PG_OK;
+  snprintf(t->market_why, sizeof t->market_why, "%s", md.msg);
+  return t->market_rc == PG_ERR_NOMEM ? pg_fail(d, PG_ERR_NOMEM, "out of memory") : PG_OK;
+}
+
+/* The first party whose numbers cannot be booked (an amount outside
+ * 0..2^53-1, the limit of a payment request and of JavaScript); when the
+ * market itself refused the slot, the party with the largest reading.
+ * false when every party can be booked. */
+static bool unsettleable(const settlement *t, const char **id, int *kind, char *why, size_t cap) {
+  if (t->market_rc != PG_OK) {
+    const party *big = NULL;
+    for (size_t i = 0; i < t->np; i++)
+      if (!big || t->prod[i].wh > big->wh) big = &t->prod[i], *kind = PG_GRID_ENTITY_PRODUCER;
+    for (size_t i = 0; i < t->nc; i++)
+      if (!big || t->cons[i].wh > big->wh) big = &t->cons[i], *kind = PG_GRID_ENTITY_CONSUMER;
+    if (!big) return false;
+    *id = big->id;
+    snprintf(why, cap, "the market refused the slot (%.180s); the largest reading goes first",
+             t->market_why);
+    return true;
   }
-  for (size_t i = 0; !rc && i < np; i++)
-    mp[i] = (pg_market_producer){.id = prod[i].id, .output_wh = prod[i].wh,
-                                 .ask_per_kwh = prod[i].price, .has_ask = prod[i].has_price};
-  for (size_t i = 0; !rc && i < nc; i++)
-    mc[i] = (pg_market_consumer){.id = cons[i].id, .usage_wh = cons[i].wh,
-                                 .bid_per_kwh = cons[i].price, .has_bid = cons[i].has_price};
-  if (!rc) {
-    pg_market_slot slot = {.producers = mp, .n_producers = np, .consumers = mc, .n_consumers = nc,
-                           .import_price = g->o.import_price, .export_price = g->o.export_price,
-                           .fee_per_kwh = g->o.fee_per_kwh, .fee_bp = g->o.fee_bp,
-                           .fixed_buy_price = g->o.fixed_buy_price,
-                           .fixed_sell_price = g->o.fixed_sell_price};
-    rc = pg_market_settle(&slot, g->o.mech, &res, d);
-    have_res = rc == PG_OK;
-  }
-  if (!rc) rc = insert_slot(e->db, k, pg_entity_now(e), g->o.mech, &res, np, nc, late, d);
-  for (size_t i = 0; !rc && i < nc; i++)
-    if (res.consumers[i].total > 0) rc = bill(g, k, &cons[i], &res.consumers[i], d);
-  for (size_t i = 0; !rc && i < np; i++)
-    if (res.producers[i].total > 0) rc = payout_row(g, k, &prod[i], &res.producers[i], d);
-  if (!rc) {
-    sqlite3_stmt *st = NULL;
-    rc = pg_gdb_prepare(e->db, "UPDATE readings SET settled_in = ?1 WHERE settled_in IS NULL AND slot <= ?1",
-                        &st, d);
-    if (!rc) {
-      sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
-      rc = step_done(e->db, st, d, "readings write");
+  for (size_t i = 0; i < t->nc; i++) {
+    int64_t v = t->res.consumers[i].total;
+    if (v < 0 || (uint64_t)v > PG_GRID_MAX_SAFE_INT) {
+      *id = t->cons[i].id, *kind = PG_GRID_ENTITY_CONSUMER;
+      snprintf(why, cap, "its bill of %lld is outside 0..2^53-1", (long long)v);
+      return true;
     }
   }
+  for (size_t i = 0; i < t->np; i++) {
+    int64_t v = t->res.producers[i].total;
+    if (v < 0 || (uint64_t)v > PG_GRID_MAX_SAFE_INT) {
+      *id = t->prod[i].id, *kind = PG_GRID_ENTITY_PRODUCER;
+      snprintf(why, cap, "its payout of %lld is outside 0..2^53-1", (long long)v);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Books slot k: the settlement record, bills, payouts, the readings settled. */
+static int book(pg_gridop *g, uint64_t k, const settlement *t, pg_diag *d) {
+  pg_entity *e = &g->e;
+  const pg_market_result *res = &t->res;
+  int rc = insert_slot(e->db, k, pg_entity_now(e), g->o.mech, res, t->np, t->nc, t->late, d);
+  for (size_t i = 0; !rc && i < t->nc; i++)
+    if (res->consumers[i].total > 0) rc = bill(g, k, &t->cons[i], &res->consumers[i], d);
+  for (size_t i = 0; !rc && i < t->np; i++)
+    if (res->producers[i].total > 0) rc = payout_row(g, k, &t->prod[i], &res->producers[i], d);
+  sqlite3_stmt *st = NULL;
+  if (!rc)
+    rc = pg_db_prepare(e->db, "UPDATE readings SET settled_in = ?1 WHERE settled_in IS NULL AND slot <= ?1",
+                       &st, d);
+  if (!rc) {
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
+    rc = pg_db_step_done(e->db, st, "readings write", d);
+  }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) rc = pg_gdb_commit(e->db, d);
-  else pg_gdb_rollback(e->db);
+  return rc;
+}
+
+/* Settles slot k in one transaction. A party whose numbers cannot be settled
+ * is quarantined for it and the slot settles for everyone else (the market
+ * runs again without it, so the money identity stays exact). */
+static int settle(pg_gridop *g, uint64_t k, pg_diag *d) {
+  pg_entity *e = &g->e;
+  settlement t;
+  memset(&t, 0, sizeof t);
+  int rc = pg_db_begin(e->db, d);
+  if (rc) return rc;
+  for (;;) {
+    rc = settle_market(g, k, &t, d);
+    const char *id = NULL;
+    int kind = 0;
+    char why[300];
+    if (rc || !unsettleable(&t, &id, &kind, why, sizeof why)) break;
+    char who[PG_GRID_MAX_ID + 1];
+    snprintf(who, sizeof who, "%s", id);
+    settlement_free(&t);
+    rc = pg_quarantine_party(e->db, who, kind, k, why, (int64_t)pg_entity_now(e), d);
+    if (rc) break;
+  }
+  if (!rc && t.market_rc != PG_OK) /* nobody left to blame: a settings problem */
+    rc = pg_fail(d, PG_ERR_CONFIG, "slot %llu: %s", (unsigned long long)k, t.market_why);
+  if (!rc) rc = book(g, k, &t, d);
+  if (!rc) rc = pg_db_commit(e->db, d);
+  else pg_db_rollback(e->db);
   if (!rc)
     pg_log_info(e->role, "%s: slot %llu settled (%s): supply %lld Wh, demand %lld Wh, %zu producers,"
                 " %zu consumers, billed %lld, producers earn %lld",
                 e->id, (unsigned long long)k, pg_market_mech_name(g->o.mech),
-                (long long)res.supply_wh, (long long)res.demand_wh, np, nc,
-                (long long)res.consumer_payments, (long long)res.producer_revenues);
-  if (have_res) pg_market_result_free(&res);
-  free(prod);
-  free(cons);
-  free(mp);
-  free(mc);
+                (long long)t.res.supply_wh, (long long)t.res.demand_wh, t.np, t.nc,
+                (long long)t.res.consumer_payments, (long long)t.res.producer_revenues);
+  settlement_free(&t);
   return rc;
 }
 
@@ -478,11 +607,12 @@ static int settle_due(pg_gridop *g, pg_diag *d) {
   if (rc) return rc;
   for (uint64_t k = (uint64_t)next; pg_slot_start(k + 1, e->slot_ms) <= now; k++) {
     if (now < pg_slot_start(k + 1, e->slot_ms) + g->grace_ms) {
-      int64_t missing = q1(e->db,
-                           "SELECT COUNT(*) FROM registrations r WHERE r.state = 1 AND NOT EXISTS"
-                           " (SELECT 1 FROM readings x WHERE x.entity_id = r.id AND x.slot = ?1)",
-                           (int64_t)k);
-      if (missing > 0) return PG_OK;
+      int64_t missing = 0;
+      rc = pg_db_i64(e->db,
+                     "SELECT COUNT(*) FROM registrations r WHERE r.state = 1 AND NOT EXISTS"
+                     " (SELECT 1 FROM readings x WHERE x.entity_id = r.id AND x.slot = ?1)",
+                     (int64_t)k, 0, &missing, d);
+      if (rc || missing > 0) return rc;
     }
     rc = settle(g, k, d);
     if (rc) return rc;
@@ -493,88 +623,161 @@ static int settle_due(pg_gridop *g, pg_diag *d) {
 /* ---- incoming payments, matched by reference ---- */
 
 typedef struct open_bill {
+  int64_t rowid;
   char request_id[PG_GRID_MAX_ID + 1];
   char reference[PG_GRID_MAX_REFERENCE + 1];
-  int64_t owed, paid;
 } open_bill;
 
-/* Looks for included transfers under b's reference that pay our address;
- * records each output once. */
+#define MATCH_BATCH 64 /* open bills looked up per check, round robin */
+
+/* Records output ohex (amount, in message mhex) once: as the payment of
+ * bill request_id when is_bill, else as request_id "(own)" / "(unknown)".
+ * *booked tells whether it was new. One transaction. */
+static int book_incoming(pg_gridop *g, const char *ohex, const char *mhex, uint64_t amount,
+                         const char *ref, const char *request_id, bool is_bill, bool *booked,
+                         pg_diag *d) {
+  pg_entity *e = &g->e;
+  *booked = false;
+  int rc = pg_db_begin(e->db, d);
+  if (rc) return rc;
+  sqlite3_stmt *st = NULL;
+  rc = pg_db_prepare(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id,"
+                            " seen_ms) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
+                     &st, d);
+  if (!rc) {
+    sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)amount);
+    if (ref && *ref) sqlite3_bind_text(st, 4, ref, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 4);
+    sqlite3_bind_text(st, 5, request_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_entity_now(e));
+    rc = pg_db_step_done(e->db, st, "incoming write", d);
+  }
+  *booked = !rc && sqlite3_changes(e->db) == 1;
+  if (!rc && *booked && is_bill) {
+    rc = pg_db_prepare(e->db, "UPDATE bills SET paid = paid + ?2, paid_ms = ?3, payment_msg = ?4"
+                              " WHERE request_id = ?1",
+                       &st, d);
+    if (!rc) {
+      sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 2, (sqlite3_int64)amount);
+      sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
+      sqlite3_bind_text(st, 4, mhex, -1, SQLITE_STATIC);
+      rc = pg_db_step_done(e->db, st, "bills write", d);
+    }
+  }
+  if (!rc) rc = pg_db_commit(e->db, d);
+  else pg_db_rollback(e->db);
+  if (!rc && *booked && is_bill)
+    pg_log_info(e->role, "%s: request %s paid: %llu (message %s)", e->id, request_id,
+                (unsigned long long)amount, mhex);
+  return rc;
+}
+
+/* The outputs of an included transfer message `mid` that pay our address,
+ * booked as payments of bill b (each output once, whatever message carries
+ * the transaction). */
+static int book_message(pg_gridop *g, const open_bill *b, const uint8_t mid[32], pg_buf *raw,
+                        pg_diag *d) {
+  pg_entity *e = &g->e;
+  pg_msg_meta meta;
+  pg_diag cd = {{0}};
+  pg_buf_reset(raw);
+  if (pg_client_get_meta(e->client, mid, &meta, &cd) != PG_OK ||
+      meta.inclusion != PG_INCL_INCLUDED || pg_client_get_raw(e->client, mid, raw, &cd) != PG_OK)
+    return PG_OK;
+  pg_message m;
+  if (pg_message_parse(raw->data, raw->len, &m, NULL) != PG_OK) return PG_OK;
+  int rc = PG_OK;
+  if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
+    const pg_transaction *tx = m.u.transaction;
+    uint8_t txid[32];
+    pg_transaction_id(m.payload, m.payload_len, txid);
+    char mhex[65];
+    pg_hex_encode(mid, 32, mhex);
+    for (uint16_t j = 0; j < tx->outputs_count && !rc; j++) {
+      if (memcmp(tx->outputs[j].address, g->address, 32) != 0) continue;
+      uint8_t oid[PG_OUTPUT_ID_LEN];
+      char ohex[2 * PG_OUTPUT_ID_LEN + 1];
+      bool booked = false;
+      pg_output_id(txid, j, oid);
+      pg_hex_encode(oid, sizeof oid, ohex);
+      rc = book_incoming(g, ohex, mhex, tx->outputs[j].amount, b->reference, b->request_id, true,
+                         &booked, d);
+    }
+  }
+  pg_message_clear(&m);
+  return rc;
+}
+
+/* Looks up the payments of an open bill by its reference (the index of the
+ * consumer's transfer). Every message under the index is read (junk there
+ * pays nothing: only included transactions with outputs to us count); a
+ * payment output still unspent is also found by scan_outputs whatever is
+ * under the index. */
 static int match_bill(pg_gridop *g, const open_bill *b, pg_diag *d) {
   pg_entity *e = &g->e;
-  enum { MAXIDS = 16 };
-  uint8_t ids[MAXIDS][32];
+  enum { MAXIDS = 256 };
+  uint8_t(*ids)[32] = malloc(MAXIDS * sizeof *ids);
+  if (!ids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   size_t n = 0, total = 0;
   pg_diag cd = {{0}};
+  int rc = PG_OK;
   if (pg_client_find_index(e->client, (const uint8_t *)b->reference, strlen(b->reference), ids,
                            MAXIDS, &n, &total, &cd) != PG_OK) {
     pg_entity_problem(e, "node_failures", "payment lookup: %s", cd.msg);
-    return PG_OK;
+    n = 0;
   }
-  int rc = PG_OK;
+  if (total > n) /* more under the index than we read: the ledger scan still finds it */
+    rc = pg_count_add(e->db, "crowded_references", 1, d);
   pg_buf raw;
   pg_buf_init(&raw, PG_MSG_MAX_LEN);
-  for (size_t i = 0; i < n && !rc; i++) {
-    pg_msg_meta meta;
-    if (pg_client_get_meta(e->client, ids[i], &meta, &cd) != PG_OK) continue;
-    if (meta.inclusion != PG_INCL_INCLUDED) continue;
-    pg_buf_reset(&raw);
-    if (pg_client_get_raw(e->client, ids[i], &raw, &cd) != PG_OK) continue;
-    pg_message m;
-    if (pg_message_parse(raw.data, raw.len, &m, NULL) != PG_OK) continue;
+  for (size_t i = 0; i < n && !rc; i++) rc = book_message(g, b, ids[i], &raw, d);
+  pg_buf_free(&raw);
+  free(ids);
+  return rc;
+}
+
+/* What the transfer that made an output is: its reference (indexation) and
+ * whether we made it ourselves (our remainders, payouts, dust allowance,
+ * the genesis). */
+static void classify_output(pg_gridop *g, const pg_output_info *oi, char ref[PG_GRID_MAX_REFERENCE + 1],
+                            bool *ours) {
+  pg_entity *e = &g->e;
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  pg_message m;
+  pg_diag cd = {{0}};
+  ref[0] = '\0';
+  *ours = true; /* not a message: the genesis snapshot */
+  if (pg_client_get_raw(e->client, oi->message_id, &raw, &cd) == PG_OK &&
+      pg_message_parse(raw.data, raw.len, &m, NULL) == PG_OK) {
     if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
       const pg_transaction *tx = m.u.transaction;
-      uint8_t txid[32];
-      pg_transaction_id(m.payload, m.payload_len, txid);
-      for (uint16_t j = 0; j < tx->outputs_count && !rc; j++) {
-        if (memcmp(tx->outputs[j].address, g->address, 32) != 0) continue;
-        uint8_t oid[PG_OUTPUT_ID_LEN];
-        pg_output_id(txid, j, oid);
-        char ohex[2 * PG_OUTPUT_ID_LEN + 1], mhex[65];
-        pg_hex_encode(oid, sizeof oid, ohex);
-        pg_hex_encode(ids[i], 32, mhex);
-        rc = pg_gdb_begin(e->db, d);
-        if (rc) break;
-        sqlite3_stmt *st = NULL;
-        rc = pg_gdb_prepare(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id,"
-                                   " seen_ms) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
-                            &st, d);
-        if (!rc) {
-          sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
-          sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
-          sqlite3_bind_int64(st, 3, (sqlite3_int64)tx->outputs[j].amount);
-          sqlite3_bind_text(st, 4, b->reference, -1, SQLITE_STATIC);
-          sqlite3_bind_text(st, 5, b->request_id, -1, SQLITE_STATIC);
-          sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_entity_now(e));
-          rc = step_done(e->db, st, d, "incoming write");
-        }
-        if (!rc && sqlite3_changes(e->db) == 1) {
-          rc = pg_gdb_prepare(e->db, "UPDATE bills SET paid = paid + ?2, paid_ms = ?3, payment_msg = ?4"
-                                     " WHERE request_id = ?1",
-                              &st, d);
-          if (!rc) {
-            sqlite3_bind_text(st, 1, b->request_id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)tx->outputs[j].amount);
-            sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
-            sqlite3_bind_text(st, 4, mhex, -1, SQLITE_STATIC);
-            rc = step_done(e->db, st, d, "bills write");
-          }
-          if (!rc)
-            pg_log_info(e->role, "%s: request %s paid: %llu (message %s)", e->id, b->request_id,
-                        (unsigned long long)tx->outputs[j].amount, mhex);
-        }
-        if (!rc) rc = pg_gdb_commit(e->db, d);
-        else pg_gdb_rollback(e->db);
+      *ours = false;
+      if (tx->has_indexation && tx->indexation.index_len <= PG_GRID_MAX_REFERENCE) {
+        memcpy(ref, tx->indexation.index, tx->indexation.index_len);
+        ref[tx->indexation.index_len] = 0;
+        if (strncmp(ref, PAYOUT_PREFIX, strlen(PAYOUT_PREFIX)) == 0) *ours = true;
+      }
+      for (uint16_t u = 0; u < tx->unlocks_count && !*ours; u++) {
+        if (tx->unlocks[u].type != 0) continue;
+        uint8_t a[32];
+        pg_blake2b256(tx->unlocks[u].public_key, 32, a);
+        *ours = memcmp(a, g->address, 32) == 0;
       }
     }
     pg_message_clear(&m);
   }
   pg_buf_free(&raw);
-  return rc;
 }
 
-/* Unspent outputs on our address that no bill explains: counted once. */
-static int scan_unknown(pg_gridop *g, pg_diag *d) {
+/* Every unspent output on our address (the ledger: confirmed by a
+ * milestone) that is not booked yet: a bill's payment when its transfer's
+ * reference names a bill, else ours or unknown (counted once). Matching from
+ * the ledger means nothing under an index can hide or fake a payment. */
+static int scan_outputs(pg_gridop *g, pg_diag *d) {
   pg_entity *e = &g->e;
   enum { MAXO = 256 };
   uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAXO * sizeof *ids);
@@ -587,85 +790,73 @@ static int scan_unknown(pg_gridop *g, pg_diag *d) {
     n = 0;
   }
   for (size_t i = 0; i < n && !rc; i++) {
-    char ohex[2 * PG_OUTPUT_ID_LEN + 1];
+    char ohex[2 * PG_OUTPUT_ID_LEN + 1], mhex[65], ref[PG_GRID_MAX_REFERENCE + 1];
     pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, ohex);
+    int64_t known = 0;
     sqlite3_stmt *st = NULL;
-    rc = pg_gdb_prepare(e->db, "SELECT 1 FROM incoming WHERE output_id = ?1", &st, d);
+    rc = pg_db_prepare(e->db, "SELECT COUNT(*) FROM incoming WHERE output_id = ?1", &st, d);
     if (rc) break;
     sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
-    bool known = sqlite3_step(st) == SQLITE_ROW;
+    int s = sqlite3_step(st);
+    known = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_finalize(st);
-    if (known) continue;
+    if (known < 0) rc = pg_fail(d, PG_ERR_DB, "incoming read: %s", sqlite3_errmsg(e->db));
+    if (rc || known) continue;
     pg_output_info oi;
     if (pg_client_output(e->client, ids[i], &oi, &cd) != PG_OK) continue;
-    /* our own remainders and dust allowance come from our own transfers */
-    pg_buf raw;
-    pg_buf_init(&raw, PG_MSG_MAX_LEN);
-    bool ours = false, unknown_ref = true;
-    char ref[PG_GRID_MAX_REFERENCE + 1] = "";
-    pg_message m;
-    if (pg_client_get_raw(e->client, oi.message_id, &raw, &cd) == PG_OK &&
-        pg_message_parse(raw.data, raw.len, &m, NULL) == PG_OK) {
-      if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
-        const pg_transaction *tx = m.u.transaction;
-        if (tx->has_indexation && tx->indexation.index_len <= PG_GRID_MAX_REFERENCE) {
-          memcpy(ref, tx->indexation.index, tx->indexation.index_len);
-          ref[tx->indexation.index_len] = 0;
-          if (strncmp(ref, PAYOUT_PREFIX, strlen(PAYOUT_PREFIX)) == 0) ours = true;
-          else if (strncmp(ref, PG_REF_PREFIX, strlen(PG_REF_PREFIX)) == 0) {
-            sqlite3_stmt *s2 = NULL;
-            if (sqlite3_prepare_v2(e->db, "SELECT 1 FROM bills WHERE reference = ?1", -1, &s2, NULL) == SQLITE_OK) {
-              sqlite3_bind_text(s2, 1, ref, -1, SQLITE_STATIC);
-              unknown_ref = sqlite3_step(s2) != SQLITE_ROW;
-            }
-            sqlite3_finalize(s2);
-            if (!unknown_ref) { /* a bill's payment: match_bill books it */
-              pg_message_clear(&m);
-              pg_buf_free(&raw);
-              continue;
-            }
-          }
-        }
-        for (uint16_t u = 0; u < tx->unlocks_count && !ours; u++) {
-          if (tx->unlocks[u].type != 0) continue;
-          uint8_t a[32];
-          pg_blake2b256(tx->unlocks[u].public_key, 32, a);
-          ours = memcmp(a, g->address, 32) == 0;
-        }
-      } else {
-        ours = true; /* genesis */
-      }
-      pg_message_clear(&m);
-    } else {
-      ours = true; /* not a message: the genesis snapshot */
-    }
-    pg_buf_free(&raw);
-    char mhex[65];
+    bool ours = false, booked = false;
+    classify_output(g, &oi, ref, &ours);
     pg_hex_encode(oi.message_id, 32, mhex);
-    rc = pg_gdb_begin(e->db, d);
-    if (rc) break;
-    rc = pg_gdb_prepare(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id, seen_ms)"
-                               " VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
-                        &st, d);
-    if (!rc) {
-      sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 3, (sqlite3_int64)oi.amount);
-      if (ref[0]) sqlite3_bind_text(st, 4, ref, -1, SQLITE_STATIC);
-      else sqlite3_bind_null(st, 4);
-      sqlite3_bind_text(st, 5, ours ? "(own)" : "(unknown)", -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_entity_now(e));
-      rc = step_done(e->db, st, d, "incoming write");
+    open_bill b = {0};
+    bool is_bill = false;
+    if (!ours && ref[0]) {
+      rc = pg_db_prepare(e->db, "SELECT request_id FROM bills WHERE reference = ?1", &st, d);
+      if (rc) break;
+      sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+      s = sqlite3_step(st);
+      if (s == SQLITE_ROW) {
+        is_bill = true;
+        snprintf(b.request_id, sizeof b.request_id, "%s", (const char *)sqlite3_column_text(st, 0));
+      } else if (s != SQLITE_DONE) {
+        rc = pg_fail(d, PG_ERR_DB, "bills read: %s", sqlite3_errmsg(e->db));
+      }
+      sqlite3_finalize(st);
+      if (rc) break;
     }
-    if (!rc && !ours) {
+    rc = book_incoming(g, ohex, mhex, oi.amount, ref,
+                       is_bill ? b.request_id : ours ? "(own)" : "(unknown)", is_bill, &booked, d);
+    if (!rc && booked && !is_bill && !ours) {
       pg_log_warn(e->role, "%s: payment of %llu with unknown reference '%s' (message %s)", e->id,
                   (unsigned long long)oi.amount, ref, mhex);
       rc = pg_count_add(e->db, "unknown_payments", 1, d);
     }
-    if (!rc) rc = pg_gdb_commit(e->db, d);
-    else pg_gdb_rollback(e->db);
   }
   free(ids);
+  return rc;
+}
+
+/* Open bills, MATCH_BATCH at a time from a cursor that walks all of them
+ * round robin (so bills that are never paid cannot starve later ones). */
+static int load_open_bills(pg_gridop *g, open_bill *v, size_t *n, pg_diag *d) {
+  pg_entity *e = &g->e;
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(e->db, "SELECT rowid, request_id, reference FROM bills WHERE paid < owed"
+                                " AND rowid > ?1 ORDER BY rowid LIMIT ?2",
+                         &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, g->bill_cursor);
+  sqlite3_bind_int(st, 2, MATCH_BATCH);
+  int s;
+  *n = 0;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    open_bill *b = &v[(*n)++];
+    b->rowid = sqlite3_column_int64(st, 0);
+    snprintf(b->request_id, sizeof b->request_id, "%s", (const char *)sqlite3_column_text(st, 1));
+    snprintf(b->reference, sizeof b->reference, "%s", (const char *)sqlite3_column_text(st, 2));
+  }
+  if (s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "bills read: %s", sqlite3_errmsg(e->db));
+  sqlite3_finalize(st);
+  if (!rc) g->bill_cursor = *n == MATCH_BATCH ? v[*n - 1].rowid : 0;
   return rc;
 }
 
@@ -674,25 +865,11 @@ static int check_incoming(pg_gridop *g, pg_diag *d) {
   uint64_t now = pg_entity_now(e);
   if (now < g->next_pay_check_ms) return PG_OK;
   g->next_pay_check_ms = now + 500;
-  sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(e->db, "SELECT request_id, reference, owed, paid FROM bills WHERE paid < owed"
-                                 " ORDER BY slot LIMIT 512",
-                          &st, d);
-  if (rc) return rc;
-  open_bill *v = calloc(512, sizeof *v);
+  int rc = scan_outputs(g, d);
+  open_bill v[MATCH_BATCH];
   size_t n = 0;
-  if (!v) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-    open_bill *b = &v[n++];
-    snprintf(b->request_id, sizeof b->request_id, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(b->reference, sizeof b->reference, "%s", (const char *)sqlite3_column_text(st, 1));
-    b->owed = sqlite3_column_int64(st, 2);
-    b->paid = sqlite3_column_int64(st, 3);
-  }
-  sqlite3_finalize(st);
+  if (!rc) rc = load_open_bills(g, v, &n, d);
   for (size_t i = 0; i < n && !rc; i++) rc = match_bill(g, &v[i], d);
-  free(v);
-  if (!rc) rc = scan_unknown(g, d);
   return rc;
 }
 
@@ -704,7 +881,7 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   char ref[PG_GRID_MAX_REFERENCE + 1];
   snprintf(ref, sizeof ref, "%s%lld", PAYOUT_PREFIX, (long long)id);
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(e->db, "SELECT address, SUM(amount) FROM payouts WHERE batch_id = ?1"
+  int rc = pg_db_prepare(e->db, "SELECT address, SUM(amount) FROM payouts WHERE batch_id = ?1"
                                  " GROUP BY address ORDER BY address",
                           &st, d);
   if (rc) return rc;
@@ -740,11 +917,11 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   }
   char hex[65];
   pg_hex_encode(mid, 32, hex);
-  rc = pg_gdb_prepare(e->db, "UPDATE batches SET state = 1, msg_id = ?2 WHERE id = ?1", &st, d);
+  rc = pg_db_prepare(e->db, "UPDATE batches SET state = 1, msg_id = ?2 WHERE id = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
-  rc = step_done(e->db, st, d, "batches write");
+  rc = pg_db_step_done(e->db, st, "batches write", d);
   if (!rc)
     pg_log_info(e->role, "%s: payout %lld to %zu producers %s in %s", e->id, (long long)id, n,
                 found ? "was already sent" : "sent", hex);
@@ -768,7 +945,7 @@ static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, pg_diag *
     }
   }
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(e->db, "UPDATE batches SET state = ?2, confirmed_ms = ?3, error = ?4 WHERE id = ?1",
+  int rc = pg_db_prepare(e->db, "UPDATE batches SET state = ?2, confirmed_ms = ?3, error = ?4 WHERE id = ?1",
                           &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, id);
@@ -776,7 +953,7 @@ static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, pg_diag *
   sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
   if (state == BATCH_CONFIRMED) sqlite3_bind_null(st, 4);
   else sqlite3_bind_text(st, 4, fd.msg, -1, SQLITE_STATIC);
-  return step_done(e->db, st, d, "batches write");
+  return pg_db_step_done(e->db, st, "batches write", d);
 }
 
 /* A producer is paid once it is owed at least this: payout_min, and never
@@ -790,23 +967,24 @@ static int64_t payout_threshold(const pg_gridop *g) {
 static int make_batch(pg_gridop *g, bool *made, pg_diag *d) {
   pg_entity *e = &g->e;
   *made = false;
-  int rc = pg_gdb_begin(e->db, d);
+  int rc = pg_db_begin(e->db, d);
   if (rc) return rc;
-  int64_t due = q1(e->db,
-                   "SELECT COUNT(*) FROM (SELECT producer_id FROM payouts WHERE batch_id IS NULL"
-                   " GROUP BY producer_id HAVING SUM(amount) >= ?1)",
-                   payout_threshold(g));
-  if (due > 0) {
+  int64_t due = 0;
+  rc = pg_db_i64(e->db,
+                 "SELECT COUNT(*) FROM (SELECT producer_id FROM payouts WHERE batch_id IS NULL"
+                 " GROUP BY producer_id HAVING SUM(amount) >= ?1)",
+                 payout_threshold(g), 0, &due, d);
+  if (!rc && due > 0) {
     sqlite3_stmt *st = NULL;
-    rc = pg_gdb_prepare(e->db, "INSERT INTO batches(state, total, outputs, created_ms) VALUES (0, 0, 0, ?1)",
+    rc = pg_db_prepare(e->db, "INSERT INTO batches(state, total, outputs, created_ms) VALUES (0, 0, 0, ?1)",
                         &st, d);
     if (!rc) {
       sqlite3_bind_int64(st, 1, (sqlite3_int64)pg_entity_now(e));
-      rc = step_done(e->db, st, d, "batches write");
+      rc = pg_db_step_done(e->db, st, "batches write", d);
     }
     int64_t id = sqlite3_last_insert_rowid(e->db);
     if (!rc)
-      rc = pg_gdb_prepare(e->db,
+      rc = pg_db_prepare(e->db,
                           "UPDATE payouts SET batch_id = ?1 WHERE batch_id IS NULL AND producer_id IN"
                           " (SELECT producer_id FROM payouts WHERE batch_id IS NULL GROUP BY producer_id"
                           " HAVING SUM(amount) >= ?2 ORDER BY producer_id LIMIT 100)",
@@ -814,21 +992,21 @@ static int make_batch(pg_gridop *g, bool *made, pg_diag *d) {
     if (!rc) {
       sqlite3_bind_int64(st, 1, id);
       sqlite3_bind_int64(st, 2, payout_threshold(g));
-      rc = step_done(e->db, st, d, "payouts write");
+      rc = pg_db_step_done(e->db, st, "payouts write", d);
     }
     if (!rc)
-      rc = pg_gdb_prepare(e->db, "UPDATE batches SET total = (SELECT SUM(amount) FROM payouts WHERE batch_id = ?1),"
+      rc = pg_db_prepare(e->db, "UPDATE batches SET total = (SELECT SUM(amount) FROM payouts WHERE batch_id = ?1),"
                                  " outputs = (SELECT COUNT(DISTINCT address) FROM payouts WHERE batch_id = ?1)"
                                  " WHERE id = ?1",
                           &st, d);
     if (!rc) {
       sqlite3_bind_int64(st, 1, id);
-      rc = step_done(e->db, st, d, "batches write");
+      rc = pg_db_step_done(e->db, st, "batches write", d);
     }
     *made = !rc;
   }
-  if (!rc) rc = pg_gdb_commit(e->db, d);
-  else pg_gdb_rollback(e->db);
+  if (!rc) rc = pg_db_commit(e->db, d);
+  else pg_db_rollback(e->db);
   return rc;
 }
 
@@ -837,7 +1015,7 @@ static int payouts(pg_gridop *g, pg_diag *d) {
   if (pg_entity_now(e) < g->next_payout_ms) return PG_OK;
   /* follow sent batches; (re)send unsent ones (looked up first) */
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(e->db, "SELECT id, state, COALESCE(msg_id,'') FROM batches WHERE state < 2 ORDER BY id LIMIT 16",
+  int rc = pg_db_prepare(e->db, "SELECT id, state, COALESCE(msg_id,'') FROM batches WHERE state < 2 ORDER BY id LIMIT 16",
                           &st, d);
   if (rc) return rc;
   int64_t ids[16];
@@ -863,10 +1041,9 @@ static int payouts(pg_gridop *g, pg_diag *d) {
   if (rc || unsent) return rc;
   bool made = false;
   rc = make_batch(g, &made, d);
-  if (!rc && made) {
-    int64_t id = q1(e->db, "SELECT MAX(id) FROM batches", 0);
-    rc = send_batch(g, id, d);
-  }
+  int64_t id = 0;
+  if (!rc && made) rc = pg_db_i64(e->db, "SELECT MAX(id) FROM batches", 0, 0, &id, d);
+  if (!rc && made) rc = send_batch(g, id, d);
   return rc;
 }
 
@@ -959,7 +1136,7 @@ static int collect_rows(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d)
 
 static int rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, sql, &st, d);
+  int rc = pg_db_prepare(db, sql, &st, d);
   if (rc) return rc;
   int np = sqlite3_bind_parameter_count(st);
   if (np >= 1) sqlite3_bind_int64(st, 1, a);
@@ -1019,9 +1196,13 @@ int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d) {
     json_object_set_new(o, "mechanism", json_string(pg_market_mech_name(g->o.mech)));
     json_object_set_new(o, "importPrice", json_integer((json_int_t)g->o.import_price));
     json_object_set_new(o, "exportPrice", json_integer((json_int_t)g->o.export_price));
-    json_object_set_new(o, "producers", json_integer(q1(db, "SELECT COUNT(*) FROM registrations WHERE type = 2 AND state IN (0,1)", 0)));
-    json_object_set_new(o, "consumers", json_integer(q1(db, "SELECT COUNT(*) FROM registrations WHERE type = 3 AND state IN (0,1)", 0)));
-    json_object_set_new(o, "nextSlot", json_integer(q1(db, "SELECT value FROM kv WHERE key = 'next_slot'", 0)));
+    rc = pg_status_i64(o, "producers", db,
+                       "SELECT COUNT(*) FROM registrations WHERE type = 2 AND state IN (0,1)", d);
+    if (!rc)
+      rc = pg_status_i64(o, "consumers", db,
+                         "SELECT COUNT(*) FROM registrations WHERE type = 3 AND state IN (0,1)", d);
+    if (!rc)
+      rc = pg_status_i64(o, "nextSlot", db, "SELECT value FROM kv WHERE key = 'next_slot'", d);
     json_object_set_new(o, "totals", totals);
     json_object_set_new(o, "lastSlot", last);
     json_object_set_new(o, "incoming", recent_in);
@@ -1110,7 +1291,7 @@ static int entity_rows(pg_gridop *g, const char *sql, const char *id, uint64_t f
   pthread_mutex_lock(&g->status_mu);
   sqlite3 *db = g->status_db;
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, sql, &st, d);
+  int rc = pg_db_prepare(db, sql, &st, d);
   if (!rc) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, (int64_t)from);

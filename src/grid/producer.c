@@ -103,7 +103,7 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
   char hex[65];
   pg_hex_encode(m->msg_id, 32, hex);
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(e->db, "INSERT INTO source_readings(source_id, slot, wh, msg_id, received_ms)"
+  int rc = pg_db_prepare(e->db, "INSERT INTO source_readings(source_id, slot, wh, msg_id, received_ms)"
                                  " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                           &st, d);
   if (rc) return rc;
@@ -125,7 +125,7 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
 static int64_t scalar(sqlite3 *db, const char *sql, int64_t a, int *rc, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int64_t v = 0;
-  *rc = pg_gdb_prepare(db, sql, &st, d);
+  *rc = pg_db_prepare(db, sql, &st, d);
   if (*rc) return 0;
   sqlite3_bind_int64(st, 1, a);
   int s = sqlite3_step(st);
@@ -148,13 +148,24 @@ static int slot_complete(pg_producer *p, uint64_t k, bool *complete, pg_diag *d)
   return rc;
 }
 
+/* Our enrolled capacity over one slot in Wh (from our certificate's
+ * max-w); 0 when the certificate states none. */
+static int64_t cap_wh(const pg_producer *p) {
+  const pg_entity *e = &p->e;
+  size_t n = 0;
+  const uint8_t *der = e->key ? pg_tls_key_cert_der(e->key, &n) : NULL;
+  pg_member m;
+  if (!der || pg_member_from_cert(der, n, &m, NULL) != PG_OK || !m.max_w) return 0;
+  return (int64_t)((unsigned __int128)m.max_w * e->slot_ms / 3600000u);
+}
+
 static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
   pg_entity *e = &p->e;
-  int rc = pg_gdb_begin(e->db, d);
+  int rc = pg_db_begin(e->db, d);
   if (rc) return rc;
   int64_t wh = 0, late = 0, n = 0;
   sqlite3_stmt *st = NULL;
-  rc = pg_gdb_prepare(e->db, "SELECT COALESCE(SUM(wh),0), COALESCE(SUM(CASE WHEN slot < ?1 THEN wh END),0),"
+  rc = pg_db_prepare(e->db, "SELECT COALESCE(SUM(wh),0), COALESCE(SUM(CASE WHEN slot < ?1 THEN wh END),0),"
                              " COUNT(*) FROM source_readings WHERE aggregated_in IS NULL AND slot <= ?1",
                       &st, d);
   if (!rc) {
@@ -168,7 +179,15 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
     }
     sqlite3_finalize(st);
   }
-  if (!rc && wh > PG_GRID_MAX_WH) wh = PG_GRID_MAX_WH; /* cannot happen with valid readings */
+  /* the grid quarantines an output above our enrolled capacity: energy over
+   * it (catch-up readings after an outage) is carried into the next slots */
+  int64_t carry = 0, cap = cap_wh(p);
+  if (!rc) rc = pg_kv_get_i64(e->db, "carry_wh", 0, &carry, d);
+  wh += carry;
+  carry = 0;
+  if (cap > 0 && wh > cap) carry = wh - cap, wh = cap;
+  if (wh > PG_GRID_MAX_WH) carry += wh - PG_GRID_MAX_WH, wh = PG_GRID_MAX_WH;
+  if (!rc) rc = pg_kv_set_i64(e->db, "carry_wh", carry, d);
   pg_grid_msg m = {.command = PG_GRID_CMD_OUTPUT};
   m.u.output.slot = k;
   m.u.output.start_time = pg_slot_start(k, e->slot_ms);
@@ -179,7 +198,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
   snprintf(m.u.output.payment_address, sizeof m.u.output.payment_address, "%s", p->address_bech32);
   if (!rc) rc = pg_chan_queue(e->db, "main", &m, d);
   if (!rc)
-    rc = pg_gdb_prepare(e->db, "UPDATE source_readings SET aggregated_in = ?1"
+    rc = pg_db_prepare(e->db, "UPDATE source_readings SET aggregated_in = ?1"
                                " WHERE aggregated_in IS NULL AND slot <= ?1",
                         &st, d);
   if (!rc) {
@@ -188,7 +207,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
     sqlite3_finalize(st);
   }
   if (!rc)
-    rc = pg_gdb_prepare(e->db, "INSERT INTO outputs(slot, wh, late_wh, readings, ask) VALUES (?1,?2,?3,?4,?5)",
+    rc = pg_db_prepare(e->db, "INSERT INTO outputs(slot, wh, late_wh, readings, ask) VALUES (?1,?2,?3,?4,?5)",
                         &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
@@ -203,8 +222,8 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
     sqlite3_finalize(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_gdb_commit(e->db, d);
-  pg_gdb_rollback(e->db);
+  if (!rc) return pg_db_commit(e->db, d);
+  pg_db_rollback(e->db);
   return rc;
 }
 
@@ -248,7 +267,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     char hex[2 * PG_OUTPUT_ID_LEN + 1];
     pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, hex);
     sqlite3_stmt *st = NULL;
-    rc = pg_gdb_prepare(e->db, "SELECT 1 FROM received WHERE output_id = ?1", &st, d);
+    rc = pg_db_prepare(e->db, "SELECT 1 FROM received WHERE output_id = ?1", &st, d);
     if (rc) break;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     bool known = sqlite3_step(st) == SQLITE_ROW;
@@ -261,7 +280,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     }
     char mhex[65];
     pg_hex_encode(oi.message_id, 32, mhex);
-    rc = pg_gdb_prepare(e->db, "INSERT INTO received(output_id, msg_id, amount, seen_ms) VALUES (?1,?2,?3,?4)",
+    rc = pg_db_prepare(e->db, "INSERT INTO received(output_id, msg_id, amount, seen_ms) VALUES (?1,?2,?3,?4)",
                         &st, d);
     if (rc) break;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
@@ -309,7 +328,7 @@ int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d) {
     json_object_set_new(o, "received", json_integer(scalar(p->status_db, "SELECT COALESCE(SUM(amount),0) FROM received WHERE ?1 = ?1", 0, &r2, d)));
     json_t *srcs = json_array();
     sqlite3_stmt *st = NULL;
-    if (!r2 && pg_gdb_prepare(p->status_db,
+    if (!r2 && pg_db_prepare(p->status_db,
                               "SELECT r.id, r.name, r.state, COUNT(s.slot), COALESCE(SUM(s.wh),0)"
                               " FROM registrations r LEFT JOIN source_readings s ON s.source_id = r.id"
                               " GROUP BY r.id ORDER BY r.id",

@@ -221,7 +221,7 @@ static bool member_ok(put_ctx *c, pg_buf *resp, unsigned *status) {
  * (the same type and channel). */
 static int current(put_ctx *c, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(c->r->db,
+  int rc = pg_db_prepare(c->r->db,
                           "SELECT type, root, side_key, state FROM registrations WHERE id = ?1",
                           &st, d);
   if (rc) return rc;
@@ -241,7 +241,7 @@ static int current(put_ctx *c, pg_diag *d) {
 
 static int write_registration(put_ctx *c, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(c->r->db,
+  int rc = pg_db_prepare(c->r->db,
                           "INSERT INTO registrations(id, name, type, root, side_key, next_root, state,"
                           " registered_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4, 0, ?6)"
                           " ON CONFLICT(id) DO UPDATE SET name = excluded.name, type = excluded.type,"
@@ -307,17 +307,17 @@ static int do_put(pg_registry *r, const pg_httpd_peer *peer, const char *id, con
     return refuse(r, resp, status, 400, "invalid", peer,
                   "registration: only a producer has a 'paymentAddress'");
   if (!member_ok(&c, resp, status)) return PG_OK;
-  int rc = pg_gdb_begin(r->db, &d);
+  int rc = pg_db_begin(r->db, &d);
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
   rc = current(&c, &d);
   if (!rc && c.exists && !c.same) {
-    pg_gdb_rollback(r->db);
+    pg_db_rollback(r->db);
     return refuse(r, resp, status, 409, "conflict", peer,
                   "registration: '%s' is registered with another channel or type; DELETE it first",
                   id);
   }
   if (!rc && !c.exists && c.enrolled && c.en.channels >= (int64_t)r->limits.max_channels) {
-    pg_gdb_rollback(r->db);
+    pg_db_rollback(r->db);
     return refuse(r, resp, status, 403, "cap", peer,
                   "'%s' has registered %lld channels, the most one enrolment may", id,
                   (long long)c.en.channels);
@@ -327,8 +327,8 @@ static int do_put(pg_registry *r, const pg_httpd_peer *peer, const char *id, con
   pg_grid_channel ret;
   bool has_ret = r->return_channels && c.reg.type == PG_GRID_ENTITY_CONSUMER;
   if (!rc && has_ret) rc = return_channel(r, id, &ret, &d);
-  if (!rc) rc = pg_gdb_commit(r->db, &d);
-  else pg_gdb_rollback(r->db);
+  if (!rc) rc = pg_db_commit(r->db, &d);
+  else pg_db_rollback(r->db);
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
   *status = c.exists ? 200 : 201;
   pg_buf_reset(resp);
@@ -349,8 +349,12 @@ static int do_delete(pg_registry *r, const pg_httpd_peer *peer, const char *id, 
   pg_diag d = {{0}};
   bool operator = peer && peer->verified && peer->member.role == PG_ROLE_OPERATOR;
   if (!operator && !caller_ok(r, peer, id, resp, status)) return PG_OK;
+  if (!rate_ok(r, id, pg_clock_now(r->clock)))
+    return refuse(r, resp, status, 429, "rate", peer,
+                  "too many registration requests for '%s' (at most %u a minute)", id,
+                  r->limits.rate_per_min);
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(r->db, "UPDATE registrations SET state = 4 WHERE id = ?1 AND state != 4",
+  int rc = pg_db_prepare(r->db, "UPDATE registrations SET state = 4 WHERE id = ?1 AND state != 4",
                           &st, &d);
   if (!rc) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -398,7 +402,7 @@ int pg_registry_handle(pg_registry *r, const pg_httpd_peer *peer, const char *me
 static int set_reg(sqlite3 *db, const char *id, int state, const char *next_root, int add_msgs,
                    const char *error, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "UPDATE registrations SET state = ?2, next_root = ?3,"
+  int rc = pg_db_prepare(db, "UPDATE registrations SET state = ?2, next_root = ?3,"
                               " messages = messages + ?4, error = COALESCE(?5, error) WHERE id = ?1",
                           &st, d);
   if (rc) return rc;
@@ -475,7 +479,7 @@ static int read_one(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, 
   int state = reg->state;
   const char *error = NULL;
   char why[300] = "";
-  int r2 = pg_gdb_begin(e->db, d);
+  int r2 = pg_db_begin(e->db, d);
   if (r2) return r2;
   if (rc == PG_ERR_INVALID) {
     snprintf(why, sizeof why, "%.64s: bad message skipped: %.200s", reg->id, rd.msg);
@@ -505,8 +509,8 @@ static int read_one(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, 
     r2 = fn(ctx, reg, &m, d);
   }
   if (!r2) r2 = set_reg(e->db, reg->id, state, m.next_root, 1, error, d);
-  if (!r2) r2 = pg_gdb_commit(e->db, d);
-  else pg_gdb_rollback(e->db);
+  if (!r2) r2 = pg_db_commit(e->db, d);
+  else pg_db_rollback(e->db);
   if (r2) return r2;
   reg->state = state;
   memcpy(reg->next_root, m.next_root, sizeof reg->next_root);
@@ -516,7 +520,7 @@ static int read_one(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, 
 
 int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(e->db, "SELECT id, name, type, state, side_key, next_root FROM registrations"
+  int rc = pg_db_prepare(e->db, "SELECT id, name, type, state, side_key, next_root FROM registrations"
                                  " WHERE state IN (0, 1) ORDER BY id",
                           &st, d);
   if (rc) return rc;

@@ -52,12 +52,12 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
   m.u.output.start_time = pg_slot_start(k, e->slot_ms);
   m.u.output.end_time = pg_slot_start(k + 1, e->slot_ms);
   m.u.output.output_wh = wh;
-  int rc = pg_gdb_begin(e->db, d);
+  int rc = pg_db_begin(e->db, d);
   if (rc) return rc;
   rc = pg_chan_queue(e->db, "main", &m, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_gdb_prepare(e->db, "INSERT INTO readings(slot, wh, start_ms, end_ms) VALUES (?1,?2,?3,?4)",
+    rc = pg_db_prepare(e->db, "INSERT INTO readings(slot, wh, start_ms, end_ms) VALUES (?1,?2,?3,?4)",
                         &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
@@ -68,8 +68,8 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
     sqlite3_finalize(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_gdb_commit(e->db, d);
-  pg_gdb_rollback(e->db);
+  if (!rc) return pg_db_commit(e->db, d);
+  pg_db_rollback(e->db);
   return rc;
 }
 
@@ -114,7 +114,7 @@ int pg_source_status(pg_source *s, json_t **out, pg_diag *d) {
   int rc = pg_entity_status(&s->e, s->status_db, &o, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_gdb_prepare(s->status_db, "SELECT COUNT(*), COALESCE(SUM(wh),0), MAX(slot) FROM readings",
+    rc = pg_db_prepare(s->status_db, "SELECT COUNT(*), COALESCE(SUM(wh),0), MAX(slot) FROM readings",
                         &st, d);
   if (!rc && sqlite3_step(st) == SQLITE_ROW) {
     json_object_set_new(o, "slotsReported", json_integer(sqlite3_column_int64(st, 0)));

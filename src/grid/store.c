@@ -1,4 +1,4 @@
-/* store.c — the entities' SQLite helpers: open, transactions, kv, counters. */
+/* store.c — the entities' kv and counter tables (over p2pgrid/db.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,77 +10,9 @@ static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
-static int mkdir_p(const char *dir, pg_diag *d) {
-  char tmp[512];
-  size_t n = strlen(dir);
-  if (n == 0 || n >= sizeof tmp) return pg_fail(d, PG_ERR_CONFIG, "data directory path is empty or too long");
-  memcpy(tmp, dir, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (tmp[i] == '/' || tmp[i] == 0) {
-      char c = tmp[i];
-      tmp[i] = 0;
-      if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-        return pg_fail(d, PG_ERR_IO, "cannot create data directory %s: %s", tmp, strerror(errno));
-      tmp[i] = c;
-    }
-  }
-  return PG_OK;
-}
-
-int pg_gdb_open(const char *dir, const char *file, const char *schema, sqlite3 **out,
-                pg_diag *d) {
-  *out = NULL;
-  int rc = mkdir_p(dir, d);
-  if (rc) return rc;
-  char path[1024];
-  if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path)
-    return pg_fail(d, PG_ERR_CONFIG, "database path too long");
-  sqlite3 *db = NULL;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      NULL) != SQLITE_OK) {
-    rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    return rc;
-  }
-  sqlite3_busy_timeout(db, PG_ENTITY_DB_BUSY_MS);
-  rc = pg_gdb_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", d);
-  if (!rc && schema) rc = pg_gdb_exec(db, schema, d);
-  if (rc) {
-    sqlite3_close(db);
-    return rc;
-  }
-  *out = db;
-  return PG_OK;
-}
-
-int pg_gdb_exec(sqlite3 *db, const char *sql, pg_diag *d) {
-  char *err = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-    int rc = pg_fail(d, PG_ERR_DB, "database: %s", err ? err : sqlite3_errmsg(db));
-    sqlite3_free(err);
-    return rc;
-  }
-  return PG_OK;
-}
-
-int pg_gdb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d) {
-  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) return db_fail(db, d, "database prepare");
-  return PG_OK;
-}
-
-int pg_gdb_begin(sqlite3 *db, pg_diag *d) { return pg_gdb_exec(db, "BEGIN IMMEDIATE", d); }
-int pg_gdb_commit(sqlite3 *db, pg_diag *d) {
-  int rc = pg_gdb_exec(db, "COMMIT", d);
-  if (rc) pg_gdb_rollback(db);
-  return rc;
-}
-void pg_gdb_rollback(sqlite3 *db) {
-  if (!sqlite3_get_autocommit(db)) (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-}
-
 static int kv_get(sqlite3 *db, const char *key, sqlite3_stmt **out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "SELECT value FROM kv WHERE key = ?1", &st, d);
+  int rc = pg_db_prepare(db, "SELECT value FROM kv WHERE key = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
@@ -121,7 +53,7 @@ int pg_kv_get_text(sqlite3 *db, const char *key, char *out, size_t cap, pg_diag 
 
 static int kv_set(sqlite3 *db, const char *key, const char *text, int64_t v, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "INSERT INTO kv(key, value) VALUES (?1, ?2) "
+  int rc = pg_db_prepare(db, "INSERT INTO kv(key, value) VALUES (?1, ?2) "
                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                           &st, d);
   if (rc) return rc;
@@ -144,7 +76,7 @@ int pg_kv_set_text(sqlite3 *db, const char *key, const char *v, pg_diag *d) {
 
 int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "INSERT INTO counters(name, value) VALUES (?1, ?2) "
+  int rc = pg_db_prepare(db, "INSERT INTO counters(name, value) VALUES (?1, ?2) "
                               "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
                           &st, d);
   if (rc) return rc;
@@ -157,7 +89,7 @@ int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag *d) {
 
 int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_gdb_prepare(db, "SELECT name, value FROM counters ORDER BY name", &st, d);
+  int rc = pg_db_prepare(db, "SELECT name, value FROM counters ORDER BY name", &st, d);
   if (rc) return rc;
   json_t *o = json_object();
   int s;
@@ -184,3 +116,11 @@ const char pg_entity_schema[] =
     " msg_id TEXT, queued_ms INTEGER, sent_ms INTEGER, attempts INTEGER NOT NULL DEFAULT 0,"
     " last_error TEXT);"
     "CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(seq) WHERE msg_id IS NULL;";
+
+int pg_status_i64(json_t *o, const char *key, sqlite3 *db, const char *sql, pg_diag *d) {
+  int64_t v = 0;
+  int rc = pg_db_i64(db, sql, 0, 0, &v, d);
+  if (!rc && json_object_set_new(o, key, json_integer(v)) != 0)
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  return rc;
+}

@@ -65,6 +65,40 @@ out:
   return rc;
 }
 
+int pg_mam_channel_check(const pg_mam_channel *ch, pg_diag *d) {
+  int rc = pg_mam_channel_validate(ch, d);
+  if (rc || !ch->has_next_root) return rc;
+  /* the tree the last message announced: after a tree's last leaf mam.js
+   * moved start on by nextCount, within a tree start stayed */
+  pg_mam_channel next = *ch;
+  if (ch->index == 0 && ch->start < ch->next_count) {
+    rc = pg_fail(d, PG_ERR_STATE, "the state has a nextRoot but no message before start %llu",
+                 (unsigned long long)ch->start);
+    goto out;
+  }
+  next.start = ch->index == 0 ? ch->start - ch->next_count + ch->count : ch->start + ch->count;
+  next.count = ch->next_count;
+  next.index = 0;
+  char root[PG_MAM_HASH_TRYTES + 1];
+  if (next.start > PG_MAM_MAX_START) {
+    rc = pg_fail(d, PG_ERR_STATE, "the state's next tree starts beyond 2^53 - 1");
+    goto out;
+  }
+  if ((rc = pg_mam_channel_root(&next, root))) {
+    rc = pg_fail(d, rc, "cannot compute the channel's next root");
+    goto out;
+  }
+  if (memcmp(root, ch->next_root, PG_MAM_HASH_TRYTES) != 0)
+    rc = pg_fail(d, PG_ERR_STATE,
+                 "the seed does not produce the nextRoot %.81s (it gives %.81s for leaves "
+                 "%llu..%llu)",
+                 ch->next_root, root, (unsigned long long)next.start,
+                 (unsigned long long)(next.start + next.count - 1));
+out:
+  pg_mam_channel_wipe(&next);
+  return rc;
+}
+
 int pg_mam_create_message(pg_mam_channel *ch, const char *msg, size_t msg_len,
                           pg_mam_message *out, pg_diag *d) {
   if (!ch || !out) return pg_fail(d, PG_ERR_INVALID, "no channel or output");

@@ -12,6 +12,7 @@
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/ed25519.h"
+#include "p2pgrid/file.h"
 #include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/log.h"
@@ -147,8 +148,8 @@ static int make_parent_dirs(const char *path) {
 
 static int generate_key_file(const char *path, pg_diag *d) {
   uint8_t seed[32], pk[32], sk[64];
-  char hex[65], pkhex[65];
-  int rc = PG_OK, fd = -1;
+  char hex[65], pkhex[65], text[256];
+  int rc = PG_OK;
   if (make_parent_dirs(path) != PG_OK)
     return pg_fail(d, PG_ERR_IO, "%s: cannot create its directory: %s", path, strerror(errno));
   size_t got = 0;
@@ -164,26 +165,21 @@ static int generate_key_file(const char *path, pg_diag *d) {
   pg_ed25519_from_seed(seed, pk, sk);
   pg_hex_encode(seed, 32, hex);
   pg_hex_encode(pk, 32, pkhex);
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    rc = pg_fail(d, PG_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
-    goto out;
-  }
-  char text[256];
   int len = snprintf(text, sizeof text,
                      "# p2pgrid coordinator key: Ed25519 seed (hex). Keep it secret.\n"
                      "# public key %s\n%s\n",
                      pkhex, hex);
-  if (len < 0 || (size_t)len >= sizeof text || write(fd, text, (size_t)len) != len ||
-      fsync(fd) != 0) {
-    rc = pg_fail(d, PG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    (void)unlink(path);
+  /* whole or not at all (temp, fsync, link, directory fsync): a power cut
+   * never leaves an empty key file behind; an existing file is kept */
+  if (len < 0 || (size_t)len >= sizeof text) {
+    rc = pg_fail(d, PG_ERR_IO, "%s: key text too long", path);
     goto out;
   }
-  memset(text, 0, sizeof text);
+  rc = pg_write_file_atomic(path, text, (size_t)len, true, false, d);
+  if (rc) goto out;
   pg_log_info("node", "generated coordinator key file %s, public key %s", path, pkhex);
 out:
-  if (fd >= 0) close(fd);
+  memset(text, 0, sizeof text);
   memset(seed, 0, sizeof seed);
   memset(sk, 0, sizeof sk);
   memset(hex, 0, sizeof hex);

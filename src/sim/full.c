@@ -175,7 +175,8 @@ static int quiet(full *f, bool *q, pg_diag *d) {
  * in-memory CA, as `p2pgrid ca issue` makes them. */
 static int issue_member(full *f, const char *id, pg_role role, const char *parent,
                         pg_tls_key **out, pg_diag *d) {
-  pg_cert_opts co = {.id = id, .role = role, .parent = parent};
+  /* a generous capacity (1 GW): scenarios model what members produce and use */
+  pg_cert_opts co = {.id = id, .role = role, .parent = parent, .max_w = 1000000000};
   char *key = NULL, *cert = NULL;
   int rc = pg_ca_issue(f->ca, &co, &key, &cert, d);
   if (!rc) rc = pg_tls_key_from_pem(key, cert, out, d);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "p2pgrid/db.h"
 #include "p2pgrid/client.h"
 #include "p2pgrid/clock.h"
 #include "p2pgrid/ed25519.h"
@@ -314,20 +315,7 @@ size_t pg_sim_balance_every(const pg_scenario *s) {
 
 /* ---- entry ---- */
 
-static int mkdir_p(const char *path, pg_diag *d) {
-  char tmp[1024];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return pg_fail(d, PG_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-      *p = '/';
-    }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-    return pg_fail(d, PG_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-  return PG_OK;
-}
+static int mkdir_p(const char *path, pg_diag *d) { return pg_mkdir_p(path, 0755, d); }
 int pg_sim_mkdir_p(const char *path, pg_diag *d) { return mkdir_p(path, d); }
 
 int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_diag *d) {

@@ -87,6 +87,12 @@ int pg_tg_exec(pg_tg_store *s, int which, pg_diag *d) {
   return PG_OK;
 }
 
+int pg_tg_store_set_full(pg_tg_store *s, bool full, pg_diag *d) {
+  const char *sql = full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+  if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) return pg_tg_db_fail(s, d, sql);
+  return PG_OK;
+}
+
 /* mkdir -p with mode 0700 for new components. */
 static int make_dirs(const char *dir, pg_diag *d) {
   size_t n = strlen(dir);
@@ -205,6 +211,8 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_di
     goto fail;
   }
   char *err = NULL;
+  /* NORMAL for ordinary messages; transactions that may confirm a milestone
+   * switch to FULL (store.h) */
   if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &err) !=
       SQLITE_OK) {
     rc = pg_fail(d, PG_ERR_DB, "%s: cannot enable WAL: %s", s->path, err ? err : "?");

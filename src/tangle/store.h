@@ -1,6 +1,13 @@
 /* store.h — SQLite storage of the Tangle (internal to src/tangle).
  *
- * <data_dir>/tangle.db, WAL mode, synchronous=NORMAL. Tables:
+ * <data_dir>/tangle.db, WAL mode. Durability: synchronous=NORMAL for the
+ * transaction of an ordinary message (committed to the WAL without fsync: a
+ * power cut may lose the last ones, which their senders see as not attached
+ * and send again), synchronous=FULL for every transaction that may confirm a
+ * milestone (pg_tg_store_set_full around it; SQLite refuses to change the
+ * level inside a transaction, so the caller decides before BEGIN): its COMMIT
+ * fsyncs the WAL, which makes that milestone, its ledger changes and every
+ * earlier commit durable before anyone can read them. Tables:
  *   meta(key, value)            schema version, network name
  *   messages(id PK, raw, arrival_ms, solid, referenced_by, milestone_index,
  *            inclusion, conflict_reason, omrsi, ymrsi, mrsi_at, payload_type)
@@ -82,6 +89,9 @@ sqlite3_stmt *pg_tg_stmt(pg_tg_store *s, int which);
 int pg_tg_db_fail(pg_tg_store *s, pg_diag *d, const char *what);
 /* Runs a statement that takes no arguments and returns no rows. */
 PG_NODISCARD int pg_tg_exec(pg_tg_store *s, int which, pg_diag *d);
+/* PRAGMA synchronous=FULL (full) or back to NORMAL for the transactions
+ * that follow; outside a transaction only (else PG_ERR_DB). */
+PG_NODISCARD int pg_tg_store_set_full(pg_tg_store *s, bool full, pg_diag *d);
 /* PG_OK, PG_ERR_NOT_FOUND or PG_ERR_DB. */
 PG_NODISCARD int pg_tg_get_row(pg_tg_store *s, const uint8_t id[PG_ID_LEN], pg_tg_row *r, pg_diag *d);
 /* Parents in stored (sorted) order. An unknown id gives *n = 0. */

@@ -447,10 +447,22 @@ int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len, const pg
   }
   if (rc != PG_ERR_NOT_FOUND) return rc;
 
+  /* Durability: a transaction that may confirm a milestone commits with
+   * synchronous=FULL (store.h). Confirmation happens only in solidify()
+   * walking to a milestone, i.e. when this message is a milestone or has
+   * children that arrived before it. */
+  int64_t waiting = 0;
+  if (m->payload_type != PG_PAYLOAD_MILESTONE &&
+      (rc = count_query(t, ST_CHILDREN_COUNT, id, PG_ID_LEN, NULL, &waiting, d,
+                        "counting children")))
+    return rc;
+  bool full = m->payload_type == PG_PAYLOAD_MILESTONE || waiting > 0;
+  if (full && (rc = pg_tg_store_set_full(&t->store, true, d))) return rc;
+
   pg_tg_state saved = t->st;
   t->nev = 0;
   t->ev_confirmed = false;
-  if ((rc = pg_tg_exec(&t->store, ST_BEGIN, d))) return rc;
+  if ((rc = pg_tg_exec(&t->store, ST_BEGIN, d))) goto fail;
   uint64_t now = pg_tg_now(t);
   if ((rc = purge_unsolid(t, now, d))) goto fail;
 
@@ -473,12 +485,15 @@ int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len, const pg
   if ((rc = store_message(t, bytes, len, m, id, now, d))) goto fail;
   if (solid && (rc = solidify(t, id, d))) goto fail;
   if ((rc = pg_tg_exec(&t->store, ST_COMMIT, d))) goto fail;
+  if (t->ev_confirmed && !full) /* cannot happen: see above */
+    pg_log_error(PG_TG_LOG, "a milestone was confirmed by a commit without synchronous=FULL");
 
   pg_tg_tips_apply_events(t);
   if (t->ev_confirmed) pg_tg_tips_refresh(t);
   t->nev = 0;
   if (is_new) *is_new = true;
-  return PG_OK;
+  rc = PG_OK;
+  goto out;
 fail:
   if (!sqlite3_get_autocommit(t->store.db)) {
     pg_diag ignored;
@@ -488,6 +503,12 @@ fail:
   t->st = saved;
   t->nev = 0;
   t->ev_confirmed = false;
+out:
+  if (full) {
+    pg_diag ignored;
+    if (pg_tg_store_set_full(&t->store, false, &ignored))
+      pg_log_error(PG_TG_LOG, "cannot return to synchronous=NORMAL: %s", ignored.msg);
+  }
   return rc;
 }
 

@@ -1,30 +1,69 @@
 // The grid dashboard (web/dashboard, served by `p2pgrid grid` at /) against
-// a real grid: it loads without console errors, every number it shows equals
-// the JSON API's (data-value raw, text formatted exactly), its charts are
-// drawn and move on when a slot settles, explorer links point at the node,
-// and it stays readable on a phone-sized screen.
+// a real grid over mutual TLS, for its three viewers:
+// - the operator (the operator certificate): it loads without console
+//   errors, every number it shows equals the JSON API's read with the same
+//   certificate (data-value raw, text formatted exactly), its charts are
+//   drawn and move on when a slot settles, explorer links point at the node,
+//   the log tail is there, and it stays readable on a phone-sized screen;
+// - a stranger (no client certificate): the community totals and slots,
+//   the note saying so, no member rows, no payments, no log, and not one
+//   request the grid refuses;
+// - a member (consumer-1's certificate): the totals and its own row and
+//   chart only.
+// Chromium trusts the grid's certificate by its public key (lib/browser.js);
+// playwright verifies it against the community CA when it presents a client
+// certificate; contexts never ignore HTTPS errors.
 'use strict';
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startGrid, getJson, waitFor } = require('./lib/grid');
+const { startGrid, getJson, request, waitFor } = require('./lib/grid');
 const { compare } = require('./lib/dashboard');
 const { launch, newPage, screenshot } = require('./lib/browser');
 
 let g, browser;
 test.before(async () => {
   g = await startGrid();
-  browser = await launch();
+  browser = await launch({ pin: [g.certs.grid.cert] });
 });
 test.after(async () => {
   if (browser) await browser.close();
   if (g) await g.stop();
 });
 
-async function apiNow() {
-  const [status, producers, consumers] = await Promise.all([getJson(g.grid.url + '/api/status'),
-    getJson(g.grid.url + '/api/producers'), getJson(g.grid.url + '/api/consumers')]);
+// The API as a viewer sees it: as = undefined (operator), null (stranger) or g.as(id).
+async function apiNow(as) {
+  const get = (p) => getJson(g.grid.url + p, { as });
+  if (as === null) return { status: await get('/api/status'), producers: [], consumers: [] };
+  const [status, producers, consumers] = await Promise.all([get('/api/status'), get('/api/producers'), get('/api/consumers')]);
   return { status, producers, consumers };
+}
+
+// Every [data-path] element of the page.
+function shownOf(page) {
+  return page.$$eval('[data-path]', (els) => els.map((e) => ({ path: e.dataset.path, value: e.dataset.value,
+    text: e.textContent, kwh: e.classList.contains('kwh'), price: e.classList.contains('price') })));
+}
+
+// Compares the page with the API (as that viewer) until they agree or 20 s pass.
+async function compareWithApi(page, as) {
+  let bad = ['not compared yet'], shown = [];
+  const end = Date.now() + 20000;
+  while (bad.length && Date.now() < end) {
+    shown = await shownOf(page);
+    const api = await apiNow(as);
+    const again = await page.$$eval('[data-path]', (els) => els.map((e) => e.dataset.value));
+    bad = compare(shown, api);
+    if (again.join('|') !== shown.map((e) => e.value).join('|')) bad.push('page changed while comparing');
+    if (bad.length) await new Promise((r) => setTimeout(r, 300));
+  }
+  return { bad, shown };
+}
+
+// How many reads the grid has refused so far (operator's /api/status errors).
+async function refusedReads() {
+  const s = await getJson(g.grid.url + '/api/status');
+  return (s.errors && s.errors.refused_reads) || 0;
 }
 
 test('dashboard shows the grid live and exactly', async () => {
@@ -32,24 +71,17 @@ test('dashboard shows the grid live and exactly', async () => {
     const s = await getJson(g.grid.url + '/api/status');
     return s.totals.paymentsConfirmed > 0 && s.totals.paidOut > 0 && s.incoming.length > 0 && s.payouts.length > 0;
   }, 60000);
-  const page = await newPage(browser);
+  const page = await newPage(browser, null, { clientCert: g.clientCert('operator') });
   await page.goto(g.grid.url + '/');
   await page.waitForSelector('body[data-updated]');
   await page.waitForSelector('#producers .entity[data-id="producer-0"] svg rect');
   await page.waitForSelector('#consumers .entity[data-id="consumer-1"]');
+  assert.equal(await page.getAttribute('body', 'data-viewer'), 'operator');
+  assert.match(await page.textContent('#viewer'), /operator view/);
+  assert.ok(await page.isHidden('#viewer-note'), 'no viewer note for the operator');
 
   // numbers: equal to the API once both have the same data (polls are 1 s apart)
-  let bad = ['not compared yet'], shown = [];
-  const end = Date.now() + 20000;
-  while (bad.length && Date.now() < end) {
-    shown = await page.$$eval('[data-path]', (els) => els.map((e) => ({ path: e.dataset.path, value: e.dataset.value,
-      text: e.textContent, kwh: e.classList.contains('kwh'), price: e.classList.contains('price') })));
-    const api = await apiNow();
-    const again = await page.$$eval('[data-path]', (els) => els.map((e) => e.dataset.value));
-    bad = compare(shown, api);
-    if (again.join('|') !== shown.map((e) => e.value).join('|')) bad.push('page changed while comparing');
-    if (bad.length) await new Promise((r) => setTimeout(r, 300));
-  }
+  const { bad, shown } = await compareWithApi(page, undefined);
   assert.deepEqual(bad, [], 'dashboard numbers differ from the API');
   const paths = shown.map((e) => e.path);
   for (const p of ['status:totals.fees', 'status:totals.gridIncome', 'status:totals.importCost', 'status:totals.exportIncome',
@@ -78,12 +110,13 @@ test('dashboard shows the grid live and exactly', async () => {
   [before, pBefore], { timeout: 15000 });
 
   // the log tail
-  assert.match(await page.textContent('#log'), /grid/);
+  assert.ok(await page.isVisible('#log-panel'), 'the operator sees the log');
+  await page.waitForFunction(() => /grid/.test(document.querySelector('#log').textContent), null, { timeout: 10000 });
   await screenshot(page, 'dashboard');
   assert.deepEqual(page.errors, [], 'no console errors');
 
   // a phone: nothing wider than the screen (tables scroll inside their box)
-  const phone = await newPage(browser, { width: 390, height: 844 });
+  const phone = await newPage(browser, { width: 390, height: 844 }, { clientCert: g.clientCert('operator') });
   await phone.goto(g.grid.url + '/');
   await phone.waitForSelector('#producers .entity svg rect');
   const width = await phone.evaluate(() => document.documentElement.scrollWidth);
@@ -92,16 +125,101 @@ test('dashboard shows the grid live and exactly', async () => {
   assert.deepEqual(phone.errors, [], 'no console errors (phone)');
 });
 
+test('dashboard without a certificate: community totals only', async () => {
+  const refused = await refusedReads();
+  const page = await newPage(browser); // no client certificate
+  await page.goto(g.grid.url + '/');
+  await page.waitForSelector('body[data-updated]');
+  assert.equal(await page.getAttribute('body', 'data-viewer'), 'public');
+  assert.match(await page.textContent('#viewer'), /public view/);
+  assert.ok(await page.isVisible('#viewer-note'));
+  assert.equal((await page.textContent('#viewer-note')).trim(),
+    'You see community totals. Members see their own data with their certificate; the operator sees everything.');
+  await page.waitForSelector('#grid-chart path');
+
+  // the totals equal what a stranger reads from the API
+  const { bad, shown } = await compareWithApi(page, null);
+  assert.deepEqual(bad, [], 'dashboard numbers differ from the public API');
+  const paths = shown.map((e) => e.path);
+  for (const p of ['status:totals.producedWh', 'status:totals.consumedWh', 'status:totals.fees', 'status:totals.paidOut',
+    'status:currentSlot', 'status:lastSlot.buyPrice', 'status:producers', 'status:consumers']) {
+    assert.ok(paths.includes(p), `the public dashboard shows ${p}`);
+  }
+  assert.ok(!paths.some((p) => /^(producers|consumers):/.test(p)), 'no member numbers: ' + paths.join(' '));
+
+  // no member rows, no payments or payouts, no log
+  assert.equal(await page.$$eval('.entity', (e) => e.length), 0, 'no member rows');
+  assert.ok(await page.isHidden('#transfers'), 'payments and payouts hidden');
+  assert.ok(await page.isHidden('#log-panel'), 'log hidden');
+  assert.equal(await page.$$eval('#incoming tbody tr, #payouts tbody tr', (r) => r.length), 0);
+  assert.equal(await page.textContent('#log'), '');
+
+  // a few polls later: nothing asked that the grid refused, no console errors
+  const n = Number(await page.getAttribute('body', 'data-updated'));
+  await page.waitForFunction((b) => Number(document.body.dataset.updated) > b + 2000, n, { timeout: 15000 });
+  await screenshot(page, 'dashboard-public');
+  assert.equal(await refusedReads(), refused, 'the public dashboard asked for no members-only route');
+  assert.deepEqual(page.errors, [], 'no console errors');
+});
+
+test('dashboard as a member: its own row only', async () => {
+  const me = 'consumer-1';
+  const refused = await refusedReads();
+  const page = await newPage(browser, null, { clientCert: g.clientCert(me) });
+  await page.goto(g.grid.url + '/');
+  await page.waitForSelector('body[data-updated]');
+  await page.waitForSelector(`#consumers .entity[data-id="${me}"] svg rect`);
+  assert.equal(await page.getAttribute('body', 'data-viewer'), 'member');
+  assert.match(await page.textContent('#viewer'), new RegExp('member view: ' + me));
+  assert.match(await page.textContent('#viewer-note'), new RegExp(me));
+
+  const ids = await page.$$eval('.entity', (els) => els.map((e) => e.dataset.id));
+  assert.deepEqual(ids, [me], 'only the member\'s own row');
+  const { bad, shown } = await compareWithApi(page, g.as(me));
+  assert.deepEqual(bad, [], 'dashboard numbers differ from the API read with the member\'s certificate');
+  const paths = shown.map((e) => e.path);
+  for (const p of [`consumers:${me}:usageWh`, `consumers:${me}:billed`, `consumers:${me}:paid`, 'status:totals.consumedWh']) {
+    assert.ok(paths.includes(p), `the member's dashboard shows ${p}`);
+  }
+  assert.ok(!paths.some((p) => /^producers:|^consumers:consumer-0:/.test(p)), 'nobody else\'s numbers: ' + paths.join(' '));
+  assert.ok(await page.isHidden('#transfers'), 'payments and payouts hidden');
+  assert.ok(await page.isHidden('#log-panel'), 'log hidden');
+
+  const n = Number(await page.getAttribute('body', 'data-updated'));
+  await page.waitForFunction((b) => Number(document.body.dataset.updated) > b + 2000, n, { timeout: 15000 });
+  await screenshot(page, 'dashboard-member');
+  assert.equal(await refusedReads(), refused, 'the member\'s dashboard asked for nothing it may not read');
+  assert.deepEqual(page.errors, [], 'no console errors');
+});
+
 test('dashboard serves only its files; the API stays JSON', async () => {
-  let r = await fetch(g.grid.url + '/no-such-file.js');
+  let r = await request(g.grid.url + '/no-such-file.js');
   assert.equal(r.status, 404);
-  r = await fetch(g.grid.url + '/api/nothing');
+  r = await request(g.grid.url + '/api/nothing');
   assert.equal(r.status, 404);
-  assert.match(r.headers.get('content-type'), /json/);
-  r = await fetch(g.grid.url + '/api/producers/producer-0/slots?from=5&to=1');
+  assert.match(r.headers['content-type'], /json/);
+  r = await request(g.grid.url + '/api/producers/producer-0/slots?from=5&to=1');
   assert.equal(r.status, 400);
   const log = await getJson(g.grid.url + '/api/log?lines=5');
   assert.ok(log.lines.length >= 1 && log.lines.length <= 5);
   const cfg = await getJson(g.grid.url + '/api/config');
   assert.equal(cfg.nodeUrl, g.node.url);
+  assert.deepEqual(cfg.viewer, { role: 'operator', id: 'operator' });
+
+  // the dashboard's files are everyone's; members-only routes are not, and
+  // there are no CORS headers
+  r = await request(g.grid.url + '/', { as: null });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['access-control-allow-origin'], undefined);
+  r = await request(g.grid.url + '/api/config', { as: null });
+  assert.deepEqual(r.json.viewer, { role: 'public', id: null });
+  for (const p of ['/api/producers', '/api/consumers', '/api/log', '/api/me', '/api/enrolments',
+    '/api/consumers/consumer-0/slots']) {
+    r = await request(g.grid.url + p, { as: null });
+    assert.equal(r.status, 403, `${p} without a certificate`);
+  }
+  r = await request(g.grid.url + '/api/consumers/consumer-0/slots', { as: g.as('consumer-1') });
+  assert.equal(r.status, 403, 'a member reads only its own slots');
+  r = await request(g.grid.url + '/api/status', { as: null });
+  for (const k of ['incoming', 'payouts', 'errors', 'lastError']) assert.equal(r.json[k], undefined, `public status has no ${k}`);
 });

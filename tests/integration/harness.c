@@ -171,6 +171,15 @@ void proc_start(proc *p, const char *const *extra) {
   spawn_and_wait_listening(p, argv);
 }
 
+void proc_start_coordinator(proc *p, const char *genesis_file) {
+  char genesis[400];
+  snprintf(genesis, sizeof genesis, "ledger.genesis_file=%s", genesis_file);
+  const char *argv[] = {"--set", "coordinator.enabled=true", "--set", "coordinator.generate=true",
+                        "--set", "coordinator.interval=1s",  "--set", "node.min_pow_score=0",
+                        "--set", genesis,                     NULL};
+  proc_start(p, argv);
+}
+
 /* Starts `p2pgrid CMD --config CONFIG [extra...]` (any subcommand whose
  * configuration serves HTTP, e.g. an entity daemon with [api] port = 0);
  * waits for its "listening on" line (deadline) and fills port/base. */
@@ -351,13 +360,14 @@ void ca_init(const char *dir) {
 }
 
 void ca_issue(const char *dir, const char *id, const char *role, const char *parent,
-              const char *prefix, harness_tls *out) {
+              const char *max_kw, const char *prefix, harness_tls *out) {
   char log[400];
   snprintf(log, sizeof log, "%s.issue.log", prefix);
   const char *argv[16] = {P2PGRID_BIN, "ca", "issue", "--dir", dir, "--id", id, "--role", role,
                           "--out", prefix};
   int n = 11;
   if (parent) argv[n++] = "--parent", argv[n++] = parent;
+  if (max_kw) argv[n++] = "--max-kw", argv[n++] = max_kw;
   argv[n] = NULL;
   run_ok(argv, log);
   if (out) {

@@ -58,6 +58,9 @@ pid_t spawn_logged(const char *const *argv, const char *log);
 /* Starts `p2pgrid node` with the data dir and extra args; waits for its
  * "listening on" line (deadline) and fills port/base. */
 void proc_start(proc *p, const char *const *extra);
+/* proc_start of a node that is its own coordinator (a milestone a second,
+ * no PoW) with the genesis of genesis_file. */
+void proc_start_coordinator(proc *p, const char *genesis_file);
 /* Starts `p2pgrid CMD --config CONFIG [extra...]` (e.g. an entity daemon
  * whose [api] port is 0) the same way: a new log p->log (name.N.log), the
  * "listening on" line awaited (deadline), port/base filled. */
@@ -103,10 +106,11 @@ int http_try_as(const proc *p, const harness_tls *as, const char *method, const 
 void run_ok(const char *const *argv, const char *log);
 /* p2pgrid ca init --dir dir */
 void ca_init(const char *dir);
-/* p2pgrid ca issue --dir dir --id id --role role [--parent parent] --out prefix;
- * out (may be NULL) gets the CA, certificate and key paths. */
+/* p2pgrid ca issue --dir dir --id id --role role [--parent parent]
+ * [--max-kw max_kw] --out prefix; out (may be NULL) gets the CA,
+ * certificate and key paths. */
 void ca_issue(const char *dir, const char *id, const char *role, const char *parent,
-              const char *prefix, harness_tls *out);
+              const char *max_kw, const char *prefix, harness_tls *out);
 /* One request. ctype NULL: no body. hdr: one extra header line or NULL. */
 void http(const proc *p, const char *method, const char *path, const char *ctype,
           const void *body, size_t len, const char *hdr, resp *r);

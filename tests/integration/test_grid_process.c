@@ -437,6 +437,9 @@ static void issue_cert(ent *e) {
   if (strcmp(e->role, "source") == 0) argv[n++] = "--parent", argv[n++] = g_prod[e->parent].id;
   if (strcmp(e->role, "source") == 0 || strcmp(e->role, "consumer") == 0)
     argv[n++] = "--host", argv[n++] = "127.0.0.1";
+  /* the test's meters run at megawatts: enrol capacities above them */
+  if (strcmp(e->role, "producer") == 0 || strcmp(e->role, "consumer") == 0)
+    argv[n++] = "--max-kw", argv[n++] = "20000";
   argv[n] = NULL;
   run_ok(argv, log);
   if (snprintf(e->tls.ca, sizeof e->tls.ca, "%s/ca.crt", g_ca_dir) >= (int)sizeof e->tls.ca ||
@@ -613,7 +616,7 @@ static void start_world(const char *case_name, int salt, int energy_slots) {
   for (int k = 0; k < NCONS; k++) issue_cert(&g_cons[k]);
   char op_prefix[300];
   snprintf(op_prefix, sizeof op_prefix, "%s/operator-tls", g_dir);
-  ca_issue(g_ca_dir, "operator", "operator", NULL, op_prefix, &g_operator);
+  ca_issue(g_ca_dir, "operator", "operator", NULL, NULL, op_prefix, &g_operator);
   g_tls = g_operator; /* every request of the test: as the operator */
 
   const char *argv[16];

@@ -31,7 +31,7 @@
 #define SLOT_MS 3000ULL
 #define FUND 1000000000000ULL
 
-static char g_dir[120], g_ca[160], g_genesis[300];
+static char g_dir[120], g_ca[160];
 static proc g_node, g_grid, g_prod, g_src, g_cons;
 static harness_tls g_op, g_c0, g_c9, g_cr, g_foreign, g_sx, g_none;
 static uint64_t g_t_end;
@@ -72,7 +72,6 @@ static void write_seeds(void) {
     }
   }
   fclose(g);
-  snprintf(g_genesis, sizeof g_genesis, "ledger.genesis_file=%s/genesis.txt", g_dir);
 }
 
 static void write_csv(const char *name, double watts) {
@@ -105,10 +104,13 @@ static void write_config(const char *role, const char *id, const char *upstream,
   fclose(f);
 }
 
+/* The test's meters run at megawatts: producers and consumers are enrolled
+ * with 10 MW. */
 static void issue(const char *id, const char *role, const char *parent, harness_tls *out) {
   char prefix[300];
   path_of(prefix, sizeof prefix, id);
-  ca_issue(g_ca, id, role, parent, prefix, out);
+  bool big = strcmp(role, "producer") == 0 || strcmp(role, "consumer") == 0;
+  ca_issue(g_ca, id, role, parent, big ? "10000" : NULL, prefix, out);
 }
 
 static void enrol(const char *id) {
@@ -143,7 +145,7 @@ static void make_members(void) {
   path_of(other, sizeof other, "other-ca");
   ca_init(other);
   path_of(prefix, sizeof prefix, "foreign-consumer-0");
-  ca_issue(other, "consumer-0", "consumer", NULL, prefix, &g_foreign);
+  ca_issue(other, "consumer-0", "consumer", NULL, NULL, prefix, &g_foreign);
   snprintf(g_foreign.ca, sizeof g_foreign.ca, "%s/ca.crt", g_ca); /* it trusts our server */
   snprintf(g_none.ca, sizeof g_none.ca, "%s/ca.crt", g_ca);
   g_tls = g_op;
@@ -163,10 +165,9 @@ static void start_world(void) {
   write_seeds();
   snprintf(g_node.name, sizeof g_node.name, "node");
   snprintf(g_node.data_dir, sizeof g_node.data_dir, "%s/node", g_dir);
-  const char *argv[] = {"--set", "coordinator.enabled=true", "--set", "coordinator.generate=true",
-                        "--set", "coordinator.interval=1s", "--set", "node.min_pow_score=0",
-                        "--set", g_genesis, NULL};
-  proc_start(&g_node, argv);
+  char genesis[300];
+  path_of(genesis, sizeof genesis, "genesis.txt");
+  proc_start_coordinator(&g_node, genesis);
   g_t_end = (unix_ms() / SLOT_MS + 12) * SLOT_MS;
   write_csv("source-0.csv", 3000000);
   write_csv("consumer-0.csv", 2000000);

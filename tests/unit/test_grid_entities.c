@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "p2pgrid/client.h"
 #include "p2pgrid/grid.h"
@@ -107,9 +108,16 @@ typedef struct world {
 } world;
 
 /* A key and certificate from the world's CA. */
+/* consumer-0's highest price (0 = none), for test_refused_request */
+static uint64_t g_cons0_max_price;
+
+/* Capacities (enrolled in the certificates): the test meters report a few
+ * hundred Wh per 4 s slot, i.e. hundreds of kW. */
+#define CAP_W 5000000ULL
+
 static pg_tls_key *member_key(world *w, const char *id, pg_role role, const char *parent) {
   pg_diag d = {{0}};
-  pg_cert_opts co = {.id = id, .role = role, .parent = parent};
+  pg_cert_opts co = {.id = id, .role = role, .parent = parent, .max_w = CAP_W};
   char *key = NULL, *cert = NULL;
   pg_tls_key *k = NULL;
   if (pg_ca_issue(w->ca, &co, &key, &cert, &d) || pg_tls_key_from_pem(key, cert, &k, &d))
@@ -176,7 +184,9 @@ static void open_entities(world *w) {
     o.key = w->keys[NPROD + NSRC + i];
     w->cmeter[i] = (tmeter){.base = {.ops = &tm_ops}, .base_wh = 150 + 170 * i};
     pg_consumer_opts co = {.bid_per_kwh = 250 * MI, .has_bid = i != 1,
-                           .seed = w->seeds[1 + NPROD + i], .seed_len = 32};
+                           .seed = w->seeds[1 + NPROD + i], .seed_len = 32,
+                           .max_price_per_kwh = g_cons0_max_price,
+                           .has_max_price = i == 0 && g_cons0_max_price};
     rc = pg_consumer_open(&o, &co, &w->cmeter[i].base, &w->cons[i], &d);
     if (rc) fail_msg("consumer: %s", d.msg);
   }
@@ -555,6 +565,8 @@ static void test_registration_api(void **state) {
   /* another channel under the same id: 409 */
   reg_body(c9, "c9", "consumer", root, "OTHER", now + 2, body, sizeof body);
   assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 409);
+  /* (a new minute: the rate limit counts DELETE too) */
+  pg_vclock_advance(&w->tf.clock, 60000);
   /* DELETE: the side key in a URL is gone; without the owner's certificate 403 */
   assert_int_equal(pg_gridop_handle(w->grid, &pc9, "DELETE", "/registration/c9/KEY", NULL, 0, &st, &resp), PG_OK);
   assert_int_equal(st, 410);
@@ -735,7 +747,7 @@ static void test_bad_input(void **state) {
   char *hello = hello_text(rogue, "rogue", "rogue", root, "KEY", t0);
   pg_tls_key_free(rogue);
   uint64_t k = TT_START_MS / SLOT_MS; /* the slot the run starts in */
-  char good[400], future[400], times[400], dup[400];
+  char good[400], future[400], times[400], dup[400], absurd[400];
   const char *addr = "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx";
   snprintf(good, sizeof good, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":0.5,\"paymentAddress\":\"%s\"}",
            (unsigned long long)k, (unsigned long long)(k * SLOT_MS), (unsigned long long)((k + 1) * SLOT_MS), addr);
@@ -743,14 +755,17 @@ static void test_bad_input(void **state) {
            (unsigned long long)(k + 1000), (unsigned long long)((k + 1000) * SLOT_MS), (unsigned long long)((k + 1001) * SLOT_MS), addr);
   snprintf(times, sizeof times, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":1000,\"endTime\":2000,\"output\":1,\"paymentAddress\":\"%s\"}",
            (unsigned long long)(k + 1), addr);
-  snprintf(dup, sizeof dup, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":900,\"paymentAddress\":\"%s\"}",
+  snprintf(dup, sizeof dup, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":0.9,\"paymentAddress\":\"%s\"}",
            (unsigned long long)k, (unsigned long long)(k * SLOT_MS), (unsigned long long)((k + 1) * SLOT_MS), addr);
+  /* a later slot reported at 999,999,999 kWh: above any capacity */
+  snprintf(absurd, sizeof absurd, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":999999999,\"paymentAddress\":\"%s\"}",
+           (unsigned long long)(k - 1), (unsigned long long)((k - 1) * SLOT_MS), (unsigned long long)(k * SLOT_MS), addr);
   const char *texts[] = {
       hello,
       "this is not json",
       "{\"command\":\"output\",\"slot\":1,\"startTime\":1000,\"endTime\":2000,\"output\":1.2345}",
       "{\"command\":\"usage\",\"slot\":1,\"startTime\":1000,\"endTime\":2000,\"usage\":1}",
-      future, times, good, dup};
+      future, times, good, dup, absurd};
   publish(w, &ch, texts, sizeof texts / sizeof *texts);
   free(hello);
   /* a payment to the grid with a reference no bill has */
@@ -774,7 +789,16 @@ static void test_bad_input(void **state) {
   json_t *gs = NULL, *gp = NULL;
   assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
   assert_int_equal(counter(gs, "bad_messages"), 2);
-  assert_int_equal(counter(gs, "rejected_readings"), 2);
+  assert_int_equal(counter(gs, "rejected_readings"), 1);   /* wrong slot times */
+  assert_int_equal(counter(gs, "quarantined_readings"), 2); /* 1000 slots ahead; absurd */
+  json_t *q = NULL;
+  assert_int_equal(pg_gridop_quarantine(w->grid, &q, &d), PG_OK);
+  assert_int_equal(json_array_size(q), 2);
+  assert_non_null(strstr(json_string_value(json_object_get(json_array_get(q, 0), "reason")),
+                         "in the future"));
+  assert_non_null(strstr(json_string_value(json_object_get(json_array_get(q, 1), "reason")),
+                         "above the capacity"));
+  json_decref(q);
   assert_int_equal(counter(gs, "duplicate_readings"), 1);
   assert_int_equal(counter(gs, "unexpected_messages"), 1);
   assert_int_equal(counter(gs, "unknown_payments"), 1);
@@ -790,6 +814,203 @@ static void test_bad_input(void **state) {
   json_decref(gs);
   json_decref(gp);
   pg_mam_channel_wipe(&ch);
+  world_free(w);
+}
+
+/* Issue 13: one consumer's absurd usage never stops the grid. It is
+ * quarantined; the operator lists it; released, it cannot be billed (its bill
+ * would be over 2^53-1), so settlement quarantines the party again and the
+ * slot settles for everyone else with exact books; a rejected one stays out. */
+static void test_quarantine(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_diag d = {{0}};
+  pg_cert_opts co = {.id = "whale", .role = PG_ROLE_CONSUMER, .max_w = 1000000};
+  char *kp = NULL, *cp = NULL;
+  pg_tls_key *whale = NULL;
+  assert_int_equal(pg_ca_issue(w->ca, &co, &kp, &cp, &d), PG_OK);
+  assert_int_equal(pg_tls_key_from_pem(kp, cp, &whale, &d), PG_OK);
+  pg_tls_free_secret(kp);
+  free(cp);
+  enrol(w, whale, NULL);
+  pg_mam_channel ch;
+  char seed[82], root[82], body[2048];
+  assert_int_equal(pg_mam_random_trytes(seed, 81), PG_OK);
+  assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, "WKEY", 4, 1, &d), PG_OK);
+  assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
+  uint64_t t0 = pg_clock_now(&w->tf.clock.base), k = t0 / SLOT_MS;
+  reg_body(whale, "whale", "consumer", root, "WKEY", t0, body, sizeof body);
+  pg_httpd_peer pw = peer_of(whale);
+  pg_buf resp;
+  pg_buf_init(&resp, 4096);
+  assert_int_equal(put_as(w, &pw, "/registration/whale", body, &resp), 201);
+  pg_buf_free(&resp);
+  char *hello = hello_text(whale, "whale", "whale", root, "WKEY", t0);
+  char absurd[300], old[300];
+  snprintf(absurd, sizeof absurd, "{\"command\":\"usage\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"usage\":999999999}",
+           (unsigned long long)k, (unsigned long long)(k * SLOT_MS), (unsigned long long)((k + 1) * SLOT_MS));
+  uint64_t o = k - 5000;
+  snprintf(old, sizeof old, "{\"command\":\"usage\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"usage\":0.001}",
+           (unsigned long long)o, (unsigned long long)(o * SLOT_MS), (unsigned long long)((o + 1) * SLOT_MS));
+  const char *texts[] = {hello, absurd, old};
+  publish(w, &ch, texts, 3);
+  free(hello);
+  run(w, 4 * SLOT_MS);
+  json_t *q = NULL;
+  assert_int_equal(pg_gridop_quarantine(w->grid, &q, &d), PG_OK);
+  if (json_array_size(q) != 2) {
+    char *t = json_dumps(q, 0);
+    json_t *gs = NULL;
+    assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
+    char *u = json_dumps(json_object_get(gs, "errors"), 0);
+    json_t *gc = NULL;
+    assert_int_equal(pg_gridop_consumers(w->grid, &gc, &d), PG_OK);
+    char *v = json_dumps(gc, 0);
+    fprintf(stderr, "consumers: %s\n", v);
+    fail_msg("quarantine: %s; errors %s", t, u);
+  }
+  json_int_t id_absurd = json_integer_value(json_object_get(json_array_get(q, 0), "id"));
+  json_int_t id_old = json_integer_value(json_object_get(json_array_get(q, 1), "id"));
+  assert_non_null(strstr(json_string_value(json_object_get(json_array_get(q, 1), "reason")),
+                         "older than the late window"));
+  json_decref(q);
+  /* the operator releases the absurd one and rejects the old one */
+  char dir[600];
+  dir_of(w, "grid", dir, sizeof dir);
+  assert_int_equal(pg_grid_quarantine(dir, "release", id_absurd, NULL, &d), PG_OK);
+  assert_int_equal(pg_grid_quarantine(dir, "reject", id_old, NULL, &d), PG_OK);
+  assert_int_equal(pg_grid_quarantine(dir, "reject", id_old, NULL, &d), PG_ERR_NOT_FOUND);
+  run(w, 4 * SLOT_MS);
+  drain(w);
+  assert_int_equal(pg_gridop_quarantine(w->grid, &q, &d), PG_OK);
+  assert_int_equal(json_array_size(q), 1); /* back in, as unsettleable */
+  assert_non_null(strstr(json_string_value(json_object_get(json_array_get(q, 0), "reason")),
+                         "outside 0..2^53-1"));
+  json_decref(q);
+  check_books(w); /* everyone else: settled, billed, paid, exact */
+  json_t *gc = NULL;
+  assert_int_equal(pg_gridop_consumers(w->grid, &gc, &d), PG_OK);
+  for (size_t i = 0; i < json_array_size(gc); i++) {
+    json_t *row = json_array_get(gc, i);
+    if (strcmp(json_string_value(json_object_get(row, "id")), "whale") == 0)
+      assert_int_equal(jint(row, "billed"), 0);
+  }
+  json_decref(gc);
+  pg_mam_channel_wipe(&ch);
+  pg_tls_key_free(whale);
+  world_free(w);
+}
+
+/* Issue 13: payments are matched from the ledger. 600 open bills that are
+ * never paid do not starve later payments; 300 junk messages under a bill's
+ * reference neither hide its payment nor book a second one. */
+static void test_payments(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_diag d = {{0}};
+  char path[700];
+  dir_of(w, "grid/grid.db", path, sizeof path);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  assert_int_equal(sqlite3_exec(db,
+                                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                                " WHERE i < 600) INSERT INTO bills(request_id, slot, consumer_id,"
+                                " usage_wh, community_wh, amount, fee, owed, baseline, reference)"
+                                " SELECT 'ghost-' || i, 1, 'ghost', 1, 0, 5, 0, 5, 5,"
+                                " 'p2pgrid:ghost-' || i FROM n",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  /* the first real bill: junk under its reference before the consumer pays */
+  char ref[PG_GRID_MAX_REFERENCE + 1] = "";
+  for (int i = 0; i < 400 && !ref[0]; i++) {
+    run(w, 250);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT reference FROM bills WHERE consumer_id != 'ghost'"
+                                            " ORDER BY rowid LIMIT 1", -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) snprintf(ref, sizeof ref, "%s", sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+  }
+  assert_true(ref[0] != '\0');
+  for (int i = 0; i < 300; i++) {
+    uint8_t id[32];
+    char junk[32];
+    snprintf(junk, sizeof junk, "junk %d", i);
+    assert_int_equal(pg_client_submit_data(w->c, (const uint8_t *)ref, strlen(ref),
+                                           (const uint8_t *)junk, strlen(junk), id, &d), PG_OK);
+  }
+  run(w, 6 * SLOT_MS);
+  /* with the ghosts still open: every real bill of the slots before the last
+   * two is paid exactly once */
+  uint64_t k_now = pg_clock_now(&w->tf.clock.base) / SLOT_MS;
+  char sql[300];
+  snprintf(sql, sizeof sql,
+           "SELECT COUNT(*), SUM(paid < owed), SUM(paid > owed) FROM bills"
+           " WHERE consumer_id != 'ghost' AND slot < %llu",
+           (unsigned long long)(k_now - 2));
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_true(sqlite3_column_int(st, 0) >= 3);
+  assert_int_equal(sqlite3_column_int(st, 1), 0);
+  assert_int_equal(sqlite3_column_int(st, 2), 0);
+  sqlite3_finalize(st);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM bills WHERE consumer_id = 'ghost'"
+                                          " AND paid = 0", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 600);
+  sqlite3_finalize(st);
+  /* without the synthetic ghosts the books are exact, each payment once */
+  assert_int_equal(sqlite3_exec(db, "DELETE FROM bills WHERE consumer_id = 'ghost'", NULL, NULL, NULL),
+                   SQLITE_OK);
+  drain(w);
+  check_books(w);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM bills b WHERE (SELECT COUNT(*) FROM"
+                                          " incoming i WHERE i.request_id = b.request_id) != 1",
+                                      -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  world_free(w);
+}
+
+/* Issue 13: a consumer pays only what it owes. With a highest price of 1
+ * base unit per kWh every request of this grid is refused, counted, never
+ * paid; the grid sees them outstanding; nothing else breaks. */
+static void test_refused_request(void **state) {
+  (void)state;
+  g_cons0_max_price = 1;
+  world *w = world_new();
+  g_cons0_max_price = 0;
+  pg_diag d = {{0}};
+  run(w, 8 * SLOT_MS);
+  json_t *c = NULL;
+  assert_int_equal(pg_consumer_status(w->cons[0], &c, &d), PG_OK);
+  assert_true(jint(c, "refused") >= 2);
+  assert_int_equal(jint(c, "paid"), 0);
+  assert_true(jint(json_object_get(c, "errors"), "refused_requests") >= 2);
+  json_decref(c);
+  /* the others pay everything (steps without ending another slot) */
+  json_t *gc = NULL;
+  bool others_paid = false;
+  for (int k = 0; k < 400 && !others_paid; k++) {
+    pg_vclock_advance(&w->tf.clock, 9);
+    step_all(w);
+    tt_issue(w->tf.t, 1);
+    json_decref(gc);
+    assert_int_equal(pg_gridop_consumers(w->grid, &gc, &d), PG_OK);
+    others_paid = true;
+    for (int i = 1; i < NCONS; i++) {
+      json_t *r = json_array_get(gc, (size_t)i);
+      others_paid = others_paid && jint(r, "outstanding") == 0 && jint(r, "paid") > 0;
+    }
+  }
+  assert_true(others_paid);
+  json_t *row = json_array_get(gc, 0);
+  assert_int_equal(jint(row, "paid"), 0);
+  assert_true(jint(row, "outstanding") > 0);
+  json_decref(gc);
   world_free(w);
 }
 
@@ -822,6 +1043,9 @@ int main(void) {
       cmocka_unit_test(test_producer_registration),
       cmocka_unit_test(test_forged_channel),
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_quarantine),
+      cmocka_unit_test(test_payments),
+      cmocka_unit_test(test_refused_request),
       cmocka_unit_test(test_node_outage),
       cmocka_unit_test(test_grid_run),
       cmocka_unit_test(test_grid_restart),

@@ -434,13 +434,52 @@ static void test_counts(void **state) {
   }
 }
 
+/* pg_mam_channel_check: every state mam.js leaves behind passes (counts 1,
+ * 2, 4, also count != nextCount), an edited seed, start or nextRoot fails. */
+static void test_channel_check(void **state) {
+  (void)state;
+  static const uint32_t shapes[][2] = {{1, 1}, {2, 2}, {4, 4}, {2, 1}, {1, 2}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    pg_mam_channel ch;
+    pg_diag d = {{0}};
+    make_channel(&ch, PG_MAM_PUBLIC, 1, NULL);
+    ch.count = shapes[s][0];
+    ch.next_count = shapes[s][1];
+    assert_int_equal(pg_mam_channel_check(&ch, &d), PG_OK); /* no nextRoot yet */
+    for (int k = 0; k < 5; k++) {
+      pg_mam_message m = {0};
+      assert_int_equal(pg_mam_create_message(&ch, "A", 1, &m, &d), PG_OK);
+      pg_mam_message_free(&m);
+      if (pg_mam_channel_check(&ch, &d) != PG_OK)
+        fail_msg("count %u/%u after %d messages: %s", shapes[s][0], shapes[s][1], k + 1, d.msg);
+      pg_mam_channel bad = ch;
+      bad.seed[5] = bad.seed[5] == 'B' ? 'C' : 'B';
+      assert_int_equal(pg_mam_channel_check(&bad, &d), PG_ERR_STATE);
+      assert_non_null(strstr(d.msg, "the seed does not produce the nextRoot"));
+      bad = ch;
+      bad.start += bad.count;
+      assert_int_equal(pg_mam_channel_check(&bad, &d), PG_ERR_STATE);
+      bad = ch;
+      bad.next_root[0] = bad.next_root[0] == '9' ? 'A' : '9';
+      assert_int_equal(pg_mam_channel_check(&bad, &d), PG_ERR_STATE);
+    }
+  }
+  /* a nextRoot on a state that cannot have published yet */
+  pg_mam_channel ch;
+  pg_diag d = {{0}};
+  make_channel(&ch, PG_MAM_PUBLIC, 1, NULL);
+  ch.has_next_root = true;
+  memcpy(ch.next_root, SEED_A, 81);
+  assert_int_equal(pg_mam_channel_check(&ch, &d), PG_ERR_STATE);
+}
+
 int main(void) {
   if (pg_crypto_init()) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pascal),         cmocka_unit_test(test_pack),
       cmocka_unit_test(test_text),           cmocka_unit_test(test_literal_vectors),
       cmocka_unit_test(test_tamper),         cmocka_unit_test(test_channel_state),
-      cmocka_unit_test(test_counts),
+      cmocka_unit_test(test_counts),         cmocka_unit_test(test_channel_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

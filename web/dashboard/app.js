@@ -2,13 +2,24 @@
 // the numbers and charts. Every number element carries data-path (which API
 // field it shows) and data-value (the raw value), so tests can compare them
 // with the API exactly. No libraries, no network beyond this grid's API.
+//
+// What it shows depends on who is looking (GET /api/config says: viewer.role
+// is the grid's reading of the browser's client certificate):
+//   operator  everything: totals, slots, every producer and consumer with
+//             its series, recent payments and payouts, the log
+//   member    the totals and slots, and its own row and series (/api/me,
+//             its own /api/{producers|consumers}/{id}/slots)
+//   public    the community totals and slots only
+// It asks only for the routes the viewer may read, so nobody sees 403s.
 'use strict';
 
 (function () {
   const POLL_MS = 1000;
   const SLOTS_SHOWN = 30;
   const state = { status: null, producers: [], consumers: [], slots: [], pslots: {}, cslots: {},
-    nodeUrl: null, busy: false };
+    nodeUrl: null, busy: false, viewer: { role: 'public', id: null }, me: null };
+  const isOperator = () => state.viewer.role === 'operator';
+  const isMember = () => state.viewer.role === 'member';
 
   // ---- formatting (exact: integers as integers, Wh as kWh with 3 decimals) ----
   function groupDigits(s) { return s.replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
@@ -186,7 +197,7 @@
   function renderEntities(kind) {
     const container = document.getElementById(kind);
     const list = kind === 'producers' ? state.producers : state.consumers;
-    if (!list.length && !container.querySelector('.empty')) container.append(h('p', { class: 'muted empty', text: 'none registered yet' }));
+    if (!list.length && !container.querySelector('.empty')) container.append(h('p', { class: 'muted empty', text: emptyText(kind) }));
     if (list.length) for (const e of container.querySelectorAll('.empty')) e.remove();
     for (const e of list) {
       const el = ensurePanel(container, kind, e);
@@ -212,9 +223,19 @@
     }
   }
 
+  // What an empty producer or consumer list means for this viewer.
+  function emptyText(kind) {
+    if (isOperator()) return 'none registered yet';
+    const role = state.me ? state.me.role : null;
+    if (isMember() && role === kind.slice(0, -1)) return 'you (' + state.viewer.id + ') are not registered here yet';
+    if (isMember()) return 'their own data: only they and the operator see it';
+    return 'members see their own data with their certificate';
+  }
+
   const BATCH_STATES = ['sending', 'sent', 'confirmed'];
   function renderTables() {
     const s = state.status;
+    if (!isOperator()) return; /* payments and payouts name members: the operator's */
     const inc = document.querySelector('#incoming tbody');
     clear(inc);
     for (const t of s.incoming || []) {
@@ -258,12 +279,23 @@
     return j;
   }
 
+  // The producer and consumer rows this viewer may read: all of them for the
+  // operator, its own (from /api/me) for a member, none for the public.
+  async function entityRows() {
+    if (isOperator()) return Promise.all([getJson('/api/producers'), getJson('/api/consumers')]);
+    if (!isMember()) return [[], []];
+    const me = await getJson('/api/me');
+    state.me = me;
+    const own = me.registration ? [me.registration] : [];
+    return [me.role === 'producer' ? own : [], me.role === 'consumer' ? own : []];
+  }
+
   async function poll() {
     if (state.busy) return;
     state.busy = true;
     const conn = document.getElementById('conn');
     try {
-      const [status, producers, consumers] = await Promise.all([getJson('/api/status'), getJson('/api/producers'), getJson('/api/consumers')]);
+      const [status, [producers, consumers]] = await Promise.all([getJson('/api/status'), entityRows()]);
       const to = Math.max(0, (status.nextSlot || 0));
       const from = Math.max(0, to - SLOTS_SHOWN);
       const q = '?from=' + from + '&to=' + to;
@@ -285,6 +317,7 @@
     } finally {
       state.busy = false;
     }
+    if (!isOperator()) return;
     try {
       const log = await getJson('/api/log?lines=60');
       const pre = document.getElementById('log');
@@ -299,14 +332,42 @@
     }
   }
 
+  // The viewer badge and note, and the operator-only parts shown or hidden.
+  function showViewer() {
+    const v = state.viewer;
+    const badge = document.getElementById('viewer');
+    badge.textContent = v.role === 'operator' ? 'operator view' + (v.id ? ' (' + v.id + ')' : '')
+      : v.role === 'member' ? 'member view: ' + v.id : 'public view';
+    badge.className = 'badge viewer-' + v.role;
+    document.body.dataset.viewer = v.role;
+    const note = document.getElementById('viewer-note');
+    if (v.role === 'operator') {
+      note.hidden = true;
+    } else if (v.role === 'member') {
+      note.textContent = 'You see the community totals and your own data (' + v.id + '). ' +
+        'Other members\' data is theirs and the operator\'s.';
+      note.hidden = false;
+    } else {
+      note.textContent = 'You see community totals. Members see their own data with their certificate; ' +
+        'the operator sees everything.';
+      note.hidden = false;
+    }
+    document.getElementById('transfers').hidden = v.role !== 'operator';
+    document.getElementById('log-panel').hidden = v.role !== 'operator';
+  }
+
   async function start() {
     const params = new URLSearchParams(location.search);
     try {
       const cfg = await getJson('/api/config');
       state.nodeUrl = params.get('node') || cfg.nodeUrl || null;
+      /* a grid from before the read rules served everything to everyone */
+      const v = cfg.viewer || { role: 'operator' };
+      if (v.role === 'operator' || v.role === 'member') state.viewer = { role: v.role, id: v.id || null };
     } catch (err) {
       state.nodeUrl = params.get('node');
     }
+    showViewer();
     const link = document.getElementById('explorer-link');
     if (state.nodeUrl) link.href = state.nodeUrl.replace(/\/$/, '') + '/explorer/';
     else link.hidden = true;

@@ -1,16 +1,28 @@
 // Starts a small grid as real `p2pgrid` processes for the browser tests:
 // a node (coordinator, 1 s milestones, no PoW, a genesis funding the grid
-// and the consumers), the grid operator (3 s slots), one producer with one
-// csv-metered source, and two csv-metered consumers. Config files, seeds and
-// data dirs live in a temp dir (removed by stop(); kept with PG_KEEP_TMP=1).
+// and the consumers; plain HTTP), the grid operator (3 s slots), one
+// producer with one csv-metered source, and two csv-metered consumers. The
+// entities are members of one community: a CA made with `p2pgrid ca init`,
+// a certificate for each of them and one for the operator (`ca issue`), the
+// producer and consumers enrolled at the grid (`grid enrol`) before they
+// start, and mutual TLS between them (the grid and the producer serve
+// HTTPS only). Config files, seeds, keys and data dirs live in a temp dir
+// (removed by stop(); kept with PG_KEEP_TMP=1).
 //
 //   const g = await startGrid();
-//   g.node.url, g.grid.url, g.producer.url, g.dir, g.ids
+//   g.node.url (http), g.grid.url, g.producer.url (https), g.dir, g.ids
+//   g.ca                      the CA certificate file
+//   g.certs[id]               {id, cert, key} files of a member ('operator' too)
+//   await getJson(g.grid.url + '/api/status')                  as the operator
+//   await getJson(g.grid.url + '/api/status', { as: null })    as a stranger
+//   await getJson(url, { as: g.as('consumer-0') })             as that member
+//   newPage(browser, null, { clientCert: g.clientCert('operator') })  (lib/browser.js)
 //   await g.stop();
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
 const { waitFor: pollUntil } = require('../../jslib/wait');
@@ -54,7 +66,7 @@ function startProc(name, args, logFile, timeoutMs = 30000) {
     const timer = setTimeout(() => reject(new Error(`${name} did not report its port in ${timeoutMs} ms; log:\n${log}`)), timeoutMs);
     child.stderr.on('data', (s) => {
       onData(s);
-      const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(log);
+      const m = /listening on (https?:\/\/127\.0\.0\.1:(\d+))/.exec(log);
       if (m && !p.url) {
         clearTimeout(timer);
         p.url = m[1];
@@ -98,6 +110,34 @@ function csv(file, baseW, stepW, salt) {
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
+// `p2pgrid args...` (a CLI step such as `ca issue`): its stdout, or an error with its output.
+function cli(args) {
+  try {
+    return execFileSync(binary(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    throw new Error(`p2pgrid ${args.join(' ')} failed (${err.status}): ${err.stdout || ''}${err.stderr || ''}`);
+  }
+}
+
+// The community: a CA in dir/ca and a key and certificate for each member.
+// members: [[id, role, parent?, maxKw?]]; returns { ca, crl, certs: {id: {id, cert, key}} }.
+function makeCommunity(dir, members) {
+  const caDir = path.join(dir, 'ca');
+  cli(['ca', 'init', '--dir', caDir, '--name', 'p2pgrid e2e community CA']);
+  const certs = {};
+  for (const [id, role, parent, maxKw] of members) {
+    const out = path.join(dir, id);
+    cli(['ca', 'issue', '--dir', caDir, '--id', id, '--role', role, ...(parent ? ['--parent', parent] : []),
+      ...(maxKw ? ['--max-kw', String(maxKw)] : []), '--out', out]);
+    certs[id] = { id, cert: out + '.crt', key: out + '.key' };
+  }
+  return { ca: path.join(caDir, 'ca.crt'), crl: path.join(caDir, 'crl.pem'), certs };
+}
+
+// Whom getJson/request speak as by default, per https origin: the operator
+// of the grid that serves it.
+const defaultAs = new Map();
+
 async function startGrid(o = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'p2pgrid-e2e-'));
   const f = (n) => path.join(dir, n);
@@ -111,10 +151,19 @@ async function startGrid(o = {}) {
     if (w !== 'producer-0') genesis.push(`${addr[w][1]} ${FUND}`);
   });
   fs.writeFileSync(f('genesis.txt'), genesis.join('\n') + '\n');
+  // capacities above the csv meters' power (MW, so 3 s slots carry whole kWh):
+  // the grid quarantines readings above a member's enrolled capacity
+  const community = makeCommunity(dir, [['grid', 'grid'], ['producer-0', 'producer', null, 2000],
+    ['source-0', 'source', 'producer-0', 2000], ['consumer-0', 'consumer', null, 2000],
+    ['consumer-1', 'consumer', null, 2000], ['operator', 'operator']]);
   const procs = [];
-  const g = { dir, ids, addr, procs, slotMs: SLOT_MS };
+  const g = { dir, ids, addr, procs, slotMs: SLOT_MS, ca: community.ca, crl: community.crl, certs: community.certs };
+  g.as = (id) => ({ ca: g.ca, cert: g.certs[id].cert, key: g.certs[id].key });
+  // for lib/browser.js newPage(..., { clientCert: g.clientCert('operator') })
+  g.clientCert = (id, origin) => ({ origin: origin || g.grid.url, ...g.as(id) });
   g.stop = async () => {
     for (const p of procs.slice().reverse()) await stopProc(p);
+    for (const p of procs) if (p.url) defaultAs.delete(p.url);
     if (!process.env.PG_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -124,7 +173,8 @@ async function startGrid(o = {}) {
     procs.push(g.node);
     const common = (role, id) => `[${role}]\nid = ${id}\nname = E2E ${id}\ndata_dir = ${f(id)}\nslot = ${SLOT_MS}ms\n` +
       'tick = 100ms\nretry = 500ms\nsecurity = 1\nlog_level = info\n';
-    const tail = (up, wallet) => `\n[node]\nurl = ${g.node.url}\ntimeout = 30s\n\n[api]\nbind = 127.0.0.1\nport = 0\n` +
+    const tail = (id, up, wallet) => `\n[node]\nurl = ${g.node.url}\ntimeout = 30s\n\n[api]\nbind = 127.0.0.1\nport = 0\n` +
+      `\n[tls]\ncert = ${g.certs[id].cert}\nkey = ${g.certs[id].key}\nca = ${g.ca}\ncrl = ${g.crl}\n` +
       (up ? `\n[upstream]\nurl = ${up}\n` : '') + (wallet ? `\n[wallet]\nseed_file = ${f(wallet + '.seed')}\n` : '');
     const write = (id, text) => { fs.writeFileSync(f(id + '.ini'), text); return f(id + '.ini'); };
     const run = async (role, id, text) => {
@@ -132,19 +182,25 @@ async function startGrid(o = {}) {
       procs.push(p);
       return p;
     };
-    g.grid = await run('grid', 'grid', common('grid', 'grid') +
+    const gridIni = write('grid', common('grid', 'grid') +
       'mechanism = pay-as-clear\nimport_price = 300000000\nexport_price = 80000000\nfee_per_kwh = 5000000\n' +
-      'fee_bp = 100\ngrace = 1500ms\npayout_min = 0\ndust_allowance = 10000000\n' + tail(null, 'grid'));
+      'fee_bp = 100\ngrace = 1500ms\npayout_min = 0\ndust_allowance = 10000000\n' + tail('grid', null, 'grid'));
+    // the operator enrols the producer and the households before they start
+    for (const id of ['producer-0', ...ids.consumers]) cli(['grid', 'enrol', '--config', gridIni, '--member', g.certs[id].cert]);
+    g.grid = await startProc('grid', ['grid', '--config', gridIni], f('grid.log'));
+    procs.push(g.grid);
+    defaultAs.set(g.grid.url, g.as('operator'));
     g.producer = await run('producer', 'producer-0', common('producer', 'producer-0') +
-      'ask_per_kwh = 90000000\ngrace = 1500ms\n' + tail(g.grid.url, 'producer-0'));
+      'ask_per_kwh = 90000000\ngrace = 1500ms\n' + tail('producer-0', g.grid.url, 'producer-0'));
+    defaultAs.set(g.producer.url, g.as('operator'));
     csv(f('source-0.csv'), 1500000, 60000, 0);
     g.source = await run('source', 'source-0', common('source', 'source-0') +
-      `\n[meter]\nkind = csv\npath = ${f('source-0.csv')}\nwrap = false\n` + tail(g.producer.url, null));
+      `\n[meter]\nkind = csv\npath = ${f('source-0.csv')}\nwrap = false\n` + tail('source-0', g.producer.url, null));
     g.consumers = [];
     for (const [k, id] of ids.consumers.entries()) {
       csv(f(id + '.csv'), k ? 900000 : 1200000, 50000, 10 + k);
       g.consumers.push(await run('consumer', id, common('consumer', id) + (k ? '' : 'bid_per_kwh = 250000000\n') +
-        `\n[meter]\nkind = csv\npath = ${f(id + '.csv')}\nwrap = false\n` + tail(g.grid.url, id)));
+        `\n[meter]\nkind = csv\npath = ${f(id + '.csv')}\nwrap = false\n` + tail(id, g.grid.url, id)));
     }
   } catch (err) {
     await g.stop();
@@ -153,13 +209,50 @@ async function startGrid(o = {}) {
   return g;
 }
 
-async function getJson(url) {
-  const r = await fetch(url, { headers: { Accept: 'application/json' } });
-  const text = await r.text();
-  let j = null;
-  try { j = JSON.parse(text); } catch { /* not JSON */ }
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${text.slice(0, 200)}`);
-  return j;
+// GET (or o.method) url: {status, headers, text, json}. An https URL is
+// fetched with node's https, trusting o.as.ca and presenting o.as.cert/key
+// when o.as has them; o.as defaults to the operator of the grid serving the
+// URL (as: null = no client certificate, but still the CA of that grid).
+function request(url, o = {}) {
+  const u = new URL(url);
+  const method = o.method || 'GET';
+  const finish = async (status, headers, text) => {
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status, headers, text, json };
+  };
+  if (u.protocol !== 'https:') {
+    return fetch(url, { method, headers: { Accept: 'application/json' } })
+      .then(async (r) => finish(r.status, Object.fromEntries(r.headers), await r.text()));
+  }
+  const dflt = defaultAs.get(u.origin);
+  const as = o.as === undefined ? dflt : o.as;
+  const ca = (as && as.ca) || (dflt && dflt.ca);
+  const opts = { method, headers: { Accept: 'application/json' }, agent: false, timeout: 10000 };
+  if (ca) opts.ca = fs.readFileSync(ca);
+  if (as && as.cert) {
+    opts.cert = fs.readFileSync(as.cert);
+    opts.key = fs.readFileSync(as.key);
+  }
+  return new Promise((resolve, reject) => {
+    const req = https.request(u, opts, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve(finish(res.statusCode, res.headers, text)));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// The JSON of a GET; throws on a status other than 2xx. o as for request().
+async function getJson(url, o = {}) {
+  const r = await request(url, o);
+  if (r.status < 200 || r.status > 299) throw new Error(`${url}: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+  return r.json;
 }
 
 /** Polls fn() until it returns a truthy value or the deadline passes (every 200 ms). */
@@ -167,4 +260,4 @@ function waitFor(what, fn, timeoutMs = 30000, stepMs = 200) {
   return pollUntil(what, fn, timeoutMs, stepMs);
 }
 
-module.exports = { startGrid, getJson, waitFor, startProc, stopProc, binary, SLOT_MS };
+module.exports = { startGrid, getJson, request, waitFor, startProc, stopProc, binary, cli, SLOT_MS };

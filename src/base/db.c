@@ -1,0 +1,148 @@
+/* db.c — SQLite helpers that return a status (p2pgrid/db.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "p2pgrid/db.h"
+
+#ifdef PG_FAULT_INJECTION
+#include <pthread.h>
+
+static pthread_mutex_t g_fault_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool g_fault_read;
+static char g_fault_sql[256];
+static long g_fault_left; /* < 0: every time */
+
+/* true when this prepare of sql is to fail (P2PGRID_DB_FAULT). */
+static bool fault_now(const char *sql) {
+  bool hit = false;
+  pthread_mutex_lock(&g_fault_mu);
+  if (!g_fault_read) {
+    g_fault_read = true;
+    const char *e = getenv("P2PGRID_DB_FAULT");
+    if (e && *e) {
+      snprintf(g_fault_sql, sizeof g_fault_sql, "%s", e);
+      char *colon = strrchr(g_fault_sql, ':');
+      g_fault_left = 1;
+      if (colon) {
+        *colon = '\0';
+        g_fault_left = strtol(colon + 1, NULL, 10);
+        if (g_fault_left == 0) g_fault_left = -1;
+      }
+    }
+  }
+  if (g_fault_sql[0] && g_fault_left != 0 && strstr(sql, g_fault_sql)) {
+    hit = true;
+    if (g_fault_left > 0) g_fault_left--;
+  }
+  pthread_mutex_unlock(&g_fault_mu);
+  return hit;
+}
+#endif
+
+static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
+  return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
+}
+
+int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d) {
+  char tmp[1024];
+  size_t n = strlen(dir);
+  if (n == 0 || n >= sizeof tmp)
+    return pg_fail(d, PG_ERR_CONFIG, "directory path is empty or too long");
+  memcpy(tmp, dir, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (tmp[i] != '/' && tmp[i] != 0) continue;
+    char c = tmp[i];
+    tmp[i] = 0;
+    struct stat st;
+    if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+      return pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
+    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
+      return pg_fail(d, PG_ERR_IO, "%s: not a directory", tmp);
+    tmp[i] = c;
+  }
+  return PG_OK;
+}
+
+int pg_db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,
+               sqlite3 **out, pg_diag *d) {
+  *out = NULL;
+  int rc = pg_mkdir_p(dir, 0700, d);
+  if (rc) return rc;
+  char path[1100];
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, file) >= sizeof path)
+    return pg_fail(d, PG_ERR_CONFIG, "database path too long");
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      NULL) != SQLITE_OK) {
+    rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return rc;
+  }
+  sqlite3_busy_timeout(db, (int)busy_ms);
+  rc = pg_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", d);
+  if (!rc && schema) rc = pg_db_exec(db, schema, d);
+  if (rc) {
+    sqlite3_close(db);
+    return rc;
+  }
+  *out = db;
+  return PG_OK;
+}
+
+int pg_db_exec(sqlite3 *db, const char *sql, pg_diag *d) {
+  char *err = NULL;
+  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+    int rc = pg_fail(d, PG_ERR_DB, "database: %s", err ? err : sqlite3_errmsg(db));
+    sqlite3_free(err);
+    return rc;
+  }
+  return PG_OK;
+}
+
+int pg_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d) {
+  *st = NULL;
+#ifdef PG_FAULT_INJECTION
+  if (fault_now(sql))
+    return pg_fail(d, PG_ERR_DB, "database prepare: injected fault (P2PGRID_DB_FAULT) in '%.60s'",
+                   sql);
+#endif
+  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) return db_fail(db, d, "database prepare");
+  return PG_OK;
+}
+
+int pg_db_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d) {
+  int rc = sqlite3_step(st) == SQLITE_DONE ? PG_OK : db_fail(db, d, what);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int pg_db_begin(sqlite3 *db, pg_diag *d) { return pg_db_exec(db, "BEGIN IMMEDIATE", d); }
+
+int pg_db_commit(sqlite3 *db, pg_diag *d) {
+  int rc = pg_db_exec(db, "COMMIT", d);
+  if (rc) pg_db_rollback(db);
+  return rc;
+}
+
+void pg_db_rollback(sqlite3 *db) {
+  if (!sqlite3_get_autocommit(db)) (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, sql, &st, d);
+  if (rc) return rc;
+  if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, arg);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW)
+    *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? def : sqlite3_column_int64(st, 0);
+  else if (s == SQLITE_DONE)
+    *out = def;
+  else
+    rc = db_fail(db, d, "database read");
+  sqlite3_finalize(st);
+  return rc;
+}
