@@ -103,7 +103,8 @@ static void usage_common(FILE *f, role r) {
             "     (1000000, also the least: smaller payouts wait, TIP-15 dust),\n"
             "     dust_allowance (10000000; 0 = none), default_max_kw (100: the capacity of\n"
             "     a member whose certificate states none), late_window (96 slots: older\n"
-            "     readings are quarantined)\n"
+            "     readings are quarantined), float (10000000000: payouts never exceed the\n"
+            "     payments received plus this)\n"
             "\nHTTPS with client certificates (docs/SECURITY.md): PUT and DELETE\n"
             "/registration/{id} (enrolled members, with their own certificate), GET\n"
             "/api/status, /api/slots?from=&to=, /api/config (anyone: community totals),\n"
@@ -417,11 +418,13 @@ int pg_cmd_entity(int argc, char **argv) {
         pg_config_get_u64(cfg, sec, "payout_min", 0, 0, 9007199254740991ULL, &go.payout_min, &d) ||
         pg_config_get_u64(cfg, sec, "dust_allowance", 10000000, 0, 1000000000000ULL, &go.dust_allowance, &d) ||
         pg_config_get_u64(cfg, sec, "default_max_kw", 100, 1, 1000000000, &go.default_max_w, &d) ||
-        pg_config_get_duration_ms(cfg, sec, "late_window", 0, 0, 366ULL * 86400000, &go.late_window_ms, &d)) {
+        pg_config_get_duration_ms(cfg, sec, "late_window", 0, 0, 366ULL * 86400000, &go.late_window_ms, &d) ||
+        pg_config_get_u64(cfg, sec, "float", 10000000000ULL, 0, 9007199254740991ULL, &go.float_max, &d)) {
       fprintf(stderr, "p2pgrid %s: [grid] %s\n", cmd, d.msg);
       goto out;
     }
     go.default_max_w *= 1000; /* kW -> W */
+    go.has_float = true;
   }
   if (pg_app_config_unused(cmd, cfg) != PG_EXIT_OK) goto out;
 

@@ -191,6 +191,12 @@ typedef struct pg_gridop_opts {
    * quarantined. */
   uint64_t default_max_w;
   uint64_t late_window_ms;
+  /* Payouts never exceed the consumers' payments received plus this float
+   * (base units). Producers owed more wait (counted
+   * "payouts_waiting_for_float"); one that cannot be paid (an address that
+   * does not decode) is held back alone ("payouts_held"). */
+  uint64_t float_max;
+  bool has_float; /* false: the default of 10 Gi */
 } pg_gridop_opts;
 typedef struct pg_gridop pg_gridop;
 PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,

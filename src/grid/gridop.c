@@ -63,6 +63,8 @@ static const char grid_schema[] =
     "CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " state INTEGER NOT NULL, total INTEGER NOT NULL, outputs INTEGER NOT NULL, msg_id TEXT,"
     " created_ms INTEGER NOT NULL, confirmed_ms INTEGER, error TEXT);"
+    "CREATE TABLE IF NOT EXISTS payout_holds(producer_id TEXT NOT NULL, address TEXT NOT NULL,"
+    " reason TEXT NOT NULL, since_ms INTEGER NOT NULL, PRIMARY KEY(producer_id, address));"
     "CREATE TABLE IF NOT EXISTS incoming(output_id TEXT PRIMARY KEY, msg_id TEXT NOT NULL,"
     " amount INTEGER NOT NULL, reference TEXT, request_id TEXT, seen_ms INTEGER NOT NULL);";
 
@@ -88,6 +90,7 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   if (!g->o.fixed_buy_price) g->o.fixed_buy_price = go->import_price;
   if (!g->o.fixed_sell_price) g->o.fixed_sell_price = go->export_price;
   if (!g->o.default_max_w) g->o.default_max_w = 100000;
+  if (!g->o.has_float) g->o.float_max = 10000000000ULL; /* 10 Gi */
 
   char schema[8192];
   snprintf(schema, sizeof schema, "%s%s%s%s", pg_registry_schema, pg_enrolment_schema,
@@ -888,15 +891,22 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   sqlite3_bind_int64(st, 1, id);
   pg_wallet_output outs[PG_WALLET_MAX_OUTPUTS];
   size_t n = 0;
-  while (sqlite3_step(st) == SQLITE_ROW && n < PG_WALLET_MAX_OUTPUTS) {
+  int srow;
+  while ((srow = sqlite3_step(st)) == SQLITE_ROW && n < PG_WALLET_MAX_OUTPUTS && !rc) {
     const char *a = (const char *)sqlite3_column_text(st, 0);
     memset(&outs[n], 0, sizeof outs[n]);
-    if (pg_iota_address_decode(a, strlen(a), NULL, NULL, 0, outs[n].address, NULL) != PG_OK) continue;
+    if (pg_iota_address_decode(a, strlen(a), NULL, NULL, 0, outs[n].address, NULL) != PG_OK)
+      rc = pg_fail(d, PG_ERR_STATE, "payout %lld: address '%.90s' does not decode", (long long)id, a);
     outs[n].amount = (uint64_t)sqlite3_column_int64(st, 1);
     n++;
   }
+  if (!rc && srow == SQLITE_ROW)
+    rc = pg_fail(d, PG_ERR_STATE, "payout %lld: more than %d addresses", (long long)id,
+                 PG_WALLET_MAX_OUTPUTS);
+  else if (!rc && srow != SQLITE_DONE)
+    rc = pg_fail(d, PG_ERR_DB, "payouts read: %s", sqlite3_errmsg(e->db));
   sqlite3_finalize(st);
-  if (n == 0) return PG_OK;
+  if (rc || n == 0) return rc;
   uint8_t mid[32];
   bool found = false;
   pg_diag pd = {{0}};
@@ -963,50 +973,134 @@ static int64_t payout_threshold(const pg_gridop *g) {
   return g->o.payout_min > PG_DUST_MIN ? (int64_t)g->o.payout_min : (int64_t)PG_DUST_MIN;
 }
 
-/* Groups due payouts (per producer at least the threshold) into a new batch. */
+/* A producer due for a payout (its unbatched rows to one address). */
+typedef struct due_payout {
+  char producer[PG_GRID_MAX_ID + 1];
+  char address[PG_BECH32_MAX_LEN + 1];
+  int64_t amount;
+} due_payout;
+
+/* Holds producer back alone (counted once, logged) with reason. */
+static int hold_payout(pg_gridop *g, const due_payout *p, const char *reason, pg_diag *d) {
+  pg_entity *e = &g->e;
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(e->db, "INSERT INTO payout_holds(producer_id, address, reason, since_ms)"
+                                " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                         &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, p->producer, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, p->address, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, (sqlite3_int64)pg_entity_now(e));
+  rc = pg_db_step_done(e->db, st, "payout holds write", d);
+  if (!rc && sqlite3_changes(e->db) == 1) {
+    pg_log_warn(e->role, "%s: payout of %lld to '%s' held back: %s", e->id, (long long)p->amount,
+                p->producer, reason);
+    rc = pg_count_add(e->db, "payouts_held", 1, d);
+  }
+  return rc;
+}
+
+/* What may still be paid out: the consumers' payments received plus the
+ * float, less what batches already carry. */
+static int payout_budget(pg_gridop *g, int64_t *budget, pg_diag *d) {
+  int64_t in = 0, out = 0;
+  int rc = pg_db_i64(g->e.db, "SELECT COALESCE(SUM(amount), 0) FROM incoming WHERE request_id"
+                              " NOT LIKE '(%'", 0, 0, &in, d);
+  if (!rc) rc = pg_db_i64(g->e.db, "SELECT COALESCE(SUM(total), 0) FROM batches", 0, 0, &out, d);
+  *budget = in + (int64_t)g->o.float_max - out;
+  return rc;
+}
+
+/* The producers a new batch pays, each checked before any row is assigned:
+ * an address that decodes, at least the dust threshold, not held, within
+ * the budget; at most PG_WALLET_MAX_OUTPUTS addresses. */
+static int choose_payouts(pg_gridop *g, due_payout *v, size_t *n, pg_diag *d) {
+  pg_entity *e = &g->e;
+  int64_t budget = 0;
+  int rc = payout_budget(g, &budget, d);
+  sqlite3_stmt *st = NULL;
+  if (!rc)
+    rc = pg_db_prepare(e->db,
+                       "SELECT producer_id, address, SUM(amount) FROM payouts p WHERE batch_id IS NULL"
+                       " AND NOT EXISTS (SELECT 1 FROM payout_holds h WHERE h.producer_id ="
+                       " p.producer_id AND h.address = p.address) GROUP BY producer_id, address"
+                       " HAVING SUM(amount) >= ?1 ORDER BY producer_id, address",
+                       &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, payout_threshold(g));
+  int s;
+  *n = 0;
+  bool short_of_float = false;
+  while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW && *n < PG_WALLET_MAX_OUTPUTS) {
+    due_payout p = {0};
+    uint8_t a[32];
+    snprintf(p.producer, sizeof p.producer, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(p.address, sizeof p.address, "%s", (const char *)sqlite3_column_text(st, 1));
+    p.amount = sqlite3_column_int64(st, 2);
+    if (pg_iota_address_decode(p.address, strlen(p.address), NULL, NULL, 0, a, NULL) != PG_OK)
+      rc = hold_payout(g, &p, "its payment address does not decode", d);
+    else if (p.amount > budget)
+      short_of_float = true; /* waits until consumers have paid more */
+    else
+      v[(*n)++] = p, budget -= p.amount;
+  }
+  if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
+    rc = pg_fail(d, PG_ERR_DB, "payouts read: %s", sqlite3_errmsg(e->db));
+  sqlite3_finalize(st);
+  if (!rc && short_of_float)
+    pg_entity_problem(e, "payouts_waiting_for_float",
+                      "payouts wait: they would exceed the payments received plus the float of %llu",
+                      (unsigned long long)g->o.float_max);
+  return rc;
+}
+
+/* Groups the chosen payouts into a new batch (rows assigned only after
+ * every recipient was checked). */
 static int make_batch(pg_gridop *g, bool *made, pg_diag *d) {
   pg_entity *e = &g->e;
   *made = false;
+  due_payout *v = calloc(PG_WALLET_MAX_OUTPUTS, sizeof *v);
+  if (!v) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t n = 0;
   int rc = pg_db_begin(e->db, d);
-  if (rc) return rc;
-  int64_t due = 0;
-  rc = pg_db_i64(e->db,
-                 "SELECT COUNT(*) FROM (SELECT producer_id FROM payouts WHERE batch_id IS NULL"
-                 " GROUP BY producer_id HAVING SUM(amount) >= ?1)",
-                 payout_threshold(g), 0, &due, d);
-  if (!rc && due > 0) {
-    sqlite3_stmt *st = NULL;
+  if (!rc) rc = choose_payouts(g, v, &n, d);
+  sqlite3_stmt *st = NULL;
+  int64_t id = 0, total = 0;
+  if (!rc && n > 0) {
     rc = pg_db_prepare(e->db, "INSERT INTO batches(state, total, outputs, created_ms) VALUES (0, 0, 0, ?1)",
-                        &st, d);
+                       &st, d);
     if (!rc) {
       sqlite3_bind_int64(st, 1, (sqlite3_int64)pg_entity_now(e));
       rc = pg_db_step_done(e->db, st, "batches write", d);
     }
-    int64_t id = sqlite3_last_insert_rowid(e->db);
-    if (!rc)
-      rc = pg_db_prepare(e->db,
-                          "UPDATE payouts SET batch_id = ?1 WHERE batch_id IS NULL AND producer_id IN"
-                          " (SELECT producer_id FROM payouts WHERE batch_id IS NULL GROUP BY producer_id"
-                          " HAVING SUM(amount) >= ?2 ORDER BY producer_id LIMIT 100)",
-                          &st, d);
+    id = sqlite3_last_insert_rowid(e->db);
+  }
+  for (size_t i = 0; !rc && i < n; i++) {
+    rc = pg_db_prepare(e->db, "UPDATE payouts SET batch_id = ?1 WHERE batch_id IS NULL AND"
+                              " producer_id = ?2 AND address = ?3",
+                       &st, d);
+    if (rc) break;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, v[i].producer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, v[i].address, -1, SQLITE_STATIC);
+    rc = pg_db_step_done(e->db, st, "payouts write", d);
+    total += v[i].amount;
+  }
+  if (!rc && n > 0) {
+    rc = pg_db_prepare(e->db, "UPDATE batches SET total = ?2, outputs = (SELECT COUNT(DISTINCT"
+                              " address) FROM payouts WHERE batch_id = ?1) WHERE id = ?1",
+                       &st, d);
     if (!rc) {
       sqlite3_bind_int64(st, 1, id);
-      sqlite3_bind_int64(st, 2, payout_threshold(g));
-      rc = pg_db_step_done(e->db, st, "payouts write", d);
-    }
-    if (!rc)
-      rc = pg_db_prepare(e->db, "UPDATE batches SET total = (SELECT SUM(amount) FROM payouts WHERE batch_id = ?1),"
-                                 " outputs = (SELECT COUNT(DISTINCT address) FROM payouts WHERE batch_id = ?1)"
-                                 " WHERE id = ?1",
-                          &st, d);
-    if (!rc) {
-      sqlite3_bind_int64(st, 1, id);
+      sqlite3_bind_int64(st, 2, total);
       rc = pg_db_step_done(e->db, st, "batches write", d);
     }
-    *made = !rc;
   }
   if (!rc) rc = pg_db_commit(e->db, d);
   else pg_db_rollback(e->db);
+  *made = !rc && n > 0;
+  free(v);
   return rc;
 }
 

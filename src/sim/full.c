@@ -285,7 +285,9 @@ static int open_world(full *f, pg_diag *d) {
                        .export_price = s->export_price, .fee_per_kwh = s->fee_per_kwh,
                        .fee_bp = s->fee_bp, .fixed_buy_price = s->fixed_buy_price,
                        .fixed_sell_price = s->fixed_sell_price, .payout_min = s->payout_min,
-                       .dust_allowance = 10 * MI, .seed = f->seeds[0], .seed_len = 32};
+                       .dust_allowance = 10 * MI, .seed = f->seeds[0], .seed_len = 32,
+                       .float_max = 100000000ULL * MI /* the grid's genesis float */,
+                       .has_float = true};
   snprintf(dir, sizeof dir, "%s/grid", f->state);
   eo.id = "grid", eo.name = "Grid operator", eo.data_dir = dir;
   if ((rc = pg_gridop_open(&eo, &go, &f->grid, d))) return rc;

@@ -108,8 +108,9 @@ typedef struct world {
 } world;
 
 /* A key and certificate from the world's CA. */
-/* consumer-0's highest price (0 = none), for test_refused_request */
-static uint64_t g_cons0_max_price;
+/* consumer-0's highest price (0 = none), for test_refused_request; the
+ * grid's float (0 = its default), for test_payout_float */
+static uint64_t g_cons0_max_price, g_grid_float;
 
 /* Capacities (enrolled in the certificates): the test meters report a few
  * hundred Wh per 4 s slot, i.e. hundreds of kW. */
@@ -146,7 +147,7 @@ static void open_entities(world *w) {
   pg_gridop_opts go = {.mech = PG_MARKET_PAY_AS_CLEAR, .import_price = 300 * MI,
                        .export_price = 80 * MI, .fee_per_kwh = 5 * MI, .fee_bp = 100,
                        .payout_min = 0, .dust_allowance = 10 * MI, .seed = w->seeds[0],
-                       .seed_len = 32};
+                       .seed_len = 32, .float_max = g_grid_float, .has_float = g_grid_float != 0};
   dir_of(w, "grid", dir, sizeof dir);
   o.id = "grid", o.data_dir = dir;
   int rc = pg_gridop_open(&o, &go, &w->grid, &d);
@@ -755,8 +756,13 @@ static void test_bad_input(void **state) {
            (unsigned long long)(k + 1000), (unsigned long long)((k + 1000) * SLOT_MS), (unsigned long long)((k + 1001) * SLOT_MS), addr);
   snprintf(times, sizeof times, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":1000,\"endTime\":2000,\"output\":1,\"paymentAddress\":\"%s\"}",
            (unsigned long long)(k + 1), addr);
+  /* the replay also names another payment address: the enrolled one stays */
+  uint8_t other_raw[32];
+  memset(other_raw, 0x11, sizeof other_raw);
+  char other[PG_BECH32_MAX_LEN + 1];
+  assert_int_equal(pg_iota_address_encode("atoi", other_raw, other, sizeof other), PG_OK);
   snprintf(dup, sizeof dup, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":0.9,\"paymentAddress\":\"%s\"}",
-           (unsigned long long)k, (unsigned long long)(k * SLOT_MS), (unsigned long long)((k + 1) * SLOT_MS), addr);
+           (unsigned long long)k, (unsigned long long)(k * SLOT_MS), (unsigned long long)((k + 1) * SLOT_MS), other);
   /* a later slot reported at 999,999,999 kWh: above any capacity */
   snprintf(absurd, sizeof absurd, "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,\"output\":999999999,\"paymentAddress\":\"%s\"}",
            (unsigned long long)(k - 1), (unsigned long long)((k - 1) * SLOT_MS), (unsigned long long)(k * SLOT_MS), addr);
@@ -800,6 +806,7 @@ static void test_bad_input(void **state) {
                          "above the capacity"));
   json_decref(q);
   assert_int_equal(counter(gs, "duplicate_readings"), 1);
+  assert_int_equal(counter(gs, "address_change_refused"), 1);
   assert_int_equal(counter(gs, "unexpected_messages"), 1);
   assert_int_equal(counter(gs, "unknown_payments"), 1);
   assert_int_equal(pg_gridop_producers(w->grid, &gp, &d), PG_OK);
@@ -1014,6 +1021,37 @@ static void test_refused_request(void **state) {
   world_free(w);
 }
 
+/* Issue 13: what the grid pays out never exceeds what consumers paid plus
+ * the float. With a float of 1 base unit producers are paid only from
+ * consumers' payments; the invariant holds after every step. */
+static void test_payout_float(void **state) {
+  (void)state;
+  g_grid_float = 1;
+  world *w = world_new();
+  g_grid_float = 0;
+  char path[700];
+  dir_of(w, "grid/grid.db", path, sizeof path);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  int64_t out = 0;
+  for (int i = 0; i < 40; i++) {
+    run(w, SLOT_MS / 4);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT COALESCE(SUM(total),0) FROM batches),"
+                                            " (SELECT COALESCE(SUM(amount),0) FROM incoming WHERE"
+                                            " request_id NOT LIKE '(%')", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    out = sqlite3_column_int64(st, 0);
+    int64_t in = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    if (out > in + 1) fail_msg("paid out %lld with %lld received and a float of 1", (long long)out, (long long)in);
+  }
+  assert_true(out > 0); /* producers were paid, from what came in */
+  sqlite3_close(db);
+  world_free(w);
+}
+
 /* The node goes away for two slots: every entity keeps its readings in its
  * outbox, counts the failures, and catches up when the node is back; the
  * books are exact as if nothing happened. */
@@ -1046,6 +1084,7 @@ int main(void) {
       cmocka_unit_test(test_quarantine),
       cmocka_unit_test(test_payments),
       cmocka_unit_test(test_refused_request),
+      cmocka_unit_test(test_payout_float),
       cmocka_unit_test(test_node_outage),
       cmocka_unit_test(test_grid_run),
       cmocka_unit_test(test_grid_restart),
