@@ -202,6 +202,9 @@ typedef struct pg_gridop pg_gridop;
 PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,
                                 pg_gridop **out, pg_diag *d);
 PG_NODISCARD int pg_gridop_step(pg_gridop *g, pg_diag *d);
+/* Only the settlement part of a step: settles every slot that is due from
+ * the readings already booked (benchmarks and tools; no node access). */
+PG_NODISCARD int pg_gridop_settle_due(pg_gridop *g, pg_diag *d);
 /* The registration API for producers and consumers: only members enrolled
  * at the grid (pg_grid_enrol), with the enrolled certificate. */
 int pg_gridop_handle(void *gridop, const pg_httpd_peer *peer, const char *method,

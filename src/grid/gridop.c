@@ -1175,19 +1175,38 @@ static int dust_care(pg_gridop *g, pg_diag *d) {
   return PG_OK;
 }
 
+/* Our receive address in bech32 (the HRP asked from the node once, then
+ * remembered): false when the node cannot be asked yet (counted). */
+static int know_address(pg_gridop *g, bool *known, pg_diag *d) {
+  pg_entity *e = &g->e;
+  *known = g->address_bech32[0] != '\0';
+  if (*known) return PG_OK;
+  char hrp[PG_CLIENT_HRP_MAX + 1];
+  pg_diag hd = {{0}};
+  if (pg_entity_hrp(e, hrp, &hd) != PG_OK) {
+    pg_entity_problem(e, "node_failures", "node info: %s", hd.msg);
+    return PG_OK;
+  }
+  if (pg_iota_address_encode(hrp, g->address, g->address_bech32, sizeof g->address_bech32) != PG_OK)
+    return pg_fail(d, PG_ERR_STATE, "grid: cannot encode the receive address");
+  *known = true;
+  return PG_OK;
+}
+
+int pg_gridop_settle_due(pg_gridop *g, pg_diag *d) {
+  bool known = false;
+  int rc = know_address(g, &known, d);
+  if (!rc && !known)
+    rc = pg_fail(d, PG_ERR_UNAVAILABLE, "grid: the receive address is not known yet (node)");
+  return rc ? rc : settle_due(g, d);
+}
+
 int pg_gridop_step(pg_gridop *g, pg_diag *d) {
   pg_entity *e = &g->e;
-  if (!g->address_bech32[0]) {
-    char hrp[PG_CLIENT_HRP_MAX + 1];
-    pg_diag hd = {{0}};
-    if (pg_entity_hrp(e, hrp, &hd) != PG_OK) {
-      pg_entity_problem(e, "node_failures", "node info: %s", hd.msg);
-      return PG_OK;
-    }
-    if (pg_iota_address_encode(hrp, g->address, g->address_bech32, sizeof g->address_bech32) != PG_OK)
-      return pg_fail(d, PG_ERR_STATE, "grid: cannot encode the receive address");
-  }
-  int rc = pg_registry_read(e, on_msg, g, d);
+  bool known = false;
+  int rc = know_address(g, &known, d);
+  if (rc || !known) return rc;
+  rc = pg_registry_read(e, on_msg, g, d);
   if (!rc) rc = settle_due(g, d);
   if (!rc) rc = pg_entity_flush(e, d);
   if (!rc) rc = check_incoming(g, d);
