@@ -268,7 +268,8 @@ static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
   req *v = calloc(256, sizeof *v);
   size_t k = 0;
   if (!v) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+  int srow = SQLITE_DONE;
+  while (!rc && (srow = sqlite3_step(st)) == SQLITE_ROW) {
     req *r = &v[k++];
     snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));
     r->owed = (uint64_t)sqlite3_column_int64(st, 1);
@@ -277,6 +278,7 @@ static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
     r->state = sqlite3_column_int(st, 4);
     snprintf(r->msg_id, sizeof r->msg_id, "%s", (const char *)sqlite3_column_text(st, 5));
   }
+  if (!rc && srow != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests read: %s", sqlite3_errmsg(db));
   sqlite3_finalize(st);
   if (rc) {
     free(v);

@@ -1116,12 +1116,15 @@ static int payouts(pg_gridop *g, pg_diag *d) {
   int states[16];
   char msgs[16][65];
   size_t n = 0;
-  while (sqlite3_step(st) == SQLITE_ROW && n < 16) {
+  int srow;
+  while ((srow = sqlite3_step(st)) == SQLITE_ROW && n < 16) {
     ids[n] = sqlite3_column_int64(st, 0);
     states[n] = sqlite3_column_int(st, 1);
     snprintf(msgs[n], sizeof msgs[n], "%s", (const char *)sqlite3_column_text(st, 2));
     n++;
   }
+  if (srow != SQLITE_ROW && srow != SQLITE_DONE)
+    rc = pg_fail(d, PG_ERR_DB, "batches read: %s", sqlite3_errmsg(e->db));
   sqlite3_finalize(st);
   bool unsent = false;
   for (size_t i = 0; i < n && !rc; i++) {

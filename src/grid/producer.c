@@ -270,9 +270,13 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     rc = pg_db_prepare(e->db, "SELECT 1 FROM received WHERE output_id = ?1", &st, d);
     if (rc) break;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-    bool known = sqlite3_step(st) == SQLITE_ROW;
+    int srow = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (known) continue;
+    if (srow != SQLITE_ROW && srow != SQLITE_DONE) {
+      rc = pg_fail(d, PG_ERR_DB, "received read: %s", sqlite3_errmsg(e->db));
+      break;
+    }
+    if (srow == SQLITE_ROW) continue; /* known */
     pg_output_info oi;
     if (pg_client_output(e->client, ids[i], &oi, &cd) != PG_OK) {
       pg_entity_problem(e, "node_failures", "payment check: %s", cd.msg);
