@@ -356,7 +356,9 @@ int pg_cmd_entity(int argc, char **argv) {
   if (r != R_GRID) {
     if (pg_config_require(cfg, "upstream", "url", &d) ||
         pg_config_get_str(cfg, "upstream", "url", NULL, &up_url, &d) ||
-        pg_registrar_http_new(up_url, &tls.files, &up, &d)) {
+        pg_registrar_http_new(up_url, &tls.files,
+                              r == R_SOURCE ? PG_ROLE_PRODUCER : PG_ROLE_GRID,
+                              r == R_SOURCE ? tls.me.parent : NULL, &up, &d)) {
       fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
       goto out;
     }

@@ -72,8 +72,13 @@ struct pg_registrar {
 /* Over HTTP (libcurl): base_url is "https://host:port" of the upstream
  * (http:// only for tests of the refusal); tls: our CA, certificate, key
  * and CRL (copied; required for https). */
+/* Over https the server's certificate must also be a member certificate of
+ * role expect (PG_ROLE_NONE: any) and, when expect_id is not NULL, of that
+ * id: a member certificate of another role for the same host name is
+ * refused (PG_ERR_HTTP naming both). */
 PG_NODISCARD int pg_registrar_http_new(const char *base_url, const pg_tls_files *tls,
-                                       pg_registrar **out, pg_diag *d);
+                                       pg_role expect, const char *expect_id, pg_registrar **out,
+                                       pg_diag *d);
 /* In-process: calls handler(ctx, peer, ...) — pg_producer_handle or
  * pg_gridop_handle of an entity in the same process — with the same bytes an
  * HTTP request would carry, so both paths run the same parser and rules. The

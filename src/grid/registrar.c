@@ -12,6 +12,8 @@ typedef struct http_registrar {
   char url[256];
   char ca[512], cert[512], key[512], crl[512];
   pg_tls_files tls;
+  pg_role expect;                    /* the server's certificate role; NONE = any */
+  char expect_id[PG_MEMBER_ID_MAX + 1]; /* and id ("" = any) */
 } http_registrar;
 
 static int http_call(pg_registrar *r, const char *method, const char *path, const void *body,
@@ -19,11 +21,29 @@ static int http_call(pg_registrar *r, const char *method, const char *path, cons
   http_registrar *h = (http_registrar *)r;
   char url[512];
   snprintf(url, sizeof url, "%s%s", h->url, path);
+  bool https = strncmp(h->url, "https://", 8) == 0;
   pg_http_call_opts o = {.method = method, .url = url, .body = body, .body_len = len,
-                         .timeout_ms = 10000, .max_response = 64 * 1024, .tls = &h->tls};
+                         .timeout_ms = 10000, .max_response = 64 * 1024, .tls = &h->tls,
+                         .want_peer_cert = https && h->expect != PG_ROLE_NONE};
   pg_http_result res = {0};
   int rc = pg_http_call(&o, &res, d);
   if (rc) return rc;
+  if (o.want_peer_cert) { /* the CA vouched for the host name: is it our upstream? */
+    pg_member m;
+    pg_diag md = {{0}};
+    if (!res.peer_der || pg_member_from_cert(res.peer_der, res.peer_der_len, &m, &md) != PG_OK)
+      rc = pg_fail(d, PG_ERR_HTTP, "%s: the server's certificate is not a member's: %s", h->url,
+                   md.msg[0] ? md.msg : "none");
+    else if (m.role != h->expect || (h->expect_id[0] && strcmp(m.id, h->expect_id) != 0))
+      rc = pg_fail(d, PG_ERR_HTTP, "%s: the server is %s '%s', not the %s%s%s%s we register with",
+                   h->url, pg_role_name(m.role) ? pg_role_name(m.role) : "?", m.id,
+                   pg_role_name(h->expect), h->expect_id[0] ? " '" : "", h->expect_id,
+                   h->expect_id[0] ? "'" : "");
+    if (rc) {
+      pg_http_result_free(&res);
+      return rc;
+    }
+  }
   *status = (unsigned)res.status;
   pg_buf_reset(resp);
   pg_buf_put(resp, res.body, res.len);
@@ -45,8 +65,8 @@ static int copy_path(char *dst, size_t cap, const char *src, const char *what, p
   return PG_OK;
 }
 
-int pg_registrar_http_new(const char *base_url, const pg_tls_files *tls, pg_registrar **out,
-                          pg_diag *d) {
+int pg_registrar_http_new(const char *base_url, const pg_tls_files *tls, pg_role expect,
+                          const char *expect_id, pg_registrar **out, pg_diag *d) {
   *out = NULL;
   size_t n = base_url ? strlen(base_url) : 0;
   while (n && base_url[n - 1] == '/') n--;
@@ -73,6 +93,8 @@ int pg_registrar_http_new(const char *base_url, const pg_tls_files *tls, pg_regi
   }
   h->tls = (pg_tls_files){h->ca[0] ? h->ca : NULL, h->cert[0] ? h->cert : NULL,
                           h->key[0] ? h->key : NULL, h->crl[0] ? h->crl : NULL};
+  h->expect = expect;
+  snprintf(h->expect_id, sizeof h->expect_id, "%s", expect_id ? expect_id : "");
   h->base.ops = &http_ops;
   memcpy(h->url, base_url, n);
   h->url[n] = 0;

@@ -32,7 +32,7 @@
 #define FUND 1000000000000ULL
 
 static char g_dir[120], g_ca[160];
-static proc g_node, g_grid, g_prod, g_src, g_cons;
+static proc g_node, g_grid, g_prod, g_src, g_cons, g_srcz;
 static harness_tls g_op, g_c0, g_c9, g_cr, g_foreign, g_sx, g_none;
 static uint64_t g_t_end;
 
@@ -141,6 +141,7 @@ static void make_members(void) {
   issue("consumer-9", "consumer", NULL, &g_c9);   /* an enrolled member who misbehaves */
   issue("consumer-r", "consumer", NULL, &g_cr);   /* enrolled, then revoked */
   issue("source-x", "source", "producer-7", &g_sx); /* another producer's source */
+  issue("source-z", "source", "producer-0", NULL);  /* pointed at the grid by mistake */
   char other[300], prefix[300];
   path_of(other, sizeof other, "other-ca");
   ca_init(other);
@@ -265,6 +266,34 @@ static void attack_registrations(void) {
          "DELETE with a side key in the URL");
 }
 
+/* A client checks whom it talks to: a source whose [upstream] names the
+ * grid (a member certificate for the same host, of another role) refuses
+ * to register there. */
+static void wrong_upstream(void) {
+  char meter[400], path[300];
+  snprintf(meter, sizeof meter, "\n[meter]\nkind = csv\npath = %s/source-0.csv\nwrap = false\n", g_dir);
+  write_config("source", "source-z", g_grid.base, -1, meter);
+  snprintf(path, sizeof path, "%s/source-z.ini", g_dir);
+  snprintf(g_srcz.name, sizeof g_srcz.name, "source-z");
+  snprintf(g_srcz.log, sizeof g_srcz.log, "%s/source-z.log", g_dir);
+  const char *argv[] = {P2PGRID_BIN, "source", "--config", path, NULL};
+  g_srcz.pid = spawn_logged(argv, g_srcz.log);
+  uint64_t deadline = now_ms() + 30000;
+  for (;;) {
+    char *log = slurp(g_srcz.log, NULL);
+    bool seen = log && strstr(log, "not the producer 'producer-0'");
+    free(log);
+    if (seen) break;
+    if (now_ms() > deadline) {
+      dump_log(&g_srcz);
+      fail_msg("source-z did not refuse the grid as its producer");
+    }
+    nap();
+  }
+  proc_stop(&g_srcz);
+  fprintf(stderr, "  as expected: a source refuses to register at a server that is not its producer\n");
+}
+
 static void attack_reads_and_plain(void) {
   expect(&g_grid, &g_c9, "GET", "/api/consumers/consumer-0/slots", NULL, 403, "own data",
          "reading another member's slots");
@@ -376,6 +405,7 @@ static void test_trust(void **state) {
   start_world();
   attack_registrations();
   attack_reads_and_plain();
+  wrong_upstream();
   check_counted();
   wait_settling();
   /* still refusing after all that, still settling */
@@ -389,8 +419,8 @@ static void test_trust(void **state) {
 
 static int teardown(void **state) {
   (void)state;
-  proc *all[] = {&g_cons, &g_src, &g_prod, &g_grid, &g_node};
-  for (size_t i = 0; i < 5; i++)
+  proc *all[] = {&g_cons, &g_src, &g_srcz, &g_prod, &g_grid, &g_node};
+  for (size_t i = 0; i < 6; i++)
     if (all[i]->pid > 0) {
       dump_log(all[i]);
       proc_kill(all[i]);
