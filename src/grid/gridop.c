@@ -33,6 +33,7 @@ struct pg_gridop {
   char address_bech32[PG_BECH32_MAX_LEN + 1];
   uint64_t next_pay_check_ms, next_payout_ms, next_dust_ms;
   int64_t bill_cursor; /* rowid of the last open bill looked up (round robin) */
+  uint64_t next_ref_check_ms;
   bool dust_ok;
   sqlite3 *status_db;
   pthread_mutex_t status_mu;
@@ -63,6 +64,7 @@ static const char grid_schema[] =
     "CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " state INTEGER NOT NULL, total INTEGER NOT NULL, outputs INTEGER NOT NULL, msg_id TEXT,"
     " created_ms INTEGER NOT NULL, confirmed_ms INTEGER, error TEXT);"
+    "CREATE TABLE IF NOT EXISTS batch_refs(batch_id INTEGER PRIMARY KEY, reference TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS payout_holds(producer_id TEXT NOT NULL, address TEXT NOT NULL,"
     " reason TEXT NOT NULL, since_ms INTEGER NOT NULL, PRIMARY KEY(producer_id, address));"
     "CREATE TABLE IF NOT EXISTS incoming(output_id TEXT PRIMARY KEY, msg_id TEXT NOT NULL,"
@@ -631,7 +633,12 @@ typedef struct open_bill {
   char reference[PG_GRID_MAX_REFERENCE + 1];
 } open_bill;
 
-#define MATCH_BATCH 64 /* open bills looked up per check, round robin */
+/* Open bills looked up by reference per round (round robin), and how often:
+ * the ledger scan finds every unspent payment each 500 ms; this slower pass
+ * is for a payment the grid's wallet spent before the scan saw it, and its
+ * cost grows with what is under each reference. */
+#define MATCH_BATCH 16
+#define MATCH_EVERY_MS 5000
 
 /* Records output ohex (amount, in message mhex) once: as the payment of
  * bill request_id when is_bill, else as request_id "(own)" / "(unknown)".
@@ -871,20 +878,57 @@ static int check_incoming(pg_gridop *g, pg_diag *d) {
   int rc = scan_outputs(g, d);
   open_bill v[MATCH_BATCH];
   size_t n = 0;
-  if (!rc) rc = load_open_bills(g, v, &n, d);
+  if (rc || now < g->next_ref_check_ms) return rc;
+  g->next_ref_check_ms = now + MATCH_EVERY_MS;
+  rc = load_open_bills(g, v, &n, d);
   for (size_t i = 0; i < n && !rc; i++) rc = match_bill(g, &v[i], d);
   return rc;
 }
 
 /* ---- payouts ---- */
 
+/* The index of batch id's transfer: "p2pgrid:payout:<id>-<16 hex digits>",
+ * the random part chosen when the batch was made (batch_refs), so nobody can
+ * crowd the index with junk before the payout exists and hide it from the
+ * lookup before a resend. Batches made before that have "p2pgrid:payout:<id>". */
+static int batch_ref(sqlite3 *db, int64_t id, char ref[PG_GRID_MAX_REFERENCE + 1], pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, "SELECT reference FROM batch_refs WHERE batch_id = ?1", &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, id);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW)
+    snprintf(ref, PG_GRID_MAX_REFERENCE + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+  else if (s == SQLITE_DONE)
+    snprintf(ref, PG_GRID_MAX_REFERENCE + 1, "%s%lld", PAYOUT_PREFIX, (long long)id);
+  else
+    rc = pg_fail(d, PG_ERR_DB, "batch_refs read: %s", sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int new_batch_ref(sqlite3 *db, int64_t id, pg_diag *d) {
+  uint8_t nonce[8];
+  char hex[17], ref[PG_GRID_MAX_REFERENCE + 1];
+  randombytes_buf(nonce, sizeof nonce);
+  pg_hex_encode(nonce, sizeof nonce, hex);
+  snprintf(ref, sizeof ref, "%s%lld-%s", PAYOUT_PREFIX, (long long)id, hex);
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, "INSERT INTO batch_refs(batch_id, reference) VALUES (?1, ?2)", &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, id);
+  sqlite3_bind_text(st, 2, ref, -1, SQLITE_TRANSIENT);
+  return pg_db_step_done(db, st, "batch_refs write", d);
+}
+
 /* Sends (or finds after a crash) batch id. */
 static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   pg_entity *e = &g->e;
   char ref[PG_GRID_MAX_REFERENCE + 1];
-  snprintf(ref, sizeof ref, "%s%lld", PAYOUT_PREFIX, (long long)id);
+  int rc = batch_ref(e->db, id, ref, d);
+  if (rc) return rc;
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(e->db, "SELECT address, SUM(amount) FROM payouts WHERE batch_id = ?1"
+  rc = pg_db_prepare(e->db, "SELECT address, SUM(amount) FROM payouts WHERE batch_id = ?1"
                                  " GROUP BY address ORDER BY address",
                           &st, d);
   if (rc) return rc;
@@ -1075,6 +1119,7 @@ static int make_batch(pg_gridop *g, bool *made, pg_diag *d) {
       rc = pg_db_step_done(e->db, st, "batches write", d);
     }
     id = sqlite3_last_insert_rowid(e->db);
+    if (!rc) rc = new_batch_ref(e->db, id, d);
   }
   for (size_t i = 0; !rc && i < n; i++) {
     rc = pg_db_prepare(e->db, "UPDATE payouts SET batch_id = ?1 WHERE batch_id IS NULL AND"

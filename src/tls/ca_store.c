@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +34,7 @@ static int entry_add(pg_ca *ca, const pg_member *m, int64_t issued_ns, pg_diag *
   ca->v[ca->n].revoked_at = 0;
   ca->v[ca->n].issued_ns = issued_ns;
   ca->n++;
+  if (issued_ns > ca->last_issued_ns) ca->last_issued_ns = issued_ns;
   return PG_OK;
 }
 
@@ -42,12 +44,20 @@ int pg_tls__ca_record(pg_ca *ca, gnutls_x509_crt_t crt, const char *pem, pg_diag
   int rc = pg_tls__member_from_crt(crt, &m, d);
   if (rc) return rc;
   pthread_mutex_lock(&ca->mu);
+  /* the issue order is the files' modification time: strictly increasing,
+   * also for certificates issued within one tick of the file system clock */
+  int64_t at = now_ns();
+  if (at <= ca->last_issued_ns) at = ca->last_issued_ns + 1;
   if (ca->dir) {
     snprintf(name, sizeof name, "issued/%s.crt", m.serial);
     rc = pg_tls__path(path, sizeof path, ca->dir, name, d);
     if (rc == PG_OK) rc = pg_write_file_atomic(path, pem, strlen(pem), false, false, d);
+    struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
+                             {.tv_sec = (time_t)(at / 1000000000), .tv_nsec = (long)(at % 1000000000)}};
+    if (rc == PG_OK && utimensat(AT_FDCWD, path, ts, 0) != 0)
+      rc = pg_fail(d, PG_ERR_IO, "CA: %s: cannot set its time: %s", path, strerror(errno));
   }
-  if (rc == PG_OK) rc = entry_add(ca, &m, now_ns(), d);
+  if (rc == PG_OK) rc = entry_add(ca, &m, at, d);
   pthread_mutex_unlock(&ca->mu);
   return rc;
 }

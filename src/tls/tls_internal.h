@@ -48,6 +48,7 @@ typedef struct ca_entry {
 
 struct pg_ca {
   pthread_mutex_t mu;         /* guards the entries and the files */
+  int64_t last_issued_ns;     /* the newest entry's issued_ns: the next is later */
   char *dir;                  /* NULL for an ephemeral CA */
   gnutls_x509_crt_t crt;
   gnutls_x509_privkey_t xkey;

@@ -1194,12 +1194,14 @@ static void check_books(pg_client *c) {
     int inc = included_under(row_s(b, 1), row_s(b, 4));
     if (inc != 1) fail_msg("reference '%s' has %d included transfers, want exactly 1", row_s(b, 1), inc);
   }
-  json_t *batches = db_rows(g_grid.db, "SELECT id, state, msg_id, total FROM batches ORDER BY id");
+  json_t *batches = db_rows(g_grid.db, "SELECT b.id, b.state, b.msg_id, b.total, r.reference"
+                                       " FROM batches b JOIN batch_refs r ON r.batch_id = b.id"
+                                       " ORDER BY b.id");
   long long batch_total = 0;
   for (size_t i = 0; i < json_array_size(batches); i++) {
     json_t *b = json_array_get(batches, i);
-    char ref[64];
-    snprintf(ref, sizeof ref, "p2pgrid:payout:%lld", (long long)row_i(b, 0));
+    char ref[96];
+    snprintf(ref, sizeof ref, "%s", row_s(b, 4));
     if (row_i(b, 1) != 2) fail_msg("payout batch %lld is in state %lld", (long long)row_i(b, 0), (long long)row_i(b, 1));
     expect_included_tx(row_s(b, 2), ref);
     int inc = included_under(ref, row_s(b, 2));
