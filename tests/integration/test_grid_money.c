@@ -373,7 +373,7 @@ static void reading_text(char *out, size_t cap, const rogue *r, uint64_t k, cons
                    prod ? "output" : "usage", kwh);
   if (prod)
     n += snprintf(out + n, cap - (size_t)n, ",\"askPerKwh\":50000000,\"paymentAddress\":\"%s\"",
-                  address);
+                  address ? address : "");
   snprintf(out + n, cap - (size_t)n, "}");
 }
 
