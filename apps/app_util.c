@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "p2pgrid/file.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/slip10.h"
@@ -136,18 +137,13 @@ int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemoni
 
 int pg_app_read_secret_line(const char *path, char **out, pg_diag *d) {
   *out = NULL;
-  FILE *f = fopen(path, "r");
-  if (!f) return pg_fail(d, PG_ERR_IO, "%s: %s", path, strerror(errno));
-  char text[1024];
-  size_t n = fread(text, 1, sizeof text - 1, f);
-  bool more = n == sizeof text - 1 && fgetc(f) != EOF;
-  fclose(f);
-  text[n] = '\0';
-  int rc = PG_OK;
-  char *line = text, *end = NULL;
-  if (more) rc = pg_fail(d, PG_ERR_TOO_LARGE, "%s: over %zu bytes", path, sizeof text - 1);
+  uint8_t *text = NULL;
+  size_t len = 0;
+  int rc = pg_read_file_capped(path, 1023, &text, &len, d);
+  if (rc) return rc;
   /* the first line that is neither empty nor a '#' comment, trimmed */
-  while (!rc && *line) {
+  char *line = (char *)text, *end = NULL;
+  while (*line) {
     end = line + strcspn(line, "\r\n");
     while (line < end && (*line == ' ' || *line == '\t')) line++;
     while (end > line && (end[-1] == ' ' || end[-1] == '\t')) end--;
@@ -155,12 +151,13 @@ int pg_app_read_secret_line(const char *path, char **out, pg_diag *d) {
     line += strcspn(line, "\r\n");
     line += strspn(line, "\r\n");
   }
-  if (!rc && (!*line || end <= line)) rc = pg_fail(d, PG_ERR_INVALID, "%s: no token in the file", path);
+  if (!*line || end <= line) rc = pg_fail(d, PG_ERR_INVALID, "%s: no token in the file", path);
   if (!rc) {
     *out = strndup(line, (size_t)(end - line));
     if (!*out) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
-  sodium_memzero(text, sizeof text);
+  sodium_memzero(text, len);
+  free(text);
   return rc;
 }
 

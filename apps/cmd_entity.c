@@ -229,6 +229,65 @@ static int node_access(const char *cmd, pg_config *cfg, pg_tls_files *t, char **
   return PG_EXIT_OK;
 }
 
+/* [grid]: mechanism, prices, fees, grace, payouts, reading bounds, float. */
+static int read_grid_opts(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
+  const char *mech = NULL;
+  int rc = pg_config_get_str(cfg, sec, "mechanism", "pay-as-clear", &mech, d);
+  if (!rc) rc = pg_market_mech_parse(mech, &go->mech, d);
+  if (!rc) rc = pg_config_require(cfg, sec, "import_price", d);
+  if (!rc) rc = pg_config_require(cfg, sec, "export_price", d);
+  const uint64_t price_max = 1ULL << 30, safe_max = 9007199254740991ULL;
+  if (!rc) rc = pg_config_get_u64(cfg, sec, "import_price", 0, 0, price_max, &go->import_price, d);
+  if (!rc) rc = pg_config_get_u64(cfg, sec, "export_price", 0, 0, price_max, &go->export_price, d);
+  if (!rc) rc = pg_config_get_u64(cfg, sec, "fee_per_kwh", 0, 0, price_max, &go->fee_per_kwh, d);
+  if (!rc) rc = pg_config_get_u64(cfg, sec, "fee_bp", 0, 0, 10000, &go->fee_bp, d);
+  if (!rc)
+    rc = pg_config_get_u64(cfg, sec, "fixed_buy_price", 0, 0, price_max, &go->fixed_buy_price, d);
+  if (!rc)
+    rc = pg_config_get_u64(cfg, sec, "fixed_sell_price", 0, 0, price_max, &go->fixed_sell_price, d);
+  if (!rc) rc = pg_config_get_u64(cfg, sec, "payout_min", 0, 0, safe_max, &go->payout_min, d);
+  if (!rc)
+    rc = pg_config_get_u64(cfg, sec, "dust_allowance", 10000000, 0, 1000000000000ULL,
+                           &go->dust_allowance, d);
+  if (!rc) rc = pg_config_get_u64(cfg, sec, "float", 10000000000ULL, 0, safe_max, &go->float_max, d);
+  if (!rc) rc = pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &go->grace_ms, d);
+  if (!rc)
+    rc = pg_config_get_u64(cfg, sec, "default_max_kw", 100, 1, 1000000000, &go->default_max_w, d);
+  if (!rc)
+    rc = pg_config_get_duration_ms(cfg, sec, "late_window", 0, 0, 366ULL * 86400000,
+                                   &go->late_window_ms, d);
+  go->default_max_w *= 1000; /* kW -> W */
+  go->has_float = true;
+  if (rc) {
+    char msg[sizeof d->msg];
+    snprintf(msg, sizeof msg, "%s", d->msg);
+    rc = pg_fail(d, rc, "[grid] %s", msg);
+  }
+  return rc;
+}
+
+/* The settings of the role's own section (and the registration limits of
+ * the roles that serve registrations). */
+static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_opts *po,
+                          pg_consumer_opts *co, pg_gridop_opts *go, pg_diag *d) {
+  pg_registry_limits limits = {0};
+  int rc = PG_OK;
+  if (r == R_PRODUCER || r == R_GRID) rc = read_limits(cfg, sec, &limits, d);
+  po->limits = go->limits = limits;
+  if (!rc && r == R_PRODUCER) {
+    rc = get_u64_opt(cfg, sec, "ask_per_kwh", &po->has_ask, &po->ask_per_kwh, d);
+    if (!rc) rc = pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &po->grace_ms, d);
+  }
+  if (!rc && r == R_CONSUMER) {
+    rc = get_u64_opt(cfg, sec, "bid_per_kwh", &co->has_bid, &co->bid_per_kwh, d);
+    if (!rc)
+      rc = get_u64_opt(cfg, sec, "max_price_per_kwh", &co->has_max_price, &co->max_price_per_kwh, d);
+    if (!rc) rc = pg_config_get_str(cfg, sec, "grid_address", NULL, &co->grid_address, d);
+  }
+  if (!rc && r == R_GRID) rc = read_grid_opts(cfg, sec, go, d);
+  return rc;
+}
+
 int pg_cmd_entity(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
@@ -383,56 +442,17 @@ int pg_cmd_entity(int argc, char **argv) {
   pg_entity_opts eo = {.id = id, .name = name, .data_dir = data_dir, .slot_ms = slot_ms,
                        .security = security, .upstream = up, .retry_ms = retry_ms,
                        .key = tls.member};
-  pg_registry_limits limits = {0};
-  if ((r == R_PRODUCER || r == R_GRID) && read_limits(cfg, sec, &limits, &d)) {
-    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-    goto out;
-  }
   pg_producer_opts po = {0};
   pg_consumer_opts co = {0};
   pg_gridop_opts go = {0};
-  if (r == R_PRODUCER &&
-      (get_u64_opt(cfg, sec, "ask_per_kwh", &po.has_ask, &po.ask_per_kwh, &d) ||
-       pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &po.grace_ms, &d))) {
+  if (read_role_opts(cfg, r, sec, &po, &co, &go, &d)) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     goto out;
-  }
-  if (r == R_CONSUMER &&
-      (get_u64_opt(cfg, sec, "bid_per_kwh", &co.has_bid, &co.bid_per_kwh, &d) ||
-       get_u64_opt(cfg, sec, "max_price_per_kwh", &co.has_max_price, &co.max_price_per_kwh, &d) ||
-       pg_config_get_str(cfg, sec, "grid_address", NULL, &co.grid_address, &d))) {
-    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-    goto out;
-  }
-  if (r == R_GRID) {
-    const char *mech = NULL;
-    if (pg_config_get_str(cfg, sec, "mechanism", "pay-as-clear", &mech, &d) ||
-        pg_market_mech_parse(mech, &go.mech, &d) ||
-        pg_config_require(cfg, sec, "import_price", &d) ||
-        pg_config_require(cfg, sec, "export_price", &d) ||
-        pg_config_get_u64(cfg, sec, "import_price", 0, 0, 1ULL << 30, &go.import_price, &d) ||
-        pg_config_get_u64(cfg, sec, "export_price", 0, 0, 1ULL << 30, &go.export_price, &d) ||
-        pg_config_get_u64(cfg, sec, "fee_per_kwh", 0, 0, 1ULL << 30, &go.fee_per_kwh, &d) ||
-        pg_config_get_u64(cfg, sec, "fee_bp", 0, 0, 10000, &go.fee_bp, &d) ||
-        pg_config_get_u64(cfg, sec, "fixed_buy_price", 0, 0, 1ULL << 30, &go.fixed_buy_price, &d) ||
-        pg_config_get_u64(cfg, sec, "fixed_sell_price", 0, 0, 1ULL << 30, &go.fixed_sell_price, &d) ||
-        pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &go.grace_ms, &d) ||
-        pg_config_get_u64(cfg, sec, "payout_min", 0, 0, 9007199254740991ULL, &go.payout_min, &d) ||
-        pg_config_get_u64(cfg, sec, "dust_allowance", 10000000, 0, 1000000000000ULL, &go.dust_allowance, &d) ||
-        pg_config_get_u64(cfg, sec, "default_max_kw", 100, 1, 1000000000, &go.default_max_w, &d) ||
-        pg_config_get_duration_ms(cfg, sec, "late_window", 0, 0, 366ULL * 86400000, &go.late_window_ms, &d) ||
-        pg_config_get_u64(cfg, sec, "float", 10000000000ULL, 0, 9007199254740991ULL, &go.float_max, &d)) {
-      fprintf(stderr, "p2pgrid %s: [grid] %s\n", cmd, d.msg);
-      goto out;
-    }
-    go.default_max_w *= 1000; /* kW -> W */
-    go.has_float = true;
   }
   if (pg_app_config_unused(cmd, cfg) != PG_EXIT_OK) goto out;
 
   pg_tls_files node_tls = tls.files;
   if (node_access(cmd, cfg, &node_tls, &bearer) != PG_EXIT_OK) goto out;
-  po.limits = go.limits = limits;
   pg_http_client_opts ho = {.base_url = node_url, .timeout_ms = (unsigned)timeout_ms,
                             .tls = &node_tls, .bearer = bearer};
   if (pg_client_http_new(&ho, &client, &d) != PG_OK) {

@@ -179,30 +179,31 @@ static int me_json(pg_gridop *g, const pg_httpd_req *req, json_t **out, pg_diag 
   return rc;
 }
 
-/* The list routes; false when the route is not one of them. */
+/* The list routes; false when the route is not one of them. *answered:
+ * resp is set already (a refusal or a bad range); else *j or *rc is. */
 static bool api_lists(pg_gridop *g, const pg_httpd_req *req, pg_httpd_resp *resp, viewer v,
-                      json_t **j, int *rc, pg_diag *d) {
+                      json_t **j, bool *answered, int *rc, pg_diag *d) {
   char id[PG_WEB_ID_MAX + 1];
   bool is_producer = false;
   uint64_t from = 0, to = UINT64_MAX;
   const char *path = req->path;
   if (strcmp(path, "/api/producers") == 0 || strcmp(path, "/api/consumers") == 0) {
-    if (v == VIEW_PUBLIC) return forbid(g, req, resp, path), *rc = 1, true;
+    if (v == VIEW_PUBLIC) return forbid(g, req, resp, path), *answered = true;
     *rc = path[5] == 'p' ? pg_gridop_producers(g, j, d) : pg_gridop_consumers(g, j, d);
     if (!*rc && v == VIEW_MEMBER) only_own(*j, req->peer->member.id);
   } else if (strcmp(path, "/api/enrolments") == 0) {
-    if (v != VIEW_OPERATOR) return forbid(g, req, resp, path), *rc = 1, true;
+    if (v != VIEW_OPERATOR) return forbid(g, req, resp, path), *answered = true;
     *rc = pg_gridop_enrolments(g, NULL, j, d);
   } else if (strcmp(path, "/api/quarantine") == 0) {
-    if (v != VIEW_OPERATOR) return forbid(g, req, resp, path), *rc = 1, true;
+    if (v != VIEW_OPERATOR) return forbid(g, req, resp, path), *answered = true;
     *rc = pg_gridop_quarantine(g, j, d);
   } else if (strcmp(path, "/api/slots") == 0) {
-    if (!parse_range(req, resp, &from, &to)) return *rc = 1, true;
+    if (!parse_range(req, resp, &from, &to)) return *answered = true;
     *rc = pg_gridop_slots(g, from, to, j, d);
   } else if (entity_slots_path(path, id, &is_producer)) {
     if (v == VIEW_PUBLIC || (v == VIEW_MEMBER && strcmp(id, req->peer->member.id) != 0))
-      return forbid(g, req, resp, path), *rc = 1, true;
-    if (!parse_range(req, resp, &from, &to)) return *rc = 1, true;
+      return forbid(g, req, resp, path), *answered = true;
+    if (!parse_range(req, resp, &from, &to)) return *answered = true;
     *rc = is_producer ? pg_gridop_producer_slots(g, id, from, to, j, d)
                       : pg_gridop_consumer_slots(g, id, from, to, j, d);
   } else {
@@ -232,8 +233,9 @@ void pg_gridop_http(pg_gridop *g, const char *node_url, const pg_httpd *srv,
   viewer v = viewer_of(req);
   json_t *j = NULL;
   int rc = PG_OK;
-  if (api_lists(g, req, resp, v, &j, &rc, &d)) {
-    if (rc == 1) return; /* answered */
+  bool answered = false;
+  if (api_lists(g, req, resp, v, &j, &answered, &rc, &d)) {
+    if (answered) return;
   } else if (strcmp(req->path, "/api/status") == 0) {
     rc = status_for(g, srv, v, &j, &d);
   } else if (strcmp(req->path, "/api/me") == 0) {

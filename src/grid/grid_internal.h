@@ -232,6 +232,11 @@ PG_NODISCARD int pg_entity_hrp(pg_entity *e, char hrp[PG_CLIENT_HRP_MAX + 1], pg
 bool pg_entity_slot_ok(const pg_entity *e, uint64_t slot, uint64_t start, uint64_t end,
                        char *why, size_t cap);
 
+/* A capacity of max_w watts over one slot, in Wh (rounded down). */
+static inline int64_t pg_capacity_wh(uint64_t max_w, uint64_t slot_ms) {
+  return (int64_t)((unsigned __int128)max_w * slot_ms / 3600000u);
+}
+
 /* slot helpers */
 static inline uint64_t pg_slot_of(uint64_t t_ms, uint64_t slot_ms) { return t_ms / slot_ms; }
 static inline uint64_t pg_slot_start(uint64_t k, uint64_t slot_ms) { return k * slot_ms; }
@@ -255,7 +260,7 @@ PG_NODISCARD int pg_quarantine_add(sqlite3 *db, const pg_quarantined *q, pg_diag
 /* Moves every open reading of entity_id (kind) up to slot k into the
  * quarantine with reason: its numbers cannot be settled. */
 PG_NODISCARD int pg_quarantine_party(sqlite3 *db, const char *entity_id, int kind, uint64_t k,
-                                     const char *reason, int64_t now_ms, pg_diag *d);
+                                     const char *reason, pg_diag *d);
 /* Held readings (all = also decided ones) as a JSON array. */
 PG_NODISCARD int pg_quarantine_json(sqlite3 *db, bool all, json_t **out, pg_diag *d);
 /* Releases (into the readings, settled with the next slot) or rejects a

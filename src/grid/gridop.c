@@ -222,12 +222,10 @@ static int judge_reading(pg_gridop *g, const char *id, uint64_t slot, int64_t wh
   int rc = pg_enrolment_get(e->db, id, &en, &found, d);
   if (rc) return rc;
   uint64_t max_w = found && en.max_w ? en.max_w : g->o.default_max_w;
-  /* wh <= max_w * slot_ms / 3600000 (Wh), exactly */
-  if (wh < 0 || (unsigned __int128)wh * 3600000u > (unsigned __int128)max_w * e->slot_ms ||
-      wh > PG_MARKET_MAX_WH) {
-    snprintf(why, cap, "%lld Wh is above the capacity of %llu W over a slot (%llu Wh)",
-             (long long)wh, (unsigned long long)max_w,
-             (unsigned long long)((unsigned __int128)max_w * e->slot_ms / 3600000u));
+  int64_t cap_wh = pg_capacity_wh(max_w, e->slot_ms);
+  if (wh < 0 || wh > cap_wh || wh > PG_MARKET_MAX_WH) {
+    snprintf(why, cap, "%lld Wh is above the capacity of %llu W over a slot (%lld Wh)",
+             (long long)wh, (unsigned long long)max_w, (long long)cap_wh);
     return 1;
   }
   if (has_price && price > PG_MARKET_MAX_PRICE) {
@@ -586,7 +584,7 @@ static int settle(pg_gridop *g, uint64_t k, pg_diag *d) {
     char who[PG_GRID_MAX_ID + 1];
     snprintf(who, sizeof who, "%s", id);
     settlement_free(&t);
-    rc = pg_quarantine_party(e->db, who, kind, k, why, (int64_t)pg_entity_now(e), d);
+    rc = pg_quarantine_party(e->db, who, kind, k, why, d);
     if (rc) break;
   }
   if (!rc && t.market_rc != PG_OK) /* nobody left to blame: a settings problem */

@@ -156,7 +156,7 @@ static int64_t cap_wh(const pg_producer *p) {
   const uint8_t *der = e->key ? pg_tls_key_cert_der(e->key, &n) : NULL;
   pg_member m;
   if (!der || pg_member_from_cert(der, n, &m, NULL) != PG_OK || !m.max_w) return 0;
-  return (int64_t)((unsigned __int128)m.max_w * e->slot_ms / 3600000u);
+  return pg_capacity_wh(m.max_w, e->slot_ms);
 }
 
 static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {

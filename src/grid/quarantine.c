@@ -44,7 +44,7 @@ int pg_quarantine_add(sqlite3 *db, const pg_quarantined *q, pg_diag *d) {
 }
 
 int pg_quarantine_party(sqlite3 *db, const char *entity_id, int kind, uint64_t k,
-                        const char *reason, int64_t now_ms, pg_diag *d) {
+                        const char *reason, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int rc = pg_db_prepare(db,
                          "INSERT INTO quarantine(entity_id, kind, slot, wh, price, address, msg_id,"
@@ -75,7 +75,6 @@ int pg_quarantine_party(sqlite3 *db, const char *entity_id, int kind, uint64_t k
     pg_log_warn("grid", "slot %llu: the readings of '%s' cannot be settled (%s): %lld quarantined;"
                 " the slot settles for everyone else",
                 (unsigned long long)k, entity_id, reason, (long long)moved);
-  (void)now_ms;
   return rc;
 }
 

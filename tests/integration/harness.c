@@ -458,3 +458,48 @@ size_t tips(const proc *p, uint8_t (*ids)[32], bool check_order) {
   resp_free(&r);
   return n;
 }
+
+/* ---- a grid of entity daemons ------------------------------------------ */
+
+uint64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void write_entity_config(const grid_dirs *g, const char *role, const char *id,
+                         const char *upstream, int seed, const char *extra) {
+  char path[400];
+  snprintf(path, sizeof path, "%s/%s.ini", g->dir, id);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "[%s]\nid = %s\ndata_dir = %s/%s\nslot = %llums\ntick = 100ms\nretry = 500ms\n"
+             "security = 1\nlog_level = info\n%s\n",
+          role, id, g->dir, id, (unsigned long long)g->slot_ms, extra ? extra : "");
+  fprintf(f, "[tls]\ncert = %s/%s.crt\nkey = %s/%s.key\nca = %s/ca.crt\ncrl = %s/crl.pem\n\n",
+          g->dir, id, g->dir, id, g->ca_dir, g->ca_dir);
+  fprintf(f, "[node]\nurl = %s\ntimeout = 30s\n\n[api]\nbind = 127.0.0.1\nport = 0\n", g->node_url);
+  if (upstream) fprintf(f, "\n[upstream]\nurl = %s\n", upstream);
+  if (seed >= 0) fprintf(f, "\n[wallet]\nseed_file = %s/wallet-%d.seed\n", g->dir, seed);
+  fclose(f);
+}
+
+void write_csv_meter(const char *path, uint64_t slot_ms, uint64_t t_end_ms, double watts,
+                     double step) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "time_ms,power_W\n");
+  for (uint64_t k = wall_ms() / slot_ms - 20; k < t_end_ms / slot_ms; k++)
+    fprintf(f, "%llu,%.0f\n", (unsigned long long)(k * slot_ms), watts + (double)(k % 5) * step);
+  fclose(f);
+}
+
+void grid_enrol(const grid_dirs *g, const char *id, const char *address) {
+  char cfg[400], crt[400], log[400];
+  snprintf(cfg, sizeof cfg, "%s/grid.ini", g->dir);
+  snprintf(crt, sizeof crt, "%s/%s.crt", g->dir, id);
+  snprintf(log, sizeof log, "%s/enrol-%s.log", g->dir, id);
+  const char *argv[] = {P2PGRID_BIN, "grid", "enrol", "--config", cfg, "--member", crt,
+                        address ? "--address" : NULL, address, NULL};
+  run_ok(argv, log);
+}

@@ -33,7 +33,8 @@ int harness_mkroot(const char *tmpl);
 /* Removes g_root and everything in it, unless PG_KEEP_TMP is set. */
 void harness_rmroot(void);
 
-uint64_t now_ms(void); /* monotonic */
+uint64_t now_ms(void);  /* monotonic */
+uint64_t wall_ms(void); /* Unix time in ms */
 void nap(void);        /* 50 ms */
 /* Reads a whole (small) file; NUL-terminated, caller frees. */
 char *slurp(const char *path, size_t *len_out);
@@ -99,6 +100,29 @@ void http_as(const proc *p, const harness_tls *as, const char *method, const cha
 int http_try_as(const proc *p, const harness_tls *as, const char *method, const char *path,
                 const char *ctype, const void *body, size_t len, const char *hdr, resp *r,
                 char *err, size_t cap);
+
+/* ---- a grid of entity daemons ------------------------------------------ */
+
+/* Where a test's daemons live: dir holds ID.ini, ID.crt/.key (from
+ * ca_issue with prefix dir/ID), wallet-N.seed and the data dirs; ca_dir is
+ * the CA (ca.crt, crl.pem); node_url the node; slot_ms the slot length. */
+typedef struct grid_dirs {
+  const char *dir, *ca_dir, *node_url;
+  uint64_t slot_ms;
+} grid_dirs;
+/* dir/ID.ini for `p2pgrid ROLE`: [role] id, data_dir dir/ID, slot, tick
+ * 100ms, retry 500ms, security 1, then extra lines; [tls] of the member id;
+ * [node] url; [api] on 127.0.0.1, any port; [upstream] url unless NULL;
+ * [wallet] dir/wallet-SEED.seed unless seed < 0. */
+void write_entity_config(const grid_dirs *g, const char *role, const char *id,
+                         const char *upstream, int seed, const char *extra);
+/* A CSV meter at path: watts + (slot % 5) * step per slot, from 20 slots
+ * ago to t_end_ms (Unix ms). */
+void write_csv_meter(const char *path, uint64_t slot_ms, uint64_t t_end_ms, double watts,
+                     double step);
+/* p2pgrid grid enrol --config dir/grid.ini --member dir/ID.crt
+ * [--address address]; fails the test unless it exits 0. */
+void grid_enrol(const grid_dirs *g, const char *id, const char *address);
 
 /* ---- the community CA (p2pgrid ca) ------------------------------------ */
 

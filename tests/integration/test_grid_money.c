@@ -107,12 +107,6 @@ static rogue g_cx = {.id = "consumer-x", .type = PG_GRID_ENTITY_CONSUMER};
 static rogue g_px = {.id = "producer-x", .type = PG_GRID_ENTITY_PRODUCER};
 static rogue g_py = {.id = "producer-y", .type = PG_GRID_ENTITY_PRODUCER};
 
-static uint64_t unix_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void sleep_ms(unsigned ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
@@ -211,37 +205,6 @@ static void learn_hrp(void) {
     assert_int_equal(pg_iota_address_encode(g_hrp, g_addr[i], g_bech[i], sizeof g_bech[i]), 0);
 }
 
-/* A CSV meter: watts + (slot % 5) * step, from 20 slots ago to g_t_end. */
-static void write_csv(const char *name, double watts, double step) {
-  char path[300];
-  path_of(path, sizeof path, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fprintf(f, "time_ms,power_W\n");
-  for (uint64_t k = unix_ms() / SLOT_MS - 20; k < g_t_end / SLOT_MS; k++)
-    fprintf(f, "%llu,%.0f\n", (unsigned long long)(k * SLOT_MS), watts + (double)(k % 5) * step);
-  fclose(f);
-}
-
-/* One daemon's INI file: [role] keys, [tls] of member id, [node], [api],
- * [upstream], [wallet] (seed < 0: none), then extra. */
-static void write_config(const char *role, const char *id, const char *upstream, int seed,
-                         const char *extra) {
-  char path[300];
-  snprintf(path, sizeof path, "%s/%s.ini", g_dir, id);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fprintf(f, "[%s]\nid = %s\ndata_dir = %s/%s\nslot = %llums\ntick = 100ms\nretry = 500ms\n"
-             "security = 1\nlog_level = info\n%s\n",
-          role, id, g_dir, id, (unsigned long long)SLOT_MS, extra ? extra : "");
-  fprintf(f, "[tls]\ncert = %s/%s.crt\nkey = %s/%s.key\nca = %s/ca.crt\ncrl = %s/crl.pem\n\n",
-          g_dir, id, g_dir, id, g_ca, g_ca);
-  fprintf(f, "[node]\nurl = %s\ntimeout = 30s\n\n[api]\nbind = 127.0.0.1\nport = 0\n", g_node.base);
-  if (upstream) fprintf(f, "\n[upstream]\nurl = %s\n", upstream);
-  if (seed >= 0) fprintf(f, "\n[wallet]\nseed_file = %s/wallet-%d.seed\n", g_dir, seed);
-  fclose(f);
-}
-
 /* p2pgrid ca issue; consumers serve their status over HTTPS on 127.0.0.1. */
 static void issue(const char *id, const char *role, const char *parent, const char *max_kw,
                   harness_tls *out) {
@@ -263,14 +226,26 @@ static void issue(const char *id, const char *role, const char *parent, const ch
   }
 }
 
+/* The daemons' directory, CA, node and slots (harness grid_dirs). */
+static grid_dirs dirs(void) {
+  return (grid_dirs){.dir = g_dir, .ca_dir = g_ca, .node_url = g_node.base, .slot_ms = SLOT_MS};
+}
+
+static void write_config(const char *role, const char *id, const char *upstream, int seed,
+                         const char *extra) {
+  grid_dirs g = dirs();
+  write_entity_config(&g, role, id, upstream, seed, extra);
+}
+
+static void write_csv(const char *name, double watts, double step) {
+  char path[300];
+  path_of(path, sizeof path, name);
+  write_csv_meter(path, SLOT_MS, g_t_end, watts, step);
+}
+
 static void enrol(const char *id, const char *address) {
-  char cfg[300], crt[300], log[300];
-  snprintf(cfg, sizeof cfg, "%s/grid.ini", g_dir);
-  snprintf(crt, sizeof crt, "%s/%s.crt", g_dir, id);
-  snprintf(log, sizeof log, "%s/enrol-%s.log", g_dir, id);
-  const char *argv[] = {P2PGRID_BIN, "grid", "enrol", "--config", cfg, "--member", crt,
-                        address ? "--address" : NULL, address, NULL};
-  run_ok(argv, log);
+  grid_dirs g = dirs();
+  grid_enrol(&g, id, address);
 }
 
 static void start(proc *p, const char *cmd, const char *id) {
@@ -311,7 +286,7 @@ static void start_world(void) {
   pg_http_client_opts co = {.base_url = g_node.base};
   pg_diag d = {{0}};
   if (pg_client_http_new(&co, &g_client, &d) != PG_OK) fail_msg("node client: %s", d.msg);
-  g_t_end = (unix_ms() / SLOT_MS + 400) * SLOT_MS;
+  g_t_end = (wall_ms() / SLOT_MS + 400) * SLOT_MS;
   write_csv("source-0.csv", 3000000, 1000000);
   write_csv("consumer-0.csv", 2000000, 700000);
   write_csv("consumer-1.csv", 200000, 50000);
@@ -402,7 +377,7 @@ static void rogue_register(rogue *r) {
   snprintf(gc.side_key, sizeof gc.side_key, "%s", SIDE_KEY);
   pg_tls_key *k = NULL;
   if (pg_tls_key_load(r->tls.key, r->tls.cert, &k, &d)) fail_msg("key %s: %s", r->tls.key, d.msg);
-  uint64_t t = unix_ms();
+  uint64_t t = wall_ms();
   pg_grid_registration reg = {.type = r->type, .mode = PG_GRID_MODE_RESTRICTED, .channel = gc,
                               .time = t};
   snprintf(reg.name, sizeof reg.name, "%s", r->id);
@@ -464,9 +439,9 @@ static void *changer_main(void *arg) {
     atomic_fetch_add(&c->failures, 1);
     return NULL;
   }
-  uint64_t last = unix_ms() / SLOT_MS;
+  uint64_t last = wall_ms() / SLOT_MS;
   while (!atomic_load(&c->stop)) {
-    uint64_t now_slot = unix_ms() / SLOT_MS;
+    uint64_t now_slot = wall_ms() / SLOT_MS;
     if (now_slot > last) {
       int i = atomic_load(&c->n_fake);
       if (i == MAX_FAKE) i = MAX_FAKE - 1;
@@ -800,7 +775,7 @@ static int64_t release_comes_back(int64_t id) {
 /* 1. 999,999,999 kWh from consumer-x: held, listed, rejected. */
 static void case_absurd_usage(void) {
   char text[400];
-  reading_text(text, sizeof text, &g_cx, unix_ms() / SLOT_MS, "999999999", NULL);
+  reading_text(text, sizeof text, &g_cx, wall_ms() / SLOT_MS, "999999999", NULL);
   rogue_publish(&g_cx, text);
   int64_t id = wait_quarantined(g_cx.id, "above the capacity", 1);
   int st = 0;
@@ -833,7 +808,7 @@ static void case_absurd_usage(void) {
 /* 2. producer-x (100 kW) reports 5 kWh in a slot of 3 s. */
 static void case_over_capacity(void) {
   char text[600];
-  reading_text(text, sizeof text, &g_px, unix_ms() / SLOT_MS - 1, "5", g_bech[W_PRODX]);
+  reading_text(text, sizeof text, &g_px, wall_ms() / SLOT_MS - 1, "5", g_bech[W_PRODX]);
   rogue_publish(&g_px, text);
   wait_quarantined(g_px.id, "above the capacity of 100000 W", 1);
   assert_int_equal(grid_i64("SELECT COUNT(*) FROM readings WHERE entity_id = ?1", g_px.id), 0);
@@ -843,8 +818,8 @@ static void case_over_capacity(void) {
 
 /* 3. consumer-x reports slots one ahead, 5,000 old and 1,000 ahead. */
 static void case_out_of_window(void) {
-  while (unix_ms() % SLOT_MS > 200) sleep_ms(20); /* early in a slot: k + 1 stays ahead */
-  uint64_t k = unix_ms() / SLOT_MS;
+  while (wall_ms() % SLOT_MS > 200) sleep_ms(20); /* early in a slot: k + 1 stays ahead */
+  uint64_t k = wall_ms() / SLOT_MS;
   char text[400];
   reading_text(text, sizeof text, &g_cx, k + 1, "1", NULL);
   rogue_publish(&g_cx, text);
@@ -1047,7 +1022,7 @@ static void case_ghost_bills(void) {
            " INSERT INTO bills(request_id, slot, consumer_id, usage_wh, community_wh, amount, fee,"
            " owed, baseline, reference) SELECT 'ghost-' || i, %llu, 'ghost', 1000, 0, 5000000, 0,"
            " 5000000, 5000000, 'p2pgrid:ghost-' || i FROM n",
-           GHOSTS, (unsigned long long)(unix_ms() / SLOT_MS - 50));
+           GHOSTS, (unsigned long long)(wall_ms() / SLOT_MS - 50));
   grid_exec(sql);
   int64_t after = grid_i64("SELECT MAX(rowid) FROM bills", NULL);
   uint64_t t0 = now_ms(), deadline = t0 + DEADLINE_MS;

@@ -36,12 +36,6 @@ static proc g_node, g_grid, g_prod, g_src, g_cons, g_srcz;
 static harness_tls g_op, g_c0, g_c9, g_cr, g_foreign, g_sx, g_none;
 static uint64_t g_t_end;
 
-static uint64_t unix_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void write_file(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
   assert_non_null(f);
@@ -74,36 +68,6 @@ static void write_seeds(void) {
   fclose(g);
 }
 
-static void write_csv(const char *name, double watts) {
-  char path[300];
-  path_of(path, sizeof path, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fprintf(f, "time_ms,power_W\n");
-  for (uint64_t k = unix_ms() / SLOT_MS - 20; k < g_t_end / SLOT_MS; k++)
-    fprintf(f, "%llu,%.0f\n", (unsigned long long)(k * SLOT_MS), watts + (double)(k % 5) * 1000);
-  fclose(f);
-}
-
-/* One daemon's INI file: [role] keys, [tls] of member id, [node], [api],
- * [upstream], [wallet] (seed < 0: none), then extra. */
-static void write_config(const char *role, const char *id, const char *upstream, int seed,
-                         const char *extra) {
-  char path[300];
-  snprintf(path, sizeof path, "%s/%s.ini", g_dir, id);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fprintf(f, "[%s]\nid = %s\ndata_dir = %s/%s\nslot = %llums\ntick = 100ms\nretry = 500ms\n"
-             "security = 1\nlog_level = info\n%s\n",
-          role, id, g_dir, id, (unsigned long long)SLOT_MS, extra ? extra : "");
-  fprintf(f, "[tls]\ncert = %s/%s.crt\nkey = %s/%s.key\nca = %s/ca.crt\ncrl = %s/crl.pem\n\n",
-          g_dir, id, g_dir, id, g_ca, g_ca);
-  fprintf(f, "[node]\nurl = %s\ntimeout = 30s\n\n[api]\nbind = 127.0.0.1\nport = 0\n", g_node.base);
-  if (upstream) fprintf(f, "\n[upstream]\nurl = %s\n", upstream);
-  if (seed >= 0) fprintf(f, "\n[wallet]\nseed_file = %s/wallet-%d.seed\n", g_dir, seed);
-  fclose(f);
-}
-
 /* The test's meters run at megawatts: producers and consumers are enrolled
  * with 10 MW. */
 static void issue(const char *id, const char *role, const char *parent, harness_tls *out) {
@@ -113,13 +77,26 @@ static void issue(const char *id, const char *role, const char *parent, harness_
   ca_issue(g_ca, id, role, parent, big ? "10000" : NULL, prefix, out);
 }
 
+/* The daemons' directory, CA, node and slots (harness grid_dirs). */
+static grid_dirs dirs(void) {
+  return (grid_dirs){.dir = g_dir, .ca_dir = g_ca, .node_url = g_node.base, .slot_ms = SLOT_MS};
+}
+
+static void write_config(const char *role, const char *id, const char *upstream, int seed,
+                         const char *extra) {
+  grid_dirs g = dirs();
+  write_entity_config(&g, role, id, upstream, seed, extra);
+}
+
+static void write_csv(const char *name, double watts) {
+  char path[300];
+  path_of(path, sizeof path, name);
+  write_csv_meter(path, SLOT_MS, g_t_end, watts, 1000);
+}
+
 static void enrol(const char *id) {
-  char cfg[300], crt[300], log[300];
-  snprintf(cfg, sizeof cfg, "%s/grid.ini", g_dir);
-  snprintf(crt, sizeof crt, "%s/%s.crt", g_dir, id);
-  snprintf(log, sizeof log, "%s/enrol-%s.log", g_dir, id);
-  const char *argv[] = {P2PGRID_BIN, "grid", "enrol", "--config", cfg, "--member", crt, NULL};
-  run_ok(argv, log);
+  grid_dirs g = dirs();
+  grid_enrol(&g, id, NULL);
 }
 
 static void start(proc *p, const char *cmd, const char *id) {
@@ -169,7 +146,7 @@ static void start_world(void) {
   char genesis[300];
   path_of(genesis, sizeof genesis, "genesis.txt");
   proc_start_coordinator(&g_node, genesis);
-  g_t_end = (unix_ms() / SLOT_MS + 12) * SLOT_MS;
+  g_t_end = (wall_ms() / SLOT_MS + 12) * SLOT_MS;
   write_csv("source-0.csv", 3000000);
   write_csv("consumer-0.csv", 2000000);
   write_config("grid", "grid", NULL, 0,
@@ -205,7 +182,7 @@ static void signed_body(const harness_tls *as, const char *id, pg_grid_entity ty
   for (int i = 0; i < PG_GRID_TRYTES; i++)
     r.channel.root[i] = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ"[(unsigned)rand() % 27];
   snprintf(r.channel.side_key, sizeof r.channel.side_key, "SIDEKEY");
-  r.time = unix_ms();
+  r.time = wall_ms();
   pg_buf b;
   pg_buf_init(&b, 1024);
   assert_int_equal(pg_grid_binding_bytes(id, &r.channel, r.time, &b, NULL), PG_OK);
