@@ -118,6 +118,7 @@ typedef struct pg_app_tls {
   const char *host_ptrs[PG_APP_TLS_HOSTS];
   size_t nhosts;             /* the Host names we answer to: [api] hosts, else our certificate's */
   uint64_t max_connections;  /* [api] max_connections (64) */
+  uint64_t per_client;       /* [api] max_connections_per_client (16) */
   unsigned idle_timeout_s;   /* [api] idle_timeout (30s) */
 } pg_app_tls;
 /* Reads [tls] and the [api] limits, loads key, certificate and trust;

@@ -27,6 +27,8 @@ int pg_app_tls_load(const char *cmd, pg_config *cfg, pg_app_tls *t) {
       pg_config_get_str(cfg, "tls", "crl", NULL, &t->files.crl_file, &d) ||
       pg_config_get_list(cfg, "api", "hosts", NULL, PG_APP_TLS_HOSTS, &t->hosts, &d) ||
       pg_config_get_u64(cfg, "api", "max_connections", 64, 1, 100000, &t->max_connections, &d) ||
+      pg_config_get_u64(cfg, "api", "max_connections_per_client", 16, 1, 100000, &t->per_client,
+                        &d) ||
       pg_config_get_duration_ms(cfg, "api", "idle_timeout", 30000, 1000, 3600000, &idle, &d)) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     return PG_EXIT_USAGE;

@@ -81,7 +81,7 @@ static void usage_common(FILE *f, role r) {
   else
     fprintf(f, "  [api] port: serve GET /api/status there (off unless set), bind\n");
   fprintf(f, "  [api] hosts (the names in Host; default: those of [tls] cert),\n"
-             "     max_connections (64), idle_timeout (30s)\n");
+             "     max_connections (64), max_connections_per_client (16), idle_timeout (30s)\n");
   if (r == R_PRODUCER || r == R_GRID)
     fprintf(f, "  [%s] registration_rate (10 requests per member and minute),\n"
                "     max_channels (32 per member)\n", n);
@@ -499,6 +499,7 @@ int pg_cmd_entity(int argc, char **argv) {
                            .tls_key_file = tls.files.key_file, .trust = tls.trust,
                            .hosts = tls.host_ptrs, .nhosts = tls.nhosts,
                            .max_connections = (unsigned)tls.max_connections,
+                           .per_ip_connections = (unsigned)tls.per_client,
                            .connection_timeout_s = tls.idle_timeout_s};
     if (pg_httpd_start(&hopts, &dm.http, &d) != PG_OK) {
       pg_log_error(sec, "cannot serve HTTPS on %s:%llu: %s", bind, (unsigned long long)port, d.msg);

@@ -136,6 +136,8 @@ typedef struct pg_httpd_opts {
   const char *cors_methods;/* preflight Allow-Methods; NULL = "GET, POST, OPTIONS" */
   unsigned pool_threads;   /* 0 = a thread per connection; N = pool of N threads */
   unsigned max_connections;/* 0 = libmicrohttpd's default */
+  unsigned per_ip_connections; /* connections one client address may hold at once (more are
+                                  closed at accept); 0 = no limit */
   unsigned connection_timeout_s; /* idle connections closed after this; 0 = never */
   const char *log_name;    /* log tag; NULL = "httpd" */
   const char *limit_name;  /* named in the 413 message, e.g. "api.max_body"; NULL = none */

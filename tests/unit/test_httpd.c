@@ -18,7 +18,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "p2pgrid/clock.h"
 #include "p2pgrid/httpd.h"
@@ -259,6 +263,11 @@ static void assert_field(const json_t *j, const char *key, const char *want) {
   }
   if (!json_is_string(v)) fail_msg("%s: expected \"%s\", got %s", key, want, pg_json_type_name(v));
   assert_string_equal(json_string_value(v), want);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *u) {
+  (void)p, (void)u;
+  return size * n;
 }
 
 /* ---- tests ---- */
@@ -538,6 +547,50 @@ static void test_blocking_handler(void **state) {
   blocking_handler(g_base13); /* a pool of 2 */
 }
 
+/* One client address holds at most per_ip_connections: a stranger cannot
+ * take every connection of a server by opening many idle ones. */
+static void test_per_ip_limit(void **state) {
+  pg_diag d;
+  pg_httpd *h = NULL;
+  pg_httpd_opts o = {.handler = handle, .per_ip_connections = 2};
+  assert_int_equal(pg_httpd_start(&o, &h, &d), PG_OK);
+  char url[96];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/echo", (unsigned)pg_httpd_port(h));
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(pg_httpd_port(h))};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  int fds[2];
+  for (int i = 0; i < 2; i++) {
+    fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fds[i] >= 0);
+    assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof sa), 0);
+  }
+  /* the server has taken both idle connections once a third is refused */
+  CURLcode cc = CURLE_OK;
+  uint64_t deadline = pg_monotonic_ms() + 10000;
+  do {
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    cc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+  } while (cc == CURLE_OK && pg_monotonic_ms() < deadline);
+  assert_int_not_equal(cc, CURLE_OK);
+  close(fds[0]);
+  close(fds[1]);
+  /* with the idle ones gone the client is served again */
+  deadline = pg_monotonic_ms() + 10000;
+  do {
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    cc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+  } while (cc != CURLE_OK && pg_monotonic_ms() < deadline);
+  assert_int_equal(cc, CURLE_OK);
+  pg_httpd_stop(h);
+}
+
 static void test_start_errors(void **state) {
   pg_diag d;
   pg_httpd *h = NULL;
@@ -564,6 +617,7 @@ int main(void) {
       cmocka_unit_test(test_query),          cmocka_unit_test(test_errors),
       cmocka_unit_test(test_headers_cors),   cmocka_unit_test(test_assets),
       cmocka_unit_test(test_blocking_handler), cmocka_unit_test(test_start_errors),
+      cmocka_unit_test(test_per_ip_limit),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
