@@ -50,6 +50,30 @@ void pg_cmd_node_usage(FILE *f) {
           "configuration (including a genesis that differs from the data directory's).\n");
 }
 
+/* The settings of a node: the log level first (so key generation etc. log
+ * at it), then the data directory locked before anything in it is opened or
+ * created (the config load may generate the coordinator key there; an empty
+ * data_dir is left to the config load to report), then the config. */
+static int node_settings(pg_config *cfg, pg_node_config *nc, pg_dirlock **lock) {
+  pg_diag d = {{0}};
+  const char *lvl = NULL, *dir = NULL;
+  if (pg_config_get_str(cfg, "node", "log_level", NULL, &lvl, &d) == PG_OK && lvl &&
+      pg_log_set_level_str(lvl, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid node: [node] log_level: %s\n", d.msg);
+    return PG_EXIT_USAGE;
+  }
+  if (pg_config_get_str(cfg, "node", "data_dir", nc->data_dir, &dir, &d) == PG_OK && dir &&
+      dir[0]) {
+    int st = pg_app_lock_data_dir("node", dir, lock);
+    if (st != PG_EXIT_OK) return st;
+  }
+  if (pg_node_config_load(nc, cfg, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid node: %s\n", d.msg);
+    return PG_EXIT_USAGE;
+  }
+  return pg_app_config_unused("node", cfg);
+}
+
 int pg_cmd_node(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -116,30 +140,8 @@ int pg_cmd_node(int argc, char **argv) {
   status = pg_app_config_load("node", config_path, &ov, &cfg);
   if (status != PG_EXIT_OK) goto out;
   status = PG_EXIT_USAGE;
-  /* the log level first, so key generation etc. log at the chosen level */
-  {
-    const char *lvl = NULL;
-    if (pg_config_get_str(cfg, "node", "log_level", NULL, &lvl, &d) == PG_OK && lvl &&
-        pg_log_set_level_str(lvl, &d) != PG_OK) {
-      fprintf(stderr, "p2pgrid node: [node] log_level: %s\n", d.msg);
-      goto out;
-    }
-  }
-  /* One node per data directory, locked before anything in it is opened or
-   * created (the config load may generate the coordinator key there). An
-   * empty data_dir is left to the config load to report. */
-  {
-    const char *dir = NULL;
-    if (pg_config_get_str(cfg, "node", "data_dir", nc.data_dir, &dir, &d) == PG_OK && dir &&
-        dir[0] && (status = pg_app_lock_data_dir("node", dir, &lock)) != PG_EXIT_OK)
-      goto out;
-    status = PG_EXIT_USAGE;
-  }
-  if (pg_node_config_load(&nc, cfg, &d) != PG_OK) {
-    fprintf(stderr, "p2pgrid node: %s\n", d.msg);
-    goto out;
-  }
-  if (pg_app_config_unused("node", cfg) != PG_EXIT_OK) goto out;
+  status = node_settings(cfg, &nc, &lock);
+  if (status != PG_EXIT_OK) goto out;
 
   /* Signals: blocked in every thread (threads inherit the mask), taken with
    * sigwait by this one. */
