@@ -99,6 +99,21 @@ PG_NODISCARD int pg_ledger_included_message(pg_ledger *l, const uint8_t tx_id[32
 PG_NODISCARD int pg_ledger_milestone_changes(pg_ledger *l, uint32_t index,
                                              uint8_t (**created)[PG_OUTPUT_ID_LEN], size_t *ncreated,
                                              uint8_t (**consumed)[PG_OUTPUT_ID_LEN], size_t *nconsumed);
+/* The ledger digest after milestone `index` (contract A of issue 14), so
+ * anyone can compare two nodes milestone by milestone:
+ *   D(0) = BLAKE2b-256("p2pgrid-ledger-digest" || u32le 0 || genesis outputs)
+ *   D(i) = BLAKE2b-256("p2pgrid-ledger-digest" || u32le i || D(i-1) ||
+ *                      milestone message id || u32le ncreated || created ||
+ *                      u32le nconsumed || consumed)
+ * An output (genesis or created) is output id (34) || type (1) || address (32)
+ * || u64le amount, a consumed one its output id (34); each list sorted by
+ * output id (bytewise). Computed from the stored milestone changes through
+ * the read connection (so only committed milestones count) and cached in
+ * memory: the digests of confirmed milestones never change. Nodes that
+ * confirmed the same milestones have the same digests. PG_ERR_NOT_FOUND for
+ * an index not confirmed yet; thread-safe. */
+PG_NODISCARD int pg_ledger_digest(pg_ledger *l, uint32_t index, uint8_t out[32]);
+
 /* Sum of all unspent outputs (always the genesis supply). */
 PG_NODISCARD int pg_ledger_supply(pg_ledger *l, uint64_t *supply);
 

@@ -66,6 +66,15 @@
  *   GET  /api/v1/transactions/{txId}/included-message
  *                                         JSON message that included it (404 if none)
  *   GET  /api/v1/receipts                 {"receipts":[]} (private network: no migration)
+ *   GET  /api/plugins/ledger/digest/{index}
+ *                                         {index, milestoneId (64 zeros for 0), digest}:
+ *                                         pg_ledger_digest after milestone index (0 =
+ *                                         genesis); 404 until the index is confirmed
+ *   GET  /api/plugins/peers               {peers:[{url, state new|ok|down|refused,
+ *                                         confirmedMilestoneIndex, milestones, messages,
+ *                                         failures, refusals, lastError, refusedForMs}],
+ *                                         refusals, syncedMilestoneIndex} (a replica;
+ *                                         peers is empty on any other node)
  *   GET  /api/v1/treasury                 {"milestoneId": 64 zeros, "amount": 0}
  *   OPTIONS <any>                         CORS preflight, 204
  * Statuses: 400 bad input, 401/403 a POST without / with refused credentials
@@ -84,6 +93,28 @@
  * envelope. Refusals are counted (pg_node_get_api_stats) and logged at warn
  * (at most one line a second, naming how many were not logged). GET stays
  * open: any Chrysalis client can read.
+ *
+ * Replica: with [peers] urls the node follows those nodes (ours or any
+ * Chrysalis node) and runs no coordinator; it needs [milestones] public_keys
+ * (the only thing it trusts) and the same [node] network and [ledger]
+ * genesis as they have. A follower thread polls the peers round-robin every
+ * [peers] poll_interval: GET /info, the peer's milestone at the highest index
+ * both confirmed must be ours, then for each milestone it lacks GET
+ * /milestones/{i} and the messages of its past cone it does not hold solid
+ * (GET /messages/{id}/raw; BLAKE2b-256 of the bytes must be the id asked
+ * for), submitted parents first through pg_tangle_submit (syntax, network
+ * id, PoW, milestone signatures against this node's keys, white-flag
+ * ledger). What is stored stays stored: after a restart it goes on from its
+ * confirmed milestone. A peer that does not answer backs off (poll interval
+ * doubling up to max_backoff) while the others feed the node; a peer that
+ * serves anything invalid (id mismatch, bad syntax, bad PoW, bad milestone
+ * signature, wrong network, a milestone that conflicts with ours) is
+ * refused: a warn line "refusing peer URL: REASON", counted in GET
+ * /api/plugins/peers, not used for refuse_for. POST /api/v1/messages (after
+ * the usual access checks and body cap; a JSON draft is checked here first)
+ * is forwarded to the first usable peer that takes it; a peer's 400 is
+ * answered as 400, no peer taking it as 503; on success the node fetches
+ * the message back from that peer, so its metadata is served at once.
  *
  * Health: a node that expects milestones (coordinator enabled, or milestone
  * public keys configured) is healthy when it has a confirmed milestone, the
@@ -107,6 +138,7 @@
 #define PG_NODE_NAME "p2pgrid"
 #define PG_NODE_DEFAULT_PORT 14265
 #define PG_NODE_MAX_RESULTS 1000 /* maxResults of index and children lookups */
+#define PG_NODE_MAX_PEERS 16
 
 typedef struct pg_node_config {
   /* [node] — strings are owned (malloc'd) by the config */
@@ -156,6 +188,14 @@ typedef struct pg_node_config {
   bool dust_protection;         /* TIP-15; true */
   size_t genesis_count;
   pg_genesis_output *genesis;   /* owned (malloc'd); from genesis and genesis_file */
+
+  /* [peers] — a replica: follows these nodes (see "Replica" above) */
+  size_t peer_count;
+  char **peer_urls;            /* owned (malloc'd), peer_count entries */
+  char *peer_ca_file;          /* owned; https peers: CA file (NULL = system CAs) */
+  uint64_t peer_poll_ms;       /* 1000 */
+  uint64_t peer_refuse_ms;     /* 3600000: how long a peer that served something invalid is skipped */
+  uint64_t peer_max_backoff_ms; /* 60000: backoff cap of a peer that does not answer */
 
   /* Programmatic only (not from INI). */
   const pg_clock *clock;       /* NULL = real clock */

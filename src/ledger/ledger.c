@@ -46,6 +46,9 @@ struct pg_ledger {
   sqlite3 *rdb; /* our read-only connection */
   sqlite3_stmt *w[W_COUNT];
   pthread_mutex_t rlock; /* serialises use of rdb */
+  /* digest cache (under rlock): digests[0..ndigests) = D(0)..D(ndigests-1) */
+  uint8_t (*digests)[32];
+  size_t ndigests, capdigests;
 };
 
 static const char SCHEMA[] =
@@ -98,6 +101,7 @@ void pg_ledger_free(pg_ledger *l) {
   for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(l->w[i]);
   if (l->rdb) sqlite3_close(l->rdb);
   pthread_mutex_destroy(&l->rlock);
+  free(l->digests);
   free(l->genesis);
   free(l);
 }
@@ -599,6 +603,135 @@ int pg_ledger_supply(pg_ledger *l, uint64_t *supply) {
       rc = PG_ERR_DB;
   }
   sqlite3_finalize(st);
+  pthread_mutex_unlock(&l->rlock);
+  return rc;
+}
+
+/* ---- digest (see ledger.h) --------------------------------------------- */
+
+#define DIGEST_TAG "p2pgrid-ledger-digest"
+
+enum { DG_MS, DG_CREATED, DG_CONSUMED, DG_COUNT };
+
+static const char *const DIGEST_SQL[DG_COUNT] = {
+    [DG_MS] = "SELECT message_id FROM milestones WHERE ms_index = ?1",
+    [DG_CREATED] = "SELECT output_id, type, address, amount FROM ledger_outputs"
+                   " WHERE booked_index = ?1 ORDER BY output_id",
+    [DG_CONSUMED] = "SELECT output_id FROM ledger_outputs WHERE spent_index = ?1"
+                    " ORDER BY output_id",
+};
+
+static void put_le32(uint8_t p[4], uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Hashes u32le count || the rows of st (bound to index): each output id (34),
+ * and with full, type (1) || address (32) || u64le amount. The count comes
+ * first, so the rows are read twice (cheap: an indexed range). */
+static int digest_rows(pg_blake2b *h, sqlite3_stmt *st, uint32_t index, bool full) {
+  int rc = PG_OK;
+  for (int pass = 0; pass < 2 && rc == PG_OK; pass++) {
+    uint32_t n = 0;
+    int step;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, index);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+      if (sqlite3_column_bytes(st, 0) != PG_OUTPUT_ID_LEN ||
+          (full && sqlite3_column_bytes(st, 2) != 32)) {
+        rc = PG_ERR_DB;
+        break;
+      }
+      n++;
+      if (pass == 0) continue;
+      pg_blake2b256_update(h, sqlite3_column_blob(st, 0), PG_OUTPUT_ID_LEN);
+      if (!full) continue;
+      uint8_t rest[1 + 32 + 8];
+      rest[0] = (uint8_t)sqlite3_column_int(st, 1);
+      memcpy(rest + 1, sqlite3_column_blob(st, 2), 32);
+      pg_put_le64(rest + 33, (uint64_t)sqlite3_column_int64(st, 3));
+      pg_blake2b256_update(h, rest, sizeof rest);
+    }
+    if (rc == PG_OK && step != SQLITE_DONE) rc = PG_ERR_DB;
+    if (rc == PG_OK && pass == 0 && index > 0) { /* the genesis has no count */
+      uint8_t c[4];
+      put_le32(c, n);
+      pg_blake2b256_update(h, c, 4);
+    }
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+/* D(index) from D(index-1) (prev, NULL for 0) and the stored rows. */
+static int digest_one(sqlite3_stmt *const *st, uint32_t index, const uint8_t *prev,
+                      uint8_t out[32]) {
+  pg_blake2b h;
+  uint8_t le[4];
+  pg_blake2b256_init(&h);
+  pg_blake2b256_update(&h, DIGEST_TAG, sizeof DIGEST_TAG - 1);
+  put_le32(le, index);
+  pg_blake2b256_update(&h, le, 4);
+  if (index == 0) {
+    int rc = digest_rows(&h, st[DG_CREATED], 0, true);
+    if (rc == PG_OK) pg_blake2b256_final(&h, out);
+    return rc;
+  }
+  sqlite3_stmt *ms = st[DG_MS];
+  sqlite3_reset(ms);
+  sqlite3_bind_int64(ms, 1, index);
+  int step = sqlite3_step(ms);
+  int rc = step == SQLITE_ROW    ? PG_OK
+           : step == SQLITE_DONE ? PG_ERR_NOT_FOUND
+                                 : PG_ERR_DB;
+  if (rc == PG_OK && sqlite3_column_bytes(ms, 0) != PG_ID_LEN) rc = PG_ERR_DB;
+  if (rc == PG_OK) {
+    pg_blake2b256_update(&h, prev, 32);
+    pg_blake2b256_update(&h, sqlite3_column_blob(ms, 0), PG_ID_LEN);
+  }
+  sqlite3_reset(ms);
+  if (rc == PG_OK) rc = digest_rows(&h, st[DG_CREATED], index, true);
+  if (rc == PG_OK) rc = digest_rows(&h, st[DG_CONSUMED], index, false);
+  if (rc == PG_OK) pg_blake2b256_final(&h, out);
+  return rc;
+}
+
+static int digest_grow(pg_ledger *l, size_t want) {
+  if (want <= l->capdigests) return PG_OK;
+  size_t cap = l->capdigests ? l->capdigests : 64;
+  while (cap < want) cap *= 2;
+  void *p = realloc(l->digests, cap * 32);
+  if (!p) return PG_ERR_NOMEM;
+  l->digests = p;
+  l->capdigests = cap;
+  return PG_OK;
+}
+
+int pg_ledger_digest(pg_ledger *l, uint32_t index, uint8_t out[32]) {
+  sqlite3_stmt *st[DG_COUNT] = {0};
+  int rc = PG_OK;
+  pthread_mutex_lock(&l->rlock);
+  if (index < l->ndigests) {
+    memcpy(out, l->digests[index], 32);
+    goto out;
+  }
+  if (!l->rdb) {
+    rc = PG_ERR_STATE;
+    goto out;
+  }
+  for (int i = 0; i < DG_COUNT && rc == PG_OK; i++)
+    if (sqlite3_prepare_v2(l->rdb, DIGEST_SQL[i], -1, &st[i], NULL) != SQLITE_OK) rc = PG_ERR_DB;
+  /* one read transaction: every milestone up to index from the same snapshot */
+  if (rc == PG_OK && sqlite3_exec(l->rdb, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) rc = PG_ERR_DB;
+  if (rc) goto out;
+  for (size_t i = l->ndigests; i <= index && rc == PG_OK; i++) {
+    if ((rc = digest_grow(l, i + 1))) break;
+    rc = digest_one(st, (uint32_t)i, i ? l->digests[i - 1] : NULL, l->digests[i]);
+    if (rc == PG_OK) l->ndigests = i + 1;
+  }
+  sqlite3_exec(l->rdb, "COMMIT", NULL, NULL, NULL);
+  if (rc == PG_OK) memcpy(out, l->digests[index], 32);
+out:
+  for (int i = 0; i < DG_COUNT; i++) sqlite3_finalize(st[i]);
   pthread_mutex_unlock(&l->rlock);
   return rc;
 }

@@ -217,6 +217,20 @@ static void answer_message_id(pg_http_resp *resp, const uint8_t id[PG_ID_LEN]) {
   ok_data(resp, 201, json_pack("{s:s}", "messageId", hex));
 }
 
+/* A replica's POST: to the first peer that takes it (peers.h). */
+static void forward(pg_node *n, const json_t *j, const uint8_t *raw, size_t len,
+                    pg_http_resp *resp) {
+  pg_diag d = {{0}};
+  uint8_t id[PG_ID_LEN];
+  int rc = pg_peers_forward(n->peers, j, raw, len, id, &d);
+  if (rc == PG_ERR_INVALID || rc == PG_ERR_TOO_LARGE)
+    pg_http_error(resp, 400, "%s", d.msg[0] ? d.msg : pg_strerror(rc));
+  else if (rc)
+    pg_http_error(resp, 503, "%s", d.msg[0] ? d.msg : pg_strerror(rc));
+  else
+    answer_message_id(resp, id);
+}
+
 static void post_json(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
   pg_diag d = {{0}};
   json_t *j = NULL;
@@ -234,6 +248,10 @@ static void post_json(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
   }
   if ((rc = pg_message_draft_from_json(j, &draft, &d))) {
     fail_from(resp, rc, &d, "message draft");
+    goto out;
+  }
+  if (n->peers) { /* a replica: the draft goes to a peer as it came */
+    forward(n, j, NULL, 0, resp);
     goto out;
   }
   if (!draft.has_nonce && n->min_pow_score > 0 && !n->remote_pow) {
@@ -263,6 +281,10 @@ static void post_raw(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
   if (req->body_len > PG_MSG_MAX_LEN) {
     pg_http_error(resp, 400, "invalid message: %zu bytes, at most %d allowed", req->body_len,
                   PG_MSG_MAX_LEN);
+    return;
+  }
+  if (n->peers) {
+    forward(n, NULL, req->body, req->body_len, resp);
     return;
   }
   int rc = pg_tangle_submit(n->tangle, req->body, req->body_len, id, NULL, &d);
@@ -812,6 +834,41 @@ static void h_utxo_changes(pg_node *n, const pg_http_req *req, const char *const
                     "consumedOutputs", ua));
 }
 
+/* GET /api/plugins/ledger/digest/{index} (contract A): index 0 is the
+ * genesis; milestoneId is 64 zeros there. */
+static void h_ledger_digest(pg_node *n, const pg_http_req *req, const char *const *args,
+                            pg_http_resp *resp) {
+  pg_ledger *l = need_ledger(n, resp);
+  uint32_t index = 0;
+  if (!l) return;
+  if (strcmp(args[0], "0") != 0 && !parse_ms_index(args[0], &index, resp)) return;
+  uint8_t digest[32];
+  pg_milestone_info mi;
+  memset(&mi, 0, sizeof mi);
+  int rc = pg_ledger_digest(l, index, digest);
+  if (rc == PG_OK && index > 0) rc = pg_tangle_milestone(n->tangle, index, &mi);
+  if (rc == PG_ERR_NOT_FOUND) {
+    pg_http_error(resp, 404, "milestone %u not found (or not confirmed yet)", (unsigned)index);
+    return;
+  }
+  if (rc) {
+    fail_from(resp, rc, NULL, "ledger digest");
+    return;
+  }
+  char dh[65], mh[65];
+  pg_hex_encode(digest, 32, dh);
+  pg_hex_encode(mi.message_id, 32, mh);
+  ok_data(resp, 200,
+          json_pack("{s:I,s:s,s:s}", "index", (json_int_t)index, "milestoneId", mh, "digest", dh));
+}
+
+void pg_node_peers_status(pg_node *n, const pg_http_req *req, const char *const *args,
+                          pg_http_resp *resp) {
+  ok_data(resp, 200,
+          n->peers ? pg_peers_status_json(n->peers)
+                   : json_pack("{s:[],s:i,s:n}", "peers", "refusals", 0, "syncedMilestoneIndex"));
+}
+
 static void h_receipts(pg_node *n, const pg_http_req *req, const char *const *args,
                        pg_http_resp *resp) {
   ok_data(resp, 200, json_pack("{s:[]}", "receipts"));
@@ -848,6 +905,8 @@ static const route routes[] = {
     {"GET", "api/v1/receipts", h_receipts},
     {"GET", "api/v1/treasury", h_treasury},
     {"GET", "api/plugins/mam/fetch", pg_node_mam_fetch}, /* explorer.c */
+    {"GET", "api/plugins/ledger/digest/*", h_ledger_digest},
+    {"GET", "api/plugins/peers", pg_node_peers_status},
 };
 
 /* Splits path into at most MAX_SEGS non-empty segments (copied into buf). */

@@ -97,6 +97,18 @@ static void coo_stop(pg_node *n) {
   }
 }
 
+/* A replica's follower (peers.c); before the API, which forwards to it. */
+static int start_peers(pg_node *n, const pg_node_config *c, pg_diag *d) {
+  pg_peers_config pc = {.urls = (const char *const *)c->peer_urls,
+                        .count = c->peer_count,
+                        .ca_file = c->peer_ca_file,
+                        .poll_ms = c->peer_poll_ms,
+                        .refuse_ms = c->peer_refuse_ms,
+                        .max_backoff_ms = c->peer_max_backoff_ms,
+                        .network = c->network};
+  return pg_peers_start(&pc, n->tangle, &n->stopping, &n->peers, d);
+}
+
 int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
   int rc = PG_OK;
   *out = NULL;
@@ -175,6 +187,7 @@ int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
     memcpy(n->coo_keys, c->coo_secret_keys, c->coo_keys_count * 64);
   }
 
+  if (c->peer_count && (rc = start_peers(n, c, d))) goto fail;
   if ((rc = pg_node_http_start(n, c, d))) goto fail;
 
   pg_tangle_status st;
@@ -203,6 +216,7 @@ void pg_node_stop(pg_node *n) {
   atomic_store(&n->stopping, true);
   coo_stop(n);
   pg_node_http_stop(n);
+  pg_peers_stop(n->peers); /* after the API: no forward is running any more */
   /* coordinator and HTTP are stopped, so no confirmation can run any more;
    * the ledger goes first because its statements live on the Tangle's
    * connection, which cannot close while they exist */

@@ -48,6 +48,9 @@ void pg_node_config_init(pg_node_config *c) {
   c->coo_interval_ms = 5000;
   c->ms_threshold = 1;
   c->dust_protection = true;
+  c->peer_poll_ms = 1000;
+  c->peer_refuse_ms = 3600000;
+  c->peer_max_backoff_ms = 60000;
 }
 
 void pg_node_config_clear(pg_node_config *c) {
@@ -61,6 +64,9 @@ void pg_node_config_clear(pg_node_config *c) {
   free(c->tls_key);
   free(c->post_ca);
   free(c->post_crl);
+  for (size_t i = 0; i < c->peer_count; i++) free(c->peer_urls[i]);
+  free(c->peer_urls);
+  free(c->peer_ca_file);
   if (c->post_token_hashes) {
     volatile uint8_t *t = (volatile uint8_t *)c->post_token_hashes;
     for (size_t i = 0; i < c->post_token_count * 32; i++) t[i] = 0;
@@ -528,6 +534,54 @@ static int load_api_access(pg_node_config *c, pg_config *cfg, pg_diag *d) {
   return PG_OK;
 }
 
+/* ---- [peers] (a replica) -------------------------------------------------- */
+
+static bool is_http_url(const char *u) {
+  return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
+}
+
+static int load_peers(pg_node_config *c, pg_config *cfg, pg_diag *d) {
+  pg_config_list urls = {0};
+  int rc = pg_config_get_list(cfg, "peers", "urls", NULL, PG_NODE_MAX_PEERS, &urls, d);
+  if (rc) return rc;
+  if ((rc = pg_config_get_duration_ms(cfg, "peers", "poll_interval", c->peer_poll_ms, 50,
+                                      3600000, &c->peer_poll_ms, d)) ||
+      (rc = pg_config_get_duration_ms(cfg, "peers", "refuse_for", c->peer_refuse_ms, 1000,
+                                      86400000ull * 365, &c->peer_refuse_ms, d)) ||
+      (rc = pg_config_get_duration_ms(cfg, "peers", "max_backoff", c->peer_max_backoff_ms, 100,
+                                      86400000, &c->peer_max_backoff_ms, d)) ||
+      (rc = get_str(cfg, "peers", "ca_file", &c->peer_ca_file, d)))
+    goto out;
+  if (c->peer_ca_file && !c->peer_ca_file[0]) {
+    free(c->peer_ca_file);
+    c->peer_ca_file = NULL;
+  }
+  for (size_t i = 0; i < urls.n; i++)
+    if (!is_http_url(urls.items[i])) {
+      rc = pg_fail(d, PG_ERR_CONFIG, "[peers] urls: '%.100s' is not an http:// or https:// URL",
+                   urls.items[i]);
+      goto out;
+    }
+  if (urls.n) {
+    for (size_t i = 0; i < c->peer_count; i++) free(c->peer_urls[i]);
+    free(c->peer_urls);
+    c->peer_urls = urls.items; /* the list's strings move into the config */
+    c->peer_count = urls.n;
+    urls.items = NULL;
+    urls.n = 0;
+  }
+  if (c->peer_count && c->coo_enabled)
+    rc = pg_fail(d, PG_ERR_CONFIG,
+                 "[peers] urls and [coordinator] enabled: a replica runs no coordinator");
+  else if (c->peer_count && c->ms_keys_count == 0)
+    rc = pg_fail(d, PG_ERR_CONFIG,
+                 "[peers] urls needs [milestones] public_keys: a replica checks every milestone "
+                 "against its own keys");
+out:
+  pg_config_list_free(&urls);
+  return rc;
+}
+
 static bool valid_hrp(const char *s) {
   size_t n = strlen(s);
   if (n < 1 || n > 83) return false;
@@ -593,6 +647,9 @@ int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag *d) {
 
   /* [ledger] (after [node]: bech32 addresses need the HRP) */
   if ((rc = load_ledger(c, cfg, d))) return rc;
+
+  /* [peers] (after [coordinator] and [milestones]: a replica needs keys, no coordinator) */
+  if ((rc = load_peers(c, cfg, d))) return rc;
 
   /* [tips], [solidifier] */
   if ((rc = get_uint(cfg, "tips", "c1", 0, 1000, &c->tsc_c1, d))) return rc;

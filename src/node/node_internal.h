@@ -15,6 +15,7 @@
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/node.h"
 #include "p2pgrid/tangle.h"
+#include "peers.h"
 
 struct MHD_Connection;
 
@@ -54,6 +55,9 @@ struct pg_node {
   pthread_cond_t coo_cv;
   bool coo_sync_init;
   uint32_t coo_issued; /* milestones issued by this process */
+
+  /* replica ([peers]; peers.c): NULL on a node that follows nobody */
+  pg_peers *peers;
 };
 
 /* One request as the route handlers see it (http.c fills it from the
@@ -94,6 +98,9 @@ void pg_node_api_dispatch(pg_node *n, const pg_http_req *req, pg_http_resp *resp
 /* explorer.c: GET /api/plugins/mam/fetch (a route of api.c). */
 void pg_node_mam_fetch(pg_node *n, const pg_http_req *req, const char *const *args,
                        pg_http_resp *resp);
+/* api.c: GET /api/plugins/peers. */
+void pg_node_peers_status(pg_node *n, const pg_http_req *req, const char *const *args,
+                          pg_http_resp *resp);
 /* Sets an error answer; the text is made printable ASCII. */
 void pg_http_error(pg_http_resp *resp, unsigned status, const char *fmt, ...) PG_PRINTF(3, 4);
 

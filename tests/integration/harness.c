@@ -459,6 +459,35 @@ size_t tips(const proc *p, uint8_t (*ids)[32], bool check_order) {
   return n;
 }
 
+long long confirmed_index(const proc *p) {
+  resp r;
+  json_t *d = get_data(p, "/api/v1/info", &r);
+  long long c = jint(d, "confirmedMilestoneIndex");
+  resp_free(&r);
+  return c;
+}
+
+long long wait_confirmed(const proc *p, long long index) {
+  uint64_t deadline = now_ms() + DEADLINE_CONFIRM_MS;
+  long long c;
+  while ((c = confirmed_index(p)) < index) {
+    if (now_ms() > deadline) {
+      dump_log(p);
+      fail_msg("%s: no confirmed milestone %lld within %d ms (at %lld)", p->name, index,
+               DEADLINE_CONFIRM_MS, c);
+    }
+    nap();
+  }
+  return c;
+}
+
+bool log_has(const proc *p, const char *needle) {
+  char *s = slurp(p->log, NULL);
+  bool has = s && strstr(s, needle);
+  free(s);
+  return has;
+}
+
 /* ---- a grid of entity daemons ------------------------------------------ */
 
 uint64_t wall_ms(void) {

@@ -153,6 +153,14 @@ bool is_hex64(const char *s); /* 64 lowercase hex digits */
 
 /* ---- Tangle ----------------------------------------------------------- */
 
+/* confirmedMilestoneIndex of GET /api/v1/info. */
+long long confirmed_index(const proc *p);
+/* Waits (DEADLINE_CONFIRM_MS) until p has confirmed milestone index;
+ * returns the confirmed index then. */
+long long wait_confirmed(const proc *p, long long index);
+/* True when p's current log contains needle. */
+bool log_has(const proc *p, const char *needle);
+
 /* Parents from GET /tips (1..8 ids of 64 lowercase hex digits) into ids;
  * with check_order, also requires them sorted and unique. */
 size_t tips(const proc *p, uint8_t (*ids)[32], bool check_order);

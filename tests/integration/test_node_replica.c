@@ -1,0 +1,355 @@
+/* Integration test: replica nodes ([peers], issue 14) as real `p2pgrid node`
+ * processes on 127.0.0.1.
+ *
+ *  - a coordinator node (PoW score 20, milestone every second) and two
+ *    replicas; replica 1 follows the coordinator, replica 2 (started late)
+ *    follows replica 1 and the coordinator; data messages and wallet
+ *    transfers are posted to the replicas (forwarded to their peers) and are
+ *    known there at once and confirmed; the late replica catches up;
+ *  - replica 2 is killed (SIGKILL) mid-run and restarted: it goes on from
+ *    what it stored (fetches only the milestones it lacks) and catches up;
+ *  - two bad peers, both real nodes on the same network and genesis:
+ *    "bad-key" runs its own coordinator key (its milestones fail the
+ *    replica's signature check), "bad-pow" has the right key but min PoW
+ *    score 0 (its messages fail the replica's PoW check). A third replica
+ *    listing them before the coordinator refuses both, says so in its log
+ *    and in GET /api/plugins/peers, and follows the coordinator;
+ *  - at the end every node's ledger digest agrees at every milestone.
+ *
+ * Set PG_KEEP_TMP=1 to keep the temporary directory (logs, databases). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "p2pgrid/client.h"
+#include "p2pgrid/ed25519.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/slip10.h"
+#include "p2pgrid/wallet.h"
+
+#include "harness.h"
+
+#ifndef P2PGRID_BIN
+#error "P2PGRID_BIN must name the p2pgrid binary"
+#endif
+
+#define POW "20"
+#define FUNDS 100000000ull /* 100 Mi per wallet */
+
+static proc g_coo = {.name = "coo"}, g_r1 = {.name = "replica1"}, g_r2 = {.name = "replica2"},
+            g_r3 = {.name = "replica3"}, g_bad_key = {.name = "bad-key"},
+            g_bad_pow = {.name = "bad-pow"};
+static char g_genesis[300];
+static char g_seed_a[65], g_seed_b[65], g_pk_a[65];
+static uint8_t g_wseed[2][32];
+static uint8_t g_waddr[2][32];
+
+/* ---- nodes --------------------------------------------------------------- */
+
+typedef struct args {
+  const char *v[40];
+  int n;
+  char buf[8][600];
+  int nb;
+} args;
+
+static void set(args *a, const char *fmt, ...) PG_PRINTF(2, 3);
+static void set(args *a, const char *fmt, ...) {
+  assert_true(a->nb < 8 && a->n < 38);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->buf[a->nb], sizeof a->buf[a->nb], fmt, ap);
+  va_end(ap);
+  a->v[a->n++] = "--set";
+  a->v[a->n++] = a->buf[a->nb++];
+  a->v[a->n] = NULL;
+}
+
+/* A coordinator (seed hex) or a replica (peers: comma-separated URLs). */
+static void start_node(proc *p, const char *seed, const char *pow, const char *peers) {
+  args a = {.n = 0};
+  snprintf(p->data_dir, sizeof p->data_dir, "%s/%s", g_root, p->name);
+  set(&a, "node.min_pow_score=%s", pow);
+  set(&a, "ledger.genesis_file=%s", g_genesis);
+  if (seed) {
+    set(&a, "coordinator.enabled=true");
+    set(&a, "coordinator.seeds=%s", seed);
+    set(&a, "coordinator.interval=1s");
+  } else {
+    set(&a, "milestones.public_keys=%s", g_pk_a);
+    set(&a, "peers.urls=%s", peers);
+    set(&a, "peers.poll_interval=200ms");
+    set(&a, "peers.max_backoff=2s");
+  }
+  proc_start(p, a.v);
+}
+
+/* ---- messages and transfers through a replica ---------------------------- */
+
+static void post_data(const proc *p, const char *text, char id[65]) {
+  char hix[64], hdata[256], body[512];
+  pg_hex_encode((const uint8_t *)"replica-test", 12, hix);
+  pg_hex_encode((const uint8_t *)text, strlen(text), hdata);
+  snprintf(body, sizeof body, "{\"payload\":{\"type\":2,\"index\":\"%s\",\"data\":\"%s\"}}", hix,
+           hdata);
+  resp r;
+  http(p, "POST", "/api/v1/messages", "application/json", body, strlen(body), NULL, &r);
+  if (r.status != 201) fail_msg("POST to %s: %ld %s", p->name, r.status, r.body);
+  json_t *d = json_object_get(r.json, "data");
+  snprintf(id, 65, "%s", jstr(d, "messageId"));
+  resp_free(&r);
+  /* the replica fetched it back from its peer: known here at once */
+  char path[200];
+  snprintf(path, sizeof path, "/api/v1/messages/%s/metadata", id);
+  get_data(p, path, &r);
+  resp_free(&r);
+}
+
+static long long wait_referenced(const proc *p, const char *id) {
+  char path[200];
+  snprintf(path, sizeof path, "/api/v1/messages/%s/metadata", id);
+  uint64_t deadline = now_ms() + DEADLINE_CONFIRM_MS;
+  for (;;) {
+    resp r;
+    json_t *d = get_data(p, path, &r);
+    json_t *ref = json_object_get(d, "referencedByMilestoneIndex");
+    long long v = json_is_integer(ref) ? json_integer_value(ref) : 0;
+    resp_free(&r);
+    if (v > 0) return v;
+    if (now_ms() > deadline) fail_msg("%s: message %s not referenced in time", p->name, id);
+    nap();
+  }
+}
+
+/* Wallet k pays 1 Mi to a fresh address through node p and follows it. */
+static void transfer(const proc *p, int k, uint8_t to_byte) {
+  pg_client *c = NULL;
+  pg_wallet *w = NULL;
+  pg_diag d = {{0}};
+  pg_http_client_opts o = {.base_url = p->base};
+  assert_int_equal(pg_client_http_new(&o, &c, &d), PG_OK);
+  assert_int_equal(pg_wallet_new(c, g_wseed[k], 32, NULL, &w, &d), PG_OK);
+  pg_wallet_output out = {.amount = 1000000};
+  memset(out.address, to_byte, 32);
+  uint8_t msg[32], fin[32];
+  int rc = pg_wallet_send(w, &out, 1, NULL, msg, NULL, &d);
+  if (rc) fail_msg("send through %s: %s", p->name, d.msg);
+  pg_wallet_follow_opts fo = {.timeout_ms = DEADLINE_CONFIRM_MS};
+  rc = pg_wallet_follow(w, msg, &fo, fin, &d);
+  if (rc) fail_msg("follow through %s: %s", p->name, d.msg);
+  uint64_t bal = 0;
+  assert_int_equal(pg_client_address(c, out.address, &bal, NULL, &d), PG_OK);
+  assert_true(bal >= 1000000);
+  pg_wallet_free(w);
+  pg_client_free(c);
+}
+
+static json_t *peers_status(const proc *p, resp *r) { return get_data(p, "/api/plugins/peers", r); }
+
+static json_t *peer_entry(json_t *st, const proc *peer) {
+  json_t *a = json_object_get(st, "peers");
+  for (size_t i = 0; i < json_array_size(a); i++) {
+    json_t *e = json_array_get(a, i);
+    if (strcmp(jstr(e, "url"), peer->base) == 0) return e;
+  }
+  fail_msg("no peer %s in the status", peer->base);
+  return NULL;
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static int group_setup(void **state) {
+  if (harness_mkroot("/tmp/p2pgrid-replica-XXXXXX") != 0) return -1;
+  uint8_t seed[32], pk[32], sk[64];
+  memset(seed, 0x11, sizeof seed);
+  pg_ed25519_from_seed(seed, pk, sk);
+  pg_hex_encode(seed, 32, g_seed_a);
+  pg_hex_encode(pk, 32, g_pk_a);
+  memset(seed, 0x22, sizeof seed);
+  pg_hex_encode(seed, 32, g_seed_b);
+  snprintf(g_genesis, sizeof g_genesis, "%s/genesis.txt", g_root);
+  FILE *f = fopen(g_genesis, "w");
+  if (!f) return -1;
+  for (int k = 0; k < 2; k++) {
+    memset(g_wseed[k], 0x40 + k, 32);
+    uint8_t wpk[32], wsk[64];
+    if (pg_iota_keypair(g_wseed[k], 32, 0, 0, 0, wpk, wsk, g_waddr[k]) != 0) return -1;
+    char hex[65];
+    pg_hex_encode(g_waddr[k], 32, hex);
+    fprintf(f, "%s %llu\n", hex, FUNDS);
+  }
+  fclose(f);
+  return 0;
+}
+
+static int group_teardown(void **state) {
+  proc *all[] = {&g_r3, &g_bad_pow, &g_bad_key, &g_r2, &g_r1, &g_coo};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) proc_kill(all[i]);
+  harness_rmroot();
+  return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_replicas_follow_and_forward(void **state) {
+  start_node(&g_coo, g_seed_a, POW, NULL);
+  wait_confirmed(&g_coo, 2);
+  start_node(&g_r1, NULL, POW, g_coo.base);
+  wait_confirmed(&g_r1, 2);
+
+  char id[65];
+  post_data(&g_r1, "through replica 1", id);
+  long long ms = wait_referenced(&g_r1, id);
+  assert_true(ms >= 1);
+  transfer(&g_r1, 0, 0xa1);
+
+  /* replica 2 starts late and follows replica 1 first, the coordinator second */
+  wait_confirmed(&g_coo, confirmed_index(&g_coo) + 3);
+  char peers[200];
+  snprintf(peers, sizeof peers, "%s, %s", g_r1.base, g_coo.base);
+  start_node(&g_r2, NULL, POW, peers);
+  wait_confirmed(&g_r2, confirmed_index(&g_coo));
+  post_data(&g_r2, "through replica 2", id);
+  wait_referenced(&g_r2, id);
+  transfer(&g_r2, 1, 0xa2);
+  wait_referenced(&g_r1, id); /* replica 1 has it too */
+
+  resp r;
+  json_t *st = peers_status(&g_r2, &r);
+  assert_int_equal(jint(st, "refusals"), 0);
+  resp_free(&r);
+}
+
+static void test_replica_killed_resumes(void **state) {
+  char id[65];
+  long long before = confirmed_index(&g_r2);
+  post_data(&g_r1, "while replica 2 runs", id);
+  proc_kill(&g_r2); /* SIGKILL */
+  post_data(&g_r1, "while replica 2 is down", id);
+  wait_confirmed(&g_coo, confirmed_index(&g_coo) + 3);
+
+  char peers[200];
+  snprintf(peers, sizeof peers, "%s, %s", g_r1.base, g_coo.base);
+  start_node(&g_r2, NULL, POW, peers);
+  assert_true(confirmed_index(&g_r2) >= before); /* what was stored is stored */
+  long long target = confirmed_index(&g_coo);
+  wait_confirmed(&g_r2, target);
+  wait_referenced(&g_r2, id);
+
+  /* it fetched only what it lacked */
+  resp r;
+  json_t *st = peers_status(&g_r2, &r);
+  long long fetched = 0;
+  json_t *a = json_object_get(st, "peers");
+  for (size_t i = 0; i < json_array_size(a); i++)
+    fetched += jint(json_array_get(a, i), "milestones");
+  resp_free(&r);
+  assert_true(fetched >= 1);
+  assert_true(fetched < target);
+}
+
+static void test_bad_peers_refused(void **state) {
+  start_node(&g_bad_key, g_seed_b, POW, NULL); /* its own key */
+  start_node(&g_bad_pow, g_seed_a, "0", NULL);  /* the right key, no PoW */
+  wait_confirmed(&g_bad_key, 1);
+  wait_confirmed(&g_bad_pow, 1);
+
+  char peers[300];
+  snprintf(peers, sizeof peers, "%s,%s,%s", g_bad_key.base, g_bad_pow.base, g_coo.base);
+  start_node(&g_r3, NULL, POW, peers);
+  wait_confirmed(&g_r3, confirmed_index(&g_coo));
+
+  uint64_t deadline = now_ms() + DEADLINE_CONFIRM_MS;
+  for (;;) {
+    resp r;
+    json_t *st = peers_status(&g_r3, &r);
+    json_t *k = peer_entry(st, &g_bad_key), *p = peer_entry(st, &g_bad_pow);
+    json_t *c = peer_entry(st, &g_coo);
+    bool done = jint(k, "refusals") >= 1 && jint(p, "refusals") >= 1;
+    if (done) {
+      assert_string_equal(jstr(k, "state"), "refused");
+      assert_string_equal(jstr(p, "state"), "refused");
+      assert_non_null(strstr(jstr(k, "lastError"), "bad milestone signature"));
+      assert_non_null(strstr(jstr(p, "lastError"), "bad PoW"));
+      assert_int_equal(jint(c, "refusals"), 0);
+      assert_true(jint(st, "refusals") >= 2);
+    }
+    resp_free(&r);
+    if (done) break;
+    if (now_ms() > deadline) {
+      dump_log(&g_r3);
+      fail_msg("replica 3 did not refuse both bad peers in time");
+    }
+    nap();
+  }
+  char line[200];
+  snprintf(line, sizeof line, "refusing peer %s: bad milestone signature", g_bad_key.base);
+  assert_true(log_has(&g_r3, line));
+  snprintf(line, sizeof line, "refusing peer %s: bad PoW", g_bad_pow.base);
+  assert_true(log_has(&g_r3, line));
+
+  /* it keeps following the coordinator, and forwards there */
+  char id[65];
+  post_data(&g_r3, "through replica 3", id);
+  wait_referenced(&g_r3, id);
+  wait_confirmed(&g_r3, confirmed_index(&g_coo) + 2);
+}
+
+static void test_digests_agree(void **state) {
+  long long last = confirmed_index(&g_coo);
+  const proc *nodes[] = {&g_r1, &g_r2, &g_r3};
+  for (size_t i = 0; i < 3; i++) wait_confirmed(nodes[i], last);
+  for (long long k = 0; k <= last; k++) {
+    char path[100], want[65], mid[65];
+    snprintf(path, sizeof path, "/api/plugins/ledger/digest/%lld", k);
+    resp r;
+    json_t *d = get_data(&g_coo, path, &r);
+    assert_int_equal(jint(d, "index"), k);
+    assert_true(is_hex64(jstr(d, "digest")));
+    snprintf(want, sizeof want, "%s", jstr(d, "digest"));
+    snprintf(mid, sizeof mid, "%s", jstr(d, "milestoneId"));
+    resp_free(&r);
+    for (size_t i = 0; i < 3; i++) {
+      d = get_data(nodes[i], path, &r);
+      if (strcmp(jstr(d, "digest"), want) != 0 || strcmp(jstr(d, "milestoneId"), mid) != 0)
+        fail_msg("%s: digest %lld differs from the coordinator's", nodes[i]->name, k);
+      resp_free(&r);
+    }
+  }
+  /* the bad-key node has its own history: its digest differs after genesis */
+  resp r;
+  json_t *d = get_data(&g_bad_key, "/api/plugins/ledger/digest/1", &r);
+  char bad[65];
+  snprintf(bad, sizeof bad, "%s", jstr(d, "digest"));
+  resp_free(&r);
+  d = get_data(&g_coo, "/api/plugins/ledger/digest/1", &r);
+  assert_string_not_equal(bad, jstr(d, "digest"));
+  resp_free(&r);
+  get(&g_coo, "/api/plugins/ledger/digest/4000000000", &r);
+  expect_error(&r, 404, "not confirmed", "digest of a future milestone");
+  resp_free(&r);
+
+  proc *all[] = {&g_r3, &g_bad_pow, &g_bad_key, &g_r2, &g_r1, &g_coo};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) proc_stop(all[i]);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_replicas_follow_and_forward),
+      cmocka_unit_test(test_replica_killed_resumes),
+      cmocka_unit_test(test_bad_peers_refused),
+      cmocka_unit_test(test_digests_agree),
+  };
+  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
