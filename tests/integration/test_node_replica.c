@@ -76,9 +76,12 @@ static void set(args *a, const char *fmt, ...) {
   a->v[a->n] = NULL;
 }
 
-/* A coordinator (seed hex) or a replica (peers: comma-separated URLs). */
-static void start_node(proc *p, const char *seed, const char *pow, const char *peers) {
+/* A coordinator (seed hex) or a replica (peers: comma-separated URLs);
+ * on p->port again when keep_port. */
+static void start_node_on(proc *p, const char *seed, const char *pow, const char *peers,
+                          bool keep_port) {
   args a = {.n = 0};
+  char port[16];
   snprintf(p->data_dir, sizeof p->data_dir, "%s/%s", g_root, p->name);
   set(&a, "node.min_pow_score=%s", pow);
   set(&a, "ledger.genesis_file=%s", g_genesis);
@@ -92,7 +95,17 @@ static void start_node(proc *p, const char *seed, const char *pow, const char *p
     set(&a, "peers.poll_interval=200ms");
     set(&a, "peers.max_backoff=2s");
   }
+  if (keep_port) {
+    snprintf(port, sizeof port, "%u", p->port);
+    a.v[a.n++] = "--port";
+    a.v[a.n++] = port;
+    a.v[a.n] = NULL;
+  }
   proc_start(p, a.v);
+}
+
+static void start_node(proc *p, const char *seed, const char *pow, const char *peers) {
+  start_node_on(p, seed, pow, peers, false);
 }
 
 /* ---- messages and transfers through a replica ---------------------------- */
@@ -122,8 +135,9 @@ static long long wait_referenced(const proc *p, const char *id) {
   uint64_t deadline = now_ms() + DEADLINE_CONFIRM_MS;
   for (;;) {
     resp r;
-    json_t *d = get_data(p, path, &r);
-    json_t *ref = json_object_get(d, "referencedByMilestoneIndex");
+    get(p, path, &r); /* 404 until p has it */
+    if (r.status != 200 && r.status != 404) fail_msg("%s: GET %s: %ld", p->name, path, r.status);
+    json_t *ref = json_object_get(json_object_get(r.json, "data"), "referencedByMilestoneIndex");
     long long v = json_is_integer(ref) ? json_integer_value(ref) : 0;
     resp_free(&r);
     if (v > 0) return v;
@@ -231,32 +245,51 @@ static void test_replicas_follow_and_forward(void **state) {
   resp_free(&r);
 }
 
+/* Replica 2 is killed; while it is down replica 1 (its first peer) goes
+ * down too: restarted, replica 2 resumes from its own store and catches up
+ * from the coordinator alone; replica 1 back on its port is used again. */
 static void test_replica_killed_resumes(void **state) {
   char id[65];
   long long before = confirmed_index(&g_r2);
   post_data(&g_r1, "while replica 2 runs", id);
   proc_kill(&g_r2); /* SIGKILL */
   post_data(&g_r1, "while replica 2 is down", id);
+  wait_referenced(&g_r1, id);
+  proc_kill(&g_r1);
   wait_confirmed(&g_coo, confirmed_index(&g_coo) + 3);
 
   char peers[200];
   snprintf(peers, sizeof peers, "%s, %s", g_r1.base, g_coo.base);
-  start_node(&g_r2, NULL, POW, peers);
+  start_node_on(&g_r2, NULL, POW, peers, true);
   assert_true(confirmed_index(&g_r2) >= before); /* what was stored is stored */
   long long target = confirmed_index(&g_coo);
   wait_confirmed(&g_r2, target);
   wait_referenced(&g_r2, id);
 
-  /* it fetched only what it lacked */
+  /* it fetched only what it lacked, all of it from the coordinator */
   resp r;
   json_t *st = peers_status(&g_r2, &r);
-  long long fetched = 0;
-  json_t *a = json_object_get(st, "peers");
-  for (size_t i = 0; i < json_array_size(a); i++)
-    fetched += jint(json_array_get(a, i), "milestones");
+  json_t *down = peer_entry(st, &g_r1), *coo = peer_entry(st, &g_coo);
+  assert_string_equal(jstr(down, "state"), "down");
+  assert_true(jint(down, "failures") >= 1);
+  assert_int_equal(jint(down, "refusals"), 0);
+  assert_true(jint(coo, "milestones") >= target - before);
+  assert_true(jint(coo, "milestones") + jint(down, "milestones") < target);
   resp_free(&r);
-  assert_true(fetched >= 1);
-  assert_true(fetched < target);
+  /* a POST goes to the peer that is up */
+  post_data(&g_r2, "while replica 1 is down", id);
+
+  start_node_on(&g_r1, NULL, POW, g_coo.base, true);
+  uint64_t deadline = now_ms() + DEADLINE_CONFIRM_MS;
+  for (;;) {
+    st = peers_status(&g_r2, &r);
+    bool ok = strcmp(jstr(peer_entry(st, &g_r1), "state"), "ok") == 0;
+    resp_free(&r);
+    if (ok) break;
+    if (now_ms() > deadline) fail_msg("replica 2 did not use replica 1 again");
+    nap();
+  }
+  wait_referenced(&g_r1, id);
 }
 
 static void test_bad_peers_refused(void **state) {
