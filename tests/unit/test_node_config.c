@@ -243,7 +243,7 @@ static void test_milestone_keys(void **state) {
 #define TEST_BECH "atoi1qpzh8vqfphemeqpk3kgx04e7gec4sk5h5277d3x63da606sc5fumccppzax"
 #define TEST_HEX "4573b0090df3bc80368d9067d73e4671585a97a2bde6c4da8b7ba7ea18a279bc"
 
-static void expect_ledger_error(const char *text, const char *needle) {
+static void expect_config_error(const char *text, const char *needle) {
   pg_node_config nc;
   pg_diag d = {{0}};
   int rc = load(text, &nc, &d);
@@ -280,18 +280,18 @@ static void test_ledger(void **state) {
   pg_node_config_clear(&nc);
 
   /* errors name the item or the file line */
-  expect_ledger_error("[ledger]\ngenesis = " TEST_BECH "\n", "genesis item 1");
-  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX ":0\n", "amount");
-  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX ":12x\n", "amount");
-  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX ":99999999999999999999999\n", "amount");
-  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX ":2779530283277761, " TEST_HEX ":1\n",
+  expect_config_error("[ledger]\ngenesis = " TEST_BECH "\n", "genesis item 1");
+  expect_config_error("[ledger]\ngenesis = " TEST_HEX ":0\n", "amount");
+  expect_config_error("[ledger]\ngenesis = " TEST_HEX ":12x\n", "amount");
+  expect_config_error("[ledger]\ngenesis = " TEST_HEX ":99999999999999999999999\n", "amount");
+  expect_config_error("[ledger]\ngenesis = " TEST_HEX ":2779530283277761, " TEST_HEX ":1\n",
                       "supply");
-  expect_ledger_error("[ledger]\ngenesis = 4573b0:5\n", "genesis item 1");
+  expect_config_error("[ledger]\ngenesis = 4573b0:5\n", "genesis item 1");
   /* TIP-11 vector with the mainnet HRP on an "atoi" node */
-  expect_ledger_error(
+  expect_config_error(
       "[ledger]\ngenesis = iota1qrhacyfwlcnzkvzteumekfkrrwks98mpdm37cj4xx3drvmjvnep6xqgyzyx:5\n",
       "'atoi'");
-  expect_ledger_error("[ledger]\ngenesis = " TEST_HEX "x:5\n", "genesis item 1");
+  expect_config_error("[ledger]\ngenesis = " TEST_HEX "x:5\n", "genesis item 1");
   f = fopen(path, "w");
   assert_non_null(f);
   fprintf(f, "# ok\n%s 1\n%s one\n", TEST_HEX, TEST_HEX);
@@ -299,12 +299,12 @@ static void test_ledger(void **state) {
   snprintf(text, sizeof text, "[ledger]\ngenesis_file = %s\n", path);
   char want[320];
   snprintf(want, sizeof want, "%s:3:", path);
-  expect_ledger_error(text, want);
+  expect_config_error(text, want);
   f = fopen(path, "w");
   assert_non_null(f);
   fprintf(f, "# nothing\n");
   fclose(f);
-  expect_ledger_error(text, "no genesis entry");
+  expect_config_error(text, "no genesis entry");
 }
 
 static void write_file(const char *path, const char *text, mode_t mode) {
@@ -387,6 +387,43 @@ static void test_api_access(void **state) {
   pg_node_config_clear(&nc);
 }
 
+#define PK_LINE "[milestones]\npublic_keys = " \
+  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+
+/* [peers]: URLs, timings; a replica needs milestone keys and runs no
+ * coordinator. */
+static void test_peers(void **state) {
+  (void)state;
+  pg_node_config nc;
+  pg_diag d = {{0}};
+  assert_int_equal(load("", &nc, &d), PG_OK);
+  assert_int_equal(nc.peer_count, 0);
+  assert_int_equal(nc.peer_poll_ms, 1000);
+  assert_int_equal(nc.peer_refuse_ms, 3600000);
+  pg_node_config_clear(&nc);
+
+  assert_int_equal(load(PK_LINE "[peers]\nurls = http://a:14265, https://b.example:443/\n"
+                                "poll_interval = 250ms\nrefuse_for = 10m\nmax_backoff = 5s\n",
+                        &nc, &d),
+                   PG_OK);
+  assert_int_equal(nc.peer_count, 2);
+  assert_string_equal(nc.peer_urls[0], "http://a:14265");
+  assert_string_equal(nc.peer_urls[1], "https://b.example:443/");
+  assert_int_equal(nc.peer_poll_ms, 250);
+  assert_int_equal(nc.peer_refuse_ms, 600000);
+  assert_int_equal(nc.peer_max_backoff_ms, 5000);
+  assert_null(nc.peer_ca_file);
+  pg_node_config_clear(&nc);
+
+  expect_config_error("[peers]\nurls = http://a:1\n", "needs [milestones] public_keys");
+  expect_config_error(PK_LINE "[peers]\nurls = ftp://a:1\n", "not an http:// or https:// URL");
+  expect_config_error(PK_LINE "[peers]\nurls = http://\n", "not an http:// or https:// URL");
+  expect_config_error(PK_LINE "[peers]\nurls = http://a:1\n[coordinator]\nenabled = true\n"
+                             "seeds = 0101010101010101010101010101010101010101010101010101010101010101\n",
+                     "runs no coordinator");
+  expect_config_error(PK_LINE "[peers]\nurls = http://a:1\npoll_interval = 1ms\n", "poll_interval");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
@@ -396,6 +433,7 @@ int main(void) {
       cmocka_unit_test(test_milestone_keys),
       cmocka_unit_test(test_ledger),
       cmocka_unit_test(test_api_access),
+      cmocka_unit_test(test_peers),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
