@@ -89,6 +89,12 @@ uint64_t pg_network_id(const char *name);
 PG_NODISCARD int pg_tangle_submit(pg_tangle *t, const uint8_t *bytes, size_t len,
                                   uint8_t id_out[PG_ID_LEN], bool *is_new, pg_diag *d);
 
+/* The entry checks of pg_tangle_submit (syntax, network id, PoW, milestone
+ * signatures against the configured keys) without storing anything; same
+ * errors. A replica checks a milestone this way before it fetches the
+ * milestone's past cone, so a peer with a wrong key leaves nothing behind. */
+PG_NODISCARD int pg_tangle_check(pg_tangle *t, const uint8_t *bytes, size_t len, pg_diag *d);
+
 /* Completes a draft (POST /messages): fills a missing network id, missing
  * parents from tip selection, a missing nonce by proof of work (cancel may be
  * NULL), then pg_tangle_submit. A given network id must match, given parents

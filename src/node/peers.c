@@ -149,6 +149,29 @@ static bool have_solid(pg_tangle *t, const uint8_t id[PG_ID_LEN]) {
 
 static void short_hex(const uint8_t id[PG_ID_LEN], char out[17]) { pg_hex_encode(id, 8, out); }
 
+/* A refusal by pg_tangle_submit / pg_tangle_check of a peer's message
+ * (sid: its short id) as the peer's fault; other errors are ours. */
+static int blame(int rc, const pg_diag *sd, const char *sid, outcome *o) {
+  switch (rc) {
+  case PG_OK:
+    return PG_OK;
+  case PG_ERR_POW:
+    return bad(o, rc, "bad PoW: message %s...: %s", sid, sd->msg);
+  case PG_ERR_CRYPTO:
+    return bad(o, rc, "bad milestone signature: message %s...: %s", sid, sd->msg);
+  case PG_ERR_NETWORK_ID:
+    return bad(o, rc, "wrong network: message %s...: %s", sid, sd->msg);
+  case PG_ERR_INVALID:
+  case PG_ERR_TRUNCATED:
+  case PG_ERR_TOO_LARGE:
+    return bad(o, rc, "invalid message %s...: %s", sid, sd->msg);
+  default:
+    snprintf(o->d.msg, sizeof o->d.msg, "storing message %s...: %.200s", sid,
+             sd->msg[0] ? sd->msg : pg_strerror(rc));
+    return rc;
+  }
+}
+
 /* Fetches f's bytes from the peer and checks them: the id, the syntax, and
  * for the walk's root the milestone index it was asked for (0 = any). Pushes
  * the parents we lack. */
@@ -179,6 +202,9 @@ static int fetch_frame(pg_tangle *t, pg_client *c, walk *w, size_t at, uint32_t 
       (m.payload_type != PG_PAYLOAD_MILESTONE || m.u.milestone.index != want_ms))
     rc = bad(o, PG_ERR_INVALID, "message %s... given as milestone %u is not that milestone", sid,
              (unsigned)want_ms);
+  /* a milestone is checked (signatures, PoW) before its cone is fetched */
+  if (rc == PG_OK && at == 0 && want_ms)
+    rc = blame(pg_tangle_check(t, buf.data, buf.len, &pd), &pd, sid, o);
   uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
   size_t np = m.parents_count;
   memcpy(parents, m.parents, np * PG_ID_LEN);
@@ -193,31 +219,12 @@ out:
   return rc;
 }
 
-/* pg_tangle_submit's refusal of a peer's message, as the peer's fault. */
 static int submit_frame(pg_tangle *t, const frame *f, outcome *o) {
   uint8_t id[PG_ID_LEN];
   pg_diag sd = {{0}};
   char sid[17];
   short_hex(f->id, sid);
-  int rc = pg_tangle_submit(t, f->raw, f->len, id, NULL, &sd);
-  switch (rc) {
-  case PG_OK:
-    return PG_OK;
-  case PG_ERR_POW:
-    return bad(o, rc, "bad PoW: message %s...: %s", sid, sd.msg);
-  case PG_ERR_CRYPTO:
-    return bad(o, rc, "bad milestone signature: message %s...: %s", sid, sd.msg);
-  case PG_ERR_NETWORK_ID:
-    return bad(o, rc, "wrong network: message %s...: %s", sid, sd.msg);
-  case PG_ERR_INVALID:
-  case PG_ERR_TRUNCATED:
-  case PG_ERR_TOO_LARGE:
-    return bad(o, rc, "invalid message %s...: %s", sid, sd.msg);
-  default:
-    snprintf(o->d.msg, sizeof o->d.msg, "storing message %s...: %.200s", sid,
-             sd.msg[0] ? sd.msg : pg_strerror(rc));
-    return rc;
-  }
+  return blame(pg_tangle_submit(t, f->raw, f->len, id, NULL, &sd), &sd, sid, o);
 }
 
 /* Stores the past cone of root (parents first) from the peer; *stored

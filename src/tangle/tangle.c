@@ -512,6 +512,29 @@ out:
   return rc;
 }
 
+/* The entry checks on parsed bytes: network id, PoW, milestone signatures. */
+static int entry_checks(const pg_tangle *t, const uint8_t *bytes, size_t len, const pg_message *m,
+                        pg_diag *d) {
+  if (m->network_id != t->network_id)
+    return pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
+                   (unsigned long long)m->network_id, (unsigned long long)t->network_id,
+                   t->network_name);
+  if (!pg_pow_valid(bytes, len, t->cfg.min_pow_score))
+    return pg_fail(d, PG_ERR_POW, "proof of work below the minimum score %u (score %.1f)",
+                   t->cfg.min_pow_score, pg_pow_score(bytes, len));
+  if (m->payload_type == PG_PAYLOAD_MILESTONE) return pg_tg_verify_milestone(t, m, d);
+  return PG_OK;
+}
+
+int pg_tangle_check(pg_tangle *t, const uint8_t *bytes, size_t len, pg_diag *d) {
+  pg_message m;
+  int rc = pg_message_parse(bytes, len, &m, d);
+  if (rc) return rc;
+  rc = entry_checks(t, bytes, len, &m, d);
+  pg_message_clear(&m);
+  return rc;
+}
+
 int pg_tangle_submit(pg_tangle *t, const uint8_t *bytes, size_t len, uint8_t id_out[PG_ID_LEN],
                      bool *is_new, pg_diag *d) {
   pg_message m;
@@ -521,18 +544,7 @@ int pg_tangle_submit(pg_tangle *t, const uint8_t *bytes, size_t len, uint8_t id_
   if (rc) return rc;
   pg_message_id(bytes, len, id);
   if (id_out) memcpy(id_out, id, PG_ID_LEN);
-  if (m.network_id != t->network_id) {
-    rc = pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
-                 (unsigned long long)m.network_id, (unsigned long long)t->network_id,
-                 t->network_name);
-    goto out;
-  }
-  if (!pg_pow_valid(bytes, len, t->cfg.min_pow_score)) {
-    rc = pg_fail(d, PG_ERR_POW, "proof of work below the minimum score %u (score %.1f)",
-                 t->cfg.min_pow_score, pg_pow_score(bytes, len));
-    goto out;
-  }
-  if (m.payload_type == PG_PAYLOAD_MILESTONE && (rc = pg_tg_verify_milestone(t, &m, d))) goto out;
+  if ((rc = entry_checks(t, bytes, len, &m, d))) goto out;
   pthread_mutex_lock(&t->mu);
   rc = pg_tg_submit_locked(t, bytes, len, &m, id, is_new, d);
   pthread_mutex_unlock(&t->mu);

@@ -332,6 +332,30 @@ static void test_bad_peers_refused(void **state) {
   snprintf(line, sizeof line, "refusing peer %s: bad PoW", g_bad_pow.base);
   assert_true(log_has(&g_r3, line));
 
+  /* the bad-key milestone was checked before its cone was fetched: nothing
+   * of it that the coordinator does not have is stored at the replica */
+  resp r;
+  char path[200], msid[65];
+  json_t *m = get_data(&g_bad_key, "/api/v1/milestones/1", &r);
+  snprintf(msid, sizeof msid, "%s", jstr(m, "messageId"));
+  resp_free(&r);
+  snprintf(path, sizeof path, "/api/v1/messages/%s", msid);
+  json_t *parents = json_object_get(get_data(&g_bad_key, path, &r), "parentMessageIds");
+  assert_true(json_array_size(parents) >= 1);
+  for (size_t i = 0; i <= json_array_size(parents); i++) {
+    resp q;
+    const char *id = i == 0 ? msid : json_string_value(json_array_get(parents, i - 1));
+    snprintf(path, sizeof path, "/api/v1/messages/%s/metadata", id);
+    get(&g_coo, path, &q); /* the first message of a new network is the same everywhere */
+    long on_coo = q.status;
+    resp_free(&q);
+    get(&g_r3, path, &q);
+    if (q.status != on_coo) fail_msg("replica 3 stored %s of the bad-key node (%ld)", id, q.status);
+    resp_free(&q);
+    if (i == 0) assert_int_equal(on_coo, 404);
+  }
+  resp_free(&r);
+
   /* it keeps following the coordinator, and forwards there */
   char id[65];
   post_data(&g_r3, "through replica 3", id);
