@@ -14,6 +14,10 @@
  *    score 0 (its messages fail the replica's PoW check). A third replica
  *    listing them before the coordinator refuses both, says so in its log
  *    and in GET /api/plugins/peers, and follows the coordinator;
+ *  - a grid whose entities use different nodes (grid on the coordinator's
+ *    node, producer and source on replica 1, consumer on replica 2, mutual
+ *    TLS between them as usual): the consumer pays and the producer is paid,
+ *    seen alike by all three nodes;
  *  - at the end every node's ledger digest agrees at every milestone.
  *
  * Set PG_KEEP_TMP=1 to keep the temporary directory (logs, databases). */
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +51,8 @@
 
 #define POW "20"
 #define FUNDS 100000000ull /* 100 Mi per wallet */
+#define GRID_FUND 1000000000000ull /* 1 Ti: the grid's float, the consumer's money */
+#define SLOT_MS 3000ull
 
 static proc g_coo = {.name = "coo"}, g_r1 = {.name = "replica1"}, g_r2 = {.name = "replica2"},
             g_r3 = {.name = "replica3"}, g_bad_key = {.name = "bad-key"},
@@ -54,6 +61,11 @@ static char g_genesis[300];
 static char g_seed_a[65], g_seed_b[65], g_pk_a[65];
 static uint8_t g_wseed[2][32];
 static uint8_t g_waddr[2][32];
+/* the grid on different nodes: wallets 2 grid, 3 producer, 4 consumer */
+static char g_gdir[200], g_ca[260];
+static uint8_t g_gaddr[5][32];
+static proc g_grid = {.name = "grid"}, g_prod = {.name = "producer-0"},
+            g_src = {.name = "source-0"}, g_cons = {.name = "consumer-0"};
 
 /* ---- nodes --------------------------------------------------------------- */
 
@@ -203,12 +215,28 @@ static int group_setup(void **state) {
     pg_hex_encode(g_waddr[k], 32, hex);
     fprintf(f, "%s %llu\n", hex, FUNDS);
   }
+  snprintf(g_gdir, sizeof g_gdir, "%s/grid-world", g_root);
+  if (mkdir(g_gdir, 0755) != 0) return -1;
+  for (int k = 2; k <= 4; k++) {
+    uint8_t gseed[32];
+    char hex[65], path[300];
+    memset(gseed, 0x60 + k, 32);
+    if (pg_iota_keypair(gseed, 32, 0, 0, 0, NULL, NULL, g_gaddr[k]) != 0) return -1;
+    pg_hex_encode(gseed, 32, hex);
+    snprintf(path, sizeof path, "%s/wallet-%d.seed", g_gdir, k);
+    FILE *w = fopen(path, "w");
+    if (!w) return -1;
+    fprintf(w, "%s\n", hex);
+    fclose(w);
+    pg_hex_encode(g_gaddr[k], 32, hex);
+    if (k != 3) fprintf(f, "%s %llu\n", hex, GRID_FUND);
+  }
   fclose(f);
   return 0;
 }
 
 static int group_teardown(void **state) {
-  proc *all[] = {&g_r3, &g_bad_pow, &g_bad_key, &g_r2, &g_r1, &g_coo};
+  proc *all[] = {&g_cons, &g_src, &g_prod, &g_grid, &g_r3, &g_bad_pow, &g_bad_key, &g_r2, &g_r1, &g_coo};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) proc_kill(all[i]);
   harness_rmroot();
   return 0;
@@ -363,6 +391,93 @@ static void test_bad_peers_refused(void **state) {
   wait_confirmed(&g_r3, confirmed_index(&g_coo) + 2);
 }
 
+/* ---- a grid whose entities use different nodes ------------------------------ */
+
+static uint64_t balance_at(const proc *p, const uint8_t addr[32]) {
+  char hex[65], path[160];
+  pg_hex_encode(addr, 32, hex);
+  snprintf(path, sizeof path, "/api/v1/addresses/ed25519/%s", hex);
+  resp r;
+  uint64_t b = (uint64_t)jint(get_data(p, path, &r), "balance");
+  resp_free(&r);
+  return b;
+}
+
+static void grid_entity(proc *p, const char *role, const proc *node, const char *upstream,
+                        int seed, const char *extra) {
+  grid_dirs g = {.dir = g_gdir, .ca_dir = g_ca, .node_url = node->base, .slot_ms = SLOT_MS};
+  write_entity_config(&g, role, p->name, upstream, seed, extra);
+  char cfg[300];
+  snprintf(cfg, sizeof cfg, "%s/%s.ini", g_gdir, p->name);
+  proc_start_cmd(p, role, cfg, NULL);
+}
+
+/* The grid on the coordinator's node, producer and source on replica 1, the
+ * consumer on replica 2: readings, bills, payments and payouts all go
+ * through replicas; every node sees the same money at the end. */
+static void test_grid_on_different_nodes(void **state) {
+  snprintf(g_ca, sizeof g_ca, "%s/ca", g_gdir);
+  ca_init(g_ca);
+  const char *who[][3] = {{"grid", "grid", NULL},         {"operator", "operator", NULL},
+                          {"producer-0", "producer", NULL}, {"source-0", "source", "producer-0"},
+                          {"consumer-0", "consumer", NULL}};
+  harness_tls op;
+  for (size_t i = 0; i < 5; i++) {
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "%s/%s", g_gdir, who[i][0]);
+    bool big = strcmp(who[i][1], "producer") == 0 || strcmp(who[i][1], "consumer") == 0;
+    ca_issue(g_ca, who[i][0], who[i][1], who[i][2], big ? "10000" : NULL, prefix,
+             i == 1 ? &op : NULL);
+  }
+  g_tls = op;
+  uint64_t t_end = (wall_ms() / SLOT_MS + 8) * SLOT_MS;
+  char meter[400], path[300];
+  snprintf(path, sizeof path, "%s/source-0.csv", g_gdir);
+  write_csv_meter(path, SLOT_MS, t_end, 3000000, 1000);
+  snprintf(path, sizeof path, "%s/consumer-0.csv", g_gdir);
+  write_csv_meter(path, SLOT_MS, t_end, 2000000, 1000);
+
+  grid_dirs g = {.dir = g_gdir, .ca_dir = g_ca, .node_url = g_coo.base, .slot_ms = SLOT_MS};
+  write_entity_config(&g, "grid", "grid", NULL, 2,
+                      "mechanism = pay-as-clear\nimport_price = 300000000\n"
+                      "export_price = 80000000\ngrace = 1500ms\npayout_min = 0\n"
+                      "dust_allowance = 10000000\n");
+  grid_enrol(&g, "producer-0", NULL);
+  grid_enrol(&g, "consumer-0", NULL);
+  char cfg[300];
+  snprintf(cfg, sizeof cfg, "%s/grid.ini", g_gdir);
+  proc_start_cmd(&g_grid, "grid", cfg, NULL);
+  grid_entity(&g_prod, "producer", &g_r1, g_grid.base, 3, "ask_per_kwh = 90000000\ngrace = 1s\n");
+  snprintf(meter, sizeof meter, "\n[meter]\nkind = csv\npath = %s/source-0.csv\nwrap = false\n",
+           g_gdir);
+  grid_entity(&g_src, "source", &g_r1, g_prod.base, -1, meter);
+  snprintf(meter, sizeof meter,
+           "bid_per_kwh = 250000000\n\n[meter]\nkind = csv\npath = %s/consumer-0.csv\n"
+           "wrap = false\n",
+           g_gdir);
+  grid_entity(&g_cons, "consumer", &g_r2, g_grid.base, 4, meter);
+
+  /* the consumer paid the grid and the grid paid the producer, seen by
+   * every node */
+  const proc *nodes[] = {&g_coo, &g_r1, &g_r2};
+  uint64_t deadline = now_ms() + 150000;
+  for (;;) {
+    bool done = true;
+    for (size_t i = 0; i < 3; i++)
+      done = done && balance_at(nodes[i], g_gaddr[3]) > 0 &&
+             balance_at(nodes[i], g_gaddr[4]) < GRID_FUND;
+    if (done) break;
+    if (now_ms() > deadline) {
+      dump_log(&g_grid);
+      dump_log(&g_cons);
+      fail_msg("no payment and payout through the replicas in time");
+    }
+    nap();
+  }
+  proc *ents[] = {&g_cons, &g_src, &g_prod, &g_grid};
+  for (size_t i = 0; i < 4; i++) proc_stop(ents[i]);
+}
+
 static void test_digests_agree(void **state) {
   long long last = confirmed_index(&g_coo);
   const proc *nodes[] = {&g_r1, &g_r2, &g_r3};
@@ -406,6 +521,7 @@ int main(void) {
       cmocka_unit_test(test_replicas_follow_and_forward),
       cmocka_unit_test(test_replica_killed_resumes),
       cmocka_unit_test(test_bad_peers_refused),
+      cmocka_unit_test(test_grid_on_different_nodes),
       cmocka_unit_test(test_digests_agree),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
