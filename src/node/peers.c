@@ -172,49 +172,54 @@ static int blame(int rc, const pg_diag *sd, const char *sid, outcome *o) {
   }
 }
 
-/* Fetches f's bytes from the peer and checks them: the id, the syntax, and
- * for the walk's root the milestone index it was asked for (0 = any). Pushes
- * the parents we lack. */
+/* Fetches message id from the peer into buf and checks it: the bytes hash
+ * to id, the syntax, and with want_ms that it is milestone want_ms and
+ * passes this node's entry checks (signatures, PoW) — a milestone is checked
+ * before its cone is fetched. parents/np get its parents. */
+static int fetch_checked(pg_tangle *t, pg_client *c, const uint8_t id[PG_ID_LEN],
+                         uint32_t want_ms, pg_buf *buf, uint8_t (*parents)[PG_ID_LEN], size_t *np,
+                         outcome *o) {
+  char sid[17];
+  short_hex(id, sid);
+  int rc = pg_client_get_raw(c, id, buf, &o->d);
+  if (rc) return rc;
+  uint8_t h[PG_ID_LEN];
+  pg_blake2b256(buf->data, buf->len, h);
+  if (memcmp(h, id, PG_ID_LEN) != 0) {
+    char sh[17];
+    short_hex(h, sh);
+    return bad(o, PG_ERR_INVALID, "id mismatch: asked for message %s..., got bytes of %s...", sid,
+               sh);
+  }
+  pg_message m;
+  pg_diag pd = {{0}};
+  if ((rc = pg_message_parse(buf->data, buf->len, &m, &pd)))
+    return bad(o, rc, "invalid message %s...: %s", sid, pd.msg);
+  if (want_ms && (m.payload_type != PG_PAYLOAD_MILESTONE || m.u.milestone.index != want_ms))
+    rc = bad(o, PG_ERR_INVALID, "message %s... given as milestone %u is not that milestone", sid,
+             (unsigned)want_ms);
+  if (rc == PG_OK && want_ms) rc = blame(pg_tangle_check(t, buf->data, buf->len, &pd), &pd, sid, o);
+  *np = m.parents_count;
+  memcpy(parents, m.parents, *np * PG_ID_LEN);
+  pg_message_clear(&m);
+  return rc;
+}
+
+/* Fetches frame `at` (checked as above; want_ms for the walk's root) and
+ * pushes the parents we lack. */
 static int fetch_frame(pg_tangle *t, pg_client *c, walk *w, size_t at, uint32_t want_ms,
                        outcome *o) {
   pg_buf buf;
   pg_buf_init(&buf, PG_MSG_MAX_LEN);
-  char sid[17];
-  short_hex(w->st[at].id, sid);
-  int rc = pg_client_get_raw(c, w->st[at].id, &buf, &o->d);
-  if (rc) goto out;
-  uint8_t h[PG_ID_LEN];
-  pg_blake2b256(buf.data, buf.len, h);
-  if (memcmp(h, w->st[at].id, PG_ID_LEN) != 0) {
-    char sh[17];
-    short_hex(h, sh);
-    rc = bad(o, PG_ERR_INVALID, "id mismatch: asked for message %s..., got bytes of %s...", sid,
-             sh);
-    goto out;
-  }
-  pg_message m;
-  pg_diag pd = {{0}};
-  if ((rc = pg_message_parse(buf.data, buf.len, &m, &pd))) {
-    rc = bad(o, rc, "invalid message %s...: %s", sid, pd.msg);
-    goto out;
-  }
-  if (at == 0 && want_ms &&
-      (m.payload_type != PG_PAYLOAD_MILESTONE || m.u.milestone.index != want_ms))
-    rc = bad(o, PG_ERR_INVALID, "message %s... given as milestone %u is not that milestone", sid,
-             (unsigned)want_ms);
-  /* a milestone is checked (signatures, PoW) before its cone is fetched */
-  if (rc == PG_OK && at == 0 && want_ms)
-    rc = blame(pg_tangle_check(t, buf.data, buf.len, &pd), &pd, sid, o);
   uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
-  size_t np = m.parents_count;
-  memcpy(parents, m.parents, np * PG_ID_LEN);
-  pg_message_clear(&m);
-  if (rc) goto out;
-  pg_buf_take(&buf, &w->st[at].raw, &w->st[at].len); /* the frame owns the bytes */
-  w->fetched++;
-  for (size_t i = 0; i < np && rc == PG_OK; i++)
+  size_t np = 0;
+  int rc = fetch_checked(t, c, w->st[at].id, want_ms, &buf, parents, &np, o);
+  if (rc == PG_OK) {
+    pg_buf_take(&buf, &w->st[at].raw, &w->st[at].len); /* the frame owns the bytes */
+    w->fetched++;
+  }
+  for (size_t i = 0; rc == PG_OK && i < np; i++)
     if (!have_solid(t, parents[i])) rc = walk_push(w, parents[i]);
-out:
   pg_buf_free(&buf);
   return rc;
 }
@@ -293,8 +298,8 @@ static void progress(pg_peers *p, const peer *pe, uint32_t at, uint32_t target, 
 }
 
 /* The peer's milestone at an index we confirmed must be ours; a different
- * one is submitted (its checks name what is wrong with it) and the peer is
- * refused either way. */
+ * one is fetched and checked (so a bad signature or PoW is named) and the
+ * peer is refused either way. */
 static int check_common(pg_peers *p, peer *pe, uint32_t k, outcome *o) {
   pg_milestone_info theirs, ours;
   int rc = pg_client_milestone(pe->c, k, &theirs, &o->d);
@@ -304,8 +309,13 @@ static int check_common(pg_peers *p, peer *pe, uint32_t k, outcome *o) {
     return rc;
   }
   if (memcmp(theirs.message_id, ours.message_id, PG_ID_LEN) == 0) return PG_OK;
-  uint64_t n = 0;
-  rc = fetch_cone(p, pe->c, theirs.message_id, k, 64, &n, o);
+  /* checked (not stored): a bad one is refused for what is wrong with it */
+  pg_buf buf;
+  pg_buf_init(&buf, PG_MSG_MAX_LEN);
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  size_t np = 0;
+  rc = fetch_checked(p->t, pe->c, theirs.message_id, k, &buf, parents, &np, o);
+  pg_buf_free(&buf);
   if (rc) return rc;
   char a[17], b[17];
   short_hex(theirs.message_id, a);
