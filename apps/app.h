@@ -77,10 +77,6 @@ int pg_app_config_unused(const char *cmd, pg_config *cfg);
 int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemonic_file,
                      uint8_t seed[64], size_t *len);
 
-/* The first line of path that is neither empty nor a '#' comment, trimmed
- * (a bearer token); *out is malloc'd. */
-int pg_app_read_secret_line(const char *path, char **out, pg_diag *d);
-
 /* One process per data directory: takes the lock of dir (p2pgrid/dirlock.h;
  * creates dir if missing) into *lock (release with pg_dirlock_release).
  * PG_EXIT_OK, or PG_EXIT_FAIL after printing "p2pgrid CMD: data dir DIR in

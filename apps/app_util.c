@@ -135,32 +135,6 @@ int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemoni
   return 0;
 }
 
-int pg_app_read_secret_line(const char *path, char **out, pg_diag *d) {
-  *out = NULL;
-  uint8_t *text = NULL;
-  size_t len = 0;
-  int rc = pg_read_file_capped(path, 1023, &text, &len, d);
-  if (rc) return rc;
-  /* the first line that is neither empty nor a '#' comment, trimmed */
-  char *line = (char *)text, *end = NULL;
-  while (*line) {
-    end = line + strcspn(line, "\r\n");
-    while (line < end && (*line == ' ' || *line == '\t')) line++;
-    while (end > line && (end[-1] == ' ' || end[-1] == '\t')) end--;
-    if (end > line && *line != '#') break;
-    line += strcspn(line, "\r\n");
-    line += strspn(line, "\r\n");
-  }
-  if (!*line || end <= line) rc = pg_fail(d, PG_ERR_INVALID, "%s: no token in the file", path);
-  if (!rc) {
-    *out = strndup(line, (size_t)(end - line));
-    if (!*out) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  }
-  sodium_memzero(text, len);
-  free(text);
-  return rc;
-}
-
 int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock) {
   pg_diag d = {{0}};
   if (pg_dirlock_take(dir, lock, &d) == PG_OK) return PG_EXIT_OK;

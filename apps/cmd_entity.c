@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "p2pgrid/file.h"
 #include "p2pgrid/client.h"
 #include "p2pgrid/grid.h"
 #include "p2pgrid/httpd.h"
@@ -222,7 +223,7 @@ static int node_access(const char *cmd, pg_config *cfg, pg_tls_files *t, char **
   }
   if (ca) t->ca_file = ca;
   if (!tf) return PG_EXIT_OK;
-  if (pg_app_read_secret_line(tf, bearer, &d) != PG_OK) {
+  if (pg_read_secret_line(tf, bearer, &d) != PG_OK) {
     fprintf(stderr, "p2pgrid %s: [node] token_file: %s\n", cmd, d.msg);
     return PG_EXIT_USAGE;
   }

@@ -27,6 +27,13 @@
 
 PG_NODISCARD int pg_read_file_capped(const char *path, size_t cap, uint8_t **out, size_t *len,
                                      pg_diag *d);
+/* The first line of path (at most 1023 bytes) that is neither empty nor a
+ * '#' comment, trimmed of blanks: a secret such as a bearer token. *out is
+ * malloc'd (caller frees, wiping it); the file's buffer is wiped.
+ * PG_ERR_INVALID "PATH: no token in the file" when there is none. */
+PG_NODISCARD int pg_read_secret_line(const char *path, char **out, pg_diag *d);
+/* Overwrites the NUL-terminated secret s with zeros and frees it. NULL ok. */
+void pg_free_secret(char *s);
 PG_NODISCARD int pg_write_file_atomic(const char *path, const void *data, size_t len, bool secret,
                                       bool replace, pg_diag *d);
 

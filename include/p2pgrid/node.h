@@ -112,7 +112,8 @@
  * refused: a warn line "refusing peer URL: REASON", counted in GET
  * /api/plugins/peers, not used for refuse_for. POST /api/v1/messages (after
  * the usual access checks and body cap; a JSON draft is checked here first)
- * is forwarded to the first usable peer that takes it; a peer's 400 is
+ * is forwarded (with [peers] token_file's bearer token, for peers that
+ * limit POST) to the first usable peer that takes it; a peer's 400 is
  * answered as 400, no peer taking it as 503; on success the node fetches
  * the message back from that peer, so its metadata is served at once.
  *
@@ -193,6 +194,8 @@ typedef struct pg_node_config {
   size_t peer_count;
   char **peer_urls;            /* owned (malloc'd), peer_count entries */
   char *peer_ca_file;          /* owned; https peers: CA file (NULL = system CAs) */
+  char *peer_bearer;           /* owned, wiped at clear; from [peers] token_file: sent as
+                                  "Authorization: Bearer" to every peer (NULL = none) */
   uint64_t peer_poll_ms;       /* 1000 */
   uint64_t peer_refuse_ms;     /* 3600000: how long a peer that served something invalid is skipped */
   uint64_t peer_max_backoff_ms; /* 60000: backoff cap of a peer that does not answer */

@@ -133,3 +133,37 @@ out:
   if (made) (void)unlink(tmp);
   return rc;
 }
+
+int pg_read_secret_line(const char *path, char **out, pg_diag *d) {
+  *out = NULL;
+  uint8_t *text = NULL;
+  size_t len = 0;
+  int rc = pg_read_file_capped(path, 1023, &text, &len, d);
+  if (rc) return rc;
+  /* the first line that is neither empty nor a '#' comment, trimmed */
+  char *line = (char *)text, *end = NULL;
+  while (*line) {
+    end = line + strcspn(line, "\r\n");
+    while (line < end && (*line == ' ' || *line == '\t')) line++;
+    while (end > line && (end[-1] == ' ' || end[-1] == '\t')) end--;
+    if (end > line && *line != '#') break;
+    line += strcspn(line, "\r\n");
+    line += strspn(line, "\r\n");
+  }
+  if (!*line || end <= line) rc = pg_fail(d, PG_ERR_INVALID, "%s: no token in the file", path);
+  if (!rc) {
+    *out = strndup(line, (size_t)(end - line));
+    if (!*out) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  volatile uint8_t *v = text;
+  for (size_t i = 0; i < len; i++) v[i] = 0;
+  free(text);
+  return rc;
+}
+
+void pg_free_secret(char *s) {
+  if (!s) return;
+  volatile char *v = s;
+  for (size_t i = 0; v[i]; i++) v[i] = 0;
+  free(s);
+}

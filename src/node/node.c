@@ -102,6 +102,7 @@ static int start_peers(pg_node *n, const pg_node_config *c, pg_diag *d) {
   pg_peers_config pc = {.urls = (const char *const *)c->peer_urls,
                         .count = c->peer_count,
                         .ca_file = c->peer_ca_file,
+                        .bearer = c->peer_bearer,
                         .poll_ms = c->peer_poll_ms,
                         .refuse_ms = c->peer_refuse_ms,
                         .max_backoff_ms = c->peer_max_backoff_ms,

@@ -67,6 +67,7 @@ void pg_node_config_clear(pg_node_config *c) {
   for (size_t i = 0; i < c->peer_count; i++) free(c->peer_urls[i]);
   free(c->peer_urls);
   free(c->peer_ca_file);
+  pg_free_secret(c->peer_bearer);
   if (c->post_token_hashes) {
     volatile uint8_t *t = (volatile uint8_t *)c->post_token_hashes;
     for (size_t i = 0; i < c->post_token_count * 32; i++) t[i] = 0;
@@ -540,10 +541,25 @@ static bool is_http_url(const char *u) {
   return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
 }
 
+/* [peers] token_file: the bearer token for peers that limit POST. */
+static int load_peer_token(pg_node_config *c, pg_config *cfg, pg_diag *d) {
+  const char *tf = NULL;
+  int rc = pg_config_get_str(cfg, "peers", "token_file", NULL, &tf, d);
+  if (rc || !tf || !*tf) return rc;
+  char *tok = NULL;
+  pg_diag sd = {{0}};
+  if ((rc = pg_read_secret_line(tf, &tok, &sd)))
+    return pg_fail(d, rc == PG_ERR_NOMEM ? rc : PG_ERR_CONFIG, "[peers] token_file: %s", sd.msg);
+  pg_free_secret(c->peer_bearer);
+  c->peer_bearer = tok;
+  return PG_OK;
+}
+
 static int load_peers(pg_node_config *c, pg_config *cfg, pg_diag *d) {
   pg_config_list urls = {0};
   int rc = pg_config_get_list(cfg, "peers", "urls", NULL, PG_NODE_MAX_PEERS, &urls, d);
   if (rc) return rc;
+  if ((rc = load_peer_token(c, cfg, d))) goto out;
   if ((rc = pg_config_get_duration_ms(cfg, "peers", "poll_interval", c->peer_poll_ms, 50,
                                       3600000, &c->peer_poll_ms, d)) ||
       (rc = pg_config_get_duration_ms(cfg, "peers", "refuse_for", c->peer_refuse_ms, 1000,

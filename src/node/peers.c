@@ -24,6 +24,7 @@
 #include "p2pgrid/buf.h"
 #include "p2pgrid/client.h"
 #include "p2pgrid/clock.h"
+#include "p2pgrid/file.h"
 #include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/log.h"
@@ -56,6 +57,7 @@ struct pg_peers {
   atomic_bool *stopping;
   char *network;
   char *ca_file;
+  char *bearer; /* owned, wiped at free */
   uint64_t poll_ms, refuse_ms, max_backoff_ms;
   peer *peers;
   size_t n;
@@ -96,7 +98,8 @@ static int new_client(const pg_peers *p, const char *url, unsigned timeout_ms, p
                            .connect_timeout_ms = 3000,
                            .timeout_ms = timeout_ms,
                            .max_response = 256 * 1024,
-                           .tls = p->ca_file ? &tls : NULL};
+                           .tls = p->ca_file ? &tls : NULL,
+                           .bearer = p->bearer};
   return pg_client_http_new(&o, out, d);
 }
 
@@ -475,6 +478,7 @@ static void peers_free(pg_peers *p) {
   free(p->peers);
   free(p->network);
   free(p->ca_file);
+  pg_free_secret(p->bearer);
   if (p->sync_init) {
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
@@ -511,7 +515,8 @@ int pg_peers_start(const pg_peers_config *c, pg_tangle *t, atomic_bool *stop, pg
   int rc = PG_OK;
   p->network = strdup(c->network ? c->network : "");
   p->peers = calloc(c->count ? c->count : 1, sizeof *p->peers);
-  if (!p->network || !p->peers || (c->ca_file && !(p->ca_file = strdup(c->ca_file)))) {
+  if (!p->network || !p->peers || (c->ca_file && !(p->ca_file = strdup(c->ca_file))) ||
+      (c->bearer && !(p->bearer = strdup(c->bearer)))) {
     rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     goto fail;
   }

@@ -26,6 +26,7 @@ typedef struct pg_peers_config {
   const char *const *urls; /* base URLs, "http(s)://host:port" */
   size_t count;            /* 1..PG_NODE_MAX_PEERS */
   const char *ca_file;     /* https peers: CA file (NULL = system CAs) */
+  const char *bearer;      /* token sent to every peer (NULL = none); copied */
   uint64_t poll_ms;        /* between polls of a caught-up replica */
   uint64_t refuse_ms;      /* how long a peer that served something invalid is left alone */
   uint64_t max_backoff_ms; /* cap of the backoff of a peer that is down */

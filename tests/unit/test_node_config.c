@@ -415,6 +415,22 @@ static void test_peers(void **state) {
   assert_null(nc.peer_ca_file);
   pg_node_config_clear(&nc);
 
+  char tok[300], text[600];
+  snprintf(tok, sizeof tok, "%s/peer.token", g_dir);
+  FILE *f = fopen(tok, "w");
+  assert_non_null(f);
+  fputs("# the coordinator's POST token\n\n  peer-token-0123456789abcdef  \n", f);
+  fclose(f);
+  snprintf(text, sizeof text, PK_LINE "[peers]\nurls = http://a:1\ntoken_file = %s\n", tok);
+  assert_int_equal(load(text, &nc, &d), PG_OK);
+  assert_string_equal(nc.peer_bearer, "peer-token-0123456789abcdef");
+  pg_node_config_clear(&nc);
+  f = fopen(tok, "w");
+  assert_non_null(f);
+  fputs("# nothing\n", f);
+  fclose(f);
+  expect_config_error(text, "no token in the file");
+
   expect_config_error("[peers]\nurls = http://a:1\n", "needs [milestones] public_keys");
   expect_config_error(PK_LINE "[peers]\nurls = ftp://a:1\n", "not an http:// or https:// URL");
   expect_config_error(PK_LINE "[peers]\nurls = http://\n", "not an http:// or https:// URL");

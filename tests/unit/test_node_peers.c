@@ -22,6 +22,7 @@
 #include "p2pgrid/client.h"
 #include "p2pgrid/clock.h"
 #include "p2pgrid/ed25519.h"
+#include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/http_call.h"
 #include "p2pgrid/httpd.h"
@@ -173,6 +174,26 @@ static json_t *peer_status(pg_node *r, const char *url) {
   return found;
 }
 
+/* A replica of the given peers (and bearer token for them, may be NULL). */
+static void start_replica(const char *name, const char *const *peers, size_t n,
+                          const char *bearer, pg_node **out) {
+  pg_node_config c;
+  pg_node_config_init(&c);
+  set_dir(&c, name);
+  c.ms_keys_count = 1;
+  memcpy(c.ms_public_keys[0], g_pk, 32);
+  c.peer_count = n;
+  c.peer_urls = calloc(n, sizeof *c.peer_urls);
+  assert_non_null(c.peer_urls);
+  for (size_t i = 0; i < n; i++) assert_non_null(c.peer_urls[i] = strdup(peers[i]));
+  c.peer_bearer = bearer ? strdup(bearer) : NULL;
+  c.peer_poll_ms = 50;
+  c.peer_max_backoff_ms = 200;
+  pg_diag d = {{0}};
+  if (pg_node_start(&c, out, &d)) fail_msg("%s: %s", name, d.msg);
+  pg_node_config_clear(&c);
+}
+
 /* A replica of [proxy(mode), upstream]: the proxy is refused for `reason`,
  * the upstream followed. */
 static void run_case(tamper mode, const char *name, const char *reason) {
@@ -184,23 +205,9 @@ static void run_case(tamper mode, const char *name, const char *reason) {
   assert_int_equal(pg_httpd_start(&ho, &px.h, &d), PG_OK);
   char purl[64];
   snprintf(purl, sizeof purl, "http://127.0.0.1:%u", (unsigned)pg_httpd_port(px.h));
-
-  pg_node_config c;
-  pg_node_config_init(&c);
-  set_dir(&c, name);
-  c.ms_keys_count = 1;
-  memcpy(c.ms_public_keys[0], g_pk, 32);
-  c.peer_count = 2;
-  c.peer_urls = calloc(2, sizeof *c.peer_urls);
-  assert_non_null(c.peer_urls);
-  c.peer_urls[0] = strdup(purl);
-  c.peer_urls[1] = strdup(g_up_url);
-  c.peer_poll_ms = 50;
-  c.peer_max_backoff_ms = 200;
+  const char *peers[] = {purl, g_up_url};
   pg_node *r = NULL;
-  int rc = pg_node_start(&c, &r, &d);
-  if (rc) fail_msg("replica: %s", d.msg);
-  pg_node_config_clear(&c);
+  start_replica(name, peers, 2, NULL, &r);
 
   uint32_t target = confirmed(g_up) + 2;
   uint64_t deadline = pg_monotonic_ms() + DEADLINE_MS;
@@ -241,11 +248,73 @@ static void test_not_a_milestone(void **state) {
   run_case(T_NOT_MILESTONE, "not-milestone", "is not that milestone");
 }
 
+static long post_data(pg_node *n, pg_http_result *res) {
+  char url[128];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/messages", (unsigned)pg_node_port(n));
+  const char *body = "{\"payload\":{\"type\":2,\"index\":\"746f6b656e\",\"data\":\"01\"}}";
+  pg_http_call_opts o = {.method = "POST", .url = url, .body = body, .body_len = strlen(body)};
+  assert_int_equal(pg_http_call(&o, res, NULL), PG_OK);
+  return res->status;
+}
+
+/* An upstream whose POST needs a bearer token: a replica without the token
+ * gets nothing through (503 naming the peer's 401), one with [peers]
+ * token_file's token forwards (201) and knows the message at once. */
+static void test_forward_with_token(void **state) {
+  (void)state;
+  static const char token[] = "replica-forwarding-token-0123456789";
+  pg_node_config c;
+  pg_node_config_init(&c);
+  set_dir(&c, "up-token");
+  uint8_t seed[32], pk[32], sk[64];
+  memset(seed, 0x33, sizeof seed);
+  pg_ed25519_from_seed(seed, pk, sk);
+  c.coo_enabled = true;
+  c.coo_interval_ms = 200;
+  c.coo_keys_count = 1;
+  memcpy(c.coo_secret_keys[0], sk, 64);
+  c.ms_keys_count = 1;
+  memcpy(c.ms_public_keys[0], pk, 32);
+  c.post_token_count = 1;
+  c.post_token_hashes = calloc(1, 32);
+  assert_non_null(c.post_token_hashes);
+  pg_blake2b256(token, strlen(token), c.post_token_hashes[0]);
+  pg_node *up = NULL, *without = NULL, *with = NULL;
+  pg_diag d = {{0}};
+  if (pg_node_start(&c, &up, &d)) fail_msg("upstream: %s", d.msg);
+  pg_node_config_clear(&c);
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)pg_node_port(up));
+  const char *peers[] = {url};
+  start_replica("no-token", peers, 1, NULL, &without);
+  start_replica("token", peers, 1, token, &with);
+
+  pg_http_result res = {0};
+  assert_int_equal(post_data(without, &res), 503);
+  if (!strstr(res.body, "no peer took the message") || !strstr(res.body, "401"))
+    fail_msg("without a token: %s", res.body);
+  pg_http_result_free(&res);
+  assert_int_equal(post_data(with, &res), 201);
+  json_t *j = json_loadb(res.body, res.len, 0, NULL);
+  const char *id = json_string_value(json_object_get(json_object_get(j, "data"), "messageId"));
+  uint8_t raw_id[32];
+  assert_int_equal(pg_hex_decode_exact(id, raw_id, 32), PG_OK);
+  pg_msg_meta m;
+  assert_int_equal(pg_tangle_get_meta(pg_node_tangle(with), raw_id, &m), PG_OK);
+  assert_int_equal(pg_tangle_get_meta(pg_node_tangle(up), raw_id, &m), PG_OK);
+  json_decref(j);
+  pg_http_result_free(&res);
+  pg_node_stop(with);
+  pg_node_stop(without);
+  pg_node_stop(up);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wrong_network),
       cmocka_unit_test(test_id_mismatch),
       cmocka_unit_test(test_not_a_milestone),
+      cmocka_unit_test(test_forward_with_token),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
