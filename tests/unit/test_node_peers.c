@@ -67,6 +67,22 @@ static void set_dir(pg_node_config *c, const char *name) {
   c->min_pow_score = 0;
 }
 
+/* A node that is its own coordinator (seed 0x33..: g_pk), milestones every
+ * 200 ms, in g_tmp/name. */
+static void coordinator_config(pg_node_config *c, const char *name) {
+  pg_node_config_init(c);
+  set_dir(c, name);
+  uint8_t seed[32], sk[64];
+  memset(seed, 0x33, sizeof seed);
+  pg_ed25519_from_seed(seed, g_pk, sk);
+  c->coo_enabled = true;
+  c->coo_interval_ms = 200;
+  c->coo_keys_count = 1;
+  memcpy(c->coo_secret_keys[0], sk, 64);
+  c->ms_keys_count = 1;
+  memcpy(c->ms_public_keys[0], g_pk, 32);
+}
+
 /* ---- the lying proxy ------------------------------------------------------- */
 
 static bool ends_with(const char *s, const char *tail) {
@@ -111,17 +127,7 @@ static int group_setup(void **state) {
   snprintf(g_tmp, sizeof g_tmp, "/tmp/pg-peers-XXXXXX");
   if (!mkdtemp(g_tmp)) return -1;
   pg_node_config c;
-  pg_node_config_init(&c);
-  set_dir(&c, "up");
-  uint8_t seed[32], sk[64];
-  memset(seed, 0x33, sizeof seed);
-  pg_ed25519_from_seed(seed, g_pk, sk);
-  c.coo_enabled = true;
-  c.coo_interval_ms = 200;
-  c.coo_keys_count = 1;
-  memcpy(c.coo_secret_keys[0], sk, 64);
-  c.ms_keys_count = 1;
-  memcpy(c.ms_public_keys[0], g_pk, 32);
+  coordinator_config(&c, "up");
   pg_diag d = {{0}};
   int rc = pg_node_start(&c, &g_up, &d);
   pg_node_config_clear(&c);
@@ -264,17 +270,7 @@ static void test_forward_with_token(void **state) {
   (void)state;
   static const char token[] = "replica-forwarding-token-0123456789";
   pg_node_config c;
-  pg_node_config_init(&c);
-  set_dir(&c, "up-token");
-  uint8_t seed[32], pk[32], sk[64];
-  memset(seed, 0x33, sizeof seed);
-  pg_ed25519_from_seed(seed, pk, sk);
-  c.coo_enabled = true;
-  c.coo_interval_ms = 200;
-  c.coo_keys_count = 1;
-  memcpy(c.coo_secret_keys[0], sk, 64);
-  c.ms_keys_count = 1;
-  memcpy(c.ms_public_keys[0], pk, 32);
+  coordinator_config(&c, "up-token");
   c.post_token_count = 1;
   c.post_token_hashes = calloc(1, 32);
   assert_non_null(c.post_token_hashes);
