@@ -85,6 +85,17 @@
  * (at most one line a second, naming how many were not logged). GET stays
  * open: any Chrysalis client can read.
  *
+ * Events: with [mqtt] host the node publishes the topics of Hornet's MQTT
+ * plugin to that broker (docs/PROTOCOL.md "MQTT events"; @iota/mqtt.js
+ * reads them): milestones/latest, milestones/confirmed (both retained),
+ * messages, messages/indexation/{hex}, messages/{id}/metadata,
+ * messages/referenced, outputs/{id}, addresses/{bech32}/outputs,
+ * addresses/ed25519/{hex}/outputs, transactions/{id}/included-message.
+ * Publishing never holds up the node: events go through a bounded queue to a
+ * publisher thread; while the broker is away they wait in the queue (the
+ * oldest dropped, counted and logged, when it is full) and libmosquitto
+ * reconnects with backoff. Without [mqtt] host there is no MQTT at all.
+ *
  * Health: a node that expects milestones (coordinator enabled, or milestone
  * public keys configured) is healthy when it has a confirmed milestone, the
  * confirmed index equals the latest index, and the confirmed milestone is at
@@ -100,6 +111,7 @@
 #include "p2pgrid/clock.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/events.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/message.h"
 #include "p2pgrid/tangle.h"
@@ -156,6 +168,10 @@ typedef struct pg_node_config {
   bool dust_protection;         /* TIP-15; true */
   size_t genesis_count;
   pg_genesis_output *genesis;   /* owned (malloc'd); from genesis and genesis_file */
+
+  /* [mqtt]: events to a broker (see "Events"); mqtt.host NULL = no MQTT */
+  pg_mqtt_settings mqtt;       /* owned; client_id "p2pgrid-node", qos 1 */
+  size_t mqtt_queue;           /* events held while the broker is slow or away; 10000 */
 
   /* Programmatic only (not from INI). */
   const pg_clock *clock;       /* NULL = real clock */
@@ -228,5 +244,15 @@ typedef struct pg_node_api_stats {
   uint64_t posts_forbidden;       /* 403: token not listed or certificate refused */
 } pg_node_api_stats;
 void pg_node_get_api_stats(pg_node *n, pg_node_api_stats *out);
+
+/* The MQTT publisher's counters (all zero without [mqtt]). */
+typedef struct pg_node_mqtt_stats {
+  bool enabled;       /* [mqtt] host set */
+  bool connected;     /* to the broker now */
+  uint64_t published; /* MQTT messages handed to libmosquitto */
+  uint64_t dropped;   /* events or messages lost: queue full, broker away, no memory */
+  uint64_t queued;    /* events waiting now */
+} pg_node_mqtt_stats;
+void pg_node_get_mqtt_stats(pg_node *n, pg_node_mqtt_stats *out);
 
 #endif
