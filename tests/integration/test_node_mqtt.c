@@ -134,17 +134,20 @@ static json_t *rec_json(const rec *r) {
 
 static proc g_broker = {.name = "mosquitto"};
 static proc g_node = {.name = "node"};
+static proc g_grid = {.name = "grid"};
 static char g_dir[64], g_seed_file[200], g_genesis_set[300], g_mqtt_port_set[64];
 static uint8_t g_addr[2][32]; /* wallet address 0 (funded), and a receiver */
 
-static void start_node(const char *queue) {
-  char qset[64];
+/* port 0: any; a restart passes the old one, so the grid daemon keeps its node */
+static void start_node(const char *queue, unsigned port) {
+  char qset[64], pstr[16];
   snprintf(qset, sizeof qset, "mqtt.queue=%s", queue);
+  snprintf(pstr, sizeof pstr, "%u", port);
   const char *argv[] = {"--set", "coordinator.enabled=true", "--set", "coordinator.generate=true",
                         "--set", "coordinator.interval=1s",  "--set", "node.min_pow_score=0",
                         "--set", g_genesis_set,              "--set", "mqtt.host=127.0.0.1",
                         "--set", g_mqtt_port_set,            "--set", qset,
-                        NULL};
+                        "--port", pstr,                      NULL};
   proc_start(&g_node, argv);
 }
 
@@ -179,6 +182,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
   (void)state;
   sub_stop();
+  if (g_grid.pid > 0) proc_kill(&g_grid);
   if (g_node.pid > 0) proc_kill(&g_node);
   if (g_broker.pid > 0) proc_kill(&g_broker);
   mosquitto_lib_cleanup();
@@ -293,7 +297,7 @@ static void test_events(void **state) {
   harness_broker_start(&g_broker);
   snprintf(g_mqtt_port_set, sizeof g_mqtt_port_set, "mqtt.port=%u", g_broker.port);
   sub_start(g_broker.port);
-  start_node("10000");
+  start_node("10000", 0);
 
   /* milestones: confirmed and latest, both as REST has them */
   uint32_t ms = check_milestone("milestones/confirmed", 0, 0);
@@ -360,6 +364,93 @@ static void test_events(void **state) {
   (void)ms;
 }
 
+/* ---- the entity daemons' subscriber --------------------------------------------------------- */
+
+
+/* The grid's /api/status (no envelope), as the operator. */
+static json_t *grid_status(resp *h) {
+  get(&g_grid, "/api/status", h);
+  if (h->status != 200 || !json_is_object(h->json))
+    fail_msg("grid GET /api/status: status %ld body %s", h->status, h->body ? h->body : "");
+  return h->json;
+}
+
+static json_t *grid_events(resp *h) {
+  json_t *st = grid_status(h);
+  json_t *ev = json_object_get(st, "events");
+  if (!json_is_object(ev)) fail_msg("the grid's status has no \"events\" object");
+  return ev;
+}
+
+/* Waits until the grid's events.KEY >= want; returns the status's events. */
+static void wait_grid_events(const char *key, long long want) {
+  uint64_t deadline = now_ms() + DEADLINE_EVENT_MS;
+  for (;;) {
+    resp h = {0};
+    long long v = jint(grid_events(&h), key);
+    resp_free(&h);
+    if (v >= want) return;
+    if (now_ms() > deadline) {
+      dump_log(&g_grid);
+      fail_msg("the grid's events.%s is %lld, want at least %lld", key, v, want);
+    }
+    nap();
+  }
+}
+
+/* A grid daemon with [mqtt] and a 30 s tick: its steps come from events.
+ * wakes counts the waits that an event ended, so wakes > 0 within a few
+ * seconds shows steps triggered by events, not by the tick. */
+static void test_entity_events(void **state) {
+  (void)state;
+  char ca[200], prefix[200], log[200], extra[400], b32[PG_BECH32_MAX_LEN + 1];
+  snprintf(ca, sizeof ca, "%s/ca", g_dir);
+  ca_init(ca);
+  snprintf(prefix, sizeof prefix, "%s/grid", g_dir);
+  ca_issue(ca, "grid", "grid", NULL, NULL, prefix, NULL);
+  snprintf(prefix, sizeof prefix, "%s/operator", g_dir);
+  ca_issue(ca, "operator", "operator", NULL, NULL, prefix, &g_tls);
+  snprintf(prefix, sizeof prefix, "%s/wallet-1.seed", g_dir);
+  FILE *f = fopen(prefix, "w");
+  assert_non_null(f);
+  fprintf(f, "%s\n", "1111111111111111111111111111111111111111111111111111111111111111");
+  fclose(f);
+  snprintf(extra, sizeof extra,
+           "import_price = 300000000\nexport_price = 80000000\n"
+           "[mqtt]\nhost = 127.0.0.1\nport = %u\nqos = 1\n",
+           g_broker.port);
+  grid_dirs g = {.dir = g_dir, .ca_dir = ca, .node_url = g_node.base, .slot_ms = 60000};
+  write_entity_config(&g, "grid", "grid", NULL, 1, extra);
+  snprintf(prefix, sizeof prefix, "%s/grid.ini", g_dir);
+  const char *slow[] = {"--set", "grid.tick=30s", NULL};
+  proc_start_cmd(&g_grid, "grid", prefix, slow);
+
+  /* milestones wake it (a milestone a second, a tick of 30 s) */
+  wait_grid_events("milestones", 3);
+  wait_grid_events("wakes", 3);
+  resp h = {0};
+  json_t *ev = grid_events(&h);
+  assert_true(json_is_true(json_object_get(ev, "connected")));
+  assert_int_equal(jint(ev, "rejected"), 0);
+  resp_free(&h);
+  json_t *st = grid_status(&h);
+  snprintf(b32, sizeof b32, "%s", jstr(st, "address"));
+  resp_free(&h);
+  json_t *info = get_data(&g_node, "/api/v1/info", &h);
+  long long cmi = jint(info, "confirmedMilestoneIndex");
+  resp_free(&h);
+  ev = grid_events(&h);
+  assert_true(jint(ev, "lastMilestone") >= 1 && jint(ev, "lastMilestone") <= cmi);
+  resp_free(&h);
+
+  /* a payment to the grid's address: an output event on its address topic */
+  snprintf(log, sizeof log, "%s/send-grid.log", g_dir);
+  const char *argv[] = {P2PGRID_BIN, "wallet", "send", "--seed-file", g_seed_file, "--node", g_node.base,
+                        "--to", b32, "--amount", "1000000", "--timeout", "60", NULL};
+  run_ok(argv, log);
+  wait_grid_events("outputs", 1);
+}
+
 static bool dropped_logged(void) {
   char *s = slurp(g_node.log, NULL);
   bool yes = s && strstr(s, "event(s) dropped") && strstr(s, "lost the broker");
@@ -371,7 +462,7 @@ static void test_broker_down_up(void **state) {
   (void)state;
   /* a small queue, so an outage of a few milestones overflows it */
   proc_stop(&g_node);
-  start_node("16");
+  start_node("16", g_node.port);
   uint32_t before = check_milestone("milestones/confirmed", 0, rec_count());
   proc_stop(&g_broker);
 
@@ -397,6 +488,19 @@ static void test_broker_down_up(void **state) {
     if (now_ms() > deadline) fail_msg("no milestone confirmed without a broker");
     nap();
   }
+  /* the grid daemon keeps running and answering without the broker */
+  deadline = now_ms() + DEADLINE_EVENT_MS;
+  for (;;) {
+    json_t *ev = grid_events(&h);
+    bool connected = json_is_true(json_object_get(ev, "connected"));
+    resp_free(&h);
+    if (!connected) break;
+    if (now_ms() > deadline) fail_msg("the grid still says it is connected to a stopped broker");
+    nap();
+  }
+  json_t *ev = grid_events(&h);
+  long long wakes = jint(ev, "wakes");
+  resp_free(&h);
   deadline = now_ms() + DEADLINE_EVENT_MS;
   while (!dropped_logged()) {
     if (now_ms() > deadline) {
@@ -419,7 +523,13 @@ static void test_broker_down_up(void **state) {
     if (now_ms() > deadline) fail_msg("the node did not say it reconnected");
     nap();
   }
+  /* the grid subscribes again and events wake it again */
+  wait_grid_events("wakes", wakes + 2);
+  ev = grid_events(&h);
+  assert_true(json_is_true(json_object_get(ev, "connected")));
+  resp_free(&h);
   (void)before;
+  proc_stop(&g_grid);
   proc_stop(&g_node);
   proc_stop(&g_broker);
 }
@@ -427,6 +537,7 @@ static void test_broker_down_up(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_events),
+      cmocka_unit_test(test_entity_events),
       cmocka_unit_test(test_broker_down_up),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
