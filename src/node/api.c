@@ -539,6 +539,10 @@ static void address_info(pg_node *n, const char *s, bool bech32, pg_http_resp *r
                     (json_int_t)balance, "dustAllowed", dust_allowed, "ledgerIndex", li));
 }
 
+static json_t *output_ids_json(const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t n) {
+  return pg_node_hex_list_json(n ? ids[0] : NULL, n, PG_OUTPUT_ID_LEN);
+}
+
 static void address_outputs(pg_node *n, const pg_http_req *req, const char *s, bool bech32,
                             pg_http_resp *resp) {
   pg_ledger *l = need_ledger(n, resp);
@@ -582,12 +586,7 @@ static void address_outputs(pg_node *n, const pg_http_req *req, const char *s, b
     free(ids);
     return;
   }
-  json_t *a = json_array();
-  for (size_t i = 0; a && i < count; i++)
-    if (json_array_append_new(a, pg_node_hex_json(ids[i], PG_OUTPUT_ID_LEN)) != 0) {
-      json_decref(a);
-      a = NULL;
-    }
+  json_t *a = output_ids_json((const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count);
   free(ids);
   char hex[65];
   pg_hex_encode(addr, 32, hex);
@@ -661,16 +660,6 @@ static bool parse_ms_index(const char *s, uint32_t *out, pg_http_resp *resp) {
   }
   *out = (uint32_t)v;
   return true;
-}
-
-static json_t *output_ids_json(const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t n) {
-  json_t *a = json_array();
-  for (size_t i = 0; a && i < n; i++)
-    if (json_array_append_new(a, pg_node_hex_json(ids[i], PG_OUTPUT_ID_LEN)) != 0) {
-      json_decref(a);
-      return NULL;
-    }
-  return a;
 }
 
 static void h_utxo_changes(pg_node *n, const pg_http_req *req, const char *const *args,

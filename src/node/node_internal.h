@@ -101,6 +101,8 @@ void pg_node_mam_fetch(pg_node *n, const pg_http_req *req, const char *const *ar
 /* node_json.c: JSON shapes shared by the REST API and the MQTT events
  * (new references; NULL when out of memory). */
 json_t *pg_node_hex_json(const uint8_t *p, size_t n); /* n <= 64 */
+/* n items of `each` bytes (each <= 64) as an array of hex strings. */
+json_t *pg_node_hex_list_json(const uint8_t *items, size_t n, size_t each);
 json_t *pg_node_ids_json(const uint8_t (*ids)[PG_ID_LEN], size_t n);
 json_t *pg_node_meta_json(const pg_msg_meta *m); /* IMessageMetadata */
 /* IOutputResponse with isSpent = spent; spent_details adds milestoneIndexSpent

@@ -14,14 +14,18 @@ json_t *pg_node_hex_json(const uint8_t *p, size_t n) {
   return json_string(buf);
 }
 
-json_t *pg_node_ids_json(const uint8_t (*ids)[PG_ID_LEN], size_t n) {
+json_t *pg_node_hex_list_json(const uint8_t *items, size_t n, size_t each) {
   json_t *a = json_array();
   for (size_t i = 0; a && i < n; i++)
-    if (json_array_append_new(a, pg_node_hex_json(ids[i], PG_ID_LEN)) != 0) {
+    if (json_array_append_new(a, pg_node_hex_json(items + i * each, each)) != 0) {
       json_decref(a);
       return NULL;
     }
   return a;
+}
+
+json_t *pg_node_ids_json(const uint8_t (*ids)[PG_ID_LEN], size_t n) {
+  return pg_node_hex_list_json(n ? ids[0] : NULL, n, PG_ID_LEN);
 }
 
 static const char *inclusion_name(int incl) {
