@@ -122,13 +122,15 @@ int pg_mqtt_client_new(const pg_mqtt_settings *s, void *obj, struct mosquitto **
 
 int pg_mqtt_connect(struct mosquitto *m, const pg_mqtt_settings *s, pg_diag *d) {
   int mrc = mosquitto_connect_async(m, s->host, s->port, KEEPALIVE_S);
-  if (mrc == MOSQ_ERR_ERRNO) {
+  if (mrc == MOSQ_ERR_ERRNO || mrc == MOSQ_ERR_EAI) {
+    /* refused, unreachable, name not resolvable yet: the network thread
+     * keeps trying with the backoff */
     pg_log_warn(MOD, "mqtt %s:%u not reachable yet (%s); retrying in the background", s->host,
-                (unsigned)s->port, strerror(errno));
+                (unsigned)s->port,
+                mrc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(mrc));
   } else if (mrc != MOSQ_ERR_SUCCESS) {
-    return pg_fail(d, mrc == MOSQ_ERR_EAI ? PG_ERR_IO : PG_ERR_CONFIG,
-                   "mqtt: cannot connect to %.200s:%u: %s", s->host, (unsigned)s->port,
-                   mosquitto_strerror(mrc));
+    return pg_fail(d, PG_ERR_CONFIG, "mqtt: cannot connect to %.200s:%u: %s", s->host,
+                   (unsigned)s->port, mosquitto_strerror(mrc));
   }
   mrc = mosquitto_loop_start(m);
   if (mrc != MOSQ_ERR_SUCCESS)
