@@ -14,7 +14,7 @@
  *    step, never a wrong booking. Without a broker nothing changes: the
  *    daemon keeps stepping every tick (polling is the fallback).
  *  - the parsers of what the broker delivers (outside bytes, fuzzed in
- *    fuzz/fuzz_events_payload.c).
+ *    fuzz/fuzz_client_events.c).
  *
  * Threads: libmosquitto's network thread runs the subscriber's callbacks;
  * pg_events_* may be called from any one other thread. */
