@@ -257,6 +257,16 @@ int pg_tg_note_push(pg_tangle *t, const pg_tg_note *n) {
   return PG_OK;
 }
 
+/* Metadata of a solid message with these parents (not referenced yet). */
+static void solid_meta(pg_msg_meta *meta, const uint8_t id[PG_ID_LEN], uint8_t np,
+                       const uint8_t (*parents)[PG_ID_LEN]) {
+  memset(meta, 0, sizeof *meta);
+  memcpy(meta->id, id, PG_ID_LEN);
+  meta->parents_count = np;
+  memcpy(meta->parents, parents, (size_t)np * PG_ID_LEN);
+  meta->solid = true;
+}
+
 /* Tells cfg.on_event what the committed submit of (bytes, id) did, in the
  * order tangle.h promises. Lock held. */
 static void tell_events(pg_tangle *t, const uint8_t *bytes, size_t len, const uint8_t id[PG_ID_LEN],
@@ -272,11 +282,7 @@ static void tell_events(pg_tangle *t, const uint8_t *bytes, size_t len, const ui
   for (size_t e = 0; e < t->nev; e++) {
     const pg_tg_event *s = &t->ev[e];
     int score = pg_tg_score(t, s->omrsi, s->ymrsi);
-    memset(&meta, 0, sizeof meta);
-    memcpy(meta.id, s->id, PG_ID_LEN);
-    meta.parents_count = s->np;
-    memcpy(meta.parents, s->parents, (size_t)s->np * PG_ID_LEN);
-    meta.solid = true;
+    solid_meta(&meta, s->id, s->np, (const uint8_t(*)[PG_ID_LEN])s->parents);
     meta.should_promote = score == PG_TG_SEMI_LAZY;
     meta.should_reattach = score == PG_TG_LAZY;
     ev = (pg_tangle_event){.kind = PG_TANGLE_EV_SOLID, .id = meta.id, .meta = &meta};
@@ -288,11 +294,7 @@ static void tell_events(pg_tangle *t, const uint8_t *bytes, size_t len, const ui
       ev = (pg_tangle_event){.kind = PG_TANGLE_EV_MILESTONE_CONFIRMED, .id = n->id,
                              .ms_index = n->index, .ms_timestamp = n->ts};
     } else {
-      memset(&meta, 0, sizeof meta);
-      memcpy(meta.id, n->id, PG_ID_LEN);
-      meta.parents_count = n->np;
-      memcpy(meta.parents, n->parents, (size_t)n->np * PG_ID_LEN);
-      meta.solid = true;
+      solid_meta(&meta, n->id, n->np, (const uint8_t(*)[PG_ID_LEN])n->parents);
       meta.referenced_by = n->index;
       meta.milestone_index = n->ms_index;
       meta.inclusion = n->inclusion;
