@@ -1,11 +1,13 @@
 /* p2pgrid source|producer|consumer|grid — the entity daemons: one INI file,
  * a node URL, a step every tick until SIGINT/SIGTERM. */
 #include <getopt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include "app.h"
 #include "p2pgrid/file.h"
 #include "p2pgrid/client.h"
+#include "p2pgrid/events.h"
 #include "p2pgrid/grid.h"
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
@@ -74,6 +77,10 @@ static void usage_common(FILE *f, role r) {
           "     `p2pgrid ca issue`), ca (required: the community CA certificate), crl (the\n"
           "     CA's revocation list, re-read when it changes)\n",
           n, n);
+  fprintf(f, "  [mqtt] host, port (1883), client_id, qos (1), tls_ca, tls_cert, tls_key: the\n"
+             "     broker of the node's events; then a confirmed milestone%s makes the\n"
+             "     next step run at once instead of at the next tick (off unless host is set)\n",
+          r == R_GRID ? " or a payment to the\n     grid's address" : "");
   if (r != R_GRID) fprintf(f, "  [upstream] url: the %s's registration API (required)\n",
                            r == R_SOURCE ? "producer" : "grid");
   if (r == R_PRODUCER || r == R_GRID)
@@ -289,6 +296,54 @@ static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_o
   return rc;
 }
 
+/* [mqtt]: the node's events through a broker (docs/CONFIG.md); *out stays
+ * NULL without [mqtt] host. The connection is made in the background. */
+static int start_events(const char *cmd, pg_config *cfg, pg_events **out) {
+  pg_mqtt_settings ms = {0};
+  pg_diag d = {{0}};
+  int status = PG_EXIT_OK;
+  *out = NULL;
+  if (pg_mqtt_settings_load(&ms, cfg, "mqtt", NULL, &d) != PG_OK ||
+      (ms.host && pg_events_new(&ms, out, &d) != PG_OK)) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    status = PG_EXIT_USAGE;
+  }
+  pg_mqtt_settings_clear(&ms);
+  return status;
+}
+
+/* Wakes on outputs to the entity's own address too (the grid's, where
+ * payments arrive), once its status names one (after a step has asked the
+ * node for the HRP); true when done or nothing to do. */
+static bool watch_own_address(daemon_t *dm, pg_events *ev, const char *sec) {
+  json_t *st = NULL;
+  pg_diag d = {{0}};
+  if (!ev || dm->r != R_GRID) return true;
+  if (status_of(dm, &st, &d) != PG_OK) return false;
+  const char *a = json_string_value(json_object_get(st, "address"));
+  bool done = a && *a;
+  if (done && pg_events_watch(ev, a, &d) != PG_OK) pg_log_warn(sec, "events: %s", d.msg);
+  json_decref(st);
+  return done;
+}
+
+/* Waits a tick, or less when an event arrives (then the next step runs at
+ * once); returns the stop signal received, or 0. */
+static int wait_next(const sigset_t *sigs, int sigfd, pg_events *ev, uint64_t tick_ms) {
+  if (!ev || sigfd < 0) {
+    struct timespec ts = {.tv_sec = (time_t)(tick_ms / 1000), .tv_nsec = (long)(tick_ms % 1000) * 1000000L};
+    int sig = sigtimedwait(sigs, NULL, &ts);
+    return sig > 0 ? sig : 0;
+  }
+  struct pollfd p[2] = {{.fd = sigfd, .events = POLLIN}, {.fd = pg_events_fd(ev), .events = POLLIN}};
+  int n = poll(p, 2, (int)tick_ms);
+  struct signalfd_siginfo si;
+  if (n > 0 && (p[0].revents & POLLIN) && read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+    return (int)si.ssi_signo;
+  if (n > 0 && (p[1].revents & POLLIN)) (void)pg_events_take(ev);
+  return 0;
+}
+
 int pg_cmd_entity(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
@@ -314,6 +369,8 @@ int pg_cmd_entity(int argc, char **argv) {
   pg_client *client = NULL;
   pg_registrar *up = NULL;
   pg_meter *meter = NULL;
+  pg_events *events = NULL;
+  int sigfd = -1;
   daemon_t dm = {.r = r};
   pg_dirlock *dirlock = NULL;
   pg_app_tls tls;
@@ -362,6 +419,13 @@ int pg_cmd_entity(int argc, char **argv) {
     fprintf(stderr, "p2pgrid %s: --config FILE is required (see examples/%s.ini)\n", cmd, sec);
     goto out;
   }
+  /* blocked before any thread starts (MQTT meter, events), so that only
+   * the loop below takes them */
+  sigset_t stop_sigs;
+  sigemptyset(&stop_sigs);
+  sigaddset(&stop_sigs, SIGINT);
+  sigaddset(&stop_sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
   status = pg_app_config_load(cmd, config_path, &ov, &cfg);
   if (status != PG_EXIT_OK) goto out;
   status = PG_EXIT_USAGE;
@@ -450,6 +514,8 @@ int pg_cmd_entity(int argc, char **argv) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     goto out;
   }
+  if (start_events(cmd, cfg, &events) != PG_EXIT_OK) goto out;
+  eo.events = events;
   if (pg_app_config_unused(cmd, cfg) != PG_EXIT_OK) goto out;
 
   pg_tls_files node_tls = tls.files;
@@ -486,12 +552,9 @@ int pg_cmd_entity(int argc, char **argv) {
     goto out;
   }
 
-  sigset_t stop_sigs;
-  sigemptyset(&stop_sigs);
-  sigaddset(&stop_sigs, SIGINT);
-  sigaddset(&stop_sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
+  if (events) sigfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
+  bool watching = false;
 
   if (api) {
     pg_httpd_opts hopts = {.bind = bind, .port = (uint16_t)port, .max_body = 8192,
@@ -525,9 +588,9 @@ int pg_cmd_entity(int argc, char **argv) {
     /* a storage failure (a full disk, a locked or failing database) is
      * rolled back where it happened: say so and try again next tick */
     if (rc) pg_log_error(sec, "step failed, retrying: %s", d.msg);
+    if (!watching) watching = watch_own_address(&dm, events, sec);
     if (once) break;
-    struct timespec ts = {.tv_sec = (time_t)(tick_ms / 1000), .tv_nsec = (long)(tick_ms % 1000) * 1000000L};
-    int sig = sigtimedwait(&stop_sigs, NULL, &ts);
+    int sig = wait_next(&stop_sigs, sigfd, events, tick_ms);
     if (sig == SIGINT || sig == SIGTERM) {
       pg_log_info(sec, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
@@ -546,6 +609,8 @@ out:
     if (status == PG_EXIT_OK) pg_log_info(sec, "stopped");
   }
   pg_meter_free(meter);
+  pg_events_free(events);
+  if (sigfd >= 0) close(sigfd);
   pg_registrar_free(up);
   pg_app_tls_free(&tls);
   if (bearer) sodium_memzero(bearer, strlen(bearer));

@@ -48,6 +48,7 @@
 #include "p2pgrid/client.h"
 #include "p2pgrid/clock.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/events.h"
 #include "p2pgrid/grid_protocol.h"
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/market.h"
@@ -109,6 +110,11 @@ typedef struct pg_entity_opts {
    * channel to us (in its hello and its registration). Required for an
    * entity that registers upstream. */
   const pg_tls_key *key;
+  /* The node's MQTT events (borrowed; NULL = none): the daemon steps when
+   * one arrives; the entity only reports the subscriber's counters in its
+   * status ("events": connected, milestones, outputs, rejected, wakes,
+   * lastMilestone). */
+  pg_events *events;
 } pg_entity_opts;
 
 /* Limits of a registration API (grid and producer). */

@@ -116,6 +116,16 @@
  * limit POST) to the first usable peer that takes it; a peer's 400 is
  * answered as 400, no peer taking it as 503; on success the node fetches
  * the message back from that peer, so its metadata is served at once.
+ * Events: with [mqtt] host the node publishes the topics of Hornet's MQTT
+ * plugin to that broker (docs/PROTOCOL.md "MQTT events"; @iota/mqtt.js
+ * reads them): milestones/latest, milestones/confirmed (both retained),
+ * messages, messages/indexation/{hex}, messages/{id}/metadata,
+ * messages/referenced, outputs/{id}, addresses/{bech32}/outputs,
+ * addresses/ed25519/{hex}/outputs, transactions/{id}/included-message.
+ * Publishing never holds up the node: events go through a bounded queue to a
+ * publisher thread; while the broker is away they wait in the queue (the
+ * oldest dropped, counted and logged, when it is full) and libmosquitto
+ * reconnects with backoff. Without [mqtt] host there is no MQTT at all.
  *
  * Health: a node that expects milestones (coordinator enabled, or milestone
  * public keys configured) is healthy when it has a confirmed milestone, the
@@ -132,6 +142,7 @@
 #include "p2pgrid/clock.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/events.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/message.h"
 #include "p2pgrid/tangle.h"
@@ -199,6 +210,9 @@ typedef struct pg_node_config {
   uint64_t peer_poll_ms;       /* 1000 */
   uint64_t peer_refuse_ms;     /* 3600000: how long a peer that served something invalid is skipped */
   uint64_t peer_max_backoff_ms; /* 60000: backoff cap of a peer that does not answer */
+  /* [mqtt]: events to a broker (see "Events"); mqtt.host NULL = no MQTT */
+  pg_mqtt_settings mqtt;       /* owned; client_id "p2pgrid-node", qos 1 */
+  size_t mqtt_queue;           /* events held while the broker is slow or away; 10000 */
 
   /* Programmatic only (not from INI). */
   const pg_clock *clock;       /* NULL = real clock */
@@ -271,5 +285,15 @@ typedef struct pg_node_api_stats {
   uint64_t posts_forbidden;       /* 403: token not listed or certificate refused */
 } pg_node_api_stats;
 void pg_node_get_api_stats(pg_node *n, pg_node_api_stats *out);
+
+/* The MQTT publisher's counters (all zero without [mqtt]). */
+typedef struct pg_node_mqtt_stats {
+  bool enabled;       /* [mqtt] host set */
+  bool connected;     /* to the broker now */
+  uint64_t published; /* MQTT messages handed to libmosquitto */
+  uint64_t dropped;   /* events or messages lost: queue full, broker away, no memory */
+  uint64_t queued;    /* events waiting now */
+} pg_node_mqtt_stats;
+void pg_node_get_mqtt_stats(pg_node *n, pg_node_mqtt_stats *out);
 
 #endif

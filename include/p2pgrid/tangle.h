@@ -40,6 +40,43 @@ typedef struct pg_tangle pg_tangle;
 typedef int (*pg_tx_confirm_fn)(void *ctx, uint32_t milestone_index, const uint8_t msg_id[PG_ID_LEN],
                                 const pg_message *m, bool *included, uint8_t *conflict_reason);
 
+/* ---- events ----------------------------------------------------------------
+ * What happened in the Tangle, told to an optional sink (pg_tangle_config
+ * on_event) so that a node can publish it (e.g. over MQTT) without polling.
+ *
+ * Rule: the sink is called on the thread that submitted, AFTER the submit's
+ * SQLite transaction committed (a rolled-back submit tells nothing), while
+ * the Tangle's lock is still held. So events arrive in one total order, the
+ * order of the commits, and nothing in them is ever undone. The sink must
+ * not call any pg_tangle_* function (it would deadlock), must not block and
+ * should be quick: copy what it needs and return. Pointers in the event are
+ * valid only during the call. One submit tells, in this order: MESSAGE;
+ * MILESTONE_LATEST if it raised the latest milestone index; SOLID for every
+ * message that became solid (the new one and waiting children); then per
+ * milestone confirmed by it, REFERENCED for every message of its past cone in
+ * white-flag order (the milestone itself last) followed by
+ * MILESTONE_CONFIRMED. The coordinator's dry run tells nothing. */
+typedef enum pg_tangle_event_kind {
+  PG_TANGLE_EV_MESSAGE = 1,          /* a new message was stored: id, raw */
+  PG_TANGLE_EV_MILESTONE_LATEST = 2, /* a valid milestone above every earlier index: milestone */
+  PG_TANGLE_EV_SOLID = 3,            /* a message became solid: meta (not referenced yet) */
+  PG_TANGLE_EV_REFERENCED = 4,       /* a message was referenced by a milestone: meta */
+  PG_TANGLE_EV_MILESTONE_CONFIRMED = 5, /* a milestone was confirmed: milestone */
+} pg_tangle_event_kind;
+
+struct pg_msg_meta;
+typedef struct pg_tangle_event {
+  pg_tangle_event_kind kind;
+  const uint8_t *id;                /* the message (every kind) */
+  const uint8_t *raw;               /* MESSAGE: its bytes */
+  size_t raw_len;
+  const struct pg_msg_meta *meta;   /* SOLID, REFERENCED: its metadata as get_meta gives it */
+  uint32_t ms_index;                /* MILESTONE_*: index */
+  uint64_t ms_timestamp;            /* MILESTONE_*: Unix seconds */
+} pg_tangle_event;
+
+typedef void (*pg_tangle_event_fn)(void *ctx, const pg_tangle_event *ev);
+
 typedef struct pg_tangle_config {
   const char *data_dir;     /* required; created if missing */
   const char *network_name; /* reported by /info; network id = BLAKE2b-256(name)[0..8] LE */
@@ -69,6 +106,9 @@ typedef struct pg_tangle_config {
 
   pg_tx_confirm_fn tx_confirm; /* optional */
   void *tx_confirm_ctx;
+
+  pg_tangle_event_fn on_event; /* optional; see "events" above */
+  void *on_event_ctx;
 } pg_tangle_config;
 
 /* Fills c with defaults (network "private-tangle", hrp "atoi", score 0, TIP-3 values). */

@@ -76,6 +76,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->retry_ms = o->retry_ms ? o->retry_ms : 2000;
   e->type = type;
   e->key = o->key;
+  e->events = o->events;
   if (o->upstream && !o->key)
     return pg_fail(d, PG_ERR_CONFIG, "%s: a member key and certificate are needed to register upstream",
                    role);
@@ -249,6 +250,18 @@ int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_diag *d) {
                       json_integer((json_int_t)pg_slot_of(pg_entity_now(e), e->slot_ms)));
   json_object_set_new(o, "unsentMessages", json_integer(pending));
   json_object_set_new(o, "errors", errors);
+  if (e->events) {
+    pg_events_stats es;
+    pg_events_stats_get(e->events, &es);
+    json_t *ev = json_object();
+    json_object_set_new(ev, "connected", json_boolean(es.connected));
+    json_object_set_new(ev, "milestones", json_integer((json_int_t)es.milestones));
+    json_object_set_new(ev, "outputs", json_integer((json_int_t)es.outputs));
+    json_object_set_new(ev, "rejected", json_integer((json_int_t)es.rejected));
+    json_object_set_new(ev, "wakes", json_integer((json_int_t)es.wakes));
+    json_object_set_new(ev, "lastMilestone", json_integer(es.last_milestone));
+    json_object_set_new(o, "events", ev);
+  }
   *out = o;
   return PG_OK;
 }

@@ -97,6 +97,7 @@ typedef struct pg_entity {
   uint64_t retry_ms;
   pg_grid_entity type;
   const pg_tls_key *key;      /* the member's key and certificate (borrowed) */
+  pg_events *events;          /* the node's MQTT events (borrowed), status only; may be NULL */
   char pay_address[PG_BECH32_MAX_LEN + 1]; /* a producer's, sent with its registration */
   /* upstream registration */
   bool registered;

@@ -44,22 +44,6 @@ static const char *quote(const char *s, char *out, size_t cap) {
   return out;
 }
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
-  char buf[2 * 64 + 1];
-  if (n > 64) return NULL;
-  pg_hex_encode(p, n, buf);
-  return json_string(buf);
-}
-
-static json_t *ids_json(const uint8_t (*ids)[PG_ID_LEN], size_t n) {
-  json_t *a = json_array();
-  for (size_t i = 0; a && i < n; i++)
-    if (json_array_append_new(a, hex_json(ids[i], PG_ID_LEN)) != 0) {
-      json_decref(a);
-      return NULL;
-    }
-  return a;
-}
 
 static json_t *num_real(double v) { return json_real(isfinite(v) ? v : 0.0); }
 
@@ -206,7 +190,7 @@ static void h_tips(pg_node *n, const pg_http_req *req, const char *const *args,
       memcpy(ids[j], ids[j - 1], PG_ID_LEN);
       memcpy(ids[j - 1], t, PG_ID_LEN);
     }
-  json_t *a = ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
+  json_t *a = pg_node_ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
   ok_data(resp, 200, a ? json_pack("{s:o}", "tipMessageIds", a) : NULL);
 }
 
@@ -347,7 +331,7 @@ static void h_messages_find(pg_node *n, const pg_http_req *req, const char *cons
   } else {
     char hex[2 * PG_INDEX_MAX_LEN + 1];
     pg_hex_encode(index, index_len, hex);
-    json_t *a = ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
+    json_t *a = pg_node_ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
     ok_data(resp, 200,
             a ? json_pack("{s:s,s:i,s:I,s:o}", "index", hex, "maxResults", PG_NODE_MAX_RESULTS,
                           "count", (json_int_t)count, "messageIds", a)
@@ -404,17 +388,6 @@ static void h_message_raw(pg_node *n, const pg_http_req *req, const char *const 
   pg_buf_free(&raw);
 }
 
-static const char *inclusion_name(int incl) {
-  switch (incl) {
-  case PG_INCL_INCLUDED:
-    return "included";
-  case PG_INCL_CONFLICTING:
-    return "conflicting";
-  default:
-    return "noTransaction";
-  }
-}
-
 static void h_message_meta(pg_node *n, const pg_http_req *req, const char *const *args,
                            pg_http_resp *resp) {
   uint8_t id[PG_ID_LEN];
@@ -429,36 +402,7 @@ static void h_message_meta(pg_node *n, const pg_http_req *req, const char *const
     fail_from(resp, rc, NULL, "load metadata");
     return;
   }
-  size_t np = m.parents_count <= PG_MSG_MAX_PARENTS ? m.parents_count : PG_MSG_MAX_PARENTS;
-  json_t *o = json_object();
-  json_t *parents = ids_json((const uint8_t(*)[PG_ID_LEN])m.parents, np);
-  if (!o || !parents) {
-    json_decref(o);
-    json_decref(parents);
-    pg_http_error(resp, 500, "out of memory");
-    return;
-  }
-  int e = 0;
-  e |= json_object_set_new(o, "messageId", hex_json(id, PG_ID_LEN));
-  e |= json_object_set_new(o, "parentMessageIds", parents);
-  e |= json_object_set_new(o, "isSolid", json_boolean(m.solid));
-  if (m.referenced_by)
-    e |= json_object_set_new(o, "referencedByMilestoneIndex", json_integer(m.referenced_by));
-  if (m.milestone_index)
-    e |= json_object_set_new(o, "milestoneIndex", json_integer(m.milestone_index));
-  if (m.referenced_by) {
-    e |= json_object_set_new(o, "ledgerInclusionState", json_string(inclusion_name(m.inclusion)));
-    if (m.inclusion == PG_INCL_CONFLICTING)
-      e |= json_object_set_new(o, "conflictReason", json_integer(m.conflict_reason));
-  } else {
-    e |= json_object_set_new(o, "shouldPromote", json_boolean(m.should_promote));
-    e |= json_object_set_new(o, "shouldReattach", json_boolean(m.should_reattach));
-  }
-  if (e) {
-    json_decref(o);
-    o = NULL;
-  }
-  ok_data(resp, 200, o);
+  ok_data(resp, 200, pg_node_meta_json(&m));
 }
 
 static void h_message_children(pg_node *n, const pg_http_req *req, const char *const *args,
@@ -487,7 +431,7 @@ static void h_message_children(pg_node *n, const pg_http_req *req, const char *c
   }
   char hex[2 * PG_ID_LEN + 1];
   pg_hex_encode(id, PG_ID_LEN, hex);
-  json_t *a = ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
+  json_t *a = pg_node_ids_json((const uint8_t(*)[PG_ID_LEN])ids, count);
   ok_data(resp, 200,
           a ? json_pack("{s:s,s:i,s:I,s:o}", "messageId", hex, "maxResults",
                         PG_NODE_MAX_RESULTS, "count", (json_int_t)count, "childrenMessageIds", a)
@@ -539,25 +483,6 @@ static bool parse_hex_exact(const char *s, uint8_t *out, size_t len) {
   return strlen(s) == 2 * len && pg_hex_decode_exact(s, out, len) == PG_OK;
 }
 
-static json_t *output_json(const pg_output_info *o) {
-  json_t *addr = json_object();
-  json_t *out = json_object();
-  if (!addr || !out) goto fail;
-  if (json_object_set_new(addr, "type", json_integer(0)) ||
-      json_object_set_new(addr, "address", hex_json(o->address, 32)))
-    goto fail;
-  if (json_object_set_new(out, "type", json_integer(o->type)) ||
-      json_object_set_new(out, "address", addr))
-    goto fail;
-  addr = NULL;
-  if (json_object_set_new(out, "amount", json_integer((json_int_t)o->amount))) goto fail;
-  return out;
-fail:
-  json_decref(addr);
-  json_decref(out);
-  return NULL;
-}
-
 static void h_output(pg_node *n, const pg_http_req *req, const char *const *args,
                      pg_http_resp *resp) {
   pg_ledger *l = need_ledger(n, resp);
@@ -582,29 +507,7 @@ static void h_output(pg_node *n, const pg_http_req *req, const char *const *args
     fail_from(resp, rc, NULL, "output lookup");
     return;
   }
-  json_t *obj = json_object();
-  json_t *out = output_json(&o);
-  int e = !obj || !out;
-  if (!e) {
-    uint16_t index = (uint16_t)(o.output_id[32] | (o.output_id[33] << 8));
-    e |= json_object_set_new(obj, "messageId", hex_json(o.message_id, PG_ID_LEN));
-    e |= json_object_set_new(obj, "transactionId", hex_json(o.output_id, 32));
-    e |= json_object_set_new(obj, "outputIndex", json_integer(index));
-    e |= json_object_set_new(obj, "isSpent", json_boolean(o.spent));
-    if (o.spent) {
-      e |= json_object_set_new(obj, "milestoneIndexSpent", json_integer(o.spent_index));
-      e |= json_object_set_new(obj, "transactionIdSpent", hex_json(o.spent_tx_id, 32));
-    }
-    e |= json_object_set_new(obj, "output", out);
-    out = NULL;
-    e |= json_object_set_new(obj, "ledgerIndex", json_integer(li));
-  }
-  json_decref(out);
-  if (e) {
-    json_decref(obj);
-    obj = NULL;
-  }
-  ok_data(resp, 200, obj);
+  ok_data(resp, 200, pg_node_output_json(&o, o.spent, true, (uint32_t)li));
 }
 
 /* Address from a route: ed25519 hex or bech32 with the node's HRP. */
@@ -658,6 +561,10 @@ static void address_info(pg_node *n, const char *s, bool bech32, pg_http_resp *r
                     (json_int_t)balance, "dustAllowed", dust_allowed, "ledgerIndex", li));
 }
 
+static json_t *output_ids_json(const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t n) {
+  return pg_node_hex_list_json(n ? ids[0] : NULL, n, PG_OUTPUT_ID_LEN);
+}
+
 static void address_outputs(pg_node *n, const pg_http_req *req, const char *s, bool bech32,
                             pg_http_resp *resp) {
   pg_ledger *l = need_ledger(n, resp);
@@ -701,12 +608,7 @@ static void address_outputs(pg_node *n, const pg_http_req *req, const char *s, b
     free(ids);
     return;
   }
-  json_t *a = json_array();
-  for (size_t i = 0; a && i < count; i++)
-    if (json_array_append_new(a, hex_json(ids[i], PG_OUTPUT_ID_LEN)) != 0) {
-      json_decref(a);
-      a = NULL;
-    }
+  json_t *a = output_ids_json((const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count);
   free(ids);
   char hex[65];
   pg_hex_encode(addr, 32, hex);
@@ -780,16 +682,6 @@ static bool parse_ms_index(const char *s, uint32_t *out, pg_http_resp *resp) {
   }
   *out = (uint32_t)v;
   return true;
-}
-
-static json_t *output_ids_json(const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t n) {
-  json_t *a = json_array();
-  for (size_t i = 0; a && i < n; i++)
-    if (json_array_append_new(a, hex_json(ids[i], PG_OUTPUT_ID_LEN)) != 0) {
-      json_decref(a);
-      return NULL;
-    }
-  return a;
 }
 
 static void h_utxo_changes(pg_node *n, const pg_http_req *req, const char *const *args,

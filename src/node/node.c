@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mqtt.h"
 #include "node_internal.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/log.h"
@@ -164,6 +165,11 @@ int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
     tc.tx_confirm = pg_ledger_apply;
     tc.tx_confirm_ctx = n->ledger;
   }
+  if (c->mqtt.host) {
+    if ((rc = pg_node_mqtt_new(&c->mqtt, c->mqtt_queue, c->bech32_hrp, &n->mqtt, d))) goto fail;
+    tc.on_event = pg_node_mqtt_event;
+    tc.on_event_ctx = n->mqtt;
+  }
   if ((rc = pg_tangle_open(&tc, &n->tangle, d))) goto fail;
   if (n->ledger) {
     if ((rc = pg_ledger_attach(n->ledger, pg_tangle_db(n->tangle), pg_tangle_db_path(n->tangle),
@@ -177,6 +183,7 @@ int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
                   c->dust_protection ? "on" : "off");
   }
   if (c->tangle_opened && (rc = c->tangle_opened(c->tangle_opened_ctx, n->tangle, d))) goto fail;
+  if (n->mqtt && (rc = pg_node_mqtt_start(n->mqtt, n->tangle, n->ledger, d))) goto fail;
 
   if (c->coo_enabled) {
     n->coo_keys_count = c->coo_keys_count;
@@ -218,6 +225,7 @@ void pg_node_stop(pg_node *n) {
   coo_stop(n);
   pg_node_http_stop(n);
   pg_peers_stop(n->peers); /* after the API: no forward is running any more */
+  pg_node_mqtt_free(n->mqtt); /* nothing submits any more; it reads the Tangle and ledger */
   /* coordinator and HTTP are stopped, so no confirmation can run any more;
    * the ledger goes first because its statements live on the Tangle's
    * connection, which cannot close while they exist */
@@ -262,3 +270,10 @@ bool pg_node_health(pg_node *n, const char **why) {
 }
 
 bool pg_node_is_healthy(pg_node *n) { return pg_node_health(n, NULL); }
+
+void pg_node_get_mqtt_stats(pg_node *n, pg_node_mqtt_stats *out) {
+  memset(out, 0, sizeof *out);
+  if (!n->mqtt) return;
+  out->enabled = true;
+  pg_node_mqtt_get_stats(n->mqtt, &out->connected, &out->published, &out->dropped, &out->queued);
+}

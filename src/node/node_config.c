@@ -51,6 +51,9 @@ void pg_node_config_init(pg_node_config *c) {
   c->peer_poll_ms = 1000;
   c->peer_refuse_ms = 3600000;
   c->peer_max_backoff_ms = 60000;
+  c->mqtt.port = PG_MQTT_DEFAULT_PORT;
+  c->mqtt.qos = 1;
+  c->mqtt_queue = 10000;
 }
 
 void pg_node_config_clear(pg_node_config *c) {
@@ -73,6 +76,7 @@ void pg_node_config_clear(pg_node_config *c) {
     for (size_t i = 0; i < c->post_token_count * 32; i++) t[i] = 0;
     free(c->post_token_hashes);
   }
+  pg_mqtt_settings_clear(&c->mqtt);
   volatile uint8_t *p = (volatile uint8_t *)c->coo_secret_keys;
   for (size_t i = 0; i < sizeof c->coo_secret_keys; i++) p[i] = 0;
   memset(c, 0, sizeof *c);
@@ -677,5 +681,10 @@ int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag *d) {
     return rc;
   c->unsolid_max = (size_t)u;
   if ((rc = get_dur(cfg, "solidifier", "max_age", 0, 86400000, &c->unsolid_max_age_ms, d))) return rc;
+
+  /* [mqtt] events (src/node/mqtt.c) */
+  if ((rc = pg_mqtt_settings_load(&c->mqtt, cfg, "mqtt", "p2pgrid-node", d))) return rc;
+  if ((rc = pg_config_get_u64(cfg, "mqtt", "queue", c->mqtt_queue, 16, 10000000, &u, d))) return rc;
+  c->mqtt_queue = (size_t)u;
   return PG_OK;
 }

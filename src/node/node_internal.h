@@ -18,6 +18,7 @@
 #include "peers.h"
 
 struct MHD_Connection;
+struct pg_node_mqtt;
 
 struct pg_node {
   pg_tangle *tangle;
@@ -39,6 +40,9 @@ struct pg_node {
   pg_tls_trust *post_trust;         /* owned; NULL = certificates do not count */
   atomic_uint_fast64_t posts_unauthenticated, posts_forbidden;
   atomic_uint_fast64_t refusal_logged_ms, refusals_unlogged; /* log rate limit */
+
+  /* [mqtt] events (mqtt.c); NULL = none */
+  struct pg_node_mqtt *mqtt;
 
   /* health */
   bool expects_milestones;
@@ -101,6 +105,18 @@ void pg_node_mam_fetch(pg_node *n, const pg_http_req *req, const char *const *ar
 /* api.c: GET /api/plugins/peers. */
 void pg_node_peers_status(pg_node *n, const pg_http_req *req, const char *const *args,
                           pg_http_resp *resp);
+/* node_json.c: JSON shapes shared by the REST API and the MQTT events
+ * (new references; NULL when out of memory). */
+json_t *pg_node_hex_json(const uint8_t *p, size_t n); /* n <= 64 */
+/* n items of `each` bytes (each <= 64) as an array of hex strings. */
+json_t *pg_node_hex_list_json(const uint8_t *items, size_t n, size_t each);
+json_t *pg_node_ids_json(const uint8_t (*ids)[PG_ID_LEN], size_t n);
+json_t *pg_node_meta_json(const pg_msg_meta *m); /* IMessageMetadata */
+/* IOutputResponse with isSpent = spent; spent_details adds milestoneIndexSpent
+ * and transactionIdSpent (REST; Hornet's MQTT payload has neither). */
+json_t *pg_node_output_json(const pg_output_info *o, bool spent, bool spent_details,
+                            uint32_t ledger_index);
+
 /* Sets an error answer; the text is made printable ASCII. */
 void pg_http_error(pg_http_resp *resp, unsigned status, const char *fmt, ...) PG_PRINTF(3, 4);
 

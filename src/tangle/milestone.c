@@ -113,6 +113,7 @@ typedef struct wf_result {
   size_t nincluded, capincluded;
   size_t referenced;
   size_t unhooked; /* transactions marked conflicting for want of a hook */
+  bool notes;       /* note every referenced message for the event sink */
 } wf_result;
 
 static void wf_result_free(wf_result *r) { free(r->included); }
@@ -168,6 +169,14 @@ static int wf_apply(pg_tangle *t, uint32_t index, const wf_frame *f, wf_result *
   }
   if ((rc = set_referenced(t, f->id, index, inclusion, reason, d))) return rc;
   res->referenced++;
+  if (res->notes) {
+    pg_tg_note n = {.kind = PG_TANGLE_EV_REFERENCED, .np = f->np, .inclusion = (uint8_t)inclusion,
+                    .reason = reason, .index = index,
+                    .ms_index = f->payload_type == PG_PAYLOAD_MILESTONE ? index : 0};
+    memcpy(n.id, f->id, PG_ID_LEN);
+    memcpy(n.parents, f->parents, (size_t)f->np * PG_ID_LEN);
+    if (pg_tg_note_push(t, &n)) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
   if (inclusion == PG_INCL_INCLUDED) {
     if (res->nincluded == res->capincluded) {
       size_t cap = res->capincluded ? res->capincluded * 2 : 16;
@@ -240,7 +249,7 @@ static int confirm_one(pg_tangle *t, uint32_t index, const uint8_t ms_id[PG_ID_L
   size_t len = 0;
   pg_message m;
   bool parsed = false;
-  wf_result res = {0};
+  wf_result res = {.notes = t->cfg.on_event != NULL};
   int rc = pg_tg_get_raw(&t->store, ms_id, &raw, &len, d);
   if (rc) goto out;
   if ((rc = pg_message_parse(raw, len, &m, d))) goto out;
@@ -252,6 +261,8 @@ static int confirm_one(pg_tangle *t, uint32_t index, const uint8_t ms_id[PG_ID_L
   if ((rc = white_flag(t, index, m.parents, m.parents_count, &res, d))) goto out;
   wf_frame self = {.payload_type = PG_PAYLOAD_MILESTONE};
   memcpy(self.id, ms_id, PG_ID_LEN);
+  self.np = m.parents_count;
+  memcpy(self.parents, m.parents, (size_t)m.parents_count * PG_ID_LEN);
   if ((rc = wf_apply(t, index, &self, &res, d))) goto out;
 
   uint8_t root[PG_ID_LEN];
@@ -305,6 +316,15 @@ static int confirm_one(pg_tangle *t, uint32_t index, const uint8_t ms_id[PG_ID_L
     s->ref_since_confirm = 0;
   } /* same millisecond: the next interval covers both */
   t->ev_confirmed = true;
+  if (res.notes) {
+    pg_tg_note n = {.kind = PG_TANGLE_EV_MILESTONE_CONFIRMED, .index = index,
+                    .ts = m.u.milestone.timestamp};
+    memcpy(n.id, ms_id, PG_ID_LEN);
+    if (pg_tg_note_push(t, &n)) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+  }
   pg_log_info(PG_TG_LOG, "milestone %u confirmed: %zu message(s) referenced, %zu transaction(s) included",
               index, res.referenced, res.nincluded);
 out:

@@ -206,6 +206,7 @@ void pg_tangle_close(pg_tangle *t) {
   pthread_mutex_destroy(&t->coo_mu);
   free(t->tips);
   free(t->ev);
+  free(t->notes);
   free(t->data_dir);
   free(t->network_name);
   free(t->hrp);
@@ -242,6 +243,66 @@ static int event_push(pg_tangle *t, const pg_tg_event *e) {
   }
   t->ev[t->nev++] = *e;
   return PG_OK;
+}
+
+int pg_tg_note_push(pg_tangle *t, const pg_tg_note *n) {
+  if (t->nnotes == t->capnotes) {
+    size_t cap = t->capnotes ? t->capnotes * 2 : 16;
+    void *p = realloc(t->notes, cap * sizeof *t->notes);
+    if (!p) return PG_ERR_NOMEM;
+    t->notes = p;
+    t->capnotes = cap;
+  }
+  t->notes[t->nnotes++] = *n;
+  return PG_OK;
+}
+
+/* Metadata of a solid message with these parents (not referenced yet). */
+static void solid_meta(pg_msg_meta *meta, const uint8_t id[PG_ID_LEN], uint8_t np,
+                       const uint8_t (*parents)[PG_ID_LEN]) {
+  memset(meta, 0, sizeof *meta);
+  memcpy(meta->id, id, PG_ID_LEN);
+  meta->parents_count = np;
+  memcpy(meta->parents, parents, (size_t)np * PG_ID_LEN);
+  meta->solid = true;
+}
+
+/* Tells cfg.on_event what the committed submit of (bytes, id) did, in the
+ * order tangle.h promises. Lock held. */
+static void tell_events(pg_tangle *t, const uint8_t *bytes, size_t len, const uint8_t id[PG_ID_LEN],
+                        uint32_t lmi_before) {
+  pg_tangle_event ev = {.kind = PG_TANGLE_EV_MESSAGE, .id = id, .raw = bytes, .raw_len = len};
+  t->cfg.on_event(t->cfg.on_event_ctx, &ev);
+  if (t->st.lmi > lmi_before) {
+    ev = (pg_tangle_event){.kind = PG_TANGLE_EV_MILESTONE_LATEST, .id = id,
+                           .ms_index = t->st.lmi, .ms_timestamp = t->st.lmi_ts};
+    t->cfg.on_event(t->cfg.on_event_ctx, &ev);
+  }
+  pg_msg_meta meta;
+  for (size_t e = 0; e < t->nev; e++) {
+    const pg_tg_event *s = &t->ev[e];
+    int score = pg_tg_score(t, s->omrsi, s->ymrsi);
+    solid_meta(&meta, s->id, s->np, (const uint8_t(*)[PG_ID_LEN])s->parents);
+    meta.should_promote = score == PG_TG_SEMI_LAZY;
+    meta.should_reattach = score == PG_TG_LAZY;
+    ev = (pg_tangle_event){.kind = PG_TANGLE_EV_SOLID, .id = meta.id, .meta = &meta};
+    t->cfg.on_event(t->cfg.on_event_ctx, &ev);
+  }
+  for (size_t i = 0; i < t->nnotes; i++) {
+    const pg_tg_note *n = &t->notes[i];
+    if (n->kind == PG_TANGLE_EV_MILESTONE_CONFIRMED) {
+      ev = (pg_tangle_event){.kind = PG_TANGLE_EV_MILESTONE_CONFIRMED, .id = n->id,
+                             .ms_index = n->index, .ms_timestamp = n->ts};
+    } else {
+      solid_meta(&meta, n->id, n->np, (const uint8_t(*)[PG_ID_LEN])n->parents);
+      meta.referenced_by = n->index;
+      meta.milestone_index = n->ms_index;
+      meta.inclusion = n->inclusion;
+      meta.conflict_reason = n->reason;
+      ev = (pg_tangle_event){.kind = PG_TANGLE_EV_REFERENCED, .id = meta.id, .meta = &meta};
+    }
+    t->cfg.on_event(t->cfg.on_event_ctx, &ev);
+  }
 }
 
 /* Runs a statement bound to one id that returns no rows. */
@@ -461,6 +522,7 @@ int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len, const pg
 
   pg_tg_state saved = t->st;
   t->nev = 0;
+  t->nnotes = 0;
   t->ev_confirmed = false;
   if ((rc = pg_tg_exec(&t->store, ST_BEGIN, d))) goto fail;
   uint64_t now = pg_tg_now(t);
@@ -490,7 +552,9 @@ int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len, const pg
 
   pg_tg_tips_apply_events(t);
   if (t->ev_confirmed) pg_tg_tips_refresh(t);
+  if (t->cfg.on_event) tell_events(t, bytes, len, id, saved.lmi);
   t->nev = 0;
+  t->nnotes = 0;
   if (is_new) *is_new = true;
   rc = PG_OK;
   goto out;
@@ -502,6 +566,7 @@ fail:
   }
   t->st = saved;
   t->nev = 0;
+  t->nnotes = 0;
   t->ev_confirmed = false;
 out:
   if (full) {

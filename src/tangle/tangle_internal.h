@@ -51,6 +51,18 @@ typedef struct pg_tg_event {
   uint32_t omrsi, ymrsi;
 } pg_tg_event;
 
+/* A referenced message or a confirmed milestone of the current submit,
+ * told to cfg.on_event after commit (collected only when a sink is set). */
+typedef struct pg_tg_note {
+  uint8_t kind; /* PG_TANGLE_EV_REFERENCED or PG_TANGLE_EV_MILESTONE_CONFIRMED */
+  uint8_t np, inclusion, reason;
+  uint32_t index;    /* referencing / confirmed milestone */
+  uint32_t ms_index; /* REFERENCED: the message's own milestone index, else 0 */
+  uint64_t ts;       /* CONFIRMED: timestamp */
+  uint8_t id[PG_ID_LEN];
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+} pg_tg_note;
+
 struct pg_tangle {
   pthread_mutex_t mu;
   pthread_mutex_t coo_mu; /* serialises pg_tangle_issue_milestone */
@@ -67,6 +79,9 @@ struct pg_tangle {
   pg_tg_event *ev;
   size_t nev, capev;
   bool ev_confirmed; /* a milestone was confirmed in the current submit */
+
+  pg_tg_note *notes; /* for cfg.on_event only */
+  size_t nnotes, capnotes;
 };
 
 static inline uint64_t pg_tg_now(const pg_tangle *t) { return pg_clock_now(t->clock); }
@@ -117,6 +132,9 @@ PG_NODISCARD int pg_tg_verify_milestone(const pg_tangle *t, const pg_message *m,
 PG_NODISCARD int pg_tg_confirm_pending(pg_tangle *t, pg_diag *d);
 
 /* ---- solidifier/store glue (tangle.c) ------------------------------------- */
+
+/* Appends a note for the event sink (PG_ERR_NOMEM). */
+PG_NODISCARD int pg_tg_note_push(pg_tangle *t, const pg_tg_note *n);
 
 /* Submit with the lock held; used by submit and the coordinator. */
 PG_NODISCARD int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len,

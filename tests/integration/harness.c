@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -195,6 +198,60 @@ void proc_start_cmd(proc *p, const char *cmd, const char *config, const char *co
   for (int i = 0; extra && extra[i] && argc < 63; i++) argv[argc++] = extra[i];
   argv[argc] = NULL;
   spawn_and_wait_listening(p, argv);
+}
+
+unsigned harness_free_port(void) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(s >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+  socklen_t len = sizeof a;
+  assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+static bool accepts(unsigned port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return false;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  bool ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0;
+  close(s);
+  return ok;
+}
+
+void harness_broker_start(proc *b) {
+  char conf[300], text[200];
+  if (access(MOSQUITTO_BIN, X_OK) != 0) fail_msg("%s is missing (scripts/bootstrap installs it)", MOSQUITTO_BIN);
+  if (!b->port) b->port = harness_free_port();
+  b->starts++;
+  snprintf(conf, sizeof conf, "%s/%s.conf", g_root, b->name);
+  snprintf(text, sizeof text, "listener %u 127.0.0.1\nallow_anonymous true\npersistence false\n",
+           b->port);
+  FILE *f = fopen(conf, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  chmod(conf, 0644);
+  snprintf(b->log, sizeof b->log, "%s/%s.%d.log", g_root, b->name, b->starts);
+  const char *argv[] = {MOSQUITTO_BIN, "-c", conf, NULL};
+  b->pid = spawn_logged(argv, b->log);
+  uint64_t deadline = now_ms() + DEADLINE_START_MS;
+  while (!accepts(b->port)) {
+    int st = 0;
+    if (waitpid(b->pid, &st, WNOHANG) == b->pid) {
+      b->pid = 0;
+      dump_log(b);
+      fail_msg("mosquitto exited during start (status 0x%x)", st);
+    }
+    if (now_ms() > deadline) {
+      dump_log(b);
+      fail_msg("mosquitto does not accept connections on port %u", b->port);
+    }
+    nap();
+  }
+  snprintf(b->base, sizeof b->base, "mqtt://127.0.0.1:%u", b->port);
 }
 
 /* SIGTERM, then wait (deadline) and require exit status 0. */

@@ -70,6 +70,18 @@ void proc_start_cmd(proc *p, const char *cmd, const char *config, const char *co
 void proc_stop(proc *p);
 void proc_kill(proc *p);
 
+/* ---- an MQTT broker -------------------------------------------------------- */
+
+#define MOSQUITTO_BIN "/usr/sbin/mosquitto" /* installed by scripts/bootstrap */
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+unsigned harness_free_port(void);
+/* Starts mosquitto (anonymous, no persistence) on 127.0.0.1:b->port (0: a
+ * free port is chosen and kept, so a restart reuses it), its log in
+ * g_root/NAME.N.log and its config beside; waits (deadline) until it
+ * accepts connections. Stop it with proc_stop / proc_kill. */
+void harness_broker_start(proc *b);
+
 /* ---- HTTP --------------------------------------------------------------- */
 
 typedef struct resp {

@@ -133,17 +133,6 @@ static void write_file(const char *path, const char *text) {
   fclose(f);
 }
 
-static unsigned free_port(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(s >= 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t len = sizeof a;
-  assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
 /* ---- SQLite, read-only --------------------------------------------------------------- */
 
 static sqlite3 *db_open(const char *path) {
@@ -459,9 +448,9 @@ static void start_world(uint64_t kill_phase_ms) {
     ent_init(&g_cons[k], k_cons_ids[k], "consumer");
     g_cons[k].base_w = cb[k], g_cons[k].step_w = cs[k];
   }
-  g_node_port = free_port();
+  g_node_port = harness_free_port();
   snprintf(g_port_arg, sizeof g_port_arg, "%u", g_node_port);
-  for (size_t i = 0; i < NENTS; i++) all_ents(i)->port = free_port();
+  for (size_t i = 0; i < NENTS; i++) all_ents(i)->port = harness_free_port();
 
   snprintf(g_ca_dir, sizeof g_ca_dir, "%s/ca", g_dir);
   ca_init(g_ca_dir);

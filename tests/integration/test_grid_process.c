@@ -258,17 +258,6 @@ static json_t *by_id(json_t *arr, const char *id) {
 
 /* ---- the broker and the publisher ------------------------------------------ */
 
-static unsigned free_port(void) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(s >= 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t len = sizeof a;
-  assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
 typedef struct publisher {
   struct mosquitto *m;
   pthread_t th;
@@ -298,7 +287,7 @@ static void *pub_main(void *arg) {
 
 static void broker_start(void) {
   char conf[300], text[200];
-  g_mqtt_port = free_port();
+  g_mqtt_port = harness_free_port();
   snprintf(conf, sizeof conf, "%s/mosquitto.conf", g_dir);
   snprintf(text, sizeof text, "listener %u 127.0.0.1\nallow_anonymous true\npersistence false\n",
            g_mqtt_port);
