@@ -1,0 +1,345 @@
+/* gather.c — the facts: what the Tangle says, read through a pg_client.
+ * Channels with pg_mam_fetch_all, transfers by their indexation reference
+ * and message metadata (inclusion = booked by the ledger). Nothing here
+ * judges; compare.c does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_internal.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/ledger.h"
+#include "p2pgrid/mam.h"
+#include "p2pgrid/message.h"
+
+#define MAX_UNDER_INDEX 1000 /* a Chrysalis node lists at most 1000 ids */
+
+typedef struct caps {
+  size_t readings, requests, payments, transfers, received;
+} caps;
+
+static void progress(const pg_audit_gather_opts *o, const char *phase, size_t done, size_t total) {
+  if (o && o->progress) o->progress(o->progress_ctx, phase, done, total);
+}
+
+/* One channel message as the grid protocol has it. 1 = not a grid message
+ * (counted as a problem by the caller), 0 = parsed, < 0 = out of memory. */
+static int decode(const pg_mam_fetched *m, pg_grid_msg *out, pg_diag *d) {
+  char *text = NULL;
+  size_t len = 0;
+  int rc = pg_mam_trytes_to_text(m->message, m->message_len, &text, &len);
+  if (rc == PG_ERR_NOMEM) return rc;
+  if (!rc) rc = pg_grid_msg_parse(text, len, out, d);
+  free(text);
+  return rc == PG_ERR_NOMEM ? rc : rc ? 1 : 0;
+}
+
+static int add_reading(pg_audit_facts *f, caps *cp, const char *member, const pg_mam_fetched *m,
+                       const pg_grid_msg *g) {
+  pg_audit_reading *r = pg_audit_push(&f->readings, &f->n_readings, &cp->readings, sizeof *r);
+  if (!r) return PG_ERR_NOMEM;
+  snprintf(r->member, sizeof r->member, "%s", member);
+  pg_hex_encode(m->message_id, 32, r->msg_id);
+  if (g->command == PG_GRID_CMD_OUTPUT) {
+    const pg_grid_output *o = &g->u.output;
+    r->kind = PG_GRID_ENTITY_PRODUCER, r->slot = o->slot, r->wh = o->output_wh;
+    r->has_price = o->has_ask, r->price = o->ask_per_kwh;
+    snprintf(r->address, sizeof r->address, "%s", o->payment_address);
+  } else {
+    const pg_grid_usage *u = &g->u.usage;
+    r->kind = PG_GRID_ENTITY_CONSUMER, r->slot = u->slot, r->wh = u->usage_wh;
+    r->has_price = u->has_bid, r->price = u->bid_per_kwh;
+  }
+  return PG_OK;
+}
+
+static int add_request(pg_audit_facts *f, caps *cp, const char *member, const pg_mam_fetched *m,
+                       const pg_grid_payment_request *p) {
+  pg_audit_request *q = pg_audit_push(&f->requests, &f->n_requests, &cp->requests, sizeof *q);
+  if (!q) return PG_ERR_NOMEM;
+  snprintf(q->member, sizeof q->member, "%s", member);
+  q->slot = p->slot, q->owed = p->owed, q->usage_wh = p->usage_wh;
+  snprintf(q->request_id, sizeof q->request_id, "%s", p->request_id);
+  snprintf(q->address, sizeof q->address, "%s", p->payment_address);
+  snprintf(q->reference, sizeof q->reference, "%s", p->reference);
+  pg_hex_encode(m->message_id, 32, q->msg_id);
+  return PG_OK;
+}
+
+/* Reads one channel of member (role: what its messages may be; return =
+ * the grid's return channel of a consumer) into f. */
+static int read_channel(pg_client *c, const char *member, pg_grid_entity role, bool is_return,
+                        const pg_audit_channel *ch, pg_audit_facts *f, caps *cp) {
+  pg_mam_fetched *list = NULL;
+  size_t n = 0;
+  pg_diag fd = {{0}};
+  int rc = pg_mam_fetch_all(c, ch->root, PG_MAM_RESTRICTED, ch->side_key, strlen(ch->side_key), 0,
+                            &list, &n, &fd);
+  if (rc == PG_ERR_NOMEM) return rc;
+  if (rc)
+    return pg_audit_facts_problem(f, "%s channel %.12s… of %s cannot be read: %s",
+                                  is_return ? "return" : "the", ch->root, member, fd.msg);
+  for (size_t i = 0; !rc && i < n; i++) {
+    pg_grid_msg g;
+    pg_diag md = {{0}};
+    int x = decode(&list[i], &g, &md);
+    f->messages++;
+    if (x < 0) rc = x;
+    else if (x == 1)
+      rc = pg_audit_facts_problem(f, "message %d of %s's %schannel %.12s… is not a grid message: %s",
+                                  (int)i + 1, member, is_return ? "return " : "", ch->root, md.msg);
+    else if (!is_return && ((role == PG_GRID_ENTITY_PRODUCER && g.command == PG_GRID_CMD_OUTPUT) ||
+                            (role == PG_GRID_ENTITY_CONSUMER && g.command == PG_GRID_CMD_USAGE)))
+      rc = add_reading(f, cp, member, &list[i], &g);
+    else if (is_return && g.command == PG_GRID_CMD_PAYMENT_REQUEST)
+      rc = add_request(f, cp, member, &list[i], &g.u.payment_request);
+  }
+  pg_mam_fetched_free_all(list, n);
+  return rc;
+}
+
+/* The sum of the outputs to `to` of included transactions among ids
+ * (each transaction once). */
+static int paid_to(pg_client *c, const uint8_t (*ids)[PG_ID_LEN], size_t n, const uint8_t to[32],
+                   int64_t *sum, size_t *transfers) {
+  uint8_t(*seen)[32] = calloc(n + 1, sizeof *seen);
+  if (!seen) return PG_ERR_NOMEM;
+  size_t nseen = 0;
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  *sum = 0, *transfers = 0;
+  for (size_t i = 0; i < n; i++) {
+    pg_msg_meta meta;
+    pg_message m;
+    pg_buf_reset(&raw);
+    if (pg_client_get_meta(c, ids[i], &meta, NULL) != PG_OK || meta.inclusion != PG_INCL_INCLUDED ||
+        pg_client_get_raw(c, ids[i], &raw, NULL) != PG_OK ||
+        pg_message_parse(raw.data, raw.len, &m, NULL) != PG_OK)
+      continue;
+    if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
+      uint8_t txid[32];
+      pg_transaction_id(m.payload, m.payload_len, txid);
+      bool dup = false;
+      for (size_t j = 0; j < nseen && !dup; j++) dup = memcmp(seen[j], txid, 32) == 0;
+      if (!dup) {
+        memcpy(seen[nseen++], txid, 32);
+        int64_t s = 0;
+        for (uint16_t o = 0; o < m.u.transaction->outputs_count; o++)
+          if (memcmp(m.u.transaction->outputs[o].address, to, 32) == 0)
+            s += (int64_t)m.u.transaction->outputs[o].amount;
+        if (s > 0) *sum += s, (*transfers)++;
+      }
+    }
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
+  free(seen);
+  return PG_OK;
+}
+
+/* What the ledger shows paid to `to` under reference ref. */
+static int lookup_payment(pg_client *c, const char *ref, const uint8_t to[32], pg_audit_facts *f,
+                          caps *cp) {
+  for (size_t i = 0; i < f->n_payments; i++)
+    if (strcmp(f->payments[i].reference, ref) == 0) return PG_OK;
+  uint8_t(*ids)[PG_ID_LEN] = malloc(MAX_UNDER_INDEX * sizeof *ids);
+  if (!ids) return PG_ERR_NOMEM;
+  size_t n = 0, total = 0;
+  pg_diag cd = {{0}};
+  int rc = PG_OK;
+  if (pg_client_find_index(c, (const uint8_t *)ref, strlen(ref), ids, MAX_UNDER_INDEX, &n, &total,
+                           &cd) != PG_OK)
+    rc = pg_audit_facts_problem(f, "the transfers under reference '%s' cannot be looked up: %s", ref,
+                                cd.msg);
+  else if (total > n)
+    rc = pg_audit_facts_problem(f, "reference '%s' holds %zu messages; only the first %zu were read",
+                                ref, total, n);
+  pg_audit_payment *p = NULL;
+  if (!rc) p = pg_audit_push(&f->payments, &f->n_payments, &cp->payments, sizeof *p);
+  if (!rc && !p) rc = PG_ERR_NOMEM;
+  if (p) {
+    snprintf(p->reference, sizeof p->reference, "%s", ref);
+    rc = paid_to(c, (const uint8_t(*)[PG_ID_LEN])ids, n, to, &p->paid, &p->transfers);
+  }
+  free(ids);
+  return rc;
+}
+
+/* A payout batch's message: found, included, its outputs. */
+static int read_batch(pg_client *c, const pg_audit_batch *b, pg_audit_facts *f, caps *cp) {
+  pg_audit_transfer *t = pg_audit_push(&f->transfers, &f->n_transfers, &cp->transfers, sizeof *t);
+  if (!t) return PG_ERR_NOMEM;
+  t->batch_id = b->id;
+  uint8_t id[32];
+  if (pg_hex_decode_exact(b->msg_id, id, 32) != PG_OK) return PG_OK;
+  pg_msg_meta meta;
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  pg_message m;
+  if (pg_client_get_meta(c, id, &meta, NULL) == PG_OK &&
+      pg_client_get_raw(c, id, &raw, NULL) == PG_OK &&
+      pg_message_parse(raw.data, raw.len, &m, NULL) == PG_OK) {
+    t->found = true;
+    t->included = meta.inclusion == PG_INCL_INCLUDED && m.payload_type == PG_PAYLOAD_TRANSACTION;
+    if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
+      const pg_transaction *tx = m.u.transaction;
+      for (uint16_t o = 0; o < tx->outputs_count && t->n_outputs < PG_AUDIT_MAX_BATCH_OUTPUTS; o++) {
+        memcpy(t->outputs[t->n_outputs].address, tx->outputs[o].address, 32);
+        t->outputs[t->n_outputs++].amount = tx->outputs[o].amount;
+      }
+    }
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
+  return PG_OK;
+}
+
+static int cmp_record(const void *a, const void *b) {
+  const pg_audit_record *x = a, *y = b;
+  return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* The record channel, its lines opened with every member channel's keys. */
+static int gather_record(pg_client *c, const pg_audit_export *e, pg_audit_facts *f, pg_diag *d) {
+  size_t nk = 0;
+  for (size_t i = 0; i < e->n_members; i++) nk += e->members[i].n_channels;
+  pg_audit_channel *keys = calloc(nk + 1, sizeof *keys);
+  char(*owners)[PG_GRID_MAX_ID + 1] = calloc(nk + 1, sizeof *owners);
+  pg_grid_entity *roles = calloc(nk + 1, sizeof *roles);
+  int rc = keys && owners && roles ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t k = 0;
+  for (size_t i = 0; !rc && i < e->n_members; i++)
+    for (size_t j = 0; j < e->members[i].n_channels; j++, k++) {
+      keys[k] = e->members[i].channels[j];
+      snprintf(owners[k], sizeof owners[k], "%s", e->members[i].id);
+      roles[k] = e->members[i].role;
+    }
+  if (!rc) rc = pg_audit_read_record(c, e->record_root, keys, (const char(*)[PG_GRID_MAX_ID + 1])owners,
+                                     roles, nk, f, d);
+  free(keys), free(owners), free(roles);
+  if (!rc && f->n_records) qsort(f->records, f->n_records, sizeof *f->records, cmp_record);
+  return rc;
+}
+
+static int gather_channels(pg_client *c, const pg_audit_export *e, const pg_audit_gather_opts *o,
+                           pg_audit_facts *f, caps *cp) {
+  int rc = PG_OK;
+  for (size_t i = 0; !rc && i < e->n_members; i++) {
+    const pg_audit_member *m = &e->members[i];
+    progress(o, "channels", i, e->n_members);
+    for (size_t j = 0; !rc && j < m->n_channels; j++)
+      rc = read_channel(c, m->id, m->role, false, &m->channels[j], f, cp);
+    if (!rc && m->has_return) rc = read_channel(c, m->id, m->role, true, &m->ret, f, cp);
+  }
+  progress(o, "channels", e->n_members, e->n_members);
+  return rc;
+}
+
+int pg_audit_gather(pg_client *c, const pg_audit_export *e, const pg_audit_gather_opts *o,
+                    pg_audit_facts *out, pg_diag *d) {
+  memset(out, 0, sizeof *out);
+  caps cp = {0};
+  pg_node_info info;
+  int rc = pg_client_info(c, &info, d);
+  if (!rc) rc = gather_channels(c, e, o, out, &cp);
+  if (!rc && e->record_root[0]) rc = gather_record(c, e, out, d);
+  uint8_t grid[32] = {0};
+  if (!rc && pg_audit_address_bytes(e->grid_address, grid) != PG_OK)
+    rc = pg_fail(d, PG_ERR_INVALID, "the grid's address %s does not decode", e->grid_address);
+  for (size_t i = 0; !rc && i < e->n_slots; i++) {
+    progress(o, "payments", i, e->n_slots);
+    for (size_t j = 0; !rc && j < e->slots[i].n_bills; j++)
+      rc = lookup_payment(c, e->slots[i].bills[j].reference, grid, out, &cp);
+  }
+  for (size_t i = 0; !rc && i < e->n_batches; i++)
+    if (e->batches[i].msg_id[0]) rc = read_batch(c, &e->batches[i], out, &cp);
+  progress(o, "payments", e->n_slots, e->n_slots);
+  if (rc == PG_ERR_NOMEM) rc = pg_fail(d, rc, "out of memory");
+  if (rc) pg_audit_facts_free(out);
+  return rc;
+}
+
+/* ---- a member's own facts ---- */
+
+/* Transfers to the member's address whose reference is a grid payout. */
+static int gather_received(pg_client *c, const char *address, pg_audit_facts *f, caps *cp) {
+  uint8_t a[32];
+  if (pg_audit_address_bytes(address, a) != PG_OK)
+    return pg_audit_facts_problem(f, "address %s does not decode", address);
+  enum { MAXO = 4096 };
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAXO * sizeof *ids);
+  if (!ids) return PG_ERR_NOMEM;
+  size_t n = 0, total = 0;
+  pg_diag cd = {{0}};
+  int rc = PG_OK;
+  if (pg_client_address_outputs(c, a, true, ids, MAXO, &n, &total, &cd) != PG_OK)
+    rc = pg_audit_facts_problem(f, "the outputs of %s cannot be read: %s", address, cd.msg);
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  for (size_t i = 0; !rc && i < n; i++) {
+    pg_output_info oi;
+    pg_message m;
+    pg_buf_reset(&raw);
+    if (pg_client_output(c, ids[i], &oi, NULL) != PG_OK ||
+        pg_client_get_raw(c, oi.message_id, &raw, NULL) != PG_OK ||
+        pg_message_parse(raw.data, raw.len, &m, NULL) != PG_OK)
+      continue;
+    if (m.payload_type == PG_PAYLOAD_TRANSACTION && m.u.transaction->has_indexation) {
+      const pg_indexation *ix = &m.u.transaction->indexation;
+      pg_audit_received *x = pg_audit_push(&f->received, &f->n_received, &cp->received, sizeof *x);
+      if (!x) rc = PG_ERR_NOMEM;
+      else {
+        size_t l = ix->index_len < PG_GRID_MAX_REFERENCE ? ix->index_len : PG_GRID_MAX_REFERENCE;
+        memcpy(x->reference, ix->index, l);
+        x->reference[l] = '\0';
+        x->amount = oi.amount;
+        pg_hex_encode(oi.message_id, 32, x->msg_id);
+      }
+    }
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
+  free(ids);
+  return rc;
+}
+
+/* The record with the member's own lines opened (any of its channels' keys). */
+static int member_record(pg_client *c, const pg_audit_keys *k, pg_audit_facts *f, pg_diag *d) {
+  size_t n = k->n_channels;
+  char(*owners)[PG_GRID_MAX_ID + 1] = calloc(n + 1, sizeof *owners);
+  pg_grid_entity *roles = calloc(n + 1, sizeof *roles);
+  int rc = owners && roles ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t j = 0; !rc && j < n; j++) {
+    snprintf(owners[j], sizeof owners[j], "%s", k->id);
+    roles[j] = k->role;
+  }
+  if (!rc)
+    rc = pg_audit_read_record(c, k->record_root, k->channels,
+                              (const char(*)[PG_GRID_MAX_ID + 1])owners, roles, n, f, d);
+  free(owners), free(roles);
+  if (!rc && f->n_records) qsort(f->records, f->n_records, sizeof *f->records, cmp_record);
+  return rc;
+}
+
+int pg_audit_member_gather(pg_client *c, const pg_audit_keys *k, const pg_audit_gather_opts *o,
+                           pg_audit_facts *out, pg_diag *d) {
+  memset(out, 0, sizeof *out);
+  caps cp = {0};
+  pg_node_info info;
+  int rc = pg_client_info(c, &info, d);
+  for (size_t j = 0; !rc && j < k->n_channels; j++) {
+    progress(o, "channels", j, k->n_channels);
+    rc = read_channel(c, k->id, k->role, false, &k->channels[j], out, &cp);
+  }
+  if (!rc && k->has_return) rc = read_channel(c, k->id, k->role, true, &k->ret, out, &cp);
+  if (!rc && k->record_root[0]) rc = member_record(c, k, out, d);
+  uint8_t grid[32] = {0};
+  for (size_t i = 0; !rc && i < out->n_requests; i++)
+    if (pg_audit_address_bytes(out->requests[i].address, grid) == PG_OK)
+      rc = lookup_payment(c, out->requests[i].reference, grid, out, &cp);
+  if (!rc && k->role == PG_GRID_ENTITY_PRODUCER && k->address[0])
+    rc = gather_received(c, k->address, out, &cp);
+  if (rc == PG_ERR_NOMEM) rc = pg_fail(d, rc, "out of memory");
+  if (rc) pg_audit_facts_free(out);
+  return rc;
+}
