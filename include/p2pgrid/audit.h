@@ -354,8 +354,8 @@ PG_NODISCARD int pg_audit_write_html(const pg_audit_report *r, FILE *f, pg_diag 
  * state/node dir of a finished `p2pgrid sim --mode full`), opened with
  * SQLite read-only and query_only, so it never writes (a running node may
  * keep writing; the audit sees what was committed). Serves get_raw,
- * get_meta, find_index, milestone, info, output and address_outputs; the
- * others fail with PG_ERR_UNSUPPORTED. PG_ERR_NOT_FOUND when there is no
+ * get_json, get_meta, find_index, milestone, info, output and
+ * address_outputs; the others fail with PG_ERR_UNSUPPORTED. PG_ERR_NOT_FOUND when there is no
  * tangle.db, PG_ERR_CONFIG when its schema is not the one this code reads. */
 PG_NODISCARD int pg_audit_dir_client(const char *dir, pg_client **out, pg_diag *d);
 

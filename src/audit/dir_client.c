@@ -16,6 +16,7 @@
 #include "p2pgrid/audit.h"
 #include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
+#include "p2pgrid/message_json.h"
 
 #define SCHEMA_VERSION "1" /* src/tangle/store.h PG_TG_SCHEMA_VERSION */
 
@@ -94,10 +95,6 @@ static int d_submit_raw(pg_client *c, const uint8_t *b, size_t n, uint8_t id[PG_
   (void)c, (void)b, (void)n, (void)id;
   return d_unsupported(d);
 }
-static int d_get_json(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d) {
-  (void)c, (void)id, (void)out;
-  return d_unsupported(d);
-}
 static int d_children(pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)[PG_ID_LEN],
                       size_t max, size_t *count, size_t *total, pg_diag *d) {
   (void)c, (void)id, (void)ids, (void)max, (void)count, (void)total;
@@ -133,6 +130,21 @@ static int d_get_raw(pg_client *pc, const uint8_t id[PG_ID_LEN], pg_buf *out, pg
     rc = s == SQLITE_DONE ? not_found(d, "message", id, PG_ID_LEN) : db_fail(c, d, "messages");
   }
   sqlite3_finalize(st);
+  return rc;
+}
+
+static int d_get_json(pg_client *pc, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d) {
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  pg_message m;
+  int rc = d_get_raw(pc, id, &raw, d);
+  if (rc == PG_OK) rc = pg_message_parse(raw.data, raw.len, &m, d);
+  if (rc == PG_OK) {
+    *out = pg_message_to_json(&m);
+    if (!*out) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
   return rc;
 }
 
