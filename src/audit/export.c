@@ -76,7 +76,7 @@ static int parse_list(const pg_ajson *j, const char *key, bool optional, void *v
   json_t *o;
   json_array_foreach(a, i, o) {
     char where[160];
-    snprintf(where, sizeof where, "%s.%s[%zu]", j->where, key, i);
+    snprintf(where, sizeof where, "%s%s%s[%zu]", j->where, j->where[0] ? "." : "", key, i);
     pg_ajson sub = {.o = o, .where = where, .d = j->d};
     if (!json_is_object(o)) return pg_aj_fail(&sub, PG_ERR_INVALID, "expected an object");
     void *item = pg_audit_push(v_ptr, n, &cap, sz);
