@@ -51,7 +51,7 @@ void pg_cmd_audit_usage(FILE *f) {
 }
 
 typedef struct audit_args {
-  const char *export_file, *keys_file, *node, *ca, *html;
+  const char *export_file, *keys_file, *node, *ca, *member_ca, *html;
   bool json, progress, quiet;
 } audit_args;
 
@@ -59,6 +59,7 @@ static int parse_args(int argc, char **argv, audit_args *a) {
   static const struct option opts[] = {
       {"export", required_argument, NULL, 'e'}, {"member-keys", required_argument, NULL, 'm'},
       {"node", required_argument, NULL, 'n'},   {"ca", required_argument, NULL, 'C'},
+      {"member-ca", required_argument, NULL, 'M'},
       {"html", required_argument, NULL, 'H'},   {"json", no_argument, NULL, 'J'},
       {"progress", no_argument, NULL, 'P'},     {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
@@ -72,6 +73,7 @@ static int parse_args(int argc, char **argv, audit_args *a) {
     case 'm': a->keys_file = optarg; break;
     case 'n': a->node = optarg; break;
     case 'C': a->ca = optarg; break;
+    case 'M': a->member_ca = optarg; break;
     case 'H': a->html = optarg; break;
     case 'J': a->json = true; break;
     case 'P': a->progress = true; break;
@@ -160,11 +162,16 @@ int pg_cmd_audit(int argc, char **argv) {
   pg_audit_facts facts = {0};
   pg_audit_report r = {0};
   pg_client *c = NULL;
+  pg_tls_trust *trust = NULL;
   pg_diag d = {{0}};
   st = read_claims(&a, &e, &k);
+  if (!st && a.member_ca && pg_tls_trust_open(a.member_ca, NULL, &trust, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid audit: %s: %s\n", a.member_ca, d.msg);
+    st = PG_EXIT_USAGE;
+  }
   if (!st) st = open_node(&a, &c);
   if (!st) {
-    pg_audit_gather_opts go = {.progress = a.progress ? progress_bar : NULL};
+    pg_audit_gather_opts go = {.progress = a.progress ? progress_bar : NULL, .trust = trust};
     int rc = a.export_file ? pg_audit_gather(c, &e, &go, &facts, &d)
                            : pg_audit_member_gather(c, &k, &go, &facts, &d);
     if (!rc)
@@ -177,6 +184,7 @@ int pg_cmd_audit(int argc, char **argv) {
   pg_audit_report_free(&r);
   pg_audit_facts_free(&facts);
   pg_client_free(c);
+  pg_tls_trust_free(trust);
   pg_audit_export_free(&e);
   pg_audit_keys_free(&k);
   return st;

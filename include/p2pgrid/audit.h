@@ -256,15 +256,24 @@ PG_NODISCARD int pg_audit_facts_problem(pg_audit_facts *f, const char *fmt, ...)
 /* Progress of a long audit: done of total steps (channels, slots). */
 typedef void (*pg_audit_progress_fn)(void *ctx, const char *phase, size_t done, size_t total);
 
+typedef struct pg_tls_trust pg_tls_trust;
 typedef struct pg_audit_gather_opts {
   pg_audit_progress_fn progress; /* may be NULL */
   void *progress_ctx;
+  /* The community CA (may be NULL): with it a channel's binding certificate
+   * must verify against the CA at the binding's time. Without it the
+   * binding is checked as far as the channel itself proves it. */
+  pg_tls_trust *trust;
 } pg_audit_gather_opts;
 
 /* Reads every channel the export names (members', return channels, the
  * record) through c with pg_mam_fetch_all, opens the record's lines with the
  * members' side keys, looks up every bill's reference and every batch's
- * message. A channel or message that cannot be read is a problem in
+ * message. Every member channel must be bound to its member: its first
+ * message a hello naming the member, with a member certificate of the
+ * member's id and role whose key signed the channel binding (and, with
+ * o->trust, a certificate of the community CA). A channel or message that
+ * cannot be read, or is not bound, is a problem in
  * out->problems (and a difference in the report), not an error; errors are
  * PG_ERR_NOMEM and a node that cannot be reached at all (PG_ERR_HTTP...). */
 PG_NODISCARD int pg_audit_gather(pg_client *c, const pg_audit_export *e,

@@ -11,6 +11,7 @@
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/mam.h"
 #include "p2pgrid/message.h"
+#include "p2pgrid/tls.h"
 
 #define MAX_UNDER_INDEX 1000 /* a Chrysalis node lists at most 1000 ids */
 
@@ -66,10 +67,54 @@ static int add_request(pg_audit_facts *f, caps *cp, const char *member, const pg
   return PG_OK;
 }
 
+/* The channel's first message must bind it to member (docs/SECURITY.md
+ * "Channel binding"): a hello naming member, with a member certificate of
+ * member's id and role whose key signed the binding of this root and side
+ * key; with a trust, that certificate must be the community CA's at the
+ * binding's time. Else a problem naming why. */
+static int check_binding(const char *member, pg_grid_entity role, const pg_audit_channel *ch,
+                         const pg_mam_fetched *first, pg_tls_trust *trust, pg_audit_facts *f) {
+  pg_grid_msg g;
+  pg_diag d = {{0}};
+  char why[240] = "";
+  pg_member m;
+  int x = first ? decode(first, &g, &d) : 1;
+  if (x < 0) return x;
+  const pg_grid_hello *h = &g.u.hello;
+  pg_grid_channel gc;
+  snprintf(gc.root, sizeof gc.root, "%s", ch->root);
+  snprintf(gc.side_key, sizeof gc.side_key, "%s", ch->side_key);
+  pg_buf msg;
+  pg_buf_init(&msg, 512);
+  if (x || g.command != PG_GRID_CMD_HELLO) snprintf(why, sizeof why, "its first message is no hello");
+  else if (strcmp(h->registration_id, member) != 0)
+    snprintf(why, sizeof why, "its hello names '%s'", h->registration_id);
+  else if (!h->cert_len) snprintf(why, sizeof why, "its hello carries no certificate");
+  else if (pg_member_from_cert(h->cert, h->cert_len, &m, &d) != PG_OK)
+    snprintf(why, sizeof why, "its hello's certificate: %.180s", d.msg);
+  else if (strcmp(m.id, member) != 0 ||
+           m.role != (role == PG_GRID_ENTITY_PRODUCER ? PG_ROLE_PRODUCER : PG_ROLE_CONSUMER))
+    snprintf(why, sizeof why, "its certificate is of %s (%s)", m.id, pg_role_name(m.role));
+  else if (pg_grid_binding_bytes(member, &gc, h->time, &msg, &d) != PG_OK ||
+           pg_tls_sig_verify(h->cert, h->cert_len, msg.data, msg.len, h->signature.sig,
+                             h->signature.sig_len, &d) != PG_OK)
+    snprintf(why, sizeof why, "the binding signature: %.180s", d.msg);
+  else if (trust) {
+    pg_der der = {.data = h->cert, .len = h->cert_len};
+    if (pg_tls_trust_verify(trust, &der, 1, (int64_t)(h->time / 1000), &m, &d) != PG_OK)
+      snprintf(why, sizeof why, "its certificate: %.180s", d.msg);
+  }
+  pg_buf_free(&msg);
+  if (!why[0]) return PG_OK;
+  return pg_audit_facts_problem(f, "the channel %.12s… of %s is not bound to %s: %s", ch->root,
+                                member, member, why);
+}
+
 /* Reads one channel of member (role: what its messages may be; return =
  * the grid's return channel of a consumer) into f. */
 static int read_channel(pg_client *c, const char *member, pg_grid_entity role, bool is_return,
-                        const pg_audit_channel *ch, pg_audit_facts *f, caps *cp) {
+                        const pg_audit_channel *ch, pg_tls_trust *trust, pg_audit_facts *f,
+                        caps *cp) {
   pg_mam_fetched *list = NULL;
   size_t n = 0;
   pg_diag fd = {{0}};
@@ -79,6 +124,7 @@ static int read_channel(pg_client *c, const char *member, pg_grid_entity role, b
   if (rc)
     return pg_audit_facts_problem(f, "%s channel %.12s… of %s cannot be read: %s",
                                   is_return ? "return" : "the", ch->root, member, fd.msg);
+  if (!is_return) rc = check_binding(member, role, ch, n ? &list[0] : NULL, trust, f);
   for (size_t i = 0; !rc && i < n; i++) {
     pg_grid_msg g;
     pg_diag md = {{0}};
@@ -228,8 +274,8 @@ static int gather_channels(pg_client *c, const pg_audit_export *e, const pg_audi
     const pg_audit_member *m = &e->members[i];
     progress(o, "channels", i, e->n_members);
     for (size_t j = 0; !rc && j < m->n_channels; j++)
-      rc = read_channel(c, m->id, m->role, false, &m->channels[j], f, cp);
-    if (!rc && m->has_return) rc = read_channel(c, m->id, m->role, true, &m->ret, f, cp);
+      rc = read_channel(c, m->id, m->role, false, &m->channels[j], o ? o->trust : NULL, f, cp);
+    if (!rc && m->has_return) rc = read_channel(c, m->id, m->role, true, &m->ret, NULL, f, cp);
   }
   progress(o, "channels", e->n_members, e->n_members);
   return rc;
@@ -329,9 +375,9 @@ int pg_audit_member_gather(pg_client *c, const pg_audit_keys *k, const pg_audit_
   int rc = pg_client_info(c, &info, d);
   for (size_t j = 0; !rc && j < k->n_channels; j++) {
     progress(o, "channels", j, k->n_channels);
-    rc = read_channel(c, k->id, k->role, false, &k->channels[j], out, &cp);
+    rc = read_channel(c, k->id, k->role, false, &k->channels[j], o ? o->trust : NULL, out, &cp);
   }
-  if (!rc && k->has_return) rc = read_channel(c, k->id, k->role, true, &k->ret, out, &cp);
+  if (!rc && k->has_return) rc = read_channel(c, k->id, k->role, true, &k->ret, NULL, out, &cp);
   if (!rc && k->record_root[0]) rc = member_record(c, k, out, d);
   uint8_t grid[32] = {0};
   for (size_t i = 0; !rc && i < out->n_requests; i++)

@@ -120,6 +120,37 @@ static void test_clean(void **state) {
   json_decref(r);
 }
 
+/* An export that hands p001's channel keys to p002 (an operator passing
+ * off one member's readings as another's): the channel is not bound to
+ * p002, and the readings are not where the export says. */
+static void test_swapped_channel(void **state) {
+  (void)state;
+  json_error_t je;
+  json_t *e = json_load_file(g_export, 0, &je);
+  assert_non_null(e);
+  json_t *m, *p1 = NULL, *p2 = NULL;
+  size_t i;
+  json_array_foreach(json_object_get(e, "members"), i, m) {
+    if (strcmp(jstr(m, "id"), "p001") == 0) p1 = m;
+    if (strcmp(jstr(m, "id"), "p002") == 0) p2 = m;
+  }
+  assert_non_null(p1);
+  assert_non_null(p2);
+  json_object_set(p2, "channels", json_object_get(p1, "channels"));
+  char path[400];
+  snprintf(path, sizeof path, "%s/export-swapped.json", g_root);
+  assert_int_equal(json_dump_file(e, path, 0), 0);
+  json_decref(e);
+  json_t *r = NULL;
+  assert_int_equal(audit("--export", path, g_state, "swapped", &r), 1);
+  bool unbound = false;
+  json_t *x;
+  json_array_foreach(json_object_get(r, "differences"), i, x)
+    unbound |= strstr(jstr(x, "text"), "is not bound to p002") != NULL;
+  if (!unbound) fail_msg("the swapped channel was not reported: %s", json_dumps(r, 0));
+  json_decref(r);
+}
+
 /* Slots of the copy's grid database that have what the tampering needs. */
 static int64_t pick(sqlite3 *db, const char *sql, int64_t not1, int64_t not2, int64_t not3) {
   sqlite3_stmt *st = NULL;
@@ -233,6 +264,7 @@ static void test_member(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean),
+      cmocka_unit_test(test_swapped_channel),
       cmocka_unit_test(test_tampered),
       cmocka_unit_test(test_member),
   };
