@@ -149,16 +149,12 @@ PG_NODISCARD int pg_audit_export_parse(const void *data, size_t len, pg_audit_ex
                                        pg_diag *d);
 void pg_audit_export_free(pg_audit_export *e);
 
-/* A member's keys ("p2pgrid-member-keys/1"). */
+/* A member's keys ("p2pgrid-member-keys/1"): the member as the export
+ * lists it (its "address", when it has one, is me.addresses[0]) and the
+ * root of the grid's record channel. */
 typedef struct pg_audit_keys {
-  char id[PG_GRID_MAX_ID + 1];
-  pg_grid_entity role;
-  pg_audit_channel *channels;
-  size_t n_channels;
-  bool has_return;
-  pg_audit_channel ret;
-  pg_audit_addr address; /* "" = none */
-  char record_root[PG_GRID_TRYTES + 1];
+  pg_audit_member me;
+  char record_root[PG_GRID_TRYTES + 1]; /* "" = none */
 } pg_audit_keys;
 PG_NODISCARD int pg_audit_keys_parse(const void *data, size_t len, pg_audit_keys *out,
                                      pg_diag *d);

@@ -58,10 +58,10 @@ bool pg_audit_identity_holds(const pg_audit_totals *t);
 /* Bech32 address -> its 32 Ed25519 bytes. */
 PG_NODISCARD int pg_audit_address_bytes(const char *bech32, uint8_t out[32]);
 
-/* Record lines and channel messages (gather_record.c). */
+/* The record channel at root into f->records (sorted by slot), each line
+ * opened with the side key of any channel of members[0..n) (gather_record.c). */
 PG_NODISCARD int pg_audit_read_record(pg_client *c, const char *root,
-                                      const pg_audit_channel *keys, const char (*owners)[PG_GRID_MAX_ID + 1],
-                                      const pg_grid_entity *roles, size_t n_keys,
+                                      const pg_audit_member *members, size_t n,
                                       pg_audit_facts *f, pg_diag *d);
 
 #endif

@@ -127,8 +127,19 @@ static int one_channel(const pg_ajson *j, void *item) {
   return pg_audit_channel_parse(j->o, j->where, item, j->d);
 }
 
-static int one_member(const pg_ajson *j, void *item) {
-  pg_audit_member *m = item;
+static int push_address(const pg_ajson *j, pg_audit_member *m, size_t *cap, const char *t,
+                        const char *what) {
+  if (!t || !pg_audit_is_address(t, strlen(t)))
+    return pg_aj_fail(j, PG_ERR_INVALID, "%s: not a bech32 Ed25519 address", what);
+  pg_audit_addr *x = pg_audit_push(&m->addresses, &m->n_addresses, cap, sizeof *x);
+  if (!x) return pg_fail(j->d, PG_ERR_NOMEM, "out of memory");
+  snprintf(*x, sizeof *x, "%s", t);
+  return PG_OK;
+}
+
+/* What an export's member and a member's keys share: id, role, channels,
+ * return channel. */
+static int member_common(const pg_ajson *j, pg_audit_member *m) {
   int rc = pg_aj_str(j, "id", false, m->id, sizeof m->id, pg_audit_is_id, "a member id");
   if (!rc) rc = pg_aj_role(j, "role", &m->role);
   if (!rc)
@@ -138,23 +149,23 @@ static int one_member(const pg_ajson *j, void *item) {
   m->has_return = r && !json_is_null(r);
   if (!rc && m->has_return) {
     char where[200];
-    snprintf(where, sizeof where, "%s.return", j->where);
+    snprintf(where, sizeof where, "%s%sreturn", j->where, j->where[0] ? "." : "");
     rc = pg_audit_channel_parse(r, where, &m->ret, j->d);
   }
+  return rc;
+}
+
+static int one_member(const pg_ajson *j, void *item) {
+  pg_audit_member *m = item;
   json_t *a = NULL;
+  int rc = member_common(j, m);
   if (!rc) rc = pg_aj_array(j, "addresses", true, &a);
   size_t i, cap = 0;
   json_t *s;
   json_array_foreach(a, i, s) {
-    if (rc) break;
-    const char *t = json_string_value(s);
-    if (!t || !pg_audit_is_address(t, strlen(t))) {
-      rc = pg_aj_fail(j, PG_ERR_INVALID, "addresses[%zu]: not a bech32 Ed25519 address", i);
-      break;
-    }
-    pg_audit_addr *x = pg_audit_push(&m->addresses, &m->n_addresses, &cap, sizeof *x);
-    if (!x) rc = pg_fail(j->d, PG_ERR_NOMEM, "out of memory");
-    else snprintf(*x, sizeof *x, "%s", t);
+    char what[32];
+    snprintf(what, sizeof what, "addresses[%zu]", i);
+    if (!rc) rc = push_address(j, m, &cap, json_string_value(s), what);
   }
   return rc;
 }
@@ -257,17 +268,10 @@ int pg_audit_keys_parse(const void *data, size_t len, pg_audit_keys *out, pg_dia
   if (rc) return rc;
   pg_ajson j = {.o = root, .where = "member keys", .d = d};
   rc = check_format(root, KEYS_FORMAT, d);
-  if (!rc) rc = pg_aj_str(&j, "id", false, out->id, sizeof out->id, pg_audit_is_id, "a member id");
-  if (!rc) rc = pg_aj_role(&j, "role", &out->role);
-  if (!rc)
-    rc = parse_list(&j, "channels", false, &out->channels, &out->n_channels,
-                    sizeof *out->channels, one_channel);
-  json_t *r = json_object_get(root, "return");
-  out->has_return = r && !json_is_null(r);
-  if (!rc && out->has_return) rc = pg_audit_channel_parse(r, "return", &out->ret, d);
-  if (!rc)
-    rc = pg_aj_str(&j, "address", true, out->address, sizeof out->address, pg_audit_is_address,
-                   "a bech32 Ed25519 address");
+  if (!rc) rc = member_common(&j, &out->me);
+  json_t *a = json_object_get(root, "address");
+  size_t cap = 0;
+  if (!rc && a && !json_is_null(a)) rc = push_address(&j, &out->me, &cap, json_string_value(a), "address");
   if (!rc)
     rc = pg_aj_str(&j, "recordRoot", true, out->record_root, sizeof out->record_root,
                    pg_audit_is_root, "81 trytes");
@@ -278,6 +282,7 @@ int pg_audit_keys_parse(const void *data, size_t len, pg_audit_keys *out, pg_dia
 
 void pg_audit_keys_free(pg_audit_keys *k) {
   if (!k) return;
-  free(k->channels);
+  free(k->me.channels);
+  free(k->me.addresses);
   memset(k, 0, sizeof *k);
 }

@@ -240,33 +240,6 @@ static int read_batch(pg_client *c, const pg_audit_batch *b, pg_audit_facts *f, 
   return PG_OK;
 }
 
-static int cmp_record(const void *a, const void *b) {
-  const pg_audit_record *x = a, *y = b;
-  return x->slot < y->slot ? -1 : x->slot > y->slot;
-}
-
-/* The record channel, its lines opened with every member channel's keys. */
-static int gather_record(pg_client *c, const pg_audit_export *e, pg_audit_facts *f, pg_diag *d) {
-  size_t nk = 0;
-  for (size_t i = 0; i < e->n_members; i++) nk += e->members[i].n_channels;
-  pg_audit_channel *keys = calloc(nk + 1, sizeof *keys);
-  char(*owners)[PG_GRID_MAX_ID + 1] = calloc(nk + 1, sizeof *owners);
-  pg_grid_entity *roles = calloc(nk + 1, sizeof *roles);
-  int rc = keys && owners && roles ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  size_t k = 0;
-  for (size_t i = 0; !rc && i < e->n_members; i++)
-    for (size_t j = 0; j < e->members[i].n_channels; j++, k++) {
-      keys[k] = e->members[i].channels[j];
-      snprintf(owners[k], sizeof owners[k], "%s", e->members[i].id);
-      roles[k] = e->members[i].role;
-    }
-  if (!rc) rc = pg_audit_read_record(c, e->record_root, keys, (const char(*)[PG_GRID_MAX_ID + 1])owners,
-                                     roles, nk, f, d);
-  free(keys), free(owners), free(roles);
-  if (!rc && f->n_records) qsort(f->records, f->n_records, sizeof *f->records, cmp_record);
-  return rc;
-}
-
 static int gather_channels(pg_client *c, const pg_audit_export *e, const pg_audit_gather_opts *o,
                            pg_audit_facts *f, caps *cp) {
   int rc = PG_OK;
@@ -288,7 +261,8 @@ int pg_audit_gather(pg_client *c, const pg_audit_export *e, const pg_audit_gathe
   pg_node_info info;
   int rc = pg_client_info(c, &info, d);
   if (!rc) rc = gather_channels(c, e, o, out, &cp);
-  if (!rc && e->record_root[0]) rc = gather_record(c, e, out, d);
+  if (!rc && e->record_root[0])
+    rc = pg_audit_read_record(c, e->record_root, e->members, e->n_members, out, d);
   uint8_t grid[32] = {0};
   if (!rc && pg_audit_address_bytes(e->grid_address, grid) != PG_OK)
     rc = pg_fail(d, PG_ERR_INVALID, "the grid's address %s does not decode", e->grid_address);
@@ -349,42 +323,25 @@ static int gather_received(pg_client *c, const char *address, pg_audit_facts *f,
   return rc;
 }
 
-/* The record with the member's own lines opened (any of its channels' keys). */
-static int member_record(pg_client *c, const pg_audit_keys *k, pg_audit_facts *f, pg_diag *d) {
-  size_t n = k->n_channels;
-  char(*owners)[PG_GRID_MAX_ID + 1] = calloc(n + 1, sizeof *owners);
-  pg_grid_entity *roles = calloc(n + 1, sizeof *roles);
-  int rc = owners && roles ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  for (size_t j = 0; !rc && j < n; j++) {
-    snprintf(owners[j], sizeof owners[j], "%s", k->id);
-    roles[j] = k->role;
-  }
-  if (!rc)
-    rc = pg_audit_read_record(c, k->record_root, k->channels,
-                              (const char(*)[PG_GRID_MAX_ID + 1])owners, roles, n, f, d);
-  free(owners), free(roles);
-  if (!rc && f->n_records) qsort(f->records, f->n_records, sizeof *f->records, cmp_record);
-  return rc;
-}
-
 int pg_audit_member_gather(pg_client *c, const pg_audit_keys *k, const pg_audit_gather_opts *o,
                            pg_audit_facts *out, pg_diag *d) {
   memset(out, 0, sizeof *out);
   caps cp = {0};
   pg_node_info info;
   int rc = pg_client_info(c, &info, d);
-  for (size_t j = 0; !rc && j < k->n_channels; j++) {
-    progress(o, "channels", j, k->n_channels);
-    rc = read_channel(c, k->id, k->role, false, &k->channels[j], o ? o->trust : NULL, out, &cp);
+  const pg_audit_member *me = &k->me;
+  for (size_t j = 0; !rc && j < me->n_channels; j++) {
+    progress(o, "channels", j, me->n_channels);
+    rc = read_channel(c, me->id, me->role, false, &me->channels[j], o ? o->trust : NULL, out, &cp);
   }
-  if (!rc && k->has_return) rc = read_channel(c, k->id, k->role, true, &k->ret, NULL, out, &cp);
-  if (!rc && k->record_root[0]) rc = member_record(c, k, out, d);
+  if (!rc && me->has_return) rc = read_channel(c, me->id, me->role, true, &me->ret, NULL, out, &cp);
+  if (!rc && k->record_root[0]) rc = pg_audit_read_record(c, k->record_root, me, 1, out, d);
   uint8_t grid[32] = {0};
   for (size_t i = 0; !rc && i < out->n_requests; i++)
     if (pg_audit_address_bytes(out->requests[i].address, grid) == PG_OK)
       rc = lookup_payment(c, out->requests[i].reference, grid, out, &cp);
-  if (!rc && k->role == PG_GRID_ENTITY_PRODUCER && k->address[0])
-    rc = gather_received(c, k->address, out, &cp);
+  if (!rc && me->role == PG_GRID_ENTITY_PRODUCER && me->n_addresses)
+    rc = gather_received(c, me->addresses[0], out, &cp);
   if (rc == PG_ERR_NOMEM) rc = pg_fail(d, rc, "out of memory");
   if (rc) pg_audit_facts_free(out);
   return rc;

@@ -10,10 +10,8 @@
 #include "p2pgrid/hex.h"
 #include "p2pgrid/mam.h"
 
-typedef struct rkeys {
-  const pg_audit_channel *ch;
-  const char (*owners)[PG_GRID_MAX_ID + 1];
-  const pg_grid_entity *roles;
+typedef struct rkeys {      /* one per member channel */
+  const pg_audit_member **owner;
   uint8_t (*m)[PG_RECORD_KEY];
   size_t n;
 } rkeys;
@@ -77,12 +75,12 @@ static int open_lines(pg_audit_record *r, size_t *cap, const pg_grid_settlement 
     pg_diag od = {{0}};
     if (pg_record_open(k->m[i], s->slot, &s->lines[at], p, &od) != PG_OK) {
       rc = pg_audit_facts_problem(f, "slot %llu: the record's line of %s does not open with its"
-                                  " side key: %s", (unsigned long long)s->slot, k->owners[i], od.msg);
+                                  " side key: %s", (unsigned long long)s->slot, k->owner[i]->id, od.msg);
       continue;
     }
-    if (strcmp(p->id, k->owners[i]) != 0 || p->role != k->roles[i]) {
+    if (strcmp(p->id, k->owner[i]->id) != 0 || p->role != k->owner[i]->role) {
       rc = pg_audit_facts_problem(f, "slot %llu: the record's line under %s's key names %s (%s)",
-                                  (unsigned long long)s->slot, k->owners[i], p->id,
+                                  (unsigned long long)s->slot, k->owner[i]->id, p->id,
                                   pg_grid_entity_name(p->role));
       continue;
     }
@@ -139,20 +137,36 @@ static int take_message(const pg_mam_fetched *m, const rkeys *k, pg_audit_facts 
   return rc;
 }
 
-int pg_audit_read_record(pg_client *c, const char *root, const pg_audit_channel *keys,
-                         const char (*owners)[PG_GRID_MAX_ID + 1], const pg_grid_entity *roles,
-                         size_t n_keys, pg_audit_facts *f, pg_diag *d) {
-  rkeys k = {.ch = keys, .owners = owners, .roles = roles, .n = n_keys};
-  k.m = calloc(n_keys + 1, sizeof *k.m);
-  if (!k.m) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  for (size_t i = 0; i < n_keys; i++)
-    if (pg_record_member_key(keys[i].side_key, strlen(keys[i].side_key), k.m[i]) != PG_OK)
-      memset(k.m[i], 0, PG_RECORD_KEY);
+static int cmp_record(const void *a, const void *b) {
+  const pg_audit_record *x = a, *y = b;
+  return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* The member key of every channel of members[0..n). */
+static int member_keys(const pg_audit_member *members, size_t n, rkeys *k) {
+  size_t nk = 0;
+  for (size_t i = 0; i < n; i++) nk += members[i].n_channels;
+  k->m = calloc(nk + 1, sizeof *k->m);
+  k->owner = calloc(nk + 1, sizeof *k->owner);
+  if (!k->m || !k->owner) return PG_ERR_NOMEM;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < members[i].n_channels; j++, k->n++) {
+      const char *sk = members[i].channels[j].side_key;
+      k->owner[k->n] = &members[i];
+      if (pg_record_member_key(sk, strlen(sk), k->m[k->n]) != PG_OK) memset(k->m[k->n], 0, PG_RECORD_KEY);
+    }
+  return PG_OK;
+}
+
+int pg_audit_read_record(pg_client *c, const char *root, const pg_audit_member *members, size_t n_members,
+                         pg_audit_facts *f, pg_diag *d) {
+  rkeys k = {0};
   pg_mam_fetched *list = NULL;
   size_t n = 0, rcap = f->n_records, *lcaps = NULL;
   uint32_t *seen = NULL;
   pg_diag fd = {{0}};
-  int rc = pg_mam_fetch_all(c, root, PG_MAM_PUBLIC, NULL, 0, 0, &list, &n, &fd);
+  int rc = member_keys(members, n_members, &k);
+  if (!rc) rc = pg_mam_fetch_all(c, root, PG_MAM_PUBLIC, NULL, 0, 0, &list, &n, &fd);
   if (rc && rc != PG_ERR_NOMEM)
     rc = pg_audit_facts_problem(f, "the record channel %.12s… cannot be read: %s", root, fd.msg);
   for (size_t i = 0; !rc && i < n; i++) {
@@ -160,6 +174,7 @@ int pg_audit_read_record(pg_client *c, const char *root, const pg_audit_channel 
     rc = take_message(&list[i], &k, f, &rcap, &lcaps, &seen);
   }
   pg_mam_fetched_free_all(list, n);
-  free(lcaps), free(seen), free(k.m);
+  free(lcaps), free(seen), free(k.m), free(k.owner);
+  if (!rc && f->n_records) qsort(f->records, f->n_records, sizeof *f->records, cmp_record);
   return rc ? pg_fail(d, rc, "out of memory") : PG_OK;
 }

@@ -37,7 +37,7 @@ static int64_t paid_under(const pg_audit_facts *f, const char *ref) {
 
 #define MDIFF(m, k, kind, ...)                                                                \
   do {                                                                                        \
-    if (pg_audit_diff_add((m)->r, true, (k), (kind), (m)->k->id, __VA_ARGS__)) return PG_ERR_NOMEM; \
+    if (pg_audit_diff_add((m)->r, true, (k), (kind), (m)->k->me.id, __VA_ARGS__)) return PG_ERR_NOMEM; \
   } while (0)
 
 /* The line's readings against the member's channels. */
@@ -121,15 +121,15 @@ static int member_slot(maudit *m, const pg_audit_record *rec, pg_audit_slot_resu
           (unsigned long long)k, (long long)rec->t.consumer_payments,
           (long long)rec->t.producer_revenues, (long long)rec->t.grid_income,
           (long long)rec->t.import_cost, (long long)rec->t.export_income);
-  if (L->role != m->k->role)
+  if (L->role != m->k->me.role)
     MDIFF(m, k, PG_AUDIT_RECORD, "slot %llu: your line names you a %s", (unsigned long long)k,
           pg_grid_entity_name(L->role));
   int rc = check_line_readings(m, k, L);
-  if (!rc && m->k->role == PG_GRID_ENTITY_CONSUMER) {
+  if (!rc && m->k->me.role == PG_GRID_ENTITY_CONSUMER) {
     sr->bills = L->request_id[0] != 0;
     rc = check_line_bill(m, k, L);
   }
-  if (m->k->role == PG_GRID_ENTITY_PRODUCER) m->earned += L->total, sr->payouts = L->total > 0;
+  if (m->k->me.role == PG_GRID_ENTITY_PRODUCER) m->earned += L->total, sr->payouts = L->total > 0;
   return rc;
 }
 
@@ -143,11 +143,11 @@ static int member_leftovers(maudit *m, uint64_t last) {
                              (unsigned long long)f->readings[i].slot, (long long)f->readings[i].wh);
   for (size_t i = 0; !rc && i < f->n_requests; i++)
     if (!m->request_seen[i])
-      rc = pg_audit_diff_add(m->r, true, f->requests[i].slot, PG_AUDIT_REQUEST, m->k->id,
+      rc = pg_audit_diff_add(m->r, true, f->requests[i].slot, PG_AUDIT_REQUEST, m->k->me.id,
                              "slot %llu: payment request %s asks %llu, but no line of the public"
                              " record stands behind it", (unsigned long long)f->requests[i].slot,
                              f->requests[i].request_id, (unsigned long long)f->requests[i].owed);
-  if (!rc && m->k->role == PG_GRID_ENTITY_PRODUCER) {
+  if (!rc && m->k->me.role == PG_GRID_ENTITY_PRODUCER) {
     int64_t got = 0;
     size_t n = 0;
     for (size_t i = 0; i < f->n_received; i++)
@@ -160,7 +160,7 @@ static int member_leftovers(maudit *m, uint64_t last) {
                              (long long)(got - m->earned));
   }
   for (size_t i = 0; !rc && i < f->n_problems; i++)
-    rc = pg_audit_diff_add(m->r, false, 0, PG_AUDIT_CHANNEL, m->k->id, "%s", f->problems[i]);
+    rc = pg_audit_diff_add(m->r, false, 0, PG_AUDIT_CHANNEL, m->k->me.id, "%s", f->problems[i]);
   return rc;
 }
 
@@ -168,7 +168,7 @@ int pg_audit_member_compare(const pg_audit_keys *k, const pg_audit_facts *f, pg_
                             pg_diag *d) {
   memset(out, 0, sizeof *out);
   out->member = true;
-  snprintf(out->subject, sizeof out->subject, "%s", k->id);
+  snprintf(out->subject, sizeof out->subject, "%s", k->me.id);
   out->messages = f->messages, out->requests = f->n_requests;
   maudit m = {.k = k, .f = f, .r = out};
   m.used_in = malloc((f->n_readings + 1) * sizeof *m.used_in);

@@ -405,8 +405,8 @@ static void test_reports(void **state) {
 
 static void member_keys(pg_audit_keys *k, const char *id, pg_grid_entity role) {
   memset(k, 0, sizeof *k);
-  snprintf(k->id, sizeof k->id, "%s", id);
-  k->role = role;
+  snprintf(k->me.id, sizeof k->me.id, "%s", id);
+  k->me.role = role;
 }
 
 static void test_member(void **state) {

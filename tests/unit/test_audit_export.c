@@ -81,11 +81,11 @@ static void test_keys(void **state) {
   pg_audit_keys k;
   pg_diag d = {{0}};
   assert_int_equal(pg_audit_keys_parse(buf, len, &k, &d), PG_OK);
-  assert_int_equal(k.role, PG_GRID_ENTITY_CONSUMER);
-  assert_int_equal(k.n_channels, 1);
-  assert_int_equal(strlen(k.channels[0].root), 81);
-  assert_true(k.has_return);
-  assert_string_equal(k.address, "");
+  assert_int_equal(k.me.role, PG_GRID_ENTITY_CONSUMER);
+  assert_int_equal(k.me.n_channels, 1);
+  assert_int_equal(strlen(k.me.channels[0].root), 81);
+  assert_true(k.me.has_return);
+  assert_int_equal(k.me.n_addresses, 0);
   pg_audit_keys_free(&k);
   free(buf);
   buf = load(CORPUS "keys_wrong_format", &len);
