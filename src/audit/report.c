@@ -152,7 +152,8 @@ static void html_slots(FILE *f, const pg_audit_report *r) {
     else fputs("<td class=\"ok\">agrees</td>", f);
     fprintf(f, "<td class=\"n\">%zu</td><td class=\"n\">%zu</td><td class=\"n\">%zu</td>"
                "<td class=\"n\">%zu</td>", s->readings, s->bills, s->payouts, s->lines);
-    if (s->has_price) fprintf(f, "<td class=\"n\">%.*f</td>", s->buy_price == (double)(int64_t)s->buy_price ? 0 : 1, s->buy_price);
+    int dec = s->buy_price == (double)(int64_t)s->buy_price ? 0 : 1;
+    if (s->has_price) fprintf(f, "<td class=\"n\">%.*f</td>", dec, s->buy_price);
     else fputs("<td class=\"n\">\xE2\x80\x94</td>", f);
     fprintf(f, "<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>",
             (long long)s->consumer_payments, (long long)s->producer_revenues);
