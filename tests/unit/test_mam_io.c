@@ -322,12 +322,6 @@ static void test_gap_and_tamper(void **state) {
   attach(&f, &m[2]);
   attach(&f, &m[3]);
   attach(&f, &m[4]);
-  pg_mam_message bad = m[1];
-  bad.payload = strdup(m[1].payload);
-  assert_non_null(bad.payload);
-  bad.payload[bad.payload_len - 200] = bad.payload[bad.payload_len - 200] == 'A' ? 'B' : 'A';
-  attach(&f, &bad);
-  free(bad.payload);
 
   pg_diag d = {{0}};
   pg_mam_cursor c, next;
@@ -335,6 +329,24 @@ static void test_gap_and_tamper(void **state) {
   pg_mam_fetched *out = NULL;
   size_t n = 0;
   pg_mam_read_info info;
+  /* a plain gap: nothing claims leaf 1 */
+  assert_int_equal(pg_mam_read(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &out, &n, &next, &info, &d),
+                   PG_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(out[0].message, "MA");
+  assert_int_equal(info.stop, PG_MAM_STOP_MISSING);
+  assert_int_equal(next.leaf, 1);
+  assert_int_equal(info.unverified, 0);
+  assert_int_equal(info.later, 2);
+  pg_mam_fetched_free_all(out, n);
+
+  /* a tampered copy of leaf 1 */
+  pg_mam_message bad = m[1];
+  bad.payload = strdup(m[1].payload);
+  assert_non_null(bad.payload);
+  bad.payload[bad.payload_len - 200] = bad.payload[bad.payload_len - 200] == 'A' ? 'B' : 'A';
+  attach(&f, &bad);
+  free(bad.payload);
   assert_int_equal(pg_mam_read(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &out, &n, &next, &info, &d),
                    PG_OK);
   assert_int_equal(n, 1);
