@@ -240,21 +240,62 @@ int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d) {
   return rc;
 }
 
-int pg_chan_read_at(pg_client *c, const char *at, const char *side_key, pg_chan_read *out,
-                    pg_diag *d) {
-  pg_mam_fetched f = {0};
-  int rc = pg_mam_fetch(c, at, PG_MAM_RESTRICTED, side_key, strlen(side_key), &f, d);
-  if (rc) return rc;
-  memcpy(out->next_root, f.next_root, sizeof out->next_root);
-  memcpy(out->msg_id, f.message_id, 32);
+/* The grid message of one fetched MAM message. */
+static void to_read(const pg_mam_fetched *f, const pg_mam_cursor *next, pg_chan_read *out) {
+  memset(out, 0, sizeof *out);
+  out->next = *next;
+  memcpy(out->msg_id, f->message_id, 32);
   char *text = NULL;
   size_t tlen = 0;
-  rc = pg_mam_trytes_to_text(f.message, f.message_len, &text, &tlen);
-  if (rc)
-    rc = pg_fail(d, PG_ERR_INVALID, "message is not text");
+  pg_diag pd = {{0}};
+  if (pg_mam_trytes_to_text(f->message, f->message_len, &text, &tlen) != PG_OK)
+    out->status = pg_fail(&pd, PG_ERR_INVALID, "message is not text");
   else
-    rc = pg_grid_msg_parse(text, tlen, &out->msg, d);
+    out->status = pg_grid_msg_parse(text, tlen, &out->msg, &pd);
+  if (out->status) {
+    out->status = PG_ERR_INVALID;
+    snprintf(out->why, sizeof out->why, "%.199s", pd.msg);
+  }
   free(text);
-  pg_mam_fetched_free(&f);
-  return rc;
+}
+
+int pg_chan_read_from(pg_client *c, const pg_mam_cursor *at, const char *side_key, size_t max,
+                      pg_chan_read **out, size_t *n, pg_mam_read_info *info, pg_diag *d) {
+  pg_mam_fetched *fs = NULL;
+  size_t nf = 0;
+  pg_mam_cursor end;
+  *out = NULL;
+  *n = 0;
+  int rc = pg_mam_read(c, at, PG_MAM_RESTRICTED, side_key, strlen(side_key), max ? max : 1, &fs,
+                       &nf, &end, info, d);
+  if (rc || nf == 0) return rc;
+  pg_chan_read *list = calloc(nf, sizeof *list);
+  if (!list) {
+    pg_mam_fetched_free_all(fs, nf);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < nf; i++) {
+    /* the cursor after message i: the next leaf, or the end cursor after the last */
+    pg_mam_cursor next = {.leaf = fs[i].leaf + 1};
+    memcpy(next.root, fs[i].root, sizeof next.root);
+    to_read(&fs[i], i + 1 == nf ? &end : &next, &list[i]);
+  }
+  pg_mam_fetched_free_all(fs, nf);
+  *out = list;
+  *n = nf;
+  return PG_OK;
+}
+
+int pg_chan_read_at(pg_client *c, const pg_mam_cursor *at, const char *side_key,
+                    pg_chan_read *out, pg_diag *d) {
+  pg_chan_read *list = NULL;
+  size_t n = 0;
+  int rc = pg_chan_read_from(c, at, side_key, 1, &list, &n, NULL, d);
+  if (rc) return rc;
+  if (n == 0) return pg_fail(d, PG_ERR_NOT_FOUND, "no message at leaf %u of root %.81s yet",
+                             (unsigned)at->leaf, at->root);
+  *out = list[0];
+  free(list);
+  if (out->status) return pg_fail(d, out->status, "%s", out->why);
+  return PG_OK;
 }

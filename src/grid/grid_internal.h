@@ -68,16 +68,31 @@ PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag 
 PG_NODISCARD int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d);
 
 /* ---- reading a channel ----
- * Reads the message at `at` (a root) of a restricted channel: PG_OK with the
- * text (owned, free()) and the next root; PG_ERR_NOT_FOUND when nothing is
- * there yet. Messages that do not parse as grid messages are returned as
- * PG_ERR_INVALID with the reason in d (the caller skips them: *next is set). */
+ * A channel is read with a cursor {root, leaf} (p2pgrid/mam.h, pg_mam_read):
+ * every message of every tree in leaf order, also when the writer puts
+ * several messages in one tree (a device using mam.js with count 4); a leaf
+ * not attached yet stops the reader there (later leaves wait for it). Each
+ * message read carries the cursor after it, which the caller stores in the
+ * transaction that handles the message, so a restart resumes exactly there.
+ * A message that is not a grid message has status PG_ERR_INVALID and the
+ * reason in why (the caller skips it: next is set). */
 typedef struct pg_chan_read {
-  char next_root[PG_MAM_HASH_TRYTES + 1];
+  pg_mam_cursor next; /* where reading goes on after this message */
   uint8_t msg_id[32];
-  pg_grid_msg msg;
+  int status;         /* PG_OK, or PG_ERR_INVALID: not a grid message */
+  char why[200];
+  pg_grid_msg msg;    /* status PG_OK only */
 } pg_chan_read;
-PG_NODISCARD int pg_chan_read_at(pg_client *c, const char *at, const char *side_key,
+/* Up to max (>= 1) messages of a restricted channel from *at, in order:
+ * *out (array of *n, owned: free()); *n == 0 when nothing is there yet.
+ * info (may be NULL) as pg_mam_read's. Errors: the node's, PG_ERR_NOMEM. */
+PG_NODISCARD int pg_chan_read_from(pg_client *c, const pg_mam_cursor *at, const char *side_key,
+                                   size_t max, pg_chan_read **out, size_t *n,
+                                   pg_mam_read_info *info, pg_diag *d);
+/* The one message at *at: PG_OK; PG_ERR_NOT_FOUND when it is not there yet;
+ * PG_ERR_INVALID (reason in d, out->next set) for a message that is not a
+ * grid message; the node's errors. */
+PG_NODISCARD int pg_chan_read_at(pg_client *c, const pg_mam_cursor *at, const char *side_key,
                                  pg_chan_read *out, pg_diag *d);
 
 /* ---- entity base ---- */
@@ -203,7 +218,8 @@ typedef struct pg_reg_row {
   int type;
   int state;
   char side_key[PG_MAM_HASH_TRYTES + 1];
-  char next_root[PG_MAM_HASH_TRYTES + 1];
+  char root[PG_MAM_HASH_TRYTES + 1]; /* the channel's first root */
+  pg_mam_cursor at;                  /* registrations.next_root, next_leaf */
 } pg_reg_row;
 
 /* Reads what is new on every waiting or active registered channel (up to
