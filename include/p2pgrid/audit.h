@@ -228,9 +228,17 @@ typedef struct pg_audit_received {
   uint64_t amount;
 } pg_audit_received;
 
+/* Another attachment of the very same channel message (a re-attach after a
+ * crash): a claim naming it names the message `canonical`. */
+typedef struct pg_audit_alias {
+  pg_audit_msgid alias, canonical;
+} pg_audit_alias;
+
 typedef struct pg_audit_facts {
   pg_audit_reading *readings; /* every reading on the members' channels */
   size_t n_readings;
+  pg_audit_alias *aliases;
+  size_t n_aliases;
   pg_audit_request *requests;
   size_t n_requests;
   pg_audit_record *records;   /* sorted by slot */

@@ -54,6 +54,9 @@ static void lookup_free(lookup *l) {
 
 /* ---- the audit's state ---- */
 
+typedef struct audit audit;
+static size_t find_reading(const audit *a, const char *msg_id);
+
 typedef struct paid_payout { /* a payout row in a batch, with its re-settled amount */
   int64_t batch_id;
   char producer[PG_GRID_MAX_ID + 1];
@@ -72,17 +75,27 @@ typedef struct party {
   size_t late;
 } party;
 
-typedef struct audit {
+struct audit {
   const pg_audit_export *e;
   const pg_audit_facts *f;
   pg_audit_report *r;
   const char **reading_keys, **request_keys, **payment_keys;
   lookup readings, requests, payments; /* facts by msg id, request id, reference */
+  const char **alias_keys;
+  lookup aliases;                      /* facts aliases by alias id */
   int64_t *used_in;                    /* per facts reading: slot it was settled in, -1 */
   bool *request_seen;
   paid_payout *paid;
   size_t n_paid, cap_paid;
-} audit;
+};
+
+/* The facts reading with this message id, or another attachment of it. */
+static size_t find_reading(const audit *a, const char *msg_id) {
+  size_t t = lookup_find(&a->readings, msg_id);
+  if (t != SIZE_MAX) return t;
+  size_t x = lookup_find(&a->aliases, msg_id);
+  return x == SIZE_MAX ? SIZE_MAX : lookup_find(&a->readings, a->f->aliases[x].canonical);
+}
 
 static const pg_audit_config *config_for(const pg_audit_export *e, uint64_t k) {
   const pg_audit_config *c = NULL;
@@ -133,7 +146,7 @@ static void fmt_price(char *buf, size_t cap, bool has, uint64_t p) {
 
 /* The grid's reading x (settled in k) against the member's channel. */
 static int check_claimed_reading(audit *a, uint64_t k, const pg_audit_reading *x) {
-  size_t t = lookup_find(&a->readings, x->msg_id);
+  size_t t = find_reading(a, x->msg_id);
   if (t == SIZE_MAX) {
     DIFF(a, k, PG_AUDIT_READING, x->member,
          "reading %.16s… of %s (slot %llu, %lld Wh) that the grid settled is not on %s's channels",
@@ -217,7 +230,7 @@ static int slot_parties(audit *a, const pg_audit_slot_claim *s, const pg_audit_r
   int rc = PG_OK;
   for (size_t i = 0; !rc && i < s->n_readings; i++) {
     rc = check_claimed_reading(a, k, &s->readings[i]);
-    size_t t = lookup_find(&a->readings, s->readings[i].msg_id);
+    size_t t = find_reading(a, s->readings[i].msg_id);
     if (!rc && t != SIZE_MAX) rc = use_reading(a, k, t, v, n, &cap);
   }
   for (size_t l = 0; !rc && rec && l < rec->n_opened; l++) {
@@ -231,7 +244,7 @@ static int slot_parties(audit *a, const pg_audit_slot_claim *s, const pg_audit_r
                                "the record's line of %s names reading %.16s… that the grid's export"
                                " does not settle in slot %llu",
                                L->member, L->readings[i], (unsigned long long)k);
-      size_t t = lookup_find(&a->readings, L->readings[i]);
+      size_t t = find_reading(a, L->readings[i]);
       if (!rc && t == SIZE_MAX && !claimed)
         rc = pg_audit_diff_add(a->r, true, k, PG_AUDIT_READING, L->member,
                                "reading %.16s… named in the record's line of %s is not on its channels",
@@ -752,24 +765,28 @@ static int audit_init(audit *a, const pg_audit_export *e, const pg_audit_facts *
   a->reading_keys = malloc((nr + 1) * sizeof *a->reading_keys);
   a->request_keys = malloc((nq + 1) * sizeof *a->request_keys);
   a->payment_keys = malloc((np + 1) * sizeof *a->payment_keys);
+  a->alias_keys = malloc((f->n_aliases + 1) * sizeof *a->alias_keys);
   a->used_in = malloc((nr + 1) * sizeof *a->used_in);
   a->request_seen = calloc(nq + 1, sizeof *a->request_seen);
   r->slots = calloc(e->n_slots + 1, sizeof *r->slots);
-  if (!a->reading_keys || !a->request_keys || !a->payment_keys || !a->used_in ||
+  if (!a->reading_keys || !a->request_keys || !a->payment_keys || !a->alias_keys || !a->used_in ||
       !a->request_seen || !r->slots)
     return PG_ERR_NOMEM;
   for (size_t i = 0; i < nr; i++) a->reading_keys[i] = f->readings[i].msg_id, a->used_in[i] = -1;
   for (size_t i = 0; i < nq; i++) a->request_keys[i] = f->requests[i].request_id;
   for (size_t i = 0; i < np; i++) a->payment_keys[i] = f->payments[i].reference;
+  for (size_t i = 0; i < f->n_aliases; i++) a->alias_keys[i] = f->aliases[i].alias;
   int rc = lookup_build(&a->readings, a->reading_keys, nr);
   if (!rc) rc = lookup_build(&a->requests, a->request_keys, nq);
   if (!rc) rc = lookup_build(&a->payments, a->payment_keys, np);
+  if (!rc) rc = lookup_build(&a->aliases, a->alias_keys, f->n_aliases);
   return rc;
 }
 
 static void audit_free(audit *a) {
   lookup_free(&a->readings), lookup_free(&a->requests), lookup_free(&a->payments);
-  free(a->reading_keys), free(a->request_keys), free(a->payment_keys);
+  lookup_free(&a->aliases);
+  free(a->reading_keys), free(a->request_keys), free(a->payment_keys), free(a->alias_keys);
   free(a->used_in), free(a->request_seen), free(a->paid);
 }
 

@@ -16,7 +16,7 @@
 #define MAX_UNDER_INDEX 1000 /* a Chrysalis node lists at most 1000 ids */
 
 typedef struct caps {
-  size_t readings, requests, payments, transfers, received;
+  size_t aliases, readings, requests, payments, transfers, received;
 } caps;
 
 static void progress(const pg_audit_gather_opts *o, const char *phase, size_t done, size_t total) {
@@ -41,6 +41,12 @@ static int add_reading(pg_audit_facts *f, caps *cp, const char *member, const pg
   if (!r) return PG_ERR_NOMEM;
   snprintf(r->member, sizeof r->member, "%s", member);
   pg_hex_encode(m->message_id, 32, r->msg_id);
+  for (size_t i = 0; i < m->n_other_ids; i++) {
+    pg_audit_alias *a = pg_audit_push(&f->aliases, &f->n_aliases, &cp->aliases, sizeof *a);
+    if (!a) return PG_ERR_NOMEM;
+    pg_hex_encode(m->other_ids[i], 32, a->alias);
+    pg_hex_encode(m->message_id, 32, a->canonical);
+  }
   if (g->command == PG_GRID_CMD_OUTPUT) {
     const pg_grid_output *o = &g->u.output;
     r->kind = PG_GRID_ENTITY_PRODUCER, r->slot = o->slot, r->wh = o->output_wh;

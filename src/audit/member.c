@@ -17,7 +17,10 @@ typedef struct maudit {
   int64_t earned;
 } maudit;
 
+/* The reading with this message id, or another attachment of it. */
 static size_t find_reading(const pg_audit_facts *f, const char *msg_id) {
+  for (size_t i = 0; i < f->n_aliases; i++)
+    if (strcmp(f->aliases[i].alias, msg_id) == 0) msg_id = f->aliases[i].canonical;
   for (size_t i = 0; i < f->n_readings; i++)
     if (strcmp(f->readings[i].msg_id, msg_id) == 0) return i;
   return SIZE_MAX;

@@ -257,7 +257,7 @@ void pg_audit_facts_free(pg_audit_facts *f) {
     free(f->records[i].lines);
   }
   for (size_t i = 0; i < f->n_problems; i++) free(f->problems[i]);
-  free(f->readings), free(f->requests), free(f->records), free(f->payments);
+  free(f->readings), free(f->aliases), free(f->requests), free(f->records), free(f->payments);
   free(f->transfers), free(f->received), free(f->problems);
   memset(f, 0, sizeof *f);
 }

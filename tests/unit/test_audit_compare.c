@@ -223,6 +223,25 @@ static void test_reading_missing(void **state) {
   assert_int_equal(x->r.n_notes, 1); /* c1's real reading was settled nowhere */
 }
 
+/* The grid names another attachment of the same message (a re-attach after
+ * a crash): the same reading, no difference. */
+static void test_reading_alias(void **state) {
+  fx *x = *state;
+  pg_audit_alias al;
+  msgid('e', al.alias);
+  snprintf(al.canonical, sizeof al.canonical, "%s", x->tangle[1].msg_id);
+  x->f.aliases = &al, x->f.n_aliases = 1;
+  snprintf(x->claimed[1].msg_id, sizeof x->claimed[1].msg_id, "%s", al.alias);
+  snprintf(x->line_readings[1][0], sizeof x->line_readings[1][0], "%s", al.alias);
+  expect(x, 0, 0, false, NULL);
+  x->f.n_aliases = 0; /* without the alias: not on the channel */
+  pg_audit_report_free(&x->r);
+  assert_int_equal(pg_audit_compare(&x->e, &x->f, &x->r, NULL), PG_OK);
+  assert_true(x->r.n_diffs > 0);
+  assert_non_null(strstr(x->r.diffs[0].text, "is not on p1's channels"));
+  x->f.aliases = NULL;
+}
+
 static void test_reading_twice(void **state) {
   fx *x = *state;
   x->slots[1] = x->slots[0];
@@ -479,7 +498,7 @@ static void test_member_producer(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_clean),           T(test_reading_wh),       T(test_reading_price),
-      T(test_reading_missing), T(test_reading_twice),    T(test_settlement_totals),
+      T(test_reading_missing), T(test_reading_alias),    T(test_reading_twice),    T(test_settlement_totals),
       T(test_settlement_price), T(test_settlement_config), T(test_bill_owed),
       T(test_bill_missing),    T(test_bill_stray),       T(test_request),
       T(test_payment),         T(test_payout),           T(test_payout_missing),
