@@ -313,6 +313,7 @@ typedef struct pg_audit_diff {
   pg_audit_kind kind;
   char who[PG_GRID_MAX_ID + 1]; /* member id, "grid", or "batch N" */
   char text[PG_AUDIT_TEXT];     /* one sentence: what, who, grid's value, Tangle's value */
+  size_t seq;                   /* order found in (within a slot) */
 } pg_audit_diff;
 
 typedef struct pg_audit_slot_result {

@@ -11,44 +11,47 @@
 
 /* ---- lookups ---- */
 
+typedef struct lookup_entry {
+  const char *key; /* borrowed */
+  size_t idx;
+} lookup_entry;
+
 typedef struct lookup {
-  const char **keys; /* sorted */
-  size_t *idx;
+  lookup_entry *e; /* sorted by key */
   size_t n;
 } lookup;
 
-static const char *const *g_sort_keys; /* qsort has no context argument in C11 */
-static int cmp_idx(const void *a, const void *b) {
-  return strcmp(g_sort_keys[*(const size_t *)a], g_sort_keys[*(const size_t *)b]);
+static int cmp_entry(const void *a, const void *b) {
+  return strcmp(((const lookup_entry *)a)->key, ((const lookup_entry *)b)->key);
 }
 
-/* An index over n strings keys[i] (borrowed). Not thread-safe while
- * building (qsort context); the audit builds its indexes on one thread. */
+/* An index over n strings keys[i] (borrowed). */
 static int lookup_build(lookup *l, const char **keys, size_t n) {
   memset(l, 0, sizeof *l);
-  l->idx = malloc((n + 1) * sizeof *l->idx);
-  if (!l->idx) return PG_ERR_NOMEM;
-  for (size_t i = 0; i < n; i++) l->idx[i] = i;
-  g_sort_keys = keys;
-  qsort(l->idx, n, sizeof *l->idx, cmp_idx);
-  l->keys = keys;
+  l->e = malloc((n + 1) * sizeof *l->e);
+  if (!l->e) return PG_ERR_NOMEM;
+  for (size_t i = 0; i < n; i++) l->e[i] = (lookup_entry){.key = keys[i], .idx = i};
+  if (n) qsort(l->e, n, sizeof *l->e, cmp_entry);
   l->n = n;
   return PG_OK;
 }
 
-/* The first index whose key is s, or SIZE_MAX. */
+/* The lowest index whose key is s, or SIZE_MAX. */
 static size_t lookup_find(const lookup *l, const char *s) {
   size_t lo = 0, hi = l->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (strcmp(l->keys[l->idx[mid]], s) < 0) lo = mid + 1;
+    if (strcmp(l->e[mid].key, s) < 0) lo = mid + 1;
     else hi = mid;
   }
-  return lo < l->n && strcmp(l->keys[l->idx[lo]], s) == 0 ? l->idx[lo] : SIZE_MAX;
+  size_t best = SIZE_MAX;
+  for (; lo < l->n && strcmp(l->e[lo].key, s) == 0; lo++)
+    if (l->e[lo].idx < best) best = l->e[lo].idx;
+  return best;
 }
 
 static void lookup_free(lookup *l) {
-  free(l->idx);
+  free(l->e);
   memset(l, 0, sizeof *l);
 }
 
@@ -732,28 +735,23 @@ static int cmp_diff(const void *x, const void *y) {
   const pg_audit_diff *a = x, *b = y;
   if (a->has_slot != b->has_slot) return a->has_slot ? -1 : 1;
   if (a->slot != b->slot) return a->slot < b->slot ? -1 : 1;
-  return 0;
+  return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 void pg_audit_report_finish(pg_audit_report *r) {
-  /* insertion sort: stable, so a slot's differences keep their order */
-  for (size_t i = 1; i < r->n_diffs; i++) {
-    pg_audit_diff x = r->diffs[i];
-    size_t j = i;
-    while (j > 0 && cmp_diff(&r->diffs[j - 1], &x) > 0) {
-      r->diffs[j] = r->diffs[j - 1];
-      j--;
-    }
-    r->diffs[j] = x;
-  }
+  /* stable: a slot's differences keep the order they were found in */
+  for (size_t i = 0; i < r->n_diffs; i++) r->diffs[i].seq = i;
+  if (r->n_diffs) qsort(r->diffs, r->n_diffs, sizeof *r->diffs, cmp_diff);
   for (size_t i = 0; i < r->n_slots; i++) r->slots[i].diffs = 0;
-  for (size_t i = 0; i < r->n_diffs; i++) {
+  for (size_t i = 0; i < r->n_diffs; i++) { /* slots are in ascending order */
     if (!r->diffs[i].has_slot) continue;
-    for (size_t s = 0; s < r->n_slots; s++)
-      if (r->slots[s].slot == r->diffs[i].slot) {
-        r->slots[s].diffs++;
-        break;
-      }
+    size_t lo = 0, hi = r->n_slots;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (r->slots[mid].slot < r->diffs[i].slot) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < r->n_slots && r->slots[lo].slot == r->diffs[i].slot) r->slots[lo].diffs++;
   }
 }
 

@@ -45,12 +45,13 @@ static json_t *diff_json(const pg_audit_diff *x) {
 
 static json_t *report_json(const pg_audit_report *r) {
   json_t *slots = json_array(), *diffs = json_array(), *notes = json_array();
-  size_t di = 0;
+  size_t di = 0, j = 0; /* diffs are sorted by slot, slot-less last (pg_audit_report_finish) */
   for (size_t i = 0; slots && i < r->n_slots; i++) {
     const pg_audit_slot_result *s = &r->slots[i];
     json_t *sd = json_array();
-    for (size_t j = 0; sd && j < r->n_diffs; j++)
-      if (r->diffs[j].has_slot && r->diffs[j].slot == s->slot) json_array_append_new(sd, diff_json(&r->diffs[j]));
+    while (j < r->n_diffs && r->diffs[j].has_slot && r->diffs[j].slot < s->slot) j++;
+    for (; sd && j < r->n_diffs && r->diffs[j].has_slot && r->diffs[j].slot == s->slot; j++)
+      json_array_append_new(sd, diff_json(&r->diffs[j]));
     json_t *o = json_pack("{s:I,s:b,s:I,s:I,s:I,s:I,s:o}", "slot", (json_int_t)s->slot, "agree",
                           s->diffs == 0, "readings", (json_int_t)s->readings, "bills",
                           (json_int_t)s->bills, "payouts", (json_int_t)s->payouts, "lines",
