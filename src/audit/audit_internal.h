@@ -10,6 +10,20 @@
  * a pointer to a new zeroed item, or NULL when out of memory. */
 void *pg_audit_push(void *v_ptr, size_t *n, size_t *cap, size_t sz);
 
+/* A sorted index over n strings keys[i] (borrowed; they must outlive it). */
+typedef struct pg_audit_lookup_entry {
+  const char *key;
+  size_t idx;
+} pg_audit_lookup_entry;
+typedef struct pg_audit_lookup {
+  pg_audit_lookup_entry *e;
+  size_t n;
+} pg_audit_lookup;
+PG_NODISCARD int pg_audit_lookup_build(pg_audit_lookup *l, const char **keys, size_t n);
+/* The lowest i with keys[i] equal to s, or SIZE_MAX. */
+size_t pg_audit_lookup_find(const pg_audit_lookup *l, const char *s);
+void pg_audit_lookup_free(pg_audit_lookup *l);
+
 /* Field readers over a JSON object that name the item (where) and the field
  * on failure: "where: field 'x': ...". */
 typedef struct pg_ajson {

@@ -9,52 +9,6 @@
 #include "audit_internal.h"
 #include "p2pgrid/hex.h"
 
-/* ---- lookups ---- */
-
-typedef struct lookup_entry {
-  const char *key; /* borrowed */
-  size_t idx;
-} lookup_entry;
-
-typedef struct lookup {
-  lookup_entry *e; /* sorted by key */
-  size_t n;
-} lookup;
-
-static int cmp_entry(const void *a, const void *b) {
-  return strcmp(((const lookup_entry *)a)->key, ((const lookup_entry *)b)->key);
-}
-
-/* An index over n strings keys[i] (borrowed). */
-static int lookup_build(lookup *l, const char **keys, size_t n) {
-  memset(l, 0, sizeof *l);
-  l->e = malloc((n + 1) * sizeof *l->e);
-  if (!l->e) return PG_ERR_NOMEM;
-  for (size_t i = 0; i < n; i++) l->e[i] = (lookup_entry){.key = keys[i], .idx = i};
-  if (n) qsort(l->e, n, sizeof *l->e, cmp_entry);
-  l->n = n;
-  return PG_OK;
-}
-
-/* The lowest index whose key is s, or SIZE_MAX. */
-static size_t lookup_find(const lookup *l, const char *s) {
-  size_t lo = 0, hi = l->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (strcmp(l->e[mid].key, s) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  size_t best = SIZE_MAX;
-  for (; lo < l->n && strcmp(l->e[lo].key, s) == 0; lo++)
-    if (l->e[lo].idx < best) best = l->e[lo].idx;
-  return best;
-}
-
-static void lookup_free(lookup *l) {
-  free(l->e);
-  memset(l, 0, sizeof *l);
-}
-
 /* ---- the audit's state ---- */
 
 typedef struct audit audit;
@@ -83,9 +37,9 @@ struct audit {
   const pg_audit_facts *f;
   pg_audit_report *r;
   const char **reading_keys, **request_keys, **payment_keys;
-  lookup readings, requests, payments; /* facts by msg id, request id, reference */
+  pg_audit_lookup readings, requests, payments; /* facts by msg id, request id, reference */
   const char **alias_keys;
-  lookup aliases;                      /* facts aliases by alias id */
+  pg_audit_lookup aliases;                      /* facts aliases by alias id */
   int64_t *used_in;                    /* per facts reading: slot it was settled in, -1 */
   bool *request_seen;
   paid_payout *paid;
@@ -94,10 +48,10 @@ struct audit {
 
 /* The facts reading with this message id, or another attachment of it. */
 static size_t find_reading(const audit *a, const char *msg_id) {
-  size_t t = lookup_find(&a->readings, msg_id);
+  size_t t = pg_audit_lookup_find(&a->readings, msg_id);
   if (t != SIZE_MAX) return t;
-  size_t x = lookup_find(&a->aliases, msg_id);
-  return x == SIZE_MAX ? SIZE_MAX : lookup_find(&a->readings, a->f->aliases[x].canonical);
+  size_t x = pg_audit_lookup_find(&a->aliases, msg_id);
+  return x == SIZE_MAX ? SIZE_MAX : pg_audit_lookup_find(&a->readings, a->f->aliases[x].canonical);
 }
 
 static const pg_audit_config *config_for(const pg_audit_export *e, uint64_t k) {
@@ -376,7 +330,7 @@ static int check_line(audit *a, uint64_t k, const pg_audit_record *rec, const pa
 /* The payment request on the consumer's return channel. */
 static int check_request(audit *a, uint64_t k, const pg_audit_bill *b, const party *p,
                          const pg_market_party *m) {
-  size_t i = lookup_find(&a->requests, b->request_id);
+  size_t i = pg_audit_lookup_find(&a->requests, b->request_id);
   if (i == SIZE_MAX) {
     DIFF(a, k, PG_AUDIT_REQUEST, p->id, "slot %llu: bill %s of %s has no payment request on its"
          " return channel", (unsigned long long)k, b->request_id, p->id);
@@ -403,7 +357,7 @@ static int check_request(audit *a, uint64_t k, const pg_audit_bill *b, const par
 
 /* What the ledger shows paid under the bill's reference. */
 static int check_payment(audit *a, uint64_t k, const pg_audit_bill *b, const pg_market_party *m) {
-  size_t i = lookup_find(&a->payments, b->reference);
+  size_t i = pg_audit_lookup_find(&a->payments, b->reference);
   int64_t on_ledger = i == SIZE_MAX ? 0 : a->f->payments[i].paid;
   a->r->payments++;
   if (b->paid != on_ledger)
@@ -774,16 +728,16 @@ static int audit_init(audit *a, const pg_audit_export *e, const pg_audit_facts *
   for (size_t i = 0; i < nq; i++) a->request_keys[i] = f->requests[i].request_id;
   for (size_t i = 0; i < np; i++) a->payment_keys[i] = f->payments[i].reference;
   for (size_t i = 0; i < f->n_aliases; i++) a->alias_keys[i] = f->aliases[i].alias;
-  int rc = lookup_build(&a->readings, a->reading_keys, nr);
-  if (!rc) rc = lookup_build(&a->requests, a->request_keys, nq);
-  if (!rc) rc = lookup_build(&a->payments, a->payment_keys, np);
-  if (!rc) rc = lookup_build(&a->aliases, a->alias_keys, f->n_aliases);
+  int rc = pg_audit_lookup_build(&a->readings, a->reading_keys, nr);
+  if (!rc) rc = pg_audit_lookup_build(&a->requests, a->request_keys, nq);
+  if (!rc) rc = pg_audit_lookup_build(&a->payments, a->payment_keys, np);
+  if (!rc) rc = pg_audit_lookup_build(&a->aliases, a->alias_keys, f->n_aliases);
   return rc;
 }
 
 static void audit_free(audit *a) {
-  lookup_free(&a->readings), lookup_free(&a->requests), lookup_free(&a->payments);
-  lookup_free(&a->aliases);
+  pg_audit_lookup_free(&a->readings), pg_audit_lookup_free(&a->requests), pg_audit_lookup_free(&a->payments);
+  pg_audit_lookup_free(&a->aliases);
   free(a->reading_keys), free(a->request_keys), free(a->payment_keys), free(a->alias_keys);
   free(a->used_in), free(a->request_seen), free(a->paid);
 }

@@ -12,30 +12,47 @@ typedef struct maudit {
   const pg_audit_keys *k;
   const pg_audit_facts *f;
   pg_audit_report *r;
+  const char **keys[4]; /* readings, aliases, requests, payments */
+  pg_audit_lookup readings, aliases, requests, payments;
   int64_t *used_in; /* per facts reading */
   bool *request_seen;
   int64_t earned;
 } maudit;
 
-/* The reading with this message id, or another attachment of it. */
-static size_t find_reading(const pg_audit_facts *f, const char *msg_id) {
-  for (size_t i = 0; i < f->n_aliases; i++)
-    if (strcmp(f->aliases[i].alias, msg_id) == 0) msg_id = f->aliases[i].canonical;
-  for (size_t i = 0; i < f->n_readings; i++)
-    if (strcmp(f->readings[i].msg_id, msg_id) == 0) return i;
-  return SIZE_MAX;
+static size_t find_reading(const maudit *m, const char *msg_id) {
+  size_t t = pg_audit_lookup_find(&m->readings, msg_id);
+  if (t != SIZE_MAX) return t;
+  size_t x = pg_audit_lookup_find(&m->aliases, msg_id);
+  return x == SIZE_MAX ? SIZE_MAX : pg_audit_lookup_find(&m->readings, m->f->aliases[x].canonical);
 }
 
-static size_t find_request(const pg_audit_facts *f, const char *id) {
-  for (size_t i = 0; i < f->n_requests; i++)
-    if (strcmp(f->requests[i].request_id, id) == 0) return i;
-  return SIZE_MAX;
+static int64_t paid_under(const maudit *m, const char *ref) {
+  size_t i = pg_audit_lookup_find(&m->payments, ref);
+  return i == SIZE_MAX ? 0 : m->f->payments[i].paid;
 }
 
-static int64_t paid_under(const pg_audit_facts *f, const char *ref) {
-  for (size_t i = 0; i < f->n_payments; i++)
-    if (strcmp(f->payments[i].reference, ref) == 0) return f->payments[i].paid;
-  return 0;
+static int maudit_init(maudit *m) {
+  const pg_audit_facts *f = m->f;
+  size_t n[4] = {f->n_readings, f->n_aliases, f->n_requests, f->n_payments};
+  for (int i = 0; i < 4; i++)
+    if (!(m->keys[i] = malloc((n[i] + 1) * sizeof *m->keys[i]))) return PG_ERR_NOMEM;
+  for (size_t i = 0; i < n[0]; i++) m->keys[0][i] = f->readings[i].msg_id;
+  for (size_t i = 0; i < n[1]; i++) m->keys[1][i] = f->aliases[i].alias;
+  for (size_t i = 0; i < n[2]; i++) m->keys[2][i] = f->requests[i].request_id;
+  for (size_t i = 0; i < n[3]; i++) m->keys[3][i] = f->payments[i].reference;
+  int rc = pg_audit_lookup_build(&m->readings, m->keys[0], n[0]);
+  if (!rc) rc = pg_audit_lookup_build(&m->aliases, m->keys[1], n[1]);
+  if (!rc) rc = pg_audit_lookup_build(&m->requests, m->keys[2], n[2]);
+  if (!rc) rc = pg_audit_lookup_build(&m->payments, m->keys[3], n[3]);
+  return rc;
+}
+
+static void maudit_free(maudit *m) {
+  pg_audit_lookup_free(&m->readings), pg_audit_lookup_free(&m->aliases);
+  pg_audit_lookup_free(&m->requests), pg_audit_lookup_free(&m->payments);
+  for (int i = 0; i < 4; i++) free(m->keys[i]);
+  free(m->used_in);
+  free(m->request_seen);
 }
 
 #define MDIFF(m, k, kind, ...)                                                                \
@@ -50,7 +67,7 @@ static int check_line_readings(maudit *m, uint64_t k, const pg_audit_line *L) {
   bool has_price = false, any = false;
   uint64_t price = 0;
   for (size_t i = 0; i < L->n_readings; i++) {
-    size_t t = find_reading(m->f, L->readings[i]);
+    size_t t = find_reading(m, L->readings[i]);
     if (t == SIZE_MAX) {
       MDIFF(m, k, PG_AUDIT_READING, "slot %llu: your line names reading %.16s…, which is not on"
             " your channels", (unsigned long long)k, L->readings[i]);
@@ -83,7 +100,7 @@ static int check_line_bill(maudit *m, uint64_t k, const pg_audit_line *L) {
             (unsigned long long)k, (long long)L->total);
     return PG_OK;
   }
-  size_t q = find_request(m->f, L->request_id);
+  size_t q = pg_audit_lookup_find(&m->requests, L->request_id);
   if (q == SIZE_MAX) {
     MDIFF(m, k, PG_AUDIT_REQUEST, "slot %llu: your line names bill %s, which is not on your return"
           " channel", (unsigned long long)k, L->request_id);
@@ -100,7 +117,7 @@ static int check_line_bill(maudit *m, uint64_t k, const pg_audit_line *L) {
   if (r->slot != k)
     MDIFF(m, k, PG_AUDIT_REQUEST, "slot %llu: payment request %s names slot %llu",
           (unsigned long long)k, r->request_id, (unsigned long long)r->slot);
-  int64_t paid = paid_under(m->f, r->reference);
+  int64_t paid = paid_under(m, r->reference);
   m->r->payments++;
   if (paid < (int64_t)r->owed &&
       pg_audit_note_add(m->r, "slot %llu: request %s: owed %llu, your confirmed payments %lld",
@@ -177,7 +194,7 @@ int pg_audit_member_compare(const pg_audit_keys *k, const pg_audit_facts *f, pg_
   m.used_in = malloc((f->n_readings + 1) * sizeof *m.used_in);
   m.request_seen = calloc(f->n_requests + 1, sizeof *m.request_seen);
   out->slots = calloc(f->n_records + 1, sizeof *out->slots);
-  int rc = m.used_in && m.request_seen && out->slots ? PG_OK : PG_ERR_NOMEM;
+  int rc = m.used_in && m.request_seen && out->slots ? maudit_init(&m) : PG_ERR_NOMEM;
   for (size_t i = 0; !rc && i < f->n_readings; i++) m.used_in[i] = -1;
   uint64_t last = 0;
   for (size_t i = 0; !rc && i < f->n_records; i++) {
@@ -187,8 +204,7 @@ int pg_audit_member_compare(const pg_audit_keys *k, const pg_audit_facts *f, pg_
     rc = member_slot(&m, rec, &out->slots[out->n_slots++]);
   }
   if (!rc) rc = member_leftovers(&m, last);
-  free(m.used_in);
-  free(m.request_seen);
+  maudit_free(&m);
   if (rc) {
     pg_audit_report_free(out);
     return pg_fail(d, rc, "member audit: out of memory");

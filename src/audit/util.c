@@ -24,6 +24,38 @@ void *pg_audit_push(void *v_ptr, size_t *n, size_t *cap, size_t sz) {
   return item;
 }
 
+static int cmp_entry(const void *a, const void *b) {
+  return strcmp(((const pg_audit_lookup_entry *)a)->key, ((const pg_audit_lookup_entry *)b)->key);
+}
+
+int pg_audit_lookup_build(pg_audit_lookup *l, const char **keys, size_t n) {
+  memset(l, 0, sizeof *l);
+  l->e = malloc((n + 1) * sizeof *l->e);
+  if (!l->e) return PG_ERR_NOMEM;
+  for (size_t i = 0; i < n; i++) l->e[i] = (pg_audit_lookup_entry){.key = keys[i], .idx = i};
+  if (n) qsort(l->e, n, sizeof *l->e, cmp_entry);
+  l->n = n;
+  return PG_OK;
+}
+
+size_t pg_audit_lookup_find(const pg_audit_lookup *l, const char *s) {
+  size_t lo = 0, hi = l->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(l->e[mid].key, s) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  size_t best = SIZE_MAX;
+  for (; lo < l->n && strcmp(l->e[lo].key, s) == 0; lo++)
+    if (l->e[lo].idx < best) best = l->e[lo].idx;
+  return best;
+}
+
+void pg_audit_lookup_free(pg_audit_lookup *l) {
+  free(l->e);
+  memset(l, 0, sizeof *l);
+}
+
 int pg_aj_fail(const pg_ajson *j, int rc, const char *fmt, ...) {
   char msg[sizeof j->d->msg];
   va_list ap;
