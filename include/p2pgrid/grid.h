@@ -253,6 +253,9 @@ PG_NODISCARD int pg_gridop_producer_slots(pg_gridop *g, const char *id, uint64_t
                                           uint64_t to, json_t **out, pg_diag *d);
 PG_NODISCARD int pg_gridop_consumer_slots(pg_gridop *g, const char *id, uint64_t from,
                                           uint64_t to, json_t **out, pg_diag *d);
+/* The public settlement record channel: {"grid":id,"root","mode":"public",
+ * "security"} (GET /api/record, public). Thread-safe. */
+PG_NODISCARD int pg_gridop_record(pg_gridop *g, json_t **out, pg_diag *d);
 void pg_gridop_close(pg_gridop *g);
 
 /* ---- HTTP (on p2pgrid/httpd.h) ---- */

@@ -248,7 +248,8 @@ PG_NODISCARD int pg_grid_kwh_parse(const char *text, size_t len, const char *fie
  * A consumer's PUT is answered with its return channel (pg_grid_channel). */
 
 typedef enum pg_grid_mode {
-  PG_GRID_MODE_RESTRICTED = 0, /* the only mode accepted now; the default */
+  PG_GRID_MODE_RESTRICTED = 0, /* the only mode a registration may have; the default */
+  PG_GRID_MODE_PUBLIC = 1,     /* only the grid's own record channel (its binding) */
 } pg_grid_mode;
 
 typedef struct pg_grid_channel {
@@ -276,6 +277,10 @@ typedef struct pg_grid_registration {
  * PG_ERR_INVALID for an invalid id, root or side key. */
 PG_NODISCARD int pg_grid_binding_bytes(const char *id, const pg_grid_channel *c, uint64_t time_ms,
                                        pg_buf *out, pg_diag *d);
+/* The binding of a public channel (the grid's "record" channel): the same
+ * layout with an empty side key (u8 0) and mode 1 (public). */
+PG_NODISCARD int pg_grid_binding_bytes_public(const char *id, const char *root, uint64_t time_ms,
+                                              pg_buf *out, pg_diag *d);
 
 PG_NODISCARD int pg_grid_registration_parse(const void *data, size_t len,
                                             pg_grid_registration *out, pg_diag *d);

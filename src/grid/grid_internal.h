@@ -57,9 +57,18 @@ typedef struct pg_chan_info {
  * *created tells. Call inside a transaction to queue a hello atomically. */
 PG_NODISCARD int pg_chan_ensure(sqlite3 *db, const char *name, int security, pg_chan_info *info,
                                 bool *created, pg_diag *d);
+/* The same for a channel of mode PG_MAM_RESTRICTED or PG_MAM_PUBLIC (a public
+ * channel has no side key: info->side_key is ""; anyone who knows its root
+ * reads it). The mode of an existing channel is what it was created with. */
+PG_NODISCARD int pg_chan_ensure_mode(sqlite3 *db, const char *name, pg_mam_mode mode, int security,
+                                     pg_chan_info *info, bool *created, pg_diag *d);
 PG_NODISCARD int pg_chan_info_get(sqlite3 *db, const char *name, pg_chan_info *info, pg_diag *d);
 /* Queues the canonical JSON of m on channel `name`. */
 PG_NODISCARD int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *d);
+/* Queues a message already serialised (1..PG_GRID_MAX_SETTLEMENT_JSON bytes
+ * of text, e.g. a settlement record part). */
+PG_NODISCARD int pg_chan_queue_text(sqlite3 *db, const char *name, const void *json, size_t len,
+                                    pg_diag *d);
 /* Publishes queued messages of every channel in order; stops at the first
  * failure of the node (returned; the rest waits for the next call).
  * *sent (may be NULL) gets how many were attached. */
@@ -286,6 +295,37 @@ PG_NODISCARD int pg_quarantine_decide(sqlite3 *db, int64_t id, bool release, int
 
 /* Adds one to a counter of the grid (from any thread). */
 void pg_gridop_count(pg_gridop *g, const char *counter);
+
+/* ---- the public settlement record, grid side (record_book.c) ----
+ * Tables config_history (the settlement settings from a slot on) and
+ * member_channels (every member channel a reading came from or a record line
+ * was keyed with), kv "record_root". */
+extern const char pg_record_schema[];
+typedef struct pg_record_party {
+  const char *id;
+  int kind; /* PG_GRID_ENTITY_PRODUCER or _CONSUMER */
+  int64_t wh;
+  bool has_price;
+  uint64_t price;
+  const pg_market_party *res;
+  const char *request_id; /* the consumer's bill; NULL = none */
+} pg_record_party;
+/* Creates the public "record" channel with its hello (signed binding when
+ * the entity has a member key) on first use; sets kv "record_root". One
+ * transaction. */
+PG_NODISCARD int pg_record_channel_open(pg_entity *e, pg_diag *d);
+/* Adds a config_history row from from_slot when the settings differ from
+ * the newest row. */
+PG_NODISCARD int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, int64_t from_slot,
+                                  int64_t now_ms, pg_diag *d);
+/* Remembers id's current registration in member_channels. */
+PG_NODISCARD int pg_record_member_channel(sqlite3 *db, const char *id, pg_diag *d);
+/* Seals a line per party (keyed by the side key of its current
+ * registration, its open readings up to head->slot as the readings) and
+ * queues the parts of the slot's record on "record". Call inside the
+ * settlement's transaction, before its readings are marked settled. */
+PG_NODISCARD int pg_record_book(pg_entity *e, const pg_grid_settlement *head,
+                                const pg_record_party *parties, size_t n, pg_diag *d);
 
 /* Payment references: "p2pgrid:<requestId>" and "p2pgrid:payout:<batch>". */
 #define PG_REF_PREFIX "p2pgrid:"

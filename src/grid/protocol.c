@@ -873,23 +873,37 @@ static bool sig_eq(const pg_grid_signature *a, const pg_grid_signature *b) {
   return a->sig_len == b->sig_len && memcmp(a->sig, b->sig, a->sig_len) == 0;
 }
 
+static int binding_bytes(const char *id, const char *root, const char *side_key, uint8_t mode,
+                         uint64_t time_ms, pg_buf *out, pg_diag *d) {
+  size_t idn = strlen(id), skn = strlen(side_key);
+  pg_buf_put(out, BINDING_CONTEXT, sizeof BINDING_CONTEXT); /* with its NUL */
+  pg_buf_put_u8(out, (uint8_t)idn);
+  pg_buf_put(out, id, idn);
+  pg_buf_put(out, root, PG_GRID_TRYTES);
+  pg_buf_put_u8(out, (uint8_t)skn);
+  pg_buf_put(out, side_key, skn);
+  pg_buf_put_u8(out, mode);
+  for (int i = 7; i >= 0; i--) pg_buf_put_u8(out, (uint8_t)(time_ms >> (8 * i)));
+  int rc = pg_buf_status(out);
+  return rc ? pg_fail(d, rc, "binding: output buffer full") : PG_OK;
+}
+
 int pg_grid_binding_bytes(const char *id, const pg_grid_channel *c, uint64_t time_ms,
                           pg_buf *out, pg_diag *d) {
   size_t idn = id ? strlen(id) : 0;
   if (!pg_grid_is_id(id, idn)) return pg_fail(d, PG_ERR_INVALID, "binding: invalid id");
   int rc = c ? check_channel("binding", c, d) : pg_fail(d, PG_ERR_INVALID, "binding: no channel");
   if (rc) return rc;
-  size_t skn = strlen(c->side_key);
-  pg_buf_put(out, BINDING_CONTEXT, sizeof BINDING_CONTEXT); /* with its NUL */
-  pg_buf_put_u8(out, (uint8_t)idn);
-  pg_buf_put(out, id, idn);
-  pg_buf_put(out, c->root, PG_GRID_TRYTES);
-  pg_buf_put_u8(out, (uint8_t)skn);
-  pg_buf_put(out, c->side_key, skn);
-  pg_buf_put_u8(out, (uint8_t)PG_GRID_MODE_RESTRICTED);
-  for (int i = 7; i >= 0; i--) pg_buf_put_u8(out, (uint8_t)(time_ms >> (8 * i)));
-  rc = pg_buf_status(out);
-  return rc ? pg_fail(d, rc, "binding: output buffer full") : PG_OK;
+  return binding_bytes(id, c->root, c->side_key, (uint8_t)PG_GRID_MODE_RESTRICTED, time_ms, out, d);
+}
+
+int pg_grid_binding_bytes_public(const char *id, const char *root, uint64_t time_ms, pg_buf *out,
+                                 pg_diag *d) {
+  size_t idn = id ? strlen(id) : 0;
+  if (!pg_grid_is_id(id, idn)) return pg_fail(d, PG_ERR_INVALID, "binding: invalid id");
+  if (!root || strlen(root) != PG_GRID_TRYTES || !pg_grid_is_trytes(root, PG_GRID_TRYTES))
+    return pg_fail(d, PG_ERR_INVALID, "binding: 'root' must be exactly 81 trytes [9A-Z]");
+  return binding_bytes(id, root, "", (uint8_t)PG_GRID_MODE_PUBLIC, time_ms, out, d);
 }
 
 /* ---------- registration ---------- */

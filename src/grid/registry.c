@@ -352,14 +352,16 @@ static int do_put(pg_registry *r, const pg_httpd_peer *peer, const char *id, con
   if (!rc) rc = pg_db_commit(r->db, &d);
   else pg_db_rollback(r->db);
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
+  /* the answer: a consumer's return channel and the root of our public
+   * record (kv "record_root"; a grid has one, a producer does not) */
+  pg_grid_reg_answer ans = {.has_return = has_ret};
+  if (has_ret) ans.ret = ret;
+  if (pg_kv_get_text(r->db, "record_root", ans.record, sizeof ans.record, &d) != PG_OK)
+    return answer_error(resp, status, 500, "internal", d.msg);
   *status = c.exists ? 200 : 201;
   pg_buf_reset(resp);
-  if (has_ret) {
-    if (pg_grid_channel_serialize(&ret, resp, &d) != PG_OK)
-      return answer_error(resp, status, 500, "internal", d.msg);
-  } else {
-    pg_buf_puts(resp, "{}");
-  }
+  if (pg_grid_reg_answer_serialize(&ans, resp, &d) != PG_OK)
+    return answer_error(resp, status, 500, "internal", d.msg);
   if (!c.exists)
     pg_log_info("registry", "%s: registered %s '%s' (%s)", r->owner_id,
                 pg_grid_entity_name(c.reg.type), id, c.reg.name);

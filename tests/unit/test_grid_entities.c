@@ -15,6 +15,8 @@
 
 #include "p2pgrid/client.h"
 #include "p2pgrid/grid.h"
+#include "p2pgrid/grid_record.h"
+#include "p2pgrid/hex.h"
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/log.h"
@@ -392,12 +394,139 @@ static void check_books(world *w) {
   json_decref(gc);
 }
 
+/* The side key of a member's main channel, from its own database. */
+static void member_side_key(world *w, const char *id, const char *role, char sk[82]) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s/%s.db", w->root, id, role);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT side_key FROM channels WHERE name = 'main'", -1,
+                                      &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  snprintf(sk, 82, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+/* The sum of an integer field of a member's slot rows; whether every
+ * reading's messageId is among the opened lines' readings (seen). */
+static json_int_t rows_sum(json_t *rows, const char *key) {
+  json_int_t sum = 0;
+  for (size_t i = 0; i < json_array_size(rows); i++) sum += jint(json_array_get(rows, i), key);
+  return sum;
+}
+
+/* The grid's public record, read from the Tangle alone: a hello, then per
+ * settled slot its parts in order; every line opens with exactly one
+ * member's side key; the lines' totals are the slot's totals and each
+ * member's bills / payouts; every reading is committed to exactly once. */
+static void check_record(world *w) {
+  pg_diag d = {{0}};
+  json_t *rec = NULL, *slots = NULL;
+  assert_int_equal(pg_gridop_record(w->grid, &rec, &d), PG_OK);
+  const char *root = json_string_value(json_object_get(rec, "root"));
+  assert_non_null(root);
+  pg_mam_fetched *f = NULL;
+  size_t nf = 0;
+  if (pg_mam_fetch_all(w->c, root, PG_MAM_PUBLIC, NULL, 0, 0, &f, &nf, &d))
+    fail_msg("record: %s", d.msg);
+  assert_int_equal(pg_gridop_slots(w->grid, 0, UINT64_MAX, &slots, &d), PG_OK);
+  enum { NM = NPROD + NCONS };
+  char ids[NM][32];
+  uint8_t keys[NM][32];
+  json_t *rows[NM];
+  json_int_t totals[NM] = {0};
+  size_t readings[NM] = {0};
+  for (int i = 0; i < NM; i++) {
+    bool prod = i < NPROD;
+    snprintf(ids[i], sizeof ids[i], "%s-%d", prod ? "producer" : "consumer", prod ? i : i - NPROD);
+    char sk[82];
+    member_side_key(w, ids[i], prod ? "producer" : "consumer", sk);
+    assert_int_equal(pg_record_member_key(sk, strlen(sk), keys[i]), PG_OK);
+    assert_int_equal(prod ? pg_gridop_producer_slots(w->grid, ids[i], 0, UINT64_MAX, &rows[i], &d)
+                          : pg_gridop_consumer_slots(w->grid, ids[i], 0, UINT64_MAX, &rows[i], &d),
+                     PG_OK);
+  }
+  assert_true(nf >= 1 + json_array_size(slots));
+  size_t at = 1, slot_i = 0;
+  for (size_t m = 0; m < nf; m++) {
+    char *text = NULL;
+    size_t tl = 0;
+    assert_int_equal(pg_mam_trytes_to_text(f[m].message, f[m].message_len, &text, &tl), PG_OK);
+    if (m == 0) { /* the hello */
+      pg_grid_msg h;
+      if (pg_grid_msg_parse(text, tl, &h, &d)) fail_msg("record hello: %s", d.msg);
+      assert_int_equal(h.command, PG_GRID_CMD_HELLO);
+      assert_string_equal(h.u.hello.registration_id, "grid");
+      free(text);
+      continue;
+    }
+    pg_grid_settlement s;
+    if (pg_grid_settlement_parse(text, tl, &s, &d)) fail_msg("record %zu: %s", m, d.msg);
+    free(text);
+    json_t *row = json_array_get(slots, slot_i);
+    assert_non_null(row);
+    assert_int_equal(s.slot, jint(row, "slot"));
+    assert_int_equal(s.part, at);
+    json_int_t sum_c = 0, sum_p = 0;
+    if (s.part == 1) {
+      assert_int_equal(s.totals.consumer_payments, jint(row, "billed"));
+      assert_int_equal(s.totals.supply_wh, jint(row, "supplyWh"));
+      assert_int_equal((json_int_t)s.n_lines, jint(row, "producers") + jint(row, "consumers"));
+    }
+    for (size_t l = 0; l < s.n_lines; l++) {
+      int opened = 0;
+      for (int i = 0; i < NM; i++) {
+        pg_record_plain p;
+        int rc = pg_record_open(keys[i], s.slot, &s.lines[l], &p, NULL);
+        if (rc == PG_ERR_NOT_FOUND) continue;
+        assert_int_equal(rc, PG_OK);
+        assert_string_equal(p.id, ids[i]);
+        opened++;
+        totals[i] += p.total;
+        readings[i] += p.n_readings;
+        *(i < NPROD ? &sum_p : &sum_c) += p.total;
+        assert_int_equal(p.request_id[0] != '\0', i >= NPROD && p.total > 0);
+        for (size_t r = 0; r < p.n_readings; r++) { /* each a reading the grid lists */
+          char hex[65];
+          pg_hex_encode(p.readings[r], 32, hex);
+          bool listed = false;
+          for (size_t q = 0; q < json_array_size(rows[i]); q++)
+            listed |= strcmp(json_string_value(json_object_get(json_array_get(rows[i], q),
+                                                               "messageId")), hex) == 0;
+          assert_true(listed);
+        }
+      }
+      assert_int_equal(opened, 1);
+    }
+    if (s.part == 1 && s.parts == 1) {
+      assert_int_equal(sum_c, jint(row, "billed"));
+      assert_int_equal(sum_p, jint(row, "producerRevenues"));
+    }
+    at = s.part == s.parts ? 1 : at + 1;
+    if (s.part == s.parts) slot_i++;
+    pg_grid_settlement_free(&s);
+  }
+  assert_int_equal(slot_i, json_array_size(slots)); /* every settled slot, once */
+  for (int i = 0; i < NM; i++) {
+    assert_int_equal(totals[i], rows_sum(rows[i], i < NPROD ? "amount" : "billed"));
+    assert_int_equal(readings[i], json_array_size(rows[i]));
+    json_decref(rows[i]);
+  }
+  pg_mam_fetched_free_all(f, nf);
+  json_decref(slots);
+  json_decref(rec);
+}
+
 static void test_grid_run(void **state) {
   (void)state;
   world *w = world_new();
   run(w, 8 * SLOT_MS);
   drain(w);
   check_books(w);
+  check_record(w);
   world_free(w);
 }
 
@@ -414,6 +543,7 @@ static void test_grid_restart(void **state) {
   run(w, 2 * SLOT_MS);
   drain(w);
   check_books(w);
+  check_record(w);
   world_free(w);
 }
 
@@ -678,16 +808,22 @@ static void test_registration_api(void **state) {
   assert_true(says(&resp, "name"));
   /* right: 201 with the return channel */
   assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 201);
-  pg_grid_channel ret;
-  assert_int_equal(pg_grid_channel_parse(resp.data, resp.len, &ret, NULL), PG_OK);
+  /* the answer: the return channel and the grid's public record root */
+  pg_grid_reg_answer ans;
+  assert_int_equal(pg_grid_reg_answer_parse(resp.data, resp.len, &ans, NULL), PG_OK);
+  assert_true(ans.has_return);
+  assert_int_equal(strlen(ans.record), 81);
+  pg_grid_channel ret = ans.ret;
   /* the same body again is a replay: 409 */
   assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 409);
   assert_true(says(&resp, "replayed"));
   /* a fresh binding of the same channel: 200 and the same return channel */
   reg_body(c9, "c9", "consumer", root, "KEY", now + 1, body, sizeof body);
   assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 200);
-  pg_grid_channel ret2;
-  assert_int_equal(pg_grid_channel_parse(resp.data, resp.len, &ret2, NULL), PG_OK);
+  pg_grid_reg_answer ans2;
+  assert_int_equal(pg_grid_reg_answer_parse(resp.data, resp.len, &ans2, NULL), PG_OK);
+  pg_grid_channel ret2 = ans2.ret;
+  assert_string_equal(ans.record, ans2.record);
   assert_string_equal(ret.root, ret2.root);
   /* another channel under the same id: 409 */
   reg_body(c9, "c9", "consumer", root, "OTHER", now + 2, body, sizeof body);
@@ -1197,6 +1333,7 @@ static void test_node_outage(void **state) {
   run(w, 2 * SLOT_MS);
   drain(w);
   check_books(w);
+  check_record(w);
   world_free(w);
 }
 
