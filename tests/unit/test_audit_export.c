@@ -88,6 +88,15 @@ static void test_keys(void **state) {
   assert_int_equal(k.me.n_addresses, 0);
   pg_audit_keys_free(&k);
   free(buf);
+  buf = load(CORPUS "keys_producer", &len);
+  assert_int_equal(pg_audit_keys_parse(buf, len, &k, &d), PG_OK);
+  assert_int_equal(k.me.role, PG_GRID_ENTITY_PRODUCER);
+  assert_false(k.me.has_return);
+  assert_int_equal(k.me.n_addresses, 1);
+  assert_memory_equal(k.me.addresses[0], "atoi1", 5);
+  assert_int_equal(strlen(k.record_root), 81);
+  pg_audit_keys_free(&k);
+  free(buf);
   buf = load(CORPUS "keys_wrong_format", &len);
   assert_int_equal(pg_audit_keys_parse(buf, len, &k, &d), PG_ERR_UNSUPPORTED);
   assert_non_null(strstr(d.msg, "p2pgrid-member-keys/9"));
