@@ -109,7 +109,7 @@ typedef struct pg_audit_channel {
 
 typedef struct pg_audit_member {
   char id[PG_GRID_MAX_ID + 1];
-  pg_grid_entity role;
+  pg_grid_entity role; /* PRODUCER, CONSUMER (SOURCE: listed, not settled) */
   pg_audit_channel *channels;
   size_t n_channels;
   bool has_return;
@@ -121,7 +121,8 @@ typedef struct pg_audit_member {
 typedef struct pg_audit_batch {
   int64_t id;
   pg_audit_msgid msg_id; /* "" = not sent */
-  int64_t total, outputs, state;
+  int64_t total, outputs;
+  int64_t state; /* 0 sending, 1 sent, 2 confirmed ("state" as a name or a number) */
 } pg_audit_batch;
 
 typedef struct pg_audit_export {

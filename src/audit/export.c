@@ -178,7 +178,14 @@ static int one_batch(const pg_ajson *j, void *item) {
                    "64 lowercase hex digits");
   if (!rc) rc = pg_aj_i64(j, "total", &b->total);
   if (!rc) rc = pg_aj_i64(j, "outputs", &b->outputs);
-  if (!rc) rc = pg_aj_i64(j, "state", &b->state);
+  json_t *st = json_object_get(j->o, "state");
+  const char *s = json_string_value(st);
+  if (!rc && json_is_integer(st)) rc = pg_aj_i64(j, "state", &b->state);
+  else if (!rc && s && strcmp(s, "sending") == 0) b->state = 0;
+  else if (!rc && s && strcmp(s, "sent") == 0) b->state = 1;
+  else if (!rc && s && strcmp(s, "confirmed") == 0) b->state = 2;
+  else if (!rc)
+    rc = pg_aj_fail(j, PG_ERR_INVALID, "field 'state': not sending, sent, confirmed or 0..2");
   return rc;
 }
 

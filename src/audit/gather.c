@@ -99,7 +99,9 @@ static int check_binding(const char *member, pg_grid_entity role, const pg_audit
   else if (pg_member_from_cert(h->cert, h->cert_len, &m, &d) != PG_OK)
     snprintf(why, sizeof why, "its hello's certificate: %.180s", d.msg);
   else if (strcmp(m.id, member) != 0 ||
-           m.role != (role == PG_GRID_ENTITY_PRODUCER ? PG_ROLE_PRODUCER : PG_ROLE_CONSUMER))
+           m.role != (role == PG_GRID_ENTITY_PRODUCER   ? PG_ROLE_PRODUCER
+                      : role == PG_GRID_ENTITY_CONSUMER ? PG_ROLE_CONSUMER
+                                                        : PG_ROLE_SOURCE))
     snprintf(why, sizeof why, "its certificate is of %s (%s)", m.id, pg_role_name(m.role));
   else if (pg_grid_binding_bytes(member, &gc, h->time, &msg, &d) != PG_OK ||
            pg_tls_sig_verify(h->cert, h->cert_len, msg.data, msg.len, h->signature.sig,

@@ -141,7 +141,8 @@ int pg_aj_role(const pg_ajson *j, const char *key, pg_grid_entity *out) {
   if (rc) return rc;
   if (strcmp(s, "producer") == 0) *out = PG_GRID_ENTITY_PRODUCER;
   else if (strcmp(s, "consumer") == 0) *out = PG_GRID_ENTITY_CONSUMER;
-  else return pg_aj_fail(j, PG_ERR_INVALID, "field '%s': '%s' is not producer or consumer", key, s);
+  else if (strcmp(s, "source") == 0) *out = PG_GRID_ENTITY_SOURCE;
+  else return pg_aj_fail(j, PG_ERR_INVALID, "field '%s': '%s' is not producer, consumer or source", key, s);
   return PG_OK;
 }
 
