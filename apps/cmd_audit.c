@@ -39,6 +39,10 @@ void pg_cmd_audit_usage(FILE *f) {
           "                          data directory read in-process, read-only (e.g. the\n"
           "                          state/node directory of `p2pgrid sim --mode full`)\n"
           "      --ca FILE           CA certificate to verify an https:// node with\n"
+          "      --member-ca FILE    the community CA (ca.crt): each member channel's binding\n"
+          "                          certificate must be one of its certificates (without\n"
+          "                          it the binding signature is checked against the\n"
+          "                          certificate the channel's hello carries)\n"
           "      --html FILE         also write a self-contained HTML report\n"
           "      --json              print the result as JSON instead of the text summary\n"
           "      --progress          show a progress bar on stderr (default: when stderr is\n"
@@ -124,8 +128,12 @@ static int read_claims(const audit_args *a, pg_audit_export *e, pg_audit_keys *k
   uint8_t *buf = NULL;
   size_t len = 0;
   pg_diag d = {{0}};
-  int rc = pg_read_file_capped(path, PG_AUDIT_MAX_EXPORT, &buf, &len, &d);
-  if (!rc) rc = a->export_file ? pg_audit_export_parse(buf, len, e, &d) : pg_audit_keys_parse(buf, len, k, &d);
+  if (pg_read_file_capped(path, PG_AUDIT_MAX_EXPORT, &buf, &len, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid audit: %s\n", d.msg); /* the diag names the file */
+    return PG_EXIT_USAGE;
+  }
+  int rc = a->export_file ? pg_audit_export_parse(buf, len, e, &d)
+                          : pg_audit_keys_parse(buf, len, k, &d);
   free(buf);
   if (rc) fprintf(stderr, "p2pgrid audit: %s: %s\n", path, d.msg);
   return rc ? PG_EXIT_USAGE : PG_EXIT_OK;
