@@ -34,6 +34,12 @@ PG_NODISCARD int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag 
  * otherwise, never a made-up 0. */
 PG_NODISCARD int pg_status_i64(json_t *o, const char *key, sqlite3 *db, const char *sql,
                                pg_diag *d);
+/* The rows of sql (?1 = a, ?2 = b when it has them) as a JSON array of
+ * objects keyed by column name (integers, reals, strings, null). */
+PG_NODISCARD int pg_rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out,
+                              pg_diag *d);
+/* The same for a prepared (and bound) statement; finalizes st. */
+PG_NODISCARD int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d);
 /* {"name": count, ...} of the counters table. */
 PG_NODISCARD int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d);
 

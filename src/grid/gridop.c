@@ -1316,7 +1316,7 @@ static int know_address(pg_gridop *g, bool *known, pg_diag *d) {
   if (pg_iota_address_encode(hrp, g->address, g->address_bech32, sizeof g->address_bech32) != PG_OK)
     return pg_fail(d, PG_ERR_STATE, "grid: cannot encode the receive address");
   *known = true;
-  return PG_OK;
+  return pg_kv_set_text(e->db, "address", g->address_bech32, d); /* for the audit export */
 }
 
 int pg_gridop_settle_due(pg_gridop *g, pg_diag *d) {
@@ -1359,7 +1359,7 @@ static json_t *row_json(sqlite3_stmt *st) {
 }
 
 /* Steps st to the end: a JSON array of its rows (finalizes st). */
-static int collect_rows(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d) {
+int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d) {
   json_t *arr = json_array();
   int s, rc = PG_OK;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(arr, row_json(st));
@@ -1373,19 +1373,19 @@ static int collect_rows(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d)
   return rc;
 }
 
-static int rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out, pg_diag *d) {
+int pg_rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int rc = pg_db_prepare(db, sql, &st, d);
   if (rc) return rc;
   int np = sqlite3_bind_parameter_count(st);
   if (np >= 1) sqlite3_bind_int64(st, 1, a);
   if (np >= 2) sqlite3_bind_int64(st, 2, b);
-  return collect_rows(db, st, out, d);
+  return pg_rows_collect(db, st, out, d);
 }
 
 static int one_json(sqlite3 *db, const char *sql, json_t **out, pg_diag *d) {
   json_t *arr = NULL;
-  int rc = rows_json(db, sql, 0, 0, &arr, d);
+  int rc = pg_rows_json(db, sql, 0, 0, &arr, d);
   if (rc) return rc;
   *out = json_array_size(arr) ? json_incref(json_array_get(arr, 0)) : json_object();
   json_decref(arr);
@@ -1434,12 +1434,12 @@ int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d) {
                       " FROM slots ORDER BY slot DESC LIMIT 1",
                   &last, d);
   if (!rc)
-    rc = rows_json(db, "SELECT i.msg_id AS messageId, i.amount, i.reference, i.request_id AS requestId,"
+    rc = pg_rows_json(db, "SELECT i.msg_id AS messageId, i.amount, i.reference, i.request_id AS requestId,"
                        " i.seen_ms AS time FROM incoming i WHERE i.request_id NOT LIKE '(%'"
                        " ORDER BY i.seen_ms DESC LIMIT 10",
                    0, 0, &recent_in, d);
   if (!rc)
-    rc = rows_json(db, "SELECT id, msg_id AS messageId, total, outputs, state, created_ms AS time"
+    rc = pg_rows_json(db, "SELECT id, msg_id AS messageId, total, outputs, state, created_ms AS time"
                        " FROM batches ORDER BY id DESC LIMIT 10",
                    0, 0, &recent_out, d);
   if (!rc) {
@@ -1492,7 +1492,7 @@ int pg_gridop_producers(pg_gridop *g, json_t **out, pg_diag *d) {
            " FROM registrations r WHERE r.type = 2 ORDER BY r.id",
            state_sql);
   pthread_mutex_lock(&g->status_mu);
-  int rc = rows_json(g->status_db, sql, 0, 0, out, d);
+  int rc = pg_rows_json(g->status_db, sql, 0, 0, out, d);
   pthread_mutex_unlock(&g->status_mu);
   return rc;
 }
@@ -1511,7 +1511,7 @@ int pg_gridop_consumers(pg_gridop *g, json_t **out, pg_diag *d) {
            " FROM registrations r WHERE r.type = 3 ORDER BY r.id",
            state_sql);
   pthread_mutex_lock(&g->status_mu);
-  int rc = rows_json(g->status_db, sql, 0, 0, out, d);
+  int rc = pg_rows_json(g->status_db, sql, 0, 0, out, d);
   pthread_mutex_unlock(&g->status_mu);
   return rc;
 }
@@ -1520,7 +1520,7 @@ int pg_gridop_slots(pg_gridop *g, uint64_t from, uint64_t to, json_t **out, pg_d
   if (to > INT64_MAX) to = INT64_MAX;
   if (from > INT64_MAX) from = INT64_MAX;
   pthread_mutex_lock(&g->status_mu);
-  int rc = rows_json(g->status_db,
+  int rc = pg_rows_json(g->status_db,
                      "SELECT slot, settled_ms AS settledMs, mechanism, supply_wh AS supplyWh,"
                      " demand_wh AS demandWh, matched_wh AS communityWh, import_wh AS importWh,"
                      " export_wh AS exportWh, consumer_payments AS billed,"
@@ -1547,7 +1547,7 @@ static int entity_rows(pg_gridop *g, const char *sql, const char *id, uint64_t f
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, (int64_t)from);
     sqlite3_bind_int64(st, 3, (int64_t)to);
-    rc = collect_rows(db, st, out, d);
+    rc = pg_rows_collect(db, st, out, d);
   }
   pthread_mutex_unlock(&g->status_mu);
   return rc;
