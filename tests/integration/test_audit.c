@@ -206,7 +206,7 @@ static void test_tampered(void **state) {
   char copy[400], log[400], ex[400];
   snprintf(copy, sizeof copy, "%s/tampered", g_root);
   snprintf(log, sizeof log, "%s/cp.log", g_root);
-  const char *cp[] = {"cp", "-a", g_state, copy, NULL};
+  const char *cp[] = {"/bin/cp", "-a", g_state, copy, NULL};
   run_ok(cp, log);
   int64_t slots[4];
   tamper(copy, slots);
