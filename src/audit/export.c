@@ -12,12 +12,19 @@
 #define EXPORT_FORMAT "p2pgrid-audit-export/1"
 #define KEYS_FORMAT "p2pgrid-member-keys/1"
 
-static int check_format(const json_t *root, const char *want, pg_diag *d) {
-  const char *f = json_string_value(json_object_get(root, "format"));
-  if (!f) return pg_fail(d, PG_ERR_INVALID, "no 'format' field: not a %s file", want);
-  if (strcmp(f, want) != 0)
-    return pg_fail(d, PG_ERR_UNSUPPORTED, "format '%.60s' is not %s", f, want);
-  return PG_OK;
+/* Parses data as a JSON object whose "format" is want; *root owned. */
+static int open_doc(const void *data, size_t len, const char *want, json_t **root, pg_diag *d) {
+  int rc = pg_json_parse(data, len, PG_JSON_OBJECT, root, d);
+  if (rc) return rc;
+  const char *f = json_string_value(json_object_get(*root, "format"));
+  if (!f) rc = pg_fail(d, PG_ERR_INVALID, "no 'format' field: not a %s file", want);
+  else if (strcmp(f, want) != 0)
+    rc = pg_fail(d, PG_ERR_UNSUPPORTED, "format '%.60s' is not %s", f, want);
+  if (rc) {
+    json_decref(*root);
+    *root = NULL;
+  }
+  return rc;
 }
 
 static int parse_reading(const pg_ajson *j, pg_audit_reading *r) {
@@ -219,11 +226,10 @@ static int parse_grid(const json_t *root, pg_audit_export *e, pg_diag *d) {
 int pg_audit_export_parse(const void *data, size_t len, pg_audit_export *out, pg_diag *d) {
   memset(out, 0, sizeof *out);
   json_t *root = NULL;
-  int rc = pg_json_parse(data, len, PG_JSON_OBJECT, &root, d);
+  int rc = open_doc(data, len, EXPORT_FORMAT, &root, d);
   if (rc) return rc;
   pg_ajson j = {.o = root, .where = "export", .d = d};
-  rc = check_format(root, EXPORT_FORMAT, d);
-  if (!rc) rc = pg_aj_u64(&j, "exportedAt", &out->exported_ms);
+  rc = pg_aj_u64(&j, "exportedAt", &out->exported_ms);
   if (!rc) rc = parse_grid(root, out, d);
   j.where = "";
   if (!rc)
@@ -271,11 +277,10 @@ void pg_audit_export_free(pg_audit_export *e) {
 int pg_audit_keys_parse(const void *data, size_t len, pg_audit_keys *out, pg_diag *d) {
   memset(out, 0, sizeof *out);
   json_t *root = NULL;
-  int rc = pg_json_parse(data, len, PG_JSON_OBJECT, &root, d);
+  int rc = open_doc(data, len, KEYS_FORMAT, &root, d);
   if (rc) return rc;
   pg_ajson j = {.o = root, .where = "member keys", .d = d};
-  rc = check_format(root, KEYS_FORMAT, d);
-  if (!rc) rc = member_common(&j, &out->me);
+  rc = member_common(&j, &out->me);
   json_t *a = json_object_get(root, "address");
   size_t cap = 0;
   if (!rc && a && !json_is_null(a)) rc = push_address(&j, &out->me, &cap, json_string_value(a), "address");

@@ -248,15 +248,22 @@ static int read_batch(pg_client *c, const pg_audit_batch *b, pg_audit_facts *f, 
   return PG_OK;
 }
 
+/* Every channel of member m and its return channel. */
+static int read_member(pg_client *c, const pg_audit_member *m, const pg_audit_gather_opts *o,
+                       pg_audit_facts *f, caps *cp) {
+  int rc = PG_OK;
+  for (size_t j = 0; !rc && j < m->n_channels; j++)
+    rc = read_channel(c, m->id, m->role, false, &m->channels[j], o ? o->trust : NULL, f, cp);
+  if (!rc && m->has_return) rc = read_channel(c, m->id, m->role, true, &m->ret, NULL, f, cp);
+  return rc;
+}
+
 static int gather_channels(pg_client *c, const pg_audit_export *e, const pg_audit_gather_opts *o,
                            pg_audit_facts *f, caps *cp) {
   int rc = PG_OK;
   for (size_t i = 0; !rc && i < e->n_members; i++) {
-    const pg_audit_member *m = &e->members[i];
     progress(o, "channels", i, e->n_members);
-    for (size_t j = 0; !rc && j < m->n_channels; j++)
-      rc = read_channel(c, m->id, m->role, false, &m->channels[j], o ? o->trust : NULL, f, cp);
-    if (!rc && m->has_return) rc = read_channel(c, m->id, m->role, true, &m->ret, NULL, f, cp);
+    rc = read_member(c, &e->members[i], o, f, cp);
   }
   progress(o, "channels", e->n_members, e->n_members);
   return rc;
@@ -338,11 +345,9 @@ int pg_audit_member_gather(pg_client *c, const pg_audit_keys *k, const pg_audit_
   pg_node_info info;
   int rc = pg_client_info(c, &info, d);
   const pg_audit_member *me = &k->me;
-  for (size_t j = 0; !rc && j < me->n_channels; j++) {
-    progress(o, "channels", j, me->n_channels);
-    rc = read_channel(c, me->id, me->role, false, &me->channels[j], o ? o->trust : NULL, out, &cp);
-  }
-  if (!rc && me->has_return) rc = read_channel(c, me->id, me->role, true, &me->ret, NULL, out, &cp);
+  progress(o, "channels", 0, 1);
+  if (!rc) rc = read_member(c, me, o, out, &cp);
+  progress(o, "channels", 1, 1);
   if (!rc && k->record_root[0]) rc = pg_audit_read_record(c, k->record_root, me, 1, out, d);
   uint8_t grid[32] = {0};
   for (size_t i = 0; !rc && i < out->n_requests; i++)
