@@ -128,7 +128,7 @@ typedef struct pg_audit_batch {
 typedef struct pg_audit_export {
   uint64_t exported_ms;
   char grid_id[PG_GRID_MAX_ID + 1];
-  pg_audit_addr grid_address;
+  pg_audit_addr grid_address;            /* "" = not given (a difference) */
   char record_root[PG_GRID_TRYTES + 1]; /* "" = no record channel */
   uint64_t slot_ms;                      /* 0 = not given */
   pg_audit_config *config;               /* sorted by from_slot */
@@ -250,6 +250,8 @@ typedef struct pg_audit_facts {
   size_t n_transfers;
   pg_audit_received *received;
   size_t n_received;
+  pg_audit_addr grid_address; /* the grid's address payments were looked up for:
+                                 the export's, else the payment requests' */
   char **problems;            /* what could not be read (each a sentence) */
   size_t n_problems;
   size_t messages;            /* channel messages read */

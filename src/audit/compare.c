@@ -44,6 +44,7 @@ struct audit {
   bool *request_seen;
   paid_payout *paid;
   size_t n_paid, cap_paid;
+  const char *grid_address; /* the export's, else the one payments were looked up for */
 };
 
 /* The facts reading with this message id, or another attachment of it. */
@@ -345,10 +346,10 @@ static int check_request(audit *a, uint64_t k, const pg_audit_bill *b, const par
   CMP_FIELD(a, k, PG_AUDIT_REQUEST, p->id, "slot", src, q->slot, k);
   CMP_FIELD(a, k, PG_AUDIT_REQUEST, p->id, "amount owed", src, q->owed, m->total);
   CMP_FIELD(a, k, PG_AUDIT_REQUEST, p->id, "usage (Wh)", src, q->usage_wh, p->wh);
-  if (strcmp(q->address, a->e->grid_address) != 0)
+  if (strcmp(q->address, a->grid_address) != 0)
     DIFF(a, k, PG_AUDIT_REQUEST, p->id, "slot %llu: request %s of %s asks payment to %s, not the"
          " grid's address %s", (unsigned long long)k, b->request_id, p->id, q->address,
-         a->e->grid_address);
+         a->grid_address);
   if (strcmp(q->reference, b->reference) != 0)
     DIFF(a, k, PG_AUDIT_REQUEST, p->id, "slot %llu: request %s of %s: grid's reference '%s',"
          " Tangle's '%s'", (unsigned long long)k, b->request_id, p->id, b->reference, q->reference);
@@ -639,7 +640,7 @@ static int check_batch(audit *a, const pg_audit_batch *b, const pg_audit_transfe
 
 static int check_batches(audit *a) {
   uint8_t grid[32] = {0};
-  if (pg_audit_address_bytes(a->e->grid_address, grid) != PG_OK) memset(grid, 0, sizeof grid);
+  if (pg_audit_address_bytes(a->grid_address, grid) != PG_OK) memset(grid, 0, sizeof grid);
   for (size_t i = 0; i < a->e->n_batches; i++) {
     const pg_audit_batch *b = &a->e->batches[i];
     if (!b->msg_id[0]) continue; /* not sent yet */
@@ -713,6 +714,12 @@ static int audit_init(audit *a, const pg_audit_export *e, const pg_audit_facts *
                       pg_audit_report *r) {
   memset(a, 0, sizeof *a);
   a->e = e, a->f = f, a->r = r;
+  a->grid_address = e->grid_address[0] ? e->grid_address : f->grid_address;
+  if (!e->grid_address[0] &&
+      pg_audit_diff_add(r, false, 0, PG_AUDIT_SETTLEMENT, "grid", "the export names no payment"
+                        " address of the grid; payments were looked up for %s, the address the"
+                        " payment requests name", f->grid_address[0] ? f->grid_address : "(none)"))
+    return PG_ERR_NOMEM;
   size_t nr = f->n_readings, nq = f->n_requests, np = f->n_payments;
   a->reading_keys = malloc((nr + 1) * sizeof *a->reading_keys);
   a->request_keys = malloc((nq + 1) * sizeof *a->request_keys);

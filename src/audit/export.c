@@ -214,7 +214,7 @@ static int parse_grid(const json_t *root, pg_audit_export *e, pg_diag *d) {
   if (!json_is_object(g)) return pg_fail(d, PG_ERR_INVALID, "missing object 'grid'");
   int rc = pg_aj_str(&j, "id", false, e->grid_id, sizeof e->grid_id, pg_audit_is_id, "an id");
   if (!rc)
-    rc = pg_aj_str(&j, "address", false, e->grid_address, sizeof e->grid_address,
+    rc = pg_aj_str(&j, "address", true, e->grid_address, sizeof e->grid_address,
                    pg_audit_is_address, "a bech32 Ed25519 address");
   if (!rc)
     rc = pg_aj_str(&j, "recordRoot", true, e->record_root, sizeof e->record_root, pg_audit_is_root,

@@ -279,8 +279,10 @@ int pg_audit_gather(pg_client *c, const pg_audit_export *e, const pg_audit_gathe
   if (!rc && e->record_root[0])
     rc = pg_audit_read_record(c, e->record_root, e->members, e->n_members, out, d);
   uint8_t grid[32] = {0};
-  if (!rc && pg_audit_address_bytes(e->grid_address, grid) != PG_OK)
-    rc = pg_fail(d, PG_ERR_INVALID, "the grid's address %s does not decode", e->grid_address);
+  snprintf(out->grid_address, sizeof out->grid_address, "%s",
+           e->grid_address[0] ? e->grid_address : out->n_requests ? out->requests[0].address : "");
+  if (!rc && out->grid_address[0] && pg_audit_address_bytes(out->grid_address, grid) != PG_OK)
+    rc = pg_fail(d, PG_ERR_INVALID, "the grid's address %s does not decode", out->grid_address);
   for (size_t i = 0; !rc && i < e->n_slots; i++) {
     progress(o, "payments", i, e->n_slots);
     for (size_t j = 0; !rc && j < e->slots[i].n_bills; j++)

@@ -167,7 +167,10 @@ static int member_leftovers(maudit *m, uint64_t last) {
                              "slot %llu: payment request %s asks %llu, but no line of the public"
                              " record stands behind it", (unsigned long long)f->requests[i].slot,
                              f->requests[i].request_id, (unsigned long long)f->requests[i].owed);
-  if (!rc && m->k->me.role == PG_GRID_ENTITY_PRODUCER) {
+  if (!rc && m->k->me.role == PG_GRID_ENTITY_PRODUCER && !m->k->me.n_addresses)
+    rc = pg_audit_note_add(m->r, "your keys name no payment address: the payouts you received"
+                           " were not looked up");
+  else if (!rc && m->k->me.role == PG_GRID_ENTITY_PRODUCER) {
     int64_t got = 0;
     size_t n = 0;
     for (size_t i = 0; i < f->n_received; i++)
