@@ -477,6 +477,7 @@ static void test_member_producer(void **state) {
   fx *x = *state;
   pg_audit_keys k;
   member_keys(&k, "p1", PG_GRID_ENTITY_PRODUCER);
+  k.me.addresses = &x->p1_addr, k.me.n_addresses = 1;
   pg_audit_facts f = {0};
   f.readings = &x->tangle[1], f.n_readings = 1;
   pg_audit_record rec = x->rec[0];
@@ -490,6 +491,11 @@ static void test_member_producer(void **state) {
   assert_int_equal(r.n_diffs, 0);
   assert_int_equal(r.n_notes, 1);
   assert_non_null(strstr(r.notes[0], "1 payouts brought"));
+  pg_audit_report_free(&r);
+  k.me.n_addresses = 0; /* no address: says so instead of a count */
+  assert_int_equal(pg_audit_member_compare(&k, &f, &r, NULL), PG_OK);
+  assert_int_equal(r.n_diffs, 0);
+  assert_non_null(strstr(r.notes[0], "name no payment address"));
   pg_audit_report_free(&r);
 }
 
