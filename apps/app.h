@@ -42,6 +42,8 @@ int pg_cmd_sim(int argc, char **argv);
 void pg_cmd_sim_usage(FILE *f);
 int pg_cmd_ca(int argc, char **argv);
 void pg_cmd_ca_usage(FILE *f);
+int pg_cmd_audit(int argc, char **argv);
+void pg_cmd_audit_usage(FILE *f);
 
 int pg_cmd_entity(int argc, char **argv); /* source, producer, consumer, grid */
 void pg_cmd_source_usage(FILE *f);
@@ -52,6 +54,11 @@ int pg_cmd_grid_enrol(int argc, char **argv); /* p2pgrid grid enrol */
 void pg_cmd_grid_enrol_usage(FILE *f);
 int pg_cmd_grid_quarantine(int argc, char **argv); /* p2pgrid grid quarantine */
 void pg_cmd_grid_quarantine_usage(FILE *f);
+int pg_cmd_grid_audit_export(int argc, char **argv); /* p2pgrid grid audit-export */
+void pg_cmd_grid_audit_export_usage(FILE *f);
+/* p2pgrid consumer|producer audit-keys (role "consumer" or "producer") */
+int pg_cmd_audit_keys(const char *role, int argc, char **argv);
+void pg_cmd_audit_keys_usage(FILE *f, const char *role);
 
 /* ---- shared helpers (app_util.c) ---- */
 

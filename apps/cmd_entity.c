@@ -98,6 +98,9 @@ static void usage_common(FILE *f, role r) {
     fprintf(f, "  [meter] kind = solar | wind | household | csv | mqtt, and its keys\n"
                "     (docs/CONFIG.md)\n");
   if (r == R_PRODUCER) fprintf(f, "  [producer] ask_per_kwh (base units; none = any price), grace (slot/2)\n");
+  if (r == R_PRODUCER || r == R_CONSUMER)
+    fprintf(f, "\n`p2pgrid %s audit-keys --config FILE` writes this member's keys for an audit\n"
+               "of its own record (see its --help).\n", n);
   if (r == R_CONSUMER)
     fprintf(f, "  [consumer] bid_per_kwh (base units; none = the utility price),\n"
                "     max_price_per_kwh (refuse payment requests above usage x this, fees\n"
@@ -122,7 +125,9 @@ static void usage_common(FILE *f, role r) {
             "/api/quarantine (operator) lists readings held back.\n"
             "\n`p2pgrid grid enrol --config FILE --member CERT` enrols a producer or\n"
             "consumer; `p2pgrid grid quarantine --config FILE list|release ID|reject ID`\n"
-            "decides about readings held back (see their --help).\n");
+            "decides about readings held back; `p2pgrid grid audit-export --config FILE`\n"
+            "writes the audit export for `p2pgrid audit` (see their --help).\n"
+            "GET /api/record (anyone) gives the root of the public settlement record.\n");
   fprintf(f,
           "\nLogs go to stderr; SIGINT or SIGTERM stops it cleanly. All state is in\n"
           "SQLite under data_dir: a restart (also after kill -9) resumes without losing\n"
@@ -356,6 +361,11 @@ int pg_cmd_entity(int argc, char **argv) {
     return pg_cmd_grid_enrol(argc - 1, argv + 1);
   if (strcmp(cmd, "grid") == 0 && argc > 1 && strcmp(argv[1], "quarantine") == 0)
     return pg_cmd_grid_quarantine(argc - 1, argv + 1);
+  if (strcmp(cmd, "grid") == 0 && argc > 1 && strcmp(argv[1], "audit-export") == 0)
+    return pg_cmd_grid_audit_export(argc - 1, argv + 1);
+  if ((strcmp(cmd, "consumer") == 0 || strcmp(cmd, "producer") == 0) && argc > 1 &&
+      strcmp(argv[1], "audit-keys") == 0)
+    return pg_cmd_audit_keys(cmd, argc - 1, argv + 1);
   if (strcmp(cmd, "source") == 0) r = R_SOURCE;
   else if (strcmp(cmd, "producer") == 0) r = R_PRODUCER;
   else if (strcmp(cmd, "consumer") == 0) r = R_CONSUMER;

@@ -1,9 +1,11 @@
-/* p2pgrid grid enrol | quarantine — the operator's commands on a grid's
+/* p2pgrid grid enrol | quarantine | audit-export, and p2pgrid consumer|producer
+ * audit-keys — the operator's (and members') commands on a database
  * database (they work while the grid runs: SQLite serialises the writers).
  * enrol lets a producer or consumer in: its certificate (verified against
  * the community CA) goes into the grid's enrolment table, the only way to
  * register at the grid. quarantine lists, releases or rejects the readings
- * the grid would not settle as they were. */
+ * the grid would not settle as they were. audit-export writes the grid's
+ * claim for `p2pgrid audit`; audit-keys a member's keys to its own record. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,18 +35,23 @@ void pg_cmd_grid_enrol_usage(FILE *f) {
           "Exit status: 0 enrolled, 1 refused or failed, 2 bad usage.\n");
 }
 
-/* [grid] id and data_dir (./data/ID when not set) into dd. */
-static int grid_dir(const char *cmd, pg_config *cfg, const char **id, char *dd, size_t cap) {
+/* [section] id and data_dir (./data/ID when not set) into dd. */
+static int section_dir(const char *cmd, pg_config *cfg, const char *sec, const char **id, char *dd,
+                       size_t cap) {
   pg_diag d = {{0}};
   const char *data_dir = NULL;
-  if (pg_config_require(cfg, "grid", "id", &d) || pg_config_get_str(cfg, "grid", "id", NULL, id, &d) ||
-      pg_config_get_str(cfg, "grid", "data_dir", NULL, &data_dir, &d)) {
+  if (pg_config_require(cfg, sec, "id", &d) || pg_config_get_str(cfg, sec, "id", NULL, id, &d) ||
+      pg_config_get_str(cfg, sec, "data_dir", NULL, &data_dir, &d)) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     return PG_EXIT_USAGE;
   }
   if (data_dir) snprintf(dd, cap, "%s", data_dir);
   else snprintf(dd, cap, "./data/%s", *id);
   return PG_EXIT_OK;
+}
+
+static int grid_dir(const char *cmd, pg_config *cfg, const char **id, char *dd, size_t cap) {
+  return section_dir(cmd, cfg, "grid", id, dd, cap);
 }
 
 static int enrol(const char *cmd, pg_config *cfg, const char *member, const char *address) {
@@ -220,5 +227,180 @@ int pg_cmd_grid_quarantine(int argc, char **argv) {
     json_decref(arr);
   }
   pg_config_free(cfg);
+  return status;
+}
+
+/* ---- audit-export / audit-keys ---- */
+
+void pg_cmd_grid_audit_export_usage(FILE *f) {
+  fprintf(f,
+          "usage: p2pgrid grid audit-export (--config GRID.ini | --data-dir DIR) [--out FILE]\n"
+          "                                 [--force]\n"
+          "\n"
+          "Writes the grid's audit export (JSON, format p2pgrid-audit-export/1,\n"
+          "docs/PROTOCOL.md \"Audit export\"): the grid's id, payment address and public\n"
+          "record root, the history of its settlement settings, every member with its\n"
+          "channels and their side keys, every settled slot with its readings, bills and\n"
+          "payouts, and the payout batches. `p2pgrid audit` checks it against the\n"
+          "Tangle. Reads the grid's database only (read-only; the grid may be running).\n"
+          "The file holds every member's side keys: it is written with mode 0600.\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE     the grid's INI file ([grid] id, data_dir)\n"
+          "  -d, --data-dir DIR    the grid's data directory (instead of --config)\n"
+          "  -o, --out FILE        write here (atomically); default standard output\n"
+          "  -f, --force           replace FILE when it exists\n"
+          "  -h, --help            this help\n"
+          "\n"
+          "Exit status: 0 written, 1 failed (no grid database, a database of another\n"
+          "role, FILE exists), 2 bad usage.\n");
+}
+
+void pg_cmd_audit_keys_usage(FILE *f, const char *role) {
+  fprintf(f,
+          "usage: p2pgrid %s audit-keys (--config %s.ini | --data-dir DIR) [--out FILE]\n"
+          "                               [--force]\n"
+          "\n"
+          "Writes this member's keys for an audit of its own bills, payments and the\n"
+          "grid's public prices (JSON, format p2pgrid-member-keys/1): its id, its\n"
+          "channel's root and side key, %s, and the grid's record root\n"
+          "(from the registration answer). Give it to `p2pgrid audit`, or to someone you\n"
+          "want to let read your channel and open your lines of the settlement record.\n"
+          "Reads the database only. Mode 0600: the side key opens your readings.\n"
+          "\n"
+          "options:\n"
+          "  -c, --config FILE     the %s's INI file ([%s] id, data_dir)\n"
+          "  -d, --data-dir DIR    its data directory (instead of --config)\n"
+          "  -o, --out FILE        write here (atomically); default standard output\n"
+          "  -f, --force           replace FILE when it exists\n"
+          "  -h, --help            this help\n"
+          "\n"
+          "Exit status: 0 written, 1 failed (no database, another role's database, FILE\n"
+          "exists), 2 bad usage.\n",
+          role, role,
+          strcmp(role, "consumer") == 0 ? "the return channel the grid writes its requests on"
+                                        : "its payment address",
+          role, role);
+}
+
+/* JSON to standard output, or atomically to path (mode 0600; refused when
+ * it exists unless force). */
+static int write_json(const char *cmd, json_t *j, const char *path, bool force) {
+  char *text = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+  if (!text) {
+    fprintf(stderr, "p2pgrid %s: out of memory\n", cmd);
+    return PG_EXIT_FAIL;
+  }
+  int status = PG_EXIT_OK;
+  if (!path) {
+    printf("%s\n", text);
+  } else {
+    pg_diag d = {{0}};
+    size_t n = strlen(text);
+    text[n] = '\n';
+    int rc = pg_write_file_atomic(path, text, n + 1, true, force, &d);
+    text[n] = '\0';
+    if (rc == PG_ERR_EXISTS)
+      fprintf(stderr, "p2pgrid %s: %s exists; use --force to replace it\n", cmd, path);
+    else if (rc)
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    status = rc ? PG_EXIT_FAIL : PG_EXIT_OK;
+  }
+  free(text);
+  return status;
+}
+
+typedef struct audit_args {
+  const char *config, *data_dir, *out;
+  bool force;
+} audit_args;
+
+/* Options of audit-export and audit-keys; PG_EXIT_OK to go on, -1 after
+ * --help, else the exit status. */
+static int audit_options(const char *cmd, int argc, char **argv, audit_args *a,
+                         void (*usage)(FILE *, const char *), const char *role) {
+  static const struct option opts[] = {
+      {"config", required_argument, NULL, 'c'}, {"data-dir", required_argument, NULL, 'd'},
+      {"out", required_argument, NULL, 'o'},    {"force", no_argument, NULL, 'f'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+  };
+  int ch;
+  opterr = 0;
+  optind = 1;
+  while ((ch = getopt_long(argc, argv, ":c:d:o:fh", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'c': a->config = optarg; break;
+    case 'd': a->data_dir = optarg; break;
+    case 'o': a->out = optarg; break;
+    case 'f': a->force = true; break;
+    case 'h': usage(stdout, role); return -1;
+    default:
+      fprintf(stderr, "p2pgrid %s: unknown option or missing value '%s'\n\n", cmd, argv[optind - 1]);
+      usage(stderr, role);
+      return PG_EXIT_USAGE;
+    }
+  }
+  if (optind != argc || (!a->config) == (!a->data_dir)) {
+    fprintf(stderr, "p2pgrid %s: want exactly one of --config FILE and --data-dir DIR\n", cmd);
+    return PG_EXIT_USAGE;
+  }
+  return PG_EXIT_OK;
+}
+
+/* The data directory: --data-dir, or [sec] data_dir / ./data/ID of --config. */
+static int audit_dir(const char *cmd, const audit_args *a, const char *sec, char *dd, size_t cap) {
+  if (a->data_dir) {
+    snprintf(dd, cap, "%s", a->data_dir);
+    return PG_EXIT_OK;
+  }
+  pg_config *cfg = NULL;
+  pg_app_overrides ov = {0};
+  const char *id = NULL;
+  int status = pg_app_config_load(cmd, a->config, &ov, &cfg);
+  if (status == PG_EXIT_OK) status = section_dir(cmd, cfg, sec, &id, dd, cap);
+  pg_config_free(cfg);
+  return status;
+}
+
+static void export_usage(FILE *f, const char *role) {
+  (void)role;
+  pg_cmd_grid_audit_export_usage(f);
+}
+
+int pg_cmd_grid_audit_export(int argc, char **argv) {
+  const char *cmd = "grid audit-export";
+  audit_args a = {0};
+  char dd[600];
+  int status = audit_options(cmd, argc, argv, &a, export_usage, "grid");
+  if (status) return status < 0 ? PG_EXIT_OK : status;
+  status = audit_dir(cmd, &a, "grid", dd, sizeof dd);
+  if (status) return status;
+  pg_diag d = {{0}};
+  json_t *j = NULL;
+  if (pg_gridop_audit_export(dd, pg_clock_now(pg_clock_real()), &j, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    return PG_EXIT_FAIL;
+  }
+  status = write_json(cmd, j, a.out, a.force);
+  json_decref(j);
+  return status;
+}
+
+int pg_cmd_audit_keys(const char *role, int argc, char **argv) {
+  char cmd[32], dd[600];
+  snprintf(cmd, sizeof cmd, "%s audit-keys", role);
+  audit_args a = {0};
+  int status = audit_options(cmd, argc, argv, &a, pg_cmd_audit_keys_usage, role);
+  if (status) return status < 0 ? PG_EXIT_OK : status;
+  status = audit_dir(cmd, &a, role, dd, sizeof dd);
+  if (status) return status;
+  pg_diag d = {{0}};
+  json_t *j = NULL;
+  if (pg_member_audit_keys(dd, role, &j, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    return PG_EXIT_FAIL;
+  }
+  status = write_json(cmd, j, a.out, a.force);
+  json_decref(j);
   return status;
 }

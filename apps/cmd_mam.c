@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -63,6 +64,8 @@ static void usage_publish(FILE *f) {
           "  -g, --tag TAG            attach tag, up to 27 trytes\n"
           "  -h, --help               this help\n"
           "\n"
+          "A FILE may also hold a mam.js channel state whose trees have count > 1\n"
+          "leaves: each publish then signs the tree's next leaf ('read' prints them all).\n"
           "With an existing FILE, --mode, --side-key and --security may be left out; if\n"
           "given they must match the channel in FILE. A FILE whose seed does not produce\n"
           "its next root (edited or corrupted) is refused before anything is signed or\n"
@@ -86,13 +89,23 @@ static void usage_read(FILE *f) {
   fprintf(f,
           "usage: p2pgrid mam read --node URL --root ROOT [options]\n"
           "\n"
-          "Reads a MAM v0 channel from ROOT: fetches the message at ROOT (as mam.js\n"
-          "mamFetch does: the first message under the root's address that verifies),\n"
-          "prints it, and follows its next root until the chain ends.\n"
+          "Reads a MAM v0 channel from ROOT and prints every message, in order. A\n"
+          "channel is a chain of Merkle trees; a tree of count leaves holds up to count\n"
+          "messages, all under the tree's root (mam.js createChannel/createMessage with\n"
+          "count > 1). read prints every leaf of a tree in leaf order, and only then\n"
+          "follows the next root the messages announce, until the chain ends. (mam.js\n"
+          "1.6.3 mamFetchAll prints one message per tree, whichever the node lists first,\n"
+          "and loses the others.) A leaf that is not attached (yet) stops the reading\n"
+          "there, even when later leaves are: nothing is skipped, and stderr says where\n"
+          "to resume (--root and --leaf). Messages under a root's address\n"
+          "that do not verify (tampered, forged, wrong key) are skipped and counted on\n"
+          "stderr; the same message attached twice is printed once.\n"
           "\n"
           "options:\n"
           "  -n, --node URL           the node, e.g. http://127.0.0.1:14265\n"
           "  -r, --root ROOT          81 trytes: the channel's first root, or any later one\n"
+          "  -L, --leaf N             start at leaf N of the tree at ROOT (default 0), to\n"
+          "                           resume where an earlier read stopped\n"
           "  -m, --mode MODE          public (default), private or restricted\n"
           "  -k, --side-key KEY       restricted mode: the channel's side key\n"
           "  -f, --follow             at the end of the chain, keep polling for new\n"
@@ -103,16 +116,17 @@ static void usage_read(FILE *f) {
           "  -t, --trytes             print messages as trytes (else as text, converted\n"
           "                           as mam.js TrytesHelper.stringFromTrytes does)\n"
           "  -j, --json               one JSON object per message and line: root,\n"
-          "                           messageId, tag, nextRoot, message\n"
+          "                           messageId, tag, nextRoot, message, leaf, count\n"
           "  -h, --help               this help\n"
           "\n"
-          "Each message prints as lines 'root:', 'message_id:', 'tag:' (if any),\n"
-          "'next_root:', 'message:', then an empty line.\n"
+          "Each message prints as lines 'root:', 'leaf: I of COUNT', 'message_id:',\n"
+          "'tag:' (if any), 'next_root:', 'message:', then an empty line.\n"
           "\n"
           "examples:\n"
           "  p2pgrid mam read --node http://127.0.0.1:14265 --root ROOT\n"
           "  p2pgrid mam read -n http://127.0.0.1:14265 -r ROOT --mode restricted \\\n"
           "      --side-key MYSECRET --follow --interval 500ms\n"
+          "  p2pgrid mam read -n http://127.0.0.1:14265 -r ROOT --leaf 2\n"
           "\n"
           "Exit status: 0 ok (also after SIGINT/SIGTERM with --follow), 1 failure\n"
           "(node unreachable; no message at ROOT), 2 bad usage.\n");
@@ -127,7 +141,8 @@ void pg_cmd_mam_usage(FILE *f) {
           "restricted modes), on any Chrysalis node with the REST API v1.\n"
           "\n"
           "  publish   write the next message of a channel kept in a state file\n"
-          "  read      print a channel's messages from a root, optionally following it\n"
+          "  read      print every message of a channel from a root (all leaves of\n"
+          "            trees of count > 1, in order), optionally following it\n"
           "\n"
           "'p2pgrid mam publish --help' and 'p2pgrid mam read --help' explain each.\n"
           "\n"
@@ -316,7 +331,49 @@ static int random_seed(char seed[PG_MAM_HASH_TRYTES + 1]) {
 
 /* ---- publish ---- */
 
-static int cmd_publish(int argc, char **argv) {
+typedef struct publish_opts {
+  const char *node, *path, *side_key, *tag;
+  bool mode_set, as_trytes;
+  pg_mam_mode mode;
+  int security; /* 0 = not given */
+  char *msg;    /* the message as trytes (owned) */
+  size_t msg_len;
+} publish_opts;
+
+/* MESSAGE -> o->msg (trytes). PG_EXIT_* (said on stderr). */
+static int publish_message_arg(publish_opts *o, const char *text) {
+  size_t tl = strlen(text);
+  if (tl == 0) {
+    fprintf(stderr, "p2pgrid mam publish: MESSAGE is empty\n");
+    return PG_EXIT_USAGE;
+  }
+  if (o->as_trytes) {
+    if (!pg_trytes_valid(text, tl)) {
+      fprintf(stderr, "p2pgrid mam publish: --trytes: MESSAGE must be trytes (A-Z and 9)\n");
+      return PG_EXIT_USAGE;
+    }
+    o->msg = malloc(tl + 1);
+    if (!o->msg) {
+      fprintf(stderr, "p2pgrid mam publish: out of memory\n");
+      return PG_EXIT_FAIL;
+    }
+    memcpy(o->msg, text, tl + 1);
+    o->msg_len = tl;
+  } else if (pg_mam_text_to_trytes(text, tl, &o->msg, &o->msg_len) != PG_OK) {
+    fprintf(stderr, "p2pgrid mam publish: MESSAGE is not valid UTF-8 text (or use --trytes)\n");
+    return PG_EXIT_USAGE;
+  }
+  if (o->msg_len > PG_MAM_MAX_MESSAGE) {
+    fprintf(stderr, "p2pgrid mam publish: MESSAGE is %zu trytes, more than the %u allowed\n",
+            o->msg_len, PG_MAM_MAX_MESSAGE);
+    return PG_EXIT_USAGE;
+  }
+  return PG_EXIT_OK;
+}
+
+/* The command line of publish. *done (with the status) after --help or an
+ * error. */
+static int parse_publish(int argc, char **argv, publish_opts *o, bool *done) {
   static const struct option opts[] = {
       {"node", required_argument, NULL, 'n'},   {"state", required_argument, NULL, 's'},
       {"mode", required_argument, NULL, 'm'},   {"side-key", required_argument, NULL, 'k'},
@@ -324,234 +381,203 @@ static int cmd_publish(int argc, char **argv) {
       {"tag", required_argument, NULL, 'g'},    {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  int status = PG_EXIT_USAGE;
-  const char *node = NULL, *path = NULL, *side_key = NULL, *tag = NULL;
-  bool mode_set = false, as_trytes = false;
-  pg_mam_mode mode = PG_MAM_PUBLIC;
-  int security = 0; /* 0 = not given */
-  char *msg = NULL;
-  size_t msg_len = 0;
-  pg_dirlock *lock = NULL;
-  pg_client *client = NULL;
-  pg_mam_channel ch, next;
-  pg_mam_message m;
-  pg_diag d = {{0}};
   int opt;
-
-  memset(&ch, 0, sizeof ch);
-  memset(&next, 0, sizeof next);
-  memset(&m, 0, sizeof m);
+  *done = true;
   opterr = 0;
   optind = 1;
   while ((opt = getopt_long(argc, argv, ":n:s:m:k:S:tg:h", opts, NULL)) != -1) {
     switch (opt) {
-    case 'n': node = optarg; break;
-    case 's': path = optarg; break;
+    case 'n': o->node = optarg; break;
+    case 's': o->path = optarg; break;
     case 'm':
-      if (parse_mode("publish", optarg, &mode)) goto out;
-      mode_set = true;
+      if (parse_mode("publish", optarg, &o->mode)) return PG_EXIT_USAGE;
+      o->mode_set = true;
       break;
-    case 'k': side_key = optarg; break;
+    case 'k': o->side_key = optarg; break;
     case 'S':
       if (strlen(optarg) != 1 || optarg[0] < '1' || optarg[0] > '3') {
         fprintf(stderr, "p2pgrid mam publish: bad security '%.20s': use 1, 2 or 3\n", optarg);
-        goto out;
+        return PG_EXIT_USAGE;
       }
-      security = optarg[0] - '0';
+      o->security = optarg[0] - '0';
       break;
-    case 't': as_trytes = true; break;
-    case 'g': tag = optarg; break;
+    case 't': o->as_trytes = true; break;
+    case 'g': o->tag = optarg; break;
     case 'h':
       usage_publish(stdout);
-      status = PG_EXIT_OK;
-      goto out;
+      return PG_EXIT_OK;
     case ':':
       fprintf(stderr, "p2pgrid mam publish: option '%s' needs a value\n\n", argv[optind - 1]);
       usage_publish(stderr);
-      goto out;
+      return PG_EXIT_USAGE;
     default:
       fprintf(stderr, "p2pgrid mam publish: unknown option '%s'\n\n", argv[optind - 1]);
       usage_publish(stderr);
-      goto out;
+      return PG_EXIT_USAGE;
     }
   }
-  if (!node || !path) {
+  if (!o->node || !o->path) {
     fprintf(stderr, "p2pgrid mam publish: %s is required\n\n",
-            !node ? "--node URL" : "--state FILE");
+            !o->node ? "--node URL" : "--state FILE");
     usage_publish(stderr);
-    goto out;
+    return PG_EXIT_USAGE;
   }
   if (optind != argc - 1) {
     fprintf(stderr, "p2pgrid mam publish: %s\n\n",
             optind == argc ? "MESSAGE is missing" : "give exactly one MESSAGE (quote it)");
     usage_publish(stderr);
-    goto out;
+    return PG_EXIT_USAGE;
   }
+  const char *tag = o->tag;
   if (tag && (strlen(tag) > PG_MAM_MAX_TAG || !pg_trytes_valid(tag, strlen(tag)))) {
     fprintf(stderr, "p2pgrid mam publish: bad tag '%.60s': up to 27 trytes (A-Z, 9)\n", tag);
-    goto out;
+    return PG_EXIT_USAGE;
   }
-  /* the message */
-  {
-    const char *text = argv[optind];
-    size_t tl = strlen(text);
-    if (tl == 0) {
-      fprintf(stderr, "p2pgrid mam publish: MESSAGE is empty\n");
-      goto out;
-    }
-    if (as_trytes) {
-      if (!pg_trytes_valid(text, tl)) {
-        fprintf(stderr, "p2pgrid mam publish: --trytes: MESSAGE must be trytes (A-Z and 9)\n");
-        goto out;
-      }
-      msg = malloc(tl + 1);
-      if (!msg) {
-        fprintf(stderr, "p2pgrid mam publish: out of memory\n");
-        status = PG_EXIT_FAIL;
-        goto out;
-      }
-      memcpy(msg, text, tl + 1);
-      msg_len = tl;
-    } else if (pg_mam_text_to_trytes(text, tl, &msg, &msg_len) != PG_OK) {
-      fprintf(stderr, "p2pgrid mam publish: MESSAGE is not valid UTF-8 text (or use --trytes)\n");
-      goto out;
-    }
-    if (msg_len > PG_MAM_MAX_MESSAGE) {
-      fprintf(stderr, "p2pgrid mam publish: MESSAGE is %zu trytes, more than the %u allowed\n",
-              msg_len, PG_MAM_MAX_MESSAGE);
-      goto out;
-    }
+  int status = publish_message_arg(o, argv[optind]);
+  if (status != PG_EXIT_OK) return status;
+  if (o->side_key && check_side_key("publish", PG_MAM_RESTRICTED, o->side_key))
+    return PG_EXIT_USAGE;
+  *done = false;
+  return PG_EXIT_OK;
+}
+
+/* A new channel in FILE (saved at once, so that it and its root survive a
+ * failed attach). PG_EXIT_*. */
+static int create_channel(const publish_opts *o, pg_mam_channel *ch) {
+  char seed[PG_MAM_HASH_TRYTES + 1];
+  pg_diag d = {{0}};
+  if (check_side_key("publish", o->mode, o->side_key)) return PG_EXIT_USAGE;
+  if (random_seed(seed)) {
+    fprintf(stderr, "p2pgrid mam publish: libsodium cannot be initialised\n");
+    return PG_EXIT_FAIL;
   }
-  if (side_key && check_side_key("publish", PG_MAM_RESTRICTED, side_key)) goto out;
-  if ((status = open_client("publish", node, &client)) != PG_EXIT_OK) goto out;
-  status = PG_EXIT_FAIL;
+  int rc = pg_mam_channel_create(ch, seed, o->mode, o->side_key,
+                                 o->side_key ? strlen(o->side_key) : 0,
+                                 o->security ? o->security : DEFAULT_SECURITY, &d);
+  sodium_memzero(seed, sizeof seed);
+  if (rc != PG_OK) {
+    fprintf(stderr, "p2pgrid mam publish: %s\n", d.msg);
+    return PG_EXIT_USAGE;
+  }
+  if (save_state(o->path, ch)) return PG_EXIT_FAIL;
+  fprintf(stderr,
+          "p2pgrid mam publish: created channel state %s (%s, security %d); it holds the "
+          "seed: keep it secret\n",
+          o->path, pg_mam_mode_name(ch->mode), ch->security);
+  return PG_EXIT_OK;
+}
 
-  lock = lock_state(path);
-  if (!lock) goto out;
-
-  bool exists = false;
-  if ((status = read_state(path, &ch, &exists)) != PG_EXIT_OK) goto out;
-  status = PG_EXIT_USAGE;
-  if (!exists) {
-    char seed[PG_MAM_HASH_TRYTES + 1];
-    if (check_side_key("publish", mode, side_key)) goto out;
-    if (random_seed(seed)) {
-      fprintf(stderr, "p2pgrid mam publish: libsodium cannot be initialised\n");
-      status = PG_EXIT_FAIL;
-      goto out;
-    }
-    int rc = pg_mam_channel_create(&ch, seed, mode, side_key, side_key ? strlen(side_key) : 0,
-                                   security ? security : DEFAULT_SECURITY, &d);
-    sodium_memzero(seed, sizeof seed);
-    if (rc != PG_OK) {
-      fprintf(stderr, "p2pgrid mam publish: %s\n", d.msg);
-      goto out;
-    }
-    /* saved now so that the channel (and its root) survives a failed attach */
-    if (save_state(path, &ch)) {
-      status = PG_EXIT_FAIL;
-      goto out;
-    }
+/* --mode, --security and --side-key, when given, must match the channel in
+ * FILE. PG_EXIT_*. */
+static int check_channel_opts(const publish_opts *o, const pg_mam_channel *ch) {
+  if (o->mode_set && o->mode != ch->mode) {
     fprintf(stderr,
-            "p2pgrid mam publish: created channel state %s (%s, security %d); it holds the "
-            "seed: keep it secret\n",
-            path, pg_mam_mode_name(ch.mode), ch.security);
-  } else {
-    if (mode_set && mode != ch.mode) {
-      fprintf(stderr,
-              "p2pgrid mam publish: --mode %s does not match the channel in %s (%s); omit it or "
-              "use another --state file\n",
-              pg_mam_mode_name(mode), path, pg_mam_mode_name(ch.mode));
-      goto out;
-    }
-    if (security && security != ch.security) {
-      fprintf(stderr,
-              "p2pgrid mam publish: --security %d does not match the channel in %s (security "
-              "%d); omit it or use another --state file\n",
-              security, path, ch.security);
-      goto out;
-    }
-    if (side_key) {
-      size_t kl = strlen(side_key);
-      char padded[PG_MAM_HASH_TRYTES + 1];
-      if (ch.mode != PG_MAM_RESTRICTED) {
-        fprintf(stderr,
-                "p2pgrid mam publish: --side-key given but the channel in %s is %s (side keys "
-                "are for restricted channels)\n",
-                path, pg_mam_mode_name(ch.mode));
-        goto out;
-      }
-      memset(padded, '9', PG_MAM_HASH_TRYTES);
-      memcpy(padded, side_key, kl);
-      padded[PG_MAM_HASH_TRYTES] = '\0';
-      if (memcmp(padded, ch.side_key, PG_MAM_HASH_TRYTES) != 0) {
-        fprintf(stderr,
-                "p2pgrid mam publish: --side-key does not match the side key of the channel in "
-                "%s; omit it or use another --state file\n",
-                path);
-        goto out;
-      }
-    }
+            "p2pgrid mam publish: --mode %s does not match the channel in %s (%s); omit it or "
+            "use another --state file\n",
+            pg_mam_mode_name(o->mode), o->path, pg_mam_mode_name(ch->mode));
+    return PG_EXIT_USAGE;
   }
-  status = PG_EXIT_FAIL;
+  if (o->security && o->security != ch->security) {
+    fprintf(stderr,
+            "p2pgrid mam publish: --security %d does not match the channel in %s (security "
+            "%d); omit it or use another --state file\n",
+            o->security, o->path, ch->security);
+    return PG_EXIT_USAGE;
+  }
+  if (!o->side_key) return PG_EXIT_OK;
+  if (ch->mode != PG_MAM_RESTRICTED) {
+    fprintf(stderr,
+            "p2pgrid mam publish: --side-key given but the channel in %s is %s (side keys "
+            "are for restricted channels)\n",
+            o->path, pg_mam_mode_name(ch->mode));
+    return PG_EXIT_USAGE;
+  }
+  char padded[PG_MAM_HASH_TRYTES + 1];
+  memset(padded, '9', PG_MAM_HASH_TRYTES);
+  memcpy(padded, o->side_key, strlen(o->side_key));
+  padded[PG_MAM_HASH_TRYTES] = '\0';
+  if (memcmp(padded, ch->side_key, PG_MAM_HASH_TRYTES) != 0) {
+    fprintf(stderr,
+            "p2pgrid mam publish: --side-key does not match the side key of the channel in "
+            "%s; omit it or use another --state file\n",
+            o->path);
+    return PG_EXIT_USAGE;
+  }
+  return PG_EXIT_OK;
+}
 
-  /* A leaf that already carries a verifying message must not sign again. */
-  const char *key = ch.mode == PG_MAM_RESTRICTED ? ch.side_key : NULL;
-  size_t klen = ch.mode == PG_MAM_RESTRICTED ? PG_MAM_HASH_TRYTES : 0;
+/* A leaf that already carries a verifying message (an earlier publish
+ * attached it but was killed before it saved FILE) must not sign again:
+ * moves past such leaves, saving FILE each time. The leaf is looked up as
+ * (tree root, leaf index), so the other leaves of a tree of count > 1 (a
+ * state file from mam.js) do not count. PG_EXIT_*. */
+static int skip_used_leaves(pg_client *client, const publish_opts *o, pg_mam_channel *ch) {
+  const char *key = ch->mode == PG_MAM_RESTRICTED ? ch->side_key : NULL;
+  size_t klen = ch->mode == PG_MAM_RESTRICTED ? PG_MAM_HASH_TRYTES : 0;
+  pg_diag d = {{0}};
   for (int tries = 0;; tries++) {
-    char root[PG_MAM_HASH_TRYTES + 1];
-    pg_mam_fetched f;
-    memset(&f, 0, sizeof f);
-    if (pg_mam_channel_root(&ch, root) != PG_OK) {
-      fprintf(stderr, "p2pgrid mam publish: %s: cannot compute the channel root\n", path);
-      goto out;
+    pg_mam_cursor at = {.leaf = ch->index};
+    pg_mam_fetched *f = NULL;
+    size_t n = 0;
+    pg_mam_cursor next;
+    if (pg_mam_channel_root(ch, at.root) != PG_OK) {
+      fprintf(stderr, "p2pgrid mam publish: %s: cannot compute the channel root\n", o->path);
+      return PG_EXIT_FAIL;
     }
-    int rc = pg_mam_fetch(client, root, ch.mode, key, klen, &f, &d);
-    if (rc == PG_ERR_NOT_FOUND) break;
+    int rc = pg_mam_read(client, &at, ch->mode, key, klen, 1, &f, &n, &next, NULL, &d);
     if (rc != PG_OK) {
-      report_node_error("publish", node, "looking up the channel's current root", rc, &d);
-      goto out;
+      report_node_error("publish", o->node, "looking up the channel's current root", rc, &d);
+      return PG_EXIT_FAIL;
     }
-    pg_mam_fetched_free(&f);
+    pg_mam_fetched_free_all(f, n);
+    if (n == 0) return PG_EXIT_OK;
     if (tries >= MAX_RECOVER) {
-      fprintf(stderr, "p2pgrid mam publish: more than %d used roots in a row; giving up\n",
+      fprintf(stderr, "p2pgrid mam publish: more than %d used leaves in a row; giving up\n",
               MAX_RECOVER);
-      goto out;
+      return PG_EXIT_FAIL;
     }
     /* the advance does not depend on the message: sign a throwaway one */
     pg_mam_message skip;
     memset(&skip, 0, sizeof skip);
-    if (pg_mam_create_message(&ch, "9", 1, &skip, &d) != PG_OK) {
+    if (pg_mam_create_message(ch, "9", 1, &skip, &d) != PG_OK) {
       fprintf(stderr, "p2pgrid mam publish: %s\n", d.msg);
-      goto out;
+      return PG_EXIT_FAIL;
     }
     pg_mam_message_free(&skip);
-    if (save_state(path, &ch)) goto out;
+    if (save_state(o->path, ch)) return PG_EXIT_FAIL;
     fprintf(stderr,
-            "p2pgrid mam publish: root %s already has a message (an earlier publish attached it "
-            "but did not save %s); moved on to the next root\n",
-            root, path);
+            "p2pgrid mam publish: root %s already has a message at leaf %u (an earlier publish "
+            "attached it but did not save %s); moved on to the next leaf\n",
+            at.root, (unsigned)at.leaf, o->path);
   }
+}
 
-  next = ch;
-  if (pg_mam_create_message(&next, msg, msg_len, &m, &d) != PG_OK) {
+/* Signs the message on a copy of the state, attaches it, then saves the
+ * advanced state and prints what readers need. PG_EXIT_*. */
+static int sign_attach_save(pg_client *client, const publish_opts *o, const pg_mam_channel *ch) {
+  pg_mam_channel next = *ch;
+  pg_mam_message m;
+  pg_diag d = {{0}};
+  int status = PG_EXIT_FAIL;
+  memset(&m, 0, sizeof m);
+  if (pg_mam_create_message(&next, o->msg, o->msg_len, &m, &d) != PG_OK) {
     fprintf(stderr, "p2pgrid mam publish: %s\n", d.msg);
     goto out;
   }
   uint8_t id[32];
-  int rc = pg_mam_attach(client, &m, tag, tag ? strlen(tag) : 0, id, &d);
+  int rc = pg_mam_attach(client, &m, o->tag, o->tag ? strlen(o->tag) : 0, id, &d);
   if (rc != PG_OK) {
-    report_node_error("publish", node, "attaching the message", rc, &d);
-    fprintf(stderr, "p2pgrid mam publish: %s is unchanged\n", path);
+    report_node_error("publish", o->node, "attaching the message", rc, &d);
+    fprintf(stderr, "p2pgrid mam publish: %s is unchanged\n", o->path);
     goto out;
   }
   char idhex[65];
   pg_hex_encode(id, 32, idhex);
-  if (save_state(path, &next)) {
+  if (save_state(o->path, &next)) {
     fprintf(stderr,
             "p2pgrid mam publish: message %s is attached but %s was not updated; the next "
             "publish will notice and move on\n",
-            idhex, path);
+            idhex, o->path);
     goto out;
   }
   printf("root: %s\naddress: %s\nmessage_id: %s\nnext_root: %s\n", m.root, m.address, idhex,
@@ -559,11 +585,33 @@ static int cmd_publish(int argc, char **argv) {
   status = fflush(stdout) == 0 ? PG_EXIT_OK : PG_EXIT_FAIL;
 out:
   pg_mam_message_free(&m);
-  pg_mam_channel_wipe(&ch);
   pg_mam_channel_wipe(&next);
+  return status;
+}
+
+static int cmd_publish(int argc, char **argv) {
+  publish_opts o = {.mode = PG_MAM_PUBLIC};
+  pg_dirlock *lock = NULL;
+  pg_client *client = NULL;
+  pg_mam_channel ch;
+  bool done = false, exists = false;
+  memset(&ch, 0, sizeof ch);
+  int status = parse_publish(argc, argv, &o, &done);
+  if (done) goto out;
+  if ((status = open_client("publish", o.node, &client)) != PG_EXIT_OK) goto out;
+  status = PG_EXIT_FAIL;
+  lock = lock_state(o.path);
+  if (!lock) goto out;
+  if ((status = read_state(o.path, &ch, &exists)) != PG_EXIT_OK) goto out;
+  status = exists ? check_channel_opts(&o, &ch) : create_channel(&o, &ch);
+  if (status != PG_EXIT_OK) goto out;
+  status = skip_used_leaves(client, &o, &ch);
+  if (status == PG_EXIT_OK) status = sign_attach_save(client, &o, &ch);
+out:
+  pg_mam_channel_wipe(&ch);
   pg_client_free(client);
   pg_dirlock_release(lock);
-  free(msg);
+  free(o.msg);
   return status;
 }
 
@@ -583,8 +631,9 @@ static int print_message(const pg_mam_fetched *f, bool as_trytes, bool as_json) 
   pg_hex_encode(f->message_id, 32, idhex);
   int ret = 0;
   if (as_json) {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s%}", "root", f->root, "messageId", idhex,
-                          "tag", f->tag, "nextRoot", f->next_root, "message", body, blen);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s%, s:I, s:I}", "root", f->root, "messageId",
+                          idhex, "tag", f->tag, "nextRoot", f->next_root, "message", body, blen,
+                          "leaf", (json_int_t)f->leaf, "count", (json_int_t)f->count);
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (!s)
       ret = -1;
@@ -593,7 +642,8 @@ static int print_message(const pg_mam_fetched *f, bool as_trytes, bool as_json) 
     free(s);
     json_decref(o);
   } else {
-    printf("root: %s\nmessage_id: %s\n", f->root, idhex);
+    printf("root: %s\nleaf: %u of %u\nmessage_id: %s\n", f->root, (unsigned)f->leaf,
+           (unsigned)f->count, idhex);
     if (f->tag[0]) printf("tag: %s\n", f->tag);
     printf("next_root: %s\nmessage: ", f->next_root);
     fwrite(body, 1, blen, stdout);
@@ -604,30 +654,56 @@ static int print_message(const pg_mam_fetched *f, bool as_trytes, bool as_json) 
   return ret;
 }
 
-/* Explains why nothing verified at root: how many candidates there were. */
-static void explain_not_found(pg_client *c, const char *url, const char *root, pg_mam_mode mode) {
-  char address[PG_MAM_HASH_TRYTES + 1];
-  uint8_t index[32];
-  uint8_t(*ids)[PG_ID_LEN] = malloc(PG_MAM_FETCH_MAX_IDS * sizeof *ids);
-  size_t count = 0, total = 0;
-  pg_diag d = {{0}};
-  int rc = PG_ERR_NOMEM;
-  if (ids && pg_mam_address(root, mode, address) == PG_OK) {
-    pg_mam_attach_index(address, index);
-    rc = pg_client_find_index(c, index, sizeof index, ids, PG_MAM_FETCH_MAX_IDS, &count, &total,
-                              &d);
-  }
-  free(ids);
-  if (rc != PG_OK || total == 0)
-    fprintf(stderr, "p2pgrid mam read: no message at root %s (%s mode; nothing under its address "
-                    "at %s)\n",
-            root, pg_mam_mode_name(mode), url);
+/* Explains why nothing verified at the cursor, from what the read saw. */
+static void explain_not_found(const char *url, const pg_mam_cursor *at, pg_mam_mode mode,
+                              const pg_mam_read_info *info) {
+  char where[160] = "";
+  if (at->leaf) snprintf(where, sizeof where, " leaf %u of", (unsigned)at->leaf);
+  if (info->listed == 0)
+    fprintf(stderr, "p2pgrid mam read: no message at%s root %s (%s mode; nothing under its "
+                    "address at %s)\n",
+            where, at->root, pg_mam_mode_name(mode), url);
+  else if (info->later && !info->unverified && !info->unreadable)
+    fprintf(stderr,
+            "p2pgrid mam read: no message at%s root %s: leaf %u is not attached (yet) and %zu "
+            "message%s of later leaves wait for it at %s\n",
+            where, at->root, (unsigned)at->leaf, info->later, info->later == 1 ? "" : "s", url);
+  else if (info->earlier && !info->unverified && !info->unreadable)
+    fprintf(stderr,
+            "p2pgrid mam read: no message at%s root %s: leaf %u is not attached (yet); the %zu "
+            "message%s under its address at %s %s of earlier leaves\n",
+            where, at->root, (unsigned)at->leaf, info->earlier, info->earlier == 1 ? "" : "s",
+            url, info->earlier == 1 ? "is" : "are");
   else
     fprintf(stderr,
-            "p2pgrid mam read: no message at root %s: %zu message%s under its address at %s, "
+            "p2pgrid mam read: no message at%s root %s: %zu message%s under its address at %s, "
             "none verifies in %s mode%s (wrong root, --mode or --side-key, or tampered)\n",
-            root, total, total == 1 ? "" : "s", url, pg_mam_mode_name(mode),
-            mode == PG_MAM_RESTRICTED ? " with this side key" : "");
+            where, at->root, info->listed, info->listed == 1 ? "" : "s", url,
+            pg_mam_mode_name(mode), mode == PG_MAM_RESTRICTED ? " with this side key" : "");
+}
+
+/* Says (on stderr) what a read left out at a root that has messages. */
+static void report_left_out(const pg_mam_cursor *at, const pg_mam_read_info *info) {
+  if (info->unverified)
+    fprintf(stderr,
+            "p2pgrid mam read: root %s: %zu message%s under its address %s not verify "
+            "(tampered, forged or another channel's; skipped)\n",
+            at->root, info->unverified, info->unverified == 1 ? "" : "s",
+            info->unverified == 1 ? "does" : "do");
+  if (info->conflicts)
+    fprintf(stderr,
+            "p2pgrid mam read: root %s: %zu other message%s signed with a leaf already read "
+            "(the channel's owner used a one-time key twice; the lowest message id is kept)\n",
+            at->root, info->conflicts, info->conflicts == 1 ? "" : "s");
+}
+
+/* Says where a read stopped at a missing leaf while later leaves are there. */
+static void report_gap(const pg_mam_cursor *at, const pg_mam_read_info *info) {
+  fprintf(stderr,
+          "p2pgrid mam read: leaf %u of the tree at root %s is not attached (yet); %zu "
+          "message%s of later leaves wait for it (resume with --root %s --leaf %u)\n",
+          (unsigned)at->leaf, at->root, info->later, info->later == 1 ? "" : "s", at->root,
+          (unsigned)at->leaf);
 }
 
 /* Waits up to ms for SIGINT/SIGTERM (blocked by the caller). true if one came. */
@@ -658,160 +734,199 @@ static bool wait_stop(const sigset_t *set, uint64_t ms) {
   }
 }
 
-static int cmd_read(int argc, char **argv) {
+typedef struct read_opts {
+  const char *node, *side_key;
+  pg_mam_cursor start;
+  pg_mam_mode mode;
+  bool follow, as_trytes, as_json;
+  uint64_t interval_ms;
+  unsigned long long limit; /* 0 = none */
+} read_opts;
+
+/* A positive count or index from an option; -1 (said) when it is not one. */
+static int parse_count(const char *what, const char *s, bool zero_ok, unsigned long long max,
+                       unsigned long long *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || !end || *end || s[0] < '0' || s[0] > '9' || (v == 0 && !zero_ok) || v > max) {
+    fprintf(stderr, "p2pgrid mam read: bad %s '%.40s': use a %s number\n", what, s,
+            zero_ok ? "non-negative" : "positive");
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* The command line of read. *done (with the status) after --help or an
+ * error. */
+static int parse_read(int argc, char **argv, read_opts *o, bool *done) {
   static const struct option opts[] = {
       {"node", required_argument, NULL, 'n'},     {"root", required_argument, NULL, 'r'},
       {"mode", required_argument, NULL, 'm'},     {"side-key", required_argument, NULL, 'k'},
       {"follow", no_argument, NULL, 'f'},         {"interval", required_argument, NULL, 'i'},
       {"limit", required_argument, NULL, 'l'},    {"trytes", no_argument, NULL, 't'},
-      {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
+      {"json", no_argument, NULL, 'j'},           {"leaf", required_argument, NULL, 'L'},
+      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
   };
-  int status = PG_EXIT_USAGE;
-  const char *node = NULL, *root = NULL, *side_key = NULL;
-  pg_mam_mode mode = PG_MAM_PUBLIC;
-  bool follow = false, as_trytes = false, as_json = false;
-  uint64_t interval_ms = DEFAULT_INTERVAL_MS;
-  unsigned long long limit = 0;
-  pg_client *client = NULL;
-  pg_diag d = {{0}};
+  const char *root = NULL;
+  unsigned long long leaf = 0;
   int opt;
-
+  *done = true;
   opterr = 0;
   optind = 1;
-  while ((opt = getopt_long(argc, argv, ":n:r:m:k:fi:l:tjh", opts, NULL)) != -1) {
+  while ((opt = getopt_long(argc, argv, ":n:r:m:k:fi:l:tjL:h", opts, NULL)) != -1) {
     switch (opt) {
-    case 'n': node = optarg; break;
+    case 'n': o->node = optarg; break;
     case 'r': root = optarg; break;
     case 'm':
-      if (parse_mode("read", optarg, &mode)) goto out;
+      if (parse_mode("read", optarg, &o->mode)) return PG_EXIT_USAGE;
       break;
-    case 'k': side_key = optarg; break;
-    case 'f': follow = true; break;
+    case 'k': o->side_key = optarg; break;
+    case 'f': o->follow = true; break;
     case 'i':
-      if (pg_config_parse_duration_ms(optarg, &interval_ms) != PG_OK || interval_ms == 0 ||
-          interval_ms > 86400000ull) {
+      if (pg_config_parse_duration_ms(optarg, &o->interval_ms) != PG_OK || o->interval_ms == 0 ||
+          o->interval_ms > 86400000ull) {
         fprintf(stderr,
                 "p2pgrid mam read: bad interval '%.40s': use e.g. 500ms, 2s or 1m (at most 1d)\n",
                 optarg);
-        goto out;
+        return PG_EXIT_USAGE;
       }
       break;
-    case 'l': {
-      char *end = NULL;
-      errno = 0;
-      limit = strtoull(optarg, &end, 10);
-      if (errno || !end || *end || optarg[0] < '0' || optarg[0] > '9' || limit == 0) {
-        fprintf(stderr, "p2pgrid mam read: bad limit '%.40s': use a positive number\n", optarg);
-        goto out;
-      }
+    case 'l':
+      if (parse_count("limit", optarg, false, ULLONG_MAX, &o->limit)) return PG_EXIT_USAGE;
       break;
-    }
-    case 't': as_trytes = true; break;
-    case 'j': as_json = true; break;
+    case 'L':
+      if (parse_count("leaf", optarg, true, PG_MAM_MAX_COUNT - 1, &leaf)) return PG_EXIT_USAGE;
+      break;
+    case 't': o->as_trytes = true; break;
+    case 'j': o->as_json = true; break;
     case 'h':
       usage_read(stdout);
-      status = PG_EXIT_OK;
-      goto out;
+      return PG_EXIT_OK;
     case ':':
       fprintf(stderr, "p2pgrid mam read: option '%s' needs a value\n\n", argv[optind - 1]);
       usage_read(stderr);
-      goto out;
+      return PG_EXIT_USAGE;
     default:
       fprintf(stderr, "p2pgrid mam read: unknown option '%s'\n\n", argv[optind - 1]);
       usage_read(stderr);
-      goto out;
+      return PG_EXIT_USAGE;
     }
   }
   if (optind < argc) {
     fprintf(stderr, "p2pgrid mam read: unexpected argument '%s'\n\n", argv[optind]);
     usage_read(stderr);
-    goto out;
+    return PG_EXIT_USAGE;
   }
-  if (!node || !root) {
-    fprintf(stderr, "p2pgrid mam read: %s is required\n\n", !node ? "--node URL" : "--root ROOT");
+  if (!o->node || !root) {
+    fprintf(stderr, "p2pgrid mam read: %s is required\n\n", !o->node ? "--node URL" : "--root ROOT");
     usage_read(stderr);
-    goto out;
+    return PG_EXIT_USAGE;
   }
   size_t rlen = strlen(root);
-  if (rlen != PG_MAM_HASH_TRYTES || !pg_trytes_valid(root, rlen)) {
+  if (pg_mam_cursor_init(&o->start, root) != PG_OK) {
     if (rlen != PG_MAM_HASH_TRYTES)
       fprintf(stderr, "p2pgrid mam read: bad root: it must be 81 trytes, it has %zu characters\n",
               rlen);
     else
       fprintf(stderr, "p2pgrid mam read: bad root: it must be trytes (letters A-Z and 9)\n");
-    goto out;
+    return PG_EXIT_USAGE;
   }
-  if (check_side_key("read", mode, side_key)) goto out;
-  if ((status = open_client("read", node, &client)) != PG_EXIT_OK) goto out;
-  status = PG_EXIT_FAIL;
+  o->start.leaf = (uint32_t)leaf;
+  if (check_side_key("read", o->mode, o->side_key)) return PG_EXIT_USAGE;
+  *done = false;
+  return PG_EXIT_OK;
+}
 
-  sigset_t stop_sigs;
-  sigemptyset(&stop_sigs);
-  sigaddset(&stop_sigs, SIGINT);
-  sigaddset(&stop_sigs, SIGTERM);
-  if (follow && sigprocmask(SIG_BLOCK, &stop_sigs, NULL) != 0) {
-    fprintf(stderr, "p2pgrid mam read: cannot block signals\n");
-    goto out;
-  }
-
-  char cur[PG_MAM_HASH_TRYTES + 1];
-  memcpy(cur, root, sizeof cur);
-  size_t klen = side_key ? strlen(side_key) : 0;
+/* Reads and prints from o->start: tree after tree, every leaf in order
+ * (pg_mam_read), until a leaf is missing (or, with --follow, until a stop
+ * signal). PG_EXIT_*. */
+static int read_loop(pg_client *client, const read_opts *o, const sigset_t *stop_sigs) {
+  pg_mam_cursor cur = o->start;
+  size_t klen = o->side_key ? strlen(o->side_key) : 0;
   unsigned long long got = 0;
-  bool warned = false, stopped = false, waiting = false;
+  bool warned = false, stopped = false, waiting = false, gap_said = false;
+  pg_diag d = {{0}};
   for (;;) {
-    pg_mam_fetched f;
-    memset(&f, 0, sizeof f);
-    int rc = pg_mam_fetch(client, cur, mode, side_key, klen, &f, &d);
+    pg_mam_fetched *fs = NULL;
+    size_t n = 0;
+    pg_mam_read_info info;
+    pg_mam_cursor next;
+    size_t max = o->limit ? (size_t)(o->limit - got) : 0;
+    int rc = pg_mam_read(client, &cur, o->mode, o->side_key, klen, max, &fs, &n, &next, &info, &d);
     if (rc == PG_OK) {
       warned = false;
-      int pr = print_message(&f, as_trytes, as_json);
-      memcpy(cur, f.next_root, sizeof cur);
-      pg_mam_fetched_free(&f);
+      int pr = 0;
+      if (n) report_left_out(&cur, &info);
+      for (size_t i = 0; i < n && !pr; i++) pr = print_message(&fs[i], o->as_trytes, o->as_json);
+      pg_mam_fetched_free_all(fs, n);
       if (pr) {
         fprintf(stderr, "p2pgrid mam read: cannot print a message (out of memory or stdout "
                         "closed)\n");
-        goto out;
+        return PG_EXIT_FAIL;
       }
-      got++;
-      if (limit && got >= limit) break;
-      if (follow && wait_stop(&stop_sigs, 0)) {
-        stopped = true;
-        break;
-      }
-      continue;
-    }
-    if (rc == PG_ERR_NOT_FOUND) {
-      if (!follow) {
-        if (got == 0) {
-          explain_not_found(client, node, cur, mode);
-          goto out;
+      if (n) gap_said = false;
+      got += n;
+      cur = next;
+      if (o->limit && got >= o->limit) break;
+      if (info.stop == PG_MAM_STOP_TREE_END) {
+        if (o->follow && wait_stop(stop_sigs, 0)) {
+          stopped = true;
+          break;
         }
-        break;
+        continue;
       }
+      if (got == 0 && !o->follow) {
+        explain_not_found(o->node, &cur, o->mode, &info);
+        return PG_EXIT_FAIL;
+      }
+      if (info.later && !gap_said) {
+        report_gap(&cur, &info);
+        gap_said = true;
+      }
+      if (!o->follow) break;
       if (got == 0 && !waiting) {
         fprintf(stderr, "p2pgrid mam read: no message at root %s yet; polling every %" PRIu64
-                        " ms\n", cur, interval_ms);
+                        " ms\n", cur.root, o->interval_ms);
         waiting = true;
       }
-    } else if (!follow || (rc != PG_ERR_HTTP && rc != PG_ERR_TIMEOUT && rc != PG_ERR_UNAVAILABLE)) {
-      report_node_error("read", node, "fetching a message", rc, &d);
-      goto out;
+    } else if (!o->follow || (rc != PG_ERR_HTTP && rc != PG_ERR_TIMEOUT && rc != PG_ERR_UNAVAILABLE)) {
+      report_node_error("read", o->node, "fetching a message", rc, &d);
+      return PG_EXIT_FAIL;
     } else if (!warned) {
-      report_node_error("read", node, "fetching a message", rc, &d);
-      fprintf(stderr, "p2pgrid mam read: retrying every %" PRIu64 " ms\n", interval_ms);
+      report_node_error("read", o->node, "fetching a message", rc, &d);
+      fprintf(stderr, "p2pgrid mam read: retrying every %" PRIu64 " ms\n", o->interval_ms);
       warned = true;
     }
-    if (wait_stop(&stop_sigs, interval_ms)) {
+    if (wait_stop(stop_sigs, o->interval_ms)) {
       stopped = true;
       break;
     }
   }
-  if (follow)
-    fprintf(stderr, "p2pgrid mam read: %s after %llu message%s; next root %s\n",
-            stopped ? "stopped" : "done", got, got == 1 ? "" : "s", cur);
-  status = PG_EXIT_OK;
+  if (o->follow)
+    fprintf(stderr, "p2pgrid mam read: %s after %llu message%s; next root %s, leaf %u\n",
+            stopped ? "stopped" : "done", got, got == 1 ? "" : "s", cur.root, (unsigned)cur.leaf);
+  return PG_EXIT_OK;
+}
+
+static int cmd_read(int argc, char **argv) {
+  read_opts o = {.mode = PG_MAM_PUBLIC, .interval_ms = DEFAULT_INTERVAL_MS};
+  pg_client *client = NULL;
+  bool done = false;
+  int status = parse_read(argc, argv, &o, &done);
+  if (done) return status;
+  if ((status = open_client("read", o.node, &client)) != PG_EXIT_OK) goto out;
+  status = PG_EXIT_FAIL;
+  sigset_t stop_sigs;
+  sigemptyset(&stop_sigs);
+  sigaddset(&stop_sigs, SIGINT);
+  sigaddset(&stop_sigs, SIGTERM);
+  if (o.follow && sigprocmask(SIG_BLOCK, &stop_sigs, NULL) != 0) {
+    fprintf(stderr, "p2pgrid mam read: cannot block signals\n");
+    goto out;
+  }
+  status = read_loop(client, &o, &stop_sigs);
 out:
   pg_client_free(client);
   return status;

@@ -33,6 +33,8 @@ static const pg_app_cmd commands[] = {
      pg_cmd_consumer_usage},
     {"ca", "the community CA: member certificates, requests, revocation", pg_cmd_ca,
      pg_cmd_ca_usage},
+    {"audit", "re-derive the grid's settlements, bills and payouts from the Tangle alone",
+     pg_cmd_audit, pg_cmd_audit_usage},
     {"market", "settle one slot with a market mechanism (no node needed)", pg_cmd_market,
      pg_cmd_market_usage},
     {"version", "print the version", cmd_version, cmd_version_usage},

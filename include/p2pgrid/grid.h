@@ -259,7 +259,27 @@ PG_NODISCARD int pg_gridop_producer_slots(pg_gridop *g, const char *id, uint64_t
                                           uint64_t to, json_t **out, pg_diag *d);
 PG_NODISCARD int pg_gridop_consumer_slots(pg_gridop *g, const char *id, uint64_t from,
                                           uint64_t to, json_t **out, pg_diag *d);
+/* The public settlement record channel: {"grid":id,"root","mode":"public",
+ * "security"} (GET /api/record, public). Thread-safe. */
+PG_NODISCARD int pg_gridop_record(pg_gridop *g, json_t **out, pg_diag *d);
 void pg_gridop_close(pg_gridop *g);
+
+/* The audit export (docs/PROTOCOL.md "Audit export", format
+ * "p2pgrid-audit-export/1"): the grid's settings history, members with their
+ * channels and side keys, every settled slot with its readings, bills and
+ * payouts, and the payout batches, read in one read transaction from
+ * DATA_DIR/grid.db (opened read-only; the grid may be running or not).
+ * exportedAt = now_ms. PG_ERR_NOT_FOUND without a database there,
+ * PG_ERR_CONFIG when the directory is another entity's. */
+PG_NODISCARD int pg_gridop_audit_export(const char *data_dir, uint64_t now_ms, json_t **out,
+                                        pg_diag *d);
+/* A member's keys for an audit ("p2pgrid-member-keys/1"): its id, main
+ * channel (root, side key), return channel (consumers), payment address
+ * (producers, once known) and the grid's record root, from
+ * DATA_DIR/<role>.db (read-only); role "producer" or "consumer". Errors as
+ * pg_gridop_audit_export. */
+PG_NODISCARD int pg_member_audit_keys(const char *data_dir, const char *role, json_t **out,
+                                      pg_diag *d);
 
 /* ---- HTTP (on p2pgrid/httpd.h) ---- */
 

@@ -75,10 +75,12 @@ typedef enum pg_grid_command {
   PG_GRID_CMD_OUTPUT = 3,
   PG_GRID_CMD_USAGE = 4,
   PG_GRID_CMD_PAYMENT_REQUEST = 5,
+  PG_GRID_CMD_SETTLEMENT = 6, /* the public record: pg_grid_settlement_* below */
 } pg_grid_command;
 
 /* Wire names: "source", "producer", "consumer" ("" for NONE, NULL if invalid);
- * "hello", "goodbye", "output", "usage", "payment-request". Static strings. */
+ * "hello", "goodbye", "output", "usage", "payment-request", "settlement".
+ * Static strings. */
 const char *pg_grid_entity_name(pg_grid_entity t);
 const char *pg_grid_command_name(pg_grid_command c);
 
@@ -144,7 +146,10 @@ typedef struct pg_grid_msg {
   } u;
 } pg_grid_msg;
 
-/* Parses one channel message from data[0..len). */
+/* Parses one channel message from data[0..len). A "settlement" (it owns an
+ * array, so it is not a pg_grid_msg) is refused here with PG_ERR_UNSUPPORTED
+ * and a diag naming pg_grid_settlement_parse; pg_grid_peek_command tells a
+ * reader of the record channel which parser to use. */
 PG_NODISCARD int pg_grid_msg_parse(const void *data, size_t len, pg_grid_msg *out, pg_diag *d);
 /* Checks a struct against the same rules the parser applies. */
 PG_NODISCARD int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d);
@@ -153,6 +158,79 @@ PG_NODISCARD int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_dia
 /* Field-by-field equality of the active member (strings compared as strings;
  * optional values compared only when present). */
 bool pg_grid_msg_equal(const pg_grid_msg *a, const pg_grid_msg *b);
+
+/* The "command" of a JSON object in data[0..len) (at most
+ * PG_GRID_MAX_SETTLEMENT_JSON bytes), without checking the rest:
+ * PG_ERR_INVALID when there is no known command. */
+PG_NODISCARD int pg_grid_peek_command(const void *data, size_t len, pg_grid_command *out,
+                                      pg_diag *d);
+
+/* ---- the public settlement record (docs/PROTOCOL.md "Settlement record") ----
+ * One slot's record is one or more messages ("parts") on the grid's public
+ * "record" channel:
+ *   {"command":"settlement","slot":k,"part":p,"parts":n,
+ *    part 1 only: "settledAt","mechanism","config":{...},"hasPrice",
+ *                 "buyPrice","sellPrice","totals":{...},
+ *    every part:  "lines":[{"tag":"<32 hex>","box":"<hex>"},...]}
+ * Keys in exactly that order when serialised; the parser takes any order but
+ * refuses unknown and missing fields, and fields of part 1 in later parts.
+ * Lines are sorted by tag, strictly ascending (no duplicates) within a part;
+ * the parts of a slot continue the order (the audit checks across parts).
+ * Unlike the other structs a settlement owns heap memory (the lines and
+ * their boxes): release it with pg_grid_settlement_free, also after a failed
+ * parse. */
+#define PG_GRID_MAX_SETTLEMENT_JSON 32768 /* a Tangle message holds no more */
+#define PG_GRID_MAX_SETTLEMENT_PARTS 4096 /* per slot */
+#define PG_GRID_MAX_SETTLEMENT_LINES 2048 /* per part (32 KiB of JSON hold fewer) */
+#define PG_GRID_RECORD_TAG 16             /* tag bytes (32 hex digits) */
+#define PG_GRID_RECORD_MAX_BOX 16384      /* box bytes: 17 ..= this (MAC + plain) */
+
+typedef struct pg_grid_settle_config {
+  uint64_t import_price, export_price, fee_per_kwh, fee_bp, fixed_buy_price, fixed_sell_price;
+} pg_grid_settle_config;
+
+/* Slot totals as pg_market_result and the grid's slots table hold them.
+ * Every value 0 ..= 2^53-1 except grid_income (|grid_income| <= 2^53-1). */
+typedef struct pg_grid_settle_totals {
+  int64_t supply_wh, demand_wh, matched_wh, import_wh, export_wh;
+  int64_t consumer_payments, producer_revenues, fees, grid_income, import_cost, export_income;
+  int64_t producers, consumers, late_readings;
+} pg_grid_settle_totals;
+
+typedef struct pg_grid_record_line {
+  uint8_t tag[PG_GRID_RECORD_TAG];
+  uint8_t *box; /* owned, box_len bytes */
+  size_t box_len;
+} pg_grid_record_line;
+
+typedef struct pg_grid_settlement {
+  uint64_t slot;  /* 0 ..= 2^53-1 */
+  uint32_t part;  /* 1 ..= parts */
+  uint32_t parts; /* 1 ..= PG_GRID_MAX_SETTLEMENT_PARTS */
+  /* part 1 only (zero in the others) */
+  uint64_t settled_at; /* ms */
+  int mechanism;       /* a pg_market_mech, named by pg_market_mech_name */
+  pg_grid_settle_config config;
+  bool has_price;
+  double buy_price, sell_price; /* finite, 0 ..= 2^53; written "%.17g" */
+  pg_grid_settle_totals totals;
+  /* every part */
+  pg_grid_record_line *lines; /* owned, n_lines entries */
+  size_t n_lines;             /* 0 ..= PG_GRID_MAX_SETTLEMENT_LINES */
+} pg_grid_settlement;
+
+/* Parses data[0..len) (at most PG_GRID_MAX_SETTLEMENT_JSON bytes) into *out
+ * (zeroed first; free it with pg_grid_settlement_free whatever the result). */
+PG_NODISCARD int pg_grid_settlement_parse(const void *data, size_t len, pg_grid_settlement *out,
+                                          pg_diag *d);
+PG_NODISCARD int pg_grid_settlement_validate(const pg_grid_settlement *s, pg_diag *d);
+/* Appends the canonical JSON of s to out (validated first). */
+PG_NODISCARD int pg_grid_settlement_serialize(const pg_grid_settlement *s, pg_buf *out,
+                                              pg_diag *d);
+/* Field-by-field equality (the part-1 fields only when part == 1). */
+bool pg_grid_settlement_equal(const pg_grid_settlement *a, const pg_grid_settlement *b);
+/* Frees the lines; NULL-safe, idempotent (leaves an empty struct). */
+void pg_grid_settlement_free(pg_grid_settlement *s);
 
 /* kWh <-> Wh at the edges. pg_grid_kwh_format writes the canonical number
  * text (NUL-terminated) of wh (0 ..= PG_GRID_MAX_WH) into out (capacity cap,
@@ -170,7 +248,8 @@ PG_NODISCARD int pg_grid_kwh_parse(const char *text, size_t len, const char *fie
  * A consumer's PUT is answered with its return channel (pg_grid_channel). */
 
 typedef enum pg_grid_mode {
-  PG_GRID_MODE_RESTRICTED = 0, /* the only mode accepted now; the default */
+  PG_GRID_MODE_RESTRICTED = 0, /* the only mode a registration may have; the default */
+  PG_GRID_MODE_PUBLIC = 1,     /* only the grid's own record channel (its binding) */
 } pg_grid_mode;
 
 typedef struct pg_grid_channel {
@@ -198,6 +277,10 @@ typedef struct pg_grid_registration {
  * PG_ERR_INVALID for an invalid id, root or side key. */
 PG_NODISCARD int pg_grid_binding_bytes(const char *id, const pg_grid_channel *c, uint64_t time_ms,
                                        pg_buf *out, pg_diag *d);
+/* The binding of a public channel (the grid's "record" channel): the same
+ * layout with an empty side key (u8 0) and mode 1 (public). */
+PG_NODISCARD int pg_grid_binding_bytes_public(const char *id, const char *root, uint64_t time_ms,
+                                              pg_buf *out, pg_diag *d);
 
 PG_NODISCARD int pg_grid_registration_parse(const void *data, size_t len,
                                             pg_grid_registration *out, pg_diag *d);
@@ -207,6 +290,20 @@ PG_NODISCARD int pg_grid_registration_serialize(const pg_grid_registration *r, p
 PG_NODISCARD int pg_grid_channel_parse(const void *data, size_t len, pg_grid_channel *out,
                                        pg_diag *d);
 PG_NODISCARD int pg_grid_channel_serialize(const pg_grid_channel *c, pg_buf *out, pg_diag *d);
+
+/* The registration answer: {"root","sideKey"} of a consumer's return
+ * channel (absent for producers) and "record", the root of the grid's
+ * public record channel (absent from a grid that has none). "{}" when
+ * neither. */
+typedef struct pg_grid_reg_answer {
+  bool has_return;
+  pg_grid_channel ret;
+  char record[PG_GRID_TRYTES + 1]; /* "" = absent; else exactly 81 trytes */
+} pg_grid_reg_answer;
+PG_NODISCARD int pg_grid_reg_answer_parse(const void *data, size_t len, pg_grid_reg_answer *out,
+                                          pg_diag *d);
+PG_NODISCARD int pg_grid_reg_answer_serialize(const pg_grid_reg_answer *a, pg_buf *out,
+                                              pg_diag *d);
 
 /* Splits a request path (len bytes, no query string) of the registration API:
  * "/registration/{id}" (side_key set to "") or "/registration/{id}/{sideKey}".

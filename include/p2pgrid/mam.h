@@ -139,6 +139,7 @@ typedef struct pg_mam_parsed {
   size_t message_len;
   char next_root[PG_MAM_HASH_TRYTES + 1];
   uint32_t index;   /* leaf index within the signer's tree */
+  uint32_t siblings; /* sibling count: the signer's tree has 2^siblings leaves */
   int security;     /* 1..3, from the hmac */
 } pg_mam_parsed;
 void pg_mam_parsed_free(pg_mam_parsed *p); /* NULL-safe; idempotent */
@@ -200,7 +201,7 @@ typedef struct pg_client pg_client;
 PG_NODISCARD int pg_mam_attach(pg_client *c, const pg_mam_message *m, const char *tag,
                                size_t tag_len, uint8_t id[32], pg_diag *d);
 
-/* A message read from a channel. message is owned. */
+/* A message read from a channel. message and other_ids are owned. */
 typedef struct pg_mam_fetched {
   char root[PG_MAM_HASH_TRYTES + 1];
   char *message;
@@ -208,6 +209,13 @@ typedef struct pg_mam_fetched {
   char next_root[PG_MAM_HASH_TRYTES + 1];
   char tag[PG_MAM_MAX_TAG + 1];
   uint8_t message_id[32];
+  uint32_t leaf;  /* its leaf index in the tree of root */
+  uint32_t count; /* leaves in that tree (2^siblings); 0 if over 2^31 (pg_mam_fetch only) */
+  /* The complete reader only: the ids of other attachments of the very same
+   * message (a re-attach after a crash, or anyone replaying the payload);
+   * message_id is the lowest of all. NULL / 0 when there are none. */
+  uint8_t (*other_ids)[32];
+  size_t n_other_ids;
 } pg_mam_fetched;
 void pg_mam_fetched_free(pg_mam_fetched *f); /* NULL-safe; idempotent */
 
@@ -219,16 +227,100 @@ void pg_mam_fetched_free(pg_mam_fetched *f); /* NULL-safe; idempotent */
  * and verifies against root (others, and ids that cannot be read, are
  * skipped). side_key as for pg_mam_channel_create (required for restricted,
  * refused otherwise). PG_ERR_NOT_FOUND when nothing verifies; errors of the
- * index lookup are returned as they are. */
+ * index lookup are returned as they are. With trees of count > 1 this is ONE
+ * of the tree's messages (whichever the node lists first): read a channel
+ * with pg_mam_read / pg_mam_fetch_all instead. */
 PG_NODISCARD int pg_mam_fetch(pg_client *c, const char *root, pg_mam_mode mode,
                               const char *side_key, size_t side_key_len, pg_mam_fetched *out,
                               pg_diag *d);
 
-/* mamFetchAll: fetches from root and follows nextRoot until nothing is found
- * or `limit` messages (0 = no limit) are read. *out (array of *n, owned,
- * release with pg_mam_fetched_free_all) may be empty. Any error other than
- * "not found" frees what was gathered and is returned; a caller that wants to
- * keep partial progress loops over pg_mam_fetch itself. */
+/* ---- Complete reading (goes beyond mam.js 1.6.3) ----
+ * A tree of count leaves carries up to count messages. They share the tree's
+ * root (so one address, one attach index), each is signed by its own leaf
+ * (its index 0..count-1 is in the message, the tree size follows from the
+ * signature's sibling count) and each announces the same next root, the root
+ * of the next tree. mam.js mamFetchAll takes the first message the node
+ * lists at a root and jumps to its nextRoot: of a count-4 tree it returns one
+ * message and loses three. The reader below returns every leaf, in leaf
+ * order, and only then follows nextRoot.
+ *
+ * A reader's position is a cursor {root, leaf}: the tree it is in and the
+ * next leaf to read there. A leaf that is not attached (yet) stops the
+ * reader there, even when later leaves are: leaves are never skipped, and the
+ * same cursor resumes once the leaf arrives. After the tree's last leaf
+ * (leaf == count - 1) the cursor is {nextRoot of that leaf, 0}.
+ *
+ * At one leaf: the candidates that claim that leaf (the leaf index is in the
+ * clear header; candidates of leaves before the cursor are not verified) are
+ * verified in message-id order; the first (lowest id) that verifies is the
+ * leaf's message. Other attachments of the very same message are counted once
+ * (other_ids); a different message that also verifies for the same leaf (its
+ * one-time key used twice by the channel's owner) is left out and counted as
+ * a conflict. The choice depends only on what is attached, not on the node's
+ * listing order, so two nodes with the same messages give the same reading.
+ * Cost: one index lookup and one message GET per candidate at the root per
+ * call, and one signature check per examined candidate. */
+
+typedef struct pg_mam_cursor {
+  char root[PG_MAM_HASH_TRYTES + 1]; /* 81 trytes: the tree being read */
+  uint32_t leaf;                     /* the next leaf to read in it (0: none yet) */
+} pg_mam_cursor;
+
+/* {root, 0}. PG_ERR_INVALID unless root is 81 trytes (root: NUL-terminated). */
+PG_NODISCARD int pg_mam_cursor_init(pg_mam_cursor *cur, const char *root);
+
+/* Why a read stopped. */
+typedef enum pg_mam_stop {
+  PG_MAM_STOP_MISSING = 0, /* the leaf at the cursor is not there (yet) */
+  PG_MAM_STOP_TREE_END,    /* the tree's last leaf was read; the cursor is the next root */
+  PG_MAM_STOP_LIMIT,       /* max messages were read */
+} pg_mam_stop;
+
+/* What one read saw under the root's index (for reports and logs). */
+typedef struct pg_mam_read_info {
+  pg_mam_stop stop;
+  size_t listed;      /* message ids under the index (the node's total) */
+  size_t unreadable;  /* ids not returned, not indexation, not MAM attach data */
+  size_t earlier;     /* candidates of leaves before the cursor (not verified) */
+  size_t unverified;  /* candidates of the leaves examined that do not verify:
+                       * tampered, forged, another channel, wrong key */
+  size_t duplicates;  /* extra attachments of a returned message (other_ids) */
+  size_t conflicts;   /* other messages signed by a returned leaf (left out) */
+  size_t later;       /* candidates of leaves after where reading stopped */
+  uint32_t count;     /* leaves in the tree (from the last message read; 0: none) */
+} pg_mam_read_info;
+
+/* Reads the tree at->root from leaf at->leaf on: every verified message in
+ * leaf order, stopping at the first missing leaf, after the tree's last leaf,
+ * or after max messages (0 = no limit). *out (array of *n, owned: release with
+ * pg_mam_fetched_free_all; NULL when *n is 0) and *next (the cursor after
+ * the last message returned; *at when none) are written on PG_OK, which is
+ * also the answer when nothing is there yet (*n == 0). info (may be NULL)
+ * says what was seen and why reading stopped. Errors: PG_ERR_INVALID (bad
+ * cursor, mode/key), PG_ERR_NOMEM, and the index lookup's errors as they are
+ * (a message GET that fails counts as unreadable). side_key as for
+ * pg_mam_fetch. next may be at. */
+PG_NODISCARD int pg_mam_read(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode,
+                             const char *side_key, size_t side_key_len, size_t max,
+                             pg_mam_fetched **out, size_t *n, pg_mam_cursor *next,
+                             pg_mam_read_info *info, pg_diag *d);
+
+/* The whole channel from *cur on: pg_mam_read tree after tree, following
+ * nextRoot after each tree's last leaf, until a leaf is missing or `limit`
+ * messages (0 = no limit) are read, or the channel leads back to a root it
+ * already read (a cycle only its owner can sign; reading stops there). *cur
+ * is advanced past what is returned, so calling again later resumes without
+ * loss or repetition. *out / *n as for pg_mam_read. On an error the messages
+ * read before it are still in *out / *n (free them) and *cur is after them. */
+PG_NODISCARD int pg_mam_fetch_from(pg_client *c, pg_mam_cursor *cur, pg_mam_mode mode,
+                                   const char *side_key, size_t side_key_len, size_t limit,
+                                   pg_mam_fetched **out, size_t *n, pg_diag *d);
+
+/* mamFetchAll made complete: pg_mam_fetch_from from {root, 0}. Unlike mam.js
+ * (one message per tree) it returns every message of trees of count > 1, in
+ * order. *out (array of *n, owned, release with pg_mam_fetched_free_all) may
+ * be empty. Any error frees what was gathered and is returned; a caller that
+ * wants to keep partial progress uses pg_mam_fetch_from. */
 PG_NODISCARD int pg_mam_fetch_all(pg_client *c, const char *root, pg_mam_mode mode,
                                   const char *side_key, size_t side_key_len, size_t limit,
                                   pg_mam_fetched **out, size_t *n, pg_diag *d);

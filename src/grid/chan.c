@@ -63,10 +63,13 @@ static int save_state(sqlite3 *db, const char *name, const pg_mam_channel *ch,
   return rc;
 }
 
-int pg_chan_ensure(sqlite3 *db, const char *name, int security, pg_chan_info *info, bool *created,
-                   pg_diag *d) {
+int pg_chan_ensure_mode(sqlite3 *db, const char *name, pg_mam_mode mode, int security,
+                        pg_chan_info *info, bool *created, pg_diag *d) {
+  if (mode != PG_MAM_RESTRICTED && mode != PG_MAM_PUBLIC)
+    return pg_fail(d, PG_ERR_INVALID, "channel %s: only restricted and public channels", name);
   bool found = false;
   pg_chan_info tmp;
+  memset(&tmp, 0, sizeof tmp);
   int rc = load_state(db, name, NULL, &tmp, &found, d);
   if (rc) return rc;
   if (created) *created = !found;
@@ -76,17 +79,23 @@ int pg_chan_ensure(sqlite3 *db, const char *name, int security, pg_chan_info *in
   }
   char seed[PG_MAM_HASH_TRYTES + 1];
   pg_mam_channel ch;
+  bool restricted = mode == PG_MAM_RESTRICTED;
   rc = pg_mam_random_trytes(seed, PG_MAM_HASH_TRYTES);
-  if (!rc) rc = pg_mam_random_trytes(tmp.side_key, PG_MAM_HASH_TRYTES);
+  if (!rc && restricted) rc = pg_mam_random_trytes(tmp.side_key, PG_MAM_HASH_TRYTES);
   if (rc) return pg_fail(d, rc, "channel %s: no random numbers", name);
-  rc = pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, tmp.side_key, PG_MAM_HASH_TRYTES,
-                             security ? security : 2, d);
+  rc = pg_mam_channel_create(&ch, seed, mode, restricted ? tmp.side_key : NULL,
+                             restricted ? PG_MAM_HASH_TRYTES : 0, security ? security : 2, d);
   memset(seed, 0, sizeof seed);
   if (!rc) rc = pg_mam_channel_root(&ch, tmp.root);
   if (!rc) rc = save_state(db, name, &ch, &tmp, d);
   pg_mam_channel_wipe(&ch);
   if (!rc && info) *info = tmp;
   return rc;
+}
+
+int pg_chan_ensure(sqlite3 *db, const char *name, int security, pg_chan_info *info, bool *created,
+                   pg_diag *d) {
+  return pg_chan_ensure_mode(db, name, PG_MAM_RESTRICTED, security, info, created, d);
 }
 
 int pg_chan_info_get(sqlite3 *db, const char *name, pg_chan_info *info, pg_diag *d) {
@@ -96,23 +105,24 @@ int pg_chan_info_get(sqlite3 *db, const char *name, pg_chan_info *info, pg_diag 
   return rc;
 }
 
+int pg_chan_queue_text(sqlite3 *db, const char *name, const void *json, size_t len, pg_diag *d) {
+  if (!json || len == 0 || len > PG_GRID_MAX_SETTLEMENT_JSON || memchr(json, '\0', len))
+    return pg_fail(d, PG_ERR_INVALID, "channel %s: a message must be 1..%d bytes of text", name,
+                   PG_GRID_MAX_SETTLEMENT_JSON);
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, (const char *)json, (int)len, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_clock_now(pg_clock_real()));
+  return pg_db_step_done(db, st, "outbox write", d);
+}
+
 int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *d) {
   pg_buf js;
   pg_buf_init(&js, PG_GRID_MAX_JSON);
   int rc = pg_grid_msg_serialize(m, &js, d);
-  if (rc) {
-    pg_buf_free(&js);
-    return rc;
-  }
-  sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
-  if (!rc) {
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, (const char *)js.data, (int)js.len, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_clock_now(pg_clock_real()));
-    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "outbox write");
-    sqlite3_finalize(st);
-  }
+  if (!rc) rc = pg_chan_queue_text(db, name, js.data, js.len, d);
   pg_buf_free(&js);
   return rc;
 }
@@ -240,21 +250,62 @@ int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d) {
   return rc;
 }
 
-int pg_chan_read_at(pg_client *c, const char *at, const char *side_key, pg_chan_read *out,
-                    pg_diag *d) {
-  pg_mam_fetched f = {0};
-  int rc = pg_mam_fetch(c, at, PG_MAM_RESTRICTED, side_key, strlen(side_key), &f, d);
-  if (rc) return rc;
-  memcpy(out->next_root, f.next_root, sizeof out->next_root);
-  memcpy(out->msg_id, f.message_id, 32);
+/* The grid message of one fetched MAM message. */
+static void to_read(const pg_mam_fetched *f, const pg_mam_cursor *next, pg_chan_read *out) {
+  memset(out, 0, sizeof *out);
+  out->next = *next;
+  memcpy(out->msg_id, f->message_id, 32);
   char *text = NULL;
   size_t tlen = 0;
-  rc = pg_mam_trytes_to_text(f.message, f.message_len, &text, &tlen);
-  if (rc)
-    rc = pg_fail(d, PG_ERR_INVALID, "message is not text");
+  pg_diag pd = {{0}};
+  if (pg_mam_trytes_to_text(f->message, f->message_len, &text, &tlen) != PG_OK)
+    out->status = pg_fail(&pd, PG_ERR_INVALID, "message is not text");
   else
-    rc = pg_grid_msg_parse(text, tlen, &out->msg, d);
+    out->status = pg_grid_msg_parse(text, tlen, &out->msg, &pd);
+  if (out->status) {
+    out->status = PG_ERR_INVALID;
+    snprintf(out->why, sizeof out->why, "%.199s", pd.msg);
+  }
   free(text);
-  pg_mam_fetched_free(&f);
-  return rc;
+}
+
+int pg_chan_read_from(pg_client *c, const pg_mam_cursor *at, const char *side_key, size_t max,
+                      pg_chan_read **out, size_t *n, pg_mam_read_info *info, pg_diag *d) {
+  pg_mam_fetched *fs = NULL;
+  size_t nf = 0;
+  pg_mam_cursor end;
+  *out = NULL;
+  *n = 0;
+  int rc = pg_mam_read(c, at, PG_MAM_RESTRICTED, side_key, strlen(side_key), max ? max : 1, &fs,
+                       &nf, &end, info, d);
+  if (rc || nf == 0) return rc;
+  pg_chan_read *list = calloc(nf, sizeof *list);
+  if (!list) {
+    pg_mam_fetched_free_all(fs, nf);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < nf; i++) {
+    /* the cursor after message i: the next leaf, or the end cursor after the last */
+    pg_mam_cursor next = {.leaf = fs[i].leaf + 1};
+    memcpy(next.root, fs[i].root, sizeof next.root);
+    to_read(&fs[i], i + 1 == nf ? &end : &next, &list[i]);
+  }
+  pg_mam_fetched_free_all(fs, nf);
+  *out = list;
+  *n = nf;
+  return PG_OK;
+}
+
+int pg_chan_read_at(pg_client *c, const pg_mam_cursor *at, const char *side_key,
+                    pg_chan_read *out, pg_diag *d) {
+  pg_chan_read *list = NULL;
+  size_t n = 0;
+  int rc = pg_chan_read_from(c, at, side_key, 1, &list, &n, NULL, d);
+  if (rc) return rc;
+  if (n == 0) return pg_fail(d, PG_ERR_NOT_FOUND, "no message at leaf %u of root %.81s yet",
+                             (unsigned)at->leaf, at->root);
+  *out = list[0];
+  free(list);
+  if (out->status) return pg_fail(d, out->status, "%s", out->why);
+  return PG_OK;
 }

@@ -194,16 +194,20 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
 
 static int read_return(pg_consumer *c, pg_diag *d) {
   pg_entity *e = &c->e;
-  char at[PG_MAM_HASH_TRYTES + 1], key[PG_MAM_HASH_TRYTES + 1];
-  int64_t rstate = 0;
-  int rc = pg_kv_get_text(e->db, "return_next", at, sizeof at, d);
+  /* the cursor: kv return_next (root) and return_leaf (0 when missing) */
+  pg_mam_cursor at = {.leaf = 0};
+  char key[PG_MAM_HASH_TRYTES + 1];
+  int64_t rstate = 0, leaf = 0;
+  int rc = pg_kv_get_text(e->db, "return_next", at.root, sizeof at.root, d);
+  if (!rc) rc = pg_kv_get_i64(e->db, "return_leaf", 0, &leaf, d);
+  at.leaf = (uint32_t)leaf;
   if (!rc) rc = pg_kv_get_text(e->db, "return_side_key", key, sizeof key, d);
   if (!rc) rc = pg_kv_get_i64(e->db, "return_state", 0, &rstate, d);
-  if (rc || !at[0] || !key[0] || rstate == 2) return rc;
+  if (rc || !at.root[0] || !key[0] || rstate == 2) return rc;
   for (int i = 0; i < PG_ENTITY_MAX_READ; i++) {
     pg_chan_read m;
     pg_diag rd = {{0}};
-    int r = pg_chan_read_at(e->client, at, key, &m, &rd);
+    int r = pg_chan_read_at(e->client, &at, key, &m, &rd);
     if (r == PG_ERR_NOT_FOUND) return PG_OK;
     if (r && r != PG_ERR_INVALID) {
       pg_entity_problem(e, "read_failures", "return channel: %s", rd.msg);
@@ -217,11 +221,12 @@ static int read_return(pg_consumer *c, pg_diag *d) {
     } else {
       rc = on_return_msg(c, &m, (int)rstate, d);
     }
-    if (!rc) rc = pg_kv_set_text(e->db, "return_next", m.next_root, d);
+    if (!rc) rc = pg_kv_set_text(e->db, "return_next", m.next.root, d);
+    if (!rc) rc = pg_kv_set_i64(e->db, "return_leaf", (int64_t)m.next.leaf, d);
     if (!rc) rc = pg_db_commit(e->db, d);
     else pg_db_rollback(e->db);
     if (rc) return rc;
-    memcpy(at, m.next_root, sizeof at);
+    at = m.next;
     rc = pg_kv_get_i64(e->db, "return_state", 0, &rstate, d);
     if (rc || rstate == 2) return rc;
   }

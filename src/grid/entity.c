@@ -189,9 +189,17 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
                       text);
     e->next_register_ms = now + 5 * e->retry_ms;
   } else {
-    pg_grid_channel ret;
-    bool has_ret = resp.len > 2 && pg_grid_channel_parse(resp.data, resp.len, &ret, NULL) == PG_OK;
+    /* a consumer's return channel; the grid's public record root */
+    pg_grid_reg_answer ans;
+    pg_diag ad = {{0}};
+    if (pg_grid_reg_answer_parse(resp.data, resp.len, &ans, &ad) != PG_OK) {
+      pg_entity_problem(e, "registration_answers_invalid", "registration answer: %s", ad.msg);
+      memset(&ans, 0, sizeof ans);
+    }
+    bool has_ret = ans.has_return;
+    const pg_grid_channel ret = ans.ret;
     rc = pg_db_begin(e->db, d);
+    if (!rc && ans.record[0]) rc = pg_kv_set_text(e->db, "record_root", ans.record, d);
     if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_root", ret.root, d);
     if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_side_key", ret.side_key, d);
     if (!rc && has_ret) {

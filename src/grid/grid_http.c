@@ -238,6 +238,8 @@ void pg_gridop_http(pg_gridop *g, const char *node_url, const pg_httpd *srv,
     if (answered) return;
   } else if (strcmp(req->path, "/api/status") == 0) {
     rc = status_for(g, srv, v, &j, &d);
+  } else if (strcmp(req->path, "/api/record") == 0) {
+    rc = pg_gridop_record(g, &j, &d); /* public: the record is for everyone */
   } else if (strcmp(req->path, "/api/me") == 0) {
     if (v == VIEW_PUBLIC) return forbid(g, req, resp, req->path);
     rc = me_json(g, req, &j, &d);

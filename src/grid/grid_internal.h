@@ -34,6 +34,12 @@ PG_NODISCARD int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag 
  * otherwise, never a made-up 0. */
 PG_NODISCARD int pg_status_i64(json_t *o, const char *key, sqlite3 *db, const char *sql,
                                pg_diag *d);
+/* The rows of sql (?1 = a, ?2 = b when it has them) as a JSON array of
+ * objects keyed by column name (integers, reals, strings, null). */
+PG_NODISCARD int pg_rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out,
+                              pg_diag *d);
+/* The same for a prepared (and bound) statement; finalizes st. */
+PG_NODISCARD int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d);
 /* {"name": count, ...} of the counters table. */
 PG_NODISCARD int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d);
 
@@ -57,9 +63,18 @@ typedef struct pg_chan_info {
  * *created tells. Call inside a transaction to queue a hello atomically. */
 PG_NODISCARD int pg_chan_ensure(sqlite3 *db, const char *name, int security, pg_chan_info *info,
                                 bool *created, pg_diag *d);
+/* The same for a channel of mode PG_MAM_RESTRICTED or PG_MAM_PUBLIC (a public
+ * channel has no side key: info->side_key is ""; anyone who knows its root
+ * reads it). The mode of an existing channel is what it was created with. */
+PG_NODISCARD int pg_chan_ensure_mode(sqlite3 *db, const char *name, pg_mam_mode mode, int security,
+                                     pg_chan_info *info, bool *created, pg_diag *d);
 PG_NODISCARD int pg_chan_info_get(sqlite3 *db, const char *name, pg_chan_info *info, pg_diag *d);
 /* Queues the canonical JSON of m on channel `name`. */
 PG_NODISCARD int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *d);
+/* Queues a message already serialised (1..PG_GRID_MAX_SETTLEMENT_JSON bytes
+ * of text, e.g. a settlement record part). */
+PG_NODISCARD int pg_chan_queue_text(sqlite3 *db, const char *name, const void *json, size_t len,
+                                    pg_diag *d);
 /* Publishes queued messages of every channel in order; stops at the first
  * failure of the node (returned; the rest waits for the next call).
  * *sent (may be NULL) gets how many were attached. */
@@ -68,16 +83,31 @@ PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag 
 PG_NODISCARD int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d);
 
 /* ---- reading a channel ----
- * Reads the message at `at` (a root) of a restricted channel: PG_OK with the
- * text (owned, free()) and the next root; PG_ERR_NOT_FOUND when nothing is
- * there yet. Messages that do not parse as grid messages are returned as
- * PG_ERR_INVALID with the reason in d (the caller skips them: *next is set). */
+ * A channel is read with a cursor {root, leaf} (p2pgrid/mam.h, pg_mam_read):
+ * every message of every tree in leaf order, also when the writer puts
+ * several messages in one tree (a device using mam.js with count 4); a leaf
+ * not attached yet stops the reader there (later leaves wait for it). Each
+ * message read carries the cursor after it, which the caller stores in the
+ * transaction that handles the message, so a restart resumes exactly there.
+ * A message that is not a grid message has status PG_ERR_INVALID and the
+ * reason in why (the caller skips it: next is set). */
 typedef struct pg_chan_read {
-  char next_root[PG_MAM_HASH_TRYTES + 1];
+  pg_mam_cursor next; /* where reading goes on after this message */
   uint8_t msg_id[32];
-  pg_grid_msg msg;
+  int status;         /* PG_OK, or PG_ERR_INVALID: not a grid message */
+  char why[200];
+  pg_grid_msg msg;    /* status PG_OK only */
 } pg_chan_read;
-PG_NODISCARD int pg_chan_read_at(pg_client *c, const char *at, const char *side_key,
+/* Up to max (>= 1) messages of a restricted channel from *at, in order:
+ * *out (array of *n, owned: free()); *n == 0 when nothing is there yet.
+ * info (may be NULL) as pg_mam_read's. Errors: the node's, PG_ERR_NOMEM. */
+PG_NODISCARD int pg_chan_read_from(pg_client *c, const pg_mam_cursor *at, const char *side_key,
+                                   size_t max, pg_chan_read **out, size_t *n,
+                                   pg_mam_read_info *info, pg_diag *d);
+/* The one message at *at: PG_OK; PG_ERR_NOT_FOUND when it is not there yet;
+ * PG_ERR_INVALID (reason in d, out->next set) for a message that is not a
+ * grid message; the node's errors. */
+PG_NODISCARD int pg_chan_read_at(pg_client *c, const pg_mam_cursor *at, const char *side_key,
                                  pg_chan_read *out, pg_diag *d);
 
 /* ---- entity base ---- */
@@ -204,7 +234,8 @@ typedef struct pg_reg_row {
   int type;
   int state;
   char side_key[PG_MAM_HASH_TRYTES + 1];
-  char next_root[PG_MAM_HASH_TRYTES + 1];
+  char root[PG_MAM_HASH_TRYTES + 1]; /* the channel's first root */
+  pg_mam_cursor at;                  /* registrations.next_root, next_leaf */
 } pg_reg_row;
 
 /* Reads what is new on every waiting or active registered channel (up to
@@ -271,6 +302,37 @@ PG_NODISCARD int pg_quarantine_decide(sqlite3 *db, int64_t id, bool release, int
 
 /* Adds one to a counter of the grid (from any thread). */
 void pg_gridop_count(pg_gridop *g, const char *counter);
+
+/* ---- the public settlement record, grid side (record_book.c) ----
+ * Tables config_history (the settlement settings from a slot on) and
+ * member_channels (every member channel a reading came from or a record line
+ * was keyed with), kv "record_root". */
+extern const char pg_record_schema[];
+typedef struct pg_record_party {
+  const char *id;
+  int kind; /* PG_GRID_ENTITY_PRODUCER or _CONSUMER */
+  int64_t wh;
+  bool has_price;
+  uint64_t price;
+  const pg_market_party *res;
+  const char *request_id; /* the consumer's bill; NULL = none */
+} pg_record_party;
+/* Creates the public "record" channel with its hello (signed binding when
+ * the entity has a member key) on first use; sets kv "record_root". One
+ * transaction. */
+PG_NODISCARD int pg_record_channel_open(pg_entity *e, pg_diag *d);
+/* Adds a config_history row from from_slot when the settings differ from
+ * the newest row. */
+PG_NODISCARD int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, int64_t from_slot,
+                                  int64_t now_ms, pg_diag *d);
+/* Remembers id's current registration in member_channels. */
+PG_NODISCARD int pg_record_member_channel(sqlite3 *db, const char *id, pg_diag *d);
+/* Seals a line per party (keyed by the side key of its current
+ * registration, its open readings up to head->slot as the readings) and
+ * queues the parts of the slot's record on "record". Call inside the
+ * settlement's transaction, before its readings are marked settled. */
+PG_NODISCARD int pg_record_book(pg_entity *e, const pg_grid_settlement *head,
+                                const pg_record_party *parties, size_t n, pg_diag *d);
 
 /* Payment references: "p2pgrid:<requestId>" and "p2pgrid:payout:<batch>". */
 #define PG_REF_PREFIX "p2pgrid:"

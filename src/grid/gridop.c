@@ -11,6 +11,7 @@
 
 #include "grid_internal.h"
 #include "p2pgrid/bech32.h"
+#include "p2pgrid/grid_record.h"
 #include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/ledger.h"
@@ -75,6 +76,19 @@ static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
 }
 
 
+/* The public record channel and the settings history: the settings apply
+ * from the next slot to settle on. */
+static int record_open(pg_gridop *g, pg_diag *d) {
+  pg_entity *e = &g->e;
+  int rc = pg_record_channel_open(e, d);
+  int64_t next = 0;
+  if (!rc)
+    rc = pg_kv_get_i64(e->db, "next_slot", (int64_t)pg_slot_of(pg_entity_now(e), e->slot_ms),
+                       &next, d);
+  if (!rc) rc = pg_record_config(e->db, &g->o, next, (int64_t)pg_entity_now(e), d);
+  return rc;
+}
+
 int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop **out,
                    pg_diag *d) {
   *out = NULL;
@@ -94,9 +108,9 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   if (!g->o.default_max_w) g->o.default_max_w = 100000;
   if (!g->o.has_float) g->o.float_max = 10000000000ULL; /* 10 Gi */
 
-  char schema[8192];
-  snprintf(schema, sizeof schema, "%s%s%s%s", pg_registry_schema, pg_enrolment_schema,
-           pg_quarantine_schema, grid_schema);
+  char schema[12288];
+  snprintf(schema, sizeof schema, "%s%s%s%s%s", pg_registry_schema, pg_enrolment_schema,
+           pg_quarantine_schema, grid_schema, pg_record_schema);
   int rc = pg_entity_init(&g->e, o, "grid", PG_GRID_ENTITY_NONE, schema, false, d);
   if (rc) {
     free(g);
@@ -112,6 +126,7 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
                           (1u << PG_GRID_ENTITY_PRODUCER) | (1u << PG_GRID_ENTITY_CONSUMER), true,
                           true, &go->limits, d);
   if (!rc) rc = pg_entity_open_conn(&g->e, &g->status_db, d);
+  if (!rc) rc = record_open(g, d);
   if (rc) {
     pg_wallet_free(g->wallet);
     pg_registry_fini(&g->reg);
@@ -298,7 +313,9 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
   sqlite3_bind_text(st, 7, hex, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 8, (sqlite3_int64)pg_entity_now(e));
   rc = pg_db_step_done(e->db, st, "readings write", d);
-  if (!rc && sqlite3_changes(e->db) == 0) {
+  bool stored = !rc && sqlite3_changes(e->db) == 1;
+  if (stored) rc = pg_record_member_channel(e->db, reg->id, d);
+  if (!rc && !stored) {
     pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first report stands", e->id,
                 reg->id, (unsigned long long)slot);
     rc = pg_count_add(e->db, "duplicate_readings", 1, d);
@@ -322,6 +339,7 @@ typedef struct party {
   bool has_price;
   uint64_t price;
   char address[PG_BECH32_MAX_LEN + 1];
+  int64_t n_readings;
 } party;
 
 static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *n, int64_t *late,
@@ -329,7 +347,7 @@ static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *
   sqlite3_stmt *st = NULL;
   /* SQLite: the bare columns come from the row of MAX(slot): the latest price/address */
   int rc = pg_db_prepare(db, "SELECT entity_id, SUM(wh), MAX(slot), price, address,"
-                              " SUM(slot < ?2) FROM readings"
+                              " SUM(slot < ?2), COUNT(*) FROM readings"
                               " WHERE settled_in IS NULL AND slot <= ?2 AND kind = ?1"
                               " GROUP BY entity_id ORDER BY entity_id",
                           &st, d);
@@ -358,6 +376,7 @@ static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *
     if (sqlite3_column_type(st, 4) != SQLITE_NULL)
       snprintf(p->address, sizeof p->address, "%s", (const char *)sqlite3_column_text(st, 4));
     *late += sqlite3_column_int64(st, 5);
+    p->n_readings = sqlite3_column_int64(st, 6);
   }
   if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "readings read");
   sqlite3_finalize(st);
@@ -401,7 +420,8 @@ static int insert_slot(sqlite3 *db, uint64_t k, uint64_t now, pg_market_mech mec
   return pg_db_step_done(db, st, "slots write", d);
 }
 
-static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party *r, pg_diag *d) {
+static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party *r,
+                char request_id[PG_GRID_MAX_ID + 1], pg_diag *d) {
   pg_entity *e = &g->e;
   int64_t seq = 0;
   int rc = pg_kv_get_i64(e->db, "next_request", 1, &seq, d);
@@ -422,6 +442,7 @@ static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party 
   pr->usage_wh = c->wh;
   snprintf(pr->payment_address, sizeof pr->payment_address, "%s", g->address_bech32);
   snprintf(pr->reference, sizeof pr->reference, "%s%.56s", PG_REF_PREFIX, pr->request_id);
+  memcpy(request_id, pr->request_id, PG_GRID_MAX_ID + 1);
   char chan[96];
   snprintf(chan, sizeof chan, "return:%s", c->id);
   rc = pg_chan_queue(e->db, chan, &m, d);
@@ -526,6 +547,17 @@ static bool unsettleable(const settlement *t, const char **id, int *kind, char *
              t->market_why);
     return true;
   }
+  const party *sides[2] = {t->prod, t->cons};
+  size_t counts[2] = {t->np, t->nc};
+  for (int s = 0; s < 2; s++)
+    for (size_t i = 0; i < counts[s]; i++)
+      if (sides[s][i].n_readings > PG_RECORD_MAX_READINGS) {
+        *id = sides[s][i].id;
+        *kind = s == 0 ? PG_GRID_ENTITY_PRODUCER : PG_GRID_ENTITY_CONSUMER;
+        snprintf(why, cap, "its %lld open readings are more than one record line holds (%d)",
+                 (long long)sides[s][i].n_readings, PG_RECORD_MAX_READINGS);
+        return true;
+      }
   for (size_t i = 0; i < t->nc; i++) {
     int64_t v = t->res.consumers[i].total;
     if (v < 0 || (uint64_t)v > PG_GRID_MAX_SAFE_INT) {
@@ -545,15 +577,63 @@ static bool unsettleable(const settlement *t, const char **id, int *kind, char *
   return false;
 }
 
-/* Books slot k: the settlement record, bills, payouts, the readings settled. */
+/* The head of slot k's public record (its part-1 fields). */
+static void record_head(const pg_gridop *g, uint64_t k, uint64_t now, const settlement *t,
+                        pg_grid_settlement *h) {
+  const pg_market_result *r = &t->res;
+  memset(h, 0, sizeof *h);
+  h->slot = k;
+  h->part = h->parts = 1;
+  h->settled_at = now;
+  h->mechanism = (int)g->o.mech;
+  h->config = (pg_grid_settle_config){g->o.import_price,  g->o.export_price,
+                                      g->o.fee_per_kwh,   g->o.fee_bp,
+                                      g->o.fixed_buy_price, g->o.fixed_sell_price};
+  h->has_price = r->has_price;
+  h->buy_price = r->buy_price;
+  h->sell_price = r->sell_price;
+  h->totals = (pg_grid_settle_totals){
+      r->supply_wh,         r->demand_wh, r->matched_wh,  r->import_wh,
+      r->export_wh,         r->consumer_payments,         r->producer_revenues,
+      r->fees,              r->grid_income,               r->utility_import_cost,
+      r->utility_export_income, (int64_t)t->np, (int64_t)t->nc, t->late};
+}
+
+/* Queues slot k's public record: a line per party settled. */
+static int book_record(pg_gridop *g, uint64_t k, uint64_t now, const settlement *t,
+                       char (*rids)[PG_GRID_MAX_ID + 1], pg_diag *d) {
+  pg_record_party *rp = calloc(t->np + t->nc + 1, sizeof *rp);
+  if (!rp) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t n = 0;
+  for (size_t i = 0; i < t->np; i++, n++)
+    rp[n] = (pg_record_party){t->prod[i].id, PG_GRID_ENTITY_PRODUCER, t->prod[i].wh,
+                              t->prod[i].has_price, t->prod[i].price, &t->res.producers[i], NULL};
+  for (size_t i = 0; i < t->nc; i++, n++)
+    rp[n] = (pg_record_party){t->cons[i].id, PG_GRID_ENTITY_CONSUMER, t->cons[i].wh,
+                              t->cons[i].has_price, t->cons[i].price, &t->res.consumers[i],
+                              rids[i][0] ? rids[i] : NULL};
+  pg_grid_settlement head;
+  record_head(g, k, now, t, &head);
+  int rc = pg_record_book(&g->e, &head, rp, n, d);
+  free(rp);
+  return rc;
+}
+
+/* Books slot k: the slot row, bills, payouts, the public record, the
+ * readings settled. */
 static int book(pg_gridop *g, uint64_t k, const settlement *t, pg_diag *d) {
   pg_entity *e = &g->e;
   const pg_market_result *res = &t->res;
-  int rc = insert_slot(e->db, k, pg_entity_now(e), g->o.mech, res, t->np, t->nc, t->late, d);
+  uint64_t now = pg_entity_now(e);
+  char (*rids)[PG_GRID_MAX_ID + 1] = calloc(t->nc + 1, sizeof *rids);
+  if (!rids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  int rc = insert_slot(e->db, k, now, g->o.mech, res, t->np, t->nc, t->late, d);
   for (size_t i = 0; !rc && i < t->nc; i++)
-    if (res->consumers[i].total > 0) rc = bill(g, k, &t->cons[i], &res->consumers[i], d);
+    if (res->consumers[i].total > 0) rc = bill(g, k, &t->cons[i], &res->consumers[i], rids[i], d);
   for (size_t i = 0; !rc && i < t->np; i++)
     if (res->producers[i].total > 0) rc = payout_row(g, k, &t->prod[i], &res->producers[i], d);
+  if (!rc) rc = book_record(g, k, now, t, rids, d);
+  free(rids);
   sqlite3_stmt *st = NULL;
   if (!rc)
     rc = pg_db_prepare(e->db, "UPDATE readings SET settled_in = ?1 WHERE settled_in IS NULL AND slot <= ?1",
@@ -1236,7 +1316,7 @@ static int know_address(pg_gridop *g, bool *known, pg_diag *d) {
   if (pg_iota_address_encode(hrp, g->address, g->address_bech32, sizeof g->address_bech32) != PG_OK)
     return pg_fail(d, PG_ERR_STATE, "grid: cannot encode the receive address");
   *known = true;
-  return PG_OK;
+  return pg_kv_set_text(e->db, "address", g->address_bech32, d); /* for the audit export */
 }
 
 int pg_gridop_settle_due(pg_gridop *g, pg_diag *d) {
@@ -1279,7 +1359,7 @@ static json_t *row_json(sqlite3_stmt *st) {
 }
 
 /* Steps st to the end: a JSON array of its rows (finalizes st). */
-static int collect_rows(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d) {
+int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d) {
   json_t *arr = json_array();
   int s, rc = PG_OK;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(arr, row_json(st));
@@ -1293,23 +1373,35 @@ static int collect_rows(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d)
   return rc;
 }
 
-static int rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out, pg_diag *d) {
+int pg_rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b, json_t **out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int rc = pg_db_prepare(db, sql, &st, d);
   if (rc) return rc;
   int np = sqlite3_bind_parameter_count(st);
   if (np >= 1) sqlite3_bind_int64(st, 1, a);
   if (np >= 2) sqlite3_bind_int64(st, 2, b);
-  return collect_rows(db, st, out, d);
+  return pg_rows_collect(db, st, out, d);
 }
 
 static int one_json(sqlite3 *db, const char *sql, json_t **out, pg_diag *d) {
   json_t *arr = NULL;
-  int rc = rows_json(db, sql, 0, 0, &arr, d);
+  int rc = pg_rows_json(db, sql, 0, 0, &arr, d);
   if (rc) return rc;
   *out = json_array_size(arr) ? json_incref(json_array_get(arr, 0)) : json_object();
   json_decref(arr);
   return PG_OK;
+}
+
+int pg_gridop_record(pg_gridop *g, json_t **out, pg_diag *d) {
+  char root[PG_MAM_HASH_TRYTES + 1];
+  pthread_mutex_lock(&g->status_mu);
+  int rc = pg_kv_get_text(g->status_db, "record_root", root, sizeof root, d);
+  pthread_mutex_unlock(&g->status_mu);
+  if (rc) return rc;
+  if (!root[0]) return pg_fail(d, PG_ERR_NOT_FOUND, "grid: no record channel yet");
+  *out = json_pack("{s:s,s:s,s:s,s:i}", "grid", g->e.id, "root", root, "mode", "public",
+                   "security", PG_RECORD_SECURITY);
+  return *out ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
 }
 
 int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d) {
@@ -1342,12 +1434,12 @@ int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d) {
                       " FROM slots ORDER BY slot DESC LIMIT 1",
                   &last, d);
   if (!rc)
-    rc = rows_json(db, "SELECT i.msg_id AS messageId, i.amount, i.reference, i.request_id AS requestId,"
+    rc = pg_rows_json(db, "SELECT i.msg_id AS messageId, i.amount, i.reference, i.request_id AS requestId,"
                        " i.seen_ms AS time FROM incoming i WHERE i.request_id NOT LIKE '(%'"
                        " ORDER BY i.seen_ms DESC LIMIT 10",
                    0, 0, &recent_in, d);
   if (!rc)
-    rc = rows_json(db, "SELECT id, msg_id AS messageId, total, outputs, state, created_ms AS time"
+    rc = pg_rows_json(db, "SELECT id, msg_id AS messageId, total, outputs, state, created_ms AS time"
                        " FROM batches ORDER BY id DESC LIMIT 10",
                    0, 0, &recent_out, d);
   if (!rc) {
@@ -1400,7 +1492,7 @@ int pg_gridop_producers(pg_gridop *g, json_t **out, pg_diag *d) {
            " FROM registrations r WHERE r.type = 2 ORDER BY r.id",
            state_sql);
   pthread_mutex_lock(&g->status_mu);
-  int rc = rows_json(g->status_db, sql, 0, 0, out, d);
+  int rc = pg_rows_json(g->status_db, sql, 0, 0, out, d);
   pthread_mutex_unlock(&g->status_mu);
   return rc;
 }
@@ -1419,7 +1511,7 @@ int pg_gridop_consumers(pg_gridop *g, json_t **out, pg_diag *d) {
            " FROM registrations r WHERE r.type = 3 ORDER BY r.id",
            state_sql);
   pthread_mutex_lock(&g->status_mu);
-  int rc = rows_json(g->status_db, sql, 0, 0, out, d);
+  int rc = pg_rows_json(g->status_db, sql, 0, 0, out, d);
   pthread_mutex_unlock(&g->status_mu);
   return rc;
 }
@@ -1428,7 +1520,7 @@ int pg_gridop_slots(pg_gridop *g, uint64_t from, uint64_t to, json_t **out, pg_d
   if (to > INT64_MAX) to = INT64_MAX;
   if (from > INT64_MAX) from = INT64_MAX;
   pthread_mutex_lock(&g->status_mu);
-  int rc = rows_json(g->status_db,
+  int rc = pg_rows_json(g->status_db,
                      "SELECT slot, settled_ms AS settledMs, mechanism, supply_wh AS supplyWh,"
                      " demand_wh AS demandWh, matched_wh AS communityWh, import_wh AS importWh,"
                      " export_wh AS exportWh, consumer_payments AS billed,"
@@ -1455,7 +1547,7 @@ static int entity_rows(pg_gridop *g, const char *sql, const char *id, uint64_t f
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, (int64_t)from);
     sqlite3_bind_int64(st, 3, (int64_t)to);
-    rc = collect_rows(db, st, out, d);
+    rc = pg_rows_collect(db, st, out, d);
   }
   pthread_mutex_unlock(&g->status_mu);
   return rc;

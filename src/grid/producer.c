@@ -311,6 +311,8 @@ int pg_producer_step(pg_producer *p, pg_diag *d) {
     if (pg_iota_address_encode(hrp, p->address, p->address_bech32, sizeof p->address_bech32) != PG_OK)
       return pg_fail(d, PG_ERR_STATE, "producer: cannot encode the payment address");
     snprintf(e->pay_address, sizeof e->pay_address, "%s", p->address_bech32);
+    int ar = pg_kv_set_text(e->db, "address", p->address_bech32, d); /* for audit-keys */
+    if (ar) return ar;
   }
   int rc = pg_entity_register(e, d);
   if (!rc) rc = pg_registry_read(e, on_source_msg, p, d);

@@ -12,6 +12,7 @@
 
 #include "p2pgrid/hex.h"
 #include "p2pgrid/json.h"
+#include "p2pgrid/market.h"
 
 /* ---------- names ---------- */
 
@@ -32,6 +33,7 @@ const char *pg_grid_command_name(pg_grid_command c) {
   case PG_GRID_CMD_OUTPUT: return "output";
   case PG_GRID_CMD_USAGE: return "usage";
   case PG_GRID_CMD_PAYMENT_REQUEST: return "payment-request";
+  case PG_GRID_CMD_SETTLEMENT: return "settlement";
   }
   return NULL;
 }
@@ -441,6 +443,9 @@ int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d) {
     }
     return rc;
   }
+  case PG_GRID_CMD_SETTLEMENT:
+    return pg_fail(d, PG_ERR_UNSUPPORTED,
+                   "settlement: not a pg_grid_msg; use pg_grid_settlement_validate");
   }
   return pg_fail(d, PG_ERR_INVALID, "unknown command %d", (int)m->command);
 }
@@ -492,24 +497,29 @@ static int parse_span(const json_t *j, const char *cmd, uint64_t *slot, uint64_t
   return rc;
 }
 
+static int command_of(const char *cs, size_t cn, pg_grid_command *out, pg_diag *d) {
+  static const pg_grid_command cmds[] = {PG_GRID_CMD_HELLO,  PG_GRID_CMD_GOODBYE,
+                                         PG_GRID_CMD_OUTPUT, PG_GRID_CMD_USAGE,
+                                         PG_GRID_CMD_PAYMENT_REQUEST, PG_GRID_CMD_SETTLEMENT};
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+    const char *name = pg_grid_command_name(cmds[i]);
+    if (cn == strlen(name) && memcmp(cs, name, cn) == 0) {
+      *out = cmds[i];
+      return PG_OK;
+    }
+  }
+  return pg_fail(d, PG_ERR_INVALID, "unknown command '%.32s'", cs);
+}
+
 static int parse_body(const json_t *j, pg_grid_msg *m, pg_diag *d) {
   pg_diag tmp = {{0}};
   const char *cs = NULL;
   size_t cn = 0, n = 0;
   int rc = pg_json_get_str(j, "command", &cs, &cn, &tmp);
   if (rc) return pg_fail(d, rc, "message: %s", tmp.msg);
-  static const pg_grid_command cmds[] = {PG_GRID_CMD_HELLO, PG_GRID_CMD_GOODBYE,
-                                         PG_GRID_CMD_OUTPUT, PG_GRID_CMD_USAGE,
-                                         PG_GRID_CMD_PAYMENT_REQUEST};
-  const char *cmd = NULL;
-  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-    const char *name = pg_grid_command_name(cmds[i]);
-    if (cn == strlen(name) && memcmp(cs, name, cn) == 0) {
-      m->command = cmds[i];
-      cmd = name;
-    }
-  }
-  if (!cmd) return pg_fail(d, PG_ERR_INVALID, "unknown command '%.32s'", cs);
+  rc = command_of(cs, cn, &m->command, d);
+  if (rc) return rc;
+  const char *cmd = pg_grid_command_name(m->command);
 
   switch (m->command) {
   case PG_GRID_CMD_HELLO: {
@@ -578,6 +588,9 @@ static int parse_body(const json_t *j, pg_grid_msg *m, pg_diag *d) {
     if (!rc) rc = get_text(j, cmd, "reference", false, p->reference, sizeof p->reference, &n, d);
     break;
   }
+  case PG_GRID_CMD_SETTLEMENT:
+    return pg_fail(d, PG_ERR_UNSUPPORTED,
+                   "settlement: a record message; parse it with pg_grid_settlement_parse");
   }
   if (rc) return rc;
   return pg_grid_msg_validate(m, d); /* the rules on the values themselves */
@@ -751,6 +764,8 @@ int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_diag *d) {
     put_str_field(out, "paymentIdOrAddress", m->u.payment_request.payment_address, false);
     put_str_field(out, "reference", m->u.payment_request.reference, false);
     break;
+  case PG_GRID_CMD_SETTLEMENT: /* refused by pg_grid_msg_validate */
+    break;
   }
   pg_buf_put_u8(out, '}');
   rc = finish(out, start);
@@ -796,6 +811,8 @@ bool pg_grid_msg_equal(const pg_grid_msg *a, const pg_grid_msg *b) {
            str_eq(x->payment_address, y->payment_address, sizeof x->payment_address) &&
            str_eq(x->reference, y->reference, sizeof x->reference);
   }
+  case PG_GRID_CMD_SETTLEMENT:
+    return false;
   }
   return false;
 }
@@ -856,23 +873,37 @@ static bool sig_eq(const pg_grid_signature *a, const pg_grid_signature *b) {
   return a->sig_len == b->sig_len && memcmp(a->sig, b->sig, a->sig_len) == 0;
 }
 
+static int binding_bytes(const char *id, const char *root, const char *side_key, uint8_t mode,
+                         uint64_t time_ms, pg_buf *out, pg_diag *d) {
+  size_t idn = strlen(id), skn = strlen(side_key);
+  pg_buf_put(out, BINDING_CONTEXT, sizeof BINDING_CONTEXT); /* with its NUL */
+  pg_buf_put_u8(out, (uint8_t)idn);
+  pg_buf_put(out, id, idn);
+  pg_buf_put(out, root, PG_GRID_TRYTES);
+  pg_buf_put_u8(out, (uint8_t)skn);
+  pg_buf_put(out, side_key, skn);
+  pg_buf_put_u8(out, mode);
+  for (int i = 7; i >= 0; i--) pg_buf_put_u8(out, (uint8_t)(time_ms >> (8 * i)));
+  int rc = pg_buf_status(out);
+  return rc ? pg_fail(d, rc, "binding: output buffer full") : PG_OK;
+}
+
 int pg_grid_binding_bytes(const char *id, const pg_grid_channel *c, uint64_t time_ms,
                           pg_buf *out, pg_diag *d) {
   size_t idn = id ? strlen(id) : 0;
   if (!pg_grid_is_id(id, idn)) return pg_fail(d, PG_ERR_INVALID, "binding: invalid id");
   int rc = c ? check_channel("binding", c, d) : pg_fail(d, PG_ERR_INVALID, "binding: no channel");
   if (rc) return rc;
-  size_t skn = strlen(c->side_key);
-  pg_buf_put(out, BINDING_CONTEXT, sizeof BINDING_CONTEXT); /* with its NUL */
-  pg_buf_put_u8(out, (uint8_t)idn);
-  pg_buf_put(out, id, idn);
-  pg_buf_put(out, c->root, PG_GRID_TRYTES);
-  pg_buf_put_u8(out, (uint8_t)skn);
-  pg_buf_put(out, c->side_key, skn);
-  pg_buf_put_u8(out, (uint8_t)PG_GRID_MODE_RESTRICTED);
-  for (int i = 7; i >= 0; i--) pg_buf_put_u8(out, (uint8_t)(time_ms >> (8 * i)));
-  rc = pg_buf_status(out);
-  return rc ? pg_fail(d, rc, "binding: output buffer full") : PG_OK;
+  return binding_bytes(id, c->root, c->side_key, (uint8_t)PG_GRID_MODE_RESTRICTED, time_ms, out, d);
+}
+
+int pg_grid_binding_bytes_public(const char *id, const char *root, uint64_t time_ms, pg_buf *out,
+                                 pg_diag *d) {
+  size_t idn = id ? strlen(id) : 0;
+  if (!pg_grid_is_id(id, idn)) return pg_fail(d, PG_ERR_INVALID, "binding: invalid id");
+  if (!root || strlen(root) != PG_GRID_TRYTES || !pg_grid_is_trytes(root, PG_GRID_TRYTES))
+    return pg_fail(d, PG_ERR_INVALID, "binding: 'root' must be exactly 81 trytes [9A-Z]");
+  return binding_bytes(id, root, "", (uint8_t)PG_GRID_MODE_PUBLIC, time_ms, out, d);
 }
 
 /* ---------- registration ---------- */
@@ -1045,4 +1076,376 @@ int pg_grid_error_serialize(const char *code, const char *message, pg_buf *out) 
   put_str_field(out, "message", message, false);
   pg_buf_puts(out, "}}");
   return finish(out, start);
+}
+
+/* ---------- command peek ---------- */
+
+int pg_grid_peek_command(const void *data, size_t len, pg_grid_command *out, pg_diag *d) {
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "message: no output");
+  if (len > PG_GRID_MAX_SETTLEMENT_JSON)
+    return pg_fail(d, PG_ERR_INVALID, "message: %zu bytes; at most %d", len,
+                   PG_GRID_MAX_SETTLEMENT_JSON);
+  json_t *j = NULL;
+  pg_diag tmp = {{0}};
+  int rc = pg_json_parse(data, len, PG_JSON_OBJECT, &j, &tmp);
+  if (rc) return pg_fail(d, rc, "message: %s", tmp.msg);
+  const char *cs = NULL;
+  size_t cn = 0;
+  rc = pg_json_get_str(j, "command", &cs, &cn, &tmp);
+  if (rc) rc = pg_fail(d, rc, "message: %s", tmp.msg);
+  else rc = command_of(cs, cn, out, d);
+  json_decref(j);
+  return rc;
+}
+
+/* ---------- the settlement record ---------- */
+
+#define SETTLE "settlement"
+#define MAX_PRICE_DOUBLE 9007199254740992.0 /* 2^53 */
+
+static const char *const k_settle_all[] = {"command", "slot", "part", "parts", "settledAt",
+                                           "mechanism", "config", "hasPrice", "buyPrice",
+                                           "sellPrice", "totals", "lines", NULL};
+static const char *const k_settle_more[] = {"command", "slot", "part", "parts", "lines", NULL};
+static const char *const k_config[] = {"importPrice", "exportPrice", "feePerKwh", "feeBp",
+                                       "fixedBuyPrice", "fixedSellPrice", NULL};
+static const char *const k_totals[] = {"supplyWh", "demandWh", "matchedWh", "importWh",
+                                       "exportWh", "consumerPayments", "producerRevenues",
+                                       "fees", "gridIncome", "importCost", "exportIncome",
+                                       "producers", "consumers", "lateReadings", NULL};
+static const char *const k_line[] = {"tag", "box", NULL};
+
+/* The config / totals fields as arrays in the key order above. */
+static uint64_t *config_field(pg_grid_settle_config *c, size_t i) {
+  uint64_t *f[] = {&c->import_price,  &c->export_price,    &c->fee_per_kwh,
+                   &c->fee_bp,        &c->fixed_buy_price, &c->fixed_sell_price};
+  return f[i];
+}
+
+static int64_t *totals_field(pg_grid_settle_totals *t, size_t i) {
+  int64_t *f[] = {&t->supply_wh, &t->demand_wh, &t->matched_wh, &t->import_wh, &t->export_wh,
+                  &t->consumer_payments, &t->producer_revenues, &t->fees, &t->grid_income,
+                  &t->import_cost, &t->export_income, &t->producers, &t->consumers,
+                  &t->late_readings};
+  return f[i];
+}
+
+#define N_CONFIG 6
+#define N_TOTALS 14
+#define GRID_INCOME_FIELD 8
+
+static bool price_ok(double x) {
+  return isfinite(x) && x >= 0 && !signbit(x) && x <= MAX_PRICE_DOUBLE;
+}
+
+static int validate_head(const pg_grid_settlement *s, pg_diag *d) {
+  int rc = check_time(SETTLE, "settledAt", s->settled_at, d);
+  if (rc) return rc;
+  if (!pg_market_mech_name((pg_market_mech)s->mechanism))
+    return pg_fail(d, PG_ERR_INVALID, "settlement: 'mechanism' is not a known mechanism");
+  pg_grid_settle_config c = s->config;
+  for (size_t i = 0; i < N_CONFIG; i++)
+    if (*config_field(&c, i) > PG_GRID_MAX_SAFE_INT)
+      return pg_fail(d, PG_ERR_INVALID, "settlement: config '%s' is out of range (0..2^53-1)",
+                     k_config[i]);
+  if (c.fee_bp > 10000) return pg_fail(d, PG_ERR_INVALID, "settlement: 'feeBp' is over 10000");
+  if (!price_ok(s->buy_price) || !price_ok(s->sell_price))
+    return pg_fail(d, PG_ERR_INVALID,
+                   "settlement: 'buyPrice' and 'sellPrice' must be finite numbers 0..2^53");
+  pg_grid_settle_totals t = s->totals;
+  for (size_t i = 0; i < N_TOTALS; i++) {
+    int64_t v = *totals_field(&t, i);
+    int64_t lo = i == GRID_INCOME_FIELD ? -(int64_t)PG_GRID_MAX_SAFE_INT : 0;
+    if (v < lo || v > (int64_t)PG_GRID_MAX_SAFE_INT)
+      return pg_fail(d, PG_ERR_INVALID, "settlement: totals '%s' is out of range", k_totals[i]);
+  }
+  return PG_OK;
+}
+
+static int validate_lines(const pg_grid_settlement *s, pg_diag *d) {
+  if (s->n_lines > PG_GRID_MAX_SETTLEMENT_LINES)
+    return pg_fail(d, PG_ERR_INVALID, "settlement: %zu lines in a part; at most %d", s->n_lines,
+                   PG_GRID_MAX_SETTLEMENT_LINES);
+  if (s->n_lines && !s->lines) return pg_fail(d, PG_ERR_INVALID, "settlement: no lines array");
+  for (size_t i = 0; i < s->n_lines; i++) {
+    const pg_grid_record_line *l = &s->lines[i];
+    if (!l->box || l->box_len <= 16 || l->box_len > PG_GRID_RECORD_MAX_BOX)
+      return pg_fail(d, PG_ERR_INVALID, "settlement: lines[%zu] 'box' must be 17..%d bytes", i,
+                     PG_GRID_RECORD_MAX_BOX);
+    if (i > 0 && memcmp(s->lines[i - 1].tag, l->tag, PG_GRID_RECORD_TAG) >= 0)
+      return pg_fail(d, PG_ERR_INVALID,
+                     "settlement: lines[%zu] is not after lines[%zu] (sorted by tag, no repeats)",
+                     i, i - 1);
+  }
+  return PG_OK;
+}
+
+int pg_grid_settlement_validate(const pg_grid_settlement *s, pg_diag *d) {
+  if (!s) return pg_fail(d, PG_ERR_INVALID, "settlement: none");
+  if (s->slot > PG_GRID_MAX_SAFE_INT)
+    return pg_fail(d, PG_ERR_INVALID, "settlement: 'slot' is out of range (0..2^53-1)");
+  if (s->parts < 1 || s->parts > PG_GRID_MAX_SETTLEMENT_PARTS || s->part < 1 ||
+      s->part > s->parts)
+    return pg_fail(d, PG_ERR_INVALID, "settlement: 'part' must be 1..'parts' and 'parts' 1..%d",
+                   PG_GRID_MAX_SETTLEMENT_PARTS);
+  int rc = s->part == 1 ? validate_head(s, d) : PG_OK;
+  return rc ? rc : validate_lines(s, d);
+}
+
+void pg_grid_settlement_free(pg_grid_settlement *s) {
+  if (!s) return;
+  for (size_t i = 0; s->lines && i < s->n_lines; i++) free(s->lines[i].box);
+  free(s->lines);
+  s->lines = NULL;
+  s->n_lines = 0;
+}
+
+static int get_price(const json_t *j, const char *key, double *out, pg_diag *d) {
+  json_t *v = json_object_get(j, key);
+  if (!v) return pg_fail(d, PG_ERR_INVALID, "settlement: missing field '%s'", key);
+  if (json_is_integer(v)) *out = (double)json_integer_value(v);
+  else if (json_is_real(v)) *out = json_real_value(v);
+  else
+    return pg_fail(d, PG_ERR_INVALID, "settlement: field '%s': expected a number, got %s", key,
+                   pg_json_type_name(v));
+  return PG_OK;
+}
+
+static int get_object(const json_t *j, const char *key, const char *const *keys, json_t **out,
+                      pg_diag *d) {
+  pg_diag tmp = {{0}};
+  int rc = pg_json_get_object(j, key, out, &tmp);
+  if (rc) return prefixed(d, rc, SETTLE, &tmp);
+  return check_keys(*out, SETTLE, keys, d);
+}
+
+static int parse_head(const json_t *j, pg_grid_settlement *s, pg_diag *d) {
+  pg_diag tmp = {{0}};
+  const char *ms = NULL;
+  json_t *c = NULL, *t = NULL;
+  int rc = get_u64(j, SETTLE, "settledAt", PG_GRID_MAX_TIME_MS, &s->settled_at, d);
+  if (!rc && pg_json_get_str(j, "mechanism", &ms, NULL, &tmp)) rc = prefixed(d, PG_ERR_INVALID, SETTLE, &tmp);
+  pg_market_mech mech = PG_MARKET_FIXED;
+  if (!rc && pg_market_mech_parse(ms, &mech, &tmp)) rc = prefixed(d, PG_ERR_INVALID, SETTLE, &tmp);
+  s->mechanism = (int)mech;
+  if (!rc) rc = get_object(j, "config", k_config, &c, d);
+  for (size_t i = 0; !rc && i < N_CONFIG; i++)
+    rc = get_u64(c, SETTLE, k_config[i], PG_GRID_MAX_SAFE_INT, config_field(&s->config, i), d);
+  if (!rc && pg_json_get_bool(j, "hasPrice", &s->has_price, &tmp))
+    rc = prefixed(d, PG_ERR_INVALID, SETTLE, &tmp);
+  if (!rc) rc = get_price(j, "buyPrice", &s->buy_price, d);
+  if (!rc) rc = get_price(j, "sellPrice", &s->sell_price, d);
+  if (!rc) rc = get_object(j, "totals", k_totals, &t, d);
+  for (size_t i = 0; !rc && i < N_TOTALS; i++)
+    if (pg_json_get_i64(t, k_totals[i], totals_field(&s->totals, i), &tmp))
+      rc = prefixed(d, PG_ERR_INVALID, SETTLE, &tmp);
+  return rc;
+}
+
+static int parse_line(const json_t *v, size_t i, pg_grid_record_line *l, pg_diag *d) {
+  pg_diag tmp = {{0}};
+  const char *box = NULL;
+  size_t n = 0, got = 0;
+  if (!json_is_object(v))
+    return pg_fail(d, PG_ERR_INVALID, "settlement: lines[%zu] is not an object", i);
+  int rc = check_keys(v, SETTLE, k_line, d);
+  if (rc) return rc;
+  if (pg_json_get_hex(v, "tag", l->tag, sizeof l->tag, &tmp))
+    return pg_fail(d, PG_ERR_INVALID, "settlement: lines[%zu]: %s", i, tmp.msg);
+  if (pg_json_get_str(v, "box", &box, &n, &tmp))
+    return pg_fail(d, PG_ERR_INVALID, "settlement: lines[%zu]: %s", i, tmp.msg);
+  if (n < 34 || n > 2 * PG_GRID_RECORD_MAX_BOX || n % 2)
+    return pg_fail(d, PG_ERR_INVALID, "settlement: lines[%zu] 'box' must be 34..%d hex digits", i,
+                   2 * PG_GRID_RECORD_MAX_BOX);
+  l->box = malloc(n / 2);
+  if (!l->box) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (pg_hex_decode(box, n, l->box, n / 2, &got) != PG_OK || got != n / 2)
+    return pg_fail(d, PG_ERR_INVALID, "settlement: lines[%zu] 'box' is not hex", i);
+  l->box_len = got;
+  return PG_OK;
+}
+
+static int parse_lines(const json_t *j, pg_grid_settlement *s, pg_diag *d) {
+  pg_diag tmp = {{0}};
+  json_t *a = NULL;
+  int rc = pg_json_get_array(j, "lines", &a, &tmp);
+  if (rc) return prefixed(d, rc, SETTLE, &tmp);
+  size_t n = json_array_size(a);
+  if (n > PG_GRID_MAX_SETTLEMENT_LINES)
+    return pg_fail(d, PG_ERR_INVALID, "settlement: %zu lines in a part; at most %d", n,
+                   PG_GRID_MAX_SETTLEMENT_LINES);
+  if (n == 0) return PG_OK;
+  s->lines = calloc(n, sizeof *s->lines);
+  if (!s->lines) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < n && !rc; i++) {
+    rc = parse_line(json_array_get(a, i), i, &s->lines[i], d);
+    s->n_lines = i + 1; /* what was allocated is freed by pg_grid_settlement_free */
+  }
+  return rc;
+}
+
+int pg_grid_settlement_parse(const void *data, size_t len, pg_grid_settlement *out, pg_diag *d) {
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "settlement: no output");
+  memset(out, 0, sizeof *out);
+  if (len > PG_GRID_MAX_SETTLEMENT_JSON)
+    return pg_fail(d, PG_ERR_INVALID, "settlement: %zu bytes; at most %d", len,
+                   PG_GRID_MAX_SETTLEMENT_JSON);
+  json_t *j = NULL;
+  pg_diag tmp = {{0}};
+  const char *cs = NULL;
+  size_t cn = 0;
+  uint64_t part = 0, parts = 0;
+  int rc = pg_json_parse(data, len, PG_JSON_OBJECT, &j, &tmp);
+  if (rc) return pg_fail(d, rc, "settlement: %s", tmp.msg);
+  rc = pg_json_get_str(j, "command", &cs, &cn, &tmp);
+  if (rc) rc = prefixed(d, rc, SETTLE, &tmp);
+  else if (cn != strlen(SETTLE) || memcmp(cs, SETTLE, cn) != 0)
+    rc = pg_fail(d, PG_ERR_INVALID, "settlement: 'command' is '%.32s', not \"settlement\"", cs);
+  if (!rc) rc = get_u64(j, SETTLE, "slot", PG_GRID_MAX_SAFE_INT, &out->slot, d);
+  if (!rc) rc = get_u64(j, SETTLE, "part", PG_GRID_MAX_SETTLEMENT_PARTS, &part, d);
+  if (!rc) rc = get_u64(j, SETTLE, "parts", PG_GRID_MAX_SETTLEMENT_PARTS, &parts, d);
+  out->part = (uint32_t)part;
+  out->parts = (uint32_t)parts;
+  if (!rc) rc = check_keys(j, SETTLE, part == 1 ? k_settle_all : k_settle_more, d);
+  if (!rc && part == 1) rc = parse_head(j, out, d);
+  if (!rc) rc = parse_lines(j, out, d);
+  if (!rc) rc = pg_grid_settlement_validate(out, d);
+  json_decref(j);
+  return rc;
+}
+
+static void put_i64_field(pg_buf *b, const char *key, int64_t v, bool first) {
+  char num[24];
+  put_key(b, key, first);
+  int n = snprintf(num, sizeof num, "%" PRId64, v);
+  pg_buf_put(b, num, (size_t)n);
+}
+
+static void put_double_field(pg_buf *b, const char *key, double v) {
+  char num[40];
+  put_key(b, key, false);
+  int n = snprintf(num, sizeof num, "%.17g", v);
+  pg_buf_put(b, num, (size_t)n);
+}
+
+static void put_settlement_head(pg_buf *out, const pg_grid_settlement *s) {
+  put_u64_field(out, "settledAt", s->settled_at);
+  put_str_field(out, "mechanism", pg_market_mech_name((pg_market_mech)s->mechanism), false);
+  put_key(out, "config", false);
+  pg_buf_put_u8(out, '{');
+  pg_grid_settle_config c = s->config;
+  for (size_t i = 0; i < N_CONFIG; i++)
+    put_i64_field(out, k_config[i], (int64_t)*config_field(&c, i), i == 0);
+  pg_buf_put_u8(out, '}');
+  put_key(out, "hasPrice", false);
+  pg_buf_puts(out, s->has_price ? "true" : "false");
+  put_double_field(out, "buyPrice", s->buy_price);
+  put_double_field(out, "sellPrice", s->sell_price);
+  put_key(out, "totals", false);
+  pg_buf_put_u8(out, '{');
+  pg_grid_settle_totals t = s->totals;
+  for (size_t i = 0; i < N_TOTALS; i++) put_i64_field(out, k_totals[i], *totals_field(&t, i), i == 0);
+  pg_buf_put_u8(out, '}');
+}
+
+int pg_grid_settlement_serialize(const pg_grid_settlement *s, pg_buf *out, pg_diag *d) {
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "no output buffer");
+  int rc = pg_grid_settlement_validate(s, d);
+  if (rc) return rc;
+  rc = pg_buf_status(out);
+  if (rc) return pg_fail(d, rc, "output buffer already failed");
+  size_t start = out->len;
+  pg_buf_put_u8(out, '{');
+  put_str_field(out, "command", SETTLE, true);
+  put_u64_field(out, "slot", s->slot);
+  put_u64_field(out, "part", s->part);
+  put_u64_field(out, "parts", s->parts);
+  if (s->part == 1) put_settlement_head(out, s);
+  put_key(out, "lines", false);
+  pg_buf_put_u8(out, '[');
+  for (size_t i = 0; i < s->n_lines && pg_buf_status(out) == PG_OK; i++) {
+    char tag[2 * PG_GRID_RECORD_TAG + 1];
+    pg_hex_encode(s->lines[i].tag, PG_GRID_RECORD_TAG, tag);
+    if (i) pg_buf_put_u8(out, ',');
+    pg_buf_puts(out, "{\"tag\":\"");
+    pg_buf_puts(out, tag);
+    pg_buf_puts(out, "\",\"box\":\"");
+    char *hex = pg_buf_status(out) ? NULL : (char *)pg_buf_extend(out, 2 * s->lines[i].box_len + 1);
+    if (hex) {
+      pg_hex_encode(s->lines[i].box, s->lines[i].box_len, hex);
+      out->len--; /* drop the NUL */
+    }
+    pg_buf_puts(out, "\"}");
+  }
+  pg_buf_puts(out, "]}");
+  rc = finish(out, start);
+  return rc ? pg_fail(d, rc, "settlement: output buffer full") : PG_OK;
+}
+
+bool pg_grid_settlement_equal(const pg_grid_settlement *a, const pg_grid_settlement *b) {
+  if (!a || !b || a->slot != b->slot || a->part != b->part || a->parts != b->parts ||
+      a->n_lines != b->n_lines)
+    return false;
+  if (a->part == 1 &&
+      (a->settled_at != b->settled_at || a->mechanism != b->mechanism ||
+       memcmp(&a->config, &b->config, sizeof a->config) != 0 || a->has_price != b->has_price ||
+       a->buy_price != b->buy_price || a->sell_price != b->sell_price ||
+       memcmp(&a->totals, &b->totals, sizeof a->totals) != 0))
+    return false;
+  for (size_t i = 0; i < a->n_lines; i++) {
+    const pg_grid_record_line *x = &a->lines[i], *y = &b->lines[i];
+    if (memcmp(x->tag, y->tag, sizeof x->tag) != 0 || x->box_len != y->box_len ||
+        memcmp(x->box, y->box, x->box_len) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* ---------- the registration answer ---------- */
+
+static const char *const k_answer[] = {"root", "sideKey", "record", NULL};
+
+static int check_record_root(const char *who, const char *r, pg_diag *d) {
+  size_t n = field_len(r, PG_GRID_TRYTES + 1);
+  if (n != 0 && (n != PG_GRID_TRYTES || !pg_grid_is_trytes(r, n)))
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'record' must be exactly 81 trytes [9A-Z]", who);
+  return PG_OK;
+}
+
+int pg_grid_reg_answer_parse(const void *data, size_t len, pg_grid_reg_answer *out, pg_diag *d) {
+  const char *who = "answer";
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "answer: no output");
+  memset(out, 0, sizeof *out);
+  json_t *j = NULL;
+  size_t n = 0;
+  int rc = parse_object(data, len, who, &j, d);
+  if (rc) return rc;
+  rc = check_keys(j, who, k_answer, d);
+  out->has_return = json_object_get(j, "root") || json_object_get(j, "sideKey");
+  if (!rc && out->has_return) rc = parse_channel_fields(j, who, &out->ret, d);
+  if (!rc) rc = get_text(j, who, "record", true, out->record, sizeof out->record, &n, d);
+  if (!rc) rc = check_record_root(who, out->record, d);
+  json_decref(j);
+  return rc;
+}
+
+int pg_grid_reg_answer_serialize(const pg_grid_reg_answer *a, pg_buf *out, pg_diag *d) {
+  if (!a || !out) return pg_fail(d, PG_ERR_INVALID, "answer: no input or output");
+  int rc = a->has_return ? check_channel("answer", &a->ret, d) : PG_OK;
+  if (!rc) rc = check_record_root("answer", a->record, d);
+  if (rc) return rc;
+  rc = pg_buf_status(out);
+  if (rc) return pg_fail(d, rc, "output buffer already failed");
+  size_t start = out->len;
+  bool first = true;
+  pg_buf_put_u8(out, '{');
+  if (a->has_return) {
+    put_str_field(out, "root", a->ret.root, true);
+    put_str_field(out, "sideKey", a->ret.side_key, false);
+    first = false;
+  }
+  if (a->record[0]) put_str_field(out, "record", a->record, first);
+  pg_buf_put_u8(out, '}');
+  rc = finish(out, start);
+  return rc ? pg_fail(d, rc, "answer: output buffer full") : PG_OK;
 }

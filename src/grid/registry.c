@@ -12,13 +12,34 @@ const char pg_registry_schema[] =
     "CREATE TABLE IF NOT EXISTS registrations(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
     " type INTEGER NOT NULL, root TEXT NOT NULL, side_key TEXT NOT NULL,"
     " next_root TEXT NOT NULL, state INTEGER NOT NULL, messages INTEGER NOT NULL DEFAULT 0,"
-    " registered_ms INTEGER NOT NULL, error TEXT, return_channel TEXT);";
+    " registered_ms INTEGER NOT NULL, error TEXT, return_channel TEXT,"
+    " next_leaf INTEGER NOT NULL DEFAULT 0);";
+
+/* The reading cursor is (next_root, next_leaf). Databases made before
+ * complete reading have no next_leaf: it is added as 0, which is where
+ * their cursor was (the first leaf of the tree at next_root). */
+static int migrate(sqlite3 *db, pg_diag *d) {
+  int64_t has = 0;
+  int rc = pg_db_i64(db,
+                     "SELECT COUNT(*) FROM pragma_table_info('registrations')"
+                     " WHERE name = 'next_leaf'",
+                     0, 0, &has, d);
+  if (!rc && !has)
+    rc = pg_db_exec(db,
+                    "ALTER TABLE registrations ADD COLUMN next_leaf INTEGER NOT NULL DEFAULT 0", d);
+  return rc;
+}
 
 int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed, bool return_channels,
                      bool explicit_enrolment, const pg_registry_limits *limits, pg_diag *d) {
   memset(r, 0, sizeof *r);
   int rc = pg_entity_open_conn(e, &r->db, d);
-  if (rc) return rc;
+  if (!rc) rc = migrate(r->db, d);
+  if (rc) {
+    if (r->db) sqlite3_close(r->db);
+    r->db = NULL;
+    return rc;
+  }
   pthread_mutex_init(&r->mu, NULL);
   r->allowed = allowed;
   r->clock = e->clock;
@@ -246,7 +267,8 @@ static int write_registration(put_ctx *c, pg_diag *d) {
                           " registered_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4, 0, ?6)"
                           " ON CONFLICT(id) DO UPDATE SET name = excluded.name, type = excluded.type,"
                           " root = excluded.root, side_key = excluded.side_key,"
-                          " next_root = excluded.root, state = 0, messages = 0, error = NULL,"
+                          " next_root = excluded.root, next_leaf = 0, state = 0, messages = 0,"
+                          " error = NULL,"
                           " registered_ms = excluded.registered_ms",
                           &st, d);
   if (rc) return rc;
@@ -330,14 +352,16 @@ static int do_put(pg_registry *r, const pg_httpd_peer *peer, const char *id, con
   if (!rc) rc = pg_db_commit(r->db, &d);
   else pg_db_rollback(r->db);
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
+  /* the answer: a consumer's return channel and the root of our public
+   * record (kv "record_root"; a grid has one, a producer does not) */
+  pg_grid_reg_answer ans = {.has_return = has_ret};
+  if (has_ret) ans.ret = ret;
+  if (pg_kv_get_text(r->db, "record_root", ans.record, sizeof ans.record, &d) != PG_OK)
+    return answer_error(resp, status, 500, "internal", d.msg);
   *status = c.exists ? 200 : 201;
   pg_buf_reset(resp);
-  if (has_ret) {
-    if (pg_grid_channel_serialize(&ret, resp, &d) != PG_OK)
-      return answer_error(resp, status, 500, "internal", d.msg);
-  } else {
-    pg_buf_puts(resp, "{}");
-  }
+  if (pg_grid_reg_answer_serialize(&ans, resp, &d) != PG_OK)
+    return answer_error(resp, status, 500, "internal", d.msg);
   if (!c.exists)
     pg_log_info("registry", "%s: registered %s '%s' (%s)", r->owner_id,
                 pg_grid_entity_name(c.reg.type), id, c.reg.name);
@@ -399,21 +423,22 @@ int pg_registry_handle(pg_registry *r, const pg_httpd_peer *peer, const char *me
 
 /* ---- reading registered channels ---- */
 
-static int set_reg(sqlite3 *db, const char *id, int state, const char *next_root, int add_msgs,
+static int set_reg(sqlite3 *db, const char *id, int state, const pg_mam_cursor *at, int add_msgs,
                    const char *error, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "UPDATE registrations SET state = ?2, next_root = ?3,"
+  int rc = pg_db_prepare(db, "UPDATE registrations SET state = ?2, next_root = ?3, next_leaf = ?6,"
                               " messages = messages + ?4, error = COALESCE(?5, error) WHERE id = ?1",
                           &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, state);
-  sqlite3_bind_text(st, 3, next_root, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, at->root, -1, SQLITE_STATIC);
   sqlite3_bind_int(st, 4, add_msgs);
   if (error)
     sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
   else
     sqlite3_bind_null(st, 5);
+  sqlite3_bind_int64(st, 6, (sqlite3_int64)at->leaf);
   if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(db));
   sqlite3_finalize(st);
   return rc;
@@ -451,7 +476,7 @@ static int hello_bound(pg_entity *e, const pg_reg_row *reg, const pg_grid_hello 
     return PG_OK;
   }
   pg_grid_channel ch;
-  memcpy(ch.root, reg->next_root, sizeof ch.root); /* waiting: still the first root */
+  memcpy(ch.root, reg->root, sizeof ch.root);
   memcpy(ch.side_key, reg->side_key, sizeof ch.side_key);
   pg_buf msg;
   pg_buf_init(&msg, 512);
@@ -464,33 +489,26 @@ static int hello_bound(pg_entity *e, const pg_reg_row *reg, const pg_grid_hello 
   return PG_OK;
 }
 
-/* One message of one channel, in one transaction. *again: go on reading. */
-static int read_one(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, bool *again,
-                    pg_diag *d) {
+/* One message of one channel, in one transaction that also moves the
+ * channel's cursor past it. *again: go on reading. */
+static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_reg_msg_fn fn,
+                      void *ctx, bool *again, pg_diag *d) {
   *again = false;
-  pg_chan_read m;
-  pg_diag rd = {{0}};
-  int rc = pg_chan_read_at(e->client, reg->next_root, reg->side_key, &m, &rd);
-  if (rc == PG_ERR_NOT_FOUND) return PG_OK;
-  if (rc && rc != PG_ERR_INVALID) {
-    pg_entity_problem(e, "read_failures", "reading %s: %s", reg->id, rd.msg);
-    return PG_OK;
-  }
   int state = reg->state;
   const char *error = NULL;
   char why[300] = "";
   int r2 = pg_db_begin(e->db, d);
   if (r2) return r2;
-  if (rc == PG_ERR_INVALID) {
-    snprintf(why, sizeof why, "%.64s: bad message skipped: %.200s", reg->id, rd.msg);
+  if (m->status) {
+    snprintf(why, sizeof why, "%.64s: bad message skipped: %.200s", reg->id, m->why);
     pg_log_warn(e->role, "%s", why);
     r2 = pg_count_add(e->db, "bad_messages", 1, d);
   } else if (state == PG_REG_WAITING) {
-    if (m.msg.command != PG_GRID_CMD_HELLO || strcmp(m.msg.u.hello.registration_id, reg->id) != 0)
+    if (m->msg.command != PG_GRID_CMD_HELLO || strcmp(m->msg.u.hello.registration_id, reg->id) != 0)
       snprintf(why, sizeof why, "the first message of the channel is not a hello naming '%s'",
                reg->id);
     else
-      r2 = hello_bound(e, reg, &m.msg.u.hello, why, sizeof why, d);
+      r2 = hello_bound(e, reg, &m->msg.u.hello, why, sizeof why, d);
     if (!r2 && !why[0]) {
       state = PG_REG_ACTIVE;
       pg_log_info(e->role, "%s: channel of '%s' is active", e->id, reg->id);
@@ -500,28 +518,56 @@ static int read_one(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, 
       pg_log_warn(e->role, "%s: registration '%s' rejected: %s", e->id, reg->id, why);
       r2 = pg_count_add(e->db, "rejected_channels", 1, d);
     }
-  } else if (m.msg.command == PG_GRID_CMD_GOODBYE) {
+  } else if (m->msg.command == PG_GRID_CMD_GOODBYE) {
     state = PG_REG_CLOSED;
     pg_log_info(e->role, "%s: '%s' said goodbye", e->id, reg->id);
-  } else if (m.msg.command == PG_GRID_CMD_HELLO) {
+  } else if (m->msg.command == PG_GRID_CMD_HELLO) {
     /* a repeated hello changes nothing */
   } else {
-    r2 = fn(ctx, reg, &m, d);
+    r2 = fn(ctx, reg, m, d);
   }
-  if (!r2) r2 = set_reg(e->db, reg->id, state, m.next_root, 1, error, d);
+  if (!r2) r2 = set_reg(e->db, reg->id, state, &m->next, 1, error, d);
   if (!r2) r2 = pg_db_commit(e->db, d);
   else pg_db_rollback(e->db);
   if (r2) return r2;
   reg->state = state;
-  memcpy(reg->next_root, m.next_root, sizeof reg->next_root);
+  reg->at = m->next;
   *again = state == PG_REG_ACTIVE;
   return PG_OK;
 }
 
+/* What is new on one channel, up to PG_ENTITY_MAX_READ messages: every leaf
+ * of its trees in order (pg_chan_read_from), each in its own transaction. */
+static int read_channel(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
+  size_t done = 0;
+  bool again = true;
+  int rc = PG_OK;
+  while (!rc && again && done < PG_ENTITY_MAX_READ) {
+    pg_chan_read *ms = NULL;
+    size_t n = 0;
+    pg_diag rd = {{0}};
+    pg_mam_read_info info;
+    int r = pg_chan_read_from(e->client, &reg->at, reg->side_key, PG_ENTITY_MAX_READ - done, &ms,
+                              &n, &info, &rd);
+    if (r) {
+      pg_entity_problem(e, "read_failures", "reading %s: %s", reg->id, rd.msg);
+      return PG_OK;
+    }
+    if (n == 0 && info.stop == PG_MAM_STOP_MISSING && info.later)
+      pg_log_debug(e->role, "%s: leaf %u of %s's tree %.81s is missing; %zu later message(s) wait",
+                   e->id, (unsigned)reg->at.leaf, reg->id, reg->at.root, info.later);
+    for (size_t i = 0; i < n && !rc && again; i++) rc = handle_one(e, reg, &ms[i], fn, ctx, &again, d);
+    free(ms);
+    if (n == 0) break;
+    done += n;
+  }
+  return rc;
+}
+
 int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(e->db, "SELECT id, name, type, state, side_key, next_root FROM registrations"
-                                 " WHERE state IN (0, 1) ORDER BY id",
+  int rc = pg_db_prepare(e->db, "SELECT id, name, type, state, side_key, next_root, next_leaf, root"
+                                 " FROM registrations WHERE state IN (0, 1) ORDER BY id",
                           &st, d);
   if (rc) return rc;
   size_t n = 0, cap = 0;
@@ -544,15 +590,13 @@ int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
     r->type = sqlite3_column_int(st, 2);
     r->state = sqlite3_column_int(st, 3);
     snprintf(r->side_key, sizeof r->side_key, "%s", (const char *)sqlite3_column_text(st, 4));
-    snprintf(r->next_root, sizeof r->next_root, "%s", (const char *)sqlite3_column_text(st, 5));
+    snprintf(r->at.root, sizeof r->at.root, "%s", (const char *)sqlite3_column_text(st, 5));
+    r->at.leaf = (uint32_t)sqlite3_column_int64(st, 6);
+    snprintf(r->root, sizeof r->root, "%s", (const char *)sqlite3_column_text(st, 7));
   }
   if (!rc && s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "registrations read: %s", sqlite3_errmsg(e->db));
   sqlite3_finalize(st);
-  for (size_t i = 0; !rc && i < n; i++) {
-    bool again = true;
-    for (int k = 0; !rc && again && k < PG_ENTITY_MAX_READ; k++)
-      rc = read_one(e, &rows[i], fn, ctx, &again, d);
-  }
+  for (size_t i = 0; !rc && i < n; i++) rc = read_channel(e, &rows[i], fn, ctx, d);
   free(rows);
   return rc;
 }

@@ -1,5 +1,7 @@
-/* MAM channel I/O over the node access interface: mamAttach, mamFetch,
- * mamFetchAll (CHRYSALIS.md 10.9, 10.10). */
+/* MAM channel I/O over the node access interface: mamAttach, mamFetch
+ * (CHRYSALIS.md 10.9, 10.10), and the complete reader (every leaf of every
+ * tree, in order: pg_mam_read, pg_mam_fetch_from, pg_mam_fetch_all). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +14,11 @@ _Static_assert(PG_ID_LEN == 32, "message ids are 32 bytes");
 void pg_mam_fetched_free(pg_mam_fetched *f) {
   if (!f) return;
   free(f->message);
+  free(f->other_ids);
   f->message = NULL;
   f->message_len = 0;
+  f->other_ids = NULL;
+  f->n_other_ids = 0;
 }
 
 void pg_mam_fetched_free_all(pg_mam_fetched *list, size_t n) {
@@ -41,9 +46,15 @@ int pg_mam_attach(pg_client *c, const pg_mam_message *m, const char *tag, size_t
   return rc;
 }
 
-/* decodeMessages for one message JSON: 0 and *out filled if it verifies. */
-static int try_message(const json_t *msg, const char *root, const char *key, size_t klen,
-                       pg_mam_fetched *out) {
+/* Payload budget of one read: candidates' payloads are kept from the
+ * listing pass up to this many trytes, the rest is fetched again when
+ * examined (so a root flooded with large junk costs GETs, not memory). */
+#define KEEP_TRYTES (8u << 20)
+
+/* The MAM payload (owned) and tag of one message JSON, as mam.js
+ * decodeMessages unpacks it. PG_ERR_NOT_FOUND when it is not one. */
+static int attach_payload(const json_t *msg, char **payload, size_t *plen,
+                          char tag[PG_MAM_MAX_TAG + 1]) {
   const json_t *pl = json_object_get(msg, "payload");
   const json_t *type = json_object_get(pl, "type");
   const char *hex = json_string_value(json_object_get(pl, "data"));
@@ -53,23 +64,56 @@ static int try_message(const json_t *msg, const char *root, const char *key, siz
   uint8_t *bytes = malloc(hl / 2 + 1);
   if (!bytes) return PG_ERR_NOMEM;
   int rc = pg_hex_decode(hex, hl, bytes, hl / 2 + 1, &n);
-  char *payload = NULL;
-  size_t plen = 0;
-  char tag[PG_MAM_MAX_TAG + 1];
-  if (!rc) rc = pg_mam_attach_decode(bytes, n, &payload, &plen, tag, NULL);
+  if (!rc) rc = pg_mam_attach_decode(bytes, n, payload, plen, tag, NULL);
   free(bytes);
-  if (rc) return rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
+  return rc == PG_OK || rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
+}
+
+/* GET id and unpack it: PG_ERR_NOT_FOUND when it cannot be read or is not a
+ * MAM attachment. */
+static int load_payload(pg_client *c, const uint8_t id[PG_ID_LEN], char **payload, size_t *plen,
+                        char tag[PG_MAM_MAX_TAG + 1]) {
+  json_t *msg = NULL;
+  if (pg_client_get_json(c, id, &msg, NULL) != PG_OK) return PG_ERR_NOT_FOUND;
+  int rc = attach_payload(msg, payload, plen, tag);
+  json_decref(msg);
+  return rc;
+}
+
+/* Verifies payload against root; on success fills *out (message owned). */
+static int verify(const char *payload, size_t plen, const char *root, const char *key,
+                  size_t klen, const char *tag, pg_mam_fetched *out) {
   pg_mam_parsed p = {0};
-  rc = pg_mam_parse_message(payload, plen, root, key, klen, &p, NULL);
-  free(payload);
+  int rc = pg_mam_parse_message(payload, plen, root, key, klen, &p, NULL);
   if (rc) return rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
   memcpy(out->root, root, PG_MAM_HASH_TRYTES);
   out->root[PG_MAM_HASH_TRYTES] = '\0';
   out->message = p.message;
   out->message_len = p.message_len;
   memcpy(out->next_root, p.next_root, sizeof out->next_root);
-  memcpy(out->tag, tag, sizeof out->tag);
+  snprintf(out->tag, sizeof out->tag, "%s", tag);
+  out->leaf = p.index;
+  out->count = p.siblings < 32 ? (uint32_t)1 << p.siblings : 0;
   return PG_OK;
+}
+
+/* The attach index of root in mode, and up to PG_MAM_FETCH_MAX_IDS ids
+ * under it (*ids owned). */
+static int list_ids(pg_client *c, const char *root, pg_mam_mode mode, uint8_t (**ids)[PG_ID_LEN],
+                    size_t *count, size_t *total, pg_diag *d) {
+  char address[PG_MAM_HASH_TRYTES + 1];
+  if (!root || pg_mam_address(root, mode, address))
+    return pg_fail(d, PG_ERR_INVALID, "mam read: the root must be 81 trytes");
+  uint8_t index[PG_HASH_LEN];
+  pg_mam_attach_index(address, index);
+  *ids = malloc(PG_MAM_FETCH_MAX_IDS * sizeof **ids);
+  if (!*ids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  int rc = pg_client_find_index(c, index, sizeof index, *ids, PG_MAM_FETCH_MAX_IDS, count, total, d);
+  if (rc) {
+    free(*ids);
+    *ids = NULL;
+  }
+  return rc;
 }
 
 int pg_mam_fetch(pg_client *c, const char *root, pg_mam_mode mode, const char *side_key,
@@ -77,24 +121,19 @@ int pg_mam_fetch(pg_client *c, const char *root, pg_mam_mode mode, const char *s
   if (!c || !out) return pg_fail(d, PG_ERR_INVALID, "mam fetch: no client or output");
   int rc = mam_check_mode_key(mode, side_key, side_key_len, d);
   if (rc) return rc;
-  char address[PG_MAM_HASH_TRYTES + 1];
-  if (!root || pg_mam_address(root, mode, address))
-    return pg_fail(d, PG_ERR_INVALID, "mam fetch: the root must be 81 trytes");
-  uint8_t index[PG_HASH_LEN];
-  pg_mam_attach_index(address, index);
-  uint8_t(*ids)[PG_ID_LEN] = malloc(PG_MAM_FETCH_MAX_IDS * sizeof *ids);
-  if (!ids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  uint8_t(*ids)[PG_ID_LEN] = NULL;
   size_t count = 0, total = 0;
-  rc = pg_client_find_index(c, index, sizeof index, ids, PG_MAM_FETCH_MAX_IDS, &count, &total, d);
-  if (rc) goto out;
+  rc = list_ids(c, root, mode, &ids, &count, &total, d);
+  if (rc) return rc;
   rc = PG_ERR_NOT_FOUND;
   for (size_t i = 0; i < count && rc == PG_ERR_NOT_FOUND; i++) {
-    json_t *msg = NULL;
-    if (pg_client_get_json(c, ids[i], &msg, NULL) != PG_OK) continue; /* skipped, as mam.js */
-    pg_mam_fetched f;
-    memset(&f, 0, sizeof f);
-    rc = try_message(msg, root, side_key, side_key_len, &f);
-    json_decref(msg);
+    char *payload = NULL, tag[PG_MAM_MAX_TAG + 1];
+    size_t plen = 0;
+    rc = load_payload(c, ids[i], &payload, &plen, tag); /* unreadable: skipped, as mam.js */
+    if (rc) continue;
+    pg_mam_fetched f = {0};
+    rc = verify(payload, plen, root, side_key, side_key_len, tag, &f);
+    free(payload);
     if (rc == PG_OK) {
       memcpy(f.message_id, ids[i], PG_ID_LEN);
       *out = f;
@@ -104,8 +143,271 @@ int pg_mam_fetch(pg_client *c, const char *root, pg_mam_mode mode, const char *s
     pg_fail(d, rc, "mam fetch: none of the %zu messages under the root's index verifies", count);
   else if (rc == PG_ERR_NOMEM)
     pg_fail(d, rc, "out of memory");
-out:
   free(ids);
+  return rc;
+}
+
+/* ---- complete reading ---- */
+
+int pg_mam_cursor_init(pg_mam_cursor *cur, const char *root) {
+  if (!cur || !root) return PG_ERR_INVALID;
+  size_t len = strnlen(root, PG_MAM_HASH_TRYTES + 1);
+  if (len != PG_MAM_HASH_TRYTES || !pg_trytes_valid(root, len)) return PG_ERR_INVALID;
+  memcpy(cur->root, root, PG_MAM_HASH_TRYTES + 1);
+  cur->leaf = 0;
+  return PG_OK;
+}
+
+/* One candidate under a root's index: its id, the leaf it claims, and its
+ * payload while the budget lasts (NULL: fetch it again). */
+typedef struct cand {
+  uint8_t id[PG_ID_LEN];
+  uint32_t leaf;
+  char *payload;
+  size_t plen;
+  char tag[PG_MAM_MAX_TAG + 1];
+} cand;
+
+static int cand_cmp(const void *a, const void *b) {
+  const cand *x = a, *y = b;
+  if (x->leaf != y->leaf) return x->leaf < y->leaf ? -1 : 1;
+  return memcmp(x->id, y->id, PG_ID_LEN);
+}
+
+static void cands_free(cand *cs, size_t n) {
+  for (size_t i = 0; i < n; i++) free(cs[i].payload);
+  free(cs);
+}
+
+/* Lists the candidates of leaves >= from under root's index, sorted by
+ * (leaf, id). */
+static int list_candidates(pg_client *c, const char *root, pg_mam_mode mode, uint32_t from,
+                           cand **out, size_t *nout, pg_mam_read_info *info, pg_diag *d) {
+  uint8_t(*ids)[PG_ID_LEN] = NULL;
+  size_t count = 0, total = 0, n = 0, kept = 0;
+  int rc = list_ids(c, root, mode, &ids, &count, &total, d);
+  if (rc) return rc;
+  info->listed = total;
+  cand *cs = count ? calloc(count, sizeof *cs) : NULL;
+  if (count && !cs) {
+    free(ids);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < count; i++) {
+    cand *k = &cs[n];
+    uint64_t leaf = 0;
+    rc = load_payload(c, ids[i], &k->payload, &k->plen, k->tag);
+    if (rc == PG_ERR_NOMEM) break;
+    rc = PG_OK;
+    if (!k->payload || mam_peek_index(k->payload, k->plen, &leaf) != PG_OK) {
+      info->unreadable++;
+    } else if (leaf < from) {
+      info->earlier++;
+    } else {
+      memcpy(k->id, ids[i], PG_ID_LEN);
+      k->leaf = (uint32_t)leaf;
+      if (kept + k->plen <= KEEP_TRYTES) {
+        kept += k->plen;
+      } else {
+        free(k->payload);
+        k->payload = NULL;
+      }
+      n++;
+      continue;
+    }
+    free(k->payload);
+    k->payload = NULL;
+  }
+  free(ids);
+  if (rc) {
+    cands_free(cs, n);
+    return pg_fail(d, rc, "out of memory");
+  }
+  if (n) qsort(cs, n, sizeof *cs, cand_cmp);
+  *out = cs;
+  *nout = n;
+  return PG_OK;
+}
+
+/* Verifies candidate k for leaf `leaf` of a tree at root: PG_OK and *f, or
+ * PG_ERR_NOT_FOUND (does not verify, or is no leaf `leaf` of a tree). */
+static int verify_cand(pg_client *c, cand *k, const char *root, uint32_t leaf, const char *key,
+                       size_t klen, pg_mam_fetched *f) {
+  char *fetched = NULL;
+  if (!k->payload) {
+    char tag[PG_MAM_MAX_TAG + 1];
+    size_t plen = 0;
+    int rc = load_payload(c, k->id, &fetched, &plen, tag);
+    if (rc) return rc;
+    if (plen != k->plen) {
+      free(fetched);
+      return PG_ERR_NOT_FOUND;
+    }
+  }
+  int rc = verify(k->payload ? k->payload : fetched, k->plen, root, key, klen, k->tag, f);
+  free(fetched);
+  if (rc) return rc;
+  if (f->leaf != leaf || f->count == 0 || f->leaf >= f->count) {
+    pg_mam_fetched_free(f);
+    return PG_ERR_NOT_FOUND;
+  }
+  memcpy(f->message_id, k->id, PG_ID_LEN);
+  return PG_OK;
+}
+
+static bool same_message(const pg_mam_fetched *a, const pg_mam_fetched *b) {
+  return a->message_len == b->message_len && memcmp(a->message, b->message, a->message_len) == 0 &&
+         memcmp(a->next_root, b->next_root, PG_MAM_HASH_TRYTES) == 0 && a->count == b->count;
+}
+
+/* The message of leaf `leaf` from candidates cs[0..n) (all claiming it, in
+ * id order): the first that verifies, its duplicates' ids collected, other
+ * verifying messages counted as conflicts. PG_ERR_NOT_FOUND when none. */
+static int pick_leaf(pg_client *c, cand *cs, size_t n, const char *root, uint32_t leaf,
+                     const char *key, size_t klen, pg_mam_fetched *out, pg_mam_read_info *info) {
+  bool have = false;
+  for (size_t i = 0; i < n; i++) {
+    pg_mam_fetched f = {0};
+    int rc = verify_cand(c, &cs[i], root, leaf, key, klen, &f);
+    if (rc == PG_ERR_NOMEM) {
+      if (have) pg_mam_fetched_free(out);
+      return rc;
+    }
+    if (rc) {
+      info->unverified++;
+      continue;
+    }
+    if (!have) {
+      *out = f;
+      have = true;
+      continue;
+    }
+    if (!same_message(out, &f)) {
+      info->conflicts++;
+    } else {
+      uint8_t(*ni)[PG_ID_LEN] = realloc(out->other_ids, (out->n_other_ids + 1) * sizeof *ni);
+      if (!ni) {
+        pg_mam_fetched_free(&f);
+        pg_mam_fetched_free(out);
+        return PG_ERR_NOMEM;
+      }
+      memcpy(ni[out->n_other_ids++], f.message_id, PG_ID_LEN);
+      out->other_ids = ni;
+      info->duplicates++;
+    }
+    pg_mam_fetched_free(&f);
+  }
+  return have ? PG_OK : PG_ERR_NOT_FOUND;
+}
+
+static int push(pg_mam_fetched **list, size_t *len, size_t *cap, pg_mam_fetched *f) {
+  if (*len == *cap) {
+    size_t nc = *cap ? 2 * *cap : 8;
+    pg_mam_fetched *nl = realloc(*list, nc * sizeof *nl);
+    if (!nl) return PG_ERR_NOMEM;
+    *list = nl;
+    *cap = nc;
+  }
+  (*list)[(*len)++] = *f;
+  return PG_OK;
+}
+
+/* Walks the sorted candidates leaf by leaf from at->leaf (see pg_mam_read). */
+static int walk(pg_client *c, cand *cs, size_t nc, const pg_mam_cursor *at, const char *key,
+                size_t klen, size_t max, pg_mam_fetched **out, size_t *n, pg_mam_cursor *next,
+                pg_mam_read_info *info) {
+  size_t i = 0, cap = 0;
+  pg_mam_cursor cur = *at;
+  info->stop = PG_MAM_STOP_MISSING;
+  while (i < nc) {
+    if (max && *n == max) {
+      info->stop = PG_MAM_STOP_LIMIT;
+      break;
+    }
+    if (cs[i].leaf != cur.leaf) break; /* a gap: later leaves wait */
+    size_t j = i;
+    while (j < nc && cs[j].leaf == cur.leaf) j++;
+    pg_mam_fetched f = {0};
+    int rc = pick_leaf(c, cs + i, j - i, at->root, cur.leaf, key, klen, &f, info);
+    i = j;
+    if (rc == PG_ERR_NOT_FOUND) break; /* none of the leaf's candidates verifies */
+    if (!rc && (rc = push(out, n, &cap, &f)) != PG_OK) pg_mam_fetched_free(&f);
+    if (rc) return rc;
+    info->count = f.count;
+    if (f.leaf == f.count - 1) { /* the tree's last leaf: on to the next tree */
+      memcpy(cur.root, f.next_root, sizeof cur.root);
+      cur.leaf = 0;
+      info->stop = PG_MAM_STOP_TREE_END;
+      break;
+    }
+    cur.leaf++;
+  }
+  if (info->stop == PG_MAM_STOP_MISSING && max && *n == max) info->stop = PG_MAM_STOP_LIMIT;
+  info->later = nc - i; /* not examined: after a gap, the tree's end or max */
+  *next = cur;
+  return PG_OK;
+}
+
+int pg_mam_read(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const char *side_key,
+                size_t side_key_len, size_t max, pg_mam_fetched **out, size_t *n,
+                pg_mam_cursor *next, pg_mam_read_info *info, pg_diag *d) {
+  if (!c || !at || !out || !n || !next)
+    return pg_fail(d, PG_ERR_INVALID, "mam read: no client, cursor or output");
+  int rc = mam_check_mode_key(mode, side_key, side_key_len, d);
+  if (rc) return rc;
+  pg_mam_read_info local;
+  if (!info) info = &local;
+  memset(info, 0, sizeof *info);
+  cand *cs = NULL;
+  size_t nc = 0;
+  pg_mam_cursor at_copy = *at; /* next may be at */
+  rc = list_candidates(c, at_copy.root, mode, at_copy.leaf, &cs, &nc, info, d);
+  if (rc) return rc;
+  pg_mam_fetched *list = NULL;
+  size_t len = 0;
+  rc = walk(c, cs, nc, &at_copy, side_key, side_key_len, max, &list, &len, next, info);
+  cands_free(cs, nc);
+  if (rc) {
+    pg_mam_fetched_free_all(list, len);
+    return pg_fail(d, rc, "out of memory");
+  }
+  *out = list;
+  *n = len;
+  return PG_OK;
+}
+
+int pg_mam_fetch_from(pg_client *c, pg_mam_cursor *cur, pg_mam_mode mode, const char *side_key,
+                      size_t side_key_len, size_t limit, pg_mam_fetched **out, size_t *n,
+                      pg_diag *d) {
+  if (!cur || !out || !n) return pg_fail(d, PG_ERR_INVALID, "mam fetch: no cursor or output");
+  *out = NULL;
+  *n = 0;
+  size_t cap = 0, steps = 0, power = 1;
+  char saved[PG_MAM_HASH_TRYTES + 1]; /* Brent's cycle check over the roots */
+  memcpy(saved, cur->root, sizeof saved);
+  int rc = PG_OK;
+  for (;;) {
+    pg_mam_fetched *part = NULL;
+    size_t np = 0;
+    pg_mam_read_info info;
+    rc = pg_mam_read(c, cur, mode, side_key, side_key_len, limit ? limit - *n : 0, &part, &np,
+                     cur, &info, d);
+    if (rc) break;
+    size_t i = 0;
+    while (i < np && push(out, n, &cap, &part[i]) == PG_OK) i++;
+    if (i < np) {
+      for (size_t k = i; k < np; k++) pg_mam_fetched_free(&part[k]);
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    }
+    free(part);
+    if (rc || info.stop != PG_MAM_STOP_TREE_END || (limit && *n >= limit)) break;
+    if (memcmp(saved, cur->root, PG_MAM_HASH_TRYTES) == 0) break; /* a cycle */
+    if (++steps == power) {
+      memcpy(saved, cur->root, sizeof saved);
+      power *= 2;
+      steps = 0;
+    }
+  }
   return rc;
 }
 
@@ -113,37 +415,18 @@ int pg_mam_fetch_all(pg_client *c, const char *root, pg_mam_mode mode, const cha
                      size_t side_key_len, size_t limit, pg_mam_fetched **out, size_t *n,
                      pg_diag *d) {
   if (!out || !n || !root) return pg_fail(d, PG_ERR_INVALID, "mam fetch all: no root or output");
+  pg_mam_cursor cur;
+  if (pg_mam_cursor_init(&cur, root) != PG_OK)
+    return pg_fail(d, PG_ERR_INVALID, "mam fetch all: the root must be 81 trytes");
   pg_mam_fetched *list = NULL;
-  size_t len = 0, cap = 0;
-  char cur[PG_MAM_HASH_TRYTES + 1];
-  memcpy(cur, root, strnlen(root, PG_MAM_HASH_TRYTES));
-  cur[strnlen(root, PG_MAM_HASH_TRYTES)] = '\0';
-  int rc = PG_OK;
-  while (limit == 0 || len < limit) {
-    pg_mam_fetched f;
-    memset(&f, 0, sizeof f);
-    rc = pg_mam_fetch(c, cur, mode, side_key, side_key_len, &f, d);
-    if (rc) break;
-    if (len == cap) {
-      size_t nc = cap ? 2 * cap : 8;
-      pg_mam_fetched *nl = realloc(list, nc * sizeof *nl);
-      if (!nl) {
-        pg_mam_fetched_free(&f);
-        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-        break;
-      }
-      list = nl;
-      cap = nc;
-    }
-    list[len++] = f;
-    memcpy(cur, f.next_root, sizeof cur);
+  size_t len = 0;
+  int rc = pg_mam_fetch_from(c, &cur, mode, side_key, side_key_len, limit, &list, &len, d);
+  if (rc) {
+    pg_mam_fetched_free_all(list, len);
+    return rc;
   }
-  if (rc == PG_ERR_NOT_FOUND || rc == PG_OK) {
-    pg_diag_clear(d);
-    *out = list;
-    *n = len;
-    return PG_OK;
-  }
-  pg_mam_fetched_free_all(list, len);
-  return rc;
+  pg_diag_clear(d);
+  *out = list;
+  *n = len;
+  return PG_OK;
 }

@@ -41,6 +41,13 @@ void mam_hash2(const pg_trit *a, const pg_trit *b, pg_trit *out);
 /* Trytes of the alphabet -> trits with validation. */
 PG_NODISCARD int mam_trytes_to_trits(const char *s, size_t n, pg_trit *out);
 
+/* ---- mam_message.c ---- */
+
+/* The leaf index a payload claims in its clear header (0..UINT32_MAX; not
+ * verified: parsing does that). PG_ERR_INVALID / PG_ERR_TRUNCATED when the
+ * header does not decode. */
+PG_NODISCARD int mam_peek_index(const char *payload, size_t payload_len, uint64_t *index);
+
 /* ---- mam_channel.c ---- */
 
 /* mam.js validateModeKey (key of len trytes, len 0 = none). */

@@ -322,11 +322,24 @@ int pg_mam_parse_message(const char *payload, size_t payload_len, const char *ro
   pg_trits_to_trytes(P + hl, MAM_HASH, out->next_root);
   out->next_root[PG_MAM_HASH_TRYTES] = '\0';
   out->index = (uint32_t)index;
+  out->siblings = (uint32_t)nsib; /* nsib < n / 243, so it fits */
   out->security = sec;
   rc = PG_OK;
 out:
   free(msg);
   free(P);
   mam_ws_free(ws);
+  return rc;
+}
+
+int mam_peek_index(const char *payload, size_t payload_len, uint64_t *index) {
+  /* the index is the first pascal code of the clear header: at most
+   * MAM_PASCAL_MAX trits, so 18 trytes are enough to decode it */
+  pg_trit t[3 * 18];
+  size_t nt = payload_len < 18 ? payload_len : 18;
+  if (!payload || !index || mam_trytes_to_trits(payload, nt, t)) return PG_ERR_INVALID;
+  size_t used = 0;
+  int rc = mam_pascal_decode(t, 3 * nt, index, &used);
+  if (!rc && *index > UINT32_MAX) rc = PG_ERR_INVALID;
   return rc;
 }

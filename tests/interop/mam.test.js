@@ -9,6 +9,12 @@
 // (c) wrong side key, wrong root, tampered payloads, junk data under a
 //     channel's index: our reader refuses them with a clear message, picks the
 //     genuine message beside a tampered one, and never crashes;
+// (d) trees of count 4 (mam.js createChannel, then count = nextCount = 4):
+//     `p2pgrid mam read` prints every message in order, stops at a leaf that
+//     is not attached yet and resumes there, prints a twice-attached message
+//     once; mam.js 1.6.3's own mamFetchAll returns one message per tree (the
+//     known mam.js limit: it jumps to nextRoot after the first message it
+//     finds at a root); `mam publish` continues a mam.js count-4 state;
 // plus the state-file rules of publish and `read --follow` stopping on SIGTERM.
 // mam.js signs in JavaScript (about 0.5-2 s a message), hence the counts.
 'use strict';
@@ -354,6 +360,87 @@ describe('MAM channels: p2pgrid mam <-> @iota/mam.js 1.6.3 through p2pgrid node'
       const f = await mam.mamFetchAll(client, genuine.root, 'restricted', SIDE_KEY);
       assert.deepEqual(f.map((m) => TrytesHelper.stringFromTrytes(m.message)),
         ['genuine reading 42 Wh', 'second reading 43 Wh']);
+    }));
+
+  // ---- (d) trees of count > 1 ----
+  test('(d) mam.js count 4: p2pgrid mam read prints all 10 messages in order, mamFetchAll 3',
+    { timeout: 300000 }, withLog(async () => {
+      const channel = mam.createChannel(randomTrytes(81), 1, 'restricted', SIDE_KEY);
+      channel.count = 4;
+      channel.nextCount = 4;
+      const root = mam.channelRoot(channel);
+      const texts = [];
+      for (let i = 0; i < 10; i++) texts.push(`count-4 reading ${i}: ${100 + i} Wh`);
+      const messages = texts.map((t) => {
+        const m = mam.createMessage(channel, TrytesHelper.stringToTrytes(t));
+        return { ...m, nextRoot: channel.nextRoot }; // what the message announces
+      });
+      // three trees: leaves 0-3, 0-3, 0-1; every message of a tree has its root
+      assert.equal(new Set(messages.map((m) => m.root)).size, 3);
+      assert.equal(messages[3].root, root);
+      assert.equal(messages[4].root, messages[0].nextRoot);
+      // attach all but message 5 (leaf 1 of the second tree), message 2 twice
+      for (let i = 0; i < 10; i++) if (i !== 5) await mam.mamAttach(client, messages[i]);
+      await mam.mamAttach(client, messages[2], 'AGAIN'); // the same payload, another message id
+
+      let r = await read(root, 'restricted', SIDE_KEY);
+      assertNoCrash(r, 'read with a missing leaf');
+      assert.equal(r.code, 0, describeRun(r));
+      let got = parseRead(r.stdout);
+      assert.deepEqual(got.map((m) => m.message), texts.slice(0, 5), describeRun(r));
+      assert.match(r.stderr, new RegExp(`leaf 1 of the tree at root ${messages[5].root} is not ` +
+        `attached \\(yet\\); 2 messages of later leaves wait for it \\(resume with --root ` +
+        `${messages[5].root} --leaf 1\\)`), describeRun(r));
+
+      await mam.mamAttach(client, messages[5]);
+      r = await read(messages[5].root, 'restricted', SIDE_KEY, ['--leaf', '1', '--json']);
+      assert.equal(r.code, 0, describeRun(r));
+      const resumed = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(resumed.map((m) => m.message), texts.slice(5), describeRun(r));
+      assert.deepEqual(resumed.map((m) => m.leaf), [1, 2, 3, 0, 1]);
+
+      r = await read(root, 'restricted', SIDE_KEY, ['--json']);
+      assert.equal(r.code, 0, describeRun(r));
+      got = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(got.map((m) => m.message), texts, describeRun(r));
+      assert.deepEqual(got.map((m) => m.leaf), [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]);
+      assert.ok(got.every((m) => m.count === 4));
+      for (let i = 0; i < 10; i++) {
+        assert.equal(got[i].root, messages[i].root, `root ${i}`);
+        assert.equal(got[i].nextRoot, messages[i].nextRoot, `nextRoot ${i}`);
+      }
+
+      // mam.js's own reader: one message per tree (which one depends on the
+      // node's order), so 3 of the 10 — the limit p2pgrid does not have
+      const fetched = await mam.mamFetchAll(client, root, 'restricted', SIDE_KEY);
+      assert.equal(fetched.length, 3, 'mam.js 1.6.3 mamFetchAll reads one message per tree');
+      assert.deepEqual(fetched.map((m) => m.root), [messages[0].root, messages[4].root,
+        messages[8].root]);
+      for (const f of fetched) assert.ok(texts.includes(TrytesHelper.stringFromTrytes(f.message)));
+    }));
+
+  test('(d) mam publish continues a mam.js count-4 state file at the next leaf of the tree',
+    { timeout: 120000 }, withLog(async () => {
+      const channel = mam.createChannel(randomTrytes(81), 1, 'private');
+      channel.count = 4;
+      channel.nextCount = 4;
+      const root = mam.channelRoot(channel);
+      for (const t of ['js 0', 'js 1']) {
+        await mam.mamAttach(client, mam.createMessage(channel, TrytesHelper.stringToTrytes(t)));
+      }
+      const state = path.join(tmp, 'd-count4.json');
+      fs.writeFileSync(state, JSON.stringify(channel), { mode: 0o600 });
+      const p = await publish(state, 'p2pgrid 2');
+      assert.equal(p.root, root, 'leaf 2 of the same tree');
+      const saved = JSON.parse(fs.readFileSync(state, 'utf8'));
+      assert.equal(saved.index, 3);
+      assert.equal(saved.count, 4);
+      const q = await publish(state, 'p2pgrid 3');
+      assert.equal(q.root, root, 'leaf 3 of the same tree');
+      const r = await read(root, 'private');
+      assert.equal(r.code, 0, describeRun(r));
+      assert.deepEqual(parseRead(r.stdout).map((m) => m.message),
+        ['js 0', 'js 1', 'p2pgrid 2', 'p2pgrid 3']);
     }));
 
   // ---- publish: state file rules ----

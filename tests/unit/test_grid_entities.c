@@ -15,6 +15,8 @@
 
 #include "p2pgrid/client.h"
 #include "p2pgrid/grid.h"
+#include "p2pgrid/grid_record.h"
+#include "p2pgrid/hex.h"
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/log.h"
@@ -392,12 +394,139 @@ static void check_books(world *w) {
   json_decref(gc);
 }
 
+/* The side key of a member's main channel, from its own database. */
+static void member_side_key(world *w, const char *id, const char *role, char sk[82]) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s/%s.db", w->root, id, role);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT side_key FROM channels WHERE name = 'main'", -1,
+                                      &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  snprintf(sk, 82, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+/* The sum of an integer field of a member's slot rows; whether every
+ * reading's messageId is among the opened lines' readings (seen). */
+static json_int_t rows_sum(json_t *rows, const char *key) {
+  json_int_t sum = 0;
+  for (size_t i = 0; i < json_array_size(rows); i++) sum += jint(json_array_get(rows, i), key);
+  return sum;
+}
+
+/* The grid's public record, read from the Tangle alone: a hello, then per
+ * settled slot its parts in order; every line opens with exactly one
+ * member's side key; the lines' totals are the slot's totals and each
+ * member's bills / payouts; every reading is committed to exactly once. */
+static void check_record(world *w) {
+  pg_diag d = {{0}};
+  json_t *rec = NULL, *slots = NULL;
+  assert_int_equal(pg_gridop_record(w->grid, &rec, &d), PG_OK);
+  const char *root = json_string_value(json_object_get(rec, "root"));
+  assert_non_null(root);
+  pg_mam_fetched *f = NULL;
+  size_t nf = 0;
+  if (pg_mam_fetch_all(w->c, root, PG_MAM_PUBLIC, NULL, 0, 0, &f, &nf, &d))
+    fail_msg("record: %s", d.msg);
+  assert_int_equal(pg_gridop_slots(w->grid, 0, UINT64_MAX, &slots, &d), PG_OK);
+  enum { NM = NPROD + NCONS };
+  char ids[NM][32];
+  uint8_t keys[NM][32];
+  json_t *rows[NM];
+  json_int_t totals[NM] = {0};
+  size_t readings[NM] = {0};
+  for (int i = 0; i < NM; i++) {
+    bool prod = i < NPROD;
+    snprintf(ids[i], sizeof ids[i], "%s-%d", prod ? "producer" : "consumer", prod ? i : i - NPROD);
+    char sk[82];
+    member_side_key(w, ids[i], prod ? "producer" : "consumer", sk);
+    assert_int_equal(pg_record_member_key(sk, strlen(sk), keys[i]), PG_OK);
+    assert_int_equal(prod ? pg_gridop_producer_slots(w->grid, ids[i], 0, UINT64_MAX, &rows[i], &d)
+                          : pg_gridop_consumer_slots(w->grid, ids[i], 0, UINT64_MAX, &rows[i], &d),
+                     PG_OK);
+  }
+  assert_true(nf >= 1 + json_array_size(slots));
+  size_t at = 1, slot_i = 0;
+  for (size_t m = 0; m < nf; m++) {
+    char *text = NULL;
+    size_t tl = 0;
+    assert_int_equal(pg_mam_trytes_to_text(f[m].message, f[m].message_len, &text, &tl), PG_OK);
+    if (m == 0) { /* the hello */
+      pg_grid_msg h;
+      if (pg_grid_msg_parse(text, tl, &h, &d)) fail_msg("record hello: %s", d.msg);
+      assert_int_equal(h.command, PG_GRID_CMD_HELLO);
+      assert_string_equal(h.u.hello.registration_id, "grid");
+      free(text);
+      continue;
+    }
+    pg_grid_settlement s;
+    if (pg_grid_settlement_parse(text, tl, &s, &d)) fail_msg("record %zu: %s", m, d.msg);
+    free(text);
+    json_t *row = json_array_get(slots, slot_i);
+    assert_non_null(row);
+    assert_int_equal(s.slot, jint(row, "slot"));
+    assert_int_equal(s.part, at);
+    json_int_t sum_c = 0, sum_p = 0;
+    if (s.part == 1) {
+      assert_int_equal(s.totals.consumer_payments, jint(row, "billed"));
+      assert_int_equal(s.totals.supply_wh, jint(row, "supplyWh"));
+      assert_int_equal((json_int_t)s.n_lines, jint(row, "producers") + jint(row, "consumers"));
+    }
+    for (size_t l = 0; l < s.n_lines; l++) {
+      int opened = 0;
+      for (int i = 0; i < NM; i++) {
+        pg_record_plain p;
+        int rc = pg_record_open(keys[i], s.slot, &s.lines[l], &p, NULL);
+        if (rc == PG_ERR_NOT_FOUND) continue;
+        assert_int_equal(rc, PG_OK);
+        assert_string_equal(p.id, ids[i]);
+        opened++;
+        totals[i] += p.total;
+        readings[i] += p.n_readings;
+        *(i < NPROD ? &sum_p : &sum_c) += p.total;
+        assert_int_equal(p.request_id[0] != '\0', i >= NPROD && p.total > 0);
+        for (size_t r = 0; r < p.n_readings; r++) { /* each a reading the grid lists */
+          char hex[65];
+          pg_hex_encode(p.readings[r], 32, hex);
+          bool listed = false;
+          for (size_t q = 0; q < json_array_size(rows[i]); q++)
+            listed |= strcmp(json_string_value(json_object_get(json_array_get(rows[i], q),
+                                                               "messageId")), hex) == 0;
+          assert_true(listed);
+        }
+      }
+      assert_int_equal(opened, 1);
+    }
+    if (s.part == 1 && s.parts == 1) {
+      assert_int_equal(sum_c, jint(row, "billed"));
+      assert_int_equal(sum_p, jint(row, "producerRevenues"));
+    }
+    at = s.part == s.parts ? 1 : at + 1;
+    if (s.part == s.parts) slot_i++;
+    pg_grid_settlement_free(&s);
+  }
+  assert_int_equal(slot_i, json_array_size(slots)); /* every settled slot, once */
+  for (int i = 0; i < NM; i++) {
+    assert_int_equal(totals[i], rows_sum(rows[i], i < NPROD ? "amount" : "billed"));
+    assert_int_equal(readings[i], json_array_size(rows[i]));
+    json_decref(rows[i]);
+  }
+  pg_mam_fetched_free_all(f, nf);
+  json_decref(slots);
+  json_decref(rec);
+}
+
 static void test_grid_run(void **state) {
   (void)state;
   world *w = world_new();
   run(w, 8 * SLOT_MS);
   drain(w);
   check_books(w);
+  check_record(w);
   world_free(w);
 }
 
@@ -414,6 +543,7 @@ static void test_grid_restart(void **state) {
   run(w, 2 * SLOT_MS);
   drain(w);
   check_books(w);
+  check_record(w);
   world_free(w);
 }
 
@@ -485,6 +615,132 @@ static char *hello_text(const pg_tls_key *k, const char *id, const char *names, 
   return s;
 }
 
+/* ---- channels whose trees hold several messages ---- */
+
+/* Makes the main channel of entity `id` (role's database) a device's that
+ * puts `count` messages in each Merkle tree (mam.js with count 4), before
+ * anything is signed or registered on it: the state, the registered root and
+ * the queued hello's binding become those of the first count-leaf tree. */
+static void tree_channel(world *w, const char *id, const char *role, const pg_tls_key *k,
+                         uint32_t count) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s/%s.db", w->root, id, role);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, side_key FROM channels WHERE name = 'main'",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  pg_mam_channel ch;
+  pg_diag d = {{0}};
+  const char *js = (const char *)sqlite3_column_text(st, 0);
+  assert_int_equal(pg_mam_channel_load(&ch, js, strlen(js), &d), PG_OK);
+  char side_key[82];
+  snprintf(side_key, sizeof side_key, "%s", (const char *)sqlite3_column_text(st, 1));
+  sqlite3_finalize(st);
+  assert_int_equal(ch.start, 0); /* nothing signed yet */
+  ch.count = ch.next_count = count;
+  char root[82];
+  assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
+  pg_buf b;
+  pg_buf_init(&b, 4096);
+  assert_int_equal(pg_mam_channel_save(&ch, &b), PG_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "UPDATE channels SET state = ?1, root = ?2 WHERE name = 'main'",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, (const char *)b.data, (int)b.len, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, root, -1, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  char *hello = hello_text(k, id, id, root, side_key, pg_clock_now(&w->tf.clock.base));
+  assert_int_equal(sqlite3_prepare_v2(db, "UPDATE outbox SET body = ?1 WHERE seq ="
+                                          " (SELECT MIN(seq) FROM outbox WHERE channel = 'main')"
+                                          " AND payload IS NULL",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, hello, -1, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  assert_int_equal(sqlite3_changes(db), 1);
+  sqlite3_finalize(st);
+  free(hello);
+  sqlite3_close(db);
+  pg_buf_free(&b);
+  pg_mam_channel_wipe(&ch);
+}
+
+/* The leaf a registration's cursor is at (registrations.next_leaf). */
+static int64_t cursor_leaf(world *w, const char *dir, const char *role, const char *id) {
+  char path[700], sql[200];
+  snprintf(path, sizeof path, "%s/%s/%s.db", w->root, dir, role);
+  snprintf(sql, sizeof sql, "SELECT next_leaf FROM registrations WHERE id = '%s'", id);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t leaf = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return leaf;
+}
+
+/* Sources, a producer and a consumer whose devices put 4 (2, 8) messages in
+ * each tree: the producers and the grid read every message, in order, also
+ * across restarts in the middle of trees; the books balance as in an
+ * ordinary run (every source reading reached the grid, every consumer
+ * reading was billed). mam.js's reading (one message per tree) would lose
+ * three readings in four. */
+static void test_tree_channels(void **state) {
+  (void)state;
+  world *w = world_new();
+  tree_channel(w, "source-0", "source", w->keys[NPROD + 0], 4);
+  tree_channel(w, "source-1", "source", w->keys[NPROD + 1], 2);
+  tree_channel(w, "source-2", "source", w->keys[NPROD + 2], 8);
+  tree_channel(w, "producer-0", "producer", w->keys[0], 4);
+  tree_channel(w, "consumer-0", "consumer", w->keys[NPROD + NSRC], 4);
+  bool mid_tree = false;
+  for (int round = 0; round < 4; round++) {
+    run(w, SLOT_MS + 750 * (uint64_t)round);
+    if (cursor_leaf(w, "producer-0", "producer", "source-0") != 0) mid_tree = true;
+    close_entities(w);
+    open_entities(w);
+  }
+  run(w, 2 * SLOT_MS);
+  drain(w);
+  check_books(w);
+  assert_true(mid_tree); /* a restart happened with a cursor inside a tree */
+  json_t *s = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_source_status(w->src[0], &s, &d), PG_OK);
+  assert_true(jint(s, "slotsReported") >= 5); /* hello + 5 readings: two trees of source-0 */
+  json_decref(s);
+  world_free(w);
+}
+
+/* A grid database from before complete reading (registrations without
+ * next_leaf) is migrated on open and reading goes on. */
+static void test_registry_migration(void **state) {
+  (void)state;
+  world *w = world_new();
+  run(w, 2 * SLOT_MS);
+  close_entities(w);
+  char path[700];
+  snprintf(path, sizeof path, "%s/grid/grid.db", w->root);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, "ALTER TABLE registrations DROP COLUMN next_leaf", NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  open_entities(w);
+  assert_int_equal(cursor_leaf(w, "grid", "grid", "producer-0"), 0);
+  run(w, 3 * SLOT_MS);
+  drain(w);
+  check_books(w);
+  world_free(w);
+}
+
 static unsigned put_as(world *w, const pg_httpd_peer *p, const char *path, const char *body,
                        pg_buf *resp) {
   unsigned st = 0;
@@ -552,16 +808,22 @@ static void test_registration_api(void **state) {
   assert_true(says(&resp, "name"));
   /* right: 201 with the return channel */
   assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 201);
-  pg_grid_channel ret;
-  assert_int_equal(pg_grid_channel_parse(resp.data, resp.len, &ret, NULL), PG_OK);
+  /* the answer: the return channel and the grid's public record root */
+  pg_grid_reg_answer ans;
+  assert_int_equal(pg_grid_reg_answer_parse(resp.data, resp.len, &ans, NULL), PG_OK);
+  assert_true(ans.has_return);
+  assert_int_equal(strlen(ans.record), 81);
+  pg_grid_channel ret = ans.ret;
   /* the same body again is a replay: 409 */
   assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 409);
   assert_true(says(&resp, "replayed"));
   /* a fresh binding of the same channel: 200 and the same return channel */
   reg_body(c9, "c9", "consumer", root, "KEY", now + 1, body, sizeof body);
   assert_int_equal(put_as(w, &pc9, "/registration/c9", body, &resp), 200);
-  pg_grid_channel ret2;
-  assert_int_equal(pg_grid_channel_parse(resp.data, resp.len, &ret2, NULL), PG_OK);
+  pg_grid_reg_answer ans2;
+  assert_int_equal(pg_grid_reg_answer_parse(resp.data, resp.len, &ans2, NULL), PG_OK);
+  pg_grid_channel ret2 = ans2.ret;
+  assert_string_equal(ans.record, ans2.record);
   assert_string_equal(ret.root, ret2.root);
   /* another channel under the same id: 409 */
   reg_body(c9, "c9", "consumer", root, "OTHER", now + 2, body, sizeof body);
@@ -1071,6 +1333,7 @@ static void test_node_outage(void **state) {
   run(w, 2 * SLOT_MS);
   drain(w);
   check_books(w);
+  check_record(w);
   world_free(w);
 }
 
@@ -1088,6 +1351,8 @@ int main(void) {
       cmocka_unit_test(test_node_outage),
       cmocka_unit_test(test_grid_run),
       cmocka_unit_test(test_grid_restart),
+      cmocka_unit_test(test_tree_channels),
+      cmocka_unit_test(test_registry_migration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "p2pgrid/grid_protocol.h"
+#include "p2pgrid/grid_record.h"
 
 #define ADDR1 "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx"
 #define ADDR2 "atoi1qrlle70k70cwm6h8unsaak7c6hfvlnxfcmpup0d6k76trt4t4zj6yhej2y3"
@@ -685,8 +686,9 @@ static void test_doc_examples(void **state) {
   size_t n = fread(doc, 1, sizeof doc - 1, f);
   fclose(f);
   doc[n] = '\0';
-  int counts[5] = {0};
-  const char *kinds[] = {"message", "registration", "channel", "error", "reject"};
+  int counts[8] = {0};
+  const char *kinds[] = {"message", "registration", "channel", "error", "reject",
+                         "settlement", "answer", "line"};
   char *p = doc;
   while ((p = strstr(p, "```json "))) {
     p += 8;
@@ -697,7 +699,7 @@ static void test_doc_examples(void **state) {
     const char *body = eol + 1;
     size_t len = (size_t)(end - body);
     int kind = -1;
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < 8; k++)
       if ((size_t)(eol - p) == strlen(kinds[k]) && memcmp(p, kinds[k], strlen(kinds[k])) == 0)
         kind = k;
     if (kind < 0) fail_msg("unknown example kind %.*s", (int)(eol - p), p);
@@ -718,6 +720,19 @@ static void test_doc_examples(void **state) {
       pg_grid_channel c;
       rc = pg_grid_channel_parse(body, len, &c, &d);
       if (!rc) rc = pg_grid_channel_serialize(&c, &b, &d);
+    } else if (kind == 5) {
+      pg_grid_settlement st;
+      rc = pg_grid_settlement_parse(body, len, &st, &d);
+      if (!rc) rc = pg_grid_settlement_serialize(&st, &b, &d);
+      pg_grid_settlement_free(&st);
+    } else if (kind == 6) {
+      pg_grid_reg_answer a;
+      rc = pg_grid_reg_answer_parse(body, len, &a, &d);
+      if (!rc) rc = pg_grid_reg_answer_serialize(&a, &b, &d);
+    } else if (kind == 7) {
+      pg_record_plain pl;
+      rc = pg_record_plain_parse(body, len, &pl, &d);
+      if (!rc) rc = pg_record_plain_serialize(&pl, &b, &d);
     } else if (kind == 3) {
       /* error bodies: check the shape only */
       json_t *j = json_loadb(body, len, 0, NULL);
@@ -739,7 +754,7 @@ static void test_doc_examples(void **state) {
       rc = PG_OK;
     }
     if (rc) fail_msg("doc example %.*s: %s", (int)len, body, d.msg);
-    if ((kind == 0 || kind == 1 || kind == 2) && (b.len != len || memcmp(b.data, body, len)))
+    if ((kind == 0 || kind == 1 || kind == 2 || kind >= 5) && (b.len != len || memcmp(b.data, body, len)))
       fail_msg("doc example not canonical:\n%.*s\nvs\n%.*s", (int)len, body, (int)b.len,
                (const char *)b.data);
     pg_buf_free(&b);

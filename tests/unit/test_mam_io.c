@@ -1,10 +1,14 @@
 /* Unit tests for src/mam/channel_io.c over an in-memory fake of the node
  * access interface: attach, fetch (skipping junk, unreadable ids and
- * tampered copies, as mam.js does), fetch_all following nextRoot. */
+ * tampered copies, as mam.js does), fetch_all following nextRoot, and the
+ * complete reader on trees of count 2/4/8: every leaf in order, a missing
+ * leaf stops it and it resumes, duplicates once, tampered and conflicting
+ * leaves left out and counted, the node's listing order irrelevant. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +25,7 @@ typedef struct fake {
   json_t *msgs[MAXMSG]; /* NULL = an id whose GET fails */
   uint8_t ids[MAXMSG][PG_ID_LEN];
   size_t n;
+  bool reverse; /* list ids newest first (the node's order must not matter) */
 } fake;
 
 static int f_submit_json(pg_client *c, const json_t *msg, uint8_t id[PG_ID_LEN], pg_diag *d) {
@@ -46,7 +51,8 @@ static int f_find_index(pg_client *c, const uint8_t *index, size_t index_len,
   fake *f = (fake *)c;
   char *hx = pg_hex_dup(index, index_len);
   size_t k = 0, t = 0;
-  for (size_t i = 0; i < f->n; i++) {
+  for (size_t j = 0; j < f->n; j++) {
+    size_t i = f->reverse ? f->n - 1 - j : j;
     const char *mi = f->msgs[i]
                          ? json_string_value(json_object_get(json_object_get(f->msgs[i], "payload"), "index"))
                          : hx; /* unreadable ids are listed under every index */
@@ -177,8 +183,295 @@ static void test_attach_fetch(void **state) {
   pg_mam_channel_wipe(&ch);
 }
 
+
+/* ---- trees of count > 1 ---- */
+
+static void fake_init(fake *f) {
+  memset(f, 0, sizeof *f);
+  f->base.ops = &FAKE_OPS;
+}
+
+/* "M" and i's digits as letters (0 -> A): the trytes of message i. */
+static const char *msg_text(size_t i, char buf[32]) {
+  char text[32];
+  snprintf(text, sizeof text, "M%zu", i);
+  size_t k = 0;
+  for (const char *p = text; *p; p++) buf[k++] = *p >= '0' && *p <= '9' ? (char)('A' + *p - '0') : *p;
+  buf[k] = '\0';
+  return buf;
+}
+
+/* A public channel (or restricted with key "KEY") whose trees hold count
+ * messages, and n messages "M<i>" created on it (not attached). */
+static void tree_messages(pg_mam_channel *ch, pg_mam_mode mode, uint32_t count, size_t n,
+                          pg_mam_message *m) {
+  pg_diag d = {{0}};
+  bool r = mode == PG_MAM_RESTRICTED;
+  assert_int_equal(pg_mam_channel_create(ch, SEED, mode, r ? "KEY" : NULL, r ? 3 : 0, 1, &d), PG_OK);
+  ch->count = ch->next_count = count;
+  assert_int_equal(pg_mam_channel_validate(ch, &d), PG_OK);
+  for (size_t i = 0; i < n; i++) {
+    char text[32];
+    msg_text(i, text);
+    memset(&m[i], 0, sizeof m[i]);
+    if (pg_mam_create_message(ch, text, strlen(text), &m[i], &d)) fail_msg("create: %s", d.msg);
+  }
+}
+
+static void attach(fake *f, const pg_mam_message *m) {
+  uint8_t id[32];
+  pg_diag d = {{0}};
+  if (pg_mam_attach(&f->base, m, NULL, 0, id, &d)) fail_msg("attach: %s", d.msg);
+}
+
+/* Every message of 2 full trees and one of a third, attached newest first
+ * and listed in either order: fetch_all returns all in order; mam.js's way
+ * (pg_mam_fetch, then nextRoot) gets one per tree. */
+static void check_count(uint32_t count, pg_mam_mode mode, bool reverse) {
+  fake f;
+  fake_init(&f);
+  f.reverse = reverse;
+  pg_mam_channel ch;
+  size_t n = 2 * (size_t)count + 1;
+  pg_mam_message *m = calloc(n, sizeof *m);
+  assert_non_null(m);
+  tree_messages(&ch, mode, count, n, m);
+  for (size_t i = n; i-- > 0;) attach(&f, &m[i]);
+  const char *key = mode == PG_MAM_RESTRICTED ? "KEY" : NULL;
+  size_t klen = key ? 3 : 0;
+  pg_diag d = {{0}};
+  pg_mam_fetched *all = NULL;
+  size_t got = 0;
+  if (pg_mam_fetch_all(&f.base, m[0].root, mode, key, klen, 0, &all, &got, &d))
+    fail_msg("fetch all: %s", d.msg);
+  assert_int_equal(got, n);
+  for (size_t i = 0; i < n; i++) {
+    char want[32];
+    assert_string_equal(all[i].message, msg_text(i, want));
+    assert_string_equal(all[i].root, m[i].root);
+    assert_int_equal(all[i].leaf, i % count);
+    assert_int_equal(all[i].count, count);
+    assert_int_equal(all[i].n_other_ids, 0);
+    if (i % count) assert_string_equal(all[i].root, all[i - 1].root); /* one root per tree */
+  }
+  assert_string_equal(all[count].root, all[0].next_root);
+  pg_mam_fetched_free_all(all, got);
+
+  /* mam.js mamFetchAll: one message per tree */
+  char cur[82];
+  memcpy(cur, m[0].root, sizeof cur);
+  size_t mamjs = 0;
+  pg_mam_fetched one = {0};
+  while (pg_mam_fetch(&f.base, cur, mode, key, klen, &one, NULL) == PG_OK) {
+    mamjs++;
+    assert_int_equal(one.count, count);
+    memcpy(cur, one.next_root, sizeof cur);
+    pg_mam_fetched_free(&one);
+  }
+  assert_int_equal(mamjs, 3);
+
+  /* limit, then resume from the cursor */
+  pg_mam_cursor c;
+  assert_int_equal(pg_mam_cursor_init(&c, m[0].root), PG_OK);
+  size_t total = 0;
+  while (total < n) {
+    all = NULL;
+    got = 0;
+    if (pg_mam_fetch_from(&f.base, &c, mode, key, klen, 3, &all, &got, &d))
+      fail_msg("fetch from: %s", d.msg);
+    assert_true(got > 0);
+    for (size_t i = 0; i < got; i++) {
+      char want[32];
+      assert_string_equal(all[i].message, msg_text(total + i, want));
+    }
+    total += got;
+    pg_mam_fetched_free_all(all, got);
+  }
+  assert_int_equal(total, n);
+  assert_string_equal(c.root, m[n - 1].root); /* the third tree, after its first leaf */
+  assert_int_equal(c.leaf, 1);
+  all = NULL;
+  assert_int_equal(pg_mam_fetch_from(&f.base, &c, mode, key, klen, 0, &all, &got, &d), PG_OK);
+  assert_int_equal(got, 0);
+  free(all);
+
+  for (size_t i = 0; i < n; i++) pg_mam_message_free(&m[i]);
+  free(m);
+  f_destroy(&f.base);
+  pg_mam_channel_wipe(&ch);
+}
+
+static void test_counts(void **state) {
+  (void)state;
+  check_count(2, PG_MAM_PUBLIC, false);
+  check_count(4, PG_MAM_RESTRICTED, true);
+  check_count(8, PG_MAM_PRIVATE, false);
+}
+
+/* Leaf 1 of a count-4 tree missing (only a tampered copy there): the reader
+ * stops at {root, 1}, says why, and reads 1..3 and the next tree's leaf 0
+ * once leaf 1 arrives. */
+static void test_gap_and_tamper(void **state) {
+  (void)state;
+  fake f;
+  fake_init(&f);
+  pg_mam_channel ch;
+  pg_mam_message m[5];
+  tree_messages(&ch, PG_MAM_PUBLIC, 4, 5, m);
+  attach(&f, &m[0]);
+  attach(&f, &m[2]);
+  attach(&f, &m[3]);
+  attach(&f, &m[4]);
+
+  pg_diag d = {{0}};
+  pg_mam_cursor c, next;
+  assert_int_equal(pg_mam_cursor_init(&c, m[0].root), PG_OK);
+  pg_mam_fetched *out = NULL;
+  size_t n = 0;
+  pg_mam_read_info info;
+  /* a plain gap: nothing claims leaf 1 */
+  assert_int_equal(pg_mam_read(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &out, &n, &next, &info, &d),
+                   PG_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(out[0].message, "MA");
+  assert_int_equal(info.stop, PG_MAM_STOP_MISSING);
+  assert_int_equal(next.leaf, 1);
+  assert_int_equal(info.unverified, 0);
+  assert_int_equal(info.later, 2);
+  pg_mam_fetched_free_all(out, n);
+
+  /* a tampered copy of leaf 1 */
+  pg_mam_message bad = m[1];
+  bad.payload = strdup(m[1].payload);
+  assert_non_null(bad.payload);
+  bad.payload[bad.payload_len - 200] = bad.payload[bad.payload_len - 200] == 'A' ? 'B' : 'A';
+  attach(&f, &bad);
+  free(bad.payload);
+  assert_int_equal(pg_mam_read(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &out, &n, &next, &info, &d),
+                   PG_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(out[0].message, "MA");
+  assert_int_equal(info.stop, PG_MAM_STOP_MISSING);
+  assert_string_equal(next.root, m[0].root);
+  assert_int_equal(next.leaf, 1);
+  assert_int_equal(info.listed, 4);     /* leaves 0, 2, 3 and the tampered 1 */
+  assert_int_equal(info.unverified, 1); /* the tampered leaf 1, reported */
+  assert_int_equal(info.later, 2);      /* leaves 2 and 3 wait for 1 */
+  assert_int_equal(info.count, 4);
+  pg_mam_fetched_free_all(out, n);
+
+  /* fetch_from stops at the same place; calling again changes nothing */
+  pg_mam_fetched *all = NULL;
+  assert_int_equal(pg_mam_fetch_from(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &all, &n, &d), PG_OK);
+  assert_int_equal(n, 1);
+  pg_mam_fetched_free_all(all, n);
+  assert_int_equal(c.leaf, 1);
+  assert_int_equal(pg_mam_fetch_from(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &all, &n, &d), PG_OK);
+  assert_int_equal(n, 0);
+  free(all);
+  assert_int_equal(c.leaf, 1);
+
+  /* the leaf arrives: 1, 2, 3 and the next tree's first */
+  attach(&f, &m[1]);
+  assert_int_equal(pg_mam_fetch_from(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &all, &n, &d), PG_OK);
+  assert_int_equal(n, 4);
+  const char *want[4] = {"MB", "MC", "MD", "ME"};
+  for (size_t i = 0; i < 4; i++) assert_string_equal(all[i].message, want[i]);
+  pg_mam_fetched_free_all(all, n);
+  assert_string_equal(c.root, m[4].root);
+  assert_int_equal(c.leaf, 1);
+
+  /* the earlier leaves are not verified again */
+  assert_int_equal(pg_mam_cursor_init(&c, m[0].root), PG_OK);
+  c.leaf = 3;
+  assert_int_equal(pg_mam_read(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &out, &n, &next, &info, &d),
+                   PG_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(info.earlier, 4); /* leaves 0, 1 (twice: tampered and genuine), 2 */
+  assert_int_equal(info.stop, PG_MAM_STOP_TREE_END);
+  assert_string_equal(next.root, m[4].root);
+  assert_int_equal(next.leaf, 0);
+  pg_mam_fetched_free_all(out, n);
+
+  /* max */
+  c.leaf = 0;
+  assert_int_equal(pg_mam_read(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 2, &out, &n, &next, &info, &d),
+                   PG_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(info.stop, PG_MAM_STOP_LIMIT);
+  assert_int_equal(next.leaf, 2);
+  pg_mam_fetched_free_all(out, n);
+
+  /* bad cursors */
+  assert_int_equal(pg_mam_cursor_init(&c, "ABC"), PG_ERR_INVALID);
+  memset(c.root, 'a', 81);
+  c.root[81] = '\0';
+  assert_int_equal(pg_mam_read(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &out, &n, &next, NULL, &d),
+                   PG_ERR_INVALID);
+
+  for (size_t i = 0; i < 5; i++) pg_mam_message_free(&m[i]);
+  f_destroy(&f.base);
+  pg_mam_channel_wipe(&ch);
+}
+
+/* The same leaf attached three times is one message (the lowest id, the
+ * others in other_ids); a second message signed by the same leaf is left
+ * out and counted; the node's order does not change the choice. */
+static void test_duplicates_conflicts(void **state) {
+  (void)state;
+  for (int reverse = 0; reverse < 2; reverse++) {
+    fake f;
+    fake_init(&f);
+    f.reverse = reverse;
+    pg_mam_channel ch, again;
+    pg_mam_message m[2], other = {0};
+    pg_diag d = {{0}};
+    tree_messages(&ch, PG_MAM_PUBLIC, 2, 1, m);
+    again = ch; /* the state before leaf 1: sign leaf 1 twice */
+    assert_int_equal(pg_mam_create_message(&ch, "MB", 2, &m[1], &d), PG_OK);
+    assert_int_equal(pg_mam_create_message(&again, "OTHER", 5, &other, &d), PG_OK);
+    attach(&f, &m[0]);
+    attach(&f, &m[0]);
+    attach(&f, &m[1]);
+    attach(&f, &other);
+    attach(&f, &m[0]);
+    attach(&f, &m[1]);
+
+    pg_mam_cursor c, next;
+    assert_int_equal(pg_mam_cursor_init(&c, m[0].root), PG_OK);
+    pg_mam_fetched *out = NULL;
+    size_t n = 0;
+    pg_mam_read_info info;
+    assert_int_equal(pg_mam_read(&f.base, &c, PG_MAM_PUBLIC, NULL, 0, 0, &out, &n, &next, &info, &d),
+                     PG_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[0].message, "MA");
+    assert_string_equal(out[1].message, "MB");
+    assert_int_equal(out[0].message_id[0], 1); /* the fake's ids: 1, 2, 3... in attach order */
+    assert_int_equal(out[0].n_other_ids, 2);
+    assert_int_equal(out[0].other_ids[0][0], 2);
+    assert_int_equal(out[0].other_ids[1][0], 5);
+    assert_int_equal(out[1].message_id[0], 3);
+    assert_int_equal(out[1].n_other_ids, 1);
+    assert_int_equal(info.duplicates, 3);
+    assert_int_equal(info.conflicts, 1);
+    assert_int_equal(info.stop, PG_MAM_STOP_TREE_END);
+    assert_string_equal(next.root, m[0].next_root);
+    pg_mam_fetched_free_all(out, n);
+
+    pg_mam_message_free(&m[0]);
+    pg_mam_message_free(&m[1]);
+    pg_mam_message_free(&other);
+    pg_mam_channel_wipe(&ch);
+    pg_mam_channel_wipe(&again);
+    f_destroy(&f.base);
+  }
+}
+
 int main(void) {
   if (pg_crypto_init()) return 1;
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_attach_fetch)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_attach_fetch), cmocka_unit_test(test_counts),
+      cmocka_unit_test(test_gap_and_tamper), cmocka_unit_test(test_duplicates_conflicts)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,233 @@
+/* record_book.c — the grid's side of the public settlement record: its
+ * public "record" channel with the signed hello, the history of the
+ * settlement settings, the member channels a record line was keyed with, and
+ * the parts of a slot's record queued in the settlement's transaction. The
+ * formats are p2pgrid/grid_record.h (pure); this file does the database. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "grid_internal.h"
+#include "p2pgrid/hex.h"
+#include "p2pgrid/grid_record.h"
+#include "p2pgrid/log.h"
+
+const char pg_record_schema[] =
+    "CREATE TABLE IF NOT EXISTS config_history(from_slot INTEGER PRIMARY KEY,"
+    " mechanism TEXT NOT NULL, import_price INTEGER NOT NULL, export_price INTEGER NOT NULL,"
+    " fee_per_kwh INTEGER NOT NULL, fee_bp INTEGER NOT NULL, fixed_buy_price INTEGER NOT NULL,"
+    " fixed_sell_price INTEGER NOT NULL, since_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS member_channels(id TEXT NOT NULL, root TEXT NOT NULL,"
+    " side_key TEXT NOT NULL, registered_ms INTEGER NOT NULL, PRIMARY KEY(id, root));";
+
+/* The record channel's hello: the grid's id and name, and with a member key
+ * its certificate and the binding of the public channel to it. */
+static int queue_hello(pg_entity *e, const char *root, pg_diag *d) {
+  pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
+  pg_grid_hello *h = &m.u.hello;
+  snprintf(h->registration_id, sizeof h->registration_id, "%s", e->id);
+  snprintf(h->name, sizeof h->name, "%s", e->name);
+  h->time = pg_entity_now(e);
+  if (e->key) {
+    size_t n = 0;
+    const uint8_t *der = pg_tls_key_cert_der(e->key, &n);
+    if (!der || n == 0 || n > sizeof h->cert)
+      return pg_fail(d, PG_ERR_CONFIG, "%s: the member key has no certificate (or one over %zu bytes)",
+                     e->role, sizeof h->cert);
+    memcpy(h->cert, der, n);
+    h->cert_len = n;
+    pg_buf msg;
+    pg_buf_init(&msg, 512);
+    int rc = pg_grid_binding_bytes_public(e->id, root, h->time, &msg, d);
+    if (!rc)
+      rc = pg_tls_sign(e->key, msg.data, msg.len, h->signature.sig, sizeof h->signature.sig,
+                       &h->signature.sig_len, d);
+    pg_buf_free(&msg);
+    if (rc) return rc;
+  }
+  return pg_chan_queue(e->db, "record", &m, d);
+}
+
+int pg_record_channel_open(pg_entity *e, pg_diag *d) {
+  int rc = pg_db_begin(e->db, d);
+  if (rc) return rc;
+  bool created = false;
+  pg_chan_info ci;
+  char stored[PG_MAM_HASH_TRYTES + 1];
+  rc = pg_chan_ensure_mode(e->db, "record", PG_MAM_PUBLIC, PG_RECORD_SECURITY, &ci, &created, d);
+  if (!rc && created) rc = queue_hello(e, ci.root, d);
+  if (!rc) rc = pg_kv_get_text(e->db, "record_root", stored, sizeof stored, d);
+  if (!rc && strcmp(stored, ci.root) != 0) rc = pg_kv_set_text(e->db, "record_root", ci.root, d);
+  if (!rc) rc = pg_db_commit(e->db, d);
+  else pg_db_rollback(e->db);
+  if (!rc && created)
+    pg_log_info(e->role, "%s: public record channel created, root %s", e->id, ci.root);
+  return rc;
+}
+
+/* Whether the newest row of config_history holds exactly these settings. */
+static int config_same(sqlite3 *db, const pg_gridop_opts *o, int64_t *last_from, bool *same,
+                       pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  *same = false;
+  *last_from = -1;
+  int rc = pg_db_prepare(db, "SELECT from_slot, mechanism, import_price, export_price, fee_per_kwh,"
+                              " fee_bp, fixed_buy_price, fixed_sell_price FROM config_history"
+                              " ORDER BY from_slot DESC LIMIT 1",
+                          &st, d);
+  if (rc) return rc;
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    *last_from = sqlite3_column_int64(st, 0);
+    const uint64_t v[] = {o->import_price, o->export_price,    o->fee_per_kwh,
+                          o->fee_bp,       o->fixed_buy_price, o->fixed_sell_price};
+    *same = strcmp((const char *)sqlite3_column_text(st, 1), pg_market_mech_name(o->mech)) == 0;
+    for (int i = 0; i < 6; i++)
+      if ((uint64_t)sqlite3_column_int64(st, 2 + i) != v[i]) *same = false;
+  } else if (s != SQLITE_DONE) {
+    rc = pg_fail(d, PG_ERR_DB, "config history read: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, int64_t from_slot, int64_t now_ms,
+                     pg_diag *d) {
+  int64_t last = -1;
+  bool same = false;
+  int rc = config_same(db, o, &last, &same, d);
+  if (rc || same) return rc;
+  if (from_slot < last) from_slot = last; /* never rewrite the settings of settled slots */
+  sqlite3_stmt *st = NULL;
+  rc = pg_db_prepare(db, "INSERT OR REPLACE INTO config_history VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                     &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, from_slot);
+  sqlite3_bind_text(st, 2, pg_market_mech_name(o->mech), -1, SQLITE_STATIC);
+  const uint64_t v[] = {o->import_price, o->export_price,    o->fee_per_kwh,
+                        o->fee_bp,       o->fixed_buy_price, o->fixed_sell_price};
+  for (int i = 0; i < 6; i++) sqlite3_bind_int64(st, 3 + i, (sqlite3_int64)v[i]);
+  sqlite3_bind_int64(st, 9, now_ms);
+  return pg_db_step_done(db, st, "config history write", d);
+}
+
+/* The side key of id's current registration (and the channel remembered in
+ * member_channels for the audit export). *found = false without one. */
+static int member_side_key(sqlite3 *db, const char *id, char sk[PG_MAM_HASH_TRYTES + 1],
+                           bool *found, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  *found = false;
+  int rc = pg_db_prepare(db, "SELECT side_key FROM registrations WHERE id = ?1", &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    snprintf(sk, PG_MAM_HASH_TRYTES + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+    *found = sk[0] != '\0';
+  } else if (s != SQLITE_DONE) {
+    rc = pg_fail(d, PG_ERR_DB, "registrations read: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  return rc ? rc : *found ? pg_record_member_channel(db, id, d) : PG_OK;
+}
+
+int pg_record_member_channel(sqlite3 *db, const char *id, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, "INSERT OR IGNORE INTO member_channels(id, root, side_key, registered_ms)"
+                              " SELECT id, root, side_key, registered_ms FROM registrations"
+                              " WHERE id = ?1",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  return pg_db_step_done(db, st, "member channels write", d);
+}
+
+/* The message ids of the open readings of id up to slot k, sorted. */
+static int line_readings(sqlite3 *db, uint64_t k, const char *id, pg_record_plain *p,
+                         pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, "SELECT msg_id FROM readings WHERE settled_in IS NULL AND slot <= ?1"
+                              " AND entity_id = ?2 ORDER BY msg_id",
+                          &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
+  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+  int s;
+  p->n_readings = 0;
+  while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *hex = (const char *)sqlite3_column_text(st, 0);
+    if (p->n_readings == PG_RECORD_MAX_READINGS)
+      rc = pg_fail(d, PG_ERR_TOO_LARGE, "record: '%s' has more than %d readings in slot %" PRIu64,
+                   id, PG_RECORD_MAX_READINGS, k);
+    else if (!hex || strlen(hex) != 64 || pg_hex_decode_exact(hex, p->readings[p->n_readings], 32))
+      rc = pg_fail(d, PG_ERR_STATE, "record: reading of '%s' has no message id", id);
+    else
+      p->n_readings++;
+  }
+  if (!rc && s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings read: %s", sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  if (!rc) pg_record_plain_sort(p);
+  return rc;
+}
+
+/* Seals the line of one party; *made = false (counted) when the party has
+ * no registration to take a key from. */
+static int seal_party(pg_entity *e, uint64_t k, const pg_record_party *rp, pg_grid_record_line *l,
+                      bool *made, pg_diag *d) {
+  char sk[PG_MAM_HASH_TRYTES + 1];
+  bool found = false;
+  *made = false;
+  int rc = member_side_key(e->db, rp->id, sk, &found, d);
+  if (rc) return rc;
+  if (!found) {
+    pg_log_warn(e->role, "%s: slot %" PRIu64 ": '%s' has no registration; no record line", e->id,
+                k, rp->id);
+    return pg_count_add(e->db, "record_lines_without_key", 1, d);
+  }
+  pg_record_plain p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.id, sizeof p.id, "%s", rp->id);
+  p.role = (pg_grid_entity)rp->kind;
+  rc = line_readings(e->db, k, rp->id, &p, d);
+  if (rc) return rc;
+  p.wh = rp->wh;
+  p.has_price = rp->has_price;
+  p.price = rp->price;
+  p.community_wh = rp->res->community_wh;
+  p.amount = rp->res->amount;
+  p.fee = rp->res->fee;
+  p.total = rp->res->total;
+  p.baseline = rp->res->baseline;
+  snprintf(p.request_id, sizeof p.request_id, "%s", rp->request_id ? rp->request_id : "");
+  uint8_t m[PG_RECORD_KEY];
+  rc = pg_record_member_key(sk, strlen(sk), m);
+  if (rc) return pg_fail(d, rc, "record: '%s' has an invalid side key", rp->id);
+  rc = pg_record_seal(m, k, &p, l, d);
+  sodium_memzero(m, sizeof m);
+  *made = rc == PG_OK;
+  return rc;
+}
+
+int pg_record_book(pg_entity *e, const pg_grid_settlement *head, const pg_record_party *parties,
+                   size_t n, pg_diag *d) {
+  pg_grid_record_line *lines = calloc(n ? n : 1, sizeof *lines);
+  if (!lines) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t nl = 0;
+  int rc = PG_OK;
+  for (size_t i = 0; i < n && !rc; i++) {
+    bool made = false;
+    rc = seal_party(e, head->slot, &parties[i], &lines[nl], &made, d);
+    if (made) nl++;
+  }
+  pg_record_parts parts = {0};
+  if (!rc) rc = pg_record_build_parts(head, lines, nl, 0, &parts, d);
+  for (size_t i = 0; i < parts.n && !rc; i++)
+    rc = pg_chan_queue_text(e->db, "record", parts.part[i].data, parts.part[i].len, d);
+  pg_record_parts_free(&parts);
+  for (size_t i = 0; i < nl; i++) free(lines[i].box);
+  free(lines);
+  return rc;
+}

@@ -1,0 +1,272 @@
+/* test_audit.c — `p2pgrid audit` end to end: a full-mode simulation (real
+ * entities on an in-process Tangle), the grid's audit export
+ * (`p2pgrid grid audit-export`), then the audit against the simulation's
+ * node data directory:
+ *   - the clean run agrees (exit 0);
+ *   - the same run with one reading, one bill, one payout and one price
+ *     altered in (a copy of) the grid's database is reported at exactly
+ *     those four slots and nowhere else (exit 1);
+ *   - a consumer's member audit (`p2pgrid consumer audit-keys`) agrees and
+ *     names nobody but itself. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "harness.h"
+
+static char g_out[300], g_state[400], g_export[400];
+
+/* Runs argv to completion (stdout and stderr into log); the exit status. */
+static int run_status(const char *const *argv, const char *log) {
+  pid_t pid = spawn_logged(argv, log);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  return WEXITSTATUS(st);
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  assert_int_equal(fclose(f), 0);
+}
+
+/* Two hours of a small community around noon: 2 producers, 3 households. */
+static int setup(void **state) {
+  (void)state;
+  if (harness_mkroot("/tmp/p2pgrid-audit-XXXXXX")) return -1;
+  char ini[300], log[300];
+  snprintf(ini, sizeof ini, "%s/scenario.ini", g_root);
+  write_file(ini, "[scenario]\nname = audit\nstart = 2025-06-21T10:00:00Z\nduration = 2h\n"
+                  "slot = 15m\nseed = 7\nmode = full\n"
+                  "[site]\nlat = 52.52\nlon = 13.40\ntz = Europe/Berlin\n"
+                  "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
+                  "fee_per_kwh = 5Mi\nfee_bp = 100\npayout_min = 1Mi\n"
+                  "[producers]\ncount = 2\nsources_per_producer = 2\nsolar_share = 0.67\n"
+                  "kwp_min = 3\nkwp_max = 8\nwind_kw_min = 2\nwind_kw_max = 5\nwind_speed = 6\n"
+                  "ask_share = 0.67\nask_min = 90Mi\nask_max = 160Mi\n"
+                  "[households]\ncount = 3\nannual_kwh_min = 2500\nannual_kwh_max = 5000\n"
+                  "noise = 0.3\nbid_share = 0.75\nbid_min = 200Mi\nbid_max = 290Mi\n");
+  snprintf(g_out, sizeof g_out, "%s/out", g_root);
+  snprintf(g_state, sizeof g_state, "%s/state", g_out);
+  snprintf(log, sizeof log, "%s/sim.log", g_root);
+  const char *sim[] = {P2PGRID_BIN, "sim", ini, "--full", "-q", "-o", g_out, NULL};
+  run_ok(sim, log);
+  snprintf(g_export, sizeof g_export, "%s/export.json", g_root);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  harness_rmroot();
+  return 0;
+}
+
+static void audit_export(const char *state_dir, const char *out) {
+  char dir[500], log[500];
+  snprintf(dir, sizeof dir, "%s/grid", state_dir);
+  snprintf(log, sizeof log, "%s.log", out);
+  const char *argv[] = {P2PGRID_BIN, "grid", "audit-export", "--data-dir", dir, "--out", out, NULL};
+  run_ok(argv, log);
+}
+
+/* p2pgrid audit ... --json; the exit status, *out the parsed result. */
+static int audit(const char *what, const char *file, const char *state_dir, const char *tag,
+                 json_t **out) {
+  char node[500], log[500], html[500];
+  snprintf(node, sizeof node, "%s/node", state_dir);
+  snprintf(log, sizeof log, "%s/audit-%s.log", g_root, tag);
+  snprintf(html, sizeof html, "%s/audit-%s.html", g_root, tag);
+  const char *argv[] = {P2PGRID_BIN, "audit", what, file, "--node", node, "--json",
+                        "--html", html, NULL};
+  int st = run_status(argv, log);
+  char *text = slurp(log, NULL);
+  assert_non_null(text);
+  json_error_t je;
+  *out = json_loads(text, JSON_DISABLE_EOF_CHECK, &je);
+  if (!*out) fail_msg("audit %s: no JSON (exit %d): %s", tag, st, text);
+  free(text);
+  size_t hl = 0;
+  char *h = slurp(html, &hl);
+  assert_non_null(h);
+  assert_non_null(strstr(h, "<table>"));
+  assert_null(strstr(h, "<script"));
+  free(h);
+  return st;
+}
+
+static void test_clean(void **state) {
+  (void)state;
+  audit_export(g_state, g_export);
+  json_t *r = NULL;
+  int st = audit("--export", g_export, g_state, "clean", &r);
+  json_t *d = json_object_get(r, "differences");
+  if (st != 0 || json_array_size(d) != 0) {
+    char *s = json_dumps(d, JSON_INDENT(1));
+    fail_msg("clean run: exit %d, differences %s", st, s);
+  }
+  assert_true(json_is_true(json_object_get(r, "agree")));
+  assert_true(json_array_size(json_object_get(r, "slots")) >= 8);
+  assert_true(json_integer_value(json_object_get(json_object_get(r, "checked"), "batches")) > 0);
+  json_decref(r);
+}
+
+/* An export that hands p001's channel keys to p002 (an operator passing
+ * off one member's readings as another's): the channel is not bound to
+ * p002, and the readings are not where the export says. */
+static void test_swapped_channel(void **state) {
+  (void)state;
+  json_error_t je;
+  json_t *e = json_load_file(g_export, 0, &je);
+  assert_non_null(e);
+  json_t *m, *p1 = NULL, *p2 = NULL;
+  size_t i;
+  json_array_foreach(json_object_get(e, "members"), i, m) {
+    if (strcmp(jstr(m, "id"), "p001") == 0) p1 = m;
+    if (strcmp(jstr(m, "id"), "p002") == 0) p2 = m;
+  }
+  assert_non_null(p1);
+  assert_non_null(p2);
+  json_object_set(p2, "channels", json_object_get(p1, "channels"));
+  char path[400];
+  snprintf(path, sizeof path, "%s/export-swapped.json", g_root);
+  assert_int_equal(json_dump_file(e, path, 0), 0);
+  json_decref(e);
+  json_t *r = NULL;
+  assert_int_equal(audit("--export", path, g_state, "swapped", &r), 1);
+  bool unbound = false;
+  json_t *x;
+  json_array_foreach(json_object_get(r, "differences"), i, x)
+    unbound |= strstr(jstr(x, "text"), "is not bound to p002") != NULL;
+  if (!unbound) fail_msg("the swapped channel was not reported: %s", json_dumps(r, 0));
+  json_decref(r);
+}
+
+/* Slots of the copy's grid database that have what the tampering needs. */
+static int64_t pick(sqlite3 *db, const char *sql, int64_t not1, int64_t not2, int64_t not3) {
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  int64_t k = -1;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    int64_t v = sqlite3_column_int64(st, 0);
+    if (v != not1 && v != not2 && v != not3) {
+      k = v;
+      break;
+    }
+  }
+  sqlite3_finalize(st);
+  assert_true(k >= 0);
+  return k;
+}
+
+static void exec_one(sqlite3 *db, const char *sql, int64_t k) {
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_int64(st, 1, k);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  assert_int_equal(sqlite3_changes(db), 1);
+  sqlite3_finalize(st);
+}
+
+/* One reading, one bill, one payout and one price altered, each in its
+ * own slot; returns the four slots. */
+static void tamper(const char *state_dir, int64_t slots[4]) {
+  char path[500];
+  snprintf(path, sizeof path, "%s/grid/grid.db", state_dir);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  slots[0] = pick(db, "SELECT settled_in FROM readings WHERE settled_in IS NOT NULL AND wh > 0"
+                      " AND kind = 3 ORDER BY settled_in", -1, -1, -1);
+  slots[1] = pick(db, "SELECT slot FROM bills ORDER BY slot", slots[0], -1, -1);
+  slots[2] = pick(db, "SELECT slot FROM payouts WHERE batch_id IS NOT NULL ORDER BY slot",
+                  slots[0], slots[1], -1);
+  slots[3] = pick(db, "SELECT slot FROM slots WHERE has_price = 1 ORDER BY slot DESC", slots[0],
+                  slots[1], slots[2]);
+  exec_one(db, "UPDATE readings SET wh = wh + 7 WHERE rowid = (SELECT rowid FROM readings"
+               " WHERE settled_in = ?1 AND kind = 3 AND wh > 0 LIMIT 1)", slots[0]);
+  exec_one(db, "UPDATE bills SET owed = owed + 1000 WHERE rowid = (SELECT rowid FROM bills"
+               " WHERE slot = ?1 LIMIT 1)", slots[1]);
+  exec_one(db, "UPDATE payouts SET amount = amount + 5 WHERE rowid = (SELECT rowid FROM payouts"
+               " WHERE slot = ?1 AND batch_id IS NOT NULL LIMIT 1)", slots[2]);
+  exec_one(db, "UPDATE slots SET buy_price = buy_price + 1 WHERE slot = ?1", slots[3]);
+  sqlite3_close(db);
+}
+
+static void test_tampered(void **state) {
+  (void)state;
+  char copy[400], log[400], ex[400];
+  snprintf(copy, sizeof copy, "%s/tampered", g_root);
+  snprintf(log, sizeof log, "%s/cp.log", g_root);
+  const char *cp[] = {"/bin/cp", "-a", g_state, copy, NULL};
+  run_ok(cp, log);
+  int64_t slots[4];
+  tamper(copy, slots);
+  snprintf(ex, sizeof ex, "%s/export-tampered.json", g_root);
+  audit_export(copy, ex);
+  json_t *r = NULL;
+  assert_int_equal(audit("--export", ex, copy, "tampered", &r), 1);
+  json_t *diffs = json_object_get(r, "differences");
+  size_t i;
+  json_t *x;
+  bool seen[4] = {false};
+  json_array_foreach(diffs, i, x) {
+    json_t *s = json_object_get(x, "slot");
+    if (!json_is_integer(s)) fail_msg("a difference outside the slots: %s", jstr(x, "text"));
+    int64_t k = json_integer_value(s);
+    bool known = false;
+    for (int j = 0; j < 4; j++)
+      if (k == slots[j]) seen[j] = known = true;
+    if (!known) fail_msg("a difference at slot %lld: %s", (long long)k, jstr(x, "text"));
+  }
+  for (int j = 0; j < 4; j++)
+    if (!seen[j]) fail_msg("nothing reported at slot %lld (alteration %d)", (long long)slots[j], j);
+  size_t bad = 0;
+  json_array_foreach(json_object_get(r, "slots"), i, x) bad += !json_is_true(json_object_get(x, "agree"));
+  assert_int_equal(bad, 4);
+  json_decref(r);
+}
+
+static void test_member(void **state) {
+  (void)state;
+  char ini[400], keys[400], log[400], text[1200];
+  snprintf(ini, sizeof ini, "%s/h0001.ini", g_root);
+  snprintf(text, sizeof text, "[consumer]\nid = h0001\ndata_dir = %s/h0001\n", g_state);
+  write_file(ini, text);
+  snprintf(keys, sizeof keys, "%s/h0001.keys.json", g_root);
+  snprintf(log, sizeof log, "%s/audit-keys.log", g_root);
+  const char *ak[] = {P2PGRID_BIN, "consumer", "audit-keys", "--config", ini, "--out", keys, NULL};
+  run_ok(ak, log);
+  json_t *r = NULL;
+  int st = audit("--member-keys", keys, g_state, "member", &r);
+  if (st != 0) {
+    char *s = json_dumps(json_object_get(r, "differences"), JSON_INDENT(1));
+    fail_msg("member audit: exit %d, differences %s", st, s);
+  }
+  assert_true(json_is_true(json_object_get(r, "member")));
+  assert_string_equal(jstr(r, "subject"), "h0001");
+  assert_true(json_array_size(json_object_get(r, "slots")) >= 8); /* its lines of the record */
+  char *all = json_dumps(r, 0);
+  for (const char *other = "h0002\0h0003\0p001\0p002\0"; *other; other += strlen(other) + 1)
+    if (strstr(all, other)) fail_msg("the member audit of h0001 names %s: %s", other, all);
+  free(all);
+  json_decref(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_clean),
+      cmocka_unit_test(test_swapped_channel),
+      cmocka_unit_test(test_tampered),
+      cmocka_unit_test(test_member),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
