@@ -9,7 +9,6 @@
  * The simulation and the export are made with the p2pgrid binary
  * ($P2PGRID, as bench/run sets it; default ./p2pgrid); their time is not
  * counted. Data in /dev/shm when there is one, else TMPDIR. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +20,7 @@
 #include "p2pgrid/clock.h"
 #include "p2pgrid/file.h"
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-static const char *tmpbase(void) {
-  struct stat sb;
-  if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0)
-    return "/dev/shm";
-  const char *t = getenv("TMPDIR");
-  return t && *t ? t : "/tmp";
-}
+#include "util.h"
 
 static int run(char *const argv[]) {
   pid_t pid = fork();
@@ -118,7 +106,7 @@ int main(int argc, char **argv) {
   const char *bin = getenv("P2PGRID");
   if (!bin || !*bin) bin = "./p2pgrid";
   char dir[512];
-  snprintf(dir, sizeof dir, "%s/bench_audit_XXXXXX", tmpbase());
+  snprintf(dir, sizeof dir, "%s/bench_audit_XXXXXX", bench_tmpbase());
   if (!mkdtemp(dir)) return 1;
   double sps = 0, mps = 0;
   int rc = make_run(bin, dir, hours);
@@ -127,6 +115,6 @@ int main(int argc, char **argv) {
     printf("audit_full_slots_per_s: %.1f slots/s\n", sps);
     printf("audit_messages_per_s: %.0f messages/s\n", mps);
   }
-  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  bench_rmtree(dir);
   return rc ? 1 : 0;
 }

@@ -12,7 +12,6 @@
  * parents (tip selection) and nonce, then validates and stores it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -26,6 +25,8 @@
 #include <unistd.h>
 
 #include "p2pgrid/client.h"
+
+#include "util.h"
 
 extern char **environ;
 
@@ -52,13 +53,6 @@ static void *drain_main(void *p) {
   return NULL;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
-  (void)st;
-  (void)flag;
-  (void)f;
-  return remove(path);
-}
-
 static void node_stop(node_proc *n) {
   if (n->pid > 0) {
     kill(n->pid, SIGTERM);
@@ -79,7 +73,7 @@ static void node_stop(node_proc *n) {
   n->draining = false;
   if (n->err_fd >= 0) close(n->err_fd);
   n->err_fd = -1;
-  if (n->dir[0]) nftw(n->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (n->dir[0]) bench_rmtree(n->dir);
   n->dir[0] = '\0';
 }
 

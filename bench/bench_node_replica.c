@@ -6,7 +6,6 @@
  * lines only.
  *
  *   bench_node_replica          PG_BENCH_MESSAGES (default 5000) messages */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +18,11 @@
 #include "p2pgrid/log.h"
 #include "p2pgrid/node.h"
 
+#include "util.h"
+
 #define PER_MILESTONE 50
 
 static char g_tmp[64];
-
-static int rm_entry(const char *p, const struct stat *s, int f, struct FTW *w) {
-  (void)s, (void)f, (void)w;
-  return remove(p);
-}
 
 static double now_s(void) {
   struct timespec ts;
@@ -120,6 +116,6 @@ int main(void) {
   }
   pg_node_stop(rep);
   pg_node_stop(coo);
-  (void)nftw(g_tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  bench_rmtree(g_tmp);
   return rc ? 1 : 0;
 }

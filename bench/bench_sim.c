@@ -6,7 +6,6 @@
  *     Tangle) on examples/scenarios/demo.ini (a day, 3 producers, 8
  *     households); node and entity databases in /dev/shm when there is one,
  *     else TMPDIR. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +17,7 @@
 #include "p2pgrid/log.h"
 #include "p2pgrid/sim.h"
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-static const char *tmpbase(void) {
-  struct stat sb;
-  if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0)
-    return "/dev/shm";
-  const char *t = getenv("TMPDIR");
-  return t && *t ? t : "/tmp";
-}
+#include "util.h"
 
 static int run(pg_config *c, pg_sim_mode mode, const char *label, double *rate_ps) {
   pg_scenario s;
@@ -39,7 +27,7 @@ static int run(pg_config *c, pg_sim_mode mode, const char *label, double *rate_p
     return -1;
   }
   char dir[512];
-  snprintf(dir, sizeof dir, "%s/bench_sim_XXXXXX", tmpbase());
+  snprintf(dir, sizeof dir, "%s/bench_sim_XXXXXX", bench_tmpbase());
   if (!mkdtemp(dir)) {
     pg_scenario_free(&s);
     return -1;
@@ -57,7 +45,7 @@ static int run(pg_config *c, pg_sim_mode mode, const char *label, double *rate_p
     pg_sim_result_free(&r);
   }
   pg_scenario_free(&s);
-  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  bench_rmtree(dir);
   return rc ? -1 : 0;
 }
 
@@ -91,7 +79,7 @@ int main(int argc, char **argv) {
   else snprintf(path, sizeof path, "examples/scenarios/demo.ini");
   if (pg_config_new(&c) == PG_OK && pg_config_load_file(c, path, &d) == PG_OK) {
     if (run(c, PG_SIM_FULL, "full", &rate) == 0)
-      printf("sim_full_demo_slots_per_s: %.1f slots/s (demo.ini, state in %s)\n", rate, tmpbase());
+      printf("sim_full_demo_slots_per_s: %.1f slots/s (demo.ini, state in %s)\n", rate, bench_tmpbase());
   } else {
     fprintf(stderr, "bench_sim: %s\n", d.msg);
   }

@@ -80,6 +80,7 @@ typedef struct pg_client_ops {
   int (*submit_raw)(pg_client *c, const uint8_t *bytes, size_t len, uint8_t id[PG_ID_LEN],
                     pg_diag *d);
   int (*get_raw)(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d);
+  /* May be NULL: pg_client_get_json then parses what get_raw returns. */
   int (*get_json)(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d);
   int (*get_meta)(pg_client *c, const uint8_t id[PG_ID_LEN], pg_msg_meta *out, pg_diag *d);
   int (*children)(pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)[PG_ID_LEN],

@@ -133,21 +133,6 @@ static int d_get_raw(pg_client *pc, const uint8_t id[PG_ID_LEN], pg_buf *out, pg
   return rc;
 }
 
-static int d_get_json(pg_client *pc, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d) {
-  pg_buf raw;
-  pg_buf_init(&raw, PG_MSG_MAX_LEN);
-  pg_message m;
-  int rc = d_get_raw(pc, id, &raw, d);
-  if (rc == PG_OK) rc = pg_message_parse(raw.data, raw.len, &m, d);
-  if (rc == PG_OK) {
-    *out = pg_message_to_json(&m);
-    if (!*out) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    pg_message_clear(&m);
-  }
-  pg_buf_free(&raw);
-  return rc;
-}
-
 static int d_get_meta(pg_client *pc, const uint8_t id[PG_ID_LEN], pg_msg_meta *out, pg_diag *d) {
   dir_client *c = D(pc);
   sqlite3_stmt *st = NULL;
@@ -280,7 +265,6 @@ static const pg_client_ops dir_ops = {
     .submit_json = d_submit_json,
     .submit_raw = d_submit_raw,
     .get_raw = d_get_raw,
-    .get_json = d_get_json,
     .get_meta = d_get_meta,
     .children = d_children,
     .find_index = d_find_index,

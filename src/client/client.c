@@ -5,6 +5,7 @@
 
 #include "p2pgrid/client.h"
 #include "p2pgrid/hex.h"
+#include "p2pgrid/message_json.h"
 
 void pg_client_free(pg_client *c) {
   if (c && c->ops && c->ops->destroy) c->ops->destroy(c);
@@ -95,7 +96,19 @@ int pg_client_get_json(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out, 
   int rc = check(c, d);
   if (rc) return rc;
   if (!id || !out) return pg_fail(d, PG_ERR_INVALID, "get message: no id or output");
-  return c->ops->get_json(c, id, out, d);
+  if (c->ops->get_json) return c->ops->get_json(c, id, out, d);
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  pg_message m;
+  rc = c->ops->get_raw(c, id, &raw, d);
+  if (rc == PG_OK) rc = pg_message_parse(raw.data, raw.len, &m, d);
+  if (rc == PG_OK) {
+    *out = pg_message_to_json(&m);
+    if (!*out) rc = pg_fail(d, PG_ERR_NOMEM, "get message: out of memory");
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
+  return rc;
 }
 
 int pg_client_get_meta(pg_client *c, const uint8_t id[PG_ID_LEN], pg_msg_meta *out, pg_diag *d) {

@@ -97,21 +97,6 @@ static int l_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_
   return rc ? pg_fail(d, rc, "reading a message: %s", pg_strerror(rc)) : PG_OK;
 }
 
-static int l_get_json(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d) {
-  pg_buf raw;
-  pg_buf_init(&raw, PG_MSG_MAX_LEN);
-  pg_message m;
-  int rc = l_get_raw(c, id, &raw, d);
-  if (rc == PG_OK) rc = pg_message_parse(raw.data, raw.len, &m, d);
-  if (rc == PG_OK) {
-    *out = pg_message_to_json(&m);
-    if (!*out) rc = PG_ERR_NOMEM;
-    pg_message_clear(&m);
-  }
-  pg_buf_free(&raw);
-  return rc;
-}
-
 static int l_get_meta(pg_client *c, const uint8_t id[PG_ID_LEN], pg_msg_meta *out, pg_diag *d) {
   int rc = pg_tangle_get_meta(L(c)->tangle, id, out);
   if (rc == PG_ERR_NOT_FOUND) return not_found(d, "message", id, PG_ID_LEN);
@@ -179,7 +164,6 @@ static const pg_client_ops LOCAL_OPS = {
     .submit_json = l_submit_json,
     .submit_raw = l_submit_raw,
     .get_raw = l_get_raw,
-    .get_json = l_get_json,
     .get_meta = l_get_meta,
     .children = l_children,
     .find_index = l_find_index,

@@ -23,24 +23,31 @@ int pg_entity_sign_binding(const pg_entity *e, const pg_grid_channel *c, uint64_
   return rc;
 }
 
+int pg_entity_hello_init(const pg_entity *e, pg_grid_hello *h, pg_diag *d) {
+  memset(h, 0, sizeof *h);
+  snprintf(h->registration_id, sizeof h->registration_id, "%s", e->id);
+  snprintf(h->name, sizeof h->name, "%s", e->name);
+  h->time = pg_entity_now(e);
+  if (!e->key) return PG_OK;
+  size_t n = 0;
+  const uint8_t *der = pg_tls_key_cert_der(e->key, &n);
+  if (!der || n == 0 || n > sizeof h->cert)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: the member key has no certificate (or one over %zu bytes)",
+                   e->role, sizeof h->cert);
+  memcpy(h->cert, der, n);
+  h->cert_len = n;
+  return PG_OK;
+}
+
 /* Our main channel's hello: who we are, and (with a member key) our
  * certificate and the binding of the channel to it. */
 static int queue_hello(pg_entity *e, const pg_chan_info *ci, pg_grid_entity type, pg_diag *d) {
   pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
   pg_grid_hello *h = &m.u.hello;
-  snprintf(h->registration_id, sizeof h->registration_id, "%s", e->id);
-  snprintf(h->name, sizeof h->name, "%s", e->name);
+  int rc = pg_entity_hello_init(e, h, d);
+  if (rc) return rc;
   h->type = type;
-  h->time = pg_entity_now(e);
-  int rc = PG_OK;
   if (e->key) {
-    size_t n = 0;
-    const uint8_t *der = pg_tls_key_cert_der(e->key, &n);
-    if (!der || n == 0 || n > sizeof h->cert)
-      return pg_fail(d, PG_ERR_CONFIG, "%s: the member key has no certificate (or one over %zu bytes)",
-                     e->role, sizeof h->cert);
-    memcpy(h->cert, der, n);
-    h->cert_len = n;
     pg_grid_channel ch;
     memcpy(ch.root, ci->root, sizeof ch.root);
     memcpy(ch.side_key, ci->side_key, sizeof ch.side_key);

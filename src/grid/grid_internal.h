@@ -143,6 +143,9 @@ PG_NODISCARD int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const cha
                                 pg_diag *d);
 void pg_entity_fini(pg_entity *e);
 uint64_t pg_entity_now(const pg_entity *e);
+/* A hello from us, now: id, name and, with a member key, its certificate
+ * (the caller adds the type and the signature of its binding). */
+PG_NODISCARD int pg_entity_hello_init(const pg_entity *e, pg_grid_hello *h, pg_diag *d);
 /* Signs the binding of channel c to us at time_ms with our member key. */
 PG_NODISCARD int pg_entity_sign_binding(const pg_entity *e, const pg_grid_channel *c,
                                         uint64_t time_ms, pg_grid_signature *out, pg_diag *d);

@@ -28,27 +28,17 @@ const char pg_record_schema[] =
 static int queue_hello(pg_entity *e, const char *root, pg_diag *d) {
   pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
   pg_grid_hello *h = &m.u.hello;
-  snprintf(h->registration_id, sizeof h->registration_id, "%s", e->id);
-  snprintf(h->name, sizeof h->name, "%s", e->name);
-  h->time = pg_entity_now(e);
-  if (e->key) {
-    size_t n = 0;
-    const uint8_t *der = pg_tls_key_cert_der(e->key, &n);
-    if (!der || n == 0 || n > sizeof h->cert)
-      return pg_fail(d, PG_ERR_CONFIG, "%s: the member key has no certificate (or one over %zu bytes)",
-                     e->role, sizeof h->cert);
-    memcpy(h->cert, der, n);
-    h->cert_len = n;
+  int rc = pg_entity_hello_init(e, h, d);
+  if (!rc && e->key) {
     pg_buf msg;
     pg_buf_init(&msg, 512);
-    int rc = pg_grid_binding_bytes_public(e->id, root, h->time, &msg, d);
+    rc = pg_grid_binding_bytes_public(e->id, root, h->time, &msg, d);
     if (!rc)
       rc = pg_tls_sign(e->key, msg.data, msg.len, h->signature.sig, sizeof h->signature.sig,
                        &h->signature.sig_len, d);
     pg_buf_free(&msg);
-    if (rc) return rc;
   }
-  return pg_chan_queue(e->db, "record", &m, d);
+  return rc ? rc : pg_chan_queue(e->db, "record", &m, d);
 }
 
 int pg_record_channel_open(pg_entity *e, pg_diag *d) {

@@ -287,6 +287,14 @@ void proc_kill(proc *p) {
   }
 }
 
+void proc_abort_all(proc *const *all, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (all[i]->pid > 0) {
+      dump_log(all[i]);
+      proc_kill(all[i]);
+    }
+}
+
 /* ---- HTTP --------------------------------------------------------------- */
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {

@@ -69,6 +69,9 @@ void proc_start_cmd(proc *p, const char *cmd, const char *config, const char *co
 /* SIGTERM, then wait (deadline) and require exit status 0. */
 void proc_stop(proc *p);
 void proc_kill(proc *p);
+/* A teardown's end: for each process still running, its log to stderr and
+ * SIGKILL. */
+void proc_abort_all(proc *const *all, size_t n);
 
 /* ---- an MQTT broker -------------------------------------------------------- */
 

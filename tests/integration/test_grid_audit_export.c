@@ -560,11 +560,7 @@ static void test_audit_export(void **state) {
 static int teardown(void **state) {
   (void)state;
   proc *all[] = {&g_cons, &g_src, &g_prod, &g_grid, &g_node};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i]->pid > 0) {
-      dump_log(all[i]);
-      proc_kill(all[i]);
-    }
+  proc_abort_all(all, sizeof all / sizeof all[0]);
   return 0;
 }
 

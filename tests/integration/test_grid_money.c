@@ -1155,11 +1155,7 @@ static int teardown(void **state) {
   if (g_junk.started) pthread_join(g_junk.th, NULL);
   g_chg.started = g_junk.started = false;
   proc *all[] = {&g_cons1, &g_cons0, &g_src, &g_prod, &g_grid, &g_node};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i]->pid > 0) {
-      dump_log(all[i]);
-      proc_kill(all[i]);
-    }
+  proc_abort_all(all, sizeof all / sizeof all[0]);
   pg_client_free(g_client);
   g_client = NULL;
   pg_mam_channel_wipe(&g_cx.ch);

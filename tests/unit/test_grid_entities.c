@@ -56,7 +56,7 @@ typedef struct flaky {
   static int f_##name sig {                                                    \
     flaky *f = (flaky *)c;                                                     \
     if (f->down) return pg_fail(d, PG_ERR_HTTP, "node unreachable (test)");   \
-    return f->inner->ops->name args;                                           \
+    return pg_client_##name args;                                              \
   }
 FWD(health, (pg_client *c, bool *h, pg_diag *d), (f->inner, h, d))
 FWD(info, (pg_client *c, pg_node_info *o, pg_diag *d), (f->inner, o, d))
