@@ -141,6 +141,8 @@ PG_NODISCARD int pg_wallet_count_outputs(pg_wallet *w, uint32_t change, uint32_t
  * sent before a crash. Messages referenced as conflicting are skipped;
  * unreferenced ones count (a pending transfer must not be paid again: follow
  * it with pg_wallet_follow, and pay again only if that reports a conflict).
+ * A pending transfer found is taken into this wallet's pending set (when a
+ * slot is free), so its inputs are not spent again by the next send.
  * *found tells; msg_id (may be NULL) gets a matching message, an included one
  * when there is one, else a pending one. Fails (rather than say "not found")
  * when a listed message cannot be read. */

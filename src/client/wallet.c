@@ -897,8 +897,32 @@ static int walked_addresses(pg_wallet *w, uint8_t (**out)[32], size_t *nout, pg_
 /* Whether the message carries a transaction with this reference and an
  * output of amount (0 = any) to `to`, signed by one of the mine[] addresses
  * (loaded on first need into *mine / *nmine). */
+/* Takes a transfer of ours found unconfirmed on the node (sent by an earlier
+ * wallet object, e.g. before a crash) into the pending set, so its inputs are
+ * not spent again by the next send. Without a free slot it is left out (the
+ * next send may then conflict with it, which pg_wallet_follow reports). */
+static void adopt_pending(pg_wallet *w, const uint8_t msg_id[32], const pg_message *m) {
+  const pg_transaction *tx = m->u.transaction;
+  uint8_t tx_id[32];
+  pg_transaction_id(m->payload, m->payload_len, tx_id);
+  if (find_pending(w, msg_id) || find_pending_tx(w, tx_id) || w->npending == MAX_PENDING) return;
+  uint8_t *copy = malloc(m->payload_len);
+  if (!copy) return;
+  memcpy(copy, m->payload, m->payload_len);
+  pending *p = &w->pend[w->npending++];
+  p->payload = copy;
+  p->payload_len = m->payload_len;
+  memcpy(p->msg_id, msg_id, 32);
+  memcpy(p->tx_id, tx_id, 32);
+  p->ninputs = tx->inputs_count;
+  for (size_t i = 0; i < tx->inputs_count; i++)
+    pg_output_id(tx->inputs[i].tx_id, tx->inputs[i].output_index, p->inputs[i]);
+}
+
+/* Whether msg_id is a transfer signed by us that carries index and pays
+ * amount to `to`; adopt: take it into the pending set when it is. */
 static int is_our_transfer(pg_wallet *w, const uint8_t msg_id[32], const uint8_t *index,
-                           size_t index_len, const uint8_t to[32], uint64_t amount,
+                           size_t index_len, const uint8_t to[32], uint64_t amount, bool adopt,
                            uint8_t (**mine)[32], size_t *nmine, bool *match, pg_diag *d) {
   *match = false;
   pg_buf raw;
@@ -924,6 +948,7 @@ static int is_our_transfer(pg_wallet *w, const uint8_t msg_id[32], const uint8_t
     pg_blake2b256(tx->unlocks[i].public_key, 32, signer);
     for (size_t k = 0; !*match && k < *nmine; k++) *match = memcmp((*mine)[k], signer, 32) == 0;
   }
+  if (rc == PG_OK && *match && adopt) adopt_pending(w, msg_id, &m);
   pg_message_clear(&m);
   pg_buf_free(&raw);
   return rc;
@@ -952,7 +977,8 @@ int pg_wallet_find_transfer(pg_wallet *w, const uint8_t *index, size_t index_len
     bool referenced = meta.referenced_by != 0;
     if (referenced && meta.inclusion != PG_INCL_INCLUDED) continue; /* conflicted (or no tx) */
     if (!referenced && have_pending) continue; /* one pending carrier is enough */
-    rc = is_our_transfer(w, ids[i], index, index_len, to, amount, &mine, &nmine, &match, d);
+    rc = is_our_transfer(w, ids[i], index, index_len, to, amount, !referenced, &mine, &nmine,
+                         &match, d);
     if (rc || !match) continue;
     if (referenced) { /* confirmed: the best answer */
       *found = true;

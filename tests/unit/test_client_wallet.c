@@ -117,6 +117,46 @@ static void test_send_fails_before_submit_when_pending_set_full(void **state) {
   wfix_free(f);
 }
 
+/* The grid crashed after sending payout 1 and before it was confirmed: a new
+ * wallet object from the same seed finds it (pending) on the node. Its inputs
+ * must then be held back, or the next payout spends them again and one of the
+ * two conflicts (seen under kill -9 in integration/grid_crash). */
+static void test_found_pending_transfer_is_not_spent_again(void **state) {
+  (void)state;
+  wfix *f = wfix_new(2, MI, 0);
+  pg_diag d = {{0}};
+  static const char ref1[] = "p2pgrid:payout:1", ref2[] = "p2pgrid:payout:2";
+  pg_wallet_output out = {.amount = MI};
+  memcpy(out.address, f->other, 32);
+  pg_wallet_send_opts so = {.index = (const uint8_t *)ref1, .index_len = strlen(ref1)};
+  uint8_t sent[32], got[32];
+  assert_int_equal(pg_wallet_send(f->w, &out, 1, &so, sent, NULL, &d), PG_OK);
+
+  pg_wallet *w2 = NULL; /* "after the restart" */
+  assert_int_equal(pg_wallet_new(f->c, f->seed, 32, NULL, &w2, &d), PG_OK);
+  bool found = false;
+  assert_int_equal(pg_wallet_find_transfer(w2, (const uint8_t *)ref1, strlen(ref1), f->other, MI,
+                                           got, &found, &d),
+                   PG_OK);
+  assert_true(found);
+  assert_memory_equal(got, sent, 32);
+  so.index = (const uint8_t *)ref2;
+  so.index_len = strlen(ref2);
+  assert_int_equal(pg_wallet_send(w2, &out, 1, &so, NULL, NULL, &d), PG_OK);
+  uint32_t ms = 0;
+  assert_int_equal(pg_tangle_issue_milestone(f->tf.t, (const uint8_t(*)[64])f->coo_sk, 1, NULL, &ms, &d),
+                   PG_OK);
+  uint64_t b = 0;
+  assert_int_equal(pg_client_address(f->c, f->other, &b, NULL, &d), PG_OK);
+  assert_int_equal(b, 2 * MI); /* both payouts included, none conflicted */
+  /* the pending set of w2 now also follows the adopted transfer */
+  uint8_t fin[32];
+  pg_wallet_follow_opts fo = {.timeout_ms = 1, .poll_ms = 1};
+  assert_int_equal(pg_wallet_follow(w2, sent, &fo, fin, &d), PG_OK);
+  pg_wallet_free(w2);
+  wfix_free(f);
+}
+
 /* A transfer can be confirmed through another message that carries the same
  * transaction (a reattachment, ours or anybody's). Following the message
  * that lost must report the transfer as included, with the message that won
@@ -242,6 +282,7 @@ int main(void) {
   pg_log_set_level(PG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_send_fails_before_submit_when_pending_set_full),
+      cmocka_unit_test(test_found_pending_transfer_is_not_spent_again),
       cmocka_unit_test(test_follow_reports_transfer_included_by_another_message),
       cmocka_unit_test(test_follow_again_after_reattach_finds_the_transfer),
   };
