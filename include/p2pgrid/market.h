@@ -107,7 +107,12 @@
  *     "importPrice": 300, "exportPrice": 80,
  *     "fees": {"perKwh": 5, "percent": 2},            (optional, default 0)
  *     "fixed": {"buyPerKwh": 250, "sellPerKwh": 150}  (optional, default
- *                                                      importPrice/exportPrice) }
+ *                                                      importPrice/exportPrice),
+ *     "communityPrice": 120,                          (sharing; optional, 0)
+ *     "groupRules": ["dynamic", "static"] }           (hierarchical; optional)
+ * Sharing fields of a consumer (optional): "keyPercent" (a whole number or
+ * a string such as "12.5%", pg_market_key_parse) or "keyPpm" (0..10^6),
+ * not both; "group" (0..PG_SHARE_MAX_GROUP).
  * ids are strings of 1..63 bytes (not required to be unique; settlement
  * uses the order); askPerKwh/bidPerKwh optional (null = none);
  * percent is a whole percentage 0..100. Unknown keys are ignored. Errors name
@@ -201,6 +206,12 @@ enum { PG_SHARE_RULE_DYNAMIC = 0, PG_SHARE_RULE_STATIC = 1 };
 
 /* True for static-key, dynamic-key and hierarchical. */
 bool pg_market_mech_is_sharing(pg_market_mech m);
+
+/* A static key as a percentage: "25", "25%", "12.5%", "33.3333%" (0..100,
+ * at most 4 decimals, exact) into parts per million. */
+PG_NODISCARD int pg_market_key_parse(const char *s, uint32_t *ppm, pg_diag *d);
+/* "static" or "dynamic" into PG_SHARE_RULE_*. */
+PG_NODISCARD int pg_market_share_rule_parse(const char *s, uint8_t *rule, pg_diag *d);
 
 /* "fixed", "pay-as-clear", "pay-as-bid", "mmr", "sdr", "static-key",
  * "dynamic-key", "hierarchical"; NULL for others. */
@@ -333,6 +344,7 @@ typedef struct pg_market_slot_json {
   pg_market_producer *producers; /* owned; slot.producers points here */
   pg_market_consumer *consumers;
   char *ids;                     /* owned storage for every id */
+  uint8_t *group_rules;          /* owned; slot.group_rules points here */
 } pg_market_slot_json;
 
 PG_NODISCARD int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *out,

@@ -254,3 +254,39 @@ int pg_market_share_settle(const pg_market_slot *s, pg_market_mech mech, int64_t
   free(w.del);
   return rc;
 }
+
+/* ---- parsing of keys and rules (config, JSON) ---- */
+
+int pg_market_key_parse(const char *s, uint32_t *ppm, pg_diag *d) {
+  const char *p = s ? s : "";
+  uint64_t v = 0;
+  int digits = 0, decimals = -1;
+  for (; *p && *p != '%'; p++) {
+    if (*p == '.' && decimals < 0 && digits > 0) {
+      decimals = 0;
+      continue;
+    }
+    if (*p < '0' || *p > '9' || decimals >= 4 || digits >= 3) goto bad;
+    v = v * 10 + (uint64_t)(*p - '0');
+    if (decimals >= 0) decimals++;
+    else digits++;
+  }
+  if (digits == 0 || decimals == 0 || (*p == '%' && p[1] != '\0')) goto bad;
+  for (int k = decimals < 0 ? 0 : decimals; k < 4; k++) v *= 10;
+  if (v > PG_SHARE_KEY_ONE) goto bad; /* v is in 1/10000 %, i.e. ppm */
+  *ppm = (uint32_t)v;
+  return PG_OK;
+bad:
+  return pg_fail(d, PG_ERR_INVALID,
+                 "key '%s' is not a percentage 0..100 with at most 4 decimals (e.g. 12.5%%)",
+                 s ? s : "(null)");
+}
+
+int pg_market_share_rule_parse(const char *s, uint8_t *rule, pg_diag *d) {
+  if (s && strcmp(s, "dynamic") == 0) *rule = PG_SHARE_RULE_DYNAMIC;
+  else if (s && strcmp(s, "static") == 0) *rule = PG_SHARE_RULE_STATIC;
+  else
+    return pg_fail(d, PG_ERR_INVALID, "group rule '%s' is neither 'static' nor 'dynamic'",
+                   s ? s : "(null)");
+  return PG_OK;
+}
