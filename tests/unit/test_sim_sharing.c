@@ -17,6 +17,7 @@
 
 #include "p2pgrid/config.h"
 #include "p2pgrid/file.h"
+#include "p2pgrid/log.h"
 #include "p2pgrid/sim.h"
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
@@ -205,6 +206,47 @@ static void test_hierarchical_keys(void **state) {
   rmrf(dir);
 }
 
+/* full mode (the grid daemon's code with [sharing] members) settles the
+ * hierarchical scenario, with a member at 60 % participation, exactly as
+ * market-only */
+static void test_full_equals_market(void **state) {
+  (void)state;
+  char text[2048];
+  snprintf(text, sizeof text, "%sparticipation = 60%%\n", HIER);
+  pg_sim_result r[2];
+  char *dir[2];
+  for (int k = 0; k < 2; k++) {
+    pg_config *c = NULL;
+    assert_int_equal(pg_config_new(&c), PG_OK);
+    pg_diag d = {{0}};
+    assert_int_equal(pg_config_load_string(c, "h.ini", text, strlen(text), &d), PG_OK);
+    assert_int_equal(pg_config_set(c, "scenario", "duration", "1h"), PG_OK);
+    pg_scenario s;
+    if (pg_scenario_from_config(c, &s, &d)) fail_msg("%s", d.msg);
+    assert_int_equal(s.households[2].participation, 60);
+    dir[k] = mktmp();
+    pg_sim_opts o = {.mode = k ? PG_SIM_FULL : PG_SIM_MARKET_ONLY, .out_dir = dir[k]};
+    if (pg_sim_run(&s, &o, &r[k], &d)) fail_msg("run %d: %s", k, d.msg);
+    pg_scenario_free(&s);
+    pg_config_free(c);
+  }
+  assert_int_equal(r[0].n_parties, r[1].n_parties);
+  for (size_t i = 0; i < r[0].n_parties; i++) {
+    const pg_sim_party *a = &r[0].parties[i], *b = &r[1].parties[i];
+    assert_string_equal(a->id, b->id);
+    assert_int_equal(a->energy_wh, b->energy_wh);
+    assert_int_equal(a->community_wh, b->community_wh);
+    assert_int_equal(a->outside_wh, b->outside_wh);
+    assert_int_equal(a->amount, b->amount);
+  }
+  assert_true(r[0].parties[3].outside_wh > 0); /* c, at 60 % */
+  assert_int_equal(r[0].total.billed, r[1].total.billed);
+  for (int k = 0; k < 2; k++) {
+    pg_sim_result_free(&r[k]);
+    rmrf(dir[k]);
+  }
+}
+
 static void test_errors(void **state) {
   (void)state;
   struct {
@@ -236,9 +278,11 @@ static void test_errors(void **state) {
 }
 
 int main(void) {
+  pg_log_set_level(PG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_austria),
       cmocka_unit_test(test_hierarchical_keys),
+      cmocka_unit_test(test_full_equals_market),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
