@@ -20,13 +20,19 @@ static void expect_err(const char *js, int err, const char *needle) {
   if (!strstr(d.msg, needle)) fail_msg("%s: diag '%s' lacks '%s'", js, d.msg, needle);
 }
 
+/* A file of the source tree into buf (at most cap bytes). */
+static size_t read_source(const char *path, char *buf, size_t cap) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot open %s", path);
+  size_t n = fread(buf, 1, cap, f);
+  fclose(f);
+  return n;
+}
+
 static void test_example_file(void **state) {
   (void)state;
-  FILE *f = fopen(PG_SOURCE_DIR "/examples/slot.json", "rb");
-  assert_non_null(f);
   char buf[8192];
-  size_t n = fread(buf, 1, sizeof buf, f);
-  fclose(f);
+  size_t n = read_source(PG_SOURCE_DIR "/examples/slot.json", buf, sizeof buf);
   pg_market_slot_json s;
   pg_diag d = {{0}};
   int rc = pg_market_slot_from_json(buf, n, &s, &d);
@@ -113,11 +119,9 @@ static void test_errors(void **state) {
  * (fuzz seed sharing_e7.json is the spec's E7a slot). */
 static void test_sharing_fields(void **state) {
   (void)state;
-  FILE *f = fopen(PG_SOURCE_DIR "/fuzz/corpus/fuzz_market_slot/sharing_e7.json", "rb");
-  assert_non_null(f);
   char buf[4096];
-  size_t n = fread(buf, 1, sizeof buf, f);
-  fclose(f);
+  size_t n = read_source(PG_SOURCE_DIR "/fuzz/corpus/fuzz_market_slot/sharing_e7.json", buf,
+                         sizeof buf);
   pg_market_slot_json s;
   pg_diag d = {{0}};
   if (pg_market_slot_from_json(buf, n, &s, &d)) fail_msg("%s", d.msg);

@@ -19,25 +19,10 @@
 #include "p2pgrid/file.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/sim.h"
+#include "test_util_tmpdir.h"
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-static char *mktmp(void) {
-  const char *base = getenv("TMPDIR");
-  char t[512];
-  snprintf(t, sizeof t, "%s/pg_simshare_XXXXXX", base && *base ? base : "/tmp");
-  char *p = mkdtemp(t);
-  assert_non_null(p);
-  return strdup(p);
-}
-
-static void rmrf(char *dir) {
-  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  free(dir);
-}
+#define mktmp() tu_mktmp("pg_simshare")
+#define rmrf tu_rmrf
 
 /* Reads dir/name whole (NUL-terminated). */
 static char *slurp(const char *dir, const char *name) {
