@@ -244,7 +244,7 @@ static int node_access(const char *cmd, pg_config *cfg, pg_tls_files *t, char **
 
 /* [grid] community_price and group_rules of the sharing mechanisms. */
 static int read_grid_sharing(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
-  uint64_t def = go->import_price / 2 + go->export_price / 2 + (go->import_price & go->export_price & 1);
+  uint64_t def = pg_market_default_community_price(go->import_price, go->export_price);
   int rc = pg_config_get_u64(cfg, sec, "community_price", def, 0, PG_MARKET_MAX_PRICE,
                              &go->community_price, d);
   pg_config_list l = {0};

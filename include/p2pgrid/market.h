@@ -204,6 +204,10 @@ enum { PG_SHARE_RULE_DYNAMIC = 0, PG_SHARE_RULE_STATIC = 1 };
 #define PG_SHARE_MAX_GROUP 63
 #define PG_SHARE_KEY_ONE 1000000u /* key_ppm of 100% */
 
+/* The default community price of scenarios and the grid daemon:
+ * floor((import_price + export_price) / 2). */
+uint64_t pg_market_default_community_price(uint64_t import_price, uint64_t export_price);
+
 /* True for static-key, dynamic-key and hierarchical. */
 bool pg_market_mech_is_sharing(pg_market_mech m);
 

@@ -44,7 +44,9 @@ static void collect(void *ctx, const char *origin, int line, const char *section
 /* One item "name value" of a member's settings. */
 static int parse_item(const char *item, pg_grid_share_member *m, pg_diag *d) {
   const char *sp = strchr(item, ' ');
-  if (!sp) return pg_fail(d, PG_ERR_INVALID, "'%s' is not 'key P%%', 'group N' or 'participation P%%'", item);
+  if (!sp)
+    return pg_fail(d, PG_ERR_INVALID, "'%s' is not 'key P%%', 'group N' or 'participation P%%'",
+                   item);
   size_t n = (size_t)(sp - item);
   const char *v = sp;
   while (*v == ' ') v++;

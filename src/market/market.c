@@ -47,7 +47,8 @@ static u128 div256(u256 n, u128 d, u128 *rem) {
 /* ---- names ---- */
 
 static const char *const mech_names[PG_MARKET_NMECH_ALL] = {
-    "fixed", "pay-as-clear", "pay-as-bid", "mmr", "sdr", "static-key", "dynamic-key", "hierarchical"};
+    "fixed", "pay-as-clear", "pay-as-bid", "mmr", "sdr",
+    "static-key", "dynamic-key", "hierarchical"};
 
 const char *pg_market_mech_name(pg_market_mech m) {
   return (unsigned)m < PG_MARKET_NMECH_ALL ? mech_names[m] : NULL;

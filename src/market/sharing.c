@@ -10,6 +10,10 @@ bool pg_market_mech_is_sharing(pg_market_mech m) {
   return m == PG_MARKET_STATIC_KEY || m == PG_MARKET_DYNAMIC_KEY || m == PG_MARKET_HIERARCHICAL;
 }
 
+uint64_t pg_market_default_community_price(uint64_t import_price, uint64_t export_price) {
+  return import_price / 2 + export_price / 2 + (import_price & export_price & 1);
+}
+
 int pg_market_participation_split(int64_t wh, const uint8_t *percent, size_t n, int64_t *out,
                                   pg_diag *d) {
   if (wh < 0) return pg_fail(d, PG_ERR_INVALID, "negative energy %lld Wh", (long long)wh);

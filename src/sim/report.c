@@ -810,7 +810,10 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
                       {C_IMP, "Residual from the supplier", 1},
                       {"#999", "Outside this community (participation)", 1}};
   legend(o, it, 3);
-  if (m->nparts > nsel) outf(o, "<p class=\"cap\">Showing the first %zu members.</p>", nsel);
+  size_t ncons = 0;
+  for (size_t i = 0; i < m->nparts; i++) ncons += !m->parts[i].producer;
+  if (ncons > nsel)
+    outf(o, "<p class=\"cap\">Showing the first %zu of %zu members.</p>", nsel, ncons);
 }
 
 static void table_allocation(pg_buf *o, const rpt_model *m) {
@@ -827,7 +830,8 @@ static void table_allocation(pg_buf *o, const rpt_model *m) {
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / 1000, 1);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / 1000, 1);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)(meter - p->community) / 1000, 1);
-    outf(o, "</td><td class=\"n\">%.1f %%", meter > 0 ? 100.0 * (double)p->community / (double)meter : 0.0);
+    double cov = meter > 0 ? 100.0 * (double)p->community / (double)meter : 0.0;
+    outf(o, "</td><td class=\"n\">%.1f %%", cov);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->amount, 0);
     out(o, "</td></tr>");
   }

@@ -216,7 +216,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem) {
 
 /* [market] community_price and group_rules. */
 static int read_market_sharing(pg_config *c, pg_scenario *s, pg_diag *d) {
-  uint64_t def = s->import_price / 2 + s->export_price / 2 + (s->import_price & s->export_price & 1);
+  uint64_t def = pg_market_default_community_price(s->import_price, s->export_price);
   int rc = get_amount(c, "market", "community_price", def, (uint64_t)PG_MARKET_MAX_PRICE,
                       &s->community_price, NULL, d);
   if (rc) return rc;

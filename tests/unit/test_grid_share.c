@@ -80,7 +80,8 @@ static void test_errors(void **state) {
     pg_diag d = {{0}};
     int rc = pg_grid_share_from_config(c, "sharing", &m, &n, &d);
     if (rc == PG_OK) fail_msg("case %zu accepted", i);
-    if (!strstr(d.msg, cases[i].want)) fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, cases[i].want);
+    if (!strstr(d.msg, cases[i].want))
+      fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, cases[i].want);
     assert_null(m);
     assert_int_equal(n, 0);
     pg_config_free(c);

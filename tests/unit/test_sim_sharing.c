@@ -257,7 +257,8 @@ static void test_errors(void **state) {
                      PG_OK);
     pg_scenario s;
     assert_int_equal(pg_scenario_from_config(c, &s, &d), PG_ERR_CONFIG);
-    if (!strstr(d.msg, cases[i].want)) fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, cases[i].want);
+    if (!strstr(d.msg, cases[i].want))
+      fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, cases[i].want);
     pg_config_free(c);
   }
 }
