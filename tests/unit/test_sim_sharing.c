@@ -73,7 +73,7 @@ static void check_slots(const char *dir, size_t want) {
   }
   size_t n = 0;
   while ((line = strtok_r(NULL, "\n", &save))) {
-    char *f[32];
+    char *f[32] = {0};
     assert_int_equal(fields(line, f, 32), nh);
     long long v[8];
     for (size_t k = 0; k < 8; k++) v[k] = atoll(f[col[k]]);
@@ -98,7 +98,7 @@ static void check_participants(const char *dir, const pg_sim_result *r, size_t s
   long long cons = 0, prod = 0;
   bool bakery = false;
   while ((line = strtok_r(NULL, "\n", &save))) {
-    char *f[12];
+    char *f[12] = {0};
     assert_int_equal(fields(line, f, 12), 10);
     long long e = atoll(f[4]), a = atoll(f[5]), out = atoll(f[9]);
     assert_true(a >= 0 && a <= e && out >= 0);
