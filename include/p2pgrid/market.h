@@ -156,7 +156,7 @@
  * comes from the producers pro rata to their deliveries, so consumer i's
  * exact charge is a_i * V / (1000 * A) with V = sum d_j*p_j and A =
  * sum a_i; producer j's exact revenue is d_j*p_j/1000. Consumers' total
- * rounded down, producers' total rounded up (ROUNDING below; the grid bears
+ * rounded down, producers' total rounded up (ROUNDING above; the grid bears
  * at most one unit per slot), fees as for the market (on community_wh).
  * Residual import C_i - a_i (consumer utility_wh) and surplus S_j (producer
  * utility_wh) are the members' business with their own suppliers: reported,
@@ -169,9 +169,7 @@
  * PARTICIPATION (Austria, up to five communities per metering point
  * [A4, A8, A15-A17], F7): pg_market_participation_split scales a meter's
  * energy per community before settlement; each community settles its
- * slice independently; the unassigned rest stays with the supplier.
- *
- */
+ * slice independently; the unassigned rest stays with the supplier. */
 #ifndef P2PGRID_MARKET_H
 #define P2PGRID_MARKET_H
 
