@@ -242,6 +242,41 @@ static int node_access(const char *cmd, pg_config *cfg, pg_tls_files *t, char **
   return PG_EXIT_OK;
 }
 
+/* [grid] community_price and group_rules of the sharing mechanisms. */
+static int read_grid_sharing(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
+  uint64_t def = pg_market_default_community_price(go->import_price, go->export_price);
+  int rc = pg_config_get_u64(cfg, sec, "community_price", def, 0, PG_MARKET_MAX_PRICE,
+                             &go->community_price, d);
+  pg_config_list l = {0};
+  if (!rc) rc = pg_config_get_list(cfg, sec, "group_rules", NULL, PG_SHARE_MAX_GROUP + 1, &l, d);
+  for (size_t g = 0; !rc && g < l.n; g++)
+    rc = pg_market_share_rule_parse(l.items[g], &go->group_rules[g], d);
+  go->n_group_rules = l.n;
+  pg_config_list_free(&l);
+  return rc;
+}
+
+/* [sharing]: the members' keys, groups and participation (grid.h); the
+ * static keys of a group must not sum above 100 %. */
+static int read_sharing(pg_config *cfg, pg_gridop_opts *go, pg_grid_share_member **m,
+                        size_t *nm, pg_diag *d) {
+  int rc = pg_grid_share_from_config(cfg, "sharing", m, nm, d);
+  if (rc) return rc;
+  size_t n = *nm;
+  go->share = *m;
+  go->n_share = n;
+  uint64_t sum[PG_SHARE_MAX_GROUP + 1] = {0};
+  for (size_t i = 0; i < n; i++) {
+    uint32_t g = go->mech == PG_MARKET_HIERARCHICAL ? (*m)[i].group : 0;
+    bool stat = go->mech == PG_MARKET_STATIC_KEY ||
+                (go->mech == PG_MARKET_HIERARCHICAL && g < go->n_group_rules &&
+                 go->group_rules[g] == PG_SHARE_RULE_STATIC);
+    if (stat && (sum[g] += (*m)[i].key_ppm) > PG_SHARE_KEY_ONE)
+      return pg_fail(d, PG_ERR_CONFIG, "[sharing]: the static keys of group %u sum above 100%%", g);
+  }
+  return PG_OK;
+}
+
 /* [grid]: mechanism, prices, fees, grace, payouts, reading bounds, float. */
 static int read_grid_opts(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
   const char *mech = NULL;
@@ -271,6 +306,7 @@ static int read_grid_opts(pg_config *cfg, const char *sec, pg_gridop_opts *go, p
                                    &go->late_window_ms, d);
   go->default_max_w *= 1000; /* kW -> W */
   go->has_float = true;
+  if (!rc) rc = read_grid_sharing(cfg, sec, go, d);
   if (rc) {
     char msg[sizeof d->msg];
     snprintf(msg, sizeof msg, "%s", d->msg);
@@ -380,6 +416,8 @@ int pg_cmd_entity(int argc, char **argv) {
   pg_registrar *up = NULL;
   pg_meter *meter = NULL;
   pg_events *events = NULL;
+  pg_grid_share_member *share = NULL; /* [sharing] (grid) */
+  size_t n_share = 0;
   int sigfd = -1;
   daemon_t dm = {.r = r};
   pg_dirlock *dirlock = NULL;
@@ -520,7 +558,8 @@ int pg_cmd_entity(int argc, char **argv) {
   pg_producer_opts po = {0};
   pg_consumer_opts co = {0};
   pg_gridop_opts go = {0};
-  if (read_role_opts(cfg, r, sec, &po, &co, &go, &d)) {
+  if (read_role_opts(cfg, r, sec, &po, &co, &go, &d) ||
+      (r == R_GRID && read_sharing(cfg, &go, &share, &n_share, &d))) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     goto out;
   }
@@ -619,6 +658,7 @@ out:
     if (status == PG_EXIT_OK) pg_log_info(sec, "stopped");
   }
   pg_meter_free(meter);
+  pg_grid_share_free(share, n_share);
   pg_events_free(events);
   if (sigfd >= 0) close(sigfd);
   pg_registrar_free(up);

@@ -23,13 +23,18 @@ void pg_cmd_market_usage(FILE *f) {
           "selling everything at the export price.\n"
           "\n"
           "options:\n"
-          "  --mechanism M   fixed | pay-as-clear | pay-as-bid | mmr | sdr\n"
+          "  --mechanism M   fixed | pay-as-clear | pay-as-bid | mmr | sdr (trading), or\n"
+          "                  static-key | dynamic-key | hierarchical (energy-community\n"
+          "                  sharing: generation allocated by keys, allocated energy paid\n"
+          "                  at communityPrice or the producer's ask; the residual import\n"
+          "                  and the surplus are reported in 'utility Wh', not billed)\n"
           "  --input FILE    the slot as JSON ('-' reads standard input); see\n"
           "                  examples/slot.json and include/p2pgrid/market.h\n"
           "  --json          print the settlement as JSON instead of a table\n"
           "\n"
           "example:\n"
-          "  p2pgrid market settle --mechanism sdr --input examples/slot.json\n");
+          "  p2pgrid market settle --mechanism sdr --input examples/slot.json\n"
+          "  p2pgrid market settle --mechanism hierarchical --input examples/slot-sharing.json\n");
 }
 
 static int read_input(const char *path, char **out, size_t *out_len) {
@@ -83,6 +88,10 @@ static void print_table(const pg_market_slot *s, const pg_market_result *r) {
          "export %lld Wh\n",
          pg_market_mech_name(r->mech), (long long)r->supply_wh, (long long)r->demand_wh,
          (long long)r->matched_wh, (long long)r->import_wh, (long long)r->export_wh);
+  if (pg_market_mech_is_sharing(r->mech))
+    printf("sharing: allocated %lld Wh, residual import %lld Wh and surplus %lld Wh are the "
+           "members' business with their suppliers (not billed here)\n",
+           (long long)r->matched_wh, (long long)r->import_wh, (long long)r->export_wh);
   if (r->has_price)
     printf("prices per kWh: buy %.4f, sell %.4f (import %llu, export %llu)\n", r->buy_price,
            r->sell_price, (unsigned long long)s->import_price,

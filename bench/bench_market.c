@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
       c[i].has_bid = rnd() % 4 != 0;
       c[i].bid_per_kwh = 80 + rnd() % 240;
     }
-    pg_market_slot s = {p, np, c, nc, 300, 100, 5, 200, 250, 150};
+    pg_market_slot s = {p, np, c, nc, 300, 100, 5, 200, 250, 150, 0, NULL, 0};
     for (int m = 0; m < PG_MARKET_NMECH; m++) {
       size_t done = 0;
       double t0 = now(), t;

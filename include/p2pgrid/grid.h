@@ -47,6 +47,7 @@
 #include "p2pgrid/buf.h"
 #include "p2pgrid/client.h"
 #include "p2pgrid/clock.h"
+#include "p2pgrid/config.h"
 #include "p2pgrid/err.h"
 #include "p2pgrid/events.h"
 #include "p2pgrid/grid_protocol.h"
@@ -182,6 +183,24 @@ void pg_consumer_close(pg_consumer *c);
 
 /* ---- Grid operator ---- */
 
+/* Sharing mechanisms (market.h): one member's settings ([sharing] of the
+ * grid config, docs/CONFIG.md). Members not listed have key 0, group 0 and
+ * participation 100. */
+typedef struct pg_grid_share_member {
+  const char *id;        /* a consumer's member id */
+  uint32_t key_ppm;      /* static key, parts per million */
+  uint32_t group;        /* hierarchical priority group */
+  uint8_t participation; /* 1..100: percent of its readings taking part */
+} pg_grid_share_member;
+
+/* The members of a [sharing] section (section = "sharing"): every key a
+ * member id, its value a comma list of "key P%", "group N",
+ * "participation P%" (docs/CONFIG.md). *out is owned (ids too): free with
+ * pg_grid_share_free. PG_ERR_CONFIG names the member and the bad item. */
+PG_NODISCARD int pg_grid_share_from_config(pg_config *c, const char *section,
+                                           pg_grid_share_member **out, size_t *n, pg_diag *d);
+void pg_grid_share_free(pg_grid_share_member *m, size_t n);
+
 typedef struct pg_gridop_opts {
   pg_market_mech mech;
   uint64_t import_price, export_price; /* utility prices per kWh */
@@ -208,6 +227,15 @@ typedef struct pg_gridop_opts {
    * does not decode) is held back alone ("payouts_held"). */
   uint64_t float_max;
   bool has_float; /* false: the default of 10 Gi */
+  /* sharing mechanisms: the community price per kWh, the hierarchical group
+   * rules and the members' keys, groups and participation factors (a
+   * consumer's reading is scaled by its factor before settlement:
+   * floor(wh * participation / 100)). pg_gridop_open copies `share`. */
+  uint64_t community_price;
+  uint8_t group_rules[PG_SHARE_MAX_GROUP + 1];
+  size_t n_group_rules;
+  const pg_grid_share_member *share;
+  size_t n_share;
 } pg_gridop_opts;
 typedef struct pg_gridop pg_gridop;
 PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,

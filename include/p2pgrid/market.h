@@ -107,12 +107,69 @@
  *     "importPrice": 300, "exportPrice": 80,
  *     "fees": {"perKwh": 5, "percent": 2},            (optional, default 0)
  *     "fixed": {"buyPerKwh": 250, "sellPerKwh": 150}  (optional, default
- *                                                      importPrice/exportPrice) }
+ *                                                      importPrice/exportPrice),
+ *     "communityPrice": 120,                          (sharing; optional, 0)
+ *     "groupRules": ["dynamic", "static"] }           (hierarchical; optional)
+ * Sharing fields of a consumer (optional): "keyPercent" (a whole number or
+ * a string such as "12.5%", pg_market_key_parse) or "keyPpm" (0..10^6),
+ * not both; "group" (0..PG_SHARE_MAX_GROUP).
  * ids are strings of 1..63 bytes (not required to be unique; settlement
  * uses the order); askPerKwh/bidPerKwh optional (null = none);
  * percent is a whole percentage 0..100. Unknown keys are ignored. Errors name
  * the field, e.g. "consumers[2]: field 'usageWh': expected an integer, got a
  * string". */
+/* SHARING MECHANISMS (energy communities; docs/MARKET.md has the sources).
+ * Not auctions: a slot's community generation G = S (sum of outputs) is
+ * allocated to the consumers by keys, per slot, with a_i <= C_i (usage) and
+ * sum a_i <= G. Source tags [..] refer to the spec digest
+ * (shared specs ENERGY-SHARING.md §0; formulas F1..F6 of its §7.1).
+ * - static-key (Austria "statisch" [A1, A2, A6], F1): a_i = min(C_i,
+ *   k_i*G) with k_i = key_ppm / 10^6. The unused share of a key is NOT
+ *   passed to the other members: it is community surplus (single round).
+ *   Open question 1 (sum of keys < 100%): allowed, the unkeyed part is
+ *   surplus; a sum above 100% is PG_ERR_INVALID.
+ * - dynamic-key (Austria "dynamisch" [A1, A2, A18], F3): a_i = C_i *
+ *   min(1, G/C), 0 when C = 0; keys and groups are ignored.
+ * - hierarchical (Portugal/Luxembourg priority groups [P3, L1, L2], F5,
+ *   reading E7a): consumers are grouped by `group` (0 first, then 1, ...);
+ *   R = G; each group in turn allocates R with its rule, group_rules[g]
+ *   (PG_SHARE_RULE_STATIC: a_i = min(C_i, k_i*R), k_i = key_ppm / 10^6 of
+ *   what reaches the group, keys of a group sum to <= 100%; absent or
+ *   PG_SHARE_RULE_DYNAMIC: a_i = C_i * min(1, R/C_g)); R -= the group's
+ *   allocation; what is left after the last group is surplus. One round per
+ *   group (open question 11: E7a, not E7b). group <= PG_SHARE_MAX_GROUP.
+ * Producers: the community surplus S = G - sum a_i is attributed to the
+ * producers pro rata to output (S_j = S*G_j/G, the EDA identity [A17], F6;
+ * open question 2: also for static keys); producer j delivers
+ * d_j = G_j - S_j to the community (community_wh) and exports S_j to its
+ * supplier (utility_wh).
+ * Energy rounding (spec §7.12, ours: no source defines one): each split is
+ * computed exactly, its total rounded down to whole Wh (a static key's total
+ * sum min(C_i, k_i*G) is floored; a pro rata total is the exact integer G or
+ * C), then split by largest remainder (every member gets the floor or the
+ * ceiling of its exact share; ties to the lower index). So a_i <= C_i,
+ * sum a_i <= G, S_j <= G_j, sum d_j = sum a_i, and the worked examples
+ * E1, E4, E5a/b, E6a/b, E7a/c, E8 come out to the Wh
+ * (tests/unit/test_market_sharing.c).
+ * Money: producer j's price p_j is its ask when has_ask (per-producer
+ * price), otherwise the slot's community_price. Every consumer's allocation
+ * comes from the producers pro rata to their deliveries, so consumer i's
+ * exact charge is a_i * V / (1000 * A) with V = sum d_j*p_j and A =
+ * sum a_i; producer j's exact revenue is d_j*p_j/1000. Consumers' total
+ * rounded down, producers' total rounded up (ROUNDING above; the grid bears
+ * at most one unit per slot), fees as for the market (on community_wh).
+ * Residual import C_i - a_i (consumer utility_wh) and surplus S_j (producer
+ * utility_wh) are the members' business with their own suppliers: reported,
+ * never billed, so utility_import_cost = utility_export_income = 0 while
+ * import_wh = sum (C_i - a_i) and export_wh = S. matched_wh = A.
+ * Baselines: a consumer's baseline is ceil(lambda_b * a_i / 1000) (what its
+ * allocated energy would have cost from its supplier), a producer's is
+ * floor(lambda_s * d_j / 1000); savings as for the market. The charge is at
+ * most ceil(a_i * max p_j / 1000) (before fees).
+ * PARTICIPATION (Austria, up to five communities per metering point
+ * [A4, A8, A15-A17], F7): pg_market_participation_split scales a meter's
+ * energy per community before settlement; each community settles its
+ * slice independently; the unassigned rest stays with the supplier. */
 #ifndef P2PGRID_MARKET_H
 #define P2PGRID_MARKET_H
 
@@ -133,10 +190,33 @@ typedef enum pg_market_mech {
   PG_MARKET_PAY_AS_BID,
   PG_MARKET_MMR,
   PG_MARKET_SDR,
+  PG_MARKET_STATIC_KEY,   /* sharing mechanisms (above) */
+  PG_MARKET_DYNAMIC_KEY,
+  PG_MARKET_HIERARCHICAL,
 } pg_market_mech;
-#define PG_MARKET_NMECH 5
+#define PG_MARKET_NMECH 5     /* the trading mechanisms, 0..4 */
+#define PG_MARKET_NMECH_ALL 8 /* trading and sharing mechanisms */
 
-/* "fixed", "pay-as-clear", "pay-as-bid", "mmr", "sdr"; NULL for others. */
+/* Rules of a hierarchical group (pg_market_slot.group_rules). */
+enum { PG_SHARE_RULE_DYNAMIC = 0, PG_SHARE_RULE_STATIC = 1 };
+#define PG_SHARE_MAX_GROUP 63
+#define PG_SHARE_KEY_ONE 1000000u /* key_ppm of 100% */
+
+/* The default community price of scenarios and the grid daemon:
+ * floor((import_price + export_price) / 2). */
+uint64_t pg_market_default_community_price(uint64_t import_price, uint64_t export_price);
+
+/* True for static-key, dynamic-key and hierarchical. */
+bool pg_market_mech_is_sharing(pg_market_mech m);
+
+/* A static key as a percentage: "25", "25%", "12.5%", "33.3333%" (0..100,
+ * at most 4 decimals, exact) into parts per million. */
+PG_NODISCARD int pg_market_key_parse(const char *s, uint32_t *ppm, pg_diag *d);
+/* "static" or "dynamic" into PG_SHARE_RULE_*. */
+PG_NODISCARD int pg_market_share_rule_parse(const char *s, uint8_t *rule, pg_diag *d);
+
+/* "fixed", "pay-as-clear", "pay-as-bid", "mmr", "sdr", "static-key",
+ * "dynamic-key", "hierarchical"; NULL for others. */
 const char *pg_market_mech_name(pg_market_mech m);
 /* Parses one of those names (exact match). */
 PG_NODISCARD int pg_market_mech_parse(const char *s, pg_market_mech *out, pg_diag *d);
@@ -153,6 +233,8 @@ typedef struct pg_market_consumer {
   int64_t usage_wh;     /* >= 0 */
   uint64_t bid_per_kwh; /* used when has_bid */
   bool has_bid;
+  uint32_t key_ppm;     /* static key (sharing): share of the generation, ppm */
+  uint32_t group;       /* hierarchical: priority group, 0 first */
 } pg_market_consumer;
 
 /* One slot's inputs. The arrays are borrowed (may be NULL when the count is 0). */
@@ -167,6 +249,9 @@ typedef struct pg_market_slot {
   uint64_t fee_bp;           /* basis points of the energy charge, 0..10000 */
   uint64_t fixed_buy_price;  /* `fixed`: consumers' rate per kWh */
   uint64_t fixed_sell_price; /* `fixed`: producers' rate per kWh */
+  uint64_t community_price;  /* sharing: price of shared energy per kWh */
+  const uint8_t *group_rules; /* hierarchical: rule of group g (borrowed) */
+  size_t n_group_rules;       /* groups >= this count are dynamic */
 } pg_market_slot;
 
 /* One participant's settlement. For consumers: `amount` is the energy
@@ -214,6 +299,13 @@ PG_NODISCARD int pg_market_settle(const pg_market_slot *slot, pg_market_mech mec
                                   pg_market_result *out, pg_diag *d);
 void pg_market_result_free(pg_market_result *r);
 
+/* Participation factors: out[k] = floor(wh * percent[k] / 100), the slice of
+ * one meter's slot energy taking part in community k (never more than wh in
+ * all; the rest stays with the supplier). PG_ERR_INVALID when wh < 0, a
+ * percent is outside 1..100 or they sum above 100. */
+PG_NODISCARD int pg_market_participation_split(int64_t wh, const uint8_t *percent, size_t n,
+                                               int64_t *out, pg_diag *d);
+
 /* KPIs over a run of slots with the same participants (same counts; index i
  * is the same participant in every slot). */
 typedef struct pg_market_kpis {
@@ -254,6 +346,7 @@ typedef struct pg_market_slot_json {
   pg_market_producer *producers; /* owned; slot.producers points here */
   pg_market_consumer *consumers;
   char *ids;                     /* owned storage for every id */
+  uint8_t *group_rules;          /* owned; slot.group_rules points here */
 } pg_market_slot_json;
 
 PG_NODISCARD int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *out,

@@ -20,10 +20,15 @@
  *              the virtual clock per slot, 1..60, default 2)
  *   [site]     lat, lon (degrees), tz (UTC | Europe/Berlin | +HH:MM | -HH:MM),
  *              eu_dst (bool; implied by Europe/Berlin)
- *   [market]   mechanism (fixed|pay-as-clear|pay-as-bid|mmr|sdr), import_price,
- *              export_price, fee_per_kwh, fixed_buy_price, fixed_sell_price,
- *              payout_min — amounts per kWh in base units, with an optional
- *              unit suffix i, Ki, Mi, Gi ("300Mi", "0.25Mi"); fee_bp (0..10000)
+ *   [market]   mechanism (fixed|pay-as-clear|pay-as-bid|mmr|sdr, or the sharing
+ *              mechanisms static-key|dynamic-key|hierarchical, market.h),
+ *              import_price, export_price, fee_per_kwh, fixed_buy_price,
+ *              fixed_sell_price, payout_min, community_price (sharing: the
+ *              price of allocated energy; default (import+export)/2) —
+ *              amounts per kWh in base units, with an optional unit suffix
+ *              i, Ki, Mi, Gi ("300Mi", "0.25Mi"); fee_bp (0..10000);
+ *              group_rules (hierarchical: "dynamic, static", the rule of
+ *              group 0, 1, ...; missing groups are dynamic)
  *   [producers] generated producers: count, sources_per_producer,
  *              solar_share (0..1, the share of solar sources; the rest wind),
  *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
@@ -36,7 +41,13 @@
  *              kind (solar | wind | csv) and that meter's keys
  *              (meter_profile.h; solar lat/lon default to [site])
  *   [household ID] an explicit household: name, bid, kind (household | csv,
- *              default household) and the meter's keys
+ *              default household) and the meter's keys; sharing: key (static
+ *              key, "25%", up to 4 decimals; when no member of a static group
+ *              has a key, the group's members get equal keys, rounded down),
+ *              group (hierarchical, 0..63, default 0), participation (1..100 %,
+ *              default 100: the share of its meter taking part in this
+ *              community; market-only mode settles that share and reports the
+ *              rest as outside_wh)
  * Generated ids: producers p001.., their sources p001-s1.., households
  * h0001..; an explicit id must not collide with them.
  *
@@ -98,6 +109,9 @@ typedef struct pg_sim_household {
   bool has_bid;
   uint64_t bid;
   uint64_t seed;
+  uint32_t key_ppm;      /* sharing: static key (ppm) */
+  uint32_t group;        /* hierarchical: priority group */
+  uint8_t participation; /* percent of its meter in this community, 1..100 */
 } pg_sim_household;
 
 typedef struct pg_scenario {
@@ -112,6 +126,9 @@ typedef struct pg_scenario {
   pg_market_mech mech;
   uint64_t import_price, export_price, fee_per_kwh, fee_bp, fixed_buy_price, fixed_sell_price;
   uint64_t payout_min;
+  uint64_t community_price;  /* sharing: per kWh ([market] community_price) */
+  uint8_t group_rules[PG_SHARE_MAX_GROUP + 1]; /* hierarchical: [market] group_rules */
+  size_t n_group_rules;
   pg_sim_producer *producers; /* sorted by id */
   size_t n_producers;
   pg_sim_source *sources; /* sorted by id */
@@ -171,6 +188,8 @@ typedef struct pg_sim_party {
   bool producer;
   char kind[16];            /* solar | wind | mixed | household | csv */
   int64_t energy_wh, community_wh;
+  int64_t outside_wh;       /* consumer: its meter's energy outside this community
+                             * (participation < 100 %: its supplier's) */
   int64_t amount;           /* consumer: billed (paid + outstanding); producer: earned */
   int64_t paid;             /* consumer: paid; producer: received */
   int64_t baseline, savings;

@@ -103,6 +103,21 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   if (!g) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   g->o = *go;
   g->o.seed = NULL;
+  g->o.share = NULL;
+  g->o.n_share = 0;
+  if (go->n_share) {
+    pg_grid_share_member *m = calloc(go->n_share, sizeof *m);
+    for (size_t i = 0; m && i < go->n_share; i++, g->o.n_share++) {
+      m[i] = go->share[i];
+      if (!(m[i].id = strdup(go->share[i].id ? go->share[i].id : ""))) break;
+    }
+    g->o.share = m;
+    if (!m || g->o.n_share < go->n_share) {
+      pg_grid_share_free(m, g->o.n_share);
+      free(g);
+      return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    }
+  }
   if (!g->o.fixed_buy_price) g->o.fixed_buy_price = go->import_price;
   if (!g->o.fixed_sell_price) g->o.fixed_sell_price = go->export_price;
   if (!g->o.default_max_w) g->o.default_max_w = 100000;
@@ -113,6 +128,7 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
            pg_quarantine_schema, grid_schema, pg_record_schema);
   int rc = pg_entity_init(&g->e, o, "grid", PG_GRID_ENTITY_NONE, schema, false, d);
   if (rc) {
+    pg_grid_share_free((pg_grid_share_member *)g->o.share, g->o.n_share);
     free(g);
     return rc;
   }
@@ -131,6 +147,7 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
     pg_wallet_free(g->wallet);
     pg_registry_fini(&g->reg);
     pg_entity_fini(&g->e);
+    pg_grid_share_free((pg_grid_share_member *)g->o.share, g->o.n_share);
     free(g);
     return rc;
   }
@@ -147,6 +164,7 @@ void pg_gridop_close(pg_gridop *g) {
   if (g->status_db) sqlite3_close(g->status_db);
   pthread_mutex_destroy(&g->status_mu);
   pg_entity_fini(&g->e);
+  pg_grid_share_free((pg_grid_share_member *)g->o.share, g->o.n_share);
   free(g);
 }
 
@@ -501,6 +519,22 @@ static void settlement_free(settlement *t) {
   memset(t, 0, sizeof *t);
 }
 
+/* A sharing member's key and group, and its reading scaled by its
+ * participation factor (pg_market_participation_split). */
+static void share_member(const pg_gridop_opts *o, pg_market_consumer *c) {
+  for (size_t k = 0; k < o->n_share; k++) {
+    const pg_grid_share_member *m = &o->share[k];
+    if (!m->id || strcmp(m->id, c->id) != 0) continue;
+    c->key_ppm = m->key_ppm;
+    c->group = m->group;
+    int64_t part = c->usage_wh;
+    if (m->participation < 100 &&
+        pg_market_participation_split(c->usage_wh, &m->participation, 1, &part, NULL) == PG_OK)
+      c->usage_wh = part;
+    return;
+  }
+}
+
 /* Loads the open readings up to slot k and runs the market over them. */
 static int settle_market(pg_gridop *g, uint64_t k, settlement *t, pg_diag *d) {
   sqlite3 *db = g->e.db;
@@ -514,15 +548,19 @@ static int settle_market(pg_gridop *g, uint64_t k, settlement *t, pg_diag *d) {
   for (size_t i = 0; !rc && i < t->np; i++)
     t->mp[i] = (pg_market_producer){.id = t->prod[i].id, .output_wh = t->prod[i].wh,
                                     .ask_per_kwh = t->prod[i].price, .has_ask = t->prod[i].has_price};
-  for (size_t i = 0; !rc && i < t->nc; i++)
+  for (size_t i = 0; !rc && i < t->nc; i++) {
     t->mc[i] = (pg_market_consumer){.id = t->cons[i].id, .usage_wh = t->cons[i].wh,
                                     .bid_per_kwh = t->cons[i].price, .has_bid = t->cons[i].has_price};
+    if (pg_market_mech_is_sharing(g->o.mech)) share_member(&g->o, &t->mc[i]);
+  }
   if (rc) return rc;
   pg_market_slot slot = {.producers = t->mp, .n_producers = t->np, .consumers = t->mc,
                          .n_consumers = t->nc, .import_price = g->o.import_price,
                          .export_price = g->o.export_price, .fee_per_kwh = g->o.fee_per_kwh,
                          .fee_bp = g->o.fee_bp, .fixed_buy_price = g->o.fixed_buy_price,
-                         .fixed_sell_price = g->o.fixed_sell_price};
+                         .fixed_sell_price = g->o.fixed_sell_price,
+                         .community_price = g->o.community_price,
+                         .group_rules = g->o.group_rules, .n_group_rules = g->o.n_group_rules};
   pg_diag md = {{0}};
   t->market_rc = pg_market_settle(&slot, g->o.mech, &t->res, &md);
   t->have_res = t->market_rc == PG_OK;

@@ -3,9 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/market.h"
-
-__extension__ typedef unsigned __int128 u128;
+#include "market_int.h"
 
 /* ---- 256-bit helpers (only for a few per-slot totals in sdr) ---- */
 
@@ -46,124 +44,25 @@ static u128 div256(u256 n, u128 d, u128 *rem) {
   return q;
 }
 
-static uint64_t div_floor(u128 n, u128 d) { return (uint64_t)(n / d); }
-static uint64_t div_ceil(u128 n, u128 d) { return (uint64_t)(n / d + (n % d != 0)); }
-
-/* ---- largest remainder ---- */
-
-typedef struct lr_item {
-  uint64_t rem; /* every denominator is below 2^63 (limits in market.h) */
-  size_t idx;
-} lr_item;
-
-/* per-settlement scratch, sized for the larger side */
-typedef struct scratch {
-  u128 *num;
-  lr_item *it;
-} scratch;
-
-static int lr_cmp(const void *a, const void *b) {
-  const lr_item *x = a, *y = b;
-  if (x->rem != y->rem) return x->rem > y->rem ? -1 : 1;
-  return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
-
-static void lr_swap(lr_item *a, lr_item *b) {
-  lr_item t = *a;
-  *a = *b;
-  *b = t;
-}
-
-/* Rearranges a[0..n) so that a[0..k) holds the k first items in lr_cmp
- * order (all keys differ: indices are unique). Quickselect with a
- * median-of-three pivot, falling back to qsort when the partitions go
- * badly; the chosen set does not depend on the algorithm. */
-static void select_top(lr_item *a, size_t n, size_t k) {
-  size_t lo = 0, hi = n;
-  int budget = 128;
-  while (hi - lo > 16) {
-    if (budget-- == 0) {
-      qsort(a + lo, hi - lo, sizeof *a, lr_cmp);
-      return;
-    }
-    size_t mid = lo + (hi - lo) / 2, last = hi - 1;
-    if (lr_cmp(&a[mid], &a[lo]) < 0) lr_swap(&a[mid], &a[lo]);
-    if (lr_cmp(&a[last], &a[lo]) < 0) lr_swap(&a[last], &a[lo]);
-    if (lr_cmp(&a[mid], &a[last]) < 0) lr_swap(&a[mid], &a[last]); /* median now at last */
-    size_t store = lo;
-    for (size_t i = lo; i < last; i++)
-      if (lr_cmp(&a[i], &a[last]) < 0) lr_swap(&a[i], &a[store++]);
-    lr_swap(&a[store], &a[last]);
-    if (k == store || k == store + 1) return;
-    if (k < store) hi = store;
-    else lo = store + 1;
-  }
-  for (size_t i = lo + 1; i < hi; i++) /* insertion sort of the last small range */
-    for (size_t j = i; j > lo && lr_cmp(&a[j], &a[j - 1]) < 0; j--) lr_swap(&a[j], &a[j - 1]);
-}
-
-/* q = n / d, returns n mod d; 64-bit division when both fit (the usual case). */
-static u128 divmod(u128 n, u128 d, u128 *q) {
-  if ((n >> 64) == 0 && (d >> 64) == 0) {
-    uint64_t a = (uint64_t)n, b = (uint64_t)d;
-    *q = a / b;
-    return a % b;
-  }
-  *q = n / d;
-  return n % d;
-}
-
-/* out[i] = floor(num[i]/den) or that + 1, summing to target, the +1s going
- * to the largest remainders num[i] mod den (ties: lower index). Requires
- * sum floor <= target <= sum ceil (callers guarantee it). */
-static int lr_round(scratch *sc, const u128 *num, size_t n, u128 den, uint64_t target,
-                    int64_t *out) {
-  lr_item *it = sc->it;
-  u128 sum = 0;
-  size_t m = 0;
-  for (size_t i = 0; i < n; i++) {
-    u128 q, r = divmod(num[i], den, &q);
-    out[i] = (int64_t)q;
-    sum += q;
-    if (r) it[m++] = (lr_item){(uint64_t)r, i};
-  }
-  if (sum > target || target - sum > m) return PG_ERR_STATE; /* cannot happen */
-  size_t k = (size_t)(target - sum);
-  if (k > 0 && k < m) select_top(it, m, k);
-  for (size_t j = 0; j < k; j++) out[it[j].idx]++;
-  return PG_OK;
-}
-
-/* Splits target over weights pro rata (exact shares target*w_i/W) by largest
- * remainder. W = 0 gives zeros (target must then be 0). num is scratch. */
-static int lr_split(scratch *sc, uint64_t target, const int64_t *w, size_t n, int64_t W,
-                    int64_t *out) {
-  u128 *num = sc->num;
-  if (W == 0) {
-    for (size_t i = 0; i < n; i++) out[i] = 0;
-    return target ? PG_ERR_STATE : PG_OK;
-  }
-  for (size_t i = 0; i < n; i++) num[i] = (u128)target * (uint64_t)w[i];
-  return lr_round(sc, num, n, (u128)W, target, out);
-}
-
 /* ---- names ---- */
 
-static const char *const mech_names[PG_MARKET_NMECH] = {"fixed", "pay-as-clear", "pay-as-bid",
-                                                        "mmr", "sdr"};
+static const char *const mech_names[PG_MARKET_NMECH_ALL] = {
+    "fixed", "pay-as-clear", "pay-as-bid", "mmr", "sdr",
+    "static-key", "dynamic-key", "hierarchical"};
 
 const char *pg_market_mech_name(pg_market_mech m) {
-  return (unsigned)m < PG_MARKET_NMECH ? mech_names[m] : NULL;
+  return (unsigned)m < PG_MARKET_NMECH_ALL ? mech_names[m] : NULL;
 }
 
 int pg_market_mech_parse(const char *s, pg_market_mech *out, pg_diag *d) {
-  for (int i = 0; i < PG_MARKET_NMECH; i++)
+  for (int i = 0; i < PG_MARKET_NMECH_ALL; i++)
     if (s && strcmp(s, mech_names[i]) == 0) {
       *out = (pg_market_mech)i;
       return PG_OK;
     }
   return pg_fail(d, PG_ERR_INVALID,
-                 "unknown mechanism '%s' (fixed, pay-as-clear, pay-as-bid, mmr, sdr)",
+                 "unknown mechanism '%s' (fixed, pay-as-clear, pay-as-bid, mmr, sdr, "
+                 "static-key, dynamic-key, hierarchical)",
                  s ? s : "(null)");
 }
 
@@ -178,7 +77,7 @@ void pg_market_result_free(pg_market_result *r) {
 
 static int check_slot(const pg_market_slot *s, pg_market_mech mech, int64_t *S, int64_t *D,
                       pg_diag *d) {
-  if ((unsigned)mech >= PG_MARKET_NMECH)
+  if ((unsigned)mech >= PG_MARKET_NMECH_ALL)
     return pg_fail(d, PG_ERR_INVALID, "unknown mechanism %d", (int)mech);
   if ((s->n_producers && !s->producers) || (s->n_consumers && !s->consumers))
     return pg_fail(d, PG_ERR_INVALID, "participant array missing");
@@ -346,6 +245,7 @@ int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_res
   int64_t S = 0, D = 0;
   int rc = check_slot(s, mech, &S, &D, d);
   if (rc) return rc;
+  if (pg_market_mech_is_sharing(mech)) return pg_market_share_settle(s, mech, S, D, out, d);
   size_t nc = s->n_consumers, np = s->n_producers, nmax = nc > np ? nc : np;
   uint64_t lb = s->import_price, ls = s->export_price;
   pg_market_result r;
@@ -355,7 +255,7 @@ int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_res
   r.n_producers = np;
   r.consumers = calloc(nc ? nc : 1, sizeof *r.consumers);
   r.producers = calloc(np ? np : 1, sizeof *r.producers);
-  scratch sc = {malloc((nmax ? nmax : 1) * sizeof *sc.num),
+  pg_lr_scratch sc = {malloc((nmax ? nmax : 1) * sizeof *sc.num),
                 malloc((nmax ? nmax : 1) * sizeof *sc.it)};
   u128 *cnum = malloc((nc ? nc : 1) * sizeof *cnum);
   u128 *pnum = malloc((np ? np : 1) * sizeof *pnum);
@@ -411,7 +311,7 @@ int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_res
       for (size_t i = 0; i < nc; i++) cnum[i] = (u128)pm2 * (uint64_t)cw[i];
       u128 tn = (u128)pm2 * (uint64_t)D + (u128)2 * ls * (uint64_t)(S - D);
       p_prorata = true;
-      p_target = div_ceil(tn, 2000);
+      p_target = pg_div_ceil(tn, 2000);
       r.buy_price = (double)pm2 / 2.0;
       r.sell_price = S ? (double)tn / 2.0 / (double)S : (double)pm2 / 2.0;
     } else {
@@ -420,7 +320,7 @@ int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_res
       for (size_t j = 0; j < np; j++) pnum[j] = (u128)pm2 * (uint64_t)pw[j];
       u128 tn = (u128)pm2 * (uint64_t)S + (u128)2 * lb * (uint64_t)(D - S);
       c_prorata = true;
-      c_target = div_floor(tn, 2000);
+      c_target = pg_div_floor(tn, 2000);
       r.sell_price = (double)pm2 / 2.0;
       r.buy_price = (double)tn / 2.0 / (double)D;
     }
@@ -469,14 +369,18 @@ int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_res
     }
     break;
   }
+  case PG_MARKET_STATIC_KEY:
+  case PG_MARKET_DYNAMIC_KEY:
+  case PG_MARKET_HIERARCHICAL:
+    break; /* settled in sharing.c (above) */
   }
 
   /* energy: community Wh per participant */
   if (mech == PG_MARKET_PAY_AS_CLEAR || mech == PG_MARKET_PAY_AS_BID) {
     /* cm, pm from the matching */
   } else {
-    if ((rc = lr_split(&sc, (uint64_t)M, cw, nc, D, cm)) ||
-        (rc = lr_split(&sc, (uint64_t)M, pw, np, S, pm)))
+    if ((rc = pg_lr_split(&sc, (uint64_t)M, cw, nc, D, cm)) ||
+        (rc = pg_lr_split(&sc, (uint64_t)M, pw, np, S, pm)))
       goto fail;
   }
   for (size_t i = 0; i < nc; i++) {
@@ -490,11 +394,11 @@ int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_res
 
   /* money: consumers' energy charges (total rounded down) */
   if (c_prorata) {
-    rc = lr_split(&sc, c_target, cw, nc, D, tmp);
+    rc = pg_lr_split(&sc, c_target, cw, nc, D, tmp);
   } else {
     u128 sum = 0;
     for (size_t i = 0; i < nc; i++) sum += cnum[i];
-    rc = lr_round(&sc, cnum, nc, cden, div_floor(sum, cden), tmp);
+    rc = pg_lr_round(&sc, cnum, nc, cden, pg_div_floor(sum, cden), tmp);
   }
   if (rc) goto fail;
   int64_t ctot = 0;
@@ -504,38 +408,32 @@ int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_res
   }
   /* producers' revenues (total rounded up) */
   if (p_prorata) {
-    rc = lr_split(&sc, p_target, pw, np, S, tmp);
+    rc = pg_lr_split(&sc, p_target, pw, np, S, tmp);
   } else {
     u128 sum = 0;
     for (size_t j = 0; j < np; j++) sum += pnum[j];
-    rc = lr_round(&sc, pnum, np, pden, div_ceil(sum, pden), tmp);
+    rc = pg_lr_round(&sc, pnum, np, pden, pg_div_ceil(sum, pden), tmp);
   }
   if (rc) goto fail;
   for (size_t j = 0; j < np; j++) {
     pg_market_party *p = &r.producers[j];
     p->amount = p->total = tmp[j];
     r.producer_revenues += tmp[j];
-    p->baseline = (int64_t)div_floor((u128)ls * (uint64_t)pw[j], 1000);
+    p->baseline = (int64_t)pg_div_floor((u128)ls * (uint64_t)pw[j], 1000);
     p->savings = p->total - p->baseline;
   }
   /* fees: per kWh of community energy, and basis points of the charge */
-  uint64_t f1 = div_floor((u128)s->fee_per_kwh * (uint64_t)r.matched_wh, 1000);
-  if ((rc = lr_split(&sc, f1, cm, nc, r.matched_wh, tmp))) goto fail;
-  for (size_t i = 0; i < nc; i++) r.consumers[i].fee = tmp[i];
-  for (size_t i = 0; i < nc; i++) cw[i] = r.consumers[i].amount; /* cw reused as weights */
-  uint64_t f2 = div_floor((u128)s->fee_bp * (uint64_t)ctot, 10000);
-  if ((rc = lr_split(&sc, f2, cw, nc, ctot, tmp))) goto fail;
+  if ((rc = pg_market_fees(&sc, s, &r, cm, ctot, cw, tmp))) goto fail; /* cw: scratch */
   for (size_t i = 0; i < nc; i++) {
     pg_market_party *c = &r.consumers[i];
-    c->fee += tmp[i];
     c->total = c->amount + c->fee;
-    c->baseline = (int64_t)div_ceil((u128)lb * (uint64_t)s->consumers[i].usage_wh, 1000);
+    c->baseline = (int64_t)pg_div_ceil((u128)lb * (uint64_t)s->consumers[i].usage_wh, 1000);
     c->savings = c->baseline - c->total;
     r.fees += c->fee;
     r.consumer_payments += c->total;
   }
-  r.utility_import_cost = (int64_t)div_ceil((u128)lb * (uint64_t)r.import_wh, 1000);
-  r.utility_export_income = (int64_t)div_floor((u128)ls * (uint64_t)r.export_wh, 1000);
+  r.utility_import_cost = (int64_t)pg_div_ceil((u128)lb * (uint64_t)r.import_wh, 1000);
+  r.utility_export_income = (int64_t)pg_div_floor((u128)ls * (uint64_t)r.export_wh, 1000);
   r.grid_income = r.consumer_payments - r.producer_revenues - r.utility_import_cost +
                   r.utility_export_income;
   *out = r;

@@ -11,6 +11,7 @@ void pg_market_slot_json_free(pg_market_slot_json *s) {
   free(s->producers);
   free(s->consumers);
   free(s->ids);
+  free(s->group_rules);
   memset(s, 0, sizeof *s);
 }
 
@@ -51,6 +52,58 @@ static int get_wh(const json_t *o, const char *key, int64_t *out, pg_diag *d) {
   int rc = pg_json_get_u64_range(o, key, 0, (uint64_t)PG_MARKET_MAX_WH, &v, d);
   if (rc == PG_OK) *out = (int64_t)v;
   return rc;
+}
+
+/* The sharing fields of a consumer: keyPercent | keyPpm, group. */
+static int get_share(const json_t *o, pg_market_consumer *c, pg_diag *d) {
+  json_t *kp = json_object_get(o, "keyPercent"), *kq = json_object_get(o, "keyPpm");
+  uint64_t v = 0;
+  int rc = PG_OK;
+  if (kp && !json_is_null(kp) && kq && !json_is_null(kq))
+    return pg_fail(d, PG_ERR_INVALID, "fields 'keyPercent' and 'keyPpm' are exclusive");
+  if (kp && json_is_string(kp)) {
+    pg_diag in = {{0}};
+    if (pg_market_key_parse(json_string_value(kp), &c->key_ppm, &in))
+      return pg_fail(d, PG_ERR_INVALID, "field 'keyPercent': %s", in.msg);
+  } else if (kp && !json_is_null(kp)) {
+    if ((rc = pg_json_get_u64_range(o, "keyPercent", 0, 100, &v, d))) return rc;
+    c->key_ppm = (uint32_t)v * 10000u;
+  } else if (kq && !json_is_null(kq)) {
+    if ((rc = pg_json_get_u64_range(o, "keyPpm", 0, PG_SHARE_KEY_ONE, &v, d))) return rc;
+    c->key_ppm = (uint32_t)v;
+  }
+  json_t *g = json_object_get(o, "group");
+  if (g && !json_is_null(g)) {
+    if ((rc = pg_json_get_u64_range(o, "group", 0, PG_SHARE_MAX_GROUP, &v, d))) return rc;
+    c->group = (uint32_t)v;
+  }
+  return PG_OK;
+}
+
+/* communityPrice and groupRules of the slot. */
+static int get_sharing(const json_t *root, pg_market_slot_json *s, pg_diag *d) {
+  int rc = get_price(root, "communityPrice", true, 0, &s->slot.community_price, NULL, d);
+  if (rc) return rc;
+  json_t *gr = json_object_get(root, "groupRules");
+  if (!gr || json_is_null(gr)) return PG_OK;
+  if (!json_is_array(gr))
+    return pg_fail(d, PG_ERR_INVALID, "field 'groupRules': expected an array, got %s",
+                   pg_json_type_name(gr));
+  size_t n = json_array_size(gr);
+  if (n > PG_SHARE_MAX_GROUP + 1)
+    return pg_fail(d, PG_ERR_TOO_LARGE, "field 'groupRules': more than %d groups",
+                   PG_SHARE_MAX_GROUP + 1);
+  s->group_rules = malloc(n ? n : 1);
+  if (!s->group_rules) return pg_fail(d, PG_ERR_NOMEM, "out of memory for group rules");
+  for (size_t g = 0; g < n; g++) {
+    pg_diag in = {{0}};
+    const char *v = json_string_value(json_array_get(gr, g)); /* NULL when not a string */
+    if (pg_market_share_rule_parse(v, &s->group_rules[g], &in))
+      return pg_fail(d, PG_ERR_INVALID, "groupRules[%zu]: expected \"static\" or \"dynamic\"", g);
+  }
+  s->slot.group_rules = s->group_rules;
+  s->slot.n_group_rules = n;
+  return PG_OK;
 }
 
 int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *out, pg_diag *d) {
@@ -101,7 +154,8 @@ int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *
       goto fail;
     }
     if ((rc = get_id(o, id, &in)) || (rc = get_wh(o, "usageWh", &c->usage_wh, &in)) ||
-        (rc = get_price(o, "bidPerKwh", true, 0, &c->bid_per_kwh, &c->has_bid, &in))) {
+        (rc = get_price(o, "bidPerKwh", true, 0, &c->bid_per_kwh, &c->has_bid, &in)) ||
+        (rc = get_share(o, c, &in))) {
       rc = at(d, rc, "consumers", i, &in);
       goto fail;
     }
@@ -149,6 +203,7 @@ int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *
       goto fail;
     }
   }
+  if ((rc = get_sharing(root, &s, d))) goto fail;
   sl->producers = s.producers;
   sl->n_producers = np;
   sl->consumers = s.consumers;

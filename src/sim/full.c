@@ -287,10 +287,22 @@ static int open_world(full *f, pg_diag *d) {
                        .fixed_sell_price = s->fixed_sell_price, .payout_min = s->payout_min,
                        .dust_allowance = 10 * MI, .seed = f->seeds[0], .seed_len = 32,
                        .float_max = 100000000ULL * MI /* the grid's genesis float */,
-                       .has_float = true};
+                       .has_float = true, .community_price = s->community_price,
+                       .n_group_rules = s->n_group_rules};
+  memcpy(go.group_rules, s->group_rules, sizeof go.group_rules);
+  /* the households' keys, groups and participation factors ([sharing]) */
+  pg_grid_share_member *share = calloc(s->n_households + 1, sizeof *share);
+  if (!share) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < s->n_households; i++)
+    share[i] = (pg_grid_share_member){s->households[i].id, s->households[i].key_ppm,
+                                      s->households[i].group, s->households[i].participation};
+  go.share = share;
+  go.n_share = s->n_households;
   snprintf(dir, sizeof dir, "%s/grid", f->state);
   eo.id = "grid", eo.name = "Grid operator", eo.data_dir = dir;
-  if ((rc = pg_gridop_open(&eo, &go, &f->grid, d))) return rc;
+  rc = pg_gridop_open(&eo, &go, &f->grid, d); /* copies share */
+  free(share);
+  if (rc) return rc;
   if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, NULL, &f->to_grid, d))) return rc;
   if ((rc = enrol_members(f, d))) return rc;
   for (size_t i = 0; i < np; i++) {
@@ -433,6 +445,11 @@ static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
         goto out;
       }
       a.mc[i].usage_wh = jint(row, "usageWh");
+      uint8_t pct = s->households[i].participation; /* as the grid scales it */
+      int64_t part = a.mc[i].usage_wh;
+      if (pct < 100 && (rc = pg_market_participation_split(part, &pct, 1, &part, d))) goto out;
+      a.r->parties[np + i].outside_wh += a.mc[i].usage_wh - part;
+      a.mc[i].usage_wh = part;
     }
     pg_market_result res;
     if ((rc = pg_sim_acc_settle(&a, idx, &res, d))) goto out;

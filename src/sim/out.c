@@ -108,15 +108,15 @@ int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const cha
   if (rc) return rc;
   f = open_tmp(dir, "participants.csv", d);
   if (!f) return PG_ERR_IO;
-  fputs("id,name,role,kind,energy_wh,community_wh,amount,baseline,savings\n", f);
+  fputs("id,name,role,kind,energy_wh,community_wh,amount,baseline,savings,outside_wh\n", f);
   for (size_t i = 0; i < r->n_parties; i++) {
     const pg_sim_party *p = &r->parties[i];
     csv_str(f, p->id);
     fputc(',', f);
     csv_str(f, p->name);
-    fprintf(f, ",%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
+    fprintf(f, ",%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
             p->producer ? "producer" : "consumer", p->kind, p->energy_wh, p->community_wh,
-            p->producer ? p->amount : p->paid, p->baseline, p->savings);
+            p->producer ? p->amount : p->paid, p->baseline, p->savings, p->outside_wh);
   }
   rc = close_tmp(f, dir, "participants.csv", true, d);
   if (rc) return rc;
@@ -128,6 +128,8 @@ int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const cha
   json_object_set_new(j, "scenario", json_string(s->name));
   json_object_set_new(j, "mode", json_string(r->mode == PG_SIM_FULL ? "full" : "market-only"));
   json_object_set_new(j, "mechanism", json_string(pg_market_mech_name(s->mech)));
+  if (pg_market_mech_is_sharing(s->mech))
+    json_object_set_new(j, "communityPrice", json_integer((json_int_t)s->community_price));
   json_object_set_new(j, "start", json_string(a));
   json_object_set_new(j, "end", json_string(b));
   json_object_set_new(j, "slots", json_integer((json_int_t)r->n_slots));

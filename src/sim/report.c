@@ -745,6 +745,100 @@ static void card(pg_buf *o, const char *value, const char *label) {
   out(o, "</span></div>");
 }
 
+static bool is_sharing(const char *mech) {
+  return mech && (strcmp(mech, "static-key") == 0 || strcmp(mech, "dynamic-key") == 0 ||
+                  strcmp(mech, "hierarchical") == 0);
+}
+
+/* Sharing mechanisms: per member, its meter's consumption split into the
+ * energy allocated by the community, the residual from its supplier, and
+ * (participation below 100 %) the part outside this community. */
+static void chart_allocation(pg_buf *o, const rpt_model *m) {
+  size_t idx[RPT_MAX_BARS], nsel = 0;
+  double hi = 0;
+  for (size_t i = 0; i < m->nparts && nsel < RPT_MAX_BARS; i++)
+    if (!m->parts[i].producer) {
+      idx[nsel++] = i;
+      hi = fmax(hi, (double)(m->parts[i].energy + m->parts[i].outside) / 1000);
+    }
+  const double row = 22;
+  double h = CT + (double)nsel * row + 60;
+  if (h < 140) h = 140;
+  chart c;
+  chart_open(&c, o, "allocation", "Allocation per member", h);
+  c.l = 170;
+  c.r = CW - 24;
+  chart v = c;
+  double step = nice_range(&v, 0, hi > 0 ? hi : 1);
+  c.x0 = v.y0;
+  c.x1 = v.y1;
+  out(o, "<g class=\"grid\">");
+  int nt = ticks_between(c.x0, c.x1, step);
+  for (int i = 0; i <= nt; i++) {
+    double x = c.x0 + i * step, X = px(&c, x);
+    char b[64];
+    fmt_tick(b, sizeof b, x, step, fmax(fabs(c.x0), fabs(c.x1)));
+    outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", X, X, c.t, c.b);
+    outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
+  }
+  outf(o, "</g><text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">kWh over "
+          "the run</text>", (c.l + c.r) / 2, c.b + 42);
+  double y = c.t + 4;
+  for (size_t k = 0; k < nsel; k++, y += row) {
+    const rpt_part *p = &m->parts[idx[k]];
+    double seg[3] = {(double)p->community / 1000, (double)(p->energy - p->community) / 1000,
+                     (double)p->outside / 1000};
+    static const char *const col[3] = {C_COM, C_IMP, "#999"};
+    static const char *const what[3] = {"allocated", "residual from the supplier",
+                                        "outside this community"};
+    outf(o, "<g class=\"bar\"><text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 12);
+    esc_n(o, p->name[0] ? p->name : p->id, 22);
+    out(o, "</text>");
+    double x = 0;
+    for (int j = 0; j < 3; j++) {
+      if (seg[j] <= 0) continue;
+      outf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"%s\"><title>",
+           px(&c, x), y + 1, fmax(px(&c, x + seg[j]) - px(&c, x), 0.5), col[j]);
+      esc(o, p->name[0] ? p->name : p->id);
+      outf(o, ": %.1f kWh %s</title></rect>", seg[j], what[j]);
+      x += seg[j];
+    }
+    out(o, "</g>");
+  }
+  chart_close(&c);
+  legend_item it[] = {{C_COM, "Allocated by the community", 1},
+                      {C_IMP, "Residual from the supplier", 1},
+                      {"#999", "Outside this community (participation)", 1}};
+  legend(o, it, 3);
+  size_t ncons = 0;
+  for (size_t i = 0; i < m->nparts; i++) ncons += !m->parts[i].producer;
+  if (ncons > nsel)
+    outf(o, "<p class=\"cap\">Showing the first %zu of %zu members.</p>", nsel, ncons);
+}
+
+static void table_allocation(pg_buf *o, const rpt_model *m) {
+  out(o, "<div class=\"scroll\"><table><tr><th>Member</th><th class=\"n\">Consumption, kWh</th>"
+         "<th class=\"n\">In this community, kWh</th><th class=\"n\">Allocated, kWh</th>"
+         "<th class=\"n\">Residual, kWh</th><th class=\"n\">Covered</th>"
+         "<th class=\"n\">Paid for allocated energy</th></tr>");
+  for (size_t i = 0; i < m->nparts; i++) {
+    const rpt_part *p = &m->parts[i];
+    if (p->producer) continue;
+    int64_t meter = p->energy + p->outside;
+    out(o, "<tr><td>"), esc(o, p->name[0] ? p->name : p->id);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)meter / 1000, 1);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / 1000, 1);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / 1000, 1);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)(meter - p->community) / 1000, 1);
+    double cov = meter > 0 ? 100.0 * (double)p->community / (double)meter : 0.0;
+    outf(o, "</td><td class=\"n\">%.1f %%", cov);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->amount, 0);
+    out(o, "</td></tr>");
+  }
+  out(o, "</table></div><p class=\"cap\">Residual = consumption minus allocated energy: "
+         "what the member's own supplier delivers and bills (not part of these accounts).</p>");
+}
+
 static void page(pg_buf *o, const rpt_model *m) {
   double tot[9] = {0};
   for (size_t i = 0; i < m->nslots; i++) {
@@ -871,6 +965,11 @@ static void page(pg_buf *o, const rpt_model *m) {
   chart_com_util(o, m, &s);
   out(o, "</section><section><h2>Clearing price</h2>");
   chart_price(o, m, &s);
+  if (is_sharing(mech)) {
+    out(o, "</section><section><h2>Allocation per member</h2>");
+    chart_allocation(o, m);
+    table_allocation(o, m);
+  }
   out(o, "</section><section><h2>Bills and savings</h2>");
   chart_bills(o, m);
   out(o, "</section><section><h2>Balances</h2>");

@@ -90,6 +90,9 @@ static int load_parts(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d)
   rpt_csv_init(&c, "participants.csv", data, len);
   size_t cap = 0;
   int rc = rpt_csv_header(&c, part_cols, 9, d);
+  size_t outside = c.nf; /* optional column (newer runs): its index, nf = absent */
+  for (size_t j = 0; rc == PG_OK && j < c.nf; j++)
+    if (strcmp(c.f[j], "outside_wh") == 0) outside = j;
   while (rc == PG_OK && (rc = rpt_csv_next(&c, d)) == 1) {
     rc = PG_OK;
     if (m->nparts == PG_SIM_REPORT_MAX_PARTICIPANTS) {
@@ -122,6 +125,12 @@ static int load_parts(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d)
     }
     int64_t *ints[] = {&p->energy, &p->community, &p->amount, &p->baseline, &p->savings};
     for (size_t i = 0; i < 5 && rc == PG_OK; i++) rc = rpt_csv_i64(&c, 4 + i, ints[i], d);
+    if (rc == PG_OK && outside < c.nf && !rpt_parse_i64(c.f[outside], &p->outside))
+      rc = pg_fail(d, PG_ERR_INVALID, "participants.csv:%lu: column 'outside_wh': not an integer",
+                   c.line);
+    if (rc == PG_OK && p->outside < 0)
+      rc = pg_fail(d, PG_ERR_INVALID, "participants.csv:%lu: column 'outside_wh': negative",
+                   c.line);
     if (rc != PG_OK) break;
     p->id = strdup(rpt_csv_get(&c, 0));
     p->name = strdup(rpt_csv_get(&c, 1));

@@ -26,6 +26,7 @@ typedef struct rpt_part {
   char *id, *name, *kind;
   bool producer;
   int64_t energy, community, amount, baseline, savings;
+  int64_t outside; /* optional column outside_wh (0 when absent) */
 } rpt_part;
 
 typedef struct rpt_balance {

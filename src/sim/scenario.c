@@ -1,5 +1,6 @@
 /* Scenario INI -> pg_scenario (sim.h). */
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,72 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
+/* ---- sharing keys (market.h SHARING MECHANISMS) ---- */
+
+/* [market] community_price and group_rules. */
+static int read_market_sharing(pg_config *c, pg_scenario *s, pg_diag *d) {
+  uint64_t def = pg_market_default_community_price(s->import_price, s->export_price);
+  int rc = get_amount(c, "market", "community_price", def, (uint64_t)PG_MARKET_MAX_PRICE,
+                      &s->community_price, NULL, d);
+  if (rc) return rc;
+  pg_config_list l = {0};
+  if ((rc = pg_config_get_list(c, "market", "group_rules", NULL, PG_SHARE_MAX_GROUP + 1, &l, d)))
+    return rc;
+  for (size_t g = 0; g < l.n && !rc; g++)
+    if (pg_market_share_rule_parse(l.items[g], &s->group_rules[g], NULL))
+      rc = bad_value(c, "market", "group_rules", "expected a list of static or dynamic", d);
+  s->n_group_rules = l.n;
+  pg_config_list_free(&l);
+  return rc;
+}
+
+/* key, group and participation of one explicit household section. */
+static int read_member(pg_config *c, pg_sim_household *h, pg_diag *d) {
+  const char *v;
+  int rc = pg_config_get_str(c, h->section, "key", "0", &v, d);
+  if (rc) return rc;
+  if (pg_market_key_parse(v, &h->key_ppm, NULL))
+    return bad_value(c, h->section, "key", "expected a percentage 0..100% (e.g. 12.5%)", d);
+  uint64_t g = 0;
+  if ((rc = pg_config_get_u64(c, h->section, "group", 0, 0, PG_SHARE_MAX_GROUP, &g, d))) return rc;
+  h->group = (uint32_t)g;
+  if ((rc = pg_config_get_str(c, h->section, "participation", "100", &v, d))) return rc;
+  char *end;
+  errno = 0;
+  unsigned long pct = strtoul(v, &end, 10);
+  if (end == v || errno || pct < 1 || pct > 100 || (*end && strcmp(end, "%") != 0))
+    return bad_value(c, h->section, "participation", "expected a whole percentage 1..100%", d);
+  h->participation = (uint8_t)pct;
+  return PG_OK;
+}
+
+/* Keys of every member; a static group without any key gets equal keys. */
+static int read_member_sharing(pg_config *c, pg_scenario *s, pg_diag *d) {
+  for (size_t i = 0; i < s->n_households; i++) {
+    pg_sim_household *h = &s->households[i];
+    if (h->kind != PG_SIM_CONFIG) continue;
+    int rc = read_member(c, h, d);
+    if (rc) return rc;
+  }
+  bool hier = s->mech == PG_MARKET_HIERARCHICAL;
+  for (uint32_t g = 0; g <= PG_SHARE_MAX_GROUP; g++) {
+    bool stat = hier ? g < s->n_group_rules && s->group_rules[g] == PG_SHARE_RULE_STATIC
+                     : s->mech == PG_MARKET_STATIC_KEY;
+    uint64_t sum = 0, n = 0;
+    for (size_t i = 0; i < s->n_households; i++)
+      if (!hier || s->households[i].group == g) sum += s->households[i].key_ppm, n++;
+    if (!stat || n == 0) continue;
+    if (sum > PG_SHARE_KEY_ONE)
+      return pg_fail(d, PG_ERR_CONFIG, "%s: the static keys of group %u sum above 100%%",
+                     s->origin[0] ? s->origin : "scenario", g);
+    for (size_t i = 0; sum == 0 && i < s->n_households; i++)
+      if (!hier || s->households[i].group == g)
+        s->households[i].key_ppm = (uint32_t)(PG_SHARE_KEY_ONE / n);
+    if (!hier) break;
+  }
+  return PG_OK;
+}
+
 int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
   memset(s, 0, sizeof *s);
   s->cfg = c;
@@ -279,7 +346,9 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
   /* [market] */
   if ((rc = pg_config_get_str(c, "market", "mechanism", "pay-as-clear", &v, d))) goto fail;
   if (pg_market_mech_parse(v, &s->mech, NULL) != PG_OK) {
-    rc = bad_value(c, "market", "mechanism", "expected fixed, pay-as-clear, pay-as-bid, mmr or sdr", d);
+    rc = bad_value(c, "market", "mechanism",
+                   "expected fixed, pay-as-clear, pay-as-bid, mmr, sdr, static-key, dynamic-key "
+                   "or hierarchical", d);
     goto fail;
   }
   const uint64_t MP = (uint64_t)PG_MARKET_MAX_PRICE;
@@ -297,6 +366,7 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
   }
   if (!s->fixed_buy_price) s->fixed_buy_price = s->import_price;
   if (!s->fixed_sell_price) s->fixed_sell_price = s->export_price;
+  if ((rc = read_market_sharing(c, s, d))) goto fail;
 
   uint64_t rng = s->seed ^ 0x5eed5eed5eedULL;
   /* [producers] generated */
@@ -398,6 +468,7 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     h->has_bid = unif(&rng, 0, 1) < bid_share;
     h->bid = h->has_bid ? bid_min + (uint64_t)unif(&rng, 0, (double)(bid_max - bid_min)) : 0;
     h->seed = s->seed ^ hash_str(h->id);
+    h->participation = 100;
   }
   /* explicit sections */
   unused_ctx u = {&sp, &ss, &sh};
@@ -497,6 +568,7 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     /* let the meter read it too (the getter above marked it read) */
   }
   if (s->n_households) qsort(s->households, s->n_households, sizeof *s->households, cmp_hh);
+  if ((rc = read_member_sharing(c, s, d))) goto fail;
   for (size_t i = 1; i < s->n_sources; i++)
     if (strcmp(s->sources[i].id, s->sources[i - 1].id) == 0) {
       rc = pg_fail(d, PG_ERR_CONFIG, "[source %s]: the id is used twice", s->sources[i].id);

@@ -90,7 +90,9 @@ int pg_sim_acc_init(pg_sim_acc *a, const pg_scenario *s, pg_sim_result *r, pg_di
     snprintf(p->name, sizeof p->name, "%s", s->households[i].name);
     snprintf(p->kind, sizeof p->kind, "%s", s->households[i].kind_name);
     a->mc[i] = (pg_market_consumer){.id = s->households[i].id, .has_bid = s->households[i].has_bid,
-                                    .bid_per_kwh = s->households[i].bid};
+                                    .bid_per_kwh = s->households[i].bid,
+                                    .key_ppm = s->households[i].key_ppm,
+                                    .group = s->households[i].group};
   }
   return PG_OK;
 }
@@ -110,7 +112,9 @@ int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag 
                          .import_price = s->import_price, .export_price = s->export_price,
                          .fee_per_kwh = s->fee_per_kwh, .fee_bp = s->fee_bp,
                          .fixed_buy_price = s->fixed_buy_price,
-                         .fixed_sell_price = s->fixed_sell_price};
+                         .fixed_sell_price = s->fixed_sell_price,
+                         .community_price = s->community_price,
+                         .group_rules = s->group_rules, .n_group_rules = s->n_group_rules};
   int rc = pg_market_settle(&slot, s->mech, res, d);
   if (rc) return rc;
   rc = pg_market_kpis_add(&a->k, res);
@@ -276,7 +280,13 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
     for (size_t k = 0; k < n; k++) {
       for (size_t j = 0; j < s->n_producers; j++) a.mp[j].output_wh = 0;
       for (size_t i = 0; i < nsrc; i++) a.mp[s->sources[i].producer].output_wh += e[i * n + k];
-      for (size_t i = 0; i < nh; i++) a.mc[i].usage_wh = e[(nsrc + i) * n + k];
+      for (size_t i = 0; i < nh; i++) {
+        int64_t wh = e[(nsrc + i) * n + k], part = wh;
+        uint8_t pct = s->households[i].participation;
+        if (pct < 100 && (rc = pg_market_participation_split(wh, &pct, 1, &part, d))) goto out;
+        a.mc[i].usage_wh = part; /* the slice of its meter in this community */
+        r->parties[s->n_producers + i].outside_wh += wh - part;
+      }
       pg_market_result res;
       size_t idx = base + k;
       if ((rc = pg_sim_acc_settle(&a, idx, &res, d))) goto out;

@@ -13,11 +13,11 @@
 
 #define NOPRICE UINT64_MAX
 #define P(wh, ask) {NULL, (wh), (ask) == NOPRICE ? 0 : (ask), (ask) != NOPRICE}
-#define C(wh, bid) {NULL, (wh), (bid) == NOPRICE ? 0 : (bid), (bid) != NOPRICE}
+#define C(wh, bid) {NULL, (wh), (bid) == NOPRICE ? 0 : (bid), (bid) != NOPRICE, 0, 0}
 
 static pg_market_slot mkslot(const pg_market_producer *p, size_t np, const pg_market_consumer *c,
                              size_t nc, uint64_t lb, uint64_t ls) {
-  pg_market_slot s = {p, np, c, nc, lb, ls, 0, 0, lb, ls};
+  pg_market_slot s = {p, np, c, nc, lb, ls, 0, 0, lb, ls, 0, NULL, 0};
   return s;
 }
 

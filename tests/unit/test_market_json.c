@@ -20,13 +20,19 @@ static void expect_err(const char *js, int err, const char *needle) {
   if (!strstr(d.msg, needle)) fail_msg("%s: diag '%s' lacks '%s'", js, d.msg, needle);
 }
 
+/* A file of the source tree into buf (at most cap bytes). */
+static size_t read_source(const char *path, char *buf, size_t cap) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot open %s", path);
+  size_t n = fread(buf, 1, cap, f);
+  fclose(f);
+  return n;
+}
+
 static void test_example_file(void **state) {
   (void)state;
-  FILE *f = fopen(PG_SOURCE_DIR "/examples/slot.json", "rb");
-  assert_non_null(f);
   char buf[8192];
-  size_t n = fread(buf, 1, sizeof buf, f);
-  fclose(f);
+  size_t n = read_source(PG_SOURCE_DIR "/examples/slot.json", buf, sizeof buf);
   pg_market_slot_json s;
   pg_diag d = {{0}};
   int rc = pg_market_slot_from_json(buf, n, &s, &d);
@@ -109,11 +115,57 @@ static void test_errors(void **state) {
              PG_ERR_INVALID, "consumers[0]: ");
 }
 
+/* The sharing fields: communityPrice, keyPercent / keyPpm, group, groupRules
+ * (fuzz seed sharing_e7.json is the spec's E7a slot). */
+static void test_sharing_fields(void **state) {
+  (void)state;
+  char buf[4096];
+  size_t n = read_source(PG_SOURCE_DIR "/fuzz/corpus/fuzz_market_slot/sharing_e7.json", buf,
+                         sizeof buf);
+  pg_market_slot_json s;
+  pg_diag d = {{0}};
+  if (pg_market_slot_from_json(buf, n, &s, &d)) fail_msg("%s", d.msg);
+  assert_int_equal(s.slot.community_price, 120);
+  assert_int_equal(s.slot.n_group_rules, 2);
+  assert_int_equal(s.slot.group_rules[1], PG_SHARE_RULE_STATIC);
+  assert_int_equal(s.slot.consumers[2].key_ppm, 500000);
+  assert_int_equal(s.slot.consumers[3].key_ppm, 500000);
+  assert_int_equal(s.slot.consumers[3].group, 1);
+  pg_market_result r;
+  assert_int_equal(pg_market_settle(&s.slot, PG_MARKET_HIERARCHICAL, &r, &d), PG_OK);
+  assert_int_equal(r.consumers[3].community_wh, 350); /* E7a */
+  pg_market_result_free(&r);
+  pg_market_slot_json_free(&s);
+  uint32_t ppm;
+  assert_int_equal(pg_market_key_parse("33.3333%", &ppm, NULL), PG_OK);
+  assert_int_equal(ppm, 333333);
+  assert_int_equal(pg_market_key_parse("100", &ppm, NULL), PG_OK);
+  assert_int_equal(ppm, 1000000);
+  const char *bad[] = {"", "%", "100.01", "1.23456", "12.", ".5", "5%%", "-1", "1000", "a"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(pg_market_key_parse(bad[i], &ppm, NULL), PG_ERR_INVALID);
+#define SL(x) "{\"producers\":[],\"importPrice\":3,\"exportPrice\":1," x "}"
+  expect_err(SL("\"consumers\":[{\"id\":\"c\",\"usageWh\":1,\"keyPercent\":\"x\"}]"),
+             PG_ERR_INVALID, "consumers[0]: field 'keyPercent'");
+  expect_err(SL("\"consumers\":[{\"id\":\"c\",\"usageWh\":1,\"keyPercent\":1,\"keyPpm\":1}]"),
+             PG_ERR_INVALID, "exclusive");
+  expect_err(SL("\"consumers\":[{\"id\":\"c\",\"usageWh\":1,\"group\":64}]"),
+             PG_ERR_INVALID, "consumers[0]: field 'group'");
+  expect_err(SL("\"consumers\":[],\"groupRules\":[\"static\",1]"), PG_ERR_INVALID,
+             "groupRules[1]");
+  expect_err(SL("\"consumers\":[],\"groupRules\":\"static\""), PG_ERR_INVALID,
+             "expected an array");
+  expect_err(SL("\"consumers\":[],\"communityPrice\":-1"), PG_ERR_INVALID,
+             "communityPrice");
+#undef SL
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_example_file),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_sharing_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,14 +24,8 @@
 #define SLOTS 10000
 #define MAXN 24
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void) { /* splitmix64: deterministic */
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
+#define TU_RNG_SEED 0x9e3779b97f4a7c15ull
+#include "test_util_rng.h"
 
 __extension__ typedef unsigned __int128 u128;
 

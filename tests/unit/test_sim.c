@@ -18,30 +18,15 @@
 #include "p2pgrid/config.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/sim.h"
+#include "test_util_tmpdir.h"
 
 #define PIN_SUPPLY 27045
 #define PIN_DEMAND 2949
 #define PIN_BILLED 441023506
 #define PIN_REVENUES 2349737939
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
-
-static char *mktmp(void) {
-  const char *base = getenv("TMPDIR");
-  char t[512];
-  snprintf(t, sizeof t, "%s/pg_sim_XXXXXX", base && *base ? base : "/tmp");
-  char *p = mkdtemp(t);
-  assert_non_null(p);
-  return strdup(p);
-}
-
-static void rmrf(char *dir) {
-  nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  free(dir);
-}
+#define mktmp() tu_mktmp("pg_sim")
+#define rmrf tu_rmrf
 
 /* 2 producers (3 sources: solar + wind), 3 households, 2 h around noon */
 static const char *SMALL =

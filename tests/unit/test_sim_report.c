@@ -248,6 +248,42 @@ static void test_malformed(void **st) {
   free(html);
 }
 
+/* A sharing mechanism: the allocation chart and table per member, with the
+ * optional outside_wh column (participation below 100 %). */
+static void test_sharing(void **st) {
+  (void)st;
+  write_fixture();
+  put("participants.csv",
+      "id,name,role,kind,energy_wh,community_wh,amount,baseline,savings,outside_wh\n"
+      "c1,Bakery,consumer,household,1700,1200,324,510,186,1000\n"
+      "c2,Flat,consumer,household,0,0,0,0,0,0\n"
+      "p1,Solar roof,producer,solar,1700,1200,165,96,69,0\n");
+  char sum[sizeof summary_json + 64];
+  snprintf(sum, sizeof sum, "{\"mechanism\":\"dynamic-key\",%s", summary_json + 1);
+  put("summary.json", sum);
+  pg_diag d = {{0}};
+  if (pg_sim_report_write(dir, &d)) fail_msg("report: %s", d.msg);
+  char *html = slurp("report.html", NULL);
+  assert_non_null(html);
+  assert_int_equal(count(html, "data-chart=\"allocation\""), 1);
+  assert_non_null(strstr(html, "Allocation per member"));
+  /* Bakery: meter 2.7 kWh, 1.7 in this community, 1.2 allocated, 1.5 residual, 44.4 % */
+  assert_non_null(strstr(html, "<tr><td>Bakery</td><td class=\"n\">2.7</td><td class=\"n\">1.7"
+                               "</td><td class=\"n\">1.2</td><td class=\"n\">1.5</td>"
+                               "<td class=\"n\">44.4 %"));
+  free(html);
+  /* a trading mechanism: no allocation section */
+  write_fixture();
+  assert_int_equal(pg_sim_report_write(dir, &d), 0);
+  html = slurp("report.html", NULL);
+  assert_null(strstr(html, "Allocation per member"));
+  free(html);
+  expect_fail("participants.csv",
+              "id,name,role,kind,energy_wh,community_wh,amount,baseline,savings,outside_wh\n"
+              "c1,A,consumer,household,1,1,1,1,1,-5\n",
+              "participants.csv:2: column 'outside_wh': negative");
+}
+
 static void test_big(void **st) {
   (void)st;
   enum { N = 35040, P = 30 };
@@ -326,6 +362,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_small, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_prices_no_optional_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sharing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_big, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
