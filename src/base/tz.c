@@ -124,8 +124,8 @@ void pg_local_time_of(int64_t t_ms, pg_tz tz, pg_local_time *out) {
   int64_t local;
   if (__builtin_add_overflow(t_ms, (int64_t)pg_tz_offset_s(tz, t_ms) * 1000, &local))
     local = t_ms < 0 ? INT64_MIN : INT64_MAX;
-  int64_t day = tz_floor_div(local, 86400000);
-  out->ms_of_day = local - day * 86400000;
+  int64_t day = tz_floor_div(local, 86400000), ms = local % 86400000;
+  out->ms_of_day = ms < 0 ? ms + 86400000 : ms;
   pg_civil_from_days(day, &out->year, &out->month, &out->day);
   out->doy = (int)(day - pg_days_from_civil(out->year, 1, 1)) + 1;
   out->wday = (int)(((day + 4) % 7 + 7) % 7);
@@ -136,14 +136,13 @@ void pg_local_time_of(int64_t t_ms, pg_tz tz, pg_local_time *out) {
  * the first piece that reaches L holds the answer. */
 static int64_t first_at_or_after(pg_tz tz, int64_t L) {
   int64_t t = L - TZ_OFF_MAX - 1; /* local time here is before L */
-  for (int i = 0; i < 64; i++) {
+  for (;;) { /* ends: t grows, and from L + TZ_OFF_MAX on c = t < next */
     int64_t next;
     int32_t off = lookup(tz, t, NULL, &next);
     int64_t c = L - off > t ? L - off : t;
     if (c < next) return c;
     t = next;
   }
-  return L - lookup(tz, L, NULL, &t);
 }
 
 #define YEAR_LIMIT 100000000 /* keeps day * 86400000 in range */
