@@ -18,8 +18,13 @@
  *              mode (full | market-only; default full up to 50 participants
  *              and 2000 slots, else market-only), ticks (full mode: steps of
  *              the virtual clock per slot, 1..60, default 2)
- *   [site]     lat, lon (degrees), tz (UTC | Europe/Berlin | +HH:MM | -HH:MM),
- *              eu_dst (bool; implied by Europe/Berlin)
+ *   [site]     lat, lon (degrees), tz (default Europe/Berlin): UTC, +HH:MM /
+ *              -HH:MM, or an IANA zone name from the tz database
+ *              (Europe/Vienna, America/New_York; tz.h); eu_dst (bool, legacy:
+ *              the EU summer-time rule on a fixed offset only). The
+ *              generated and the explicit households and csv sources use
+ *              this zone unless their section sets tz (or the legacy
+ *              utc_offset_min/eu_dst)
  *   [market]   mechanism (fixed|pay-as-clear|pay-as-bid|mmr|sdr), import_price,
  *              export_price, fee_per_kwh, fixed_buy_price, fixed_sell_price,
  *              payout_min — amounts per kWh in base units, with an optional
