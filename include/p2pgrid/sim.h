@@ -46,7 +46,8 @@
  * h0001..; an explicit id must not collide with them.
  *
  * OUTPUTS in out_dir (the contract with sim_report.h): slots.csv,
- * participants.csv, transfers.csv, balances.csv, summary.json; then
+ * participants.csv, transfers.csv, balances.csv, summary.json (with
+ * "timeZone": the [site] tz as pg_tz_name gives it, for local labels); then
  * report.html by pg_sim_report_write. Full mode keeps its node and entity
  * databases in out_dir/state (removed and re-made every run). */
 #ifndef P2PGRID_SIM_H

@@ -199,7 +199,9 @@ static int64_t be64(const uint8_t *p) {
 #define HDR_LEN 44u
 #define MAX_COUNT 100000u /* far above any real zone; keeps sizes small */
 
-static int header(const uint8_t *p, size_t len, const char *name, tzif_hdr *h, pg_diag *d) {
+/* The v1 header of a v2+ file only sizes the block skipped (strict false). */
+static int header(const uint8_t *p, size_t len, const char *name, bool strict, tzif_hdr *h,
+                  pg_diag *d) {
   if (len < HDR_LEN) return pg_fail(d, PG_ERR_TRUNCATED, "%s: TZif: file ends inside a header", name);
   if (memcmp(p, "TZif", 4) != 0)
     return pg_fail(d, PG_ERR_INVALID, "%s: not a TZif file (no \"TZif\" magic)", name);
@@ -211,6 +213,7 @@ static int header(const uint8_t *p, size_t len, const char *name, tzif_hdr *h, p
     *f[i] = be32(p + 20 + 4 * i);
     if (*f[i] > MAX_COUNT) return pg_fail(d, PG_ERR_INVALID, "%s: TZif: count too large", name);
   }
+  if (!strict) return PG_OK;
   if (h->typecnt == 0 || h->typecnt > 256 || h->charcnt == 0)
     return pg_fail(d, PG_ERR_INVALID, "%s: TZif: needs 1..256 time types and abbreviations",
                    name);
@@ -290,14 +293,15 @@ int pg_tzif_parse(const void *data, size_t len, const char *name, pg_tz_zone **o
   *out = NULL;
   if (!name || strlen(name) > PG_TZ_NAME_MAX)
     return pg_fail(d, PG_ERR_INVALID, "time zone name missing or too long");
-  int rc = header(p, len, name, &h, d);
+  bool v1_only = len < 5 || p[4] == 0;
+  int rc = header(p, len, name, v1_only, &h, d);
   if (rc) return rc;
   size_t tsize = 4, off = HDR_LEN;
   if (h.version) { /* skip the v1 block: v2+ data follows with 64-bit times */
     size_t skip = block_len(&h, 4);
     if (skip > len - off) return pg_fail(d, PG_ERR_TRUNCATED, "%s: TZif: v1 data cut short", name);
     off += skip;
-    if ((rc = header(p + off, len - off, name, &h, d))) return rc;
+    if ((rc = header(p + off, len - off, name, true, &h, d))) return rc;
     off += HDR_LEN;
     tsize = 8;
   }

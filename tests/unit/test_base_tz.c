@@ -439,15 +439,24 @@ static void test_posix_strings(void **state) {
   pg_tz_zone *ext = posix_zone("<-03>3<-02>,M3.2.0/-2,J300/167");
   assert_int_equal(pg_tz_offset_s(pg_tz_of_zone(ext), utc_s(2030, 6, 1, 0, 0, 0) * 1000), -7200);
   pg_tz_zone_free(ext);
+  /* a v2 file whose v1 block is empty (no types): only v2+ data is read */
+  uint8_t buf[256];
+  size_t n = footer_only(buf, 3600, "CET-1");
+  memmove(buf + 44, buf + 54, n - 54);
+  put32(buf + 36, 0), put32(buf + 40, 0);
+  pg_tz_zone *z = NULL;
+  pg_diag d = {{0}};
+  if (pg_tzif_parse(buf, n - 10, "Slim/Test", &z, &d) != PG_OK) fail_msg("%s", d.msg);
+  assert_int_equal(pg_tz_offset_s(pg_tz_of_zone(z), 0), 3600);
+  pg_tz_zone_free(z);
+  buf[4] = 0; /* as a v1 file it has no types: refused */
+  assert_int_equal(pg_tzif_parse(buf, n - 10, "Slim/Test", &z, &d), PG_ERR_INVALID);
   const char *bad[] = {"CE", "CET", "CET-1CEST,M3.5.0", "CET-1CEST,M13.5.0,M10.5.0",
                        "CET-1CEST,M3.6.0,M10.5.0", "CET-1CEST,M3.5.7,M10.5.0", "CET-25",
                        "CET-1CEST,J0,J365", "CET-1CEST,M3.5.0/168,M10.5.0", "<+1030-10:30",
                        "CET-1 ", "CET-1CEST,366,0"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    uint8_t buf[256];
-    size_t n = footer_only(buf, 0, bad[i]);
-    pg_tz_zone *z = NULL;
-    pg_diag d = {{0}};
+    n = footer_only(buf, 0, bad[i]);
     if (pg_tzif_parse(buf, n, "Posix/Bad", &z, &d) == PG_OK) fail_msg("'%s' accepted", bad[i]);
   }
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "p2pgrid/config.h"
 #include "p2pgrid/sim.h"
@@ -161,6 +162,41 @@ static void test_explicit_inherit(void **state) {
          flat_old);
 }
 
+/* summary.json names the zone (for local labels in reports) */
+static void test_summary_zone(void **state) {
+  (void)state;
+  char text[4096];
+  snprintf(text, sizeof text, FMT, "2025-06-01", "2h", "15m", "tz = Europe/Vienna", "");
+  pg_config *c = NULL;
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  pg_diag d = {{0}};
+  assert_int_equal(pg_config_load_string(c, "tz.ini", text, strlen(text), &d), PG_OK);
+  pg_scenario s;
+  if (pg_scenario_from_config(c, &s, &d) != PG_OK) fail_msg("%s", d.msg);
+  char dir[64];
+  snprintf(dir, sizeof dir, "%s/files", g_out);
+  pg_sim_opts o = {.mode = PG_SIM_MARKET_ONLY, .out_dir = dir, .write_files = true};
+  pg_sim_result r;
+  if (pg_sim_run(&s, &o, &r, &d) != PG_OK) fail_msg("run: %s", d.msg);
+  char path[128];
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  json_error_t e;
+  json_t *j = json_load_file(path, 0, &e);
+  assert_non_null(j);
+  assert_string_equal(json_string_value(json_object_get(j, "timeZone")), "Europe/Vienna");
+  json_decref(j);
+  const char *files[] = {"summary.json", "slots.csv", "participants.csv", "transfers.csv",
+                         "balances.csv"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+  pg_sim_result_free(&r);
+  pg_scenario_free(&s);
+  pg_config_free(c);
+}
+
 static void test_errors(void **state) {
   (void)state;
   struct {
@@ -194,7 +230,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_berlin_year),    cmocka_unit_test(test_vienna_dst_days),
       cmocka_unit_test(test_other_zones),    cmocka_unit_test(test_explicit_inherit),
-      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_summary_zone),   cmocka_unit_test(test_errors),
   };
   if (!mkdtemp(g_out)) return 1;
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
