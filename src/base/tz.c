@@ -229,9 +229,8 @@ static int load_zone(const char *name, const pg_tz_zone **out, pg_diag *d) {
   pg_diag d2 = {{0}};
   int rc = pg_read_file_capped(path, PG_TZIF_MAX_FILE, &buf, &len, &d2);
   if (rc == PG_ERR_IO)
-    return pg_fail(d, PG_ERR_NOT_FOUND, "unknown time zone '%s' (tried %s: %s)", name, path,
-                   d2.msg);
-  if (rc) return pg_fail(d, rc, "time zone '%s' (%s): %s", name, path, d2.msg);
+    return pg_fail(d, PG_ERR_NOT_FOUND, "unknown time zone '%s' (%s)", name, d2.msg);
+  if (rc) return pg_fail(d, rc, "time zone '%s': %s", name, d2.msg);
   pg_tz_zone *z = NULL;
   rc = pg_tzif_parse(buf, len, name, &z, &d2);
   free(buf);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "p2pgrid/config.h"
+#include "p2pgrid/meter.h"
 #include "p2pgrid/sim.h"
 #include "p2pgrid/tz.h"
 
@@ -197,13 +198,52 @@ static void test_summary_zone(void **state) {
   pg_config_free(c);
 }
 
+/* the meter keys of entity configs: tz, or the legacy offset keys */
+static int64_t day_wh(const char *ini, const char *sec, int64_t from_ms, pg_diag *d, int *rc) {
+  pg_config *c = NULL;
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  assert_int_equal(pg_config_load_string(c, "meter.ini", ini, strlen(ini), d), PG_OK);
+  pg_meter *m = NULL;
+  int64_t wh = -1;
+  *rc = pg_meter_from_config(c, sec, 5, &m, d);
+  if (*rc == PG_OK) {
+    assert_int_equal(pg_meter_energy(m, (uint64_t)from_ms, (uint64_t)from_ms + 3 * 3600000, &wh, d),
+                     PG_OK);
+    pg_meter_free(m);
+  }
+  pg_config_free(c);
+  return wh;
+}
+
+static void test_meter_keys(void **state) {
+  (void)state;
+  const char *ini = "[a]\nkind = household\ntz = Europe/Vienna\nnoise = 0\n"
+                    "[b]\nkind = household\nutc_offset_min = 60\neu_dst = true\nnoise = 0\n"
+                    "[c]\nkind = household\ntz = Asia/Tokyo\nnoise = 0\n"
+                    "[d]\nkind = household\ntz = Europe/Vienna\neu_dst = false\n"
+                    "[e]\nkind = household\ntz = Atlantis/Capital\n";
+  pg_diag d = {{0}};
+  int rc;
+  int64_t t = pg_days_from_civil(2025, 3, 30) * 86400000 + 4 * 3600000; /* DST morning */
+  int64_t a = day_wh(ini, "a", t, &d, &rc);
+  assert_int_equal(rc, PG_OK);
+  assert_int_equal(a, day_wh(ini, "b", t, &d, &rc));
+  assert_true(a != day_wh(ini, "c", t, &d, &rc));
+  (void)day_wh(ini, "d", t, &d, &rc);
+  assert_int_equal(rc, PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "give either tz or"));
+  (void)day_wh(ini, "e", t, &d, &rc);
+  assert_int_equal(rc, PG_ERR_CONFIG);
+  if (!strstr(d.msg, "meter.ini:20: [e] tz: unknown time zone 'Atlantis/Capital'")) fail_msg("%s", d.msg);
+}
+
 static void test_errors(void **state) {
   (void)state;
   struct {
     const char *site, *extra, *want;
   } cases[] = {
       {"tz = Mars/Olympus", "", "tz.ini:9: [site] tz: unknown time zone 'Mars/Olympus'"},
-      {"tz = Mars/Olympus", "", "/Mars/Olympus"},
+      {"tz = Mars/Olympus", "", "/usr/share/zoneinfo/Mars/Olympus: cannot open"},
       {"tz = ../../etc/passwd", "", "[site] tz: '../../etc/passwd' is not a time zone"},
       {"tz = +15:00", "", "[site] tz"},
       {"tz = Europe/Vienna\neu_dst = true", "", "[site] eu_dst: only with a fixed offset"},
@@ -230,7 +270,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_berlin_year),    cmocka_unit_test(test_vienna_dst_days),
       cmocka_unit_test(test_other_zones),    cmocka_unit_test(test_explicit_inherit),
-      cmocka_unit_test(test_summary_zone),   cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_summary_zone),   cmocka_unit_test(test_meter_keys),
+      cmocka_unit_test(test_errors),
   };
   if (!mkdtemp(g_out)) return 1;
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
