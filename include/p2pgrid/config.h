@@ -75,6 +75,11 @@ PG_NODISCARD int pg_config_set(pg_config *c, const char *section, const char *ke
                                const char *value);
 
 bool pg_config_has(const pg_config *c, const char *section, const char *key);
+/* Where a key's value comes from, for error sentences of callers that parse
+ * values themselves: "node.ini:12: [api] port", "command line: [api] port",
+ * or "<last file>: [api] port" when the key is missing. Does not mark it read. */
+void pg_config_where(const pg_config *c, const char *section, const char *key, char *out,
+                     size_t cap);
 /* Fails with "<origin>: [section] key: required setting missing" (origin is
  * the last file loaded, or "configuration") unless the key is present. */
 PG_NODISCARD int pg_config_require(pg_config *c, const char *section, const char *key,

@@ -53,11 +53,12 @@ PG_NODISCARD int pg_meter_csv_new(const char *path, const pg_meter_csv_opts *o, 
  *              performance_ratio, albedo, clouds (bool), clearness
  *   wind:      weibull_k, weibull_c (m/s), cut_in, rated_speed, cut_out
  *              (m/s), rated_kw
- *   household: annual_kwh, utc_offset_min, eu_dst (bool), holidays (bool),
- *              noise, shift_min
+ *   household: annual_kwh, tz, holidays (bool), noise, shift_min
  *   csv:       path (required), interp (step | linear), wrap (bool),
- *              annual_kwh, dynamise (bool), holidays (bool),
- *              utc_offset_min, eu_dst (bool)
+ *              annual_kwh, dynamise (bool), holidays (bool), tz
+ * tz: UTC, +HH:MM or an IANA zone (pg_tz_parse); or, legacy, utc_offset_min
+ * (minutes east) and eu_dst (bool, default true) for a fixed offset with the
+ * EU rule — not both. Default: the built-in Europe/Berlin rule (PG_TZ_BERLIN). 
  * Decimal values are plain decimals ("52.52", "-13.4"). Defaults are those
  * of pg_*_params_default / pg_meter_csv_opts_default. PG_ERR_CONFIG with
  * "[section] key: ..." for a bad value; PG_ERR_INVALID for an unknown kind. */

@@ -26,30 +26,11 @@
 
 #include "p2pgrid/err.h"
 #include "p2pgrid/file.h" /* pg_read_file_capped, used by the loaders */
+#include "p2pgrid/tz.h"   /* pg_tz, pg_local_time_of, civil calendar */
 
 /* ---- calendar ------------------------------------------------------------ */
 
-/* A time zone: fixed offset east of UTC plus, optionally, the EU summer-time
- * rule (+60 min from the last Sunday of March 01:00 UTC to the last Sunday
- * of October 01:00 UTC). */
-typedef struct pg_tz {
-  int32_t utc_offset_min; /* -720..840 */
-  bool eu_dst;
-} pg_tz;
-#define PG_TZ_UTC ((pg_tz){0, false})
-#define PG_TZ_BERLIN ((pg_tz){60, true})
-
-typedef struct pg_local_time {
-  int year, month, day; /* month 1..12, day 1..31 */
-  int doy;              /* day of year 1..366 */
-  int wday;             /* 0 = Sunday .. 6 = Saturday */
-  int64_t ms_of_day;    /* 0 .. 86399999 */
-} pg_local_time;
-
-void pg_local_time_of(int64_t t_ms, pg_tz tz, pg_local_time *out);
-int pg_days_in_year(int year);
-/* Unix day number (days since 1970-01-01) of a civil date (proleptic Gregorian). */
-int64_t pg_days_from_civil(int year, int month, int day);
+/* Time zones, pg_local_time_of and the civil calendar: p2pgrid/tz.h. */
 
 /* BDEW day types. */
 typedef enum pg_daytype {

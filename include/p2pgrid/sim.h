@@ -18,8 +18,13 @@
  *              mode (full | market-only; default full up to 50 participants
  *              and 2000 slots, else market-only), ticks (full mode: steps of
  *              the virtual clock per slot, 1..60, default 2)
- *   [site]     lat, lon (degrees), tz (UTC | Europe/Berlin | +HH:MM | -HH:MM),
- *              eu_dst (bool; implied by Europe/Berlin)
+ *   [site]     lat, lon (degrees), tz (default Europe/Berlin): UTC, +HH:MM /
+ *              -HH:MM, or an IANA zone name from the tz database
+ *              (Europe/Vienna, America/New_York; tz.h); eu_dst (bool, legacy:
+ *              the EU summer-time rule on a fixed offset only). The
+ *              generated and the explicit households and csv sources use
+ *              this zone unless their section sets tz (or the legacy
+ *              utc_offset_min/eu_dst)
  *   [market]   mechanism (fixed|pay-as-clear|pay-as-bid|mmr|sdr, or the sharing
  *              mechanisms static-key|dynamic-key|hierarchical, market.h),
  *              import_price, export_price, fee_per_kwh, fixed_buy_price,
@@ -52,7 +57,8 @@
  * h0001..; an explicit id must not collide with them.
  *
  * OUTPUTS in out_dir (the contract with sim_report.h): slots.csv,
- * participants.csv, transfers.csv, balances.csv, summary.json; then
+ * participants.csv, transfers.csv, balances.csv, summary.json (with
+ * "timeZone": the [site] tz as pg_tz_name gives it, for local labels); then
  * report.html by pg_sim_report_write. Full mode keeps its node and entity
  * databases in out_dir/state (removed and re-made every run). */
 #ifndef P2PGRID_SIM_H

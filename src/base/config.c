@@ -392,6 +392,15 @@ static int bad_value(pg_diag *d, const pg_config *c, const entry *e, const char 
   return pg_fail(d, PG_ERR_CONFIG, "%s: '%s' is not %s", w, v, what);
 }
 
+void pg_config_where(const pg_config *c, const char *section, const char *key, char *out,
+                     size_t cap) {
+  if (!c) {
+    snprintf(out, cap, "configuration: [%.48s] %.48s", section, key);
+    return;
+  }
+  where(c, find(c, section, key), section, key, out, cap);
+}
+
 /* Looks up and marks as read. */
 static entry *lookup(pg_config *c, const char *section, const char *key) {
   entry *e = c ? find(c, section, key) : NULL;

@@ -136,10 +136,21 @@ static int get_num(pg_config *c, const char *sec, const char *key, double lo, do
   return PG_OK;
 }
 
+/* tz (UTC, +HH:MM or an IANA zone), or the legacy utc_offset_min + eu_dst. */
 static int get_tz(pg_config *c, const char *sec, pg_tz *tz, pg_diag *d) {
+  if (pg_config_has(c, sec, "tz")) {
+    if (pg_config_has(c, sec, "utc_offset_min") || pg_config_has(c, sec, "eu_dst")) {
+      char w[200];
+      pg_config_where(c, sec, "tz", w, sizeof w);
+      return pg_fail(d, PG_ERR_CONFIG, "%s: give either tz or utc_offset_min/eu_dst", w);
+    }
+    return pg_tz_from_config(c, sec, "tz", NULL, tz, d);
+  }
   int off = tz->utc_offset_min;
   int rc = pg_config_get_int(c, sec, "utc_offset_min", off, -720, 840, &off, d);
   if (rc) return rc;
+  if (pg_config_has(c, sec, "utc_offset_min") || pg_config_has(c, sec, "eu_dst"))
+    tz->zone = NULL; /* the legacy keys describe a fixed offset */
   tz->utc_offset_min = off;
   return pg_config_get_bool(c, sec, "eu_dst", tz->eu_dst, &tz->eu_dst, d);
 }

@@ -50,6 +50,32 @@ static int bad_value(pg_config *c, const char *sec, const char *key, const char 
   return pg_fail(d, PG_ERR_CONFIG, "[%s] %s: %s", sec, key, what);
 }
 
+/* [site] tz: UTC, +HH:MM or an IANA zone; eu_dst (legacy) adds the EU rule to
+ * a fixed offset only. */
+static int site_tz(pg_config *c, pg_tz *tz, pg_diag *d) {
+  int rc = pg_tz_from_config(c, "site", "tz", "Europe/Berlin", tz, d);
+  if (rc || !pg_config_has(c, "site", "eu_dst")) return rc;
+  if (tz->zone || tz->eu_dst)
+    return bad_value(c, "site", "eu_dst",
+                     "only with a fixed offset (UTC or +HH:MM); a named zone has its own rules",
+                     d);
+  return pg_config_get_bool(c, "site", "eu_dst", false, &tz->eu_dst, d);
+}
+
+/* Explicit household and csv meters follow [site] tz unless they name their
+ * own zone (tz, or the legacy utc_offset_min/eu_dst). */
+static int inherit_tz(pg_config *c, const char *sec, pg_tz tz) {
+  if (pg_config_has(c, sec, "tz") || pg_config_has(c, sec, "utc_offset_min") ||
+      pg_config_has(c, sec, "eu_dst"))
+    return PG_OK;
+  if (tz.zone || !tz.eu_dst)
+    return pg_config_set(c, sec, "tz", pg_tz_name(tz));
+  char buf[16];
+  snprintf(buf, sizeof buf, "%d", (int)tz.utc_offset_min);
+  int rc = pg_config_set(c, sec, "utc_offset_min", buf);
+  return rc ? rc : pg_config_set(c, sec, "eu_dst", "true");
+}
+
 static int get_double(pg_config *c, const char *sec, const char *key, double def, double lo,
                       double hi, double *out, pg_diag *d) {
   const char *v = NULL;
@@ -328,21 +354,7 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
   /* [site] */
   if ((rc = get_double(c, "site", "lat", 52.52, -90, 90, &s->lat, d))) goto fail;
   if ((rc = get_double(c, "site", "lon", 13.40, -180, 180, &s->lon, d))) goto fail;
-  if ((rc = pg_config_get_str(c, "site", "tz", "Europe/Berlin", &v, d))) goto fail;
-  bool dst_def = false;
-  if (strcmp(v, "Europe/Berlin") == 0) s->tz = PG_TZ_BERLIN, dst_def = true;
-  else if (strcmp(v, "UTC") == 0) s->tz = PG_TZ_UTC;
-  else {
-    int hh = 0, mm = 0;
-    char sign = 0, extra = 0;
-    if (sscanf(v, "%c%2d:%2d%c", &sign, &hh, &mm, &extra) != 3 || (sign != '+' && sign != '-') ||
-        hh > 14 || mm > 59) {
-      rc = bad_value(c, "site", "tz", "expected UTC, Europe/Berlin or +HH:MM / -HH:MM", d);
-      goto fail;
-    }
-    s->tz.utc_offset_min = (sign == '-' ? -1 : 1) * (hh * 60 + mm);
-  }
-  if ((rc = pg_config_get_bool(c, "site", "eu_dst", dst_def, &s->tz.eu_dst, d))) goto fail;
+  if ((rc = site_tz(c, &s->tz, d))) goto fail;
   /* [market] */
   if ((rc = pg_config_get_str(c, "market", "mechanism", "pay-as-clear", &v, d))) goto fail;
   if (pg_market_mech_parse(v, &s->mech, NULL) != PG_OK) {
@@ -528,6 +540,7 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     }
     snprintf(q->kind_name, sizeof q->kind_name, "%s", v);
     q->kind = PG_SIM_CONFIG;
+    if (strcmp(v, "csv") == 0 && inherit_tz(c, sec, s->tz)) goto oom;
     q->seed = s->seed ^ hash_str(q->id);
     if (strcmp(v, "solar") == 0) {
       char buf[32];
@@ -563,6 +576,7 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     }
     snprintf(h->kind_name, sizeof h->kind_name, "%s", v);
     h->kind = PG_SIM_CONFIG;
+    if (inherit_tz(c, sec, s->tz)) goto oom;
     h->seed = s->seed ^ hash_str(h->id);
     if ((rc = get_double(c, sec, "annual_kwh", 3500, 1, 1e7, &h->annual_kwh, d))) goto fail;
     /* let the meter read it too (the getter above marked it read) */
