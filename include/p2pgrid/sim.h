@@ -24,6 +24,10 @@
  *              export_price, fee_per_kwh, fixed_buy_price, fixed_sell_price,
  *              payout_min — amounts per kWh in base units, with an optional
  *              unit suffix i, Ki, Mi, Gi ("300Mi", "0.25Mi"); fee_bp (0..10000)
+ *   [tariff]   membership_fee (per month), capacity_price (per kW of the
+ *              month's peak), grid_fee_reduction (per kWh of community
+ *              energy, reported as savings), vat ("20%"): the monthly items
+ *              of `p2pgrid invoice` (tariff.h); all default 0
  *   [producers] generated producers: count, sources_per_producer,
  *              solar_share (0..1, the share of solar sources; the rest wind),
  *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
@@ -42,7 +46,10 @@
  *
  * OUTPUTS in out_dir (the contract with sim_report.h): slots.csv,
  * participants.csv, transfers.csv, balances.csv, summary.json; then
- * report.html by pg_sim_report_write. Full mode keeps its node and entity
+ * report.html by pg_sim_report_write. Also members.csv (the input of
+ * `p2pgrid invoice`): slot,id,role,energy_wh,community_wh,amount,fee,total,
+ * one row per participant and slot as settled, when participants x slots
+ * <= 5,000,000 (larger runs leave it out). Full mode keeps its node and entity
  * databases in out_dir/state (removed and re-made every run). */
 #ifndef P2PGRID_SIM_H
 #define P2PGRID_SIM_H
@@ -56,6 +63,7 @@
 #include "p2pgrid/err.h"
 #include "p2pgrid/market.h"
 #include "p2pgrid/profile.h"
+#include "p2pgrid/tariff.h"
 
 #define PG_SIM_ID_MAX 64
 #define PG_SIM_MAX_PARTICIPANTS 100000
@@ -112,6 +120,7 @@ typedef struct pg_scenario {
   pg_market_mech mech;
   uint64_t import_price, export_price, fee_per_kwh, fee_bp, fixed_buy_price, fixed_sell_price;
   uint64_t payout_min;
+  pg_tariff tariff; /* [tariff]: monthly items of the invoices (tariff.h) */
   pg_sim_producer *producers; /* sorted by id */
   size_t n_producers;
   pg_sim_source *sources; /* sorted by id */
