@@ -143,6 +143,8 @@ void grid_enrol(const grid_dirs *g, const char *id, const char *address);
 
 /* Runs argv to completion (output into log); fails unless it exits 0. */
 void run_ok(const char *const *argv, const char *log);
+/* Runs argv to completion (stdout and stderr into log); its exit status. */
+int run_wait_status(const char *const *argv, const char *log);
 /* p2pgrid ca init --dir dir */
 void ca_init(const char *dir);
 /* p2pgrid ca issue --dir dir --id id --role role [--parent parent]

@@ -24,15 +24,6 @@
 
 static char g_out[300], g_state[400], g_export[400];
 
-/* Runs argv to completion (stdout and stderr into log); the exit status. */
-static int run_status(const char *const *argv, const char *log) {
-  pid_t pid = spawn_logged(argv, log);
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFEXITED(st));
-  return WEXITSTATUS(st);
-}
-
 static void write_file(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
   assert_non_null(f);
@@ -88,7 +79,7 @@ static int audit(const char *what, const char *file, const char *state_dir, cons
   snprintf(html, sizeof html, "%s/audit-%s.html", g_root, tag);
   const char *argv[] = {P2PGRID_BIN, "audit", what, file, "--node", node, "--json",
                         "--html", html, NULL};
-  int st = run_status(argv, log);
+  int st = run_wait_status(argv, log);
   char *text = slurp(log, NULL);
   assert_non_null(text);
   json_error_t je;

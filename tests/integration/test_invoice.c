@@ -1,0 +1,266 @@
+/* test_invoice.c — `p2pgrid invoice` end to end on a market-only simulation
+ * across a month boundary (2025-06-29 .. 2025-07-01, Europe/Berlin):
+ *   - June's and July's invoices are written for every member (HTML, PDF,
+ *     CSV annex, index.html); their slots split the run at local midnight;
+ *   - each consumer's total and VAT, recomputed here from its annex and the
+ *     tariff (independent integer arithmetic), are what `pdftotext` finds in
+ *     its PDF and what its HTML page shows;
+ *   - the slot bills of all invoices of a month equal the month's bills in
+ *     slots.csv, and June + July equal the run's total in summary.json;
+ *   - errors: a bad month (exit 2), a month without slots (exit 1), an
+ *     unknown member, a directory without members.csv, all naming the
+ *     problem. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "harness.h"
+
+/* tariff of the scenario below */
+#define MEMBERSHIP 5000000000LL /* 5Gi */
+#define CAPACITY 2000000000LL   /* 2Gi per kW */
+#define VAT_BP 2000
+#define SLOT_MS 900000LL
+
+static char g_ini[300], g_sim[300];
+static const char *const MONEY[] = {"--set", "money.currency=EUR", "--set",
+                                    "money.units_per_currency=1Gi", "--set", "money.decimals=2"};
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  assert_int_equal(fclose(f), 0);
+}
+
+static int setup(void **state) {
+  (void)state;
+  if (harness_mkroot("/tmp/p2pgrid-invoice-XXXXXX")) return -1;
+  snprintf(g_ini, sizeof g_ini, "%s/scenario.ini", g_root);
+  write_file(g_ini, "[scenario]\nname = edge\nstart = 2025-06-29\nduration = 3d\nslot = 15m\n"
+                    "seed = 7\nmode = market-only\n"
+                    "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
+                    "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
+                    "export_price = 80Mi\nfee_per_kwh = 5Mi\nfee_bp = 100\n"
+                    "[tariff]\nmembership_fee = 5Gi\ncapacity_price = 2Gi\nvat = 20%\n"
+                    "grid_fee_reduction = 30Mi\n"
+                    "[producers]\ncount = 2\nsources_per_producer = 1\n"
+                    "[households]\ncount = 4\n");
+  snprintf(g_sim, sizeof g_sim, "%s/sim", g_root);
+  char log[400];
+  snprintf(log, sizeof log, "%s/sim.log", g_root);
+  const char *sim[] = {P2PGRID_BIN, "sim", g_ini, "-q", "-o", g_sim, NULL};
+  run_ok(sim, log);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  harness_rmroot();
+  return 0;
+}
+
+/* p2pgrid invoice --month M --sim-out g_sim --config g_ini --out OUT [extra] [money] */
+static int invoice(const char *month, const char *sim_out, const char *out, const char *extra1,
+                   const char *extra2, const char *log) {
+  const char *argv[24] = {P2PGRID_BIN, "invoice", "--month", month, "--sim-out", sim_out,
+                          "--config",  g_ini,     "--out",   out};
+  int n = 10;
+  if (extra1) argv[n++] = extra1;
+  if (extra2) argv[n++] = extra2;
+  for (size_t i = 0; i < 6; i++) argv[n++] = MONEY[i];
+  argv[n] = NULL;
+  return run_wait_status(argv, log);
+}
+
+/* "raw: total=T slot_bills=B monthly=M credits=C" from the command's output */
+static void raw_sums(const char *log, long long *total, long long *bills, long long *monthly) {
+  char *s = slurp(log, NULL);
+  assert_non_null(s);
+  const char *r = strstr(s, "raw: total=");
+  assert_non_null(r);
+  long long c;
+  assert_int_equal(sscanf(r, "raw: total=%lld slot_bills=%lld monthly=%lld credits=%lld", total,
+                          bills, monthly, &c), 4);
+  free(s);
+}
+
+/* "1,234.57 EUR" of base units with 1 EUR = 1e9, half away from zero */
+static void eur(long long units, char *buf, size_t cap) {
+  long long cents = (units + 5000000) / 10000000;
+  long long whole = cents / 100;
+  char digits[32], grouped[48];
+  int nd = snprintf(digits, sizeof digits, "%lld", whole);
+  size_t g = 0;
+  for (int i = 0; i < nd; i++) {
+    if (i && (nd - i) % 3 == 0) grouped[g++] = ',';
+    grouped[g++] = digits[i];
+  }
+  grouped[g] = '\0';
+  snprintf(buf, cap, "%s.%02lld EUR", grouped, cents % 100);
+}
+
+typedef struct expect {
+  long long slots, bills, total, vat, first_slot, last_slot;
+} expect;
+
+/* The member's month recomputed from its annex and the tariff. */
+static expect from_annex(const char *path) {
+  char *s = slurp(path, NULL);
+  assert_non_null(s);
+  expect e = {0};
+  long long energy = 0, fees = 0, peak = 0;
+  char *save = NULL, *line = strtok_r(s, "\n", &save); /* the header */
+  assert_non_null(line);
+  while ((line = strtok_r(NULL, "\n", &save))) {
+    long long slot, wh, comm, util, amount, fee, total;
+    char start[32];
+    assert_int_equal(sscanf(line, "%lld,%31[^,],%lld,%lld,%lld,%lld,%lld,%lld", &slot, start, &wh,
+                            &comm, &util, &amount, &fee, &total), 8);
+    assert_int_equal(wh, comm + util);
+    assert_int_equal(total, amount + fee);
+    if (!e.slots) e.first_slot = slot;
+    e.last_slot = slot;
+    e.slots++;
+    energy += amount, fees += fee;
+    if (wh > peak) peak = wh;
+  }
+  free(s);
+  long long peak_w = peak * 3600000 / SLOT_MS;
+  long long capacity = peak_w * CAPACITY / 1000;
+  long long net = energy + fees + MEMBERSHIP + capacity;
+  e.bills = energy + fees;
+  e.vat = net * VAT_BP / 10000;
+  e.total = net + e.vat;
+  return e;
+}
+
+/* slots.csv bills of the slots whose start is in [from_slot, to_slot] */
+static long long slots_billed(long long from_slot, long long to_slot) {
+  char p[400];
+  snprintf(p, sizeof p, "%s/slots.csv", g_sim);
+  char *s = slurp(p, NULL);
+  assert_non_null(s);
+  long long sum = 0;
+  char *save = NULL, *line = strtok_r(s, "\n", &save); /* the header */
+  while ((line = strtok_r(NULL, "\n", &save))) {
+    long long slot = atoll(line);
+    const char *f = line; /* billed is the 10th column */
+    for (int i = 0; i < 9 && f; i++) f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+    assert_non_null(f);
+    if (slot >= from_slot && slot <= to_slot) sum += atoll(f);
+  }
+  free(s);
+  return sum;
+}
+
+static bool file_has(const char *path, const char *needle) {
+  char *s = slurp(path, NULL);
+  bool has = s && strstr(s, needle);
+  free(s);
+  return has;
+}
+
+static void test_months(void **state) {
+  (void)state;
+  static const char *const consumers[] = {"h0001", "h0002", "h0003", "h0004"};
+  /* local midnight 2025-07-01 in Berlin (summer time) is 2025-06-30T22:00Z */
+  const long long july_first = 1751320800000LL / SLOT_MS;
+  long long sum_bills[2] = {0}, grand = 0;
+  for (int k = 0; k < 2; k++) {
+    const char *month = k ? "2025-07" : "2025-06";
+    char out[400], log[450];
+    snprintf(out, sizeof out, "%s/inv-%s", g_root, month);
+    snprintf(log, sizeof log, "%s.log", out);
+    assert_int_equal(invoice(month, g_sim, out, NULL, NULL, log), 0);
+    long long total, bills, monthly;
+    raw_sums(log, &total, &bills, &monthly);
+    long long my_total = 0, my_bills = 0;
+    for (size_t i = 0; i < 4; i++) {
+      char p[600], text[600];
+      snprintf(p, sizeof p, "%s/%s-%s.csv", out, consumers[i], month);
+      expect e = from_annex(p);
+      /* June: 29 June 00:00Z .. 30 June 21:45Z; July: from 30 June 22:00Z */
+      if (k == 0) assert_true(e.last_slot == july_first - 1);
+      else assert_true(e.first_slot == july_first);
+      my_total += e.total, my_bills += e.bills;
+      char want_total[64], want_vat[64];
+      eur(e.total, want_total, sizeof want_total);
+      eur(e.vat, want_vat, sizeof want_vat);
+      snprintf(p, sizeof p, "%s/%s-%s.pdf", out, consumers[i], month);
+      snprintf(text, sizeof text, "%s/%s-%s.txt", out, consumers[i], month);
+      const char *pdf[] = {PDFTOTEXT_BIN, "-layout", p, text, NULL};
+      run_ok(pdf, log);
+      assert_true(file_has(text, "Total"));
+      if (!file_has(text, want_total) || !file_has(text, want_vat) || !file_has(text, consumers[i]))
+        fail_msg("%s: the PDF text lacks total %s or VAT %s", p, want_total, want_vat);
+      snprintf(p, sizeof p, "%s/%s-%s.html", out, consumers[i], month);
+      char needle[128];
+      snprintf(needle, sizeof needle, "id=\"total\">%s<", want_total);
+      if (!file_has(p, needle)) fail_msg("%s: no %s", p, needle);
+      assert_true(file_has(p, "<svg class=\"chart\" data-chart=\"daily\""));
+    }
+    assert_int_equal(total, my_total);
+    assert_int_equal(bills, my_bills);
+    assert_int_equal(total, bills + monthly);
+    sum_bills[k] = bills;
+    grand += bills;
+    /* the month's bills in the simulator's outputs */
+    long long want = k ? slots_billed(july_first, 1LL << 40) : slots_billed(0, july_first - 1);
+    assert_int_equal(bills, want);
+    char ix[500];
+    snprintf(ix, sizeof ix, "%s/index.html", out);
+    assert_true(file_has(ix, "p001-") && file_has(ix, "h0004-"));
+  }
+  char p[400];
+  snprintf(p, sizeof p, "%s/summary.json", g_sim);
+  json_error_t je;
+  json_t *j = json_load_file(p, 0, &je);
+  assert_non_null(j);
+  assert_int_equal(grand, json_integer_value(json_object_get(json_object_get(j, "money"), "billed")));
+  json_decref(j);
+  assert_true(sum_bills[0] > 0 && sum_bills[1] > 0);
+}
+
+static void test_member_and_errors(void **state) {
+  (void)state;
+  char out[400], log[450], p[600];
+  snprintf(out, sizeof out, "%s/one", g_root);
+  snprintf(log, sizeof log, "%s/one.log", g_root);
+  assert_int_equal(invoice("2025-06", g_sim, out, "--member", "h0002", log), 0);
+  snprintf(p, sizeof p, "%s/h0002-2025-06.pdf", out);
+  struct stat st;
+  assert_int_equal(stat(p, &st), 0);
+  snprintf(p, sizeof p, "%s/h0001-2025-06.pdf", out);
+  assert_int_not_equal(stat(p, &st), 0);
+  snprintf(p, sizeof p, "%s/index.html", out);
+  assert_int_not_equal(stat(p, &st), 0);
+
+  assert_int_equal(invoice("2025-13", g_sim, out, NULL, NULL, log), 2);
+  assert_true(file_has(log, "--month '2025-13' is not a month"));
+  assert_int_equal(invoice("2025-05", g_sim, out, NULL, NULL, log), 1);
+  assert_true(file_has(log, "no slot in 2025-05"));
+  assert_int_equal(invoice("2025-06", g_sim, out, "--member", "h9999", log), 1);
+  assert_true(file_has(log, "no member h9999"));
+  assert_int_equal(invoice("2025-06", g_root, out, NULL, NULL, log), 1);
+  assert_true(file_has(log, "participants.csv is missing"));
+  const char *noargs[] = {P2PGRID_BIN, "invoice", "--month", "2025-06", NULL};
+  assert_int_equal(run_wait_status(noargs, log), 2);
+  assert_true(file_has(log, "--sim-out is required"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_months),
+      cmocka_unit_test(test_member_and_errors),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
