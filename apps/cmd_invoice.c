@@ -104,8 +104,9 @@ static void summary(const pg_invoice_summary *s, const pg_money *m, const char *
   pg_money_format(m, s->credits, c, sizeof c);
   printf("%zu invoices: total %s (slot bills %s + monthly items %s)\n", s->invoices, t, b, mo);
   printf("%zu credit notes: total %s\n", s->credit_notes, c);
-  printf("raw: total=%" PRId64 " slot_bills=%" PRId64 " monthly=%" PRId64 " credits=%" PRId64 "\n",
-         s->total, s->slot_bills, s->monthly, s->credits);
+  printf("raw: total=%" PRId64 " slot_bills=%" PRId64 " monthly=%" PRId64 " credits=%" PRId64
+         " paid=%" PRId64 "\n",
+         s->total, s->slot_bills, s->monthly, s->credits, s->paid);
   printf("invoices: %s/index.html\n", out);
 }
 

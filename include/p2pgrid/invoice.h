@@ -116,6 +116,7 @@ typedef struct pg_invoice_summary {
   int64_t total;         /* sum of the consumers' invoice totals */
   int64_t slot_bills;    /* sum of their slot bills (energy + fees) in the month */
   int64_t monthly;       /* sum of their monthly items */
+  int64_t paid;          /* sum of their payments listed (full mode) */
   int64_t credits;       /* sum of the producers' credit notes */
 } pg_invoice_summary;
 

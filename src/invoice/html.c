@@ -158,6 +158,8 @@ static void payments(pg_buf *o, const pg_invoice *inv, const pg_money *money) {
   }
   pg_buf_puts(o, "<tr class=\"subtotal\"><td colspan=\"3\">Paid</td>");
   money_td(o, money, inv->paid, " id=\"paid\"");
+  pg_buf_puts(o, "</tr>\n<tr><td colspan=\"3\">Balance (total less payments)</td>");
+  money_td(o, money, inv->m.total - inv->paid, " id=\"balance\"");
   pg_buf_puts(o, "</tr>\n</tbody></table>\n");
 }
 

@@ -222,6 +222,11 @@ static void payments(pdf *p, const pg_money *money) {
   p->y += 4;
   text(p, LEFT, "Paid");
   text_right(p, RIGHT, a);
+  p->y += 16;
+  pg_money_format(money, inv->m.total - inv->paid, a, sizeof a);
+  font(p, 10, false, 0.1);
+  text(p, LEFT, "Balance (total less payments)");
+  text_right(p, RIGHT, a);
   p->y += 18;
 }
 

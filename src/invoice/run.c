@@ -303,6 +303,7 @@ int pg_invoice_run_sim(const pg_invoice_opts *o, pg_invoice_summary *sum, pg_dia
       sum->total += inv.m.total;
       sum->slot_bills += inv.m.energy + inv.m.fees;
       sum->monthly += inv.m.monthly;
+      sum->paid += inv.paid;
     }
     pg_invoice_free(&inv);
     if (o->progress) o->progress(o->progress_ctx, i + 1, r.n, m->id);

@@ -9,7 +9,12 @@
  *     slots.csv, and June + July equal the run's total in summary.json;
  *   - errors: a bad month (exit 2), a month without slots (exit 1), an
  *     unknown member, a directory without members.csv, all naming the
- *     problem. */
+ *     problem;
+ *   - full mode (real entities paying on an in-process Tangle), 2025-06-30
+ *     20:00Z for 4 hours: each month's invoices list the payments the grid's
+ *     ledger received for that month's bills (grid.db: bills.paid), with
+ *     every payment's Tangle message id, and their sum is the month's slot
+ *     bills (the monthly items are not billed on the ledger yet). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +26,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -82,15 +88,17 @@ static int invoice(const char *month, const char *sim_out, const char *out, cons
 }
 
 /* "raw: total=T slot_bills=B monthly=M credits=C" from the command's output */
-static void raw_sums(const char *log, long long *total, long long *bills, long long *monthly) {
+static long long raw_sums(const char *log, long long *total, long long *bills,
+                          long long *monthly) {
   char *s = slurp(log, NULL);
   assert_non_null(s);
   const char *r = strstr(s, "raw: total=");
   assert_non_null(r);
-  long long c;
-  assert_int_equal(sscanf(r, "raw: total=%lld slot_bills=%lld monthly=%lld credits=%lld", total,
-                          bills, monthly, &c), 4);
+  long long c, paid;
+  assert_int_equal(sscanf(r, "raw: total=%lld slot_bills=%lld monthly=%lld credits=%lld paid=%lld",
+                          total, bills, monthly, &c, &paid), 5);
   free(s);
+  return paid;
 }
 
 /* "1,234.57 EUR" of base units with 1 EUR = 1e9, half away from zero */
@@ -257,10 +265,93 @@ static void test_member_and_errors(void **state) {
   assert_true(file_has(log, "--sim-out is required"));
 }
 
+static long long db_i64(sqlite3 *db, const char *sql, long long arg) {
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_int64(st, 1, arg);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  long long v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+static void test_full_mode(void **state) {
+  (void)state;
+  char ini[400], sim[400], log[450];
+  snprintf(ini, sizeof ini, "%s/full.ini", g_root);
+  write_file(ini, "[scenario]\nname = full-edge\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
+                  "slot = 15m\nseed = 5\nmode = full\n"
+                  "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
+                  "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
+                  "export_price = 80Mi\nfee_per_kwh = 5Mi\npayout_min = 1Mi\n"
+                  "[tariff]\nmembership_fee = 5Gi\ncapacity_price = 2Gi\nvat = 20%\n"
+                  "[producers]\ncount = 1\nsources_per_producer = 1\nsolar_share = 0\n"
+                  "wind_kw_min = 3\nwind_kw_max = 5\n"
+                  "[households]\ncount = 3\n");
+  snprintf(sim, sizeof sim, "%s/full", g_root);
+  snprintf(log, sizeof log, "%s/full-sim.log", g_root);
+  const char *argv[] = {P2PGRID_BIN, "sim", ini, "-q", "-o", sim, NULL};
+  run_ok(argv, log);
+  char dbp[500];
+  snprintf(dbp, sizeof dbp, "%s/state/grid/grid.db", sim);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(dbp, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  const long long july_first = 1751320800000LL / SLOT_MS; /* 2025-06-30T22:00Z */
+  static const char *const consumers[] = {"h0001", "h0002", "h0003"};
+  for (int k = 0; k < 2; k++) {
+    const char *month = k ? "2025-07" : "2025-06";
+    char out[400], ilog[450];
+    snprintf(out, sizeof out, "%s/full-inv-%s", g_root, month);
+    snprintf(ilog, sizeof ilog, "%s.log", out);
+    const char *ia[] = {P2PGRID_BIN, "invoice", "--month", month, "--sim-out", sim, "--config", ini,
+                        "--out", out, NULL};
+    run_ok(ia, ilog);
+    long long total, bills, monthly;
+    long long paid = raw_sums(ilog, &total, &bills, &monthly);
+    const char *cmp = k ? ">=" : "<";
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT COALESCE(SUM(MIN(paid, owed)), 0) FROM bills WHERE slot %s ?1",
+             cmp);
+    long long ledger = db_i64(db, sql, july_first);
+    snprintf(sql, sizeof sql, "SELECT COALESCE(SUM(owed), 0) FROM bills WHERE slot %s ?1", cmp);
+    long long owed = db_i64(db, sql, july_first);
+    assert_true(ledger > 0);
+    assert_int_equal(paid, ledger);
+    assert_int_equal(bills, owed);
+    assert_int_equal(paid, bills); /* every slot bill of the month paid */
+    assert_int_equal(total, bills + monthly);
+    /* every payment of the month, by its Tangle message id, on its member's invoice */
+    snprintf(sql, sizeof sql,
+             "SELECT consumer_id, payment_msg FROM bills WHERE paid > 0 AND slot %s ?1", cmp);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, july_first);
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *who = (const char *)sqlite3_column_text(st, 0);
+      const char *msg = (const char *)sqlite3_column_text(st, 1);
+      assert_non_null(msg);
+      char html[600];
+      snprintf(html, sizeof html, "%s/%s-%s.html", out, who, month);
+      if (!file_has(html, msg)) fail_msg("%s: no payment message %s", html, msg);
+      n++;
+    }
+    sqlite3_finalize(st);
+    assert_true(n > 0);
+    for (size_t i = 0; i < 3; i++) {
+      char html[600];
+      snprintf(html, sizeof html, "%s/%s-%s.html", out, consumers[i], month);
+      assert_true(file_has(html, "id=\"paid\""));
+    }
+  }
+  sqlite3_close(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_months),
       cmocka_unit_test(test_member_and_errors),
+      cmocka_unit_test(test_full_mode),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
