@@ -120,6 +120,24 @@ typedef struct pg_invoice_summary {
   int64_t credits;       /* sum of the producers' credit notes */
 } pg_invoice_summary;
 
+/* The members of a simulator output with their slots and payments in the
+ * month, parsed from the bytes of participants.csv, members.csv and
+ * transfers.csv (NULL: no payments); o's month, slot_ms and tz select the
+ * slots (o's other fields are kept for pg_invoice_set_get; strings
+ * borrowed). Errors name the file and line. */
+typedef struct pg_invoice_set pg_invoice_set;
+PG_NODISCARD int pg_invoice_set_parse(const pg_invoice_opts *o, const uint8_t *participants,
+                                      size_t plen, const uint8_t *members, size_t mlen,
+                                      const uint8_t *transfers, size_t tlen,
+                                      pg_invoice_set **out, pg_diag *d);
+size_t pg_invoice_set_count(const pg_invoice_set *s); /* members, in id order */
+size_t pg_invoice_set_rows(const pg_invoice_set *s);  /* member-slots in the month */
+const char *pg_invoice_set_id(const pg_invoice_set *s, size_t i);
+/* Builds member i's invoice (pg_invoice_free). */
+PG_NODISCARD int pg_invoice_set_get(const pg_invoice_set *s, size_t i, pg_invoice *inv,
+                                    pg_diag *d);
+void pg_invoice_set_free(pg_invoice_set *s);
+
 /* Writes out_dir/ID-YYYY-MM.{html,pdf,csv} per member and out_dir/index.html
  * (all members only). PG_ERR_NOT_FOUND when --member names nobody or the
  * month has no slot of the run. */

@@ -21,31 +21,35 @@ typedef struct member {
   size_t npay, paycap;
 } member;
 
-typedef struct run {
-  const pg_invoice_opts *o;
-  pg_invoice probe; /* month, slot_ms, tz: for pg_invoice_in_month */
+struct pg_invoice_set {
+  pg_invoice_opts o; /* borrowed strings */
+  pg_invoice probe;  /* month, slot_ms, tz: for pg_invoice_in_month */
   member *m;
   size_t n;
   size_t rows; /* members.csv rows in the month */
-} run;
+};
+typedef struct pg_invoice_set run;
 
 static int cmp_member(const void *a, const void *b) {
   return strcmp(((const member *)a)->id, ((const member *)b)->id);
 }
 
-static member *find(run *r, const char *id) {
+static member *find(const run *r, const char *id) {
   member key;
   snprintf(key.id, sizeof key.id, "%s", id);
   return bsearch(&key, r->m, r->n, sizeof *r->m, cmp_member);
 }
 
-static void run_free(run *r) {
+void pg_invoice_set_free(pg_invoice_set *r) {
+  if (!r) return;
   for (size_t i = 0; i < r->n; i++) {
     free(r->m[i].slots);
     free(r->m[i].pay);
   }
   free(r->m);
+  free(r);
 }
+
 
 static int load_participants(run *r, const uint8_t *data, size_t len, pg_diag *d) {
   static const char *const cols[] = {"id", "name", "role"};
@@ -173,13 +177,41 @@ static int load_transfers(run *r, const uint8_t *data, size_t len, pg_diag *d) {
   return rc < 0 ? rc : PG_OK;
 }
 
-static int load(run *r, pg_diag *d) {
-  const char *dir = r->o->sim_out;
+int pg_invoice_set_parse(const pg_invoice_opts *o, const uint8_t *participants, size_t plen,
+                         const uint8_t *members, size_t mlen, const uint8_t *transfers,
+                         size_t tlen, pg_invoice_set **out, pg_diag *d) {
+  *out = NULL;
+  if (o->slot_ms < 1000 || o->slot_ms > 86400000 || o->month < 1 || o->month > 12)
+    return pg_fail(d, PG_ERR_INVALID, "invoice: bad month or slot length");
+  run *r = calloc(1, sizeof *r);
+  if (!r) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  r->o = *o;
+  r->probe.year = o->year, r->probe.month = o->month, r->probe.slot_ms = o->slot_ms;
+  r->probe.tz = o->tz;
+  int rc = load_participants(r, participants, plen, d);
+  if (!rc) rc = load_members(r, members, mlen, d);
+  if (!rc && transfers) rc = load_transfers(r, transfers, tlen, d);
+  if (rc) {
+    pg_invoice_set_free(r);
+    return rc;
+  }
+  *out = r;
+  return PG_OK;
+}
+
+size_t pg_invoice_set_count(const pg_invoice_set *s) { return s->n; }
+size_t pg_invoice_set_rows(const pg_invoice_set *s) { return s->rows; }
+const char *pg_invoice_set_id(const pg_invoice_set *s, size_t i) { return s->m[i].id; }
+
+/* Reads the three files of the run's directory and parses them. */
+static int load(const pg_invoice_opts *o, pg_invoice_set **out, pg_diag *d) {
   const char *names[] = {"participants.csv", "members.csv", "transfers.csv"};
+  uint8_t *data[3] = {NULL, NULL, NULL};
+  size_t len[3] = {0, 0, 0};
   int rc = PG_OK;
   for (size_t i = 0; !rc && i < 3; i++) {
     char p[1200];
-    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    snprintf(p, sizeof p, "%s/%s", o->sim_out, names[i]);
     if (access(p, F_OK) != 0) {
       if (i == 2) continue; /* no transfers: no payments */
       rc = pg_fail(d, PG_ERR_NOT_FOUND, "%s is missing%s", p,
@@ -187,14 +219,11 @@ static int load(run *r, pg_diag *d) {
                           : " (not a simulator output directory?)");
       break;
     }
-    uint8_t *data = NULL;
-    size_t len = 0;
-    rc = pg_read_file_capped(p, MAX_FILE, &data, &len, d);
-    if (!rc) rc = i == 0 ? load_participants(r, data, len, d)
-                  : i == 1 ? load_members(r, data, len, d)
-                           : load_transfers(r, data, len, d);
-    free(data);
+    rc = pg_read_file_capped(p, MAX_FILE, &data[i], &len[i], d);
   }
+  if (!rc)
+    rc = pg_invoice_set_parse(o, data[0], len[0], data[1], len[1], data[2], len[2], out, d);
+  for (size_t i = 0; i < 3; i++) free(data[i]);
   return rc;
 }
 
@@ -206,8 +235,9 @@ static int write_buf(const char *dir, const char *name, pg_buf *b, pg_diag *d) {
   return pg_write_file_atomic(p, b->data, b->len, false, true, d);
 }
 
-static int write_member(run *r, member *m, pg_invoice *inv, pg_diag *d) {
-  const pg_invoice_opts *o = r->o;
+int pg_invoice_set_get(const pg_invoice_set *r, size_t i, pg_invoice *inv, pg_diag *d) {
+  const pg_invoice_opts *o = &r->o;
+  const member *m = &r->m[i];
   memset(inv, 0, sizeof *inv);
   snprintf(inv->community, sizeof inv->community, "%s", o->community ? o->community : "");
   snprintf(inv->member_id, sizeof inv->member_id, "%s", m->id);
@@ -216,8 +246,16 @@ static int write_member(run *r, member *m, pg_invoice *inv, pg_diag *d) {
   inv->year = o->year, inv->month = o->month, inv->slot_ms = o->slot_ms, inv->tz = o->tz;
   inv->tariff = o->tariff;
   int rc = pg_invoice_build(inv, m->slots, m->n, d);
-  for (size_t i = 0; !rc && i < m->npay; i++) rc = pg_invoice_add_payment(inv, &m->pay[i], d);
+  for (size_t k = 0; !rc && k < m->npay; k++) rc = pg_invoice_add_payment(inv, &m->pay[k], d);
+  if (rc) pg_invoice_free(inv);
+  return rc;
+}
+
+static int write_member(const pg_invoice_opts *o, const pg_invoice_set *r, size_t i,
+                        pg_invoice *inv, pg_diag *d) {
+  int rc = pg_invoice_set_get(r, i, inv, d);
   if (rc) return rc;
+  const member *m = &r->m[i];
   char base[PG_INVOICE_ID_MAX + 16], name[PG_INVOICE_ID_MAX + 24];
   snprintf(base, sizeof base, "%s-%04d-%02d", m->id, o->year, o->month);
   pg_buf b;
@@ -274,26 +312,23 @@ static void index_head(pg_buf *ix, const pg_invoice_opts *o) {
 
 int pg_invoice_run_sim(const pg_invoice_opts *o, pg_invoice_summary *sum, pg_diag *d) {
   memset(sum, 0, sizeof *sum);
-  run r = {.o = o};
-  r.probe.year = o->year, r.probe.month = o->month, r.probe.slot_ms = o->slot_ms;
-  r.probe.tz = o->tz;
-  if (o->slot_ms < 1000) return pg_fail(d, PG_ERR_INVALID, "invoice: bad slot length");
-  int rc = load(&r, d);
-  if (!rc && !r.rows)
+  pg_invoice_set *r = NULL;
+  int rc = load(o, &r, d);
+  if (!rc && !r->rows)
     rc = pg_fail(d, PG_ERR_NOT_FOUND, "%s: the run has no slot in %04d-%02d", o->sim_out, o->year,
                  o->month);
-  if (!rc && o->member && !find(&r, o->member))
+  if (!rc && o->member && !find(r, o->member))
     rc = pg_fail(d, PG_ERR_NOT_FOUND, "%s: no member %s in participants.csv", o->sim_out,
                  o->member);
   if (!rc) rc = pg_mkdir_p(o->out_dir, 0755, d);
   pg_buf ix;
   pg_buf_init(&ix, (size_t)64 << 20);
   if (!rc) index_head(&ix, o);
-  for (size_t i = 0; !rc && i < r.n; i++) {
-    member *m = &r.m[i];
+  for (size_t i = 0; !rc && i < r->n; i++) {
+    const member *m = &r->m[i];
     if (o->member && strcmp(o->member, m->id)) continue;
     pg_invoice inv;
-    if ((rc = write_member(&r, m, &inv, d))) break;
+    if ((rc = write_member(o, r, i, &inv, d))) break;
     index_row(&ix, &inv, o->money);
     if (m->producer) {
       sum->credit_notes++;
@@ -306,7 +341,7 @@ int pg_invoice_run_sim(const pg_invoice_opts *o, pg_invoice_summary *sum, pg_dia
       sum->paid += inv.paid;
     }
     pg_invoice_free(&inv);
-    if (o->progress) o->progress(o->progress_ctx, i + 1, r.n, m->id);
+    if (o->progress) o->progress(o->progress_ctx, i + 1, r->n, m->id);
   }
   if (!rc && !o->member) {
     char t[64];
@@ -318,7 +353,7 @@ int pg_invoice_run_sim(const pg_invoice_opts *o, pg_invoice_summary *sum, pg_dia
     rc = write_buf(o->out_dir, "index.html", &ix, d);
   }
   pg_buf_free(&ix);
-  run_free(&r);
+  pg_invoice_set_free(r);
   pg_invoice_pdf_release();
   return rc;
 }
