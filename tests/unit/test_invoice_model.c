@@ -1,6 +1,7 @@
 /* invoice.h: the document model and its renderings.
  * - months: "YYYY-MM" parsing; a slot belongs to the month of its local
- *   start (Europe/Berlin: 2025-06-30T22:00Z is already July); per-day sums;
+ *   start (Europe/Berlin: 2025-06-30T22:00Z is already July; March and
+ *   October 2025 have 4 quarter hours fewer and more); per-day sums;
  *   slots out of the month or out of order are refused;
  * - the annex CSV: one row per slot, raw integers, the UTC start;
  * - HTML: title, total and VAT formatted, the chart with one bar per day, a
@@ -97,6 +98,22 @@ static void test_build_days(void **st) {
   assert_int_equal(inv.days, 29);
   assert_int_equal(inv.m.total, 6000000000); /* membership + 20 % */
   pg_invoice_free(&inv);
+}
+
+/* Months with a daylight-saving change (Europe/Berlin): March 2025 has one
+ * day of 92 quarter hours, October 2025 one of 100. */
+static void test_dst_months(void **st) {
+  (void)st;
+  pg_invoice inv;
+  const int month[2] = {3, 10};
+  const size_t want[2] = {31 * 96 - 4, 31 * 96 + 4};
+  const uint64_t from[2] = {1740700800000ULL / SLOT_MS, 1759190400000ULL / SLOT_MS}; /* -1 day */
+  for (int k = 0; k < 2; k++) {
+    base(&inv, month[k]);
+    size_t n = 0;
+    for (uint64_t s = from[k]; s < from[k] + 33 * 96; s++) n += pg_invoice_in_month(&inv, s);
+    assert_int_equal(n, want[k]);
+  }
 }
 
 static void build_june(pg_invoice *inv) {
@@ -219,6 +236,7 @@ int main(void) {
       cmocka_unit_test(test_month_parse), cmocka_unit_test(test_build_days),
       cmocka_unit_test(test_csv),         cmocka_unit_test(test_html),
       cmocka_unit_test(test_pdf),         cmocka_unit_test(test_money),
+      cmocka_unit_test(test_dst_months),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
