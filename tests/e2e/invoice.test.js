@@ -14,7 +14,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { launch, newPage, screenshot } = require('./lib/browser');
+const { launch, openFile, screenshot } = require('./lib/browser');
 
 const SCENARIO = `[scenario]
 name = e2e-invoice
@@ -65,17 +65,8 @@ test.after(async () => {
   if (!process.env.PG_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(file, viewport) {
-  const page = await newPage(browser, viewport);
-  const requests = [];
-  await page.route('**', (r) => {
-    const url = r.request().url();
-    if (url.startsWith('file:')) return r.continue();
-    requests.push(url);
-    return r.abort();
-  });
-  await page.goto('file://' + path.join(out, file), { waitUntil: 'load' });
-  return { page, requests };
+function open(file, viewport) {
+  return openFile(browser, path.join(out, file), viewport);
 }
 
 test('invoice HTML: title, total, VAT, chart; offline, no errors', async () => {

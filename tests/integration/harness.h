@@ -38,6 +38,8 @@ uint64_t wall_ms(void); /* Unix time in ms */
 void nap(void);        /* 50 ms */
 /* Reads a whole (small) file; NUL-terminated, caller frees. */
 char *slurp(const char *path, size_t *len_out);
+/* Writes text to path (created or replaced); fails the test otherwise. */
+void write_text(const char *path, const char *text);
 
 /* ---- child processes -------------------------------------------------- */
 

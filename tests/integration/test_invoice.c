@@ -40,18 +40,11 @@ static char g_ini[300], g_sim[300];
 static const char *const MONEY[] = {"--set", "money.currency=EUR", "--set",
                                     "money.units_per_currency=1Gi", "--set", "money.decimals=2"};
 
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  assert_int_equal(fclose(f), 0);
-}
-
 static int setup(void **state) {
   (void)state;
   if (harness_mkroot("/tmp/p2pgrid-invoice-XXXXXX")) return -1;
   snprintf(g_ini, sizeof g_ini, "%s/scenario.ini", g_root);
-  write_file(g_ini, "[scenario]\nname = edge\nstart = 2025-06-29\nduration = 3d\nslot = 15m\n"
+  write_text(g_ini, "[scenario]\nname = edge\nstart = 2025-06-29\nduration = 3d\nslot = 15m\n"
                     "seed = 7\nmode = market-only\n"
                     "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
                     "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
@@ -279,7 +272,7 @@ static void test_full_mode(void **state) {
   (void)state;
   char ini[400], sim[400], log[450];
   snprintf(ini, sizeof ini, "%s/full.ini", g_root);
-  write_file(ini, "[scenario]\nname = full-edge\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
+  write_text(ini, "[scenario]\nname = full-edge\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
                   "slot = 15m\nseed = 5\nmode = full\n"
                   "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
                   "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
