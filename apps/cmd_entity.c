@@ -105,7 +105,9 @@ static void usage_common(FILE *f, role r) {
     fprintf(f, "  [consumer] bid_per_kwh (base units; none = the utility price),\n"
                "     max_price_per_kwh (refuse payment requests above usage x this, fees\n"
                "     included; none = no price check), grid_address (refuse requests to any\n"
-               "     other address; none = the first request's address is kept)\n");
+               "     other address; none = the first request's address is kept),\n"
+               "     max_monthly (pay a month bill, a request for 0 Wh: membership,\n"
+               "     capacity, VAT, up to this; none = only when there is no max_price_per_kwh)\n");
   if (r == R_GRID)
     fprintf(f,
             "  [grid] mechanism (fixed | pay-as-clear | pay-as-bid | mmr | sdr; pay-as-clear),\n"
@@ -115,7 +117,11 @@ static void usage_common(FILE *f, role r) {
             "     dust_allowance (10000000; 0 = none), default_max_kw (100: the capacity of\n"
             "     a member whose certificate states none), late_window (96 slots: older\n"
             "     readings are quarantined), float (10000000000: payouts never exceed the\n"
-            "     payments received plus this)\n"
+            "     payments received plus this), tz (UTC: the community's time zone, UTC,\n"
+            "     Europe/Berlin or +HH:MM, whose calendar months the tariff bills)\n"
+            "  [tariff] membership_fee (per month), capacity_price (per kW of the month's\n"
+            "     peak demand), vat (e.g. 20%%), grid_fee_reduction (per kWh, reported only):\n"
+            "     once a month ends each consumer gets one more payment request for them\n"
             "\nHTTPS with client certificates (docs/SECURITY.md): PUT and DELETE\n"
             "/registration/{id} (enrolled members, with their own certificate), GET\n"
             "/api/status, /api/slots?from=&to=, /api/config (anyone: community totals),\n"
@@ -279,6 +285,31 @@ static int read_grid_opts(pg_config *cfg, const char *sec, pg_gridop_opts *go, p
   return rc;
 }
 
+/* STAND-IN for pg_tz_parse (contract D, helper `tz`): UTC, Europe/Berlin or
+ * +HH:MM / -HH:MM; the merge replaces the body with pg_tz_parse. */
+static int parse_tz(const char *v, pg_tz *tz) {
+  int hh = 0, mm = 0, n = 0;
+  char sign = 0;
+  if (!strcmp(v, "UTC")) *tz = PG_TZ_UTC;
+  else if (!strcmp(v, "Europe/Berlin")) *tz = PG_TZ_BERLIN;
+  else if (sscanf(v, "%c%2d:%2d%n", &sign, &hh, &mm, &n) == 3 && !v[n] && (sign == '+' || sign == '-') &&
+           hh <= 14 && mm < 60)
+    *tz = (pg_tz){(sign == '-' ? -1 : 1) * (hh * 60 + mm), false};
+  else return PG_ERR_INVALID;
+  return PG_OK;
+}
+
+/* [tariff] (tariff.h) and [grid] tz: the monthly items and their months. */
+static int read_grid_tariff(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
+  int rc = pg_tariff_from_config(cfg, "tariff", &go->tariff, d);
+  const char *tz = NULL;
+  if (!rc) rc = pg_config_get_str(cfg, sec, "tz", "UTC", &tz, d);
+  if (!rc && parse_tz(tz, &go->tz) != PG_OK)
+    rc = pg_fail(d, PG_ERR_CONFIG, "[%s] tz: '%s' is not UTC, Europe/Berlin or +HH:MM / -HH:MM", sec,
+                 tz);
+  return rc;
+}
+
 /* The settings of the role's own section (and the registration limits of
  * the roles that serve registrations). */
 static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_opts *po,
@@ -295,9 +326,12 @@ static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_o
     rc = get_u64_opt(cfg, sec, "bid_per_kwh", &co->has_bid, &co->bid_per_kwh, d);
     if (!rc)
       rc = get_u64_opt(cfg, sec, "max_price_per_kwh", &co->has_max_price, &co->max_price_per_kwh, d);
+    if (!rc)
+      rc = get_u64_opt(cfg, sec, "max_monthly", &co->has_max_monthly, &co->max_monthly, d);
     if (!rc) rc = pg_config_get_str(cfg, sec, "grid_address", NULL, &co->grid_address, d);
   }
   if (!rc && r == R_GRID) rc = read_grid_opts(cfg, sec, go, d);
+  if (!rc && r == R_GRID) rc = read_grid_tariff(cfg, sec, go, d);
   return rc;
 }
 

@@ -168,10 +168,15 @@ typedef struct pg_consumer_opts {
    * when it names another address than grid_address (NULL: the address of
    * the first request accepted is pinned), bills more usage than we reported
    * and was not billed yet, or asks more than usage x max_price_per_kwh
-   * (fees included; when has_max_price). */
+   * (fees included; when has_max_price). A request for 0 Wh is a month bill
+   * (membership, capacity, VAT; pg_gridop_opts.tariff): with has_max_monthly
+   * it is paid up to max_monthly and refused above; without, it passes the
+   * price check only when there is none (has_max_price false). */
   const char *grid_address;
   uint64_t max_price_per_kwh;
   bool has_max_price;
+  uint64_t max_monthly;
+  bool has_max_monthly;
   const uint8_t *seed; /* wallet seed: pays the grid's requests */
   size_t seed_len;
 } pg_consumer_opts;

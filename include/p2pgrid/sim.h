@@ -27,7 +27,10 @@
  *   [tariff]   membership_fee (per month), capacity_price (per kW of the
  *              month's peak), grid_fee_reduction (per kWh of community
  *              energy, reported as savings), vat ("20%"): the monthly items
- *              of `p2pgrid invoice` (tariff.h); all default 0
+ *              of `p2pgrid invoice` (tariff.h); all default 0. Full mode:
+ *              the grid bills them once a month ends (pg_gridop_opts.tariff)
+ *              and the households pay them; transfers.csv lists those
+ *              payments (reference "month") under the month's last slot
  *   [producers] generated producers: count, sources_per_producer,
  *              solar_share (0..1, the share of solar sources; the rest wind),
  *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
