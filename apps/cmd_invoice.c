@@ -13,8 +13,8 @@
 
 void pg_cmd_invoice_usage(FILE *f) {
   fprintf(f,
-          "usage: p2pgrid invoice --month YYYY-MM --sim-out DIR --config SCENARIO.ini\n"
-          "                       --out DIR [--member ID]\n"
+          "usage: p2pgrid invoice --month YYYY-MM (--sim-out DIR | --grid-db FILE)\n"
+          "                       --config SCENARIO.ini --out DIR [--member ID]\n"
           "\n"
           "Writes the monthly invoice of every member of a simulator run: per member\n"
           "ID-YYYY-MM.html (one self-contained page to read or print, with a chart of\n"
@@ -29,7 +29,10 @@ void pg_cmd_invoice_usage(FILE *f) {
           "\n"
           "options:\n"
           "  -m, --month YYYY-MM      the month (required)\n"
-          "  -s, --sim-out DIR        output directory of `p2pgrid sim` (required)\n"
+          "  -s, --sim-out DIR        output directory of `p2pgrid sim`, or\n"
+          "  -g, --grid-db FILE       a grid operator's database (grid.db in its data\n"
+          "                           directory; read-only): its settled slots, bills,\n"
+          "                           payments and payouts with their Tangle message ids\n"
           "  -c, --config FILE        the scenario that run used: its [tariff], [site] tz\n"
           "                           and [money] (required)\n"
           "  -o, --out DIR            where to write the invoices (required; created)\n"
@@ -53,7 +56,7 @@ static void progress(void *ctx, size_t done, size_t total, const char *member) {
 }
 
 typedef struct args {
-  const char *month, *sim_out, *config, *out, *member;
+  const char *month, *sim_out, *grid_db, *config, *out, *member;
   bool quiet;
   pg_app_overrides ov;
 } args;
@@ -62,14 +65,16 @@ static int parse_args(int argc, char **argv, args *a) {
   enum { OPT_MEMBER = 1000, OPT_SET };
   static const struct option longs[] = {
       {"month", required_argument, NULL, 'm'},  {"sim-out", required_argument, NULL, 's'},
+      {"grid-db", required_argument, NULL, 'g'},
       {"config", required_argument, NULL, 'c'}, {"out", required_argument, NULL, 'o'},
       {"member", required_argument, NULL, OPT_MEMBER}, {"set", required_argument, NULL, OPT_SET},
       {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0}};
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "m:s:c:o:qh", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "m:s:g:c:o:qh", longs, NULL)) != -1) {
     switch (c) {
+    case 'g': a->grid_db = optarg; break;
     case 'm': a->month = optarg; break;
     case 's': a->sim_out = optarg; break;
     case 'c': a->config = optarg; break;
@@ -83,7 +88,7 @@ static int parse_args(int argc, char **argv, args *a) {
     default: pg_cmd_invoice_usage(stderr); return PG_EXIT_USAGE;
     }
   }
-  const char *missing = !a->month ? "--month" : !a->sim_out ? "--sim-out"
+  const char *missing = !a->month ? "--month" : !a->sim_out && !a->grid_db ? "--sim-out or --grid-db"
                       : !a->config ? "--config" : !a->out ? "--out" : NULL;
   if (optind < argc) {
     fprintf(stderr, "p2pgrid invoice: unexpected argument '%s'\n", argv[optind]);
@@ -91,6 +96,10 @@ static int parse_args(int argc, char **argv, args *a) {
   }
   if (missing) {
     fprintf(stderr, "p2pgrid invoice: %s is required (see p2pgrid invoice --help)\n", missing);
+    return PG_EXIT_USAGE;
+  }
+  if (a->sim_out && a->grid_db) {
+    fprintf(stderr, "p2pgrid invoice: give --sim-out or --grid-db, not both\n");
     return PG_EXIT_USAGE;
   }
   return PG_EXIT_OK;
@@ -117,7 +126,8 @@ int pg_cmd_invoice(int argc, char **argv) {
     pg_app_overrides_free(&a.ov);
     return st < 0 ? PG_EXIT_OK : st;
   }
-  pg_invoice_opts o = {.sim_out = a.sim_out, .out_dir = a.out, .member = a.member};
+  pg_invoice_opts o = {.sim_out = a.sim_out, .grid_db = a.grid_db, .out_dir = a.out,
+                       .member = a.member};
   if (pg_invoice_month_parse(a.month, &o.year, &o.month) != PG_OK) {
     fprintf(stderr, "p2pgrid invoice: --month '%s' is not a month YYYY-MM (e.g. 2025-06)\n",
             a.month);

@@ -97,7 +97,8 @@ void pg_invoice_pdf_release(void);
 /* ---- a run: every member of a simulator output ---- */
 
 typedef struct pg_invoice_opts {
-  const char *sim_out;   /* simulator output directory */
+  const char *sim_out;   /* simulator output directory, or: */
+  const char *grid_db;   /* a grid operator's database (grid.db), read-only */
   const char *out_dir;   /* created if missing */
   const char *member;    /* NULL = every member */
   int year, month;
@@ -137,9 +138,16 @@ const char *pg_invoice_set_id(const pg_invoice_set *s, size_t i);
 PG_NODISCARD int pg_invoice_set_get(const pg_invoice_set *s, size_t i, pg_invoice *inv,
                                     pg_diag *d);
 void pg_invoice_set_free(pg_invoice_set *s);
+/* The same from a grid operator's database (path, opened read-only, read in
+ * one transaction): members with settled readings, their slot bills and
+ * payouts, the payments received for their slot and month bills (a month
+ * bill under the last slot of the month it bills) and the confirmed payout
+ * batches, each with its Tangle message id. */
+PG_NODISCARD int pg_invoice_load_grid_db(const pg_invoice_opts *o, const char *path,
+                                         pg_invoice_set **out, pg_diag *d);
 
 /* Writes out_dir/ID-YYYY-MM.{html,pdf,csv} per member and out_dir/index.html
- * (all members only). PG_ERR_NOT_FOUND when --member names nobody or the
+ * (all members only), from o->grid_db when set, else from o->sim_out. PG_ERR_NOT_FOUND when --member names nobody or the
  * month has no slot of the run. */
 PG_NODISCARD int pg_invoice_run_sim(const pg_invoice_opts *o, pg_invoice_summary *sum,
                                     pg_diag *d);

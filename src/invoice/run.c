@@ -313,13 +313,12 @@ static void index_head(pg_buf *ix, const pg_invoice_opts *o) {
 int pg_invoice_run_sim(const pg_invoice_opts *o, pg_invoice_summary *sum, pg_diag *d) {
   memset(sum, 0, sizeof *sum);
   pg_invoice_set *r = NULL;
-  int rc = load(o, &r, d);
+  const char *src = o->grid_db ? o->grid_db : o->sim_out;
+  int rc = o->grid_db ? pg_invoice_load_grid_db(o, o->grid_db, &r, d) : load(o, &r, d);
   if (!rc && !r->rows)
-    rc = pg_fail(d, PG_ERR_NOT_FOUND, "%s: the run has no slot in %04d-%02d", o->sim_out, o->year,
-                 o->month);
+    rc = pg_fail(d, PG_ERR_NOT_FOUND, "%s: no slot settled in %04d-%02d", src, o->year, o->month);
   if (!rc && o->member && !find(r, o->member))
-    rc = pg_fail(d, PG_ERR_NOT_FOUND, "%s: no member %s in participants.csv", o->sim_out,
-                 o->member);
+    rc = pg_fail(d, PG_ERR_NOT_FOUND, "%s: no member %s", src, o->member);
   if (!rc) rc = pg_mkdir_p(o->out_dir, 0755, d);
   pg_buf ix;
   pg_buf_init(&ix, (size_t)64 << 20);

@@ -251,14 +251,14 @@ static void test_member_and_errors(void **state) {
   assert_int_equal(invoice("2025-13", g_sim, out, NULL, NULL, log), 2);
   assert_true(file_has(log, "--month '2025-13' is not a month"));
   assert_int_equal(invoice("2025-05", g_sim, out, NULL, NULL, log), 1);
-  assert_true(file_has(log, "no slot in 2025-05"));
+  assert_true(file_has(log, "no slot settled in 2025-05"));
   assert_int_equal(invoice("2025-06", g_sim, out, "--member", "h9999", log), 1);
   assert_true(file_has(log, "no member h9999"));
   assert_int_equal(invoice("2025-06", g_root, out, NULL, NULL, log), 1);
   assert_true(file_has(log, "participants.csv is missing"));
   const char *noargs[] = {P2PGRID_BIN, "invoice", "--month", "2025-06", NULL};
   assert_int_equal(run_wait_status(noargs, log), 2);
-  assert_true(file_has(log, "--sim-out is required"));
+  assert_true(file_has(log, "--sim-out or --grid-db is required"));
 }
 
 static long long db_i64(sqlite3 *db, const char *sql, long long arg) {
@@ -304,6 +304,18 @@ static void test_full_mode(void **state) {
     run_ok(ia, ilog);
     long long total, bills, monthly;
     long long paid = raw_sums(ilog, &total, &bills, &monthly);
+    /* the same invoices from the grid's own database */
+    char gout[450], glog[500];
+    snprintf(gout, sizeof gout, "%s-griddb", out);
+    snprintf(glog, sizeof glog, "%s.log", gout);
+    const char *ga[] = {P2PGRID_BIN, "invoice", "--month", month, "--grid-db", dbp, "--config", ini,
+                        "--out", gout, NULL};
+    run_ok(ga, glog);
+    long long gtotal, gbills, gmonthly;
+    assert_int_equal(raw_sums(glog, &gtotal, &gbills, &gmonthly), paid);
+    assert_int_equal(gtotal, total);
+    assert_int_equal(gbills, bills);
+    assert_int_equal(gmonthly, monthly);
     /* what the ledger received for the month: June's slot bills and the
      * month bills issued in July's first slot; July's slot bills */
     const char *which = k ? "kind = 'slot' AND slot >= ?1"
@@ -339,6 +351,8 @@ static void test_full_mode(void **state) {
       assert_non_null(msg);
       char html[600];
       snprintf(html, sizeof html, "%s/%s-%s.html", out, who, month);
+      if (!file_has(html, msg)) fail_msg("%s: no payment message %s", html, msg);
+      snprintf(html, sizeof html, "%s/%s-%s.html", gout, who, month);
       if (!file_has(html, msg)) fail_msg("%s: no payment message %s", html, msg);
       n++;
     }
