@@ -35,6 +35,7 @@ static int cmp_member(const void *a, const void *b) {
 }
 
 static member *find(const run *r, const char *id) {
+  if (!r->n) return NULL;
   member key;
   snprintf(key.id, sizeof key.id, "%s", id);
   return bsearch(&key, r->m, r->n, sizeof *r->m, cmp_member);
@@ -85,7 +86,7 @@ static int load_participants(run *r, const uint8_t *data, size_t len, pg_diag *d
   }
   rpt_csv_free(&c);
   if (rc < 0) return rc;
-  qsort(r->m, r->n, sizeof *r->m, cmp_member);
+  if (r->n) qsort(r->m, r->n, sizeof *r->m, cmp_member);
   for (size_t i = 1; i < r->n; i++)
     if (!strcmp(r->m[i].id, r->m[i - 1].id))
       return pg_fail(d, PG_ERR_INVALID, "participants.csv: member %s is listed twice", r->m[i].id);
