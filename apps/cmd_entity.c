@@ -105,7 +105,9 @@ static void usage_common(FILE *f, role r) {
     fprintf(f, "  [consumer] bid_per_kwh (base units; none = the utility price),\n"
                "     max_price_per_kwh (refuse payment requests above usage x this, fees\n"
                "     included; none = no price check), grid_address (refuse requests to any\n"
-               "     other address; none = the first request's address is kept)\n");
+               "     other address; none = the first request's address is kept),\n"
+               "     max_monthly (pay a month bill, a request for 0 Wh: membership,\n"
+               "     capacity, VAT, up to this; none = only when there is no max_price_per_kwh)\n");
   if (r == R_GRID)
     fprintf(f,
             "  [grid] mechanism (fixed | pay-as-clear | pay-as-bid | mmr | sdr; pay-as-clear),\n"
@@ -115,7 +117,11 @@ static void usage_common(FILE *f, role r) {
             "     dust_allowance (10000000; 0 = none), default_max_kw (100: the capacity of\n"
             "     a member whose certificate states none), late_window (96 slots: older\n"
             "     readings are quarantined), float (10000000000: payouts never exceed the\n"
-            "     payments received plus this)\n"
+            "     payments received plus this), tz (UTC: the community's time zone, UTC,\n"
+            "     Europe/Berlin or +HH:MM, whose calendar months the tariff bills)\n"
+            "  [tariff] membership_fee (per month), capacity_price (per kW of the month's\n"
+            "     peak demand), vat (e.g. 20%%), grid_fee_reduction (per kWh, reported only):\n"
+            "     once a month ends each consumer gets one more payment request for them\n"
             "\nHTTPS with client certificates (docs/SECURITY.md): PUT and DELETE\n"
             "/registration/{id} (enrolled members, with their own certificate), GET\n"
             "/api/status, /api/slots?from=&to=, /api/config (anyone: community totals),\n"
@@ -315,6 +321,13 @@ static int read_grid_opts(pg_config *cfg, const char *sec, pg_gridop_opts *go, p
   return rc;
 }
 
+/* [tariff] (tariff.h) and [grid] tz: the monthly items and their months. */
+static int read_grid_tariff(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
+  int rc = pg_tariff_from_config(cfg, "tariff", &go->tariff, d);
+  if (!rc) rc = pg_tz_from_config(cfg, sec, "tz", "UTC", &go->tz, d);
+  return rc;
+}
+
 /* The settings of the role's own section (and the registration limits of
  * the roles that serve registrations). */
 static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_opts *po,
@@ -331,9 +344,12 @@ static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_o
     rc = get_u64_opt(cfg, sec, "bid_per_kwh", &co->has_bid, &co->bid_per_kwh, d);
     if (!rc)
       rc = get_u64_opt(cfg, sec, "max_price_per_kwh", &co->has_max_price, &co->max_price_per_kwh, d);
+    if (!rc)
+      rc = get_u64_opt(cfg, sec, "max_monthly", &co->has_max_monthly, &co->max_monthly, d);
     if (!rc) rc = pg_config_get_str(cfg, sec, "grid_address", NULL, &co->grid_address, d);
   }
   if (!rc && r == R_GRID) rc = read_grid_opts(cfg, sec, go, d);
+  if (!rc && r == R_GRID) rc = read_grid_tariff(cfg, sec, go, d);
   return rc;
 }
 

@@ -24,6 +24,7 @@ void pg_cmd_sim_usage(FILE *f) {
           "milestones); market-only mode settles the same meters with the same market\n"
           "without the Tangle (thousands of participants over a year).\n"
           "Writes slots.csv, participants.csv, transfers.csv, balances.csv,\n"
+          "members.csv (per member and slot; the input of `p2pgrid invoice`),\n"
           "summary.json and report.html to the output directory.\n"
           "Times in the scenario are UTC; [site] tz (UTC, +HH:MM, or any IANA zone of\n"
           "the system's tz database such as Europe/Vienna) sets the local calendar of\n"

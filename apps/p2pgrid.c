@@ -35,6 +35,8 @@ static const pg_app_cmd commands[] = {
      pg_cmd_ca_usage},
     {"audit", "re-derive the grid's settlements, bills and payouts from the Tangle alone",
      pg_cmd_audit, pg_cmd_audit_usage},
+    {"invoice", "monthly invoices of the members (HTML, PDF, per-slot CSV)", pg_cmd_invoice,
+     pg_cmd_invoice_usage},
     {"market", "settle one slot with a market mechanism (no node needed)", pg_cmd_market,
      pg_cmd_market_usage},
     {"version", "print the version", cmd_version, cmd_version_usage},

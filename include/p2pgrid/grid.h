@@ -53,6 +53,8 @@
 #include "p2pgrid/grid_protocol.h"
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/market.h"
+#include "p2pgrid/profile.h"
+#include "p2pgrid/tariff.h"
 #include "p2pgrid/meter.h"
 #include "p2pgrid/tls.h"
 
@@ -167,10 +169,15 @@ typedef struct pg_consumer_opts {
    * when it names another address than grid_address (NULL: the address of
    * the first request accepted is pinned), bills more usage than we reported
    * and was not billed yet, or asks more than usage x max_price_per_kwh
-   * (fees included; when has_max_price). */
+   * (fees included; when has_max_price). A request for 0 Wh is a month bill
+   * (membership, capacity, VAT; pg_gridop_opts.tariff): with has_max_monthly
+   * it is paid up to max_monthly and refused above; without, it passes the
+   * price check only when there is none (has_max_price false). */
   const char *grid_address;
   uint64_t max_price_per_kwh;
   bool has_max_price;
+  uint64_t max_monthly;
+  bool has_max_monthly;
   const uint8_t *seed; /* wallet seed: pays the grid's requests */
   size_t seed_len;
 } pg_consumer_opts;
@@ -236,6 +243,13 @@ typedef struct pg_gridop_opts {
   size_t n_group_rules;
   const pg_grid_share_member *share;
   size_t n_share;
+  /* Monthly items (tariff.h): once the first slot of a new month (calendar
+   * month in tz) settles, every consumer with a reading in the month before
+   * gets one more payment request (bills.kind = 'month', usage 0): its
+   * membership fee, capacity charge on the month's peak and the VAT on the
+   * month (energy and fees of its slot bills included). All zero = none. */
+  pg_tariff tariff;
+  pg_tz tz;
 } pg_gridop_opts;
 typedef struct pg_gridop pg_gridop;
 PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,
@@ -282,11 +296,18 @@ PG_NODISCARD int pg_gridop_slots(pg_gridop *g, uint64_t from, uint64_t to, json_
  * 10000, oldest first: producer {slot, outputWh, askPrice, communityWh,
  * amount (its payout for that slot, 0 if none), batchId, messageId};
  * consumer {slot, usageWh, bidPrice, billed, paid, outstanding, messageId,
- * paymentMessageId}. An unknown id gives an empty array. Thread-safe. */
+ * paymentMessageId} (its slot bills; month bills below). An unknown id gives
+ * an empty array. Thread-safe. */
 PG_NODISCARD int pg_gridop_producer_slots(pg_gridop *g, const char *id, uint64_t from,
                                           uint64_t to, json_t **out, pg_diag *d);
 PG_NODISCARD int pg_gridop_consumer_slots(pg_gridop *g, const char *id, uint64_t from,
                                           uint64_t to, json_t **out, pg_diag *d);
+/* A consumer's month bills (pg_gridop_opts.tariff) billed in slots
+ * from..to: {slot (the slot it was billed in, the first of the next month),
+ * requestId, amount (membership + capacity), vat, owed, paid,
+ * paymentMessageId}. Thread-safe. */
+PG_NODISCARD int pg_gridop_month_bills(pg_gridop *g, const char *id, uint64_t from, uint64_t to,
+                                       json_t **out, pg_diag *d);
 /* The public settlement record channel: {"grid":id,"root","mode":"public",
  * "security"} (GET /api/record, public). Thread-safe. */
 PG_NODISCARD int pg_gridop_record(pg_gridop *g, json_t **out, pg_diag *d);

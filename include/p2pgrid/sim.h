@@ -34,6 +34,13 @@
  *              i, Ki, Mi, Gi ("300Mi", "0.25Mi"); fee_bp (0..10000);
  *              group_rules (hierarchical: "dynamic, static", the rule of
  *              group 0, 1, ...; missing groups are dynamic)
+ *   [tariff]   membership_fee (per month), capacity_price (per kW of the
+ *              month's peak), grid_fee_reduction (per kWh of community
+ *              energy, reported as savings), vat ("20%"): the monthly items
+ *              of `p2pgrid invoice` (tariff.h); all default 0. Full mode:
+ *              the grid bills them once a month ends (pg_gridop_opts.tariff)
+ *              and the households pay them; transfers.csv lists those
+ *              payments (reference "month") under the month's last slot
  *   [producers] generated producers: count, sources_per_producer,
  *              solar_share (0..1, the share of solar sources; the rest wind),
  *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
@@ -59,7 +66,10 @@
  * OUTPUTS in out_dir (the contract with sim_report.h): slots.csv,
  * participants.csv, transfers.csv, balances.csv, summary.json (with
  * "timeZone": the [site] tz as pg_tz_name gives it, for local labels); then
- * report.html by pg_sim_report_write. Full mode keeps its node and entity
+ * report.html by pg_sim_report_write. Also members.csv (the input of
+ * `p2pgrid invoice`): slot,id,role,energy_wh,community_wh,amount,fee,total,
+ * one row per participant and slot as settled, when participants x slots
+ * <= 5,000,000 (larger runs leave it out). Full mode keeps its node and entity
  * databases in out_dir/state (removed and re-made every run). */
 #ifndef P2PGRID_SIM_H
 #define P2PGRID_SIM_H
@@ -73,6 +83,7 @@
 #include "p2pgrid/err.h"
 #include "p2pgrid/market.h"
 #include "p2pgrid/profile.h"
+#include "p2pgrid/tariff.h"
 
 #define PG_SIM_ID_MAX 64
 #define PG_SIM_MAX_PARTICIPANTS 100000
@@ -135,6 +146,7 @@ typedef struct pg_scenario {
   uint64_t community_price;  /* sharing: per kWh ([market] community_price) */
   uint8_t group_rules[PG_SHARE_MAX_GROUP + 1]; /* hierarchical: [market] group_rules */
   size_t n_group_rules;
+  pg_tariff tariff; /* [tariff]: monthly items of the invoices (tariff.h) */
   pg_sim_producer *producers; /* sorted by id */
   size_t n_producers;
   pg_sim_source *sources; /* sorted by id */

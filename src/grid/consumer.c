@@ -127,6 +127,12 @@ static int check_request(pg_consumer *c, const pg_grid_payment_request *r, char 
              (long long)r->usage_wh, (long long)reported, (long long)billed);
     return PG_OK;
   }
+  if (r->usage_wh == 0 && c->o.has_max_monthly) { /* a month bill */
+    if (r->owed > c->o.max_monthly)
+      snprintf(why, cap, "it asks %llu for a month, over our highest monthly charge of %llu",
+               (unsigned long long)r->owed, (unsigned long long)c->o.max_monthly);
+    return PG_OK;
+  }
   uint64_t max = c->o.has_max_price ? c->o.max_price_per_kwh : 0;
   /* owed <= usage_wh * max / 1000, in exact integers */
   if (c->o.has_max_price &&

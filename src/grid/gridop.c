@@ -76,6 +76,16 @@ static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
 }
 
 
+/* bills.kind ('slot' or 'month'): databases from before it get the column. */
+static int migrate_bills(sqlite3 *db, pg_diag *d) {
+  int64_t has = 0;
+  int rc = pg_db_i64(db, "SELECT COUNT(*) FROM pragma_table_info('bills') WHERE name = 'kind'", 0, 0,
+                     &has, d);
+  if (!rc && !has)
+    rc = pg_db_exec(db, "ALTER TABLE bills ADD COLUMN kind TEXT NOT NULL DEFAULT 'slot'", d);
+  return rc;
+}
+
 /* The public record channel and the settings history: the settings apply
  * from the next slot to settle on. */
 static int record_open(pg_gridop *g, pg_diag *d) {
@@ -142,6 +152,7 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
                           (1u << PG_GRID_ENTITY_PRODUCER) | (1u << PG_GRID_ENTITY_CONSUMER), true,
                           true, &go->limits, d);
   if (!rc) rc = pg_entity_open_conn(&g->e, &g->status_db, d);
+  if (!rc) rc = migrate_bills(g->e.db, d);
   if (!rc) rc = record_open(g, d);
   if (rc) {
     pg_wallet_free(g->wallet);
@@ -438,8 +449,16 @@ static int insert_slot(sqlite3 *db, uint64_t k, uint64_t now, pg_market_mech mec
   return pg_db_step_done(db, st, "slots write", d);
 }
 
-static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party *r,
-                char request_id[PG_GRID_MAX_ID + 1], pg_diag *d) {
+/* One payment request and its bills row: a slot's (kind "slot", the
+ * consumer's settlement r) or a month's (kind "month", see bill_month). */
+typedef struct bill_item {
+  const char *kind;
+  const char *consumer_id;
+  int64_t usage_wh, community_wh, amount, fee, owed, baseline;
+} bill_item;
+
+static int bill(pg_gridop *g, uint64_t k, const bill_item *b, char request_id[PG_GRID_MAX_ID + 1],
+                pg_diag *d) {
   pg_entity *e = &g->e;
   int64_t seq = 0;
   int rc = pg_kv_get_i64(e->db, "next_request", 1, &seq, d);
@@ -456,30 +475,32 @@ static int bill(pg_gridop *g, uint64_t k, const party *c, const pg_market_party 
   pg_hex_encode(nonce, sizeof nonce, nhex);
   snprintf(pr->request_id, sizeof pr->request_id, "%llu-%lld-%s", (unsigned long long)k,
            (long long)seq, nhex);
-  pr->owed = (uint64_t)r->total;
-  pr->usage_wh = c->wh;
+  pr->owed = (uint64_t)b->owed;
+  pr->usage_wh = b->usage_wh;
   snprintf(pr->payment_address, sizeof pr->payment_address, "%s", g->address_bech32);
   snprintf(pr->reference, sizeof pr->reference, "%s%.56s", PG_REF_PREFIX, pr->request_id);
   memcpy(request_id, pr->request_id, PG_GRID_MAX_ID + 1);
   char chan[96];
-  snprintf(chan, sizeof chan, "return:%s", c->id);
+  snprintf(chan, sizeof chan, "return:%s", b->consumer_id);
   rc = pg_chan_queue(e->db, chan, &m, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
     rc = pg_db_prepare(e->db, "INSERT INTO bills(request_id, slot, consumer_id, usage_wh, community_wh,"
-                               " amount, fee, owed, baseline, reference) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                               " amount, fee, owed, baseline, reference, kind)"
+                               " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
                         &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, pr->request_id, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)k);
-  sqlite3_bind_text(st, 3, c->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 4, c->wh);
-  sqlite3_bind_int64(st, 5, r->community_wh);
-  sqlite3_bind_int64(st, 6, r->amount);
-  sqlite3_bind_int64(st, 7, r->fee);
-  sqlite3_bind_int64(st, 8, r->total);
-  sqlite3_bind_int64(st, 9, r->baseline);
+  sqlite3_bind_text(st, 3, b->consumer_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 4, b->usage_wh);
+  sqlite3_bind_int64(st, 5, b->community_wh);
+  sqlite3_bind_int64(st, 6, b->amount);
+  sqlite3_bind_int64(st, 7, b->fee);
+  sqlite3_bind_int64(st, 8, b->owed);
+  sqlite3_bind_int64(st, 9, b->baseline);
   sqlite3_bind_text(st, 10, pr->reference, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 11, b->kind, -1, SQLITE_STATIC);
   return pg_db_step_done(e->db, st, "bills write", d);
 }
 
@@ -637,6 +658,73 @@ static void record_head(const pg_gridop *g, uint64_t k, uint64_t now, const sett
       r->utility_export_income, (int64_t)t->np, (int64_t)t->nc, t->late};
 }
 
+/* The local calendar month (y * 12 + m - 1) of slot k's start. */
+static int64_t month_of(const pg_gridop *g, uint64_t k) {
+  pg_local_time lt;
+  pg_local_time_of((int64_t)pg_slot_start(k, g->e.slot_ms), g->o.tz, &lt);
+  return (int64_t)lt.year * 12 + lt.month - 1;
+}
+
+static bool has_tariff(const pg_tariff *t) {
+  return t->membership_fee || t->capacity_price || t->vat_bp;
+}
+
+/* One consumer's month bill: its slot bills and peak usage of slots lo..hi. */
+static int bill_month(pg_gridop *g, uint64_t k, const char *id, int64_t lo, int64_t hi,
+                      int64_t peak_wh, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(g->e.db,
+                         "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM bills"
+                         " WHERE kind = 'slot' AND consumer_id = ?1 AND slot BETWEEN ?2 AND ?3",
+                         &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, lo);
+  sqlite3_bind_int64(st, 3, hi);
+  int64_t energy = 0, fees = 0;
+  if (sqlite3_step(st) == SQLITE_ROW)
+    energy = sqlite3_column_int64(st, 0), fees = sqlite3_column_int64(st, 1);
+  else rc = db_fail(g->e.db, d, "bills read");
+  sqlite3_finalize(st);
+  pg_tariff_month m;
+  if (!rc) rc = pg_tariff_monthly(&g->o.tariff, energy, fees, peak_wh, g->e.slot_ms, &m, d);
+  if (rc || m.monthly <= 0) return rc;
+  bill_item b = {"month", id, 0, 0, m.membership + m.capacity, m.vat, m.monthly, 0};
+  char rid[PG_GRID_MAX_ID + 1];
+  return bill(g, k, &b, rid, d);
+}
+
+/* Slot k starts a new month: bill the month before it (slots lo..k-1) to
+ * every consumer with a reading in it. The month is remembered, so a
+ * restart bills it exactly once. */
+static int bill_months(pg_gridop *g, uint64_t k, pg_diag *d) {
+  if (!has_tariff(&g->o.tariff)) return PG_OK;
+  int64_t cur = month_of(g, k), last = -1;
+  int rc = pg_kv_get_i64(g->e.db, "tariff_month", -1, &last, d);
+  if (!rc && last != cur) rc = pg_kv_set_i64(g->e.db, "tariff_month", cur, d);
+  if (rc || last < 0 || last == cur || k == 0) return rc;
+  uint64_t lo = k - 1; /* the month's first slot: at most 31 days back */
+  while (lo > 0 && k - lo < 32 * 86400000ULL / g->e.slot_ms && month_of(g, lo - 1) == last) lo--;
+  sqlite3_stmt *st = NULL;
+  rc = pg_db_prepare(g->e.db,
+                     "SELECT entity_id, MAX(wh) FROM readings WHERE kind = ?1 AND slot BETWEEN ?2"
+                     " AND ?3 GROUP BY entity_id ORDER BY entity_id",
+                     &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int(st, 1, PG_GRID_ENTITY_CONSUMER);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)lo);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)(k - 1));
+  int s;
+  while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    char id[PG_GRID_MAX_ID + 1];
+    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
+    rc = bill_month(g, k, id, (int64_t)lo, (int64_t)k - 1, sqlite3_column_int64(st, 1), d);
+  }
+  if (!rc && s != SQLITE_DONE) rc = db_fail(g->e.db, d, "readings read");
+  sqlite3_finalize(st);
+  return rc;
+}
+
 /* Queues slot k's public record: a line per party settled. */
 static int book_record(pg_gridop *g, uint64_t k, uint64_t now, const settlement *t,
                        char (*rids)[PG_GRID_MAX_ID + 1], pg_diag *d) {
@@ -666,8 +754,13 @@ static int book(pg_gridop *g, uint64_t k, const settlement *t, pg_diag *d) {
   char (*rids)[PG_GRID_MAX_ID + 1] = calloc(t->nc + 1, sizeof *rids);
   if (!rids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   int rc = insert_slot(e->db, k, now, g->o.mech, res, t->np, t->nc, t->late, d);
-  for (size_t i = 0; !rc && i < t->nc; i++)
-    if (res->consumers[i].total > 0) rc = bill(g, k, &t->cons[i], &res->consumers[i], rids[i], d);
+  for (size_t i = 0; !rc && i < t->nc; i++) {
+    const pg_market_party *r = &res->consumers[i];
+    bill_item b = {"slot", t->cons[i].id, t->cons[i].wh, r->community_wh, r->amount, r->fee,
+                   r->total, r->baseline};
+    if (r->total > 0) rc = bill(g, k, &b, rids[i], d);
+  }
+  if (!rc) rc = bill_months(g, k, d);
   for (size_t i = 0; !rc && i < t->np; i++)
     if (res->producers[i].total > 0) rc = payout_row(g, k, &t->prod[i], &res->producers[i], d);
   if (!rc) rc = book_record(g, k, now, t, rids, d);
@@ -1611,7 +1704,18 @@ int pg_gridop_consumer_slots(pg_gridop *g, const char *id, uint64_t from, uint64
                      " COALESCE(SUM(b.owed - MIN(b.paid, b.owed)), 0) AS outstanding,"
                      " r.msg_id AS messageId, MAX(b.payment_msg) AS paymentMessageId"
                      " FROM readings r LEFT JOIN bills b ON b.slot = r.slot AND b.consumer_id = r.entity_id"
+                     " AND b.kind = 'slot'"
                      " WHERE r.entity_id = ?1 AND r.slot BETWEEN ?2 AND ?3"
                      " GROUP BY r.slot ORDER BY r.slot LIMIT 10000",
+                     id, from, to, out, d);
+}
+
+int pg_gridop_month_bills(pg_gridop *g, const char *id, uint64_t from, uint64_t to, json_t **out,
+                          pg_diag *d) {
+  return entity_rows(g,
+                     "SELECT slot, request_id AS requestId, amount, fee AS vat, owed,"
+                     " MIN(paid, owed) AS paid, payment_msg AS paymentMessageId FROM bills"
+                     " WHERE kind = 'month' AND consumer_id = ?1 AND slot BETWEEN ?2 AND ?3"
+                     " ORDER BY slot LIMIT 10000",
                      id, from, to, out, d);
 }

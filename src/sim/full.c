@@ -247,6 +247,11 @@ static int open_world(full *f, pg_diag *d) {
   for (size_t i = 0; i < nh; i++) {
     double kwh = s->households[i].annual_kwh * 4.0 * days / 365.0 + 1.0;
     double amt = kwh * (double)price * (1.0 + (double)s->fee_bp / 10000.0) + 100.0 * MI;
+    /* the monthly items of every month the run touches (a peak of at most 30 kW) */
+    double months = days / 28.0 + 2.0;
+    amt = amt * (1.0 + s->tariff.vat_bp / 10000.0) +
+          months * ((double)s->tariff.membership_fee + 30.0 * (double)s->tariff.capacity_price) *
+              (1.0 + s->tariff.vat_bp / 10000.0);
     g[1 + i].amount = (uint64_t)amt;
     memcpy(g[1 + i].address, f->addr[1 + np + i], 32);
   }
@@ -288,6 +293,7 @@ static int open_world(full *f, pg_diag *d) {
                        .dust_allowance = 10 * MI, .seed = f->seeds[0], .seed_len = 32,
                        .float_max = 100000000ULL * MI /* the grid's genesis float */,
                        .has_float = true, .community_price = s->community_price,
+                       .tariff = s->tariff, .tz = s->tz,
                        .n_group_rules = s->n_group_rules};
   memcpy(go.group_rules, s->group_rules, sizeof go.group_rules);
   /* the households' keys, groups and participation factors ([sharing]) */
@@ -397,6 +403,32 @@ static int entity_rows(full *f, bool producer, const char *id, uint64_t from, ui
   return PG_OK;
 }
 
+/* A consumer's month bills (tariff.h), paid like any bill: one transfer each,
+ * in transfers.csv under the last slot of the month billed (reference
+ * "month"), so an invoice of that month lists it. */
+static int collect_month_bills(full *f, pg_sim_result *r, size_t party, pg_sim_out *out,
+                               pg_diag *d) {
+  const pg_scenario *s = f->s;
+  pg_sim_party *p = &r->parties[party];
+  json_t *rows = NULL;
+  uint64_t k0 = s->start_ms / s->slot_ms;
+  int rc = pg_gridop_month_bills(f->grid, p->id, k0, k0 + s->slots + 1, &rows, d);
+  if (rc) return rc;
+  size_t j;
+  json_t *row;
+  json_array_foreach(rows, j, row) {
+    int64_t paid = jint(row, "paid");
+    uint64_t k = (uint64_t)jint(row, "slot");
+    r->outstanding += jint(row, "owed") - paid;
+    if (paid <= 0 || k == 0) continue;
+    const char *mid = json_string_value(json_object_get(row, "paymentMessageId"));
+    if (out) pg_sim_out_transfer(out, k - 1, k * s->slot_ms, p->id, "grid", paid, "month", mid);
+    r->transfers++;
+  }
+  json_decref(rows);
+  return PG_OK;
+}
+
 /* Re-settles every slot from the readings the grid booked (parties in id
  * order, as the grid) and checks that the grid's books agree. */
 static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
@@ -427,6 +459,7 @@ static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
   }
   if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
   acc = true;
+  a.out = out;
   for (size_t idx = 0; idx < n; idx++) {
     uint64_t k = k0 + idx;
     json_t *gs = json_array_get(gslots, idx);
@@ -487,6 +520,8 @@ static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
       }
     }
   }
+  for (size_t i = 0; !rc && i < nh; i++) rc = collect_month_bills(f, r, np + i, out, d);
+  if (rc) goto out;
   for (size_t jp = 0; jp < np; jp++) {
     pg_sim_party *p = &r->parties[jp];
     size_t j;

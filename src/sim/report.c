@@ -19,7 +19,7 @@
 
 static void out(pg_buf *o, const char *s) { pg_buf_puts(o, s); }
 
-static void PG_PRINTF(2, 3) outf(pg_buf *o, const char *fmt, ...) {
+void rpt_outf(pg_buf *o, const char *fmt, ...) {
   char tmp[512];
   va_list ap;
   va_start(ap, fmt);
@@ -40,7 +40,7 @@ static void PG_PRINTF(2, 3) outf(pg_buf *o, const char *fmt, ...) {
 
 /* HTML-escapes s (text and attribute values alike); at most max bytes of
  * input (cut at a UTF-8 boundary, with an ellipsis) when max > 0. */
-static void esc_n(pg_buf *o, const char *s, size_t max) {
+void rpt_esc_n(pg_buf *o, const char *s, size_t max) {
   size_t n = strlen(s);
   bool cut = max && n > max;
   if (cut) {
@@ -62,7 +62,7 @@ static void esc_n(pg_buf *o, const char *s, size_t max) {
   }
   if (cut) out(o, "\xE2\x80\xA6");
 }
-static void esc(pg_buf *o, const char *s) { esc_n(o, s, 0); }
+static void esc(pg_buf *o, const char *s) { rpt_esc_n(o, s, 0); }
 
 /* Number with thousands separators and `dec` decimals. */
 static void fmt_num(char *b, size_t cap, double v, int dec) {
@@ -209,7 +209,7 @@ static void chart_open(chart *c, pg_buf *o, const char *name, const char *title,
   c->r = CR;
   c->t = CT;
   c->b = h - 50;
-  outf(o,
+  rpt_outf(o,
        "<svg class=\"chart\" data-chart=\"%s\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" "
        "role=\"img\" aria-label=\"",
        name, CW, h);
@@ -229,12 +229,12 @@ static void y_axis(chart *c, double step, const char *label) {
     char b[64];
     fmt_tick(b, sizeof b, v, step, scale);
     double y = py(c, v);
-    outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"%s/>", c->l, c->r, y, y,
+    rpt_outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"%s/>", c->l, c->r, y, y,
          fabs(v) < step * 1e-6 ? " class=\"zero\"" : "");
-    outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"yt\">%s</text>", c->l - 6, y + 4, b);
+    rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"yt\">%s</text>", c->l - 6, y + 4, b);
   }
   out(o, "</g>");
-  outf(o,
+  rpt_outf(o,
        "<text class=\"at\" transform=\"translate(16 %.1f) rotate(-90)\" "
        "text-anchor=\"middle\">",
        (c->t + c->b) / 2);
@@ -249,29 +249,29 @@ static void time_axis(chart *c, const rpt_model *m) {
   int64_t t0 = m->slots[0].t, t1 = m->slots[m->nslots - 1].t;
   bool hours = t1 - t0 <= 2 * 86400000LL;
   size_t ticks = n < 6 ? n : 6;
-  outf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", c->l, c->r,
+  rpt_outf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", c->l, c->r,
        c->b, c->b);
   for (size_t i = 0; i < ticks; i++) {
     size_t b = ticks > 1 ? i * (n - 1) / (ticks - 1) : 0;
     double x = px(c, (double)b - 0.5);
     civil cv = civil_of(m->slots[b * m->bucket_len].t);
-    outf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
+    rpt_outf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
          c->b, c->b + 5);
     const char *anchor = x > c->r - 40 ? " style=\"text-anchor:end\"" : "";
     if (hours)
-      outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%02d:%02d</text>", x, c->b + 20,
+      rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%02d:%02d</text>", x, c->b + 20,
            anchor, cv.hh, cv.mm);
     else
-      outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%d %s</text>", x, c->b + 20,
+      rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%d %s</text>", x, c->b + 20,
            anchor, cv.d, month_names[cv.m - 1]);
   }
   civil a = civil_of(t0), z = civil_of(t1);
-  outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (c->l + c->r) / 2,
+  rpt_outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (c->l + c->r) / 2,
        c->b + 42);
   if (a.y == z.y && a.m == z.m && a.d == z.d)
-    outf(o, "time (UTC), %d %s %d", a.d, month_names[a.m - 1], a.y);
+    rpt_outf(o, "time (UTC), %d %s %d", a.d, month_names[a.m - 1], a.y);
   else
-    outf(o, "time (UTC), %d %s %d \xE2\x80\x93 %d %s %d", a.d, month_names[a.m - 1], a.y, z.d,
+    rpt_outf(o, "time (UTC), %d %s %d \xE2\x80\x93 %d %s %d", a.d, month_names[a.m - 1], a.y, z.d,
          month_names[z.m - 1], z.y);
   out(o, "</text>");
 }
@@ -281,7 +281,7 @@ static void time_axis(chart *c, const rpt_model *m) {
 static void step_line(chart *c, const double *v, size_t n, const char *cls, const char *color,
                       const char *dash) {
   pg_buf *o = c->o;
-  outf(o, "<path class=\"%s\" fill=\"none\" stroke=\"%s\"%s%s%s d=\"", cls, color,
+  rpt_outf(o, "<path class=\"%s\" fill=\"none\" stroke=\"%s\"%s%s%s d=\"", cls, color,
        dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "");
   bool pen = false;
   for (size_t i = 0; i < n; i++) {
@@ -291,9 +291,9 @@ static void step_line(chart *c, const double *v, size_t n, const char *cls, cons
     }
     double y = py(c, v[i]);
     if (pen)
-      outf(o, "V%.1fH%.1f", y, px(c, (double)i + 0.5));
+      rpt_outf(o, "V%.1fH%.1f", y, px(c, (double)i + 0.5));
     else
-      outf(o, "M%.1f %.1fH%.1f", px(c, (double)i - 0.5), y, px(c, (double)i + 0.5));
+      rpt_outf(o, "M%.1f %.1fH%.1f", px(c, (double)i - 0.5), y, px(c, (double)i + 0.5));
     pen = true;
   }
   out(o, "\"/>");
@@ -303,22 +303,22 @@ static void step_line(chart *c, const double *v, size_t n, const char *cls, cons
 static void step_area(chart *c, const double *lo, const double *hi, size_t n, const char *color,
                       double opacity) {
   pg_buf *o = c->o;
-  outf(o, "<path class=\"area\" fill=\"%s\" fill-opacity=\"%.2f\" stroke=\"none\" d=\"", color,
+  rpt_outf(o, "<path class=\"area\" fill=\"%s\" fill-opacity=\"%.2f\" stroke=\"none\" d=\"", color,
        opacity);
   for (size_t i = 0; i < n; i++) {
     double y = py(c, hi[i]);
-    outf(o, "%s%.1f %.1fL%.1f %.1f", i ? "L" : "M", px(c, (double)i - 0.5), y,
+    rpt_outf(o, "%s%.1f %.1fL%.1f %.1f", i ? "L" : "M", px(c, (double)i - 0.5), y,
          px(c, (double)i + 0.5), y);
   }
   for (size_t i = n; i-- > 0;) {
     double y = py(c, lo ? lo[i] : 0);
-    outf(o, "L%.1f %.1fL%.1f %.1f", px(c, (double)i + 0.5), y, px(c, (double)i - 0.5), y);
+    rpt_outf(o, "L%.1f %.1fL%.1f %.1f", px(c, (double)i + 0.5), y, px(c, (double)i - 0.5), y);
   }
   out(o, "Z\"/>");
 }
 
 static void chart_close(chart *c) {
-  outf(c->o, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+  rpt_outf(c->o, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
        c->l, c->t, c->r - c->l, c->b - c->t);
   out(c->o, "</svg>");
 }
@@ -331,7 +331,7 @@ typedef struct legend_item {
 static void legend(pg_buf *o, const legend_item *it, size_t n) {
   out(o, "<ul class=\"legend\">");
   for (size_t i = 0; i < n; i++) {
-    outf(o, "<li><span class=\"sw%s\" style=\"--c:%s\"></span>",
+    rpt_outf(o, "<li><span class=\"sw%s\" style=\"--c:%s\"></span>",
          it[i].style == 1 ? " a" : it[i].style == 2 ? " d" : "", it[i].color);
     esc(o, it[i].label);
     out(o, "</li>");
@@ -496,7 +496,7 @@ static void chart_price(pg_buf *o, const rpt_model *m, const series *s) {
   size_t k = 0;
   if (has_i) {
     double y = py(&c, pi);
-    outf(o,
+    rpt_outf(o,
          "<line class=\"ref\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
          "stroke-dasharray=\"6 4\"/>",
          c.l, c.r, y, y, C_IMP);
@@ -504,7 +504,7 @@ static void chart_price(pg_buf *o, const rpt_model *m, const series *s) {
   }
   if (has_e) {
     double y = py(&c, pe);
-    outf(o,
+    rpt_outf(o,
          "<line class=\"ref\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
          "stroke-dasharray=\"2 4\"/>",
          c.l, c.r, y, y, C_EXP);
@@ -515,7 +515,7 @@ static void chart_price(pg_buf *o, const rpt_model *m, const series *s) {
   bool any = false;
   for (size_t i = 0; i < n && !any; i++) any = !isnan(s->buy[i]) || !isnan(s->sell[i]);
   if (!any)
-    outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no community "
+    rpt_outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no community "
             "price in this run</text>",
          (c.l + c.r) / 2, (c.t + c.b) / 2);
   chart_close(&c);
@@ -566,47 +566,47 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
     char b[64];
     fmt_tick(b, sizeof b, x, step, scale);
     double X = px(&c, x);
-    outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"%s/>", X, X, c.t, c.b,
+    rpt_outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"%s/>", X, X, c.t, c.b,
          fabs(x) < step * 1e-6 ? " class=\"zero\"" : "");
-    outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
+    rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
   }
   out(o, "</g>");
-  outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">tokens (consumers: "
+  rpt_outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">tokens (consumers: "
           "bill; producers: revenue)</text>",
        (c.l + c.r) / 2, c.b + 42);
   double y = c.t, x0 = px(&c, 0);
   for (size_t k = 0; k < nsel; k++) {
     if (k == 0 || k == ncons) {
-      outf(o, "<text class=\"sec\" x=\"8\" y=\"%.1f\">%s</text>", y + 15,
+      rpt_outf(o, "<text class=\"sec\" x=\"8\" y=\"%.1f\">%s</text>", y + 15,
            k < ncons ? "Consumers" : "Producers");
       y += gap;
     }
     const rpt_part *p = &m->parts[idx[k]];
     out(o, "<g class=\"bar\">");
-    outf(o, "<text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 17);
-    esc_n(o, p->name[0] ? p->name : p->id, 22);
+    rpt_outf(o, "<text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 17);
+    rpt_esc_n(o, p->name[0] ? p->name : p->id, 22);
     out(o, "</text>");
     double xa = px(&c, (double)p->amount), xb = px(&c, (double)p->baseline);
-    outf(o,
+    rpt_outf(o,
          "<rect class=\"amt\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" fill=\"%s\">"
          "<title>",
          fmin(x0, xa), y + 3, fmax(fabs(xa - x0), 1), p->producer ? C_GEN : C_CON);
     esc(o, p->name);
-    outf(o, ": %s %" PRId64 " tokens</title></rect>", p->producer ? "revenue" : "bill",
+    rpt_outf(o, ": %s %" PRId64 " tokens</title></rect>", p->producer ? "revenue" : "bill",
          p->amount);
-    outf(o,
+    rpt_outf(o,
          "<rect class=\"base\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" fill=\"#999\">"
          "<title>baseline %" PRId64 " tokens</title></rect>",
          fmin(x0, xb), y + 15, fmax(fabs(xb - x0), 1), p->baseline);
     char sv[64];
     fmt_compact(sv, sizeof sv, (double)p->savings);
-    outf(o, "<text class=\"sv\" x=\"%.1f\" y=\"%.1f\">%s%s</text>", fmax(xa, xb) + 4, y + 17,
+    rpt_outf(o, "<text class=\"sv\" x=\"%.1f\" y=\"%.1f\">%s%s</text>", fmax(xa, xb) + 4, y + 17,
          p->savings > 0 ? "+" : "", sv);
     out(o, "</g>");
     y += row;
   }
   if (nsel == 0)
-    outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no "
+    rpt_outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no "
             "participants</text>",
          (c.l + c.r) / 2, (c.t + c.b) / 2);
   chart_close(&c);
@@ -616,7 +616,7 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
   legend(o, it, 3);
   out(o, "<p class=\"cap\">The number after the bars is the saving against the baseline "
          "(tokens).");
-  if (m->nparts > nsel) outf(o, " Showing %zu of %zu participants.", nsel, m->nparts);
+  if (m->nparts > nsel) rpt_outf(o, " Showing %zu of %zu participants.", nsel, m->nparts);
   out(o, "</p>");
 }
 
@@ -662,13 +662,13 @@ static void chart_balances(pg_buf *o, const rpt_model *m) {
     it[k] = (legend_item){palette[k % 10], bal_label(m, m->bal[sel[k]].id), k >= 10 ? 2 : 0};
   }
   if (nsel == 0)
-    outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no balances "
+    rpt_outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no balances "
             "recorded</text>",
          (c.l + c.r) / 2, (c.t + c.b) / 2);
   chart_close(&c);
   legend(o, it, nsel);
   if (m->nbal > nsel)
-    outf(o, "<p class=\"cap\">The %zu balances that moved most, of %zu.</p>", nsel, m->nbal);
+    rpt_outf(o, "<p class=\"cap\">The %zu balances that moved most, of %zu.</p>", nsel, m->nbal);
 }
 
 /* ---- tables and page */
@@ -719,7 +719,7 @@ static void row_num(pg_buf *o, const char *label, const char *unit, bool has, do
   out(o, "</th><td class=\"n\">");
   if (has) out_num(o, v, dec);
   else out(o, "\xE2\x80\x94");
-  outf(o, "</td><td>%s</td></tr>", unit);
+  rpt_outf(o, "</td><td>%s</td></tr>", unit);
 }
 
 /* A row straight from summary.json, divided by div. */
@@ -778,10 +778,10 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
     double x = c.x0 + i * step, X = px(&c, x);
     char b[64];
     fmt_tick(b, sizeof b, x, step, fmax(fabs(c.x0), fabs(c.x1)));
-    outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", X, X, c.t, c.b);
-    outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
+    rpt_outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", X, X, c.t, c.b);
+    rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
   }
-  outf(o, "</g><text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">kWh over "
+  rpt_outf(o, "</g><text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">kWh over "
           "the run</text>", (c.l + c.r) / 2, c.b + 42);
   double y = c.t + 4;
   for (size_t k = 0; k < nsel; k++, y += row) {
@@ -791,16 +791,16 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
     static const char *const col[3] = {C_COM, C_IMP, "#999"};
     static const char *const what[3] = {"allocated", "residual from the supplier",
                                         "outside this community"};
-    outf(o, "<g class=\"bar\"><text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 12);
-    esc_n(o, p->name[0] ? p->name : p->id, 22);
+    rpt_outf(o, "<g class=\"bar\"><text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 12);
+    rpt_esc_n(o, p->name[0] ? p->name : p->id, 22);
     out(o, "</text>");
     double x = 0;
     for (int j = 0; j < 3; j++) {
       if (seg[j] <= 0) continue;
-      outf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"%s\"><title>",
+      rpt_outf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"%s\"><title>",
            px(&c, x), y + 1, fmax(px(&c, x + seg[j]) - px(&c, x), 0.5), col[j]);
       esc(o, p->name[0] ? p->name : p->id);
-      outf(o, ": %.1f kWh %s</title></rect>", seg[j], what[j]);
+      rpt_outf(o, ": %.1f kWh %s</title></rect>", seg[j], what[j]);
       x += seg[j];
     }
     out(o, "</g>");
@@ -813,7 +813,7 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
   size_t ncons = 0;
   for (size_t i = 0; i < m->nparts; i++) ncons += !m->parts[i].producer;
   if (ncons > nsel)
-    outf(o, "<p class=\"cap\">Showing the first %zu of %zu members.</p>", nsel, ncons);
+    rpt_outf(o, "<p class=\"cap\">Showing the first %zu of %zu members.</p>", nsel, ncons);
 }
 
 static void table_allocation(pg_buf *o, const rpt_model *m) {
@@ -831,7 +831,7 @@ static void table_allocation(pg_buf *o, const rpt_model *m) {
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / 1000, 1);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)(meter - p->community) / 1000, 1);
     double cov = meter > 0 ? 100.0 * (double)p->community / (double)meter : 0.0;
-    outf(o, "</td><td class=\"n\">%.1f %%", cov);
+    rpt_outf(o, "</td><td class=\"n\">%.1f %%", cov);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->amount, 0);
     out(o, "</td></tr>");
   }
@@ -872,7 +872,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   double v, sm;
   out(o, " \xC2\xB7 "), out_num(o, sum_or(m, "slots", true, (double)m->nslots, &v) ? v : 0, 0);
   out(o, " slots");
-  if (rpt_sum_num(m, "slotMs", &sm) && sm > 0) outf(o, " of %g min", sm / 60000.0);
+  if (rpt_sum_num(m, "slotMs", &sm) && sm > 0) rpt_outf(o, " of %g min", sm / 60000.0);
   double np, ns, nc;
   bool hp = rpt_sum_num(m, "participants.producers", &np),
        hs = rpt_sum_num(m, "participants.sources", &ns),
@@ -978,7 +978,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   series_free(&s);
 
   /* participants */
-  outf(o, "<section><h2>Participants (%zu)</h2><div class=\"scroll\"><table><tr><th>Id</th>"
+  rpt_outf(o, "<section><h2>Participants (%zu)</h2><div class=\"scroll\"><table><tr><th>Id</th>"
           "<th>Name</th><th>Role</th><th>Kind</th><th class=\"n\">Energy, kWh</th>"
           "<th class=\"n\">Community, kWh</th><th class=\"n\">Amount</th>"
           "<th class=\"n\">Baseline</th><th class=\"n\">Savings</th></tr>",
@@ -986,7 +986,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   for (size_t i = 0; i < m->nparts; i++) {
     const rpt_part *p = &m->parts[i];
     out(o, "<tr><td>"), esc(o, p->id), out(o, "</td><td>"), esc(o, p->name);
-    outf(o, "</td><td>%s</td><td>", p->producer ? "producer" : "consumer");
+    rpt_outf(o, "</td><td>%s</td><td>", p->producer ? "producer" : "consumer");
     esc(o, p->kind);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / 1000, 1);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / 1000, 1);
@@ -1007,15 +1007,15 @@ static void page(pg_buf *o, const rpt_model *m) {
            "<th>Message</th></tr>");
     for (size_t i = 0; i < m->ntransfers_kept; i++) {
       const rpt_transfer *t = &m->transfers[i];
-      outf(o, "<tr><td class=\"n\">%" PRId64 "</td><td>", t->slot);
+      rpt_outf(o, "<tr><td class=\"n\">%" PRId64 "</td><td>", t->slot);
       esc(o, t->s[0]), out(o, "</td><td>"), esc(o, t->s[1]), out(o, "</td><td>");
       esc(o, t->s[2]), out(o, "</td><td class=\"n\">"), out_num(o, (double)t->amount, 0);
-      out(o, "</td><td>"), esc(o, t->s[3]), out(o, "</td><td>"), esc_n(o, t->s[4], 16);
+      out(o, "</td><td>"), esc(o, t->s[3]), out(o, "</td><td>"), rpt_esc_n(o, t->s[4], 16);
       out(o, "</td></tr>");
     }
     out(o, "</table></div>");
     if (m->ntransfers > m->ntransfers_kept)
-      outf(o, "<p class=\"cap\">The first %zu of %" PRIu64 " transfers.</p>", m->ntransfers_kept,
+      rpt_outf(o, "<p class=\"cap\">The first %zu of %" PRIu64 " transfers.</p>", m->ntransfers_kept,
            m->ntransfers);
   }
   out(o, "</section><footer>Generated by p2pgrid from the run's CSV and JSON files. "

@@ -1,5 +1,5 @@
 /* report_internal.h — the CSV reader and value parsers of the simulation
- * report (src/sim/report*.c only). */
+ * report (src/sim/report*.c; src/invoice reads the same files with them). */
 #ifndef P2PGRID_SIM_REPORT_INTERNAL_H
 #define P2PGRID_SIM_REPORT_INTERNAL_H
 
@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "p2pgrid/buf.h"
 #include "p2pgrid/err.h"
 
 #define RPT_CSV_MAX_COLS 64
@@ -56,5 +57,11 @@ int rpt_csv_fail(const rpt_csv *c, size_t i, int err, const char *what, pg_diag 
 bool rpt_parse_i64(const char *s, int64_t *out);
 bool rpt_parse_dec(const char *s, double *out);
 bool rpt_parse_time(const char *s, int64_t *out_ms);
+
+/* HTML output (also used by src/invoice): printf into o; HTML-escape s
+ * (text and attribute values alike), at most max bytes of input (cut at a
+ * UTF-8 boundary, with an ellipsis) when max > 0. */
+void rpt_outf(pg_buf *o, const char *fmt, ...) PG_PRINTF(2, 3);
+void rpt_esc_n(pg_buf *o, const char *s, size_t max);
 
 #endif

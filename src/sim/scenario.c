@@ -379,6 +379,7 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
   if (!s->fixed_buy_price) s->fixed_buy_price = s->import_price;
   if (!s->fixed_sell_price) s->fixed_sell_price = s->export_price;
   if ((rc = read_market_sharing(c, s, d))) goto fail;
+  if ((rc = pg_tariff_from_config(c, "tariff", &s->tariff, d))) goto fail;
 
   uint64_t rng = s->seed ^ 0x5eed5eed5eedULL;
   /* [producers] generated */

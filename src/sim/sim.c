@@ -133,6 +133,7 @@ int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag 
   size_t np = s->n_producers;
   for (size_t j = 0; j < np; j++) {
     pg_sim_party *p = &a->r->parties[j];
+    pg_sim_out_member(a->out, o->slot, p->id, true, a->mp[j].output_wh, &res->producers[j]);
     p->energy_wh += a->mp[j].output_wh;
     p->community_wh += res->producers[j].community_wh;
     p->amount += res->producers[j].total;
@@ -141,6 +142,7 @@ int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag 
   }
   for (size_t i = 0; i < s->n_households; i++) {
     pg_sim_party *p = &a->r->parties[np + i];
+    pg_sim_out_member(a->out, o->slot, p->id, false, a->mc[i].usage_wh, &res->consumers[i]);
     p->energy_wh += a->mc[i].usage_wh;
     p->community_wh += res->consumers[i].community_wh;
     p->amount += res->consumers[i].total;
@@ -256,6 +258,7 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
   if ((rc = make_meters(s, meters, nthreads, d))) goto out;
   if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
   acc = true;
+  a.out = out;
   size_t bal_every = pg_sim_balance_every(s);
   uint64_t t0 = pg_monotonic_ms();
   for (size_t base = 0; base < s->slots; base += CHUNK) {
@@ -338,7 +341,9 @@ int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_
   if (rc) return rc;
   pg_sim_out out, *outp = NULL;
   if (o->write_files) {
-    if ((rc = pg_sim_out_open(&out, o->out_dir, d))) return rc;
+    bool members = (uint64_t)s->slots * (s->n_producers + s->n_households) <=
+                   PG_SIM_MEMBER_ROWS_MAX;
+    if ((rc = pg_sim_out_open(&out, o->out_dir, members, d))) return rc;
     outp = &out;
   }
   if (mode == PG_SIM_FULL) rc = pg_sim_run_full(s, o, r, outp, d);

@@ -8,8 +8,11 @@
 #include "p2pgrid/meter.h"
 #include "p2pgrid/sim.h"
 
+typedef struct pg_sim_out pg_sim_out;
+
 typedef struct pg_sim_acc {
   const pg_scenario *s;
+  pg_sim_out *out; /* members.csv rows of every settled slot (NULL = none) */
   pg_sim_result *r;
   pg_market_producer *mp; /* id order */
   pg_market_consumer *mc;
@@ -28,12 +31,18 @@ const char *pg_sim_producer_kind(const pg_scenario *s, size_t j);
 size_t pg_sim_balance_every(const pg_scenario *s);
 PG_NODISCARD int pg_sim_mkdir_p(const char *path, pg_diag *d);
 
-/* streamed outputs: transfers.csv and balances.csv (written to *.tmp, renamed on close) */
-typedef struct pg_sim_out {
+/* streamed outputs: transfers.csv, balances.csv and members.csv (written to
+ * *.tmp, renamed on close; members NULL when the run is too large for it) */
+struct pg_sim_out {
   char dir[1024];
-  FILE *transfers, *balances;
-} pg_sim_out;
-PG_NODISCARD int pg_sim_out_open(pg_sim_out *o, const char *dir, pg_diag *d);
+  FILE *transfers, *balances, *members;
+};
+/* Rows of members.csv a run may have (parties x slots) before it is left out. */
+#define PG_SIM_MEMBER_ROWS_MAX 5000000u
+PG_NODISCARD int pg_sim_out_open(pg_sim_out *o, const char *dir, bool members, pg_diag *d);
+/* One member's settled slot (members.csv). */
+void pg_sim_out_member(pg_sim_out *o, uint64_t slot, const char *id, bool producer,
+                       int64_t energy_wh, const pg_market_party *p);
 void pg_sim_out_balance(pg_sim_out *o, uint64_t slot, const char *id, int64_t balance);
 void pg_sim_out_transfer(pg_sim_out *o, uint64_t slot, uint64_t time_ms, const char *from,
                          const char *to, int64_t amount, const char *reference,

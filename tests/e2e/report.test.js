@@ -16,7 +16,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { launch, newPage, screenshot } = require('./lib/browser');
+const { launch, openFile, screenshot } = require('./lib/browser');
 
 const CHARTS = ['generation-consumption', 'community-utility', 'clearing-price', 'bills', 'balances'];
 const ROOT = path.join(__dirname, '..', '..');
@@ -49,18 +49,8 @@ test.after(async () => {
   }
 });
 
-async function open(viewport) {
-  const page = await newPage(browser, viewport);
-  const requests = [];
-  await page.route('**', (r) => {
-    const url = r.request().url();
-    if (url.startsWith('file:')) return r.continue();
-    requests.push(url);
-    return r.abort();
-  });
-  page.on('request', (q) => { if (!q.url().startsWith('file:') && !requests.includes(q.url())) requests.push(q.url()); });
-  await page.goto('file://' + path.join(reportDir, 'report.html'), { waitUntil: 'load' });
-  return { page, requests };
+function open(viewport) {
+  return openFile(browser, path.join(reportDir, 'report.html'), viewport);
 }
 
 test('report.html: offline, no errors, five drawn charts', { skip }, async () => {

@@ -407,6 +407,21 @@ void http_as(const proc *p, const harness_tls *as, const char *method, const cha
 
 /* Runs argv (argv[0] = P2PGRID_BIN etc.) to completion with its output in log;
  * fails the test unless it exits 0. */
+void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (!f) fail_msg("cannot write %s", path);
+  fputs(text, f);
+  assert_int_equal(fclose(f), 0);
+}
+
+int run_wait_status(const char *const *argv, const char *log) {
+  pid_t pid = spawn_logged(argv, log);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  return WEXITSTATUS(st);
+}
+
 void run_ok(const char *const *argv, const char *log) {
   pid_t pid = spawn_logged(argv, log);
   int st = 0;

@@ -38,6 +38,8 @@ uint64_t wall_ms(void); /* Unix time in ms */
 void nap(void);        /* 50 ms */
 /* Reads a whole (small) file; NUL-terminated, caller frees. */
 char *slurp(const char *path, size_t *len_out);
+/* Writes text to path (created or replaced); fails the test otherwise. */
+void write_text(const char *path, const char *text);
 
 /* ---- child processes -------------------------------------------------- */
 
@@ -143,6 +145,8 @@ void grid_enrol(const grid_dirs *g, const char *id, const char *address);
 
 /* Runs argv to completion (output into log); fails unless it exits 0. */
 void run_ok(const char *const *argv, const char *log);
+/* Runs argv to completion (stdout and stderr into log); its exit status. */
+int run_wait_status(const char *const *argv, const char *log);
 /* p2pgrid ca init --dir dir */
 void ca_init(const char *dir);
 /* p2pgrid ca issue --dir dir --id id --role role [--parent parent]

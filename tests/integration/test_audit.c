@@ -24,29 +24,13 @@
 
 static char g_out[300], g_state[400], g_export[400];
 
-/* Runs argv to completion (stdout and stderr into log); the exit status. */
-static int run_status(const char *const *argv, const char *log) {
-  pid_t pid = spawn_logged(argv, log);
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFEXITED(st));
-  return WEXITSTATUS(st);
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  assert_int_equal(fclose(f), 0);
-}
-
 /* Two hours of a small community around noon: 2 producers, 3 households. */
 static int setup(void **state) {
   (void)state;
   if (harness_mkroot("/tmp/p2pgrid-audit-XXXXXX")) return -1;
   char ini[300], log[300];
   snprintf(ini, sizeof ini, "%s/scenario.ini", g_root);
-  write_file(ini, "[scenario]\nname = audit\nstart = 2025-06-21T10:00:00Z\nduration = 2h\n"
+  write_text(ini, "[scenario]\nname = audit\nstart = 2025-06-21T10:00:00Z\nduration = 2h\n"
                   "slot = 15m\nseed = 7\nmode = full\n"
                   "[site]\nlat = 52.52\nlon = 13.40\ntz = Europe/Berlin\n"
                   "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
@@ -88,7 +72,7 @@ static int audit(const char *what, const char *file, const char *state_dir, cons
   snprintf(html, sizeof html, "%s/audit-%s.html", g_root, tag);
   const char *argv[] = {P2PGRID_BIN, "audit", what, file, "--node", node, "--json",
                         "--html", html, NULL};
-  int st = run_status(argv, log);
+  int st = run_wait_status(argv, log);
   char *text = slurp(log, NULL);
   assert_non_null(text);
   json_error_t je;
@@ -240,7 +224,7 @@ static void test_member(void **state) {
   char ini[400], keys[400], log[400], text[1200];
   snprintf(ini, sizeof ini, "%s/h0001.ini", g_root);
   snprintf(text, sizeof text, "[consumer]\nid = h0001\ndata_dir = %s/h0001\n", g_state);
-  write_file(ini, text);
+  write_text(ini, text);
   snprintf(keys, sizeof keys, "%s/h0001.keys.json", g_root);
   snprintf(log, sizeof log, "%s/audit-keys.log", g_root);
   const char *ak[] = {P2PGRID_BIN, "consumer", "audit-keys", "--config", ini, "--out", keys, NULL};

@@ -113,6 +113,10 @@ typedef struct world {
 /* consumer-0's highest price (0 = none), for test_refused_request; the
  * grid's float (0 = its default), for test_payout_float */
 static uint64_t g_cons0_max_price, g_grid_float;
+/* for test_month_bills: the grid's tariff, consumer-0's highest monthly
+ * charge (0 = none) and the clock's start (0 = TT_START_MS) */
+static pg_tariff g_tariff;
+static uint64_t g_cons0_max_monthly, g_start_ms;
 
 /* Capacities (enrolled in the certificates): the test meters report a few
  * hundred Wh per 4 s slot, i.e. hundreds of kW. */
@@ -149,7 +153,8 @@ static void open_entities(world *w) {
   pg_gridop_opts go = {.mech = PG_MARKET_PAY_AS_CLEAR, .import_price = 300 * MI,
                        .export_price = 80 * MI, .fee_per_kwh = 5 * MI, .fee_bp = 100,
                        .payout_min = 0, .dust_allowance = 10 * MI, .seed = w->seeds[0],
-                       .seed_len = 32, .float_max = g_grid_float, .has_float = g_grid_float != 0};
+                       .seed_len = 32, .float_max = g_grid_float, .has_float = g_grid_float != 0,
+                       .tariff = g_tariff, .tz = PG_TZ_UTC};
   dir_of(w, "grid", dir, sizeof dir);
   o.id = "grid", o.data_dir = dir;
   int rc = pg_gridop_open(&o, &go, &w->grid, &d);
@@ -189,7 +194,9 @@ static void open_entities(world *w) {
     pg_consumer_opts co = {.bid_per_kwh = 250 * MI, .has_bid = i != 1,
                            .seed = w->seeds[1 + NPROD + i], .seed_len = 32,
                            .max_price_per_kwh = g_cons0_max_price,
-                           .has_max_price = i == 0 && g_cons0_max_price};
+                           .has_max_price = i == 0 && g_cons0_max_price,
+                           .max_monthly = i == 0 ? g_cons0_max_monthly : 0,
+                           .has_max_monthly = i == 0 && g_cons0_max_monthly};
     rc = pg_consumer_open(&o, &co, &w->cmeter[i].base, &w->cons[i], &d);
     if (rc) fail_msg("consumer: %s", d.msg);
   }
@@ -209,7 +216,7 @@ static world *world_new(void) {
   assert_non_null(w);
   w->tf.dir = tt_mkdtemp();
   w->root = w->tf.dir;
-  pg_vclock_init(&w->tf.clock, TT_START_MS);
+  pg_vclock_init(&w->tf.clock, g_start_ms ? g_start_ms : TT_START_MS);
   tt_config(&w->tf.cfg, w->tf.dir, &w->tf.clock, 1);
   pg_genesis_output g[1 + NCONS];
   for (int i = 0; i < 1 + NPROD + NCONS; i++) memset(w->seeds[i], 0x30 + i, 32);
@@ -1244,6 +1251,57 @@ static void test_payments(void **state) {
   world_free(w);
 }
 
+/* Issue 15: a run across midnight UTC of 30 November 2023 with a tariff
+ * (membership 5 Mi, 20 % VAT): in the first slot of December the grid bills
+ * November's monthly items once per consumer (bills.kind = 'month', 0 Wh);
+ * consumer-0, whose highest monthly charge is 1 base unit, refuses its month
+ * bill (counted, never paid); the others pay theirs like any bill. */
+static void test_month_bills(void **state) {
+  (void)state;
+  g_tariff = (pg_tariff){.membership_fee = 5 * MI, .vat_bp = 2000};
+  g_cons0_max_monthly = 1;
+  g_start_ms = 1701388800000ULL - 10 * SLOT_MS; /* 2023-12-01T00:00Z less 10 slots */
+  world *w = world_new();
+  g_tariff = (pg_tariff){0};
+  g_cons0_max_monthly = g_start_ms = 0;
+  pg_diag d = {{0}};
+  run(w, 16 * SLOT_MS);
+  bool paid = false;
+  for (int k = 0; k < 400 && !paid; k++) {
+    pg_vclock_advance(&w->tf.clock, 9);
+    step_all(w);
+    tt_issue(w->tf.t, 1);
+    sqlite3 *db = NULL;
+    char path[700];
+    snprintf(path, sizeof path, "%s/grid/grid.db", w->root);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT COUNT(*), SUM(usage_wh), MIN(slot), MAX(slot),"
+                                        " SUM(paid >= owed AND consumer_id != 'consumer-0'),"
+                                        " SUM(paid > 0 AND consumer_id = 'consumer-0'), MIN(owed)"
+                                        " FROM bills WHERE kind = 'month'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), NCONS); /* once each, never again */
+    assert_int_equal(sqlite3_column_int64(st, 1), 0);
+    assert_int_equal(sqlite3_column_int64(st, 2), 1701388800000LL / (int64_t)SLOT_MS);
+    assert_int_equal(sqlite3_column_int64(st, 3), 1701388800000LL / (int64_t)SLOT_MS);
+    assert_int_equal(sqlite3_column_int(st, 5), 0); /* consumer-0 never pays it */
+    assert_true(sqlite3_column_int64(st, 6) >= 6 * (int64_t)MI); /* membership + VAT at least */
+    paid = sqlite3_column_int(st, 4) == NCONS - 1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  assert_true(paid);
+  json_t *c = NULL;
+  assert_int_equal(pg_consumer_status(w->cons[0], &c, &d), PG_OK);
+  assert_true(jint(json_object_get(c, "errors"), "refused_requests") >= 1);
+  json_decref(c);
+  world_free(w);
+}
+
 /* Issue 13: a consumer pays only what it owes. With a highest price of 1
  * base unit per kWh every request of this grid is refused, counted, never
  * paid; the grid sees them outstanding; nothing else breaks. */
@@ -1347,6 +1405,7 @@ int main(void) {
       cmocka_unit_test(test_quarantine),
       cmocka_unit_test(test_payments),
       cmocka_unit_test(test_refused_request),
+      cmocka_unit_test(test_month_bills),
       cmocka_unit_test(test_payout_float),
       cmocka_unit_test(test_node_outage),
       cmocka_unit_test(test_grid_run),

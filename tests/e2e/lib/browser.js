@@ -89,4 +89,20 @@ async function screenshot(page, name) {
   return file;
 }
 
-module.exports = { launch, newPage, screenshot, spkiHash };
+// A page (newPage) that opens a local file and records, in requests, every
+// request it makes to anything but file:// (each one aborted).
+async function openFile(browser, file, viewport) {
+  const page = await newPage(browser, viewport);
+  const requests = [];
+  await page.route('**', (r) => {
+    const url = r.request().url();
+    if (url.startsWith('file:')) return r.continue();
+    requests.push(url);
+    return r.abort();
+  });
+  page.on('request', (q) => { if (!q.url().startsWith('file:') && !requests.includes(q.url())) requests.push(q.url()); });
+  await page.goto('file://' + file, { waitUntil: 'load' });
+  return { page, requests };
+}
+
+module.exports = { launch, newPage, openFile, screenshot, spkiHash };
