@@ -269,15 +269,20 @@ static void test_two_quick_sends_confirm(void **state) {
   send_no_wait(1, m1);
   send_no_wait(2, m2);
   /* both went out before a milestone could confirm the first (when the
-   * machine is not very slow): the second took the other genesis output */
-  if (confirmed_milestone(&g_n) > start + 1)
-    fprintf(stderr, "note: a milestone came between the two sends\n");
+   * machine is not very slow): the second took the other genesis output and
+   * the journal holds both. When a milestone came between and confirmed the
+   * first, the second send dropped it from the journal, as it must. */
+  bool ms_between = confirmed_milestone(&g_n) > start;
   snprintf(journal, sizeof journal, "%s.pending", g_seed_file);
   char *j = slurp(journal, NULL);
   assert_non_null(j);
-  assert_non_null(strstr(j, m1));
-  assert_non_null(strstr(j, m2));
+  bool has1 = strstr(j, m1) != NULL, has2 = strstr(j, m2) != NULL;
   free(j);
+  assert_true(has2);
+  if (!has1) {
+    fprintf(stderr, "note: a milestone came between the two sends\n");
+    assert_true(ms_between);
+  }
   assert_true(wait_included(&g_n, m1));
   assert_true(wait_included(&g_n, m2));
   assert_int_equal(balance_of_hex(&g_n, TARGET), 2 * (long long)PAY);
