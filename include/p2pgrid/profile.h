@@ -47,6 +47,12 @@ typedef struct pg_local_time {
 } pg_local_time;
 
 void pg_local_time_of(int64_t t_ms, pg_tz tz, pg_local_time *out);
+/* Zone names (contract D of issue 15; the tz helper owns these — until its
+ * IANA reader lands, src/profile/tz_stub.c accepts "UTC", "Europe/Berlin"
+ * and "+HH:MM"/"-HH:MM"). */
+PG_NODISCARD int pg_tz_parse(const char *s, pg_tz *out, pg_diag *d);
+const char *pg_tz_name(pg_tz tz);               /* "Europe/Berlin", "UTC", "+01:00" */
+int32_t pg_tz_offset_s(pg_tz tz, int64_t t_ms); /* UTC offset at that instant */
 int pg_days_in_year(int year);
 /* Unix day number (days since 1970-01-01) of a civil date (proleptic Gregorian). */
 int64_t pg_days_from_civil(int year, int month, int day);

@@ -24,6 +24,8 @@
  *              export_price, fee_per_kwh, fixed_buy_price, fixed_sell_price,
  *              payout_min — amounts per kWh in base units, with an optional
  *              unit suffix i, Ki, Mi, Gi ("300Mi", "0.25Mi"); fee_bp (0..10000)
+ *   [money]    currency, units_per_currency, decimals: how the report and
+ *              the CLI show amounts (money.h; default base units "i")
  *   [producers] generated producers: count, sources_per_producer,
  *              solar_share (0..1, the share of solar sources; the rest wind),
  *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
@@ -55,6 +57,7 @@
 #include "p2pgrid/grid.h"
 #include "p2pgrid/err.h"
 #include "p2pgrid/market.h"
+#include "p2pgrid/money.h"
 #include "p2pgrid/profile.h"
 
 #define PG_SIM_ID_MAX 64
@@ -112,6 +115,7 @@ typedef struct pg_scenario {
   pg_market_mech mech;
   uint64_t import_price, export_price, fee_per_kwh, fee_bp, fixed_buy_price, fixed_sell_price;
   uint64_t payout_min;
+  pg_money money; /* [money]: display of amounts (report, CLI); never used to bill */
   pg_sim_producer *producers; /* sorted by id */
   size_t n_producers;
   pg_sim_source *sources; /* sorted by id */
