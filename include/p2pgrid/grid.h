@@ -53,6 +53,8 @@
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/market.h"
 #include "p2pgrid/meter.h"
+#include "p2pgrid/money.h"
+#include "p2pgrid/profile.h"
 #include "p2pgrid/tls.h"
 
 /* ---- Registrar: how an entity reaches the registration API upstream ---- */
@@ -115,6 +117,12 @@ typedef struct pg_entity_opts {
    * status ("events": connected, milestones, outputs, rejected, wakes,
    * lastMilestone). */
   pg_events *events;
+  /* How people read this entity's amounts and times ([money] and [site] tz
+   * of its config): its status carries "money" {currency, unitsPerCurrency,
+   * decimals} and "timeZone" for the browser apps. Display only, never used
+   * to bill. Zero = base units ("i") and UTC. */
+  pg_money money;
+  pg_tz tz;
 } pg_entity_opts;
 
 /* Limits of a registration API (grid and producer). */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "p2pgrid/config.h"
 #include "p2pgrid/profile.h"
 
 #define PG_TIME_LABEL_MAX 40 /* enough for any label */
@@ -25,5 +26,10 @@
 size_t pg_time_label(int64_t t_ms, pg_tz tz, char *buf, size_t cap);
 /* The start of slot `slot` (slot * slot_ms since 1970, as the grid counts). */
 size_t pg_slot_label(int64_t slot, uint64_t slot_ms, pg_tz tz, char *buf, size_t cap);
+
+/* Reads a zone setting ([section] key) with pg_tz_parse; missing = def. A bad
+ * value fails with PG_ERR_CONFIG naming file, line and key. */
+PG_NODISCARD int pg_time_zone_from_config(pg_config *c, const char *section, const char *key,
+                                          pg_tz def, pg_tz *out, pg_diag *d);
 
 #endif

@@ -47,3 +47,21 @@ size_t pg_time_label(int64_t t_ms, pg_tz tz, char *buf, size_t cap) {
 size_t pg_slot_label(int64_t slot, uint64_t slot_ms, pg_tz tz, char *buf, size_t cap) {
   return pg_time_label((int64_t)((uint64_t)slot * slot_ms), tz, buf, cap);
 }
+
+int pg_time_zone_from_config(pg_config *c, const char *section, const char *key, pg_tz def,
+                             pg_tz *out, pg_diag *d) {
+  const char *v = NULL;
+  int rc = pg_config_get_str(c, section, key, NULL, &v, d);
+  if (rc) return rc;
+  if (!v) {
+    *out = def;
+    return PG_OK;
+  }
+  pg_diag why = {{0}};
+  if (pg_tz_parse(v, out, &why) != PG_OK) {
+    char what[300];
+    snprintf(what, sizeof what, "a time zone (%s)", why.msg);
+    return pg_config_bad_value(c, section, key, what, d);
+  }
+  return PG_OK;
+}
