@@ -184,7 +184,10 @@ async function startGrid(o = {}) {
     };
     const gridIni = write('grid', common('grid', 'grid') +
       'mechanism = pay-as-clear\nimport_price = 300000000\nexport_price = 80000000\nfee_per_kwh = 5000000\n' +
-      'fee_bp = 100\ngrace = 1500ms\npayout_min = 0\ndust_allowance = 10000000\n' + tail('grid', null, 'grid'));
+      'fee_bp = 100\ngrace = 1500ms\npayout_min = 0\ndust_allowance = 10000000\n' +
+      // how people read it: 1 EUR = 1 Gi, 6 decimals (the amounts of 3 s slots are small)
+      '\n[money]\ncurrency = EUR\nunits_per_currency = 1Gi\ndecimals = 6\n\n[site]\ntz = Europe/Berlin\n' +
+      tail('grid', null, 'grid'));
     // the operator enrols the producer and the households before they start
     for (const id of ['producer-0', ...ids.consumers]) cli(['grid', 'enrol', '--config', gridIni, '--member', g.certs[id].cert]);
     g.grid = await startProc('grid', ['grid', '--config', gridIni], f('grid.log'));
