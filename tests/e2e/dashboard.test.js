@@ -18,7 +18,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startGrid, getJson, request, waitFor } = require('./lib/grid');
-const { compare } = require('./lib/dashboard');
+const { compare, shownOf } = require('./lib/dashboard');
 const { launch, newPage, screenshot } = require('./lib/browser');
 
 let g, browser;
@@ -44,13 +44,6 @@ async function apiNow(as) {
   if (as === null) return { status: await get('/api/status'), producers: [], consumers: [] };
   const [status, producers, consumers] = await Promise.all([get('/api/status'), get('/api/producers'), get('/api/consumers')]);
   return { status, producers, consumers };
-}
-
-// Every [data-path] element of the page.
-function shownOf(page) {
-  return page.$$eval('[data-path]', (els) => els.map((e) => ({ path: e.dataset.path, value: e.dataset.value,
-    text: e.textContent, kwh: e.classList.contains('kwh'), price: e.classList.contains('price'),
-    money: e.classList.contains('money'), slot: e.classList.contains('slot') })));
 }
 
 // Compares the page with the API (as that viewer) until they agree or 20 s pass.

@@ -17,7 +17,8 @@
 // (class money) are shown in the currency, exactly (BigInt, rounded half away
 // from zero, grouped by Intl.NumberFormat), prices (class price) per kWh, and
 // slots (class slot) as the local time of their start (Intl.DateTimeFormat
-// in the grid's zone). data-value always keeps the raw API value.
+// in the grid's zone), by web/common/display.js. data-value always keeps the
+// raw API value.
 'use strict';
 
 (function () {
@@ -40,67 +41,12 @@
     const neg = wh < 0, a = Math.abs(wh);
     return (neg ? '-' : '') + groupDigits(String(Math.floor(a / 1000))) + '.' + String(a % 1000).padStart(3, '0');
   }
-  const BASE_MONEY = { currency: 'i', unitsPerCurrency: 1, decimals: 0 };
-  const money = () => (state.status && state.status.money) || BASE_MONEY;
-  const numberFormats = new Map();
-  function numberFormat(dec) {
-    if (!numberFormats.has(dec)) {
-      numberFormats.set(dec, new Intl.NumberFormat('en-US', { minimumFractionDigits: dec, maximumFractionDigits: dec }));
-    }
-    return numberFormats.get(dec);
-  }
-  // units / unitsPerCurrency with dec decimals, exact (v an integer).
-  function scaled(v, upc, dec) {
-    let a = BigInt(v);
-    const neg = a < 0n;
-    if (neg) a = -a;
-    const u = BigInt(upc), scale = 10n ** BigInt(dec);
-    const q = (2n * a * scale + u) / (2n * u); // half away from zero
-    const frac = dec ? '.' + (q % scale).toString().padStart(dec, '0') : '';
-    return numberFormat(dec).format((neg && q ? '-' : '') + (q / scale).toString() + frac);
-  }
-  // "1,234.57 EUR" (an amount in base units i)
-  function fmtMoney(v) {
-    if (typeof v !== 'number' || !Number.isInteger(v)) return '–';
-    const m = money();
-    return scaled(v, m.unitsPerCurrency, m.decimals) + ' ' + m.currency;
-  }
-  // A price per kWh in the currency: decimals + 2, but no more than a base unit resolves.
-  function fmtPrice(v) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
-    const m = money();
-    let resolve = 0; // digits a base unit resolves: smallest r with 10^r >= unitsPerCurrency
-    for (let p = 1n; p < BigInt(m.unitsPerCurrency); p *= 10n) resolve++;
-    const dec = Math.min(m.decimals + 2, resolve);
-    const text = Number.isInteger(v) ? scaled(v, m.unitsPerCurrency, dec)
-      : numberFormat(dec).format(v / m.unitsPerCurrency);
-    return text + ' ' + m.currency + '/kWh';
-  }
-  // Local time of an instant in the grid's zone: "2025-06-21 14:15" (":ss" off the minute).
-  const dateFormats = new Map();
-  function dateFormat(zone) {
-    if (!dateFormats.has(zone)) {
-      const opts = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-        second: '2-digit', hourCycle: 'h23' };
-      let f, shift = 0;
-      try {
-        f = new Intl.DateTimeFormat('en-US', Object.assign({ timeZone: zone }, opts));
-      } catch (err) { // an offset zone this browser does not know: shift UTC by it
-        const m = /^([+-])(\d\d):(\d\d)$/.exec(zone || '');
-        shift = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60000 : 0;
-        f = new Intl.DateTimeFormat('en-US', Object.assign({ timeZone: 'UTC' }, opts));
-      }
-      dateFormats.set(zone, { f, shift });
-    }
-    return dateFormats.get(zone);
-  }
-  function fmtTime(ms) {
-    if (typeof ms !== 'number' || !Number.isFinite(ms)) return '–';
-    const { f, shift } = dateFormat((state.status && state.status.timeZone) || 'UTC');
-    const p = {};
-    for (const x of f.formatToParts(new Date(ms + shift))) p[x.type] = x.value;
-    return p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute + (ms % 60000 ? ':' + p.second : '');
-  }
+  // money and times: web/common/display.js (pgDisplay), with the grid's settings
+  const D = window.pgDisplay;
+  const money = () => (state.status && state.status.money) || D.BASE;
+  const fmtMoney = (v) => D.money(v, money());
+  const fmtPrice = (v) => D.price(v, money());
+  const fmtTime = (ms) => D.time(ms, state.status && state.status.timeZone);
   // The start of a slot (slot x slotMs since 1970, as the grid counts).
   function fmtSlot(slot) {
     const ms = state.status && state.status.slotMs;

@@ -80,4 +80,11 @@ function compare(shown, api) {
   return bad;
 }
 
-module.exports = { compare, moneyText, slotText };
+// Every [data-path] element of a page, in the form compare() takes.
+function shownOf(page) {
+  return page.$$eval('[data-path]', (els) => els.map((e) => ({ path: e.dataset.path, value: e.dataset.value,
+    text: e.textContent, kwh: e.classList.contains('kwh'), price: e.classList.contains('price'),
+    money: e.classList.contains('money'), slot: e.classList.contains('slot') })));
+}
+
+module.exports = { compare, shownOf, moneyText, slotText };

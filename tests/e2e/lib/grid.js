@@ -169,7 +169,10 @@ async function startGrid(o = {}) {
   try {
     g.node = await startProc('node', ['node', '--data-dir', f('node'), '--port', '0', '--bind', '127.0.0.1',
       '--set', 'node.min_pow_score=0', '--set', 'coordinator.enabled=true', '--set', 'coordinator.generate=true',
-      '--set', 'coordinator.interval=1s', '--set', `ledger.genesis_file=${f('genesis.txt')}`], f('node.log'));
+      '--set', 'coordinator.interval=1s', '--set', `ledger.genesis_file=${f('genesis.txt')}`,
+      // the explorer shows amounts in EUR (1 EUR = 1 Gi) and times in Berlin
+      '--set', 'money.currency=EUR', '--set', 'money.units_per_currency=1Gi', '--set', 'money.decimals=6',
+      '--set', 'site.tz=Europe/Berlin'], f('node.log'));
     procs.push(g.node);
     const common = (role, id) => `[${role}]\nid = ${id}\nname = E2E ${id}\ndata_dir = ${f(id)}\nslot = ${SLOT_MS}ms\n` +
       'tick = 100ms\nretry = 500ms\nsecurity = 1\nlog_level = info\n';
