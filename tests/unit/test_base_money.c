@@ -21,18 +21,20 @@ static pg_money money(const char *cur, uint64_t upc, unsigned dec) {
   return m;
 }
 
+/* b (of length n as returned) is want; what names the call. */
+static void expect_text(const char *what, const char *b, size_t n, const char *want) {
+  if (strcmp(b, want) != 0) fail_msg("%s: '%s', want '%s'", what, b, want);
+  assert_int_equal(n, strlen(want));
+}
+
 static void expect_fmt(const pg_money *m, int64_t v, const char *want) {
   char b[PG_MONEY_FMT_MAX];
-  size_t n = pg_money_format(m, v, b, sizeof b);
-  if (strcmp(b, want) != 0) fail_msg("format %lld: '%s', want '%s'", (long long)v, b, want);
-  assert_int_equal(n, strlen(want));
+  expect_text("format", b, pg_money_format(m, v, b, sizeof b), want);
 }
 
 static void expect_price(const pg_money *m, uint64_t v, const char *want) {
   char b[PG_MONEY_FMT_MAX];
-  size_t n = pg_money_format_price(m, v, b, sizeof b);
-  if (strcmp(b, want) != 0) fail_msg("price %llu: '%s', want '%s'", (unsigned long long)v, b, want);
-  assert_int_equal(n, strlen(want));
+  expect_text("price", b, pg_money_format_price(m, v, b, sizeof b), want);
 }
 
 static void test_default_is_base_units(void **st) {

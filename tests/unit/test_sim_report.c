@@ -141,15 +141,21 @@ static void check_charts(const char *html) {
   }
 }
 
-static void test_small(void **st) {
-  (void)st;
-  write_fixture();
+/* Writes the report of the files in dir and returns it (five charts checked). */
+static char *render(void) {
   pg_diag d = {{0}};
   int rc = pg_sim_report_write(dir, &d);
   if (rc) fail_msg("report: %s", d.msg);
   char *html = slurp("report.html", NULL);
   assert_non_null(html);
   check_charts(html);
+  return html;
+}
+
+static void test_small(void **st) {
+  (void)st;
+  write_fixture();
+  char *html = render();
   /* escaped, never raw */
   assert_non_null(strstr(html, "&lt;b&gt;&amp;&quot;x&quot;"));
   assert_null(strstr(html, "<b>&\"x\""));
@@ -183,12 +189,7 @@ static void test_currency_and_local_time(void **st) {
   put("summary.json", sum);
   put("transfers.csv", "slot,time,from,to,amount,reference,message_id\n"
                        "1,2025-06-01T00:16:40Z,c1,grid,123456,bill,00ff\n");
-  pg_diag d = {{0}};
-  int rc = pg_sim_report_write(dir, &d);
-  if (rc) fail_msg("report: %s", d.msg);
-  char *html = slurp("report.html", NULL);
-  assert_non_null(html);
-  check_charts(html);
+  char *html = render();
   assert_non_null(strstr(html, "Consumer savings</th><td class=\"n\">1.86 EUR<"));
   assert_non_null(strstr(html, "Billed to consumers</th><td class=\"n\">3.24 EUR<"));
   assert_non_null(strstr(html, "<b>1.86 EUR</b><span>saved by consumers"));
