@@ -153,7 +153,8 @@ int pg_app_money(const char *cmd, const char *spec, pg_money *out) {
   const char *c1 = strchr(spec, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
   if (c1 && c2 && !strchr(c2 + 1, ':') && access(spec, F_OK) != 0) {
     char text[320];
-    int n = snprintf(text, sizeof text, "[money]\ncurrency = %.*s\nunits_per_currency = %.*s\ndecimals = %s\n",
+    int n = snprintf(text, sizeof text,
+                     "[money]\ncurrency = %.*s\nunits_per_currency = %.*s\ndecimals = %s\n",
                      (int)(c1 - spec), spec, (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
     if (n < 0 || (size_t)n >= sizeof text || pg_config_new(&cfg) != PG_OK ||
         pg_config_load_string(cfg, "--money", text, (size_t)n, &d) != PG_OK) {
