@@ -146,6 +146,9 @@ test('dashboard shows the grid live and exactly', async () => {
   assert.ok(width <= 390, `page is ${width}px wide on a 390px screen`);
   await screenshot(phone, 'dashboard-phone');
   assert.deepEqual(phone.errors, [], 'no console errors (phone)');
+  // polling pages hold connections: close them (the grid limits connections per client)
+  await page.context().close();
+  await phone.context().close();
 });
 
 test('dashboard without a certificate: community totals only', async () => {
@@ -183,6 +186,7 @@ test('dashboard without a certificate: community totals only', async () => {
   await screenshot(page, 'dashboard-public');
   assert.equal(await refusedReads(), refused, 'the public dashboard asked for no members-only route');
   assert.deepEqual(page.errors, [], 'no console errors');
+  await page.context().close();
 });
 
 test('dashboard as a member: its own row only', async () => {
@@ -213,6 +217,7 @@ test('dashboard as a member: its own row only', async () => {
   await screenshot(page, 'dashboard-member');
   assert.equal(await refusedReads(), refused, 'the member\'s dashboard asked for nothing it may not read');
   assert.deepEqual(page.errors, [], 'no console errors');
+  await page.context().close();
 });
 
 test('dashboard serves only its files; the API stays JSON', async () => {
