@@ -14,6 +14,7 @@
 #include "p2pgrid/config.h"
 #include "p2pgrid/dirlock.h"
 #include "p2pgrid/http_call.h"
+#include "p2pgrid/money.h"
 #include "p2pgrid/tls.h"
 #include "p2pgrid/wallet.h"
 
@@ -78,6 +79,14 @@ void pg_app_overrides_free(pg_app_overrides *o);
  * ("p2pgrid CMD: file:line: ...") and returns an exit status otherwise. */
 int pg_app_config_load(const char *cmd, const char *path, const pg_app_overrides *ov,
                        pg_config **out);
+/* --money SPEC of the CLI tables: "CURRENCY:UNITS_PER_CURRENCY:DECIMALS"
+ * ("EUR:1Gi:2"), or an INI file (a scenario, node or entity config) whose
+ * [money] section is read; NULL = base units. PG_EXIT_OK, or PG_EXIT_USAGE
+ * after printing "p2pgrid CMD: --money: ..." . */
+int pg_app_money(const char *cmd, const char *spec, pg_money *out);
+#define PG_APP_MONEY_HELP                                                                  \
+  "  --money SPEC       show amounts in a currency: CURRENCY:UNITS:DECIMALS (EUR:1Gi:2)\n" \
+  "                     or a config file with [money] (a scenario, node or entity .ini)\n"
 /* Prints every key no getter read ("unknown setting") and returns
  * PG_EXIT_USAGE if there was one, else PG_EXIT_OK. */
 int pg_app_config_unused(const char *cmd, pg_config *cfg);

@@ -1,6 +1,7 @@
 /* app_util.c — what several subcommands share: --set overrides, loading a
  * config with unknown-key checks, reading a wallet seed, locking a data dir. */
 #include <errno.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "p2pgrid/file.h"
 #include "p2pgrid/hex.h"
 #include "p2pgrid/log.h"
+#include "p2pgrid/money.h"
 #include "p2pgrid/slip10.h"
 
 int pg_app_override_add(pg_app_overrides *o, const char *section_key, const char *value) {
@@ -140,4 +142,35 @@ int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock) {
   if (pg_dirlock_take(dir, lock, &d) == PG_OK) return PG_EXIT_OK;
   fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
   return PG_EXIT_FAIL;
+}
+
+int pg_app_money(const char *cmd, const char *spec, pg_money *out) {
+  pg_money_default(out);
+  if (!spec) return PG_EXIT_OK;
+  pg_config *cfg = NULL;
+  pg_diag d = {{0}};
+  int st;
+  const char *c1 = strchr(spec, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+  if (c1 && c2 && !strchr(c2 + 1, ':') && access(spec, F_OK) != 0) {
+    char text[320];
+    int n = snprintf(text, sizeof text,
+                     "[money]\ncurrency = %.*s\nunits_per_currency = %.*s\ndecimals = %s\n",
+                     (int)(c1 - spec), spec, (int)(c2 - c1 - 1), c1 + 1, c2 + 1);
+    if (n < 0 || (size_t)n >= sizeof text || pg_config_new(&cfg) != PG_OK ||
+        pg_config_load_string(cfg, "--money", text, (size_t)n, &d) != PG_OK) {
+      fprintf(stderr, "p2pgrid %s: --money: '%s' is not CURRENCY:UNITS:DECIMALS%s%s\n", cmd, spec,
+              d.msg[0] ? ": " : "", d.msg);
+      pg_config_free(cfg);
+      return PG_EXIT_USAGE;
+    }
+  } else if ((st = pg_app_config_load(cmd, spec, NULL, &cfg)) != PG_EXIT_OK) {
+    return st;
+  }
+  st = PG_EXIT_OK;
+  if (pg_money_from_config(cfg, "money", out, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: --money: %s\n", cmd, d.msg);
+    st = PG_EXIT_USAGE;
+  }
+  pg_config_free(cfg);
+  return st;
 }

@@ -21,6 +21,7 @@
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/meter.h"
+#include "p2pgrid/timelabel.h"
 
 typedef enum role { R_SOURCE, R_PRODUCER, R_CONSUMER, R_GRID } role;
 static const char *role_names[] = {"source", "producer", "consumer", "grid"};
@@ -75,7 +76,10 @@ static void usage_common(FILE *f, role r) {
           "     https:// node; [tls] ca), token_file (bearer token for a node that limits POST)\n"
           "  [tls] cert, key (required: this member's certificate and key from\n"
           "     `p2pgrid ca issue`), ca (required: the community CA certificate), crl (the\n"
-          "     CA's revocation list, re-read when it changes)\n",
+          "     CA's revocation list, re-read when it changes)\n"
+          "  [money] currency (i), units_per_currency (1; with i, Ki, Mi, Gi: 1Gi),\n"
+          "     decimals (0..9; 0): how people read amounts in the status and dashboard\n"
+          "  [site] tz (UTC; Europe/Berlin or +HH:MM): the zone of times people read\n",
           n, n);
   fprintf(f, "  [mqtt] host, port (1883), client_id, qos (1), tls_ca, tls_cert, tls_key: the\n"
              "     broker of the node's events; then a confirmed milestone%s makes the\n"
@@ -321,11 +325,9 @@ static int read_grid_opts(pg_config *cfg, const char *sec, pg_gridop_opts *go, p
   return rc;
 }
 
-/* [tariff] (tariff.h) and [grid] tz: the monthly items and their months. */
-static int read_grid_tariff(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
-  int rc = pg_tariff_from_config(cfg, "tariff", &go->tariff, d);
-  if (!rc) rc = pg_tz_from_config(cfg, sec, "tz", "UTC", &go->tz, d);
-  return rc;
+/* [tariff] (tariff.h): the monthly items (their months: [site] tz). */
+static int read_grid_tariff(pg_config *cfg, pg_gridop_opts *go, pg_diag *d) {
+  return pg_tariff_from_config(cfg, "tariff", &go->tariff, d);
 }
 
 /* The settings of the role's own section (and the registration limits of
@@ -349,7 +351,7 @@ static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_o
     if (!rc) rc = pg_config_get_str(cfg, sec, "grid_address", NULL, &co->grid_address, d);
   }
   if (!rc && r == R_GRID) rc = read_grid_opts(cfg, sec, go, d);
-  if (!rc && r == R_GRID) rc = read_grid_tariff(cfg, sec, go, d);
+  if (!rc && r == R_GRID) rc = read_grid_tariff(cfg, go, d);
   return rc;
 }
 
@@ -571,6 +573,11 @@ int pg_cmd_entity(int argc, char **argv) {
   pg_entity_opts eo = {.id = id, .name = name, .data_dir = data_dir, .slot_ms = slot_ms,
                        .security = security, .upstream = up, .retry_ms = retry_ms,
                        .key = tls.member};
+  if (pg_money_from_config(cfg, "money", &eo.money, &d) ||
+      pg_tz_from_config(cfg, "site", "tz", "UTC", &eo.tz, &d)) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    goto out;
+  }
   pg_producer_opts po = {0};
   pg_consumer_opts co = {0};
   pg_gridop_opts go = {0};

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/invoice/money_standin.h"
+#include "p2pgrid/money.h"
 #include "app.h"
 #include "p2pgrid/invoice.h"
 #include "p2pgrid/sim.h"

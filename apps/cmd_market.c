@@ -3,6 +3,7 @@
  * file and printing around include/p2pgrid/market.h. */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 void pg_cmd_market_usage(FILE *f) {
   fprintf(f,
-          "usage: p2pgrid market settle --mechanism M --input SLOT.json [--json]\n"
+          "usage: p2pgrid market settle --mechanism M --input SLOT.json [--json] [--money SPEC]\n"
           "\n"
           "Settles one time slot of the community grid: energy from and to the community\n"
           "and the utility, what each consumer owes and each producer earns (integer\n"
@@ -30,7 +31,9 @@ void pg_cmd_market_usage(FILE *f) {
           "                  and the surplus are reported in 'utility Wh', not billed)\n"
           "  --input FILE    the slot as JSON ('-' reads standard input); see\n"
           "                  examples/slot.json and include/p2pgrid/market.h\n"
-          "  --json          print the settlement as JSON instead of a table\n"
+          "  --json          print the settlement as JSON instead of a table (amounts\n"
+          "                  always in base units)\n"
+          PG_APP_MONEY_HELP
           "\n"
           "example:\n"
           "  p2pgrid market settle --mechanism sdr --input examples/slot.json\n"
@@ -83,7 +86,25 @@ out:
 
 static const char *or_dash(const char *s) { return s ? s : "-"; }
 
-static void print_table(const pg_market_slot *s, const pg_market_result *r) {
+/* A price per kWh in the currency (a decimal price rounded to a whole base unit). */
+static const char *price(const pg_money *m, double v, char *b, size_t cap) {
+  (void)pg_money_format_price(m, v > 0 ? (uint64_t)llround(v) : 0, b, cap);
+  return b;
+}
+
+/* One party's row: energies in Wh, money in the currency. */
+static void party_row(const pg_money *m, const char *role, const char *id, int64_t wh,
+                      const pg_market_party *p) {
+  const int64_t v[5] = {p->amount, p->fee, p->total, p->baseline, p->savings};
+  char b[5][PG_MONEY_FMT_MAX];
+  for (int k = 0; k < 5; k++) (void)pg_money_format(m, v[k], b[k], sizeof b[k]);
+  printf("%-8s %-16s %12lld %12lld %12lld %16s %14s %16s %16s %16s\n", role, or_dash(id),
+         (long long)wh, (long long)p->community_wh, (long long)p->utility_wh, b[0], b[1], b[2], b[3],
+         b[4]);
+}
+
+static void print_table(const pg_market_slot *s, const pg_market_result *r, const pg_money *m) {
+  char p1[PG_MONEY_FMT_MAX], p2[PG_MONEY_FMT_MAX], p3[PG_MONEY_FMT_MAX], p4[PG_MONEY_FMT_MAX];
   printf("mechanism %s: supply %lld Wh, demand %lld Wh, community %lld Wh, import %lld Wh, "
          "export %lld Wh\n",
          pg_market_mech_name(r->mech), (long long)r->supply_wh, (long long)r->demand_wh,
@@ -92,34 +113,26 @@ static void print_table(const pg_market_slot *s, const pg_market_result *r) {
     printf("sharing: allocated %lld Wh, residual import %lld Wh and surplus %lld Wh are the "
            "members' business with their suppliers (not billed here)\n",
            (long long)r->matched_wh, (long long)r->import_wh, (long long)r->export_wh);
+  price(m, (double)s->import_price, p3, sizeof p3);
+  price(m, (double)s->export_price, p4, sizeof p4);
   if (r->has_price)
-    printf("prices per kWh: buy %.4f, sell %.4f (import %llu, export %llu)\n", r->buy_price,
-           r->sell_price, (unsigned long long)s->import_price,
-           (unsigned long long)s->export_price);
+    printf("prices: buy %s, sell %s (import %s, export %s)\n", price(m, r->buy_price, p1, sizeof p1),
+           price(m, r->sell_price, p2, sizeof p2), p3, p4);
   else
-    printf("prices per kWh: no community match (import %llu, export %llu)\n",
-           (unsigned long long)s->import_price, (unsigned long long)s->export_price);
-  printf("\n%-8s %-16s %12s %12s %12s %12s %10s %12s %12s %12s\n", "role", "id", "energy Wh",
+    printf("prices: no community match (import %s, export %s)\n", p3, p4);
+  printf("\n%-8s %-16s %12s %12s %12s %16s %14s %16s %16s %16s\n", "role", "id", "energy Wh",
          "community Wh", "utility Wh", "energy", "fee", "total", "baseline", "savings");
-  for (size_t i = 0; i < r->n_consumers; i++) {
-    const pg_market_party *c = &r->consumers[i];
-    printf("%-8s %-16s %12lld %12lld %12lld %12lld %10lld %12lld %12lld %12lld\n", "consumer",
-           or_dash(s->consumers[i].id), (long long)s->consumers[i].usage_wh,
-           (long long)c->community_wh, (long long)c->utility_wh, (long long)c->amount,
-           (long long)c->fee, (long long)c->total, (long long)c->baseline, (long long)c->savings);
-  }
-  for (size_t j = 0; j < r->n_producers; j++) {
-    const pg_market_party *p = &r->producers[j];
-    printf("%-8s %-16s %12lld %12lld %12lld %12lld %10lld %12lld %12lld %12lld\n", "producer",
-           or_dash(s->producers[j].id), (long long)s->producers[j].output_wh,
-           (long long)p->community_wh, (long long)p->utility_wh, (long long)p->amount,
-           (long long)p->fee, (long long)p->total, (long long)p->baseline, (long long)p->savings);
-  }
-  printf("\nconsumers pay %lld = producers earn %lld + grid income %lld (fees %lld) + utility "
-         "import cost %lld - utility export income %lld\n",
-         (long long)r->consumer_payments, (long long)r->producer_revenues,
-         (long long)r->grid_income, (long long)r->fees, (long long)r->utility_import_cost,
-         (long long)r->utility_export_income);
+  for (size_t i = 0; i < r->n_consumers; i++)
+    party_row(m, "consumer", s->consumers[i].id, s->consumers[i].usage_wh, &r->consumers[i]);
+  for (size_t j = 0; j < r->n_producers; j++)
+    party_row(m, "producer", s->producers[j].id, s->producers[j].output_wh, &r->producers[j]);
+  const int64_t t[6] = {r->consumer_payments, r->producer_revenues, r->grid_income,
+                        r->fees,              r->utility_import_cost, r->utility_export_income};
+  char b[6][PG_MONEY_FMT_MAX];
+  for (int k = 0; k < 6; k++) (void)pg_money_format(m, t[k], b[k], sizeof b[k]);
+  printf("\nconsumers pay %s = producers earn %s + grid income %s (fees %s) + utility "
+         "import cost %s - utility export income %s\n",
+         b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
 static json_t *party_json(const char *id, int64_t wh, const pg_market_party *p) {
@@ -175,13 +188,14 @@ out:
 }
 
 int pg_cmd_market(int argc, char **argv) {
-  enum { O_MECH = 256, O_INPUT, O_JSON };
+  enum { O_MECH = 256, O_INPUT, O_JSON, O_MONEY };
   static const struct option opts[] = {{"mechanism", required_argument, 0, O_MECH},
                                        {"input", required_argument, 0, O_INPUT},
                                        {"json", no_argument, 0, O_JSON},
+                                       {"money", required_argument, 0, O_MONEY},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *mech_s = NULL, *input = NULL;
+  const char *mech_s = NULL, *input = NULL, *money_spec = NULL;
   bool json = false;
   optind = 1;
   int c;
@@ -190,6 +204,7 @@ int pg_cmd_market(int argc, char **argv) {
     case O_MECH: mech_s = optarg; break;
     case O_INPUT: input = optarg; break;
     case O_JSON: json = true; break;
+    case O_MONEY: money_spec = optarg; break;
     case 'h': pg_cmd_market_usage(stdout); return PG_EXIT_OK;
     default: return PG_EXIT_USAGE;
     }
@@ -208,6 +223,9 @@ int pg_cmd_market(int argc, char **argv) {
     fprintf(stderr, "p2pgrid market settle: --mechanism and --input are required\n");
     return PG_EXIT_USAGE;
   }
+  pg_money money;
+  int ms = pg_app_money("market", money_spec, &money);
+  if (ms != PG_EXIT_OK) return ms;
   pg_diag d = {{0}};
   pg_market_mech mech;
   if (pg_market_mech_parse(mech_s, &mech, &d)) {
@@ -233,7 +251,7 @@ int pg_cmd_market(int argc, char **argv) {
   } else if (json) {
     status = print_json(&sj.slot, &r) ? PG_EXIT_FAIL : PG_EXIT_OK;
   } else {
-    print_table(&sj.slot, &r);
+    print_table(&sj.slot, &r, &money);
     status = PG_EXIT_OK;
   }
   pg_market_result_free(&r);

@@ -1,5 +1,6 @@
 /* p2pgrid sim — run a community-grid scenario (src/sim, sim.h). */
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/sim.h"
+#include "p2pgrid/timelabel.h"
 
 void pg_cmd_sim_usage(FILE *f) {
   fprintf(f,
@@ -25,7 +27,10 @@ void pg_cmd_sim_usage(FILE *f) {
           "without the Tangle (thousands of participants over a year).\n"
           "Writes slots.csv, participants.csv, transfers.csv, balances.csv,\n"
           "members.csv (per member and slot; the input of `p2pgrid invoice`),\n"
-          "summary.json and report.html to the output directory.\n"
+          "summary.json and report.html to the output directory. The summary table and\n"
+          "the report show amounts in the scenario's [money] currency (e.g. currency =\n"
+          "EUR, units_per_currency = 1Gi, decimals = 2) and times in its [site] tz; the\n"
+          "CSV and JSON files keep base units (i), slot numbers and UTC.\n"
           "Times in the scenario are UTC; [site] tz (UTC, +HH:MM, or any IANA zone of\n"
           "the system's tz database such as Europe/Vienna) sets the local calendar of\n"
           "the households (day types, hours; DST days have 92 or 100 quarter hours).\n"
@@ -66,37 +71,46 @@ static void progress(void *ctx, const pg_sim_progress *p) {
 }
 
 static double kwh(int64_t wh) { return (double)wh / 1000.0; }
-static double mi(int64_t v) { return (double)v / 1e6; }
+/* One money line: label, amount in the scenario's currency, raw base units. */
+static void money_line(const pg_scenario *s, const char *label, int64_t v) {
+  char b[PG_MONEY_FMT_MAX];
+  (void)pg_money_format(&s->money, v, b, sizeof b);
+  printf("  %-17s %18s %20" PRId64 " i\n", label, b, v);
+}
 
 static void table(const pg_scenario *s, const pg_sim_result *r, const char *out) {
   const pg_sim_slot *t = &r->total;
+  char from[PG_TIME_LABEL_MAX], to[PG_TIME_LABEL_MAX];
+  (void)pg_time_label((int64_t)s->start_ms, s->tz, from, sizeof from);
+  (void)pg_time_label((int64_t)(s->start_ms + r->n_slots * s->slot_ms), s->tz, to, sizeof to);
   printf("scenario %s: %s, %zu slots of %llu min, %zu producers (%zu sources), %zu households\n",
          s->name, r->mode == PG_SIM_FULL ? "full" : "market-only", r->n_slots,
          (unsigned long long)(s->slot_ms / 60000), s->n_producers, s->n_sources, s->n_households);
+  printf("from %s to %s (%s)\n", from, to, pg_tz_name(s->tz));
   printf("\nenergy                       kWh\n");
   printf("  produced          %14.3f\n", kwh(t->supply_wh));
   printf("  consumed          %14.3f\n", kwh(t->demand_wh));
   printf("  traded locally    %14.3f\n", kwh(t->community_wh));
   printf("  imported          %14.3f\n", kwh(t->import_wh));
   printf("  exported          %14.3f\n", kwh(t->export_wh));
-  printf("\nmoney (%s)                  Mi\n", pg_market_mech_name(s->mech));
-  printf("  billed            %14.6f\n", mi(t->billed));
-  printf("  paid              %14.6f\n", mi(r->paid));
-  printf("  producer revenues %14.6f\n", mi(t->producer_revenues));
-  printf("  fees              %14.6f\n", mi(t->fees));
-  printf("  grid income       %14.6f\n", mi(t->grid_income));
-  printf("  utility import    %14.6f\n", mi(t->import_cost));
-  printf("  utility export    %14.6f\n", mi(t->export_income));
+  printf("\nmoney (%s)\n", pg_market_mech_name(s->mech));
+  money_line(s, "billed", t->billed);
+  money_line(s, "paid", r->paid);
+  money_line(s, "producer revenues", t->producer_revenues);
+  money_line(s, "fees", t->fees);
+  money_line(s, "grid income", t->grid_income);
+  money_line(s, "utility import", t->import_cost);
+  money_line(s, "utility export", t->export_income);
   printf("\nKPIs\n");
-  printf("  consumer savings  %14.6f Mi\n", mi(r->consumer_savings));
-  printf("  producer savings  %14.6f Mi\n", mi(r->producer_savings));
+  money_line(s, "consumer savings", r->consumer_savings);
+  money_line(s, "producer savings", r->producer_savings);
   printf("  Gini of savings   %14.4f\n", (double)r->gini_ppm / 1e6);
   if (r->mode == PG_SIM_FULL) {
     printf("\nTangle\n");
     printf("  messages          %14llu\n", (unsigned long long)r->messages);
     printf("  transfers         %14llu\n", (unsigned long long)r->transfers);
     printf("  milestones        %14llu\n", (unsigned long long)r->milestones);
-    if (r->outstanding) printf("  bills outstanding %14.6f Mi\n", mi(r->outstanding));
+    if (r->outstanding) money_line(s, "bills outstanding", (int64_t)r->outstanding);
   }
   printf("\nwall time %.1f s; output in %s/\n", (double)r->wall_ms / 1000.0, out);
 }

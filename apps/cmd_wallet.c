@@ -57,6 +57,9 @@ void pg_cmd_wallet_usage(FILE *f) {
           "  --timeout SECONDS  send, sweep: how long to wait for confirmation (default 60)\n"
           "  --journal FILE     send, sweep: the journal of pending transfers (default: the\n"
           "                     seed or mnemonic file's name + .pending)\n"
+          PG_APP_MONEY_HELP
+          "                     balance: \"2.34 EUR (2343151525 i)\" instead of the bare number;\n"
+          "                     history: the amount in the currency too\n"
           "\n"
           "Pending transfers: send and sweep record each transfer they submit (message,\n"
           "transaction, the outputs it spends) in the journal, written atomically, and\n"
@@ -75,6 +78,8 @@ void pg_cmd_wallet_usage(FILE *f) {
 
 typedef struct wopts {
   const char *action, *seed_file, *mnemonic_file, *node, *hrp, *reference, *data, *journal;
+  const char *money_spec; /* --money: balance and history also in a currency */
+  pg_money money;
   uint32_t account, count, index, change;
   bool dust_allowance, no_wait;
   uint64_t timeout_s, max_inputs;
@@ -100,7 +105,7 @@ bad:
 
 static int parse_args(int argc, char **argv, wopts *o) {
   enum { O_SEED = 256, O_MNEMONIC, O_NODE, O_ACCOUNT, O_HRP, O_COUNT, O_INDEX, O_CHANGE, O_TO, O_AMOUNT,
-         O_DUST, O_REF, O_DATA, O_NOWAIT, O_TIMEOUT, O_MAXIN, O_JOURNAL };
+         O_DUST, O_REF, O_DATA, O_NOWAIT, O_TIMEOUT, O_MAXIN, O_JOURNAL, O_MONEY };
   static const struct option opts[] = {
       {"seed-file", required_argument, 0, O_SEED}, {"node", required_argument, 0, O_NODE},
       {"mnemonic-file", required_argument, 0, O_MNEMONIC},
@@ -111,7 +116,7 @@ static int parse_args(int argc, char **argv, wopts *o) {
       {"reference", required_argument, 0, O_REF},   {"data", required_argument, 0, O_DATA},
       {"no-wait", no_argument, 0, O_NOWAIT},        {"timeout", required_argument, 0, O_TIMEOUT},
       {"max-inputs", required_argument, 0, O_MAXIN},
-      {"journal", required_argument, 0, O_JOURNAL},
+      {"journal", required_argument, 0, O_JOURNAL}, {"money", required_argument, 0, O_MONEY},
       {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
   o->node = "http://127.0.0.1:14265";
   o->hrp = NULL;
@@ -129,6 +134,7 @@ static int parse_args(int argc, char **argv, wopts *o) {
     case O_REF: o->reference = optarg; break;
     case O_DATA: o->data = optarg; break;
     case O_JOURNAL: o->journal = optarg; break;
+    case O_MONEY: o->money_spec = optarg; break;
     case O_DUST: o->dust_allowance = true; break;
     case O_NOWAIT: o->no_wait = true; break;
     case O_ACCOUNT: if (parse_u64("--account", optarg, 0x7fffffff, &v)) return -1; o->account = (uint32_t)v; break;
@@ -313,6 +319,7 @@ static void journal_close(journal *jn) {
 
 typedef struct history_ctx {
   const char *hrp;
+  const pg_money *money; /* NULL: base units only */
   unsigned n;
 } history_ctx;
 
@@ -322,9 +329,14 @@ static int print_output(void *ctx, uint32_t change, uint32_t index, const pg_out
   if (pg_iota_address_encode(h->hrp, o->address, b32, sizeof b32)) b32[0] = 0;
   pg_hex_encode(o->output_id, PG_OUTPUT_ID_LEN, oid);
   pg_hex_encode(o->message_id, 32, msg);
-  printf("%u'/%u'  %s  %20llu  %-6s %s  output %s  message %s\n", change, index, b32,
-         (unsigned long long)o->amount, o->type ? "allow" : "single", o->spent ? "spent  " : "unspent",
-         oid, msg);
+  char cur[PG_MONEY_FMT_MAX + 2] = "";
+  if (h->money) {
+    cur[0] = ' ', cur[1] = ' ';
+    (void)pg_money_format(h->money, (int64_t)o->amount, cur + 2, sizeof cur - 2);
+  }
+  printf("%u'/%u'  %s  %20llu%s  %-6s %s  output %s  message %s\n", change, index, b32,
+         (unsigned long long)o->amount, cur, o->type ? "allow" : "single",
+         o->spent ? "spent  " : "unspent", oid, msg);
   h->n++;
   return 0;
 }
@@ -333,6 +345,8 @@ int pg_cmd_wallet(int argc, char **argv) {
   wopts o;
   memset(&o, 0, sizeof o);
   if (parse_args(argc, argv, &o)) return PG_EXIT_USAGE;
+  int ms = pg_app_money("wallet", o.money_spec, &o.money);
+  if (ms != PG_EXIT_OK) return ms;
   if (pg_crypto_init()) return PG_EXIT_FAIL;
   if (strcmp(o.action, "new") == 0) return cmd_new(&o);
   bool known = !strcmp(o.action, "address") || !strcmp(o.action, "balance") ||
@@ -387,9 +401,15 @@ int pg_cmd_wallet(int argc, char **argv) {
       fprintf(stderr, "p2pgrid wallet balance: %s\n", d.msg);
       goto out;
     }
-    printf("%llu\n", (unsigned long long)b);
+    if (o.money_spec) {
+      char cur[PG_MONEY_FMT_MAX];
+      (void)pg_money_format(&o.money, (int64_t)b, cur, sizeof cur);
+      printf("%s (%llu i)\n", cur, (unsigned long long)b);
+    } else {
+      printf("%llu\n", (unsigned long long)b);
+    }
   } else if (!strcmp(o.action, "history")) {
-    history_ctx h = {hrp, 0};
+    history_ctx h = {hrp, o.money_spec ? &o.money : NULL, 0};
     if (pg_wallet_history(w, print_output, &h, &d)) {
       fprintf(stderr, "p2pgrid wallet history: %s\n", d.msg);
       goto out;

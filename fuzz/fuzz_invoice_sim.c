@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/invoice/money_standin.h"
+#include "p2pgrid/money.h"
 #include "p2pgrid/invoice.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -123,6 +123,12 @@ PG_NODISCARD int pg_config_parse_bool(const char *s, bool *out);
 PG_NODISCARD int pg_config_parse_duration_ms(const char *s, uint64_t *out_ms);
 PG_NODISCARD int pg_config_parse_size(const char *s, uint64_t *out);
 
+/* For callers that parse a value themselves: fails with PG_ERR_CONFIG and
+ * "<origin>:<line>: [section] key: '<value>' is not <what>" (marks the key
+ * as read; "[section] key: is not <what>" when the key is missing). */
+PG_NODISCARD int pg_config_bad_value(pg_config *c, const char *section, const char *key,
+                                     const char *what, pg_diag *d);
+
 /* Calls fn for every key that no getter and no pg_config_require has read
  * (pg_config_has does not count as reading), in load order, and returns how
  * many there were. origin and line say where the value was set (line 0 for

@@ -56,6 +56,8 @@
 #include "p2pgrid/profile.h"
 #include "p2pgrid/tariff.h"
 #include "p2pgrid/meter.h"
+#include "p2pgrid/money.h"
+#include "p2pgrid/profile.h"
 #include "p2pgrid/tls.h"
 
 /* ---- Registrar: how an entity reaches the registration API upstream ---- */
@@ -118,6 +120,12 @@ typedef struct pg_entity_opts {
    * status ("events": connected, milestones, outputs, rejected, wakes,
    * lastMilestone). */
   pg_events *events;
+  /* How people read this entity's amounts and times ([money] and [site] tz
+   * of its config): its status carries "money" {currency, unitsPerCurrency,
+   * decimals} and "timeZone" for the browser apps. Display only, never used
+   * to bill. Zero = base units ("i") and UTC. */
+  pg_money money;
+  pg_tz tz;
 } pg_entity_opts;
 
 /* Limits of a registration API (grid and producer). */
@@ -244,12 +252,11 @@ typedef struct pg_gridop_opts {
   const pg_grid_share_member *share;
   size_t n_share;
   /* Monthly items (tariff.h): once the first slot of a new month (calendar
-   * month in tz) settles, every consumer with a reading in the month before
+   * month in the entity's tz, pg_entity_opts) settles, every consumer with a reading in the month before
    * gets one more payment request (bills.kind = 'month', usage 0): its
    * membership fee, capacity charge on the month's peak and the VAT on the
    * month (energy and fees of its slot bills included). All zero = none. */
   pg_tariff tariff;
-  pg_tz tz;
 } pg_gridop_opts;
 typedef struct pg_gridop pg_gridop;
 PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,

@@ -75,6 +75,9 @@
  *                                         failures, refusals, lastError, refusedForMs}],
  *                                         refusals, syncedMilestoneIndex} (a replica;
  *                                         peers is empty on any other node)
+ *   GET  /api/plugins/display             {money: {currency, unitsPerCurrency, decimals},
+ *                                         timeZone}: how the explorer shows amounts and
+ *                                         times ([money], [site] tz; default i, UTC)
  *   GET  /api/v1/treasury                 {"milestoneId": 64 zeros, "amount": 0}
  *   OPTIONS <any>                         CORS preflight, 204
  * Statuses: 400 bad input, 401/403 a POST without / with refused credentials
@@ -144,6 +147,8 @@
 #include "p2pgrid/err.h"
 #include "p2pgrid/events.h"
 #include "p2pgrid/ledger.h"
+#include "p2pgrid/money.h"
+#include "p2pgrid/profile.h"
 #include "p2pgrid/message.h"
 #include "p2pgrid/tangle.h"
 
@@ -213,6 +218,10 @@ typedef struct pg_node_config {
   /* [mqtt]: events to a broker (see "Events"); mqtt.host NULL = no MQTT */
   pg_mqtt_settings mqtt;       /* owned; client_id "p2pgrid-node", qos 1 */
   size_t mqtt_queue;           /* events held while the broker is slow or away; 10000 */
+  /* [money] and [site] tz: how the explorer shows amounts and times
+   * (GET /api/plugins/display); display only. Default base units "i", UTC. */
+  pg_money money;
+  pg_tz tz;
 
   /* Programmatic only (not from INI). */
   const pg_clock *clock;       /* NULL = real clock */

@@ -41,6 +41,8 @@
  *              the grid bills them once a month ends (pg_gridop_opts.tariff)
  *              and the households pay them; transfers.csv lists those
  *              payments (reference "month") under the month's last slot
+ *   [money]    currency, units_per_currency, decimals: how the report and
+ *              the CLI show amounts (money.h; default base units "i")
  *   [producers] generated producers: count, sources_per_producer,
  *              solar_share (0..1, the share of solar sources; the rest wind),
  *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
@@ -82,6 +84,7 @@
 #include "p2pgrid/grid.h"
 #include "p2pgrid/err.h"
 #include "p2pgrid/market.h"
+#include "p2pgrid/money.h"
 #include "p2pgrid/profile.h"
 #include "p2pgrid/tariff.h"
 
@@ -147,6 +150,7 @@ typedef struct pg_scenario {
   uint8_t group_rules[PG_SHARE_MAX_GROUP + 1]; /* hierarchical: [market] group_rules */
   size_t n_group_rules;
   pg_tariff tariff; /* [tariff]: monthly items of the invoices (tariff.h) */
+  pg_money money; /* [money]: display of amounts (report, CLI); never used to bill */
   pg_sim_producer *producers; /* sorted by id */
   size_t n_producers;
   pg_sim_source *sources; /* sorted by id */

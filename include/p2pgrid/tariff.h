@@ -103,13 +103,8 @@ PG_NODISCARD int pg_tariff_monthly(const pg_tariff *t, int64_t energy, int64_t f
  * decimals, at most 100 %). PG_ERR_INVALID otherwise. */
 PG_NODISCARD int pg_tariff_parse_vat(const char *s, uint32_t *out_bp);
 
-/* "300000000", "300Mi", "0.25Mi", "5Ki", "1Gi", "7i": an amount in base
- * units, exact (decimals allowed only where they give a whole number of
- * base units). PG_ERR_INVALID otherwise, PG_ERR_TOO_LARGE above max. */
-PG_NODISCARD int pg_tariff_parse_amount(const char *s, uint64_t max, uint64_t *out);
-
 /* Reads section `section` ("tariff"): membership_fee, capacity_price,
- * grid_fee_reduction (amounts as pg_tariff_parse_amount), vat (percent, as
+ * grid_fee_reduction (amounts as pg_money_parse_amount, money.h), vat (percent, as
  * pg_tariff_parse_vat). Missing keys are 0; the diag names the key and the
  * value ("scenario.ini:12: [tariff] vat: '20' is not a percentage ..."). */
 typedef struct pg_config pg_config;

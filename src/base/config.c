@@ -408,6 +408,13 @@ static entry *lookup(pg_config *c, const char *section, const char *key) {
   return e;
 }
 
+int pg_config_bad_value(pg_config *c, const char *section, const char *key, const char *what,
+                        pg_diag *d) {
+  entry *e = lookup(c, section, key);
+  if (!e) return pg_fail(d, PG_ERR_CONFIG, "[%s] %s: is not %s", section, key, what);
+  return bad_value(d, c, e, what);
+}
+
 int pg_config_require(pg_config *c, const char *section, const char *key, pg_diag *d) {
   if (lookup(c, section, key)) return PG_OK;
   char w[160];

@@ -84,6 +84,10 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->type = type;
   e->key = o->key;
   e->events = o->events;
+  e->tz = o->tz;
+  if (o->money.units_per_currency == 0) pg_money_default(&e->money);
+  else if (pg_money_check(&o->money, d) != PG_OK) return PG_ERR_CONFIG;
+  else e->money = o->money;
   if (o->upstream && !o->key)
     return pg_fail(d, PG_ERR_CONFIG, "%s: a member key and certificate are needed to register upstream",
                    role);
@@ -261,6 +265,8 @@ int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_diag *d) {
   if (e->upstream) json_object_set_new(o, "registered", json_boolean(registered != 0));
   if (ci.root[0]) json_object_set_new(o, "root", json_string(ci.root));
   json_object_set_new(o, "slotMs", json_integer((json_int_t)e->slot_ms));
+  json_object_set_new(o, "money", pg_money_json(&e->money));
+  json_object_set_new(o, "timeZone", json_string(pg_tz_name(e->tz)));
   json_object_set_new(o, "currentSlot",
                       json_integer((json_int_t)pg_slot_of(pg_entity_now(e), e->slot_ms)));
   json_object_set_new(o, "unsentMessages", json_integer(pending));

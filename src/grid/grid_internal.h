@@ -128,6 +128,8 @@ typedef struct pg_entity {
   pg_grid_entity type;
   const pg_tls_key *key;      /* the member's key and certificate (borrowed) */
   pg_events *events;          /* the node's MQTT events (borrowed), status only; may be NULL */
+  pg_money money;             /* display of amounts (status "money") */
+  pg_tz tz;                   /* display of times (status "timeZone") */
   char pay_address[PG_BECH32_MAX_LEN + 1]; /* a producer's, sent with its registration */
   /* upstream registration */
   bool registered;

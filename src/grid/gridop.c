@@ -661,7 +661,7 @@ static void record_head(const pg_gridop *g, uint64_t k, uint64_t now, const sett
 /* The local calendar month (y * 12 + m - 1) of slot k's start. */
 static int64_t month_of(const pg_gridop *g, uint64_t k) {
   pg_local_time lt;
-  pg_local_time_of((int64_t)pg_slot_start(k, g->e.slot_ms), g->o.tz, &lt);
+  pg_local_time_of((int64_t)pg_slot_start(k, g->e.slot_ms), g->e.tz, &lt);
   return (int64_t)lt.year * 12 + lt.month - 1;
 }
 

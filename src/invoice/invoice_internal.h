@@ -2,7 +2,7 @@
 #ifndef PG_INVOICE_INTERNAL_H
 #define PG_INVOICE_INTERNAL_H
 
-#include "money_standin.h"
+#include "p2pgrid/money.h"
 #include "p2pgrid/invoice.h"
 
 enum { INV_ITEM = 0, INV_SUBTOTAL, INV_TAX, INV_TOTAL };

@@ -170,6 +170,15 @@ static void h_info(pg_node *n, const pg_http_req *req, const char *const *args,
   ok_data(resp, 200, o);
 }
 
+/* GET /api/plugins/display: how people read this node's amounts and times,
+ * {"money": {currency, unitsPerCurrency, decimals}, "timeZone"} (the
+ * explorer formats with them; the API's values stay base units and ms). */
+static void h_display(pg_node *n, const pg_http_req *req, const char *const *args,
+                      pg_http_resp *resp) {
+  ok_data(resp, 200, json_pack("{s:o,s:s}", "money", pg_money_json(&n->money), "timeZone",
+                               pg_tz_name(n->tz)));
+}
+
 static void h_tips(pg_node *n, const pg_http_req *req, const char *const *args,
                    pg_http_resp *resp) {
   uint8_t ids[PG_MSG_MAX_PARENTS][PG_ID_LEN];
@@ -799,6 +808,7 @@ static const route routes[] = {
     {"GET", "api/plugins/mam/fetch", pg_node_mam_fetch}, /* explorer.c */
     {"GET", "api/plugins/ledger/digest/*", h_ledger_digest},
     {"GET", "api/plugins/peers", pg_node_peers_status},
+    {"GET", "api/plugins/display", h_display},
 };
 
 /* Splits path into at most MAX_SEGS non-empty segments (copied into buf). */

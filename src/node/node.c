@@ -122,6 +122,8 @@ int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
   n->clock = c->clock ? c->clock : pg_clock_real();
   n->max_body = c->max_body;
   n->remote_pow = c->remote_pow;
+  n->money = c->money;
+  n->tz = c->tz;
   n->min_pow_score = c->min_pow_score;
   n->coo_enabled = c->coo_enabled;
   n->coo_interval_ms = c->coo_interval_ms ? c->coo_interval_ms : 5000;

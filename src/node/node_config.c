@@ -12,6 +12,7 @@
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/ed25519.h"
+#include "p2pgrid/timelabel.h"
 #include "p2pgrid/file.h"
 #include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
@@ -43,6 +44,8 @@ void pg_node_config_init(pg_node_config *c) {
   c->workers = 4;
   c->max_body = 96 * 1024;
   c->remote_pow = true;
+  pg_money_default(&c->money);
+  c->tz = PG_TZ_UTC;
   c->connection_timeout_s = 30;
   c->max_connections = 256;
   c->coo_interval_ms = 5000;
@@ -686,5 +689,8 @@ int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag *d) {
   if ((rc = pg_mqtt_settings_load(&c->mqtt, cfg, "mqtt", "p2pgrid-node", d))) return rc;
   if ((rc = pg_config_get_u64(cfg, "mqtt", "queue", c->mqtt_queue, 16, 10000000, &u, d))) return rc;
   c->mqtt_queue = (size_t)u;
-  return PG_OK;
+
+  /* [money], [site] tz: the explorer's display */
+  if ((rc = pg_money_from_config(cfg, "money", &c->money, d))) return rc;
+  return pg_tz_from_config(cfg, "site", "tz", "UTC", &c->tz, d);
 }

@@ -31,6 +31,8 @@ struct pg_node {
   uint16_t port;
   size_t max_body;
   bool remote_pow;
+  pg_money money; /* GET /api/plugins/display */
+  pg_tz tz;
   uint32_t min_pow_score;
 
   /* who may POST (http.c; see node.h "Access") */

@@ -285,7 +285,7 @@ static int open_world(full *f, pg_diag *d) {
   /* the entities */
   char dir[1200];
   pg_entity_opts eo = {.client = f->c, .clock = &f->clock.base, .slot_ms = s->slot_ms,
-                       .security = 1, .retry_ms = 1000};
+                       .security = 1, .retry_ms = 1000, .money = s->money, .tz = s->tz};
   pg_gridop_opts go = {.mech = s->mech, .import_price = s->import_price,
                        .export_price = s->export_price, .fee_per_kwh = s->fee_per_kwh,
                        .fee_bp = s->fee_bp, .fixed_buy_price = s->fixed_buy_price,
@@ -293,7 +293,7 @@ static int open_world(full *f, pg_diag *d) {
                        .dust_allowance = 10 * MI, .seed = f->seeds[0], .seed_len = 32,
                        .float_max = 100000000ULL * MI /* the grid's genesis float */,
                        .has_float = true, .community_price = s->community_price,
-                       .tariff = s->tariff, .tz = s->tz,
+                       .tariff = s->tariff,
                        .n_group_rules = s->n_group_rules};
   memcpy(go.group_rules, s->group_rules, sizeof go.group_rules);
   /* the households' keys, groups and participation factors ([sharing]) */

@@ -150,7 +150,9 @@ int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const cha
   json_object_set_new(j, "end", json_string(b));
   json_object_set_new(j, "slots", json_integer((json_int_t)r->n_slots));
   json_object_set_new(j, "slotMs", json_integer((json_int_t)s->slot_ms));
-  json_object_set_new(j, "timeZone", json_string(pg_tz_name(s->tz))); /* [site] tz */
+  /* how people read amounts and times (the values here stay base units and UTC) */
+  json_object_set_new(j, "timeZone", json_string(pg_tz_name(s->tz)));
+  json_object_set_new(j, "moneyFormat", pg_money_json(&s->money));
   json_object_set_new(j, "participants",
                       json_pack("{sIsIsI}", "producers", (json_int_t)s->n_producers, "sources",
                                 (json_int_t)s->n_sources, "consumers",

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "p2pgrid/timelabel.h"
 #include "p2pgrid/profile.h"
 #include "p2pgrid/sim_report.h"
 #include "report_model.h"
@@ -117,6 +118,30 @@ static civil civil_of(int64_t ms) {
   return c;
 }
 
+/* The civil time of t in the run's time zone. */
+static civil local_of(const rpt_model *m, int64_t t) {
+  return civil_of(t + (int64_t)pg_tz_offset_s(m->tz, t) * 1000);
+}
+
+/* A local time label, "2025-06-21 14:15". */
+static void out_time(pg_buf *o, const rpt_model *m, int64_t t) {
+  char b[PG_TIME_LABEL_MAX];
+  (void)pg_time_label(t, m->tz, b, sizeof b);
+  out(o, b);
+}
+
+/* An amount in the run's currency, "1,234.57 EUR" (letters and digits only). */
+static void out_money(pg_buf *o, const rpt_model *m, int64_t v) {
+  char b[PG_MONEY_FMT_MAX];
+  (void)pg_money_format(&m->money, v, b, sizeof b);
+  out(o, b);
+}
+
+/* Base units in currency units, for chart geometry only (display). */
+static double cur(const rpt_model *m, double units) {
+  return units / (double)m->money.units_per_currency;
+}
+
 static const char *const month_names[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -165,19 +190,6 @@ static double nice_range(chart *c, double lo, double hi) {
     step = (c->y1 - c->y0) / 4;
   }
   return step;
-}
-
-/* Short form: 12,345 -> 12.3k, 2,789,723,621 -> 2.79G. */
-static void fmt_compact(char *b, size_t cap, double v) {
-  static const char *suf[] = {"", "k", "M", "G", "T", "P", "E"};
-  int k = 0;
-  double a = fabs(v);
-  if (a < 10000) {
-    fmt_num(b, cap, v, 0);
-    return;
-  }
-  while (k < 6 && a >= 1000) a /= 1000, v /= 1000, k++;
-  snprintf(b, cap, "%.*f%s", a < 10 ? 2 : a < 100 ? 1 : 0, v, suf[k]);
 }
 
 /* Number of tick steps from lo to hi (bounded: far-off values with a small
@@ -254,7 +266,7 @@ static void time_axis(chart *c, const rpt_model *m) {
   for (size_t i = 0; i < ticks; i++) {
     size_t b = ticks > 1 ? i * (n - 1) / (ticks - 1) : 0;
     double x = px(c, (double)b - 0.5);
-    civil cv = civil_of(m->slots[b * m->bucket_len].t);
+    civil cv = local_of(m, m->slots[b * m->bucket_len].t);
     rpt_outf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
          c->b, c->b + 5);
     const char *anchor = x > c->r - 40 ? " style=\"text-anchor:end\"" : "";
@@ -265,13 +277,14 @@ static void time_axis(chart *c, const rpt_model *m) {
       rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%d %s</text>", x, c->b + 20,
            anchor, cv.d, month_names[cv.m - 1]);
   }
-  civil a = civil_of(t0), z = civil_of(t1);
-  rpt_outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (c->l + c->r) / 2,
-       c->b + 42);
+  civil a = local_of(m, t0), z = local_of(m, t1);
+  rpt_outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (",
+       (c->l + c->r) / 2, c->b + 42);
+  esc(o, m->tz_name);
   if (a.y == z.y && a.m == z.m && a.d == z.d)
-    rpt_outf(o, "time (UTC), %d %s %d", a.d, month_names[a.m - 1], a.y);
+    rpt_outf(o, "), %d %s %d", a.d, month_names[a.m - 1], a.y);
   else
-    rpt_outf(o, "time (UTC), %d %s %d \xE2\x80\x93 %d %s %d", a.d, month_names[a.m - 1], a.y, z.d,
+    rpt_outf(o, "), %d %s %d \xE2\x80\x93 %d %s %d", a.d, month_names[a.m - 1], a.y, z.d,
          month_names[z.m - 1], z.y);
   out(o, "</text>");
 }
@@ -387,8 +400,8 @@ static int series_make(const rpt_model *m, series *s) {
     s->com[b] += sl->community / 1000.0;
     s->imp[b] += sl->imp / 1000.0;
     s->exp[b] += sl->exp / 1000.0;
-    if (!isnan(sl->buy)) s->buy[b] += sl->buy, nb[b]++;
-    if (!isnan(sl->sell)) s->sell[b] += sl->sell, ns[b]++;
+    if (!isnan(sl->buy)) s->buy[b] += cur(m, sl->buy), nb[b]++;
+    if (!isnan(sl->sell)) s->sell[b] += cur(m, sl->sell), ns[b]++;
   }
   for (size_t b = 0; b < n; b++) {
     s->buy[b] = nb[b] ? s->buy[b] / nb[b] : NAN;
@@ -486,11 +499,14 @@ static void chart_price(pg_buf *o, const rpt_model *m, const series *s) {
   minmax(s->buy, n, &lo, &hi);
   minmax(s->sell, n, &lo, &hi);
   bool has_i = utility_price(m, true, &pi), has_e = utility_price(m, false, &pe);
+  pi = cur(m, pi), pe = cur(m, pe);
   if (has_i) lo = fmin(lo, pi), hi = fmax(hi, pi);
   if (has_e) lo = fmin(lo, pe), hi = fmax(hi, pe);
   if (lo > 0 && isfinite(lo)) lo = 0;
   double step = nice_range(&c, lo, hi);
-  y_axis(&c, step, "tokens per kWh");
+  char unit[48];
+  snprintf(unit, sizeof unit, "%s per kWh", m->money.currency);
+  y_axis(&c, step, unit);
   time_axis(&c, m);
   legend_item it[4];
   size_t k = 0;
@@ -550,8 +566,8 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
   double lo = 0, hi = 0;
   for (size_t k = 0; k < nsel; k++) {
     const rpt_part *p = &m->parts[idx[k]];
-    lo = fmin(lo, fmin((double)p->amount, (double)p->baseline));
-    hi = fmax(hi, fmax((double)p->amount, (double)p->baseline));
+    lo = fmin(lo, fmin(cur(m, (double)p->amount), cur(m, (double)p->baseline)));
+    hi = fmax(hi, fmax(cur(m, (double)p->amount), cur(m, (double)p->baseline)));
   }
   /* x is the value axis here: reuse y helpers by swapping via a second chart */
   chart v = c;
@@ -571,9 +587,9 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
     rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
   }
   out(o, "</g>");
-  rpt_outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">tokens (consumers: "
+  rpt_outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s (consumers: "
           "bill; producers: revenue)</text>",
-       (c.l + c.r) / 2, c.b + 42);
+       (c.l + c.r) / 2, c.b + 42, m->money.currency);
   double y = c.t, x0 = px(&c, 0);
   for (size_t k = 0; k < nsel; k++) {
     if (k == 0 || k == ncons) {
@@ -586,22 +602,25 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
     rpt_outf(o, "<text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 17);
     rpt_esc_n(o, p->name[0] ? p->name : p->id, 22);
     out(o, "</text>");
-    double xa = px(&c, (double)p->amount), xb = px(&c, (double)p->baseline);
+    double xa = px(&c, cur(m, (double)p->amount)), xb = px(&c, cur(m, (double)p->baseline));
     rpt_outf(o,
          "<rect class=\"amt\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" fill=\"%s\">"
          "<title>",
          fmin(x0, xa), y + 3, fmax(fabs(xa - x0), 1), p->producer ? C_GEN : C_CON);
     esc(o, p->name);
-    rpt_outf(o, ": %s %" PRId64 " tokens</title></rect>", p->producer ? "revenue" : "bill",
-         p->amount);
+    rpt_outf(o, ": %s ", p->producer ? "revenue" : "bill");
+    out_money(o, m, p->amount);
+    rpt_outf(o, " (%" PRId64 " i)</title></rect>", p->amount);
     rpt_outf(o,
          "<rect class=\"base\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" fill=\"#999\">"
-         "<title>baseline %" PRId64 " tokens</title></rect>",
-         fmin(x0, xb), y + 15, fmax(fabs(xb - x0), 1), p->baseline);
-    char sv[64];
-    fmt_compact(sv, sizeof sv, (double)p->savings);
-    rpt_outf(o, "<text class=\"sv\" x=\"%.1f\" y=\"%.1f\">%s%s</text>", fmax(xa, xb) + 4, y + 17,
-         p->savings > 0 ? "+" : "", sv);
+         "<title>baseline ",
+         fmin(x0, xb), y + 15, fmax(fabs(xb - x0), 1));
+    out_money(o, m, p->baseline);
+    rpt_outf(o, " (%" PRId64 " i)</title></rect>", p->baseline);
+    rpt_outf(o, "<text class=\"sv\" x=\"%.1f\" y=\"%.1f\">%s", fmax(xa, xb) + 4, y + 17,
+         p->savings > 0 ? "+" : "");
+    out_money(o, m, p->savings);
+    out(o, "</text>");
     out(o, "</g>");
     y += row;
   }
@@ -614,8 +633,7 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
                       {C_GEN, "Producer revenue", 1},
                       {"#999", "Baseline (utility only)", 1}};
   legend(o, it, 3);
-  out(o, "<p class=\"cap\">The number after the bars is the saving against the baseline "
-         "(tokens).");
+  out(o, "<p class=\"cap\">The amount after the bars is the saving against the baseline.");
   if (m->nparts > nsel) rpt_outf(o, " Showing %zu of %zu participants.", nsel, m->nparts);
   out(o, "</p>");
 }
@@ -650,15 +668,28 @@ static void chart_balances(pg_buf *o, const rpt_model *m) {
   c.x0 = -0.5;
   c.x1 = (double)n - 0.5;
   double lo = INFINITY, hi = -INFINITY;
-  for (size_t k = 0; k < nsel; k++) minmax(m->bal[sel[k]].v, n, &lo, &hi);
+  double *vs[RPT_MAX_LINES] = {0}; /* the selected lines in currency units */
+  for (size_t k = 0; k < nsel; k++) {
+    vs[k] = malloc(n * sizeof *vs[k]);
+    if (!vs[k]) {
+      o->err = o->err ? o->err : PG_ERR_NOMEM;
+      for (size_t j = 0; j < k; j++) free(vs[j]);
+      return;
+    }
+    for (size_t b = 0; b < n; b++) vs[k][b] = cur(m, m->bal[sel[k]].v[b]);
+    minmax(vs[k], n, &lo, &hi);
+  }
   if (!isfinite(lo)) lo = 0, hi = 1;
   double step = nice_range(&c, lo, hi);
-  y_axis(&c, step, "balance, tokens");
+  char unit[48];
+  snprintf(unit, sizeof unit, "balance, %s", m->money.currency);
+  y_axis(&c, step, unit);
   time_axis(&c, m);
   legend_item it[RPT_MAX_LINES];
   static const char *dashes[2] = {NULL, "6 3"};
   for (size_t k = 0; k < nsel; k++) {
-    step_line(&c, m->bal[sel[k]].v, n, "line", palette[k % 10], dashes[k / 10 % 2]);
+    step_line(&c, vs[k], n, "line", palette[k % 10], dashes[k / 10 % 2]);
+    free(vs[k]);
     it[k] = (legend_item){palette[k % 10], bal_label(m, m->bal[sel[k]].id), k >= 10 ? 2 : 0};
   }
   if (nsel == 0)
@@ -735,6 +766,19 @@ static bool sum_or(const rpt_model *m, const char *path, bool has_fb, double fb,
   if (rpt_sum_num(m, path, v)) return true;
   *v = fb;
   return has_fb;
+}
+
+/* A money row: the amount in the currency (summary value, else fallback). */
+static void row_money(pg_buf *o, const rpt_model *m, const char *label, const char *path,
+                      bool has_fb, int64_t fb) {
+  int64_t v = fb;
+  bool has = (path && rpt_sum_int(m, path, &v)) || has_fb;
+  out(o, "<tr><th>");
+  esc(o, label);
+  out(o, "</th><td class=\"n\">");
+  if (has) out_money(o, m, v);
+  else out(o, "\xE2\x80\x94");
+  out(o, "</td><td></td></tr>");
 }
 
 static void card(pg_buf *o, const char *value, const char *label) {
@@ -832,20 +876,79 @@ static void table_allocation(pg_buf *o, const rpt_model *m) {
     out(o, "</td><td class=\"n\">"), out_num(o, (double)(meter - p->community) / 1000, 1);
     double cov = meter > 0 ? 100.0 * (double)p->community / (double)meter : 0.0;
     rpt_outf(o, "</td><td class=\"n\">%.1f %%", cov);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->amount, 0);
+    out(o, "</td><td class=\"n\">"), out_money(o, m, p->amount);
     out(o, "</td></tr>");
   }
   out(o, "</table></div><p class=\"cap\">Residual = consumption minus allocated energy: "
          "what the member's own supplier delivers and bills (not part of these accounts).</p>");
 }
 
+/* The participants and transfers tables and the footer. */
+static void tables(pg_buf *o, const rpt_model *m) {
+  /* participants */
+  rpt_outf(o, "<section><h2>Participants (%zu)</h2><div class=\"scroll\"><table><tr><th>Id</th>"
+          "<th>Name</th><th>Role</th><th>Kind</th><th class=\"n\">Energy, kWh</th>"
+          "<th class=\"n\">Community, kWh</th><th class=\"n\">Amount</th>"
+          "<th class=\"n\">Baseline</th><th class=\"n\">Savings</th></tr>",
+       m->nparts);
+  for (size_t i = 0; i < m->nparts; i++) {
+    const rpt_part *p = &m->parts[i];
+    out(o, "<tr><td>"), esc(o, p->id), out(o, "</td><td>"), esc(o, p->name);
+    rpt_outf(o, "</td><td>%s</td><td>", p->producer ? "producer" : "consumer");
+    esc(o, p->kind);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / 1000, 1);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / 1000, 1);
+    out(o, "</td><td class=\"n\">"), out_money(o, m, p->amount);
+    out(o, "</td><td class=\"n\">"), out_money(o, m, p->baseline);
+    out(o, "</td><td class=\"n\">"), out_money(o, m, p->savings);
+    out(o, "</td></tr>");
+  }
+  out(o, "</table></div></section>");
+
+  /* transfers */
+  out(o, "<section><h2>Transfers</h2>");
+  if (m->ntransfers == 0) {
+    out(o, "<p>No value transfers in this run.</p>");
+  } else {
+    out(o, "<div class=\"scroll\"><table><tr><th>Slot</th><th>Time</th>"
+           "<th>From</th><th>To</th><th class=\"n\">Amount</th><th>Reference</th>"
+           "<th>Message</th></tr>");
+    for (size_t i = 0; i < m->ntransfers_kept; i++) {
+      const rpt_transfer *t = &m->transfers[i];
+      int64_t tt, k = t->slot - m->slots[0].slot; /* slots.csv: consecutive slots */
+      out(o, "<tr><td>");
+      if (k >= 0 && (uint64_t)k < m->nslots && m->slots[k].slot == t->slot)
+        out_time(o, m, m->slots[k].t); /* the slot's start */
+      else
+        rpt_outf(o, "%" PRId64, t->slot);
+      out(o, "</td><td>");
+      if (rpt_parse_time(t->s[0], &tt)) out_time(o, m, tt);
+      else esc(o, t->s[0]);
+      out(o, "</td><td>"), esc(o, t->s[1]), out(o, "</td><td>");
+      esc(o, t->s[2]), out(o, "</td><td class=\"n\">"), out_money(o, m, t->amount);
+      out(o, "</td><td>"), esc(o, t->s[3]), out(o, "</td><td>"), rpt_esc_n(o, t->s[4], 16);
+      out(o, "</td></tr>");
+    }
+    out(o, "</table></div>");
+    if (m->ntransfers > m->ntransfers_kept)
+      rpt_outf(o, "<p class=\"cap\">The first %zu of %" PRIu64 " transfers.</p>", m->ntransfers_kept,
+           m->ntransfers);
+  }
+  out(o, "</section><footer>Generated by p2pgrid from the run's CSV and JSON files. "
+         "Times are local (");
+  esc(o, m->tz_name);
+  out(o, "); the CSV and JSON files keep slot numbers, UTC times and base units (i)."
+         "</footer></main></body></html>\n");
+}
+
 static void page(pg_buf *o, const rpt_model *m) {
-  double tot[9] = {0};
+  double tot[5] = {0};
+  int64_t mtot[9] = {0}; /* money: exact sums (indices 5..8) */
   for (size_t i = 0; i < m->nslots; i++) {
     const rpt_slot *s = &m->slots[i];
     tot[0] += (double)s->supply, tot[1] += (double)s->demand, tot[2] += (double)s->community;
-    tot[3] += (double)s->imp, tot[4] += (double)s->exp, tot[5] += (double)s->billed;
-    tot[6] += (double)s->revenues, tot[7] += (double)s->fees, tot[8] += (double)s->grid;
+    tot[3] += (double)s->imp, tot[4] += (double)s->exp;
+    mtot[5] += s->billed, mtot[6] += s->revenues, mtot[7] += s->fees, mtot[8] += s->grid;
   }
   const char *scen = rpt_sum_str(m, "scenario"), *mode = rpt_sum_str(m, "mode");
   const char *start = rpt_sum_str(m, "start"), *end = rpt_sum_str(m, "end");
@@ -861,14 +964,11 @@ static void page(pg_buf *o, const rpt_model *m) {
   const char *mech = rpt_sum_str(m, "mechanism");
   if (mode) out(o, "mode <b>"), esc(o, mode), out(o, "</b> \xC2\xB7 ");
   if (mech) out(o, "market <b>"), esc(o, mech), out(o, "</b> \xC2\xB7 ");
-  char b1[96], b2[96];
   int64_t ta = m->slots[0].t, tz = m->slots[m->nslots - 1].t;
   if (start && !rpt_parse_time(start, &ta)) ta = m->slots[0].t;
   if (end && !rpt_parse_time(end, &tz)) tz = m->slots[m->nslots - 1].t;
-  civil a = civil_of(ta), z = civil_of(tz);
-  snprintf(b1, sizeof b1, "%04d-%02d-%02d %02d:%02d", a.y, a.m, a.d, a.hh, a.mm);
-  snprintf(b2, sizeof b2, "%04d-%02d-%02d %02d:%02d UTC", z.y, z.m, z.d, z.hh, z.mm);
-  out(o, "from "), out(o, b1), out(o, " to "), out(o, b2);
+  out(o, "from "), out_time(o, m, ta), out(o, " to "), out_time(o, m, tz);
+  out(o, " ("), esc(o, m->tz_name), out(o, ")");
   double v, sm;
   out(o, " \xC2\xB7 "), out_num(o, sum_or(m, "slots", true, (double)m->nslots, &v) ? v : 0, 0);
   out(o, " slots");
@@ -886,7 +986,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   out(o, "</p></header>");
 
   /* key figures */
-  double prod, cons, com, imp, exp, cs;
+  double prod, cons, com, imp, exp;
   bool hprod = sum_or(m, "energy.producedWh", true, tot[0], &prod);
   bool hcons = sum_or(m, "energy.consumedWh", true, tot[1], &cons);
   bool hcom = sum_or(m, "energy.communityWh", true, tot[2], &com);
@@ -905,9 +1005,10 @@ static void page(pg_buf *o, const rpt_model *m) {
     snprintf(b, sizeof b, "%.1f %%", 100.0 * com / prod);
     card(o, b, "self-consumption (community / generation)");
   }
-  if (rpt_sum_num(m, "kpis.consumerSavings", &cs)) {
-    fmt_num(b, sizeof b, cs, 0);
-    card(o, b, "tokens saved by consumers");
+  int64_t csi;
+  if (rpt_sum_int(m, "kpis.consumerSavings", &csi)) {
+    (void)pg_money_format(&m->money, csi, b, sizeof b);
+    card(o, b, "saved by consumers");
   }
   out(o, "</section>");
 
@@ -930,14 +1031,12 @@ static void page(pg_buf *o, const rpt_model *m) {
                {"money.gridIncome", "Grid operator income", 8},
                {"money.importCost", "Import cost", -1},
                {"money.exportIncome", "Export income", -1}};
-  for (size_t i = 0; i < sizeof money / sizeof *money; i++) {
-    bool h = sum_or(m, money[i].path, money[i].fb >= 0, money[i].fb >= 0 ? tot[money[i].fb] : 0,
-                    &v);
-    row_num(o, money[i].label, "tokens", h, v, 0);
-  }
+  for (size_t i = 0; i < sizeof money / sizeof *money; i++)
+    row_money(o, m, money[i].label, money[i].path, money[i].fb >= 0,
+              money[i].fb >= 0 ? mtot[money[i].fb] : 0);
   out(o, "<tr><th colspan=\"3\">Key figures</th></tr>");
-  row_sum(o, m, "Consumer savings", "tokens", "kpis.consumerSavings", 1, 0);
-  row_sum(o, m, "Producer savings", "tokens", "kpis.producerSavings", 1, 0);
+  row_money(o, m, "Consumer savings", "kpis.consumerSavings", false, 0);
+  row_money(o, m, "Producer savings", "kpis.producerSavings", false, 0);
   row_sum(o, m, "Gini coefficient of savings", "0 = equal, 1 = unequal", "kpis.giniPpm", 1e6, 3);
   double tm;
   if (rpt_sum_num(m, "tangle.messages", &tm) || rpt_sum_num(m, "tangle.transfers", &v) ||
@@ -950,7 +1049,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   out(o, "<tr><th colspan=\"3\">Run</th></tr>");
   row_sum(o, m, "Wall time", "s", "wallMs", 1000, 2);
   row_num(o, "Transfers in transfers.csv", "", true, (double)m->ntransfers, 0);
-  row_num(o, "Amount transferred", "tokens", true, (double)m->transfer_total, 0);
+  row_money(o, m, "Amount transferred", NULL, true, m->transfer_total);
   out(o, "</table></div></section>");
 
   series s = {0};
@@ -977,49 +1076,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   out(o, "</section>");
   series_free(&s);
 
-  /* participants */
-  rpt_outf(o, "<section><h2>Participants (%zu)</h2><div class=\"scroll\"><table><tr><th>Id</th>"
-          "<th>Name</th><th>Role</th><th>Kind</th><th class=\"n\">Energy, kWh</th>"
-          "<th class=\"n\">Community, kWh</th><th class=\"n\">Amount</th>"
-          "<th class=\"n\">Baseline</th><th class=\"n\">Savings</th></tr>",
-       m->nparts);
-  for (size_t i = 0; i < m->nparts; i++) {
-    const rpt_part *p = &m->parts[i];
-    out(o, "<tr><td>"), esc(o, p->id), out(o, "</td><td>"), esc(o, p->name);
-    rpt_outf(o, "</td><td>%s</td><td>", p->producer ? "producer" : "consumer");
-    esc(o, p->kind);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / 1000, 1);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / 1000, 1);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->amount, 0);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->baseline, 0);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->savings, 0);
-    out(o, "</td></tr>");
-  }
-  out(o, "</table></div></section>");
-
-  /* transfers */
-  out(o, "<section><h2>Transfers</h2>");
-  if (m->ntransfers == 0) {
-    out(o, "<p>No value transfers in this run.</p>");
-  } else {
-    out(o, "<div class=\"scroll\"><table><tr><th class=\"n\">Slot</th><th>Time</th>"
-           "<th>From</th><th>To</th><th class=\"n\">Amount</th><th>Reference</th>"
-           "<th>Message</th></tr>");
-    for (size_t i = 0; i < m->ntransfers_kept; i++) {
-      const rpt_transfer *t = &m->transfers[i];
-      rpt_outf(o, "<tr><td class=\"n\">%" PRId64 "</td><td>", t->slot);
-      esc(o, t->s[0]), out(o, "</td><td>"), esc(o, t->s[1]), out(o, "</td><td>");
-      esc(o, t->s[2]), out(o, "</td><td class=\"n\">"), out_num(o, (double)t->amount, 0);
-      out(o, "</td><td>"), esc(o, t->s[3]), out(o, "</td><td>"), rpt_esc_n(o, t->s[4], 16);
-      out(o, "</td></tr>");
-    }
-    out(o, "</table></div>");
-    if (m->ntransfers > m->ntransfers_kept)
-      rpt_outf(o, "<p class=\"cap\">The first %zu of %" PRIu64 " transfers.</p>", m->ntransfers_kept,
-           m->ntransfers);
-  }
-  out(o, "</section><footer>Generated by p2pgrid from the run's CSV and JSON files. "
-         "Times are UTC.</footer></main></body></html>\n");
+  tables(o, m);
 }
 
 int pg_sim_report_render(const pg_sim_report_files *files, pg_buf *o, pg_diag *d) {

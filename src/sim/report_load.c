@@ -292,7 +292,8 @@ static int load_balances(rpt_model *m, const uint8_t *data, size_t len, pg_diag 
 
 /* ---- summary.json: checked once, read with rpt_sum_* later */
 
-static const char *const sum_strs[] = {"scenario", "mode", "mechanism", "start", "end"};
+static const char *const sum_strs[] = {"scenario", "mode", "mechanism", "start", "end",
+                                       "timeZone"};
 static const char *const sum_nums[] = {
     "slots", "slotMs", "wallMs", "participants.producers", "participants.sources",
     "participants.consumers", "energy.producedWh", "energy.consumedWh",
@@ -339,6 +340,56 @@ const char *rpt_sum_str(const rpt_model *m, const char *path) {
   return j && json_is_string(j) ? json_string_value(j) : NULL;
 }
 
+bool rpt_sum_int(const rpt_model *m, const char *path, int64_t *out) {
+  const char *bad;
+  json_t *j = m->summary ? sum_at(m->summary, path, &bad) : NULL;
+  if (j && json_is_integer(j)) {
+    *out = (int64_t)json_integer_value(j);
+    return true;
+  }
+  double v;
+  if (!rpt_sum_num(m, path, &v) || !(v > -9.2e18 && v < 9.2e18)) return false;
+  *out = (int64_t)llround(v);
+  return true;
+}
+
+/* "moneyFormat": {"currency", "unitsPerCurrency", "decimals"} and "timeZone"
+ * (both optional: base units and UTC). */
+static int load_display(rpt_model *m, pg_diag *d) {
+  pg_money_default(&m->money);
+  m->tz = PG_TZ_UTC;
+  snprintf(m->tz_name, sizeof m->tz_name, "UTC");
+  json_t *mf = json_object_get(m->summary, "moneyFormat");
+  pg_diag jd = {{0}};
+  if (mf && !json_is_null(mf)) {
+    const char *cur = NULL;
+    uint64_t upc = 0, dec = 0;
+    if (!json_is_object(mf))
+      return pg_fail(d, PG_ERR_INVALID, "summary.json: field 'moneyFormat': expected an object");
+    if (pg_json_get_str(mf, "currency", &cur, NULL, &jd) ||
+        pg_json_get_u64_range(mf, "unitsPerCurrency", 1, PG_MONEY_MAX_UNITS_PER_CURRENCY, &upc,
+                              &jd) ||
+        pg_json_get_u64_range(mf, "decimals", 0, PG_MONEY_MAX_DECIMALS, &dec, &jd))
+      return pg_fail(d, PG_ERR_INVALID, "summary.json: moneyFormat: %s", jd.msg);
+    pg_money mo;
+    pg_money_default(&mo);
+    snprintf(mo.currency, sizeof mo.currency, "%.15s", cur);
+    mo.units_per_currency = upc;
+    mo.decimals = (unsigned)dec;
+    if (strlen(cur) > 15 || pg_money_check(&mo, &jd))
+      return pg_fail(d, PG_ERR_INVALID, "summary.json: moneyFormat: %s",
+                     strlen(cur) > 15 ? "currency is longer than 15 letters" : jd.msg);
+    m->money = mo;
+  }
+  const char *tz = rpt_sum_str(m, "timeZone");
+  if (tz) {
+    if (pg_tz_parse(tz, &m->tz, &jd))
+      return pg_fail(d, PG_ERR_INVALID, "summary.json: field 'timeZone': %s", jd.msg);
+    snprintf(m->tz_name, sizeof m->tz_name, "%s", pg_tz_name(m->tz));
+  }
+  return PG_OK;
+}
+
 static int load_summary(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d) {
   if (!data) return pg_fail(d, PG_ERR_NOT_FOUND, "summary.json is missing");
   pg_diag jd = {{0}};
@@ -360,7 +411,7 @@ static int load_summary(rpt_model *m, const uint8_t *data, size_t len, pg_diag *
       return pg_fail(d, PG_ERR_INVALID, "summary.json: field '%s': expected a number, got %s",
                      sum_nums[i], pg_json_type_name(j));
   }
-  return PG_OK;
+  return load_display(m, d);
 }
 
 /* ---- buckets */

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "p2pgrid/money.h"
+#include "p2pgrid/profile.h"
 #include "p2pgrid/sim_report.h"
 #include "report_internal.h"
 
@@ -43,6 +45,9 @@ typedef enum { RPT_BUCKET_SLOT, RPT_BUCKET_SLOTS, RPT_BUCKET_DAYS } rpt_bucket_k
 
 typedef struct rpt_model {
   json_t *summary;
+  pg_money money;   /* summary "moneyFormat" (default: base units) */
+  pg_tz tz;         /* summary "timeZone" (default: UTC) */
+  char tz_name[64];
   rpt_slot *slots;
   size_t nslots;
   rpt_part *parts;
@@ -64,5 +69,7 @@ PG_NODISCARD int rpt_model_load(rpt_model *m, const pg_sim_report_files *f, pg_d
 void rpt_model_free(rpt_model *m);
 bool rpt_sum_num(const rpt_model *m, const char *path, double *out);
 const char *rpt_sum_str(const rpt_model *m, const char *path);
+/* An integer (exact for JSON integers; a JSON real is rounded). */
+bool rpt_sum_int(const rpt_model *m, const char *path, int64_t *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "p2pgrid/money.h"
 #include "p2pgrid/meter_profile.h"
 #include "p2pgrid/sim.h"
 
@@ -96,21 +97,10 @@ static int get_double(pg_config *c, const char *sec, const char *key, double def
   return PG_OK;
 }
 
-/* An amount in base units: "300000000", "300Mi", "0.25Mi", "5Ki", "1Gi", "7i". */
+/* An amount in base units: "300000000", "300Mi", "0.25Mi", "5Ki", "1Gi", "7i"
+ * (exact: pg_money_parse_amount). */
 static int parse_amount(const char *v, uint64_t *out) {
-  char *end = NULL;
-  if (!isdigit((unsigned char)*v)) return -1;
-  double x = strtod(v, &end);
-  double mul = 1;
-  if (strcmp(end, "") == 0 || strcmp(end, "i") == 0) mul = 1;
-  else if (strcmp(end, "Ki") == 0) mul = 1e3;
-  else if (strcmp(end, "Mi") == 0) mul = 1e6;
-  else if (strcmp(end, "Gi") == 0) mul = 1e9;
-  else return -1;
-  double r = x * mul;
-  if (!isfinite(r) || r < 0 || r > 9e18 || fabs(r - nearbyint(r)) > 1e-6) return -1;
-  *out = (uint64_t)nearbyint(r);
-  return 0;
+  return pg_money_parse_amount(v, out) == PG_OK ? 0 : -1;
 }
 
 static int get_amount(pg_config *c, const char *sec, const char *key, uint64_t def, uint64_t max,
@@ -380,6 +370,8 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
   if (!s->fixed_sell_price) s->fixed_sell_price = s->export_price;
   if ((rc = read_market_sharing(c, s, d))) goto fail;
   if ((rc = pg_tariff_from_config(c, "tariff", &s->tariff, d))) goto fail;
+  /* [money]: how people read amounts (display only) */
+  if ((rc = pg_money_from_config(c, "money", &s->money, d))) goto fail;
 
   uint64_t rng = s->seed ^ 0x5eed5eed5eedULL;
   /* [producers] generated */

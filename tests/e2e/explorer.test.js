@@ -36,6 +36,15 @@ test('latest milestones, and a milestone message', async () => {
   await page.waitForSelector('#milestones tr.milestone');
   const n = await page.$$eval('#milestones tr.milestone', (r) => r.length);
   assert.ok(n >= 3, `${n} milestones listed`);
+  // milestone times in the node's zone, as the node says (/api/plugins/display)
+  const disp = (await getJson(g.node.url + '/api/plugins/display')).data;
+  assert.deepEqual(disp, { money: { currency: 'EUR', unitsPerCurrency: 1000000000, decimals: 6 }, timeZone: 'Europe/Berlin' });
+  const times = await page.$$eval('#milestones tr.milestone', (rows) => rows.map((r) => [r.cells[0].textContent, r.cells[1].textContent]));
+  for (const [, t] of times) assert.match(t, /^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$/);
+  const ms = (await getJson(g.node.url + '/api/v1/milestones/' + times[0][0])).data;
+  const want = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(ms.timestamp * 1000));
+  assert.equal(times[0][1], ms.timestamp % 60 ? want : want.slice(0, 16), 'milestone time in Europe/Berlin');
   await screenshot(page, 'explorer-milestones');
   await page.click('#milestones tr.milestone a[href^="#/milestone/"]');
   await page.waitForSelector('#message[data-payload="milestone"]');
@@ -51,6 +60,12 @@ test('a payment message: transaction decoded, reference as text and hex, metadat
     amount: r.querySelector('.amount').dataset.value })));
   assert.ok(outs.some((o) => o.addr === status.address && o.amount === String(inc.amount)),
     `an output pays ${inc.amount} to the grid: ${JSON.stringify(outs)}`);
+  // the amount in the node's currency next to the raw base units
+  const texts = await page.$$eval('#message tr.output .amount', (c) => c.map((e) => e.textContent));
+  const grouped = String(inc.amount).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const eur = (BigInt(inc.amount) * 1000000n + 500000000n) / 1000000000n; // 6 decimals, half up
+  const eurText = (eur / 1000000n).toString() + '.' + (eur % 1000000n).toString().padStart(6, '0') + ' EUR';
+  assert.ok(texts.includes(eurText + ' · ' + grouped + ' i'), `"${eurText} · ${grouped} i" in ${JSON.stringify(texts)}`);
   const ref = await page.textContent('#message .index-text');
   assert.equal(ref, inc.reference);
   assert.equal(await page.textContent('#message .index-hex'), Buffer.from(inc.reference).toString('hex'));
@@ -74,6 +89,7 @@ test('the grid address with its balance and outputs', async () => {
     return shown === String(api);
   }, 20000, 100);
   assert.equal(await page.getAttribute('#address .balance', 'data-value'), String(api));
+  assert.match(await page.textContent('#address .balance'), /^\d[\d,]*\.\d{6} EUR · \d[\d,]* i$/);
   assert.ok(api > 0);
   await page.waitForSelector('#outputs tr.output');
   assert.equal(await page.getAttribute('#address', 'data-hex'), g.addr.grid[1]);

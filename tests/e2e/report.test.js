@@ -81,6 +81,49 @@ test('report.html: offline, no errors, five drawn charts', { skip }, async () =>
   assert.deepEqual(requests, []);
 });
 
+// The demo scenario says [money] EUR (1 EUR = 1 Gi, 2 decimals) and tz =
+// Europe/Berlin: a person reads euros and Berlin times, never base units or
+// slot numbers; summary.json keeps the raw values.
+test('report.html: amounts in EUR, times in Berlin, raw values only in the files', { skip }, async () => {
+  const summary = JSON.parse(fs.readFileSync(path.join(reportDir, 'summary.json'), 'utf8'));
+  if (!summary.moneyFormat || summary.moneyFormat.currency !== 'EUR') return; // PG_REPORT_DIR of another scenario
+  assert.deepEqual(summary.moneyFormat, { currency: 'EUR', unitsPerCurrency: 1000000000, decimals: 2 });
+  assert.equal(summary.timeZone, 'Europe/Berlin');
+  assert.ok(Number.isInteger(summary.money.billed), 'summary.json keeps base units');
+  const { page } = await open({ width: 1280, height: 900 });
+  // the summary's billed total, exactly as euros (half away from zero)
+  const billed = BigInt(summary.money.billed);
+  const cents = (billed * 100n + 500000000n) / 1000000000n;
+  const euros = (cents / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',') + '.' + (cents % 100n).toString().padStart(2, '0');
+  const row = await page.$$eval('tr', (rows) => rows.map((r) => r.textContent));
+  assert.ok(row.some((t) => t.startsWith('Billed to consumers') && t.includes(euros + ' EUR')),
+    `"Billed to consumers ${euros} EUR" in the summary table`);
+  // participants and transfers: amounts in EUR, no bare base units
+  const amounts = await page.$$eval('td.n', (c) => c.map((e) => e.textContent).filter((t) => /EUR|\bi$/.test(t)));
+  assert.ok(amounts.length > 10, 'amount cells');
+  for (const a of amounts) assert.match(a, /^-?\d[\d,]*\.\d\d EUR$/, `amount cell ${a}`);
+  // times: the header and every transfer in local time ("2025-06-21 14:15"), the zone named
+  const facts = await page.textContent('.facts');
+  assert.match(facts, /from 2025-06-21 02:00 to 2025-06-22 02:00 \(Europe\/Berlin\)/);
+  const transfers = await page.$$eval('section', (ss) => {
+    const s = ss.find((x) => x.querySelector('h2') && x.querySelector('h2').textContent === 'Transfers');
+    return s ? [...s.querySelectorAll('tr')].slice(1).map((r) => [...r.cells].map((c) => c.textContent)) : [];
+  });
+  assert.ok(transfers.length > 0, 'the demo pays on the Tangle');
+  for (const [slot, time, , , amount] of transfers) {
+    assert.match(slot, /^2025-06-2[12] \d\d:\d\d$/, `slot shown as a time: ${slot}`);
+    assert.match(time, /^2025-06-2[12] \d\d:\d\d(:\d\d)?$/, `time: ${time}`);
+    assert.match(amount, / EUR$/);
+  }
+  // the time axis: the local clock (the day starts at 02:00 UTC in Berlin summer time)
+  const ticks = await page.$$eval('svg.chart[data-chart="generation-consumption"] text.xt', (t) => t.map((e) => e.textContent));
+  assert.ok(ticks.length >= 2 && ticks.every((t) => /^\d\d:\d\d$/.test(t)), `time ticks ${ticks}`);
+  assert.equal(ticks[0], '02:00', 'the first slot (00:00 UTC) reads 02:00 in Berlin');
+  assert.match(await page.textContent('svg.chart[data-chart="generation-consumption"]'), /time \(Europe\/Berlin\)/);
+  assert.match(await page.textContent('svg.chart[data-chart="clearing-price"]'), /EUR per kWh/);
+  assert.doesNotMatch(await page.textContent('main'), /tokens/);
+});
+
 test('report.html on a phone: charts fit the width', { skip }, async () => {
   const { page, requests } = await open({ width: 390, height: 844 });
   const widths = await page.$$eval('svg.chart', (s) => s.map((e) => e.getBoundingClientRect().width));

@@ -12,7 +12,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { launch, newPage, screenshot } = require('./lib/browser');
 const { getJson, waitFor, startProc, stopProc } = require('./lib/grid');
-const { compare } = require('./lib/dashboard');
+const { compare, shownOf } = require('./lib/dashboard');
 
 const ROOT = path.join(__dirname, '..', '..');
 let sim, browser, dir;
@@ -51,13 +51,15 @@ test('sim --serve shows the live dashboard of the simulation', async () => {
   let bad = ['not compared yet'];
   const end = Date.now() + 15000;
   while (bad.length && Date.now() < end) {
-    const shown = await page.$$eval('[data-path]', (els) => els.map((e) => ({ path: e.dataset.path,
-      value: e.dataset.value, text: e.textContent, kwh: e.classList.contains('kwh'),
-      price: e.classList.contains('price') })));
-    bad = compare(shown, api);
+    bad = compare(await shownOf(page), api);
     if (bad.length) await new Promise((r) => setTimeout(r, 300));
   }
   assert.deepEqual(bad, [], 'dashboard numbers differ from the API');
+  // the scenario's [money] and zone: euros and Berlin times where people read
+  assert.deepEqual(api.status.money, { currency: 'EUR', unitsPerCurrency: 1000000000, decimals: 2 });
+  assert.equal(api.status.timeZone, 'Europe/Berlin');
+  assert.match(await page.textContent('[data-path="status:totals.paid"]'), /^\d[\d,]*\.\d\d EUR$/);
+  assert.match(await page.textContent('[data-path="status:lastSlot.slot"]'), /^2025-06-2[12] \d\d:\d\d$/);
   await screenshot(page, 'sim-serve');
   assert.deepEqual(page.errors, [], 'no console errors');
 });

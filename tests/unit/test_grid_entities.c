@@ -154,7 +154,7 @@ static void open_entities(world *w) {
                        .export_price = 80 * MI, .fee_per_kwh = 5 * MI, .fee_bp = 100,
                        .payout_min = 0, .dust_allowance = 10 * MI, .seed = w->seeds[0],
                        .seed_len = 32, .float_max = g_grid_float, .has_float = g_grid_float != 0,
-                       .tariff = g_tariff, .tz = PG_TZ_UTC};
+                       .tariff = g_tariff};
   dir_of(w, "grid", dir, sizeof dir);
   o.id = "grid", o.data_dir = dir;
   int rc = pg_gridop_open(&o, &go, &w->grid, &d);

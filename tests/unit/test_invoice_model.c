@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/invoice/money_standin.h"
+#include "p2pgrid/money.h"
 #include "p2pgrid/file.h"
 #include "p2pgrid/invoice.h"
 

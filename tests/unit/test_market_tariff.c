@@ -192,23 +192,6 @@ static void test_parse(void **st) {
   const char *bad[] = {"20", "101%", "100.01%", "1.234%", "-1%", "", "%", "2 0%", "20%%", "1.%"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(pg_tariff_parse_vat(bad[i], &bp), PG_ERR_INVALID);
-  uint64_t a = 0;
-  assert_int_equal(pg_tariff_parse_amount("5Mi", UINT64_MAX, &a), PG_OK);
-  assert_int_equal(a, 5000000);
-  assert_int_equal(pg_tariff_parse_amount("0.25Mi", UINT64_MAX, &a), PG_OK);
-  assert_int_equal(a, 250000);
-  assert_int_equal(pg_tariff_parse_amount("7", UINT64_MAX, &a), PG_OK);
-  assert_int_equal(a, 7);
-  assert_int_equal(pg_tariff_parse_amount("1Gi", UINT64_MAX, &a), PG_OK);
-  assert_int_equal(a, 1000000000);
-  assert_int_equal(pg_tariff_parse_amount("1.5i", UINT64_MAX, &a), PG_ERR_INVALID);
-  assert_int_equal(pg_tariff_parse_amount("1.0000001Mi", UINT64_MAX, &a), PG_ERR_INVALID);
-  assert_int_equal(pg_tariff_parse_amount("2Ti", UINT64_MAX, &a), PG_ERR_INVALID);
-  assert_int_equal(pg_tariff_parse_amount("x", UINT64_MAX, &a), PG_ERR_INVALID);
-  assert_int_equal(pg_tariff_parse_amount("1.", UINT64_MAX, &a), PG_ERR_INVALID);
-  assert_int_equal(pg_tariff_parse_amount("1001", 1000, &a), PG_ERR_TOO_LARGE);
-  assert_int_equal(pg_tariff_parse_amount("99999999999999999999999999999999999Gi", UINT64_MAX, &a),
-                   PG_ERR_TOO_LARGE);
 }
 
 static void test_config(void **st) {
@@ -235,6 +218,22 @@ static void test_config(void **st) {
   assert_non_null(strstr(d.msg, "vat"));
   assert_non_null(strstr(d.msg, "'20'"));
   pg_config_free(c);
+
+  /* amounts as pg_money_parse_amount, bounded: a fraction of a base unit,
+   * an unknown unit and an amount above the limit name the key */
+  const char *bad_amounts[] = {"[tariff]\nmembership_fee = 1.5i\n",
+                               "[tariff]\ncapacity_price = 2Ti\n",
+                               "[tariff]\ngrid_fee_reduction = 99999999999Gi\n"};
+  const char *keys[] = {"membership_fee", "capacity_price", "grid_fee_reduction"};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(pg_config_new(&c), PG_OK);
+    assert_int_equal(pg_config_load_string(c, "t.ini", bad_amounts[i], strlen(bad_amounts[i]), &d),
+                     PG_OK);
+    assert_int_equal(pg_tariff_from_config(c, "tariff", &t, &d), PG_ERR_CONFIG);
+    assert_non_null(strstr(d.msg, "t.ini:2"));
+    assert_non_null(strstr(d.msg, keys[i]));
+    pg_config_free(c);
+  }
 
   assert_int_equal(pg_config_new(&c), PG_OK); /* all missing: zero */
   assert_int_equal(pg_tariff_from_config(c, "tariff", &t, &d), PG_OK);

@@ -17,6 +17,8 @@
 
 #include "p2pgrid/config.h"
 #include "p2pgrid/log.h"
+#include <jansson.h>
+
 #include "p2pgrid/sim.h"
 #include "test_util_tmpdir.h"
 
@@ -76,6 +78,11 @@ static void test_parse_errors(void **state) {
       {"[scenario]\nname = x\n[households]\ncount = 1\n[source s]\nproducer = nope\n",
        "bad.ini:6: [source s] producer"},
       {"[scenario]\nname = x\n[market]\nmechanism = barter\n", "bad.ini:4: [market] mechanism"},
+      {"[scenario]\nname = x\n[money]\ncurrency = \xe2\x82\xac\n", "bad.ini:4: [money] currency"},
+      {"[scenario]\nname = x\n[money]\nunits_per_currency = 1Ti\n",
+       "bad.ini:4: [money] units_per_currency"},
+      {"[scenario]\nname = x\n[money]\ndecimals = 12\n", "bad.ini:4: [money] decimals"},
+      {"[scenario]\nname = x\n[market]\nimport_price = 1e3\n", "bad.ini:4: [market] import_price"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     FILE *f = fopen(path, "w");
@@ -109,6 +116,17 @@ static void test_deterministic(void **state) {
   assert_int_equal(a.total.demand_wh, PIN_DEMAND);
   assert_int_equal(a.total.billed, PIN_BILLED);
   assert_int_equal(a.total.producer_revenues, PIN_REVENUES);
+  /* summary.json says how people read it: base units and the default zone */
+  char sp[600];
+  snprintf(sp, sizeof sp, "%s/summary.json", d1);
+  json_error_t je;
+  json_t *sum = json_load_file(sp, 0, &je);
+  assert_non_null(sum);
+  assert_string_equal(json_string_value(json_object_get(sum, "timeZone")), "Europe/Berlin");
+  json_t *mf = json_object_get(sum, "moneyFormat");
+  assert_string_equal(json_string_value(json_object_get(mf, "currency")), "i");
+  assert_int_equal(json_integer_value(json_object_get(mf, "unitsPerCurrency")), 1);
+  json_decref(sum);
   /* another seed, other numbers */
   char *d3;
   pg_sim_result c;

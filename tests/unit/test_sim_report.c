@@ -141,15 +141,21 @@ static void check_charts(const char *html) {
   }
 }
 
-static void test_small(void **st) {
-  (void)st;
-  write_fixture();
+/* Writes the report of the files in dir and returns it (five charts checked). */
+static char *render(void) {
   pg_diag d = {{0}};
   int rc = pg_sim_report_write(dir, &d);
   if (rc) fail_msg("report: %s", d.msg);
   char *html = slurp("report.html", NULL);
   assert_non_null(html);
   check_charts(html);
+  return html;
+}
+
+static void test_small(void **st) {
+  (void)st;
+  write_fixture();
+  char *html = render();
   /* escaped, never raw */
   assert_non_null(strstr(html, "&lt;b&gt;&amp;&quot;x&quot;"));
   assert_null(strstr(html, "<b>&\"x\""));
@@ -163,9 +169,44 @@ static void test_small(void **st) {
   assert_null(strstr(html, "@import"));
   assert_non_null(strstr(html, "No value transfers"));
   assert_non_null(strstr(html, "Produced</th><td class=\"n\">1.7<"));
-  assert_non_null(strstr(html, "Consumer savings</th><td class=\"n\">186<"));
+  /* without moneyFormat and timeZone: base units and UTC */
+  assert_non_null(strstr(html, "Consumer savings</th><td class=\"n\">186 i<"));
+  assert_non_null(strstr(html, "from 2025-06-01 00:00 to 2025-06-01 01:00 (UTC)"));
   assert_non_null(strstr(html, "Gini coefficient of savings</th><td class=\"n\">0.120<"));
   assert_non_null(strstr(html, "Wall time</th><td class=\"n\">0.01<"));
+  free(html);
+}
+
+/* moneyFormat and timeZone: amounts in the currency, local times, never
+ * slot numbers or raw units where a person reads them. */
+static void test_currency_and_local_time(void **st) {
+  (void)st;
+  write_fixture();
+  char sum[sizeof summary_json + 200];
+  snprintf(sum, sizeof sum, "%.*s,\"timeZone\":\"Europe/Berlin\",\"moneyFormat\":{\"currency\":"
+           "\"EUR\",\"unitsPerCurrency\":100,\"decimals\":2}}",
+           (int)strlen(summary_json) - 1, summary_json);
+  put("summary.json", sum);
+  put("transfers.csv", "slot,time,from,to,amount,reference,message_id\n"
+                       "1,2025-06-01T00:16:40Z,c1,grid,123456,bill,00ff\n");
+  char *html = render();
+  assert_non_null(strstr(html, "Consumer savings</th><td class=\"n\">1.86 EUR<"));
+  assert_non_null(strstr(html, "Billed to consumers</th><td class=\"n\">3.24 EUR<"));
+  assert_non_null(strstr(html, "<b>1.86 EUR</b><span>saved by consumers"));
+  assert_non_null(strstr(html, "from 2025-06-01 02:00 to 2025-06-01 03:00 (Europe/Berlin)"));
+  /* participants: amount, baseline, savings */
+  assert_non_null(strstr(html, "<td class=\"n\">3.24 EUR</td><td class=\"n\">5.10 EUR</td>"
+                               "<td class=\"n\">1.86 EUR</td>"));
+  /* the transfer: local slot start and time, amount in EUR */
+  assert_non_null(strstr(html, "<tr><td>2025-06-01 02:15</td><td>2025-06-01 02:16:40</td>"
+                               "<td>c1</td><td>grid</td><td class=\"n\">1,234.56 EUR</td>"));
+  /* charts: currency axes, local clock on the time axis */
+  assert_non_null(strstr(html, "EUR per kWh"));
+  assert_non_null(strstr(html, "balance, EUR"));
+  assert_non_null(strstr(html, ">02:15</text>"));
+  assert_non_null(strstr(html, "time (Europe/Berlin)"));
+  assert_null(strstr(html, "tokens"));
+  assert_null(strstr(html, "(UTC)"));
   free(html);
 }
 
@@ -235,6 +276,18 @@ static void test_malformed(void **st) {
   expect_fail("summary.json", "{\"energy\":{\"producedWh\":\"lots\"}}",
               "summary.json: field 'energy.producedWh': expected a number");
   expect_fail("summary.json", "{\"scenario\":", "summary.json: JSON");
+  expect_fail("summary.json", "{\"timeZone\":\"Mars/Base\"}", "summary.json: field 'timeZone'");
+  expect_fail("summary.json", "{\"timeZone\":7}", "summary.json: field 'timeZone'");
+  expect_fail("summary.json",
+              "{\"moneyFormat\":{\"currency\":\"EUR\",\"unitsPerCurrency\":100,\"decimals\":10}}",
+              "summary.json: moneyFormat: field 'decimals'");
+  expect_fail("summary.json",
+              "{\"moneyFormat\":{\"currency\":\"E U\",\"unitsPerCurrency\":100,\"decimals\":1}}",
+              "summary.json: moneyFormat: money: currency");
+  expect_fail("summary.json",
+              "{\"moneyFormat\":{\"currency\":\"EUR\",\"unitsPerCurrency\":0,\"decimals\":1}}",
+              "summary.json: moneyFormat: field 'unitsPerCurrency'");
+  expect_fail("summary.json", "{\"moneyFormat\":\"EUR\"}", "summary.json: field 'moneyFormat'");
   /* a previous report survives a failed run */
   write_fixture();
   pg_diag d;
@@ -360,6 +413,7 @@ static void test_big(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_small, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_currency_and_local_time, setup, teardown),
       cmocka_unit_test_setup_teardown(test_missing_prices_no_optional_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sharing, setup, teardown),

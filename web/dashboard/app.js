@@ -11,6 +11,14 @@
 //             its own /api/{producers|consumers}/{id}/slots)
 //   public    the community totals and slots only
 // It asks only for the routes the viewer may read, so nobody sees 403s.
+//
+// Money and times as people read them: /api/status says the community's
+// money {currency, unitsPerCurrency, decimals} and timeZone; amounts
+// (class money) are shown in the currency, exactly (BigInt, rounded half away
+// from zero, grouped by Intl.NumberFormat), prices (class price) per kWh, and
+// slots (class slot) as the local time of their start (Intl.DateTimeFormat
+// in the grid's zone), by web/common/display.js. data-value always keeps the
+// raw API value.
 'use strict';
 
 (function () {
@@ -33,14 +41,16 @@
     const neg = wh < 0, a = Math.abs(wh);
     return (neg ? '-' : '') + groupDigits(String(Math.floor(a / 1000))) + '.' + String(a % 1000).padStart(3, '0');
   }
-  function fmtPrice(v) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
-    return Number.isInteger(v) ? fmtInt(v) : String(v);
-  }
-  function fmtTime(ms) {
-    if (typeof ms !== 'number') return '–';
-    const d = new Date(ms);
-    return d.toLocaleTimeString();
+  // money and times: web/common/display.js (pgDisplay), with the grid's settings
+  const D = window.pgDisplay;
+  const money = () => (state.status && state.status.money) || D.BASE;
+  const fmtMoney = (v) => D.money(v, money());
+  const fmtPrice = (v) => D.price(v, money());
+  const fmtTime = (ms) => D.time(ms, state.status && state.status.timeZone);
+  // The start of a slot (slot x slotMs since 1970, as the grid counts).
+  function fmtSlot(slot) {
+    const ms = state.status && state.status.slotMs;
+    return typeof slot === 'number' && ms ? fmtTime(slot * ms) : '–';
   }
   function short(id) { return typeof id === 'string' && id.length > 16 ? id.slice(0, 8) + '…' + id.slice(-6) : (id || '–'); }
 
@@ -58,6 +68,8 @@
     if (el.dataset.value === raw && el.textContent !== '') return;
     el.dataset.value = raw;
     if (el.classList.contains('kwh')) el.textContent = fmtKwh(v);
+    else if (el.classList.contains('money')) el.textContent = fmtMoney(v);
+    else if (el.classList.contains('slot')) el.textContent = fmtSlot(v);
     else if (el.classList.contains('price')) el.textContent = fmtPrice(v);
     else if (el.classList.contains('plain')) el.textContent = v === undefined || v === null ? '–' : String(v);
     else el.textContent = fmtInt(v);
@@ -133,7 +145,7 @@
       const d = rows.map((r, i) => (i ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(r[s.key]).toFixed(1)).join(' ');
       svg.append(svgEl('path', { d: n === 1 ? d + ' L' + (x(0) + 1) + ' ' + y(rows[0][s.key]).toFixed(1) : d, class: s.cls }));
     }
-    setRange(svg, 'slots ' + rows[0].slot + '–' + rows[n - 1].slot + ' · top ' + fmtInt(max) + ' Wh');
+    setRange(svg, fmtSlot(rows[0].slot) + ' – ' + fmtSlot(rows[n - 1].slot) + ' · top ' + fmtInt(max) + ' Wh');
     svg.dataset.lastSlot = String(rows[n - 1].slot);
   }
   // Bar chart: one bar per slot for key (cls), and an optional second key.
@@ -157,12 +169,12 @@
         const rect = svgEl('rect', { x: (P + i * slotW + j * bw).toFixed(1), y: (H - P - hgt).toFixed(1),
           width: bw.toFixed(1), height: Math.max(0, hgt).toFixed(1), class: b.cls });
         const tip = svgEl('title', {});
-        tip.textContent = 'slot ' + r.slot + ': ' + b.label + ' ' + (b.kwh ? fmtKwh(v) + ' kWh' : fmtInt(v) + ' i');
+        tip.textContent = fmtSlot(r.slot) + ': ' + b.label + ' ' + (b.kwh ? fmtKwh(v) + ' kWh' : fmtMoney(v));
         rect.append(tip);
         svg.append(rect);
       });
     });
-    setRange(svg, 'slots ' + rows[0].slot + '–' + rows[n - 1].slot);
+    setRange(svg, fmtSlot(rows[0].slot) + ' – ' + fmtSlot(rows[n - 1].slot));
     svg.dataset.lastSlot = String(rows[n - 1].slot);
   }
 
@@ -178,7 +190,7 @@
       el = h('div', { class: 'entity', 'data-id': e.id },
         h('h3', {}, h('span', { class: 'name' }), ' ', h('span', { class: 'id muted', text: e.id }), ' ', h('span', { class: 'state' })),
         h('p', {}, 'output ', num(p + 'outputWh', 'kwh'), ' kWh in ', num(p + 'readings'), ' readings'),
-        h('p', {}, 'earned ', num(p + 'earned'), ' i · received ', num(p + 'paid'), ' i · due ', num(p + 'due'), ' i'),
+        h('p', {}, 'earned ', num(p + 'earned', 'money'), ' · received ', num(p + 'paid', 'money'), ' · due ', num(p + 'due', 'money')),
         h('p', { class: 'muted addr' }),
         h('p', { class: 'muted note', text: 'Sources: registered at this producer (see its /api/status); the grid books only the producer\'s total.' }),
         svg, h('p', { class: 'muted note' }, h('span', { class: 'key supply', text: 'output' }), h('span', { class: 'key', style: 'color:var(--accent)', text: 'payout' }), ' per slot'));
@@ -186,7 +198,7 @@
       el = h('div', { class: 'entity', 'data-id': e.id },
         h('h3', {}, h('span', { class: 'name' }), ' ', h('span', { class: 'id muted', text: e.id }), ' ', h('span', { class: 'state' })),
         h('p', {}, 'usage ', num(p + 'usageWh', 'kwh'), ' kWh in ', num(p + 'readings'), ' readings'),
-        h('p', {}, 'billed ', num(p + 'billed'), ' i · paid ', num(p + 'paid'), ' i · outstanding ', num(p + 'outstanding'), ' i'),
+        h('p', {}, 'billed ', num(p + 'billed', 'money'), ' · paid ', num(p + 'paid', 'money'), ' · outstanding ', num(p + 'outstanding', 'money')),
         h('p', { class: 'muted' }, 'payment requests ', num(p + 'requests')),
         svg, h('p', { class: 'muted note' }, h('span', { class: 'key demand', text: 'usage' }), h('span', { class: 'key', style: 'color:var(--accent)', text: 'billed' }), ' per slot'));
     }
@@ -239,7 +251,7 @@
     const inc = document.querySelector('#incoming tbody');
     clear(inc);
     for (const t of s.incoming || []) {
-      inc.append(h('tr', {}, h('td', { text: fmtTime(t.time) }), h('td', { class: 'r' }, h('span', { class: 'num', 'data-value': String(t.amount), text: fmtInt(t.amount) })),
+      inc.append(h('tr', {}, h('td', { text: fmtTime(t.time) }), h('td', { class: 'r' }, h('span', { class: 'num money', 'data-value': String(t.amount), text: fmtMoney(t.amount) })),
         h('td', { class: 'mono', title: t.reference || '', text: t.requestId || '–' }), h('td', {}, explorerLink('message', t.messageId))));
     }
     if (!(s.incoming || []).length) inc.append(h('tr', {}, h('td', { colspan: '4', class: 'muted', text: 'none yet' })));
@@ -247,7 +259,7 @@
     clear(out);
     for (const b of s.payouts || []) {
       out.append(h('tr', {}, h('td', { text: String(b.id) }), h('td', { text: fmtTime(b.time) }),
-        h('td', { class: 'r' }, h('span', { class: 'num', 'data-value': String(b.total), text: fmtInt(b.total) })),
+        h('td', { class: 'r' }, h('span', { class: 'num money', 'data-value': String(b.total), text: fmtMoney(b.total) })),
         h('td', { class: 'r', text: String(b.outputs) }), h('td', { text: BATCH_STATES[b.state] || String(b.state) }),
         h('td', {}, explorerLink('message', b.messageId))));
     }
@@ -260,6 +272,9 @@
     document.getElementById('grid-name').textContent = (s.name || s.id || '') + (s.address ? '' : '');
     document.getElementById('mechanism').textContent = s.mechanism || '–';
     document.getElementById('slot-ms').textContent = s.slotMs ? (s.slotMs / 1000) + ' s' : '–';
+    document.getElementById('time-zone').textContent = s.timeZone || 'UTC';
+    const m = money();
+    for (const el of document.querySelectorAll('.currency')) el.textContent = m.currency;
     const hasPrice = !!(s.lastSlot && s.lastSlot.hasPrice);
     document.getElementById('price-none').hidden = hasPrice;
     document.getElementById('price-some').hidden = !hasPrice;

@@ -8,11 +8,15 @@
 //   #/search/{text}       decides which of the above
 // Bad input never leaves a blank page: every view ends in content or in an
 // error panel (.error) that says what is wrong.
+// Amounts are shown in the node's currency next to the raw base units
+// ("2.34 EUR · 2,343,151,525 i"; data-value keeps the raw value) and times in
+// its zone, both from GET /api/plugins/display (web/common/display.js).
 'use strict';
 
 (function () {
   const view = document.getElementById('view');
   let info = null;
+  let display = null; // {money, timeZone} from /api/plugins/display (null: base units, UTC)
   let seq = 0; // the latest navigation; older ones drop their results
 
   // ---- helpers ----
@@ -43,6 +47,17 @@
       h('p', {}, link('#/', 'back to the latest milestones', ''))));
   }
   function fmtInt(v) { return typeof v === 'number' ? String(v).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : String(v); }
+  const D = window.pgDisplay;
+  // "2.34 EUR · 2,343,151,525 i" (just the raw units when the node says base units)
+  function fmtAmount(v) {
+    const m = (display && display.money) || D.BASE;
+    const raw = fmtInt(v) + ' i';
+    return m.currency === 'i' && m.unitsPerCurrency === 1 ? raw : D.money(v, m) + ' · ' + raw;
+  }
+  const fmtStamp = (s) => D.time(s * 1000, display && display.timeZone);
+  async function loadDisplay() {
+    if (!display) display = await api('/api/plugins/display').catch(() => ({ money: D.BASE, timeZone: 'UTC' }));
+  }
   const isHex = (s, n) => typeof s === 'string' && (n ? s.length === n : s.length % 2 === 0) && /^[0-9a-fA-F]*$/.test(s);
 
   class ApiError extends Error {
@@ -135,6 +150,7 @@
   async function home(my) {
     show(h('section', { class: 'panel' }, h('p', { class: 'muted', text: 'loading milestones…' })));
     info = await api('/api/v1/info');
+    await loadDisplay();
     if (my !== seq) return;
     document.getElementById('net').textContent = info.networkId ? '· ' + info.networkId : '';
     const panel = h('section', { class: 'panel', id: 'milestones' }, h('h2', { text: 'Latest milestones' }),
@@ -154,7 +170,7 @@
     for (const m of ms) {
       if (!m) continue;
       body.append(h('tr', { class: 'milestone' }, h('td', {}, link('#/milestone/' + m.index, String(m.index), '')),
-        h('td', { text: new Date(m.timestamp * 1000).toLocaleString() }), h('td', {}, msgLink(m.messageId))));
+        h('td', { text: fmtStamp(m.timestamp) }), h('td', {}, msgLink(m.messageId))));
     }
     if (!body.children.length) body.append(h('tr', {}, h('td', { colspan: '3', class: 'muted', text: 'no milestone yet' })));
   }
@@ -179,9 +195,9 @@
       const e = p.essence || {};
       const ins = h('table', {}, h('tr', {}, h('th', { text: '#' }), h('th', { text: 'transaction id' }), h('th', { text: 'output index' })));
       (e.inputs || []).forEach((i, n) => ins.append(h('tr', {}, h('td', { text: String(n) }), h('td', {}, mono(i.transactionId)), h('td', { text: String(i.transactionOutputIndex) }))));
-      const outs = h('table', {}, h('tr', {}, h('th', { text: '#' }), h('th', { text: 'address' }), h('th', { text: 'amount (i)' }), h('th', { text: 'kind' })));
+      const outs = h('table', {}, h('tr', {}, h('th', { text: '#' }), h('th', { text: 'address' }), h('th', { text: 'amount' }), h('th', { text: 'kind' })));
       (e.outputs || []).forEach((o, n) => outs.append(h('tr', { class: 'output' }, h('td', { text: String(n) }), h('td', {}, addrLink(o.address)),
-        h('td', { class: 'amount', 'data-value': String(o.amount), text: fmtInt(o.amount) }), h('td', { text: o.type === 1 ? 'dust allowance' : 'single' }))));
+        h('td', { class: 'amount', 'data-value': String(o.amount), text: fmtAmount(o.amount) }), h('td', { text: o.type === 1 ? 'dust allowance' : 'single' }))));
       const unl = h('table', {}, h('tr', {}, h('th', { text: '#' }), h('th', { text: 'unlock' })));
       (p.unlockBlocks || []).forEach((u, n) => unl.append(h('tr', {}, h('td', { text: String(n) }),
         h('td', {}, u.type === 1 ? 'reference to unlock ' + u.reference : h('span', {}, 'Ed25519 signature, public key ', mono((u.signature || {}).publicKey || '?'))))));
@@ -192,7 +208,7 @@
     }
     if (p.type === 1) {
       return h('div', { class: 'payload', 'data-type': 'milestone' }, h('h3', { text: 'Milestone payload' }),
-        dl([['index', p.index], ['timestamp', p.timestamp + ' (' + new Date(p.timestamp * 1000).toLocaleString() + ')'],
+        dl([['index', p.index], ['timestamp', p.timestamp + ' (' + fmtStamp(p.timestamp) + ')'],
           ['inclusion merkle proof', mono(p.inclusionMerkleProof || '')], ['next PoW score', p.nextPoWScore],
           ['next PoW score milestone', p.nextPoWScoreMilestoneIndex], ['public keys', (p.publicKeys || []).length],
           ['signatures', (p.signatures || []).length]]));
@@ -214,6 +230,7 @@
       throw err;
     }
     if (!info) info = await api('/api/v1/info').catch(() => null);
+    await loadDisplay();
     if (my !== seq) return;
     const ptype = !m.payload ? 'none' : ({ 0: 'transaction', 1: 'milestone', 2: 'indexation' })[m.payload.type] || String(m.payload.type);
     show(h('section', { class: 'panel', id: 'message', 'data-message-id': id, 'data-payload': ptype }, h('h2', { text: 'Message' }),
@@ -244,12 +261,13 @@
     }
     const [a, outs] = await Promise.all([api(path), api(path + '/outputs')]);
     if (!info) info = await api('/api/v1/info').catch(() => null);
+    await loadDisplay();
     if (my !== seq) return;
     const ids = outs.outputIds || [];
-    const table = h('table', { id: 'outputs' }, h('tr', {}, h('th', { text: 'output id' }), h('th', { text: 'amount (i)' }), h('th', { text: 'message' })));
+    const table = h('table', { id: 'outputs' }, h('tr', {}, h('th', { text: 'output id' }), h('th', { text: 'amount' }), h('th', { text: 'message' })));
     const panel = h('section', { class: 'panel', id: 'address', 'data-hex': hex, 'data-balance': String(a.balance) }, h('h2', { text: 'Address' }),
       dl([['bech32', mono(addrBech32(hex) || '(HRP unknown)')], ['Ed25519 (hex)', mono(hex)],
-        ['balance (i)', h('span', { class: 'balance', 'data-value': String(a.balance), text: fmtInt(a.balance) })],
+        ['balance', h('span', { class: 'balance', 'data-value': String(a.balance), text: fmtAmount(a.balance) })],
         ['dust allowed', String(a.dustAllowed)], ['ledger index', a.ledgerIndex], ['unspent outputs', String(outs.count)]]),
       h('h3', { text: 'Unspent outputs' + (ids.length > 50 ? ' (first 50)' : '') }), h('div', { class: 'scroll' }, table));
     show(panel);
@@ -257,7 +275,7 @@
     if (my !== seq) return;
     ids.slice(0, 50).forEach((o, i) => {
       const r = rows[i];
-      table.append(h('tr', { class: 'output' }, h('td', {}, mono(o)), h('td', { text: r ? fmtInt(r.output.amount) : '?' }), h('td', {}, r ? msgLink(r.messageId) : mono('?'))));
+      table.append(h('tr', { class: 'output' }, h('td', {}, mono(o)), h('td', { class: 'amount', 'data-value': r ? String(r.output.amount) : '', text: r ? fmtAmount(r.output.amount) : '?' }), h('td', {}, r ? msgLink(r.messageId) : mono('?'))));
     });
     if (!ids.length) table.append(h('tr', {}, h('td', { colspan: '3', class: 'muted', text: 'no unspent output' })));
   }

@@ -1,7 +1,13 @@
 // What the dashboard shows against the grid's JSON API: every number element
 // carries data-path ("status:totals.fees", "producers:<id>:paid", ...) and
 // data-value (the raw API value); its text is that value formatted (kWh with
-// 3 decimals from Wh, prices as numbers, amounts with thousands separators).
+// 3 decimals from Wh, counts with thousands separators, amounts (class
+// money) and prices in the grid's currency from /api/status money, slots
+// (class slot) as the local time of their start in its timeZone).
+//
+// The expected texts are computed here independently of the page's code:
+// decimal strings by BigInt long division and hand-made grouping, times by
+// the sv-SE locale (which writes "2025-06-21 14:15:06" by itself).
 'use strict';
 
 function resolve(api, path) {
@@ -12,6 +18,34 @@ function resolve(api, path) {
   let v = src;
   for (const k of parts[parts.length - 1].split('.')) v = v == null ? undefined : v[k];
   return v;
+}
+
+function group(s) { return s.replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
+
+// v base units as currency text with dec decimals, half away from zero.
+function moneyText(v, m, dec, suffix) {
+  const upc = BigInt(m.unitsPerCurrency);
+  const neg = v < 0;
+  const a = BigInt(Math.abs(v)) * 10n ** BigInt(dec);
+  let q = a / upc;
+  if ((a % upc) * 2n >= upc) q += 1n;
+  const s = q.toString().padStart(dec + 1, '0');
+  const ip = s.slice(0, s.length - dec), fp = s.slice(s.length - dec);
+  return (neg && q > 0n ? '-' : '') + group(ip) + (dec ? '.' + fp : '') + ' ' + m.currency + suffix;
+}
+
+function priceDecimals(m) {
+  let r = 0;
+  while (10n ** BigInt(r) < BigInt(m.unitsPerCurrency)) r++;
+  return Math.min(m.decimals + 2, r);
+}
+
+// The local start of a slot in the grid's zone.
+function slotText(slot, status) {
+  const ms = slot * status.slotMs;
+  const s = new Intl.DateTimeFormat('sv-SE', { timeZone: status.timeZone, year: 'numeric', month: '2-digit',
+    day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(ms));
+  return ms % 60000 ? s : s.slice(0, 16);
 }
 
 // Mismatches between what the page shows and the API (empty = equal).
@@ -25,8 +59,20 @@ function compare(shown, api) {
     const t = e.text.replace(/,/g, '');
     if (e.kwh) {
       if (!/^-?\d+\.\d{3}$/.test(t) || Number(t.replace('.', '')) !== v) bad.push(`${e.path}: text ${e.text} kWh != ${v} Wh`);
+    } else if (e.money) {
+      const want = moneyText(v, api.status.money, api.status.money.decimals, '');
+      if (e.text !== want) bad.push(`${e.path}: text ${e.text} != ${want} (${v} i)`);
+    } else if (e.slot) {
+      const want = slotText(v, api.status);
+      if (e.text !== want) bad.push(`${e.path}: text ${e.text} != ${want} (slot ${v})`);
     } else if (e.price) {
-      if (Number(t) !== v) bad.push(`${e.path}: text ${e.text} != ${v}`);
+      const m = api.status.money;
+      if (Number.isInteger(v)) {
+        const want = moneyText(v, m, priceDecimals(m), '/kWh');
+        if (e.text !== want) bad.push(`${e.path}: text ${e.text} != ${want} (${v} i/kWh)`);
+      } else if (Math.abs(Number(t.split(' ')[0]) - v / m.unitsPerCurrency) > 10 ** -priceDecimals(m)) {
+        bad.push(`${e.path}: text ${e.text} != ${v} i/kWh`);
+      }
     } else if (t !== String(v)) {
       bad.push(`${e.path}: text ${e.text} != ${v}`);
     }
@@ -34,4 +80,11 @@ function compare(shown, api) {
   return bad;
 }
 
-module.exports = { compare };
+// Every [data-path] element of a page, in the form compare() takes.
+function shownOf(page) {
+  return page.$$eval('[data-path]', (els) => els.map((e) => ({ path: e.dataset.path, value: e.dataset.value,
+    text: e.textContent, kwh: e.classList.contains('kwh'), price: e.classList.contains('price'),
+    money: e.classList.contains('money'), slot: e.classList.contains('slot') })));
+}
+
+module.exports = { compare, shownOf, moneyText, slotText };

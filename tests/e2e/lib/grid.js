@@ -169,7 +169,10 @@ async function startGrid(o = {}) {
   try {
     g.node = await startProc('node', ['node', '--data-dir', f('node'), '--port', '0', '--bind', '127.0.0.1',
       '--set', 'node.min_pow_score=0', '--set', 'coordinator.enabled=true', '--set', 'coordinator.generate=true',
-      '--set', 'coordinator.interval=1s', '--set', `ledger.genesis_file=${f('genesis.txt')}`], f('node.log'));
+      '--set', 'coordinator.interval=1s', '--set', `ledger.genesis_file=${f('genesis.txt')}`,
+      // the explorer shows amounts in EUR (1 EUR = 1 Gi) and times in Berlin
+      '--set', 'money.currency=EUR', '--set', 'money.units_per_currency=1Gi', '--set', 'money.decimals=6',
+      '--set', 'site.tz=Europe/Berlin'], f('node.log'));
     procs.push(g.node);
     const common = (role, id) => `[${role}]\nid = ${id}\nname = E2E ${id}\ndata_dir = ${f(id)}\nslot = ${SLOT_MS}ms\n` +
       'tick = 100ms\nretry = 500ms\nsecurity = 1\nlog_level = info\n';
@@ -184,7 +187,10 @@ async function startGrid(o = {}) {
     };
     const gridIni = write('grid', common('grid', 'grid') +
       'mechanism = pay-as-clear\nimport_price = 300000000\nexport_price = 80000000\nfee_per_kwh = 5000000\n' +
-      'fee_bp = 100\ngrace = 1500ms\npayout_min = 0\ndust_allowance = 10000000\n' + tail('grid', null, 'grid'));
+      'fee_bp = 100\ngrace = 1500ms\npayout_min = 0\ndust_allowance = 10000000\n' +
+      // how people read it: 1 EUR = 1 Gi, 6 decimals (the amounts of 3 s slots are small)
+      '\n[money]\ncurrency = EUR\nunits_per_currency = 1Gi\ndecimals = 6\n\n[site]\ntz = Europe/Berlin\n' +
+      tail('grid', null, 'grid'));
     // the operator enrols the producer and the households before they start
     for (const id of ['producer-0', ...ids.consumers]) cli(['grid', 'enrol', '--config', gridIni, '--member', g.certs[id].cert]);
     g.grid = await startProc('grid', ['grid', '--config', gridIni], f('grid.log'));

@@ -1,0 +1,92 @@
+// Money and times as people read them, for the browser apps (the grid
+// dashboard and the Tangle explorer, which embed this file through a
+// symlink in their asset directories) and for node (tests).
+//
+// money: {currency, unitsPerCurrency, decimals} as the grid's /api/status
+// and the node's /api/plugins/display give it (p2pgrid/money.h):
+//   pgDisplay.money(2343151525, {currency: 'EUR', unitsPerCurrency: 1e9, decimals: 2})
+//     -> "2.34 EUR"
+// Exact: an integer amount (Number or BigInt) is scaled with BigInt and
+// rounded half away from zero, then grouped by Intl.NumberFormat; the same
+// text as pg_money_format in C. Prices per kWh show decimals + 2 digits, but
+// no more than a base unit resolves (pg_money_format_price).
+// Times: pgDisplay.time(ms, 'Europe/Berlin') -> "2025-06-21 14:15" (":ss"
+// off the whole minute) by Intl.DateTimeFormat in that zone; an offset zone
+// ("+01:00") the browser does not know is applied to UTC by hand.
+'use strict';
+
+(function (root) {
+  const BASE = Object.freeze({ currency: 'i', unitsPerCurrency: 1, decimals: 0 });
+  const numberFormats = new Map();
+  const dateFormats = new Map();
+
+  function numberFormat(dec) {
+    if (!numberFormats.has(dec)) {
+      numberFormats.set(dec, new Intl.NumberFormat('en-US', { minimumFractionDigits: dec, maximumFractionDigits: dec }));
+    }
+    return numberFormats.get(dec);
+  }
+  function valid(m) {
+    return m && typeof m.currency === 'string' && /^[A-Za-z]{1,15}$/.test(m.currency) &&
+      Number.isSafeInteger(m.unitsPerCurrency) && m.unitsPerCurrency >= 1 &&
+      Number.isInteger(m.decimals) && m.decimals >= 0 && m.decimals <= 9 ? m : BASE;
+  }
+  // |v| / upc with dec decimals, half away from zero, grouped; '-' unless it rounds to 0.
+  function scaled(v, upc, dec) {
+    let a = BigInt(v);
+    const neg = a < 0n;
+    if (neg) a = -a;
+    const u = BigInt(upc), scale = 10n ** BigInt(dec);
+    const q = (2n * a * scale + u) / (2n * u);
+    const frac = dec ? '.' + (q % scale).toString().padStart(dec, '0') : '';
+    return numberFormat(dec).format((neg && q ? '-' : '') + (q / scale).toString() + frac);
+  }
+  const isAmount = (v) => typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v));
+
+  // "1,234.57 EUR" for an amount in base units; '–' for anything else.
+  function money(v, m) {
+    if (!isAmount(v)) return '–';
+    m = valid(m);
+    return scaled(v, m.unitsPerCurrency, m.decimals) + ' ' + m.currency;
+  }
+  // "0.3000 EUR/kWh" for a price in base units per kWh (a decimal price is
+  // shown rounded by Intl, not exactly).
+  function price(v, m) {
+    if (!isAmount(v) && !(typeof v === 'number' && Number.isFinite(v))) return '–';
+    m = valid(m);
+    let resolve = 0; // smallest r with 10^r >= unitsPerCurrency
+    for (let p = 1n; p < BigInt(m.unitsPerCurrency); p *= 10n) resolve++;
+    const dec = Math.min(m.decimals + 2, resolve);
+    const text = isAmount(v) ? scaled(v, m.unitsPerCurrency, dec) : numberFormat(dec).format(v / m.unitsPerCurrency);
+    return text + ' ' + m.currency + '/kWh';
+  }
+
+  function dateFormat(zone) {
+    if (!dateFormats.has(zone)) {
+      const opts = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+        second: '2-digit', hourCycle: 'h23' };
+      let f, shift = 0;
+      try {
+        f = new Intl.DateTimeFormat('en-US', Object.assign({ timeZone: zone }, opts));
+      } catch (err) {
+        const o = /^([+-])(\d\d):(\d\d)$/.exec(zone || '');
+        shift = o ? (o[1] === '-' ? -1 : 1) * (Number(o[2]) * 60 + Number(o[3])) * 60000 : 0;
+        f = new Intl.DateTimeFormat('en-US', Object.assign({ timeZone: 'UTC' }, opts));
+      }
+      dateFormats.set(zone, { f, shift });
+    }
+    return dateFormats.get(zone);
+  }
+  // "2025-06-21 14:15" (local time of ms in zone; UTC when zone is not given).
+  function time(ms, zone) {
+    if (typeof ms !== 'number' || !Number.isFinite(ms)) return '–';
+    const { f, shift } = dateFormat(zone || 'UTC');
+    const p = {};
+    for (const x of f.formatToParts(new Date(ms + shift))) p[x.type] = x.value;
+    return p.year + '-' + p.month + '-' + p.day + ' ' + p.hour + ':' + p.minute + (ms % 60000 ? ':' + p.second : '');
+  }
+
+  const api = Object.freeze({ BASE, money, price, time });
+  root.pgDisplay = api;
+  if (typeof module === 'object' && module.exports) module.exports = api;
+})(typeof window !== 'undefined' ? window : globalThis);
