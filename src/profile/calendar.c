@@ -1,33 +1,10 @@
 /* Civil calendar, EU summer time, German holidays, BDEW day types. */
+#include "p2pgrid/datetime.h"
 #include "p2pgrid/profile.h"
 
 static int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-/* H. Hinnant's days_from_civil / civil_from_days. */
-int64_t pg_days_from_civil(int year, int month, int day) {
-  int64_t y = (int64_t)year - (month <= 2);
-  int64_t era = floor_div(y, 400);
-  int64_t yoe = y - era * 400;
-  int64_t mp = (month + 9) % 12;
-  int64_t doy = (153 * mp + 2) / 5 + day - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d) {
-  z += 719468;
-  int64_t era = floor_div(z, 146097);
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t yy = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = (int)(yy + (*m <= 2));
 }
 
 int pg_days_in_year(int year) {
@@ -46,12 +23,12 @@ void pg_local_time_of(int64_t t_ms, pg_tz tz, pg_local_time *out) {
   int64_t local = t_ms + (int64_t)tz.utc_offset_min * 60000;
   if (tz.eu_dst) {
     int y, m, d;
-    civil_from_days(floor_div(t_ms, 86400000), &y, &m, &d);
+    pg_civil_from_days(floor_div(t_ms, 86400000), &y, &m, &d);
     if (t_ms >= last_sunday_0100(y, 3) && t_ms < last_sunday_0100(y, 10)) local += 3600000;
   }
   int64_t day = floor_div(local, 86400000);
   out->ms_of_day = local - day * 86400000;
-  civil_from_days(day, &out->year, &out->month, &out->day);
+  pg_civil_from_days(day, &out->year, &out->month, &out->day);
   out->doy = (int)(day - pg_days_from_civil(out->year, 1, 1)) + 1;
   out->wday = (int)(((day + 4) % 7 + 7) % 7);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "p2pgrid/datetime.h"
 #include "p2pgrid/meter_profile.h"
 #include "p2pgrid/sim.h"
 
@@ -27,12 +28,7 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
-void pg_sim_iso(uint64_t ms, char *buf, size_t cap) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
+void pg_sim_iso(uint64_t ms, char *buf, size_t cap) { pg_iso8601_utc((int64_t)ms, buf, cap); }
 
 /* A failing getter on the same key gives the "file:line: [s] k: ..." text. */
 static int bad_value(pg_config *c, const char *sec, const char *key, const char *what,
