@@ -47,7 +47,7 @@ void pg_meter_csv_opts_default(pg_meter_csv_opts *o);
 PG_NODISCARD int pg_meter_csv_new(const char *path, const pg_meter_csv_opts *o, pg_meter **out,
                                   pg_diag *d);
 
-/* Creates a solar, wind, household or csv meter from a config section
+/* Creates a solar, wind, household, csv or dso meter from a config section
  * (`kind` as read from its "kind" key). Keys (all optional unless marked):
  *   solar:     lat, lon (degrees), kwp, tilt, azimuth (0 south, 90 west),
  *              performance_ratio, albedo, clouds (bool), clearness
@@ -58,6 +58,7 @@ PG_NODISCARD int pg_meter_csv_new(const char *path, const pg_meter_csv_opts *o, 
  *   csv:       path (required), interp (step | linear), wrap (bool),
  *              annual_kwh, dynamise (bool), holidays (bool),
  *              utc_offset_min, eu_dst (bool)
+ *   dso:       file, point, quantity (pg_meter_dso_from_config, dso.h)
  * Decimal values are plain decimals ("52.52", "-13.4"). Defaults are those
  * of pg_*_params_default / pg_meter_csv_opts_default. PG_ERR_CONFIG with
  * "[section] key: ..." for a bad value; PG_ERR_INVALID for an unknown kind. */

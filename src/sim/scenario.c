@@ -447,8 +447,8 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     }
     q->producer = j;
     if ((rc = pg_config_get_str(c, sec, "kind", "solar", &v, d))) goto fail;
-    if (strcmp(v, "solar") && strcmp(v, "wind") && strcmp(v, "csv")) {
-      rc = bad_value(c, sec, "kind", "expected solar, wind or csv", d);
+    if (strcmp(v, "solar") && strcmp(v, "wind") && strcmp(v, "csv") && strcmp(v, "dso")) {
+      rc = bad_value(c, sec, "kind", "expected solar, wind, csv or dso", d);
       goto fail;
     }
     snprintf(q->kind_name, sizeof q->kind_name, "%s", v);
@@ -482,8 +482,8 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     snprintf(h->name, sizeof h->name, "%s", v);
     if ((rc = get_amount(c, sec, "bid", 0, MP, &h->bid, &h->has_bid, d))) goto fail;
     if ((rc = pg_config_get_str(c, sec, "kind", "household", &v, d))) goto fail;
-    if (strcmp(v, "household") && strcmp(v, "csv")) {
-      rc = bad_value(c, sec, "kind", "expected household or csv", d);
+    if (strcmp(v, "household") && strcmp(v, "csv") && strcmp(v, "dso")) {
+      rc = bad_value(c, sec, "kind", "expected household, csv or dso", d);
       goto fail;
     }
     snprintf(h->kind_name, sizeof h->kind_name, "%s", v);
