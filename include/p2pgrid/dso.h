@@ -33,6 +33,7 @@
 
 #include <sqlite3.h>
 
+#include "p2pgrid/buf.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/err.h"
 #include "p2pgrid/meter.h"
@@ -140,6 +141,50 @@ void pg_dso_series_free(pg_dso_series *s);
  * first such start in *missing_ms when not NULL); PG_ERR_INVALID off grid. */
 PG_NODISCARD int pg_dso_series_sum(const pg_dso_series *s, int64_t from_ms, int64_t to_ms,
                                    int64_t *wh, int64_t *missing_ms);
+
+/* ---- reconciling with our own meters' readings ----
+ * A member of the community is mapped to one metering point and quantity.
+ * A map file is CSV (',' or ';') with the header member,metering_point and
+ * optionally quantity (default consumption); member ids as in the scenario or
+ * the grid's registry (1..64 of [A-Za-z0-9._-]); a member at most once. */
+typedef struct pg_dso_member {
+  char id[PG_DSO_POINT_MAX + 1];
+  char point[PG_DSO_POINT_MAX + 1];
+  pg_dso_qty q;
+} pg_dso_member;
+PG_NODISCARD int pg_dso_map_parse(const void *data, size_t len, const char *name,
+                                  pg_dso_member **out, size_t *n, pg_diag *d);
+/* "MEMBER=POINT" or "MEMBER=POINT:QUANTITY" (one entry given on a command line). */
+PG_NODISCARD int pg_dso_map_entry(const char *spec, pg_dso_member *out, pg_diag *d);
+
+/* One of our readings: a member's energy in an absolute slot (start / slot_ms). */
+typedef struct pg_dso_ours {
+  char member[PG_DSO_POINT_MAX + 1];
+  int64_t slot, wh;
+} pg_dso_ours;
+
+typedef struct pg_dso_reconcile_result {
+  size_t members;        /* mapped members */
+  size_t slots;          /* (member, slot) pairs with both values */
+  size_t differing;      /* pairs beyond the tolerance, or with one value missing */
+  size_t missing;        /* of those: one side missing */
+  int64_t largest_wh;    /* largest |ours - grid operator| of a pair with both */
+  char largest_member[PG_DSO_POINT_MAX + 1];
+  int64_t largest_slot;
+} pg_dso_reconcile_result;
+
+/* Compares, for every mapped member and every slot from the first to the last
+ * slot of ours (any member), the grid operator's energy (the sum of the slot's
+ * quarter hours; missing if one is) with ours. Pairs where both are missing
+ * are skipped. Appends a CSV report of every pair that differs at all
+ * (header member,metering_point,quantity,slot,start,dso_wh,our_wh,diff_wh,
+ * beyond_tolerance; a missing value is an empty field; diff = ours - dso) to
+ * csv. slot_ms must be a multiple of 15 minutes. ours need not be sorted (it
+ * is sorted in place). Members of ours that are not mapped are ignored. */
+PG_NODISCARD int pg_dso_reconcile(sqlite3 *db, const pg_dso_member *map, size_t nmap,
+                                  uint64_t slot_ms, pg_dso_ours *ours, size_t n,
+                                  int64_t tolerance_wh, pg_buf *csv,
+                                  pg_dso_reconcile_result *r, pg_diag *d);
 
 /* ---- the meter kind "dso" ----
  * One metering point's consumption, generation or allocated share from a

@@ -415,6 +415,7 @@ static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
   }
   if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
   acc = true;
+  a.out = out;
   for (size_t idx = 0; idx < n; idx++) {
     uint64_t k = k0 + idx;
     json_t *gs = json_array_get(gslots, idx);

@@ -38,9 +38,10 @@ static int close_tmp(FILE *f, const char *dir, const char *name, bool ok, pg_dia
   return PG_OK;
 }
 
-int pg_sim_out_open(pg_sim_out *o, const char *dir, pg_diag *d) {
+int pg_sim_out_open(pg_sim_out *o, const char *dir, uint64_t slot_ms, pg_diag *d) {
   memset(o, 0, sizeof *o);
   snprintf(o->dir, sizeof o->dir, "%s", dir);
+  o->slot_ms = slot_ms;
   o->transfers = open_tmp(dir, "transfers.csv", d);
   if (!o->transfers) return PG_ERR_IO;
   o->balances = open_tmp(dir, "balances.csv", d);
@@ -48,8 +49,15 @@ int pg_sim_out_open(pg_sim_out *o, const char *dir, pg_diag *d) {
     (void)close_tmp(o->transfers, dir, "transfers.csv", false, NULL);
     return PG_ERR_IO;
   }
+  o->party_slots = open_tmp(dir, "party_slots.csv", d);
+  if (!o->party_slots) {
+    (void)close_tmp(o->transfers, dir, "transfers.csv", false, NULL);
+    (void)close_tmp(o->balances, dir, "balances.csv", false, NULL);
+    return PG_ERR_IO;
+  }
   fputs("slot,time,from,to,amount,reference,message_id\n", o->transfers);
   fputs("slot,id,balance\n", o->balances);
+  fputs("slot,start,id,role,energy_wh,community_wh,amount\n", o->party_slots);
   return PG_OK;
 }
 
@@ -66,10 +74,19 @@ void pg_sim_out_transfer(pg_sim_out *o, uint64_t slot, uint64_t time_ms, const c
           reference ? reference : "", message_id ? message_id : "");
 }
 
+void pg_sim_out_party_slot(pg_sim_out *o, uint64_t slot, const char *id, bool producer,
+                           int64_t energy_wh, int64_t community_wh, int64_t amount) {
+  char iso[32];
+  pg_sim_iso(slot * o->slot_ms, iso, sizeof iso);
+  fprintf(o->party_slots, "%" PRIu64 ",%s,%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 "\n", slot, iso,
+          id, producer ? "producer" : "consumer", energy_wh, community_wh, amount);
+}
+
 int pg_sim_out_close(pg_sim_out *o, bool ok, pg_diag *d) {
   int rc = close_tmp(o->transfers, o->dir, "transfers.csv", ok, d);
   int rc2 = close_tmp(o->balances, o->dir, "balances.csv", ok, rc ? NULL : d);
-  return rc ? rc : rc2;
+  int rc3 = close_tmp(o->party_slots, o->dir, "party_slots.csv", ok, rc || rc2 ? NULL : d);
+  return rc ? rc : rc2 ? rc2 : rc3;
 }
 
 /* CSV field: quoted when it holds a comma, quote or newline */

@@ -129,6 +129,9 @@ int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag 
   size_t np = s->n_producers;
   for (size_t j = 0; j < np; j++) {
     pg_sim_party *p = &a->r->parties[j];
+    if (a->out)
+      pg_sim_out_party_slot(a->out, o->slot, p->id, true, a->mp[j].output_wh,
+                            res->producers[j].community_wh, res->producers[j].total);
     p->energy_wh += a->mp[j].output_wh;
     p->community_wh += res->producers[j].community_wh;
     p->amount += res->producers[j].total;
@@ -137,6 +140,9 @@ int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag 
   }
   for (size_t i = 0; i < s->n_households; i++) {
     pg_sim_party *p = &a->r->parties[np + i];
+    if (a->out)
+      pg_sim_out_party_slot(a->out, o->slot, p->id, false, a->mc[i].usage_wh,
+                            res->consumers[i].community_wh, res->consumers[i].total);
     p->energy_wh += a->mc[i].usage_wh;
     p->community_wh += res->consumers[i].community_wh;
     p->amount += res->consumers[i].total;
@@ -252,6 +258,7 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
   if ((rc = make_meters(s, meters, nthreads, d))) goto out;
   if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
   acc = true;
+  a.out = out;
   size_t bal_every = pg_sim_balance_every(s);
   uint64_t t0 = pg_monotonic_ms();
   for (size_t base = 0; base < s->slots; base += CHUNK) {
@@ -328,7 +335,7 @@ int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_
   if (rc) return rc;
   pg_sim_out out, *outp = NULL;
   if (o->write_files) {
-    if ((rc = pg_sim_out_open(&out, o->out_dir, d))) return rc;
+    if ((rc = pg_sim_out_open(&out, o->out_dir, s->slot_ms, d))) return rc;
     outp = &out;
   }
   if (mode == PG_SIM_FULL) rc = pg_sim_run_full(s, o, r, outp, d);

@@ -8,8 +8,11 @@
 #include "p2pgrid/meter.h"
 #include "p2pgrid/sim.h"
 
+typedef struct pg_sim_out pg_sim_out;
+
 typedef struct pg_sim_acc {
   const pg_scenario *s;
+  pg_sim_out *out; /* NULL: no per-slot file (party_slots.csv) */
   pg_sim_result *r;
   pg_market_producer *mp; /* id order */
   pg_market_consumer *mc;
@@ -28,13 +31,17 @@ const char *pg_sim_producer_kind(const pg_scenario *s, size_t j);
 size_t pg_sim_balance_every(const pg_scenario *s);
 PG_NODISCARD int pg_sim_mkdir_p(const char *path, pg_diag *d);
 
-/* streamed outputs: transfers.csv and balances.csv (written to *.tmp, renamed on close) */
-typedef struct pg_sim_out {
+/* streamed outputs: transfers.csv, balances.csv and party_slots.csv (each
+ * participant's energy per slot; written to *.tmp, renamed on close) */
+struct pg_sim_out {
   char dir[1024];
-  FILE *transfers, *balances;
-} pg_sim_out;
-PG_NODISCARD int pg_sim_out_open(pg_sim_out *o, const char *dir, pg_diag *d);
+  FILE *transfers, *balances, *party_slots;
+  uint64_t slot_ms;
+};
+PG_NODISCARD int pg_sim_out_open(pg_sim_out *o, const char *dir, uint64_t slot_ms, pg_diag *d);
 void pg_sim_out_balance(pg_sim_out *o, uint64_t slot, const char *id, int64_t balance);
+void pg_sim_out_party_slot(pg_sim_out *o, uint64_t slot, const char *id, bool producer,
+                           int64_t energy_wh, int64_t community_wh, int64_t amount);
 void pg_sim_out_transfer(pg_sim_out *o, uint64_t slot, uint64_t time_ms, const char *from,
                          const char *to, int64_t amount, const char *reference,
                          const char *message_id);
