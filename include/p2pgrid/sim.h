@@ -186,6 +186,10 @@ typedef struct pg_sim_result {
   int64_t paid;      /* consumers' payments received by the grid (full), = billed (market-only) */
   int64_t consumer_savings, producer_savings;
   uint32_t gini_ppm;
+  /* market-only: (participant, slot) pairs whose meter had no reading
+   * (PG_ERR_UNAVAILABLE, e.g. a quarter hour the grid operator did not send):
+   * settled as 0 Wh and left out of party_slots.csv */
+  uint64_t missing_readings;
   /* full mode */
   uint64_t messages, transfers, milestones;
   uint64_t supply_before, supply_after;

@@ -131,9 +131,12 @@ static const char gaps_sql[] =
     " WINDOW w AS (PARTITION BY point ORDER BY start_ms)) WHERE start_ms - prev > 900000"
     " ORDER BY point, start_ms";
 
-/* Appends the gaps of one point (or all); where names the first one's file:line. */
-static int collect_gaps(sqlite3 *db, const char *point, pg_dso_gap **gaps, size_t *n,
-                        char *where, size_t where_cap, pg_diag *d) {
+#define WHERE_CAP 128
+
+/* Appends the gaps of one point (or all); at and before (NULL or WHERE_CAP
+ * bytes) get the file:line of the first gap's next and previous period. */
+static int collect_gaps(sqlite3 *db, const char *point, pg_dso_gap **gaps, size_t *n, char *at,
+                        char *before, pg_diag *d) {
   sqlite3_stmt *st;
   int rc = pg_db_prepare(db, gaps_sql, &st, d);
   if (rc) return rc;
@@ -151,10 +154,12 @@ static int collect_gaps(sqlite3 *db, const char *point, pg_dso_gap **gaps, size_
     snprintf(g->point, sizeof g->point, "%s", (const char *)sqlite3_column_text(st, 0));
     g->from_ms = sqlite3_column_int64(st, 1) + PG_DSO_PERIOD_MS;
     g->to_ms = sqlite3_column_int64(st, 2);
-    if (where && *n == 0)
-      snprintf(where, where_cap, "%.90s:%lld (the period before: %.90s:%lld)",
-               (const char *)sqlite3_column_text(st, 3), (long long)sqlite3_column_int64(st, 4),
-               (const char *)sqlite3_column_text(st, 5), (long long)sqlite3_column_int64(st, 6));
+    if (at && *n == 0) {
+      snprintf(at, WHERE_CAP, "%.100s:%lld", (const char *)sqlite3_column_text(st, 3),
+               (long long)sqlite3_column_int64(st, 4));
+      snprintf(before, WHERE_CAP, "%.100s:%lld", (const char *)sqlite3_column_text(st, 5),
+               (long long)sqlite3_column_int64(st, 6));
+    }
     (*n)++;
   }
   if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "dso_values gaps");
@@ -188,7 +193,7 @@ static int import_files(importer *im, const char *const *paths, pg_dso_file *fil
       bool seen = false;
       for (size_t j = 0; j < i && !seen; j++)
         for (size_t m = 0; m < files[j].n && !seen; m++) seen = strcmp(files[j].rows[m].point, pt) == 0;
-      if (!seen) rc = collect_gaps(im->db, pt, &im->r->gaps, &im->r->n_gaps, NULL, 0, im->d);
+      if (!seen) rc = collect_gaps(im->db, pt, &im->r->gaps, &im->r->n_gaps, NULL, NULL, im->d);
     }
   return rc;
 }
@@ -212,18 +217,18 @@ int pg_dso_import(sqlite3 *db, const char *const *paths, size_t n, bool allow_ga
   sqlite3_finalize(im.fill);
   if (!rc && r->n_gaps && !allow_gaps) {
     const pg_dso_gap *g = &r->gaps[0];
-    char a[32], b[32], where[256] = "";
+    char a[32], b[32], at[WHERE_CAP] = "?", before[WHERE_CAP] = "?";
     pg_dso_gap *tmp = NULL;
     size_t nt = 0;
-    if (collect_gaps(db, g->point, &tmp, &nt, where, sizeof where, NULL) != PG_OK) where[0] = 0;
+    if (collect_gaps(db, g->point, &tmp, &nt, at, before, NULL) != PG_OK) at[0] = before[0] = '?';
     free(tmp);
     pg_iso8601_utc(g->from_ms, a, sizeof a);
     pg_iso8601_utc(g->to_ms, b, sizeof b);
     rc = pg_fail(d, PG_ERR_INVALID,
-                 "metering point %s misses %lld quarter hours from %s to %s: %s; %zu gap%s in all"
-                 " (--allow-gaps imports anyway)",
-                 g->point, (long long)((g->to_ms - g->from_ms) / PG_DSO_PERIOD_MS), a, b,
-                 where, r->n_gaps, r->n_gaps == 1 ? "" : "s");
+                 "%s: metering point %s misses %lld quarter hours from %s to %s (the quarter hour"
+                 " before is %s); %zu gap%s in all (--allow-gaps imports anyway)",
+                 at, g->point, (long long)((g->to_ms - g->from_ms) / PG_DSO_PERIOD_MS), a, b,
+                 before, r->n_gaps, r->n_gaps == 1 ? "" : "s");
   }
   if (!rc) rc = pg_db_commit(db, d);
   else if (began) pg_db_rollback(db);
@@ -277,7 +282,7 @@ int pg_dso_points(sqlite3 *db, const char *point, pg_dso_point_info **out, size_
 int pg_dso_gaps(sqlite3 *db, const char *point, pg_dso_gap **out, size_t *n, pg_diag *d) {
   *out = NULL;
   *n = 0;
-  int rc = collect_gaps(db, point, out, n, NULL, 0, d);
+  int rc = collect_gaps(db, point, out, n, NULL, NULL, d);
   if (rc) {
     free(*out);
     *out = NULL;

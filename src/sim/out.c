@@ -175,6 +175,8 @@ int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const cha
                         json_pack("{sIsIsI}", "messages", (json_int_t)r->messages, "transfers",
                                   (json_int_t)r->transfers, "milestones",
                                   (json_int_t)r->milestones));
+  if (r->missing_readings)
+    json_object_set_new(j, "missingReadings", json_integer((json_int_t)r->missing_readings));
   json_object_set_new(j, "wallMs", json_integer((json_int_t)r->wall_ms));
   char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(j);

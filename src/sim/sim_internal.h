@@ -13,6 +13,7 @@ typedef struct pg_sim_out pg_sim_out;
 typedef struct pg_sim_acc {
   const pg_scenario *s;
   pg_sim_out *out; /* NULL: no per-slot file (party_slots.csv) */
+  bool *missing;   /* NULL or per party (producers, then consumers): no reading this slot */
   pg_sim_result *r;
   pg_market_producer *mp; /* id order */
   pg_market_consumer *mc;

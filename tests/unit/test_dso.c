@@ -278,9 +278,9 @@ static void test_gaps(void **state) {
   pg_dso_import_result r;
   pg_diag d = {{0}};
   assert_int_equal(import(db, false, &r, &d, 1, "g.csv"), PG_ERR_INVALID);
-  assert_non_null(strstr(d.msg, "metering point P1 misses 2 quarter hours from "
-                                "2025-06-01T00:30:00Z to 2025-06-01T01:00:00Z: "));
-  assert_non_null(strstr(d.msg, "g.csv:4 (the period before: "));
+  assert_non_null(strstr(d.msg, "g.csv:4: metering point P1 misses 2 quarter hours from "
+                                "2025-06-01T00:30:00Z to 2025-06-01T01:00:00Z (the quarter hour "
+                                "before is "));
   assert_non_null(strstr(d.msg, "g.csv:3); 2 gaps in all"));
   assert_int_equal(count_rows(db), 0);
   assert_int_equal(import(db, true, &r, &d, 1, "g.csv"), PG_OK);
@@ -371,7 +371,7 @@ static void test_dst_days(void **state) {
   pg_dso_import_result_free(&r);
   /* both: the months between them are one gap */
   assert_int_equal(import(db, false, &r, &d, 1, "spring.csv"), PG_ERR_INVALID);
-  assert_non_null(strstr(d.msg, "autumn.csv:2 (the period before: "));
+  assert_non_null(strstr(d.msg, "autumn.csv:2: metering point AT1 misses "));
   assert_non_null(strstr(d.msg, "spring.csv:93); 1 gap in all"));
   assert_int_equal(count_rows(db), 100);
   assert_int_equal(import(db, true, &r, &d, 1, "spring.csv"), PG_OK);
@@ -434,6 +434,102 @@ static void test_meter(void **state) {
   }
 }
 
+static void test_map(void **state) {
+  (void)state;
+  pg_dso_member *m;
+  size_t n;
+  pg_diag d = {{0}};
+  const char *t = "member;metering_point;quantity\nh1;AT1;\npv;AT2;generation\n";
+  assert_int_equal(pg_dso_map_parse(t, strlen(t), "map.csv", &m, &n, &d), PG_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(m[0].id, "h1");
+  assert_int_equal(m[0].q, PG_DSO_CONSUMPTION);
+  assert_string_equal(m[1].point, "AT2");
+  assert_int_equal(m[1].q, PG_DSO_GENERATION);
+  free(m);
+  static const struct {
+    const char *text, *want;
+  } bad[] = {
+      {"member,point\nh1,AT1\n", "map.csv:1: the header must be"},
+      {"member,metering_point\nh1,AT1\nh1,AT2\n", "map.csv:3: member h1 is mapped twice"},
+      {"member,metering_point,quantity\nh1,AT1,power\n", "map.csv:2: quantity 'power' is not"},
+      {"member,metering_point\nh 1,AT1\n", "map.csv:2: member 'h 1' is not"},
+      {"member,metering_point\nh1\n", "map.csv:2: 1 fields, the header has 2"},
+      {"member,metering_point\n", "map.csv: no members"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_not_equal(pg_dso_map_parse(bad[i].text, strlen(bad[i].text), "map.csv", &m, &n, &d), PG_OK);
+    if (!strstr(d.msg, bad[i].want)) fail_msg("map %zu: '%s' lacks '%s'", i, d.msg, bad[i].want);
+    assert_null(m);
+  }
+  pg_dso_member e;
+  assert_int_equal(pg_dso_map_entry("h1=AT1:allocated", &e, &d), PG_OK);
+  assert_int_equal(e.q, PG_DSO_ALLOCATED);
+  assert_int_equal(pg_dso_map_entry("h1=AT1", &e, &d), PG_OK);
+  assert_int_equal(e.q, PG_DSO_CONSUMPTION);
+  assert_int_equal(pg_dso_map_entry("h1", &e, &d), PG_ERR_INVALID);
+  assert_int_equal(pg_dso_map_entry("h1=AT1:", &e, &d), PG_ERR_INVALID);
+  assert_int_equal(pg_dso_map_entry("=AT1", &e, &d), PG_ERR_INVALID);
+}
+
+/* Hour slots over quarter-hour values: equal, a difference within and one
+ * beyond the tolerance, a slot missing on each side. */
+static void test_reconcile(void **state) {
+  (void)state;
+  write_file("r.csv", "metering_point,start,consumption_kwh,generation_kwh\n"
+                      "AT1,2025-06-01T00:00:00Z,0.1,0\nAT1,2025-06-01T00:15:00Z,0.1,0\n"
+                      "AT1,2025-06-01T00:30:00Z,0.1,0\nAT1,2025-06-01T00:45:00Z,0.1,0\n"
+                      "AT1,2025-06-01T01:00:00Z,0.2,0\nAT1,2025-06-01T01:15:00Z,0.2,0\n"
+                      "AT1,2025-06-01T01:30:00Z,0.2,0\nAT1,2025-06-01T01:45:00Z,0.2,0\n"
+                      "AT1,2025-06-01T02:00:00Z,0.3,0\n" /* 02:15.. missing: hour 2 unknown */
+                      "AT1,2025-06-01T03:00:00Z,0.1,0\nAT1,2025-06-01T03:15:00Z,0.1,0\n"
+                      "AT1,2025-06-01T03:30:00Z,0.1,0\nAT1,2025-06-01T03:45:00Z,0.1,0\n"
+                      "AT2,2025-06-01T00:00:00Z,0,1\nAT2,2025-06-01T00:15:00Z,0,1\n"
+                      "AT2,2025-06-01T00:30:00Z,0,1\nAT2,2025-06-01T00:45:00Z,0,1\n");
+  sqlite3 *db = fresh_db("r.db");
+  pg_dso_import_result ir;
+  pg_diag d = {{0}};
+  assert_int_equal(import(db, true, &ir, &d, 1, "r.csv"), PG_OK);
+  pg_dso_import_result_free(&ir);
+  const int64_t h = T0 / 3600000 + 2; /* the hour slot of 2025-06-01T00:00Z */
+  pg_dso_ours ours[] = {
+      {"h1", h + 3, 400},  /* equal */
+      {"h1", h + 2, 1200}, /* grid operator: missing */
+      {"h1", h, 400},      /* equal */
+      {"h1", h + 1, 803},  /* +3: within 5 */
+      {"pv", h, 3990},     /* -10: beyond */
+      {"other", h + 4, 1}, /* not mapped; widens the range: h1 and pv miss hour 4 */
+  };
+  pg_dso_member map[2];
+  assert_int_equal(pg_dso_map_entry("h1=AT1", &map[0], &d), PG_OK);
+  assert_int_equal(pg_dso_map_entry("pv=AT2:generation", &map[1], &d), PG_OK);
+  pg_buf csv;
+  pg_buf_init(&csv, 1 << 20);
+  pg_dso_reconcile_result r;
+  assert_int_equal(pg_dso_reconcile(db, map, 2, 3600000, ours, 6, 5, &csv, &r, &d), PG_OK);
+  assert_int_equal(r.members, 2);
+  assert_int_equal(r.slots, 4);     /* h1: h, h+1, h+3; pv: h */
+  assert_int_equal(r.differing, 2); /* h1 h+2 (missing), pv h (-10) */
+  assert_int_equal(r.missing, 1);
+  assert_int_equal(r.largest_wh, 10);
+  assert_string_equal(r.largest_member, "pv");
+  assert_int_equal(r.largest_slot, h);
+  pg_buf_put_u8(&csv, 0);
+  char want[600];
+  snprintf(want, sizeof want,
+           "member,metering_point,quantity,slot,start,dso_wh,our_wh,diff_wh,beyond_tolerance\n"
+           "h1,AT1,consumption,%lld,2025-06-01T01:00:00Z,800,803,3,0\n"
+           "h1,AT1,consumption,%lld,2025-06-01T02:00:00Z,,1200,,1\n"
+           "pv,AT2,generation,%lld,2025-06-01T00:00:00Z,4000,3990,-10,1\n",
+           (long long)h + 1, (long long)h + 2, (long long)h);
+  assert_string_equal((const char *)csv.data, want);
+  pg_buf_free(&csv);
+  pg_buf_init(&csv, 1 << 20);
+  assert_int_equal(pg_dso_reconcile(db, map, 2, 600000, ours, 6, 0, &csv, &r, &d), PG_ERR_INVALID);
+  pg_buf_free(&csv);
+  sqlite3_close(db);
+}
+
 static void test_iso8601(void **state) {
   (void)state;
   int64_t ms;
@@ -479,6 +575,8 @@ int main(void) {
       cmocka_unit_test(test_gaps),
       cmocka_unit_test(test_dst_days),
       cmocka_unit_test(test_meter),
+      cmocka_unit_test(test_map),
+      cmocka_unit_test(test_reconcile),
       cmocka_unit_test(test_iso8601),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
