@@ -24,22 +24,6 @@
 
 static char g_out[300], g_state[400], g_export[400];
 
-/* Runs argv to completion (stdout and stderr into log); the exit status. */
-static int run_status(const char *const *argv, const char *log) {
-  pid_t pid = spawn_logged(argv, log);
-  int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFEXITED(st));
-  return WEXITSTATUS(st);
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  assert_int_equal(fclose(f), 0);
-}
-
 /* Two hours of a small community around noon: 2 producers, 3 households. */
 static int setup(void **state) {
   (void)state;
