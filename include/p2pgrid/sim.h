@@ -33,15 +33,18 @@
  *              noise (0..1), bid_share, bid_min, bid_max
  *   [producer ID] an explicit producer: name, ask (per kWh; none = no ask)
  *   [source ID]  an explicit source: producer (required: a [producer ID]),
- *              kind (solar | wind | csv) and that meter's keys
- *              (meter_profile.h; solar lat/lon default to [site])
- *   [household ID] an explicit household: name, bid, kind (household | csv,
- *              default household) and the meter's keys
+ *              kind (solar | wind | csv | dso) and that meter's keys
+ *              (meter_profile.h, dso.h; solar lat/lon default to [site])
+ *   [household ID] an explicit household: name, bid, kind (household | csv |
+ *              dso, default household) and the meter's keys
  * Generated ids: producers p001.., their sources p001-s1.., households
  * h0001..; an explicit id must not collide with them.
  *
  * OUTPUTS in out_dir (the contract with sim_report.h): slots.csv,
- * participants.csv, transfers.csv, balances.csv, summary.json; then
+ * participants.csv, transfers.csv, balances.csv, summary.json, and
+ * party_slots.csv (slot,start,id,role,energy_wh,community_wh,amount: every
+ * participant's reading and settlement per slot; a market-only participant
+ * without a reading in a slot has no line); then
  * report.html by pg_sim_report_write. Full mode keeps its node and entity
  * databases in out_dir/state (removed and re-made every run). */
 #ifndef P2PGRID_SIM_H
@@ -203,8 +206,8 @@ PG_NODISCARD int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_r
                             pg_diag *d);
 void pg_sim_result_free(pg_sim_result *r);
 
-/* Writes the output files (slots.csv, participants.csv, transfers.csv,
- * balances.csv, summary.json) for a result; pg_sim_run calls it when
+/* Writes the output files (slots.csv, participants.csv, summary.json; the
+ * streamed transfers.csv, balances.csv and party_slots.csv come from the run) for a result; pg_sim_run calls it when
  * write_files is set. */
 PG_NODISCARD int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r,
                                       const char *out_dir, pg_diag *d);
