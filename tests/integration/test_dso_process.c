@@ -189,6 +189,16 @@ static char *report_lines(const char *path) {
   return s;
 }
 
+/* The report's lines for the two altered slots (15-minute slots). */
+static void altered_report(char *want, size_t cap) {
+  const int64_t s0 = DAY0_MS / 900000;
+  snprintf(want, cap,
+           "h1,AT0010000000000000001000000000001,consumption,%lld,2025-10-26T00:15:00Z,%lld,%lld,7,1\n"
+           "pv,AT0010000000000000001000000000003,generation,%lld,2025-10-26T01:15:00Z,%lld,%lld,-25,1\n",
+           (long long)(s0 + ALT_H1), (long long)h1_wh(ALT_H1), (long long)h1_wh(ALT_H1) + 7,
+           (long long)(s0 + ALT_PV), (long long)pv_wh(ALT_PV), (long long)pv_wh(ALT_PV) - 25);
+}
+
 static void test_settle_and_reconcile(void **state) {
   (void)state;
   char out1[300], out2[300], rep[300], log[400], want[600];
@@ -216,12 +226,7 @@ static void test_settle_and_reconcile(void **state) {
   assert_string_equal(s, "");
   free(s);
 
-  const int64_t s0 = DAY0_MS / 900000;
-  snprintf(want, sizeof want,
-           "h1,AT0010000000000000001000000000001,consumption,%lld,2025-10-26T00:15:00Z,%lld,%lld,7,1\n"
-           "pv,AT0010000000000000001000000000003,generation,%lld,2025-10-26T01:15:00Z,%lld,%lld,-25,1\n",
-           (long long)(s0 + ALT_H1), (long long)h1_wh(ALT_H1), (long long)h1_wh(ALT_H1) + 7,
-           (long long)(s0 + ALT_PV), (long long)pv_wh(ALT_PV), (long long)pv_wh(ALT_PV) - 25);
+  altered_report(want, sizeof want);
   snprintf(rep, sizeof rep, "%s/altered.csv.report", g_root);
   const char *a2[] = {"reconcile", "--db", g_db1, "--sim-out", out2, "--map", g_map, "--out", rep, NULL};
   assert_int_equal(dso("reconcile-altered", a2), 1);
@@ -258,13 +263,8 @@ static void test_grid_db(void **state) {
   log_of("reconcile-grid", log, sizeof log);
   expect_in(log, "members: 3\nslots compared: 24\ndiffering slots: 2");
   char *s = report_lines(rep);
-  const int64_t s0 = DAY0_MS / 900000;
   char want[600];
-  snprintf(want, sizeof want,
-           "h1,AT0010000000000000001000000000001,consumption,%lld,2025-10-26T00:15:00Z,%lld,%lld,7,1\n"
-           "pv,AT0010000000000000001000000000003,generation,%lld,2025-10-26T01:15:00Z,%lld,%lld,-25,1\n",
-           (long long)(s0 + ALT_H1), (long long)h1_wh(ALT_H1), (long long)h1_wh(ALT_H1) + 7,
-           (long long)(s0 + ALT_PV), (long long)pv_wh(ALT_PV), (long long)pv_wh(ALT_PV) - 25);
+  altered_report(want, sizeof want);
   assert_string_equal(s, want);
   free(s);
 }

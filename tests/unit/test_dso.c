@@ -434,6 +434,43 @@ static void test_meter(void **state) {
   }
 }
 
+/* An entity's [meter] kind = dso: made by pg_meter_from_config; bad keys
+ * are configuration errors naming the section and key. */
+static void test_meter_config(void **state) {
+  (void)state;
+  write_file("mc.csv", "metering_point,start,generation_wh\nPV1,2025-06-01T00:00:00Z,42\n");
+  char p[512], text[1024];
+  path_of("mc.csv", p, sizeof p);
+  static const struct {
+    const char *keys, *want;
+  } cases[] = {
+      {"point = PV1\nquantity = generation\n", NULL},
+      {"point = PV1\nquantity = power\n", "[meter] quantity: 'power' is not consumption"},
+      {"point = PV2\nquantity = generation\n", "[meter] file: dso meter: "},
+      {"quantity = generation\n", "point"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(text, sizeof text, "[meter]\nkind = dso\nfile = %s\n%s", p, cases[i].keys);
+    pg_config *c = NULL;
+    pg_diag d = {{0}};
+    assert_int_equal(pg_config_new(&c), PG_OK);
+    assert_int_equal(pg_config_load_string(c, "e.ini", text, strlen(text), &d), PG_OK);
+    pg_meter *m = NULL;
+    int rc = pg_meter_from_config(c, "meter", 1, &m, &d);
+    if (!cases[i].want) {
+      assert_int_equal(rc, PG_OK);
+      int64_t wh = 0;
+      assert_int_equal(pg_meter_energy(m, 1748736000000ULL, 1748736900000ULL, &wh, &d), PG_OK);
+      assert_int_equal(wh, 42);
+    } else {
+      assert_int_equal(rc, PG_ERR_CONFIG);
+      if (!strstr(d.msg, cases[i].want)) fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, cases[i].want);
+    }
+    pg_meter_free(m);
+    pg_config_free(c);
+  }
+}
+
 static void test_map(void **state) {
   (void)state;
   pg_dso_member *m;
@@ -575,6 +612,7 @@ int main(void) {
       cmocka_unit_test(test_gaps),
       cmocka_unit_test(test_dst_days),
       cmocka_unit_test(test_meter),
+      cmocka_unit_test(test_meter_config),
       cmocka_unit_test(test_map),
       cmocka_unit_test(test_reconcile),
       cmocka_unit_test(test_iso8601),
