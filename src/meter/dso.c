@@ -7,6 +7,7 @@
 #include "p2pgrid/datetime.h"
 #include "p2pgrid/dso.h"
 #include "p2pgrid/file.h"
+#include "dso_internal.h"
 
 #define MAX_COLS 16
 
@@ -223,7 +224,7 @@ static int check_duplicates(parser *p) {
 }
 
 int pg_dso_parse(const void *data, size_t len, const char *name, pg_dso_file *out, pg_diag *d) {
-  parser p = {.name = name ? name : "<dso>", .d = d};
+  parser p = {.name = name ? dso_tail(name, 80) : "<dso>", .d = d};
   const char *line;
   size_t n;
   int rc;

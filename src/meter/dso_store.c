@@ -6,6 +6,7 @@
 #include "p2pgrid/datetime.h"
 #include "p2pgrid/db.h"
 #include "p2pgrid/dso.h"
+#include "dso_internal.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS dso_values(point TEXT NOT NULL, start_ms INTEGER NOT NULL,"
@@ -106,9 +107,10 @@ static int import_row(importer *im, const char *file, const pg_dso_row *row) {
     show_wh(old, b, sizeof b);
     pg_iso8601_utc(row->start_ms, iso, sizeof iso);
     return pg_fail(im->d, PG_ERR_EXISTS,
-                   "%.60s:%ld: %s %s of %s at %s conflicts with %s imported from %.60s:%lld",
-                   file, row->line, pg_dso_qty_name((pg_dso_qty)q), a, row->point, iso, b,
-                   (const char *)sqlite3_column_text(g, 3), (long long)sqlite3_column_int64(g, 4));
+                   "%s:%ld: %s %s of %s at %s conflicts with %s imported from %s:%lld",
+                   dso_tail(file, 50), row->line, pg_dso_qty_name((pg_dso_qty)q), a, row->point, iso, b,
+                   dso_tail((const char *)sqlite3_column_text(g, 3), 50),
+                   (long long)sqlite3_column_int64(g, 4));
   }
   if (!fill) {
     im->r->unchanged++;
@@ -155,9 +157,9 @@ static int collect_gaps(sqlite3 *db, const char *point, pg_dso_gap **gaps, size_
     g->from_ms = sqlite3_column_int64(st, 1) + PG_DSO_PERIOD_MS;
     g->to_ms = sqlite3_column_int64(st, 2);
     if (at && *n == 0) {
-      snprintf(at, WHERE_CAP, "%.100s:%lld", (const char *)sqlite3_column_text(st, 3),
+      snprintf(at, WHERE_CAP, "%s:%lld", dso_tail((const char *)sqlite3_column_text(st, 3), 50),
                (long long)sqlite3_column_int64(st, 4));
-      snprintf(before, WHERE_CAP, "%.100s:%lld", (const char *)sqlite3_column_text(st, 5),
+      snprintf(before, WHERE_CAP, "%s:%lld", dso_tail((const char *)sqlite3_column_text(st, 5), 50),
                (long long)sqlite3_column_int64(st, 6));
     }
     (*n)++;
