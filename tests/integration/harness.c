@@ -428,10 +428,12 @@ int run_status(const char *const *argv, const char *log) {
 }
 
 void run_ok(const char *const *argv, const char *log) {
-  int st = run_status(argv, log);
-  if (st != 0) {
+  pid_t pid = spawn_logged(argv, log);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     char *s = slurp(log, NULL);
-    fail_msg("%s %s: exit status %d: %s", argv[0], argv[1] ? argv[1] : "", st, s ? s : "");
+    fail_msg("%s %s: exit status 0x%x: %s", argv[0], argv[1] ? argv[1] : "", st, s ? s : "");
   }
 }
 

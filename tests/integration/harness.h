@@ -147,7 +147,7 @@ void grid_enrol(const grid_dirs *g, const char *id, const char *address);
 /* Runs argv to completion (output into log) within DEADLINE_RUN_MS (killed
  * and failed after); the exit status (128 + signal when killed by one). */
 int run_status(const char *const *argv, const char *log);
-/* run_status, and fails unless it exits 0 (with the log). */
+/* Runs argv to completion (output into log); fails unless it exits 0. */
 void run_ok(const char *const *argv, const char *log);
 /* p2pgrid ca init --dir dir */
 void ca_init(const char *dir);
