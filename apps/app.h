@@ -47,6 +47,8 @@ int pg_cmd_audit(int argc, char **argv);
 void pg_cmd_audit_usage(FILE *f);
 int pg_cmd_invoice(int argc, char **argv);
 void pg_cmd_invoice_usage(FILE *f);
+int pg_cmd_dso(int argc, char **argv);
+void pg_cmd_dso_usage(FILE *f);
 
 int pg_cmd_entity(int argc, char **argv); /* source, producer, consumer, grid */
 void pg_cmd_source_usage(FILE *f);

@@ -39,6 +39,8 @@ static const pg_app_cmd commands[] = {
      pg_cmd_invoice_usage},
     {"market", "settle one slot with a market mechanism (no node needed)", pg_cmd_market,
      pg_cmd_market_usage},
+    {"dso", "import, show and reconcile the grid operator's 15-minute values", pg_cmd_dso,
+     pg_cmd_dso_usage},
     {"version", "print the version", cmd_version, cmd_version_usage},
     {"help", "explain a command", cmd_help, cmd_help_usage},
 };

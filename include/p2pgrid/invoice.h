@@ -4,7 +4,7 @@
  * HTML (self-contained, print-friendly, the chart as inline SVG, no script),
  * PDF (cairo; the same content, the chart drawn with cairo) and the annex CSV.
  *
- * INPUTS. A simulator output directory (sim.h: members.csv, participants.csv,
+ * INPUTS. A simulator output directory (sim.h: party_slots.csv, participants.csv,
  * transfers.csv, summary.json) with the scenario it ran (its [tariff], zone,
  * [money]). A month is the calendar month in the community's time zone: a
  * slot belongs to the month of the local date at its start.
@@ -122,7 +122,7 @@ typedef struct pg_invoice_summary {
 } pg_invoice_summary;
 
 /* The members of a simulator output with their slots and payments in the
- * month, parsed from the bytes of participants.csv, members.csv and
+ * month, parsed from the bytes of participants.csv, party_slots.csv and
  * transfers.csv (NULL: no payments); o's month, slot_ms and tz select the
  * slots (o's other fields are kept for pg_invoice_set_get; strings
  * borrowed). Errors name the file and line. */

@@ -123,7 +123,7 @@ PG_NODISCARD int pg_meter_mqtt_stats_get(pg_meter *m, pg_meter_mqtt_stats *out);
 
 /* ---- From a config section ----
  * Creates the meter an entity's [meter] section describes:
- *   kind = solar | wind | household | csv | mqtt
+ *   kind = solar | wind | household | csv | mqtt | dso
  * plus the kind's keys (documented in docs/CONFIG.md and the example
  * configs). seed mixes into the profile's random processes so two meters of
  * the same kind differ. The diag names the file:line of a bad key.
@@ -133,6 +133,7 @@ PG_NODISCARD int pg_meter_mqtt_stats_get(pg_meter *m, pg_meter_mqtt_stats *out);
  *   at most 1024 bytes, one line; needs username), stale (duration, default
  *   60s). A `password` key is refused: passwords never live in the INI.
  *   solar/wind/household/csv: pg_meter_profile_from_config (meter_profile.h).
+ *   dso: file, point, quantity: pg_meter_dso_from_config (dso.h).
  * PG_ERR_CONFIG for a bad or unknown kind or value, PG_ERR_IO for an
  * unreadable password file. */
 PG_NODISCARD int pg_meter_from_config(pg_config *cfg, const char *section, uint64_t seed,

@@ -47,7 +47,7 @@ void pg_meter_csv_opts_default(pg_meter_csv_opts *o);
 PG_NODISCARD int pg_meter_csv_new(const char *path, const pg_meter_csv_opts *o, pg_meter **out,
                                   pg_diag *d);
 
-/* Creates a solar, wind, household or csv meter from a config section
+/* Creates a solar, wind, household, csv or dso meter from a config section
  * (`kind` as read from its "kind" key). Keys (all optional unless marked):
  *   solar:     lat, lon (degrees), kwp, tilt, azimuth (0 south, 90 west),
  *              performance_ratio, albedo, clouds (bool), clearness
@@ -56,6 +56,7 @@ PG_NODISCARD int pg_meter_csv_new(const char *path, const pg_meter_csv_opts *o, 
  *   household: annual_kwh, tz, holidays (bool), noise, shift_min
  *   csv:       path (required), interp (step | linear), wrap (bool),
  *              annual_kwh, dynamise (bool), holidays (bool), tz
+ *   dso:       file, point, quantity (pg_meter_dso_from_config, dso.h)
  * tz: UTC, +HH:MM or an IANA zone (pg_tz_parse); or, legacy, utc_offset_min
  * (minutes east) and eu_dst (bool, default true) for a fixed offset with the
  * EU rule — not both. Default: the built-in Europe/Berlin rule (PG_TZ_BERLIN). 

@@ -52,10 +52,10 @@
  *              noise (0..1), bid_share, bid_min, bid_max
  *   [producer ID] an explicit producer: name, ask (per kWh; none = no ask)
  *   [source ID]  an explicit source: producer (required: a [producer ID]),
- *              kind (solar | wind | csv) and that meter's keys
- *              (meter_profile.h; solar lat/lon default to [site])
- *   [household ID] an explicit household: name, bid, kind (household | csv,
- *              default household) and the meter's keys; sharing: key (static
+ *              kind (solar | wind | csv | dso) and that meter's keys
+ *              (meter_profile.h, dso.h; solar lat/lon default to [site])
+ *   [household ID] an explicit household: name, bid, kind (household | csv |
+ *              dso, default household) and the meter's keys; sharing: key (static
  *              key, "25%", up to 4 decimals; when no member of a static group
  *              has a key, the group's members get equal keys, rounded down),
  *              group (hierarchical, 0..63, default 0), participation (1..100 %,
@@ -68,10 +68,12 @@
  * OUTPUTS in out_dir (the contract with sim_report.h): slots.csv,
  * participants.csv, transfers.csv, balances.csv, summary.json (with
  * "timeZone": the [site] tz as pg_tz_name gives it, for local labels); then
- * report.html by pg_sim_report_write. Also members.csv (the input of
- * `p2pgrid invoice`): slot,id,role,energy_wh,community_wh,amount,fee,total,
- * one row per participant and slot as settled, when participants x slots
- * <= 5,000,000 (larger runs leave it out). Full mode keeps its node and entity
+ * report.html by pg_sim_report_write. Also party_slots.csv (the input of
+ * `p2pgrid invoice` and `p2pgrid dso reconcile`):
+ * slot,start,id,role,energy_wh,community_wh,amount,fee,total, one row per
+ * participant and slot as settled (a market-only participant without a
+ * reading in a slot has none), when participants x slots <= 5,000,000
+ * (larger runs leave it out). Full mode keeps its node and entity
  * databases in out_dir/state (removed and re-made every run). */
 #ifndef P2PGRID_SIM_H
 #define P2PGRID_SIM_H
@@ -227,6 +229,10 @@ typedef struct pg_sim_result {
   int64_t paid;      /* consumers' payments received by the grid (full), = billed (market-only) */
   int64_t consumer_savings, producer_savings;
   uint32_t gini_ppm;
+  /* market-only: (participant, slot) pairs whose meter had no reading
+   * (PG_ERR_UNAVAILABLE, e.g. a quarter hour the grid operator did not send):
+   * settled as 0 Wh and left out of party_slots.csv */
+  uint64_t missing_readings;
   /* full mode */
   uint64_t messages, transfers, milestones;
   uint64_t supply_before, supply_after;
@@ -240,8 +246,8 @@ PG_NODISCARD int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_r
                             pg_diag *d);
 void pg_sim_result_free(pg_sim_result *r);
 
-/* Writes the output files (slots.csv, participants.csv, transfers.csv,
- * balances.csv, summary.json) for a result; pg_sim_run calls it when
+/* Writes the output files (slots.csv, participants.csv, summary.json; the
+ * streamed transfers.csv, balances.csv and party_slots.csv come from the run) for a result; pg_sim_run calls it when
  * write_files is set. */
 PG_NODISCARD int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r,
                                       const char *out_dir, pg_diag *d);

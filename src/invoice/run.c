@@ -26,7 +26,7 @@ struct pg_invoice_set {
   pg_invoice probe;  /* month, slot_ms, tz: for pg_invoice_in_month */
   member *m;
   size_t n;
-  size_t rows; /* members.csv rows in the month */
+  size_t rows; /* party_slots.csv rows in the month */
 };
 typedef struct pg_invoice_set run;
 
@@ -104,11 +104,11 @@ static int push_slot(member *m, const pg_invoice_slot *s, pg_diag *d) {
   return PG_OK;
 }
 
-/* members.csv: slot,id,role,energy_wh,community_wh,amount,fee,total */
+/* party_slots.csv: slot,start,id,role,energy_wh,community_wh,amount,fee,total (by name) */
 static int load_members(run *r, const uint8_t *data, size_t len, pg_diag *d) {
   static const char *const cols[] = {"slot", "id", "energy_wh", "community_wh", "amount", "fee"};
   rpt_csv c;
-  rpt_csv_init(&c, "members.csv", data, len);
+  rpt_csv_init(&c, "party_slots.csv", data, len);
   int rc = rpt_csv_header(&c, cols, 6, d);
   while (!rc && (rc = rpt_csv_next(&c, d)) == 1) {
     int64_t v[6] = {0};
@@ -206,7 +206,7 @@ const char *pg_invoice_set_id(const pg_invoice_set *s, size_t i) { return s->m[i
 
 /* Reads the three files of the run's directory and parses them. */
 static int load(const pg_invoice_opts *o, pg_invoice_set **out, pg_diag *d) {
-  const char *names[] = {"participants.csv", "members.csv", "transfers.csv"};
+  const char *names[] = {"participants.csv", "party_slots.csv", "transfers.csv"};
   uint8_t *data[3] = {NULL, NULL, NULL};
   size_t len[3] = {0, 0, 0};
   int rc = PG_OK;

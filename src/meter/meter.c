@@ -11,6 +11,8 @@
 
 /* The profile and CSV meters (meter_profile.c, meter_csv.c on pg_profile). */
 #include "p2pgrid/meter_profile.h"
+/* The grid operator's values (meter_dso.c). */
+#include "p2pgrid/dso.h"
 
 #define PASSWORD_FILE_MAX 1024
 
@@ -187,12 +189,13 @@ int pg_meter_from_config(pg_config *cfg, const char *section, uint64_t seed, pg_
   if ((rc = pg_config_require(cfg, section, "kind", d))) return rc;
   if ((rc = pg_config_get_str(cfg, section, "kind", NULL, &kind, d))) return rc;
   if (strcmp(kind, "mqtt") == 0) return mqtt_from_config(cfg, section, out, d);
+  if (strcmp(kind, "dso") == 0) return pg_meter_dso_from_config(cfg, section, out, d);
   if (strcmp(kind, "solar") == 0 || strcmp(kind, "wind") == 0 ||
       strcmp(kind, "household") == 0 || strcmp(kind, "csv") == 0) {
     return pg_meter_profile_from_config(cfg, section, kind, seed, out, d);
   }
   key_where(cfg, section, "kind", where, sizeof where);
   return pg_fail(d, PG_ERR_CONFIG,
-                 "%s: unknown meter kind '%.40s' (use solar, wind, household, csv or mqtt)",
+                 "%s: unknown meter kind '%.40s' (use solar, wind, household, csv, mqtt or dso)",
                  where, kind);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/dso.h"
 #include "p2pgrid/meter_profile.h"
 
 typedef enum { K_SOLAR, K_WIND, K_HOUSE } model_kind;
@@ -230,6 +231,7 @@ int pg_meter_profile_from_config(pg_config *c, const char *sec, const char *kind
     }
     return rc;
   }
-  return pg_fail(d, PG_ERR_INVALID, "[%.60s] kind: '%.40s' is not solar, wind, household or csv",
+  if (strcmp(kind, "dso") == 0) return pg_meter_dso_from_config(c, sec, out, d);
+  return pg_fail(d, PG_ERR_INVALID, "[%.60s] kind: '%.40s' is not solar, wind, household, csv or dso",
                  sec, kind);
 }

@@ -36,39 +36,7 @@ double pg_latent(uint64_t seed, uint64_t stream, int64_t t_ms, const pg_latent_s
 /* Standard normal CDF. */
 double pg_phi_cdf(double z);
 
-/* ---- CSV lines over untrusted bytes (csv.c) ---- */
-#include <stdbool.h>
-#include <stddef.h>
-
-#include "p2pgrid/buf.h"
-
-typedef struct pg_csv_field {
-  const char *p;
-  size_t len;
-} pg_csv_field;
-
-/* Walks lines of data[0..len) through a pg_reader. */
-typedef struct pg_csv {
-  pg_reader r;
-  const char *name;
-  size_t max_line;
-  long line; /* 1-based number of the line last returned */
-} pg_csv;
-
-void pg_csv_init(pg_csv *c, const void *data, size_t len, const char *name, size_t max_line);
-/* Next line (without CR/LF): PG_OK with *out and *n set, PG_ERR_NOT_FOUND at the
- * end, PG_ERR_TOO_LARGE (diag) for an over-long line or PG_ERR_INVALID for a
- * NUL byte. A UTF-8 BOM before line 1 is skipped. */
-int pg_csv_next(pg_csv *c, const char **out, size_t *n, pg_diag *d);
-/* Splits a line at ',' into at most max fields; returns the count, or
- * max + 1 when there are more. */
-size_t pg_csv_split(const char *line, size_t n, pg_csv_field *f, size_t max);
-bool pg_csv_eq(pg_csv_field f, const char *s);
-/* Non-negative decimal such as 123 or 123.456 (at most 12 integer and 9 fraction
- * digits). *milli = value in thousandths, rounded half up. */
-int pg_csv_decimal_milli(pg_csv_field f, int64_t *milli);
-/* Copies a field for an error message, shortened and with bytes outside
- * printable ASCII replaced by '?'. */
-void pg_csv_show(pg_csv_field f, char *out, size_t cap);
+/* CSV lines over untrusted bytes: pg_csv_* in p2pgrid/csv.h (src/base/csv.c). */
+#include "p2pgrid/csv.h"
 
 #endif

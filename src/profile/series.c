@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/datetime.h"
 #include "p2pgrid/profile.h"
 #include "profile_internal.h"
 
@@ -26,43 +27,10 @@ static i128 floor_div128(i128 a, i128 b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-static bool digits(const char *s, size_t n, int *v) {
-  int x = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    x = x * 10 + (s[i] - '0');
-  }
-  *v = x;
-  return true;
-}
-
-/* YYYY-MM-DDTHH:MM:SS[.f{1,3}](Z|+00:00) */
+/* YYYY-MM-DDTHH:MM:SS[.f](Z|+00:00): UTC only */
 static bool parse_iso(pg_csv_field f, int64_t *ms) {
-  const char *s = f.p;
-  size_t n = f.len;
-  int y, mo, d, h, mi, se, frac = 0;
-  if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return false;
-  if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-      !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
-    return false;
-  size_t i = 19;
-  if (i < n && s[i] == '.') {
-    size_t k = 0;
-    i++;
-    while (i < n && s[i] >= '0' && s[i] <= '9') {
-      if (++k > 3) return false;
-      frac = frac * 10 + (s[i] - '0');
-      i++;
-    }
-    if (k == 0) return false;
-    for (; k < 3; k++) frac *= 10;
-  }
-  if (!((n - i == 1 && s[i] == 'Z') || (n - i == 6 && memcmp(s + i, "+00:00", 6) == 0))) return false;
-  static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return false;
-  if (d > mdays[mo - 1] + (mo == 2 && pg_days_in_year(y) == 366)) return false;
-  *ms = ((pg_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + frac;
-  return true;
+  int32_t off;
+  return pg_iso8601_parse(f.p, f.len, ms, &off) == PG_OK && off == 0;
 }
 
 static bool parse_uint(pg_csv_field f, int64_t *v) {

@@ -38,33 +38,39 @@ static int close_tmp(FILE *f, const char *dir, const char *name, bool ok, pg_dia
   return PG_OK;
 }
 
-int pg_sim_out_open(pg_sim_out *o, const char *dir, bool members, pg_diag *d) {
+int pg_sim_out_open(pg_sim_out *o, const char *dir, uint64_t slot_ms, bool party_slots,
+                    pg_diag *d) {
   memset(o, 0, sizeof *o);
   snprintf(o->dir, sizeof o->dir, "%s", dir);
+  o->slot_ms = slot_ms;
   char stale[1200];
-  snprintf(stale, sizeof stale, "%s/members.csv", dir);
-  if (!members) (void)remove(stale); /* never leave one of another run */
+  snprintf(stale, sizeof stale, "%s/party_slots.csv", dir);
+  if (!party_slots) (void)remove(stale); /* never leave one of another run */
   o->transfers = open_tmp(dir, "transfers.csv", d);
   if (!o->transfers) return PG_ERR_IO;
   o->balances = open_tmp(dir, "balances.csv", d);
-  if (o->balances && members) o->members = open_tmp(dir, "members.csv", d);
-  if (!o->balances || (members && !o->members)) {
+  if (o->balances && party_slots) o->party_slots = open_tmp(dir, "party_slots.csv", d);
+  if (!o->balances || (party_slots && !o->party_slots)) {
     (void)close_tmp(o->transfers, dir, "transfers.csv", false, NULL);
     if (o->balances) (void)close_tmp(o->balances, dir, "balances.csv", false, NULL);
     return PG_ERR_IO;
   }
   fputs("slot,time,from,to,amount,reference,message_id\n", o->transfers);
   fputs("slot,id,balance\n", o->balances);
-  if (o->members) fputs("slot,id,role,energy_wh,community_wh,amount,fee,total\n", o->members);
+  if (o->party_slots)
+    fputs("slot,start,id,role,energy_wh,community_wh,amount,fee,total\n", o->party_slots);
   return PG_OK;
 }
 
-void pg_sim_out_member(pg_sim_out *o, uint64_t slot, const char *id, bool producer,
-                       int64_t energy_wh, const pg_market_party *p) {
-  if (!o || !o->members) return;
-  fprintf(o->members, "%" PRIu64 ",%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
-          slot, id, producer ? "producer" : "consumer", energy_wh, p->community_wh, p->amount,
-          p->fee, p->total);
+void pg_sim_out_party_slot(pg_sim_out *o, uint64_t slot, const char *id, bool producer,
+                           int64_t energy_wh, const pg_market_party *p) {
+  if (!o || !o->party_slots) return;
+  char iso[32];
+  pg_sim_iso(slot * o->slot_ms, iso, sizeof iso);
+  fprintf(o->party_slots,
+          "%" PRIu64 ",%s,%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
+          slot, iso, id, producer ? "producer" : "consumer", energy_wh, p->community_wh,
+          p->amount, p->fee, p->total);
 }
 
 void pg_sim_out_balance(pg_sim_out *o, uint64_t slot, const char *id, int64_t balance) {
@@ -83,8 +89,9 @@ void pg_sim_out_transfer(pg_sim_out *o, uint64_t slot, uint64_t time_ms, const c
 int pg_sim_out_close(pg_sim_out *o, bool ok, pg_diag *d) {
   int rc = close_tmp(o->transfers, o->dir, "transfers.csv", ok, d);
   int rc2 = close_tmp(o->balances, o->dir, "balances.csv", ok, rc ? NULL : d);
-  int rc3 = o->members ? close_tmp(o->members, o->dir, "members.csv", ok, rc || rc2 ? NULL : d)
-                       : PG_OK;
+  int rc3 = o->party_slots
+                ? close_tmp(o->party_slots, o->dir, "party_slots.csv", ok, rc || rc2 ? NULL : d)
+                : PG_OK;
   return rc ? rc : rc2 ? rc2 : rc3;
 }
 
@@ -185,6 +192,8 @@ int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const cha
                                 (json_int_t)s->tariff.capacity_price, "vatBp",
                                 (json_int_t)s->tariff.vat_bp, "gridFeeReduction",
                                 (json_int_t)s->tariff.grid_fee_reduction_per_kwh));
+  if (r->missing_readings)
+    json_object_set_new(j, "missingReadings", json_integer((json_int_t)r->missing_readings));
   json_object_set_new(j, "wallMs", json_integer((json_int_t)r->wall_ms));
   char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(j);

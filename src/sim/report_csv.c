@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/datetime.h"
 #include "report_internal.h"
 
 void rpt_csv_init(rpt_csv *c, const char *file, const uint8_t *data, size_t len) {
@@ -203,43 +203,9 @@ bool rpt_parse_dec(const char *s, double *out) {
   return true;
 }
 
-static bool dig(const char *s, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return true;
-}
-
 bool rpt_parse_time(const char *s, int64_t *out_ms) {
-  int y, mo, da, h, mi, se, ms = 0;
-  size_t n = strlen(s);
-  if (n < 20) return false;
-  if (!dig(s, 4, &y) || s[4] != '-' || !dig(s + 5, 2, &mo) || s[7] != '-' ||
-      !dig(s + 8, 2, &da) || s[10] != 'T' || !dig(s + 11, 2, &h) || s[13] != ':' ||
-      !dig(s + 14, 2, &mi) || s[16] != ':' || !dig(s + 17, 2, &se))
-    return false;
-  const char *p = s + 19;
-  if (*p == '.') {
-    p++;
-    int k = 0;
-    while (*p >= '0' && *p <= '9') {
-      if (k < 3) ms = ms * 10 + (*p - '0');
-      k++;
-      p++;
-    }
-    if (k == 0 || k > 9) return false;
-    for (; k < 3; k++) ms *= 10;
-  }
-  if (p[0] != 'Z' || p[1] != 0) return false;
-  static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mo < 1 || mo > 12 || da < 1 || da > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
-    return false;
-  if (mo == 2 && da == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return false;
-  *out_ms = ((pg_days_from_civil(y, mo, da) * 24 + h) * 60 + mi) * 60000LL + se * 1000LL + ms;
-  return true;
+  int32_t off;
+  return pg_iso8601_parse(s, strlen(s), out_ms, &off) == PG_OK && off == 0;
 }
 
 int rpt_csv_i64(const rpt_csv *c, size_t i, int64_t *out, pg_diag *d) {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "p2pgrid/money.h"
+#include "p2pgrid/datetime.h"
 #include "p2pgrid/meter_profile.h"
 #include "p2pgrid/sim.h"
 
@@ -29,12 +30,7 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
-void pg_sim_iso(uint64_t ms, char *buf, size_t cap) {
-  time_t t = (time_t)(ms / 1000);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
+void pg_sim_iso(uint64_t ms, char *buf, size_t cap) { pg_iso8601_utc((int64_t)ms, buf, cap); }
 
 /* A failing getter on the same key gives the "file:line: [s] k: ..." text. */
 static int bad_value(pg_config *c, const char *sec, const char *key, const char *what,
@@ -527,8 +523,8 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     }
     q->producer = j;
     if ((rc = pg_config_get_str(c, sec, "kind", "solar", &v, d))) goto fail;
-    if (strcmp(v, "solar") && strcmp(v, "wind") && strcmp(v, "csv")) {
-      rc = bad_value(c, sec, "kind", "expected solar, wind or csv", d);
+    if (strcmp(v, "solar") && strcmp(v, "wind") && strcmp(v, "csv") && strcmp(v, "dso")) {
+      rc = bad_value(c, sec, "kind", "expected solar, wind, csv or dso", d);
       goto fail;
     }
     snprintf(q->kind_name, sizeof q->kind_name, "%s", v);
@@ -563,13 +559,13 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     snprintf(h->name, sizeof h->name, "%s", v);
     if ((rc = get_amount(c, sec, "bid", 0, MP, &h->bid, &h->has_bid, d))) goto fail;
     if ((rc = pg_config_get_str(c, sec, "kind", "household", &v, d))) goto fail;
-    if (strcmp(v, "household") && strcmp(v, "csv")) {
-      rc = bad_value(c, sec, "kind", "expected household or csv", d);
+    if (strcmp(v, "household") && strcmp(v, "csv") && strcmp(v, "dso")) {
+      rc = bad_value(c, sec, "kind", "expected household, csv or dso", d);
       goto fail;
     }
     snprintf(h->kind_name, sizeof h->kind_name, "%s", v);
     h->kind = PG_SIM_CONFIG;
-    if (inherit_tz(c, sec, s->tz)) goto oom;
+    if (strcmp(v, "dso") != 0 && inherit_tz(c, sec, s->tz)) goto oom; /* dso: UTC instants */
     h->seed = s->seed ^ hash_str(h->id);
     if ((rc = get_double(c, sec, "annual_kwh", 3500, 1, 1e7, &h->annual_kwh, d))) goto fail;
     /* let the meter read it too (the getter above marked it read) */

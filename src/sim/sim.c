@@ -133,7 +133,8 @@ int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag 
   size_t np = s->n_producers;
   for (size_t j = 0; j < np; j++) {
     pg_sim_party *p = &a->r->parties[j];
-    pg_sim_out_member(a->out, o->slot, p->id, true, a->mp[j].output_wh, &res->producers[j]);
+    if (!(a->missing && a->missing[j]))
+      pg_sim_out_party_slot(a->out, o->slot, p->id, true, a->mp[j].output_wh, &res->producers[j]);
     p->energy_wh += a->mp[j].output_wh;
     p->community_wh += res->producers[j].community_wh;
     p->amount += res->producers[j].total;
@@ -142,7 +143,9 @@ int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag 
   }
   for (size_t i = 0; i < s->n_households; i++) {
     pg_sim_party *p = &a->r->parties[np + i];
-    pg_sim_out_member(a->out, o->slot, p->id, false, a->mc[i].usage_wh, &res->consumers[i]);
+    if (!(a->missing && a->missing[np + i]))
+      pg_sim_out_party_slot(a->out, o->slot, p->id, false, a->mc[i].usage_wh,
+                            &res->consumers[i]);
     p->energy_wh += a->mc[i].usage_wh;
     p->community_wh += res->consumers[i].community_wh;
     p->amount += res->consumers[i].total;
@@ -193,6 +196,10 @@ static void *energy_worker(void *arg) {
     for (size_t k = 0; k < w->nslots; k++) {
       uint64_t a = w->from_ms + k * w->slot_ms;
       int rc = pg_meter_energy(w->meters[m], a, a + w->slot_ms, &w->e[m * w->nslots + k], &w->d);
+      if (rc == PG_ERR_UNAVAILABLE) { /* no reading for this slot: settled as 0, counted */
+        w->e[m * w->nslots + k] = -1;
+        continue;
+      }
       if (rc) {
         w->rc = rc;
         break;
@@ -245,10 +252,11 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
   enum { CHUNK = 96 };
   int64_t *e = calloc((nm + 1) * CHUNK, sizeof *e);
   int64_t *net = calloc(nh + s->n_producers + 1, sizeof *net);
+  bool *missing = calloc(nh + s->n_producers + 1, sizeof *missing);
   pg_sim_acc a;
   int rc = PG_OK;
   bool acc = false;
-  if (!meters || !e || !net) {
+  if (!meters || !e || !net || !missing) {
     rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     goto out;
   }
@@ -259,6 +267,7 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
   if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
   acc = true;
   a.out = out;
+  a.missing = missing;
   size_t bal_every = pg_sim_balance_every(s);
   uint64_t t0 = pg_monotonic_ms();
   for (size_t base = 0; base < s->slots; base += CHUNK) {
@@ -281,10 +290,17 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
       if (w[t].rc) rc = pg_fail(d, w[t].rc, "%s", w[t].d.msg);
     if (rc) goto out;
     for (size_t k = 0; k < n; k++) {
+      memset(missing, 0, (s->n_producers + nh + 1) * sizeof *missing);
       for (size_t j = 0; j < s->n_producers; j++) a.mp[j].output_wh = 0;
-      for (size_t i = 0; i < nsrc; i++) a.mp[s->sources[i].producer].output_wh += e[i * n + k];
+      for (size_t i = 0; i < nsrc; i++) {
+        int64_t v = e[i * n + k];
+        if (v < 0) missing[s->sources[i].producer] = true, r->missing_readings++;
+        else a.mp[s->sources[i].producer].output_wh += v;
+      }
       for (size_t i = 0; i < nh; i++) {
-        int64_t wh = e[(nsrc + i) * n + k], part = wh;
+        int64_t wh = e[(nsrc + i) * n + k];
+        if (wh < 0) missing[s->n_producers + i] = true, r->missing_readings++, wh = 0;
+        int64_t part = wh;
         uint8_t pct = s->households[i].participation;
         if (pct < 100 && (rc = pg_market_participation_split(wh, &pct, 1, &part, d))) goto out;
         a.mc[i].usage_wh = part; /* the slice of its meter in this community */
@@ -316,6 +332,7 @@ out:
   free(meters);
   free(e);
   free(net);
+  free(missing);
   return rc;
 }
 
@@ -341,9 +358,9 @@ int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_
   if (rc) return rc;
   pg_sim_out out, *outp = NULL;
   if (o->write_files) {
-    bool members = (uint64_t)s->slots * (s->n_producers + s->n_households) <=
-                   PG_SIM_MEMBER_ROWS_MAX;
-    if ((rc = pg_sim_out_open(&out, o->out_dir, members, d))) return rc;
+    bool party_slots = (uint64_t)s->slots * (s->n_producers + s->n_households) <=
+                       PG_SIM_PARTY_SLOT_ROWS_MAX;
+    if ((rc = pg_sim_out_open(&out, o->out_dir, s->slot_ms, party_slots, d))) return rc;
     outp = &out;
   }
   if (mode == PG_SIM_FULL) rc = pg_sim_run_full(s, o, r, outp, d);

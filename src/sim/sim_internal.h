@@ -12,7 +12,8 @@ typedef struct pg_sim_out pg_sim_out;
 
 typedef struct pg_sim_acc {
   const pg_scenario *s;
-  pg_sim_out *out; /* members.csv rows of every settled slot (NULL = none) */
+  pg_sim_out *out; /* party_slots.csv rows of every settled slot (NULL = none) */
+  bool *missing;   /* NULL or per party (producers, then consumers): no reading this slot */
   pg_sim_result *r;
   pg_market_producer *mp; /* id order */
   pg_market_consumer *mc;
@@ -31,19 +32,23 @@ const char *pg_sim_producer_kind(const pg_scenario *s, size_t j);
 size_t pg_sim_balance_every(const pg_scenario *s);
 PG_NODISCARD int pg_sim_mkdir_p(const char *path, pg_diag *d);
 
-/* streamed outputs: transfers.csv, balances.csv and members.csv (written to
- * *.tmp, renamed on close; members NULL when the run is too large for it) */
+/* streamed outputs: transfers.csv, balances.csv and party_slots.csv (each
+ * participant's energy and settlement per slot; written to *.tmp, renamed on
+ * close; party_slots NULL when the run is too large for it) */
 struct pg_sim_out {
   char dir[1024];
-  FILE *transfers, *balances, *members;
+  FILE *transfers, *balances, *party_slots;
+  uint64_t slot_ms;
 };
-/* Rows of members.csv a run may have (parties x slots) before it is left out. */
-#define PG_SIM_MEMBER_ROWS_MAX 5000000u
-PG_NODISCARD int pg_sim_out_open(pg_sim_out *o, const char *dir, bool members, pg_diag *d);
-/* One member's settled slot (members.csv). */
-void pg_sim_out_member(pg_sim_out *o, uint64_t slot, const char *id, bool producer,
-                       int64_t energy_wh, const pg_market_party *p);
+/* Rows of party_slots.csv a run may have (parties x slots) before it is left out. */
+#define PG_SIM_PARTY_SLOT_ROWS_MAX 5000000u
+PG_NODISCARD int pg_sim_out_open(pg_sim_out *o, const char *dir, uint64_t slot_ms,
+                                 bool party_slots, pg_diag *d);
 void pg_sim_out_balance(pg_sim_out *o, uint64_t slot, const char *id, int64_t balance);
+/* One participant's settled slot (party_slots.csv; nothing when o or its
+ * file is NULL). */
+void pg_sim_out_party_slot(pg_sim_out *o, uint64_t slot, const char *id, bool producer,
+                           int64_t energy_wh, const pg_market_party *p);
 void pg_sim_out_transfer(pg_sim_out *o, uint64_t slot, uint64_t time_ms, const char *from,
                          const char *to, int64_t amount, const char *reference,
                          const char *message_id);

@@ -407,19 +407,24 @@ void http_as(const proc *p, const harness_tls *as, const char *method, const cha
 
 /* Runs argv (argv[0] = P2PGRID_BIN etc.) to completion with its output in log;
  * fails the test unless it exits 0. */
-void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  if (!f) fail_msg("cannot write %s", path);
-  fputs(text, f);
-  assert_int_equal(fclose(f), 0);
-}
-
-int run_wait_status(const char *const *argv, const char *log) {
+int run_status(const char *const *argv, const char *log) {
   pid_t pid = spawn_logged(argv, log);
+  uint64_t deadline = now_ms() + DEADLINE_RUN_MS;
   int st = 0;
-  assert_int_equal(waitpid(pid, &st, 0), pid);
-  assert_true(WIFEXITED(st));
-  return WEXITSTATUS(st);
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) break;
+    assert_int_equal(r, 0);
+    if (now_ms() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      fail_msg("%s %s did not finish within %d ms", argv[0], argv[1] ? argv[1] : "",
+               DEADLINE_RUN_MS);
+    }
+    struct timespec ts = {0, 2000000}; /* 2 ms: callers time what follows an exit */
+    nanosleep(&ts, NULL);
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 void run_ok(const char *const *argv, const char *log) {
@@ -430,6 +435,13 @@ void run_ok(const char *const *argv, const char *log) {
     char *s = slurp(log, NULL);
     fail_msg("%s %s: exit status 0x%x: %s", argv[0], argv[1] ? argv[1] : "", st, s ? s : "");
   }
+}
+
+void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (!f) fail_msg("cannot write %s", path);
+  fputs(text, f);
+  if (fclose(f) != 0) fail_msg("cannot write %s", path);
 }
 
 void ca_init(const char *dir) {

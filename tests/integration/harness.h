@@ -19,6 +19,7 @@
 /* CHRYSALIS.md 1.2 [checked]: BLAKE2b-256("private-tangle")[0..8] LE */
 #define PRIVATE_TANGLE_ID 2321005821356827533ull
 #define DEADLINE_START_MS 60000
+#define DEADLINE_RUN_MS 300000 /* a command run to its end (run_status) */
 #define DEADLINE_CONFIRM_MS 90000
 #define DEADLINE_STOP_MS 30000
 
@@ -38,8 +39,8 @@ uint64_t wall_ms(void); /* Unix time in ms */
 void nap(void);        /* 50 ms */
 /* Reads a whole (small) file; NUL-terminated, caller frees. */
 char *slurp(const char *path, size_t *len_out);
-/* Writes text to path (created or replaced); fails the test otherwise. */
-void write_text(const char *path, const char *text);
+/* Writes text to path (replacing it); fails the test when it cannot. */
+void write_file(const char *path, const char *text);
 
 /* ---- child processes -------------------------------------------------- */
 
@@ -143,10 +144,11 @@ void grid_enrol(const grid_dirs *g, const char *id, const char *address);
 
 /* ---- the community CA (p2pgrid ca) ------------------------------------ */
 
+/* Runs argv to completion (output into log) within DEADLINE_RUN_MS (killed
+ * and failed after); the exit status (128 + signal when killed by one). */
+int run_status(const char *const *argv, const char *log);
 /* Runs argv to completion (output into log); fails unless it exits 0. */
 void run_ok(const char *const *argv, const char *log);
-/* Runs argv to completion (stdout and stderr into log); its exit status. */
-int run_wait_status(const char *const *argv, const char *log);
 /* p2pgrid ca init --dir dir */
 void ca_init(const char *dir);
 /* p2pgrid ca issue --dir dir --id id --role role [--parent parent]

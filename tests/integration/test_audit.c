@@ -30,7 +30,7 @@ static int setup(void **state) {
   if (harness_mkroot("/tmp/p2pgrid-audit-XXXXXX")) return -1;
   char ini[300], log[300];
   snprintf(ini, sizeof ini, "%s/scenario.ini", g_root);
-  write_text(ini, "[scenario]\nname = audit\nstart = 2025-06-21T10:00:00Z\nduration = 2h\n"
+  write_file(ini, "[scenario]\nname = audit\nstart = 2025-06-21T10:00:00Z\nduration = 2h\n"
                   "slot = 15m\nseed = 7\nmode = full\n"
                   "[site]\nlat = 52.52\nlon = 13.40\ntz = Europe/Berlin\n"
                   "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
@@ -72,7 +72,7 @@ static int audit(const char *what, const char *file, const char *state_dir, cons
   snprintf(html, sizeof html, "%s/audit-%s.html", g_root, tag);
   const char *argv[] = {P2PGRID_BIN, "audit", what, file, "--node", node, "--json",
                         "--html", html, NULL};
-  int st = run_wait_status(argv, log);
+  int st = run_status(argv, log);
   char *text = slurp(log, NULL);
   assert_non_null(text);
   json_error_t je;
@@ -224,7 +224,7 @@ static void test_member(void **state) {
   char ini[400], keys[400], log[400], text[1200];
   snprintf(ini, sizeof ini, "%s/h0001.ini", g_root);
   snprintf(text, sizeof text, "[consumer]\nid = h0001\ndata_dir = %s/h0001\n", g_state);
-  write_text(ini, text);
+  write_file(ini, text);
   snprintf(keys, sizeof keys, "%s/h0001.keys.json", g_root);
   snprintf(log, sizeof log, "%s/audit-keys.log", g_root);
   const char *ak[] = {P2PGRID_BIN, "consumer", "audit-keys", "--config", ini, "--out", keys, NULL};

@@ -59,13 +59,6 @@ static proc g_node, g_grid, g_prod, g_src, g_cons;
 static harness_tls g_op;
 static uint64_t g_t_end;
 
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
-
 static void path_of(char *out, size_t cap, const char *name) {
   snprintf(out, cap, "%s/%s", g_dir, name);
 }

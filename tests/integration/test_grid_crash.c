@@ -126,13 +126,6 @@ static void sleep_ms(unsigned ms) {
   nanosleep(&ts, NULL);
 }
 
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  if (!f) fail_msg("cannot write %s", path);
-  fputs(text, f);
-  fclose(f);
-}
-
 /* ---- SQLite, read-only --------------------------------------------------------------- */
 
 static sqlite3 *db_open(const char *path) {

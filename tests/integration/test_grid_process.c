@@ -167,13 +167,6 @@ static double power_of(const ent *e, int index, uint64_t slot) {
   return e->base_w + (double)((slot * 7 + (uint64_t)index) % 5) * e->step_w;
 }
 
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  if (!f) fail_msg("cannot write %s", path);
-  fputs(text, f);
-  fclose(f);
-}
-
 /* ---- SQLite, read-only ---------------------------------------------------- */
 
 static sqlite3 *db_open(const char *path) {

@@ -36,13 +36,6 @@ static proc g_node, g_grid, g_prod, g_src, g_cons, g_srcz;
 static harness_tls g_op, g_c0, g_c9, g_cr, g_foreign, g_sx, g_none;
 static uint64_t g_t_end;
 
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
-
 static void path_of(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }
 
 /* wallets: 0 grid, 1 producer, 2 consumer; genesis funds grid and consumer */

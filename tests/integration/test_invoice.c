@@ -8,7 +8,7 @@
  *   - the slot bills of all invoices of a month equal the month's bills in
  *     slots.csv, and June + July equal the run's total in summary.json;
  *   - errors: a bad month (exit 2), a month without slots (exit 1), an
- *     unknown member, a directory without members.csv, all naming the
+ *     unknown member, a directory without party_slots.csv, all naming the
  *     problem;
  *   - full mode (real entities paying on an in-process Tangle), 2025-06-30
  *     20:00Z for 4 hours: the grid bills June's monthly items (membership,
@@ -47,7 +47,7 @@ static int setup(void **state) {
   (void)state;
   if (harness_mkroot("/tmp/p2pgrid-invoice-XXXXXX")) return -1;
   snprintf(g_ini, sizeof g_ini, "%s/scenario.ini", g_root);
-  write_text(g_ini, "[scenario]\nname = edge\nstart = 2025-06-29\nduration = 3d\nslot = 15m\n"
+  write_file(g_ini, "[scenario]\nname = edge\nstart = 2025-06-29\nduration = 3d\nslot = 15m\n"
                     "seed = 7\nmode = market-only\n"
                     "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
                     "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
@@ -80,7 +80,7 @@ static int invoice(const char *month, const char *sim_out, const char *out, cons
   if (extra2) argv[n++] = extra2;
   for (size_t i = 0; i < 6; i++) argv[n++] = MONEY[i];
   argv[n] = NULL;
-  return run_wait_status(argv, log);
+  return run_status(argv, log);
 }
 
 /* "raw: total=T slot_bills=B monthly=M credits=C" from the command's output */
@@ -257,7 +257,7 @@ static void test_member_and_errors(void **state) {
   assert_int_equal(invoice("2025-06", g_root, out, NULL, NULL, log), 1);
   assert_true(file_has(log, "participants.csv is missing"));
   const char *noargs[] = {P2PGRID_BIN, "invoice", "--month", "2025-06", NULL};
-  assert_int_equal(run_wait_status(noargs, log), 2);
+  assert_int_equal(run_status(noargs, log), 2);
   assert_true(file_has(log, "--sim-out or --grid-db is required"));
 }
 
@@ -275,7 +275,7 @@ static void test_full_mode(void **state) {
   (void)state;
   char ini[400], sim[400], log[450];
   snprintf(ini, sizeof ini, "%s/full.ini", g_root);
-  write_text(ini, "[scenario]\nname = full-edge\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
+  write_file(ini, "[scenario]\nname = full-edge\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
                   "slot = 15m\nseed = 5\nmode = full\n"
                   "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
                   "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"

@@ -50,31 +50,6 @@ static char g_seed_file[300];
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  assert_int_equal(fclose(f), 0);
-}
-
-/* Runs argv to its end (deadline) with output into log; the exit status. */
-static int run_status(const char *const *argv, const char *log) {
-  pid_t pid = spawn_logged(argv, log);
-  uint64_t deadline = now_ms() + DEADLINE_START_MS;
-  int st = 0;
-  for (;;) {
-    pid_t r = waitpid(pid, &st, WNOHANG);
-    if (r == pid) break;
-    if (now_ms() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      fail_msg("%s %s did not finish within %d ms", argv[0], argv[1], DEADLINE_START_MS);
-    }
-    nap();
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static void expect_in_log(const char *log, const char *needle) {
   char *s = slurp(log, NULL);
   if (!s || !strstr(s, needle)) fail_msg("%s does not say '%s': %s", log, needle, s ? s : "");

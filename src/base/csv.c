@@ -1,11 +1,10 @@
-/* Line and field scanning of CSV bytes from files. */
+/* csv.c — line and field scanning of CSV bytes from files (p2pgrid/csv.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/profile.h"
-#include "profile_internal.h"
+#include "p2pgrid/csv.h"
 
 void pg_csv_init(pg_csv *c, const void *data, size_t len, const char *name, size_t max_line) {
   pg_reader_init(&c->r, data, len);
@@ -37,9 +36,13 @@ int pg_csv_next(pg_csv *c, const char **out, size_t *n, pg_diag *d) {
 }
 
 size_t pg_csv_split(const char *line, size_t n, pg_csv_field *f, size_t max) {
+  return pg_csv_split_sep(line, n, ',', f, max);
+}
+
+size_t pg_csv_split_sep(const char *line, size_t n, char sep, pg_csv_field *f, size_t max) {
   size_t k = 0, s = 0;
   for (size_t i = 0; i <= n; i++) {
-    if (i == n || line[i] == ',') {
+    if (i == n || line[i] == sep) {
       if (k == max) return max + 1;
       f[k].p = line + s;
       f[k].len = i - s;
@@ -93,3 +96,38 @@ void pg_csv_show(pg_csv_field f, char *out, size_t cap) {
   out[n] = 0;
 }
 
+
+pg_csv_dec pg_csv_decimal_fixed(pg_csv_field f, char point, unsigned frac_max, int64_t max,
+                                int64_t *out) {
+  size_t i = 0, nint = 0;
+  unsigned nfrac = 0;
+  bool neg = f.len > 0 && f.p[0] == '-';
+  if (neg) i++;
+  int64_t v = 0;
+  while (i < f.len && f.p[i] >= '0' && f.p[i] <= '9') {
+    if (++nint > 15) return PG_CSV_DEC_RANGE;
+    v = v * 10 + (f.p[i++] - '0');
+  }
+  if (nint == 0) return PG_CSV_DEC_SYNTAX;
+  if (i < f.len && (f.p[i] == point || f.p[i] == '.')) {
+    i++;
+    while (i < f.len && f.p[i] >= '0' && f.p[i] <= '9') {
+      if (++nfrac <= frac_max) {
+        if (v > INT64_MAX / 10) return PG_CSV_DEC_RANGE;
+        v = v * 10 + (f.p[i] - '0');
+      }
+      i++;
+    }
+    if (nfrac == 0) return PG_CSV_DEC_SYNTAX;
+  }
+  if (i != f.len) return PG_CSV_DEC_SYNTAX;
+  if (neg) return PG_CSV_DEC_NEGATIVE;
+  if (nfrac > frac_max) return PG_CSV_DEC_DECIMALS;
+  for (unsigned k = nfrac; k < frac_max; k++) {
+    if (v > INT64_MAX / 10) return PG_CSV_DEC_RANGE;
+    v *= 10;
+  }
+  if (v > max) return PG_CSV_DEC_RANGE;
+  *out = v;
+  return PG_CSV_DEC_OK;
+}
