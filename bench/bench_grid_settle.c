@@ -81,7 +81,7 @@ static void put_readings(const char *db_path, uint64_t k0, int nslots) {
   sqlite3_exec(db, "INSERT OR REPLACE INTO kv(key, value) VALUES ('hrp', 'atoi')", NULL, NULL, NULL);
   sqlite3_stmt *st = NULL;
   sqlite3_prepare_v2(db, "INSERT INTO readings(entity_id, kind, slot, wh, price, address, msg_id,"
-                         " received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'bench', 0)", -1, &st, NULL);
+                         " received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)", -1, &st, NULL);
   for (int s = 0; s < nslots; s++)
     for (int i = 0; i < NPROD + NCONS; i++) {
       char id[32];
@@ -95,6 +95,10 @@ static void put_readings(const char *db_path, uint64_t k0, int nslots) {
       else sqlite3_bind_null(st, 5);
       if (prod) sqlite3_bind_text(st, 6, "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx", -1, SQLITE_STATIC);
       else sqlite3_bind_null(st, 6);
+      /* a message id of its own per reading (the settlement record lists them) */
+      char mid[65];
+      snprintf(mid, sizeof mid, "%08x%08x%048d", (unsigned)s, (unsigned)i, 0);
+      sqlite3_bind_text(st, 7, mid, -1, SQLITE_TRANSIENT);
       if (sqlite3_step(st) != SQLITE_DONE) die("readings", NULL);
       sqlite3_reset(st);
     }

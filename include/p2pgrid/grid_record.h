@@ -8,7 +8,9 @@
  * Keys (S = the side key of the member's channel registration current when
  * the slot was settled, as its 81-tryte ASCII string; a shorter key is
  * '9'-padded to 81 as MAM pads it):
- *   m     = BLAKE2b-256("p2pgrid-member-key" || S)
+ *   m     = BLAKE2b-256("p2pgrid-member-key" || S || id)   (id: the member's
+ *           registration id, so members who share a side key still have
+ *           their own keys and tags)
  *   k_s   = BLAKE2b-256(key = m, msg = "settlement" || u64le slot)
  *   tag   = BLAKE2b-128(key = k_s, msg = "tag")
  *   nonce = BLAKE2b-192(key = k_s, msg = "nonce")
@@ -57,8 +59,9 @@ typedef struct pg_record_keys {
   uint8_t nonce[PG_RECORD_NONCE];
 } pg_record_keys;
 
-/* m from a side key of len (1..81) trytes. PG_ERR_INVALID otherwise. */
-PG_NODISCARD int pg_record_member_key(const char *side_key, size_t len,
+/* m of member id (1..PG_GRID_MAX_ID bytes) from a side key of len (1..81)
+ * trytes. PG_ERR_INVALID otherwise. */
+PG_NODISCARD int pg_record_member_key(const char *id, const char *side_key, size_t len,
                                       uint8_t m[PG_RECORD_KEY]);
 /* k_s, tag and nonce of slot for member key m. */
 void pg_record_slot_keys(const uint8_t m[PG_RECORD_KEY], uint64_t slot, pg_record_keys *out);

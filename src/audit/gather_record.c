@@ -153,7 +153,8 @@ static int member_keys(const pg_audit_member *members, size_t n, rkeys *k) {
     for (size_t j = 0; j < members[i].n_channels; j++, k->n++) {
       const char *sk = members[i].channels[j].side_key;
       k->owner[k->n] = &members[i];
-      if (pg_record_member_key(sk, strlen(sk), k->m[k->n]) != PG_OK) memset(k->m[k->n], 0, PG_RECORD_KEY);
+      if (pg_record_member_key(members[i].id, sk, strlen(sk), k->m[k->n]) != PG_OK)
+        memset(k->m[k->n], 0, PG_RECORD_KEY);
     }
   return PG_OK;
 }

@@ -19,8 +19,11 @@
 
 /* ---------- keys ---------- */
 
-int pg_record_member_key(const char *side_key, size_t len, uint8_t m[PG_RECORD_KEY]) {
-  if (!side_key || !m || len < 1 || len > PG_GRID_TRYTES || !pg_grid_is_trytes(side_key, len))
+int pg_record_member_key(const char *id, const char *side_key, size_t len,
+                         uint8_t m[PG_RECORD_KEY]) {
+  size_t idn = id ? strlen(id) : 0;
+  if (!side_key || !m || idn < 1 || idn > PG_GRID_MAX_ID || len < 1 || len > PG_GRID_TRYTES ||
+      !pg_grid_is_trytes(side_key, len))
     return PG_ERR_INVALID;
   char s[PG_GRID_TRYTES];
   memset(s, '9', sizeof s);
@@ -29,6 +32,7 @@ int pg_record_member_key(const char *side_key, size_t len, uint8_t m[PG_RECORD_K
   crypto_generichash_init(&h, NULL, 0, PG_RECORD_KEY);
   crypto_generichash_update(&h, (const uint8_t *)MEMBER_CONTEXT, strlen(MEMBER_CONTEXT));
   crypto_generichash_update(&h, (const uint8_t *)s, sizeof s);
+  crypto_generichash_update(&h, (const uint8_t *)id, idn); /* two members never share m */
   crypto_generichash_final(&h, m, PG_RECORD_KEY);
   return PG_OK;
 }

@@ -193,7 +193,7 @@ static int seal_party(pg_entity *e, uint64_t k, const pg_record_party *rp, pg_gr
   p.baseline = rp->res->baseline;
   snprintf(p.request_id, sizeof p.request_id, "%s", rp->request_id ? rp->request_id : "");
   uint8_t m[PG_RECORD_KEY];
-  rc = pg_record_member_key(sk, strlen(sk), m);
+  rc = pg_record_member_key(rp->id, sk, strlen(sk), m);
   if (rc) return pg_fail(d, rc, "record: '%s' has an invalid side key", rp->id);
   rc = pg_record_seal(m, k, &p, l, d);
   sodium_memzero(m, sizeof m);

@@ -284,7 +284,7 @@ static void keys_of(json_t *ex, member_keys *mk, size_t *n) {
     mk[i].n = json_array_size(ch);
     for (size_t k = 0; k < mk[i].n; k++) {
       const char *sk = jstr(json_array_get(ch, k), "sideKey");
-      assert_int_equal(pg_record_member_key(sk, strlen(sk), mk[i].m[k]), PG_OK);
+      assert_int_equal(pg_record_member_key(mk[i].id, sk, strlen(sk), mk[i].m[k]), PG_OK);
     }
   }
 }

@@ -341,7 +341,8 @@ static void drain(world *w) {
   fail_msg("not quiet after draining: %s", txt);
 }
 
-static void check_books(world *w) {
+/* extra_wh: produced by producers outside the world (sorted after its own) */
+static void check_books_extra(world *w, json_int_t extra_wh) {
   pg_diag d = {{0}};
   json_t *gs = NULL, *gp = NULL, *gc = NULL;
   assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
@@ -370,7 +371,7 @@ static void check_books(world *w) {
     json_decref(p);
   }
   assert_int_equal(src_wh, prod_wh);
-  assert_int_equal(jint(t, "producedWh"), prod_wh);
+  assert_int_equal(jint(t, "producedWh"), prod_wh + extra_wh);
   /* every consumer reading was billed, every bill paid once */
   json_int_t cons_wh = 0;
   for (int i = 0; i < NCONS; i++) {
@@ -401,6 +402,8 @@ static void check_books(world *w) {
   json_decref(gc);
 }
 
+static void check_books(world *w) { check_books_extra(w, 0); }
+
 /* The side key of a member's main channel, from its own database. */
 static void member_side_key(world *w, const char *id, const char *role, char sk[82]) {
   char path[700];
@@ -411,6 +414,24 @@ static void member_side_key(world *w, const char *id, const char *role, char sk[
   assert_int_equal(sqlite3_prepare_v2(db, "SELECT side_key FROM channels WHERE name = 'main'", -1,
                                       &st, NULL),
                    SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  snprintf(sk, 82, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+/* The side key of a member's current registration, from the grid's database. */
+static void grid_side_key(world *w, const char *id, char sk[82]) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/grid/grid.db", w->root);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT side_key FROM registrations WHERE id = ?1", -1,
+                                      &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   snprintf(sk, 82, "%s", (const char *)sqlite3_column_text(st, 0));
   sqlite3_finalize(st);
@@ -429,7 +450,12 @@ static json_int_t rows_sum(json_t *rows, const char *key) {
  * settled slot its parts in order; every line opens with exactly one
  * member's side key; the lines' totals are the slot's totals and each
  * member's bills / payouts; every reading is committed to exactly once. */
-static void check_record(world *w) {
+static void check_record_with(world *w, const char *extra_producer);
+static void check_record(world *w) { check_record_with(w, NULL); }
+
+/* As check_record, with one more producer (extra_producer, its key from the
+ * side key in its registration at the grid) beside the world's members. */
+static void check_record_with(world *w, const char *extra_producer) {
   pg_diag d = {{0}};
   json_t *rec = NULL, *slots = NULL;
   assert_int_equal(pg_gridop_record(w->grid, &rec, &d), PG_OK);
@@ -440,18 +466,26 @@ static void check_record(world *w) {
   if (pg_mam_fetch_all(w->c, root, PG_MAM_PUBLIC, NULL, 0, 0, &f, &nf, &d))
     fail_msg("record: %s", d.msg);
   assert_int_equal(pg_gridop_slots(w->grid, 0, UINT64_MAX, &slots, &d), PG_OK);
-  enum { NM = NPROD + NCONS };
-  char ids[NM][32];
-  uint8_t keys[NM][32];
-  json_t *rows[NM];
-  json_int_t totals[NM] = {0};
-  size_t readings[NM] = {0};
+  enum { NW = NPROD + NCONS };
+  const int NM = NW + (extra_producer != NULL);
+  char ids[NW + 1][32];
+  uint8_t keys[NW + 1][32];
+  json_t *rows[NW + 1];
+  json_int_t totals[NW + 1] = {0};
+  size_t readings[NW + 1] = {0};
+  bool prods[NW + 1];
   for (int i = 0; i < NM; i++) {
-    bool prod = i < NPROD;
-    snprintf(ids[i], sizeof ids[i], "%s-%d", prod ? "producer" : "consumer", prod ? i : i - NPROD);
+    bool prod = prods[i] = i < NPROD || i == NW;
     char sk[82];
-    member_side_key(w, ids[i], prod ? "producer" : "consumer", sk);
-    assert_int_equal(pg_record_member_key(sk, strlen(sk), keys[i]), PG_OK);
+    if (i == NW) {
+      snprintf(ids[i], sizeof ids[i], "%s", extra_producer);
+      grid_side_key(w, extra_producer, sk);
+    } else {
+      snprintf(ids[i], sizeof ids[i], "%s-%d", prod ? "producer" : "consumer",
+               prod ? i : i - NPROD);
+      member_side_key(w, ids[i], prod ? "producer" : "consumer", sk);
+    }
+    assert_int_equal(pg_record_member_key(ids[i], sk, strlen(sk), keys[i]), PG_OK);
     assert_int_equal(prod ? pg_gridop_producer_slots(w->grid, ids[i], 0, UINT64_MAX, &rows[i], &d)
                           : pg_gridop_consumer_slots(w->grid, ids[i], 0, UINT64_MAX, &rows[i], &d),
                      PG_OK);
@@ -494,8 +528,8 @@ static void check_record(world *w) {
         opened++;
         totals[i] += p.total;
         readings[i] += p.n_readings;
-        *(i < NPROD ? &sum_p : &sum_c) += p.total;
-        assert_int_equal(p.request_id[0] != '\0', i >= NPROD && p.total > 0);
+        *(prods[i] ? &sum_p : &sum_c) += p.total;
+        assert_int_equal(p.request_id[0] != '\0', !prods[i] && p.total > 0);
         for (size_t r = 0; r < p.n_readings; r++) { /* each a reading the grid lists */
           char hex[65];
           pg_hex_encode(p.readings[r], 32, hex);
@@ -518,7 +552,7 @@ static void check_record(world *w) {
   }
   assert_int_equal(slot_i, json_array_size(slots)); /* every settled slot, once */
   for (int i = 0; i < NM; i++) {
-    assert_int_equal(totals[i], rows_sum(rows[i], i < NPROD ? "amount" : "billed"));
+    assert_int_equal(totals[i], rows_sum(rows[i], prods[i] ? "amount" : "billed"));
     assert_int_equal(readings[i], json_array_size(rows[i]));
     json_decref(rows[i]);
   }
@@ -1093,6 +1127,76 @@ static void test_bad_input(void **state) {
   world_free(w);
 }
 
+/* A member registers its channel under another member's side key (it
+ * learned it, or both picked the same weak key). The record keys of the two
+ * must still differ: otherwise both lines of a slot carry the same tag and
+ * the grid could not settle that slot for anybody. The slots settle, each
+ * line opens with its own member's key only, and the books stay exact. */
+static void test_shared_side_key(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_diag d = {{0}};
+  run(w, SLOT_MS); /* the honest members register */
+  char sk[82], seed[82], root[82];
+  member_side_key(w, "producer-0", "producer", sk);
+  pg_mam_channel ch;
+  assert_int_equal(pg_mam_random_trytes(seed, 81), PG_OK);
+  assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, sk, strlen(sk), 1, &d),
+                   PG_OK);
+  assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
+  const char *addr = "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx";
+  pg_tls_key *twin = member_key(w, "twin", PG_ROLE_PRODUCER, NULL);
+  enrol(w, twin, addr);
+  pg_httpd_peer pt = peer_of(twin);
+  char body[2048];
+  uint64_t t0 = pg_clock_now(&w->tf.clock.base);
+  reg_body(twin, "twin", "producer", root, sk, t0, body, sizeof body);
+  pg_buf resp;
+  pg_buf_init(&resp, 4096);
+  assert_int_equal(put_as(w, &pt, "/registration/twin", body, &resp), 201);
+  pg_buf_free(&resp);
+  char *hello = hello_text(twin, "twin", "twin", root, sk, t0);
+  pg_tls_key_free(twin);
+  uint64_t k = t0 / SLOT_MS;
+  char out[2][400];
+  for (int j = 0; j < 2; j++)
+    snprintf(out[j], sizeof out[j],
+             "{\"command\":\"output\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,"
+             "\"output\":0.25,\"paymentAddress\":\"%s\"}",
+             (unsigned long long)(k + (uint64_t)j), (unsigned long long)((k + (uint64_t)j) * SLOT_MS),
+             (unsigned long long)((k + (uint64_t)j + 1) * SLOT_MS), addr);
+  const char *texts[] = {hello, out[0]};
+  publish(w, &ch, texts, 2);
+  free(hello);
+  run(w, SLOT_MS); /* the next slot's reading once that slot has begun */
+  publish(w, &ch, (const char *const[]){out[1]}, 1);
+  run(w, 4 * SLOT_MS);
+  drain(w);
+  /* both of the twin's slots settled, with everybody else's */
+  json_t *slots = NULL, *gp = NULL;
+  assert_int_equal(pg_gridop_slots(w->grid, k, k + 1, &slots, &d), PG_OK);
+  assert_int_equal(json_array_size(slots), 2);
+  json_decref(slots);
+  assert_int_equal(pg_gridop_producer_slots(w->grid, "twin", 0, UINT64_MAX, &gp, &d), PG_OK);
+  if (json_array_size(gp) != 2) {
+    char *dump = json_dumps(gp, 0);
+    json_t *gs = NULL;
+    assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
+    char *ds = json_dumps(json_object_get(gs, "errors"), 0);
+    fail_msg("twin's slots (k=%llu): %s; errors %s", (unsigned long long)k, dump, ds);
+  }
+  json_decref(gp);
+  /* the same side key, two members: two keys, and each opens only its line */
+  uint8_t m0[32], m1[32];
+  assert_int_equal(pg_record_member_key("producer-0", sk, strlen(sk), m0), PG_OK);
+  assert_int_equal(pg_record_member_key("twin", sk, strlen(sk), m1), PG_OK);
+  assert_memory_not_equal(m0, m1, 32);
+  check_record_with(w, "twin");
+  check_books_extra(w, 500); /* the twin's two readings of 250 Wh */
+  pg_mam_channel_wipe(&ch);
+  world_free(w);
+}
+
 /* Issue 13: one consumer's absurd usage never stops the grid. It is
  * quarantined; the operator lists it; released, it cannot be billed (its bill
  * would be over 2^53-1), so settlement quarantines the party again and the
@@ -1402,6 +1506,7 @@ int main(void) {
       cmocka_unit_test(test_producer_registration),
       cmocka_unit_test(test_forged_channel),
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test(test_shared_side_key),
       cmocka_unit_test(test_quarantine),
       cmocka_unit_test(test_payments),
       cmocka_unit_test(test_refused_request),

@@ -22,11 +22,11 @@
 
 #define SK_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 /* recomputed outside C: python3 hashlib.blake2b with the same steps */
-#define TAG_A_42 "31e3dd77c9bddc3ff548b501c24b6efd"
+#define TAG_A_42 "a9e1a42a0858c2b15e71023108ffb838" /* member id "c1" */
 #define SK_B "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 
 static void member_key(const char *sk, uint8_t m[32]) {
-  assert_int_equal(pg_record_member_key(sk, strlen(sk), m), PG_OK);
+  assert_int_equal(pg_record_member_key("c1", sk, strlen(sk), m), PG_OK);
 }
 
 static pg_record_plain consumer_line(void) {
@@ -55,9 +55,10 @@ static void test_key_vectors(void **state) {
   (void)state;
   uint8_t m[32], want[32];
   member_key(SK_A, m);
-  uint8_t in[18 + 81];
+  uint8_t in[18 + 81 + 2];
   memcpy(in, "p2pgrid-member-key", 18);
   memcpy(in + 18, SK_A, 81);
+  memcpy(in + 18 + 81, "c1", 2);
   crypto_generichash(want, 32, in, sizeof in, NULL, 0);
   assert_memory_equal(m, want, 32);
   /* a short side key is '9'-padded to 81, as MAM pads it */
@@ -69,8 +70,15 @@ static void test_key_vectors(void **state) {
   padded[81] = '\0';
   member_key(padded, m_pad);
   assert_memory_equal(m_short, m_pad, 32);
-  assert_int_equal(pg_record_member_key("abc", 3, m), PG_ERR_INVALID);
-  assert_int_equal(pg_record_member_key(SK_A "A", 82, m), PG_ERR_INVALID);
+  /* the same side key, another member: another key */
+  uint8_t m_other[32];
+  assert_int_equal(pg_record_member_key("c2", SK_A, 81, m_other), PG_OK);
+  member_key(SK_A, m);
+  assert_memory_not_equal(m, m_other, 32);
+  assert_int_equal(pg_record_member_key("", SK_A, 81, m), PG_ERR_INVALID);
+  assert_int_equal(pg_record_member_key(NULL, SK_A, 81, m), PG_ERR_INVALID);
+  assert_int_equal(pg_record_member_key("c1", "abc", 3, m), PG_ERR_INVALID);
+  assert_int_equal(pg_record_member_key("c1", SK_A "A", 82, m), PG_ERR_INVALID);
 
   member_key(SK_A, m);
   pg_record_keys k;
