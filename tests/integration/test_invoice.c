@@ -17,7 +17,9 @@
  *     June (grid.db bills: June's slot bills and the month bills) with its
  *     Tangle message id, and the sum of their totals equals those payments;
  *     July's (not over) list its slot bills' payments, its monthly items
- *     still to be billed. */
+ *     still to be billed;
+ *   - examples/scenarios/austria.ini settles a year in market-only mode and
+ *     June's invoices of all its members check out as above. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,8 +118,13 @@ typedef struct expect {
   long long slots, bills, total, vat, first_slot, last_slot;
 } expect;
 
+typedef struct tariff {
+  long long membership, capacity_per_kw, vat_bp;
+} tariff;
+static const tariff EDGE = {MEMBERSHIP, CAPACITY, VAT_BP}; /* g_ini's */
+
 /* The member's month recomputed from its annex and the tariff. */
-static expect from_annex(const char *path) {
+static expect from_annex(const char *path, const tariff *t) {
   char *s = slurp(path, NULL);
   assert_non_null(s);
   expect e = {0};
@@ -139,18 +146,18 @@ static expect from_annex(const char *path) {
   }
   free(s);
   long long peak_w = peak * 3600000 / SLOT_MS;
-  long long capacity = peak_w * CAPACITY / 1000;
-  long long net = energy + fees + MEMBERSHIP + capacity;
+  long long capacity = peak_w * t->capacity_per_kw / 1000;
+  long long net = energy + fees + t->membership + capacity;
   e.bills = energy + fees;
-  e.vat = net * VAT_BP / 10000;
+  e.vat = net * t->vat_bp / 10000;
   e.total = net + e.vat;
   return e;
 }
 
-/* slots.csv bills of the slots whose start is in [from_slot, to_slot] */
-static long long slots_billed(long long from_slot, long long to_slot) {
+/* slots.csv (of the run in dir) bills of the slots whose start is in [from_slot, to_slot] */
+static long long slots_billed(const char *dir, long long from_slot, long long to_slot) {
   char p[400];
-  snprintf(p, sizeof p, "%s/slots.csv", g_sim);
+  snprintf(p, sizeof p, "%s/slots.csv", dir);
   char *s = slurp(p, NULL);
   assert_non_null(s);
   long long sum = 0;
@@ -191,7 +198,7 @@ static void test_months(void **state) {
     for (size_t i = 0; i < 4; i++) {
       char p[600], text[600];
       snprintf(p, sizeof p, "%s/%s-%s.csv", out, consumers[i], month);
-      expect e = from_annex(p);
+      expect e = from_annex(p, &EDGE);
       /* June: 29 June 00:00Z .. 30 June 21:45Z; July: from 30 June 22:00Z */
       if (k == 0) assert_true(e.last_slot == july_first - 1);
       else assert_true(e.first_slot == july_first);
@@ -218,7 +225,8 @@ static void test_months(void **state) {
     sum_bills[k] = bills;
     grand += bills;
     /* the month's bills in the simulator's outputs */
-    long long want = k ? slots_billed(july_first, 1LL << 40) : slots_billed(0, july_first - 1);
+    long long want = k ? slots_billed(g_sim, july_first, 1LL << 40)
+                       : slots_billed(g_sim, 0, july_first - 1);
     assert_int_equal(bills, want);
     char ix[500];
     snprintf(ix, sizeof ix, "%s/index.html", out);
@@ -367,11 +375,72 @@ static void test_full_mode(void **state) {
   sqlite3_close(db);
 }
 
+/* The Austrian-style example (examples/scenarios/austria.ini: dynamic key,
+ * 15-minute slots in Europe/Vienna, community price, a member at 60 %
+ * participation, a monthly fee and VAT) settles a whole year in market-only
+ * mode, and June's invoices come out of it: every member's total recomputed
+ * from its annex is in its PDF (pdftotext) and its HTML page, and June's slot
+ * bills of all invoices are the bills of June's slots (Vienna's month). */
+static void test_austria_year(void **state) {
+  (void)state;
+  const char *ini = PG_SOURCE_DIR "/examples/scenarios/austria.ini";
+  char sim[400], out[400], log[450];
+  snprintf(sim, sizeof sim, "%s/austria", g_root);
+  snprintf(out, sizeof out, "%s/austria-inv", g_root);
+  snprintf(log, sizeof log, "%s/austria-sim.log", g_root);
+  const char *argv[] = {P2PGRID_BIN, "sim", ini, "-q", "-o", sim, NULL};
+  run_ok(argv, log);
+  char p[600], text[600];
+  snprintf(p, sizeof p, "%s/summary.json", sim);
+  json_error_t je;
+  json_t *j = json_load_file(p, 0, &je);
+  assert_non_null(j);
+  assert_int_equal(json_integer_value(json_object_get(j, "slots")), 365 * 96);
+  assert_string_equal(json_string_value(json_object_get(j, "timeZone")), "Europe/Vienna");
+  json_decref(j);
+  snprintf(log, sizeof log, "%s/austria-inv.log", g_root);
+  const char *inv[] = {P2PGRID_BIN, "invoice", "--month", "2025-06", "--sim-out", sim,
+                       "--config", ini, "--out", out, NULL};
+  assert_int_equal(run_status(inv, log), 0);
+  long long total, bills, monthly;
+  raw_sums(log, &total, &bills, &monthly);
+  const tariff at = {2000000000LL, 0, 2000}; /* austria.ini [tariff] */
+  long long my_total = 0, my_bills = 0;
+  for (int i = 0; i <= 19; i++) {
+    char id[16];
+    if (i < 19) snprintf(id, sizeof id, "h%04d", i + 1);
+    else snprintf(id, sizeof id, "bakery");
+    snprintf(p, sizeof p, "%s/%s-2025-06.csv", out, id);
+    expect e = from_annex(p, &at);
+    assert_int_equal(e.slots, 30 * 96); /* June has no clock change */
+    my_total += e.total, my_bills += e.bills;
+    char want[64];
+    eur(e.total, want, sizeof want);
+    snprintf(p, sizeof p, "%s/%s-2025-06.pdf", out, id);
+    snprintf(text, sizeof text, "%s/%s-2025-06.txt", out, id);
+    const char *pdf[] = {PDFTOTEXT_BIN, "-layout", p, text, NULL};
+    run_ok(pdf, log);
+    if (!file_has(text, want) || !file_has(text, id)) fail_msg("%s: no total %s", p, want);
+    snprintf(p, sizeof p, "%s/%s-2025-06.html", out, id);
+    char needle[128];
+    snprintf(needle, sizeof needle, "id=\"total\">%s<", want);
+    if (!file_has(p, needle)) fail_msg("%s: no %s", p, needle);
+  }
+  assert_int_equal(total, my_total);
+  assert_int_equal(bills, my_bills);
+  assert_int_equal(monthly, total - bills);
+  /* June in Vienna: 2025-05-31T22:00Z .. 2025-06-30T21:45Z */
+  const long long june = 1748728800000LL / SLOT_MS, july = 1751320800000LL / SLOT_MS;
+  assert_int_equal(bills, slots_billed(sim, june, july - 1));
+  assert_true(bills > 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_months),
       cmocka_unit_test(test_member_and_errors),
       cmocka_unit_test(test_full_mode),
+      cmocka_unit_test(test_austria_year),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
