@@ -38,6 +38,8 @@
 #include "p2pgrid/err.h"
 #include "p2pgrid/grid_protocol.h"
 #include "p2pgrid/market.h"
+#include "p2pgrid/tariff.h"
+#include "p2pgrid/tz.h"
 
 #define PG_AUDIT_HEX_ID 64         /* message ids as 64 lowercase hex digits */
 #define PG_AUDIT_MAX_EXPORT (256u << 20) /* largest export file read */
@@ -61,6 +63,7 @@ typedef struct pg_audit_reading {
 
 typedef struct pg_audit_bill {
   char request_id[PG_GRID_MAX_ID + 1];
+  bool month; /* kind "month": the monthly items of the month before the slot */
   char consumer[PG_GRID_MAX_ID + 1];
   int64_t usage_wh, community_wh, amount, fee, owed, baseline, paid;
   char reference[PG_GRID_MAX_REFERENCE + 1];
@@ -101,6 +104,14 @@ typedef struct pg_audit_config {
   uint64_t import_price, export_price, fee_per_kwh, fee_bp, fixed_buy_price, fixed_sell_price;
 } pg_audit_config;
 
+/* The monthly items in force from from_slot and the zone of the months
+ * (export "tariffs", the grid's tariff_history). */
+typedef struct pg_audit_tariff {
+  uint64_t from_slot;
+  pg_tariff t;
+  pg_tz tz;
+} pg_audit_tariff;
+
 typedef struct pg_audit_channel {
   char root[PG_GRID_TRYTES + 1];
   char side_key[PG_GRID_TRYTES + 1];
@@ -133,6 +144,8 @@ typedef struct pg_audit_export {
   uint64_t slot_ms;                      /* 0 = not given */
   pg_audit_config *config;               /* sorted by from_slot */
   size_t n_config;
+  pg_audit_tariff *tariffs;              /* sorted by from_slot; none = no monthly items */
+  size_t n_tariffs;
   pg_audit_member *members;              /* sorted by id */
   size_t n_members;
   pg_audit_slot_claim *slots;            /* sorted by slot */

@@ -78,4 +78,27 @@ PG_NODISCARD int pg_audit_read_record(pg_client *c, const char *root,
                                       const pg_audit_member *members, size_t n,
                                       pg_audit_facts *f, pg_diag *d);
 
+/* ---- months (months.c): the monthly items re-derived ----
+ * Fed in slot order: every consumer reading settled in slot k (its own slot
+ * and Wh) and every consumer's re-settled charges of slot k; then, once per
+ * slot, pg_audit_months_due gives the month bills the grid must make at k
+ * (at the first settled slot of a new month, for the month before, to every
+ * consumer with a reading in it whose monthly items are above 0). */
+typedef struct pg_audit_months pg_audit_months;
+typedef struct pg_audit_month_bill {
+  char consumer[PG_GRID_MAX_ID + 1];
+  int64_t amount, fee, owed; /* membership + capacity, VAT, their sum */
+} pg_audit_month_bill;
+/* The tariff in force at slot k (NULL: none, or all items zero). */
+const pg_audit_tariff *pg_audit_tariff_for(const pg_audit_export *e, uint64_t k);
+PG_NODISCARD int pg_audit_months_new(const pg_audit_export *e, pg_audit_months **out);
+void pg_audit_months_free(pg_audit_months *m);
+PG_NODISCARD int pg_audit_months_reading(pg_audit_months *m, uint64_t k, const char *id,
+                                         uint64_t slot, int64_t wh);
+PG_NODISCARD int pg_audit_months_charge(pg_audit_months *m, uint64_t k, const char *id,
+                                        int64_t amount, int64_t fee);
+/* *out (free) holds *n bills, in no particular order. */
+PG_NODISCARD int pg_audit_months_due(pg_audit_months *m, uint64_t k, pg_audit_month_bill **out,
+                                     size_t *n, pg_diag *d);
+
 #endif

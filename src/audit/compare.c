@@ -45,6 +45,7 @@ struct audit {
   paid_payout *paid;
   size_t n_paid, cap_paid;
   const char *grid_address; /* the export's, else the one payments were looked up for */
+  pg_audit_months *months;  /* the monthly items re-derived (months.c) */
 };
 
 /* The facts reading with this message id, or another attachment of it. */
@@ -172,6 +173,9 @@ static int use_reading(audit *a, uint64_t k, size_t t, party **v, size_t *n, siz
     return PG_OK;
   }
   a->used_in[t] = (int64_t)k;
+  if (y->kind == PG_GRID_ENTITY_CONSUMER &&
+      pg_audit_months_reading(a->months, k, y->member, y->slot, y->wh))
+    return PG_ERR_NOMEM;
   return add_to_party(v, n, cap, y, k);
 }
 
@@ -377,7 +381,7 @@ static int check_consumer(audit *a, const pg_audit_slot_claim *s, const pg_audit
   uint64_t k = s->slot;
   const pg_audit_bill *b = NULL;
   for (size_t i = 0; i < s->n_bills; i++)
-    if (strcmp(s->bills[i].consumer, p->id) == 0) {
+    if (!s->bills[i].month && strcmp(s->bills[i].consumer, p->id) == 0) {
       if (b)
         DIFF(a, k, PG_AUDIT_BILL, p->id, "slot %llu: %s has two bills (%s and %s)",
              (unsigned long long)k, p->id, b->request_id, s->bills[i].request_id);
@@ -396,6 +400,7 @@ static int check_consumer(audit *a, const pg_audit_slot_claim *s, const pg_audit
     CMP_FIELD(a, k, PG_AUDIT_BILL, p->id, "baseline", src, b->baseline, m->baseline);
     if (check_request(a, k, b, p, m) || check_payment(a, k, b, m)) return PG_ERR_NOMEM;
   }
+  if (pg_audit_months_charge(a->months, k, p->id, m->amount, m->fee)) return PG_ERR_NOMEM;
   return check_line(a, k, rec, p, m, b ? b->request_id : "");
 }
 
@@ -439,7 +444,7 @@ static int check_producer(audit *a, const pg_audit_slot_claim *s, const pg_audit
 static int check_strays(audit *a, const pg_audit_slot_claim *s, const bool *billed,
                         const bool *paid_out) {
   for (size_t i = 0; i < s->n_bills; i++)
-    if (!billed[i])
+    if (!billed[i] && !s->bills[i].month) /* month bills: check_month_bills */
       DIFF(a, s->slot, PG_AUDIT_BILL, s->bills[i].consumer, "slot %llu: bill %s of %s (%lld) has no"
            " reading of %s on the Tangle behind it", (unsigned long long)s->slot,
            s->bills[i].request_id, s->bills[i].consumer, (long long)s->bills[i].owed,
@@ -532,6 +537,63 @@ static int settle_slot(audit *a, const pg_audit_slot_claim *s, const pg_audit_re
   return rc;
 }
 
+/* One month bill against the monthly items re-derived. */
+static int check_month_bill(audit *a, uint64_t k, const pg_audit_bill *b,
+                            const pg_audit_month_bill *x) {
+  party p = {.kind = PG_GRID_ENTITY_CONSUMER};
+  snprintf(p.id, sizeof p.id, "%s", x->consumer);
+  pg_market_party m = {.amount = x->amount, .fee = x->fee, .total = x->owed};
+  const char *src = "grid's month bill";
+  CMP_FIELD(a, k, PG_AUDIT_BILL, p.id, "membership and capacity", src, b->amount, x->amount);
+  CMP_FIELD(a, k, PG_AUDIT_BILL, p.id, "VAT", src, b->fee, x->fee);
+  CMP_FIELD(a, k, PG_AUDIT_BILL, p.id, "amount owed", src, b->owed, x->owed);
+  int rc = check_request(a, k, b, &p, &m);
+  return rc ? rc : check_payment(a, k, b, &m);
+}
+
+/* The month bills of slot k against the monthly items re-derived from the
+ * Tangle (months.c): each expected one billed once with its amounts, its
+ * payment request and payment checked as a slot bill's; none left over. */
+static int check_month_bills(audit *a, const pg_audit_slot_claim *s) {
+  uint64_t k = s->slot;
+  pg_audit_month_bill *want = NULL;
+  size_t n = 0;
+  pg_diag md = {{0}};
+  int rc = pg_audit_months_due(a->months, k, &want, &n, &md);
+  if (rc == PG_ERR_NOMEM) return rc;
+  if (rc)
+    return pg_audit_diff_add(a->r, true, k, PG_AUDIT_BILL, "grid",
+                             "slot %llu: the monthly items cannot be computed: %s",
+                             (unsigned long long)k, md.msg);
+  bool *seen = calloc(s->n_bills + 1, sizeof *seen);
+  if (!seen) rc = PG_ERR_NOMEM;
+  for (size_t w = 0; !rc && w < n; w++) {
+    const pg_audit_month_bill *x = &want[w];
+    const pg_audit_bill *b = NULL;
+    for (size_t i = 0; i < s->n_bills && !b; i++)
+      if (s->bills[i].month && !seen[i] && strcmp(s->bills[i].consumer, x->consumer) == 0)
+        b = &s->bills[i], seen[i] = true;
+    if (!b) {
+      rc = pg_audit_diff_add(a->r, true, k, PG_AUDIT_BILL, x->consumer,
+                             "slot %llu: %s owes %lld of monthly items by the Tangle, the grid has"
+                             " no month bill", (unsigned long long)k, x->consumer,
+                             (long long)x->owed);
+      continue;
+    }
+    rc = check_month_bill(a, k, b, x);
+  }
+  for (size_t i = 0; !rc && i < s->n_bills; i++)
+    if (s->bills[i].month && !seen[i])
+      rc = pg_audit_diff_add(a->r, true, k, PG_AUDIT_BILL, s->bills[i].consumer,
+                             "slot %llu: month bill %s of %s (%lld) is not owed by the Tangle's"
+                             " readings and the tariff in force", (unsigned long long)k,
+                             s->bills[i].request_id, s->bills[i].consumer,
+                             (long long)s->bills[i].owed);
+  free(seen);
+  free(want);
+  return rc;
+}
+
 static int audit_slot(audit *a, const pg_audit_slot_claim *s, pg_audit_slot_result *sr) {
   uint64_t k = s->slot;
   const pg_audit_record *rec = record_for(a->f, k);
@@ -561,6 +623,7 @@ static int audit_slot(audit *a, const pg_audit_slot_claim *s, pg_audit_slot_resu
   size_t n = 0;
   rc = slot_parties(a, s, rec, &v, &n);
   if (!rc) rc = settle_slot(a, s, rec, c, v, n, sr);
+  if (!rc) rc = check_month_bills(a, s);
   free(v);
   return rc;
 }
@@ -735,7 +798,8 @@ static int audit_init(audit *a, const pg_audit_export *e, const pg_audit_facts *
   for (size_t i = 0; i < nq; i++) a->request_keys[i] = f->requests[i].request_id;
   for (size_t i = 0; i < np; i++) a->payment_keys[i] = f->payments[i].reference;
   for (size_t i = 0; i < f->n_aliases; i++) a->alias_keys[i] = f->aliases[i].alias;
-  int rc = pg_audit_lookup_build(&a->readings, a->reading_keys, nr);
+  int rc = pg_audit_months_new(e, &a->months);
+  if (!rc) rc = pg_audit_lookup_build(&a->readings, a->reading_keys, nr);
   if (!rc) rc = pg_audit_lookup_build(&a->requests, a->request_keys, nq);
   if (!rc) rc = pg_audit_lookup_build(&a->payments, a->payment_keys, np);
   if (!rc) rc = pg_audit_lookup_build(&a->aliases, a->alias_keys, f->n_aliases);
@@ -747,6 +811,7 @@ static void audit_free(audit *a) {
   pg_audit_lookup_free(&a->aliases);
   free(a->reading_keys), free(a->request_keys), free(a->payment_keys), free(a->alias_keys);
   free(a->used_in), free(a->request_seen), free(a->paid);
+  pg_audit_months_free(a->months);
 }
 
 int pg_audit_compare(const pg_audit_export *e, const pg_audit_facts *f, pg_audit_report *out,

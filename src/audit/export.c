@@ -42,6 +42,12 @@ static int parse_reading(const pg_ajson *j, pg_audit_reading *r) {
 static int parse_bill(const pg_ajson *j, pg_audit_bill *b) {
   int rc = pg_aj_str(j, "requestId", false, b->request_id, sizeof b->request_id, pg_audit_is_id,
                      "a request id");
+  char kind[8] = "slot"; /* exports before monthly items had no kind */
+  if (!rc) rc = pg_aj_str(j, "kind", true, kind, sizeof kind, NULL, NULL);
+  if (!rc && !kind[0]) snprintf(kind, sizeof kind, "slot");
+  if (!rc && strcmp(kind, "slot") != 0 && strcmp(kind, "month") != 0)
+    rc = pg_aj_fail(j, PG_ERR_INVALID, "field 'kind': '%s' is not slot or month", kind);
+  b->month = strcmp(kind, "month") == 0;
   if (!rc)
     rc = pg_aj_str(j, "consumerId", false, b->consumer, sizeof b->consumer, pg_audit_is_id,
                    "a member id");
@@ -130,6 +136,24 @@ static int one_config(const pg_ajson *j, void *item) {
   return rc;
 }
 
+static int one_tariff(const pg_ajson *j, void *item) {
+  pg_audit_tariff *t = item;
+  char tz[PG_TZ_NAME_MAX + 1];
+  uint64_t vat = 0;
+  pg_diag in = {{0}};
+  int rc = pg_aj_u64(j, "fromSlot", &t->from_slot);
+  if (!rc) rc = pg_aj_u64(j, "membershipFee", &t->t.membership_fee);
+  if (!rc) rc = pg_aj_u64(j, "capacityPrice", &t->t.capacity_price);
+  if (!rc) rc = pg_aj_u64(j, "vatBp", &vat);
+  if (!rc && (vat > 10000 || t->t.membership_fee > PG_TARIFF_MAX_AMOUNT ||
+              t->t.capacity_price > PG_TARIFF_MAX_AMOUNT))
+    rc = pg_aj_fail(j, PG_ERR_INVALID, "a monthly item or the VAT rate is out of range");
+  t->t.vat_bp = (uint32_t)vat;
+  if (!rc) rc = pg_aj_str(j, "timeZone", false, tz, sizeof tz, NULL, NULL);
+  if (!rc && pg_tz_parse(tz, &t->tz, &in) != PG_OK) rc = pg_aj_fail(j, PG_ERR_INVALID, "%s", in.msg);
+  return rc;
+}
+
 static int one_channel(const pg_ajson *j, void *item) {
   return pg_audit_channel_parse(j->o, j->where, item, j->d);
 }
@@ -200,6 +224,10 @@ static int cmp_config(const void *a, const void *b) {
   const pg_audit_config *x = a, *y = b;
   return x->from_slot < y->from_slot ? -1 : x->from_slot > y->from_slot;
 }
+static int cmp_tariff(const void *a, const void *b) {
+  const pg_audit_tariff *x = a, *y = b;
+  return x->from_slot < y->from_slot ? -1 : x->from_slot > y->from_slot;
+}
 static int cmp_slot(const void *a, const void *b) {
   const pg_audit_slot_claim *x = a, *y = b;
   return x->slot < y->slot ? -1 : x->slot > y->slot;
@@ -236,6 +264,9 @@ int pg_audit_export_parse(const void *data, size_t len, pg_audit_export *out, pg
     rc = parse_list(&j, "config", false, &out->config, &out->n_config, sizeof *out->config,
                     one_config);
   if (!rc)
+    rc = parse_list(&j, "tariffs", true, &out->tariffs, &out->n_tariffs, sizeof *out->tariffs,
+                    one_tariff);
+  if (!rc)
     rc = parse_list(&j, "members", false, &out->members, &out->n_members, sizeof *out->members,
                     one_member);
   if (!rc)
@@ -251,6 +282,7 @@ int pg_audit_export_parse(const void *data, size_t len, pg_audit_export *out, pg
     return rc;
   }
   qsort(out->config, out->n_config, sizeof *out->config, cmp_config);
+  if (out->n_tariffs) qsort(out->tariffs, out->n_tariffs, sizeof *out->tariffs, cmp_tariff);
   qsort(out->slots, out->n_slots, sizeof *out->slots, cmp_slot);
   qsort(out->members, out->n_members, sizeof *out->members, cmp_member);
   for (size_t i = 1; i < out->n_members; i++)
@@ -270,7 +302,7 @@ void pg_audit_export_free(pg_audit_export *e) {
   for (size_t i = 0; i < e->n_members; i++) {
     free(e->members[i].channels), free(e->members[i].addresses);
   }
-  free(e->config), free(e->members), free(e->slots), free(e->batches);
+  free(e->config), free(e->tariffs), free(e->members), free(e->slots), free(e->batches);
   memset(e, 0, sizeof *e);
 }
 

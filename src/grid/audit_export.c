@@ -90,6 +90,10 @@ static const char sql_config[] =
     " export_price AS exportPrice, fee_per_kwh AS feePerKwh, fee_bp AS feeBp,"
     " fixed_buy_price AS fixedBuyPrice, fixed_sell_price AS fixedSellPrice"
     " FROM config_history ORDER BY from_slot";
+static const char sql_tariffs[] =
+    "SELECT from_slot AS fromSlot, membership_fee AS membershipFee,"
+    " capacity_price AS capacityPrice, vat_bp AS vatBp, time_zone AS timeZone"
+    " FROM tariff_history ORDER BY from_slot";
 
 /* Members: everyone enrolled or registered, with every channel a reading or
  * a record line came from (member_channels) and the current one. */
@@ -146,7 +150,7 @@ static const char sql_readings[] =
     "SELECT entity_id AS id, CASE kind WHEN 2 THEN 'producer' ELSE 'consumer' END AS kind, slot,"
     " wh, price, msg_id AS msgId FROM readings WHERE settled_in = ?1 ORDER BY entity_id, slot";
 static const char sql_bills[] =
-    "SELECT request_id AS requestId, consumer_id AS consumerId, usage_wh AS usageWh,"
+    "SELECT request_id AS requestId, kind, consumer_id AS consumerId, usage_wh AS usageWh,"
     " community_wh AS communityWh, amount, fee, owed, baseline, reference, paid"
     " FROM bills WHERE slot = ?1 ORDER BY consumer_id, request_id";
 static const char sql_payouts[] =
@@ -173,9 +177,11 @@ static int slot_json(sqlite3 *db, json_t *s, pg_diag *d) {
 }
 
 static int export_db(sqlite3 *db, uint64_t now_ms, json_t **out, pg_diag *d) {
-  json_t *grid = NULL, *config = NULL, *members = NULL, *slots = NULL, *batches = NULL;
+  json_t *grid = NULL, *config = NULL, *tariffs = NULL, *members = NULL, *slots = NULL,
+         *batches = NULL;
   int rc = grid_json(db, &grid, d);
   if (!rc) rc = pg_rows_json(db, sql_config, 0, 0, &config, d);
+  if (!rc) rc = pg_rows_json(db, sql_tariffs, 0, 0, &tariffs, d);
   if (!rc) rc = pg_rows_json(db, sql_members, 0, 0, &members, d);
   for (size_t i = 0; !rc && i < json_array_size(members); i++)
     rc = member_json(db, json_array_get(members, i), d);
@@ -184,12 +190,13 @@ static int export_db(sqlite3 *db, uint64_t now_ms, json_t **out, pg_diag *d) {
     rc = slot_json(db, json_array_get(slots, i), d);
   if (!rc) rc = pg_rows_json(db, sql_batches, 0, 0, &batches, d);
   if (!rc) {
-    *out = json_pack("{s:s,s:I,s:O,s:O,s:O,s:O,s:O}", "format", EXPORT_FORMAT, "exportedAt",
-                     (json_int_t)now_ms, "grid", grid, "config", config, "members", members,
-                     "slots", slots, "batches", batches);
+    *out = json_pack("{s:s,s:I,s:O,s:O,s:O,s:O,s:O,s:O}", "format", EXPORT_FORMAT, "exportedAt",
+                     (json_int_t)now_ms, "grid", grid, "config", config, "tariffs", tariffs,
+                     "members", members, "slots", slots, "batches", batches);
     if (!*out) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
-  json_decref(grid), json_decref(config), json_decref(members), json_decref(slots);
+  json_decref(grid), json_decref(config), json_decref(tariffs), json_decref(members);
+  json_decref(slots);
   json_decref(batches);
   return rc;
 }

@@ -327,9 +327,10 @@ typedef struct pg_record_party {
  * transaction. */
 PG_NODISCARD int pg_record_channel_open(pg_entity *e, pg_diag *d);
 /* Adds a config_history row from from_slot when the settings differ from
- * the newest row. */
-PG_NODISCARD int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, int64_t from_slot,
-                                  int64_t now_ms, pg_diag *d);
+ * the newest row, and a tariff_history row (the tariff and the zone tz of
+ * its months) when those differ (none while there never was a tariff). */
+PG_NODISCARD int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, const char *tz,
+                                  int64_t from_slot, int64_t now_ms, pg_diag *d);
 /* Remembers id's current registration in member_channels. */
 PG_NODISCARD int pg_record_member_channel(sqlite3 *db, const char *id, pg_diag *d);
 /* Seals a line per party (keyed by the side key of its current

@@ -95,7 +95,8 @@ static int record_open(pg_gridop *g, pg_diag *d) {
   if (!rc)
     rc = pg_kv_get_i64(e->db, "next_slot", (int64_t)pg_slot_of(pg_entity_now(e), e->slot_ms),
                        &next, d);
-  if (!rc) rc = pg_record_config(e->db, &g->o, next, (int64_t)pg_entity_now(e), d);
+  if (!rc)
+    rc = pg_record_config(e->db, &g->o, pg_tz_name(e->tz), next, (int64_t)pg_entity_now(e), d);
   return rc;
 }
 

@@ -21,7 +21,11 @@ const char pg_record_schema[] =
     " fee_per_kwh INTEGER NOT NULL, fee_bp INTEGER NOT NULL, fixed_buy_price INTEGER NOT NULL,"
     " fixed_sell_price INTEGER NOT NULL, since_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS member_channels(id TEXT NOT NULL, root TEXT NOT NULL,"
-    " side_key TEXT NOT NULL, registered_ms INTEGER NOT NULL, PRIMARY KEY(id, root));";
+    " side_key TEXT NOT NULL, registered_ms INTEGER NOT NULL, PRIMARY KEY(id, root));"
+    /* the monthly items (tariff.h) and the zone whose months they bill */
+    "CREATE TABLE IF NOT EXISTS tariff_history(from_slot INTEGER PRIMARY KEY,"
+    " membership_fee INTEGER NOT NULL, capacity_price INTEGER NOT NULL, vat_bp INTEGER NOT NULL,"
+    " time_zone TEXT NOT NULL, since_ms INTEGER NOT NULL);";
 
 /* The record channel's hello: the grid's id and name, and with a member key
  * its certificate and the binding of the public channel to it. */
@@ -84,11 +88,49 @@ static int config_same(sqlite3 *db, const pg_gridop_opts *o, int64_t *last_from,
   return rc;
 }
 
-int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, int64_t from_slot, int64_t now_ms,
-                     pg_diag *d) {
+/* Adds a tariff_history row from from_slot when the tariff or zone differ
+ * from the newest row. */
+static int record_tariff(sqlite3 *db, const pg_tariff *t, const char *tz, int64_t from_slot,
+                         int64_t now_ms, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, "SELECT from_slot, membership_fee, capacity_price, vat_bp, time_zone"
+                              " FROM tariff_history ORDER BY from_slot DESC LIMIT 1",
+                          &st, d);
+  if (rc) return rc;
+  int s = sqlite3_step(st);
   int64_t last = -1;
   bool same = false;
-  int rc = config_same(db, o, &last, &same, d);
+  if (s == SQLITE_ROW) {
+    last = sqlite3_column_int64(st, 0);
+    same = (uint64_t)sqlite3_column_int64(st, 1) == t->membership_fee &&
+           (uint64_t)sqlite3_column_int64(st, 2) == t->capacity_price &&
+           sqlite3_column_int64(st, 3) == t->vat_bp &&
+           strcmp((const char *)sqlite3_column_text(st, 4), tz) == 0;
+  } else if (s != SQLITE_DONE) {
+    rc = pg_fail(d, PG_ERR_DB, "tariff history read: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  if (rc || same || (last < 0 && !t->membership_fee && !t->capacity_price && !t->vat_bp))
+    return rc;
+  if (from_slot < last) from_slot = last; /* never rewrite the months already billed */
+  rc = pg_db_prepare(db, "INSERT OR REPLACE INTO tariff_history VALUES (?1,?2,?3,?4,?5,?6)", &st,
+                     d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, from_slot);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)t->membership_fee);
+  sqlite3_bind_int64(st, 3, (sqlite3_int64)t->capacity_price);
+  sqlite3_bind_int64(st, 4, t->vat_bp);
+  sqlite3_bind_text(st, 5, tz, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 6, now_ms);
+  return pg_db_step_done(db, st, "tariff history write", d);
+}
+
+int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, const char *tz, int64_t from_slot,
+                     int64_t now_ms, pg_diag *d) {
+  int64_t last = -1;
+  bool same = false;
+  int rc = record_tariff(db, &o->tariff, tz, from_slot, now_ms, d);
+  if (!rc) rc = config_same(db, o, &last, &same, d);
   if (rc || same) return rc;
   if (from_slot < last) from_slot = last; /* never rewrite the settings of settled slots */
   sqlite3_stmt *st = NULL;
