@@ -36,6 +36,7 @@
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/client.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/grid.h"
 #include "p2pgrid/grid_protocol.h"
 #include "p2pgrid/market.h"
 #include "p2pgrid/tariff.h"
@@ -112,6 +113,18 @@ typedef struct pg_audit_tariff {
   pg_tz tz;
 } pg_audit_tariff;
 
+/* The sharing settings in force from from_slot (export "sharing", the
+ * grid's sharing_history): community price, the rule of each hierarchical
+ * group, each member's key, group and participation. */
+typedef struct pg_audit_sharing {
+  uint64_t from_slot;
+  uint64_t community_price;
+  uint8_t rules[PG_SHARE_MAX_GROUP + 1];
+  size_t n_rules;
+  pg_grid_share_member *members; /* owned, ids owned */
+  size_t n_members;
+} pg_audit_sharing;
+
 typedef struct pg_audit_channel {
   char root[PG_GRID_TRYTES + 1];
   char side_key[PG_GRID_TRYTES + 1];
@@ -146,6 +159,8 @@ typedef struct pg_audit_export {
   size_t n_config;
   pg_audit_tariff *tariffs;              /* sorted by from_slot; none = no monthly items */
   size_t n_tariffs;
+  pg_audit_sharing *sharing;             /* sorted by from_slot */
+  size_t n_sharing;
   pg_audit_member *members;              /* sorted by id */
   size_t n_members;
   pg_audit_slot_claim *slots;            /* sorted by slot */

@@ -215,6 +215,11 @@ typedef struct pg_grid_share_member {
 PG_NODISCARD int pg_grid_share_from_config(pg_config *c, const char *section,
                                            pg_grid_share_member **out, size_t *n, pg_diag *d);
 void pg_grid_share_free(pg_grid_share_member *m, size_t n);
+/* Gives consumer c (by id) its key and group from m[0..n) and scales its
+ * usage by its participation factor (pg_market_participation_split), as the
+ * grid settles a sharing slot and the audit re-settles it. Not a member of
+ * m: unchanged. */
+void pg_grid_share_apply(const pg_grid_share_member *m, size_t n, pg_market_consumer *c);
 
 typedef struct pg_gridop_opts {
   pg_market_mech mech;

@@ -466,19 +466,32 @@ typedef struct market_in {
   int64_t late;
 } market_in;
 
-static int build_market(const party *v, size_t n, market_in *in) {
+/* The sharing settings in force at slot k (NULL: none). */
+static const pg_audit_sharing *sharing_for(const pg_audit_export *e, uint64_t k) {
+  const pg_audit_sharing *s = NULL;
+  for (size_t i = 0; i < e->n_sharing; i++)
+    if (e->sharing[i].from_slot <= k) s = &e->sharing[i];
+  return s;
+}
+
+/* The market's parties; sh: the sharing members' keys, groups and
+ * participation applied as the grid applies them (NULL: none). */
+static int build_market(const party *v, size_t n, const pg_audit_sharing *sh, market_in *in) {
   memset(in, 0, sizeof *in);
   in->mp = calloc(n + 1, sizeof *in->mp);
   in->mc = calloc(n + 1, sizeof *in->mc);
   if (!in->mp || !in->mc) return PG_ERR_NOMEM;
   for (size_t i = 0; i < n; i++) {
     in->late += (int64_t)v[i].late;
-    if (v[i].kind == PG_GRID_ENTITY_PRODUCER)
+    if (v[i].kind == PG_GRID_ENTITY_PRODUCER) {
       in->mp[in->np++] = (pg_market_producer){.id = v[i].id, .output_wh = v[i].wh,
                                               .ask_per_kwh = v[i].price, .has_ask = v[i].has_price};
-    else
-      in->mc[in->nc++] = (pg_market_consumer){.id = v[i].id, .usage_wh = v[i].wh,
-                                              .bid_per_kwh = v[i].price, .has_bid = v[i].has_price};
+    } else {
+      pg_market_consumer *c = &in->mc[in->nc++];
+      *c = (pg_market_consumer){.id = v[i].id, .usage_wh = v[i].wh, .bid_per_kwh = v[i].price,
+                                .has_bid = v[i].has_price};
+      if (sh) pg_grid_share_apply(sh->members, sh->n_members, c);
+    }
   }
   return PG_OK;
 }
@@ -506,12 +519,15 @@ static int settle_slot(audit *a, const pg_audit_slot_claim *s, const pg_audit_re
                        pg_audit_slot_result *sr) {
   uint64_t k = s->slot;
   market_in in;
-  int rc = build_market(v, n, &in);
+  const pg_audit_sharing *sh = pg_market_mech_is_sharing(c->mech) ? sharing_for(a->e, k) : NULL;
+  int rc = build_market(v, n, sh, &in);
   pg_market_slot ms = {.producers = in.mp, .n_producers = in.np, .consumers = in.mc,
                        .n_consumers = in.nc, .import_price = c->import_price,
                        .export_price = c->export_price, .fee_per_kwh = c->fee_per_kwh,
                        .fee_bp = c->fee_bp, .fixed_buy_price = c->fixed_buy_price,
-                       .fixed_sell_price = c->fixed_sell_price};
+                       .fixed_sell_price = c->fixed_sell_price,
+                       .community_price = sh ? sh->community_price : 0,
+                       .group_rules = sh ? sh->rules : NULL, .n_group_rules = sh ? sh->n_rules : 0};
   pg_market_result res;
   memset(&res, 0, sizeof res);
   pg_diag md = {{0}};

@@ -154,6 +154,43 @@ static int one_tariff(const pg_ajson *j, void *item) {
   return rc;
 }
 
+static int one_share_member(const pg_ajson *j, void *item) {
+  pg_grid_share_member *m = item;
+  char id[PG_GRID_MAX_ID + 1];
+  uint64_t key = 0, group = 0, part = 0;
+  int rc = pg_aj_str(j, "id", false, id, sizeof id, pg_audit_is_id, "a member id");
+  if (!rc) rc = pg_aj_u64(j, "keyPpm", &key);
+  if (!rc) rc = pg_aj_u64(j, "group", &group);
+  if (!rc) rc = pg_aj_u64(j, "participation", &part);
+  if (!rc && (key > PG_SHARE_KEY_ONE || group > PG_SHARE_MAX_GROUP || part < 1 || part > 100))
+    rc = pg_aj_fail(j, PG_ERR_INVALID, "key, group or participation out of range");
+  if (!rc && !(m->id = strdup(id))) rc = pg_fail(j->d, PG_ERR_NOMEM, "out of memory");
+  m->key_ppm = (uint32_t)key, m->group = (uint32_t)group, m->participation = (uint8_t)part;
+  return rc;
+}
+
+static int one_sharing(const pg_ajson *j, void *item) {
+  pg_audit_sharing *s = item;
+  int rc = pg_aj_u64(j, "fromSlot", &s->from_slot);
+  if (!rc) rc = pg_aj_u64(j, "communityPrice", &s->community_price);
+  json_t *r = NULL;
+  if (!rc) rc = pg_aj_array(j, "groupRules", false, &r);
+  if (!rc && json_array_size(r) > PG_SHARE_MAX_GROUP + 1)
+    rc = pg_aj_fail(j, PG_ERR_INVALID, "field 'groupRules': more than %d groups",
+                    PG_SHARE_MAX_GROUP + 1);
+  for (size_t i = 0; !rc && i < json_array_size(r); i++) {
+    const char *v = json_string_value(json_array_get(r, i));
+    if (v && strcmp(v, "static") == 0) s->rules[i] = PG_SHARE_RULE_STATIC;
+    else if (v && strcmp(v, "dynamic") == 0) s->rules[i] = PG_SHARE_RULE_DYNAMIC;
+    else rc = pg_aj_fail(j, PG_ERR_INVALID, "field 'groupRules': not static or dynamic");
+    s->n_rules = i + 1;
+  }
+  if (!rc)
+    rc = parse_list(j, "members", false, &s->members, &s->n_members, sizeof *s->members,
+                    one_share_member);
+  return rc;
+}
+
 static int one_channel(const pg_ajson *j, void *item) {
   return pg_audit_channel_parse(j->o, j->where, item, j->d);
 }
@@ -228,6 +265,10 @@ static int cmp_tariff(const void *a, const void *b) {
   const pg_audit_tariff *x = a, *y = b;
   return x->from_slot < y->from_slot ? -1 : x->from_slot > y->from_slot;
 }
+static int cmp_sharing(const void *a, const void *b) {
+  const pg_audit_sharing *x = a, *y = b;
+  return x->from_slot < y->from_slot ? -1 : x->from_slot > y->from_slot;
+}
 static int cmp_slot(const void *a, const void *b) {
   const pg_audit_slot_claim *x = a, *y = b;
   return x->slot < y->slot ? -1 : x->slot > y->slot;
@@ -267,6 +308,9 @@ int pg_audit_export_parse(const void *data, size_t len, pg_audit_export *out, pg
     rc = parse_list(&j, "tariffs", true, &out->tariffs, &out->n_tariffs, sizeof *out->tariffs,
                     one_tariff);
   if (!rc)
+    rc = parse_list(&j, "sharing", true, &out->sharing, &out->n_sharing, sizeof *out->sharing,
+                    one_sharing);
+  if (!rc)
     rc = parse_list(&j, "members", false, &out->members, &out->n_members, sizeof *out->members,
                     one_member);
   if (!rc)
@@ -283,6 +327,7 @@ int pg_audit_export_parse(const void *data, size_t len, pg_audit_export *out, pg
   }
   qsort(out->config, out->n_config, sizeof *out->config, cmp_config);
   if (out->n_tariffs) qsort(out->tariffs, out->n_tariffs, sizeof *out->tariffs, cmp_tariff);
+  if (out->n_sharing) qsort(out->sharing, out->n_sharing, sizeof *out->sharing, cmp_sharing);
   qsort(out->slots, out->n_slots, sizeof *out->slots, cmp_slot);
   qsort(out->members, out->n_members, sizeof *out->members, cmp_member);
   for (size_t i = 1; i < out->n_members; i++)
@@ -302,7 +347,12 @@ void pg_audit_export_free(pg_audit_export *e) {
   for (size_t i = 0; i < e->n_members; i++) {
     free(e->members[i].channels), free(e->members[i].addresses);
   }
-  free(e->config), free(e->tariffs), free(e->members), free(e->slots), free(e->batches);
+  for (size_t i = 0; i < e->n_sharing; i++) {
+    for (size_t k = 0; k < e->sharing[i].n_members; k++) free((char *)e->sharing[i].members[k].id);
+    free(e->sharing[i].members);
+  }
+  free(e->config), free(e->tariffs), free(e->sharing), free(e->members), free(e->slots);
+  free(e->batches);
   memset(e, 0, sizeof *e);
 }
 

@@ -94,6 +94,9 @@ static const char sql_tariffs[] =
     "SELECT from_slot AS fromSlot, membership_fee AS membershipFee,"
     " capacity_price AS capacityPrice, vat_bp AS vatBp, time_zone AS timeZone"
     " FROM tariff_history ORDER BY from_slot";
+static const char sql_sharing[] =
+    "SELECT from_slot AS fromSlot, community_price AS communityPrice, group_rules AS groupRules,"
+    " members FROM sharing_history ORDER BY from_slot";
 
 /* Members: everyone enrolled or registered, with every channel a reading or
  * a record line came from (member_channels) and the current one. */
@@ -177,11 +180,22 @@ static int slot_json(sqlite3 *db, json_t *s, pg_diag *d) {
 }
 
 static int export_db(sqlite3 *db, uint64_t now_ms, json_t **out, pg_diag *d) {
-  json_t *grid = NULL, *config = NULL, *tariffs = NULL, *members = NULL, *slots = NULL,
-         *batches = NULL;
+  json_t *grid = NULL, *config = NULL, *tariffs = NULL, *sharing = NULL, *members = NULL,
+         *slots = NULL, *batches = NULL;
   int rc = grid_json(db, &grid, d);
   if (!rc) rc = pg_rows_json(db, sql_config, 0, 0, &config, d);
   if (!rc) rc = pg_rows_json(db, sql_tariffs, 0, 0, &tariffs, d);
+  if (!rc) rc = pg_rows_json(db, sql_sharing, 0, 0, &sharing, d);
+  for (size_t i = 0; !rc && i < json_array_size(sharing); i++) { /* stored as JSON text */
+    json_t *row = json_array_get(sharing, i);
+    for (int f = 0; !rc && f < 2; f++) {
+      const char *key = f ? "members" : "groupRules";
+      const char *text = json_string_value(json_object_get(row, key));
+      json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+      if (!v) rc = pg_fail(d, PG_ERR_DB, "sharing_history: '%s' is not JSON", key);
+      else json_object_set_new(row, key, v);
+    }
+  }
   if (!rc) rc = pg_rows_json(db, sql_members, 0, 0, &members, d);
   for (size_t i = 0; !rc && i < json_array_size(members); i++)
     rc = member_json(db, json_array_get(members, i), d);
@@ -190,12 +204,14 @@ static int export_db(sqlite3 *db, uint64_t now_ms, json_t **out, pg_diag *d) {
     rc = slot_json(db, json_array_get(slots, i), d);
   if (!rc) rc = pg_rows_json(db, sql_batches, 0, 0, &batches, d);
   if (!rc) {
-    *out = json_pack("{s:s,s:I,s:O,s:O,s:O,s:O,s:O,s:O}", "format", EXPORT_FORMAT, "exportedAt",
-                     (json_int_t)now_ms, "grid", grid, "config", config, "tariffs", tariffs,
-                     "members", members, "slots", slots, "batches", batches);
+    *out = json_pack("{s:s,s:I,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "format", EXPORT_FORMAT,
+                     "exportedAt", (json_int_t)now_ms, "grid", grid, "config", config, "tariffs",
+                     tariffs, "sharing", sharing, "members", members, "slots", slots, "batches",
+                     batches);
     if (!*out) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
-  json_decref(grid), json_decref(config), json_decref(tariffs), json_decref(members);
+  json_decref(grid), json_decref(config), json_decref(tariffs), json_decref(sharing);
+  json_decref(members);
   json_decref(slots);
   json_decref(batches);
   return rc;

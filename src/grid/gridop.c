@@ -541,22 +541,6 @@ static void settlement_free(settlement *t) {
   memset(t, 0, sizeof *t);
 }
 
-/* A sharing member's key and group, and its reading scaled by its
- * participation factor (pg_market_participation_split). */
-static void share_member(const pg_gridop_opts *o, pg_market_consumer *c) {
-  for (size_t k = 0; k < o->n_share; k++) {
-    const pg_grid_share_member *m = &o->share[k];
-    if (!m->id || strcmp(m->id, c->id) != 0) continue;
-    c->key_ppm = m->key_ppm;
-    c->group = m->group;
-    int64_t part = c->usage_wh;
-    if (m->participation < 100 &&
-        pg_market_participation_split(c->usage_wh, &m->participation, 1, &part, NULL) == PG_OK)
-      c->usage_wh = part;
-    return;
-  }
-}
-
 /* Loads the open readings up to slot k and runs the market over them. */
 static int settle_market(pg_gridop *g, uint64_t k, settlement *t, pg_diag *d) {
   sqlite3 *db = g->e.db;
@@ -573,7 +557,7 @@ static int settle_market(pg_gridop *g, uint64_t k, settlement *t, pg_diag *d) {
   for (size_t i = 0; !rc && i < t->nc; i++) {
     t->mc[i] = (pg_market_consumer){.id = t->cons[i].id, .usage_wh = t->cons[i].wh,
                                     .bid_per_kwh = t->cons[i].price, .has_bid = t->cons[i].has_price};
-    if (pg_market_mech_is_sharing(g->o.mech)) share_member(&g->o, &t->mc[i]);
+    if (pg_market_mech_is_sharing(g->o.mech)) pg_grid_share_apply(g->o.share, g->o.n_share, &t->mc[i]);
   }
   if (rc) return rc;
   pg_market_slot slot = {.producers = t->mp, .n_producers = t->np, .consumers = t->mc,

@@ -12,6 +12,8 @@
 
 #include "grid_internal.h"
 #include "p2pgrid/hex.h"
+#include <jansson.h>
+
 #include "p2pgrid/grid_record.h"
 #include "p2pgrid/log.h"
 
@@ -25,7 +27,11 @@ const char pg_record_schema[] =
     /* the monthly items (tariff.h) and the zone whose months they bill */
     "CREATE TABLE IF NOT EXISTS tariff_history(from_slot INTEGER PRIMARY KEY,"
     " membership_fee INTEGER NOT NULL, capacity_price INTEGER NOT NULL, vat_bp INTEGER NOT NULL,"
-    " time_zone TEXT NOT NULL, since_ms INTEGER NOT NULL);";
+    " time_zone TEXT NOT NULL, since_ms INTEGER NOT NULL);"
+    /* the sharing settings (community price, group rules, members' keys) */
+    "CREATE TABLE IF NOT EXISTS sharing_history(from_slot INTEGER PRIMARY KEY,"
+    " community_price INTEGER NOT NULL, group_rules TEXT NOT NULL, members TEXT NOT NULL,"
+    " since_ms INTEGER NOT NULL);";
 
 /* The record channel's hello: the grid's id and name, and with a member key
  * its certificate and the binding of the public channel to it. */
@@ -125,11 +131,70 @@ static int record_tariff(sqlite3 *db, const pg_tariff *t, const char *tz, int64_
   return pg_db_step_done(db, st, "tariff history write", d);
 }
 
+/* The sharing settings as two JSON texts: group rules ["dynamic","static"]
+ * and members [{"id","keyPpm","group","participation"}]. NULL: no memory. */
+static char *sharing_texts(const pg_gridop_opts *o, char **members) {
+  json_t *r = json_array(), *m = json_array();
+  for (size_t i = 0; r && i < o->n_group_rules; i++)
+    json_array_append_new(r, json_string(o->group_rules[i] == PG_SHARE_RULE_STATIC ? "static"
+                                                                                  : "dynamic"));
+  for (size_t i = 0; m && i < o->n_share; i++)
+    json_array_append_new(m, json_pack("{s:s,s:I,s:I,s:I}", "id", o->share[i].id ? o->share[i].id : "",
+                                       "keyPpm", (json_int_t)o->share[i].key_ppm, "group",
+                                       (json_int_t)o->share[i].group, "participation",
+                                       (json_int_t)o->share[i].participation));
+  char *rt = r ? json_dumps(r, JSON_COMPACT) : NULL;
+  *members = m ? json_dumps(m, JSON_COMPACT) : NULL;
+  json_decref(r), json_decref(m);
+  if (!rt || !*members) free(rt), free(*members), rt = NULL, *members = NULL;
+  return rt;
+}
+
+/* Adds a sharing_history row from from_slot when the sharing settings differ
+ * from the newest row (none while the mechanism never was a sharing one). */
+static int record_sharing(sqlite3 *db, const pg_gridop_opts *o, int64_t from_slot, int64_t now_ms,
+                          pg_diag *d) {
+  char *members = NULL, *rules = sharing_texts(o, &members);
+  if (!rules) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, "SELECT from_slot, community_price, group_rules, members"
+                              " FROM sharing_history ORDER BY from_slot DESC LIMIT 1",
+                          &st, d);
+  int64_t last = -1;
+  bool same = false;
+  int s = rc ? SQLITE_DONE : sqlite3_step(st);
+  if (!rc && s == SQLITE_ROW) {
+    last = sqlite3_column_int64(st, 0);
+    same = (uint64_t)sqlite3_column_int64(st, 1) == o->community_price &&
+           strcmp((const char *)sqlite3_column_text(st, 2), rules) == 0 &&
+           strcmp((const char *)sqlite3_column_text(st, 3), members) == 0;
+  } else if (!rc && s != SQLITE_DONE) {
+    rc = pg_fail(d, PG_ERR_DB, "sharing history read: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  if (!rc && !same && (last >= 0 || pg_market_mech_is_sharing(o->mech))) {
+    if (from_slot < last) from_slot = last;
+    rc = pg_db_prepare(db, "INSERT OR REPLACE INTO sharing_history VALUES (?1,?2,?3,?4,?5)", &st,
+                       d);
+    if (!rc) {
+      sqlite3_bind_int64(st, 1, from_slot);
+      sqlite3_bind_int64(st, 2, (sqlite3_int64)o->community_price);
+      sqlite3_bind_text(st, 3, rules, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 4, members, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 5, now_ms);
+      rc = pg_db_step_done(db, st, "sharing history write", d);
+    }
+  }
+  free(rules), free(members);
+  return rc;
+}
+
 int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, const char *tz, int64_t from_slot,
                      int64_t now_ms, pg_diag *d) {
   int64_t last = -1;
   bool same = false;
   int rc = record_tariff(db, &o->tariff, tz, from_slot, now_ms, d);
+  if (!rc) rc = record_sharing(db, o, from_slot, now_ms, d);
   if (!rc) rc = config_same(db, o, &last, &same, d);
   if (rc || same) return rc;
   if (from_slot < last) from_slot = last; /* never rewrite the settings of settled slots */

@@ -116,3 +116,16 @@ void pg_grid_share_free(pg_grid_share_member *m, size_t n) {
   for (size_t i = 0; m && i < n; i++) free((char *)m[i].id);
   free(m);
 }
+
+void pg_grid_share_apply(const pg_grid_share_member *m, size_t n, pg_market_consumer *c) {
+  for (size_t k = 0; k < n; k++) {
+    if (!m[k].id || !c->id || strcmp(m[k].id, c->id) != 0) continue;
+    c->key_ppm = m[k].key_ppm;
+    c->group = m[k].group;
+    int64_t part = c->usage_wh;
+    if (m[k].participation < 100 &&
+        pg_market_participation_split(c->usage_wh, &m[k].participation, 1, &part, NULL) == PG_OK)
+      c->usage_wh = part;
+    return;
+  }
+}

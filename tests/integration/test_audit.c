@@ -303,6 +303,58 @@ static void test_month_bills(void **state) {
   json_decref(r);
 }
 
+/* Sharing (issue 15): a full run of a hierarchical community (a dynamic
+ * group before a static one with keys, a member at 60 % participation). The
+ * grid records its sharing settings (sharing_history) and the audit
+ * re-settles every slot with them and agrees; an export that claims other
+ * keys than those the grid settled with is refuted at the slots it changes. */
+static void test_sharing(void **state) {
+  (void)state;
+  char ini[400], out[400], st[420], ex[400], log[400];
+  snprintf(ini, sizeof ini, "%s/sharing.ini", g_root);
+  write_file(ini, "[scenario]\nname = h\nstart = 2025-06-21T10:00:00Z\nduration = 2h\n"
+                  "slot = 15m\nseed = 7\nmode = full\n"
+                  "[market]\nmechanism = hierarchical\ngroup_rules = dynamic, static\n"
+                  "community_price = 100Mi\npayout_min = 1Mi\n"
+                  "[producer roof]\nname = Roof\n[source roof-pv]\nproducer = roof\n"
+                  "kind = solar\nkwp = 20\n"
+                  "[household a]\nannual_kwh = 3000\ngroup = 0\n"
+                  "[household b]\nannual_kwh = 30000\ngroup = 1\nkey = 12.5%\n"
+                  "participation = 60%\n"
+                  "[household c]\nannual_kwh = 30000\ngroup = 1\nkey = 87.5%\n");
+  snprintf(out, sizeof out, "%s/sharing", g_root);
+  snprintf(st, sizeof st, "%s/state", out);
+  snprintf(log, sizeof log, "%s/sharing-sim.log", g_root);
+  const char *sim[] = {P2PGRID_BIN, "sim", ini, "-q", "-o", out, NULL};
+  run_ok(sim, log);
+  snprintf(ex, sizeof ex, "%s/export-sharing.json", g_root);
+  audit_export(st, ex);
+  json_t *r = NULL;
+  int rc = audit("--export", ex, st, "sharing", &r);
+  if (rc != 0)
+    fail_msg("sharing run: exit %d: %s", rc, json_dumps(json_object_get(r, "differences"), 0));
+  json_decref(r);
+  /* the same export claiming swapped keys for b and c */
+  json_error_t je;
+  json_t *e = json_load_file(ex, 0, &je);
+  assert_non_null(e);
+  json_t *members = json_object_get(json_array_get(json_object_get(e, "sharing"), 0), "members");
+  assert_int_equal(json_array_size(members), 3);
+  json_object_set_new(json_array_get(members, 1), "keyPpm", json_integer(875000));
+  json_object_set_new(json_array_get(members, 2), "keyPpm", json_integer(125000));
+  snprintf(ex, sizeof ex, "%s/export-sharing-keys.json", g_root);
+  assert_int_equal(json_dump_file(e, ex, 0), 0);
+  json_decref(e);
+  assert_int_equal(audit("--export", ex, st, "sharing-keys", &r), 1);
+  bool named = false;
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(r, "differences"), i, x)
+    named |= strstr(jstr(x, "text"), "community energy (Wh) of c") != NULL;
+  if (!named) fail_msg("the claimed keys were not refuted: %s", json_dumps(r, 0));
+  json_decref(r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean),
@@ -310,6 +362,7 @@ int main(void) {
       cmocka_unit_test(test_tampered),
       cmocka_unit_test(test_member),
       cmocka_unit_test(test_month_bills),
+      cmocka_unit_test(test_sharing),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
