@@ -245,6 +245,26 @@ static void test_member(void **state) {
   json_decref(r);
 }
 
+/* Runs scenario `text` (named tag) in full mode, exports the grid's claim to
+ * ex and audits it: everything must agree. st: the run's state directory. */
+static void run_agreeing(const char *tag, const char *text, char st[420], char ex[400]) {
+  char ini[400], out[400], log[400];
+  snprintf(ini, sizeof ini, "%s/%s.ini", g_root, tag);
+  write_file(ini, text);
+  snprintf(out, sizeof out, "%s/%s", g_root, tag);
+  snprintf(st, 420, "%s/state", out);
+  snprintf(log, sizeof log, "%s/%s-sim.log", g_root, tag);
+  const char *sim[] = {P2PGRID_BIN, "sim", ini, "-q", "-o", out, NULL};
+  run_ok(sim, log);
+  snprintf(ex, 400, "%s/export-%s.json", g_root, tag);
+  audit_export(st, ex);
+  json_t *r = NULL;
+  int rc = audit("--export", ex, st, tag, &r);
+  if (rc != 0)
+    fail_msg("%s run: exit %d: %s", tag, rc, json_dumps(json_object_get(r, "differences"), 0));
+  json_decref(r);
+}
+
 /* Monthly items (issue 15): a full run across a month boundary with a
  * tariff. The grid bills June's membership, capacity and VAT in the first
  * slot of July; the audit re-derives them from the Tangle (each consumer's
@@ -253,27 +273,18 @@ static void test_member(void **state) {
  * drops another is caught at that slot, naming both consumers. */
 static void test_month_bills(void **state) {
   (void)state;
-  char ini[400], out[400], st[420], ex[400], log[400];
-  snprintf(ini, sizeof ini, "%s/month.ini", g_root);
-  write_file(ini, "[scenario]\nname = month\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
-                  "slot = 15m\nseed = 5\nmode = full\n"
-                  "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
-                  "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
-                  "export_price = 80Mi\nfee_per_kwh = 5Mi\npayout_min = 1Mi\n"
-                  "[tariff]\nmembership_fee = 5Gi\ncapacity_price = 2Gi\nvat = 20%\n"
-                  "[producers]\ncount = 1\nsources_per_producer = 1\nsolar_share = 0\n"
-                  "wind_kw_min = 3\nwind_kw_max = 5\n[households]\ncount = 3\n");
-  snprintf(out, sizeof out, "%s/month", g_root);
-  snprintf(st, sizeof st, "%s/state", out);
-  snprintf(log, sizeof log, "%s/month-sim.log", g_root);
-  const char *sim[] = {P2PGRID_BIN, "sim", ini, "-q", "-o", out, NULL};
-  run_ok(sim, log);
-  snprintf(ex, sizeof ex, "%s/export-month.json", g_root);
-  audit_export(st, ex);
+  char st[420], ex[400];
+  run_agreeing("month",
+               "[scenario]\nname = month\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
+               "slot = 15m\nseed = 5\nmode = full\n"
+               "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
+               "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
+               "export_price = 80Mi\nfee_per_kwh = 5Mi\npayout_min = 1Mi\n"
+               "[tariff]\nmembership_fee = 5Gi\ncapacity_price = 2Gi\nvat = 20%\n"
+               "[producers]\ncount = 1\nsources_per_producer = 1\nsolar_share = 0\n"
+               "wind_kw_min = 3\nwind_kw_max = 5\n[households]\ncount = 3\n",
+               st, ex);
   json_t *r = NULL;
-  int rc = audit("--export", ex, st, "month", &r);
-  if (rc != 0) fail_msg("month run: exit %d: %s", rc, json_dumps(json_object_get(r, "differences"), 0));
-  json_decref(r);
   /* the grid made month bills at all (else the above proves nothing) */
   char db[500];
   snprintf(db, sizeof db, "%s/grid/grid.db", st);
@@ -310,30 +321,20 @@ static void test_month_bills(void **state) {
  * keys than those the grid settled with is refuted at the slots it changes. */
 static void test_sharing(void **state) {
   (void)state;
-  char ini[400], out[400], st[420], ex[400], log[400];
-  snprintf(ini, sizeof ini, "%s/sharing.ini", g_root);
-  write_file(ini, "[scenario]\nname = h\nstart = 2025-06-21T10:00:00Z\nduration = 2h\n"
-                  "slot = 15m\nseed = 7\nmode = full\n"
-                  "[market]\nmechanism = hierarchical\ngroup_rules = dynamic, static\n"
-                  "community_price = 100Mi\npayout_min = 1Mi\n"
-                  "[producer roof]\nname = Roof\n[source roof-pv]\nproducer = roof\n"
-                  "kind = solar\nkwp = 20\n"
-                  "[household a]\nannual_kwh = 3000\ngroup = 0\n"
-                  "[household b]\nannual_kwh = 30000\ngroup = 1\nkey = 12.5%\n"
-                  "participation = 60%\n"
-                  "[household c]\nannual_kwh = 30000\ngroup = 1\nkey = 87.5%\n");
-  snprintf(out, sizeof out, "%s/sharing", g_root);
-  snprintf(st, sizeof st, "%s/state", out);
-  snprintf(log, sizeof log, "%s/sharing-sim.log", g_root);
-  const char *sim[] = {P2PGRID_BIN, "sim", ini, "-q", "-o", out, NULL};
-  run_ok(sim, log);
-  snprintf(ex, sizeof ex, "%s/export-sharing.json", g_root);
-  audit_export(st, ex);
+  char st[420], ex[400];
+  run_agreeing("sharing",
+               "[scenario]\nname = h\nstart = 2025-06-21T10:00:00Z\nduration = 2h\n"
+               "slot = 15m\nseed = 7\nmode = full\n"
+               "[market]\nmechanism = hierarchical\ngroup_rules = dynamic, static\n"
+               "community_price = 100Mi\npayout_min = 1Mi\n"
+               "[producer roof]\nname = Roof\n[source roof-pv]\nproducer = roof\n"
+               "kind = solar\nkwp = 20\n"
+               "[household a]\nannual_kwh = 3000\ngroup = 0\n"
+               "[household b]\nannual_kwh = 30000\ngroup = 1\nkey = 12.5%\n"
+               "participation = 60%\n"
+               "[household c]\nannual_kwh = 30000\ngroup = 1\nkey = 87.5%\n",
+               st, ex);
   json_t *r = NULL;
-  int rc = audit("--export", ex, st, "sharing", &r);
-  if (rc != 0)
-    fail_msg("sharing run: exit %d: %s", rc, json_dumps(json_object_get(r, "differences"), 0));
-  json_decref(r);
   /* the same export claiming swapped keys for b and c */
   json_error_t je;
   json_t *e = json_load_file(ex, 0, &je);
