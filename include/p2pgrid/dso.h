@@ -163,6 +163,15 @@ typedef struct pg_dso_ours {
   int64_t slot, wh;
 } pg_dso_ours;
 
+/* Our readings (*out, free(); *n of them) and the slot length: from a grid
+ * daemon's database (readings: entity, slot, Wh; kv slot_ms), or from a
+ * simulator output directory (summary.json slotMs, party_slots.csv). Errors
+ * name the file (and line). */
+PG_NODISCARD int pg_dso_ours_from_grid(const char *path, pg_dso_ours **out, size_t *n,
+                                       uint64_t *slot_ms, pg_diag *d);
+PG_NODISCARD int pg_dso_ours_from_sim(const char *dir, pg_dso_ours **out, size_t *n,
+                                      uint64_t *slot_ms, pg_diag *d);
+
 typedef struct pg_dso_reconcile_result {
   size_t members;        /* mapped members */
   size_t slots;          /* (member, slot) pairs with both values */
