@@ -326,9 +326,11 @@ typedef struct pg_record_party {
  * the entity has a member key) on first use; sets kv "record_root". One
  * transaction. */
 PG_NODISCARD int pg_record_channel_open(pg_entity *e, pg_diag *d);
-/* Adds a config_history row from from_slot when the settings differ from
- * the newest row, and a tariff_history row (the tariff and the zone tz of
- * its months) when those differ (none while there never was a tariff). */
+/* Adds a row from from_slot to each settings history whose newest row
+ * differs: config_history (the market), tariff_history (the monthly items
+ * and the zone tz of their months; none while there never was a tariff) and
+ * sharing_history (community price, group rules, members; none while no
+ * sharing mechanism ever ran). */
 PG_NODISCARD int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, const char *tz,
                                   int64_t from_slot, int64_t now_ms, pg_diag *d);
 /* Remembers id's current registration in member_channels. */

@@ -8,12 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "grid_internal.h"
 #include "p2pgrid/hex.h"
-#include <jansson.h>
-
 #include "p2pgrid/grid_record.h"
 #include "p2pgrid/log.h"
 
@@ -68,67 +67,54 @@ int pg_record_channel_open(pg_entity *e, pg_diag *d) {
   return rc;
 }
 
-/* Whether the newest row of config_history holds exactly these settings. */
-static int config_same(sqlite3 *db, const pg_gridop_opts *o, int64_t *last_from, bool *same,
-                       pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  *same = false;
-  *last_from = -1;
-  int rc = pg_db_prepare(db, "SELECT from_slot, mechanism, import_price, export_price, fee_per_kwh,"
-                              " fee_bp, fixed_buy_price, fixed_sell_price FROM config_history"
-                              " ORDER BY from_slot DESC LIMIT 1",
-                          &st, d);
-  if (rc) return rc;
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW) {
-    *last_from = sqlite3_column_int64(st, 0);
-    const uint64_t v[] = {o->import_price, o->export_price,    o->fee_per_kwh,
-                          o->fee_bp,       o->fixed_buy_price, o->fixed_sell_price};
-    *same = strcmp((const char *)sqlite3_column_text(st, 1), pg_market_mech_name(o->mech)) == 0;
-    for (int i = 0; i < 6; i++)
-      if ((uint64_t)sqlite3_column_int64(st, 2 + i) != v[i]) *same = false;
-  } else if (s != SQLITE_DONE) {
-    rc = pg_fail(d, PG_ERR_DB, "config history read: %s", sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(st);
-  return rc;
-}
+/* One value of a settings history row: text when text != NULL, else i. */
+typedef struct hist_val {
+  int64_t i;
+  const char *text;
+} hist_val;
 
-/* Adds a tariff_history row from from_slot when the tariff or zone differ
- * from the newest row. */
-static int record_tariff(sqlite3 *db, const pg_tariff *t, const char *tz, int64_t from_slot,
-                         int64_t now_ms, pg_diag *d) {
+/* Adds the row (from_slot, v[0..n), now_ms) to the settings history `table`
+ * (config_history, tariff_history, sharing_history: from_slot, the values
+ * in that order, since_ms) unless its newest row holds the same values. A
+ * new row never starts before the newest one: the settings of slots already
+ * settled are never rewritten. first = false: no row while the table is
+ * empty (nothing set yet). */
+static int history_put(sqlite3 *db, const char *table, const hist_val *v, size_t n, bool first,
+                       int64_t from_slot, int64_t now_ms, pg_diag *d) {
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY from_slot DESC LIMIT 1", table);
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT from_slot, membership_fee, capacity_price, vat_bp, time_zone"
-                              " FROM tariff_history ORDER BY from_slot DESC LIMIT 1",
-                          &st, d);
+  int rc = pg_db_prepare(db, sql, &st, d);
   if (rc) return rc;
-  int s = sqlite3_step(st);
   int64_t last = -1;
   bool same = false;
+  int s = sqlite3_step(st);
   if (s == SQLITE_ROW) {
     last = sqlite3_column_int64(st, 0);
-    same = (uint64_t)sqlite3_column_int64(st, 1) == t->membership_fee &&
-           (uint64_t)sqlite3_column_int64(st, 2) == t->capacity_price &&
-           sqlite3_column_int64(st, 3) == t->vat_bp &&
-           strcmp((const char *)sqlite3_column_text(st, 4), tz) == 0;
+    same = true;
+    for (size_t i = 0; i < n && same; i++) {
+      const char *t = (const char *)sqlite3_column_text(st, (int)i + 1);
+      same = v[i].text ? t && strcmp(t, v[i].text) == 0
+                       : sqlite3_column_int64(st, (int)i + 1) == v[i].i;
+    }
   } else if (s != SQLITE_DONE) {
-    rc = pg_fail(d, PG_ERR_DB, "tariff history read: %s", sqlite3_errmsg(db));
+    rc = pg_fail(d, PG_ERR_DB, "%s read: %s", table, sqlite3_errmsg(db));
   }
   sqlite3_finalize(st);
-  if (rc || same || (last < 0 && !t->membership_fee && !t->capacity_price && !t->vat_bp))
-    return rc;
-  if (from_slot < last) from_slot = last; /* never rewrite the months already billed */
-  rc = pg_db_prepare(db, "INSERT OR REPLACE INTO tariff_history VALUES (?1,?2,?3,?4,?5,?6)", &st,
-                     d);
-  if (rc) return rc;
+  if (rc || same || (last < 0 && !first)) return rc;
+  if (from_slot < last) from_slot = last;
+  int len = snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO %s VALUES (?", table);
+  for (size_t i = 0; i <= n; i++) len += snprintf(sql + len, sizeof sql - (size_t)len, ",?");
+  snprintf(sql + len, sizeof sql - (size_t)len, ")");
+  if ((rc = pg_db_prepare(db, sql, &st, d))) return rc;
   sqlite3_bind_int64(st, 1, from_slot);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)t->membership_fee);
-  sqlite3_bind_int64(st, 3, (sqlite3_int64)t->capacity_price);
-  sqlite3_bind_int64(st, 4, t->vat_bp);
-  sqlite3_bind_text(st, 5, tz, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 6, now_ms);
-  return pg_db_step_done(db, st, "tariff history write", d);
+  for (size_t i = 0; i < n; i++) {
+    if (v[i].text) sqlite3_bind_text(st, (int)i + 2, v[i].text, -1, SQLITE_STATIC);
+    else sqlite3_bind_int64(st, (int)i + 2, v[i].i);
+  }
+  sqlite3_bind_int64(st, (int)n + 2, now_ms);
+  snprintf(sql, sizeof sql, "%s write", table);
+  return pg_db_step_done(db, st, sql, d);
 }
 
 /* The sharing settings as two JSON texts: group rules ["dynamic","static"]
@@ -139,8 +125,9 @@ static char *sharing_texts(const pg_gridop_opts *o, char **members) {
     json_array_append_new(r, json_string(o->group_rules[i] == PG_SHARE_RULE_STATIC ? "static"
                                                                                   : "dynamic"));
   for (size_t i = 0; m && i < o->n_share; i++)
-    json_array_append_new(m, json_pack("{s:s,s:I,s:I,s:I}", "id", o->share[i].id ? o->share[i].id : "",
-                                       "keyPpm", (json_int_t)o->share[i].key_ppm, "group",
+    json_array_append_new(m, json_pack("{s:s,s:I,s:I,s:I}", "id",
+                                       o->share[i].id ? o->share[i].id : "", "keyPpm",
+                                       (json_int_t)o->share[i].key_ppm, "group",
                                        (json_int_t)o->share[i].group, "participation",
                                        (json_int_t)o->share[i].participation));
   char *rt = r ? json_dumps(r, JSON_COMPACT) : NULL;
@@ -150,65 +137,35 @@ static char *sharing_texts(const pg_gridop_opts *o, char **members) {
   return rt;
 }
 
-/* Adds a sharing_history row from from_slot when the sharing settings differ
- * from the newest row (none while the mechanism never was a sharing one). */
-static int record_sharing(sqlite3 *db, const pg_gridop_opts *o, int64_t from_slot, int64_t now_ms,
-                          pg_diag *d) {
-  char *members = NULL, *rules = sharing_texts(o, &members);
-  if (!rules) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT from_slot, community_price, group_rules, members"
-                              " FROM sharing_history ORDER BY from_slot DESC LIMIT 1",
-                          &st, d);
-  int64_t last = -1;
-  bool same = false;
-  int s = rc ? SQLITE_DONE : sqlite3_step(st);
-  if (!rc && s == SQLITE_ROW) {
-    last = sqlite3_column_int64(st, 0);
-    same = (uint64_t)sqlite3_column_int64(st, 1) == o->community_price &&
-           strcmp((const char *)sqlite3_column_text(st, 2), rules) == 0 &&
-           strcmp((const char *)sqlite3_column_text(st, 3), members) == 0;
-  } else if (!rc && s != SQLITE_DONE) {
-    rc = pg_fail(d, PG_ERR_DB, "sharing history read: %s", sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(st);
-  if (!rc && !same && (last >= 0 || pg_market_mech_is_sharing(o->mech))) {
-    if (from_slot < last) from_slot = last;
-    rc = pg_db_prepare(db, "INSERT OR REPLACE INTO sharing_history VALUES (?1,?2,?3,?4,?5)", &st,
-                       d);
-    if (!rc) {
-      sqlite3_bind_int64(st, 1, from_slot);
-      sqlite3_bind_int64(st, 2, (sqlite3_int64)o->community_price);
-      sqlite3_bind_text(st, 3, rules, -1, SQLITE_STATIC);
-      sqlite3_bind_text(st, 4, members, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 5, now_ms);
-      rc = pg_db_step_done(db, st, "sharing history write", d);
-    }
-  }
-  free(rules), free(members);
-  return rc;
-}
-
 int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, const char *tz, int64_t from_slot,
                      int64_t now_ms, pg_diag *d) {
-  int64_t last = -1;
-  bool same = false;
-  int rc = record_tariff(db, &o->tariff, tz, from_slot, now_ms, d);
-  if (!rc) rc = record_sharing(db, o, from_slot, now_ms, d);
-  if (!rc) rc = config_same(db, o, &last, &same, d);
-  if (rc || same) return rc;
-  if (from_slot < last) from_slot = last; /* never rewrite the settings of settled slots */
-  sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(db, "INSERT OR REPLACE INTO config_history VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-                     &st, d);
-  if (rc) return rc;
-  sqlite3_bind_int64(st, 1, from_slot);
-  sqlite3_bind_text(st, 2, pg_market_mech_name(o->mech), -1, SQLITE_STATIC);
-  const uint64_t v[] = {o->import_price, o->export_price,    o->fee_per_kwh,
-                        o->fee_bp,       o->fixed_buy_price, o->fixed_sell_price};
-  for (int i = 0; i < 6; i++) sqlite3_bind_int64(st, 3 + i, (sqlite3_int64)v[i]);
-  sqlite3_bind_int64(st, 9, now_ms);
-  return pg_db_step_done(db, st, "config history write", d);
+  /* the market: always */
+  const hist_val cv[] = {{0, pg_market_mech_name(o->mech)},
+                         {(int64_t)o->import_price, NULL},
+                         {(int64_t)o->export_price, NULL},
+                         {(int64_t)o->fee_per_kwh, NULL},
+                         {(int64_t)o->fee_bp, NULL},
+                         {(int64_t)o->fixed_buy_price, NULL},
+                         {(int64_t)o->fixed_sell_price, NULL}};
+  int rc = history_put(db, "config_history", cv, 7, true, from_slot, now_ms, d);
+  /* the monthly items and the zone of their months: once there is a tariff */
+  const pg_tariff *t = &o->tariff;
+  const hist_val tv[] = {{(int64_t)t->membership_fee, NULL},
+                         {(int64_t)t->capacity_price, NULL},
+                         {t->vat_bp, NULL},
+                         {0, tz}};
+  if (!rc)
+    rc = history_put(db, "tariff_history", tv, 4,
+                     t->membership_fee || t->capacity_price || t->vat_bp, from_slot, now_ms, d);
+  /* the sharing settings: once a sharing mechanism runs */
+  char *members = NULL, *rules = rc ? NULL : sharing_texts(o, &members);
+  if (!rc && !rules) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  const hist_val sv[] = {{(int64_t)o->community_price, NULL}, {0, rules}, {0, members}};
+  if (!rc)
+    rc = history_put(db, "sharing_history", sv, 3, pg_market_mech_is_sharing(o->mech), from_slot,
+                     now_ms, d);
+  free(rules), free(members);
+  return rc;
 }
 
 /* The side key of id's current registration (and the channel remembered in
