@@ -142,6 +142,22 @@ void write_csv_meter(const char *path, uint64_t slot_ms, uint64_t t_end_ms, doub
  * [--address address]; fails the test unless it exits 0. */
 void grid_enrol(const grid_dirs *g, const char *id, const char *address);
 
+/* ---- scenarios shared by tests ----------------------------------------- */
+
+/* A full-mode run across a month boundary with monthly items: 2025-06-30
+ * 20:00Z for 4 h in Europe/Berlin, one wind producer, three households; the
+ * grid bills June's membership, capacity and VAT in July's first slot
+ * (integration/invoice and integration/audit). */
+#define HARNESS_MONTH_EDGE_INI                                                      \
+  "[scenario]\nname = month-edge\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n" \
+  "slot = 15m\nseed = 5\nmode = full\n"                                            \
+  "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"                          \
+  "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"                     \
+  "export_price = 80Mi\nfee_per_kwh = 5Mi\npayout_min = 1Mi\n"                     \
+  "[tariff]\nmembership_fee = 5Gi\ncapacity_price = 2Gi\nvat = 20%\n"              \
+  "[producers]\ncount = 1\nsources_per_producer = 1\nsolar_share = 0\n"           \
+  "wind_kw_min = 3\nwind_kw_max = 5\n[households]\ncount = 3\n"
+
 /* ---- the community CA (p2pgrid ca) ------------------------------------ */
 
 /* Runs argv to completion (output into log) within DEADLINE_RUN_MS (killed

@@ -274,16 +274,7 @@ static void run_agreeing(const char *tag, const char *text, char st[420], char e
 static void test_month_bills(void **state) {
   (void)state;
   char st[420], ex[400];
-  run_agreeing("month",
-               "[scenario]\nname = month\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
-               "slot = 15m\nseed = 5\nmode = full\n"
-               "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
-               "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
-               "export_price = 80Mi\nfee_per_kwh = 5Mi\npayout_min = 1Mi\n"
-               "[tariff]\nmembership_fee = 5Gi\ncapacity_price = 2Gi\nvat = 20%\n"
-               "[producers]\ncount = 1\nsources_per_producer = 1\nsolar_share = 0\n"
-               "wind_kw_min = 3\nwind_kw_max = 5\n[households]\ncount = 3\n",
-               st, ex);
+  run_agreeing("month", HARNESS_MONTH_EDGE_INI, st, ex);
   json_t *r = NULL;
   /* the grid made month bills at all (else the above proves nothing) */
   char db[500];

@@ -283,15 +283,7 @@ static void test_full_mode(void **state) {
   (void)state;
   char ini[400], sim[400], log[450];
   snprintf(ini, sizeof ini, "%s/full.ini", g_root);
-  write_file(ini, "[scenario]\nname = full-edge\nstart = 2025-06-30T20:00:00Z\nduration = 4h\n"
-                  "slot = 15m\nseed = 5\nmode = full\n"
-                  "[site]\nlat = 48.2\nlon = 16.37\ntz = Europe/Berlin\n"
-                  "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\n"
-                  "export_price = 80Mi\nfee_per_kwh = 5Mi\npayout_min = 1Mi\n"
-                  "[tariff]\nmembership_fee = 5Gi\ncapacity_price = 2Gi\nvat = 20%\n"
-                  "[producers]\ncount = 1\nsources_per_producer = 1\nsolar_share = 0\n"
-                  "wind_kw_min = 3\nwind_kw_max = 5\n"
-                  "[households]\ncount = 3\n");
+  write_file(ini, HARNESS_MONTH_EDGE_INI);
   snprintf(sim, sizeof sim, "%s/full", g_root);
   snprintf(log, sizeof log, "%s/full-sim.log", g_root);
   const char *argv[] = {P2PGRID_BIN, "sim", ini, "-q", "-o", sim, NULL};
