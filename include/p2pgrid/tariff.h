@@ -44,6 +44,7 @@
 #ifndef P2PGRID_TARIFF_H
 #define P2PGRID_TARIFF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,6 +92,11 @@ PG_NODISCARD int pg_tariff_consumer_month(const pg_tariff *t, const pg_tariff_sl
 /* A producer's credit note from its n slots. */
 PG_NODISCARD int pg_tariff_producer_month(const pg_tariff_slot *slots, size_t n,
                                           pg_tariff_month *out, pg_diag *d);
+
+/* Whether t bills anything monthly (a membership fee, a capacity price or
+ * VAT): the grid makes month bills, records a tariff and the audit expects
+ * month bills only then. */
+bool pg_tariff_bills_monthly(const pg_tariff *t);
 
 /* The monthly items alone (membership + capacity + VAT on everything) from
  * the month's sums, for a biller that has kept only those: energy and fees

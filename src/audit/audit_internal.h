@@ -89,8 +89,6 @@ typedef struct pg_audit_month_bill {
   char consumer[PG_GRID_MAX_ID + 1];
   int64_t amount, fee, owed; /* membership + capacity, VAT, their sum */
 } pg_audit_month_bill;
-/* The tariff in force at slot k (NULL: none, or all items zero). */
-const pg_audit_tariff *pg_audit_tariff_for(const pg_audit_export *e, uint64_t k);
 PG_NODISCARD int pg_audit_months_new(const pg_audit_export *e, pg_audit_months **out);
 void pg_audit_months_free(pg_audit_months *m);
 PG_NODISCARD int pg_audit_months_reading(pg_audit_months *m, uint64_t k, const char *id,

@@ -73,11 +73,12 @@ static int prune(pg_audit_months *m, int64_t month) {
   return m->nslots ? rehash(m, m->nslots) : PG_OK;
 }
 
-const pg_audit_tariff *pg_audit_tariff_for(const pg_audit_export *e, uint64_t k) {
+/* The tariff in force at slot k (NULL: none, or nothing billed monthly). */
+static const pg_audit_tariff *tariff_for(const pg_audit_export *e, uint64_t k) {
   const pg_audit_tariff *t = NULL;
   for (size_t i = 0; i < e->n_tariffs; i++)
     if (e->tariffs[i].from_slot <= k) t = &e->tariffs[i];
-  if (t && !t->t.membership_fee && !t->t.capacity_price && !t->t.vat_bp) t = NULL;
+  if (t && !pg_tariff_bills_monthly(&t->t)) t = NULL;
   return t;
 }
 
@@ -102,7 +103,7 @@ void pg_audit_months_free(pg_audit_months *m) {
 
 int pg_audit_months_reading(pg_audit_months *m, uint64_t k, const char *id, uint64_t slot,
                             int64_t wh) {
-  const pg_audit_tariff *t = pg_audit_tariff_for(m->e, k);
+  const pg_audit_tariff *t = tariff_for(m->e, k);
   if (!t || !m->e->slot_ms) return PG_OK;
   acc *x = entry(m, id, month_of(m->e, t, slot));
   if (!x) return PG_ERR_NOMEM;
@@ -113,7 +114,7 @@ int pg_audit_months_reading(pg_audit_months *m, uint64_t k, const char *id, uint
 
 int pg_audit_months_charge(pg_audit_months *m, uint64_t k, const char *id, int64_t amount,
                            int64_t fee) {
-  const pg_audit_tariff *t = pg_audit_tariff_for(m->e, k);
+  const pg_audit_tariff *t = tariff_for(m->e, k);
   if (!t || !m->e->slot_ms || (!amount && !fee)) return PG_OK;
   acc *x = entry(m, id, month_of(m->e, t, k));
   if (!x) return PG_ERR_NOMEM;
@@ -124,7 +125,7 @@ int pg_audit_months_charge(pg_audit_months *m, uint64_t k, const char *id, int64
 int pg_audit_months_due(pg_audit_months *m, uint64_t k, pg_audit_month_bill **out, size_t *n,
                         pg_diag *d) {
   *out = NULL, *n = 0;
-  const pg_audit_tariff *t = pg_audit_tariff_for(m->e, k);
+  const pg_audit_tariff *t = tariff_for(m->e, k);
   if (!t || !m->e->slot_ms) { /* the grid keeps no month without a tariff */
     m->prev = -1;
     return PG_OK;

@@ -650,10 +650,6 @@ static int64_t month_of(const pg_gridop *g, uint64_t k) {
   return (int64_t)lt.year * 12 + lt.month - 1;
 }
 
-static bool has_tariff(const pg_tariff *t) {
-  return t->membership_fee || t->capacity_price || t->vat_bp;
-}
-
 /* One consumer's month bill: its slot bills and peak usage of slots lo..hi. */
 static int bill_month(pg_gridop *g, uint64_t k, const char *id, int64_t lo, int64_t hi,
                       int64_t peak_wh, pg_diag *d) {
@@ -683,7 +679,7 @@ static int bill_month(pg_gridop *g, uint64_t k, const char *id, int64_t lo, int6
  * every consumer with a reading in it. The month is remembered, so a
  * restart bills it exactly once. */
 static int bill_months(pg_gridop *g, uint64_t k, pg_diag *d) {
-  if (!has_tariff(&g->o.tariff)) return PG_OK;
+  if (!pg_tariff_bills_monthly(&g->o.tariff)) return PG_OK;
   int64_t cur = month_of(g, k), last = -1;
   int rc = pg_kv_get_i64(g->e.db, "tariff_month", -1, &last, d);
   if (!rc && last != cur) rc = pg_kv_set_i64(g->e.db, "tariff_month", cur, d);

@@ -156,7 +156,7 @@ int pg_record_config(sqlite3 *db, const pg_gridop_opts *o, const char *tz, int64
                          {0, tz}};
   if (!rc)
     rc = history_put(db, "tariff_history", tv, 4,
-                     t->membership_fee || t->capacity_price || t->vat_bp, from_slot, now_ms, d);
+                     pg_tariff_bills_monthly(t), from_slot, now_ms, d);
   /* the sharing settings: once a sharing mechanism runs */
   char *members = NULL, *rules = rc ? NULL : sharing_texts(o, &members);
   if (!rc && !rules) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");

@@ -37,6 +37,10 @@ static int sum_slots(const pg_tariff_slot *s, size_t n, pg_tariff_month *m, pg_d
   return PG_OK;
 }
 
+bool pg_tariff_bills_monthly(const pg_tariff *t) {
+  return t->membership_fee || t->capacity_price || t->vat_bp;
+}
+
 int pg_tariff_monthly(const pg_tariff *t, int64_t energy, int64_t fees, int64_t peak_usage_wh,
                       uint64_t slot_ms, pg_tariff_month *out, pg_diag *d) {
   memset(out, 0, sizeof *out);

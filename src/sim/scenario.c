@@ -565,7 +565,8 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     }
     snprintf(h->kind_name, sizeof h->kind_name, "%s", v);
     h->kind = PG_SIM_CONFIG;
-    if (strcmp(v, "dso") != 0 && inherit_tz(c, sec, s->tz)) goto oom; /* dso: UTC instants */
+    /* the meters read in a local calendar (a dso meter's periods are instants) */
+    if (strcmp(v, "dso") != 0 && inherit_tz(c, sec, s->tz)) goto oom;
     h->seed = s->seed ^ hash_str(h->id);
     if ((rc = get_double(c, sec, "annual_kwh", 3500, 1, 1e7, &h->annual_kwh, d))) goto fail;
     /* let the meter read it too (the getter above marked it read) */
