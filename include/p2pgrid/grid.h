@@ -57,6 +57,7 @@
 #include "p2pgrid/tariff.h"
 #include "p2pgrid/meter.h"
 #include "p2pgrid/money.h"
+#include "p2pgrid/resource.h"
 #include "p2pgrid/profile.h"
 #include "p2pgrid/tls.h"
 
@@ -126,6 +127,12 @@ typedef struct pg_entity_opts {
    * to bill. Zero = base units ("i") and UTC. */
   pg_money money;
   pg_tz tz;
+  /* What this entity meters and trades ([resource], resource.h): readings
+   * are counts of its base unit. Zero = electricity in Wh, whose channels
+   * keep the original (version 1) messages; any other resource writes
+   * version 2 messages naming it (docs/PROTOCOL.md), and the grid and
+   * producers refuse a channel or reading of another resource or unit. */
+  pg_resource resource;
 } pg_entity_opts;
 
 /* Limits of a registration API (grid and producer). */

@@ -67,6 +67,11 @@ size_t pg_money_format(const pg_money *m, int64_t units, char *buf, size_t cap);
  * so base units show "300,000,000 i/kWh". Same rounding and return value. */
 size_t pg_money_format_price(const pg_money *m, uint64_t units_per_kwh, char *buf, size_t cap);
 
+/* The same for a price per `unit` (a resource's price unit, resource.h):
+ * "1.5000 EUR/m³". unit NULL = "kWh". */
+size_t pg_money_format_price_per(const pg_money *m, uint64_t units_per_unit, const char *unit,
+                                 char *buf, size_t cap);
+
 /* Parses an amount (see above). PG_ERR_INVALID when s is not one. */
 PG_NODISCARD int pg_money_parse_amount(const char *s, uint64_t *out);
 

@@ -43,6 +43,11 @@
  *              payments (reference "month") under the month's last slot
  *   [money]    currency, units_per_currency, decimals: how the report and
  *              the CLI show amounts (money.h; default base units "i")
+ *   [resource] name (electricity | heat | water | gas | any), unit,
+ *              display_unit, display_factor, flow_unit, flow_factor,
+ *              price_unit (resource.h; default electricity: Wh, kWh, kW):
+ *              quantities in every output are counts of the base unit, the
+ *              report shows the display unit
  *   [producers] generated producers: count, sources_per_producer,
  *              solar_share (0..1, the share of solar sources; the rest wind),
  *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
@@ -88,6 +93,7 @@
 #include "p2pgrid/market.h"
 #include "p2pgrid/money.h"
 #include "p2pgrid/profile.h"
+#include "p2pgrid/resource.h"
 #include "p2pgrid/tariff.h"
 
 #define PG_SIM_ID_MAX 64
@@ -153,6 +159,7 @@ typedef struct pg_scenario {
   size_t n_group_rules;
   pg_tariff tariff; /* [tariff]: monthly items of the invoices (tariff.h) */
   pg_money money; /* [money]: display of amounts (report, CLI); never used to bill */
+  pg_resource resource; /* [resource]: what is metered and traded (resource.h) */
   pg_sim_producer *producers; /* sorted by id */
   size_t n_producers;
   pg_sim_source *sources; /* sorted by id */

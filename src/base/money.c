@@ -160,12 +160,19 @@ size_t pg_money_format(const pg_money *m, int64_t units, char *buf, size_t cap) 
 }
 
 size_t pg_money_format_price(const pg_money *m, uint64_t units_per_kwh, char *buf, size_t cap) {
+  return pg_money_format_price_per(m, units_per_kwh, NULL, buf, cap);
+}
+
+size_t pg_money_format_price_per(const pg_money *m, uint64_t units_per_unit, const char *unit,
+                                 char *buf, size_t cap) {
+  char suffix[24];
+  snprintf(suffix, sizeof suffix, "/%s", unit ? unit : "kWh");
   pg_money def;
   m = valid_or_default(m, &def);
   unsigned resolve = 0; /* ceil(log10(upc)) */
   for (u128 p = 1; p < m->units_per_currency; p *= 10) resolve++;
   unsigned dec = m->decimals + 2 < resolve ? m->decimals + 2 : resolve;
-  return format(false, units_per_kwh, m->units_per_currency, dec, m->currency, "/kWh", buf, cap);
+  return format(false, units_per_unit, m->units_per_currency, dec, m->currency, suffix, buf, cap);
 }
 
 json_t *pg_money_json(const pg_money *m) {

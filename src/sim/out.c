@@ -160,6 +160,7 @@ int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const cha
   /* how people read amounts and times (the values here stay base units and UTC) */
   json_object_set_new(j, "timeZone", json_string(pg_tz_name(s->tz)));
   json_object_set_new(j, "moneyFormat", pg_money_json(&s->money));
+  json_object_set_new(j, "resource", pg_resource_json(&s->resource));
   json_object_set_new(j, "participants",
                       json_pack("{sIsIsI}", "producers", (json_int_t)s->n_producers, "sources",
                                 (json_int_t)s->n_sources, "consumers",

@@ -368,6 +368,8 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
   if ((rc = pg_tariff_from_config(c, "tariff", &s->tariff, d))) goto fail;
   /* [money]: how people read amounts (display only) */
   if ((rc = pg_money_from_config(c, "money", &s->money, d))) goto fail;
+  /* [resource]: what the community meters and trades (default electricity) */
+  if ((rc = pg_resource_from_config(c, "resource", &s->resource, d))) goto fail;
 
   uint64_t rng = s->seed ^ 0x5eed5eed5eedULL;
   /* [producers] generated */

@@ -69,6 +69,12 @@ static void test_euro(void **st) {
   expect_fmt(&m, 995000000, "1.00 EUR");
   expect_fmt(&m, 999999999995000000, "1,000,000,000.00 EUR");
   expect_price(&m, 300000000, "0.3000 EUR/kWh");
+  {
+    char b[PG_MONEY_FMT_MAX];
+    expect_text("price per m3", b,
+                pg_money_format_price_per(&m, 1500000000, "m\xc2\xb3", b, sizeof b),
+                "1.5000 EUR/m\xc2\xb3");
+  }
   expect_price(&m, 123456789, "0.1235 EUR/kWh");
   expect_price(&m, 0, "0.0000 EUR/kWh");
 }
