@@ -290,66 +290,65 @@ static int read_member_sharing(pg_config *c, pg_scenario *s, pg_diag *d) {
   return PG_OK;
 }
 
-int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
-  memset(s, 0, sizeof *s);
-  s->cfg = c;
-  secnames sp = {0}, ss = {0}, sh = {0};
-  size_t cap_p = 0, cap_s = 0, cap_h = 0;
+/* The loader's state: the scenario being filled, the explicit sections
+ * found and the capacities of the growing arrays. */
+typedef struct loader {
+  pg_config *c;
+  pg_scenario *s;
+  secnames sp, ss, sh; /* [producer X], [source X], [household X] */
+  size_t cap_p, cap_s, cap_h;
+  uint64_t rng;
+} loader;
+
+#define MP ((uint64_t)PG_MARKET_MAX_PRICE)
+#define OOM(d) pg_fail(d, PG_ERR_NOMEM, "out of memory")
+
+/* [scenario]: name, start, slot, duration, seed, ticks, mode. */
+static int read_scenario(pg_config *c, pg_scenario *s, pg_diag *d) {
   const char *v = NULL;
   int rc;
-  /* [scenario] */
-  if ((rc = pg_config_require(c, "scenario", "name", d))) goto fail;
-  if ((rc = pg_config_get_str(c, "scenario", "name", NULL, &v, d))) goto fail;
-  if (!id_ok(v)) {
-    rc = bad_value(c, "scenario", "name", "must be 1..64 of A-Z a-z 0-9 . _ -", d);
-    goto fail;
-  }
+  if ((rc = pg_config_require(c, "scenario", "name", d))) return rc;
+  if ((rc = pg_config_get_str(c, "scenario", "name", NULL, &v, d))) return rc;
+  if (!id_ok(v)) return bad_value(c, "scenario", "name", "must be 1..64 of A-Z a-z 0-9 . _ -", d);
   snprintf(s->name, sizeof s->name, "%s", v);
-  if ((rc = pg_config_get_str(c, "scenario", "start", "2025-06-21", &v, d))) goto fail;
-  if (parse_iso(v, &s->start_ms) != 0) {
-    rc = bad_value(c, "scenario", "start",
-                   "expected an ISO date or time in UTC, e.g. 2025-06-21 or 2025-06-21T00:00:00Z", d);
-    goto fail;
-  }
-  if ((rc = pg_config_get_duration_ms(c, "scenario", "slot", 900000, 1000, 86400000, &s->slot_ms, d)))
-    goto fail;
+  if ((rc = pg_config_get_str(c, "scenario", "start", "2025-06-21", &v, d))) return rc;
+  if (parse_iso(v, &s->start_ms) != 0)
+    return bad_value(c, "scenario", "start",
+                     "expected an ISO date or time in UTC, e.g. 2025-06-21 or 2025-06-21T00:00:00Z",
+                     d);
+  if ((rc = pg_config_get_duration_ms(c, "scenario", "slot", 900000, 1000, 86400000, &s->slot_ms,
+                                      d)))
+    return rc;
   if ((rc = pg_config_get_duration_ms(c, "scenario", "duration", 86400000, 1000,
                                       400ULL * 86400000ULL, &s->duration_ms, d)))
-    goto fail;
-  if (s->start_ms % s->slot_ms != 0) {
-    rc = bad_value(c, "scenario", "start", "must be a multiple of the slot length since 1970", d);
-    goto fail;
-  }
+    return rc;
+  if (s->start_ms % s->slot_ms != 0)
+    return bad_value(c, "scenario", "start", "must be a multiple of the slot length since 1970", d);
   s->slots = (size_t)((s->duration_ms + s->slot_ms - 1) / s->slot_ms);
-  if (s->slots > PG_SIM_MAX_SLOTS) {
-    rc = bad_value(c, "scenario", "duration", "too many slots (at most 1000000)", d);
-    goto fail;
-  }
-  if ((rc = pg_config_get_u64(c, "scenario", "seed", 1, 0, UINT64_MAX, &s->seed, d))) goto fail;
+  if (s->slots > PG_SIM_MAX_SLOTS)
+    return bad_value(c, "scenario", "duration", "too many slots (at most 1000000)", d);
+  if ((rc = pg_config_get_u64(c, "scenario", "seed", 1, 0, UINT64_MAX, &s->seed, d))) return rc;
   uint64_t ticks = 2;
-  if ((rc = pg_config_get_u64(c, "scenario", "ticks", 2, 1, 60, &ticks, d))) goto fail;
+  if ((rc = pg_config_get_u64(c, "scenario", "ticks", 2, 1, 60, &ticks, d))) return rc;
   s->ticks = (size_t)ticks;
-  if ((rc = pg_config_get_str(c, "scenario", "mode", "auto", &v, d))) goto fail;
+  if ((rc = pg_config_get_str(c, "scenario", "mode", "auto", &v, d))) return rc;
   if (strcmp(v, "full") == 0) s->mode = PG_SIM_FULL;
   else if (strcmp(v, "market-only") == 0) s->mode = PG_SIM_MARKET_ONLY;
   else if (strcmp(v, "auto") == 0) s->mode = PG_SIM_AUTO;
-  else {
-    rc = bad_value(c, "scenario", "mode", "expected full, market-only or auto", d);
-    goto fail;
-  }
-  /* [site] */
-  if ((rc = get_double(c, "site", "lat", 52.52, -90, 90, &s->lat, d))) goto fail;
-  if ((rc = get_double(c, "site", "lon", 13.40, -180, 180, &s->lon, d))) goto fail;
-  if ((rc = site_tz(c, &s->tz, d))) goto fail;
-  /* [market] */
-  if ((rc = pg_config_get_str(c, "market", "mechanism", "pay-as-clear", &v, d))) goto fail;
-  if (pg_market_mech_parse(v, &s->mech, NULL) != PG_OK) {
-    rc = bad_value(c, "market", "mechanism",
-                   "expected fixed, pay-as-clear, pay-as-bid, mmr, sdr, static-key, dynamic-key "
-                   "or hierarchical", d);
-    goto fail;
-  }
-  const uint64_t MP = (uint64_t)PG_MARKET_MAX_PRICE;
+  else return bad_value(c, "scenario", "mode", "expected full, market-only or auto", d);
+  return PG_OK;
+}
+
+/* [market], [tariff], [money], [resource]. */
+static int read_market(pg_config *c, pg_scenario *s, pg_diag *d) {
+  const char *v = NULL;
+  int rc;
+  if ((rc = pg_config_get_str(c, "market", "mechanism", "pay-as-clear", &v, d))) return rc;
+  if (pg_market_mech_parse(v, &s->mech, NULL) != PG_OK)
+    return bad_value(c, "market", "mechanism",
+                     "expected fixed, pay-as-clear, pay-as-bid, mmr, sdr, static-key, dynamic-key "
+                     "or hierarchical",
+                     d);
   if ((rc = get_amount(c, "market", "import_price", 300000000, MP, &s->import_price, NULL, d)) ||
       (rc = get_amount(c, "market", "export_price", 80000000, MP, &s->export_price, NULL, d)) ||
       (rc = get_amount(c, "market", "fee_per_kwh", 0, MP, &s->fee_per_kwh, NULL, d)) ||
@@ -357,90 +356,111 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
       (rc = get_amount(c, "market", "fixed_sell_price", 0, MP, &s->fixed_sell_price, NULL, d)) ||
       (rc = get_amount(c, "market", "payout_min", 0, UINT64_MAX / 4, &s->payout_min, NULL, d)) ||
       (rc = pg_config_get_u64(c, "market", "fee_bp", 0, 0, 10000, &s->fee_bp, d)))
-    goto fail;
-  if (s->export_price > s->import_price) {
-    rc = bad_value(c, "market", "export_price", "must not exceed import_price", d);
-    goto fail;
-  }
+    return rc;
+  if (s->export_price > s->import_price)
+    return bad_value(c, "market", "export_price", "must not exceed import_price", d);
   if (!s->fixed_buy_price) s->fixed_buy_price = s->import_price;
   if (!s->fixed_sell_price) s->fixed_sell_price = s->export_price;
-  if ((rc = read_market_sharing(c, s, d))) goto fail;
-  if ((rc = pg_tariff_from_config(c, "tariff", &s->tariff, d))) goto fail;
+  if ((rc = read_market_sharing(c, s, d))) return rc;
+  if ((rc = pg_tariff_from_config(c, "tariff", &s->tariff, d))) return rc;
   /* [money]: how people read amounts (display only) */
-  if ((rc = pg_money_from_config(c, "money", &s->money, d))) goto fail;
+  if ((rc = pg_money_from_config(c, "money", &s->money, d))) return rc;
   /* [resource]: what the community meters and trades (default electricity) */
-  if ((rc = pg_resource_from_config(c, "resource", &s->resource, d))) goto fail;
+  return pg_resource_from_config(c, "resource", &s->resource, d);
+}
 
-  uint64_t rng = s->seed ^ 0x5eed5eed5eedULL;
-  /* [producers] generated */
-  uint64_t np = 0, spp = 1;
+/* The generated producers' settings ([producers]). */
+typedef struct gen_prod {
+  uint64_t count, spp, ask_min, ask_max;
   double solar_share, kwp_min, kwp_max, wkw_min, wkw_max, wspeed, ask_share;
-  uint64_t ask_min, ask_max;
-  if ((rc = pg_config_get_u64(c, "producers", "count", 0, 0, 10000, &np, d)) ||
-      (rc = pg_config_get_u64(c, "producers", "sources_per_producer", 2, 1, 16, &spp, d)) ||
-      (rc = get_double(c, "producers", "solar_share", 0.7, 0, 1, &solar_share, d)) ||
-      (rc = get_double(c, "producers", "kwp_min", 5, 0.1, 100000, &kwp_min, d)) ||
-      (rc = get_double(c, "producers", "kwp_max", 30, 0.1, 100000, &kwp_max, d)) ||
-      (rc = get_double(c, "producers", "wind_kw_min", 5, 0.1, 100000, &wkw_min, d)) ||
-      (rc = get_double(c, "producers", "wind_kw_max", 20, 0.1, 100000, &wkw_max, d)) ||
-      (rc = get_double(c, "producers", "wind_speed", 6, 0.5, 30, &wspeed, d)) ||
-      (rc = get_double(c, "producers", "ask_share", 0.5, 0, 1, &ask_share, d)) ||
-      (rc = get_amount(c, "producers", "ask_min", 90000000, MP, &ask_min, NULL, d)) ||
-      (rc = get_amount(c, "producers", "ask_max", 200000000, MP, &ask_max, NULL, d)))
-    goto fail;
-  if (kwp_max < kwp_min) {
-    rc = bad_value(c, "producers", "kwp_max", "must not be below kwp_min", d);
-    goto fail;
+} gen_prod;
+
+static int read_gen_prod(pg_config *c, gen_prod *g, pg_diag *d) {
+  int rc;
+  if ((rc = pg_config_get_u64(c, "producers", "count", 0, 0, 10000, &g->count, d)) ||
+      (rc = pg_config_get_u64(c, "producers", "sources_per_producer", 2, 1, 16, &g->spp, d)) ||
+      (rc = get_double(c, "producers", "solar_share", 0.7, 0, 1, &g->solar_share, d)) ||
+      (rc = get_double(c, "producers", "kwp_min", 5, 0.1, 100000, &g->kwp_min, d)) ||
+      (rc = get_double(c, "producers", "kwp_max", 30, 0.1, 100000, &g->kwp_max, d)) ||
+      (rc = get_double(c, "producers", "wind_kw_min", 5, 0.1, 100000, &g->wkw_min, d)) ||
+      (rc = get_double(c, "producers", "wind_kw_max", 20, 0.1, 100000, &g->wkw_max, d)) ||
+      (rc = get_double(c, "producers", "wind_speed", 6, 0.5, 30, &g->wspeed, d)) ||
+      (rc = get_double(c, "producers", "ask_share", 0.5, 0, 1, &g->ask_share, d)) ||
+      (rc = get_amount(c, "producers", "ask_min", 90000000, MP, &g->ask_min, NULL, d)) ||
+      (rc = get_amount(c, "producers", "ask_max", 200000000, MP, &g->ask_max, NULL, d)))
+    return rc;
+  if (g->kwp_max < g->kwp_min)
+    return bad_value(c, "producers", "kwp_max", "must not be below kwp_min", d);
+  if (g->wkw_max < g->wkw_min)
+    return bad_value(c, "producers", "wind_kw_max", "must not be below wind_kw_min", d);
+  if (g->ask_max < g->ask_min)
+    return bad_value(c, "producers", "ask_max", "must not be below ask_min", d);
+  return PG_OK;
+}
+
+/* Source j of generated producer i (global index gidx): solar when
+ * floor((g+1)*share) > floor(g*share), spreading the solar share evenly. */
+static void gen_source(loader *L, const gen_prod *g, uint64_t i, uint64_t j) {
+  pg_scenario *s = L->s;
+  const pg_sim_producer *p = &s->producers[s->n_producers];
+  pg_sim_source *q = &s->sources[s->n_sources];
+  uint64_t gidx = i * g->spp + j;
+  snprintf(q->id, sizeof q->id, "%.40s-s%llu", p->id, (unsigned long long)(j + 1));
+  q->producer = s->n_producers;
+  bool solar =
+      floor((double)(gidx + 1) * g->solar_share) > floor((double)gidx * g->solar_share);
+  q->seed = s->seed ^ hash_str(q->id);
+  if (solar) {
+    q->kind = PG_SIM_SOLAR;
+    snprintf(q->kind_name, sizeof q->kind_name, "solar");
+    pg_solar_params_default(&q->solar);
+    q->solar.lat_deg = s->lat, q->solar.lon_deg = s->lon;
+    q->solar.kwp = unif(&L->rng, g->kwp_min, g->kwp_max);
+    q->solar.azimuth_deg = unif(&L->rng, -45, 45);
+  } else {
+    q->kind = PG_SIM_WIND;
+    snprintf(q->kind_name, sizeof q->kind_name, "wind");
+    pg_wind_params_default(&q->wind);
+    q->wind.rated_kw = unif(&L->rng, g->wkw_min, g->wkw_max);
+    q->wind.weibull_c = g->wspeed;
   }
-  if (wkw_max < wkw_min) {
-    rc = bad_value(c, "producers", "wind_kw_max", "must not be below wind_kw_min", d);
-    goto fail;
-  }
-  if (ask_max < ask_min) {
-    rc = bad_value(c, "producers", "ask_max", "must not be below ask_min", d);
-    goto fail;
-  }
-  for (uint64_t i = 0; i < np; i++) {
-    if (grow((void **)&s->producers, &cap_p, s->n_producers + 1, sizeof *s->producers)) goto oom;
+  s->n_sources++;
+}
+
+/* [producers] generated: p001.. with sources p001-s1.. */
+static int gen_producers(loader *L, pg_diag *d) {
+  pg_scenario *s = L->s;
+  gen_prod g;
+  int rc = read_gen_prod(L->c, &g, d);
+  if (rc) return rc;
+  for (uint64_t i = 0; i < g.count; i++) {
+    if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers))
+      return OOM(d);
     pg_sim_producer *p = &s->producers[s->n_producers];
     snprintf(p->id, sizeof p->id, "p%03llu", (unsigned long long)(i + 1));
     snprintf(p->name, sizeof p->name, "Producer %llu", (unsigned long long)(i + 1));
-    p->has_ask = unif(&rng, 0, 1) < ask_share;
-    p->ask = ask_min + (uint64_t)unif(&rng, 0, (double)(ask_max - ask_min + 1));
-    if (p->ask > ask_max) p->ask = ask_max;
+    p->has_ask = unif(&L->rng, 0, 1) < g.ask_share;
+    p->ask = g.ask_min + (uint64_t)unif(&L->rng, 0, (double)(g.ask_max - g.ask_min + 1));
+    if (p->ask > g.ask_max) p->ask = g.ask_max;
     if (!p->has_ask) p->ask = 0;
-    /* the share of solar sources over all sources, spread evenly */
-    for (uint64_t j = 0; j < spp; j++) {
-      if (grow((void **)&s->sources, &cap_s, s->n_sources + 1, sizeof *s->sources)) goto oom;
-      pg_sim_source *q = &s->sources[s->n_sources];
-      uint64_t gidx = i * spp + j;
-      snprintf(q->id, sizeof q->id, "%.40s-s%llu", p->id, (unsigned long long)(j + 1));
-      q->producer = s->n_producers;
-      /* solar if floor((g+1)*share) > floor(g*share) */
-      bool solar = floor((double)(gidx + 1) * solar_share) > floor((double)gidx * solar_share);
-      q->seed = s->seed ^ hash_str(q->id);
-      if (solar) {
-        q->kind = PG_SIM_SOLAR;
-        snprintf(q->kind_name, sizeof q->kind_name, "solar");
-        pg_solar_params_default(&q->solar);
-        q->solar.lat_deg = s->lat, q->solar.lon_deg = s->lon;
-        q->solar.kwp = unif(&rng, kwp_min, kwp_max);
-        q->solar.azimuth_deg = unif(&rng, -45, 45);
-      } else {
-        q->kind = PG_SIM_WIND;
-        snprintf(q->kind_name, sizeof q->kind_name, "wind");
-        pg_wind_params_default(&q->wind);
-        q->wind.rated_kw = unif(&rng, wkw_min, wkw_max);
-        q->wind.weibull_c = wspeed;
-      }
-      s->n_sources++;
+    for (uint64_t j = 0; j < g.spp; j++) {
+      if (grow((void **)&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources))
+        return OOM(d);
+      gen_source(L, &g, i, j);
     }
     s->n_producers++;
   }
-  /* [households] generated */
+  return PG_OK;
+}
+
+/* [households] generated: h0001.. */
+static int gen_households(loader *L, pg_diag *d) {
+  pg_config *c = L->c;
+  pg_scenario *s = L->s;
   uint64_t nh = 0;
   double ak_min, ak_max, noise, bid_share;
   uint64_t bid_min, bid_max;
+  int rc;
   if ((rc = pg_config_get_u64(c, "households", "count", 0, 0, PG_SIM_MAX_PARTICIPANTS, &nh, d)) ||
       (rc = get_double(c, "households", "annual_kwh_min", 2000, 1, 1e7, &ak_min, d)) ||
       (rc = get_double(c, "households", "annual_kwh_max", 5000, 1, 1e7, &ak_max, d)) ||
@@ -448,17 +468,13 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
       (rc = get_double(c, "households", "bid_share", 0.5, 0, 1, &bid_share, d)) ||
       (rc = get_amount(c, "households", "bid_min", 150000000, MP, &bid_min, NULL, d)) ||
       (rc = get_amount(c, "households", "bid_max", 300000000, MP, &bid_max, NULL, d)))
-    goto fail;
-  if (ak_max < ak_min) {
-    rc = bad_value(c, "households", "annual_kwh_max", "must not be below annual_kwh_min", d);
-    goto fail;
-  }
-  if (bid_max < bid_min) {
-    rc = bad_value(c, "households", "bid_max", "must not be below bid_min", d);
-    goto fail;
-  }
+    return rc;
+  if (ak_max < ak_min)
+    return bad_value(c, "households", "annual_kwh_max", "must not be below annual_kwh_min", d);
+  if (bid_max < bid_min) return bad_value(c, "households", "bid_max", "must not be below bid_min", d);
   for (uint64_t i = 0; i < nh; i++) {
-    if (grow((void **)&s->households, &cap_h, s->n_households + 1, sizeof *s->households)) goto oom;
+    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+      return OOM(d);
     pg_sim_household *h = &s->households[s->n_households++];
     snprintf(h->id, sizeof h->id, "h%04llu", (unsigned long long)(i + 1));
     snprintf(h->name, sizeof h->name, "Household %llu", (unsigned long long)(i + 1));
@@ -467,36 +483,39 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     pg_household_params_default(&h->params);
     h->params.tz = s->tz;
     h->params.noise = noise;
-    h->params.annual_kwh = h->annual_kwh = unif(&rng, ak_min, ak_max);
-    h->has_bid = unif(&rng, 0, 1) < bid_share;
-    h->bid = h->has_bid ? bid_min + (uint64_t)unif(&rng, 0, (double)(bid_max - bid_min)) : 0;
+    h->params.annual_kwh = h->annual_kwh = unif(&L->rng, ak_min, ak_max);
+    h->has_bid = unif(&L->rng, 0, 1) < bid_share;
+    h->bid = h->has_bid ? bid_min + (uint64_t)unif(&L->rng, 0, (double)(bid_max - bid_min)) : 0;
     h->seed = s->seed ^ hash_str(h->id);
     h->participation = 100;
   }
-  /* explicit sections */
-  unused_ctx u = {&sp, &ss, &sh};
-  pg_config_unused(c, collect, &u);
-  for (size_t i = 0; i < sp.n; i++) {
-    const char *sec = sp.v[i], *id = sec + 9;
-    if (!id_ok(id)) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "%s: [%s]: '%s' is not a valid id (A-Z a-z 0-9 . _ -)",
-                   s->origin[0] ? s->origin : "scenario", sec, id);
-      goto fail;
-    }
-    if (grow((void **)&s->producers, &cap_p, s->n_producers + 1, sizeof *s->producers)) goto oom;
+  return PG_OK;
+}
+
+/* [producer ID] sections; then the producers sorted and the generated
+ * sources re-pointed at them. */
+static int explicit_producers(loader *L, pg_diag *d) {
+  pg_config *c = L->c;
+  pg_scenario *s = L->s;
+  const char *v = NULL;
+  int rc;
+  for (size_t i = 0; i < L->sp.n; i++) {
+    const char *sec = L->sp.v[i], *id = sec + 9;
+    if (!id_ok(id))
+      return pg_fail(d, PG_ERR_CONFIG, "%s: [%s]: '%s' is not a valid id (A-Z a-z 0-9 . _ -)",
+                     s->origin[0] ? s->origin : "scenario", sec, id);
+    if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers))
+      return OOM(d);
     pg_sim_producer *p = &s->producers[s->n_producers++];
     snprintf(p->id, sizeof p->id, "%s", id);
-    if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) goto fail;
+    if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) return rc;
     snprintf(p->name, sizeof p->name, "%s", v);
-    if ((rc = get_amount(c, sec, "ask", 0, MP, &p->ask, &p->has_ask, d))) goto fail;
+    if ((rc = get_amount(c, sec, "ask", 0, MP, &p->ask, &p->has_ask, d))) return rc;
   }
   if (s->n_producers) qsort(s->producers, s->n_producers, sizeof *s->producers, cmp_prod);
   for (size_t i = 1; i < s->n_producers; i++)
-    if (strcmp(s->producers[i].id, s->producers[i - 1].id) == 0) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "[producer %s]: the id is used twice", s->producers[i].id);
-      goto fail;
-    }
-  /* re-point generated sources at the sorted producers */
+    if (strcmp(s->producers[i].id, s->producers[i - 1].id) == 0)
+      return pg_fail(d, PG_ERR_CONFIG, "[producer %s]: the id is used twice", s->producers[i].id);
   for (size_t i = 0; i < s->n_sources; i++) {
     char pid[PG_SIM_ID_MAX + 1];
     snprintf(pid, sizeof pid, "%s", s->sources[i].id);
@@ -505,94 +524,108 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     for (size_t j = 0; j < s->n_producers; j++)
       if (strcmp(s->producers[j].id, pid) == 0) s->sources[i].producer = j;
   }
-  for (size_t i = 0; i < ss.n; i++) {
-    const char *sec = ss.v[i], *id = sec + 7;
-    if (!id_ok(id)) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
-      goto fail;
-    }
-    if (grow((void **)&s->sources, &cap_s, s->n_sources + 1, sizeof *s->sources)) goto oom;
+  return PG_OK;
+}
+
+/* A solar source without lat/lon is at the [site]. */
+static int solar_at_site(pg_config *c, const char *sec, const pg_scenario *s) {
+  char buf[32];
+  if (!pg_config_has(c, sec, "lat")) {
+    snprintf(buf, sizeof buf, "%.6f", s->lat);
+    if (pg_config_set(c, sec, "lat", buf)) return PG_ERR_NOMEM;
+  }
+  if (!pg_config_has(c, sec, "lon")) {
+    snprintf(buf, sizeof buf, "%.6f", s->lon);
+    if (pg_config_set(c, sec, "lon", buf)) return PG_ERR_NOMEM;
+  }
+  return PG_OK;
+}
+
+/* [source ID] sections (sorted by id afterwards). */
+static int explicit_sources(loader *L, pg_diag *d) {
+  pg_config *c = L->c;
+  pg_scenario *s = L->s;
+  const char *v = NULL;
+  int rc;
+  for (size_t i = 0; i < L->ss.n; i++) {
+    const char *sec = L->ss.v[i], *id = sec + 7;
+    if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
+    if (grow((void **)&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources))
+      return OOM(d);
     pg_sim_source *q = &s->sources[s->n_sources];
     snprintf(q->id, sizeof q->id, "%s", id);
     snprintf(q->section, sizeof q->section, "%s", sec);
-    if ((rc = pg_config_require(c, sec, "producer", d))) goto fail;
-    if ((rc = pg_config_get_str(c, sec, "producer", NULL, &v, d))) goto fail;
+    if ((rc = pg_config_require(c, sec, "producer", d))) return rc;
+    if ((rc = pg_config_get_str(c, sec, "producer", NULL, &v, d))) return rc;
     size_t j = 0;
     while (j < s->n_producers && strcmp(s->producers[j].id, v) != 0) j++;
-    if (j == s->n_producers) {
-      rc = bad_value(c, sec, "producer", "no such producer", d);
-      goto fail;
-    }
+    if (j == s->n_producers) return bad_value(c, sec, "producer", "no such producer", d);
     q->producer = j;
-    if ((rc = pg_config_get_str(c, sec, "kind", "solar", &v, d))) goto fail;
-    if (strcmp(v, "solar") && strcmp(v, "wind") && strcmp(v, "csv") && strcmp(v, "dso")) {
-      rc = bad_value(c, sec, "kind", "expected solar, wind, csv or dso", d);
-      goto fail;
-    }
+    if ((rc = pg_config_get_str(c, sec, "kind", "solar", &v, d))) return rc;
+    if (strcmp(v, "solar") && strcmp(v, "wind") && strcmp(v, "csv") && strcmp(v, "dso"))
+      return bad_value(c, sec, "kind", "expected solar, wind, csv or dso", d);
     snprintf(q->kind_name, sizeof q->kind_name, "%s", v);
     q->kind = PG_SIM_CONFIG;
-    if (strcmp(v, "csv") == 0 && inherit_tz(c, sec, s->tz)) goto oom;
+    if (strcmp(v, "csv") == 0 && inherit_tz(c, sec, s->tz)) return OOM(d);
     q->seed = s->seed ^ hash_str(q->id);
-    if (strcmp(v, "solar") == 0) {
-      char buf[32];
-      if (!pg_config_has(c, sec, "lat")) {
-        snprintf(buf, sizeof buf, "%.6f", s->lat);
-        if (pg_config_set(c, sec, "lat", buf)) goto oom;
-      }
-      if (!pg_config_has(c, sec, "lon")) {
-        snprintf(buf, sizeof buf, "%.6f", s->lon);
-        if (pg_config_set(c, sec, "lon", buf)) goto oom;
-      }
-    }
+    if (strcmp(v, "solar") == 0 && solar_at_site(c, sec, s)) return OOM(d);
     s->n_sources++;
   }
   if (s->n_sources) qsort(s->sources, s->n_sources, sizeof *s->sources, cmp_src);
-  for (size_t i = 0; i < sh.n; i++) {
-    const char *sec = sh.v[i], *id = sec + 10;
-    if (!id_ok(id)) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
-      goto fail;
-    }
-    if (grow((void **)&s->households, &cap_h, s->n_households + 1, sizeof *s->households)) goto oom;
+  return PG_OK;
+}
+
+/* [household ID] sections (sorted by id afterwards, with their sharing
+ * keys). */
+static int explicit_households(loader *L, pg_diag *d) {
+  pg_config *c = L->c;
+  pg_scenario *s = L->s;
+  const char *v = NULL;
+  int rc;
+  for (size_t i = 0; i < L->sh.n; i++) {
+    const char *sec = L->sh.v[i], *id = sec + 10;
+    if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
+    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+      return OOM(d);
     pg_sim_household *h = &s->households[s->n_households++];
     snprintf(h->id, sizeof h->id, "%s", id);
     snprintf(h->section, sizeof h->section, "%s", sec);
-    if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) goto fail;
+    if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) return rc;
     snprintf(h->name, sizeof h->name, "%s", v);
-    if ((rc = get_amount(c, sec, "bid", 0, MP, &h->bid, &h->has_bid, d))) goto fail;
-    if ((rc = pg_config_get_str(c, sec, "kind", "household", &v, d))) goto fail;
-    if (strcmp(v, "household") && strcmp(v, "csv") && strcmp(v, "dso")) {
-      rc = bad_value(c, sec, "kind", "expected household, csv or dso", d);
-      goto fail;
-    }
+    if ((rc = get_amount(c, sec, "bid", 0, MP, &h->bid, &h->has_bid, d))) return rc;
+    if ((rc = pg_config_get_str(c, sec, "kind", "household", &v, d))) return rc;
+    if (strcmp(v, "household") && strcmp(v, "csv") && strcmp(v, "dso"))
+      return bad_value(c, sec, "kind", "expected household, csv or dso", d);
     snprintf(h->kind_name, sizeof h->kind_name, "%s", v);
     h->kind = PG_SIM_CONFIG;
     /* the meters read in a local calendar (a dso meter's periods are instants) */
-    if (strcmp(v, "dso") != 0 && inherit_tz(c, sec, s->tz)) goto oom;
+    if (strcmp(v, "dso") != 0 && inherit_tz(c, sec, s->tz)) return OOM(d);
     h->seed = s->seed ^ hash_str(h->id);
-    if ((rc = get_double(c, sec, "annual_kwh", 3500, 1, 1e7, &h->annual_kwh, d))) goto fail;
-    /* let the meter read it too (the getter above marked it read) */
+    /* the meter reads it too (the getter marks it read) */
+    if ((rc = get_double(c, sec, "annual_kwh", 3500, 1, 1e7, &h->annual_kwh, d))) return rc;
   }
   if (s->n_households) qsort(s->households, s->n_households, sizeof *s->households, cmp_hh);
-  if ((rc = read_member_sharing(c, s, d))) goto fail;
+  return read_member_sharing(c, s, d);
+}
+
+/* Unique ids; every explicit meter made once (so its keys are checked,
+ * file:line, and read); the participant limits. */
+static int check_participants(pg_config *c, pg_scenario *s, pg_diag *d) {
+  int rc;
   for (size_t i = 1; i < s->n_sources; i++)
-    if (strcmp(s->sources[i].id, s->sources[i - 1].id) == 0) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "[source %s]: the id is used twice", s->sources[i].id);
-      goto fail;
-    }
+    if (strcmp(s->sources[i].id, s->sources[i - 1].id) == 0)
+      return pg_fail(d, PG_ERR_CONFIG, "[source %s]: the id is used twice", s->sources[i].id);
   for (size_t i = 1; i < s->n_households; i++)
-    if (strcmp(s->households[i].id, s->households[i - 1].id) == 0) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "[household %s]: the id is used twice", s->households[i].id);
-      goto fail;
-    }
-  /* explicit meters: made once now, so their keys are checked (file:line) and read */
+    if (strcmp(s->households[i].id, s->households[i - 1].id) == 0)
+      return pg_fail(d, PG_ERR_CONFIG, "[household %s]: the id is used twice",
+                     s->households[i].id);
   for (size_t i = 0; i < s->n_sources; i++) {
     if (s->sources[i].kind != PG_SIM_CONFIG) continue;
     pg_meter *m = NULL;
     rc = pg_meter_profile_from_config(c, s->sources[i].section, s->sources[i].kind_name,
                                       s->sources[i].seed, &m, d);
     pg_meter_free(m);
-    if (rc) goto fail;
+    if (rc) return rc;
   }
   for (size_t i = 0; i < s->n_households; i++) {
     if (s->households[i].kind != PG_SIM_CONFIG) continue;
@@ -600,34 +633,46 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
     rc = pg_meter_profile_from_config(c, s->households[i].section, s->households[i].kind_name,
                                       s->households[i].seed, &m, d);
     pg_meter_free(m);
-    if (rc) goto fail;
+    if (rc) return rc;
   }
-  if (s->n_households + s->n_producers + s->n_sources > PG_SIM_MAX_PARTICIPANTS) {
-    rc = pg_fail(d, PG_ERR_CONFIG, "too many participants (at most %d)", PG_SIM_MAX_PARTICIPANTS);
-    goto fail;
-  }
-  if (s->n_households == 0 && s->n_producers == 0) {
-    rc = pg_fail(d, PG_ERR_CONFIG, "the scenario has no producers and no households");
-    goto fail;
-  }
+  if (s->n_households + s->n_producers + s->n_sources > PG_SIM_MAX_PARTICIPANTS)
+    return pg_fail(d, PG_ERR_CONFIG, "too many participants (at most %d)",
+                   PG_SIM_MAX_PARTICIPANTS);
+  if (s->n_households == 0 && s->n_producers == 0)
+    return pg_fail(d, PG_ERR_CONFIG, "the scenario has no producers and no households");
   for (size_t j = 0; j < s->n_producers; j++) {
     bool any = false;
     for (size_t i = 0; i < s->n_sources && !any; i++) any = s->sources[i].producer == j;
-    if (!any) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "[producer %s]: has no sources", s->producers[j].id);
-      goto fail;
-    }
+    if (!any)
+      return pg_fail(d, PG_ERR_CONFIG, "[producer %s]: has no sources", s->producers[j].id);
   }
-  free(sp.v);
-  free(ss.v);
-  free(sh.v);
   return PG_OK;
-oom:
-  rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-fail:
-  free(sp.v);
-  free(ss.v);
-  free(sh.v);
-  pg_scenario_free(s);
+}
+
+int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
+  memset(s, 0, sizeof *s);
+  s->cfg = c;
+  loader L = {.c = c, .s = s};
+  int rc = read_scenario(c, s, d);
+  /* [site] */
+  if (!rc) rc = get_double(c, "site", "lat", 52.52, -90, 90, &s->lat, d);
+  if (!rc) rc = get_double(c, "site", "lon", 13.40, -180, 180, &s->lon, d);
+  if (!rc) rc = site_tz(c, &s->tz, d);
+  if (!rc) rc = read_market(c, s, d);
+  L.rng = s->seed ^ 0x5eed5eed5eedULL;
+  if (!rc) rc = gen_producers(&L, d);
+  if (!rc) rc = gen_households(&L, d);
+  if (!rc) {
+    unused_ctx u = {&L.sp, &L.ss, &L.sh};
+    pg_config_unused(c, collect, &u);
+    rc = explicit_producers(&L, d);
+  }
+  if (!rc) rc = explicit_sources(&L, d);
+  if (!rc) rc = explicit_households(&L, d);
+  if (!rc) rc = check_participants(c, s, d);
+  free(L.sp.v);
+  free(L.ss.v);
+  free(L.sh.v);
+  if (rc) pg_scenario_free(s);
   return rc;
 }
