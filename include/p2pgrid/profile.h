@@ -250,7 +250,7 @@ int64_t pg_series_cum_wh(const pg_series *s, int64_t t_ms);
 /* ---- outdoor temperature ------------------------------------------------- */
 
 /* T(t) = mean - year_amp cos(2 pi (y - coldest_doy + 1) / N)
- *          - day_amp cos(2 pi (h - 15) / 24) + noise_c z(t)
+ *          + day_amp cos(2 pi (h - 15) / 24) + noise_c z(t)
  * with y = local day of year - 1 + h / 24, N days in the local year, h the
  * local hour (the day is warmest at 15:00 local clock time, coldest at 03:00)
  * and z a unit-variance correlated process: sqrt(0.75) x a daily component

@@ -27,7 +27,7 @@ int pg_temperature_check(const pg_temperature_params *p, pg_diag *d) {
 
 double pg_temperature_at(const pg_temperature_params *p, int doy, double hour, int ndays) {
   double y = doy - 1 + hour / 24 - (p->coldest_doy - 1);
-  return p->mean_c - p->year_amp_c * cos(2 * M_PI * y / ndays) -
+  return p->mean_c - p->year_amp_c * cos(2 * M_PI * y / ndays) +
          p->day_amp_c * cos(2 * M_PI * (hour - WARMEST_HOUR) / 24);
 }
 
