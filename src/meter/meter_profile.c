@@ -2,6 +2,7 @@
  * water, heat, well, boiler), the rain-water tank meter, and
  * pg_meter_profile_from_config for them and the CSV meter. */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,23 @@ static int get_num(pg_config *c, const char *sec, const char *key, double lo, do
   return PG_OK;
 }
 
+/* A decimal key of a params struct: its name, range and the field's offset. */
+typedef struct num_key {
+  const char *key;
+  double lo, hi;
+  size_t off;
+} num_key;
+
+static int get_nums(pg_config *c, const char *sec, const num_key *k, size_t n, void *params,
+                    pg_diag *d) {
+  for (size_t i = 0; i < n; i++) {
+    int rc = get_num(c, sec, k[i].key, k[i].lo, k[i].hi, (double *)((char *)params + k[i].off), d);
+    if (rc) return rc;
+  }
+  return PG_OK;
+}
+#define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
+
 /* tz (UTC, +HH:MM or an IANA zone), or the legacy utc_offset_min + eu_dst. */
 static int get_tz(pg_config *c, const char *sec, pg_tz *tz, pg_diag *d) {
   if (pg_config_has(c, sec, "tz")) {
@@ -295,60 +313,79 @@ static int get_clock(pg_config *c, const char *sec, const char *key, int *min, p
 
 static int get_temperature(pg_config *c, const char *sec, pg_temperature_params *t,
                            uint64_t *weather_seed, pg_diag *d) {
+  static const num_key keys[] = {
+      {"temp_mean_c", -40, 40, offsetof(pg_temperature_params, mean_c)},
+      {"temp_year_amp_c", 0, 40, offsetof(pg_temperature_params, year_amp_c)},
+      {"temp_day_amp_c", 0, 20, offsetof(pg_temperature_params, day_amp_c)},
+      {"temp_noise_c", 0, 15, offsetof(pg_temperature_params, noise_c)},
+  };
   int rc;
-  if ((rc = get_num(c, sec, "temp_mean_c", -40, 40, &t->mean_c, d)) ||
-      (rc = get_num(c, sec, "temp_year_amp_c", 0, 40, &t->year_amp_c, d)) ||
-      (rc = get_num(c, sec, "temp_day_amp_c", 0, 20, &t->day_amp_c, d)) ||
-      (rc = get_num(c, sec, "temp_noise_c", 0, 15, &t->noise_c, d)) ||
+  if ((rc = get_nums(c, sec, keys, NKEYS(keys), t, d)) ||
       (rc = pg_config_get_int(c, sec, "coldest_doy", t->coldest_doy, 1, 366, &t->coldest_doy, d)))
     return rc;
   return pg_config_get_u64(c, sec, "weather_seed", *weather_seed, 0, UINT64_MAX, weather_seed, d);
 }
 
+static const num_key solar_keys[] = {
+    {"lat", -90, 90, offsetof(pg_solar_params, lat_deg)},
+    {"lon", -180, 180, offsetof(pg_solar_params, lon_deg)},
+    {"kwp", 0.000001, 1e6, offsetof(pg_solar_params, kwp)},
+    {"tilt", 0, 90, offsetof(pg_solar_params, tilt_deg)},
+    {"azimuth", -180, 180, offsetof(pg_solar_params, azimuth_deg)},
+    {"performance_ratio", 0.000001, 1, offsetof(pg_solar_params, performance_ratio)},
+    {"albedo", 0, 1, offsetof(pg_solar_params, albedo)},
+    {"clearness", 0.2, 1, offsetof(pg_solar_params, clearness)},
+};
+
 static int from_solar(pg_config *c, const char *sec, uint64_t seed, pg_meter **out, pg_diag *d) {
   pg_solar_params p;
   pg_solar_params_default(&p);
   int rc;
-  if ((rc = get_num(c, sec, "lat", -90, 90, &p.lat_deg, d)) ||
-      (rc = get_num(c, sec, "lon", -180, 180, &p.lon_deg, d)) ||
-      (rc = get_num(c, sec, "kwp", 0.000001, 1e6, &p.kwp, d)) ||
-      (rc = get_num(c, sec, "tilt", 0, 90, &p.tilt_deg, d)) ||
-      (rc = get_num(c, sec, "azimuth", -180, 180, &p.azimuth_deg, d)) ||
-      (rc = get_num(c, sec, "performance_ratio", 0.000001, 1, &p.performance_ratio, d)) ||
-      (rc = get_num(c, sec, "albedo", 0, 1, &p.albedo, d)) ||
-      (rc = pg_config_get_bool(c, sec, "clouds", p.clouds, &p.clouds, d)) ||
-      (rc = get_num(c, sec, "clearness", 0.2, 1, &p.clearness, d)))
+  if ((rc = get_nums(c, sec, solar_keys, NKEYS(solar_keys), &p, d)) ||
+      (rc = pg_config_get_bool(c, sec, "clouds", p.clouds, &p.clouds, d)))
     return rc;
   return wrap_check(pg_meter_solar_new(&p, seed, out, d), sec, d);
 }
+
+static const num_key wind_keys[] = {
+    {"weibull_k", 1, 5, offsetof(pg_wind_params, weibull_k)},
+    {"weibull_c", 0.1, 50, offsetof(pg_wind_params, weibull_c)},
+    {"cut_in", 0, 50, offsetof(pg_wind_params, cut_in)},
+    {"rated_speed", 0, 80, offsetof(pg_wind_params, rated_speed)},
+    {"cut_out", 0, 100, offsetof(pg_wind_params, cut_out)},
+    {"rated_kw", 0.000001, 1e7, offsetof(pg_wind_params, rated_kw)},
+};
 
 static int from_wind(pg_config *c, const char *sec, uint64_t seed, pg_meter **out, pg_diag *d) {
   pg_wind_params p;
   pg_wind_params_default(&p);
   int rc;
-  if ((rc = get_num(c, sec, "weibull_k", 1, 5, &p.weibull_k, d)) ||
-      (rc = get_num(c, sec, "weibull_c", 0.1, 50, &p.weibull_c, d)) ||
-      (rc = get_num(c, sec, "cut_in", 0, 50, &p.cut_in, d)) ||
-      (rc = get_num(c, sec, "rated_speed", 0, 80, &p.rated_speed, d)) ||
-      (rc = get_num(c, sec, "cut_out", 0, 100, &p.cut_out, d)) ||
-      (rc = get_num(c, sec, "rated_kw", 0.000001, 1e7, &p.rated_kw, d)))
+  if ((rc = get_nums(c, sec, wind_keys, NKEYS(wind_keys), &p, d)))
     return rc;
   return wrap_check(pg_meter_wind_new(&p, seed, out, d), sec, d);
 }
+
+static const num_key household_keys[] = {
+    {"annual_kwh", 0.001, 1e9, offsetof(pg_household_params, annual_kwh)},
+    {"noise", 0, 1, offsetof(pg_household_params, noise)},
+    {"shift_min", 0, 120, offsetof(pg_household_params, shift_max_min)},
+};
 
 static int from_household(pg_config *c, const char *sec, uint64_t seed, pg_meter **out,
                           pg_diag *d) {
   pg_household_params p;
   pg_household_params_default(&p);
   int rc;
-  if ((rc = get_num(c, sec, "annual_kwh", 0.001, 1e9, &p.annual_kwh, d)) ||
+  if ((rc = get_nums(c, sec, household_keys, NKEYS(household_keys), &p, d)) ||
       (rc = get_tz(c, sec, &p.tz, d)) ||
-      (rc = pg_config_get_bool(c, sec, "holidays", p.holidays, &p.holidays, d)) ||
-      (rc = get_num(c, sec, "noise", 0, 1, &p.noise, d)) ||
-      (rc = get_num(c, sec, "shift_min", 0, 120, &p.shift_max_min, d)))
+      (rc = pg_config_get_bool(c, sec, "holidays", p.holidays, &p.holidays, d)))
     return rc;
   return wrap_check(pg_meter_household_new(&p, seed, out, d), sec, d);
 }
+
+static const num_key csv_keys[] = {
+    {"annual_kwh", 0.001, 1e9, offsetof(pg_meter_csv_opts, annual_kwh)},
+};
 
 static int from_csv(pg_config *c, const char *sec, uint64_t seed, pg_meter **out, pg_diag *d) {
   (void)seed;
@@ -356,11 +393,11 @@ static int from_csv(pg_config *c, const char *sec, uint64_t seed, pg_meter **out
   pg_meter_csv_opts_default(&o);
   const char *path = NULL, *interp = NULL;
   int rc;
-  if ((rc = pg_config_require(c, sec, "path", d)) ||
+  if ((rc = get_nums(c, sec, csv_keys, NKEYS(csv_keys), &o, d)) ||
+      (rc = pg_config_require(c, sec, "path", d)) ||
       (rc = pg_config_get_str(c, sec, "path", NULL, &path, d)) ||
       (rc = pg_config_get_str(c, sec, "interp", "step", &interp, d)) ||
       (rc = pg_config_get_bool(c, sec, "wrap", o.wrap, &o.wrap, d)) ||
-      (rc = get_num(c, sec, "annual_kwh", 0.001, 1e9, &o.annual_kwh, d)) ||
       (rc = pg_config_get_bool(c, sec, "dynamise", o.dynamise, &o.dynamise, d)) ||
       (rc = pg_config_get_bool(c, sec, "holidays", o.holidays, &o.holidays, d)) ||
       (rc = get_tz(c, sec, &o.tz, d)))
@@ -372,48 +409,68 @@ static int from_csv(pg_config *c, const char *sec, uint64_t seed, pg_meter **out
   return wrap_path(pg_meter_csv_new(path, &o, out, d), sec, d);
 }
 
+static const num_key water_keys[] = {
+    {"annual_l", 1, 1e12, offsetof(pg_water_use_params, annual_l)},
+    {"garden_share", 0, 1, offsetof(pg_water_use_params, garden_share)},
+    {"noise", 0, 1, offsetof(pg_water_use_params, noise)},
+    {"shift_min", 0, 120, offsetof(pg_water_use_params, shift_max_min)},
+};
+
 static int from_water(pg_config *c, const char *sec, uint64_t seed, pg_meter **out, pg_diag *d) {
   pg_water_use_params p;
   pg_water_use_params_default(&p);
   int rc;
-  if ((rc = get_num(c, sec, "annual_l", 1, 1e12, &p.annual_l, d)) ||
-      (rc = get_num(c, sec, "garden_share", 0, 1, &p.garden_share, d)) ||
+  if ((rc = get_nums(c, sec, water_keys, NKEYS(water_keys), &p, d)) ||
       (rc = get_tz(c, sec, &p.tz, d)) ||
-      (rc = pg_config_get_bool(c, sec, "holidays", p.holidays, &p.holidays, d)) ||
-      (rc = get_num(c, sec, "noise", 0, 1, &p.noise, d)) ||
-      (rc = get_num(c, sec, "shift_min", 0, 120, &p.shift_max_min, d)))
+      (rc = pg_config_get_bool(c, sec, "holidays", p.holidays, &p.holidays, d)))
     return rc;
   return wrap_check(pg_meter_water_use_new(&p, seed, out, d), sec, d);
 }
+
+static const num_key heat_keys[] = {
+    {"annual_kwh", 0.001, 1e9, offsetof(pg_heat_use_params, annual_kwh)},
+    {"hot_water_share", 0, 1, offsetof(pg_heat_use_params, hot_water_share)},
+    {"base_temp_c", -20, 30, offsetof(pg_heat_use_params, base_temp_c)},
+    {"setback", 0, 1, offsetof(pg_heat_use_params, setback)},
+    {"noise", 0, 1, offsetof(pg_heat_use_params, noise)},
+};
 
 static int from_heat(pg_config *c, const char *sec, uint64_t seed, pg_meter **out, pg_diag *d) {
   pg_heat_use_params p;
   pg_heat_use_params_default(&p);
   int rc;
-  if ((rc = get_num(c, sec, "annual_kwh", 0.001, 1e9, &p.annual_kwh, d)) ||
-      (rc = get_num(c, sec, "hot_water_share", 0, 1, &p.hot_water_share, d)) ||
-      (rc = get_num(c, sec, "base_temp_c", -20, 30, &p.base_temp_c, d)) ||
-      (rc = get_num(c, sec, "setback", 0, 1, &p.setback, d)) ||
-      (rc = get_num(c, sec, "noise", 0, 1, &p.noise, d)) || (rc = get_tz(c, sec, &p.tz, d)) ||
+  if ((rc = get_nums(c, sec, heat_keys, NKEYS(heat_keys), &p, d)) ||
+      (rc = get_tz(c, sec, &p.tz, d)) ||
       (rc = get_temperature(c, sec, &p.temp, &p.weather_seed, d)))
     return rc;
   return wrap_check(pg_meter_heat_use_new(&p, seed, out, d), sec, d);
 }
+
+static const num_key well_keys[] = {
+    {"pump_l_per_min", 0.000001, 1e6, offsetof(pg_well_params, pump_l_per_min)},
+    {"duty", 0, 1, offsetof(pg_well_params, duty)},
+    {"summer_boost", 0, 10, offsetof(pg_well_params, summer_boost)},
+};
 
 static int from_well(pg_config *c, const char *sec, uint64_t seed, pg_meter **out, pg_diag *d) {
   (void)seed;
   pg_well_params p;
   pg_well_params_default(&p);
   int rc;
-  if ((rc = get_num(c, sec, "pump_l_per_min", 0.000001, 1e6, &p.pump_l_per_min, d)) ||
+  if ((rc = get_nums(c, sec, well_keys, NKEYS(well_keys), &p, d)) ||
       (rc = get_clock(c, sec, "from", &p.from_min, d)) ||
-      (rc = get_clock(c, sec, "to", &p.to_min, d)) ||
-      (rc = get_num(c, sec, "duty", 0, 1, &p.duty, d)) ||
-      (rc = get_num(c, sec, "summer_boost", 0, 10, &p.summer_boost, d)) ||
-      (rc = get_tz(c, sec, &p.tz, d)))
+      (rc = get_clock(c, sec, "to", &p.to_min, d)) || (rc = get_tz(c, sec, &p.tz, d)))
     return rc;
   return wrap_check(pg_meter_well_new(&p, out, d), sec, d);
 }
+
+static const num_key rain_tank_keys[] = {
+    {"roof_m2", 0.000001, 1e6, offsetof(pg_rain_tank_params, roof_m2)},
+    {"runoff", 0, 1, offsetof(pg_rain_tank_params, runoff)},
+    {"capacity_l", 0.001, 1e9, offsetof(pg_rain_tank_params, capacity_l)},
+    {"draw_l_per_min", 0, 1e6, offsetof(pg_rain_tank_params, draw_l_per_min)},
+    {"initial_l", 0, 1e9, offsetof(pg_rain_tank_params, initial_l)},
+};
 
 static int from_rain_tank(pg_config *c, const char *sec, uint64_t seed, pg_meter **out,
                           pg_diag *d) {
@@ -422,13 +479,9 @@ static int from_rain_tank(pg_config *c, const char *sec, uint64_t seed, pg_meter
   pg_rain_tank_params_default(&p);
   const char *path = NULL;
   int rc;
-  if ((rc = pg_config_require(c, sec, "path", d)) ||
+  if ((rc = get_nums(c, sec, rain_tank_keys, NKEYS(rain_tank_keys), &p, d)) ||
+      (rc = pg_config_require(c, sec, "path", d)) ||
       (rc = pg_config_get_str(c, sec, "path", NULL, &path, d)) ||
-      (rc = get_num(c, sec, "roof_m2", 0.000001, 1e6, &p.roof_m2, d)) ||
-      (rc = get_num(c, sec, "runoff", 0, 1, &p.runoff, d)) ||
-      (rc = get_num(c, sec, "capacity_l", 0.001, 1e9, &p.capacity_l, d)) ||
-      (rc = get_num(c, sec, "draw_l_per_min", 0, 1e6, &p.draw_l_per_min, d)) ||
-      (rc = get_num(c, sec, "initial_l", 0, 1e9, &p.initial_l, d)) ||
       (rc = pg_config_get_bool(c, sec, "wrap", p.wrap, &p.wrap, d)))
     return rc;
   if (p.initial_l > p.capacity_l)
@@ -437,15 +490,19 @@ static int from_rain_tank(pg_config *c, const char *sec, uint64_t seed, pg_meter
   return wrap_path(pg_meter_rain_tank_new(path, &p, out, d), sec, d);
 }
 
+static const num_key boiler_keys[] = {
+    {"capacity_kw", 0.000001, 1e6, offsetof(pg_boiler_params, capacity_kw)},
+    {"heat_loss_w_per_k", 0, 1e9, offsetof(pg_boiler_params, heat_loss_w_per_k)},
+    {"base_temp_c", -20, 30, offsetof(pg_boiler_params, base_temp_c)},
+    {"hot_water_kw", 0, 1e6, offsetof(pg_boiler_params, hot_water_kw)},
+};
+
 static int from_boiler(pg_config *c, const char *sec, uint64_t seed, pg_meter **out, pg_diag *d) {
   (void)seed;
   pg_boiler_params p;
   pg_boiler_params_default(&p);
   int rc;
-  if ((rc = get_num(c, sec, "capacity_kw", 0.000001, 1e6, &p.capacity_kw, d)) ||
-      (rc = get_num(c, sec, "heat_loss_w_per_k", 0, 1e9, &p.heat_loss_w_per_k, d)) ||
-      (rc = get_num(c, sec, "base_temp_c", -20, 30, &p.base_temp_c, d)) ||
-      (rc = get_num(c, sec, "hot_water_kw", 0, 1e6, &p.hot_water_kw, d)) ||
+  if ((rc = get_nums(c, sec, boiler_keys, NKEYS(boiler_keys), &p, d)) ||
       (rc = get_tz(c, sec, &p.tz, d)) ||
       (rc = get_temperature(c, sec, &p.temp, &p.weather_seed, d)))
     return rc;
