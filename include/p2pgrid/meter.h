@@ -123,7 +123,8 @@ PG_NODISCARD int pg_meter_mqtt_stats_get(pg_meter *m, pg_meter_mqtt_stats *out);
 
 /* ---- From a config section ----
  * Creates the meter an entity's [meter] section describes:
- *   kind = solar | wind | household | csv | mqtt | dso
+ *   kind = solar | wind | household | csv | water | heat | well | rain-tank
+ *          | boiler | mqtt | dso
  * plus the kind's keys (documented in docs/CONFIG.md and the example
  * configs). seed mixes into the profile's random processes so two meters of
  * the same kind differ. The diag names the file:line of a bad key.

@@ -1,12 +1,16 @@
 /* p2pgrid/profile.h — generation and load models for the simulator and the
  * entities' built-in meters: solar (sun position, clear sky, clouds), wind
  * (correlated Weibull speeds through a power curve), a household load model
- * fitted to the BDEW H25 standard load profile, the BDEW table itself and
- * measured `time,power_W` series loaded from CSV. Depends on base and libm.
+ * fitted to the BDEW H25 standard load profile, the BDEW table itself,
+ * measured `time,power_W` series loaded from CSV, and for other resources
+ * an outdoor temperature, household water and heat use, a well, a boiler and
+ * a rain-water tank. Depends on base and libm.
  *
  * UNITS. Time: Unix ms (int64; times before 1970 work). Power: W (double).
  * Energy: Wh (double from the models; int64 from pg_energy_integ, which
- * meters use). Angles: degrees.
+ * meters use). Angles: degrees. Other resources use their base unit the
+ * same way: a "power" is base units per hour (L/h for water, W for heat),
+ * so pg_energy_integ turns it into whole base units (L, Wh_th) unchanged.
  *
  * DETERMINISM. Every random process is a pure function of (seed, time): its
  * value at t is derived from a counter-based hash (splitmix64) of the seed
@@ -216,8 +220,22 @@ PG_NODISCARD int pg_series_parse(const void *data, size_t len, const char *name,
                                  const pg_series_opts *opts, pg_series **out, pg_diag *d);
 PG_NODISCARD int pg_series_load(const char *path, const pg_series_opts *opts, pg_series **out,
                                 pg_diag *d);
+/* The same layout with another value column: header "time,<value_col>"
+ * (value_col NULL = power_W as above). The values keep the syntax and limits
+ * of power_W (non-negative, up to 9 fraction digits, kept in thousandths, at
+ * most 1e9); errors name the column. For values that are not a power (e.g.
+ * "rain_mm", an amount per interval) read the samples (pg_series_sample);
+ * the power/energy functions below treat the value as if it were W. */
+PG_NODISCARD int pg_series_parse_values(const void *data, size_t len, const char *name,
+                                        const pg_series_opts *opts, const char *value_col,
+                                        pg_series **out, pg_diag *d);
+PG_NODISCARD int pg_series_load_values(const char *path, const pg_series_opts *opts,
+                                       const char *value_col, pg_series **out, pg_diag *d);
 void pg_series_free(pg_series *s); /* NULL is fine */
 size_t pg_series_count(const pg_series *s);
+/* Sample i (0 <= i < count): its time in ms and its value in thousandths
+ * (mW, or thousandths of the value column's unit). false when i is out of range. */
+bool pg_series_sample(const pg_series *s, size_t i, int64_t *t_ms, int64_t *milli);
 int64_t pg_series_start_ms(const pg_series *s);
 int64_t pg_series_end_ms(const pg_series *s);
 double pg_series_power_w(const pg_series *s, int64_t t_ms);
@@ -228,6 +246,212 @@ double pg_series_energy_wh(const pg_series *s, int64_t from_ms, int64_t to_ms);
  * exact integer arithmetic: cum(b) - cum(a) is a window's energy, and
  * consecutive windows sum exactly to their union. */
 int64_t pg_series_cum_wh(const pg_series *s, int64_t t_ms);
+
+/* ---- outdoor temperature ------------------------------------------------- */
+
+/* T(t) = mean - year_amp cos(2 pi (y - coldest_doy + 1) / N)
+ *          + day_amp cos(2 pi (h - 15) / 24) + noise_c z(t)
+ * with y = local day of year - 1 + h / 24, N days in the local year, h the
+ * local hour (the day is warmest at 15:00 local clock time, coldest at 03:00)
+ * and z a unit-variance correlated process: sqrt(0.75) x a daily component
+ * (AR weight 0.7, weather spells of a few days) + sqrt(0.25) x an hourly one.
+ * The noise-free part is pg_temperature_mean_c. Degrees Celsius. */
+typedef struct pg_temperature_params {
+  double mean_c;     /* annual mean, -40..40 */
+  double year_amp_c; /* half the summer-winter swing, 0..40 */
+  double day_amp_c;  /* half the afternoon-night swing, 0..20 */
+  double noise_c;    /* standard deviation of the weather noise, 0..15 K */
+  int coldest_doy;   /* day of year of the coldest day, 1..366 */
+} pg_temperature_params;
+/* Berlin-like: mean 10, year amplitude 9.5, day amplitude 4, noise 2.5 K,
+ * coldest around 15 January. */
+void pg_temperature_params_default(pg_temperature_params *p);
+PG_NODISCARD int pg_temperature_check(const pg_temperature_params *p, pg_diag *d);
+/* Pure in (p, tz, seed, t); the seed drives only the weather noise, so every
+ * model given the same seed and tz sees the same weather. */
+double pg_temperature_c(const pg_temperature_params *p, pg_tz tz, uint64_t seed, int64_t t_ms);
+double pg_temperature_mean_c(const pg_temperature_params *p, pg_tz tz, int64_t t_ms);
+
+/* ---- household water use (litres) ---------------------------------------- */
+
+/* Flow in L/h (the water meter's "power"; its energy is litres):
+ *   indoor(t) = A_in(year) x day_factor(day type) x season(doy) x shape_k(h)
+ *   garden(t) = A_g(year) x garden_season(doy) x garden_shape(h)
+ * shape_k: hourly table (mean 1, linear between half hours) per day type:
+ * workdays with a morning peak 6-8 and an evening peak 18-22 and a night
+ * minimum around 3:00; Saturdays and Sundays/holidays with a later, larger
+ * morning peak (8-11). day_factor: 1 workday, 1.06 Saturday, 1.08 Sunday.
+ * season: 1 + 0.06 cos(2 pi (doy - 196) / N) (a little more in summer).
+ * garden_season: sin^2 between 15 April (doy 105) and 30 September (doy
+ * 273), 0 the rest of the year, largest in early July; garden_shape: watering
+ * 19-22 h and a little 6-8 h. A_in and A_g are set per calendar year so that
+ * the noise-free sum over the year's local days (24 h each) is exactly
+ * (1 - garden_share) x annual_l indoors and garden_share x annual_l in the
+ * garden. Noise as in the household model: a per-home shift of the daily
+ * shapes (uniform +-shift_max_min) and a log-normal factor with mean 1
+ * (sigma `noise`, 15-minute correlated). */
+typedef struct pg_water_use_params {
+  double annual_l;      /* litres a year, 1..1e12 */
+  double garden_share;  /* 0..1 */
+  pg_tz tz;             /* local calendar; default Europe/Berlin */
+  bool holidays;        /* German public holidays count as Sundays */
+  double noise;         /* 0..1 */
+  double shift_max_min; /* 0..120 */
+} pg_water_use_params;
+/* 45,000 L/a (a 1-2 person home), garden 0.1, Europe/Berlin, holidays on,
+ * noise 0.4, shift 30 min. */
+void pg_water_use_params_default(pg_water_use_params *p);
+
+typedef struct pg_water_use {
+  pg_water_use_params p;
+  double norm_in[PG_HOUSEHOLD_YEARS]; /* A_in of 1970..2199 (L/h) */
+  double norm_g[PG_HOUSEHOLD_YEARS];  /* A_g (L/h) */
+} pg_water_use;
+PG_NODISCARD int pg_water_use_init(pg_water_use *w, const pg_water_use_params *p, pg_diag *d);
+/* Flow in L/h at t; seed drives the noise. */
+double pg_water_use_lph(const pg_water_use *w, uint64_t seed, int64_t t_ms);
+/* Noise-free litres of a local calendar day (indoor + garden). */
+double pg_water_use_day_l(const pg_water_use *w, int year, int month, int day);
+
+/* ---- household heat use (Wh of heat) ------------------------------------- */
+
+/* Power in W (heat; the meter's energy is Wh_th):
+ *   space(t) = A_sh(N) x E[max(0, base - T(t))] x setback(h)
+ *   water(t) = A_hw(year) x day_factor x (1 + 0.15 cos(2 pi (doy - coldest_doy) / N)) x shape_k(h)
+ * T is pg_temperature_c with seed `weather_seed` (not the meter's seed): all
+ * buildings and boilers of a site given the same weather_seed see the same
+ * weather. E[.] is the expectation over the weather noise (Gaussian, sigma
+ * temp.noise_c) around the noise-free temperature: normalisation uses it,
+ * the power at t uses the noisy T(t) itself. setback(h) = 1 - setback between
+ * 22:00 and 06:00 local. Hot water follows the water model's indoor shape
+ * and day factors (holidays on), more in winter (cold inlet water).
+ * A_sh depends only on the year's length N (365/366), A_hw on the calendar
+ * year: the NOISE-FREE annual sum (noise 0) of each calendar year's local
+ * days is annual_kwh (space heating (1 - hot_water_share), hot water the
+ * rest; numerically, at 10-minute resolution: within 0.1 %). With weather
+ * noise a single year's sum scatters by a few per cent around annual_kwh
+ * (cold and mild winters) — its expectation is annual_kwh. A multiplicative
+ * log-normal factor with mean 1 (sigma `noise`, 15-minute correlated, driven
+ * by the meter's seed) is the building's own variation. */
+typedef struct pg_heat_use_params {
+  double annual_kwh;       /* kWh of heat a year, 0.001..1e9 */
+  double hot_water_share;  /* 0..1 */
+  double base_temp_c;      /* heating limit, -20..30 */
+  double setback;          /* night setback depth 0..1 (0.2: 80 % from 22 to 6) */
+  pg_temperature_params temp;
+  uint64_t weather_seed;   /* seed of the temperature noise */
+  pg_tz tz;
+  double noise;            /* 0..1 */
+} pg_heat_use_params;
+/* 12,000 kWh/a, hot water 0.2, base 15 C, setback 0.2, Berlin temperature
+ * (pg_temperature_params_default), weather_seed 0, Europe/Berlin, noise 0.1. */
+void pg_heat_use_params_default(pg_heat_use_params *p);
+
+typedef struct pg_heat_use {
+  pg_heat_use_params p;
+  double norm_sh[2];                  /* A_sh for 365 and 366 days (W per K) */
+  double norm_hw[PG_HOUSEHOLD_YEARS]; /* A_hw of 1970..2199 (W) */
+} pg_heat_use;
+PG_NODISCARD int pg_heat_use_init(pg_heat_use *h, const pg_heat_use_params *p, pg_diag *d);
+/* Heat power in W at t; seed drives the building's own noise. */
+double pg_heat_use_w(const pg_heat_use *h, uint64_t seed, int64_t t_ms);
+
+/* ---- supplies: well and boiler ------------------------------------------- */
+
+/* A well pump: pump_l_per_min x 60 x duty_eff L/h while the local clock is in
+ * [from_min, to_min) (minutes after midnight; from > to wraps over midnight,
+ * from == to is all day), 0 otherwise. duty_eff = min(1, duty x (1 +
+ * summer_boost x s(doy))), s = (1 - cos(2 pi (doy - 15) / N)) / 2: 0 in
+ * mid-January, 1 in mid-July. Deterministic (no noise). */
+typedef struct pg_well_params {
+  double pump_l_per_min; /* > 0, at most 1e6 */
+  int from_min, to_min;  /* 0..1440 */
+  double duty;           /* 0..1 */
+  double summer_boost;   /* 0..10 */
+  pg_tz tz;
+} pg_well_params;
+/* 20 L/min from 06:00 to 22:00, duty 0.5, summer_boost 0, Europe/Berlin. */
+void pg_well_params_default(pg_well_params *p);
+PG_NODISCARD int pg_well_check(const pg_well_params *p, pg_diag *d);
+double pg_well_lph(const pg_well_params *p, int64_t t_ms);
+
+/* A weather-controlled boiler (heat supply of a community):
+ *   W = min(capacity_kw x 1000, heat_loss_w_per_k x max(0, base - T(t)))
+ *       + hot_water_kw x 1000
+ * with T = pg_temperature_c(temp, tz, weather_seed, t). hot_water_kw is a
+ * constant base on top of the space-heating capacity (its own water heater). */
+typedef struct pg_boiler_params {
+  double capacity_kw;       /* > 0, at most 1e6 */
+  double heat_loss_w_per_k; /* the community's heat demand coefficient, 0..1e9 */
+  double base_temp_c;       /* -20..30 */
+  double hot_water_kw;      /* 0..1e6 */
+  pg_temperature_params temp;
+  uint64_t weather_seed;
+  pg_tz tz;
+} pg_boiler_params;
+/* 50 kW, 2000 W/K, base 15 C, hot water 2 kW, Berlin temperature, weather
+ * seed 0, Europe/Berlin. */
+void pg_boiler_params_default(pg_boiler_params *p);
+PG_NODISCARD int pg_boiler_check(const pg_boiler_params *p, pg_diag *d);
+double pg_boiler_w(const pg_boiler_params *p, int64_t t_ms);
+
+/* ---- supply: rain-water tank --------------------------------------------- */
+
+/* A tank filled from a roof by a rainfall series (`time,rain_mm`: mm fallen
+ * in the interval that starts at that time and lasts until the next sample;
+ * the last sample lasts as long as the one before it — the STEP layout of
+ * pg_series, parsed with value_col "rain_mm"), supplying at most
+ * draw_l_per_min while it holds water.
+ *
+ * Exact integer simulation, once, on the series' own steps (in mL): step i
+ * of length D ms brings I_i = F(i+1) - F(i) mL, F(i) = floor(roof x runoff x
+ * (rain before step i in um)), rain spread evenly over the step. Supplied
+ * during the first tau ms of a step, from level L0:
+ *   S(tau) = min(floor(R tau / 60000), L0 + floor(I tau / D))  (R mL/min)
+ * (draw at full rate until the tank runs dry, then what flows in); at the
+ * step's end the level is L0 + I - S(D), and what exceeds the capacity
+ * overflows. Thus, per step and exactly to the mL:
+ *   inflow = supplied + overflow + (level_end - level_start).
+ * Without wrap the tank starts at initial_l at the first sample, supplies
+ * nothing before it, and after the series' end draws its remaining level dry
+ * at the draw rate. With wrap the series repeats, and the level follows the
+ * periodic steady state: periods are simulated from initial_l until the level
+ * at a period's end equals its start (a tank that runs dry or overflows once a
+ * year gets there in two periods); at most 64 periods (or 2e7 steps) — then
+ * the last period's start level is used and the level jumps back at each
+ * wrap by the drift pg_rain_tank_period reports. */
+typedef struct pg_rain_tank_params {
+  double roof_m2;        /* collecting area, > 0, at most 1e6 */
+  double runoff;         /* runoff coefficient 0..1 */
+  double capacity_l;     /* > 0, at most 1e9 */
+  double draw_l_per_min; /* >= 0, at most 1e6 */
+  double initial_l;      /* 0..capacity_l */
+  bool wrap;             /* repeat the series */
+} pg_rain_tank_params;
+/* 100 m^2, runoff 0.8, 5000 L, 10 L/min, empty, wrap on. */
+void pg_rain_tank_params_default(pg_rain_tank_params *p);
+#define PG_RAIN_MAX_MM 10000 /* per sample */
+
+typedef struct pg_rain_tank pg_rain_tank; /* immutable; thread-safe reads */
+/* Simulates the tank on a parsed rain series (only read during the call).
+ * PG_ERR_INVALID naming the field or the sample for a bad value. */
+PG_NODISCARD int pg_rain_tank_new(const pg_rain_tank_params *p, const pg_series *rain,
+                                  pg_rain_tank **out, pg_diag *d);
+void pg_rain_tank_free(pg_rain_tank *t); /* NULL is fine */
+/* mL supplied from the series start to t (negative before it when
+ * wrapping); monotone; a window's litres are round(cum(b)/1000) -
+ * round(cum(a)/1000) (pg_rain_tank_cum_l). */
+int64_t pg_rain_tank_cum_ml(const pg_rain_tank *t, int64_t t_ms);
+int64_t pg_rain_tank_cum_l(const pg_rain_tank *t, int64_t t_ms);
+/* mL in the tank at t. */
+int64_t pg_rain_tank_level_ml(const pg_rain_tank *t, int64_t t_ms);
+/* The simulated period (the series' span; with wrap the steady-state one). */
+typedef struct pg_rain_tank_totals {
+  int64_t inflow_ml, supplied_ml, overflow_ml; /* over the period */
+  int64_t level_start_ml, level_end_ml;
+  int periods; /* periods simulated to find the start level (1 without wrap) */
+} pg_rain_tank_totals;
+void pg_rain_tank_period(const pg_rain_tank *t, pg_rain_tank_totals *out);
 
 /* ---- integer energy of a power function ---------------------------------- */
 

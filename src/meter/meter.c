@@ -190,12 +190,9 @@ int pg_meter_from_config(pg_config *cfg, const char *section, uint64_t seed, pg_
   if ((rc = pg_config_get_str(cfg, section, "kind", NULL, &kind, d))) return rc;
   if (strcmp(kind, "mqtt") == 0) return mqtt_from_config(cfg, section, out, d);
   if (strcmp(kind, "dso") == 0) return pg_meter_dso_from_config(cfg, section, out, d);
-  if (strcmp(kind, "solar") == 0 || strcmp(kind, "wind") == 0 ||
-      strcmp(kind, "household") == 0 || strcmp(kind, "csv") == 0) {
-    return pg_meter_profile_from_config(cfg, section, kind, seed, out, d);
-  }
+  if (pg_meter_profile_kind(kind)) return pg_meter_profile_from_config(cfg, section, kind, seed, out, d);
   key_where(cfg, section, "kind", where, sizeof where);
   return pg_fail(d, PG_ERR_CONFIG,
-                 "%s: unknown meter kind '%.40s' (use solar, wind, household, csv, mqtt or dso)",
+                 "%s: unknown meter kind '%.40s' (use solar, wind, household, csv, water, heat, well, rain-tank, boiler, mqtt or dso)",
                  where, kind);
 }

@@ -1,5 +1,6 @@
 /* German holidays, BDEW day types (the civil calendar is in src/base/tz.c). */
 #include "p2pgrid/profile.h"
+#include "profile_internal.h"
 
 /* Easter Sunday (anonymous Gregorian algorithm) as a day of year. */
 static int easter_doy(int y) {
@@ -8,14 +9,14 @@ static int easter_doy(int y) {
   int i = c / 4, k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7;
   int m = (a + 11 * h + 22 * l) / 451;
   int month = (h + l - 7 * m + 114) / 31, day = (h + l - 7 * m + 114) % 31 + 1;
-  return (int)(pg_days_from_civil(y, month, day) - pg_days_from_civil(y, 1, 1)) + 1;
+  return pg_doy_of(y, month, day);
 }
 
 bool pg_holiday_de(int year, int month, int day) {
   if ((month == 1 && day == 1) || (month == 5 && day == 1) || (month == 10 && day == 3) ||
       (month == 12 && (day == 25 || day == 26)))
     return true;
-  int doy = (int)(pg_days_from_civil(year, month, day) - pg_days_from_civil(year, 1, 1)) + 1;
+  int doy = pg_doy_of(year, month, day);
   int e = easter_doy(year);
   int off = doy - e;
   return off == -2 || off == 1 || off == 39 || off == 50;
@@ -35,4 +36,16 @@ pg_daytype pg_daytype_of(int year, int month, int day, bool holidays) {
 double pg_bdew_dynamisation(int doy) {
   double d = doy;
   return (((-3.92e-10 * d + 3.2e-7) * d - 7.02e-5) * d + 2.1e-3) * d + 1.24;
+}
+
+double pg_year_sum(int year, pg_day_fn fn, const void *ctx) {
+  int64_t z0 = pg_days_from_civil(year, 1, 1);
+  int n = pg_days_in_year(year);
+  double sum = 0;
+  for (int i = 0; i < n; i++) {
+    int y, m, d;
+    pg_civil_from_days(z0 + i, &y, &m, &d);
+    sum += fn(ctx, y, m, d, i + 1);
+  }
+  return sum;
 }

@@ -54,7 +54,7 @@ static void seasonal(int doy, int year, double s[NS]) {
 
 /* Noise-free daily energy in Wh at 1000 kWh/a, before normalisation. */
 static double raw_day_wh(const pg_household_params *p, int year, int month, int day) {
-  int doy = (int)(pg_days_from_civil(year, month, day) - pg_days_from_civil(year, 1, 1)) + 1;
+  int doy = pg_doy_of(year, month, day);
   pg_daytype k = pg_daytype_of(year, month, day, p->holidays);
   double s[NS];
   seasonal(doy, year, s);
@@ -63,25 +63,22 @@ static double raw_day_wh(const pg_household_params *p, int year, int month, int 
   return 24 * base * pg_bdew_dynamisation(doy);
 }
 
-static double year_norm(const pg_household_params *p, int year) {
-  double sum = 0;
-  static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  for (int m = 1; m <= 12; m++) {
-    int nd = mdays[m - 1] + (m == 2 && pg_days_in_year(year) == 366);
-    for (int d = 1; d <= nd; d++) sum += raw_day_wh(p, year, m, d);
-  }
-  return 1e6 / sum;
+static double raw_day_fn(const void *ctx, int year, int month, int day, int doy) {
+  (void)doy;
+  return raw_day_wh(ctx, year, month, day);
 }
 
-static bool in(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
+static double year_norm(const pg_household_params *p, int year) {
+  return 1e6 / pg_year_sum(year, raw_day_fn, p);
+}
 
 int pg_household_init(pg_household *h, const pg_household_params *p, pg_diag *d) {
-  if (!in(p->annual_kwh, 1e-3, 1e9))
+  if (!pg_in_range(p->annual_kwh, 1e-3, 1e9))
     return pg_fail(d, PG_ERR_INVALID, "household: annual consumption must be > 0 and at most 1e9 kWh");
   if (p->tz.utc_offset_min < -720 || p->tz.utc_offset_min > 840)
     return pg_fail(d, PG_ERR_INVALID, "household: UTC offset must be -720..840 minutes");
-  if (!in(p->noise, 0, 1)) return pg_fail(d, PG_ERR_INVALID, "household: noise must be 0..1");
-  if (!in(p->shift_max_min, 0, 120))
+  if (!pg_in_range(p->noise, 0, 1)) return pg_fail(d, PG_ERR_INVALID, "household: noise must be 0..1");
+  if (!pg_in_range(p->shift_max_min, 0, 120))
     return pg_fail(d, PG_ERR_INVALID, "household: shift must be 0..120 minutes");
   h->p = *p;
   for (int i = 0; i < PG_HOUSEHOLD_YEARS; i++) h->norm[i] = year_norm(p, PG_HOUSEHOLD_YEAR0 + i);
@@ -97,18 +94,12 @@ double pg_household_day_wh(const pg_household *h, int year, int month, int day) 
   return raw_day_wh(&h->p, year, month, day) * norm_of(h, year) * h->p.annual_kwh / 1000;
 }
 
-static const pg_latent_spec house_noise = {900000, 0.8, 32};
-
 double pg_household_power_w(const pg_household *h, uint64_t seed, int64_t t_ms) {
   pg_local_time lt;
   pg_local_time_of(t_ms, h->p.tz, &lt);
   pg_daytype k = pg_daytype_of(lt.year, lt.month, lt.day, h->p.holidays);
   double hour = (double)lt.ms_of_day / 3600000.0;
-  if (h->p.shift_max_min > 0) {
-    uint64_t r = pg_profile_at(pg_profile_key(seed, PG_STREAM_HOUSE_SHIFT), 0);
-    double u = ((double)(r >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
-    hour -= (2 * u - 1) * h->p.shift_max_min / 60;
-  }
+  hour -= pg_profile_shift_h(seed, PG_STREAM_HOUSE_SHIFT, h->p.shift_max_min);
   double s[NS];
   seasonal(lt.doy, lt.year, s);
   double a = 2 * M_PI * hour / 24, c1 = cos(a), s1 = sin(a);
@@ -127,9 +118,5 @@ double pg_household_power_w(const pg_household *h, uint64_t seed, int64_t t_ms) 
   }
   if (p < 0) p = 0;
   p *= pg_bdew_dynamisation(lt.doy) * norm_of(h, lt.year) * h->p.annual_kwh / 1000;
-  if (h->p.noise > 0) {
-    double z = pg_latent(seed, PG_STREAM_HOUSE_NOISE, t_ms, &house_noise);
-    p *= exp(h->p.noise * z - 0.5 * h->p.noise * h->p.noise);
-  }
-  return p;
+  return p * pg_profile_lognormal(seed, PG_STREAM_HOUSE_NOISE, t_ms, h->p.noise);
 }

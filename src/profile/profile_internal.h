@@ -2,7 +2,11 @@
 #ifndef P2PGRID_PROFILE_INTERNAL_H
 #define P2PGRID_PROFILE_INTERNAL_H
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "p2pgrid/profile.h"
 
 /* Stream identifiers so different processes of one seed are independent. */
 enum {
@@ -12,6 +16,11 @@ enum {
   PG_STREAM_WIND_FAST = 4,
   PG_STREAM_HOUSE_SHIFT = 5,
   PG_STREAM_HOUSE_NOISE = 6,
+  PG_STREAM_TEMP_DAY = 7,
+  PG_STREAM_TEMP_HOUR = 8,
+  PG_STREAM_WATER_SHIFT = 9,
+  PG_STREAM_WATER_NOISE = 10,
+  PG_STREAM_HEAT_NOISE = 11,
 };
 
 /* A latent, approximately standard normal process sampled at bucket
@@ -35,6 +44,35 @@ static inline uint64_t pg_profile_at(uint64_t key, int64_t n) {
 double pg_latent(uint64_t seed, uint64_t stream, int64_t t_ms, const pg_latent_spec *s);
 /* Standard normal CDF. */
 double pg_phi_cdf(double z);
+
+/* The per-home time shift of a daily shape, in hours: uniform in
+ * +-max_min minutes, one draw per (seed, stream). */
+double pg_profile_shift_h(uint64_t seed, uint64_t stream, double max_min);
+/* Log-normal factor with mean 1: exp(sigma z - sigma^2 / 2), z the latent
+ * process of (seed, stream) with 15-minute buckets (phi 0.8, 32 taps). */
+double pg_profile_lognormal(uint64_t seed, uint64_t stream, int64_t t_ms, double sigma);
+
+static inline bool pg_in_range(double v, double lo, double hi) {
+  return isfinite(v) && v >= lo && v <= hi;
+}
+/* Day of year (1..366) of a civil date. */
+static inline int pg_doy_of(int year, int month, int day) {
+  return (int)(pg_days_from_civil(year, month, day) - pg_days_from_civil(year, 1, 1)) + 1;
+}
+/* Sum of fn over the local calendar days of a year (doy 1..365/366). */
+typedef double (*pg_day_fn)(const void *ctx, int year, int month, int day, int doy);
+double pg_year_sum(int year, pg_day_fn fn, const void *ctx);
+/* A periodic daily shape: 24 values at the half hours (0:30, 1:30, ...),
+ * straight lines between them; mean over the day = the table's mean. */
+double pg_shape24(const double tab[24], double hour);
+double pg_shape24_mean(const double tab[24]);
+
+/* Household water use (water.c), shared with the heat model's hot water:
+ * the indoor daily shape of day type k (mean 1) and its daily factor. */
+double pg_water_indoor_shape(int k, double hour);
+extern const double pg_water_day_factor[3];
+/* Noise-free temperature from the local day of year, hour and year length. */
+double pg_temperature_at(const pg_temperature_params *p, int doy, double hour, int ndays);
 
 /* CSV lines over untrusted bytes: pg_csv_* in p2pgrid/csv.h (src/base/csv.c). */
 #include "p2pgrid/csv.h"

@@ -47,3 +47,31 @@ double pg_latent(uint64_t seed, uint64_t stream, int64_t t_ms, const pg_latent_s
 }
 
 double pg_phi_cdf(double z) { return 0.5 * erfc(-z / 1.4142135623730951); }
+
+double pg_profile_shift_h(uint64_t seed, uint64_t stream, double max_min) {
+  if (!(max_min > 0)) return 0;
+  uint64_t r = pg_profile_at(pg_profile_key(seed, stream), 0);
+  double u = ((double)(r >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+  return (2 * u - 1) * max_min / 60;
+}
+
+static const pg_latent_spec quarter_hour_noise = {900000, 0.8, 32};
+
+double pg_profile_lognormal(uint64_t seed, uint64_t stream, int64_t t_ms, double sigma) {
+  if (!(sigma > 0)) return 1;
+  double z = pg_latent(seed, stream, t_ms, &quarter_hour_noise);
+  return exp(sigma * z - 0.5 * sigma * sigma);
+}
+
+double pg_shape24(const double tab[24], double hour) {
+  double pos = hour - 0.5, fl = floor(pos), f = pos - fl;
+  int i = (int)fl % 24;
+  if (i < 0) i += 24;
+  return tab[i] * (1 - f) + tab[(i + 1) % 24] * f;
+}
+
+double pg_shape24_mean(const double tab[24]) {
+  double s = 0;
+  for (int i = 0; i < 24; i++) s += tab[i];
+  return s / 24;
+}

@@ -59,6 +59,23 @@ static int grow(pg_series *s, size_t *cap) {
   return PG_OK;
 }
 
+/* Header "time,<value column>": the first column time, time_s or time_ms;
+ * the value column power_W (vcol NULL; also power_w) or exactly vcol. */
+static int parse_header(const char *line, size_t n, const char *name, long ln, const char *vcol,
+                        int *tmode, pg_diag *d) {
+  pg_csv_field f[2];
+  const char *want = vcol ? vcol : "power_W";
+  if (pg_csv_split(line, n, f, 2) != 2)
+    return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,%s'", name, ln, want);
+  if (pg_csv_eq(f[0], "time")) *tmode = TIME_AUTO;
+  else if (pg_csv_eq(f[0], "time_s")) *tmode = TIME_S;
+  else if (pg_csv_eq(f[0], "time_ms")) *tmode = TIME_MS;
+  else return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,%s' (first column time, time_s or time_ms)", name, ln, want);
+  if (vcol ? !pg_csv_eq(f[1], vcol) : !pg_csv_eq(f[1], "power_W") && !pg_csv_eq(f[1], "power_w"))
+    return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,%s' (second column %s)", name, ln, want, want);
+  return PG_OK;
+}
+
 void pg_series_free(pg_series *s) {
   if (!s) return;
   free(s->t);
@@ -69,6 +86,12 @@ void pg_series_free(pg_series *s) {
 
 int pg_series_parse(const void *data, size_t len, const char *name, const pg_series_opts *opts,
                     pg_series **out, pg_diag *d) {
+  return pg_series_parse_values(data, len, name, opts, NULL, out, d);
+}
+
+int pg_series_parse_values(const void *data, size_t len, const char *name,
+                           const pg_series_opts *opts, const char *vcol, pg_series **out,
+                           pg_diag *d) {
   if (!name) name = "<series>";
   if (len > PG_SERIES_MAX_FILE)
     return pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %u bytes", name, PG_SERIES_MAX_FILE);
@@ -82,17 +105,13 @@ int pg_series_parse(const void *data, size_t len, const char *name, const pg_ser
   do {
     rc = pg_csv_next(&c, &line, &n, d);
   } while (rc == PG_OK && n == 0);
-  if (rc == PG_ERR_NOT_FOUND) return pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file (expected a header time,power_W)", name);
+  if (rc == PG_ERR_NOT_FOUND)
+    return pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file (expected a header time,%s)", name,
+                   vcol ? vcol : "power_W");
   if (rc != PG_OK) return rc;
-  if (pg_csv_split(line, n, f, 2) != 2)
-    return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,power_W'", name, c.line);
   int tmode;
-  if (pg_csv_eq(f[0], "time")) tmode = TIME_AUTO;
-  else if (pg_csv_eq(f[0], "time_s")) tmode = TIME_S;
-  else if (pg_csv_eq(f[0], "time_ms")) tmode = TIME_MS;
-  else return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,power_W' (first column time, time_s or time_ms)", name, c.line);
-  if (!pg_csv_eq(f[1], "power_W") && !pg_csv_eq(f[1], "power_w"))
-    return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,power_W' (second column power_W)", name, c.line);
+  if ((rc = parse_header(line, n, name, c.line, vcol, &tmode, d)) != PG_OK) return rc;
+  const char *noun = vcol ? vcol : "power", *unit = vcol ? "" : " of W";
 
   pg_series *s = calloc(1, sizeof *s);
   if (!s) return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
@@ -106,8 +125,8 @@ int pg_series_parse(const void *data, size_t len, const char *name, const pg_ser
     if (n == 0) continue;
     size_t k = pg_csv_split(line, n, f, 2);
     if (k != 2) {
-      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: expected 2 columns (time,power_W), found %s", name, c.line,
-                   k > 2 ? "more" : "1");
+      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: expected 2 columns (time,%s), found %s", name, c.line,
+                   vcol ? vcol : "power_W", k > 2 ? "more" : "1");
       goto fail;
     }
     int64_t t;
@@ -128,13 +147,13 @@ int pg_series_parse(const void *data, size_t len, const char *name, const pg_ser
     int64_t mw;
     if (f[1].len > 0 && f[1].p[0] == '-') {
       pg_csv_show(f[1], show, sizeof show);
-      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: power '%s' is negative", name, c.line, show);
+      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: %s '%s' is negative", name, c.line, noun, show);
       goto fail;
     }
     if (pg_csv_decimal_milli(f[1], &mw) != PG_OK || mw > (int64_t)(PG_SERIES_MAX_W * 1000)) {
       pg_csv_show(f[1], show, sizeof show);
-      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: power '%s' is not a decimal number of W (0..1e9)", name,
-                   c.line, show);
+      rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: %s '%s' is not a decimal number%s (0..1e9)", name,
+                   c.line, noun, show, unit);
       goto fail;
     }
     if (s->n > 0 && t <= s->t[s->n - 1]) {
@@ -191,16 +210,27 @@ fail:
 }
 
 int pg_series_load(const char *path, const pg_series_opts *opts, pg_series **out, pg_diag *d) {
+  return pg_series_load_values(path, opts, NULL, out, d);
+}
+
+int pg_series_load_values(const char *path, const pg_series_opts *opts, const char *value_col,
+                          pg_series **out, pg_diag *d) {
   uint8_t *buf;
   size_t len;
   int rc = pg_read_file_capped(path, PG_SERIES_MAX_FILE, &buf, &len, d);
   if (rc != PG_OK) return rc;
-  rc = pg_series_parse(buf, len, path, opts, out, d);
+  rc = pg_series_parse_values(buf, len, path, opts, value_col, out, d);
   free(buf);
   return rc;
 }
 
 size_t pg_series_count(const pg_series *s) { return s->n; }
+bool pg_series_sample(const pg_series *s, size_t i, int64_t *t_ms, int64_t *milli) {
+  if (i >= s->n) return false;
+  *t_ms = s->t[i];
+  *milli = s->p[i];
+  return true;
+}
 int64_t pg_series_start_ms(const pg_series *s) { return s->t[0]; }
 int64_t pg_series_end_ms(const pg_series *s) { return s->end; }
 
