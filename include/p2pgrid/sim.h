@@ -27,14 +27,16 @@
  *              utc_offset_min/eu_dst)
  *   [market]   mechanism (fixed|pay-as-clear|pay-as-bid|mmr|sdr, or the sharing
  *              mechanisms static-key|dynamic-key|hierarchical, market.h),
- *              import_price, export_price, fee_per_kwh, fixed_buy_price,
+ *              import_price, export_price, fee_per_unit (old name fee_per_kwh),
+ *              fixed_buy_price,
  *              fixed_sell_price, payout_min, community_price (sharing: the
  *              price of allocated energy; default (import+export)/2) —
- *              amounts per kWh in base units, with an optional unit suffix
+ *              amounts in base units per price unit (per kWh, per m³; resource.h), with
+ *              an optional unit suffix
  *              i, Ki, Mi, Gi ("300Mi", "0.25Mi"); fee_bp (0..10000);
  *              group_rules (hierarchical: "dynamic, static", the rule of
  *              group 0, 1, ...; missing groups are dynamic)
- *   [tariff]   membership_fee (per month), capacity_price (per kW of the
+ *   [tariff]   membership_fee (per month), capacity_price (per kW, or price unit per hour, of the
  *              month's peak), grid_fee_reduction (per kWh of community
  *              energy, reported as savings), vat ("20%"): the monthly items
  *              of `p2pgrid invoice` (tariff.h); all default 0. Full mode:
@@ -48,19 +50,28 @@
  *              price_unit (resource.h; default electricity: Wh, kWh, kW):
  *              quantities in every output are counts of the base unit, the
  *              report shows the display unit
- *   [producers] generated producers: count, sources_per_producer,
+ *   [producers] generated producers (electricity only): count, sources_per_producer,
  *              solar_share (0..1, the share of solar sources; the rest wind),
  *              kwp_min, kwp_max (solar kWp), wind_kw_min, wind_kw_max (rated
  *              kW), wind_speed (Weibull c, m/s), ask_share (0..1, producers
  *              with an asking price), ask_min, ask_max (per kWh)
- *   [households] generated households: count, annual_kwh_min, annual_kwh_max,
- *              noise (0..1), bid_share, bid_min, bid_max
+ *   [households] generated households: count, model (household: the BDEW
+ *              electric load; water; heat — profile.h; default by resource:
+ *              water for water, heat for heat and gas, else household),
+ *              annual_min, annual_max (a year's use in display units: kWh,
+ *              m³; old names annual_kwh_min/max; defaults 2000..5000 kWh,
+ *              30..90 m³, 8000..20000 kWh_th), noise (0..1), bid_share,
+ *              bid_min, bid_max
  *   [producer ID] an explicit producer: name, ask (per kWh; none = no ask)
  *   [source ID]  an explicit source: producer (required: a [producer ID]),
- *              kind (solar | wind | csv | dso) and that meter's keys
+ *              kind and that meter's keys. Kinds by resource: electricity
+ *              solar, wind, csv, dso; water well, rain-tank, csv, dso; heat
+ *              solar (thermal), boiler, csv, dso; gas csv, dso; any other
+ *              resource any of them
  *              (meter_profile.h, dso.h; solar lat/lon default to [site])
- *   [household ID] an explicit household: name, bid, kind (household | csv |
- *              dso, default household) and the meter's keys; sharing: key (static
+ *   [household ID] an explicit household: name, bid, kind (household |
+ *              water | heat | csv | dso; default as [households] model; the
+ *              kinds the resource allows) and the meter's keys; sharing: key (static
  *              key, "25%", up to 4 decimals; when no member of a static group
  *              has a key, the group's members get equal keys, rounded down),
  *              group (hierarchical, 0..63, default 0), participation (1..100 %,
@@ -108,6 +119,8 @@ typedef enum pg_sim_meter_kind {
   PG_SIM_HOUSEHOLD,
   PG_SIM_CSV,
   PG_SIM_CONFIG, /* an explicit section: pg_meter_profile_from_config */
+  PG_SIM_WATER,  /* a generated household's water use (profile.h) */
+  PG_SIM_HEAT,   /* a generated household's heat use (profile.h) */
 } pg_sim_meter_kind;
 
 typedef struct pg_sim_source {
@@ -130,10 +143,12 @@ typedef struct pg_sim_producer {
 typedef struct pg_sim_household {
   char id[PG_SIM_ID_MAX + 1], name[PG_SIM_ID_MAX + 1];
   pg_sim_meter_kind kind;
-  char kind_name[16]; /* household | csv */
+  char kind_name[16]; /* household | water | heat | csv | dso */
   char section[80];
-  pg_household_params params;
-  double annual_kwh;
+  pg_household_params params; /* PG_SIM_HOUSEHOLD */
+  pg_water_use_params water;  /* PG_SIM_WATER */
+  pg_heat_use_params heat;    /* PG_SIM_HEAT */
+  double annual_units;        /* a year's use in price units (1000 base units: kWh, m³) */
   bool has_bid;
   uint64_t bid;
   uint64_t seed;

@@ -5,7 +5,10 @@
  *
  * UNITS as in market.h: energy int64 Wh, money int64 base units, prices
  * base units per kWh; the capacity price is base units per kW of peak demand
- * per month; VAT in basis points (2000 = 20 %).
+ * per month; VAT in basis points (2000 = 20 %). Any other resource
+ * (resource.h): Wh reads as its base unit, kWh as its price unit (1000 base
+ * units) and kW as the price unit per hour (m³/h for water), so peak_w is
+ * base units per hour.
  *
  * CONSUMER MONTH (pg_tariff_consumer_month), from the member's settled slots
  * of one calendar month:

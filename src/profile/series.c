@@ -109,7 +109,7 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
     return pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file (expected a header time,%s)", name,
                    vcol ? vcol : "power_W");
   if (rc != PG_OK) return rc;
-  int tmode;
+  int tmode = TIME_AUTO;
   if ((rc = parse_header(line, n, name, c.line, vcol, &tmode, d)) != PG_OK) return rc;
   const char *noun = vcol ? vcol : "power", *unit = vcol ? "" : " of W";
 

@@ -245,7 +245,7 @@ static int open_world(full *f, pg_diag *d) {
   g[0].amount = 100000000ULL * MI; /* 10^14: pays producers ahead of the consumers' payments */
   memcpy(g[0].address, f->addr[0], 32);
   for (size_t i = 0; i < nh; i++) {
-    double kwh = s->households[i].annual_kwh * 4.0 * days / 365.0 + 1.0;
+    double kwh = s->households[i].annual_units * 4.0 * days / 365.0 + 1.0;
     double amt = kwh * (double)price * (1.0 + (double)s->fee_bp / 10000.0) + 100.0 * MI;
     /* the monthly items of every month the run touches (a peak of at most 30 kW) */
     double months = days / 28.0 + 2.0;

@@ -122,6 +122,36 @@ static int get_amount(pg_config *c, const char *sec, const char *key, uint64_t d
   return PG_OK;
 }
 
+/* key, or its older name `alias` (e.g. fee_per_unit / fee_per_kwh): at most
+ * one of them may be set; `used` (may be NULL) gets the name that was. */
+static int pick_alias(pg_config *c, const char *sec, const char *key, const char *alias,
+                      const char **used, pg_diag *d) {
+  bool k = pg_config_has(c, sec, key), a = pg_config_has(c, sec, alias);
+  if (k && a) {
+    char what[160];
+    snprintf(what, sizeof what, "is set together with %s (its older name): keep one", alias);
+    return bad_value(c, sec, key, what, d);
+  }
+  if (used) *used = a ? alias : key;
+  return PG_OK;
+}
+
+static int get_amount_alias(pg_config *c, const char *sec, const char *key, const char *alias,
+                            uint64_t def, uint64_t max, uint64_t *out, pg_diag *d) {
+  const char *k = key;
+  int rc = pick_alias(c, sec, key, alias, &k, d);
+  return rc ? rc : get_amount(c, sec, k, def, max, out, NULL, d);
+}
+
+static int get_double_alias(pg_config *c, const char *sec, const char *key, const char *alias,
+                            double def, double lo, double hi, double *out, const char **used,
+                            pg_diag *d) {
+  const char *k = key;
+  int rc = pick_alias(c, sec, key, alias, &k, d);
+  if (used) *used = k;
+  return rc ? rc : get_double(c, sec, k, def, lo, hi, out, d);
+}
+
 static int parse_iso(const char *v, uint64_t *out) {
   int y, mo, da, h = 0, mi = 0, s = 0, n = 0;
   if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3) return -1;
@@ -351,7 +381,8 @@ static int read_market(pg_config *c, pg_scenario *s, pg_diag *d) {
                      d);
   if ((rc = get_amount(c, "market", "import_price", 300000000, MP, &s->import_price, NULL, d)) ||
       (rc = get_amount(c, "market", "export_price", 80000000, MP, &s->export_price, NULL, d)) ||
-      (rc = get_amount(c, "market", "fee_per_kwh", 0, MP, &s->fee_per_kwh, NULL, d)) ||
+      (rc = get_amount_alias(c, "market", "fee_per_unit", "fee_per_kwh", 0, MP, &s->fee_per_kwh,
+                             d)) ||
       (rc = get_amount(c, "market", "fixed_buy_price", 0, MP, &s->fixed_buy_price, NULL, d)) ||
       (rc = get_amount(c, "market", "fixed_sell_price", 0, MP, &s->fixed_sell_price, NULL, d)) ||
       (rc = get_amount(c, "market", "payout_min", 0, UINT64_MAX / 4, &s->payout_min, NULL, d)) ||
@@ -433,6 +464,11 @@ static int gen_producers(loader *L, pg_diag *d) {
   gen_prod g;
   int rc = read_gen_prod(L->c, &g, d);
   if (rc) return rc;
+  if (g.count && !pg_resource_is_electricity(&s->resource))
+    return bad_value(L->c, "producers", "count",
+                     "generated producers have solar and wind sources (electricity); declare "
+                     "[producer ID] and [source ID] sections for other resources",
+                     d);
   for (uint64_t i = 0; i < g.count; i++) {
     if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers))
       return OOM(d);
@@ -453,24 +489,100 @@ static int gen_producers(loader *L, pg_diag *d) {
   return PG_OK;
 }
 
+/* The generated households' model: the [households] model key, by default
+ * the one of the resource (electricity: household, water: water, heat:
+ * heat). A year's use in price units (1000 base units) by default. */
+typedef struct hh_model {
+  const char *name;
+  pg_sim_meter_kind kind;
+  double def_min, def_max;
+} hh_model;
+
+static const hh_model hh_models[] = {
+    {"household", PG_SIM_HOUSEHOLD, 2000, 5000}, /* kWh */
+    {"water", PG_SIM_WATER, 30, 90},             /* m³ */
+    {"heat", PG_SIM_HEAT, 8000, 20000},          /* kWh_th */
+};
+
+/* The household model a resource's households have unless they say:
+ * water for water, heat for heat and gas, the electric household else. */
+static const char *default_model(const pg_resource *r) {
+  if (strcmp(r->name, "water") == 0) return "water";
+  if (strcmp(r->name, "heat") == 0 || strcmp(r->name, "gas") == 0) return "heat";
+  return "household";
+}
+
+static int read_hh_model(pg_config *c, const pg_resource *r, const hh_model **out, pg_diag *d) {
+  const char *v = NULL;
+  int rc = pg_config_get_str(c, "households", "model", default_model(r), &v, d);
+  if (rc) return rc;
+  for (size_t i = 0; i < sizeof hh_models / sizeof hh_models[0]; i++)
+    if (strcmp(v, hh_models[i].name) == 0) {
+      *out = &hh_models[i];
+      return PG_OK;
+    }
+  return bad_value(c, "households", "model", "expected household, water or heat", d);
+}
+
+/* One generated household's meter parameters, from its year's use. */
+static void gen_household_meter(const pg_scenario *s, const hh_model *m, double noise,
+                                pg_sim_household *h) {
+  h->kind = m->kind;
+  snprintf(h->kind_name, sizeof h->kind_name, "%s", m->name);
+  double base = h->annual_units * PG_RESOURCE_PRICE_BASE; /* base units a year */
+  switch (m->kind) {
+  case PG_SIM_WATER:
+    pg_water_use_params_default(&h->water);
+    h->water.tz = s->tz;
+    h->water.noise = noise;
+    h->water.annual_l = base;
+    break;
+  case PG_SIM_HEAT:
+    pg_heat_use_params_default(&h->heat);
+    h->heat.tz = s->tz;
+    h->heat.noise = noise;
+    h->heat.annual_kwh = h->annual_units;
+    h->heat.weather_seed = s->seed; /* one weather for the site */
+    break;
+  default:
+    pg_household_params_default(&h->params);
+    h->params.tz = s->tz;
+    h->params.noise = noise;
+    h->params.annual_kwh = h->annual_units;
+    break;
+  }
+}
+
 /* [households] generated: h0001.. */
 static int gen_households(loader *L, pg_diag *d) {
   pg_config *c = L->c;
   pg_scenario *s = L->s;
   uint64_t nh = 0;
-  double ak_min, ak_max, noise, bid_share;
-  uint64_t bid_min, bid_max;
+  double ak_min = 0, ak_max = 0, noise = 0, bid_share = 0;
+  uint64_t bid_min = 0, bid_max = 0;
+  const hh_model *m = NULL;
+  const char *kmin = NULL, *kmax = NULL;
   int rc;
   if ((rc = pg_config_get_u64(c, "households", "count", 0, 0, PG_SIM_MAX_PARTICIPANTS, &nh, d)) ||
-      (rc = get_double(c, "households", "annual_kwh_min", 2000, 1, 1e7, &ak_min, d)) ||
-      (rc = get_double(c, "households", "annual_kwh_max", 5000, 1, 1e7, &ak_max, d)) ||
+      (rc = read_hh_model(c, &s->resource, &m, d)))
+    return rc;
+  /* annual_min/max in display units; the price unit is 1000 base units */
+  double per_display = (double)s->resource.display_factor / PG_RESOURCE_PRICE_BASE;
+  double def_min = m->def_min / per_display, def_max = m->def_max / per_display;
+  if ((rc = get_double_alias(c, "households", "annual_min", "annual_kwh_min", def_min, 1e-3, 1e12,
+                             &ak_min, &kmin, d)) ||
+      (rc = get_double_alias(c, "households", "annual_max", "annual_kwh_max", def_max, 1e-3, 1e12,
+                             &ak_max, &kmax, d)) ||
       (rc = get_double(c, "households", "noise", 0.3, 0, 1, &noise, d)) ||
       (rc = get_double(c, "households", "bid_share", 0.5, 0, 1, &bid_share, d)) ||
       (rc = get_amount(c, "households", "bid_min", 150000000, MP, &bid_min, NULL, d)) ||
       (rc = get_amount(c, "households", "bid_max", 300000000, MP, &bid_max, NULL, d)))
     return rc;
-  if (ak_max < ak_min)
-    return bad_value(c, "households", "annual_kwh_max", "must not be below annual_kwh_min", d);
+  if (ak_max < ak_min) {
+    char what[80];
+    snprintf(what, sizeof what, "must not be below %s", kmin);
+    return bad_value(c, "households", kmax, what, d);
+  }
   if (bid_max < bid_min) return bad_value(c, "households", "bid_max", "must not be below bid_min", d);
   for (uint64_t i = 0; i < nh; i++) {
     if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
@@ -478,12 +590,8 @@ static int gen_households(loader *L, pg_diag *d) {
     pg_sim_household *h = &s->households[s->n_households++];
     snprintf(h->id, sizeof h->id, "h%04llu", (unsigned long long)(i + 1));
     snprintf(h->name, sizeof h->name, "Household %llu", (unsigned long long)(i + 1));
-    h->kind = PG_SIM_HOUSEHOLD;
-    snprintf(h->kind_name, sizeof h->kind_name, "household");
-    pg_household_params_default(&h->params);
-    h->params.tz = s->tz;
-    h->params.noise = noise;
-    h->params.annual_kwh = h->annual_kwh = unif(&L->rng, ak_min, ak_max);
+    h->annual_units = unif(&L->rng, ak_min, ak_max) * per_display;
+    gen_household_meter(s, m, noise, h);
     h->has_bid = unif(&L->rng, 0, 1) < bid_share;
     h->bid = h->has_bid ? bid_min + (uint64_t)unif(&L->rng, 0, (double)(bid_max - bid_min)) : 0;
     h->seed = s->seed ^ hash_str(h->id);
@@ -527,6 +635,46 @@ static int explicit_producers(loader *L, pg_diag *d) {
   return PG_OK;
 }
 
+/* The meter kinds of a resource's explicit sources and households, as the
+ * error names them; a resource that is not a preset may use any. */
+typedef struct kinds_of {
+  const char *resource, *sources, *households;
+} kinds_of;
+
+static const kinds_of meter_kinds[] = {
+    {"electricity", "solar, wind, csv or dso", "household, csv or dso"},
+    {"water", "well, rain-tank, csv or dso", "water, csv or dso"},
+    {"heat", "solar (thermal), boiler, csv or dso", "heat, csv or dso"},
+    {"gas", "csv or dso", "heat, csv or dso"},
+    {NULL, "solar, wind, well, rain-tank, boiler, csv or dso",
+     "household, water, heat, csv or dso"},
+};
+
+static const kinds_of *kinds_for(const pg_resource *r) {
+  size_t i = 0;
+  while (meter_kinds[i].resource && strcmp(meter_kinds[i].resource, r->name) != 0) i++;
+  return &meter_kinds[i];
+}
+
+/* v is one of the words of list ("a, b or c"; "(...)" asides skipped). */
+static bool kind_in(const char *list, const char *v) {
+  size_t n = strlen(v);
+  if (!n) return false;
+  for (const char *p = strstr(list, v); p; p = strstr(p + 1, v))
+    if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == ' ' || p[n] == '\0')) return true;
+  return false;
+}
+
+/* The kind of an explicit meter section, checked against the resource. */
+static int get_kind(pg_config *c, const char *sec, const char *def, const char *list,
+                    const pg_resource *r, const char **out, pg_diag *d) {
+  int rc = pg_config_get_str(c, sec, "kind", def, out, d);
+  if (rc || kind_in(list, *out)) return rc;
+  char what[160];
+  snprintf(what, sizeof what, "expected %s (for %s)", list, r->name);
+  return bad_value(c, sec, "kind", what, d);
+}
+
 /* A solar source without lat/lon is at the [site]. */
 static int solar_at_site(pg_config *c, const char *sec, const pg_scenario *s) {
   char buf[32];
@@ -539,6 +687,24 @@ static int solar_at_site(pg_config *c, const char *sec, const pg_scenario *s) {
     if (pg_config_set(c, sec, "lon", buf)) return PG_ERR_NOMEM;
   }
   return PG_OK;
+}
+
+/* What an explicit meter section inherits from the scenario unless it says:
+ * the [site] zone (every kind read in a local calendar) and the site's
+ * weather (the scenario seed: houses and boilers see the same winter). */
+static int inherit_site(pg_config *c, const char *sec, const char *kind, const pg_scenario *s) {
+  static const char *local[] = {"csv", "household", "water", "heat", "well", "boiler"};
+  int rc = PG_OK;
+  for (size_t i = 0; i < sizeof local / sizeof local[0] && !rc; i++)
+    if (strcmp(kind, local[i]) == 0) rc = inherit_tz(c, sec, s->tz);
+  if (!rc && (strcmp(kind, "heat") == 0 || strcmp(kind, "boiler") == 0) &&
+      !pg_config_has(c, sec, "weather_seed")) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)s->seed);
+    rc = pg_config_set(c, sec, "weather_seed", buf);
+  }
+  if (!rc && strcmp(kind, "solar") == 0) rc = solar_at_site(c, sec, s);
+  return rc;
 }
 
 /* [source ID] sections (sorted by id afterwards). */
@@ -561,18 +727,30 @@ static int explicit_sources(loader *L, pg_diag *d) {
     while (j < s->n_producers && strcmp(s->producers[j].id, v) != 0) j++;
     if (j == s->n_producers) return bad_value(c, sec, "producer", "no such producer", d);
     q->producer = j;
-    if ((rc = pg_config_get_str(c, sec, "kind", "solar", &v, d))) return rc;
-    if (strcmp(v, "solar") && strcmp(v, "wind") && strcmp(v, "csv") && strcmp(v, "dso"))
-      return bad_value(c, sec, "kind", "expected solar, wind, csv or dso", d);
+    if ((rc = get_kind(c, sec, "solar", kinds_for(&s->resource)->sources, &s->resource, &v, d)))
+      return rc;
     snprintf(q->kind_name, sizeof q->kind_name, "%s", v);
     q->kind = PG_SIM_CONFIG;
-    if (strcmp(v, "csv") == 0 && inherit_tz(c, sec, s->tz)) return OOM(d);
+    if (inherit_site(c, sec, v, s)) return OOM(d);
     q->seed = s->seed ^ hash_str(q->id);
-    if (strcmp(v, "solar") == 0 && solar_at_site(c, sec, s)) return OOM(d);
     s->n_sources++;
   }
   if (s->n_sources) qsort(s->sources, s->n_sources, sizeof *s->sources, cmp_src);
   return PG_OK;
+}
+
+/* A year's use of an explicit household in price units, which sizes its
+ * money in full mode: its meter's annual key (the meter reads it too; the
+ * getter marks it read): water annual_l, else annual_kwh. */
+static int explicit_annual(pg_config *c, const char *sec, const char *kind, double *out,
+                           pg_diag *d) {
+  if (strcmp(kind, "water") == 0) {
+    int rc = get_double(c, sec, "annual_l", 45000, 1, 1e12, out, d);
+    *out /= PG_RESOURCE_PRICE_BASE;
+    return rc;
+  }
+  return get_double(c, sec, "annual_kwh", strcmp(kind, "heat") == 0 ? 12000 : 3500, 1, 1e9, out,
+                    d);
 }
 
 /* [household ID] sections (sorted by id afterwards, with their sharing
@@ -593,16 +771,15 @@ static int explicit_households(loader *L, pg_diag *d) {
     if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) return rc;
     snprintf(h->name, sizeof h->name, "%s", v);
     if ((rc = get_amount(c, sec, "bid", 0, MP, &h->bid, &h->has_bid, d))) return rc;
-    if ((rc = pg_config_get_str(c, sec, "kind", "household", &v, d))) return rc;
-    if (strcmp(v, "household") && strcmp(v, "csv") && strcmp(v, "dso"))
-      return bad_value(c, sec, "kind", "expected household, csv or dso", d);
+    const char *def = default_model(&s->resource);
+    if ((rc = get_kind(c, sec, def, kinds_for(&s->resource)->households, &s->resource, &v, d)))
+      return rc;
     snprintf(h->kind_name, sizeof h->kind_name, "%s", v);
     h->kind = PG_SIM_CONFIG;
     /* the meters read in a local calendar (a dso meter's periods are instants) */
-    if (strcmp(v, "dso") != 0 && inherit_tz(c, sec, s->tz)) return OOM(d);
+    if (inherit_site(c, sec, v, s)) return OOM(d);
     h->seed = s->seed ^ hash_str(h->id);
-    /* the meter reads it too (the getter marks it read) */
-    if ((rc = get_double(c, sec, "annual_kwh", 3500, 1, 1e7, &h->annual_kwh, d))) return rc;
+    if ((rc = explicit_annual(c, sec, v, &h->annual_units, d))) return rc;
   }
   if (s->n_households) qsort(s->households, s->n_households, sizeof *s->households, cmp_hh);
   return read_member_sharing(c, s, d);

@@ -43,7 +43,12 @@ int pg_sim_source_meter(const pg_scenario *s, size_t i, pg_meter **out, pg_diag 
 
 int pg_sim_household_meter(const pg_scenario *s, size_t i, pg_meter **out, pg_diag *d) {
   const pg_sim_household *h = &s->households[i];
-  if (h->kind == PG_SIM_HOUSEHOLD) return pg_meter_household_new(&h->params, h->seed, out, d);
+  switch (h->kind) {
+  case PG_SIM_HOUSEHOLD: return pg_meter_household_new(&h->params, h->seed, out, d);
+  case PG_SIM_WATER: return pg_meter_water_use_new(&h->water, h->seed, out, d);
+  case PG_SIM_HEAT: return pg_meter_heat_use_new(&h->heat, h->seed, out, d);
+  default: break;
+  }
   return pg_meter_profile_from_config(s->cfg, h->section, h->kind_name, h->seed, out, d);
 }
 

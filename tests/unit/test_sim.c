@@ -83,6 +83,21 @@ static void test_parse_errors(void **state) {
        "bad.ini:4: [money] units_per_currency"},
       {"[scenario]\nname = x\n[money]\ndecimals = 12\n", "bad.ini:4: [money] decimals"},
       {"[scenario]\nname = x\n[market]\nimport_price = 1e3\n", "bad.ini:4: [market] import_price"},
+      /* issue 16: the resource decides the meter kinds; old and new names not both */
+      {"[scenario]\nname = x\n[resource]\nname = Water\n", "bad.ini:4: [resource] name"},
+      {"[scenario]\nname = x\n[resource]\nname = water\n[producers]\ncount = 2\n",
+       "bad.ini:6: [producers] count: generated producers have solar and wind"},
+      {"[scenario]\nname = x\n[resource]\nname = water\n[producer p]\nname = P\n"
+       "[source s]\nproducer = p\nkind = wind\n",
+       "bad.ini:9: [source s] kind: expected well, rain-tank, csv or dso (for water)"},
+      {"[scenario]\nname = x\n[resource]\nname = water\n[household h]\nkind = household\n",
+       "bad.ini:6: [household h] kind: expected water, csv or dso (for water)"},
+      {"[scenario]\nname = x\n[market]\nfee_per_kwh = 1Mi\nfee_per_unit = 2Mi\n",
+       "bad.ini:5: [market] fee_per_unit: is set together with fee_per_kwh"},
+      {"[scenario]\nname = x\n[households]\ncount = 1\nannual_min = 9\nannual_max = 8\n",
+       "bad.ini:6: [households] annual_max: must not be below annual_min"},
+      {"[scenario]\nname = x\n[households]\ncount = 1\nmodel = sauna\n",
+       "bad.ini:5: [households] model"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     FILE *f = fopen(path, "w");
