@@ -161,13 +161,12 @@ static void test_deterministic(void **state) {
   rmrf(d3);
 }
 
-/* full mode on the Tangle settles exactly as market-only; books balance */
-static void test_full_equals_market(void **state) {
-  (void)state;
+/* full mode on the Tangle settles text exactly as market-only; books balance */
+static void full_equals_market(const char *text) {
   char *d1, *d2;
   pg_sim_result m, f;
-  run(SMALL, PG_SIM_MARKET_ONLY, &d1, &m);
-  run(SMALL, PG_SIM_FULL, &d2, &f);
+  run(text, PG_SIM_MARKET_ONLY, &d1, &m);
+  run(text, PG_SIM_FULL, &d2, &f);
   assert_int_equal(f.mode, PG_SIM_FULL);
   assert_int_equal(m.n_slots, f.n_slots);
   for (size_t i = 0; i < m.n_slots; i++) {
@@ -216,12 +215,67 @@ static void test_full_equals_market(void **state) {
   rmrf(d2);
 }
 
+static void test_full_equals_market(void **state) {
+  (void)state;
+  full_equals_market(SMALL);
+}
+
+/* Issue 16: a water cooperative (a well, a rain-water tank, households in
+ * litres) on the Tangle: its channels speak water/L (version 2 messages; the
+ * grid refuses any other resource) and settle exactly as market-only, to the
+ * litre and the base unit of money, with every bill paid. */
+static const char *WATER =
+    "[scenario]\nname = water\nstart = 2025-07-01T04:00:00Z\nduration = 10h\nslot = 1h\n"
+    "seed = 16\n"
+    "[resource]\nname = water\n"
+    "[market]\nmechanism = pay-as-clear\nimport_price = 200Mi\nexport_price = 30Mi\n"
+    "fee_per_unit = 10Mi\nfee_bp = 100\n"
+    "[producer well]\nask = 120Mi\n"
+    "[source well-pump]\nproducer = well\nkind = well\npump_l_per_min = 1\nduty = 0.5\n"
+    "[producer tanks]\nask = 80Mi\n"
+    "[source tank]\nproducer = tanks\nkind = rain-tank\n"
+    "path = " PG_SOURCE_DIR "/examples/data/rain-berlin-2025.csv\nroof_m2 = 300\n"
+    "initial_l = 3000\ndraw_l_per_min = 0.5\n"
+    "[households]\ncount = 3\nannual_min = 40\nannual_max = 80\nbid_share = 0.5\n"
+    "bid_min = 150Mi\nbid_max = 190Mi\n"
+    "[household garden]\nkind = water\nannual_l = 120000\ngarden_share = 0.4\nbid = 180Mi\n";
+
+static void test_water_full_equals_market(void **state) {
+  (void)state;
+  full_equals_market(WATER);
+  char *dir;
+  pg_sim_result r;
+  run(WATER, PG_SIM_MARKET_ONLY, &dir, &r);
+  /* litres, both sides: the households' use and the sources' supply */
+  assert_true(r.total.demand_wh > 100 && r.total.supply_wh > 100);
+  assert_true(r.total.import_wh > 0 && r.total.export_wh > 0); /* the mains both ways */
+  int64_t used = 0, supplied = 0;
+  for (size_t i = 0; i < r.n_parties; i++)
+    *(r.parties[i].producer ? &supplied : &used) += r.parties[i].energy_wh;
+  assert_int_equal(used, r.total.demand_wh);
+  assert_int_equal(supplied, r.total.supply_wh);
+  assert_int_equal(r.total.community_wh + r.total.import_wh, r.total.demand_wh);
+  assert_int_equal(r.total.community_wh + r.total.export_wh, r.total.supply_wh);
+  char sp[600];
+  snprintf(sp, sizeof sp, "%s/summary.json", dir);
+  json_error_t je;
+  json_t *sum = json_load_file(sp, 0, &je);
+  assert_non_null(sum);
+  json_t *res = json_object_get(sum, "resource");
+  assert_string_equal(json_string_value(json_object_get(res, "name")), "water");
+  assert_string_equal(json_string_value(json_object_get(res, "unit")), "L");
+  json_decref(sum);
+  pg_sim_result_free(&r);
+  rmrf(dir);
+}
+
 int main(void) {
   pg_log_set_level(PG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parse_errors),
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_full_equals_market),
+      cmocka_unit_test(test_water_full_equals_market),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
