@@ -143,7 +143,8 @@ void pg_cmd_grid_quarantine_usage(FILE *f) {
           "`reject` keeps it out for good. Both are final and counted.\n"
           "\n"
           "options:\n"
-          "  -c, --config FILE   the grid's INI file ([grid] id, data_dir)\n"
+          "  -c, --config FILE   the grid's INI file ([grid] id, data_dir; [resource]: the\n"
+          "                      unit of the quantities, kWh when absent)\n"
           "      --all           list decided readings too\n"
           "      --json          JSON instead of a table\n"
           "  -h, --help          this help\n"
@@ -151,18 +152,23 @@ void pg_cmd_grid_quarantine_usage(FILE *f) {
           "Exit status: 0 ok, 1 failed (e.g. no such held reading), 2 bad usage.\n");
 }
 
-static void print_quarantine(json_t *arr) {
-  printf("%-6s %-20s %-6s %-12s %14s  %-9s %s\n", "ID", "MEMBER", "KIND", "SLOT", "kWh", "STATE",
-         "REASON");
+/* The held readings; quantities ("wh": base units) in the grid's [resource]
+ * display unit with every decimal of the base unit (kWh with 3 decimals). */
+static void print_quarantine(json_t *arr, const pg_resource *res) {
+  int dec = 0, pad = 14;
+  for (uint64_t f = res->display_factor; f >= 10; f /= 10) dec++;
+  for (const char *p = res->display_unit; *p; p++) pad -= ((unsigned char)*p & 0xC0) != 0x80;
+  printf("%-6s %-20s %-6s %-12s %*s%s  %-9s %s\n", "ID", "MEMBER", "KIND", "SLOT", pad > 0 ? pad : 0,
+         "", res->display_unit, "STATE", "REASON");
   size_t i;
   json_t *r;
   json_array_foreach(arr, i, r) {
-    double kwh = (double)json_integer_value(json_object_get(r, "wh")) / 1000.0;
-    printf("%-6lld %-20s %-6s %-12lld %14.3f  %-9s %s\n",
+    double q = (double)json_integer_value(json_object_get(r, "wh")) / (double)res->display_factor;
+    printf("%-6lld %-20s %-6s %-12lld %14.*f  %-9s %s\n",
            (long long)json_integer_value(json_object_get(r, "id")),
            json_string_value(json_object_get(r, "member")),
            json_string_value(json_object_get(r, "kind")),
-           (long long)json_integer_value(json_object_get(r, "slot")), kwh,
+           (long long)json_integer_value(json_object_get(r, "slot")), dec, q,
            json_string_value(json_object_get(r, "state")),
            json_string_value(json_object_get(r, "reason")));
   }
@@ -207,6 +213,15 @@ int pg_cmd_grid_quarantine(int argc, char **argv) {
   const char *gid = NULL;
   char dd[600];
   if (status == PG_EXIT_OK) status = grid_dir(cmd, cfg, &gid, dd, sizeof dd);
+  pg_resource res;
+  pg_resource_default(&res);
+  if (status == PG_EXIT_OK) {
+    pg_diag d = {{0}};
+    if (pg_resource_from_config(cfg, "resource", &res, &d) != PG_OK) {
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+      status = PG_EXIT_USAGE;
+    }
+  }
   if (status == PG_EXIT_OK) {
     pg_diag d = {{0}};
     json_t *arr = NULL;
@@ -218,7 +233,7 @@ int pg_cmd_grid_quarantine(int argc, char **argv) {
       printf("%s\n", t ? t : "[]");
       free(t);
     } else if (list) {
-      print_quarantine(arr);
+      print_quarantine(arr, &res);
     } else {
       printf("reading %lld %s\n", id, strcmp(action, "release") == 0
                                        ? "released: it is settled with the next slot"

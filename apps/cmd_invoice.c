@@ -19,7 +19,7 @@ void pg_cmd_invoice_usage(FILE *f) {
           "Writes the monthly invoice of every member of a simulator run: per member\n"
           "ID-YYYY-MM.html (one self-contained page to read or print, with a chart of\n"
           "each day), ID-YYYY-MM.pdf (the same through cairo) and ID-YYYY-MM.csv (every\n"
-          "slot of the month as settled, Wh and base units), and index.html listing\n"
+          "slot of the month as settled, base units), and index.html listing\n"
           "them. Consumers get an invoice: the community energy and grid fees of their\n"
           "slots, the monthly membership fee, the capacity charge on the month's peak\n"
           "demand and VAT ([tariff] of the scenario); producers a credit note of their\n"
@@ -33,8 +33,8 @@ void pg_cmd_invoice_usage(FILE *f) {
           "  -g, --grid-db FILE       a grid operator's database (grid.db in its data\n"
           "                           directory; read-only): its settled slots, bills,\n"
           "                           payments and payouts with their Tangle message ids\n"
-          "  -c, --config FILE        the scenario that run used: its [tariff], [site] tz\n"
-          "                           and [money] (required)\n"
+          "  -c, --config FILE        the scenario that run used: its [tariff], [site] tz,\n"
+          "                           [money] and [resource] (required)\n"
           "  -o, --out DIR            where to write the invoices (required; created)\n"
           "      --member ID          only this member's documents (no index.html)\n"
           "      --set SECTION.KEY=VALUE  override a scenario setting (repeatable)\n"
@@ -150,6 +150,7 @@ int pg_cmd_invoice(int argc, char **argv) {
   }
   if ((st = pg_app_config_unused("invoice", cfg)) != PG_EXIT_OK) goto done;
   o.slot_ms = s.slot_ms, o.tz = s.tz, o.tariff = s.tariff, o.money = &money;
+  o.resource = s.resource;
   o.community = s.name;
   if (!a.quiet) o.progress = progress;
   pg_invoice_summary sum;

@@ -31,8 +31,9 @@ void pg_cmd_sim_usage(FILE *f) {
           "summary.json and report.html to the output\n"
           "directory. The summary table and\n"
           "the report show amounts in the scenario's [money] currency (e.g. currency =\n"
-          "EUR, units_per_currency = 1Gi, decimals = 2) and times in its [site] tz; the\n"
-          "CSV and JSON files keep base units (i), slot numbers and UTC.\n"
+          "EUR, units_per_currency = 1Gi, decimals = 2), quantities in its [resource]\n"
+          "units (kWh; m\xc2\xb3 and L for water) and times in its [site] tz; the CSV and\n"
+          "JSON files keep base units (i, Wh or L), slot numbers and UTC.\n"
           "Times in the scenario are UTC; [site] tz (UTC, +HH:MM, or any IANA zone of\n"
           "the system's tz database such as Europe/Vienna) sets the local calendar of\n"
           "the households (day types, hours; DST days have 92 or 100 quarter hours).\n"
@@ -74,7 +75,24 @@ static void progress(void *ctx, const pg_sim_progress *p) {
   }
 }
 
-static double kwh(int64_t wh) { return (double)wh / 1000.0; }
+/* One quantity line: label, q base units in the display unit with as many
+ * decimals as the display factor has zeros (exact: 12.345 kWh, 1.500 m³). */
+static void qty_line(const pg_resource *res, const char *label, int64_t q) {
+  int dec = 0;
+  for (uint64_t f = res->display_factor; f >= 10; f /= 10) dec++;
+  printf("  %-17s %14.*f\n", label, dec, (double)q / (double)res->display_factor);
+}
+
+/* The quantity heading: "energy" (electricity) or the resource's name, and
+ * the display unit at column 32 (counted in characters, not bytes: m³). */
+static void qty_heading(const pg_resource *res) {
+  const char *what = pg_resource_is_electricity(res) ? "energy" : res->name;
+  size_t w = strlen(what), u = 0;
+  for (const char *p = res->display_unit; *p; p++) u += ((unsigned char)*p & 0xC0) != 0x80;
+  int pad = w + u < 32 ? (int)(32 - w - u) : 1;
+  printf("\n%s%*s%s\n", what, pad, "", res->display_unit);
+}
+
 /* One money line: label, amount in the scenario's currency, raw base units. */
 static void money_line(const pg_scenario *s, const char *label, int64_t v) {
   char b[PG_MONEY_FMT_MAX];
@@ -91,12 +109,13 @@ static void table(const pg_scenario *s, const pg_sim_result *r, const char *out)
          s->name, r->mode == PG_SIM_FULL ? "full" : "market-only", r->n_slots,
          (unsigned long long)(s->slot_ms / 60000), s->n_producers, s->n_sources, s->n_households);
   printf("from %s to %s (%s)\n", from, to, pg_tz_name(s->tz));
-  printf("\nenergy                       kWh\n");
-  printf("  produced          %14.3f\n", kwh(t->supply_wh));
-  printf("  consumed          %14.3f\n", kwh(t->demand_wh));
-  printf("  traded locally    %14.3f\n", kwh(t->community_wh));
-  printf("  imported          %14.3f\n", kwh(t->import_wh));
-  printf("  exported          %14.3f\n", kwh(t->export_wh));
+  const pg_resource *res = pg_resource_or_default(&s->resource);
+  qty_heading(res);
+  qty_line(res, "produced", t->supply_wh);
+  qty_line(res, "consumed", t->demand_wh);
+  qty_line(res, "traded locally", t->community_wh);
+  qty_line(res, "imported", t->import_wh);
+  qty_line(res, "exported", t->export_wh);
   printf("\nmoney (%s)\n", pg_market_mech_name(s->mech));
   money_line(s, "billed", t->billed);
   money_line(s, "paid", r->paid);

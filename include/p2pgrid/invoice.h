@@ -13,6 +13,14 @@
  * documents print them with pg_money_format (money.h), raw base units stay
  * in the annex CSV.
  *
+ * QUANTITIES are integers of the resource's base unit (resource.h; the
+ * scenario's [resource], electricity when absent): the documents read them
+ * in its display unit with every decimal of the base unit ("1,234.567 kWh",
+ * "12.345 m³"), the peak in its flow unit (and per hour of the price unit,
+ * which the capacity price is per, when that differs: "12.500 L/min (0.750
+ * m³/h)"), and name the resource ("Water", "water community"); the annex
+ * CSV keeps the base unit under its energy_wh etc. columns.
+ *
  * Errors: 0 or a negative pg_err, the diag names the file (and line) and the
  * problem. Thread safety: none needed (no shared state). */
 #ifndef P2PGRID_INVOICE_H
@@ -25,6 +33,7 @@
 #include "p2pgrid/buf.h"
 #include "p2pgrid/err.h"
 #include "p2pgrid/profile.h"
+#include "p2pgrid/resource.h"
 #include "p2pgrid/tariff.h"
 
 #define PG_INVOICE_ID_MAX 64
@@ -54,6 +63,7 @@ typedef struct pg_invoice {
   uint64_t slot_ms;
   pg_tz tz;
   pg_tariff tariff;
+  pg_resource resource; /* what energy_wh etc. count (zero = electricity) */
   pg_tariff_month m;   /* the month's figures (tariff.h) */
   pg_invoice_slot *slots; /* owned, in slot order */
   size_t n_slots;
@@ -68,7 +78,7 @@ typedef struct pg_invoice {
 PG_NODISCARD int pg_invoice_month_parse(const char *s, int *year, int *month);
 
 /* Fills inv from its identity fields (community, member_id, member_name,
- * producer, year, month, slot_ms, tz, tariff: set them first) and n slots
+ * producer, year, month, slot_ms, tz, tariff, resource: set them first) and n slots
  * (copied; every slot must lie in the month, in increasing order): the
  * month's figures and the per-day sums. Free with pg_invoice_free. */
 PG_NODISCARD int pg_invoice_build(pg_invoice *inv, const pg_invoice_slot *slots, size_t n,
@@ -105,6 +115,7 @@ typedef struct pg_invoice_opts {
   uint64_t slot_ms;      /* from the scenario */
   pg_tz tz;
   pg_tariff tariff;
+  pg_resource resource;  /* the scenario's [resource] (zero = electricity) */
   const pg_money *money;
   const char *community; /* scenario name */
   void (*progress)(void *ctx, size_t done, size_t total, const char *member);

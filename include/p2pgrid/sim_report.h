@@ -13,6 +13,12 @@
  * - balances.csv      slot,id,balance    (long format; optional)
  * - summary.json      scenario facts, totals and KPIs; every field optional,
  *                     a present field of the wrong type is an error.
+ *                     "resource" (pg_resource_json; absent = electricity)
+ *                     names what the *_wh columns count: the page reads
+ *                     quantities in its display unit (kWh, m³; the base unit,
+ *                     e.g. L, where a chart's, table's or card's largest
+ *                     value is below one display unit, except electricity,
+ *                     always kWh) and prices per its price unit.
  * CSV files are RFC 4180 (quoted fields, "" inside quotes, CRLF or LF, an
  * optional UTF-8 BOM). The header must name every expected column (in any
  * order; extra columns are ignored) and every record must have as many fields

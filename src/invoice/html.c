@@ -42,8 +42,11 @@ static void head(pg_buf *o, const pg_invoice *inv) {
   pg_buf_puts(o, " \xE2\x80\x94 ");
   esc(o, inv->community);
   rpt_outf(o, "</title><style>%s</style></head>\n<body>\n<header><p class=\"muted\">", CSS);
+  char noun[PG_RESOURCE_NAME_MAX + 1];
+  inv_noun(inv, false, noun, sizeof noun);
   esc(o, inv->community);
-  rpt_outf(o, " energy community</p><h1>%s \xC2\xB7 %s</h1><p>", inv_kind(inv), per);
+  pg_buf_puts(o, " "), esc(o, noun);
+  rpt_outf(o, " community</p><h1>%s \xC2\xB7 %s</h1><p>", inv_kind(inv), per);
   esc(o, inv->member_name[0] ? inv->member_name : inv->member_id);
   pg_buf_puts(o, " <span class=\"muted\">(member ");
   esc(o, inv->member_id);
@@ -74,26 +77,29 @@ static void lines_table(pg_buf *o, const pg_invoice *inv, const pg_money *money)
 
 static void facts(pg_buf *o, const pg_invoice *inv, const pg_money *money) {
   const pg_tariff_month *m = &inv->m;
-  char a[64];
-  pg_buf_puts(o, "<h2>Energy</h2>\n<table class=\"facts\"><tbody>\n");
-  inv_kwh(m->energy_wh, a, sizeof a);
+  char a[64], noun[PG_RESOURCE_NAME_MAX + 1];
+  inv_noun(inv, true, noun, sizeof noun);
+  pg_buf_puts(o, "<h2>"), esc(o, noun), pg_buf_puts(o, "</h2>\n<table class=\"facts\"><tbody>\n");
+  inv_qty(inv, m->energy_wh, a, sizeof a);
   rpt_outf(o, "<tr><td>%s</td><td class=\"num\">%s</td></tr>\n",
            inv->producer ? "Produced" : "Used", a);
-  inv_kwh(m->community_wh, a, sizeof a);
+  inv_qty(inv, m->community_wh, a, sizeof a);
   rpt_outf(o, "<tr><td>%s the community</td><td class=\"num\">%s</td></tr>\n",
            inv->producer ? "To" : "From", a);
-  inv_kwh(m->utility_wh, a, sizeof a);
+  inv_qty(inv, m->utility_wh, a, sizeof a);
   rpt_outf(o, "<tr><td>%s the utility</td><td class=\"num\">%s</td></tr>\n",
            inv->producer ? "To" : "From", a);
   if (!inv->producer) {
-    char t[40];
+    char t[40], peak[96];
     inv_slot_time(inv, inv->n_slots ? inv->slots[m->peak_slot].slot * inv->slot_ms : 0, t,
                   sizeof t);
-    rpt_outf(o, "<tr><td>Peak demand</td><td class=\"num\">%" PRId64 " W%s%s</td></tr>\n",
-             m->peak_w, inv->n_slots ? " at " : "", inv->n_slots ? t : "");
+    inv_peak(inv, m->peak_w, peak, sizeof peak);
+    pg_buf_puts(o, "<tr><td>Peak demand</td><td class=\"num\">"), esc(o, peak);
+    rpt_outf(o, "%s%s</td></tr>\n", inv->n_slots ? " at " : "", inv->n_slots ? t : "");
     pg_money_format(money, m->savings, a, sizeof a);
-    pg_buf_puts(o, "<tr><td>Grid-fee reduction on community energy (your saving, "
-                   "already in lower grid charges; not billed)</td><td class=\"num\" "
+    inv_noun(inv, false, noun, sizeof noun);
+    pg_buf_puts(o, "<tr><td>Grid-fee reduction on community "), esc(o, noun);
+    pg_buf_puts(o, " (your saving, already in lower grid charges; not billed)</td><td class=\"num\" "
                    "id=\"savings\">");
     esc(o, a);
     pg_buf_puts(o, "</td></tr>\n");
@@ -105,13 +111,20 @@ static void facts(pg_buf *o, const pg_invoice *inv, const pg_money *money) {
 static void chart(pg_buf *o, const pg_invoice *inv) {
   const int W = 720, H = 220, L = 48, B = 24, T = 10;
   int64_t top = inv_chart_top(inv);
+  const pg_resource *r = pg_resource_or_default(&inv->resource);
   double bw = (double)(W - L - 8) / inv->days;
-  rpt_outf(o, "<h2>Energy per day</h2>\n<svg class=\"chart\" data-chart=\"daily\" viewBox=\"0 0 %d "
-              "%d\" role=\"img\" aria-label=\"energy per day\">\n", W, H);
+  char noun[PG_RESOURCE_NAME_MAX + 1], cap[PG_RESOURCE_NAME_MAX + 1];
+  inv_noun(inv, false, noun, sizeof noun);
+  inv_noun(inv, true, cap, sizeof cap);
+  pg_buf_puts(o, "<h2>"), esc(o, cap);
+  rpt_outf(o, " per day</h2>\n<svg class=\"chart\" data-chart=\"daily\" viewBox=\"0 0 %d "
+              "%d\" role=\"img\" aria-label=\"", W, H);
+  esc(o, noun), pg_buf_puts(o, " per day\">\n");
   rpt_outf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#8c959f\"/>", L, H - B, W - 8,
            H - B);
   rpt_outf(o, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">"
-              "%" PRId64 " kWh</text>", L - 4, T + 8, top / 1000);
+              "%" PRId64 " ", L - 4, T + 8, top / (int64_t)r->display_factor);
+  esc(o, r->display_unit), pg_buf_puts(o, "</text>");
   rpt_outf(o, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">0"
               "</text>\n", L - 4, H - B);
   for (int i = 0; i < inv->days; i++) {
@@ -119,9 +132,10 @@ static void chart(pg_buf *o, const pg_invoice *inv) {
     double hall = (double)inv->day_wh[i] * (H - B - T) / (double)top;
     double hc = (double)inv->day_community_wh[i] * (H - B - T) / (double)top;
     rpt_outf(o, "<rect class=\"day\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                "fill=\"#b6d4f2\"><title>day %d: %" PRId64 " Wh, %" PRId64
-                " Wh from the community</title></rect>",
-             x, H - B - hall, w, hall, i + 1, inv->day_wh[i], inv->day_community_wh[i]);
+                "fill=\"#b6d4f2\"><title>day %d: %" PRId64 " %s, %" PRId64
+                " %s from the community</title></rect>",
+             x, H - B - hall, w, hall, i + 1, inv->day_wh[i], r->unit, inv->day_community_wh[i],
+             r->unit);
     rpt_outf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#1f6feb\"/>", x,
              H - B - hc, w, hc);
     if ((i + 1) % 5 == 0 || i == 0)
@@ -173,8 +187,11 @@ int pg_invoice_html(const pg_invoice *inv, const pg_money *money, pg_buf *o) {
   esc(o, inv->member_id);
   rpt_outf(o, "-%04d-%02d.csv\">", inv->year, inv->month);
   esc(o, inv->member_id);
-  rpt_outf(o, "-%04d-%02d.csv</a> (energy in Wh, amounts in base units). Rounding never "
-              "favours the grid: every charge is rounded down.</p>\n</body></html>\n",
-           inv->year, inv->month);
+  char noun[PG_RESOURCE_NAME_MAX + 1];
+  inv_noun(inv, false, noun, sizeof noun);
+  rpt_outf(o, "-%04d-%02d.csv</a> (", inv->year, inv->month);
+  esc(o, noun), pg_buf_puts(o, " in "), esc(o, pg_resource_or_default(&inv->resource)->unit);
+  pg_buf_puts(o, ", amounts in base units). Rounding never favours the grid: every charge is "
+                 "rounded down.</p>\n</body></html>\n");
   return pg_buf_status(o);
 }

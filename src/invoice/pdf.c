@@ -72,7 +72,9 @@ static void header(pdf *p, const pg_money *money) {
   inv_tz_label(inv->tz, tz, sizeof tz);
   p->y = 60;
   font(p, 10, false, 0.35);
-  snprintf(b, sizeof b, "%s energy community", inv->community);
+  char noun[PG_RESOURCE_NAME_MAX + 1];
+  inv_noun(inv, false, noun, sizeof noun);
+  snprintf(b, sizeof b, "%s %s community", inv->community, noun);
   text(p, LEFT, b);
   p->y += 26;
   font(p, 20, true, 0.1);
@@ -115,29 +117,33 @@ static void lines(pdf *p, const pg_money *money) {
 static void facts(pdf *p, const pg_money *money) {
   const pg_invoice *inv = p->inv;
   const pg_tariff_month *m = &inv->m;
-  char a[64], b[200];
+  char a[96], b[200], noun[PG_RESOURCE_NAME_MAX + 1];
   font(p, 12, true, 0.1);
-  text(p, LEFT, "Energy");
+  inv_noun(inv, true, noun, sizeof noun);
+  text(p, LEFT, noun);
   p->y += 17;
   font(p, 9.5, false, 0.15);
-  inv_kwh(m->energy_wh, a, sizeof a);
+  inv_qty(inv, m->energy_wh, a, sizeof a);
   snprintf(b, sizeof b, "%s: %s", inv->producer ? "Produced" : "Used", a);
   text(p, LEFT, b);
   p->y += 14;
-  inv_kwh(m->community_wh, a, sizeof a);
+  inv_qty(inv, m->community_wh, a, sizeof a);
   snprintf(b, sizeof b, "%s the community: %s", inv->producer ? "To" : "From", a);
   text(p, LEFT, b);
   p->y += 14;
-  inv_kwh(m->utility_wh, a, sizeof a);
+  inv_qty(inv, m->utility_wh, a, sizeof a);
   snprintf(b, sizeof b, "%s the utility: %s", inv->producer ? "To" : "From", a);
   text(p, LEFT, b);
   p->y += 14;
   if (!inv->producer) {
-    snprintf(b, sizeof b, "Peak demand: %" PRId64 " W", m->peak_w);
+    inv_peak(inv, m->peak_w, a, sizeof a);
+    snprintf(b, sizeof b, "Peak demand: %s", a);
     text(p, LEFT, b);
     p->y += 14;
     pg_money_format(money, m->savings, a, sizeof a);
-    snprintf(b, sizeof b, "Grid-fee reduction on community energy (your saving, not billed): %s", a);
+    inv_noun(inv, false, noun, sizeof noun);
+    snprintf(b, sizeof b, "Grid-fee reduction on community %s (your saving, not billed): %s", noun,
+             a);
     text(p, LEFT, b);
     p->y += 14;
   }
@@ -149,7 +155,10 @@ static void chart(pdf *p) {
   const double h = 150;
   room(p, h + 50);
   font(p, 12, true, 0.1);
-  text(p, LEFT, "Energy per day");
+  char b[64];
+  inv_noun(inv, true, b, sizeof b);
+  snprintf(b + strlen(b), sizeof b - strlen(b), " per day");
+  text(p, LEFT, b);
   p->y += 10;
   int64_t top = inv_chart_top(inv);
   double base = p->y + h, x0 = LEFT + 40, bw = (RIGHT - x0) / inv->days;
@@ -169,9 +178,9 @@ static void chart(pdf *p) {
   cairo_move_to(p->cr, x0, base);
   cairo_line_to(p->cr, RIGHT, base);
   cairo_stroke(p->cr);
-  char b[64];
   font(p, 7.5, false, 0.4);
-  snprintf(b, sizeof b, "%" PRId64 " kWh", top / 1000);
+  const pg_resource *r = pg_resource_or_default(&inv->resource);
+  snprintf(b, sizeof b, "%" PRId64 " %s", top / (int64_t)r->display_factor, r->display_unit);
   double y = p->y;
   p->y = y + 8;
   text_right(p, x0 - 4, b);

@@ -246,6 +246,7 @@ int pg_invoice_set_get(const pg_invoice_set *r, size_t i, pg_invoice *inv, pg_di
   inv->producer = m->producer;
   inv->year = o->year, inv->month = o->month, inv->slot_ms = o->slot_ms, inv->tz = o->tz;
   inv->tariff = o->tariff;
+  inv->resource = o->resource;
   int rc = pg_invoice_build(inv, m->slots, m->n, d);
   for (size_t k = 0; !rc && k < m->npay; k++) rc = pg_invoice_add_payment(inv, &m->pay[k], d);
   if (rc) pg_invoice_free(inv);

@@ -142,6 +142,32 @@ static double cur(const rpt_model *m, double units) {
   return units / (double)m->money.units_per_currency;
 }
 
+/* How a set of quantities reads: in the display unit with one decimal (kWh,
+ * m³), or in the base unit without decimals (L) when the largest is below one
+ * display unit ("350 L", not "0.4 m³"). Electricity always reads kWh, as the
+ * report did before any other resource. */
+typedef struct qunit {
+  double div;       /* base units per shown unit */
+  const char *unit; /* its name */
+  int dec;          /* decimals */
+} qunit;
+
+static qunit qty_unit(const rpt_model *m, double max_base) {
+  const pg_resource *r = &m->res;
+  if (!pg_resource_is_electricity(r) && r->display_factor > 1 &&
+      fabs(max_base) < (double)r->display_factor)
+    return (qunit){1, r->unit, 0};
+  return (qunit){(double)r->display_factor, r->display_unit, 1};
+}
+
+/* What the run meters, in running text: "energy" for electricity, else the
+ * resource's name ("water"); cap: with a capital letter. */
+static void out_noun(pg_buf *o, const rpt_model *m, bool cap) {
+  const char *n = pg_resource_is_electricity(&m->res) ? "energy" : m->res.name;
+  if (cap && n[0] >= 'a' && n[0] <= 'z') pg_buf_put_u8(o, (uint8_t)(n[0] - 'a' + 'A')), n++;
+  esc(o, n);
+}
+
 static const char *const month_names[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -352,21 +378,23 @@ static void legend(pg_buf *o, const legend_item *it, size_t n) {
   out(o, "</ul>");
 }
 
-/* Bucket unit text for energy axes. */
-static void energy_unit(const rpt_model *m, char *b, size_t cap) {
-  if (m->bucket_kind == RPT_BUCKET_SLOT)
-    snprintf(b, cap, "kWh per slot");
-  else if (m->bucket_kind == RPT_BUCKET_DAYS && m->bucket_days == 1)
-    snprintf(b, cap, "kWh per day");
-  else if (m->bucket_kind == RPT_BUCKET_DAYS)
-    snprintf(b, cap, "kWh per %zu days", m->bucket_days);
-  else
-    snprintf(b, cap, "kWh per %zu slots", m->bucket_len);
-}
-
 typedef struct series {
   double *gen, *con, *com, *imp, *exp, *nexp, *stack, *buy, *sell;
+  qunit q; /* of the quantities (gen ... stack) */
 } series;
+
+/* Bucket unit text for quantity axes ("kWh per slot"). */
+static void energy_unit(const rpt_model *m, const series *s, char *b, size_t cap) {
+  const char *u = s->q.unit;
+  if (m->bucket_kind == RPT_BUCKET_SLOT)
+    snprintf(b, cap, "%s per slot", u);
+  else if (m->bucket_kind == RPT_BUCKET_DAYS && m->bucket_days == 1)
+    snprintf(b, cap, "%s per day", u);
+  else if (m->bucket_kind == RPT_BUCKET_DAYS)
+    snprintf(b, cap, "%s per %zu days", u, m->bucket_days);
+  else
+    snprintf(b, cap, "%s per %zu slots", u, m->bucket_len);
+}
 
 static void series_free(series *s) {
   free(s->gen);
@@ -392,14 +420,27 @@ static int series_make(const rpt_model *m, series *s) {
     free(ns);
     return PG_ERR_NOMEM;
   }
+  /* the largest bucket picks the unit; then the sums in it (slot by slot) */
   for (size_t i = 0; i < m->nslots; i++) {
     const rpt_slot *sl = &m->slots[i];
     size_t b = m->bucket_of[i];
-    s->gen[b] += sl->supply / 1000.0;
-    s->con[b] += sl->demand / 1000.0;
-    s->com[b] += sl->community / 1000.0;
-    s->imp[b] += sl->imp / 1000.0;
-    s->exp[b] += sl->exp / 1000.0;
+    s->gen[b] += (double)sl->supply, s->con[b] += (double)sl->demand;
+    s->stack[b] += (double)(sl->community + sl->imp), s->exp[b] += (double)sl->exp;
+  }
+  double hi = 0;
+  for (size_t b = 0; b < n; b++)
+    hi = fmax(hi, fmax(fmax(fabs(s->gen[b]), fabs(s->con[b])),
+                       fmax(fabs(s->stack[b]), fabs(s->exp[b]))));
+  s->q = qty_unit(m, hi);
+  for (size_t b = 0; b < n; b++) s->gen[b] = s->con[b] = s->stack[b] = s->exp[b] = 0;
+  for (size_t i = 0; i < m->nslots; i++) {
+    const rpt_slot *sl = &m->slots[i];
+    size_t b = m->bucket_of[i];
+    s->gen[b] += sl->supply / s->q.div;
+    s->con[b] += sl->demand / s->q.div;
+    s->com[b] += sl->community / s->q.div;
+    s->imp[b] += sl->imp / s->q.div;
+    s->exp[b] += sl->exp / s->q.div;
     if (!isnan(sl->buy)) s->buy[b] += cur(m, sl->buy), nb[b]++;
     if (!isnan(sl->sell)) s->sell[b] += cur(m, sl->sell), ns[b]++;
   }
@@ -434,7 +475,7 @@ static void chart_gen_con(pg_buf *o, const rpt_model *m, const series *s) {
   chart c;
   size_t n = m->nbuckets;
   char unit[48];
-  energy_unit(m, unit, sizeof unit);
+  energy_unit(m, s, unit, sizeof unit);
   chart_open(&c, o, "generation-consumption", "Generation and consumption", 320);
   c.x0 = -0.5;
   c.x1 = (double)n - 0.5;
@@ -456,9 +497,11 @@ static void chart_gen_con(pg_buf *o, const rpt_model *m, const series *s) {
 static void chart_com_util(pg_buf *o, const rpt_model *m, const series *s) {
   chart c;
   size_t n = m->nbuckets;
-  char unit[48];
-  energy_unit(m, unit, sizeof unit);
-  chart_open(&c, o, "community-utility", "Community and utility energy", 320);
+  char unit[48], title[64];
+  energy_unit(m, s, unit, sizeof unit);
+  snprintf(title, sizeof title, "Community and utility %s",
+           pg_resource_is_electricity(&m->res) ? "energy" : m->res.name);
+  chart_open(&c, o, "community-utility", title, 320);
   c.x0 = -0.5;
   c.x1 = (double)n - 0.5;
   double lo = 0, hi = 0;
@@ -505,7 +548,7 @@ static void chart_price(pg_buf *o, const rpt_model *m, const series *s) {
   if (lo > 0 && isfinite(lo)) lo = 0;
   double step = nice_range(&c, lo, hi);
   char unit[48];
-  snprintf(unit, sizeof unit, "%s per kWh", m->money.currency);
+  snprintf(unit, sizeof unit, "%s per %s", m->money.currency, m->res.price_unit);
   y_axis(&c, step, unit);
   time_axis(&c, m);
   legend_item it[4];
@@ -750,7 +793,7 @@ static void row_num(pg_buf *o, const char *label, const char *unit, bool has, do
   out(o, "</th><td class=\"n\">");
   if (has) out_num(o, v, dec);
   else out(o, "\xE2\x80\x94");
-  rpt_outf(o, "</td><td>%s</td></tr>", unit);
+  out(o, "</td><td>"), esc(o, unit), out(o, "</td></tr>");
 }
 
 /* A row straight from summary.json, divided by div. */
@@ -803,8 +846,10 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
   for (size_t i = 0; i < m->nparts && nsel < RPT_MAX_BARS; i++)
     if (!m->parts[i].producer) {
       idx[nsel++] = i;
-      hi = fmax(hi, (double)(m->parts[i].energy + m->parts[i].outside) / 1000);
+      hi = fmax(hi, (double)(m->parts[i].energy + m->parts[i].outside));
     }
+  qunit q = qty_unit(m, hi);
+  hi /= q.div;
   const double row = 22;
   double h = CT + (double)nsel * row + 60;
   if (h < 140) h = 140;
@@ -825,13 +870,15 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
     rpt_outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", X, X, c.t, c.b);
     rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
   }
-  rpt_outf(o, "</g><text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">kWh over "
-          "the run</text>", (c.l + c.r) / 2, c.b + 42);
+  rpt_outf(o, "</g><text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+           (c.l + c.r) / 2, c.b + 42);
+  esc(o, q.unit);
+  out(o, " over the run</text>");
   double y = c.t + 4;
   for (size_t k = 0; k < nsel; k++, y += row) {
     const rpt_part *p = &m->parts[idx[k]];
-    double seg[3] = {(double)p->community / 1000, (double)(p->energy - p->community) / 1000,
-                     (double)p->outside / 1000};
+    double seg[3] = {(double)p->community / q.div, (double)(p->energy - p->community) / q.div,
+                     (double)p->outside / q.div};
     static const char *const col[3] = {C_COM, C_IMP, "#999"};
     static const char *const what[3] = {"allocated", "residual from the supplier",
                                         "outside this community"};
@@ -844,7 +891,9 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
       rpt_outf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"%s\"><title>",
            px(&c, x), y + 1, fmax(px(&c, x + seg[j]) - px(&c, x), 0.5), col[j]);
       esc(o, p->name[0] ? p->name : p->id);
-      rpt_outf(o, ": %.1f kWh %s</title></rect>", seg[j], what[j]);
+      rpt_outf(o, ": %.*f ", q.dec, seg[j]);
+      esc(o, q.unit);
+      rpt_outf(o, " %s</title></rect>", what[j]);
       x += seg[j];
     }
     out(o, "</g>");
@@ -860,44 +909,58 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
     rpt_outf(o, "<p class=\"cap\">Showing the first %zu of %zu members.</p>", nsel, ncons);
 }
 
+/* A table header cell "<label>, <unit>" (numbers). */
+static void th_unit(pg_buf *o, const char *label, const qunit *q) {
+  out(o, "<th class=\"n\">"), esc(o, label), out(o, ", "), esc(o, q->unit), out(o, "</th>");
+}
+
 static void table_allocation(pg_buf *o, const rpt_model *m) {
-  out(o, "<div class=\"scroll\"><table><tr><th>Member</th><th class=\"n\">Consumption, kWh</th>"
-         "<th class=\"n\">In this community, kWh</th><th class=\"n\">Allocated, kWh</th>"
-         "<th class=\"n\">Residual, kWh</th><th class=\"n\">Covered</th>"
-         "<th class=\"n\">Paid for allocated energy</th></tr>");
+  double hi = 0;
+  for (size_t i = 0; i < m->nparts; i++)
+    if (!m->parts[i].producer) hi = fmax(hi, (double)(m->parts[i].energy + m->parts[i].outside));
+  qunit q = qty_unit(m, hi);
+  out(o, "<div class=\"scroll\"><table><tr><th>Member</th>");
+  th_unit(o, "Consumption", &q), th_unit(o, "In this community", &q);
+  th_unit(o, "Allocated", &q), th_unit(o, "Residual", &q);
+  out(o, "<th class=\"n\">Covered</th><th class=\"n\">Paid for allocated "), out_noun(o, m, false);
+  out(o, "</th></tr>");
   for (size_t i = 0; i < m->nparts; i++) {
     const rpt_part *p = &m->parts[i];
     if (p->producer) continue;
     int64_t meter = p->energy + p->outside;
     out(o, "<tr><td>"), esc(o, p->name[0] ? p->name : p->id);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)meter / 1000, 1);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / 1000, 1);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / 1000, 1);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)(meter - p->community) / 1000, 1);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)meter / q.div, q.dec);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / q.div, q.dec);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / q.div, q.dec);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)(meter - p->community) / q.div, q.dec);
     double cov = meter > 0 ? 100.0 * (double)p->community / (double)meter : 0.0;
     rpt_outf(o, "</td><td class=\"n\">%.1f %%", cov);
     out(o, "</td><td class=\"n\">"), out_money(o, m, p->amount);
     out(o, "</td></tr>");
   }
-  out(o, "</table></div><p class=\"cap\">Residual = consumption minus allocated energy: "
-         "what the member's own supplier delivers and bills (not part of these accounts).</p>");
+  out(o, "</table></div><p class=\"cap\">Residual = consumption minus allocated "), out_noun(o, m, false);
+  out(o, ": what the member's own supplier delivers and bills (not part of these accounts).</p>");
 }
 
 /* The participants and transfers tables and the footer. */
 static void tables(pg_buf *o, const rpt_model *m) {
   /* participants */
+  double hi = 0;
+  for (size_t i = 0; i < m->nparts; i++)
+    hi = fmax(hi, fmax(fabs((double)m->parts[i].energy), fabs((double)m->parts[i].community)));
+  qunit q = qty_unit(m, hi);
   rpt_outf(o, "<section><h2>Participants (%zu)</h2><div class=\"scroll\"><table><tr><th>Id</th>"
-          "<th>Name</th><th>Role</th><th>Kind</th><th class=\"n\">Energy, kWh</th>"
-          "<th class=\"n\">Community, kWh</th><th class=\"n\">Amount</th>"
-          "<th class=\"n\">Baseline</th><th class=\"n\">Savings</th></tr>",
-       m->nparts);
+          "<th>Name</th><th>Role</th><th>Kind</th><th class=\"n\">", m->nparts);
+  out_noun(o, m, true), out(o, ", "), esc(o, q.unit), out(o, "</th>");
+  th_unit(o, "Community", &q);
+  out(o, "<th class=\"n\">Amount</th><th class=\"n\">Baseline</th><th class=\"n\">Savings</th></tr>");
   for (size_t i = 0; i < m->nparts; i++) {
     const rpt_part *p = &m->parts[i];
     out(o, "<tr><td>"), esc(o, p->id), out(o, "</td><td>"), esc(o, p->name);
     rpt_outf(o, "</td><td>%s</td><td>", p->producer ? "producer" : "consumer");
     esc(o, p->kind);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / 1000, 1);
-    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / 1000, 1);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / q.div, q.dec);
+    out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / q.div, q.dec);
     out(o, "</td><td class=\"n\">"), out_money(o, m, p->amount);
     out(o, "</td><td class=\"n\">"), out_money(o, m, p->baseline);
     out(o, "</td><td class=\"n\">"), out_money(o, m, p->savings);
@@ -937,8 +1000,12 @@ static void tables(pg_buf *o, const rpt_model *m) {
   out(o, "</section><footer>Generated by p2pgrid from the run's CSV and JSON files. "
          "Times are local (");
   esc(o, m->tz_name);
-  out(o, "); the CSV and JSON files keep slot numbers, UTC times and base units (i)."
-         "</footer></main></body></html>\n");
+  out(o, "); the CSV and JSON files keep slot numbers, UTC times and base units (i");
+  if (!pg_resource_is_electricity(&m->res)) {
+    out(o, "; quantities in "), esc(o, m->res.unit);
+    out(o, ", also in the columns named *_wh");
+  }
+  out(o, ").</footer></main></body></html>\n");
 }
 
 static void page(pg_buf *o, const rpt_model *m) {
@@ -994,8 +1061,9 @@ static void page(pg_buf *o, const rpt_model *m) {
   bool hexp = sum_or(m, "energy.exportedWh", true, tot[4], &exp);
   out(o, "<section class=\"cards\">");
   char b[96];
-  fmt_num(b, sizeof b, com / 1000, 1);
-  strcat(b, " kWh");
+  qunit q = qty_unit(m, com);
+  fmt_num(b, sizeof b, com / q.div, q.dec);
+  snprintf(b + strlen(b), sizeof b - strlen(b), " %s", q.unit);
   card(o, b, "traded in the community");
   if (hcons && cons > 0) {
     snprintf(b, sizeof b, "%.1f %%", 100.0 * com / cons);
@@ -1014,12 +1082,13 @@ static void page(pg_buf *o, const rpt_model *m) {
 
   /* summary table */
   out(o, "<section><h2>Summary</h2><div class=\"scroll\"><table>");
-  out(o, "<tr><th colspan=\"3\">Energy</th></tr>");
-  row_num(o, "Produced", "kWh", hprod, prod / 1000, 1);
-  row_num(o, "Consumed", "kWh", hcons, cons / 1000, 1);
-  row_num(o, "Community", "kWh", hcom, com / 1000, 1);
-  row_num(o, "Imported from the utility", "kWh", himp, imp / 1000, 1);
-  row_num(o, "Exported to the utility", "kWh", hexp, exp / 1000, 1);
+  out(o, "<tr><th colspan=\"3\">"), out_noun(o, m, true), out(o, "</th></tr>");
+  q = qty_unit(m, fmax(fmax(fmax(fabs(prod), fabs(cons)), fmax(fabs(com), fabs(imp))), fabs(exp)));
+  row_num(o, "Produced", q.unit, hprod, prod / q.div, q.dec);
+  row_num(o, "Consumed", q.unit, hcons, cons / q.div, q.dec);
+  row_num(o, "Community", q.unit, hcom, com / q.div, q.dec);
+  row_num(o, "Imported from the utility", q.unit, himp, imp / q.div, q.dec);
+  row_num(o, "Exported to the utility", q.unit, hexp, exp / q.div, q.dec);
   out(o, "<tr><th colspan=\"3\">Money</th></tr>");
   static const struct {
     const char *path, *label;
@@ -1060,7 +1129,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   }
   out(o, "<section><h2>Generation and consumption</h2>");
   chart_gen_con(o, m, &s);
-  out(o, "</section><section><h2>Community and utility energy</h2>");
+  out(o, "</section><section><h2>Community and utility "), out_noun(o, m, false), out(o, "</h2>");
   chart_com_util(o, m, &s);
   out(o, "</section><section><h2>Clearing price</h2>");
   chart_price(o, m, &s);

@@ -353,8 +353,9 @@ bool rpt_sum_int(const rpt_model *m, const char *path, int64_t *out) {
   return true;
 }
 
-/* "moneyFormat": {"currency", "unitsPerCurrency", "decimals"} and "timeZone"
- * (both optional: base units and UTC). */
+/* "moneyFormat": {"currency", "unitsPerCurrency", "decimals"}, "resource"
+ * (pg_resource_json) and "timeZone" (all optional: base units, electricity
+ * and UTC). */
 static int load_display(rpt_model *m, pg_diag *d) {
   pg_money_default(&m->money);
   m->tz = PG_TZ_UTC;
@@ -381,6 +382,10 @@ static int load_display(rpt_model *m, pg_diag *d) {
                      strlen(cur) > 15 ? "currency is longer than 15 letters" : jd.msg);
     m->money = mo;
   }
+  pg_resource_default(&m->res);
+  json_t *res = json_object_get(m->summary, "resource");
+  if (res && !json_is_null(res) && pg_resource_from_json(res, &m->res, &jd))
+    return pg_fail(d, PG_ERR_INVALID, "summary.json: %s", jd.msg);
   const char *tz = rpt_sum_str(m, "timeZone");
   if (tz) {
     if (pg_tz_parse(tz, &m->tz, &jd))

@@ -9,6 +9,7 @@
 
 #include "p2pgrid/money.h"
 #include "p2pgrid/profile.h"
+#include "p2pgrid/resource.h"
 #include "p2pgrid/sim_report.h"
 #include "report_internal.h"
 
@@ -47,6 +48,7 @@ typedef struct rpt_model {
   json_t *summary;
   pg_money money;   /* summary "moneyFormat" (default: base units) */
   pg_tz tz;         /* summary "timeZone" (default: UTC) */
+  pg_resource res;  /* summary "resource" (default: electricity) */
   char tz_name[64];
   rpt_slot *slots;
   size_t nslots;

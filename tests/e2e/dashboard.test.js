@@ -251,3 +251,39 @@ test('dashboard serves only its files; the API stays JSON', async () => {
   r = await request(g.grid.url + '/api/status', { as: null });
   for (const k of ['incoming', 'payouts', 'errors', 'lastError']) assert.equal(r.json[k], undefined, `public status has no ${k}`);
 });
+
+// A grid whose /api/status names water (issue 16; the status of this test's
+// electricity grid is rewritten on its way to the page): every quantity,
+// unit, caption and tooltip follows the resource — m³ and litres, prices per
+// m³, never kWh, kW or Wh.
+test('dashboard of a water grid: m³ and litres, never kWh', async () => {
+  const water = { name: 'water', unit: 'L', displayUnit: 'm³', displayFactor: 1000, flowUnit: 'L/min', flowFactor: 60, priceUnit: 'm³' };
+  const page = await newPage(browser, null, { clientCert: g.clientCert('operator') });
+  await page.route('**/api/status', async (route) => {
+    try {
+      const resp = await route.fetch();
+      const json = await resp.json();
+      await route.fulfill({ response: resp, json: Object.assign(json, { resource: water }) });
+    } catch (err) { // a poll still on its way when the page closes
+    }
+  });
+  await page.goto(g.grid.url + '/');
+  await page.waitForSelector('body[data-updated]');
+  await barDrawn(page, '#consumers .entity[data-id="consumer-0"]');
+  await page.waitForFunction(() => document.querySelector('[data-path="status:lastSlot.buyPrice"]').textContent.endsWith('EUR/m³') ||
+    document.getElementById('price-some').hidden, null, { timeout: 15000 });
+  const text = await page.evaluate(() => [...document.querySelectorAll('#grid-panel, #producers-panel, #consumers-panel, footer')]
+    .map((e) => e.innerText).join('\n') + '\n' + [...document.querySelectorAll('svg title')].map((t) => t.textContent).join('\n'));
+  assert.match(text, /m³/);
+  assert.match(text, /\(L\)/, 'the chart caption in litres');
+  assert.match(text, /: usage \d[\d,]*\.\d{3} m³/, 'a usage tooltip in m³');
+  assert.match(await page.textContent('#grid-chart + .chart-range'), / · top \d[\d,]* L$/);
+  assert.equal(await page.textContent('#grid-panel .noun-cap'), 'Water');
+  assert.match(await page.textContent('#consumers .entity[data-id="consumer-0"]'), /usage \d[\d,]*\.\d{3} m³ in \d/);
+  assert.match(await page.textContent('#producers .entity[data-id="producer-0"]'), /output \d[\d,]*\.\d{3} m³ in \d/);
+  assert.match(await page.textContent('[data-path="status:totals.consumedWh"]'), /^\d[\d,]*\.\d{3}$/);
+  for (const bad of [/kWh/, /\bkW\b/, /\bWh\b/, /\benergy\b/i]) assert.doesNotMatch(text, bad);
+  await screenshot(page, 'dashboard-water');
+  assert.deepEqual(page.errors, [], 'no console errors');
+  await page.context().close();
+});

@@ -8,7 +8,9 @@
  *   member name with markup escaped, no script; payments with message ids;
  * - PDF: a PDF file, written atomically (no temp file left, an unwritable
  *   path fails naming it);
- * - money formatting (contract C) as the invoices print it. */
+ * - money formatting (contract C) as the invoices print it;
+ * - quantities in the resource's units (kWh and kW for electricity as
+ *   before; m³, L/min and L for water, never kWh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,8 +118,9 @@ static void test_dst_months(void **st) {
   }
 }
 
-static void build_june(pg_invoice *inv) {
+static void build_june_of(pg_invoice *inv, const char *resource) {
   base(inv, 6);
+  if (resource) assert_int_equal(pg_resource_preset(resource, &inv->resource), PG_OK);
   pg_invoice_slot s[2] = {{S_JUNE_LAST - 1, {500, 200, 100000000, 1000000}},
                           {S_JUNE_LAST, {1250, 1000, 250000000, 2500000}}};
   assert_int_equal(pg_invoice_build(inv, s, 2, NULL), PG_OK);
@@ -126,6 +129,8 @@ static void build_june(pg_invoice *inv) {
   memset(p.message_id, 'a', 64);
   assert_int_equal(pg_invoice_add_payment(inv, &p, NULL), PG_OK);
 }
+
+static void build_june(pg_invoice *inv) { build_june_of(inv, NULL); }
 
 static void test_csv(void **st) {
   (void)st;
@@ -183,6 +188,61 @@ static void test_html(void **st) {
   pg_invoice_free(&inv);
 }
 
+/* June's invoice as HTML, with resource r (NULL: electricity, the default). */
+static char *june_html(const char *r) {
+  pg_invoice inv;
+  build_june_of(&inv, r);
+  pg_money m = eur();
+  pg_buf b;
+  pg_buf_init(&b, 1 << 22);
+  assert_int_equal(pg_invoice_html(&inv, &m, &b), PG_OK);
+  pg_buf_put_u8(&b, 0);
+  pg_invoice_free(&inv);
+  return (char *)b.data;
+}
+
+static void expect_in(const char *h, const char *want) {
+  if (!strstr(h, want)) fail_msg("'%s' not in the invoice", want);
+}
+
+/* Quantities read in the resource's units: electricity as it always read
+ * (kWh, kW, W); water in m³, its peak in L/min and in m³/h (what the
+ * capacity price is per), the days' tooltips in L, never kWh; gas (flow unit
+ * m³/h = the price's unit per hour) without the second figure. */
+static void test_resource_units(void **st) {
+  (void)st;
+  char *h = june_html(NULL);
+  expect_in(h, "1.750 kWh used, 1.200 kWh of it from the community");
+  expect_in(h, "peak 5.000 kW x 2.00 EUR per kW");
+  expect_in(h, "Peak demand</td><td class=\"num\">5000 W at 2025-06-30 23:45<");
+  expect_in(h, "edge energy community");
+  expect_in(h, "<h2>Energy per day</h2>");
+  expect_in(h, "day 30: 1750 Wh, 1200 Wh from the community");
+  expect_in(h, "(energy in Wh, amounts in base units)");
+  free(h);
+  h = june_html("water");
+  expect_in(h, "edge water community");
+  expect_in(h, "<td>Water</td><td class=\"muted\">1.750 m\xc2\xb3 used, 1.200 m\xc2\xb3 of it "
+               "from the community");
+  expect_in(h, "on community water, per slot");
+  expect_in(h, "peak 83.333 L/min (5.000 m\xc2\xb3/h) x 2.00 EUR per m\xc2\xb3/h");
+  expect_in(h, "id=\"total\">18.42 EUR<"); /* the same arithmetic */
+  expect_in(h, "<tr><td>From the utility</td><td class=\"num\">0.550 m\xc2\xb3</td>");
+  expect_in(h, "Peak demand</td><td class=\"num\">83.333 L/min (5.000 m\xc2\xb3/h) at ");
+  expect_in(h, "<h2>Water per day</h2>");
+  expect_in(h, ">2 m\xc2\xb3</text>"); /* the chart scale over 1,750 L */
+  expect_in(h, "day 30: 1750 L, 1200 L from the community");
+  expect_in(h, "(water in L, amounts in base units)");
+  assert_null(strstr(h, "kW"));
+  assert_null(strstr(h, "Wh"));
+  assert_null(strstr(h, "nergy"));
+  free(h);
+  h = june_html("gas");
+  expect_in(h, "peak 5.000 m\xc2\xb3/h x 2.00 EUR per m\xc2\xb3/h");
+  expect_in(h, "Peak demand</td><td class=\"num\">5.000 m\xc2\xb3/h at ");
+  free(h);
+}
+
 static void test_pdf(void **st) {
   (void)st;
   char dir[] = "/tmp/pg-invoice-unit-XXXXXX";
@@ -236,7 +296,7 @@ int main(void) {
       cmocka_unit_test(test_month_parse), cmocka_unit_test(test_build_days),
       cmocka_unit_test(test_csv),         cmocka_unit_test(test_html),
       cmocka_unit_test(test_pdf),         cmocka_unit_test(test_money),
-      cmocka_unit_test(test_dst_months),
+      cmocka_unit_test(test_dst_months),  cmocka_unit_test(test_resource_units),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

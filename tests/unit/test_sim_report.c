@@ -288,6 +288,14 @@ static void test_malformed(void **st) {
               "{\"moneyFormat\":{\"currency\":\"EUR\",\"unitsPerCurrency\":0,\"decimals\":1}}",
               "summary.json: moneyFormat: field 'unitsPerCurrency'");
   expect_fail("summary.json", "{\"moneyFormat\":\"EUR\"}", "summary.json: field 'moneyFormat'");
+  expect_fail("summary.json", "{\"resource\":{\"name\":\"water\"}}",
+              "summary.json: resource: 'unit' is not a string");
+  expect_fail("summary.json", "{\"resource\":\"water\"}", "summary.json: resource: not an object");
+  expect_fail("summary.json",
+              "{\"resource\":{\"name\":\"water\",\"unit\":\"L\",\"displayUnit\":\"<b>\","
+              "\"displayFactor\":1000,\"flowUnit\":\"L/min\",\"flowFactor\":60,"
+              "\"priceUnit\":\"m3\"}}",
+              "summary.json: resource: ");
   /* a previous report survives a failed run */
   write_fixture();
   pg_diag d;
@@ -335,6 +343,55 @@ static void test_sharing(void **st) {
               "id,name,role,kind,energy_wh,community_wh,amount,baseline,savings,outside_wh\n"
               "c1,A,consumer,household,1,1,1,1,1,-5\n",
               "participants.csv:2: column 'outside_wh': negative");
+}
+
+/* A run whose summary.json names water: every quantity, axis, header and
+ * tooltip in litres or m³ (small ones in litres), prices per m³, never kWh;
+ * without "resource" the same files read as electricity (test_small). */
+static void test_water(void **st) {
+  (void)st;
+  write_fixture();
+  char sum[sizeof summary_json + 400];
+  snprintf(sum, sizeof sum,
+           "{\"mechanism\":\"dynamic-key\",\"resource\":{\"name\":\"water\",\"unit\":\"L\","
+           "\"displayUnit\":\"m\xc2\xb3\",\"displayFactor\":1000,\"flowUnit\":\"L/min\","
+           "\"flowFactor\":60,\"priceUnit\":\"m\xc2\xb3\"},%s",
+           summary_json + 1);
+  put("summary.json", sum);
+  put("participants.csv",
+      "id,name,role,kind,energy_wh,community_wh,amount,baseline,savings,outside_wh\n"
+      "c1,Bakery,consumer,water,700,200,324,510,186,100\n"
+      "c2,Flat,consumer,water,0,0,0,0,0,0\n"
+      "p1,Well,producer,well,1700,1200,165,96,69,0\n");
+  pg_diag d = {{0}};
+  if (pg_sim_report_write(dir, &d)) fail_msg("report: %s", d.msg);
+  char *html = slurp("report.html", NULL);
+  assert_non_null(html);
+  assert_int_equal(count(html, "<svg class=\"chart\""), 6); /* with the allocation */
+  static const char *const want[] = {
+      /* totals of 1.7 m³ and more in m³, one decimal */
+      "Produced</th><td class=\"n\">1.7</td><td>m\xc2\xb3<",
+      "<b>1.2 m\xc2\xb3</b><span>traded in the community",
+      "<tr><th colspan=\"3\">Water</th></tr>",
+      "<th class=\"n\">Water, m\xc2\xb3</th>",
+      /* slots of at most 900 L and members below 1 m³: litres */
+      ">L per slot</text>",
+      ">L over the run</text>",
+      "Bakery: 200 L allocated</title>",
+      "<th class=\"n\">Consumption, L</th>",
+      "<tr><td>Bakery</td><td class=\"n\">800</td><td class=\"n\">700"
+      "</td><td class=\"n\">200</td><td class=\"n\">600</td>",
+      "Paid for allocated water",
+      "Community and utility water",
+      ">i per m\xc2\xb3</text>",
+      "base units (i; quantities in L, also in the columns named *_wh)",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+    if (!strstr(html, want[i])) fail_msg("not in the water report: %s", want[i]);
+  assert_null(strstr(html, "kW"));
+  assert_null(strstr(html, "energy"));
+  assert_null(strstr(html, "Energy"));
+  free(html);
 }
 
 static void test_big(void **st) {
@@ -417,6 +474,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_missing_prices_no_optional_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sharing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_water, setup, teardown),
       cmocka_unit_test_setup_teardown(test_big, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,10 +15,14 @@
 // Money and times as people read them: /api/status says the community's
 // money {currency, unitsPerCurrency, decimals} and timeZone; amounts
 // (class money) are shown in the currency, exactly (BigInt, rounded half away
-// from zero, grouped by Intl.NumberFormat), prices (class price) per kWh, and
-// slots (class slot) as the local time of their start (Intl.DateTimeFormat
-// in the grid's zone), by web/common/display.js. data-value always keeps the
-// raw API value.
+// from zero, grouped by Intl.NumberFormat), prices (class price) per the
+// resource's price unit, and slots (class slot) as the local time of their
+// start (Intl.DateTimeFormat in the grid's zone), by web/common/display.js.
+// Quantities (class qty) are in the resource /api/status names (absent:
+// electricity): every decimal of the base unit in the display unit
+// ("12.345" kWh, "1.500" m³), the unit beside them in elements of class unit
+// (base-unit: the base unit, noun/noun-cap: "energy" or "water"), filled from
+// the same resource. data-value always keeps the raw API value.
 'use strict';
 
 (function () {
@@ -29,23 +33,20 @@
   const isOperator = () => state.viewer.role === 'operator';
   const isMember = () => state.viewer.role === 'member';
 
-  // ---- formatting (exact: integers as integers, Wh as kWh with 3 decimals) ----
+  // ---- formatting (exact: integers as integers, quantities with every decimal) ----
   function groupDigits(s) { return s.replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
   function fmtInt(v) {
     if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
     if (!Number.isInteger(v)) return String(v);
     return (v < 0 ? '-' : '') + groupDigits(String(Math.abs(v)));
   }
-  function fmtKwh(wh) {
-    if (typeof wh !== 'number' || !Number.isInteger(wh)) return '–';
-    const neg = wh < 0, a = Math.abs(wh);
-    return (neg ? '-' : '') + groupDigits(String(Math.floor(a / 1000))) + '.' + String(a % 1000).padStart(3, '0');
-  }
-  // money and times: web/common/display.js (pgDisplay), with the grid's settings
+  // money, quantities and times: web/common/display.js (pgDisplay), with the grid's settings
   const D = window.pgDisplay;
   const money = () => (state.status && state.status.money) || D.BASE;
+  const resource = () => D.resource(state.status && state.status.resource);
+  const fmtQty = (v) => (typeof v === 'number' ? D.fixed(v, resource()) : '–');
   const fmtMoney = (v) => D.money(v, money());
-  const fmtPrice = (v) => D.price(v, money());
+  const fmtPrice = (v) => D.price(v, money(), resource());
   const fmtTime = (ms) => D.time(ms, state.status && state.status.timeZone);
   // The start of a slot (slot x slotMs since 1970, as the grid counts).
   function fmtSlot(slot) {
@@ -67,7 +68,7 @@
     const raw = v === undefined || v === null ? '' : String(v);
     if (el.dataset.value === raw && el.textContent !== '') return;
     el.dataset.value = raw;
-    if (el.classList.contains('kwh')) el.textContent = fmtKwh(v);
+    if (el.classList.contains('qty')) el.textContent = fmtQty(v);
     else if (el.classList.contains('money')) el.textContent = fmtMoney(v);
     else if (el.classList.contains('slot')) el.textContent = fmtSlot(v);
     else if (el.classList.contains('price')) el.textContent = fmtPrice(v);
@@ -145,7 +146,7 @@
       const d = rows.map((r, i) => (i ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(r[s.key]).toFixed(1)).join(' ');
       svg.append(svgEl('path', { d: n === 1 ? d + ' L' + (x(0) + 1) + ' ' + y(rows[0][s.key]).toFixed(1) : d, class: s.cls }));
     }
-    setRange(svg, fmtSlot(rows[0].slot) + ' – ' + fmtSlot(rows[n - 1].slot) + ' · top ' + fmtInt(max) + ' Wh');
+    setRange(svg, fmtSlot(rows[0].slot) + ' – ' + fmtSlot(rows[n - 1].slot) + ' · top ' + D.quantityBase(max, resource()));
     svg.dataset.lastSlot = String(rows[n - 1].slot);
   }
   // Bar chart: one bar per slot for key (cls), and an optional second key.
@@ -169,7 +170,7 @@
         const rect = svgEl('rect', { x: (P + i * slotW + j * bw).toFixed(1), y: (H - P - hgt).toFixed(1),
           width: bw.toFixed(1), height: Math.max(0, hgt).toFixed(1), class: b.cls });
         const tip = svgEl('title', {});
-        tip.textContent = fmtSlot(r.slot) + ': ' + b.label + ' ' + (b.kwh ? fmtKwh(v) + ' kWh' : fmtMoney(v));
+        tip.textContent = fmtSlot(r.slot) + ': ' + b.label + ' ' + (b.qty ? fmtQty(v) + ' ' + resource().displayUnit : fmtMoney(v));
         rect.append(tip);
         svg.append(rect);
       });
@@ -189,7 +190,7 @@
     if (kind === 'producers') {
       el = h('div', { class: 'entity', 'data-id': e.id },
         h('h3', {}, h('span', { class: 'name' }), ' ', h('span', { class: 'id muted', text: e.id }), ' ', h('span', { class: 'state' })),
-        h('p', {}, 'output ', num(p + 'outputWh', 'kwh'), ' kWh in ', num(p + 'readings'), ' readings'),
+        h('p', {}, 'output ', num(p + 'outputWh', 'qty'), ' ', h('span', { class: 'unit' }), ' in ', num(p + 'readings'), ' readings'),
         h('p', {}, 'earned ', num(p + 'earned', 'money'), ' · received ', num(p + 'paid', 'money'), ' · due ', num(p + 'due', 'money')),
         h('p', { class: 'muted addr' }),
         h('p', { class: 'muted note', text: 'Sources: registered at this producer (see its /api/status); the grid books only the producer\'s total.' }),
@@ -197,7 +198,7 @@
     } else {
       el = h('div', { class: 'entity', 'data-id': e.id },
         h('h3', {}, h('span', { class: 'name' }), ' ', h('span', { class: 'id muted', text: e.id }), ' ', h('span', { class: 'state' })),
-        h('p', {}, 'usage ', num(p + 'usageWh', 'kwh'), ' kWh in ', num(p + 'readings'), ' readings'),
+        h('p', {}, 'usage ', num(p + 'usageWh', 'qty'), ' ', h('span', { class: 'unit' }), ' in ', num(p + 'readings'), ' readings'),
         h('p', {}, 'billed ', num(p + 'billed', 'money'), ' · paid ', num(p + 'paid', 'money'), ' · outstanding ', num(p + 'outstanding', 'money')),
         h('p', { class: 'muted' }, 'payment requests ', num(p + 'requests')),
         svg, h('p', { class: 'muted note' }, h('span', { class: 'key demand', text: 'usage' }), h('span', { class: 'key', style: 'color:var(--accent)', text: 'billed' }), ' per slot'));
@@ -225,11 +226,11 @@
           a.append('payment address ', e.address ? explorerLink('address', e.address) : '–');
         }
         const rows = state.pslots[e.id] || [];
-        barChart(el.querySelector('svg'), rows, [{ key: 'outputWh', cls: 'out', label: 'output', kwh: true },
+        barChart(el.querySelector('svg'), rows, [{ key: 'outputWh', cls: 'out', label: 'output', qty: true },
           { key: 'amount', cls: 'paid', label: 'payout' }]);
       } else {
         const rows = state.cslots[e.id] || [];
-        barChart(el.querySelector('svg'), rows, [{ key: 'usageWh', cls: 'use', label: 'usage', kwh: true },
+        barChart(el.querySelector('svg'), rows, [{ key: 'usageWh', cls: 'use', label: 'usage', qty: true },
           { key: 'billed', cls: 'paid', label: 'billed' }]);
       }
     }
@@ -280,6 +281,12 @@
     document.getElementById('price-some').hidden = !hasPrice;
     renderEntities('producers');
     renderEntities('consumers');
+    // the resource's words, also in the panels just made
+    const r = resource(), noun = D.noun(r);
+    const words = { unit: r.displayUnit, 'base-unit': r.unit, noun, 'noun-cap': noun[0].toUpperCase() + noun.slice(1) };
+    for (const [cls, text] of Object.entries(words)) {
+      for (const el of document.querySelectorAll('.' + cls)) if (el.textContent !== text) el.textContent = text;
+    }
     refreshNums(document);
     renderTables();
     lineChart(document.getElementById('grid-chart'), state.slots,

@@ -1,9 +1,11 @@
 // What the dashboard shows against the grid's JSON API: every number element
 // carries data-path ("status:totals.fees", "producers:<id>:paid", ...) and
-// data-value (the raw API value); its text is that value formatted (kWh with
-// 3 decimals from Wh, counts with thousands separators, amounts (class
-// money) and prices in the grid's currency from /api/status money, slots
-// (class slot) as the local time of their start in its timeZone).
+// data-value (the raw API value); its text is that value formatted
+// (quantities, class qty, in the display unit of /api/status resource with
+// every decimal of the base unit: kWh with 3 decimals from Wh when absent,
+// counts with thousands separators, amounts (class money) and prices (per the
+// resource's price unit) in the grid's currency from /api/status money,
+// slots (class slot) as the local time of their start in its timeZone).
 //
 // The expected texts are computed here independently of the page's code:
 // decimal strings by BigInt long division and hand-made grouping, times by
@@ -57,8 +59,11 @@ function compare(shown, api) {
     if (e.value !== raw) { bad.push(`${e.path}: data-value ${e.value} != API ${raw}`); continue; }
     if (raw === '') continue;
     const t = e.text.replace(/,/g, '');
-    if (e.kwh) {
-      if (!/^-?\d+\.\d{3}$/.test(t) || Number(t.replace('.', '')) !== v) bad.push(`${e.path}: text ${e.text} kWh != ${v} Wh`);
+    const r = api.status.resource || { unit: 'Wh', displayUnit: 'kWh', displayFactor: 1000, priceUnit: 'kWh' };
+    const dec = String(r.displayFactor).length - 1;
+    if (e.qty) {
+      const re = new RegExp('^-?\\d+' + (dec ? '\\.\\d{' + dec + '}' : '') + '$');
+      if (!re.test(t) || Number(t.replace('.', '')) !== v) bad.push(`${e.path}: text ${e.text} ${r.displayUnit} != ${v} ${r.unit}`);
     } else if (e.money) {
       const want = moneyText(v, api.status.money, api.status.money.decimals, '');
       if (e.text !== want) bad.push(`${e.path}: text ${e.text} != ${want} (${v} i)`);
@@ -68,10 +73,10 @@ function compare(shown, api) {
     } else if (e.price) {
       const m = api.status.money;
       if (Number.isInteger(v)) {
-        const want = moneyText(v, m, priceDecimals(m), '/kWh');
-        if (e.text !== want) bad.push(`${e.path}: text ${e.text} != ${want} (${v} i/kWh)`);
+        const want = moneyText(v, m, priceDecimals(m), '/' + r.priceUnit);
+        if (e.text !== want) bad.push(`${e.path}: text ${e.text} != ${want} (${v} i/${r.priceUnit})`);
       } else if (Math.abs(Number(t.split(' ')[0]) - v / m.unitsPerCurrency) > 10 ** -priceDecimals(m)) {
-        bad.push(`${e.path}: text ${e.text} != ${v} i/kWh`);
+        bad.push(`${e.path}: text ${e.text} != ${v} i/${r.priceUnit}`);
       }
     } else if (t !== String(v)) {
       bad.push(`${e.path}: text ${e.text} != ${v}`);
@@ -83,7 +88,7 @@ function compare(shown, api) {
 // Every [data-path] element of a page, in the form compare() takes.
 function shownOf(page) {
   return page.$$eval('[data-path]', (els) => els.map((e) => ({ path: e.dataset.path, value: e.dataset.value,
-    text: e.textContent, kwh: e.classList.contains('kwh'), price: e.classList.contains('price'),
+    text: e.textContent, qty: e.classList.contains('qty'), price: e.classList.contains('price'),
     money: e.classList.contains('money'), slot: e.classList.contains('slot') })));
 }
 
