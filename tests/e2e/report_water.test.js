@@ -2,11 +2,10 @@
 // page a person reads shows litres and m³ — in the tables, the KPI cards,
 // the chart axes and the SVG tooltips — and prices per m³, never kWh or kW.
 //
-// The run: the bundled demo scenario in market-only mode with
-// `--set resource.name=water` (summary.json then names water: the meters'
-// numbers are read as litres) and household and producer sizes of a small
-// water community, with the dynamic-key mechanism so the allocation chart
-// and table are on the page too. Saves PG_ARTIFACTS/report-water.png.
+// The run: examples/scenarios/water.ini (a well, two rain-water tanks, 20
+// households) for two July days in market-only mode, with the dynamic-key
+// mechanism so the allocation chart and table are on the page too. Saves
+// PG_ARTIFACTS/report-water.png.
 'use strict';
 
 const test = require('node:test');
@@ -21,10 +20,8 @@ const ROOT = path.join(__dirname, '..', '..');
 
 function runWater() {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-report-water-'));
-  const sets = ['resource.name=water', 'market.mechanism=dynamic-key',
-    'households.annual_kwh_min=40', 'households.annual_kwh_max=80',
-    'producers.kwp_min=0.1', 'producers.kwp_max=0.1', 'producers.wind_kw_min=0.1', 'producers.wind_kw_max=0.1'];
-  const args = ['sim', path.join('examples', 'scenarios', 'demo.ini'), '--market-only', '--out', out];
+  const sets = ['scenario.start=2025-07-01', 'scenario.duration=2d', 'market.mechanism=dynamic-key'];
+  const args = ['sim', path.join('examples', 'scenarios', 'water.ini'), '--market-only', '--out', out];
   for (const s of sets) args.push('--set', s);
   const r = spawnSync(process.env.P2PGRID, args, { encoding: 'utf8', timeout: 300000, cwd: ROOT });
   if (r.status !== 0) throw new Error(`p2pgrid ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
