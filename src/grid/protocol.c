@@ -82,26 +82,6 @@ static size_t field_len(const char *s, size_t cap) {
 
 /* ---------- versions and resources ---------- */
 
-static bool is_resource_name(const char *s, size_t n) {
-  if (n < 1 || n > PG_RESOURCE_NAME_MAX) return false;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
-          s[i] == '-'))
-      return false;
-  return true;
-}
-
-static bool is_unit(const char *s, size_t n) {
-  if (n < 1 || n > PG_RESOURCE_UNIT_MAX) return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '.' || c == '-'))
-      return false;
-  }
-  return true;
-}
-
 /* hello, output and usage carry a version and a resource */
 static bool versioned(pg_grid_command c) {
   return c == PG_GRID_CMD_HELLO || c == PG_GRID_CMD_OUTPUT || c == PG_GRID_CMD_USAGE;
@@ -157,10 +137,10 @@ static int check_version(const pg_grid_msg *m, const char *cmd, pg_diag *d) {
                      cmd, msg_resource(m), msg_unit(m));
     return PG_OK;
   }
-  if (!is_resource_name(m->resource, rn))
+  if (!pg_resource_name_ok(m->resource))
     return pg_fail(d, PG_ERR_INVALID, "%s: 'resource' must be 1..%d characters of [a-z0-9_-]",
                    cmd, PG_RESOURCE_NAME_MAX);
-  if (!is_unit(m->unit, un))
+  if (!pg_resource_unit_ok(m->unit))
     return pg_fail(d, PG_ERR_INVALID, "%s: 'unit' must be 1..%d characters of [A-Za-z0-9_.-]",
                    cmd, PG_RESOURCE_UNIT_MAX);
   return PG_OK;
