@@ -101,21 +101,29 @@ static void usage_common(FILE *f, role r) {
   if (r == R_SOURCE || r == R_CONSUMER)
     fprintf(f, "  [meter] kind = solar | wind | household | csv | mqtt, and its keys\n"
                "     (docs/CONFIG.md)\n");
-  if (r == R_PRODUCER) fprintf(f, "  [producer] ask_per_kwh (base units; none = any price), grace (slot/2)\n");
+  fprintf(f, "  [resource] name (electricity | heat | water | gas | any name with a unit;\n"
+             "     electricity), unit, display_unit, display_factor, flow_unit, flow_factor,\n"
+             "     price_unit (docs/CONFIG.md): what the community meters and trades; every\n"
+             "     member of a grid must name the same resource and unit\n");
+  if (r == R_PRODUCER)
+    fprintf(f, "  [producer] ask_per_unit (alias ask_per_kwh; base units per price unit:\n"
+               "     per kWh, per m³; none = any price), grace (slot/2)\n");
   if (r == R_PRODUCER || r == R_CONSUMER)
     fprintf(f, "\n`p2pgrid %s audit-keys --config FILE` writes this member's keys for an audit\n"
                "of its own record (see its --help).\n", n);
   if (r == R_CONSUMER)
-    fprintf(f, "  [consumer] bid_per_kwh (base units; none = the utility price),\n"
-               "     max_price_per_kwh (refuse payment requests above usage x this, fees\n"
-               "     included; none = no price check), grid_address (refuse requests to any\n"
-               "     other address; none = the first request's address is kept),\n"
-               "     max_monthly (pay a month bill, a request for 0 Wh: membership,\n"
-               "     capacity, VAT, up to this; none = only when there is no max_price_per_kwh)\n");
+    fprintf(f, "  [consumer] bid_per_unit (alias bid_per_kwh; base units per price unit;\n"
+               "     none = the utility price), max_price_per_unit (alias max_price_per_kwh:\n"
+               "     refuse payment requests above usage x this, fees included; none = no\n"
+               "     price check), grid_address (refuse requests to any other address; none =\n"
+               "     the first request's address is kept), max_monthly (pay a month bill, a\n"
+               "     request for 0 usage: membership, capacity, VAT, up to this; none = only\n"
+               "     when there is no max_price_per_unit)\n");
   if (r == R_GRID)
     fprintf(f,
             "  [grid] mechanism (fixed | pay-as-clear | pay-as-bid | mmr | sdr; pay-as-clear),\n"
-            "     import_price, export_price (utility prices per kWh, required), fee_per_kwh,\n"
+            "     import_price, export_price (utility prices per price unit, required),\n"
+            "     fee_per_unit (alias fee_per_kwh),\n"
             "     fee_bp, fixed_buy_price, fixed_sell_price, grace (slot/2), payout_min\n"
             "     (1000000, also the least: smaller payouts wait, TIP-15 dust),\n"
             "     dust_allowance (10000000; 0 = none), default_max_kw (100: the capacity of\n"
@@ -204,11 +212,14 @@ static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
     pg_httpd_resp_json(resp, 200, j);
 }
 
-static int get_u64_opt(pg_config *cfg, const char *sec, const char *key, bool *has, uint64_t *v,
-                       pg_diag *d) {
+/* An optional price ("none" or absent = none) under key or its old name
+ * alias (pg_config_alias). */
+static int get_u64_opt(pg_config *cfg, const char *sec, const char *key, const char *alias,
+                       bool *has, uint64_t *v, pg_diag *d) {
   const char *s = NULL;
-  int rc = pg_config_get_str(cfg, sec, key, NULL, &s, d);
   *has = false;
+  int rc = alias ? pg_config_alias(cfg, sec, key, alias, &key, d) : PG_OK;
+  if (!rc) rc = pg_config_get_str(cfg, sec, key, NULL, &s, d);
   if (rc || !s || !*s || strcmp(s, "none") == 0) return rc;
   *has = true;
   return pg_config_get_u64(cfg, sec, key, 0, 0, 9007199254740991ULL, v, d);
@@ -297,7 +308,9 @@ static int read_grid_opts(pg_config *cfg, const char *sec, pg_gridop_opts *go, p
   const uint64_t price_max = 1ULL << 30, safe_max = 9007199254740991ULL;
   if (!rc) rc = pg_config_get_u64(cfg, sec, "import_price", 0, 0, price_max, &go->import_price, d);
   if (!rc) rc = pg_config_get_u64(cfg, sec, "export_price", 0, 0, price_max, &go->export_price, d);
-  if (!rc) rc = pg_config_get_u64(cfg, sec, "fee_per_kwh", 0, 0, price_max, &go->fee_per_kwh, d);
+  if (!rc)
+    rc = pg_config_get_u64_alias(cfg, sec, "fee_per_unit", "fee_per_kwh", 0, 0, price_max,
+                                 &go->fee_per_kwh, d);
   if (!rc) rc = pg_config_get_u64(cfg, sec, "fee_bp", 0, 0, 10000, &go->fee_bp, d);
   if (!rc)
     rc = pg_config_get_u64(cfg, sec, "fixed_buy_price", 0, 0, price_max, &go->fixed_buy_price, d);
@@ -339,15 +352,16 @@ static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_o
   if (r == R_PRODUCER || r == R_GRID) rc = read_limits(cfg, sec, &limits, d);
   po->limits = go->limits = limits;
   if (!rc && r == R_PRODUCER) {
-    rc = get_u64_opt(cfg, sec, "ask_per_kwh", &po->has_ask, &po->ask_per_kwh, d);
+    rc = get_u64_opt(cfg, sec, "ask_per_unit", "ask_per_kwh", &po->has_ask, &po->ask_per_kwh, d);
     if (!rc) rc = pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &po->grace_ms, d);
   }
   if (!rc && r == R_CONSUMER) {
-    rc = get_u64_opt(cfg, sec, "bid_per_kwh", &co->has_bid, &co->bid_per_kwh, d);
+    rc = get_u64_opt(cfg, sec, "bid_per_unit", "bid_per_kwh", &co->has_bid, &co->bid_per_kwh, d);
     if (!rc)
-      rc = get_u64_opt(cfg, sec, "max_price_per_kwh", &co->has_max_price, &co->max_price_per_kwh, d);
+      rc = get_u64_opt(cfg, sec, "max_price_per_unit", "max_price_per_kwh", &co->has_max_price,
+                       &co->max_price_per_kwh, d);
     if (!rc)
-      rc = get_u64_opt(cfg, sec, "max_monthly", &co->has_max_monthly, &co->max_monthly, d);
+      rc = get_u64_opt(cfg, sec, "max_monthly", NULL, &co->has_max_monthly, &co->max_monthly, d);
     if (!rc) rc = pg_config_get_str(cfg, sec, "grid_address", NULL, &co->grid_address, d);
   }
   if (!rc && r == R_GRID) rc = read_grid_opts(cfg, sec, go, d);
@@ -574,6 +588,7 @@ int pg_cmd_entity(int argc, char **argv) {
                        .security = security, .upstream = up, .retry_ms = retry_ms,
                        .key = tls.member};
   if (pg_money_from_config(cfg, "money", &eo.money, &d) ||
+      pg_resource_from_config(cfg, "resource", &eo.resource, &d) ||
       pg_tz_from_config(cfg, "site", "tz", "UTC", &eo.tz, &d)) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     goto out;

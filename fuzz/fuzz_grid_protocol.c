@@ -3,7 +3,9 @@
  * settlement record message, a record line's plaintext and a registration
  * path. Whatever
  * parses must serialise, parse back equal, and serialise to the same bytes;
- * every failure must come with a diagnostic. */
+ * every failure must come with a diagnostic. Channel messages of both
+ * versions (1: electricity in kWh; 2: any resource in base-unit integers)
+ * also round-trip when re-marked as version 2. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_bytes_equal(const pg_buf *a, const pg_buf *b) {
   if (a->len != b->len || (a->len && memcmp(a->data, b->data, a->len) != 0)) abort();
+}
+
+/* hello, output, usage: version 1 is electricity in Wh, version 2 names its
+ * resource; the same message re-marked as version 2 (any resource may be
+ * written so) serialises, parses back equal and as version 2. */
+static void check_versions(const pg_grid_msg *m) {
+  if (m->command != PG_GRID_CMD_HELLO && m->command != PG_GRID_CMD_OUTPUT &&
+      m->command != PG_GRID_CMD_USAGE)
+    return;
+  if (m->version == PG_GRID_VERSION_1 &&
+      (strcmp(m->resource, "electricity") != 0 || strcmp(m->unit, "Wh") != 0))
+    abort();
+  if (m->version != PG_GRID_VERSION_1 && (m->version != PG_GRID_VERSION_2 || !m->resource[0]))
+    abort();
+  pg_grid_msg v2 = *m, back;
+  v2.version = PG_GRID_VERSION_2;
+  pg_buf b;
+  pg_buf_init(&b, 1 << 16);
+  if (pg_grid_msg_serialize(&v2, &b, NULL) != PG_OK) abort();
+  if (pg_grid_msg_parse(b.data, b.len, &back, NULL) != PG_OK) abort();
+  if (!pg_grid_msg_equal(&v2, &back) || back.version != PG_GRID_VERSION_2) abort();
+  if (m->version == PG_GRID_VERSION_1 && pg_grid_msg_equal(m, &back)) abort();
+  pg_buf_free(&b);
 }
 
 static void fuzz_msg(const uint8_t *data, size_t size) {
@@ -33,6 +58,7 @@ static void fuzz_msg(const uint8_t *data, size_t size) {
   if (!pg_grid_msg_equal(&m, &back)) abort();
   if (pg_grid_msg_serialize(&back, &b2, NULL) != PG_OK) abort();
   check_bytes_equal(&b1, &b2);
+  check_versions(&m);
   pg_buf_free(&b1);
   pg_buf_free(&b2);
 }

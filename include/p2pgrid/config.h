@@ -105,6 +105,20 @@ PG_NODISCARD int pg_config_get_size(pg_config *c, const char *section, const cha
                                     uint64_t def, uint64_t min, uint64_t max, uint64_t *out,
                                     pg_diag *d);
 
+/* Renamed keys: `key` is the current name of a setting, `alias` its old
+ * name, still accepted (fee_per_unit / fee_per_kwh). pg_config_alias sets
+ * *used to the name that is set: key, or alias when only alias is, or key
+ * when neither is (so a getter of *used gives the default). Both set is
+ * PG_ERR_CONFIG naming both: "grid.ini:7: [grid] fee_per_unit and
+ * fee_per_kwh (its old name) are the same setting; set only one" (both are
+ * marked read). pg_config_get_u64_alias is pg_config_get_u64 of that key
+ * (its errors name the key as written in the file). */
+PG_NODISCARD int pg_config_alias(pg_config *c, const char *section, const char *key,
+                                 const char *alias, const char **used, pg_diag *d);
+PG_NODISCARD int pg_config_get_u64_alias(pg_config *c, const char *section, const char *key,
+                                         const char *alias, uint64_t def, uint64_t min,
+                                         uint64_t max, uint64_t *out, pg_diag *d);
+
 /* A list of strings owned by the caller: free with pg_config_list_free. */
 typedef struct pg_config_list {
   char **items;

@@ -32,6 +32,17 @@
  * operator releases it); a party whose numbers cannot be settled in a slot
  * is quarantined for that slot and the slot settles for everyone else.
  *
+ * Resources (pg_entity_opts.resource): the grid and every producer trade one
+ * resource. A registered channel whose hello names another resource or unit
+ * is rejected; an output or usage of another resource on an active channel
+ * is refused (never settled, not quarantined: its numbers count another
+ * unit). Both are logged naming both resources ("channel consumer-7:
+ * resource water/L is not this grid's electricity/Wh") and counted in the
+ * status errors as "wrong_resource" (and "rejected_channels" /
+ * "rejected_readings"). Every entity's status has "resource"
+ * (pg_resource_json). A data directory keeps the resource it was first used
+ * with (PG_ERR_CONFIG naming both when the config changes it).
+ *
  * Threads: an entity is stepped from one thread. The registration handlers
  * (pg_producer_handle / pg_gridop_handle) and the status getters may be
  * called from other threads (an HTTP server) at the same time: they use their
@@ -148,14 +159,15 @@ typedef struct pg_source pg_source;
 PG_NODISCARD int pg_source_open(const pg_entity_opts *o, pg_meter *meter /* borrowed */,
                                 pg_source **out, pg_diag *d);
 PG_NODISCARD int pg_source_step(pg_source *s, pg_diag *d);
-/* {"id","name","registered","root","nextSlot","reported","pending","errors":{...}} */
+/* {"id","name","registered","root","resource","slotsReported","outputWh",
+ * "errors":{...}, ...} (outputWh in base units of the resource) */
 PG_NODISCARD int pg_source_status(pg_source *s, json_t **out, pg_diag *d);
 void pg_source_close(pg_source *s);
 
 /* ---- Producer ---- */
 
 typedef struct pg_producer_opts {
-  uint64_t ask_per_kwh;  /* asking price, base units per kWh */
+  uint64_t ask_per_kwh;  /* asking price, base token units per price unit (kWh, m³) */
   bool has_ask;
   uint64_t grace_ms;     /* wait for late sources after a slot ends; 0 = slot_ms / 2 */
   const uint8_t *seed;   /* wallet seed (16..64 bytes): payment address = walk address 0 */
@@ -178,13 +190,13 @@ void pg_producer_close(pg_producer *p);
 /* ---- Consumer ---- */
 
 typedef struct pg_consumer_opts {
-  uint64_t bid_per_kwh;
+  uint64_t bid_per_kwh; /* base token units per price unit (kWh, m³) */
   bool has_bid;
   /* A payment request is refused (never paid, counted "refused_requests")
    * when it names another address than grid_address (NULL: the address of
    * the first request accepted is pinned), bills more usage than we reported
    * and was not billed yet, or asks more than usage x max_price_per_kwh
-   * (fees included; when has_max_price). A request for 0 Wh is a month bill
+   * (per price unit, fees included; when has_max_price). A request for 0 Wh is a month bill
    * (membership, capacity, VAT; pg_gridop_opts.tariff): with has_max_monthly
    * it is paid up to max_monthly and refused above; without, it passes the
    * price check only when there is none (has_max_price false). */

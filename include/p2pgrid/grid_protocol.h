@@ -22,9 +22,21 @@
  *   (pg_grid_msg_equal) and serialize(parse(x)) is byte-identical to
  *   serialize(s).
  *
- * Units: energy in Wh (int64_t) inside, kWh on the wire as a JSON number with
- * at most 3 decimals; money in base token units (uint64_t) everywhere, prices
- * in base units per kWh; times in Unix milliseconds.
+ * Versions and units (docs/PROTOCOL.md "Versions"): hello, output and usage
+ * come in two versions. Version 1 (no "version" field) is the original
+ * message: electricity, Wh inside, kWh on the wire as a JSON number with at
+ * most 3 decimals, prices "askPerKwh"/"bidPerKwh". Version 2 carries
+ * "version":2, "resource" and "unit" (resource.h names), quantities as JSON
+ * integers of the base unit (0 ..= PG_GRID_MAX_WH, no fractions, exponents,
+ * negatives or strings) and prices "askPerUnit"/"bidPerUnit" (base token
+ * units per price unit = per 1000 base units). A field of the other version
+ * is refused naming it. Inside, every quantity is an int64_t count of the
+ * base unit in the same fields for both versions (output_wh, usage_wh: Wh
+ * for electricity, L for water, ...) and prices stay in ask_per_kwh /
+ * bid_per_kwh (per price unit; per kWh for electricity). goodbye and
+ * payment-request have no version; a payment-request's "usage" is in price
+ * units (kWh, m³) with the kWh rule below. Money in base token units
+ * (uint64_t) everywhere; times in Unix milliseconds.
  *
  * kWh rule (exactness): jansson reads JSON reals as IEEE doubles. An integer
  * token n means n * 1000 Wh. A real token x is accepted iff x is the double
@@ -44,12 +56,13 @@
 #include "p2pgrid/bech32.h"
 #include "p2pgrid/buf.h"
 #include "p2pgrid/err.h"
+#include "p2pgrid/resource.h"
 
 #define PG_GRID_TRYTES 81        /* root: exactly; sideKey: 1..81 */
 #define PG_GRID_MAX_ID 64        /* registrationId, requestId: 1..64 of [A-Za-z0-9._-] */
 #define PG_GRID_MAX_NAME 64      /* name: 1..64 bytes of UTF-8, no control characters */
 #define PG_GRID_MAX_REFERENCE 64 /* reference: 1..64 bytes of printable ASCII 0x20..0x7e */
-/* Energy cap: 1e9 kWh = 1e12 Wh (inclusive). */
+/* Quantity cap: 1e12 base units (inclusive): 1e9 kWh = 1e12 Wh. */
 #define PG_GRID_MAX_WH 1000000000000LL
 /* Times: 0 ..= 4102444800000 (2100-01-01T00:00:00Z), Unix ms. */
 #define PG_GRID_MAX_TIME_MS 4102444800000ULL
@@ -111,9 +124,10 @@ typedef struct pg_grid_goodbye {
 typedef struct pg_grid_output {
   uint64_t slot;
   uint64_t start_time, end_time;
-  int64_t output_wh; /* 0 ..= PG_GRID_MAX_WH */
+  int64_t output_wh; /* base units of the message's resource, 0 ..= PG_GRID_MAX_WH */
   bool has_ask;
-  uint64_t ask_per_kwh; /* base units per kWh, when has_ask */
+  uint64_t ask_per_kwh; /* base token units per price unit (kWh, m³), when has_ask:
+                           "askPerKwh" (v1) / "askPerUnit" (v2) */
   /* TIP-11 Ed25519 bech32 address, lowercase; "" when absent */
   char payment_address[PG_BECH32_MAX_LEN + 1];
 } pg_grid_output;
@@ -121,22 +135,35 @@ typedef struct pg_grid_output {
 typedef struct pg_grid_usage {
   uint64_t slot;
   uint64_t start_time, end_time;
-  int64_t usage_wh; /* 0 ..= PG_GRID_MAX_WH */
+  int64_t usage_wh; /* base units of the message's resource, 0 ..= PG_GRID_MAX_WH */
   bool has_bid;
-  uint64_t bid_per_kwh;
+  uint64_t bid_per_kwh; /* per price unit: "bidPerKwh" (v1) / "bidPerUnit" (v2) */
 } pg_grid_usage;
 
 typedef struct pg_grid_payment_request {
   uint64_t slot;
   char request_id[PG_GRID_MAX_ID + 1];
   uint64_t owed;    /* base units */
-  int64_t usage_wh; /* 0 ..= PG_GRID_MAX_WH */
+  int64_t usage_wh; /* base units billed, 0 ..= PG_GRID_MAX_WH (price units on the wire) */
   char payment_address[PG_BECH32_MAX_LEN + 1]; /* required, lowercase */
   char reference[PG_GRID_MAX_REFERENCE + 1];   /* indexation index for the transfer */
 } pg_grid_payment_request;
 
+/* Message versions (hello, output, usage). */
+#define PG_GRID_VERSION_1 1u /* the original messages: electricity in Wh */
+#define PG_GRID_VERSION_2 2u /* "version":2 with "resource" and "unit" */
+
 typedef struct pg_grid_msg {
   pg_grid_command command;
+  /* hello, output, usage: the version and what the quantities count.
+   * version 0 or 1 = version 1: resource and unit "" or "electricity"/"Wh";
+   * version 2: a resource name (1..31 of [a-z0-9_-]) and its base unit
+   * (1..15 of [A-Za-z0-9_.-]). The parser fills 1 or 2 and both names
+   * ("electricity"/"Wh" for version 1); pg_grid_msg_set_resource fills them
+   * for a writer. Unused (0 and "") for the other commands. */
+  unsigned version;
+  char resource[PG_RESOURCE_NAME_MAX + 1];
+  char unit[PG_RESOURCE_UNIT_MAX + 1];
   union {
     pg_grid_hello hello;
     pg_grid_goodbye goodbye;
@@ -158,6 +185,18 @@ PG_NODISCARD int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_dia
 /* Field-by-field equality of the active member (strings compared as strings;
  * optional values compared only when present). */
 bool pg_grid_msg_equal(const pg_grid_msg *a, const pg_grid_msg *b);
+
+/* How a writer of resource r (NULL or zeroed = electricity) marks m:
+ * version 1 with "electricity"/"Wh" for electricity in Wh
+ * (pg_resource_is_electricity: the original bytes), else version 2 with r's
+ * name and base unit. */
+void pg_grid_msg_set_resource(pg_grid_msg *m, const pg_resource *r);
+/* True when hello/output/usage m counts r's resource in r's base unit
+ * (pg_resource_same; version 1 = electricity in Wh). */
+bool pg_grid_msg_is_resource(const pg_grid_msg *m, const pg_resource *r);
+/* "water/L": the resource and unit m carries (version 1: "electricity/Wh"),
+ * NUL-terminated, truncated to cap. */
+void pg_grid_msg_resource_label(const pg_grid_msg *m, char *out, size_t cap);
 
 /* The "command" of a JSON object in data[0..len) (at most
  * PG_GRID_MAX_SETTLEMENT_JSON bytes), without checking the rest:

@@ -69,6 +69,12 @@ PG_NODISCARD int pg_resource_preset(const char *name, pg_resource *r);
  * (a static, never NULL). */
 const pg_resource *pg_resource_or_default(const pg_resource *r);
 
+/* A valid name (1..31 of [a-z0-9_-]) / base unit (1..15 of [A-Za-z0-9_.-]):
+ * s NUL-terminated within its PG_RESOURCE_*_MAX + 1 bytes (the channel
+ * protocol checks the names a message carries with them). */
+bool pg_resource_name_ok(const char *s);
+bool pg_resource_unit_ok(const char *s);
+
 /* PG_ERR_INVALID (with the field named) unless every field is valid. */
 PG_NODISCARD int pg_resource_check(const pg_resource *r, pg_diag *d);
 

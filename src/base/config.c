@@ -541,6 +541,26 @@ int pg_config_get_u64(pg_config *c, const char *section, const char *key, uint64
   return PG_OK;
 }
 
+int pg_config_alias(pg_config *c, const char *section, const char *key, const char *alias,
+                    const char **used, pg_diag *d) {
+  bool has_key = pg_config_has(c, section, key), has_alias = pg_config_has(c, section, alias);
+  *used = has_alias && !has_key ? alias : key;
+  if (!has_key || !has_alias) return PG_OK;
+  char w[160];
+  pg_config_where(c, section, key, w, sizeof w);
+  lookup(c, section, key);
+  lookup(c, section, alias);
+  return pg_fail(d, PG_ERR_CONFIG,
+                 "%s and %.48s (its old name) are the same setting; set only one", w, alias);
+}
+
+int pg_config_get_u64_alias(pg_config *c, const char *section, const char *key, const char *alias,
+                            uint64_t def, uint64_t min, uint64_t max, uint64_t *out, pg_diag *d) {
+  const char *k = key;
+  int rc = pg_config_alias(c, section, key, alias, &k, d);
+  return rc ? rc : pg_config_get_u64(c, section, k, def, min, max, out, d);
+}
+
 int pg_config_get_int(pg_config *c, const char *section, const char *key, int def, int min,
                       int max, int *out, pg_diag *d) {
   int64_t v = 0;

@@ -265,3 +265,7 @@ int pg_resource_from_json(const json_t *j, pg_resource *out, pg_diag *d) {
   *out = r;
   return PG_OK;
 }
+
+bool pg_resource_name_ok(const char *s) { return s && name_ok(s); }
+
+bool pg_resource_unit_ok(const char *s) { return s && unit_ok(s); }

@@ -73,11 +73,8 @@ void pg_consumer_close(pg_consumer *c) {
 static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
   pg_consumer *c = ctx;
   pg_entity *e = &c->e;
-  pg_grid_msg m = {.command = PG_GRID_CMD_USAGE};
-  m.u.usage.slot = k;
-  m.u.usage.start_time = pg_slot_start(k, e->slot_ms);
-  m.u.usage.end_time = pg_slot_start(k + 1, e->slot_ms);
-  m.u.usage.usage_wh = wh;
+  pg_grid_msg m;
+  pg_entity_reading(e, PG_GRID_CMD_USAGE, k, wh, &m);
   m.u.usage.has_bid = c->o.has_bid;
   m.u.usage.bid_per_kwh = c->o.bid_per_kwh;
   int rc = pg_db_begin(e->db, d);

@@ -39,6 +39,22 @@ int pg_entity_hello_init(const pg_entity *e, pg_grid_hello *h, pg_diag *d) {
   return PG_OK;
 }
 
+void pg_entity_mark(const pg_entity *e, pg_grid_msg *m) {
+  pg_grid_msg_set_resource(m, &e->resource);
+}
+
+void pg_entity_reading(const pg_entity *e, pg_grid_command cmd, uint64_t k, int64_t q,
+                       pg_grid_msg *m) {
+  memset(m, 0, sizeof *m);
+  m->command = cmd;
+  pg_entity_mark(e, m);
+  uint64_t start = pg_slot_start(k, e->slot_ms), end = pg_slot_start(k + 1, e->slot_ms);
+  if (cmd == PG_GRID_CMD_USAGE)
+    m->u.usage = (pg_grid_usage){.slot = k, .start_time = start, .end_time = end, .usage_wh = q};
+  else
+    m->u.output = (pg_grid_output){.slot = k, .start_time = start, .end_time = end, .output_wh = q};
+}
+
 /* Our main channel's hello: who we are, and (with a member key) our
  * certificate and the binding of the channel to it. */
 static int queue_hello(pg_entity *e, const pg_chan_info *ci, pg_grid_entity type, pg_diag *d) {
@@ -46,6 +62,7 @@ static int queue_hello(pg_entity *e, const pg_chan_info *ci, pg_grid_entity type
   pg_grid_hello *h = &m.u.hello;
   int rc = pg_entity_hello_init(e, h, d);
   if (rc) return rc;
+  pg_entity_mark(e, &m);
   h->type = type;
   if (e->key) {
     pg_grid_channel ch;
@@ -54,6 +71,26 @@ static int queue_hello(pg_entity *e, const pg_chan_info *ci, pg_grid_entity type
     rc = pg_entity_sign_binding(e, &ch, h->time, &h->signature, d);
   }
   return rc ? rc : pg_chan_queue(e->db, "main", &m, d);
+}
+
+/* The resource a database was made for is fixed too (kv "resource",
+ * "name/unit"; databases from before it: electricity/Wh): its readings are
+ * counts of that unit. */
+static int check_resource(pg_entity *e, const char *role, pg_diag *d) {
+  char stored[PG_RESOURCE_NAME_MAX + PG_RESOURCE_UNIT_MAX + 2], ours[sizeof stored];
+  snprintf(ours, sizeof ours, "%s/%s", e->resource.name, e->resource.unit);
+  int rc = pg_kv_get_text(e->db, "resource", stored, sizeof stored, d);
+  if (rc) return rc;
+  if (!stored[0]) {
+    int64_t slot = -1; /* an older database with readings: electricity */
+    rc = pg_kv_get_i64(e->db, "next_slot", -1, &slot, d);
+    if (!rc && slot >= 0 && !pg_resource_is_electricity(&e->resource))
+      snprintf(stored, sizeof stored, "electricity/Wh");
+  }
+  if (!rc && stored[0] && strcmp(stored, ours) != 0)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: the data directory %s holds readings of %s, not %s",
+                   role, e->data_dir, stored, ours);
+  return rc ? rc : pg_kv_set_text(e->db, "resource", ours, d);
 }
 
 int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_grid_entity type,
@@ -85,6 +122,8 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->key = o->key;
   e->events = o->events;
   e->tz = o->tz;
+  if (o->resource.name[0] && pg_resource_check(&o->resource, d) != PG_OK) return PG_ERR_CONFIG;
+  e->resource = *pg_resource_or_default(&o->resource);
   if (o->money.units_per_currency == 0) pg_money_default(&e->money);
   else if (pg_money_check(&o->money, d) != PG_OK) return PG_ERR_CONFIG;
   else e->money = o->money;
@@ -114,6 +153,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
     rc = pg_fail(d, PG_ERR_CONFIG, "%s: the data directory was used with slots of %lld ms, not %llu",
                  role, (long long)v, (unsigned long long)e->slot_ms);
   if (!rc && !v) rc = pg_kv_set_i64(e->db, "slot_ms", (int64_t)e->slot_ms, d);
+  if (!rc) rc = check_resource(e, role, d);
   if (!rc) rc = pg_kv_get_i64(e->db, "registered", 0, &v, d);
   if (!rc) e->registered = v != 0;
 
@@ -266,6 +306,7 @@ int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_diag *d) {
   if (ci.root[0]) json_object_set_new(o, "root", json_string(ci.root));
   json_object_set_new(o, "slotMs", json_integer((json_int_t)e->slot_ms));
   json_object_set_new(o, "money", pg_money_json(&e->money));
+  json_object_set_new(o, "resource", pg_resource_json(&e->resource));
   json_object_set_new(o, "timeZone", json_string(pg_tz_name(e->tz)));
   json_object_set_new(o, "currentSlot",
                       json_integer((json_int_t)pg_slot_of(pg_entity_now(e), e->slot_ms)));

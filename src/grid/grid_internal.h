@@ -131,6 +131,7 @@ typedef struct pg_entity {
   pg_money money;             /* display of amounts (status "money") */
   pg_tz tz;                   /* display of times (status "timeZone") */
   char pay_address[PG_BECH32_MAX_LEN + 1]; /* a producer's, sent with its registration */
+  pg_resource resource;       /* what we meter and trade (never zeroed: electricity filled in) */
   /* upstream registration */
   bool registered;
   uint64_t next_register_ms;
@@ -151,6 +152,14 @@ PG_NODISCARD int pg_entity_hello_init(const pg_entity *e, pg_grid_hello *h, pg_d
 /* Signs the binding of channel c to us at time_ms with our member key. */
 PG_NODISCARD int pg_entity_sign_binding(const pg_entity *e, const pg_grid_channel *c,
                                         uint64_t time_ms, pg_grid_signature *out, pg_diag *d);
+/* Marks m (hello, output, usage) with our resource: version 1 for
+ * electricity (the original bytes), else version 2 naming it. */
+void pg_entity_mark(const pg_entity *e, pg_grid_msg *m);
+/* *m = our reading of slot k (the slot's times): an output (cmd
+ * PG_GRID_CMD_OUTPUT) or usage (PG_GRID_CMD_USAGE) of q base units, marked
+ * with our resource; no price. */
+void pg_entity_reading(const pg_entity *e, pg_grid_command cmd, uint64_t k, int64_t q,
+                       pg_grid_msg *m);
 /* Registers our main channel upstream when not yet done (and retries after
  * retry_ms on failure). A consumer's return channel (when the answer holds
  * one) is stored in kv "return_root" / "return_side_key". */
@@ -212,6 +221,7 @@ typedef struct pg_registry {
   /* consumers get a return channel (grid only) */
   bool return_channels;
   char owner_id[PG_GRID_MAX_ID + 1];
+  pg_resource resource; /* the owner's: the hello of a return channel names it */
   /* members: the grid enrols explicitly; a producer takes the sources whose
    * certificate names it (pinned at their first registration) */
   bool explicit_enrolment;
@@ -248,7 +258,10 @@ typedef struct pg_reg_row {
  * other message of an active channel is passed to fn inside the transaction
  * that advances the channel's cursor (fn returning non-zero rolls it back and
  * stops; the message is read again next time). Bad messages are counted and
- * skipped. */
+ * skipped. A hello of another resource or unit than e->resource rejects the
+ * channel; an output or usage of another resource on an active channel is
+ * skipped (never passed to fn); both are logged naming both resources and
+ * counted "wrong_resource" (and "rejected_channels" / "rejected_readings"). */
 typedef int (*pg_reg_msg_fn)(void *ctx, const pg_reg_row *reg, const pg_chan_read *m,
                              pg_diag *d);
 PG_NODISCARD int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d);

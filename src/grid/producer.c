@@ -188,11 +188,8 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
   if (cap > 0 && wh > cap) carry = wh - cap, wh = cap;
   if (wh > PG_GRID_MAX_WH) carry += wh - PG_GRID_MAX_WH, wh = PG_GRID_MAX_WH;
   if (!rc) rc = pg_kv_set_i64(e->db, "carry_wh", carry, d);
-  pg_grid_msg m = {.command = PG_GRID_CMD_OUTPUT};
-  m.u.output.slot = k;
-  m.u.output.start_time = pg_slot_start(k, e->slot_ms);
-  m.u.output.end_time = pg_slot_start(k + 1, e->slot_ms);
-  m.u.output.output_wh = wh;
+  pg_grid_msg m;
+  pg_entity_reading(e, PG_GRID_CMD_OUTPUT, k, wh, &m);
   m.u.output.has_ask = p->o.has_ask;
   m.u.output.ask_per_kwh = p->o.ask_per_kwh;
   snprintf(m.u.output.payment_address, sizeof m.u.output.payment_address, "%s", p->address_bech32);

@@ -80,6 +80,72 @@ static size_t field_len(const char *s, size_t cap) {
   return z ? (size_t)(z - s) : cap;
 }
 
+/* ---------- versions and resources ---------- */
+
+/* hello, output and usage carry a version and a resource */
+static bool versioned(pg_grid_command c) {
+  return c == PG_GRID_CMD_HELLO || c == PG_GRID_CMD_OUTPUT || c == PG_GRID_CMD_USAGE;
+}
+
+static bool is_v2(const pg_grid_msg *m) { return m->version == PG_GRID_VERSION_2; }
+
+/* The resource and unit m carries ("" = version 1's electricity / Wh). */
+static const char *msg_resource(const pg_grid_msg *m) {
+  size_t n = strnlen(m->resource, sizeof m->resource);
+  return n && n < sizeof m->resource ? m->resource : "electricity";
+}
+
+static const char *msg_unit(const pg_grid_msg *m) {
+  size_t n = strnlen(m->unit, sizeof m->unit);
+  return n && n < sizeof m->unit ? m->unit : "Wh";
+}
+
+void pg_grid_msg_set_resource(pg_grid_msg *m, const pg_resource *r) {
+  if (!m) return;
+  r = pg_resource_or_default(r);
+  m->version = pg_resource_is_electricity(r) ? PG_GRID_VERSION_1 : PG_GRID_VERSION_2;
+  snprintf(m->resource, sizeof m->resource, "%s", r->name);
+  snprintf(m->unit, sizeof m->unit, "%s", r->unit);
+}
+
+bool pg_grid_msg_is_resource(const pg_grid_msg *m, const pg_resource *r) {
+  if (!m) return false;
+  r = pg_resource_or_default(r);
+  return strcmp(msg_resource(m), r->name) == 0 && strcmp(msg_unit(m), r->unit) == 0;
+}
+
+void pg_grid_msg_resource_label(const pg_grid_msg *m, char *out, size_t cap) {
+  if (!out || cap == 0) return;
+  if (!m) {
+    out[0] = '\0';
+    return;
+  }
+  snprintf(out, cap, "%s/%s", msg_resource(m), msg_unit(m));
+}
+
+/* The version and resource of a struct (hello, output, usage). */
+static int check_version(const pg_grid_msg *m, const char *cmd, pg_diag *d) {
+  if (m->version > PG_GRID_VERSION_2)
+    return pg_fail(d, PG_ERR_INVALID, "%s: version %u is not supported (1 or 2)", cmd,
+                   m->version);
+  size_t rn = strnlen(m->resource, sizeof m->resource), un = strnlen(m->unit, sizeof m->unit);
+  if (!is_v2(m)) {
+    if ((rn && strcmp(msg_resource(m), "electricity") != 0) || (un && strcmp(msg_unit(m), "Wh") != 0))
+      return pg_fail(d, PG_ERR_INVALID,
+                     "%s: version 1 is electricity in Wh; resource '%.31s' in '%.15s' needs "
+                     "version 2",
+                     cmd, msg_resource(m), msg_unit(m));
+    return PG_OK;
+  }
+  if (!pg_resource_name_ok(m->resource))
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'resource' must be 1..%d characters of [a-z0-9_-]",
+                   cmd, PG_RESOURCE_NAME_MAX);
+  if (!pg_resource_unit_ok(m->unit))
+    return pg_fail(d, PG_ERR_INVALID, "%s: 'unit' must be 1..%d characters of [A-Za-z0-9_.-]",
+                   cmd, PG_RESOURCE_UNIT_MAX);
+  return PG_OK;
+}
+
 /* ---------- kWh <-> Wh ---------- */
 
 int pg_grid_kwh_format(int64_t wh, char *out, size_t cap) {
@@ -317,10 +383,14 @@ static int check_span(const char *cmd, uint64_t slot, uint64_t start, uint64_t e
   return PG_OK;
 }
 
-static int check_wh(const char *cmd, const char *key, int64_t wh, pg_diag *d) {
+/* A quantity: unit NULL = kWh on the wire (version 1), else the base unit. */
+static int check_wh(const char *cmd, const char *key, int64_t wh, const char *unit, pg_diag *d) {
   if (wh < 0) return pg_fail(d, PG_ERR_INVALID, "%s: '%s' must not be negative", cmd, key);
-  if (wh > PG_GRID_MAX_WH)
+  if (wh > PG_GRID_MAX_WH && !unit)
     return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is over the limit of 1000000000 kWh", cmd, key);
+  if (wh > PG_GRID_MAX_WH)
+    return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is over the limit of 1000000000000 %s", cmd, key,
+                   unit);
   return PG_OK;
 }
 
@@ -387,7 +457,9 @@ int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d) {
   if (!m) return pg_fail(d, PG_ERR_INVALID, "no message");
   const char *cmd = pg_grid_command_name(m->command);
   if (!cmd) return pg_fail(d, PG_ERR_INVALID, "unknown command %d", (int)m->command);
-  int rc = PG_OK;
+  int rc = versioned(m->command) ? check_version(m, cmd, d) : PG_OK;
+  if (rc) return rc;
+  const char *unit = is_v2(m) ? msg_unit(m) : NULL;
   switch (m->command) {
   case PG_GRID_CMD_HELLO: {
     const pg_grid_hello *h = &m->u.hello;
@@ -411,8 +483,9 @@ int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d) {
   case PG_GRID_CMD_OUTPUT: {
     const pg_grid_output *o = &m->u.output;
     rc = check_span(cmd, o->slot, o->start_time, o->end_time, d);
-    if (!rc) rc = check_wh(cmd, "output", o->output_wh, d);
-    if (!rc && o->has_ask) rc = check_money(cmd, "askPerKwh", o->ask_per_kwh, d);
+    if (!rc) rc = check_wh(cmd, "output", o->output_wh, unit, d);
+    if (!rc && o->has_ask)
+      rc = check_money(cmd, unit ? "askPerUnit" : "askPerKwh", o->ask_per_kwh, d);
     if (!rc && field_len(o->payment_address, sizeof o->payment_address) > 0)
       rc = check_address(cmd, "paymentAddress", o->payment_address, sizeof o->payment_address,
                          NULL, d);
@@ -421,8 +494,9 @@ int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d) {
   case PG_GRID_CMD_USAGE: {
     const pg_grid_usage *u = &m->u.usage;
     rc = check_span(cmd, u->slot, u->start_time, u->end_time, d);
-    if (!rc) rc = check_wh(cmd, "usage", u->usage_wh, d);
-    if (!rc && u->has_bid) rc = check_money(cmd, "bidPerKwh", u->bid_per_kwh, d);
+    if (!rc) rc = check_wh(cmd, "usage", u->usage_wh, unit, d);
+    if (!rc && u->has_bid)
+      rc = check_money(cmd, unit ? "bidPerUnit" : "bidPerKwh", u->bid_per_kwh, d);
     return rc;
   }
   case PG_GRID_CMD_PAYMENT_REQUEST: {
@@ -431,7 +505,7 @@ int pg_grid_msg_validate(const pg_grid_msg *m, pg_diag *d) {
       return pg_fail(d, PG_ERR_INVALID, "%s: 'slot' is out of range (0..2^53-1)", cmd);
     rc = check_id(cmd, "requestId", p->request_id, d);
     if (!rc) rc = check_money(cmd, "owed", p->owed, d);
-    if (!rc) rc = check_wh(cmd, "usage", p->usage_wh, d);
+    if (!rc) rc = check_wh(cmd, "usage", p->usage_wh, NULL, d);
     if (!rc)
       rc = check_address(cmd, "paymentIdOrAddress", p->payment_address,
                          sizeof p->payment_address, NULL, d);
@@ -459,13 +533,18 @@ static void put_signature_field(pg_buf *b, const pg_grid_signature *s);
 static void put_certificate_field(pg_buf *b, const uint8_t *cert, size_t len);
 static bool sig_eq(const pg_grid_signature *a, const pg_grid_signature *b);
 
-static const char *const k_hello[] = {"command", "registrationId", "name", "type", "time",
+/* "version", "resource", "unit" and the price fields of both versions are
+ * allowed here; parse_version refuses those of the other version. */
+static const char *const k_hello[] = {"command", "version", "resource", "unit",
+                                      "registrationId", "name", "type", "time",
                                       "certificate", "signature", NULL};
 static const char *const k_goodbye[] = {"command", "registrationId", "time", NULL};
-static const char *const k_output[] = {"command", "slot", "startTime", "endTime", "output",
-                                       "askPerKwh", "paymentAddress", NULL};
-static const char *const k_usage[] = {"command", "slot", "startTime", "endTime", "usage",
-                                      "bidPerKwh", NULL};
+static const char *const k_output[] = {"command", "version", "resource", "unit", "slot",
+                                       "startTime", "endTime", "output", "askPerKwh",
+                                       "askPerUnit", "paymentAddress", NULL};
+static const char *const k_usage[] = {"command", "version", "resource", "unit", "slot",
+                                      "startTime", "endTime", "usage", "bidPerKwh",
+                                      "bidPerUnit", NULL};
 static const char *const k_payreq[] = {"command", "slot", "requestId", "owed", "usage",
                                        "paymentIdOrAddress", "reference", NULL};
 
@@ -497,6 +576,61 @@ static int parse_span(const json_t *j, const char *cmd, uint64_t *slot, uint64_t
   return rc;
 }
 
+/* present and not null */
+static bool has_field(const json_t *j, const char *key) {
+  json_t *v = json_object_get(j, key);
+  return v && !json_is_null(v);
+}
+
+/* "version" (absent: 1) and, for version 2, "resource" and "unit" into m;
+ * a field of the other version is refused naming it. */
+static int parse_version(const json_t *j, const char *cmd, pg_grid_msg *m, pg_diag *d) {
+  static const char *const pairs[][2] = {{"askPerKwh", "askPerUnit"},
+                                         {"bidPerKwh", "bidPerUnit"},
+                                         {NULL, "resource"},
+                                         {NULL, "unit"}};
+  uint64_t v = PG_GRID_VERSION_1;
+  size_t n = 0;
+  int rc = has_field(j, "version") ? get_u64(j, cmd, "version", PG_GRID_MAX_SAFE_INT, &v, d)
+                                   : PG_OK;
+  if (rc) return rc;
+  if (v != PG_GRID_VERSION_1 && v != PG_GRID_VERSION_2)
+    return pg_fail(d, PG_ERR_INVALID, "%s: version %" PRIu64 " is not supported (1 or 2)", cmd, v);
+  m->version = (unsigned)v;
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    if (v == PG_GRID_VERSION_2 && pairs[i][0] && has_field(j, pairs[i][0]))
+      return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is a version 1 field; version 2 uses '%s'",
+                     cmd, pairs[i][0], pairs[i][1]);
+    if (v == PG_GRID_VERSION_1 && has_field(j, pairs[i][1]))
+      return pg_fail(d, PG_ERR_INVALID, "%s: '%s' is a version 2 field (with \"version\":2)%s%s",
+                     cmd, pairs[i][1], pairs[i][0] ? "; version 1 uses " : "",
+                     pairs[i][0] ? pairs[i][0] : "");
+  }
+  if (v == PG_GRID_VERSION_1) {
+    snprintf(m->resource, sizeof m->resource, "electricity");
+    snprintf(m->unit, sizeof m->unit, "Wh");
+    return PG_OK;
+  }
+  rc = get_text(j, cmd, "resource", false, m->resource, sizeof m->resource, &n, d);
+  if (!rc) rc = get_text(j, cmd, "unit", false, m->unit, sizeof m->unit, &n, d);
+  return rc ? rc : check_version(m, cmd, d);
+}
+
+/* A quantity: version 1 kWh (get_kwh); version 2 a JSON integer count of
+ * the base unit (no fraction, exponent, sign or string). */
+static int get_quantity(const json_t *obj, const pg_grid_msg *m, const char *cmd,
+                        const char *key, int64_t *out, pg_diag *d) {
+  if (!is_v2(m)) return get_kwh(obj, cmd, key, out, d);
+  json_t *v = json_object_get(obj, key);
+  if (!v) return pg_fail(d, PG_ERR_INVALID, "%s: missing field '%s'", cmd, key);
+  if (!json_is_integer(v))
+    return pg_fail(d, PG_ERR_INVALID,
+                   "%s: field '%s': expected an integer count of %s (version 2), got %s", cmd, key,
+                   msg_unit(m), json_is_real(v) ? "a fraction or exponent" : pg_json_type_name(v));
+  *out = (int64_t)json_integer_value(v);
+  return check_wh(cmd, key, *out, msg_unit(m), d);
+}
+
 static int command_of(const char *cs, size_t cn, pg_grid_command *out, pg_diag *d) {
   static const pg_grid_command cmds[] = {PG_GRID_CMD_HELLO,  PG_GRID_CMD_GOODBYE,
                                          PG_GRID_CMD_OUTPUT, PG_GRID_CMD_USAGE,
@@ -525,6 +659,7 @@ static int parse_body(const json_t *j, pg_grid_msg *m, pg_diag *d) {
   case PG_GRID_CMD_HELLO: {
     pg_grid_hello *h = &m->u.hello;
     rc = check_keys(j, cmd, k_hello, d);
+    if (!rc) rc = parse_version(j, cmd, m, d);
     if (!rc) rc = get_text(j, cmd, "registrationId", false, h->registration_id,
                            sizeof h->registration_id, &n, d);
     if (!rc) rc = get_text(j, cmd, "name", true, h->name, sizeof h->name, &n, d);
@@ -553,10 +688,12 @@ static int parse_body(const json_t *j, pg_grid_msg *m, pg_diag *d) {
   case PG_GRID_CMD_OUTPUT: {
     pg_grid_output *o = &m->u.output;
     rc = check_keys(j, cmd, k_output, d);
+    if (!rc) rc = parse_version(j, cmd, m, d);
     if (!rc) rc = parse_span(j, cmd, &o->slot, &o->start_time, &o->end_time, d);
-    if (!rc) rc = get_kwh(j, cmd, "output", &o->output_wh, d);
+    if (!rc) rc = get_quantity(j, m, cmd, "output", &o->output_wh, d);
     if (!rc)
-      rc = opt_u64(j, cmd, "askPerKwh", PG_GRID_MAX_SAFE_INT, &o->has_ask, &o->ask_per_kwh, d);
+      rc = opt_u64(j, cmd, is_v2(m) ? "askPerUnit" : "askPerKwh", PG_GRID_MAX_SAFE_INT,
+                   &o->has_ask, &o->ask_per_kwh, d);
     if (!rc) rc = get_text(j, cmd, "paymentAddress", true, o->payment_address,
                            sizeof o->payment_address, &n, d);
     if (!rc && json_object_get(j, "paymentAddress") &&
@@ -568,10 +705,12 @@ static int parse_body(const json_t *j, pg_grid_msg *m, pg_diag *d) {
   case PG_GRID_CMD_USAGE: {
     pg_grid_usage *u = &m->u.usage;
     rc = check_keys(j, cmd, k_usage, d);
+    if (!rc) rc = parse_version(j, cmd, m, d);
     if (!rc) rc = parse_span(j, cmd, &u->slot, &u->start_time, &u->end_time, d);
-    if (!rc) rc = get_kwh(j, cmd, "usage", &u->usage_wh, d);
+    if (!rc) rc = get_quantity(j, m, cmd, "usage", &u->usage_wh, d);
     if (!rc)
-      rc = opt_u64(j, cmd, "bidPerKwh", PG_GRID_MAX_SAFE_INT, &u->has_bid, &u->bid_per_kwh, d);
+      rc = opt_u64(j, cmd, is_v2(m) ? "bidPerUnit" : "bidPerKwh", PG_GRID_MAX_SAFE_INT,
+                   &u->has_bid, &u->bid_per_kwh, d);
     break;
   }
   case PG_GRID_CMD_PAYMENT_REQUEST: {
@@ -709,6 +848,16 @@ static void put_kwh_field(pg_buf *b, const char *key, int64_t wh) {
   pg_buf_puts(b, num);
 }
 
+static void put_i64_field(pg_buf *b, const char *key, int64_t v, bool first);
+
+/* A quantity: kWh (version 1) or an integer of the base unit (version 2). */
+static void put_quantity(pg_buf *b, const pg_grid_msg *m, const char *key, int64_t q) {
+  if (is_v2(m))
+    put_i64_field(b, key, q, false);
+  else
+    put_kwh_field(b, key, q);
+}
+
 static int finish(pg_buf *out, size_t start) {
   int rc = pg_buf_status(out);
   if (rc) {
@@ -726,6 +875,11 @@ int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_diag *d) {
   size_t start = out->len;
   pg_buf_put_u8(out, '{');
   put_str_field(out, "command", pg_grid_command_name(m->command), true);
+  if (versioned(m->command) && is_v2(m)) {
+    put_u64_field(out, "version", PG_GRID_VERSION_2);
+    put_str_field(out, "resource", m->resource, false);
+    put_str_field(out, "unit", m->unit, false);
+  }
   switch (m->command) {
   case PG_GRID_CMD_HELLO:
     put_str_field(out, "registrationId", m->u.hello.registration_id, false);
@@ -744,8 +898,9 @@ int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_diag *d) {
     put_u64_field(out, "slot", m->u.output.slot);
     put_u64_field(out, "startTime", m->u.output.start_time);
     put_u64_field(out, "endTime", m->u.output.end_time);
-    put_kwh_field(out, "output", m->u.output.output_wh);
-    if (m->u.output.has_ask) put_u64_field(out, "askPerKwh", m->u.output.ask_per_kwh);
+    put_quantity(out, m, "output", m->u.output.output_wh);
+    if (m->u.output.has_ask)
+      put_u64_field(out, is_v2(m) ? "askPerUnit" : "askPerKwh", m->u.output.ask_per_kwh);
     if (m->u.output.payment_address[0])
       put_str_field(out, "paymentAddress", m->u.output.payment_address, false);
     break;
@@ -753,8 +908,9 @@ int pg_grid_msg_serialize(const pg_grid_msg *m, pg_buf *out, pg_diag *d) {
     put_u64_field(out, "slot", m->u.usage.slot);
     put_u64_field(out, "startTime", m->u.usage.start_time);
     put_u64_field(out, "endTime", m->u.usage.end_time);
-    put_kwh_field(out, "usage", m->u.usage.usage_wh);
-    if (m->u.usage.has_bid) put_u64_field(out, "bidPerKwh", m->u.usage.bid_per_kwh);
+    put_quantity(out, m, "usage", m->u.usage.usage_wh);
+    if (m->u.usage.has_bid)
+      put_u64_field(out, is_v2(m) ? "bidPerUnit" : "bidPerKwh", m->u.usage.bid_per_kwh);
     break;
   case PG_GRID_CMD_PAYMENT_REQUEST:
     put_u64_field(out, "slot", m->u.payment_request.slot);
@@ -777,8 +933,15 @@ static bool str_eq(const char *a, const char *b, size_t cap) {
   return na == nb && memcmp(a, b, na) == 0;
 }
 
+/* Same version (0 = 1) and resource (version 1: electricity in Wh). */
+static bool version_eq(const pg_grid_msg *a, const pg_grid_msg *b) {
+  return is_v2(a) == is_v2(b) && strcmp(msg_resource(a), msg_resource(b)) == 0 &&
+         strcmp(msg_unit(a), msg_unit(b)) == 0;
+}
+
 bool pg_grid_msg_equal(const pg_grid_msg *a, const pg_grid_msg *b) {
   if (!a || !b || a->command != b->command) return false;
+  if (versioned(a->command) && !version_eq(a, b)) return false;
   switch (a->command) {
   case PG_GRID_CMD_HELLO: {
     const pg_grid_hello *x = &a->u.hello, *y = &b->u.hello;

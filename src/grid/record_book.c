@@ -38,6 +38,7 @@ static int queue_hello(pg_entity *e, const char *root, pg_diag *d) {
   pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
   pg_grid_hello *h = &m.u.hello;
   int rc = pg_entity_hello_init(e, h, d);
+  pg_entity_mark(e, &m);
   if (!rc && e->key) {
     pg_buf msg;
     pg_buf_init(&msg, 512);

@@ -51,6 +51,7 @@ int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed, bool 
   if (!r->limits.max_channels) r->limits.max_channels = 32;
   if (!r->limits.binding_skew_ms) r->limits.binding_skew_ms = 10 * 60 * 1000;
   snprintf(r->owner_id, sizeof r->owner_id, "%s", e->id);
+  r->resource = e->resource;
   return PG_OK;
 }
 
@@ -104,6 +105,7 @@ static int return_channel(pg_registry *r, const char *id, pg_grid_channel *out, 
   int rc = pg_chan_ensure(r->db, name, r->security, &ci, &created, d);
   if (!rc && created) {
     pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
+    pg_grid_msg_set_resource(&m, &r->resource);
     snprintf(m.u.hello.registration_id, sizeof m.u.hello.registration_id, "%s", id);
     m.u.hello.time = pg_clock_now(r->clock);
     rc = pg_chan_queue(r->db, name, &m, d);
@@ -489,6 +491,25 @@ static int hello_bound(pg_entity *e, const pg_reg_row *reg, const pg_grid_hello 
   return PG_OK;
 }
 
+/* why = "" when m (a hello, output or usage) counts our resource in our
+ * unit; else the reason naming both, logged and counted "wrong_resource". */
+static int resource_ok(pg_entity *e, const pg_reg_row *reg, const pg_grid_msg *m, char *why,
+                       size_t cap, pg_diag *d) {
+  why[0] = '\0';
+  if (m->command != PG_GRID_CMD_HELLO && m->command != PG_GRID_CMD_OUTPUT &&
+      m->command != PG_GRID_CMD_USAGE)
+    return PG_OK;
+  if (pg_grid_msg_is_resource(m, &e->resource)) return PG_OK;
+  char theirs[PG_RESOURCE_NAME_MAX + PG_RESOURCE_UNIT_MAX + 2];
+  pg_grid_msg_resource_label(m, theirs, sizeof theirs);
+  snprintf(why, cap, "channel %s: resource %s is not this %s's %s/%s", reg->id, theirs,
+           e->type == PG_GRID_ENTITY_PRODUCER ? "producer" : "grid", e->resource.name,
+           e->resource.unit);
+  pg_log_warn(e->role, "%s: %s %s refused: %s", e->id, reg->id, pg_grid_command_name(m->command),
+              why);
+  return pg_count_add(e->db, "wrong_resource", 1, d);
+}
+
 /* One message of one channel, in one transaction that also moves the
  * channel's cursor past it. *again: go on reading. */
 static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_reg_msg_fn fn,
@@ -508,7 +529,8 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
       snprintf(why, sizeof why, "the first message of the channel is not a hello naming '%s'",
                reg->id);
     else
-      r2 = hello_bound(e, reg, &m->msg.u.hello, why, sizeof why, d);
+      r2 = resource_ok(e, reg, &m->msg, why, sizeof why, d);
+    if (!r2 && !why[0]) r2 = hello_bound(e, reg, &m->msg.u.hello, why, sizeof why, d);
     if (!r2 && !why[0]) {
       state = PG_REG_ACTIVE;
       pg_log_info(e->role, "%s: channel of '%s' is active", e->id, reg->id);
@@ -521,6 +543,10 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
   } else if (m->msg.command == PG_GRID_CMD_GOODBYE) {
     state = PG_REG_CLOSED;
     pg_log_info(e->role, "%s: '%s' said goodbye", e->id, reg->id);
+  } else if ((r2 = resource_ok(e, reg, &m->msg, why, sizeof why, d)) != PG_OK || why[0]) {
+    /* another resource: never settled (a repeated hello changes nothing) */
+    if (!r2 && m->msg.command != PG_GRID_CMD_HELLO)
+      r2 = pg_count_add(e->db, "rejected_readings", 1, d);
   } else if (m->msg.command == PG_GRID_CMD_HELLO) {
     /* a repeated hello changes nothing */
   } else {

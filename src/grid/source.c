@@ -47,11 +47,8 @@ void pg_source_close(pg_source *s) {
 /* Queues the output of slot k (with the slot counter) in one transaction. */
 static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
   pg_entity *e = &s->e;
-  pg_grid_msg m = {.command = PG_GRID_CMD_OUTPUT};
-  m.u.output.slot = k;
-  m.u.output.start_time = pg_slot_start(k, e->slot_ms);
-  m.u.output.end_time = pg_slot_start(k + 1, e->slot_ms);
-  m.u.output.output_wh = wh;
+  pg_grid_msg m;
+  pg_entity_reading(e, PG_GRID_CMD_OUTPUT, k, wh, &m);
   int rc = pg_db_begin(e->db, d);
   if (rc) return rc;
   rc = pg_chan_queue(e->db, "main", &m, d);

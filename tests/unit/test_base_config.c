@@ -374,6 +374,51 @@ static void test_unused(void **state) {
   pg_config_free(c);
 }
 
+/* A renamed key and its old name (alias): either, never both. */
+static void test_alias(void **state) {
+  (void)state;
+  pg_config *c = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  const char *ini = "[grid]\nfee_per_kwh = 7\n[producer]\nask_per_unit = 9\nask_per_kwh = 8\n"
+                    "[consumer]\nbid_per_unit = 5\n";
+  assert_int_equal(pg_config_load_string(c, "g.ini", ini, strlen(ini), &d), PG_OK);
+  uint64_t v = 0;
+  const char *used = NULL;
+  /* only the old name: it is read */
+  assert_int_equal(pg_config_get_u64_alias(c, "grid", "fee_per_unit", "fee_per_kwh", 0, 0, 100,
+                                           &v, &d),
+                   PG_OK);
+  assert_int_equal(v, 7);
+  assert_int_equal(pg_config_alias(c, "grid", "fee_per_unit", "fee_per_kwh", &used, &d), PG_OK);
+  assert_string_equal(used, "fee_per_kwh");
+  /* only the new name */
+  assert_int_equal(pg_config_get_u64_alias(c, "consumer", "bid_per_unit", "bid_per_kwh", 0, 0,
+                                           100, &v, &d),
+                   PG_OK);
+  assert_int_equal(v, 5);
+  /* neither: the default, and the key's name */
+  assert_int_equal(pg_config_get_u64_alias(c, "grid", "x_per_unit", "x_per_kwh", 42, 0, 100, &v,
+                                           &d),
+                   PG_OK);
+  assert_int_equal(v, 42);
+  assert_int_equal(pg_config_alias(c, "grid", "x_per_unit", "x_per_kwh", &used, &d), PG_OK);
+  assert_string_equal(used, "x_per_unit");
+  /* both: an error naming both, and neither is left unread */
+  assert_int_equal(pg_config_get_u64_alias(c, "producer", "ask_per_unit", "ask_per_kwh", 0, 0,
+                                           100, &v, &d),
+                   PG_ERR_CONFIG);
+  assert_string_equal(d.msg, "g.ini:4: [producer] ask_per_unit and ask_per_kwh (its old name) are "
+                             "the same setting; set only one");
+  assert_int_equal(pg_config_unused(c, NULL, NULL), 0);
+  /* a bad value names the key as written */
+  assert_int_equal(pg_config_get_u64_alias(c, "grid", "fee_per_unit", "fee_per_kwh", 0, 0, 5, &v,
+                                           &d),
+                   PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "fee_per_kwh"));
+  pg_config_free(c);
+}
+
 static void test_files(void **state) {
   (void)state;
   char path[] = "/tmp/pg_test_config_XXXXXX";
@@ -416,7 +461,7 @@ int main(void) {
       cmocka_unit_test(test_line_limits),    cmocka_unit_test(test_overrides),
       cmocka_unit_test(test_layering_and_require), cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_bool_duration_size), cmocka_unit_test(test_unused),
-      cmocka_unit_test(test_files),
+      cmocka_unit_test(test_files),          cmocka_unit_test(test_alias),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,7 @@
 #define NPROD 2
 #define NCONS 3
 #define MI 1000000ULL
+#define ADDR_ROGUE "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx"
 
 /* a deterministic test meter: wh depends on the slot and a per-meter base */
 typedef struct tmeter {
@@ -117,6 +118,8 @@ static uint64_t g_cons0_max_price, g_grid_float;
  * charge (0 = none) and the clock's start (0 = TT_START_MS) */
 static pg_tariff g_tariff;
 static uint64_t g_cons0_max_monthly, g_start_ms;
+/* what every entity of the world trades (zero = electricity) */
+static pg_resource g_resource;
 
 /* Capacities (enrolled in the certificates): the test meters report a few
  * hundred Wh per 4 s slot, i.e. hundreds of kW. */
@@ -149,7 +152,7 @@ static void open_entities(world *w) {
   pg_diag d = {{0}};
   char dir[600], id[32];
   pg_entity_opts o = {.client = &w->net.base, .clock = &w->tf.clock.base, .slot_ms = SLOT_MS,
-                      .security = 1, .retry_ms = 500};
+                      .security = 1, .retry_ms = 500, .resource = g_resource};
   pg_gridop_opts go = {.mech = PG_MARKET_PAY_AS_CLEAR, .import_price = 300 * MI,
                        .export_price = 80 * MI, .fee_per_kwh = 5 * MI, .fee_bp = 100,
                        .payout_min = 0, .dust_allowance = 10 * MI, .seed = w->seeds[0],
@@ -636,10 +639,13 @@ static void reg_body(const pg_tls_key *k, const char *id, const char *type, cons
   pg_buf_free(&b);
 }
 
-/* A hello naming `names` on the channel (root, side key) of k's member. */
-static char *hello_text(const pg_tls_key *k, const char *id, const char *names, const char *root,
-                        const char *side_key, uint64_t t) {
+/* A hello naming `names` on the channel (root, side key) of k's member,
+ * in the form of resource r (NULL = electricity, version 1). */
+static char *hello_text_of(const pg_tls_key *k, const char *id, const char *names,
+                           const char *root, const char *side_key, uint64_t t,
+                           const pg_resource *r) {
   pg_grid_msg m = {.command = PG_GRID_CMD_HELLO};
+  pg_grid_msg_set_resource(&m, r);
   snprintf(m.u.hello.registration_id, sizeof m.u.hello.registration_id, "%s", names);
   m.u.hello.time = t;
   size_t n = 0;
@@ -654,6 +660,11 @@ static char *hello_text(const pg_tls_key *k, const char *id, const char *names, 
   char *s = strdup((const char *)b.data);
   pg_buf_free(&b);
   return s;
+}
+
+static char *hello_text(const pg_tls_key *k, const char *id, const char *names, const char *root,
+                        const char *side_key, uint64_t t) {
+  return hello_text_of(k, id, names, root, side_key, t, NULL);
 }
 
 /* ---- channels whose trees hold several messages ---- */
@@ -1499,6 +1510,206 @@ static void test_node_outage(void **state) {
   world_free(w);
 }
 
+/* ---- resources (issue 16) ---- */
+
+/* Member `id` (a new key of role, enrolled at the grid; a source: at
+ * producer-0) registers a new channel and publishes a hello of resource
+ * hello_res and then texts on it. */
+static void foreign_channel(world *w, const char *id, pg_role role, const pg_resource *hello_res,
+                            const char *const *texts, size_t n) {
+  pg_diag d = {{0}};
+  pg_mam_channel ch;
+  char seed[82], root[82], body[2048];
+  assert_int_equal(pg_mam_random_trytes(seed, 81), PG_OK);
+  assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, "KEY", 3, 1, &d), PG_OK);
+  assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
+  bool source = role == PG_ROLE_SOURCE;
+  pg_tls_key *k = member_key(w, id, role, source ? "producer-0" : NULL);
+  if (!source) enrol(w, k, role == PG_ROLE_PRODUCER ? ADDR_ROGUE : NULL);
+  pg_httpd_peer pr = peer_of(k);
+  uint64_t t0 = pg_clock_now(&w->tf.clock.base);
+  reg_body(k, id, source ? "source" : role == PG_ROLE_PRODUCER ? "producer" : "consumer", root,
+           "KEY", t0, body, sizeof body);
+  char path[128];
+  snprintf(path, sizeof path, "/registration/%s", id);
+  pg_buf resp;
+  pg_buf_init(&resp, 4096);
+  unsigned st = 0;
+  assert_int_equal(source ? pg_producer_handle(w->prod[0], &pr, "PUT", path, body, strlen(body),
+                                               &st, &resp)
+                          : pg_gridop_handle(w->grid, &pr, "PUT", path, body, strlen(body), &st,
+                                             &resp),
+                   PG_OK);
+  assert_int_equal(st, 201);
+  pg_buf_free(&resp);
+  char *hello = hello_text_of(k, id, id, root, "KEY", t0, hello_res);
+  pg_tls_key_free(k);
+  publish(w, &ch, (const char *const[]){hello}, 1);
+  publish(w, &ch, texts, n);
+  free(hello);
+  pg_mam_channel_wipe(&ch);
+}
+
+/* A reading of slot k as text: version 1 ("output":0.5) or 2 (500 L). */
+static void reading_text(const char *cmd, uint64_t k, const pg_resource *r, char *out, size_t cap) {
+  pg_grid_msg m;
+  memset(&m, 0, sizeof m);
+  pg_grid_msg_set_resource(&m, r);
+  m.command = strcmp(cmd, "usage") == 0 ? PG_GRID_CMD_USAGE : PG_GRID_CMD_OUTPUT;
+  if (m.command == PG_GRID_CMD_USAGE) {
+    m.u.usage = (pg_grid_usage){.slot = k, .start_time = k * SLOT_MS,
+                                .end_time = (k + 1) * SLOT_MS, .usage_wh = 500};
+  } else {
+    m.u.output = (pg_grid_output){.slot = k, .start_time = k * SLOT_MS,
+                                  .end_time = (k + 1) * SLOT_MS, .output_wh = 500};
+    snprintf(m.u.output.payment_address, sizeof m.u.output.payment_address, "%s", ADDR_ROGUE);
+  }
+  pg_buf b;
+  pg_buf_init(&b, PG_GRID_MAX_JSON);
+  assert_int_equal(pg_grid_msg_serialize(&m, &b, NULL), PG_OK);
+  assert_true(b.len < cap);
+  memcpy(out, b.data, b.len);
+  out[b.len] = '\0';
+  pg_buf_free(&b);
+}
+
+/* The first row of sql on the database of entity dir (role's), read-only:
+ * *db and the stepped statement (finalize both). */
+static sqlite3_stmt *entity_row(world *w, const char *dir, const char *role, const char *sql,
+                                sqlite3 **db) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s/%s.db", w->root, dir, role);
+  assert_int_equal(sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(*db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  return st;
+}
+
+static const char *status_resource(json_t *status) {
+  return json_string_value(json_object_get(json_object_get(status, "resource"), "name"));
+}
+
+/* An electricity grid: a water consumer's channel is rejected, a water
+ * reading on an electricity producer's active channel is refused (its
+ * electricity reading of the same slot is settled), a producer rejects a
+ * water source; each is counted "wrong_resource" and the grid keeps
+ * settling everybody else exactly. */
+static void test_wrong_resource(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_diag d = {{0}};
+  pg_resource water;
+  assert_int_equal(pg_resource_preset("water", &water), PG_OK);
+  uint64_t k = TT_START_MS / SLOT_MS;
+  char wet[512], dry[512];
+  reading_text("usage", k, &water, wet, sizeof wet);
+  foreign_channel(w, "consumer-water", PG_ROLE_CONSUMER, &water, (const char *const[]){wet}, 1);
+  reading_text("output", k, &water, wet, sizeof wet);
+  reading_text("output", k, NULL, dry, sizeof dry);
+  foreign_channel(w, "rogue", PG_ROLE_PRODUCER, NULL, (const char *const[]){wet, dry}, 2);
+  foreign_channel(w, "source-water", PG_ROLE_SOURCE, &water, (const char *const[]){wet}, 1);
+  run(w, 6 * SLOT_MS);
+  drain(w);
+  json_t *gs = NULL, *gp = NULL, *ps = NULL;
+  assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
+  assert_string_equal(status_resource(gs), "electricity");
+  assert_int_equal(counter(gs, "wrong_resource"), 2);
+  assert_int_equal(counter(gs, "rejected_channels"), 1);
+  assert_int_equal(counter(gs, "rejected_readings"), 1);
+  assert_int_equal(pg_gridop_producers(w->grid, &gp, &d), PG_OK);
+  size_t i;
+  json_t *row;
+  bool seen = false;
+  json_array_foreach(gp, i, row) {
+    if (strcmp(json_string_value(json_object_get(row, "id")), "rogue") == 0) {
+      assert_int_equal(jint(row, "readings"), 1);   /* the electricity one */
+      assert_int_equal(jint(row, "outputWh"), 500);
+      seen = true;
+    }
+  }
+  assert_true(seen);
+  assert_int_equal(pg_producer_status(w->prod[0], &ps, &d), PG_OK);
+  assert_string_equal(status_resource(ps), "electricity");
+  assert_int_equal(counter(ps, "wrong_resource"), 1);
+  assert_int_equal(counter(ps, "rejected_channels"), 1);
+  json_decref(ps);
+  json_decref(gp);
+  json_decref(gs);
+  /* the rejected channel is the consumer's, with the reason naming both */
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = entity_row(w, "grid", "grid",
+                                "SELECT state, error FROM registrations"
+                                " WHERE id = 'consumer-water'",
+                                &db);
+  assert_int_equal(sqlite3_column_int(st, 0), 3); /* rejected */
+  assert_string_equal((const char *)sqlite3_column_text(st, 1),
+                      "channel consumer-water: resource water/L is not this grid's electricity/Wh");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  world_free(w);
+}
+
+/* A water community: every entity writes version 2 water messages, litres
+ * arrive and settle exactly (sources = producers = grid, consumers = grid),
+ * and an electricity (version 1) channel is rejected and counted. */
+static void test_water_grid(void **state) {
+  (void)state;
+  assert_int_equal(pg_resource_preset("water", &g_resource), PG_OK);
+  world *w = world_new();
+  memset(&g_resource, 0, sizeof g_resource);
+  pg_diag d = {{0}};
+  uint64_t k = TT_START_MS / SLOT_MS;
+  char dry[512];
+  reading_text("usage", k, NULL, dry, sizeof dry);
+  foreign_channel(w, "consumer-volt", PG_ROLE_CONSUMER, NULL, (const char *const[]){dry}, 1);
+  run(w, 8 * SLOT_MS);
+  drain(w);
+  check_books(w);
+  check_record(w);
+  json_t *gs = NULL, *s = NULL, *c = NULL;
+  assert_int_equal(pg_gridop_status(w->grid, &gs, &d), PG_OK);
+  assert_string_equal(status_resource(gs), "water");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(gs, "resource"), "displayUnit")), "m³");
+  assert_int_equal(counter(gs, "wrong_resource"), 1);
+  assert_int_equal(counter(gs, "rejected_channels"), 1);
+  assert_int_equal(pg_source_status(w->src[0], &s, &d), PG_OK);
+  assert_string_equal(status_resource(s), "water");
+  assert_int_equal(pg_consumer_status(w->cons[2], &c, &d), PG_OK);
+  assert_string_equal(status_resource(c), "water");
+  json_decref(c);
+  json_decref(s);
+  json_decref(gs);
+  /* what went on the Tangle: version 2 in litres */
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = entity_row(w, "consumer-2", "consumer",
+                                "SELECT body FROM outbox WHERE channel = 'main'"
+                                " ORDER BY seq LIMIT 2",
+                                &db);
+  for (int i = 0; i < 2; i++) {
+    if (i) assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const char *body = (const char *)sqlite3_column_text(st, 0);
+    pg_grid_msg m;
+    assert_int_equal(pg_grid_msg_parse(body, strlen(body), &m, &d), PG_OK);
+    assert_int_equal(m.version, PG_GRID_VERSION_2);
+    assert_string_equal(m.resource, "water");
+    assert_string_equal(m.unit, "L");
+    if (i == 1) { /* the meter's litres, exactly, as a JSON integer */
+      assert_int_equal(m.command, PG_GRID_CMD_USAGE);
+      assert_non_null(strstr(body, "\"bidPerUnit\":250000000"));
+      int64_t want = 0;
+      assert_int_equal(tm_energy(&w->cmeter[2].base, m.u.usage.start_time, m.u.usage.end_time,
+                                 &want, NULL),
+                       PG_OK);
+      assert_int_equal(m.u.usage.usage_wh, want);
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  world_free(w);
+}
+
 int main(void) {
   pg_log_set_level(PG_LOG_WARN);
   const struct CMUnitTest tests[] = {
@@ -1517,6 +1728,8 @@ int main(void) {
       cmocka_unit_test(test_grid_restart),
       cmocka_unit_test(test_tree_channels),
       cmocka_unit_test(test_registry_migration),
+      cmocka_unit_test(test_wrong_resource),
+      cmocka_unit_test(test_water_grid),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

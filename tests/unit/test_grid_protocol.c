@@ -14,6 +14,7 @@
 
 #include "p2pgrid/grid_protocol.h"
 #include "p2pgrid/grid_record.h"
+#include "p2pgrid/resource.h"
 
 #define ADDR1 "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx"
 #define ADDR2 "atoi1qrlle70k70cwm6h8unsaak7c6hfvlnxfcmpup0d6k76trt4t4zj6yhej2y3"
@@ -676,6 +677,184 @@ static void test_binding(void **state) {
   pg_buf_free(&b);
 }
 
+/* Version 2 (any resource) beside version 1 (electricity, unchanged). */
+static void test_versions(void **state) {
+  (void)state;
+  pg_resource water, elec;
+  assert_int_equal(pg_resource_preset("water", &water), PG_OK);
+  pg_resource_default(&elec);
+  pg_grid_msg m;
+  memset(&m, 0, sizeof m);
+  m.command = PG_GRID_CMD_USAGE;
+  m.u.usage.slot = 1;
+  m.u.usage.start_time = 1000;
+  m.u.usage.end_time = 2000;
+  m.u.usage.usage_wh = 1500;
+  m.u.usage.has_bid = true;
+  m.u.usage.bid_per_kwh = 7;
+  /* zero and electricity: the original bytes */
+  const char *v1 = "{\"command\":\"usage\",\"slot\":1,\"startTime\":1000,\"endTime\":2000,"
+                   "\"usage\":1.5,\"bidPerKwh\":7}";
+  round_trip(&m, v1);
+  pg_grid_msg_set_resource(&m, NULL);
+  assert_int_equal(m.version, PG_GRID_VERSION_1);
+  round_trip(&m, v1);
+  pg_grid_msg_set_resource(&m, &elec);
+  round_trip(&m, v1);
+  pg_grid_msg back = parse_ok(v1);
+  assert_int_equal(back.version, PG_GRID_VERSION_1);
+  assert_string_equal(back.resource, "electricity");
+  assert_string_equal(back.unit, "Wh");
+  assert_true(pg_grid_msg_is_resource(&back, NULL));
+  assert_true(pg_grid_msg_is_resource(&back, &elec));
+  assert_false(pg_grid_msg_is_resource(&back, &water));
+  /* an explicit "version":1 is version 1 */
+  back = parse_ok("{\"command\":\"usage\",\"version\":1,\"slot\":1,\"startTime\":1000,"
+                  "\"endTime\":2000,\"usage\":1.5,\"bidPerKwh\":7}");
+  assert_true(pg_grid_msg_equal(&back, &m));
+  /* water: version 2, litres as integers, per-unit prices */
+  pg_grid_msg_set_resource(&m, &water);
+  assert_int_equal(m.version, PG_GRID_VERSION_2);
+  round_trip(&m, "{\"command\":\"usage\",\"version\":2,\"resource\":\"water\",\"unit\":\"L\","
+                 "\"slot\":1,\"startTime\":1000,\"endTime\":2000,\"usage\":1500,\"bidPerUnit\":7}");
+  assert_true(pg_grid_msg_is_resource(&m, &water));
+  assert_false(pg_grid_msg_is_resource(&m, NULL));
+  char label[48];
+  pg_grid_msg_resource_label(&m, label, sizeof label);
+  assert_string_equal(label, "water/L");
+  pg_grid_msg_resource_label(&back, label, sizeof label);
+  assert_string_equal(label, "electricity/Wh");
+  /* the same quantity in two versions is not the same message */
+  assert_false(pg_grid_msg_equal(&m, &back));
+  m.u.usage.usage_wh = PG_GRID_MAX_WH; /* the largest count: exact */
+  round_trip(&m, NULL);
+  m.u.usage.usage_wh = 1;
+  /* output and hello in version 2 */
+  pg_grid_msg o;
+  memset(&o, 0, sizeof o);
+  o.command = PG_GRID_CMD_OUTPUT;
+  pg_grid_msg_set_resource(&o, &water);
+  o.u.output.slot = 2;
+  o.u.output.start_time = 2000;
+  o.u.output.end_time = 3000;
+  o.u.output.output_wh = 0;
+  round_trip(&o, "{\"command\":\"output\",\"version\":2,\"resource\":\"water\",\"unit\":\"L\","
+                 "\"slot\":2,\"startTime\":2000,\"endTime\":3000,\"output\":0}");
+  o.u.output.has_ask = true;
+  o.u.output.ask_per_kwh = 9;
+  strcpy(o.u.output.payment_address, ADDR1);
+  round_trip(&o, NULL);
+  pg_grid_msg h;
+  memset(&h, 0, sizeof h);
+  h.command = PG_GRID_CMD_HELLO;
+  pg_grid_msg_set_resource(&h, &water);
+  strcpy(h.u.hello.registration_id, "c1");
+  h.u.hello.time = 5;
+  round_trip(&h, "{\"command\":\"hello\",\"version\":2,\"resource\":\"water\",\"unit\":\"L\","
+                 "\"registrationId\":\"c1\",\"time\":5}");
+  /* goodbye and payment-request carry no version */
+  expect_reject("{\"command\":\"goodbye\",\"version\":2,\"registrationId\":\"a\",\"time\":1}",
+                "goodbye: unknown field 'version'");
+}
+
+/* Every new rejection of the versions, by the parser and by the serialiser. */
+static void test_version_rejections(void **state) {
+  (void)state;
+#define W2 "\"version\":2,\"resource\":\"water\",\"unit\":\"L\","
+#define SPAN "\"slot\":1,\"startTime\":1000,\"endTime\":2000,"
+  expect_reject("{\"command\":\"hello\",\"version\":3,\"registrationId\":\"a\",\"time\":1}",
+                "hello: version 3 is not supported (1 or 2)");
+  expect_reject("{\"command\":\"hello\",\"version\":0,\"registrationId\":\"a\",\"time\":1}",
+                "hello: version 0 is not supported (1 or 2)");
+  expect_reject("{\"command\":\"hello\",\"version\":\"2\",\"registrationId\":\"a\",\"time\":1}",
+                "hello: field 'version'");
+  expect_reject("{\"command\":\"output\",\"version\":2.0,\"resource\":\"water\",\"unit\":\"L\"," SPAN
+                "\"output\":1}",
+                "output: field 'version'");
+  expect_reject("{\"command\":\"output\"," W2 SPAN "\"output\":1,\"askPerKwh\":3}",
+                "output: 'askPerKwh' is a version 1 field; version 2 uses 'askPerUnit'");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"usage\":1,\"bidPerKwh\":3}",
+                "usage: 'bidPerKwh' is a version 1 field; version 2 uses 'bidPerUnit'");
+  expect_reject("{\"command\":\"output\"," SPAN "\"output\":1,\"askPerUnit\":3}",
+                "output: 'askPerUnit' is a version 2 field");
+  expect_reject("{\"command\":\"usage\"," SPAN "\"usage\":1,\"bidPerUnit\":3}",
+                "usage: 'bidPerUnit' is a version 2 field");
+  expect_reject("{\"command\":\"usage\",\"unit\":\"L\"," SPAN "\"usage\":1}",
+                "usage: 'unit' is a version 2 field");
+  expect_reject("{\"command\":\"usage\",\"version\":1,\"resource\":\"electricity\"," SPAN
+                "\"usage\":1}",
+                "usage: 'resource' is a version 2 field");
+  expect_reject("{\"command\":\"usage\",\"version\":2,\"unit\":\"L\"," SPAN "\"usage\":1}",
+                "usage: missing field 'resource'");
+  expect_reject("{\"command\":\"usage\",\"version\":2,\"resource\":\"\",\"unit\":\"L\"," SPAN
+                "\"usage\":1}",
+                "usage: 'resource' must be 1..31 characters of [a-z0-9_-]");
+  expect_reject("{\"command\":\"usage\",\"version\":2,\"resource\":"
+                "\"abcdefghijabcdefghijabcdefghijab\",\"unit\":\"L\"," SPAN "\"usage\":1}",
+                "usage: 'resource' is too long");
+  expect_reject("{\"command\":\"usage\",\"version\":2,\"resource\":\"water\",\"unit\":\"l i\","
+                SPAN "\"usage\":1}",
+                "usage: 'unit' must be 1..15 characters");
+  expect_reject("{\"command\":\"usage\",\"version\":2,\"resource\":\"water\",\"unit\":7," SPAN
+                "\"usage\":1}",
+                "usage: field 'unit'");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"usage\":1e3}",
+                "expected an integer count of L (version 2), got a fraction or exponent");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"usage\":2.0}",
+                "expected an integer count of L (version 2), got a fraction or exponent");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"usage\":true}",
+                "expected an integer count of L (version 2)");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"usage\":null}",
+                "expected an integer count of L (version 2)");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"bidPerUnit\":1}", "usage: missing field 'usage'");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"usage\":-5}", "usage: 'usage' must not be negative");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"usage\":1000000000001}",
+                "usage: 'usage' is over the limit of 1000000000000 L");
+  expect_reject("{\"command\":\"usage\"," W2 SPAN "\"usage\":1,\"bidPerUnit\":9007199254740992}",
+                "usage: field 'bidPerUnit'");
+  expect_reject("{\"command\":\"output\"," W2 SPAN "\"output\":1,\"askPerUnit\":-1}",
+                "output: field 'askPerUnit'");
+  /* the serialiser refuses what the parser would */
+  pg_grid_msg m;
+  pg_buf b;
+  pg_buf_init(&b, 1024);
+  pg_diag d = {{0}};
+  memset(&m, 0, sizeof m);
+  m.command = PG_GRID_CMD_OUTPUT;
+  m.u.output.slot = 1;
+  m.u.output.start_time = 1000;
+  m.u.output.end_time = 2000;
+  m.version = 3;
+  assert_int_equal(pg_grid_msg_serialize(&m, &b, &d), PG_ERR_INVALID);
+  assert_string_equal(d.msg, "output: version 3 is not supported (1 or 2)");
+  m.version = 1;
+  strcpy(m.resource, "water");
+  strcpy(m.unit, "L");
+  assert_int_equal(pg_grid_msg_serialize(&m, &b, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "output: version 1 is electricity in Wh"));
+  m.version = 2;
+  strcpy(m.resource, "Water");
+  assert_int_equal(pg_grid_msg_serialize(&m, &b, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "'resource' must be"));
+  strcpy(m.resource, "water");
+  m.unit[0] = '\0';
+  assert_int_equal(pg_grid_msg_serialize(&m, &b, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "'unit' must be"));
+  strcpy(m.unit, "L");
+  m.u.output.output_wh = PG_GRID_MAX_WH + 1;
+  assert_int_equal(pg_grid_msg_serialize(&m, &b, &d), PG_ERR_INVALID);
+  assert_string_equal(d.msg, "output: 'output' is over the limit of 1000000000000 L");
+  m.u.output.output_wh = 1;
+  m.u.output.has_ask = true;
+  m.u.output.ask_per_kwh = PG_GRID_MAX_SAFE_INT + 1;
+  assert_int_equal(pg_grid_msg_serialize(&m, &b, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "'askPerUnit' is out of range"));
+  assert_int_equal(b.len, 0);
+  pg_buf_free(&b);
+#undef W2
+#undef SPAN
+}
+
 /* Every ```json <kind> block of docs/PROTOCOL.md parses with the matching
  * parser and is already canonical (serialises back byte for byte). */
 static void test_doc_examples(void **state) {
@@ -775,6 +954,7 @@ int main(void) {
       cmocka_unit_test(test_paths),             cmocka_unit_test(test_doc_examples),
       cmocka_unit_test(test_binding),
       cmocka_unit_test(test_validators),
+      cmocka_unit_test(test_versions),          cmocka_unit_test(test_version_rejections),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
