@@ -122,24 +122,11 @@ static int get_amount(pg_config *c, const char *sec, const char *key, uint64_t d
   return PG_OK;
 }
 
-/* key, or its older name `alias` (e.g. fee_per_unit / fee_per_kwh): at most
- * one of them may be set; `used` (may be NULL) gets the name that was. */
-static int pick_alias(pg_config *c, const char *sec, const char *key, const char *alias,
-                      const char **used, pg_diag *d) {
-  bool k = pg_config_has(c, sec, key), a = pg_config_has(c, sec, alias);
-  if (k && a) {
-    char what[160];
-    snprintf(what, sizeof what, "is set together with %s (its older name): keep one", alias);
-    return bad_value(c, sec, key, what, d);
-  }
-  if (used) *used = a ? alias : key;
-  return PG_OK;
-}
-
+/* Renamed keys (pg_config_alias): the getter of the name that is set. */
 static int get_amount_alias(pg_config *c, const char *sec, const char *key, const char *alias,
                             uint64_t def, uint64_t max, uint64_t *out, pg_diag *d) {
   const char *k = key;
-  int rc = pick_alias(c, sec, key, alias, &k, d);
+  int rc = pg_config_alias(c, sec, key, alias, &k, d);
   return rc ? rc : get_amount(c, sec, k, def, max, out, NULL, d);
 }
 
@@ -147,7 +134,7 @@ static int get_double_alias(pg_config *c, const char *sec, const char *key, cons
                             double def, double lo, double hi, double *out, const char **used,
                             pg_diag *d) {
   const char *k = key;
-  int rc = pick_alias(c, sec, key, alias, &k, d);
+  int rc = pg_config_alias(c, sec, key, alias, &k, d);
   if (used) *used = k;
   return rc ? rc : get_double(c, sec, k, def, lo, hi, out, d);
 }

@@ -93,7 +93,7 @@ static void test_parse_errors(void **state) {
       {"[scenario]\nname = x\n[resource]\nname = water\n[household h]\nkind = household\n",
        "bad.ini:6: [household h] kind: expected water, csv or dso (for water)"},
       {"[scenario]\nname = x\n[market]\nfee_per_kwh = 1Mi\nfee_per_unit = 2Mi\n",
-       "bad.ini:5: [market] fee_per_unit: is set together with fee_per_kwh"},
+       "bad.ini:5: [market] fee_per_unit and fee_per_kwh (its old name) are the same setting"},
       {"[scenario]\nname = x\n[households]\ncount = 1\nannual_min = 9\nannual_max = 8\n",
        "bad.ini:6: [households] annual_max: must not be below annual_min"},
       {"[scenario]\nname = x\n[households]\ncount = 1\nmodel = sauna\n",
