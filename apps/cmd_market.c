@@ -10,12 +10,14 @@
 
 #include "app.h"
 #include "p2pgrid/market.h"
+#include "p2pgrid/resource.h"
 
 #define MAX_INPUT ((size_t)256 << 20)
 
 void pg_cmd_market_usage(FILE *f) {
   fprintf(f,
           "usage: p2pgrid market settle --mechanism M --input SLOT.json [--json] [--money SPEC]\n"
+          "                              [--resource NAME]\n"
           "\n"
           "Settles one time slot of the community grid: energy from and to the community\n"
           "and the utility, what each consumer owes and each producer earns (integer\n"
@@ -33,6 +35,9 @@ void pg_cmd_market_usage(FILE *f) {
           "                  examples/slot.json and include/p2pgrid/market.h\n"
           "  --json          print the settlement as JSON instead of a table (amounts\n"
           "                  always in base units)\n"
+          "  --resource NAME what the slot's quantities count: electricity (default, Wh,\n"
+          "                  prices per kWh), heat (Wh), water or gas (L, prices per m3);\n"
+          "                  the table's units (the JSON keeps its *Wh names)\n"
           PG_APP_MONEY_HELP
           "\n"
           "example:\n"
@@ -86,13 +91,20 @@ out:
 
 static const char *or_dash(const char *s) { return s ? s : "-"; }
 
-/* A price per kWh in the currency (a decimal price rounded to a whole base unit). */
-static const char *price(const pg_money *m, double v, char *b, size_t cap) {
-  (void)pg_money_format_price(m, v > 0 ? (uint64_t)llround(v) : 0, b, cap);
+/* How the table reads: money and the resource's units. */
+typedef struct show {
+  const pg_money *m;
+  const pg_resource *r;
+} show;
+
+/* A price per price unit in the currency (a decimal price rounded to a whole base unit). */
+static const char *price(const show *sh, double v, char *b, size_t cap) {
+  (void)pg_money_format_price_per(sh->m, v > 0 ? (uint64_t)llround(v) : 0, sh->r->price_unit, b,
+                                  cap);
   return b;
 }
 
-/* One party's row: energies in Wh, money in the currency. */
+/* One party's row: quantities in base units, money in the currency. */
 static void party_row(const pg_money *m, const char *role, const char *id, int64_t wh,
                       const pg_market_party *p) {
   const int64_t v[5] = {p->amount, p->fee, p->total, p->baseline, p->savings};
@@ -103,25 +115,33 @@ static void party_row(const pg_money *m, const char *role, const char *id, int64
          b[4]);
 }
 
-static void print_table(const pg_market_slot *s, const pg_market_result *r, const pg_money *m) {
+static void print_table(const pg_market_slot *s, const pg_market_result *r, const show *sh) {
+  const pg_money *m = sh->m;
+  const char *u = sh->r->unit;
   char p1[PG_MONEY_FMT_MAX], p2[PG_MONEY_FMT_MAX], p3[PG_MONEY_FMT_MAX], p4[PG_MONEY_FMT_MAX];
-  printf("mechanism %s: supply %lld Wh, demand %lld Wh, community %lld Wh, import %lld Wh, "
-         "export %lld Wh\n",
-         pg_market_mech_name(r->mech), (long long)r->supply_wh, (long long)r->demand_wh,
-         (long long)r->matched_wh, (long long)r->import_wh, (long long)r->export_wh);
+  printf("mechanism %s: supply %lld %s, demand %lld %s, community %lld %s, import %lld %s, "
+         "export %lld %s\n",
+         pg_market_mech_name(r->mech), (long long)r->supply_wh, u, (long long)r->demand_wh, u,
+         (long long)r->matched_wh, u, (long long)r->import_wh, u, (long long)r->export_wh, u);
   if (pg_market_mech_is_sharing(r->mech))
-    printf("sharing: allocated %lld Wh, residual import %lld Wh and surplus %lld Wh are the "
+    printf("sharing: allocated %lld %s, residual import %lld %s and surplus %lld %s are the "
            "members' business with their suppliers (not billed here)\n",
-           (long long)r->matched_wh, (long long)r->import_wh, (long long)r->export_wh);
-  price(m, (double)s->import_price, p3, sizeof p3);
-  price(m, (double)s->export_price, p4, sizeof p4);
+           (long long)r->matched_wh, u, (long long)r->import_wh, u, (long long)r->export_wh, u);
+  price(sh, (double)s->import_price, p3, sizeof p3);
+  price(sh, (double)s->export_price, p4, sizeof p4);
   if (r->has_price)
-    printf("prices: buy %s, sell %s (import %s, export %s)\n", price(m, r->buy_price, p1, sizeof p1),
-           price(m, r->sell_price, p2, sizeof p2), p3, p4);
+    printf("prices: buy %s, sell %s (import %s, export %s)\n",
+           price(sh, r->buy_price, p1, sizeof p1), price(sh, r->sell_price, p2, sizeof p2), p3, p4);
   else
     printf("prices: no community match (import %s, export %s)\n", p3, p4);
-  printf("\n%-8s %-16s %12s %12s %12s %16s %14s %16s %16s %16s\n", "role", "id", "energy Wh",
-         "community Wh", "utility Wh", "energy", "fee", "total", "baseline", "savings");
+  char h[3][40];
+  const char *noun = pg_resource_is_electricity(sh->r) ? "energy" : sh->r->name;
+  snprintf(h[0], sizeof h[0], "%.20s %s", noun, u);
+  snprintf(h[1], sizeof h[1], "community %s", u);
+  snprintf(h[2], sizeof h[2], "utility %s", u);
+  printf("\n%-8s %-16s %12s %12s %12s %16s %14s %16s %16s %16s\n", "role", "id", h[0], h[1],
+         h[2], pg_resource_is_electricity(sh->r) ? "energy" : "charge", "fee", "total", "baseline",
+         "savings");
   for (size_t i = 0; i < r->n_consumers; i++)
     party_row(m, "consumer", s->consumers[i].id, s->consumers[i].usage_wh, &r->consumers[i]);
   for (size_t j = 0; j < r->n_producers; j++)
@@ -188,14 +208,15 @@ out:
 }
 
 int pg_cmd_market(int argc, char **argv) {
-  enum { O_MECH = 256, O_INPUT, O_JSON, O_MONEY };
+  enum { O_MECH = 256, O_INPUT, O_JSON, O_MONEY, O_RESOURCE };
   static const struct option opts[] = {{"mechanism", required_argument, 0, O_MECH},
                                        {"input", required_argument, 0, O_INPUT},
                                        {"json", no_argument, 0, O_JSON},
                                        {"money", required_argument, 0, O_MONEY},
+                                       {"resource", required_argument, 0, O_RESOURCE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-  const char *mech_s = NULL, *input = NULL, *money_spec = NULL;
+  const char *mech_s = NULL, *input = NULL, *money_spec = NULL, *resource_s = NULL;
   bool json = false;
   optind = 1;
   int c;
@@ -205,6 +226,7 @@ int pg_cmd_market(int argc, char **argv) {
     case O_INPUT: input = optarg; break;
     case O_JSON: json = true; break;
     case O_MONEY: money_spec = optarg; break;
+    case O_RESOURCE: resource_s = optarg; break;
     case 'h': pg_cmd_market_usage(stdout); return PG_EXIT_OK;
     default: return PG_EXIT_USAGE;
     }
@@ -226,6 +248,14 @@ int pg_cmd_market(int argc, char **argv) {
   pg_money money;
   int ms = pg_app_money("market", money_spec, &money);
   if (ms != PG_EXIT_OK) return ms;
+  pg_resource res;
+  pg_resource_default(&res);
+  if (resource_s && pg_resource_preset(resource_s, &res) != PG_OK) {
+    fprintf(stderr, "p2pgrid market: --resource '%s' is not electricity, heat, water or gas\n",
+            resource_s);
+    return PG_EXIT_USAGE;
+  }
+  show sh = {&money, &res};
   pg_diag d = {{0}};
   pg_market_mech mech;
   if (pg_market_mech_parse(mech_s, &mech, &d)) {
@@ -251,7 +281,7 @@ int pg_cmd_market(int argc, char **argv) {
   } else if (json) {
     status = print_json(&sj.slot, &r) ? PG_EXIT_FAIL : PG_EXIT_OK;
   } else {
-    print_table(&sj.slot, &r, &money);
+    print_table(&sj.slot, &r, &sh);
     status = PG_EXIT_OK;
   }
   pg_market_result_free(&r);

@@ -75,6 +75,15 @@ PG_NODISCARD int pg_config_set(pg_config *c, const char *section, const char *ke
                                const char *value);
 
 bool pg_config_has(const pg_config *c, const char *section, const char *key);
+/* File paths in files are relative to the file: when [section] key holds a
+ * relative path and was set by a file loaded with pg_config_load_file from
+ * another directory, the value becomes that directory + the path
+ * ("data/rain.csv" in examples/scenarios/x.ini reads
+ * "examples/scenarios/data/rain.csv"). Absolute paths, values from the
+ * command line (--set), from pg_config_load_string or pg_config_set, and a
+ * missing key are left as they are; calling it again changes nothing. The
+ * key's origin and line stay (errors still name them). PG_ERR_NOMEM. */
+PG_NODISCARD int pg_config_path_from_file(pg_config *c, const char *section, const char *key);
 /* Where a key's value comes from, for error sentences of callers that parse
  * values themselves: "node.ini:12: [api] port", "command line: [api] port",
  * or "<last file>: [api] port" when the key is missing. Does not mark it read. */

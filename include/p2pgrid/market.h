@@ -101,7 +101,12 @@
  * Fees are on top of these guarantees (they hold for the totals when fees
  * are 0).
  *
- * SLOT JSON (pg_market_slot_from_json; examples/slot.json):
+ * SLOT JSON (pg_market_slot_from_json; examples/slot.json). Quantities are
+ * base units of the resource (Wh for electricity, L for water; resource.h),
+ * prices per price unit (1000 base units). The unit-free names output,
+ * usage, askPerUnit, bidPerUnit, perUnit, buyPerUnit, sellPerUnit are read
+ * like the electricity names below (outputWh, usageWh, askPerKwh, ...), which
+ * stay accepted; a field given under both names is refused:
  *   { "producers": [ {"id": "p1", "outputWh": 1200, "askPerKwh": 90}, ... ],
  *     "consumers": [ {"id": "c1", "usageWh": 800, "bidPerKwh": 250}, ... ],
  *     "importPrice": 300, "exportPrice": 80,

@@ -20,6 +20,7 @@ typedef struct entry {
   const char *origin; /* borrowed from pg_config.origins or a static string */
   int line;
   bool used;
+  bool resolved; /* pg_config_path_from_file has rewritten the value */
 } entry;
 
 struct pg_config {
@@ -28,6 +29,8 @@ struct pg_config {
   char **origins; /* owned copies of source names */
   size_t norigins;
   const char *last_origin;
+  const char **files; /* origins that are files (pg_config_load_file) */
+  size_t nfiles;
 };
 
 /* ---- small string helpers (inputs are bounded C strings) ---- */
@@ -96,10 +99,11 @@ static int put(pg_config *c, const char *section, const char *key, const char *v
     e->value = v;
     e->origin = origin;
     e->line = line;
+    e->resolved = false;
     return PG_OK;
   }
   int rc = grow(c);
-  entry ne = {dup_b(section), dup_b(key), v, origin, line, false};
+  entry ne = {dup_b(section), dup_b(key), v, origin, line, false, false};
   if (rc || !ne.section || !ne.key) {
     entry_free(&ne);
     return PG_ERR_NOMEM;
@@ -127,6 +131,7 @@ void pg_config_free(pg_config *c) {
   clear_entries(c);
   for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
   free(c->origins);
+  free(c->files);
   free(c);
 }
 
@@ -308,6 +313,11 @@ int pg_config_load_file(pg_config *c, const char *path, pg_diag *d) {
     goto out;
   }
   rc = load_text(c, path, buf, len, d);
+  if (!rc) { /* remember that this origin is a file: paths in it are relative to it */
+    const char **nf = realloc(c->files, (c->nfiles + 1) * sizeof *nf);
+    if (!nf) rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
+    else c->files = nf, c->files[c->nfiles++] = c->last_origin;
+  }
 out:
   free(buf);
   fclose(f);
@@ -363,6 +373,24 @@ out:
 int pg_config_set(pg_config *c, const char *section, const char *key, const char *value) {
   if (!c || !section || !key || !value || !*key) return PG_ERR_INVALID;
   return put(c, section, key, value, ORIGIN_SET, 0);
+}
+
+int pg_config_path_from_file(pg_config *c, const char *section, const char *key) {
+  entry *e = c ? find(c, section, key) : NULL;
+  if (!e || e->resolved || !e->value[0] || e->value[0] == '/') return PG_OK;
+  bool file = false;
+  for (size_t i = 0; i < c->nfiles && !file; i++) file = c->files[i] == e->origin;
+  const char *slash = file ? strrchr(e->origin, '/') : NULL;
+  if (!slash) return PG_OK; /* not from a file, or a file in the working directory */
+  size_t dn = (size_t)(slash - e->origin) + 1, vn = strlen(e->value);
+  char *v = malloc(dn + vn + 1);
+  if (!v) return PG_ERR_NOMEM;
+  memcpy(v, e->origin, dn);
+  memcpy(v + dn, e->value, vn + 1);
+  free(e->value);
+  e->value = v;
+  e->resolved = true;
+  return PG_OK;
 }
 
 bool pg_config_has(const pg_config *c, const char *section, const char *key) {

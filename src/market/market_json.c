@@ -36,6 +36,25 @@ static int get_price(const json_t *o, const char *key, bool optional, uint64_t d
   return PG_OK;
 }
 
+/* Renamed fields: `key` (per unit, unit-free) or its old electricity name
+ * `alias` (per kWh, Wh); *used gets the one present (key when neither). */
+static int pick(const json_t *o, const char *key, const char *alias, const char **used,
+                pg_diag *d) {
+  bool k = json_object_get(o, key) != NULL, a = json_object_get(o, alias) != NULL;
+  if (k && a)
+    return pg_fail(d, PG_ERR_INVALID, "'%s' and '%s' (its old name) are the same field; give one",
+                   key, alias);
+  *used = a ? alias : key;
+  return PG_OK;
+}
+
+static int get_price_alias(const json_t *o, const char *key, const char *alias, uint64_t def,
+                           uint64_t *out, bool *present, pg_diag *d) {
+  const char *k;
+  int rc = pick(o, key, alias, &k, d);
+  return rc ? rc : get_price(o, k, true, def, out, present, d);
+}
+
 static int get_id(const json_t *o, char *dst, pg_diag *d) {
   const char *s;
   size_t n;
@@ -47,9 +66,10 @@ static int get_id(const json_t *o, char *dst, pg_diag *d) {
   return PG_OK;
 }
 
-static int get_wh(const json_t *o, const char *key, int64_t *out, pg_diag *d) {
+static int get_wh(const json_t *o, const char *key, const char *alias, int64_t *out, pg_diag *d) {
   uint64_t v;
-  int rc = pg_json_get_u64_range(o, key, 0, (uint64_t)PG_MARKET_MAX_WH, &v, d);
+  int rc = pick(o, key, alias, &key, d);
+  if (!rc) rc = pg_json_get_u64_range(o, key, 0, (uint64_t)PG_MARKET_MAX_WH, &v, d);
   if (rc == PG_OK) *out = (int64_t)v;
   return rc;
 }
@@ -138,8 +158,8 @@ int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *
       rc = pg_fail(d, PG_ERR_INVALID, "producers[%zu]: expected an object", i);
       goto fail;
     }
-    if ((rc = get_id(o, id, &in)) || (rc = get_wh(o, "outputWh", &p->output_wh, &in)) ||
-        (rc = get_price(o, "askPerKwh", true, 0, &p->ask_per_kwh, &p->has_ask, &in))) {
+    if ((rc = get_id(o, id, &in)) || (rc = get_wh(o, "output", "outputWh", &p->output_wh, &in)) ||
+        (rc = get_price_alias(o, "askPerUnit", "askPerKwh", 0, &p->ask_per_kwh, &p->has_ask, &in))) {
       rc = at(d, rc, "producers", i, &in);
       goto fail;
     }
@@ -153,8 +173,8 @@ int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *
       rc = pg_fail(d, PG_ERR_INVALID, "consumers[%zu]: expected an object", i);
       goto fail;
     }
-    if ((rc = get_id(o, id, &in)) || (rc = get_wh(o, "usageWh", &c->usage_wh, &in)) ||
-        (rc = get_price(o, "bidPerKwh", true, 0, &c->bid_per_kwh, &c->has_bid, &in)) ||
+    if ((rc = get_id(o, id, &in)) || (rc = get_wh(o, "usage", "usageWh", &c->usage_wh, &in)) ||
+        (rc = get_price_alias(o, "bidPerUnit", "bidPerKwh", 0, &c->bid_per_kwh, &c->has_bid, &in)) ||
         (rc = get_share(o, c, &in))) {
       rc = at(d, rc, "consumers", i, &in);
       goto fail;
@@ -180,7 +200,7 @@ int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *
     }
     json_t *pv = json_object_get(fees, "percent");
     bool has_pct = pv && !json_is_null(pv);
-    if ((rc = get_price(fees, "perKwh", true, 0, &sl->fee_per_kwh, NULL, &in)) ||
+    if ((rc = get_price_alias(fees, "perUnit", "perKwh", 0, &sl->fee_per_kwh, NULL, &in)) ||
         (has_pct && (rc = pg_json_get_u64_range(fees, "percent", 0, 100, &pct, &in)))) {
       rc = at(d, rc, "fees", (size_t)-1, &in);
       goto fail;
@@ -195,9 +215,9 @@ int pg_market_slot_from_json(const void *data, size_t len, pg_market_slot_json *
       rc = pg_fail(d, PG_ERR_INVALID, "field 'fixed': expected an object");
       goto fail;
     }
-    if ((rc = get_price(fixed, "buyPerKwh", true, sl->import_price, &sl->fixed_buy_price, NULL,
+    if ((rc = get_price_alias(fixed, "buyPerUnit", "buyPerKwh", sl->import_price, &sl->fixed_buy_price, NULL,
                         &in)) ||
-        (rc = get_price(fixed, "sellPerKwh", true, sl->export_price, &sl->fixed_sell_price, NULL,
+        (rc = get_price_alias(fixed, "sellPerUnit", "sellPerKwh", sl->export_price, &sl->fixed_sell_price, NULL,
                         &in))) {
       rc = at(d, rc, "fixed", (size_t)-1, &in);
       goto fail;

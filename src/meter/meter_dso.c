@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "meter_internal.h"
 #include "p2pgrid/clock.h"
 #include "p2pgrid/datetime.h"
 #include "p2pgrid/dso.h"
@@ -107,9 +108,9 @@ int pg_meter_dso_new(const char *file, const char *point, pg_dso_qty q, pg_meter
 int pg_meter_dso_from_config(pg_config *c, const char *sec, pg_meter **out, pg_diag *d) {
   const char *file = NULL, *point = NULL, *qty = NULL;
   int rc;
-  if ((rc = pg_config_require(c, sec, "file", d)) || (rc = pg_config_require(c, sec, "point", d)) ||
+  if ((rc = pg_meter_config_path(c, sec, "file", &file, d)) ||
+      (rc = pg_config_require(c, sec, "point", d)) ||
       (rc = pg_config_require(c, sec, "quantity", d)) ||
-      (rc = pg_config_get_str(c, sec, "file", NULL, &file, d)) ||
       (rc = pg_config_get_str(c, sec, "point", NULL, &point, d)) ||
       (rc = pg_config_get_str(c, sec, "quantity", NULL, &qty, d)))
     return rc;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "p2pgrid/config.h"
 #include "p2pgrid/err.h"
 #include "p2pgrid/meter.h"
 
@@ -74,5 +75,10 @@ PG_NODISCARD int pg_meter_series_energy(pg_meter_series *s, uint64_t from_ms, ui
                                         pg_diag *d);
 /* Samples currently held in the ring. */
 size_t pg_meter_series_len(const pg_meter_series *s);
+
+/* A required file path of a meter section ("path", "file"): relative to the
+ * config file that sets it (pg_config_path_from_file). */
+PG_NODISCARD int pg_meter_config_path(pg_config *c, const char *sec, const char *key,
+                                      const char **out, pg_diag *d);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meter_internal.h"
 #include "p2pgrid/dso.h"
 #include "p2pgrid/meter_profile.h"
 
@@ -279,6 +280,14 @@ static int wrap_check(int rc, const char *sec, pg_diag *d) {
   return rc;
 }
 
+int pg_meter_config_path(pg_config *c, const char *sec, const char *key, const char **out,
+                         pg_diag *d) {
+  int rc = pg_config_require(c, sec, key, d);
+  if (!rc && pg_config_path_from_file(c, sec, key))
+    rc = pg_fail(d, PG_ERR_NOMEM, "[%.60s] %s: out of memory", sec, key);
+  return rc ? rc : pg_config_get_str(c, sec, key, NULL, out, d);
+}
+
 /* A file named by `path` could not be used: PG_ERR_CONFIG naming the key. */
 static int wrap_path(int rc, const char *sec, pg_diag *d) {
   if (rc == PG_ERR_INVALID || rc == PG_ERR_TOO_LARGE || rc == PG_ERR_TRUNCATED || rc == PG_ERR_IO) {
@@ -394,8 +403,7 @@ static int from_csv(pg_config *c, const char *sec, uint64_t seed, pg_meter **out
   const char *path = NULL, *interp = NULL;
   int rc;
   if ((rc = get_nums(c, sec, csv_keys, NKEYS(csv_keys), &o, d)) ||
-      (rc = pg_config_require(c, sec, "path", d)) ||
-      (rc = pg_config_get_str(c, sec, "path", NULL, &path, d)) ||
+      (rc = pg_meter_config_path(c, sec, "path", &path, d)) ||
       (rc = pg_config_get_str(c, sec, "interp", "step", &interp, d)) ||
       (rc = pg_config_get_bool(c, sec, "wrap", o.wrap, &o.wrap, d)) ||
       (rc = pg_config_get_bool(c, sec, "dynamise", o.dynamise, &o.dynamise, d)) ||
@@ -480,8 +488,7 @@ static int from_rain_tank(pg_config *c, const char *sec, uint64_t seed, pg_meter
   const char *path = NULL;
   int rc;
   if ((rc = get_nums(c, sec, rain_tank_keys, NKEYS(rain_tank_keys), &p, d)) ||
-      (rc = pg_config_require(c, sec, "path", d)) ||
-      (rc = pg_config_get_str(c, sec, "path", NULL, &path, d)) ||
+      (rc = pg_meter_config_path(c, sec, "path", &path, d)) ||
       (rc = pg_config_get_bool(c, sec, "wrap", p.wrap, &p.wrap, d)))
     return rc;
   if (p.initial_l > p.capacity_l)

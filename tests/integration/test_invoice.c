@@ -427,8 +427,60 @@ static void test_austria_year(void **state) {
   assert_true(bills > 0);
 }
 
+/* Issue 16 from the command line: examples/scenarios/water.ini in full mode
+ * (channels in litres, payments, milestones) over the end of June, its June
+ * invoices in m³ and litres, never kWh; `market settle --resource water`. */
+static void test_water(void **state) {
+  (void)state;
+  const char *ini = PG_SOURCE_DIR "/examples/scenarios/water.ini";
+  char sim[400], out[400], log[450], p[600];
+  snprintf(sim, sizeof sim, "%s/water", g_root);
+  snprintf(out, sizeof out, "%s/water-inv", g_root);
+  snprintf(log, sizeof log, "%s/water-sim.log", g_root);
+  const char *argv[] = {P2PGRID_BIN, "sim", ini, "-q", "--full", "-o", sim,
+                        "--set", "scenario.start=2025-06-29", "--set", "scenario.duration=2d",
+                        "--set", "households.count=6", NULL};
+  run_ok(argv, log);
+  snprintf(p, sizeof p, "%s/summary.json", sim);
+  json_error_t je;
+  json_t *j = json_load_file(p, 0, &je);
+  assert_non_null(j);
+  assert_string_equal(json_string_value(json_object_get(j, "mode")), "full");
+  json_t *res = json_object_get(j, "resource");
+  assert_string_equal(json_string_value(json_object_get(res, "unit")), "L");
+  json_t *m = json_object_get(j, "money");
+  assert_true(json_integer_value(json_object_get(m, "billed")) > 0);
+  assert_int_equal(json_integer_value(json_object_get(m, "paid")),
+                   json_integer_value(json_object_get(m, "billed")));
+  json_decref(j);
+  snprintf(log, sizeof log, "%s/water-inv.log", g_root);
+  const char *inv[] = {P2PGRID_BIN, "invoice", "--month", "2025-06", "--sim-out", sim,
+                       "--config", ini, "--out", out, NULL};
+  assert_int_equal(run_status(inv, log), 0);
+  snprintf(p, sizeof p, "%s/h0001-2025-06.html", out);
+  if (!file_has(p, "m\xc2\xb3") || file_has(p, "kWh")) fail_msg("%s: not in m3", p);
+  snprintf(p, sizeof p, "%s/h0001-2025-06.pdf", out);
+  char text[600];
+  snprintf(text, sizeof text, "%s/h0001-2025-06.txt", out);
+  const char *pdf[] = {PDFTOTEXT_BIN, "-layout", p, text, NULL};
+  run_ok(pdf, log);
+  if (!file_has(text, "m\xc2\xb3") || file_has(text, "kWh")) fail_msg("%s: not in m3", p);
+  /* one slot settled by hand, in litres */
+  snprintf(log, sizeof log, "%s/market.log", g_root);
+  const char *mk[] = {P2PGRID_BIN, "market", "settle", "--mechanism", "sdr", "--input",
+                      PG_SOURCE_DIR "/examples/slot.json", "--resource", "water", NULL};
+  run_ok(mk, log);
+  if (!file_has(log, "supply 3700 L, demand 5000 L") || file_has(log, "Wh"))
+    fail_msg("%s: not in litres", log);
+  const char *bad[] = {P2PGRID_BIN, "market", "settle", "--mechanism", "sdr", "--input",
+                       PG_SOURCE_DIR "/examples/slot.json", "--resource", "steam", NULL};
+  assert_int_equal(run_status(bad, log), 2);
+  if (!file_has(log, "--resource 'steam' is not")) fail_msg("%s: no error", log);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_water),
       cmocka_unit_test(test_months),
       cmocka_unit_test(test_member_and_errors),
       cmocka_unit_test(test_full_mode),

@@ -455,6 +455,43 @@ static void test_files(void **state) {
   pg_config_free(c);
 }
 
+/* Paths in a config file are relative to that file; other values stay. */
+static void test_path_from_file(void **state) {
+  (void)state;
+  char path[] = "/tmp/pg_test_config_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  const char *text = "[m]\npath = ../data/rain.csv\nabs = /etc/x.csv\n[n]\npath = a.csv\n";
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  pg_config *c = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  assert_int_equal(pg_config_load_file(c, path, &d), PG_OK);
+  assert_int_equal(pg_config_load_string(c, "s.ini", "[s]\npath = b.csv\n", 16, &d), PG_OK);
+  assert_int_equal(pg_config_override(c, "n.path=c.csv", &d), PG_OK);
+  const char *keys[][2] = {{"m", "path"}, {"m", "abs"}, {"n", "path"}, {"s", "path"}, {"x", "y"}};
+  for (int round = 0; round < 2; round++) /* a second call changes nothing */
+    for (size_t i = 0; i < 5; i++)
+      assert_int_equal(pg_config_path_from_file(c, keys[i][0], keys[i][1]), PG_OK);
+  const char *v = NULL;
+  assert_int_equal(pg_config_get_str(c, "m", "path", NULL, &v, &d), PG_OK);
+  assert_string_equal(v, "/tmp/../data/rain.csv");
+  assert_int_equal(pg_config_get_str(c, "m", "abs", NULL, &v, &d), PG_OK);
+  assert_string_equal(v, "/etc/x.csv");
+  assert_int_equal(pg_config_get_str(c, "n", "path", NULL, &v, &d), PG_OK);
+  assert_string_equal(v, "c.csv"); /* --set: as given */
+  assert_int_equal(pg_config_get_str(c, "s", "path", NULL, &v, &d), PG_OK);
+  assert_string_equal(v, "b.csv"); /* not from a file */
+  /* errors still name the file and line */
+  char where[200], want[200];
+  pg_config_where(c, "m", "path", where, sizeof where);
+  snprintf(want, sizeof want, "%s:2: [m] path", path);
+  assert_string_equal(where, want);
+  unlink(path);
+  pg_config_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_load_and_get),   cmocka_unit_test(test_syntax_errors),
@@ -462,6 +499,7 @@ int main(void) {
       cmocka_unit_test(test_layering_and_require), cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_bool_duration_size), cmocka_unit_test(test_unused),
       cmocka_unit_test(test_files),          cmocka_unit_test(test_alias),
+      cmocka_unit_test(test_path_from_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,6 +70,37 @@ static void test_defaults(void **state) {
   pg_market_slot_json_free(&s);
 }
 
+/* Issue 16: the unit-free names (per unit, base units) read like the old
+ * electricity names; a slot may not give both for one field. */
+static void test_unit_free_names(void **state) {
+  (void)state;
+  const char *js = "{\"producers\":[{\"id\":\"well\",\"output\":1200,\"askPerUnit\":90}],"
+                   "\"consumers\":[{\"id\":\"c\",\"usage\":800,\"bidPerUnit\":250}],"
+                   "\"importPrice\":300,\"exportPrice\":80,\"fees\":{\"perUnit\":5},"
+                   "\"fixed\":{\"buyPerUnit\":200,\"sellPerUnit\":100}}";
+  pg_market_slot_json s;
+  pg_diag d = {{0}};
+  if (pg_market_slot_from_json(js, strlen(js), &s, &d) != PG_OK) fail_msg("%s", d.msg);
+  assert_int_equal(s.slot.producers[0].output_wh, 1200);
+  assert_int_equal(s.slot.producers[0].ask_per_kwh, 90);
+  assert_true(s.slot.producers[0].has_ask);
+  assert_int_equal(s.slot.consumers[0].usage_wh, 800);
+  assert_int_equal(s.slot.consumers[0].bid_per_kwh, 250);
+  assert_int_equal(s.slot.fee_per_kwh, 5);
+  assert_int_equal(s.slot.fixed_buy_price, 200);
+  assert_int_equal(s.slot.fixed_sell_price, 100);
+  pg_market_slot_json_free(&s);
+  expect_err("{\"producers\":[{\"id\":\"p\",\"output\":1,\"outputWh\":1}],\"consumers\":[],"
+             "\"importPrice\":1,\"exportPrice\":1}",
+             PG_ERR_INVALID, "producers[0]: 'output' and 'outputWh' (its old name) are the same field");
+  expect_err("{\"producers\":[],\"consumers\":[{\"id\":\"c\",\"usage\":1,\"bidPerUnit\":1,"
+             "\"bidPerKwh\":1}],\"importPrice\":1,\"exportPrice\":1}",
+             PG_ERR_INVALID, "'bidPerUnit' and 'bidPerKwh'");
+  expect_err("{\"producers\":[],\"consumers\":[{\"id\":\"c\"}],\"importPrice\":1,"
+             "\"exportPrice\":1}",
+             PG_ERR_INVALID, "'usage'");
+}
+
 static void test_errors(void **state) {
   (void)state;
   expect_err("{", PG_ERR_INVALID, "JSON line");
@@ -165,6 +196,7 @@ int main(void) {
       cmocka_unit_test(test_example_file),
       cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_unit_free_names),
       cmocka_unit_test(test_sharing_fields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
