@@ -63,3 +63,45 @@ test('sim --serve shows the live dashboard of the simulation', async () => {
   await screenshot(page, 'sim-serve');
   assert.deepEqual(page.errors, [], 'no console errors');
 });
+
+// Issue 16: a water cooperative (examples/scenarios/water.ini, half a July
+// day, 4 households) served live: the grid's own status names water, and the
+// dashboard shows m³ and litres and the same numbers as the API, never kWh.
+test('sim --serve of a water cooperative: m³ and litres from the grid itself', async () => {
+  const wdir = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-sim-serve-water-'));
+  const water = await startProc('sim-water', ['sim', path.join(ROOT, 'examples', 'scenarios', 'water.ini'),
+    '--full', '--set', 'scenario.start=2025-07-01T06:00:00Z', '--set', 'scenario.duration=12h',
+    '--set', 'households.count=4', '--serve', '0', '--pace', '100ms', '-q', '--out', wdir],
+  path.join(wdir, 'sim.log'), 60000);
+  try {
+    await waitFor('the end of the water run', () => /run finished/.test(water.log()), 120000, 500);
+    const api = {
+      status: await getJson(water.url + '/api/status'),
+      producers: await getJson(water.url + '/api/producers'),
+      consumers: await getJson(water.url + '/api/consumers'),
+    };
+    assert.equal(api.status.resource.name, 'water');
+    assert.equal(api.status.resource.unit, 'L');
+    assert.equal(api.status.totals.outstanding, 0);
+    const page = await newPage(browser);
+    await page.goto(water.url + '/');
+    await page.waitForSelector('body[data-updated]');
+    let bad = ['not compared yet'];
+    const end = Date.now() + 15000;
+    while (bad.length && Date.now() < end) {
+      bad = compare(await shownOf(page), api);
+      if (bad.length) await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.deepEqual(bad, [], 'dashboard numbers differ from the API');
+    const text = await page.evaluate(() => document.body.innerText + '\n' +
+      [...document.querySelectorAll('svg title')].map((t) => t.textContent).join('\n'));
+    assert.match(text, /m³/);
+    for (const no of [/kWh/, /\bkW\b/, /\bWh\b/]) assert.doesNotMatch(text, no);
+    await screenshot(page, 'sim-serve-water');
+    assert.deepEqual(page.errors, [], 'no console errors');
+    await page.context().close();
+  } finally {
+    await stopProc(water);
+    if (!process.env.PG_KEEP_TMP) fs.rmSync(wdir, { recursive: true, force: true });
+  }
+});
