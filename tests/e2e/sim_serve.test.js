@@ -17,6 +17,26 @@ const { compare, shownOf } = require('./lib/dashboard');
 const ROOT = path.join(__dirname, '..', '..');
 let sim, browser, dir;
 
+// The grid's JSON API of a served simulation.
+async function apiOf(url) {
+  return {
+    status: await getJson(url + '/api/status'),
+    producers: await getJson(url + '/api/producers'),
+    consumers: await getJson(url + '/api/consumers'),
+  };
+}
+
+// Every number the page shows equals the API's (polled: the page catches up).
+async function expectShownEqualsApi(page, api) {
+  let bad = ['not compared yet'];
+  const end = Date.now() + 15000;
+  while (bad.length && Date.now() < end) {
+    bad = compare(await shownOf(page), api);
+    if (bad.length) await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.deepEqual(bad, [], 'dashboard numbers differ from the API');
+}
+
 test.before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pg-sim-serve-'));
   sim = await startProc('sim', ['sim', path.join(ROOT, 'examples', 'scenarios', 'demo.ini'),
@@ -40,21 +60,11 @@ test('sim --serve shows the live dashboard of the simulation', async () => {
 
   // the run ends (96 slots) and the sim keeps serving: numbers are final
   await waitFor('the end of the run', () => /run finished/.test(sim.log()), 120000, 500);
-  const api = {
-    status: await getJson(sim.url + '/api/status'),
-    producers: await getJson(sim.url + '/api/producers'),
-    consumers: await getJson(sim.url + '/api/consumers'),
-  };
+  const api = await apiOf(sim.url);
   // 96 slots of the scenario (+ the empty warm-up slot the entities open in)
   assert.ok(api.status.totals.slotsSettled >= 96, `${api.status.totals.slotsSettled} slots settled`);
   assert.equal(api.status.totals.outstanding, 0);
-  let bad = ['not compared yet'];
-  const end = Date.now() + 15000;
-  while (bad.length && Date.now() < end) {
-    bad = compare(await shownOf(page), api);
-    if (bad.length) await new Promise((r) => setTimeout(r, 300));
-  }
-  assert.deepEqual(bad, [], 'dashboard numbers differ from the API');
+  await expectShownEqualsApi(page, api);
   // the scenario's [money] and zone: euros and Berlin times where people read
   assert.deepEqual(api.status.money, { currency: 'EUR', unitsPerCurrency: 1000000000, decimals: 2 });
   assert.equal(api.status.timeZone, 'Europe/Berlin');
@@ -75,24 +85,14 @@ test('sim --serve of a water cooperative: m³ and litres from the grid itself', 
   path.join(wdir, 'sim.log'), 60000);
   try {
     await waitFor('the end of the water run', () => /run finished/.test(water.log()), 120000, 500);
-    const api = {
-      status: await getJson(water.url + '/api/status'),
-      producers: await getJson(water.url + '/api/producers'),
-      consumers: await getJson(water.url + '/api/consumers'),
-    };
+    const api = await apiOf(water.url);
     assert.equal(api.status.resource.name, 'water');
     assert.equal(api.status.resource.unit, 'L');
     assert.equal(api.status.totals.outstanding, 0);
     const page = await newPage(browser);
     await page.goto(water.url + '/');
     await page.waitForSelector('body[data-updated]');
-    let bad = ['not compared yet'];
-    const end = Date.now() + 15000;
-    while (bad.length && Date.now() < end) {
-      bad = compare(await shownOf(page), api);
-      if (bad.length) await new Promise((r) => setTimeout(r, 300));
-    }
-    assert.deepEqual(bad, [], 'dashboard numbers differ from the API');
+    await expectShownEqualsApi(page, api);
     const text = await page.evaluate(() => document.body.innerText + '\n' +
       [...document.querySelectorAll('svg title')].map((t) => t.textContent).join('\n'));
     assert.match(text, /m³/);
