@@ -42,10 +42,51 @@
  *                     degradation-aware minimum); heat pump and EV shift their
  *                     running into slots at or below charge_below, never
  *                     breaking comfort band or departure need.
- * Thresholds come from the mechanism's prices (pg_asset_thresholds).
+ *                     Between the thresholds a price-responsive asset only
+ *                     does what it must (EV need, heat pump band_min); a
+ *                     battery charges and discharges at full power (to and
+ *                     from the grid, not only the site).
+ * Thresholds come from the mechanism's prices (pg_asset_thresholds); init
+ * sets charge_below = 0 and discharge_above = UINT64_MAX (never).
+ * A surplus-following battery discharges to cover the site's import only
+ * while the community has no surplus (else that import is community energy);
+ * a community battery passes the community's net as site_net_wh.
+ *
+ * BATTERY. SoC band in whole Wh: [ceil(cap x soc_min), floor(cap x soc_max)]
+ * (init refuses a band with no whole Wh). A charge that would pass soc_max
+ * is cut to the least electricity that fills the band exactly.
+ *
+ * EV. A slot charges the part of it inside each session (plugged ms); several
+ * short sessions may share a slot. MUST-RUN: with L the session's remaining
+ * need (into the car) and F what max power can deliver from the slot's end to
+ * departure (counted slot by slot, the coming slots taken as long as this
+ * one), the charger takes ceil((L - F) / eta) now when L > F (at most what the
+ * plugged part allows at max_w). Strategies add surplus (their budget,
+ * shared by the sessions of the slot) or, price-responsive, full power when
+ * the price is at or below charge_below; never more than the need. A charger
+ * that runs draws at least min_w x plugged time, except to finish a need
+ * smaller than that; opportunistic charging below it does not start.
+ * UNMET: out.unmet_wh of the slot in which a session departs (depart_ms <=
+ * slot end; or a later slot when steps skipped it) is the need not delivered
+ * by then, once per session; sum it over the run for the total. out.stored_wh
+ * = delivered so far into the car plugged in at the slot's end, soc_ppm = that
+ * as a share of its need (both 0 when no car is plugged in).
+ *
+ * HEAT PUMP. COP(T) is taken in ppm (rounded to nearest) and heat_wh =
+ * floor(charge_wh x cop_ppm / 10^6). Standing loss = ceil(store_before x
+ * loss_ppm_per_hour x slot_ms / (10^6 x 1 h)), at most the store. Must-run:
+ * enough heat that store_after >= ceil(store_wh x band_min) after the slot's
+ * demand and loss; strategies add running up to floor(store_wh x band_max);
+ * never more than max_w x slot nor past store_wh. When even that leaves the
+ * store short, the store empties and out.unmet_wh is the demand not met (the
+ * store never goes below 0).
  *
  * Errors: PG_ERR_INVALID with the field named when params are out of range
- * (init) or an input is (step: negative slot length, a demand below 0). */
+ * (init; EV sessions unsorted or overlapping name both sessions) or an input
+ * is (step: slot_ms outside 1..PG_ASSET_MAX_SLOT_MS, start_ms + slot_ms
+ * overflowing, a heat demand or community surplus below 0, |site_net_wh| >
+ * 2^40); PG_ERR_STATE for stepping an asset not initialised; PG_ERR_NOMEM.
+ * Threads: an asset is used by one thread at a time; nothing is shared. */
 #ifndef P2PGRID_ASSET_H
 #define P2PGRID_ASSET_H
 
@@ -59,6 +100,7 @@
 #define PG_ASSET_MAX_WH ((int64_t)1 << 40) /* any capacity, need or store */
 #define PG_ASSET_MAX_W ((int64_t)1 << 32)
 #define PG_ASSET_MAX_SESSIONS 4096 /* EV sessions per charger */
+#define PG_ASSET_MAX_SLOT_MS ((int64_t)31 * 24 * 3600 * 1000) /* a slot: 1 ms .. 31 days */
 
 typedef enum pg_asset_kind { PG_ASSET_BATTERY = 0, PG_ASSET_EV, PG_ASSET_HEAT_PUMP } pg_asset_kind;
 
@@ -156,9 +198,10 @@ typedef struct pg_asset_out {
   int64_t discharge_wh;  /* electricity delivered at the meter point (battery only) */
   int64_t loss_wh;       /* electricity lost (battery, EV) */
   int64_t delivered_wh;  /* EV: into the car */
-  int64_t heat_wh, heat_loss_wh, demand_met_wh, unmet_wh; /* heat pump, Wh_th */
-  int64_t stored_wh;     /* state after the slot */
-  uint32_t soc_ppm;      /* battery / heat store fill after the slot */
+  int64_t heat_wh, heat_loss_wh, demand_met_wh; /* heat pump, Wh_th */
+  int64_t unmet_wh;      /* heat pump: demand not met (Wh_th); EV: need not met at departure */
+  int64_t stored_wh;     /* state after the slot (EV: delivered into the plugged car) */
+  uint32_t soc_ppm;      /* battery / heat store fill after the slot; EV: share of the need */
 } pg_asset_out;
 
 PG_NODISCARD int pg_asset_step(pg_asset *a, const pg_asset_in *in, pg_asset_out *out,
