@@ -47,7 +47,8 @@
  *                     battery charges and discharges at full power (to and
  *                     from the grid, not only the site).
  * Thresholds come from the mechanism's prices (pg_asset_thresholds); init
- * sets charge_below = 0 and discharge_above = UINT64_MAX (never).
+ * sets charge_below = 0 and discharge_above = UINT64_MAX (never: no price
+ * reaches UINT64_MAX).
  * A surplus-following battery discharges to cover the site's import only
  * while the community has no surplus (else that import is community energy);
  * a community battery passes the community's net as site_net_wh.

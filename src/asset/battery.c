@@ -80,7 +80,7 @@ static void battery_wants(const pg_asset *a, const pg_asset_in *in, int64_t *c, 
                   a->discharge_above - a->charge_below >= p->min_spread;
     if (!spread) return;
     if (in->price_per_kwh <= a->charge_below) *c = pg_asset_energy_wh(p->max_charge_w, in->slot_ms);
-    else if (in->price_per_kwh >= a->discharge_above)
+    else if (in->price_per_kwh >= a->discharge_above && a->discharge_above != UINT64_MAX)
       *x = pg_asset_energy_wh(p->max_discharge_w, in->slot_ms);
     return;
   }
