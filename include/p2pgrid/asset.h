@@ -67,6 +67,8 @@
  * the price is at or below charge_below; never more than the need. A charger
  * that runs draws at least min_w x plugged time, except to finish a need
  * smaller than that; opportunistic charging below it does not start.
+ * delivered_wh = floor(electricity x eta) per session (a slot with k
+ * sessions may lose up to k - 1 Wh more than one rounding would).
  * UNMET: out.unmet_wh of the slot in which a session departs (depart_ms <=
  * slot end; or a later slot when steps skipped it) is the need not delivered
  * by then, once per session; sum it over the run for the total. out.stored_wh
