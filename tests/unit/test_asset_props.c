@@ -350,13 +350,79 @@ static void hp_self(void **st) { (void)st; hp_props(PG_ASSET_SELF_CONSUMPTION); 
 static void hp_surplus(void **st) { (void)st; hp_props(PG_ASSET_SURPLUS_FOLLOWING); }
 static void hp_price(void **st) { (void)st; hp_props(PG_ASSET_PRICE_RESPONSIVE); }
 
+/* ---- the edges of every range (UBSan watches the arithmetic) ---- */
+
+static void edge_in(pg_asset_in *in, int k, int64_t start) {
+  static const int64_t lens[] = {1, 1000, HOUR, PG_ASSET_MAX_SLOT_MS};
+  memset(in, 0, sizeof *in);
+  in->start_ms = start, in->slot_ms = lens[k % 4];
+  in->site_net_wh = k % 3 == 0 ? -PG_ASSET_MAX_WH : k % 3 == 1 ? PG_ASSET_MAX_WH : 0;
+  in->community_surplus_wh = k % 2 ? PG_ASSET_MAX_WH : 0;
+  in->price_per_kwh = k % 5 ? UINT64_MAX - 1 : 0;
+  in->t_out_c = k % 2 ? 1e300 : -1e300;
+  in->heat_demand_wh = k % 4 == 3 ? PG_ASSET_MAX_WH : (k % 4) * 1000;
+}
+
+static void edges(void **st) {
+  (void)st;
+  for (int s = 0; s < 3; s++)
+    for (int v = 0; v < 2; v++) { /* v = 0: the largest values, 1: the smallest */
+      pg_asset a;
+      pg_diag d = {{0}};
+      pg_battery_params b;
+      pg_battery_params_default(&b);
+      b.capacity_wh = v ? 1 : PG_ASSET_MAX_WH;
+      b.max_charge_w = b.max_discharge_w = v ? 1 : PG_ASSET_MAX_W;
+      b.eta_charge_ppm = b.eta_discharge_ppm = v ? 1 : 1000000;
+      b.soc_min_ppm = 0, b.soc_max_ppm = 1000000, b.soc_initial_ppm = v ? 0 : 1000000;
+      b.min_spread = v ? UINT64_MAX : 0;
+      assert_int_equal(pg_asset_battery_init(&a, &b, (pg_asset_strategy)s, &d), PG_OK);
+      pg_asset_thresholds(UINT64_MAX, 0, &a.charge_below, &a.discharge_above);
+      pg_asset_in in;
+      for (int k = 0; k < 24; k++) {
+        edge_in(&in, k, 0);
+        battery_slot(&a, &in);
+      }
+      pg_asset_free(&a);
+      pg_heat_pump_params h;
+      pg_heat_pump_params_default(&h);
+      h.max_w = v ? 1 : PG_ASSET_MAX_W, h.store_wh = v ? 1 : PG_ASSET_MAX_WH;
+      h.band_min_ppm = 0, h.band_max_ppm = 1000000, h.store_initial_ppm = v ? 0 : 1000000;
+      h.loss_ppm_per_hour = v ? 0 : 1000000;
+      assert_int_equal(pg_asset_heat_pump_init(&a, &h, (pg_asset_strategy)s, &d), PG_OK);
+      a.charge_below = UINT64_MAX;
+      for (int k = 0; k < 24; k++) {
+        edge_in(&in, k, 0);
+        hp_slot(&a, &in);
+      }
+      pg_asset_free(&a);
+      pg_ev_params e;
+      pg_ev_params_default(&e);
+      e.max_w = e.min_w = v ? 1 : PG_ASSET_MAX_W, e.eta_ppm = v ? 1 : 1000000;
+      int64_t far = INT64_MAX - PG_ASSET_MAX_SLOT_MS;
+      sessions[0] = (pg_ev_session){0, far / 2, PG_ASSET_MAX_WH};
+      sessions[1] = (pg_ev_session){far / 2, far, PG_ASSET_MAX_WH};
+      e.sessions = sessions, e.n_sessions = 2;
+      assert_int_equal(pg_asset_ev_init(&a, &e, (pg_asset_strategy)s, &d), PG_OK);
+      a.charge_below = UINT64_MAX;
+      int64_t delivered = 0, unmet = 0;
+      for (int k = 0; k < 24; k++) {
+        edge_in(&in, k, k < 12 ? k * PG_ASSET_MAX_SLOT_MS : far - (24 - k) * HOUR);
+        ev_slot(&a, &in, 2, &delivered, &unmet);
+      }
+      assert_int_equal(a.next_session, 2);
+      assert_int_equal(delivered + unmet, 2 * PG_ASSET_MAX_WH);
+      pg_asset_free(&a);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(battery_self), cmocka_unit_test(battery_surplus),
       cmocka_unit_test(battery_price), cmocka_unit_test(ev_self),
       cmocka_unit_test(ev_surplus),    cmocka_unit_test(ev_price),
       cmocka_unit_test(hp_self),       cmocka_unit_test(hp_surplus),
-      cmocka_unit_test(hp_price),
+      cmocka_unit_test(hp_price),      cmocka_unit_test(edges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
