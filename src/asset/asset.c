@@ -71,9 +71,11 @@ int64_t pg_asset_surplus_wh(const pg_asset *a, const pg_asset_in *in) {
   return 0;
 }
 
-int pg_asset_init_common(pg_asset *a, pg_asset_kind k, pg_asset_strategy s, pg_diag *d) {
+int pg_asset_init_common(pg_asset *a, pg_asset_kind k, pg_asset_strategy s, int checked,
+                         pg_diag *d) {
   if (!a) return pg_fail(d, PG_ERR_INVALID, "asset: no asset given");
   memset(a, 0, sizeof *a);
+  if (checked) return checked;
   if (!pg_asset_strategy_name(s))
     return pg_fail(d, PG_ERR_INVALID, "asset: strategy %d is not one of self-consumption, "
                    "surplus-following, price-responsive", (int)s);

@@ -31,8 +31,10 @@ static inline int64_t pg_asset_max64(int64_t a, int64_t b) { return a > b ? a : 
 int pg_asset_battery_step(pg_asset *a, const pg_asset_in *in, pg_asset_out *out, pg_diag *d);
 int pg_asset_ev_step(pg_asset *a, const pg_asset_in *in, pg_asset_out *out, pg_diag *d);
 int pg_asset_heat_pump_step(pg_asset *a, const pg_asset_in *in, pg_asset_out *out, pg_diag *d);
-/* Common init: checks the strategy, zeroes a, sets kind, strategy and the
- * "never" price thresholds. */
-int pg_asset_init_common(pg_asset *a, pg_asset_kind k, pg_asset_strategy s, pg_diag *d);
+/* Common init: zeroes a; returns checked (the kind's check of its params)
+ * when it failed; checks the strategy; sets kind, strategy and the "never"
+ * price thresholds. On failure a stays zeroed. */
+int pg_asset_init_common(pg_asset *a, pg_asset_kind k, pg_asset_strategy s, int checked,
+                         pg_diag *d);
 
 #endif

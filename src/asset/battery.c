@@ -59,12 +59,8 @@ static int check_params(const pg_battery_params *p, pg_diag *d) {
 
 int pg_asset_battery_init(pg_asset *a, const pg_battery_params *p, pg_asset_strategy s,
                           pg_diag *d) {
-  int rc = pg_asset_init_common(a, PG_ASSET_BATTERY, s, d);
-  if (!rc) rc = check_params(p, d);
-  if (rc) {
-    if (a) memset(a, 0, sizeof *a);
-    return rc;
-  }
+  int rc = pg_asset_init_common(a, PG_ASSET_BATTERY, s, check_params(p, d), d);
+  if (rc) return rc;
   a->p.battery = *p;
   int64_t st = pg_asset_ppm_floor(p->capacity_wh, p->soc_initial_ppm);
   a->stored_wh = pg_asset_min64(pg_asset_max64(st, soc_lo(p)), soc_hi(p));

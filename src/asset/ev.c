@@ -47,16 +47,12 @@ static int check_params(const pg_ev_params *p, pg_diag *d) {
 }
 
 int pg_asset_ev_init(pg_asset *a, const pg_ev_params *p, pg_asset_strategy s, pg_diag *d) {
-  int rc = pg_asset_init_common(a, PG_ASSET_EV, s, d);
-  if (!rc) rc = check_params(p, d);
-  if (!rc) {
-    a->sessions = malloc((p->n_sessions ? p->n_sessions : 1) * sizeof *a->sessions);
-    if (!a->sessions) rc = pg_fail(d, PG_ERR_NOMEM, "ev: out of memory for %zu sessions",
-                                   p->n_sessions);
-  }
-  if (rc) {
-    if (a) memset(a, 0, sizeof *a);
-    return rc;
+  int rc = pg_asset_init_common(a, PG_ASSET_EV, s, check_params(p, d), d);
+  if (rc) return rc;
+  a->sessions = malloc((p->n_sessions ? p->n_sessions : 1) * sizeof *a->sessions);
+  if (!a->sessions) {
+    memset(a, 0, sizeof *a);
+    return pg_fail(d, PG_ERR_NOMEM, "ev: out of memory for %zu sessions", p->n_sessions);
   }
   if (p->n_sessions) memcpy(a->sessions, p->sessions, p->n_sessions * sizeof *a->sessions);
   a->p.ev = *p;

@@ -65,12 +65,8 @@ static int check_params(const pg_heat_pump_params *p, pg_diag *d) {
 
 int pg_asset_heat_pump_init(pg_asset *a, const pg_heat_pump_params *p, pg_asset_strategy s,
                             pg_diag *d) {
-  int rc = pg_asset_init_common(a, PG_ASSET_HEAT_PUMP, s, d);
-  if (!rc) rc = check_params(p, d);
-  if (rc) {
-    if (a) memset(a, 0, sizeof *a);
-    return rc;
-  }
+  int rc = pg_asset_init_common(a, PG_ASSET_HEAT_PUMP, s, check_params(p, d), d);
+  if (rc) return rc;
   a->p.hp = *p;
   a->stored_wh = pg_asset_ppm_floor(p->store_wh, p->store_initial_ppm);
   return PG_OK;

@@ -77,6 +77,38 @@ static void step_ok(pg_asset *a, const pg_asset_in *in, pg_asset_out *o) {
   if (pg_asset_step(a, in, o, &d)) fail_msg("step: %s", d.msg);
 }
 
+/* one kind under test: its init for an episode (a random asset), the checks
+ * of one slot and, optionally, of the finished episode */
+typedef struct {
+  int (*init)(pg_asset *a, pg_asset_strategy s, const timeline *t, pg_diag *d);
+  void (*slot)(pg_asset *a, const pg_asset_in *in);
+  void (*done)(const pg_asset *a, const timeline *t);
+} kind_tests;
+
+static void run_episodes(const kind_tests *k, pg_asset_strategy s) {
+  timeline t;
+  memset(&seen, 0, sizeof seen);
+  for (int e = 0; e < EPISODES; e++) {
+    gen_timeline(&t, e % 2 == 0);
+    pg_asset a;
+    pg_diag d = {{0}};
+    if (k->init(&a, s, &t, &d)) { /* a band with no whole Wh: draw again */
+      assert_non_null(strstr(d.msg, "no whole Wh"));
+      e--;
+      continue;
+    }
+    pg_asset_thresholds((uint64_t)range(0, 500), (uint64_t)range(0, 500), &a.charge_below,
+                        &a.discharge_above);
+    for (int i = 0; i < EPISODE_SLOTS; i++) {
+      pg_asset_in in;
+      gen_in(&in, &t, i);
+      k->slot(&a, &in);
+    }
+    if (k->done) k->done(&a, &t);
+    pg_asset_free(&a);
+  }
+}
+
 /* ---- battery ---- */
 
 static void battery_params(pg_battery_params *p) {
@@ -139,29 +171,15 @@ static void battery_slot(pg_asset *a, const pg_asset_in *in) {
   seen.empty += o.discharge_wh > 0 && o.stored_wh == lo;
 }
 
+static int battery_init(pg_asset *a, pg_asset_strategy s, const timeline *t, pg_diag *d) {
+  pg_battery_params p;
+  battery_params(&p);
+  return pg_asset_battery_init(a, &p, s, d);
+}
+
 static void battery_props(pg_asset_strategy s) {
-  timeline t;
-  memset(&seen, 0, sizeof seen);
-  for (int e = 0; e < EPISODES; e++) {
-    gen_timeline(&t, e % 2 == 0);
-    pg_battery_params p;
-    battery_params(&p);
-    pg_asset a;
-    pg_diag d = {{0}};
-    if (pg_asset_battery_init(&a, &p, s, &d)) { /* a band with no whole Wh */
-      assert_non_null(strstr(d.msg, "no whole Wh"));
-      e--;
-      continue;
-    }
-    pg_asset_thresholds((uint64_t)range(0, 500), (uint64_t)range(0, 500), &a.charge_below,
-                        &a.discharge_above);
-    for (int i = 0; i < EPISODE_SLOTS; i++) {
-      pg_asset_in in;
-      gen_in(&in, &t, i);
-      battery_slot(&a, &in);
-    }
-    pg_asset_free(&a);
-  }
+  static const kind_tests k = {battery_init, battery_slot, NULL};
+  run_episodes(&k, s);
   assert_true(seen.charge > 100 && seen.discharge > 100 && seen.full > 10 && seen.empty > 10);
 }
 
@@ -199,9 +217,12 @@ static int64_t ev_capacity(const pg_ev_params *p, const pg_ev_session *s, const 
   return cap;
 }
 
-static void ev_slot(pg_asset *a, const pg_asset_in *in, size_t n, int64_t *delivered,
-                    int64_t *unmet) {
+/* the episode's sums */
+static int64_t ev_delivered, ev_unmet;
+
+static void ev_slot(pg_asset *a, const pg_asset_in *in) {
   const pg_ev_params *p = &a->p.ev;
+  size_t n = p->n_sessions;
   int64_t end = in->start_ms + in->slot_ms, plugged = 0, left = 0;
   size_t inside = 0;
   for (size_t j = a->next_session; j < n && sessions[j].arrive_ms < end; j++)
@@ -224,41 +245,37 @@ static void ev_slot(pg_asset *a, const pg_asset_in *in, size_t n, int64_t *deliv
     assert_true(o.charge_wh >= energy(p->min_w, plugged) || o.delivered_wh == left);
   seen.charge += o.charge_wh > 0, seen.unmet += o.unmet_wh > 0;
   seen.must += o.charge_wh > 0 && o.charge_wh == energy(p->max_w, in->slot_ms);
-  *delivered += o.delivered_wh;
-  *unmet += o.unmet_wh;
+  ev_delivered += o.delivered_wh;
+  ev_unmet += o.unmet_wh;
 }
 
-static void ev_props(pg_asset_strategy st) {
-  timeline t;
-  memset(&seen, 0, sizeof seen);
-  for (int e = 0; e < EPISODES; e++) {
-    gen_timeline(&t, e % 2 == 0);
-    pg_ev_params p;
-    pg_ev_params_default(&p);
-    p.max_w = range(1000, 22000), p.min_w = range(0, p.max_w);
-    p.eta_ppm = (uint32_t)range(800000, 1000000);
-    p.n_sessions = gen_sessions(&t), p.sessions = sessions;
-    pg_asset a;
-    pg_diag d = {{0}};
-    if (pg_asset_ev_init(&a, &p, st, &d)) fail_msg("init: %s", d.msg);
-    pg_asset_thresholds((uint64_t)range(0, 500), (uint64_t)range(0, 500), &a.charge_below,
-                        &a.discharge_above);
-    int64_t delivered = 0, unmet = 0, need = 0, short_of = 0;
-    for (int i = 0; i < EPISODE_SLOTS; i++) {
-      pg_asset_in in;
-      gen_in(&in, &t, i);
-      ev_slot(&a, &in, p.n_sessions, &delivered, &unmet);
-    }
-    for (size_t j = 0; j < p.n_sessions; j++) {
-      need += sessions[j].need_wh;
-      short_of += max64(0, sessions[j].need_wh - ev_capacity(&p, &sessions[j], &t));
-    }
-    assert_int_equal(a.next_session, p.n_sessions); /* all departed, all reported */
-    assert_int_equal(delivered + unmet, need);
-    if (t.uniform) assert_int_equal(unmet, short_of); /* must-run is exact */
-    else assert_true(unmet >= short_of);
-    pg_asset_free(&a);
+static int ev_init(pg_asset *a, pg_asset_strategy s, const timeline *t, pg_diag *d) {
+  pg_ev_params p;
+  pg_ev_params_default(&p);
+  p.max_w = range(1000, 22000), p.min_w = range(0, p.max_w);
+  p.eta_ppm = (uint32_t)range(800000, 1000000);
+  p.n_sessions = gen_sessions(t), p.sessions = sessions;
+  ev_delivered = ev_unmet = 0;
+  int rc = pg_asset_ev_init(a, &p, s, d);
+  if (rc) fail_msg("init: %s", d->msg);
+  return rc;
+}
+
+static void ev_done(const pg_asset *a, const timeline *t) {
+  int64_t need = 0, short_of = 0;
+  for (size_t j = 0; j < a->p.ev.n_sessions; j++) {
+    need += sessions[j].need_wh;
+    short_of += max64(0, sessions[j].need_wh - ev_capacity(&a->p.ev, &sessions[j], t));
   }
+  assert_int_equal(a->next_session, a->p.ev.n_sessions); /* all departed, all reported */
+  assert_int_equal(ev_delivered + ev_unmet, need);
+  if (t->uniform) assert_int_equal(ev_unmet, short_of); /* must-run is exact */
+  else assert_true(ev_unmet >= short_of);
+}
+
+static void ev_props(pg_asset_strategy s) {
+  static const kind_tests k = {ev_init, ev_slot, ev_done};
+  run_episodes(&k, s);
   assert_true(seen.charge > 100 && seen.unmet > 10 && seen.must > 100);
 }
 
@@ -320,29 +337,15 @@ static void hp_slot(pg_asset *a, const pg_asset_in *in) {
   seen.full += e > 0 && after >= hi - 8 && e > must;
 }
 
+static int hp_init(pg_asset *a, pg_asset_strategy s, const timeline *t, pg_diag *d) {
+  pg_heat_pump_params p;
+  hp_params(&p);
+  return pg_asset_heat_pump_init(a, &p, s, d);
+}
+
 static void hp_props(pg_asset_strategy s) {
-  timeline t;
-  memset(&seen, 0, sizeof seen);
-  for (int e = 0; e < EPISODES; e++) {
-    gen_timeline(&t, e % 2 == 0);
-    pg_heat_pump_params p;
-    hp_params(&p);
-    pg_asset a;
-    pg_diag d = {{0}};
-    if (pg_asset_heat_pump_init(&a, &p, s, &d)) {
-      assert_non_null(strstr(d.msg, "no whole Wh"));
-      e--;
-      continue;
-    }
-    pg_asset_thresholds((uint64_t)range(0, 500), (uint64_t)range(0, 500), &a.charge_below,
-                        &a.discharge_above);
-    for (int i = 0; i < EPISODE_SLOTS; i++) {
-      pg_asset_in in;
-      gen_in(&in, &t, i);
-      hp_slot(&a, &in);
-    }
-    pg_asset_free(&a);
-  }
+  static const kind_tests k = {hp_init, hp_slot, NULL};
+  run_episodes(&k, s);
   assert_true(seen.charge > 100 && seen.unmet > 10 && seen.must > 100 && seen.full > 10);
 }
 
@@ -405,13 +408,13 @@ static void edges(void **st) {
       e.sessions = sessions, e.n_sessions = 2;
       assert_int_equal(pg_asset_ev_init(&a, &e, (pg_asset_strategy)s, &d), PG_OK);
       a.charge_below = UINT64_MAX;
-      int64_t delivered = 0, unmet = 0;
+      ev_delivered = ev_unmet = 0;
       for (int k = 0; k < 24; k++) {
         edge_in(&in, k, k < 12 ? k * PG_ASSET_MAX_SLOT_MS : far - (24 - k) * HOUR);
-        ev_slot(&a, &in, 2, &delivered, &unmet);
+        ev_slot(&a, &in);
       }
       assert_int_equal(a.next_session, 2);
-      assert_int_equal(delivered + unmet, 2 * PG_ASSET_MAX_WH);
+      assert_int_equal(ev_delivered + ev_unmet, 2 * PG_ASSET_MAX_WH);
       pg_asset_free(&a);
     }
 }
