@@ -174,8 +174,8 @@ typedef struct pg_asset {
   } p;
   /* state */
   int64_t stored_wh;    /* battery: energy content; heat pump: store content (Wh_th) */
-  size_t next_session;  /* EV */
-  int64_t session_left_wh;
+  size_t next_session;  /* EV: the first session not yet departed (n_sessions: none) */
+  int64_t session_left_wh; /* EV: its need not yet delivered into the car */
   pg_ev_session *sessions; /* EV: owned copy */
 } pg_asset;
 
