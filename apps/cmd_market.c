@@ -134,7 +134,7 @@ static void print_table(const pg_market_slot *s, const pg_market_result *r, cons
            price(sh, r->buy_price, p1, sizeof p1), price(sh, r->sell_price, p2, sizeof p2), p3, p4);
   else
     printf("prices: no community match (import %s, export %s)\n", p3, p4);
-  char h[3][40];
+  char h[3][128];
   const char *noun = pg_resource_is_electricity(sh->r) ? "energy" : sh->r->name;
   snprintf(h[0], sizeof h[0], "%.20s %s", noun, u);
   snprintf(h[1], sizeof h[1], "community %s", u);

@@ -22,7 +22,12 @@ static void fixed(int64_t q, uint64_t factor, const char *unit, char *buf, size_
   grouped[g] = '\0';
   int dec = 0;
   for (uint64_t f = factor; f >= 10; f /= 10) dec++;
-  if (dec) snprintf(frac, sizeof frac, ".%0*" PRIu64, dec, a % factor);
+  if (dec) { /* dec <= 19 (factor <= 10^19): "." and dec digits, leading zeros kept */
+    uint64_t fp = a % factor;
+    frac[0] = '.';
+    for (int k = dec; k > 0; k--) frac[k] = (char)('0' + fp % 10), fp /= 10;
+    frac[dec + 1] = '\0';
+  }
   snprintf(buf, cap, "%s%s%s %s", q < 0 ? "-" : "", grouped, frac, unit);
 }
 

@@ -50,7 +50,7 @@ static int pick(const json_t *o, const char *key, const char *alias, const char 
 
 static int get_price_alias(const json_t *o, const char *key, const char *alias, uint64_t def,
                            uint64_t *out, bool *present, pg_diag *d) {
-  const char *k;
+  const char *k = key;
   int rc = pick(o, key, alias, &k, d);
   return rc ? rc : get_price(o, k, true, def, out, present, d);
 }
