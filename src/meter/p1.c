@@ -118,11 +118,12 @@ static int check_frame(const uint8_t *p, size_t len, uint16_t *crc_out, size_t *
     return pg_fail(d, PG_ERR_UNSUPPORTED,
                    "telegram has no CRC after '!' (DSMR 2.2/3.0): only DSMR 4 and 5 telegrams, "
                    "which carry a CRC, are read");
-  if (nd > 4) return pg_fail(d, PG_ERR_INVALID, "line %d: CRC '%.8s' is not 1-4 hex digits", l.no, l.s + 1);
+  if (nd > 4) return pg_fail(d, PG_ERR_INVALID, "line %d: CRC '%.*s' is not 1-4 hex digits", l.no,
+                              (int)(nd > 8 ? 8 : nd), l.s + 1);
   unsigned crc = 0;
   for (size_t i = 0; i < nd; i++) {
     int h = hex_val(l.s[1 + i]);
-    if (h < 0) return pg_fail(d, PG_ERR_INVALID, "line %d: CRC '%.4s' is not hex", l.no, l.s + 1);
+    if (h < 0) return pg_fail(d, PG_ERR_INVALID, "line %d: CRC '%.*s' is not hex", l.no, (int)nd, l.s + 1);
     crc = crc * 16 + (unsigned)h;
   }
   uint8_t nul;
@@ -182,7 +183,8 @@ static int split_line(const line *l, obis *o, groups *g, pg_diag *d) {
   size_t i = 0;
   while (i < l->n && l->s[i] != '(') i++;
   if (i == l->n || !parse_obis(l->s, i, o))
-    return pg_fail(d, PG_ERR_INVALID, "line %d: '%.40s' is not OBIS(value)", l->no, l->s);
+    return pg_fail(d, PG_ERR_INVALID, "line %d: '%.*s' is not OBIS(value)", l->no,
+                   (int)(l->n > 40 ? 40 : l->n), l->s);
   g->count = 0;
   while (i < l->n) {
     if (l->s[i] != '(')
