@@ -34,6 +34,7 @@
 #include "p2pgrid/hex.h"
 #include "p2pgrid/p1.h"
 
+#include "../unit/p1_fixture/telegrams.h"
 #include "harness.h"
 
 #ifndef P2PGRID_BIN
@@ -80,25 +81,8 @@ static void sleep_ms(unsigned ms) {
 static int64_t imp1(int64_t s) { return 1234567 + 2 * (s - g_dg.s0) + (s * 7) % 3; }
 static int64_t imp2(int64_t s) { return 2345678 + (s - g_dg.s0); }
 
-/* A DSMR 5 telegram stamped t_ms (winter time, UTC+1); corrupt: the CRC of
- * other bytes. */
 static size_t telegram(char *out, size_t cap, int64_t t_ms, int64_t i1, int64_t i2, bool corrupt) {
-  time_t loc = (time_t)(t_ms / 1000 + 3600);
-  struct tm tm;
-  gmtime_r(&loc, &tm);
-  char body[1024];
-  snprintf(body, sizeof body,
-           "/ISk5\\2MT382-1000\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(%02d%02d%02d%02d%02d%02dW)\r\n"
-           "0-0:96.1.1(4B384547303034303436333935353037)\r\n"
-           "1-0:1.8.1(%06lld.%03lld*kWh)\r\n1-0:1.8.2(%06lld.%03lld*kWh)\r\n"
-           "1-0:2.8.1(000000.000*kWh)\r\n1-0:2.8.2(000000.000*kWh)\r\n0-0:96.14.0(0001)\r\n"
-           "1-0:1.7.0(10.800*kW)\r\n1-0:2.7.0(00.000*kW)\r\n0-1:24.1.0(003)\r\n"
-           "0-1:24.2.1(%02d%02d%02d%02d0000W)(00012.345*m3)\r\n!",
-           tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           (long long)(i1 / 1000), (long long)(i1 % 1000), (long long)(i2 / 1000),
-           (long long)(i2 % 1000), tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
-  unsigned crc = pg_p1_crc16(body, strlen(body)) ^ (corrupt ? 0x0101u : 0u);
-  return (size_t)snprintf(out, cap, "%s%04X\r\n", body, crc);
+  return p1_test_telegram(out, cap, t_ms, i1, i2, 0, 0, corrupt);
 }
 
 static bool send_all(int fd, const char *s, size_t n) {

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "../../src/meter/p1_internal.h"
+#include "p1_fixture/telegrams.h"
 #include "p2pgrid/clock.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/meter.h"
@@ -118,23 +119,9 @@ static void test_series_memory(void **state) {
 
 /* ---- a telegram source ---- */
 
-/* A DSMR 5 telegram at Unix ms t (stamped 'W', UTC+1) with the registers. */
 static size_t telegram(char *out, size_t cap, int64_t t_ms, int64_t imp1, int64_t imp2,
                        int64_t exp1, int64_t exp2) {
-  time_t loc = (time_t)(t_ms / 1000 + 3600);
-  struct tm tm;
-  gmtime_r(&loc, &tm);
-  char body[1024];
-  snprintf(body, sizeof body,
-           "/TST5\\2UNIT-TEST\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(%02d%02d%02d%02d%02d%02dW)\r\n"
-           "1-0:1.8.1(%06lld.%03lld*kWh)\r\n1-0:1.8.2(%06lld.%03lld*kWh)\r\n"
-           "1-0:2.8.1(%06lld.%03lld*kWh)\r\n1-0:2.8.2(%06lld.%03lld*kWh)\r\n"
-           "1-0:1.7.0(00.100*kW)\r\n1-0:2.7.0(00.000*kW)\r\n!",
-           tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-           (long long)(imp1 / 1000), (long long)(imp1 % 1000), (long long)(imp2 / 1000),
-           (long long)(imp2 % 1000), (long long)(exp1 / 1000), (long long)(exp1 % 1000),
-           (long long)(exp2 / 1000), (long long)(exp2 % 1000));
-  return (size_t)snprintf(out, cap, "%s%04X\r\n", body, pg_p1_crc16(body, strlen(body)));
+  return p1_test_telegram(out, cap, t_ms, imp1, imp2, exp1, exp2, false);
 }
 
 static bool wait_stats(pg_meter *m, uint64_t telegrams, uint64_t rejected, pg_meter_p1_stats *st) {
@@ -190,7 +177,7 @@ static void test_meter_tcp(void **state) {
   n = telegram(t, sizeof t, T0 + 5000, 1100, 2000, 0, 0);
   write_all(c, t, n);
   n = telegram(t, sizeof t, T0 + 6000, 999999, 2000, 0, 0);
-  t[72] ^= 1; /* a digit of 1.8.1 changed: CRC mismatch */
+  strstr(t, "1-0:1.8.1(")[12] ^= 1; /* a digit of 1.8.1 changed: CRC mismatch */
   write_all(c, t, n);
   pg_meter_p1_stats st;
   assert_true(wait_stats(m, 2, 1, &st));

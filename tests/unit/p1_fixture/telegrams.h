@@ -44,4 +44,37 @@
 #define P1_B8 P1_B8_BODY P1L("66BE")
 #define P1_B8_BAD_CRC P1_B8_BODY P1L("67BE")
 
+/* A DSMR 5 telegram stamped t_ms (winter time, UTC+1) with the four energy
+ * registers in Wh and its CRC (corrupt: a CRC of other bytes), for tests
+ * that play a meter; returns its length. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "p2pgrid/p1.h"
+
+static inline size_t p1_test_telegram(char *out, size_t cap, int64_t t_ms, int64_t imp1,
+                                      int64_t imp2, int64_t exp1, int64_t exp2, bool corrupt) {
+  time_t loc = (time_t)(t_ms / 1000 + 3600);
+  struct tm tm;
+  gmtime_r(&loc, &tm);
+  char body[1024];
+  snprintf(body, sizeof body,
+           "/ISk5\\2MT382-1000\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(%02d%02d%02d%02d%02d%02dW)\r\n"
+           "0-0:96.1.1(4B384547303034303436333935353037)\r\n"
+           "1-0:1.8.1(%06lld.%03lld*kWh)\r\n1-0:1.8.2(%06lld.%03lld*kWh)\r\n"
+           "1-0:2.8.1(%06lld.%03lld*kWh)\r\n1-0:2.8.2(%06lld.%03lld*kWh)\r\n0-0:96.14.0(0001)\r\n"
+           "1-0:1.7.0(10.800*kW)\r\n1-0:2.7.0(00.000*kW)\r\n0-1:24.1.0(003)\r\n"
+           "0-1:24.2.1(%02d%02d%02d%02d0000W)(00012.345*m3)\r\n!",
+           tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           (long long)(imp1 / 1000), (long long)(imp1 % 1000), (long long)(imp2 / 1000),
+           (long long)(imp2 % 1000), (long long)(exp1 / 1000), (long long)(exp1 % 1000),
+           (long long)(exp2 / 1000), (long long)(exp2 % 1000), tm.tm_year % 100, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour);
+  unsigned crc = pg_p1_crc16(body, strlen(body)) ^ (corrupt ? 0x0101u : 0u);
+  return (size_t)snprintf(out, cap, "%s%04X\r\n", body, crc);
+}
+
 #endif
