@@ -201,14 +201,24 @@ static void on_frame(void *ctx, const uint8_t *f, size_t len) {
   }
 }
 
-static int tcp_connect_one(const struct addrinfo *ai) {
+/* Waits (in POLL_STEP_MS steps, watching stop) until fd is writable. */
+static bool wait_connected(p1_meter *m, int fd) {
+  for (int waited = 0; waited < CONNECT_TIMEOUT_MS && !atomic_load(&m->stop); waited += POLL_STEP_MS) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    int r = poll(&p, 1, POLL_STEP_MS);
+    if (r == 1) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+  return false;
+}
+
+static int tcp_connect_one(p1_meter *m, const struct addrinfo *ai) {
   int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
   if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
     int err = errno, soerr = 0;
     socklen_t sl = sizeof soerr;
-    struct pollfd p = {fd, POLLOUT, 0};
-    if (err != EINPROGRESS || poll(&p, 1, CONNECT_TIMEOUT_MS) != 1 ||
+    if (err != EINPROGRESS || !wait_connected(m, fd) ||
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
       close(fd);
       errno = err == EINPROGRESS ? (soerr ? soerr : ETIMEDOUT) : err;
@@ -229,7 +239,7 @@ static int tcp_open(p1_meter *m, pg_diag *d) {
   if (g != 0) return pg_fail(d, PG_ERR_IO, "cannot resolve '%.100s': %s", m->host, gai_strerror(g)), -1;
   int fd = -1, err = 0;
   for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-    fd = tcp_connect_one(ai);
+    fd = tcp_connect_one(m, ai);
     if (fd < 0) err = errno;
   }
   freeaddrinfo(res);

@@ -257,6 +257,20 @@ static void test_config(void **state) {
                             "stale = 30s\nidle = 20s\n", &m, &d), PG_OK);
   assert_string_equal(pg_meter_kind(m), "p1");
   pg_meter_free(m);
+  /* the example: made, and freed at once while it still tries to connect */
+  char path[512], *text = NULL;
+  snprintf(path, sizeof path, "%s/examples/grid/consumer-p1.ini", PG_SOURCE_DIR);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  text = calloc(1, 8192);
+  assert_non_null(text);
+  assert_true(fread(text, 1, 8191, f) > 0);
+  fclose(f);
+  uint64_t t0 = pg_monotonic_ms();
+  assert_int_equal(from_ini(text, &m, &d), PG_OK);
+  pg_meter_free(m);
+  assert_true(pg_monotonic_ms() - t0 < 2000);
+  free(text);
   expect_config_error("[meter]\nkind = p1\nhost = h\n", "quantity");
   expect_config_error("[meter]\nkind = p1\nhost = h\nquantity = import\n", "either host and port");
   expect_config_error("[meter]\nkind = p1\nhost = h\nport = 1\ndevice = /dev/ttyUSB0\nquantity = import\n",
