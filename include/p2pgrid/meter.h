@@ -121,10 +121,69 @@ typedef struct pg_meter_mqtt_stats {
 } pg_meter_mqtt_stats;
 PG_NODISCARD int pg_meter_mqtt_stats_get(pg_meter *m, pg_meter_mqtt_stats *out);
 
+/* ---- DSMR P1 (src/meter/meter_p1.c, telegrams: p2pgrid/p1.h) ----
+ * Reads the smart meter's P1 telegrams from a TCP dongle (host:port; the
+ * bridge serves the raw byte stream) or a serial device (115200 8N1, raw;
+ * bytes are masked to 7 bits, so a 7E1 meter reads too). A background
+ * thread reads, finds telegrams (resynchronising on '/'), checks their CRC
+ * and keeps (telegram time, import, export) with import = 1.8.1 + 1.8.2 and
+ * export = 2.8.1 + 2.8.2 in Wh. A telegram is used only with its timestamp
+ * and all four registers.
+ * - Energy over [from, to) is C(to) - C(from), C(B) = the counters of the
+ *   last telegram stamped at or before B (the telegram's own clock): the
+ *   energy between a boundary and the next telegram belongs to the next
+ *   slot, so consecutive windows sum exactly to their union and a gap loses
+ *   nothing (the next telegram's counters settle it). Before the first
+ *   telegram C is that telegram's value (nothing is counted before the
+ *   meter was first read). quantity import: Δimport; export: Δexport; net:
+ *   max(0, Δimport - Δexport) per window.
+ * - Finality: PG_OK once a telegram stamped at or after `to` has arrived; or,
+ *   with none, once the clock (opts.clock) passes to + stale_ms: the window is
+ *   then answered with the held counters and `to` becomes a fence (telegrams
+ *   stamped at or before it are refused as late; their energy arrives with
+ *   the next one). PG_ERR_UNAVAILABLE otherwise, and always before the first
+ *   valid telegram. PG_ERR_NOT_FOUND for a window starting before data
+ *   already forgotten (the meter keeps what windows from the last `from`
+ *   on need; at most 100000 distinct readings).
+ * - Refused (counted, logged, never booked): CRC or parse failures, a
+ *   telegram without time or registers, a time not after the newest one
+ *   (late), a register smaller than the newest (a meter swap or a fault:
+ *   quarantined; restart the daemon after a swap).
+ * - Transport: reconnect after an error, end of stream or idle_ms without a
+ *   byte, backoff 1 s doubling to 5 min (with jitter), back to 1 s after a
+ *   valid telegram; SO_KEEPALIVE on TCP. Thread-safe like the MQTT meter. */
+typedef enum pg_meter_p1_quantity {
+  PG_METER_P1_IMPORT = 0,
+  PG_METER_P1_EXPORT = 1,
+  PG_METER_P1_NET = 2,
+} pg_meter_p1_quantity;
+
+typedef struct pg_meter_p1_opts {
+  const char *host;   /* TCP: host and port (both required) ... */
+  uint16_t port;
+  const char *device; /* ... or a serial device (exactly one of the two) */
+  pg_meter_p1_quantity quantity;
+  uint64_t stale_ms;  /* 0 = 60000 */
+  uint64_t idle_ms;   /* 0 = 60000 */
+  const struct pg_clock *clock; /* NULL = real clock */
+} pg_meter_p1_opts;
+
+PG_NODISCARD int pg_meter_p1_new(const pg_meter_p1_opts *o, pg_meter **out, pg_diag *d);
+/* Counters (thread-safe): telegrams used, rejected (CRC, parse, incomplete),
+ * late (time not advancing or behind a fence), regressions (a register went
+ * down), reconnects (connections after the first), connected, and the
+ * newest telegram's time (0 = none). PG_ERR_INVALID when m is not P1. */
+typedef struct pg_meter_p1_stats {
+  uint64_t telegrams, rejected, late, regressions, reconnects;
+  bool connected;
+  int64_t newest_ms;
+} pg_meter_p1_stats;
+PG_NODISCARD int pg_meter_p1_stats_get(pg_meter *m, pg_meter_p1_stats *out);
+
 /* ---- From a config section ----
  * Creates the meter an entity's [meter] section describes:
  *   kind = solar | wind | household | csv | water | heat | well | rain-tank
- *          | boiler | mqtt | dso
+ *          | boiler | mqtt | dso | p1
  * plus the kind's keys (documented in docs/CONFIG.md and the example
  * configs). seed mixes into the profile's random processes so two meters of
  * the same kind differ. The diag names the file:line of a bad key.
@@ -133,6 +192,9 @@ PG_NODISCARD int pg_meter_mqtt_stats_get(pg_meter *m, pg_meter_mqtt_stats *out);
  *   username, password_file (the whole file, one trailing newline removed,
  *   at most 1024 bytes, one line; needs username), stale (duration, default
  *   60s). A `password` key is refused: passwords never live in the INI.
+ *   kind = p1: host + port (TCP) or device (serial), quantity = import |
+ *   export | net (required), stale (duration, default 60s), idle (duration,
+ *   default 60s).
  *   solar/wind/household/csv: pg_meter_profile_from_config (meter_profile.h).
  *   dso: file, point, quantity: pg_meter_dso_from_config (dso.h).
  * PG_ERR_CONFIG for a bad or unknown kind or value, PG_ERR_IO for an

@@ -178,6 +178,50 @@ static int mqtt_from_config(pg_config *cfg, const char *s, pg_meter **out, pg_di
   return PG_OK;
 }
 
+/* kind = p1: host + port (TCP) or device (serial); quantity; stale; idle. */
+static int p1_from_config(pg_config *cfg, const char *s, pg_meter **out, pg_diag *d) {
+  pg_meter_p1_opts o = {0};
+  const char *quantity = NULL;
+  char where[200];
+  int port = 0, rc;
+  if ((rc = pg_config_require(cfg, s, "quantity", d)) ||
+      (rc = pg_config_get_str(cfg, s, "host", NULL, &o.host, d)) ||
+      (rc = pg_config_get_int(cfg, s, "port", 0, 1, 65535, &port, d)) ||
+      (rc = pg_config_get_str(cfg, s, "device", NULL, &o.device, d)) ||
+      (rc = pg_config_get_str(cfg, s, "quantity", NULL, &quantity, d)) ||
+      (rc = pg_config_get_duration_ms(cfg, s, "stale", 60000, 1, 7ull * 86400000, &o.stale_ms,
+                                      d)) ||
+      (rc = pg_config_get_duration_ms(cfg, s, "idle", 60000, 1000, 86400000, &o.idle_ms, d)))
+    return rc;
+  o.port = (uint16_t)port;
+  if ((o.host != NULL) == (o.device != NULL) || (o.host && !port) || (!o.host && port)) {
+    key_where(cfg, s, o.device ? "device" : o.host ? "host" : "kind", where, sizeof where);
+    return pg_fail(d, PG_ERR_CONFIG,
+                   "%s: a p1 meter reads either host and port (a TCP dongle) or device (a serial "
+                   "port), not both or neither",
+                   where);
+  }
+  if (strcmp(quantity, "import") == 0) {
+    o.quantity = PG_METER_P1_IMPORT;
+  } else if (strcmp(quantity, "export") == 0) {
+    o.quantity = PG_METER_P1_EXPORT;
+  } else if (strcmp(quantity, "net") == 0) {
+    o.quantity = PG_METER_P1_NET;
+  } else {
+    key_where(cfg, s, "quantity", where, sizeof where);
+    return pg_fail(d, PG_ERR_CONFIG, "%s: '%.40s' is not import, export or net", where, quantity);
+  }
+  if ((o.host && !o.host[0]) || (o.device && !o.device[0])) {
+    key_where(cfg, s, o.host ? "host" : "device", where, sizeof where);
+    return pg_fail(d, PG_ERR_CONFIG, "%s: must not be empty", where);
+  }
+  pg_diag md = {{0}};
+  rc = pg_meter_p1_new(&o, out, &md);
+  if (rc)
+    return pg_fail(d, rc == PG_ERR_INVALID ? PG_ERR_CONFIG : rc, "[%.48s]: %s", s, md.msg);
+  return PG_OK;
+}
+
 int pg_meter_from_config(pg_config *cfg, const char *section, uint64_t seed, pg_meter **out,
                          pg_diag *d) {
   const char *kind = NULL;
@@ -190,9 +234,10 @@ int pg_meter_from_config(pg_config *cfg, const char *section, uint64_t seed, pg_
   if ((rc = pg_config_get_str(cfg, section, "kind", NULL, &kind, d))) return rc;
   if (strcmp(kind, "mqtt") == 0) return mqtt_from_config(cfg, section, out, d);
   if (strcmp(kind, "dso") == 0) return pg_meter_dso_from_config(cfg, section, out, d);
+  if (strcmp(kind, "p1") == 0) return p1_from_config(cfg, section, out, d);
   if (pg_meter_profile_kind(kind)) return pg_meter_profile_from_config(cfg, section, kind, seed, out, d);
   key_where(cfg, section, "kind", where, sizeof where);
   return pg_fail(d, PG_ERR_CONFIG,
-                 "%s: unknown meter kind '%.40s' (use solar, wind, household, csv, water, heat, well, rain-tank, boiler, mqtt or dso)",
+                 "%s: unknown meter kind '%.40s' (use solar, wind, household, csv, water, heat, well, rain-tank, boiler, mqtt, dso or p1)",
                  where, kind);
 }
