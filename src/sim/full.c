@@ -44,6 +44,7 @@ typedef struct full {
   pg_source **src;
   pg_consumer **cons;
   pg_meter **smeter, **cmeter;
+  int64_t *flex; /* assets: the households' readings [household][slot] (pre-pass) */
   uint8_t (*seeds)[32]; /* grid, producers, consumers */
   uint8_t (*addr)[32];
   size_t nseeds;
@@ -343,7 +344,11 @@ static int open_world(full *f, pg_diag *d) {
     eo.upstream = f->to_grid_as[np + i];
     pg_consumer_opts co = {.bid_per_kwh = s->households[i].bid, .has_bid = s->households[i].has_bid,
                            .seed = f->seeds[1 + np + i], .seed_len = 32};
-    if ((rc = pg_sim_household_meter(s, i, &f->cmeter[i], d))) return rc;
+    if (f->flex)
+      rc = pg_sim_series_meter_new(f->flex + i * s->slots, s->slots, s->start_ms, s->slot_ms,
+                                   &f->cmeter[i], d);
+    else rc = pg_sim_household_meter(s, i, &f->cmeter[i], d);
+    if (rc) return rc;
     if ((rc = pg_consumer_open(&eo, &co, f->cmeter[i], &f->cons[i], d))) return rc;
   }
   return PG_OK;
@@ -370,6 +375,7 @@ static void close_world(full *f) {
   pg_tangle_close(f->t);
   free(f->src), free(f->cons), free(f->prod), free(f->to_prod), free(f->smeter), free(f->cmeter);
   free(f->seeds), free(f->addr), free(f->batch_msg), free(f->batch_time);
+  free(f->flex);
 }
 
 static void balances(full *f, pg_sim_out *out, uint64_t slot) {
@@ -570,7 +576,17 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   /* entities open one slot early (their first report is the first whole slot) */
   pg_vclock_init(&f.clock, s->start_ms - slot_ms);
   uint64_t t0 = pg_monotonic_ms();
-  int rc = open_world(&f, d);
+  /* assets: a pre-pass steps them as market-only does; the consumers' meters
+   * read its per-slot readings (community batteries: market-only) */
+  pg_sim_flex_tot fsum;
+  bool assets = pg_scenario_has_assets(s);
+  if (assets && s->n_batteries)
+    return pg_fail(d, PG_ERR_UNSUPPORTED,
+                   "[battery %s]: community batteries run in market-only mode "
+                   "([scenario] mode = market-only)",
+                   s->batteries[0].id);
+  int rc = assets ? pg_sim_flex_readings(s, &f.flex, &fsum, d) : PG_OK;
+  if (!rc) rc = open_world(&f, d);
   if (rc) goto out;
   if (o->grid_hook) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_OPEN);
   if ((rc = pg_ledger_supply(f.l, &r->supply_before))) {
@@ -640,6 +656,7 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   r->messages = ts.messages;
   r->milestones = f.milestones;
   if (out) balances(&f, out, k0 + s->slots);
+  if (assets) r->has_flex = true, pg_sim_flex_kpis_of(r, &fsum, &r->flex);
   if (o->grid_hook) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_END);
 out:
   if (o->grid_hook && f.grid) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_CLOSE);
