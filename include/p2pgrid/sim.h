@@ -87,8 +87,8 @@
  *              model, the site's weather), strategy (self-consumption |
  *              surplus-following | price-responsive; default
  *              self-consumption). A share s of n households gives exactly
- *              floor(n s) of them, spread evenly (each kind rotated, so they
- *              overlap differently); sizes come from each household's own
+ *              floor(n s) of them: those with the lowest splitmix64 of (seed,
+ *              kind, index), each kind drawn apart; sizes come from each household's own
  *              stream (seed ^ id): a scenario without these keys draws what
  *              it drew before. EV sessions from the same stream: every local
  *              weekday arrival 17:00-19:00, departure next day 07:00-08:00,

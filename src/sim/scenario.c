@@ -597,33 +597,60 @@ static int read_gen_assets(pg_config *c, const pg_scenario *s, gen_assets_cfg *g
   return PG_OK;
 }
 
-/* Household i of n has asset k when floor((j+1) share) > floor(j share) for
- * j = i rotated by k n / 7: exact counts (30 of 100 at 0.3), spread evenly,
- * overlapping differently for each kind. */
-static bool gen_pick(uint64_t i, uint64_t n, double share, unsigned k) {
-  uint64_t j = (i + n * k / 7) % n;
-  return floor((double)(j + 1) * share) > floor((double)j * share);
+/* Which generated households have which kind of asset (mask bit k: PV,
+ * battery, EV, heat pump): for each kind the floor(n x share) households
+ * with the lowest splitmix64(seed, kind, index): exact counts (30 of 100 at
+ * 0.3), drawn independently per kind. */
+enum { GEN_PV = 1, GEN_BAT = 2, GEN_EV = 4, GEN_HP = 8 };
+typedef struct rank {
+  uint64_t h;
+  size_t i;
+} rank;
+static int cmp_rank(const void *a, const void *b) {
+  const rank *x = a, *y = b;
+  return x->h < y->h ? -1 : x->h > y->h ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+static int gen_pick(uint64_t seed, uint64_t n, const gen_assets_cfg *g, uint8_t **out) {
+  double share[4] = {g->pv_share, g->bat_share, g->ev_share, g->hp_share};
+  uint8_t *mask = calloc(n + 1, 1);
+  rank *r = calloc(n + 1, sizeof *r);
+  if (!mask || !r) {
+    free(mask), free(r);
+    return -1;
+  }
+  for (unsigned k = 0; k < 4; k++) {
+    uint64_t m = (uint64_t)floor((double)n * share[k] + 1e-9);
+    if (!m) continue;
+    for (uint64_t i = 0; i < n; i++) {
+      uint64_t st = seed ^ (0xa55e7ULL << (8 * k)) ^ (i * 0x9e3779b97f4a7c15ULL);
+      r[i] = (rank){pg_sim_splitmix64(&st), (size_t)i};
+    }
+    qsort(r, n, sizeof *r, cmp_rank);
+    for (uint64_t i = 0; i < m && i < n; i++) mask[r[i].i] |= (uint8_t)(1u << k);
+  }
+  free(r);
+  *out = mask;
+  return 0;
 }
 
 /* A generated household's assets: which from its index, the sizes from its
  * own stream (seed ^ id), so the draws of the meters and bids stay as they
  * were without asset keys. An EV or a heat pump adds its expected use to the
  * household's year (full mode sizes its money by it). */
-static void gen_assets(const pg_scenario *s, const gen_assets_cfg *g, uint64_t i, uint64_t n,
-                       pg_sim_household *h) {
+static void gen_assets(const gen_assets_cfg *g, uint8_t mask, pg_sim_household *h) {
   pg_sim_assets *a = &h->assets;
   uint64_t rng = h->seed ^ 0xa55e7a55e7ULL;
   a->strategy = g->strategy;
-  if (gen_pick(i, n, g->pv_share, 0)) a->pv_kwp = unif(&rng, g->pv_min, g->pv_max);
-  if (gen_pick(i, n, g->bat_share, 2)) {
+  if (mask & GEN_PV) a->pv_kwp = unif(&rng, g->pv_min, g->pv_max);
+  if (mask & GEN_BAT) {
     a->battery_kwh = unif(&rng, g->bat_min, g->bat_max);
     a->battery_kw = g->bat_kw > 0 ? g->bat_kw : a->battery_kwh / 2;
   }
-  if (gen_pick(i, n, g->ev_share, 4)) a->ev = true, a->ev_kw = g->ev_kw;
-  if (gen_pick(i, n, g->hp_share, 5)) a->heat_pump = true, a->heat_kwh = g->hp_kwh;
+  if (mask & GEN_EV) a->ev = true, a->ev_kw = g->ev_kw;
+  if (mask & GEN_HP) a->heat_pump = true, a->heat_kwh = g->hp_kwh;
   if (a->ev) h->annual_units += 3000;
   if (a->heat_pump) h->annual_units += a->heat_kwh / 3;
-  (void)s;
 }
 
 /* [household X] asset keys: pv_kwp, battery_kwh, battery_kw, ev, ev_kw,
@@ -756,10 +783,14 @@ static int gen_households(loader *L, pg_diag *d) {
   }
   if (bid_max < bid_min) return bad_value(c, "households", "bid_max", "must not be below bid_min", d);
   gen_assets_cfg ga;
+  uint8_t *mask = NULL;
   if ((rc = read_gen_assets(c, s, &ga, d))) return rc;
+  if (gen_pick(s->seed, nh, &ga, &mask)) return OOM(d);
   for (uint64_t i = 0; i < nh; i++) {
-    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households)) {
+      free(mask);
       return OOM(d);
+    }
     pg_sim_household *h = &s->households[s->n_households++];
     snprintf(h->id, sizeof h->id, "h%04llu", (unsigned long long)(i + 1));
     snprintf(h->name, sizeof h->name, "Household %llu", (unsigned long long)(i + 1));
@@ -769,8 +800,9 @@ static int gen_households(loader *L, pg_diag *d) {
     h->bid = h->has_bid ? bid_min + (uint64_t)unif(&L->rng, 0, (double)(bid_max - bid_min)) : 0;
     h->seed = s->seed ^ hash_str(h->id);
     h->participation = 100;
-    gen_assets(s, &ga, i, nh, h);
+    gen_assets(&ga, mask[i], h);
   }
+  free(mask);
   return PG_OK;
 }
 

@@ -24,9 +24,9 @@
 
 /* the pinned totals of FLEX (seed 17) */
 #define PIN_FLEX_SUPPLY 58140
-#define PIN_FLEX_DEMAND 37844
-#define PIN_FLEX_BILLED 10381209368
-#define PIN_FLEX_CHARGED 5917
+#define PIN_FLEX_DEMAND 40879
+#define PIN_FLEX_BILLED 11321761772
+#define PIN_FLEX_CHARGED 5918
 
 /* The households and producers of every scenario here; the asset keys come
  * after it (none: the loads and generation alone). A day from a Friday
@@ -157,8 +157,7 @@ static void test_with_without(void **state) {
   assert_int_equal(json_integer_value(json_object_get(json_object_get(fx, "with"), "chargedWh")),
                    r.flex.charged_wh);
   json_decref(sum);
-  /* assets.csv: a header and the members with assets (2 batteries, 1 EV, 1
-   * heat pump, 2 PV over 4 generated houses, and roof); flex_slots.csv: a row a slot */
+  /* assets.csv: a header and the members with assets; flex_slots.csv: a row a slot */
   assert_true(count_lines(dir, "assets.csv") >= 2);
   assert_int_equal(count_lines(dir, "flex_slots.csv"), 1 + r.n_slots);
   pg_sim_result_free(&r);
@@ -242,12 +241,54 @@ static void test_errors(void **state) {
   }
 }
 
+/* examples/scenarios/flex-100.ini: 30 batteries, 10 EVs, 40 PV roofs (some
+ * EV homes among them), a community battery; two days of it run */
+static void test_example(void **state) {
+  (void)state;
+  pg_config *c = NULL;
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  pg_diag d = {{0}};
+  if (pg_config_load_file(c, PG_SOURCE_DIR "/examples/scenarios/flex-100.ini", &d))
+    fail_msg("%s", d.msg);
+  assert_int_equal(pg_config_set(c, "scenario", "duration", "2d"), PG_OK);
+  assert_int_equal(pg_config_set(c, "scenario", "start", "2025-06-19"), PG_OK);
+  pg_scenario s;
+  if (pg_scenario_from_config(c, &s, &d) != PG_OK) fail_msg("%s", d.msg);
+  assert_int_equal(pg_config_unused(c, NULL, NULL), 0);
+  size_t bat = 0, ev = 0, pv = 0, ev_pv = 0, homes = 0, rows = 0;
+  for (size_t i = 0; i < s.n_households; i++) {
+    const pg_sim_assets *a = &s.households[i].assets;
+    homes += s.households[i].kind != PG_SIM_BATTERY;
+    bat += a->battery_kwh > 0, ev += a->ev, pv += a->pv_kwp > 0, ev_pv += a->ev && a->pv_kwp > 0;
+    rows += s.households[i].kind == PG_SIM_BATTERY || a->battery_kwh > 0 || a->ev ||
+            a->pv_kwp > 0 || a->heat_pump;
+  }
+  assert_int_equal(homes, 100);
+  assert_int_equal(bat, 30);
+  assert_int_equal(ev, 10);
+  assert_int_equal(pv, 40);
+  assert_true(ev_pv > 0 && ev_pv < 10);
+  assert_int_equal(s.n_batteries, 1);
+  char *dir = tu_mktmp("pg_sim_assets");
+  pg_sim_opts o = {.out_dir = dir, .write_files = true};
+  pg_sim_result r;
+  if (pg_sim_run(&s, &o, &r, &d) != PG_OK) fail_msg("run: %s", d.msg);
+  assert_int_equal(r.mode, PG_SIM_MARKET_ONLY);
+  assert_true(r.has_flex && r.has_without && r.flex.ev_wh > 0 && r.flex.discharged_wh > 0);
+  assert_true(r.flex.self_sufficiency_ppm > r.without.self_sufficiency_ppm);
+  assert_int_equal(count_lines(dir, "assets.csv"), 1 + rows);
+  pg_sim_result_free(&r);
+  pg_scenario_free(&s);
+  pg_config_free(c);
+  tu_rmrf(dir);
+}
+
 int main(void) {
   pg_log_set_level(PG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conservation),      cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_with_without),      cmocka_unit_test(test_community_battery),
-      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_errors),            cmocka_unit_test(test_example),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
