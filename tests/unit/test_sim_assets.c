@@ -160,6 +160,23 @@ static void test_with_without(void **state) {
   /* assets.csv: a header and the members with assets; flex_slots.csv: a row a slot */
   assert_true(count_lines(dir, "assets.csv") >= 2);
   assert_int_equal(count_lines(dir, "flex_slots.csv"), 1 + r.n_slots);
+  /* the report: the KPIs side by side and the two charts */
+  if (pg_sim_report_available()) {
+    pg_diag d = {{0}};
+    if (pg_sim_report(dir, &d) != PG_OK) fail_msg("report: %s", d.msg);
+    char p[700];
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    static char html[1 << 21];
+    size_t n = fread(html, 1, sizeof html - 1, f);
+    html[n] = '\0';
+    fclose(f);
+    const char *want[] = {"Flexibility: with and without the assets", "Self-sufficiency",
+                          "data-chart=\"state-of-charge\"", "data-chart=\"shifted-energy\""};
+    for (size_t i = 0; i < 4; i++)
+      if (!strstr(html, want[i])) fail_msg("report.html lacks %s", want[i]);
+  }
   pg_sim_result_free(&r);
   tu_rmrf(dir);
 }
