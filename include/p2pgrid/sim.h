@@ -137,7 +137,8 @@
  * community battery; kind lists pv, battery, ev, heat-pump or
  * community-battery), flex_slots.csv (slot,start,soc_ppm,charged_wh,
  * discharged_wh,pv_wh,ev_wh,heat_pump_wh,exported_wh: one row per slot,
- * soc_ppm the mean state of charge of the batteries; market-only), and
+ * soc_ppm the mean state of charge of the batteries; full mode writes both
+ * from its pre-pass), and
  * summary.json "flexibility": {"with": {...}, "without": {...}} with
  * selfSufficiencyPpm, selfConsumptionPpm, communitySharePpm, savings,
  * peakImportWh, pvWh, exportedBehindMeterWh, chargedWh, dischargedWh,

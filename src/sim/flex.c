@@ -36,7 +36,9 @@ static int64_t span(uint64_t *st, int64_t lo, int64_t hi) {
 }
 
 /* EV sessions: every weekday (local) evening arrival 17:00-19:00, departure
- * next morning 07:00-08:00, need 5-25 kWh; from the household's seed. */
+ * next morning 07:00-08:00, need 5-25 kWh; from the household's seed. The
+ * evening before the run is drawn too (a car plugged in at the start); a
+ * session gone before the start is left out. */
 static int ev_sessions(const pg_scenario *s, const pg_sim_household *h,
                        pg_sim_ev_session **out, size_t *n, pg_diag *d) {
   int64_t first = (int64_t)(s->start_ms / 86400000ULL) - 1;
@@ -55,7 +57,7 @@ static int ev_sessions(const pg_scenario *s, const pg_sim_household *h,
     int64_t depart = mid + 86400000 + span(&st, 7 * 60, 8 * 60) * 60000;
     int64_t need = span(&st, 5000, 25000);
     int wd = (int)(((day + 4) % 7 + 7) % 7); /* 0 Sunday .. 6 Saturday */
-    if (wd == 0 || wd == 6) continue;
+    if (wd == 0 || wd == 6 || depart <= (int64_t)s->start_ms) continue; /* gone before the run */
     v[k++] = (pg_sim_ev_session){.arrive_ms = arrive, .depart_ms = depart, .need_wh = need};
   }
   *out = v;
@@ -200,8 +202,8 @@ static uint64_t slot_price(const pg_sim_flex *f, int64_t surplus) {
 
 /* A household's assets in one slot; *surplus (community: supply - readings)
  * follows its reading. */
-static int site_step(pg_sim_flex *f, flex_site *x, size_t idx, int64_t *hh_wh, int64_t *surplus,
-                     pg_diag *d) {
+static int site_step(pg_sim_flex *f, flex_site *x, size_t idx, double t_out, int64_t *hh_wh,
+                     int64_t *surplus, pg_diag *d) {
   const pg_scenario *s = f->s;
   uint64_t t0 = s->start_ms + idx * s->slot_ms;
   pg_sim_flex_tot *t = &f->tot[x->hh];
@@ -221,9 +223,7 @@ static int site_step(pg_sim_flex *f, flex_site *x, size_t idx, int64_t *hh_wh, i
     pg_sim_dev_io in = {.start_ms = (int64_t)t0, .slot_ms = (int64_t)s->slot_ms, .site_net_wh = net,
                       .community_surplus_wh = left > 0 ? left : 0,
                       .price_per_kwh = slot_price(f, left),
-                      .t_out_c = pg_temperature_c(&f->temp, s->tz, s->seed,
-                                                  (int64_t)(t0 + s->slot_ms / 2)),
-                      .heat_demand_wh = heat};
+                      .t_out_c = t_out, .heat_demand_wh = heat};
     int64_t a_net = 0;
     if ((rc = step_one(x->dev[k], &in, t, sl, &a_net, d)))
       return pg_fail(d, rc, "household %s: %s", s->households[x->hh].id, d->msg);
@@ -243,11 +243,13 @@ int pg_sim_flex_step(pg_sim_flex *f, size_t idx, int64_t *hh_wh, int64_t *prod_w
   for (size_t j = 0; j < s->n_producers; j++) supply += s->producers[j].battery ? 0 : prod_wh[j];
   for (size_t i = 0; i < s->n_households; i++) demand += hh_wh[i] > 0 ? hh_wh[i] : 0;
   int64_t surplus = supply - demand;
+  uint64_t t0 = s->start_ms + idx * s->slot_ms;
+  /* the site's weather (the heat model's: the scenario seed) mid-slot */
+  double t_out = pg_temperature_c(&f->temp, s->tz, s->seed, (int64_t)(t0 + s->slot_ms / 2));
   for (size_t k = 0; k < f->n_sites; k++) {
-    int rc = site_step(f, &f->sites[k], idx, hh_wh, &surplus, d);
+    int rc = site_step(f, &f->sites[k], idx, t_out, hh_wh, &surplus, d);
     if (rc) return rc;
   }
-  uint64_t t0 = s->start_ms + idx * s->slot_ms;
   for (size_t b = 0; b < s->n_batteries; b++) {
     pg_sim_dev_io in = {.start_ms = (int64_t)t0, .slot_ms = (int64_t)s->slot_ms,
                       .site_net_wh = -surplus, .community_surplus_wh = surplus > 0 ? surplus : 0,
@@ -307,8 +309,8 @@ const pg_sim_flex_slot *pg_sim_flex_slots(const pg_sim_flex *f) { return f->slot
 
 /* ---- full mode: the pre-pass and the meters that read it ---- */
 
-int pg_sim_flex_readings(const pg_scenario *s, int64_t **out, pg_sim_flex_tot *sum,
-                         pg_diag *d) {
+int pg_sim_flex_readings(const pg_scenario *s, const char *dir, int64_t **out,
+                         pg_sim_flex_tot *sum, pg_diag *d) {
   size_t nh = s->n_households, np = s->n_producers, ns = s->n_sources, n = s->slots;
   *out = NULL;
   int64_t *r = calloc(nh * n + 1, sizeof *r), *hh = calloc(nh + 1, sizeof *hh);
@@ -336,6 +338,7 @@ int pg_sim_flex_readings(const pg_scenario *s, int64_t **out, pg_sim_flex_tot *s
     for (size_t i = 0; !rc && i < nh; i++) r[i * n + k] = hh[i];
   }
   if (!rc && f) pg_sim_flex_sum(f, sum);
+  if (!rc && f && dir) rc = pg_sim_flex_write(f, dir, d);
   pg_sim_flex_free(f);
   for (size_t i = 0; sm && i < ns; i++) pg_meter_free(sm[i]);
   for (size_t i = 0; hm && i < nh; i++) pg_meter_free(hm[i]);

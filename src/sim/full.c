@@ -585,7 +585,7 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
                    "[battery %s]: community batteries run in market-only mode "
                    "([scenario] mode = market-only)",
                    s->batteries[0].id);
-  int rc = assets ? pg_sim_flex_readings(s, &f.flex, &fsum, d) : PG_OK;
+  int rc = assets ? pg_sim_flex_readings(s, out ? o->out_dir : NULL, &f.flex, &fsum, d) : PG_OK;
   if (!rc) rc = open_world(&f, d);
   if (rc) goto out;
   if (o->grid_hook) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_OPEN);
