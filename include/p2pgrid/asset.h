@@ -47,7 +47,8 @@
  *                     battery charges and discharges at full power (to and
  *                     from the grid, not only the site).
  * Thresholds come from the mechanism's prices (pg_asset_thresholds); init
- * sets charge_below = 0 and discharge_above = UINT64_MAX (never).
+ * sets charge_below = 0 and discharge_above = UINT64_MAX (never: no price
+ * reaches UINT64_MAX).
  * A surplus-following battery discharges to cover the site's import only
  * while the community has no surplus (else that import is community energy);
  * a community battery passes the community's net as site_net_wh.
@@ -66,6 +67,8 @@
  * the price is at or below charge_below; never more than the need. A charger
  * that runs draws at least min_w x plugged time, except to finish a need
  * smaller than that; opportunistic charging below it does not start.
+ * delivered_wh = floor(electricity x eta) per session (a slot with k
+ * sessions may lose up to k - 1 Wh more than one rounding would).
  * UNMET: out.unmet_wh of the slot in which a session departs (depart_ms <=
  * slot end; or a later slot when steps skipped it) is the need not delivered
  * by then, once per session; sum it over the run for the total. out.stored_wh
@@ -171,8 +174,8 @@ typedef struct pg_asset {
   } p;
   /* state */
   int64_t stored_wh;    /* battery: energy content; heat pump: store content (Wh_th) */
-  size_t next_session;  /* EV */
-  int64_t session_left_wh;
+  size_t next_session;  /* EV: the first session not yet departed (n_sessions: none) */
+  int64_t session_left_wh; /* EV: its need not yet delivered into the car */
   pg_ev_session *sessions; /* EV: owned copy */
 } pg_asset;
 

@@ -65,15 +65,37 @@ uint32_t pg_asset_fill_ppm(int64_t value, int64_t total) {
   return (uint32_t)((a_u128)value * PG_ASSET_PPM / (a_u128)total);
 }
 
+int pg_asset_check_fields(const char *kind, const pg_asset_field *f, size_t n, pg_diag *d) {
+  for (size_t i = 0; i < n; i++)
+    if (f[i].v < f[i].lo || f[i].v > f[i].hi)
+      return pg_fail(d, PG_ERR_INVALID, "%s: %s %lld outside %lld..%lld", kind, f[i].name,
+                     (long long)f[i].v, (long long)f[i].lo, (long long)f[i].hi);
+  return PG_OK;
+}
+
+pg_asset_band pg_asset_band_of(int64_t total, uint32_t min_ppm, uint32_t max_ppm) {
+  return (pg_asset_band){pg_asset_ppm_ceil(total, min_ppm), pg_asset_ppm_floor(total, max_ppm)};
+}
+
+int pg_asset_check_band(const char *kind, int64_t total, uint32_t min_ppm, uint32_t max_ppm,
+                        pg_diag *d) {
+  pg_asset_band b = pg_asset_band_of(total, min_ppm, max_ppm);
+  if (b.lo <= b.hi) return PG_OK;
+  return pg_fail(d, PG_ERR_INVALID, "%s: the band %u..%u ppm holds no whole Wh of %lld Wh", kind,
+                 min_ppm, max_ppm, (long long)total);
+}
+
 int64_t pg_asset_surplus_wh(const pg_asset *a, const pg_asset_in *in) {
   if (a->strategy == PG_ASSET_SELF_CONSUMPTION) return in->site_net_wh < 0 ? -in->site_net_wh : 0;
   if (a->strategy == PG_ASSET_SURPLUS_FOLLOWING) return in->community_surplus_wh;
   return 0;
 }
 
-int pg_asset_init_common(pg_asset *a, pg_asset_kind k, pg_asset_strategy s, pg_diag *d) {
+int pg_asset_init_common(pg_asset *a, pg_asset_kind k, pg_asset_strategy s, int checked,
+                         pg_diag *d) {
   if (!a) return pg_fail(d, PG_ERR_INVALID, "asset: no asset given");
   memset(a, 0, sizeof *a);
+  if (checked) return checked;
   if (!pg_asset_strategy_name(s))
     return pg_fail(d, PG_ERR_INVALID, "asset: strategy %d is not one of self-consumption, "
                    "surplus-following, price-responsive", (int)s);

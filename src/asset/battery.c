@@ -18,56 +18,35 @@ void pg_battery_params_default(pg_battery_params *p) {
   p->min_spread = 0;
 }
 
-/* the band in whole Wh: [ceil(cap x min), floor(cap x max)] */
-static int64_t soc_lo(const pg_battery_params *p) {
-  return pg_asset_ppm_ceil(p->capacity_wh, p->soc_min_ppm);
-}
-static int64_t soc_hi(const pg_battery_params *p) {
-  return pg_asset_ppm_floor(p->capacity_wh, p->soc_max_ppm);
+/* the SoC band in whole Wh */
+static pg_asset_band soc_band(const pg_battery_params *p) {
+  return pg_asset_band_of(p->capacity_wh, p->soc_min_ppm, p->soc_max_ppm);
 }
 
 static int check_params(const pg_battery_params *p, pg_diag *d) {
   if (!p) return pg_fail(d, PG_ERR_INVALID, "battery: no params given");
-  if (p->capacity_wh <= 0 || p->capacity_wh > PG_ASSET_MAX_WH)
-    return pg_fail(d, PG_ERR_INVALID, "battery: capacity_wh %lld outside 1..2^40",
-                   (long long)p->capacity_wh);
-  if (p->max_charge_w <= 0 || p->max_charge_w > PG_ASSET_MAX_W)
-    return pg_fail(d, PG_ERR_INVALID, "battery: max_charge_w %lld outside 1..2^32",
-                   (long long)p->max_charge_w);
-  if (p->max_discharge_w <= 0 || p->max_discharge_w > PG_ASSET_MAX_W)
-    return pg_fail(d, PG_ERR_INVALID, "battery: max_discharge_w %lld outside 1..2^32",
-                   (long long)p->max_discharge_w);
-  if (p->eta_charge_ppm == 0 || p->eta_charge_ppm > PG_ASSET_PPM)
-    return pg_fail(d, PG_ERR_INVALID, "battery: eta_charge_ppm %u outside 1..1000000",
-                   p->eta_charge_ppm);
-  if (p->eta_discharge_ppm == 0 || p->eta_discharge_ppm > PG_ASSET_PPM)
-    return pg_fail(d, PG_ERR_INVALID, "battery: eta_discharge_ppm %u outside 1..1000000",
-                   p->eta_discharge_ppm);
-  if (p->soc_max_ppm > PG_ASSET_PPM || p->soc_min_ppm >= p->soc_max_ppm)
-    return pg_fail(d, PG_ERR_INVALID,
-                   "battery: soc_min_ppm %u / soc_max_ppm %u: need 0 <= min < max <= 1000000",
-                   p->soc_min_ppm, p->soc_max_ppm);
-  if (p->soc_initial_ppm < p->soc_min_ppm || p->soc_initial_ppm > p->soc_max_ppm)
-    return pg_fail(d, PG_ERR_INVALID, "battery: soc_initial_ppm %u outside soc_min..soc_max",
-                   p->soc_initial_ppm);
-  if (soc_lo(p) > soc_hi(p))
-    return pg_fail(d, PG_ERR_INVALID,
-                   "battery: soc_min_ppm..soc_max_ppm holds no whole Wh of capacity_wh %lld",
-                   (long long)p->capacity_wh);
-  return PG_OK;
+  const pg_asset_field f[] = {
+      {"capacity_wh", p->capacity_wh, 1, PG_ASSET_MAX_WH},
+      {"max_charge_w", p->max_charge_w, 1, PG_ASSET_MAX_W},
+      {"max_discharge_w", p->max_discharge_w, 1, PG_ASSET_MAX_W},
+      {"eta_charge_ppm", p->eta_charge_ppm, 1, PG_ASSET_PPM},
+      {"eta_discharge_ppm", p->eta_discharge_ppm, 1, PG_ASSET_PPM},
+      {"soc_max_ppm", p->soc_max_ppm, 1, PG_ASSET_PPM},
+      {"soc_min_ppm", p->soc_min_ppm, 0, (int64_t)p->soc_max_ppm - 1},
+      {"soc_initial_ppm", p->soc_initial_ppm, p->soc_min_ppm, p->soc_max_ppm},
+  };
+  int rc = pg_asset_check_fields("battery", f, sizeof f / sizeof f[0], d);
+  if (!rc) rc = pg_asset_check_band("battery", p->capacity_wh, p->soc_min_ppm, p->soc_max_ppm, d);
+  return rc;
 }
 
 int pg_asset_battery_init(pg_asset *a, const pg_battery_params *p, pg_asset_strategy s,
                           pg_diag *d) {
-  int rc = pg_asset_init_common(a, PG_ASSET_BATTERY, s, d);
-  if (!rc) rc = check_params(p, d);
-  if (rc) {
-    if (a) memset(a, 0, sizeof *a);
-    return rc;
-  }
+  int rc = pg_asset_init_common(a, PG_ASSET_BATTERY, s, check_params(p, d), d);
+  if (rc) return rc;
   a->p.battery = *p;
   int64_t st = pg_asset_ppm_floor(p->capacity_wh, p->soc_initial_ppm);
-  a->stored_wh = pg_asset_min64(pg_asset_max64(st, soc_lo(p)), soc_hi(p));
+  a->stored_wh = pg_asset_min64(pg_asset_max64(st, soc_band(p).lo), soc_band(p).hi);
   return PG_OK;
 }
 
@@ -80,7 +59,7 @@ static void battery_wants(const pg_asset *a, const pg_asset_in *in, int64_t *c, 
                   a->discharge_above - a->charge_below >= p->min_spread;
     if (!spread) return;
     if (in->price_per_kwh <= a->charge_below) *c = pg_asset_energy_wh(p->max_charge_w, in->slot_ms);
-    else if (in->price_per_kwh >= a->discharge_above)
+    else if (in->price_per_kwh >= a->discharge_above && a->discharge_above != UINT64_MAX)
       *x = pg_asset_energy_wh(p->max_discharge_w, in->slot_ms);
     return;
   }
@@ -93,7 +72,7 @@ static void battery_wants(const pg_asset *a, const pg_asset_in *in, int64_t *c, 
 
 static void battery_charge(pg_asset *a, int64_t want, int64_t slot_ms, pg_asset_out *out) {
   const pg_battery_params *p = &a->p.battery;
-  int64_t room = pg_asset_max64(soc_hi(p) - a->stored_wh, 0);
+  int64_t room = pg_asset_max64(soc_band(p).hi - a->stored_wh, 0);
   int64_t c = pg_asset_min64(want, pg_asset_energy_wh(p->max_charge_w, slot_ms));
   c = pg_asset_min64(c, pg_asset_ppm_input(room, p->eta_charge_ppm));
   int64_t gain = pg_asset_ppm_floor(c, p->eta_charge_ppm);
@@ -104,7 +83,7 @@ static void battery_charge(pg_asset *a, int64_t want, int64_t slot_ms, pg_asset_
 
 static void battery_discharge(pg_asset *a, int64_t want, int64_t slot_ms, pg_asset_out *out) {
   const pg_battery_params *p = &a->p.battery;
-  int64_t avail = pg_asset_max64(a->stored_wh - soc_lo(p), 0);
+  int64_t avail = pg_asset_max64(a->stored_wh - soc_band(p).lo, 0);
   int64_t x = pg_asset_min64(want, pg_asset_energy_wh(p->max_discharge_w, slot_ms));
   x = pg_asset_min64(x, pg_asset_ppm_floor(avail, p->eta_discharge_ppm));
   int64_t drawn = pg_asset_ppm_input(x, p->eta_discharge_ppm);

@@ -37,26 +37,22 @@ static int check_sessions(const pg_ev_session *s, size_t n, pg_diag *d) {
 
 static int check_params(const pg_ev_params *p, pg_diag *d) {
   if (!p) return pg_fail(d, PG_ERR_INVALID, "ev: no params given");
-  if (p->max_w <= 0 || p->max_w > PG_ASSET_MAX_W)
-    return pg_fail(d, PG_ERR_INVALID, "ev: max_w %lld outside 1..2^32", (long long)p->max_w);
-  if (p->min_w < 0 || p->min_w > p->max_w)
-    return pg_fail(d, PG_ERR_INVALID, "ev: min_w %lld outside 0..max_w", (long long)p->min_w);
-  if (p->eta_ppm == 0 || p->eta_ppm > PG_ASSET_PPM)
-    return pg_fail(d, PG_ERR_INVALID, "ev: eta_ppm %u outside 1..1000000", p->eta_ppm);
-  return check_sessions(p->sessions, p->n_sessions, d);
+  const pg_asset_field f[] = {
+      {"max_w", p->max_w, 1, PG_ASSET_MAX_W},
+      {"min_w", p->min_w, 0, p->max_w},
+      {"eta_ppm", p->eta_ppm, 1, PG_ASSET_PPM},
+  };
+  int rc = pg_asset_check_fields("ev", f, sizeof f / sizeof f[0], d);
+  return rc ? rc : check_sessions(p->sessions, p->n_sessions, d);
 }
 
 int pg_asset_ev_init(pg_asset *a, const pg_ev_params *p, pg_asset_strategy s, pg_diag *d) {
-  int rc = pg_asset_init_common(a, PG_ASSET_EV, s, d);
-  if (!rc) rc = check_params(p, d);
-  if (!rc) {
-    a->sessions = malloc((p->n_sessions ? p->n_sessions : 1) * sizeof *a->sessions);
-    if (!a->sessions) rc = pg_fail(d, PG_ERR_NOMEM, "ev: out of memory for %zu sessions",
-                                   p->n_sessions);
-  }
-  if (rc) {
-    if (a) memset(a, 0, sizeof *a);
-    return rc;
+  int rc = pg_asset_init_common(a, PG_ASSET_EV, s, check_params(p, d), d);
+  if (rc) return rc;
+  a->sessions = malloc((p->n_sessions ? p->n_sessions : 1) * sizeof *a->sessions);
+  if (!a->sessions) {
+    memset(a, 0, sizeof *a);
+    return pg_fail(d, PG_ERR_NOMEM, "ev: out of memory for %zu sessions", p->n_sessions);
   }
   if (p->n_sessions) memcpy(a->sessions, p->sessions, p->n_sessions * sizeof *a->sessions);
   a->p.ev = *p;

@@ -31,46 +31,31 @@ static uint32_t cop_ppm(const pg_heat_pump_params *p, double t_out_c) {
   return (uint32_t)(pg_heat_pump_cop(p, t_out_c) * PG_ASSET_PPM + 0.5);
 }
 
-static int64_t band_lo(const pg_heat_pump_params *p) {
-  return pg_asset_ppm_ceil(p->store_wh, p->band_min_ppm);
-}
-static int64_t band_hi(const pg_heat_pump_params *p) {
-  return pg_asset_ppm_floor(p->store_wh, p->band_max_ppm);
+static pg_asset_band band(const pg_heat_pump_params *p) {
+  return pg_asset_band_of(p->store_wh, p->band_min_ppm, p->band_max_ppm);
 }
 
 static int check_params(const pg_heat_pump_params *p, pg_diag *d) {
   if (!p) return pg_fail(d, PG_ERR_INVALID, "heat pump: no params given");
-  if (p->max_w <= 0 || p->max_w > PG_ASSET_MAX_W)
-    return pg_fail(d, PG_ERR_INVALID, "heat pump: max_w %lld outside 1..2^32", (long long)p->max_w);
-  if (p->store_wh <= 0 || p->store_wh > PG_ASSET_MAX_WH)
-    return pg_fail(d, PG_ERR_INVALID, "heat pump: store_wh %lld outside 1..2^40",
-                   (long long)p->store_wh);
-  if (p->band_max_ppm > PG_ASSET_PPM || p->band_min_ppm >= p->band_max_ppm)
-    return pg_fail(d, PG_ERR_INVALID,
-                   "heat pump: band_min_ppm %u / band_max_ppm %u: need min < max <= 1000000",
-                   p->band_min_ppm, p->band_max_ppm);
-  if (band_lo(p) > band_hi(p))
-    return pg_fail(d, PG_ERR_INVALID, "heat pump: the band holds no whole Wh of store_wh %lld",
-                   (long long)p->store_wh);
-  if (p->store_initial_ppm > PG_ASSET_PPM)
-    return pg_fail(d, PG_ERR_INVALID, "heat pump: store_initial_ppm %u above 1000000",
-                   p->store_initial_ppm);
-  if (p->loss_ppm_per_hour > PG_ASSET_PPM)
-    return pg_fail(d, PG_ERR_INVALID, "heat pump: loss_ppm_per_hour %u above 1000000",
-                   p->loss_ppm_per_hour);
-  if (!isfinite(p->cop_a) || !isfinite(p->cop_b))
-    return pg_fail(d, PG_ERR_INVALID, "heat pump: cop_a / cop_b not finite");
-  return PG_OK;
+  const pg_asset_field f[] = {
+      {"max_w", p->max_w, 1, PG_ASSET_MAX_W},
+      {"store_wh", p->store_wh, 1, PG_ASSET_MAX_WH},
+      {"band_max_ppm", p->band_max_ppm, 1, PG_ASSET_PPM},
+      {"band_min_ppm", p->band_min_ppm, 0, (int64_t)p->band_max_ppm - 1},
+      {"store_initial_ppm", p->store_initial_ppm, 0, PG_ASSET_PPM},
+      {"loss_ppm_per_hour", p->loss_ppm_per_hour, 0, PG_ASSET_PPM},
+  };
+  int rc = pg_asset_check_fields("heat pump", f, sizeof f / sizeof f[0], d);
+  if (!rc && (!isfinite(p->cop_a) || !isfinite(p->cop_b)))
+    rc = pg_fail(d, PG_ERR_INVALID, "heat pump: cop_a / cop_b not finite");
+  if (!rc) rc = pg_asset_check_band("heat pump", p->store_wh, p->band_min_ppm, p->band_max_ppm, d);
+  return rc;
 }
 
 int pg_asset_heat_pump_init(pg_asset *a, const pg_heat_pump_params *p, pg_asset_strategy s,
                             pg_diag *d) {
-  int rc = pg_asset_init_common(a, PG_ASSET_HEAT_PUMP, s, d);
-  if (!rc) rc = check_params(p, d);
-  if (rc) {
-    if (a) memset(a, 0, sizeof *a);
-    return rc;
-  }
+  int rc = pg_asset_init_common(a, PG_ASSET_HEAT_PUMP, s, check_params(p, d), d);
+  if (rc) return rc;
   a->p.hp = *p;
   a->stored_wh = pg_asset_ppm_floor(p->store_wh, p->store_initial_ppm);
   return PG_OK;
@@ -87,7 +72,7 @@ static int64_t standing_loss(const pg_heat_pump_params *p, int64_t stored, int64
 /* electricity the strategy would add up to band_max: base is the store after
  * loss and demand without heat */
 static int64_t opportunity(const pg_asset *a, const pg_asset_in *in, int64_t base, uint32_t cop) {
-  int64_t hi = band_hi(&a->p.hp);
+  int64_t hi = band(&a->p.hp).hi;
   int64_t cap = base < hi ? pg_asset_ppm_input_max(hi - base, cop) : 0;
   if (a->strategy == PG_ASSET_PRICE_RESPONSIVE)
     return in->price_per_kwh <= a->charge_below ? cap : 0;
@@ -100,7 +85,7 @@ int pg_asset_heat_pump_step(pg_asset *a, const pg_asset_in *in, pg_asset_out *ou
   uint32_t cop = cop_ppm(p, in->t_out_c);
   int64_t loss = standing_loss(p, a->stored_wh, in->slot_ms);
   int64_t base = a->stored_wh - loss - in->heat_demand_wh; /* may be < 0 */
-  int64_t lo = band_lo(p);
+  int64_t lo = band(p).lo;
   /* must-run: keep the store at band_min after this slot's demand and loss */
   int64_t e = base < lo ? pg_asset_ppm_input(lo - base, cop) : 0;
   e = pg_asset_max64(e, opportunity(a, in, base, cop));
