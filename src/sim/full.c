@@ -208,6 +208,32 @@ static int enrol_members(full *f, pg_diag *d) {
   return rc;
 }
 
+/* The households' consumers (eo: the entities' common options). With assets
+ * their meters read the pre-pass's per-slot readings. */
+static int open_consumers(full *f, pg_entity_opts eo, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers, ns = s->n_sources;
+  char dir[1200];
+  int rc;
+  for (size_t i = 0; i < s->n_households; i++) {
+    snprintf(dir, sizeof dir, "%s/%s", f->state, s->households[i].id);
+    eo.id = s->households[i].id, eo.name = s->households[i].name, eo.data_dir = dir;
+    eo.key = f->keys[np + ns + i];
+    if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, eo.key, &f->to_grid_as[np + i], d)))
+      return rc;
+    eo.upstream = f->to_grid_as[np + i];
+    pg_consumer_opts co = {.bid_per_kwh = s->households[i].bid, .has_bid = s->households[i].has_bid,
+                           .seed = f->seeds[1 + np + i], .seed_len = 32};
+    if (f->flex)
+      rc = pg_sim_series_meter_new(f->flex + i * s->slots, s->slots, s->start_ms, s->slot_ms,
+                                   &f->cmeter[i], d);
+    else rc = pg_sim_household_meter(s, i, &f->cmeter[i], d);
+    if (rc) return rc;
+    if ((rc = pg_consumer_open(&eo, &co, f->cmeter[i], &f->cons[i], d))) return rc;
+  }
+  return PG_OK;
+}
+
 static int open_world(full *f, pg_diag *d) {
   const pg_scenario *s = f->s;
   int rc;
@@ -335,23 +361,7 @@ static int open_world(full *f, pg_diag *d) {
     if ((rc = pg_sim_source_meter(s, i, &f->smeter[i], d))) return rc;
     if ((rc = pg_source_open(&eo, f->smeter[i], &f->src[i], d))) return rc;
   }
-  for (size_t i = 0; i < nh; i++) {
-    snprintf(dir, sizeof dir, "%s/%s", f->state, s->households[i].id);
-    eo.id = s->households[i].id, eo.name = s->households[i].name, eo.data_dir = dir;
-    eo.key = f->keys[np + ns + i];
-    if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, eo.key, &f->to_grid_as[np + i], d)))
-      return rc;
-    eo.upstream = f->to_grid_as[np + i];
-    pg_consumer_opts co = {.bid_per_kwh = s->households[i].bid, .has_bid = s->households[i].has_bid,
-                           .seed = f->seeds[1 + np + i], .seed_len = 32};
-    if (f->flex)
-      rc = pg_sim_series_meter_new(f->flex + i * s->slots, s->slots, s->start_ms, s->slot_ms,
-                                   &f->cmeter[i], d);
-    else rc = pg_sim_household_meter(s, i, &f->cmeter[i], d);
-    if (rc) return rc;
-    if ((rc = pg_consumer_open(&eo, &co, f->cmeter[i], &f->cons[i], d))) return rc;
-  }
-  return PG_OK;
+  return open_consumers(f, eo, d);
 }
 
 static void close_world(full *f) {
