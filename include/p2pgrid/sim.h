@@ -321,12 +321,14 @@ typedef struct pg_sim_party {
   int64_t baseline, savings;
 } pg_sim_party;
 
-/* Flexibility KPIs of a run (issue 17): self-sufficiency = 1 - import /
- * (members' metered use + rooftop PV used behind the meters);
- * self-consumption = local generation used in the community / all local
- * generation (producers + rooftop PV); community share = community / metered
- * use; savings = members' savings (consumers + producers, market.h);
- * peak import = the largest slot's import. ppm; Wh; base units. */
+/* Flexibility KPIs of a run (issue 17): with use = the members' metered use
+ * - the community batteries' charge + rooftop PV used behind the meters and
+ * gen = the producers' output - the community batteries' discharge + rooftop
+ * PV: self-sufficiency = 1 - import / use; self-consumption = 1 - (export +
+ * PV surplus leaving from behind the meters) / gen; community share =
+ * community / metered use; savings = members' savings (consumers +
+ * producers, market.h); peak import = the largest slot's import. ppm; Wh;
+ * base units. */
 typedef struct pg_sim_flex_kpis {
   uint32_t self_sufficiency_ppm, self_consumption_ppm, community_share_ppm;
   int64_t savings, peak_import_wh;

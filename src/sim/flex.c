@@ -275,6 +275,8 @@ void pg_sim_flex_sum(const pg_sim_flex *f, pg_sim_flex_tot *sum) {
     sum->discharged_wh += t->discharged_wh, sum->loss_wh += t->loss_wh, sum->ev_wh += t->ev_wh;
     sum->heat_pump_wh += t->heat_pump_wh, sum->exported_wh += t->exported_wh;
     sum->unmet_heat_wh += t->unmet_heat_wh, sum->unmet_ev_wh += t->unmet_ev_wh;
+    if (f->s->households[i].kind == PG_SIM_BATTERY)
+      sum->cb_charged_wh += t->charged_wh, sum->cb_discharged_wh += t->discharged_wh;
   }
 }
 
@@ -292,11 +294,14 @@ void pg_sim_flex_kpis_of(const pg_sim_result *r, const pg_sim_flex_tot *sum,
   memset(&z, 0, sizeof z);
   if (!sum) sum = &z;
   memset(k, 0, sizeof *k);
-  int64_t pv_self = sum->pv_wh - sum->exported_wh; /* rooftop PV used behind the meters */
-  int64_t use = r->total.demand_wh + pv_self;
-  int64_t gen = r->total.supply_wh + sum->pv_wh;
+  /* the members' use and the local generation: rooftop PV used behind the
+   * meters counts, a community battery's charge and discharge do not (it
+   * stores, it neither uses nor generates) */
+  int64_t pv_self = sum->pv_wh - sum->exported_wh;
+  int64_t use = r->total.demand_wh - sum->cb_charged_wh + pv_self;
+  int64_t gen = r->total.supply_wh - sum->cb_discharged_wh + sum->pv_wh;
   k->self_sufficiency_ppm = ppm(use - r->total.import_wh, use);
-  k->self_consumption_ppm = ppm(r->total.supply_wh - r->total.export_wh + pv_self, gen);
+  k->self_consumption_ppm = ppm(gen - r->total.export_wh - sum->exported_wh, gen);
   k->community_share_ppm = ppm(r->total.community_wh, r->total.demand_wh);
   k->savings = r->consumer_savings + r->producer_savings;
   for (size_t i = 0; i < r->n_slots; i++)

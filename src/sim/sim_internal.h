@@ -63,6 +63,7 @@ typedef struct pg_sim_flex_tot {
   int64_t load_wh, pv_wh, charged_wh, discharged_wh, loss_wh, ev_wh, heat_pump_wh;
   int64_t exported_wh; /* surplus beyond the house, left the community */
   int64_t unmet_heat_wh, unmet_ev_wh; /* heat demand not met; EV need not met at departure */
+  int64_t cb_charged_wh, cb_discharged_wh; /* pg_sim_flex_sum: the community batteries' part */
 } pg_sim_flex_tot;
 typedef struct pg_sim_flex_slot {
   int64_t pv_wh, charged_wh, discharged_wh, ev_wh, heat_pump_wh, exported_wh;

@@ -202,6 +202,12 @@ static void test_community_battery(void **state) {
   assert_int_equal(a.total.demand_wh, b.total.demand_wh + cons->energy_wh);
   assert_int_equal(a.total.supply_wh, b.total.supply_wh + prod->energy_wh);
   assert_true(a.flex.peak_import_wh <= a.without.peak_import_wh);
+  /* no rooftop PV, no battery: what the members use is what they meter, so
+   * self-sufficiency is the community share; the battery stores, it neither
+   * uses nor generates, and what it shifts raises both */
+  assert_int_equal(a.without.self_sufficiency_ppm, a.without.community_share_ppm);
+  assert_true(a.flex.self_sufficiency_ppm > a.without.self_sufficiency_ppm);
+  assert_true(a.flex.self_consumption_ppm > a.without.self_consumption_ppm);
   pg_sim_result_free(&a);
   pg_sim_result_free(&b);
   tu_rmrf(d1);
