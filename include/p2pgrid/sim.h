@@ -99,9 +99,9 @@
  *              dso)
  *   [battery ID] a community battery, its own member with its own money:
  *              capacity_kwh (required), power_kw (default half),
- *              strategy (default surplus-following). Two parties with the
- *              id ID: a producer (kind battery: its discharge) and a
- *              consumer (its charge). Market-only mode only (full mode
+ *              strategy (default surplus-following). Two parties: the
+ *              consumer ID (kind battery: its charge) and the producer
+ *              ID-out (kind battery: its discharge); ID is 1..60 chars. Market-only mode only (full mode
  *              refuses the scenario, PG_ERR_UNSUPPORTED).
  *   Each slot: the meters first (household load, rooftop PV, producers),
  *   then the assets in id order — per household heat pump, EV, battery, each
@@ -212,7 +212,7 @@ typedef struct pg_sim_producer {
   char id[PG_SIM_ID_MAX + 1], name[PG_SIM_ID_MAX + 1];
   bool has_ask;
   uint64_t ask;
-  bool battery; /* a community battery's producer side (no sources) */
+  bool battery; /* a community battery's producer side ID-out (no sources) */
 } pg_sim_producer;
 
 typedef struct pg_sim_household {

@@ -115,8 +115,10 @@ static int community_init(pg_sim_flex *f, pg_diag *d) {
                                     (int64_t)(cb->power_kw * 1000), cb->strategy, s->import_price,
                                     s->export_price, &f->cb[b], d);
     if (rc) return pg_fail(d, rc, "[battery %s]: %s", cb->id, d->msg);
+    char out[PG_SIM_ID_MAX + 1];
+    snprintf(out, sizeof out, "%.60s-out", cb->id); /* the scenario keeps ID at most 60 chars */
     for (size_t j = 0; j < s->n_producers; j++)
-      if (s->producers[j].battery && strcmp(s->producers[j].id, cb->id) == 0) f->cb_prod[b] = j;
+      if (s->producers[j].battery && strcmp(s->producers[j].id, out) == 0) f->cb_prod[b] = j;
     for (size_t i = 0; i < s->n_households; i++)
       if (s->households[i].kind == PG_SIM_BATTERY && strcmp(s->households[i].id, cb->id) == 0)
         f->cb_hh[b] = i;

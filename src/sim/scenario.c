@@ -682,16 +682,17 @@ static int explicit_assets(pg_config *c, const pg_scenario *s, pg_sim_household 
   return PG_OK;
 }
 
-/* One party of a community battery: its producer (discharge) or its
- * consumer (charge) side, both with the battery's id. */
+/* The two parties of a community battery: its consumer side (its charge)
+ * with the battery's id, its producer side (its discharge) with id + "-out"
+ * (one id per party: balances, invoices and reconciliation key by id). */
 static int battery_parties(loader *L, const pg_sim_battery *b, pg_diag *d) {
   pg_scenario *s = L->s;
   if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers) ||
       grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
     return OOM(d);
   pg_sim_producer *p = &s->producers[s->n_producers++];
-  snprintf(p->id, sizeof p->id, "%s", b->id);
-  snprintf(p->name, sizeof p->name, "%s", b->id);
+  snprintf(p->id, sizeof p->id, "%.60s-out", b->id); /* ID: at most 60 */
+  snprintf(p->name, sizeof p->name, "%.52s (discharge)", b->id);
   p->battery = true;
   pg_sim_household *h = &s->households[s->n_households++];
   snprintf(h->id, sizeof h->id, "%s", b->id);
@@ -711,7 +712,9 @@ static int community_batteries(loader *L, pg_diag *d) {
   int rc;
   for (size_t i = 0; i < L->sb.n; i++) {
     const char *sec = L->sb.v[i], *id = sec + 8;
-    if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
+    if (!id_ok(id) || strlen(id) > PG_SIM_ID_MAX - 4)
+      return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id (1..60 of A-Z a-z 0-9 . _ -)",
+                     sec, id);
     if (!pg_resource_is_electricity(&s->resource))
       return pg_fail(d, PG_ERR_CONFIG, "[%s]: a community battery is electricity only", sec);
     if (grow((void **)&s->batteries, &L->cap_b, s->n_batteries + 1, sizeof *s->batteries))
@@ -1001,7 +1004,8 @@ static int check_participants(pg_config *c, pg_scenario *s, pg_diag *d) {
       return pg_fail(d, PG_ERR_CONFIG, "[source %s]: the id is used twice", s->sources[i].id);
   for (size_t i = 1; i < s->n_producers; i++)
     if (strcmp(s->producers[i].id, s->producers[i - 1].id) == 0)
-      return pg_fail(d, PG_ERR_CONFIG, "[battery %s]: the id is used by a producer",
+      return pg_fail(d, PG_ERR_CONFIG, "[producer %s]: the id is used twice (a community "
+                     "battery's discharge side is named ID-out)",
                      s->producers[i].id);
   for (size_t i = 1; i < s->n_households; i++)
     if (strcmp(s->households[i].id, s->households[i - 1].id) == 0)

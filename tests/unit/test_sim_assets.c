@@ -181,8 +181,8 @@ static void test_with_without(void **state) {
   tu_rmrf(dir);
 }
 
-/* a community battery: a producer party (discharge) and a consumer party
- * (charge), both "cb"; market-only only */
+/* a community battery: a consumer party "cb" (its charge) and a producer
+ * party "cb-out" (its discharge); market-only only */
 static void test_community_battery(void **state) {
   (void)state;
   char *d1, *d2;
@@ -191,11 +191,14 @@ static void test_community_battery(void **state) {
   run(PLAIN, &d2, &b);
   assert_int_equal(a.n_parties, b.n_parties + 2);
   const pg_sim_party *prod = NULL, *cons = NULL;
-  for (size_t i = 0; i < a.n_parties; i++)
-    if (strcmp(a.parties[i].id, "cb") == 0) *(a.parties[i].producer ? &prod : &cons) = &a.parties[i];
+  for (size_t i = 0; i < a.n_parties; i++) {
+    if (strcmp(a.parties[i].id, "cb-out") == 0 && a.parties[i].producer) prod = &a.parties[i];
+    if (strcmp(a.parties[i].id, "cb") == 0 && !a.parties[i].producer) cons = &a.parties[i];
+  }
   assert_non_null(prod);
   assert_non_null(cons);
   assert_string_equal(prod->kind, "battery");
+  assert_string_equal(cons->kind, "battery");
   assert_int_equal(cons->energy_wh, a.flex.charged_wh);
   assert_int_equal(prod->energy_wh, a.flex.discharged_wh);
   assert_true(cons->energy_wh > 0);
@@ -247,9 +250,9 @@ static void test_errors(void **state) {
        "[battery b] capacity_kwh"},
       {"[scenario]\nname = x\n[resource]\nname = water\n[household a]\nkind = water\npv_kwp = 3\n",
        "x.ini:7: [household a] pv_kwp: assets are electricity only"},
-      {"[scenario]\nname = x\n[producer p]\nname = P\n[source p-s]\nproducer = p\n[battery p]\n"
-       "capacity_kwh = 5\n",
-       "[battery p]: the id is used by a producer"},
+      {"[scenario]\nname = x\n[producer p-out]\nname = P\n[source p-out-s]\nproducer = p-out\n"
+       "[battery p]\ncapacity_kwh = 5\n",
+       "[producer p-out]: the id is used twice"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     pg_config *c = NULL;
