@@ -20,6 +20,7 @@
 #include "p2pgrid/config.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/sim.h"
+#include "test_util_scenario.h"
 #include "test_util_tmpdir.h"
 
 /* the pinned totals of FLEX (seed 17) */
@@ -271,16 +272,10 @@ static void test_errors(void **state) {
  * EV homes among them), a community battery; two days of it run */
 static void test_example(void **state) {
   (void)state;
-  pg_config *c = NULL;
-  assert_int_equal(pg_config_new(&c), PG_OK);
-  pg_diag d = {{0}};
-  if (pg_config_load_file(c, PG_SOURCE_DIR "/examples/scenarios/flex-100.ini", &d))
-    fail_msg("%s", d.msg);
-  assert_int_equal(pg_config_set(c, "scenario", "duration", "2d"), PG_OK);
-  assert_int_equal(pg_config_set(c, "scenario", "start", "2025-06-19"), PG_OK);
+  const char *sets[] = {"scenario.duration=2d", "scenario.start=2025-06-19", NULL};
   pg_scenario s;
-  if (pg_scenario_from_config(c, &s, &d) != PG_OK) fail_msg("%s", d.msg);
-  assert_int_equal(pg_config_unused(c, NULL, NULL), 0);
+  pg_config *c = tu_example("flex-100.ini", sets, &s);
+  pg_diag d = {{0}};
   size_t bat = 0, ev = 0, pv = 0, ev_pv = 0, homes = 0, rows = 0;
   for (size_t i = 0; i < s.n_households; i++) {
     const pg_sim_assets *a = &s.households[i].assets;

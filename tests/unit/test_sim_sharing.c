@@ -19,6 +19,7 @@
 #include "p2pgrid/file.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/sim.h"
+#include "test_util_scenario.h"
 #include "test_util_tmpdir.h"
 
 #define mktmp() tu_mktmp("pg_simshare")
@@ -122,15 +123,10 @@ static void check_participants(const char *dir, const pg_sim_result *r, size_t s
 
 static void test_austria(void **state) {
   (void)state;
-  pg_config *c = NULL;
-  assert_int_equal(pg_config_new(&c), PG_OK);
-  pg_diag d = {{0}};
-  if (pg_config_load_file(c, PG_SOURCE_DIR "/examples/scenarios/austria.ini", &d))
-    fail_msg("%s", d.msg);
-  assert_int_equal(pg_config_set(c, "scenario", "duration", "14d"), PG_OK);
+  const char *sets[] = {"scenario.duration=14d", NULL};
   pg_scenario s;
-  if (pg_scenario_from_config(c, &s, &d)) fail_msg("%s", d.msg);
-  assert_int_equal(pg_config_unused(c, NULL, NULL), 0);
+  pg_config *c = tu_example("austria.ini", sets, &s);
+  pg_diag d = {{0}};
   assert_int_equal(s.mech, PG_MARKET_DYNAMIC_KEY);
   assert_int_equal(s.community_price, 120000000);
   assert_int_equal(s.slot_ms, 900000);
