@@ -255,17 +255,8 @@ static void test_errors(void **state) {
        "[battery p]\ncapacity_kwh = 5\n",
        "[producer p-out]: the id is used twice"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    pg_config *c = NULL;
-    assert_int_equal(pg_config_new(&c), PG_OK);
-    pg_diag d = {{0}};
-    assert_int_equal(pg_config_load_string(c, "x.ini", cases[i].text, strlen(cases[i].text), &d),
-                     PG_OK);
-    pg_scenario s;
-    assert_int_not_equal(pg_scenario_from_config(c, &s, &d), PG_OK);
-    if (!strstr(d.msg, cases[i].want)) fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, cases[i].want);
-    pg_config_free(c);
-  }
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    tu_scenario_refused(cases[i].text, cases[i].want, i);
 }
 
 /* examples/scenarios/flex-100.ini: 30 batteries, 10 EVs, 40 PV roofs (some

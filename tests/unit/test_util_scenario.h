@@ -1,8 +1,10 @@
 /* test_util_scenario.h — a bundled example scenario for simulator tests:
  * tu_example("austria.ini", sets, &s) loads examples/scenarios/NAME with the
  * "section.key=value" overrides of sets (NULL-ended), reads it into s (every
- * key read) and returns its config (free it after pg_scenario_free). Include
- * after <cmocka.h>. */
+ * key read) and returns its config (free it after pg_scenario_free).
+ * tu_scenario_refused(text, want, i) checks that the scenario text (as
+ * "x.ini") is refused with PG_ERR_CONFIG and a message holding want (case i
+ * in the failure). Include after <cmocka.h>. */
 #ifndef P2PGRID_TEST_UTIL_SCENARIO_H
 #define P2PGRID_TEST_UTIL_SCENARIO_H
 
@@ -31,6 +33,17 @@ static pg_config *tu_example(const char *name, const char *const *sets, pg_scena
   if (pg_scenario_from_config(c, s, &d)) fail_msg("%s", d.msg);
   assert_int_equal(pg_config_unused(c, NULL, NULL), 0);
   return c;
+}
+
+static void tu_scenario_refused(const char *text, const char *want, size_t i) {
+  pg_config *c = NULL;
+  assert_int_equal(pg_config_new(&c), PG_OK);
+  pg_diag d = {{0}};
+  assert_int_equal(pg_config_load_string(c, "x.ini", text, strlen(text), &d), PG_OK);
+  pg_scenario s;
+  assert_int_equal(pg_scenario_from_config(c, &s, &d), PG_ERR_CONFIG);
+  if (!strstr(d.msg, want)) fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, want);
+  pg_config_free(c);
 }
 
 #endif
