@@ -100,6 +100,31 @@ static void money_line(const pg_scenario *s, const char *label, int64_t v) {
   printf("  %-17s %18s %20" PRId64 " i\n", label, b, v);
 }
 
+/* Issue 17: the assets' KPIs, with and without them (market-only). */
+static void flex_table(const pg_scenario *s, const pg_sim_result *r) {
+  const pg_sim_flex_kpis *w = &r->flex, *o = r->has_without ? &r->without : NULL;
+  printf("\nflexibility            with assets     without\n");
+  const char *lab[3] = {"self-sufficiency", "self-consumption", "community share"};
+  uint32_t a[3] = {w->self_sufficiency_ppm, w->self_consumption_ppm, w->community_share_ppm};
+  uint32_t b[3] = {o ? o->self_sufficiency_ppm : 0, o ? o->self_consumption_ppm : 0,
+                   o ? o->community_share_ppm : 0};
+  for (int i = 0; i < 3; i++) {
+    printf("  %-17s %10.1f %%", lab[i], a[i] / 1e4);
+    if (o) printf(" %10.1f %%", b[i] / 1e4);
+    printf("\n");
+  }
+  printf("  %-17s %10.1f kWh", "peak slot import", (double)w->peak_import_wh / 1000);
+  if (o) printf(" %8.1f kWh", (double)o->peak_import_wh / 1000);
+  printf("\n");
+  money_line(s, "savings (with)", w->savings);
+  if (o) money_line(s, "savings (without)", o->savings);
+  printf("  charged %.1f kWh, discharged %.1f kWh, lost %.1f kWh; EVs %.1f kWh, heat pumps "
+         "%.1f kWh; rooftop PV %.1f kWh\n",
+         (double)w->charged_wh / 1000, (double)w->discharged_wh / 1000,
+         (double)w->loss_wh / 1000, (double)w->ev_wh / 1000, (double)w->heat_pump_wh / 1000,
+         (double)w->pv_wh / 1000);
+}
+
 static void table(const pg_scenario *s, const pg_sim_result *r, const char *out) {
   const pg_sim_slot *t = &r->total;
   char from[PG_TIME_LABEL_MAX], to[PG_TIME_LABEL_MAX];
@@ -128,6 +153,7 @@ static void table(const pg_scenario *s, const pg_sim_result *r, const char *out)
   money_line(s, "consumer savings", r->consumer_savings);
   money_line(s, "producer savings", r->producer_savings);
   printf("  Gini of savings   %14.4f\n", (double)r->gini_ppm / 1e6);
+  if (r->has_flex) flex_table(s, r);
   if (r->mode == PG_SIM_FULL) {
     printf("\nTangle\n");
     printf("  messages          %14llu\n", (unsigned long long)r->messages);

@@ -1,7 +1,7 @@
 /* Fuzz target: the simulation report's readers (RFC 4180 CSV, numbers,
  * times, summary.json) and the page renderer. The input is split at '\f'
- * (form feed) into slots.csv, participants.csv, transfers.csv, balances.csv
- * and summary.json; a missing part is an absent file. A rendered page must
+ * (form feed) into slots.csv, participants.csv, transfers.csv, balances.csv,
+ * summary.json and flex_slots.csv; a missing part is an absent file. A rendered page must
  * be a whole document. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,10 +28,10 @@ static void check_coords(const uint8_t *p, size_t n) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  const uint8_t *part[5] = {0};
-  size_t len[5] = {0};
+  const uint8_t *part[6] = {0};
+  size_t len[6] = {0};
   size_t start = 0;
-  for (int i = 0; i < 5 && start <= size; i++) {
+  for (int i = 0; i < 6 && start <= size; i++) {
     const uint8_t *ff = memchr(data + start, '\f', size - start);
     size_t end = ff ? (size_t)(ff - data) : size;
     part[i] = size ? data + start : (const uint8_t *)"";
@@ -39,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     start = end + 1;
     if (!ff) break;
   }
-  pg_sim_report_files f = {part[0], len[0], part[1], len[1], part[2],
-                           len[2],  part[3], len[3], part[4], len[4]};
+  pg_sim_report_files f = {part[0], len[0], part[1], len[1], part[2], len[2],
+                           part[3], len[3], part[4], len[4], part[5], len[5]};
   pg_buf out;
   pg_buf_init(&out, (size_t)8 << 20);
   pg_diag d;

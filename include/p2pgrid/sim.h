@@ -78,6 +78,48 @@
  *              default 100: the share of its meter taking part in this
  *              community; market-only mode settles that share and reports the
  *              rest as outside_wh)
+ * ASSETS (issue 17; electricity only; asset.h's controllers):
+ *   [households] pv_share (0..1), pv_kwp_min, pv_kwp_max (3..8: rooftop PV
+ *              behind the meter, the solar model at [site]), battery_share,
+ *              battery_kwh_min, battery_kwh_max (5..10), battery_kw (default
+ *              half the capacity), ev_share, ev_kw (11), heat_pump_share,
+ *              heat_kwh (12000: the building's heat a year, profile.h's heat
+ *              model, the site's weather), strategy (self-consumption |
+ *              surplus-following | price-responsive; default
+ *              self-consumption). A share s of n households gives exactly
+ *              floor(n s) of them: those with the lowest splitmix64 of (seed,
+ *              kind, index), each kind drawn apart; sizes come from each household's own
+ *              stream (seed ^ id): a scenario without these keys draws what
+ *              it drew before. EV sessions from the same stream: every local
+ *              weekday arrival 17:00-19:00, departure next day 07:00-08:00,
+ *              need 5-25 kWh. An EV adds 3000 kWh and a heat pump heat_kwh/3
+ *              to the household's year (full mode sizes its money by it).
+ *   [household ID] pv_kwp, battery_kwh, battery_kw, ev (bool), ev_kw,
+ *              heat_pump (bool), heat_kwh, strategy (kinds household, csv,
+ *              dso)
+ *   [battery ID] a community battery, its own member with its own money:
+ *              capacity_kwh (required), power_kw (default half),
+ *              strategy (default surplus-following). Two parties: the
+ *              consumer ID (kind battery: its charge) and the producer
+ *              ID-out (kind battery: its discharge); ID is 1..60 chars. Market-only mode only (full mode
+ *              refuses the scenario, PG_ERR_UNSUPPORTED).
+ *   Each slot: the meters first (household load, rooftop PV, producers),
+ *   then the assets in id order — per household heat pump, EV, battery, each
+ *   seeing its site's net so far (load - PV + the assets before it);
+ *   surplus-following sees the community surplus (producers' output - the
+ *   households' readings, the assets stepped before included); then the
+ *   community batteries in id order with the community's net as their site.
+ *   Price-responsive sees the export price while the community has a
+ *   surplus, else the import price, against pg_asset_thresholds of [market]
+ *   import/export_price. A household's reading = max(0, load - PV + its
+ *   assets' net): a surplus beyond the house is exported outside the
+ *   community (its supplier's; counted as exported_wh in assets.csv), never
+ *   a producer party. Full mode: a pre-pass steps the same controllers and
+ *   the consumers' meters read its per-slot readings, so full ==
+ *   market-only slot by slot. A market-only run with assets runs the
+ *   scenario a second time without batteries, EVs, heat pumps and community
+ *   batteries (rooftop PV kept; no files) for the with/without KPIs
+ *   (pg_sim_flex_kpis).
  * Generated ids: producers p001.., their sources p001-s1.., households
  * h0001..; an explicit id must not collide with them.
  *
@@ -89,7 +131,18 @@
  * slot,start,id,role,energy_wh,community_wh,amount,fee,total, one row per
  * participant and slot as settled (a market-only participant without a
  * reading in a slot has none), when participants x slots <= 5,000,000
- * (larger runs leave it out). Full mode keeps its node and entity
+ * (larger runs leave it out). With assets also assets.csv (id,kind,pv_wh,
+ * charged_wh,discharged_wh,loss_wh,ev_wh,heat_pump_wh,exported_wh,
+ * unmet_heat_wh,unmet_ev_wh: one row per household with assets and per
+ * community battery; kind lists pv, battery, ev, heat-pump or
+ * community-battery), flex_slots.csv (slot,start,soc_ppm,charged_wh,
+ * discharged_wh,pv_wh,ev_wh,heat_pump_wh,exported_wh: one row per slot,
+ * soc_ppm the mean state of charge of the batteries; full mode writes both
+ * from its pre-pass), and
+ * summary.json "flexibility": {"with": {...}, "without": {...}} with
+ * selfSufficiencyPpm, selfConsumptionPpm, communitySharePpm, savings,
+ * peakImportWh, pvWh, exportedBehindMeterWh, chargedWh, dischargedWh,
+ * lossWh, evWh, heatPumpWh ("without" in market-only). Full mode keeps its node and entity
  * databases in out_dir/state (removed and re-made every run). */
 #ifndef P2PGRID_SIM_H
 #define P2PGRID_SIM_H
@@ -121,7 +174,28 @@ typedef enum pg_sim_meter_kind {
   PG_SIM_CONFIG, /* an explicit section: pg_meter_profile_from_config */
   PG_SIM_WATER,  /* a generated household's water use (profile.h) */
   PG_SIM_HEAT,   /* a generated household's heat use (profile.h) */
+  PG_SIM_BATTERY, /* a community battery's parties (no meter: the simulator steps it) */
 } pg_sim_meter_kind;
+
+/* Flexible assets behind a household's meter (issue 17; asset.h). A zero
+ * size means none. */
+typedef struct pg_sim_assets {
+  double pv_kwp;                  /* rooftop PV (the solar model at [site]) */
+  double battery_kwh, battery_kw; /* home battery */
+  bool ev;                        /* an EV charger with generated sessions */
+  double ev_kw;                   /* its power (default 11) */
+  bool heat_pump;                 /* a heat pump with its building's heat demand */
+  double heat_kwh;                /* that building's heat a year (kWh_th) */
+  int strategy; /* pg_asset_strategy of asset.h (not included here: its pg_asset
+                 * has the name of assets.h's type, which grid.h brings in) */
+} pg_sim_assets;
+
+/* A community battery ([battery ID]): its own member with its own money. */
+typedef struct pg_sim_battery {
+  char id[PG_SIM_ID_MAX + 1];
+  double capacity_kwh, power_kw;
+  int strategy; /* pg_asset_strategy */
+} pg_sim_battery;
 
 typedef struct pg_sim_source {
   char id[PG_SIM_ID_MAX + 1];
@@ -138,6 +212,7 @@ typedef struct pg_sim_producer {
   char id[PG_SIM_ID_MAX + 1], name[PG_SIM_ID_MAX + 1];
   bool has_ask;
   uint64_t ask;
+  bool battery; /* a community battery's producer side ID-out (no sources) */
 } pg_sim_producer;
 
 typedef struct pg_sim_household {
@@ -155,6 +230,7 @@ typedef struct pg_sim_household {
   uint32_t key_ppm;      /* sharing: static key (ppm) */
   uint32_t group;        /* hierarchical: priority group */
   uint8_t participation; /* percent of its meter in this community, 1..100 */
+  pg_sim_assets assets;  /* behind its meter (electricity only) */
 } pg_sim_household;
 
 typedef struct pg_scenario {
@@ -181,6 +257,8 @@ typedef struct pg_scenario {
   size_t n_sources;
   pg_sim_household *households; /* sorted by id */
   size_t n_households;
+  pg_sim_battery *batteries; /* [battery ID], sorted by id */
+  size_t n_batteries;
   pg_config *cfg; /* borrowed from the loader: explicit meter sections */
 } pg_scenario;
 
@@ -191,6 +269,8 @@ PG_NODISCARD int pg_scenario_from_config(pg_config *cfg, pg_scenario *out, pg_di
 void pg_scenario_free(pg_scenario *s);
 /* The mode a run uses: the configured one, or by size when AUTO. */
 pg_sim_mode pg_scenario_mode(const pg_scenario *s);
+/* Whether any household has an asset or the scenario a community battery. */
+bool pg_scenario_has_assets(const pg_scenario *s);
 
 /* ---- a run ---- */
 
@@ -241,6 +321,20 @@ typedef struct pg_sim_party {
   int64_t baseline, savings;
 } pg_sim_party;
 
+/* Flexibility KPIs of a run (issue 17): with use = the members' metered use
+ * - the community batteries' charge + rooftop PV used behind the meters and
+ * gen = the producers' output - the community batteries' discharge + rooftop
+ * PV: self-sufficiency = 1 - import / use; self-consumption = 1 - (export +
+ * PV surplus leaving from behind the meters) / gen; community share =
+ * community / metered use; savings = members' savings (consumers +
+ * producers, market.h); peak import = the largest slot's import. ppm; Wh;
+ * base units. */
+typedef struct pg_sim_flex_kpis {
+  uint32_t self_sufficiency_ppm, self_consumption_ppm, community_share_ppm;
+  int64_t savings, peak_import_wh;
+  int64_t pv_wh, exported_wh, charged_wh, discharged_wh, loss_wh, ev_wh, heat_pump_wh;
+} pg_sim_flex_kpis;
+
 typedef struct pg_sim_result {
   pg_sim_mode mode;
   size_t n_slots;
@@ -261,6 +355,10 @@ typedef struct pg_sim_result {
   int64_t outstanding;     /* bills not paid after the drain (0 normally) */
   int64_t payouts_due;     /* producer payouts not sent (below payout_min) */
   uint64_t wall_ms;
+  /* issue 17: a scenario with assets; without = the same scenario without
+   * batteries, EVs and heat pumps (market-only, has_without) */
+  bool has_flex, has_without;
+  pg_sim_flex_kpis flex, without;
 } pg_sim_result;
 
 /* Runs the scenario. On success *out is filled (pg_sim_result_free). */

@@ -19,6 +19,14 @@
  *                     e.g. L, where a chart's, table's or card's largest
  *                     value is below one display unit, except electricity,
  *                     always kWh) and prices per its price unit.
+ * - flex_slots.csv    slot,start,soc_ppm,charged_wh,discharged_wh (optional;
+ *                     a run with assets, sim.h): with summary.json
+ *                     "flexibility" ({"with": {...}, "without": {...}}: the
+ *                     KPIs side by side) the page gets a Flexibility section:
+ *                     that table and two charts, state-of-charge (the
+ *                     batteries' mean SoC per bucket) and shifted-energy
+ *                     (charged and discharged per bucket). Its slots must be
+ *                     those of slots.csv, in the same order.
  * CSV files are RFC 4180 (quoted fields, "" inside quotes, CRLF or LF, an
  * optional UTF-8 BOM). The header must name every expected column (in any
  * order; extra columns are ignored) and every record must have as many fields
@@ -27,7 +35,8 @@
  * OUTPUT: out_dir/report.html, written atomically (temp file + rename): on any
  * failure no report.html is created or replaced. Five charts, each an
  * <svg class="chart" data-chart="..."> named generation-consumption,
- * community-utility, clearing-price, bills and balances. Runs longer than a
+ * community-utility, clearing-price, bills and balances (with flex_slots.csv
+ * also state-of-charge and shifted-energy). Runs longer than a
  * few hundred slots are aggregated into buckets (per day when the slot length
  * is known) so the page stays small (35,040 slots: well under 2 MB).
  *
@@ -62,6 +71,8 @@ typedef struct pg_sim_report_files {
   size_t balances_len;
   const uint8_t *summary;
   size_t summary_len;
+  const uint8_t *flex_slots; /* optional (NULL: none) */
+  size_t flex_slots_len;
 } pg_sim_report_files;
 
 /* Parses the files and appends the page to out (which should be empty; its

@@ -44,6 +44,7 @@ typedef struct full {
   pg_source **src;
   pg_consumer **cons;
   pg_meter **smeter, **cmeter;
+  int64_t *flex; /* assets: the households' readings [household][slot] (pre-pass) */
   uint8_t (*seeds)[32]; /* grid, producers, consumers */
   uint8_t (*addr)[32];
   size_t nseeds;
@@ -207,6 +208,32 @@ static int enrol_members(full *f, pg_diag *d) {
   return rc;
 }
 
+/* The households' consumers (eo: the entities' common options). With assets
+ * their meters read the pre-pass's per-slot readings. */
+static int open_consumers(full *f, pg_entity_opts eo, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers, ns = s->n_sources;
+  char dir[1200];
+  int rc;
+  for (size_t i = 0; i < s->n_households; i++) {
+    snprintf(dir, sizeof dir, "%s/%s", f->state, s->households[i].id);
+    eo.id = s->households[i].id, eo.name = s->households[i].name, eo.data_dir = dir;
+    eo.key = f->keys[np + ns + i];
+    if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, eo.key, &f->to_grid_as[np + i], d)))
+      return rc;
+    eo.upstream = f->to_grid_as[np + i];
+    pg_consumer_opts co = {.bid_per_kwh = s->households[i].bid, .has_bid = s->households[i].has_bid,
+                           .seed = f->seeds[1 + np + i], .seed_len = 32};
+    if (f->flex)
+      rc = pg_sim_series_meter_new(f->flex + i * s->slots, s->slots, s->start_ms, s->slot_ms,
+                                   &f->cmeter[i], d);
+    else rc = pg_sim_household_meter(s, i, &f->cmeter[i], d);
+    if (rc) return rc;
+    if ((rc = pg_consumer_open(&eo, &co, f->cmeter[i], &f->cons[i], d))) return rc;
+  }
+  return PG_OK;
+}
+
 static int open_world(full *f, pg_diag *d) {
   const pg_scenario *s = f->s;
   int rc;
@@ -334,19 +361,7 @@ static int open_world(full *f, pg_diag *d) {
     if ((rc = pg_sim_source_meter(s, i, &f->smeter[i], d))) return rc;
     if ((rc = pg_source_open(&eo, f->smeter[i], &f->src[i], d))) return rc;
   }
-  for (size_t i = 0; i < nh; i++) {
-    snprintf(dir, sizeof dir, "%s/%s", f->state, s->households[i].id);
-    eo.id = s->households[i].id, eo.name = s->households[i].name, eo.data_dir = dir;
-    eo.key = f->keys[np + ns + i];
-    if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, eo.key, &f->to_grid_as[np + i], d)))
-      return rc;
-    eo.upstream = f->to_grid_as[np + i];
-    pg_consumer_opts co = {.bid_per_kwh = s->households[i].bid, .has_bid = s->households[i].has_bid,
-                           .seed = f->seeds[1 + np + i], .seed_len = 32};
-    if ((rc = pg_sim_household_meter(s, i, &f->cmeter[i], d))) return rc;
-    if ((rc = pg_consumer_open(&eo, &co, f->cmeter[i], &f->cons[i], d))) return rc;
-  }
-  return PG_OK;
+  return open_consumers(f, eo, d);
 }
 
 static void close_world(full *f) {
@@ -370,6 +385,7 @@ static void close_world(full *f) {
   pg_tangle_close(f->t);
   free(f->src), free(f->cons), free(f->prod), free(f->to_prod), free(f->smeter), free(f->cmeter);
   free(f->seeds), free(f->addr), free(f->batch_msg), free(f->batch_time);
+  free(f->flex);
 }
 
 static void balances(full *f, pg_sim_out *out, uint64_t slot) {
@@ -570,7 +586,17 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   /* entities open one slot early (their first report is the first whole slot) */
   pg_vclock_init(&f.clock, s->start_ms - slot_ms);
   uint64_t t0 = pg_monotonic_ms();
-  int rc = open_world(&f, d);
+  /* assets: a pre-pass steps them as market-only does; the consumers' meters
+   * read its per-slot readings (community batteries: market-only) */
+  pg_sim_flex_tot fsum;
+  bool assets = pg_scenario_has_assets(s);
+  if (assets && s->n_batteries)
+    return pg_fail(d, PG_ERR_UNSUPPORTED,
+                   "[battery %s]: community batteries run in market-only mode "
+                   "([scenario] mode = market-only)",
+                   s->batteries[0].id);
+  int rc = assets ? pg_sim_flex_readings(s, out ? o->out_dir : NULL, &f.flex, &fsum, d) : PG_OK;
+  if (!rc) rc = open_world(&f, d);
   if (rc) goto out;
   if (o->grid_hook) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_OPEN);
   if ((rc = pg_ledger_supply(f.l, &r->supply_before))) {
@@ -640,6 +666,7 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   r->messages = ts.messages;
   r->milestones = f.milestones;
   if (out) balances(&f, out, k0 + s->slots);
+  if (assets) r->has_flex = true, pg_sim_flex_kpis_of(r, &fsum, &r->flex);
   if (o->grid_hook) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_END);
 out:
   if (o->grid_hook && f.grid) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_CLOSE);

@@ -109,6 +109,19 @@ static void csv_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* summary.json "flexibility": one side of the with/without KPIs. */
+static json_t *flex_json(const pg_sim_flex_kpis *k) {
+  return json_pack("{sIsIsIsIsIsIsIsIsIsIsIsI}", "selfSufficiencyPpm",
+                   (json_int_t)k->self_sufficiency_ppm, "selfConsumptionPpm",
+                   (json_int_t)k->self_consumption_ppm, "communitySharePpm",
+                   (json_int_t)k->community_share_ppm, "savings", (json_int_t)k->savings,
+                   "peakImportWh", (json_int_t)k->peak_import_wh, "pvWh", (json_int_t)k->pv_wh,
+                   "exportedBehindMeterWh", (json_int_t)k->exported_wh, "chargedWh",
+                   (json_int_t)k->charged_wh, "dischargedWh", (json_int_t)k->discharged_wh,
+                   "lossWh", (json_int_t)k->loss_wh, "evWh", (json_int_t)k->ev_wh,
+                   "heatPumpWh", (json_int_t)k->heat_pump_wh);
+}
+
 int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const char *dir,
                          pg_diag *d) {
   FILE *f = open_tmp(dir, "slots.csv", d);
@@ -193,6 +206,12 @@ int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r, const cha
                                 (json_int_t)s->tariff.capacity_price, "vatBp",
                                 (json_int_t)s->tariff.vat_bp, "gridFeeReduction",
                                 (json_int_t)s->tariff.grid_fee_reduction_per_kwh));
+  if (r->has_flex) {
+    json_t *fx = json_object();
+    json_object_set_new(fx, "with", flex_json(&r->flex));
+    if (r->has_without) json_object_set_new(fx, "without", flex_json(&r->without));
+    json_object_set_new(j, "flexibility", fx);
+  }
   if (r->missing_readings)
     json_object_set_new(j, "missingReadings", json_integer((json_int_t)r->missing_readings));
   json_object_set_new(j, "wallMs", json_integer((json_int_t)r->wall_ms));

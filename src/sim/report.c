@@ -1008,6 +1008,101 @@ static void tables(pg_buf *o, const rpt_model *m) {
   out(o, ").</footer></main></body></html>\n");
 }
 
+/* ---- flexibility: summary.json "flexibility" and flex_slots.csv */
+
+#define C_CHG "#009e73"
+#define C_DIS "#d55e00"
+
+/* One KPI with and without the assets; kind 0 ppm as %, 1 money, 2 Wh. */
+static void flex_row(pg_buf *o, const rpt_model *m, const char *label, const char *key,
+                     int kind) {
+  out(o, "<tr><th>");
+  esc(o, label);
+  out(o, "</th>");
+  for (int i = 0; i < 2; i++) {
+    char path[96];
+    snprintf(path, sizeof path, "flexibility.%s.%s", i ? "without" : "with", key);
+    int64_t v = 0;
+    out(o, "<td class=\"n\">");
+    if (!rpt_sum_int(m, path, &v)) out(o, "\xE2\x80\x94");
+    else if (kind == 0) out_num(o, (double)v / 10000.0, 1), out(o, " %");
+    else if (kind == 1) out_money(o, m, v);
+    else out_num(o, (double)v / 1000.0, 1), out(o, " kWh");
+    out(o, "</td>");
+  }
+  out(o, "</tr>");
+}
+
+static void table_flex(pg_buf *o, const rpt_model *m) {
+  out(o, "<div class=\"tw\"><table class=\"flex\"><tr><th></th><th>with assets</th>"
+         "<th>without</th></tr>");
+  flex_row(o, m, "Self-sufficiency", "selfSufficiencyPpm", 0);
+  flex_row(o, m, "Self-consumption", "selfConsumptionPpm", 0);
+  flex_row(o, m, "Community share", "communitySharePpm", 0);
+  flex_row(o, m, "Members' savings", "savings", 1);
+  flex_row(o, m, "Peak import (one slot)", "peakImportWh", 2);
+  flex_row(o, m, "Rooftop PV", "pvWh", 2);
+  flex_row(o, m, "Charged into batteries", "chargedWh", 2);
+  flex_row(o, m, "Discharged from batteries", "dischargedWh", 2);
+  flex_row(o, m, "EV charging", "evWh", 2);
+  flex_row(o, m, "Heat pumps", "heatPumpWh", 2);
+  out(o, "</table></div>");
+}
+
+/* The batteries' mean SoC and the energy they shifted, per bucket. */
+static void chart_flex(pg_buf *o, const rpt_model *m) {
+  size_t n = m->nbuckets;
+  double *soc = calloc(n + 1, sizeof *soc), *ch = calloc(n + 1, sizeof *ch);
+  double *dis = calloc(n + 1, sizeof *dis);
+  size_t *cnt = calloc(n + 1, sizeof *cnt);
+  if (!soc || !ch || !dis || !cnt) {
+    o->err = o->err ? o->err : PG_ERR_NOMEM;
+    free(soc), free(ch), free(dis), free(cnt);
+    return;
+  }
+  double hi = 0;
+  for (size_t i = 0; i < m->nslots; i++) {
+    size_t b = m->bucket_of[i];
+    soc[b] += (double)m->flex[i].soc_ppm / 10000.0, cnt[b]++;
+    ch[b] += (double)m->flex[i].charged, dis[b] -= (double)m->flex[i].discharged;
+  }
+  for (size_t b = 0; b < n; b++) hi = fmax(hi, fmax(ch[b], -dis[b]));
+  series q = {.q = qty_unit(m, hi)};
+  for (size_t b = 0; b < n; b++)
+    soc[b] = cnt[b] ? soc[b] / (double)cnt[b] : NAN, ch[b] /= q.q.div, dis[b] /= q.q.div;
+  chart c;
+  chart_open(&c, o, "state-of-charge", "Mean state of charge of the batteries", 260);
+  c.x0 = -0.5, c.x1 = (double)n - 0.5;
+  y_axis(&c, nice_range(&c, 0, 100), "%");
+  time_axis(&c, m);
+  step_line(&c, soc, n, "line", C_CHG, NULL);
+  chart_close(&c);
+  char unit[48];
+  energy_unit(m, &q, unit, sizeof unit);
+  chart_open(&c, o, "shifted-energy", "Energy shifted by the batteries", 300);
+  c.x0 = -0.5, c.x1 = (double)n - 0.5;
+  double lo = 0, top = 0;
+  minmax(ch, n, &lo, &top);
+  minmax(dis, n, &lo, &top);
+  y_axis(&c, nice_range(&c, lo, top), unit);
+  time_axis(&c, m);
+  step_area(&c, NULL, ch, n, C_CHG, 0.8);
+  step_area(&c, NULL, dis, n, C_DIS, 0.8);
+  chart_close(&c);
+  legend_item it[] = {{C_CHG, "Charged (from the surplus)", 1},
+                      {C_DIS, "Discharged (below zero)", 1}};
+  legend(o, it, 2);
+  free(soc), free(ch), free(dis), free(cnt);
+}
+
+static void section_flex(pg_buf *o, const rpt_model *m) {
+  if (!json_is_object(json_object_get(m->summary, "flexibility"))) return;
+  out(o, "<section><h2>Flexibility: with and without the assets</h2>");
+  table_flex(o, m);
+  if (m->flex) chart_flex(o, m);
+  out(o, "</section>");
+}
+
 static void page(pg_buf *o, const rpt_model *m) {
   double tot[5] = {0};
   int64_t mtot[9] = {0}; /* money: exact sums (indices 5..8) */
@@ -1144,6 +1239,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   chart_balances(o, m);
   out(o, "</section>");
   series_free(&s);
+  section_flex(o, m);
 
   tables(o, m);
 }
@@ -1214,24 +1310,24 @@ static int write_atomic(const char *dir, const uint8_t *data, size_t len, pg_dia
 }
 
 int pg_sim_report_write(const char *out_dir, pg_diag *d) {
-  static const char *const names[5] = {"slots.csv", "participants.csv", "transfers.csv",
-                                       "balances.csv", "summary.json"};
-  static const bool required[5] = {true, true, false, false, true};
-  uint8_t *data[5] = {0};
-  size_t len[5] = {0};
+  static const char *const names[6] = {"slots.csv",    "participants.csv", "transfers.csv",
+                                       "balances.csv", "summary.json",     "flex_slots.csv"};
+  static const bool required[6] = {true, true, false, false, true, false};
+  uint8_t *data[6] = {0};
+  size_t len[6] = {0};
   int rc = PG_OK;
   if (!out_dir) return pg_fail(d, PG_ERR_INVALID, "no output directory");
-  for (int i = 0; i < 5 && rc == PG_OK; i++)
+  for (int i = 0; i < 6 && rc == PG_OK; i++)
     rc = read_opt(out_dir, names[i], required[i], &data[i], &len[i], d);
   pg_buf o;
   pg_buf_init(&o, PG_SIM_REPORT_MAX_HTML);
   if (rc == PG_OK) {
-    pg_sim_report_files f = {data[0], len[0], data[1], len[1], data[2],
-                             len[2],  data[3], len[3], data[4], len[4]};
+    pg_sim_report_files f = {data[0], len[0], data[1], len[1], data[2], len[2],
+                             data[3], len[3], data[4], len[4], data[5], len[5]};
     rc = pg_sim_report_render(&f, &o, d);
   }
   if (rc == PG_OK) rc = write_atomic(out_dir, o.data, o.len, d);
   pg_buf_free(&o);
-  for (int i = 0; i < 5; i++) free(data[i]);
+  for (int i = 0; i < 6; i++) free(data[i]);
   return rc;
 }

@@ -9,6 +9,7 @@
 
 void rpt_model_free(rpt_model *m) {
   free(m->slots);
+  free(m->flex);
   for (size_t i = 0; i < m->nparts; i++) {
     free(m->parts[i].id);
     free(m->parts[i].name);
@@ -444,6 +445,39 @@ static void make_buckets(rpt_model *m) {
   m->nbuckets = (n + k - 1) / k;
 }
 
+/* ---- flex_slots.csv (optional): one row per slot of slots.csv */
+
+static const char *const flex_cols[] = {"slot", "soc_ppm", "charged_wh", "discharged_wh"};
+
+static int load_flex(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d) {
+  if (!data) return PG_OK;
+  m->flex = calloc(m->nslots + 1, sizeof *m->flex);
+  if (!m->flex) return oom(d, "flex_slots.csv");
+  rpt_csv c;
+  rpt_csv_init(&c, "flex_slots.csv", data, len);
+  size_t n = 0;
+  int rc = rpt_csv_header(&c, flex_cols, 4, d);
+  while (rc == PG_OK && (rc = rpt_csv_next(&c, d)) == 1) {
+    rc = PG_OK;
+    if (n == m->nslots) {
+      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "more rows than slots.csv has slots", d);
+      break;
+    }
+    rpt_flex *x = &m->flex[n];
+    int64_t *ints[] = {&x->slot, &x->soc_ppm, &x->charged, &x->discharged};
+    for (size_t i = 0; i < 4 && rc == PG_OK; i++) rc = rpt_csv_i64(&c, i, ints[i], d);
+    if (rc == PG_OK && x->slot != m->slots[n].slot)
+      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "is not the slot of slots.csv's row", d);
+    if (rc != PG_OK) break;
+    n++;
+  }
+  rpt_csv_free(&c);
+  if (rc < 0) return rc;
+  if (n != m->nslots)
+    return pg_fail(d, PG_ERR_INVALID, "flex_slots.csv: %zu rows for %zu slots", n, m->nslots);
+  return PG_OK;
+}
+
 int rpt_model_load(rpt_model *m, const pg_sim_report_files *f, pg_diag *d) {
   memset(m, 0, sizeof *m);
   int rc;
@@ -451,6 +485,7 @@ int rpt_model_load(rpt_model *m, const pg_sim_report_files *f, pg_diag *d) {
   if ((rc = load_slots(m, f->slots, f->slots_len, d)) != PG_OK) return rc;
   if ((rc = load_parts(m, f->participants, f->participants_len, d)) != PG_OK) return rc;
   if ((rc = load_transfers(m, f->transfers, f->transfers_len, d)) != PG_OK) return rc;
+  if ((rc = load_flex(m, f->flex_slots, f->flex_slots_len, d)) != PG_OK) return rc;
   make_buckets(m);
   m->bucket_of = malloc(m->nslots * sizeof *m->bucket_of);
   if (!m->bucket_of) return oom(d, "slots.csv");

@@ -25,6 +25,10 @@ typedef struct rpt_slot {
   int64_t billed, revenues, fees, grid;
 } rpt_slot;
 
+typedef struct rpt_flex { /* flex_slots.csv */
+  int64_t slot, soc_ppm, charged, discharged;
+} rpt_flex;
+
 typedef struct rpt_part {
   char *id, *name, *kind;
   bool producer;
@@ -62,6 +66,7 @@ typedef struct rpt_model {
   rpt_bucket_kind bucket_kind;
   size_t bucket_len, bucket_days, nbuckets;
   size_t *bucket_of; /* per slot */
+  rpt_flex *flex; /* NULL or one per slot */
   rpt_balance *bal;
   size_t nbal, bal_cap;
   size_t *bal_hash, bal_hcap;

@@ -11,6 +11,7 @@
 #include "p2pgrid/datetime.h"
 #include "p2pgrid/meter_profile.h"
 #include "p2pgrid/sim.h"
+#include "flex_dev.h"
 
 uint64_t pg_sim_splitmix64(uint64_t *state) {
   uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
@@ -177,6 +178,9 @@ static int cmp_prod(const void *a, const void *b) {
 static int cmp_hh(const void *a, const void *b) {
   return strcmp(((const pg_sim_household *)a)->id, ((const pg_sim_household *)b)->id);
 }
+static int cmp_bat(const void *a, const void *b) {
+  return strcmp(((const pg_sim_battery *)a)->id, ((const pg_sim_battery *)b)->id);
+}
 static int cmp_src(const void *a, const void *b) {
   return strcmp(((const pg_sim_source *)a)->id, ((const pg_sim_source *)b)->id);
 }
@@ -186,12 +190,14 @@ void pg_scenario_free(pg_scenario *s) {
   free(s->producers);
   free(s->sources);
   free(s->households);
+  free(s->batteries);
   memset(s, 0, sizeof *s);
 }
 
 pg_sim_mode pg_scenario_mode(const pg_scenario *s) {
   if (s->mode != PG_SIM_AUTO) return s->mode;
-  return (s->n_households + s->n_producers + s->n_sources <= 50 && s->slots <= 2000)
+  return (s->n_batteries == 0 &&
+          s->n_households + s->n_producers + s->n_sources <= 50 && s->slots <= 2000)
              ? PG_SIM_FULL
              : PG_SIM_MARKET_ONLY;
 }
@@ -204,7 +210,7 @@ typedef struct secnames {
 } secnames;
 
 typedef struct unused_ctx {
-  secnames *prod, *src, *hh;
+  secnames *prod, *src, *hh, *bat;
 } unused_ctx;
 
 static void add_sec(secnames *s, const char *name) {
@@ -227,6 +233,7 @@ static void collect(void *ctx, const char *origin, int line, const char *section
   if (strncmp(section, "producer ", 9) == 0) add_sec(u->prod, section);
   else if (strncmp(section, "source ", 7) == 0) add_sec(u->src, section);
   else if (strncmp(section, "household ", 10) == 0) add_sec(u->hh, section);
+  else if (strncmp(section, "battery ", 8) == 0) add_sec(u->bat, section);
 }
 
 static int grow(void **v, size_t *cap, size_t need, size_t elem) {
@@ -312,8 +319,8 @@ static int read_member_sharing(pg_config *c, pg_scenario *s, pg_diag *d) {
 typedef struct loader {
   pg_config *c;
   pg_scenario *s;
-  secnames sp, ss, sh; /* [producer X], [source X], [household X] */
-  size_t cap_p, cap_s, cap_h;
+  secnames sp, ss, sh, sb; /* [producer X], [source X], [household X], [battery X] */
+  size_t cap_p, cap_s, cap_h, cap_b;
   uint64_t rng;
 } loader;
 
@@ -540,6 +547,213 @@ static void gen_household_meter(const pg_scenario *s, const hh_model *m, double 
   }
 }
 
+/* ---- flexible assets (issue 17; asset.h) ---- */
+
+/* A strategy key: self-consumption | surplus-following | price-responsive. */
+static int get_strategy(pg_config *c, const char *sec, int def, int *out, pg_diag *d) {
+  const char *v = NULL;
+  int rc = pg_config_get_str(c, sec, "strategy", NULL, &v, d);
+  if (rc) return rc;
+  if (!v) {
+    *out = def;
+    return PG_OK;
+  }
+  if (pg_sim_strategy_parse(v, out) != 0)
+    return bad_value(c, sec, "strategy",
+                     "expected self-consumption, surplus-following or price-responsive", d);
+  return PG_OK;
+}
+
+/* [households] asset keys of the generated households. */
+typedef struct gen_assets_cfg {
+  double bat_share, bat_min, bat_max, bat_kw, ev_share, ev_kw, hp_share, hp_kwh;
+  double pv_share, pv_min, pv_max;
+  int strategy;
+} gen_assets_cfg;
+
+static int read_gen_assets(pg_config *c, const pg_scenario *s, gen_assets_cfg *g, pg_diag *d) {
+  const char *H = "households";
+  int rc;
+  if ((rc = get_double(c, H, "battery_share", 0, 0, 1, &g->bat_share, d)) ||
+      (rc = get_double(c, H, "battery_kwh_min", 5, 0.1, 1e6, &g->bat_min, d)) ||
+      (rc = get_double(c, H, "battery_kwh_max", 10, 0.1, 1e6, &g->bat_max, d)) ||
+      (rc = get_double(c, H, "battery_kw", 0, 0, 1e6, &g->bat_kw, d)) ||
+      (rc = get_double(c, H, "ev_share", 0, 0, 1, &g->ev_share, d)) ||
+      (rc = get_double(c, H, "ev_kw", 11, 0.1, 1e3, &g->ev_kw, d)) ||
+      (rc = get_double(c, H, "heat_pump_share", 0, 0, 1, &g->hp_share, d)) ||
+      (rc = get_double(c, H, "heat_kwh", 12000, 1, 1e7, &g->hp_kwh, d)) ||
+      (rc = get_double(c, H, "pv_share", 0, 0, 1, &g->pv_share, d)) ||
+      (rc = get_double(c, H, "pv_kwp_min", 3, 0.1, 1e4, &g->pv_min, d)) ||
+      (rc = get_double(c, H, "pv_kwp_max", 8, 0.1, 1e4, &g->pv_max, d)) ||
+      (rc = get_strategy(c, H, 0 /* self-consumption */, &g->strategy, d)))
+    return rc;
+  if (g->bat_max < g->bat_min)
+    return bad_value(c, H, "battery_kwh_max", "must not be below battery_kwh_min", d);
+  if (g->pv_max < g->pv_min) return bad_value(c, H, "pv_kwp_max", "must not be below pv_kwp_min", d);
+  bool any = g->bat_share > 0 || g->ev_share > 0 || g->hp_share > 0 || g->pv_share > 0;
+  if (any && !pg_resource_is_electricity(&s->resource))
+    return bad_value(c, H, "battery_share",
+                     "assets (battery, ev, heat_pump, pv shares) are electricity only", d);
+  return PG_OK;
+}
+
+/* Which generated households have which kind of asset (mask bit k: PV,
+ * battery, EV, heat pump): for each kind the floor(n x share) households
+ * with the lowest splitmix64(seed, kind, index): exact counts (30 of 100 at
+ * 0.3), drawn independently per kind. */
+enum { GEN_PV = 1, GEN_BAT = 2, GEN_EV = 4, GEN_HP = 8 };
+typedef struct rank {
+  uint64_t h;
+  size_t i;
+} rank;
+static int cmp_rank(const void *a, const void *b) {
+  const rank *x = a, *y = b;
+  return x->h < y->h ? -1 : x->h > y->h ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+static int gen_pick(uint64_t seed, uint64_t n, const gen_assets_cfg *g, uint8_t **out) {
+  double share[4] = {g->pv_share, g->bat_share, g->ev_share, g->hp_share};
+  uint8_t *mask = calloc(n + 1, 1);
+  rank *r = calloc(n + 1, sizeof *r);
+  if (!mask || !r) {
+    free(mask), free(r);
+    return -1;
+  }
+  for (unsigned k = 0; k < 4; k++) {
+    uint64_t m = (uint64_t)floor((double)n * share[k] + 1e-9);
+    if (!m) continue;
+    for (uint64_t i = 0; i < n; i++) {
+      uint64_t st = seed ^ (0xa55e7ULL << (8 * k)) ^ (i * 0x9e3779b97f4a7c15ULL);
+      r[i] = (rank){pg_sim_splitmix64(&st), (size_t)i};
+    }
+    qsort(r, n, sizeof *r, cmp_rank);
+    for (uint64_t i = 0; i < m && i < n; i++) mask[r[i].i] |= (uint8_t)(1u << k);
+  }
+  free(r);
+  *out = mask;
+  return 0;
+}
+
+/* A generated household's assets: which from its index, the sizes from its
+ * own stream (seed ^ id), so the draws of the meters and bids stay as they
+ * were without asset keys. An EV or a heat pump adds its expected use to the
+ * household's year (full mode sizes its money by it). */
+static void gen_assets(const gen_assets_cfg *g, uint8_t mask, pg_sim_household *h) {
+  pg_sim_assets *a = &h->assets;
+  uint64_t rng = h->seed ^ 0xa55e7a55e7ULL;
+  a->strategy = g->strategy;
+  if (mask & GEN_PV) a->pv_kwp = unif(&rng, g->pv_min, g->pv_max);
+  if (mask & GEN_BAT) {
+    a->battery_kwh = unif(&rng, g->bat_min, g->bat_max);
+    a->battery_kw = g->bat_kw > 0 ? g->bat_kw : a->battery_kwh / 2;
+  }
+  if (mask & GEN_EV) a->ev = true, a->ev_kw = g->ev_kw;
+  if (mask & GEN_HP) a->heat_pump = true, a->heat_kwh = g->hp_kwh;
+  if (a->ev) h->annual_units += 3000;
+  if (a->heat_pump) h->annual_units += a->heat_kwh / 3;
+}
+
+/* [household X] asset keys: pv_kwp, battery_kwh, battery_kw, ev, ev_kw,
+ * heat_pump, heat_kwh, strategy. */
+static int explicit_assets(pg_config *c, const pg_scenario *s, pg_sim_household *h, pg_diag *d) {
+  pg_sim_assets *a = &h->assets;
+  const char *sec = h->section;
+  int rc;
+  if ((rc = get_double(c, sec, "pv_kwp", 0, 0, 1e4, &a->pv_kwp, d)) ||
+      (rc = get_double(c, sec, "battery_kwh", 0, 0, 1e6, &a->battery_kwh, d)) ||
+      (rc = get_double(c, sec, "battery_kw", a->battery_kwh / 2, 0, 1e6, &a->battery_kw, d)) ||
+      (rc = pg_config_get_bool(c, sec, "ev", false, &a->ev, d)) ||
+      (rc = get_double(c, sec, "ev_kw", 11, 0.1, 1e3, &a->ev_kw, d)) ||
+      (rc = pg_config_get_bool(c, sec, "heat_pump", false, &a->heat_pump, d)) ||
+      (rc = get_double(c, sec, "heat_kwh", 12000, 1, 1e7, &a->heat_kwh, d)) ||
+      (rc = get_strategy(c, sec, 0 /* self-consumption */, &a->strategy, d)))
+    return rc;
+  if (a->battery_kwh > 0 && a->battery_kw <= 0)
+    return bad_value(c, sec, "battery_kw", "must be above 0 with a battery", d);
+  bool any = a->pv_kwp > 0 || a->battery_kwh > 0 || a->ev || a->heat_pump;
+  if (any && !pg_resource_is_electricity(&s->resource))
+    return bad_value(c, sec, a->battery_kwh > 0 ? "battery_kwh" : a->ev ? "ev" : a->heat_pump ? "heat_pump" : "pv_kwp",
+                     "assets are electricity only", d);
+  if (any && strcmp(h->kind_name, "household") != 0 && strcmp(h->kind_name, "csv") != 0 &&
+      strcmp(h->kind_name, "dso") != 0)
+    return bad_value(c, sec, "kind", "assets sit behind an electricity meter", d);
+  if (a->ev) h->annual_units += 3000;
+  if (a->heat_pump) h->annual_units += a->heat_kwh / 3;
+  return PG_OK;
+}
+
+/* The two parties of a community battery: its consumer side (its charge)
+ * with the battery's id, its producer side (its discharge) with id + "-out"
+ * (one id per party: balances, invoices and reconciliation key by id). */
+static int battery_parties(loader *L, const pg_sim_battery *b, pg_diag *d) {
+  pg_scenario *s = L->s;
+  if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers) ||
+      grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+    return OOM(d);
+  pg_sim_producer *p = &s->producers[s->n_producers++];
+  snprintf(p->id, sizeof p->id, "%.60s-out", b->id); /* ID: at most 60 */
+  snprintf(p->name, sizeof p->name, "%.52s (discharge)", b->id);
+  p->battery = true;
+  pg_sim_household *h = &s->households[s->n_households++];
+  snprintf(h->id, sizeof h->id, "%s", b->id);
+  snprintf(h->name, sizeof h->name, "%s", b->id);
+  h->kind = PG_SIM_BATTERY;
+  snprintf(h->kind_name, sizeof h->kind_name, "battery");
+  h->participation = 100;
+  h->annual_units = b->capacity_kwh * 365;
+  return PG_OK;
+}
+
+/* [battery ID]: capacity_kwh (required), power_kw (default half the
+ * capacity), strategy (default surplus-following). Market-only. */
+static int community_batteries(loader *L, pg_diag *d) {
+  pg_config *c = L->c;
+  pg_scenario *s = L->s;
+  int rc;
+  for (size_t i = 0; i < L->sb.n; i++) {
+    const char *sec = L->sb.v[i], *id = sec + 8;
+    if (!id_ok(id) || strlen(id) > PG_SIM_ID_MAX - 4)
+      return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id (1..60 of A-Z a-z 0-9 . _ -)",
+                     sec, id);
+    if (!pg_resource_is_electricity(&s->resource))
+      return pg_fail(d, PG_ERR_CONFIG, "[%s]: a community battery is electricity only", sec);
+    if (grow((void **)&s->batteries, &L->cap_b, s->n_batteries + 1, sizeof *s->batteries))
+      return OOM(d);
+    pg_sim_battery *b = &s->batteries[s->n_batteries++];
+    snprintf(b->id, sizeof b->id, "%s", id);
+    if ((rc = pg_config_require(c, sec, "capacity_kwh", d)) ||
+        (rc = get_double(c, sec, "capacity_kwh", 0, 0.1, 1e7, &b->capacity_kwh, d)) ||
+        (rc = get_double(c, sec, "power_kw", b->capacity_kwh / 2, 0.1, 1e7, &b->power_kw, d)) ||
+        (rc = get_strategy(c, sec, 1 /* surplus-following */, &b->strategy, d)) ||
+        (rc = battery_parties(L, b, d)))
+      return rc;
+  }
+  if (!s->n_batteries) return PG_OK;
+  qsort(s->batteries, s->n_batteries, sizeof *s->batteries, cmp_bat);
+  qsort(s->households, s->n_households, sizeof *s->households, cmp_hh);
+  /* the producers re-sorted: the sources follow their producer's id */
+  char(*pid)[PG_SIM_ID_MAX + 1] = calloc(s->n_sources + 1, sizeof *pid);
+  if (!pid) return OOM(d);
+  for (size_t i = 0; i < s->n_sources; i++)
+    snprintf(pid[i], sizeof pid[i], "%s", s->producers[s->sources[i].producer].id);
+  qsort(s->producers, s->n_producers, sizeof *s->producers, cmp_prod);
+  for (size_t i = 0; i < s->n_sources; i++)
+    for (size_t j = 0; j < s->n_producers; j++)
+      if (!s->producers[j].battery && strcmp(s->producers[j].id, pid[i]) == 0)
+        s->sources[i].producer = j;
+  free(pid);
+  return PG_OK;
+}
+
+bool pg_scenario_has_assets(const pg_scenario *s) {
+  if (s->n_batteries) return true;
+  for (size_t i = 0; i < s->n_households; i++) {
+    const pg_sim_assets *a = &s->households[i].assets;
+    if (a->pv_kwp > 0 || a->battery_kwh > 0 || a->ev || a->heat_pump) return true;
+  }
+  return false;
+}
+
 /* [households] generated: h0001.. */
 static int gen_households(loader *L, pg_diag *d) {
   pg_config *c = L->c;
@@ -571,9 +785,15 @@ static int gen_households(loader *L, pg_diag *d) {
     return bad_value(c, "households", kmax, what, d);
   }
   if (bid_max < bid_min) return bad_value(c, "households", "bid_max", "must not be below bid_min", d);
+  gen_assets_cfg ga;
+  uint8_t *mask = NULL;
+  if ((rc = read_gen_assets(c, s, &ga, d))) return rc;
+  if (gen_pick(s->seed, nh, &ga, &mask)) return OOM(d);
   for (uint64_t i = 0; i < nh; i++) {
-    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households)) {
+      free(mask);
       return OOM(d);
+    }
     pg_sim_household *h = &s->households[s->n_households++];
     snprintf(h->id, sizeof h->id, "h%04llu", (unsigned long long)(i + 1));
     snprintf(h->name, sizeof h->name, "Household %llu", (unsigned long long)(i + 1));
@@ -583,7 +803,9 @@ static int gen_households(loader *L, pg_diag *d) {
     h->bid = h->has_bid ? bid_min + (uint64_t)unif(&L->rng, 0, (double)(bid_max - bid_min)) : 0;
     h->seed = s->seed ^ hash_str(h->id);
     h->participation = 100;
+    gen_assets(&ga, mask[i], h);
   }
+  free(mask);
   return PG_OK;
 }
 
@@ -767,6 +989,7 @@ static int explicit_households(loader *L, pg_diag *d) {
     if (inherit_site(c, sec, v, s)) return OOM(d);
     h->seed = s->seed ^ hash_str(h->id);
     if ((rc = explicit_annual(c, sec, v, &h->annual_units, d))) return rc;
+    if ((rc = explicit_assets(c, s, h, d))) return rc;
   }
   if (s->n_households) qsort(s->households, s->n_households, sizeof *s->households, cmp_hh);
   return read_member_sharing(c, s, d);
@@ -779,6 +1002,11 @@ static int check_participants(pg_config *c, pg_scenario *s, pg_diag *d) {
   for (size_t i = 1; i < s->n_sources; i++)
     if (strcmp(s->sources[i].id, s->sources[i - 1].id) == 0)
       return pg_fail(d, PG_ERR_CONFIG, "[source %s]: the id is used twice", s->sources[i].id);
+  for (size_t i = 1; i < s->n_producers; i++)
+    if (strcmp(s->producers[i].id, s->producers[i - 1].id) == 0)
+      return pg_fail(d, PG_ERR_CONFIG, "[producer %s]: the id is used twice (a community "
+                     "battery's discharge side is named ID-out)",
+                     s->producers[i].id);
   for (size_t i = 1; i < s->n_households; i++)
     if (strcmp(s->households[i].id, s->households[i - 1].id) == 0)
       return pg_fail(d, PG_ERR_CONFIG, "[household %s]: the id is used twice",
@@ -805,6 +1033,7 @@ static int check_participants(pg_config *c, pg_scenario *s, pg_diag *d) {
   if (s->n_households == 0 && s->n_producers == 0)
     return pg_fail(d, PG_ERR_CONFIG, "the scenario has no producers and no households");
   for (size_t j = 0; j < s->n_producers; j++) {
+    if (s->producers[j].battery) continue; /* a community battery: no sources */
     bool any = false;
     for (size_t i = 0; i < s->n_sources && !any; i++) any = s->sources[i].producer == j;
     if (!any)
@@ -827,13 +1056,15 @@ int pg_scenario_from_config(pg_config *c, pg_scenario *s, pg_diag *d) {
   if (!rc) rc = gen_producers(&L, d);
   if (!rc) rc = gen_households(&L, d);
   if (!rc) {
-    unused_ctx u = {&L.sp, &L.ss, &L.sh};
+    unused_ctx u = {&L.sp, &L.ss, &L.sh, &L.sb};
     pg_config_unused(c, collect, &u);
     rc = explicit_producers(&L, d);
   }
   if (!rc) rc = explicit_sources(&L, d);
   if (!rc) rc = explicit_households(&L, d);
+  if (!rc) rc = community_batteries(&L, d);
   if (!rc) rc = check_participants(c, s, d);
+  free(L.sb.v);
   free(L.sp.v);
   free(L.ss.v);
   free(L.sh.v);

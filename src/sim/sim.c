@@ -47,6 +47,7 @@ int pg_sim_household_meter(const pg_scenario *s, size_t i, pg_meter **out, pg_di
   case PG_SIM_HOUSEHOLD: return pg_meter_household_new(&h->params, h->seed, out, d);
   case PG_SIM_WATER: return pg_meter_water_use_new(&h->water, h->seed, out, d);
   case PG_SIM_HEAT: return pg_meter_heat_use_new(&h->heat, h->seed, out, d);
+  case PG_SIM_BATTERY: return pg_sim_series_meter_new(NULL, 0, 0, 1, out, d); /* stepped */
   default: break;
   }
   return pg_meter_profile_from_config(s->cfg, h->section, h->kind_name, h->seed, out, d);
@@ -54,6 +55,7 @@ int pg_sim_household_meter(const pg_scenario *s, size_t i, pg_meter **out, pg_di
 
 const char *pg_sim_producer_kind(const pg_scenario *s, size_t j) {
   const char *k = NULL;
+  if (s->producers[j].battery) return "battery";
   for (size_t i = 0; i < s->n_sources; i++) {
     if (s->sources[i].producer != j) continue;
     if (!k) k = s->sources[i].kind_name;
@@ -258,10 +260,12 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
   int64_t *e = calloc((nm + 1) * CHUNK, sizeof *e);
   int64_t *net = calloc(nh + s->n_producers + 1, sizeof *net);
   bool *missing = calloc(nh + s->n_producers + 1, sizeof *missing);
+  int64_t *hw = calloc(nh + 1, sizeof *hw), *pw = calloc(s->n_producers + 1, sizeof *pw);
+  pg_sim_flex *flex = NULL;
   pg_sim_acc a;
   int rc = PG_OK;
   bool acc = false;
-  if (!meters || !e || !net || !missing) {
+  if (!meters || !e || !net || !missing || !hw || !pw) {
     rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     goto out;
   }
@@ -269,6 +273,7 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
   size_t nthreads = ncpu > 1 ? (size_t)(ncpu > 8 ? 8 : ncpu) : 1;
   if (nm < 64) nthreads = 1;
   if ((rc = make_meters(s, meters, nthreads, d))) goto out;
+  if ((rc = pg_sim_flex_new(s, &flex, d))) goto out;
   if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
   acc = true;
   a.out = out;
@@ -296,15 +301,21 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
     if (rc) goto out;
     for (size_t k = 0; k < n; k++) {
       memset(missing, 0, (s->n_producers + nh + 1) * sizeof *missing);
-      for (size_t j = 0; j < s->n_producers; j++) a.mp[j].output_wh = 0;
+      memset(pw, 0, (s->n_producers + 1) * sizeof *pw);
       for (size_t i = 0; i < nsrc; i++) {
         int64_t v = e[i * n + k];
         if (v < 0) missing[s->sources[i].producer] = true, r->missing_readings++;
-        else a.mp[s->sources[i].producer].output_wh += v;
+        else pw[s->sources[i].producer] += v;
       }
       for (size_t i = 0; i < nh; i++) {
-        int64_t wh = e[(nsrc + i) * n + k];
-        if (wh < 0) missing[s->n_producers + i] = true, r->missing_readings++, wh = 0;
+        hw[i] = e[(nsrc + i) * n + k];
+        if (hw[i] < 0) missing[s->n_producers + i] = true, r->missing_readings++, hw[i] = 0;
+      }
+      /* the assets behind the meters, in id order (sim.h ASSETS) */
+      if (flex && (rc = pg_sim_flex_step(flex, base + k, hw, pw, d))) goto out;
+      for (size_t j = 0; j < s->n_producers; j++) a.mp[j].output_wh = pw[j];
+      for (size_t i = 0; i < nh; i++) {
+        int64_t wh = hw[i];
         int64_t part = wh;
         uint8_t pct = s->households[i].participation;
         if (pct < 100 && (rc = pg_market_participation_split(wh, &pct, 1, &part, d))) goto out;
@@ -331,7 +342,17 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
   pg_sim_acc_finish(&a);
   r->paid = r->total.billed;
   for (size_t p = 0; p < r->n_parties; p++) r->parties[p].paid = r->parties[p].amount;
+  if (flex) {
+    pg_sim_flex_tot sum;
+    pg_sim_flex_sum(flex, &sum);
+    r->has_flex = true;
+    pg_sim_flex_kpis_of(r, &sum, &r->flex);
+    if (out) rc = pg_sim_flex_write(flex, o->out_dir, d);
+  }
 out:
+  pg_sim_flex_free(flex);
+  free(hw);
+  free(pw);
   if (acc) pg_sim_acc_free(&a);
   for (size_t i = 0; meters && i < nm; i++) pg_meter_free(meters[i]);
   free(meters);
@@ -346,6 +367,26 @@ size_t pg_sim_balance_every(const pg_scenario *s) {
   size_t rows = s->slots * parts;
   size_t k = rows / 200000 + 1;
   return k;
+}
+
+/* The same scenario without batteries, EVs and heat pumps (market-only, no
+ * files): the "without" side of the flexibility KPIs. */
+static int run_without(const pg_scenario *s, pg_sim_result *r, pg_diag *d) {
+  pg_scenario w;
+  int rc = pg_sim_scenario_without_assets(s, &w, d);
+  if (rc) return rc;
+  pg_sim_opts o = {.mode = PG_SIM_MARKET_ONLY};
+  pg_sim_result b;
+  memset(&b, 0, sizeof b);
+  rc = run_market_only(&w, &o, &b, NULL, d);
+  if (!rc) {
+    if (b.has_flex) r->without = b.flex;
+    else pg_sim_flex_kpis_of(&b, NULL, &r->without);
+    r->has_without = true;
+  }
+  pg_sim_result_free(&b);
+  pg_scenario_free(&w);
+  return rc;
 }
 
 /* ---- entry ---- */
@@ -370,6 +411,7 @@ int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_
   }
   if (mode == PG_SIM_FULL) rc = pg_sim_run_full(s, o, r, outp, d);
   else rc = run_market_only(s, o, r, outp, d);
+  if (!rc && mode == PG_SIM_MARKET_ONLY && pg_scenario_has_assets(s)) rc = run_without(s, r, d);
   r->wall_ms = pg_monotonic_ms() - t0;
   if (outp) {
     int rc2 = pg_sim_out_close(outp, rc == PG_OK, rc ? NULL : d);

@@ -55,6 +55,48 @@ void pg_sim_out_transfer(pg_sim_out *o, uint64_t slot, uint64_t time_ms, const c
 /* ok: rename into place; else remove the temporaries */
 int pg_sim_out_close(pg_sim_out *o, bool ok, pg_diag *d);
 
+/* ---- flexible assets (flex.c) ---- */
+typedef struct pg_sim_flex pg_sim_flex;
+/* A participant's assets over the run (a community battery: at its consumer
+ * side's index). load: its meter before the assets. */
+typedef struct pg_sim_flex_tot {
+  int64_t load_wh, pv_wh, charged_wh, discharged_wh, loss_wh, ev_wh, heat_pump_wh;
+  int64_t exported_wh; /* surplus beyond the house, left the community */
+  int64_t unmet_heat_wh, unmet_ev_wh; /* heat demand not met; EV need not met at departure */
+  int64_t cb_charged_wh, cb_discharged_wh; /* pg_sim_flex_sum: the community batteries' part */
+} pg_sim_flex_tot;
+typedef struct pg_sim_flex_slot {
+  int64_t pv_wh, charged_wh, discharged_wh, ev_wh, heat_pump_wh, exported_wh;
+  uint64_t soc_sum_ppm; /* over the batteries stepped */
+  uint32_t batteries;
+} pg_sim_flex_slot;
+/* *out NULL when the scenario has no assets. */
+PG_NODISCARD int pg_sim_flex_new(const pg_scenario *s, pg_sim_flex **out, pg_diag *d);
+void pg_sim_flex_free(pg_sim_flex *f);
+/* Slot idx: hh_wh in the households' meter energies (a community battery's
+ * 0), out their readings; prod_wh the producers' outputs, the community
+ * batteries' discharge set. */
+PG_NODISCARD int pg_sim_flex_step(pg_sim_flex *f, size_t idx, int64_t *hh_wh, int64_t *prod_wh,
+                                  pg_diag *d);
+const pg_sim_flex_tot *pg_sim_flex_totals(const pg_sim_flex *f); /* per household index */
+const pg_sim_flex_slot *pg_sim_flex_slots(const pg_sim_flex *f);
+void pg_sim_flex_sum(const pg_sim_flex *f, pg_sim_flex_tot *sum);
+void pg_sim_flex_kpis_of(const pg_sim_result *r, const pg_sim_flex_tot *sum, pg_sim_flex_kpis *k);
+/* assets.csv and flex_slots.csv (sim.h OUTPUTS). */
+PG_NODISCARD int pg_sim_flex_write(const pg_sim_flex *f, const char *dir, pg_diag *d);
+/* Full mode's pre-pass: the households' readings [household][slot] with the
+ * assets stepped as market-only steps them; sum their totals; dir: write
+ * assets.csv and flex_slots.csv there (NULL: no files). */
+PG_NODISCARD int pg_sim_flex_readings(const pg_scenario *s, const char *dir, int64_t **out,
+                                      pg_sim_flex_tot *sum, pg_diag *d);
+/* A meter of fixed per-slot energies (wh borrowed; NULL reads 0). */
+PG_NODISCARD int pg_sim_series_meter_new(const int64_t *wh, size_t n, uint64_t start_ms,
+                                         uint64_t slot_ms, pg_meter **out, pg_diag *d);
+/* The scenario without batteries, EVs and heat pumps (rooftop PV kept): the
+ * baseline of the with/without comparison. */
+PG_NODISCARD int pg_sim_scenario_without_assets(const pg_scenario *s, pg_scenario *out,
+                                                pg_diag *d);
+
 PG_NODISCARD int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r,
                                  pg_sim_out *out, pg_diag *d);
 

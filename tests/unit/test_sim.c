@@ -220,6 +220,35 @@ static void test_full_equals_market(void **state) {
   full_equals_market(SMALL);
 }
 
+/* Issue 17: assets behind the meters (rooftop PV, batteries, an EV, a heat
+ * pump): full mode's consumers read the pre-pass's per-slot readings and
+ * settle exactly as market-only steps the same controllers inline. An
+ * evening to a morning so the car arrives and must leave charged. */
+static const char *ASSETS =
+    "[scenario]\nname = assets\nstart = 2025-06-20T14:00:00Z\nduration = 18h\nslot = 1h\n"
+    "seed = 17\n"
+    "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
+    "fee_per_kwh = 5Mi\nfee_bp = 100\n"
+    "[producers]\ncount = 1\nsources_per_producer = 1\nsolar_share = 1\nkwp_min = 6\n"
+    "kwp_max = 8\nask_share = 1\n"
+    "[households]\ncount = 2\nannual_kwh_min = 3000\nannual_kwh_max = 4000\nbattery_share = 0.5\n"
+    "pv_share = 0.5\nev_share = 0.5\nstrategy = surplus-following\n"
+    "[household flat]\nbid = 250Mi\nannual_kwh = 2000\nheat_pump = true\nbattery_kwh = 6\n"
+    "strategy = price-responsive\n";
+
+static void test_assets_full_equals_market(void **state) {
+  (void)state;
+  full_equals_market(ASSETS);
+  char *dir;
+  pg_sim_result r;
+  run(ASSETS, PG_SIM_MARKET_ONLY, &dir, &r);
+  assert_true(r.has_flex && r.has_without);
+  assert_true(r.flex.pv_wh > 0 && r.flex.charged_wh > 0 && r.flex.discharged_wh > 0);
+  assert_true(r.flex.ev_wh > 0 && r.flex.heat_pump_wh > 0);
+  pg_sim_result_free(&r);
+  rmrf(dir);
+}
+
 /* Issue 16: a water cooperative (a well, a rain-water tank, households in
  * litres) on the Tangle: its channels speak water/L (version 2 messages; the
  * grid refuses any other resource) and settle exactly as market-only, to the
@@ -276,6 +305,7 @@ int main(void) {
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_full_equals_market),
       cmocka_unit_test(test_water_full_equals_market),
+      cmocka_unit_test(test_assets_full_equals_market),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

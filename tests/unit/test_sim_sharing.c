@@ -19,6 +19,7 @@
 #include "p2pgrid/file.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/sim.h"
+#include "test_util_scenario.h"
 #include "test_util_tmpdir.h"
 
 #define mktmp() tu_mktmp("pg_simshare")
@@ -122,15 +123,10 @@ static void check_participants(const char *dir, const pg_sim_result *r, size_t s
 
 static void test_austria(void **state) {
   (void)state;
-  pg_config *c = NULL;
-  assert_int_equal(pg_config_new(&c), PG_OK);
-  pg_diag d = {{0}};
-  if (pg_config_load_file(c, PG_SOURCE_DIR "/examples/scenarios/austria.ini", &d))
-    fail_msg("%s", d.msg);
-  assert_int_equal(pg_config_set(c, "scenario", "duration", "14d"), PG_OK);
+  const char *sets[] = {"scenario.duration=14d", NULL};
   pg_scenario s;
-  if (pg_scenario_from_config(c, &s, &d)) fail_msg("%s", d.msg);
-  assert_int_equal(pg_config_unused(c, NULL, NULL), 0);
+  pg_config *c = tu_example("austria.ini", sets, &s);
+  pg_diag d = {{0}};
   assert_int_equal(s.mech, PG_MARKET_DYNAMIC_KEY);
   assert_int_equal(s.community_price, 120000000);
   assert_int_equal(s.slot_ms, 900000);
@@ -249,18 +245,8 @@ static void test_errors(void **state) {
        "[household b]\nkey = 50%\n",
        "static keys of group 0 sum above 100%"},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    pg_config *c = NULL;
-    assert_int_equal(pg_config_new(&c), PG_OK);
-    pg_diag d = {{0}};
-    assert_int_equal(pg_config_load_string(c, "x.ini", cases[i].text, strlen(cases[i].text), &d),
-                     PG_OK);
-    pg_scenario s;
-    assert_int_equal(pg_scenario_from_config(c, &s, &d), PG_ERR_CONFIG);
-    if (!strstr(d.msg, cases[i].want))
-      fail_msg("case %zu: '%s' lacks '%s'", i, d.msg, cases[i].want);
-    pg_config_free(c);
-  }
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    tu_scenario_refused(cases[i].text, cases[i].want, i);
 }
 
 int main(void) {
