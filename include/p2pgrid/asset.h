@@ -2,8 +2,7 @@
  * their models and controllers. Pure: no I/O, no clocks, no allocation after
  * init, no floating point in what is counted (Wh are int64; COP and the
  * outdoor temperature, which only shape decisions, are doubles). Depends on
- * base only. Not to be confused with assets.h (files compiled into the
- * binary).
+ * base only.
  *
  * ONE SLOT AT A TIME. The caller (the simulator, later a home EMS) calls
  * pg_asset_step once per slot, in slot order, with what the asset can know

@@ -1,6 +1,6 @@
 /* p2pgrid/httpd.h — a small embedded HTTP/1.1 server (libmicrohttpd): capped
  * request bodies, JSON and byte responses, a one-object JSON error envelope,
- * CORS, static assets compiled into the binary (assets.h), HTTPS with
+ * CORS, static assets compiled into the binary (embed.h), HTTPS with
  * client certificates verified against the community's CA (tls.h), a Host
  * check, counters.
  *
@@ -77,7 +77,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/assets.h"
+#include "p2pgrid/embed.h"
 #include "p2pgrid/err.h"
 #include "p2pgrid/tls.h"
 
@@ -224,8 +224,8 @@ PG_NODISCARD int pg_httpd_resp_header(pg_httpd_resp *resp, const char *name, con
  * body when the request's If-None-Match names the ETag. Returns true when
  * served, false after answering 404 (the handler may overwrite that).
  * The caller checks the method (GET or HEAD). */
-bool pg_httpd_serve_asset(const pg_asset *table, const char *path, pg_httpd_resp *resp);
+bool pg_httpd_serve_asset(const pg_embed_file *table, const char *path, pg_httpd_resp *resp);
 /* The entry for path ("a/b.js" or "/a/b.js", exactly) or NULL. */
-const pg_asset *pg_asset_find(const pg_asset *table, const char *path);
+const pg_embed_file *pg_embed_find(const pg_embed_file *table, const char *path);
 
 #endif

@@ -186,8 +186,7 @@ typedef struct pg_sim_assets {
   double ev_kw;                   /* its power (default 11) */
   bool heat_pump;                 /* a heat pump with its building's heat demand */
   double heat_kwh;                /* that building's heat a year (kWh_th) */
-  int strategy; /* pg_asset_strategy of asset.h (not included here: its pg_asset
-                 * has the name of assets.h's type, which grid.h brings in) */
+  int strategy; /* the int value of asset.h's pg_asset_strategy */
 } pg_sim_assets;
 
 /* A community battery ([battery ID]): its own member with its own money. */

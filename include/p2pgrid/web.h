@@ -10,11 +10,11 @@
 
 #include <stdbool.h>
 
-#include "p2pgrid/assets.h"
+#include "p2pgrid/embed.h"
 #include "p2pgrid/httpd.h"
 
-PG_ASSETS(pg_web_dashboard_assets); /* web/dashboard */
-PG_ASSETS(pg_web_explorer_assets);  /* web/explorer */
+PG_EMBEDDED(pg_web_dashboard_assets); /* web/dashboard */
+PG_EMBEDDED(pg_web_explorer_assets);  /* web/explorer */
 
 /* Answers path ("/", "/app.js", ...) from web/dashboard; true when served,
  * false after answering 404 (see pg_httpd_serve_asset). */

@@ -5,16 +5,16 @@
 
 #include "httpd_internal.h"
 
-const pg_asset *pg_asset_find(const pg_asset *table, const char *path) {
+const pg_embed_file *pg_embed_find(const pg_embed_file *table, const char *path) {
   while (*path == '/') path++;
-  for (const pg_asset *a = table; a && a->path; a++)
+  for (const pg_embed_file *a = table; a && a->path; a++)
     if (strcmp(a->path, path) == 0) return a;
   return NULL;
 }
 
 /* Whether some entry lies below directory dir (dir has no trailing '/'). */
-static bool is_dir(const pg_asset *table, const char *dir, size_t n) {
-  for (const pg_asset *a = table; a && a->path; a++)
+static bool is_dir(const pg_embed_file *table, const char *dir, size_t n) {
+  for (const pg_embed_file *a = table; a && a->path; a++)
     if (strncmp(a->path, dir, n) == 0 && a->path[n] == '/') return true;
   return false;
 }
@@ -43,18 +43,18 @@ static bool etag_matches(const char *inm, const char *etag) {
   return false;
 }
 
-bool pg_httpd_serve_asset(const pg_asset *table, const char *path, pg_httpd_resp *resp) {
+bool pg_httpd_serve_asset(const pg_embed_file *table, const char *path, pg_httpd_resp *resp) {
   char name[512];
   while (*path == '/') path++;
   size_t n = strlen(path);
-  const pg_asset *a = NULL;
+  const pg_embed_file *a = NULL;
   if (n + sizeof "/index.html" <= sizeof name) {
     if (n == 0 || path[n - 1] == '/') {
       snprintf(name, sizeof name, "%sindex.html", path);
-      a = pg_asset_find(table, name);
-    } else if (!(a = pg_asset_find(table, path)) && is_dir(table, path, n)) {
+      a = pg_embed_find(table, name);
+    } else if (!(a = pg_embed_find(table, path)) && is_dir(table, path, n)) {
       snprintf(name, sizeof name, "%s/index.html", path);
-      a = pg_asset_find(table, name);
+      a = pg_embed_find(table, name);
     }
   }
   if (!a) {

@@ -355,7 +355,7 @@ static void pick_gas(parse_state *ps) {
 
 static int data_line(parse_state *ps, const line *l, pg_diag *d) {
   obis o;
-  groups g;
+  groups g = {0};
   int rc = split_line(l, &o, &g, d);
   if (rc) return rc;
   int k = known_kind(&o);

@@ -1,6 +1,6 @@
 /* Internal to src/sim: the flexible assets of asset.h behind an opaque
- * handle. asset.h's pg_asset has the name of assets.h's embedded-file type
- * (pulled in by grid.h through sim.h), so only flex_dev.c includes asset.h. */
+ * handle, so the simulator's bookkeeping (flex.c) never sees the models'
+ * state; strategies travel as the int value of pg_asset_strategy. */
 #ifndef P2PGRID_SIM_FLEX_DEV_H
 #define P2PGRID_SIM_FLEX_DEV_H
 

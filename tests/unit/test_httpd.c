@@ -28,7 +28,7 @@
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/json.h"
 
-PG_ASSETS(fixture_assets);
+PG_EMBEDDED(fixture_assets);
 
 #define MAX_BODY 1024
 #define DEADLINE_MS 5000
@@ -500,12 +500,12 @@ static void test_assets(void **state) {
   assert_int_equal(a.status, 200);
 
   /* the table itself */
-  assert_non_null(pg_asset_find(fixture_assets, "/sub/data.json"));
-  assert_null(pg_asset_find(fixture_assets, ".hidden"));
+  assert_non_null(pg_embed_find(fixture_assets, "/sub/data.json"));
+  assert_null(pg_embed_find(fixture_assets, ".hidden"));
   size_t count = 0;
-  for (const pg_asset *x = fixture_assets; x->path; x++) count++;
+  for (const pg_embed_file *x = fixture_assets; x->path; x++) count++;
   assert_int_equal(count, 7);
-  const pg_asset *png = pg_asset_find(fixture_assets, "logo.png");
+  const pg_embed_file *png = pg_embed_find(fixture_assets, "logo.png");
   assert_int_equal(png->len, 20);
   assert_int_equal(png->data[png->len], 0);
 }

@@ -21,21 +21,21 @@
 static void test_tables(void **state) {
   (void)state;
   const char *apps[] = {"dashboard", "explorer"};
-  const pg_asset *tables[] = {pg_web_dashboard_assets, pg_web_explorer_assets};
+  const pg_embed_file *tables[] = {pg_web_dashboard_assets, pg_web_explorer_assets};
   for (int i = 0; i < 2; i++) {
-    const pg_asset *idx = pg_asset_find(tables[i], "index.html");
+    const pg_embed_file *idx = pg_embed_find(tables[i], "index.html");
     assert_non_null(idx);
     assert_string_equal(idx->content_type, "text/html; charset=utf-8");
     assert_true(idx->len > 100);
     assert_non_null(strstr((const char *)idx->data, "<!doctype html>"));
-    const pg_asset *js = pg_asset_find(tables[i], "/app.js");
+    const pg_embed_file *js = pg_embed_find(tables[i], "/app.js");
     assert_non_null(js);
     assert_string_equal(js->content_type, "text/javascript; charset=utf-8");
-    assert_non_null(pg_asset_find(tables[i], "style.css"));
-    assert_null(pg_asset_find(tables[i], "nope.html"));
+    assert_non_null(pg_embed_find(tables[i], "style.css"));
+    assert_null(pg_embed_find(tables[i], "nope.html"));
     (void)apps[i];
     /* no absolute URL to another host: nothing is loaded from the network */
-    for (const pg_asset *a = tables[i]; a->path; a++) {
+    for (const pg_embed_file *a = tables[i]; a->path; a++) {
       assert_null(strstr((const char *)a->data, "https://"));
       assert_null(strstr((const char *)a->data, "src=\"http"));
     }
