@@ -84,7 +84,17 @@ static void drop_connection(sunspec_meter *m) {
   pthread_mutex_unlock(&m->mu);
 }
 
+static bool stopping(sunspec_meter *m) {
+  pthread_mutex_lock(&m->mu);
+  bool s = m->stop;
+  pthread_mutex_unlock(&m->mu);
+  return s;
+}
+
+/* One request; refused once the meter is stopping, so a slow device delays
+ * pg_meter_free by one response timeout at most. */
 static int read_regs(sunspec_meter *m, uint32_t addr, int nb, uint16_t *dest, pg_diag *d) {
+  if (stopping(m)) return pg_fail(d, PG_ERR_CANCELLED, "stopping");
   if (modbus_read_registers(m->ctx, (int)addr, nb, dest) == nb) return PG_OK;
   return pg_fail(d, PG_ERR_IO, "reading %d register(s) at %u: %s", nb, (unsigned)addr,
                  modbus_strerror(errno));
@@ -102,7 +112,7 @@ static int find_base(sunspec_meter *m, uint32_t *base, pg_diag *d) {
     }
     size_t k = strlen(tried);
     snprintf(tried + k, sizeof tried - k, "%s%u (%s)", k ? ", " : "", pg_sunspec_bases[i],
-             rd.msg[0] ? "no answer" : "no marker");
+             rd.msg[0] ? "not readable" : "no marker");
   }
   return pg_fail(d, PG_ERR_NOT_FOUND, "no SunSpec map (tried %s; wrong unit_id?)", tried);
 }

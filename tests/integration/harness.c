@@ -615,6 +615,13 @@ void write_csv_meter(const char *path, uint64_t slot_ms, uint64_t t_end_ms, doub
   fclose(f);
 }
 
+void grid_start(const grid_dirs *g, proc *p, const char *cmd, const char *id) {
+  char cfg[400];
+  snprintf(cfg, sizeof cfg, "%s/%s.ini", g->dir, id);
+  snprintf(p->name, sizeof p->name, "%s", id);
+  proc_start_cmd(p, cmd, cfg, NULL);
+}
+
 void grid_enrol(const grid_dirs *g, const char *id, const char *address) {
   char cfg[400], crt[400], log[400];
   snprintf(cfg, sizeof cfg, "%s/grid.ini", g->dir);

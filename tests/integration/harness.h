@@ -141,6 +141,8 @@ void write_csv_meter(const char *path, uint64_t slot_ms, uint64_t t_end_ms, doub
 /* p2pgrid grid enrol --config dir/grid.ini --member dir/ID.crt
  * [--address address]; fails the test unless it exits 0. */
 void grid_enrol(const grid_dirs *g, const char *id, const char *address);
+/* proc_start_cmd of `p2pgrid CMD --config dir/ID.ini`, p->name = id. */
+void grid_start(const grid_dirs *g, proc *p, const char *cmd, const char *id);
 
 /* ---- scenarios shared by tests ----------------------------------------- */
 

@@ -149,13 +149,6 @@ static void write_seeds(void) {
   fclose(g);
 }
 
-static void start(proc *p, const char *cmd, const char *id) {
-  char cfg[300];
-  snprintf(cfg, sizeof cfg, "%s/%s.ini", g_dir, id);
-  snprintf(p->name, sizeof p->name, "%s", id);
-  proc_start_cmd(p, cmd, cfg, NULL);
-}
-
 static void start_world(void) {
   snprintf(g_dir, sizeof g_dir, "%s/sunspec", g_root);
   assert_int_equal(mkdir(g_dir, 0755), 0);
@@ -189,23 +182,23 @@ static void start_world(void) {
                       "dust_allowance = 10000000\nfloat = 500000000000\n");
   grid_enrol(&g, "producer-0", NULL);
   grid_enrol(&g, "consumer-0", NULL);
-  start(&g_grid, "grid", "grid");
+  grid_start(&g, &g_grid, "grid", "grid");
   write_entity_config(&g, "producer", "producer-0", g_grid.base, 1,
                       "ask_per_kwh = 90000000\ngrace = 1s\n");
-  start(&g_prod, "producer", "producer-0");
+  grid_start(&g, &g_prod, "producer", "producer-0");
   snprintf(extra, sizeof extra,
            "\n[meter]\nkind = sunspec\nhost = 127.0.0.1\nport = %u\nunit_id = 1\n"
            "quantity = inverter\npoll = 200ms\ntimeout = 500ms\nstale = 2s\n",
            g_dev_port);
   write_entity_config(&g, "source", "source-0", g_prod.base, -1, extra);
-  start(&g_src, "source", "source-0");
+  grid_start(&g, &g_src, "source", "source-0");
   char csv[300];
   snprintf(csv, sizeof csv, "%s/consumer-0.csv", g_dir);
   write_csv_meter(csv, SLOT_MS, (wall_ms() / SLOT_MS + 200) * SLOT_MS, 500000, 100000);
   snprintf(extra, sizeof extra, "bid_per_kwh = 250000000\n\n[meter]\nkind = csv\npath = %s\n"
                                 "wrap = false\n", csv);
   write_entity_config(&g, "consumer", "consumer-0", g_grid.base, 2, extra);
-  start(&g_cons, "consumer", "consumer-0");
+  grid_start(&g, &g_cons, "consumer", "consumer-0");
 }
 
 /* ---- reading the databases ------------------------------------------------ */

@@ -1,7 +1,7 @@
 /* Unit tests of the SunSpec decoder (sunspec.h) with DEVICES.md's vectors
  * (§A8 worked decode of model 103, §A5 rollover) and hand-made images, the
- * meter's cumulative counter (wraps, resets, scale factor changes), and the
- * [meter] kind = sunspec configuration errors. */
+ * meter's cumulative counter (wraps, resets, scale factor changes). The
+ * [meter] kind = sunspec configuration is tested in test_meter.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +12,6 @@
 #include <cmocka.h>
 
 #include "../../src/meter/sunspec_internal.h"
-#include "p2pgrid/config.h"
-#include "p2pgrid/meter.h"
 #include "p2pgrid/sunspec.h"
 
 static void expect_has(const pg_diag *d, const char *needle) {
@@ -349,56 +347,6 @@ static void test_acc_reset_and_sf(void **state) {
   assert_int_equal(pg_sunspec_acc_uwh(&f), UWH(4));
 }
 
-static pg_config *load(const char *text) {
-  pg_config *c = NULL;
-  pg_diag d = {{0}};
-  assert_int_equal(pg_config_new(&c), PG_OK);
-  if (pg_config_load_string(c, "meter.ini", text, strlen(text), &d)) fail_msg("load: %s", d.msg);
-  return c;
-}
-
-static void expect_config_error(const char *text, int err, const char *needle) {
-  pg_config *c = load(text);
-  pg_meter *m = NULL;
-  pg_diag d = {{0}};
-  assert_int_equal(pg_meter_from_config(c, "meter", 1, &m, &d), err);
-  assert_null(m);
-  expect_has(&d, needle);
-  pg_config_free(c);
-}
-
-static void test_config(void **state) {
-  (void)state;
-  expect_config_error("[meter]\nkind = sunspec\nquantity = export\n", PG_ERR_CONFIG, "host");
-  expect_config_error("[meter]\nkind = sunspec\nhost = h\n", PG_ERR_CONFIG, "quantity");
-  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = total\n", PG_ERR_CONFIG,
-                      "meter.ini:4: [meter] quantity: 'total' is not inverter, export or import");
-  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = import\nunit_id = 250\n",
-                      PG_ERR_CONFIG, "[meter] unit_id: must be 1-247 or 255");
-  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = import\nunit_id = 0\n",
-                      PG_ERR_CONFIG, "unit_id");
-  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = import\npoll = 10ms\n",
-                      PG_ERR_CONFIG, "poll");
-  expect_config_error("[meter]\nkind = sunspec\nhost = \nquantity = import\n", PG_ERR_CONFIG,
-                      "must not be empty");
-  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = import\nmax_w = 0\n",
-                      PG_ERR_CONFIG, "max_w");
-  /* a good section makes a meter that has no reading yet (nothing listens) */
-  pg_config *c = load("[meter]\nkind = sunspec\nhost = 127.0.0.1\nport = 1\nquantity = inverter\n"
-                      "timeout = 100ms\nstale = 1h\n");
-  pg_meter *m = NULL;
-  pg_diag d = {{0}};
-  assert_int_equal(pg_meter_from_config(c, "meter", 1, &m, &d), PG_OK);
-  assert_string_equal(pg_meter_kind(m), "sunspec");
-  int64_t wh = -1;
-  assert_int_equal(pg_meter_energy(m, 0, 1000, &wh, &d), PG_ERR_UNAVAILABLE);
-  pg_meter_sunspec_stats st;
-  assert_int_equal(pg_meter_sunspec_stats_get(m, &st), PG_OK);
-  assert_false(st.connected);
-  pg_meter_free(m);
-  pg_config_free(c);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_a8_worked_decode), cmocka_unit_test(test_bases),
@@ -406,7 +354,6 @@ int main(void) {
       cmocka_unit_test(test_sentinels),        cmocka_unit_test(test_meter_203),
       cmocka_unit_test(test_float_113),        cmocka_unit_test(test_storage),
       cmocka_unit_test(test_acc_rollover),     cmocka_unit_test(test_acc_reset_and_sf),
-      cmocka_unit_test(test_config),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
