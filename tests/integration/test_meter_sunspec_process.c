@@ -36,9 +36,6 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
-
 #include "harness.h"
 
 #ifndef P2PGRID_BIN
@@ -130,43 +127,20 @@ static void device_add(uint32_t step) {
 
 /* ---- the world ------------------------------------------------------------ */
 
-static void write_seeds(void) {
-  char path[300], hex[65], line[80];
-  snprintf(path, sizeof path, "%s/genesis.txt", g_dir);
-  FILE *g = fopen(path, "w");
-  assert_non_null(g);
-  for (int i = 0; i < 3; i++) { /* grid, producer-0, consumer-0 */
-    uint8_t seed[32], addr[32];
-    for (int j = 0; j < 32; j++) seed[j] = (uint8_t)(0x31 * (i + 1) + 11 * j);
-    assert_int_equal(pg_iota_keypair(seed, 32, 0, 0, 0, NULL, NULL, addr), 0);
-    pg_hex_encode(seed, 32, hex);
-    snprintf(line, sizeof line, "%s\n", hex);
-    snprintf(path, sizeof path, "%s/wallet-%d.seed", g_dir, i);
-    write_file(path, line);
-    pg_hex_encode(addr, 32, hex);
-    if (i != 1) fprintf(g, "%s %llu\n", hex, FUND);
-  }
-  fclose(g);
-}
-
 static void start_world(void) {
   snprintf(g_dir, sizeof g_dir, "%s/sunspec", g_root);
   assert_int_equal(mkdir(g_dir, 0755), 0);
   snprintf(g_ca, sizeof g_ca, "%s/ca", g_dir);
   ca_init(g_ca);
+  grid_dirs g = dirs(); /* node_url is set below, once the node runs */
   harness_tls op;
-  const char *ids[][3] = {{"grid", "grid", NULL},         {"producer-0", "producer", NULL},
-                          {"source-0", "source", "producer-0"}, {"consumer-0", "consumer", NULL},
-                          {"operator", "operator", NULL}};
-  for (size_t i = 0; i < 5; i++) {
-    char prefix[300];
-    snprintf(prefix, sizeof prefix, "%s/%s", g_dir, ids[i][0]);
-    bool member = strcmp(ids[i][1], "producer") == 0 || strcmp(ids[i][1], "consumer") == 0;
-    ca_issue(g_ca, ids[i][0], ids[i][1], ids[i][2], member ? "10000" : NULL, prefix,
-             i == 4 ? &op : NULL);
-  }
+  grid_issue(&g, "grid", "grid", NULL, NULL);
+  grid_issue(&g, "producer-0", "producer", NULL, NULL);
+  grid_issue(&g, "source-0", "source", "producer-0", NULL);
+  grid_issue(&g, "consumer-0", "consumer", NULL, NULL);
+  grid_issue(&g, "operator", "operator", NULL, &op);
   g_tls = op;
-  write_seeds();
+  grid_write_wallets(&g, 3, 0x5, FUND, 0x31); /* grid, producer-0, consumer-0 */
   g_dev_port = harness_free_port();
   device_start();
 
@@ -175,7 +149,7 @@ static void start_world(void) {
   snprintf(g_node.name, sizeof g_node.name, "node");
   snprintf(g_node.data_dir, sizeof g_node.data_dir, "%s/node", g_dir);
   proc_start_coordinator(&g_node, genesis);
-  grid_dirs g = dirs();
+  g = dirs();
   write_entity_config(&g, "grid", "grid", NULL, 0,
                       "mechanism = pay-as-clear\nimport_price = 300000000\n"
                       "export_price = 80000000\ngrace = 1500ms\npayout_min = 0\n"
