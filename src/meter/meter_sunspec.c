@@ -241,7 +241,7 @@ static void *poller(void *arg) {
     pg_diag d = {{0}};
     if (!m->ctx) {
       if (connect_device(m, &d) != PG_OK) {
-        count_failure(m, "no device", &d);
+        count_failure(m, "device not usable", &d);
         drop_connection(m);
         if (wait_or_stop(m, backoff)) break;
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;

@@ -2,7 +2,8 @@
  * in this process (libmodbus's own server side, a thread on 127.0.0.1): the
  * counter followed exactly, an acc32 wrap, a reset, a block that moved (the
  * map found again), the device gone and back on the same port, a meter 203
- * read for import only, and a device without a SunSpec map.
+ * read for import only, a device without a SunSpec map, and a device that
+ * lies (a block longer than one request, a scale factor not implemented).
  * The meter's clock ticks 100 ms at every reading of it, so time moves
  * between polls; the test checks the total energy over a window from before
  * the first poll to one it has seen, which must equal the counted steps. */
@@ -282,11 +283,51 @@ static void test_meter_import_and_no_map(void **state) {
   device_free(&v);
 }
 
+/* A device that lies: a block too long for one request, then a counter
+ * whose scale factor is "not implemented" (a device error: no reading, the
+ * connection kept), then fixed. */
+static void test_hostile_device(void **state) {
+  (void)state;
+  device v;
+  device_new(&v);
+  device_image(&v, 103, false, 7000, 0);
+  pthread_mutex_lock(&v.mu);
+  *reg(&v, 40071) = 200, *reg(&v, 40122) = 0, *reg(&v, 40272) = 0xFFFF;
+  pthread_mutex_unlock(&v.mu);
+  pg_meter *m = meter_new(v.port, PG_SUNSPEC_Q_INVERTER);
+  for (int i = 0; i < 300 && stats(m).failed < 1; i++) usleep(10000);
+  assert_true(stats(m).failed >= 1);
+  assert_false(stats(m).connected);
+  pg_meter_free(m);
+  device_image(&v, 103, false, 7000, 0);
+  pthread_mutex_lock(&v.mu);
+  *reg(&v, 40070 + 26) = 0x8000; /* WH_SF not implemented */
+  pthread_mutex_unlock(&v.mu);
+  m = meter_new(v.port, PG_SUNSPEC_Q_INVERTER);
+  for (int i = 0; i < 300 && stats(m).failed < 3; i++) usleep(10000);
+  assert_true(stats(m).failed >= 3);
+  assert_true(stats(m).connected);
+  assert_int_equal(stats(m).polls, 0);
+  int64_t wh = -1;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_meter_energy(m, 1, 2, &wh, &d), PG_ERR_UNAVAILABLE);
+  device_counter(&v, 40070 + 24, 7000);
+  pthread_mutex_lock(&v.mu);
+  *reg(&v, 40070 + 26) = 0;
+  pthread_mutex_unlock(&v.mu);
+  wait_polls(m, 2);
+  assert_int_equal(stats(m).reconnects, 0);
+  assert_int_equal(total(m), 0);
+  pg_meter_free(m);
+  device_free(&v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_follow_wrap_reset, setup),
       cmocka_unit_test_setup(test_moved_block_and_restart, setup),
       cmocka_unit_test_setup(test_meter_import_and_no_map, setup),
+      cmocka_unit_test_setup(test_hostile_device, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
