@@ -5,7 +5,7 @@
  *    satisfy wh >= 0 and, for acc32, wh == floor(raw x 10^sf).
  * 2. Every word offset as a single block (any id the input holds).
  * 3. The words as acc32 readings (2 words each, SF from a third) fed to the
- *    cumulative counter: it never goes down. */
+ *    cumulative counter: it never goes down and never passes 1e12 Wh. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     t += w[i + 2] & 0xFFF;
     (void)pg_sunspec_acc_add(&a, &c, t, 1 + (int64_t)(w[i + 2] >> 4) * 1000);
     int64_t now = pg_sunspec_acc_uwh(&a);
-    if (now < last) abort();
+    if (now < last || now > PG_SUNSPEC_CUM_MAX_WH * 1000000) abort();
     last = now;
   }
   return 0;

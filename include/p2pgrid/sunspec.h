@@ -144,7 +144,9 @@ PG_NODISCARD int pg_sunspec_scale_floor(uint64_t raw, int sf, int64_t *out);
  * decrease is a reset or a swapped meter: it adds 0 and counts on from the
  * new value (logged, counted in stats.resets). A step across a changed SF is
  * the difference of the two readings in Wh (0 if negative). A counter that
- * is not implemented (acc32 0, §A5) is no reading.
+ * is not implemented (acc32 0, §A5) is no reading. A step that would take
+ * the energy counted since the meter started past 1e12 Wh (a lying device;
+ * what the sample series holds) is refused like a reset.
  * Energy over a window, finality and staleness are exactly the MQTT counter
  * meter's (meter.h): the cumulative counter is linearly interpolated between
  * polls at the window's edges, each edge rounded to the Wh; a window is final

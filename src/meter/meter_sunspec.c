@@ -219,7 +219,7 @@ static int poll_once(sunspec_meter *m, pg_diag *d) {
   if (st == PG_SUNSPEC_STEP_RESET) m->stats.resets++;
   pthread_mutex_unlock(&m->mu);
   if (st == PG_SUNSPEC_STEP_RESET)
-    pg_log_warn(MOD, "sunspec %s:%s: the %s counter went down to %" PRId64
+    pg_log_warn(MOD, "sunspec %s:%s: the %s counter went down (or jumped past 1e12 Wh) to %" PRId64
                 " Wh (reset or a new meter): counting on from there",
                 m->host, m->port, quantity_name(m->quantity), c->wh);
   return PG_OK;

@@ -272,9 +272,11 @@ static __int128 counter_e10(const pg_sunspec_counter *c) {
   return v;
 }
 
-pg_sunspec_step pg_sunspec_acc_add(pg_sunspec_acc *a, const pg_sunspec_counter *c, uint64_t t_ms,
-                                   int64_t max_w) {
+/* The step from the previous reading to c in 1e-10 Wh (>= 0) and its kind. */
+static pg_sunspec_step acc_step(const pg_sunspec_acc *a, const pg_sunspec_counter *c,
+                                uint64_t t_ms, int64_t max_w, __int128 *add) {
   pg_sunspec_step st = PG_SUNSPEC_STEP_COUNT;
+  *add = 0;
   if (!a->has_prev) {
     st = PG_SUNSPEC_STEP_FIRST;
   } else if (c->bits == 32 && a->prev.bits == 32 && c->sf == a->prev.sf) {
@@ -297,14 +299,26 @@ pg_sunspec_step pg_sunspec_acc_add(pg_sunspec_acc *a, const pg_sunspec_counter *
     }
     pg_sunspec_counter one = *c;
     one.raw = step;
-    a->cum += counter_e10(&one);
+    *add = counter_e10(&one);
   } else {
     __int128 diff = counter_e10(c) - counter_e10(&a->prev);
     if (diff >= 0)
-      a->cum += diff;
+      *add = diff;
     else
       st = PG_SUNSPEC_STEP_RESET;
   }
+  return st;
+}
+
+pg_sunspec_step pg_sunspec_acc_add(pg_sunspec_acc *a, const pg_sunspec_counter *c, uint64_t t_ms,
+                                   int64_t max_w) {
+  __int128 add;
+  pg_sunspec_step st = acc_step(a, c, t_ms, max_w, &add);
+  if (a->cum + add > (__int128)PG_SUNSPEC_CUM_MAX_WH * PG_SUNSPEC_E10) {
+    st = PG_SUNSPEC_STEP_RESET; /* a lying device: never past what the series holds */
+    add = 0;
+  }
+  a->cum += add;
   a->has_prev = true;
   a->prev = *c;
   if (t_ms > a->prev_ms) a->prev_ms = t_ms;

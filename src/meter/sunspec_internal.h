@@ -10,6 +10,7 @@
 #include "p2pgrid/sunspec.h"
 
 #define PG_SUNSPEC_E10 10000000000LL /* units of 1e-10 Wh in one Wh */
+#define PG_SUNSPEC_CUM_MAX_WH 1000000000000LL /* 1e12 Wh: what the series holds (uWh) */
 
 /* The cumulative energy of a polled counter, exact in 1e-10 Wh (enough for
  * any SF down to -10). */
@@ -24,7 +25,9 @@ typedef enum pg_sunspec_step {
   PG_SUNSPEC_STEP_FIRST = 0, /* the baseline */
   PG_SUNSPEC_STEP_COUNT = 1, /* counted on (also 0 steps) */
   PG_SUNSPEC_STEP_WRAP = 2,  /* an acc32 wrap, counted mod 2^32 */
-  PG_SUNSPEC_STEP_RESET = 3, /* a decrease that is no wrap: 0 added, new baseline */
+  PG_SUNSPEC_STEP_RESET = 3, /* a decrease that is no wrap, or a step taking the
+                                cumulative energy over PG_SUNSPEC_CUM_MAX_WH: 0
+                                added, new baseline */
 } pg_sunspec_step;
 
 /* Adds a present counter read at t_ms (non-decreasing); max_w (1..1e12)

@@ -347,6 +347,29 @@ static void test_acc_reset_and_sf(void **state) {
   assert_int_equal(pg_sunspec_acc_uwh(&f), UWH(4));
 }
 
+/* A device that lies with huge counters: the cumulative energy never passes
+ * 1e12 Wh (what the sample series holds in int64 uWh); a step that would is
+ * refused like a reset (found by fuzz_meter_sunspec, crash_cum_overflow). */
+static void test_acc_cap(void **state) {
+  (void)state;
+  pg_sunspec_acc a = {0};
+  pg_sunspec_counter c = acc32(1, 4);
+  (void)pg_sunspec_acc_add(&a, &c, 0, 1000);
+  c = acc32(90000000, 4); /* +9e11 Wh: fits */
+  assert_int_equal(pg_sunspec_acc_add(&a, &c, 1, 1000), PG_SUNSPEC_STEP_COUNT);
+  int64_t uwh = pg_sunspec_acc_uwh(&a);
+  assert_int_equal(uwh, (int64_t)(90000000 - 1) * 10000 * 1000000);
+  c = acc32(100000002, 4); /* 1e12 + 1e4 Wh in all: over */
+  assert_int_equal(pg_sunspec_acc_add(&a, &c, 2, 1000), PG_SUNSPEC_STEP_RESET);
+  assert_int_equal(pg_sunspec_acc_uwh(&a), uwh);
+  for (int k = 0; k < 100; k++) { /* never wraps the int64 uWh */
+    c = acc32(0x80000000u + (uint32_t)k * 10000000u, 8 - (k % 3));
+    (void)pg_sunspec_acc_add(&a, &c, 3 + (uint64_t)k, 1000000000000LL);
+    assert_true(pg_sunspec_acc_uwh(&a) >= uwh);
+    assert_true(pg_sunspec_acc_uwh(&a) <= 1000000000000000000LL);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_a8_worked_decode), cmocka_unit_test(test_bases),
@@ -354,6 +377,7 @@ int main(void) {
       cmocka_unit_test(test_sentinels),        cmocka_unit_test(test_meter_203),
       cmocka_unit_test(test_float_113),        cmocka_unit_test(test_storage),
       cmocka_unit_test(test_acc_rollover),     cmocka_unit_test(test_acc_reset_and_sf),
+      cmocka_unit_test(test_acc_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
