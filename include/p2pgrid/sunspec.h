@@ -143,7 +143,7 @@ PG_NODISCARD int pg_sunspec_scale_floor(uint64_t raw, int sf, int64_t *out);
  * time since the previous poll (then it adds (cur - prev) mod 2^32); any other
  * decrease is a reset or a swapped meter: it adds 0 and counts on from the
  * new value (logged, counted in stats.resets). A step across a changed SF is
- * the difference of the two readings in Wh (0 if negative). A counter that
+ * the difference of the two readings (a decrease is a reset). A counter that
  * is not implemented (acc32 0, §A5) is no reading. A step that would take
  * the energy counted since the meter started past 1e12 Wh (a lying device;
  * what the sample series holds) is refused like a reset.
@@ -151,7 +151,15 @@ PG_NODISCARD int pg_sunspec_scale_floor(uint64_t raw, int sf, int64_t *out);
  * meter's (meter.h): the cumulative counter is linearly interpolated between
  * polls at the window's edges, each edge rounded to the Wh; a window is final
  * once a poll at or after its end succeeded or stale_ms after its end (then
- * the last value holds); no successful poll ever: PG_ERR_UNAVAILABLE.
+ * the last value holds); no successful poll ever: PG_ERR_UNAVAILABLE; the
+ * ring's memory limit and PG_ERR_NOT_FOUND are the MQTT meter's too.
+ * The device is not trusted: every answer goes through the decoder above;
+ * a block longer than one request (125 registers) is refused.
+ * pg_meter_sunspec_new: PG_ERR_INVALID for bad options (no host, unit_id
+ * not 1-247 or 255, max_w not 1..1e12, timeout over 60 s, poll over 1 h),
+ * PG_ERR_NOMEM, PG_ERR_IO (no thread). It returns at once; the device may be
+ * away (it is retried). pg_meter_free stops the poller within one response
+ * timeout.
  * Thread-safety: pg_meter_energy and stats may be called from any one thread
  * while the poller runs; both take the meter's mutex. */
 typedef enum pg_sunspec_quantity {
