@@ -100,7 +100,7 @@ static void usage_common(FILE *f, role r) {
   if (r != R_SOURCE) fprintf(f, "  [wallet] seed_file (hex) or mnemonic_file (BIP-39); or P2PGRID_SEED\n");
   if (r == R_SOURCE || r == R_CONSUMER)
     fprintf(f, "  [meter] kind = solar | wind | household | water | heat | well | rain-tank |\n"
-               "     boiler | csv | dso | mqtt | p1, and its keys (docs/CONFIG.md)\n");
+               "     boiler | csv | dso | mqtt | p1 | sunspec, and its keys (docs/CONFIG.md)\n");
   fprintf(f, "  [resource] name (electricity | heat | water | gas | any name with a unit;\n"
              "     electricity), unit, display_unit, display_factor, flow_unit, flow_factor,\n"
              "     price_unit (docs/CONFIG.md): what the community meters and trades; every\n"

@@ -183,7 +183,7 @@ PG_NODISCARD int pg_meter_p1_stats_get(pg_meter *m, pg_meter_p1_stats *out);
 /* ---- From a config section ----
  * Creates the meter an entity's [meter] section describes:
  *   kind = solar | wind | household | csv | water | heat | well | rain-tank
- *          | boiler | mqtt | dso | p1
+ *          | boiler | mqtt | dso | p1 | sunspec
  * plus the kind's keys (documented in docs/CONFIG.md and the example
  * configs). seed mixes into the profile's random processes so two meters of
  * the same kind differ. The diag names the file:line of a bad key.
@@ -197,6 +197,9 @@ PG_NODISCARD int pg_meter_p1_stats_get(pg_meter *m, pg_meter_p1_stats *out);
  *   default 60s).
  *   solar/wind/household/csv: pg_meter_profile_from_config (meter_profile.h).
  *   dso: file, point, quantity: pg_meter_dso_from_config (dso.h).
+ *   kind = sunspec: host (required), port (502), unit_id (1), quantity =
+ *   inverter | export | import (required), poll (1s), timeout (2s), stale
+ *   (60s), max_w (10000000): pg_meter_sunspec_new (sunspec.h).
  * PG_ERR_CONFIG for a bad or unknown kind or value, PG_ERR_IO for an
  * unreadable password file. */
 PG_NODISCARD int pg_meter_from_config(pg_config *cfg, const char *section, uint64_t seed,

@@ -13,6 +13,8 @@
 #include "p2pgrid/meter_profile.h"
 /* The grid operator's values (meter_dso.c). */
 #include "p2pgrid/dso.h"
+/* SunSpec over Modbus TCP (meter_sunspec.c). */
+#include "p2pgrid/sunspec.h"
 
 #define PASSWORD_FILE_MAX 1024
 
@@ -217,6 +219,44 @@ static int p1_from_config(pg_config *cfg, const char *s, pg_meter **out, pg_diag
   }
   pg_diag md = {{0}};
   rc = pg_meter_p1_new(&o, out, &md);
+static int sunspec_from_config(pg_config *cfg, const char *s, pg_meter **out, pg_diag *d) {
+  pg_meter_sunspec_opts o = {0};
+  const char *q = NULL;
+  char where[200];
+  int port = 502, rc;
+  int64_t max_w = 10000000;
+  if ((rc = pg_config_require(cfg, s, "host", d)) ||
+      (rc = pg_config_require(cfg, s, "quantity", d)) ||
+      (rc = pg_config_get_str(cfg, s, "host", NULL, &o.host, d)) ||
+      (rc = pg_config_get_int(cfg, s, "port", 502, 1, 65535, &port, d)) ||
+      (rc = pg_config_get_int(cfg, s, "unit_id", 1, 1, 255, &o.unit_id, d)) ||
+      (rc = pg_config_get_str(cfg, s, "quantity", NULL, &q, d)) ||
+      (rc = pg_config_get_duration_ms(cfg, s, "poll", 1000, 100, 3600000, &o.poll_ms, d)) ||
+      (rc = pg_config_get_duration_ms(cfg, s, "timeout", 2000, 100, 60000, &o.timeout_ms, d)) ||
+      (rc = pg_config_get_duration_ms(cfg, s, "stale", 60000, 1, 7ull * 86400000, &o.stale_ms,
+                                      d)) ||
+      (rc = pg_config_get_i64(cfg, s, "max_w", 10000000, 1, 1000000000000LL, &max_w, d)))
+    return rc;
+  o.port = (uint16_t)port;
+  o.max_w = max_w;
+  if (strcmp(q, "inverter") == 0) {
+    o.quantity = PG_SUNSPEC_Q_INVERTER;
+  } else if (strcmp(q, "export") == 0) {
+    o.quantity = PG_SUNSPEC_Q_EXPORT;
+  } else if (strcmp(q, "import") == 0) {
+    o.quantity = PG_SUNSPEC_Q_IMPORT;
+  } else {
+    key_where(cfg, s, "quantity", where, sizeof where);
+    return pg_fail(d, PG_ERR_CONFIG, "%s: '%.40s' is not inverter, export or import", where, q);
+  }
+  if (!o.host[0] || (o.unit_id > 247 && o.unit_id != 255)) {
+    const char *key = o.host[0] ? "unit_id" : "host";
+    key_where(cfg, s, key, where, sizeof where);
+    return pg_fail(d, PG_ERR_CONFIG, "%s: %s", where,
+                   o.host[0] ? "must be 1-247 or 255" : "must not be empty");
+  }
+  pg_diag md = {{0}};
+  rc = pg_meter_sunspec_new(&o, out, &md);
   if (rc)
     return pg_fail(d, rc == PG_ERR_INVALID ? PG_ERR_CONFIG : rc, "[%.48s]: %s", s, md.msg);
   return PG_OK;
@@ -235,9 +275,10 @@ int pg_meter_from_config(pg_config *cfg, const char *section, uint64_t seed, pg_
   if (strcmp(kind, "mqtt") == 0) return mqtt_from_config(cfg, section, out, d);
   if (strcmp(kind, "dso") == 0) return pg_meter_dso_from_config(cfg, section, out, d);
   if (strcmp(kind, "p1") == 0) return p1_from_config(cfg, section, out, d);
+  if (strcmp(kind, "sunspec") == 0) return sunspec_from_config(cfg, section, out, d);
   if (pg_meter_profile_kind(kind)) return pg_meter_profile_from_config(cfg, section, kind, seed, out, d);
   key_where(cfg, section, "kind", where, sizeof where);
   return pg_fail(d, PG_ERR_CONFIG,
-                 "%s: unknown meter kind '%.40s' (use solar, wind, household, csv, water, heat, well, rain-tank, boiler, mqtt, dso or p1)",
+                 "%s: unknown meter kind '%.40s' (use solar, wind, household, csv, water, heat, well, rain-tank, boiler, mqtt, dso, p1 or sunspec)",
                  where, kind);
 }

@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 
 #include "p2pgrid/hex.h"
+#include "p2pgrid/slip10.h"
 
 #ifndef P2PGRID_BIN
 #error "P2PGRID_BIN must name the p2pgrid binary"
@@ -613,6 +614,40 @@ void write_csv_meter(const char *path, uint64_t slot_ms, uint64_t t_end_ms, doub
   for (uint64_t k = wall_ms() / slot_ms - 20; k < t_end_ms / slot_ms; k++)
     fprintf(f, "%llu,%.0f\n", (unsigned long long)(k * slot_ms), watts + (double)(k % 5) * step);
   fclose(f);
+}
+
+void grid_issue(const grid_dirs *g, const char *id, const char *role, const char *parent,
+                harness_tls *out) {
+  char prefix[400];
+  snprintf(prefix, sizeof prefix, "%s/%s", g->dir, id);
+  bool member = strcmp(role, "producer") == 0 || strcmp(role, "consumer") == 0;
+  ca_issue(g->ca_dir, id, role, parent, member ? "10000" : NULL, prefix, out);
+}
+
+void grid_write_wallets(const grid_dirs *g, int n, uint64_t funded, uint64_t amount, uint8_t salt) {
+  char path[400], hex[65], line[80];
+  snprintf(path, sizeof path, "%s/genesis.txt", g->dir);
+  FILE *gen = fopen(path, "w");
+  assert_non_null(gen);
+  for (int i = 0; i < n; i++) {
+    uint8_t seed[32], addr[32];
+    for (int j = 0; j < 32; j++) seed[j] = (uint8_t)(salt * (i + 1) + 11 * j);
+    assert_int_equal(pg_iota_keypair(seed, 32, 0, 0, 0, NULL, NULL, addr), 0);
+    pg_hex_encode(seed, 32, hex);
+    snprintf(line, sizeof line, "%s\n", hex);
+    snprintf(path, sizeof path, "%s/wallet-%d.seed", g->dir, i);
+    write_file(path, line);
+    pg_hex_encode(addr, 32, hex);
+    if (funded >> i & 1) fprintf(gen, "%s %llu\n", hex, (unsigned long long)amount);
+  }
+  fclose(gen);
+}
+
+void grid_start(const grid_dirs *g, proc *p, const char *cmd, const char *id) {
+  char cfg[400];
+  snprintf(cfg, sizeof cfg, "%s/%s.ini", g->dir, id);
+  snprintf(p->name, sizeof p->name, "%s", id);
+  proc_start_cmd(p, cmd, cfg, NULL);
 }
 
 void grid_enrol(const grid_dirs *g, const char *id, const char *address) {

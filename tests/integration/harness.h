@@ -141,6 +141,17 @@ void write_csv_meter(const char *path, uint64_t slot_ms, uint64_t t_end_ms, doub
 /* p2pgrid grid enrol --config dir/grid.ini --member dir/ID.crt
  * [--address address]; fails the test unless it exits 0. */
 void grid_enrol(const grid_dirs *g, const char *id, const char *address);
+/* ca_issue from ca_dir with prefix dir/ID (what write_entity_config names);
+ * producers and consumers enrolled with 10 MW (the tests' meters run at
+ * megawatts). out may be NULL. */
+void grid_issue(const grid_dirs *g, const char *id, const char *role, const char *parent,
+                harness_tls *out);
+/* n wallets: dir/wallet-I.seed (seed bytes salt * (I + 1) + 11 * j) and
+ * dir/genesis.txt funding wallet I with amount when bit I of funded is set
+ * (for proc_start_coordinator). */
+void grid_write_wallets(const grid_dirs *g, int n, uint64_t funded, uint64_t amount, uint8_t salt);
+/* proc_start_cmd of `p2pgrid CMD --config dir/ID.ini`, p->name = id. */
+void grid_start(const grid_dirs *g, proc *p, const char *cmd, const char *id);
 
 /* ---- scenarios shared by tests ----------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include "../../src/meter/meter_internal.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/meter.h"
+#include "p2pgrid/sunspec.h"
 
 #define MIN_MS 60000ull
 #define H_MS 3600000ull
@@ -416,10 +417,44 @@ static void test_series_ring(void **state) {
   pg_meter_series_free(&s);
 }
 
+/* [meter] kind = sunspec (sunspec.h) */
+static void test_config_sunspec(void **state) {
+  (void)state;
+  expect_config_error("[meter]\nkind = sunspec\nquantity = export\n", PG_ERR_CONFIG, "host");
+  expect_config_error("[meter]\nkind = sunspec\nhost = h\n", PG_ERR_CONFIG, "quantity");
+  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = total\n", PG_ERR_CONFIG,
+                      "meter.ini:4: [meter] quantity: 'total' is not inverter, export or import");
+  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = import\nunit_id = 250\n",
+                      PG_ERR_CONFIG, "[meter] unit_id: must be 1-247 or 255");
+  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = import\nunit_id = 0\n",
+                      PG_ERR_CONFIG, "unit_id");
+  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = import\npoll = 10ms\n",
+                      PG_ERR_CONFIG, "poll");
+  expect_config_error("[meter]\nkind = sunspec\nhost = \nquantity = import\n", PG_ERR_CONFIG,
+                      "must not be empty");
+  expect_config_error("[meter]\nkind = sunspec\nhost = h\nquantity = import\nmax_w = 0\n",
+                      PG_ERR_CONFIG, "max_w");
+  /* a good section makes a meter that has no reading yet (nothing listens) */
+  pg_config *c = load("[meter]\nkind = sunspec\nhost = 127.0.0.1\nport = 1\nquantity = inverter\n"
+                      "timeout = 100ms\nstale = 1h\n");
+  pg_meter *m = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_meter_from_config(c, "meter", 1, &m, &d), PG_OK);
+  assert_string_equal(pg_meter_kind(m), "sunspec");
+  int64_t wh = -1;
+  assert_int_equal(pg_meter_energy(m, 0, 1000, &wh, &d), PG_ERR_UNAVAILABLE);
+  pg_meter_sunspec_stats st;
+  assert_int_equal(pg_meter_sunspec_stats_get(m, &st), PG_OK);
+  assert_false(st.connected);
+  pg_meter_free(m);
+  pg_config_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dispatch),         cmocka_unit_test(test_config_errors),
-      cmocka_unit_test(test_config_mqtt_ok),   cmocka_unit_test(test_parse_payload),
+      cmocka_unit_test(test_config_mqtt_ok),   cmocka_unit_test(test_config_sunspec),
+      cmocka_unit_test(test_parse_payload),
       cmocka_unit_test(test_series_power),     cmocka_unit_test(test_series_counter),
       cmocka_unit_test(test_series_sums),      cmocka_unit_test(test_series_ring),
   };
