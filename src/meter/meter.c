@@ -219,6 +219,11 @@ static int p1_from_config(pg_config *cfg, const char *s, pg_meter **out, pg_diag
   }
   pg_diag md = {{0}};
   rc = pg_meter_p1_new(&o, out, &md);
+  if (rc)
+    return pg_fail(d, rc == PG_ERR_INVALID ? PG_ERR_CONFIG : rc, "[%.48s]: %s", s, md.msg);
+  return PG_OK;
+}
+
 static int sunspec_from_config(pg_config *cfg, const char *s, pg_meter **out, pg_diag *d) {
   pg_meter_sunspec_opts o = {0};
   const char *q = NULL;
