@@ -119,7 +119,7 @@ static int find_base(sunspec_meter *m, uint32_t *base, pg_diag *d) {
 
 /* §A3: walks the chain register by register and picks the quantity's model. */
 static int discover(sunspec_meter *m, pg_diag *d) {
-  uint32_t base;
+  uint32_t base = 0;
   int rc = find_base(m, &base, d);
   if (rc) return rc;
   pg_sunspec_model found[PG_SUNSPEC_MAX_MODELS];
