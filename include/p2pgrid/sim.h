@@ -151,6 +151,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "p2pgrid/asset.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/grid.h"
 #include "p2pgrid/err.h"
@@ -186,14 +187,14 @@ typedef struct pg_sim_assets {
   double ev_kw;                   /* its power (default 11) */
   bool heat_pump;                 /* a heat pump with its building's heat demand */
   double heat_kwh;                /* that building's heat a year (kWh_th) */
-  int strategy; /* the int value of asset.h's pg_asset_strategy */
+  pg_asset_strategy strategy;
 } pg_sim_assets;
 
 /* A community battery ([battery ID]): its own member with its own money. */
 typedef struct pg_sim_battery {
   char id[PG_SIM_ID_MAX + 1];
   double capacity_kwh, power_kw;
-  int strategy; /* pg_asset_strategy */
+  pg_asset_strategy strategy;
 } pg_sim_battery;
 
 typedef struct pg_sim_source {

@@ -1,4 +1,4 @@
-/* The asset.h controllers behind flex_dev.h's handle (see there why). */
+/* The asset.h controllers behind flex_dev.h's handle. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +19,7 @@ static int made(pg_sim_dev *x, int rc, uint64_t im, uint64_t ex, pg_sim_dev **ou
   return PG_OK;
 }
 
-int pg_sim_dev_battery_new(int64_t capacity_wh, int64_t power_w, int strategy, uint64_t im,
+int pg_sim_dev_battery_new(int64_t capacity_wh, int64_t power_w, pg_asset_strategy strategy, uint64_t im,
                            uint64_t ex, pg_sim_dev **out, pg_diag *d) {
   pg_sim_dev *x = calloc(1, sizeof *x);
   if (!x) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
@@ -27,10 +27,10 @@ int pg_sim_dev_battery_new(int64_t capacity_wh, int64_t power_w, int strategy, u
   pg_battery_params_default(&p);
   p.capacity_wh = capacity_wh;
   p.max_charge_w = p.max_discharge_w = power_w;
-  return made(x, pg_asset_battery_init(&x->a, &p, (pg_asset_strategy)strategy, d), im, ex, out);
+  return made(x, pg_asset_battery_init(&x->a, &p, strategy, d), im, ex, out);
 }
 
-int pg_sim_dev_ev_new(int64_t max_w, const pg_sim_ev_session *v, size_t n, int strategy,
+int pg_sim_dev_ev_new(int64_t max_w, const pg_sim_ev_session *v, size_t n, pg_asset_strategy strategy,
                       uint64_t im, uint64_t ex, pg_sim_dev **out, pg_diag *d) {
   pg_sim_dev *x = calloc(1, sizeof *x);
   pg_ev_session *s = calloc(n + 1, sizeof *s);
@@ -46,18 +46,18 @@ int pg_sim_dev_ev_new(int64_t max_w, const pg_sim_ev_session *v, size_t n, int s
   p.max_w = max_w;
   if (p.min_w > p.max_w) p.min_w = p.max_w;
   p.sessions = s, p.n_sessions = n;
-  int rc = pg_asset_ev_init(&x->a, &p, (pg_asset_strategy)strategy, d);
+  int rc = pg_asset_ev_init(&x->a, &p, strategy, d);
   free(s);
   return made(x, rc, im, ex, out);
 }
 
-int pg_sim_dev_heat_pump_new(int strategy, uint64_t im, uint64_t ex, pg_sim_dev **out,
+int pg_sim_dev_heat_pump_new(pg_asset_strategy strategy, uint64_t im, uint64_t ex, pg_sim_dev **out,
                              pg_diag *d) {
   pg_sim_dev *x = calloc(1, sizeof *x);
   if (!x) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   pg_heat_pump_params p;
   pg_heat_pump_params_default(&p);
-  return made(x, pg_asset_heat_pump_init(&x->a, &p, (pg_asset_strategy)strategy, d), im, ex, out);
+  return made(x, pg_asset_heat_pump_init(&x->a, &p, strategy, d), im, ex, out);
 }
 
 int pg_sim_dev_kind(const pg_sim_dev *x) {
@@ -87,10 +87,4 @@ void pg_sim_dev_free(pg_sim_dev *x) {
   free(x);
 }
 
-int pg_sim_strategy_parse(const char *s, int *out) {
-  pg_asset_strategy st;
-  if (pg_asset_strategy_parse(s, &st) != PG_OK) return -1;
-  *out = (int)st;
-  return 0;
-}
 _Static_assert(PG_SIM_EV_MAX_SESSIONS == PG_ASSET_MAX_SESSIONS, "flex_dev.h mirrors asset.h");

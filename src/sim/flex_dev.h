@@ -1,12 +1,13 @@
 /* Internal to src/sim: the flexible assets of asset.h behind an opaque
  * handle, so the simulator's bookkeeping (flex.c) never sees the models'
- * state; strategies travel as the int value of pg_asset_strategy. */
+ * state. */
 #ifndef P2PGRID_SIM_FLEX_DEV_H
 #define P2PGRID_SIM_FLEX_DEV_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "p2pgrid/asset.h"
 #include "p2pgrid/err.h"
 
 typedef struct pg_sim_dev pg_sim_dev;
@@ -27,20 +28,17 @@ typedef struct pg_sim_ev_session {
   int64_t arrive_ms, depart_ms, need_wh;
 } pg_sim_ev_session;
 
-/* strategy: 0 self-consumption, 1 surplus-following, 2 price-responsive
- * (pg_asset_strategy); thresholds from pg_asset_thresholds(import, export). */
-PG_NODISCARD int pg_sim_dev_battery_new(int64_t capacity_wh, int64_t power_w, int strategy,
+/* thresholds from pg_asset_thresholds(import, export). */
+PG_NODISCARD int pg_sim_dev_battery_new(int64_t capacity_wh, int64_t power_w, pg_asset_strategy strategy,
                                         uint64_t import_price, uint64_t export_price,
                                         pg_sim_dev **out, pg_diag *d);
 PG_NODISCARD int pg_sim_dev_ev_new(int64_t max_w, const pg_sim_ev_session *v, size_t n,
-                                   int strategy, uint64_t import_price, uint64_t export_price,
+                                   pg_asset_strategy strategy, uint64_t import_price, uint64_t export_price,
                                    pg_sim_dev **out, pg_diag *d);
-PG_NODISCARD int pg_sim_dev_heat_pump_new(int strategy, uint64_t import_price,
+PG_NODISCARD int pg_sim_dev_heat_pump_new(pg_asset_strategy strategy, uint64_t import_price,
                                           uint64_t export_price, pg_sim_dev **out, pg_diag *d);
 int pg_sim_dev_kind(const pg_sim_dev *x);
 PG_NODISCARD int pg_sim_dev_step(pg_sim_dev *x, pg_sim_dev_io *io, pg_diag *d);
 void pg_sim_dev_free(pg_sim_dev *x); /* NULL is fine */
-/* pg_asset_strategy_parse; 0 or -1 */
-int pg_sim_strategy_parse(const char *s, int *out);
 
 #endif

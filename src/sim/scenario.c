@@ -11,7 +11,6 @@
 #include "p2pgrid/datetime.h"
 #include "p2pgrid/meter_profile.h"
 #include "p2pgrid/sim.h"
-#include "flex_dev.h"
 
 uint64_t pg_sim_splitmix64(uint64_t *state) {
   uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
@@ -550,7 +549,8 @@ static void gen_household_meter(const pg_scenario *s, const hh_model *m, double 
 /* ---- flexible assets (issue 17; asset.h) ---- */
 
 /* A strategy key: self-consumption | surplus-following | price-responsive. */
-static int get_strategy(pg_config *c, const char *sec, int def, int *out, pg_diag *d) {
+static int get_strategy(pg_config *c, const char *sec, pg_asset_strategy def,
+                        pg_asset_strategy *out, pg_diag *d) {
   const char *v = NULL;
   int rc = pg_config_get_str(c, sec, "strategy", NULL, &v, d);
   if (rc) return rc;
@@ -558,7 +558,7 @@ static int get_strategy(pg_config *c, const char *sec, int def, int *out, pg_dia
     *out = def;
     return PG_OK;
   }
-  if (pg_sim_strategy_parse(v, out) != 0)
+  if (pg_asset_strategy_parse(v, out) != PG_OK)
     return bad_value(c, sec, "strategy",
                      "expected self-consumption, surplus-following or price-responsive", d);
   return PG_OK;
@@ -568,7 +568,7 @@ static int get_strategy(pg_config *c, const char *sec, int def, int *out, pg_dia
 typedef struct gen_assets_cfg {
   double bat_share, bat_min, bat_max, bat_kw, ev_share, ev_kw, hp_share, hp_kwh;
   double pv_share, pv_min, pv_max;
-  int strategy;
+  pg_asset_strategy strategy;
 } gen_assets_cfg;
 
 static int read_gen_assets(pg_config *c, const pg_scenario *s, gen_assets_cfg *g, pg_diag *d) {
@@ -585,7 +585,7 @@ static int read_gen_assets(pg_config *c, const pg_scenario *s, gen_assets_cfg *g
       (rc = get_double(c, H, "pv_share", 0, 0, 1, &g->pv_share, d)) ||
       (rc = get_double(c, H, "pv_kwp_min", 3, 0.1, 1e4, &g->pv_min, d)) ||
       (rc = get_double(c, H, "pv_kwp_max", 8, 0.1, 1e4, &g->pv_max, d)) ||
-      (rc = get_strategy(c, H, 0 /* self-consumption */, &g->strategy, d)))
+      (rc = get_strategy(c, H, PG_ASSET_SELF_CONSUMPTION, &g->strategy, d)))
     return rc;
   if (g->bat_max < g->bat_min)
     return bad_value(c, H, "battery_kwh_max", "must not be below battery_kwh_min", d);
@@ -666,7 +666,7 @@ static int explicit_assets(pg_config *c, const pg_scenario *s, pg_sim_household 
       (rc = get_double(c, sec, "ev_kw", 11, 0.1, 1e3, &a->ev_kw, d)) ||
       (rc = pg_config_get_bool(c, sec, "heat_pump", false, &a->heat_pump, d)) ||
       (rc = get_double(c, sec, "heat_kwh", 12000, 1, 1e7, &a->heat_kwh, d)) ||
-      (rc = get_strategy(c, sec, 0 /* self-consumption */, &a->strategy, d)))
+      (rc = get_strategy(c, sec, PG_ASSET_SELF_CONSUMPTION, &a->strategy, d)))
     return rc;
   if (a->battery_kwh > 0 && a->battery_kw <= 0)
     return bad_value(c, sec, "battery_kw", "must be above 0 with a battery", d);
@@ -724,7 +724,7 @@ static int community_batteries(loader *L, pg_diag *d) {
     if ((rc = pg_config_require(c, sec, "capacity_kwh", d)) ||
         (rc = get_double(c, sec, "capacity_kwh", 0, 0.1, 1e7, &b->capacity_kwh, d)) ||
         (rc = get_double(c, sec, "power_kw", b->capacity_kwh / 2, 0.1, 1e7, &b->power_kw, d)) ||
-        (rc = get_strategy(c, sec, 1 /* surplus-following */, &b->strategy, d)) ||
+        (rc = get_strategy(c, sec, PG_ASSET_SURPLUS_FOLLOWING, &b->strategy, d)) ||
         (rc = battery_parties(L, b, d)))
       return rc;
   }
