@@ -101,8 +101,11 @@
  *              capacity_kwh (required), power_kw (default half),
  *              strategy (default surplus-following). Two parties: the
  *              consumer ID (kind battery: its charge) and the producer
- *              ID-out (kind battery: its discharge); ID is 1..60 chars. Market-only mode only (full mode
- *              refuses the scenario, PG_ERR_UNSUPPORTED).
+ *              ID-out (kind battery: its discharge); ID is 1..60 chars. In
+ *              full mode they are its own members on the Tangle: the
+ *              consumer ID pays for its charge, the producer ID-out (with
+ *              one source ID-out-src reading the pre-pass's discharges) is
+ *              paid for its discharge.
  *   Each slot: the meters first (household load, rooftop PV, producers),
  *   then the assets in id order — per household heat pump, EV, battery, each
  *   seeing its site's net so far (load - PV + the assets before it);

@@ -317,14 +317,16 @@ const pg_sim_flex_slot *pg_sim_flex_slots(const pg_sim_flex *f) { return f->slot
 /* ---- full mode: the pre-pass and the meters that read it ---- */
 
 int pg_sim_flex_readings(const pg_scenario *s, const char *dir, int64_t **out,
-                         pg_sim_flex_tot *sum, pg_diag *d) {
+                         int64_t **prod_out, pg_sim_flex_tot *sum, pg_diag *d) {
   size_t nh = s->n_households, np = s->n_producers, ns = s->n_sources, n = s->slots;
   *out = NULL;
+  if (prod_out) *prod_out = NULL;
   int64_t *r = calloc(nh * n + 1, sizeof *r), *hh = calloc(nh + 1, sizeof *hh);
+  int64_t *rp = calloc(np * n + 1, sizeof *rp);
   int64_t *pw = calloc(np + 1, sizeof *pw);
   pg_meter **sm = calloc(ns + 1, sizeof *sm), **hm = calloc(nh + 1, sizeof *hm);
   pg_sim_flex *f = NULL;
-  int rc = !r || !hh || !pw || !sm || !hm ? pg_fail(d, PG_ERR_NOMEM, "out of memory") : PG_OK;
+  int rc = !r || !rp || !hh || !pw || !sm || !hm ? pg_fail(d, PG_ERR_NOMEM, "out of memory") : PG_OK;
   for (size_t i = 0; !rc && i < ns; i++) rc = pg_sim_source_meter(s, i, &sm[i], d);
   for (size_t i = 0; !rc && i < nh; i++) rc = pg_sim_household_meter(s, i, &hm[i], d);
   if (!rc) rc = pg_sim_flex_new(s, &f, d);
@@ -343,6 +345,7 @@ int pg_sim_flex_readings(const pg_scenario *s, const char *dir, int64_t **out,
     }
     if (!rc) rc = pg_sim_flex_step(f, k, hh, pw, d);
     for (size_t i = 0; !rc && i < nh; i++) r[i * n + k] = hh[i];
+    for (size_t j = 0; !rc && j < np; j++) rp[j * n + k] = s->producers[j].battery ? pw[j] : 0;
   }
   if (!rc && f) pg_sim_flex_sum(f, sum);
   if (!rc && f && dir) rc = pg_sim_flex_write(f, dir, d);
@@ -350,6 +353,8 @@ int pg_sim_flex_readings(const pg_scenario *s, const char *dir, int64_t **out,
   for (size_t i = 0; sm && i < ns; i++) pg_meter_free(sm[i]);
   for (size_t i = 0; hm && i < nh; i++) pg_meter_free(hm[i]);
   free(sm), free(hm), free(hh), free(pw);
+  if (rc || !prod_out) free(rp);
+  else *prod_out = rp;
   if (rc) free(r);
   else *out = r;
   return rc;

@@ -45,6 +45,8 @@ typedef struct full {
   pg_consumer **cons;
   pg_meter **smeter, **cmeter;
   int64_t *flex; /* assets: the households' readings [household][slot] (pre-pass) */
+  int64_t *pflex; /* community batteries' discharges [producer][slot] (pre-pass) */
+  pg_scenario xs; /* with community batteries: s plus one source per battery */
   uint8_t (*seeds)[32]; /* grid, producers, consumers */
   uint8_t (*addr)[32];
   size_t nseeds;
@@ -234,6 +236,35 @@ static int open_consumers(full *f, pg_entity_opts eo, pg_diag *d) {
   return PG_OK;
 }
 
+static int cmp_source(const void *a, const void *b) {
+  return strcmp(((const pg_sim_source *)a)->id, ((const pg_sim_source *)b)->id);
+}
+
+/* Full mode runs a community battery as its own members: the consumer ID
+ * (its charge, a household of the scenario) and the producer ID-out, which
+ * gets one source ID-out-src reading the pre-pass's discharges. f->s
+ * becomes a copy of the scenario with those sources (sorted by id). */
+static int battery_sources(full *f, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t n = s->n_sources;
+  pg_sim_source *v = calloc(n + s->n_producers + 1, sizeof *v);
+  if (!v) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (n) memcpy(v, s->sources, n * sizeof *v);
+  for (size_t j = 0; j < s->n_producers; j++) {
+    if (!s->producers[j].battery) continue;
+    pg_sim_source *q = &v[n++];
+    snprintf(q->id, sizeof q->id, "%.60s-src", s->producers[j].id);
+    q->producer = j;
+    q->kind = PG_SIM_BATTERY;
+    snprintf(q->kind_name, sizeof q->kind_name, "battery");
+  }
+  qsort(v, n, sizeof *v, cmp_source);
+  f->xs = *s;
+  f->xs.sources = v, f->xs.n_sources = n;
+  f->s = &f->xs;
+  return PG_OK;
+}
+
 static int open_world(full *f, pg_diag *d) {
   const pg_scenario *s = f->s;
   int rc;
@@ -358,7 +389,11 @@ static int open_world(full *f, pg_diag *d) {
                                      &f->to_prod[i], d)))
       return rc;
     eo.upstream = f->to_prod[i];
-    if ((rc = pg_sim_source_meter(s, i, &f->smeter[i], d))) return rc;
+    if (s->sources[i].kind == PG_SIM_BATTERY) /* a community battery's discharge */
+      rc = pg_sim_series_meter_new(f->pflex + s->sources[i].producer * s->slots, s->slots,
+                                   s->start_ms, s->slot_ms, &f->smeter[i], d);
+    else rc = pg_sim_source_meter(s, i, &f->smeter[i], d);
+    if (rc) return rc;
     if ((rc = pg_source_open(&eo, f->smeter[i], &f->src[i], d))) return rc;
   }
   return open_consumers(f, eo, d);
@@ -385,7 +420,8 @@ static void close_world(full *f) {
   pg_tangle_close(f->t);
   free(f->src), free(f->cons), free(f->prod), free(f->to_prod), free(f->smeter), free(f->cmeter);
   free(f->seeds), free(f->addr), free(f->batch_msg), free(f->batch_time);
-  free(f->flex);
+  free(f->flex), free(f->pflex);
+  if (f->s == &f->xs) free(f->xs.sources);
 }
 
 static void balances(full *f, pg_sim_out *out, uint64_t slot) {
@@ -587,15 +623,13 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   pg_vclock_init(&f.clock, s->start_ms - slot_ms);
   uint64_t t0 = pg_monotonic_ms();
   /* assets: a pre-pass steps them as market-only does; the consumers' meters
-   * read its per-slot readings (community batteries: market-only) */
+   * read its per-slot readings, a community battery's producer a source
+   * reading its discharges */
   pg_sim_flex_tot fsum;
   bool assets = pg_scenario_has_assets(s);
-  if (assets && s->n_batteries)
-    return pg_fail(d, PG_ERR_UNSUPPORTED,
-                   "[battery %s]: community batteries run in market-only mode "
-                   "([scenario] mode = market-only)",
-                   s->batteries[0].id);
-  int rc = assets ? pg_sim_flex_readings(s, out ? o->out_dir : NULL, &f.flex, &fsum, d) : PG_OK;
+  int rc = assets ? pg_sim_flex_readings(s, out ? o->out_dir : NULL, &f.flex, &f.pflex, &fsum, d)
+                  : PG_OK;
+  if (!rc && s->n_batteries) rc = battery_sources(&f, d);
   if (!rc) rc = open_world(&f, d);
   if (rc) goto out;
   if (o->grid_hook) o->grid_hook(o->grid_hook_ctx, f.grid, PG_SIM_GRID_OPEN);

@@ -84,11 +84,13 @@ void pg_sim_flex_sum(const pg_sim_flex *f, pg_sim_flex_tot *sum);
 void pg_sim_flex_kpis_of(const pg_sim_result *r, const pg_sim_flex_tot *sum, pg_sim_flex_kpis *k);
 /* assets.csv and flex_slots.csv (sim.h OUTPUTS). */
 PG_NODISCARD int pg_sim_flex_write(const pg_sim_flex *f, const char *dir, pg_diag *d);
-/* Full mode's pre-pass: the households' readings [household][slot] with the
- * assets stepped as market-only steps them; sum their totals; dir: write
- * assets.csv and flex_slots.csv there (NULL: no files). */
+/* Full mode's pre-pass: the households' readings [household][slot] and the
+ * community batteries' discharges [producer][slot] (*prod_out; 0 for the
+ * other producers; prod_out may be NULL) with the assets stepped as
+ * market-only steps them; sum their totals; dir: write assets.csv and
+ * flex_slots.csv there (NULL: no files). */
 PG_NODISCARD int pg_sim_flex_readings(const pg_scenario *s, const char *dir, int64_t **out,
-                                      pg_sim_flex_tot *sum, pg_diag *d);
+                                      int64_t **prod_out, pg_sim_flex_tot *sum, pg_diag *d);
 /* A meter of fixed per-slot energies (wh borrowed; NULL reads 0). */
 PG_NODISCARD int pg_sim_series_meter_new(const int64_t *wh, size_t n, uint64_t start_ms,
                                          uint64_t slot_ms, pg_meter **out, pg_diag *d);

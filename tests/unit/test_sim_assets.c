@@ -49,7 +49,12 @@ static const char *FLEX =
 static const char *PLAIN = BASE "[household roof]\nannual_kwh = 2500\n";
 static const char *COMMUNITY = BASE "[household roof]\nannual_kwh = 2500\n[battery cb]\ncapacity_kwh = 20\npower_kw = 5\n";
 
+static void run_mode(const char *text, pg_sim_mode mode, char **dir, pg_sim_result *r);
 static void run(const char *text, char **dir, pg_sim_result *r) {
+  run_mode(text, PG_SIM_AUTO, dir, r);
+}
+
+static void run_mode(const char *text, pg_sim_mode mode, char **dir, pg_sim_result *r) {
   pg_config *c = NULL;
   assert_int_equal(pg_config_new(&c), PG_OK);
   pg_diag d = {{0}};
@@ -58,7 +63,7 @@ static void run(const char *text, char **dir, pg_sim_result *r) {
   if (pg_scenario_from_config(c, &s, &d) != PG_OK) fail_msg("%s", d.msg);
   assert_int_equal(pg_config_unused(c, NULL, NULL), 0);
   *dir = tu_mktmp("pg_sim_assets");
-  pg_sim_opts o = {.mode = PG_SIM_AUTO, .out_dir = *dir, .write_files = true};
+  pg_sim_opts o = {.mode = mode, .out_dir = *dir, .write_files = true};
   if (pg_sim_run(&s, &o, r, &d) != PG_OK) fail_msg("run: %s", d.msg);
   pg_scenario_free(&s);
   pg_config_free(c);
@@ -183,7 +188,7 @@ static void test_with_without(void **state) {
 }
 
 /* a community battery: a consumer party "cb" (its charge) and a producer
- * party "cb-out" (its discharge); market-only only */
+ * party "cb-out" (its discharge), in market-only and in full mode */
 static void test_community_battery(void **state) {
   (void)state;
   char *d1, *d2;
@@ -216,21 +221,38 @@ static void test_community_battery(void **state) {
   pg_sim_result_free(&b);
   tu_rmrf(d1);
   tu_rmrf(d2);
-  /* full mode refuses it, naming the battery */
-  pg_config *c = NULL;
-  assert_int_equal(pg_config_new(&c), PG_OK);
-  pg_diag d = {{0}};
-  assert_int_equal(pg_config_load_string(c, "cb.ini", COMMUNITY, strlen(COMMUNITY), &d), PG_OK);
-  pg_scenario s;
-  assert_int_equal(pg_scenario_from_config(c, &s, &d), PG_OK);
-  char *dir = tu_mktmp("pg_sim_assets");
-  pg_sim_opts o = {.mode = PG_SIM_FULL, .out_dir = dir};
-  pg_sim_result r;
-  assert_int_equal(pg_sim_run(&s, &o, &r, &d), PG_ERR_UNSUPPORTED);
-  assert_non_null(strstr(d.msg, "[battery cb]"));
-  pg_scenario_free(&s);
-  pg_config_free(c);
-  tu_rmrf(dir);
+  /* full mode: the battery is its own members on the Tangle (consumer cb
+   * paying for its charge, producer cb-out paid for its discharge through its
+   * source cb-out-src) and settles exactly as market-only */
+  pg_sim_result m, f;
+  char *d3, *d4;
+  run_mode(COMMUNITY, PG_SIM_MARKET_ONLY, &d3, &m);
+  run_mode(COMMUNITY, PG_SIM_FULL, &d4, &f);
+  assert_int_equal(f.mode, PG_SIM_FULL);
+  assert_int_equal(m.n_slots, f.n_slots);
+  for (size_t i = 0; i < m.n_slots; i++) {
+    assert_int_equal(m.slots[i].supply_wh, f.slots[i].supply_wh);
+    assert_int_equal(m.slots[i].demand_wh, f.slots[i].demand_wh);
+    assert_int_equal(m.slots[i].billed, f.slots[i].billed);
+    assert_int_equal(m.slots[i].producer_revenues, f.slots[i].producer_revenues);
+  }
+  assert_int_equal(m.n_parties, f.n_parties);
+  int64_t battery_paid = -1;
+  for (size_t i = 0; i < m.n_parties; i++) {
+    assert_string_equal(m.parties[i].id, f.parties[i].id);
+    assert_int_equal(m.parties[i].energy_wh, f.parties[i].energy_wh);
+    assert_int_equal(m.parties[i].amount, f.parties[i].amount);
+    if (!f.parties[i].producer && strcmp(f.parties[i].id, "cb") == 0)
+      battery_paid = f.parties[i].paid, assert_int_equal(f.parties[i].paid, f.parties[i].amount);
+  }
+  assert_true(battery_paid > 0); /* the battery paid for its charge on the Tangle */
+  assert_int_equal(f.paid, f.total.billed);
+  assert_int_equal(f.outstanding, 0);
+  assert_int_equal(f.supply_before, f.supply_after);
+  pg_sim_result_free(&m);
+  pg_sim_result_free(&f);
+  tu_rmrf(d3);
+  tu_rmrf(d4);
 }
 
 static void test_errors(void **state) {
