@@ -97,6 +97,13 @@ bool pg_resource_is_electricity(const pg_resource *r);
 size_t pg_resource_format(const pg_resource *r, int64_t q, char *buf, size_t cap);
 size_t pg_resource_format_base(const pg_resource *r, int64_t q, char *buf, size_t cap);
 
+/* The number under both: q / factor (a power of ten up to 10^18; any other
+ * factor counts as 1) as an exact decimal with ',' groups, then " label".
+ * all_decimals: every decimal of the factor ("1.750 m³", "0.000 kW");
+ * else trailing fraction zeros dropped ("1.75 m³", "0 kW"). */
+size_t pg_resource_format_scaled(int64_t q, uint64_t factor, const char *label,
+                                 bool all_decimals, char *buf, size_t cap);
+
 /* {"name","unit","displayUnit","displayFactor","flowUnit","flowFactor",
  * "priceUnit"} (a new reference; NULL when out of memory). */
 json_t *pg_resource_json(const pg_resource *r);

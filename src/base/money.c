@@ -1,6 +1,8 @@
 /* money.c — currency display and exact amount parsing (see p2pgrid/money.h). */
 #include "p2pgrid/money.h"
 
+#include "number_internal.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,45 +98,16 @@ int pg_money_from_config(pg_config *c, const char *section, pg_money *m, pg_diag
   return PG_OK;
 }
 
-static u128 pow10_u128(unsigned e) {
-  u128 p = 1;
-  while (e--) p *= 10;
-  return p;
-}
-
-/* Appends the number q / 10^dec with thousands separators to s (capacity
- * cap, large enough), returns the new length. */
-static size_t put_number(char *s, size_t n, u128 q, unsigned dec) {
-  u128 scale = pow10_u128(dec);
-  u128 ip = q / scale, fp = q % scale;
-  char digits[48];
-  size_t nd = 0;
-  do {
-    digits[nd++] = (char)('0' + (unsigned)(ip % 10));
-    ip /= 10;
-  } while (ip);
-  while (nd) {
-    s[n++] = digits[--nd];
-    if (nd && nd % 3 == 0) s[n++] = ',';
-  }
-  if (dec) {
-    s[n++] = '.';
-    for (unsigned k = dec; k-- > 0;) s[n + k] = (char)('0' + (unsigned)(fp % 10)), fp /= 10;
-    n += dec;
-  }
-  return n;
-}
-
 /* Formats sign and |units| / upc with dec decimals, then suffix. */
 static size_t format(bool neg, uint64_t mag, uint64_t upc, unsigned dec, const char *cur,
                      const char *suffix, char *buf, size_t cap) {
   char s[PG_MONEY_FMT_MAX + 16];
   size_t n = 0;
   /* round half away from zero: floor((2 * mag * 10^dec + upc) / (2 * upc)) */
-  u128 num = (u128)mag * pow10_u128(dec);
+  u128 num = (u128)mag * pg_pow10_u128(dec);
   u128 q = (2 * num + upc) / (2 * (u128)upc);
   if (neg && q) s[n++] = '-';
-  n = put_number(s, n, q, dec);
+  n = pg_put_grouped(s, n, q, dec);
   int k = snprintf(s + n, sizeof s - n, " %s%s", cur, suffix);
   n += (size_t)(k > 0 ? k : 0);
   if (cap) {

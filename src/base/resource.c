@@ -1,6 +1,8 @@
 /* resource.c — the metered resource: presets, config, display (resource.h). */
 #include "p2pgrid/resource.h"
 
+#include "number_internal.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -180,29 +182,21 @@ bool pg_resource_is_electricity(const pg_resource *r) {
   return strcmp(r->name, "electricity") == 0 && strcmp(r->unit, "Wh") == 0;
 }
 
-/* sign, |q| / factor as an exact decimal with ',' groups, " ", label */
-static size_t format(int64_t q, uint64_t factor, const char *label, char *buf, size_t cap) {
-  char s[PG_RESOURCE_FMT_MAX + 48];
+size_t pg_resource_format_scaled(int64_t q, uint64_t factor, const char *label,
+                                 bool all_decimals, char *buf, size_t cap) {
+  char s[PG_RESOURCE_FMT_MAX + 64];
   size_t n = 0;
+  unsigned dec = 0;
+  for (uint64_t f = factor; f >= 10 && f % 10 == 0; f /= 10) dec++;
+  if (dec > 18 || pg_pow10_u128(dec) != factor) dec = 0; /* not a power of ten: units */
   uint64_t mag = q < 0 ? (uint64_t)0 - (uint64_t)q : (uint64_t)q;
   if (q < 0) s[n++] = '-';
-  uint64_t ip = mag / factor, fp = mag % factor;
-  char digits[24];
-  size_t nd = 0;
-  do digits[nd++] = (char)('0' + ip % 10), ip /= 10; while (ip);
-  while (nd) {
-    s[n++] = digits[--nd];
-    if (nd && nd % 3 == 0) s[n++] = ',';
+  n = pg_put_grouped(s, n, mag, dec);
+  if (dec && !all_decimals) { /* drop trailing fraction zeros, and the point */
+    while (s[n - 1] == '0') n--;
+    if (s[n - 1] == '.') n--;
   }
-  if (fp) {
-    unsigned dec = 0;
-    for (uint64_t f = factor; f > 1; f /= 10) dec++;
-    while (fp % 10 == 0) fp /= 10, dec--;
-    s[n++] = '.';
-    for (unsigned k = dec; k-- > 0;) s[n + k] = (char)('0' + fp % 10), fp /= 10;
-    n += dec;
-  }
-  int k = snprintf(s + n, sizeof s - n, " %s", label);
+  int k = snprintf(s + n, sizeof s - n, " %s", label ? label : "");
   n += (size_t)(k > 0 ? k : 0);
   if (cap) {
     size_t c = n < cap ? n : cap - 1;
@@ -214,13 +208,13 @@ static size_t format(int64_t q, uint64_t factor, const char *label, char *buf, s
 
 size_t pg_resource_format(const pg_resource *r, int64_t q, char *buf, size_t cap) {
   r = pg_resource_or_default(r);
-  return format(q, pow10_ok(r->display_factor) ? r->display_factor : 1, r->display_unit, buf,
-                cap);
+  return pg_resource_format_scaled(q, pow10_ok(r->display_factor) ? r->display_factor : 1,
+                                   r->display_unit, false, buf, cap);
 }
 
 size_t pg_resource_format_base(const pg_resource *r, int64_t q, char *buf, size_t cap) {
   r = pg_resource_or_default(r);
-  return format(q, 1, r->unit, buf, cap);
+  return pg_resource_format_scaled(q, 1, r->unit, false, buf, cap);
 }
 
 json_t *pg_resource_json(const pg_resource *r) {

@@ -11,24 +11,7 @@ static const char *const month_names[12] = {"January", "February", "March",     
 
 /* q / factor (a power of ten) with all its decimals, ',' groups, " unit". */
 static void fixed(int64_t q, uint64_t factor, const char *unit, char *buf, size_t cap) {
-  uint64_t a = q < 0 ? (uint64_t)(-(q + 1)) + 1 : (uint64_t)q;
-  char digits[32], grouped[48], frac[24] = "";
-  int nd = snprintf(digits, sizeof digits, "%" PRIu64, a / factor);
-  size_t g = 0;
-  for (int i = 0; i < nd; i++) {
-    if (i && (nd - i) % 3 == 0) grouped[g++] = ',';
-    grouped[g++] = digits[i];
-  }
-  grouped[g] = '\0';
-  int dec = 0;
-  for (uint64_t f = factor; f >= 10; f /= 10) dec++;
-  if (dec) { /* dec <= 19 (factor <= 10^19): "." and dec digits, leading zeros kept */
-    uint64_t fp = a % factor;
-    frac[0] = '.';
-    for (int k = dec; k > 0; k--) frac[k] = (char)('0' + fp % 10), fp /= 10;
-    frac[dec + 1] = '\0';
-  }
-  snprintf(buf, cap, "%s%s%s %s", q < 0 ? "-" : "", grouped, frac, unit);
+  (void)pg_resource_format_scaled(q, factor, unit, true, buf, cap);
 }
 
 void inv_qty(const pg_invoice *inv, int64_t q, char *buf, size_t cap) {

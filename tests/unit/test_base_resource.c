@@ -78,6 +78,16 @@ static void test_format(void **st) {
   expect_fmt(&w, 1234500, true, "1,234,500 L");
   expect_fmt(&e, 12345, false, "12.345 kWh");
   expect_fmt(NULL, INT64_MIN, true, "-9,223,372,036,854,775,808 Wh");
+  /* the number under both, with every decimal of the factor */
+  char f[PG_RESOURCE_FMT_MAX];
+  assert_int_equal(pg_resource_format_scaled(1750, 1000, "m3", true, f, sizeof f), 8);
+  assert_string_equal(f, "1.750 m3");
+  (void)pg_resource_format_scaled(0, 1000, "kW", true, f, sizeof f);
+  assert_string_equal(f, "0.000 kW");
+  (void)pg_resource_format_scaled(-1234567, 1000, "kW", true, f, sizeof f);
+  assert_string_equal(f, "-1,234.567 kW");
+  (void)pg_resource_format_scaled(1234, 60, "L", true, f, sizeof f); /* not a power of ten */
+  assert_string_equal(f, "1,234 L");
   char b[6];
   assert_int_equal(pg_resource_format(&e, 12345, b, sizeof b), strlen("12.345 kWh"));
   assert_string_equal(b, "12.34");
