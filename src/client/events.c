@@ -7,7 +7,6 @@
  * the loop never leaves it held). Waking is an eventfd: the callback adds 1,
  * pg_events_take reads it back to 0. */
 #include <errno.h>
-#include <mosquitto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "p2pgrid/events.h"
 #include "p2pgrid/json.h"
 #include "p2pgrid/log.h"
+#include "p2pgrid/mosq.h"
 
 #define MOD "events"
 #define KEEPALIVE_S 30
@@ -93,16 +93,11 @@ fail:
   return rc;
 }
 
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-static int lib_rc;
-static void lib_init(void) { lib_rc = mosquitto_lib_init(); }
-
 int pg_mqtt_client_new(const pg_mqtt_settings *s, void *obj, struct mosquitto **out, pg_diag *d) {
   *out = NULL;
   if (!s->host) return pg_fail(d, PG_ERR_CONFIG, "mqtt: no broker host");
-  pthread_once(&lib_once, lib_init);
-  if (lib_rc != MOSQ_ERR_SUCCESS)
-    return pg_fail(d, PG_ERR_IO, "mqtt: libmosquitto init failed: %s", mosquitto_strerror(lib_rc));
+  int lrc = pg_mosq_load(d);
+  if (lrc) return lrc;
   const char *files[] = {s->tls_ca, s->tls_cert, s->tls_key};
   for (size_t i = 0; i < 3; i++)
     if (files[i] && access(files[i], R_OK) != 0)
@@ -323,6 +318,8 @@ int pg_events_watch(pg_events *e, const char *bech32, pg_diag *d) {
   if (n == 0 || n > PG_BECH32_MAX_LEN)
     return pg_fail(d, PG_ERR_INVALID, "events: not an address: '%.100s'", bech32);
   snprintf(topic, sizeof topic, "addresses/%s/outputs", bech32);
+  int lrc = pg_mosq_load(d);
+  if (lrc) return lrc;
   if (mosquitto_sub_topic_check(topic) != MOSQ_ERR_SUCCESS || strpbrk(bech32, "+#/"))
     return pg_fail(d, PG_ERR_INVALID, "events: not an address: '%.100s'", bech32);
   pthread_mutex_lock(&e->mu);

@@ -1,13 +1,11 @@
 /* The invoice as PDF through cairo (invoice.h): A4 pages, the same lines as
  * the HTML page, the per-day chart drawn with cairo, payments paginated. */
-#include <cairo-pdf.h>
-#include <cairo.h>
 #include <errno.h>
-#include <fontconfig/fontconfig.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cairo_dl.h"
 #include "invoice_internal.h"
 
 #define PAGE_W 595.0 /* A4 in points */
@@ -240,6 +238,7 @@ static void payments(pdf *p, const pg_money *money) {
 }
 
 void pg_invoice_pdf_release(void) {
+  if (!pg_cairo_loaded()) return;
   cairo_debug_reset_static_data();
   FcFini();
 }
@@ -248,6 +247,8 @@ int pg_invoice_pdf(const pg_invoice *inv, const pg_money *money, const char *pat
   char tmp[1100];
   int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
   if (n < 0 || (size_t)n >= sizeof tmp) return pg_fail(d, PG_ERR_INVALID, "path too long: %s", path);
+  int lrc = pg_cairo_load(d);
+  if (lrc) return lrc;
   cairo_surface_t *s = cairo_pdf_surface_create(tmp, PAGE_W, PAGE_H);
   if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
     cairo_surface_destroy(s);

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <mosquitto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "p2pgrid/json.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/meter.h"
+#include "p2pgrid/mosq.h"
 
 #define MOD "meter"
 #define KEEPALIVE_S 30
@@ -310,10 +310,6 @@ typedef struct mqtt_meter {
   bool loop_started;
 } mqtt_meter;
 
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-static int lib_rc;
-static void lib_init(void) { lib_rc = mosquitto_lib_init(); }
-
 static void on_connect(struct mosquitto *mosq, void *obj, int rc) {
   mqtt_meter *m = obj;
   int old;
@@ -447,6 +443,8 @@ int pg_meter_mqtt_new(const pg_meter_mqtt_opts *o, pg_meter **out, pg_diag *d) {
   if (o->kind != PG_METER_POWER_W && o->kind != PG_METER_ENERGY_WH &&
       o->kind != PG_METER_ENERGY_KWH)
     return pg_fail(d, PG_ERR_INVALID, "mqtt meter: unknown unit");
+  int lrc = pg_mosq_load(d);
+  if (lrc) return lrc;
   if (mosquitto_sub_topic_check(o->topic) != MOSQ_ERR_SUCCESS || strchr(o->topic, '+') ||
       strchr(o->topic, '#'))
     return pg_fail(d, PG_ERR_INVALID,
@@ -455,10 +453,6 @@ int pg_meter_mqtt_new(const pg_meter_mqtt_opts *o, pg_meter **out, pg_diag *d) {
     return pg_fail(d, PG_ERR_INVALID, "mqtt meter: json_key is empty");
   if (o->password && !o->username)
     return pg_fail(d, PG_ERR_INVALID, "mqtt meter: a password needs a username");
-  pthread_once(&lib_once, lib_init);
-  if (lib_rc != MOSQ_ERR_SUCCESS)
-    return pg_fail(d, PG_ERR_IO, "mqtt meter: libmosquitto init failed: %s",
-                   mosquitto_strerror(lib_rc));
 
   mqtt_meter *m = calloc(1, sizeof *m);
   if (!m) return pg_fail(d, PG_ERR_NOMEM, "out of memory");

@@ -8,7 +8,6 @@
  * request in flight ends within the response timeout. */
 #include <errno.h>
 #include <inttypes.h>
-#include <modbus.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 
 #include "meter_internal.h"
+#include "modbus_dl.h"
 #include "p2pgrid/clock.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/meter.h"
@@ -308,6 +308,7 @@ int pg_meter_sunspec_new(const pg_meter_sunspec_opts *o, pg_meter **out, pg_diag
   if (!o || !out) return pg_fail(d, PG_ERR_INVALID, "sunspec meter: no options");
   *out = NULL;
   int rc = check_opts(o, d);
+  if (!rc) rc = pg_modbus_load(d);
   if (rc) return rc;
   sunspec_meter *m = calloc(1, sizeof *m);
   if (!m) return pg_fail(d, PG_ERR_NOMEM, "out of memory");

@@ -16,7 +16,6 @@
  * Output events come from the ledger after each confirmed milestone
  * (pg_ledger_milestone_changes), before that milestone's milestones/confirmed
  * event, as Hornet orders them. */
-#include <mosquitto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 #include "p2pgrid/hex.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/message.h"
+#include "p2pgrid/mosq.h"
 
 #define MOD "mqtt"
 #define QUEUE_DEFAULT 10000
