@@ -5,10 +5,11 @@
  * through the invariant divider, 128-bit ones through the compiler's
  * division), then gives the k missing units to the k largest remainders
  * (ties: lower index) without sorting: a radix select finds the k-th
- * largest remainder T, digit by digit from the top (11 bits a round, only
- * the members whose upper digits equal T's so far stay candidates), then
- * every member above T gets a unit and the first members (by index) equal
- * to T get the rest. That is exactly the first k of the order (remainder
+ * largest remainder T, digit by digit from the top (11 bits a round; the
+ * first round's histogram is counted by the pass that divides, and only
+ * the members whose upper digits equal T's so far stay candidates), every
+ * member above T gets a unit and the first members (by index) equal to T
+ * get the rest. That is exactly the first k of the order (remainder
  * descending, index ascending), the order the settlement has always used. */
 #include <string.h>
 
@@ -16,58 +17,74 @@
 
 #define DIGIT 11
 
+/* The first round of the selection: hist counts rem[i] >> lo over all
+ * members (2^width buckets); built by the pass that computes the
+ * remainders. */
+typedef struct lr_first {
+  unsigned bits, lo;
+  uint32_t hist[1u << DIGIT];
+} lr_first;
+
+static void lr_first_init(lr_first *f, u128 den) {
+  uint64_t dmax = (den >> 64) ? UINT64_MAX : (uint64_t)(den - 1);
+  f->bits = dmax ? 64 - (unsigned)__builtin_clzll(dmax) : 0;
+  f->lo = f->bits > DIGIT ? f->bits - DIGIT : 0;
+  memset(f->hist, 0, ((size_t)1 << (f->bits - f->lo)) * sizeof f->hist[0]);
+}
+
+/* The bucket b holding the need-th largest (from the top of hist[0..nb));
+ * *need becomes its rank within the bucket. */
+static uint64_t lr_bucket(const uint32_t *hist, size_t nb, size_t *need) {
+  size_t b = nb, above = 0;
+  while (b > 0) {
+    b--;
+    if (above + hist[b] >= *need) break;
+    above += hist[b];
+  }
+  *need -= above;
+  return b;
+}
+
 /* Adds 1 to out[i] for the k largest rem[i] (ties: lower index), 0 < k <
- * count of non-zero remainders; every rem[i] < 2^bits. */
-static void lr_top(pg_lr_scratch *sc, size_t n, size_t k, unsigned bits, int64_t *out) {
+ * count of non-zero remainders. Each round gives a unit to every candidate
+ * whose digit is above the bucket of the k-th largest and keeps those in it
+ * (in index order) as the next round's candidates. */
+static void lr_top(pg_lr_scratch *sc, size_t n, size_t k, lr_first *f, int64_t *out) {
   const uint64_t *rem = sc->rem;
   uint32_t *cand = sc->idx;
-  uint32_t hist[1u << DIGIT];
-  size_t ncand = 0, need = k;
-  unsigned hi = bits, lo = hi;
-  uint64_t T = 0; /* the digits of the k-th largest found so far (bits >= lo) */
-  bool first = true;
-  while (lo > 0) {
-    lo = hi > DIGIT ? hi - DIGIT : 0;
-    size_t nb = (size_t)1 << (hi - lo), mask = nb - 1;
-    memset(hist, 0, nb * sizeof hist[0]);
-    if (first)
-      for (size_t i = 0; i < n; i++) hist[(rem[i] >> lo) & mask]++;
-    else
-      for (size_t j = 0; j < ncand; j++) hist[(rem[cand[j]] >> lo) & mask]++;
-    size_t b = nb, above = 0;
-    while (b > 0) {
-      b--;
-      if (above + hist[b] >= need) break;
-      above += hist[b];
-    }
-    need -= above;
-    T |= (uint64_t)b << lo;
-    uint64_t pre = T >> lo;
-    size_t m = 0;
-    if (first)
-      for (size_t i = 0; i < n; i++) {
-        cand[m] = (uint32_t)i;
-        m += (rem[i] >> lo) == pre;
-      }
-    else
-      for (size_t j = 0; j < ncand; j++) {
-        cand[m] = cand[j];
-        m += (rem[cand[j]] >> lo) == pre;
-      }
-    ncand = m;
-    first = false;
-    hi = lo;
-    if (need == ncand) break; /* the whole bucket is taken: lower digits do not matter */
+  size_t need = k, m = 0;
+  unsigned lo = f->lo;
+  uint64_t b = lr_bucket(f->hist, (size_t)1 << (f->bits - lo), &need);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t dg = rem[i] >> lo;
+    out[i] += dg > b;
+    cand[m] = (uint32_t)i;
+    m += dg == b;
   }
-  uint64_t pre = T >> lo;
-  for (size_t i = 0; i < n; i++) out[i] += (rem[i] >> lo) > pre;
-  for (size_t j = 0; j < need; j++) out[cand[j]]++;
+  uint32_t hist[1u << DIGIT];
+  while (need < m && lo > 0) {
+    unsigned hi = lo;
+    lo = hi > DIGIT ? hi - DIGIT : 0;
+    size_t nb = (size_t)1 << (hi - lo), mask = nb - 1, m2 = 0;
+    memset(hist, 0, nb * sizeof hist[0]);
+    for (size_t j = 0; j < m; j++) hist[(rem[cand[j]] >> lo) & mask]++;
+    b = lr_bucket(hist, nb, &need);
+    for (size_t j = 0; j < m; j++) {
+      uint32_t i = cand[j];
+      uint64_t dg = (rem[i] >> lo) & mask;
+      out[i] += dg > b;
+      cand[m2] = i;
+      m2 += dg == b;
+    }
+    m = m2;
+  }
+  for (size_t j = 0; j < need; j++) out[cand[j]]++; /* equal remainders: lower index first */
 }
 
 /* Gives target - sum(out) units to the largest remainders (sc->rem[0..n),
- * m of them non-zero, all < den). */
-static int lr_finish(pg_lr_scratch *sc, size_t n, size_t m, u128 sum, uint64_t target, u128 den,
-                     int64_t *out) {
+ * m of them non-zero). */
+static int lr_finish(pg_lr_scratch *sc, size_t n, size_t m, u128 sum, uint64_t target,
+                     lr_first *f, int64_t *out) {
   if (sum > target || target - sum > m) return PG_ERR_STATE; /* cannot happen */
   size_t k = (size_t)(target - sum);
   if (k == 0) return PG_OK;
@@ -75,9 +92,7 @@ static int lr_finish(pg_lr_scratch *sc, size_t n, size_t m, u128 sum, uint64_t t
     for (size_t i = 0; i < n; i++) out[i] += sc->rem[i] != 0;
     return PG_OK;
   }
-  uint64_t dmax = (den >> 64) ? UINT64_MAX : (uint64_t)(den - 1); /* den >= 2 here */
-  unsigned bits = 64 - (unsigned)__builtin_clzll(dmax);
-  lr_top(sc, n, k, bits, out);
+  lr_top(sc, n, k, f, out);
   return PG_OK;
 }
 
@@ -88,6 +103,8 @@ int pg_lr_round(pg_lr_scratch *sc, const u128 *num, size_t n, u128 den, uint64_t
   size_t m = 0;
   bool fast = (den >> 64) == 0;
   pg_divu v = pg_divu_make(fast ? (uint64_t)den : 1);
+  lr_first f;
+  lr_first_init(&f, den);
   for (size_t i = 0; i < n; i++) {
     u128 q;
     if (fast && (num[i] >> 64) == 0) {
@@ -100,8 +117,9 @@ int pg_lr_round(pg_lr_scratch *sc, const u128 *num, size_t n, u128 den, uint64_t
     out[i] = (int64_t)q;
     sum += q;
     m += rem[i] != 0;
+    f.hist[rem[i] >> f.lo]++;
   }
-  return lr_finish(sc, n, m, sum, target, den, out);
+  return lr_finish(sc, n, m, sum, target, &f, out);
 }
 
 int pg_lr_lin(pg_lr_scratch *sc, uint64_t a, const int64_t *x, uint64_t b, const int64_t *y,
@@ -110,25 +128,29 @@ int pg_lr_lin(pg_lr_scratch *sc, uint64_t a, const int64_t *x, uint64_t b, const
   u128 sum = 0, total = 0;
   size_t m = 0;
   pg_divu v = pg_divu_make(den);
+  lr_first f;
+  lr_first_init(&f, den);
   for (size_t i = 0; i < n; i++) {
     u128 num = (u128)a * (uint64_t)x[i];
     if (y) num += (u128)b * (uint64_t)(y[i] - x[i]);
-    uint64_t q;
+    uint64_t q, r;
     if ((num >> 64) == 0) {
       q = pg_divu_q(&v, (uint64_t)num);
-      rem[i] = (uint64_t)num - q * den;
+      r = (uint64_t)num - q * den;
     } else {
       q = (uint64_t)(num / den);
-      rem[i] = (uint64_t)(num - (u128)q * den);
+      r = (uint64_t)(num - (u128)q * den);
     }
+    rem[i] = r;
     out[i] = (int64_t)q;
     sum += q;
     total += num;
-    m += rem[i] != 0;
+    m += r != 0;
+    f.hist[r >> f.lo]++;
   }
   if (target == PG_LR_FLOOR) target = pg_div_floor(total, den);
   else if (target == PG_LR_CEIL) target = pg_div_ceil(total, den);
-  return lr_finish(sc, n, m, sum, target, den, out);
+  return lr_finish(sc, n, m, sum, target, &f, out);
 }
 
 int pg_lr_split(pg_lr_scratch *sc, uint64_t target, const int64_t *w, size_t n, int64_t W,

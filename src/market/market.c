@@ -104,10 +104,9 @@ static int check_slot(const pg_market_slot *s, pg_market_mech mech, pg_diag *d) 
   return PG_OK;
 }
 
-/* Every member's energy and price within the limits; copies the energies to
- * pw and cw and sums them into *S and *D. */
-static int check_members(const pg_market_slot *s, int64_t *pw, int64_t *cw, int64_t *S,
-                         int64_t *D, pg_diag *d) {
+/* The first member out of the limits, in order, named (the slow path of
+ * check_members, which knows one is there). */
+static int member_error(const pg_market_slot *s, pg_diag *d) {
   int64_t tot = 0;
   for (size_t i = 0; i < s->n_producers; i++) {
     const pg_market_producer *p = &s->producers[i];
@@ -120,9 +119,7 @@ static int check_members(const pg_market_slot *s, int64_t *pw, int64_t *cw, int6
     tot += p->output_wh;
     if (tot > PG_MARKET_MAX_WH)
       return pg_fail(d, PG_ERR_TOO_LARGE, "total supply above the limit");
-    pw[i] = p->output_wh;
   }
-  *S = tot;
   tot = 0;
   for (size_t i = 0; i < s->n_consumers; i++) {
     const pg_market_consumer *c = &s->consumers[i];
@@ -133,10 +130,40 @@ static int check_members(const pg_market_slot *s, int64_t *pw, int64_t *cw, int6
       return pg_fail(d, PG_ERR_TOO_LARGE, "consumer %zu: bid above the limit", i);
     tot += c->usage_wh;
     if (tot > PG_MARKET_MAX_WH) return pg_fail(d, PG_ERR_TOO_LARGE, "total demand above the limit");
-    cw[i] = c->usage_wh;
   }
-  *D = tot;
-  return PG_OK;
+  return pg_fail(d, PG_ERR_STATE, "member check disagrees"); /* cannot happen */
+}
+
+/* Every member's energy and price within the limits; copies the energies to
+ * pw and cw and sums them into *S and *D. One branch-free pass (an energy
+ * is out of range iff, as unsigned, it is above the limit; the sums cannot
+ * overflow: 2^22 members of at most 2^40 Wh); member_error names the first
+ * offender. */
+static int check_members(const pg_market_slot *s, int64_t *pw, int64_t *cw, int64_t *S,
+                         int64_t *D, pg_diag *d) {
+  uint64_t bad = 0, tot = 0;
+  for (size_t i = 0; i < s->n_producers; i++) {
+    const pg_market_producer *p = &s->producers[i];
+    uint64_t e = (uint64_t)p->output_wh;
+    bad |= (uint64_t)(e > (uint64_t)PG_MARKET_MAX_WH) |
+           (uint64_t)(p->has_ask & (p->ask_per_kwh > PG_MARKET_MAX_PRICE));
+    tot += e;
+    pw[i] = (int64_t)e;
+  }
+  bad |= tot > (uint64_t)PG_MARKET_MAX_WH;
+  *S = (int64_t)tot;
+  tot = 0;
+  for (size_t i = 0; i < s->n_consumers; i++) {
+    const pg_market_consumer *c = &s->consumers[i];
+    uint64_t e = (uint64_t)c->usage_wh;
+    bad |= (uint64_t)(e > (uint64_t)PG_MARKET_MAX_WH) |
+           (uint64_t)(c->has_bid & (c->bid_per_kwh > PG_MARKET_MAX_PRICE));
+    tot += e;
+    cw[i] = (int64_t)e;
+  }
+  bad |= tot > (uint64_t)PG_MARKET_MAX_WH;
+  *D = (int64_t)tot;
+  return bad ? member_error(s, d) : PG_OK;
 }
 
 /* ---- the money of one side ---- */
@@ -173,81 +200,8 @@ static int side_money(pg_lr_scratch *sc, const money_rule *m, bool up, const int
 
 /* ---- the auctions ---- */
 
-/* min(bid, lambda_b), lambda_b without a bid */
-static uint64_t effective_bid(const pg_market_consumer *c, uint64_t lb) {
-  return c->has_bid && c->bid_per_kwh < lb ? c->bid_per_kwh : lb;
-}
-
-/* max(ask, lambda_s), lambda_s without an ask */
-static uint64_t effective_ask(const pg_market_producer *p, uint64_t ls) {
-  return p->has_ask && p->ask_per_kwh > ls ? p->ask_per_kwh : ls;
-}
-
-/* Stable LSD radix sort of a[0..n) by the key bits 32..32+bits (entries are
- * made in index order, so equal keys stay in index order); one counting pass
- * when the key range is small beside n, else 11-bit digits. Returns a or
- * tmp, whichever holds the result. */
-static uint64_t *radix_sort(uint64_t *a, uint64_t *tmp, size_t n, unsigned bits,
-                            uint32_t *hist, unsigned hist_bits) {
-  if (n < 2 || bits == 0) return a;
-  unsigned passes = bits <= hist_bits && ((size_t)1 << bits) <= 4 * n + 4096 ? 1 : (bits + 10) / 11;
-  unsigned width = (bits + passes - 1) / passes;
-  size_t nb = (size_t)1 << width, mask = nb - 1;
-  for (unsigned p = 0; p < passes; p++) {
-    unsigned sh = 32 + p * width;
-    memset(hist, 0, nb * sizeof *hist);
-    for (size_t i = 0; i < n; i++) hist[(a[i] >> sh) & mask]++;
-    uint32_t at = 0;
-    for (size_t b = 0; b < nb; b++) {
-      uint32_t c = hist[b];
-      hist[b] = at;
-      at += c;
-    }
-    for (size_t i = 0; i < n; i++) tmp[hist[(a[i] >> sh) & mask]++] = a[i];
-    uint64_t *t = a;
-    a = tmp;
-    tmp = t;
-  }
-  return a;
-}
-
-/* The books: members with energy, as (key << 32 | index) sorted by key, ties
- * in index order. Bids descending (key lambda_b - bid), asks ascending (key
- * ask - lambda_s). A bid below lambda_s or an ask above lambda_b can never
- * match (every ask is >= lambda_s, every bid <= lambda_b), so they share the
- * last key: the matching stops before reaching them. Also zeroes cm, pm and
- * (pay-as-bid) pnum and fills ckey, pkey with the effective prices. */
-static void build_books(pg_market_ws *ws, const pg_market_slot *s, bool pay_as_bid,
-                        const uint64_t **bids, size_t *nb, const uint64_t **asks, size_t *na) {
-  size_t nc = s->n_consumers, np = s->n_producers, b = 0, a = 0;
-  uint64_t lb = s->import_price, ls = s->export_price, last = lb - ls + 1;
-  for (size_t i = 0; i < nc; i++) {
-    uint64_t eb = effective_bid(&s->consumers[i], lb);
-    ws->ckey[i] = (uint32_t)eb;
-    ws->cm[i] = 0;
-    uint64_t key = eb < ls ? last : lb - eb;
-    ws->bk[b] = key << 32 | i;
-    b += ws->cw[i] > 0;
-  }
-  for (size_t j = 0; j < np; j++) {
-    uint64_t ea = effective_ask(&s->producers[j], ls);
-    ws->pkey[j] = (uint32_t)ea;
-    ws->pm[j] = 0;
-    if (pay_as_bid) ws->pnum[j] = 0;
-    uint64_t key = ea > lb ? last : ea - ls;
-    ws->ak[a] = key << 32 | j;
-    a += ws->pw[j] > 0;
-  }
-  unsigned bits = 64 - (unsigned)__builtin_clzll(last);
-  *bids = radix_sort(ws->bk, ws->sk, b, bits, ws->hist, ws->hist_bits);
-  /* rem is free until the money */
-  *asks = radix_sort(ws->ak, ws->sc.rem, a, bits, ws->hist, ws->hist_bits);
-  *nb = b;
-  *na = a;
-}
-
-/* Matches the books (ws->cm, ws->pm: community Wh) and sets the two sides'
- * money rules, in 1/2000 units. Proof of the guarantees (header): books are
+/* Matches the books (ws->cm, ws->pm: community Wh; book.c) and sets the
+ * two sides' money rules, in 1/2000 units. Proof of the guarantees (header): books are
  * sorted, so a matched consumer's effective bid >= the last matched bid >=
  * p* >= the last matched ask >= any matched producer's effective ask; in
  * pay-as-bid a match is priced at a bid >= the producer's ask. Utility
@@ -259,33 +213,11 @@ static void build_books(pg_market_ws *ws, const pg_market_slot *s, bool pay_as_b
 static void auction(pg_market_ws *ws, const pg_market_slot *s, bool pay_as_bid,
                     pg_market_result *r, money_rule *cr, money_rule *pr) {
   uint64_t lb = s->import_price, ls = s->export_price;
-  const uint64_t *bids, *asks;
-  size_t nb, na;
-  build_books(ws, s, pay_as_bid, &bids, &nb, &asks, &na);
-  int64_t *cm = ws->cm, *pm = ws->pm;
-  size_t bi = 0, ai = 0;
-  int64_t bleft = nb ? ws->cw[(uint32_t)bids[0]] : 0;
-  int64_t aleft = na ? ws->pw[(uint32_t)asks[0]] : 0;
-  uint64_t last_bid = 0, last_ask = 0;
-  int64_t m = 0;
-  u128 volume_bid = 0; /* sum bid*q, for the displayed average */
-  while (bi < nb && ai < na) {
-    uint32_t ci = (uint32_t)bids[bi], pj = (uint32_t)asks[ai];
-    uint64_t bp = ws->ckey[ci], ap = ws->pkey[pj];
-    if (bp < ap) break;
-    int64_t q = bleft < aleft ? bleft : aleft;
-    cm[ci] += q;
-    pm[pj] += q;
-    m += q;
-    last_bid = bp;
-    last_ask = ap;
-    volume_bid += (u128)bp * (uint64_t)q;
-    if (pay_as_bid) ws->pnum[pj] += (u128)2 * bp * (uint64_t)q;
-    bleft -= q;
-    aleft -= q;
-    if (bleft == 0 && ++bi < nb) bleft = ws->cw[(uint32_t)bids[bi]];
-    if (aleft == 0 && ++ai < na) aleft = ws->pw[(uint32_t)asks[ai]];
-  }
+  pg_book_match bm;
+  pg_market_match(ws, s, pay_as_bid, &bm);
+  int64_t *cm = ws->cm, *pm = ws->pm, m = bm.matched;
+  uint64_t last_bid = bm.last_bid, last_ask = bm.last_ask;
+  u128 volume_bid = bm.volume_bid;
   r->matched_wh = m;
   r->has_price = m > 0;
   if (!pay_as_bid) {
@@ -375,28 +307,28 @@ static void sdr(pg_market_ws *ws, const pg_market_slot *s, int64_t S, int64_t D,
 
 /* ---- settle ---- */
 
-/* floor (up false) or ceil of p*e/1000 */
-static int64_t per_kwh(const pg_divu *k1000, uint64_t p, int64_t e, bool up) {
+/* floor (up false) or ceil of p*e/1000; fast when every p*e + 999 of the
+ * side fits 64 bits (one multiply-shift division, no remainder) */
+static int64_t per_kwh(const pg_divu *k1000, bool fast, uint64_t p, int64_t e, bool up) {
+  if (fast) return (int64_t)pg_divu_q(k1000, p * (uint64_t)e + (up ? 999 : 0));
   u128 n = (u128)p * (uint64_t)e;
-  uint64_t q, r;
-  if ((n >> 64) == 0) {
-    q = pg_divu_q(k1000, (uint64_t)n);
-    r = (uint64_t)n - q * 1000;
-  } else {
-    q = (uint64_t)(n / 1000);
-    r = (uint64_t)(n % 1000);
-  }
-  return (int64_t)(q + (up && r != 0));
+  return (int64_t)(up ? pg_div_ceil(n, 1000) : pg_div_floor(n, 1000));
+}
+
+static bool fits64(uint64_t p, int64_t total) {
+  return (u128)p * (uint64_t)total + 999 <= UINT64_MAX;
 }
 
 /* The parties' results from the dense arrays, and the slot's totals. */
 static void fill_parties(pg_market_ws *ws, const pg_market_slot *s, pg_market_result *r) {
   pg_divu k1000 = pg_divu_make(1000);
   uint64_t lb = s->import_price, ls = s->export_price;
+  bool cfast = fits64(lb, r->demand_wh), pfast = fits64(ls, r->supply_wh);
   int64_t fees = 0, pay = 0, rev = 0;
   for (size_t i = 0; i < s->n_consumers; i++) {
     pg_market_party *c = &ws->rc[i];
-    int64_t total = ws->camt[i] + ws->cfee[i], base = per_kwh(&k1000, lb, ws->cw[i], true);
+    int64_t total = ws->camt[i] + ws->cfee[i];
+    int64_t base = per_kwh(&k1000, cfast, lb, ws->cw[i], true);
     *c = (pg_market_party){ws->cm[i], ws->cw[i] - ws->cm[i], ws->camt[i], ws->cfee[i],
                            total, base, base - total};
     fees += ws->cfee[i];
@@ -404,7 +336,7 @@ static void fill_parties(pg_market_ws *ws, const pg_market_slot *s, pg_market_re
   }
   for (size_t j = 0; j < s->n_producers; j++) {
     pg_market_party *p = &ws->rp[j];
-    int64_t base = per_kwh(&k1000, ls, ws->pw[j], false);
+    int64_t base = per_kwh(&k1000, pfast, ls, ws->pw[j], false);
     *p = (pg_market_party){ws->pm[j], ws->pw[j] - ws->pm[j], ws->pamt[j], 0,
                            ws->pamt[j], base, ws->pamt[j] - base};
     rev += ws->pamt[j];

@@ -4,6 +4,7 @@
 #ifndef P2PGRID_MARKET_INT_H
 #define P2PGRID_MARKET_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -97,6 +98,18 @@ struct pg_market_ws {
 PG_NODISCARD int pg_market_ws_grow(pg_market_ws *ws, size_t nc, size_t np);
 /* Releases every array (the struct itself stays). */
 void pg_market_ws_release(pg_market_ws *ws);
+
+/* The auctions' books matched (book.c): fills ws->ckey, ws->pkey (the
+ * effective bid and ask of every member), ws->cm, ws->pm (community Wh, 0
+ * for the unmatched) and, for pay-as-bid, ws->pnum (2 x the sum of bid x Wh
+ * over each producer's matches; 0 for the unmatched). Needs ws->cw, ws->pw. */
+typedef struct pg_book_match {
+  int64_t matched;
+  uint64_t last_bid, last_ask; /* of the last match; 0 without one */
+  u128 volume_bid;             /* sum of bid x Wh over the matches */
+} pg_book_match;
+void pg_market_match(pg_market_ws *ws, const pg_market_slot *s, bool pay_as_bid,
+                     pg_book_match *out);
 
 /* Settles a sharing mechanism (sharing.c) into ws; called by the settle
  * functions after the common checks, with S the slot supply and D the
