@@ -159,6 +159,10 @@ int pg_lr_split(pg_lr_scratch *sc, uint64_t target, const int64_t *w, size_t n, 
     memset(out, 0, n * sizeof *out);
     return W == 0 && target ? PG_ERR_STATE : PG_OK;
   }
+  if (target == (uint64_t)W) { /* every share target*w_i/W = w_i exactly */
+    memcpy(out, w, n * sizeof *out);
+    return PG_OK;
+  }
   return pg_lr_lin(sc, target, w, 0, NULL, n, (uint64_t)W, target, out);
 }
 
