@@ -7,7 +7,10 @@
  *   market_settle_ws_<mech>_<n>  pg_market_ws_settle on one workspace reused
  *                                for every slot (no allocation once warm);
  * each in ms/slot and ns/member (mean over the run). Both paths must give
- * the same results (checked, not timed). Numbers only, no pass/fail.
+ * the same results (checked, not timed). Beside them, the floor they are
+ * measured against: market_touch_<n>, the ns/member of only reading every
+ * member's input and writing its result entry once (no arithmetic), in the
+ * same memory. Numbers only, no pass/fail.
  * Optional argv[1]: seconds per measurement (default 0.5). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +77,29 @@ static int same(const pg_market_result *a, const pg_market_result *b) {
          memcmp(a->producers, b->producers, a->n_producers * sizeof *a->producers) == 0;
 }
 
+/* the memory floor: read each member once, write its result entry once */
+static double time_touch(const pg_market_slot *s, pg_market_party *rc, pg_market_party *rp,
+                         double secs) {
+  size_t done = 0;
+  double t0 = now(), t;
+  do {
+    for (size_t i = 0; i < s->n_consumers; i++) {
+      const pg_market_consumer *c = &s->consumers[i];
+      int64_t u = c->usage_wh + (int64_t)(c->has_bid ? c->bid_per_kwh : 0);
+      rc[i] = (pg_market_party){u, u, u, u, u, u, u};
+    }
+    for (size_t j = 0; j < s->n_producers; j++) {
+      const pg_market_producer *p = &s->producers[j];
+      int64_t o = p->output_wh + (int64_t)(p->has_ask ? p->ask_per_kwh : 0);
+      rp[j] = (pg_market_party){o, o, o, o, o, o, o};
+    }
+    __asm__ volatile("" ::: "memory");
+    done++;
+    t = now();
+  } while (t - t0 < secs || done < 3);
+  return (t - t0) / (double)done;
+}
+
 static void print(const char *path, const char *mech, const char *label, double sec, size_t n) {
   printf("market_settle%s_%s_%s: %.3f ms/slot\n", path, mech, label, sec * 1e3);
   printf("market_settle%s_%s_%s_per_member: %.1f ns/member\n", path, mech, label,
@@ -103,6 +129,12 @@ int main(int argc, char **argv) {
       c[i].bid_per_kwh = 80 + rnd() % 240;
     }
     pg_market_slot s = {p, np, c, nc, 300, 100, 5, 200, 250, 150, 0, NULL, 0};
+    pg_market_party *rc = malloc(nc * sizeof *rc), *rp = malloc(np * sizeof *rp);
+    if (!rc || !rp) return 1;
+    double touch = time_touch(&s, rc, rp, secs);
+    printf("market_touch_%s: %.1f ns/member\n", labels[k], touch * 1e9 / (double)sizes[k]);
+    free(rc);
+    free(rp);
     for (int m = 0; m < PG_MARKET_NMECH; m++) {
       const char *name = pg_market_mech_name((pg_market_mech)m);
       pg_market_result old, neu;

@@ -403,7 +403,6 @@ int pg_market_ws_settle(pg_market_ws *ws, const pg_market_slot *s, pg_market_mec
     return pg_fail(d, PG_ERR_NOMEM, "out of memory settling %zu participants", nc + np);
   int64_t S = 0, D = 0;
   if ((rc = check_members(s, ws->pw, ws->cw, &S, &D, d))) return rc;
-  if (pg_market_mech_is_sharing(mech)) return pg_market_share_settle(ws, s, mech, S, D, out, d);
   pg_market_result r;
   memset(&r, 0, sizeof r);
   r.mech = mech;
@@ -413,8 +412,10 @@ int pg_market_ws_settle(pg_market_ws *ws, const pg_market_slot *s, pg_market_mec
   r.n_producers = np;
   r.consumers = ws->rc;
   r.producers = ws->rp;
-  if ((rc = settle_trading(ws, s, mech, S, D, &r)))
-    return pg_fail(d, rc, "internal rounding error");
+  if (pg_market_mech_is_sharing(mech)) rc = pg_market_share_settle(ws, s, &r, d);
+  else if ((rc = settle_trading(ws, s, mech, S, D, &r)))
+    pg_fail(d, rc, "internal rounding error");
+  if (rc) return rc;
   *out = r;
   return PG_OK;
 }

@@ -111,11 +111,10 @@ typedef struct pg_book_match {
 void pg_market_match(pg_market_ws *ws, const pg_market_slot *s, bool pay_as_bid,
                      pg_book_match *out);
 
-/* Settles a sharing mechanism (sharing.c) into ws; called by the settle
- * functions after the common checks, with S the slot supply and D the
- * demand. Same contract as pg_market_ws_settle. */
+/* Settles a sharing mechanism (sharing.c) into ws; called by
+ * pg_market_ws_settle after the common checks with *r holding the mech, the
+ * counts, the slot totals and the workspace's party arrays. Same errors. */
 PG_NODISCARD int pg_market_share_settle(pg_market_ws *ws, const pg_market_slot *s,
-                                        pg_market_mech mech, int64_t S, int64_t D,
-                                        pg_market_result *out, pg_diag *d);
+                                        pg_market_result *r, pg_diag *d);
 
 #endif

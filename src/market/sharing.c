@@ -225,22 +225,13 @@ static int share_fill(share_ws *w, const pg_market_slot *s, pg_market_mech mech,
   return PG_OK;
 }
 
-int pg_market_share_settle(pg_market_ws *ws, const pg_market_slot *s, pg_market_mech mech,
-                           int64_t S, int64_t D, pg_market_result *out, pg_diag *d) {
-  int rc = check_sharing(s, mech, d);
+int pg_market_share_settle(pg_market_ws *ws, const pg_market_slot *s, pg_market_result *r,
+                           pg_diag *d) {
+  int rc = check_sharing(s, r->mech, d);
   if (rc) return rc;
-  pg_market_result r;
-  memset(&r, 0, sizeof r);
-  r.mech = mech;
-  r.n_consumers = s->n_consumers;
-  r.n_producers = s->n_producers;
-  r.supply_wh = S;
-  r.demand_wh = D;
-  r.consumers = ws->rc;
-  r.producers = ws->rp;
   share_ws w = {ws->sc, ws->num, ws->cm, ws->t1, ws->t2, ws->pm, ws->camt, ws->cfee};
-  if ((rc = share_fill(&w, s, mech, S, &r))) return pg_fail(d, rc, "internal rounding error");
-  *out = r;
+  if ((rc = share_fill(&w, s, r->mech, r->supply_wh, r)))
+    return pg_fail(d, rc, "internal rounding error");
   return PG_OK;
 }
 

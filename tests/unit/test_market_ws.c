@@ -296,28 +296,36 @@ static void test_divider(void **state) {
   }
 }
 
-/* the reference: sort (remainder descending, index ascending), first k */
-typedef struct ref_item {
-  uint64_t rem;
+/* the references' order: key descending (or ascending), ties to the lower
+ * index; for rounding the key is the remainder, in the books the price */
+typedef struct ref_ord {
+  uint64_t key;
   size_t idx;
-} ref_item;
+} ref_ord;
 
-static int ref_cmp(const void *a, const void *b) {
-  const ref_item *x = a, *y = b;
-  if (x->rem != y->rem) return x->rem > y->rem ? -1 : 1;
+static int ord_desc(const void *a, const void *b) {
+  const ref_ord *x = a, *y = b;
+  if (x->key != y->key) return x->key > y->key ? -1 : 1;
   return x->idx < y->idx ? -1 : (x->idx > y->idx);
 }
 
+static int ord_asc(const void *a, const void *b) {
+  const ref_ord *x = a, *y = b;
+  if (x->key != y->key) return x->key < y->key ? -1 : 1;
+  return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* sort (remainder descending, index ascending), the first k get a unit */
 static void ref_round(const u128 *num, size_t n, u128 den, uint64_t target, int64_t *out,
-                      ref_item *it) {
+                      ref_ord *it) {
   u128 sum = 0;
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     out[i] = (int64_t)(num[i] / den);
     sum += num[i] / den;
-    if (num[i] % den) it[m++] = (ref_item){(uint64_t)(num[i] % den), i};
+    if (num[i] % den) it[m++] = (ref_ord){(uint64_t)(num[i] % den), i};
   }
-  qsort(it, m, sizeof *it, ref_cmp);
+  qsort(it, m, sizeof *it, ord_desc);
   for (size_t j = 0; j < (size_t)(target - sum); j++) out[it[j].idx]++;
 }
 
@@ -328,7 +336,7 @@ static void test_rounding(void **state) {
   static int64_t x[N], y[N], out[N], want[N];
   static uint64_t rem[N];
   static uint32_t idx[N];
-  static ref_item it[N];
+  static ref_ord it[N];
   pg_lr_scratch sc = {rem, idx};
   rng_state = 7;
   for (int t = 0; t < 3000; t++) {
@@ -365,23 +373,6 @@ static void test_rounding(void **state) {
 
 /* ---- the auctions against the member-by-member walk of 2b144fb ---- */
 
-typedef struct ref_ord {
-  uint64_t price;
-  size_t idx;
-} ref_ord;
-
-static int ord_asc(const void *a, const void *b) {
-  const ref_ord *x = a, *y = b;
-  if (x->price != y->price) return x->price < y->price ? -1 : 1;
-  return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
-
-static int ord_desc(const void *a, const void *b) {
-  const ref_ord *x = a, *y = b;
-  if (x->price != y->price) return x->price > y->price ? -1 : 1;
-  return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
-
 enum { AN = 12 };
 
 typedef struct ref_walk {
@@ -410,14 +401,14 @@ static void ref_auction(const pg_market_slot *s, ref_walk *w) {
   size_t bi = 0, ai = 0;
   int64_t bleft = nb ? s->consumers[bids[0].idx].usage_wh : 0;
   int64_t aleft = na ? s->producers[asks[0].idx].output_wh : 0;
-  while (bi < nb && ai < na && bids[bi].price >= asks[ai].price) {
+  while (bi < nb && ai < na && bids[bi].key >= asks[ai].key) {
     int64_t q = bleft < aleft ? bleft : aleft;
     w->cm[bids[bi].idx] += q;
     w->pm[asks[ai].idx] += q;
     w->m += q;
-    w->last_bid = bids[bi].price;
-    w->last_ask = asks[ai].price;
-    w->pnum[asks[ai].idx] += (u128)2 * bids[bi].price * (uint64_t)q;
+    w->last_bid = bids[bi].key;
+    w->last_ask = asks[ai].key;
+    w->pnum[asks[ai].idx] += (u128)2 * bids[bi].key * (uint64_t)q;
     bleft -= q;
     aleft -= q;
     if (bleft == 0 && ++bi < nb) bleft = s->consumers[bids[bi].idx].usage_wh;
@@ -431,7 +422,7 @@ static void test_auction_walk(void **state) {
   (void)state;
   pg_market_producer p[AN];
   pg_market_consumer c[AN];
-  ref_item it[AN];
+  ref_ord it[AN];
   int64_t want[AN];
   rng_state = 99;
   for (int t = 0; t < 20000; t++) {
