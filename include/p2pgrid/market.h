@@ -304,6 +304,36 @@ PG_NODISCARD int pg_market_settle(const pg_market_slot *slot, pg_market_mech mec
                                   pg_market_result *out, pg_diag *d);
 void pg_market_result_free(pg_market_result *r);
 
+/* SETTLEMENT WORKSPACE: the memory of settling (scratch and the result
+ * arrays) kept from slot to slot, so settling many slots allocates nothing
+ * once the workspace has seen the largest slot (it grows to the largest
+ * counts it has settled, never shrinks). Results are identical to
+ * pg_market_settle, field by field (tests/unit/test_market_ws.c).
+ * Ownership: the caller owns the workspace (pg_market_ws_free); a result
+ * settled by pg_market_ws_settle borrows its consumers/producers arrays from
+ * the workspace: they stay valid until the next pg_market_ws_settle or
+ * pg_market_ws_reserve on it or pg_market_ws_free, and must never be passed
+ * to pg_market_result_free (copy them to keep them).
+ * Threads: a workspace is used by one thread at a time; different workspaces
+ * settle concurrently (settlement has no global state). */
+typedef struct pg_market_ws pg_market_ws;
+
+/* An empty workspace (no memory reserved yet). PG_ERR_NOMEM. */
+PG_NODISCARD int pg_market_ws_new(pg_market_ws **out, pg_diag *d);
+/* Frees the workspace and every array it lent; NULL is ignored. */
+void pg_market_ws_free(pg_market_ws *ws);
+/* Reserves room for slots of up to n_consumers and n_producers (optional:
+ * pg_market_ws_settle grows as needed). Invalidates results it lent.
+ * PG_ERR_TOO_LARGE above PG_MARKET_MAX_PARTIES, PG_ERR_NOMEM (the workspace
+ * then keeps its previous capacity). */
+PG_NODISCARD int pg_market_ws_reserve(pg_market_ws *ws, size_t n_consumers, size_t n_producers,
+                                      pg_diag *d);
+/* Settles a slot like pg_market_settle, every mechanism, into *out whose
+ * party arrays belong to ws (above). Same errors; on failure *out is zeroed
+ * and the workspace stays usable. */
+PG_NODISCARD int pg_market_ws_settle(pg_market_ws *ws, const pg_market_slot *slot,
+                                     pg_market_mech mech, pg_market_result *out, pg_diag *d);
+
 /* Participation factors: out[k] = floor(wh * percent[k] / 100), the slice of
  * one meter's slot energy taking part in community k (never more than wh in
  * all; the rest stays with the supplier). PG_ERR_INVALID when wh < 0, a

@@ -75,8 +75,9 @@ void pg_market_result_free(pg_market_result *r) {
 
 /* ---- validation ---- */
 
-static int check_slot(const pg_market_slot *s, pg_market_mech mech, int64_t *S, int64_t *D,
-                      pg_diag *d) {
+/* The slot's scalars (counts, prices, fees); members are checked by
+ * check_members once the workspace has room for them. */
+static int check_slot(const pg_market_slot *s, pg_market_mech mech, pg_diag *d) {
   if ((unsigned)mech >= PG_MARKET_NMECH_ALL)
     return pg_fail(d, PG_ERR_INVALID, "unknown mechanism %d", (int)mech);
   if ((s->n_producers && !s->producers) || (s->n_consumers && !s->consumers))
@@ -100,6 +101,12 @@ static int check_slot(const pg_market_slot *s, pg_market_mech mech, int64_t *S, 
   if (s->fee_bp > 10000)
     return pg_fail(d, PG_ERR_INVALID, "fee of %llu basis points above 100%%",
                    (unsigned long long)s->fee_bp);
+  return PG_OK;
+}
+
+/* The first member out of the limits, in order, named (the slow path of
+ * check_members, which knows one is there). */
+static int member_error(const pg_market_slot *s, pg_diag *d) {
   int64_t tot = 0;
   for (size_t i = 0; i < s->n_producers; i++) {
     const pg_market_producer *p = &s->producers[i];
@@ -113,7 +120,6 @@ static int check_slot(const pg_market_slot *s, pg_market_mech mech, int64_t *S, 
     if (tot > PG_MARKET_MAX_WH)
       return pg_fail(d, PG_ERR_TOO_LARGE, "total supply above the limit");
   }
-  *S = tot;
   tot = 0;
   for (size_t i = 0; i < s->n_consumers; i++) {
     const pg_market_consumer *c = &s->consumers[i];
@@ -125,333 +131,304 @@ static int check_slot(const pg_market_slot *s, pg_market_mech mech, int64_t *S, 
     tot += c->usage_wh;
     if (tot > PG_MARKET_MAX_WH) return pg_fail(d, PG_ERR_TOO_LARGE, "total demand above the limit");
   }
-  *D = tot;
-  return PG_OK;
+  return pg_fail(d, PG_ERR_STATE, "member check disagrees"); /* cannot happen */
+}
+
+/* Every member's energy and price within the limits; copies the energies to
+ * pw and cw and sums them into *S and *D. One branch-free pass (an energy
+ * is out of range iff, as unsigned, it is above the limit; the sums cannot
+ * overflow: 2^22 members of at most 2^40 Wh); member_error names the first
+ * offender. */
+static int check_members(const pg_market_slot *s, int64_t *pw, int64_t *cw, int64_t *S,
+                         int64_t *D, pg_diag *d) {
+  uint64_t bad = 0, tot = 0;
+  for (size_t i = 0; i < s->n_producers; i++) {
+    const pg_market_producer *p = &s->producers[i];
+    uint64_t e = (uint64_t)p->output_wh;
+    bad |= (uint64_t)(e > (uint64_t)PG_MARKET_MAX_WH) |
+           (uint64_t)(p->has_ask & (p->ask_per_kwh > PG_MARKET_MAX_PRICE));
+    tot += e;
+    pw[i] = (int64_t)e;
+  }
+  bad |= tot > (uint64_t)PG_MARKET_MAX_WH;
+  *S = (int64_t)tot;
+  tot = 0;
+  for (size_t i = 0; i < s->n_consumers; i++) {
+    const pg_market_consumer *c = &s->consumers[i];
+    uint64_t e = (uint64_t)c->usage_wh;
+    bad |= (uint64_t)(e > (uint64_t)PG_MARKET_MAX_WH) |
+           (uint64_t)(c->has_bid & (c->bid_per_kwh > PG_MARKET_MAX_PRICE));
+    tot += e;
+    cw[i] = (int64_t)e;
+  }
+  bad |= tot > (uint64_t)PG_MARKET_MAX_WH;
+  *D = (int64_t)tot;
+  return bad ? member_error(s, d) : PG_OK;
+}
+
+/* ---- the money of one side ---- */
+
+/* How one side's exact amounts are given: numerators a*x + b*(y-x) over den
+ * (LIN, y NULL: a*x), a total split pro rata to energy (SPLIT) or numerators
+ * in an array (NUM). */
+typedef struct money_rule {
+  enum { MR_LIN, MR_SPLIT, MR_NUM } kind;
+  uint64_t a, b, den, target;
+  const int64_t *x, *y;
+  const u128 *num;
+} money_rule;
+
+static money_rule lin(uint64_t a, const int64_t *x, uint64_t b, const int64_t *y, uint64_t den) {
+  return (money_rule){MR_LIN, a, b, den, 0, x, y, NULL};
+}
+
+static money_rule split(uint64_t target) {
+  return (money_rule){MR_SPLIT, 0, 0, 1, target, NULL, NULL, NULL};
+}
+
+/* out[i] = the side's amounts, total rounded up (producers) or down. */
+static int side_money(pg_lr_scratch *sc, const money_rule *m, bool up, const int64_t *w,
+                      size_t n, int64_t W, int64_t *out) {
+  if (m->kind == MR_LIN)
+    return pg_lr_lin(sc, m->a, m->x, m->b, m->y, n, m->den, up ? PG_LR_CEIL : PG_LR_FLOOR, out);
+  if (m->kind == MR_SPLIT) return pg_lr_split(sc, m->target, w, n, W, out);
+  u128 sum = 0;
+  for (size_t i = 0; i < n; i++) sum += m->num[i];
+  uint64_t target = up ? pg_div_ceil(sum, m->den) : pg_div_floor(sum, m->den);
+  return pg_lr_round(sc, m->num, n, m->den, target, out);
 }
 
 /* ---- the auctions ---- */
 
-/* min(bid, lambda_b), lambda_b without a bid */
-static uint64_t effective_bid(const pg_market_consumer *c, uint64_t lb) {
-  return c->has_bid && c->bid_per_kwh < lb ? c->bid_per_kwh : lb;
-}
-
-/* max(ask, lambda_s), lambda_s without an ask */
-static uint64_t effective_ask(const pg_market_producer *p, uint64_t ls) {
-  return p->has_ask && p->ask_per_kwh > ls ? p->ask_per_kwh : ls;
-}
-
-typedef struct ord {
-  uint64_t price;
-  size_t idx;
-} ord;
-
-static int ord_asc(const void *a, const void *b) {
-  const ord *x = a, *y = b;
-  if (x->price != y->price) return x->price < y->price ? -1 : 1;
-  return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
-
-static int ord_desc(const void *a, const void *b) {
-  const ord *x = a, *y = b;
-  if (x->price != y->price) return x->price > y->price ? -1 : 1;
-  return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
-
-/* Fills cm/pm (community Wh per consumer/producer) and the exact amounts in
- * 1/2000 units: cnum (consumer charges) and pnum (producer revenues).
- * Proof of the guarantees (header): books are sorted, so a matched consumer's
- * effective bid >= the last matched bid >= p* >= the last matched ask >= any
- * matched producer's effective ask; in pay-as-bid a match is priced at a bid
- * >= the producer's ask. Utility energy is priced lambda_b (consumers) /
- * lambda_s (producers). Effective bids are <= lambda_b and <= the bid,
- * effective asks >= lambda_s and >= the ask, so community energy never costs
- * a consumer more than its bid or earns a producer less than its ask, and
- * charges <= baseline, revenues >= baseline. */
-static int auction(const pg_market_slot *s, bool pay_as_bid, int64_t *cm, int64_t *pm, u128 *cnum,
-                   u128 *pnum, int64_t *matched, bool *has_price, double *price) {
-  size_t nc = s->n_consumers, np = s->n_producers;
+/* Matches the books (ws->cm, ws->pm: community Wh; book.c) and sets the
+ * two sides' money rules, in 1/2000 units. Proof of the guarantees (header): books are
+ * sorted, so a matched consumer's effective bid >= the last matched bid >=
+ * p* >= the last matched ask >= any matched producer's effective ask; in
+ * pay-as-bid a match is priced at a bid >= the producer's ask. Utility
+ * energy is priced lambda_b (consumers) / lambda_s (producers). Effective
+ * bids are <= lambda_b and <= the bid, effective asks >= lambda_s and >= the
+ * ask, so community energy never costs a consumer more than its bid or earns
+ * a producer less than its ask, and charges <= baseline, revenues >=
+ * baseline. */
+static void auction(pg_market_ws *ws, const pg_market_slot *s, bool pay_as_bid,
+                    pg_market_result *r, money_rule *cr, money_rule *pr) {
   uint64_t lb = s->import_price, ls = s->export_price;
-  ord *bids = malloc((nc ? nc : 1) * sizeof *bids), *asks = malloc((np ? np : 1) * sizeof *asks);
-  int rc = PG_ERR_NOMEM;
-  if (!bids || !asks) goto out;
-  size_t nb = 0, na = 0;
-  for (size_t i = 0; i < nc; i++) {
-    cm[i] = 0;
-    cnum[i] = 0;
-    const pg_market_consumer *c = &s->consumers[i];
-    if (c->usage_wh > 0)
-      bids[nb++] = (ord){effective_bid(c, lb), i};
-  }
-  for (size_t j = 0; j < np; j++) {
-    pm[j] = 0;
-    pnum[j] = 0;
-    const pg_market_producer *p = &s->producers[j];
-    if (p->output_wh > 0)
-      asks[na++] = (ord){effective_ask(p, ls), j};
-  }
-  qsort(bids, nb, sizeof *bids, ord_desc);
-  qsort(asks, na, sizeof *asks, ord_asc);
-  size_t bi = 0, ai = 0;
-  int64_t bleft = nb ? s->consumers[bids[0].idx].usage_wh : 0;
-  int64_t aleft = na ? s->producers[asks[0].idx].output_wh : 0;
-  uint64_t last_bid = 0, last_ask = 0;
-  int64_t m = 0;
-  u128 volume_bid = 0; /* sum bid*q, for the displayed average */
-  while (bi < nb && ai < na && bids[bi].price >= asks[ai].price) {
-    int64_t q = bleft < aleft ? bleft : aleft;
-    size_t ci = bids[bi].idx, pj = asks[ai].idx;
-    cm[ci] += q;
-    pm[pj] += q;
-    m += q;
-    last_bid = bids[bi].price;
-    last_ask = asks[ai].price;
-    volume_bid += (u128)last_bid * (uint64_t)q;
-    if (pay_as_bid) {
-      cnum[ci] += (u128)2 * last_bid * (uint64_t)q;
-      pnum[pj] += (u128)2 * last_bid * (uint64_t)q;
-    }
-    bleft -= q;
-    aleft -= q;
-    if (bleft == 0 && ++bi < nb) bleft = s->consumers[bids[bi].idx].usage_wh;
-    if (aleft == 0 && ++ai < na) aleft = s->producers[asks[ai].idx].output_wh;
-  }
-  *matched = m;
-  *has_price = m > 0;
+  pg_book_match bm;
+  pg_market_match(ws, s, pay_as_bid, &bm);
+  int64_t *cm = ws->cm, *pm = ws->pm, m = bm.matched;
+  uint64_t last_bid = bm.last_bid, last_ask = bm.last_ask;
+  u128 volume_bid = bm.volume_bid;
+  r->matched_wh = m;
+  r->has_price = m > 0;
   if (!pay_as_bid) {
     uint64_t p2 = last_bid + last_ask; /* 2 p* */
-    for (size_t i = 0; i < nc; i++) cnum[i] = (u128)p2 * (uint64_t)cm[i];
-    for (size_t j = 0; j < np; j++) pnum[j] = (u128)p2 * (uint64_t)pm[j];
-    *price = (double)p2 / 2.0;
-  } else {
-    *price = m ? (double)volume_bid / (double)m : 0.0;
+    *cr = lin(p2, cm, 2 * lb, ws->cw, 2000);
+    *pr = lin(p2, pm, 2 * ls, ws->pw, 2000);
+    r->buy_price = r->sell_price = (double)p2 / 2.0;
+    return;
   }
-  for (size_t i = 0; i < nc; i++)
-    cnum[i] += (u128)2 * lb * (uint64_t)(s->consumers[i].usage_wh - cm[i]);
-  for (size_t j = 0; j < np; j++)
-    pnum[j] += (u128)2 * ls * (uint64_t)(s->producers[j].output_wh - pm[j]);
-  rc = PG_OK;
-out:
-  free(bids);
-  free(asks);
-  return rc;
+  /* a consumer's matches are all priced at its own effective bid */
+  for (size_t i = 0; i < s->n_consumers; i++)
+    ws->num[i] = (u128)2 * ws->ckey[i] * (uint64_t)cm[i] +
+                 (u128)2 * lb * (uint64_t)(ws->cw[i] - cm[i]);
+  for (size_t j = 0; j < s->n_producers; j++)
+    ws->pnum[j] += (u128)2 * ls * (uint64_t)(ws->pw[j] - pm[j]);
+  *cr = (money_rule){MR_NUM, 0, 0, 2000, 0, NULL, NULL, ws->num};
+  *pr = (money_rule){MR_NUM, 0, 0, 2000, 0, NULL, NULL, ws->pnum};
+  r->buy_price = r->sell_price = m ? (double)volume_bid / (double)m : 0.0;
+}
+
+/* ---- mmr and sdr ---- */
+
+static void mmr(pg_market_ws *ws, const pg_market_slot *s, int64_t S, int64_t D,
+                pg_market_result *r, money_rule *cr, money_rule *pr) {
+  uint64_t lb = s->import_price, ls = s->export_price, pm2 = lb + ls; /* 2 P_mid */
+  if (S >= D) {
+    /* consumers pay P_mid <= lambda_b. Producers share
+     * T = (2P_mid*D + 2ls(S-D))/2000 >= 2ls*S/2000 (as P_mid >= ls): each
+     * share T*o_j/S >= ls*o_j/1000, the baseline. */
+    *cr = lin(pm2, ws->cw, 0, NULL, 2000);
+    u128 tn = (u128)pm2 * (uint64_t)D + (u128)2 * ls * (uint64_t)(S - D);
+    *pr = split(pg_div_ceil(tn, 2000));
+    r->buy_price = (double)pm2 / 2.0;
+    r->sell_price = S ? (double)tn / 2.0 / (double)S : (double)pm2 / 2.0;
+  } else {
+    /* producers earn P_mid >= lambda_s; consumers share
+     * T = (2P_mid*S + 2lb(D-S))/2000 <= 2lb*D/2000: each share <= lb*u_i/1000. */
+    *pr = lin(pm2, ws->pw, 0, NULL, 2000);
+    u128 tn = (u128)pm2 * (uint64_t)S + (u128)2 * lb * (uint64_t)(D - S);
+    *cr = split(pg_div_floor(tn, 2000));
+    r->sell_price = (double)pm2 / 2.0;
+    r->buy_price = (double)tn / 2.0 / (double)D;
+  }
+}
+
+static void sdr(pg_market_ws *ws, const pg_market_slot *s, int64_t S, int64_t D,
+                pg_market_result *r, money_rule *cr, money_rule *pr) {
+  uint64_t lb = s->import_price, ls = s->export_price;
+  if (D == 0 || S > D) {
+    /* SDR > 1 (D = 0 counts as SDR infinite): both prices lambda_s, which is
+     * <= lambda_b for consumers and the producers' baseline exactly. */
+    *cr = lin(ls, ws->cw, 0, NULL, 1000);
+    *pr = lin(ls, ws->pw, 0, NULL, 1000);
+    r->buy_price = r->sell_price = (double)ls;
+    return;
+  }
+  if (S == 0) {
+    /* SDR = 0: P_buy = lambda_b; no producer output to pay. */
+    *cr = lin(lb, ws->cw, 0, NULL, 1000);
+    *pr = lin(0, ws->pw, 0, NULL, 1000);
+    r->buy_price = r->sell_price = (double)lb;
+    return;
+  }
+  /* 0 < SDR <= 1. With Q = (lb-ls)S + ls*D: P_sell = lb*ls*D/Q, so
+   * producers' total P = lb*ls*D*S/(1000Q) and consumers' total
+   * C = P + lb(D-S)/1000 = (lb*ls*D*S + lb(D-S)Q)/(1000Q).
+   * Q <= (lb-ls)D + ls*D = lb*D gives P_sell >= ls; Q >= ls*D gives
+   * P_sell <= lb, so P_buy (a mean of P_sell and lb) <= lb. Pro rata
+   * shares of C (rounded down) and P (rounded up) keep the baseline. */
+  u128 Q = (u128)(lb - ls) * (uint64_t)S + (u128)ls * (uint64_t)D;
+  if (Q == 0) { /* ls = 0 and lb*S = 0, i.e. both prices 0 */
+    *cr = *pr = split(0);
+    r->buy_price = r->sell_price = 0;
+    return;
+  }
+  u256 pn = mul128((u128)lb * ls, (u128)(uint64_t)D * (uint64_t)S);
+  u256 cn = add256(pn, mul128((u128)lb * (uint64_t)(D - S), Q));
+  u128 rem;
+  u128 pq = div256(pn, Q * 1000, &rem);
+  *pr = split((uint64_t)(pq + (rem != 0)));
+  *cr = split((uint64_t)div256(cn, Q * 1000, NULL));
+  u128 ps_int = div256(mul128((u128)lb * ls, (u128)(uint64_t)D), Q, &rem);
+  double psell = (double)ps_int + (double)rem / (double)Q;
+  r->sell_price = psell;
+  r->buy_price = (psell * (double)S + (double)lb * (double)(D - S)) / (double)D;
 }
 
 /* ---- settle ---- */
 
-int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_result *out,
-                     pg_diag *d) {
-  memset(out, 0, sizeof *out);
-  int64_t S = 0, D = 0;
-  int rc = check_slot(s, mech, &S, &D, d);
-  if (rc) return rc;
-  if (pg_market_mech_is_sharing(mech)) return pg_market_share_settle(s, mech, S, D, out, d);
-  size_t nc = s->n_consumers, np = s->n_producers, nmax = nc > np ? nc : np;
+/* floor (up false) or ceil of p*e/1000; fast when every p*e + 999 of the
+ * side fits 64 bits (one multiply-shift division, no remainder) */
+static int64_t per_kwh(const pg_divu *k1000, bool fast, uint64_t p, int64_t e, bool up) {
+  if (fast) return (int64_t)pg_divu_q(k1000, p * (uint64_t)e + (up ? 999 : 0));
+  u128 n = (u128)p * (uint64_t)e;
+  return (int64_t)(up ? pg_div_ceil(n, 1000) : pg_div_floor(n, 1000));
+}
+
+static bool fits64(uint64_t p, int64_t total) {
+  return (u128)p * (uint64_t)total + 999 <= UINT64_MAX;
+}
+
+/* The parties' results from the dense arrays, and the slot's totals. */
+static void fill_parties(pg_market_ws *ws, const pg_market_slot *s, pg_market_result *r) {
+  pg_divu k1000 = pg_divu_make(1000);
   uint64_t lb = s->import_price, ls = s->export_price;
+  bool cfast = fits64(lb, r->demand_wh), pfast = fits64(ls, r->supply_wh);
+  int64_t fees = 0, pay = 0, rev = 0;
+  for (size_t i = 0; i < s->n_consumers; i++) {
+    pg_market_party *c = &ws->rc[i];
+    int64_t total = ws->camt[i] + ws->cfee[i];
+    int64_t base = per_kwh(&k1000, cfast, lb, ws->cw[i], true);
+    *c = (pg_market_party){ws->cm[i], ws->cw[i] - ws->cm[i], ws->camt[i], ws->cfee[i],
+                           total, base, base - total};
+    fees += ws->cfee[i];
+    pay += total;
+  }
+  for (size_t j = 0; j < s->n_producers; j++) {
+    pg_market_party *p = &ws->rp[j];
+    int64_t base = per_kwh(&k1000, pfast, ls, ws->pw[j], false);
+    *p = (pg_market_party){ws->pm[j], ws->pw[j] - ws->pm[j], ws->pamt[j], 0,
+                           ws->pamt[j], base, ws->pamt[j] - base};
+    rev += ws->pamt[j];
+  }
+  r->fees = fees;
+  r->consumer_payments = pay;
+  r->producer_revenues = rev;
+  r->utility_import_cost = (int64_t)pg_div_ceil((u128)lb * (uint64_t)r->import_wh, 1000);
+  r->utility_export_income = (int64_t)pg_div_floor((u128)ls * (uint64_t)r->export_wh, 1000);
+  r->grid_income = r->consumer_payments - r->producer_revenues - r->utility_import_cost +
+                   r->utility_export_income;
+}
+
+/* Settles a trading mechanism (checked slot, energies in ws->cw, ws->pw). */
+static int settle_trading(pg_market_ws *ws, const pg_market_slot *s, pg_market_mech mech,
+                          int64_t S, int64_t D, pg_market_result *r) {
+  size_t nc = s->n_consumers, np = s->n_producers;
+  int64_t M = S < D ? S : D;
+  r->import_wh = D > S ? D - S : 0;
+  r->export_wh = S > D ? S - D : 0;
+  r->has_price = true;
+  r->matched_wh = M;
+  money_rule cr, pr;
+  bool auctions = mech == PG_MARKET_PAY_AS_CLEAR || mech == PG_MARKET_PAY_AS_BID;
+  if (mech == PG_MARKET_FIXED) {
+    /* exact c_i = buy*u_i/1000, r_j = sell*o_j/1000 (no baseline guarantee) */
+    cr = lin(s->fixed_buy_price, ws->cw, 0, NULL, 1000);
+    pr = lin(s->fixed_sell_price, ws->pw, 0, NULL, 1000);
+    r->buy_price = (double)s->fixed_buy_price;
+    r->sell_price = (double)s->fixed_sell_price;
+  } else if (auctions) {
+    auction(ws, s, mech == PG_MARKET_PAY_AS_BID, r, &cr, &pr);
+  } else if (mech == PG_MARKET_MMR) {
+    mmr(ws, s, S, D, r, &cr, &pr);
+  } else {
+    sdr(ws, s, S, D, r, &cr, &pr);
+  }
+  int rc;
+  /* energy: community Wh per participant (the auctions matched theirs) */
+  if (!auctions && ((rc = pg_lr_split(&ws->sc, (uint64_t)M, ws->cw, nc, D, ws->cm)) ||
+                    (rc = pg_lr_split(&ws->sc, (uint64_t)M, ws->pw, np, S, ws->pm))))
+    return rc;
+  /* money: consumers' charges (total rounded down), producers' revenues (up) */
+  if ((rc = side_money(&ws->sc, &cr, false, ws->cw, nc, D, ws->camt)) ||
+      (rc = side_money(&ws->sc, &pr, true, ws->pw, np, S, ws->pamt)))
+    return rc;
+  int64_t ctot = 0;
+  for (size_t i = 0; i < nc; i++) ctot += ws->camt[i];
+  /* fees: per kWh of community energy, and basis points of the charge */
+  if ((rc = pg_market_fees(&ws->sc, s, nc, r->matched_wh, ws->cm, ws->camt, ctot, ws->cfee,
+                           ws->t1)))
+    return rc;
+  fill_parties(ws, s, r);
+  return PG_OK;
+}
+
+int pg_market_ws_settle(pg_market_ws *ws, const pg_market_slot *s, pg_market_mech mech,
+                        pg_market_result *out, pg_diag *d) {
+  memset(out, 0, sizeof *out);
+  int rc = check_slot(s, mech, d);
+  if (rc) return rc;
+  size_t nc = s->n_consumers, np = s->n_producers;
+  if (pg_market_ws_grow(ws, nc, np))
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory settling %zu participants", nc + np);
+  int64_t S = 0, D = 0;
+  if ((rc = check_members(s, ws->pw, ws->cw, &S, &D, d))) return rc;
   pg_market_result r;
   memset(&r, 0, sizeof r);
   r.mech = mech;
-  r.n_consumers = nc;
-  r.n_producers = np;
-  r.consumers = calloc(nc ? nc : 1, sizeof *r.consumers);
-  r.producers = calloc(np ? np : 1, sizeof *r.producers);
-  pg_lr_scratch sc = {malloc((nmax ? nmax : 1) * sizeof *sc.num),
-                malloc((nmax ? nmax : 1) * sizeof *sc.it)};
-  u128 *cnum = malloc((nc ? nc : 1) * sizeof *cnum);
-  u128 *pnum = malloc((np ? np : 1) * sizeof *pnum);
-  int64_t *cw = malloc((nc ? nc : 1) * sizeof *cw), *pw = malloc((np ? np : 1) * sizeof *pw);
-  int64_t *tmp = malloc((nmax ? nmax : 1) * sizeof *tmp);
-  int64_t *cm = malloc((nc ? nc : 1) * sizeof *cm), *pm = malloc((np ? np : 1) * sizeof *pm);
-  rc = PG_ERR_NOMEM;
-  if (!r.consumers || !r.producers || !sc.num || !sc.it || !cnum || !pnum || !cw || !pw ||
-      !tmp || !cm || !pm)
-    goto fail;
-  for (size_t i = 0; i < nc; i++) cw[i] = s->consumers[i].usage_wh;
-  for (size_t j = 0; j < np; j++) pw[j] = s->producers[j].output_wh;
-  int64_t M = S < D ? S : D;
   r.supply_wh = S;
   r.demand_wh = D;
-  r.import_wh = D > S ? D - S : 0;
-  r.export_wh = S > D ? S - D : 0;
-  r.has_price = true;
-
-  /* consumer charges: either exact numerators over cden (cnum) or a total
-   * Ctot_num/Ctot_den split pro rata to usage; same for producers. */
-  bool c_prorata = false, p_prorata = false;
-  uint64_t c_target = 0, p_target = 0;
-  u128 cden = 1, pden = 1;
-  switch (mech) {
-  case PG_MARKET_FIXED:
-    /* exact c_i = buy*u_i/1000, r_j = sell*o_j/1000 (no baseline guarantee) */
-    cden = pden = 1000;
-    for (size_t i = 0; i < nc; i++) cnum[i] = (u128)s->fixed_buy_price * (uint64_t)cw[i];
-    for (size_t j = 0; j < np; j++) pnum[j] = (u128)s->fixed_sell_price * (uint64_t)pw[j];
-    r.matched_wh = M;
-    r.buy_price = (double)s->fixed_buy_price;
-    r.sell_price = (double)s->fixed_sell_price;
-    break;
-  case PG_MARKET_PAY_AS_CLEAR:
-  case PG_MARKET_PAY_AS_BID: {
-    double price = 0;
-    rc = auction(s, mech == PG_MARKET_PAY_AS_BID, cm, pm, cnum, pnum, &r.matched_wh, &r.has_price,
-                 &price);
-    if (rc) goto fail;
-    cden = pden = 2000;
-    r.buy_price = r.sell_price = price;
-    break;
-  }
-  case PG_MARKET_MMR: {
-    uint64_t pm2 = lb + ls; /* 2 P_mid */
-    cden = pden = 2000;
-    r.matched_wh = M;
-    if (S >= D) {
-      /* consumers pay P_mid <= lambda_b. Producers share
-       * T = (2P_mid*D + 2ls(S-D))/2000 >= 2ls*S/2000 (as P_mid >= ls): each
-       * share T*o_j/S >= ls*o_j/1000, the baseline. */
-      for (size_t i = 0; i < nc; i++) cnum[i] = (u128)pm2 * (uint64_t)cw[i];
-      u128 tn = (u128)pm2 * (uint64_t)D + (u128)2 * ls * (uint64_t)(S - D);
-      p_prorata = true;
-      p_target = pg_div_ceil(tn, 2000);
-      r.buy_price = (double)pm2 / 2.0;
-      r.sell_price = S ? (double)tn / 2.0 / (double)S : (double)pm2 / 2.0;
-    } else {
-      /* producers earn P_mid >= lambda_s; consumers share
-       * T = (2P_mid*S + 2lb(D-S))/2000 <= 2lb*D/2000: each share <= lb*u_i/1000. */
-      for (size_t j = 0; j < np; j++) pnum[j] = (u128)pm2 * (uint64_t)pw[j];
-      u128 tn = (u128)pm2 * (uint64_t)S + (u128)2 * lb * (uint64_t)(D - S);
-      c_prorata = true;
-      c_target = pg_div_floor(tn, 2000);
-      r.sell_price = (double)pm2 / 2.0;
-      r.buy_price = (double)tn / 2.0 / (double)D;
-    }
-    break;
-  }
-  case PG_MARKET_SDR: {
-    r.matched_wh = M;
-    if (D == 0 || S > D) {
-      /* SDR > 1 (D = 0 counts as SDR infinite): both prices lambda_s, which is
-       * <= lambda_b for consumers and the producers' baseline exactly. */
-      cden = pden = 1000;
-      for (size_t i = 0; i < nc; i++) cnum[i] = (u128)ls * (uint64_t)cw[i];
-      for (size_t j = 0; j < np; j++) pnum[j] = (u128)ls * (uint64_t)pw[j];
-      r.buy_price = r.sell_price = (double)ls;
-    } else if (S == 0) {
-      /* SDR = 0: P_buy = lambda_b; no producer output to pay. */
-      cden = pden = 1000;
-      for (size_t i = 0; i < nc; i++) cnum[i] = (u128)lb * (uint64_t)cw[i];
-      for (size_t j = 0; j < np; j++) pnum[j] = 0;
-      r.buy_price = r.sell_price = (double)lb;
-    } else {
-      /* 0 < SDR <= 1. With Q = (lb-ls)S + ls*D: P_sell = lb*ls*D/Q, so
-       * producers' total P = lb*ls*D*S/(1000Q) and consumers' total
-       * C = P + lb(D-S)/1000 = (lb*ls*D*S + lb(D-S)Q)/(1000Q).
-       * Q <= (lb-ls)D + ls*D = lb*D gives P_sell >= ls; Q >= ls*D gives
-       * P_sell <= lb, so P_buy (a mean of P_sell and lb) <= lb. Pro rata
-       * shares of C (rounded down) and P (rounded up) keep the baseline. */
-      u128 Q = (u128)(lb - ls) * (uint64_t)S + (u128)ls * (uint64_t)D;
-      p_prorata = c_prorata = true;
-      if (Q == 0) { /* ls = 0 and lb*S = 0, i.e. both prices 0 */
-        p_target = 0;
-        c_target = 0;
-        r.buy_price = r.sell_price = 0;
-      } else {
-        u256 pn = mul128((u128)lb * ls, (u128)(uint64_t)D * (uint64_t)S);
-        u256 cn = add256(pn, mul128((u128)lb * (uint64_t)(D - S), Q));
-        u128 rem;
-        u128 pq = div256(pn, Q * 1000, &rem);
-        p_target = (uint64_t)(pq + (rem != 0));
-        c_target = (uint64_t)div256(cn, Q * 1000, NULL);
-        u128 ps_int = div256(mul128((u128)lb * ls, (u128)(uint64_t)D), Q, &rem);
-        double psell = (double)ps_int + (double)rem / (double)Q;
-        r.sell_price = psell;
-        r.buy_price = (psell * (double)S + (double)lb * (double)(D - S)) / (double)D;
-      }
-    }
-    break;
-  }
-  case PG_MARKET_STATIC_KEY:
-  case PG_MARKET_DYNAMIC_KEY:
-  case PG_MARKET_HIERARCHICAL:
-    break; /* settled in sharing.c (above) */
-  }
-
-  /* energy: community Wh per participant */
-  if (mech == PG_MARKET_PAY_AS_CLEAR || mech == PG_MARKET_PAY_AS_BID) {
-    /* cm, pm from the matching */
-  } else {
-    if ((rc = pg_lr_split(&sc, (uint64_t)M, cw, nc, D, cm)) ||
-        (rc = pg_lr_split(&sc, (uint64_t)M, pw, np, S, pm)))
-      goto fail;
-  }
-  for (size_t i = 0; i < nc; i++) {
-    r.consumers[i].community_wh = cm[i];
-    r.consumers[i].utility_wh = cw[i] - cm[i];
-  }
-  for (size_t j = 0; j < np; j++) {
-    r.producers[j].community_wh = pm[j];
-    r.producers[j].utility_wh = pw[j] - pm[j];
-  }
-
-  /* money: consumers' energy charges (total rounded down) */
-  if (c_prorata) {
-    rc = pg_lr_split(&sc, c_target, cw, nc, D, tmp);
-  } else {
-    u128 sum = 0;
-    for (size_t i = 0; i < nc; i++) sum += cnum[i];
-    rc = pg_lr_round(&sc, cnum, nc, cden, pg_div_floor(sum, cden), tmp);
-  }
-  if (rc) goto fail;
-  int64_t ctot = 0;
-  for (size_t i = 0; i < nc; i++) {
-    r.consumers[i].amount = tmp[i];
-    ctot += tmp[i];
-  }
-  /* producers' revenues (total rounded up) */
-  if (p_prorata) {
-    rc = pg_lr_split(&sc, p_target, pw, np, S, tmp);
-  } else {
-    u128 sum = 0;
-    for (size_t j = 0; j < np; j++) sum += pnum[j];
-    rc = pg_lr_round(&sc, pnum, np, pden, pg_div_ceil(sum, pden), tmp);
-  }
-  if (rc) goto fail;
-  for (size_t j = 0; j < np; j++) {
-    pg_market_party *p = &r.producers[j];
-    p->amount = p->total = tmp[j];
-    r.producer_revenues += tmp[j];
-    p->baseline = (int64_t)pg_div_floor((u128)ls * (uint64_t)pw[j], 1000);
-    p->savings = p->total - p->baseline;
-  }
-  /* fees: per kWh of community energy, and basis points of the charge */
-  if ((rc = pg_market_fees(&sc, s, &r, cm, ctot, cw, tmp))) goto fail; /* cw: scratch */
-  for (size_t i = 0; i < nc; i++) {
-    pg_market_party *c = &r.consumers[i];
-    c->total = c->amount + c->fee;
-    c->baseline = (int64_t)pg_div_ceil((u128)lb * (uint64_t)s->consumers[i].usage_wh, 1000);
-    c->savings = c->baseline - c->total;
-    r.fees += c->fee;
-    r.consumer_payments += c->total;
-  }
-  r.utility_import_cost = (int64_t)pg_div_ceil((u128)lb * (uint64_t)r.import_wh, 1000);
-  r.utility_export_income = (int64_t)pg_div_floor((u128)ls * (uint64_t)r.export_wh, 1000);
-  r.grid_income = r.consumer_payments - r.producer_revenues - r.utility_import_cost +
-                  r.utility_export_income;
+  r.n_consumers = nc;
+  r.n_producers = np;
+  r.consumers = ws->rc;
+  r.producers = ws->rp;
+  if (pg_market_mech_is_sharing(mech)) rc = pg_market_share_settle(ws, s, &r, d);
+  else if ((rc = settle_trading(ws, s, mech, S, D, &r)))
+    pg_fail(d, rc, "internal rounding error");
+  if (rc) return rc;
   *out = r;
-  rc = PG_OK;
-  goto done;
-fail:
-  pg_market_result_free(&r);
-  if (rc == PG_ERR_NOMEM) pg_fail(d, rc, "out of memory settling %zu participants", nc + np);
-  else pg_fail(d, rc, "internal rounding error");
-done:
-  free(sc.num);
-  free(sc.it);
-  free(cnum);
-  free(pnum);
-  free(cw);
-  free(pw);
-  free(tmp);
-  free(cm);
-  free(pm);
+  return PG_OK;
+}
+
+int pg_market_settle(const pg_market_slot *s, pg_market_mech mech, pg_market_result *out,
+                     pg_diag *d) {
+  pg_market_ws ws;
+  memset(&ws, 0, sizeof ws);
+  int rc = pg_market_ws_settle(&ws, s, mech, out, d);
+  if (rc == PG_OK) { /* the result takes the workspace's party arrays */
+    ws.rc = NULL;
+    ws.rp = NULL;
+  }
+  pg_market_ws_release(&ws);
   return rc;
 }

@@ -73,6 +73,7 @@ static int check_sharing(const pg_market_slot *s, pg_market_mech mech, pg_diag *
 
 /* ---- allocation ---- */
 
+/* the workspace's arrays as the sharing mechanisms use them */
 typedef struct share_ws {
   pg_lr_scratch sc;
   u128 *num;
@@ -80,6 +81,8 @@ typedef struct share_ws {
   int64_t *w;    /* weights / scratch */
   int64_t *tmp;  /* scratch */
   int64_t *del;  /* delivered per producer */
+  int64_t *amt;  /* energy charge per consumer */
+  int64_t *fee;  /* fee per consumer */
 } share_ws;
 
 static bool in_group(const pg_market_consumer *c, long grp) {
@@ -168,16 +171,20 @@ static int share_money(share_ws *w, const pg_market_slot *s, pg_market_result *r
   for (size_t j = 0; j < np; j++) {
     pg_market_party *p = &r->producers[j];
     p->amount = p->total = w->tmp[j];
+    p->fee = 0;
     p->baseline = (int64_t)pg_div_floor((u128)s->export_price * (uint64_t)w->del[j], 1000);
     p->savings = p->total - p->baseline;
     r->producer_revenues += p->total;
   }
   uint64_t ctot = pg_div_floor(V, 1000);
-  if ((rc = pg_lr_split(&w->sc, ctot, w->a, nc, r->matched_wh, w->tmp))) return rc;
-  for (size_t i = 0; i < nc; i++) r->consumers[i].amount = w->tmp[i];
-  if ((rc = pg_market_fees(&w->sc, s, r, w->a, (int64_t)ctot, w->w, w->tmp))) return rc;
+  if ((rc = pg_lr_split(&w->sc, ctot, w->a, nc, r->matched_wh, w->amt))) return rc;
+  if ((rc = pg_market_fees(&w->sc, s, nc, r->matched_wh, w->a, w->amt, (int64_t)ctot, w->fee,
+                           w->tmp)))
+    return rc;
   for (size_t i = 0; i < nc; i++) {
     pg_market_party *c = &r->consumers[i];
+    c->amount = w->amt[i];
+    c->fee = w->fee[i];
     c->total = c->amount + c->fee;
     c->baseline = (int64_t)pg_div_ceil((u128)s->import_price * (uint64_t)w->a[i], 1000);
     c->savings = c->baseline - c->total;
@@ -218,45 +225,14 @@ static int share_fill(share_ws *w, const pg_market_slot *s, pg_market_mech mech,
   return PG_OK;
 }
 
-int pg_market_share_settle(const pg_market_slot *s, pg_market_mech mech, int64_t S, int64_t D,
-                           pg_market_result *out, pg_diag *d) {
-  memset(out, 0, sizeof *out);
-  int rc = check_sharing(s, mech, d);
+int pg_market_share_settle(pg_market_ws *ws, const pg_market_slot *s, pg_market_result *r,
+                           pg_diag *d) {
+  int rc = check_sharing(s, r->mech, d);
   if (rc) return rc;
-  size_t nc = s->n_consumers, np = s->n_producers, n = nc > np ? nc : np;
-  if (n == 0) n = 1;
-  pg_market_result r;
-  memset(&r, 0, sizeof r);
-  r.mech = mech;
-  r.n_consumers = nc;
-  r.n_producers = np;
-  r.supply_wh = S;
-  r.demand_wh = D;
-  r.consumers = calloc(nc ? nc : 1, sizeof *r.consumers);
-  r.producers = calloc(np ? np : 1, sizeof *r.producers);
-  share_ws w = {{malloc(n * sizeof(u128)), malloc(n * sizeof(pg_lr_item))},
-                malloc(n * sizeof(u128)),
-                malloc(n * sizeof(int64_t)),
-                malloc(n * sizeof(int64_t)),
-                malloc(n * sizeof(int64_t)),
-                malloc(n * sizeof(int64_t))};
-  rc = PG_ERR_NOMEM;
-  if (r.consumers && r.producers && w.sc.num && w.sc.it && w.num && w.a && w.w && w.tmp && w.del)
-    rc = share_fill(&w, s, mech, S, &r);
-  if (rc == PG_OK) *out = r;
-  else {
-    pg_market_result_free(&r);
-    if (rc == PG_ERR_NOMEM) pg_fail(d, rc, "out of memory settling %zu participants", nc + np);
-    else pg_fail(d, rc, "internal rounding error");
-  }
-  free(w.sc.num);
-  free(w.sc.it);
-  free(w.num);
-  free(w.a);
-  free(w.w);
-  free(w.tmp);
-  free(w.del);
-  return rc;
+  share_ws w = {ws->sc, ws->num, ws->cm, ws->t1, ws->t2, ws->pm, ws->camt, ws->cfee};
+  if ((rc = share_fill(&w, s, r->mech, r->supply_wh, r)))
+    return pg_fail(d, rc, "internal rounding error");
+  return PG_OK;
 }
 
 /* ---- parsing of keys and rules (config, JSON) ---- */
