@@ -3,6 +3,9 @@
  * ../shared/data/bdew/h25.csv (2-D Fourier fit, 2 annual x 8 daily
  * harmonics); the data themselves are not part of this repository. */
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "p2pgrid/profile.h"
 #include "profile_internal.h"
@@ -72,6 +75,26 @@ static double year_norm(const pg_household_params *p, int year) {
   return 1e6 / pg_year_sum(year, raw_day_fn, p);
 }
 
+/* norm(year) depends only on the holidays switch (raw_day_wh reads nothing
+ * else of the params): computed once per process for both settings instead
+ * of 230 years x 365 days per household. */
+static double norm_tab[2][PG_HOUSEHOLD_YEARS];
+static pthread_once_t norm_once = PTHREAD_ONCE_INIT;
+
+static void norm_fill(void) {
+  for (int hol = 0; hol < 2; hol++) {
+    pg_household_params q;
+    pg_household_params_default(&q);
+    q.holidays = hol != 0;
+    for (int i = 0; i < PG_HOUSEHOLD_YEARS; i++) norm_tab[hol][i] = year_norm(&q, PG_HOUSEHOLD_YEAR0 + i);
+  }
+}
+
+static const double *norm_table(bool holidays) {
+  pthread_once(&norm_once, norm_fill);
+  return norm_tab[holidays ? 1 : 0];
+}
+
 int pg_household_init(pg_household *h, const pg_household_params *p, pg_diag *d) {
   if (!pg_in_range(p->annual_kwh, 1e-3, 1e9))
     return pg_fail(d, PG_ERR_INVALID, "household: annual consumption must be > 0 and at most 1e9 kWh");
@@ -81,7 +104,8 @@ int pg_household_init(pg_household *h, const pg_household_params *p, pg_diag *d)
   if (!pg_in_range(p->shift_max_min, 0, 120))
     return pg_fail(d, PG_ERR_INVALID, "household: shift must be 0..120 minutes");
   h->p = *p;
-  for (int i = 0; i < PG_HOUSEHOLD_YEARS; i++) h->norm[i] = year_norm(p, PG_HOUSEHOLD_YEAR0 + i);
+  const double *tab = norm_table(p->holidays);
+  for (int i = 0; i < PG_HOUSEHOLD_YEARS; i++) h->norm[i] = tab[i];
   return PG_OK;
 }
 
@@ -119,4 +143,163 @@ double pg_household_power_w(const pg_household *h, uint64_t seed, int64_t t_ms) 
   if (p < 0) p = 0;
   p *= pg_bdew_dynamisation(lt.doy) * norm_of(h, lt.year) * h->p.annual_kwh / 1000;
   return p * pg_profile_lognormal(seed, PG_STREAM_HOUSE_NOISE, t_ms, h->p.noise);
+}
+
+/* ---- whole days at once (profile.h) ---- */
+
+#define NT ((NF - 1) / 2 * NS) /* the terms of n = 1..8 */
+#define NMIN PG_DAY_MINUTES
+#define BLK 16                 /* minutes a block: four vectors of four */
+
+typedef double v2d __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4i __attribute__((vector_size(32)));
+
+struct pg_household_work {
+  double *u;   /* [3][NT][NMIN]: coef x cos/sin of each term at each local minute */
+  double *p;   /* [local day][NMIN]: the noise-free power */
+  size_t pcap; /* local days p holds */
+};
+
+int pg_household_work_new(pg_household_work **out, pg_diag *d) {
+  pg_household_work *w = calloc(1, sizeof *w);
+  if (w) w->u = aligned_alloc(64, 3 * NT * NMIN * sizeof *w->u);
+  if (!w || !w->u) {
+    free(w);
+    return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");
+  }
+  *out = w;
+  return PG_OK;
+}
+
+void pg_household_work_free(pg_household_work *w) {
+  if (!w) return;
+  free(w->u);
+  free(w->p);
+  free(w);
+}
+
+/* u of the day types asked for, at each local minute j (its midpoint),
+ * with the rotation of pg_household_power_w step by step. */
+static void build_terms(pg_household_work *w, const bool need[3], double shift) {
+  for (int j = 0; j < NMIN; j++) {
+    double hour = (double)(int64_t)(j * 60000 + 30000) / 3600000.0;
+    hour -= shift;
+    double a = 2 * M_PI * hour / 24, c1 = cos(a), s1 = sin(a);
+    double cn = 1, sn = 0;
+    for (int n = 1; n <= 8; n++) {
+      double cn2 = cn * c1 - sn * s1;
+      sn = sn * c1 + cn * s1;
+      cn = cn2;
+      for (int k = 0; k < 3; k++) {
+        if (!need[k]) continue;
+        for (int i = 0; i < NS; i++)
+          w->u[((size_t)k * NT + (size_t)(n - 1) * NS + (size_t)i) * NMIN + (size_t)j] =
+              coef[k][i][2 * n - 1] * cn + coef[k][i][2 * n] * sn;
+      }
+    }
+  }
+}
+
+/* P(j) for minutes j0..j0+15 of one local day: the n = 0 sum c0, then the
+ * 40 terms in pg_household_power_w's order (each lane one minute: the same
+ * operations as the scalar code, so the same bits), clamped at 0 (p < 0
+ * gives 0; -0 stays), times f. One body for SSE2 (8 x 2 lanes) and AVX
+ * (4 x 4 lanes, chosen at run time); no FMA, which would round differently. */
+#define BLOCK_SUM(V, VI, L)                                                          \
+  do {                                                                               \
+    enum { NV = BLK / L };                                                           \
+    V acc[NV], z;                                                                    \
+    for (int q = 0; q < NV; q++)                                                     \
+      for (int l = 0; l < L; l++) acc[q][l] = c0;                                    \
+    for (int t = 0; t < NT; t++) {                                                   \
+      const double *r = u + (size_t)t * NMIN;                                        \
+      int i = t % NS;                                                                \
+      double st = s[i];                                                              \
+      for (int q = 0; q < NV; q++) {                                                 \
+        V x;                                                                         \
+        memcpy(&x, r + q * L, sizeof x);                                             \
+        acc[q] += i == 0 ? x : x * st; /* s[0] = 1: x * 1 = x */                     \
+      }                                                                              \
+    }                                                                                \
+    memset(&z, 0, sizeof z);                                                         \
+    for (int q = 0; q < NV; q++) {                                                   \
+      acc[q] = (V)((VI)acc[q] & ~(acc[q] < z)) * f;                                  \
+      memcpy(out + q * L, &acc[q], sizeof acc[q]);                                   \
+    }                                                                                \
+  } while (0)
+
+static void block_sum_sse(const double *u, const double s[NS], double c0, double f, double *out) {
+  BLOCK_SUM(v2d, v2i, 2);
+}
+
+__attribute__((target("avx"))) static void block_sum_avx(const double *u, const double s[NS],
+                                                         double c0, double f, double *out) {
+  BLOCK_SUM(v4d, v4i, 4);
+}
+
+typedef void (*block_fn)(const double *, const double *, double, double, double *);
+
+static block_fn block_sum_pick(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx") ? block_sum_avx : block_sum_sse;
+}
+
+static bool tz_same(pg_tz a, pg_tz b) {
+  return a.utc_offset_min == b.utc_offset_min && a.eu_dst == b.eu_dst && a.zone == b.zone;
+}
+
+/* The noise-free power of local days l0..l1 at every local minute. */
+static void local_days_power(const pg_household *h, const pg_local_days *c, pg_household_work *w,
+                             size_t l0, size_t l1) {
+  int hol = h->p.holidays ? 1 : 0;
+  double s[3 * 64][NS], c0[3 * 64], f[3 * 64]; /* per local day of a group */
+  for (size_t g0 = l0; g0 <= l1; g0 += 3 * 64) {
+    size_t g1 = g0 + 3 * 64 - 1 < l1 ? g0 + 3 * 64 - 1 : l1;
+    for (size_t l = g0; l <= g1; l++) {
+      const pg_local_date *q = &c->dates[l];
+      int k = q->type[hol];
+      seasonal(q->doy, q->year, s[l - g0]);
+      double p = 0;
+      for (int i = 0; i < NS; i++) p += coef[k][i][0] * s[l - g0][i];
+      c0[l - g0] = p;
+      f[l - g0] = pg_bdew_dynamisation(q->doy) * norm_of(h, q->year) * h->p.annual_kwh / 1000;
+    }
+    block_fn block_sum = block_sum_pick();
+    for (int j = 0; j < NMIN; j += BLK)
+      for (size_t l = g0; l <= g1; l++) {
+        int k = c->dates[l].type[hol];
+        block_sum(w->u + (size_t)k * NT * NMIN + (size_t)j, s[l - g0], c0[l - g0], f[l - g0],
+                  w->p + l * NMIN + (size_t)j);
+      }
+  }
+}
+
+int pg_household_days_w(const pg_household *h, uint64_t seed, const pg_local_days *c,
+                        pg_household_work *w, double *out, pg_diag *d) {
+  if (!tz_same(h->p.tz, c->tz))
+    return pg_fail(d, PG_ERR_INVALID, "household days: the model's time zone is not the calendar's");
+  size_t n = c->ndays * NMIN;
+  if (!c->whole_minutes) { /* offsets in seconds: the local minutes are not on the grid */
+    for (size_t i = 0; i < n; i++)
+      out[i] = pg_household_power_w(h, seed, (c->day0 + (int64_t)(i / NMIN)) * 86400000 +
+                                                 (int64_t)(i % NMIN) * 60000 + 30000);
+    return PG_OK;
+  }
+  if (w->pcap < c->nlocal) {
+    double *p = realloc(w->p, c->nlocal * NMIN * sizeof *p);
+    if (!p) return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");
+    w->p = p, w->pcap = c->nlocal;
+  }
+  if (pg_profile_lognormal_days(seed, PG_STREAM_HOUSE_NOISE, c->day0, c->ndays, h->p.noise, out))
+    return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");
+  size_t l0 = c->at[0] / NMIN, l1 = c->at[n - 1] / NMIN;
+  bool need[3] = {false, false, false};
+  int hol = h->p.holidays ? 1 : 0;
+  for (size_t l = l0; l <= l1; l++) need[c->dates[l].type[hol]] = true;
+  build_terms(w, need, pg_profile_shift_h(seed, PG_STREAM_HOUSE_SHIFT, h->p.shift_max_min));
+  local_days_power(h, c, w, l0, l1);
+  for (size_t i = 0; i < n; i++) out[i] = w->p[c->at[i]] * out[i];
+  return PG_OK;
 }

@@ -13,18 +13,26 @@ static int64_t floor_div(int64_t a, int64_t b) {
 
 void pg_energy_integ_init(pg_energy_integ *g, pg_power_fn fn, const void *ctx) {
   g->fn = fn;
+  g->day_fn = NULL;
   g->ctx = ctx;
   g->valid = false;
   g->day = 0;
+}
+
+void pg_energy_integ_init_days(pg_energy_integ *g, pg_power_day_fn fn, const void *ctx) {
+  pg_energy_integ_init(g, NULL, ctx);
+  g->day_fn = fn;
 }
 
 static void load_day(pg_energy_integ *g, int64_t day) {
   if (g->valid && g->day == day) return;
   int64_t t0 = day * DAY_MS;
   double acc = 0;
+  double w[PG_DAY_MINUTES];
+  if (g->day_fn) g->day_fn(g->ctx, day, w);
   g->cum[0] = 0;
   for (int i = 0; i < 1440; i++) {
-    double p = g->fn(g->ctx, t0 + (int64_t)i * MIN_MS + MIN_MS / 2);
+    double p = g->day_fn ? w[i] : g->fn(g->ctx, t0 + (int64_t)i * MIN_MS + MIN_MS / 2);
     if (!(p > 0) || !isfinite(p)) p = 0;
     acc += p / 60.0; /* W for one minute = W/60 Wh */
     g->cum[i + 1] = acc;

@@ -16,6 +16,7 @@
 #include "p2pgrid/grid.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/meter_profile.h"
+#include "p2pgrid/profile.h"
 #include "p2pgrid/sim.h"
 #include "p2pgrid/slip10.h"
 #include "p2pgrid/tangle.h"
@@ -187,32 +188,216 @@ void pg_sim_acc_finish(pg_sim_acc *a) {
 
 /* ---- market-only ---- */
 
-typedef struct ework {
+/* A chunk of slots' meter energies, e[meter][slot of the chunk]. Household,
+ * solar and wind models are evaluated a run of UTC days at a time
+ * (profile.h "whole UTC days"), through the same integral as their meters
+ * (pg_energy_integ: the same Wh, bit for bit); any other meter slot by slot.
+ * Meters are handed out one at a time to the threads; each meter's
+ * energies depend on nothing else, so any thread count gives the same. */
+typedef struct echunk {
+  const pg_scenario *s;
   pg_meter **meters;
-  size_t n, first, step;
+  size_t nm, nslots;
   uint64_t from_ms, slot_ms;
-  size_t nslots;
-  int64_t *e; /* [meter][nslots] */
+  int64_t day0;
+  size_t ndays;
+  const pg_local_days *cal; /* [ncal] calendars of the households' zones */
+  size_t ncal;
+  const pg_sun_days *sun;   /* [nsun] sun tables of the solar sites */
+  size_t nsun;
+  int64_t *e;               /* [meter][nslots] */
+  size_t next;              /* next meter to take (atomic) */
+} echunk;
+
+typedef struct eworker {
+  echunk *c;
+  double *w;                /* [ndays x 1440] samples of the meter at hand */
+  pg_household_work *hw;
   int rc;
   pg_diag d;
-} ework;
+} eworker;
+
+typedef struct wdays {
+  const double *w;
+  int64_t day0;
+  size_t ndays;
+} wdays;
+
+/* a day's samples; a day past the chunk is only ever read at its midnight
+ * (cum[0] = 0 whatever the samples), so zeros do */
+static void wdays_day(const void *ctx, int64_t day, double out[PG_DAY_MINUTES]) {
+  const wdays *x = ctx;
+  if (day >= x->day0 && day < x->day0 + (int64_t)x->ndays)
+    memcpy(out, x->w + (size_t)(day - x->day0) * PG_DAY_MINUTES, PG_DAY_MINUTES * sizeof *out);
+  else
+    memset(out, 0, PG_DAY_MINUTES * sizeof *out);
+}
+
+static bool tz_eq(pg_tz a, pg_tz b) {
+  return a.utc_offset_min == b.utc_offset_min && a.eu_dst == b.eu_dst && a.zone == b.zone;
+}
+
+static int done(int rc) { return rc ? rc : 1; }
+
+/* Meter m's samples over the chunk's days into x->w: 1 done, 0 not a
+ * model with a days function (meter slot by slot), else an error. */
+static int model_days(eworker *x, size_t m) {
+  const echunk *c = x->c;
+  const pg_scenario *s = c->s;
+  size_t nsrc = s->n_sources;
+  if (m < nsrc) {
+    const pg_sim_source *q = &s->sources[m];
+    if (q->kind == PG_SIM_WIND)
+      return done(pg_wind_days_w(&q->wind, q->seed, c->day0, c->ndays, x->w, &x->d));
+    if (q->kind != PG_SIM_SOLAR) return 0;
+    for (size_t k = 0; k < c->nsun; k++)
+      if (c->sun[k].lat_deg == q->solar.lat_deg && c->sun[k].lon_deg == q->solar.lon_deg)
+        return done(pg_solar_days_w(&q->solar, q->seed, &c->sun[k], x->w, &x->d));
+    return 0;
+  }
+  const pg_sim_household *h = &s->households[m - nsrc];
+  if (h->kind != PG_SIM_HOUSEHOLD) return 0;
+  for (size_t k = 0; k < c->ncal; k++) {
+    if (!tz_eq(c->cal[k].tz, h->params.tz)) continue;
+    pg_household model;
+    int rc = pg_household_init(&model, &h->params, &x->d);
+    if (!rc && !x->hw) rc = pg_household_work_new(&x->hw, &x->d);
+    if (!rc) rc = pg_household_days_w(&model, h->seed, &c->cal[k], x->hw, x->w, &x->d);
+    return done(rc);
+  }
+  return 0;
+}
+
+static int meter_chunk(eworker *x, size_t m) {
+  echunk *c = x->c;
+  int64_t *e = c->e + m * c->nslots;
+  int rc = model_days(x, m);
+  if (rc != 0 && rc != 1) return rc;
+  if (rc == 1) {
+    wdays wd = {x->w, c->day0, c->ndays};
+    pg_energy_integ g;
+    pg_energy_integ_init_days(&g, wdays_day, &wd);
+    for (size_t k = 0; k < c->nslots; k++) {
+      uint64_t a = c->from_ms + k * c->slot_ms;
+      e[k] = pg_energy_integ_wh(&g, (int64_t)a, (int64_t)(a + c->slot_ms));
+      if (e[k] < 0) return pg_fail(&x->d, PG_ERR_INVALID, "a model gave a negative energy");
+    }
+    return PG_OK;
+  }
+  for (size_t k = 0; k < c->nslots; k++) {
+    uint64_t a = c->from_ms + k * c->slot_ms;
+    rc = pg_meter_energy(c->meters[m], a, a + c->slot_ms, &e[k], &x->d);
+    if (rc == PG_ERR_UNAVAILABLE) { /* no reading for this slot: settled as 0, counted */
+      e[k] = -1;
+      continue;
+    }
+    if (rc) return rc;
+  }
+  return PG_OK;
+}
 
 static void *energy_worker(void *arg) {
-  ework *w = arg;
-  for (size_t m = w->first; m < w->n && !w->rc; m += w->step)
-    for (size_t k = 0; k < w->nslots; k++) {
-      uint64_t a = w->from_ms + k * w->slot_ms;
-      int rc = pg_meter_energy(w->meters[m], a, a + w->slot_ms, &w->e[m * w->nslots + k], &w->d);
-      if (rc == PG_ERR_UNAVAILABLE) { /* no reading for this slot: settled as 0, counted */
-        w->e[m * w->nslots + k] = -1;
-        continue;
-      }
-      if (rc) {
-        w->rc = rc;
-        break;
-      }
-    }
+  eworker *x = arg;
+  for (;;) {
+    size_t m = __atomic_fetch_add(&x->c->next, 1, __ATOMIC_RELAXED);
+    if (m >= x->c->nm || x->rc) break;
+    x->rc = meter_chunk(x, m);
+  }
   return NULL;
+}
+
+/* The shared tables of a chunk: one calendar per zone of the households,
+ * one sun table per site of the solar sources. */
+typedef struct etables {
+  pg_local_days *cal;
+  pg_sun_days *sun;
+  size_t ncal, nsun;
+} etables;
+
+static void etables_free(etables *t) {
+  for (size_t k = 0; k < t->ncal; k++) pg_local_days_free(&t->cal[k]);
+  for (size_t k = 0; k < t->nsun; k++) pg_sun_days_free(&t->sun[k]);
+  free(t->cal);
+  free(t->sun);
+  memset(t, 0, sizeof *t);
+}
+
+static int etables_make(const pg_scenario *s, int64_t day0, size_t ndays, etables *t,
+                        pg_diag *d) {
+  memset(t, 0, sizeof *t);
+  t->cal = calloc(s->n_households + 1, sizeof *t->cal);
+  t->sun = calloc(s->n_sources + 1, sizeof *t->sun);
+  if (!t->cal || !t->sun) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < s->n_households; i++) {
+    const pg_sim_household *h = &s->households[i];
+    size_t k = 0;
+    while (k < t->ncal && !tz_eq(t->cal[k].tz, h->params.tz)) k++;
+    if (h->kind != PG_SIM_HOUSEHOLD || k < t->ncal || t->ncal >= 8) continue;
+    int rc = pg_local_days_init(&t->cal[k], h->params.tz, day0, ndays, d);
+    if (rc) return rc;
+    t->ncal++;
+  }
+  for (size_t i = 0; i < s->n_sources; i++) {
+    const pg_solar_params *q = &s->sources[i].solar;
+    size_t k = 0;
+    while (k < t->nsun && !(t->sun[k].lat_deg == q->lat_deg && t->sun[k].lon_deg == q->lon_deg)) k++;
+    if (s->sources[i].kind != PG_SIM_SOLAR || k < t->nsun || t->nsun >= 8) continue;
+    int rc = pg_sun_days_init(&t->sun[k], q->lat_deg, q->lon_deg, day0, ndays, d);
+    if (rc) return rc;
+    t->nsun++;
+  }
+  return PG_OK;
+}
+
+static int64_t floor_day(uint64_t t_ms) { return (int64_t)(t_ms / 86400000u); }
+
+/* Fills e[meter][k] for slots base .. base + n - 1 on nthreads threads. */
+static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size_t base,
+                        size_t n, int64_t *e, size_t nthreads, pg_diag *d) {
+  uint64_t a = s->start_ms + base * s->slot_ms, b = a + n * s->slot_ms;
+  echunk c = {.s = s, .meters = meters, .nm = nm, .nslots = n, .from_ms = a,
+              .slot_ms = s->slot_ms, .day0 = floor_day(a), .e = e};
+  c.ndays = (size_t)(floor_day(b - 1) - c.day0 + 1);
+  etables t;
+  int rc = etables_make(s, c.day0, c.ndays, &t, d);
+  eworker *x = calloc(nthreads, sizeof *x);
+  pthread_t *th = calloc(nthreads, sizeof *th);
+  size_t started = 1;
+  if (!rc && (!x || !th)) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t k = 0; !rc && k < nthreads; k++) {
+    x[k].c = &c;
+    x[k].w = malloc(c.ndays * PG_DAY_MINUTES * sizeof *x[k].w);
+    if (!x[k].w) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  if (!rc) {
+    c.cal = t.cal, c.ncal = t.ncal, c.sun = t.sun, c.nsun = t.nsun;
+    for (; started < nthreads; started++)
+      if (pthread_create(&th[started], NULL, energy_worker, &x[started]) != 0) break;
+    energy_worker(&x[0]); /* takes what threads that did not start leave */
+    for (size_t k = 1; k < started; k++) pthread_join(th[k], NULL);
+    for (size_t k = 0; !rc && k < nthreads; k++)
+      if (x[k].rc) rc = pg_fail(d, x[k].rc, "%s", x[k].d.msg);
+  }
+  for (size_t k = 0; x && k < nthreads; k++) {
+    free(x[k].w);
+    pg_household_work_free(x[k].hw);
+  }
+  free(x);
+  free(th);
+  etables_free(&t);
+  return rc;
+}
+
+/* Threads of a run: o->threads, else the online cores; 1 for small runs. */
+size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters) {
+  size_t n = o->threads;
+  if (n == 0) {
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    n = ncpu > 1 ? (size_t)ncpu : 1;
+    if (nmeters < 64) n = 1;
+  }
+  if (n > PG_SIM_THREADS_MAX) n = PG_SIM_THREADS_MAX;
+  return n;
 }
 
 typedef struct mwork {
@@ -235,8 +420,13 @@ static void *make_worker(void *arg) {
 }
 
 static int make_meters(const pg_scenario *s, pg_meter **meters, size_t nthreads, pg_diag *d) {
-  mwork w[8];
-  pthread_t th[8];
+  mwork *w = calloc(nthreads, sizeof *w);
+  pthread_t *th = calloc(nthreads, sizeof *th);
+  if (!w || !th) {
+    free(w);
+    free(th);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
   size_t started = 1;
   for (size_t t = 0; t < nthreads; t++) w[t] = (mwork){.s = s, .meters = meters, .first = t, .step = nthreads};
   for (size_t t = 1; t < nthreads; t++, started++)
@@ -247,16 +437,22 @@ static int make_meters(const pg_scenario *s, pg_meter **meters, size_t nthreads,
   }
   make_worker(&w[0]);
   for (size_t t = 1; t < started; t++) pthread_join(th[t], NULL);
-  for (size_t t = 0; t < nthreads; t++)
-    if (w[t].rc) return pg_fail(d, w[t].rc, "%s", w[t].d.msg);
-  return PG_OK;
+  int rc = PG_OK;
+  for (size_t t = 0; !rc && t < nthreads; t++)
+    if (w[t].rc) rc = pg_fail(d, w[t].rc, "%s", w[t].d.msg);
+  free(w);
+  free(th);
+  return rc;
 }
 
 static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r,
                            pg_sim_out *out, pg_diag *d) {
   size_t nsrc = s->n_sources, nh = s->n_households, nm = nsrc + nh;
   pg_meter **meters = calloc(nm + 1, sizeof *meters);
-  enum { CHUNK = 96 };
+  /* slots a chunk: about 4M energies held (a year of 1,040 meters in ten) */
+  size_t CHUNK = (size_t)4000000 / (nm + 1);
+  if (CHUNK < 96) CHUNK = 96;
+  if (CHUNK > s->slots) CHUNK = s->slots ? s->slots : 1;
   int64_t *e = calloc((nm + 1) * CHUNK, sizeof *e);
   int64_t *net = calloc(nh + s->n_producers + 1, sizeof *net);
   bool *missing = calloc(nh + s->n_producers + 1, sizeof *missing);
@@ -269,9 +465,7 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
     rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     goto out;
   }
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  size_t nthreads = ncpu > 1 ? (size_t)(ncpu > 8 ? 8 : ncpu) : 1;
-  if (nm < 64) nthreads = 1;
+  size_t nthreads = pg_sim_threads(o, nm);
   if ((rc = make_meters(s, meters, nthreads, d))) goto out;
   if ((rc = pg_sim_flex_new(s, &flex, d))) goto out;
   if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
@@ -282,22 +476,7 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
   uint64_t t0 = pg_monotonic_ms();
   for (size_t base = 0; base < s->slots; base += CHUNK) {
     size_t n = s->slots - base < CHUNK ? s->slots - base : CHUNK;
-    ework w[8];
-    pthread_t th[8];
-    for (size_t t = 0; t < nthreads; t++) {
-      w[t] = (ework){.meters = meters, .n = nm, .first = t, .step = nthreads,
-                     .from_ms = s->start_ms + base * s->slot_ms, .slot_ms = s->slot_ms,
-                     .nslots = n, .e = e};
-      if (t > 0 && pthread_create(&th[t], NULL, energy_worker, &w[t]) != 0) {
-        rc = pg_fail(d, PG_ERR_NOMEM, "cannot start a thread");
-        nthreads = t;
-        break;
-      }
-    }
-    if (!rc) energy_worker(&w[0]);
-    for (size_t t = 1; t < nthreads; t++) pthread_join(th[t], NULL);
-    for (size_t t = 0; !rc && t < nthreads; t++)
-      if (w[t].rc) rc = pg_fail(d, w[t].rc, "%s", w[t].d.msg);
+    rc = energy_chunk(s, meters, nm, base, n, e, nthreads, d);
     if (rc) goto out;
     for (size_t k = 0; k < n; k++) {
       memset(missing, 0, (s->n_producers + nh + 1) * sizeof *missing);
@@ -371,11 +550,11 @@ size_t pg_sim_balance_every(const pg_scenario *s) {
 
 /* The same scenario without batteries, EVs and heat pumps (market-only, no
  * files): the "without" side of the flexibility KPIs. */
-static int run_without(const pg_scenario *s, pg_sim_result *r, pg_diag *d) {
+static int run_without(const pg_scenario *s, size_t threads, pg_sim_result *r, pg_diag *d) {
   pg_scenario w;
   int rc = pg_sim_scenario_without_assets(s, &w, d);
   if (rc) return rc;
-  pg_sim_opts o = {.mode = PG_SIM_MARKET_ONLY};
+  pg_sim_opts o = {.mode = PG_SIM_MARKET_ONLY, .threads = threads};
   pg_sim_result b;
   memset(&b, 0, sizeof b);
   rc = run_market_only(&w, &o, &b, NULL, d);
@@ -411,7 +590,7 @@ int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_
   }
   if (mode == PG_SIM_FULL) rc = pg_sim_run_full(s, o, r, outp, d);
   else rc = run_market_only(s, o, r, outp, d);
-  if (!rc && mode == PG_SIM_MARKET_ONLY && pg_scenario_has_assets(s)) rc = run_without(s, r, d);
+  if (!rc && mode == PG_SIM_MARKET_ONLY && pg_scenario_has_assets(s)) rc = run_without(s, o->threads, r, d);
   r->wall_ms = pg_monotonic_ms() - t0;
   if (outp) {
     int rc2 = pg_sim_out_close(outp, rc == PG_OK, rc ? NULL : d);

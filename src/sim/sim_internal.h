@@ -30,6 +30,8 @@ PG_NODISCARD int pg_sim_source_meter(const pg_scenario *s, size_t i, pg_meter **
 PG_NODISCARD int pg_sim_household_meter(const pg_scenario *s, size_t i, pg_meter **out, pg_diag *d);
 const char *pg_sim_producer_kind(const pg_scenario *s, size_t j);
 size_t pg_sim_balance_every(const pg_scenario *s);
+/* Threads a run uses for nmeters meters (pg_sim_opts.threads, 0 = the cores). */
+size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters);
 PG_NODISCARD int pg_sim_mkdir_p(const char *path, pg_diag *d);
 
 /* streamed outputs: transfers.csv, balances.csv and party_slots.csv (each
