@@ -180,25 +180,32 @@ void pg_household_work_free(pg_household_work *w) {
   free(w);
 }
 
-/* u of the day types asked for, at each local minute j (its midpoint),
- * with the rotation of pg_household_power_w step by step. */
+/* u of the day types asked for, at each local minute j (its midpoint):
+ * first cos/sin n a of every minute with the rotation of
+ * pg_household_power_w step by step, then each term's row in one pass. */
 static void build_terms(pg_household_work *w, const bool need[3], double shift) {
+  double *cs = w->p, *ss = w->p + 8 * NMIN; /* p is free here and holds 16 rows */
   for (int j = 0; j < NMIN; j++) {
     double hour = (double)(int64_t)(j * 60000 + 30000) / 3600000.0;
     hour -= shift;
     double a = 2 * M_PI * hour / 24, c1 = cos(a), s1 = sin(a);
     double cn = 1, sn = 0;
-    for (int n = 1; n <= 8; n++) {
+    for (int n = 0; n < 8; n++) {
       double cn2 = cn * c1 - sn * s1;
       sn = sn * c1 + cn * s1;
       cn = cn2;
-      for (int k = 0; k < 3; k++) {
-        if (!need[k]) continue;
-        for (int i = 0; i < NS; i++)
-          w->u[((size_t)k * NT + (size_t)(n - 1) * NS + (size_t)i) * NMIN + (size_t)j] =
-              coef[k][i][2 * n - 1] * cn + coef[k][i][2 * n] * sn;
-      }
+      cs[n * NMIN + j] = cn, ss[n * NMIN + j] = sn;
     }
+  }
+  for (int k = 0; k < 3; k++) {
+    if (!need[k]) continue;
+    for (int n = 1; n <= 8; n++)
+      for (int i = 0; i < NS; i++) {
+        double A = coef[k][i][2 * n - 1], B = coef[k][i][2 * n];
+        double *u = w->u + ((size_t)k * NT + (size_t)(n - 1) * NS + (size_t)i) * NMIN;
+        const double *c = cs + (n - 1) * NMIN, *sv = ss + (n - 1) * NMIN;
+        for (int j = 0; j < NMIN; j++) u[j] = A * c[j] + B * sv[j];
+      }
   }
 }
 
@@ -287,10 +294,11 @@ int pg_household_days_w(const pg_household *h, uint64_t seed, const pg_local_day
                                                  (int64_t)(i % NMIN) * 60000 + 30000);
     return PG_OK;
   }
-  if (w->pcap < c->nlocal) {
-    double *p = realloc(w->p, c->nlocal * NMIN * sizeof *p);
+  size_t rows = c->nlocal > 16 ? c->nlocal : 16; /* build_terms borrows 16 */
+  if (w->pcap < rows) {
+    double *p = realloc(w->p, rows * NMIN * sizeof *p);
     if (!p) return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");
-    w->p = p, w->pcap = c->nlocal;
+    w->p = p, w->pcap = rows;
   }
   if (pg_profile_lognormal_days(seed, PG_STREAM_HOUSE_NOISE, c->day0, c->ndays, h->p.noise, out))
     return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");

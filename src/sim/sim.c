@@ -388,6 +388,8 @@ static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size
   return rc;
 }
 
+size_t pg_sim_chunk_entries = 8000000;
+
 /* Threads of a run: o->threads, else the online cores; 1 for small runs. */
 size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters) {
   size_t n = o->threads;
@@ -449,9 +451,10 @@ static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_re
                            pg_sim_out *out, pg_diag *d) {
   size_t nsrc = s->n_sources, nh = s->n_households, nm = nsrc + nh;
   pg_meter **meters = calloc(nm + 1, sizeof *meters);
-  /* slots a chunk: about 4M energies held (a year of 1,040 meters in ten) */
-  size_t CHUNK = (size_t)4000000 / (nm + 1);
-  if (CHUNK < 96) CHUNK = 96;
+  /* slots a chunk: about 8M energies held (64 MB; a year of 1,040 meters
+   * in five chunks: the models' per-chunk tables amortised over 70 days) */
+  size_t CHUNK = pg_sim_chunk_entries / (nm + 1);
+  if (CHUNK < 1) CHUNK = 1;
   if (CHUNK > s->slots) CHUNK = s->slots ? s->slots : 1;
   int64_t *e = calloc((nm + 1) * CHUNK, sizeof *e);
   int64_t *net = calloc(nh + s->n_producers + 1, sizeof *net);

@@ -32,6 +32,10 @@ const char *pg_sim_producer_kind(const pg_scenario *s, size_t j);
 size_t pg_sim_balance_every(const pg_scenario *s);
 /* Threads a run uses for nmeters meters (pg_sim_opts.threads, 0 = the cores). */
 size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters);
+/* Meter energies market-only holds at once (meters x slots of a chunk;
+ * 8,000,000). Tests set it small to cross chunk boundaries; the results do
+ * not depend on it. */
+extern size_t pg_sim_chunk_entries;
 PG_NODISCARD int pg_sim_mkdir_p(const char *path, pg_diag *d);
 
 /* streamed outputs: transfers.csv, balances.csv and party_slots.csv (each
