@@ -125,20 +125,48 @@ __attribute__((target("avx"))) static void pass1_avx(double dm, double bucket, d
                _mm256_div_pd, FLOOR_AVX, _mm256_sqrt_pd, _mm256_load_pd, _mm256_storeu_pd, 4);
 }
 
+/* A day's first pass is the same for every day whose positions lie in one
+ * binade: with K = buckets a day (an integer), the quotient at minute i is
+ * d K + (i x 60000 + 30000) / bucket, d K an integer, so it rounds to d K
+ * plus the same rounded fraction as long as [d K, d K + K] shares its
+ * exponent; the floor and the fraction follow exactly. The pass is then
+ * made once for a run of days (and again where the exponent changes). */
+static bool same_binade(int64_t day, int64_t K, int *e) {
+  if (day <= 0) return false;
+  int a = ilogb((double)(day * K)), b = ilogb((double)(day * K + K));
+  *e = a;
+  return a == b;
+}
+
 static void latent_minutes(const double *z, int64_t lo, double rho, double bucket, int64_t day0,
                            size_t ndays, double *out) {
   pthread_once(&minute_once, minute_init);
-  double fr[PG_DAY_MINUTES], sd[PG_DAY_MINUTES], kk[PG_DAY_MINUTES];
-  double lod = (double)lo; /* fl - lod exact: integers far below 2^53 */
+  double fr[PG_DAY_MINUTES], sd[PG_DAY_MINUTES], kk[PG_DAY_MINUTES], am[PG_DAY_MINUTES];
+  int run_at[PG_DAY_MINUTES + 1], nruns = 0, table_e = INT32_MIN;
+  int64_t K = 86400000 % (int64_t)bucket == 0 ? 86400000 / (int64_t)bucket : 0;
   for (size_t dd = 0; dd < ndays; dd++) {
-    double dm = (double)((day0 + (int64_t)dd) * 86400000);
-    if (have_avx) pass1_avx(dm, bucket, rho, lod, fr, kk, sd);
-    else pass1_sse(dm, bucket, rho, lod, fr, kk, sd);
+    int64_t day = day0 + (int64_t)dd;
+    double dm = (double)(day * 86400000);
+    int e = 0;
+    bool reuse = K > 0 && same_binade(day, K, &e) && e == table_e;
+    double base = K > 0 ? (double)(day * K) : (double)lo; /* kk relative to it */
+    if (!reuse) {
+      if (have_avx) pass1_avx(dm, bucket, rho, base, fr, kk, sd);
+      else pass1_sse(dm, bucket, rho, base, fr, kk, sd);
+      nruns = 0;
+      for (int i = 0; i < PG_DAY_MINUTES; i++) {
+        am[i] = 1 - fr[i];
+        if (i == 0 || kk[i] != kk[i - 1]) run_at[nruns++] = i;
+      }
+      run_at[nruns] = PG_DAY_MINUTES;
+      table_e = K > 0 && same_binade(day, K, &e) ? e : INT32_MIN;
+    }
     double *o = out + dd * PG_DAY_MINUTES;
-    for (int i = 0; i < PG_DAY_MINUTES; i++) {
-      size_t k = (size_t)kk[i];
-      double a = 1 - fr[i], b = fr[i];
-      o[i] = (a * z[k] + b * z[k + 1]) / sd[i];
+    int64_t off = (K > 0 ? day * K : lo) - lo; /* bucket index of kk = 0 in z */
+    for (int r = 0; r < nruns; r++) {
+      size_t k = (size_t)((int64_t)kk[run_at[r]] + off);
+      double z0 = z[k], z1 = z[k + 1];
+      for (int i = run_at[r]; i < run_at[r + 1]; i++) o[i] = (am[i] * z0 + fr[i] * z1) / sd[i];
     }
   }
 }

@@ -59,6 +59,9 @@ static void test_household_days(void **st) {
   check_house(PG_TZ_BERLIN, true, 0.3, 30, dec, 16, 3); /* Christmas, leap year's end */
   check_house(PG_TZ_BERLIN, false, 0.3, 120, easter, 7, 4);
   check_house(PG_TZ_UTC, true, 0, 0, easter, 3, 5);
+  /* the 15-minute buckets' positions change binade (d x 96 crosses 2^21):
+   * the per-day pass is made again there */
+  check_house(PG_TZ_BERLIN, true, 0.3, 30, 21843, 5, 9);
   pg_tz ist;
   assert_int_equal(pg_tz_parse("+05:30", &ist, NULL), PG_OK);
   check_house(ist, true, 1, 60, mar, 3, 6);
@@ -117,6 +120,7 @@ static void test_solar_days(void **st) {
   check_solar(52.52, 13.40, true, 35, -40, pg_days_from_civil(2024, 12, 30), 3);
   check_solar(-33.9, 18.4, true, 20, 170, pg_days_from_civil(2025, 1, 10), 2);
   check_solar(48.1, 11.6, false, 90, 90, pg_days_from_civil(2025, 3, 20), 2);
+  check_solar(52.52, 13.40, true, 30, 0, 16382, 4); /* day buckets cross 2^14 */
 }
 
 static void test_wind_days(void **st) {
@@ -131,6 +135,11 @@ static void test_wind_days(void **st) {
   for (uint64_t seed = 1; seed < 4; seed++) {
     assert_int_equal(pg_wind_days_w(&p, seed, day0, ndays, out, NULL), PG_OK);
     for (size_t i = 0; i < n; i++) same_bits(out[i], pg_wind_power_w(&p, seed, t_of(day0, i)), i, "wind");
+  }
+  /* 6-hour buckets cross 2^16 (day 16384), 15-minute ones 2^21 (day 21845) */
+  for (int64_t d0 = 16382; d0 < 30000; d0 += 21843 - 16382) {
+    assert_int_equal(pg_wind_days_w(&p, 5, d0, 5, out, NULL), PG_OK);
+    for (size_t i = 0; i < 5 * PG_DAY_MINUTES; i++) same_bits(out[i], pg_wind_power_w(&p, 5, t_of(d0, i)), i, "wind binade");
   }
   free(out);
 }
