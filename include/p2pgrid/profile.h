@@ -534,20 +534,22 @@ PG_NODISCARD int pg_wind_days_w(const pg_wind_params *p, uint64_t seed, int64_t 
  * keeps the last day's cumulative curve as a cache (not thread-safe; the
  * answers do not depend on it). */
 typedef double (*pg_power_fn)(const void *ctx, int64_t t_ms);
-/* A whole UTC day's 1440 minute-midpoint samples at once (as pg_*_days_w). */
-typedef void (*pg_power_day_fn)(const void *ctx, int64_t day, double w[PG_DAY_MINUTES]);
 typedef struct pg_energy_integ {
   pg_power_fn fn;
-  pg_power_day_fn day_fn; /* used instead of fn when set */
   const void *ctx;
   bool valid;
   int64_t day;       /* UTC day of cum[] */
   double cum[1441];  /* Wh from the day's start to minute i */
 } pg_energy_integ;
 void pg_energy_integ_init(pg_energy_integ *g, pg_power_fn fn, const void *ctx);
-/* The same integral with the samples a day at a time (the same Wh). */
-void pg_energy_integ_init_days(pg_energy_integ *g, pg_power_day_fn fn, const void *ctx);
 /* Wh over [from, to); 0 when to <= from. */
 int64_t pg_energy_integ_wh(pg_energy_integ *g, int64_t from_ms, int64_t to_ms);
+/* The same Wh for n consecutive windows [from + k len, from + (k + 1) len)
+ * straight from the samples of UTC days [day0, day0 + ndays) as the
+ * pg_*_days_w functions give them (w[(day - day0) x 1440 + i]): every
+ * window's days must be among them, except that a window may end at the
+ * midnight after the last. PG_ERR_INVALID (len <= 0), PG_ERR_NOMEM. */
+PG_NODISCARD int pg_energy_windows_wh(const double *w, int64_t day0, size_t ndays, int64_t from_ms,
+                                      int64_t len_ms, size_t n, int64_t *out, pg_diag *d);
 
 #endif

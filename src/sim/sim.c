@@ -217,22 +217,6 @@ typedef struct eworker {
   pg_diag d;
 } eworker;
 
-typedef struct wdays {
-  const double *w;
-  int64_t day0;
-  size_t ndays;
-} wdays;
-
-/* a day's samples; a day past the chunk is only ever read at its midnight
- * (cum[0] = 0 whatever the samples), so zeros do */
-static void wdays_day(const void *ctx, int64_t day, double out[PG_DAY_MINUTES]) {
-  const wdays *x = ctx;
-  if (day >= x->day0 && day < x->day0 + (int64_t)x->ndays)
-    memcpy(out, x->w + (size_t)(day - x->day0) * PG_DAY_MINUTES, PG_DAY_MINUTES * sizeof *out);
-  else
-    memset(out, 0, PG_DAY_MINUTES * sizeof *out);
-}
-
 static bool tz_eq(pg_tz a, pg_tz b) {
   return a.utc_offset_min == b.utc_offset_min && a.eu_dst == b.eu_dst && a.zone == b.zone;
 }
@@ -274,15 +258,11 @@ static int meter_chunk(eworker *x, size_t m) {
   int rc = model_days(x, m);
   if (rc != 0 && rc != 1) return rc;
   if (rc == 1) {
-    wdays wd = {x->w, c->day0, c->ndays};
-    pg_energy_integ g;
-    pg_energy_integ_init_days(&g, wdays_day, &wd);
-    for (size_t k = 0; k < c->nslots; k++) {
-      uint64_t a = c->from_ms + k * c->slot_ms;
-      e[k] = pg_energy_integ_wh(&g, (int64_t)a, (int64_t)(a + c->slot_ms));
-      if (e[k] < 0) return pg_fail(&x->d, PG_ERR_INVALID, "a model gave a negative energy");
-    }
-    return PG_OK;
+    rc = pg_energy_windows_wh(x->w, c->day0, c->ndays, (int64_t)c->from_ms, (int64_t)c->slot_ms,
+                              c->nslots, e, &x->d);
+    for (size_t k = 0; !rc && k < c->nslots; k++)
+      if (e[k] < 0) rc = pg_fail(&x->d, PG_ERR_INVALID, "a model gave a negative energy");
+    return rc;
   }
   for (size_t k = 0; k < c->nslots; k++) {
     uint64_t a = c->from_ms + k * c->slot_ms;

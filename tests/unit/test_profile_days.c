@@ -144,51 +144,54 @@ static void test_wind_days(void **st) {
   free(out);
 }
 
-/* the integral through a day function is the integral through the samples */
-typedef struct hctx {
-  const pg_household *h;
-  const pg_local_days *c;
-  pg_household_work *w;
-} hctx;
+/* the windows from the days' samples are the integral through the samples */
+static double house_at(const void *ctx, int64_t t) { return pg_household_power_w(ctx, 9, t); }
 
-static void house_day(const void *ctx, int64_t day, double w[PG_DAY_MINUTES]) {
-  const hctx *x = ctx;
-  pg_local_days one;
-  assert_int_equal(pg_local_days_init(&one, x->c->tz, day, 1, NULL), PG_OK);
-  assert_int_equal(pg_household_days_w(x->h, 9, &one, x->w, w, NULL), PG_OK);
-  pg_local_days_free(&one);
-}
-
-static double house_at(const void *ctx, int64_t t) {
-  const hctx *x = ctx;
-  return pg_household_power_w(x->h, 9, t);
-}
-
-static void test_integ_days(void **st) {
+static void test_energy_windows(void **st) {
   (void)st;
   pg_household_params p;
   pg_household_params_default(&p);
   pg_household h;
   assert_int_equal(pg_household_init(&h, &p, NULL), PG_OK);
-  pg_local_days c = {.tz = p.tz};
+  int64_t day0 = pg_days_from_civil(2025, 3, 27);
+  size_t ndays = 6; /* four at once and two alone */
+  pg_local_days c;
+  assert_int_equal(pg_local_days_init(&c, p.tz, day0, ndays, NULL), PG_OK);
   pg_household_work *w = NULL;
   assert_int_equal(pg_household_work_new(&w, NULL), PG_OK);
-  hctx x = {&h, &c, w};
-  pg_energy_integ a, b;
-  pg_energy_integ_init(&a, house_at, &x);
-  pg_energy_integ_init_days(&b, house_day, &x);
-  int64_t t = pg_days_from_civil(2025, 3, 29) * DAY - 3600000;
-  for (int k = 0; k < 3 * 96; k++, t += 900000)
-    assert_int_equal(pg_energy_integ_wh(&a, t, t + 900000), pg_energy_integ_wh(&b, t, t + 900000));
-  assert_int_equal(pg_energy_integ_wh(&a, t, t + 3 * DAY + 7), pg_energy_integ_wh(&b, t, t + 3 * DAY + 7));
+  double *s = malloc(ndays * PG_DAY_MINUTES * sizeof *s);
+  assert_non_null(s);
+  assert_int_equal(pg_household_days_w(&h, 9, &c, w, s, NULL), PG_OK);
+  pg_energy_integ g;
+  pg_energy_integ_init(&g, house_at, &h);
+  /* 15-minute windows from 23:00 UTC; 7-minute ones off the grid; 10 h ones
+   * across midnights; the last ends at the midnight after the last day */
+  static const int64_t lens[] = {900000, 420000 + 17, 36000000};
+  for (size_t q = 0; q < 3; q++) {
+    int64_t from = day0 * DAY + 3600000 * 23 - (q == 1 ? 1234 : 0), len = lens[q];
+    size_t n = (size_t)(((day0 + (int64_t)ndays) * DAY - from) / len);
+    int64_t *e = malloc(n * sizeof *e);
+    assert_non_null(e);
+    assert_int_equal(pg_energy_windows_wh(s, day0, ndays, from, len, n, e, NULL), PG_OK);
+    for (size_t k = 0; k < n; k++)
+      assert_int_equal(e[k], pg_energy_integ_wh(&g, from + (int64_t)k * len, from + (int64_t)(k + 1) * len));
+    free(e);
+  }
+  int64_t one;
+  assert_int_equal(pg_energy_windows_wh(s, day0, ndays, day0 * DAY, (ndays * DAY), 1, &one, NULL), PG_OK);
+  assert_int_equal(one, pg_energy_integ_wh(&g, day0 * DAY, (day0 + (int64_t)ndays) * DAY));
+  pg_diag d = {{0}};
+  assert_int_equal(pg_energy_windows_wh(s, day0, ndays, day0 * DAY, 0, 1, &one, &d), PG_ERR_INVALID);
+  free(s);
   pg_household_work_free(w);
+  pg_local_days_free(&c);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_household_days), cmocka_unit_test(test_household_days_errors),
       cmocka_unit_test(test_solar_days),     cmocka_unit_test(test_wind_days),
-      cmocka_unit_test(test_integ_days),
+      cmocka_unit_test(test_energy_windows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
