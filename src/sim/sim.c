@@ -427,100 +427,157 @@ static int make_meters(const pg_scenario *s, pg_meter **meters, size_t nthreads,
   return rc;
 }
 
+/* The settling side of market-only: per slot, the meters' energies into
+ * the market, the assets stepped, the outputs written. */
+typedef struct msettle {
+  const pg_scenario *s;
+  const pg_sim_opts *o;
+  pg_sim_result *r;
+  pg_sim_out *out;
+  pg_sim_acc a;
+  pg_sim_flex *flex;
+  int64_t *net, *hw, *pw;
+  bool *missing;
+  size_t bal_every;
+  uint64_t t0;
+} msettle;
+
+static int settle_slot(msettle *m, const int64_t *e, size_t n, size_t base, size_t k, pg_diag *d) {
+  const pg_scenario *s = m->s;
+  pg_sim_result *r = m->r;
+  size_t nsrc = s->n_sources, nh = s->n_households, np = s->n_producers;
+  int rc;
+  memset(m->missing, 0, (np + nh + 1) * sizeof *m->missing);
+  memset(m->pw, 0, (np + 1) * sizeof *m->pw);
+  for (size_t i = 0; i < nsrc; i++) {
+    int64_t v = e[i * n + k];
+    if (v < 0) m->missing[s->sources[i].producer] = true, r->missing_readings++;
+    else m->pw[s->sources[i].producer] += v;
+  }
+  for (size_t i = 0; i < nh; i++) {
+    m->hw[i] = e[(nsrc + i) * n + k];
+    if (m->hw[i] < 0) m->missing[np + i] = true, r->missing_readings++, m->hw[i] = 0;
+  }
+  /* the assets behind the meters, in id order (sim.h ASSETS) */
+  if (m->flex && (rc = pg_sim_flex_step(m->flex, base + k, m->hw, m->pw, d))) return rc;
+  for (size_t j = 0; j < np; j++) m->a.mp[j].output_wh = m->pw[j];
+  for (size_t i = 0; i < nh; i++) {
+    int64_t wh = m->hw[i];
+    int64_t part = wh;
+    uint8_t pct = s->households[i].participation;
+    if (pct < 100 && (rc = pg_market_participation_split(wh, &pct, 1, &part, d))) return rc;
+    m->a.mc[i].usage_wh = part; /* the slice of its meter in this community */
+    r->parties[np + i].outside_wh += wh - part;
+  }
+  pg_market_result res;
+  size_t idx = base + k;
+  if ((rc = pg_sim_acc_settle(&m->a, idx, &res, d))) return rc;
+  for (size_t j = 0; j < np; j++) m->net[j] += res.producers[j].total;
+  for (size_t i = 0; i < nh; i++) m->net[np + i] -= res.consumers[i].total;
+  pg_market_result_free(&res);
+  if (m->out && ((idx + 1) % m->bal_every == 0 || idx + 1 == s->slots))
+    for (size_t p = 0; p < r->n_parties; p++)
+      pg_sim_out_balance(m->out, r->slots[idx].slot, r->parties[p].id, m->net[p]);
+  if (m->o->progress && ((idx + 1) % 96 == 0 || idx + 1 == s->slots)) {
+    pg_sim_progress pr = {.done = idx + 1, .total = s->slots,
+                          .sim_ms = s->start_ms + (idx + 1) * s->slot_ms,
+                          .wall_ms = pg_monotonic_ms() - m->t0};
+    m->o->progress(m->o->progress_ctx, &pr);
+  }
+  return PG_OK;
+}
+
+/* The next chunk's energies, computed while this one settles. */
+typedef struct ejob {
+  const pg_scenario *s;
+  pg_meter **meters;
+  size_t nm, base, n, nthreads;
+  int64_t *e;
+  int rc;
+  pg_diag d;
+} ejob;
+
+static void *ejob_run(void *arg) {
+  ejob *j = arg;
+  j->rc = energy_chunk(j->s, j->meters, j->nm, j->base, j->n, j->e, j->nthreads, &j->d);
+  return NULL;
+}
+
+/* Every chunk: its energies (made while the chunk before settles, when
+ * there are threads to spare), then its slots settled in order. */
+static int chunks_run(msettle *m, pg_meter **meters, size_t nm, size_t nthreads, pg_diag *d) {
+  const pg_scenario *s = m->s;
+  bool pipe = nthreads > 1;
+  size_t chunk = pg_sim_chunk_entries / (pipe ? 2 : 1) / (nm + 1);
+  if (chunk < 1) chunk = 1;
+  if (chunk > s->slots) chunk = s->slots ? s->slots : 1;
+  int64_t *eb[2] = {calloc((nm + 1) * chunk, sizeof(int64_t)),
+                    pipe ? calloc((nm + 1) * chunk, sizeof(int64_t)) : NULL};
+  int rc = PG_OK;
+  if (!eb[0] || (pipe && !eb[1])) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t n0 = s->slots < chunk ? s->slots : chunk;
+  if (!rc && s->slots) rc = energy_chunk(s, meters, nm, 0, n0, eb[0], nthreads, d);
+  for (size_t base = 0, cur = 0; !rc && base < s->slots; base += chunk) {
+    size_t n = s->slots - base < chunk ? s->slots - base : chunk, nb = base + n;
+    size_t nn = s->slots - nb < chunk ? s->slots - nb : chunk;
+    ejob j = {.s = s, .meters = meters, .nm = nm, .base = nb, .n = nn, .nthreads = nthreads,
+              .e = eb[pipe ? 1 - cur : 0]};
+    pthread_t th;
+    bool bg = pipe && nb < s->slots && pthread_create(&th, NULL, ejob_run, &j) == 0;
+    for (size_t k = 0; !rc && k < n; k++) rc = settle_slot(m, eb[cur], n, base, k, d);
+    if (bg) pthread_join(th, NULL);
+    else if (!rc && nb < s->slots) ejob_run(&j);
+    if (!rc && nb < s->slots && j.rc) rc = pg_fail(d, j.rc, "%s", j.d.msg);
+    if (pipe) cur = 1 - cur;
+  }
+  free(eb[0]);
+  free(eb[1]);
+  return rc;
+}
+
 static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r,
                            pg_sim_out *out, pg_diag *d) {
-  size_t nsrc = s->n_sources, nh = s->n_households, nm = nsrc + nh;
+  size_t nh = s->n_households, nm = s->n_sources + nh;
   pg_meter **meters = calloc(nm + 1, sizeof *meters);
-  /* slots a chunk: about 8M energies held (64 MB; a year of 1,040 meters
-   * in five chunks: the models' per-chunk tables amortised over 70 days) */
-  size_t CHUNK = pg_sim_chunk_entries / (nm + 1);
-  if (CHUNK < 1) CHUNK = 1;
-  if (CHUNK > s->slots) CHUNK = s->slots ? s->slots : 1;
-  int64_t *e = calloc((nm + 1) * CHUNK, sizeof *e);
-  int64_t *net = calloc(nh + s->n_producers + 1, sizeof *net);
-  bool *missing = calloc(nh + s->n_producers + 1, sizeof *missing);
-  int64_t *hw = calloc(nh + 1, sizeof *hw), *pw = calloc(s->n_producers + 1, sizeof *pw);
-  pg_sim_flex *flex = NULL;
-  pg_sim_acc a;
+  msettle m = {.s = s, .o = o, .r = r, .out = out};
+  m.net = calloc(nh + s->n_producers + 1, sizeof *m.net);
+  m.missing = calloc(nh + s->n_producers + 1, sizeof *m.missing);
+  m.hw = calloc(nh + 1, sizeof *m.hw), m.pw = calloc(s->n_producers + 1, sizeof *m.pw);
   int rc = PG_OK;
   bool acc = false;
-  if (!meters || !e || !net || !missing || !hw || !pw) {
+  if (!meters || !m.net || !m.missing || !m.hw || !m.pw) {
     rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     goto out;
   }
   size_t nthreads = pg_sim_threads(o, nm);
   if ((rc = make_meters(s, meters, nthreads, d))) goto out;
-  if ((rc = pg_sim_flex_new(s, &flex, d))) goto out;
-  if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
+  if ((rc = pg_sim_flex_new(s, &m.flex, d))) goto out;
+  if ((rc = pg_sim_acc_init(&m.a, s, r, d))) goto out;
   acc = true;
-  a.out = out;
-  a.missing = missing;
-  size_t bal_every = pg_sim_balance_every(s);
-  uint64_t t0 = pg_monotonic_ms();
-  for (size_t base = 0; base < s->slots; base += CHUNK) {
-    size_t n = s->slots - base < CHUNK ? s->slots - base : CHUNK;
-    rc = energy_chunk(s, meters, nm, base, n, e, nthreads, d);
-    if (rc) goto out;
-    for (size_t k = 0; k < n; k++) {
-      memset(missing, 0, (s->n_producers + nh + 1) * sizeof *missing);
-      memset(pw, 0, (s->n_producers + 1) * sizeof *pw);
-      for (size_t i = 0; i < nsrc; i++) {
-        int64_t v = e[i * n + k];
-        if (v < 0) missing[s->sources[i].producer] = true, r->missing_readings++;
-        else pw[s->sources[i].producer] += v;
-      }
-      for (size_t i = 0; i < nh; i++) {
-        hw[i] = e[(nsrc + i) * n + k];
-        if (hw[i] < 0) missing[s->n_producers + i] = true, r->missing_readings++, hw[i] = 0;
-      }
-      /* the assets behind the meters, in id order (sim.h ASSETS) */
-      if (flex && (rc = pg_sim_flex_step(flex, base + k, hw, pw, d))) goto out;
-      for (size_t j = 0; j < s->n_producers; j++) a.mp[j].output_wh = pw[j];
-      for (size_t i = 0; i < nh; i++) {
-        int64_t wh = hw[i];
-        int64_t part = wh;
-        uint8_t pct = s->households[i].participation;
-        if (pct < 100 && (rc = pg_market_participation_split(wh, &pct, 1, &part, d))) goto out;
-        a.mc[i].usage_wh = part; /* the slice of its meter in this community */
-        r->parties[s->n_producers + i].outside_wh += wh - part;
-      }
-      pg_market_result res;
-      size_t idx = base + k;
-      if ((rc = pg_sim_acc_settle(&a, idx, &res, d))) goto out;
-      for (size_t j = 0; j < s->n_producers; j++) net[j] += res.producers[j].total;
-      for (size_t i = 0; i < nh; i++) net[s->n_producers + i] -= res.consumers[i].total;
-      pg_market_result_free(&res);
-      if (out && ((idx + 1) % bal_every == 0 || idx + 1 == s->slots))
-        for (size_t p = 0; p < r->n_parties; p++)
-          pg_sim_out_balance(out, r->slots[idx].slot, r->parties[p].id, net[p]);
-      if (o->progress && ((idx + 1) % 96 == 0 || idx + 1 == s->slots)) {
-        pg_sim_progress pr = {.done = idx + 1, .total = s->slots,
-                              .sim_ms = s->start_ms + (idx + 1) * s->slot_ms,
-                              .wall_ms = pg_monotonic_ms() - t0};
-        o->progress(o->progress_ctx, &pr);
-      }
-    }
-  }
-  pg_sim_acc_finish(&a);
+  m.a.out = out;
+  m.a.missing = m.missing;
+  m.bal_every = pg_sim_balance_every(s);
+  m.t0 = pg_monotonic_ms();
+  if ((rc = chunks_run(&m, meters, nm, nthreads, d))) goto out;
+  pg_sim_acc_finish(&m.a);
   r->paid = r->total.billed;
   for (size_t p = 0; p < r->n_parties; p++) r->parties[p].paid = r->parties[p].amount;
-  if (flex) {
+  if (m.flex) {
     pg_sim_flex_tot sum;
-    pg_sim_flex_sum(flex, &sum);
+    pg_sim_flex_sum(m.flex, &sum);
     r->has_flex = true;
     pg_sim_flex_kpis_of(r, &sum, &r->flex);
-    if (out) rc = pg_sim_flex_write(flex, o->out_dir, d);
+    if (out) rc = pg_sim_flex_write(m.flex, o->out_dir, d);
   }
 out:
-  pg_sim_flex_free(flex);
-  free(hw);
-  free(pw);
-  if (acc) pg_sim_acc_free(&a);
+  pg_sim_flex_free(m.flex);
+  free(m.hw);
+  free(m.pw);
+  if (acc) pg_sim_acc_free(&m.a);
   for (size_t i = 0; meters && i < nm; i++) pg_meter_free(meters[i]);
   free(meters);
-  free(e);
-  free(net);
-  free(missing);
+  free(m.net);
+  free(m.missing);
   return rc;
 }
 
