@@ -548,8 +548,10 @@ int64_t pg_energy_integ_wh(pg_energy_integ *g, int64_t from_ms, int64_t to_ms);
  * straight from the samples of UTC days [day0, day0 + ndays) as the
  * pg_*_days_w functions give them (w[(day - day0) x 1440 + i]): every
  * window's days must be among them, except that a window may end at the
- * midnight after the last. PG_ERR_INVALID (len <= 0), PG_ERR_NOMEM. */
+ * midnight after the last. cum: the caller's scratch of ndays x 1441
+ * doubles (the days' cumulative curves). PG_ERR_INVALID (len <= 0). */
 PG_NODISCARD int pg_energy_windows_wh(const double *w, int64_t day0, size_t ndays, int64_t from_ms,
-                                      int64_t len_ms, size_t n, int64_t *out, pg_diag *d);
+                                      int64_t len_ms, size_t n, double *cum, int64_t *out,
+                                      pg_diag *d);
 
 #endif

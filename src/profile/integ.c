@@ -1,6 +1,5 @@
 /* Integer energy of a power function, exact over consecutive windows. */
 #include <math.h>
-#include <stdlib.h>
 
 #include "p2pgrid/profile.h"
 
@@ -119,16 +118,13 @@ static void cum_days(const double *w, size_t ndays, double *cum) {
 }
 
 int pg_energy_windows_wh(const double *w, int64_t day0, size_t ndays, int64_t from, int64_t len,
-                         size_t n, int64_t *out, pg_diag *d) {
+                         size_t n, double *cum, int64_t *out, pg_diag *d) {
   if (len <= 0) return pg_fail(d, PG_ERR_INVALID, "energy windows: the length must be > 0");
-  double *cum = malloc(ndays * 1441 * sizeof *cum);
-  if (!cum) return pg_fail(d, PG_ERR_NOMEM, "energy windows: out of memory");
   cum_days(w, ndays, cum);
   days_cum x = {cum, day0, ndays};
   for (size_t k = 0; k < n; k++) {
     int64_t a = from + (int64_t)k * len;
     out[k] = window_wh(days_cum_of, &x, a, a + len);
   }
-  free(cum);
   return PG_OK;
 }

@@ -171,8 +171,23 @@ static void latent_minutes(const double *z, int64_t lo, double rho, double bucke
   }
 }
 
+static int latent_block(uint64_t seed, uint64_t stream, const pg_latent_spec *s, int64_t day0,
+                        size_t ndays, double *out);
+
+/* In blocks of 16 days: the scratch stays small (heap, not a fresh mmap and
+ * its page faults every call); each value depends only on its t. */
 int pg_latent_days(uint64_t seed, uint64_t stream, const pg_latent_spec *s, int64_t day0,
                    size_t ndays, double *out) {
+  for (size_t b = 0; b < ndays; b += 16) {
+    int rc = latent_block(seed, stream, s, day0 + (int64_t)b, ndays - b < 16 ? ndays - b : 16,
+                          out + b * PG_DAY_MINUTES);
+    if (rc) return rc;
+  }
+  return PG_OK;
+}
+
+static int latent_block(uint64_t seed, uint64_t stream, const pg_latent_spec *s, int64_t day0,
+                        size_t ndays, double *out) {
   uint64_t key = pg_profile_key(seed, stream);
   int taps = s->taps > 64 ? 64 : s->taps;
   double norm, rho, bucket = (double)s->bucket_ms;

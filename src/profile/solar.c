@@ -202,35 +202,41 @@ static double panel_w(const pg_solar_params *p, const panel *q, const pg_sun_day
   return pw > 0 ? pw : 0;
 }
 
+#define SOLAR_BLOCK 8 /* days a pass: the cloud scratch stays small */
+
 int pg_solar_days_w(const pg_solar_params *p, uint64_t seed, const pg_sun_days *s, double *out,
                     pg_diag *d) {
   if (p->lat_deg != s->lat_deg || p->lon_deg != s->lon_deg)
     return pg_fail(d, PG_ERR_INVALID, "solar days: the panel's site is not the sun table's");
-  size_t n = s->ndays * PG_DAY_MINUTES;
   double *zd = NULL;
-  if (p->clouds) {
-    zd = malloc(n * sizeof *zd);
-    if (!zd || pg_latent_days(seed, PG_STREAM_CLOUD_DAY, &cloud_day, s->day0, s->ndays, zd) ||
-        pg_latent_days(seed, PG_STREAM_CLOUD_FAST, &cloud_fast, s->day0, s->ndays, out)) {
+  if (p->clouds && !(zd = malloc(SOLAR_BLOCK * PG_DAY_MINUTES * sizeof *zd)))
+    return pg_fail(d, PG_ERR_NOMEM, "solar days: out of memory");
+  double phi = p->lat_deg * DEG, b = p->tilt_deg * DEG, gs = p->azimuth_deg * DEG;
+  panel q = {sin(phi), cos(phi), sin(b), cos(b), sin(gs), cos(gs)};
+  for (size_t b0 = 0; b0 < s->ndays; b0 += SOLAR_BLOCK) {
+    size_t nb = s->ndays - b0 < SOLAR_BLOCK ? s->ndays - b0 : SOLAR_BLOCK;
+    int64_t day = s->day0 + (int64_t)b0;
+    double *o = out + b0 * PG_DAY_MINUTES, *zf = o;
+    if (p->clouds && (pg_latent_days(seed, PG_STREAM_CLOUD_DAY, &cloud_day, day, nb, zd) ||
+                      pg_latent_days(seed, PG_STREAM_CLOUD_FAST, &cloud_fast, day, nb, zf))) {
       free(zd);
       return pg_fail(d, PG_ERR_NOMEM, "solar days: out of memory");
     }
-  }
-  double phi = p->lat_deg * DEG, b = p->tilt_deg * DEG, gs = p->azimuth_deg * DEG;
-  panel q = {sin(phi), cos(phi), sin(b), cos(b), sin(gs), cos(gs)};
-  for (size_t dd = 0; dd < s->ndays; dd++) {
-    double gamma = p->clouds ? kc_gamma(p, s->day0 + (int64_t)dd) : 0;
-    for (size_t i = dd * PG_DAY_MINUTES; i < (dd + 1) * PG_DAY_MINUTES; i++) {
-      if (s->elev[i] <= 0) {
-        out[i] = 0;
-        continue;
+    for (size_t dd = 0; dd < nb; dd++) {
+      double gamma = p->clouds ? kc_gamma(p, day + (int64_t)dd) : 0;
+      for (size_t i = dd * PG_DAY_MINUTES; i < (dd + 1) * PG_DAY_MINUTES; i++) {
+        size_t si = b0 * PG_DAY_MINUTES + i; /* in the sun table */
+        if (s->elev[si] <= 0) {
+          o[i] = 0;
+          continue;
+        }
+        double kc = 1;
+        if (p->clouds) {
+          double z = 0.7 * zd[i] + 0.71414284285428499 * zf[i];
+          kc = KC_MIN + (KC_MAX - KC_MIN) * pow(pg_phi_cdf(z), gamma);
+        }
+        o[i] = panel_w(p, &q, s, si, kc);
       }
-      double kc = 1;
-      if (p->clouds) {
-        double z = 0.7 * zd[i] + 0.71414284285428499 * out[i];
-        kc = KC_MIN + (KC_MAX - KC_MIN) * pow(pg_phi_cdf(z), gamma);
-      }
-      out[i] = panel_w(p, &q, s, i, kc);
     }
   }
   free(zd);

@@ -212,6 +212,7 @@ typedef struct echunk {
 typedef struct eworker {
   echunk *c;
   double *w;                /* [ndays x 1440] samples of the meter at hand */
+  double *cum;              /* [ndays x 1441] their cumulative curves */
   pg_household_work *hw;
   int rc;
   pg_diag d;
@@ -259,7 +260,7 @@ static int meter_chunk(eworker *x, size_t m) {
   if (rc != 0 && rc != 1) return rc;
   if (rc == 1) {
     rc = pg_energy_windows_wh(x->w, c->day0, c->ndays, (int64_t)c->from_ms, (int64_t)c->slot_ms,
-                              c->nslots, e, &x->d);
+                              c->nslots, x->cum, e, &x->d);
     for (size_t k = 0; !rc && k < c->nslots; k++)
       if (e[k] < 0) rc = pg_fail(&x->d, PG_ERR_INVALID, "a model gave a negative energy");
     return rc;
@@ -347,7 +348,8 @@ static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size
   for (size_t k = 0; !rc && k < nthreads; k++) {
     x[k].c = &c;
     x[k].w = malloc(c.ndays * PG_DAY_MINUTES * sizeof *x[k].w);
-    if (!x[k].w) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    x[k].cum = malloc(c.ndays * (PG_DAY_MINUTES + 1) * sizeof *x[k].cum);
+    if (!x[k].w || !x[k].cum) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
   if (!rc) {
     c.cal = t.cal, c.ncal = t.ncal, c.sun = t.sun, c.nsun = t.nsun;
@@ -360,6 +362,7 @@ static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size
   }
   for (size_t k = 0; x && k < nthreads; k++) {
     free(x[k].w);
+    free(x[k].cum);
     pg_household_work_free(x[k].hw);
   }
   free(x);
