@@ -180,11 +180,23 @@ void pg_household_work_free(pg_household_work *w) {
   free(w);
 }
 
+/* u = A c + B s over the minutes (lane by lane: the same bits at any width) */
+static void row_sse(double *u, double A, const double *c, double B, const double *sv) {
+  for (int j = 0; j < NMIN; j++) u[j] = A * c[j] + B * sv[j];
+}
+
+__attribute__((target("avx"))) static void row_avx(double *u, double A, const double *c, double B,
+                                                   const double *sv) {
+  for (int j = 0; j < NMIN; j++) u[j] = A * c[j] + B * sv[j];
+}
+
 /* u of the day types asked for, at each local minute j (its midpoint):
  * first cos/sin n a of every minute with the rotation of
  * pg_household_power_w step by step, then each term's row in one pass. */
 static void build_terms(pg_household_work *w, const bool need[3], double shift) {
   double *cs = w->p, *ss = w->p + 8 * NMIN; /* p is free here and holds 16 rows */
+  void (*row)(double *, double, const double *, double, const double *) =
+      __builtin_cpu_supports("avx") && pg_profile_simd_max >= 2 ? row_avx : row_sse;
   for (int j = 0; j < NMIN; j++) {
     double hour = (double)(int64_t)(j * 60000 + 30000) / 3600000.0;
     hour -= shift;
@@ -203,8 +215,7 @@ static void build_terms(pg_household_work *w, const bool need[3], double shift) 
       for (int i = 0; i < NS; i++) {
         double A = coef[k][i][2 * n - 1], B = coef[k][i][2 * n];
         double *u = w->u + ((size_t)k * NT + (size_t)(n - 1) * NS + (size_t)i) * NMIN;
-        const double *c = cs + (n - 1) * NMIN, *sv = ss + (n - 1) * NMIN;
-        for (int j = 0; j < NMIN; j++) u[j] = A * c[j] + B * sv[j];
+        row(u, A, cs + (n - 1) * NMIN, B, ss + (n - 1) * NMIN);
       }
   }
 }
@@ -250,7 +261,7 @@ typedef void (*block_fn)(const double *, const double *, double, double, double 
 
 static block_fn block_sum_pick(void) {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx") ? block_sum_avx : block_sum_sse;
+  return __builtin_cpu_supports("avx") && pg_profile_simd_max >= 2 ? block_sum_avx : block_sum_sse;
 }
 
 static bool tz_same(pg_tz a, pg_tz b) {

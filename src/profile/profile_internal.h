@@ -48,6 +48,10 @@ double pg_latent(uint64_t seed, uint64_t stream, int64_t t_ms, const pg_latent_s
  * PG_ERR_NOMEM. */
 int pg_latent_days(uint64_t seed, uint64_t stream, const pg_latent_spec *s, int64_t day0,
                    size_t ndays, double *out);
+/* Widest SIMD the whole-day paths may use (2 AVX, 1 SSE4.1, 0 portable
+ * C; each also needs the CPU to have it). Tests lower it to compare the
+ * paths: every one gives the same bits. */
+extern int pg_profile_simd_max;
 /* Standard normal CDF. */
 double pg_phi_cdf(double z);
 

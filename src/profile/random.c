@@ -104,15 +104,30 @@ __attribute__((always_inline)) static inline double latent_pos(double day_ms, in
 /* the minute midpoints' ms within a day, exact in double */
 static double minute_ms[PG_DAY_MINUTES] __attribute__((aligned(32)));
 static pthread_once_t minute_once = PTHREAD_ONCE_INIT;
-static bool have_avx;
+static int have_simd; /* 2 AVX, 1 SSE4.1, 0 neither */
+int pg_profile_simd_max = 2;
 
 static void minute_init(void) {
   for (int i = 0; i < PG_DAY_MINUTES; i++) minute_ms[i] = (double)(i * 60000 + 30000);
   __builtin_cpu_init();
-  have_avx = __builtin_cpu_supports("avx");
+  have_simd = __builtin_cpu_supports("avx") ? 2 : __builtin_cpu_supports("sse4.1") ? 1 : 0;
 }
 
-static void pass1_sse(double dm, double bucket, double rho, double lod, double *fr, double *kk,
+/* the portable pass: the same operations one minute at a time */
+static void pass1_scalar(double dm, double bucket, double rho, double lod, double *fr, double *kk,
+                         double *sd) {
+  for (int i = 0; i < PG_DAY_MINUTES; i++) {
+    double pos = (dm + minute_ms[i]) / bucket - 0.5;
+    double fl = floor(pos);
+    double f = pos - fl;
+    double a = 1 - f;
+    fr[i] = f;
+    kk[i] = fl - lod;
+    sd[i] = sqrt(a * a + f * f + 2 * a * f * rho);
+  }
+}
+
+__attribute__((target("sse4.1"))) static void pass1_sse(double dm, double bucket, double rho, double lod, double *fr, double *kk,
                       double *sd) {
   LATENT_PASS1(__m128d, _mm_set1_pd, _mm_add_pd, _mm_sub_pd, _mm_mul_pd, _mm_div_pd, FLOOR_SSE,
                _mm_sqrt_pd, _mm_load_pd, _mm_storeu_pd, 2);
@@ -141,6 +156,7 @@ static bool same_binade(int64_t day, int64_t K, int *e) {
 static void latent_minutes(const double *z, int64_t lo, double rho, double bucket, int64_t day0,
                            size_t ndays, double *out) {
   pthread_once(&minute_once, minute_init);
+  int simd = have_simd < pg_profile_simd_max ? have_simd : pg_profile_simd_max;
   double fr[PG_DAY_MINUTES], sd[PG_DAY_MINUTES], kk[PG_DAY_MINUTES], am[PG_DAY_MINUTES];
   int run_at[PG_DAY_MINUTES + 1], nruns = 0, table_e = INT32_MIN;
   int64_t K = 86400000 % (int64_t)bucket == 0 ? 86400000 / (int64_t)bucket : 0;
@@ -151,8 +167,9 @@ static void latent_minutes(const double *z, int64_t lo, double rho, double bucke
     bool reuse = K > 0 && same_binade(day, K, &e) && e == table_e;
     double base = K > 0 ? (double)(day * K) : (double)lo; /* kk relative to it */
     if (!reuse) {
-      if (have_avx) pass1_avx(dm, bucket, rho, base, fr, kk, sd);
-      else pass1_sse(dm, bucket, rho, base, fr, kk, sd);
+      if (simd == 2) pass1_avx(dm, bucket, rho, base, fr, kk, sd);
+      else if (simd == 1) pass1_sse(dm, bucket, rho, base, fr, kk, sd);
+      else pass1_scalar(dm, bucket, rho, base, fr, kk, sd);
       nruns = 0;
       for (int i = 0; i < PG_DAY_MINUTES; i++) {
         am[i] = 1 - fr[i];

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "../../src/profile/profile_internal.h"
 #include "p2pgrid/profile.h"
 
 #define DAY 86400000LL
@@ -71,6 +72,17 @@ static void test_household_days(void **st) {
   pg_tz ber;
   if (pg_tz_parse("Europe/Berlin", &ber, NULL) == PG_OK && ber.zone)
     check_house(ber, true, 0.3, 30, pg_days_from_civil(1880, 6, 1), 2, 8);
+}
+
+/* the SSE4.1 and the portable paths give the same bits as the AVX one */
+static void test_simd_paths(void **st) {
+  (void)st;
+  for (int lvl = 0; lvl < 2; lvl++) {
+    pg_profile_simd_max = lvl;
+    check_house(PG_TZ_BERLIN, true, 0.3, 30, pg_days_from_civil(2025, 10, 24), 3, 11);
+    check_house(PG_TZ_BERLIN, true, 0.3, 30, 21843, 3, 12);
+  }
+  pg_profile_simd_max = 2;
 }
 
 static void test_household_days_errors(void **st) {
@@ -192,7 +204,8 @@ static void test_energy_windows(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_household_days), cmocka_unit_test(test_household_days_errors),
+      cmocka_unit_test(test_household_days), cmocka_unit_test(test_simd_paths),
+      cmocka_unit_test(test_household_days_errors),
       cmocka_unit_test(test_solar_days),     cmocka_unit_test(test_wind_days),
       cmocka_unit_test(test_energy_windows),
   };
