@@ -99,6 +99,7 @@ static void test_household_days_errors(void **st) {
   pg_diag d = {{0}};
   assert_int_equal(pg_household_days_w(&h, 1, &c, w, out, &d), PG_ERR_INVALID);
   assert_non_null(strstr(d.msg, "time zone"));
+  pg_local_days_free(&c);
   assert_int_equal(pg_local_days_init(&c, PG_TZ_UTC, 20000, 0, &d), PG_ERR_INVALID);
   pg_household_work_free(w);
   pg_local_days_free(&c);
