@@ -157,15 +157,15 @@ typedef double v4d __attribute__((vector_size(32)));
 typedef long long v4i __attribute__((vector_size(32)));
 
 struct pg_household_work {
-  double *u;   /* [3][NT][NMIN]: coef x cos/sin of each term at each local minute */
+  double *rot; /* [16][NMIN]: cos n a, then sin n a (n = 1..8) at each local minute */
   double *p;   /* [local day][NMIN]: the noise-free power */
   size_t pcap; /* local days p holds */
 };
 
 int pg_household_work_new(pg_household_work **out, pg_diag *d) {
   pg_household_work *w = calloc(1, sizeof *w);
-  if (w) w->u = aligned_alloc(64, 3 * NT * NMIN * sizeof *w->u);
-  if (!w || !w->u) {
+  if (w) w->rot = aligned_alloc(64, 16 * NMIN * sizeof *w->rot);
+  if (!w || !w->rot) {
     free(w);
     return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");
   }
@@ -175,28 +175,15 @@ int pg_household_work_new(pg_household_work **out, pg_diag *d) {
 
 void pg_household_work_free(pg_household_work *w) {
   if (!w) return;
-  free(w->u);
+  free(w->rot);
   free(w->p);
   free(w);
 }
 
-/* u = A c + B s over the minutes (lane by lane: the same bits at any width) */
-static void row_sse(double *u, double A, const double *c, double B, const double *sv) {
-  for (int j = 0; j < NMIN; j++) u[j] = A * c[j] + B * sv[j];
-}
-
-__attribute__((target("avx"))) static void row_avx(double *u, double A, const double *c, double B,
-                                                   const double *sv) {
-  for (int j = 0; j < NMIN; j++) u[j] = A * c[j] + B * sv[j];
-}
-
-/* u of the day types asked for, at each local minute j (its midpoint):
- * first cos/sin n a of every minute with the rotation of
- * pg_household_power_w step by step, then each term's row in one pass. */
-static void build_terms(pg_household_work *w, const bool need[3], double shift) {
-  double *cs = w->p, *ss = w->p + 8 * NMIN; /* p is free here and holds 16 rows */
-  void (*row)(double *, double, const double *, double, const double *) =
-      __builtin_cpu_supports("avx") && pg_profile_simd_max >= 2 ? row_avx : row_sse;
+/* cos/sin n a at each local minute j (its midpoint), with the rotation of
+ * pg_household_power_w step by step. */
+static void build_rotations(pg_household_work *w, double shift) {
+  double *cs = w->rot, *ss = w->rot + 8 * NMIN;
   for (int j = 0; j < NMIN; j++) {
     double hour = (double)(int64_t)(j * 60000 + 30000) / 3600000.0;
     hour -= shift;
@@ -209,15 +196,20 @@ static void build_terms(pg_household_work *w, const bool need[3], double shift) 
       cs[n * NMIN + j] = cn, ss[n * NMIN + j] = sn;
     }
   }
-  for (int k = 0; k < 3; k++) {
-    if (!need[k]) continue;
-    for (int n = 1; n <= 8; n++)
-      for (int i = 0; i < NS; i++) {
-        double A = coef[k][i][2 * n - 1], B = coef[k][i][2 * n];
-        double *u = w->u + ((size_t)k * NT + (size_t)(n - 1) * NS + (size_t)i) * NMIN;
-        row(u, A, cs + (n - 1) * NMIN, B, ss + (n - 1) * NMIN);
-      }
-  }
+}
+
+/* The 40 terms' u = A cos n a + B sin n a of day type k for minutes
+ * j..j+15 (a block that stays in L1), [term][BLK]; lane by lane, so the
+ * same bits as pg_household_power_w's own products and sum. */
+static void build_block(const pg_household_work *w, int k, int j, double *ub) {
+  const double *cs = w->rot + j, *ss = w->rot + 8 * NMIN + j;
+  for (int n = 1; n <= 8; n++)
+    for (int i = 0; i < NS; i++) {
+      double A = coef[k][i][2 * n - 1], B = coef[k][i][2 * n];
+      double *u = ub + ((n - 1) * NS + i) * BLK;
+      const double *c = cs + (n - 1) * NMIN, *sv = ss + (n - 1) * NMIN;
+      for (int q = 0; q < BLK; q++) u[q] = A * c[q] + B * sv[q];
+    }
 }
 
 /* P(j) for minutes j0..j0+15 of one local day: the n = 0 sum c0, then the
@@ -232,7 +224,7 @@ static void build_terms(pg_household_work *w, const bool need[3], double shift) 
     for (int q = 0; q < NV; q++)                                                     \
       for (int l = 0; l < L; l++) acc[q][l] = c0;                                    \
     for (int t = 0; t < NT; t++) {                                                   \
-      const double *r = u + (size_t)t * NMIN;                                        \
+      const double *r = u + (size_t)t * BLK;                                         \
       int i = t % NS;                                                                \
       double st = s[i];                                                              \
       for (int q = 0; q < NV; q++) {                                                 \
@@ -270,7 +262,7 @@ static bool tz_same(pg_tz a, pg_tz b) {
 
 /* The noise-free power of local days l0..l1 at every local minute. */
 static void local_days_power(const pg_household *h, const pg_local_days *c, pg_household_work *w,
-                             size_t l0, size_t l1) {
+                             const bool need[3], size_t l0, size_t l1) {
   int hol = h->p.holidays ? 1 : 0;
   double s[3 * 64][NS], c0[3 * 64], f[3 * 64]; /* per local day of a group */
   for (size_t g0 = l0; g0 <= l1; g0 += 3 * 64) {
@@ -285,12 +277,15 @@ static void local_days_power(const pg_household *h, const pg_local_days *c, pg_h
       f[l - g0] = pg_bdew_dynamisation(q->doy) * norm_of(h, q->year) * h->p.annual_kwh / 1000;
     }
     block_fn block_sum = block_sum_pick();
-    for (int j = 0; j < NMIN; j += BLK)
+    double ub[3][NT * BLK] __attribute__((aligned(32)));
+    for (int j = 0; j < NMIN; j += BLK) {
+      for (int k = 0; k < 3; k++)
+        if (need[k]) build_block(w, k, j, ub[k]);
       for (size_t l = g0; l <= g1; l++) {
         int k = c->dates[l].type[hol];
-        block_sum(w->u + (size_t)k * NT * NMIN + (size_t)j, s[l - g0], c0[l - g0], f[l - g0],
-                  w->p + l * NMIN + (size_t)j);
+        block_sum(ub[k], s[l - g0], c0[l - g0], f[l - g0], w->p + l * NMIN + (size_t)j);
       }
+    }
   }
 }
 
@@ -305,7 +300,7 @@ int pg_household_days_w(const pg_household *h, uint64_t seed, const pg_local_day
                                                  (int64_t)(i % NMIN) * 60000 + 30000);
     return PG_OK;
   }
-  size_t rows = c->nlocal > 16 ? c->nlocal : 16; /* build_terms borrows 16 */
+  size_t rows = c->nlocal;
   if (w->pcap < rows) {
     double *p = realloc(w->p, rows * NMIN * sizeof *p);
     if (!p) return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");
@@ -317,8 +312,8 @@ int pg_household_days_w(const pg_household *h, uint64_t seed, const pg_local_day
   bool need[3] = {false, false, false};
   int hol = h->p.holidays ? 1 : 0;
   for (size_t l = l0; l <= l1; l++) need[c->dates[l].type[hol]] = true;
-  build_terms(w, need, pg_profile_shift_h(seed, PG_STREAM_HOUSE_SHIFT, h->p.shift_max_min));
-  local_days_power(h, c, w, l0, l1);
+  build_rotations(w, pg_profile_shift_h(seed, PG_STREAM_HOUSE_SHIFT, h->p.shift_max_min));
+  local_days_power(h, c, w, need, l0, l1);
   for (size_t i = 0; i < n; i++) out[i] = w->p[c->at[i]] * out[i];
   return PG_OK;
 }
