@@ -306,7 +306,9 @@ int pg_household_days_w(const pg_household *h, uint64_t seed, const pg_local_day
     if (!p) return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");
     w->p = p, w->pcap = rows;
   }
-  if (pg_profile_lognormal_days(seed, PG_STREAM_HOUSE_NOISE, c->day0, c->ndays, h->p.noise, out))
+  double sigma = h->p.noise; /* the noise's latent z into out; pg_profile_lognormal below */
+  if (sigma > 0 &&
+      pg_latent_days(seed, PG_STREAM_HOUSE_NOISE, &pg_quarter_hour_noise, c->day0, c->ndays, out))
     return pg_fail(d, PG_ERR_NOMEM, "household days: out of memory");
   size_t l0 = c->at[0] / NMIN, l1 = c->at[n - 1] / NMIN;
   bool need[3] = {false, false, false};
@@ -314,6 +316,9 @@ int pg_household_days_w(const pg_household *h, uint64_t seed, const pg_local_day
   for (size_t l = l0; l <= l1; l++) need[c->dates[l].type[hol]] = true;
   build_rotations(w, pg_profile_shift_h(seed, PG_STREAM_HOUSE_SHIFT, h->p.shift_max_min));
   local_days_power(h, c, w, need, l0, l1);
-  for (size_t i = 0; i < n; i++) out[i] = w->p[c->at[i]] * out[i];
+  if (sigma > 0)
+    for (size_t i = 0; i < n; i++) out[i] = w->p[c->at[i]] * exp(sigma * out[i] - 0.5 * sigma * sigma);
+  else
+    for (size_t i = 0; i < n; i++) out[i] = w->p[c->at[i]]; /* p x 1 */
   return PG_OK;
 }

@@ -62,9 +62,9 @@ double pg_profile_shift_h(uint64_t seed, uint64_t stream, double max_min);
  * process of (seed, stream) with 15-minute buckets (phi 0.8, 32 taps). */
 double pg_profile_lognormal(uint64_t seed, uint64_t stream, int64_t t_ms, double sigma);
 
-/* pg_profile_lognormal at the minute midpoints of the days (as pg_latent_days). */
-int pg_profile_lognormal_days(uint64_t seed, uint64_t stream, int64_t day0, size_t ndays,
-                              double sigma, double *out);
+/* The latent process of pg_profile_lognormal (15-minute buckets, phi 0.8,
+ * 32 taps). */
+extern const pg_latent_spec pg_quarter_hour_noise;
 
 static inline bool pg_in_range(double v, double lo, double hi) {
   return isfinite(v) && v >= lo && v <= hi;

@@ -232,24 +232,11 @@ static int latent_block(uint64_t seed, uint64_t stream, const pg_latent_spec *s,
   return PG_OK;
 }
 
-static const pg_latent_spec quarter_hour_noise = {900000, 0.8, 32};
-
-int pg_profile_lognormal_days(uint64_t seed, uint64_t stream, int64_t day0, size_t ndays,
-                              double sigma, double *out) {
-  size_t n = ndays * PG_DAY_MINUTES;
-  if (!(sigma > 0)) {
-    for (size_t i = 0; i < n; i++) out[i] = 1;
-    return PG_OK;
-  }
-  int rc = pg_latent_days(seed, stream, &quarter_hour_noise, day0, ndays, out);
-  if (rc) return rc;
-  for (size_t i = 0; i < n; i++) out[i] = exp(sigma * out[i] - 0.5 * sigma * sigma);
-  return PG_OK;
-}
+const pg_latent_spec pg_quarter_hour_noise = {900000, 0.8, 32};
 
 double pg_profile_lognormal(uint64_t seed, uint64_t stream, int64_t t_ms, double sigma) {
   if (!(sigma > 0)) return 1;
-  double z = pg_latent(seed, stream, t_ms, &quarter_hour_noise);
+  double z = pg_latent(seed, stream, t_ms, &pg_quarter_hour_noise);
   return exp(sigma * z - 0.5 * sigma * sigma);
 }
 
