@@ -249,11 +249,59 @@ __attribute__((target("avx"))) static void block_sum_avx(const double *u, const 
   BLOCK_SUM(v4d, v4i, 4);
 }
 
+/* Two local days of one day type at once: each loaded term feeds both (the
+ * loads, not the arithmetic, bound the single-day kernel); each day's lanes
+ * see the same operations as block_sum's. */
+typedef struct day_in {
+  const double *s;
+  double c0, f;
+  double *out;
+} day_in;
+
+__attribute__((target("avx"))) static void block_sum2_avx(const double *u, const day_in *x,
+                                                          const day_in *y) {
+  v4d a[4], b[4], z;
+  for (int q = 0; q < 4; q++)
+    for (int l = 0; l < 4; l++) a[q][l] = x->c0, b[q][l] = y->c0;
+  for (int t = 0; t < NT; t++) {
+    const double *r = u + (size_t)t * BLK;
+    int i = t % NS;
+    double sx = x->s[i], sy = y->s[i];
+    for (int q = 0; q < 4; q++) {
+      v4d v;
+      memcpy(&v, r + q * 4, sizeof v);
+      if (i == 0) { /* s[0] = 1: x * 1 = x */
+        a[q] += v;
+        b[q] += v;
+      } else {
+        a[q] += v * sx;
+        b[q] += v * sy;
+      }
+    }
+  }
+  memset(&z, 0, sizeof z);
+  for (int q = 0; q < 4; q++) {
+    a[q] = (v4d)((v4i)a[q] & ~(a[q] < z)) * x->f;
+    b[q] = (v4d)((v4i)b[q] & ~(b[q] < z)) * y->f;
+    memcpy(x->out + q * 4, &a[q], sizeof a[q]);
+    memcpy(y->out + q * 4, &b[q], sizeof b[q]);
+  }
+}
+
 typedef void (*block_fn)(const double *, const double *, double, double, double *);
 
-static block_fn block_sum_pick(void) {
+static bool use_avx(void) {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx") && pg_profile_simd_max >= 2 ? block_sum_avx : block_sum_sse;
+  return __builtin_cpu_supports("avx") && pg_profile_simd_max >= 2;
+}
+
+/* block_sum of the days in[0..n) (one day type) */
+static void block_days(bool avx, const double *u, const day_in *in, size_t n) {
+  size_t m = 0;
+  if (avx)
+    for (; m + 2 <= n; m += 2) block_sum2_avx(u, &in[m], &in[m + 1]);
+  for (; m < n; m++)
+    (avx ? block_sum_avx : block_sum_sse)(u, in[m].s, in[m].c0, in[m].f, in[m].out);
 }
 
 static bool tz_same(pg_tz a, pg_tz b) {
@@ -276,14 +324,20 @@ static void local_days_power(const pg_household *h, const pg_local_days *c, pg_h
       c0[l - g0] = p;
       f[l - g0] = pg_bdew_dynamisation(q->doy) * norm_of(h, q->year) * h->p.annual_kwh / 1000;
     }
-    block_fn block_sum = block_sum_pick();
+    bool avx = use_avx();
     double ub[3][NT * BLK] __attribute__((aligned(32)));
+    day_in in[3][3 * 64]; /* the group's days by day type */
+    size_t nin[3] = {0, 0, 0};
+    for (size_t l = g0; l <= g1; l++) {
+      int k = c->dates[l].type[hol];
+      in[k][nin[k]++] = (day_in){s[l - g0], c0[l - g0], f[l - g0], w->p + l * NMIN};
+    }
     for (int j = 0; j < NMIN; j += BLK) {
-      for (int k = 0; k < 3; k++)
-        if (need[k]) build_block(w, k, j, ub[k]);
-      for (size_t l = g0; l <= g1; l++) {
-        int k = c->dates[l].type[hol];
-        block_sum(ub[k], s[l - g0], c0[l - g0], f[l - g0], w->p + l * NMIN + (size_t)j);
+      for (int k = 0; k < 3; k++) {
+        if (!need[k] || nin[k] == 0) continue;
+        build_block(w, k, j, ub[k]);
+        block_days(avx, ub[k], in[k], nin[k]);
+        for (size_t m = 0; m < nin[k]; m++) in[k][m].out += BLK;
       }
     }
   }
