@@ -45,6 +45,9 @@ struct pg_sim_out {
   char dir[1024];
   FILE *transfers, *balances, *party_slots;
   uint64_t slot_ms;
+  bool iso_ok;       /* iso holds slot iso_slot's time (party_slots.csv) */
+  uint64_t iso_slot;
+  char iso[32];
 };
 /* Rows of party_slots.csv a run may have (parties x slots) before it is left out. */
 #define PG_SIM_PARTY_SLOT_ROWS_MAX 5000000u
