@@ -115,8 +115,9 @@ static void market_only(int days) {
     if (market_config(sd, nh, np, &c) == 0 &&
         run(c, PG_SIM_MARKET_ONLY, 0, "market-only", &rate, &secs) == 0)
       printf("sim_market_only_scaling_%dh: %.0f participant-slots/s (%d households, %d producers, "
-             "%d days, all cores: %.2f s; %.2f us per participant-slot)\n",
-             nh, rate, nh, np, sd, secs, 1e6 / rate);
+             "%d days, all cores: %.2f s, cpu %.2f s; %.2f us, cpu %.2f us per participant-slot)\n",
+             nh, rate, nh, np, sd, secs, last_cpu_s, 1e6 / rate,
+             1e6 * last_cpu_s / (rate * secs));
     pg_config_free(c);
     c = NULL;
   }
