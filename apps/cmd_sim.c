@@ -52,6 +52,8 @@ void pg_cmd_sim_usage(FILE *f) {
           "                           free port) while the run goes, and after it until\n"
           "                           Ctrl-C\n"
           "      --pace DURATION      with --serve: wall time per slot (default 1s)\n"
+          "      --threads N          market-only: threads computing the meters (default 0:\n"
+          "                           the online cores); the results do not depend on it\n"
           "  -h, --help               this help\n");
 }
 
@@ -209,6 +211,9 @@ static void serve_hook(void *ctx, pg_gridop *g, int phase) {
   }
 }
 
+/* --threads (pg_sim_opts.threads; 0 = the online cores) */
+static size_t sim_threads;
+
 int pg_sim_main(const char *cmd, const char *path, int mode_i, const char *out_dir,
                 const char *state_dir, bool quiet, const struct pg_app_overrides *ov,
                 int serve_port, uint64_t pace_ms) {
@@ -231,7 +236,8 @@ int pg_sim_main(const char *cmd, const char *path, int mode_i, const char *out_d
   }
   int last = -1;
   pg_sim_opts o = {.mode = mode, .out_dir = out_dir, .state_dir = state_dir, .write_files = true, .write_report = true,
-                   .progress = quiet ? NULL : progress, .progress_ctx = &last};
+                   .progress = quiet ? NULL : progress, .progress_ctx = &last,
+                   .threads = sim_threads};
   serve_ctx sc = {.port = serve_port};
   if (serve_port >= 0) {
     if (pg_scenario_mode(&s) == PG_SIM_MARKET_ONLY && mode != PG_SIM_FULL) {
@@ -274,7 +280,7 @@ int pg_cmd_sim(int argc, char **argv) {
       {"set", required_argument, NULL, 'S'},   {"log-level", required_argument, NULL, 'l'},
       {"help", no_argument, NULL, 'h'},        {"state", required_argument, NULL, 'T'},
       {"serve", optional_argument, NULL, 'V'}, {"pace", required_argument, NULL, 'P'},
-      {NULL, 0, NULL, 0},
+      {"threads", required_argument, NULL, 'N'}, {NULL, 0, NULL, 0},
   };
   pg_app_overrides ov = {0};
   pg_sim_mode mode = PG_SIM_AUTO;
@@ -285,6 +291,7 @@ int pg_cmd_sim(int argc, char **argv) {
   pg_diag d = {{0}};
   opterr = 0;
   optind = 1;
+  sim_threads = 0;
   while ((ch = getopt_long(argc, argv, ":o:ql:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'F': mode = PG_SIM_FULL; break;
@@ -309,6 +316,17 @@ int pg_cmd_sim(int argc, char **argv) {
         goto out;
       }
       break;
+    case 'N': {
+      char *end = NULL;
+      long v = strtol(optarg, &end, 10);
+      if (*optarg < '0' || *optarg > '9' || *end || v < 0 || v > PG_SIM_THREADS_MAX) {
+        fprintf(stderr, "p2pgrid sim: --threads: '%s' is not a thread count (0..%d, 0 = the cores)\n",
+                optarg, PG_SIM_THREADS_MAX);
+        goto out;
+      }
+      sim_threads = (size_t)v;
+      break;
+    }
     case 'q': quiet = true; break;
     case 'S':
       if (pg_app_override_add(&ov, optarg, "") != 0) goto out;

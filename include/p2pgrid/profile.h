@@ -453,6 +453,74 @@ typedef struct pg_rain_tank_totals {
 } pg_rain_tank_totals;
 void pg_rain_tank_period(const pg_rain_tank *t, pg_rain_tank_totals *out);
 
+/* ---- whole UTC days at once (the simulator's fast path) ------------------ */
+
+/* The models above evaluated at the 1440 minute midpoints of a run of UTC
+ * days, t = day x 86400000 + i x 60000 + 30000 (i = 0..1439) — the samples
+ * pg_energy_integ takes — into out[(day - day0) x 1440 + i]. The work that
+ * does not change within a day (calendar and time zone, day type, season,
+ * sun position, the random fields' 15-minute buckets) is done once per day
+ * or bucket, the sums in blocks of minutes; every value is BIT-IDENTICAL to
+ * the per-sample function at that t (same operations in the same order; a
+ * test compares them over years, DST days and holidays).
+ *
+ * THREADS. pg_local_days and pg_sun_days are read-only once made and may be
+ * shared by any number of threads; a pg_household_work is scratch for one
+ * thread at a time. ERRORS: PG_ERR_NOMEM; PG_ERR_INVALID when the model's
+ * zone or site is not the calendar's. */
+#define PG_DAY_MINUTES 1440
+
+typedef struct pg_local_date {
+  int year, month, day, doy, ndays; /* ndays: days in the year */
+  pg_daytype type[2];               /* without and with German holidays */
+} pg_local_date;
+
+/* The local calendar of UTC days [day0, day0 + ndays) in a zone. */
+typedef struct pg_local_days {
+  pg_tz tz;
+  int64_t day0;
+  size_t ndays;
+  bool whole_minutes;   /* every offset whole minutes (else the models go sample by sample) */
+  int64_t lday0;        /* first local day touched (Unix day number) */
+  size_t nlocal;        /* local days touched */
+  uint32_t *at;         /* [ndays x 1440]: (local day - lday0) x 1440 + local minute */
+  pg_local_date *dates; /* [nlocal] */
+} pg_local_days;
+PG_NODISCARD int pg_local_days_init(pg_local_days *c, pg_tz tz, int64_t day0, size_t ndays,
+                                    pg_diag *d);
+void pg_local_days_free(pg_local_days *c); /* zeroed; a zeroed one is fine */
+
+/* Scratch of the household model (its daily-shape tables, about 1.5 MB). */
+typedef struct pg_household_work pg_household_work;
+PG_NODISCARD int pg_household_work_new(pg_household_work **out, pg_diag *d);
+void pg_household_work_free(pg_household_work *w); /* NULL is fine */
+/* pg_household_power_w over the days of c (h's zone must be c's). */
+PG_NODISCARD int pg_household_days_w(const pg_household *h, uint64_t seed,
+                                     const pg_local_days *c, pg_household_work *w, double *out,
+                                     pg_diag *d);
+
+/* Sun position and clear sky of a site at every minute midpoint of UTC days
+ * [day0, day0 + ndays), shared by the site's solar models. */
+typedef struct pg_sun_days {
+  double lat_deg, lon_deg;
+  int64_t day0;
+  size_t ndays;
+  double *elev, *decl, *ha; /* pg_sun fields, degrees */
+  double *ghi, *dni, *dhi;  /* pg_clear_sky of elev */
+  /* daylight samples (elev > 0; 0 at night): sin(elev), sin/cos of the
+   * declination and of the hour angle, in radians as pg_solar_power_w takes them */
+  double *cz, *sdl, *cdl, *cw, *sw;
+} pg_sun_days;
+PG_NODISCARD int pg_sun_days_init(pg_sun_days *s, double lat_deg, double lon_deg, int64_t day0,
+                                  size_t ndays, pg_diag *d);
+void pg_sun_days_free(pg_sun_days *s); /* zeroed; a zeroed one is fine */
+/* pg_solar_power_w over the days of sun (p's lat/lon must be sun's). */
+PG_NODISCARD int pg_solar_days_w(const pg_solar_params *p, uint64_t seed, const pg_sun_days *sun,
+                                 double *out, pg_diag *d);
+/* pg_wind_power_w over UTC days [day0, day0 + ndays). */
+PG_NODISCARD int pg_wind_days_w(const pg_wind_params *p, uint64_t seed, int64_t day0,
+                                size_t ndays, double *out, pg_diag *d);
+
 /* ---- integer energy of a power function ---------------------------------- */
 
 /* Turns a power function into Wh per window such that consecutive windows
@@ -476,5 +544,14 @@ typedef struct pg_energy_integ {
 void pg_energy_integ_init(pg_energy_integ *g, pg_power_fn fn, const void *ctx);
 /* Wh over [from, to); 0 when to <= from. */
 int64_t pg_energy_integ_wh(pg_energy_integ *g, int64_t from_ms, int64_t to_ms);
+/* The same Wh for n consecutive windows [from + k len, from + (k + 1) len)
+ * straight from the samples of UTC days [day0, day0 + ndays) as the
+ * pg_*_days_w functions give them (w[(day - day0) x 1440 + i]): every
+ * window's days must be among them, except that a window may end at the
+ * midnight after the last. cum: the caller's scratch of ndays x 1441
+ * doubles (the days' cumulative curves). PG_ERR_INVALID (len <= 0). */
+PG_NODISCARD int pg_energy_windows_wh(const double *w, int64_t day0, size_t ndays, int64_t from_ms,
+                                      int64_t len_ms, size_t n, double *cum, int64_t *out,
+                                      pg_diag *d);
 
 #endif

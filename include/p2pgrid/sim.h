@@ -301,7 +301,13 @@ typedef struct pg_sim_opts {
   void (*grid_hook)(void *ctx, pg_gridop *g, int phase);
   void *grid_hook_ctx;
   uint64_t pace_ms;        /* full mode: at least this much wall time per slot (0 = flat out) */
+  /* market-only: threads computing the meters' energies (each meter's on
+   * one thread; the market settles slot after slot). 0 = the online cores
+   * (1 below 64 meters); at most PG_SIM_THREADS_MAX. The results do not
+   * depend on it (byte-identical outputs for any count). */
+  size_t threads;
 } pg_sim_opts;
+#define PG_SIM_THREADS_MAX 256
 enum { PG_SIM_GRID_OPEN = 0, PG_SIM_GRID_END = 1, PG_SIM_GRID_CLOSE = 2 };
 
 typedef struct pg_sim_slot {

@@ -1,4 +1,7 @@
 /* German holidays, BDEW day types (the civil calendar is in src/base/tz.c). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "p2pgrid/profile.h"
 #include "profile_internal.h"
 
@@ -48,4 +51,58 @@ double pg_year_sum(int year, pg_day_fn fn, const void *ctx) {
     sum += fn(ctx, y, m, d, i + 1);
   }
   return sum;
+}
+
+/* ---- the local calendar of a run of UTC days ---- */
+
+static int64_t cal_floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+void pg_local_days_free(pg_local_days *c) {
+  free(c->at);
+  free(c->dates);
+  memset(c, 0, sizeof *c);
+}
+
+/* at[] and whole_minutes from each minute's offset (one zone lookup per
+ * minute, once per run of days for all the models of the zone). */
+static void local_minutes(pg_local_days *c) {
+  c->whole_minutes = true;
+  for (size_t dd = 0; dd < c->ndays; dd++)
+    for (int i = 0; i < PG_DAY_MINUTES; i++) {
+      int64_t t = (c->day0 + (int64_t)dd) * 86400000 + (int64_t)i * 60000 + 30000;
+      int32_t off = pg_tz_offset_s(c->tz, t);
+      if (off % 60 != 0) c->whole_minutes = false;
+      int64_t local = t + (int64_t)off * 1000;
+      int64_t ld = cal_floor_div(local, 86400000);
+      int64_t lm = (local - ld * 86400000) / 60000;
+      c->at[dd * PG_DAY_MINUTES + (size_t)i] = (uint32_t)((ld - c->lday0) * PG_DAY_MINUTES + lm);
+    }
+}
+
+int pg_local_days_init(pg_local_days *c, pg_tz tz, int64_t day0, size_t ndays, pg_diag *d) {
+  memset(c, 0, sizeof *c);
+  if (ndays == 0 || ndays > 100000) return pg_fail(d, PG_ERR_INVALID, "local days: 1..100000 days");
+  c->tz = tz, c->day0 = day0, c->ndays = ndays;
+  /* offsets are within -24..+24 h: local days day0 - 1 .. day0 + ndays */
+  c->lday0 = day0 - 1;
+  c->nlocal = ndays + 2;
+  c->at = malloc(ndays * PG_DAY_MINUTES * sizeof *c->at);
+  c->dates = calloc(c->nlocal, sizeof *c->dates);
+  if (!c->at || !c->dates) {
+    pg_local_days_free(c);
+    return pg_fail(d, PG_ERR_NOMEM, "local days: out of memory");
+  }
+  local_minutes(c);
+  for (size_t k = 0; k < c->nlocal; k++) {
+    pg_local_date *q = &c->dates[k];
+    pg_civil_from_days(c->lday0 + (int64_t)k, &q->year, &q->month, &q->day);
+    q->doy = pg_doy_of(q->year, q->month, q->day);
+    q->ndays = pg_days_in_year(q->year);
+    q->type[0] = pg_daytype_of(q->year, q->month, q->day, false);
+    q->type[1] = pg_daytype_of(q->year, q->month, q->day, true);
+  }
+  return PG_OK;
 }

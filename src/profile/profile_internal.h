@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "p2pgrid/profile.h"
@@ -42,6 +43,15 @@ static inline uint64_t pg_profile_at(uint64_t key, int64_t n) {
   return pg_profile_mix(key + (uint64_t)n * 0x9E3779B97F4A7C15ull);
 }
 double pg_latent(uint64_t seed, uint64_t stream, int64_t t_ms, const pg_latent_spec *s);
+/* pg_latent at the minute midpoints of UTC days [day0, day0 + ndays) into
+ * out[ndays x 1440], bit-identical, each bucket's sum made once.
+ * PG_ERR_NOMEM. */
+int pg_latent_days(uint64_t seed, uint64_t stream, const pg_latent_spec *s, int64_t day0,
+                   size_t ndays, double *out);
+/* Widest SIMD the whole-day paths may use (2 AVX, 1 SSE4.1, 0 portable
+ * C; each also needs the CPU to have it). Tests lower it to compare the
+ * paths: every one gives the same bits. */
+extern int pg_profile_simd_max;
 /* Standard normal CDF. */
 double pg_phi_cdf(double z);
 
@@ -51,6 +61,10 @@ double pg_profile_shift_h(uint64_t seed, uint64_t stream, double max_min);
 /* Log-normal factor with mean 1: exp(sigma z - sigma^2 / 2), z the latent
  * process of (seed, stream) with 15-minute buckets (phi 0.8, 32 taps). */
 double pg_profile_lognormal(uint64_t seed, uint64_t stream, int64_t t_ms, double sigma);
+
+/* The latent process of pg_profile_lognormal (15-minute buckets, phi 0.8,
+ * 32 taps). */
+extern const pg_latent_spec pg_quarter_hour_noise;
 
 static inline bool pg_in_range(double v, double lo, double hi) {
   return isfinite(v) && v >= lo && v <= hi;

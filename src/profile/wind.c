@@ -1,5 +1,6 @@
 /* Wind generation: correlated Weibull speeds through a power curve. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "p2pgrid/profile.h"
 #include "profile_internal.h"
@@ -48,4 +49,29 @@ double pg_wind_curve_w(const pg_wind_params *p, double v) {
 
 double pg_wind_power_w(const pg_wind_params *p, uint64_t seed, int64_t t_ms) {
   return pg_wind_curve_w(p, pg_wind_speed(p, seed, t_ms));
+}
+
+#define WIND_BLOCK 8 /* days a pass: the scratch stays small */
+
+int pg_wind_days_w(const pg_wind_params *p, uint64_t seed, int64_t day0, size_t ndays,
+                   double *out, pg_diag *d) {
+  double *zs = malloc(WIND_BLOCK * PG_DAY_MINUTES * sizeof *zs);
+  if (!zs) return pg_fail(d, PG_ERR_NOMEM, "wind days: out of memory");
+  for (size_t b = 0; b < ndays; b += WIND_BLOCK) {
+    size_t nb = ndays - b < WIND_BLOCK ? ndays - b : WIND_BLOCK;
+    double *o = out + b * PG_DAY_MINUTES;
+    if (pg_latent_days(seed, PG_STREAM_WIND_SLOW, &wind_slow, day0 + (int64_t)b, nb, zs) ||
+        pg_latent_days(seed, PG_STREAM_WIND_FAST, &wind_fast, day0 + (int64_t)b, nb, o)) {
+      free(zs);
+      return pg_fail(d, PG_ERR_NOMEM, "wind days: out of memory");
+    }
+    for (size_t i = 0; i < nb * PG_DAY_MINUTES; i++) {
+      double z = 0.85 * zs[i] + 0.52678268764263692 * o[i];
+      double q = 0.5 * erfc(z / 1.4142135623730951);
+      if (q < 1e-300) q = 1e-300;
+      o[i] = pg_wind_curve_w(p, p->weibull_c * pow(-log(q), 1 / p->weibull_k));
+    }
+  }
+  free(zs);
+  return PG_OK;
 }

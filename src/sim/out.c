@@ -62,15 +62,51 @@ int pg_sim_out_open(pg_sim_out *o, const char *dir, uint64_t slot_ms, bool party
   return PG_OK;
 }
 
+/* Decimal digits of v at *p (what %PRId64 prints), *p moved past them. */
+static void put_i64(char **p, int64_t v) {
+  char t[24];
+  int n = 0;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do t[n++] = (char)('0' + u % 10); while ((u /= 10) != 0);
+  if (v < 0) *(*p)++ = '-';
+  while (n) *(*p)++ = t[--n];
+}
+
+static void put_str(char **p, const char *s, size_t n) {
+  memcpy(*p, s, n);
+  *p += n;
+}
+
 void pg_sim_out_party_slot(pg_sim_out *o, uint64_t slot, const char *id, bool producer,
                            int64_t energy_wh, const pg_market_party *p) {
   if (!o || !o->party_slots) return;
-  char iso[32];
-  pg_sim_iso(slot * o->slot_ms, iso, sizeof iso);
-  fprintf(o->party_slots,
-          "%" PRIu64 ",%s,%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
-          slot, iso, id, producer ? "producer" : "consumer", energy_wh, p->community_wh,
-          p->amount, p->fee, p->total);
+  /* one row per participant and slot (millions): the slot's time made once
+   * per slot, the row built in place — the bytes fprintf would write */
+  if (!o->iso_ok || o->iso_slot != slot) {
+    pg_sim_iso(slot * o->slot_ms, o->iso, sizeof o->iso);
+    o->iso_slot = slot, o->iso_ok = true;
+  }
+  size_t idn = strlen(id), ison = strlen(o->iso);
+  char line[320], *q = line;
+  if (idn > 128 || slot > (uint64_t)INT64_MAX) {
+    fprintf(o->party_slots,
+            "%" PRIu64 ",%s,%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "\n",
+            slot, o->iso, id, producer ? "producer" : "consumer", energy_wh, p->community_wh,
+            p->amount, p->fee, p->total);
+    return;
+  }
+  put_i64(&q, (int64_t)slot);
+  *q++ = ',';
+  put_str(&q, o->iso, ison);
+  *q++ = ',';
+  put_str(&q, id, idn);
+  put_str(&q, producer ? ",producer," : ",consumer,", 10);
+  const int64_t v[5] = {energy_wh, p->community_wh, p->amount, p->fee, p->total};
+  for (int k = 0; k < 5; k++) {
+    put_i64(&q, v[k]);
+    *q++ = k < 4 ? ',' : '\n';
+  }
+  fwrite(line, 1, (size_t)(q - line), o->party_slots);
 }
 
 void pg_sim_out_balance(pg_sim_out *o, uint64_t slot, const char *id, int64_t balance) {

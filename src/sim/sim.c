@@ -16,6 +16,7 @@
 #include "p2pgrid/grid.h"
 #include "p2pgrid/ledger.h"
 #include "p2pgrid/meter_profile.h"
+#include "p2pgrid/profile.h"
 #include "p2pgrid/sim.h"
 #include "p2pgrid/slip10.h"
 #include "p2pgrid/tangle.h"
@@ -187,32 +188,201 @@ void pg_sim_acc_finish(pg_sim_acc *a) {
 
 /* ---- market-only ---- */
 
-typedef struct ework {
+/* A chunk of slots' meter energies, e[meter][slot of the chunk]. Household,
+ * solar and wind models are evaluated a run of UTC days at a time
+ * (profile.h "whole UTC days"), through the same integral as their meters
+ * (pg_energy_integ: the same Wh, bit for bit); any other meter slot by slot.
+ * Meters are handed out one at a time to the threads; each meter's
+ * energies depend on nothing else, so any thread count gives the same. */
+typedef struct echunk {
+  const pg_scenario *s;
   pg_meter **meters;
-  size_t n, first, step;
+  size_t nm, nslots;
   uint64_t from_ms, slot_ms;
-  size_t nslots;
-  int64_t *e; /* [meter][nslots] */
+  int64_t day0;
+  size_t ndays;
+  const pg_local_days *cal; /* [ncal] calendars of the households' zones */
+  size_t ncal;
+  const pg_sun_days *sun;   /* [nsun] sun tables of the solar sites */
+  size_t nsun;
+  int64_t *e;               /* [meter][nslots] */
+  size_t next;              /* next meter to take (atomic) */
+} echunk;
+
+typedef struct eworker {
+  echunk *c;
+  double *w;                /* [ndays x 1440] samples of the meter at hand */
+  double *cum;              /* [ndays x 1441] their cumulative curves */
+  pg_household_work *hw;
   int rc;
   pg_diag d;
-} ework;
+} eworker;
+
+static bool tz_eq(pg_tz a, pg_tz b) {
+  return a.utc_offset_min == b.utc_offset_min && a.eu_dst == b.eu_dst && a.zone == b.zone;
+}
+
+static int done(int rc) { return rc ? rc : 1; }
+
+/* Meter m's samples over the chunk's days into x->w: 1 done, 0 not a
+ * model with a days function (meter slot by slot), else an error. */
+static int model_days(eworker *x, size_t m) {
+  const echunk *c = x->c;
+  const pg_scenario *s = c->s;
+  size_t nsrc = s->n_sources;
+  if (m < nsrc) {
+    const pg_sim_source *q = &s->sources[m];
+    if (q->kind == PG_SIM_WIND)
+      return done(pg_wind_days_w(&q->wind, q->seed, c->day0, c->ndays, x->w, &x->d));
+    if (q->kind != PG_SIM_SOLAR) return 0;
+    for (size_t k = 0; k < c->nsun; k++)
+      if (c->sun[k].lat_deg == q->solar.lat_deg && c->sun[k].lon_deg == q->solar.lon_deg)
+        return done(pg_solar_days_w(&q->solar, q->seed, &c->sun[k], x->w, &x->d));
+    return 0;
+  }
+  const pg_sim_household *h = &s->households[m - nsrc];
+  if (h->kind != PG_SIM_HOUSEHOLD) return 0;
+  for (size_t k = 0; k < c->ncal; k++) {
+    if (!tz_eq(c->cal[k].tz, h->params.tz)) continue;
+    pg_household model;
+    int rc = pg_household_init(&model, &h->params, &x->d);
+    if (!rc && !x->hw) rc = pg_household_work_new(&x->hw, &x->d);
+    if (!rc) rc = pg_household_days_w(&model, h->seed, &c->cal[k], x->hw, x->w, &x->d);
+    return done(rc);
+  }
+  return 0;
+}
+
+static int meter_chunk(eworker *x, size_t m) {
+  echunk *c = x->c;
+  int64_t *e = c->e + m * c->nslots;
+  int rc = model_days(x, m);
+  if (rc != 0 && rc != 1) return rc;
+  if (rc == 1) {
+    rc = pg_energy_windows_wh(x->w, c->day0, c->ndays, (int64_t)c->from_ms, (int64_t)c->slot_ms,
+                              c->nslots, x->cum, e, &x->d);
+    for (size_t k = 0; !rc && k < c->nslots; k++)
+      if (e[k] < 0) rc = pg_fail(&x->d, PG_ERR_INVALID, "a model gave a negative energy");
+    return rc;
+  }
+  for (size_t k = 0; k < c->nslots; k++) {
+    uint64_t a = c->from_ms + k * c->slot_ms;
+    rc = pg_meter_energy(c->meters[m], a, a + c->slot_ms, &e[k], &x->d);
+    if (rc == PG_ERR_UNAVAILABLE) { /* no reading for this slot: settled as 0, counted */
+      e[k] = -1;
+      continue;
+    }
+    if (rc) return rc;
+  }
+  return PG_OK;
+}
 
 static void *energy_worker(void *arg) {
-  ework *w = arg;
-  for (size_t m = w->first; m < w->n && !w->rc; m += w->step)
-    for (size_t k = 0; k < w->nslots; k++) {
-      uint64_t a = w->from_ms + k * w->slot_ms;
-      int rc = pg_meter_energy(w->meters[m], a, a + w->slot_ms, &w->e[m * w->nslots + k], &w->d);
-      if (rc == PG_ERR_UNAVAILABLE) { /* no reading for this slot: settled as 0, counted */
-        w->e[m * w->nslots + k] = -1;
-        continue;
-      }
-      if (rc) {
-        w->rc = rc;
-        break;
-      }
-    }
+  eworker *x = arg;
+  for (;;) {
+    size_t m = __atomic_fetch_add(&x->c->next, 1, __ATOMIC_RELAXED);
+    if (m >= x->c->nm || x->rc) break;
+    x->rc = meter_chunk(x, m);
+  }
   return NULL;
+}
+
+/* The shared tables of a chunk: one calendar per zone of the households,
+ * one sun table per site of the solar sources. */
+typedef struct etables {
+  pg_local_days *cal;
+  pg_sun_days *sun;
+  size_t ncal, nsun;
+} etables;
+
+static void etables_free(etables *t) {
+  for (size_t k = 0; k < t->ncal; k++) pg_local_days_free(&t->cal[k]);
+  for (size_t k = 0; k < t->nsun; k++) pg_sun_days_free(&t->sun[k]);
+  free(t->cal);
+  free(t->sun);
+  memset(t, 0, sizeof *t);
+}
+
+static int etables_make(const pg_scenario *s, int64_t day0, size_t ndays, etables *t,
+                        pg_diag *d) {
+  memset(t, 0, sizeof *t);
+  t->cal = calloc(s->n_households + 1, sizeof *t->cal);
+  t->sun = calloc(s->n_sources + 1, sizeof *t->sun);
+  if (!t->cal || !t->sun) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < s->n_households; i++) {
+    const pg_sim_household *h = &s->households[i];
+    size_t k = 0;
+    while (k < t->ncal && !tz_eq(t->cal[k].tz, h->params.tz)) k++;
+    if (h->kind != PG_SIM_HOUSEHOLD || k < t->ncal || t->ncal >= 8) continue;
+    int rc = pg_local_days_init(&t->cal[k], h->params.tz, day0, ndays, d);
+    if (rc) return rc;
+    t->ncal++;
+  }
+  for (size_t i = 0; i < s->n_sources; i++) {
+    const pg_solar_params *q = &s->sources[i].solar;
+    size_t k = 0;
+    while (k < t->nsun && !(t->sun[k].lat_deg == q->lat_deg && t->sun[k].lon_deg == q->lon_deg)) k++;
+    if (s->sources[i].kind != PG_SIM_SOLAR || k < t->nsun || t->nsun >= 8) continue;
+    int rc = pg_sun_days_init(&t->sun[k], q->lat_deg, q->lon_deg, day0, ndays, d);
+    if (rc) return rc;
+    t->nsun++;
+  }
+  return PG_OK;
+}
+
+static int64_t floor_day(uint64_t t_ms) { return (int64_t)(t_ms / 86400000u); }
+
+/* Fills e[meter][k] for slots base .. base + n - 1 on nthreads threads. */
+static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size_t base,
+                        size_t n, int64_t *e, size_t nthreads, pg_diag *d) {
+  uint64_t a = s->start_ms + base * s->slot_ms, b = a + n * s->slot_ms;
+  echunk c = {.s = s, .meters = meters, .nm = nm, .nslots = n, .from_ms = a,
+              .slot_ms = s->slot_ms, .day0 = floor_day(a), .e = e};
+  c.ndays = (size_t)(floor_day(b - 1) - c.day0 + 1);
+  etables t;
+  int rc = etables_make(s, c.day0, c.ndays, &t, d);
+  eworker *x = calloc(nthreads, sizeof *x);
+  pthread_t *th = calloc(nthreads, sizeof *th);
+  size_t started = 1;
+  if (!rc && (!x || !th)) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t k = 0; !rc && k < nthreads; k++) {
+    x[k].c = &c;
+    x[k].w = malloc(c.ndays * PG_DAY_MINUTES * sizeof *x[k].w);
+    x[k].cum = malloc(c.ndays * (PG_DAY_MINUTES + 1) * sizeof *x[k].cum);
+    if (!x[k].w || !x[k].cum) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  if (!rc) {
+    c.cal = t.cal, c.ncal = t.ncal, c.sun = t.sun, c.nsun = t.nsun;
+    for (; started < nthreads; started++)
+      if (pthread_create(&th[started], NULL, energy_worker, &x[started]) != 0) break;
+    energy_worker(&x[0]); /* takes what threads that did not start leave */
+    for (size_t k = 1; k < started; k++) pthread_join(th[k], NULL);
+    for (size_t k = 0; !rc && k < nthreads; k++)
+      if (x[k].rc) rc = pg_fail(d, x[k].rc, "%s", x[k].d.msg);
+  }
+  for (size_t k = 0; x && k < nthreads; k++) {
+    free(x[k].w);
+    free(x[k].cum);
+    pg_household_work_free(x[k].hw);
+  }
+  free(x);
+  free(th);
+  etables_free(&t);
+  return rc;
+}
+
+size_t pg_sim_chunk_entries = 8000000;
+
+/* Threads of a run: o->threads, else the online cores; 1 for small runs. */
+size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters) {
+  size_t n = o->threads;
+  if (n == 0) {
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    n = ncpu > 1 ? (size_t)ncpu : 1;
+    if (nmeters < 64) n = 1;
+  }
+  if (n > PG_SIM_THREADS_MAX) n = PG_SIM_THREADS_MAX;
+  return n;
 }
 
 typedef struct mwork {
@@ -235,8 +405,13 @@ static void *make_worker(void *arg) {
 }
 
 static int make_meters(const pg_scenario *s, pg_meter **meters, size_t nthreads, pg_diag *d) {
-  mwork w[8];
-  pthread_t th[8];
+  mwork *w = calloc(nthreads, sizeof *w);
+  pthread_t *th = calloc(nthreads, sizeof *th);
+  if (!w || !th) {
+    free(w);
+    free(th);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
   size_t started = 1;
   for (size_t t = 0; t < nthreads; t++) w[t] = (mwork){.s = s, .meters = meters, .first = t, .step = nthreads};
   for (size_t t = 1; t < nthreads; t++, started++)
@@ -247,118 +422,165 @@ static int make_meters(const pg_scenario *s, pg_meter **meters, size_t nthreads,
   }
   make_worker(&w[0]);
   for (size_t t = 1; t < started; t++) pthread_join(th[t], NULL);
-  for (size_t t = 0; t < nthreads; t++)
-    if (w[t].rc) return pg_fail(d, w[t].rc, "%s", w[t].d.msg);
+  int rc = PG_OK;
+  for (size_t t = 0; !rc && t < nthreads; t++)
+    if (w[t].rc) rc = pg_fail(d, w[t].rc, "%s", w[t].d.msg);
+  free(w);
+  free(th);
+  return rc;
+}
+
+/* The settling side of market-only: per slot, the meters' energies into
+ * the market, the assets stepped, the outputs written. */
+typedef struct msettle {
+  const pg_scenario *s;
+  const pg_sim_opts *o;
+  pg_sim_result *r;
+  pg_sim_out *out;
+  pg_sim_acc a;
+  pg_sim_flex *flex;
+  int64_t *net, *hw, *pw;
+  bool *missing;
+  size_t bal_every;
+  uint64_t t0;
+} msettle;
+
+static int settle_slot(msettle *m, const int64_t *e, size_t n, size_t base, size_t k, pg_diag *d) {
+  const pg_scenario *s = m->s;
+  pg_sim_result *r = m->r;
+  size_t nsrc = s->n_sources, nh = s->n_households, np = s->n_producers;
+  int rc;
+  memset(m->missing, 0, (np + nh + 1) * sizeof *m->missing);
+  memset(m->pw, 0, (np + 1) * sizeof *m->pw);
+  for (size_t i = 0; i < nsrc; i++) {
+    int64_t v = e[i * n + k];
+    if (v < 0) m->missing[s->sources[i].producer] = true, r->missing_readings++;
+    else m->pw[s->sources[i].producer] += v;
+  }
+  for (size_t i = 0; i < nh; i++) {
+    m->hw[i] = e[(nsrc + i) * n + k];
+    if (m->hw[i] < 0) m->missing[np + i] = true, r->missing_readings++, m->hw[i] = 0;
+  }
+  /* the assets behind the meters, in id order (sim.h ASSETS) */
+  if (m->flex && (rc = pg_sim_flex_step(m->flex, base + k, m->hw, m->pw, d))) return rc;
+  for (size_t j = 0; j < np; j++) m->a.mp[j].output_wh = m->pw[j];
+  for (size_t i = 0; i < nh; i++) {
+    int64_t wh = m->hw[i];
+    int64_t part = wh;
+    uint8_t pct = s->households[i].participation;
+    if (pct < 100 && (rc = pg_market_participation_split(wh, &pct, 1, &part, d))) return rc;
+    m->a.mc[i].usage_wh = part; /* the slice of its meter in this community */
+    r->parties[np + i].outside_wh += wh - part;
+  }
+  pg_market_result res;
+  size_t idx = base + k;
+  if ((rc = pg_sim_acc_settle(&m->a, idx, &res, d))) return rc;
+  for (size_t j = 0; j < np; j++) m->net[j] += res.producers[j].total;
+  for (size_t i = 0; i < nh; i++) m->net[np + i] -= res.consumers[i].total;
+  pg_market_result_free(&res);
+  if (m->out && ((idx + 1) % m->bal_every == 0 || idx + 1 == s->slots))
+    for (size_t p = 0; p < r->n_parties; p++)
+      pg_sim_out_balance(m->out, r->slots[idx].slot, r->parties[p].id, m->net[p]);
+  if (m->o->progress && ((idx + 1) % 96 == 0 || idx + 1 == s->slots)) {
+    pg_sim_progress pr = {.done = idx + 1, .total = s->slots,
+                          .sim_ms = s->start_ms + (idx + 1) * s->slot_ms,
+                          .wall_ms = pg_monotonic_ms() - m->t0};
+    m->o->progress(m->o->progress_ctx, &pr);
+  }
   return PG_OK;
+}
+
+/* The next chunk's energies, computed while this one settles. */
+typedef struct ejob {
+  const pg_scenario *s;
+  pg_meter **meters;
+  size_t nm, base, n, nthreads;
+  int64_t *e;
+  int rc;
+  pg_diag d;
+} ejob;
+
+static void *ejob_run(void *arg) {
+  ejob *j = arg;
+  j->rc = energy_chunk(j->s, j->meters, j->nm, j->base, j->n, j->e, j->nthreads, &j->d);
+  return NULL;
+}
+
+/* Every chunk: its energies (made while the chunk before settles, when
+ * there are threads to spare), then its slots settled in order. */
+static int chunks_run(msettle *m, pg_meter **meters, size_t nm, size_t nthreads, pg_diag *d) {
+  const pg_scenario *s = m->s;
+  bool pipe = nthreads > 1;
+  size_t chunk = pg_sim_chunk_entries / (pipe ? 2 : 1) / (nm + 1);
+  if (chunk < 1) chunk = 1;
+  if (chunk > s->slots) chunk = s->slots ? s->slots : 1;
+  int64_t *eb[2] = {calloc((nm + 1) * chunk, sizeof(int64_t)),
+                    pipe ? calloc((nm + 1) * chunk, sizeof(int64_t)) : NULL};
+  int rc = PG_OK;
+  if (!eb[0] || (pipe && !eb[1])) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t n0 = s->slots < chunk ? s->slots : chunk;
+  if (!rc && s->slots) rc = energy_chunk(s, meters, nm, 0, n0, eb[0], nthreads, d);
+  for (size_t base = 0, cur = 0; !rc && base < s->slots; base += chunk) {
+    size_t n = s->slots - base < chunk ? s->slots - base : chunk, nb = base + n;
+    size_t nn = s->slots - nb < chunk ? s->slots - nb : chunk;
+    ejob j = {.s = s, .meters = meters, .nm = nm, .base = nb, .n = nn, .nthreads = nthreads,
+              .e = eb[pipe ? 1 - cur : 0]};
+    pthread_t th;
+    bool bg = pipe && nb < s->slots && pthread_create(&th, NULL, ejob_run, &j) == 0;
+    for (size_t k = 0; !rc && k < n; k++) rc = settle_slot(m, eb[cur], n, base, k, d);
+    if (bg) pthread_join(th, NULL);
+    else if (!rc && nb < s->slots) ejob_run(&j);
+    if (!rc && nb < s->slots && j.rc) rc = pg_fail(d, j.rc, "%s", j.d.msg);
+    if (pipe) cur = 1 - cur;
+  }
+  free(eb[0]);
+  free(eb[1]);
+  return rc;
 }
 
 static int run_market_only(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r,
                            pg_sim_out *out, pg_diag *d) {
-  size_t nsrc = s->n_sources, nh = s->n_households, nm = nsrc + nh;
+  size_t nh = s->n_households, nm = s->n_sources + nh;
   pg_meter **meters = calloc(nm + 1, sizeof *meters);
-  enum { CHUNK = 96 };
-  int64_t *e = calloc((nm + 1) * CHUNK, sizeof *e);
-  int64_t *net = calloc(nh + s->n_producers + 1, sizeof *net);
-  bool *missing = calloc(nh + s->n_producers + 1, sizeof *missing);
-  int64_t *hw = calloc(nh + 1, sizeof *hw), *pw = calloc(s->n_producers + 1, sizeof *pw);
-  pg_sim_flex *flex = NULL;
-  pg_sim_acc a;
+  msettle m = {.s = s, .o = o, .r = r, .out = out};
+  m.net = calloc(nh + s->n_producers + 1, sizeof *m.net);
+  m.missing = calloc(nh + s->n_producers + 1, sizeof *m.missing);
+  m.hw = calloc(nh + 1, sizeof *m.hw), m.pw = calloc(s->n_producers + 1, sizeof *m.pw);
   int rc = PG_OK;
   bool acc = false;
-  if (!meters || !e || !net || !missing || !hw || !pw) {
+  if (!meters || !m.net || !m.missing || !m.hw || !m.pw) {
     rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     goto out;
   }
-  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-  size_t nthreads = ncpu > 1 ? (size_t)(ncpu > 8 ? 8 : ncpu) : 1;
-  if (nm < 64) nthreads = 1;
+  size_t nthreads = pg_sim_threads(o, nm);
   if ((rc = make_meters(s, meters, nthreads, d))) goto out;
-  if ((rc = pg_sim_flex_new(s, &flex, d))) goto out;
-  if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
+  if ((rc = pg_sim_flex_new(s, &m.flex, d))) goto out;
+  if ((rc = pg_sim_acc_init(&m.a, s, r, d))) goto out;
   acc = true;
-  a.out = out;
-  a.missing = missing;
-  size_t bal_every = pg_sim_balance_every(s);
-  uint64_t t0 = pg_monotonic_ms();
-  for (size_t base = 0; base < s->slots; base += CHUNK) {
-    size_t n = s->slots - base < CHUNK ? s->slots - base : CHUNK;
-    ework w[8];
-    pthread_t th[8];
-    for (size_t t = 0; t < nthreads; t++) {
-      w[t] = (ework){.meters = meters, .n = nm, .first = t, .step = nthreads,
-                     .from_ms = s->start_ms + base * s->slot_ms, .slot_ms = s->slot_ms,
-                     .nslots = n, .e = e};
-      if (t > 0 && pthread_create(&th[t], NULL, energy_worker, &w[t]) != 0) {
-        rc = pg_fail(d, PG_ERR_NOMEM, "cannot start a thread");
-        nthreads = t;
-        break;
-      }
-    }
-    if (!rc) energy_worker(&w[0]);
-    for (size_t t = 1; t < nthreads; t++) pthread_join(th[t], NULL);
-    for (size_t t = 0; !rc && t < nthreads; t++)
-      if (w[t].rc) rc = pg_fail(d, w[t].rc, "%s", w[t].d.msg);
-    if (rc) goto out;
-    for (size_t k = 0; k < n; k++) {
-      memset(missing, 0, (s->n_producers + nh + 1) * sizeof *missing);
-      memset(pw, 0, (s->n_producers + 1) * sizeof *pw);
-      for (size_t i = 0; i < nsrc; i++) {
-        int64_t v = e[i * n + k];
-        if (v < 0) missing[s->sources[i].producer] = true, r->missing_readings++;
-        else pw[s->sources[i].producer] += v;
-      }
-      for (size_t i = 0; i < nh; i++) {
-        hw[i] = e[(nsrc + i) * n + k];
-        if (hw[i] < 0) missing[s->n_producers + i] = true, r->missing_readings++, hw[i] = 0;
-      }
-      /* the assets behind the meters, in id order (sim.h ASSETS) */
-      if (flex && (rc = pg_sim_flex_step(flex, base + k, hw, pw, d))) goto out;
-      for (size_t j = 0; j < s->n_producers; j++) a.mp[j].output_wh = pw[j];
-      for (size_t i = 0; i < nh; i++) {
-        int64_t wh = hw[i];
-        int64_t part = wh;
-        uint8_t pct = s->households[i].participation;
-        if (pct < 100 && (rc = pg_market_participation_split(wh, &pct, 1, &part, d))) goto out;
-        a.mc[i].usage_wh = part; /* the slice of its meter in this community */
-        r->parties[s->n_producers + i].outside_wh += wh - part;
-      }
-      pg_market_result res;
-      size_t idx = base + k;
-      if ((rc = pg_sim_acc_settle(&a, idx, &res, d))) goto out;
-      for (size_t j = 0; j < s->n_producers; j++) net[j] += res.producers[j].total;
-      for (size_t i = 0; i < nh; i++) net[s->n_producers + i] -= res.consumers[i].total;
-      pg_market_result_free(&res);
-      if (out && ((idx + 1) % bal_every == 0 || idx + 1 == s->slots))
-        for (size_t p = 0; p < r->n_parties; p++)
-          pg_sim_out_balance(out, r->slots[idx].slot, r->parties[p].id, net[p]);
-      if (o->progress && ((idx + 1) % 96 == 0 || idx + 1 == s->slots)) {
-        pg_sim_progress pr = {.done = idx + 1, .total = s->slots,
-                              .sim_ms = s->start_ms + (idx + 1) * s->slot_ms,
-                              .wall_ms = pg_monotonic_ms() - t0};
-        o->progress(o->progress_ctx, &pr);
-      }
-    }
-  }
-  pg_sim_acc_finish(&a);
+  m.a.out = out;
+  m.a.missing = m.missing;
+  m.bal_every = pg_sim_balance_every(s);
+  m.t0 = pg_monotonic_ms();
+  if ((rc = chunks_run(&m, meters, nm, nthreads, d))) goto out;
+  pg_sim_acc_finish(&m.a);
   r->paid = r->total.billed;
   for (size_t p = 0; p < r->n_parties; p++) r->parties[p].paid = r->parties[p].amount;
-  if (flex) {
+  if (m.flex) {
     pg_sim_flex_tot sum;
-    pg_sim_flex_sum(flex, &sum);
+    pg_sim_flex_sum(m.flex, &sum);
     r->has_flex = true;
     pg_sim_flex_kpis_of(r, &sum, &r->flex);
-    if (out) rc = pg_sim_flex_write(flex, o->out_dir, d);
+    if (out) rc = pg_sim_flex_write(m.flex, o->out_dir, d);
   }
 out:
-  pg_sim_flex_free(flex);
-  free(hw);
-  free(pw);
-  if (acc) pg_sim_acc_free(&a);
+  pg_sim_flex_free(m.flex);
+  free(m.hw);
+  free(m.pw);
+  if (acc) pg_sim_acc_free(&m.a);
   for (size_t i = 0; meters && i < nm; i++) pg_meter_free(meters[i]);
   free(meters);
-  free(e);
-  free(net);
-  free(missing);
+  free(m.net);
+  free(m.missing);
   return rc;
 }
 
@@ -371,11 +593,11 @@ size_t pg_sim_balance_every(const pg_scenario *s) {
 
 /* The same scenario without batteries, EVs and heat pumps (market-only, no
  * files): the "without" side of the flexibility KPIs. */
-static int run_without(const pg_scenario *s, pg_sim_result *r, pg_diag *d) {
+static int run_without(const pg_scenario *s, size_t threads, pg_sim_result *r, pg_diag *d) {
   pg_scenario w;
   int rc = pg_sim_scenario_without_assets(s, &w, d);
   if (rc) return rc;
-  pg_sim_opts o = {.mode = PG_SIM_MARKET_ONLY};
+  pg_sim_opts o = {.mode = PG_SIM_MARKET_ONLY, .threads = threads};
   pg_sim_result b;
   memset(&b, 0, sizeof b);
   rc = run_market_only(&w, &o, &b, NULL, d);
@@ -411,7 +633,7 @@ int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_
   }
   if (mode == PG_SIM_FULL) rc = pg_sim_run_full(s, o, r, outp, d);
   else rc = run_market_only(s, o, r, outp, d);
-  if (!rc && mode == PG_SIM_MARKET_ONLY && pg_scenario_has_assets(s)) rc = run_without(s, r, d);
+  if (!rc && mode == PG_SIM_MARKET_ONLY && pg_scenario_has_assets(s)) rc = run_without(s, o->threads, r, d);
   r->wall_ms = pg_monotonic_ms() - t0;
   if (outp) {
     int rc2 = pg_sim_out_close(outp, rc == PG_OK, rc ? NULL : d);

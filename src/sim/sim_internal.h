@@ -30,6 +30,12 @@ PG_NODISCARD int pg_sim_source_meter(const pg_scenario *s, size_t i, pg_meter **
 PG_NODISCARD int pg_sim_household_meter(const pg_scenario *s, size_t i, pg_meter **out, pg_diag *d);
 const char *pg_sim_producer_kind(const pg_scenario *s, size_t j);
 size_t pg_sim_balance_every(const pg_scenario *s);
+/* Threads a run uses for nmeters meters (pg_sim_opts.threads, 0 = the cores). */
+size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters);
+/* Meter energies market-only holds at once (meters x slots of a chunk;
+ * 8,000,000). Tests set it small to cross chunk boundaries; the results do
+ * not depend on it. */
+extern size_t pg_sim_chunk_entries;
 PG_NODISCARD int pg_sim_mkdir_p(const char *path, pg_diag *d);
 
 /* streamed outputs: transfers.csv, balances.csv and party_slots.csv (each
@@ -39,6 +45,9 @@ struct pg_sim_out {
   char dir[1024];
   FILE *transfers, *balances, *party_slots;
   uint64_t slot_ms;
+  bool iso_ok;       /* iso holds slot iso_slot's time (party_slots.csv) */
+  uint64_t iso_slot;
+  char iso[32];
 };
 /* Rows of party_slots.csv a run may have (parties x slots) before it is left out. */
 #define PG_SIM_PARTY_SLOT_ROWS_MAX 5000000u
