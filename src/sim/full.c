@@ -547,7 +547,6 @@ static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
       same = res.producers[j].total == jint(json_array_get(prow[j], idx), "amount");
     for (size_t i = 0; same && i < nh; i++)
       same = res.consumers[i].total == jint(json_array_get(crow[i], idx), "billed");
-    pg_market_result_free(&res);
     if (!same) {
       rc = pg_fail(d, PG_ERR_STATE, "slot %llu: the grid's books differ from the settlement of its readings",
                    (unsigned long long)k);

@@ -77,7 +77,8 @@ int pg_sim_acc_init(pg_sim_acc *a, const pg_scenario *s, pg_sim_result *r, pg_di
   r->slots = calloc(s->slots + 1, sizeof *r->slots);
   a->mp = calloc(np + 1, sizeof *a->mp);
   a->mc = calloc(nc + 1, sizeof *a->mc);
-  if (!r->parties || !r->slots || !a->mp || !a->mc ||
+  if (!r->parties || !r->slots || !a->mp || !a->mc || pg_market_ws_new(&a->ws, d) != PG_OK ||
+      pg_market_ws_reserve(a->ws, nc, np, d) != PG_OK ||
       pg_market_kpis_init(&a->k, nc, np) != PG_OK) {
     pg_sim_acc_free(a);
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
@@ -107,9 +108,10 @@ int pg_sim_acc_init(pg_sim_acc *a, const pg_scenario *s, pg_sim_result *r, pg_di
 
 void pg_sim_acc_free(pg_sim_acc *a) {
   if (a->kpis_ok) pg_market_kpis_free(&a->k);
+  pg_market_ws_free(a->ws);
   free(a->mp);
   free(a->mc);
-  a->mp = NULL, a->mc = NULL, a->kpis_ok = false;
+  a->mp = NULL, a->mc = NULL, a->ws = NULL, a->kpis_ok = false;
 }
 
 /* Settles slot index idx with the energies/prices now in a->mp/a->mc. */
@@ -123,13 +125,10 @@ int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag 
                          .fixed_sell_price = s->fixed_sell_price,
                          .community_price = s->community_price,
                          .group_rules = s->group_rules, .n_group_rules = s->n_group_rules};
-  int rc = pg_market_settle(&slot, s->mech, res, d);
+  int rc = pg_market_ws_settle(a->ws, &slot, s->mech, res, d);
   if (rc) return rc;
   rc = pg_market_kpis_add(&a->k, res);
-  if (rc) {
-    pg_market_result_free(res);
-    return pg_fail(d, rc, "KPIs: a run sum overflows");
-  }
+  if (rc) return pg_fail(d, rc, "KPIs: a run sum overflows");
   pg_sim_slot *o = &a->r->slots[idx];
   o->slot = s->start_ms / s->slot_ms + idx;
   o->supply_wh = res->supply_wh, o->demand_wh = res->demand_wh;
@@ -477,7 +476,6 @@ static int settle_slot(msettle *m, const int64_t *e, size_t n, size_t base, size
   if ((rc = pg_sim_acc_settle(&m->a, idx, &res, d))) return rc;
   for (size_t j = 0; j < np; j++) m->net[j] += res.producers[j].total;
   for (size_t i = 0; i < nh; i++) m->net[np + i] -= res.consumers[i].total;
-  pg_market_result_free(&res);
   if (m->out && ((idx + 1) % m->bal_every == 0 || idx + 1 == s->slots))
     for (size_t p = 0; p < r->n_parties; p++)
       pg_sim_out_balance(m->out, r->slots[idx].slot, r->parties[p].id, m->net[p]);

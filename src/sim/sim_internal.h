@@ -19,9 +19,12 @@ typedef struct pg_sim_acc {
   pg_market_consumer *mc;
   pg_market_kpis k;
   bool kpis_ok;
+  pg_market_ws *ws; /* the settlement's scratch and results, kept from slot to slot */
 } pg_sim_acc;
 
 PG_NODISCARD int pg_sim_acc_init(pg_sim_acc *a, const pg_scenario *s, pg_sim_result *r, pg_diag *d);
+/* Settles slot idx; *res's party arrays belong to a's workspace and stay
+ * valid until the next settle or pg_sim_acc_free (never pg_market_result_free). */
 PG_NODISCARD int pg_sim_acc_settle(pg_sim_acc *a, size_t idx, pg_market_result *res, pg_diag *d);
 void pg_sim_acc_finish(pg_sim_acc *a);
 void pg_sim_acc_free(pg_sim_acc *a);
