@@ -165,47 +165,71 @@ static void round64(const uint64_t *restrict cl, const uint64_t *restrict ch, ui
   SB64(cl[365], ch[365], cl[0], ch[0], sl[728], sh[728]);
 }
 
-void pg_curl64_transform(pg_curl64 *s, int rounds) {
-  uint64_t tl[PG_CURL_STATE], th[PG_CURL_STATE];
-  uint64_t *al = s->lo, *ah = s->hi, *bl = tl, *bh = th;
-  for (int r = 0; r < rounds; r++) {
-    round64(al, ah, bl, bh);
-    uint64_t *t = al;
-    al = bl;
-    bl = t;
-    t = ah;
-    ah = bh;
-    bh = t;
+/* Two rounds in one pass (derivation in curl_wide.c): reads c once, writes s once. */
+static void round64x2(const uint64_t *restrict cl, const uint64_t *restrict ch,
+                      uint64_t *restrict sl, uint64_t *restrict sh) {
+  uint64_t Al, Ah, c0l = cl[0], c0h = ch[0], c1l = cl[182], c1h = ch[182];
+  SB64(c0l, c0h, cl[364], ch[364], Al, Ah);
+  const uint64_t Y0l = Al, Y0h = Ah;
+  for (int v = 0; v < 182; v++) {
+    uint64_t xl = cl[v + 365], xh = ch[v + 365], yl = cl[v + 547], yh = ch[v + 547];
+    uint64_t nl = cl[v + 1], nh = ch[v + 1], ml = cl[v + 183], mh = ch[v + 183];
+    uint64_t Cl, Ch, Bl, Bh, Dl, Dh, El, Eh;
+    SB64(xl, xh, c0l, c0h, Cl, Ch);
+    SB64(yl, yh, c1l, c1h, Bl, Bh);
+    SB64(nl, nh, xl, xh, Dl, Dh);
+    SB64(ml, mh, yl, yh, El, Eh);
+    SB64(Al, Ah, Bl, Bh, sl[4 * v], sh[4 * v]);
+    SB64(Bl, Bh, Cl, Ch, sl[4 * v + 1], sh[4 * v + 1]);
+    SB64(Cl, Ch, El, Eh, sl[4 * v + 2], sh[4 * v + 2]);
+    SB64(El, Eh, Dl, Dh, sl[4 * v + 3], sh[4 * v + 3]);
+    Al = Dl, Ah = Dh, c0l = nl, c0h = nh, c1l = ml, c1h = mh;
   }
-  if (al != s->lo) {
-    memcpy(s->lo, al, sizeof s->lo);
-    memcpy(s->hi, ah, sizeof s->hi);
+  SB64(Al, Ah, Y0l, Y0h, sl[728], sh[728]);
+}
+
+/* `rounds` rounds from (il, ih) into (ol, oh) with scratch (tl, th); the
+ * passes alternate between the two buffers so that the last lands in o. in
+ * may be o (then its first pass reads o and writes t). */
+static void run64(const uint64_t *il, const uint64_t *ih, uint64_t *ol, uint64_t *oh,
+                  uint64_t *tl, uint64_t *th, int rounds) {
+  int passes = rounds / 2 + rounds % 2;
+  uint64_t *al, *ah, *bl, *bh; /* a: the next pass's target */
+  if (passes % 2) al = ol, ah = oh, bl = tl, bh = th;
+  else al = tl, ah = th, bl = ol, bh = oh;
+  if (il == ol && passes % 2) { /* odd count from o itself: start by copying to t */
+    memcpy(tl, il, PG_CURL_STATE * sizeof *tl);
+    memcpy(th, ih, PG_CURL_STATE * sizeof *th);
+    il = tl, ih = th, al = ol, ah = oh, bl = tl, bh = th;
+  }
+  int r = 0;
+  const uint64_t *cl = il, *ch = ih;
+  while (r < rounds) {
+    if (r == 0 && rounds % 2) {
+      round64(cl, ch, al, ah);
+      r += 1;
+    } else {
+      round64x2(cl, ch, al, ah);
+      r += 2;
+    }
+    cl = al, ch = ah;
+    uint64_t *t = al;
+    al = bl, bl = t, t = ah, ah = bh, bh = t;
+  }
+  if (rounds <= 0 && il != ol) {
+    memcpy(ol, il, PG_CURL_STATE * sizeof *ol);
+    memcpy(oh, ih, PG_CURL_STATE * sizeof *oh);
   }
 }
 
-void pg_curl64_transform_copy(const pg_curl64 *in, pg_curl64 *out, int rounds) {
-  if (rounds <= 0) {
-    memcpy(out, in, sizeof *out);
-    return;
-  }
+void pg_curl64_transform(pg_curl64 *s, int rounds) {
   uint64_t tl[PG_CURL_STATE], th[PG_CURL_STATE];
-  /* Choose the first target so that the last round lands in out. */
-  uint64_t *al, *ah, *bl, *bh;
-  if (rounds % 2) {
-    al = out->lo, ah = out->hi, bl = tl, bh = th;
-  } else {
-    al = tl, ah = th, bl = out->lo, bh = out->hi;
-  }
-  round64(in->lo, in->hi, al, ah);
-  for (int r = 1; r < rounds; r++) {
-    round64(al, ah, bl, bh);
-    uint64_t *t = al;
-    al = bl;
-    bl = t;
-    t = ah;
-    ah = bh;
-    bh = t;
-  }
+  run64(s->lo, s->hi, s->lo, s->hi, tl, th, rounds);
+}
+
+void pg_curl64_transform_copy(const pg_curl64 *in, pg_curl64 *out, int rounds) {
+  uint64_t tl[PG_CURL_STATE], th[PG_CURL_STATE];
+  run64(in->lo, in->hi, out->lo, out->hi, tl, th, rounds);
 }
 
 void pg_curl64_set_all(pg_curl64 *s, size_t i, pg_trit t) {

@@ -1,0 +1,243 @@
+/* Curl-P on 512 bit-sliced lanes (pg_curlx): one transform, three builds of
+ * the same code (portable, AVX2, AVX-512F) chosen at run time, and the bulk
+ * moves of trits between lanes and rows.
+ *
+ * Two rounds per pass. With the layout-flipped form of curl.c, one round
+ * gives Y[2u] = S(c[u], c[u+364]), Y[2u+1] = S(c[u+365], c[u]) and the next
+ * s[2m] = S(Y[m], Y[m+365]), s[2m+1] = S(Y[m+365], Y[m+1]), s[728] =
+ * S(Y[364], Y[0]). Taking m = 2v and 2v+1 together, the four Y values one
+ * step needs are S-boxes of c[v], c[v+1], c[v+182], c[v+183], c[v+365] and
+ * c[v+547]: four new rows read per step, the Y values stay in registers, and
+ * four rows written. A pass reads and writes the state once for two rounds
+ * (the single-round form reads it 1.5 times and writes it once per round),
+ * which is what limits a 512-lane state (93 KiB, beyond L1). */
+#include <string.h>
+
+#include "p2pgrid/curl.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "curl_wide.c reads 8 trits as one little-endian word"
+#endif
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define CURLX_X86 1
+#else
+#define CURLX_X86 0
+#endif
+
+/* d = (al | ~bh) & (bl ^ ah); out = (~d, (al ^ bh) | d): the s-box of curl.c. */
+#define SBX(al, ah, bl, bh, ol, oh)                 \
+  do {                                              \
+    __typeof__(al) d_ = ((al) | ~(bh)) & ((bl) ^ (ah)); \
+    (ol) = ~d_;                                     \
+    (oh) = ((al) ^ (bh)) | d_;                      \
+  } while (0)
+
+/* One template, instantiated per instruction set: V is a 512-bit vector of
+ * GCC's vector extension, so the same expression becomes 4 SSE2, 2 AVX2 or 1
+ * AVX-512 operation(s) (AVX-512 also folds three-input logic into vpternlog). */
+#define CURLX_IMPL(NAME, TARGET)                                                                 \
+  typedef uint64_t NAME##_v __attribute__((vector_size(64), aligned(64)));                       \
+  TARGET static void NAME##_one(const NAME##_v *restrict cl, const NAME##_v *restrict ch,        \
+                                NAME##_v *restrict sl, NAME##_v *restrict sh) {                  \
+    SBX(cl[0], ch[0], cl[364], ch[364], sl[0], sh[0]);                                           \
+    SBX(cl[364], ch[364], cl[728], ch[728], sl[1], sh[1]);                                       \
+    for (int m = 1; m < 364; m++) {                                                              \
+      NAME##_v al = cl[729 - m], ah = ch[729 - m], bl = cl[364 - m], bh = ch[364 - m];           \
+      NAME##_v dl = cl[728 - m], dh = ch[728 - m];                                               \
+      SBX(al, ah, bl, bh, sl[2 * m], sh[2 * m]);                                                 \
+      SBX(bl, bh, dl, dh, sl[2 * m + 1], sh[2 * m + 1]);                                         \
+    }                                                                                            \
+    SBX(cl[365], ch[365], cl[0], ch[0], sl[728], sh[728]);                                       \
+  }                                                                                              \
+  TARGET static void NAME##_two(const NAME##_v *restrict cl, const NAME##_v *restrict ch,        \
+                                NAME##_v *restrict sl, NAME##_v *restrict sh) {                  \
+    NAME##_v Al, Ah, c0l = cl[0], c0h = ch[0], c1l = cl[182], c1h = ch[182];                     \
+    SBX(c0l, c0h, cl[364], ch[364], Al, Ah); /* Y[0] */                                          \
+    const NAME##_v Y0l = Al, Y0h = Ah;                                                           \
+    for (int v = 0; v < 182; v++) {                                                              \
+      NAME##_v xl = cl[v + 365], xh = ch[v + 365], yl = cl[v + 547], yh = ch[v + 547];           \
+      NAME##_v nl = cl[v + 1], nh = ch[v + 1], ml = cl[v + 183], mh = ch[v + 183];               \
+      NAME##_v Cl, Ch, Bl, Bh, Dl, Dh, El, Eh;                                                   \
+      SBX(xl, xh, c0l, c0h, Cl, Ch); /* Y[2v+1]   = S(c[v+365], c[v]) */                         \
+      SBX(yl, yh, c1l, c1h, Bl, Bh); /* Y[2v+365] = S(c[v+547], c[v+182]) */                     \
+      SBX(nl, nh, xl, xh, Dl, Dh);   /* Y[2v+2]   = S(c[v+1], c[v+365]) */                       \
+      SBX(ml, mh, yl, yh, El, Eh);   /* Y[2v+366] = S(c[v+183], c[v+547]) */                     \
+      SBX(Al, Ah, Bl, Bh, sl[4 * v], sh[4 * v]);                                                 \
+      SBX(Bl, Bh, Cl, Ch, sl[4 * v + 1], sh[4 * v + 1]);                                         \
+      SBX(Cl, Ch, El, Eh, sl[4 * v + 2], sh[4 * v + 2]);                                         \
+      SBX(El, Eh, Dl, Dh, sl[4 * v + 3], sh[4 * v + 3]);                                         \
+      Al = Dl, Ah = Dh, c0l = nl, c0h = nh, c1l = ml, c1h = mh;                                  \
+    }                                                                                            \
+    SBX(Al, Ah, Y0l, Y0h, sl[728], sh[728]); /* S(Y[364], Y[0]) */                               \
+  }                                                                                              \
+  TARGET static void NAME##_transform(pg_curlx *s, int rounds) {                                 \
+    NAME##_v *al = (NAME##_v *)(void *)s->lo, *ah = (NAME##_v *)(void *)s->hi;                  \
+    NAME##_v *bl = (NAME##_v *)(void *)s->tlo, *bh = (NAME##_v *)(void *)s->thi, *t;             \
+    int r = 0;                                                                                   \
+    if (rounds % 2) {                                                                            \
+      NAME##_one(al, ah, bl, bh);                                                                \
+      t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
+      r = 1;                                                                                     \
+    }                                                                                            \
+    for (; r < rounds; r += 2) {                                                                 \
+      NAME##_two(al, ah, bl, bh);                                                                \
+      t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
+    }                                                                                            \
+    if ((void *)al != (void *)s->lo) {                                                           \
+      memcpy(s->lo, al, sizeof s->lo);                                                           \
+      memcpy(s->hi, ah, sizeof s->hi);                                                           \
+    }                                                                                            \
+  }
+
+CURLX_IMPL(port, )
+#if CURLX_X86
+CURLX_IMPL(avx2, __attribute__((target("avx2"))))
+CURLX_IMPL(avx512, __attribute__((target("avx512f"))))
+#endif
+
+static pg_curlx_impl best_impl(void) {
+#if CURLX_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return PG_CURLX_AVX512;
+  if (__builtin_cpu_supports("avx2")) return PG_CURLX_AVX2;
+#endif
+  return PG_CURLX_PORTABLE;
+}
+
+bool pg_curlx_impl_supported(pg_curlx_impl impl) {
+  switch (impl) {
+  case PG_CURLX_AUTO:
+  case PG_CURLX_PORTABLE: return true;
+#if CURLX_X86
+  case PG_CURLX_AVX2: return best_impl() >= PG_CURLX_AVX2;
+  case PG_CURLX_AVX512: return best_impl() >= PG_CURLX_AVX512;
+#endif
+  default: return false;
+  }
+}
+
+const char *pg_curlx_impl_name(pg_curlx_impl impl) {
+  if (impl == PG_CURLX_AUTO) impl = best_impl();
+  switch (impl) {
+  case PG_CURLX_PORTABLE: return "portable";
+  case PG_CURLX_AVX2: return "avx2";
+  case PG_CURLX_AVX512: return "avx512";
+  default: return "?";
+  }
+}
+
+int pg_curlx_transform_with(pg_curlx *s, int rounds, pg_curlx_impl impl) {
+  if (impl == PG_CURLX_AUTO) impl = best_impl();
+  if (!pg_curlx_impl_supported(impl)) return PG_ERR_UNSUPPORTED;
+  switch (impl) {
+#if CURLX_X86
+  case PG_CURLX_AVX512: avx512_transform(s, rounds); break;
+  case PG_CURLX_AVX2: avx2_transform(s, rounds); break;
+#endif
+  default: port_transform(s, rounds); break;
+  }
+  return PG_OK;
+}
+
+void pg_curlx_transform(pg_curlx *s, int rounds) {
+  if (pg_curlx_transform_with(s, rounds, PG_CURLX_AUTO) != PG_OK) port_transform(s, rounds);
+}
+
+/* ---- rows and lanes ----------------------------------------------------------- */
+
+void pg_curlx_fill(pg_curlx *s, size_t row0, size_t nrows, pg_trit t) {
+  uint64_t lo = t <= 0 ? UINT64_MAX : 0, hi = t >= 0 ? UINT64_MAX : 0;
+  for (size_t i = row0; i < row0 + nrows; i++)
+    for (size_t w = 0; w < PG_CURLX_WORDS; w++) s->lo[i][w] = lo, s->hi[i][w] = hi;
+}
+
+void pg_curlx_copy_rows(pg_curlx *dst, const pg_curlx *src, size_t row0, size_t nrows) {
+  memcpy(dst->lo[row0], src->lo[row0], nrows * sizeof dst->lo[0]);
+  memcpy(dst->hi[row0], src->hi[row0], nrows * sizeof dst->hi[0]);
+}
+
+/* In-place transpose of a 64x64 bit matrix (bit j of m[i] <-> bit i of m[j]):
+ * six rounds of block swaps, 32 word pairs each. */
+static void transpose64(uint64_t m[64]) {
+  uint64_t mask = 0x00000000FFFFFFFFull;
+  for (unsigned j = 32; j != 0; j >>= 1, mask ^= mask << j) {
+    for (unsigned k = 0; k < 64; k = (k + j + 1) & ~j) {
+      uint64_t t = ((m[k] >> j) ^ m[k + j]) & mask;
+      m[k] ^= t << j;
+      m[k + j] ^= t;
+    }
+  }
+}
+
+#define BYTES01 0x0101010101010101ull
+#define GATHER 0x0102040810204080ull /* (bytes of 0/1) * GATHER >> 56: byte i -> bit i */
+
+/* Bits of up to 64 trits (n <= 64): bit i of *lo = (t[i] <= 0), of *hi = (t[i] >= 0).
+ * Eight trits at a time: a trit byte is 0x01, 0x00 or 0xff, so its bit 0
+ * without its bit 7 says > 0 and its bit 7 says < 0. */
+static void trit_bits(const pg_trit *t, size_t n, uint64_t *lo, uint64_t *hi) {
+  uint64_t pos = 0, neg = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t x = 0;
+    memcpy(&x, t + i, n - i < 8 ? n - i : 8);
+    uint64_t sign = (x >> 7) & BYTES01;
+    pos |= (((x & BYTES01) & ~sign) * GATHER >> 56) << i;
+    neg |= (sign * GATHER >> 56) << i;
+  }
+  *lo = ~pos;
+  *hi = ~neg;
+}
+
+/* The 8 bits of b as 8 bytes of 0/1 (byte i = bit i). */
+static uint64_t spread8(uint64_t b) {
+  uint64_t x = (b * BYTES01) & 0x8040201008040201ull;
+  return ((x + 0x7F7F7F7F7F7F7F7Full) >> 7) & BYTES01;
+}
+
+void pg_curlx_load(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const *lanes,
+                   size_t nlanes) {
+  uint64_t ml[64], mh[64];
+  for (size_t w = 0; w < PG_CURLX_WORDS; w++) {
+    for (size_t r = 0; r < nrows; r += 64) {
+      size_t n = nrows - r < 64 ? nrows - r : 64;
+      for (size_t k = 0; k < 64; k++) {
+        size_t lane = 64 * w + k;
+        if (lane < nlanes && lanes[lane]) {
+          trit_bits(lanes[lane] + r, n, &ml[k], &mh[k]);
+        } else {
+          ml[k] = mh[k] = UINT64_MAX; /* trit 0 */
+        }
+      }
+      transpose64(ml);
+      transpose64(mh);
+      for (size_t i = 0; i < n; i++) s->lo[row0 + r + i][w] = ml[i], s->hi[row0 + r + i][w] = mh[i];
+    }
+  }
+}
+
+void pg_curlx_store(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const *lanes,
+                    size_t nlanes) {
+  uint64_t ml[64], mh[64];
+  for (size_t w = 0; w < PG_CURLX_WORDS && 64 * w < nlanes; w++) {
+    for (size_t r = 0; r < nrows; r += 64) {
+      size_t n = nrows - r < 64 ? nrows - r : 64;
+      for (size_t i = 0; i < 64; i++) {
+        ml[i] = i < n ? s->lo[row0 + r + i][w] : 0;
+        mh[i] = i < n ? s->hi[row0 + r + i][w] : 0;
+      }
+      transpose64(ml);
+      transpose64(mh);
+      for (size_t k = 0; k < 64; k++) {
+        size_t lane = 64 * w + k;
+        if (lane >= nlanes || !lanes[lane]) continue;
+        pg_trit *o = lanes[lane] + r;
+        uint64_t pos = mh[k] & ~ml[k], neg = ml[k] & ~mh[k];
+        for (size_t i = 0; i < n; i += 8) {
+          uint64_t x = spread8((pos >> i) & 0xff) | spread8((neg >> i) & 0xff) * 0xff;
+          memcpy(o + i, &x, n - i < 8 ? n - i : 8);
+        }
+      }
+    }
+  }
+}
