@@ -95,11 +95,16 @@ void pg_curlx_fill(pg_curlx *s, size_t row0, size_t nrows, pg_trit t);
 /* dst rows row0..row0+nrows-1 = src's (all lanes). */
 void pg_curlx_copy_rows(pg_curlx *dst, const pg_curlx *src, size_t row0, size_t nrows);
 /* Lane k < nlanes (<= 512) gets rows row0.. from lanes[k][0..nrows) (trits
- * -1..1); lanes k >= nlanes or with lanes[k] == NULL get trit 0 there. */
+ * -1..1); lanes k >= nlanes or with lanes[k] == NULL keep theirs. */
 void pg_curlx_load(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const *lanes,
                    size_t nlanes);
 /* lanes[k][0..nrows) = rows row0.. of lane k, for k < nlanes with lanes[k] != NULL. */
 void pg_curlx_store(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const *lanes,
                     size_t nlanes);
+/* For the 64 lanes of word `word` (lanes 64*word..64*word+63): bit i of
+ * pos[k] / neg[k] says row row0+i of lane 64*word+k is +1 / -1 (nrows <= 64;
+ * bits from nrows on are 0). */
+void pg_curlx_lane_bits(const pg_curlx *s, size_t word, size_t row0, size_t nrows,
+                        uint64_t pos[64], uint64_t neg[64]);
 
 #endif

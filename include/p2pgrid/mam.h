@@ -154,6 +154,48 @@ PG_NODISCARD int pg_mam_parse_message(const char *payload, size_t payload_len,
                                       const char *root, const char *side_key,
                                       size_t side_key_len, pg_mam_parsed *out, pg_diag *d);
 
+/* ---- Batches: many channels at once (same bytes as one at a time) ----
+ * The simulator and the grid publish and read hundreds of channels per slot;
+ * these do the Curl work of up to 512 messages together on the bit-sliced
+ * Curl of curl.h (pg_curlx), about 10x (create) and 15x (parse) the single
+ * functions' rate per core at security 2 (docs/PERFORMANCE.md). Results are
+ * byte for byte those of pg_mam_create_message / pg_mam_parse_message on each
+ * item in turn (tests/unit/test_mam_batch.c).
+ *
+ * Per item: rc[i] (rc may be NULL) gets what the single function would
+ * return, and out[i] is written only when rc[i] is PG_OK (free it as the
+ * single function's output). The return value is PG_OK when every item
+ * succeeded, else the error of the lowest failing item, and the diag names
+ * it ("item 3: message is not trytes"); other items are still done.
+ * PG_ERR_NOMEM for the batch's own memory (about 1 MiB plus, for creation,
+ * 2.5 MiB per security level in use). n may be 0. Nothing is shared between
+ * calls: distinct calls may run in distinct threads (a call uses one). */
+typedef struct pg_mam_create_item {
+  pg_mam_channel *ch; /* advanced as pg_mam_create_message does, on success */
+  const char *msg;    /* msg_len trytes */
+  size_t msg_len;
+} pg_mam_create_item;
+
+/* One message on each of n channels. The channels must be distinct objects:
+ * an item whose ch was given by an earlier item fails (PG_ERR_INVALID) —
+ * two messages of one channel need two calls (the second signs the leaf the
+ * first one announced). Channels whose two trees have more than 512 leaves
+ * in all are done one by one. */
+PG_NODISCARD int pg_mam_create_batch(const pg_mam_create_item *items, size_t n,
+                                     pg_mam_message *out, int *rc, pg_diag *d);
+
+typedef struct pg_mam_parse_item {
+  const char *payload; /* payload_len trytes */
+  size_t payload_len;
+  const char *root;     /* 81 trytes */
+  const char *side_key; /* as for pg_mam_parse_message */
+  size_t side_key_len;
+} pg_mam_parse_item;
+
+/* pg_mam_parse_message on each of n payloads. */
+PG_NODISCARD int pg_mam_parse_batch(const pg_mam_parse_item *items, size_t n,
+                                    pg_mam_parsed *out, int *rc, pg_diag *d);
+
 /* mam.js decodeAddress: public -> root, else trytes(Curl-P-81(root)). */
 PG_NODISCARD int pg_mam_address(const char *root, pg_mam_mode mode,
                                 char address[PG_MAM_HASH_TRYTES + 1]);

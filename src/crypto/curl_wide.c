@@ -198,20 +198,30 @@ static uint64_t spread8(uint64_t b) {
 void pg_curlx_load(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const *lanes,
                    size_t nlanes) {
   uint64_t ml[64], mh[64];
-  for (size_t w = 0; w < PG_CURLX_WORDS; w++) {
+  for (size_t w = 0; w < PG_CURLX_WORDS && 64 * w < nlanes; w++) {
+    uint64_t keep = 0; /* lanes of this word that are not loaded */
+    for (size_t k = 0; k < 64; k++) {
+      size_t lane = 64 * w + k;
+      if (lane >= nlanes || !lanes[lane]) keep |= (uint64_t)1 << k;
+    }
+    if (keep == UINT64_MAX) continue;
     for (size_t r = 0; r < nrows; r += 64) {
       size_t n = nrows - r < 64 ? nrows - r : 64;
       for (size_t k = 0; k < 64; k++) {
         size_t lane = 64 * w + k;
-        if (lane < nlanes && lanes[lane]) {
-          trit_bits(lanes[lane] + r, n, &ml[k], &mh[k]);
+        if ((keep >> k) & 1) {
+          ml[k] = mh[k] = 0;
         } else {
-          ml[k] = mh[k] = UINT64_MAX; /* trit 0 */
+          trit_bits(lanes[lane] + r, n, &ml[k], &mh[k]);
         }
       }
       transpose64(ml);
       transpose64(mh);
-      for (size_t i = 0; i < n; i++) s->lo[row0 + r + i][w] = ml[i], s->hi[row0 + r + i][w] = mh[i];
+      for (size_t i = 0; i < n; i++) {
+        uint64_t *lo = &s->lo[row0 + r + i][w], *hi = &s->hi[row0 + r + i][w];
+        *lo = (*lo & keep) | (ml[i] & ~keep);
+        *hi = (*hi & keep) | (mh[i] & ~keep);
+      }
     }
   }
 }
@@ -239,5 +249,20 @@ void pg_curlx_store(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const
         }
       }
     }
+  }
+}
+
+void pg_curlx_lane_bits(const pg_curlx *s, size_t word, size_t row0, size_t nrows,
+                        uint64_t pos[64], uint64_t neg[64]) {
+  uint64_t ml[64], mh[64];
+  for (size_t i = 0; i < 64; i++) {
+    ml[i] = i < nrows ? s->lo[row0 + i][word] : UINT64_MAX;
+    mh[i] = i < nrows ? s->hi[row0 + i][word] : UINT64_MAX;
+  }
+  transpose64(ml);
+  transpose64(mh);
+  for (size_t k = 0; k < 64; k++) {
+    pos[k] = mh[k] & ~ml[k];
+    neg[k] = ml[k] & ~mh[k];
   }
 }

@@ -104,7 +104,14 @@ int mam_pascal_decode(const pg_trit *in, size_t n, uint64_t *v, size_t *used) {
 /* ---- masking --------------------------------------------------------------- */
 
 /* tritSum: a + b with 2 -> -1 and -2 -> 1; indexed by a + b + 2. */
-static const pg_trit TSUM[5] = {1, -1, 0, 1, -1};
+const pg_trit MAM_TSUM[5] = {1, -1, 0, 1, -1};
+#define TSUM MAM_TSUM
+
+void mam_wipe(void *p, size_t n) {
+  if (!p) return;
+  volatile unsigned char *v = p;
+  while (n--) *v++ = 0;
+}
 
 void mam_mask(pg_curl *s, pg_trit *io, size_t n) {
   pg_trit key[MAM_HASH];

@@ -212,7 +212,7 @@ static void test_wide_vs_scalar(void **state) {
     if (k == 5) continue;
     for (size_t i = 0; i < 150; i++) {
       size_t row = 70 + i;
-      pg_trit want = row < 77 || row >= 207 ? 1 : (k < 200 && k != 3) ? in[k][row - 77] : 0;
+      pg_trit want = row < 77 || row >= 207 ? 1 : (k < 200 && k != 3) ? in[k][row - 77] : 1;
       assert_int_equal(out[k][i], want);
     }
     assert_int_equal(out[k][150], 5);
