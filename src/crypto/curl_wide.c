@@ -33,55 +33,64 @@
     (oh) = ((al) ^ (bh)) | d_;                      \
   } while (0)
 
-/* One template, instantiated per instruction set: V is a 512-bit vector of
- * GCC's vector extension, so the same expression becomes 4 SSE2, 2 AVX2 or 1
- * AVX-512 operation(s) (AVX-512 also folds three-input logic into vpternlog). */
-#define CURLX_IMPL(NAME, TARGET)                                                                 \
-  typedef uint64_t NAME##_v __attribute__((vector_size(64), aligned(64)));                       \
+/* One template, instantiated per instruction set: NAME##_v is a vector of
+ * GCC's vector extension of VB bytes (16 = SSE2, 32 = AVX2, 64 = AVX-512;
+ * AVX-512 also folds three-input logic into vpternlog), and a row of the
+ * 512-lane state (64 bytes) is 64 / VB of them, done one part after the
+ * other so that the live values of a pass fit the registers. Row r of part p
+ * is element r * PARTS + p. */
+#define CURLX_IMPL(NAME, VB, TARGET)                                                             \
+  typedef uint64_t NAME##_v __attribute__((vector_size(VB), aligned(VB)));                       \
+  enum { NAME##_PARTS = 64 / (VB) };                                                             \
   TARGET static void NAME##_one(const NAME##_v *restrict cl, const NAME##_v *restrict ch,        \
                                 NAME##_v *restrict sl, NAME##_v *restrict sh) {                  \
-    SBX(cl[0], ch[0], cl[364], ch[364], sl[0], sh[0]);                                           \
-    SBX(cl[364], ch[364], cl[728], ch[728], sl[1], sh[1]);                                       \
+    const int P = NAME##_PARTS;                                                                  \
+    SBX(cl[0], ch[0], cl[364 * P], ch[364 * P], sl[0], sh[0]);                                   \
+    SBX(cl[364 * P], ch[364 * P], cl[728 * P], ch[728 * P], sl[P], sh[P]);                       \
     for (int m = 1; m < 364; m++) {                                                              \
-      NAME##_v al = cl[729 - m], ah = ch[729 - m], bl = cl[364 - m], bh = ch[364 - m];           \
-      NAME##_v dl = cl[728 - m], dh = ch[728 - m];                                               \
-      SBX(al, ah, bl, bh, sl[2 * m], sh[2 * m]);                                                 \
-      SBX(bl, bh, dl, dh, sl[2 * m + 1], sh[2 * m + 1]);                                         \
+      NAME##_v al = cl[(729 - m) * P], ah = ch[(729 - m) * P];                                   \
+      NAME##_v bl = cl[(364 - m) * P], bh = ch[(364 - m) * P];                                   \
+      NAME##_v dl = cl[(728 - m) * P], dh = ch[(728 - m) * P];                                   \
+      SBX(al, ah, bl, bh, sl[2 * m * P], sh[2 * m * P]);                                         \
+      SBX(bl, bh, dl, dh, sl[(2 * m + 1) * P], sh[(2 * m + 1) * P]);                             \
     }                                                                                            \
-    SBX(cl[365], ch[365], cl[0], ch[0], sl[728], sh[728]);                                       \
+    SBX(cl[365 * P], ch[365 * P], cl[0], ch[0], sl[728 * P], sh[728 * P]);                       \
   }                                                                                              \
   TARGET static void NAME##_two(const NAME##_v *restrict cl, const NAME##_v *restrict ch,        \
                                 NAME##_v *restrict sl, NAME##_v *restrict sh) {                  \
-    NAME##_v Al, Ah, c0l = cl[0], c0h = ch[0], c1l = cl[182], c1h = ch[182];                     \
-    SBX(c0l, c0h, cl[364], ch[364], Al, Ah); /* Y[0] */                                          \
+    const int P = NAME##_PARTS;                                                                  \
+    NAME##_v Al, Ah, c0l = cl[0], c0h = ch[0], c1l = cl[182 * P], c1h = ch[182 * P];             \
+    SBX(c0l, c0h, cl[364 * P], ch[364 * P], Al, Ah); /* Y[0] */                                  \
     const NAME##_v Y0l = Al, Y0h = Ah;                                                           \
     for (int v = 0; v < 182; v++) {                                                              \
-      NAME##_v xl = cl[v + 365], xh = ch[v + 365], yl = cl[v + 547], yh = ch[v + 547];           \
-      NAME##_v nl = cl[v + 1], nh = ch[v + 1], ml = cl[v + 183], mh = ch[v + 183];               \
+      NAME##_v xl = cl[(v + 365) * P], xh = ch[(v + 365) * P];                                   \
+      NAME##_v yl = cl[(v + 547) * P], yh = ch[(v + 547) * P];                                   \
+      NAME##_v nl = cl[(v + 1) * P], nh = ch[(v + 1) * P];                                       \
+      NAME##_v ml = cl[(v + 183) * P], mh = ch[(v + 183) * P];                                   \
       NAME##_v Cl, Ch, Bl, Bh, Dl, Dh, El, Eh;                                                   \
       SBX(xl, xh, c0l, c0h, Cl, Ch); /* Y[2v+1]   = S(c[v+365], c[v]) */                         \
       SBX(yl, yh, c1l, c1h, Bl, Bh); /* Y[2v+365] = S(c[v+547], c[v+182]) */                     \
       SBX(nl, nh, xl, xh, Dl, Dh);   /* Y[2v+2]   = S(c[v+1], c[v+365]) */                       \
       SBX(ml, mh, yl, yh, El, Eh);   /* Y[2v+366] = S(c[v+183], c[v+547]) */                     \
-      SBX(Al, Ah, Bl, Bh, sl[4 * v], sh[4 * v]);                                                 \
-      SBX(Bl, Bh, Cl, Ch, sl[4 * v + 1], sh[4 * v + 1]);                                         \
-      SBX(Cl, Ch, El, Eh, sl[4 * v + 2], sh[4 * v + 2]);                                         \
-      SBX(El, Eh, Dl, Dh, sl[4 * v + 3], sh[4 * v + 3]);                                         \
+      SBX(Al, Ah, Bl, Bh, sl[4 * v * P], sh[4 * v * P]);                                         \
+      SBX(Bl, Bh, Cl, Ch, sl[(4 * v + 1) * P], sh[(4 * v + 1) * P]);                             \
+      SBX(Cl, Ch, El, Eh, sl[(4 * v + 2) * P], sh[(4 * v + 2) * P]);                             \
+      SBX(El, Eh, Dl, Dh, sl[(4 * v + 3) * P], sh[(4 * v + 3) * P]);                             \
       Al = Dl, Ah = Dh, c0l = nl, c0h = nh, c1l = ml, c1h = mh;                                  \
     }                                                                                            \
-    SBX(Al, Ah, Y0l, Y0h, sl[728], sh[728]); /* S(Y[364], Y[0]) */                               \
+    SBX(Al, Ah, Y0l, Y0h, sl[728 * P], sh[728 * P]); /* S(Y[364], Y[0]) */                       \
   }                                                                                              \
   TARGET static void NAME##_transform(pg_curlx *s, int rounds) {                                 \
     NAME##_v *al = (NAME##_v *)(void *)s->lo, *ah = (NAME##_v *)(void *)s->hi;                  \
     NAME##_v *bl = (NAME##_v *)(void *)s->tlo, *bh = (NAME##_v *)(void *)s->thi, *t;             \
     int r = 0;                                                                                   \
     if (rounds % 2) {                                                                            \
-      NAME##_one(al, ah, bl, bh);                                                                \
+      for (int p = 0; p < NAME##_PARTS; p++) NAME##_one(al + p, ah + p, bl + p, bh + p);         \
       t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
       r = 1;                                                                                     \
     }                                                                                            \
     for (; r < rounds; r += 2) {                                                                 \
-      NAME##_two(al, ah, bl, bh);                                                                \
+      for (int p = 0; p < NAME##_PARTS; p++) NAME##_two(al + p, ah + p, bl + p, bh + p);         \
       t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
     }                                                                                            \
     if ((void *)al != (void *)s->lo) {                                                           \
@@ -90,10 +99,10 @@
     }                                                                                            \
   }
 
-CURLX_IMPL(port, )
+CURLX_IMPL(port, 16, )
 #if CURLX_X86
-CURLX_IMPL(avx2, __attribute__((target("avx2"))))
-CURLX_IMPL(avx512, __attribute__((target("avx512f"))))
+CURLX_IMPL(avx2, 32, __attribute__((target("avx2"))))
+CURLX_IMPL(avx512, 64, __attribute__((target("avx512f"))))
 #endif
 
 static pg_curlx_impl best_impl(void) {
@@ -230,6 +239,9 @@ void pg_curlx_store(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const
                     size_t nlanes) {
   uint64_t ml[64], mh[64];
   for (size_t w = 0; w < PG_CURLX_WORDS && 64 * w < nlanes; w++) {
+    bool any = false;
+    for (size_t k = 0; k < 64 && 64 * w + k < nlanes; k++) any |= lanes[64 * w + k] != NULL;
+    if (!any) continue;
     for (size_t r = 0; r < nrows; r += 64) {
       size_t n = nrows - r < 64 ? nrows - r : 64;
       for (size_t i = 0; i < 64; i++) {

@@ -540,28 +540,41 @@ static void parse_sponges(bx *x, pitem *it, size_t ng) {
 }
 
 /* Leaves from the signatures of up to 512 payloads of one security level:
- * H(digest of H^(h_j + 13)(sig_j)), each lane captured at its own step. */
-static void parse_leaves(bx *x, pitem **it, size_t ng) {
-  const size_t frags = MAM_FRAGS((size_t)it[0]->sec);
+ * H(digest of H^(h_j + 13)(sig_j)). The chains (ng * frags of them, 0..26
+ * steps) are sorted by length and run 512 at a time, so that a transform
+ * rarely carries a lane that is already done; their ends go to res (ng *
+ * frags * 243 trits), from where the digests absorb them. */
+static void parse_leaves(bx *x, pitem **it, size_t ng, pg_trit *res, uint32_t *order) {
+  const size_t frags = MAM_FRAGS((size_t)it[0]->sec), total = ng * frags;
+  size_t at[28] = {0};
+  for (size_t c = 0; c < total; c++) at[mam_hmac_tryte(it[c / frags]->hmac, c % frags) + 14]++;
+  for (size_t w = 1; w < 28; w++) at[w] += at[w - 1];
+  for (size_t c = 0; c < total; c++) order[at[mam_hmac_tryte(it[c / frags]->hmac, c % frags) + 13]++] = (uint32_t)c;
+  uint8_t want[W];
+  for (size_t a = 0; a < total; a += W) {
+    size_t nl = total - a < W ? total - a : W;
+    int wmax = 0;
+    for (size_t k = 0; k < nl; k++) {
+      size_t c = order[a + k];
+      want[k] = (uint8_t)(mam_hmac_tryte(it[c / frags]->hmac, c % frags) + 13);
+      if (want[k] > wmax) wmax = want[k];
+      x->in[k] = it[c / frags]->h.P + it[c / frags]->h.off_sig + (c % frags) * MAM_HASH;
+    }
+    pg_curlx_load(x->C, 0, MAM_HASH, x->in, nl);
+    for (int t = 0; t <= wmax; t++) {
+      if (t > 0) chain_step(x->C);
+      bool any = false;
+      for (size_t k = 0; k < nl; k++) {
+        x->out[k] = want[k] == t ? res + (size_t)order[a + k] * MAM_HASH : NULL;
+        any |= x->out[k] != NULL;
+      }
+      if (any) pg_curlx_store(x->C, 0, MAM_HASH, x->out, nl);
+    }
+  }
   pg_curlx_fill(x->D, 0, PG_CURL_STATE, 0);
   for (size_t j = 0; j < frags; j++) {
-    lmask mw[27];
-    memset(mw, 0, sizeof mw);
-    int maxw = 0;
-    for (size_t g = 0; g < ng; g++) {
-      int w = mam_hmac_tryte(it[g]->hmac, j) + 13;
-      mask_set(mw[w], g);
-      if (w > maxw) maxw = w;
-      x->in[g] = it[g]->h.P + it[g]->h.off_sig + j * MAM_HASH;
-    }
-    pg_curlx_load(x->C, 0, MAM_HASH, x->in, ng);
-    rate_clear(x->K);
-    rate_or_masked(x->K, x->C, mw[0]);
-    for (int t = 1; t <= maxw; t++) {
-      chain_step(x->C);
-      rate_or_masked(x->K, x->C, mw[t]);
-    }
-    pg_curlx_copy_rows(x->D, x->K, 0, MAM_HASH);
+    for (size_t g = 0; g < ng; g++) x->in[g] = res + (g * frags + j) * MAM_HASH;
+    pg_curlx_load(x->D, 0, MAM_HASH, x->in, ng);
     pg_curlx_transform(x->D, 27);
   }
   hash_rate(x->C, x->D);
@@ -574,20 +587,28 @@ static void parse_leaves(bx *x, pitem **it, size_t ng) {
 static void parse_verify(bx *x, pitem *it, size_t m, pg_mam_parsed *out, int *rc, firstfail *f) {
   pitem *by[W];
   for (int sec = 1; sec <= 3; sec++) {
-    size_t ng = 0;
+    const size_t frags = MAM_FRAGS((size_t)sec);
+    size_t ng = 0, cap = 0;
+    for (size_t k = 0; k < m; k++) cap += it[k].sec == sec;
+    if (cap == 0) continue;
+    cap = cap < W ? cap : W;
+    pg_trit *res = malloc(cap * frags * MAM_HASH);
+    uint32_t *order = malloc(cap * frags * sizeof *order);
     for (size_t k = 0; k <= m; k++) {
       if (k < m && it[k].sec == sec) by[ng++] = &it[k];
-      if (ng == W || (k == m && ng > 0)) {
-        parse_leaves(x, by, ng);
-        for (size_t g = 0; g < ng; g++) {
-          pg_diag di = {{0}};
-          pitem *p = by[g];
-          rc[p->idx] = mam_parse_finish(&p->h, sec, p->calc, &out[p->idx], &di);
-          if (rc[p->idx]) note_fail(f, p->idx, &di, rc[p->idx]);
-        }
-        ng = 0;
+      if (ng < W && (k < m || ng == 0)) continue;
+      if (res && order) parse_leaves(x, by, ng, res, order);
+      for (size_t g = 0; g < ng; g++) {
+        pg_diag di = {{0}};
+        pitem *p = by[g];
+        rc[p->idx] = res && order ? mam_parse_finish(&p->h, sec, p->calc, &out[p->idx], &di)
+                                  : pg_fail(&di, PG_ERR_NOMEM, "out of memory");
+        if (rc[p->idx]) note_fail(f, p->idx, &di, rc[p->idx]);
       }
+      ng = 0;
     }
+    free(res);
+    free(order);
   }
 }
 
