@@ -101,6 +101,13 @@ void pg_curlx_load(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const 
 /* lanes[k][0..nrows) = rows row0.. of lane k, for k < nlanes with lanes[k] != NULL. */
 void pg_curlx_store(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const *lanes,
                     size_t nlanes);
+/* The same moves with a chosen build (AVX512 uses AVX-512BW byte masks when
+ * the CPU has them, the others the portable code; same results). For tests
+ * and benchmarks. */
+void pg_curlx_load_with(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const *lanes,
+                        size_t nlanes, pg_curlx_impl impl);
+void pg_curlx_store_with(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const *lanes,
+                         size_t nlanes, pg_curlx_impl impl);
 /* For the 64 lanes of word `word` (lanes 64*word..64*word+63): bit i of
  * pos[k] / neg[k] says row row0+i of lane 64*word+k is +1 / -1 (nrows <= 64;
  * bits from nrows on are 0). */

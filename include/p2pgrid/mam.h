@@ -179,8 +179,7 @@ typedef struct pg_mam_create_item {
 /* One message on each of n channels. The channels must be distinct objects:
  * an item whose ch was given by an earlier item fails (PG_ERR_INVALID) —
  * two messages of one channel need two calls (the second signs the leaf the
- * first one announced). Channels whose two trees have more than 512 leaves
- * in all are done one by one. */
+ * first one announced). */
 PG_NODISCARD int pg_mam_create_batch(const pg_mam_create_item *items, size_t n,
                                      pg_mam_message *out, int *rc, pg_diag *d);
 

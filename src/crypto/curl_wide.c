@@ -204,9 +204,151 @@ static uint64_t spread8(uint64_t b) {
   return ((x + 0x7F7F7F7F7F7F7F7Full) >> 7) & BYTES01;
 }
 
+/* The loaded lanes' trits of 64 rows, as bits: ml/mh[k] for lane 64w+k. */
+typedef void (*bits_in_fn)(const pg_trit *const *lanes, uint64_t keep, size_t r, size_t n,
+                           uint64_t ml[64], uint64_t mh[64]);
+typedef void (*bits_out_fn)(uint64_t ml[64], uint64_t mh[64], pg_trit *const *lanes, size_t r,
+                            size_t n);
+
+static void bits_in_port(const pg_trit *const *lanes, uint64_t keep, size_t r, size_t n,
+                         uint64_t ml[64], uint64_t mh[64]) {
+  for (size_t k = 0; k < 64; k++) {
+    if ((keep >> k) & 1) {
+      ml[k] = mh[k] = 0;
+    } else {
+      trit_bits(lanes[k] + r, n, &ml[k], &mh[k]);
+    }
+  }
+  transpose64(ml);
+  transpose64(mh);
+}
+
+static void bits_out_port(uint64_t ml[64], uint64_t mh[64], pg_trit *const *lanes, size_t r,
+                          size_t n) {
+  transpose64(ml);
+  transpose64(mh);
+  for (size_t k = 0; k < 64; k++) {
+    if (!lanes[k]) continue;
+    pg_trit *o = lanes[k] + r;
+    uint64_t pos = mh[k] & ~ml[k], neg = ml[k] & ~mh[k];
+    for (size_t i = 0; i < n; i += 8) {
+      uint64_t x = spread8((pos >> i) & 0xff) | spread8((neg >> i) & 0xff) * 0xff;
+      memcpy(o + i, &x, n - i < 8 ? n - i : 8);
+    }
+  }
+}
+
+#if CURLX_X86
+#include <immintrin.h>
+#define AVX512BW __attribute__((target("avx512f,avx512bw")))
+
+/* transpose64 on eight 512-bit registers: the three wide block sizes swap
+ * between registers, the three narrow ones between the elements of one
+ * (a permute gives each element its partner). */
+AVX512BW static void transpose64_avx512(uint64_t m[64]) {
+  __m512i v[8];
+  for (int i = 0; i < 8; i++) v[i] = _mm512_loadu_si512((const void *)(m + 8 * i));
+  static const uint64_t MASKS[6] = {0x00000000FFFFFFFFull, 0x0000FFFF0000FFFFull,
+                                    0x00FF00FF00FF00FFull, 0x0F0F0F0F0F0F0F0Full,
+                                    0x3333333333333333ull, 0x5555555555555555ull};
+  for (int s = 0, d = 4; s < 3; s++, d >>= 1) {
+    const unsigned j = 32u >> s;
+    const __m512i mk = _mm512_set1_epi64((long long)MASKS[s]);
+    for (int i = 0; i < 8; i++) {
+      if (i & d) continue;
+      __m512i t = _mm512_and_si512(_mm512_xor_si512(_mm512_srli_epi64(v[i], j), v[i + d]), mk);
+      v[i] = _mm512_xor_si512(v[i], _mm512_slli_epi64(t, j));
+      v[i + d] = _mm512_xor_si512(v[i + d], t);
+    }
+  }
+  static const __mmask8 HIGH[3] = {0xF0, 0xCC, 0xAA};
+  for (int s = 3; s < 6; s++) {
+    const unsigned j = 32u >> s;
+    const __m512i mk = _mm512_set1_epi64((long long)MASKS[s]);
+    const __m512i idx = _mm512_xor_si512(_mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi64((long long)j));
+    for (int i = 0; i < 8; i++) {
+      __m512i p = _mm512_permutexvar_epi64(idx, v[i]);
+      __m512i lo = _mm512_and_si512(_mm512_xor_si512(_mm512_srli_epi64(v[i], j), p), mk);
+      __m512i hi = _mm512_and_si512(_mm512_xor_si512(_mm512_srli_epi64(p, j), v[i]), mk);
+      v[i] = _mm512_xor_si512(v[i], _mm512_mask_blend_epi64(HIGH[s - 3], _mm512_slli_epi64(lo, j), hi));
+    }
+  }
+  for (int i = 0; i < 8; i++) _mm512_storeu_si512((void *)(m + 8 * i), v[i]);
+}
+
+AVX512BW static void bits_in_avx512(const pg_trit *const *lanes, uint64_t keep, size_t r,
+                                    size_t n, uint64_t ml[64], uint64_t mh[64]) {
+  const __mmask64 nm = n == 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+  const __m512i z = _mm512_setzero_si512();
+  for (size_t k = 0; k < 64; k++) {
+    if ((keep >> k) & 1) {
+      ml[k] = mh[k] = 0;
+      continue;
+    }
+    __m512i x = _mm512_maskz_loadu_epi8(nm, lanes[k] + r);
+    ml[k] = ~(uint64_t)_mm512_cmpgt_epi8_mask(x, z);
+    mh[k] = ~(uint64_t)_mm512_cmpgt_epi8_mask(z, x);
+  }
+  transpose64_avx512(ml);
+  transpose64_avx512(mh);
+}
+
+AVX512BW static void bits_out_avx512(uint64_t ml[64], uint64_t mh[64], pg_trit *const *lanes,
+                                     size_t r, size_t n) {
+  const __mmask64 nm = n == 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+  const __m512i one = _mm512_set1_epi8(1), minus = _mm512_set1_epi8(-1);
+  transpose64_avx512(ml);
+  transpose64_avx512(mh);
+  for (size_t k = 0; k < 64; k++) {
+    if (!lanes[k]) continue;
+    __m512i x = _mm512_maskz_mov_epi8((__mmask64)(mh[k] & ~ml[k]), one);
+    x = _mm512_mask_mov_epi8(x, (__mmask64)(ml[k] & ~mh[k]), minus);
+    _mm512_mask_storeu_epi8(lanes[k] + r, nm, x);
+  }
+}
+#endif
+
+static bool have_avx512bw(void) {
+#if CURLX_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+#else
+  return false;
+#endif
+}
+
+/* AVX-512 (with BW) moves trits with byte masks; the others use the portable code. */
+static bits_in_fn pick_in(pg_curlx_impl impl) {
+#if CURLX_X86
+  if ((impl == PG_CURLX_AUTO || impl == PG_CURLX_AVX512) && have_avx512bw()) return bits_in_avx512;
+#endif
+  (void)impl;
+  return bits_in_port;
+}
+
+static bits_out_fn pick_out(pg_curlx_impl impl) {
+#if CURLX_X86
+  if ((impl == PG_CURLX_AUTO || impl == PG_CURLX_AVX512) && have_avx512bw()) return bits_out_avx512;
+#endif
+  (void)impl;
+  return bits_out_port;
+}
+
 void pg_curlx_load(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const *lanes,
                    size_t nlanes) {
+  pg_curlx_load_with(s, row0, nrows, lanes, nlanes, PG_CURLX_AUTO);
+}
+
+void pg_curlx_store(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const *lanes,
+                    size_t nlanes) {
+  pg_curlx_store_with(s, row0, nrows, lanes, nlanes, PG_CURLX_AUTO);
+}
+
+void pg_curlx_load_with(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const *lanes,
+                        size_t nlanes, pg_curlx_impl impl) {
   uint64_t ml[64], mh[64];
+  bits_in_fn bits_in = pick_in(impl);
   for (size_t w = 0; w < PG_CURLX_WORDS && 64 * w < nlanes; w++) {
     uint64_t keep = 0; /* lanes of this word that are not loaded */
     for (size_t k = 0; k < 64; k++) {
@@ -216,16 +358,7 @@ void pg_curlx_load(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const 
     if (keep == UINT64_MAX) continue;
     for (size_t r = 0; r < nrows; r += 64) {
       size_t n = nrows - r < 64 ? nrows - r : 64;
-      for (size_t k = 0; k < 64; k++) {
-        size_t lane = 64 * w + k;
-        if ((keep >> k) & 1) {
-          ml[k] = mh[k] = 0;
-        } else {
-          trit_bits(lanes[lane] + r, n, &ml[k], &mh[k]);
-        }
-      }
-      transpose64(ml);
-      transpose64(mh);
+      bits_in(lanes + 64 * w, keep, r, n, ml, mh);
       for (size_t i = 0; i < n; i++) {
         uint64_t *lo = &s->lo[row0 + r + i][w], *hi = &s->hi[row0 + r + i][w];
         *lo = (*lo & keep) | (ml[i] & ~keep);
@@ -235,12 +368,17 @@ void pg_curlx_load(pg_curlx *s, size_t row0, size_t nrows, const pg_trit *const 
   }
 }
 
-void pg_curlx_store(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const *lanes,
-                    size_t nlanes) {
+void pg_curlx_store_with(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const *lanes,
+                         size_t nlanes, pg_curlx_impl impl) {
   uint64_t ml[64], mh[64];
+  pg_trit *part[64];
+  bits_out_fn bits_out = pick_out(impl);
   for (size_t w = 0; w < PG_CURLX_WORDS && 64 * w < nlanes; w++) {
     bool any = false;
-    for (size_t k = 0; k < 64 && 64 * w + k < nlanes; k++) any |= lanes[64 * w + k] != NULL;
+    for (size_t k = 0; k < 64; k++) {
+      part[k] = 64 * w + k < nlanes ? lanes[64 * w + k] : NULL;
+      any |= part[k] != NULL;
+    }
     if (!any) continue;
     for (size_t r = 0; r < nrows; r += 64) {
       size_t n = nrows - r < 64 ? nrows - r : 64;
@@ -248,18 +386,7 @@ void pg_curlx_store(const pg_curlx *s, size_t row0, size_t nrows, pg_trit *const
         ml[i] = i < n ? s->lo[row0 + r + i][w] : 0;
         mh[i] = i < n ? s->hi[row0 + r + i][w] : 0;
       }
-      transpose64(ml);
-      transpose64(mh);
-      for (size_t k = 0; k < 64; k++) {
-        size_t lane = 64 * w + k;
-        if (lane >= nlanes || !lanes[lane]) continue;
-        pg_trit *o = lanes[lane] + r;
-        uint64_t pos = mh[k] & ~ml[k], neg = ml[k] & ~mh[k];
-        for (size_t i = 0; i < n; i += 8) {
-          uint64_t x = spread8((pos >> i) & 0xff) | spread8((neg >> i) & 0xff) * 0xff;
-          memcpy(o + i, &x, n - i < 8 ? n - i : 8);
-        }
-      }
+      bits_out(ml, mh, part, r, n);
     }
   }
 }

@@ -173,15 +173,18 @@ typedef struct rate_rows {
   uint64_t lo[MAM_HASH][PG_CURLX_WORDS], hi[MAM_HASH][PG_CURLX_WORDS];
 } rate_rows;
 
-static void rate_save(rate_rows *r, const pg_curlx *s) {
-  memcpy(r->lo, s->lo, sizeof r->lo);
-  memcpy(r->hi, s->hi, sizeof r->hi);
+/* The first nw words (lanes 0..64 nw - 1) of every rate row. */
+static void rate_save(rate_rows *r, const pg_curlx *s, size_t nw) {
+  for (size_t i = 0; i < MAM_HASH; i++) {
+    memcpy(r->lo[i], s->lo[i], nw * sizeof s->lo[i][0]);
+    memcpy(r->hi[i], s->hi[i], nw * sizeof s->hi[i][0]);
+  }
 }
 
-/* dst rate |= r & m. */
-static void rate_or_saved(pg_curlx *dst, const rate_rows *r, const uint64_t *m) {
+/* dst rate |= r & m, in the first nw words. */
+static void rate_or_saved(pg_curlx *dst, const rate_rows *r, const uint64_t *m, size_t nw) {
   for (size_t i = 0; i < MAM_HASH; i++)
-    for (size_t w = 0; w < PG_CURLX_WORDS; w++) {
+    for (size_t w = 0; w < nw; w++) {
       dst->lo[i][w] |= r->lo[i][w] & m[w];
       dst->hi[i][w] |= r->hi[i][w] & m[w];
     }
@@ -197,37 +200,36 @@ typedef struct citem {
   pg_trit hmac[MAM_HASH], state[PG_CURL_STATE];
   pg_trit *P, *addrs;
   char address[PG_MAM_HASH_TRYTES + 1];
-  size_t lane0; /* lane of its first leaf other than the signing one */
 } citem;
 
-static size_t leaf_lane(const citem *it, size_t g, size_t leaf) {
-  if (leaf == it->ch->index) return g; /* signing leaves take lanes 0..ng-1 */
-  return it->lane0 + (leaf < it->ch->index ? leaf : leaf - 1);
-}
+/* A leaf to compute: leaf `leaf` (0..nleaves-1) of item `item`. */
+typedef struct leafjob {
+  uint32_t item, leaf;
+} leafjob;
 
-/* Leaves of a group of ng items (one security level) on nl lanes: every
- * leaf's address into its item's addrs; the signing leaves' checkpoints into
- * ck[c * frags + j]. */
-static void group_leaves(bx *x, citem *it, size_t ng, size_t nl, rate_rows *ck, pg_trit *tmp) {
-  const size_t frags = it[0].pl.frags;
-  for (size_t g = 0; g < ng; g++)
-    for (size_t leaf = 0; leaf < it[g].pl.nleaves; leaf++) {
-      size_t lane = leaf_lane(&it[g], g, leaf);
-      mam_seed_plus(it[g].seed, it[g].ch->start + leaf, tmp + lane * MAM_HASH);
-      x->in[lane] = tmp + lane * MAM_HASH;
-      x->out[lane] = it[g].addrs + leaf * MAM_HASH;
-    }
+/* Leaves of up to 512 jobs (lane k = job k): each address into its item's
+ * addrs; the checkpoints of lanes 0..nsign-1 (lane g: item g's signing leaf)
+ * into ck[c * frags + j]. */
+static void leaves_pass(bx *x, citem *it, const leafjob *job, size_t nl, size_t nsign,
+                        rate_rows *ck, pg_trit *tmp) {
+  const size_t frags = it[0].pl.frags, nw = (nsign + 63) / 64;
+  for (size_t k = 0; k < nl; k++) {
+    citem *c = &it[job[k].item];
+    mam_seed_plus(c->seed, c->ch->start + job[k].leaf, tmp + k * MAM_HASH);
+    x->in[k] = tmp + k * MAM_HASH;
+    x->out[k] = c->addrs + (size_t)job[k].leaf * MAM_HASH;
+  }
   pg_curlx_load(x->K, 0, MAM_HASH, x->in, nl);
   chain_step(x->K); /* subseed = Curl(seed + i) */
   chain_step(x->K); /* the key sponge has absorbed the subseed */
   pg_curlx_fill(x->D, 0, PG_CURL_STATE, 0);
   for (size_t j = 0; j < frags; j++) {
     pg_curlx_copy_rows(x->C, x->K, 0, MAM_HASH); /* squeeze fragment j */
-    rate_save(&ck[j], x->C);
+    if (nsign) rate_save(&ck[j], x->C, nw);
     for (int t = 1; t <= 27; t++) {
       chain_step(x->C);
-      if (t % MAM_CKPT_STEP == 0 && t < MAM_CKPTS * MAM_CKPT_STEP)
-        rate_save(&ck[(size_t)(t / MAM_CKPT_STEP) * frags + j], x->C);
+      if (nsign && t % MAM_CKPT_STEP == 0 && t < MAM_CKPTS * MAM_CKPT_STEP)
+        rate_save(&ck[(size_t)(t / MAM_CKPT_STEP) * frags + j], x->C, nw);
     }
     pg_curlx_copy_rows(x->D, x->C, 0, MAM_HASH); /* digest absorbs H^27(r_j) */
     pg_curlx_transform(x->D, 27);
@@ -235,6 +237,25 @@ static void group_leaves(bx *x, citem *it, size_t ng, size_t nl, rate_rows *ck, 
   }
   hash_rate(x->C, x->D); /* address = H(digest) */
   pg_curlx_store(x->C, 0, MAM_HASH, x->out, nl);
+}
+
+/* All leaves of ng items: the signing leaves first (lane = item, with
+ * checkpoints), then the others, 512 to a pass. */
+static int group_leaves(bx *x, citem *it, size_t ng, rate_rows *ck, pg_trit *tmp) {
+  size_t total = ng;
+  for (size_t g = 0; g < ng; g++) total += it[g].pl.nleaves - 1;
+  leafjob *job = malloc(total * sizeof *job);
+  if (!job) return PG_ERR_NOMEM;
+  size_t n = ng;
+  for (size_t g = 0; g < ng; g++) {
+    job[g].item = (uint32_t)g, job[g].leaf = it[g].ch->index;
+    for (size_t leaf = 0; leaf < it[g].pl.nleaves; leaf++)
+      if (leaf != it[g].ch->index) job[n].item = (uint32_t)g, job[n++].leaf = (uint32_t)leaf;
+  }
+  for (size_t a = 0; a < n; a += W)
+    leaves_pass(x, it, job + a, n - a < W ? n - a : W, a == 0 ? ng : 0, ck, tmp);
+  free(job);
+  return PG_OK;
 }
 
 /* Signature fragments of the group's items (lanes 0..ng-1) into P from the
@@ -256,7 +277,8 @@ static void group_sign(bx *x, citem *it, size_t ng, const rate_rows *ck) {
       if (st > maxs) maxs = st;
     }
     rate_clear(x->C);
-    for (int c = 0; c < MAM_CKPTS; c++) rate_or_saved(x->C, &ck[(size_t)c * frags + j], mc[c]);
+    for (int c = 0; c < MAM_CKPTS; c++)
+      rate_or_saved(x->C, &ck[(size_t)c * frags + j], mc[c], (ng + 63) / 64);
     rate_clear(x->D);
     rate_or_masked(x->D, x->C, ms[0]);
     for (int s = 1; s <= maxs; s++) {
@@ -325,10 +347,13 @@ static void group_back(bx *x, citem *it, size_t ng, const rate_rows *ck) {
   run_programs(x, pr, ng);
 }
 
-/* One group: items of one security level whose leaves fit in 512 lanes. */
-static void create_group(bx *x, citem *it, size_t ng, size_t nl, rate_rows *ck,
-                         pg_mam_message *out, int *rc, pg_trit *tmp) {
-  group_leaves(x, it, ng, nl, ck, tmp);
+/* One group: up to 512 items of one security level. */
+static void create_group(bx *x, citem *it, size_t ng, rate_rows *ck, pg_mam_message *out,
+                         int *rc, pg_trit *tmp) {
+  if (group_leaves(x, it, ng, ck, tmp) != PG_OK) {
+    for (size_t g = 0; g < ng; g++) rc[it[g].idx] = PG_ERR_NOMEM;
+    return;
+  }
   group_front(x, it, ng);
   const pg_trit *st[W];
   pg_trit *nonce[W];
@@ -420,7 +445,7 @@ static void citem_free(citem *c) {
   c->P = c->addrs = NULL;
 }
 
-/* Items [0, m) of one security level, in groups that fit 512 lanes. */
+/* Items [0, m) of one security level, 512 at a time. */
 static int create_level(bx *x, citem *it, size_t m, pg_mam_message *out, int *rc) {
   const size_t frags = it[0].pl.frags;
   rate_rows *ck = aligned_alloc(64, (size_t)MAM_CKPTS * frags * sizeof *ck);
@@ -430,14 +455,7 @@ static int create_level(bx *x, citem *it, size_t m, pg_mam_message *out, int *rc
     free(tmp);
     return PG_ERR_NOMEM;
   }
-  for (size_t a = 0; a < m;) {
-    size_t b = a, lanes = 0;
-    while (b < m && lanes + it[b].pl.nleaves <= W) lanes += it[b].pl.nleaves, b++;
-    size_t lane = b - a; /* other leaves after the signing ones */
-    for (size_t g = a; g < b; g++) it[g].lane0 = lane, lane += it[g].pl.nleaves - 1;
-    create_group(x, it + a, b - a, lanes, ck, out, rc, tmp);
-    a = b;
-  }
+  for (size_t a = 0; a < m; a += W) create_group(x, it + a, m - a < W ? m - a : W, ck, out, rc, tmp);
   mam_wipe(ck, (size_t)MAM_CKPTS * frags * sizeof *ck);
   mam_wipe(tmp, (size_t)W * MAM_HASH);
   free(ck);
@@ -465,7 +483,7 @@ int pg_mam_create_batch(const pg_mam_create_item *items, size_t n, pg_mam_messag
     free(it);
     return pg_fail(d, err, "out of memory for a batch of %zu messages", n);
   }
-  /* items by security level; trees over 512 leaves go the single way */
+  /* items by security level */
   size_t m[4] = {0, 0, 0, 0}, total = 0;
   for (int sec = 1; sec <= 3; sec++) {
     for (size_t i = 0; i < n; i++) {
@@ -475,12 +493,6 @@ int pg_mam_create_batch(const pg_mam_create_item *items, size_t n, pg_mam_messag
       c->idx = i;
       c->ch = ci->ch;
       mam_create_plan(ci->ch, ci->msg_len, &c->pl);
-      if (c->pl.nleaves > W) {
-        pg_diag di = {{0}};
-        rc[i] = pg_mam_create_message(ci->ch, ci->msg, ci->msg_len, &out[i], &di);
-        if (rc[i]) note_fail(&f, i, &di, rc[i]);
-        continue;
-      }
       c->P = calloc(c->pl.padded, 1);
       c->addrs = malloc(c->pl.nleaves * MAM_HASH);
       if (!c->P || !c->addrs) {

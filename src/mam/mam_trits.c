@@ -109,8 +109,8 @@ const pg_trit MAM_TSUM[5] = {1, -1, 0, 1, -1};
 
 void mam_wipe(void *p, size_t n) {
   if (!p) return;
-  volatile unsigned char *v = p;
-  while (n--) *v++ = 0;
+  memset(p, 0, n);
+  __asm__ __volatile__("" : : "r"(p) : "memory"); /* the stores count: p may be read */
 }
 
 void mam_mask(pg_curl *s, pg_trit *io, size_t n) {

@@ -199,25 +199,29 @@ static void test_wide_vs_scalar(void **state) {
         for (size_t x = 0; x < PG_CURLX_WORDS; x++) assert_true((w->lo[i][x] | w->hi[i][x]) == UINT64_MAX);
     }
   }
-  /* partial rows, NULL lanes and nlanes < 512 */
-  for (size_t i = 0; i < (size_t)PG_CURLX_LANES * PG_CURL_STATE; i++) tr[i] = rand_trit();
-  pg_curlx_fill(s, 0, PG_CURL_STATE, 1);
-  in[3] = NULL;
-  pg_curlx_load(s, 77, 130, in, 200);
-  in[3] = tr + 3 * PG_CURL_STATE;
-  memset(back, 5, (size_t)PG_CURLX_LANES * PG_CURL_STATE);
-  out[5] = NULL;
-  pg_curlx_store(s, 70, 150, out, 300);
-  for (size_t k = 0; k < 300; k++) {
-    if (k == 5) continue;
-    for (size_t i = 0; i < 150; i++) {
-      size_t row = 70 + i;
-      pg_trit want = row < 77 || row >= 207 ? 1 : (k < 200 && k != 3) ? in[k][row - 77] : 1;
-      assert_int_equal(out[k][i], want);
+  /* partial rows, NULL lanes and nlanes < 512, with each way of moving trits */
+  const pg_curlx_impl moves[] = {PG_CURLX_PORTABLE, PG_CURLX_AVX512};
+  for (size_t mi = 0; mi < 2; mi++) {
+    for (size_t i = 0; i < (size_t)PG_CURLX_LANES * PG_CURL_STATE; i++) tr[i] = rand_trit();
+    pg_curlx_fill(s, 0, PG_CURL_STATE, 1);
+    in[3] = NULL;
+    pg_curlx_load_with(s, 77, 130, in, 200, moves[mi]);
+    in[3] = tr + 3 * PG_CURL_STATE;
+    memset(back, 5, (size_t)PG_CURLX_LANES * PG_CURL_STATE);
+    out[5] = NULL;
+    pg_curlx_store_with(s, 70, 150, out, 300, moves[1 - mi]);
+    out[5] = back + 5 * PG_CURL_STATE;
+    for (size_t k = 0; k < 300; k++) {
+      if (k == 5) continue;
+      for (size_t i = 0; i < 150; i++) {
+        size_t row = 70 + i;
+        pg_trit want = row < 77 || row >= 207 ? 1 : (k < 200 && k != 3) ? in[k][row - 77] : 1;
+        assert_int_equal(out[k][i], want);
+      }
+      assert_int_equal(out[k][150], 5);
     }
-    assert_int_equal(out[k][150], 5);
+    for (size_t i = 0; i < 150; i++) assert_int_equal(back[5 * PG_CURL_STATE + i], 5);
   }
-  for (size_t i = 0; i < 150; i++) assert_int_equal(back[5 * PG_CURL_STATE + i], 5);
   free(c);
   free(back);
   free(tr);

@@ -48,7 +48,7 @@ static void make_channel(chan_case *c, size_t i) {
   c->ch.next_count = next_rand() % 4 == 0 ? counts[next_rand() % 6] : c->ch.count;
   c->ch.index = (uint32_t)(next_rand() % c->ch.count);
   c->ch.start = next_rand() % 1000;
-  if (i == 7) { /* 513 leaves: the single path inside the batch */
+  if (i == 7) { /* 513 leaves: more than one pass of 512 */
     c->ch.count = 512, c->ch.next_count = 1, c->ch.index = 511, c->ch.security = 1;
   }
   assert_int_equal(pg_mam_channel_validate(&c->ch, NULL), PG_OK);
