@@ -20,7 +20,10 @@
  * Cost: a message needs the keys of count + nextCount leaves, each about
  * 54*security scalar Curl-P-27 transforms plus 27 bit-sliced steps shared
  * by 64 key fragments; parsing needs about 54*security scalar transforms and
- * 26 bit-sliced steps. See bench/bench_mam.c.
+ * 26 bit-sliced steps. The batch functions below do the same work on 512
+ * bit-sliced lanes: 29*27*security + 2 lane-transforms per leaf, about
+ * 3,600 per message created and 820 per message parsed at security 2.
+ * See bench/bench_mam.c and docs/PERFORMANCE.md ("MAM channels").
  *
  * mam.js behaviours kept on purpose (section 10):
  * - count must be a power of two: mam.js records a wrong sibling for the last
@@ -157,8 +160,9 @@ PG_NODISCARD int pg_mam_parse_message(const char *payload, size_t payload_len,
 /* ---- Batches: many channels at once (same bytes as one at a time) ----
  * The simulator and the grid publish and read hundreds of channels per slot;
  * these do the Curl work of up to 512 messages together on the bit-sliced
- * Curl of curl.h (pg_curlx), about 10x (create) and 15x (parse) the single
- * functions' rate per core at security 2 (docs/PERFORMANCE.md). Results are
+ * Curl of curl.h (pg_curlx): at security 2 about 5-8x (create) and 9-10x
+ * (parse) the single functions' rate per core with 512 items, less with
+ * fewer (the lanes are 512 whatever the batch; docs/PERFORMANCE.md). Results are
  * byte for byte those of pg_mam_create_message / pg_mam_parse_message on each
  * item in turn (tests/unit/test_mam_batch.c).
  *
@@ -167,8 +171,10 @@ PG_NODISCARD int pg_mam_parse_message(const char *payload, size_t payload_len,
  * single function's output). The return value is PG_OK when every item
  * succeeded, else the error of the lowest failing item, and the diag names
  * it ("item 3: message is not trytes"); other items are still done.
- * PG_ERR_NOMEM for the batch's own memory (about 1 MiB plus, for creation,
- * 2.5 MiB per security level in use). n may be 0. Nothing is shared between
+ * PG_ERR_NOMEM for the batch's own memory: about 1 MiB of bit-sliced states
+ * plus, while one security level is done, 3.4 MB x security (signing
+ * checkpoints when creating, chain ends when parsing), freed on return.
+ * n may be 0. Nothing is shared between
  * calls: distinct calls may run in distinct threads (a call uses one). */
 typedef struct pg_mam_create_item {
   pg_mam_channel *ch; /* advanced as pg_mam_create_message does, on success */

@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "curl_bitslice.h"
+
 /* S(a, b) = TABLE[a + 4b + 5]; padded to 16 and indexed & 15 so that a
  * corrupt state (a trit outside -1..1) cannot read out of bounds. */
 static const pg_trit SBOX[16] = {1, 0, -1, 2, 1, -1, 0, 2, -1, 1, 0, 0, 0, 0, 0, 0};
@@ -140,53 +142,10 @@ void pg_curl_rate(const pg_curl *c, pg_trit *out, size_t n) {
 
 /* ---- bit-sliced ---------------------------------------------------------- */
 
-/* The s-box on encoded trits (lo, hi): (1,0) = -1, (0,1) = +1, (1,1) = 0.
- * For a = (al, ah), b = (bl, bh):
- *   d = (al | ~bh) & (bl ^ ah);  out = (~d, (al ^ bh) | d).
- * (Checked against SBOX for all nine pairs by the unit tests.) */
-#define SB64(al, ah, bl, bh, ol, oh)                     \
-  do {                                                   \
-    uint64_t d_ = ((al) | ~(bh)) & ((bl) ^ (ah));        \
-    (ol) = ~d_;                                          \
-    (oh) = ((al) ^ (bh)) | d_;                           \
-  } while (0)
-
-static void round64(const uint64_t *restrict cl, const uint64_t *restrict ch, uint64_t *restrict sl,
-                    uint64_t *restrict sh) {
-  SB64(cl[0], ch[0], cl[364], ch[364], sl[0], sh[0]);
-  SB64(cl[364], ch[364], cl[728], ch[728], sl[1], sh[1]);
-  for (int m = 1; m < 364; m++) {
-    uint64_t al = cl[729 - m], ah = ch[729 - m];
-    uint64_t bl = cl[364 - m], bh = ch[364 - m];
-    uint64_t dl = cl[728 - m], dh = ch[728 - m];
-    SB64(al, ah, bl, bh, sl[2 * m], sh[2 * m]);
-    SB64(bl, bh, dl, dh, sl[2 * m + 1], sh[2 * m + 1]);
-  }
-  SB64(cl[365], ch[365], cl[0], ch[0], sl[728], sh[728]);
-}
-
-/* Two rounds in one pass (derivation in curl_wide.c): reads c once, writes s once. */
-static void round64x2(const uint64_t *restrict cl, const uint64_t *restrict ch,
-                      uint64_t *restrict sl, uint64_t *restrict sh) {
-  uint64_t Al, Ah, c0l = cl[0], c0h = ch[0], c1l = cl[182], c1h = ch[182];
-  SB64(c0l, c0h, cl[364], ch[364], Al, Ah);
-  const uint64_t Y0l = Al, Y0h = Ah;
-  for (int v = 0; v < 182; v++) {
-    uint64_t xl = cl[v + 365], xh = ch[v + 365], yl = cl[v + 547], yh = ch[v + 547];
-    uint64_t nl = cl[v + 1], nh = ch[v + 1], ml = cl[v + 183], mh = ch[v + 183];
-    uint64_t Cl, Ch, Bl, Bh, Dl, Dh, El, Eh;
-    SB64(xl, xh, c0l, c0h, Cl, Ch);
-    SB64(yl, yh, c1l, c1h, Bl, Bh);
-    SB64(nl, nh, xl, xh, Dl, Dh);
-    SB64(ml, mh, yl, yh, El, Eh);
-    SB64(Al, Ah, Bl, Bh, sl[4 * v], sh[4 * v]);
-    SB64(Bl, Bh, Cl, Ch, sl[4 * v + 1], sh[4 * v + 1]);
-    SB64(Cl, Ch, El, Eh, sl[4 * v + 2], sh[4 * v + 2]);
-    SB64(El, Eh, Dl, Dh, sl[4 * v + 3], sh[4 * v + 3]);
-    Al = Dl, Ah = Dh, c0l = nl, c0h = nh, c1l = ml, c1h = mh;
-  }
-  SB64(Al, Ah, Y0l, Y0h, sl[728], sh[728]);
-}
+/* The s-box on encoded trits (lo, hi): (1,0) = -1, (0,1) = +1, (1,1) = 0
+ * (checked against SBOX for all nine pairs by the unit tests), and the
+ * single and two-round passes: curl_bitslice.h, here on uint64_t rows. */
+CURL_BS_ROUNDS(w64, uint64_t, 1, )
 
 /* `rounds` rounds from (il, ih) into (ol, oh) with scratch (tl, th); the
  * passes alternate between the two buffers so that the last lands in o. in
@@ -206,10 +165,10 @@ static void run64(const uint64_t *il, const uint64_t *ih, uint64_t *ol, uint64_t
   const uint64_t *cl = il, *ch = ih;
   while (r < rounds) {
     if (r == 0 && rounds % 2) {
-      round64(cl, ch, al, ah);
+      w64_one(cl, ch, al, ah);
       r += 1;
     } else {
-      round64x2(cl, ch, al, ah);
+      w64_two(cl, ch, al, ah);
       r += 2;
     }
     cl = al, ch = ah;

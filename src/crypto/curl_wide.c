@@ -1,19 +1,17 @@
 /* Curl-P on 512 bit-sliced lanes (pg_curlx): one transform, three builds of
  * the same code (portable, AVX2, AVX-512F) chosen at run time, and the bulk
- * moves of trits between lanes and rows.
+ * moves of trits between lanes and rows (64x64 bit transposes; AVX-512BW
+ * byte masks when the CPU has them).
  *
- * Two rounds per pass. With the layout-flipped form of curl.c, one round
- * gives Y[2u] = S(c[u], c[u+364]), Y[2u+1] = S(c[u+365], c[u]) and the next
- * s[2m] = S(Y[m], Y[m+365]), s[2m+1] = S(Y[m+365], Y[m+1]), s[728] =
- * S(Y[364], Y[0]). Taking m = 2v and 2v+1 together, the four Y values one
- * step needs are S-boxes of c[v], c[v+1], c[v+182], c[v+183], c[v+365] and
- * c[v+547]: four new rows read per step, the Y values stay in registers, and
- * four rows written. A pass reads and writes the state once for two rounds
- * (the single-round form reads it 1.5 times and writes it once per round),
- * which is what limits a 512-lane state (93 KiB, beyond L1). */
+ * Two rounds per pass (curl_bitslice.h): a pass reads and writes the state
+ * once for two rounds (the single-round form reads it 1.5 times and writes
+ * it once per round), which is what limits a 512-lane state (93 KiB, beyond
+ * L1). */
 #include <string.h>
 
 #include "p2pgrid/curl.h"
+
+#include "curl_bitslice.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "curl_wide.c reads 8 trits as one little-endian word"
@@ -25,61 +23,16 @@
 #define CURLX_X86 0
 #endif
 
-/* d = (al | ~bh) & (bl ^ ah); out = (~d, (al ^ bh) | d): the s-box of curl.c. */
-#define SBX(al, ah, bl, bh, ol, oh)                 \
-  do {                                              \
-    __typeof__(al) d_ = ((al) | ~(bh)) & ((bl) ^ (ah)); \
-    (ol) = ~d_;                                     \
-    (oh) = ((al) ^ (bh)) | d_;                      \
-  } while (0)
-
-/* One template, instantiated per instruction set: NAME##_v is a vector of
- * GCC's vector extension of VB bytes (16 = SSE2, 32 = AVX2, 64 = AVX-512;
- * AVX-512 also folds three-input logic into vpternlog), and a row of the
- * 512-lane state (64 bytes) is 64 / VB of them, done one part after the
- * other so that the live values of a pass fit the registers. Row r of part p
- * is element r * PARTS + p. */
+/* One template per instruction set: NAME##_v is a vector of GCC's vector
+ * extension of VB bytes (16 = SSE2, 32 = AVX2, 64 = AVX-512; AVX-512 also
+ * folds three-input logic into vpternlog), and a row of the 512-lane state
+ * (64 bytes) is 64 / VB of them, done one part after the other so that the
+ * live values of a pass fit the registers. Row r of part p is element
+ * r * PARTS + p. The rounds are curl_bitslice.h's. */
 #define CURLX_IMPL(NAME, VB, TARGET)                                                             \
   typedef uint64_t NAME##_v __attribute__((vector_size(VB), aligned(VB)));                       \
   enum { NAME##_PARTS = 64 / (VB) };                                                             \
-  TARGET static void NAME##_one(const NAME##_v *restrict cl, const NAME##_v *restrict ch,        \
-                                NAME##_v *restrict sl, NAME##_v *restrict sh) {                  \
-    const int P = NAME##_PARTS;                                                                  \
-    SBX(cl[0], ch[0], cl[364 * P], ch[364 * P], sl[0], sh[0]);                                   \
-    SBX(cl[364 * P], ch[364 * P], cl[728 * P], ch[728 * P], sl[P], sh[P]);                       \
-    for (int m = 1; m < 364; m++) {                                                              \
-      NAME##_v al = cl[(729 - m) * P], ah = ch[(729 - m) * P];                                   \
-      NAME##_v bl = cl[(364 - m) * P], bh = ch[(364 - m) * P];                                   \
-      NAME##_v dl = cl[(728 - m) * P], dh = ch[(728 - m) * P];                                   \
-      SBX(al, ah, bl, bh, sl[2 * m * P], sh[2 * m * P]);                                         \
-      SBX(bl, bh, dl, dh, sl[(2 * m + 1) * P], sh[(2 * m + 1) * P]);                             \
-    }                                                                                            \
-    SBX(cl[365 * P], ch[365 * P], cl[0], ch[0], sl[728 * P], sh[728 * P]);                       \
-  }                                                                                              \
-  TARGET static void NAME##_two(const NAME##_v *restrict cl, const NAME##_v *restrict ch,        \
-                                NAME##_v *restrict sl, NAME##_v *restrict sh) {                  \
-    const int P = NAME##_PARTS;                                                                  \
-    NAME##_v Al, Ah, c0l = cl[0], c0h = ch[0], c1l = cl[182 * P], c1h = ch[182 * P];             \
-    SBX(c0l, c0h, cl[364 * P], ch[364 * P], Al, Ah); /* Y[0] */                                  \
-    const NAME##_v Y0l = Al, Y0h = Ah;                                                           \
-    for (int v = 0; v < 182; v++) {                                                              \
-      NAME##_v xl = cl[(v + 365) * P], xh = ch[(v + 365) * P];                                   \
-      NAME##_v yl = cl[(v + 547) * P], yh = ch[(v + 547) * P];                                   \
-      NAME##_v nl = cl[(v + 1) * P], nh = ch[(v + 1) * P];                                       \
-      NAME##_v ml = cl[(v + 183) * P], mh = ch[(v + 183) * P];                                   \
-      NAME##_v Cl, Ch, Bl, Bh, Dl, Dh, El, Eh;                                                   \
-      SBX(xl, xh, c0l, c0h, Cl, Ch); /* Y[2v+1]   = S(c[v+365], c[v]) */                         \
-      SBX(yl, yh, c1l, c1h, Bl, Bh); /* Y[2v+365] = S(c[v+547], c[v+182]) */                     \
-      SBX(nl, nh, xl, xh, Dl, Dh);   /* Y[2v+2]   = S(c[v+1], c[v+365]) */                       \
-      SBX(ml, mh, yl, yh, El, Eh);   /* Y[2v+366] = S(c[v+183], c[v+547]) */                     \
-      SBX(Al, Ah, Bl, Bh, sl[4 * v * P], sh[4 * v * P]);                                         \
-      SBX(Bl, Bh, Cl, Ch, sl[(4 * v + 1) * P], sh[(4 * v + 1) * P]);                             \
-      SBX(Cl, Ch, El, Eh, sl[(4 * v + 2) * P], sh[(4 * v + 2) * P]);                             \
-      SBX(El, Eh, Dl, Dh, sl[(4 * v + 3) * P], sh[(4 * v + 3) * P]);                             \
-      Al = Dl, Ah = Dh, c0l = nl, c0h = nh, c1l = ml, c1h = mh;                                  \
-    }                                                                                            \
-    SBX(Al, Ah, Y0l, Y0h, sl[728 * P], sh[728 * P]); /* S(Y[364], Y[0]) */                       \
-  }                                                                                              \
+  CURL_BS_ROUNDS(NAME, NAME##_v, NAME##_PARTS, TARGET)                                           \
   TARGET static void NAME##_transform(pg_curlx *s, int rounds) {                                 \
     NAME##_v *al = (NAME##_v *)(void *)s->lo, *ah = (NAME##_v *)(void *)s->hi;                  \
     NAME##_v *bl = (NAME##_v *)(void *)s->tlo, *bh = (NAME##_v *)(void *)s->thi, *t;             \
