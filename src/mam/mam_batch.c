@@ -190,6 +190,57 @@ static void rate_or_saved(pg_curlx *dst, const rate_rows *r, const uint64_t *m, 
     }
 }
 
+/* ---- many hash chains of different lengths ----------------------------------- */
+
+/* n chains: out[c] = H^want[c](in[c]) (243 trits each, want 0..27). */
+typedef struct chains_ws {
+  const pg_trit **in;
+  pg_trit **out;
+  uint8_t *want;
+  uint32_t *order;
+} chains_ws;
+
+static void chains_ws_free(chains_ws *cw) {
+  free(cw->in), free(cw->out), free(cw->want), free(cw->order);
+  memset(cw, 0, sizeof *cw);
+}
+
+static int chains_ws_new(chains_ws *cw, size_t n) {
+  cw->in = malloc(n * sizeof *cw->in);
+  cw->out = malloc(n * sizeof *cw->out);
+  cw->want = malloc(n);
+  cw->order = malloc(n * sizeof *cw->order);
+  if (cw->in && cw->out && cw->want && cw->order) return PG_OK;
+  chains_ws_free(cw);
+  return PG_ERR_NOMEM;
+}
+
+/* Runs the chains sorted by length, 512 at a time, so that a transform
+ * rarely carries a lane that is already done; each end is stored at its
+ * own step. */
+static void run_chains(bx *x, chains_ws *cw, size_t n) {
+  size_t at[29] = {0};
+  for (size_t c = 0; c < n; c++) at[cw->want[c] + 1]++;
+  for (size_t w = 1; w < 29; w++) at[w] += at[w - 1];
+  for (size_t c = 0; c < n; c++) cw->order[at[cw->want[c]]++] = (uint32_t)c;
+  for (size_t a = 0; a < n; a += W) {
+    size_t nl = n - a < W ? n - a : W;
+    const uint32_t *ord = cw->order + a;
+    int wmax = cw->want[ord[nl - 1]];
+    for (size_t k = 0; k < nl; k++) x->in[k] = cw->in[ord[k]];
+    pg_curlx_load(x->C, 0, MAM_HASH, x->in, nl);
+    for (int t = 0; t <= wmax; t++) {
+      if (t > 0) chain_step(x->C);
+      bool any = false;
+      for (size_t k = 0; k < nl; k++) {
+        x->out[k] = cw->want[ord[k]] == t ? cw->out[ord[k]] : NULL;
+        any |= x->out[k] != NULL;
+      }
+      if (any) pg_curlx_store(x->C, 0, MAM_HASH, x->out, nl);
+    }
+  }
+}
+
 /* ---- create ------------------------------------------------------------------ */
 
 typedef struct citem {
@@ -200,12 +251,89 @@ typedef struct citem {
   pg_trit hmac[MAM_HASH], state[PG_CURL_STATE];
   pg_trit *P, *addrs;
   char address[PG_MAM_HASH_TRYTES + 1];
+  bool hit;   /* its signing leaf's address came from the keys cache */
+  pg_trit *r; /* hit: the signing leaf's key fragments r_j (frags * 243) */
 } citem;
 
 /* A leaf to compute: leaf `leaf` (0..nleaves-1) of item `item`. */
 typedef struct leafjob {
   uint32_t item, leaf;
 } leafjob;
+
+/* ---- the keys cache ---------------------------------------------------------- */
+
+/* One channel (seed, security): the address of the leaf its next message
+ * will sign with (computed by the message before). */
+typedef struct keyent {
+  char seed[PG_MAM_HASH_TRYTES];
+  int sec; /* 0: free */
+  uint64_t leaf;
+  pg_trit addr[MAM_HASH];
+} keyent;
+
+struct pg_mam_keys {
+  keyent *e;
+  size_t cap, n; /* cap: a power of two, n < cap / 2 */
+};
+
+int pg_mam_keys_new(pg_mam_keys **keys) {
+  if (!keys) return PG_ERR_INVALID;
+  pg_mam_keys *k = calloc(1, sizeof *k);
+  if (k) k->e = calloc(k->cap = 64, sizeof *k->e);
+  if (!k || !k->e) {
+    free(k);
+    return PG_ERR_NOMEM;
+  }
+  *keys = k;
+  return PG_OK;
+}
+
+void pg_mam_keys_free(pg_mam_keys *keys) {
+  if (!keys) return;
+  mam_wipe(keys->e, keys->cap * sizeof *keys->e);
+  free(keys->e);
+  free(keys);
+}
+
+static keyent *keys_slot(keyent *e, size_t cap, const char *seed, int sec) {
+  uint64_t h = 1469598103934665603ull ^ (uint64_t)sec;
+  for (size_t i = 0; i < PG_MAM_HASH_TRYTES; i++) h = (h ^ (unsigned char)seed[i]) * 1099511628211ull;
+  for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+    if (e[i].sec == 0 || (e[i].sec == sec && memcmp(e[i].seed, seed, sizeof e[i].seed) == 0))
+      return &e[i];
+}
+
+/* The cached address of item c's signing leaf into c->addrs (count 1). */
+static bool keys_lookup(pg_mam_keys *keys, citem *c) {
+  const pg_mam_channel *ch = c->ch;
+  if (!keys || ch->count != 1 || ch->next_count != 1) return false;
+  keyent *e = keys_slot(keys->e, keys->cap, ch->seed, ch->security);
+  if (e->sec == 0 || e->leaf != ch->start) return false;
+  memcpy(c->addrs, e->addr, MAM_HASH);
+  return true;
+}
+
+/* After a message of a count-1 channel: the next leaf's address is its
+ * nextRoot. Best effort (a full cache that cannot grow just misses). */
+static void keys_store(pg_mam_keys *keys, const citem *c) {
+  const pg_mam_channel *ch = c->ch;
+  if (!keys || ch->count != 1 || ch->next_count != 1) return;
+  if (2 * (keys->n + 1) > keys->cap) {
+    keyent *ne = calloc(2 * keys->cap, sizeof *ne);
+    if (!ne) return;
+    for (size_t i = 0; i < keys->cap; i++)
+      if (keys->e[i].sec) *keys_slot(ne, 2 * keys->cap, keys->e[i].seed, keys->e[i].sec) = keys->e[i];
+    mam_wipe(keys->e, keys->cap * sizeof *keys->e);
+    free(keys->e);
+    keys->e = ne, keys->cap *= 2;
+  }
+  keyent *e = keys_slot(keys->e, keys->cap, ch->seed, ch->security);
+  if (e->sec == 0) keys->n++;
+  memcpy(e->seed, ch->seed, sizeof e->seed);
+  e->sec = ch->security;
+  e->leaf = ch->start;
+  memcpy(e->addr, c->next_root, MAM_HASH);
+}
 
 /* Leaves of up to 512 jobs (lane k = job k): each address into its item's
  * addrs; the checkpoints of lanes 0..nsign-1 (lane g: item g's signing leaf)
@@ -242,19 +370,61 @@ static void leaves_pass(bx *x, citem *it, const leafjob *job, size_t nl, size_t 
 /* All leaves of ng items: the signing leaves first (lane = item, with
  * checkpoints), then the others, 512 to a pass. */
 static int group_leaves(bx *x, citem *it, size_t ng, rate_rows *ck, pg_trit *tmp) {
-  size_t total = ng;
-  for (size_t g = 0; g < ng; g++) total += it[g].pl.nleaves - 1;
+  size_t total = ng, nsign = 0;
+  for (size_t g = 0; g < ng; g++) total += it[g].pl.nleaves - 1, nsign |= !it[g].hit;
+  nsign = nsign ? ng : 0; /* all signing leaves cached: no signing pass */
   leafjob *job = malloc(total * sizeof *job);
   if (!job) return PG_ERR_NOMEM;
-  size_t n = ng;
+  size_t n = nsign;
   for (size_t g = 0; g < ng; g++) {
-    job[g].item = (uint32_t)g, job[g].leaf = it[g].ch->index;
+    if (nsign) job[g].item = (uint32_t)g, job[g].leaf = it[g].ch->index;
     for (size_t leaf = 0; leaf < it[g].pl.nleaves; leaf++)
       if (leaf != it[g].ch->index) job[n].item = (uint32_t)g, job[n++].leaf = (uint32_t)leaf;
   }
   for (size_t a = 0; a < n; a += W)
-    leaves_pass(x, it, job + a, n - a < W ? n - a : W, a == 0 ? ng : 0, ck, tmp);
+    leaves_pass(x, it, job + a, n - a < W ? n - a : W, a == 0 ? nsign : 0, ck, tmp);
   free(job);
+  return PG_OK;
+}
+
+/* For the items whose signing leaf was cached: its key fragments r_j only
+ * (subseed and key sponge, lane = item), into it[g].r. */
+static void group_keys(bx *x, citem *it, size_t ng, pg_trit *tmp) {
+  const size_t frags = it[0].pl.frags;
+  for (size_t g = 0; g < ng; g++) {
+    x->in[g] = NULL;
+    if (!it[g].hit) continue;
+    mam_seed_plus(it[g].seed, it[g].ch->start + it[g].ch->index, tmp + g * MAM_HASH);
+    x->in[g] = tmp + g * MAM_HASH;
+  }
+  pg_curlx_load(x->K, 0, MAM_HASH, x->in, ng);
+  chain_step(x->K);
+  chain_step(x->K);
+  for (size_t j = 0; j < frags; j++) {
+    for (size_t g = 0; g < ng; g++) x->out[g] = it[g].hit ? it[g].r + j * MAM_HASH : NULL;
+    pg_curlx_store(x->K, 0, MAM_HASH, x->out, ng);
+    if (j + 1 < frags) pg_curlx_transform(x->K, 27);
+  }
+}
+
+/* Signature fragments of the cached items: sig_j = H^(14 - h_j)(r_j), the
+ * chains of all of them sorted by length. */
+static int group_sign_cached(bx *x, citem *it, size_t ng) {
+  const size_t frags = it[0].pl.frags;
+  size_t n = 0;
+  for (size_t g = 0; g < ng; g++) n += it[g].hit ? frags : 0;
+  if (n == 0) return PG_OK;
+  chains_ws cw;
+  if (chains_ws_new(&cw, n)) return PG_ERR_NOMEM;
+  n = 0;
+  for (size_t g = 0; g < ng; g++)
+    for (size_t j = 0; it[g].hit && j < frags; j++, n++) {
+      cw.in[n] = it[g].r + j * MAM_HASH;
+      cw.out[n] = it[g].P + it[g].pl.off_sig + j * MAM_HASH;
+      cw.want[n] = (uint8_t)(14 - mam_hmac_tryte(it[g].hmac, j));
+    }
+  run_chains(x, &cw, n);
+  chains_ws_free(&cw);
   return PG_OK;
 }
 
@@ -269,6 +439,7 @@ static void group_sign(bx *x, citem *it, size_t ng, const rate_rows *ck) {
     memset(ms, 0, sizeof ms);
     int maxs = 0;
     for (size_t g = 0; g < ng; g++) {
+      if (it[g].hit) continue;
       int w = 14 - mam_hmac_tryte(it[g].hmac, j);
       int c = w / MAM_CKPT_STEP < MAM_CKPTS ? w / MAM_CKPT_STEP : MAM_CKPTS - 1;
       int st = w - c * MAM_CKPT_STEP;
@@ -285,7 +456,8 @@ static void group_sign(bx *x, citem *it, size_t ng, const rate_rows *ck) {
       chain_step(x->C);
       rate_or_masked(x->D, x->C, ms[s]);
     }
-    for (size_t g = 0; g < ng; g++) x->out[g] = it[g].P + it[g].pl.off_sig + j * MAM_HASH;
+    for (size_t g = 0; g < ng; g++)
+      x->out[g] = it[g].hit ? NULL : it[g].P + it[g].pl.off_sig + j * MAM_HASH;
     pg_curlx_store(x->D, 0, MAM_HASH, x->out, ng);
   }
 }
@@ -329,7 +501,7 @@ static void group_front(bx *x, citem *it, size_t ng) {
 }
 
 /* From the nonces on: mask the nonce, hmac, sign, mask the rest. */
-static void group_back(bx *x, citem *it, size_t ng, const rate_rows *ck) {
+static int group_back(bx *x, citem *it, size_t ng, const rate_rows *ck) {
   bprog *pr = x->pr;
   for (size_t g = 0; g < ng; g++) {
     x->in[g] = it[g].state;
@@ -340,31 +512,47 @@ static void group_back(bx *x, citem *it, size_t ng, const rate_rows *ck) {
   pg_curlx_load(x->S, 0, PG_CURL_STATE, x->in, ng);
   run_programs(x, pr, ng);
   group_sign(x, it, ng, ck);
+  if (group_sign_cached(x, it, ng)) return PG_ERR_NOMEM;
   for (size_t g = 0; g < ng; g++) {
     memset(&pr[g], 0, sizeof pr[g]);
     prog_add(&pr[g], OP_MASK, it[g].P + it[g].pl.off_sig, NULL, it[g].pl.total - it[g].pl.off_sig);
   }
   run_programs(x, pr, ng);
+  return PG_OK;
 }
 
 /* One group: up to 512 items of one security level. */
-static void create_group(bx *x, citem *it, size_t ng, rate_rows *ck, pg_mam_message *out,
-                         int *rc, pg_trit *tmp) {
-  if (group_leaves(x, it, ng, ck, tmp) != PG_OK) {
-    for (size_t g = 0; g < ng; g++) rc[it[g].idx] = PG_ERR_NOMEM;
-    return;
+static void create_group(bx *x, pg_mam_keys *keys, citem *it, size_t ng, rate_rows *ck,
+                         pg_mam_message *out, int *rc, pg_trit *tmp) {
+  const size_t frags = it[0].pl.frags;
+  size_t nhit = 0;
+  for (size_t g = 0; g < ng; g++) nhit += it[g].hit = keys_lookup(keys, &it[g]);
+  pg_trit *r = nhit ? malloc(ng * frags * MAM_HASH) : NULL;
+  for (size_t g = 0; g < ng; g++) {
+    it[g].hit = it[g].hit && r;
+    it[g].r = it[g].hit ? r + g * frags * MAM_HASH : NULL;
   }
-  group_front(x, it, ng);
+  int err = group_leaves(x, it, ng, ck, tmp);
   const pg_trit *st[W];
   pg_trit *nonce[W];
   int sec[W], nrc[W];
-  for (size_t g = 0; g < ng; g++) {
-    st[g] = it[g].state;
-    nonce[g] = it[g].P + it[g].pl.off_nonce;
-    sec[g] = it[g].pl.sec;
+  if (!err) {
+    if (r) group_keys(x, it, ng, tmp);
+    group_front(x, it, ng);
+    for (size_t g = 0; g < ng; g++) {
+      st[g] = it[g].state;
+      nonce[g] = it[g].P + it[g].pl.off_nonce;
+      sec[g] = it[g].pl.sec;
+    }
+    mam_nonce_search_many(x->S, x->C, st, sec, ng, nonce, nrc);
+    err = group_back(x, it, ng, ck);
   }
-  mam_nonce_search_many(x->S, x->C, st, sec, ng, nonce, nrc);
-  group_back(x, it, ng, ck);
+  if (r) mam_wipe(r, ng * frags * MAM_HASH);
+  free(r);
+  if (err) {
+    for (size_t g = 0; g < ng; g++) rc[it[g].idx] = err;
+    return;
+  }
   group_addresses(x, it, ng);
   for (size_t g = 0; g < ng; g++) {
     citem *c = &it[g];
@@ -378,6 +566,7 @@ static void create_group(bx *x, citem *it, size_t ng, rate_rows *ck, pg_mam_mess
     }
     mam_create_output(c->ch, &c->pl, c->P, payload, c->root, c->next_root, m);
     memcpy(m->address, c->address, sizeof c->address);
+    keys_store(keys, c);
   }
 }
 
@@ -446,7 +635,8 @@ static void citem_free(citem *c) {
 }
 
 /* Items [0, m) of one security level, 512 at a time. */
-static int create_level(bx *x, citem *it, size_t m, pg_mam_message *out, int *rc) {
+static int create_level(bx *x, pg_mam_keys *keys, citem *it, size_t m, pg_mam_message *out,
+                        int *rc) {
   const size_t frags = it[0].pl.frags;
   rate_rows *ck = aligned_alloc(64, (size_t)MAM_CKPTS * frags * sizeof *ck);
   pg_trit *tmp = malloc((size_t)W * MAM_HASH);
@@ -455,7 +645,8 @@ static int create_level(bx *x, citem *it, size_t m, pg_mam_message *out, int *rc
     free(tmp);
     return PG_ERR_NOMEM;
   }
-  for (size_t a = 0; a < m; a += W) create_group(x, it + a, m - a < W ? m - a : W, ck, out, rc, tmp);
+  for (size_t a = 0; a < m; a += W)
+    create_group(x, keys, it + a, m - a < W ? m - a : W, ck, out, rc, tmp);
   mam_wipe(ck, (size_t)MAM_CKPTS * frags * sizeof *ck);
   mam_wipe(tmp, (size_t)W * MAM_HASH);
   free(ck);
@@ -463,8 +654,8 @@ static int create_level(bx *x, citem *it, size_t m, pg_mam_message *out, int *rc
   return PG_OK;
 }
 
-int pg_mam_create_batch(const pg_mam_create_item *items, size_t n, pg_mam_message *out,
-                        int *rc_out, pg_diag *d) {
+int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size_t n,
+                        pg_mam_message *out, int *rc_out, pg_diag *d) {
   if (n == 0) return PG_OK;
   if (!items || !out) return pg_fail(d, PG_ERR_INVALID, "no items or outputs");
   firstfail f = {SIZE_MAX, {{0}}};
@@ -509,7 +700,7 @@ int pg_mam_create_batch(const pg_mam_create_item *items, size_t n, pg_mam_messag
     }
   }
   for (size_t a = 0, sec = 1; sec <= 3; a += m[sec], sec++) {
-    if (m[sec] == 0 || create_level(&x, it + a, m[sec], out, rc) == PG_OK) continue;
+    if (m[sec] == 0 || create_level(&x, keys, it + a, m[sec], out, rc) == PG_OK) continue;
     for (size_t k = a; k < a + m[sec]; k++) rc[it[k].idx] = PG_ERR_NOMEM;
   }
   for (size_t k = 0; k < total; k++) {
@@ -552,37 +743,17 @@ static void parse_sponges(bx *x, pitem *it, size_t ng) {
 }
 
 /* Leaves from the signatures of up to 512 payloads of one security level:
- * H(digest of H^(h_j + 13)(sig_j)). The chains (ng * frags of them, 0..26
- * steps) are sorted by length and run 512 at a time, so that a transform
- * rarely carries a lane that is already done; their ends go to res (ng *
- * frags * 243 trits), from where the digests absorb them. */
-static void parse_leaves(bx *x, pitem **it, size_t ng, pg_trit *res, uint32_t *order) {
+ * H(digest of H^(h_j + 13)(sig_j)); the chains' ends go to res (ng * frags
+ * * 243 trits), from where the digests absorb them. */
+static void parse_leaves(bx *x, pitem **it, size_t ng, pg_trit *res, chains_ws *cw) {
   const size_t frags = MAM_FRAGS((size_t)it[0]->sec), total = ng * frags;
-  size_t at[28] = {0};
-  for (size_t c = 0; c < total; c++) at[mam_hmac_tryte(it[c / frags]->hmac, c % frags) + 14]++;
-  for (size_t w = 1; w < 28; w++) at[w] += at[w - 1];
-  for (size_t c = 0; c < total; c++) order[at[mam_hmac_tryte(it[c / frags]->hmac, c % frags) + 13]++] = (uint32_t)c;
-  uint8_t want[W];
-  for (size_t a = 0; a < total; a += W) {
-    size_t nl = total - a < W ? total - a : W;
-    int wmax = 0;
-    for (size_t k = 0; k < nl; k++) {
-      size_t c = order[a + k];
-      want[k] = (uint8_t)(mam_hmac_tryte(it[c / frags]->hmac, c % frags) + 13);
-      if (want[k] > wmax) wmax = want[k];
-      x->in[k] = it[c / frags]->h.P + it[c / frags]->h.off_sig + (c % frags) * MAM_HASH;
-    }
-    pg_curlx_load(x->C, 0, MAM_HASH, x->in, nl);
-    for (int t = 0; t <= wmax; t++) {
-      if (t > 0) chain_step(x->C);
-      bool any = false;
-      for (size_t k = 0; k < nl; k++) {
-        x->out[k] = want[k] == t ? res + (size_t)order[a + k] * MAM_HASH : NULL;
-        any |= x->out[k] != NULL;
-      }
-      if (any) pg_curlx_store(x->C, 0, MAM_HASH, x->out, nl);
-    }
+  for (size_t c = 0; c < total; c++) {
+    const pitem *p = it[c / frags];
+    cw->in[c] = p->h.P + p->h.off_sig + (c % frags) * MAM_HASH;
+    cw->out[c] = res + c * MAM_HASH;
+    cw->want[c] = (uint8_t)(mam_hmac_tryte(p->hmac, c % frags) + 13);
   }
+  run_chains(x, cw, total);
   pg_curlx_fill(x->D, 0, PG_CURL_STATE, 0);
   for (size_t j = 0; j < frags; j++) {
     for (size_t g = 0; g < ng; g++) x->in[g] = res + (g * frags + j) * MAM_HASH;
@@ -605,22 +776,23 @@ static void parse_verify(bx *x, pitem *it, size_t m, pg_mam_parsed *out, int *rc
     if (cap == 0) continue;
     cap = cap < W ? cap : W;
     pg_trit *res = malloc(cap * frags * MAM_HASH);
-    uint32_t *order = malloc(cap * frags * sizeof *order);
+    chains_ws cw = {0};
+    bool ok = res && chains_ws_new(&cw, cap * frags) == PG_OK;
     for (size_t k = 0; k <= m; k++) {
       if (k < m && it[k].sec == sec) by[ng++] = &it[k];
       if (ng < W && (k < m || ng == 0)) continue;
-      if (res && order) parse_leaves(x, by, ng, res, order);
+      if (ok) parse_leaves(x, by, ng, res, &cw);
       for (size_t g = 0; g < ng; g++) {
         pg_diag di = {{0}};
         pitem *p = by[g];
-        rc[p->idx] = res && order ? mam_parse_finish(&p->h, sec, p->calc, &out[p->idx], &di)
-                                  : pg_fail(&di, PG_ERR_NOMEM, "out of memory");
+        rc[p->idx] = ok ? mam_parse_finish(&p->h, sec, p->calc, &out[p->idx], &di)
+                        : pg_fail(&di, PG_ERR_NOMEM, "out of memory");
         if (rc[p->idx]) note_fail(f, p->idx, &di, rc[p->idx]);
       }
       ng = 0;
     }
     free(res);
-    free(order);
+    chains_ws_free(&cw);
   }
 }
 

@@ -2,8 +2,9 @@
  * channels (public / private / restricted, security 1-3, trees of 1..8 leaves
  * and one of over 512, any leaf index), message sizes from 1 tryte to over
  * 4 chunks, three rounds in a row (so nextRoot and the tree steps are
- * exercised), bad items and a channel given twice; then parsing all of it,
- * with tampered payloads, wrong keys and wrong roots among them. */
+ * exercised), with and without the keys cache (and cached leaves that no
+ * longer fit a state), bad items and a channel given twice; then parsing all
+ * of it, with tampered payloads, wrong keys and wrong roots among them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,10 +124,18 @@ static void test_batch_equals_single(void **state) {
   pg_mam_message *ma = calloc(NCH + 2, sizeof *ma), *mb = calloc(NCH + 2, sizeof *mb);
   int *rca = calloc(NCH + 2, sizeof *rca), *rcb = calloc(NCH + 2, sizeof *rcb);
   char **msg = calloc(NCH + 2, sizeof *msg);
+  pg_mam_keys *keys = NULL;
+  assert_int_equal(pg_mam_keys_new(&keys), PG_OK);
   assert_true(a && b && items && ma && mb && rca && rcb && msg);
   for (size_t i = 0; i < NCH; i++) make_channel(&a[i], i);
   memcpy(b, a, NCH * sizeof *a);
-  for (int round = 0; round < 3; round++) {
+  /* rounds 1-3 with the keys cache (round 1 fills it), 4 without it; before
+   * round 3 two channels move on by hand (a cached leaf that no longer fits) */
+  for (int round = 0; round < 4; round++) {
+    if (round == 2) {
+      a[0].ch.start += 3, b[0].ch.start += 3;
+      a[9].ch.start += 1, b[9].ch.start += 1;
+    }
     size_t n = NCH;
     for (size_t i = 0; i < NCH; i++) {
       static const size_t sizes[] = {1, 2, 40, 81, 82, 243, 500, 1100};
@@ -144,7 +153,7 @@ static void test_batch_equals_single(void **state) {
       items[n++] = none;
     }
     pg_diag d = {{0}};
-    int brc = pg_mam_create_batch(items, n, ma, rca, &d);
+    int brc = pg_mam_create_batch(round < 3 ? keys : NULL, items, n, ma, rca, &d);
     int first = PG_OK;
     for (size_t i = 0; i < n; i++) {
       if (i < NCH) {
@@ -166,22 +175,25 @@ static void test_batch_equals_single(void **state) {
       if (i < NCH) free(msg[i]);
     }
   }
+  pg_mam_keys_free(keys);
   free(a), free(b), free(items), free(ma), free(mb), free(rca), free(rcb), free(msg);
 }
 
 static void test_batch_edges(void **state) {
   (void)state;
-  assert_int_equal(pg_mam_create_batch(NULL, 0, NULL, NULL, NULL), PG_OK);
+  assert_int_equal(pg_mam_create_batch(NULL, NULL, 0, NULL, NULL, NULL), PG_OK);
   assert_int_equal(pg_mam_parse_batch(NULL, 0, NULL, NULL, NULL), PG_OK);
   pg_mam_create_item it = {NULL, "A", 1};
-  assert_int_equal(pg_mam_create_batch(&it, 1, NULL, NULL, NULL), PG_ERR_INVALID);
+  assert_int_equal(pg_mam_create_batch(NULL, &it, 1, NULL, NULL, NULL), PG_ERR_INVALID);
   pg_mam_message m = {0};
   int rc = 0;
   pg_diag d = {{0}};
-  assert_int_equal(pg_mam_create_batch(&it, 1, &m, &rc, &d), PG_ERR_INVALID);
+  assert_int_equal(pg_mam_create_batch(NULL, &it, 1, &m, &rc, &d), PG_ERR_INVALID);
   assert_int_equal(rc, PG_ERR_INVALID);
   assert_string_equal(d.msg, "item 0: no channel");
   assert_null(m.payload);
+  pg_mam_keys_free(NULL);
+  assert_int_equal(pg_mam_keys_new(NULL), PG_ERR_INVALID);
 }
 
 int main(void) {
