@@ -1,7 +1,8 @@
 /* MAM throughput: messages created and parsed per second, restricted mode,
  * count 1 (one leaf per message, the default), one message at a time
  * (pg_mam_create_message / pg_mam_parse_message) and in batches of 16, 128
- * and 512 channels (pg_mam_create_batch / pg_mam_parse_batch), security 1-3;
+ * and 512 channels (pg_mam_create_batch without and with its keys cache,
+ * pg_mam_parse_batch), security 1-3;
  * the Curl transforms they are made of (scalar, 64 lanes, 512 lanes in each
  * build the CPU has), the transforms one message costs, and the rate those
  * allow. Prints "name: value unit" lines only; times are the process's CPU
@@ -67,7 +68,14 @@ static void transform_counts(int sec, size_t L) {
                                                                 * mask, nonce, address (81 rounds) */
   /* sponge; chains sorted by length (13 steps on average) + digest; address */
   size_t parse = 5 + (L + 242) / 243 + F + 13 * F + F + 1;
+  /* with the keys cache: one leaf, the signing leaf's key sponge (F + 1) and
+   * its chains sorted by length (14 - h_j: 14 on average) */
+  size_t create_keys = leaf + (F + 1) + 14 * F + front + 1 + F + 64 + 3;
   printf("mam_restricted_sec%d_create_transforms: %zu lane-transforms/msg\n", sec, create);
+  printf("mam_restricted_sec%d_create_keys_transforms: %zu lane-transforms/msg\n", sec,
+         create_keys);
+  printf("mam_restricted_sec%d_create_keys_limit: %.0f msg/s\n", sec,
+         lane_rate / (double)create_keys);
   printf("mam_restricted_sec%d_parse_transforms: %zu lane-transforms/msg\n", sec, parse);
   printf("mam_restricted_sec%d_create_limit: %.0f msg/s\n", sec, lane_rate / (double)create);
   printf("mam_restricted_sec%d_parse_limit: %.0f msg/s\n", sec, lane_rate / (double)parse);

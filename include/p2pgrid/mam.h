@@ -190,8 +190,8 @@ typedef struct pg_mam_create_item {
  * the key fragments (about 40% fewer transforms at security 2). Entries are
  * keyed by seed, security and leaf index, so a cached address is always the
  * one the seed gives (a state whose nextRoot was edited still gets mam.js's
- * bytes); 320 bytes per channel; no secret but the seed it already holds.
- * pg_mam_keys_free wipes it. */
+ * bytes). About 700 bytes per channel, seeds included: pg_mam_keys_free
+ * wipes it. PG_ERR_NOMEM / PG_ERR_INVALID (keys NULL) from _new. */
 typedef struct pg_mam_keys pg_mam_keys;
 PG_NODISCARD int pg_mam_keys_new(pg_mam_keys **keys);
 void pg_mam_keys_free(pg_mam_keys *keys); /* NULL-safe */
