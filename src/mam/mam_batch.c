@@ -90,14 +90,17 @@ static bool prog_chunk(bprog *p, pg_trit *st) {
   pg_trit *io = o->io + p->off;
   if (o->kind == OP_ABSORB) {
     memcpy(st, o->src + p->off, len);
-  } else if (o->kind == OP_MASK) {
+  } else if (o->kind == OP_MASK) { /* tritSum, branch-free so that it vectorises */
     for (size_t i = 0; i < len; i++) {
-      pg_trit plain = io[i];
-      io[i] = MAM_TSUM[plain + st[i] + 2];
-      st[i] = plain;
+      int plain = io[i], c = plain + st[i];
+      io[i] = (pg_trit)(c - 3 * (c > 1) + 3 * (c < -1));
+      st[i] = (pg_trit)plain;
     }
   } else {
-    for (size_t i = 0; i < len; i++) st[i] = io[i] = MAM_TSUM[io[i] - st[i] + 2];
+    for (size_t i = 0; i < len; i++) {
+      int c = io[i] - st[i];
+      st[i] = io[i] = (pg_trit)(c - 3 * (c > 1) + 3 * (c < -1));
+    }
   }
   p->off += len;
   if (p->off == o->len) p->at++, p->off = 0;
