@@ -372,10 +372,12 @@ static void leaves_pass(bx *x, citem *it, const leafjob *job, size_t nl, size_t 
 
 /* All leaves of ng items: the signing leaves first (lane = item, with
  * checkpoints), then the others, 512 to a pass. */
-static int group_leaves(bx *x, citem *it, size_t ng, rate_rows *ck, pg_trit *tmp) {
+static int group_leaves(bx *x, citem *it, size_t ng, rate_rows *ck, bool *ck_used,
+                        pg_trit *tmp) {
   size_t total = ng, nsign = 0;
   for (size_t g = 0; g < ng; g++) total += it[g].pl.nleaves - 1, nsign |= !it[g].hit;
   nsign = nsign ? ng : 0; /* all signing leaves cached: no signing pass */
+  *ck_used |= nsign > 0;
   leafjob *job = malloc(total * sizeof *job);
   if (!job) return PG_ERR_NOMEM;
   size_t n = nsign;
@@ -526,7 +528,7 @@ static int group_back(bx *x, citem *it, size_t ng, const rate_rows *ck) {
 
 /* One group: up to 512 items of one security level. */
 static void create_group(bx *x, pg_mam_keys *keys, citem *it, size_t ng, rate_rows *ck,
-                         pg_mam_message *out, int *rc, pg_trit *tmp) {
+                         bool *ck_used, pg_mam_message *out, int *rc, pg_trit *tmp) {
   const size_t frags = it[0].pl.frags;
   size_t nhit = 0;
   for (size_t g = 0; g < ng; g++) nhit += it[g].hit = keys_lookup(keys, &it[g]);
@@ -535,7 +537,7 @@ static void create_group(bx *x, pg_mam_keys *keys, citem *it, size_t ng, rate_ro
     it[g].hit = it[g].hit && r;
     it[g].r = it[g].hit ? r + g * frags * MAM_HASH : NULL;
   }
-  int err = group_leaves(x, it, ng, ck, tmp);
+  int err = group_leaves(x, it, ng, ck, ck_used, tmp);
   const pg_trit *st[W];
   pg_trit *nonce[W];
   int sec[W], nrc[W];
@@ -648,9 +650,10 @@ static int create_level(bx *x, pg_mam_keys *keys, citem *it, size_t m, pg_mam_me
     free(tmp);
     return PG_ERR_NOMEM;
   }
+  bool ck_used = false; /* untouched (all signing leaves cached): no pages to wipe */
   for (size_t a = 0; a < m; a += W)
-    create_group(x, keys, it + a, m - a < W ? m - a : W, ck, out, rc, tmp);
-  mam_wipe(ck, (size_t)MAM_CKPTS * frags * sizeof *ck);
+    create_group(x, keys, it + a, m - a < W ? m - a : W, ck, &ck_used, out, rc, tmp);
+  if (ck_used) mam_wipe(ck, (size_t)MAM_CKPTS * frags * sizeof *ck);
   mam_wipe(tmp, (size_t)W * MAM_HASH);
   free(ck);
   free(tmp);
