@@ -20,7 +20,10 @@
  * Cost: a message needs the keys of count + nextCount leaves, each about
  * 54*security scalar Curl-P-27 transforms plus 27 bit-sliced steps shared
  * by 64 key fragments; parsing needs about 54*security scalar transforms and
- * 26 bit-sliced steps. See bench/bench_mam.c.
+ * 26 bit-sliced steps. The batch functions below do the same work on 512
+ * bit-sliced lanes: 29*27*security + 2 lane-transforms per leaf, about
+ * 3,600 per message created and 820 per message parsed at security 2.
+ * See bench/bench_mam.c and docs/PERFORMANCE.md ("MAM channels").
  *
  * mam.js behaviours kept on purpose (section 10):
  * - count must be a power of two: mam.js records a wrong sibling for the last
@@ -153,6 +156,65 @@ void pg_mam_parsed_free(pg_mam_parsed *p); /* NULL-safe; idempotent */
 PG_NODISCARD int pg_mam_parse_message(const char *payload, size_t payload_len,
                                       const char *root, const char *side_key,
                                       size_t side_key_len, pg_mam_parsed *out, pg_diag *d);
+
+/* ---- Batches: many channels at once (same bytes as one at a time) ----
+ * The simulator and the grid publish and read hundreds of channels per slot;
+ * these do the Curl work of up to 512 messages together on the bit-sliced
+ * Curl of curl.h (pg_curlx): at security 2 about 5-8x (create) and 9-10x
+ * (parse) the single functions' rate per core with 512 items, less with
+ * fewer (the lanes are 512 whatever the batch; docs/PERFORMANCE.md). Results are
+ * byte for byte those of pg_mam_create_message / pg_mam_parse_message on each
+ * item in turn (tests/unit/test_mam_batch.c).
+ *
+ * Per item: rc[i] (rc may be NULL) gets what the single function would
+ * return, and out[i] is written only when rc[i] is PG_OK (free it as the
+ * single function's output). The return value is PG_OK when every item
+ * succeeded, else the error of the lowest failing item, and the diag names
+ * it ("item 3: message is not trytes"); other items are still done.
+ * PG_ERR_NOMEM for the batch's own memory: about 1 MiB of bit-sliced states
+ * plus, while one security level is done, 3.4 MB x security (signing
+ * checkpoints when creating, chain ends when parsing), freed on return.
+ * n may be 0. Nothing is shared between
+ * calls: distinct calls may run in distinct threads (a call uses one). */
+typedef struct pg_mam_create_item {
+  pg_mam_channel *ch; /* advanced as pg_mam_create_message does, on success */
+  const char *msg;    /* msg_len trytes */
+  size_t msg_len;
+} pg_mam_create_item;
+
+/* A cache for pg_mam_create_batch (opaque, owned by the caller, one call
+ * at a time): for each count-1 channel it has seen, the address of the leaf
+ * the channel's next message signs with, which that message's batch has
+ * just computed as its nextRoot (the tree of the next message is that one
+ * leaf). Then the next message computes one leaf, not two, and signs from
+ * the key fragments (about 40% fewer transforms at security 2). Entries are
+ * keyed by seed, security and leaf index, so a cached address is always the
+ * one the seed gives (a state whose nextRoot was edited still gets mam.js's
+ * bytes). About 700 bytes per channel, seeds included: pg_mam_keys_free
+ * wipes it. PG_ERR_NOMEM / PG_ERR_INVALID (keys NULL) from _new. */
+typedef struct pg_mam_keys pg_mam_keys;
+PG_NODISCARD int pg_mam_keys_new(pg_mam_keys **keys);
+void pg_mam_keys_free(pg_mam_keys *keys); /* NULL-safe */
+
+/* One message on each of n channels; keys: NULL or a cache kept from call
+ * to call (the simulator's slots). The channels must be distinct objects:
+ * an item whose ch was given by an earlier item fails (PG_ERR_INVALID) —
+ * two messages of one channel need two calls (the second signs the leaf the
+ * first one announced). */
+PG_NODISCARD int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items,
+                                     size_t n, pg_mam_message *out, int *rc, pg_diag *d);
+
+typedef struct pg_mam_parse_item {
+  const char *payload; /* payload_len trytes */
+  size_t payload_len;
+  const char *root;     /* 81 trytes */
+  const char *side_key; /* as for pg_mam_parse_message */
+  size_t side_key_len;
+} pg_mam_parse_item;
+
+/* pg_mam_parse_message on each of n payloads. */
+PG_NODISCARD int pg_mam_parse_batch(const pg_mam_parse_item *items, size_t n,
+                                    pg_mam_parsed *out, int *rc, pg_diag *d);
 
 /* mam.js decodeAddress: public -> root, else trytes(Curl-P-81(root)). */
 PG_NODISCARD int pg_mam_address(const char *root, pg_mam_mode mode,

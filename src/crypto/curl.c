@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "curl_bitslice.h"
+
 /* S(a, b) = TABLE[a + 4b + 5]; padded to 16 and indexed & 15 so that a
  * corrupt state (a trit outside -1..1) cannot read out of bounds. */
 static const pg_trit SBOX[16] = {1, 0, -1, 2, 1, -1, 0, 2, -1, 1, 0, 0, 0, 0, 0, 0};
@@ -140,72 +142,53 @@ void pg_curl_rate(const pg_curl *c, pg_trit *out, size_t n) {
 
 /* ---- bit-sliced ---------------------------------------------------------- */
 
-/* The s-box on encoded trits (lo, hi): (1,0) = -1, (0,1) = +1, (1,1) = 0.
- * For a = (al, ah), b = (bl, bh):
- *   d = (al | ~bh) & (bl ^ ah);  out = (~d, (al ^ bh) | d).
- * (Checked against SBOX for all nine pairs by the unit tests.) */
-#define SB64(al, ah, bl, bh, ol, oh)                     \
-  do {                                                   \
-    uint64_t d_ = ((al) | ~(bh)) & ((bl) ^ (ah));        \
-    (ol) = ~d_;                                          \
-    (oh) = ((al) ^ (bh)) | d_;                           \
-  } while (0)
+/* The s-box on encoded trits (lo, hi): (1,0) = -1, (0,1) = +1, (1,1) = 0
+ * (checked against SBOX for all nine pairs by the unit tests), and the
+ * single and two-round passes: curl_bitslice.h, here on uint64_t rows. */
+CURL_BS_ROUNDS(w64, uint64_t, 1, )
 
-static void round64(const uint64_t *restrict cl, const uint64_t *restrict ch, uint64_t *restrict sl,
-                    uint64_t *restrict sh) {
-  SB64(cl[0], ch[0], cl[364], ch[364], sl[0], sh[0]);
-  SB64(cl[364], ch[364], cl[728], ch[728], sl[1], sh[1]);
-  for (int m = 1; m < 364; m++) {
-    uint64_t al = cl[729 - m], ah = ch[729 - m];
-    uint64_t bl = cl[364 - m], bh = ch[364 - m];
-    uint64_t dl = cl[728 - m], dh = ch[728 - m];
-    SB64(al, ah, bl, bh, sl[2 * m], sh[2 * m]);
-    SB64(bl, bh, dl, dh, sl[2 * m + 1], sh[2 * m + 1]);
+/* `rounds` rounds from (il, ih) into (ol, oh) with scratch (tl, th); the
+ * passes alternate between the two buffers so that the last lands in o. in
+ * may be o (then its first pass reads o and writes t). */
+static void run64(const uint64_t *il, const uint64_t *ih, uint64_t *ol, uint64_t *oh,
+                  uint64_t *tl, uint64_t *th, int rounds) {
+  int passes = rounds / 2 + rounds % 2;
+  uint64_t *al, *ah, *bl, *bh; /* a: the next pass's target */
+  if (passes % 2) al = ol, ah = oh, bl = tl, bh = th;
+  else al = tl, ah = th, bl = ol, bh = oh;
+  if (il == ol && passes % 2) { /* odd count from o itself: start by copying to t */
+    memcpy(tl, il, PG_CURL_STATE * sizeof *tl);
+    memcpy(th, ih, PG_CURL_STATE * sizeof *th);
+    il = tl, ih = th, al = ol, ah = oh, bl = tl, bh = th;
   }
-  SB64(cl[365], ch[365], cl[0], ch[0], sl[728], sh[728]);
+  int r = 0;
+  const uint64_t *cl = il, *ch = ih;
+  while (r < rounds) {
+    if (r == 0 && rounds % 2) {
+      w64_one(cl, ch, al, ah);
+      r += 1;
+    } else {
+      w64_two(cl, ch, al, ah);
+      r += 2;
+    }
+    cl = al, ch = ah;
+    uint64_t *t = al;
+    al = bl, bl = t, t = ah, ah = bh, bh = t;
+  }
+  if (rounds <= 0 && il != ol) {
+    memcpy(ol, il, PG_CURL_STATE * sizeof *ol);
+    memcpy(oh, ih, PG_CURL_STATE * sizeof *oh);
+  }
 }
 
 void pg_curl64_transform(pg_curl64 *s, int rounds) {
   uint64_t tl[PG_CURL_STATE], th[PG_CURL_STATE];
-  uint64_t *al = s->lo, *ah = s->hi, *bl = tl, *bh = th;
-  for (int r = 0; r < rounds; r++) {
-    round64(al, ah, bl, bh);
-    uint64_t *t = al;
-    al = bl;
-    bl = t;
-    t = ah;
-    ah = bh;
-    bh = t;
-  }
-  if (al != s->lo) {
-    memcpy(s->lo, al, sizeof s->lo);
-    memcpy(s->hi, ah, sizeof s->hi);
-  }
+  run64(s->lo, s->hi, s->lo, s->hi, tl, th, rounds);
 }
 
 void pg_curl64_transform_copy(const pg_curl64 *in, pg_curl64 *out, int rounds) {
-  if (rounds <= 0) {
-    memcpy(out, in, sizeof *out);
-    return;
-  }
   uint64_t tl[PG_CURL_STATE], th[PG_CURL_STATE];
-  /* Choose the first target so that the last round lands in out. */
-  uint64_t *al, *ah, *bl, *bh;
-  if (rounds % 2) {
-    al = out->lo, ah = out->hi, bl = tl, bh = th;
-  } else {
-    al = tl, ah = th, bl = out->lo, bh = out->hi;
-  }
-  round64(in->lo, in->hi, al, ah);
-  for (int r = 1; r < rounds; r++) {
-    round64(al, ah, bl, bh);
-    uint64_t *t = al;
-    al = bl;
-    bl = t;
-    t = ah;
-    ah = bh;
-    bh = t;
-  }
+  run64(in->lo, in->hi, out->lo, out->hi, tl, th, rounds);
 }
 
 void pg_curl64_set_all(pg_curl64 *s, size_t i, pg_trit t) {

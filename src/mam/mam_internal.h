@@ -26,6 +26,12 @@ size_t mam_pascal_encode(uint64_t v, pg_trit *out);
  * n, PG_ERR_INVALID if it is not the encoding mam.js would write. */
 PG_NODISCARD int mam_pascal_decode(const pg_trit *in, size_t n, uint64_t *v, size_t *used);
 
+/* tritSum table: a + b with 2 -> -1 and -2 -> 1, indexed by a + b + 2. */
+extern const pg_trit MAM_TSUM[5];
+
+/* Zeroes n bytes in a way the compiler keeps (p may be NULL). */
+void mam_wipe(void *p, size_t n);
+
 /* In-place mask / unmask of n trits with the sponge (section 10.5). */
 void mam_mask(pg_curl *s, pg_trit *io, size_t n);
 void mam_unmask(pg_curl *s, pg_trit *io, size_t n);
@@ -42,6 +48,48 @@ void mam_hash2(const pg_trit *a, const pg_trit *b, pg_trit *out);
 PG_NODISCARD int mam_trytes_to_trits(const char *s, size_t n, pg_trit *out);
 
 /* ---- mam_message.c ---- */
+
+/* The layout of a created message (CHRYSALIS.md 10.6), trit offsets in P. */
+typedef struct mam_plan {
+  int sec;
+  size_t frags, L, nleaves, nsib, hl;
+  size_t off_next, off_nonce, off_sig, off_pas, off_sib, total, padded;
+} mam_plan;
+
+/* pg_mam_create_message's checks of channel and message (diag as it gives). */
+PG_NODISCARD int mam_create_check(const pg_mam_channel *ch, const char *msg, size_t msg_len,
+                                  pg_diag *d);
+void mam_create_plan(const pg_mam_channel *ch, size_t msg_len, mam_plan *p);
+/* seed, side key (or zeros) and P's clear parts: header, message, pascal(nsib).
+ * P holds p->padded zeroed trits. PG_ERR_INVALID on bad trytes. */
+PG_NODISCARD int mam_create_inputs(const pg_mam_channel *ch, const char *msg, size_t msg_len,
+                                   const mam_plan *p, pg_trit *seed, pg_trit *key, pg_trit *P);
+/* Trytes of the finished P into payload (p->padded / 3 + 1 chars, now owned
+ * by out), root and next root into out (not the address), and the channel
+ * advanced as mam.js does. */
+void mam_create_output(pg_mam_channel *ch, const mam_plan *p, const pg_trit *P, char *payload,
+                       const pg_trit *root, const pg_trit *next_root, pg_mam_message *out);
+
+/* A payload being parsed: what precedes the sponge (10.8 step 1). */
+typedef struct mam_phead {
+  pg_trit root[MAM_HASH], key[MAM_HASH];
+  pg_trit *P; /* owned: the payload's n trits, unmasked in place */
+  size_t n, hl, off_msg, off_nonce, off_sig;
+  uint64_t index, L;
+} mam_phead;
+/* pg_mam_parse_message's checks up to the sponge; on PG_OK h->P is owned
+ * (mam_parse_release). */
+PG_NODISCARD int mam_parse_begin(const char *payload, size_t payload_len, const char *root,
+                                 const char *side_key, size_t side_key_len, mam_phead *h,
+                                 pg_diag *d);
+void mam_parse_release(mam_phead *h);
+/* Step 4: the hmac's security level and room for the signature. */
+PG_NODISCARD int mam_parse_security(const mam_phead *h, const pg_trit *hmac, int *sec,
+                                    pg_diag *d);
+/* Steps 6-8 from the leaf the signature gives (calc, overwritten): siblings,
+ * root check, and the outputs. */
+PG_NODISCARD int mam_parse_finish(const mam_phead *h, int sec, pg_trit *calc,
+                                  pg_mam_parsed *out, pg_diag *d);
 
 /* The leaf index a payload claims in its clear header (0..UINT32_MAX; not
  * verified: parsing does that). PG_ERR_INVALID / PG_ERR_TRUNCATED when the
@@ -73,6 +121,12 @@ void mam_ws_free(mam_ws *ws);
 #define MAM_CKPTS 4
 #define MAM_CKPT_TRITS(sec) ((size_t)MAM_CKPTS * MAM_FRAGS((size_t)(sec)) * MAM_HASH)
 
+/* seed + i in balanced ternary (trit 0 least significant, wrapping at 243
+ * trits): what a leaf's subseed hashes. */
+void mam_seed_plus(const pg_trit *seed, uint64_t i, pg_trit *out);
+/* Tryte j (-13..13) of a hash. */
+int mam_hmac_tryte(const pg_trit *hmac, size_t j);
+
 /* Leaf addresses of leaves first..first+n-1 of the seed (243 trits each,
  * into addrs). If sign_leaf < n, that leaf's checkpoints are saved into ckpt
  * (MAM_CKPT_TRITS(security) trits: checkpoint c of fragment j at
@@ -100,5 +154,14 @@ void mam_merkle_fold(const pg_trit *leaf, const pg_trit *sib, size_t nsib, uint6
  * trits. PG_ERR_POW if the counter space ran out (never in practice). */
 PG_NODISCARD int mam_nonce_search(mam_ws *ws, const pg_trit *state729, int security,
                                   pg_trit *nonce);
+
+/* ---- mam_nonce.c ---- */
+
+/* n searches at once, one per 64-lane word of the wide states (base and out
+ * are scratch): item i searches from states[i] (729 trits) at security
+ * sec[i] exactly as mam_nonce_search and writes nonces[i] (81 trits) and
+ * rc[i]. */
+void mam_nonce_search_many(pg_curlx *base, pg_curlx *out, const pg_trit *const *states,
+                           const int *sec, size_t n, pg_trit *const *nonces, int *rc);
 
 #endif

@@ -71,10 +71,7 @@ static void chains(mam_ws *ws, size_t nl, pg_trit *const *ck, size_t ck_stride) 
 
 /* ---- keys and leaves --------------------------------------------------------- */
 
-/* seed + i as balanced ternary (trit 0 least significant, wrapping at 243
- * trits), then Curl-27 absorb and squeeze 243. */
-static void subseed(const pg_trit *seed, uint64_t i, pg_trit *out) {
-  pg_trit t[MAM_HASH];
+void mam_seed_plus(const pg_trit *seed, uint64_t i, pg_trit *t) {
   memcpy(t, seed, MAM_HASH);
   int carry = 0;
   for (size_t p = 0; p < MAM_HASH && (i > 0 || carry != 0); p++) {
@@ -95,6 +92,12 @@ static void subseed(const pg_trit *seed, uint64_t i, pg_trit *out) {
     }
     t[p] = (pg_trit)s;
   }
+}
+
+/* Curl-27 over seed + i, squeezed: the subseed of leaf i. */
+static void subseed(const pg_trit *seed, uint64_t i, pg_trit *out) {
+  pg_trit t[MAM_HASH];
+  mam_seed_plus(seed, i, t);
   pg_curl c;
   pg_curl_init(&c, 27);
   pg_curl_absorb(&c, t, MAM_HASH);
@@ -144,7 +147,7 @@ void mam_leaves(mam_ws *ws, const pg_trit *seed, int security, uint64_t first, s
   memset(kc.state, 0, sizeof kc.state);
 }
 
-static int hmac_tryte(const pg_trit *hmac, size_t j) {
+int mam_hmac_tryte(const pg_trit *hmac, size_t j) {
   return hmac[3 * j] + 3 * hmac[3 * j + 1] + 9 * hmac[3 * j + 2];
 }
 
@@ -157,7 +160,7 @@ void mam_sign(mam_ws *ws, int security, const pg_trit *hmac, const pg_trit *ckpt
       size_t j = base + k;
       /* sig_j = H^(13 - h)(k_j) = H^(14 - h)(r_j), 14 - h in 1..27: start from
        * the nearest checkpoint H^(7c)(r_j) below it, at most 6 steps away */
-      int w = 14 - hmac_tryte(hmac, j);
+      int w = 14 - mam_hmac_tryte(hmac, j);
       int c = w / MAM_CKPT_STEP < MAM_CKPTS ? w / MAM_CKPT_STEP : MAM_CKPTS - 1;
       memcpy(ws->in + k * MAM_HASH, ckpt + ((size_t)c * frags + j) * MAM_HASH, MAM_HASH);
       ws->want[k] = w - c * MAM_CKPT_STEP;
@@ -177,7 +180,7 @@ void mam_sig_address(mam_ws *ws, int security, const pg_trit *hmac, const pg_tri
   for (size_t base = 0; base < frags; base += 64) {
     size_t nl = frags - base < 64 ? frags - base : 64;
     memcpy(ws->in, sig + base * MAM_HASH, nl * MAM_HASH);
-    for (size_t k = 0; k < nl; k++) ws->want[k] = hmac_tryte(hmac, base + k) + 13;
+    for (size_t k = 0; k < nl; k++) ws->want[k] = mam_hmac_tryte(hmac, base + k) + 13;
     chains(ws, nl, NULL, 0);
     pg_curl_absorb(&dc, ws->res, nl * MAM_HASH);
   }

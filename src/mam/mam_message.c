@@ -7,11 +7,7 @@
 /* Upper bound on a payload we agree to parse, in trytes. */
 #define MAX_PAYLOAD ((size_t)PG_MAM_MAX_MESSAGE + 32768)
 
-static void wipe(void *p, size_t n) {
-  if (!p) return;
-  volatile unsigned char *v = p;
-  while (n--) *v++ = 0;
-}
+#define wipe mam_wipe
 
 static size_t log2_pow2(uint32_t n) {
   size_t k = 0;
@@ -99,9 +95,7 @@ out:
   return rc;
 }
 
-int pg_mam_create_message(pg_mam_channel *ch, const char *msg, size_t msg_len,
-                          pg_mam_message *out, pg_diag *d) {
-  if (!ch || !out) return pg_fail(d, PG_ERR_INVALID, "no channel or output");
+int mam_create_check(const pg_mam_channel *ch, const char *msg, size_t msg_len, pg_diag *d) {
   int rc = pg_mam_channel_validate(ch, d);
   if (rc) return rc;
   if (msg_len == 0 || msg_len > PG_MAM_MAX_MESSAGE)
@@ -111,80 +105,47 @@ int pg_mam_create_message(pg_mam_channel *ch, const char *msg, size_t msg_len,
     return pg_fail(d, PG_ERR_INVALID, "message is not trytes");
   if (ch->start + ch->count + ch->next_count > PG_MAM_MAX_START)
     return pg_fail(d, PG_ERR_STATE, "channel has used all its leaves");
+  return PG_OK;
+}
 
-  const int sec = ch->security;
-  const size_t frags = MAM_FRAGS((size_t)sec);
-  const size_t L = 3 * msg_len;
-  const size_t nleaves = (size_t)ch->count + ch->next_count;
-  const size_t nsib = log2_pow2(ch->count);
-  const size_t hl = mam_pascal_len(ch->index) + mam_pascal_len(L);
-  const size_t off_next = hl, off_nonce = hl + MAM_HASH + L, off_sig = off_nonce + MAM_NONCE;
-  const size_t off_pas = off_sig + frags * MAM_HASH;
-  const size_t off_sib = off_pas + mam_pascal_len(nsib);
-  const size_t total = off_sib + nsib * MAM_HASH;
-  const size_t padded = (total + 2) / 3 * 3;
+void mam_create_plan(const pg_mam_channel *ch, size_t msg_len, mam_plan *p) {
+  p->sec = ch->security;
+  p->frags = MAM_FRAGS((size_t)p->sec);
+  p->L = 3 * msg_len;
+  p->nleaves = (size_t)ch->count + ch->next_count;
+  p->nsib = log2_pow2(ch->count);
+  p->hl = mam_pascal_len(ch->index) + mam_pascal_len(p->L);
+  p->off_next = p->hl;
+  p->off_nonce = p->hl + MAM_HASH + p->L;
+  p->off_sig = p->off_nonce + MAM_NONCE;
+  p->off_pas = p->off_sig + p->frags * MAM_HASH;
+  p->off_sib = p->off_pas + mam_pascal_len(p->nsib);
+  p->total = p->off_sib + p->nsib * MAM_HASH;
+  p->padded = (p->total + 2) / 3 * 3;
+}
 
-  pg_trit seed[MAM_HASH], key[MAM_HASH], root[MAM_HASH], next_root[MAM_HASH];
-  pg_trit hmac[MAM_HASH];
-  pg_curl S;
-  mam_ws *ws = NULL;
-  pg_trit *addrs = malloc(nleaves * MAM_HASH);
-  pg_trit *ckpt = malloc(MAM_CKPT_TRITS(sec));
-  pg_trit *P = calloc(padded, 1);
-  char *payload = malloc(padded / 3 + 1);
-  if (!addrs || !ckpt || !P || !payload || mam_ws_new(&ws)) {
-    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    goto out;
-  }
+int mam_create_inputs(const pg_mam_channel *ch, const char *msg, size_t msg_len,
+                      const mam_plan *p, pg_trit *seed, pg_trit *key, pg_trit *P) {
   if (mam_trytes_to_trits(ch->seed, PG_MAM_HASH_TRYTES, seed) ||
       key_trits(ch->side_key, strlen(ch->side_key), key) ||
-      mam_trytes_to_trits(msg, msg_len, P + hl + MAM_HASH)) {
-    rc = pg_fail(d, PG_ERR_INVALID, "bad trytes in channel or message");
-    goto out;
-  }
-
-  /* 1. trees: leaves start..start+count-1 and the next count */
-  mam_leaves(ws, seed, sec, ch->start, nleaves, addrs, ch->index, ckpt);
-  mam_merkle(addrs, ch->count, ch->index, P + off_sib, root);
-  mam_merkle(addrs + (size_t)ch->count * MAM_HASH, ch->next_count, 0, NULL, next_root);
-
-  /* 3-5. header, sponge, masked nextRoot ‖ message */
+      mam_trytes_to_trits(msg, msg_len, P + p->hl + MAM_HASH))
+    return PG_ERR_INVALID;
   size_t h = mam_pascal_encode(ch->index, P);
-  (void)mam_pascal_encode(L, P + h);
-  pg_curl_init(&S, 27);
-  pg_curl_absorb(&S, key, MAM_HASH);
-  pg_curl_absorb(&S, root, MAM_HASH);
-  pg_curl_absorb(&S, P, hl);
-  memcpy(P + off_next, next_root, MAM_HASH);
-  mam_mask(&S, P + off_next, MAM_HASH + L);
+  (void)mam_pascal_encode(p->L, P + h);
+  (void)mam_pascal_encode(p->nsib, P + p->off_pas);
+  return PG_OK;
+}
 
-  /* 6. nonce */
-  rc = mam_nonce_search(ws, S.state, sec, P + off_nonce);
-  if (rc) {
-    rc = pg_fail(d, rc, "nonce search exhausted its counter");
-    goto out;
-  }
-  mam_mask(&S, P + off_nonce, MAM_NONCE);
-
-  /* 7-9. hmac, signature, siblings */
-  pg_curl_rate(&S, hmac, MAM_HASH);
-  mam_sign(ws, sec, hmac, ckpt, P + off_sig);
-  (void)mam_pascal_encode(nsib, P + off_pas);
-  mam_mask(&S, P + off_sig, total - off_sig);
-
-  /* 10-11. trytes, address */
-  pg_trits_to_trytes(P, padded, payload);
-  payload[padded / 3] = '\0';
+void mam_create_output(pg_mam_channel *ch, const mam_plan *p, const pg_trit *P, char *payload,
+                       const pg_trit *root, const pg_trit *next_root, pg_mam_message *out) {
+  pg_trits_to_trytes(P, p->padded, payload);
+  payload[p->padded / 3] = '\0';
   pg_trits_to_trytes(root, MAM_HASH, out->root);
   out->root[PG_MAM_HASH_TRYTES] = '\0';
   pg_trits_to_trytes(next_root, MAM_HASH, out->next_root);
   out->next_root[PG_MAM_HASH_TRYTES] = '\0';
-  rc = pg_mam_address(out->root, ch->mode, out->address);
-  if (rc) goto out;
   out->payload = payload;
-  out->payload_len = padded / 3;
-  payload = NULL;
-
+  out->payload_len = p->padded / 3;
   /* 12. state */
   if (ch->index == ch->count - 1) {
     ch->start += ch->next_count;
@@ -194,6 +155,70 @@ int pg_mam_create_message(pg_mam_channel *ch, const char *msg, size_t msg_len,
   }
   memcpy(ch->next_root, out->next_root, sizeof ch->next_root);
   ch->has_next_root = true;
+}
+
+int pg_mam_create_message(pg_mam_channel *ch, const char *msg, size_t msg_len,
+                          pg_mam_message *out, pg_diag *d) {
+  if (!ch || !out) return pg_fail(d, PG_ERR_INVALID, "no channel or output");
+  int rc = mam_create_check(ch, msg, msg_len, d);
+  if (rc) return rc;
+  mam_plan pl;
+  mam_create_plan(ch, msg_len, &pl);
+  const int sec = pl.sec;
+
+  pg_trit seed[MAM_HASH], key[MAM_HASH], root[MAM_HASH], next_root[MAM_HASH];
+  pg_trit hmac[MAM_HASH];
+  char address[PG_MAM_HASH_TRYTES + 1];
+  pg_curl S;
+  mam_ws *ws = NULL;
+  pg_trit *addrs = malloc(pl.nleaves * MAM_HASH);
+  pg_trit *ckpt = malloc(MAM_CKPT_TRITS(sec));
+  pg_trit *P = calloc(pl.padded, 1);
+  char *payload = malloc(pl.padded / 3 + 1);
+  if (!addrs || !ckpt || !P || !payload || mam_ws_new(&ws)) {
+    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  if (mam_create_inputs(ch, msg, msg_len, &pl, seed, key, P)) {
+    rc = pg_fail(d, PG_ERR_INVALID, "bad trytes in channel or message");
+    goto out;
+  }
+
+  /* 1. trees: leaves start..start+count-1 and the next count */
+  mam_leaves(ws, seed, sec, ch->start, pl.nleaves, addrs, ch->index, ckpt);
+  mam_merkle(addrs, ch->count, ch->index, P + pl.off_sib, root);
+  mam_merkle(addrs + (size_t)ch->count * MAM_HASH, ch->next_count, 0, NULL, next_root);
+
+  /* 3-5. header, sponge, masked nextRoot ‖ message */
+  pg_curl_init(&S, 27);
+  pg_curl_absorb(&S, key, MAM_HASH);
+  pg_curl_absorb(&S, root, MAM_HASH);
+  pg_curl_absorb(&S, P, pl.hl);
+  memcpy(P + pl.off_next, next_root, MAM_HASH);
+  mam_mask(&S, P + pl.off_next, MAM_HASH + pl.L);
+
+  /* 6. nonce */
+  rc = mam_nonce_search(ws, S.state, sec, P + pl.off_nonce);
+  if (rc) {
+    rc = pg_fail(d, rc, "nonce search exhausted its counter");
+    goto out;
+  }
+  mam_mask(&S, P + pl.off_nonce, MAM_NONCE);
+
+  /* 7-9. hmac, signature, siblings */
+  pg_curl_rate(&S, hmac, MAM_HASH);
+  mam_sign(ws, sec, hmac, ckpt, P + pl.off_sig);
+  mam_mask(&S, P + pl.off_sig, pl.total - pl.off_sig);
+
+  /* 10-12. trytes, address, state */
+  char rtry[PG_MAM_HASH_TRYTES + 1];
+  pg_trits_to_trytes(root, MAM_HASH, rtry);
+  rtry[PG_MAM_HASH_TRYTES] = '\0';
+  rc = pg_mam_address(rtry, ch->mode, address);
+  if (rc) goto out;
+  mam_create_output(ch, &pl, P, payload, root, next_root, out);
+  memcpy(out->address, address, sizeof address);
+  payload = NULL;
   rc = PG_OK;
 out:
   wipe(seed, sizeof seed);
@@ -208,14 +233,12 @@ out:
   return rc;
 }
 
-int pg_mam_parse_message(const char *payload, size_t payload_len, const char *root,
-                         const char *side_key, size_t side_key_len, pg_mam_parsed *out,
-                         pg_diag *d) {
-  if (!out) return pg_fail(d, PG_ERR_INVALID, "no output");
-  pg_trit rootT[MAM_HASH], key[MAM_HASH];
-  if (!root || mam_trytes_to_trits(root, PG_MAM_HASH_TRYTES, rootT))
+int mam_parse_begin(const char *payload, size_t payload_len, const char *root,
+                    const char *side_key, size_t side_key_len, mam_phead *h, pg_diag *d) {
+  memset(h, 0, sizeof *h);
+  if (!root || mam_trytes_to_trits(root, PG_MAM_HASH_TRYTES, h->root))
     return pg_fail(d, PG_ERR_INVALID, "root is not 81 trytes");
-  if (side_key_len > PG_MAM_HASH_TRYTES || key_trits(side_key, side_key_len, key))
+  if (side_key_len > PG_MAM_HASH_TRYTES || key_trits(side_key, side_key_len, h->key))
     return pg_fail(d, PG_ERR_INVALID, "side key is not 0..81 trytes");
   if (payload_len == 0) return pg_fail(d, PG_ERR_TRUNCATED, "empty payload");
   if (payload_len > MAX_PAYLOAD)
@@ -224,110 +247,123 @@ int pg_mam_parse_message(const char *payload, size_t payload_len, const char *ro
 
   int rc;
   const size_t n = 3 * payload_len;
-  mam_ws *ws = NULL;
-  char *msg = NULL;
   pg_trit *P = malloc(n);
-  if (!P || mam_ws_new(&ws)) {
+  if (!P) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (mam_trytes_to_trits(payload, payload_len, P)) {
+    rc = pg_fail(d, PG_ERR_INVALID, "payload is not trytes");
+    goto fail;
+  }
+  /* 1. header */
+  size_t u1, u2;
+  rc = mam_pascal_decode(P, n, &h->index, &u1);
+  if (rc) {
+    rc = pg_fail(d, rc, "bad pascal code for the index");
+    goto fail;
+  }
+  rc = mam_pascal_decode(P + u1, n - u1, &h->L, &u2);
+  if (rc) {
+    rc = pg_fail(d, rc, "bad pascal code for the message length");
+    goto fail;
+  }
+  if (h->index > UINT32_MAX || h->L % 3 != 0) {
+    rc = pg_fail(d, PG_ERR_INVALID, "bad header: index %llu, message length %llu trits",
+                 (unsigned long long)h->index, (unsigned long long)h->L);
+    goto fail;
+  }
+  h->hl = u1 + u2;
+  if (h->L > n || n - h->hl < MAM_HASH + MAM_NONCE + h->L) {
+    rc = pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the message or nonce");
+    goto fail;
+  }
+  h->P = P;
+  h->n = n;
+  h->off_msg = h->hl + MAM_HASH;
+  h->off_nonce = h->off_msg + h->L;
+  h->off_sig = h->off_nonce + MAM_NONCE;
+  return PG_OK;
+fail:
+  free(P);
+  return rc;
+}
+
+void mam_parse_release(mam_phead *h) {
+  free(h->P);
+  h->P = NULL;
+}
+
+int mam_parse_security(const mam_phead *h, const pg_trit *hmac, int *sec, pg_diag *d) {
+  /* 4. security */
+  *sec = mam_checksum_security(hmac);
+  if (*sec == 0)
+    return pg_fail(d, PG_ERR_CRYPTO,
+                   "hmac has no valid security level (wrong side key or root, or a damaged payload)");
+  if (h->n - h->off_sig < MAM_FRAGS((size_t)*sec) * MAM_HASH)
+    return pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the signature");
+  return PG_OK;
+}
+
+int mam_parse_finish(const mam_phead *h, int sec, pg_trit *calc, pg_mam_parsed *out,
+                     pg_diag *d) {
+  const pg_trit *P = h->P;
+  const size_t n = h->n, sig_len = MAM_FRAGS((size_t)sec) * MAM_HASH;
+  uint64_t nsib;
+  size_t u3;
+  const size_t off_pas = h->off_sig + sig_len;
+  int rc = mam_pascal_decode(P + off_pas, n - off_pas, &nsib, &u3);
+  if (rc) return pg_fail(d, rc, "bad pascal code for the sibling count");
+  if (nsib > (n - off_pas - u3) / MAM_HASH)
+    return pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the siblings");
+  if (nsib > 0) mam_merkle_fold(calc, P + off_pas + u3, (size_t)nsib, h->index, calc);
+  /* 8. */
+  if (memcmp(calc, h->root, MAM_HASH) != 0)
+    return pg_fail(d, PG_ERR_CRYPTO, "signature does not match the root");
+  char *msg = malloc(h->L / 3 + 1);
+  if (!msg) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  pg_trits_to_trytes(P + h->off_msg, h->L, msg);
+  msg[h->L / 3] = '\0';
+  out->message = msg;
+  out->message_len = h->L / 3;
+  pg_trits_to_trytes(P + h->hl, MAM_HASH, out->next_root);
+  out->next_root[PG_MAM_HASH_TRYTES] = '\0';
+  out->index = (uint32_t)h->index;
+  out->siblings = (uint32_t)nsib; /* nsib < n / 243, so it fits */
+  out->security = sec;
+  return PG_OK;
+}
+
+int pg_mam_parse_message(const char *payload, size_t payload_len, const char *root,
+                         const char *side_key, size_t side_key_len, pg_mam_parsed *out,
+                         pg_diag *d) {
+  if (!out) return pg_fail(d, PG_ERR_INVALID, "no output");
+  mam_phead h;
+  int rc = mam_parse_begin(payload, payload_len, root, side_key, side_key_len, &h, d);
+  if (rc) return rc;
+  mam_ws *ws = NULL;
+  if (mam_ws_new(&ws)) {
     rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     goto out;
   }
-  if (mam_trytes_to_trits(payload, payload_len, P)) {
-    rc = pg_fail(d, PG_ERR_INVALID, "payload is not trytes");
-    goto out;
-  }
-
-  /* 1. header */
-  uint64_t index, L;
-  size_t u1, u2;
-  rc = mam_pascal_decode(P, n, &index, &u1);
-  if (rc) {
-    rc = pg_fail(d, rc, "bad pascal code for the index");
-    goto out;
-  }
-  rc = mam_pascal_decode(P + u1, n - u1, &L, &u2);
-  if (rc) {
-    rc = pg_fail(d, rc, "bad pascal code for the message length");
-    goto out;
-  }
-  if (index > UINT32_MAX || L % 3 != 0) {
-    rc = pg_fail(d, PG_ERR_INVALID, "bad header: index %llu, message length %llu trits",
-                 (unsigned long long)index, (unsigned long long)L);
-    goto out;
-  }
-  const size_t hl = u1 + u2;
-  if (L > n || n - hl < MAM_HASH + MAM_NONCE + L) {
-    rc = pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the message or nonce");
-    goto out;
-  }
-  const size_t off_msg = hl + MAM_HASH, off_nonce = off_msg + L, off_sig = off_nonce + MAM_NONCE;
-
+  pg_trit *P = h.P;
   /* 2-3. sponge, unmask nextRoot, message, nonce */
   pg_curl S;
   pg_curl_init(&S, 27);
-  pg_curl_absorb(&S, key, MAM_HASH);
-  pg_curl_absorb(&S, rootT, MAM_HASH);
-  pg_curl_absorb(&S, P, hl);
-  mam_unmask(&S, P + hl, MAM_HASH);
-  mam_unmask(&S, P + off_msg, L);
-  mam_unmask(&S, P + off_nonce, MAM_NONCE);
-  pg_trit hmac[MAM_HASH];
+  pg_curl_absorb(&S, h.key, MAM_HASH);
+  pg_curl_absorb(&S, h.root, MAM_HASH);
+  pg_curl_absorb(&S, P, h.hl);
+  mam_unmask(&S, P + h.hl, MAM_HASH);
+  mam_unmask(&S, P + h.off_msg, h.L);
+  mam_unmask(&S, P + h.off_nonce, MAM_NONCE);
+  pg_trit hmac[MAM_HASH], calc[MAM_HASH];
   pg_curl_rate(&S, hmac, MAM_HASH);
-
-  /* 4. security */
-  int sec = mam_checksum_security(hmac);
-  if (sec == 0) {
-    rc = pg_fail(d, PG_ERR_CRYPTO,
-                 "hmac has no valid security level (wrong side key or root, or a damaged payload)");
-    goto out;
-  }
-  const size_t sig_len = MAM_FRAGS((size_t)sec) * MAM_HASH;
-  if (n - off_sig < sig_len) {
-    rc = pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the signature");
-    goto out;
-  }
-
+  int sec;
+  rc = mam_parse_security(&h, hmac, &sec, d);
+  if (rc) goto out;
   /* 5-7. signature -> leaf, siblings -> root */
-  mam_unmask(&S, P + off_sig, n - off_sig);
-  pg_trit calc[MAM_HASH];
-  mam_sig_address(ws, sec, hmac, P + off_sig, calc);
-  uint64_t nsib;
-  size_t u3;
-  const size_t off_pas = off_sig + sig_len;
-  rc = mam_pascal_decode(P + off_pas, n - off_pas, &nsib, &u3);
-  if (rc) {
-    rc = pg_fail(d, rc, "bad pascal code for the sibling count");
-    goto out;
-  }
-  if (nsib > (n - off_pas - u3) / MAM_HASH) {
-    rc = pg_fail(d, PG_ERR_TRUNCATED, "payload ends inside the siblings");
-    goto out;
-  }
-  if (nsib > 0) mam_merkle_fold(calc, P + off_pas + u3, (size_t)nsib, index, calc);
-
-  /* 8. */
-  if (memcmp(calc, rootT, MAM_HASH) != 0) {
-    rc = pg_fail(d, PG_ERR_CRYPTO, "signature does not match the root");
-    goto out;
-  }
-  msg = malloc(L / 3 + 1);
-  if (!msg) {
-    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  pg_trits_to_trytes(P + off_msg, L, msg);
-  msg[L / 3] = '\0';
-  out->message = msg;
-  out->message_len = L / 3;
-  msg = NULL;
-  pg_trits_to_trytes(P + hl, MAM_HASH, out->next_root);
-  out->next_root[PG_MAM_HASH_TRYTES] = '\0';
-  out->index = (uint32_t)index;
-  out->siblings = (uint32_t)nsib; /* nsib < n / 243, so it fits */
-  out->security = sec;
-  rc = PG_OK;
+  mam_unmask(&S, P + h.off_sig, h.n - h.off_sig);
+  mam_sig_address(ws, sec, hmac, P + h.off_sig, calc);
+  rc = mam_parse_finish(&h, sec, calc, out, d);
 out:
-  free(msg);
-  free(P);
+  mam_parse_release(&h);
   mam_ws_free(ws);
   return rc;
 }

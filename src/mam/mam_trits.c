@@ -104,7 +104,14 @@ int mam_pascal_decode(const pg_trit *in, size_t n, uint64_t *v, size_t *used) {
 /* ---- masking --------------------------------------------------------------- */
 
 /* tritSum: a + b with 2 -> -1 and -2 -> 1; indexed by a + b + 2. */
-static const pg_trit TSUM[5] = {1, -1, 0, 1, -1};
+const pg_trit MAM_TSUM[5] = {1, -1, 0, 1, -1};
+#define TSUM MAM_TSUM
+
+void mam_wipe(void *p, size_t n) {
+  if (!p) return;
+  memset(p, 0, n);
+  __asm__ __volatile__("" : : "r"(p) : "memory"); /* the stores count: p may be read */
+}
 
 void mam_mask(pg_curl *s, pg_trit *io, size_t n) {
   pg_trit key[MAM_HASH];
@@ -154,12 +161,28 @@ void mam_hash2(const pg_trit *a, const pg_trit *b, pg_trit *out) {
   pg_curl_rate(&c, out, MAM_HASH);
 }
 
+/* The trits of tryte values -13..13, least significant first. */
+static const pg_trit TRYTE_TRITS[27][3] = {
+    {-1, -1, -1}, {0, -1, -1}, {1, -1, -1}, {-1, 0, -1}, {0, 0, -1}, {1, 0, -1},
+    {-1, 1, -1}, {0, 1, -1}, {1, 1, -1}, {-1, -1, 0}, {0, -1, 0}, {1, -1, 0},
+    {-1, 0, 0}, {0, 0, 0}, {1, 0, 0}, {-1, 1, 0}, {0, 1, 0}, {1, 1, 0},
+    {-1, -1, 1}, {0, -1, 1}, {1, -1, 1}, {-1, 0, 1}, {0, 0, 1}, {1, 0, 1},
+    {-1, 1, 1}, {0, 1, 1}, {1, 1, 1}};
+
+/* 1 + (value + 13) of each tryte char ('9' = 0, 'A'..'M' = 1..13, 'N'..'Z' =
+ * -13..-1); 0 for a non-tryte. */
+static const uint8_t TRYTE_INDEX[256] = {
+    ['9'] = 14, ['A'] = 15, ['B'] = 16, ['C'] = 17, ['D'] = 18, ['E'] = 19, ['F'] = 20,
+    ['G'] = 21, ['H'] = 22, ['I'] = 23, ['J'] = 24, ['K'] = 25, ['L'] = 26, ['M'] = 27,
+    ['N'] = 1, ['O'] = 2, ['P'] = 3, ['Q'] = 4, ['R'] = 5, ['S'] = 6, ['T'] = 7, ['U'] = 8,
+    ['V'] = 9, ['W'] = 10, ['X'] = 11, ['Y'] = 12, ['Z'] = 13,};
+
 int mam_trytes_to_trits(const char *s, size_t n, pg_trit *out) {
   if (n > 0 && !s) return PG_ERR_INVALID;
   for (size_t i = 0; i < n; i++) {
-    int v = pg_tryte_value(s[i]);
-    if (v < -13 || v > 13) return PG_ERR_INVALID;
-    int_to_trits(v, out + 3 * i, 3);
+    unsigned k = TRYTE_INDEX[(unsigned char)s[i]];
+    if (k == 0) return PG_ERR_INVALID;
+    memcpy(out + 3 * i, TRYTE_TRITS[k - 1], 3);
   }
   return PG_OK;
 }

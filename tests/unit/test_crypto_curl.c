@@ -162,11 +162,78 @@ static void test_bitsliced_sbox_all_pairs(void **state) {
   free(s);
 }
 
+/* 512 lanes of random states through each build of the wide transform (the
+ * ones this CPU has) against the scalar transform lane by lane; and the bulk
+ * load / store at unaligned row ranges, with NULL and missing lanes. */
+static void test_wide_vs_scalar(void **state) {
+  (void)state;
+  pg_curlx *s = malloc(sizeof *s), *w = malloc(sizeof *w);
+  pg_trit *tr = malloc((size_t)PG_CURLX_LANES * PG_CURL_STATE);
+  pg_trit *back = malloc((size_t)PG_CURLX_LANES * PG_CURL_STATE);
+  pg_curl *c = malloc(sizeof *c);
+  const pg_trit *in[PG_CURLX_LANES];
+  pg_trit *out[PG_CURLX_LANES];
+  assert_true(s && w && tr && back && c);
+  for (size_t k = 0; k < PG_CURLX_LANES; k++) {
+    in[k] = tr + k * PG_CURL_STATE;
+    out[k] = back + k * PG_CURL_STATE;
+  }
+  const int rounds_list[] = {0, 1, 2, 27, 81};
+  const pg_curlx_impl impls[] = {PG_CURLX_PORTABLE, PG_CURLX_AVX2, PG_CURLX_AVX512, PG_CURLX_AUTO};
+  for (size_t ri = 0; ri < sizeof rounds_list / sizeof *rounds_list; ri++) {
+    for (size_t i = 0; i < (size_t)PG_CURLX_LANES * PG_CURL_STATE; i++) tr[i] = rand_trit();
+    pg_curlx_load(s, 0, PG_CURL_STATE, in, PG_CURLX_LANES);
+    for (size_t ii = 0; ii < sizeof impls / sizeof *impls; ii++) {
+      if (!pg_curlx_impl_supported(impls[ii])) continue;
+      memcpy(w, s, sizeof *w);
+      assert_int_equal(pg_curlx_transform_with(w, rounds_list[ri], impls[ii]), PG_OK);
+      memset(back, 5, (size_t)PG_CURLX_LANES * PG_CURL_STATE);
+      pg_curlx_store(w, 0, PG_CURL_STATE, out, PG_CURLX_LANES);
+      for (size_t k = 0; k < PG_CURLX_LANES; k += (k < 70 ? 1 : 37)) {
+        pg_curl_init(c, rounds_list[ri]);
+        memcpy(c->state, in[k], PG_CURL_STATE);
+        pg_curl_transform(c);
+        assert_memory_equal(out[k], c->state, PG_CURL_STATE);
+      }
+      for (size_t i = 0; i < PG_CURL_STATE; i++)
+        for (size_t x = 0; x < PG_CURLX_WORDS; x++) assert_true((w->lo[i][x] | w->hi[i][x]) == UINT64_MAX);
+    }
+  }
+  /* partial rows, NULL lanes and nlanes < 512, with each way of moving trits */
+  const pg_curlx_impl moves[] = {PG_CURLX_PORTABLE, PG_CURLX_AVX512};
+  for (size_t mi = 0; mi < 2; mi++) {
+    for (size_t i = 0; i < (size_t)PG_CURLX_LANES * PG_CURL_STATE; i++) tr[i] = rand_trit();
+    pg_curlx_fill(s, 0, PG_CURL_STATE, 1);
+    in[3] = NULL;
+    pg_curlx_load_with(s, 77, 130, in, 200, moves[mi]);
+    in[3] = tr + 3 * PG_CURL_STATE;
+    memset(back, 5, (size_t)PG_CURLX_LANES * PG_CURL_STATE);
+    out[5] = NULL;
+    pg_curlx_store_with(s, 70, 150, out, 300, moves[1 - mi]);
+    out[5] = back + 5 * PG_CURL_STATE;
+    for (size_t k = 0; k < 300; k++) {
+      if (k == 5) continue;
+      for (size_t i = 0; i < 150; i++) {
+        size_t row = 70 + i;
+        pg_trit want = row < 77 || row >= 207 ? 1 : (k < 200 && k != 3) ? in[k][row - 77] : 1;
+        assert_int_equal(out[k][i], want);
+      }
+      assert_int_equal(out[k][150], 5);
+    }
+    for (size_t i = 0; i < 150; i++) assert_int_equal(back[5 * PG_CURL_STATE + i], 5);
+  }
+  free(c);
+  free(back);
+  free(tr);
+  free(w);
+  free(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tip12_example),       cmocka_unit_test(test_scalar_vs_reference),
       cmocka_unit_test(test_absorb_chunks),       cmocka_unit_test(test_bitsliced_vs_scalar),
-      cmocka_unit_test(test_bitsliced_sbox_all_pairs),
+      cmocka_unit_test(test_bitsliced_sbox_all_pairs), cmocka_unit_test(test_wide_vs_scalar),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
