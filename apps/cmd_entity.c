@@ -16,12 +16,16 @@
 #include "app.h"
 #include "p2pgrid/file.h"
 #include "p2pgrid/client.h"
+#include "p2pgrid/db.h"
 #include "p2pgrid/events.h"
 #include "p2pgrid/grid.h"
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/meter.h"
 #include "p2pgrid/timelabel.h"
+
+/* SQLite's memory in a source, producer or consumer daemon (db.h) */
+#define ENTITY_SQLITE_CAP (1024 * 1024)
 
 typedef enum role { R_SOURCE, R_PRODUCER, R_CONSUMER, R_GRID } role;
 static const char *role_names[] = {"source", "producer", "consumer", "grid"};
@@ -617,6 +621,9 @@ int pg_cmd_entity(int argc, char **argv) {
   dm.node_url = node_url;
   dm.id = id;
   status = PG_EXIT_FAIL;
+  /* a member's database is small: keep SQLite's cache small too (the grid's
+   * books serve every member and keep SQLite's default) */
+  if (r != R_GRID) pg_db_memory_cap(ENTITY_SQLITE_CAP);
   switch (r) {
   case R_SOURCE: rc = pg_source_open(&eo, meter, (pg_source **)&dm.entity, &d); break;
   case R_PRODUCER:

@@ -29,6 +29,12 @@
  * and a busy timeout of busy_ms, then runs schema (may be NULL). */
 PG_NODISCARD int pg_db_open(const char *dir, const char *file, const char *schema,
                             unsigned busy_ms, sqlite3 **out, pg_diag *d);
+/* Caps the memory SQLite holds in this process (page caches give pages back
+ * before it grows past bytes; 0 = no cap). Process-wide: a daemon whose
+ * databases are small (a source, producer or consumer) calls it once at
+ * start, so its page cache does not fill to SQLite's default 2 MiB per
+ * connection over hours (docs/PERFORMANCE.md, "Footprint"). */
+void pg_db_memory_cap(int64_t bytes);
 /* mkdir -p: the parts that do not exist are created with mode; PG_ERR_IO
  * names the part that cannot be made or is not a directory. */
 PG_NODISCARD int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d);

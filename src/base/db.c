@@ -146,3 +146,5 @@ int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *o
   sqlite3_finalize(st);
   return rc;
 }
+
+void pg_db_memory_cap(int64_t bytes) { (void)sqlite3_soft_heap_limit64(bytes > 0 ? bytes : 0); }
