@@ -36,14 +36,14 @@
   TARGET static void NAME##_transform(pg_curlx *s, int rounds) {                                 \
     NAME##_v *al = (NAME##_v *)(void *)s->lo, *ah = (NAME##_v *)(void *)s->hi;                  \
     NAME##_v *bl = (NAME##_v *)(void *)s->tlo, *bh = (NAME##_v *)(void *)s->thi, *t;             \
-    int r = 0;                                                                                   \
-    if (rounds % 2) {                                                                            \
+    int r = rounds % 3;                                                                          \
+    if (r == 1)                                                                                  \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_one(al + p, ah + p, bl + p, bh + p);         \
-      t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
-      r = 1;                                                                                     \
-    }                                                                                            \
-    for (; r < rounds; r += 2) {                                                                 \
+    if (r == 2)                                                                                  \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_two(al + p, ah + p, bl + p, bh + p);         \
+    if (r) t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                     \
+    for (; r < rounds; r += 3) {                                                                 \
+      for (int p = 0; p < NAME##_PARTS; p++) NAME##_three(al + p, ah + p, bl + p, bh + p);       \
       t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
     }                                                                                            \
     if ((void *)al != (void *)s->lo) {                                                           \
