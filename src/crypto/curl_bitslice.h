@@ -10,7 +10,10 @@
  * c[v+1], c[v+182], c[v+183], c[v+365] and c[v+547]: four new rows read per
  * step, the Y values stay in registers, four rows written. A pass (_two)
  * reads and writes the state once for two rounds; _one is a single round
- * in natural layout (for odd round counts). */
+ * in natural layout. _three reads and writes it once for three rounds: the
+ * third (_one's) round needs s[j], s[j+364] and s[j+365] for j ascending,
+ * so two _two pipelines run in step over the halves (v and v + 91, s[4v..]
+ * and s[364 + 4v..]) into two 32-row rings that stay in L1. */
 #ifndef P2PGRID_CURL_BITSLICE_H
 #define P2PGRID_CURL_BITSLICE_H
 

@@ -3,10 +3,11 @@
  * moves of trits between lanes and rows (64x64 bit transposes; AVX-512BW
  * byte masks when the CPU has them).
  *
- * Two rounds per pass (curl_bitslice.h): a pass reads and writes the state
- * once for two rounds (the single-round form reads it 1.5 times and writes
- * it once per round), which is what limits a 512-lane state (93 KiB, beyond
- * L1). */
+ * Three rounds per pass (curl_bitslice.h _three): a pass reads and writes
+ * the state once for three rounds (the two-round form once for two, the
+ * single-round form 1.5 reads and one write per round); that traffic is what
+ * limits a 512-lane state (93 KiB, beyond L1). Other round counts start
+ * with one _one or _two pass. */
 #include <string.h>
 
 #include "p2pgrid/curl.h"
