@@ -7,7 +7,8 @@
  * build the CPU has), the transforms one message costs, and the rate those
  * allow. Prints "name: value unit" lines only; times are the process's CPU
  * time (one thread, so "per core" even on a busy machine).
- * Optional argv[1]: seconds per measurement (default 1). With PG_MAMJS_OUT
+ * Optional argv[1]: seconds per measurement (default 1); argv[2]: only
+ * that security level and batches of 512 (quick before/after runs). With PG_MAMJS_OUT
  * naming a file of bench/mam_js.js output (bench/run does this), also the
  * ratio of each rate to mam.js's. */
 #include <stdio.h>
@@ -261,6 +262,7 @@ static void bench_curl(double secs) {
 int main(int argc, char **argv) {
   double secs = argc > 1 ? atof(argv[1]) : 1.0;
   if (secs <= 0) secs = 1.0;
+  int only = argc > 2 ? atoi(argv[2]) : 0;
   if (pg_crypto_init()) return 1;
   bench_curl(secs);
   char *msg = NULL;
@@ -268,6 +270,10 @@ int main(int argc, char **argv) {
   if (pg_mam_text_to_trytes(TEXT, strlen(TEXT), &msg, &msg_len)) return 1;
   static const size_t sizes[] = {16, 128, 512};
   for (int sec = 1; sec <= 3; sec++) {
+    if (only) {
+      if (sec == only && bench_batch(sec, 512, msg, msg_len, secs)) return 1;
+      continue;
+    }
     if (bench_single(sec, msg, msg_len, secs)) return 1;
     transform_counts(sec, 3 * msg_len);
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)

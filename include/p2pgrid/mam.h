@@ -173,7 +173,10 @@ PG_NODISCARD int pg_mam_parse_message(const char *payload, size_t payload_len,
  * it ("item 3: message is not trytes"); other items are still done.
  * PG_ERR_NOMEM for the batch's own memory: about 1 MiB of bit-sliced states
  * plus, while one security level is done, 3.4 MB x security (signing
- * checkpoints when creating, chain ends when parsing), freed on return.
+ * checkpoints when creating, chain ends when parsing), freed on return —
+ * except when creating with a pg_mam_keys cache, which keeps that workspace
+ * for its next call (grown to the highest security seen, wiped at the end
+ * of each call, freed by pg_mam_keys_free).
  * n may be 0. Nothing is shared between
  * calls: distinct calls may run in distinct threads (a call uses one). */
 typedef struct pg_mam_create_item {
@@ -190,8 +193,8 @@ typedef struct pg_mam_create_item {
  * the key fragments (about 40% fewer transforms at security 2). Entries are
  * keyed by seed, security and leaf index, so a cached address is always the
  * one the seed gives (a state whose nextRoot was edited still gets mam.js's
- * bytes). About 700 bytes per channel, seeds included: pg_mam_keys_free
- * wipes it. PG_ERR_NOMEM / PG_ERR_INVALID (keys NULL) from _new. */
+ * bytes). About 700 bytes per channel, seeds included, plus the batch
+ * workspace above (1.2 MiB + 3.4 MB x security): pg_mam_keys_free wipes it. PG_ERR_NOMEM / PG_ERR_INVALID (keys NULL) from _new. */
 typedef struct pg_mam_keys pg_mam_keys;
 PG_NODISCARD int pg_mam_keys_new(pg_mam_keys **keys);
 void pg_mam_keys_free(pg_mam_keys *keys); /* NULL-safe */

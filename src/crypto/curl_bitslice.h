@@ -10,7 +10,10 @@
  * c[v+1], c[v+182], c[v+183], c[v+365] and c[v+547]: four new rows read per
  * step, the Y values stay in registers, four rows written. A pass (_two)
  * reads and writes the state once for two rounds; _one is a single round
- * in natural layout (for odd round counts). */
+ * in natural layout. _three reads and writes it once for three rounds: the
+ * third (_one's) round needs s[j], s[j+364] and s[j+365] for j ascending,
+ * so two _two pipelines run in step over the halves (v and v + 91, s[4v..]
+ * and s[364 + 4v..]) into two 32-row rings that stay in L1. */
 #ifndef P2PGRID_CURL_BITSLICE_H
 #define P2PGRID_CURL_BITSLICE_H
 
@@ -22,7 +25,39 @@
     (oh) = ((al) ^ (bh)) | d_;                          \
   } while (0)
 
-/* NAME##_one / NAME##_two on rows of element type T, row r at element r * P
+/* One step v of a two-round pass: from Y[2v] (A) and c[v], c[v+182]
+ * (c0, c1) and four rows read, the next rounds' rows 4v..4v+3 to ol/oh[0],
+ * [OS], [2 OS], [3 OS]; A, c0, c1 move on to step v + 1. */
+#define BS_STEP(T, P, cl, ch, v, Al, Ah, c0l, c0h, c1l, c1h, ol, oh, OS)                         \
+  do {                                                                                           \
+    T xl = cl[((v) + 365) * P], xh = ch[((v) + 365) * P];                                        \
+    T yl = cl[((v) + 547) * P], yh = ch[((v) + 547) * P];                                        \
+    T nl = cl[((v) + 1) * P], nh = ch[((v) + 1) * P];                                            \
+    T ml = cl[((v) + 183) * P], mh = ch[((v) + 183) * P];                                        \
+    T Cl, Ch, Bl_, Bh_, Dl, Dh, El, Eh;                                                          \
+    SBX(xl, xh, c0l, c0h, Cl, Ch);   /* Y[2v+1]   = S(c[v+365], c[v]) */                         \
+    SBX(yl, yh, c1l, c1h, Bl_, Bh_); /* Y[2v+365] = S(c[v+547], c[v+182]) */                     \
+    SBX(nl, nh, xl, xh, Dl, Dh);     /* Y[2v+2]   = S(c[v+1], c[v+365]) */                       \
+    SBX(ml, mh, yl, yh, El, Eh);     /* Y[2v+366] = S(c[v+183], c[v+547]) */                     \
+    SBX(Al, Ah, Bl_, Bh_, (ol)[0], (oh)[0]);                                                     \
+    SBX(Bl_, Bh_, Cl, Ch, (ol)[OS], (oh)[OS]);                                                   \
+    SBX(Cl, Ch, El, Eh, (ol)[2 * (OS)], (oh)[2 * (OS)]);                                         \
+    SBX(El, Eh, Dl, Dh, (ol)[3 * (OS)], (oh)[3 * (OS)]);                                         \
+    Al = Dl, Ah = Dh, c0l = nl, c0h = nh, c1l = ml, c1h = mh;                                    \
+  } while (0)
+
+/* The third round of a three-round pass (_one's round on the two-round
+ * pass's output s), for j = 364 - m: rows 2m, 2m + 1 from s[j] (ring a),
+ * s[j + 364] and s[j + 365] (ring b). */
+#define BS_RING 32
+#define BS_THIRD(T, P, j)                                                                        \
+  do {                                                                                           \
+    const int m_ = 364 - (j), ja_ = (j) % BS_RING, jb_ = ((j) + 1) % BS_RING;                    \
+    SBX(bl[jb_], bh[jb_], al[ja_], ah[ja_], sl[2 * m_ * P], sh[2 * m_ * P]);                     \
+    SBX(al[ja_], ah[ja_], bl[ja_], bh[ja_], sl[(2 * m_ + 1) * P], sh[(2 * m_ + 1) * P]);         \
+  } while (0)
+
+/* NAME##_one / NAME##_two / NAME##_three on rows of element type T, row r at element r * P
  * (P: a constant), compiled with TARGET (a target attribute or nothing). */
 #define CURL_BS_ROUNDS(NAME, T, P, TARGET)                                                       \
   TARGET static void NAME##_one(const T *restrict cl, const T *restrict ch,        \
@@ -43,23 +78,33 @@
     T Al, Ah, c0l = cl[0], c0h = ch[0], c1l = cl[182 * P], c1h = ch[182 * P];             \
     SBX(c0l, c0h, cl[364 * P], ch[364 * P], Al, Ah); /* Y[0] */                                  \
     const T Y0l = Al, Y0h = Ah;                                                           \
-    for (int v = 0; v < 182; v++) {                                                              \
-      T xl = cl[(v + 365) * P], xh = ch[(v + 365) * P];                                   \
-      T yl = cl[(v + 547) * P], yh = ch[(v + 547) * P];                                   \
-      T nl = cl[(v + 1) * P], nh = ch[(v + 1) * P];                                       \
-      T ml = cl[(v + 183) * P], mh = ch[(v + 183) * P];                                   \
-      T Cl, Ch, Bl, Bh, Dl, Dh, El, Eh;                                                   \
-      SBX(xl, xh, c0l, c0h, Cl, Ch); /* Y[2v+1]   = S(c[v+365], c[v]) */                         \
-      SBX(yl, yh, c1l, c1h, Bl, Bh); /* Y[2v+365] = S(c[v+547], c[v+182]) */                     \
-      SBX(nl, nh, xl, xh, Dl, Dh);   /* Y[2v+2]   = S(c[v+1], c[v+365]) */                       \
-      SBX(ml, mh, yl, yh, El, Eh);   /* Y[2v+366] = S(c[v+183], c[v+547]) */                     \
-      SBX(Al, Ah, Bl, Bh, sl[4 * v * P], sh[4 * v * P]);                                         \
-      SBX(Bl, Bh, Cl, Ch, sl[(4 * v + 1) * P], sh[(4 * v + 1) * P]);                             \
-      SBX(Cl, Ch, El, Eh, sl[(4 * v + 2) * P], sh[(4 * v + 2) * P]);                             \
-      SBX(El, Eh, Dl, Dh, sl[(4 * v + 3) * P], sh[(4 * v + 3) * P]);                             \
-      Al = Dl, Ah = Dh, c0l = nl, c0h = nh, c1l = ml, c1h = mh;                                  \
-    }                                                                                            \
+    for (int v = 0; v < 182; v++)                                                                \
+      BS_STEP(T, P, cl, ch, v, Al, Ah, c0l, c0h, c1l, c1h, sl + 4 * v * P, sh + 4 * v * P, P);   \
     SBX(Al, Ah, Y0l, Y0h, sl[728 * P], sh[728 * P]); /* S(Y[364], Y[0]) */                       \
+  }                                                                                              \
+  TARGET __attribute__((unused)) static void NAME##_three(const T *restrict cl, const T *restrict ch,      \
+                                  T *restrict sl, T *restrict sh) {                \
+    T al[BS_RING], ah[BS_RING], bl[BS_RING], bh[BS_RING]; /* s[j], s[364 + j] */                 \
+    T Y0l, Y0h, Bl, Bh, s0l, s0h, s364l, s364h, s365l, s365h;                                    \
+    T a0l = cl[0], a0h = ch[0], a1l = cl[182 * P], a1h = ch[182 * P];                            \
+    T b0l = cl[91 * P], b0h = ch[91 * P], b1l = cl[273 * P], b1h = ch[273 * P];                  \
+    SBX(a0l, a0h, cl[364 * P], ch[364 * P], Y0l, Y0h); /* Y[0] */                                \
+    SBX(b0l, b0h, cl[455 * P], ch[455 * P], Bl, Bh);   /* Y[182] */                              \
+    T Al = Y0l, Ah = Y0h;                                                                        \
+    for (int v = 0; v < 91; v++) {                                                               \
+      const int o = (4 * v) % BS_RING;                                                           \
+      BS_STEP(T, P, cl, ch, v, Al, Ah, a0l, a0h, a1l, a1h, al + o, ah + o, 1);                   \
+      BS_STEP(T, P, cl, ch, v + 91, Bl, Bh, b0l, b0h, b1l, b1h, bl + o, bh + o, 1);              \
+      if (v == 0) {                                                                              \
+        s0l = al[0], s0h = ah[0], s364l = bl[0], s364h = bh[0], s365l = bl[1], s365h = bh[1];    \
+      }                                                                                          \
+      for (int j = v ? 4 * v - 1 : 1; j <= 4 * v + 2; j++) BS_THIRD(T, P, j);                    \
+    }                                                                                            \
+    SBX(Bl, Bh, Y0l, Y0h, bl[364 % BS_RING], bh[364 % BS_RING]); /* s[728] */                    \
+    BS_THIRD(T, P, 363);                                                                         \
+    SBX(s0l, s0h, s364l, s364h, sl[0], sh[0]);                                                   \
+    SBX(s364l, s364h, bl[364 % BS_RING], bh[364 % BS_RING], sl[P], sh[P]);                       \
+    SBX(s365l, s365h, s0l, s0h, sl[728 * P], sh[728 * P]);                                       \
   }
 
 #endif

@@ -3,10 +3,11 @@
  * moves of trits between lanes and rows (64x64 bit transposes; AVX-512BW
  * byte masks when the CPU has them).
  *
- * Two rounds per pass (curl_bitslice.h): a pass reads and writes the state
- * once for two rounds (the single-round form reads it 1.5 times and writes
- * it once per round), which is what limits a 512-lane state (93 KiB, beyond
- * L1). */
+ * Three rounds per pass (curl_bitslice.h _three): a pass reads and writes
+ * the state once for three rounds (the two-round form once for two, the
+ * single-round form 1.5 reads and one write per round); that traffic is what
+ * limits a 512-lane state (93 KiB, beyond L1). Other round counts start
+ * with one _one or _two pass. */
 #include <string.h>
 
 #include "p2pgrid/curl.h"
@@ -36,14 +37,14 @@
   TARGET static void NAME##_transform(pg_curlx *s, int rounds) {                                 \
     NAME##_v *al = (NAME##_v *)(void *)s->lo, *ah = (NAME##_v *)(void *)s->hi;                  \
     NAME##_v *bl = (NAME##_v *)(void *)s->tlo, *bh = (NAME##_v *)(void *)s->thi, *t;             \
-    int r = 0;                                                                                   \
-    if (rounds % 2) {                                                                            \
+    int r = rounds % 3;                                                                          \
+    if (r == 1)                                                                                  \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_one(al + p, ah + p, bl + p, bh + p);         \
-      t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
-      r = 1;                                                                                     \
-    }                                                                                            \
-    for (; r < rounds; r += 2) {                                                                 \
+    if (r == 2)                                                                                  \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_two(al + p, ah + p, bl + p, bh + p);         \
+    if (r) t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                     \
+    for (; r < rounds; r += 3) {                                                                 \
+      for (int p = 0; p < NAME##_PARTS; p++) NAME##_three(al + p, ah + p, bl + p, bh + p);       \
       t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
     }                                                                                            \
     if ((void *)al != (void *)s->lo) {                                                           \

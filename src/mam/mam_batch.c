@@ -274,9 +274,17 @@ typedef struct keyent {
   pg_trit addr[MAM_HASH];
 } keyent;
 
+/* The cache also keeps the batch's workspace from call to call (bit-sliced
+ * states, signing checkpoints, staging rows: several MB whose fresh pages
+ * cost a page fault each per call); it grows to the largest security level
+ * seen and is wiped, not freed, at the end of each call. */
 struct pg_mam_keys {
   keyent *e;
   size_t cap, n; /* cap: a power of two, n < cap / 2 */
+  bx x;          /* x.S == NULL: not made yet */
+  rate_rows *ck; /* ck_frags fragments' checkpoints */
+  size_t ck_frags;
+  pg_trit *tmp; /* W * 243 */
 };
 
 int pg_mam_keys_new(pg_mam_keys **keys) {
@@ -293,6 +301,9 @@ int pg_mam_keys_new(pg_mam_keys **keys) {
 
 void pg_mam_keys_free(pg_mam_keys *keys) {
   if (!keys) return;
+  if (keys->x.S) bx_free(&keys->x);
+  free(keys->ck);
+  free(keys->tmp);
   mam_wipe(keys->e, keys->cap * sizeof *keys->e);
   free(keys->e);
   free(keys);
@@ -639,25 +650,66 @@ static void citem_free(citem *c) {
   c->P = c->addrs = NULL;
 }
 
+/* The checkpoints and staging rows of a level of frags fragments: the
+ * cache's (grown if needed) or, without a cache, fresh ones. */
+static int level_ws(pg_mam_keys *keys, size_t frags, rate_rows **ck, pg_trit **tmp) {
+  const size_t ckb = (size_t)MAM_CKPTS * frags * sizeof **ck, tb = (size_t)W * MAM_HASH;
+  if (!keys) {
+    *ck = aligned_alloc(64, ckb);
+    *tmp = malloc(tb);
+    if (*ck && *tmp) return PG_OK;
+    free(*ck), free(*tmp);
+    return PG_ERR_NOMEM;
+  }
+  if (keys->ck_frags < frags) {
+    rate_rows *n = aligned_alloc(64, ckb);
+    if (!n) return PG_ERR_NOMEM;
+    free(keys->ck); /* wiped after its last use */
+    keys->ck = n, keys->ck_frags = frags;
+  }
+  if (!keys->tmp && !(keys->tmp = malloc(tb))) return PG_ERR_NOMEM;
+  *ck = keys->ck, *tmp = keys->tmp;
+  return PG_OK;
+}
+
 /* Items [0, m) of one security level, 512 at a time. */
 static int create_level(bx *x, pg_mam_keys *keys, citem *it, size_t m, pg_mam_message *out,
                         int *rc) {
   const size_t frags = it[0].pl.frags;
-  rate_rows *ck = aligned_alloc(64, (size_t)MAM_CKPTS * frags * sizeof *ck);
-  pg_trit *tmp = malloc((size_t)W * MAM_HASH);
-  if (!ck || !tmp) {
-    free(ck);
-    free(tmp);
-    return PG_ERR_NOMEM;
-  }
+  rate_rows *ck;
+  pg_trit *tmp;
+  if (level_ws(keys, frags, &ck, &tmp)) return PG_ERR_NOMEM;
   bool ck_used = false; /* untouched (all signing leaves cached): no pages to wipe */
   for (size_t a = 0; a < m; a += W)
     create_group(x, keys, it + a, m - a < W ? m - a : W, ck, &ck_used, out, rc, tmp);
   if (ck_used) mam_wipe(ck, (size_t)MAM_CKPTS * frags * sizeof *ck);
   mam_wipe(tmp, (size_t)W * MAM_HASH);
-  free(ck);
-  free(tmp);
+  if (!keys) free(ck), free(tmp);
   return PG_OK;
+}
+
+/* The bit-sliced states of a call: the cache's, made once, or fresh ones. */
+static int batch_bx(pg_mam_keys *keys, bx **x, bx *own) {
+  if (!keys) {
+    *x = own;
+    return bx_new(own);
+  }
+  if (!keys->x.S && bx_new(&keys->x)) {
+    memset(&keys->x, 0, sizeof keys->x); /* bx_new freed what it made */
+    return PG_ERR_NOMEM;
+  }
+  *x = &keys->x;
+  return PG_OK;
+}
+
+/* End of a call: a cache's states are wiped (key and chain rows), others freed. */
+static void batch_bx_done(pg_mam_keys *keys, bx *x) {
+  if (!keys) {
+    bx_free(x);
+    return;
+  }
+  mam_wipe(x->K, sizeof *x->K);
+  mam_wipe(x->C, sizeof *x->C);
 }
 
 int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size_t n,
@@ -667,15 +719,15 @@ int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size
   firstfail f = {SIZE_MAX, {{0}}};
   int *rc = malloc(n * sizeof *rc);
   citem *it = calloc(n, sizeof *it);
-  bx x;
-  if (!rc || !it || bx_new(&x)) {
+  bx own, *x = NULL;
+  if (!rc || !it || batch_bx(keys, &x, &own)) {
     free(rc);
     free(it);
     return pg_fail(d, PG_ERR_NOMEM, "out of memory for a batch of %zu messages", n);
   }
   int err = create_checks(items, n, rc, &f);
   if (err) {
-    bx_free(&x);
+    batch_bx_done(keys, x);
     free(rc);
     free(it);
     return pg_fail(d, err, "out of memory for a batch of %zu messages", n);
@@ -706,14 +758,14 @@ int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size
     }
   }
   for (size_t a = 0, sec = 1; sec <= 3; a += m[sec], sec++) {
-    if (m[sec] == 0 || create_level(&x, keys, it + a, m[sec], out, rc) == PG_OK) continue;
+    if (m[sec] == 0 || create_level(x, keys, it + a, m[sec], out, rc) == PG_OK) continue;
     for (size_t k = a; k < a + m[sec]; k++) rc[it[k].idx] = PG_ERR_NOMEM;
   }
   for (size_t k = 0; k < total; k++) {
     if (rc[it[k].idx]) note_fail(&f, it[k].idx, NULL, rc[it[k].idx]);
     citem_free(&it[k]);
   }
-  bx_free(&x);
+  batch_bx_done(keys, x);
   free(it);
   err = finish_batch(rc, n, rc_out, &f, d);
   free(rc);
