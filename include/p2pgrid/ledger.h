@@ -66,7 +66,11 @@ void pg_ledger_free(pg_ledger *l); /* NULL ok */
 
 /* The white-flag hook (a pg_tx_confirm_fn; ctx is the pg_ledger). Validates
  * the transaction of m against the ledger as it stands, including outputs
- * booked earlier in the same milestone; books it when valid. */
+ * booked earlier in the same milestone; books it when valid. Signatures that
+ * verified are remembered (up to 32768, 1 MiB, allocated on first use), so
+ * the real white flag after the coordinator's dry run does not verify them
+ * again; a signature is accepted only if its exact (public key, essence
+ * hash, signature) verified before. Called under the Tangle's lock only. */
 int pg_ledger_apply(void *ctx, uint32_t milestone_index, const uint8_t msg_id[PG_ID_LEN],
                     const pg_message *m, bool *included, uint8_t *conflict_reason);
 

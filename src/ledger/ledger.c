@@ -46,6 +46,10 @@ struct pg_ledger {
   sqlite3 *rdb; /* our read-only connection */
   sqlite3_stmt *w[W_COUNT];
   pthread_mutex_t rlock; /* serialises use of rdb */
+  /* signatures already verified (sig_ok_seen): written and read only from
+   * pg_ledger_apply, which the Tangle's lock serialises; NULL until the
+   * first verification */
+  uint8_t (*sig_ok)[32];
   /* digest cache (under rlock): digests[0..ndigests) = D(0)..D(ndigests-1) */
   uint8_t (*digests)[32];
   size_t ndigests, capdigests;
@@ -102,6 +106,7 @@ void pg_ledger_free(pg_ledger *l) {
   if (l->rdb) sqlite3_close(l->rdb);
   pthread_mutex_destroy(&l->rlock);
   free(l->digests);
+  free(l->sig_ok);
   free(l->genesis);
   free(l);
 }
@@ -288,12 +293,42 @@ static int check_dust(pg_ledger *l, const pg_transaction *tx, const input_state 
   return PG_OK;
 }
 
+/* Verified signatures, remembered: a milestone's confirmation runs the
+ * white flag twice (the coordinator's dry run for the Merkle root, then the
+ * real one), and a valid signature stays valid, so the second run finds it
+ * here instead of verifying again. Direct-mapped by a digest of (public
+ * key, essence hash, signature); a collision only evicts (the signature is
+ * verified again). Only successes are stored: a hit is exactly "this
+ * verification returned PG_OK before". */
+#define SIG_CACHE_SLOTS (1u << 15)
+
+static void sig_digest(const pg_unlock_block *sb, const uint8_t hash[32], uint8_t out[32]) {
+  pg_blake2b h;
+  pg_blake2b256_init(&h);
+  pg_blake2b256_update(&h, sb->public_key, 32);
+  pg_blake2b256_update(&h, hash, 32);
+  pg_blake2b256_update(&h, sb->signature, 64);
+  pg_blake2b256_final(&h, out);
+}
+
+static bool sig_valid(pg_ledger *l, const pg_unlock_block *sb, const uint8_t hash[32]) {
+  uint8_t key[32];
+  sig_digest(sb, hash, key);
+  size_t slot = ((size_t)key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16) & (SIG_CACHE_SLOTS - 1);
+  if (l->sig_ok && memcmp(l->sig_ok[slot], key, 32) == 0) return true;
+  if (pg_ed25519_verify(sb->public_key, hash, 32, sb->signature) != PG_OK) return false;
+  if (!l->sig_ok) l->sig_ok = calloc(SIG_CACHE_SLOTS, sizeof *l->sig_ok); /* NULL: no cache */
+  if (l->sig_ok) memcpy(l->sig_ok[slot], key, 32);
+  return true;
+}
+
 /* Checks signature block `sb` for an input locked to `address`. */
-static bool unlock_ok(const pg_unlock_block *sb, const uint8_t address[32], const uint8_t hash[32]) {
+static bool unlock_ok(pg_ledger *l, const pg_unlock_block *sb, const uint8_t address[32],
+                      const uint8_t hash[32]) {
   uint8_t addr[32];
   pg_blake2b256(sb->public_key, 32, addr);
   if (memcmp(addr, address, 32) != 0) return false;
-  return pg_ed25519_verify(sb->public_key, hash, 32, sb->signature) == PG_OK;
+  return sig_valid(l, sb, hash);
 }
 
 /* Returns PG_OK with *reason = 0 when valid, or PG_OK with a conflict reason,
@@ -340,7 +375,7 @@ static int validate(pg_ledger *l, uint32_t ms, const pg_transaction *tx, input_s
   for (size_t i = 0; i < tx->inputs_count; i++) {
     const pg_unlock_block *u = &tx->unlocks[i];
     if (u->type == 1) u = &tx->unlocks[u->reference]; /* syntax checked: an earlier signature */
-    if (u->type != 0 || !unlock_ok(u, in[i].address, hash)) {
+    if (u->type != 0 || !unlock_ok(l, u, in[i].address, hash)) {
       *reason = PG_CONFLICT_INVALID_SIGNATURE;
       return PG_OK;
     }

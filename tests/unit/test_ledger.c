@@ -307,6 +307,36 @@ static void test_sum_and_signature(void **state) {
   drop(&t3);
 }
 
+/* The dry run and the real white flag verify the same signature twice; the
+ * ledger remembers verified ones. A remembered valid signature must not let
+ * a tampered copy of the same transaction through, before or after. */
+static void test_remembered_signature(void **state) {
+  (void)state;
+  pg_tx_input_spec in = input(F.genesis_tx, 1, 1);
+  pg_tx_output_spec all = output(2, 5000000, 0);
+  built good, bad;
+  build(&good, &in, 1, &all, 1);
+  build(&bad, &in, 1, &all, 1);
+  ((uint8_t *)bad.m.u.transaction->unlocks[0].signature)[7] ^= 1;
+  bool inc;
+  uint8_t reason = 0;
+  /* a dry run: applied inside a savepoint that is rolled back */
+  assert_int_equal(sqlite3_exec(F.db, "BEGIN; SAVEPOINT dry", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(pg_ledger_apply(F.l, 1, good.msg_id, &good.m, &inc, &reason), PG_OK);
+  assert_true(inc);
+  assert_int_equal(sqlite3_exec(F.db, "ROLLBACK TO dry; RELEASE dry; COMMIT", NULL, NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(balance(1), 5000000);
+  assert_int_equal(apply(&bad, 1, &inc), PG_CONFLICT_INVALID_SIGNATURE);
+  assert_false(inc);
+  assert_int_equal(apply(&good, 1, &inc), PG_CONFLICT_NONE);
+  assert_true(inc);
+  assert_int_equal(balance(2), 5000000);
+  assert_supply();
+  drop(&good);
+  drop(&bad);
+}
+
 static void test_reference_unlocks(void **state) {
   (void)state;
   /* two outputs on address 2, then spend both with one key: signature + reference */
@@ -428,6 +458,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_genesis_and_transfer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_double_spend, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sum_and_signature, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_remembered_signature, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reference_unlocks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dust, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dust_protection_off, setup, teardown),
