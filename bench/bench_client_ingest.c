@@ -1,13 +1,19 @@
 /* HTTP ingest: data messages posted to a real `p2pgrid node` (min_pow_score
  * 0, coordinator every second) through the HTTP node client, one keep-alive
- * connection per client. Prints "name: value unit" lines only.
+ * connection per client, with 1, 2 and 8 clients. Prints "name: value unit"
+ * lines only: messages/s per run and the CPU time (user + system, from
+ * /proc/<pid>/stat) per message of the node and of the clients (this
+ * process), which a busy machine disturbs less than the rate, and the rate
+ * that CPU cost allows on all online cores (cores * 1e6 / (node + client
+ * us/message): the ceiling when nothing else runs).
  *
  *   bench_client_ingest [P2PGRID_BINARY]
  *
  * The binary comes from argv[1], else $P2PGRID, else ../p2pgrid next to this
  * program (build/<preset>/bench/ -> build/<preset>/p2pgrid). Env
  * PG_BENCH_SECONDS (default 5) caps each run's time, PG_BENCH_MESSAGES
- * (default 5000) its message count. Each message is the JSON draft
+ * (default 20000) its message count, PG_BENCH_WORKERS (default: the node's
+ * own default) the node's HTTP thread pool (api.workers). Each message is the JSON draft
  * {"payload":{"type":2,"index":hex,"data":hex}}: the node fills network id,
  * parents (tip selection) and nonce, then validates and stores it. */
 #include <errno.h>
@@ -110,7 +116,16 @@ static int node_start(const char *bin, node_proc *n) {
                   "coordinator.generate=true",
                   "--set",
                   "coordinator.interval=1s",
+                  NULL,
+                  NULL,
                   NULL};
+  char workers[64];
+  const char *w = getenv("PG_BENCH_WORKERS");
+  if (w && *w) {
+    snprintf(workers, sizeof workers, "api.workers=%s", w);
+    argv[16] = "--set";
+    argv[17] = workers;
+  }
   int rc = posix_spawn(&n->pid, bin, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   close(p[1]);
@@ -180,8 +195,28 @@ static void *worker_main(void *p) {
   return NULL;
 }
 
-/* Messages per second with `threads` clients (one connection each). */
-static double run(const char *url, int threads, unsigned max_messages, double seconds) {
+/* CPU seconds (user + system) the process has used so far; < 0 if unknown. */
+static double proc_cpu_s(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+  unsigned long long ut = 0, st = 0;
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    return -1;
+  return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Messages per second with `threads` clients (one connection each); *cpu_us
+ * gets the node's CPU time per message (user + system), *client_us the
+ * clients' (this process), < 0 if unknown. */
+static double run(const char *url, pid_t node, int threads, unsigned max_messages, double seconds,
+                  double *cpu_us, double *client_us) {
+  double cpu0 = proc_cpu_s(node), self0 = proc_cpu_s(getpid());
   worker w[8];
   pthread_t t[8];
   if (threads > 8) threads = 8;
@@ -203,6 +238,9 @@ static double run(const char *url, int threads, unsigned max_messages, double se
     }
   }
   double dt = now_s() - t0;
+  double cpu1 = proc_cpu_s(node), self1 = proc_cpu_s(getpid());
+  *cpu_us = cpu0 >= 0 && cpu1 >= 0 && total ? (cpu1 - cpu0) * 1e6 / total : -1;
+  *client_us = self0 >= 0 && self1 >= 0 && total ? (self1 - self0) * 1e6 / total : -1;
   if (failed && total == 0) return -1;
   return (double)total / dt;
 }
@@ -227,9 +265,9 @@ int main(int argc, char **argv) {
   const char *s = getenv("PG_BENCH_SECONDS");
   const char *m = getenv("PG_BENCH_MESSAGES");
   double seconds = s ? atof(s) : 5.0;
-  unsigned messages = m ? (unsigned)strtoul(m, NULL, 10) : 5000;
+  unsigned messages = m ? (unsigned)strtoul(m, NULL, 10) : 20000;
   if (seconds <= 0) seconds = 5.0;
-  if (messages == 0) messages = 5000;
+  if (messages == 0) messages = 20000;
   signal(SIGPIPE, SIG_IGN);
 
   node_proc n;
@@ -251,14 +289,25 @@ int main(int argc, char **argv) {
     pg_client_free(c);
   }
   int status = 0;
-  double r1 = run(n.url, 1, messages, seconds);
-  if (r1 >= 0) printf("client_ingest_http_1_client: %.0f messages/s\n", r1);
-  else status = 1;
-  fflush(stdout);
-  double r2 = run(n.url, 2, messages, seconds);
-  if (r2 >= 0) printf("client_ingest_http_2_clients: %.0f messages/s\n", r2);
-  else status = 1;
-  fflush(stdout);
+  static const int clients[] = {1, 2, 8};
+  for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++) {
+    double cpu = -1, client = -1;
+    double r = run(n.url, n.pid, clients[i], messages, seconds, &cpu, &client);
+    const char *name = clients[i] == 1 ? "client" : "clients";
+    if (r >= 0) {
+      printf("client_ingest_http_%d_%s: %.0f messages/s\n", clients[i], name, r);
+      if (cpu >= 0)
+        printf("client_ingest_http_%d_%s_node_cpu: %.1f us/message\n", clients[i], name, cpu);
+      if (client >= 0)
+        printf("client_ingest_http_%d_%s_client_cpu: %.1f us/message\n", clients[i], name, client);
+      if (cpu > 0 && client >= 0) /* the rate all cores would give at that CPU cost */
+        printf("client_ingest_http_%d_%s_cpu_bound: %.0f messages/s\n", clients[i], name,
+               (double)sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / (cpu + client));
+    } else {
+      status = 1;
+    }
+    fflush(stdout);
+  }
   node_stop(&n);
   return status;
 }
