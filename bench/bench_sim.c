@@ -5,7 +5,13 @@
  *   sim_full_demo_slots_per_s: full mode (real entities on an in-process
  *     Tangle) on examples/scenarios/demo.ini (a day, 3 producers, 8
  *     households); node and entity databases in /dev/shm when there is one,
- *     else TMPDIR. */
+ *     else TMPDIR.
+ *   sim_full_1000_day_s: full mode on a generated community of 1000
+ *     households and 40 producers (120 sources) over a day of 15-minute
+ *     slots (96): wall seconds, slots/s and microseconds per
+ *     participant-slot. argv[2]: households (default 1000), argv[3]: slots
+ *     (default 96); argv[1] 0 runs only this one. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,10 +55,65 @@ static int run(pg_config *c, pg_sim_mode mode, const char *label, double *rate_p
   return rc ? -1 : 0;
 }
 
+/* Full mode on a generated community: nh households, 40 producers, `slots`
+ * 15-minute slots; prints seconds, slots/s and us per participant-slot. */
+static void bench_full_community(int nh, int slots) {
+  char ini[1024];
+  snprintf(ini, sizeof ini,
+           "[scenario]\nname = bench-full\nstart = 2025-06-21\nduration = %dm\nslot = 15m\n"
+           "seed = 1\nmode = full\n"
+           "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
+           "fee_per_kwh = 5Mi\nfee_bp = 100\npayout_min = 1Mi\n"
+           "[producers]\ncount = 40\nsources_per_producer = 3\nsolar_share = 0.75\n"
+           "kwp_min = 10\nkwp_max = 60\nwind_kw_min = 10\nwind_kw_max = 50\n"
+           "[households]\ncount = %d\n",
+           slots * 15, nh);
+  pg_config *c = NULL;
+  pg_diag d = {{0}};
+  pg_scenario s;
+  if (pg_config_new(&c) != PG_OK || pg_config_load_string(c, "bench-full", ini, strlen(ini), &d) ||
+      pg_scenario_from_config(c, &s, &d)) {
+    fprintf(stderr, "bench_sim full community: %s\n", d.msg);
+    pg_config_free(c);
+    return;
+  }
+  pg_config_free(c);
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/bench_simfull_XXXXXX", bench_tmpbase());
+  if (!mkdtemp(dir)) {
+    pg_scenario_free(&s);
+    return;
+  }
+  pg_sim_opts o = {.mode = PG_SIM_FULL, .out_dir = dir};
+  pg_sim_result r;
+  uint64_t t0 = pg_monotonic_ms();
+  int rc = pg_sim_run(&s, &o, &r, &d);
+  double secs = (double)(pg_monotonic_ms() - t0) / 1000.0;
+  if (rc) {
+    fprintf(stderr, "bench_sim full community: %s\n", d.msg);
+  } else {
+    size_t n = s.n_households + s.n_producers;
+    double ps = secs > 0 ? secs : 1e-3;
+    printf("sim_full_%d_day_s: %.1f s (%zu participants, %zu slots, %llu messages)\n", nh, secs, n,
+           r.n_slots, (unsigned long long)r.messages);
+    printf("sim_full_%d_slots_per_s: %.2f slots/s\n", nh, (double)r.n_slots / ps);
+    printf("sim_full_%d_us_per_participant_slot: %.0f us\n", nh,
+           ps * 1e6 / ((double)n * (double)(r.n_slots ? r.n_slots : 1)));
+    pg_sim_result_free(&r);
+  }
+  pg_scenario_free(&s);
+  bench_rmtree(dir);
+}
+
 int main(int argc, char **argv) {
   pg_log_set_level(PG_LOG_ERROR);
   int days = argc > 1 ? atoi(argv[1]) : 365;
+  bool market = !(argc > 1 && days == 0);
   if (days < 1 || days > 400) days = 365;
+  int full_nh = argc > 2 ? atoi(argv[2]) : 1000;
+  int full_slots = argc > 3 ? atoi(argv[3]) : 96;
+  if (full_nh < 1 || full_nh > 100000) full_nh = 1000;
+  if (full_slots < 1 || full_slots > 96 * 366) full_slots = 96;
   char ini[1024];
   snprintf(ini, sizeof ini,
            "[scenario]\nname = bench\nstart = 2025-01-01\nduration = %dd\nslot = 15m\nseed = 1\n"
@@ -65,7 +126,8 @@ int main(int argc, char **argv) {
   pg_config *c = NULL;
   pg_diag d = {{0}};
   double rate = 0;
-  if (pg_config_new(&c) == PG_OK && pg_config_load_string(c, "bench", ini, strlen(ini), &d) == PG_OK &&
+  if (market && pg_config_new(&c) == PG_OK &&
+      pg_config_load_string(c, "bench", ini, strlen(ini), &d) == PG_OK &&
       run(c, PG_SIM_MARKET_ONLY, "market-only", &rate) == 0)
     printf("sim_market_only_participant_slots_per_s: %.0f participant-slots/s (1040 participants, %d days)\n",
            rate, days);
@@ -77,12 +139,14 @@ int main(int argc, char **argv) {
   char *slash = strrchr(path, '/');
   if (slash) snprintf(slash, sizeof path - (size_t)(slash - path), "/../examples/scenarios/demo.ini");
   else snprintf(path, sizeof path, "examples/scenarios/demo.ini");
-  if (pg_config_new(&c) == PG_OK && pg_config_load_file(c, path, &d) == PG_OK) {
+  if (!market) {
+  } else if (pg_config_new(&c) == PG_OK && pg_config_load_file(c, path, &d) == PG_OK) {
     if (run(c, PG_SIM_FULL, "full", &rate) == 0)
       printf("sim_full_demo_slots_per_s: %.1f slots/s (demo.ini, state in %s)\n", rate, bench_tmpbase());
   } else {
     fprintf(stderr, "bench_sim: %s\n", d.msg);
   }
   pg_config_free(c);
+  bench_full_community(full_nh, full_slots);
   return 0;
 }

@@ -158,25 +158,25 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   if (!rc) e->registered = v != 0;
 
   if (!rc && main_channel) {
-    rc = pg_db_begin(e->db, d);
+    rc = pg_grid_begin(e->db, d);
     bool created = false;
     pg_chan_info ci;
     if (!rc) rc = pg_chan_ensure(e->db, "main", e->security, &ci, &created, d);
     if (!rc && created) rc = queue_hello(e, &ci, type, d);
     if (!rc)
-      rc = pg_db_commit(e->db, d);
+      rc = pg_grid_commit(e->db, d);
     else
       pg_db_rollback(e->db);
   }
   if (rc) {
-    sqlite3_close(e->db);
+    pg_grid_db_close(e->db);
     e->db = NULL;
   }
   return rc;
 }
 
 void pg_entity_fini(pg_entity *e) {
-  if (e->db) sqlite3_close(e->db);
+  if (e->db) pg_grid_db_close(e->db);
   e->db = NULL;
 }
 
@@ -249,7 +249,7 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
     }
     bool has_ret = ans.has_return;
     const pg_grid_channel ret = ans.ret;
-    rc = pg_db_begin(e->db, d);
+    rc = pg_grid_begin(e->db, d);
     if (!rc && ans.record[0]) rc = pg_kv_set_text(e->db, "record_root", ans.record, d);
     if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_root", ret.root, d);
     if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_side_key", ret.side_key, d);
@@ -261,7 +261,7 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
     }
     if (!rc) rc = pg_kv_set_i64(e->db, "registered", 1, d);
     if (!rc)
-      rc = pg_db_commit(e->db, d);
+      rc = pg_grid_commit(e->db, d);
     else
       pg_db_rollback(e->db);
     if (!rc) {

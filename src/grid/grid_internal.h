@@ -43,6 +43,27 @@ PG_NODISCARD int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg
 /* {"name": count, ...} of the counters table. */
 PG_NODISCARD int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d);
 
+/* ---- prepared statements kept per connection (store.c) ----
+ * Statements the entities run every step are prepared once per connection
+ * and reused (parsing SQL was a fifth of a full-mode simulation's time).
+ * pg_stmt_get: *st = the statement of (db, sql), reset and unbound, ready to
+ * bind; sql is keyed by its address, so it must be a constant (a literal),
+ * never text built at run time (use pg_db_prepare for that). While a cached
+ * statement is out, a second get of the same (db, sql) gets a fresh one.
+ * pg_stmt_put: resets a cached statement and takes it back, finalizes any
+ * other (so it replaces sqlite3_finalize everywhere; NULL is a no-op).
+ * pg_stmt_step_done: pg_db_step_done that puts instead of finalizing. pg_grid_db_close forgets a connection's statements and closes it
+ * (every connection that used pg_stmt_get is closed through it).
+ * pg_grid_begin / pg_grid_commit are pg_db_begin / pg_db_commit on cached
+ * statements (commit rolls back when it fails). Threads: a global mutex
+ * guards the cache; a statement is used by the thread that got it. */
+PG_NODISCARD int pg_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d);
+void pg_stmt_put(sqlite3_stmt *st);
+PG_NODISCARD int pg_stmt_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d);
+void pg_grid_db_close(sqlite3 *db);
+PG_NODISCARD int pg_grid_begin(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_grid_commit(sqlite3 *db, pg_diag *d);
+
 /* The tables every entity database has (kv, counters, channels, outbox). */
 extern const char pg_entity_schema[];
 
