@@ -242,9 +242,10 @@ static int unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
 
 /* Phase 1 of a flush: the MAM messages of every row not created yet, in one
  * transaction, each row under its own savepoint (a row that fails keeps the
- * rows before it: they are committed, the error returned). This loop is
- * where a batched create (every channel's next message at once) goes. */
-static int create_all(sqlite3 *db, pg_diag *d) {
+ * rows before it: they are committed, the error returned). This loop (and
+ * pg_grid_flush_outboxes's over many databases) is where a batched create
+ * (every channel's next message at once) goes. */
+int pg_chan_create_queued(sqlite3 *db, pg_diag *d) {
   out_row *v = NULL;
   size_t n = 0;
   int rc = unsent_rows(db, &v, &n, d);
@@ -272,18 +273,16 @@ static int create_all(sqlite3 *db, pg_diag *d) {
   return rc;
 }
 
-/* A flush: every queued message created (create_all), then attached in
- * order; the attached ones are marked sent in one transaction at the end (a
- * crash before that re-attaches the same payloads: readers see the same
- * messages). */
-int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
+/* Attaches the created rows in order; the attached ones are marked sent in
+ * one transaction at the end (a crash before that re-attaches the same
+ * payloads: readers see the same messages). */
+int pg_chan_send_created(sqlite3 *db, pg_client *c, int crc, const pg_diag *cd, size_t *sent,
+                         pg_diag *d) {
   if (sent) *sent = 0;
-  pg_diag cd = {{0}};
-  int crc = create_all(db, &cd); /* the rows created before a failure still go out */
   out_row *v = NULL;
   size_t n = 0;
   int rc = unsent_rows(db, &v, &n, d);
-  if (!rc && n == 0 && crc) rc = pg_fail(d, crc, "%s", cd.msg);
+  if (!rc && n == 0 && crc) rc = pg_fail(d, crc, "%s", cd->msg);
   if (rc || n == 0) return rc;
   size_t done = 0;
   int arc = PG_OK;
@@ -303,9 +302,17 @@ int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
   else pg_db_rollback(db);
   if (!rc && sent) *sent = done;
   if (!rc && arc) rc = pg_fail(d, arc, "channel %s: attach failed: %s", v[done].channel, ad.msg);
-  if (!rc && crc) rc = pg_fail(d, crc, "%s", cd.msg);
+  if (!rc && crc) rc = pg_fail(d, crc, "%s", cd->msg);
   free_rows(v, n);
   return rc;
+}
+
+/* A flush: every queued message created, then attached in order (the rows
+ * created before a failure to create one still go out). */
+int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
+  pg_diag cd = {{0}};
+  int crc = pg_chan_create_queued(db, &cd);
+  return pg_chan_send_created(db, c, crc, &cd, sent, d);
 }
 
 int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d) {

@@ -426,3 +426,5 @@ int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d) {
   *out = o;
   return PG_OK;
 }
+
+pg_grid_outbox *pg_consumer_outbox(pg_consumer *c) { return (pg_grid_outbox *)&c->e; }

@@ -118,6 +118,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->security = o->security ? o->security : 2;
   e->upstream = o->upstream;
   e->retry_ms = o->retry_ms ? o->retry_ms : 2000;
+  e->defer_flush = o->defer_flush;
   e->type = type;
   e->key = o->key;
   e->events = o->events;
@@ -274,17 +275,50 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
   return rc;
 }
 
-int pg_entity_flush(pg_entity *e, pg_diag *d) {
-  uint64_t now = pg_entity_now(e);
-  if (now < e->next_flush_ms) return PG_OK;
-  pg_diag fd = {{0}};
-  int rc = pg_chan_flush(e->db, e->client, NULL, &fd);
-  if (rc == PG_ERR_DB) return pg_fail(d, rc, "%s", fd.msg);
+/* A flush's result: a database error is returned, any other failure
+ * counted and paused for retry_ms. */
+static int flush_outcome(pg_entity *e, uint64_t now, int rc, const pg_diag *fd, pg_diag *d) {
+  if (rc == PG_ERR_DB) return pg_fail(d, rc, "%s", fd->msg);
   if (rc) {
-    pg_entity_problem(e, "attach_failures", "%s", fd.msg);
+    pg_entity_problem(e, "attach_failures", "%s", fd->msg);
     e->next_flush_ms = now + e->retry_ms;
   }
   return PG_OK;
+}
+
+int pg_entity_flush(pg_entity *e, pg_diag *d) {
+  uint64_t now = pg_entity_now(e);
+  if (e->defer_flush || now < e->next_flush_ms) return PG_OK;
+  pg_diag fd = {{0}};
+  int rc = pg_chan_flush(e->db, e->client, NULL, &fd);
+  return flush_outcome(e, now, rc, &fd, d);
+}
+
+/* pg_grid_outbox is the entity itself (grid.h). */
+int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_diag *d) {
+  pg_entity **es = (pg_entity **)v;
+  int *crc = calloc(n + 1, sizeof *crc);
+  pg_diag *cd = calloc(n + 1, sizeof *cd);
+  if (!crc || !cd) {
+    free(crc), free(cd);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  int rc = PG_OK;
+  /* phase 1: every outbox's queued messages created (the batched create) */
+  for (size_t i = 0; i < n; i++) {
+    if (pg_entity_now(es[i]) < es[i]->next_flush_ms) continue;
+    crc[i] = pg_chan_create_queued(es[i]->db, &cd[i]);
+  }
+  /* phase 2: attached in outbox order */
+  for (size_t i = 0; !rc && i < n; i++) {
+    uint64_t now = pg_entity_now(es[i]);
+    if (now < es[i]->next_flush_ms) continue;
+    pg_diag fd = {{0}};
+    int r = pg_chan_send_created(es[i]->db, es[i]->client, crc[i], &cd[i], NULL, &fd);
+    rc = flush_outcome(es[i], now, r, &fd, d);
+  }
+  free(crc), free(cd);
+  return rc;
 }
 
 int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_diag *d) {

@@ -100,6 +100,12 @@ PG_NODISCARD int pg_chan_queue_text(sqlite3 *db, const char *name, const void *j
  * failure of the node (returned; the rest waits for the next call).
  * *sent (may be NULL) gets how many were attached. */
 PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d);
+/* pg_chan_flush's two phases: create every queued message (one
+ * transaction), then attach the created ones in order (create_rc: the
+ * create phase's failure, returned after the created ones went out). */
+PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_chan_send_created(sqlite3 *db, pg_client *c, int create_rc,
+                                      const pg_diag *create_d, size_t *sent, pg_diag *d);
 /* Messages queued or created but not yet attached. */
 PG_NODISCARD int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d);
 
@@ -153,6 +159,7 @@ typedef struct pg_entity {
   pg_tz tz;                   /* display of times (status "timeZone") */
   char pay_address[PG_BECH32_MAX_LEN + 1]; /* a producer's, sent with its registration */
   pg_resource resource;       /* what we meter and trade (never zeroed: electricity filled in) */
+  bool defer_flush;           /* pg_entity_opts.defer_flush */
   /* upstream registration */
   bool registered;
   uint64_t next_register_ms;
@@ -185,7 +192,8 @@ void pg_entity_reading(const pg_entity *e, pg_grid_command cmd, uint64_t k, int6
  * retry_ms on failure). A consumer's return channel (when the answer holds
  * one) is stored in kv "return_root" / "return_side_key". */
 PG_NODISCARD int pg_entity_register(pg_entity *e, pg_diag *d);
-/* Flushes the outbox, pausing retry_ms after a failure. */
+/* Flushes the outbox, pausing retry_ms after a failure (a no-op with
+ * defer_flush: pg_grid_flush_outboxes does it). */
 PG_NODISCARD int pg_entity_flush(pg_entity *e, pg_diag *d);
 /* Records a non-fatal problem: log + counter + last_error. */
 void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) PG_PRINTF(3, 4);

@@ -359,3 +359,5 @@ int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d) {
   *out = o;
   return PG_OK;
 }
+
+pg_grid_outbox *pg_producer_outbox(pg_producer *p) { return (pg_grid_outbox *)&p->e; }

@@ -129,3 +129,5 @@ int pg_source_status(pg_source *s, json_t **out, pg_diag *d) {
   *out = o;
   return PG_OK;
 }
+
+pg_grid_outbox *pg_source_outbox(pg_source *s) { return (pg_grid_outbox *)&s->e; }
