@@ -149,6 +149,10 @@ typedef struct pg_entity_opts {
    * with pg_grid_flush_outboxes (sources, producers, consumers; the grid
    * operator always publishes its own). false = the step publishes. */
   bool defer_flush;
+  /* In-process simulations: the entity's database connections commit with
+   * synchronous=OFF (no fsync; a crash loses the run, which is run again).
+   * Daemons leave it false: their databases commit with synchronous=FULL. */
+  bool no_sync;
 } pg_entity_opts;
 
 /* Limits of a registration API (grid and producer). */

@@ -119,6 +119,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->upstream = o->upstream;
   e->retry_ms = o->retry_ms ? o->retry_ms : 2000;
   e->defer_flush = o->defer_flush;
+  e->no_sync = o->no_sync;
   e->type = type;
   e->key = o->key;
   e->events = o->events;
@@ -139,6 +140,11 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   int rc = pg_db_open(e->data_dir, e->db_path, schema, PG_ENTITY_DB_BUSY_MS, &e->db, d);
   free(schema);
   if (rc) return rc;
+  if (e->no_sync && (rc = pg_db_exec(e->db, "PRAGMA synchronous=OFF", d))) {
+    pg_grid_db_close(e->db);
+    e->db = NULL;
+    return rc;
+  }
 
   /* The id a database was made for is fixed: a config that changes it would
    * mix two entities' records. */
@@ -182,7 +188,12 @@ void pg_entity_fini(pg_entity *e) {
 }
 
 int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d) {
-  return pg_db_open(e->data_dir, e->db_path, NULL, PG_ENTITY_DB_BUSY_MS, out, d);
+  int rc = pg_db_open(e->data_dir, e->db_path, NULL, PG_ENTITY_DB_BUSY_MS, out, d);
+  if (!rc && e->no_sync && (rc = pg_db_exec(*out, "PRAGMA synchronous=OFF", d))) {
+    pg_grid_db_close(*out);
+    *out = NULL;
+  }
+  return rc;
 }
 
 void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) {

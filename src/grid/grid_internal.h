@@ -160,6 +160,7 @@ typedef struct pg_entity {
   char pay_address[PG_BECH32_MAX_LEN + 1]; /* a producer's, sent with its registration */
   pg_resource resource;       /* what we meter and trade (never zeroed: electricity filled in) */
   bool defer_flush;           /* pg_entity_opts.defer_flush */
+  bool no_sync;               /* pg_entity_opts.no_sync */
   /* upstream registration */
   bool registered;
   uint64_t next_register_ms;

@@ -359,7 +359,8 @@ static int open_world(full *f, pg_diag *d) {
   char dir[1200];
   pg_entity_opts eo = {.client = f->c, .clock = &f->clock.base, .slot_ms = s->slot_ms,
                        .security = 1, .retry_ms = 1000, .money = s->money, .tz = s->tz,
-                       .resource = s->resource};
+                       .resource = s->resource,
+                       .no_sync = true /* a crash loses the run, never a member's money */};
   pg_gridop_opts go = {.mech = s->mech, .import_price = s->import_price,
                        .export_price = s->export_price, .fee_per_kwh = s->fee_per_kwh,
                        .fee_bp = s->fee_bp, .fixed_buy_price = s->fixed_buy_price,
