@@ -5,7 +5,7 @@
 
 #include "grid_internal.h"
 
-#define NBUCKET 4096
+#define NBUCKET 65536 /* a simulation: ~1,200 connections x ~20 statements */
 
 typedef struct stmt_node {
   struct stmt_node *next, *next_st; /* chains by (db, sql) and by st */
