@@ -1,5 +1,6 @@
 /* stmt_cache.c — prepared statements kept per connection (grid_internal.h). */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -8,7 +9,7 @@
 #define NBUCKET 65536 /* a simulation: ~1,200 connections x ~20 statements */
 
 typedef struct stmt_node {
-  struct stmt_node *next, *next_st; /* chains by (db, sql) and by st */
+  struct stmt_node *next, *next_st, *next_db; /* chains by (db, sql), by st, by db */
   sqlite3 *db;
   const char *sql;
   sqlite3_stmt *st;
@@ -16,7 +17,7 @@ typedef struct stmt_node {
 } stmt_node;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static stmt_node *g_bucket[NBUCKET], *g_by_st[NBUCKET];
+static stmt_node *g_bucket[NBUCKET], *g_by_st[NBUCKET], *g_by_db[NBUCKET];
 
 static size_t bucket_of(const sqlite3 *db, const char *sql) {
   uint64_t h = ((uint64_t)(uintptr_t)db * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)(uintptr_t)sql;
@@ -26,6 +27,13 @@ static size_t bucket_of(const sqlite3 *db, const char *sql) {
 }
 
 static size_t bucket_of_st(const sqlite3_stmt *st) { return bucket_of(NULL, (const char *)st); }
+static size_t bucket_of_db(const sqlite3 *db) { return bucket_of(db, NULL); }
+
+/* Unlinks n from the chain starting at *pp that links through field off. */
+static void unlink_from(stmt_node **pp, stmt_node *n, size_t off) {
+  while (*pp != n) pp = (stmt_node **)((char *)*pp + off);
+  *pp = *(stmt_node **)((char *)n + off);
+}
 
 static stmt_node *find(sqlite3 *db, const char *sql) {
   for (stmt_node *n = g_bucket[bucket_of(db, sql)]; n; n = n->next)
@@ -55,6 +63,9 @@ int pg_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d) {
   g_bucket[b] = m;
   m->next_st = g_by_st[bs];
   g_by_st[bs] = m;
+  size_t bd = bucket_of_db(db);
+  m->next_db = g_by_db[bd];
+  g_by_db[bd] = m;
   pthread_mutex_unlock(&g_mu);
   return PG_OK;
 }
@@ -78,21 +89,18 @@ void pg_stmt_put(sqlite3_stmt *st) {
 void pg_grid_db_close(sqlite3 *db) {
   if (!db) return;
   pthread_mutex_lock(&g_mu);
-  for (size_t b = 0; b < NBUCKET; b++) {
-    stmt_node **pp = &g_bucket[b];
-    while (*pp) {
-      stmt_node *n = *pp;
-      if (n->db != db) {
-        pp = &n->next;
-        continue;
-      }
-      *pp = n->next;
-      stmt_node **sp = &g_by_st[bucket_of_st(n->st)];
-      while (*sp != n) sp = &(*sp)->next_st;
-      *sp = n->next_st;
-      sqlite3_finalize(n->st);
-      free(n);
+  stmt_node **pp = &g_by_db[bucket_of_db(db)];
+  while (*pp) {
+    stmt_node *n = *pp;
+    if (n->db != db) {
+      pp = &n->next_db;
+      continue;
     }
+    *pp = n->next_db;
+    unlink_from(&g_bucket[bucket_of(db, n->sql)], n, offsetof(stmt_node, next));
+    unlink_from(&g_by_st[bucket_of_st(n->st)], n, offsetof(stmt_node, next_st));
+    sqlite3_finalize(n->st);
+    free(n);
   }
   pthread_mutex_unlock(&g_mu);
   sqlite3_close(db);
