@@ -291,7 +291,7 @@ static void swap_smallest(selection *sel, const uint8_t id[PG_OUTPUT_ID_LEN], co
 
 /* Adds the unspent, not pending outputs of one address to sel until
  * sel->consumed >= need, oldest first; past PG_TX_MAX_INPUTS inputs larger
- * outputs replace the smallest ones taken. *done = covered. */
+ * outputs (newest first) replace the smallest ones taken. *done = covered. */
 static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t sk[64],
                              uint64_t need, selection *sel, bool *had_outputs, bool *done,
                              pg_diag *d) {
@@ -302,7 +302,12 @@ static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t
   if (rc == PG_ERR_NOMEM) return rc;
   *had_outputs = rc == PG_OK && count > 0;
   bool full = false;
-  for (size_t i = 0; rc == PG_OK && i < count && !*done; i++) {
+  /* from where the input slots ran out the rest is visited newest first: a
+   * large output (the remainder of the last transfer) sits at the end, behind
+   * any number of small payments */
+  size_t swap_from = count;
+  for (size_t j = 0; rc == PG_OK && j < count && !*done; j++) {
+    size_t i = j < swap_from ? j : count - 1 - (j - swap_from);
     if (is_pending(w, ids[i])) continue;
     pg_output_info o;
     rc = pg_client_output(w->client, ids[i], &o, d);
@@ -311,6 +316,7 @@ static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t
      * with more dust than it may hold (TIP-15 conflict 6) */
     if (o.spent || o.amount == 0 || o.type != 0) continue;
     if (sel->nin == PG_TX_MAX_INPUTS) {
+      if (!full) swap_from = j + 1;
       full = true;
       swap_smallest(sel, ids[i], sk, addr, o.amount);
     } else {
