@@ -1387,7 +1387,10 @@ static int payouts(pg_gridop *g, pg_diag *d) {
 }
 
 /* Keeps a dust allowance on the receive address (so consumers may pay
- * amounts under 1 Mi) and sweeps dust when the address fills up. */
+ * amounts under 1 Mi) and sweeps dust when the address fills up, and any
+ * outputs past SWEEP_ABOVE (a large community's payments). */
+#define SWEEP_ABOVE 512
+#define SWEEP_ROUNDS 8
 static int dust_care(pg_gridop *g, pg_diag *d) {
   (void)d;
   pg_entity *e = &g->e;
@@ -1409,13 +1412,20 @@ static int dust_care(pg_gridop *g, pg_diag *d) {
   if (pg_wallet_count_outputs(g->wallet, 0, 0, &outputs, &dust, &wd) != PG_OK) return PG_OK;
   size_t allowed = (size_t)(g->o.dust_allowance / 100000);
   if (allowed > 100) allowed = 100;
-  if (dust * 2 >= allowed) {
+  /* dust, and past SWEEP_ABOVE outputs the households' payments too (1,000
+   * a slot would pile up: every scan and payout walks them), up to
+   * SWEEP_ROUNDS transfers of 127 inputs at a time */
+  size_t rounds = outputs > SWEEP_ABOVE ? (outputs - SWEEP_ABOVE) / 126 + 1 : dust * 2 >= allowed;
+  if (rounds > SWEEP_ROUNDS) rounds = SWEEP_ROUNDS;
+  for (size_t i = 0; i < rounds; i++) {
     size_t swept = 0;
     int rc = pg_wallet_sweep(g->wallet, NULL, 0, NULL, mid, NULL, &swept, &wd);
-    if (rc == PG_OK)
+    if (rc == PG_OK) {
       pg_log_info(e->role, "%s: swept %zu outputs", e->id, swept);
-    else if (rc != PG_ERR_NOT_FOUND)
-      pg_entity_problem(e, "dust_failures", "sweep: %s", wd.msg);
+      continue;
+    }
+    if (rc != PG_ERR_NOT_FOUND) pg_entity_problem(e, "dust_failures", "sweep: %s", wd.msg);
+    break;
   }
   return PG_OK;
 }
