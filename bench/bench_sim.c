@@ -10,12 +10,23 @@
  *   sim_full_demo_slots_per_s: full mode (real entities on an in-process
  *     Tangle) on examples/scenarios/demo.ini (a day, 3 producers, 8
  *     households); node and entity databases in /dev/shm when there is one,
- *     else TMPDIR. */
+ *     else TMPDIR.
+ *   sim_full_<n>_<slots>slots_s: full mode on a generated community of n
+ *     households and 40 producers (120 sources) over 15-minute slots: wall
+ *     seconds, slots/s, microseconds per participant-slot, the setup and
+ *     the cost of each slot after the first (CPU beside wall). argv[2]:
+ *     households (default 100), argv[3]: slots (default 16; 96 prints
+ *     sim_full_<n>_day_s). The issue's day of 1,000 households is
+ *     `bench_sim 0 1000 96` (argv[1] 0 runs only this one): minutes of CPU,
+ *     so `make bench` runs the small community and docs/PERFORMANCE.md
+ *     gives the growth with members. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "p2pgrid/clock.h"
@@ -123,12 +134,108 @@ static void market_only(int days) {
   }
 }
 
+/* Wall time when the first and the last slot were done (progress). */
+typedef struct full_marks {
+  uint64_t first_ms, last_ms;
+  double cpu0, first_cpu, last_cpu; /* process CPU seconds */
+} full_marks;
+
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void full_progress(void *ctx, const pg_sim_progress *p) {
+  full_marks *m = ctx;
+  double c = cpu_s();
+  if (p->done == 1) m->first_ms = p->wall_ms, m->first_cpu = c;
+  m->last_ms = p->wall_ms, m->last_cpu = c;
+}
+
+/* Full mode on a generated community: nh households, 40 producers, `slots`
+ * 15-minute slots; prints seconds, slots/s and us per participant-slot, and
+ * apart the setup (members, channels, meters: until the first slot is done)
+ * and the cost of each later slot. */
+static void bench_full_community(int nh, int slots) {
+  char ini[1024];
+  snprintf(ini, sizeof ini,
+           "[scenario]\nname = bench-full\nstart = 2025-06-21\nduration = %dm\nslot = 15m\n"
+           "seed = 1\nmode = full\n"
+           "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
+           "fee_per_kwh = 5Mi\nfee_bp = 100\npayout_min = 1Mi\n"
+           "[producers]\ncount = 40\nsources_per_producer = 3\nsolar_share = 0.75\n"
+           "kwp_min = 10\nkwp_max = 60\nwind_kw_min = 10\nwind_kw_max = 50\n"
+           "[households]\ncount = %d\n",
+           slots * 15, nh);
+  pg_config *c = NULL;
+  pg_diag d = {{0}};
+  pg_scenario s;
+  if (pg_config_new(&c) != PG_OK || pg_config_load_string(c, "bench-full", ini, strlen(ini), &d) ||
+      pg_scenario_from_config(c, &s, &d)) {
+    fprintf(stderr, "bench_sim full community: %s\n", d.msg);
+    pg_config_free(c);
+    return;
+  }
+  pg_config_free(c);
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/bench_simfull_XXXXXX", bench_tmpbase());
+  if (!mkdtemp(dir)) {
+    pg_scenario_free(&s);
+    return;
+  }
+  full_marks mk = {0, 0, cpu_s(), 0, 0};
+  pg_sim_opts o = {.mode = PG_SIM_FULL, .out_dir = dir, .progress = full_progress,
+                   .progress_ctx = &mk};
+  pg_sim_result r;
+  uint64_t t0 = pg_monotonic_ms();
+  int rc = pg_sim_run(&s, &o, &r, &d);
+  double secs = (double)(pg_monotonic_ms() - t0) / 1000.0;
+  if (rc) {
+    fprintf(stderr, "bench_sim full community: %s\n", d.msg);
+  } else {
+    size_t n = s.n_households + s.n_producers;
+    double ps = secs > 0 ? secs : 1e-3;
+    char span[32]; /* "day" for 96 slots, else the slots */
+    if (slots == 96) snprintf(span, sizeof span, "day");
+    else snprintf(span, sizeof span, "%dslots", slots);
+    printf("sim_full_%d_%s_s: %.1f s (%zu participants, %zu slots, %llu messages, %.1f s CPU)\n",
+           nh, span, secs, n, r.n_slots, (unsigned long long)r.messages, cpu_s() - mk.cpu0);
+    printf("sim_full_%d_slots_per_s: %.2f slots/s\n", nh, (double)r.n_slots / ps);
+    printf("sim_full_%d_us_per_participant_slot: %.0f us\n", nh,
+           ps * 1e6 / ((double)n * (double)(r.n_slots ? r.n_slots : 1)));
+    if (r.n_slots > 1) {
+      double per = (double)(mk.last_ms - mk.first_ms) / (double)(r.n_slots - 1);
+      double cper = (mk.last_cpu - mk.first_cpu) * 1000.0 / (double)(r.n_slots - 1);
+      printf("sim_full_%d_setup_s: %.1f s (until the first slot is settled; %.1f s CPU)\n", nh,
+             (double)mk.first_ms / 1000.0, mk.first_cpu - mk.cpu0);
+      printf("sim_full_%d_ms_per_slot: %.0f ms (%.0f us per participant-slot, after the first;"
+             " %.0f ms CPU)\n", nh, per, per * 1000.0 / (double)n, cper);
+    }
+    pg_sim_result_free(&r);
+  }
+  pg_scenario_free(&s);
+  bench_rmtree(dir);
+}
+
 int main(int argc, char **argv) {
   pg_log_set_level(PG_LOG_ERROR);
   int days = argc > 1 ? atoi(argv[1]) : 365;
+  bool only_full = argc > 1 && days == 0;
   if (days < 1 || days > 400) days = 365;
+  if (argc > 2 && strcmp(argv[2], "market") == 0) {
+    market_only(days);
+    return 0;
+  }
+  int full_nh = argc > 2 ? atoi(argv[2]) : 100;
+  int full_slots = argc > 3 ? atoi(argv[3]) : 16;
+  if (full_nh < 1 || full_nh > 100000) full_nh = 100;
+  if (full_slots < 1 || full_slots > 96 * 366) full_slots = 16;
+  if (only_full) {
+    bench_full_community(full_nh, full_slots);
+    return 0;
+  }
   market_only(days);
-  if (argc > 2 && strcmp(argv[2], "market") == 0) return 0;
   pg_config *c = NULL;
   pg_diag d = {{0}};
   double rate = 0;
@@ -145,5 +252,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_sim: %s\n", d.msg);
   }
   pg_config_free(c);
+  bench_full_community(full_nh, full_slots);
   return 0;
 }

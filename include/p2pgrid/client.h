@@ -211,6 +211,15 @@ PG_NODISCARD int pg_client_address_outputs(pg_client *c, const uint8_t address[3
                                            bool include_spent,
                                            uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max,
                                            size_t *count, size_t *total, pg_diag *d);
+/* The same, every output the node gives (up to limit): asks again with room
+ * for *total when the first page (first ids) was full. An in-process node
+ * gives all; a node's HTTP API at most its page (1,000), so a caller still
+ * sees the oldest ones first. *ids: owned by the caller (free), NULL when
+ * *count is 0 on failure. Errors: as above, PG_ERR_NOMEM. */
+PG_NODISCARD int pg_client_address_outputs_all(pg_client *c, const uint8_t address[32],
+                                               bool include_spent, size_t first, size_t limit,
+                                               uint8_t (**ids)[PG_OUTPUT_ID_LEN], size_t *count,
+                                               pg_diag *d);
 
 /* GET outputs/{id}. Fills output_id, message_id, type, address, amount, spent
  * (and spent_index / spent_tx_id when the node reports them). */

@@ -144,6 +144,15 @@ typedef struct pg_entity_opts {
    * version 2 messages naming it (docs/PROTOCOL.md), and the grid and
    * producers refuse a channel or reading of another resource or unit. */
   pg_resource resource;
+  /* In-process simulations: the step queues its messages but does not
+   * publish them; the caller publishes the outboxes of many entities at once
+   * with pg_grid_flush_outboxes (sources, producers, consumers; the grid
+   * operator always publishes its own). false = the step publishes. */
+  bool defer_flush;
+  /* In-process simulations: the entity's database connections commit with
+   * synchronous=OFF (no fsync; a crash loses the run, which is run again).
+   * Daemons leave it false: their databases commit with synchronous=FULL. */
+  bool no_sync;
 } pg_entity_opts;
 
 /* Limits of a registration API (grid and producer). */
@@ -214,6 +223,21 @@ PG_NODISCARD int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opt
 PG_NODISCARD int pg_consumer_step(pg_consumer *c, pg_diag *d);
 PG_NODISCARD int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d);
 void pg_consumer_close(pg_consumer *c);
+
+/* ---- Outboxes published together (in-process simulations) ----
+ * An entity's outbox (borrowed from it: valid while it is open). One flush
+ * of many outboxes runs in two phases: first every queued message of every
+ * outbox is created (its MAM message made and saved with the channel's new
+ * state: the one place where a batched MAM create over all channels goes),
+ * then all are attached in outbox order and marked sent. Each outbox keeps
+ * pg_entity_opts's retry pause after a failed attach (counted
+ * "attach_failures", not returned); a database error is returned.
+ * Threads: the entities' stepping thread. */
+typedef struct pg_grid_outbox pg_grid_outbox;
+pg_grid_outbox *pg_source_outbox(pg_source *s);
+pg_grid_outbox *pg_producer_outbox(pg_producer *p);
+pg_grid_outbox *pg_consumer_outbox(pg_consumer *c);
+PG_NODISCARD int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_diag *d);
 
 /* ---- Grid operator ---- */
 

@@ -169,6 +169,28 @@ int pg_client_address_outputs(pg_client *c, const uint8_t address[32], bool incl
   return c->ops->address_outputs(c, address, include_spent, ids, max, count, total, d);
 }
 
+int pg_client_address_outputs_all(pg_client *c, const uint8_t address[32], bool include_spent,
+                                  size_t first, size_t limit, uint8_t (**ids)[PG_OUTPUT_ID_LEN],
+                                  size_t *count, pg_diag *d) {
+  size_t cap = first ? first : 1, total = 0;
+  *ids = NULL;
+  *count = 0;
+  for (;;) {
+    uint8_t(*v)[PG_OUTPUT_ID_LEN] = realloc(*ids, cap * PG_OUTPUT_ID_LEN);
+    if (!v) {
+      free(*ids);
+      *ids = NULL;
+      *count = 0;
+      return pg_fail(d, PG_ERR_NOMEM, "address outputs: out of memory");
+    }
+    *ids = v;
+    int rc = pg_client_address_outputs(c, address, include_spent, v, cap, count, &total, d);
+    if (rc) *count = 0;
+    if (rc || total <= cap || *count < cap || cap >= limit) return rc;
+    cap = total < limit ? total : limit;
+  }
+}
+
 int pg_client_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *out,
                      pg_diag *d) {
   int rc = check(c, d);

@@ -263,22 +263,51 @@ static int check_reference(const pg_wallet_send_opts *o, pg_diag *d) {
 
 typedef struct selection {
   pg_tx_input_spec in[PG_TX_MAX_INPUTS];
+  uint64_t amount[PG_TX_MAX_INPUTS];
   size_t nin;
   uint64_t consumed;
   uint8_t last_address[32];
 } selection;
 
+#define MAX_SCAN_OUTPUTS 65536 /* outputs of one address looked at by a send */
+
+/* With every input slot taken and the amount not covered: o replaces the
+ * smallest input when it is larger (so a transfer from an address full of
+ * small payments still finds its large outputs). */
+static void swap_smallest(selection *sel, const uint8_t id[PG_OUTPUT_ID_LEN], const uint8_t sk[64],
+                          const uint8_t addr[32], uint64_t amount) {
+  size_t m = 0;
+  for (size_t i = 1; i < sel->nin; i++)
+    if (sel->amount[i] < sel->amount[m]) m = i;
+  if (amount <= sel->amount[m]) return;
+  pg_tx_input_spec *in = &sel->in[m];
+  memcpy(in->tx_id, id, 32);
+  in->output_index = (uint16_t)(id[32] | id[33] << 8);
+  memcpy(in->secret_key, sk, 64);
+  sel->consumed = sel->consumed - sel->amount[m] + amount;
+  sel->amount[m] = amount;
+  memcpy(sel->last_address, addr, 32);
+}
+
 /* Adds the unspent, not pending outputs of one address to sel until
- * sel->consumed >= need. *done = covered. */
+ * sel->consumed >= need, oldest first; past PG_TX_MAX_INPUTS inputs larger
+ * outputs (newest first) replace the smallest ones taken. *done = covered. */
 static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t sk[64],
                              uint64_t need, selection *sel, bool *had_outputs, bool *done,
                              pg_diag *d) {
-  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAX_ADDR_OUTPUTS * PG_OUTPUT_ID_LEN);
-  if (!ids) return PG_ERR_NOMEM;
-  size_t count = 0, total = 0;
-  int rc = pg_client_address_outputs(w->client, addr, false, ids, MAX_ADDR_OUTPUTS, &count, &total, d);
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
+  size_t count = 0;
+  int rc = pg_client_address_outputs_all(w->client, addr, false, MAX_ADDR_OUTPUTS,
+                                         MAX_SCAN_OUTPUTS, &ids, &count, d);
+  if (rc == PG_ERR_NOMEM) return rc;
   *had_outputs = rc == PG_OK && count > 0;
-  for (size_t i = 0; rc == PG_OK && i < count && !*done; i++) {
+  bool full = false;
+  /* from where the input slots ran out the rest is visited newest first: a
+   * large output (the remainder of the last transfer) sits at the end, behind
+   * any number of small payments */
+  size_t swap_from = count;
+  for (size_t j = 0; rc == PG_OK && j < count && !*done; j++) {
+    size_t i = j < swap_from ? j : count - 1 - (j - swap_from);
     if (is_pending(w, ids[i])) continue;
     pg_output_info o;
     rc = pg_client_output(w->client, ids[i], &o, d);
@@ -287,18 +316,23 @@ static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t
      * with more dust than it may hold (TIP-15 conflict 6) */
     if (o.spent || o.amount == 0 || o.type != 0) continue;
     if (sel->nin == PG_TX_MAX_INPUTS) {
-      rc = pg_fail(d, PG_ERR_UNAVAILABLE, "the transfer would need more than %d inputs",
-                   PG_TX_MAX_INPUTS);
-      break;
+      if (!full) swap_from = j + 1;
+      full = true;
+      swap_smallest(sel, ids[i], sk, addr, o.amount);
+    } else {
+      pg_tx_input_spec *in = &sel->in[sel->nin];
+      memcpy(in->tx_id, ids[i], 32);
+      in->output_index = (uint16_t)(ids[i][32] | ids[i][33] << 8);
+      memcpy(in->secret_key, sk, 64);
+      sel->amount[sel->nin++] = o.amount;
+      sel->consumed += o.amount;
+      memcpy(sel->last_address, addr, 32);
     }
-    pg_tx_input_spec *in = &sel->in[sel->nin++];
-    memcpy(in->tx_id, ids[i], 32);
-    in->output_index = (uint16_t)(ids[i][32] | ids[i][33] << 8);
-    memcpy(in->secret_key, sk, 64);
-    sel->consumed += o.amount;
-    memcpy(sel->last_address, addr, 32);
     *done = sel->consumed >= need;
   }
+  if (!rc && full && !*done)
+    rc = pg_fail(d, PG_ERR_UNAVAILABLE, "the transfer would need more than %d inputs",
+                 PG_TX_MAX_INPUTS);
   free(ids);
   return rc;
 }

@@ -41,7 +41,7 @@ static int open_role_db(const char *dir, const char *role, sqlite3 **db, pg_diag
   if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
     int rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", path,
                      *db ? sqlite3_errmsg(*db) : "out of memory");
-    sqlite3_close(*db);
+    pg_grid_db_close(*db);
     *db = NULL;
     return rc;
   }
@@ -49,7 +49,7 @@ static int open_role_db(const char *dir, const char *role, sqlite3 **db, pg_diag
   int64_t tables = 0;
   if (pg_db_i64(*db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'kv'", 0,
                 0, &tables, NULL) != PG_OK || tables != 1) {
-    sqlite3_close(*db);
+    pg_grid_db_close(*db);
     *db = NULL;
     return pg_fail(d, PG_ERR_CONFIG, "%s is not a p2pgrid %s database", path, role);
   }
@@ -228,7 +228,7 @@ int pg_gridop_audit_export(const char *data_dir, uint64_t now_ms, json_t **out, 
   if (!rc) rc = export_db(db, now_ms, out, d);
   if (pg_db_exec(db, "COMMIT", NULL) != PG_OK && !rc)
     rc = pg_fail(d, PG_ERR_DB, "audit export: cannot end the read: %s", sqlite3_errmsg(db));
-  sqlite3_close(db);
+  pg_grid_db_close(db);
   return rc;
 }
 
@@ -262,6 +262,6 @@ int pg_member_audit_keys(const char *data_dir, const char *role, json_t **out, p
   int rc = open_role_db(data_dir, role, &db, d);
   if (rc) return rc;
   rc = keys_db(db, role, out, d);
-  sqlite3_close(db);
+  pg_grid_db_close(db);
   return rc;
 }

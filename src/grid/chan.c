@@ -13,7 +13,7 @@ static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
 static int load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_chan_info *info,
                       bool *found, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT state, root, side_key FROM channels WHERE name = ?1", &st, d);
+  int rc = pg_stmt_get(db, "SELECT state, root, side_key FROM channels WHERE name = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
@@ -31,7 +31,7 @@ static int load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_chan
   } else if (s != SQLITE_DONE) {
     rc = db_fail(db, d, "channel read");
   }
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
@@ -45,7 +45,7 @@ static int save_state(sqlite3 *db, const char *name, const pg_mam_channel *ch,
     return pg_fail(d, rc, "channel %s: cannot save its state", name);
   }
   sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(db, info ? "INSERT INTO channels(state, name, root, side_key) VALUES (?1, ?2, ?3, ?4)"
+  rc = pg_stmt_get(db, info ? "INSERT INTO channels(state, name, root, side_key) VALUES (?1, ?2, ?3, ?4)"
                                : "UPDATE channels SET state = ?1 WHERE name = ?2",
                       &st, d);
   if (!rc) {
@@ -56,7 +56,7 @@ static int save_state(sqlite3 *db, const char *name, const pg_mam_channel *ch,
       sqlite3_bind_text(st, 4, info->side_key, -1, SQLITE_STATIC);
     }
     if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "channel write");
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
   }
   if (js.data) memset(js.data, 0, js.cap);
   pg_buf_free(&js);
@@ -110,12 +110,12 @@ int pg_chan_queue_text(sqlite3 *db, const char *name, const void *json, size_t l
     return pg_fail(d, PG_ERR_INVALID, "channel %s: a message must be 1..%d bytes of text", name,
                    PG_GRID_MAX_SETTLEMENT_JSON);
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
+  int rc = pg_stmt_get(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, (const char *)json, (int)len, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_clock_now(pg_clock_real()));
-  return pg_db_step_done(db, st, "outbox write", d);
+  return pg_stmt_step_done(db, st, "outbox write", d);
 }
 
 int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *d) {
@@ -127,7 +127,8 @@ int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *
   return rc;
 }
 
-/* Creates the MAM message of outbox row seq and saves payload + state. */
+/* Creates the MAM message of outbox row seq and saves payload + state (in
+ * the caller's transaction). */
 static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char *body,
                       pg_diag *d) {
   pg_mam_channel ch;
@@ -135,9 +136,7 @@ static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char 
   char *trytes = NULL;
   size_t tlen = 0;
   pg_mam_message m = {0};
-  int rc = pg_db_begin(db, d);
-  if (rc) return rc;
-  rc = load_state(db, channel, &ch, NULL, &found, d);
+  int rc = load_state(db, channel, &ch, NULL, &found, d);
   if (!rc && !found) rc = pg_fail(d, PG_ERR_STATE, "outbox: channel %s is missing", channel);
   if (!rc && pg_mam_text_to_trytes(body, strlen(body), &trytes, &tlen) != PG_OK)
     rc = pg_fail(d, PG_ERR_INVALID, "outbox: message %lld is not valid UTF-8", (long long)seq);
@@ -145,19 +144,15 @@ static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char 
   if (!rc) rc = save_state(db, channel, &ch, NULL, d);
   if (!rc) {
     sqlite3_stmt *st = NULL;
-    rc = pg_db_prepare(db, "UPDATE outbox SET payload = ?1, address = ?2 WHERE seq = ?3", &st, d);
+    rc = pg_stmt_get(db, "UPDATE outbox SET payload = ?1, address = ?2 WHERE seq = ?3", &st, d);
     if (!rc) {
       sqlite3_bind_text(st, 1, m.payload, (int)m.payload_len, SQLITE_STATIC);
       sqlite3_bind_text(st, 2, m.address, -1, SQLITE_STATIC);
       sqlite3_bind_int64(st, 3, seq);
       if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "outbox write");
-      sqlite3_finalize(st);
+      pg_stmt_put(st);
     }
   }
-  if (!rc)
-    rc = pg_db_commit(db, d);
-  else
-    pg_db_rollback(db);
   if (found) pg_mam_channel_wipe(&ch);
   free(trytes);
   pg_mam_message_free(&m);
@@ -166,7 +161,7 @@ static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char 
 
 static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
+  int rc = pg_stmt_get(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
                                    " attempts = attempts + 1 WHERE seq = ?3"
                                  : "UPDATE outbox SET last_error = ?1, attempts = attempts + 1"
                                    " WHERE seq = ?3",
@@ -182,71 +177,153 @@ static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err,
   }
   sqlite3_bind_int64(st, 3, seq);
   if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "outbox write");
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
-int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
-  if (sent) *sent = 0;
-  for (;;) {
-    sqlite3_stmt *st = NULL;
-    int rc = pg_db_prepare(db, "SELECT seq, channel, body, payload, address FROM outbox"
-                                " WHERE msg_id IS NULL ORDER BY seq LIMIT 1",
-                            &st, d);
-    if (rc) return rc;
-    int s = sqlite3_step(st);
-    if (s == SQLITE_DONE) {
-      sqlite3_finalize(st);
-      return PG_OK;
+/* The unsent outbox rows in order: seq, channel and body (created == false:
+ * no payload yet) or payload and address (created). */
+typedef struct out_row {
+  int64_t seq;
+  char channel[128];
+  char *text; /* body or payload (owned) */
+  char address[PG_MAM_HASH_TRYTES + 1];
+  bool created;
+  uint8_t id[32];
+} out_row;
+
+static void free_rows(out_row *v, size_t n) {
+  for (size_t i = 0; i < n; i++) free(v[i].text);
+  free(v);
+}
+
+static int unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(db, "SELECT seq, channel, body, payload, address FROM outbox"
+                           " WHERE msg_id IS NULL ORDER BY seq",
+                       &st, d);
+  if (rc) return rc;
+  out_row *v = NULL;
+  size_t cap = 0;
+  int s;
+  while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      size_t nc = cap ? cap * 2 : 8;
+      out_row *nv = realloc(v, nc * sizeof *nv);
+      if (!nv) {
+        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+        break;
+      }
+      v = nv, cap = nc;
     }
-    if (s != SQLITE_ROW) {
-      rc = db_fail(db, d, "outbox read");
-      sqlite3_finalize(st);
-      return rc;
-    }
-    int64_t seq = sqlite3_column_int64(st, 0);
-    char channel[128];
-    snprintf(channel, sizeof channel, "%s", (const char *)sqlite3_column_text(st, 1));
-    bool created = sqlite3_column_type(st, 3) != SQLITE_NULL;
-    if (!created) {
-      char *body = strdup((const char *)sqlite3_column_text(st, 2));
-      sqlite3_finalize(st);
-      if (!body) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-      rc = create_row(db, seq, channel, body, d);
-      free(body);
-      if (rc) return rc;
-      continue; /* read the row again, now with its payload */
-    }
-    pg_mam_message m = {0};
-    m.payload = strdup((const char *)sqlite3_column_text(st, 3));
-    m.payload_len = m.payload ? strlen(m.payload) : 0;
-    snprintf(m.address, sizeof m.address, "%s", (const char *)sqlite3_column_text(st, 4));
-    sqlite3_finalize(st);
-    if (!m.payload) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    uint8_t id[32];
-    pg_diag ad = {{0}};
-    rc = pg_mam_attach(c, &m, NULL, 0, id, &ad);
-    pg_mam_message_free(&m);
-    if (rc) {
-      int mrc = mark(db, seq, NULL, ad.msg, d);
-      if (mrc) return mrc;
-      return pg_fail(d, rc, "channel %s: attach failed: %s", channel, ad.msg);
-    }
-    rc = mark(db, seq, id, NULL, d);
-    if (rc) return rc;
-    if (sent) (*sent)++;
+    out_row *r = &v[*n];
+    memset(r, 0, sizeof *r);
+    r->seq = sqlite3_column_int64(st, 0);
+    snprintf(r->channel, sizeof r->channel, "%s", (const char *)sqlite3_column_text(st, 1));
+    r->created = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    r->text = strdup((const char *)sqlite3_column_text(st, r->created ? 3 : 2));
+    if (r->created)
+      snprintf(r->address, sizeof r->address, "%s", (const char *)sqlite3_column_text(st, 4));
+    if (!r->text) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+    else (*n)++;
   }
+  if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "outbox read");
+  pg_stmt_put(st);
+  if (rc) {
+    free_rows(v, *n);
+    *n = 0;
+    return rc;
+  }
+  *out = v;
+  return PG_OK;
+}
+
+/* Phase 1 of a flush: the MAM messages of every row not created yet, in one
+ * transaction, each row under its own savepoint (a row that fails keeps the
+ * rows before it: they are committed, the error returned). This loop (and
+ * pg_grid_flush_outboxes's over many databases) is where a batched create
+ * (every channel's next message at once) goes. */
+int pg_chan_create_queued(sqlite3 *db, pg_diag *d) {
+  out_row *v = NULL;
+  size_t n = 0;
+  int rc = unsent_rows(db, &v, &n, d);
+  size_t todo = 0;
+  for (size_t i = 0; !rc && i < n; i++) todo += !v[i].created;
+  if (rc || todo == 0) {
+    free_rows(v, n);
+    return rc;
+  }
+  rc = pg_grid_begin(db, d);
+  for (size_t i = 0; !rc && i < n; i++) {
+    if (v[i].created) continue;
+    if ((rc = pg_db_exec(db, "SAVEPOINT pg_row", d))) break;
+    rc = create_row(db, v[i].seq, v[i].channel, v[i].text, d);
+    if (rc) (void)sqlite3_exec(db, "ROLLBACK TO pg_row", NULL, NULL, NULL);
+    pg_diag rd = {{0}};
+    int r2 = pg_db_exec(db, "RELEASE pg_row", &rd);
+    if (!rc && r2) rc = pg_fail(d, r2, "%s", rd.msg);
+  }
+  free_rows(v, n);
+  if (sqlite3_get_autocommit(db)) return rc; /* BEGIN failed */
+  pg_diag cd = {{0}};
+  int crc = pg_grid_commit(db, &cd);
+  if (!rc && crc) rc = pg_fail(d, crc, "%s", cd.msg);
+  return rc;
+}
+
+/* Attaches the created rows in order; the attached ones are marked sent in
+ * one transaction at the end (a crash before that re-attaches the same
+ * payloads: readers see the same messages). */
+int pg_chan_send_created(sqlite3 *db, pg_client *c, int crc, const pg_diag *cd, size_t *sent,
+                         pg_diag *d) {
+  if (sent) *sent = 0;
+  out_row *v = NULL;
+  size_t n = 0;
+  int rc = unsent_rows(db, &v, &n, d);
+  if (!rc && n == 0 && crc) rc = pg_fail(d, crc, "%s", cd->msg);
+  if (rc || n == 0) return rc;
+  size_t done = 0;
+  int arc = PG_OK;
+  pg_diag ad = {{0}};
+  for (; done < n; done++) {
+    if (!v[done].created) break; /* its creation failed: it waits */
+    pg_mam_message m = {0};
+    m.payload = v[done].text;
+    m.payload_len = strlen(m.payload);
+    snprintf(m.address, sizeof m.address, "%s", v[done].address);
+    if ((arc = pg_mam_attach(c, &m, NULL, 0, v[done].id, &ad))) break;
+  }
+  rc = pg_grid_begin(db, d);
+  for (size_t i = 0; !rc && i < done; i++) rc = mark(db, v[i].seq, v[i].id, NULL, d);
+  if (!rc && arc) rc = mark(db, v[done].seq, NULL, ad.msg, d);
+  if (!rc) rc = pg_grid_commit(db, d);
+  else pg_db_rollback(db);
+  if (!rc && sent) *sent = done;
+  if (!rc && arc) rc = pg_fail(d, arc, "channel %s: attach failed: %s", v[done].channel, ad.msg);
+  if (!rc && crc) rc = pg_fail(d, crc, "%s", cd->msg);
+  free_rows(v, n);
+  return rc;
+}
+
+/* A flush: every queued message created, then attached in order (the rows
+ * created before a failure to create one still go out). */
+int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
+  pg_diag cd = {{0}};
+  int crc = pg_chan_create_queued(db, &cd);
+  return pg_chan_send_created(db, c, crc, &cd, sent, d);
 }
 
 int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT COUNT(*) FROM outbox WHERE msg_id IS NULL", &st, d);
+  int rc = pg_stmt_get(db, "SELECT COUNT(*) FROM outbox WHERE msg_id IS NULL", &st, d);
   if (rc) return rc;
   if (sqlite3_step(st) == SQLITE_ROW)
     *n = sqlite3_column_int64(st, 0);
   else
     rc = db_fail(db, d, "outbox read");
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 

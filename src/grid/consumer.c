@@ -64,7 +64,7 @@ int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co, pg_met
 void pg_consumer_close(pg_consumer *c) {
   if (!c) return;
   pg_wallet_free(c->wallet);
-  if (c->status_db) sqlite3_close(c->status_db);
+  if (c->status_db) pg_grid_db_close(c->status_db);
   pthread_mutex_destroy(&c->status_mu);
   pg_entity_fini(&c->e);
   free(c);
@@ -77,19 +77,19 @@ static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
   pg_entity_reading(e, PG_GRID_CMD_USAGE, k, wh, &m);
   m.u.usage.has_bid = c->o.has_bid;
   m.u.usage.bid_per_kwh = c->o.bid_per_kwh;
-  int rc = pg_db_begin(e->db, d);
+  int rc = pg_grid_begin(e->db, d);
   if (rc) return rc;
   rc = pg_chan_queue(e->db, "main", &m, d);
   sqlite3_stmt *st = NULL;
-  if (!rc) rc = pg_db_prepare(e->db, "INSERT INTO usages(slot, wh) VALUES (?1, ?2)", &st, d);
+  if (!rc) rc = pg_stmt_get(e->db, "INSERT INTO usages(slot, wh) VALUES (?1, ?2)", &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
     sqlite3_bind_int64(st, 2, wh);
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "usages write: %s", sqlite3_errmsg(e->db));
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_db_commit(e->db, d);
+  if (!rc) return pg_grid_commit(e->db, d);
   pg_db_rollback(e->db);
   return rc;
 }
@@ -162,7 +162,7 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
   rc = check_request(c, r, why, sizeof why, d);
   if (rc) return rc;
   sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(e->db, "INSERT INTO requests(request_id, slot, owed, usage_wh, address, reference,"
+  rc = pg_stmt_get(e->db, "INSERT INTO requests(request_id, slot, owed, usage_wh, address, reference,"
                              " received_ms, state, error) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)"
                              " ON CONFLICT DO NOTHING",
                       &st, d);
@@ -180,7 +180,7 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
   sqlite3_bind_text(st, 6, r->reference, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 7, (sqlite3_int64)pg_entity_now(e));
   if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests write: %s", sqlite3_errmsg(e->db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: payment request %s repeated; ignored", e->id, r->request_id);
     rc = pg_count_add(e->db, "duplicate_requests", 1, d);
@@ -216,7 +216,7 @@ static int read_return(pg_consumer *c, pg_diag *d) {
       pg_entity_problem(e, "read_failures", "return channel: %s", rd.msg);
       return PG_OK;
     }
-    rc = pg_db_begin(e->db, d);
+    rc = pg_grid_begin(e->db, d);
     if (rc) return rc;
     if (r == PG_ERR_INVALID) {
       pg_log_warn(e->role, "%s: bad message on the return channel skipped: %s", e->id, rd.msg);
@@ -226,7 +226,7 @@ static int read_return(pg_consumer *c, pg_diag *d) {
     }
     if (!rc) rc = pg_kv_set_text(e->db, "return_next", m.next.root, d);
     if (!rc) rc = pg_kv_set_i64(e->db, "return_leaf", (int64_t)m.next.leaf, d);
-    if (!rc) rc = pg_db_commit(e->db, d);
+    if (!rc) rc = pg_grid_commit(e->db, d);
     else pg_db_rollback(e->db);
     if (rc) return rc;
     at = m.next;
@@ -248,7 +248,7 @@ typedef struct req {
 static int set_req(sqlite3 *db, const char *id, int state, const char *msg_id, const char *error,
                    int64_t now, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "UPDATE requests SET state = ?2, msg_id = COALESCE(?3, msg_id),"
+  int rc = pg_stmt_get(db, "UPDATE requests SET state = ?2, msg_id = COALESCE(?3, msg_id),"
                               " error = ?4, attempts = attempts + (?2 = 1),"
                               " paid_ms = CASE WHEN ?2 = 2 THEN ?5 ELSE paid_ms END,"
                               " confirmed_ms = CASE WHEN ?2 = 3 THEN ?5 ELSE confirmed_ms END"
@@ -263,13 +263,13 @@ static int set_req(sqlite3 *db, const char *id, int state, const char *msg_id, c
   else sqlite3_bind_null(st, 4);
   sqlite3_bind_int64(st, 5, now);
   if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests write: %s", sqlite3_errmsg(db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
 static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT request_id, owed, address, reference, state, COALESCE(msg_id,'')"
+  int rc = pg_stmt_get(db, "SELECT request_id, owed, address, reference, state, COALESCE(msg_id,'')"
                               " FROM requests WHERE state < 3 ORDER BY slot, request_id LIMIT 256",
                           &st, d);
   if (rc) return rc;
@@ -287,7 +287,7 @@ static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
     snprintf(r->msg_id, sizeof r->msg_id, "%s", (const char *)sqlite3_column_text(st, 5));
   }
   if (!rc && srow != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests read: %s", sqlite3_errmsg(db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   if (rc) {
     free(v);
     return rc;
@@ -426,3 +426,5 @@ int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d) {
   *out = o;
   return PG_OK;
 }
+
+pg_grid_outbox *pg_consumer_outbox(pg_consumer *c) { return (pg_grid_outbox *)&c->e; }

@@ -195,6 +195,6 @@ int pg_grid_enrol(const char *data_dir, pg_tls_trust *trust, const void *cert, s
   if (!rc)
     rc = pg_enrol_db(db, trust, cert, len, address,
                      (int64_t)pg_clock_now(pg_clock_real()), out, d);
-  if (db) sqlite3_close(db);
+  if (db) pg_grid_db_close(db);
   return rc;
 }

@@ -118,6 +118,8 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->security = o->security ? o->security : 2;
   e->upstream = o->upstream;
   e->retry_ms = o->retry_ms ? o->retry_ms : 2000;
+  e->defer_flush = o->defer_flush;
+  e->no_sync = o->no_sync;
   e->type = type;
   e->key = o->key;
   e->events = o->events;
@@ -138,6 +140,11 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   int rc = pg_db_open(e->data_dir, e->db_path, schema, PG_ENTITY_DB_BUSY_MS, &e->db, d);
   free(schema);
   if (rc) return rc;
+  if (e->no_sync && (rc = pg_db_exec(e->db, "PRAGMA synchronous=OFF", d))) {
+    pg_grid_db_close(e->db);
+    e->db = NULL;
+    return rc;
+  }
 
   /* The id a database was made for is fixed: a config that changes it would
    * mix two entities' records. */
@@ -158,30 +165,35 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   if (!rc) e->registered = v != 0;
 
   if (!rc && main_channel) {
-    rc = pg_db_begin(e->db, d);
+    rc = pg_grid_begin(e->db, d);
     bool created = false;
     pg_chan_info ci;
     if (!rc) rc = pg_chan_ensure(e->db, "main", e->security, &ci, &created, d);
     if (!rc && created) rc = queue_hello(e, &ci, type, d);
     if (!rc)
-      rc = pg_db_commit(e->db, d);
+      rc = pg_grid_commit(e->db, d);
     else
       pg_db_rollback(e->db);
   }
   if (rc) {
-    sqlite3_close(e->db);
+    pg_grid_db_close(e->db);
     e->db = NULL;
   }
   return rc;
 }
 
 void pg_entity_fini(pg_entity *e) {
-  if (e->db) sqlite3_close(e->db);
+  if (e->db) pg_grid_db_close(e->db);
   e->db = NULL;
 }
 
 int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d) {
-  return pg_db_open(e->data_dir, e->db_path, NULL, PG_ENTITY_DB_BUSY_MS, out, d);
+  int rc = pg_db_open(e->data_dir, e->db_path, NULL, PG_ENTITY_DB_BUSY_MS, out, d);
+  if (!rc && e->no_sync && (rc = pg_db_exec(*out, "PRAGMA synchronous=OFF", d))) {
+    pg_grid_db_close(*out);
+    *out = NULL;
+  }
+  return rc;
 }
 
 void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) {
@@ -249,7 +261,7 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
     }
     bool has_ret = ans.has_return;
     const pg_grid_channel ret = ans.ret;
-    rc = pg_db_begin(e->db, d);
+    rc = pg_grid_begin(e->db, d);
     if (!rc && ans.record[0]) rc = pg_kv_set_text(e->db, "record_root", ans.record, d);
     if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_root", ret.root, d);
     if (!rc && has_ret) rc = pg_kv_set_text(e->db, "return_side_key", ret.side_key, d);
@@ -261,7 +273,7 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
     }
     if (!rc) rc = pg_kv_set_i64(e->db, "registered", 1, d);
     if (!rc)
-      rc = pg_db_commit(e->db, d);
+      rc = pg_grid_commit(e->db, d);
     else
       pg_db_rollback(e->db);
     if (!rc) {
@@ -274,17 +286,50 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
   return rc;
 }
 
-int pg_entity_flush(pg_entity *e, pg_diag *d) {
-  uint64_t now = pg_entity_now(e);
-  if (now < e->next_flush_ms) return PG_OK;
-  pg_diag fd = {{0}};
-  int rc = pg_chan_flush(e->db, e->client, NULL, &fd);
-  if (rc == PG_ERR_DB) return pg_fail(d, rc, "%s", fd.msg);
+/* A flush's result: a database error is returned, any other failure
+ * counted and paused for retry_ms. */
+static int flush_outcome(pg_entity *e, uint64_t now, int rc, const pg_diag *fd, pg_diag *d) {
+  if (rc == PG_ERR_DB) return pg_fail(d, rc, "%s", fd->msg);
   if (rc) {
-    pg_entity_problem(e, "attach_failures", "%s", fd.msg);
+    pg_entity_problem(e, "attach_failures", "%s", fd->msg);
     e->next_flush_ms = now + e->retry_ms;
   }
   return PG_OK;
+}
+
+int pg_entity_flush(pg_entity *e, pg_diag *d) {
+  uint64_t now = pg_entity_now(e);
+  if (e->defer_flush || now < e->next_flush_ms) return PG_OK;
+  pg_diag fd = {{0}};
+  int rc = pg_chan_flush(e->db, e->client, NULL, &fd);
+  return flush_outcome(e, now, rc, &fd, d);
+}
+
+/* pg_grid_outbox is the entity itself (grid.h). */
+int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_diag *d) {
+  pg_entity **es = (pg_entity **)v;
+  int *crc = calloc(n + 1, sizeof *crc);
+  pg_diag *cd = calloc(n + 1, sizeof *cd);
+  if (!crc || !cd) {
+    free(crc), free(cd);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  int rc = PG_OK;
+  /* phase 1: every outbox's queued messages created (the batched create) */
+  for (size_t i = 0; i < n; i++) {
+    if (pg_entity_now(es[i]) < es[i]->next_flush_ms) continue;
+    crc[i] = pg_chan_create_queued(es[i]->db, &cd[i]);
+  }
+  /* phase 2: attached in outbox order */
+  for (size_t i = 0; !rc && i < n; i++) {
+    uint64_t now = pg_entity_now(es[i]);
+    if (now < es[i]->next_flush_ms) continue;
+    pg_diag fd = {{0}};
+    int r = pg_chan_send_created(es[i]->db, es[i]->client, crc[i], &cd[i], NULL, &fd);
+    rc = flush_outcome(es[i], now, r, &fd, d);
+  }
+  free(crc), free(cd);
+  return rc;
 }
 
 int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_diag *d) {

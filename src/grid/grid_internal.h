@@ -43,6 +43,27 @@ PG_NODISCARD int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg
 /* {"name": count, ...} of the counters table. */
 PG_NODISCARD int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d);
 
+/* ---- prepared statements kept per connection (store.c) ----
+ * Statements the entities run every step are prepared once per connection
+ * and reused (parsing SQL was a fifth of a full-mode simulation's time).
+ * pg_stmt_get: *st = the statement of (db, sql), reset and unbound, ready to
+ * bind; sql is keyed by its address, so it must be a constant (a literal),
+ * never text built at run time (use pg_db_prepare for that). While a cached
+ * statement is out, a second get of the same (db, sql) gets a fresh one.
+ * pg_stmt_put: resets a cached statement and takes it back, finalizes any
+ * other (so it replaces sqlite3_finalize everywhere; NULL is a no-op).
+ * pg_stmt_step_done: pg_db_step_done that puts instead of finalizing. pg_grid_db_close forgets a connection's statements and closes it
+ * (every connection that used pg_stmt_get is closed through it).
+ * pg_grid_begin / pg_grid_commit are pg_db_begin / pg_db_commit on cached
+ * statements (commit rolls back when it fails). Threads: a global mutex
+ * guards the cache; a statement is used by the thread that got it. */
+PG_NODISCARD int pg_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d);
+void pg_stmt_put(sqlite3_stmt *st);
+PG_NODISCARD int pg_stmt_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d);
+void pg_grid_db_close(sqlite3 *db);
+PG_NODISCARD int pg_grid_begin(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_grid_commit(sqlite3 *db, pg_diag *d);
+
 /* The tables every entity database has (kv, counters, channels, outbox). */
 extern const char pg_entity_schema[];
 
@@ -79,6 +100,12 @@ PG_NODISCARD int pg_chan_queue_text(sqlite3 *db, const char *name, const void *j
  * failure of the node (returned; the rest waits for the next call).
  * *sent (may be NULL) gets how many were attached. */
 PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d);
+/* pg_chan_flush's two phases: create every queued message (one
+ * transaction), then attach the created ones in order (create_rc: the
+ * create phase's failure, returned after the created ones went out). */
+PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_chan_send_created(sqlite3 *db, pg_client *c, int create_rc,
+                                      const pg_diag *create_d, size_t *sent, pg_diag *d);
 /* Messages queued or created but not yet attached. */
 PG_NODISCARD int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d);
 
@@ -132,6 +159,8 @@ typedef struct pg_entity {
   pg_tz tz;                   /* display of times (status "timeZone") */
   char pay_address[PG_BECH32_MAX_LEN + 1]; /* a producer's, sent with its registration */
   pg_resource resource;       /* what we meter and trade (never zeroed: electricity filled in) */
+  bool defer_flush;           /* pg_entity_opts.defer_flush */
+  bool no_sync;               /* pg_entity_opts.no_sync */
   /* upstream registration */
   bool registered;
   uint64_t next_register_ms;
@@ -164,7 +193,8 @@ void pg_entity_reading(const pg_entity *e, pg_grid_command cmd, uint64_t k, int6
  * retry_ms on failure). A consumer's return channel (when the answer holds
  * one) is stored in kv "return_root" / "return_side_key". */
 PG_NODISCARD int pg_entity_register(pg_entity *e, pg_diag *d);
-/* Flushes the outbox, pausing retry_ms after a failure. */
+/* Flushes the outbox, pausing retry_ms after a failure (a no-op with
+ * defer_flush: pg_grid_flush_outboxes does it). */
 PG_NODISCARD int pg_entity_flush(pg_entity *e, pg_diag *d);
 /* Records a non-fatal problem: log + counter + last_error. */
 void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) PG_PRINTF(3, 4);

@@ -173,7 +173,7 @@ void pg_gridop_close(pg_gridop *g) {
   if (!g) return;
   pg_wallet_free(g->wallet);
   pg_registry_fini(&g->reg);
-  if (g->status_db) sqlite3_close(g->status_db);
+  if (g->status_db) pg_grid_db_close(g->status_db);
   pthread_mutex_destroy(&g->status_mu);
   pg_entity_fini(&g->e);
   pg_grid_share_free((pg_grid_share_member *)g->o.share, g->o.n_share);
@@ -328,7 +328,7 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
     return pg_quarantine_add(e->db, &q, d);
   }
   sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(e->db, "INSERT INTO readings(entity_id, kind, slot, wh, price, address, msg_id,"
+  rc = pg_stmt_get(e->db, "INSERT INTO readings(entity_id, kind, slot, wh, price, address, msg_id,"
                             " received_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT DO NOTHING",
                      &st, d);
   if (rc) return rc;
@@ -342,7 +342,7 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
   else sqlite3_bind_null(st, 6);
   sqlite3_bind_text(st, 7, hex, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 8, (sqlite3_int64)pg_entity_now(e));
-  rc = pg_db_step_done(e->db, st, "readings write", d);
+  rc = pg_stmt_step_done(e->db, st, "readings write", d);
   bool stored = !rc && sqlite3_changes(e->db) == 1;
   if (stored) rc = pg_record_member_channel(e->db, reg->id, d);
   if (!rc && !stored) {
@@ -376,7 +376,7 @@ static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *
                         pg_diag *d) {
   sqlite3_stmt *st = NULL;
   /* SQLite: the bare columns come from the row of MAX(slot): the latest price/address */
-  int rc = pg_db_prepare(db, "SELECT entity_id, SUM(wh), MAX(slot), price, address,"
+  int rc = pg_stmt_get(db, "SELECT entity_id, SUM(wh), MAX(slot), price, address,"
                               " SUM(slot < ?2), COUNT(*) FROM readings"
                               " WHERE settled_in IS NULL AND slot <= ?2 AND kind = ?1"
                               " GROUP BY entity_id ORDER BY entity_id",
@@ -409,7 +409,7 @@ static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *
     p->n_readings = sqlite3_column_int64(st, 6);
   }
   if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "readings read");
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   if (rc) {
     free(v);
     return rc;
@@ -422,7 +422,7 @@ static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *
 static int insert_slot(sqlite3 *db, uint64_t k, uint64_t now, pg_market_mech mech,
                        const pg_market_result *r, size_t np, size_t nc, int64_t late, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "INSERT INTO slots VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+  int rc = pg_stmt_get(db, "INSERT INTO slots VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
                               "?14,?15,?16,?17,?18,?19,?20)",
                           &st, d);
   if (rc) return rc;
@@ -447,7 +447,7 @@ static int insert_slot(sqlite3 *db, uint64_t k, uint64_t now, pg_market_mech mec
   sqlite3_bind_int64(st, i++, (sqlite3_int64)np);
   sqlite3_bind_int64(st, i++, (sqlite3_int64)nc);
   sqlite3_bind_int64(st, i++, late);
-  return pg_db_step_done(db, st, "slots write", d);
+  return pg_stmt_step_done(db, st, "slots write", d);
 }
 
 /* One payment request and its bills row: a slot's (kind "slot", the
@@ -486,7 +486,7 @@ static int bill(pg_gridop *g, uint64_t k, const bill_item *b, char request_id[PG
   rc = pg_chan_queue(e->db, chan, &m, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_db_prepare(e->db, "INSERT INTO bills(request_id, slot, consumer_id, usage_wh, community_wh,"
+    rc = pg_stmt_get(e->db, "INSERT INTO bills(request_id, slot, consumer_id, usage_wh, community_wh,"
                                " amount, fee, owed, baseline, reference, kind)"
                                " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
                         &st, d);
@@ -502,13 +502,13 @@ static int bill(pg_gridop *g, uint64_t k, const bill_item *b, char request_id[PG
   sqlite3_bind_int64(st, 9, b->baseline);
   sqlite3_bind_text(st, 10, pr->reference, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 11, b->kind, -1, SQLITE_STATIC);
-  return pg_db_step_done(e->db, st, "bills write", d);
+  return pg_stmt_step_done(e->db, st, "bills write", d);
 }
 
 static int payout_row(pg_gridop *g, uint64_t k, const party *p, const pg_market_party *r,
                       pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(g->e.db, "INSERT INTO payouts(slot, producer_id, output_wh, community_wh, amount,"
+  int rc = pg_stmt_get(g->e.db, "INSERT INTO payouts(slot, producer_id, output_wh, community_wh, amount,"
                                    " baseline, address) VALUES (?1,?2,?3,?4,?5,?6,?7)",
                           &st, d);
   if (rc) return rc;
@@ -519,7 +519,7 @@ static int payout_row(pg_gridop *g, uint64_t k, const party *p, const pg_market_
   sqlite3_bind_int64(st, 5, r->total);
   sqlite3_bind_int64(st, 6, r->baseline);
   sqlite3_bind_text(st, 7, p->address, -1, SQLITE_STATIC);
-  return pg_db_step_done(g->e.db, st, "payouts write", d);
+  return pg_stmt_step_done(g->e.db, st, "payouts write", d);
 }
 
 /* One slot's parties and its market result. */
@@ -654,7 +654,7 @@ static int64_t month_of(const pg_gridop *g, uint64_t k) {
 static int bill_month(pg_gridop *g, uint64_t k, const char *id, int64_t lo, int64_t hi,
                       int64_t peak_wh, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(g->e.db,
+  int rc = pg_stmt_get(g->e.db,
                          "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(fee), 0) FROM bills"
                          " WHERE kind = 'slot' AND consumer_id = ?1 AND slot BETWEEN ?2 AND ?3",
                          &st, d);
@@ -666,7 +666,7 @@ static int bill_month(pg_gridop *g, uint64_t k, const char *id, int64_t lo, int6
   if (sqlite3_step(st) == SQLITE_ROW)
     energy = sqlite3_column_int64(st, 0), fees = sqlite3_column_int64(st, 1);
   else rc = db_fail(g->e.db, d, "bills read");
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   pg_tariff_month m;
   if (!rc) rc = pg_tariff_monthly(&g->o.tariff, energy, fees, peak_wh, g->e.slot_ms, &m, d);
   if (rc || m.monthly <= 0) return rc;
@@ -687,7 +687,7 @@ static int bill_months(pg_gridop *g, uint64_t k, pg_diag *d) {
   uint64_t lo = k - 1; /* the month's first slot: at most 31 days back */
   while (lo > 0 && k - lo < 32 * 86400000ULL / g->e.slot_ms && month_of(g, lo - 1) == last) lo--;
   sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(g->e.db,
+  rc = pg_stmt_get(g->e.db,
                      "SELECT entity_id, MAX(wh) FROM readings WHERE kind = ?1 AND slot BETWEEN ?2"
                      " AND ?3 GROUP BY entity_id ORDER BY entity_id",
                      &st, d);
@@ -702,7 +702,7 @@ static int bill_months(pg_gridop *g, uint64_t k, pg_diag *d) {
     rc = bill_month(g, k, id, (int64_t)lo, (int64_t)k - 1, sqlite3_column_int64(st, 1), d);
   }
   if (!rc && s != SQLITE_DONE) rc = db_fail(g->e.db, d, "readings read");
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
@@ -748,11 +748,11 @@ static int book(pg_gridop *g, uint64_t k, const settlement *t, pg_diag *d) {
   free(rids);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_db_prepare(e->db, "UPDATE readings SET settled_in = ?1 WHERE settled_in IS NULL AND slot <= ?1",
+    rc = pg_stmt_get(e->db, "UPDATE readings SET settled_in = ?1 WHERE settled_in IS NULL AND slot <= ?1",
                        &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
-    rc = pg_db_step_done(e->db, st, "readings write", d);
+    rc = pg_stmt_step_done(e->db, st, "readings write", d);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
   return rc;
@@ -765,7 +765,7 @@ static int settle(pg_gridop *g, uint64_t k, pg_diag *d) {
   pg_entity *e = &g->e;
   settlement t;
   memset(&t, 0, sizeof t);
-  int rc = pg_db_begin(e->db, d);
+  int rc = pg_grid_begin(e->db, d);
   if (rc) return rc;
   for (;;) {
     rc = settle_market(g, k, &t, d);
@@ -782,7 +782,7 @@ static int settle(pg_gridop *g, uint64_t k, pg_diag *d) {
   if (!rc && t.market_rc != PG_OK) /* nobody left to blame: a settings problem */
     rc = pg_fail(d, PG_ERR_CONFIG, "slot %llu: %s", (unsigned long long)k, t.market_why);
   if (!rc) rc = book(g, k, &t, d);
-  if (!rc) rc = pg_db_commit(e->db, d);
+  if (!rc) rc = pg_grid_commit(e->db, d);
   else pg_db_rollback(e->db);
   if (!rc)
     pg_log_info(e->role, "%s: slot %llu settled (%s): supply %lld Wh, demand %lld Wh, %zu producers,"
@@ -838,10 +838,10 @@ static int book_incoming(pg_gridop *g, const char *ohex, const char *mhex, uint6
                          pg_diag *d) {
   pg_entity *e = &g->e;
   *booked = false;
-  int rc = pg_db_begin(e->db, d);
+  int rc = pg_grid_begin(e->db, d);
   if (rc) return rc;
   sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id,"
+  rc = pg_stmt_get(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id,"
                             " seen_ms) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
                      &st, d);
   if (!rc) {
@@ -852,11 +852,11 @@ static int book_incoming(pg_gridop *g, const char *ohex, const char *mhex, uint6
     else sqlite3_bind_null(st, 4);
     sqlite3_bind_text(st, 5, request_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_entity_now(e));
-    rc = pg_db_step_done(e->db, st, "incoming write", d);
+    rc = pg_stmt_step_done(e->db, st, "incoming write", d);
   }
   *booked = !rc && sqlite3_changes(e->db) == 1;
   if (!rc && *booked && is_bill) {
-    rc = pg_db_prepare(e->db, "UPDATE bills SET paid = paid + ?2, paid_ms = ?3, payment_msg = ?4"
+    rc = pg_stmt_get(e->db, "UPDATE bills SET paid = paid + ?2, paid_ms = ?3, payment_msg = ?4"
                               " WHERE request_id = ?1",
                        &st, d);
     if (!rc) {
@@ -864,10 +864,10 @@ static int book_incoming(pg_gridop *g, const char *ohex, const char *mhex, uint6
       sqlite3_bind_int64(st, 2, (sqlite3_int64)amount);
       sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
       sqlite3_bind_text(st, 4, mhex, -1, SQLITE_STATIC);
-      rc = pg_db_step_done(e->db, st, "bills write", d);
+      rc = pg_stmt_step_done(e->db, st, "bills write", d);
     }
   }
-  if (!rc) rc = pg_db_commit(e->db, d);
+  if (!rc) rc = pg_grid_commit(e->db, d);
   else pg_db_rollback(e->db);
   if (!rc && *booked && is_bill)
     pg_log_info(e->role, "%s: request %s paid: %llu (message %s)", e->id, request_id,
@@ -977,29 +977,36 @@ static void classify_output(pg_gridop *g, const pg_output_info *oi, char ref[PG_
  * milestone) that is not booked yet: a bill's payment when its transfer's
  * reference names a bill, else ours or unknown (counted once). Matching from
  * the ledger means nothing under an index can hide or fake a payment. */
+/* Unspent outputs on our address looked at per scan: all of them (an
+ * in-process node gives all; a node's HTTP API its page), so payments behind
+ * more than a page of booked but unspent ones are seen (1,000 households pay
+ * 1,000 bills a slot). */
+#define SCAN_MAX_OUTPUTS 65536
+
 static int scan_outputs(pg_gridop *g, pg_diag *d) {
   pg_entity *e = &g->e;
-  enum { MAXO = 256 };
-  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAXO * sizeof *ids);
-  if (!ids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  size_t n = 0, total = 0;
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
+  size_t n = 0;
   pg_diag cd = {{0}};
-  int rc = PG_OK;
-  if (pg_client_address_outputs(e->client, g->address, false, ids, MAXO, &n, &total, &cd) != PG_OK) {
+  int rc = pg_client_address_outputs_all(e->client, g->address, false, 256, SCAN_MAX_OUTPUTS, &ids,
+                                         &n, &cd);
+  if (rc == PG_ERR_NOMEM) return pg_fail(d, rc, "%s", cd.msg);
+  if (rc) {
     pg_entity_problem(e, "node_failures", "address outputs: %s", cd.msg);
     n = 0;
+    rc = PG_OK;
   }
   for (size_t i = 0; i < n && !rc; i++) {
     char ohex[2 * PG_OUTPUT_ID_LEN + 1], mhex[65], ref[PG_GRID_MAX_REFERENCE + 1];
     pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, ohex);
     int64_t known = 0;
     sqlite3_stmt *st = NULL;
-    rc = pg_db_prepare(e->db, "SELECT COUNT(*) FROM incoming WHERE output_id = ?1", &st, d);
+    rc = pg_stmt_get(e->db, "SELECT COUNT(*) FROM incoming WHERE output_id = ?1", &st, d);
     if (rc) break;
     sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
     int s = sqlite3_step(st);
     known = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
     if (known < 0) rc = pg_fail(d, PG_ERR_DB, "incoming read: %s", sqlite3_errmsg(e->db));
     if (rc || known) continue;
     pg_output_info oi;
@@ -1010,7 +1017,7 @@ static int scan_outputs(pg_gridop *g, pg_diag *d) {
     open_bill b = {0};
     bool is_bill = false;
     if (!ours && ref[0]) {
-      rc = pg_db_prepare(e->db, "SELECT request_id FROM bills WHERE reference = ?1", &st, d);
+      rc = pg_stmt_get(e->db, "SELECT request_id FROM bills WHERE reference = ?1", &st, d);
       if (rc) break;
       sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
       s = sqlite3_step(st);
@@ -1020,7 +1027,7 @@ static int scan_outputs(pg_gridop *g, pg_diag *d) {
       } else if (s != SQLITE_DONE) {
         rc = pg_fail(d, PG_ERR_DB, "bills read: %s", sqlite3_errmsg(e->db));
       }
-      sqlite3_finalize(st);
+      pg_stmt_put(st);
       if (rc) break;
     }
     rc = book_incoming(g, ohex, mhex, oi.amount, ref,
@@ -1040,7 +1047,7 @@ static int scan_outputs(pg_gridop *g, pg_diag *d) {
 static int load_open_bills(pg_gridop *g, open_bill *v, size_t *n, pg_diag *d) {
   pg_entity *e = &g->e;
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(e->db, "SELECT rowid, request_id, reference FROM bills WHERE paid < owed"
+  int rc = pg_stmt_get(e->db, "SELECT rowid, request_id, reference FROM bills WHERE paid < owed"
                                 " AND rowid > ?1 ORDER BY rowid LIMIT ?2",
                          &st, d);
   if (rc) return rc;
@@ -1055,7 +1062,7 @@ static int load_open_bills(pg_gridop *g, open_bill *v, size_t *n, pg_diag *d) {
     snprintf(b->reference, sizeof b->reference, "%s", (const char *)sqlite3_column_text(st, 2));
   }
   if (s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "bills read: %s", sqlite3_errmsg(e->db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   if (!rc) g->bill_cursor = *n == MATCH_BATCH ? v[*n - 1].rowid : 0;
   return rc;
 }
@@ -1083,7 +1090,7 @@ static int check_incoming(pg_gridop *g, pg_diag *d) {
  * lookup before a resend. Batches made before that have "p2pgrid:payout:<id>". */
 static int batch_ref(sqlite3 *db, int64_t id, char ref[PG_GRID_MAX_REFERENCE + 1], pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT reference FROM batch_refs WHERE batch_id = ?1", &st, d);
+  int rc = pg_stmt_get(db, "SELECT reference FROM batch_refs WHERE batch_id = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, id);
   int s = sqlite3_step(st);
@@ -1093,7 +1100,7 @@ static int batch_ref(sqlite3 *db, int64_t id, char ref[PG_GRID_MAX_REFERENCE + 1
     snprintf(ref, PG_GRID_MAX_REFERENCE + 1, "%s%lld", PAYOUT_PREFIX, (long long)id);
   else
     rc = pg_fail(d, PG_ERR_DB, "batch_refs read: %s", sqlite3_errmsg(db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
@@ -1104,11 +1111,11 @@ static int new_batch_ref(sqlite3 *db, int64_t id, pg_diag *d) {
   pg_hex_encode(nonce, sizeof nonce, hex);
   snprintf(ref, sizeof ref, "%s%lld-%s", PAYOUT_PREFIX, (long long)id, hex);
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "INSERT INTO batch_refs(batch_id, reference) VALUES (?1, ?2)", &st, d);
+  int rc = pg_stmt_get(db, "INSERT INTO batch_refs(batch_id, reference) VALUES (?1, ?2)", &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_text(st, 2, ref, -1, SQLITE_TRANSIENT);
-  return pg_db_step_done(db, st, "batch_refs write", d);
+  return pg_stmt_step_done(db, st, "batch_refs write", d);
 }
 
 /* Sends (or finds after a crash) batch id. */
@@ -1118,7 +1125,7 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   int rc = batch_ref(e->db, id, ref, d);
   if (rc) return rc;
   sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(e->db, "SELECT address, SUM(amount) FROM payouts WHERE batch_id = ?1"
+  rc = pg_stmt_get(e->db, "SELECT address, SUM(amount) FROM payouts WHERE batch_id = ?1"
                                  " GROUP BY address ORDER BY address",
                           &st, d);
   if (rc) return rc;
@@ -1139,7 +1146,7 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
                  PG_WALLET_MAX_OUTPUTS);
   else if (!rc && srow != SQLITE_DONE)
     rc = pg_fail(d, PG_ERR_DB, "payouts read: %s", sqlite3_errmsg(e->db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   if (rc || n == 0) return rc;
   uint8_t mid[32];
   bool found = false;
@@ -1161,11 +1168,11 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   }
   char hex[65];
   pg_hex_encode(mid, 32, hex);
-  rc = pg_db_prepare(e->db, "UPDATE batches SET state = 1, msg_id = ?2 WHERE id = ?1", &st, d);
+  rc = pg_stmt_get(e->db, "UPDATE batches SET state = 1, msg_id = ?2 WHERE id = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
-  rc = pg_db_step_done(e->db, st, "batches write", d);
+  rc = pg_stmt_step_done(e->db, st, "batches write", d);
   if (!rc)
     pg_log_info(e->role, "%s: payout %lld to %zu producers %s in %s", e->id, (long long)id, n,
                 found ? "was already sent" : "sent", hex);
@@ -1189,7 +1196,7 @@ static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, pg_diag *
     }
   }
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(e->db, "UPDATE batches SET state = ?2, confirmed_ms = ?3, error = ?4 WHERE id = ?1",
+  int rc = pg_stmt_get(e->db, "UPDATE batches SET state = ?2, confirmed_ms = ?3, error = ?4 WHERE id = ?1",
                           &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, id);
@@ -1197,7 +1204,7 @@ static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, pg_diag *
   sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
   if (state == BATCH_CONFIRMED) sqlite3_bind_null(st, 4);
   else sqlite3_bind_text(st, 4, fd.msg, -1, SQLITE_STATIC);
-  return pg_db_step_done(e->db, st, "batches write", d);
+  return pg_stmt_step_done(e->db, st, "batches write", d);
 }
 
 /* A producer is paid once it is owed at least this: payout_min, and never
@@ -1218,7 +1225,7 @@ typedef struct due_payout {
 static int hold_payout(pg_gridop *g, const due_payout *p, const char *reason, pg_diag *d) {
   pg_entity *e = &g->e;
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(e->db, "INSERT INTO payout_holds(producer_id, address, reason, since_ms)"
+  int rc = pg_stmt_get(e->db, "INSERT INTO payout_holds(producer_id, address, reason, since_ms)"
                                 " VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                          &st, d);
   if (rc) return rc;
@@ -1226,7 +1233,7 @@ static int hold_payout(pg_gridop *g, const due_payout *p, const char *reason, pg
   sqlite3_bind_text(st, 2, p->address, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 4, (sqlite3_int64)pg_entity_now(e));
-  rc = pg_db_step_done(e->db, st, "payout holds write", d);
+  rc = pg_stmt_step_done(e->db, st, "payout holds write", d);
   if (!rc && sqlite3_changes(e->db) == 1) {
     pg_log_warn(e->role, "%s: payout of %lld to '%s' held back: %s", e->id, (long long)p->amount,
                 p->producer, reason);
@@ -1255,7 +1262,7 @@ static int choose_payouts(pg_gridop *g, due_payout *v, size_t *n, pg_diag *d) {
   int rc = payout_budget(g, &budget, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_db_prepare(e->db,
+    rc = pg_stmt_get(e->db,
                        "SELECT producer_id, address, SUM(amount) FROM payouts p WHERE batch_id IS NULL"
                        " AND NOT EXISTS (SELECT 1 FROM payout_holds h WHERE h.producer_id ="
                        " p.producer_id AND h.address = p.address) GROUP BY producer_id, address"
@@ -1281,7 +1288,7 @@ static int choose_payouts(pg_gridop *g, due_payout *v, size_t *n, pg_diag *d) {
   }
   if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
     rc = pg_fail(d, PG_ERR_DB, "payouts read: %s", sqlite3_errmsg(e->db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   if (!rc && short_of_float)
     pg_entity_problem(e, "payouts_waiting_for_float",
                       "payouts wait: they would exceed the payments received plus the float of %llu",
@@ -1297,42 +1304,42 @@ static int make_batch(pg_gridop *g, bool *made, pg_diag *d) {
   due_payout *v = calloc(PG_WALLET_MAX_OUTPUTS, sizeof *v);
   if (!v) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   size_t n = 0;
-  int rc = pg_db_begin(e->db, d);
+  int rc = pg_grid_begin(e->db, d);
   if (!rc) rc = choose_payouts(g, v, &n, d);
   sqlite3_stmt *st = NULL;
   int64_t id = 0, total = 0;
   if (!rc && n > 0) {
-    rc = pg_db_prepare(e->db, "INSERT INTO batches(state, total, outputs, created_ms) VALUES (0, 0, 0, ?1)",
+    rc = pg_stmt_get(e->db, "INSERT INTO batches(state, total, outputs, created_ms) VALUES (0, 0, 0, ?1)",
                        &st, d);
     if (!rc) {
       sqlite3_bind_int64(st, 1, (sqlite3_int64)pg_entity_now(e));
-      rc = pg_db_step_done(e->db, st, "batches write", d);
+      rc = pg_stmt_step_done(e->db, st, "batches write", d);
     }
     id = sqlite3_last_insert_rowid(e->db);
     if (!rc) rc = new_batch_ref(e->db, id, d);
   }
   for (size_t i = 0; !rc && i < n; i++) {
-    rc = pg_db_prepare(e->db, "UPDATE payouts SET batch_id = ?1 WHERE batch_id IS NULL AND"
+    rc = pg_stmt_get(e->db, "UPDATE payouts SET batch_id = ?1 WHERE batch_id IS NULL AND"
                               " producer_id = ?2 AND address = ?3",
                        &st, d);
     if (rc) break;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, v[i].producer, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, v[i].address, -1, SQLITE_STATIC);
-    rc = pg_db_step_done(e->db, st, "payouts write", d);
+    rc = pg_stmt_step_done(e->db, st, "payouts write", d);
     total += v[i].amount;
   }
   if (!rc && n > 0) {
-    rc = pg_db_prepare(e->db, "UPDATE batches SET total = ?2, outputs = (SELECT COUNT(DISTINCT"
+    rc = pg_stmt_get(e->db, "UPDATE batches SET total = ?2, outputs = (SELECT COUNT(DISTINCT"
                               " address) FROM payouts WHERE batch_id = ?1) WHERE id = ?1",
                        &st, d);
     if (!rc) {
       sqlite3_bind_int64(st, 1, id);
       sqlite3_bind_int64(st, 2, total);
-      rc = pg_db_step_done(e->db, st, "batches write", d);
+      rc = pg_stmt_step_done(e->db, st, "batches write", d);
     }
   }
-  if (!rc) rc = pg_db_commit(e->db, d);
+  if (!rc) rc = pg_grid_commit(e->db, d);
   else pg_db_rollback(e->db);
   *made = !rc && n > 0;
   free(v);
@@ -1344,7 +1351,7 @@ static int payouts(pg_gridop *g, pg_diag *d) {
   if (pg_entity_now(e) < g->next_payout_ms) return PG_OK;
   /* follow sent batches; (re)send unsent ones (looked up first) */
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(e->db, "SELECT id, state, COALESCE(msg_id,'') FROM batches WHERE state < 2 ORDER BY id LIMIT 16",
+  int rc = pg_stmt_get(e->db, "SELECT id, state, COALESCE(msg_id,'') FROM batches WHERE state < 2 ORDER BY id LIMIT 16",
                           &st, d);
   if (rc) return rc;
   int64_t ids[16];
@@ -1360,7 +1367,7 @@ static int payouts(pg_gridop *g, pg_diag *d) {
   }
   if (srow != SQLITE_ROW && srow != SQLITE_DONE)
     rc = pg_fail(d, PG_ERR_DB, "batches read: %s", sqlite3_errmsg(e->db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   bool unsent = false;
   for (size_t i = 0; i < n && !rc; i++) {
     if (states[i] == BATCH_SENT) {
@@ -1380,7 +1387,10 @@ static int payouts(pg_gridop *g, pg_diag *d) {
 }
 
 /* Keeps a dust allowance on the receive address (so consumers may pay
- * amounts under 1 Mi) and sweeps dust when the address fills up. */
+ * amounts under 1 Mi) and sweeps dust when the address fills up, and any
+ * outputs past SWEEP_ABOVE (a large community's payments). */
+#define SWEEP_ABOVE 512
+#define SWEEP_ROUNDS 8
 static int dust_care(pg_gridop *g, pg_diag *d) {
   (void)d;
   pg_entity *e = &g->e;
@@ -1402,13 +1412,20 @@ static int dust_care(pg_gridop *g, pg_diag *d) {
   if (pg_wallet_count_outputs(g->wallet, 0, 0, &outputs, &dust, &wd) != PG_OK) return PG_OK;
   size_t allowed = (size_t)(g->o.dust_allowance / 100000);
   if (allowed > 100) allowed = 100;
-  if (dust * 2 >= allowed) {
+  /* dust, and past SWEEP_ABOVE outputs the households' payments too (1,000
+   * a slot would pile up: every scan and payout walks them), up to
+   * SWEEP_ROUNDS transfers of 127 inputs at a time */
+  size_t rounds = outputs > SWEEP_ABOVE ? (outputs - SWEEP_ABOVE) / 126 + 1 : dust * 2 >= allowed;
+  if (rounds > SWEEP_ROUNDS) rounds = SWEEP_ROUNDS;
+  for (size_t i = 0; i < rounds; i++) {
     size_t swept = 0;
     int rc = pg_wallet_sweep(g->wallet, NULL, 0, NULL, mid, NULL, &swept, &wd);
-    if (rc == PG_OK)
+    if (rc == PG_OK) {
       pg_log_info(e->role, "%s: swept %zu outputs", e->id, swept);
-    else if (rc != PG_ERR_NOT_FOUND)
-      pg_entity_problem(e, "dust_failures", "sweep: %s", wd.msg);
+      continue;
+    }
+    if (rc != PG_ERR_NOT_FOUND) pg_entity_problem(e, "dust_failures", "sweep: %s", wd.msg);
+    break;
   }
   return PG_OK;
 }
@@ -1481,7 +1498,7 @@ int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d) {
   } else {
     *out = arr;
   }
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 

@@ -72,7 +72,7 @@ int pg_producer_open(const pg_entity_opts *o, const pg_producer_opts *po, pg_pro
 void pg_producer_close(pg_producer *p) {
   if (!p) return;
   pg_registry_fini(&p->reg);
-  if (p->status_db) sqlite3_close(p->status_db);
+  if (p->status_db) pg_grid_db_close(p->status_db);
   pthread_mutex_destroy(&p->status_mu);
   pg_entity_fini(&p->e);
   free(p);
@@ -103,7 +103,7 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
   char hex[65];
   pg_hex_encode(m->msg_id, 32, hex);
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(e->db, "INSERT INTO source_readings(source_id, slot, wh, msg_id, received_ms)"
+  int rc = pg_stmt_get(e->db, "INSERT INTO source_readings(source_id, slot, wh, msg_id, received_ms)"
                                  " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
                           &st, d);
   if (rc) return rc;
@@ -113,7 +113,7 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
   sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 5, (sqlite3_int64)pg_entity_now(e));
   if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first reading stands", e->id,
                 reg->id, (unsigned long long)o->slot);
@@ -133,7 +133,7 @@ static int64_t scalar(sqlite3 *db, const char *sql, int64_t a, int *rc, pg_diag 
     v = sqlite3_column_int64(st, 0);
   else if (s != SQLITE_DONE)
     *rc = pg_fail(d, PG_ERR_DB, "database: %s", sqlite3_errmsg(db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return v;
 }
 
@@ -161,11 +161,11 @@ static int64_t cap_wh(const pg_producer *p) {
 
 static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
   pg_entity *e = &p->e;
-  int rc = pg_db_begin(e->db, d);
+  int rc = pg_grid_begin(e->db, d);
   if (rc) return rc;
   int64_t wh = 0, late = 0, n = 0;
   sqlite3_stmt *st = NULL;
-  rc = pg_db_prepare(e->db, "SELECT COALESCE(SUM(wh),0), COALESCE(SUM(CASE WHEN slot < ?1 THEN wh END),0),"
+  rc = pg_stmt_get(e->db, "SELECT COALESCE(SUM(wh),0), COALESCE(SUM(CASE WHEN slot < ?1 THEN wh END),0),"
                              " COUNT(*) FROM source_readings WHERE aggregated_in IS NULL AND slot <= ?1",
                       &st, d);
   if (!rc) {
@@ -177,7 +177,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
     } else {
       rc = pg_fail(d, PG_ERR_DB, "readings read: %s", sqlite3_errmsg(e->db));
     }
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
   }
   /* the grid quarantines an output above our enrolled capacity: energy over
    * it (catch-up readings after an outage) is carried into the next slots */
@@ -195,16 +195,16 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
   snprintf(m.u.output.payment_address, sizeof m.u.output.payment_address, "%s", p->address_bech32);
   if (!rc) rc = pg_chan_queue(e->db, "main", &m, d);
   if (!rc)
-    rc = pg_db_prepare(e->db, "UPDATE source_readings SET aggregated_in = ?1"
+    rc = pg_stmt_get(e->db, "UPDATE source_readings SET aggregated_in = ?1"
                                " WHERE aggregated_in IS NULL AND slot <= ?1",
                         &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
   }
   if (!rc)
-    rc = pg_db_prepare(e->db, "INSERT INTO outputs(slot, wh, late_wh, readings, ask) VALUES (?1,?2,?3,?4,?5)",
+    rc = pg_stmt_get(e->db, "INSERT INTO outputs(slot, wh, late_wh, readings, ask) VALUES (?1,?2,?3,?4,?5)",
                         &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
@@ -216,10 +216,10 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
     else
       sqlite3_bind_null(st, 5);
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "outputs write: %s", sqlite3_errmsg(e->db));
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_db_commit(e->db, d);
+  if (!rc) return pg_grid_commit(e->db, d);
   pg_db_rollback(e->db);
   return rc;
 }
@@ -264,11 +264,11 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     char hex[2 * PG_OUTPUT_ID_LEN + 1];
     pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, hex);
     sqlite3_stmt *st = NULL;
-    rc = pg_db_prepare(e->db, "SELECT 1 FROM received WHERE output_id = ?1", &st, d);
+    rc = pg_stmt_get(e->db, "SELECT 1 FROM received WHERE output_id = ?1", &st, d);
     if (rc) break;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     int srow = sqlite3_step(st);
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
     if (srow != SQLITE_ROW && srow != SQLITE_DONE) {
       rc = pg_fail(d, PG_ERR_DB, "received read: %s", sqlite3_errmsg(e->db));
       break;
@@ -281,7 +281,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     }
     char mhex[65];
     pg_hex_encode(oi.message_id, 32, mhex);
-    rc = pg_db_prepare(e->db, "INSERT INTO received(output_id, msg_id, amount, seen_ms) VALUES (?1,?2,?3,?4)",
+    rc = pg_stmt_get(e->db, "INSERT INTO received(output_id, msg_id, amount, seen_ms) VALUES (?1,?2,?3,?4)",
                         &st, d);
     if (rc) break;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
@@ -289,7 +289,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     sqlite3_bind_int64(st, 3, (sqlite3_int64)oi.amount);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "received write: %s", sqlite3_errmsg(e->db));
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
     if (!rc) pg_log_info(e->role, "%s: received %llu", e->id, (unsigned long long)oi.amount);
   }
   free(ids);
@@ -331,7 +331,7 @@ int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d) {
     json_object_set_new(o, "received", json_integer(scalar(p->status_db, "SELECT COALESCE(SUM(amount),0) FROM received WHERE ?1 = ?1", 0, &r2, d)));
     json_t *srcs = json_array();
     sqlite3_stmt *st = NULL;
-    if (!r2 && pg_db_prepare(p->status_db,
+    if (!r2 && pg_stmt_get(p->status_db,
                               "SELECT r.id, r.name, r.state, COUNT(s.slot), COALESCE(SUM(s.wh),0)"
                               " FROM registrations r LEFT JOIN source_readings s ON s.source_id = r.id"
                               " GROUP BY r.id ORDER BY r.id",
@@ -346,7 +346,7 @@ int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d) {
                             (json_int_t)sqlite3_column_int64(st, 3), "outputWh",
                             (json_int_t)sqlite3_column_int64(st, 4)));
       }
-      sqlite3_finalize(st);
+      pg_stmt_put(st);
     }
     json_object_set_new(o, "sources", srcs);
     rc = r2;
@@ -359,3 +359,5 @@ int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d) {
   *out = o;
   return PG_OK;
 }
+
+pg_grid_outbox *pg_producer_outbox(pg_producer *p) { return (pg_grid_outbox *)&p->e; }

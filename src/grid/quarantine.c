@@ -171,6 +171,6 @@ int pg_grid_quarantine(const char *data_dir, const char *action, int64_t id, jso
   else if (!rc && strcmp(action, "release") == 0) rc = pg_quarantine_decide(db, id, true, now, d);
   else if (!rc && strcmp(action, "reject") == 0) rc = pg_quarantine_decide(db, id, false, now, d);
   else if (!rc) rc = pg_fail(d, PG_ERR_INVALID, "quarantine: unknown action '%s'", action);
-  if (db) sqlite3_close(db);
+  if (db) pg_grid_db_close(db);
   return rc;
 }

@@ -36,7 +36,7 @@ int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed, bool 
   int rc = pg_entity_open_conn(e, &r->db, d);
   if (!rc) rc = migrate(r->db, d);
   if (rc) {
-    if (r->db) sqlite3_close(r->db);
+    if (r->db) pg_grid_db_close(r->db);
     r->db = NULL;
     return rc;
   }
@@ -57,7 +57,7 @@ int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed, bool 
 
 void pg_registry_fini(pg_registry *r) {
   if (!r->db) return;
-  sqlite3_close(r->db);
+  pg_grid_db_close(r->db);
   pthread_mutex_destroy(&r->mu);
   r->db = NULL;
 }
@@ -244,7 +244,7 @@ static bool member_ok(put_ctx *c, pg_buf *resp, unsigned *status) {
  * (the same type and channel). */
 static int current(put_ctx *c, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(c->r->db,
+  int rc = pg_stmt_get(c->r->db,
                           "SELECT type, root, side_key, state FROM registrations WHERE id = ?1",
                           &st, d);
   if (rc) return rc;
@@ -258,13 +258,13 @@ static int current(put_ctx *c, pg_diag *d) {
   } else if (s != SQLITE_DONE) {
     rc = pg_fail(d, PG_ERR_DB, "registrations read: %s", sqlite3_errmsg(c->r->db));
   }
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
 static int write_registration(put_ctx *c, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(c->r->db,
+  int rc = pg_stmt_get(c->r->db,
                           "INSERT INTO registrations(id, name, type, root, side_key, next_root, state,"
                           " registered_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?4, 0, ?6)"
                           " ON CONFLICT(id) DO UPDATE SET name = excluded.name, type = excluded.type,"
@@ -282,7 +282,7 @@ static int write_registration(put_ctx *c, pg_diag *d) {
   sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_clock_now(c->r->clock));
   if (sqlite3_step(st) != SQLITE_DONE)
     rc = pg_fail(d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(c->r->db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
@@ -331,7 +331,7 @@ static int do_put(pg_registry *r, const pg_httpd_peer *peer, const char *id, con
     return refuse(r, resp, status, 400, "invalid", peer,
                   "registration: only a producer has a 'paymentAddress'");
   if (!member_ok(&c, resp, status)) return PG_OK;
-  int rc = pg_db_begin(r->db, &d);
+  int rc = pg_grid_begin(r->db, &d);
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
   rc = current(&c, &d);
   if (!rc && c.exists && !c.same) {
@@ -351,7 +351,7 @@ static int do_put(pg_registry *r, const pg_httpd_peer *peer, const char *id, con
   pg_grid_channel ret;
   bool has_ret = r->return_channels && c.reg.type == PG_GRID_ENTITY_CONSUMER;
   if (!rc && has_ret) rc = return_channel(r, id, &ret, &d);
-  if (!rc) rc = pg_db_commit(r->db, &d);
+  if (!rc) rc = pg_grid_commit(r->db, &d);
   else pg_db_rollback(r->db);
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
   /* the answer: a consumer's return channel and the root of our public
@@ -380,13 +380,13 @@ static int do_delete(pg_registry *r, const pg_httpd_peer *peer, const char *id, 
                   "too many registration requests for '%s' (at most %u a minute)", id,
                   r->limits.rate_per_min);
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(r->db, "UPDATE registrations SET state = 4 WHERE id = ?1 AND state != 4",
+  int rc = pg_stmt_get(r->db, "UPDATE registrations SET state = 4 WHERE id = ?1 AND state != 4",
                           &st, &d);
   if (!rc) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
       rc = pg_fail(&d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(r->db));
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
   }
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
   if (sqlite3_changes(r->db) == 0)
@@ -428,7 +428,7 @@ int pg_registry_handle(pg_registry *r, const pg_httpd_peer *peer, const char *me
 static int set_reg(sqlite3 *db, const char *id, int state, const pg_mam_cursor *at, int add_msgs,
                    const char *error, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "UPDATE registrations SET state = ?2, next_root = ?3, next_leaf = ?6,"
+  int rc = pg_stmt_get(db, "UPDATE registrations SET state = ?2, next_root = ?3, next_leaf = ?6,"
                               " messages = messages + ?4, error = COALESCE(?5, error) WHERE id = ?1",
                           &st, d);
   if (rc) return rc;
@@ -442,7 +442,7 @@ static int set_reg(sqlite3 *db, const char *id, int state, const pg_mam_cursor *
     sqlite3_bind_null(st, 5);
   sqlite3_bind_int64(st, 6, (sqlite3_int64)at->leaf);
   if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(db));
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
@@ -518,7 +518,7 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
   int state = reg->state;
   const char *error = NULL;
   char why[300] = "";
-  int r2 = pg_db_begin(e->db, d);
+  int r2 = pg_db_exec(e->db, "SAVEPOINT pg_msg", d);
   if (r2) return r2;
   if (m->status) {
     snprintf(why, sizeof why, "%.64s: bad message skipped: %.200s", reg->id, m->why);
@@ -553,8 +553,8 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
     r2 = fn(ctx, reg, m, d);
   }
   if (!r2) r2 = set_reg(e->db, reg->id, state, &m->next, 1, error, d);
-  if (!r2) r2 = pg_db_commit(e->db, d);
-  else pg_db_rollback(e->db);
+  if (r2) (void)sqlite3_exec(e->db, "ROLLBACK TO pg_msg", NULL, NULL, NULL);
+  (void)sqlite3_exec(e->db, "RELEASE pg_msg", NULL, NULL, NULL);
   if (r2) return r2;
   reg->state = state;
   reg->at = m->next;
@@ -562,37 +562,77 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
   return PG_OK;
 }
 
+/* The next messages of one channel (up to max): what pg_chan_read_from
+ * gives, or nothing with the problem recorded (the channel is read again
+ * next step). */
+typedef struct reg_batch {
+  pg_chan_read *ms;
+  size_t n;
+  bool failed;
+} reg_batch;
+
+static void read_batch(pg_entity *e, const pg_reg_row *reg, size_t max, reg_batch *b) {
+  pg_diag rd = {{0}};
+  pg_mam_read_info info;
+  memset(b, 0, sizeof *b);
+  if (pg_chan_read_from(e->client, &reg->at, reg->side_key, max, &b->ms, &b->n, &info, &rd)) {
+    pg_entity_problem(e, "read_failures", "reading %s: %s", reg->id, rd.msg);
+    b->failed = true;
+    return;
+  }
+  if (b->n == 0 && info.stop == PG_MAM_STOP_MISSING && info.later)
+    pg_log_debug(e->role, "%s: leaf %u of %s's tree %.81s is missing; %zu later message(s) wait",
+                 e->id, (unsigned)reg->at.leaf, reg->id, reg->at.root, info.later);
+}
+
 /* What is new on one channel, up to PG_ENTITY_MAX_READ messages: every leaf
- * of its trees in order (pg_chan_read_from), each in its own transaction. */
-static int read_channel(pg_entity *e, pg_reg_row *reg, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
+ * of its trees in order, each message under its own savepoint (in the
+ * caller's transaction). first: the channel's first batch, read already
+ * (read_all); taken over (freed here). */
+static int read_channel(pg_entity *e, pg_reg_row *reg, reg_batch *first, pg_reg_msg_fn fn,
+                        void *ctx, pg_diag *d) {
   size_t done = 0;
   bool again = true;
   int rc = PG_OK;
-  while (!rc && again && done < PG_ENTITY_MAX_READ) {
-    pg_chan_read *ms = NULL;
-    size_t n = 0;
-    pg_diag rd = {{0}};
-    pg_mam_read_info info;
-    int r = pg_chan_read_from(e->client, &reg->at, reg->side_key, PG_ENTITY_MAX_READ - done, &ms,
-                              &n, &info, &rd);
-    if (r) {
-      pg_entity_problem(e, "read_failures", "reading %s: %s", reg->id, rd.msg);
-      return PG_OK;
-    }
-    if (n == 0 && info.stop == PG_MAM_STOP_MISSING && info.later)
-      pg_log_debug(e->role, "%s: leaf %u of %s's tree %.81s is missing; %zu later message(s) wait",
-                   e->id, (unsigned)reg->at.leaf, reg->id, reg->at.root, info.later);
-    for (size_t i = 0; i < n && !rc && again; i++) rc = handle_one(e, reg, &ms[i], fn, ctx, &again, d);
-    free(ms);
-    if (n == 0) break;
-    done += n;
+  reg_batch b = *first;
+  memset(first, 0, sizeof *first);
+  for (;;) {
+    if (b.failed) return PG_OK;
+    for (size_t i = 0; i < b.n && !rc && again; i++) rc = handle_one(e, reg, &b.ms[i], fn, ctx, &again, d);
+    free(b.ms);
+    done += b.n;
+    if (rc || !again || b.n == 0 || done >= PG_ENTITY_MAX_READ) return rc;
+    read_batch(e, reg, PG_ENTITY_MAX_READ - done, &b);
   }
+}
+
+/* Phase 1 of a read: the first batch of every channel, before any is
+ * handled (reading changes nothing here: the messages are the node's). This
+ * loop is where a batched parse (every channel's next messages at once) goes. */
+static void read_all(pg_entity *e, const pg_reg_row *rows, size_t n, reg_batch *out) {
+  for (size_t i = 0; i < n; i++) read_batch(e, &rows[i], PG_ENTITY_MAX_READ, &out[i]);
+}
+
+/* Phase 2: every channel's messages handled in one transaction (each
+ * message its own savepoint: a message that fails is rolled back alone, the
+ * ones before it are kept, the error returned). */
+static int handle_all(pg_entity *e, pg_reg_row *rows, reg_batch *b, size_t n, pg_reg_msg_fn fn,
+                      void *ctx, pg_diag *d) {
+  size_t any = 0;
+  for (size_t i = 0; i < n; i++) any += b[i].n;
+  if (any == 0) return PG_OK;
+  int rc = pg_grid_begin(e->db, d);
+  for (size_t i = 0; !rc && i < n; i++) rc = read_channel(e, &rows[i], &b[i], fn, ctx, d);
+  if (sqlite3_get_autocommit(e->db)) return rc; /* BEGIN failed */
+  pg_diag cd = {{0}};
+  int crc = pg_grid_commit(e->db, &cd);
+  if (!rc && crc) rc = pg_fail(d, crc, "%s", cd.msg);
   return rc;
 }
 
 int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(e->db, "SELECT id, name, type, state, side_key, next_root, next_leaf, root"
+  int rc = pg_stmt_get(e->db, "SELECT id, name, type, state, side_key, next_root, next_leaf, root"
                                  " FROM registrations WHERE state IN (0, 1) ORDER BY id",
                           &st, d);
   if (rc) return rc;
@@ -621,8 +661,15 @@ int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
     snprintf(r->root, sizeof r->root, "%s", (const char *)sqlite3_column_text(st, 7));
   }
   if (!rc && s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "registrations read: %s", sqlite3_errmsg(e->db));
-  sqlite3_finalize(st);
-  for (size_t i = 0; !rc && i < n; i++) rc = read_channel(e, &rows[i], fn, ctx, d);
+  pg_stmt_put(st);
+  reg_batch *b = rc || n == 0 ? NULL : calloc(n, sizeof *b);
+  if (!rc && n && !b) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (!rc && n) {
+    read_all(e, rows, n, b);
+    rc = handle_all(e, rows, b, n, fn, ctx, d);
+  }
+  for (size_t i = 0; b && i < n; i++) free(b[i].ms);
+  free(b);
   free(rows);
   return rc;
 }

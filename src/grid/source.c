@@ -38,7 +38,7 @@ int pg_source_open(const pg_entity_opts *o, pg_meter *meter, pg_source **out, pg
 
 void pg_source_close(pg_source *s) {
   if (!s) return;
-  if (s->status_db) sqlite3_close(s->status_db);
+  if (s->status_db) pg_grid_db_close(s->status_db);
   pthread_mutex_destroy(&s->status_mu);
   pg_entity_fini(&s->e);
   free(s);
@@ -49,12 +49,12 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
   pg_entity *e = &s->e;
   pg_grid_msg m;
   pg_entity_reading(e, PG_GRID_CMD_OUTPUT, k, wh, &m);
-  int rc = pg_db_begin(e->db, d);
+  int rc = pg_grid_begin(e->db, d);
   if (rc) return rc;
   rc = pg_chan_queue(e->db, "main", &m, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_db_prepare(e->db, "INSERT INTO readings(slot, wh, start_ms, end_ms) VALUES (?1,?2,?3,?4)",
+    rc = pg_stmt_get(e->db, "INSERT INTO readings(slot, wh, start_ms, end_ms) VALUES (?1,?2,?3,?4)",
                         &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
@@ -62,10 +62,10 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
     sqlite3_bind_int64(st, 3, (sqlite3_int64)m.u.output.start_time);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)m.u.output.end_time);
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
-    sqlite3_finalize(st);
+    pg_stmt_put(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_db_commit(e->db, d);
+  if (!rc) return pg_grid_commit(e->db, d);
   pg_db_rollback(e->db);
   return rc;
 }
@@ -111,7 +111,7 @@ int pg_source_status(pg_source *s, json_t **out, pg_diag *d) {
   int rc = pg_entity_status(&s->e, s->status_db, &o, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_db_prepare(s->status_db, "SELECT COUNT(*), COALESCE(SUM(wh),0), MAX(slot) FROM readings",
+    rc = pg_stmt_get(s->status_db, "SELECT COUNT(*), COALESCE(SUM(wh),0), MAX(slot) FROM readings",
                         &st, d);
   if (!rc && sqlite3_step(st) == SQLITE_ROW) {
     json_object_set_new(o, "slotsReported", json_integer(sqlite3_column_int64(st, 0)));
@@ -120,7 +120,7 @@ int pg_source_status(pg_source *s, json_t **out, pg_diag *d) {
       json_object_set_new(o, "lastSlot", json_integer(sqlite3_column_int64(st, 2)));
     json_object_set_new(o, "meter", json_string(pg_meter_kind(s->meter)));
   }
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   pthread_mutex_unlock(&s->status_mu);
   if (rc) {
     json_decref(o);
@@ -129,3 +129,5 @@ int pg_source_status(pg_source *s, json_t **out, pg_diag *d) {
   *out = o;
   return PG_OK;
 }
+
+pg_grid_outbox *pg_source_outbox(pg_source *s) { return (pg_grid_outbox *)&s->e; }

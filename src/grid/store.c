@@ -10,20 +10,20 @@ static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
+static const char SQL_KV_GET[] = "SELECT value FROM kv WHERE key = ?1";
+
+/* *out: the row's statement (give it back with pg_stmt_put), NULL = no row */
 static int kv_get(sqlite3 *db, const char *key, sqlite3_stmt **out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT value FROM kv WHERE key = ?1", &st, d);
+  *out = NULL;
+  int rc = pg_stmt_get(db, SQL_KV_GET, &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
-  if (s != SQLITE_ROW && s != SQLITE_DONE) {
-    rc = db_fail(db, d, "kv read");
-    sqlite3_finalize(st);
+  if (s != SQLITE_ROW && s != SQLITE_DONE) rc = db_fail(db, d, "kv read");
+  if (rc || s == SQLITE_DONE) {
+    pg_stmt_put(st);
     return rc;
-  }
-  if (s == SQLITE_DONE) {
-    sqlite3_finalize(st);
-    st = NULL;
   }
   *out = st;
   return PG_OK;
@@ -34,7 +34,7 @@ int pg_kv_get_i64(sqlite3 *db, const char *key, int64_t def, int64_t *out, pg_di
   int rc = kv_get(db, key, &st, d);
   if (rc) return rc;
   *out = st ? sqlite3_column_int64(st, 0) : def;
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return PG_OK;
 }
 
@@ -47,15 +47,16 @@ int pg_kv_get_text(sqlite3 *db, const char *key, char *out, size_t cap, pg_diag 
     const unsigned char *t = sqlite3_column_text(st, 0);
     if (t) snprintf(out, cap, "%s", (const char *)t);
   }
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return PG_OK;
 }
 
+static const char SQL_KV_SET[] = "INSERT INTO kv(key, value) VALUES (?1, ?2) "
+                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+
 static int kv_set(sqlite3 *db, const char *key, const char *text, int64_t v, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "INSERT INTO kv(key, value) VALUES (?1, ?2) "
-                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                          &st, d);
+  int rc = pg_stmt_get(db, SQL_KV_SET, &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   if (text)
@@ -63,7 +64,7 @@ static int kv_set(sqlite3 *db, const char *key, const char *text, int64_t v, pg_
   else
     sqlite3_bind_int64(st, 2, v);
   if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "kv write");
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
@@ -76,20 +77,20 @@ int pg_kv_set_text(sqlite3 *db, const char *key, const char *v, pg_diag *d) {
 
 int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "INSERT INTO counters(name, value) VALUES (?1, ?2) "
+  int rc = pg_stmt_get(db, "INSERT INTO counters(name, value) VALUES (?1, ?2) "
                               "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
                           &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, n);
   if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "counter write");
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 
 int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT name, value FROM counters ORDER BY name", &st, d);
+  int rc = pg_stmt_get(db, "SELECT name, value FROM counters ORDER BY name", &st, d);
   if (rc) return rc;
   json_t *o = json_object();
   int s;
@@ -102,7 +103,7 @@ int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d) {
   } else {
     *out = o;
   }
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 

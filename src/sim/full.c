@@ -44,6 +44,9 @@ typedef struct full {
   pg_source **src;
   pg_consumer **cons;
   pg_meter **smeter, **cmeter;
+  /* the outboxes of sources, producers and consumers: each class's queued
+   * messages are created and attached in one phase (pg_grid_flush_outboxes) */
+  pg_grid_outbox **obox;
   int64_t *flex; /* assets: the households' readings [household][slot] (pre-pass) */
   int64_t *pflex; /* community batteries' discharges [producer][slot] (pre-pass) */
   pg_scenario xs; /* with community batteries: s plus one source per battery */
@@ -81,14 +84,24 @@ static json_int_t jint(json_t *o, const char *k) {
   return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+/* One round: sources, producers, consumers, grid, each class in two
+ * phases: every member steps (reads what is new, queues its messages), then
+ * the class's messages are created and attached together. The grid reads
+ * every member channel in one phase (pg_registry_read) and creates every
+ * bill in one (its flush). */
 static int step_all(full *f, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t ns = s->n_sources, np = s->n_producers, nh = s->n_households;
   int rc;
-  for (size_t i = 0; i < f->s->n_sources; i++)
+  for (size_t i = 0; i < ns; i++)
     if ((rc = pg_source_step(f->src[i], d))) return rc;
-  for (size_t i = 0; i < f->s->n_producers; i++)
+  if ((rc = pg_grid_flush_outboxes(f->obox, ns, d))) return rc;
+  for (size_t i = 0; i < np; i++)
     if ((rc = pg_producer_step(f->prod[i], d))) return rc;
-  for (size_t i = 0; i < f->s->n_households; i++)
+  if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, d))) return rc;
+  for (size_t i = 0; i < nh; i++)
     if ((rc = pg_consumer_step(f->cons[i], d))) return rc;
+  if ((rc = pg_grid_flush_outboxes(f->obox + ns + np, nh, d))) return rc;
   return pg_gridop_step(f->grid, d);
 }
 
@@ -232,6 +245,7 @@ static int open_consumers(full *f, pg_entity_opts eo, pg_diag *d) {
     else rc = pg_sim_household_meter(s, i, &f->cmeter[i], d);
     if (rc) return rc;
     if ((rc = pg_consumer_open(&eo, &co, f->cmeter[i], &f->cons[i], d))) return rc;
+    f->obox[np + ns + i] = pg_consumer_outbox(f->cons[i]);
   }
   return PG_OK;
 }
@@ -284,9 +298,10 @@ static int open_world(full *f, pg_diag *d) {
   f->cons = calloc(nh + 1, sizeof *f->cons);
   f->smeter = calloc(ns + 1, sizeof *f->smeter);
   f->cmeter = calloc(nh + 1, sizeof *f->cmeter);
+  f->obox = calloc(ns + np + nh + 1, sizeof *f->obox);
   pg_genesis_output *g = calloc(1 + nh, sizeof *g);
   if (!f->seeds || !f->addr || !f->prod || !f->to_prod || !f->src || !f->cons || !f->smeter ||
-      !f->cmeter || !g || !f->to_grid_as || !f->keys) {
+      !f->cmeter || !g || !f->to_grid_as || !f->keys || !f->obox) {
     free(g);
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
@@ -344,7 +359,8 @@ static int open_world(full *f, pg_diag *d) {
   char dir[1200];
   pg_entity_opts eo = {.client = f->c, .clock = &f->clock.base, .slot_ms = s->slot_ms,
                        .security = 1, .retry_ms = 1000, .money = s->money, .tz = s->tz,
-                       .resource = s->resource};
+                       .resource = s->resource,
+                       .no_sync = true /* a crash loses the run, never a member's money */};
   pg_gridop_opts go = {.mech = s->mech, .import_price = s->import_price,
                        .export_price = s->export_price, .fee_per_kwh = s->fee_per_kwh,
                        .fee_bp = s->fee_bp, .fixed_buy_price = s->fixed_buy_price,
@@ -370,6 +386,7 @@ static int open_world(full *f, pg_diag *d) {
   if (rc) return rc;
   if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, NULL, &f->to_grid, d))) return rc;
   if ((rc = enrol_members(f, d))) return rc;
+  eo.defer_flush = true; /* the members' messages go out a class at a time (step_all) */
   for (size_t i = 0; i < np; i++) {
     snprintf(dir, sizeof dir, "%s/%s", f->state, s->producers[i].id);
     eo.id = s->producers[i].id, eo.name = s->producers[i].name, eo.data_dir = dir;
@@ -380,6 +397,7 @@ static int open_world(full *f, pg_diag *d) {
     pg_producer_opts po = {.ask_per_kwh = s->producers[i].ask, .has_ask = s->producers[i].has_ask,
                            .seed = f->seeds[1 + i], .seed_len = 32};
     if ((rc = pg_producer_open(&eo, &po, &f->prod[i], d))) return rc;
+    f->obox[ns + i] = pg_producer_outbox(f->prod[i]);
   }
   for (size_t i = 0; i < ns; i++) {
     snprintf(dir, sizeof dir, "%s/%s", f->state, s->sources[i].id);
@@ -395,6 +413,7 @@ static int open_world(full *f, pg_diag *d) {
     else rc = pg_sim_source_meter(s, i, &f->smeter[i], d);
     if (rc) return rc;
     if ((rc = pg_source_open(&eo, f->smeter[i], &f->src[i], d))) return rc;
+    f->obox[i] = pg_source_outbox(f->src[i]);
   }
   return open_consumers(f, eo, d);
 }
@@ -418,6 +437,7 @@ static void close_world(full *f) {
   pg_client_free(f->c);
   pg_ledger_free(f->l);
   pg_tangle_close(f->t);
+  free(f->obox);
   free(f->src), free(f->cons), free(f->prod), free(f->to_prod), free(f->smeter), free(f->cmeter);
   free(f->seeds), free(f->addr), free(f->batch_msg), free(f->batch_time);
   free(f->flex), free(f->pflex);

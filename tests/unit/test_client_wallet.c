@@ -29,8 +29,9 @@ typedef struct wfix {
 } wfix;
 
 /* A Tangle + ledger whose genesis gives the wallet's first address n outputs
- * of `amount`, an in-process client and a wallet on it; milestone 1 issued. */
-static wfix *wfix_new(size_t n, uint64_t amount, unsigned max_depth) {
+ * of `amount` (the last one `last` when not 0), an in-process client and a
+ * wallet on it; milestone 1 issued. */
+static wfix *wfix_new_last(size_t n, uint64_t amount, uint64_t last, unsigned max_depth) {
   wfix *f = calloc(1, sizeof *f);
   assert_non_null(f);
   f->tf.dir = tt_mkdtemp();
@@ -47,7 +48,7 @@ static wfix *wfix_new(size_t n, uint64_t amount, unsigned max_depth) {
   assert_non_null(g);
   for (size_t i = 0; i < n; i++) {
     memcpy(g[i].address, f->addr0, 32);
-    g[i].amount = amount;
+    g[i].amount = i + 1 == n && last ? last : amount;
   }
   pg_ledger_config lc = {.dust_protection = true, .genesis_count = n, .genesis = g};
   assert_int_equal(pg_ledger_new(&lc, &f->l), PG_OK);
@@ -66,6 +67,10 @@ static wfix *wfix_new(size_t n, uint64_t amount, unsigned max_depth) {
                    PG_OK);
   assert_int_equal(ms, 1);
   return f;
+}
+
+static wfix *wfix_new(size_t n, uint64_t amount, unsigned max_depth) {
+  return wfix_new_last(n, amount, 0, max_depth);
 }
 
 static void wfix_free(wfix *f) {
@@ -114,6 +119,36 @@ static void test_send_fails_before_submit_when_pending_set_full(void **state) {
   uint64_t b = 0;
   assert_int_equal(pg_client_address(f->c, f->other, &b, NULL, &d), PG_OK);
   assert_int_equal(b, (uint64_t)sent * MI); /* no transfer conflicted */
+  wfix_free(f);
+}
+
+/* Issue 18: an address full of small payments (a grid's, 1,000 households a
+ * slot) and one large output behind them: the oldest 127 do not cover the
+ * transfer, so larger outputs replace the smallest taken (once refused with
+ * "more than 127 inputs"); a transfer no 127 outputs cover is still refused. */
+static void test_send_swaps_in_larger_outputs_past_127_inputs(void **state) {
+  (void)state;
+  wfix *f = wfix_new_last(200, MI, 1000 * MI, 0);
+  pg_diag d = {{0}};
+  pg_wallet_output out = {.amount = 500 * MI};
+  memcpy(out.address, f->other, 32);
+  assert_int_equal(pg_wallet_send(f->w, &out, 1, NULL, NULL, NULL, &d), PG_OK);
+  uint32_t ms = 0;
+  assert_int_equal(pg_tangle_issue_milestone(f->tf.t, (const uint8_t(*)[64])f->coo_sk, 1, NULL, &ms, &d),
+                   PG_OK);
+  uint64_t b = 0;
+  assert_int_equal(pg_client_address(f->c, f->other, &b, NULL, &d), PG_OK);
+  assert_int_equal(b, 500 * MI);
+  assert_int_equal(pg_client_address(f->c, f->addr0, &b, NULL, &d), PG_OK);
+  assert_int_equal(b, 199 * MI + 500 * MI);
+  /* 200 outputs of 1 Mi cannot make 150 Mi in one transfer (127 inputs at
+   * most): refused as before */
+  pg_wallet_output big = {.amount = 150 * MI};
+  wfix *g = wfix_new(200, MI, 0);
+  memcpy(big.address, g->other, 32);
+  assert_int_equal(pg_wallet_send(g->w, &big, 1, NULL, NULL, NULL, &d), PG_ERR_UNAVAILABLE);
+  assert_non_null(strstr(d.msg, "more than 127 inputs"));
+  wfix_free(g);
   wfix_free(f);
 }
 
@@ -282,6 +317,7 @@ int main(void) {
   pg_log_set_level(PG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_send_fails_before_submit_when_pending_set_full),
+      cmocka_unit_test(test_send_swaps_in_larger_outputs_past_127_inputs),
       cmocka_unit_test(test_found_pending_transfer_is_not_spent_again),
       cmocka_unit_test(test_follow_reports_transfer_included_by_another_message),
       cmocka_unit_test(test_follow_again_after_reattach_finds_the_transfer),

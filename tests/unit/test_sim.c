@@ -220,6 +220,26 @@ static void test_full_equals_market(void **state) {
   full_equals_market(SMALL);
 }
 
+/* Issue 18: full mode at a community's size — 50 generated households and 6
+ * producers (18 sources), an hour of 15-minute slots: the path that grows
+ * with members (every channel read in one phase, every class's messages
+ * created together, the grid's outputs scanned whole) settles exactly as
+ * market-only with every bill paid. The larger sizes are bench_sim's. */
+static const char *COMMUNITY =
+    "[scenario]\nname = community\nstart = 2025-06-21T09:00:00Z\nduration = 1h\nslot = 15m\n"
+    "seed = 18\n"
+    "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
+    "fee_per_kwh = 5Mi\nfee_bp = 100\npayout_min = 1Mi\n"
+    "[producers]\ncount = 6\nsources_per_producer = 3\nsolar_share = 0.75\nkwp_min = 5\n"
+    "kwp_max = 30\nwind_kw_min = 5\nwind_kw_max = 20\nask_share = 0.5\nask_min = 90Mi\n"
+    "ask_max = 160Mi\n"
+    "[households]\ncount = 50\nbid_share = 0.5\nbid_min = 200Mi\nbid_max = 290Mi\n";
+
+static void test_community_full_equals_market(void **state) {
+  (void)state;
+  full_equals_market(COMMUNITY);
+}
+
 /* Issue 17: assets behind the meters (rooftop PV, batteries, an EV, a heat
  * pump): full mode's consumers read the pre-pass's per-slot readings and
  * settle exactly as market-only steps the same controllers inline. An
@@ -306,6 +326,7 @@ int main(void) {
       cmocka_unit_test(test_full_equals_market),
       cmocka_unit_test(test_water_full_equals_market),
       cmocka_unit_test(test_assets_full_equals_market),
+      cmocka_unit_test(test_community_full_equals_market),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
