@@ -140,12 +140,6 @@ typedef struct full_marks {
   double cpu0, first_cpu, last_cpu; /* process CPU seconds */
 } full_marks;
 
-static double cpu_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void full_progress(void *ctx, const pg_sim_progress *p) {
   full_marks *m = ctx;
   double c = cpu_s();
