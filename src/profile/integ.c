@@ -18,15 +18,17 @@ void pg_energy_integ_init(pg_energy_integ *g, pg_power_fn fn, const void *ctx) {
   g->day = 0;
 }
 
+/* A minute's Wh from its mid-minute power sample: W for one minute = W/60
+ * Wh; a negative, zero or non-finite sample counts nothing. */
+static inline double minute_wh(double p) { return p > 0 && isfinite(p) ? p / 60.0 : 0.0; }
+
 static void load_day(pg_energy_integ *g, int64_t day) {
   if (g->valid && g->day == day) return;
   int64_t t0 = day * DAY_MS;
   double acc = 0;
   g->cum[0] = 0;
   for (int i = 0; i < 1440; i++) {
-    double p = g->fn(g->ctx, t0 + (int64_t)i * MIN_MS + MIN_MS / 2);
-    if (!(p > 0) || !isfinite(p)) p = 0;
-    acc += p / 60.0; /* W for one minute = W/60 Wh */
+    acc += minute_wh(g->fn(g->ctx, t0 + (int64_t)i * MIN_MS + MIN_MS / 2));
     g->cum[i + 1] = acc;
   }
   g->day = day;
@@ -99,9 +101,7 @@ static void cum_days(const double *w, size_t ndays, double *cum) {
     for (int q = 0; q < 4; q++) c0[q * 1441] = 0;
     for (int i = 0; i < 1440; i++)
       for (int q = 0; q < 4; q++) {
-        double p = w0[q * 1440 + i];
-        if (!(p > 0) || !isfinite(p)) p = 0;
-        a[q] += p / 60.0;
+        a[q] += minute_wh(w0[q * 1440 + i]);
         c0[q * 1441 + i + 1] = a[q];
       }
   }
@@ -109,9 +109,7 @@ static void cum_days(const double *w, size_t ndays, double *cum) {
     double acc = 0;
     cum[d * 1441] = 0;
     for (int i = 0; i < 1440; i++) {
-      double p = w[d * 1440 + i];
-      if (!(p > 0) || !isfinite(p)) p = 0;
-      acc += p / 60.0;
+      acc += minute_wh(w[d * 1440 + i]);
       cum[d * 1441 + i + 1] = acc;
     }
   }
