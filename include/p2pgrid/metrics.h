@@ -25,7 +25,8 @@
  *   caller bug must not take a daemon down), so is a NULL metric.
  * - Names are checked when a family is added (PG_ERR_INVALID naming the
  *   problem): metric names [a-zA-Z_:][a-zA-Z0-9_:]*, label names
- *   [a-zA-Z_][a-zA-Z0-9_]* not starting with "__", a counter's name ends in
+ *   [a-zA-Z_][a-zA-Z0-9_]* not starting with "__", each label's values
+ *   distinct, a counter's name ends in
  *   "_total", a histogram has no label "le" and 1..PG_METRICS_MAX_BUCKETS
  *   strictly increasing finite bucket bounds; a name used twice is
  *   PG_ERR_EXISTS. HELP text and label values may be any bytes: they are
@@ -103,6 +104,24 @@ void pg_metrics_free(pg_metrics *m); /* NULL ok */
  * than PG_METRICS_MAX_SERIES series), PG_ERR_NOMEM. */
 PG_NODISCARD int pg_metrics_add(pg_metrics *m, const pg_metric_desc *desc, pg_metric **out,
                                 pg_diag *d);
+
+/* One family as a line of a static table (at most two labels; l2 NULL =
+ * one label, l1 NULL = none; buckets for histograms). */
+typedef struct pg_metric_spec {
+  const char *name, *help;
+  pg_metric_type type;
+  const char *l1;
+  const char *const *v1;
+  size_t n1;
+  const char *l2;
+  const char *const *v2;
+  size_t n2;
+  const double *buckets;
+  size_t nbuckets;
+} pg_metric_spec;
+/* pg_metrics_add of a spec. */
+PG_NODISCARD int pg_metrics_add_spec(pg_metrics *m, const pg_metric_spec *s, pg_metric **out,
+                                     pg_diag *d);
 
 /* The series index of the label values at positions pos[0..nlabels) (each
  * below its label's nvalues; else SIZE_MAX, which updates ignore). */

@@ -94,10 +94,15 @@ static int check_labels(const pg_metric_desc *desc, size_t *nseries, pg_diag *d)
     if (l->nvalues == 0 || !l->values)
       return pg_fail(d, PG_ERR_INVALID, "metric %s: label '%s' has no values", desc->name,
                      l->name);
-    for (size_t j = 0; j < l->nvalues; j++)
+    for (size_t j = 0; j < l->nvalues; j++) {
       if (!l->values[j])
         return pg_fail(d, PG_ERR_INVALID, "metric %s: label '%s' value %zu is NULL", desc->name,
                        l->name, j);
+      for (size_t k = 0; k < j; k++)
+        if (strcmp(l->values[k], l->values[j]) == 0)
+          return pg_fail(d, PG_ERR_INVALID, "metric %s: label '%s' lists a value twice",
+                         desc->name, l->name);
+    }
     if (l->nvalues > PG_METRICS_MAX_SERIES / n)
       return pg_fail(d, PG_ERR_TOO_LARGE, "metric %s: more than %d series", desc->name,
                      PG_METRICS_MAX_SERIES);
@@ -180,6 +185,14 @@ int pg_metrics_add(pg_metrics *m, const pg_metric_desc *desc, pg_metric **out, p
   m->last = f;
   if (out) *out = f;
   return PG_OK;
+}
+
+int pg_metrics_add_spec(pg_metrics *m, const pg_metric_spec *s, pg_metric **out, pg_diag *d) {
+  pg_metric_label l[2] = {{s->l1, s->v1, s->n1}, {s->l2, s->v2, s->n2}};
+  pg_metric_desc desc = {.name = s->name, .help = s->help, .type = s->type, .labels = l,
+                         .nlabels = s->l2 ? 2 : s->l1 ? 1 : 0, .buckets = s->buckets,
+                         .nbuckets = s->nbuckets};
+  return pg_metrics_add(m, &desc, out, d);
 }
 
 size_t pg_metric_series(const pg_metric *f, const size_t *pos) {

@@ -49,75 +49,87 @@ static const char *const problem_kinds[] = {
 /* the problems that are a failed call to the node */
 static const char *const node_kinds[] = {"node_failures", "attach_failures", "read_failures"};
 
-typedef struct fam {
-  unsigned roles;
-  const char *name, *help;
-  pg_metric_type type;
-  const char *l1;
-  const char *const *v1;
-  size_t n1;
-  const char *l2;
-  const char *const *v2;
-  size_t n2;
-} fam;
-
-static const fam fams[F_COUNT] = {
-    [F_INFO] = {R_ALL, "p2pgrid_entity_info", "1, with the daemon's role as a label.",
+static const pg_metric_spec fams[F_COUNT] = {
+    [F_INFO] = {"p2pgrid_entity_info", "1, with the daemon's role as a label.",
                 PG_METRIC_GAUGE, "role", role_names, N(role_names)},
-    [F_SLOTS_SETTLED] = {R_GRID, "p2pgrid_grid_slots_settled_total", "Slots settled.",
+    [F_SLOTS_SETTLED] = {"p2pgrid_grid_slots_settled_total", "Slots settled.",
                          PG_METRIC_COUNTER},
-    [F_SLOTS_REPORTED] = {R_MEMBERS, "p2pgrid_entity_slots_reported_total",
+    [F_SLOTS_REPORTED] = {"p2pgrid_entity_slots_reported_total",
                           "Slots whose reading (output or usage) was queued for the Tangle.",
                           PG_METRIC_COUNTER},
-    [F_READINGS] = {R_GRID | R_PRO, "p2pgrid_entity_readings_total",
+    [F_READINGS] = {"p2pgrid_entity_readings_total",
                     "Readings read from members' channels, by outcome.", PG_METRIC_COUNTER,
                     "outcome", reading_outcomes, N(reading_outcomes)},
-    [F_BILLS_TOTAL] = {R_GRID, "p2pgrid_grid_bills_total",
+    [F_BILLS_TOTAL] = {"p2pgrid_grid_bills_total",
                        "Payment requests (bills) issued to consumers.", PG_METRIC_COUNTER},
-    [F_PAY_RECEIVED] = {R_GRID | R_PRO, "p2pgrid_entity_payments_received_total",
+    [F_PAY_RECEIVED] = {"p2pgrid_entity_payments_received_total",
                         "Payments found on the Tangle and booked (grid: from consumers; "
                         "producer: payouts of the grid).",
                         PG_METRIC_COUNTER},
-    [F_PAY_SENT] = {R_CON, "p2pgrid_consumer_payments_sent_total",
+    [F_PAY_SENT] = {"p2pgrid_consumer_payments_sent_total",
                     "Payments sent for the grid's payment requests.", PG_METRIC_COUNTER},
-    [F_BATCHES_TOTAL] = {R_GRID, "p2pgrid_grid_payout_batches_total",
+    [F_BATCHES_TOTAL] = {"p2pgrid_grid_payout_batches_total",
                          "Payout batches to producers, by outcome.", PG_METRIC_COUNTER,
                          "outcome", batch_outcomes, N(batch_outcomes)},
-    [F_REGISTRATIONS] = {R_MEMBERS, "p2pgrid_entity_registrations_total",
+    [F_REGISTRATIONS] = {"p2pgrid_entity_registrations_total",
                          "Registrations of our channel upstream, by outcome.", PG_METRIC_COUNTER,
                          "outcome", reg_outcomes, N(reg_outcomes)},
-    [F_REG_REQUESTS] = {R_GRID | R_PRO, "p2pgrid_entity_registration_requests_total",
+    [F_REG_REQUESTS] = {"p2pgrid_entity_registration_requests_total",
                         "Registration requests answered by our registration API, by outcome.",
                         PG_METRIC_COUNTER, "outcome", request_outcomes, N(request_outcomes)},
-    [F_NODE_ERRORS] = {R_ALL, "p2pgrid_entity_node_errors_total",
+    [F_NODE_ERRORS] = {"p2pgrid_entity_node_errors_total",
                        "Calls to the node that failed (reads, attaches, lookups, transfers).",
                        PG_METRIC_COUNTER},
-    [F_PROBLEMS] = {R_ALL, "p2pgrid_entity_problems_total",
+    [F_PROBLEMS] = {"p2pgrid_entity_problems_total",
                     "Problems logged at warn (the status API's errors), by kind.",
                     PG_METRIC_COUNTER, "kind", problem_kinds, N(problem_kinds)},
-    [F_OUTBOX] = {R_ALL, "p2pgrid_entity_outbox_pending",
+    [F_OUTBOX] = {"p2pgrid_entity_outbox_pending",
                   "Messages queued or created but not yet attached.", PG_METRIC_GAUGE},
-    [F_QUARANTINED] = {R_GRID, "p2pgrid_grid_quarantined_readings",
+    [F_QUARANTINED] = {"p2pgrid_grid_quarantined_readings",
                        "Readings held in the quarantine now.", PG_METRIC_GAUGE},
-    [F_BILLS] = {R_GRID, "p2pgrid_grid_bills", "Bills by state (open: paid less than owed).",
+    [F_BILLS] = {"p2pgrid_grid_bills", "Bills by state (open: paid less than owed).",
                  PG_METRIC_GAUGE, "state", bill_states, N(bill_states)},
-    [F_PAYOUTS] = {R_GRID, "p2pgrid_grid_payouts",
+    [F_PAYOUTS] = {"p2pgrid_grid_payouts",
                    "Producers' payouts per slot by state (due: not in a batch yet; sending, "
                    "sent, confirmed: their batch's state).",
                    PG_METRIC_GAUGE, "state", payout_states, N(payout_states)},
-    [F_FLOAT] = {R_GRID, "p2pgrid_grid_float_balance",
+    [F_FLOAT] = {"p2pgrid_grid_float_balance",
                  "What payouts may still use: payments received plus the float, less what "
                  "batches carry (base token units).",
                  PG_METRIC_GAUGE},
-    [F_FLOAT_MAX] = {R_GRID, "p2pgrid_grid_float_max", "The configured float (base token units).",
+    [F_FLOAT_MAX] = {"p2pgrid_grid_float_max", "The configured float (base token units).",
                      PG_METRIC_GAUGE},
-    [F_MEMBERS] = {R_GRID | R_PRO, "p2pgrid_entity_registered_channels",
+    [F_MEMBERS] = {"p2pgrid_entity_registered_channels",
                    "Channels registered at this entity, by member role and state.",
                    PG_METRIC_GAUGE, "role", member_roles, N(member_roles), "state", member_states,
                    N(member_states)},
-    [F_REQUESTS] = {R_CON, "p2pgrid_consumer_payment_requests",
+    [F_REQUESTS] = {"p2pgrid_consumer_payment_requests",
                     "The grid's payment requests by state.", PG_METRIC_GAUGE, "state",
                     request_states, N(request_states)},
+};
+
+/* which roles export a family */
+static const unsigned fam_roles[F_COUNT] = {
+    [F_INFO] = R_ALL,
+    [F_SLOTS_SETTLED] = R_GRID,
+    [F_SLOTS_REPORTED] = R_MEMBERS,
+    [F_READINGS] = R_GRID | R_PRO,
+    [F_BILLS_TOTAL] = R_GRID,
+    [F_PAY_RECEIVED] = R_GRID | R_PRO,
+    [F_PAY_SENT] = R_CON,
+    [F_BATCHES_TOTAL] = R_GRID,
+    [F_REGISTRATIONS] = R_MEMBERS,
+    [F_REG_REQUESTS] = R_GRID | R_PRO,
+    [F_NODE_ERRORS] = R_ALL,
+    [F_PROBLEMS] = R_ALL,
+    [F_OUTBOX] = R_ALL,
+    [F_QUARANTINED] = R_GRID,
+    [F_BILLS] = R_GRID,
+    [F_PAYOUTS] = R_GRID,
+    [F_FLOAT] = R_GRID,
+    [F_FLOAT_MAX] = R_GRID,
+    [F_MEMBERS] = R_GRID | R_PRO,
+    [F_REQUESTS] = R_CON,
 };
 
 struct pg_grid_metrics {
@@ -145,13 +157,10 @@ int pg_grid_metrics_new(pg_grid_entity type, pg_grid_metrics **out, pg_diag *d) 
   const char *const *role = &role_names[m->role_bit == R_GRID ? 0 : (size_t)type];
   int rc = PG_OK;
   for (size_t i = 0; i < F_COUNT && !rc; i++) {
-    if (!(fams[i].roles & m->role_bit)) continue;
-    bool info = i == F_INFO;
-    pg_metric_label l[2] = {{fams[i].l1, info ? role : fams[i].v1, info ? 1 : fams[i].n1},
-                            {fams[i].l2, fams[i].v2, fams[i].n2}};
-    pg_metric_desc desc = {.name = fams[i].name, .help = fams[i].help, .type = fams[i].type,
-                           .labels = l, .nlabels = fams[i].l2 ? 2 : fams[i].l1 ? 1 : 0};
-    rc = pg_metrics_add(m->reg, &desc, &m->f[i], d);
+    if (!(fam_roles[i] & m->role_bit)) continue;
+    pg_metric_spec spec = fams[i];
+    if (i == F_INFO) spec.v1 = role, spec.n1 = 1;
+    rc = pg_metrics_add_spec(m->reg, &spec, &m->f[i], d);
   }
   if (rc) {
     pg_grid_metrics_free(m);

@@ -46,22 +46,9 @@ struct pg_node_metrics {
   uint64_t unspent, spent;
 };
 
-typedef struct fam {
-  const char *name, *help;
-  pg_metric_type type;
-  const char *l1;
-  const char *const *v1;
-  size_t n1;
-  const char *l2;
-  const char *const *v2;
-  size_t n2;
-  const double *buckets;
-  size_t nbuckets;
-} fam;
-
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static const fam fams[M_COUNT] = {
+static const pg_metric_spec fams[M_COUNT] = {
     [M_REQUESTS] = {"p2pgrid_node_api_request_duration_seconds",
                     "Time to answer a REST API request, by route class and status class.",
                     PG_METRIC_HISTOGRAM, "route", route_names, N(route_names), "status",
@@ -116,16 +103,9 @@ static const fam fams[M_COUNT] = {
 };
 
 static int add_all(pg_node_metrics *m, pg_diag *d) {
-  for (size_t i = 0; i < M_COUNT; i++) {
-    const fam *f = &fams[i];
-    pg_metric_label l[2] = {{f->l1, f->v1, f->n1}, {f->l2, f->v2, f->n2}};
-    pg_metric_desc desc = {.name = f->name, .help = f->help, .type = f->type, .labels = l,
-                           .nlabels = f->l2 ? 2 : f->l1 ? 1 : 0, .buckets = f->buckets,
-                           .nbuckets = f->nbuckets};
-    int rc = pg_metrics_add(m->reg, &desc, &m->f[i], d);
-    if (rc) return rc;
-  }
-  return PG_OK;
+  int rc = PG_OK;
+  for (size_t i = 0; i < M_COUNT && !rc; i++) rc = pg_metrics_add_spec(m->reg, &fams[i], &m->f[i], d);
+  return rc;
 }
 
 int pg_node_metrics_new(pg_node_metrics **out, pg_diag *d) {

@@ -823,6 +823,14 @@ static void case_out_of_window(void) {
   wait_quarantined(g_cx.id, "older than the late window of 96 slots", 1);
   wait_quarantined(g_cx.id, "in the future", 2);
   assert_int_equal(grid_i64("SELECT COUNT(*) FROM readings WHERE entity_id = ?1", g_cx.id), 0);
+  /* the grid's metrics (issue 19) tell the same: held now, and per reading
+   * judged since it started (cases 1 to 3: at least 4) */
+  char *m = get_metrics(&g_grid, &g_op);
+  assert_int_equal(metric_sample(m, "p2pgrid_grid_quarantined_readings"),
+                   grid_i64("SELECT COUNT(*) FROM quarantine WHERE state = 'held'", NULL));
+  assert_true(metric_sample(m, "p2pgrid_entity_readings_total{outcome=\"quarantined\"}") >= 4);
+  if (strstr(m, g_cx.id) || strstr(m, g_px.id)) fail_msg("a member id in the metrics:\n%s", m);
+  free(m);
   end_case("case 3 (readings out of the window)");
 }
 
@@ -1095,6 +1103,9 @@ static void finish(void) {
   assert_int_equal(grid_counter("quarantined_readings"), 6);
   assert_int_equal(grid_counter("unknown_payments"), 0);
   assert_int_equal(grid_counter("payouts_held"), 0);
+  char *m = get_metrics(&g_grid, &g_op);
+  assert_int_equal(metric_sample(m, "p2pgrid_grid_quarantined_readings"), 4);
+  free(m);
   atomic_store(&g_chg.stop, true);
   pthread_join(g_chg.th, NULL);
   g_chg.started = false;

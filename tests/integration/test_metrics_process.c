@@ -37,8 +37,6 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
 
 #ifndef PROMTOOL_BIN
 #define PROMTOOL_BIN "/usr/bin/promtool"
@@ -49,39 +47,13 @@
 #define DEADLINE_SLOTS_MS 120000
 
 enum { W_GRID, W_PROD0, W_CONS0, NSEED };
-static const bool k_funded[NSEED] = {true, false, true};
 
 static char g_dir[120], g_ca[160];
 static proc g_node, g_grid, g_prod, g_src, g_cons;
 static harness_tls g_op, g_cons_tls, g_src_tls;
 
-static void path_of(char *out, size_t cap, const char *name) {
-  snprintf(out, cap, "%s/%s", g_dir, name);
-}
-
-static void write_seeds(void) {
-  char path[300], hex[65], line[100];
-  path_of(path, sizeof path, "genesis.txt");
-  FILE *g = fopen(path, "w");
-  assert_non_null(g);
-  for (int i = 0; i < NSEED; i++) {
-    uint8_t seed[32], addr[32];
-    for (int j = 0; j < 32; j++) seed[j] = (uint8_t)(0x4b * (i + 3) + 7 * j);
-    assert_int_equal(pg_iota_keypair(seed, 32, 0, 0, 0, NULL, NULL, addr), 0);
-    pg_hex_encode(seed, 32, hex);
-    snprintf(line, sizeof line, "%s\n", hex);
-    snprintf(path, sizeof path, "%s/wallet-%d.seed", g_dir, i);
-    write_file(path, line);
-    pg_hex_encode(addr, 32, hex);
-    if (k_funded[i]) fprintf(g, "%s %llu\n", hex, FUND);
-  }
-  fclose(g);
-}
-
-static void issue(const char *id, const char *role, const char *parent, harness_tls *out) {
-  char prefix[200];
-  path_of(prefix, sizeof prefix, id);
-  ca_issue(g_ca, id, role, parent, strcmp(role, "source") == 0 ? NULL : "10000", prefix, out);
+static grid_dirs dirs(void) {
+  return (grid_dirs){.dir = g_dir, .ca_dir = g_ca, .node_url = g_node.base, .slot_ms = SLOT_MS};
 }
 
 /* A source's or consumer's certificate that also names 127.0.0.1 (its
@@ -90,7 +62,7 @@ static void issue(const char *id, const char *role, const char *parent, harness_
 static void issue_served(const char *id, const char *role, const char *parent,
                          harness_tls *out) {
   char prefix[200], log[300];
-  path_of(prefix, sizeof prefix, id);
+  snprintf(prefix, sizeof prefix, "%s/%s", g_dir, id);
   snprintf(log, sizeof log, "%s.issue.log", prefix);
   const char *argv[16] = {P2PGRID_BIN, "ca",   "issue", "--dir", g_ca,        "--id",
                           id,          "--role", role,  "--out", prefix, "--host", "127.0.0.1"};
@@ -104,85 +76,53 @@ static void issue_served(const char *id, const char *role, const char *parent,
   snprintf(out->key, sizeof out->key, "%s.key", prefix);
 }
 
-static void start(proc *p, const char *cmd, const char *id) {
-  char cfg[300];
-  snprintf(cfg, sizeof cfg, "%s/%s.ini", g_dir, id);
-  snprintf(p->name, sizeof p->name, "%s", id);
-  proc_start_cmd(p, cmd, cfg, NULL);
-}
-
 static void start_world(void) {
   snprintf(g_dir, sizeof g_dir, "%s/metrics", g_root);
   assert_int_equal(mkdir(g_dir, 0755), 0);
   snprintf(g_ca, sizeof g_ca, "%s/ca", g_dir);
   ca_init(g_ca);
-  issue("grid", "grid", NULL, NULL);
-  issue("operator", "operator", NULL, &g_op);
-  issue("producer-0", "producer", NULL, NULL);
+  grid_dirs g = dirs();
+  grid_issue(&g, "grid", "grid", NULL, NULL);
+  grid_issue(&g, "operator", "operator", NULL, &g_op);
+  grid_issue(&g, "producer-0", "producer", NULL, NULL);
   issue_served("source-0", "source", "producer-0", &g_src_tls);
   issue_served("consumer-0", "consumer", NULL, &g_cons_tls);
   g_tls = g_op;
-  write_seeds();
+  grid_write_wallets(&g, NSEED, 1u << W_GRID | 1u << W_CONS0, FUND, 0x4b);
   snprintf(g_node.name, sizeof g_node.name, "node");
   snprintf(g_node.data_dir, sizeof g_node.data_dir, "%s/node", g_dir);
   char genesis[300], meter[400], csv[300];
-  path_of(genesis, sizeof genesis, "genesis.txt");
+  snprintf(genesis, sizeof genesis, "%s/genesis.txt", g_dir);
   proc_start_coordinator(&g_node, genesis);
   uint64_t t_end = (wall_ms() / SLOT_MS + 400) * SLOT_MS;
-  path_of(csv, sizeof csv, "source-0.csv");
+  snprintf(csv, sizeof csv, "%s/source-0.csv", g_dir);
   write_csv_meter(csv, SLOT_MS, t_end, 3000000, 1000000);
-  path_of(csv, sizeof csv, "consumer-0.csv");
+  snprintf(csv, sizeof csv, "%s/consumer-0.csv", g_dir);
   write_csv_meter(csv, SLOT_MS, t_end, 2000000, 700000);
-  grid_dirs g = {.dir = g_dir, .ca_dir = g_ca, .node_url = g_node.base, .slot_ms = SLOT_MS};
+  g = dirs();
   write_entity_config(&g, "grid", "grid", NULL, W_GRID,
                       "mechanism = pay-as-clear\nimport_price = 300000000\n"
                       "export_price = 80000000\nfee_per_kwh = 5000000\ngrace = 1500ms\n"
                       "payout_min = 0\ndust_allowance = 10000000\nfloat = 500000000000\n");
   grid_enrol(&g, "producer-0", NULL);
   grid_enrol(&g, "consumer-0", NULL);
-  start(&g_grid, "grid", "grid");
-  g.node_url = g_node.base;
+  grid_start(&g, &g_grid, "grid", "grid");
   write_entity_config(&g, "producer", "producer-0", g_grid.base, W_PROD0,
                       "ask_per_kwh = 90000000\ngrace = 1s\n");
-  start(&g_prod, "producer", "producer-0");
+  grid_start(&g, &g_prod, "producer", "producer-0");
   snprintf(meter, sizeof meter, "\n[meter]\nkind = csv\npath = %s/source-0.csv\nwrap = false\n",
            g_dir);
   write_entity_config(&g, "source", "source-0", g_prod.base, -1, meter);
-  start(&g_src, "source", "source-0");
+  grid_start(&g, &g_src, "source", "source-0");
   snprintf(meter, sizeof meter,
            "bid_per_kwh = 250000000\n\n[meter]\nkind = csv\npath = %s/consumer-0.csv\n"
            "wrap = false\n",
            g_dir);
   write_entity_config(&g, "consumer", "consumer-0", g_grid.base, W_CONS0, meter);
-  start(&g_cons, "consumer", "consumer-0");
+  grid_start(&g, &g_cons, "consumer", "consumer-0");
 }
 
 /* ---- the text format ---- */
-
-/* The value of the sample named exactly `series` (name and labels as
- * rendered), or fail. */
-static double sample(const char *text, const char *series) {
-  size_t n = strlen(series);
-  for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-    if (strncmp(p, series, n) == 0 && p[n] == ' ') return strtod(p + n + 1, NULL);
-  }
-  fail_msg("no sample %s in:\n%s", series, text);
-  return 0;
-}
-
-/* GET /metrics as `as` (NULL: no certificate); 200 and text/plain 0.0.4
- * required; the body (caller frees). */
-static char *scrape(const proc *p, const harness_tls *as) {
-  resp r;
-  http_as(p, as, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
-  if (r.status != 200) fail_msg("%s /metrics: %ld %s", p->name, r.status, r.body ? r.body : "");
-  assert_non_null(strstr(r.ctype, "text/plain"));
-  assert_non_null(strstr(r.ctype, "version=0.0.4"));
-  char *body = r.body;
-  r.body = NULL;
-  resp_free(&r);
-  return body;
-}
 
 /* promtool check metrics < the text: exit 0 and no finding printed. */
 static void promtool_ok(const char *name, const char *text) {
@@ -243,9 +183,9 @@ static void check_node_clean(const char *text) {
   assert_null(strstr(text, "route_"));
   assert_null(strstr(text, "very-long"));
   assert_true(strlen(text) < 200000);
-  assert_true(sample(text, "p2pgrid_node_messages_received_total{outcome=\"invalid\"}") >= 5);
-  assert_true(sample(text, "p2pgrid_node_messages_received_total{outcome=\"duplicate\"}") >= 1);
-  assert_true(sample(text, "p2pgrid_node_api_request_duration_seconds_count{route=\"other\","
+  assert_true(metric_sample(text, "p2pgrid_node_messages_received_total{outcome=\"invalid\"}") >= 5);
+  assert_true(metric_sample(text, "p2pgrid_node_messages_received_total{outcome=\"duplicate\"}") >= 1);
+  assert_true(metric_sample(text, "p2pgrid_node_api_request_duration_seconds_count{route=\"other\","
                            "status=\"4xx\"}") >= 200);
 }
 
@@ -269,8 +209,8 @@ static void check_entity_access(void) {
   assert_int_equal(r.status, 405);
   resp_free(&r);
   /* the entity itself */
-  free(scrape(&g_src, &g_src_tls));
-  free(scrape(&g_cons, &g_cons_tls));
+  free(get_metrics(&g_src, &g_src_tls));
+  free(get_metrics(&g_cons, &g_cons_tls));
 }
 
 /* ---- the run ---- */
@@ -278,9 +218,9 @@ static void check_entity_access(void) {
 static void wait_slots_settled(double at_least) {
   uint64_t deadline = now_ms() + DEADLINE_SLOTS_MS;
   for (;;) {
-    char *t = scrape(&g_grid, &g_op);
-    double v = sample(t, "p2pgrid_grid_slots_settled_total");
-    double bills = sample(t, "p2pgrid_grid_bills_total");
+    char *t = get_metrics(&g_grid, &g_op);
+    double v = metric_sample(t, "p2pgrid_grid_slots_settled_total");
+    double bills = metric_sample(t, "p2pgrid_grid_bills_total");
     free(t);
     if (v >= at_least && bills >= 1) return;
     if (now_ms() > deadline) fail_msg("the grid settled %.0f slots, waited for %.0f", v, at_least);
@@ -294,11 +234,11 @@ typedef struct scrape_set {
 } scrape_set;
 
 static void scrape_all(scrape_set *s) {
-  s->node = scrape(&g_node, NULL);
-  s->grid = scrape(&g_grid, &g_op);
-  s->prod = scrape(&g_prod, &g_op);
-  s->src = scrape(&g_src, &g_op);
-  s->cons = scrape(&g_cons, &g_op);
+  s->node = get_metrics(&g_node, NULL);
+  s->grid = get_metrics(&g_grid, &g_op);
+  s->prod = get_metrics(&g_prod, &g_op);
+  s->src = get_metrics(&g_src, &g_op);
+  s->cons = get_metrics(&g_cons, &g_op);
 }
 
 static void free_set(scrape_set *s) {
@@ -307,7 +247,7 @@ static void free_set(scrape_set *s) {
 
 #define MOVED(a, b, series)                                                                  \
   do {                                                                                       \
-    double x_ = sample(a, series), y_ = sample(b, series);                                   \
+    double x_ = metric_sample(a, series), y_ = metric_sample(b, series);                                   \
     if (!(y_ > x_)) fail_msg("%s did not move: %.0f then %.0f", series, x_, y_);             \
   } while (0)
 
@@ -329,34 +269,34 @@ static void check_moved(const scrape_set *a, const scrape_set *b) {
 /* Gauges read from the stores agree with the status APIs of the moment
  * (bills: the grid's totals; channels: its producers and consumers). */
 static void check_gauges(const scrape_set *s) {
-  assert_int_equal(sample(s->grid, "p2pgrid_entity_info{role=\"grid\"}"), 1);
-  assert_int_equal(sample(s->cons, "p2pgrid_entity_info{role=\"consumer\"}"), 1);
-  assert_int_equal(sample(s->grid, "p2pgrid_entity_registered_channels{role=\"producer\","
+  assert_int_equal(metric_sample(s->grid, "p2pgrid_entity_info{role=\"grid\"}"), 1);
+  assert_int_equal(metric_sample(s->cons, "p2pgrid_entity_info{role=\"consumer\"}"), 1);
+  assert_int_equal(metric_sample(s->grid, "p2pgrid_entity_registered_channels{role=\"producer\","
                                    "state=\"active\"}"), 1);
-  assert_int_equal(sample(s->grid, "p2pgrid_entity_registered_channels{role=\"consumer\","
+  assert_int_equal(metric_sample(s->grid, "p2pgrid_entity_registered_channels{role=\"consumer\","
                                    "state=\"active\"}"), 1);
-  assert_int_equal(sample(s->prod, "p2pgrid_entity_registered_channels{role=\"source\","
+  assert_int_equal(metric_sample(s->prod, "p2pgrid_entity_registered_channels{role=\"source\","
                                    "state=\"active\"}"), 1);
-  assert_int_equal(sample(s->grid, "p2pgrid_grid_float_max"), 500000000000.0);
+  assert_int_equal(metric_sample(s->grid, "p2pgrid_grid_float_max"), 500000000000.0);
   /* payments received + the float - payouts batched: above 0 while the
    * consumer pays more than the producer earns (the grid keeps the fees) */
-  assert_true(sample(s->grid, "p2pgrid_grid_float_balance") > 0);
-  assert_int_equal(sample(s->grid, "p2pgrid_grid_quarantined_readings"), 0);
-  assert_int_equal(sample(s->src, "p2pgrid_entity_registrations_total{outcome=\"registered\"}"),
+  assert_true(metric_sample(s->grid, "p2pgrid_grid_float_balance") > 0);
+  assert_int_equal(metric_sample(s->grid, "p2pgrid_grid_quarantined_readings"), 0);
+  assert_int_equal(metric_sample(s->src, "p2pgrid_entity_registrations_total{outcome=\"registered\"}"),
                    1);
-  assert_int_equal(sample(s->cons, "p2pgrid_entity_registrations_total{outcome=\"registered\"}"),
+  assert_int_equal(metric_sample(s->cons, "p2pgrid_entity_registrations_total{outcome=\"registered\"}"),
                    1);
-  assert_true(sample(s->grid, "p2pgrid_entity_registration_requests_total{outcome=\"accepted\"}")
+  assert_true(metric_sample(s->grid, "p2pgrid_entity_registration_requests_total{outcome=\"accepted\"}")
               >= 2);
   /* a coordinator without peers, no MQTT */
-  assert_int_equal(sample(s->node, "p2pgrid_node_peers"), 0);
-  assert_int_equal(sample(s->node, "p2pgrid_node_healthy"), 1);
-  assert_true(sample(s->node, "p2pgrid_node_ledger_outputs{state=\"unspent\"}") >= 2);
+  assert_int_equal(metric_sample(s->node, "p2pgrid_node_peers"), 0);
+  assert_int_equal(metric_sample(s->node, "p2pgrid_node_healthy"), 1);
+  assert_true(metric_sample(s->node, "p2pgrid_node_ledger_outputs{state=\"unspent\"}") >= 2);
   resp r;
   http(&g_grid, "GET", "/api/status", NULL, NULL, 0, NULL, &r);
   json_t *totals = json_object_get(r.json, "totals");
-  double bills = sample(s->grid, "p2pgrid_grid_bills{state=\"open\"}") +
-                 sample(s->grid, "p2pgrid_grid_bills{state=\"paid\"}");
+  double bills = metric_sample(s->grid, "p2pgrid_grid_bills{state=\"open\"}") +
+                 metric_sample(s->grid, "p2pgrid_grid_bills{state=\"paid\"}");
   assert_true(bills <= (double)jint(totals, "paymentRequests"));
   assert_true(bills >= 1);
   resp_free(&r);
@@ -432,7 +372,7 @@ static void test_metrics(void **state) {
   (void)state;
   start_world();
   junk_at_node();
-  char *t = scrape(&g_node, NULL); /* open, like the GET API */
+  char *t = get_metrics(&g_node, NULL); /* open, like the GET API */
   check_node_clean(t);
   free(t);
   check_entity_access();
@@ -445,7 +385,7 @@ static void test_metrics(void **state) {
   promtool_ok("source", a.src);
   promtool_ok("consumer", a.cons);
   check_gauges(&a);
-  wait_slots_settled(sample(a.grid, "p2pgrid_grid_slots_settled_total") + 3);
+  wait_slots_settled(metric_sample(a.grid, "p2pgrid_grid_slots_settled_total") + 3);
   scrape_all(&b);
   check_moved(&a, &b);
   promtool_ok("node-2", b.node);

@@ -168,6 +168,8 @@ static void test_names_refused(void **state) {
   pg_metric_label badl[] = {{"a-b", one, 1}};
   pg_metric_label twice[] = {{"a", one, 1}, {"a", one, 1}};
   pg_metric_label empty[] = {{"a", one, 0}};
+  static const char *const dup[] = {"x", "y", "x"};
+  pg_metric_label dupl[] = {{"a", dup, 3}};
   pg_metric_label big[] = {{"a", many, 17}, {"b", many, 16}};
   pg_metrics *m = pg_metrics_new();
   pg_diag d = {{0}};
@@ -189,6 +191,7 @@ static void test_names_refused(void **state) {
       {{"g", "h", PG_METRIC_GAUGE, badl, 1, NULL, 0}, PG_ERR_INVALID, "bad label name"},
       {{"g", "h", PG_METRIC_GAUGE, twice, 2, NULL, 0}, PG_ERR_INVALID, "twice"},
       {{"g", "h", PG_METRIC_GAUGE, empty, 1, NULL, 0}, PG_ERR_INVALID, "no values"},
+      {{"g", "h", PG_METRIC_GAUGE, dupl, 1, NULL, 0}, PG_ERR_INVALID, "a value twice"},
       {{"g", "h", PG_METRIC_GAUGE, big, 2, NULL, 0}, PG_ERR_TOO_LARGE, "series"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
