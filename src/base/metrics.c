@@ -22,6 +22,7 @@ struct pg_metric {
    * (the last for +Inf), not cumulative */
   _Atomic uint64_t *vals;
   double *buckets;
+  char (*le)[32]; /* the bounds as rendered, made once */
   size_t nbuckets;
   _Atomic uint64_t *sum_bits; /* histograms: the double sum per series, as bits */
   struct pg_metric *next;
@@ -46,6 +47,7 @@ static void metric_free(pg_metric *f) {
   free((void *)f->vals);
   free((void *)f->sum_bits);
   free(f->buckets);
+  free(f->le);
   free(f);
 }
 
@@ -138,6 +140,26 @@ static int check_desc(const pg_metrics *m, const pg_metric_desc *desc, size_t *n
   return check_labels(desc, nseries, d);
 }
 
+/* The shortest text that reads back as v; "+Inf", "-Inf", "NaN". */
+static void fmt_double(double v, char *out, size_t cap) {
+  if (isnan(v)) {
+    snprintf(out, cap, "NaN");
+    return;
+  }
+  if (isinf(v)) {
+    snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
+    return;
+  }
+  if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+    snprintf(out, cap, "%.0f", v);
+    return;
+  }
+  for (int p = 1; p <= 17; p++) {
+    snprintf(out, cap, "%.*g", p, v);
+    if (strtod(out, NULL) == v) return;
+  }
+}
+
 /* ---- building ---- */
 
 static int copy_labels(pg_metric *f, const pg_metric_desc *desc) {
@@ -171,9 +193,15 @@ int pg_metrics_add(pg_metrics *m, const pg_metric_desc *desc, pg_metric **out, p
     f->nbuckets = desc->nbuckets;
     per = desc->nbuckets + 1;
     f->buckets = malloc(desc->nbuckets * sizeof(double));
+    f->le = calloc(desc->nbuckets + 1, sizeof *f->le);
     f->sum_bits = calloc(nseries, sizeof *f->sum_bits);
-    if (!f->buckets || !f->sum_bits) rc = PG_ERR_NOMEM;
-    else memcpy(f->buckets, desc->buckets, desc->nbuckets * sizeof(double));
+    if (!f->buckets || !f->le || !f->sum_bits) {
+      rc = PG_ERR_NOMEM;
+    } else {
+      memcpy(f->buckets, desc->buckets, desc->nbuckets * sizeof(double));
+      for (size_t i = 0; i < desc->nbuckets; i++) fmt_double(desc->buckets[i], f->le[i], 32);
+      snprintf(f->le[desc->nbuckets], 32, "+Inf");
+    }
   }
   if (!rc && !(f->vals = calloc(nseries * per, sizeof *f->vals))) rc = PG_ERR_NOMEM;
   if (rc) {
@@ -272,29 +300,11 @@ double pg_metrics_now(void) {
 
 /* ---- rendering ---- */
 
-/* The shortest text that reads back as v; "+Inf", "-Inf", "NaN". */
-static void fmt_double(double v, char *out, size_t cap) {
-  if (isnan(v)) {
-    snprintf(out, cap, "NaN");
-    return;
-  }
-  if (isinf(v)) {
-    snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
-    return;
-  }
-  if (v == floor(v) && fabs(v) < 9007199254740992.0) {
-    snprintf(out, cap, "%.0f", v);
-    return;
-  }
-  for (int p = 1; p <= 17; p++) {
-    snprintf(out, cap, "%.*g", p, v);
-    if (strtod(out, NULL) == v) return;
-  }
-}
-
 /* Appends s with \\, \n (and with quote, \") escaped. */
 static void put_escaped(pg_buf *b, const char *s, bool quote) {
-  for (; *s; s++) {
+  size_t plain = strcspn(s, quote ? "\\\n\"" : "\\\n");
+  pg_buf_put(b, s, plain); /* the common case: nothing to escape */
+  for (s += plain; *s; s++) {
     if (*s == '\\') pg_buf_puts(b, "\\\\");
     else if (*s == '\n') pg_buf_puts(b, "\\n");
     else if (quote && *s == '"') pg_buf_puts(b, "\\\"");
@@ -337,15 +347,13 @@ static void put_sample(pg_buf *b, const pg_metric *f, const char *suffix, size_t
 }
 
 static void render_histogram(const pg_metric *f, size_t s, pg_buf *b) {
-  char le[40], num[40];
+  char num[40];
   uint64_t cum = 0;
   _Atomic uint64_t *row = &f->vals[s * (f->nbuckets + 1)];
   for (size_t i = 0; i <= f->nbuckets; i++) {
     cum += atomic_load_explicit(&row[i], memory_order_relaxed);
-    if (i < f->nbuckets) fmt_double(f->buckets[i], le, sizeof le);
-    else snprintf(le, sizeof le, "+Inf");
     snprintf(num, sizeof num, "%llu", (unsigned long long)cum);
-    put_sample(b, f, "_bucket", s, le, num);
+    put_sample(b, f, "_bucket", s, f->le[i], num);
   }
   fmt_double(double_of(atomic_load_explicit(&f->sum_bits[s], memory_order_relaxed)), num,
              sizeof num);
