@@ -152,12 +152,17 @@ static void usage_common(FILE *f, role r) {
             "writes the audit export for `p2pgrid audit` (see their --help).\n"
             "GET /api/record (anyone) gives the root of the public settlement record.\n");
   fprintf(f,
-          "\nGET /metrics on the [api] port: Prometheus text format 0.0.4 (slots, readings\n"
-          "by outcome, %s, registrations, node errors; docs/OPERATIONS.md lists them).\n"
-          "Like /api/status it answers only the entity itself or an operator (client\n"
-          "certificate of the CA): give Prometheus an operator certificate.\n",
-          r == R_GRID ? "quarantine, bills, payments, payouts, float"
-                      : r == R_CONSUMER ? "payment requests, payments" : "payments");
+          "\nGET /metrics on the [api] port: Prometheus text format 0.0.4 (%s;\n"
+          "docs/OPERATIONS.md lists them). Like /api/status it answers only the entity\n"
+          "itself or an operator (client certificate of the CA): give Prometheus an\n"
+          "operator certificate.\n",
+          r == R_GRID ? "slots settled,\nreadings by outcome, quarantine, bills, payments, "
+                        "payouts, float,\nregistrations, node errors"
+          : r == R_PRODUCER ? "slots reported,\nits sources' readings by outcome, payments "
+                              "received, registrations,\nnode errors"
+          : r == R_CONSUMER ? "slots reported,\npayment requests, payments sent, "
+                              "registrations, node errors"
+                            : "slots reported,\nregistrations, node errors");
   fprintf(f,
           "\nLogs go to stderr; SIGINT or SIGTERM stops it cleanly. All state is in\n"
           "SQLite under data_dir: a restart (also after kill -9) resumes without losing\n"
