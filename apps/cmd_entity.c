@@ -21,6 +21,7 @@
 #include "p2pgrid/grid.h"
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
+#include "p2pgrid/metrics.h"
 #include "p2pgrid/meter.h"
 #include "p2pgrid/timelabel.h"
 
@@ -151,6 +152,18 @@ static void usage_common(FILE *f, role r) {
             "writes the audit export for `p2pgrid audit` (see their --help).\n"
             "GET /api/record (anyone) gives the root of the public settlement record.\n");
   fprintf(f,
+          "\nGET /metrics on the [api] port: Prometheus text format 0.0.4 (%s;\n"
+          "docs/OPERATIONS.md lists them). Like /api/status it answers only the entity\n"
+          "itself or an operator (client certificate of the CA): give Prometheus an\n"
+          "operator certificate.\n",
+          r == R_GRID ? "slots settled,\nreadings by outcome, quarantine, bills, payments, "
+                        "payouts, float,\nregistrations, node errors"
+          : r == R_PRODUCER ? "slots reported,\nits sources' readings by outcome, payments "
+                              "received, registrations,\nnode errors"
+          : r == R_CONSUMER ? "slots reported,\npayment requests, payments sent, "
+                              "registrations, node errors"
+                            : "slots reported,\nregistrations, node errors");
+  fprintf(f,
           "\nLogs go to stderr; SIGINT or SIGTERM stops it cleanly. All state is in\n"
           "SQLite under data_dir: a restart (also after kill -9) resumes without losing\n"
           "or repeating a reading or a payment.\n"
@@ -179,11 +192,60 @@ static int status_of(daemon_t *dm, json_t **out, pg_diag *d) {
   }
 }
 
-/* The routes: the grid's whole HTTP API and dashboard (pg_gridop_http);
- * a producer's registration API; everyone's GET /api/status. */
+static int metrics_of(daemon_t *dm, pg_buf *out, pg_diag *d) {
+  switch (dm->r) {
+  case R_SOURCE: return pg_source_metrics(dm->entity, out, d);
+  case R_PRODUCER: return pg_producer_metrics(dm->entity, out, d);
+  case R_CONSUMER: return pg_consumer_metrics(dm->entity, out, d);
+  default: return pg_gridop_metrics(dm->entity, out, d);
+  }
+}
+
+/* GET or HEAD by the entity itself or an operator (its status and metrics
+ * are their business); otherwise resp holds the 405 or 403. */
+static bool own_read(const daemon_t *dm, const pg_httpd_req *req, pg_httpd_resp *resp) {
+  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+    if (pg_httpd_resp_header(resp, "Allow", "GET, HEAD") != PG_OK) pg_log_debug("http", "no Allow header");
+    pg_httpd_error(resp, 405, NULL, "%s is read-only: use GET", req->path);
+    return false;
+  }
+  const pg_httpd_peer *peer = req->peer;
+  if (!peer->verified ||
+      (strcmp(peer->member.id, dm->id) != 0 && peer->member.role != PG_ROLE_OPERATOR)) {
+    pg_httpd_error(resp, 403, NULL, "%s: only '%s' itself or an operator may read it (%s)",
+                   req->path, dm->id, peer->verified ? peer->member.id : peer->why);
+    return false;
+  }
+  return true;
+}
+
+/* GET /metrics: Prometheus text (pg_*_metrics). */
+static void serve_metrics(daemon_t *dm, const pg_httpd_req *req, pg_httpd_resp *resp) {
+  if (!own_read(dm, req, resp)) return;
+  pg_diag d = {{0}};
+  pg_buf b;
+  pg_buf_init(&b, 1u << 20);
+  if (metrics_of(dm, &b, &d) != PG_OK) {
+    pg_buf_free(&b);
+    pg_httpd_error(resp, 500, NULL, "metrics: %s", d.msg);
+    return;
+  }
+  uint8_t *p = NULL;
+  size_t len = 0;
+  pg_buf_take(&b, &p, &len);
+  pg_httpd_resp_take(resp, 200, PG_METRICS_CONTENT_TYPE, p, len);
+}
+
+/* The routes: GET /metrics; the grid's whole HTTP API and dashboard
+ * (pg_gridop_http); a producer's registration API; everyone's GET
+ * /api/status. */
 static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
   daemon_t *dm = ctx;
   pg_diag d = {{0}};
+  if (strcmp(req->path, "/metrics") == 0) {
+    serve_metrics(dm, req, resp);
+    return;
+  }
   if (dm->r == R_GRID) {
     pg_gridop_http(dm->entity, dm->node_url, dm->http, req, resp);
     return;
@@ -196,19 +258,7 @@ static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
     pg_httpd_error(resp, 404, NULL, "no such path: %s", req->path);
     return;
   }
-  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-    if (pg_httpd_resp_header(resp, "Allow", "GET, HEAD") != PG_OK) pg_log_debug("http", "no Allow header");
-    pg_httpd_error(resp, 405, NULL, "%s is read-only: use GET", req->path);
-    return;
-  }
-  /* an entity's status is its own and its operator's business */
-  const pg_httpd_peer *peer = req->peer;
-  if (!peer->verified ||
-      (strcmp(peer->member.id, dm->id) != 0 && peer->member.role != PG_ROLE_OPERATOR)) {
-    pg_httpd_error(resp, 403, NULL, "%s: only '%s' itself or an operator may read it (%s)",
-                   req->path, dm->id, peer->verified ? peer->member.id : peer->why);
-    return;
-  }
+  if (!own_read(dm, req, resp)) return;
   json_t *j = NULL;
   if (status_of(dm, &j, &d) != PG_OK)
     pg_httpd_error(resp, 500, NULL, "%s", d.msg);

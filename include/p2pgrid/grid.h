@@ -385,6 +385,22 @@ PG_NODISCARD int pg_gridop_audit_export(const char *data_dir, uint64_t now_ms, j
 PG_NODISCARD int pg_member_audit_keys(const char *data_dir, const char *role, json_t **out,
                                       pg_diag *d);
 
+/* ---- Metrics (GET /metrics of the daemons) ----
+ * The entity's Prometheus metrics (p2pgrid/metrics.h; the list with
+ * meanings: docs/OPERATIONS.md "Metrics") appended to out as text format
+ * 0.0.4: counters of what happened since the entity was opened (readings
+ * by outcome, slots settled or reported, bills, payments, payouts,
+ * registrations, failed calls to the node, problems by kind) and gauges
+ * read from its database now (quarantined readings, bills, payouts and
+ * payment requests by state, channels by state, the grid's float). Counts
+ * only: no label holds a member id or anything a member sent. Errors: the
+ * database's (PG_ERR_DB), PG_ERR_TOO_LARGE when out's limit is reached.
+ * Thread-safe (like the status getters). */
+PG_NODISCARD int pg_source_metrics(pg_source *s, pg_buf *out, pg_diag *d);
+PG_NODISCARD int pg_producer_metrics(pg_producer *p, pg_buf *out, pg_diag *d);
+PG_NODISCARD int pg_consumer_metrics(pg_consumer *c, pg_buf *out, pg_diag *d);
+PG_NODISCARD int pg_gridop_metrics(pg_gridop *g, pg_buf *out, pg_diag *d);
+
 /* ---- HTTP (on p2pgrid/httpd.h) ---- */
 
 /* The grid's whole HTTP surface as one pg_httpd handler body:

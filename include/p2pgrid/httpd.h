@@ -193,6 +193,9 @@ const char *pg_httpd_header(const pg_httpd_req *req, const char *name);
 /* A JSON body (Content-Type application/json). Takes the reference j (also
  * on failure); j == NULL (a failed json_pack) answers 500 "out of memory". */
 void pg_httpd_resp_json(pg_httpd_resp *resp, unsigned status, json_t *j);
+/* The status the handler has set so far (0 = none yet: the server would
+ * answer 500), e.g. for a latency histogram by status class. */
+unsigned pg_httpd_resp_status(const pg_httpd_resp *resp);
 /* A body of len bytes; ctype NULL = "application/octet-stream".
  * _copy copies data (500 when out of memory); _take takes malloc'd data
  * (freed by the server, also on failure); _static uses data as is (it must

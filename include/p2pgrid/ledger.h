@@ -121,6 +121,10 @@ PG_NODISCARD int pg_ledger_digest(pg_ledger *l, uint32_t index, uint8_t out[32])
 /* Sum of all unspent outputs (always the genesis supply). */
 PG_NODISCARD int pg_ledger_supply(pg_ledger *l, uint64_t *supply);
 
+/* How many outputs are unspent and how many spent (GET /metrics; one
+ * indexed count each; thread-safe). */
+PG_NODISCARD int pg_ledger_output_counts(pg_ledger *l, uint64_t *unspent, uint64_t *spent);
+
 /* Output id = transaction id (32) || output index (u16 LE). */
 void pg_output_id(const uint8_t tx_id[32], uint16_t index, uint8_t out[PG_OUTPUT_ID_LEN]);
 

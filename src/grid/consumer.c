@@ -89,7 +89,11 @@ static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
     pg_stmt_put(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_grid_commit(e->db, d);
+  if (!rc) {
+    rc = pg_grid_commit(e->db, d);
+    if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);
+    return rc;
+  }
   pg_db_rollback(e->db);
   return rc;
 }
@@ -343,6 +347,7 @@ static int pay_one(pg_consumer *c, req *r, bool *stop, pg_diag *d) {
   pg_hex_encode(mid, 32, hex);
   pg_log_info(e->role, "%s: paid request %s: %llu in %s", e->id, r->id, (unsigned long long)r->owed,
               hex);
+  pg_grid_metrics_count(e->metrics, PG_GM_PAYMENT_SENT);
   return set_req(e->db, r->id, REQ_SENT, hex, NULL, now, d);
 }
 
@@ -399,6 +404,13 @@ int pg_consumer_step(pg_consumer *c, pg_diag *d) {
   return rc;
 }
 
+
+int pg_consumer_metrics(pg_consumer *c, pg_buf *out, pg_diag *d) {
+  pthread_mutex_lock(&c->status_mu);
+  int rc = pg_entity_metrics(&c->e, c->status_db, NULL, 0, out, d);
+  pthread_mutex_unlock(&c->status_mu);
+  return rc;
+}
 
 int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d) {
   pthread_mutex_lock(&c->status_mu);

@@ -175,6 +175,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
     else
       pg_db_rollback(e->db);
   }
+  if (!rc) rc = pg_grid_metrics_new(type, &e->metrics, d);
   if (rc) {
     pg_grid_db_close(e->db);
     e->db = NULL;
@@ -185,6 +186,8 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
 void pg_entity_fini(pg_entity *e) {
   if (e->db) pg_grid_db_close(e->db);
   e->db = NULL;
+  pg_grid_metrics_free(e->metrics);
+  e->metrics = NULL;
 }
 
 int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d) {
@@ -204,6 +207,7 @@ void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) 
   pg_log_warn(e->role, "%s: %s", e->id, e->last_error);
   if (counter && pg_count_add(e->db, counter, 1, NULL) != PG_OK)
     pg_log_error(e->role, "cannot count %s", counter);
+  pg_grid_metrics_problem(e->metrics, counter);
 }
 
 /* Error text of a registration answer: the "message" of the error body. */
@@ -243,6 +247,7 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
   if (!rc) rc = e->upstream->ops->call(e->upstream, "PUT", path, body.data, body.len, &status, &resp, &cd);
   if (rc) {
     pg_entity_problem(e, "registration_failures", "registration upstream failed: %s", cd.msg);
+    pg_grid_metrics_count(e->metrics, PG_GM_REGISTRATION_FAILED);
     e->next_register_ms = now + e->retry_ms;
     rc = PG_OK;
   } else if (status != 200 && status != 201) {
@@ -250,6 +255,7 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
     answer_text(&resp, text, sizeof text);
     pg_entity_problem(e, "registration_refused", "registration refused with HTTP %u: %s", status,
                       text);
+    pg_grid_metrics_count(e->metrics, PG_GM_REGISTRATION_REFUSED);
     e->next_register_ms = now + 5 * e->retry_ms;
   } else {
     /* a consumer's return channel; the grid's public record root */
@@ -278,6 +284,7 @@ int pg_entity_register(pg_entity *e, pg_diag *d) {
       pg_db_rollback(e->db);
     if (!rc) {
       e->registered = true;
+      pg_grid_metrics_count(e->metrics, PG_GM_REGISTERED);
       pg_log_info(e->role, "%s: registered upstream (HTTP %u)", e->id, status);
     }
   }

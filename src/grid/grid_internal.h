@@ -137,6 +137,25 @@ PG_NODISCARD int pg_chan_read_from(pg_client *c, const pg_mam_cursor *at, const 
 PG_NODISCARD int pg_chan_read_at(pg_client *c, const pg_mam_cursor *at, const char *side_key,
                                  pg_chan_read *out, pg_diag *d);
 
+/* ---- metrics (grid_metrics.c): GET /metrics of the entity daemons ----
+ * One registry per entity (pg_entity.metrics, made by pg_entity_init for
+ * its role). Events are counted where they happen; counting is lock-free
+ * and may come from any thread; NULL metrics are a no-op. */
+typedef enum pg_grid_metric_event {
+  PG_GM_SLOT_SETTLED, PG_GM_SLOT_REPORTED, PG_GM_READING_ACCEPTED, PG_GM_READING_QUARANTINED,
+  PG_GM_READING_REFUSED, PG_GM_READING_DUPLICATE, PG_GM_BILL, PG_GM_PAYMENT_RECEIVED,
+  PG_GM_PAYMENT_SENT, PG_GM_PAYOUT_SENT, PG_GM_PAYOUT_CONFIRMED, PG_GM_REGISTERED,
+  PG_GM_REGISTRATION_FAILED, PG_GM_REGISTRATION_REFUSED, PG_GM_REG_REQUEST_ACCEPTED,
+  PG_GM_REG_REQUEST_REFUSED, PG_GM_EVENTS
+} pg_grid_metric_event;
+typedef struct pg_grid_metrics pg_grid_metrics;
+PG_NODISCARD int pg_grid_metrics_new(pg_grid_entity type, pg_grid_metrics **out, pg_diag *d);
+void pg_grid_metrics_free(pg_grid_metrics *m); /* NULL ok */
+void pg_grid_metrics_count(pg_grid_metrics *m, pg_grid_metric_event ev);
+/* A problem of pg_entity_problem (its counter name; unknown names count as
+ * "other"); the node's failures also count as node errors. */
+void pg_grid_metrics_problem(pg_grid_metrics *m, const char *counter);
+
 /* ---- entity base ---- */
 
 typedef struct pg_entity {
@@ -166,6 +185,7 @@ typedef struct pg_entity {
   uint64_t next_register_ms;
   uint64_t next_flush_ms;
   char last_error[256];
+  pg_grid_metrics *metrics; /* owned (pg_entity_init / pg_entity_fini) */
 } pg_entity;
 
 /* Opens the database (schema = entity schema + role schema), copies options,
@@ -201,6 +221,11 @@ void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) 
 /* Common status fields {"id","name","role","registered","root","pending",
  * "errors","lastError"}. */
 PG_NODISCARD int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_diag *d);
+/* The entity's metrics as Prometheus text appended to out: gauges read
+ * from db (the caller's status connection, under its lock), the grid's
+ * float (float_balance NULL for the other roles). */
+PG_NODISCARD int pg_entity_metrics(pg_entity *e, sqlite3 *db, const int64_t *float_balance,
+                                   uint64_t float_max, pg_buf *out, pg_diag *d);
 /* Opens a second connection on the entity's database (for other threads). */
 PG_NODISCARD int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d);
 
@@ -256,6 +281,7 @@ typedef struct pg_registry {
    * certificate names it (pinned at their first registration) */
   bool explicit_enrolment;
   pg_registry_limits limits;
+  pg_grid_metrics *metrics; /* the owner's (borrowed) */
   struct {
     char id[PG_GRID_MAX_ID + 1];
     uint64_t window_ms;

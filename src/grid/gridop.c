@@ -298,6 +298,7 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
     address = enrolled_address[0] ? enrolled_address : NULL;
     if (!address) {
       pg_log_warn(e->role, "%s: output of '%s' has no paymentAddress; rejected", e->id, reg->id);
+      pg_grid_metrics_count(e->metrics, PG_GM_READING_REFUSED);
       return pg_count_add(e->db, "rejected_readings", 1, d);
     }
   } else if (reg->type == PG_GRID_ENTITY_CONSUMER && m->msg.command == PG_GRID_CMD_USAGE) {
@@ -313,6 +314,7 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
       end != pg_slot_start(slot + 1, e->slot_ms)) {
     pg_log_warn(e->role, "%s: reading of '%s' rejected: slot %llu: startTime/endTime are not the"
                 " slot's times", e->id, reg->id, (unsigned long long)slot);
+    pg_grid_metrics_count(e->metrics, PG_GM_READING_REFUSED);
     return pg_count_add(e->db, "rejected_readings", 1, d);
   }
   char hex[65], why[200];
@@ -325,6 +327,7 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
                         .received_ms = (int64_t)pg_entity_now(e), .reason = why};
     pg_log_warn(e->role, "%s: reading of '%s' for slot %llu quarantined: %s", e->id, reg->id,
                 (unsigned long long)slot, why);
+    pg_grid_metrics_count(e->metrics, PG_GM_READING_QUARANTINED);
     return pg_quarantine_add(e->db, &q, d);
   }
   sqlite3_stmt *st = NULL;
@@ -348,8 +351,10 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
   if (!rc && !stored) {
     pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first report stands", e->id,
                 reg->id, (unsigned long long)slot);
+    pg_grid_metrics_count(e->metrics, PG_GM_READING_DUPLICATE);
     rc = pg_count_add(e->db, "duplicate_readings", 1, d);
   } else if (!rc) {
+    pg_grid_metrics_count(e->metrics, PG_GM_READING_ACCEPTED);
     int64_t settled = -1;
     rc = pg_db_i64(e->db, "SELECT MAX(slot) FROM slots", 0, -1, &settled, d);
     if (!rc && (int64_t)slot <= settled) {
@@ -502,7 +507,9 @@ static int bill(pg_gridop *g, uint64_t k, const bill_item *b, char request_id[PG
   sqlite3_bind_int64(st, 9, b->baseline);
   sqlite3_bind_text(st, 10, pr->reference, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 11, b->kind, -1, SQLITE_STATIC);
-  return pg_stmt_step_done(e->db, st, "bills write", d);
+  rc = pg_stmt_step_done(e->db, st, "bills write", d);
+  if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_BILL);
+  return rc;
 }
 
 static int payout_row(pg_gridop *g, uint64_t k, const party *p, const pg_market_party *r,
@@ -735,6 +742,7 @@ static int book(pg_gridop *g, uint64_t k, const settlement *t, pg_diag *d) {
   char (*rids)[PG_GRID_MAX_ID + 1] = calloc(t->nc + 1, sizeof *rids);
   if (!rids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   int rc = insert_slot(e->db, k, now, g->o.mech, res, t->np, t->nc, t->late, d);
+  if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_SETTLED);
   for (size_t i = 0; !rc && i < t->nc; i++) {
     const pg_market_party *r = &res->consumers[i];
     bill_item b = {"slot", t->cons[i].id, t->cons[i].wh, r->community_wh, r->amount, r->fee,
@@ -869,6 +877,7 @@ static int book_incoming(pg_gridop *g, const char *ohex, const char *mhex, uint6
   }
   if (!rc) rc = pg_grid_commit(e->db, d);
   else pg_db_rollback(e->db);
+  if (!rc && *booked && is_bill) pg_grid_metrics_count(e->metrics, PG_GM_PAYMENT_RECEIVED);
   if (!rc && *booked && is_bill)
     pg_log_info(e->role, "%s: request %s paid: %llu (message %s)", e->id, request_id,
                 (unsigned long long)amount, mhex);
@@ -1173,6 +1182,7 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
   rc = pg_stmt_step_done(e->db, st, "batches write", d);
+  if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_PAYOUT_SENT);
   if (!rc)
     pg_log_info(e->role, "%s: payout %lld to %zu producers %s in %s", e->id, (long long)id, n,
                 found ? "was already sent" : "sent", hex);
@@ -1204,7 +1214,9 @@ static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, pg_diag *
   sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
   if (state == BATCH_CONFIRMED) sqlite3_bind_null(st, 4);
   else sqlite3_bind_text(st, 4, fd.msg, -1, SQLITE_STATIC);
-  return pg_stmt_step_done(e->db, st, "batches write", d);
+  rc = pg_stmt_step_done(e->db, st, "batches write", d);
+  if (!rc && state == BATCH_CONFIRMED) pg_grid_metrics_count(e->metrics, PG_GM_PAYOUT_CONFIRMED);
+  return rc;
 }
 
 /* A producer is paid once it is owed at least this: payout_min, and never
@@ -1244,13 +1256,17 @@ static int hold_payout(pg_gridop *g, const due_payout *p, const char *reason, pg
 
 /* What may still be paid out: the consumers' payments received plus the
  * float, less what batches already carry. */
-static int payout_budget(pg_gridop *g, int64_t *budget, pg_diag *d) {
+static int payout_budget_on(pg_gridop *g, sqlite3 *db, int64_t *budget, pg_diag *d) {
   int64_t in = 0, out = 0;
-  int rc = pg_db_i64(g->e.db, "SELECT COALESCE(SUM(amount), 0) FROM incoming WHERE request_id"
-                              " NOT LIKE '(%'", 0, 0, &in, d);
-  if (!rc) rc = pg_db_i64(g->e.db, "SELECT COALESCE(SUM(total), 0) FROM batches", 0, 0, &out, d);
+  int rc = pg_db_i64(db, "SELECT COALESCE(SUM(amount), 0) FROM incoming WHERE request_id"
+                         " NOT LIKE '(%'", 0, 0, &in, d);
+  if (!rc) rc = pg_db_i64(db, "SELECT COALESCE(SUM(total), 0) FROM batches", 0, 0, &out, d);
   *budget = in + (int64_t)g->o.float_max - out;
   return rc;
+}
+
+static int payout_budget(pg_gridop *g, int64_t *budget, pg_diag *d) {
+  return payout_budget_on(g, g->e.db, budget, d);
 }
 
 /* The producers a new batch pays, each checked before any row is assigned:
@@ -1531,6 +1547,15 @@ int pg_gridop_record(pg_gridop *g, json_t **out, pg_diag *d) {
   *out = json_pack("{s:s,s:s,s:s,s:i}", "grid", g->e.id, "root", root, "mode", "public",
                    "security", PG_RECORD_SECURITY);
   return *out ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+}
+
+int pg_gridop_metrics(pg_gridop *g, pg_buf *out, pg_diag *d) {
+  pthread_mutex_lock(&g->status_mu);
+  int64_t budget = 0;
+  int rc = payout_budget_on(g, g->status_db, &budget, d);
+  if (!rc) rc = pg_entity_metrics(&g->e, g->status_db, &budget, g->o.float_max, out, d);
+  pthread_mutex_unlock(&g->status_mu);
+  return rc;
 }
 
 int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d) {

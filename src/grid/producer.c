@@ -98,6 +98,7 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
   char why[200];
   if (!pg_entity_slot_ok(e, o->slot, o->start_time, o->end_time, why, sizeof why)) {
     pg_log_warn(e->role, "%s: reading of '%s' rejected: %s", e->id, reg->id, why);
+    pg_grid_metrics_count(e->metrics, PG_GM_READING_REFUSED);
     return pg_count_add(e->db, "rejected_readings", 1, d);
   }
   char hex[65];
@@ -117,7 +118,10 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first reading stands", e->id,
                 reg->id, (unsigned long long)o->slot);
+    pg_grid_metrics_count(e->metrics, PG_GM_READING_DUPLICATE);
     rc = pg_count_add(e->db, "duplicate_readings", 1, d);
+  } else if (!rc) {
+    pg_grid_metrics_count(e->metrics, PG_GM_READING_ACCEPTED);
   }
   return rc;
 }
@@ -219,7 +223,11 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
     pg_stmt_put(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_grid_commit(e->db, d);
+  if (!rc) {
+    rc = pg_grid_commit(e->db, d);
+    if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);
+    return rc;
+  }
   pg_db_rollback(e->db);
   return rc;
 }
@@ -290,6 +298,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "received write: %s", sqlite3_errmsg(e->db));
     pg_stmt_put(st);
+    if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_PAYMENT_RECEIVED);
     if (!rc) pg_log_info(e->role, "%s: received %llu", e->id, (unsigned long long)oi.amount);
   }
   free(ids);
@@ -316,6 +325,13 @@ int pg_producer_step(pg_producer *p, pg_diag *d) {
   if (!rc) rc = aggregate_due(p, d);
   if (!rc) rc = pg_entity_flush(e, d);
   if (!rc) rc = check_payments(p, d);
+  return rc;
+}
+
+int pg_producer_metrics(pg_producer *p, pg_buf *out, pg_diag *d) {
+  pthread_mutex_lock(&p->status_mu);
+  int rc = pg_entity_metrics(&p->e, p->status_db, NULL, 0, out, d);
+  pthread_mutex_unlock(&p->status_mu);
   return rc;
 }
 

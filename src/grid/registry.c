@@ -42,6 +42,7 @@ int pg_registry_init(pg_registry *r, const pg_entity *e, unsigned allowed, bool 
   }
   pthread_mutex_init(&r->mu, NULL);
   r->allowed = allowed;
+  r->metrics = e->metrics;
   r->clock = e->clock;
   r->security = e->security;
   r->return_channels = return_channels;
@@ -85,6 +86,7 @@ static int refuse(pg_registry *r, pg_buf *resp, unsigned *status, unsigned code,
   snprintf(counter, sizeof counter, "refused_%s", what);
   if (pg_count_add(r->db, counter, 1, NULL) != PG_OK)
     pg_log_error("registry", "%s: cannot count %s", r->owner_id, counter);
+  pg_grid_metrics_count(r->metrics, PG_GM_REG_REQUEST_REFUSED);
   pg_log_warn("registry", "%s: refused (%u) a registration request from %s%s%s: %s", r->owner_id,
               code, peer && peer->addr[0] ? peer->addr : "?",
               peer && peer->verified ? " as " : "", peer && peer->verified ? peer->member.id : "",
@@ -364,6 +366,7 @@ static int do_put(pg_registry *r, const pg_httpd_peer *peer, const char *id, con
   pg_buf_reset(resp);
   if (pg_grid_reg_answer_serialize(&ans, resp, &d) != PG_OK)
     return answer_error(resp, status, 500, "internal", d.msg);
+  pg_grid_metrics_count(r->metrics, PG_GM_REG_REQUEST_ACCEPTED);
   if (!c.exists)
     pg_log_info("registry", "%s: registered %s '%s' (%s)", r->owner_id,
                 pg_grid_entity_name(c.reg.type), id, c.reg.name);
@@ -545,8 +548,10 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
     pg_log_info(e->role, "%s: '%s' said goodbye", e->id, reg->id);
   } else if ((r2 = resource_ok(e, reg, &m->msg, why, sizeof why, d)) != PG_OK || why[0]) {
     /* another resource: never settled (a repeated hello changes nothing) */
-    if (!r2 && m->msg.command != PG_GRID_CMD_HELLO)
+    if (!r2 && m->msg.command != PG_GRID_CMD_HELLO) {
       r2 = pg_count_add(e->db, "rejected_readings", 1, d);
+      pg_grid_metrics_count(e->metrics, PG_GM_READING_REFUSED);
+    }
   } else if (m->msg.command == PG_GRID_CMD_HELLO) {
     /* a repeated hello changes nothing */
   } else {

@@ -65,7 +65,11 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
     pg_stmt_put(st);
   }
   if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
-  if (!rc) return pg_grid_commit(e->db, d);
+  if (!rc) {
+    rc = pg_grid_commit(e->db, d);
+    if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);
+    return rc;
+  }
   pg_db_rollback(e->db);
   return rc;
 }
@@ -102,6 +106,13 @@ int pg_source_step(pg_source *s, pg_diag *d) {
   int rc = pg_entity_register(&s->e, d);
   if (!rc) rc = pg_entity_report_slots(&s->e, s->meter, s, source_report, d);
   if (!rc) rc = pg_entity_flush(&s->e, d);
+  return rc;
+}
+
+int pg_source_metrics(pg_source *s, pg_buf *out, pg_diag *d) {
+  pthread_mutex_lock(&s->status_mu);
+  int rc = pg_entity_metrics(&s->e, s->status_db, NULL, 0, out, d);
+  pthread_mutex_unlock(&s->status_mu);
   return rc;
 }
 

@@ -185,6 +185,8 @@ void pg_httpd_resp_static(pg_httpd_resp *resp, unsigned status, const char *ctyp
   set_body(resp, status, BODY_STATIC, ctype, (void *)data, len);
 }
 
+unsigned pg_httpd_resp_status(const pg_httpd_resp *resp) { return resp->status; }
+
 void pg_httpd_resp_empty(pg_httpd_resp *resp, unsigned status) {
   set_body(resp, status, BODY_EMPTY, NULL, NULL, 0);
 }

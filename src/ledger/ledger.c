@@ -642,6 +642,26 @@ int pg_ledger_supply(pg_ledger *l, uint64_t *supply) {
   return rc;
 }
 
+int pg_ledger_output_counts(pg_ledger *l, uint64_t *unspent, uint64_t *spent) {
+  sqlite3_stmt *st = NULL;
+  pthread_mutex_lock(&l->rlock);
+  int rc = prepare_read(l,
+                        "SELECT (SELECT COUNT(*) FROM ledger_outputs WHERE spent_index IS NULL),"
+                        " (SELECT COUNT(*) FROM ledger_outputs WHERE spent_index IS NOT NULL)",
+                        &st);
+  if (rc == PG_OK) {
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      *unspent = (uint64_t)sqlite3_column_int64(st, 0);
+      *spent = (uint64_t)sqlite3_column_int64(st, 1);
+    } else {
+      rc = PG_ERR_DB;
+    }
+  }
+  sqlite3_finalize(st);
+  pthread_mutex_unlock(&l->rlock);
+  return rc;
+}
+
 /* ---- digest (see ledger.h) --------------------------------------------- */
 
 #define DIGEST_TAG "p2pgrid-ledger-digest"

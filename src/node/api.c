@@ -254,7 +254,11 @@ static void post_json(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
                   (unsigned)n->min_pow_score);
     goto out;
   }
-  if ((rc = pg_tangle_attach(n->tangle, &draft, &n->stopping, id, &d))) {
+  bool pow = !draft.has_nonce && n->min_pow_score > 0;
+  double t0 = pow ? pg_node_metrics_pow_start(n) : 0;
+  rc = pg_tangle_attach(n->tangle, &draft, &n->stopping, id, &d);
+  if (pow) pg_node_metrics_pow_end(n, t0, rc == PG_OK);
+  if (rc) {
     fail_from(resp, rc, &d, "attach");
     goto out;
   }
@@ -264,7 +268,7 @@ out:
   json_decref(j);
 }
 
-static void post_raw(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
+static void post_raw(pg_node *n, const pg_http_req *req, pg_http_resp *resp, bool *dup) {
   pg_diag d = {{0}};
   uint8_t id[PG_ID_LEN];
   if (req->body_len == 0) {
@@ -280,17 +284,20 @@ static void post_raw(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
     forward(n, NULL, req->body, req->body_len, resp);
     return;
   }
-  int rc = pg_tangle_submit(n->tangle, req->body, req->body_len, id, NULL, &d);
+  bool is_new = true;
+  int rc = pg_tangle_submit(n->tangle, req->body, req->body_len, id, &is_new, &d);
   if (rc) {
     fail_from(resp, rc, &d, "submit");
     return;
   }
+  *dup = !is_new;
   answer_message_id(resp, id);
 }
 
 static void h_messages_post(pg_node *n, const pg_http_req *req, const char *const *args,
                             pg_http_resp *resp) {
   char mt[64];
+  bool dup = false;
   const char *t = media_type(req->conn, mt, sizeof mt);
   if (!t || !*t) {
     pg_http_error(resp, 415,
@@ -298,13 +305,17 @@ static void h_messages_post(pg_node *n, const pg_http_req *req, const char *cons
   } else if (strcmp(t, "application/json") == 0) {
     post_json(n, req, resp);
   } else if (strcmp(t, "application/octet-stream") == 0) {
-    post_raw(n, req, resp);
+    post_raw(n, req, resp, &dup);
   } else {
     char q[96];
     pg_http_error(resp, 415,
                   "unsupported Content-Type '%s': use application/json or application/octet-stream",
                   quote(t, q, sizeof q));
   }
+  pg_node_metrics_message(n, resp->status >= 500 || resp->status < 200 ? PG_NODE_MSG_FAILED
+                             : resp->status >= 400                   ? PG_NODE_MSG_INVALID
+                             : dup                                   ? PG_NODE_MSG_DUPLICATE
+                                                                     : PG_NODE_MSG_STORED);
 }
 
 static void h_messages_find(pg_node *n, const pg_http_req *req, const char *const *args,
@@ -809,6 +820,7 @@ static const route routes[] = {
     {"GET", "api/plugins/ledger/digest/*", h_ledger_digest},
     {"GET", "api/plugins/peers", pg_node_peers_status},
     {"GET", "api/plugins/display", h_display},
+    {"GET", "metrics", pg_node_metrics_get}, /* node_metrics.c: Prometheus */
 };
 
 /* Splits path into at most MAX_SEGS non-empty segments (copied into buf). */

@@ -15,6 +15,7 @@
 #include "p2pgrid/hash.h"
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
+#include "p2pgrid/metrics.h"
 #include "p2pgrid/web.h"
 
 #define REFUSAL_LOG_EVERY_MS 1000
@@ -153,11 +154,11 @@ static bool access_ok(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out) 
   return false;
 }
 
-static void on_api(void *ctx, const pg_httpd_req *hreq, pg_httpd_resp *out) {
-  pg_node *n = ctx;
+static void serve(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out, int *route) {
   if (!access_ok(n, hreq, out)) return;
   if (pg_web_is_explorer_path(hreq->path) &&
       (strcmp(hreq->method, "GET") == 0 || strcmp(hreq->method, "HEAD") == 0)) {
+    *route = PG_NODE_ROUTE_EXPLORER;
     pg_web_explorer_serve(hreq->path, out); /* the Tangle explorer (web/explorer) */
     return;
   }
@@ -171,6 +172,15 @@ static void on_api(void *ctx, const pg_httpd_req *hreq, pg_httpd_resp *out) {
   pg_http_resp resp = {0};
   pg_node_api_dispatch(n, &req, &resp);
   answer(&resp, out); /* takes resp's data and raw */
+}
+
+/* Every request, timed into the latency histogram by route and status class. */
+static void on_api(void *ctx, const pg_httpd_req *hreq, pg_httpd_resp *out) {
+  pg_node *n = ctx;
+  double t0 = pg_metrics_now();
+  int route = pg_node_route_class(hreq->method, hreq->path);
+  serve(n, hreq, out, &route);
+  pg_node_metrics_request(n, route, pg_httpd_resp_status(out), pg_metrics_now() - t0);
 }
 
 /* 127.0.0.0/8 or ::1: nobody else sees the traffic. */
@@ -198,7 +208,8 @@ static int access_start(pg_node *n, const pg_node_config *c, pg_diag *d) {
 }
 
 int pg_node_http_start(pg_node *n, const pg_node_config *c, pg_diag *d) {
-  int rc = access_start(n, c, d);
+  int rc = pg_node_metrics_new(&n->metrics, d);
+  if (!rc) rc = access_start(n, c, d);
   if (rc) return rc;
   pg_httpd_opts o = {
       .bind = c->bind,
@@ -257,6 +268,8 @@ void pg_node_get_api_stats(pg_node *n, pg_node_api_stats *out) {
 void pg_node_http_stop(pg_node *n) {
   pg_httpd_stop(n->httpd);
   n->httpd = NULL;
+  pg_node_metrics_free(n->metrics);
+  n->metrics = NULL;
   uint64_t a = atomic_load(&n->posts_unauthenticated), f = atomic_load(&n->posts_forbidden);
   if (a + f)
     pg_log_info("api", "%llu requests refused since start (%llu without credentials, %llu with "

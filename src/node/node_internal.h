@@ -19,6 +19,7 @@
 
 struct MHD_Connection;
 struct pg_node_mqtt;
+typedef struct pg_node_metrics pg_node_metrics;
 
 struct pg_node {
   pg_tangle *tangle;
@@ -64,6 +65,9 @@ struct pg_node {
 
   /* replica ([peers]; peers.c): NULL on a node that follows nobody */
   pg_peers *peers;
+
+  /* GET /metrics (node_metrics.c; made and freed by http.c) */
+  pg_node_metrics *metrics;
 };
 
 /* One request as the route handlers see it (http.c fills it from the
@@ -118,6 +122,31 @@ json_t *pg_node_meta_json(const pg_msg_meta *m); /* IMessageMetadata */
  * and transactionIdSpent (REST; Hornet's MQTT payload has neither). */
 json_t *pg_node_output_json(const pg_output_info *o, bool spent, bool spent_details,
                             uint32_t ledger_index);
+
+/* node_metrics.c: the Prometheus metrics of GET /metrics. Route classes
+ * and outcomes are fixed lists (no label value comes from a request). */
+enum {
+  PG_NODE_ROUTE_HEALTH, PG_NODE_ROUTE_INFO, PG_NODE_ROUTE_TIPS, PG_NODE_ROUTE_MESSAGES,
+  PG_NODE_ROUTE_MESSAGES_POST, PG_NODE_ROUTE_MILESTONES, PG_NODE_ROUTE_OUTPUTS,
+  PG_NODE_ROUTE_ADDRESSES, PG_NODE_ROUTE_TRANSACTIONS, PG_NODE_ROUTE_PLUGINS,
+  PG_NODE_ROUTE_EXPLORER, PG_NODE_ROUTE_METRICS, PG_NODE_ROUTE_OTHER, PG_NODE_ROUTE_COUNT
+};
+typedef enum pg_node_msg_outcome {
+  PG_NODE_MSG_STORED, PG_NODE_MSG_DUPLICATE, PG_NODE_MSG_INVALID, PG_NODE_MSG_FAILED,
+  PG_NODE_MSG_OUTCOMES
+} pg_node_msg_outcome;
+PG_NODISCARD int pg_node_metrics_new(pg_node_metrics **out, pg_diag *d);
+void pg_node_metrics_free(pg_node_metrics *m); /* NULL ok */
+/* The class of a request (never "explorer": the caller knows that one). */
+int pg_node_route_class(const char *method, const char *path);
+/* Thread-safe; no-ops while n->metrics is NULL. */
+void pg_node_metrics_request(pg_node *n, int route, unsigned status, double seconds);
+void pg_node_metrics_message(pg_node *n, pg_node_msg_outcome o);
+double pg_node_metrics_pow_start(pg_node *n);
+void pg_node_metrics_pow_end(pg_node *n, double t0, bool ok);
+/* GET /metrics. */
+void pg_node_metrics_get(pg_node *n, const pg_http_req *req, const char *const *args,
+                         pg_http_resp *resp);
 
 /* Sets an error answer; the text is made printable ASCII. */
 void pg_http_error(pg_http_resp *resp, unsigned status, const char *fmt, ...) PG_PRINTF(3, 4);

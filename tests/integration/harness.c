@@ -659,3 +659,28 @@ void grid_enrol(const grid_dirs *g, const char *id, const char *address) {
                         address ? "--address" : NULL, address, NULL};
   run_ok(argv, log);
 }
+
+/* ---- metrics ---- */
+
+char *get_metrics(const proc *p, const harness_tls *as) {
+  resp r;
+  http_as(p, as, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
+  if (r.status != 200) fail_msg("%s /metrics: %ld %s", p->name, r.status, r.body ? r.body : "");
+  if (!strstr(r.ctype, "text/plain") || !strstr(r.ctype, "version=0.0.4"))
+    fail_msg("%s /metrics: Content-Type %s", p->name, r.ctype);
+  char *body = r.body;
+  r.body = NULL;
+  resp_free(&r);
+  return body;
+}
+
+double metric_sample(const char *text, const char *series) {
+  size_t n = strlen(series);
+  for (const char *p = text; p && *p;) {
+    if (strncmp(p, series, n) == 0 && p[n] == ' ') return strtod(p + n + 1, NULL);
+    p = strchr(p, '\n');
+    if (p) p++;
+  }
+  fail_msg("no sample %s in:\n%s", series, text);
+  return 0;
+}

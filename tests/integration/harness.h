@@ -193,6 +193,15 @@ json_t *get_data(const proc *p, const char *path, resp *r);
  * string equal to the status, a message, and (optional) a word in it. */
 void expect_error(const resp *r, long status, const char *needle, const char *what);
 
+/* ---- metrics (GET /metrics, Prometheus text) --------------------------- */
+
+/* GET /metrics of p as `as` (NULL: no certificate); requires 200 and the
+ * text format 0.0.4 content type; the body (caller frees). */
+char *get_metrics(const proc *p, const harness_tls *as);
+/* The value of the sample named exactly series ("name" or
+ * "name{a=\"x\"}") in text; fails the test when it is missing. */
+double metric_sample(const char *text, const char *series);
+
 /* ---- JSON fields -------------------------------------------------------- */
 
 const char *jstr(json_t *o, const char *k);

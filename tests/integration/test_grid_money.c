@@ -823,6 +823,32 @@ static void case_out_of_window(void) {
   wait_quarantined(g_cx.id, "older than the late window of 96 slots", 1);
   wait_quarantined(g_cx.id, "in the future", 2);
   assert_int_equal(grid_i64("SELECT COUNT(*) FROM readings WHERE entity_id = ?1", g_cx.id), 0);
+  /* a usage whose times are not its slot's: refused (neither held nor
+   * settled), counted in the grid's metrics (issue 19) */
+  snprintf(text, sizeof text,
+           "{\"command\":\"usage\",\"slot\":%llu,\"startTime\":%llu,\"endTime\":%llu,"
+           "\"usage\":1}",
+           (unsigned long long)(k - 2), (unsigned long long)((k - 2) * SLOT_MS + 1),
+           (unsigned long long)((k - 1) * SLOT_MS));
+  rogue_publish(&g_cx, text);
+  uint64_t deadline = now_ms() + DEADLINE_MS;
+  for (;;) {
+    char *t = get_metrics(&g_grid, &g_op);
+    double refused = metric_sample(t, "p2pgrid_entity_readings_total{outcome=\"refused\"}");
+    free(t);
+    if (refused >= 1) break;
+    if (now_ms() > deadline) fail_msg("the grid's metrics never counted the refused reading");
+    sleep_ms(100);
+  }
+  assert_int_equal(grid_i64("SELECT COUNT(*) FROM readings WHERE entity_id = ?1", g_cx.id), 0);
+  /* the grid's metrics tell the same as its books: held now, and per
+   * reading judged since it started (cases 1 to 3: at least 4) */
+  char *m = get_metrics(&g_grid, &g_op);
+  assert_int_equal(metric_sample(m, "p2pgrid_grid_quarantined_readings"),
+                   grid_i64("SELECT COUNT(*) FROM quarantine WHERE state = 'held'", NULL));
+  assert_true(metric_sample(m, "p2pgrid_entity_readings_total{outcome=\"quarantined\"}") >= 4);
+  if (strstr(m, g_cx.id) || strstr(m, g_px.id)) fail_msg("a member id in the metrics:\n%s", m);
+  free(m);
   end_case("case 3 (readings out of the window)");
 }
 
@@ -1095,6 +1121,9 @@ static void finish(void) {
   assert_int_equal(grid_counter("quarantined_readings"), 6);
   assert_int_equal(grid_counter("unknown_payments"), 0);
   assert_int_equal(grid_counter("payouts_held"), 0);
+  char *m = get_metrics(&g_grid, &g_op);
+  assert_int_equal(metric_sample(m, "p2pgrid_grid_quarantined_readings"), 4);
+  free(m);
   atomic_store(&g_chg.stop, true);
   pthread_join(g_chg.th, NULL);
   g_chg.started = false;

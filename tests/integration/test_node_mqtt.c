@@ -509,6 +509,11 @@ static void test_broker_down_up(void **state) {
     }
     nap();
   }
+  /* its metrics (issue 19) count the loss */
+  char *m = get_metrics(&g_node, NULL);
+  assert_true(metric_sample(m, "p2pgrid_node_mqtt_dropped_total") > 0);
+  assert_int_equal(metric_sample(m, "p2pgrid_node_mqtt_connected"), 0);
+  free(m);
 
   /* the broker is back on the same port: events flow again */
   size_t from = rec_count();
@@ -528,6 +533,10 @@ static void test_broker_down_up(void **state) {
   ev = grid_events(&h);
   assert_true(json_is_true(json_object_get(ev, "connected")));
   resp_free(&h);
+  m = get_metrics(&g_node, NULL);
+  assert_int_equal(metric_sample(m, "p2pgrid_node_mqtt_connected"), 1);
+  assert_true(metric_sample(m, "p2pgrid_node_mqtt_published_total") > 0);
+  free(m);
   (void)before;
   proc_stop(&g_grid);
   proc_stop(&g_node);

@@ -359,6 +359,12 @@ static void test_bad_peers_refused(void **state) {
   assert_true(log_has(&g_r3, line));
   snprintf(line, sizeof line, "refusing peer %s: bad PoW", g_bad_pow.base);
   assert_true(log_has(&g_r3, line));
+  /* its metrics (issue 19): three peers, both refusals counted */
+  char *text = get_metrics(&g_r3, NULL);
+  assert_int_equal(metric_sample(text, "p2pgrid_node_peers"), 3);
+  assert_true(metric_sample(text, "p2pgrid_node_peer_refusals_total") >= 2);
+  assert_null(strstr(text, g_bad_key.base)); /* no peer URL as a label */
+  free(text);
 
   /* the bad-key milestone was checked before its cone was fetched: nothing
    * of it that the coordinator does not have is stored at the replica */
