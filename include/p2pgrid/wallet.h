@@ -212,8 +212,13 @@ typedef struct pg_wallet_follow_opts {
  * PG_ERR_STATE with the conflict reason in d when it conflicted;
  * PG_ERR_TIMEOUT when not referenced in time. Forgets the pending inputs of
  * the transfer once it is referenced.
- * pg_wallet_send fails (PG_ERR_UNAVAILABLE, before submitting anything) while
- * 64 transfers of this object are pending: follow them first. */
+ * Pending set: an object remembers up to 64 of its transfers. When it is
+ * full, pg_wallet_send, pg_wallet_sweep and pg_wallet_track first forget the
+ * ones the node has booked or can never book (pg_wallet_transfer_check; up
+ * to 64 lookups each time the set fills), so transfers nobody follows (a
+ * grid's sweeps) do not block the wallet once they are confirmed. They fail
+ * (PG_ERR_UNAVAILABLE, before submitting anything) while 64 are still
+ * unconfirmed: follow them first. */
 PG_NODISCARD int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32],
                                   const pg_wallet_follow_opts *o, uint8_t final_id[32], pg_diag *d);
 

@@ -211,6 +211,30 @@ static void forget(pg_wallet *w, pending *p) {
   w->npending--;
 }
 
+/* A free slot in the pending set. When it is full, the transfers the node
+ * has booked or can never book (a caller that does not follow its sweeps
+ * or its dust allowance: nothing else forgets them) are forgotten first,
+ * as pg_wallet_follow would; PG_ERR_UNAVAILABLE when all of them are
+ * still unconfirmed (or the node cannot say). All are looked at once, so
+ * this costs up to 64 lookups each time the set fills, not each send. */
+static int pending_full(pg_wallet *w, pg_diag *d) {
+  for (size_t i = w->npending == MAX_PENDING ? w->npending : 0; i-- > 0;) {
+    pending *p = &w->pend[i];
+    pg_wallet_transfer t = {.ninputs = p->ninputs};
+    memcpy(t.msg_id, p->msg_id, 32);
+    memcpy(t.tx_id, p->tx_id, 32);
+    memcpy(t.inputs, p->inputs, p->ninputs * PG_OUTPUT_ID_LEN);
+    pg_wallet_transfer_state st = PG_TRANSFER_PENDING;
+    if (pg_wallet_transfer_check(w, &t, &st, NULL) != PG_OK) break; /* the node cannot say */
+    if (st == PG_TRANSFER_INCLUDED || st == PG_TRANSFER_CONFLICTING) forget(w, p);
+  }
+  if (w->npending < MAX_PENDING) return PG_OK;
+  return pg_fail(d, PG_ERR_UNAVAILABLE,
+                 "%d transfers of this wallet are unconfirmed: follow them "
+                 "(pg_wallet_follow) before sending more",
+                 MAX_PENDING);
+}
+
 /* Posts {"payload": <payload JSON>} and lets the node fill the rest. */
 static int submit_payload(pg_wallet *w, const uint8_t *payload, size_t len, uint8_t msg_id[32],
                           pg_diag *d) {
@@ -360,11 +384,7 @@ int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
   /* Everything that can fail after the submit is settled before it: a
    * transfer on the Tangle that the caller is told failed, and whose inputs
    * are not held back, would be spent again by the next send. */
-  if (w->npending == MAX_PENDING)
-    return pg_fail(d, PG_ERR_UNAVAILABLE,
-                   "%d transfers of this wallet are unconfirmed: follow them "
-                   "(pg_wallet_follow) before sending more",
-                   MAX_PENDING);
+  if ((rc = pending_full(w, d))) return rc;
   rc = check_dust_receivers(w, spec, nspec, d);
   if (rc) return rc;
 
@@ -586,8 +606,9 @@ int pg_wallet_track(pg_wallet *w, const pg_wallet_transfer *t, pg_diag *d) {
     return pg_fail(d, PG_ERR_INVALID, "a transfer spends 1 to %d outputs, not %zu",
                    PG_TX_MAX_INPUTS, t->ninputs);
   if (find_pending_tx(w, t->tx_id)) return PG_OK;
-  if (w->npending == MAX_PENDING)
-    return pg_fail(d, PG_ERR_UNAVAILABLE,
+  int rc = pending_full(w, NULL);
+  if (rc)
+    return pg_fail(d, rc,
                    "%d transfers of this wallet are unconfirmed: wait for them to confirm "
                    "before sending more",
                    MAX_PENDING);
@@ -637,14 +658,6 @@ int pg_wallet_transfer_check(pg_wallet *w, const pg_wallet_transfer *t,
 }
 
 /* ---- Dust management: sweep, dust allowance, output counts ---- */
-
-static int pending_full(const pg_wallet *w, pg_diag *d) {
-  if (w->npending < MAX_PENDING) return PG_OK;
-  return pg_fail(d, PG_ERR_UNAVAILABLE,
-                 "%d transfers of this wallet are unconfirmed: follow them "
-                 "(pg_wallet_follow) before sending more",
-                 MAX_PENDING);
-}
 
 /* The output ids of an address, as many as the node lists (*ids malloc'd). */
 static int list_outputs(pg_wallet *w, const uint8_t addr[32], bool include_spent,
