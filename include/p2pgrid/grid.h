@@ -222,6 +222,15 @@ typedef struct pg_consumer pg_consumer;
 PG_NODISCARD int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co,
                                   pg_meter *meter, pg_consumer **out, pg_diag *d);
 PG_NODISCARD int pg_consumer_step(pg_consumer *c, pg_diag *d);
+/* In-process simulations: reads the next message of each consumer's return
+ * channel (its bills) for all of them at once, their signatures checked in
+ * one MAM parse batch; each consumer's next step takes the message found
+ * at its cursor instead of reading it (nothing found, or a failed read: it
+ * reads as usual). Call it just before stepping the consumers, with
+ * nothing attached to their return channels in between. PG_ERR_DB /
+ * PG_ERR_NOMEM; a node failure only leaves the steps to read themselves.
+ * Threads: the consumers' stepping thread. */
+PG_NODISCARD int pg_consumers_read_returns(pg_consumer *const *cs, size_t n, pg_diag *d);
 PG_NODISCARD int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d);
 void pg_consumer_close(pg_consumer *c);
 

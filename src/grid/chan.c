@@ -333,16 +333,28 @@ int pg_chan_read_many(pg_client *c, pg_chan_read_req *reqs, size_t n, pg_diag *d
   return PG_OK;
 }
 
-int pg_chan_read_at(pg_client *c, const pg_mam_cursor *at, const char *side_key,
-                    pg_chan_read *out, pg_diag *d) {
-  pg_chan_read *list = NULL;
-  size_t n = 0;
-  int rc = pg_chan_read_from(c, at, side_key, 1, &list, &n, NULL, d);
-  if (rc) return rc;
-  if (n == 0) return pg_fail(d, PG_ERR_NOT_FOUND, "no message at leaf %u of root %.81s yet",
-                             (unsigned)at->leaf, at->root);
+int pg_chan_read_first(pg_chan_read_req *r, pg_chan_read *out, pg_diag *d) {
+  pg_chan_read *list = r->list;
+  size_t n = r->n;
+  r->list = NULL, r->n = 0;
+  if (r->rc) {
+    free(list);
+    return pg_fail(d, r->rc, "%s", r->d.msg);
+  }
+  if (n == 0) {
+    free(list);
+    return pg_fail(d, PG_ERR_NOT_FOUND, "no message at leaf %u of root %.81s yet",
+                   (unsigned)r->at.leaf, r->at.root);
+  }
   *out = list[0];
   free(list);
   if (out->status) return pg_fail(d, out->status, "%s", out->why);
   return PG_OK;
+}
+
+int pg_chan_read_at(pg_client *c, const pg_mam_cursor *at, const char *side_key,
+                    pg_chan_read *out, pg_diag *d) {
+  pg_chan_read_req r = {.at = *at, .side_key = side_key, .max = 1};
+  r.rc = pg_chan_read_from(c, at, side_key, 1, &r.list, &r.n, NULL, &r.d);
+  return pg_chan_read_first(&r, out, d);
 }

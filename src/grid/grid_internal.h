@@ -153,6 +153,9 @@ typedef struct pg_chan_read_req {
   pg_mam_read_info info;
 } pg_chan_read_req;
 PG_NODISCARD int pg_chan_read_many(pg_client *c, pg_chan_read_req *reqs, size_t n, pg_diag *d);
+/* What pg_chan_read_at returns, from a request of max 1 already read
+ * (pg_chan_read_many); takes r's list. */
+PG_NODISCARD int pg_chan_read_first(pg_chan_read_req *r, pg_chan_read *out, pg_diag *d);
 /* The one message at *at: PG_OK; PG_ERR_NOT_FOUND when it is not there yet;
  * PG_ERR_INVALID (reason in d, out->next set) for a message that is not a
  * grid message; the node's errors. */

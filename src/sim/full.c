@@ -100,6 +100,7 @@ static int step_all(full *f, pg_diag *d) {
   for (size_t i = 0; i < np; i++)
     if ((rc = pg_producer_step(f->prod[i], d))) return rc;
   if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, f->mkeys, d))) return rc;
+  if (nh && (rc = pg_consumers_read_returns(f->cons, nh, d))) return rc;
   for (size_t i = 0; i < nh; i++)
     if ((rc = pg_consumer_step(f->cons[i], d))) return rc;
   if ((rc = pg_grid_flush_outboxes(f->obox + ns + np, nh, f->mkeys, d))) return rc;
