@@ -73,6 +73,15 @@ static wfix *wfix_new(size_t n, uint64_t amount, unsigned max_depth) {
   return wfix_new_last(n, amount, 0, max_depth);
 }
 
+/* n outputs of 1 Mi, and *out: 1 Mi to somebody else. */
+static wfix *wfix_pay_other(size_t n, pg_wallet_output *out) {
+  wfix *f = wfix_new(n, MI, 0);
+  memset(out, 0, sizeof *out);
+  out->amount = MI;
+  memcpy(out->address, f->other, 32);
+  return f;
+}
+
 static void wfix_free(wfix *f) {
   pg_wallet_free(f->w);
   pg_client_free(f->c);
@@ -94,10 +103,9 @@ static uint64_t messages(pg_tangle *t) {
  * spent again by the next send. */
 static void test_send_fails_before_submit_when_pending_set_full(void **state) {
   (void)state;
-  wfix *f = wfix_new(80, MI, 0);
+  pg_wallet_output out;
+  wfix *f = wfix_pay_other(80, &out);
   pg_diag d = {{0}};
-  pg_wallet_output out = {.amount = MI};
-  memcpy(out.address, f->other, 32);
   int sent = 0, rc = PG_OK;
   for (; sent < 80; sent++) {
     uint64_t before = messages(f->tf.t);
@@ -130,10 +138,9 @@ static void test_send_fails_before_submit_when_pending_set_full(void **state) {
  * unconfirmed keep counting. */
 static void test_confirmed_transfers_free_the_pending_set_unfollowed(void **state) {
   (void)state;
-  wfix *f = wfix_new(200, MI, 0);
+  pg_wallet_output out;
+  wfix *f = wfix_pay_other(200, &out);
   pg_diag d = {{0}};
-  pg_wallet_output out = {.amount = MI};
-  memcpy(out.address, f->other, 32);
   int sent = 0, rc = PG_OK;
   for (; sent < 100 && (rc = pg_wallet_send(f->w, &out, 1, NULL, NULL, NULL, &d)) == PG_OK; sent++) {
   }
