@@ -16,7 +16,8 @@
  *     seconds, slots/s, microseconds per participant-slot, the setup and
  *     the cost of each slot after the first (CPU beside wall). argv[2]:
  *     households (default 100), argv[3]: slots (default 16; 96 prints
- *     sim_full_<n>_day_s). The issue's day of 1,000 households is
+ *     sim_full_<n>_day_s; other counts also print sim_full_<n>_day_extrapolated_s,
+ *     setup + 96 x the measured per-slot time, labelled as such). The issue's day of 1,000 households is
  *     `bench_sim 0 1000 96` (argv[1] 0 runs only this one): minutes of CPU,
  *     so `make bench` runs the small community and docs/PERFORMANCE.md
  *     gives the growth with members. */
@@ -196,6 +197,8 @@ static void bench_full_community(int nh, int slots) {
     printf("sim_full_%d_%s_s: %.1f s (%zu participants, %zu slots, %llu messages, %.1f s CPU)\n",
            nh, span, secs, n, r.n_slots, (unsigned long long)r.messages, cpu_s() - mk.cpu0);
     printf("sim_full_%d_slots_per_s: %.2f slots/s\n", nh, (double)r.n_slots / ps);
+    printf("sim_full_%d_outstanding: %lld base units (bills unpaid after the drain; 0: all paid)\n",
+           nh, (long long)r.outstanding);
     printf("sim_full_%d_us_per_participant_slot: %.0f us\n", nh,
            ps * 1e6 / ((double)n * (double)(r.n_slots ? r.n_slots : 1)));
     if (r.n_slots > 1) {
@@ -205,6 +208,11 @@ static void bench_full_community(int nh, int slots) {
              (double)mk.first_ms / 1000.0, mk.first_cpu - mk.cpu0);
       printf("sim_full_%d_ms_per_slot: %.0f ms (%.0f us per participant-slot, after the first;"
              " %.0f ms CPU)\n", nh, per, per * 1000.0 / (double)n, cper);
+      if (slots != 96) /* what a day would take at this run's rates (not a day's run) */
+        printf("sim_full_%d_day_extrapolated_s: %.1f s (setup + 96 x the per-slot time over %zu"
+               " slots, not measured over a day; %.1f s CPU)\n",
+               nh, (double)mk.first_ms / 1000.0 + 96.0 * per / 1000.0, r.n_slots,
+               mk.first_cpu - mk.cpu0 + 96.0 * cper / 1000.0);
     }
     pg_sim_result_free(&r);
   }

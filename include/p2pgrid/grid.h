@@ -63,6 +63,7 @@
 #include "p2pgrid/events.h"
 #include "p2pgrid/grid_protocol.h"
 #include "p2pgrid/httpd.h"
+#include "p2pgrid/mam.h"
 #include "p2pgrid/market.h"
 #include "p2pgrid/profile.h"
 #include "p2pgrid/tariff.h"
@@ -221,6 +222,15 @@ typedef struct pg_consumer pg_consumer;
 PG_NODISCARD int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co,
                                   pg_meter *meter, pg_consumer **out, pg_diag *d);
 PG_NODISCARD int pg_consumer_step(pg_consumer *c, pg_diag *d);
+/* In-process simulations: reads the next message of each consumer's return
+ * channel (its bills) for all of them at once, their signatures checked in
+ * one MAM parse batch; each consumer's next step takes the message found
+ * at its cursor instead of reading it (nothing found, or a failed read: it
+ * reads as usual). Call it just before stepping the consumers, with
+ * nothing attached to their return channels in between. PG_ERR_DB /
+ * PG_ERR_NOMEM; a node failure only leaves the steps to read themselves.
+ * Threads: the consumers' stepping thread. */
+PG_NODISCARD int pg_consumers_read_returns(pg_consumer *const *cs, size_t n, pg_diag *d);
 PG_NODISCARD int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d);
 void pg_consumer_close(pg_consumer *c);
 
@@ -229,7 +239,11 @@ void pg_consumer_close(pg_consumer *c);
  * of many outboxes runs in two phases: first every queued message of every
  * outbox is created (its MAM message made and saved with the channel's new
  * state: the one place where a batched MAM create over all channels goes),
- * then all are attached in outbox order and marked sent. Each outbox keeps
+ * then all are attached in outbox order and marked sent. The messages of
+ * all the outboxes are made together by pg_mam_create_batch (mam.h), one
+ * message per channel per round, with the same bytes as one at a time;
+ * keys: NULL or a pg_mam_keys cache the caller keeps from flush to flush
+ * (it pays with more than ~256 channels). Each outbox keeps
  * pg_entity_opts's retry pause after a failed attach (counted
  * "attach_failures", not returned); a database error is returned.
  * Threads: the entities' stepping thread. */
@@ -237,7 +251,8 @@ typedef struct pg_grid_outbox pg_grid_outbox;
 pg_grid_outbox *pg_source_outbox(pg_source *s);
 pg_grid_outbox *pg_producer_outbox(pg_producer *p);
 pg_grid_outbox *pg_consumer_outbox(pg_consumer *c);
-PG_NODISCARD int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_diag *d);
+PG_NODISCARD int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys,
+                                        pg_diag *d);
 
 /* ---- Grid operator ---- */
 

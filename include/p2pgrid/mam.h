@@ -370,6 +370,33 @@ PG_NODISCARD int pg_mam_read(pg_client *c, const pg_mam_cursor *at, pg_mam_mode 
                              pg_mam_fetched **out, size_t *n, pg_mam_cursor *next,
                              pg_mam_read_info *info, pg_diag *d);
 
+/* pg_mam_read on many channels at once (a grid reads a thousand a slot):
+ * the same results as pg_mam_read on each request in turn (the node is
+ * only read), with the signature checks of every channel's candidates for
+ * its cursor's leaf done together by pg_mam_parse_batch (with fewer than 8
+ * such candidates in all, one at a time). Per request: at, mode, side_key,
+ * side_key_len and max as pg_mam_read's arguments; rc and diag get what it
+ * would return, and out / n / next / info what it would write (out owned:
+ * pg_mam_fetched_free_all; next is at when rc fails). Returns PG_OK when
+ * every request succeeded, else the lowest failing one's error, which d
+ * names ("channel 3: ..."); PG_ERR_NOMEM for its own memory (then no
+ * request is done); PG_ERR_INVALID for reqs NULL with n > 0. n may be 0.
+ * Threads: as pg_mam_read (one call uses c from one thread). */
+typedef struct pg_mam_read_req {
+  pg_mam_cursor at;
+  pg_mam_mode mode;
+  const char *side_key;
+  size_t side_key_len;
+  size_t max;
+  int rc;
+  pg_diag diag;
+  pg_mam_fetched *out;
+  size_t n;
+  pg_mam_cursor next;
+  pg_mam_read_info info;
+} pg_mam_read_req;
+PG_NODISCARD int pg_mam_read_many(pg_client *c, pg_mam_read_req *reqs, size_t n, pg_diag *d);
+
 /* The whole channel from *cur on: pg_mam_read tree after tree, following
  * nextRoot after each tree's last leaf, until a leaf is missing or `limit`
  * messages (0 = no limit) are read, or the channel leads back to a root it

@@ -109,6 +109,17 @@ PG_NODISCARD int pg_wallet_sweep(pg_wallet *w, const uint8_t to[32], size_t max_
                                  const pg_wallet_send_opts *o, uint8_t msg_id[32],
                                  uint8_t tx_id[32], size_t *swept, pg_diag *d);
 
+/* pg_wallet_sweep up to `transfers` times in a row (no reference), the
+ * outputs listed and looked up once rather than once per transfer: the same
+ * transfers as that many calls (each takes the smallest of what the earlier
+ * ones left). *made (may be NULL) gets how many were sent and *swept how
+ * many outputs they consumed, also on an error. PG_OK when all `transfers`
+ * were sent, else the error that stopped the next one, as pg_wallet_sweep
+ * gives it (PG_ERR_NOT_FOUND: nothing left to sweep). A grid receiving a
+ * thousand payments a slot sweeps up to 8 transfers of 127 at a time. */
+PG_NODISCARD int pg_wallet_sweep_many(pg_wallet *w, const uint8_t to[32], size_t max_inputs,
+                                      size_t transfers, size_t *made, size_t *swept, pg_diag *d);
+
 /* Makes sure the address at change/index has a dust allowance of at least
  * `amount` (>= 1000000, else PG_ERR_INVALID): when the sum S of its unspent
  * dust allowance outputs in the confirmed ledger is below `amount` and no
@@ -212,8 +223,13 @@ typedef struct pg_wallet_follow_opts {
  * PG_ERR_STATE with the conflict reason in d when it conflicted;
  * PG_ERR_TIMEOUT when not referenced in time. Forgets the pending inputs of
  * the transfer once it is referenced.
- * pg_wallet_send fails (PG_ERR_UNAVAILABLE, before submitting anything) while
- * 64 transfers of this object are pending: follow them first. */
+ * Pending set: an object remembers up to 64 of its transfers. When it is
+ * full, pg_wallet_send, pg_wallet_sweep and pg_wallet_track first forget the
+ * ones the node has booked or can never book (pg_wallet_transfer_check; up
+ * to 64 lookups each time the set fills), so transfers nobody follows (a
+ * grid's sweeps) do not block the wallet once they are confirmed. They fail
+ * (PG_ERR_UNAVAILABLE, before submitting anything) while 64 are still
+ * unconfirmed: follow them first. */
 PG_NODISCARD int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32],
                                   const pg_wallet_follow_opts *o, uint8_t final_id[32], pg_diag *d);
 

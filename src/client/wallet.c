@@ -211,6 +211,30 @@ static void forget(pg_wallet *w, pending *p) {
   w->npending--;
 }
 
+/* A free slot in the pending set. When it is full, the transfers the node
+ * has booked or can never book (a caller that does not follow its sweeps
+ * or its dust allowance: nothing else forgets them) are forgotten first,
+ * as pg_wallet_follow would; PG_ERR_UNAVAILABLE when all of them are
+ * still unconfirmed (or the node cannot say). All are looked at once, so
+ * this costs up to 64 lookups each time the set fills, not each send. */
+static int pending_full(pg_wallet *w, pg_diag *d) {
+  for (size_t i = w->npending == MAX_PENDING ? w->npending : 0; i-- > 0;) {
+    pending *p = &w->pend[i];
+    pg_wallet_transfer t = {.ninputs = p->ninputs};
+    memcpy(t.msg_id, p->msg_id, 32);
+    memcpy(t.tx_id, p->tx_id, 32);
+    memcpy(t.inputs, p->inputs, p->ninputs * PG_OUTPUT_ID_LEN);
+    pg_wallet_transfer_state st = PG_TRANSFER_PENDING;
+    if (pg_wallet_transfer_check(w, &t, &st, NULL) != PG_OK) break; /* the node cannot say */
+    if (st == PG_TRANSFER_INCLUDED || st == PG_TRANSFER_CONFLICTING) forget(w, p);
+  }
+  if (w->npending < MAX_PENDING) return PG_OK;
+  return pg_fail(d, PG_ERR_UNAVAILABLE,
+                 "%d transfers of this wallet are unconfirmed: follow them "
+                 "(pg_wallet_follow) before sending more",
+                 MAX_PENDING);
+}
+
 /* Posts {"payload": <payload JSON>} and lets the node fill the rest. */
 static int submit_payload(pg_wallet *w, const uint8_t *payload, size_t len, uint8_t msg_id[32],
                           pg_diag *d) {
@@ -360,11 +384,7 @@ int pg_wallet_send(pg_wallet *w, const pg_wallet_output *outs, size_t n,
   /* Everything that can fail after the submit is settled before it: a
    * transfer on the Tangle that the caller is told failed, and whose inputs
    * are not held back, would be spent again by the next send. */
-  if (w->npending == MAX_PENDING)
-    return pg_fail(d, PG_ERR_UNAVAILABLE,
-                   "%d transfers of this wallet are unconfirmed: follow them "
-                   "(pg_wallet_follow) before sending more",
-                   MAX_PENDING);
+  if ((rc = pending_full(w, d))) return rc;
   rc = check_dust_receivers(w, spec, nspec, d);
   if (rc) return rc;
 
@@ -586,8 +606,9 @@ int pg_wallet_track(pg_wallet *w, const pg_wallet_transfer *t, pg_diag *d) {
     return pg_fail(d, PG_ERR_INVALID, "a transfer spends 1 to %d outputs, not %zu",
                    PG_TX_MAX_INPUTS, t->ninputs);
   if (find_pending_tx(w, t->tx_id)) return PG_OK;
-  if (w->npending == MAX_PENDING)
-    return pg_fail(d, PG_ERR_UNAVAILABLE,
+  int rc = pending_full(w, NULL);
+  if (rc)
+    return pg_fail(d, rc,
                    "%d transfers of this wallet are unconfirmed: wait for them to confirm "
                    "before sending more",
                    MAX_PENDING);
@@ -637,14 +658,6 @@ int pg_wallet_transfer_check(pg_wallet *w, const pg_wallet_transfer *t,
 }
 
 /* ---- Dust management: sweep, dust allowance, output counts ---- */
-
-static int pending_full(const pg_wallet *w, pg_diag *d) {
-  if (w->npending < MAX_PENDING) return PG_OK;
-  return pg_fail(d, PG_ERR_UNAVAILABLE,
-                 "%d transfers of this wallet are unconfirmed: follow them "
-                 "(pg_wallet_follow) before sending more",
-                 MAX_PENDING);
-}
 
 /* The output ids of an address, as many as the node lists (*ids malloc'd). */
 static int list_outputs(pg_wallet *w, const uint8_t addr[32], bool include_spent,
@@ -733,9 +746,92 @@ static int sweep_candidates(pg_wallet *w, const uint8_t to[32], sweep_cand **out
   return PG_OK;
 }
 
-int pg_wallet_sweep(pg_wallet *w, const uint8_t to[32], size_t max_inputs,
-                    const pg_wallet_send_opts *o, uint8_t msg_id[32], uint8_t tx_id[32],
-                    size_t *swept, pg_diag *d) {
+/* The inputs of one sweep transfer out of the sorted candidates c[0..nc):
+ * the k smallest, then (big > 0) the big largest in place of the largest
+ * taken. */
+static const sweep_cand *sweep_pick(const sweep_cand *c, size_t nc, size_t k, size_t big, size_t i) {
+  return i < k - big ? &c[i] : &c[nc - (i - (k - big)) - 1];
+}
+
+static int sweep_submit(pg_wallet *w, const uint8_t target[32], const sweep_cand *c, size_t nc,
+                        size_t k, size_t big, uint64_t sum, const pg_wallet_send_opts *o,
+                        uint8_t msg_id[32], uint8_t tx_id[32], pg_diag *d) {
+  pg_tx_input_spec *in = calloc(k, sizeof *in);
+  if (!in) return PG_ERR_NOMEM;
+  int rc = PG_OK;
+  for (size_t i = 0; rc == PG_OK && i < k; i++) {
+    const sweep_cand *x = sweep_pick(c, nc, k, big, i);
+    memcpy(in[i].tx_id, x->oid, 32);
+    in[i].output_index = (uint16_t)(x->oid[32] | x->oid[33] << 8);
+    rc = pg_wallet_walk_address(w, x->n, NULL, in[i].secret_key, NULL, NULL);
+  }
+  pg_tx_output_spec out = {.type = 0, .amount = sum};
+  memcpy(out.address, target, 32);
+  if (rc == PG_OK) rc = build_and_submit(w, in, k, &out, 1, o, msg_id, tx_id, d);
+  sodium_memzero(in, k * sizeof *in);
+  free(in);
+  return rc;
+}
+
+/* One sweep transfer from the sorted candidates c[0..*nc) (see
+ * pg_wallet_sweep); on success the outputs it spends leave c, as a pending
+ * transfer's outputs leave the next call's candidates. */
+static int sweep_from(pg_wallet *w, const uint8_t target[32], sweep_cand *c, size_t *ncp,
+                      size_t max_inputs, const pg_wallet_send_opts *o, uint8_t msg_id[32],
+                      uint8_t tx_id[32], size_t *swept, pg_diag *d) {
+  size_t nc = *ncp;
+  if (nc < 2)
+    return pg_fail(d, PG_ERR_NOT_FOUND,
+                   "nothing to sweep: the wallet has %zu spendable output%s (dust allowance "
+                   "outputs and outputs of unconfirmed transfers are left alone)",
+                   nc, nc == 1 ? "" : "s");
+  size_t k = nc < max_inputs ? nc : max_inputs;
+  int to_allowed = -1; /* unknown */
+  for (size_t big = 0;; big++) { /* taken: c[0 .. k-big) and c[nc-big .. nc) */
+    uint64_t sum = 0;
+    bool takes_dust_from_to = false;
+    for (size_t i = 0; i < k; i++) {
+      const sweep_cand *x = sweep_pick(c, nc, k, big, i);
+      sum += x->amount;
+      takes_dust_from_to |= x->on_to && x->amount < PG_DUST_THRESHOLD;
+    }
+    /* a dust output on the target is fine when the target loses at least
+     * one dust output in the same transaction (its dust count does not grow) */
+    bool ok = sum >= PG_DUST_THRESHOLD || takes_dust_from_to;
+    if (!ok && to_allowed < 0) {
+      uint64_t b;
+      bool allowed = false;
+      int rc = pg_client_address(w->client, target, &b, &allowed, d);
+      if (rc) return rc;
+      to_allowed = allowed;
+    }
+    if (ok || to_allowed == 1) {
+      int rc = sweep_submit(w, target, c, nc, k, big, sum, o, msg_id, tx_id, d);
+      if (rc) return rc;
+      if (swept) *swept = k;
+      memmove(c, c + (k - big), (nc - k) * sizeof *c); /* what is left: c[k-big .. nc-big) */
+      *ncp = nc - k;
+      return PG_OK;
+    }
+    if (big == k || nc == k) { /* no larger output left to swap in */
+      char hex[65];
+      pg_hex_encode(target, 32, hex);
+      return pg_fail(d, PG_ERR_UNAVAILABLE,
+                     "the sweep would create a dust output of %llu (< 1000000) on %s, which has "
+                     "no free dust allowance (TIP-15)",
+                     (unsigned long long)sum, hex);
+    }
+  }
+}
+
+/* Up to `transfers` sweeps in a row, the outputs listed once: the same
+ * transfers as that many calls of pg_wallet_sweep (smallest first over
+ * what the earlier ones left). */
+static int sweep_rounds(pg_wallet *w, const uint8_t to[32], size_t max_inputs, size_t transfers,
+                        const pg_wallet_send_opts *o, uint8_t msg_id[32], uint8_t tx_id[32],
+                        size_t *made, size_t *swept, pg_diag *d) {
+  if (made) *made = 0;
+  if (swept) *swept = 0;
   if (max_inputs == 0) max_inputs = PG_TX_MAX_INPUTS;
   if (max_inputs < 2 || max_inputs > PG_TX_MAX_INPUTS)
     return pg_fail(d, PG_ERR_INVALID, "a sweep takes 2 to %d inputs, not %zu", PG_TX_MAX_INPUTS,
@@ -748,73 +844,40 @@ int pg_wallet_sweep(pg_wallet *w, const uint8_t to[32], size_t max_inputs,
     memcpy(target, to, 32);
   else if ((rc = pg_wallet_address(w, 0, 0, target)))
     return rc;
-
   sweep_cand *c = NULL;
   size_t nc = 0;
   if ((rc = sweep_candidates(w, target, &c, &nc, d))) return rc;
-  if (nc < 2) {
-    free(c);
-    return pg_fail(d, PG_ERR_NOT_FOUND,
-                   "nothing to sweep: the wallet has %zu spendable output%s (dust allowance "
-                   "outputs and outputs of unconfirmed transfers are left alone)",
-                   nc, nc == 1 ? "" : "s");
-  }
   /* Smallest first: every dust output comes before every other output, so
    * the sweep removes as much dust as it can. When what it takes stays below
    * 1 Mi and the target may not receive a dust output, the largest outputs
    * replace the largest taken, one at a time, until the sum is no longer dust. */
-  qsort(c, nc, sizeof *c, cmp_cand);
-  size_t k = nc < max_inputs ? nc : max_inputs;
-  size_t big = 0; /* taken: c[0 .. k-big) and c[nc-big .. nc) */
-  int to_allowed = -1; /* unknown */
-  for (;; big++) {
-    uint64_t sum = 0;
-    bool takes_dust_from_to = false;
-    for (size_t i = 0; i < k; i++) {
-      const sweep_cand *x = i < k - big ? &c[i] : &c[nc - (i - (k - big)) - 1];
-      sum += x->amount;
-      takes_dust_from_to |= x->on_to && x->amount < PG_DUST_THRESHOLD;
-    }
-    /* a dust output on the target is fine when the target loses at least
-     * one dust output in the same transaction (its dust count does not grow) */
-    bool ok = sum >= PG_DUST_THRESHOLD || takes_dust_from_to;
-    if (!ok && to_allowed < 0) {
-      uint64_t b;
-      bool allowed = false;
-      if ((rc = pg_client_address(w->client, target, &b, &allowed, d))) break;
-      to_allowed = allowed;
-    }
-    if (ok || to_allowed == 1) {
-      pg_tx_input_spec *in = calloc(k, sizeof *in);
-      if (!in) {
-        rc = PG_ERR_NOMEM;
-        break;
-      }
-      for (size_t i = 0; rc == PG_OK && i < k; i++) {
-        const sweep_cand *x = i < k - big ? &c[i] : &c[nc - (i - (k - big)) - 1];
-        memcpy(in[i].tx_id, x->oid, 32);
-        in[i].output_index = (uint16_t)(x->oid[32] | x->oid[33] << 8);
-        rc = pg_wallet_walk_address(w, x->n, NULL, in[i].secret_key, NULL, NULL);
-      }
-      pg_tx_output_spec out = {.type = 0, .amount = sum};
-      memcpy(out.address, target, 32);
-      if (rc == PG_OK) rc = build_and_submit(w, in, k, &out, 1, o, msg_id, tx_id, d);
-      if (rc == PG_OK && swept) *swept = k;
-      sodium_memzero(in, k * sizeof *in);
-      free(in);
-      break;
-    }
-    if (big == k || nc == k) { /* no larger output left to swap in */
-      char hex[65];
-      pg_hex_encode(target, 32, hex);
-      rc = pg_fail(d, PG_ERR_UNAVAILABLE,
-                   "the sweep would create a dust output of %llu (< 1000000) on %s, which has no "
-                   "free dust allowance (TIP-15)",
-                   (unsigned long long)sum, hex);
-      break;
-    }
+  if (nc) qsort(c, nc, sizeof *c, cmp_cand);
+  for (size_t t = 0; t < transfers; t++) {
+    size_t k = 0;
+    if (t > 0 && (rc = pending_full(w, d))) break;
+    if ((rc = sweep_from(w, target, c, &nc, max_inputs, o, msg_id, tx_id, &k, d))) break;
+    if (made) (*made)++;
+    if (swept) *swept += k;
   }
   free(c);
+  return rc;
+}
+
+int pg_wallet_sweep(pg_wallet *w, const uint8_t to[32], size_t max_inputs,
+                    const pg_wallet_send_opts *o, uint8_t msg_id[32], uint8_t tx_id[32],
+                    size_t *swept, pg_diag *d) {
+  size_t k = 0;
+  int rc = sweep_rounds(w, to, max_inputs, 1, o, msg_id, tx_id, NULL, &k, d);
+  if (rc == PG_OK && swept) *swept = k;
+  return rc;
+}
+
+int pg_wallet_sweep_many(pg_wallet *w, const uint8_t to[32], size_t max_inputs, size_t transfers,
+                         size_t *made, size_t *swept, pg_diag *d) {
+  size_t m = 0, k = 0;
+  int rc = sweep_rounds(w, to, max_inputs, transfers, NULL, NULL, NULL, &m, &k, d);
+  if (made) *made = m;
+  if (swept) *swept = k;
   return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan_internal.h"
 #include "grid_internal.h"
 #include "p2pgrid/hex.h"
 
@@ -10,7 +11,7 @@ static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
 }
 
-static int load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_chan_info *info,
+int pg_chan_load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_chan_info *info,
                       bool *found, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int rc = pg_stmt_get(db, "SELECT state, root, side_key FROM channels WHERE name = ?1", &st, d);
@@ -35,7 +36,7 @@ static int load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_chan
   return rc;
 }
 
-static int save_state(sqlite3 *db, const char *name, const pg_mam_channel *ch,
+int pg_chan_save_state(sqlite3 *db, const char *name, const pg_mam_channel *ch,
                       const pg_chan_info *info, pg_diag *d) {
   pg_buf js;
   pg_buf_init(&js, 4096);
@@ -70,7 +71,7 @@ int pg_chan_ensure_mode(sqlite3 *db, const char *name, pg_mam_mode mode, int sec
   bool found = false;
   pg_chan_info tmp;
   memset(&tmp, 0, sizeof tmp);
-  int rc = load_state(db, name, NULL, &tmp, &found, d);
+  int rc = pg_chan_load_state(db, name, NULL, &tmp, &found, d);
   if (rc) return rc;
   if (created) *created = !found;
   if (found) {
@@ -87,7 +88,7 @@ int pg_chan_ensure_mode(sqlite3 *db, const char *name, pg_mam_mode mode, int sec
                              restricted ? PG_MAM_HASH_TRYTES : 0, security ? security : 2, d);
   memset(seed, 0, sizeof seed);
   if (!rc) rc = pg_mam_channel_root(&ch, tmp.root);
-  if (!rc) rc = save_state(db, name, &ch, &tmp, d);
+  if (!rc) rc = pg_chan_save_state(db, name, &ch, &tmp, d);
   pg_mam_channel_wipe(&ch);
   if (!rc && info) *info = tmp;
   return rc;
@@ -100,7 +101,7 @@ int pg_chan_ensure(sqlite3 *db, const char *name, int security, pg_chan_info *in
 
 int pg_chan_info_get(sqlite3 *db, const char *name, pg_chan_info *info, pg_diag *d) {
   bool found = false;
-  int rc = load_state(db, name, NULL, info, &found, d);
+  int rc = pg_chan_load_state(db, name, NULL, info, &found, d);
   if (!rc && !found) rc = pg_fail(d, PG_ERR_NOT_FOUND, "no channel named %s", name);
   return rc;
 }
@@ -127,38 +128,6 @@ int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *
   return rc;
 }
 
-/* Creates the MAM message of outbox row seq and saves payload + state (in
- * the caller's transaction). */
-static int create_row(sqlite3 *db, int64_t seq, const char *channel, const char *body,
-                      pg_diag *d) {
-  pg_mam_channel ch;
-  bool found = false;
-  char *trytes = NULL;
-  size_t tlen = 0;
-  pg_mam_message m = {0};
-  int rc = load_state(db, channel, &ch, NULL, &found, d);
-  if (!rc && !found) rc = pg_fail(d, PG_ERR_STATE, "outbox: channel %s is missing", channel);
-  if (!rc && pg_mam_text_to_trytes(body, strlen(body), &trytes, &tlen) != PG_OK)
-    rc = pg_fail(d, PG_ERR_INVALID, "outbox: message %lld is not valid UTF-8", (long long)seq);
-  if (!rc) rc = pg_mam_create_message(&ch, trytes, tlen, &m, d);
-  if (!rc) rc = save_state(db, channel, &ch, NULL, d);
-  if (!rc) {
-    sqlite3_stmt *st = NULL;
-    rc = pg_stmt_get(db, "UPDATE outbox SET payload = ?1, address = ?2 WHERE seq = ?3", &st, d);
-    if (!rc) {
-      sqlite3_bind_text(st, 1, m.payload, (int)m.payload_len, SQLITE_STATIC);
-      sqlite3_bind_text(st, 2, m.address, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 3, seq);
-      if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "outbox write");
-      pg_stmt_put(st);
-    }
-  }
-  if (found) pg_mam_channel_wipe(&ch);
-  free(trytes);
-  pg_mam_message_free(&m);
-  return rc;
-}
-
 static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int rc = pg_stmt_get(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
@@ -181,23 +150,12 @@ static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err,
   return rc;
 }
 
-/* The unsent outbox rows in order: seq, channel and body (created == false:
- * no payload yet) or payload and address (created). */
-typedef struct out_row {
-  int64_t seq;
-  char channel[128];
-  char *text; /* body or payload (owned) */
-  char address[PG_MAM_HASH_TRYTES + 1];
-  bool created;
-  uint8_t id[32];
-} out_row;
-
-static void free_rows(out_row *v, size_t n) {
+void pg_chan_free_rows(out_row *v, size_t n) {
   for (size_t i = 0; i < n; i++) free(v[i].text);
   free(v);
 }
 
-static int unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
+int pg_chan_unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
   *out = NULL;
   *n = 0;
   sqlite3_stmt *st = NULL;
@@ -232,45 +190,12 @@ static int unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
   if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "outbox read");
   pg_stmt_put(st);
   if (rc) {
-    free_rows(v, *n);
+    pg_chan_free_rows(v, *n);
     *n = 0;
     return rc;
   }
   *out = v;
   return PG_OK;
-}
-
-/* Phase 1 of a flush: the MAM messages of every row not created yet, in one
- * transaction, each row under its own savepoint (a row that fails keeps the
- * rows before it: they are committed, the error returned). This loop (and
- * pg_grid_flush_outboxes's over many databases) is where a batched create
- * (every channel's next message at once) goes. */
-int pg_chan_create_queued(sqlite3 *db, pg_diag *d) {
-  out_row *v = NULL;
-  size_t n = 0;
-  int rc = unsent_rows(db, &v, &n, d);
-  size_t todo = 0;
-  for (size_t i = 0; !rc && i < n; i++) todo += !v[i].created;
-  if (rc || todo == 0) {
-    free_rows(v, n);
-    return rc;
-  }
-  rc = pg_grid_begin(db, d);
-  for (size_t i = 0; !rc && i < n; i++) {
-    if (v[i].created) continue;
-    if ((rc = pg_db_exec(db, "SAVEPOINT pg_row", d))) break;
-    rc = create_row(db, v[i].seq, v[i].channel, v[i].text, d);
-    if (rc) (void)sqlite3_exec(db, "ROLLBACK TO pg_row", NULL, NULL, NULL);
-    pg_diag rd = {{0}};
-    int r2 = pg_db_exec(db, "RELEASE pg_row", &rd);
-    if (!rc && r2) rc = pg_fail(d, r2, "%s", rd.msg);
-  }
-  free_rows(v, n);
-  if (sqlite3_get_autocommit(db)) return rc; /* BEGIN failed */
-  pg_diag cd = {{0}};
-  int crc = pg_grid_commit(db, &cd);
-  if (!rc && crc) rc = pg_fail(d, crc, "%s", cd.msg);
-  return rc;
 }
 
 /* Attaches the created rows in order; the attached ones are marked sent in
@@ -281,7 +206,7 @@ int pg_chan_send_created(sqlite3 *db, pg_client *c, int crc, const pg_diag *cd, 
   if (sent) *sent = 0;
   out_row *v = NULL;
   size_t n = 0;
-  int rc = unsent_rows(db, &v, &n, d);
+  int rc = pg_chan_unsent_rows(db, &v, &n, d);
   if (!rc && n == 0 && crc) rc = pg_fail(d, crc, "%s", cd->msg);
   if (rc || n == 0) return rc;
   size_t done = 0;
@@ -303,7 +228,7 @@ int pg_chan_send_created(sqlite3 *db, pg_client *c, int crc, const pg_diag *cd, 
   if (!rc && sent) *sent = done;
   if (!rc && arc) rc = pg_fail(d, arc, "channel %s: attach failed: %s", v[done].channel, ad.msg);
   if (!rc && crc) rc = pg_fail(d, crc, "%s", cd->msg);
-  free_rows(v, n);
+  pg_chan_free_rows(v, n);
   return rc;
 }
 
@@ -346,6 +271,29 @@ static void to_read(const pg_mam_fetched *f, const pg_mam_cursor *next, pg_chan_
   free(text);
 }
 
+/* The grid messages of fs[0..nf) (freed here), each with the cursor after
+ * it: the next leaf, or end after the last. */
+static int to_list(pg_mam_fetched *fs, size_t nf, const pg_mam_cursor *end, pg_chan_read **out,
+                   size_t *n, pg_diag *d) {
+  *out = NULL;
+  *n = 0;
+  if (nf == 0) return PG_OK;
+  pg_chan_read *list = calloc(nf, sizeof *list);
+  if (!list) {
+    pg_mam_fetched_free_all(fs, nf);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < nf; i++) {
+    pg_mam_cursor next = {.leaf = fs[i].leaf + 1};
+    memcpy(next.root, fs[i].root, sizeof next.root);
+    to_read(&fs[i], i + 1 == nf ? end : &next, &list[i]);
+  }
+  pg_mam_fetched_free_all(fs, nf);
+  *out = list;
+  *n = nf;
+  return PG_OK;
+}
+
 int pg_chan_read_from(pg_client *c, const pg_mam_cursor *at, const char *side_key, size_t max,
                       pg_chan_read **out, size_t *n, pg_mam_read_info *info, pg_diag *d) {
   pg_mam_fetched *fs = NULL;
@@ -355,34 +303,58 @@ int pg_chan_read_from(pg_client *c, const pg_mam_cursor *at, const char *side_ke
   *n = 0;
   int rc = pg_mam_read(c, at, PG_MAM_RESTRICTED, side_key, strlen(side_key), max ? max : 1, &fs,
                        &nf, &end, info, d);
-  if (rc || nf == 0) return rc;
-  pg_chan_read *list = calloc(nf, sizeof *list);
-  if (!list) {
-    pg_mam_fetched_free_all(fs, nf);
-    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (rc) return rc;
+  return to_list(fs, nf, &end, out, n, d);
+}
+
+int pg_chan_read_many(pg_client *c, pg_chan_read_req *reqs, size_t n, pg_diag *d) {
+  pg_mam_read_req *mr = calloc(n ? n : 1, sizeof *mr);
+  if (!mr) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    mr[i].at = reqs[i].at;
+    mr[i].mode = PG_MAM_RESTRICTED;
+    mr[i].side_key = reqs[i].side_key;
+    mr[i].side_key_len = strlen(reqs[i].side_key);
+    mr[i].max = reqs[i].max ? reqs[i].max : 1;
+    mr[i].rc = pg_fail(&mr[i].diag, PG_ERR_NOMEM, "out of memory"); /* unless it is done */
   }
-  for (size_t i = 0; i < nf; i++) {
-    /* the cursor after message i: the next leaf, or the end cursor after the last */
-    pg_mam_cursor next = {.leaf = fs[i].leaf + 1};
-    memcpy(next.root, fs[i].root, sizeof next.root);
-    to_read(&fs[i], i + 1 == nf ? &end : &next, &list[i]);
+  if (pg_mam_read_many(c, mr, n, NULL) != PG_OK) {
+    /* each request's failure is in its rc */
   }
-  pg_mam_fetched_free_all(fs, nf);
-  *out = list;
-  *n = nf;
+  for (size_t i = 0; i < n; i++) {
+    pg_chan_read_req *r = &reqs[i];
+    r->info = mr[i].info;
+    r->list = NULL, r->n = 0;
+    r->rc = mr[i].rc;
+    if (r->rc) snprintf(r->d.msg, sizeof r->d.msg, "%s", mr[i].diag.msg);
+    else r->rc = to_list(mr[i].out, mr[i].n, &mr[i].next, &r->list, &r->n, &r->d);
+  }
+  free(mr);
+  return PG_OK;
+}
+
+int pg_chan_read_first(pg_chan_read_req *r, pg_chan_read *out, pg_diag *d) {
+  pg_chan_read *list = r->list;
+  size_t n = r->n;
+  r->list = NULL, r->n = 0;
+  if (r->rc) {
+    free(list);
+    return pg_fail(d, r->rc, "%s", r->d.msg);
+  }
+  if (n == 0) {
+    free(list);
+    return pg_fail(d, PG_ERR_NOT_FOUND, "no message at leaf %u of root %.81s yet",
+                   (unsigned)r->at.leaf, r->at.root);
+  }
+  *out = list[0];
+  free(list);
+  if (out->status) return pg_fail(d, out->status, "%s", out->why);
   return PG_OK;
 }
 
 int pg_chan_read_at(pg_client *c, const pg_mam_cursor *at, const char *side_key,
                     pg_chan_read *out, pg_diag *d) {
-  pg_chan_read *list = NULL;
-  size_t n = 0;
-  int rc = pg_chan_read_from(c, at, side_key, 1, &list, &n, NULL, d);
-  if (rc) return rc;
-  if (n == 0) return pg_fail(d, PG_ERR_NOT_FOUND, "no message at leaf %u of root %.81s yet",
-                             (unsigned)at->leaf, at->root);
-  *out = list[0];
-  free(list);
-  if (out->status) return pg_fail(d, out->status, "%s", out->why);
-  return PG_OK;
+  pg_chan_read_req r = {.at = *at, .side_key = side_key, .max = 1};
+  r.rc = pg_chan_read_from(c, at, side_key, 1, &r.list, &r.n, NULL, &r.d);
+  return pg_chan_read_first(&r, out, d);
 }

@@ -22,6 +22,11 @@ struct pg_consumer {
   uint64_t next_pay_ms;
   sqlite3 *status_db;
   pthread_mutex_t status_mu;
+  /* the return channel's next message, read ahead with other consumers'
+   * (pg_consumers_read_returns); used by the next step when its cursor is
+   * still this one */
+  pg_chan_read_req ahead;
+  bool has_ahead;
 };
 
 static const char consumer_schema[] =
@@ -61,8 +66,15 @@ int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co, pg_met
   return PG_OK;
 }
 
+static void drop_ahead(pg_consumer *c) {
+  free(c->ahead.list);
+  memset(&c->ahead, 0, sizeof c->ahead);
+  c->has_ahead = false;
+}
+
 void pg_consumer_close(pg_consumer *c) {
   if (!c) return;
+  drop_ahead(c);
   pg_wallet_free(c->wallet);
   if (c->status_db) pg_grid_db_close(c->status_db);
   pthread_mutex_destroy(&c->status_mu);
@@ -199,22 +211,76 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
   return rc;
 }
 
+/* The return channel's cursor (kv return_next: root, return_leaf: 0 when
+ * missing), side key and state. */
+static int return_cursor(pg_consumer *c, pg_mam_cursor *at, char key[PG_MAM_HASH_TRYTES + 1],
+                         int64_t *rstate, pg_diag *d) {
+  pg_entity *e = &c->e;
+  int64_t leaf = 0;
+  memset(at, 0, sizeof *at);
+  int rc = pg_kv_get_text(e->db, "return_next", at->root, sizeof at->root, d);
+  if (!rc) rc = pg_kv_get_i64(e->db, "return_leaf", 0, &leaf, d);
+  at->leaf = (uint32_t)leaf;
+  if (!rc) rc = pg_kv_get_text(e->db, "return_side_key", key, PG_MAM_HASH_TRYTES + 1, d);
+  if (!rc) rc = pg_kv_get_i64(e->db, "return_state", 0, rstate, d);
+  return rc;
+}
+
+/* The message at `at`: the one read ahead when one was found there, else
+ * read now (nothing there yet, or the read ahead failed). */
+static int return_at(pg_consumer *c, const pg_mam_cursor *at, const char *key, pg_chan_read *m,
+                     pg_diag *rd) {
+  if (c->has_ahead && !c->ahead.rc && c->ahead.n && c->ahead.at.leaf == at->leaf &&
+      strcmp(c->ahead.at.root, at->root) == 0) {
+    int r = pg_chan_read_first(&c->ahead, m, rd);
+    drop_ahead(c);
+    return r;
+  }
+  drop_ahead(c);
+  return pg_chan_read_at(c->e.client, at, key, m, rd);
+}
+
+int pg_consumers_read_returns(pg_consumer *const *cs, size_t n, pg_diag *d) {
+  pg_chan_read_req *rq = calloc(n ? n : 1, sizeof *rq);
+  char(*keys)[PG_MAM_HASH_TRYTES + 1] = calloc(n ? n : 1, sizeof *keys);
+  size_t *who = calloc(n ? n : 1, sizeof *who);
+  size_t m = 0;
+  int rc = rq && keys && who ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; !rc && i < n; i++) {
+    int64_t rstate = 0;
+    drop_ahead(cs[i]);
+    rc = return_cursor(cs[i], &rq[m].at, keys[m], &rstate, d);
+    if (rc || !rq[m].at.root[0] || !keys[m][0] || rstate == 2) continue;
+    rq[m].side_key = keys[m];
+    rq[m].max = 1;
+    who[m++] = i;
+  }
+  if (!rc && m && pg_chan_read_many(cs[0]->e.client, rq, m, NULL) == PG_OK) {
+    for (size_t k = 0; k < m; k++) {
+      pg_consumer *c = cs[who[k]];
+      c->ahead = rq[k];
+      c->ahead.side_key = NULL; /* keys[] goes away */
+      c->has_ahead = true;
+    }
+  }
+  free(rq), free(keys), free(who);
+  return rc;
+}
+
 static int read_return(pg_consumer *c, pg_diag *d) {
   pg_entity *e = &c->e;
-  /* the cursor: kv return_next (root) and return_leaf (0 when missing) */
-  pg_mam_cursor at = {.leaf = 0};
+  pg_mam_cursor at;
   char key[PG_MAM_HASH_TRYTES + 1];
-  int64_t rstate = 0, leaf = 0;
-  int rc = pg_kv_get_text(e->db, "return_next", at.root, sizeof at.root, d);
-  if (!rc) rc = pg_kv_get_i64(e->db, "return_leaf", 0, &leaf, d);
-  at.leaf = (uint32_t)leaf;
-  if (!rc) rc = pg_kv_get_text(e->db, "return_side_key", key, sizeof key, d);
-  if (!rc) rc = pg_kv_get_i64(e->db, "return_state", 0, &rstate, d);
-  if (rc || !at.root[0] || !key[0] || rstate == 2) return rc;
+  int64_t rstate = 0;
+  int rc = return_cursor(c, &at, key, &rstate, d);
+  if (rc || !at.root[0] || !key[0] || rstate == 2) {
+    drop_ahead(c);
+    return rc;
+  }
   for (int i = 0; i < PG_ENTITY_MAX_READ; i++) {
     pg_chan_read m;
     pg_diag rd = {{0}};
-    int r = pg_chan_read_at(e->client, &at, key, &m, &rd);
+    int r = return_at(c, &at, key, &m, &rd);
     if (r == PG_ERR_NOT_FOUND) return PG_OK;
     if (r && r != PG_ERR_INVALID) {
       pg_entity_problem(e, "read_failures", "return channel: %s", rd.msg);

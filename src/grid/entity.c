@@ -313,21 +313,33 @@ int pg_entity_flush(pg_entity *e, pg_diag *d) {
 }
 
 /* pg_grid_outbox is the entity itself (grid.h). */
-int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_diag *d) {
+int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys, pg_diag *d) {
   pg_entity **es = (pg_entity **)v;
   int *crc = calloc(n + 1, sizeof *crc);
   pg_diag *cd = calloc(n + 1, sizeof *cd);
-  if (!crc || !cd) {
-    free(crc), free(cd);
+  sqlite3 **dbs = calloc(n + 1, sizeof *dbs);
+  size_t *at = calloc(n + 1, sizeof *at);
+  if (!crc || !cd || !dbs || !at) {
+    free(crc), free(cd), free(dbs), free(at);
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
-  int rc = PG_OK;
-  /* phase 1: every outbox's queued messages created (the batched create) */
-  for (size_t i = 0; i < n; i++) {
-    if (pg_entity_now(es[i]) < es[i]->next_flush_ms) continue;
-    crc[i] = pg_chan_create_queued(es[i]->db, &cd[i]);
+  /* phase 1: every due outbox's queued messages created together */
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (pg_entity_now(es[i]) >= es[i]->next_flush_ms) at[m] = i, dbs[m++] = es[i]->db;
+  int *mrc = calloc(m + 1, sizeof *mrc);
+  pg_diag *md = calloc(m + 1, sizeof *md);
+  if (!mrc || !md) {
+    free(mrc), free(md), free(crc), free(cd), free(dbs), free(at);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
+  if (pg_chan_create_many(dbs, m, keys, mrc, md) != PG_OK) {
+    /* its failures are in mrc */
+  }
+  for (size_t k = 0; k < m; k++) crc[at[k]] = mrc[k], cd[at[k]] = md[k];
+  free(mrc), free(md), free(dbs), free(at);
   /* phase 2: attached in outbox order */
+  int rc = PG_OK;
   for (size_t i = 0; !rc && i < n; i++) {
     uint64_t now = pg_entity_now(es[i]);
     if (now < es[i]->next_flush_ms) continue;

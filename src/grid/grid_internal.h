@@ -104,6 +104,13 @@ PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag 
  * transaction), then attach the created ones in order (create_rc: the
  * create phase's failure, returned after the created ones went out). */
 PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_diag *d);
+/* pg_chan_create_queued on each of n databases, every channel's next
+ * message created in one pg_mam_create_batch (keys: NULL or a cache kept
+ * from call to call). rcs[i] / ds[i] get what pg_chan_create_queued(dbs[i])
+ * would give, with the same bytes saved. PG_ERR_NOMEM for its own memory
+ * (then every rcs[i] says so and nothing new is saved). chan_create.c */
+PG_NODISCARD int pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs,
+                                     pg_diag *ds);
 PG_NODISCARD int pg_chan_send_created(sqlite3 *db, pg_client *c, int create_rc,
                                       const pg_diag *create_d, size_t *sent, pg_diag *d);
 /* Messages queued or created but not yet attached. */
@@ -131,6 +138,24 @@ typedef struct pg_chan_read {
 PG_NODISCARD int pg_chan_read_from(pg_client *c, const pg_mam_cursor *at, const char *side_key,
                                    size_t max, pg_chan_read **out, size_t *n,
                                    pg_mam_read_info *info, pg_diag *d);
+/* pg_chan_read_from on n channels at once (pg_mam_read_many: their
+ * signatures checked in one batch). Per request: at, side_key and max in;
+ * rc / d, list / n (owned: free()) and info as pg_chan_read_from's. Returns
+ * PG_ERR_NOMEM for its own memory (no request done), else PG_OK. */
+typedef struct pg_chan_read_req {
+  pg_mam_cursor at;
+  const char *side_key;
+  size_t max;
+  int rc;
+  pg_diag d;
+  pg_chan_read *list;
+  size_t n;
+  pg_mam_read_info info;
+} pg_chan_read_req;
+PG_NODISCARD int pg_chan_read_many(pg_client *c, pg_chan_read_req *reqs, size_t n, pg_diag *d);
+/* What pg_chan_read_at returns, from a request of max 1 already read
+ * (pg_chan_read_many); takes r's list. */
+PG_NODISCARD int pg_chan_read_first(pg_chan_read_req *r, pg_chan_read *out, pg_diag *d);
 /* The one message at *at: PG_OK; PG_ERR_NOT_FOUND when it is not there yet;
  * PG_ERR_INVALID (reason in d, out->next set) for a message that is not a
  * grid message; the node's errors. */

@@ -1433,16 +1433,11 @@ static int dust_care(pg_gridop *g, pg_diag *d) {
    * SWEEP_ROUNDS transfers of 127 inputs at a time */
   size_t rounds = outputs > SWEEP_ABOVE ? (outputs - SWEEP_ABOVE) / 126 + 1 : dust * 2 >= allowed;
   if (rounds > SWEEP_ROUNDS) rounds = SWEEP_ROUNDS;
-  for (size_t i = 0; i < rounds; i++) {
-    size_t swept = 0;
-    int rc = pg_wallet_sweep(g->wallet, NULL, 0, NULL, mid, NULL, &swept, &wd);
-    if (rc == PG_OK) {
-      pg_log_info(e->role, "%s: swept %zu outputs", e->id, swept);
-      continue;
-    }
-    if (rc != PG_ERR_NOT_FOUND) pg_entity_problem(e, "dust_failures", "sweep: %s", wd.msg);
-    break;
-  }
+  if (rounds == 0) return PG_OK;
+  size_t made = 0, swept = 0;
+  int rc = pg_wallet_sweep_many(g->wallet, NULL, 0, rounds, &made, &swept, &wd);
+  if (made) pg_log_info(e->role, "%s: swept %zu outputs in %zu transfers", e->id, swept, made);
+  if (rc && rc != PG_ERR_NOT_FOUND) pg_entity_problem(e, "dust_failures", "sweep: %s", wd.msg);
   return PG_OK;
 }
 

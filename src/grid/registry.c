@@ -576,18 +576,25 @@ typedef struct reg_batch {
   bool failed;
 } reg_batch;
 
+/* A read's outcome (rc, its diag, info) as the channel's batch. */
+static void batch_outcome(pg_entity *e, const pg_reg_row *reg, int rc, const pg_diag *rd,
+                          const pg_mam_read_info *info, reg_batch *b) {
+  if (rc) {
+    pg_entity_problem(e, "read_failures", "reading %s: %s", reg->id, rd->msg);
+    b->failed = true;
+    return;
+  }
+  if (b->n == 0 && info->stop == PG_MAM_STOP_MISSING && info->later)
+    pg_log_debug(e->role, "%s: leaf %u of %s's tree %.81s is missing; %zu later message(s) wait",
+                 e->id, (unsigned)reg->at.leaf, reg->id, reg->at.root, info->later);
+}
+
 static void read_batch(pg_entity *e, const pg_reg_row *reg, size_t max, reg_batch *b) {
   pg_diag rd = {{0}};
   pg_mam_read_info info;
   memset(b, 0, sizeof *b);
-  if (pg_chan_read_from(e->client, &reg->at, reg->side_key, max, &b->ms, &b->n, &info, &rd)) {
-    pg_entity_problem(e, "read_failures", "reading %s: %s", reg->id, rd.msg);
-    b->failed = true;
-    return;
-  }
-  if (b->n == 0 && info.stop == PG_MAM_STOP_MISSING && info.later)
-    pg_log_debug(e->role, "%s: leaf %u of %s's tree %.81s is missing; %zu later message(s) wait",
-                 e->id, (unsigned)reg->at.leaf, reg->id, reg->at.root, info.later);
+  int rc = pg_chan_read_from(e->client, &reg->at, reg->side_key, max, &b->ms, &b->n, &info, &rd);
+  batch_outcome(e, reg, rc, &rd, &info, b);
 }
 
 /* What is new on one channel, up to PG_ENTITY_MAX_READ messages: every leaf
@@ -612,10 +619,27 @@ static int read_channel(pg_entity *e, pg_reg_row *reg, reg_batch *first, pg_reg_
 }
 
 /* Phase 1 of a read: the first batch of every channel, before any is
- * handled (reading changes nothing here: the messages are the node's). This
- * loop is where a batched parse (every channel's next messages at once) goes. */
+ * handled (reading changes nothing here: the messages are the node's), the
+ * signatures of all of them checked together (pg_chan_read_many). */
 static void read_all(pg_entity *e, const pg_reg_row *rows, size_t n, reg_batch *out) {
-  for (size_t i = 0; i < n; i++) read_batch(e, &rows[i], PG_ENTITY_MAX_READ, &out[i]);
+  pg_chan_read_req *rq = calloc(n, sizeof *rq);
+  for (size_t i = 0; rq && i < n; i++) {
+    rq[i].at = rows[i].at;
+    rq[i].side_key = rows[i].side_key;
+    rq[i].max = PG_ENTITY_MAX_READ;
+  }
+  if (!rq || pg_chan_read_many(e->client, rq, n, NULL) != PG_OK) { /* its memory: one by one */
+    free(rq);
+    for (size_t i = 0; i < n; i++) read_batch(e, &rows[i], PG_ENTITY_MAX_READ, &out[i]);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    memset(&out[i], 0, sizeof out[i]);
+    out[i].ms = rq[i].list;
+    out[i].n = rq[i].n;
+    batch_outcome(e, &rows[i], rq[i].rc, &rq[i].d, &rq[i].info, &out[i]);
+  }
+  free(rq);
 }
 
 /* Phase 2: every channel's messages handled in one transaction (each

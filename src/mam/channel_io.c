@@ -80,21 +80,29 @@ static int load_payload(pg_client *c, const uint8_t id[PG_ID_LEN], char **payloa
   return rc;
 }
 
+/* A parse's result (rc, *p) as a verified message: on success *out is
+ * filled and takes p's message. */
+static int verified(int rc, pg_mam_parsed *p, const char *root, const char *tag,
+                    pg_mam_fetched *out) {
+  if (rc) return rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
+  memcpy(out->root, root, PG_MAM_HASH_TRYTES);
+  out->root[PG_MAM_HASH_TRYTES] = '\0';
+  out->message = p->message;
+  out->message_len = p->message_len;
+  p->message = NULL;
+  memcpy(out->next_root, p->next_root, sizeof out->next_root);
+  snprintf(out->tag, sizeof out->tag, "%s", tag);
+  out->leaf = p->index;
+  out->count = p->siblings < 32 ? (uint32_t)1 << p->siblings : 0;
+  return PG_OK;
+}
+
 /* Verifies payload against root; on success fills *out (message owned). */
 static int verify(const char *payload, size_t plen, const char *root, const char *key,
                   size_t klen, const char *tag, pg_mam_fetched *out) {
   pg_mam_parsed p = {0};
   int rc = pg_mam_parse_message(payload, plen, root, key, klen, &p, NULL);
-  if (rc) return rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
-  memcpy(out->root, root, PG_MAM_HASH_TRYTES);
-  out->root[PG_MAM_HASH_TRYTES] = '\0';
-  out->message = p.message;
-  out->message_len = p.message_len;
-  memcpy(out->next_root, p.next_root, sizeof out->next_root);
-  snprintf(out->tag, sizeof out->tag, "%s", tag);
-  out->leaf = p.index;
-  out->count = p.siblings < 32 ? (uint32_t)1 << p.siblings : 0;
-  return PG_OK;
+  return verified(rc, &p, root, tag, out);
 }
 
 /* The attach index of root in mode, and up to PG_MAM_FETCH_MAX_IDS ids
@@ -166,6 +174,9 @@ typedef struct cand {
   char *payload;
   size_t plen;
   char tag[PG_MAM_MAX_TAG + 1];
+  bool checked; /* parsed already (pg_mam_read_many): prc and parsed */
+  int prc;
+  pg_mam_parsed parsed;
 } cand;
 
 static int cand_cmp(const void *a, const void *b) {
@@ -175,7 +186,7 @@ static int cand_cmp(const void *a, const void *b) {
 }
 
 static void cands_free(cand *cs, size_t n) {
-  for (size_t i = 0; i < n; i++) free(cs[i].payload);
+  for (size_t i = 0; i < n; i++) free(cs[i].payload), pg_mam_parsed_free(&cs[i].parsed);
   free(cs);
 }
 
@@ -233,19 +244,26 @@ static int list_candidates(pg_client *c, const char *root, pg_mam_mode mode, uin
  * PG_ERR_NOT_FOUND (does not verify, or is no leaf `leaf` of a tree). */
 static int verify_cand(pg_client *c, cand *k, const char *root, uint32_t leaf, const char *key,
                        size_t klen, pg_mam_fetched *f) {
-  char *fetched = NULL;
-  if (!k->payload) {
-    char tag[PG_MAM_MAX_TAG + 1];
-    size_t plen = 0;
-    int rc = load_payload(c, k->id, &fetched, &plen, tag);
-    if (rc) return rc;
-    if (plen != k->plen) {
-      free(fetched);
-      return PG_ERR_NOT_FOUND;
+  int rc;
+  if (k->checked) { /* parsed with the others (pg_mam_read_many) */
+    k->checked = false;
+    rc = verified(k->prc, &k->parsed, root, k->tag, f);
+    pg_mam_parsed_free(&k->parsed);
+  } else {
+    char *fetched = NULL;
+    if (!k->payload) {
+      char tag[PG_MAM_MAX_TAG + 1];
+      size_t plen = 0;
+      rc = load_payload(c, k->id, &fetched, &plen, tag);
+      if (rc) return rc;
+      if (plen != k->plen) {
+        free(fetched);
+        return PG_ERR_NOT_FOUND;
+      }
     }
+    rc = verify(k->payload ? k->payload : fetched, k->plen, root, key, klen, k->tag, f);
+    free(fetched);
   }
-  int rc = verify(k->payload ? k->payload : fetched, k->plen, root, key, klen, k->tag, f);
-  free(fetched);
   if (rc) return rc;
   if (f->leaf != leaf || f->count == 0 || f->leaf >= f->count) {
     pg_mam_fetched_free(f);
@@ -348,25 +366,27 @@ static int walk(pg_client *c, cand *cs, size_t nc, const pg_mam_cursor *at, cons
   return PG_OK;
 }
 
-int pg_mam_read(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const char *side_key,
-                size_t side_key_len, size_t max, pg_mam_fetched **out, size_t *n,
-                pg_mam_cursor *next, pg_mam_read_info *info, pg_diag *d) {
-  if (!c || !at || !out || !n || !next)
-    return pg_fail(d, PG_ERR_INVALID, "mam read: no client, cursor or output");
+/* pg_mam_read's two halves: the candidates at the cursor's root (listed,
+ * loaded, sorted), then the walk over them. */
+static int read_list(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const char *side_key,
+                     size_t side_key_len, cand **cs, size_t *nc, pg_mam_read_info *info,
+                     pg_diag *d) {
+  *cs = NULL;
+  *nc = 0;
+  if (!c || !at) return pg_fail(d, PG_ERR_INVALID, "mam read: no client, cursor or output");
   int rc = mam_check_mode_key(mode, side_key, side_key_len, d);
   if (rc) return rc;
-  pg_mam_read_info local;
-  if (!info) info = &local;
   memset(info, 0, sizeof *info);
-  cand *cs = NULL;
-  size_t nc = 0;
-  pg_mam_cursor at_copy = *at; /* next may be at */
-  rc = list_candidates(c, at_copy.root, mode, at_copy.leaf, &cs, &nc, info, d);
-  if (rc) return rc;
+  return list_candidates(c, at->root, mode, at->leaf, cs, nc, info, d);
+}
+
+static int read_walk(pg_client *c, cand *cs, size_t nc, const pg_mam_cursor *at,
+                     const char *side_key, size_t side_key_len, size_t max, pg_mam_fetched **out,
+                     size_t *n, pg_mam_cursor *next, pg_mam_read_info *info, pg_diag *d) {
   pg_mam_fetched *list = NULL;
   size_t len = 0;
-  rc = walk(c, cs, nc, &at_copy, side_key, side_key_len, max, &list, &len, next, info);
-  cands_free(cs, nc);
+  pg_mam_cursor at_copy = *at; /* next may be at */
+  int rc = walk(c, cs, nc, &at_copy, side_key, side_key_len, max, &list, &len, next, info);
   if (rc) {
     pg_mam_fetched_free_all(list, len);
     return pg_fail(d, rc, "out of memory");
@@ -374,6 +394,92 @@ int pg_mam_read(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const c
   *out = list;
   *n = len;
   return PG_OK;
+}
+
+int pg_mam_read(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const char *side_key,
+                size_t side_key_len, size_t max, pg_mam_fetched **out, size_t *n,
+                pg_mam_cursor *next, pg_mam_read_info *info, pg_diag *d) {
+  if (!out || !n || !next) return pg_fail(d, PG_ERR_INVALID, "mam read: no client, cursor or output");
+  pg_mam_read_info local;
+  if (!info) info = &local;
+  cand *cs = NULL;
+  size_t nc = 0;
+  int rc = read_list(c, at, mode, side_key, side_key_len, &cs, &nc, info, d);
+  if (!rc) rc = read_walk(c, cs, nc, at, side_key, side_key_len, max, out, n, next, info, d);
+  cands_free(cs, nc);
+  return rc;
+}
+
+/* Fewer first-leaf candidates than this over all the channels are checked
+ * one at a time by the walk (a 512-lane parse batch of a few messages is
+ * slower than those few alone: docs/PERFORMANCE.md, "MAM channels"). */
+#define PARSE_BATCH_MIN 8
+
+/* The candidates of each channel's first leaf (the cursor's, payload kept)
+ * parsed together; the walk takes their results instead of parsing. A
+ * parse the batch could not do (its memory) is left to the walk. */
+static void check_first_leaves(pg_mam_read_req *r, cand **cs, const size_t *nc, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; !r[i].rc && j < nc[i] && cs[i][j].leaf == r[i].at.leaf; j++)
+      k += cs[i][j].payload != NULL;
+  if (k < PARSE_BATCH_MIN) return;
+  pg_mam_parse_item *items = malloc(k * sizeof *items);
+  pg_mam_parsed *out = calloc(k, sizeof *out);
+  int *prc = malloc(k * sizeof *prc);
+  cand **who = malloc(k * sizeof *who);
+  if (items && out && prc && who) {
+    k = 0;
+    for (size_t i = 0; i < n; i++) {
+      for (size_t j = 0; !r[i].rc && j < nc[i] && cs[i][j].leaf == r[i].at.leaf; j++) {
+        if (!cs[i][j].payload) continue;
+        items[k] = (pg_mam_parse_item){cs[i][j].payload, cs[i][j].plen, r[i].at.root,
+                                       r[i].side_key, r[i].side_key_len};
+        prc[k] = PG_ERR_NOMEM; /* not done */
+        who[k++] = &cs[i][j];
+      }
+    }
+    if (pg_mam_parse_batch(items, k, out, prc, NULL) != PG_OK) {
+      /* the failing items are in prc */
+    }
+    for (size_t i = 0; i < k; i++) {
+      if (prc[i] == PG_ERR_NOMEM) continue;
+      who[i]->checked = true;
+      who[i]->prc = prc[i];
+      who[i]->parsed = out[i]; /* written only on success */
+    }
+  }
+  free(items), free(out), free(prc), free(who);
+}
+
+int pg_mam_read_many(pg_client *c, pg_mam_read_req *reqs, size_t n, pg_diag *d) {
+  if (n && !reqs) return pg_fail(d, PG_ERR_INVALID, "mam read many: no requests");
+  cand **cs = calloc(n ? n : 1, sizeof *cs);
+  size_t *nc = calloc(n ? n : 1, sizeof *nc);
+  if (!cs || !nc) {
+    free(cs), free(nc);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    pg_mam_read_req *r = &reqs[i];
+    r->out = NULL, r->n = 0, r->next = r->at;
+    memset(&r->diag, 0, sizeof r->diag);
+    r->rc = read_list(c, &r->at, r->mode, r->side_key, r->side_key_len, &cs[i], &nc[i], &r->info,
+                      &r->diag);
+  }
+  check_first_leaves(reqs, cs, nc, n);
+  size_t failed = SIZE_MAX;
+  for (size_t i = 0; i < n; i++) {
+    pg_mam_read_req *r = &reqs[i];
+    if (!r->rc)
+      r->rc = read_walk(c, cs[i], nc[i], &r->at, r->side_key, r->side_key_len, r->max, &r->out,
+                        &r->n, &r->next, &r->info, &r->diag);
+    cands_free(cs[i], nc[i]);
+    if (r->rc && failed == SIZE_MAX) failed = i;
+  }
+  free(cs), free(nc);
+  if (failed == SIZE_MAX) return PG_OK;
+  return pg_fail(d, reqs[failed].rc, "channel %zu: %s", failed, reqs[failed].diag.msg);
 }
 
 int pg_mam_fetch_from(pg_client *c, pg_mam_cursor *cur, pg_mam_mode mode, const char *side_key,

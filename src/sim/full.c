@@ -47,6 +47,7 @@ typedef struct full {
   /* the outboxes of sources, producers and consumers: each class's queued
    * messages are created and attached in one phase (pg_grid_flush_outboxes) */
   pg_grid_outbox **obox;
+  pg_mam_keys *mkeys; /* the flushes' MAM cache (one leaf per message, not two) */
   int64_t *flex; /* assets: the households' readings [household][slot] (pre-pass) */
   int64_t *pflex; /* community batteries' discharges [producer][slot] (pre-pass) */
   pg_scenario xs; /* with community batteries: s plus one source per battery */
@@ -95,13 +96,14 @@ static int step_all(full *f, pg_diag *d) {
   int rc;
   for (size_t i = 0; i < ns; i++)
     if ((rc = pg_source_step(f->src[i], d))) return rc;
-  if ((rc = pg_grid_flush_outboxes(f->obox, ns, d))) return rc;
+  if ((rc = pg_grid_flush_outboxes(f->obox, ns, f->mkeys, d))) return rc;
   for (size_t i = 0; i < np; i++)
     if ((rc = pg_producer_step(f->prod[i], d))) return rc;
-  if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, d))) return rc;
+  if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, f->mkeys, d))) return rc;
+  if (nh && (rc = pg_consumers_read_returns(f->cons, nh, d))) return rc;
   for (size_t i = 0; i < nh; i++)
     if ((rc = pg_consumer_step(f->cons[i], d))) return rc;
-  if ((rc = pg_grid_flush_outboxes(f->obox + ns + np, nh, d))) return rc;
+  if ((rc = pg_grid_flush_outboxes(f->obox + ns + np, nh, f->mkeys, d))) return rc;
   return pg_gridop_step(f->grid, d);
 }
 
@@ -300,6 +302,7 @@ static int open_world(full *f, pg_diag *d) {
   f->cmeter = calloc(nh + 1, sizeof *f->cmeter);
   f->obox = calloc(ns + np + nh + 1, sizeof *f->obox);
   pg_genesis_output *g = calloc(1 + nh, sizeof *g);
+  if (pg_mam_keys_new(&f->mkeys) != PG_OK) f->mkeys = NULL; /* flushes work without */
   if (!f->seeds || !f->addr || !f->prod || !f->to_prod || !f->src || !f->cons || !f->smeter ||
       !f->cmeter || !g || !f->to_grid_as || !f->keys || !f->obox) {
     free(g);
@@ -438,6 +441,7 @@ static void close_world(full *f) {
   pg_ledger_free(f->l);
   pg_tangle_close(f->t);
   free(f->obox);
+  pg_mam_keys_free(f->mkeys);
   free(f->src), free(f->cons), free(f->prod), free(f->to_prod), free(f->smeter), free(f->cmeter);
   free(f->seeds), free(f->addr), free(f->batch_msg), free(f->batch_time);
   free(f->flex), free(f->pflex);

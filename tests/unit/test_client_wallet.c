@@ -73,6 +73,15 @@ static wfix *wfix_new(size_t n, uint64_t amount, unsigned max_depth) {
   return wfix_new_last(n, amount, 0, max_depth);
 }
 
+/* n outputs of 1 Mi, and *out: 1 Mi to somebody else. */
+static wfix *wfix_pay_other(size_t n, pg_wallet_output *out) {
+  wfix *f = wfix_new(n, MI, 0);
+  memset(out, 0, sizeof *out);
+  out->amount = MI;
+  memcpy(out->address, f->other, 32);
+  return f;
+}
+
 static void wfix_free(wfix *f) {
   pg_wallet_free(f->w);
   pg_client_free(f->c);
@@ -94,10 +103,9 @@ static uint64_t messages(pg_tangle *t) {
  * spent again by the next send. */
 static void test_send_fails_before_submit_when_pending_set_full(void **state) {
   (void)state;
-  wfix *f = wfix_new(80, MI, 0);
+  pg_wallet_output out;
+  wfix *f = wfix_pay_other(80, &out);
   pg_diag d = {{0}};
-  pg_wallet_output out = {.amount = MI};
-  memcpy(out.address, f->other, 32);
   int sent = 0, rc = PG_OK;
   for (; sent < 80; sent++) {
     uint64_t before = messages(f->tf.t);
@@ -119,6 +127,49 @@ static void test_send_fails_before_submit_when_pending_set_full(void **state) {
   uint64_t b = 0;
   assert_int_equal(pg_client_address(f->c, f->other, &b, NULL, &d), PG_OK);
   assert_int_equal(b, (uint64_t)sent * MI); /* no transfer conflicted */
+  wfix_free(f);
+}
+
+/* Issue 18: transfers nobody follows (a grid's sweeps and its dust
+ * allowance) filled the pending set for good: at 1,000 households the
+ * grid's sweeps reached 64 and from then on every payout and sweep failed
+ * ("64 transfers ... unconfirmed") while the payments piled up. Once they
+ * are confirmed the wallet forgets them by itself; transfers still
+ * unconfirmed keep counting. */
+static void test_confirmed_transfers_free_the_pending_set_unfollowed(void **state) {
+  (void)state;
+  pg_wallet_output out;
+  wfix *f = wfix_pay_other(200, &out);
+  pg_diag d = {{0}};
+  int sent = 0, rc = PG_OK;
+  for (; sent < 100 && (rc = pg_wallet_send(f->w, &out, 1, NULL, NULL, NULL, &d)) == PG_OK; sent++) {
+  }
+  assert_int_equal(rc, PG_ERR_UNAVAILABLE); /* full of unconfirmed transfers */
+  assert_non_null(strstr(d.msg, "unconfirmed"));
+  size_t swept = 0;
+  assert_int_equal(pg_wallet_sweep(f->w, NULL, 0, NULL, NULL, NULL, &swept, &d), PG_ERR_UNAVAILABLE);
+  uint32_t ms = 0;
+  assert_int_equal(pg_tangle_issue_milestone(f->tf.t, (const uint8_t(*)[64])f->coo_sk, 1, NULL, &ms, &d),
+                   PG_OK);
+  /* confirmed, never followed: sending and sweeping work again */
+  rc = pg_wallet_send(f->w, &out, 1, NULL, NULL, NULL, &d);
+  if (rc) fprintf(stderr, "send: %s\n", d.msg);
+  assert_int_equal(rc, PG_OK);
+  rc = pg_wallet_sweep(f->w, NULL, 2, NULL, NULL, NULL, &swept, &d);
+  if (rc) fprintf(stderr, "sweep: %s\n", d.msg);
+  assert_int_equal(rc, PG_OK);
+  assert_int_equal(swept, 2);
+  /* those two are unconfirmed: with 62 more the set is full again */
+  for (sent = 0; sent < 100 && (rc = pg_wallet_send(f->w, &out, 1, NULL, NULL, NULL, &d)) == PG_OK; sent++) {
+  }
+  assert_int_equal(rc, PG_ERR_UNAVAILABLE);
+  assert_non_null(strstr(d.msg, "unconfirmed"));
+  assert_int_equal(sent, 62);
+  assert_int_equal(pg_tangle_issue_milestone(f->tf.t, (const uint8_t(*)[64])f->coo_sk, 1, NULL, &ms, &d),
+                   PG_OK);
+  uint64_t b = 0;
+  assert_int_equal(pg_client_address(f->c, f->other, &b, NULL, &d), PG_OK);
+  assert_int_equal(b, (64 + 1 + 62) * MI); /* nothing was spent twice */
   wfix_free(f);
 }
 
@@ -317,6 +368,7 @@ int main(void) {
   pg_log_set_level(PG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_send_fails_before_submit_when_pending_set_full),
+      cmocka_unit_test(test_confirmed_transfers_free_the_pending_set_unfollowed),
       cmocka_unit_test(test_send_swaps_in_larger_outputs_past_127_inputs),
       cmocka_unit_test(test_found_pending_transfer_is_not_spent_again),
       cmocka_unit_test(test_follow_reports_transfer_included_by_another_message),

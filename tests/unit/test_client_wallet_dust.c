@@ -176,6 +176,60 @@ static void test_allowance_count_and_sweep(void **state) {
   dfix_free(f);
 }
 
+/* The allowance and five dust payments of 0.1 Mi on A's first address. */
+static dfix *dusty(void) {
+  dfix *f = dfix_new(1, 20 * MI, 5, 2 * MI);
+  pg_diag d = {{0}};
+  bool created = false;
+  assert_int_equal(pg_wallet_ensure_dust_allowance(f->a, 0, 0, MI, &created, NULL, &d), PG_OK);
+  tt_issue(f->tf.t, 1);
+  for (int i = 0; i < 5; i++) assert_int_equal(send1(f->b, f->a0, 100000, NULL, NULL, &d), PG_OK);
+  tt_issue(f->tf.t, 1);
+  assert_counts(f, f->a, 7, 5);
+  return f;
+}
+
+/* Issue 18: a grid sweeps up to 8 transfers a step; listing its thousands
+ * of outputs once per transfer was a tenth of a 1,000-household slot.
+ * pg_wallet_sweep_many lists them once and makes the transfers that as
+ * many pg_wallet_sweep calls make. */
+static void test_sweep_many_is_sweeps_in_a_row(void **state) {
+  (void)state;
+  pg_diag d = {{0}};
+  size_t made = 9, swept = 9;
+  /* 3 dust first (0.3 Mi back on a0, which loses 3 dust), then 2 dust and
+   * the 19 Mi remainder; then nothing is left (the allowance stays) */
+  dfix *f = dusty();
+  int rc = pg_wallet_sweep_many(f->a, NULL, 3, 5, &made, &swept, &d);
+  assert_int_equal(rc, PG_ERR_NOT_FOUND);
+  assert_non_null(strstr(d.msg, "nothing to sweep"));
+  assert_int_equal(made, 2);
+  assert_int_equal(swept, 6);
+  tt_issue(f->tf.t, 1);
+  assert_counts(f, f->a, 3, 1);
+  uint64_t b_many = balance(f, f->a0);
+  dfix_free(f);
+
+  f = dusty();
+  size_t k = 0, total = 0;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(pg_wallet_sweep(f->a, NULL, 3, NULL, NULL, NULL, &k, &d), PG_OK);
+    total += k;
+  }
+  assert_int_equal(pg_wallet_sweep(f->a, NULL, 3, NULL, NULL, NULL, &k, &d), PG_ERR_NOT_FOUND);
+  assert_int_equal(total, 6);
+  tt_issue(f->tf.t, 1);
+  assert_counts(f, f->a, 3, 1);
+  assert_int_equal(balance(f, f->a0), b_many);
+  /* as many as asked, and a bad input count is refused before anything */
+  assert_int_equal(pg_wallet_sweep_many(f->a, NULL, 2, 1, &made, &swept, &d), PG_OK);
+  assert_int_equal(made, 1);
+  assert_int_equal(swept, 2);
+  assert_int_equal(pg_wallet_sweep_many(f->a, NULL, 1, 3, &made, &swept, &d), PG_ERR_INVALID);
+  assert_int_equal(made, 0);
+  dfix_free(f);
+}
+
 /* A payout from an address that holds dust must not spend its allowance
  * (the dust would then exceed what the address may hold: conflict 6). */
 static void test_send_keeps_allowance(void **state) {
@@ -345,6 +399,7 @@ int main(void) {
   pg_log_set_level(PG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_allowance_count_and_sweep),
+      cmocka_unit_test(test_sweep_many_is_sweeps_in_a_row),
       cmocka_unit_test(test_send_keeps_allowance),
       cmocka_unit_test(test_sweep_refuses_dust_result),
       cmocka_unit_test(test_allowance_failures),

@@ -414,6 +414,98 @@ static void test_gap_and_tamper(void **state) {
   pg_mam_channel_wipe(&ch);
 }
 
+/* Issue 18: pg_mam_read_many gives what pg_mam_read gives on each request
+ * in turn (its signature checks batched): a tree with a gap and a tampered
+ * copy, eight count-1 channels, a wrong side key, a bad cursor. */
+static void same_read(const pg_mam_read_req *r, const pg_mam_fetched *out, size_t n,
+                      const pg_mam_cursor *next, const pg_mam_read_info *info, int rc) {
+  assert_int_equal(r->rc, rc);
+  if (rc) return;
+  assert_int_equal(r->n, n);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(r->out[i].message_len, out[i].message_len);
+    assert_memory_equal(r->out[i].message, out[i].message, out[i].message_len);
+    assert_string_equal(r->out[i].next_root, out[i].next_root);
+    assert_memory_equal(r->out[i].message_id, out[i].message_id, 32);
+    assert_int_equal(r->out[i].leaf, out[i].leaf);
+    assert_int_equal(r->out[i].n_other_ids, out[i].n_other_ids);
+  }
+  assert_string_equal(r->next.root, next->root);
+  assert_int_equal(r->next.leaf, next->leaf);
+  assert_int_equal(r->info.stop, info->stop);
+  assert_int_equal(r->info.listed, info->listed);
+  assert_int_equal(r->info.unverified, info->unverified);
+  assert_int_equal(r->info.later, info->later);
+  assert_int_equal(r->info.earlier, info->earlier);
+  assert_int_equal(r->info.count, info->count);
+}
+
+static void test_read_many(void **state) {
+  (void)state;
+  fake f;
+  fake_init(&f);
+  pg_diag d = {{0}};
+  enum { NCH = 11 };
+  pg_mam_read_req rq[NCH];
+  memset(rq, 0, sizeof rq);
+  /* 0: a tree of 4 with leaf 2 missing and a tampered copy of leaf 0 */
+  pg_mam_channel ch;
+  pg_mam_message m[5];
+  tree_messages(&ch, PG_MAM_PUBLIC, 4, 5, m);
+  pg_mam_message bad = m[0];
+  bad.payload = strdup(m[0].payload);
+  assert_non_null(bad.payload);
+  bad.payload[bad.payload_len - 200] = bad.payload[bad.payload_len - 200] == 'A' ? 'B' : 'A';
+  attach(&f, &bad);
+  attach(&f, &m[0]), attach(&f, &m[1]), attach(&f, &m[3]);
+  free(bad.payload);
+  assert_int_equal(pg_mam_cursor_init(&rq[0].at, m[0].root), PG_OK);
+  rq[0].mode = PG_MAM_PUBLIC;
+  for (size_t i = 0; i < 5; i++) pg_mam_message_free(&m[i]);
+  /* 1..8: restricted count-1 channels, two messages each; 9: read with the wrong key */
+  for (int c = 1; c <= 9; c++) {
+    char seed[82];
+    memcpy(seed, SEED, 82);
+    seed[0] = (char)('A' + c);
+    assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, "KEY", 3, 1, &d), PG_OK);
+    assert_int_equal(pg_mam_channel_root(&ch, rq[c].at.root), PG_OK);
+    for (int k = 0; k < 2; k++) {
+      pg_mam_message x = {0};
+      assert_int_equal(pg_mam_create_message(&ch, k ? "SECOND" : "FIRST", k ? 6 : 5, &x, &d), PG_OK);
+      attach(&f, &x);
+      pg_mam_message_free(&x);
+    }
+    pg_mam_channel_wipe(&ch);
+    rq[c].mode = PG_MAM_RESTRICTED;
+    rq[c].side_key = c == 9 ? "KEX" : "KEY";
+    rq[c].side_key_len = 3;
+    rq[c].max = c % 2 ? 1 : 0;
+  }
+  /* 10: not a cursor */
+  memset(rq[10].at.root, 'a', 81);
+  rq[10].mode = PG_MAM_PUBLIC;
+  int rc = pg_mam_read_many(&f.base, rq, NCH, &d);
+  assert_int_equal(rc, PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "channel 10: "));
+  for (int c = 0; c < NCH; c++) {
+    pg_mam_fetched *out = NULL;
+    size_t n = 0;
+    pg_mam_cursor next;
+    pg_mam_read_info info;
+    memset(&info, 0, sizeof info);
+    int r = pg_mam_read(&f.base, &rq[c].at, rq[c].mode, rq[c].side_key, rq[c].side_key_len,
+                        rq[c].max, &out, &n, &next, &info, NULL);
+    same_read(&rq[c], out, n, &next, &info, r);
+    pg_mam_fetched_free_all(out, n);
+    pg_mam_fetched_free_all(rq[c].out, rq[c].n);
+  }
+  assert_int_equal(rq[0].n, 2);  /* leaves 0 and 1; 2 is missing */
+  assert_int_equal(rq[0].info.unverified, 1);
+  assert_int_equal(rq[1].n, 1);  /* a count-1 tree: one message, then its next root */
+  assert_int_equal(rq[9].n, 0);  /* the wrong key verifies nothing */
+  f_destroy(&f.base);
+}
+
 /* The same leaf attached three times is one message (the lowest id, the
  * others in other_ids); a second message signed by the same leaf is left
  * out and counted; the node's order does not change the choice. */
@@ -472,6 +564,7 @@ int main(void) {
   if (pg_crypto_init()) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_attach_fetch), cmocka_unit_test(test_counts),
-      cmocka_unit_test(test_gap_and_tamper), cmocka_unit_test(test_duplicates_conflicts)};
+      cmocka_unit_test(test_gap_and_tamper), cmocka_unit_test(test_duplicates_conflicts),
+      cmocka_unit_test(test_read_many)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,165 @@
+/* Issue 18: the outboxes' MAM messages created together (pg_chan_create_many:
+ * one pg_mam_create_batch per round over every database) are byte for byte
+ * those of one database and one row at a time (pg_chan_create_queued, the
+ * single path below 32 messages), channel states included; a row that
+ * cannot be made (a missing channel, text that is not UTF-8 — what a
+ * corrupted database holds) stops its database at that row with the single
+ * path's error, and the other databases go on. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "../../src/grid/grid_internal.h"
+
+#define NDB 40 /* more than the 32 a round needs to be batched */
+
+static sqlite3 *open_db(void) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, pg_entity_schema, NULL, NULL, NULL), SQLITE_OK);
+  return db;
+}
+
+static void exec(sqlite3 *db, const char *sql) {
+  char *err = NULL;
+  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) fail_msg("%s: %s", sql, err);
+}
+
+/* twin: a copy of db's channels (seeds and states) and outbox */
+static sqlite3 *twin_of(sqlite3 *db) {
+  sqlite3 *t = open_db();
+  sqlite3_stmt *st = NULL, *ins = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, name, root, side_key FROM channels", -1,
+                                      &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(t, "INSERT INTO channels(state, name, root, side_key)"
+                                         " VALUES (?1, ?2, ?3, ?4)", -1, &ins, NULL), SQLITE_OK);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int c = 0; c < 4; c++)
+      sqlite3_bind_text(ins, c + 1, (const char *)sqlite3_column_text(st, c), -1, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+    sqlite3_reset(ins);
+  }
+  sqlite3_finalize(st);
+  sqlite3_finalize(ins);
+  return t;
+}
+
+static void queue(sqlite3 *db, const char *chan, int i, int k) {
+  char body[128];
+  snprintf(body, sizeof body, "{\"reading\":%d,\"n\":%d,\"text\":\"h\\u00e9llo %d\"}", i, k, i * k);
+  pg_diag d = {{0}};
+  if (pg_chan_queue_text(db, chan, body, strlen(body), &d) != PG_OK) fail_msg("%s", d.msg);
+}
+
+/* Every outbox row's seq, payload and address, and every channel's state,
+ * as one string. */
+static char *dump(sqlite3 *db) {
+  size_t cap = 1 << 20, len = 0;
+  char *out = calloc(1, cap);
+  assert_non_null(out);
+  const char *sql[] = {"SELECT seq, COALESCE(payload, '-'), COALESCE(address, '-') FROM outbox"
+                       " ORDER BY seq",
+                       "SELECT name, state, '' FROM channels ORDER BY name"};
+  for (int q = 0; q < 2; q++) {
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql[q], -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      int w = snprintf(out + len, cap - len, "%s|%s|%s\n", sqlite3_column_text(st, 0),
+                       sqlite3_column_text(st, 1), sqlite3_column_text(st, 2));
+      assert_true(w > 0 && (size_t)w < cap - len);
+      len += (size_t)w;
+    }
+    sqlite3_finalize(st);
+  }
+  return out;
+}
+
+static void test_batch_is_single_byte_for_byte(void **state) {
+  (void)state;
+  sqlite3 *db[NDB], *tw[NDB];
+  pg_diag d = {{0}};
+  for (int i = 0; i < NDB; i++) {
+    db[i] = open_db();
+    assert_int_equal(pg_chan_ensure(db[i], "main", 1, NULL, NULL, &d), PG_OK);
+    if (i % 3 == 0) assert_int_equal(pg_chan_ensure(db[i], "bills", 1, NULL, NULL, &d), PG_OK);
+    tw[i] = twin_of(db[i]);
+    /* a reading on every channel; some databases queue a second and a
+     * third message on main (the next rounds), interleaved with bills */
+    for (int k = 0; k < 1 + (i % 4 == 0) * 2; k++) {
+      for (int t = 0; t < 2; t++) {
+        sqlite3 *x = t ? tw[i] : db[i];
+        queue(x, "main", i, k);
+        if (i % 3 == 0) queue(x, "bills", i, k);
+      }
+    }
+  }
+  /* corrupted rows: database 5's second row names a channel it does not
+   * have (a third follows it), database 7's only row is not UTF-8 */
+  for (int t = 0; t < 2; t++) {
+    sqlite3 *x5 = t ? tw[5] : db[5], *x7 = t ? tw[7] : db[7];
+    queue(x5, "gone", 5, 1);
+    queue(x5, "main", 5, 2);
+    exec(x7, "UPDATE outbox SET body = CAST(X'7b22ff227d' AS TEXT)");
+  }
+  int rcs[NDB];
+  pg_diag ds[NDB];
+  pg_mam_keys *keys = NULL;
+  assert_int_equal(pg_mam_keys_new(&keys), PG_OK);
+  assert_int_equal(pg_chan_create_many(db, NDB, keys, rcs, ds), PG_OK);
+  for (int i = 0; i < NDB; i++) {
+    pg_diag sd = {{0}};
+    int src = pg_chan_create_queued(tw[i], &sd);
+    assert_int_equal(rcs[i], src);
+    assert_string_equal(ds[i].msg, src ? sd.msg : "");
+    char *a = dump(db[i]), *b = dump(tw[i]);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+  }
+  assert_int_equal(rcs[5], PG_ERR_STATE);
+  assert_non_null(strstr(ds[5].msg, "channel gone is missing"));
+  assert_int_equal(rcs[7], PG_ERR_INVALID);
+  assert_non_null(strstr(ds[7].msg, "not valid UTF-8"));
+  /* database 5 made its first row only, 7 none, the others all of theirs */
+  sqlite3 *x5 = db[5];
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(x5, "SELECT group_concat(payload IS NOT NULL, '') FROM"
+                                          " (SELECT payload FROM outbox ORDER BY seq)", -1, &st,
+                                      NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "100");
+  sqlite3_finalize(st);
+  for (int i = 0; i < NDB; i++) {
+    int64_t unmade = -1;
+    assert_int_equal(pg_db_i64(db[i], "SELECT COUNT(*) FROM outbox WHERE payload IS NULL", 0, 0,
+                               &unmade, &d), PG_OK);
+    assert_int_equal(unmade, i == 5 ? 2 : i == 7 ? 1 : 0);
+  }
+  /* a second flush creates nothing new and changes nothing */
+  char *before = dump(db[0]);
+  assert_int_equal(pg_chan_create_many(db, 1, keys, rcs, ds), PG_OK);
+  assert_int_equal(rcs[0], PG_OK);
+  char *after = dump(db[0]);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  pg_mam_keys_free(keys);
+  for (int i = 0; i < NDB; i++) {
+    pg_grid_db_close(db[i]);
+    pg_grid_db_close(tw[i]);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_batch_is_single_byte_for_byte),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
