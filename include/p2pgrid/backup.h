@@ -45,7 +45,11 @@
  *   database with PRAGMA integrity_check, syncs, and swaps it with data_dir
  *   in one rename (renameat2 RENAME_EXCHANGE); the old content is then
  *   deleted. On any failure the temporary directory is removed and data_dir
- *   is as it was.
+ *   is as it was. The restored directory also holds PG_BACKUP_MARKER
+ *   ("RESTORED", one line naming the backup's time): a daemon that finds it
+ *   knows its state is older than what it already published (its channels'
+ *   next messages may be on the Tangle) and removes it once it has caught up
+ *   (grid.h).
  * - info (may be NULL) gets what the backup holds.
  *
  * Threads: no shared state; each call opens its own connections. */
@@ -60,6 +64,7 @@
 
 #define PG_BACKUP_FORMAT "p2pgrid-backup"
 #define PG_BACKUP_VERSION 1
+#define PG_BACKUP_MARKER "RESTORED"
 #define PG_BACKUP_CHUNK (1024 * 1024)
 #define PG_BACKUP_MAX_ENTRIES 256
 #define PG_BACKUP_NAME_MAX 128

@@ -640,6 +640,21 @@ static int check_restored_dbs(sqlite3 *bk, const char *dir, pg_diag *d) {
   return rc;
 }
 
+/* PG_BACKUP_MARKER: tells the daemon that starts on the directory that its
+ * state is older than what it published (backup.h). */
+static int write_marker(sqlite3 *bk, const char *dir, pg_diag *d) {
+  char path[PATH_CAP], text[96];
+  int64_t created = 0;
+  int rc = pg_db_i64(bk, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'created_ms'", 0, 0,
+                     &created, d);
+  if (!rc) rc = path_join(path, dir, PG_BACKUP_MARKER, d);
+  if (rc) return rc;
+  int n = snprintf(text, sizeof text, "restored from a backup taken at %lld ms (Unix time)\n",
+                   (long long)created);
+  restorer r = {.dir = dir, .fd = -1};
+  return write_sink(&r, PG_BACKUP_MARKER, "file", (const uint8_t *)text, (size_t)n, true, d);
+}
+
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f) {
   (void)st, (void)f;
   return flag == FTW_DP ? rmdir(path) : unlink(path);
@@ -689,6 +704,7 @@ static int restore_into(sqlite3 *bk, const char *file, const char *data_dir, boo
   if (!rc) rc = walk(bk, file, write_sink, &r, NULL, d);
   if (r.fd >= 0) close(r.fd);
   if (!rc) rc = check_restored_dbs(bk, tmp, d);
+  if (!rc) rc = write_marker(bk, tmp, d);
   if (!rc) rc = fsync_path(tmp, d);
   if (!rc && renameat2(AT_FDCWD, tmp, AT_FDCWD, data_dir, RENAME_EXCHANGE) != 0)
     rc = pg_fail(d, PG_ERR_IO, "cannot swap %s into %s: %s", tmp, data_dir, strerror(errno));

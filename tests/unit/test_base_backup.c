@@ -231,6 +231,9 @@ static void test_round_trip_while_locked_and_written(void **state) {
   assert_string_equal(read_text(p), "# secret\n00112233\n");
   assert_int_equal(stat(p, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_MARKER, target);
+  assert_non_null(strstr(read_text(p), "restored from a backup taken at"));
+  assert_int_equal(count_entries(target), 3); /* grid.db, coordinator.key, RESTORED */
 
   /* a full dir is refused without force, replaced with it */
   assert_int_equal(pg_backup_restore(out, dir, false, NULL, &d), PG_ERR_UNAVAILABLE);
