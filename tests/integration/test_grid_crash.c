@@ -689,6 +689,13 @@ static void restore_phase(void) {
     }
     sleep_ms(100);
   }
+  /* the start summary: version and config, never the seed */
+  if (!log_has(&g_grid.p, "role grid, id grid, data dir ") ||
+      !log_has(&g_grid.p, "mechanism pay-as-clear"))
+    fail_msg("the grid logged no start summary");
+  char seed_hex[65];
+  pg_hex_encode(g_seed[0], 32, seed_hex);
+  if (log_has(&g_grid.p, seed_hex)) fail_msg("the grid logged its seed");
   /* the batches made after the backup were found, not sent again */
   for (int64_t id = b0 + 1; id <= b1; id++) {
     char needle[96];
