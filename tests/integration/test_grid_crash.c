@@ -669,6 +669,10 @@ static void restore_phase(void) {
   int64_t b1 = db_i64(g_grid.db, "SELECT COALESCE(MAX(id), 0) FROM batches", NULL, 0);
   int64_t n1 = db_i64(g_grid.db, "SELECT COUNT(*) FROM bills", NULL, 0);
   proc_kill(&g_grid.p);
+  /* channel messages sent by the kill that the backup had not even created */
+  static const char sent_sql[] = "SELECT COUNT(*) FROM outbox WHERE msg_id IS NOT NULL";
+  static const char created_sql[] = "SELECT COUNT(*) FROM outbox WHERE payload IS NOT NULL";
+  int64_t after_backup = db_i64(g_grid.db, sent_sql, NULL, 0) - db_i64(scratch_db, created_sql, NULL, 0);
   run_ok(restore, log);
   int64_t b2 = db_i64(g_grid.db, "SELECT COALESCE(MAX(id), 0) FROM batches", NULL, 0);
   int64_t n2 = db_i64(g_grid.db, "SELECT COUNT(*) FROM bills", NULL, 0);
@@ -689,6 +693,17 @@ static void restore_phase(void) {
     }
     sleep_ms(100);
   }
+  /* each bill made after the backup was a message on a return channel: all
+   * of them found on the Tangle, none signed again */
+  char *glog = slurp(g_grid.p.log, NULL);
+  const char *at = glog ? strstr(glog, "restored from a backup: ") : NULL;
+  long long skipped = at ? strtoll(at + strlen("restored from a backup: "), NULL, 10) : -1;
+  free(glog);
+  if (after_backup < n1 - n0 - 2 * NCONS || skipped < after_backup)
+    fail_msg("the restored grid found %lld of its channel messages on the Tangle, %lld were sent "
+             "after the backup (%lld bills)", skipped, (long long)after_backup, (long long)(n1 - n0));
+  fprintf(stderr, "the restored grid found %lld of its channel messages published after the backup\n",
+          skipped);
   /* the start summary: version and config, never the seed */
   if (!log_has(&g_grid.p, "role grid, id grid, data dir ") ||
       !log_has(&g_grid.p, "mechanism pay-as-clear"))
