@@ -106,20 +106,24 @@ int pg_chan_info_get(sqlite3 *db, const char *name, pg_chan_info *info, pg_diag 
   return rc;
 }
 
-/* Whether text was found already published on channel name after a
- * restore (pg_chan_skip_published); if so that one finding is used up. */
-static int published_before(sqlite3 *db, const char *name, const void *text, size_t len,
-                            bool *yes, pg_diag *d) {
+/* chan_published: the texts of our messages found on the Tangle after a
+ * restore (pg_chan_skip_published). add: one more finding of text; else
+ * one finding used up, if there is one (*changed tells). */
+static int published_count(sqlite3 *db, const char *name, const void *text, size_t len, bool add,
+                           bool *changed, pg_diag *d) {
   uint8_t h[32];
   pg_blake2b256(text, len, h);
   sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "UPDATE chan_published SET n = n - 1 WHERE channel = ?1 AND hash = ?2"
-                           " AND n > 0", &st, d);
+  int rc = pg_stmt_get(db, add ? "INSERT INTO chan_published(channel, hash, n) VALUES (?1, ?2, 1)"
+                                 " ON CONFLICT DO UPDATE SET n = n + 1"
+                               : "UPDATE chan_published SET n = n - 1 WHERE channel = ?1 AND"
+                                 " hash = ?2 AND n > 0",
+                       &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_blob(st, 2, h, sizeof h, SQLITE_STATIC);
   rc = pg_stmt_step_done(db, st, "chan_published write", d);
-  *yes = !rc && sqlite3_changes(db) == 1;
+  *changed = !rc && sqlite3_changes(db) == 1;
   return rc;
 }
 
@@ -127,8 +131,8 @@ int pg_chan_queue_text(sqlite3 *db, const char *name, const void *json, size_t l
   if (!json || len == 0 || len > PG_GRID_MAX_SETTLEMENT_JSON || memchr(json, '\0', len))
     return pg_fail(d, PG_ERR_INVALID, "channel %s: a message must be 1..%d bytes of text", name,
                    PG_GRID_MAX_SETTLEMENT_JSON);
-  bool published = false;
-  int rc = published_before(db, name, json, len, &published, d);
+  bool published = false; /* found on the Tangle after a restore: not sent again */
+  int rc = published_count(db, name, json, len, false, &published, d);
   if (rc || published) return rc;
   sqlite3_stmt *st = NULL;
   rc = pg_stmt_get(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
@@ -336,21 +340,15 @@ int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
   return pg_chan_send_created(db, c, crc, &cd, sent, d);
 }
 
-/* Remembers the text of a message found published (published_before). */
+/* Remembers the text of a message found published. */
 static int note_published(sqlite3 *db, const char *name, const pg_mam_fetched *f, pg_diag *d) {
   char *text = NULL;
   size_t len = 0;
+  bool changed = false;
   if (pg_mam_trytes_to_text(f->message, f->message_len, &text, &len) != PG_OK) return PG_OK;
-  uint8_t h[32];
-  pg_blake2b256(text, len, h);
+  int rc = published_count(db, name, text, len, true, &changed, d);
   free(text);
-  sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "INSERT INTO chan_published(channel, hash, n) VALUES (?1, ?2, 1)"
-                           " ON CONFLICT DO UPDATE SET n = n + 1", &st, d);
-  if (rc) return rc;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(st, 2, h, sizeof h, SQLITE_STATIC);
-  return pg_stmt_step_done(db, st, "chan_published write", d);
+  return rc;
 }
 
 /* Whether channel `name`'s next message (per its saved state) is already on
