@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +150,8 @@ static int list_dir(const char *dir, entry_list *l, pg_diag *d) {
     } else if (!pg_backup_name_ok(nm)) {
       rc = pg_fail(d, PG_ERR_INVALID, "%s: a name a backup cannot hold (A-Z a-z 0-9 . _ -)", path);
     } else if (l->n == PG_BACKUP_MAX_ENTRIES) {
-      rc = pg_fail(d, PG_ERR_TOO_LARGE, "data dir %s: more than %d files", dir, PG_BACKUP_MAX_ENTRIES);
+      rc = pg_fail(d, PG_ERR_TOO_LARGE, "data dir %s: more than %d files", dir,
+                   PG_BACKUP_MAX_ENTRIES);
     } else {
       entry *e = &l->v[l->n];
       memset(e, 0, sizeof *e);
@@ -372,47 +374,55 @@ int pg_backup_create(const char *data_dir, const char *out, pg_backup_info *info
 typedef int (*sink_fn)(void *ctx, const char *name, const char *kind, const uint8_t *p, size_t n,
                        bool last, pg_diag *d);
 
-static int bad(pg_diag *d, const char *file, const char *fmt, const char *a, long long b) {
-  char what[256];
-  snprintf(what, sizeof what, fmt, a, b);
-  return pg_fail(d, PG_ERR_INVALID, "backup %s: %s", file, what);
+static int bad(pg_diag *d, const char *file, const char *fmt, ...) PG_PRINTF(3, 4);
+static int bad(pg_diag *d, const char *file, const char *fmt, ...) {
+  char what[300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap); /* a copy first: an argument may be d->msg */
+  va_end(ap);
+  return pg_fail(d, PG_ERR_INVALID, "backup %.200s: %s", file, what);
 }
 
 /* The schema, exactly; then meta. */
 static int check_shape(sqlite3 *db, const char *file, pg_backup_info *info, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_schema", -1, &st, NULL) != SQLITE_OK)
-    return bad(d, file, "not a p2pgrid backup (%s)%lld", sqlite3_errmsg(db), 0);
+    return bad(d, file, "not a p2pgrid backup (%s)", sqlite3_errmsg(db));
   size_t seen = 0;
   int s, rc = PG_OK;
   while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *t = (const char *)sqlite3_column_text(st, 0), *n = (const char *)sqlite3_column_text(st, 1);
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    const char *n = (const char *)sqlite3_column_text(st, 1);
     const char *q = (const char *)sqlite3_column_text(st, 2);
     bool ok = false;
     for (size_t i = 0; i < N_OBJECTS && !ok; i++)
       ok = t && n && strcmp(t, k_objects[i].type) == 0 && strcmp(n, k_objects[i].name) == 0 &&
            (k_objects[i].sql ? q && strcmp(q, k_objects[i].sql) == 0 : !q);
-    if (!ok) rc = bad(d, file, "unexpected schema object '%.64s'%lld", n ? n : "?", 0);
+    if (!ok) rc = bad(d, file, "unexpected schema object '%.64s'", n ? n : "?");
     seen++;
   }
-  if (!rc && s != SQLITE_DONE) rc = bad(d, file, "unreadable (%s)%lld", sqlite3_errmsg(db), 0);
+  if (!rc && s != SQLITE_DONE) rc = bad(d, file, "unreadable (%s)", sqlite3_errmsg(db));
   sqlite3_finalize(st);
-  if (!rc && seen != N_OBJECTS) rc = bad(d, file, "not a p2pgrid backup (%s schema)%lld", "incomplete", 0);
+  if (!rc && seen != N_OBJECTS) rc = bad(d, file, "not a p2pgrid backup (%s schema)", "incomplete");
   if (rc) return rc;
   if (sqlite3_prepare_v2(db, "SELECT (SELECT value FROM meta WHERE key = 'format'),"
                              " (SELECT value FROM meta WHERE key = 'version'),"
                              " (SELECT value FROM meta WHERE key = 'created_ms')",
                          -1, &st, NULL) != SQLITE_OK)
-    return bad(d, file, "unreadable meta (%s)%lld", sqlite3_errmsg(db), 0);
+    return bad(d, file, "unreadable meta (%s)", sqlite3_errmsg(db));
   if (sqlite3_step(st) == SQLITE_ROW) {
-    const char *f = (const char *)sqlite3_column_text(st, 0), *v = (const char *)sqlite3_column_text(st, 1);
+    const char *f = (const char *)sqlite3_column_text(st, 0);
+    const char *v = (const char *)sqlite3_column_text(st, 1);
     char want[16];
     snprintf(want, sizeof want, "%d", PG_BACKUP_VERSION);
-    if (!f || strcmp(f, PG_BACKUP_FORMAT) != 0) rc = bad(d, file, "not a p2pgrid backup (format %.32s)%lld", f ? f : "missing", 0);
-    else if (!v || strcmp(v, want) != 0) rc = bad(d, file, "version %.16s is not supported%lld", v ? v : "missing", 0);
+    if (!f || strcmp(f, PG_BACKUP_FORMAT) != 0)
+      rc = bad(d, file, "not a p2pgrid backup (format %.32s)", f ? f : "missing");
+    else if (!v || strcmp(v, want) != 0)
+      rc = bad(d, file, "version %.16s is not supported", v ? v : "missing");
     if (info) info->created_ms = sqlite3_column_int64(st, 2);
   } else {
-    rc = bad(d, file, "unreadable meta (%s)%lld", sqlite3_errmsg(db), 0);
+    rc = bad(d, file, "unreadable meta (%s)", sqlite3_errmsg(db));
   }
   sqlite3_finalize(st);
   return rc;
@@ -433,26 +443,28 @@ static int check_chunks(sqlite3 *db, sqlite3_stmt *st, const char *file, const c
     const uint8_t *p = sqlite3_column_blob(st, 1);
     int n = sqlite3_column_bytes(st, 1);
     if (sqlite3_column_type(st, 0) != SQLITE_INTEGER || seq != want_seq)
-      rc = bad(d, file, "entry '%s': chunk %lld missing", name, want_seq);
+      rc = bad(d, file, "entry '%s': chunk %lld missing", name, (long long)want_seq);
     else if (sqlite3_column_type(st, 1) != SQLITE_BLOB || n <= 0 || n > PG_BACKUP_CHUNK)
-      rc = bad(d, file, "entry '%s': chunk %lld has a bad size", name, seq);
+      rc = bad(d, file, "entry '%s': chunk %lld has a bad size", name, (long long)seq);
     else if ((have += n) > size)
-      rc = bad(d, file, "entry '%s': more bytes than its size %lld", name, size);
+      rc = bad(d, file, "entry '%s': more bytes than its size %lld", name, (long long)size);
     else {
       crypto_hash_sha256_update(&h, p, (size_t)n);
       if (sink) rc = sink(ctx, name, kind, p, (size_t)n, false, d);
     }
     want_seq++;
   }
-  if (!rc && s != SQLITE_DONE) rc = bad(d, file, "entry '%s': unreadable chunk %lld", name, want_seq);
+  if (!rc && s != SQLITE_DONE)
+    rc = bad(d, file, "entry '%s': unreadable chunk %lld", name, (long long)want_seq);
   sqlite3_reset(st);
   if (rc) return rc;
   (void)db;
-  if (have != size) return bad(d, file, "entry '%s': %lld bytes short of its size", name, size - have);
+  if (have != size)
+    return bad(d, file, "entry '%s': %lld bytes short of its size", name, (long long)(size - have));
   uint8_t got[crypto_hash_sha256_BYTES];
   crypto_hash_sha256_final(&h, got);
   if (sodium_memcmp(got, sum, sizeof got) != 0)
-    return bad(d, file, "entry '%s': SHA-256 mismatch%lld", name, 0);
+    return bad(d, file, "entry '%s': SHA-256 mismatch", name);
   return sink ? sink(ctx, name, kind, NULL, 0, true, d) : PG_OK;
 }
 
@@ -462,17 +474,18 @@ static int check_entry_row(sqlite3_stmt *st, const char *file, pg_diag *d) {
   const char *kind = (const char *)sqlite3_column_text(st, 1);
   int64_t size = sqlite3_column_int64(st, 2);
   if (sqlite3_column_type(st, 0) != SQLITE_TEXT || !pg_backup_name_ok(name) || skipped(name))
-    return bad(d, file, "entry name '%.80s' is not a plain file name%lld", name ? name : "", 0);
+    return bad(d, file, "entry name '%.80s' is not a plain file name", name ? name : "");
   bool db = kind && strcmp(kind, "sqlite") == 0;
   if (!db && !(kind && strcmp(kind, "file") == 0))
-    return bad(d, file, "entry '%s': unknown kind%lld", name, 0);
+    return bad(d, file, "entry '%s': unknown kind", name);
   if (sqlite3_column_type(st, 2) != SQLITE_INTEGER || size < 0)
-    return bad(d, file, "entry '%s': bad size %lld", name, size);
+    return bad(d, file, "entry '%s': bad size %lld", name, (long long)size);
   if ((uint64_t)size > (db ? PG_BACKUP_SQLITE_MAX : PG_BACKUP_FILE_MAX))
     return pg_fail(d, PG_ERR_TOO_LARGE, "backup %s: entry '%s' of %lld bytes is over the cap", file,
                    name, (long long)size);
-  if (sqlite3_column_type(st, 3) != SQLITE_BLOB || sqlite3_column_bytes(st, 3) != crypto_hash_sha256_BYTES)
-    return bad(d, file, "entry '%s': no SHA-256%lld", name, 0);
+  if (sqlite3_column_type(st, 3) != SQLITE_BLOB ||
+      sqlite3_column_bytes(st, 3) != crypto_hash_sha256_BYTES)
+    return bad(d, file, "entry '%s': no SHA-256", name);
   return PG_OK;
 }
 
@@ -484,18 +497,18 @@ static int walk(sqlite3 *db, const char *file, sink_fn sink, void *ctx, pg_backu
   if (!rc && n > PG_BACKUP_MAX_ENTRIES)
     return pg_fail(d, PG_ERR_TOO_LARGE, "backup %s: %lld entries, more than %d", file, (long long)n,
                    PG_BACKUP_MAX_ENTRIES);
-  if (!rc && n == 0) return bad(d, file, "no entries%s%lld", "", 0);
+  if (!rc && n == 0) return bad(d, file, "no entries");
   if (!rc)
     rc = pg_db_i64(db, "SELECT COUNT(*) FROM chunks WHERE name NOT IN (SELECT name FROM entries)",
                    0, 0, &orphans, d);
-  if (!rc && orphans) return bad(d, file, "%s%lld chunks belong to no entry", "", orphans);
-  if (rc) return rc == PG_ERR_DB ? bad(d, file, "unreadable (%s)%lld", d->msg, 0) : rc;
+  if (!rc && orphans) return bad(d, file, "%lld chunks belong to no entry", (long long)orphans);
+  if (rc) return rc == PG_ERR_DB ? bad(d, file, "unreadable (%s)", d->msg) : rc;
   sqlite3_stmt *es = NULL, *cs = NULL;
   if (sqlite3_prepare_v2(db, "SELECT name, kind, size, sha256 FROM entries ORDER BY name", -1, &es,
                          NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(db, "SELECT seq, data FROM chunks WHERE name = ?1 ORDER BY seq", -1, &cs,
                          NULL) != SQLITE_OK)
-    rc = bad(d, file, "unreadable (%s)%lld", sqlite3_errmsg(db), 0);
+    rc = bad(d, file, "unreadable (%s)", sqlite3_errmsg(db));
   pg_backup_info got = {0};
   int s = SQLITE_DONE;
   while (!rc && (s = sqlite3_step(es)) == SQLITE_ROW) {
@@ -512,7 +525,7 @@ static int walk(sqlite3 *db, const char *file, sink_fn sink, void *ctx, pg_backu
     got.databases += strcmp(kind, "sqlite") == 0;
     got.bytes += (uint64_t)size;
   }
-  if (!rc && s != SQLITE_DONE) rc = bad(d, file, "unreadable entries (%s)%lld", sqlite3_errmsg(db), 0);
+  if (!rc && s != SQLITE_DONE) rc = bad(d, file, "unreadable entries (%s)", sqlite3_errmsg(db));
   sqlite3_finalize(es);
   sqlite3_finalize(cs);
   if (!rc && info) got.created_ms = info->created_ms, *info = got;
@@ -530,9 +543,9 @@ static int harden(sqlite3 *db, const char *file, pg_diag *d) {
   int rc = PG_OK;
   if (sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK ||
       sqlite3_step(st) != SQLITE_ROW)
-    rc = bad(d, file, "not a readable SQLite file (%s)%lld", sqlite3_errmsg(db), 0);
+    rc = bad(d, file, "not a readable SQLite file (%s)", sqlite3_errmsg(db));
   else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
-    rc = bad(d, file, "damaged: %.120s%lld", (const char *)sqlite3_column_text(st, 0), 0);
+    rc = bad(d, file, "damaged: %.120s", (const char *)sqlite3_column_text(st, 0));
   sqlite3_finalize(st);
   return rc;
 }
@@ -571,7 +584,7 @@ int pg_backup_check_mem(const void *bytes, size_t len, pg_backup_info *info, pg_
   if (!rc && sqlite3_deserialize(db, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
                                  SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) !=
                  SQLITE_OK)
-    rc = bad(d, "(memory)", "not a readable SQLite file%s%lld", "", 0);
+    rc = bad(d, "(memory)", "not a readable SQLite file");
   if (!rc) rc = harden(db, "(memory)", d);
   if (!rc) rc = walk(db, "(memory)", NULL, NULL, info, d);
   sqlite3_close(db);
@@ -603,7 +616,9 @@ static int write_sink(void *ctx, const char *name, const char *kind, const uint8
     p += w, n -= (size_t)w;
   }
   if (!last) return PG_OK;
-  int rc = fsync(r->fd) == 0 ? PG_OK : pg_fail(d, PG_ERR_IO, "cannot sync %s: %s", r->path, strerror(errno));
+  int rc = fsync(r->fd) == 0
+               ? PG_OK
+               : pg_fail(d, PG_ERR_IO, "cannot sync %s: %s", r->path, strerror(errno));
   close(r->fd);
   r->fd = -1;
   return rc;
@@ -684,7 +699,9 @@ static int make_temp_dir(const char *data_dir, char *tmp, char *parent, pg_diag 
   snprintf(parent, PATH_CAP, "%s", par);
   if ((size_t)snprintf(tmp, PATH_CAP, "%s/.%s.restore-XXXXXX", par, base) >= PATH_CAP)
     return pg_fail(d, PG_ERR_INVALID, "path too long: %s", data_dir);
-  if (!mkdtemp(tmp)) return pg_fail(d, PG_ERR_IO, "cannot create a directory beside %s: %s", data_dir, strerror(errno));
+  if (!mkdtemp(tmp))
+    return pg_fail(d, PG_ERR_IO, "cannot create a directory beside %s: %s", data_dir,
+                   strerror(errno));
   return PG_OK;
 }
 

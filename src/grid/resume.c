@@ -31,7 +31,8 @@ const char pg_payout_credit_schema[] =
 
 int pg_grid_ref_key(const uint8_t *seed, size_t seed_len, uint8_t key[32], pg_diag *d) {
   static const char label[] = "p2pgrid grid references v1";
-  if (!seed || seed_len < crypto_generichash_KEYBYTES_MIN || seed_len > crypto_generichash_KEYBYTES_MAX)
+  if (!seed || seed_len < crypto_generichash_KEYBYTES_MIN ||
+      seed_len > crypto_generichash_KEYBYTES_MAX)
     return pg_fail(d, PG_ERR_CONFIG, "grid: the wallet seed must be 16..64 bytes");
   if (crypto_generichash(key, 32, (const uint8_t *)label, sizeof label - 1, seed, seed_len) != 0)
     return pg_fail(d, PG_ERR_CRYPTO, "grid: cannot derive the reference key");
@@ -99,7 +100,8 @@ static int book_adopted(sqlite3 *db, int64_t id, const char *ref, const uint8_t 
   sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 5, (sqlite3_int64)now);
   rc = pg_stmt_step_done(db, st, "batches write", d);
-  if (!rc) rc = pg_stmt_get(db, "INSERT INTO batch_refs(batch_id, reference) VALUES (?1, ?2)", &st, d);
+  if (!rc)
+    rc = pg_stmt_get(db, "INSERT INTO batch_refs(batch_id, reference) VALUES (?1, ?2)", &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
@@ -127,7 +129,8 @@ int pg_payout_adopt(sqlite3 *db, pg_client *c, int64_t id, const char *ref, cons
   size_t n = 0, total = 0;
   *adopted = false;
   pg_diag cd = {{0}};
-  if (pg_client_find_index(c, (const uint8_t *)ref, strlen(ref), ids, MAXIDS, &n, &total, &cd) != PG_OK)
+  if (pg_client_find_index(c, (const uint8_t *)ref, strlen(ref), ids, MAXIDS, &n, &total, &cd) !=
+      PG_OK)
     return pg_fail(d, PG_ERR_UNAVAILABLE, "payout %lld lookup: %s", (long long)id, cd.msg);
   pg_buf raw;
   pg_buf_init(&raw, PG_MSG_MAX_LEN);
@@ -138,7 +141,8 @@ int pg_payout_adopt(sqlite3 *db, pg_client *c, int64_t id, const char *ref, cons
   size_t i = 0;
   for (; i < n && !rc && !match; i++) rc = payout_of(c, ids[i], ref, ours, &raw, outs, &no, &match);
   pg_buf_free(&raw);
-  if (rc) return pg_fail(d, rc, "payout %lld: a message under its index cannot be read", (long long)id);
+  if (rc)
+    return pg_fail(d, rc, "payout %lld: a message under its index cannot be read", (long long)id);
   if (!match) return PG_OK;
   rc = pg_grid_begin(db, d);
   if (!rc) rc = book_adopted(db, id, ref, ids[i - 1], outs, no, hrp, now, d);

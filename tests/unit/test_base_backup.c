@@ -70,7 +70,7 @@ static void make_data_dir(const char *dir, int rows, sqlite3 **keep) {
     snprintf(sql, sizeof sql, "INSERT INTO t(v) VALUES ('row %d')", i);
     assert_int_equal(pg_db_exec(db, sql, &d), PG_OK);
   }
-  char p[256];
+  char p[320];
   snprintf(p, sizeof p, "%s/coordinator.key", dir);
   write_text(p, "# secret\n00112233\n", 0600);
   if (keep) *keep = db;
