@@ -13,8 +13,8 @@
  *
  * Contract:
  * - pg_backup_create copies every regular file at the top of data_dir but
- *   LOCK and the -wal/-shm/-journal companions of databases (their content
- *   is in the database's copy). It does not take the directory's lock
+ *   LOCK, PG_BACKUP_MARKER and the -wal/-shm/-journal companions of
+ *   databases (their content is in the database's copy). It does not take the directory's lock
  *   (p2pgrid/dirlock.h): it is meant to run beside the daemon. A database is
  *   read in one read transaction (a consistent snapshot: WAL lets the daemon
  *   write meanwhile); the snapshots of all databases of the directory are
@@ -27,7 +27,7 @@
  * - pg_backup_check reads a backup as hostile input: the schema must be
  *   exactly the one above (no views, triggers or extra tables), meta format
  *   and version must match, every entry name must be a plain file name as
- *   above (no '/', no "..", not absolute), a kind of "sqlite" or "file", its
+ *   above (no '/', no "..", not absolute, none of the names not copied), a kind of "sqlite" or "file", its
  *   size at most PG_BACKUP_SQLITE_MAX (databases) or PG_BACKUP_FILE_MAX
  *   (files), its chunks contiguous from 0 and adding up to size, its SHA-256
  *   matching; at most PG_BACKUP_MAX_ENTRIES entries and no chunk without an

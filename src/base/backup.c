@@ -69,10 +69,11 @@ static bool ends_with(const char *s, const char *suffix) {
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* Not copied: the lock and the companions of a database. */
+/* Not copied: the lock, the companions of a database and the restore
+ * marker (a restore writes its own). */
 static bool skipped(const char *name) {
-  return strcmp(name, "LOCK") == 0 || ends_with(name, "-wal") || ends_with(name, "-shm") ||
-         ends_with(name, "-journal");
+  return strcmp(name, "LOCK") == 0 || strcmp(name, PG_BACKUP_MARKER) == 0 ||
+         ends_with(name, "-wal") || ends_with(name, "-shm") || ends_with(name, "-journal");
 }
 
 static int path_join(char *out, const char *dir, const char *name, pg_diag *d) {

@@ -234,6 +234,15 @@ static void test_round_trip_while_locked_and_written(void **state) {
   snprintf(p, sizeof p, "%s/" PG_BACKUP_MARKER, target);
   assert_non_null(strstr(read_text(p), "restored from a backup taken at"));
   assert_int_equal(count_entries(target), 3); /* grid.db, coordinator.key, RESTORED */
+  /* a backup of the restored dir leaves the marker out; it restores again */
+  snprintf(p, sizeof p, "%s/again.bak", g_root);
+  pg_backup_info again = {0};
+  assert_int_equal(pg_backup_create(target, p, &again, &d), PG_OK);
+  assert_int_equal(again.entries, 2);
+  char target2[300];
+  snprintf(target2, sizeof target2, "%s/restored-again", g_root);
+  assert_int_equal(pg_backup_restore(p, target2, false, NULL, &d), PG_OK);
+  assert_int_equal(rows_in(target2), 100);
 
   /* a full dir is refused without force, replaced with it */
   assert_int_equal(pg_backup_restore(out, dir, false, NULL, &d), PG_ERR_UNAVAILABLE);
