@@ -43,6 +43,10 @@ int pg_cmd_sim(int argc, char **argv);
 void pg_cmd_sim_usage(FILE *f);
 int pg_cmd_ca(int argc, char **argv);
 void pg_cmd_ca_usage(FILE *f);
+int pg_cmd_backup(int argc, char **argv);
+void pg_cmd_backup_usage(FILE *f);
+int pg_cmd_restore(int argc, char **argv);
+void pg_cmd_restore_usage(FILE *f);
 int pg_cmd_audit(int argc, char **argv);
 void pg_cmd_audit_usage(FILE *f);
 int pg_cmd_invoice(int argc, char **argv);
@@ -102,6 +106,12 @@ int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemoni
  * PG_EXIT_OK, or PG_EXIT_FAIL after printing "p2pgrid CMD: data dir DIR in
  * use by pid N" (or the I/O problem). */
 int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock);
+/* The log format: opt (--log-format; NULL = none) or else [sec] log_format
+ * ("text" or "json", p2pgrid/log.h). PG_EXIT_OK, or PG_EXIT_USAGE after
+ * printing "p2pgrid CMD: ..." for an unknown format. */
+int pg_app_log_format(const char *cmd, pg_config *cfg, const char *sec, const char *opt);
+/* url without "user:password@" (for logs: never a secret); cut to cap. */
+void pg_app_url_public(const char *url, char *out, size_t cap);
 
 /* ---- the CLI wallet's journal of pending transfers (wallet_journal.c) ----
  * A JSON file (default: the seed file's name + ".pending") listing the

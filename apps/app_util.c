@@ -144,6 +144,31 @@ int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock) {
   return PG_EXIT_FAIL;
 }
 
+int pg_app_log_format(const char *cmd, pg_config *cfg, const char *sec, const char *opt) {
+  pg_diag d = {{0}};
+  const char *f = NULL;
+  if (pg_config_get_str(cfg, sec, "log_format", NULL, &f, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    return PG_EXIT_USAGE;
+  }
+  if (opt) f = opt;
+  if (f && pg_log_set_format_str(f, &d) != PG_OK) {
+    if (opt) fprintf(stderr, "p2pgrid %s: --log-format: %s\n", cmd, d.msg);
+    else fprintf(stderr, "p2pgrid %s: [%s] log_format: %s\n", cmd, sec, d.msg);
+    return PG_EXIT_USAGE;
+  }
+  return PG_EXIT_OK;
+}
+
+void pg_app_url_public(const char *url, char *out, size_t cap) {
+  const char *scheme = url ? strstr(url, "://") : NULL;
+  const char *host = scheme ? scheme + 3 : url ? url : "";
+  const char *end = host + strcspn(host, "/?#");
+  const char *at = memchr(host, '@', (size_t)(end - host));
+  if (at) snprintf(out, cap, "%.*s%s", (int)(host - (url ? url : "")), url ? url : "", at + 1);
+  else snprintf(out, cap, "%s", url ? url : "");
+}
+
 int pg_app_money(const char *cmd, const char *spec, pg_money *out) {
   pg_money_default(out);
   if (!spec) return PG_EXIT_OK;

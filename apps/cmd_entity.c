@@ -23,6 +23,7 @@
 #include "p2pgrid/log.h"
 #include "p2pgrid/metrics.h"
 #include "p2pgrid/meter.h"
+#include "p2pgrid/node.h"
 #include "p2pgrid/timelabel.h"
 
 /* SQLite's memory in a source, producer or consumer daemon (db.h) */
@@ -71,12 +72,16 @@ static void usage_common(FILE *f, role r) {
           "  -s, --set SECTION.KEY=VALUE\n"
           "                           override a setting (repeatable)\n"
           "  -l, --log-level LEVEL    error, warn, info or debug\n"
+          "      --log-format FORMAT  text (default) or json: one JSON object a line\n"
+          "                           (time, level, pid, module, msg) for log shippers;\n"
+          "                           same as [%s] log_format\n"
           "      --once               run one step and exit (for scripts and checks)\n"
           "  -h, --help               this help\n"
           "\n"
           "settings:\n"
           "  [%s] id (required: 1..64 of A-Z a-z 0-9 . _ -), name, data_dir (./data/ID),\n"
-          "     slot (15m), security (MAM, 2), tick (500ms), retry (2s), log_level\n"
+          "     slot (15m), security (MAM, 2), tick (500ms), retry (2s), log_level,\n"
+          "     log_format (text | json)\n"
           "  [node] url (http://127.0.0.1:14265), timeout (60s), ca (a CA file for an\n"
           "     https:// node; [tls] ca), token_file (bearer token for a node that limits POST)\n"
           "  [tls] cert, key (required: this member's certificate and key from\n"
@@ -85,7 +90,7 @@ static void usage_common(FILE *f, role r) {
           "  [money] currency (i), units_per_currency (1; with i, Ki, Mi, Gi: 1Gi),\n"
           "     decimals (0..9; 0): how people read amounts in the status and dashboard\n"
           "  [site] tz (UTC; Europe/Berlin or +HH:MM): the zone of times people read\n",
-          n, n);
+          n, n, n);
   fprintf(f, "  [mqtt] host, port (1883), client_id, qos (1), tls_ca, tls_cert, tls_key: the\n"
              "     broker of the node's events; then a confirmed milestone%s makes the\n"
              "     next step run at once instead of at the next tick (off unless host is set)\n",
@@ -471,10 +476,31 @@ static int wait_next(const sigset_t *sigs, int sigfd, pg_events *ev, uint64_t ti
   return 0;
 }
 
+/* The version and what this daemon is (never a secret: no seed, key or
+ * token; a URL without its user:password). bind NULL: no API. */
+static void log_summary(const daemon_t *dm, const pg_app_tls *tls, const char *data_dir,
+                        const char *up_url, const char *bind, const pg_gridop_opts *go,
+                        uint64_t slot_ms) {
+  const char *sec = role_names[dm->r];
+  char node[256], up[256], api[300] = "off", grid[160] = "";
+  pg_app_url_public(dm->node_url, node, sizeof node);
+  pg_app_url_public(up_url ? up_url : "-", up, sizeof up);
+  if (bind && dm->http) snprintf(api, sizeof api, "https://%s:%u", bind, (unsigned)pg_httpd_port(dm->http));
+  if (go)
+    snprintf(grid, sizeof grid, ", mechanism %s, import %llu, export %llu per price unit",
+             pg_market_mech_name(go->mech), (unsigned long long)go->import_price,
+             (unsigned long long)go->export_price);
+  pg_log_info(sec, "p2pgrid %s: role %s, id %s, data dir %s, node %s, upstream %s, API %s, TLS on "
+              "(mutual, CA %s), slots of %llu ms%s, log format %s",
+              pg_node_version(), sec, dm->id, data_dir, node, up, api, tls->files.ca_file,
+              (unsigned long long)slot_ms, grid, pg_log_get_format() == PG_LOG_JSON ? "json" : "text");
+}
+
 int pg_cmd_entity(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
       {"log-level", required_argument, NULL, 'l'}, {"once", no_argument, NULL, 'o'},
+      {"log-format", required_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
   };
   role r;
@@ -494,7 +520,7 @@ int pg_cmd_entity(int argc, char **argv) {
   else r = R_GRID;
   const char *sec = role_names[r];
   int status = PG_EXIT_USAGE, ch, rc = 0;
-  const char *config_path = NULL, *level = NULL;
+  const char *config_path = NULL, *level = NULL, *format = NULL;
   bool once = false;
   pg_app_overrides ov = {0};
   pg_config *cfg = NULL;
@@ -515,10 +541,11 @@ int pg_cmd_entity(int argc, char **argv) {
   pg_diag d = {{0}};
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":c:s:l:h", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, ":c:s:l:F:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'c': config_path = optarg; break;
     case 'l': level = optarg; break;
+    case 'F': format = optarg; break;
     case 'o': once = true; break;
     case 's':
       if (!strchr(optarg, '=')) {
@@ -598,6 +625,8 @@ int pg_cmd_entity(int argc, char **argv) {
     fprintf(stderr, "p2pgrid %s: log level: %s\n", cmd, d.msg);
     goto out;
   }
+  if ((status = pg_app_log_format(cmd, cfg, sec, format)) != PG_EXIT_OK) goto out;
+  status = PG_EXIT_USAGE;
   if (slot_ms < 1000 || tick_ms == 0) {
     fprintf(stderr, "p2pgrid %s: [%s] slot must be at least 1s and tick more than 0\n", cmd, sec);
     goto out;
@@ -716,6 +745,7 @@ int pg_cmd_entity(int argc, char **argv) {
     pg_log_info(sec, "listening on https://%s:%u (mutual TLS, CA %s)", bind,
                 (unsigned)pg_httpd_port(dm.http), tls.files.ca_file);
   }
+  log_summary(&dm, &tls, data_dir, up_url, api ? bind : NULL, r == R_GRID ? &go : NULL, slot_ms);
   pg_log_info(sec, "%s '%s' running (pid %ld, node %s, slots of %llu ms); stop with SIGINT or SIGTERM",
               sec, id, (long)getpid(), node_url, (unsigned long long)slot_ms);
   for (;;) {

@@ -28,6 +28,9 @@ void pg_cmd_node_usage(FILE *f) {
           "  -p, --port PORT          same as --set api.port=PORT (0 = any free port; the\n"
           "                           log line 'listening on http(s)://ADDR:PORT' names it)\n"
           "  -l, --log-level LEVEL    error, warn, info or debug\n"
+          "      --log-format FORMAT  text (default) or json: one JSON object a line\n"
+          "                           (time, level, pid, module, msg) for log shippers;\n"
+          "                           same as --set node.log_format=FORMAT\n"
           "  -s, --set SECTION.KEY=VALUE\n"
           "                           override any setting (repeatable)\n"
           "  -h, --help               this help\n"
@@ -94,9 +97,11 @@ static int node_settings(pg_config *cfg, pg_node_config *nc, pg_dirlock **lock) 
     fprintf(stderr, "p2pgrid node: [node] log_level: %s\n", d.msg);
     return PG_EXIT_USAGE;
   }
+  int st = pg_app_log_format("node", cfg, "node", NULL);
+  if (st != PG_EXIT_OK) return st;
   if (pg_config_get_str(cfg, "node", "data_dir", nc->data_dir, &dir, &d) == PG_OK && dir &&
       dir[0]) {
-    int st = pg_app_lock_data_dir("node", dir, lock);
+    st = pg_app_lock_data_dir("node", dir, lock);
     if (st != PG_EXIT_OK) return st;
   }
   if (pg_node_config_load(nc, cfg, &d) != PG_OK) {
@@ -106,6 +111,19 @@ static int node_settings(pg_config *cfg, pg_node_config *nc, pg_dirlock **lock) 
   return pg_app_config_unused("node", cfg);
 }
 
+/* The version and what this node is (never a secret: no seed, key or
+ * token, only whether there are some). */
+static void log_summary(const pg_node_config *nc, pg_node *node) {
+  pg_log_info("node", "p2pgrid %s: role node, network %s (HRP %s), data dir %s, API %s://%s:%u, "
+              "TLS %s, POST %s, coordinator %s, peers %zu, MQTT %s, log format %s",
+              pg_node_version(), nc->network, nc->bech32_hrp, nc->data_dir,
+              nc->tls_cert ? "https" : "http", nc->bind, (unsigned)pg_node_port(node),
+              nc->tls_cert ? "on" : "off",
+              nc->post_token_count ? "with tokens" : nc->post_ca ? "with client certificates" : "open",
+              nc->coo_enabled ? "on" : "off", nc->peer_count, nc->mqtt.host ? nc->mqtt.host : "off",
+              pg_log_get_format() == PG_LOG_JSON ? "json" : "text");
+}
+
 int pg_cmd_node(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'},
@@ -113,6 +131,7 @@ int pg_cmd_node(int argc, char **argv) {
       {"bind", required_argument, NULL, 'b'},
       {"port", required_argument, NULL, 'p'},
       {"log-level", required_argument, NULL, 'l'},
+      {"log-format", required_argument, NULL, 'F'},
       {"set", required_argument, NULL, 's'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
@@ -130,13 +149,14 @@ int pg_cmd_node(int argc, char **argv) {
   pg_node_config_init(&nc);
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":c:d:b:p:l:s:h", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, ":c:d:b:p:l:F:s:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'c': config_path = optarg; break;
     case 'd': rc = pg_app_override_add(&ov, "node.data_dir", optarg); break;
     case 'b': rc = pg_app_override_add(&ov, "api.bind", optarg); break;
     case 'p': rc = pg_app_override_add(&ov, "api.port", optarg); break;
     case 'l': rc = pg_app_override_add(&ov, "node.log_level", optarg); break;
+    case 'F': rc = pg_app_override_add(&ov, "node.log_format", optarg); break;
     case 's':
       if (!strchr(optarg, '=')) {
         fprintf(stderr, "p2pgrid node: --set wants SECTION.KEY=VALUE, got '%s'\n", optarg);
@@ -196,6 +216,7 @@ int pg_cmd_node(int argc, char **argv) {
     status = rc == PG_ERR_CONFIG ? PG_EXIT_USAGE : PG_EXIT_FAIL;
     goto out;
   }
+  log_summary(&nc, node);
   pg_node_config_clear(&nc); /* wipes the coordinator seeds from this copy */
   pg_log_info("node", "p2pgrid %s running (pid %ld); stop with SIGINT or SIGTERM",
               pg_node_version(), (long)getpid());

@@ -41,6 +41,10 @@ static const pg_app_cmd commands[] = {
      pg_cmd_market_usage},
     {"dso", "import, show and reconcile the grid operator's 15-minute values", pg_cmd_dso,
      pg_cmd_dso_usage},
+    {"backup", "a one-file backup of a daemon's data directory, taken while it runs",
+     pg_cmd_backup, pg_cmd_backup_usage},
+    {"restore", "restore a backup into a data directory (checked, all or nothing)",
+     pg_cmd_restore, pg_cmd_restore_usage},
     {"version", "print the version", cmd_version, cmd_version_usage},
     {"help", "explain a command", cmd_help, cmd_help_usage},
 };

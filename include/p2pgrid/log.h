@@ -8,6 +8,16 @@
  * - Messages longer than PG_LOG_LINE_MAX are cut and end in "...". Control
  *   characters in module or message (newline, escape, ...) are written as '?'
  *   so one call can never forge a second line; tab is kept.
+ * - With pg_log_set_format(PG_LOG_JSON) each line is one JSON object
+ *   instead, for log shippers:
+ *     {"time":"2026-11-24T12:00:00.123Z","level":"info","pid":42,
+ *      "module":"node","msg":"message"}
+ *   still one stdio call per line and at most PG_LOG_LINE_MAX bytes: quotes,
+ *   backslashes and control characters (newline too) are escaped, bytes that
+ *   are not UTF-8 become U+FFFD, so the line is valid JSON whatever the
+ *   message holds and one call never makes two lines; a message cut to fit
+ *   ends in "...". The format is global (default PG_LOG_TEXT); the in-memory
+ *   tail below keeps the text form.
  * - The level is global (default PG_LOG_INFO) and may be changed at any time
  *   from any thread; messages above it are dropped cheaply (the pg_log_*
  *   macros do not even evaluate their arguments then).
@@ -44,6 +54,18 @@ PG_NODISCARD int pg_log_level_parse(const char *s, pg_log_level *out);
 PG_NODISCARD int pg_log_set_level_str(const char *s, pg_diag *d);
 /* "error", "warn", "info", "debug". */
 const char *pg_log_level_name(pg_log_level level);
+
+typedef enum pg_log_format {
+  PG_LOG_TEXT = 0,
+  PG_LOG_JSON = 1,
+} pg_log_format;
+void pg_log_set_format(pg_log_format f);
+pg_log_format pg_log_get_format(void);
+/* "text" or "json" (any case); PG_ERR_INVALID else. */
+PG_NODISCARD int pg_log_format_parse(const char *s, pg_log_format *out);
+/* Parses s and sets the format; on failure it is unchanged and d reads
+ * "unknown log format 'x' (use text or json)". */
+PG_NODISCARD int pg_log_set_format_str(const char *s, pg_diag *d);
 
 /* NULL restores stderr / the real clock. */
 void pg_log_set_output(FILE *f);

@@ -5,8 +5,10 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static atomic_int g_level = PG_LOG_INFO;
+static atomic_int g_format = PG_LOG_TEXT;
 static _Atomic(FILE *) g_out = NULL;          /* NULL: stderr */
 static _Atomic(const pg_clock *) g_clock = NULL; /* NULL: real clock */
 
@@ -72,6 +74,29 @@ static const char *level_tag(pg_log_level level) {
   return "?????";
 }
 
+void pg_log_set_format(pg_log_format f) {
+  atomic_store(&g_format, f == PG_LOG_JSON ? PG_LOG_JSON : PG_LOG_TEXT);
+}
+
+pg_log_format pg_log_get_format(void) { return (pg_log_format)atomic_load(&g_format); }
+
+int pg_log_format_parse(const char *s, pg_log_format *out) {
+  if (!s || !out) return PG_ERR_INVALID;
+  if (strnlen(s, 8) >= 8) return PG_ERR_INVALID;
+  if (ieq(s, "text")) *out = PG_LOG_TEXT;
+  else if (ieq(s, "json")) *out = PG_LOG_JSON;
+  else return PG_ERR_INVALID;
+  return PG_OK;
+}
+
+int pg_log_set_format_str(const char *s, pg_diag *d) {
+  pg_log_format f;
+  if (pg_log_format_parse(s, &f) != PG_OK)
+    return pg_fail(d, PG_ERR_INVALID, "unknown log format '%.32s' (use text or json)", s ? s : "");
+  pg_log_set_format(f);
+  return PG_OK;
+}
+
 void pg_log_set_output(FILE *f) { atomic_store(&g_out, f); }
 void pg_log_set_clock(const pg_clock *c) { atomic_store(&g_clock, c); }
 
@@ -81,6 +106,77 @@ static void scrub(char *p, size_t n) {
     unsigned char c = (unsigned char)p[i];
     if ((c < 0x20 && c != '\t') || c == 0x7f) p[i] = '?';
   }
+}
+
+/* ---- JSON lines ---- */
+
+/* The length of the valid UTF-8 sequence at p (n bytes left), 0 if none:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_len(const unsigned char *p, size_t n) {
+  unsigned c = p[0];
+  size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+  if (c >= 0xF5 || len == 0 || len > n) return 0;
+  for (size_t i = 1; i < len; i++)
+    if ((p[i] & 0xC0) != 0x80) return 0;
+  if (len == 3 && ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))) return 0;
+  if (len == 4 && ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] >= 0x90))) return 0;
+  return len;
+}
+
+/* Appends s as the inside of a JSON string to out[*len..cap): quotes,
+ * backslashes and control characters escaped, invalid UTF-8 as U+FFFD.
+ * Stops before a piece that would not fit with 3 bytes to spare, then
+ * writes "..." there; false when it was cut. */
+static bool json_escape(char *out, size_t *len, size_t cap, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = strlen(s);
+  while (n > 0) {
+    char piece[8];
+    size_t pl = 0, used = 1;
+    unsigned c = *p;
+    if (c == '"' || c == '\\') piece[pl++] = '\\', piece[pl++] = (char)c;
+    else if (c == '\n') memcpy(piece, "\\n", 2), pl = 2;
+    else if (c == '\t') memcpy(piece, "\\t", 2), pl = 2;
+    else if (c == '\r') memcpy(piece, "\\r", 2), pl = 2;
+    else if (c < 0x20 || c == 0x7f) {
+      memcpy(piece, "\\u00", 4);
+      piece[4] = hex[c >> 4], piece[5] = hex[c & 15], pl = 6;
+    } else if (c < 0x80) piece[pl++] = (char)c;
+    else if ((used = utf8_len(p, n)) > 0) memcpy(piece, p, used), pl = used;
+    else memcpy(piece, "\\ufffd", 6), pl = 6, used = 1;
+    if (*len + pl + 3 > cap) {
+      memcpy(out + *len, "...", 3);
+      *len += 3;
+      return false;
+    }
+    memcpy(out + *len, piece, pl);
+    *len += pl;
+    p += used, n -= used;
+  }
+  return true;
+}
+
+/* One JSON object and '\n' in line (PG_LOG_LINE_MAX bytes): time, level,
+ * pid, module, msg (cut messages end in "..."). Returns its length. */
+static size_t json_line(char *line, const struct tm *tm, uint64_t ms, pg_log_level level,
+                        const char *module, const char *msg, bool cut) {
+  char mod[65];
+  snprintf(mod, sizeof mod, "%.64s", module ? module : "-");
+  int n = snprintf(line, PG_LOG_LINE_MAX,
+                   "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\",\"level\":\"%s\",\"pid\":%ld,"
+                   "\"module\":\"",
+                   tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min,
+                   tm->tm_sec, (unsigned)(ms % 1000), pg_log_level_name(level), (long)getpid());
+  size_t len = n > 0 ? (size_t)n : 0;
+  const size_t tail = 3; /* "}\n and room kept after the message */
+  (void)json_escape(line, &len, PG_LOG_LINE_MAX - tail - 16, mod);
+  memcpy(line + len, "\",\"msg\":\"", 9);
+  len += 9;
+  if (!json_escape(line, &len, PG_LOG_LINE_MAX - tail, msg)) cut = false; /* "..." written */
+  if (cut && len + 3 + tail <= PG_LOG_LINE_MAX) memcpy(line + len, "...", 3), len += 3;
+  memcpy(line + len, "\"}\n", 3);
+  return len + 3;
 }
 
 /* ---- the in-memory tail (pg_log_tail) ---- */
@@ -133,6 +229,8 @@ size_t pg_log_tail(char *out, size_t cap, size_t max_lines) {
 
 void pg_logv(pg_log_level level, const char *module, const char *fmt, va_list ap) {
   if (!pg_log_enabled(level)) return;
+  va_list ap2;
+  va_copy(ap2, ap);
   const pg_clock *clk = atomic_load(&g_clock);
   if (!clk) clk = pg_clock_real();
   uint64_t ms = pg_clock_now(clk);
@@ -163,8 +261,17 @@ void pg_logv(pg_log_level level, const char *module, const char *fmt, va_list ap
   line[len++] = '\n';
   FILE *f = atomic_load(&g_out);
   if (!f) f = stderr;
-  fwrite(line, 1, len, f); /* one locked stdio call per line */
-  tail_push(line, len - 1);
+  if (pg_log_get_format() == PG_LOG_JSON) {
+    char msg[PG_LOG_LINE_MAX], js[PG_LOG_LINE_MAX];
+    int m = vsnprintf(msg, sizeof msg, fmt, ap2);
+    if (m < 0) msg[0] = '\0';
+    size_t jl = json_line(js, &tm, ms, level, module, msg, m >= (int)sizeof msg);
+    fwrite(js, 1, jl, f); /* one locked stdio call per line */
+  } else {
+    fwrite(line, 1, len, f); /* one locked stdio call per line */
+  }
+  va_end(ap2);
+  tail_push(line, len - 1); /* the tail keeps the text form (status pages) */
 }
 
 void pg_log(pg_log_level level, const char *module, const char *fmt, ...) {

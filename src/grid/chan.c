@@ -5,6 +5,7 @@
 
 #include "chan_internal.h"
 #include "grid_internal.h"
+#include "p2pgrid/hash.h"
 #include "p2pgrid/hex.h"
 
 static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
@@ -106,12 +107,36 @@ int pg_chan_info_get(sqlite3 *db, const char *name, pg_chan_info *info, pg_diag 
   return rc;
 }
 
+/* chan_published: the texts of our messages found on the Tangle after a
+ * restore (pg_chan_skip_published). add: one more finding of text; else
+ * one finding used up, if there is one (*changed tells). */
+static int published_count(sqlite3 *db, const char *name, const void *text, size_t len, bool add,
+                           bool *changed, pg_diag *d) {
+  uint8_t h[32];
+  pg_blake2b256(text, len, h);
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(db, add ? "INSERT INTO chan_published(channel, hash, n) VALUES (?1, ?2, 1)"
+                                 " ON CONFLICT DO UPDATE SET n = n + 1"
+                               : "UPDATE chan_published SET n = n - 1 WHERE channel = ?1 AND"
+                                 " hash = ?2 AND n > 0",
+                       &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(st, 2, h, sizeof h, SQLITE_STATIC);
+  rc = pg_stmt_step_done(db, st, "chan_published write", d);
+  *changed = !rc && sqlite3_changes(db) == 1;
+  return rc;
+}
+
 int pg_chan_queue_text(sqlite3 *db, const char *name, const void *json, size_t len, pg_diag *d) {
   if (!json || len == 0 || len > PG_GRID_MAX_SETTLEMENT_JSON || memchr(json, '\0', len))
     return pg_fail(d, PG_ERR_INVALID, "channel %s: a message must be 1..%d bytes of text", name,
                    PG_GRID_MAX_SETTLEMENT_JSON);
+  bool published = false; /* found on the Tangle after a restore: not sent again */
+  int rc = published_count(db, name, json, len, false, &published, d);
+  if (rc || published) return rc;
   sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
+  rc = pg_stmt_get(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, (const char *)json, (int)len, SQLITE_TRANSIENT);
@@ -238,6 +263,81 @@ int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
   pg_diag cd = {{0}};
   int crc = pg_chan_create_queued(db, &cd);
   return pg_chan_send_created(db, c, crc, &cd, sent, d);
+}
+
+/* Remembers the text of a message found published. */
+static int note_published(sqlite3 *db, const char *name, const pg_mam_fetched *f, pg_diag *d) {
+  char *text = NULL;
+  size_t len = 0;
+  bool changed = false;
+  if (pg_mam_trytes_to_text(f->message, f->message_len, &text, &len) != PG_OK) return PG_OK;
+  int rc = published_count(db, name, text, len, true, &changed, d);
+  free(text);
+  return rc;
+}
+
+/* Whether channel `name`'s next message (per its saved state) is already on
+ * the Tangle, as a verified message of this channel; if so the state is
+ * moved over it (a message created, never sent) and *moved set. */
+static int skip_one(sqlite3 *db, pg_client *c, const char *name, bool *moved, pg_diag *d) {
+  pg_mam_channel ch;
+  bool found = false;
+  *moved = false;
+  int rc = load_state(db, name, &ch, NULL, &found, d);
+  if (rc || !found) return rc;
+  pg_mam_cursor at = {.leaf = ch.index};
+  pg_mam_fetched *fs = NULL;
+  size_t nf = 0;
+  pg_mam_cursor end;
+  if (pg_mam_channel_root(&ch, at.root) != PG_OK)
+    rc = pg_fail(d, PG_ERR_STATE, "channel %s: no root", name);
+  if (!rc)
+    rc = pg_mam_read(c, &at, ch.mode, ch.mode == PG_MAM_RESTRICTED ? ch.side_key : NULL,
+                     ch.mode == PG_MAM_RESTRICTED ? strlen(ch.side_key) : 0, 1, &fs, &nf, &end,
+                     NULL, d);
+  if (!rc && nf > 0) {
+    pg_mam_message m = {0};
+    rc = pg_mam_create_message(&ch, "9", 1, &m, d); /* moves the state on; never sent */
+    pg_mam_message_free(&m);
+    if (!rc) rc = pg_grid_begin(db, d);
+    if (!rc) {
+      rc = save_state(db, name, &ch, NULL, d);
+      if (!rc) rc = note_published(db, name, &fs[0], d);
+      if (!rc) rc = pg_grid_commit(db, d);
+      else pg_db_rollback(db);
+    }
+    *moved = !rc;
+  }
+  pg_mam_fetched_free_all(fs, nf);
+  pg_mam_channel_wipe(&ch);
+  return rc;
+}
+
+int pg_chan_skip_published(sqlite3 *db, pg_client *c, size_t *skipped, pg_diag *d) {
+  *skipped = 0;
+  sqlite3_stmt *st = NULL;
+  char (*names)[128] = NULL;
+  size_t n = 0, cap = 0;
+  int rc = pg_stmt_get(db, "SELECT name FROM channels ORDER BY name", &st, d);
+  if (rc) return rc;
+  while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+    if (n == cap) {
+      char (*nv)[128] = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *nv);
+      if (!nv) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      else names = nv;
+    }
+    if (!rc) snprintf(names[n++], sizeof names[0], "%s", (const char *)sqlite3_column_text(st, 0));
+  }
+  pg_stmt_put(st);
+  for (size_t i = 0; !rc && i < n; i++) {
+    bool moved = true;
+    while (!rc && moved) {
+      rc = skip_one(db, c, names[i], &moved, d);
+      *skipped += moved;
+    }
+  }
+  free(names);
+  return rc;
 }
 
 int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d) {

@@ -1,11 +1,14 @@
 /* entity.c — what every entity shares: its database, its main channel, its
  * registration upstream, problems and status. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "grid_internal.h"
+#include "p2pgrid/backup.h"
 #include "p2pgrid/json.h"
 #include "p2pgrid/log.h"
 
@@ -124,6 +127,9 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->key = o->key;
   e->events = o->events;
   e->tz = o->tz;
+  char marker[sizeof e->data_dir + sizeof PG_BACKUP_MARKER + 1];
+  snprintf(marker, sizeof marker, "%s/%s", e->data_dir, PG_BACKUP_MARKER);
+  e->restored = access(marker, F_OK) == 0;
   if (o->resource.name[0] && pg_resource_check(&o->resource, d) != PG_OK) return PG_ERR_CONFIG;
   e->resource = *pg_resource_or_default(&o->resource);
   if (o->money.units_per_currency == 0) pg_money_default(&e->money);
@@ -304,9 +310,28 @@ static int flush_outcome(pg_entity *e, uint64_t now, int rc, const pg_diag *fd, 
   return PG_OK;
 }
 
+bool pg_entity_caught_up(pg_entity *e, uint64_t now) {
+  if (!e->restored) return true;
+  size_t skipped = 0;
+  pg_diag cd = {{0}};
+  if (pg_chan_skip_published(e->db, e->client, &skipped, &cd) != PG_OK) {
+    pg_entity_problem(e, "node_failures", "after the restore, reading our channels: %s", cd.msg);
+    e->next_flush_ms = now + e->retry_ms;
+    return false;
+  }
+  char marker[sizeof e->data_dir + sizeof PG_BACKUP_MARKER + 1];
+  snprintf(marker, sizeof marker, "%s/%s", e->data_dir, PG_BACKUP_MARKER);
+  if (unlink(marker) != 0 && errno != ENOENT)
+    pg_log_warn(e->role, "%s: cannot remove %s: %s", e->id, marker, strerror(errno));
+  pg_log_info(e->role, "%s: restored from a backup: %zu channel messages published after it were "
+              "found on the Tangle and are not signed again", e->id, skipped);
+  e->restored = false;
+  return true;
+}
+
 int pg_entity_flush(pg_entity *e, pg_diag *d) {
   uint64_t now = pg_entity_now(e);
-  if (e->defer_flush || now < e->next_flush_ms) return PG_OK;
+  if (e->defer_flush || now < e->next_flush_ms || !pg_entity_caught_up(e, now)) return PG_OK;
   pg_diag fd = {{0}};
   int rc = pg_chan_flush(e->db, e->client, NULL, &fd);
   return flush_outcome(e, now, rc, &fd, d);
@@ -325,8 +350,10 @@ int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys
   }
   /* phase 1: every due outbox's queued messages created together */
   size_t m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (pg_entity_now(es[i]) >= es[i]->next_flush_ms) at[m] = i, dbs[m++] = es[i]->db;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t now = pg_entity_now(es[i]);
+    if (now >= es[i]->next_flush_ms && pg_entity_caught_up(es[i], now)) at[m] = i, dbs[m++] = es[i]->db;
+  }
   int *mrc = calloc(m + 1, sizeof *mrc);
   pg_diag *md = calloc(m + 1, sizeof *md);
   if (!mrc || !md) {

@@ -115,6 +115,35 @@ PG_NODISCARD int pg_chan_send_created(sqlite3 *db, pg_client *c, int create_rc,
                                       const pg_diag *create_d, size_t *sent, pg_diag *d);
 /* Messages queued or created but not yet attached. */
 PG_NODISCARD int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d);
+/* After a restore (the state older than what was published): for each of
+ * our channels, while a verified message of the channel is already at its
+ * next position on the Tangle, move the saved state over it (a message is
+ * created and dropped: no index is signed twice, readers who read the
+ * published one go on from there), and its text remembered: the same text
+ * queued again on the channel (pg_chan_queue_text) is dropped once instead
+ * of sent twice. *skipped counts them. The node's errors
+ * as they are (nothing is moved past a message that cannot be read). */
+/* ---- resuming after a restore (resume.c) ---- */
+extern const char pg_payout_credit_schema[];
+/* The key of the grid's references: BLAKE2b keyed by the wallet seed
+ * (16..64 bytes, PG_ERR_CONFIG else). */
+PG_NODISCARD int pg_grid_ref_key(const uint8_t *seed, size_t seed_len, uint8_t key[32], pg_diag *d);
+/* 16 hex digits: the first 8 bytes of BLAKE2b(what) keyed by key. */
+void pg_grid_ref_tag(const uint8_t key[32], const char *what, char hex[17]);
+/* Looks under index ref (batch id's) for a transaction signed by our
+ * address `ours` that does not conflict; found: batch id booked (state sent,
+ * its message, total and outputs to others; batch_refs; a payout_credits row
+ * per address, bech32 with hrp), *adopted. PG_ERR_UNAVAILABLE when the node
+ * cannot be asked or a message under the index cannot be read (nothing
+ * booked: ask again); PG_ERR_DB. */
+PG_NODISCARD int pg_payout_adopt(sqlite3 *db, pg_client *c, int64_t id, const char *ref,
+                                 const uint8_t ours[32], const char *hrp, uint64_t now,
+                                 bool *adopted, pg_diag *d);
+/* Assigns unbatched payout rows to the adopted batches' credits (per
+ * address, oldest slot first, while they fit); *assigned counts the credits
+ * used. One transaction. */
+PG_NODISCARD int pg_payout_apply_credits(sqlite3 *db, size_t *assigned, pg_diag *d);
+PG_NODISCARD int pg_chan_skip_published(sqlite3 *db, pg_client *c, size_t *skipped, pg_diag *d);
 
 /* ---- reading a channel ----
  * A channel is read with a cursor {root, leaf} (p2pgrid/mam.h, pg_mam_read):
@@ -209,6 +238,7 @@ typedef struct pg_entity {
   bool registered;
   uint64_t next_register_ms;
   uint64_t next_flush_ms;
+  bool restored;              /* the data dir holds PG_BACKUP_MARKER: catch up first */
   char last_error[256];
   pg_grid_metrics *metrics; /* owned (pg_entity_init / pg_entity_fini) */
 } pg_entity;
@@ -238,8 +268,14 @@ void pg_entity_reading(const pg_entity *e, pg_grid_command cmd, uint64_t k, int6
  * retry_ms on failure). A consumer's return channel (when the answer holds
  * one) is stored in kv "return_root" / "return_side_key". */
 PG_NODISCARD int pg_entity_register(pg_entity *e, pg_diag *d);
+/* After a restore (PG_BACKUP_MARKER in the data dir, e->restored): our
+ * channels moved over what they already published (pg_chan_skip_published),
+ * before anything new is queued or created; then the marker goes. False
+ * while that has not succeeded (counted as node_failures, retried after
+ * retry_ms). True at once without a restore. */
+bool pg_entity_caught_up(pg_entity *e, uint64_t now);
 /* Flushes the outbox, pausing retry_ms after a failure (a no-op with
- * defer_flush: pg_grid_flush_outboxes does it). */
+ * defer_flush: pg_grid_flush_outboxes does it); catches up first. */
 PG_NODISCARD int pg_entity_flush(pg_entity *e, pg_diag *d);
 /* Records a non-fatal problem: log + counter + last_error. */
 void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) PG_PRINTF(3, 4);

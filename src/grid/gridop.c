@@ -36,6 +36,8 @@ struct pg_gridop {
   int64_t bill_cursor; /* rowid of the last open bill looked up (round robin) */
   uint64_t next_ref_check_ms;
   bool dust_ok;
+  uint8_t ref_key[32];  /* of the wallet seed: bill and payout references (resume.c) */
+  bool batches_checked; /* the next batch id's index looked up once since start */
   sqlite3 *status_db;
   pthread_mutex_t status_mu;
 };
@@ -70,6 +72,7 @@ static const char grid_schema[] =
     " reason TEXT NOT NULL, since_ms INTEGER NOT NULL, PRIMARY KEY(producer_id, address));"
     "CREATE TABLE IF NOT EXISTS incoming(output_id TEXT PRIMARY KEY, msg_id TEXT NOT NULL,"
     " amount INTEGER NOT NULL, reference TEXT, request_id TEXT, seen_ms INTEGER NOT NULL);";
+
 
 static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
@@ -135,8 +138,8 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   if (!g->o.has_float) g->o.float_max = 10000000000ULL; /* 10 Gi */
 
   char schema[12288];
-  snprintf(schema, sizeof schema, "%s%s%s%s%s", pg_registry_schema, pg_enrolment_schema,
-           pg_quarantine_schema, grid_schema, pg_record_schema);
+  snprintf(schema, sizeof schema, "%s%s%s%s%s%s", pg_registry_schema, pg_enrolment_schema,
+           pg_quarantine_schema, grid_schema, pg_record_schema, pg_payout_credit_schema);
   int rc = pg_entity_init(&g->e, o, "grid", PG_GRID_ENTITY_NONE, schema, false, d);
   if (rc) {
     pg_grid_share_free((pg_grid_share_member *)g->o.share, g->o.n_share);
@@ -146,7 +149,8 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
   g->e.upstream = NULL;
   g->grace_ms = go->grace_ms ? go->grace_ms : g->e.slot_ms / 2;
   if (!g->o.late_window_ms) g->o.late_window_ms = 96 * g->e.slot_ms; /* a day of 15-minute slots */
-  rc = pg_wallet_new(o->client, go->seed, go->seed_len, NULL, &g->wallet, d);
+  rc = pg_grid_ref_key(go->seed, go->seed_len, g->ref_key, d);
+  if (!rc) rc = pg_wallet_new(o->client, go->seed, go->seed_len, NULL, &g->wallet, d);
   if (!rc) rc = pg_wallet_address(g->wallet, 0, 0, g->address);
   if (!rc)
     rc = pg_registry_init(&g->reg, &g->e,
@@ -466,21 +470,18 @@ typedef struct bill_item {
 static int bill(pg_gridop *g, uint64_t k, const bill_item *b, char request_id[PG_GRID_MAX_ID + 1],
                 pg_diag *d) {
   pg_entity *e = &g->e;
-  int64_t seq = 0;
-  int rc = pg_kv_get_i64(e->db, "next_request", 1, &seq, d);
-  if (!rc) rc = pg_kv_set_i64(e->db, "next_request", seq + 1, d);
-  if (rc) return rc;
   pg_grid_msg m = {.command = PG_GRID_CMD_PAYMENT_REQUEST};
   pg_grid_payment_request *pr = &m.u.payment_request;
   pr->slot = k;
   /* an unguessable part: nobody can put junk under a reference before the
-   * bill exists, nor pay into another consumer's bill by guessing */
-  uint8_t nonce[8];
-  char nhex[17];
-  randombytes_buf(nonce, sizeof nonce);
-  pg_hex_encode(nonce, sizeof nonce, nhex);
-  snprintf(pr->request_id, sizeof pr->request_id, "%llu-%lld-%s", (unsigned long long)k,
-           (long long)seq, nhex);
+   * bill exists, nor pay into another consumer's bill by guessing; keyed by
+   * the wallet seed, so the same bill made again (a restored grid settling
+   * a slot a second time) has the same id and reference (resume.c) */
+  char what[PG_GRID_MAX_ID + 64], nhex[17];
+  snprintf(what, sizeof what, "bill:%s:%s:%llu", b->kind, b->consumer_id, (unsigned long long)k);
+  pg_grid_ref_tag(g->ref_key, what, nhex);
+  snprintf(pr->request_id, sizeof pr->request_id, "%llu-%s", (unsigned long long)k, nhex);
+  int rc = PG_OK;
   pr->owed = (uint64_t)b->owed;
   pr->usage_wh = b->usage_wh;
   snprintf(pr->payment_address, sizeof pr->payment_address, "%s", g->address_bech32);
@@ -1094,9 +1095,11 @@ static int check_incoming(pg_gridop *g, pg_diag *d) {
 /* ---- payouts ---- */
 
 /* The index of batch id's transfer: "p2pgrid:payout:<id>-<16 hex digits>",
- * the random part chosen when the batch was made (batch_refs), so nobody can
- * crowd the index with junk before the payout exists and hide it from the
- * lookup before a resend. Batches made before that have "p2pgrid:payout:<id>". */
+ * the unguessable part a hash of the id keyed by the wallet seed (before: drawn
+ * at random; kept in batch_refs), so nobody can crowd the index with junk
+ * before the payout exists and hide it from the lookup before a resend, and
+ * a restored grid finds the batch it sent under that id (resume.c). Batches
+ * made before batch_refs have "p2pgrid:payout:<id>". */
 static int batch_ref(sqlite3 *db, int64_t id, char ref[PG_GRID_MAX_REFERENCE + 1], pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int rc = pg_stmt_get(db, "SELECT reference FROM batch_refs WHERE batch_id = ?1", &st, d);
@@ -1113,12 +1116,16 @@ static int batch_ref(sqlite3 *db, int64_t id, char ref[PG_GRID_MAX_REFERENCE + 1
   return rc;
 }
 
-static int new_batch_ref(sqlite3 *db, int64_t id, pg_diag *d) {
-  uint8_t nonce[8];
-  char hex[17], ref[PG_GRID_MAX_REFERENCE + 1];
-  randombytes_buf(nonce, sizeof nonce);
-  pg_hex_encode(nonce, sizeof nonce, hex);
-  snprintf(ref, sizeof ref, "%s%lld-%s", PAYOUT_PREFIX, (long long)id, hex);
+static void payout_ref(const pg_gridop *g, int64_t id, char ref[PG_GRID_MAX_REFERENCE + 1]) {
+  char what[40], hex[17];
+  snprintf(what, sizeof what, "payout:%lld", (long long)id);
+  pg_grid_ref_tag(g->ref_key, what, hex);
+  snprintf(ref, PG_GRID_MAX_REFERENCE + 1, "%s%lld-%s", PAYOUT_PREFIX, (long long)id, hex);
+}
+
+static int new_batch_ref(const pg_gridop *g, sqlite3 *db, int64_t id, pg_diag *d) {
+  char ref[PG_GRID_MAX_REFERENCE + 1];
+  payout_ref(g, id, ref);
   sqlite3_stmt *st = NULL;
   int rc = pg_stmt_get(db, "INSERT INTO batch_refs(batch_id, reference) VALUES (?1, ?2)", &st, d);
   if (rc) return rc;
@@ -1332,7 +1339,7 @@ static int make_batch(pg_gridop *g, bool *made, pg_diag *d) {
       rc = pg_stmt_step_done(e->db, st, "batches write", d);
     }
     id = sqlite3_last_insert_rowid(e->db);
-    if (!rc) rc = new_batch_ref(e->db, id, d);
+    if (!rc) rc = new_batch_ref(g, e->db, id, d);
   }
   for (size_t i = 0; !rc && i < n; i++) {
     rc = pg_stmt_get(e->db, "UPDATE payouts SET batch_id = ?1 WHERE batch_id IS NULL AND"
@@ -1359,6 +1366,49 @@ static int make_batch(pg_gridop *g, bool *made, pg_diag *d) {
   else pg_db_rollback(e->db);
   *made = !rc && n > 0;
   free(v);
+  return rc;
+}
+
+/* Before the first batch made since start: a batch of ours already under the
+ * next batch id's index (sent before a restore put the database back) is
+ * booked as that batch, and so on for the ids after it; then the payout rows
+ * that re-settlement makes again go to such batches first (resume.c). *ready
+ * false: the node could not say yet (counted; no batch is made). */
+static int resume_batches(pg_gridop *g, bool *ready, pg_diag *d) {
+  pg_entity *e = &g->e;
+  *ready = false;
+  int rc = PG_OK;
+  while (!g->batches_checked) {
+    int64_t id = 0;
+    char ref[PG_GRID_MAX_REFERENCE + 1], hrp[PG_CLIENT_HRP_MAX + 1];
+    rc = pg_db_i64(e->db, "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name ="
+                          " 'batches'), 0), COALESCE((SELECT MAX(id) FROM batches), 0)) + 1",
+                   0, 1, &id, d);
+    if (rc) return rc;
+    payout_ref(g, id, ref);
+    bool adopted = false;
+    pg_diag ad = {{0}};
+    int arc = pg_entity_hrp(e, hrp, &ad);
+    if (!arc) arc = pg_payout_adopt(e->db, e->client, id, ref, g->address, hrp, pg_entity_now(e),
+                                    &adopted, &ad);
+    if (arc == PG_ERR_DB || arc == PG_ERR_NOMEM) return pg_fail(d, arc, "%s", ad.msg);
+    if (arc) {
+      pg_entity_problem(e, "node_failures", "payouts wait: %s", ad.msg);
+      g->next_payout_ms = pg_entity_now(e) + e->retry_ms;
+      return PG_OK;
+    }
+    if (adopted)
+      pg_log_warn(e->role, "%s: payout %lld was sent before this database was restored: found on "
+                  "the Tangle under %s and booked, its payouts are not sent again", e->id,
+                  (long long)id, ref);
+    g->batches_checked = !adopted;
+  }
+  size_t assigned = 0;
+  rc = pg_payout_apply_credits(e->db, &assigned, d);
+  if (!rc && assigned)
+    pg_log_info(e->role, "%s: payouts settled again after the restore booked to the batches that "
+                "paid them (%zu producers)", e->id, assigned);
+  *ready = !rc;
   return rc;
 }
 
@@ -1394,6 +1444,9 @@ static int payouts(pg_gridop *g, pg_diag *d) {
     }
   }
   if (rc || unsent) return rc;
+  bool ready = false;
+  rc = resume_batches(g, &ready, d);
+  if (rc || !ready) return rc;
   bool made = false;
   rc = make_batch(g, &made, d);
   int64_t id = 0;
@@ -1472,6 +1525,8 @@ int pg_gridop_step(pg_gridop *g, pg_diag *d) {
   bool known = false;
   int rc = know_address(g, &known, d);
   if (rc || !known) return rc;
+  /* after a restore: what our channels published since the backup first */
+  if (!pg_entity_caught_up(e, pg_entity_now(e))) return PG_OK;
   rc = pg_registry_read(e, on_msg, g, d);
   if (!rc) rc = settle_due(g, d);
   if (!rc) rc = pg_entity_flush(e, d);

@@ -112,6 +112,10 @@ const char pg_entity_schema[] =
     "CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS channels(name TEXT PRIMARY KEY, state TEXT NOT NULL,"
     " root TEXT NOT NULL, side_key TEXT NOT NULL);"
+    /* messages of our channels found on the Tangle after a restore (chan.c):
+     * one made again with the same text is not sent a second time */
+    "CREATE TABLE IF NOT EXISTS chan_published(channel TEXT NOT NULL, hash BLOB NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY(channel, hash));"
     "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " channel TEXT NOT NULL, body TEXT NOT NULL, payload TEXT, address TEXT,"
     " msg_id TEXT, queued_ms INTEGER, sent_ms INTEGER, attempts INTEGER NOT NULL DEFAULT 0,"

@@ -140,7 +140,8 @@ static void spawn_and_wait_listening(proc *p, const char *const *argv) {
       char *q = at + strlen(needles[k]);
       unsigned port = 0;
       while (isdigit((unsigned char)*q)) port = port * 10 + (unsigned)(*q++ - '0');
-      if ((*q == '\n' || *q == ' ') && port > 0 && port < 65536) p->port = port, tls = k == 1;
+      if ((*q == '\n' || *q == ' ' || *q == '"') && port > 0 && port < 65536) /* '"': JSON logs */
+        p->port = port, tls = k == 1;
     }
     free(s);
     if (p->port) break;

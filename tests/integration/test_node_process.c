@@ -624,6 +624,47 @@ static void test_pow_node(void **state) {
   proc_stop(&g_b);
 }
 
+/* --log-format json: every line the node writes is one JSON object (time,
+ * level, pid, module, msg), among them the start summary: version, role,
+ * data dir, API, TLS (and no secret). */
+static void test_json_logs(void **state) {
+  (void)state;
+  static const char *const J_ARGS[] = {"--log-format", "json", NULL};
+  resp r;
+  proc_start(&g_b, J_ARGS);
+  get(&g_b, "/health", &r);
+  resp_free(&r);
+  get(&g_b, "/api/v1/messages/\"%0a{\"", &r); /* a request line with a quote and a newline */
+  resp_free(&r);
+  long pid = (long)g_b.pid;
+  proc_stop(&g_b);
+  char *log = slurp(g_b.log, NULL);
+  assert_non_null(log);
+  size_t lines = 0;
+  bool summary = false;
+  for (char *line = log, *nl; *line; line = nl + 1) {
+    nl = strchr(line, '\n');
+    assert_non_null(nl);
+    json_error_t err;
+    json_t *o = json_loadb(line, (size_t)(nl - line), 0, &err);
+    if (!o) fail_msg("log line %zu is not JSON (%s): %.*s", lines + 1, err.text, (int)(nl - line), line);
+    assert_int_equal(json_object_size(o), 5);
+    assert_int_equal(jint(o, "pid"), pid);
+    const char *msg = jstr(o, "msg");
+    assert_non_null(jstr(o, "time"));
+    assert_non_null(jstr(o, "level"));
+    assert_non_null(jstr(o, "module"));
+    if (strstr(msg, "role node") && strstr(msg, "p2pgrid ") && strstr(msg, "data dir ") &&
+        strstr(msg, "TLS off") && strstr(msg, "log format json"))
+      summary = true;
+    json_decref(o);
+    lines++;
+  }
+  free(log);
+  assert_true(lines >= 4);
+  if (!summary) fail_msg("no start summary in the node's JSON log");
+}
+
 /* Configuration errors: exit status 2 and a message naming file and line. */
 static void test_bad_config(void **state) {
   (void)state;
@@ -685,6 +726,7 @@ int main(void) {
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_restart),
       cmocka_unit_test(test_pow_node),
+      cmocka_unit_test(test_json_logs),
       cmocka_unit_test(test_bad_config),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

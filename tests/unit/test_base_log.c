@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "p2pgrid/log.h"
 
@@ -44,6 +45,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
+  pg_log_set_format(PG_LOG_TEXT);
   pg_log_set_output(NULL);
   pg_log_set_clock(NULL);
   pg_log_set_level(PG_LOG_INFO);
@@ -166,12 +168,88 @@ static void test_threads(void **state) {
   free(s);
 }
 
+/* Each line of s parsed as one JSON object with exactly the five fields;
+ * returns the number of lines; msgs[i] gets a copy of line i's msg. */
+static size_t json_lines(const char *s, char **msgs, size_t max) {
+  size_t n = 0;
+  while (*s) {
+    const char *nl = strchr(s, '\n');
+    assert_non_null(nl);
+    assert_true((size_t)(nl - s + 1) <= PG_LOG_LINE_MAX);
+    json_error_t err;
+    json_t *o = json_loadb(s, (size_t)(nl - s), 0, &err);
+    if (!o) fail_msg("not JSON (%s): %.*s", err.text, (int)(nl - s), s);
+    assert_int_equal(json_object_size(o), 5);
+    assert_string_equal(json_string_value(json_object_get(o, "time")), "2026-11-24T12:00:00.123Z");
+    assert_int_equal(json_integer_value(json_object_get(o, "pid")), (json_int_t)getpid());
+    assert_non_null(json_string_value(json_object_get(o, "level")));
+    assert_non_null(json_string_value(json_object_get(o, "module")));
+    if (n < max) msgs[n] = strdup(json_string_value(json_object_get(o, "msg")));
+    json_decref(o);
+    n++;
+    s = nl + 1;
+  }
+  return n;
+}
+
+static void test_json(void **state) {
+  FILE *f = *state;
+  assert_int_equal(pg_log_set_format_str("JSON", NULL), PG_OK);
+  assert_int_equal(pg_log_get_format(), PG_LOG_JSON);
+  pg_diag d = {{0}};
+  assert_int_equal(pg_log_set_format_str("xml", &d), PG_ERR_INVALID);
+  assert_string_equal(d.msg, "unknown log format 'xml' (use text or json)");
+  assert_int_equal(pg_log_get_format(), PG_LOG_JSON);
+  pg_log(PG_LOG_INFO, "node", "listening on %s:%d", "127.0.0.1", 14265);
+  char *s = drain(f, NULL);
+  char expect[200];
+  snprintf(expect, sizeof expect,
+           "{\"time\":\"2026-11-24T12:00:00.123Z\",\"level\":\"info\",\"pid\":%ld,"
+           "\"module\":\"node\",\"msg\":\"listening on 127.0.0.1:14265\"}\n", (long)getpid());
+  assert_string_equal(s, expect);
+  free(s);
+  /* quotes, backslashes, control characters, a forged second line, bad UTF-8 */
+  pg_log_warn("gr\"id\n", "a \"quote\" \\ back\nslash\r\t\x01\x1b[31m\x7f}\n{\"level\":\"error\"}");
+  pg_log_error("api", "caf\xc3\xa9 \xff\xfe half \xe2\x82 end \xed\xa0\x80 \xf0\x9f\x94\x8c");
+  s = drain(f, NULL);
+  char *msgs[4] = {0};
+  assert_int_equal(json_lines(s, msgs, 4), 2);
+  assert_string_equal(msgs[0], "a \"quote\" \\ back\nslash\r\t\x01\x1b[31m\x7f}\n{\"level\":\"error\"}");
+  assert_string_equal(msgs[1], "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd half \xef\xbf\xbd\xef\xbf\xbd end "
+                               "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x94\x8c");
+  assert_non_null(strstr(s, "\"module\":\"gr\\\"id\\n\""));
+  free(s);
+  /* long messages (also all escapes) are cut to one line ending in "..." */
+  char big[3 * PG_LOG_LINE_MAX];
+  memset(big, '\n', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  pg_log_info("x", "%s", big);
+  memset(big, 'a', sizeof big - 1);
+  pg_log_info("x", "%s", big);
+  s = drain(f, NULL);
+  assert_int_equal(json_lines(s, msgs + 2, 2), 2);
+  for (int i = 2; i < 4; i++) {
+    size_t l = strlen(msgs[i]);
+    assert_true(l > 300 && l < PG_LOG_LINE_MAX);
+    assert_string_equal(msgs[i] + l - 3, "...");
+  }
+  free(s);
+  for (int i = 0; i < 4; i++) free(msgs[i]);
+  /* the tail keeps the text form */
+  char tail[512];
+  pg_log_info("tailmod", "in the tail");
+  assert_int_equal(pg_log_tail(tail, sizeof tail, 1), 1);
+  assert_non_null(strstr(tail, "INFO  tailmod: in the tail"));
+  free(drain(f, NULL));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_format, setup, teardown),
       cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
       cmocka_unit_test_setup_teardown(test_scrub_and_truncate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_json, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
