@@ -36,8 +36,8 @@ static const char *const SQL[ST_COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT pg_tg_dry",
     [ST_ROLLBACK_TO] = "ROLLBACK TO pg_tg_dry",
     [ST_RELEASE] = "RELEASE pg_tg_dry",
-    [ST_INSERT_MSG] = "INSERT INTO messages(id, raw, arrival_ms, solid, milestone_index, payload_type)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_INSERT_MSG] = "INSERT INTO messages(id, raw, arrival_ms, solid, milestone_index, payload_type,"
+                      " omrsi, ymrsi, mrsi_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_GET_ROW] = "SELECT solid, referenced_by, milestone_index, inclusion, conflict_reason,"
                    " arrival_ms, payload_type, omrsi, ymrsi, mrsi_at FROM messages WHERE id = ?1",
     [ST_GET_RAW] = "SELECT raw FROM messages WHERE id = ?1",
