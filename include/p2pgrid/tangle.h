@@ -9,7 +9,10 @@
  * Storage: <data_dir>/tangle.db holds raw messages, metadata, children, the
  * indexation index and milestones. Everything survives a restart; a message is
  * stored in one SQLite transaction with its metadata, children and index rows,
- * so a crash never leaves half a message. */
+ * so a crash never leaves half a message. Submits that run at the same time
+ * share one transaction (group commit; each message in its own savepoint, so
+ * one refused message leaves the others stored): pg_tangle_submit returns
+ * only after the COMMIT that stored its message. */
 #ifndef P2PGRID_TANGLE_H
 #define P2PGRID_TANGLE_H
 
@@ -44,9 +47,11 @@ typedef int (*pg_tx_confirm_fn)(void *ctx, uint32_t milestone_index, const uint8
  * What happened in the Tangle, told to an optional sink (pg_tangle_config
  * on_event) so that a node can publish it (e.g. over MQTT) without polling.
  *
- * Rule: the sink is called on the thread that submitted, AFTER the submit's
- * SQLite transaction committed (a rolled-back submit tells nothing), while
- * the Tangle's lock is still held. So events arrive in one total order, the
+ * Rule: the sink is called AFTER the submit's SQLite transaction committed
+ * (a rolled-back submit tells nothing), while the Tangle's lock is still
+ * held, on the thread that submitted or, when submits were grouped into one
+ * commit, on the thread that led the group (the events of its messages in
+ * queue order, each message's events together). So events arrive in one total order, the
  * order of the commits, and nothing in them is ever undone. The sink must
  * not call any pg_tangle_* function (it would deadlock), must not block and
  * should be quick: copy what it needs and return. Pointers in the event are

@@ -951,18 +951,24 @@ static int match_bill(pg_gridop *g, const open_bill *b, pg_diag *d) {
 
 /* What the transfer that made an output is: its reference (indexation) and
  * whether we made it ourselves (our remainders, payouts, dust allowance,
- * the genesis). */
-static void classify_output(pg_gridop *g, const pg_output_info *oi, char ref[PG_GRID_MAX_REFERENCE + 1],
-                            bool *ours) {
+ * the genesis). false (cd says why) when the node did not answer: nothing is
+ * known then, the output waits for the next scan — booking it as ours would
+ * lose a payment whose message the node could not give at that moment (a
+ * node killed in the middle of a scan). */
+static bool classify_output(pg_gridop *g, const pg_output_info *oi,
+                            char ref[PG_GRID_MAX_REFERENCE + 1], bool *ours, pg_diag *cd) {
   pg_entity *e = &g->e;
   pg_buf raw;
   pg_buf_init(&raw, PG_MSG_MAX_LEN);
   pg_message m;
-  pg_diag cd = {{0}};
   ref[0] = '\0';
   *ours = true; /* not a message: the genesis snapshot */
-  if (pg_client_get_raw(e->client, oi->message_id, &raw, &cd) == PG_OK &&
-      pg_message_parse(raw.data, raw.len, &m, NULL) == PG_OK) {
+  int rc = pg_client_get_raw(e->client, oi->message_id, &raw, cd);
+  if (rc != PG_OK && rc != PG_ERR_NOT_FOUND) {
+    pg_buf_free(&raw);
+    return false;
+  }
+  if (rc == PG_OK && pg_message_parse(raw.data, raw.len, &m, NULL) == PG_OK) {
     if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
       const pg_transaction *tx = m.u.transaction;
       *ours = false;
@@ -981,6 +987,7 @@ static void classify_output(pg_gridop *g, const pg_output_info *oi, char ref[PG_
     pg_message_clear(&m);
   }
   pg_buf_free(&raw);
+  return true;
 }
 
 /* Every unspent output on our address (the ledger: confirmed by a
@@ -1022,7 +1029,10 @@ static int scan_outputs(pg_gridop *g, pg_diag *d) {
     pg_output_info oi;
     if (pg_client_output(e->client, ids[i], &oi, &cd) != PG_OK) continue;
     bool ours = false, booked = false;
-    classify_output(g, &oi, ref, &ours);
+    if (!classify_output(g, &oi, ref, &ours, &cd)) {
+      pg_entity_problem(e, "node_failures", "payment lookup: %s", cd.msg);
+      break; /* the rest at the next scan */
+    }
     pg_hex_encode(oi.message_id, 32, mhex);
     open_bill b = {0};
     bool is_bill = false;

@@ -114,9 +114,14 @@ typedef struct wf_result {
   size_t referenced;
   size_t unhooked; /* transactions marked conflicting for want of a hook */
   bool notes;       /* note every referenced message for the event sink */
+  bool dry;         /* the coordinator's dry run: referenced_by is not written */
+  pg_tg_memo seen;  /* messages this walk applied (skipped without a row read) */
 } wf_result;
 
-static void wf_result_free(wf_result *r) { free(r->included); }
+static void wf_result_free(wf_result *r) {
+  free(r->included);
+  pg_tg_memo_free(&r->seen);
+}
 
 static int set_referenced(pg_tangle *t, const uint8_t id[PG_ID_LEN], uint32_t index, int inclusion,
                           uint8_t reason, pg_diag *d) {
@@ -167,7 +172,8 @@ static int wf_apply(pg_tangle *t, uint32_t index, const wf_frame *f, wf_result *
       res->unhooked++;
     }
   }
-  if ((rc = set_referenced(t, f->id, index, inclusion, reason, d))) return rc;
+  if (pg_tg_memo_add(&res->seen, f->id)) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (!res->dry && (rc = set_referenced(t, f->id, index, inclusion, reason, d))) return rc;
   res->referenced++;
   if (res->notes) {
     pg_tg_note n = {.kind = PG_TANGLE_EV_REFERENCED, .np = f->np, .inclusion = (uint8_t)inclusion,
@@ -207,7 +213,7 @@ static int white_flag(pg_tangle *t, uint32_t index, const uint8_t *root_parents,
     if (f->next < f->np) {
       uint8_t p[PG_ID_LEN];
       memcpy(p, f->parents[f->next++], PG_ID_LEN);
-      if (pg_tg_is_sep(p)) continue;
+      if (pg_tg_is_sep(p) || pg_tg_memo_has(&res->seen, p)) continue; /* SEP, or applied */
       pg_tg_row row;
       rc = pg_tg_get_row(&t->store, p, &row, d);
       if (rc == PG_ERR_NOT_FOUND) {
@@ -389,10 +395,12 @@ static int submit_built(pg_tangle *t, const uint8_t *parents, size_t np, const u
 
 /* Inclusion Merkle root for a milestone with these parents: a white-flag
  * dry run inside a savepoint that is rolled back (the ledger hook books into
- * the same database, so its writes vanish too). Lock held. */
+ * the same database, so its writes vanish too). It does not mark messages
+ * referenced: the walk's own set of applied messages (wf_result.seen) is
+ * what skips them, in the real run too. Lock held. */
 static int dry_run_root(pg_tangle *t, uint32_t index, const uint8_t *parents, size_t np,
                         uint8_t root[PG_ID_LEN], pg_diag *d) {
-  wf_result res = {0};
+  wf_result res = {.dry = true};
   int rc = pg_tg_exec(&t->store, ST_SAVEPOINT, d);
   if (rc) return rc;
   rc = white_flag(t, index, parents, np, &res, d);

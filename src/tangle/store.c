@@ -36,8 +36,8 @@ static const char *const SQL[ST_COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT pg_tg_dry",
     [ST_ROLLBACK_TO] = "ROLLBACK TO pg_tg_dry",
     [ST_RELEASE] = "RELEASE pg_tg_dry",
-    [ST_INSERT_MSG] = "INSERT INTO messages(id, raw, arrival_ms, solid, milestone_index, payload_type)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_INSERT_MSG] = "INSERT INTO messages(id, raw, arrival_ms, solid, milestone_index, payload_type,"
+                      " omrsi, ymrsi, mrsi_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_GET_ROW] = "SELECT solid, referenced_by, milestone_index, inclusion, conflict_reason,"
                    " arrival_ms, payload_type, omrsi, ymrsi, mrsi_at FROM messages WHERE id = ?1",
     [ST_GET_RAW] = "SELECT raw FROM messages WHERE id = ?1",
@@ -201,7 +201,7 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_di
   snprintf(s->path, n, "%s/tangle.db", dir);
 
   if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      NULL) != SQLITE_OK) {
+                      pg_tg_walbuf_vfs()) != SQLITE_OK) {
     rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", s->path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory");
     goto fail;
@@ -212,8 +212,10 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_di
   }
   char *err = NULL;
   /* NORMAL for ordinary messages; transactions that may confirm a milestone
-   * switch to FULL (store.h) */
-  if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &err) !=
+   * switch to FULL (store.h). Cache and checkpoint sizes: store.h. */
+  if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                 " PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384;"
+                                 " PRAGMA mmap_size=268435456;", NULL, NULL, &err) !=
       SQLITE_OK) {
     rc = pg_fail(d, PG_ERR_DB, "%s: cannot enable WAL: %s", s->path, err ? err : "?");
     sqlite3_free(err);

@@ -17,7 +17,9 @@
  * solidification it causes and any milestone confirmations that follow. The
  * in-memory state (counters, milestone indexes) is restored when the
  * transaction fails; tip-set changes are queued and applied after commit. */
+#include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "p2pgrid/hash.h"
@@ -183,6 +185,14 @@ int pg_tangle_open(const pg_tangle_config *c, pg_tangle **out, pg_diag *d) {
   t->network_id = pg_network_id(t->network_name);
   pthread_mutex_init(&t->mu, NULL);
   pthread_mutex_init(&t->coo_mu, NULL);
+  pthread_mutex_init(&t->gc_mu, NULL);
+  pthread_cond_init(&t->gc_cv, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&t->gc_lead_cv, &ca);
+  pthread_condattr_destroy(&ca);
+  pg_tg_rng_seed(t);
 
   int rc = pg_tg_store_open(&t->store, t->data_dir, t->network_name, d);
   if (rc) goto fail;
@@ -204,7 +214,11 @@ void pg_tangle_close(pg_tangle *t) {
   pg_tg_store_close(&t->store);
   pthread_mutex_destroy(&t->mu);
   pthread_mutex_destroy(&t->coo_mu);
+  pthread_mutex_destroy(&t->gc_mu);
+  pthread_cond_destroy(&t->gc_cv);
+  pthread_cond_destroy(&t->gc_lead_cv);
   free(t->tips);
+  free(t->cand);
   free(t->ev);
   free(t->notes);
   free(t->data_dir);
@@ -269,17 +283,17 @@ static void solid_meta(pg_msg_meta *meta, const uint8_t id[PG_ID_LEN], uint8_t n
 
 /* Tells cfg.on_event what the committed submit of (bytes, id) did, in the
  * order tangle.h promises. Lock held. */
-static void tell_events(pg_tangle *t, const uint8_t *bytes, size_t len, const uint8_t id[PG_ID_LEN],
-                        uint32_t lmi_before) {
-  pg_tangle_event ev = {.kind = PG_TANGLE_EV_MESSAGE, .id = id, .raw = bytes, .raw_len = len};
+static void tell_events(pg_tangle *t, const pg_tg_job *j) {
+  pg_tangle_event ev = {.kind = PG_TANGLE_EV_MESSAGE, .id = j->id, .raw = j->bytes,
+                        .raw_len = j->len};
   t->cfg.on_event(t->cfg.on_event_ctx, &ev);
-  if (t->st.lmi > lmi_before) {
-    ev = (pg_tangle_event){.kind = PG_TANGLE_EV_MILESTONE_LATEST, .id = id,
-                           .ms_index = t->st.lmi, .ms_timestamp = t->st.lmi_ts};
+  if (j->lmi_after > j->lmi_before) {
+    ev = (pg_tangle_event){.kind = PG_TANGLE_EV_MILESTONE_LATEST, .id = j->id,
+                           .ms_index = j->lmi_after, .ms_timestamp = j->lmi_ts_after};
     t->cfg.on_event(t->cfg.on_event_ctx, &ev);
   }
   pg_msg_meta meta;
-  for (size_t e = 0; e < t->nev; e++) {
+  for (size_t e = j->ev0; e < j->ev1; e++) {
     const pg_tg_event *s = &t->ev[e];
     int score = pg_tg_score(t, s->omrsi, s->ymrsi);
     solid_meta(&meta, s->id, s->np, (const uint8_t(*)[PG_ID_LEN])s->parents);
@@ -288,7 +302,7 @@ static void tell_events(pg_tangle *t, const uint8_t *bytes, size_t len, const ui
     ev = (pg_tangle_event){.kind = PG_TANGLE_EV_SOLID, .id = meta.id, .meta = &meta};
     t->cfg.on_event(t->cfg.on_event_ctx, &ev);
   }
-  for (size_t i = 0; i < t->nnotes; i++) {
+  for (size_t i = j->note0; i < j->note1; i++) {
     const pg_tg_note *n = &t->notes[i];
     if (n->kind == PG_TANGLE_EV_MILESTONE_CONFIRMED) {
       ev = (pg_tangle_event){.kind = PG_TANGLE_EV_MILESTONE_CONFIRMED, .id = n->id,
@@ -402,27 +416,33 @@ static int count_query(pg_tangle *t, int which, const uint8_t *blob1, size_t len
 
 static const uint8_t SEP[PG_ID_LEN] = {0};
 
-/* Marks id solid and walks to the children that become solid with it. */
-static int solidify(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_diag *d) {
+/* Marks an unsolid stored message solid: its event (parents, OMRSI/YMRSI)
+ * and whether it is a milestone candidate. */
+static int mark_solid(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool *has_ms, pg_diag *d) {
+  pg_tg_event ev;
+  pg_tg_row row;
+  int rc;
+  memcpy(ev.id, id, PG_ID_LEN);
+  if ((rc = exec_id(t, ST_SET_SOLID, id, d, "marking solid"))) return rc;
+  t->st.unsolid--;
+  if ((rc = pg_tg_get_parents(&t->store, id, ev.parents, &ev.np, d))) return rc;
+  if ((rc = pg_tg_mrsi(t, id, true, NULL, &ev.omrsi, &ev.ymrsi, d))) return rc;
+  if ((rc = pg_tg_get_row(&t->store, id, &row, d))) return rc;
+  if (row.milestone_index) *has_ms = true;
+  if (event_push(t, &ev)) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  return PG_OK;
+}
+
+/* Walks from id, which just became solid (stored solid, its event pushed
+ * by the caller), to the children that become solid with it, then confirms
+ * what milestones that makes possible. has_ms: id is a milestone candidate. */
+static int solidify(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool has_ms, pg_diag *d) {
   id_list q = {0}, kids = {0};
-  bool has_ms = false;
   int rc = id_list_push(&q, id);
   if (rc) return pg_fail(d, rc, "out of memory");
   for (size_t i = 0; i < q.n && rc == PG_OK; i++) {
     const uint8_t *cur = q.ids[i];
-    pg_tg_event ev;
-    pg_tg_row row;
-    memcpy(ev.id, cur, PG_ID_LEN);
-    if ((rc = exec_id(t, ST_SET_SOLID, cur, d, "marking solid"))) break;
-    t->st.unsolid--;
-    if ((rc = pg_tg_get_parents(&t->store, cur, ev.parents, &ev.np, d))) break;
-    if ((rc = pg_tg_mrsi(t, cur, true, NULL, &ev.omrsi, &ev.ymrsi, d))) break;
-    if ((rc = pg_tg_get_row(&t->store, cur, &row, d))) break;
-    if (row.milestone_index) has_ms = true;
-    if (event_push(t, &ev)) {
-      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-      break;
-    }
+    if (i > 0 && (rc = mark_solid(t, cur, &has_ms, d))) break;
     kids.n = 0;
     if ((rc = ids_query(t, ST_UNSOLID_CHILDREN, cur, -1, NULL, &kids, d, "listing children"))) break;
     for (size_t k = 0; k < kids.n; k++) {
@@ -453,15 +473,24 @@ static int insert_index(pg_tangle *t, const uint8_t *ix, size_t len, const uint8
   return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(&t->store, d, "inserting index row");
 }
 
+/* OMRSI/YMRSI a message is stored with (mrsi_at 0: not computed). */
+typedef struct mrsi_vals {
+  uint32_t o, y, at;
+} mrsi_vals;
+
 static int store_message(pg_tangle *t, const uint8_t *bytes, size_t len, const pg_message *m,
-                         const uint8_t id[PG_ID_LEN], uint64_t now, pg_diag *d) {
+                         const uint8_t id[PG_ID_LEN], uint64_t now, bool solid,
+                         const mrsi_vals *mv, pg_diag *d) {
   uint32_t ms_index = m->payload_type == PG_PAYLOAD_MILESTONE ? m->u.milestone.index : 0;
   sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_INSERT_MSG);
   if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK ||
       sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC) != SQLITE_OK ||
       sqlite3_bind_int64(st, 3, (sqlite3_int64)now) != SQLITE_OK ||
-      sqlite3_bind_int(st, 4, 0) != SQLITE_OK || sqlite3_bind_int64(st, 5, ms_index) != SQLITE_OK ||
-      sqlite3_bind_int(st, 6, m->payload_type) != SQLITE_OK)
+      sqlite3_bind_int(st, 4, solid) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 5, ms_index) != SQLITE_OK ||
+      sqlite3_bind_int(st, 6, m->payload_type) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 7, mv->o) != SQLITE_OK || sqlite3_bind_int64(st, 8, mv->y) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 9, mv->at) != SQLITE_OK)
     return pg_tg_db_fail(&t->store, d, "binding message");
   int step = sqlite3_step(st);
   sqlite3_reset(st);
@@ -489,7 +518,7 @@ static int store_message(pg_tangle *t, const uint8_t *bytes, size_t len, const p
   if (rc) return rc;
 
   t->st.messages++;
-  t->st.unsolid++; /* until solidify() says otherwise */
+  if (!solid) t->st.unsolid++;
   t->st.new_since_confirm++;
   if (ms_index > t->st.lmi) {
     t->st.lmi = ms_index;
@@ -498,83 +527,236 @@ static int store_message(pg_tangle *t, const uint8_t *bytes, size_t len, const p
   return PG_OK;
 }
 
-int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len, const pg_message *m,
-                        const uint8_t id[PG_ID_LEN], bool *is_new, pg_diag *d) {
-  pg_tg_row row;
-  int rc = pg_tg_get_row(&t->store, id, &row, d);
-  if (rc == PG_OK) {
-    if (is_new) *is_new = false;
-    return PG_OK;
+/* Stores one new message (inside the batch transaction): solid right away
+ * when every parent is, with its OMRSI/YMRSI, then the children it makes
+ * solid and the milestones that follow. */
+static int store_one(pg_tangle *t, const pg_tg_job *j, uint64_t now, pg_diag *d) {
+  const pg_message *m = j->m;
+  pg_tg_row rows[PG_MSG_MAX_PARENTS]; /* the parents' rows, reused for OMRSI/YMRSI */
+  bool solid = true;
+  int rc = PG_OK;
+  for (int i = 0; i < m->parents_count && solid; i++) {
+    const uint8_t *p = m->parents + (size_t)i * PG_ID_LEN;
+    if (pg_tg_is_sep(p)) continue;
+    rc = pg_tg_get_row(&t->store, p, &rows[i], d);
+    if (rc == PG_ERR_NOT_FOUND || (rc == PG_OK && !rows[i].solid))
+      solid = false;
+    else if (rc)
+      return rc;
   }
-  if (rc != PG_ERR_NOT_FOUND) return rc;
+  if (!solid && t->st.unsolid >= t->cfg.unsolid_max)
+    return pg_fail(d, PG_ERR_UNAVAILABLE, "solidifier full (%llu unsolid messages waiting for parents)",
+                   (unsigned long long)t->st.unsolid);
+  mrsi_vals mv = {0, 0, 0};
+  pg_tg_event ev;
+  if (solid) {
+    bool complete;
+    if ((rc = pg_tg_mrsi_new(t, j->id, m->parents, m->parents_count, rows, &mv.o, &mv.y,
+                             &complete, d)))
+      return rc;
+    mv.at = complete ? t->st.cmi + 1 : 0;
+    memcpy(ev.id, j->id, PG_ID_LEN);
+    ev.np = m->parents_count;
+    memcpy(ev.parents, m->parents, (size_t)m->parents_count * PG_ID_LEN);
+    ev.omrsi = mv.o;
+    ev.ymrsi = mv.y;
+  }
+  if ((rc = store_message(t, j->bytes, j->len, m, j->id, now, solid, &mv, d))) return rc;
+  if (!solid) return PG_OK;
+  if (event_push(t, &ev)) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  return solidify(t, j->id, m->payload_type == PG_PAYLOAD_MILESTONE, d);
+}
 
+/* ---- group commit ----------------------------------------------------------
+ * Submits queue up (gc_mu); whoever finds no leader becomes it, takes the
+ * queue (up to BATCH_MAX) and stores it in ONE transaction under mu, each
+ * message inside its own savepoint so a refused one leaves the others alone.
+ * Every submitter is answered only after that COMMIT: what pg_tangle_submit
+ * reports stored is committed (WAL; see store.h for fsync). Submits that
+ * arrive meanwhile form the next group. A submitter announces itself when it
+ * starts (pg_tangle_submit; pg_tangle_attach when it does no proof of work);
+ * a new leader waits at most GC_WAIT_US for announced ones still on their way
+ * to the queue, so concurrent submits share a commit. A lone submitter never
+ * waits. */
+#define BATCH_MAX 64
+#define GC_WAIT_US 300
+#define BATCH_RESTART 1 /* the batch needs synchronous=FULL: run it again */
+
+static void batch_rollback(pg_tangle *t) {
+  if (sqlite3_get_autocommit(t->store.db)) return;
+  pg_diag ignored;
+  if (pg_tg_exec(&t->store, ST_ROLLBACK, &ignored))
+    pg_log_error(PG_TG_LOG, "rollback failed: %s", ignored.msg);
+}
+
+/* One job inside the open batch transaction. BATCH_RESTART when it would
+ * need synchronous=FULL and full is off; a negative error aborts the batch. */
+static int batch_job(pg_tangle *t, pg_tg_job *j, bool full, bool single, uint64_t now, pg_diag *d) {
+  pg_tg_row row;
+  j->ev0 = j->ev1 = t->nev;
+  j->note0 = j->note1 = t->nnotes;
+  j->lmi_before = j->lmi_after = t->st.lmi;
+  j->is_new = false;
+  int rc = pg_tg_get_row(&t->store, j->id, &row, d);
+  if (rc == PG_OK) return j->rc = PG_OK; /* already stored: idempotent */
+  if (rc != PG_ERR_NOT_FOUND) return rc;
   /* Durability: a transaction that may confirm a milestone commits with
    * synchronous=FULL (store.h). Confirmation happens only in solidify()
    * walking to a milestone, i.e. when this message is a milestone or has
    * children that arrived before it. */
-  int64_t waiting = 0;
-  if (m->payload_type != PG_PAYLOAD_MILESTONE &&
-      (rc = count_query(t, ST_CHILDREN_COUNT, id, PG_ID_LEN, NULL, &waiting, d,
-                        "counting children")))
+  if (!full) {
+    int64_t waiting = 0;
+    if ((rc = count_query(t, ST_CHILDREN_COUNT, j->id, PG_ID_LEN, NULL, &waiting, d,
+                          "counting children")))
+      return rc;
+    if (waiting > 0) return BATCH_RESTART;
+  }
+  pg_tg_state saved = t->st;
+  bool confirmed = t->ev_confirmed;
+  if (!single && (rc = pg_tg_exec(&t->store, ST_SAVEPOINT, d))) return rc;
+  j->rc = store_one(t, j, now, j->d);
+  if (j->rc == PG_OK) {
+    j->is_new = true;
+    j->ev1 = t->nev;
+    j->note1 = t->nnotes;
+    j->lmi_after = t->st.lmi;
+    j->lmi_ts_after = t->st.lmi_ts;
+    return single ? PG_OK : pg_tg_exec(&t->store, ST_RELEASE, d);
+  }
+  if (single) return j->rc; /* the caller rolls the whole transaction back */
+  t->st = saved;
+  t->nev = j->ev0;
+  t->nnotes = j->note0;
+  t->ev_confirmed = confirmed;
+  if ((rc = pg_tg_exec(&t->store, ST_ROLLBACK_TO, d)) || (rc = pg_tg_exec(&t->store, ST_RELEASE, d)))
     return rc;
-  bool full = m->payload_type == PG_PAYLOAD_MILESTONE || waiting > 0;
-  if (full && (rc = pg_tg_store_set_full(&t->store, true, d))) return rc;
+  return PG_OK;
+}
 
+/* Stores jobs[0..n) in one transaction; BATCH_RESTART or an error that
+ * fails every job (in d), else PG_OK with each job's own rc. */
+static int batch_try(pg_tangle *t, pg_tg_job **jobs, size_t n, bool full, pg_diag *d) {
   pg_tg_state saved = t->st;
   t->nev = 0;
   t->nnotes = 0;
   t->ev_confirmed = false;
-  if ((rc = pg_tg_exec(&t->store, ST_BEGIN, d))) goto fail;
+  int rc = pg_tg_exec(&t->store, ST_BEGIN, d);
   uint64_t now = pg_tg_now(t);
-  if ((rc = purge_unsolid(t, now, d))) goto fail;
-
-  bool solid = true;
-  for (int i = 0; i < m->parents_count && solid; i++) {
-    const uint8_t *p = m->parents + (size_t)i * PG_ID_LEN;
-    if (pg_tg_is_sep(p)) continue;
-    rc = pg_tg_get_row(&t->store, p, &row, d);
-    if (rc == PG_ERR_NOT_FOUND || (rc == PG_OK && !row.solid))
-      solid = false;
-    else if (rc)
-      goto fail;
+  if (rc == PG_OK) rc = purge_unsolid(t, now, d);
+  for (size_t i = 0; i < n && rc == PG_OK; i++) rc = batch_job(t, jobs[i], full, n == 1, now, d);
+  if (rc == PG_OK) rc = pg_tg_exec(&t->store, ST_COMMIT, d);
+  if (rc != PG_OK) {
+    batch_rollback(t);
+    t->st = saved;
+    t->nev = 0;
+    t->nnotes = 0;
+    t->ev_confirmed = false;
+    return rc;
   }
-  rc = PG_OK;
-  if (!solid && t->st.unsolid >= t->cfg.unsolid_max) {
-    rc = pg_fail(d, PG_ERR_UNAVAILABLE, "solidifier full (%llu unsolid messages waiting for parents)",
-                 (unsigned long long)t->st.unsolid);
-    goto fail;
-  }
-  if ((rc = store_message(t, bytes, len, m, id, now, d))) goto fail;
-  if (solid && (rc = solidify(t, id, d))) goto fail;
-  if ((rc = pg_tg_exec(&t->store, ST_COMMIT, d))) goto fail;
-  if (t->ev_confirmed && !full) /* cannot happen: see above */
+  if (t->ev_confirmed && !full) /* cannot happen: see batch_job */
     pg_log_error(PG_TG_LOG, "a milestone was confirmed by a commit without synchronous=FULL");
-
   pg_tg_tips_apply_events(t);
   if (t->ev_confirmed) pg_tg_tips_refresh(t);
-  if (t->cfg.on_event) tell_events(t, bytes, len, id, saved.lmi);
+  if (t->cfg.on_event)
+    for (size_t i = 0; i < n; i++)
+      if (jobs[i]->is_new && jobs[i]->rc == PG_OK) tell_events(t, jobs[i]);
   t->nev = 0;
   t->nnotes = 0;
-  if (is_new) *is_new = true;
-  rc = PG_OK;
-  goto out;
-fail:
-  if (!sqlite3_get_autocommit(t->store.db)) {
-    pg_diag ignored;
-    if (pg_tg_exec(&t->store, ST_ROLLBACK, &ignored))
-      pg_log_error(PG_TG_LOG, "rollback failed: %s", ignored.msg);
+  return PG_OK;
+}
+
+/* Runs one group (mu held): FULL from the start when it holds a milestone,
+ * and once more with FULL when a message turns out to have waiting children. */
+static void run_batch(pg_tangle *t, pg_tg_job **jobs, size_t n) {
+  bool full = false;
+  for (size_t i = 0; i < n; i++)
+    if (jobs[i]->m->payload_type == PG_PAYLOAD_MILESTONE) full = true;
+  pg_diag bd;
+  pg_diag_clear(&bd);
+  int rc;
+  for (;;) {
+    for (size_t i = 0; i < n; i++) jobs[i]->rc = PG_OK;
+    if (full && (rc = pg_tg_store_set_full(&t->store, true, &bd))) break;
+    rc = batch_try(t, jobs, n, full, &bd);
+    if (full) {
+      pg_diag ignored;
+      if (pg_tg_store_set_full(&t->store, false, &ignored))
+        pg_log_error(PG_TG_LOG, "cannot return to synchronous=NORMAL: %s", ignored.msg);
+    }
+    if (rc != BATCH_RESTART || full) break;
+    full = true;
   }
-  t->st = saved;
-  t->nev = 0;
-  t->nnotes = 0;
-  t->ev_confirmed = false;
-out:
-  if (full) {
-    pg_diag ignored;
-    if (pg_tg_store_set_full(&t->store, false, &ignored))
-      pg_log_error(PG_TG_LOG, "cannot return to synchronous=NORMAL: %s", ignored.msg);
+  if (rc == BATCH_RESTART) rc = pg_fail(&bd, PG_ERR_STATE, "tangle: group commit did not settle");
+  if (rc == PG_OK) return;
+  for (size_t i = 0; i < n; i++) {
+    jobs[i]->is_new = false;
+    if (n > 1 || jobs[i]->rc == PG_OK) {
+      jobs[i]->rc = rc;
+      if (jobs[i]->d) *jobs[i]->d = bd;
+    }
   }
-  return rc;
+}
+
+/* A submit on its way to the queue (+1), or one that got there or gave up (-1). */
+static void gc_announce(pg_tangle *t, int delta) {
+  pthread_mutex_lock(&t->gc_mu);
+  t->gc_coming = (size_t)((long)t->gc_coming + delta);
+  if (delta < 0) pthread_cond_signal(&t->gc_lead_cv);
+  pthread_mutex_unlock(&t->gc_mu);
+}
+
+/* The new leader's bounded wait for announced submits (gc_mu held). */
+static void gc_gather(pg_tangle *t) {
+  if (t->gc_coming == 0 || t->gc_queued >= BATCH_MAX) return;
+  struct timespec dl;
+  clock_gettime(CLOCK_MONOTONIC, &dl);
+  dl.tv_nsec += GC_WAIT_US * 1000L;
+  if (dl.tv_nsec >= 1000000000L) {
+    dl.tv_sec++;
+    dl.tv_nsec -= 1000000000L;
+  }
+  while (t->gc_coming > 0 && t->gc_queued < BATCH_MAX)
+    if (pthread_cond_timedwait(&t->gc_lead_cv, &t->gc_mu, &dl) == ETIMEDOUT) break;
+}
+
+/* Queues j (announced by the caller) and waits until a leader (possibly
+ * this thread) has run it. */
+static void group_submit(pg_tangle *t, pg_tg_job *j) {
+  pg_tg_job *batch[BATCH_MAX];
+  pthread_mutex_lock(&t->gc_mu);
+  j->next = NULL;
+  if (t->gc_tail)
+    t->gc_tail->next = j;
+  else
+    t->gc_head = j;
+  t->gc_tail = j;
+  t->gc_queued++;
+  t->gc_coming--;
+  pthread_cond_signal(&t->gc_lead_cv);
+  while (!j->done) {
+    if (t->gc_leader) {
+      pthread_cond_wait(&t->gc_cv, &t->gc_mu);
+      continue;
+    }
+    t->gc_leader = true;
+    gc_gather(t);
+    size_t n = 0;
+    while (t->gc_head && n < BATCH_MAX) {
+      batch[n++] = t->gc_head;
+      t->gc_head = t->gc_head->next;
+      t->gc_queued--;
+    }
+    if (!t->gc_head) t->gc_tail = NULL;
+    pthread_mutex_unlock(&t->gc_mu);
+    pthread_mutex_lock(&t->mu);
+    run_batch(t, batch, n);
+    pthread_mutex_unlock(&t->mu);
+    pthread_mutex_lock(&t->gc_mu);
+    for (size_t i = 0; i < n; i++) batch[i]->done = true;
+    t->gc_leader = false;
+    pthread_cond_broadcast(&t->gc_cv);
+  }
+  pthread_mutex_unlock(&t->gc_mu);
 }
 
 /* The entry checks on parsed bytes: network id, PoW, milestone signatures. */
@@ -600,22 +782,36 @@ int pg_tangle_check(pg_tangle *t, const uint8_t *bytes, size_t len, pg_diag *d) 
   return rc;
 }
 
-int pg_tangle_submit(pg_tangle *t, const uint8_t *bytes, size_t len, uint8_t id_out[PG_ID_LEN],
-                     bool *is_new, pg_diag *d) {
+/* pg_tangle_submit for a caller that has announced itself (gc_announce). */
+static int submit_announced(pg_tangle *t, const uint8_t *bytes, size_t len,
+                            uint8_t id_out[PG_ID_LEN], bool *is_new, pg_diag *d) {
   pg_message m;
   uint8_t id[PG_ID_LEN];
   if (is_new) *is_new = false;
   int rc = pg_message_parse(bytes, len, &m, d);
-  if (rc) return rc;
+  if (rc) {
+    gc_announce(t, -1);
+    return rc;
+  }
   pg_message_id(bytes, len, id);
   if (id_out) memcpy(id_out, id, PG_ID_LEN);
-  if ((rc = entry_checks(t, bytes, len, &m, d))) goto out;
-  pthread_mutex_lock(&t->mu);
-  rc = pg_tg_submit_locked(t, bytes, len, &m, id, is_new, d);
-  pthread_mutex_unlock(&t->mu);
+  if ((rc = entry_checks(t, bytes, len, &m, d))) {
+    gc_announce(t, -1);
+    goto out;
+  }
+  pg_tg_job job = {.bytes = bytes, .len = len, .m = &m, .id = id, .d = d};
+  group_submit(t, &job);
+  rc = job.rc;
+  if (is_new) *is_new = rc == PG_OK && job.is_new;
 out:
   pg_message_clear(&m);
   return rc;
+}
+
+int pg_tangle_submit(pg_tangle *t, const uint8_t *bytes, size_t len, uint8_t id_out[PG_ID_LEN],
+                     bool *is_new, pg_diag *d) {
+  gc_announce(t, +1);
+  return submit_announced(t, bytes, len, id_out, is_new, d);
 }
 
 /* ---- attach --------------------------------------------------------------- */
@@ -646,6 +842,9 @@ int pg_tangle_attach(pg_tangle *t, const pg_message_draft *draft, atomic_bool *c
   pg_buf msg;
   pg_buf_init(&msg, PG_MSG_MAX_LEN);
   int rc = PG_OK;
+  /* announced early (group commit) unless proof of work makes it slow */
+  bool early = draft->has_nonce || t->cfg.min_pow_score == 0;
+  if (early) gc_announce(t, +1);
   if (draft->has_network_id && draft->network_id != t->network_id) {
     rc = pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
                  (unsigned long long)draft->network_id, (unsigned long long)t->network_id,
@@ -676,8 +875,11 @@ int pg_tangle_attach(pg_tangle *t, const pg_message_draft *draft, atomic_bool *c
       goto out;
     }
   }
-  rc = pg_tangle_submit(t, msg.data, msg.len, id_out, NULL, d);
+  if (!early) gc_announce(t, +1);
+  early = false; /* submit_announced takes the announcement over */
+  rc = submit_announced(t, msg.data, msg.len, id_out, NULL, d);
 out:
+  if (early) gc_announce(t, -1);
   pg_buf_free(&msg);
   return rc;
 }

@@ -63,8 +63,37 @@ typedef struct pg_tg_note {
   uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
 } pg_tg_note;
 
+/* One submit waiting for a group commit (tangle.c). Lives on the submitting
+ * thread's stack; the leader fills rc, is_new, *d and sets done. */
+typedef struct pg_tg_job {
+  const uint8_t *bytes;
+  size_t len;
+  const pg_message *m;
+  const uint8_t *id;
+  pg_diag *d; /* may be NULL */
+  int rc;
+  bool is_new, done;
+  uint32_t lmi_before, lmi_after; /* for the MILESTONE_LATEST event */
+  uint64_t lmi_ts_after;
+  size_t ev0, ev1;         /* its SOLID events: t->ev[ev0..ev1) */
+  size_t note0, note1;     /* its notes: t->notes[note0..note1) */
+  struct pg_tg_job *next;
+} pg_tg_job;
+
 struct pg_tangle {
   pthread_mutex_t mu;
+  /* group commit (tangle.c): submits queue here; one leader at a time
+   * stores a whole queue in one transaction. gc_mu is never taken while
+   * holding mu. */
+  pthread_mutex_t gc_mu;
+  pthread_cond_t gc_cv;      /* a group is done */
+  pthread_cond_t gc_lead_cv; /* a submit was queued or gave up (the gathering leader) */
+  pg_tg_job *gc_head, *gc_tail;
+  size_t gc_queued;          /* jobs in the queue */
+  size_t gc_coming;          /* announced submits not queued yet */
+  bool gc_leader;
+  uint64_t rng[4];       /* tip selection draws (tips.c), under mu */
+  size_t *cand, capcand; /* tips_pick scratch, under mu */
   pthread_mutex_t coo_mu; /* serialises pg_tangle_issue_milestone */
   pg_tangle_config cfg;   /* strings point at the owned copies below */
   char *data_dir, *network_name, *hrp;
@@ -101,12 +130,26 @@ typedef struct pg_tg_memo {
   size_t cap, n;
 } pg_tg_memo;
 void pg_tg_memo_free(pg_tg_memo *m);
+/* As a set of ids: membership, and adding (PG_ERR_NOMEM). */
+bool pg_tg_memo_has(const pg_tg_memo *m, const uint8_t id[PG_ID_LEN]);
+PG_NODISCARD int pg_tg_memo_add(pg_tg_memo *m, const uint8_t id[PG_ID_LEN]);
 
 int pg_tg_score(const pg_tangle *t, uint32_t omrsi, uint32_t ymrsi);
 /* OMRSI/YMRSI of id against the current confirmed index. write_back stores
  * recomputed values (only inside a write transaction). memo may be NULL. */
 PG_NODISCARD int pg_tg_mrsi(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool write_back,
                             pg_tg_memo *memo, uint32_t *o, uint32_t *y, pg_diag *d);
+/* OMRSI/YMRSI of a message that is not stored yet, from its parents; writes
+ * back recomputed values of its ancestors (inside a write transaction).
+ * rows: the parents' rows as just read (entry i for parent i; unused for the
+ * SEP), or NULL to read them. *complete false when the walk hit the visit cap
+ * (values 0: store them with mrsi_at 0, as for any message whose walk
+ * stopped there). */
+PG_NODISCARD int pg_tg_mrsi_new(pg_tangle *t, const uint8_t id[PG_ID_LEN], const uint8_t *parents,
+                                uint8_t np, const pg_tg_row *rows, uint32_t *o, uint32_t *y,
+                                bool *complete, pg_diag *d);
+/* Seeds the tip selection generator (open). */
+void pg_tg_rng_seed(pg_tangle *t);
 /* Applies the pending events (after commit). */
 void pg_tg_tips_apply_events(pg_tangle *t);
 /* Recomputes tip scores after a confirmation and drops lazy tips. */
@@ -135,10 +178,5 @@ PG_NODISCARD int pg_tg_confirm_pending(pg_tangle *t, pg_diag *d);
 
 /* Appends a note for the event sink (PG_ERR_NOMEM). */
 PG_NODISCARD int pg_tg_note_push(pg_tangle *t, const pg_tg_note *n);
-
-/* Submit with the lock held; used by submit and the coordinator. */
-PG_NODISCARD int pg_tg_submit_locked(pg_tangle *t, const uint8_t *bytes, size_t len,
-                                     const pg_message *m, const uint8_t id[PG_ID_LEN],
-                                     bool *is_new, pg_diag *d);
 
 #endif

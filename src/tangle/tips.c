@@ -83,6 +83,12 @@ static int memo_put(pg_tg_memo *m, const uint8_t id[PG_ID_LEN], uint32_t o, uint
   return PG_OK;
 }
 
+bool pg_tg_memo_has(const pg_tg_memo *m, const uint8_t id[PG_ID_LEN]) {
+  return memo_find(m, id) != NULL;
+}
+
+int pg_tg_memo_add(pg_tg_memo *m, const uint8_t id[PG_ID_LEN]) { return memo_put(m, id, 0, 0); }
+
 /* ---- scores and OMRSI/YMRSI ----------------------------------------------- */
 
 int pg_tg_score(const pg_tangle *t, uint32_t omrsi, uint32_t ymrsi) {
@@ -94,9 +100,10 @@ int pg_tg_score(const pg_tangle *t, uint32_t omrsi, uint32_t ymrsi) {
   return PG_TG_NON_LAZY;
 }
 
-/* 1: resolved without walking further; 0: walk its parents; <0: error. */
-static int resolve(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_tg_memo *memo, uint32_t *o,
-                   uint32_t *y, bool *solid, pg_diag *d) {
+/* 1: resolved without walking further; 0: walk its parents; <0: error.
+ * pre: id's row when the caller has read it already (else NULL). */
+static int resolve(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_tg_memo *memo,
+                   const pg_tg_row *pre, uint32_t *o, uint32_t *y, bool *solid, pg_diag *d) {
   if (pg_tg_is_sep(id)) {
     *o = *y = 0;
     return 1;
@@ -108,7 +115,11 @@ static int resolve(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_tg_memo *memo, 
     return 1;
   }
   pg_tg_row row;
-  int rc = pg_tg_get_row(&t->store, id, &row, d);
+  int rc = PG_OK;
+  if (pre)
+    row = *pre;
+  else
+    rc = pg_tg_get_row(&t->store, id, &row, d);
   if (rc == PG_ERR_NOT_FOUND) { /* only below unsolid messages: as lazy as can be */
     *o = *y = 0;
     return 1;
@@ -143,6 +154,7 @@ static void fold(frame *f, uint32_t o, uint32_t y) {
 typedef struct frame_stack {
   frame *f;
   size_t n, cap, visits;
+  const pg_tg_row *root_rows; /* rows of the root frame's parents, or NULL */
 } frame_stack;
 
 /* Pushes a frame for id (copied first: id may point into the stack). 1 when
@@ -172,27 +184,24 @@ static int push_frame(pg_tangle *t, frame_stack *s, const uint8_t id[PG_ID_LEN],
   return pg_tg_get_parents(&t->store, f->id, f->parents, &f->np, d);
 }
 
-int pg_tg_mrsi(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool write_back, pg_tg_memo *memo,
-               uint32_t *o, uint32_t *y, pg_diag *d) {
-  pg_tg_memo local = {0};
-  if (!memo) memo = &local;
-  frame_stack s = {0};
-  bool solid = false;
-  int rc = resolve(t, id, memo, o, y, &solid, d);
-  if (rc != 0) goto out; /* resolved (1) or error */
-  rc = push_frame(t, &s, id, solid, d);
+/* Walks the frames on s down to the root frame; *o, *y get the root's values.
+ * PG_OK, 1 when the visit cap was hit (*o = *y = 0), or an error. */
+static int walk(pg_tangle *t, frame_stack *s, bool write_back, pg_tg_memo *memo, uint32_t *o,
+                uint32_t *y, pg_diag *d) {
+  int rc = PG_OK;
   while (rc == PG_OK) {
-    frame *f = &s.f[s.n - 1];
+    frame *f = &s->f[s->n - 1];
     if (f->next < f->np) {
+      const pg_tg_row *pre = s->n == 1 && s->root_rows ? &s->root_rows[f->next] : NULL;
       const uint8_t *p = f->parents[f->next++];
       uint32_t po, py;
       bool psolid = false;
-      rc = resolve(t, p, memo, &po, &py, &psolid, d);
+      rc = resolve(t, p, memo, pre, &po, &py, &psolid, d);
       if (rc == 1) {
         fold(f, po, py);
         rc = PG_OK;
       } else if (rc == 0) {
-        rc = push_frame(t, &s, p, psolid, d);
+        rc = push_frame(t, s, p, psolid, d);
       }
       continue;
     }
@@ -204,22 +213,84 @@ int pg_tg_mrsi(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool write_back, pg_tg
     }
     if (write_back && f->solid && (rc = pg_tg_set_mrsi(&t->store, f->id, fo, fy, t->st.cmi + 1, d)))
       break;
-    if (--s.n == 0) {
+    if (--s->n == 0) {
       *o = fo;
       *y = fy;
       break;
     }
-    fold(&s.f[s.n - 1], fo, fy);
+    fold(&s->f[s->n - 1], fo, fy);
   }
-  if (rc == 1) { /* visit cap */
-    *o = *y = 0;
-    rc = PG_OK;
-  }
+  if (rc == 1) *o = *y = 0;
+  return rc;
+}
+
+int pg_tg_mrsi(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool write_back, pg_tg_memo *memo,
+               uint32_t *o, uint32_t *y, pg_diag *d) {
+  pg_tg_memo local = {0};
+  if (!memo) memo = &local;
+  frame_stack s = {0};
+  bool solid = false;
+  int rc = resolve(t, id, memo, NULL, o, y, &solid, d);
+  if (rc != 0) goto out; /* resolved (1) or error */
+  rc = push_frame(t, &s, id, solid, d);
+  if (rc == PG_OK) rc = walk(t, &s, write_back, memo, o, y, d);
 out:
   if (rc == 1) rc = PG_OK;
   free(s.f);
   pg_tg_memo_free(&local);
   return rc;
+}
+
+int pg_tg_mrsi_new(pg_tangle *t, const uint8_t id[PG_ID_LEN], const uint8_t *parents, uint8_t np,
+                   const pg_tg_row *rows, uint32_t *o, uint32_t *y, bool *complete, pg_diag *d) {
+  pg_tg_memo memo = {0};
+  frame_stack s = {.root_rows = rows};
+  *complete = false;
+  int rc = PG_OK;
+  s.f = malloc(16 * sizeof *s.f);
+  if (!s.f) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  s.cap = 16;
+  s.n = 1;
+  s.visits = 1; /* the message itself, as push_frame would count it */
+  frame *f = &s.f[0];
+  memcpy(f->id, id, PG_ID_LEN);
+  memcpy(f->parents, parents, (size_t)np * PG_ID_LEN);
+  f->np = np;
+  f->next = 0;
+  f->solid = false; /* not stored yet: the caller stores its values */
+  f->o = UINT32_MAX;
+  f->y = 0;
+  rc = walk(t, &s, true, &memo, o, y, d);
+  if (rc == PG_OK) *complete = true;
+  if (rc == 1) rc = PG_OK;
+  free(s.f);
+  pg_tg_memo_free(&memo);
+  return rc;
+}
+
+/* xoshiro256** (tip selection draws; seeded from libsodium at open). */
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+void pg_tg_rng_seed(pg_tangle *t) { randombytes_buf(t->rng, sizeof t->rng); }
+
+static uint64_t rng_next(pg_tangle *t) {
+  uint64_t *s = t->rng;
+  uint64_t r = rotl(s[1] * 5, 7) * 9, u = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= u;
+  s[3] = rotl(s[3], 45);
+  return r;
+}
+
+/* Uniform in [0, n) without modulo bias; n > 0. */
+static size_t rng_uniform(pg_tangle *t, size_t n) {
+  uint64_t lim = UINT64_MAX - UINT64_MAX % n, r;
+  do r = rng_next(t);
+  while (r >= lim);
+  return (size_t)(r % n);
 }
 
 /* ---- the tip set ---------------------------------------------------------- */
@@ -345,8 +416,13 @@ static int id_cmp(const void *a, const void *b) { return memcmp(a, b, PG_ID_LEN)
 void pg_tg_tips_pick(pg_tangle *t, bool include_semi, uint8_t (*ids)[PG_ID_LEN], size_t max,
                      size_t *count) {
   *count = 0;
-  size_t *cand = t->ntips ? malloc(t->ntips * sizeof *cand) : NULL;
-  if (!cand) return;
+  if (t->ntips > t->capcand) {
+    size_t *p = realloc(t->cand, t->ntips * sizeof *p);
+    if (!p) return;
+    t->cand = p;
+    t->capcand = t->ntips;
+  }
+  size_t *cand = t->cand;
   size_t nc = 0;
   for (size_t i = 0; i < t->ntips; i++) {
     int s = pg_tg_score(t, t->tips[i].omrsi, t->tips[i].ymrsi);
@@ -354,13 +430,12 @@ void pg_tg_tips_pick(pg_tangle *t, bool include_semi, uint8_t (*ids)[PG_ID_LEN],
   }
   size_t k = nc < max ? nc : max;
   for (size_t i = 0; i < k; i++) { /* partial Fisher-Yates */
-    size_t j = i + randombytes_uniform((uint32_t)(nc - i));
+    size_t j = i + rng_uniform(t, nc - i);
     size_t tmp = cand[i];
     cand[i] = cand[j];
     cand[j] = tmp;
     memcpy(ids[i], t->tips[cand[i]].id, PG_ID_LEN);
   }
-  free(cand);
   qsort(ids, k, PG_ID_LEN, id_cmp);
   *count = k;
 }

@@ -1,0 +1,138 @@
+/* Group commit (tangle.c): concurrent submits share transactions, yet each
+ * one gets its own answer: new, duplicate or refused, and what was answered
+ * stored is committed (a second, read-only connection sees it, through the
+ * WAL written by walbuf.c). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "p2pgrid/clock.h"
+#include "tangle_test_util.h"
+
+#define THREADS 8
+#define PER_THREAD 150
+
+typedef struct worker {
+  pg_tangle *t;
+  int id;
+  bool unsolid; /* every other message has an unknown parent */
+  unsigned ok_new, ok_dup, refused, other;
+} worker;
+
+static void *worker_main(void *p) {
+  worker *w = p;
+  uint64_t net = pg_network_id("private-tangle");
+  char index[32], data[64];
+  snprintf(index, sizeof index, "group-%d", w->id);
+  for (int i = 0; i < PER_THREAD; i++) {
+    uint8_t parent[1][PG_ID_LEN] = {{0}};
+    bool unsolid = w->unsolid && (i & 1);
+    if (unsolid) memset(parent[0], 0x40 + w->id, PG_ID_LEN); /* never stored */
+    snprintf(data, sizeof data, "message %d of %d", i, w->id);
+    pg_buf msg;
+    tt_build_indexation(&msg, net, (const uint8_t(*)[PG_ID_LEN])parent, 1, index, data);
+    for (int again = 0; again < 2; again++) { /* the second submit is a duplicate */
+      bool is_new = false;
+      uint8_t id[PG_ID_LEN];
+      pg_diag d = {{0}};
+      int rc = pg_tangle_submit(w->t, msg.data, msg.len, id, &is_new, &d);
+      if (rc == PG_OK && is_new && again == 0)
+        w->ok_new++;
+      else if (rc == PG_OK && !is_new && again == 1)
+        w->ok_dup++;
+      else if (rc == PG_ERR_UNAVAILABLE && again == 0 && unsolid)
+        w->refused++;
+      else if (!(rc == PG_ERR_UNAVAILABLE && again == 1 && unsolid))
+        w->other++;
+    }
+    pg_buf_free(&msg);
+  }
+  return NULL;
+}
+
+static void run_workers(pg_tangle *t, worker *w, bool unsolid) {
+  pthread_t th[THREADS];
+  for (int i = 0; i < THREADS; i++) {
+    w[i] = (worker){.t = t, .id = i, .unsolid = unsolid};
+    assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+  }
+  for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+}
+
+/* Messages in tangle.db as a separate read-only connection sees them. */
+static int64_t count_other_connection(pg_tangle *t) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int64_t n = -1;
+  assert_int_equal(sqlite3_open_v2(pg_tangle_db_path(t), &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM messages", -1, &st, NULL), SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+static void test_concurrent_submits(void **state) {
+  tt_fixture *f = *state;
+  f->t = tt_open(&f->cfg);
+  worker w[THREADS];
+  run_workers(f->t, w, false);
+  for (int i = 0; i < THREADS; i++) {
+    assert_int_equal(w[i].ok_new, PER_THREAD);
+    assert_int_equal(w[i].ok_dup, PER_THREAD);
+    assert_int_equal(w[i].other, 0);
+    char index[32];
+    snprintf(index, sizeof index, "group-%d", i);
+    uint8_t ids[1][PG_ID_LEN];
+    size_t count = 0, total = 0;
+    assert_int_equal(pg_tangle_find_index(f->t, (const uint8_t *)index, strlen(index), 1, ids,
+                                          &count, &total),
+                     PG_OK);
+    assert_int_equal(total, PER_THREAD);
+  }
+  pg_tangle_status s;
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, THREADS * PER_THREAD);
+  assert_int_equal(s.unsolid, 0);
+  assert_int_equal(count_other_connection(f->t), THREADS * PER_THREAD);
+  /* and after a restart */
+  pg_tangle_close(f->t);
+  f->t = tt_open(&f->cfg);
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, THREADS * PER_THREAD);
+}
+
+/* A refused message (solidifier full) in a group leaves the others stored. */
+static void test_refusal_is_per_message(void **state) {
+  tt_fixture *f = *state;
+  f->cfg.unsolid_max = 3;
+  f->t = tt_open(&f->cfg);
+  worker w[THREADS];
+  run_workers(f->t, w, true);
+  unsigned stored = 0, refused = 0;
+  for (int i = 0; i < THREADS; i++) {
+    assert_int_equal(w[i].other, 0);
+    assert_true(w[i].ok_new >= PER_THREAD / 2); /* every solid one */
+    stored += w[i].ok_new;
+    refused += w[i].refused;
+  }
+  assert_int_equal(stored + refused, THREADS * PER_THREAD);
+  pg_tangle_status s;
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, stored);
+  assert_int_equal(s.unsolid, 3);
+  assert_int_equal(count_other_connection(f->t), (int64_t)stored);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_concurrent_submits, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_refusal_is_per_message, tt_setup, tt_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
