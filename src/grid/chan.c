@@ -283,7 +283,7 @@ static int skip_one(sqlite3 *db, pg_client *c, const char *name, bool *moved, pg
   pg_mam_channel ch;
   bool found = false;
   *moved = false;
-  int rc = load_state(db, name, &ch, NULL, &found, d);
+  int rc = pg_chan_load_state(db, name, &ch, NULL, &found, d);
   if (rc || !found) return rc;
   pg_mam_cursor at = {.leaf = ch.index};
   pg_mam_fetched *fs = NULL;
@@ -301,7 +301,7 @@ static int skip_one(sqlite3 *db, pg_client *c, const char *name, bool *moved, pg
     pg_mam_message_free(&m);
     if (!rc) rc = pg_grid_begin(db, d);
     if (!rc) {
-      rc = save_state(db, name, &ch, NULL, d);
+      rc = pg_chan_save_state(db, name, &ch, NULL, d);
       if (!rc) rc = note_published(db, name, &fs[0], d);
       if (!rc) rc = pg_grid_commit(db, d);
       else pg_db_rollback(db);
