@@ -24,6 +24,14 @@
 #define CURLX_X86 0
 #endif
 
+/* Four-round passes for `rounds`: three when the rest then splits into
+ * three-round passes and the count of passes is even (27 = 3 x 4 + 5 x 3,
+ * 81 = 3 x 4 + 23 x 3: the result lands in lo, no copy back), else none. */
+static int curlx_fours(int rounds) {
+  const int rest = rounds - 12;
+  return rest >= 0 && rest % 3 == 0 && (3 + rest / 3) % 2 == 0 ? 3 : 0;
+}
+
 /* One template per instruction set: NAME##_v is a vector of GCC's vector
  * extension of VB bytes (16 = SSE2, 32 = AVX2, 64 = AVX-512; AVX-512 also
  * folds three-input logic into vpternlog), and a row of the 512-lane state
@@ -37,12 +45,17 @@
   TARGET static void NAME##_transform(pg_curlx *s, int rounds) {                                 \
     NAME##_v *al = (NAME##_v *)(void *)s->lo, *ah = (NAME##_v *)(void *)s->hi;                  \
     NAME##_v *bl = (NAME##_v *)(void *)s->tlo, *bh = (NAME##_v *)(void *)s->thi, *t;             \
-    int r = rounds % 3;                                                                          \
-    if (r == 1)                                                                                  \
+    const int fours = curlx_fours(rounds);                                                       \
+    int r = fours ? 4 * fours : rounds % 3;                                                      \
+    for (int f = 0; f < fours; f++) {                                                            \
+      for (int p = 0; p < NAME##_PARTS; p++) NAME##_four(al + p, ah + p, bl + p, bh + p);        \
+      t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
+    }                                                                                            \
+    if (!fours && r == 1)                                                                        \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_one(al + p, ah + p, bl + p, bh + p);         \
-    if (r == 2)                                                                                  \
+    if (!fours && r == 2)                                                                        \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_two(al + p, ah + p, bl + p, bh + p);         \
-    if (r) t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                     \
+    if (!fours && r) t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                           \
     for (; r < rounds; r += 3) {                                                                 \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_three(al + p, ah + p, bl + p, bh + p);       \
       t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
