@@ -81,15 +81,20 @@
   do {                                                                                           \
     const int o_ = (4 * (r)) % BS_RING;                                                          \
     if ((r) < 45) {                                                                              \
-      BS_STEP(T, P, cl, ch, (r), Al[0], Ah[0], al0[0], ah0[0], al1[0], ah1[0], rl[0] + o_,       \
-              rh[0] + o_, 1);                                                                    \
-      BS_STEP(T, P, cl, ch, 91 + (r), Al[2], Ah[2], al0[2], ah0[2], al1[2], ah1[2], rl[2] + o_,  \
-              rh[2] + o_, 1);                                                                    \
+      BS4_PSTEP(T, P, 0, (r), o_);                                                               \
+      BS4_PSTEP(T, P, 2, 91 + (r), o_);                                                          \
     }                                                                                            \
-    BS_STEP(T, P, cl, ch, 45 + (r), Al[1], Ah[1], al0[1], ah0[1], al1[1], ah1[1], rl[1] + o_,    \
-            rh[1] + o_, 1);                                                                      \
-    BS_STEP(T, P, cl, ch, 136 + (r), Al[3], Ah[3], al0[3], ah0[3], al1[3], ah1[3], rl[3] + o_,   \
-            rh[3] + o_, 1);                                                                      \
+    BS4_PSTEP(T, P, 1, 45 + (r), o_);                                                            \
+    BS4_PSTEP(T, P, 3, 136 + (r), o_);                                                           \
+  } while (0)
+
+/* One step of pipeline i at v; c[v] and c[v + 182] are read again rather
+ * than carried (four pipelines' carries would not fit the registers). */
+#define BS4_PSTEP(T, P, i, v, o)                                                                 \
+  do {                                                                                           \
+    T c0l_ = cl[(v) * P], c0h_ = ch[(v) * P], c1l_ = cl[((v) + 182) * P],                        \
+      c1h_ = ch[((v) + 182) * P];                                                                \
+    BS_STEP(T, P, cl, ch, (v), Al[i], Ah[i], c0l_, c0h_, c1l_, c1h_, rl[i] + (o), rh[i] + (o), 1); \
   } while (0)
 
 /* NAME##_one / NAME##_two / NAME##_three on rows of element type T, row r at element r * P
@@ -144,24 +149,24 @@
   TARGET __attribute__((unused)) static void NAME##_four(const T *restrict cl, const T *restrict ch, \
                                   T *restrict sl, T *restrict sh) {                \
     T rl[4][BS_RING], rh[4][BS_RING], hl[4][4], hh[4][4], s728l, s728h;                          \
-    T Al[4], Ah[4], al0[4], ah0[4], al1[4], ah1[4];                                               \
+    T Al[4], Ah[4];                                                                              \
     for (int i = 0; i < 4; i++) {                                                                \
       const int v0 = BS4_V0(i);                                                                  \
-      al0[i] = cl[v0 * P], ah0[i] = ch[v0 * P], al1[i] = cl[(v0 + 182) * P],                     \
-      ah1[i] = ch[(v0 + 182) * P];                                                               \
-      SBX(al0[i], ah0[i], cl[(v0 + 364) * P], ch[(v0 + 364) * P], Al[i], Ah[i]); /* Y[2 v0] */   \
+      SBX(cl[v0 * P], ch[v0 * P], cl[(v0 + 364) * P], ch[(v0 + 364) * P], Al[i], Ah[i]);          \
     }                                                                                            \
     const T Y0l = Al[0], Y0h = Ah[0];                                                            \
     BS4_ROUND(T, P, 0);                                                                          \
     for (int i = 1; i < 4; i++)                                                                  \
       for (int k = 0; k < 4; k++) hl[i][k] = rl[i][k], hh[i][k] = rh[i][k];                      \
-    T d0l = rl[0][0], d0h = rh[0][0], d1l = rl[1][2], d1h = rh[1][2], Bl, Bh;                    \
-    SBX(d0l, d0h, rl[2][0], rh[2][0], Bl, Bh); /* Y'[0] = S(s[0], s[364]) */                     \
+    T Bl, Bh;                                                                                    \
+    SBX(rl[0][0], rh[0][0], rl[2][0], rh[2][0], Bl, Bh); /* Y'[0] = S(s[0], s[364]) */           \
     const T Z0l = Bl, Z0h = Bh;                                                                  \
     int u = 0;                                                                                   \
     for (int r = 1;; r++) {                                                                      \
       for (const int ue = 4 * (r - 1) < 176 ? 4 * (r - 1) : 176; u <= ue; u++) {                 \
-        const int k1 = (u + 1) % BS_RING, k3 = (u + 3) % BS_RING;                                \
+        const int k0 = u % BS_RING, k1 = (u + 1) % BS_RING, k2 = (u + 2) % BS_RING,               \
+                  k3 = (u + 3) % BS_RING;                                                        \
+        T d0l = rl[0][k0], d0h = rh[0][k0], d1l = rl[1][k2], d1h = rh[1][k2];                    \
         BS_STEPV(T, rl[2][k1], rh[2][k1], rl[3][k3], rh[3][k3], rl[0][k1], rh[0][k1], rl[1][k3], \
                  rh[1][k3], Bl, Bh, d0l, d0h, d1l, d1h, sl + 4 * u * P, sh + 4 * u * P, P);      \
       }                                                                                          \
@@ -169,10 +174,12 @@
       BS4_ROUND(T, P, r);                                                                        \
     }                                                                                            \
     SBX(Al[3], Ah[3], Y0l, Y0h, s728l, s728h); /* s[728] = S(Y[364], Y[0]) */                    \
-    for (; u < 182; u++)                                                                         \
+    for (; u < 182; u++) {                                                                       \
+      T d0l = BS4_S(l, u), d0h = BS4_S(h, u), d1l = BS4_S(l, u + 182), d1h = BS4_S(h, u + 182);  \
       BS_STEPV(T, BS4_S(l, u + 365), BS4_S(h, u + 365), BS4_S(l, u + 547), BS4_S(h, u + 547),     \
                BS4_S(l, u + 1), BS4_S(h, u + 1), BS4_S(l, u + 183), BS4_S(h, u + 183), Bl, Bh,   \
                d0l, d0h, d1l, d1h, sl + 4 * u * P, sh + 4 * u * P, P);                           \
+    }                                                                                            \
     SBX(Bl, Bh, Z0l, Z0h, sl[728 * P], sh[728 * P]); /* S(Y'[364], Y'[0]) */                     \
   }
 

@@ -122,10 +122,11 @@ void pg_curlx_transform(pg_curlx *s, int rounds) {
 
 /* ---- rows and lanes ----------------------------------------------------------- */
 
+/* Each of lo and hi is one byte repeated over the rows: memset (whose
+ * large-size path writes whole lines without reading them first). */
 void pg_curlx_fill(pg_curlx *s, size_t row0, size_t nrows, pg_trit t) {
-  uint64_t lo = t <= 0 ? UINT64_MAX : 0, hi = t >= 0 ? UINT64_MAX : 0;
-  for (size_t i = row0; i < row0 + nrows; i++)
-    for (size_t w = 0; w < PG_CURLX_WORDS; w++) s->lo[i][w] = lo, s->hi[i][w] = hi;
+  memset(s->lo[row0], t <= 0 ? 0xff : 0, nrows * sizeof s->lo[0]);
+  memset(s->hi[row0], t >= 0 ? 0xff : 0, nrows * sizeof s->hi[0]);
 }
 
 void pg_curlx_copy_rows(pg_curlx *dst, const pg_curlx *src, size_t row0, size_t nrows) {
