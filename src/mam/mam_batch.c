@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mam_internal.h"
 
@@ -46,6 +47,20 @@ static void prog_add(bprog *p, int kind, pg_trit *io, const pg_trit *src, size_t
   if (len == 0 && kind != OP_CAPTURE) return; /* absorbing nothing does not transform */
   bop o = {kind, io, src, len};
   p->op[p->nops++] = o;
+}
+
+/* n bytes for a multi-megabyte workspace, 64-byte aligned: in whole 2 MiB
+ * pages where the kernel offers them (madvise MADV_HUGEPAGE, a hint: a
+ * fresh buffer then costs a few faults, not one per 4 KiB page); free(). */
+static void *big_alloc(size_t n) {
+  const size_t huge = (size_t)2 << 20;
+  if (n < huge) return aligned_alloc(64, (n + 63) / 64 * 64); /* a multiple, as C11 asks */
+  n = (n + huge - 1) / huge * huge;
+  void *p = aligned_alloc(huge, n);
+#ifdef MADV_HUGEPAGE
+  if (p) (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+  return p;
 }
 
 typedef struct bx {
@@ -360,7 +375,7 @@ static void keys_store(pg_mam_keys *keys, const citem *c) {
  * page), or NULL (out of memory: the items then take the uncached path). */
 static pg_trit *keys_frag_rows(pg_mam_keys *keys, size_t frags) {
   if (keys->r_frags < frags) {
-    pg_trit *n = malloc((size_t)W * frags * MAM_HASH);
+    pg_trit *n = big_alloc((size_t)W * frags * MAM_HASH);
     if (!n) return NULL;
     free(keys->r); /* wiped after its last use */
     keys->r = n, keys->r_frags = frags;
@@ -670,9 +685,9 @@ static void citem_free(citem *c) {
  * cache's, grown if needed, or a fresh one: thousands of separate buffers
  * made the allocator return and fetch pages on every call). */
 static pg_trit *items_block(pg_mam_keys *keys, size_t size) {
-  if (!keys) return malloc(size ? size : 1);
+  if (!keys) return big_alloc(size ? size : 1);
   if (keys->blk_size < size) {
-    pg_trit *b = malloc(size);
+    pg_trit *b = big_alloc(size);
     if (!b) return NULL;
     free(keys->blk);
     keys->blk = b, keys->blk_size = size;
@@ -723,14 +738,14 @@ static int create_items(pg_mam_keys *keys, const pg_mam_create_item *items, size
 static int level_ws(pg_mam_keys *keys, size_t frags, rate_rows **ck, pg_trit **tmp) {
   const size_t ckb = (size_t)MAM_CKPTS * frags * sizeof **ck, tb = (size_t)W * MAM_HASH;
   if (!keys) {
-    *ck = aligned_alloc(64, ckb);
+    *ck = big_alloc(ckb);
     *tmp = malloc(tb);
     if (*ck && *tmp) return PG_OK;
     free(*ck), free(*tmp);
     return PG_ERR_NOMEM;
   }
   if (keys->ck_frags < frags) {
-    rate_rows *n = aligned_alloc(64, ckb);
+    rate_rows *n = big_alloc(ckb);
     if (!n) return PG_ERR_NOMEM;
     free(keys->ck); /* wiped after its last use */
     keys->ck = n, keys->ck_frags = frags;
