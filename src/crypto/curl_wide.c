@@ -3,11 +3,14 @@
  * moves of trits between lanes and rows (64x64 bit transposes; AVX-512BW
  * byte masks when the CPU has them).
  *
- * Three rounds per pass (curl_bitslice.h _three): a pass reads and writes
- * the state once for three rounds (the two-round form once for two, the
- * single-round form 1.5 reads and one write per round); that traffic is what
- * limits a 512-lane state (93 KiB, beyond L1). Other round counts start
- * with one _one or _two pass. */
+ * Three or four rounds per pass (curl_bitslice.h _three, _four): a pass
+ * reads and writes the state once (the two-round form once for two, the
+ * single-round form 1.5 reads and one write per round); a 512-lane state is
+ * 93 KiB, beyond L1. Curl-P-27 and -81 take three four-round passes so that
+ * the count of passes is even and the result ends in lo (9 three-round
+ * passes ended in tlo and cost a copy back, as much as a pass); per round a
+ * four-round pass costs what a three-round one does (measured), so no more
+ * of them. Other round counts start with one _one or _two pass. */
 #include <string.h>
 
 #include "p2pgrid/curl.h"
