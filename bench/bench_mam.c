@@ -151,12 +151,19 @@ static int bench_batch(int sec, size_t n, const char *msg, size_t msg_len, doubl
     t = now();
   } while (t - t0 < secs);
   char suffix[32];
-  snprintf(suffix, sizeof suffix, "_batch%zu", n);
-  print_rate("create", sec, suffix, create_rate[0]);
-  snprintf(suffix, sizeof suffix, "_batch%zu_keys", n);
-  print_rate("create", sec, suffix, create_rate[1]);
-  snprintf(suffix, sizeof suffix, "_batch%zu", n);
-  print_rate("parse", sec, suffix, (double)parsed / (t - t0));
+  const double rates[3] = {create_rate[0], create_rate[1], (double)parsed / (t - t0)};
+  static const char *const what[3] = {"create", "create", "parse"}, *const tail[3] = {"", "_keys", ""};
+  for (int k = 0; k < 3; k++) {
+    snprintf(suffix, sizeof suffix, "_batch%zu%s", n, tail[k]);
+    print_rate(what[k], sec, suffix, rates[k]);
+    if (n != 512) continue;
+    /* the same run's cost in widest 512-lane transforms (steady on a busy machine) */
+    printf("mam_restricted_sec%d_%s%s_lane_transform_equivalents: %.0f /msg\n", sec, what[k],
+           suffix, lane_rate / rates[k]);
+    if (sec == 2) /* what these replace: idle machine, make bench at 336576c */
+      printf("mam_restricted_sec2_%s%s_was: %.0f msg/s\n", what[k], suffix,
+             (const double[3]){7426, 9608, 23511}[k]);
+  }
   err = 0;
 out:
   pg_mam_keys_free(keys);

@@ -174,9 +174,12 @@ PG_NODISCARD int pg_mam_parse_message(const char *payload, size_t payload_len,
  * PG_ERR_NOMEM for the batch's own memory: about 1 MiB of bit-sliced states
  * plus, while one security level is done, 3.4 MB x security (signing
  * checkpoints when creating, chain ends when parsing), freed on return —
- * except when creating with a pg_mam_keys cache, which keeps that workspace
- * for its next call (grown to the highest security seen, wiped at the end
- * of each call, freed by pg_mam_keys_free).
+ * Creating also holds every item's payload trits and leaf addresses for the
+ * call (about 15 KB per security-2 message). With a pg_mam_keys cache all
+ * of it is kept for the next call (grown to the highest security and the
+ * largest call seen; the secret parts are wiped at the end of each call;
+ * freed by pg_mam_keys_free), plus the signing leaves' key fragments of 512
+ * channels (3.4 MB x security, wiped after each use).
  * n may be 0. Nothing is shared between
  * calls: distinct calls may run in distinct threads (a call uses one). */
 typedef struct pg_mam_create_item {

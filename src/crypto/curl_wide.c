@@ -3,11 +3,14 @@
  * moves of trits between lanes and rows (64x64 bit transposes; AVX-512BW
  * byte masks when the CPU has them).
  *
- * Three rounds per pass (curl_bitslice.h _three): a pass reads and writes
- * the state once for three rounds (the two-round form once for two, the
- * single-round form 1.5 reads and one write per round); that traffic is what
- * limits a 512-lane state (93 KiB, beyond L1). Other round counts start
- * with one _one or _two pass. */
+ * Three or four rounds per pass (curl_bitslice.h _three, _four): a pass
+ * reads and writes the state once (the two-round form once for two, the
+ * single-round form 1.5 reads and one write per round); a 512-lane state is
+ * 93 KiB, beyond L1. Curl-P-27 and -81 take three four-round passes so that
+ * the count of passes is even and the result ends in lo (9 three-round
+ * passes ended in tlo and cost a copy back, as much as a pass); per round a
+ * four-round pass costs what a three-round one does (measured), so no more
+ * of them. Other round counts start with one _one or _two pass. */
 #include <string.h>
 
 #include "p2pgrid/curl.h"
@@ -24,6 +27,14 @@
 #define CURLX_X86 0
 #endif
 
+/* Four-round passes for `rounds`: three when the rest then splits into
+ * three-round passes and the count of passes is even (27 = 3 x 4 + 5 x 3,
+ * 81 = 3 x 4 + 23 x 3: the result lands in lo, no copy back), else none. */
+static int curlx_fours(int rounds) {
+  const int rest = rounds - 12;
+  return rest >= 0 && rest % 3 == 0 && (3 + rest / 3) % 2 == 0 ? 3 : 0;
+}
+
 /* One template per instruction set: NAME##_v is a vector of GCC's vector
  * extension of VB bytes (16 = SSE2, 32 = AVX2, 64 = AVX-512; AVX-512 also
  * folds three-input logic into vpternlog), and a row of the 512-lane state
@@ -37,12 +48,17 @@
   TARGET static void NAME##_transform(pg_curlx *s, int rounds) {                                 \
     NAME##_v *al = (NAME##_v *)(void *)s->lo, *ah = (NAME##_v *)(void *)s->hi;                  \
     NAME##_v *bl = (NAME##_v *)(void *)s->tlo, *bh = (NAME##_v *)(void *)s->thi, *t;             \
-    int r = rounds % 3;                                                                          \
-    if (r == 1)                                                                                  \
+    const int fours = curlx_fours(rounds);                                                       \
+    int r = fours ? 4 * fours : rounds % 3;                                                      \
+    for (int f = 0; f < fours; f++) {                                                            \
+      for (int p = 0; p < NAME##_PARTS; p++) NAME##_four(al + p, ah + p, bl + p, bh + p);        \
+      t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
+    }                                                                                            \
+    if (!fours && r == 1)                                                                        \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_one(al + p, ah + p, bl + p, bh + p);         \
-    if (r == 2)                                                                                  \
+    if (!fours && r == 2)                                                                        \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_two(al + p, ah + p, bl + p, bh + p);         \
-    if (r) t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                     \
+    if (!fours && r) t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                           \
     for (; r < rounds; r += 3) {                                                                 \
       for (int p = 0; p < NAME##_PARTS; p++) NAME##_three(al + p, ah + p, bl + p, bh + p);       \
       t = al, al = bl, bl = t, t = ah, ah = bh, bh = t;                                          \
@@ -109,10 +125,11 @@ void pg_curlx_transform(pg_curlx *s, int rounds) {
 
 /* ---- rows and lanes ----------------------------------------------------------- */
 
+/* Each of lo and hi is one byte repeated over the rows: memset (whose
+ * large-size path writes whole lines without reading them first). */
 void pg_curlx_fill(pg_curlx *s, size_t row0, size_t nrows, pg_trit t) {
-  uint64_t lo = t <= 0 ? UINT64_MAX : 0, hi = t >= 0 ? UINT64_MAX : 0;
-  for (size_t i = row0; i < row0 + nrows; i++)
-    for (size_t w = 0; w < PG_CURLX_WORDS; w++) s->lo[i][w] = lo, s->hi[i][w] = hi;
+  memset(s->lo[row0], t <= 0 ? 0xff : 0, nrows * sizeof s->lo[0]);
+  memset(s->hi[row0], t >= 0 ? 0xff : 0, nrows * sizeof s->hi[0]);
 }
 
 void pg_curlx_copy_rows(pg_curlx *dst, const pg_curlx *src, size_t row0, size_t nrows) {

@@ -38,11 +38,16 @@ int pg_trytes_to_trits(const char *trytes, size_t n, pg_trit *trits) {
 
 static char tryte_char(int v) { return PG_TRYTE_ALPHABET[v < 0 ? v + 27 : v]; }
 
+/* Branch-free so that it vectorises (a payload is thousands of trytes): the
+ * alphabet is '9' for 0, 'A' + v - 1 for 1..13 and 'N' + v + 13 for -13..-1;
+ * out-of-range trits (a sum outside -13..13) give '9'. */
 void pg_trits_to_trytes(const pg_trit *trits, size_t ntrits, char *trytes) {
-  for (size_t i = 0; i + 3 <= ntrits; i += 3) {
-    int v = trits[i] + 3 * trits[i + 1] + 9 * trits[i + 2];
-    /* Out-of-range trits would index outside the alphabet: clamp to '9'. */
-    trytes[i / 3] = (v >= -13 && v <= 13) ? tryte_char(v) : '9';
+  const size_t n = ntrits / 3;
+  for (size_t i = 0; i < n; i++) {
+    int v = trits[3 * i] + 3 * trits[3 * i + 1] + 9 * trits[3 * i + 2];
+    int c = 64 + v + 27 * (v < 0);
+    c = v == 0 || v < -13 || v > 13 ? '9' : c;
+    trytes[i] = (char)c;
   }
 }
 

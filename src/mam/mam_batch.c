@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mam_internal.h"
 
@@ -46,6 +47,20 @@ static void prog_add(bprog *p, int kind, pg_trit *io, const pg_trit *src, size_t
   if (len == 0 && kind != OP_CAPTURE) return; /* absorbing nothing does not transform */
   bop o = {kind, io, src, len};
   p->op[p->nops++] = o;
+}
+
+/* n bytes for a multi-megabyte workspace, 64-byte aligned: in whole 2 MiB
+ * pages where the kernel offers them (madvise MADV_HUGEPAGE, a hint: a
+ * fresh buffer then costs a few faults, not one per 4 KiB page); free(). */
+static void *big_alloc(size_t n) {
+  const size_t huge = (size_t)2 << 20;
+  if (n < huge) return aligned_alloc(64, (n + 63) / 64 * 64); /* a multiple, as C11 asks */
+  n = (n + huge - 1) / huge * huge;
+  void *p = aligned_alloc(huge, n);
+#ifdef MADV_HUGEPAGE
+  if (p) (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+  return p;
 }
 
 typedef struct bx {
@@ -285,6 +300,10 @@ struct pg_mam_keys {
   rate_rows *ck; /* ck_frags fragments' checkpoints */
   size_t ck_frags;
   pg_trit *tmp; /* W * 243 */
+  pg_trit *r;   /* W * r_frags * 243: cached signing leaves' key fragments */
+  size_t r_frags;
+  pg_trit *blk; /* blk_size trits: the items' payloads and leaf addresses */
+  size_t blk_size;
 };
 
 int pg_mam_keys_new(pg_mam_keys **keys) {
@@ -304,6 +323,8 @@ void pg_mam_keys_free(pg_mam_keys *keys) {
   if (keys->x.S) bx_free(&keys->x);
   free(keys->ck);
   free(keys->tmp);
+  free(keys->r);
+  free(keys->blk);
   mam_wipe(keys->e, keys->cap * sizeof *keys->e);
   free(keys->e);
   free(keys);
@@ -347,6 +368,19 @@ static void keys_store(pg_mam_keys *keys, const citem *c) {
   e->sec = ch->security;
   e->leaf = ch->start;
   memcpy(e->addr, c->next_root, MAM_HASH);
+}
+
+/* The cache's rows for the key fragments of 512 signing leaves of frags
+ * fragments (kept from call to call: fresh megabytes cost a page fault per
+ * page), or NULL (out of memory: the items then take the uncached path). */
+static pg_trit *keys_frag_rows(pg_mam_keys *keys, size_t frags) {
+  if (keys->r_frags < frags) {
+    pg_trit *n = big_alloc((size_t)W * frags * MAM_HASH);
+    if (!n) return NULL;
+    free(keys->r); /* wiped after its last use */
+    keys->r = n, keys->r_frags = frags;
+  }
+  return keys->r;
 }
 
 /* Leaves of up to 512 jobs (lane k = job k): each address into its item's
@@ -543,7 +577,7 @@ static void create_group(bx *x, pg_mam_keys *keys, citem *it, size_t ng, rate_ro
   const size_t frags = it[0].pl.frags;
   size_t nhit = 0;
   for (size_t g = 0; g < ng; g++) nhit += it[g].hit = keys_lookup(keys, &it[g]);
-  pg_trit *r = nhit ? malloc(ng * frags * MAM_HASH) : NULL;
+  pg_trit *r = nhit ? keys_frag_rows(keys, frags) : NULL;
   for (size_t g = 0; g < ng; g++) {
     it[g].hit = it[g].hit && r;
     it[g].r = it[g].hit ? r + g * frags * MAM_HASH : NULL;
@@ -564,7 +598,6 @@ static void create_group(bx *x, pg_mam_keys *keys, citem *it, size_t ng, rate_ro
     err = group_back(x, it, ng, ck);
   }
   if (r) mam_wipe(r, ng * frags * MAM_HASH);
-  free(r);
   if (err) {
     for (size_t g = 0; g < ng; g++) rc[it[g].idx] = err;
     return;
@@ -645,9 +678,59 @@ static int create_checks(const pg_mam_create_item *items, size_t n, int *rc, fir
 
 static void citem_free(citem *c) {
   mam_wipe(c->seed, sizeof c->seed);
-  free(c->P);
-  free(c->addrs);
   c->P = c->addrs = NULL;
+}
+
+/* One block for every item's payload trits and leaf addresses (the
+ * cache's, grown if needed, or a fresh one: thousands of separate buffers
+ * made the allocator return and fetch pages on every call). */
+static pg_trit *items_block(pg_mam_keys *keys, size_t size) {
+  if (!keys) return big_alloc(size ? size : 1);
+  if (keys->blk_size < size) {
+    pg_trit *b = big_alloc(size);
+    if (!b) return NULL;
+    free(keys->blk);
+    keys->blk = b, keys->blk_size = size;
+  }
+  return keys->blk;
+}
+
+/* Plans, inputs and buffers of the items that passed the checks, by
+ * security level: m[sec] items of it, *blk their block. */
+static int create_items(pg_mam_keys *keys, const pg_mam_create_item *items, size_t n, int *rc,
+                        firstfail *f, citem *it, size_t m[4], pg_trit **blk) {
+  size_t total = 0, size = 0;
+  for (int sec = 1; sec <= 3; sec++) {
+    for (size_t i = 0; i < n; i++) {
+      if (rc[i] || items[i].ch->security != sec) continue;
+      citem *c = &it[total++];
+      c->idx = i;
+      c->ch = items[i].ch;
+      mam_create_plan(c->ch, items[i].msg_len, &c->pl);
+      size += c->pl.padded + c->pl.nleaves * MAM_HASH;
+      m[sec]++;
+    }
+  }
+  if (!(*blk = items_block(keys, size))) return PG_ERR_NOMEM;
+  pg_trit *b = *blk;
+  size_t keep = 0;
+  for (size_t k = 0; k < total; k++) {
+    citem *c = &it[keep];
+    if (k != keep) *c = it[k];
+    const pg_mam_create_item *ci = &items[c->idx];
+    c->P = b, c->addrs = b + c->pl.padded;
+    b += c->pl.padded + c->pl.nleaves * MAM_HASH;
+    memset(c->P, 0, c->pl.padded);
+    if (mam_create_inputs(ci->ch, ci->msg, ci->msg_len, &c->pl, c->seed, c->key, c->P)) {
+      rc[c->idx] = PG_ERR_INVALID; /* checked above: not reached */
+      note_fail(f, c->idx, NULL, rc[c->idx]);
+      citem_free(c);
+      m[ci->ch->security]--;
+      continue;
+    }
+    keep++;
+  }
+  return PG_OK;
 }
 
 /* The checkpoints and staging rows of a level of frags fragments: the
@@ -655,14 +738,14 @@ static void citem_free(citem *c) {
 static int level_ws(pg_mam_keys *keys, size_t frags, rate_rows **ck, pg_trit **tmp) {
   const size_t ckb = (size_t)MAM_CKPTS * frags * sizeof **ck, tb = (size_t)W * MAM_HASH;
   if (!keys) {
-    *ck = aligned_alloc(64, ckb);
+    *ck = big_alloc(ckb);
     *tmp = malloc(tb);
     if (*ck && *tmp) return PG_OK;
     free(*ck), free(*tmp);
     return PG_ERR_NOMEM;
   }
   if (keys->ck_frags < frags) {
-    rate_rows *n = aligned_alloc(64, ckb);
+    rate_rows *n = big_alloc(ckb);
     if (!n) return PG_ERR_NOMEM;
     free(keys->ck); /* wiped after its last use */
     keys->ck = n, keys->ck_frags = frags;
@@ -732,32 +815,12 @@ int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size
     free(it);
     return pg_fail(d, err, "out of memory for a batch of %zu messages", n);
   }
-  /* items by security level */
   size_t m[4] = {0, 0, 0, 0}, total = 0;
-  for (int sec = 1; sec <= 3; sec++) {
-    for (size_t i = 0; i < n; i++) {
-      const pg_mam_create_item *ci = &items[i];
-      if (rc[i] || ci->ch->security != sec) continue;
-      citem *c = &it[total];
-      c->idx = i;
-      c->ch = ci->ch;
-      mam_create_plan(ci->ch, ci->msg_len, &c->pl);
-      c->P = calloc(c->pl.padded, 1);
-      c->addrs = malloc(c->pl.nleaves * MAM_HASH);
-      if (!c->P || !c->addrs) {
-        rc[i] = PG_ERR_NOMEM;
-      } else if (mam_create_inputs(ci->ch, ci->msg, ci->msg_len, &c->pl, c->seed, c->key, c->P)) {
-        rc[i] = PG_ERR_INVALID; /* checked above: not reached */
-      }
-      if (rc[i]) {
-        note_fail(&f, i, NULL, rc[i]);
-        citem_free(c);
-        continue;
-      }
-      m[sec]++, total++;
-    }
-  }
-  for (size_t a = 0, sec = 1; sec <= 3; a += m[sec], sec++) {
+  pg_trit *blk = NULL;
+  err = create_items(keys, items, n, rc, &f, it, m, &blk);
+  total = m[1] + m[2] + m[3];
+  for (size_t k = 0; err && k < total; k++) rc[it[k].idx] = err;
+  for (size_t a = 0, sec = 1; !err && sec <= 3; a += m[sec], sec++) {
     if (m[sec] == 0 || create_level(x, keys, it + a, m[sec], out, rc) == PG_OK) continue;
     for (size_t k = a; k < a + m[sec]; k++) rc[it[k].idx] = PG_ERR_NOMEM;
   }
@@ -765,6 +828,7 @@ int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size
     if (rc[it[k].idx]) note_fail(&f, it[k].idx, NULL, rc[it[k].idx]);
     citem_free(&it[k]);
   }
+  if (!keys) free(blk);
   batch_bx_done(keys, x);
   free(it);
   err = finish_batch(rc, n, rc_out, &f, d);

@@ -49,6 +49,34 @@ static void test_trytes_trits(void **state) {
   assert_int_equal(pg_trytes_to_trits("A!", 2, t), PG_ERR_INVALID);
 }
 
+/* pg_trits_to_trytes on every triple of trits -20..20 (in range and not:
+ * a sum outside -13..13 gives '9'), laid end to end so that its vector loop
+ * and its tail both see them, against the alphabet read directly; a
+ * length that is not a multiple of 3 drops the rest. */
+static void test_trits_to_trytes_all(void **state) {
+  (void)state;
+  enum { R = 41, N = R * R * R };
+  static pg_trit t[3 * N];
+  static char got[N + 1];
+  size_t n = 0;
+  for (int a = -20; a <= 20; a++)
+    for (int b = -20; b <= 20; b++)
+      for (int c = -20; c <= 20; c++, n++) {
+        t[3 * n] = (pg_trit)a, t[3 * n + 1] = (pg_trit)b, t[3 * n + 2] = (pg_trit)c;
+      }
+  for (size_t len = N; len + 7 > N; len--) { /* several tails */
+    memset(got, '#', sizeof got);
+    pg_trits_to_trytes(t, 3 * len + (len & 1), got);
+    for (size_t i = 0; i < len; i++) {
+      int v = t[3 * i] + 3 * t[3 * i + 1] + 9 * t[3 * i + 2];
+      char want = v < -13 || v > 13 ? '9' : PG_TRYTE_ALPHABET[v < 0 ? v + 27 : v];
+      if (got[i] != want) fail_msg("trits %d %d %d: '%c', want '%c'", t[3 * i], t[3 * i + 1],
+                                   t[3 * i + 2], got[i], want);
+    }
+    assert_int_equal(got[len], '#');
+  }
+}
+
 static void test_b1t6_vectors(void **state) {
   (void)state;
   uint8_t b[10];
@@ -153,7 +181,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_alphabet),        cmocka_unit_test(test_trytes_trits),
       cmocka_unit_test(test_b1t6_vectors),    cmocka_unit_test(test_b1t6_round_trip),
-      cmocka_unit_test(test_b1t6_invalid),
+      cmocka_unit_test(test_b1t6_invalid),    cmocka_unit_test(test_trits_to_trytes_all),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
