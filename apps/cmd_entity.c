@@ -22,6 +22,7 @@
 #include "p2pgrid/httpd.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/meter.h"
+#include "p2pgrid/sdnotify.h"
 #include "p2pgrid/timelabel.h"
 
 /* SQLite's memory in a source, producer or consumer daemon (db.h) */
@@ -421,6 +422,28 @@ static int wait_next(const sigset_t *sigs, int sigfd, pg_events *ev, uint64_t ti
   return 0;
 }
 
+/* systemd (sdnotify.h): READY=1 once the entity is open and serves (rc =
+ * PG_OK before the first step), then after each step the outcome as
+ * STATUS= when it changes and WATCHDOG=1 at half its period. *wait_ms, the
+ * tick, shrinks to that half when it is longer. */
+static void entity_notify(const char *sec, const char *id, bool ready, int rc, const pg_diag *sd,
+                          int *last_rc, uint64_t *wait_ms) {
+  pg_diag d = {{0}};
+  char s[sizeof sd->msg + 32]; /* sent cut to 200 bytes (sdnotify.h) */
+  int st = PG_OK;
+  if (ready || rc != *last_rc) {
+    if (rc) snprintf(s, sizeof s, "step failed, retrying: %s", sd->msg);
+    else snprintf(s, sizeof s, "%s '%s' running", sec, id);
+    st = ready ? pg_sd_ready(s, &d) : pg_sd_status(s, &d);
+    *last_rc = rc;
+  }
+  uint64_t half = 0;
+  if (!st) st = pg_sd_watchdog_ms(&half, &d);
+  if (!st && half) st = pg_sd_watchdog(&d);
+  if (half && half < *wait_ms) *wait_ms = half;
+  if (st) pg_log_warn(sec, "systemd: %s", d.msg);
+}
+
 int pg_cmd_entity(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
@@ -668,6 +691,8 @@ int pg_cmd_entity(int argc, char **argv) {
   }
   pg_log_info(sec, "%s '%s' running (pid %ld, node %s, slots of %llu ms); stop with SIGINT or SIGTERM",
               sec, id, (long)getpid(), node_url, (unsigned long long)slot_ms);
+  int last_rc = PG_OK;
+  entity_notify(sec, id, true, PG_OK, &d, &last_rc, &tick_ms);
   for (;;) {
     switch (r) {
     case R_SOURCE: rc = pg_source_step(dm.entity, &d); break;
@@ -684,9 +709,13 @@ int pg_cmd_entity(int argc, char **argv) {
     if (rc) pg_log_error(sec, "step failed, retrying: %s", d.msg);
     if (!watching) watching = watch_own_address(&dm, events, sec);
     if (once) break;
+    entity_notify(sec, id, false, rc, &d, &last_rc, &tick_ms);
     int sig = wait_next(&stop_sigs, sigfd, events, tick_ms);
     if (sig == SIGINT || sig == SIGTERM) {
       pg_log_info(sec, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      if (pg_sd_stopping(sig == SIGINT ? "SIGINT received, stopping" : "SIGTERM received, stopping",
+                         &d) != PG_OK)
+        pg_log_warn(sec, "systemd: %s", d.msg);
       break;
     }
   }
