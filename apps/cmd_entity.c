@@ -155,7 +155,11 @@ static void usage_common(FILE *f, role r) {
           "\nLogs go to stderr; SIGINT or SIGTERM stops it cleanly. All state is in\n"
           "SQLite under data_dir: a restart (also after kill -9) resumes without losing\n"
           "or repeating a reading or a payment.\n"
-          "Exit status: 0 after a clean stop, 1 on failure, 2 for bad usage or configuration.\n");
+          "Under systemd (unit p2pgrid-%s@NAME, Type=notify, config\n"
+          "/etc/p2pgrid/%s/NAME.ini): READY=1 once it serves, STATUS= when a step fails\n"
+          "or recovers, WATCHDOG=1 at half of WatchdogSec, STOPPING=1.\n"
+          "Exit status: 0 after a clean stop, 1 on failure, 2 for bad usage or configuration.\n",
+          n, n);
 }
 
 void pg_cmd_source_usage(FILE *f) { usage_common(f, R_SOURCE); }

@@ -77,6 +77,9 @@ void pg_cmd_node_usage(FILE *f) {
           "The kernel drops the lock when the node exits, also after kill -9.\n"
           "The node keeps a UTXO ledger; its genesis comes from [ledger] genesis or\n"
           "genesis_file and must stay the same for a data directory.\n"
+          "Under systemd (unit p2pgrid-node.service, Type=notify): READY=1 once the API\n"
+          "listens, STATUS= with port, milestones and health, WATCHDOG=1 at half of\n"
+          "WatchdogSec, STOPPING=1; libsystemd is loaded only when NOTIFY_SOCKET is set.\n"
           "Exit status: 0 after a clean stop, 1 if the node fails, 2 for bad usage or\n"
           "configuration (including a genesis that differs from the data directory's).\n");
 }
