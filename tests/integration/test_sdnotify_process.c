@@ -113,17 +113,28 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* A node named name in g_root/name, started with the environment as it is;
+ * back to no systemd once it runs. */
+static void start_node(proc *node, const char *name) {
+  snprintf(node->name, sizeof node->name, "%s", name);
+  snprintf(node->data_dir, sizeof node->data_dir, "%s/%s", g_root, name);
+  proc_start(node, NULL);
+  not_under_systemd();
+}
+
+static void expect_answers(const proc *node) {
+  resp r = {0};
+  get(node, "/api/v1/info", &r);
+  assert_int_equal(r.status, 200);
+  resp_free(&r);
+}
+
 static void test_node_without_systemd(void **state) {
   (void)state;
   proc node = {0};
-  snprintf(node.name, sizeof node.name, "node-plain");
-  snprintf(node.data_dir, sizeof node.data_dir, "%s/node-plain", g_root);
   not_under_systemd();
-  proc_start(&node, NULL);
-  resp r = {0};
-  get(&node, "/api/v1/info", &r);
-  assert_int_equal(r.status, 200);
-  resp_free(&r);
+  start_node(&node, "node-plain");
+  expect_answers(&node);
   assert_false(maps_libsystemd(node.pid)); /* footprint: not loaded at all */
   proc_stop(&node);
   char buf[256];
@@ -133,20 +144,14 @@ static void test_node_without_systemd(void **state) {
 static void test_node_ready_watchdog_stopping(void **state) {
   (void)state;
   proc node = {0};
-  snprintf(node.name, sizeof node.name, "node");
-  snprintf(node.data_dir, sizeof node.data_dir, "%s/node", g_root);
   drain();
   under_systemd("400000"); /* WatchdogSec=400ms: WATCHDOG=1 every 200 ms */
-  proc_start(&node, NULL);
-  not_under_systemd();
+  start_node(&node, "node");
   char msg[512], want[64];
   await("READY=1\n", 10000, msg, sizeof msg);
   snprintf(want, sizeof want, "STATUS=API on port %u;", node.port);
   if (!strstr(msg, want)) fail_msg("READY without '%s': %s", want, msg);
-  resp r = {0};
-  get(&node, "/api/v1/info", &r); /* ready means it answers */
-  assert_int_equal(r.status, 200);
-  resp_free(&r);
+  expect_answers(&node); /* ready means it answers */
   assert_true(maps_libsystemd(node.pid));
   g_watchdogs = 0;
   uint64_t t0 = now_ms();
