@@ -57,7 +57,11 @@ static void await(const char *prefix, uint64_t wait_ms, char *out, size_t cap) {
     if (!next_msg(buf, sizeof buf, end - now_ms())) continue;
     if (strcmp(buf, "WATCHDOG=1") == 0) g_watchdogs++;
     if (strncmp(buf, prefix, strlen(prefix)) == 0) {
-      if (out) snprintf(out, cap, "%s", buf);
+      if (out) {
+        size_t n = strlen(buf) < cap ? strlen(buf) : cap - 1;
+        memcpy(out, buf, n);
+        out[n] = '\0';
+      }
       return;
     }
   }
