@@ -38,7 +38,8 @@ fuzz: bootstrap
 
 # The Debian package (debian/): the release build with Debian's hardening
 # flags, man pages from --help, systemd units; left in build/pkg/.
-deb: bootstrap
+deb:
+	@scripts/bootstrap --apt-only # the package needs no npm test dependencies
 	@dpkg-checkbuilddeps
 	@rm -f debian/debhelper-build-stamp # rebuild what changed (ninja), man pages too
 	@debian/rules binary
