@@ -1,7 +1,7 @@
 # p2pgrid — the two commands: `make demo` and `make test`.
 # Everything else is plain CMake (presets in CMakePresets.json).
 
-.PHONY: all demo test bench build release fuzz bootstrap clean
+.PHONY: all demo test bench build release fuzz bootstrap clean deb deb-check
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -35,6 +35,19 @@ bench: release
 fuzz: bootstrap
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
+
+# The Debian package (debian/): the release build with Debian's hardening
+# flags, man pages from --help, systemd units; left in build/pkg/.
+deb:
+	@scripts/bootstrap --apt-only # the package needs no npm test dependencies
+	@dpkg-checkbuilddeps
+	@rm -f debian/debhelper-build-stamp # rebuild what changed (ninja), man pages too
+	@debian/rules binary
+
+# Checks the package: contents, lintian, then installs it here, runs it and
+# purges it again (needs root: CI).
+deb-check: deb
+	@packaging/check-deb build/pkg
 
 clean:
 	rm -rf build

@@ -24,6 +24,7 @@
 #include "p2pgrid/metrics.h"
 #include "p2pgrid/meter.h"
 #include "p2pgrid/node.h"
+#include "p2pgrid/sdnotify.h"
 #include "p2pgrid/timelabel.h"
 
 /* SQLite's memory in a source, producer or consumer daemon (db.h) */
@@ -172,7 +173,11 @@ static void usage_common(FILE *f, role r) {
           "\nLogs go to stderr; SIGINT or SIGTERM stops it cleanly. All state is in\n"
           "SQLite under data_dir: a restart (also after kill -9) resumes without losing\n"
           "or repeating a reading or a payment.\n"
-          "Exit status: 0 after a clean stop, 1 on failure, 2 for bad usage or configuration.\n");
+          "Under systemd (unit p2pgrid-%s@NAME, Type=notify, config\n"
+          "/etc/p2pgrid/%s/NAME.ini): READY=1 once it serves, STATUS= when a step fails\n"
+          "or recovers, WATCHDOG=1 at half of WatchdogSec, STOPPING=1.\n"
+          "Exit status: 0 after a clean stop, 1 on failure, 2 for bad usage or configuration.\n",
+          n, n);
 }
 
 void pg_cmd_source_usage(FILE *f) { usage_common(f, R_SOURCE); }
@@ -496,6 +501,28 @@ static void log_summary(const daemon_t *dm, const pg_app_tls *tls, const char *d
               (unsigned long long)slot_ms, grid, pg_log_get_format() == PG_LOG_JSON ? "json" : "text");
 }
 
+/* systemd (sdnotify.h): READY=1 once the entity is open and serves (rc =
+ * PG_OK before the first step), then after each step the outcome as
+ * STATUS= when it changes and WATCHDOG=1 at half its period. *wait_ms, the
+ * tick, shrinks to that half when it is longer. */
+static void entity_notify(const char *sec, const char *id, bool ready, int rc, const pg_diag *sd,
+                          int *last_rc, uint64_t *wait_ms) {
+  pg_diag d = {{0}};
+  char s[sizeof sd->msg + 32]; /* sent cut to 200 bytes (sdnotify.h) */
+  int st = PG_OK;
+  if (ready || rc != *last_rc) {
+    if (rc) snprintf(s, sizeof s, "step failed, retrying: %s", sd->msg);
+    else snprintf(s, sizeof s, "%s '%s' running", sec, id);
+    st = ready ? pg_sd_ready(s, &d) : pg_sd_status(s, &d);
+    *last_rc = rc;
+  }
+  uint64_t half = 0;
+  if (!st) st = pg_sd_watchdog_ms(&half, &d);
+  if (!st && half) st = pg_sd_watchdog(&d);
+  if (half && half < *wait_ms) *wait_ms = half;
+  if (st) pg_log_warn(sec, "systemd: %s", d.msg);
+}
+
 int pg_cmd_entity(int argc, char **argv) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
@@ -748,6 +775,8 @@ int pg_cmd_entity(int argc, char **argv) {
   log_summary(&dm, &tls, data_dir, up_url, api ? bind : NULL, r == R_GRID ? &go : NULL, slot_ms);
   pg_log_info(sec, "%s '%s' running (pid %ld, node %s, slots of %llu ms); stop with SIGINT or SIGTERM",
               sec, id, (long)getpid(), node_url, (unsigned long long)slot_ms);
+  int last_rc = PG_OK;
+  entity_notify(sec, id, true, PG_OK, &d, &last_rc, &tick_ms);
   for (;;) {
     switch (r) {
     case R_SOURCE: rc = pg_source_step(dm.entity, &d); break;
@@ -764,9 +793,13 @@ int pg_cmd_entity(int argc, char **argv) {
     if (rc) pg_log_error(sec, "step failed, retrying: %s", d.msg);
     if (!watching) watching = watch_own_address(&dm, events, sec);
     if (once) break;
+    entity_notify(sec, id, false, rc, &d, &last_rc, &tick_ms);
     int sig = wait_next(&stop_sigs, sigfd, events, tick_ms);
     if (sig == SIGINT || sig == SIGTERM) {
       pg_log_info(sec, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      if (pg_sd_stopping(sig == SIGINT ? "SIGINT received, stopping" : "SIGTERM received, stopping",
+                         &d) != PG_OK)
+        pg_log_warn(sec, "systemd: %s", d.msg);
       break;
     }
   }

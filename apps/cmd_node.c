@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "p2pgrid/config.h"
 #include "p2pgrid/log.h"
 #include "p2pgrid/node.h"
+#include "p2pgrid/sdnotify.h"
+#include "p2pgrid/tangle.h"
 
 void pg_cmd_node_usage(FILE *f) {
   fprintf(f,
@@ -81,6 +84,9 @@ void pg_cmd_node_usage(FILE *f) {
           "The kernel drops the lock when the node exits, also after kill -9.\n"
           "The node keeps a UTXO ledger; its genesis comes from [ledger] genesis or\n"
           "genesis_file and must stay the same for a data directory.\n"
+          "Under systemd (unit p2pgrid-node.service, Type=notify): READY=1 once the API\n"
+          "listens, STATUS= with port, milestones and health, WATCHDOG=1 at half of\n"
+          "WatchdogSec, STOPPING=1; libsystemd is loaded only when NOTIFY_SOCKET is set.\n"
           "Exit status: 0 after a clean stop, 1 if the node fails, 2 for bad usage or\n"
           "configuration (including a genesis that differs from the data directory's).\n");
 }
@@ -122,6 +128,44 @@ static void log_summary(const pg_node_config *nc, pg_node *node) {
               nc->post_token_count ? "with tokens" : nc->post_ca ? "with client certificates" : "open",
               nc->coo_enabled ? "on" : "off", nc->peer_count, nc->mqtt.host ? nc->mqtt.host : "off",
               pg_log_get_format() == PG_LOG_JSON ? "json" : "text");
+}
+
+/* STATUS= for systemd: the port, the milestones and health. Reading the
+ * Tangle's status takes its lock, so a node whose store hangs stops here and
+ * its watchdog fires. */
+static void node_status(pg_node *node, bool ready) {
+  pg_tangle_status st;
+  pg_diag d = {{0}};
+  char s[160];
+  pg_tangle_get_status(pg_node_tangle(node), &st);
+  snprintf(s, sizeof s, "API on port %u; confirmed milestone %u of %u; %llu messages; %s",
+           (unsigned)pg_node_port(node), (unsigned)st.confirmed_milestone_index,
+           (unsigned)st.latest_milestone_index, (unsigned long long)st.messages,
+           pg_node_is_healthy(node) ? "healthy" : "not healthy (GET /health says why)");
+  if ((ready ? pg_sd_ready(s, &d) : pg_sd_status(s, &d)) != PG_OK ||
+      pg_sd_watchdog(&d) != PG_OK)
+    pg_log_warn("node", "systemd: %s", d.msg);
+}
+
+/* Serves until SIGINT or SIGTERM (blocked in sigs) and returns it; under
+ * systemd tells it the node is ready (the API listens once pg_node_start has
+ * returned) and wakes at half the watchdog period to say it still runs. */
+static int serve(pg_node *node, const sigset_t *sigs) {
+  pg_diag d = {{0}};
+  uint64_t half_ms = 0;
+  if (pg_sd_watchdog_ms(&half_ms, &d) != PG_OK) pg_log_warn("node", "systemd: %s", d.msg);
+  node_status(node, true);
+  for (;;) {
+    int sig;
+    if (half_ms == 0) {
+      if (sigwait(sigs, &sig) == 0) return sig;
+      continue;
+    }
+    struct timespec ts = {.tv_sec = (time_t)(half_ms / 1000), .tv_nsec = (long)(half_ms % 1000) * 1000000L};
+    sig = sigtimedwait(sigs, NULL, &ts);
+    if (sig > 0) return sig;
+    node_status(node, false);
+  }
 }
 
 int pg_cmd_node(int argc, char **argv) {
@@ -220,10 +264,11 @@ int pg_cmd_node(int argc, char **argv) {
   pg_node_config_clear(&nc); /* wipes the coordinator seeds from this copy */
   pg_log_info("node", "p2pgrid %s running (pid %ld); stop with SIGINT or SIGTERM",
               pg_node_version(), (long)getpid());
-  int sig = 0;
-  while (sigwait(&stop_sigs, &sig) != 0) {
-  }
+  int sig = serve(node, &stop_sigs);
   pg_log_info("node", "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (pg_sd_stopping(sig == SIGINT ? "SIGINT received, stopping" : "SIGTERM received, stopping",
+                     &d) != PG_OK)
+    pg_log_warn("node", "systemd: %s", d.msg);
   pg_node_stop(node);
   node = NULL;
   pg_log_info("node", "stopped");
