@@ -11,12 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/dirlock.h"
-#include "p2pgrid/http_call.h"
-#include "p2pgrid/money.h"
-#include "p2pgrid/tls.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/dirlock.h"
+#include "p2pgrid/client/http_call.h"
+#include "p2pgrid/base/money.h"
+#include "p2pgrid/tls/tls.h"
+#include "p2pgrid/client/wallet.h"
 
 typedef struct pg_app_cmd {
   const char *name;
@@ -101,13 +101,13 @@ int pg_app_config_unused(const char *cmd, pg_config *cfg);
 int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemonic_file,
                      uint8_t seed[64], size_t *len);
 
-/* One process per data directory: takes the lock of dir (p2pgrid/dirlock.h;
+/* One process per data directory: takes the lock of dir (p2pgrid/base/dirlock.h;
  * creates dir if missing) into *lock (release with pg_dirlock_release).
  * PG_EXIT_OK, or PG_EXIT_FAIL after printing "p2pgrid CMD: data dir DIR in
  * use by pid N" (or the I/O problem). */
 int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock);
 /* The log format: opt (--log-format; NULL = none) or else [sec] log_format
- * ("text" or "json", p2pgrid/log.h). PG_EXIT_OK, or PG_EXIT_USAGE after
+ * ("text" or "json", p2pgrid/base/log.h). PG_EXIT_OK, or PG_EXIT_USAGE after
  * printing "p2pgrid CMD: ..." for an unknown format. */
 int pg_app_log_format(const char *cmd, pg_config *cfg, const char *sec, const char *opt);
 /* url without "user:password@" (for logs: never a secret); cut to cap. */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 
 int pg_app_tls_load(const char *cmd, pg_config *cfg, pg_app_tls *t) {
   pg_diag d = {{0}};

@@ -10,11 +10,11 @@
 #include <sodium.h>
 
 #include "app.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/money.h"
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/base/money.h"
+#include "p2pgrid/crypto/slip10.h"
 
 int pg_app_override_add(pg_app_overrides *o, const char *section_key, const char *value) {
   size_t len = strlen(section_key) + 1 + strlen(value) + 1;

@@ -1,5 +1,5 @@
 /* p2pgrid audit — re-derives the grid's settlements, bills, payments and
- * payouts from the Tangle alone (src/audit, p2pgrid/audit.h) and reports
+ * payouts from the Tangle alone (src/audit, p2pgrid/audit/audit.h) and reports
  * what agrees and what does not. Thin: arguments, files, the node, output. */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "p2pgrid/audit.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/audit/audit.h"
+#include "p2pgrid/base/file.h"
 
 void pg_cmd_audit_usage(FILE *f) {
   fprintf(f,

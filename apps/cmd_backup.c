@@ -1,12 +1,12 @@
 /* p2pgrid backup | restore — one-file backups of a daemon's data directory
- * (src/base/backup.c, p2pgrid/backup.h). */
+ * (src/base/backup.c, p2pgrid/base/backup.h). */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "app.h"
-#include "p2pgrid/backup.h"
+#include "p2pgrid/base/backup.h"
 
 void pg_cmd_backup_usage(FILE *f) {
   fprintf(f,

@@ -1,6 +1,6 @@
 /* p2pgrid ca — the community CA: init | issue | request | sign | revoke |
  * list | show. Thin: argument parsing and printing around
- * include/p2pgrid/tls.h. */
+ * include/p2pgrid/tls/tls.h. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/tls/tls.h"
 
 #define MAX_HOSTS PG_MEMBER_NAMES_MAX
 #define CSR_MAX (64 * 1024)

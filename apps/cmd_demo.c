@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/sim/sim.h"
 
 #ifndef PG_DEMO_SCENARIO
 #define PG_DEMO_SCENARIO "examples/scenarios/demo.ini"

@@ -1,6 +1,6 @@
 /* p2pgrid dso — the grid operator's 15-minute values: import CSV files into a
  * database, show what is there, reconcile them with our own meters' readings
- * (a grid database or a simulator output directory). Thin: include/p2pgrid/dso.h
+ * (a grid database or a simulator output directory). Thin: include/p2pgrid/meter/dso.h
  * does the work. */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "app.h"
-#include "p2pgrid/csv.h"
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/dso.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/base/csv.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/meter/dso.h"
+#include "p2pgrid/base/file.h"
 
 static void usage_import(FILE *f) {
   fprintf(f,

@@ -14,18 +14,18 @@
 #include <sodium.h>
 
 #include "app.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/db.h"
-#include "p2pgrid/events.h"
-#include "p2pgrid/grid.h"
-#include "p2pgrid/httpd.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/metrics.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/node.h"
-#include "p2pgrid/sdnotify.h"
-#include "p2pgrid/timelabel.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/client/events.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/httpd/httpd.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/base/metrics.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/node/node.h"
+#include "p2pgrid/base/sdnotify.h"
+#include "p2pgrid/base/timelabel.h"
 
 /* SQLite's memory in a source, producer or consumer daemon (db.h) */
 #define ENTITY_SQLITE_CAP (1024 * 1024)

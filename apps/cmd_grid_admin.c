@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "app.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/grid.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/grid/grid.h"
 
 void pg_cmd_grid_enrol_usage(FILE *f) {
   fprintf(f,

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "p2pgrid/money.h"
+#include "p2pgrid/base/money.h"
 #include "app.h"
-#include "p2pgrid/invoice.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/invoice/invoice.h"
+#include "p2pgrid/sim/sim.h"
 
 void pg_cmd_invoice_usage(FILE *f) {
   fprintf(f,

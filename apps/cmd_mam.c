@@ -29,13 +29,13 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/config.h"
-#include "p2pgrid/dirlock.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/ternary.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/dirlock.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/crypto/ternary.h"
 
 #define STATE_FILE_MAX (64u * 1024u)
 #define DEFAULT_SECURITY 2
@@ -301,7 +301,7 @@ out:
   return ret;
 }
 
-/* Takes an exclusive lock on FILE.lock (p2pgrid/dirlock.h), waiting for
+/* Takes an exclusive lock on FILE.lock (p2pgrid/base/dirlock.h), waiting for
  * another publish of the same FILE to finish. NULL on failure (said on
  * stderr). */
 static pg_dirlock *lock_state(const char *path) {

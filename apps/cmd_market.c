@@ -1,6 +1,6 @@
 /* p2pgrid market — settle one slot from a slot JSON file with a chosen
  * mechanism and print the settlement (table or --json). Thin: reading the
- * file and printing around include/p2pgrid/market.h. */
+ * file and printing around include/p2pgrid/market/market.h. */
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "app.h"
-#include "p2pgrid/market.h"
-#include "p2pgrid/resource.h"
+#include "p2pgrid/market/market.h"
+#include "p2pgrid/base/resource.h"
 
 #define MAX_INPUT ((size_t)256 << 20)
 
@@ -32,7 +32,7 @@ void pg_cmd_market_usage(FILE *f) {
           "                  at communityPrice or the producer's ask; the residual import\n"
           "                  and the surplus are reported in 'utility Wh', not billed)\n"
           "  --input FILE    the slot as JSON ('-' reads standard input); see\n"
-          "                  examples/slot.json and include/p2pgrid/market.h\n"
+          "                  examples/slot.json and include/p2pgrid/market/market.h\n"
           "  --json          print the settlement as JSON instead of a table (amounts\n"
           "                  always in base units)\n"
           "  --resource NAME what the slot's quantities count: electricity (default, Wh,\n"

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "p2pgrid/config.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/node.h"
-#include "p2pgrid/sdnotify.h"
-#include "p2pgrid/tangle.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/node/node.h"
+#include "p2pgrid/base/sdnotify.h"
+#include "p2pgrid/tangle/tangle.h"
 
 void pg_cmd_node_usage(FILE *f) {
   fprintf(f,

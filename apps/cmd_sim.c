@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "p2pgrid/grid.h"
-#include "p2pgrid/httpd.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/sim.h"
-#include "p2pgrid/timelabel.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/httpd/httpd.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/sim/sim.h"
+#include "p2pgrid/base/timelabel.h"
 
 void pg_cmd_sim_usage(FILE *f) {
   fprintf(f,

@@ -1,5 +1,5 @@
 /* p2pgrid wallet — new | address | balance | send | sweep | history, against any
- * Chrysalis node URL. Thin: argument parsing around include/p2pgrid/wallet.h. */
+ * Chrysalis node URL. Thin: argument parsing around include/p2pgrid/client/wallet.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/client/wallet.h"
 
 #define MAX_PAY PG_WALLET_MAX_OUTPUTS
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "p2pgrid/node.h"
+#include "p2pgrid/node/node.h"
 
 static int cmd_version(int argc, char **argv);
 static void cmd_version_usage(FILE *f);

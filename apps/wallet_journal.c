@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 
 #include "app.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/json.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/json.h"
 
 #define JOURNAL_MAX (4u << 20) /* 64 transfers of 127 inputs fit with room */
 

@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "p2pgrid/audit.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/audit/audit.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/file.h"
 
 #include "util.h"
 

@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/client.h"
+#include "p2pgrid/client/client.h"
 
 #include "util.h"
 

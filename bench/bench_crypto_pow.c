@@ -7,9 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/curl.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/pow.h"
+#include "p2pgrid/crypto/curlp.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/crypto/pow.h"
 
 static double now_s(void) {
   struct timespec ts;

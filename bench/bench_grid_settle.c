@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/grid.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/base/log.h"
 
 #define NPROD 40
 #define NCONS 960

@@ -15,11 +15,11 @@
 
 #include <curl/curl.h>
 
-#include "p2pgrid/file.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/grid.h"
-#include "p2pgrid/httpd.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/httpd/httpd.h"
+#include "p2pgrid/base/log.h"
 
 typedef struct bench {
   char dir[64];

@@ -23,11 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/tangle.h"
-#include "p2pgrid/transaction.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/tangle/tangle.h"
+#include "p2pgrid/ledger/transaction.h"
 
 #include "util.h"
 

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "p2pgrid/curl.h"
-#include "p2pgrid/mam.h"
+#include "p2pgrid/crypto/curlp.h"
+#include "p2pgrid/mam/mam.h"
 
 static double now(void) {
   struct timespec ts;

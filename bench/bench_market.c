@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 
 static double now(void) {
   struct timespec ts;

@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/node.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/node/node.h"
 
 #include "util.h"
 

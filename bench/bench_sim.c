@@ -30,10 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/clock.h"
-#include "p2pgrid/config.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/sim/sim.h"
 
 #include "util.h"
 

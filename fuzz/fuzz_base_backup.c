@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "p2pgrid/backup.h"
+#include "p2pgrid/base/backup.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

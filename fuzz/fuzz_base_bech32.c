@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/bech32.h"
+#include "p2pgrid/base/bech32.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* Fuzz target: the exposition text of p2pgrid/metrics.h with arbitrary help
+/* Fuzz target: the exposition text of p2pgrid/base/metrics.h with arbitrary help
  * text and label values. The input is split at NUL bytes: the first part is
  * the help text, the next (up to 4) the values of one label; a family that
  * is refused (a value twice, none) must be refused without rendering
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/metrics.h"
+#include "p2pgrid/base/metrics.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* Fuzz target: the [money] section and amounts of p2pgrid/money.h. The input
+/* Fuzz target: the [money] section and amounts of p2pgrid/base/money.h. The input
  * is INI text (a [money] section, or anything); its first line is also tried
  * as an amount ("300Mi"). Checks: a parsed amount prints and parses back to
  * the same value; a pg_money read from the config formats amounts and prices
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/money.h"
+#include "p2pgrid/base/money.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/tz.h"
+#include "p2pgrid/base/tz.h"
 
 static void check_instant(pg_tz tz, int64_t t) {
   int32_t off = pg_tz_offset_s(tz, t);

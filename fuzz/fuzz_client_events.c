@@ -1,5 +1,5 @@
 /* Fuzz target: the parsers of what an MQTT broker delivers to the entity
- * daemons' event subscriber (include/p2pgrid/events.h).
+ * daemons' event subscriber (include/p2pgrid/client/events.h).
  * 1. The input as a milestones/confirmed payload: success gives values that,
  *    written back as {"index","timestamp"}, parse to the same values;
  *    failure has a diag.
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/events.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/client/events.h"
+#include "p2pgrid/base/hex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

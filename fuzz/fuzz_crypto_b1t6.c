@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/ternary.h"
+#include "p2pgrid/crypto/ternary.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/dso.h"
+#include "p2pgrid/meter/dso.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

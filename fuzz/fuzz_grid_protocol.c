@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/grid_protocol.h"
-#include "p2pgrid/grid_record.h"
+#include "p2pgrid/grid/protocol.h"
+#include "p2pgrid/grid/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /* Fuzz target: the invoice reader of a simulator output (participants.csv,
- * party_slots.csv, transfers.csv; include/p2pgrid/invoice.h) and the documents
+ * party_slots.csv, transfers.csv; include/p2pgrid/invoice/invoice.h) and the documents
  * built from it. The input is split at '\f' (form feed) into the three files
  * (a missing transfers part: no payments). June 2025 in Europe/Berlin,
  * 15-minute slots. Every member's invoice that builds renders as HTML and
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/money.h"
-#include "p2pgrid/invoice.h"
+#include "p2pgrid/base/money.h"
+#include "p2pgrid/invoice/invoice.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

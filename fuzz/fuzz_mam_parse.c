@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/ternary.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/crypto/ternary.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

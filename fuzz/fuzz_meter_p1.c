@@ -1,4 +1,4 @@
-/* Fuzz target: DSMR P1 telegrams (p2pgrid/p1.h).
+/* Fuzz target: DSMR P1 telegrams (p2pgrid/meter/p1.h).
  * 1. The input as one telegram: success gives non-negative registers, a
  *    verified CRC and a NUL-terminated header and id; failure has a diag
  *    and a zeroed telegram.
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "../src/meter/p1_internal.h"
-#include "p2pgrid/p1.h"
+#include "p2pgrid/meter/p1.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/sim_report.h"
+#include "p2pgrid/sim/report.h"
 
 /* Every coordinate attribute and path is plain numbers (no nan, no inf).
  * Text from the files is escaped, so a raw '"' only ends our attributes. */

@@ -8,8 +8,8 @@
 
 #include <jansson.h>
 
-#include "p2pgrid/message.h"
-#include "p2pgrid/message_json.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/tangle/message_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/tls.h"
+#include "p2pgrid/tls/tls.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/asset.h"
+#include "p2pgrid/asset/asset.h"
 
 #define PG_ASSET_MS_PER_H 3600000
 

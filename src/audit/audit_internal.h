@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "p2pgrid/audit.h"
+#include "p2pgrid/audit/audit.h"
 
 /* Growable array: *v holds *n items of size sz, capacity in *cap. Returns
  * a pointer to a new zeroed item, or NULL when out of memory. */

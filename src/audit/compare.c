@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "audit_internal.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/hex.h"
 
 /* ---- the audit's state ---- */
 

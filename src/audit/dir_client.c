@@ -13,10 +13,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "p2pgrid/audit.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/message_json.h"
+#include "p2pgrid/audit/audit.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/tangle/message_json.h"
 
 #define SCHEMA_VERSION "1" /* src/tangle/store.h PG_TG_SCHEMA_VERSION */
 

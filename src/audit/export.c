@@ -1,5 +1,5 @@
 /* export.c — the grid's audit export and a member's keys, parsed strictly
- * into plain structs (p2pgrid/audit.h). Outside bytes: every field is
+ * into plain structs (p2pgrid/audit/audit.h). Outside bytes: every field is
  * checked for type and range, ids, roots, side keys, addresses and message
  * ids for their form. */
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "audit_internal.h"
-#include "p2pgrid/json.h"
+#include "p2pgrid/base/json.h"
 
 #define EXPORT_FORMAT "p2pgrid-audit-export/1"
 #define KEYS_FORMAT "p2pgrid-member-keys/1"

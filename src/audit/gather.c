@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "audit_internal.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/tls/tls.h"
 
 #define MAX_UNDER_INDEX 1000 /* a Chrysalis node lists at most 1000 ids */
 

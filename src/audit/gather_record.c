@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "audit_internal.h"
-#include "p2pgrid/grid_record.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
+#include "p2pgrid/grid/record.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
 
 typedef struct rkeys {      /* one per member channel */
   const pg_audit_member **owner;

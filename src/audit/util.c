@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "audit_internal.h"
-#include "p2pgrid/json.h"
+#include "p2pgrid/base/json.h"
 
 void *pg_audit_push(void *v_ptr, size_t *n, size_t *cap, size_t sz) {
   void **v = v_ptr;

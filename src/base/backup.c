@@ -1,9 +1,9 @@
 /* backup.c — one-file backups of a data directory and their checked restore.
- * See p2pgrid/backup.h. */
+ * See p2pgrid/base/backup.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* renameat2 */
 #endif
-#include "p2pgrid/backup.h"
+#include "p2pgrid/base/backup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,8 +22,8 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "p2pgrid/db.h"
-#include "p2pgrid/dirlock.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/base/dirlock.h"
 
 #define PATH_CAP 4096
 

@@ -1,6 +1,6 @@
 /* bech32.c — BIP-173 bech32 encode/decode, 8<->5 bit regrouping, TIP-11
- * Ed25519 addresses. See p2pgrid/bech32.h for the contract. */
-#include "p2pgrid/bech32.h"
+ * Ed25519 addresses. See p2pgrid/base/bech32.h for the contract. */
+#include "p2pgrid/base/bech32.h"
 
 #include <string.h>
 

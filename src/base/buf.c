@@ -1,4 +1,4 @@
-#include "p2pgrid/buf.h"
+#include "p2pgrid/base/buf.h"
 
 #include <stdlib.h>
 #include <string.h>

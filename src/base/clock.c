@@ -1,4 +1,4 @@
-#include "p2pgrid/clock.h"
+#include "p2pgrid/base/clock.h"
 
 #include <time.h>
 

@@ -1,5 +1,5 @@
-/* config.c — INI configuration over inih. See p2pgrid/config.h. */
-#include "p2pgrid/config.h"
+/* config.c — INI configuration over inih. See p2pgrid/base/config.h. */
+#include "p2pgrid/base/config.h"
 
 #include <errno.h>
 #include <ini.h>

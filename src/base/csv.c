@@ -1,10 +1,10 @@
-/* csv.c — line and field scanning of CSV bytes from files (p2pgrid/csv.h). */
+/* csv.c — line and field scanning of CSV bytes from files (p2pgrid/base/csv.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/csv.h"
+#include "p2pgrid/base/csv.h"
 
 void pg_csv_init(pg_csv *c, const void *data, size_t len, const char *name, size_t max_line) {
   pg_reader_init(&c->r, data, len);

@@ -1,8 +1,8 @@
-/* datetime.c — civil dates and ISO-8601 timestamps (p2pgrid/datetime.h). */
+/* datetime.c — civil dates and ISO-8601 timestamps (p2pgrid/base/datetime.h). */
 #include <stdio.h>
 #include <string.h>
 
-#include "p2pgrid/datetime.h"
+#include "p2pgrid/base/datetime.h"
 #include "tz_internal.h" /* tz_floor_div */
 
 bool pg_civil_valid(int year, int month, int day) {

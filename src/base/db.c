@@ -1,11 +1,11 @@
-/* db.c — SQLite helpers that return a status (p2pgrid/db.h). */
+/* db.c — SQLite helpers that return a status (p2pgrid/base/db.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "p2pgrid/db.h"
+#include "p2pgrid/base/db.h"
 
 #ifdef PG_FAULT_INJECTION
 #include <pthread.h>

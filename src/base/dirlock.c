@@ -1,5 +1,5 @@
 /* dirlock.c — exclusive locks on data directories and state files
- * (p2pgrid/dirlock.h). */
+ * (p2pgrid/base/dirlock.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "p2pgrid/dirlock.h"
+#include "p2pgrid/base/dirlock.h"
 
 struct pg_dirlock {
   int fd;

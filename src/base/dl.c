@@ -1,5 +1,5 @@
 /* dl.c — optional libraries loaded on first use (dl.h). */
-#include "p2pgrid/dl.h"
+#include "p2pgrid/base/dl.h"
 
 #include <dlfcn.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "p2pgrid/err.h"
+#include "p2pgrid/base/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* file.c — capped whole-file reads and atomic writes (p2pgrid/file.h). */
+/* file.c — capped whole-file reads and atomic writes (p2pgrid/base/file.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "p2pgrid/file.h"
+#include "p2pgrid/base/file.h"
 
 int pg_read_file_capped(const char *path, size_t cap, uint8_t **out, size_t *len, pg_diag *d) {
   *out = NULL;

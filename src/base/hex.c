@@ -1,4 +1,4 @@
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/hex.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,10 @@
 /* json.c — jansson glue: parse with diagnostics, typed getters, dump to pg_buf.
- * See p2pgrid/json.h for the contract. */
-#include "p2pgrid/json.h"
+ * See p2pgrid/base/json.h for the contract. */
+#include "p2pgrid/base/json.h"
 
 #include <string.h>
 
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/hex.h"
 
 const char *pg_json_type_name(const json_t *j) {
   switch (json_typeof(j)) {

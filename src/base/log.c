@@ -1,5 +1,5 @@
-/* log.c — levelled, thread-safe line logging. See p2pgrid/log.h. */
-#include "p2pgrid/log.h"
+/* log.c — levelled, thread-safe line logging. See p2pgrid/base/log.h. */
+#include "p2pgrid/base/log.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

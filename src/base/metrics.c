@@ -1,5 +1,5 @@
 /* metrics.c — Prometheus counters, gauges and histograms (metrics.h). */
-#include "p2pgrid/metrics.h"
+#include "p2pgrid/base/metrics.h"
 
 #include <math.h>
 #include <stdatomic.h>

@@ -1,5 +1,5 @@
-/* money.c — currency display and exact amount parsing (see p2pgrid/money.h). */
-#include "p2pgrid/money.h"
+/* money.c — currency display and exact amount parsing (see p2pgrid/base/money.h). */
+#include "p2pgrid/base/money.h"
 
 #include "number_internal.h"
 

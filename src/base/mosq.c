@@ -1,10 +1,10 @@
 /* mosq.c — libmosquitto loaded on first use (mosq.h). */
 #define PG_MOSQ_LOADER
-#include "p2pgrid/mosq.h"
+#include "p2pgrid/base/mosq.h"
 
 #include <stddef.h>
 
-#include "p2pgrid/dl.h"
+#include "p2pgrid/base/dl.h"
 
 pg_mosq_fns pg_mosq;
 

@@ -1,5 +1,5 @@
 /* resource.c — the metered resource: presets, config, display (resource.h). */
-#include "p2pgrid/resource.h"
+#include "p2pgrid/base/resource.h"
 
 #include "number_internal.h"
 

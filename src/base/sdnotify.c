@@ -1,6 +1,6 @@
 /* sdnotify.c — readiness, status and watchdog for systemd (sdnotify.h),
  * through libsystemd loaded on first use (dl.h). */
-#include "p2pgrid/sdnotify.h"
+#include "p2pgrid/base/sdnotify.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -9,8 +9,8 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "p2pgrid/clock.h"
-#include "p2pgrid/dl.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/dl.h"
 
 #define SD_FNS(X) X(sd_notify) X(sd_watchdog_enabled)
 typedef struct sd_fns {

@@ -1,5 +1,5 @@
-/* Local-time labels of instants and slots (see p2pgrid/timelabel.h). */
-#include "p2pgrid/timelabel.h"
+/* Local-time labels of instants and slots (see p2pgrid/base/timelabel.h). */
+#include "p2pgrid/base/timelabel.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/file.h"
 #include "tz_internal.h"
 
 /* ---- civil calendar (H. Hinnant's days_from_civil / civil_from_days) ------ */

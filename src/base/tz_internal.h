@@ -2,7 +2,7 @@
 #ifndef P2PGRID_TZ_INTERNAL_H
 #define P2PGRID_TZ_INTERNAL_H
 
-#include "p2pgrid/tz.h"
+#include "p2pgrid/base/tz.h"
 
 #define TZ_ABBR_MAX 15
 #define TZ_OFF_MAX 93599 /* |UT offset| <= 25:59:59 (RFC 8536 3.2) */

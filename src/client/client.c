@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/message_json.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/tangle/message_json.h"
 
 void pg_client_free(pg_client *c) {
   if (c && c->ops && c->ops->destroy) c->ops->destroy(c);

@@ -1,6 +1,6 @@
 /* events.c — MQTT broker settings and client setup shared by the node's
  * publisher and the entities' subscriber, the parsers of event payloads,
- * and the subscriber that wakes an entity daemon (include/p2pgrid/events.h).
+ * and the subscriber that wakes an entity daemon (include/p2pgrid/client/events.h).
  *
  * The subscriber's state is guarded by one mutex; libmosquitto's network
  * thread takes it in the callbacks (with cancellation disabled, so stopping
@@ -14,11 +14,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/events.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/mosq.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/client/events.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/base/mosq.h"
 
 #define MOD "events"
 #define KEEPALIVE_S 30

@@ -12,10 +12,10 @@
 #include <curl/curl.h>
 
 #include "http_internal.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/json.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/json.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000u
 #define DEFAULT_TIMEOUT_MS 60000u

@@ -10,7 +10,7 @@
 #include <gnutls/gnutls.h>
 
 #include "http_internal.h"
-#include "p2pgrid/http_call.h"
+#include "p2pgrid/client/http_call.h"
 
 #define DEFAULT_TIMEOUT_MS 10000u
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000u

@@ -8,9 +8,9 @@
 
 #include <curl/curl.h>
 
-#include "p2pgrid/buf.h"
-#include "p2pgrid/err.h"
-#include "p2pgrid/http_call.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/client/http_call.h"
 
 #define PG_BEARER_MAX 1024 /* bytes of a bearer token */
 

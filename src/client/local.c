@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/message_json.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/tangle/message_json.h"
 
 typedef struct local_client {
   pg_client base;

@@ -1,19 +1,19 @@
 /* Wallet: key walk, input selection, dust-aware sending, following a
- * transfer to confirmation. Contract in include/p2pgrid/wallet.h. */
-#include "p2pgrid/wallet.h"
+ * transfer to confirmation. Contract in include/p2pgrid/client/wallet.h. */
+#include "p2pgrid/client/wallet.h"
 
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "p2pgrid/clock.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/message_json.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/transaction.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/tangle/message_json.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/ledger/transaction.h"
 
 #define MAX_PENDING 64
 #define MAX_ADDR_OUTPUTS 1000

@@ -8,7 +8,7 @@
  * The loops below use that form (or a layout-flipped form of it, for the
  * scalar transform): sequential reads, no index table, and two buffers
  * swapped between rounds (no copies inside the round loop). */
-#include "p2pgrid/curl.h"
+#include "p2pgrid/crypto/curlp.h"
 
 #include <string.h>
 

@@ -13,7 +13,7 @@
  * of them. Other round counts start with one _one or _two pass. */
 #include <string.h>
 
-#include "p2pgrid/curl.h"
+#include "p2pgrid/crypto/curlp.h"
 
 #include "curl_bitslice.h"
 

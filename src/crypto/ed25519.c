@@ -1,4 +1,4 @@
-#include "p2pgrid/ed25519.h"
+#include "p2pgrid/crypto/ed25519.h"
 
 #include <sodium.h>
 

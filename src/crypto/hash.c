@@ -1,8 +1,8 @@
-#include "p2pgrid/hash.h"
+#include "p2pgrid/crypto/hash.h"
 
 #include <sodium.h>
 
-#include "p2pgrid/err.h"
+#include "p2pgrid/base/err.h"
 
 _Static_assert(sizeof(crypto_generichash_blake2b_state) <= sizeof(pg_blake2b),
                "pg_blake2b too small for libsodium's state");

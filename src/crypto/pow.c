@@ -1,4 +1,4 @@
-/* Chrysalis message proof of work (TIP-12). See p2pgrid/pow.h.
+/* Chrysalis message proof of work (TIP-12). See p2pgrid/crypto/pow.h.
  *
  * Search: the 243-trit Curl input is b1t6(digest) (192 trits, fixed) ||
  * b1t6(nonce LE) (48 trits) || 0,0,0, and the rest of the 729-trit state is
@@ -9,7 +9,7 @@
  * states and tests all lanes at once for the wanted trailing zero trits.
  * Threads take batches base = start + L * (t + k * threads). A found nonce is
  * re-checked with the scalar Curl-P before it is returned. */
-#include "p2pgrid/pow.h"
+#include "p2pgrid/crypto/pow.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "p2pgrid/curl.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/ternary.h"
+#include "p2pgrid/crypto/curlp.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/crypto/ternary.h"
 
 #define NONCE_TRIT 192 /* first nonce trit */
 #define LN3 1.0986122886681098

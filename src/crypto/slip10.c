@@ -1,10 +1,10 @@
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/crypto/slip10.h"
 
 #include <sodium.h>
 #include <string.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
 
 static void split(const uint8_t i[64], pg_slip10_key *out) {
   memcpy(out->priv, i, 32);

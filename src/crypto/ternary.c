@@ -1,5 +1,5 @@
-/* Balanced trits, trytes and b1t6 (TIP-5). See p2pgrid/ternary.h. */
-#include "p2pgrid/ternary.h"
+/* Balanced trits, trytes and b1t6 (TIP-5). See p2pgrid/crypto/ternary.h. */
+#include "p2pgrid/crypto/ternary.h"
 
 const char PG_TRYTE_ALPHABET[28] = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 

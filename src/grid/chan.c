@@ -5,8 +5,8 @@
 
 #include "chan_internal.h"
 #include "grid_internal.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
 
 static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 
 const char pg_enrolment_schema[] =
     "CREATE TABLE IF NOT EXISTS enrolment(id TEXT PRIMARY KEY, role TEXT NOT NULL,"

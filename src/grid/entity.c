@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/backup.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/backup.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/base/log.h"
 
 uint64_t pg_entity_now(const pg_entity *e) { return pg_clock_now(e->clock); }
 

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/web.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/web/web.h"
 
 void pg_registration_http(pg_registration_handler h, void *ctx, const pg_httpd_req *req,
                           pg_httpd_resp *resp) {

@@ -9,17 +9,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "p2pgrid/grid.h"
-#include "p2pgrid/db.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/tls/tls.h"
 
 #define PG_ENTITY_DB_BUSY_MS 10000
 #define PG_ENTITY_MAX_READ 64 /* messages read from one channel per step */
 
 /* ---- database ---- */
 
-/* The SQLite helpers are p2pgrid/db.h (pg_db_*); an entity database is
+/* The SQLite helpers are p2pgrid/base/db.h (pg_db_*); an entity database is
  * pg_db_open(dir, "<role>.db", schema, PG_ENTITY_DB_BUSY_MS, ...). */
 /* A small key/value table "kv" (every entity has one). get: *out = def when
  * missing. */
@@ -146,7 +146,7 @@ PG_NODISCARD int pg_payout_apply_credits(sqlite3 *db, size_t *assigned, pg_diag 
 PG_NODISCARD int pg_chan_skip_published(sqlite3 *db, pg_client *c, size_t *skipped, pg_diag *d);
 
 /* ---- reading a channel ----
- * A channel is read with a cursor {root, leaf} (p2pgrid/mam.h, pg_mam_read):
+ * A channel is read with a cursor {root, leaf} (p2pgrid/mam/mam.h, pg_mam_read):
  * every message of every tree in leaf order, also when the writer puts
  * several messages in one tree (a device using mam.js with count 4); a leaf
  * not attached yet stops the reader there (later leaves wait for it). Each

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/metrics.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/base/metrics.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

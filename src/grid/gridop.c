@@ -10,14 +10,14 @@
 #include <sodium.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/grid_record.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/grid/record.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/client/wallet.h"
 
 /* batch states */
 enum { BATCH_SENDING = 0, BATCH_SENT = 1, BATCH_CONFIRMED = 2 };

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/client/wallet.h"
 
 struct pg_producer {
   pg_entity e;

@@ -1,6 +1,6 @@
 /* protocol.c — grid wire format: channel messages and registration bodies.
- * Pure codec over jansson (via p2pgrid/json.h). See p2pgrid/grid_protocol.h. */
-#include "p2pgrid/grid_protocol.h"
+ * Pure codec over jansson (via p2pgrid/base/json.h). See p2pgrid/grid/protocol.h. */
+#include "p2pgrid/grid/protocol.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -10,9 +10,9 @@
 
 #include <sodium.h>
 
-#include "p2pgrid/hex.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/market.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/market/market.h"
 
 /* ---------- names ---------- */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 
 const char pg_quarantine_schema[] =
     "CREATE TABLE IF NOT EXISTS quarantine(id INTEGER PRIMARY KEY AUTOINCREMENT,"

@@ -1,7 +1,7 @@
 /* record.c — the public settlement record: line keys, sealing and opening,
  * the canonical plaintext, and the split of a slot's record into parts.
- * Pure functions, see p2pgrid/grid_record.h. */
-#include "p2pgrid/grid_record.h"
+ * Pure functions, see p2pgrid/grid/record.h. */
+#include "p2pgrid/grid/record.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,10 +10,10 @@
 
 #include <sodium.h>
 
-#include "p2pgrid/hex.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/message.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/tangle/message.h"
 
 #define MEMBER_CONTEXT "p2pgrid-member-key"
 

@@ -2,7 +2,7 @@
  * public "record" channel with the signed hello, the history of the
  * settlement settings, the member channels a record line was keyed with, and
  * the parts of a slot's record queued in the settlement's transaction. The
- * formats are p2pgrid/grid_record.h (pure); this file does the database. */
+ * formats are p2pgrid/grid/record.h (pure); this file does the database. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +12,9 @@
 #include <sodium.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/grid_record.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/grid/record.h"
+#include "p2pgrid/base/log.h"
 
 const char pg_record_schema[] =
     "CREATE TABLE IF NOT EXISTS config_history(from_slot INTEGER PRIMARY KEY,"

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/grid.h"
-#include "p2pgrid/http_call.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/client/http_call.h"
 
 typedef struct http_registrar {
   pg_registrar base;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 
 const char pg_registry_schema[] =
     "CREATE TABLE IF NOT EXISTS registrations(id TEXT PRIMARY KEY, name TEXT NOT NULL,"

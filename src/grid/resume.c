@@ -18,12 +18,12 @@
 #include <sodium.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/client/wallet.h"
 
 const char pg_payout_credit_schema[] =
     "CREATE TABLE IF NOT EXISTS payout_credits(batch_id INTEGER NOT NULL, address TEXT NOT NULL,"

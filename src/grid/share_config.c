@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/grid.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/grid/grid.h"
 
 typedef struct collect_ctx {
   const char *section;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 
 struct pg_source {
   pg_entity e;

@@ -1,4 +1,4 @@
-/* store.c — the entities' kv and counter tables (over p2pgrid/db.h). */
+/* store.c — the entities' kv and counter tables (over p2pgrid/base/db.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

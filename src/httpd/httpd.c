@@ -15,10 +15,10 @@
 #include <microhttpd.h>
 
 #include "httpd_internal.h"
-#include "p2pgrid/buf.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/base/log.h"
 
 /* A body over max_body is drained (not stored) up to this many bytes so the
  * client can read our 413; beyond it the connection is dropped. */

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "p2pgrid/httpd.h"
+#include "p2pgrid/httpd/httpd.h"
 
 #define PG_HTTPD_HDR_MAX 8
 #define PG_HTTPD_HOSTS_MAX 16

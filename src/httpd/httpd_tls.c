@@ -20,7 +20,7 @@
 #include <microhttpd.h>
 
 #include "httpd_internal.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/base/file.h"
 
 #define PEM_FILE_MAX (256u << 10) /* a certificate chain or a key, generously */
 #define PEER_CHAIN_MAX 8          /* certificates of a client chain we look at */

@@ -1,5 +1,5 @@
 /* cairo_dl.h — cairo (and fontconfig through it), loaded on first use
- * (p2pgrid/dl.h): only `p2pgrid invoice` writes PDFs, so no daemon maps
+ * (p2pgrid/base/dl.h): only `p2pgrid invoice` writes PDFs, so no daemon maps
  * cairo's dozen libraries. Include instead of <cairo.h>; call
  * pg_cairo_load before the first cairo_* call. */
 #ifndef P2PGRID_INVOICE_CAIRO_DL_H
@@ -9,7 +9,7 @@
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
 
-#include "p2pgrid/dl.h"
+#include "p2pgrid/base/dl.h"
 
 #define PG_CAIRO_FNS(X)                                                                            \
   X(cairo_create)                                                                                  \

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/invoice.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/invoice/invoice.h"
+#include "p2pgrid/sim/sim.h"
 
 int pg_invoice_month_parse(const char *s, int *year, int *month) {
   if (!s || strlen(s) != 7 || s[4] != '-') return PG_ERR_INVALID;

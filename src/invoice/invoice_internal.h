@@ -2,8 +2,8 @@
 #ifndef PG_INVOICE_INTERNAL_H
 #define PG_INVOICE_INTERNAL_H
 
-#include "p2pgrid/money.h"
-#include "p2pgrid/invoice.h"
+#include "p2pgrid/base/money.h"
+#include "p2pgrid/invoice/invoice.h"
 
 enum { INV_ITEM = 0, INV_SUBTOTAL, INV_TAX, INV_TOTAL };
 #define INV_MAX_LINES 8

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "invoice_internal.h"
-#include "p2pgrid/db.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/base/file.h"
 #include "report_internal.h"
 
 #define MAX_FILE ((size_t)1 << 31)

@@ -1,15 +1,15 @@
 /* The UTXO ledger: semantic validation (TIP-7, TIP-14, TIP-15) and booking of
  * transactions in white-flag order, inside the Tangle's confirmation
- * transaction. See include/p2pgrid/ledger.h for the contract. */
-#include "p2pgrid/ledger.h"
+ * transaction. See include/p2pgrid/ledger/ledger.h for the contract. */
+#include "p2pgrid/ledger/ledger.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/log.h"
 
 #define GENESIS_TAG "p2pgrid-genesis"
 #define SCHEMA_VERSION 1

@@ -1,11 +1,11 @@
-#include "p2pgrid/transaction.h"
+#include "p2pgrid/ledger/transaction.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/message.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/tangle/message.h"
 
 typedef struct ser_input {
   uint8_t bytes[35];

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "mam_internal.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/hex.h"
 
 _Static_assert(PG_ID_LEN == 32, "message ids are 32 bytes");
 

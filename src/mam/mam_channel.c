@@ -5,7 +5,7 @@
 #include <sodium.h>
 
 #include "mam_internal.h"
-#include "p2pgrid/json.h"
+#include "p2pgrid/base/json.h"
 
 static const char *const MODE_NAMES[3] = {"public", "private", "restricted"};
 

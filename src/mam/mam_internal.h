@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/curl.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/ternary.h"
+#include "p2pgrid/crypto/curlp.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/crypto/ternary.h"
 
 #define MAM_HASH 243                 /* trits in a hash / key fragment */
 #define MAM_NONCE 81                 /* nonce trits */

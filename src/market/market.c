@@ -1,4 +1,4 @@
-/* market.c — settlement of one slot (see include/p2pgrid/market.h for the
+/* market.c — settlement of one slot (see include/p2pgrid/market/market.h for the
  * model, the rounding rule and the money identity). */
 #include <stdlib.h>
 #include <string.h>

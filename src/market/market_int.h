@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 
 __extension__ typedef unsigned __int128 u128;
 

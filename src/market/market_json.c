@@ -1,10 +1,10 @@
-/* market_json.c — the slot JSON format (include/p2pgrid/market.h) from a
+/* market_json.c — the slot JSON format (include/p2pgrid/market/market.h) from a
  * buffer already in memory. No I/O. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/json.h"
-#include "p2pgrid/market.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/market/market.h"
 
 void pg_market_slot_json_free(pg_market_slot_json *s) {
   if (!s) return;

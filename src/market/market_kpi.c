@@ -1,9 +1,9 @@
 /* market_kpi.c — KPIs over a run of settled slots, and the Gini coefficient
- * of savings (see include/p2pgrid/market.h). */
+ * of savings (see include/p2pgrid/market/market.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 
 __extension__ typedef __int128 i128;
 __extension__ typedef unsigned __int128 u128;

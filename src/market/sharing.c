@@ -1,5 +1,5 @@
 /* sharing.c — the sharing mechanisms of energy communities: static-key,
- * dynamic-key, hierarchical (include/p2pgrid/market.h SHARING MECHANISMS
+ * dynamic-key, hierarchical (include/p2pgrid/market/market.h SHARING MECHANISMS
  * has the rules, the rounding and the money; docs/MARKET.md the sources). */
 #include <stdlib.h>
 #include <string.h>

@@ -2,8 +2,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "p2pgrid/market.h"
-#include "p2pgrid/tariff.h"
+#include "p2pgrid/market/market.h"
+#include "p2pgrid/market/tariff.h"
 
 __extension__ typedef unsigned __int128 t_u128;
 

@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/market.h"
-#include "p2pgrid/money.h"
-#include "p2pgrid/tariff.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/market/market.h"
+#include "p2pgrid/base/money.h"
+#include "p2pgrid/market/tariff.h"
 
 static int get_amount(pg_config *c, const char *sec, const char *key, uint64_t max,
                       uint64_t *out, pg_diag *d) {

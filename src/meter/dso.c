@@ -1,12 +1,12 @@
-/* dso.c — the grid operator's 15-minute CSV (p2pgrid/dso.h): pure parser. */
+/* dso.c — the grid operator's 15-minute CSV (p2pgrid/meter/dso.h): pure parser. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/csv.h"
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/dso.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/base/csv.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/meter/dso.h"
+#include "p2pgrid/base/file.h"
 #include "dso_internal.h"
 
 #define MAX_COLS 16

@@ -1,4 +1,4 @@
-/* dso_ours.c — our own readings for pg_dso_reconcile (p2pgrid/dso.h): a
+/* dso_ours.c — our own readings for pg_dso_reconcile (p2pgrid/meter/dso.h): a
  * grid daemon's database or a simulator output directory. Outside files:
  * sizes capped, every line checked, errors name file and line. */
 #include <jansson.h>
@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/csv.h"
-#include "p2pgrid/db.h"
-#include "p2pgrid/dso.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/base/csv.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/meter/dso.h"
+#include "p2pgrid/base/file.h"
 
 #define OURS_MAX_FILE (512u << 20) /* party_slots.csv of a large run */
 

@@ -1,13 +1,13 @@
 /* dso_reconcile.c — the grid operator's values against our own readings
- * (p2pgrid/dso.h): member map and the per-slot comparison. */
+ * (p2pgrid/meter/dso.h): member map and the per-slot comparison. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/csv.h"
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/dso.h"
+#include "p2pgrid/base/csv.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/meter/dso.h"
 
 #define MAP_MAX_FILE (4u << 20)
 #define MAP_MAX_MEMBERS 100000u

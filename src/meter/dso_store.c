@@ -1,11 +1,11 @@
-/* dso_store.c — the grid operator's values in SQLite (p2pgrid/dso.h). */
+/* dso_store.c — the grid operator's values in SQLite (p2pgrid/meter/dso.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/db.h"
-#include "p2pgrid/dso.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/meter/dso.h"
 #include "dso_internal.h"
 
 static const char schema[] =

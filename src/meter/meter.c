@@ -7,14 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "p2pgrid/meter.h"
+#include "p2pgrid/meter/meter.h"
 
 /* The profile and CSV meters (meter_profile.c, meter_csv.c on pg_profile). */
-#include "p2pgrid/meter_profile.h"
+#include "p2pgrid/meter/meter_profile.h"
 /* The grid operator's values (meter_dso.c). */
-#include "p2pgrid/dso.h"
+#include "p2pgrid/meter/dso.h"
 /* SunSpec over Modbus TCP (meter_sunspec.c). */
-#include "p2pgrid/sunspec.h"
+#include "p2pgrid/meter/sunspec.h"
 
 #define PASSWORD_FILE_MAX 1024
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/meter_profile.h"
+#include "p2pgrid/meter/meter_profile.h"
 
 
 typedef struct csv_meter {

@@ -1,5 +1,5 @@
 /* meter_dso.c — the meter kind "dso": a metering point's grid-operator
- * values (p2pgrid/dso.h). */
+ * values (p2pgrid/meter/dso.h). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,9 +7,9 @@
 #include <unistd.h>
 
 #include "meter_internal.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/dso.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/meter/dso.h"
 
 #define RELOAD_MS 60000
 

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/err.h"
-#include "p2pgrid/meter.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/meter/meter.h"
 
 #define PG_METER_BARE_MAX 64      /* bytes of a bare-number payload */
 #define PG_METER_JSON_MAX 4096    /* bytes of a JSON object payload */

@@ -20,11 +20,11 @@
 #include <string.h>
 
 #include "meter_internal.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/mosq.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/base/mosq.h"
 
 #define MOD "meter"
 #define KEEPALIVE_S 30

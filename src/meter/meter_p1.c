@@ -23,10 +23,10 @@
 #include <unistd.h>
 
 #include "p1_internal.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/p1.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/meter/p1.h"
 
 #define MOD "meter"
 #define DEFAULT_STALE_MS 60000

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "meter_internal.h"
-#include "p2pgrid/dso.h"
-#include "p2pgrid/meter_profile.h"
+#include "p2pgrid/meter/dso.h"
+#include "p2pgrid/meter/meter_profile.h"
 
 typedef enum { K_SOLAR, K_WIND, K_HOUSE, K_WATER, K_HEAT, K_WELL, K_BOILER } model_kind;
 

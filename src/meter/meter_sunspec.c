@@ -16,10 +16,10 @@
 
 #include "meter_internal.h"
 #include "modbus_dl.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/sunspec.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/meter/sunspec.h"
 #include "sunspec_internal.h"
 
 #define MOD "meter"

@@ -1,4 +1,4 @@
-/* modbus_dl.h — libmodbus, loaded on first use (p2pgrid/dl.h): only a
+/* modbus_dl.h — libmodbus, loaded on first use (p2pgrid/base/dl.h): only a
  * SunSpec meter speaks Modbus, so other daemons do not map it. Include
  * instead of <modbus.h>; call pg_modbus_load before the first modbus_* call. */
 #ifndef P2PGRID_METER_MODBUS_DL_H
@@ -6,7 +6,7 @@
 
 #include <modbus.h>
 
-#include "p2pgrid/dl.h"
+#include "p2pgrid/base/dl.h"
 
 #define PG_MODBUS_FNS(X)                                                                           \
   X(modbus_close)                                                                                  \

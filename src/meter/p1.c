@@ -1,14 +1,14 @@
-/* p1.c — DSMR P1 telegrams: CRC, parser and stream splitter (p2pgrid/p1.h).
+/* p1.c — DSMR P1 telegrams: CRC, parser and stream splitter (p2pgrid/meter/p1.h).
  *
  * Two passes over one telegram: the first walks the lines through a
  * pg_reader to the '!' line and checks the CRC before any content is
  * believed; the second interprets the data lines. */
 #include <string.h>
 
-#include "p2pgrid/buf.h"
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/p1.h"
-#include "p2pgrid/tz.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/meter/p1.h"
+#include "p2pgrid/base/tz.h"
 
 uint16_t pg_p1_crc16(const void *data, size_t len) {
   const uint8_t *p = data;

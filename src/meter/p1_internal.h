@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/err.h"
-#include "p2pgrid/meter.h"
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/meter/meter.h"
 
 #define PG_P1_RING_CAP 100000 /* distinct readings kept */
 

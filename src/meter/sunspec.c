@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "p2pgrid/sunspec.h"
+#include "p2pgrid/meter/sunspec.h"
 
 const uint16_t pg_sunspec_bases[PG_SUNSPEC_NBASES] = {40000, 0, 50000};
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "p2pgrid/sunspec.h"
+#include "p2pgrid/meter/sunspec.h"
 
 #define PG_SUNSPEC_E10 10000000000LL /* units of 1e-10 Wh in one Wh */
 #define PG_SUNSPEC_CUM_MAX_WH 1000000000000LL /* 1e12 Wh: what the series holds (uWh) */

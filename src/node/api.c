@@ -9,14 +9,14 @@
 #include <microhttpd.h>
 
 #include "node_internal.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/buf.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/message_json.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/tangle/message_json.h"
 
 #define MAX_SEGS 8
 

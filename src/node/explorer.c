@@ -16,9 +16,9 @@
 #include <microhttpd.h>
 
 #include "node_internal.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
 
 #define MAM_FETCH_DEFAULT 20
 #define MAM_FETCH_MAX 200

@@ -11,12 +11,12 @@
 #include <sodium.h>
 
 #include "node_internal.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/httpd.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/metrics.h"
-#include "p2pgrid/web.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/httpd/httpd.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/base/metrics.h"
+#include "p2pgrid/web/web.h"
 
 #define REFUSAL_LOG_EVERY_MS 1000
 

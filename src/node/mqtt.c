@@ -24,12 +24,12 @@
 
 #include "mqtt.h"
 #include "node_internal.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/mosq.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/base/mosq.h"
 
 #define MOD "mqtt"
 #define QUEUE_DEFAULT 10000

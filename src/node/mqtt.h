@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "p2pgrid/events.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/tangle.h"
+#include "p2pgrid/client/events.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/tangle/tangle.h"
 
 typedef struct pg_node_mqtt pg_node_mqtt;
 

@@ -6,8 +6,8 @@
 
 #include "mqtt.h"
 #include "node_internal.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/log.h"
 
 #ifndef PG_VERSION
 #define PG_VERSION "0.0.0"

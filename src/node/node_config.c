@@ -9,15 +9,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/config.h"
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/timelabel.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/node.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/base/timelabel.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/node/node.h"
 
 #define KEY_FILE_MAX 65536
 #define TOKEN_MIN 16   /* bytes of a POST bearer token */

@@ -10,11 +10,11 @@
 
 #include <jansson.h>
 
-#include "p2pgrid/err.h"
-#include "p2pgrid/httpd.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/node.h"
-#include "p2pgrid/tangle.h"
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/httpd/httpd.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/node/node.h"
+#include "p2pgrid/tangle/tangle.h"
 #include "peers.h"
 
 struct MHD_Connection;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "node_internal.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/hex.h"
 
 json_t *pg_node_hex_json(const uint8_t *p, size_t n) {
   char buf[2 * 64 + 1];

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "node_internal.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/metrics.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/base/metrics.h"
 
 #define METRICS_MAX_TEXT (1u << 20)
 

@@ -21,13 +21,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "p2pgrid/buf.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/log.h"
 
 #define LOG "peers"
 #define CALL_TIMEOUT_MS 15000

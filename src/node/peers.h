@@ -16,9 +16,9 @@
 
 #include <jansson.h>
 
-#include "p2pgrid/err.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/tangle.h"
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/tangle/tangle.h"
 
 typedef struct pg_peers pg_peers;
 

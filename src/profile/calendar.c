@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 /* Easter Sunday (anonymous Gregorian algorithm) as a day of year. */

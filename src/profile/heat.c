@@ -2,7 +2,7 @@
  * night setback, hot water on the water model's day shape. */
 #include <math.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 #define STEPS_PER_DAY 144 /* 10-minute midpoints for the space-heating norm */

@@ -1,7 +1,7 @@
 /* Integer energy of a power function, exact over consecutive windows. */
 #include <math.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 
 #define DAY_MS 86400000
 #define MIN_MS 60000

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 
 /* Stream identifiers so different processes of one seed are independent. */
 enum {
@@ -88,7 +88,7 @@ extern const double pg_water_day_factor[3];
 /* Noise-free temperature from the local day of year, hour and year length. */
 double pg_temperature_at(const pg_temperature_params *p, int doy, double hour, int ndays);
 
-/* CSV lines over untrusted bytes: pg_csv_* in p2pgrid/csv.h (src/base/csv.c). */
-#include "p2pgrid/csv.h"
+/* CSV lines over untrusted bytes: pg_csv_* in p2pgrid/base/csv.h (src/base/csv.c). */
+#include "p2pgrid/base/csv.h"
 
 #endif

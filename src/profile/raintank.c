@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 typedef __int128 i128;

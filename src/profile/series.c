@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/profile.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 typedef __int128 i128;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 #define DEG (M_PI / 180.0)

@@ -2,7 +2,7 @@
  * weather-controlled boiler. */
 #include <math.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 void pg_well_params_default(pg_well_params *p) {

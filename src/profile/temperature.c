@@ -1,7 +1,7 @@
 /* Outdoor temperature: yearly and daily cosines plus correlated weather noise. */
 #include <math.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 #define WARMEST_HOUR 15.0

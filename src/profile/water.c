@@ -2,7 +2,7 @@
  * summer evenings, normalised per calendar year. */
 #include <math.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 /* Relative flow at the half hours 0:30 .. 23:30 (mean taken at use). */

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
 
 void pg_wind_params_default(pg_wind_params *p) {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/meter_profile.h"
+#include "p2pgrid/meter/meter_profile.h"
 #include "flex_dev.h"
 #include "sim_internal.h"
 

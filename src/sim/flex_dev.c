@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/asset.h"
+#include "p2pgrid/asset/asset.h"
 #include "flex_dev.h"
 
 struct pg_sim_dev {

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/asset.h"
-#include "p2pgrid/err.h"
+#include "p2pgrid/asset/asset.h"
+#include "p2pgrid/base/err.h"
 
 typedef struct pg_sim_dev pg_sim_dev;
 enum { PG_SIM_DEV_BATTERY = 0, PG_SIM_DEV_EV, PG_SIM_DEV_HEAT_PUMP };

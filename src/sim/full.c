@@ -8,16 +8,16 @@
 #include <string.h>
 #include <time.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/grid.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/sim.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/tangle.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/sim/sim.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/tangle/tangle.h"
 #include "sim_internal.h"
 
 #define MI 1000000ULL

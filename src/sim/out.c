@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/sim.h"
+#include "p2pgrid/sim/sim.h"
 #include "sim_internal.h"
 
 #if defined(__has_include)
-#if __has_include("p2pgrid/sim_report.h")
-#include "p2pgrid/sim_report.h"
+#if __has_include("p2pgrid/sim/report.h")
+#include "p2pgrid/sim/report.h"
 #define PG_SIM_HAVE_REPORT 1
 #endif
 #endif

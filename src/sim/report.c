@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "p2pgrid/timelabel.h"
-#include "p2pgrid/profile.h"
-#include "p2pgrid/sim_report.h"
+#include "p2pgrid/base/timelabel.h"
+#include "p2pgrid/profile/profile.h"
+#include "p2pgrid/sim/report.h"
 #include "report_model.h"
 
 /* ---- output helpers */

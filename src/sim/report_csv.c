@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/datetime.h"
+#include "p2pgrid/base/datetime.h"
 #include "report_internal.h"
 
 void rpt_csv_init(rpt_csv *c, const char *file, const uint8_t *data, size_t len) {

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/buf.h"
-#include "p2pgrid/err.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/err.h"
 
 #define RPT_CSV_MAX_COLS 64
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/json.h"
+#include "p2pgrid/base/json.h"
 #include "report_model.h"
 
 void rpt_model_free(rpt_model *m) {

@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "p2pgrid/money.h"
-#include "p2pgrid/profile.h"
-#include "p2pgrid/resource.h"
-#include "p2pgrid/sim_report.h"
+#include "p2pgrid/base/money.h"
+#include "p2pgrid/profile/profile.h"
+#include "p2pgrid/base/resource.h"
+#include "p2pgrid/sim/report.h"
 #include "report_internal.h"
 
 #define RPT_MAX_POINTS 400     /* buckets per time chart at most */

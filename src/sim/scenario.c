@@ -7,10 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "p2pgrid/money.h"
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/meter_profile.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/base/money.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/meter/meter_profile.h"
+#include "p2pgrid/sim/sim.h"
 
 uint64_t pg_sim_splitmix64(uint64_t *state) {
   uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);

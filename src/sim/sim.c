@@ -9,17 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "p2pgrid/db.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/grid.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/meter_profile.h"
-#include "p2pgrid/profile.h"
-#include "p2pgrid/sim.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/tangle.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/meter/meter_profile.h"
+#include "p2pgrid/profile/profile.h"
+#include "p2pgrid/sim/sim.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/tangle/tangle.h"
 #include "sim_internal.h"
 
 #define MI 1000000ULL

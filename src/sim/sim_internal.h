@@ -4,9 +4,9 @@
 
 #include <stdio.h>
 
-#include "p2pgrid/market.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/market/market.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/sim/sim.h"
 
 typedef struct pg_sim_out pg_sim_out;
 

@@ -1,12 +1,12 @@
 /* Chrysalis message codec: TIP-6 message and indexation payload, TIP-7
  * transaction payload, TIP-8 milestone payload (with a structural check of an
  * embedded receipt). All outside bytes are read through pg_reader. */
-#include "p2pgrid/message.h"
+#include "p2pgrid/tangle/message.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/hash.h"
+#include "p2pgrid/crypto/hash.h"
 
 #define TOKEN_SUPPLY 2779530283277761ull
 #define DUST_ALLOWANCE_MIN 1000000ull

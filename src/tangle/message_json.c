@@ -2,15 +2,15 @@
  * Input: a POSTed message object is turned into a draft whose payload is the
  * serialized binary payload, validated by re-parsing it. Output: parsed
  * messages as JSON objects with keys in the TIP-13 / iota.js order. */
-#include "p2pgrid/message_json.h"
+#include "p2pgrid/tangle/message_json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/hex.h"
-#include "p2pgrid/json.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/json.h"
 
 #define PATH_MAX_LEN 96
 

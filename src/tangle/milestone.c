@@ -19,11 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/pow.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/crypto/pow.h"
 #include "tangle_internal.h"
 
 static const uint8_t SEP[PG_ID_LEN] = {0};

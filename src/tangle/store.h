@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "p2pgrid/err.h"
-#include "p2pgrid/message.h"
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/tangle/message.h"
 
 #define PG_TG_SCHEMA_VERSION "1"
 

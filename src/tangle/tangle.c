@@ -22,9 +22,9 @@
 #include <time.h>
 #include <string.h>
 
-#include "p2pgrid/hash.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/pow.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/crypto/pow.h"
 #include "tangle_internal.h"
 
 void pg_tangle_config_defaults(pg_tangle_config *c) {

@@ -1,5 +1,5 @@
 /* tangle_internal.h — shared between the files of src/tangle that implement
- * include/p2pgrid/tangle.h (store.c, tangle.c, tips.c, milestone.c). Not a
+ * include/p2pgrid/tangle/tangle.h (store.c, tangle.c, tips.c, milestone.c). Not a
  * public header: nothing outside src/tangle includes it.
  *
  * Locking: every function here expects the caller to hold t->mu (except the
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "p2pgrid/tangle.h"
+#include "p2pgrid/tangle/tangle.h"
 #include "store.h"
 
 #define PG_TG_LOG "tangle"

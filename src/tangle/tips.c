@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 #include "tangle_internal.h"
 
 /* ---- memo ----------------------------------------------------------------- */

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 #include "store.h"
 
 #define WB_NAME "pg-walbuf"

@@ -1,5 +1,5 @@
 /* ca.c — the community CA: creating, opening, issuing, signing requests
- * (p2pgrid/tls.h). The record of what it issued and revoked: ca_store.c. */
+ * (p2pgrid/tls/tls.h). The record of what it issued and revoked: ca_store.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 #include "tls_internal.h"
 
 #define CA_DAYS_DEFAULT 3650u

@@ -1,5 +1,5 @@
 /* ca_store.c — what the CA issued and revoked: issued/, revoked, crl.pem,
- * pg_ca_revoke, pg_ca_list (p2pgrid/tls.h). */
+ * pg_ca_revoke, pg_ca_list (p2pgrid/tls/tls.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/hex.h"
 #include "tls_internal.h"
 
 #define REVOKED_MAX (16u * 1024 * 1024)

@@ -1,5 +1,5 @@
 /* key.c — a member's key: loading with its certificate, deterministic
- * ECDSA-SHA256 signatures and their verification (p2pgrid/tls.h). */
+ * ECDSA-SHA256 signatures and their verification (p2pgrid/tls/tls.h). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,12 +1,12 @@
 /* member.c — roles, and what a member certificate (or request) says:
- * pg_member_from_cert and the PEM helpers (p2pgrid/tls.h). */
+ * pg_member_from_cert and the PEM helpers (p2pgrid/tls/tls.h). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/hex.h"
 #include "tls_internal.h"
 
 #define SAN_BUF 1024

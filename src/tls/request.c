@@ -1,4 +1,4 @@
-/* request.c — the CA signs a certificate request (p2pgrid/tls.h). */
+/* request.c — the CA signs a certificate request (p2pgrid/tls/tls.h). */
 #include <stdlib.h>
 #include <string.h>
 

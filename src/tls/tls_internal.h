@@ -8,8 +8,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "p2pgrid/file.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/tls/tls.h"
 
 #define TLS_CERT_MAX (64 * 1024) /* bytes of one certificate or request */
 #define TLS_SERIAL_LEN 16

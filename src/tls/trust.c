@@ -1,12 +1,12 @@
 /* trust.c — verifying a peer's certificate against the community CA and
- * its CRL, which is read again when the file changes (p2pgrid/tls.h). */
+ * its CRL, which is read again when the file changes (p2pgrid/tls/tls.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "p2pgrid/clock.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/log.h"
 #include "tls_internal.h"
 
 #define CHAIN_MAX 16

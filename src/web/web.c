@@ -1,7 +1,7 @@
-/* web.c — serves the embedded dashboard and explorer (p2pgrid/web.h). */
+/* web.c — serves the embedded dashboard and explorer (p2pgrid/web/web.h). */
 #include <string.h>
 
-#include "p2pgrid/web.h"
+#include "p2pgrid/web/web.h"
 
 bool pg_web_dashboard_serve(const char *path, pg_httpd_resp *resp) {
   return pg_httpd_serve_asset(pg_web_dashboard_assets, path && *path ? path : "/", resp);

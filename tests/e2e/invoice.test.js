@@ -1,4 +1,4 @@
-// A monthly invoice (`p2pgrid invoice`, include/p2pgrid/invoice.h) in
+// A monthly invoice (`p2pgrid invoice`, include/p2pgrid/invoice/invoice.h) in
 // headless Chromium: a market-only run of three days across the end of June
 // (Europe/Berlin) is simulated and invoiced; June's invoice of h0001 opens
 // from file:// without a console error, a script or a network request, shows

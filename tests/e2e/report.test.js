@@ -1,5 +1,5 @@
 // The simulation report (report.html written by `p2pgrid sim`, see
-// include/p2pgrid/sim_report.h) in headless Chromium: it opens from file://
+// include/p2pgrid/sim/report.h) in headless Chromium: it opens from file://
 // without a console error and without one network request, and each of its
 // five charts (svg.chart with data-chart) is there with drawn elements of
 // non-zero size. Saves PG_ARTIFACTS/report.png (and report-phone.png).

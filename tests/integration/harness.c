@@ -22,8 +22,8 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/slip10.h"
 
 #ifndef P2PGRID_BIN
 #error "P2PGRID_BIN must name the p2pgrid binary"

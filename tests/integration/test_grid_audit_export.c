@@ -37,13 +37,13 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/grid_record.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/tls.h"
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/grid/record.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/tls/tls.h"
+#include "p2pgrid/crypto/slip10.h"
 
 #define SLOT_MS 3000ULL
 #define FUND 2000000000000ULL

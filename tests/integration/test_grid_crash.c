@@ -72,9 +72,9 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/slip10.h"
 
 #include "harness.h"
 

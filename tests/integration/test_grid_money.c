@@ -64,14 +64,14 @@
 #include <sqlite3.h>
 
 #include "harness.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/buf.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/grid_protocol.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/grid/protocol.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/tls/tls.h"
 
 #define SLOT_MS 3000ULL
 #define FUND 1000000000000ULL /* 1 Ti: the grid's float and each paying consumer's money */

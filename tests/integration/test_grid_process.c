@@ -94,13 +94,13 @@
 #include <mosquitto.h>
 #include <sqlite3.h>
 
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/grid_protocol.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/grid/protocol.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/crypto/slip10.h"
 
 #include "harness.h"
 

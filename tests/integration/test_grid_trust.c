@@ -23,10 +23,10 @@
 #include <sqlite3.h>
 
 #include "harness.h"
-#include "p2pgrid/grid_protocol.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/grid/protocol.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/tls/tls.h"
 
 #define SLOT_MS 3000ULL
 #define FUND 1000000000000ULL

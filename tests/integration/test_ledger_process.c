@@ -30,13 +30,13 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/buf.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/transaction.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/ledger/transaction.h"
 
 #include "harness.h"
 

@@ -30,9 +30,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/p1.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/meter/p1.h"
 
 #include "../unit/p1_fixture/telegrams.h"
 #include "harness.h"

@@ -25,12 +25,12 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/http_call.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/node.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/client/http_call.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/node/node.h"
+#include "p2pgrid/tls/tls.h"
 
 #define TOKEN "poster-0123456789abcdef"
 

@@ -20,10 +20,10 @@
 #include <pthread.h>
 
 #include "harness.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/events.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/client/events.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/slip10.h"
 
 #define DEADLINE_EVENT_MS 30000
 #define FUND 10000000ull

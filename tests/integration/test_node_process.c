@@ -25,8 +25,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
 
 #include "harness.h"
 

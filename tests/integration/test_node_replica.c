@@ -37,11 +37,11 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/client/wallet.h"
 
 #include "harness.h"
 

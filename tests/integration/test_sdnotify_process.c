@@ -1,4 +1,4 @@
-/* The daemons under systemd's notification protocol (p2pgrid/sdnotify.h),
+/* The daemons under systemd's notification protocol (p2pgrid/base/sdnotify.h),
  * as real processes: the test binds the unix datagram socket that systemd
  * would, sets $NOTIFY_SOCKET and $WATCHDOG_USEC for the child and reads what
  * it sends:

@@ -30,10 +30,10 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "p2pgrid/dirlock.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/base/dirlock.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/slip10.h"
 
 #include "harness.h"
 

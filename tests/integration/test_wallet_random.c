@@ -19,13 +19,13 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/node.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/transaction.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/node/node.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/ledger/transaction.h"
+#include "p2pgrid/client/wallet.h"
 
 #define NWALLETS 20
 #define TRANSFERS 1000

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/tangle.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/tangle/tangle.h"
 
 #define TT_UNUSED __attribute__((unused))
 #define TT_START_MS 1700000000000ULL

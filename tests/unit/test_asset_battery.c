@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/asset.h"
+#include "p2pgrid/asset/asset.h"
 
 #define HOUR 3600000
 #define QUARTER 900000

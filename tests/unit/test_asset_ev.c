@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/asset.h"
+#include "p2pgrid/asset/asset.h"
 
 #define HOUR 3600000
 

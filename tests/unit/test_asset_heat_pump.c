@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/asset.h"
+#include "p2pgrid/asset/asset.h"
 
 #define HOUR 3600000
 

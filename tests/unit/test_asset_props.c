@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/asset.h"
+#include "p2pgrid/asset/asset.h"
 
 #define EPISODES 40
 #define EPISODE_SLOTS 500 /* 40 x 500 = 20000 slots per asset and strategy */

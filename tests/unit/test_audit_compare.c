@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/audit.h"
-#include "p2pgrid/bech32.h"
+#include "p2pgrid/audit/audit.h"
+#include "p2pgrid/base/bech32.h"
 
 #define K 10 /* the slot */
 

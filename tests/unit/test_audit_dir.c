@@ -10,9 +10,9 @@
 #include <cmocka.h>
 #include <sys/stat.h>
 
-#include "p2pgrid/audit.h"
-#include "p2pgrid/client.h"
-#include "p2pgrid/ledger.h"
+#include "p2pgrid/audit/audit.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/ledger/ledger.h"
 #include "tangle_test_util.h"
 
 static void test_same_answers(void **state) {

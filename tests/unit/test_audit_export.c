@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/audit.h"
-#include "p2pgrid/file.h"
+#include "p2pgrid/audit/audit.h"
+#include "p2pgrid/base/file.h"
 
 #define CORPUS PG_SOURCE_DIR "/fuzz/corpus/fuzz_audit_export/"
 

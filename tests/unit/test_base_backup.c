@@ -1,4 +1,4 @@
-/* pg_backup_* (p2pgrid/backup.h). The attacker's tests first: a backup file
+/* pg_backup_* (p2pgrid/base/backup.h). The attacker's tests first: a backup file
  * is hostile input on restore — names with '..' or '/', absolute paths,
  * oversized entries, wrong hashes, missing chunks, foreign schema objects —
  * each refused with a clear error and nothing written. Then the round trip:
@@ -21,9 +21,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "p2pgrid/backup.h"
-#include "p2pgrid/db.h"
-#include "p2pgrid/dirlock.h"
+#include "p2pgrid/base/backup.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/base/dirlock.h"
 
 static char g_root[64];
 

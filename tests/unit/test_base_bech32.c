@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/base/hex.h"
 
 static int decode_str(const char *s, size_t len, char *hrp, uint8_t *data, size_t *n,
                       pg_diag *d) {

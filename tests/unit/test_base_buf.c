@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/buf.h"
-#include "p2pgrid/err.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/base/hex.h"
 
 static void test_buf_writes_le(void **state) {
   (void)state;

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/config.h"
+#include "p2pgrid/base/config.h"
 
 static pg_config *load(const char *name, const char *text) {
   pg_config *c = NULL;

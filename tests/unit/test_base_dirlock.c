@@ -1,4 +1,4 @@
-/* pg_dirlock_take / pg_lock_file_take (p2pgrid/dirlock.h): a second taker in
+/* pg_dirlock_take / pg_lock_file_take (p2pgrid/base/dirlock.h): a second taker in
  * another process is refused with the holder's pid; the lock is free again
  * once the holder exits, also after SIGKILL. */
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/dirlock.h"
+#include "p2pgrid/base/dirlock.h"
 
 static char g_dir[64];
 

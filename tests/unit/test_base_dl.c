@@ -1,4 +1,4 @@
-/* pg_dl_bind (p2pgrid/dl.h): a library that loads fills its table once and
+/* pg_dl_bind (p2pgrid/base/dl.h): a library that loads fills its table once and
  * later calls are no-ops; a missing library or function is an error that
  * names the library, its Debian package and the missing piece, and stays
  * that error; the optional libraries are not mapped until first use. */
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/dl.h"
-#include "p2pgrid/mosq.h"
+#include "p2pgrid/base/dl.h"
+#include "p2pgrid/base/mosq.h"
 
 #define M_FNS(X) X(cos) X(sqrt)
 typedef struct m_fns {

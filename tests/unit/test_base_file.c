@@ -1,4 +1,4 @@
-/* pg_read_file_capped and pg_write_file_atomic (p2pgrid/file.h). */
+/* pg_read_file_capped and pg_write_file_atomic (p2pgrid/base/file.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/file.h"
+#include "p2pgrid/base/file.h"
 
 static char g_dir[64];
 

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/json.h"
+#include "p2pgrid/base/json.h"
 
 static json_t *parse_ok(const char *s) {
   json_t *j = NULL;

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/log.h"
 
 static pg_vclock vclock;
 

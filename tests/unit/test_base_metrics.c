@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/metrics.h"
+#include "p2pgrid/base/metrics.h"
 
 /* Renders m and compares with want exactly. */
 static void assert_render(const pg_metrics *m, const char *want) {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/money.h"
+#include "p2pgrid/base/money.h"
 
 static pg_money money(const char *cur, uint64_t upc, unsigned dec) {
   pg_money m;

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/resource.h"
+#include "p2pgrid/base/resource.h"
 
 static int load(const char *text, pg_resource *r, pg_diag *d) {
   pg_config *c = NULL;

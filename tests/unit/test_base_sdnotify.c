@@ -1,4 +1,4 @@
-/* p2pgrid/sdnotify.h: what a daemon tells systemd arrives on $NOTIFY_SOCKET
+/* p2pgrid/base/sdnotify.h: what a daemon tells systemd arrives on $NOTIFY_SOCKET
  * as systemd reads it (a unix datagram socket this test binds, as systemd
  * does), the watchdog runs at half of $WATCHDOG_USEC, hostile texts cannot
  * add lines, bad environments are errors naming the variable, and without
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/sdnotify.h"
+#include "p2pgrid/base/sdnotify.h"
 
 static char dir[48];
 static char sock_path[96];

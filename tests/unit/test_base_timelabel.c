@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/timelabel.h"
+#include "p2pgrid/base/timelabel.h"
 
 #define H 3600000LL
 #define Q 900000ULL

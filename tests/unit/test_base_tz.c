@@ -1,4 +1,4 @@
-/* Time zones (p2pgrid/tz.h): our TZif reader against glibc's localtime_r
+/* Time zones (p2pgrid/base/tz.h): our TZif reader against glibc's localtime_r
  * (TZ set in this test only) for many instants and zones, day lengths on DST
  * days (92 and 100 quarter hours), half-hour DST, no DST, far future through
  * the footer, before the first transition, local midnights, names, and
@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/tz.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/base/tz.h"
 
 #define ZONEINFO "/usr/share/zoneinfo"
 

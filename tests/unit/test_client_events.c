@@ -1,5 +1,5 @@
 /* Unit tests: [mqtt] settings and the event payload parsers
- * (include/p2pgrid/events.h): what a broker may deliver, good and hostile. */
+ * (include/p2pgrid/client/events.h): what a broker may deliver, good and hostile. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/events.h"
+#include "p2pgrid/client/events.h"
 
 static int load(const char *text, pg_mqtt_settings *s, pg_diag *d) {
   pg_config *c = NULL;

@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/json.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/json.h"
 
 #define ASSERT_DIAG(d, needle)                                                                     \
   do {                                                                                             \

@@ -8,11 +8,11 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/client/wallet.h"
 #include "tangle_test_util.h"
 
 #define MI 1000000ULL

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/curl.h"
-#include "p2pgrid/ternary.h"
+#include "p2pgrid/crypto/curlp.h"
+#include "p2pgrid/crypto/ternary.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next_rand(void) {

@@ -7,9 +7,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
 
 static int setup(void **state) {
   (void)state;

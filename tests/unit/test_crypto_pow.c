@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/pow.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/pow.h"
 
 static int setup(void **state) {
   (void)state;

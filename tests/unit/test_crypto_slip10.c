@@ -8,10 +8,10 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/slip10.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/slip10.h"
 
 static void hexeq(const uint8_t *b, size_t n, const char *want) {
   char s[129];

@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/hex.h"
-#include "p2pgrid/ternary.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/ternary.h"
 
 static void test_alphabet(void **state) {
   (void)state;

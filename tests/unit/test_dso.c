@@ -1,5 +1,5 @@
 /* test_dso: the grid operator's 15-minute CSV, its SQLite store and the
- * "dso" meter (p2pgrid/dso.h). */
+ * "dso" meter (p2pgrid/meter/dso.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/datetime.h"
-#include "p2pgrid/db.h"
-#include "p2pgrid/dso.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/meter/dso.h"
 
 static char root[256];
 

@@ -13,16 +13,16 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/grid.h"
-#include "p2pgrid/grid_record.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/bech32.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/slip10.h"
-#include "p2pgrid/wallet.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/grid/grid.h"
+#include "p2pgrid/grid/record.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/bech32.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/crypto/slip10.h"
+#include "p2pgrid/client/wallet.h"
 #include "tangle_test_util.h"
 
 #define SLOT_MS 4000ULL

@@ -12,9 +12,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "p2pgrid/grid_protocol.h"
-#include "p2pgrid/grid_record.h"
-#include "p2pgrid/resource.h"
+#include "p2pgrid/grid/protocol.h"
+#include "p2pgrid/grid/record.h"
+#include "p2pgrid/base/resource.h"
 
 #define ADDR1 "atoi1qqqssrckr5jzkv3egpr5u42uvd48z7rls6xefxaz4xct00k9enfa5f8kcfx"
 #define ADDR2 "atoi1qrlle70k70cwm6h8unsaak7c6hfvlnxfcmpup0d6k76trt4t4zj6yhej2y3"

@@ -15,10 +15,10 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "p2pgrid/grid_record.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
-#include "p2pgrid/message.h"
+#include "p2pgrid/grid/record.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
+#include "p2pgrid/tangle/message.h"
 
 #define SK_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 /* recomputed outside C: python3 hashlib.blake2b with the same steps */

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/grid.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/grid/grid.h"
 
 static pg_config *load(const char *text) {
   pg_config *c = NULL;

@@ -24,9 +24,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "p2pgrid/clock.h"
-#include "p2pgrid/httpd.h"
-#include "p2pgrid/json.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/httpd/httpd.h"
+#include "p2pgrid/base/json.h"
 
 PG_EMBEDDED(fixture_assets);
 

@@ -24,11 +24,11 @@
 
 #include <curl/curl.h>
 
-#include "p2pgrid/clock.h"
-#include "p2pgrid/http_call.h"
-#include "p2pgrid/httpd.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/client/http_call.h"
+#include "p2pgrid/httpd/httpd.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/tls/tls.h"
 
 #define DEADLINE_MS 5000
 

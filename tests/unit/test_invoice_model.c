@@ -22,9 +22,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/money.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/invoice.h"
+#include "p2pgrid/base/money.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/invoice/invoice.h"
 
 #define SLOT_MS 900000ULL
 /* 2025-06-30T21:45:00Z and 22:00:00Z (local 23:45 on 30 June, 00:00 on 1 July) */

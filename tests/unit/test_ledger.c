@@ -12,12 +12,12 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/transaction.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/ledger/transaction.h"
 
 static void unhex(const char *s, uint8_t *out, size_t n) {
   assert_int_equal(pg_hex_decode_exact(s, out, n), PG_OK);

@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/hash.h"
-#include "p2pgrid/ledger.h"
-#include "p2pgrid/transaction.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/ledger/ledger.h"
+#include "p2pgrid/ledger/transaction.h"
 #include "tangle_test_util.h"
 
 #define TAG "p2pgrid-ledger-digest"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/mam.h"
+#include "p2pgrid/mam/mam.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static uint64_t next_rand(void) {

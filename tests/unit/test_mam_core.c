@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "../../src/mam/mam_internal.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
 
 #define SEED_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/mam.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/mam/mam.h"
 
 #define MAXMSG 64
 

@@ -22,9 +22,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/hex.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/mam.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/mam/mam.h"
 
 #ifndef PG_SOURCE_DIR
 #define PG_SOURCE_DIR "."

@@ -1,4 +1,4 @@
-/* Hand-worked settlements for every mechanism (include/p2pgrid/market.h):
+/* Hand-worked settlements for every mechanism (include/p2pgrid/market/market.h):
  * S > D, S < D, S = D, S = 0, D = 0, one participant, price ties, rounding
  * ties, fees, errors. Numbers in the comments are worked by hand. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 
 #define NOPRICE UINT64_MAX
 #define P(wh, ask) {NULL, (wh), (ask) == NOPRICE ? 0 : (ask), (ask) != NOPRICE}

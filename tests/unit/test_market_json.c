@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 
 static void expect_err(const char *js, int err, const char *needle) {
   pg_market_slot_json s;

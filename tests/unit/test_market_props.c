@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 
 #define SLOTS 10000
 #define MAXN 24

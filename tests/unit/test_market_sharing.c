@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 
 #define PCT(x) ((uint32_t)((x) * 10000u)) /* key in ppm from whole percent */
 

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/tariff.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/market/tariff.h"
 
 __extension__ typedef unsigned __int128 u128;
 

@@ -27,7 +27,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/market.h"
+#include "p2pgrid/market/market.h"
 #include "../../src/market/market_int.h"
 
 #define TU_RNG_SEED 0x5851f42d4c957f2dull

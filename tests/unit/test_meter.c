@@ -13,9 +13,9 @@
 #include <cmocka.h>
 
 #include "../../src/meter/meter_internal.h"
-#include "p2pgrid/config.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/sunspec.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/meter/sunspec.h"
 
 #define MIN_MS 60000ull
 #define H_MS 3600000ull

@@ -25,8 +25,8 @@
 #include <cmocka.h>
 #include <mosquitto.h>
 
-#include "p2pgrid/clock.h"
-#include "p2pgrid/meter.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/meter/meter.h"
 
 #define MOSQUITTO_BIN "/usr/sbin/mosquitto"
 #define MIN_MS 60000ull

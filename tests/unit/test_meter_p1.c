@@ -1,4 +1,4 @@
-/* DSMR P1 telegrams (p2pgrid/p1.h): the CRC and the parser against the
+/* DSMR P1 telegrams (p2pgrid/meter/p1.h): the CRC and the parser against the
  * checked vectors of DEVICES.md §B3/§B4/§B8, then an attacker's inputs (bad
  * CRC, truncation, overlong lines and telegrams, duplicates, wrong units,
  * too many decimals, no CRC) and the stream splitter (garbage between
@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "p1_fixture/telegrams.h"
-#include "p2pgrid/p1.h"
+#include "p2pgrid/meter/p1.h"
 
 static char g_buf[PG_P1_TELEGRAM_MAX * 2];
 

@@ -23,10 +23,10 @@
 
 #include "../../src/meter/p1_internal.h"
 #include "p1_fixture/telegrams.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/config.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/p1.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/meter/p1.h"
 
 #define T0 1800000000000LL /* a whole minute */
 #define WAIT_MS 15000

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "../../src/meter/sunspec_internal.h"
-#include "p2pgrid/sunspec.h"
+#include "p2pgrid/meter/sunspec.h"
 
 static void expect_has(const pg_diag *d, const char *needle) {
   if (!strstr(d->msg, needle)) fail_msg("diag '%s' lacks '%s'", d->msg, needle);

@@ -24,9 +24,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/clock.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/sunspec.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/meter/sunspec.h"
 
 /* ---- a clock that moves 100 ms each time it is read ---------------------- */
 

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/node.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/node/node.h"
 
 static char g_dir[] = "/tmp/p2pgrid-nodecfg-XXXXXX";
 

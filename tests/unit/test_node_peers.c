@@ -19,16 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "p2pgrid/client.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/http_call.h"
-#include "p2pgrid/httpd.h"
-#include "p2pgrid/json.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/node.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/client/http_call.h"
+#include "p2pgrid/httpd/httpd.h"
+#include "p2pgrid/base/json.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/node/node.h"
 
 #define DEADLINE_MS 30000
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 
 #define H 3600000LL
 #define DAY 86400000LL

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 
 #define BDEW_DIR PG_SHARED_DIR "/data/bdew"
 #define H 3600000LL

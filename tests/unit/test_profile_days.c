@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "../../src/profile/profile_internal.h"
-#include "p2pgrid/profile.h"
+#include "p2pgrid/profile/profile.h"
 
 #define DAY 86400000LL
 

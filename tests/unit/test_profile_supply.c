@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/meter_profile.h"
+#include "p2pgrid/meter/meter_profile.h"
 
 #define H 3600000LL
 #define DAY 86400000LL

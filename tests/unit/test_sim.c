@@ -15,11 +15,11 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/log.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/log.h"
 #include <jansson.h>
 
-#include "p2pgrid/sim.h"
+#include "p2pgrid/sim/sim.h"
 #include "test_util_tmpdir.h"
 
 #define PIN_SUPPLY 27045

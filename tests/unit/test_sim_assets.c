@@ -17,9 +17,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/sim/sim.h"
 #include "test_util_scenario.h"
 #include "test_util_tmpdir.h"
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/sim_report.h"
+#include "p2pgrid/sim/report.h"
 
 static char dir[256];
 

@@ -14,10 +14,10 @@
 #include <cmocka.h>
 
 #include "../../src/sim/sim_internal.h"
-#include "p2pgrid/config.h"
-#include "p2pgrid/file.h"
-#include "p2pgrid/log.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/sim/sim.h"
 #include "test_util_tmpdir.h"
 
 static const char *SCEN =

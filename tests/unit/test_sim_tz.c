@@ -17,10 +17,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/meter.h"
-#include "p2pgrid/sim.h"
-#include "p2pgrid/tz.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/meter/meter.h"
+#include "p2pgrid/sim/sim.h"
+#include "p2pgrid/base/tz.h"
 
 static char g_out[] = "/tmp/pg_sim_tz_XXXXXX";
 

@@ -7,9 +7,9 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/hex.h"
-#include "p2pgrid/message_json.h"
-#include "p2pgrid/pow.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/tangle/message_json.h"
+#include "p2pgrid/crypto/pow.h"
 #include "tangle_test_util.h"
 
 static void open_f(tt_fixture *f) { f->t = tt_open(&f->cfg); }

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/clock.h"
+#include "p2pgrid/base/clock.h"
 #include "tangle_test_util.h"
 
 #define THREADS 8

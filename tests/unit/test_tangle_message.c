@@ -9,10 +9,10 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/message.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/tangle/message.h"
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap) {
   size_t n = 0;

@@ -9,11 +9,11 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/ed25519.h"
-#include "p2pgrid/hash.h"
-#include "p2pgrid/hex.h"
-#include "p2pgrid/message.h"
-#include "p2pgrid/message_json.h"
+#include "p2pgrid/crypto/ed25519.h"
+#include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/tangle/message_json.h"
 
 #define ASSERT_DIAG(d, needle)                                                                     \
   do {                                                                                             \

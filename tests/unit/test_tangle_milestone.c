@@ -10,7 +10,7 @@
 
 #include <pthread.h>
 
-#include "p2pgrid/hex.h"
+#include "p2pgrid/base/hex.h"
 #include "tangle_test_util.h"
 
 typedef struct fixture {

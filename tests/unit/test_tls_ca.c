@@ -15,9 +15,9 @@
 #include <cmocka.h>
 #include <gnutls/gnutls.h>
 
-#include "p2pgrid/file.h"
-#include "p2pgrid/clock.h"
-#include "p2pgrid/tls.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/base/clock.h"
+#include "p2pgrid/tls/tls.h"
 
 static char g_dir[256];
 

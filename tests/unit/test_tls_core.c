@@ -15,7 +15,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "p2pgrid/tls.h"
+#include "p2pgrid/tls/tls.h"
 
 static pg_ca *g_ca;
 

@@ -14,7 +14,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "p2pgrid/tls.h"
+#include "p2pgrid/tls/tls.h"
 
 static gnutls_x509_privkey_t g_key; /* one key for everything here */
 static gnutls_x509_crt_t g_ca;      /* a CA made with GnuTLS directly */

@@ -2,7 +2,7 @@
  * window (failing the test on an error), check_windows() partitions a span
  * at random and checks that the windows sum exactly to the union and give
  * the same answers asked again in reverse. Include after <cmocka.h> and
- * p2pgrid/meter.h; needs H (ms of an hour). */
+ * p2pgrid/meter/meter.h; needs H (ms of an hour). */
 #ifndef P2PGRID_TEST_UTIL_METER_H
 #define P2PGRID_TEST_UTIL_METER_H
 

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "p2pgrid/config.h"
-#include "p2pgrid/sim.h"
+#include "p2pgrid/base/config.h"
+#include "p2pgrid/sim/sim.h"
 
 static pg_config *tu_example(const char *name, const char *const *sets, pg_scenario *s) {
   pg_config *c = NULL;

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "p2pgrid/log.h"
-#include "p2pgrid/web.h"
+#include "p2pgrid/base/log.h"
+#include "p2pgrid/web/web.h"
 
 static void test_tables(void **state) {
   (void)state;

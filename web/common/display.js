@@ -3,7 +3,7 @@
 // symlink in their asset directories) and for node (tests).
 //
 // money: {currency, unitsPerCurrency, decimals} as the grid's /api/status
-// and the node's /api/plugins/display give it (p2pgrid/money.h):
+// and the node's /api/plugins/display give it (p2pgrid/base/money.h):
 //   pgDisplay.money(2343151525, {currency: 'EUR', unitsPerCurrency: 1e9, decimals: 2})
 //     -> "2.34 EUR"
 // Exact: an integer amount (Number or BigInt) is scaled with BigInt and
@@ -16,7 +16,7 @@
 //
 // resource: {name, unit, displayUnit, displayFactor, flowUnit, flowFactor,
 // priceUnit} as the entities' /api/status and the simulator's summary.json
-// give it (pg_resource_json, p2pgrid/resource.h); absent or invalid means
+// give it (pg_resource_json, p2pgrid/base/resource.h); absent or invalid means
 // electricity (Wh, kWh, kW). Quantities are integers of its base unit:
 //   pgDisplay.quantity(1500, water) -> "1.5 m³" (pg_resource_format: exact,
 //   trailing zeros dropped), quantityBase(1500, water) -> "1,500 L",

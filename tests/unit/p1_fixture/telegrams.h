@@ -53,7 +53,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "p2pgrid/p1.h"
+#include "p2pgrid/meter/p1.h"
 
 static inline size_t p1_test_telegram(char *out, size_t cap, int64_t t_ms, int64_t imp1,
                                       int64_t imp2, int64_t exp1, int64_t exp2, bool corrupt) {

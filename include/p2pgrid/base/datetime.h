@@ -1,0 +1,31 @@
+/* p2pgrid/base/datetime.h — civil dates and ISO-8601 timestamps as Unix ms.
+ *
+ * Contract: pure, thread-safe, no allocation. Proleptic Gregorian calendar,
+ * no leap seconds. Day numbers of civil dates and back (pg_days_from_civil,
+ * pg_civil_from_days) are in tz.h, with the rest of the calendar. */
+#ifndef P2PGRID_BASE_DATETIME_H
+#define P2PGRID_BASE_DATETIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/base/tz.h"
+
+/* Whether y-m-d is a real date (month 1..12, day within the month, leap years). */
+bool pg_civil_valid(int year, int month, int day);
+
+/* ISO-8601 timestamp "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)" (n bytes,
+ * need not be NUL-terminated; nothing before or after) -> the UTC instant in
+ * Unix ms (fraction truncated to ms) and the stated offset in minutes east of
+ * UTC (Z = 0; |offset| <= 18:00). Years 0000..9999, hours 00..23, seconds
+ * 00..59. PG_ERR_INVALID for anything else (no diag: the caller names the
+ * file and line). */
+PG_NODISCARD int pg_iso8601_parse(const char *s, size_t n, int64_t *ms, int32_t *offset_min);
+
+/* "2025-03-30T01:45:00Z" (whole seconds, UTC; ms before 1970 work). cap >= 21
+ * for years 0..9999; always NUL-terminated when cap > 0. */
+void pg_iso8601_utc(int64_t ms, char *buf, size_t cap);
+
+#endif

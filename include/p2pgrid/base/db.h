@@ -1,0 +1,57 @@
+/* p2pgrid/base/db.h — SQLite helpers that never hide an error: every call returns
+ * a status, and a query's value is an out-parameter, never the error read as
+ * a number. Used by every module that keeps state in SQLite.
+ *
+ * Contract:
+ * - Failures are PG_ERR_DB with "<what>: <SQLite's message>" in the diag
+ *   (or PG_ERR_IO / PG_ERR_CONFIG for the directory in pg_db_open).
+ * - pg_db_step_done and pg_db_i64 finalize the statement they are given or
+ *   make, also on failure.
+ * - Fault injection (test builds only, compiled with PG_FAULT_INJECTION):
+ *   with P2PGRID_DB_FAULT="<sql substring>[:<times>]" in the environment,
+ *   the first <times> (default 1; 0 = every) pg_db_prepare calls whose SQL
+ *   contains the substring fail with PG_ERR_DB "injected fault". Release
+ *   builds have no such hook.
+ *
+ * Threads: as SQLite's connections (the callers open them FULLMUTEX). */
+#ifndef P2PGRID_BASE_DB_H
+#define P2PGRID_BASE_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "p2pgrid/base/err.h"
+
+/* Creates dir (and its parents, mode 0700) when missing, opens dir/file
+ * (created if missing) in WAL mode with synchronous=FULL, foreign keys on
+ * and a busy timeout of busy_ms, then runs schema (may be NULL). */
+PG_NODISCARD int pg_db_open(const char *dir, const char *file, const char *schema,
+                            unsigned busy_ms, sqlite3 **out, pg_diag *d);
+/* Caps the memory SQLite holds in this process (page caches give pages back
+ * before it grows past bytes; 0 = no cap). Process-wide: a daemon whose
+ * databases are small (a source, producer or consumer) calls it once at
+ * start, so its page cache does not fill to SQLite's default 2 MiB per
+ * connection over hours (docs/PERFORMANCE.md, "Footprint"). */
+void pg_db_memory_cap(int64_t bytes);
+/* mkdir -p: the parts that do not exist are created with mode; PG_ERR_IO
+ * names the part that cannot be made or is not a directory. */
+PG_NODISCARD int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d);
+/* Runs SQL without results. */
+PG_NODISCARD int pg_db_exec(sqlite3 *db, const char *sql, pg_diag *d);
+PG_NODISCARD int pg_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d);
+/* Steps st once, wants SQLITE_DONE ("<what>: ..." otherwise), finalizes it. */
+PG_NODISCARD int pg_db_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d);
+/* BEGIN IMMEDIATE / COMMIT (rolls back when COMMIT fails) / ROLLBACK (never
+ * fails loudly; a no-op outside a transaction). */
+PG_NODISCARD int pg_db_begin(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_db_commit(sqlite3 *db, pg_diag *d);
+void pg_db_rollback(sqlite3 *db);
+/* The first column of the first row of sql as an integer (?1 bound to arg
+ * when the statement has a parameter): *out = def when there is no row or
+ * the value is NULL. */
+PG_NODISCARD int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out,
+                           pg_diag *d);
+
+#endif

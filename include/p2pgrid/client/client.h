@@ -1,0 +1,232 @@
+/* p2pgrid/client/client.h — node access interface: everything an entity (wallet, MAM
+ * channel, grid participant) needs from a Chrysalis node, behind one vtable,
+ * so the same caller code runs against a node over HTTP (TIP-13 REST API v1)
+ * or, later, against an in-process pg_tangle.
+ *
+ * Usage:
+ *   pg_client *c = NULL;
+ *   pg_http_client_opts o = {.base_url = "http://127.0.0.1:14265"};
+ *   if (pg_client_http_new(&o, &c, &d)) ...
+ *   pg_client_info(c, &info, &d);
+ *   pg_client_submit_data(c, idx, idx_len, data, data_len, id, &d);
+ *   pg_client_free(c);
+ *
+ * Contract:
+ * - Every call returns 0 or a negative pg_err and, on failure, writes one
+ *   sentence into the optional pg_diag. For the HTTP implementation that
+ *   sentence names the request and carries the node's own error text, e.g.
+ *   "HTTP 400 from POST /api/v1/messages: invalid message: parents not sorted".
+ * - Error mapping (HTTP implementation):
+ *     400 -> PG_ERR_INVALID        404 -> PG_ERR_NOT_FOUND
+ *     413 -> PG_ERR_TOO_LARGE      503 -> PG_ERR_UNAVAILABLE
+ *     403, 405, 415, 501 -> PG_ERR_UNSUPPORTED
+ *     408, 504 and transport timeouts -> PG_ERR_TIMEOUT
+ *     other statuses, refused/broken connections and answers that are not
+ *     what TIP-13 promises (bad JSON, missing field) -> PG_ERR_HTTP
+ *     a response body over max_response -> PG_ERR_TOO_LARGE
+ * - Struct outputs (*out, *healthy, id) are written only on success; id
+ *   arrays may be partly written on failure (never read them then).
+ * - Ids are 32 raw bytes (PG_ID_LEN); hex only appears on the wire.
+ *
+ * Threads: a pg_client object is NOT thread-safe. The HTTP implementation
+ * reuses one libcurl easy handle (and so one keep-alive TCP connection) per
+ * object; give each thread its own client. Different clients may be used from
+ * different threads at the same time. */
+#ifndef P2PGRID_CLIENT_CLIENT_H
+#define P2PGRID_CLIENT_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/err.h"
+#include "p2pgrid/client/http_call.h"
+#include "p2pgrid/ledger/ledger.h" /* pg_output_info, PG_OUTPUT_ID_LEN */
+#include "p2pgrid/tangle/message.h"
+#include "p2pgrid/tangle/tangle.h" /* pg_msg_meta, pg_milestone_info, enum pg_inclusion */
+
+#define PG_CLIENT_NETWORK_MAX 255 /* bytes of a network name */
+#define PG_CLIENT_HRP_MAX 83      /* bytes of a bech32 human-readable part */
+
+/* GET /api/v1/info (INodeInfo), the fields callers use. */
+typedef struct pg_node_info {
+  char name[64];                             /* node software, e.g. "p2pgrid" (may be cut) */
+  char version[64];                          /* may be cut */
+  bool is_healthy;
+  char network[PG_CLIENT_NETWORK_MAX + 1];   /* networkId string of /info, e.g. "private-tangle" */
+  uint64_t network_id;                       /* BLAKE2b-256(network)[0..8] LE, as iota.js computes it */
+  char bech32_hrp[PG_CLIENT_HRP_MAX + 1];
+  uint32_t min_pow_score;
+  uint32_t latest_milestone_index;
+  uint64_t latest_milestone_timestamp;       /* Unix seconds; 0 if none */
+  uint32_t confirmed_milestone_index;
+  uint32_t pruning_index;
+} pg_node_info;
+
+typedef struct pg_client pg_client;
+
+/* The interface. An implementation defines a struct whose first member is a
+ * pg_client and points ops at a static table; callers use the pg_client_*
+ * wrappers below, never ops directly. Every function gets the client it was
+ * called on; d may be NULL. */
+typedef struct pg_client_ops {
+  const char *kind; /* "http", ... */
+  int (*health)(pg_client *c, bool *healthy, pg_diag *d);
+  int (*info)(pg_client *c, pg_node_info *out, pg_diag *d);
+  int (*tips)(pg_client *c, uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, pg_diag *d);
+  int (*submit_json)(pg_client *c, const json_t *msg, uint8_t id[PG_ID_LEN], pg_diag *d);
+  int (*submit_raw)(pg_client *c, const uint8_t *bytes, size_t len, uint8_t id[PG_ID_LEN],
+                    pg_diag *d);
+  int (*get_raw)(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d);
+  /* May be NULL: pg_client_get_json then parses what get_raw returns. */
+  int (*get_json)(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d);
+  int (*get_meta)(pg_client *c, const uint8_t id[PG_ID_LEN], pg_msg_meta *out, pg_diag *d);
+  int (*children)(pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)[PG_ID_LEN],
+                  size_t max, size_t *count, size_t *total, pg_diag *d);
+  int (*find_index)(pg_client *c, const uint8_t *index, size_t index_len,
+                    uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, size_t *total,
+                    pg_diag *d);
+  int (*milestone)(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d);
+  int (*address)(pg_client *c, const uint8_t address[32], uint64_t *balance, bool *dust_allowed,
+                 pg_diag *d);
+  int (*address_outputs)(pg_client *c, const uint8_t address[32], bool include_spent,
+                         uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max, size_t *count,
+                         size_t *total, pg_diag *d);
+  int (*output)(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *out, pg_diag *d);
+  void (*destroy)(pg_client *c);
+} pg_client_ops;
+
+struct pg_client {
+  const pg_client_ops *ops;
+};
+
+/* ---- HTTP implementation (libcurl) ---- */
+
+typedef struct pg_http_client_opts {
+  const char *base_url;        /* required: "http://host:port" (a trailing '/' is ignored) */
+  const char *base_path;       /* NULL = "/api/v1/" */
+  unsigned connect_timeout_ms; /* 0 = 5000 */
+  unsigned timeout_ms;         /* whole request; 0 = 60000 (the node may do PoW) */
+  size_t max_response;         /* body cap in bytes; 0 = 1 MiB */
+  /* https:// nodes: CA, client certificate (for a node that allows POST
+   * only to listed certificates), CRL; copied. NULL = system CAs. The
+   * server is always verified; TLS failures as in http_call.h. Ignored for
+   * an http:// base URL. */
+  const pg_tls_files *tls;
+  const char *bearer;          /* "Authorization: Bearer ..." on every request; copied;
+                                  a malformed token (http_call.h) is PG_ERR_INVALID here */
+} pg_http_client_opts;
+
+/* Creates an HTTP client (copies what it needs from o). The first call in a
+ * process initialises libcurl (thread-safe). *out is freed with
+ * pg_client_free. No request is made here. */
+PG_NODISCARD int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d);
+
+/* ---- In-process implementation (an embedded node) ---- */
+
+/* A client over a Tangle (and optionally its ledger; without one the ledger
+ * calls fail with PG_ERR_UNSUPPORTED) in this process: the same entry points
+ * as the REST API, no transport. Both are borrowed and must outlive the
+ * client. Unlike the HTTP client it may be shared between threads (the Tangle
+ * and ledger serialise access). A simulation runs its entities on this. */
+PG_NODISCARD int pg_client_local_new(pg_tangle *t, pg_ledger *l, pg_client **out, pg_diag *d);
+
+/* Releases any implementation. NULL is fine. */
+void pg_client_free(pg_client *c);
+
+/* "http", ... */
+const char *pg_client_kind(const pg_client *c);
+
+/* ---- Calls (each dispatches to c->ops) ---- */
+
+/* GET /health: *healthy true on 200, false on 503; other statuses fail. */
+PG_NODISCARD int pg_client_health(pg_client *c, bool *healthy, pg_diag *d);
+
+/* GET info. network_id is computed from the network name. */
+PG_NODISCARD int pg_client_info(pg_client *c, pg_node_info *out, pg_diag *d);
+
+/* GET tips: up to max ids (32 bytes each); *count = how many written. More
+ * tips than max is not an error (the first max are kept). */
+PG_NODISCARD int pg_client_tips(pg_client *c, uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count,
+                                pg_diag *d);
+
+/* POST messages with a JSON message object (IMessage; networkId,
+ * parentMessageIds and nonce may be left out for the node to fill). msg is
+ * borrowed. id gets the message id the node answered. */
+PG_NODISCARD int pg_client_submit_json(pg_client *c, const json_t *msg, uint8_t id[PG_ID_LEN],
+                                       pg_diag *d);
+
+/* POST messages with complete message bytes (application/octet-stream). */
+PG_NODISCARD int pg_client_submit_raw(pg_client *c, const uint8_t *bytes, size_t len,
+                                      uint8_t id[PG_ID_LEN], pg_diag *d);
+
+/* Convenience over submit_json: {"payload":{"type":2,"index":hex,"data":hex}}
+ * with nothing else (the node fills network id, parents and nonce), like
+ * iota.js sendData. index_len 1..64; data may be NULL when data_len is 0. */
+PG_NODISCARD int pg_client_submit_data(pg_client *c, const uint8_t *index, size_t index_len,
+                                       const uint8_t *data, size_t data_len, uint8_t id[PG_ID_LEN],
+                                       pg_diag *d);
+
+/* GET messages/{id}/raw: appends the message bytes to out (out's limit applies;
+ * on failure out's length is unchanged). */
+PG_NODISCARD int pg_client_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out,
+                                   pg_diag *d);
+
+/* GET messages/{id}: *out gets a new reference to the JSON message (the
+ * "data" object); json_decref it. */
+PG_NODISCARD int pg_client_get_json(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out,
+                                    pg_diag *d);
+
+/* GET messages/{id}/metadata. referenced_by 0 = not referenced yet;
+ * inclusion PG_INCL_UNKNOWN until then. arrival_ms is not on the wire (0). */
+PG_NODISCARD int pg_client_get_meta(pg_client *c, const uint8_t id[PG_ID_LEN], pg_msg_meta *out,
+                                    pg_diag *d);
+
+/* GET messages/{id}/children: up to max ids; *total = the count the node reported. */
+PG_NODISCARD int pg_client_children(pg_client *c, const uint8_t id[PG_ID_LEN],
+                                    uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count,
+                                    size_t *total, pg_diag *d);
+
+/* GET messages?index=<hex>: ids of messages with this indexation key (1..64
+ * bytes), in the node's order; up to max written; *total = the node's count. */
+PG_NODISCARD int pg_client_find_index(pg_client *c, const uint8_t *index, size_t index_len,
+                                      uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count,
+                                      size_t *total, pg_diag *d);
+
+/* GET milestones/{index}. PG_ERR_NOT_FOUND if the node has none. */
+PG_NODISCARD int pg_client_milestone(pg_client *c, uint32_t index, pg_milestone_info *out,
+                                     pg_diag *d);
+
+/* GET addresses/ed25519/{hex}: confirmed balance (0 for an unknown address)
+ * and whether it may receive one more dust output (dust_allowed may be NULL). */
+PG_NODISCARD int pg_client_address(pg_client *c, const uint8_t address[32], uint64_t *balance,
+                                   bool *dust_allowed, pg_diag *d);
+
+/* GET addresses/ed25519/{hex}/outputs[?include-spent=true]: ids of its
+ * unspent (or all) outputs (34 bytes: transaction id || u16 LE index); up to
+ * max written, *total = node's count. */
+PG_NODISCARD int pg_client_address_outputs(pg_client *c, const uint8_t address[32],
+                                           bool include_spent,
+                                           uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max,
+                                           size_t *count, size_t *total, pg_diag *d);
+/* The same, every output the node gives (up to limit): asks again with room
+ * for *total when the first page (first ids) was full. An in-process node
+ * gives all; a node's HTTP API at most its page (1,000), so a caller still
+ * sees the oldest ones first. *ids: owned by the caller (free), NULL when
+ * *count is 0 on failure. Errors: as above, PG_ERR_NOMEM. */
+PG_NODISCARD int pg_client_address_outputs_all(pg_client *c, const uint8_t address[32],
+                                               bool include_spent, size_t first, size_t limit,
+                                               uint8_t (**ids)[PG_OUTPUT_ID_LEN], size_t *count,
+                                               pg_diag *d);
+
+/* GET outputs/{id}. Fills output_id, message_id, type, address, amount, spent
+ * (and spent_index / spent_tx_id when the node reports them). */
+PG_NODISCARD int pg_client_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN],
+                                  pg_output_info *out, pg_diag *d);
+
+/* Maps an HTTP status (non-2xx) to a pg_err, as listed above. */
+int pg_client_http_status_err(long status);
+
+#endif
