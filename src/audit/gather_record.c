@@ -1,6 +1,6 @@
 /* gather_record.c — the grid's public settlement record (docs/PROTOCOL.md
  * "Settlement record") read from its channel, parts joined per slot, the
- * lines opened with the side keys the auditor holds (grid_record.h). */
+ * lines opened with the side keys the auditor holds (grid/record.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * the 64-lane state of curl.c (uint64_t rows) and the 512-lane one of
  * curl_wide.c (GCC vector rows). Not a public contract.
  *
- * Lane encoding of curl.h: (lo, hi) = (1,0) -1, (0,1) +1, (1,1) 0. With the
+ * Lane encoding of crypto/curlp.h: (lo, hi) = (1,0) -1, (0,1) +1, (1,1) 0. With the
  * layout-flipped form of curl.c, one round gives Y[2u] = S(c[u], c[u+364]),
  * Y[2u+1] = S(c[u+365], c[u]) and the next s[2m] = S(Y[m], Y[m+365]),
  * s[2m+1] = S(Y[m+365], Y[m+1]), s[728] = S(Y[364], Y[0]). Taking m = 2v and

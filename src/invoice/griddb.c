@@ -31,7 +31,7 @@ static int rows_csv(sqlite3 *db, const char *sql, pg_buf *out, pg_diag *d) {
   return rc;
 }
 
-/* Producers (kind 2) and consumers (kind 3, grid_protocol.h) with readings, by id. */
+/* Producers (kind 2) and consumers (kind 3, grid/protocol.h) with readings, by id. */
 static const char sql_parts[] =
     "SELECT r.entity_id, '\"' || replace(COALESCE(g.name, r.entity_id), '\"', '\"\"') || '\"',"
     " CASE r.kind WHEN 2 THEN 'producer' ELSE 'consumer' END, '', 0, 0, 0, 0, 0"

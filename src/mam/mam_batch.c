@@ -1,5 +1,5 @@
 /* MAM batches: pg_mam_create_batch / pg_mam_parse_batch on the 512-lane
- * bit-sliced Curl (curl.h pg_curlx). The bytes are those of the single
+ * bit-sliced Curl (crypto/curlp.h pg_curlx). The bytes are those of the single
  * message functions (tests/unit/test_mam_batch.c compares them); only the
  * order of the work changes:
  *

@@ -4,7 +4,7 @@
  * only in trits 0..3 (fixed lane patterns); one round increments the shared
  * counter (trits 54..80), transforms all lanes at once and takes the first
  * lane that meets the security rule, where lane 0 means "not found". The
- * bit-sliced Curl of curl.h uses the same lane encoding, so the patterns load
+ * bit-sliced Curl of crypto/curlp.h uses the same lane encoding, so the patterns load
  * as they are and the search costs one 64-lane transform per round. */
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* Simulator output files: the contract with sim_report.h. */
+/* Simulator output files: the contract with sim/report.h. */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>

@@ -65,12 +65,11 @@
 #include "p2pgrid/httpd/httpd.h"
 #include "p2pgrid/mam/mam.h"
 #include "p2pgrid/market/market.h"
-#include "p2pgrid/profile/profile.h"
+#include "p2pgrid/base/tz.h"
 #include "p2pgrid/market/tariff.h"
 #include "p2pgrid/meter/meter.h"
 #include "p2pgrid/base/money.h"
 #include "p2pgrid/base/resource.h"
-#include "p2pgrid/profile/profile.h"
 #include "p2pgrid/tls/tls.h"
 
 /* ---- Registrar: how an entity reaches the registration API upstream ---- */

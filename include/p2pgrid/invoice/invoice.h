@@ -32,7 +32,7 @@
 
 #include "p2pgrid/base/buf.h"
 #include "p2pgrid/base/err.h"
-#include "p2pgrid/profile/profile.h"
+#include "p2pgrid/base/tz.h"
 #include "p2pgrid/base/resource.h"
 #include "p2pgrid/market/tariff.h"
 

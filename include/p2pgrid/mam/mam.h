@@ -160,7 +160,7 @@ PG_NODISCARD int pg_mam_parse_message(const char *payload, size_t payload_len,
 /* ---- Batches: many channels at once (same bytes as one at a time) ----
  * The simulator and the grid publish and read hundreds of channels per slot;
  * these do the Curl work of up to 512 messages together on the bit-sliced
- * Curl of curl.h (pg_curlx): at security 2 about 5-8x (create) and 9-10x
+ * Curl of crypto/curlp.h (pg_curlx): at security 2 about 5-8x (create) and 9-10x
  * (parse) the single functions' rate per core with 512 items, less with
  * fewer (the lanes are 512 whatever the batch; docs/PERFORMANCE.md). Results are
  * byte for byte those of pg_mam_create_message / pg_mam_parse_message on each

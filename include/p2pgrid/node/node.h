@@ -148,7 +148,7 @@
 #include "p2pgrid/client/events.h"
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/base/money.h"
-#include "p2pgrid/profile/profile.h"
+#include "p2pgrid/base/tz.h"
 #include "p2pgrid/tangle/message.h"
 #include "p2pgrid/tangle/tangle.h"
 

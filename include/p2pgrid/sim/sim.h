@@ -126,7 +126,7 @@
  * Generated ids: producers p001.., their sources p001-s1.., households
  * h0001..; an explicit id must not collide with them.
  *
- * OUTPUTS in out_dir (the contract with sim_report.h): slots.csv,
+ * OUTPUTS in out_dir (the contract with sim/report.h): slots.csv,
  * participants.csv, transfers.csv, balances.csv, summary.json (with
  * "timeZone": the [site] tz as pg_tz_name gives it, for local labels); then
  * report.html by pg_sim_report_write. Also party_slots.csv (the input of
@@ -381,7 +381,7 @@ void pg_sim_result_free(pg_sim_result *r);
 PG_NODISCARD int pg_sim_write_summary(const pg_scenario *s, const pg_sim_result *r,
                                       const char *out_dir, pg_diag *d);
 
-/* report.html from the output files (sim_report.h); PG_ERR_UNSUPPORTED when
+/* report.html from the output files (sim/report.h); PG_ERR_UNSUPPORTED when
  * the report writer is not built in. pg_sim_run calls it when write_report. */
 bool pg_sim_report_available(void);
 PG_NODISCARD int pg_sim_report(const char *out_dir, pg_diag *d);
