@@ -5,8 +5,8 @@
  * pg_civil_from_days) are in tz.h, with the rest of the calendar.
  *
  * Ownership: no allocation; text goes to caller buffers.
- * Errors: pg_iso8601_parse returns PG_ERR_INVALID without a diag (the caller names the file and
- * line); the rest cannot fail.
+ * Errors: pg_iso8601_parse returns PG_ERR_INVALID without a diag (the caller
+ * names the file and line); the rest cannot fail.
  * Threads: pure functions; any thread. */
 #ifndef P2PGRID_BASE_DATETIME_H
 #define P2PGRID_BASE_DATETIME_H

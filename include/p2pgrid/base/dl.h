@@ -16,8 +16,8 @@
  * Threads: pg_dl_bind is safe to call from any thread, any number of times;
  * the table is filled exactly once, before the first successful return.
  *
- * Ownership: the pg_dl_lib and its table belong to the calling module (static storage); the library
- * is never unloaded, nothing is freed. */
+ * Ownership: the pg_dl_lib and its table belong to the calling module (static
+ * storage); the library is never unloaded, nothing is freed. */
 #ifndef P2PGRID_BASE_DL_H
 #define P2PGRID_BASE_DL_H
 

@@ -55,9 +55,10 @@
  * may come from any thread, also during pg_metrics_render, which may itself
  * run on several threads at once.
  *
- * Errors: pg_metrics_new returns NULL when out of memory; pg_metrics_add returns PG_ERR_INVALID,
- * PG_ERR_EXISTS or PG_ERR_NOMEM with one sentence in the optional pg_diag; pg_metrics_render
- * returns the buffer's sticky error; updates never fail (see Values). */
+ * Errors: pg_metrics_new returns NULL when out of memory; pg_metrics_add
+ * returns PG_ERR_INVALID, PG_ERR_EXISTS or PG_ERR_NOMEM with one sentence in
+ * the optional pg_diag; pg_metrics_render returns the buffer's sticky error;
+ * updates never fail (see Values). */
 #ifndef P2PGRID_BASE_METRICS_H
 #define P2PGRID_BASE_METRICS_H
 

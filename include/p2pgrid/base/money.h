@@ -23,11 +23,13 @@
  *
  * Threads: all functions are pure (no shared state).
  *
- * Ownership: pg_money is a value (fixed arrays, nothing to free); pg_money_json returns a new
- * reference the caller json_decref()s; the formatters write caller buffers.
- * Errors: pg_money_from_config returns PG_ERR_CONFIG and pg_money_check PG_ERR_INVALID, each with
- * one sentence naming the key or field in the optional pg_diag (m unchanged on failure);
- * pg_money_parse_amount returns PG_ERR_INVALID without a diag; the formatters cannot fail. */
+ * Ownership: pg_money is a value (fixed arrays, nothing to free); pg_money_json
+ * returns a new reference the caller json_decref()s; the formatters write
+ * caller buffers.
+ * Errors: pg_money_from_config returns PG_ERR_CONFIG and pg_money_check
+ * PG_ERR_INVALID, each with one sentence naming the key or field in the
+ * optional pg_diag (m unchanged on failure); pg_money_parse_amount returns
+ * PG_ERR_INVALID without a diag; the formatters cannot fail. */
 #ifndef P2PGRID_BASE_MONEY_H
 #define P2PGRID_BASE_MONEY_H
 

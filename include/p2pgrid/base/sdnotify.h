@@ -25,8 +25,8 @@
  * any thread; pg_sd_watchdog remembers when it last sent and must be called
  * from one thread only (the main loop).
  *
- * Ownership: nothing to free: the texts are copied into the message; libsystemd, once loaded, stays
- * loaded. */
+ * Ownership: nothing to free: the texts are copied into the message;
+ * libsystemd, once loaded, stays loaded. */
 #ifndef P2PGRID_BASE_SDNOTIFY_H
 #define P2PGRID_BASE_SDNOTIFY_H
 

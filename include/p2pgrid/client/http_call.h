@@ -17,8 +17,8 @@
  * max_response), PG_ERR_NOMEM, PG_ERR_INVALID (bad opts: no method, a method
  * that is not an upper-case token, a URL not starting with http:// or
  * https:// or holding spaces), PG_ERR_HTTP (refused, reset, bad answer).
- * Ownership: *out is cleared first; on success it owns body and peer_der (free with
- * pg_http_result_free, which is also safe after a failure and twice). opts
+ * Ownership: *out is cleared first; on success it owns body and peer_der (free
+ * with pg_http_result_free, which is also safe after a failure and twice). opts
  * and its strings are borrowed for the call only.
  *
  * Contract:

@@ -20,8 +20,8 @@
  * become exact Wh; Wh values are integers. Values are 0..PG_DSO_MAX_WH; an
  * empty field means "not reported" (stored as NULL). Blank lines are skipped;
  * a UTF-8 BOM and CRLF line ends are accepted; no quoting.
- * Errors: each names "<file>:<line>" and the bad value. A period given twice in one
- * file is an error naming both lines.
+ * Errors: each names "<file>:<line>" and the bad value. A period given twice in
+ * one file is an error naming both lines.
  *
  * Periods are instants: a day with a DST change has 92 or 100 of them.
  *
