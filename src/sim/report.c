@@ -1103,15 +1103,33 @@ static void section_flex(pg_buf *o, const rpt_model *m) {
   out(o, "</section>");
 }
 
-static void page(pg_buf *o, const rpt_model *m) {
+/* The run's energy figures (the summary's, else the sums over the slots) and
+ * the exact money sums over the slots, shared by the cards and the summary. */
+typedef struct page_totals {
+  double prod, cons, com, imp, exp;
+  bool hprod, hcons, hcom, himp, hexp;
+  int64_t mtot[9]; /* money: exact sums (indices 5..8) */
+} page_totals;
+
+static void page_totals_make(const rpt_model *m, page_totals *t) {
   double tot[5] = {0};
-  int64_t mtot[9] = {0}; /* money: exact sums (indices 5..8) */
+  memset(t, 0, sizeof *t);
   for (size_t i = 0; i < m->nslots; i++) {
     const rpt_slot *s = &m->slots[i];
     tot[0] += (double)s->supply, tot[1] += (double)s->demand, tot[2] += (double)s->community;
     tot[3] += (double)s->imp, tot[4] += (double)s->exp;
-    mtot[5] += s->billed, mtot[6] += s->revenues, mtot[7] += s->fees, mtot[8] += s->grid;
+    t->mtot[5] += s->billed, t->mtot[6] += s->revenues, t->mtot[7] += s->fees,
+        t->mtot[8] += s->grid;
   }
+  t->hprod = sum_or(m, "energy.producedWh", true, tot[0], &t->prod);
+  t->hcons = sum_or(m, "energy.consumedWh", true, tot[1], &t->cons);
+  t->hcom = sum_or(m, "energy.communityWh", true, tot[2], &t->com);
+  t->himp = sum_or(m, "energy.importedWh", true, tot[3], &t->imp);
+  t->hexp = sum_or(m, "energy.exportedWh", true, tot[4], &t->exp);
+}
+
+/* The document head and the page header: title, mode, market, period, slots, participants. */
+static void page_header(pg_buf *o, const rpt_model *m) {
   const char *scen = rpt_sum_str(m, "scenario"), *mode = rpt_sum_str(m, "mode");
   const char *start = rpt_sum_str(m, "start"), *end = rpt_sum_str(m, "end");
   out(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -1146,26 +1164,22 @@ static void page(pg_buf *o, const rpt_model *m) {
     if (hc) out(o, hp || hs ? ", " : ""), out_num(o, nc, 0), out(o, " consumers");
   }
   out(o, "</p></header>");
+}
 
-  /* key figures */
-  double prod, cons, com, imp, exp;
-  bool hprod = sum_or(m, "energy.producedWh", true, tot[0], &prod);
-  bool hcons = sum_or(m, "energy.consumedWh", true, tot[1], &cons);
-  bool hcom = sum_or(m, "energy.communityWh", true, tot[2], &com);
-  bool himp = sum_or(m, "energy.importedWh", true, tot[3], &imp);
-  bool hexp = sum_or(m, "energy.exportedWh", true, tot[4], &exp);
+/* The key figures as cards: community energy, self-sufficiency, self-consumption, savings. */
+static void page_cards(pg_buf *o, const rpt_model *m, const page_totals *t) {
   out(o, "<section class=\"cards\">");
   char b[96];
-  qunit q = qty_unit(m, com);
-  fmt_num(b, sizeof b, com / q.div, q.dec);
+  qunit q = qty_unit(m, t->com);
+  fmt_num(b, sizeof b, t->com / q.div, q.dec);
   snprintf(b + strlen(b), sizeof b - strlen(b), " %s", q.unit);
   card(o, b, "traded in the community");
-  if (hcons && cons > 0) {
-    snprintf(b, sizeof b, "%.1f %%", 100.0 * com / cons);
+  if (t->hcons && t->cons > 0) {
+    snprintf(b, sizeof b, "%.1f %%", 100.0 * t->com / t->cons);
     card(o, b, "self-sufficiency (community / consumption)");
   }
-  if (hprod && prod > 0) {
-    snprintf(b, sizeof b, "%.1f %%", 100.0 * com / prod);
+  if (t->hprod && t->prod > 0) {
+    snprintf(b, sizeof b, "%.1f %%", 100.0 * t->com / t->prod);
     card(o, b, "self-consumption (community / generation)");
   }
   int64_t csi;
@@ -1174,16 +1188,20 @@ static void page(pg_buf *o, const rpt_model *m) {
     card(o, b, "saved by consumers");
   }
   out(o, "</section>");
+}
 
-  /* summary table */
+/* The summary table: energy, money, key figures, Tangle, run. */
+static void page_summary(pg_buf *o, const rpt_model *m, const page_totals *t) {
   out(o, "<section><h2>Summary</h2><div class=\"scroll\"><table>");
   out(o, "<tr><th colspan=\"3\">"), out_noun(o, m, true), out(o, "</th></tr>");
-  q = qty_unit(m, fmax(fmax(fmax(fabs(prod), fabs(cons)), fmax(fabs(com), fabs(imp))), fabs(exp)));
-  row_num(o, "Produced", q.unit, hprod, prod / q.div, q.dec);
-  row_num(o, "Consumed", q.unit, hcons, cons / q.div, q.dec);
-  row_num(o, "Community", q.unit, hcom, com / q.div, q.dec);
-  row_num(o, "Imported from the utility", q.unit, himp, imp / q.div, q.dec);
-  row_num(o, "Exported to the utility", q.unit, hexp, exp / q.div, q.dec);
+  qunit q = qty_unit(m, fmax(fmax(fmax(fabs(t->prod), fabs(t->cons)),
+                                  fmax(fabs(t->com), fabs(t->imp))),
+                             fabs(t->exp)));
+  row_num(o, "Produced", q.unit, t->hprod, t->prod / q.div, q.dec);
+  row_num(o, "Consumed", q.unit, t->hcons, t->cons / q.div, q.dec);
+  row_num(o, "Community", q.unit, t->hcom, t->com / q.div, q.dec);
+  row_num(o, "Imported from the utility", q.unit, t->himp, t->imp / q.div, q.dec);
+  row_num(o, "Exported to the utility", q.unit, t->hexp, t->exp / q.div, q.dec);
   out(o, "<tr><th colspan=\"3\">Money</th></tr>");
   static const struct {
     const char *path, *label;
@@ -1197,12 +1215,12 @@ static void page(pg_buf *o, const rpt_model *m) {
                {"money.exportIncome", "Export income", -1}};
   for (size_t i = 0; i < sizeof money / sizeof *money; i++)
     row_money(o, m, money[i].label, money[i].path, money[i].fb >= 0,
-              money[i].fb >= 0 ? mtot[money[i].fb] : 0);
+              money[i].fb >= 0 ? t->mtot[money[i].fb] : 0);
   out(o, "<tr><th colspan=\"3\">Key figures</th></tr>");
   row_money(o, m, "Consumer savings", "kpis.consumerSavings", false, 0);
   row_money(o, m, "Producer savings", "kpis.producerSavings", false, 0);
   row_sum(o, m, "Gini coefficient of savings", "0 = equal, 1 = unequal", "kpis.giniPpm", 1e6, 3);
-  double tm;
+  double tm, v;
   if (rpt_sum_num(m, "tangle.messages", &tm) || rpt_sum_num(m, "tangle.transfers", &v) ||
       rpt_sum_num(m, "tangle.milestones", &v)) {
     out(o, "<tr><th colspan=\"3\">Tangle</th></tr>");
@@ -1215,12 +1233,16 @@ static void page(pg_buf *o, const rpt_model *m) {
   row_num(o, "Transfers in transfers.csv", "", true, (double)m->ntransfers, 0);
   row_money(o, m, "Amount transferred", NULL, true, m->transfer_total);
   out(o, "</table></div></section>");
+}
 
+/* The chart sections over the slots. PG_ERR_NOMEM (also left in o->err) when
+ * the series cannot be built; the page then stops there. */
+static int page_charts(pg_buf *o, const rpt_model *m) {
   series s = {0};
   if (series_make(m, &s) != PG_OK) {
     o->err = o->err ? o->err : PG_ERR_NOMEM;
     series_free(&s);
-    return;
+    return PG_ERR_NOMEM;
   }
   out(o, "<section><h2>Generation and consumption</h2>");
   chart_gen_con(o, m, &s);
@@ -1228,7 +1250,7 @@ static void page(pg_buf *o, const rpt_model *m) {
   chart_com_util(o, m, &s);
   out(o, "</section><section><h2>Clearing price</h2>");
   chart_price(o, m, &s);
-  if (is_sharing(mech)) {
+  if (is_sharing(rpt_sum_str(m, "mechanism"))) {
     out(o, "</section><section><h2>Allocation per member</h2>");
     chart_allocation(o, m);
     table_allocation(o, m);
@@ -1239,8 +1261,17 @@ static void page(pg_buf *o, const rpt_model *m) {
   chart_balances(o, m);
   out(o, "</section>");
   series_free(&s);
-  section_flex(o, m);
+  return PG_OK;
+}
 
+static void page(pg_buf *o, const rpt_model *m) {
+  page_totals t;
+  page_totals_make(m, &t);
+  page_header(o, m);
+  page_cards(o, m, &t);
+  page_summary(o, m, &t);
+  if (page_charts(o, m) != PG_OK) return;
+  section_flex(o, m);
   tables(o, m);
 }
 

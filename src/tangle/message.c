@@ -69,15 +69,9 @@ static int parse_indexation(pg_reader *r, pg_indexation *ix, const char *ctx, pg
 
 /* ---- transaction --------------------------------------------------------- */
 
-static int parse_transaction(pg_reader *r, pg_transaction *tx, pg_diag *d) {
-  const uint8_t *ess = r->p + r->pos;
-  size_t ess_pos = r->pos;
-  uint8_t etype;
-  RD(pg_read_u8, r, &etype, d, "transaction: essence type truncated");
-  if (etype != 0)
-    return pg_fail(d, PG_ERR_INVALID, "transaction: essence type %u; only 0 is known",
-                   (unsigned)etype);
-
+/* Inputs count and the UTXO inputs: type 0, output index in range, strictly
+ * ascending. Sets tx->inputs_count and tx->inputs. */
+static int parse_tx_inputs(pg_reader *r, pg_transaction *tx, pg_diag *d) {
   uint16_t nin;
   RD(pg_read_u16, r, &nin, d, "transaction: inputs count truncated");
   if (nin < 1 || nin > PG_TX_MAX_INPUTS)
@@ -107,14 +101,19 @@ static int parse_transaction(pg_reader *r, pg_transaction *tx, pg_diag *d) {
     tx->inputs[i].output_index = idx;
     prev = p;
   }
+  return PG_OK;
+}
 
+/* Outputs count and the outputs: SigLocked (dust allowance) to Ed25519, amounts
+ * within the supply, strictly ascending. Sets tx->outputs_count and tx->outputs. */
+static int parse_tx_outputs(pg_reader *r, pg_transaction *tx, pg_diag *d) {
   uint16_t nout;
   RD(pg_read_u16, r, &nout, d, "transaction: outputs count truncated");
   if (nout < 1 || nout > PG_TX_MAX_OUTPUTS)
     return pg_fail(d, PG_ERR_INVALID, "transaction: %u outputs; must be 1..%d", (unsigned)nout,
                    PG_TX_MAX_OUTPUTS);
   tx->outputs_count = nout;
-  prev = NULL;
+  const uint8_t *prev = NULL;
   uint64_t sum = 0;
   for (unsigned i = 0; i < nout; i++) {
     const uint8_t *p;
@@ -150,7 +149,12 @@ static int parse_transaction(pg_reader *r, pg_transaction *tx, pg_diag *d) {
     tx->outputs[i].amount = amount;
     prev = p;
   }
+  return PG_OK;
+}
 
+/* The essence's optional payload: a length, then nothing or one indexation
+ * payload filling it exactly. Sets tx->has_indexation and tx->indexation. */
+static int parse_tx_essence_payload(pg_reader *r, pg_transaction *tx, pg_diag *d) {
   uint32_t plen;
   RD(pg_read_u32, r, &plen, d, "transaction: essence payload length truncated");
   tx->has_indexation = false;
@@ -174,14 +178,17 @@ static int parse_transaction(pg_reader *r, pg_transaction *tx, pg_diag *d) {
                      pg_reader_left(&sub), (unsigned)plen);
     tx->has_indexation = true;
   }
-  tx->essence = ess;
-  tx->essence_len = r->pos - ess_pos;
+  return PG_OK;
+}
 
+/* Unlock blocks, one per input: Ed25519 signature blocks (no two alike) or
+ * references to an earlier signature block. Sets tx->unlocks_count and tx->unlocks. */
+static int parse_tx_unlocks(pg_reader *r, pg_transaction *tx, pg_diag *d) {
   uint16_t nun;
   RD(pg_read_u16, r, &nun, d, "transaction: unlock blocks count truncated");
-  if (nun != nin)
+  if (nun != tx->inputs_count)
     return pg_fail(d, PG_ERR_INVALID, "transaction: %u unlock blocks for %u inputs", (unsigned)nun,
-                   (unsigned)nin);
+                   (unsigned)tx->inputs_count);
   tx->unlocks_count = nun;
   const uint8_t *sigblk[PG_TX_MAX_INPUTS];
   for (unsigned i = 0; i < nun; i++) {
@@ -224,6 +231,27 @@ static int parse_transaction(pg_reader *r, pg_transaction *tx, pg_diag *d) {
     }
   }
   return PG_OK;
+}
+
+/* TIP-7 transaction payload; r is positioned after the u32 type. The essence
+ * (type, inputs, outputs, payload) is recorded as a view for signing. */
+static int parse_transaction(pg_reader *r, pg_transaction *tx, pg_diag *d) {
+  const uint8_t *ess = r->p + r->pos;
+  size_t ess_pos = r->pos;
+  uint8_t etype;
+  RD(pg_read_u8, r, &etype, d, "transaction: essence type truncated");
+  if (etype != 0)
+    return pg_fail(d, PG_ERR_INVALID, "transaction: essence type %u; only 0 is known",
+                   (unsigned)etype);
+  int rc = parse_tx_inputs(r, tx, d);
+  if (rc) return rc;
+  rc = parse_tx_outputs(r, tx, d);
+  if (rc) return rc;
+  rc = parse_tx_essence_payload(r, tx, d);
+  if (rc) return rc;
+  tx->essence = ess;
+  tx->essence_len = r->pos - ess_pos;
+  return parse_tx_unlocks(r, tx, d);
 }
 
 /* ---- milestone ----------------------------------------------------------- */

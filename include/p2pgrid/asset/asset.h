@@ -83,6 +83,9 @@
  * store short, the store empties and out.unmet_wh is the demand not met (the
  * store never goes below 0).
  *
+ * Ownership: a pg_asset is the caller's struct; init copies the EV's
+ * sessions (pg_asset_free frees that copy; other kinds own nothing);
+ * params, inputs and outputs are caller values.
  * Errors: PG_ERR_INVALID with the field named when params are out of range
  * (init; EV sessions unsorted or overlapping name both sessions) or an input
  * is (step: slot_ms outside 1..PG_ASSET_MAX_SLOT_MS, start_ms + slot_ms

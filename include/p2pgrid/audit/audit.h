@@ -22,9 +22,10 @@
  *
  * Ownership: every struct owns its arrays; free with the matching *_free
  * (NULL-safe, idempotent on a zeroed struct). Strings are fixed arrays.
+ * Errors: 0 or a negative pg_err with one sentence in pg_diag; a
+ * difference between claims and facts is never an error, it is a result.
  * Threads: no global state; distinct objects may be used from distinct
- * threads. Errors: 0 or a negative pg_err with one sentence in pg_diag; a
- * difference between claims and facts is never an error, it is a result. */
+ * threads. */
 #ifndef P2PGRID_AUDIT_AUDIT_H
 #define P2PGRID_AUDIT_AUDIT_H
 

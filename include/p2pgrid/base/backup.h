@@ -52,7 +52,14 @@
  *   (grid.h).
  * - info (may be NULL) gets what the backup holds.
  *
- * Threads: no shared state; each call opens its own connections. */
+ * Threads: no shared state; each call opens its own connections.
+ *
+ * Ownership: nothing is handed out to free: info (optional) is filled by value;
+ * every call opens and closes its own files and connections.
+ * Errors: 0 or a negative pg_err (PG_ERR_INVALID, PG_ERR_TOO_LARGE, PG_ERR_IO,
+ * PG_ERR_DB, PG_ERR_UNAVAILABLE, PG_ERR_EXISTS, PG_ERR_NOMEM) with one sentence
+ * naming the file or entry in the optional pg_diag, as listed above; a failed
+ * call leaves out and data_dir as they were. */
 #ifndef P2PGRID_BASE_BACKUP_H
 #define P2PGRID_BASE_BACKUP_H
 

@@ -18,7 +18,15 @@
  *
  * TIP-11: an Ed25519 address is the byte string 0x00 || 32-byte BLAKE2b-256
  * hash of the public key, converted 8->5 bits with padding and encoded with
- * the network's HRP ("iota" mainnet, "atoi" testnet). */
+ * the network's HRP ("iota" mainnet, "atoi" testnet).
+ *
+ * Ownership: no function allocates; input strings are read within their length,
+ * all output goes to caller-provided buffers.
+ * Errors: 0, PG_ERR_INVALID (malformed input or argument) or PG_ERR_TOO_LARGE
+ * (an output buffer too small); the decoders write one sentence into their
+ * optional pg_diag, the encoders and pg_bech32_convert_bits take none (their
+ * inputs are the caller's own).
+ * Threads: pure functions without shared state; any thread. */
 #ifndef P2PGRID_BASE_BECH32_H
 #define P2PGRID_BASE_BECH32_H
 

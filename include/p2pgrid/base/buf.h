@@ -6,7 +6,17 @@
  * pg_buf owns its memory (pg_buf_free releases it). It grows as needed but never
  * beyond `limit` bytes; the first failing write sets a sticky error, later
  * writes do nothing, and pg_buf_status() reports it, so a serializer can write
- * a whole structure and check once. */
+ * a whole structure and check once.
+ *
+ * Ownership: pg_buf owns data until pg_buf_free, or until pg_buf_take hands it
+ * to the caller (who free()s it). pg_reader owns nothing: it and the views it
+ * gives (pg_read_view) point into the caller's bytes, which must outlive them.
+ * Errors: writers never return errors: the first failure (PG_ERR_TOO_LARGE past
+ * limit, PG_ERR_NOMEM) is kept in err and read with pg_buf_status. Readers
+ * return PG_ERR_TRUNCATED and consume nothing. No pg_diag: the caller names the
+ * field.
+ * Threads: no shared state; a pg_buf or pg_reader is used by one thread at a
+ * time. */
 #ifndef P2PGRID_BASE_BUF_H
 #define P2PGRID_BASE_BUF_H
 

@@ -1,6 +1,12 @@
 /* p2pgrid/base/clock.h — a clock interface with a real and a virtual
  * implementation. Everything that needs "now" takes a const pg_clock*; a
- * simulation passes a virtual one and advances it. */
+ * simulation passes a virtual one and advances it.
+ *
+ * Ownership: pg_clock_real's clock is static (never freed); a pg_vclock is the
+ * caller's own struct (nothing allocated).
+ * Errors: none: no function here can fail.
+ * Threads: all functions may be called from any thread; a pg_vclock is atomic,
+ * so one thread may advance it while others read it. */
 #ifndef P2PGRID_BASE_CLOCK_H
 #define P2PGRID_BASE_CLOCK_H
 

@@ -19,7 +19,7 @@
  * before the LAST '.' of the left side ("key=value" without a dot means
  * section ""), so keys cannot contain '.' but sections can ("[source.pv1]").
  *
- * Errors name where the value came from:
+ * Errors: each names where the value came from:
  *   "node.ini:12: [api] port: 'abc' is not a number between 1 and 65535"
  *   "command line: [api] port: ..."
  *   "node.ini:7: syntax error (expected [section] or key = value)"
@@ -44,8 +44,9 @@
  *
  * Ownership: pg_config_new allocates, pg_config_free releases. Strings handed
  * out by getters are owned by the config and stay valid until the key is
- * replaced (a later load/override/set) or the config is freed. A pg_config is
- * not thread-safe (getters mark keys as read); read it at startup. */
+ * replaced (a later load/override/set) or the config is freed.
+ * Threads: a pg_config is not thread-safe (getters mark keys as read); read
+ * it at startup, from one thread. The standalone parsers are pure. */
 #ifndef P2PGRID_BASE_CONFIG_H
 #define P2PGRID_BASE_CONFIG_H
 

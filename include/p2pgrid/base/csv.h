@@ -2,9 +2,14 @@
  * reader, fields split at one separator byte, exact decimals. Used by the
  * profile series/BDEW loaders and the grid-operator (DSO) importer.
  *
- * Contract: pure functions over caller-owned bytes (no allocation, no I/O);
- * fields point into the input. No quoting: a field is the bytes between two
- * separators. Errors name "<name>:<line>". Thread-safe (no shared state). */
+ * No quoting: a field is the bytes between two separators.
+ *
+ * Ownership: no allocation, no I/O; fields point into the caller's bytes.
+ * Errors: pg_csv_next returns PG_ERR_NOT_FOUND at the end, PG_ERR_TOO_LARGE
+ * or PG_ERR_INVALID with "<name>:<line>: ..." in the optional pg_diag; the
+ * decimal parsers return a code (pg_csv_dec, or PG_ERR_INVALID) without a
+ * diag: the caller names the file, line and field.
+ * Threads: pure functions, no shared state; any thread. */
 #ifndef P2PGRID_BASE_CSV_H
 #define P2PGRID_BASE_CSV_H
 

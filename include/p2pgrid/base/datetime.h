@@ -1,8 +1,13 @@
 /* p2pgrid/base/datetime.h — civil dates and ISO-8601 timestamps as Unix ms.
  *
- * Contract: pure, thread-safe, no allocation. Proleptic Gregorian calendar,
+ * Proleptic Gregorian calendar,
  * no leap seconds. Day numbers of civil dates and back (pg_days_from_civil,
- * pg_civil_from_days) are in tz.h, with the rest of the calendar. */
+ * pg_civil_from_days) are in tz.h, with the rest of the calendar.
+ *
+ * Ownership: no allocation; text goes to caller buffers.
+ * Errors: pg_iso8601_parse returns PG_ERR_INVALID without a diag (the caller
+ * names the file and line); the rest cannot fail.
+ * Threads: pure functions; any thread. */
 #ifndef P2PGRID_BASE_DATETIME_H
 #define P2PGRID_BASE_DATETIME_H
 

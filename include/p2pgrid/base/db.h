@@ -2,16 +2,19 @@
  * a status, and a query's value is an out-parameter, never the error read as
  * a number. Used by every module that keeps state in SQLite.
  *
- * Contract:
- * - Failures are PG_ERR_DB with "<what>: <SQLite's message>" in the diag
- *   (or PG_ERR_IO / PG_ERR_CONFIG for the directory in pg_db_open).
- * - pg_db_step_done and pg_db_i64 finalize the statement they are given or
- *   make, also on failure.
- * - Fault injection (test builds only, compiled with PG_FAULT_INJECTION):
- *   with P2PGRID_DB_FAULT="<sql substring>[:<times>]" in the environment,
- *   the first <times> (default 1; 0 = every) pg_db_prepare calls whose SQL
- *   contains the substring fail with PG_ERR_DB "injected fault". Release
- *   builds have no such hook.
+ * Errors: failures are PG_ERR_DB with "<what>: <SQLite's message>" in the diag
+ * (or PG_ERR_IO / PG_ERR_CONFIG for the directory in pg_db_open).
+ *
+ * Ownership: pg_db_open's connection is the caller's (sqlite3_close);
+ * so is pg_db_prepare's statement (sqlite3_finalize), except that
+ * pg_db_step_done and pg_db_i64 finalize the statement they are given or
+ * make, also on failure.
+ *
+ * Fault injection (test builds only, compiled with PG_FAULT_INJECTION):
+ * with P2PGRID_DB_FAULT="<sql substring>[:<times>]" in the environment,
+ * the first <times> (default 1; 0 = every) pg_db_prepare calls whose SQL
+ * contains the substring fail with PG_ERR_DB "injected fault". Release
+ * builds have no such hook.
  *
  * Threads: as SQLite's connections (the callers open them FULLMUTEX). */
 #ifndef P2PGRID_BASE_DB_H

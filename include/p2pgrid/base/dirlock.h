@@ -23,7 +23,13 @@
  *   O_CLOEXEC: a program started with exec does not inherit it; a child of
  *   fork shares it until the child exits or releases.
  *
- * Threads: take and release are safe from any thread (no shared state). */
+ * Threads: take and release are safe from any thread (no shared state).
+ *
+ * Ownership: *out is the caller's; pg_dirlock_release (NULL ok) drops the lock
+ * and frees it.
+ * Errors: 0, PG_ERR_UNAVAILABLE (held elsewhere), PG_ERR_IO or PG_ERR_NOMEM,
+ * with one sentence naming the directory or file (and the holder's pid) in the
+ * optional pg_diag, as above. */
 #ifndef P2PGRID_BASE_DIRLOCK_H
 #define P2PGRID_BASE_DIRLOCK_H
 

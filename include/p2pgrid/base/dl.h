@@ -14,7 +14,10 @@
  * and dlerror()'s reason. The outcome is remembered: later calls return it
  * again without retrying.
  * Threads: pg_dl_bind is safe to call from any thread, any number of times;
- * the table is filled exactly once, before the first successful return. */
+ * the table is filled exactly once, before the first successful return.
+ *
+ * Ownership: the pg_dl_lib and its table belong to the calling module (static
+ * storage); the library is never unloaded, nothing is freed. */
 #ifndef P2PGRID_BASE_DL_H
 #define P2PGRID_BASE_DL_H
 

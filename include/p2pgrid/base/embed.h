@@ -6,7 +6,9 @@
  * whose path is NULL. Declare it where it is used with PG_EMBEDDED(SYMBOL);
  * serve it with pg_httpd_serve_asset (httpd.h).
  *
- * Every field is static data: nothing to free. */
+ * Ownership: every field is static data: nothing to free.
+ * Errors: none: declarations only, nothing here can fail.
+ * Threads: read-only data; any thread. */
 #ifndef P2PGRID_BASE_EMBED_H
 #define P2PGRID_BASE_EMBED_H
 

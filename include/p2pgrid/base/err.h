@@ -1,10 +1,15 @@
 /* p2pgrid/base/err.h — one error enum for the whole project, and a diagnostic
  * buffer that lets a parser say exactly what was wrong.
  *
- * Contract: every fallible function returns int: 0 (PG_OK) on success or one
+ * Errors: every fallible function returns int: 0 (PG_OK) on success or one
  * of the negative pg_err values. Results must not be ignored (PG_NODISCARD).
  * Functions that parse outside bytes take an optional pg_diag* (may be NULL)
- * and, on failure, write one human-readable sentence naming the problem. */
+ * and, on failure, write one human-readable sentence naming the problem.
+ *
+ * Ownership: a pg_diag is a fixed buffer in the caller's memory; pg_strerror
+ * returns static text.
+ * Threads: pg_fail and pg_diag_clear write only the pg_diag they are given,
+ * pg_strerror is pure: any thread, one pg_diag per call chain. */
 #ifndef P2PGRID_BASE_ERR_H
 #define P2PGRID_BASE_ERR_H
 

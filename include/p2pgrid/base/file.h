@@ -15,7 +15,13 @@
  *   PG_ERR_EXISTS when path exists, nothing written), then fsync of the
  *   directory. PG_ERR_IO otherwise; the temporary file never stays.
  *
- * Threads: both are safe from any thread (no shared state). */
+ * Threads: both are safe from any thread (no shared state).
+ *
+ * Ownership: the buffers of pg_read_file_capped and pg_read_secret_line are
+ * malloc'd and the caller's: free() the first, pg_free_secret the second.
+ * Errors: 0 or PG_ERR_IO, PG_ERR_TOO_LARGE, PG_ERR_EXISTS, PG_ERR_INVALID or
+ * PG_ERR_NOMEM, with one sentence naming the file in the optional pg_diag; on
+ * failure *out is NULL. */
 #ifndef P2PGRID_BASE_FILE_H
 #define P2PGRID_BASE_FILE_H
 

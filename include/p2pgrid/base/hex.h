@@ -1,4 +1,11 @@
-/* p2pgrid/base/hex.h — lowercase hex encoding; decoding accepts either case. */
+/* p2pgrid/base/hex.h — lowercase hex encoding; decoding accepts either case.
+ *
+ * Ownership: pg_hex_dup returns a malloc'd string the caller frees; the others
+ * write caller buffers.
+ * Errors: the decoders return PG_ERR_INVALID (odd length, a non-hex character,
+ * wrong length) or PG_ERR_TOO_LARGE without a diag (the caller names the
+ * value); pg_hex_dup returns NULL when out of memory.
+ * Threads: pure functions; any thread. */
 #ifndef P2PGRID_BASE_HEX_H
 #define P2PGRID_BASE_HEX_H
 

@@ -2,9 +2,6 @@
  * typed field getters that name the field on failure, compact dumping.
  *
  * Contract:
- * - Every fallible function returns 0 or a negative pg_err and, on failure,
- *   writes one sentence into the optional pg_diag naming the field and the
- *   problem, e.g. "field 'amount': expected an integer, got a string".
  * - Parsing rejects duplicate object keys and "\u0000" in strings (so every
  *   JSON string is also a valid C string), and trailing garbage.
  * - Getters take a JSON object `obj` (anything else -> PG_ERR_INVALID) and a
@@ -14,9 +11,15 @@
  *   PG_ERR_TOO_LARGE. Optional getters ("opt") treat a missing field and a
  *   JSON null alike: the default is stored and 0 returned.
  * - On failure, outputs are left unchanged.
- * - Ownership: pg_json_parse gives the caller a new reference (json_decref
- *   it). Strings and objects returned by getters are borrowed from obj and
- *   live as long as obj does. */
+ *
+ * Errors: every fallible function returns 0 or a negative pg_err and, on
+ * failure, writes one sentence into the optional pg_diag naming the field and
+ * the problem, e.g. "field 'amount': expected an integer, got a string".
+ * Ownership: pg_json_parse gives the caller a new reference (json_decref
+ * it). Strings and objects returned by getters are borrowed from obj and
+ * live as long as obj does.
+ * Threads: no state of its own; a json_t (with what is borrowed from it)
+ * is used by one thread at a time, as jansson requires. */
 #ifndef P2PGRID_BASE_JSON_H
 #define P2PGRID_BASE_JSON_H
 

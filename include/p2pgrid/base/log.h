@@ -24,7 +24,17 @@
  * - Output goes to stderr unless pg_log_set_output() chose another stream;
  *   timestamps come from pg_clock_real() unless pg_log_set_clock() chose
  *   another clock (a simulation may pass its virtual clock). Both pointers are
- *   borrowed and must outlive all logging. */
+ *   borrowed and must outlive all logging.
+ *
+ * Ownership: nothing is allocated for the caller; the output stream and clock
+ * set here are borrowed and must outlive all logging; pg_log_level_name returns
+ * static text.
+ * Errors: logging never fails nor reports (a line the stream refuses is lost);
+ * the parsers return PG_ERR_INVALID and the *_str setters also write one
+ * sentence into the optional pg_diag.
+ * Threads: every function may be called from any thread: level, format, output
+ * and clock are atomics, each line is one stdio call, and the tail is kept
+ * under a mutex. */
 #ifndef P2PGRID_BASE_LOG_H
 #define P2PGRID_BASE_LOG_H
 

@@ -53,7 +53,12 @@
  * registry (add every family at start). After that, every update
  * (pg_metric_inc/add/set/observe) is lock-free (C11 atomics, relaxed) and
  * may come from any thread, also during pg_metrics_render, which may itself
- * run on several threads at once. */
+ * run on several threads at once.
+ *
+ * Errors: pg_metrics_new returns NULL when out of memory; pg_metrics_add
+ * returns PG_ERR_INVALID, PG_ERR_EXISTS or PG_ERR_NOMEM with one sentence in
+ * the optional pg_diag; pg_metrics_render returns the buffer's sticky error;
+ * updates never fail (see Values). */
 #ifndef P2PGRID_BASE_METRICS_H
 #define P2PGRID_BASE_METRICS_H
 

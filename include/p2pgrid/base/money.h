@@ -21,7 +21,15 @@
  * "0.25Mi", "1Gi", "7i". The value must be a whole number of base units
  * ("0.5i" is not) and fit uint64_t.
  *
- * Threads: all functions are pure (no shared state). */
+ * Threads: all functions are pure (no shared state).
+ *
+ * Ownership: pg_money is a value (fixed arrays, nothing to free); pg_money_json
+ * returns a new reference the caller json_decref()s; the formatters write
+ * caller buffers.
+ * Errors: pg_money_from_config returns PG_ERR_CONFIG and pg_money_check
+ * PG_ERR_INVALID, each with one sentence naming the key or field in the
+ * optional pg_diag (m unchanged on failure); pg_money_parse_amount returns
+ * PG_ERR_INVALID without a diag; the formatters cannot fail. */
 #ifndef P2PGRID_BASE_MONEY_H
 #define P2PGRID_BASE_MONEY_H
 

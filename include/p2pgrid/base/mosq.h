@@ -6,6 +6,10 @@
  * mosquitto_* call of a code path; it fails with PG_ERR_UNSUPPORTED and a
  * diagnostic naming the package when libmosquitto1 is not installed.
  * A function not listed in PG_MOSQ_FNS is not available: add it there.
+ * Ownership: the function table is static, filled once, never freed; what
+ * the mosquitto_* calls create is the caller's, as libmosquitto documents.
+ * Errors: pg_mosq_load returns PG_ERR_UNSUPPORTED with the package named in
+ * the optional pg_diag; the mosquitto_* calls return libmosquitto's codes.
  * Threads: as dl.h; the functions as libmosquitto documents them. */
 #ifndef P2PGRID_BASE_MOSQ_H
 #define P2PGRID_BASE_MOSQ_H

@@ -30,7 +30,15 @@
  *                   default display_unit when display_factor is 1000, else
  *                   "1000 <unit>"
  *
- * Threads: all functions are pure. */
+ * Threads: all functions are pure.
+ *
+ * Ownership: pg_resource is a value (fixed arrays, nothing to free);
+ * pg_resource_or_default returns its argument or a static default; the
+ * formatters write caller buffers.
+ * Errors: pg_resource_check returns PG_ERR_INVALID and pg_resource_from_config
+ * PG_ERR_CONFIG, each with one sentence naming the key in the optional pg_diag;
+ * pg_resource_preset returns PG_ERR_NOT_FOUND for an unknown name; the
+ * predicates and formatters cannot fail. */
 #ifndef P2PGRID_BASE_RESOURCE_H
 #define P2PGRID_BASE_RESOURCE_H
 

@@ -23,7 +23,10 @@
  * reason. A daemon logs them and goes on: systemd acts on its own timeouts.
  * Threads: pg_sd_ready, pg_sd_status and pg_sd_stopping may be called from
  * any thread; pg_sd_watchdog remembers when it last sent and must be called
- * from one thread only (the main loop). */
+ * from one thread only (the main loop).
+ *
+ * Ownership: nothing to free: the texts are copied into the message;
+ * libsystemd, once loaded, stays loaded. */
 #ifndef P2PGRID_BASE_SDNOTIFY_H
 #define P2PGRID_BASE_SDNOTIFY_H
 

@@ -8,9 +8,11 @@
  * stay distinct: "2025-10-26 02:15 +02:00" and "2025-10-26 02:15 +01:00".
  * Raw slot numbers and UTC times stay in JSON and CSV.
  *
- * All functions are pure and thread-safe. They return the length of the full
- * label (snprintf-like: output truncated to cap - 1 bytes and NUL-terminated
- * when cap > 0). */
+ * Ownership: labels go to caller buffers; nothing is allocated.
+ * Errors: none: the functions cannot fail. They return the length of the
+ * full label (snprintf-like: output truncated to cap - 1 bytes and
+ * NUL-terminated when cap > 0).
+ * Threads: pure functions; any thread. */
 #ifndef P2PGRID_BASE_TIMELABEL_H
 #define P2PGRID_BASE_TIMELABEL_H
 

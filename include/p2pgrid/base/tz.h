@@ -24,7 +24,18 @@
  * (RFC 8536 3.2); after the last, the POSIX TZ string of the file's footer
  * ("CET-1CEST,M3.5.0,M10.5.0/3"; rule times -167..167 h as RFC 8536 allows);
  * without a footer the last transition's type holds. Zones with leap-second
- * records ("right/...") are refused (PG_ERR_UNSUPPORTED). */
+ * records ("right/...") are refused (PG_ERR_UNSUPPORTED).
+ *
+ * Ownership: pg_tz is a value; the zones pg_tz_parse loads stay in the
+ * process-wide cache forever, pg_tzif_parse's zone is the caller's
+ * (pg_tz_zone_free); names and abbreviations are static or zone-owned.
+ * Errors: pg_tz_parse returns PG_ERR_INVALID, PG_ERR_NOT_FOUND or
+ * PG_ERR_UNSUPPORTED, pg_tz_from_config PG_ERR_CONFIG, pg_tzif_parse
+ * PG_ERR_INVALID, PG_ERR_TRUNCATED, PG_ERR_UNSUPPORTED or PG_ERR_NOMEM, each
+ * with one sentence naming the zone in the optional pg_diag; the calendar
+ * functions cannot fail.
+ * Threads: any thread: pg_tz_parse takes the cache's mutex, everything else is
+ * pure. */
 #ifndef P2PGRID_BASE_TZ_H
 #define P2PGRID_BASE_TZ_H
 

@@ -11,11 +11,12 @@
  *   pg_client_submit_data(c, idx, idx_len, data, data_len, id, &d);
  *   pg_client_free(c);
  *
+ * Errors: every call returns 0 or a negative pg_err and, on failure, writes one
+ * sentence into the optional pg_diag. For the HTTP implementation that
+ * sentence names the request and carries the node's own error text, e.g.
+ * "HTTP 400 from POST /api/v1/messages: invalid message: parents not sorted".
+ *
  * Contract:
- * - Every call returns 0 or a negative pg_err and, on failure, writes one
- *   sentence into the optional pg_diag. For the HTTP implementation that
- *   sentence names the request and carries the node's own error text, e.g.
- *   "HTTP 400 from POST /api/v1/messages: invalid message: parents not sorted".
  * - Error mapping (HTTP implementation):
  *     400 -> PG_ERR_INVALID        404 -> PG_ERR_NOT_FOUND
  *     413 -> PG_ERR_TOO_LARGE      503 -> PG_ERR_UNAVAILABLE
@@ -31,7 +32,13 @@
  * Threads: a pg_client object is NOT thread-safe. The HTTP implementation
  * reuses one libcurl easy handle (and so one keep-alive TCP connection) per
  * object; give each thread its own client. Different clients may be used from
- * different threads at the same time. */
+ * different threads at the same time.
+ *
+ * Ownership: a client from pg_client_*_new is the caller's (pg_client_free,
+ * NULL ok); what it borrows (an in-process node's tangle and ledger) must
+ * outlive it. Outputs are the caller's: structs by value, pg_client_get_json a
+ * new reference (json_decref), id arrays malloc'd (free), raw bytes appended to
+ * the caller's pg_buf. */
 #ifndef P2PGRID_CLIENT_CLIENT_H
 #define P2PGRID_CLIENT_CLIENT_H
 

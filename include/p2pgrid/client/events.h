@@ -17,7 +17,18 @@
  *    fuzz/fuzz_client_events.c).
  *
  * Threads: libmosquitto's network thread runs the subscriber's callbacks;
- * pg_events_* may be called from any one other thread. */
+ * pg_events_* may be called from any one other thread.
+ *
+ * Ownership: pg_mqtt_settings owns its strings (pg_mqtt_settings_clear; copy
+ * deep with pg_mqtt_settings_copy); the mosquitto client of pg_mqtt_client_new
+ * is the caller's (pg_mqtt_client_free); pg_events_new's subscriber is the
+ * caller's (pg_events_free, NULL ok) and copies the settings it needs. The
+ * parsers fill caller structs.
+ * Errors: 0 or a negative pg_err (PG_ERR_CONFIG for a bad setting or file,
+ * PG_ERR_INVALID for a payload that does not parse, PG_ERR_UNSUPPORTED without
+ * libmosquitto, PG_ERR_IO, PG_ERR_NOMEM) with one sentence in the optional
+ * pg_diag. A broker that is down is not an error: the connection is retried in
+ * the background and counted in pg_events_stats. */
 #ifndef P2PGRID_CLIENT_EVENTS_H
 #define P2PGRID_CLIENT_EVENTS_H
 

@@ -11,15 +11,17 @@
  *   use r.body (r.len bytes, NUL-terminated)
  *   pg_http_result_free(&r);
  *
+ * Errors: returns 0 when an HTTP answer arrived, whatever its status; the caller
+ * checks status. Failures name the method and URL in the diag:
+ * PG_ERR_TIMEOUT (connect or whole-call timeout), PG_ERR_TOO_LARGE (body over
+ * max_response), PG_ERR_NOMEM, PG_ERR_INVALID (bad opts: no method, a method
+ * that is not an upper-case token, a URL not starting with http:// or
+ * https:// or holding spaces), PG_ERR_HTTP (refused, reset, bad answer).
+ * Ownership: *out is cleared first; on success it owns body and peer_der (free
+ * with pg_http_result_free, which is also safe after a failure and twice). opts
+ * and its strings are borrowed for the call only.
+ *
  * Contract:
- * - Returns 0 when an HTTP answer arrived, whatever its status; the caller
- *   checks status. Failures name the method and URL in the diag:
- *   PG_ERR_TIMEOUT (connect or whole-call timeout), PG_ERR_TOO_LARGE (body over
- *   max_response), PG_ERR_NOMEM, PG_ERR_INVALID (bad opts: no method, a method
- *   that is not an upper-case token, a URL not starting with http:// or
- *   https:// or holding spaces), PG_ERR_HTTP (refused, reset, bad answer).
- * - *out is cleared first; on success it owns body and peer_der (free with
- *   pg_http_result_free, which is also safe after a failure and twice).
  * - No redirects are followed; no "Expect: 100-continue".
  * - https:// always verifies the server: its certificate must chain to
  *   tls->ca_file (then the only CA trusted; without it the system's CAs),

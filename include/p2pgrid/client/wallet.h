@@ -23,7 +23,15 @@
  * (pg_wallet_count_outputs) and consolidates it (pg_wallet_sweep).
  *
  * Threads: a wallet is used from one thread at a time (like its client).
- * The wallet borrows the client; it must outlive the wallet. */
+ * The wallet borrows the client; it must outlive the wallet.
+ *
+ * Ownership: pg_wallet_new's wallet is the caller's (pg_wallet_free wipes the
+ * seed; NULL ok); it copies the seed and borrows the client, which must outlive
+ * it. Results are written to caller structs and buffers.
+ * Errors: 0 or a negative pg_err with one sentence in the optional pg_diag:
+ * PG_ERR_INVALID (bad seed, amount or output), PG_ERR_UNAVAILABLE (funds or
+ * dust room missing, the message says why), PG_ERR_NOT_FOUND, PG_ERR_STATE,
+ * PG_ERR_TIMEOUT, PG_ERR_NOMEM, and the client's errors (client.h) passed on. */
 #ifndef P2PGRID_CLIENT_WALLET_H
 #define P2PGRID_CLIENT_WALLET_H
 

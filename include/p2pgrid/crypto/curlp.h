@@ -6,11 +6,14 @@
  * absorb overwrites state[0..len) chunk by chunk (at most 243 trits each) and
  * transforms after each chunk; squeeze copies state[0..243) out and transforms.
  *
- * Contract: no function here fails except pg_curlx_transform_with (an
- * instruction set the CPU lacks: PG_ERR_UNSUPPORTED); states are plain data
- * owned by the caller (pg_curlx is 186 KiB: allocate it on the heap); no
- * global state (the CPU check reads the compiler's cpu model only), so
- * distinct states may be used from distinct threads. Every implementation of
+ * Ownership: states are plain data owned by the caller (pg_curlx is
+ * 186 KiB: allocate it on the heap); nothing is allocated here.
+ * Errors: no function here fails except pg_curlx_transform_with (an
+ * instruction set the CPU lacks: PG_ERR_UNSUPPORTED, no diag).
+ * Threads: no global state (the CPU check reads the compiler's cpu model
+ * only), so distinct states may be used from distinct threads.
+ *
+ * Every implementation of
  * a transform gives the same bits as the scalar pg_curl_transform lane by
  * lane (tests/unit/test_crypto_curl.c). Cost: bench/bench_mam.c prints the
  * transforms/s of each. */

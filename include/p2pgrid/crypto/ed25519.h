@@ -1,6 +1,13 @@
 /* p2pgrid/crypto/ed25519.h — Ed25519 over libsodium.
  * A secret key is 64 bytes: the 32-byte RFC 8032 seed followed by the public key
- * (the same layout as libsodium and iota.js). */
+ * (the same layout as libsodium and iota.js).
+ *
+ * Ownership: keys, messages and signatures are caller buffers; nothing is
+ * allocated. Secret keys are the caller's to wipe.
+ * Errors: only pg_ed25519_verify can fail: PG_ERR_CRYPTO for a signature that
+ * does not verify (no diag; the caller names what was signed). pg_crypto_init
+ * (hash.h) must have run.
+ * Threads: libsodium's functions are thread-safe once initialised; any thread. */
 #ifndef P2PGRID_CRYPTO_ED25519_H
 #define P2PGRID_CRYPTO_ED25519_H
 

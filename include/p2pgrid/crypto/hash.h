@@ -1,4 +1,11 @@
-/* p2pgrid/crypto/hash.h — BLAKE2b-256 (unkeyed, 32-byte digest) over libsodium. */
+/* p2pgrid/crypto/hash.h — BLAKE2b-256 (unkeyed, 32-byte digest) over libsodium.
+ *
+ * Ownership: digests go to caller buffers; a pg_blake2b state is the caller's
+ * storage (nothing allocated).
+ * Errors: pg_crypto_init returns PG_ERR_CRYPTO when libsodium cannot
+ * initialise; hashing cannot fail.
+ * Threads: pg_crypto_init is idempotent and thread-safe; hashing from any
+ * thread, one pg_blake2b state per thread at a time. */
 #ifndef P2PGRID_CRYPTO_HASH_H
 #define P2PGRID_CRYPTO_HASH_H
 

@@ -2,7 +2,18 @@
  *
  * For a message m (nonce = its last 8 bytes): d = BLAKE2b-256(m without nonce);
  * hash = Curl-P-81(b1t6(d) || b1t6(nonce LE) || 0,0,0); z = trailing zero trits
- * of hash counted from trit 242 down; score = 3^z / len(m). */
+ * of hash counted from trit 242 down; score = 3^z / len(m).
+ *
+ * Ownership: msg, digest and outputs are caller buffers; a search allocates its
+ * worker state and threads and frees them before it returns.
+ * Errors: the searches return 0, PG_ERR_INVALID (len < 8, a target over 243
+ * trits), PG_ERR_CANCELLED, PG_ERR_NOMEM (no memory or no thread could start)
+ * or PG_ERR_POW (the scalar re-check disagrees); pg_pow_set_engine
+ * PG_ERR_UNSUPPORTED or PG_ERR_INVALID. No diag: the caller names the message.
+ * The scoring functions cannot fail.
+ * Threads: searches and scoring may run on several threads at once (a search
+ * starts opts->threads workers of its own and joins them); pg_pow_set_engine
+ * changes a process-wide atomic and must not run during a search. */
 #ifndef P2PGRID_CRYPTO_POW_H
 #define P2PGRID_CRYPTO_POW_H
 

@@ -1,6 +1,14 @@
 /* p2pgrid/crypto/slip10.h — SLIP-10 Ed25519 key derivation (hardened only), as
  * @iota/crypto.js Slip0010 does it, and the IOTA BIP-44 path
- * m/44'/4218'/account'/change'/index'. Uses libsodium's HMAC-SHA512. */
+ * m/44'/4218'/account'/change'/index'. Uses libsodium's HMAC-SHA512.
+ *
+ * Ownership: keys and seeds are caller buffers (nothing allocated);
+ * intermediate secrets are wiped; outputs are the caller's to wipe.
+ * Errors: pg_slip10_master, pg_slip10_derive and pg_iota_keypair return
+ * PG_ERR_INVALID for a seed under 16 or over 64 bytes (no diag); the rest
+ * cannot fail.
+ * Threads: pure functions over libsodium (initialised by pg_crypto_init); any
+ * thread. */
 #ifndef P2PGRID_CRYPTO_SLIP10_H
 #define P2PGRID_CRYPTO_SLIP10_H
 

@@ -2,7 +2,13 @@
  *
  * A trit is int8_t in {-1, 0, 1}. A tryte is 3 trits, least significant first,
  * written with the alphabet "9ABCDEFGHIJKLMNOPQRSTUVWXYZ" ('9' = 0, 'A' = 1,
- * 'M' = 13, 'N' = -13, 'Z' = -1). */
+ * 'M' = 13, 'N' = -13, 'Z' = -1).
+ *
+ * Ownership: all input and output are caller buffers; nothing is allocated.
+ * Errors: the decoders return PG_ERR_INVALID for a non-tryte character or a
+ * group that is no int8 (no diag: the caller names the field); pg_tryte_value
+ * returns PG_TRYTE_INVALID; the encoders cannot fail.
+ * Threads: pure functions; any thread. */
 #ifndef P2PGRID_CRYPTO_TERNARY_H
 #define P2PGRID_CRYPTO_TERNARY_H
 

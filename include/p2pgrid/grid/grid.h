@@ -43,6 +43,13 @@
  * (pg_resource_json). A data directory keeps the resource it was first used
  * with (PG_ERR_CONFIG naming both when the config changes it).
  *
+ * Ownership: an entity from pg_*_open is the caller's (pg_source_close,
+ * pg_producer_close, pg_consumer_close, pg_gridop_close; a registrar
+ * pg_registrar_free); it copies pg_entity_opts' strings it keeps and
+ * borrows the client, clock, upstream registrar, member key, events and
+ * meter, which must outlive it. pg_grid_share_from_config's array is owned
+ * (pg_grid_share_free); an outbox is borrowed from its entity.
+ *
  * Threads: an entity is stepped from one thread. The registration handlers
  * (pg_producer_handle / pg_gridop_handle) and the status getters may be
  * called from other threads (an HTTP server) at the same time: they use their

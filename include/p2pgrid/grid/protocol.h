@@ -2,6 +2,14 @@
  * messages (hello, goodbye, output, usage, payment-request) and the
  * registration API bodies. No I/O. docs/PROTOCOL.md is the prose version.
  *
+ * Ownership: structs own no heap memory (fixed, NUL-terminated arrays),
+ * except a settlement record's box and lines (pg_grid_settlement_free);
+ * serialisers append to the caller's pg_buf.
+ * Errors: PG_ERR_INVALID (or PG_ERR_NOMEM) with one sentence naming the
+ * command and field in the optional pg_diag; serialisers also return the
+ * buffer's sticky error. Details below.
+ * Threads: a pure codec without shared state; any thread.
+ *
  * Contract:
  * - Parsers take bytes with an explicit length (not NUL-terminated), run them
  *   through pg_json_parse (duplicate keys, "\u0000" and trailing garbage are

@@ -25,10 +25,11 @@
  *    "total":i,"baseline":i,"requestId":"<bill request id>"|null}
  * readings sorted ascending (no repeats), every integer 0 ..= 2^53-1.
  *
- * Contract: fallible functions return 0 or a negative pg_err and write one
- * sentence into the optional pg_diag. Outputs that own memory (a sealed
- * line's box, pg_record_parts) are released with the free function named;
- * nothing here keeps state, so every function is thread-safe. */
+ * Ownership: outputs that own memory (a sealed line's box, pg_record_parts)
+ * are released with the free function named; the rest go to caller buffers.
+ * Errors: fallible functions return 0 or a negative pg_err and write one
+ * sentence into the optional pg_diag.
+ * Threads: nothing here keeps state, so every function is thread-safe. */
 #ifndef P2PGRID_GRID_RECORD_H
 #define P2PGRID_GRID_RECORD_H
 

@@ -17,6 +17,16 @@
  *   printf("port %u\n", pg_httpd_port(h));
  *   pg_httpd_stop(h);
  *
+ * Ownership: pg_httpd_start copies opts (its strings need not outlive the
+ * call) and gives the caller the server (pg_httpd_stop frees it); ctx is
+ * borrowed until then. A request and what its accessors return live for the
+ * handler's call; pg_httpd_resp_json takes the reference it is given,
+ * _take takes malloc'd data, _copy copies.
+ * Errors: pg_httpd_start returns PG_ERR_CONFIG (bind, TLS files),
+ * PG_ERR_INVALID (no handler), PG_ERR_IO (port) or PG_ERR_NOMEM with one
+ * sentence in the optional pg_diag; a handler's failures are answers (the
+ * JSON error envelope below), never return codes.
+ *
  * Contract:
  * - The handler is called once per complete request, from a server thread,
  *   possibly for several requests at the same time: it must be thread-safe

@@ -21,8 +21,15 @@
  * m³/h)"), and name the resource ("Water", "water community"); the annex
  * CSV keeps the base unit under its energy_wh etc. columns.
  *
+ * Ownership: a pg_invoice and a pg_invoice_set own their arrays
+ * (pg_invoice_free, pg_invoice_set_free); options, slots and payments are
+ * borrowed for the call; HTML and CSV are appended to the caller's pg_buf, PDFs
+ * written to files.
  * Errors: 0 or a negative pg_err, the diag names the file (and line) and the
- * problem. Thread safety: none needed (no shared state). */
+ * problem.
+ * Threads: no shared state of ours; the PDF writer uses cairo's process-wide
+ * font caches, which pg_invoice_pdf_release drops only when no PDF is being
+ * written. */
 #ifndef P2PGRID_INVOICE_INVOICE_H
 #define P2PGRID_INVOICE_INVOICE_H
 

@@ -9,7 +9,21 @@
  * of the last committed milestone, never a half-applied one.
  *
  * Quantities are base token units (uint64). The sum of all unspent outputs is
- * always the genesis supply. */
+ * always the genesis supply.
+ *
+ * Ownership: pg_ledger_new's ledger is the caller's (pg_ledger_free, NULL ok);
+ * it borrows the Tangle's database given to pg_ledger_attach and the genesis
+ * outputs during that call only. pg_ledger_milestone_changes returns malloc'd
+ * arrays the caller frees; other results go to caller structs.
+ * Errors: 0 or a negative pg_err: PG_ERR_NOT_FOUND (unknown output, message or
+ * milestone), PG_ERR_DB (storage), PG_ERR_CONFIG (genesis or network not the
+ * data's, named in the optional pg_diag of pg_ledger_attach), PG_ERR_STATE
+ * (used before attach), PG_ERR_NOMEM. pg_ledger_apply reports through the
+ * Tangle's confirmation, which then rolls back.
+ * Threads: the readers may be called from any thread: they share one read-only
+ * connection under a mutex. pg_ledger_apply runs only inside the Tangle's
+ * confirmation (its lock); new, attach and free are not concurrent with
+ * anything. */
 #ifndef P2PGRID_LEDGER_LEDGER_H
 #define P2PGRID_LEDGER_LEDGER_H
 

@@ -2,7 +2,14 @@
  * (TIP-7) the way @iota/iota.js buildTransactionPayload does: inputs and
  * outputs sorted by their serialized bytes, Ed25519 signatures over
  * BLAKE2b-256(essence), one signature block per public key and reference
- * blocks for later inputs unlocked by the same key. */
+ * blocks for later inputs unlocked by the same key.
+ *
+ * Ownership: the payload is appended to the caller's pg_buf; input specs (with
+ * their secret keys) are the caller's, read only during the call.
+ * Errors: PG_ERR_INVALID (counts, amounts, indexation limits) with one sentence
+ * in the optional pg_diag, or the buffer's sticky error (PG_ERR_TOO_LARGE,
+ * PG_ERR_NOMEM).
+ * Threads: no shared state; any thread. */
 #ifndef P2PGRID_LEDGER_TRANSACTION_H
 #define P2PGRID_LEDGER_TRANSACTION_H
 

@@ -8,14 +8,15 @@
  * - Trytes are strings over "9ABCDEFGHIJKLMNOPQRSTUVWXYZ" passed with an
  *   explicit length (no NUL needed). Fixed-size outputs are char[82]:
  *   81 trytes + NUL.
- * - Every fallible function returns 0 or a negative pg_err and, when given a
- *   pg_diag, names the failure in one sentence. Nothing here crashes or reads
- *   out of bounds on arbitrary input; outputs are untouched on failure unless
- *   said otherwise.
- * - Ownership: heap outputs (payloads, messages, texts) belong to the caller
- *   and are released with free() or the matching *_free function.
- * - Thread safety: no global state; distinct objects may be used from
- *   distinct threads.
+ * - Nothing here crashes or reads out of bounds on arbitrary input.
+ *
+ * Ownership: heap outputs (payloads, messages, texts) belong to the caller
+ * and are released with free() or the matching *_free function.
+ * Errors: every fallible function returns 0 or a negative pg_err and, when
+ * given a pg_diag, names the failure in one sentence; outputs are untouched
+ * on failure unless said otherwise.
+ * Threads: no global state; distinct objects may be used from distinct
+ * threads.
  *
  * Cost: a message needs the keys of count + nextCount leaves, each about
  * 54*security scalar Curl-P-27 transforms plus 27 bit-sliced steps shared

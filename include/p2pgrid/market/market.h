@@ -122,7 +122,17 @@
  * uses the order); askPerKwh/bidPerKwh optional (null = none);
  * percent is a whole percentage 0..100. Unknown keys are ignored. Errors name
  * the field, e.g. "consumers[2]: field 'usageWh': expected an integer, got a
- * string". */
+ * string".
+ *
+ * Ownership: the inputs (pg_market_slot and its arrays) are borrowed for the
+ * call; a pg_market_result's arrays are owned (pg_market_result_free) unless a
+ * workspace settled it (see SETTLEMENT WORKSPACE); pg_market_kpis and
+ * pg_market_slot_json own their arrays (their *_free).
+ * Errors: 0 or PG_ERR_INVALID, PG_ERR_TOO_LARGE or PG_ERR_NOMEM, with one
+ * sentence naming the item in the optional pg_diag; on failure outputs are
+ * zeroed and own nothing.
+ * Threads: no global state: distinct results, workspaces and KPIs may be used
+ * on distinct threads at once. */
 /* SHARING MECHANISMS (energy communities; docs/MARKET.md has the sources).
  * Not auctions: a slot's community generation G = S (sum of outputs) is
  * allocated to the consumers by keys, per slot, with a_i <= C_i (usage) and

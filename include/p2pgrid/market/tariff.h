@@ -43,7 +43,12 @@
  * capacity_price <= PG_TARIFF_MAX_AMOUNT; vat_bp <= 10000; slot_ms >= 1000;
  * and every sum stays below 2^62. PG_ERR_INVALID for negative inputs.
  *
- * Thread safety: none needed (no shared state). */
+ * Ownership: pg_tariff and pg_tariff_month are values; slots are borrowed for
+ * the call; nothing is allocated.
+ * Errors: PG_ERR_INVALID, PG_ERR_TOO_LARGE (and PG_ERR_CONFIG from
+ * pg_tariff_from_config) with one sentence naming the item in the optional
+ * pg_diag; pg_tariff_parse_vat takes none.
+ * Threads: none needed (no shared state). */
 #ifndef P2PGRID_MARKET_TARIFF_H
 #define P2PGRID_MARKET_TARIFF_H
 

@@ -20,10 +20,18 @@
  * become exact Wh; Wh values are integers. Values are 0..PG_DSO_MAX_WH; an
  * empty field means "not reported" (stored as NULL). Blank lines are skipped;
  * a UTF-8 BOM and CRLF line ends are accepted; no quoting.
- * Errors name "<file>:<line>" and the bad value. A period given twice in one
- * file is an error naming both lines.
+ * Errors: each names "<file>:<line>" and the bad value. A period given twice in
+ * one file is an error naming both lines.
  *
- * Periods are instants: a day with a DST change has 92 or 100 of them. */
+ * Periods are instants: a day with a DST change has 92 or 100 of them.
+ *
+ * Ownership: pg_dso_file, pg_dso_import_result and pg_dso_series own their
+ * arrays (their *_free); pg_dso_db_open's connection is the caller's
+ * (sqlite3_close); a dso meter is freed with pg_meter_free and loads its values
+ * when made.
+ * Threads: no global state; a connection opened read-only here is NOMUTEX, so
+ * each connection, file or series is used by one thread at a time; a dso meter
+ * as meter.h says. */
 #ifndef P2PGRID_METER_DSO_H
 #define P2PGRID_METER_DSO_H
 

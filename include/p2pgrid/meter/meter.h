@@ -15,9 +15,18 @@
  *   than the last window it answered).
  * - Profile and CSV meters are pure functions of time (and their seed/file):
  *   any window, any order, no I/O after creation.
- * - Time is Unix ms. Meters are used from one thread at a time (an MQTT meter
- *   runs its own network thread internally and locks its samples).
- * - pg_meter_free releases any implementation (NULL is fine). */
+ * - Time is Unix ms.
+ *
+ * Ownership: a meter from any *_new is the caller's; pg_meter_free releases
+ * any implementation (NULL is fine). Constructors copy what they keep of
+ * their options.
+ * Errors: 0, PG_ERR_UNAVAILABLE (not known yet, see above) or another
+ * negative pg_err with one sentence naming the problem in the optional
+ * pg_diag; constructors fail with PG_ERR_INVALID, PG_ERR_CONFIG,
+ * PG_ERR_UNSUPPORTED (library missing), PG_ERR_IO or PG_ERR_NOMEM.
+ * Threads: a meter is used from one thread at a time; the MQTT and P1
+ * meters run their own reading thread internally and lock their samples, so
+ * their stats may be read meanwhile. */
 #ifndef P2PGRID_METER_METER_H
 #define P2PGRID_METER_METER_H
 

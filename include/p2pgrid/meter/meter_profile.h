@@ -10,7 +10,13 @@
  * refused with PG_ERR_INVALID.
  *
  * Ownership: each constructor copies its parameters; *out is freed with
- * pg_meter_free. */
+ * pg_meter_free.
+ *
+ * Errors: the constructors return PG_ERR_INVALID (bad parameters), PG_ERR_IO or
+ * PG_ERR_TOO_LARGE (a CSV file), PG_ERR_NOMEM, with one sentence in the
+ * optional pg_diag; energy as meter.h.
+ * Threads: these meters hold no shared state and do no I/O after creation; each
+ * is used by one thread at a time (meter.h). */
 #ifndef P2PGRID_METER_METER_PROFILE_H
 #define P2PGRID_METER_METER_PROFILE_H
 

@@ -3,9 +3,14 @@
  * telegrams in a byte stream (serial line or a TCP dongle). The authority is
  * /work/shared/specs/DEVICES.md Part B (and Part C for streams).
  *
+ * Ownership: no allocation; parsed values are copied into the caller's
+ * pg_p1_telegram; a pg_p1_stream is the caller's struct.
+ * Threads: pure, no globals: any thread; a pg_p1_stream is used by one
+ * thread at a time.
+ *
  * Contract:
- * - Pure, thread-safe (no globals), no allocation. Every byte is read
- *   through a bounds-checked pg_reader; nothing is read past len.
+ * - Every byte is read through a bounds-checked pg_reader; nothing is read
+ *   past len.
  * - pg_p1_parse takes exactly one telegram: '/' header CR LF, CR LF, data
  *   lines "OBIS(value[*unit])..." each ending CR LF, then '!' and the CRC:
  *   1-4 hex digits (either case; some devices drop leading zeros), optionally
@@ -32,9 +37,10 @@
  *   message of 1024 characters fits), PG_P1_LINES_MAX lines. Bytes must be
  *   printable ASCII apart from CR LF (a 7E1 meter behind an 8N1 bridge is
  *   repaired by the stream, which masks bit 7).
- * - Errors: PG_ERR_INVALID (CRC mismatch, syntax, units, duplicates),
- *   PG_ERR_TRUNCATED (ends early), PG_ERR_TOO_LARGE (caps),
- *   PG_ERR_UNSUPPORTED (no CRC, other version); the diag names the line. */
+ *
+ * Errors: PG_ERR_INVALID (CRC mismatch, syntax, units, duplicates),
+ * PG_ERR_TRUNCATED (ends early), PG_ERR_TOO_LARGE (caps),
+ * PG_ERR_UNSUPPORTED (no CRC, other version); the diag names the line. */
 #ifndef P2PGRID_METER_P1_H
 #define P2PGRID_METER_P1_H
 

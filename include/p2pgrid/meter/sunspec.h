@@ -33,7 +33,16 @@
  *   rounded half up: 9537 = 95.37 %.
  * - Several blocks of one kind in a chain: pg_sunspec_decode_image takes the
  *   first inverter (an integer model before a float model), the first meter,
- *   the first storage model (802 before 124) and the first common block. */
+ *   the first storage model (802 before 124) and the first common block.
+ *
+ * Ownership: the decoder allocates nothing (results go to caller structs); the
+ * SunSpec meter copies its options and is freed with pg_meter_free.
+ * Errors: the decoder returns PG_ERR_INVALID, PG_ERR_TRUNCATED or
+ * PG_ERR_UNSUPPORTED with one sentence in the optional pg_diag (see below); the
+ * meter's errors are listed at pg_meter_sunspec_new.
+ * Threads: the decoder is pure (any thread); the meter's poller is its own
+ * thread, and pg_meter_energy and stats may be called from any one other thread
+ * (both take the meter's mutex). */
 #ifndef P2PGRID_METER_SUNSPEC_H
 #define P2PGRID_METER_SUNSPEC_H
 

@@ -11,8 +11,19 @@
  *   pg_node_stop(node);                            stops everything, frees node
  *   pg_node_config_clear(&nc);
  *
- * The node copies what it needs from the config during pg_node_start; the
- * config may be cleared right after.
+ * Ownership: pg_node_config owns its strings and arrays (malloc'd;
+ * pg_node_config_clear frees them, wiping secrets). The node copies what it
+ * needs from the config during pg_node_start; the config may be cleared
+ * right after. pg_node_start's node is the caller's (pg_node_stop frees it,
+ * NULL ok); pg_node_tangle and pg_node_ledger are borrowed until then.
+ * Errors: 0 or a negative pg_err with one sentence in the optional
+ * pg_diag; configuration errors are PG_ERR_CONFIG naming the origin
+ * ("node.ini:12: [api] port: ..."). A request's failure is an HTTP answer
+ * in the error envelope below, never a return code.
+ * Threads: the node runs its own threads (HTTP workers, coordinator, peer
+ * follower, MQTT publisher); config init, load, start and stop are called
+ * from one thread; the getters (port, stats, health, tangle, ledger reads)
+ * may be called from any thread while it runs.
  *
  * Data directory: pg_node_start does not lock it (embedded nodes of the
  * simulator and tests own theirs); a program that runs a node on a

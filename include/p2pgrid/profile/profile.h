@@ -19,8 +19,19 @@
  * model functions below are pure and thread-safe (they read const params).
  *
  * PARSERS. pg_bdew_* and pg_series_* read files from outside: every byte
- * goes through length-checked parsing, sizes and row counts are capped, and
- * a failure writes "name:line: what is wrong" into the optional pg_diag. */
+ * goes through length-checked parsing, sizes and row counts are capped.
+ *
+ * Ownership: params, tables and results are caller values; what a *_new,
+ * *_load or *_parse returns through a pointer is the caller's, freed with
+ * its *_free (pg_series_free, pg_rain_tank_free, pg_household_work_free,
+ * pg_local_days_free, pg_sun_days_free; NULL or zeroed is fine). Series
+ * and calendars made from others copy what they keep.
+ * Errors: 0 or PG_ERR_INVALID, PG_ERR_TOO_LARGE, PG_ERR_IO or PG_ERR_NOMEM;
+ * a parser's failure writes "name:line: what is wrong" into the optional
+ * pg_diag; the model functions cannot fail.
+ * Threads: the model functions are pure and thread-safe (see DETERMINISM;
+ * one-time tables are set up under pthread_once); made objects are
+ * read-only and shareable except where THREADS below says otherwise. */
 #ifndef P2PGRID_PROFILE_PROFILE_H
 #define P2PGRID_PROFILE_PROFILE_H
 

@@ -42,7 +42,9 @@
  *
  * Errors: 0 or a negative pg_err; the diag names the file and line and the
  * problem, e.g. "slots.csv:12: column 'supply_wh': 'x' is not an integer".
- * Thread safety: none needed (no shared state). */
+ * Ownership: the page is appended to the caller's pg_buf; the input files
+ * are read and released within the call; report.html is written atomically.
+ * Threads: none needed (no shared state). */
 #ifndef P2PGRID_SIM_REPORT_H
 #define P2PGRID_SIM_REPORT_H
 

@@ -146,7 +146,19 @@
  * selfSufficiencyPpm, selfConsumptionPpm, communitySharePpm, savings,
  * peakImportWh, pvWh, exportedBehindMeterWh, chargedWh, dischargedWh,
  * lossWh, evWh, heatPumpWh ("without" in market-only). Full mode keeps its node and entity
- * databases in out_dir/state (removed and re-made every run). */
+ * databases in out_dir/state (removed and re-made every run).
+ *
+ * Ownership: pg_scenario_from_config's scenario (which borrows the config: it
+ * must outlive the scenario) and pg_sim_run's result own their arrays
+ * (pg_scenario_free, pg_sim_result_free); options and callbacks are borrowed
+ * for the run; the output files are written under opts.out_dir.
+ * Errors: 0 or a negative pg_err with one sentence in the optional pg_diag;
+ * scenario errors are PG_ERR_CONFIG naming file:line and key; a run's failure
+ * names the slot or file (PG_ERR_IO, PG_ERR_UNAVAILABLE for a missing reading,
+ * PG_ERR_NOMEM, and the errors of the modules it drives).
+ * Threads: a run is driven from the calling thread, which also calls progress
+ * and grid_hook; market-only runs start opts.threads workers of their own and
+ * join them before returning. Distinct runs share no state. */
 #ifndef P2PGRID_SIM_SIM_H
 #define P2PGRID_SIM_SIM_H
 

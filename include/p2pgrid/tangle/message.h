@@ -7,7 +7,18 @@
  * pg_message_parse() fully checks syntax and fills a pg_message whose pointers
  * are VIEWS into the caller's bytes: keep the bytes alive while using it.
  * Semantic checks (network id, PoW, milestone signatures, ledger rules) are not
- * done here. */
+ * done here.
+ *
+ * Ownership: a parsed pg_message's pointers are views into the caller's bytes,
+ * which must outlive it; only a transaction payload is allocated
+ * (m->u.transaction), so release every parsed message with pg_message_clear.
+ * Builders append to the caller's pg_buf.
+ * Errors: 0 or PG_ERR_TOO_LARGE, PG_ERR_TRUNCATED, PG_ERR_INVALID or
+ * PG_ERR_NOMEM, with one sentence naming the field (and the bad value) in the
+ * optional pg_diag; a failed parse leaves nothing to release. Builders also
+ * report the buffer's sticky error.
+ * Threads: no shared state: distinct messages may be parsed and built on
+ * distinct threads at once. */
 #ifndef P2PGRID_TANGLE_MESSAGE_H
 #define P2PGRID_TANGLE_MESSAGE_H
 

@@ -1,7 +1,16 @@
 /* p2pgrid/tangle/message_json.h — JSON forms of messages and payloads as TIP-13 and
  * @iota/iota.js 1.8.6 write them (hex lowercase, networkId and nonce as decimal
  * strings, amounts and indexes as numbers, milestone parents as
- * "parentMessageIds"). */
+ * "parentMessageIds").
+ *
+ * Ownership: a pg_message_draft owns its payload buffer
+ * (pg_message_draft_clear, also after a failure); pg_message_to_json and
+ * pg_payload_to_json return a new reference (json_decref) or NULL when out of
+ * memory.
+ * Errors: pg_message_draft_from_json returns PG_ERR_INVALID, PG_ERR_TOO_LARGE,
+ * PG_ERR_UNSUPPORTED or PG_ERR_NOMEM with one sentence naming the field in the
+ * optional pg_diag; the writers report only out of memory (NULL).
+ * Threads: no shared state; distinct drafts and messages on distinct threads. */
 #ifndef P2PGRID_TANGLE_MESSAGE_JSON_H
 #define P2PGRID_TANGLE_MESSAGE_JSON_H
 

@@ -2,7 +2,16 @@
  * solidification, URTS tip selection (TIP-3) and milestone confirmation
  * (TIP-2 traversal order, TIP-8 signatures).
  *
- * Thread safety: every function may be called from any thread; a pg_tangle
+ * Ownership: pg_tangle_open's tangle is the caller's (pg_tangle_close, NULL
+ * ok); it copies the configuration's strings and borrows the callbacks'
+ * contexts until then. Results go to caller structs, id arrays and
+ * pg_bufs; pg_tangle_db and strings in pg_tangle_status are borrowed until
+ * pg_tangle_close.
+ * Errors: 0 or a negative pg_err; functions taking a pg_diag write one
+ * sentence naming the problem there (submit: syntax, network id, PoW,
+ * milestone, solidifier full, storage), the lookups return
+ * PG_ERR_NOT_FOUND for unknown ids and PG_ERR_DB when storage fails.
+ * Threads: every function may be called from any thread; a pg_tangle
  * serialises access internally. pg_tangle_attach() does its proof of work
  * outside the lock.
  *

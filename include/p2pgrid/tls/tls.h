@@ -25,6 +25,10 @@
  * rename, fsync of the dir). A pg_ca reads issued/ and revoked when opened;
  * two processes should not change one CA directory at the same time.
  *
+ * Ownership: a pg_ca (pg_ca_close), pg_tls_trust (pg_tls_trust_free) and
+ * pg_tls_key (pg_tls_key_free) are the caller's; PEM and DER outputs are
+ * malloc'd and the caller's (free(); private keys with pg_tls_free_secret,
+ * which wipes them); PEM texts a CA or trust returns are owned by it.
  * Errors: PG_ERR_INVALID for malformed input (the diag names what),
  * PG_ERR_CRYPTO for a refused verification or signature, PG_ERR_IO for
  * files, PG_ERR_EXISTS when pg_ca_init finds a CA already there,

@@ -4,7 +4,13 @@
  *
  * Both are plain HTML/CSS/JS (no build step, no network at run time); they
  * read the JSON APIs of the process that serves them. The caller checks the
- * method (GET or HEAD) and that the path is not one of its API routes. */
+ * method (GET or HEAD) and that the path is not one of its API routes.
+ *
+ * Ownership: the assets are static data compiled in (embed.h); nothing to free.
+ * The response is the caller's, filled as pg_httpd_serve_asset does.
+ * Errors: none as codes: an unknown path is answered with 404 and false is
+ * returned.
+ * Threads: read-only data; any thread, as the httpd handlers run. */
 #ifndef P2PGRID_WEB_WEB_H
 #define P2PGRID_WEB_WEB_H
 
