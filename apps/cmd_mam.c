@@ -840,22 +840,38 @@ out:
   return status;
 }
 
+/* The subcommands of `p2pgrid mam`. */
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  void (*usage)(FILE *f);
+} subcommands[] = {
+    {"publish", cmd_publish, usage_publish},
+    {"read", cmd_read, usage_read},
+};
+#define NSUB (sizeof subcommands / sizeof subcommands[0])
+
+static size_t find_sub(const char *name) {
+  size_t i = 0;
+  while (i < NSUB && strcmp(subcommands[i].name, name) != 0) i++;
+  return i;
+}
+
 int pg_cmd_mam(int argc, char **argv) {
   if (argc < 2) {
     pg_cmd_mam_usage(stderr);
     return PG_EXIT_USAGE;
   }
   if (is_help(argv[1])) {
-    if (argc > 2 && strcmp(argv[2], "publish") == 0)
-      usage_publish(stdout);
-    else if (argc > 2 && strcmp(argv[2], "read") == 0)
-      usage_read(stdout);
+    size_t k = argc > 2 ? find_sub(argv[2]) : NSUB;
+    if (k < NSUB)
+      subcommands[k].usage(stdout);
     else
       pg_cmd_mam_usage(stdout);
     return PG_EXIT_OK;
   }
-  if (strcmp(argv[1], "publish") == 0) return cmd_publish(argc - 1, argv + 1);
-  if (strcmp(argv[1], "read") == 0) return cmd_read(argc - 1, argv + 1);
+  size_t k = find_sub(argv[1]);
+  if (k < NSUB) return subcommands[k].run(argc - 1, argv + 1);
   fprintf(stderr, "p2pgrid mam: unknown subcommand '%s'\n\n", argv[1]);
   pg_cmd_mam_usage(stderr);
   return PG_EXIT_USAGE;
