@@ -246,7 +246,7 @@ static void fill_cert_opts(copts *o, pg_cert_opts *c) {
   }
 }
 
-static int cmd_init(const copts *o) {
+static int cmd_init(copts *o) {
   pg_diag d = {{0}};
   if (check_allowed(o, "dnD", false) || need(o, o->dir, "--dir DIR")) return PG_EXIT_USAGE;
   const char *name = o->name ? o->name : "p2pgrid community CA";
@@ -342,7 +342,7 @@ out:
   return status;
 }
 
-static int cmd_revoke(const copts *o) {
+static int cmd_revoke(copts *o) {
   pg_ca *ca = NULL;
   pg_diag d = {{0}};
   unsigned n = 0;
@@ -412,7 +412,7 @@ static void print_table(json_t *a) {
   if (json_array_size(a) == 0) printf("(no certificates issued yet)\n");
 }
 
-static int cmd_list(const copts *o) {
+static int cmd_list(copts *o) {
   pg_ca *ca = NULL;
   json_t *a = NULL;
   pg_diag d = {{0}};
@@ -434,7 +434,7 @@ static int cmd_list(const copts *o) {
   return PG_EXIT_OK;
 }
 
-static int cmd_show(const copts *o) {
+static int cmd_show(copts *o) {
   uint8_t *data = NULL;
   size_t len = 0;
   pg_member m;
@@ -461,17 +461,24 @@ static int cmd_show(const copts *o) {
   return PG_EXIT_OK;
 }
 
+static int cmd_issue(copts *o) { return cmd_make(o, true); }
+static int cmd_request(copts *o) { return cmd_make(o, false); }
+
+/* The actions of `p2pgrid ca`. */
+static const struct {
+  const char *name;
+  int (*run)(copts *o);
+} actions[] = {
+    {"init", cmd_init}, {"issue", cmd_issue}, {"request", cmd_request}, {"sign", cmd_sign},
+    {"revoke", cmd_revoke}, {"list", cmd_list}, {"show", cmd_show},
+};
+
 int pg_cmd_ca(int argc, char **argv) {
   copts o;
   memset(&o, 0, sizeof o);
   if (parse_args(argc, argv, &o)) return PG_EXIT_USAGE;
-  if (!strcmp(o.action, "init")) return cmd_init(&o);
-  if (!strcmp(o.action, "issue")) return cmd_make(&o, true);
-  if (!strcmp(o.action, "request")) return cmd_make(&o, false);
-  if (!strcmp(o.action, "sign")) return cmd_sign(&o);
-  if (!strcmp(o.action, "revoke")) return cmd_revoke(&o);
-  if (!strcmp(o.action, "list")) return cmd_list(&o);
-  if (!strcmp(o.action, "show")) return cmd_show(&o);
+  for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+    if (!strcmp(o.action, actions[i].name)) return actions[i].run(&o);
   fprintf(stderr,
           "p2pgrid ca: unknown action '%s' (init, issue, request, sign, revoke, list, show)\n",
           o.action);

@@ -231,6 +231,12 @@ static int usage_error(void (*u)(FILE *), const char *msg) {
   return PG_EXIT_USAGE;
 }
 
+/* The actions of `p2pgrid dso`, by their help (the options are shared). */
+static const struct {
+  const char *name;
+  void (*usage)(FILE *f);
+} actions[] = {{"import", usage_import}, {"show", usage_show}, {"reconcile", usage_reconcile}};
+
 int pg_cmd_dso(int argc, char **argv) {
   enum { O_DB = 256, O_GAPS, O_POINT, O_GRID_DB, O_SIM, O_MAP, O_MEMBER, O_TOL, O_OUT };
   static const struct option opts[] = {
@@ -244,10 +250,9 @@ int pg_cmd_dso(int argc, char **argv) {
   const char *point = NULL, *action = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
   bool allow_gaps = false, help = false;
   char *members[256];
-  void (*u)(FILE *) = !action ? pg_cmd_dso_usage
-                      : strcmp(action, "import") == 0 ? usage_import
-                      : strcmp(action, "show") == 0   ? usage_show
-                      : strcmp(action, "reconcile") == 0 ? usage_reconcile : NULL;
+  void (*u)(FILE *) = action ? NULL : pg_cmd_dso_usage;
+  for (size_t i = 0; action && i < sizeof actions / sizeof actions[0]; i++)
+    if (strcmp(action, actions[i].name) == 0) u = actions[i].usage;
   if (action && !u) return usage_error(pg_cmd_dso_usage, "unknown action (import, show, reconcile)");
   optind = action ? 2 : 1;
   int c;

@@ -18,6 +18,7 @@
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/client/events.h"
+#include "p2pgrid/grid/entity_config.h"
 #include "p2pgrid/grid/grid.h"
 #include "p2pgrid/httpd/httpd.h"
 #include "p2pgrid/base/log.h"
@@ -33,40 +34,38 @@
 typedef enum role { R_SOURCE, R_PRODUCER, R_CONSUMER, R_GRID } role;
 static const char *role_names[] = {"source", "producer", "consumer", "grid"};
 
+/* What each daemon does (the first paragraph of its --help). */
+static const char *const usage_intro[] = {
+    [R_SOURCE] =
+        "Runs an energy source (solar panel, wind turbine, any meter): every finished\n"
+        "slot it writes one `output` message (kWh) to its own restricted MAM channel,\n"
+        "which it registers at its producer ([upstream] url). Readings come from\n"
+        "[meter]: a built-in solar or wind profile, a CSV file, or an MQTT topic.\n",
+    [R_PRODUCER] =
+        "Runs a producer: serves the registration API for its sources ([api]), reads\n"
+        "their channels, adds up each slot into its own `output` (with its ask price\n"
+        "and payment address) on a channel registered at the grid ([upstream] url),\n"
+        "and records what the grid pays it.\n",
+    [R_CONSUMER] =
+        "Runs a consumer: registers at the grid ([upstream] url), writes one `usage`\n"
+        "message per slot from [meter], reads the grid's payment requests on its\n"
+        "return channel and pays each from its wallet (a reference inside the\n"
+        "transfer), exactly once, and follows it to confirmation.\n",
+    [R_GRID] =
+        "Runs the grid operator: serves the registration API for producers and\n"
+        "consumers and the status API ([api]), reads every registered channel,\n"
+        "settles each slot with the market engine ([grid] mechanism and prices) once\n"
+        "all reports are in or the grace time has passed, writes payment requests,\n"
+        "matches incoming payments by reference and pays producers in batches.\n",
+};
+
+static void usage_settings(FILE *f, role r);
+static void usage_tail(FILE *f, role r);
+
 static void usage_common(FILE *f, role r) {
   const char *n = role_names[r];
   fprintf(f, "usage: p2pgrid %s --config FILE [--set SECTION.KEY=VALUE ...]\n\n", n);
-  switch (r) {
-  case R_SOURCE:
-    fprintf(f,
-            "Runs an energy source (solar panel, wind turbine, any meter): every finished\n"
-            "slot it writes one `output` message (kWh) to its own restricted MAM channel,\n"
-            "which it registers at its producer ([upstream] url). Readings come from\n"
-            "[meter]: a built-in solar or wind profile, a CSV file, or an MQTT topic.\n");
-    break;
-  case R_PRODUCER:
-    fprintf(f,
-            "Runs a producer: serves the registration API for its sources ([api]), reads\n"
-            "their channels, adds up each slot into its own `output` (with its ask price\n"
-            "and payment address) on a channel registered at the grid ([upstream] url),\n"
-            "and records what the grid pays it.\n");
-    break;
-  case R_CONSUMER:
-    fprintf(f,
-            "Runs a consumer: registers at the grid ([upstream] url), writes one `usage`\n"
-            "message per slot from [meter], reads the grid's payment requests on its\n"
-            "return channel and pays each from its wallet (a reference inside the\n"
-            "transfer), exactly once, and follows it to confirmation.\n");
-    break;
-  case R_GRID:
-    fprintf(f,
-            "Runs the grid operator: serves the registration API for producers and\n"
-            "consumers and the status API ([api]), reads every registered channel,\n"
-            "settles each slot with the market engine ([grid] mechanism and prices) once\n"
-            "all reports are in or the grace time has passed, writes payment requests,\n"
-            "matches incoming payments by reference and pays producers in batches.\n");
-    break;
-  }
+  fputs(usage_intro[r], f);
   fprintf(f,
           "\noptions:\n"
           "  -c, --config FILE        INI settings (see examples/%s.ini); required\n"
@@ -92,6 +91,13 @@ static void usage_common(FILE *f, role r) {
           "     decimals (0..9; 0): how people read amounts in the status and dashboard\n"
           "  [site] tz (UTC; Europe/Berlin or +HH:MM): the zone of times people read\n",
           n, n, n);
+  usage_settings(f, r);
+  usage_tail(f, r);
+}
+
+/* The settings of the role beyond the keys every daemon has. */
+static void usage_settings(FILE *f, role r) {
+  const char *n = role_names[r];
   fprintf(f, "  [mqtt] host, port (1883), client_id, qos (1), tls_ca, tls_cert, tls_key: the\n"
              "     broker of the node's events; then a confirmed milestone%s makes the\n"
              "     next step run at once instead of at the next tick (off unless host is set)\n",
@@ -157,6 +163,11 @@ static void usage_common(FILE *f, role r) {
             "decides about readings held back; `p2pgrid grid audit-export --config FILE`\n"
             "writes the audit export for `p2pgrid audit` (see their --help).\n"
             "GET /api/record (anyone) gives the root of the public settlement record.\n");
+}
+
+/* /metrics, logs, state, systemd, exit status. */
+static void usage_tail(FILE *f, role r) {
+  const char *n = role_names[r];
   fprintf(f,
           "\nGET /metrics on the [api] port: Prometheus text format 0.0.4 (%s;\n"
           "docs/OPERATIONS.md lists them). Like /api/status it answers only the entity\n"
@@ -276,19 +287,6 @@ static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
     pg_httpd_resp_json(resp, 200, j);
 }
 
-/* An optional price ("none" or absent = none) under key or its old name
- * alias (pg_config_alias). */
-static int get_u64_opt(pg_config *cfg, const char *sec, const char *key, const char *alias,
-                       bool *has, uint64_t *v, pg_diag *d) {
-  const char *s = NULL;
-  *has = false;
-  int rc = alias ? pg_config_alias(cfg, sec, key, alias, &key, d) : PG_OK;
-  if (!rc) rc = pg_config_get_str(cfg, sec, key, NULL, &s, d);
-  if (rc || !s || !*s || strcmp(s, "none") == 0) return rc;
-  *has = true;
-  return pg_config_get_u64(cfg, sec, key, 0, 0, 9007199254740991ULL, v, d);
-}
-
 static pg_role role_of(role r) {
   switch (r) {
   case R_SOURCE: return PG_ROLE_SOURCE;
@@ -298,139 +296,18 @@ static pg_role role_of(role r) {
   }
 }
 
-/* [SECTION] registration_rate, max_channels: limits of a registration API. */
-static int read_limits(pg_config *cfg, const char *sec, pg_registry_limits *l, pg_diag *d) {
-  uint64_t rate = 0, chans = 0;
-  int rc = pg_config_get_u64(cfg, sec, "registration_rate", 10, 1, 10000, &rate, d);
-  if (!rc) rc = pg_config_get_u64(cfg, sec, "max_channels", 32, 1, 1000000, &chans, d);
-  l->rate_per_min = (unsigned)rate;
-  l->max_channels = (unsigned)chans;
-  return rc;
-}
-
 /* [node] ca (a CA for an https:// node other than [tls] ca) and token_file
  * (a bearer token for a node that limits who may POST). */
-static int node_access(const char *cmd, pg_config *cfg, pg_tls_files *t, char **bearer) {
-  const char *ca = NULL, *tf = NULL;
+static int node_access(const char *cmd, const pg_entity_config *ec, pg_tls_files *t,
+                       char **bearer) {
   pg_diag d = {{0}};
-  if (pg_config_get_str(cfg, "node", "ca", NULL, &ca, &d) ||
-      pg_config_get_str(cfg, "node", "token_file", NULL, &tf, &d)) {
-    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-    return PG_EXIT_USAGE;
-  }
-  if (ca) t->ca_file = ca;
-  if (!tf) return PG_EXIT_OK;
-  if (pg_read_secret_line(tf, bearer, &d) != PG_OK) {
+  if (ec->node_ca) t->ca_file = ec->node_ca;
+  if (!ec->token_file) return PG_EXIT_OK;
+  if (pg_read_secret_line(ec->token_file, bearer, &d) != PG_OK) {
     fprintf(stderr, "p2pgrid %s: [node] token_file: %s\n", cmd, d.msg);
     return PG_EXIT_USAGE;
   }
   return PG_EXIT_OK;
-}
-
-/* [grid] community_price and group_rules of the sharing mechanisms. */
-static int read_grid_sharing(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
-  uint64_t def = pg_market_default_community_price(go->import_price, go->export_price);
-  int rc = pg_config_get_u64(cfg, sec, "community_price", def, 0, PG_MARKET_MAX_PRICE,
-                             &go->community_price, d);
-  pg_config_list l = {0};
-  if (!rc) rc = pg_config_get_list(cfg, sec, "group_rules", NULL, PG_SHARE_MAX_GROUP + 1, &l, d);
-  for (size_t g = 0; !rc && g < l.n; g++)
-    rc = pg_market_share_rule_parse(l.items[g], &go->group_rules[g], d);
-  go->n_group_rules = l.n;
-  pg_config_list_free(&l);
-  return rc;
-}
-
-/* [sharing]: the members' keys, groups and participation (grid.h); the
- * static keys of a group must not sum above 100 %. */
-static int read_sharing(pg_config *cfg, pg_gridop_opts *go, pg_grid_share_member **m,
-                        size_t *nm, pg_diag *d) {
-  int rc = pg_grid_share_from_config(cfg, "sharing", m, nm, d);
-  if (rc) return rc;
-  size_t n = *nm;
-  go->share = *m;
-  go->n_share = n;
-  uint64_t sum[PG_SHARE_MAX_GROUP + 1] = {0};
-  for (size_t i = 0; i < n; i++) {
-    uint32_t g = go->mech == PG_MARKET_HIERARCHICAL ? (*m)[i].group : 0;
-    bool stat = go->mech == PG_MARKET_STATIC_KEY ||
-                (go->mech == PG_MARKET_HIERARCHICAL && g < go->n_group_rules &&
-                 go->group_rules[g] == PG_SHARE_RULE_STATIC);
-    if (stat && (sum[g] += (*m)[i].key_ppm) > PG_SHARE_KEY_ONE)
-      return pg_fail(d, PG_ERR_CONFIG, "[sharing]: the static keys of group %u sum above 100%%", g);
-  }
-  return PG_OK;
-}
-
-/* [grid]: mechanism, prices, fees, grace, payouts, reading bounds, float. */
-static int read_grid_opts(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_diag *d) {
-  const char *mech = NULL;
-  int rc = pg_config_get_str(cfg, sec, "mechanism", "pay-as-clear", &mech, d);
-  if (!rc) rc = pg_market_mech_parse(mech, &go->mech, d);
-  if (!rc) rc = pg_config_require(cfg, sec, "import_price", d);
-  if (!rc) rc = pg_config_require(cfg, sec, "export_price", d);
-  const uint64_t price_max = 1ULL << 30, safe_max = 9007199254740991ULL;
-  if (!rc) rc = pg_config_get_u64(cfg, sec, "import_price", 0, 0, price_max, &go->import_price, d);
-  if (!rc) rc = pg_config_get_u64(cfg, sec, "export_price", 0, 0, price_max, &go->export_price, d);
-  if (!rc)
-    rc = pg_config_get_u64_alias(cfg, sec, "fee_per_unit", "fee_per_kwh", 0, 0, price_max,
-                                 &go->fee_per_kwh, d);
-  if (!rc) rc = pg_config_get_u64(cfg, sec, "fee_bp", 0, 0, 10000, &go->fee_bp, d);
-  if (!rc)
-    rc = pg_config_get_u64(cfg, sec, "fixed_buy_price", 0, 0, price_max, &go->fixed_buy_price, d);
-  if (!rc)
-    rc = pg_config_get_u64(cfg, sec, "fixed_sell_price", 0, 0, price_max, &go->fixed_sell_price, d);
-  if (!rc) rc = pg_config_get_u64(cfg, sec, "payout_min", 0, 0, safe_max, &go->payout_min, d);
-  if (!rc)
-    rc = pg_config_get_u64(cfg, sec, "dust_allowance", 10000000, 0, 1000000000000ULL,
-                           &go->dust_allowance, d);
-  if (!rc) rc = pg_config_get_u64(cfg, sec, "float", 10000000000ULL, 0, safe_max, &go->float_max, d);
-  if (!rc) rc = pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &go->grace_ms, d);
-  if (!rc)
-    rc = pg_config_get_u64(cfg, sec, "default_max_kw", 100, 1, 1000000000, &go->default_max_w, d);
-  if (!rc)
-    rc = pg_config_get_duration_ms(cfg, sec, "late_window", 0, 0, 366ULL * 86400000,
-                                   &go->late_window_ms, d);
-  go->default_max_w *= 1000; /* kW -> W */
-  go->has_float = true;
-  if (!rc) rc = read_grid_sharing(cfg, sec, go, d);
-  if (rc) {
-    char msg[sizeof d->msg];
-    snprintf(msg, sizeof msg, "%s", d->msg);
-    rc = pg_fail(d, rc, "[grid] %s", msg);
-  }
-  return rc;
-}
-
-/* [tariff] (tariff.h): the monthly items (their months: [site] tz). */
-static int read_grid_tariff(pg_config *cfg, pg_gridop_opts *go, pg_diag *d) {
-  return pg_tariff_from_config(cfg, "tariff", &go->tariff, d);
-}
-
-/* The settings of the role's own section (and the registration limits of
- * the roles that serve registrations). */
-static int read_role_opts(pg_config *cfg, role r, const char *sec, pg_producer_opts *po,
-                          pg_consumer_opts *co, pg_gridop_opts *go, pg_diag *d) {
-  pg_registry_limits limits = {0};
-  int rc = PG_OK;
-  if (r == R_PRODUCER || r == R_GRID) rc = read_limits(cfg, sec, &limits, d);
-  po->limits = go->limits = limits;
-  if (!rc && r == R_PRODUCER) {
-    rc = get_u64_opt(cfg, sec, "ask_per_unit", "ask_per_kwh", &po->has_ask, &po->ask_per_kwh, d);
-    if (!rc) rc = pg_config_get_duration_ms(cfg, sec, "grace", 0, 0, 7ULL * 86400000, &po->grace_ms, d);
-  }
-  if (!rc && r == R_CONSUMER) {
-    rc = get_u64_opt(cfg, sec, "bid_per_unit", "bid_per_kwh", &co->has_bid, &co->bid_per_kwh, d);
-    if (!rc)
-      rc = get_u64_opt(cfg, sec, "max_price_per_unit", "max_price_per_kwh", &co->has_max_price,
-                       &co->max_price_per_kwh, d);
-    if (!rc)
-      rc = get_u64_opt(cfg, sec, "max_monthly", NULL, &co->has_max_monthly, &co->max_monthly, d);
-    if (!rc) rc = pg_config_get_str(cfg, sec, "grid_address", NULL, &co->grid_address, d);
-  }
-  if (!rc && r == R_GRID) rc = read_grid_opts(cfg, sec, go, d);
-  if (!rc && r == R_GRID) rc = read_grid_tariff(cfg, go, d);
-  return rc;
 }
 
 /* [mqtt]: the node's events through a broker (docs/CONFIG.md); *out stays
@@ -523,310 +400,334 @@ static void entity_notify(const char *sec, const char *id, bool ready, int rc, c
   if (st) pg_log_warn(sec, "systemd: %s", d.msg);
 }
 
-int pg_cmd_entity(int argc, char **argv) {
+/* ---- the daemon: command line, start, loop, stop ---- */
+
+/* The command line of a daemon. */
+typedef struct entity_args {
+  const char *config_path, *level, *format;
+  bool once;
+  pg_app_overrides ov;
+} entity_args;
+
+/* Everything a running daemon holds (released by run_free). */
+typedef struct run {
+  role r;
+  const char *cmd, *sec;
+  daemon_t dm;
+  pg_config *cfg;
+  pg_entity_config ec;
+  pg_client *client;
+  pg_registrar *up;
+  pg_meter *meter;
+  pg_events *events;
+  int sigfd;
+  pg_dirlock *dirlock;
+  pg_app_tls tls;
+  char *bearer;
+  uint8_t seed[64];
+  size_t seed_len;
+  sigset_t stop_sigs;
+} run_t;
+
+/* Parses the options; *done (with the status) after --help or an error. */
+static int parse_args(const char *cmd, role r, int argc, char **argv, entity_args *a, bool *done) {
   static const struct option opts[] = {
       {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
       {"log-level", required_argument, NULL, 'l'}, {"once", no_argument, NULL, 'o'},
       {"log-format", required_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
   };
-  role r;
-  const char *cmd = argv[0];
-  if (strcmp(cmd, "grid") == 0 && argc > 1 && strcmp(argv[1], "enrol") == 0)
-    return pg_cmd_grid_enrol(argc - 1, argv + 1);
-  if (strcmp(cmd, "grid") == 0 && argc > 1 && strcmp(argv[1], "quarantine") == 0)
-    return pg_cmd_grid_quarantine(argc - 1, argv + 1);
-  if (strcmp(cmd, "grid") == 0 && argc > 1 && strcmp(argv[1], "audit-export") == 0)
-    return pg_cmd_grid_audit_export(argc - 1, argv + 1);
-  if ((strcmp(cmd, "consumer") == 0 || strcmp(cmd, "producer") == 0) && argc > 1 &&
-      strcmp(argv[1], "audit-keys") == 0)
-    return pg_cmd_audit_keys(cmd, argc - 1, argv + 1);
-  if (strcmp(cmd, "source") == 0) r = R_SOURCE;
-  else if (strcmp(cmd, "producer") == 0) r = R_PRODUCER;
-  else if (strcmp(cmd, "consumer") == 0) r = R_CONSUMER;
-  else r = R_GRID;
-  const char *sec = role_names[r];
-  int status = PG_EXIT_USAGE, ch, rc = 0;
-  const char *config_path = NULL, *level = NULL, *format = NULL;
-  bool once = false;
-  pg_app_overrides ov = {0};
-  pg_config *cfg = NULL;
-  pg_client *client = NULL;
-  pg_registrar *up = NULL;
-  pg_meter *meter = NULL;
-  pg_events *events = NULL;
-  pg_grid_share_member *share = NULL; /* [sharing] (grid) */
-  size_t n_share = 0;
-  int sigfd = -1;
-  daemon_t dm = {.r = r};
-  pg_dirlock *dirlock = NULL;
-  pg_app_tls tls;
-  memset(&tls, 0, sizeof tls);
-  char *bearer = NULL;
-  uint8_t seed[64];
-  size_t seed_len = 0;
-  pg_diag d = {{0}};
+  int ch, rc = 0;
+  *done = true;
   opterr = 0;
   optind = 1;
   while ((ch = getopt_long(argc, argv, ":c:s:l:F:h", opts, NULL)) != -1) {
     switch (ch) {
-    case 'c': config_path = optarg; break;
-    case 'l': level = optarg; break;
-    case 'F': format = optarg; break;
-    case 'o': once = true; break;
+    case 'c': a->config_path = optarg; break;
+    case 'l': a->level = optarg; break;
+    case 'F': a->format = optarg; break;
+    case 'o': a->once = true; break;
     case 's':
       if (!strchr(optarg, '=')) {
         fprintf(stderr, "p2pgrid %s: --set wants SECTION.KEY=VALUE, got '%s'\n", cmd, optarg);
-        goto out;
+        return PG_EXIT_USAGE;
       }
-      rc = pg_app_override_add(&ov, optarg, "");
+      rc = pg_app_override_add(&a->ov, optarg, "");
       break;
     case 'h':
       usage_common(stdout, r);
-      status = PG_EXIT_OK;
-      goto out;
+      return PG_EXIT_OK;
     case ':':
       fprintf(stderr, "p2pgrid %s: option '%s' needs a value\n\n", cmd, argv[optind - 1]);
       usage_common(stderr, r);
-      goto out;
+      return PG_EXIT_USAGE;
     default:
       fprintf(stderr, "p2pgrid %s: unknown option '%s'\n\n", cmd, argv[optind - 1]);
       usage_common(stderr, r);
-      goto out;
+      return PG_EXIT_USAGE;
     }
     if (rc) {
       fprintf(stderr, "p2pgrid %s: out of memory\n", cmd);
-      goto out;
+      return PG_EXIT_USAGE;
     }
   }
   if (optind < argc) {
     fprintf(stderr, "p2pgrid %s: unexpected argument '%s'\n", cmd, argv[optind]);
-    goto out;
+    return PG_EXIT_USAGE;
   }
-  if (!config_path) {
-    fprintf(stderr, "p2pgrid %s: --config FILE is required (see examples/%s.ini)\n", cmd, sec);
-    goto out;
+  if (!a->config_path) {
+    fprintf(stderr, "p2pgrid %s: --config FILE is required (see examples/%s.ini)\n", cmd,
+            role_names[r]);
+    return PG_EXIT_USAGE;
   }
-  /* blocked before any thread starts (MQTT meter, events), so that only
-   * the loop below takes them */
-  sigset_t stop_sigs;
-  sigemptyset(&stop_sigs);
-  sigaddset(&stop_sigs, SIGINT);
-  sigaddset(&stop_sigs, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_sigs, NULL);
-  status = pg_app_config_load(cmd, config_path, &ov, &cfg);
-  if (status != PG_EXIT_OK) goto out;
-  status = PG_EXIT_USAGE;
+  *done = false;
+  return PG_EXIT_OK;
+}
 
-  const char *id = NULL, *name = NULL, *data_dir = NULL, *node_url = NULL, *up_url = NULL,
-             *bind = NULL, *lvl = NULL;
-  uint64_t slot_ms = 0, tick_ms = 0, retry_ms = 0, timeout_ms = 0, port = 0;
-  int security = 2;
-  bool api = r == R_PRODUCER || r == R_GRID;
-  char dd[600];
-  if (pg_config_require(cfg, sec, "id", &d) || pg_config_get_str(cfg, sec, "id", NULL, &id, &d) ||
-      pg_config_get_str(cfg, sec, "name", NULL, &name, &d) ||
-      pg_config_get_str(cfg, sec, "data_dir", NULL, &data_dir, &d) ||
-      pg_config_get_str(cfg, sec, "log_level", NULL, &lvl, &d) ||
-      pg_config_get_duration_ms(cfg, sec, "slot", 15 * 60 * 1000, 1000, 7ULL * 86400000, &slot_ms, &d) ||
-      pg_config_get_duration_ms(cfg, sec, "tick", 500, 1, 60000, &tick_ms, &d) ||
-      pg_config_get_duration_ms(cfg, sec, "retry", 2000, 1, 3600000, &retry_ms, &d) ||
-      pg_config_get_int(cfg, sec, "security", 2, 1, 3, &security, &d) ||
-      pg_config_get_str(cfg, "node", "url", "http://127.0.0.1:14265", &node_url, &d) ||
-      pg_config_get_duration_ms(cfg, "node", "timeout", 60000, 100, 600000, &timeout_ms, &d) ||
-      pg_config_get_str(cfg, "api", "bind", "127.0.0.1", &bind, &d)) {
-    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-    goto out;
+/* The configuration (p2pgrid/grid/entity_config.h) and the log settings.
+ * PG_EXIT_*. */
+static int configure(run_t *R, const entity_args *a) {
+  pg_diag d = {{0}};
+  int status = pg_app_config_load(R->cmd, a->config_path, &a->ov, &R->cfg);
+  if (status != PG_EXIT_OK) return status;
+  if (pg_entity_config_read(R->cfg, role_of(R->r), &R->ec, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", R->cmd, d.msg);
+    return PG_EXIT_USAGE;
   }
-  {
-    const char *ps = NULL;
-    if (pg_config_get_str(cfg, "api", "port", NULL, &ps, &d) == PG_OK && ps) api = true;
-    if (pg_config_get_u64(cfg, "api", "port", r == R_GRID ? 8080 : r == R_PRODUCER ? 8081 : 0, 0,
-                          65535, &port, &d)) {
-      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-      goto out;
-    }
-  }
-  if (level) lvl = level;
+  const char *lvl = a->level ? a->level : R->ec.log_level;
   if (lvl && pg_log_set_level_str(lvl, &d) != PG_OK) {
-    fprintf(stderr, "p2pgrid %s: log level: %s\n", cmd, d.msg);
-    goto out;
+    fprintf(stderr, "p2pgrid %s: log level: %s\n", R->cmd, d.msg);
+    return PG_EXIT_USAGE;
   }
-  if ((status = pg_app_log_format(cmd, cfg, sec, format)) != PG_EXIT_OK) goto out;
-  status = PG_EXIT_USAGE;
-  if (slot_ms < 1000 || tick_ms == 0) {
-    fprintf(stderr, "p2pgrid %s: [%s] slot must be at least 1s and tick more than 0\n", cmd, sec);
-    goto out;
-  }
-  if (!data_dir) {
-    snprintf(dd, sizeof dd, "./data/%s", id);
-    data_dir = dd;
-  }
-  if ((status = pg_app_lock_data_dir(cmd, data_dir, &dirlock)) != PG_EXIT_OK ||
-      (status = pg_app_tls_load(cmd, cfg, &tls)) != PG_EXIT_OK ||
-      (status = pg_app_tls_check_member(cmd, &tls, id, role_of(r))) != PG_EXIT_OK)
-    goto out;
-  status = PG_EXIT_USAGE;
-  if (r != R_GRID) {
-    if (pg_config_require(cfg, "upstream", "url", &d) ||
-        pg_config_get_str(cfg, "upstream", "url", NULL, &up_url, &d) ||
-        pg_registrar_http_new(up_url, &tls.files,
-                              r == R_SOURCE ? PG_ROLE_PRODUCER : PG_ROLE_GRID,
-                              r == R_SOURCE ? tls.me.parent : NULL, &up, &d)) {
-      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-      goto out;
-    }
-  }
-  if (r != R_SOURCE) {
-    const char *sf = NULL, *mf = NULL;
-    if (pg_config_get_str(cfg, "wallet", "seed_file", NULL, &sf, &d) ||
-        pg_config_get_str(cfg, "wallet", "mnemonic_file", NULL, &mf, &d)) {
-      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-      goto out;
-    }
-    if (pg_app_load_seed(cmd, sf, mf, seed, &seed_len)) goto out;
-  }
-  if (r == R_SOURCE || r == R_CONSUMER) {
-    uint64_t ms = 0;
-    for (const char *p = id; *p; p++) ms = ms * 131 + (unsigned char)*p;
-    if (pg_meter_from_config(cfg, "meter", ms, &meter, &d) != PG_OK) {
-      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-      goto out;
-    }
-  }
-  pg_entity_opts eo = {.id = id, .name = name, .data_dir = data_dir, .slot_ms = slot_ms,
-                       .security = security, .upstream = up, .retry_ms = retry_ms,
-                       .key = tls.member};
-  if (pg_money_from_config(cfg, "money", &eo.money, &d) ||
-      pg_resource_from_config(cfg, "resource", &eo.resource, &d) ||
-      pg_tz_from_config(cfg, "site", "tz", "UTC", &eo.tz, &d)) {
-    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-    goto out;
-  }
-  pg_producer_opts po = {0};
-  pg_consumer_opts co = {0};
-  pg_gridop_opts go = {0};
-  if (read_role_opts(cfg, r, sec, &po, &co, &go, &d) ||
-      (r == R_GRID && read_sharing(cfg, &go, &share, &n_share, &d))) {
-    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
-    goto out;
-  }
-  if (start_events(cmd, cfg, &events) != PG_EXIT_OK) goto out;
-  eo.events = events;
-  if (pg_app_config_unused(cmd, cfg) != PG_EXIT_OK) goto out;
+  return pg_app_log_format(R->cmd, R->cfg, R->sec, a->format);
+}
 
-  pg_tls_files node_tls = tls.files;
-  if (node_access(cmd, cfg, &node_tls, &bearer) != PG_EXIT_OK) goto out;
-  pg_http_client_opts ho = {.base_url = node_url, .timeout_ms = (unsigned)timeout_ms,
-                            .tls = &node_tls, .bearer = bearer};
-  if (pg_client_http_new(&ho, &client, &d) != PG_OK) {
-    fprintf(stderr, "p2pgrid %s: [node] url: %s\n", cmd, d.msg);
-    goto out;
+/* The files and connections the configuration names: data dir lock, TLS,
+ * upstream, wallet seed, meter, events, node client. PG_EXIT_*. */
+static int prepare(run_t *R) {
+  const char *cmd = R->cmd;
+  pg_entity_config *ec = &R->ec;
+  pg_diag d = {{0}};
+  int status;
+  if ((status = pg_app_lock_data_dir(cmd, ec->eo.data_dir, &R->dirlock)) != PG_EXIT_OK ||
+      (status = pg_app_tls_load(cmd, R->cfg, &R->tls)) != PG_EXIT_OK ||
+      (status = pg_app_tls_check_member(cmd, &R->tls, ec->eo.id, role_of(R->r))) != PG_EXIT_OK)
+    return status;
+  if (R->r != R_GRID &&
+      pg_registrar_http_new(ec->upstream_url, &R->tls.files,
+                            R->r == R_SOURCE ? PG_ROLE_PRODUCER : PG_ROLE_GRID,
+                            R->r == R_SOURCE ? R->tls.me.parent : NULL, &R->up, &d)) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+    return PG_EXIT_USAGE;
   }
-  eo.client = client;
-  dm.node_url = node_url;
-  dm.id = id;
-  status = PG_EXIT_FAIL;
+  if (R->r != R_SOURCE &&
+      pg_app_load_seed(cmd, ec->seed_file, ec->mnemonic_file, R->seed, &R->seed_len))
+    return PG_EXIT_USAGE;
+  if (R->r == R_SOURCE || R->r == R_CONSUMER) {
+    uint64_t ms = 0;
+    for (const char *p = ec->eo.id; *p; p++) ms = ms * 131 + (unsigned char)*p;
+    if (pg_meter_from_config(R->cfg, "meter", ms, &R->meter, &d) != PG_OK) {
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
+      return PG_EXIT_USAGE;
+    }
+  }
+  if ((status = start_events(cmd, R->cfg, &R->events)) != PG_EXIT_OK ||
+      (status = pg_app_config_unused(cmd, R->cfg)) != PG_EXIT_OK)
+    return status;
+  pg_tls_files node_tls = R->tls.files;
+  if ((status = node_access(cmd, ec, &node_tls, &R->bearer)) != PG_EXIT_OK) return status;
+  pg_http_client_opts ho = {.base_url = ec->node_url, .timeout_ms = (unsigned)ec->node_timeout_ms,
+                            .tls = &node_tls, .bearer = R->bearer};
+  if (pg_client_http_new(&ho, &R->client, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: [node] url: %s\n", cmd, d.msg);
+    return PG_EXIT_USAGE;
+  }
+  return PG_EXIT_OK;
+}
+
+/* Opens the entity of the role. PG_EXIT_*. */
+static int open_entity(run_t *R) {
+  pg_entity_config *ec = &R->ec;
+  pg_entity_opts eo = ec->eo;
+  pg_diag d = {{0}};
+  int rc = PG_OK;
+  eo.upstream = R->up;
+  eo.key = R->tls.member;
+  eo.events = R->events;
+  eo.client = R->client;
+  R->dm.node_url = ec->node_url;
+  R->dm.id = eo.id;
   /* a member's database is small: keep SQLite's cache small too (the grid's
    * books serve every member and keep SQLite's default) */
-  if (r != R_GRID) pg_db_memory_cap(ENTITY_SQLITE_CAP);
-  switch (r) {
-  case R_SOURCE: rc = pg_source_open(&eo, meter, (pg_source **)&dm.entity, &d); break;
+  if (R->r != R_GRID) pg_db_memory_cap(ENTITY_SQLITE_CAP);
+  switch (R->r) {
+  case R_SOURCE: rc = pg_source_open(&eo, R->meter, (pg_source **)&R->dm.entity, &d); break;
   case R_PRODUCER:
-    po.seed = seed, po.seed_len = seed_len;
-    rc = pg_producer_open(&eo, &po, (pg_producer **)&dm.entity, &d);
+    ec->po.seed = R->seed, ec->po.seed_len = R->seed_len;
+    rc = pg_producer_open(&eo, &ec->po, (pg_producer **)&R->dm.entity, &d);
     break;
   case R_CONSUMER:
-    co.seed = seed, co.seed_len = seed_len;
-    rc = pg_consumer_open(&eo, &co, meter, (pg_consumer **)&dm.entity, &d);
+    ec->co.seed = R->seed, ec->co.seed_len = R->seed_len;
+    rc = pg_consumer_open(&eo, &ec->co, R->meter, (pg_consumer **)&R->dm.entity, &d);
     break;
   case R_GRID:
-    go.seed = seed, go.seed_len = seed_len;
-    rc = pg_gridop_open(&eo, &go, (pg_gridop **)&dm.entity, &d);
+    ec->go.seed = R->seed, ec->go.seed_len = R->seed_len;
+    rc = pg_gridop_open(&eo, &ec->go, (pg_gridop **)&R->dm.entity, &d);
     break;
   }
-  sodium_memzero(seed, sizeof seed);
-  if (rc) {
-    pg_log_error(sec, "cannot start: %s", d.msg);
-    if (rc == PG_ERR_CONFIG) status = PG_EXIT_USAGE;
-    goto out;
-  }
+  sodium_memzero(R->seed, sizeof R->seed);
+  if (!rc) return PG_EXIT_OK;
+  pg_log_error(R->sec, "cannot start: %s", d.msg);
+  return rc == PG_ERR_CONFIG ? PG_EXIT_USAGE : PG_EXIT_FAIL;
+}
 
-  signal(SIGPIPE, SIG_IGN);
-  if (events) sigfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
+/* The HTTPS API of the role (when it has one). PG_EXIT_*. */
+static int serve(run_t *R) {
+  const pg_entity_config *ec = &R->ec;
+  const pg_app_tls *tls = &R->tls;
+  pg_diag d = {{0}};
+  if (!ec->api) return PG_EXIT_OK;
+  pg_httpd_opts hopts = {.bind = ec->bind, .port = (uint16_t)ec->port, .max_body = 8192,
+                         .handler = handle, .ctx = &R->dm, .error_code = pg_httpd_code_named,
+                         .log_name = R->sec, .tls_cert_file = tls->files.cert_file,
+                         .tls_key_file = tls->files.key_file, .trust = tls->trust,
+                         .hosts = tls->host_ptrs, .nhosts = tls->nhosts,
+                         .max_connections = (unsigned)tls->max_connections,
+                         .per_ip_connections = (unsigned)tls->per_client,
+                         .connection_timeout_s = tls->idle_timeout_s};
+  if (pg_httpd_start(&hopts, &R->dm.http, &d) != PG_OK) {
+    pg_log_error(R->sec, "cannot serve HTTPS on %s:%llu: %s", ec->bind,
+                 (unsigned long long)ec->port, d.msg);
+    return PG_EXIT_FAIL;
+  }
+  pg_log_info(R->sec, "listening on https://%s:%u (mutual TLS, CA %s)", ec->bind,
+              (unsigned)pg_httpd_port(R->dm.http), tls->files.ca_file);
+  return PG_EXIT_OK;
+}
+
+static int step_of(run_t *R, pg_diag *d) {
+  switch (R->r) {
+  case R_SOURCE: return pg_source_step(R->dm.entity, d);
+  case R_PRODUCER: return pg_producer_step(R->dm.entity, d);
+  case R_CONSUMER: return pg_consumer_step(R->dm.entity, d);
+  default: return pg_gridop_step(R->dm.entity, d);
+  }
+}
+
+/* A step every tick (sooner on an event) until SIGINT/SIGTERM, or one step
+ * with once. PG_EXIT_*. */
+static int loop(run_t *R, bool once) {
+  const char *sec = R->sec, *id = R->ec.eo.id;
+  uint64_t tick_ms = R->ec.tick_ms, slot_ms = R->ec.eo.slot_ms;
+  pg_diag d = {{0}};
   bool watching = false;
-
-  if (api) {
-    pg_httpd_opts hopts = {.bind = bind, .port = (uint16_t)port, .max_body = 8192,
-                           .handler = handle, .ctx = &dm, .error_code = pg_httpd_code_named,
-                           .log_name = sec, .tls_cert_file = tls.files.cert_file,
-                           .tls_key_file = tls.files.key_file, .trust = tls.trust,
-                           .hosts = tls.host_ptrs, .nhosts = tls.nhosts,
-                           .max_connections = (unsigned)tls.max_connections,
-                           .per_ip_connections = (unsigned)tls.per_client,
-                           .connection_timeout_s = tls.idle_timeout_s};
-    if (pg_httpd_start(&hopts, &dm.http, &d) != PG_OK) {
-      pg_log_error(sec, "cannot serve HTTPS on %s:%llu: %s", bind, (unsigned long long)port, d.msg);
-      goto out;
-    }
-    pg_log_info(sec, "listening on https://%s:%u (mutual TLS, CA %s)", bind,
-                (unsigned)pg_httpd_port(dm.http), tls.files.ca_file);
-  }
-  log_summary(&dm, &tls, data_dir, up_url, api ? bind : NULL, r == R_GRID ? &go : NULL, slot_ms);
-  pg_log_info(sec, "%s '%s' running (pid %ld, node %s, slots of %llu ms); stop with SIGINT or SIGTERM",
-              sec, id, (long)getpid(), node_url, (unsigned long long)slot_ms);
   int last_rc = PG_OK;
+  log_summary(&R->dm, &R->tls, R->ec.eo.data_dir, R->ec.upstream_url,
+              R->ec.api ? R->ec.bind : NULL, R->r == R_GRID ? &R->ec.go : NULL, slot_ms);
+  pg_log_info(sec, "%s '%s' running (pid %ld, node %s, slots of %llu ms); stop with SIGINT or SIGTERM",
+              sec, id, (long)getpid(), R->ec.node_url, (unsigned long long)slot_ms);
   entity_notify(sec, id, true, PG_OK, &d, &last_rc, &tick_ms);
   for (;;) {
-    switch (r) {
-    case R_SOURCE: rc = pg_source_step(dm.entity, &d); break;
-    case R_PRODUCER: rc = pg_producer_step(dm.entity, &d); break;
-    case R_CONSUMER: rc = pg_consumer_step(dm.entity, &d); break;
-    case R_GRID: rc = pg_gridop_step(dm.entity, &d); break;
-    }
+    int rc = step_of(R, &d);
     if (rc == PG_ERR_CONFIG || (rc && once)) {
       pg_log_error(sec, "stopping: %s", d.msg);
-      goto out;
+      return PG_EXIT_FAIL;
     }
     /* a storage failure (a full disk, a locked or failing database) is
      * rolled back where it happened: say so and try again next tick */
     if (rc) pg_log_error(sec, "step failed, retrying: %s", d.msg);
-    if (!watching) watching = watch_own_address(&dm, events, sec);
-    if (once) break;
+    if (!watching) watching = watch_own_address(&R->dm, R->events, sec);
+    if (once) return PG_EXIT_OK;
     entity_notify(sec, id, false, rc, &d, &last_rc, &tick_ms);
-    int sig = wait_next(&stop_sigs, sigfd, events, tick_ms);
+    int sig = wait_next(&R->stop_sigs, R->sigfd, R->events, tick_ms);
     if (sig == SIGINT || sig == SIGTERM) {
       pg_log_info(sec, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
       if (pg_sd_stopping(sig == SIGINT ? "SIGINT received, stopping" : "SIGTERM received, stopping",
                          &d) != PG_OK)
         pg_log_warn(sec, "systemd: %s", d.msg);
-      break;
+      return PG_EXIT_OK;
     }
   }
-  status = PG_EXIT_OK;
+}
+
+static void run_free(run_t *R, int status) {
+  pg_httpd_stop(R->dm.http);
+  if (R->dm.entity) {
+    switch (R->r) {
+    case R_SOURCE: pg_source_close(R->dm.entity); break;
+    case R_PRODUCER: pg_producer_close(R->dm.entity); break;
+    case R_CONSUMER: pg_consumer_close(R->dm.entity); break;
+    case R_GRID: pg_gridop_close(R->dm.entity); break;
+    }
+    if (status == PG_EXIT_OK) pg_log_info(R->sec, "stopped");
+  }
+  pg_meter_free(R->meter);
+  pg_entity_config_clear(&R->ec);
+  pg_events_free(R->events);
+  if (R->sigfd >= 0) close(R->sigfd);
+  pg_registrar_free(R->up);
+  pg_app_tls_free(&R->tls);
+  if (R->bearer) sodium_memzero(R->bearer, strlen(R->bearer));
+  free(R->bearer);
+  pg_client_free(R->client);
+  pg_config_free(R->cfg);
+  sodium_memzero(R->seed, sizeof R->seed);
+  pg_dirlock_release(R->dirlock);
+}
+
+static int run_grid_enrol(const char *cmd, int argc, char **argv) {
+  (void)cmd;
+  return pg_cmd_grid_enrol(argc, argv);
+}
+static int run_grid_quarantine(const char *cmd, int argc, char **argv) {
+  (void)cmd;
+  return pg_cmd_grid_quarantine(argc, argv);
+}
+static int run_grid_audit_export(const char *cmd, int argc, char **argv) {
+  (void)cmd;
+  return pg_cmd_grid_audit_export(argc, argv);
+}
+
+/* The daemons' tool subcommands: `p2pgrid ROLE SUB ...`. */
+static const struct {
+  const char *cmd, *sub;
+  int (*run)(const char *cmd, int argc, char **argv);
+} tools[] = {
+    {"grid", "enrol", run_grid_enrol},
+    {"grid", "quarantine", run_grid_quarantine},
+    {"grid", "audit-export", run_grid_audit_export},
+    {"consumer", "audit-keys", pg_cmd_audit_keys},
+    {"producer", "audit-keys", pg_cmd_audit_keys},
+};
+
+int pg_cmd_entity(int argc, char **argv) {
+  const char *cmd = argv[0];
+  for (size_t i = 0; argc > 1 && i < sizeof tools / sizeof tools[0]; i++)
+    if (strcmp(cmd, tools[i].cmd) == 0 && strcmp(argv[1], tools[i].sub) == 0)
+      return tools[i].run(cmd, argc - 1, argv + 1);
+  role r = R_GRID;
+  for (role k = R_SOURCE; k < R_GRID; k++)
+    if (strcmp(cmd, role_names[k]) == 0) r = k;
+  entity_args a = {0};
+  run_t R = {.r = r, .cmd = cmd, .sec = role_names[r], .dm = {.r = r}, .sigfd = -1};
+  memset(&R.tls, 0, sizeof R.tls);
+  bool done = false;
+  int status = parse_args(cmd, r, argc, argv, &a, &done);
+  if (done) goto out;
+  /* blocked before any thread starts (MQTT meter, events), so that only
+   * the loop below takes them */
+  sigemptyset(&R.stop_sigs);
+  sigaddset(&R.stop_sigs, SIGINT);
+  sigaddset(&R.stop_sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &R.stop_sigs, NULL);
+  if ((status = configure(&R, &a)) != PG_EXIT_OK || (status = prepare(&R)) != PG_EXIT_OK ||
+      (status = open_entity(&R)) != PG_EXIT_OK)
+    goto out;
+  signal(SIGPIPE, SIG_IGN);
+  if (R.events) R.sigfd = signalfd(-1, &R.stop_sigs, SFD_CLOEXEC);
+  if ((status = serve(&R)) == PG_EXIT_OK) status = loop(&R, a.once);
 out:
-  pg_httpd_stop(dm.http);
-  if (dm.entity) {
-    switch (r) {
-    case R_SOURCE: pg_source_close(dm.entity); break;
-    case R_PRODUCER: pg_producer_close(dm.entity); break;
-    case R_CONSUMER: pg_consumer_close(dm.entity); break;
-    case R_GRID: pg_gridop_close(dm.entity); break;
-    }
-    if (status == PG_EXIT_OK) pg_log_info(sec, "stopped");
-  }
-  pg_meter_free(meter);
-  pg_grid_share_free(share, n_share);
-  pg_events_free(events);
-  if (sigfd >= 0) close(sigfd);
-  pg_registrar_free(up);
-  pg_app_tls_free(&tls);
-  if (bearer) sodium_memzero(bearer, strlen(bearer));
-  free(bearer);
-  pg_client_free(client);
-  pg_config_free(cfg);
-  pg_app_overrides_free(&ov);
-  sodium_memzero(seed, sizeof seed);
-  pg_dirlock_release(dirlock);
+  run_free(&R, status);
+  pg_app_overrides_free(&a.ov);
   return status;
 }

@@ -4,7 +4,8 @@
  *   p2pgrid mam publish --node URL --state FILE [...] MESSAGE
  *   p2pgrid mam read --node URL --root ROOT [...]
  *
- * The channel state file holds the seed. It is created on first use (mode
+ * The channel state file (p2pgrid/mam/state_store.h: locking, loading,
+ * atomic saves, crash recovery) holds the seed. It is created on first use (mode
  * 0600), replaced atomically (temp file, fsync, rename, fsync of the
  * directory) and only advanced after the node accepted the message. Two
  * publishers of one state file are serialised by a lock on FILE.lock. Before
@@ -19,25 +20,21 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "app.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/config.h"
-#include "p2pgrid/base/dirlock.h"
-#include "p2pgrid/base/file.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/mam/mam.h"
+#include "p2pgrid/mam/state_store.h"
 #include "p2pgrid/crypto/ternary.h"
 
-#define STATE_FILE_MAX (64u * 1024u)
 #define DEFAULT_SECURITY 2
 #define DEFAULT_INTERVAL_MS 1000u
 #define MAX_RECOVER 64 /* used leaves skipped in one publish at most */
@@ -216,117 +213,56 @@ static void report_node_error(const char *who, const char *url, const char *what
     fprintf(stderr, "p2pgrid mam %s: %s failed at the node %s: %s\n", who, what, url, d->msg);
 }
 
-/* ---- state file ---- */
+/* ---- state file (p2pgrid/mam/state_store.h) ---- */
 
-/* Reads FILE. *exists false (and 0) when it is not there. Exit status style:
- * returns PG_EXIT_*. */
-static int read_state(const char *path, pg_mam_channel *ch, bool *exists) {
-  int status = PG_EXIT_FAIL;
-  uint8_t *buf = NULL;
-  size_t len = 0;
-  pg_diag d = {{0}};
-  struct stat st;
-  *exists = false;
-  if (stat(path, &st) != 0) {
-    if (errno == ENOENT) return PG_EXIT_OK;
-    fprintf(stderr, "p2pgrid mam publish: %s: cannot stat: %s\n", path, strerror(errno));
-    return PG_EXIT_FAIL;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    fprintf(stderr, "p2pgrid mam publish: %s: not a regular file\n", path);
-    return PG_EXIT_USAGE;
-  }
-  if (st.st_mode & 077)
-    fprintf(stderr,
-            "p2pgrid mam publish: warning: %s is readable by others (mode %03o) and holds the "
-            "channel seed; use chmod 600\n",
-            path, (unsigned)(st.st_mode & 0777));
-  int rc = pg_read_file_capped(path, STATE_FILE_MAX, &buf, &len, &d);
-  if (rc != PG_OK) {
-    fprintf(stderr, "p2pgrid mam publish: %s%s\n", d.msg,
-            rc == PG_ERR_TOO_LARGE ? ", not a channel state" : "");
-    status = rc == PG_ERR_TOO_LARGE ? PG_EXIT_USAGE : PG_EXIT_FAIL;
-    goto out;
-  }
-  if (pg_mam_channel_load(ch, buf, len, &d) != PG_OK) {
-    fprintf(stderr, "p2pgrid mam publish: %s: not a valid channel state: %s\n", path, d.msg);
-    status = PG_EXIT_USAGE;
-    goto out;
-  }
-  /* an edited or corrupted seed (or start) would sign on another channel
-   * than the one readers follow */
-  if (pg_mam_channel_check(ch, &d) != PG_OK) {
+/* Says why the state file could not be loaded; PG_EXIT_* for rc. */
+static int report_load_error(const char *path, int rc, const pg_diag *d) {
+  if (rc == PG_ERR_STATE) {
     fprintf(stderr,
             "p2pgrid mam publish: %s: the state file's seed does not produce its next root "
             "(%s); the file was edited or corrupted. Nothing was published: restore it from a "
             "backup, or start a new channel with a new state file\n",
-            path, d.msg);
-    pg_mam_channel_wipe(ch);
-    status = PG_EXIT_USAGE;
-    goto out;
+            path, d->msg);
+    return PG_EXIT_USAGE;
   }
-  *exists = true;
-  status = PG_EXIT_OK;
-out:
-  if (buf) sodium_memzero(buf, len);
-  free(buf);
-  return status;
+  fprintf(stderr, "p2pgrid mam publish: %s\n", d->msg);
+  return rc == PG_ERR_IO || rc == PG_ERR_NOMEM ? PG_EXIT_FAIL : PG_EXIT_USAGE;
 }
 
-/* Writes the state to FILE so that a crash leaves either the old or the new
- * file (pg_write_file_atomic: a 0600 temp file beside it, fsync, rename,
- * fsync of the directory). 0 or -1 (said on stderr). */
-static int save_state(const char *path, const pg_mam_channel *ch) {
-  int ret = -1;
+/* Reads FILE. *exists false (and 0) when it is not there. PG_EXIT_*. */
+static int read_state(pg_mam_store *st, pg_mam_channel *ch, bool *exists) {
   pg_diag d = {{0}};
-  pg_buf b;
-  pg_buf_init(&b, STATE_FILE_MAX);
-  if (pg_mam_channel_save(ch, &b) != PG_OK) {
-    fprintf(stderr, "p2pgrid mam publish: cannot encode the channel state\n");
-    goto out;
-  }
-  pg_buf_put_u8(&b, '\n');
-  if (pg_buf_status(&b) != PG_OK) {
-    fprintf(stderr, "p2pgrid mam publish: out of memory\n");
-    goto out;
-  }
-  if (pg_write_file_atomic(path, b.data, b.len, true, true, &d) != PG_OK) {
-    fprintf(stderr, "p2pgrid mam publish: cannot save the channel state: %s\n", d.msg);
-    goto out;
-  }
-  ret = 0;
-out:
-  if (b.data) sodium_memzero(b.data, b.cap);
-  pg_buf_free(&b);
-  return ret;
+  unsigned perm = 0;
+  int rc = pg_mam_store_load(st, ch, exists, &perm, &d);
+  if (perm & 077)
+    fprintf(stderr,
+            "p2pgrid mam publish: warning: %s is readable by others (mode %03o) and holds the "
+            "channel seed; use chmod 600\n",
+            pg_mam_store_path(st), perm);
+  return rc == PG_OK ? PG_EXIT_OK : report_load_error(pg_mam_store_path(st), rc, &d);
 }
 
-/* Takes an exclusive lock on FILE.lock (p2pgrid/base/dirlock.h), waiting for
- * another publish of the same FILE to finish. NULL on failure (said on
- * stderr). */
-static pg_dirlock *lock_state(const char *path) {
-  pg_dirlock *l = NULL;
+/* Saves the state (atomically). 0 or -1 (said on stderr). */
+static int save_state(pg_mam_store *st, const pg_mam_channel *ch) {
   pg_diag d = {{0}};
-  char *lp = malloc(strlen(path) + sizeof ".lock");
-  if (!lp) {
-    fprintf(stderr, "p2pgrid mam publish: out of memory\n");
-    return NULL;
-  }
-  memcpy(lp, path, strlen(path));
-  memcpy(lp + strlen(path), ".lock", sizeof ".lock");
-  int rc = pg_lock_file_take(lp, false, &l, &d);
+  if (pg_mam_store_save(st, ch, &d) == PG_OK) return 0;
+  fprintf(stderr, "p2pgrid mam publish: %s\n", d.msg);
+  return -1;
+}
+
+/* Takes the lock on FILE.lock, waiting for another publish of the same FILE
+ * to finish. NULL on failure (said on stderr). */
+static pg_mam_store *lock_state(const char *path) {
+  pg_mam_store *st = NULL;
+  pg_diag d = {{0}};
+  int rc = pg_mam_store_open(path, false, &st, &d);
   if (rc == PG_ERR_UNAVAILABLE) {
     fprintf(stderr, "p2pgrid mam publish: %s is in use by another publish (%s); waiting\n", path,
             d.msg);
-    rc = pg_lock_file_take(lp, true, &l, &d);
+    rc = pg_mam_store_open(path, true, &st, &d);
   }
   if (rc != PG_OK) fprintf(stderr, "p2pgrid mam publish: cannot lock %s: %s\n", path, d.msg);
-  free(lp);
-  return l;
-}
-
-static int random_seed(char seed[PG_MAM_HASH_TRYTES + 1]) {
-  return pg_mam_random_trytes(seed, PG_MAM_HASH_TRYTES) == PG_OK ? 0 : -1;
+  return st;
 }
 
 /* ---- publish ---- */
@@ -443,23 +379,16 @@ static int parse_publish(int argc, char **argv, publish_opts *o, bool *done) {
 
 /* A new channel in FILE (saved at once, so that it and its root survive a
  * failed attach). PG_EXIT_*. */
-static int create_channel(const publish_opts *o, pg_mam_channel *ch) {
-  char seed[PG_MAM_HASH_TRYTES + 1];
+static int create_channel(pg_mam_store *st, const publish_opts *o, pg_mam_channel *ch) {
   pg_diag d = {{0}};
   if (check_side_key("publish", o->mode, o->side_key)) return PG_EXIT_USAGE;
-  if (random_seed(seed)) {
-    fprintf(stderr, "p2pgrid mam publish: libsodium cannot be initialised\n");
-    return PG_EXIT_FAIL;
-  }
-  int rc = pg_mam_channel_create(ch, seed, o->mode, o->side_key,
-                                 o->side_key ? strlen(o->side_key) : 0,
-                                 o->security ? o->security : DEFAULT_SECURITY, &d);
-  sodium_memzero(seed, sizeof seed);
+  int rc = pg_mam_store_create(st, o->mode, o->side_key, o->side_key ? strlen(o->side_key) : 0,
+                               o->security ? o->security : DEFAULT_SECURITY, ch, &d);
   if (rc != PG_OK) {
     fprintf(stderr, "p2pgrid mam publish: %s\n", d.msg);
-    return PG_EXIT_USAGE;
+    return rc == PG_ERR_CRYPTO || rc == PG_ERR_IO || rc == PG_ERR_NOMEM ? PG_EXIT_FAIL
+                                                                        : PG_EXIT_USAGE;
   }
-  if (save_state(o->path, ch)) return PG_EXIT_FAIL;
   fprintf(stderr,
           "p2pgrid mam publish: created channel state %s (%s, security %d); it holds the "
           "seed: keep it secret\n",
@@ -506,55 +435,34 @@ static int check_channel_opts(const publish_opts *o, const pg_mam_channel *ch) {
   return PG_EXIT_OK;
 }
 
+static void said_skip(void *ctx, const char *root, uint32_t leaf) {
+  fprintf(stderr,
+          "p2pgrid mam publish: root %s already has a message at leaf %u (an earlier publish "
+          "attached it but did not save %s); moved on to the next leaf\n",
+          root, (unsigned)leaf, (const char *)ctx);
+}
+
 /* A leaf that already carries a verifying message (an earlier publish
  * attached it but was killed before it saved FILE) must not sign again:
- * moves past such leaves, saving FILE each time. The leaf is looked up as
- * (tree root, leaf index), so the other leaves of a tree of count > 1 (a
- * state file from mam.js) do not count. PG_EXIT_*. */
-static int skip_used_leaves(pg_client *client, const publish_opts *o, pg_mam_channel *ch) {
-  const char *key = ch->mode == PG_MAM_RESTRICTED ? ch->side_key : NULL;
-  size_t klen = ch->mode == PG_MAM_RESTRICTED ? PG_MAM_HASH_TRYTES : 0;
+ * moves past such leaves, saving FILE each time (pg_mam_store_recover).
+ * PG_EXIT_*. */
+static int skip_used_leaves(pg_mam_store *st, pg_client *client, const publish_opts *o,
+                            pg_mam_channel *ch) {
   pg_diag d = {{0}};
-  for (int tries = 0;; tries++) {
-    pg_mam_cursor at = {.leaf = ch->index};
-    pg_mam_fetched *f = NULL;
-    size_t n = 0;
-    pg_mam_cursor next;
-    if (pg_mam_channel_root(ch, at.root) != PG_OK) {
-      fprintf(stderr, "p2pgrid mam publish: %s: cannot compute the channel root\n", o->path);
-      return PG_EXIT_FAIL;
-    }
-    int rc = pg_mam_read(client, &at, ch->mode, key, klen, 1, &f, &n, &next, NULL, &d);
-    if (rc != PG_OK) {
-      report_node_error("publish", o->node, "looking up the channel's current root", rc, &d);
-      return PG_EXIT_FAIL;
-    }
-    pg_mam_fetched_free_all(f, n);
-    if (n == 0) return PG_EXIT_OK;
-    if (tries >= MAX_RECOVER) {
-      fprintf(stderr, "p2pgrid mam publish: more than %d used leaves in a row; giving up\n",
-              MAX_RECOVER);
-      return PG_EXIT_FAIL;
-    }
-    /* the advance does not depend on the message: sign a throwaway one */
-    pg_mam_message skip;
-    memset(&skip, 0, sizeof skip);
-    if (pg_mam_create_message(ch, "9", 1, &skip, &d) != PG_OK) {
-      fprintf(stderr, "p2pgrid mam publish: %s\n", d.msg);
-      return PG_EXIT_FAIL;
-    }
-    pg_mam_message_free(&skip);
-    if (save_state(o->path, ch)) return PG_EXIT_FAIL;
-    fprintf(stderr,
-            "p2pgrid mam publish: root %s already has a message at leaf %u (an earlier publish "
-            "attached it but did not save %s); moved on to the next leaf\n",
-            at.root, (unsigned)at.leaf, o->path);
-  }
+  pg_mam_recovery r;
+  int rc = pg_mam_store_recover(st, client, ch, MAX_RECOVER, said_skip, (void *)o->path, &r, &d);
+  if (rc == PG_OK) return PG_EXIT_OK;
+  if (r.node_failed)
+    report_node_error("publish", o->node, "looking up the channel's current root", rc, &d);
+  else
+    fprintf(stderr, "p2pgrid mam publish: %s\n", d.msg);
+  return PG_EXIT_FAIL;
 }
 
 /* Signs the message on a copy of the state, attaches it, then saves the
  * advanced state and prints what readers need. PG_EXIT_*. */
-static int sign_attach_save(pg_client *client, const publish_opts *o, const pg_mam_channel *ch) {
+static int sign_attach_save(pg_mam_store *st, pg_client *client, const publish_opts *o,
+                            const pg_mam_channel *ch) {
   pg_mam_channel next = *ch;
   pg_mam_message m;
   pg_diag d = {{0}};
@@ -573,7 +481,7 @@ static int sign_attach_save(pg_client *client, const publish_opts *o, const pg_m
   }
   char idhex[65];
   pg_hex_encode(id, 32, idhex);
-  if (save_state(o->path, &next)) {
+  if (save_state(st, &next)) {
     fprintf(stderr,
             "p2pgrid mam publish: message %s is attached but %s was not updated; the next "
             "publish will notice and move on\n",
@@ -591,7 +499,7 @@ out:
 
 static int cmd_publish(int argc, char **argv) {
   publish_opts o = {.mode = PG_MAM_PUBLIC};
-  pg_dirlock *lock = NULL;
+  pg_mam_store *st = NULL;
   pg_client *client = NULL;
   pg_mam_channel ch;
   bool done = false, exists = false;
@@ -600,17 +508,17 @@ static int cmd_publish(int argc, char **argv) {
   if (done) goto out;
   if ((status = open_client("publish", o.node, &client)) != PG_EXIT_OK) goto out;
   status = PG_EXIT_FAIL;
-  lock = lock_state(o.path);
-  if (!lock) goto out;
-  if ((status = read_state(o.path, &ch, &exists)) != PG_EXIT_OK) goto out;
-  status = exists ? check_channel_opts(&o, &ch) : create_channel(&o, &ch);
+  st = lock_state(o.path);
+  if (!st) goto out;
+  if ((status = read_state(st, &ch, &exists)) != PG_EXIT_OK) goto out;
+  status = exists ? check_channel_opts(&o, &ch) : create_channel(st, &o, &ch);
   if (status != PG_EXIT_OK) goto out;
-  status = skip_used_leaves(client, &o, &ch);
-  if (status == PG_EXIT_OK) status = sign_attach_save(client, &o, &ch);
+  status = skip_used_leaves(st, client, &o, &ch);
+  if (status == PG_EXIT_OK) status = sign_attach_save(st, client, &o, &ch);
 out:
   pg_mam_channel_wipe(&ch);
   pg_client_free(client);
-  pg_dirlock_release(lock);
+  pg_mam_store_close(st);
   free(o.msg);
   return status;
 }
@@ -932,22 +840,38 @@ out:
   return status;
 }
 
+/* The subcommands of `p2pgrid mam`. */
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  void (*usage)(FILE *f);
+} subcommands[] = {
+    {"publish", cmd_publish, usage_publish},
+    {"read", cmd_read, usage_read},
+};
+#define NSUB (sizeof subcommands / sizeof subcommands[0])
+
+static size_t find_sub(const char *name) {
+  size_t i = 0;
+  while (i < NSUB && strcmp(subcommands[i].name, name) != 0) i++;
+  return i;
+}
+
 int pg_cmd_mam(int argc, char **argv) {
   if (argc < 2) {
     pg_cmd_mam_usage(stderr);
     return PG_EXIT_USAGE;
   }
   if (is_help(argv[1])) {
-    if (argc > 2 && strcmp(argv[2], "publish") == 0)
-      usage_publish(stdout);
-    else if (argc > 2 && strcmp(argv[2], "read") == 0)
-      usage_read(stdout);
+    size_t k = argc > 2 ? find_sub(argv[2]) : NSUB;
+    if (k < NSUB)
+      subcommands[k].usage(stdout);
     else
       pg_cmd_mam_usage(stdout);
     return PG_EXIT_OK;
   }
-  if (strcmp(argv[1], "publish") == 0) return cmd_publish(argc - 1, argv + 1);
-  if (strcmp(argv[1], "read") == 0) return cmd_read(argc - 1, argv + 1);
+  size_t k = find_sub(argv[1]);
+  if (k < NSUB) return subcommands[k].run(argc - 1, argv + 1);
   fprintf(stderr, "p2pgrid mam: unknown subcommand '%s'\n\n", argv[1]);
   pg_cmd_mam_usage(stderr);
   return PG_EXIT_USAGE;

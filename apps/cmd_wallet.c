@@ -341,6 +341,141 @@ static int print_output(void *ctx, uint32_t change, uint32_t index, const pg_out
   return 0;
 }
 
+/* What an action works with (pg_cmd_wallet opens it). */
+typedef struct wctx {
+  wopts *o;
+  pg_wallet *w;
+  const char *hrp;
+  journal *jn;
+} wctx;
+
+static int act_address(wctx *x) {
+  const wopts *o = x->o;
+  for (uint32_t i = 0; i < o->count; i++) {
+    uint8_t addr[32];
+    char b32[96], hex[65];
+    if (pg_wallet_address(x->w, o->change, o->index + i, addr) ||
+        pg_iota_address_encode(x->hrp, addr, b32, sizeof b32)) {
+      fprintf(stderr, "p2pgrid wallet: cannot derive address %u\n", o->index + i);
+      return PG_EXIT_FAIL;
+    }
+    pg_hex_encode(addr, 32, hex);
+    printf("%u'/%u'  %s  %s\n", o->change, o->index + i, b32, hex);
+  }
+  return PG_EXIT_OK;
+}
+
+static int act_balance(wctx *x) {
+  uint64_t b;
+  pg_diag d = {{0}};
+  if (pg_wallet_balance(x->w, &b, &d)) {
+    fprintf(stderr, "p2pgrid wallet balance: %s\n", d.msg);
+    return PG_EXIT_FAIL;
+  }
+  if (x->o->money_spec) {
+    char cur[PG_MONEY_FMT_MAX];
+    (void)pg_money_format(&x->o->money, (int64_t)b, cur, sizeof cur);
+    printf("%s (%llu i)\n", cur, (unsigned long long)b);
+  } else {
+    printf("%llu\n", (unsigned long long)b);
+  }
+  return PG_EXIT_OK;
+}
+
+static int act_history(wctx *x) {
+  pg_diag d = {{0}};
+  history_ctx h = {x->hrp, x->o->money_spec ? &x->o->money : NULL, 0};
+  if (pg_wallet_history(x->w, print_output, &h, &d)) {
+    fprintf(stderr, "p2pgrid wallet history: %s\n", d.msg);
+    return PG_EXIT_FAIL;
+  }
+  if (h.n == 0) printf("no outputs on this wallet's addresses\n");
+  return PG_EXIT_OK;
+}
+
+/* After a send or sweep: journals the message and, unless --no-wait,
+ * follows it to confirmation. PG_EXIT_*. */
+static int journal_and_follow(const char *what, wctx *x, const uint8_t mid[32]) {
+  pg_diag d = {{0}};
+  uint8_t fin[32];
+  char mhex[65];
+  if (journal_add(what, x->jn, x->w, mid)) return PG_EXIT_FAIL;
+  journal_close(x->jn);
+  if (x->o->no_wait) return PG_EXIT_OK;
+  pg_wallet_follow_opts fo = {.timeout_ms = x->o->timeout_s * 1000};
+  if (pg_wallet_follow(x->w, mid, &fo, fin, &d)) {
+    fprintf(stderr, "p2pgrid wallet %s: %s\n", what, d.msg);
+    return PG_EXIT_FAIL;
+  }
+  pg_hex_encode(fin, 32, mhex);
+  printf("confirmed   %s\n", mhex);
+  return PG_EXIT_OK;
+}
+
+static int act_sweep(wctx *x) {
+  const wopts *o = x->o;
+  pg_diag d = {{0}};
+  uint8_t to[32], mid[32], tid[32];
+  char mhex[65], thex[65];
+  size_t swept = 0;
+  if (o->npay && parse_address(o->to[0], x->hrp, to)) return PG_EXIT_USAGE;
+  if (journal_open("sweep", o, x->w, x->jn)) return PG_EXIT_FAIL;
+  int rc = pg_wallet_sweep(x->w, o->npay ? to : NULL, (size_t)o->max_inputs, NULL, mid, tid,
+                           &swept, &d);
+  if (rc == PG_ERR_NOT_FOUND) {
+    printf("%s\n", d.msg);
+    return PG_EXIT_OK;
+  }
+  if (rc) {
+    fprintf(stderr, "p2pgrid wallet sweep: %s\n", d.msg);
+    return PG_EXIT_FAIL;
+  }
+  pg_hex_encode(mid, 32, mhex);
+  pg_hex_encode(tid, 32, thex);
+  printf("swept %zu outputs\ntransaction %s\nmessage     %s\n", swept, thex, mhex);
+  fflush(stdout);
+  return journal_and_follow("sweep", x, mid);
+}
+
+static int act_send(wctx *x) {
+  const wopts *o = x->o;
+  pg_diag d = {{0}};
+  pg_wallet_output outs[MAX_PAY];
+  for (size_t i = 0; i < o->npay; i++) {
+    if (parse_address(o->to[i], x->hrp, outs[i].address)) return PG_EXIT_USAGE;
+    outs[i].amount = o->amount[i];
+    outs[i].dust_allowance = o->dust_allowance;
+  }
+  pg_wallet_send_opts so = {0};
+  if (o->reference) {
+    so.index = (const uint8_t *)o->reference;
+    so.index_len = strlen(o->reference);
+    so.data = (const uint8_t *)o->data;
+    so.data_len = o->data ? strlen(o->data) : 0;
+  }
+  uint8_t mid[32], tid[32];
+  char mhex[65], thex[65];
+  if (journal_open("send", o, x->w, x->jn)) return PG_EXIT_FAIL;
+  if (pg_wallet_send(x->w, outs, o->npay, &so, mid, tid, &d)) {
+    fprintf(stderr, "p2pgrid wallet send: %s\n", d.msg);
+    return PG_EXIT_FAIL;
+  }
+  pg_hex_encode(mid, 32, mhex);
+  pg_hex_encode(tid, 32, thex);
+  printf("transaction %s\nmessage     %s\n", thex, mhex);
+  fflush(stdout);
+  return journal_and_follow("send", x, mid);
+}
+
+/* The actions; new needs no node and no seed (run NULL: cmd_new). */
+static const struct {
+  const char *name;
+  int (*run)(wctx *x);
+} actions[] = {
+    {"new", NULL},          {"address", act_address}, {"balance", act_balance},
+    {"send", act_send},     {"history", act_history}, {"sweep", act_sweep},
+};
+
 int pg_cmd_wallet(int argc, char **argv) {
   wopts o;
   memset(&o, 0, sizeof o);
@@ -348,15 +483,14 @@ int pg_cmd_wallet(int argc, char **argv) {
   int ms = pg_app_money("wallet", o.money_spec, &o.money);
   if (ms != PG_EXIT_OK) return ms;
   if (pg_crypto_init()) return PG_EXIT_FAIL;
-  if (strcmp(o.action, "new") == 0) return cmd_new(&o);
-  bool known = !strcmp(o.action, "address") || !strcmp(o.action, "balance") ||
-               !strcmp(o.action, "send") || !strcmp(o.action, "history") ||
-               !strcmp(o.action, "sweep");
-  if (!known) {
+  size_t k = 0;
+  while (k < sizeof actions / sizeof actions[0] && strcmp(o.action, actions[k].name) != 0) k++;
+  if (k == sizeof actions / sizeof actions[0]) {
     fprintf(stderr, "p2pgrid wallet: unknown action '%s' (new, address, balance, send, sweep, history)\n",
             o.action);
     return PG_EXIT_USAGE;
   }
+  if (!actions[k].run) return cmd_new(&o);
   if (!strcmp(o.action, "send") && o.npay == 0) {
     fprintf(stderr, "p2pgrid wallet send: give at least one --to ADDRESS --amount N\n");
     return PG_EXIT_USAGE;
@@ -382,116 +516,8 @@ int pg_cmd_wallet(int argc, char **argv) {
     goto out;
   }
   if (!offline) snprintf(hrp, sizeof hrp, "%s", info.bech32_hrp);
-
-  if (!strcmp(o.action, "address")) {
-    for (uint32_t i = 0; i < o.count; i++) {
-      uint8_t addr[32];
-      char b32[96], hex[65];
-      if (pg_wallet_address(w, o.change, o.index + i, addr) ||
-          pg_iota_address_encode(hrp, addr, b32, sizeof b32)) {
-        fprintf(stderr, "p2pgrid wallet: cannot derive address %u\n", o.index + i);
-        goto out;
-      }
-      pg_hex_encode(addr, 32, hex);
-      printf("%u'/%u'  %s  %s\n", o.change, o.index + i, b32, hex);
-    }
-  } else if (!strcmp(o.action, "balance")) {
-    uint64_t b;
-    if (pg_wallet_balance(w, &b, &d)) {
-      fprintf(stderr, "p2pgrid wallet balance: %s\n", d.msg);
-      goto out;
-    }
-    if (o.money_spec) {
-      char cur[PG_MONEY_FMT_MAX];
-      (void)pg_money_format(&o.money, (int64_t)b, cur, sizeof cur);
-      printf("%s (%llu i)\n", cur, (unsigned long long)b);
-    } else {
-      printf("%llu\n", (unsigned long long)b);
-    }
-  } else if (!strcmp(o.action, "history")) {
-    history_ctx h = {hrp, o.money_spec ? &o.money : NULL, 0};
-    if (pg_wallet_history(w, print_output, &h, &d)) {
-      fprintf(stderr, "p2pgrid wallet history: %s\n", d.msg);
-      goto out;
-    }
-    if (h.n == 0) printf("no outputs on this wallet's addresses\n");
-  } else if (!strcmp(o.action, "sweep")) {
-    uint8_t to[32], mid[32], tid[32], fin[32];
-    char mhex[65], thex[65];
-    size_t swept = 0;
-    if (o.npay && parse_address(o.to[0], hrp, to)) {
-      status = PG_EXIT_USAGE;
-      goto out;
-    }
-    if (journal_open("sweep", &o, w, &jn)) goto out;
-    int rc =
-        pg_wallet_sweep(w, o.npay ? to : NULL, (size_t)o.max_inputs, NULL, mid, tid, &swept, &d);
-    if (rc == PG_ERR_NOT_FOUND) {
-      printf("%s\n", d.msg);
-      status = PG_EXIT_OK;
-      goto out;
-    }
-    if (rc) {
-      fprintf(stderr, "p2pgrid wallet sweep: %s\n", d.msg);
-      goto out;
-    }
-    pg_hex_encode(mid, 32, mhex);
-    pg_hex_encode(tid, 32, thex);
-    printf("swept %zu outputs\ntransaction %s\nmessage     %s\n", swept, thex, mhex);
-    fflush(stdout);
-    if (journal_add("sweep", &jn, w, mid)) goto out;
-    journal_close(&jn);
-    if (!o.no_wait) {
-      pg_wallet_follow_opts fo = {.timeout_ms = o.timeout_s * 1000};
-      if (pg_wallet_follow(w, mid, &fo, fin, &d)) {
-        fprintf(stderr, "p2pgrid wallet sweep: %s\n", d.msg);
-        goto out;
-      }
-      pg_hex_encode(fin, 32, mhex);
-      printf("confirmed   %s\n", mhex);
-    }
-  } else {
-    pg_wallet_output outs[MAX_PAY];
-    for (size_t i = 0; i < o.npay; i++) {
-      if (parse_address(o.to[i], hrp, outs[i].address)) {
-        status = PG_EXIT_USAGE;
-        goto out;
-      }
-      outs[i].amount = o.amount[i];
-      outs[i].dust_allowance = o.dust_allowance;
-    }
-    pg_wallet_send_opts so = {0};
-    if (o.reference) {
-      so.index = (const uint8_t *)o.reference;
-      so.index_len = strlen(o.reference);
-      so.data = (const uint8_t *)o.data;
-      so.data_len = o.data ? strlen(o.data) : 0;
-    }
-    uint8_t mid[32], tid[32], fin[32];
-    char mhex[65], thex[65];
-    if (journal_open("send", &o, w, &jn)) goto out;
-    if (pg_wallet_send(w, outs, o.npay, &so, mid, tid, &d)) {
-      fprintf(stderr, "p2pgrid wallet send: %s\n", d.msg);
-      goto out;
-    }
-    pg_hex_encode(mid, 32, mhex);
-    pg_hex_encode(tid, 32, thex);
-    printf("transaction %s\nmessage     %s\n", thex, mhex);
-    fflush(stdout);
-    if (journal_add("send", &jn, w, mid)) goto out;
-    journal_close(&jn);
-    if (!o.no_wait) {
-      pg_wallet_follow_opts fo = {.timeout_ms = o.timeout_s * 1000};
-      int rc = pg_wallet_follow(w, mid, &fo, fin, &d);
-      if (rc) {
-        fprintf(stderr, "p2pgrid wallet send: %s\n", d.msg);
-        goto out;
-      }
-      pg_hex_encode(fin, 32, mhex);
-      printf("confirmed   %s\n", mhex);
-    }
-  }
-  status = PG_EXIT_OK;
+  wctx x = {.o = &o, .w = w, .hrp = hrp, .jn = &jn};
+  status = actions[k].run(&x);
 out:
   journal_close(&jn);
   sodium_memzero(seed, sizeof seed);

@@ -117,4 +117,12 @@ void pg_market_match(pg_market_ws *ws, const pg_market_slot *s, bool pay_as_bid,
 PG_NODISCARD int pg_market_share_settle(pg_market_ws *ws, const pg_market_slot *s,
                                         pg_market_result *r, pg_diag *d);
 
+/* An amount (pg_money_parse_amount) of at most max under [sec] key: *out
+ * and *has (may be NULL) set when present; untouched when missing; the
+ * getter's "file:line: [sec] key: 'v' is not an amount ..." otherwise
+ * (market_config.c; also the [tariff] amounts). */
+typedef struct pg_config pg_config;
+PG_NODISCARD int pg_market_cfg_amount(pg_config *c, const char *sec, const char *key, uint64_t max,
+                                      bool *has, uint64_t *out, pg_diag *d);
+
 #endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "market_int.h"
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/market/market.h"
 #include "p2pgrid/base/money.h"
@@ -9,20 +10,7 @@
 
 static int get_amount(pg_config *c, const char *sec, const char *key, uint64_t max,
                       uint64_t *out, pg_diag *d) {
-  const char *v = NULL;
-  int rc = pg_config_get_str(c, sec, key, NULL, &v, d);
-  if (rc || !v) return rc;
-  uint64_t a = 0;
-  if (pg_money_parse_amount(v, &a) == PG_OK && a <= max) {
-    *out = a;
-    return PG_OK;
-  }
-  char what[160];
-  snprintf(what, sizeof what,
-           "an amount of at most %llu base units (digits with an optional unit i, Ki, Mi, Gi, "
-           "e.g. 5Mi)",
-           (unsigned long long)max);
-  return pg_config_bad_value(c, sec, key, what, d);
+  return pg_market_cfg_amount(c, sec, key, max, NULL, out, d);
 }
 
 int pg_tariff_from_config(pg_config *c, const char *section, pg_tariff *out, pg_diag *d) {

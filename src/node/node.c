@@ -153,30 +153,24 @@ int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
   if (c->tx_confirm) {
     tc.tx_confirm = c->tx_confirm;
     tc.tx_confirm_ctx = c->tx_confirm_ctx;
-  } else {
-    /* the node's own ledger: the confirmation hook must be known to the
-     * Tangle when it opens, and the ledger attached before any milestone
-     * (the coordinator starts below, after the attach) */
-    pg_ledger_config lc = {.dust_protection = c->dust_protection,
-                           .genesis_count = c->genesis_count,
-                           .genesis = c->genesis};
-    if ((rc = pg_ledger_new(&lc, &n->ledger))) {
-      rc = pg_fail(d, rc, "cannot create the ledger: %s", pg_strerror(rc));
-      goto fail;
-    }
-    tc.tx_confirm = pg_ledger_apply;
-    tc.tx_confirm_ctx = n->ledger;
   }
   if (c->mqtt.host) {
     if ((rc = pg_node_mqtt_new(&c->mqtt, c->mqtt_queue, c->bech32_hrp, &n->mqtt, d))) goto fail;
     tc.on_event = pg_node_mqtt_event;
     tc.on_event_ctx = n->mqtt;
   }
-  if ((rc = pg_tangle_open(&tc, &n->tangle, d))) goto fail;
+  if (c->tx_confirm) {
+    rc = pg_tangle_open(&tc, &n->tangle, d);
+  } else {
+    /* the node's own ledger, attached before any milestone (the
+     * coordinator starts below) */
+    pg_ledger_config lc = {.dust_protection = c->dust_protection,
+                           .genesis_count = c->genesis_count,
+                           .genesis = c->genesis};
+    rc = pg_ledger_open_tangle(&lc, &tc, &n->ledger, &n->tangle, d);
+  }
+  if (rc) goto fail;
   if (n->ledger) {
-    if ((rc = pg_ledger_attach(n->ledger, pg_tangle_db(n->tangle), pg_tangle_db_path(n->tangle),
-                               d)))
-      goto fail;
     uint64_t supply = 0;
     if (pg_ledger_supply(n->ledger, &supply) == PG_OK)
       pg_log_info("ledger",

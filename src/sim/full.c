@@ -332,10 +332,6 @@ static int open_world(full *f, pg_diag *d) {
     memcpy(g[1 + i].address, f->addr[1 + np + i], 32);
   }
   pg_ledger_config lc = {.dust_protection = true, .genesis_count = 1 + nh, .genesis = g};
-  if ((rc = pg_ledger_new(&lc, &f->l))) {
-    free(g);
-    return pg_fail(d, rc, "ledger: out of memory");
-  }
   /* the coordinator key, from the scenario seed */
   uint8_t kseed[32], pk[32];
   derive_seed(s->seed, "coordinator", kseed);
@@ -350,10 +346,7 @@ static int open_world(full *f, pg_diag *d) {
   tc.ms_keys_count = 1;
   tc.ms_threshold = 1;
   memcpy(tc.ms_public_keys[0], pk, 32);
-  tc.tx_confirm = pg_ledger_apply;
-  tc.tx_confirm_ctx = f->l;
-  rc = pg_tangle_open(&tc, &f->t, d);
-  if (!rc) rc = pg_ledger_attach(f->l, pg_tangle_db(f->t), pg_tangle_db_path(f->t), d);
+  rc = pg_ledger_open_tangle(&lc, &tc, &f->l, &f->t, d);
   free(g);
   if (rc) return rc;
   if ((rc = pg_client_local_new(f->t, f->l, &f->c, d))) return rc;

@@ -10,6 +10,7 @@
 #include "p2pgrid/base/money.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/meter/meter_profile.h"
+#include "p2pgrid/market/market_config.h"
 #include "p2pgrid/sim/sim.h"
 
 uint64_t pg_sim_splitmix64(uint64_t *state) {
@@ -94,40 +95,13 @@ static int get_double(pg_config *c, const char *sec, const char *key, double def
 }
 
 /* An amount in base units: "300000000", "300Mi", "0.25Mi", "5Ki", "1Gi", "7i"
- * (exact: pg_money_parse_amount). */
-static int parse_amount(const char *v, uint64_t *out) {
-  return pg_money_parse_amount(v, out) == PG_OK ? 0 : -1;
-}
-
+ * (exact: pg_money_parse_amount), parsed as the market's prices are
+ * (market_config.h); def when missing. */
 static int get_amount(pg_config *c, const char *sec, const char *key, uint64_t def, uint64_t max,
-                      uint64_t *out, bool *present, pg_diag *d) {
-  const char *v = NULL;
-  int rc = pg_config_get_str(c, sec, key, NULL, &v, d);
-  if (rc) return rc;
-  if (present) *present = v != NULL;
-  if (!v) {
-    *out = def;
-    return PG_OK;
-  }
-  uint64_t x = 0;
-  if (parse_amount(v, &x) != 0 || x > max) {
-    char what[200];
-    snprintf(what, sizeof what,
-             "'%s' is not an amount of at most %llu base units (digits with an optional unit i, "
-             "Ki, Mi, Gi, e.g. 300Mi)",
-             v, (unsigned long long)max);
-    return bad_value(c, sec, key, what, d);
-  }
-  *out = x;
-  return PG_OK;
-}
-
-/* Renamed keys (pg_config_alias): the getter of the name that is set. */
-static int get_amount_alias(pg_config *c, const char *sec, const char *key, const char *alias,
-                            uint64_t def, uint64_t max, uint64_t *out, pg_diag *d) {
-  const char *k = key;
-  int rc = pg_config_alias(c, sec, key, alias, &k, d);
-  return rc ? rc : get_amount(c, sec, k, def, max, out, NULL, d);
+                      uint64_t *out, pg_diag *d) {
+  bool has = false;
+  *out = def;
+  return pg_market_config_price(c, sec, key, NULL, max, false, &has, out, d);
 }
 
 static int get_double_alias(pg_config *c, const char *sec, const char *key, const char *alias,
@@ -249,23 +223,6 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem) {
 
 /* ---- sharing keys (market.h SHARING MECHANISMS) ---- */
 
-/* [market] community_price and group_rules. */
-static int read_market_sharing(pg_config *c, pg_scenario *s, pg_diag *d) {
-  uint64_t def = pg_market_default_community_price(s->import_price, s->export_price);
-  int rc = get_amount(c, "market", "community_price", def, (uint64_t)PG_MARKET_MAX_PRICE,
-                      &s->community_price, NULL, d);
-  if (rc) return rc;
-  pg_config_list l = {0};
-  if ((rc = pg_config_get_list(c, "market", "group_rules", NULL, PG_SHARE_MAX_GROUP + 1, &l, d)))
-    return rc;
-  for (size_t g = 0; g < l.n && !rc; g++)
-    if (pg_market_share_rule_parse(l.items[g], &s->group_rules[g], NULL))
-      rc = bad_value(c, "market", "group_rules", "expected a list of static or dynamic", d);
-  s->n_group_rules = l.n;
-  pg_config_list_free(&l);
-  return rc;
-}
-
 /* key, group and participation of one explicit household section. */
 static int read_member(pg_config *c, pg_sim_household *h, pg_diag *d) {
   const char *v;
@@ -364,28 +321,23 @@ static int read_scenario(pg_config *c, pg_scenario *s, pg_diag *d) {
 
 /* [market], [tariff], [money], [resource]. */
 static int read_market(pg_config *c, pg_scenario *s, pg_diag *d) {
-  const char *v = NULL;
-  int rc;
-  if ((rc = pg_config_get_str(c, "market", "mechanism", "pay-as-clear", &v, d))) return rc;
-  if (pg_market_mech_parse(v, &s->mech, NULL) != PG_OK)
-    return bad_value(c, "market", "mechanism",
-                     "expected fixed, pay-as-clear, pay-as-bid, mmr, sdr, static-key, dynamic-key "
-                     "or hierarchical",
-                     d);
-  if ((rc = get_amount(c, "market", "import_price", 300000000, MP, &s->import_price, NULL, d)) ||
-      (rc = get_amount(c, "market", "export_price", 80000000, MP, &s->export_price, NULL, d)) ||
-      (rc = get_amount_alias(c, "market", "fee_per_unit", "fee_per_kwh", 0, MP, &s->fee_per_kwh,
-                             d)) ||
-      (rc = get_amount(c, "market", "fixed_buy_price", 0, MP, &s->fixed_buy_price, NULL, d)) ||
-      (rc = get_amount(c, "market", "fixed_sell_price", 0, MP, &s->fixed_sell_price, NULL, d)) ||
-      (rc = get_amount(c, "market", "payout_min", 0, UINT64_MAX / 4, &s->payout_min, NULL, d)) ||
-      (rc = pg_config_get_u64(c, "market", "fee_bp", 0, 0, 10000, &s->fee_bp, d)))
-    return rc;
-  if (s->export_price > s->import_price)
-    return bad_value(c, "market", "export_price", "must not exceed import_price", d);
-  if (!s->fixed_buy_price) s->fixed_buy_price = s->import_price;
-  if (!s->fixed_sell_price) s->fixed_sell_price = s->export_price;
-  if ((rc = read_market_sharing(c, s, d))) return rc;
+  /* the keys and rules the grid daemon's [grid] has (market_config.h) */
+  static const pg_market_config_defaults def = {.import_price = 300000000,
+                                                .export_price = 80000000};
+  pg_market_config m;
+  int rc = pg_market_config_read(c, "market", &def, &m, d);
+  if (rc) return rc;
+  s->mech = m.mech;
+  s->import_price = m.import_price;
+  s->export_price = m.export_price;
+  s->fee_per_kwh = m.fee_per_kwh;
+  s->fee_bp = m.fee_bp;
+  s->fixed_buy_price = m.fixed_buy_price;
+  s->fixed_sell_price = m.fixed_sell_price;
+  s->payout_min = m.payout_min;
+  s->community_price = m.community_price;
+  memcpy(s->group_rules, m.group_rules, sizeof s->group_rules);
+  s->n_group_rules = m.n_group_rules;
   if ((rc = pg_tariff_from_config(c, "tariff", &s->tariff, d))) return rc;
   /* [money]: how people read amounts (display only) */
   if ((rc = pg_money_from_config(c, "money", &s->money, d))) return rc;
@@ -410,8 +362,8 @@ static int read_gen_prod(pg_config *c, gen_prod *g, pg_diag *d) {
       (rc = get_double(c, "producers", "wind_kw_max", 20, 0.1, 100000, &g->wkw_max, d)) ||
       (rc = get_double(c, "producers", "wind_speed", 6, 0.5, 30, &g->wspeed, d)) ||
       (rc = get_double(c, "producers", "ask_share", 0.5, 0, 1, &g->ask_share, d)) ||
-      (rc = get_amount(c, "producers", "ask_min", 90000000, MP, &g->ask_min, NULL, d)) ||
-      (rc = get_amount(c, "producers", "ask_max", 200000000, MP, &g->ask_max, NULL, d)))
+      (rc = get_amount(c, "producers", "ask_min", 90000000, MP, &g->ask_min, d)) ||
+      (rc = get_amount(c, "producers", "ask_max", 200000000, MP, &g->ask_max, d)))
     return rc;
   if (g->kwp_max < g->kwp_min)
     return bad_value(c, "producers", "kwp_max", "must not be below kwp_min", d);
@@ -776,8 +728,8 @@ static int gen_households(loader *L, pg_diag *d) {
                              &ak_max, &kmax, d)) ||
       (rc = get_double(c, "households", "noise", 0.3, 0, 1, &noise, d)) ||
       (rc = get_double(c, "households", "bid_share", 0.5, 0, 1, &bid_share, d)) ||
-      (rc = get_amount(c, "households", "bid_min", 150000000, MP, &bid_min, NULL, d)) ||
-      (rc = get_amount(c, "households", "bid_max", 300000000, MP, &bid_max, NULL, d)))
+      (rc = get_amount(c, "households", "bid_min", 150000000, MP, &bid_min, d)) ||
+      (rc = get_amount(c, "households", "bid_max", 300000000, MP, &bid_max, d)))
     return rc;
   if (ak_max < ak_min) {
     char what[80];
@@ -827,7 +779,8 @@ static int explicit_producers(loader *L, pg_diag *d) {
     snprintf(p->id, sizeof p->id, "%s", id);
     if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) return rc;
     snprintf(p->name, sizeof p->name, "%s", v);
-    if ((rc = get_amount(c, sec, "ask", 0, MP, &p->ask, &p->has_ask, d))) return rc;
+    if ((rc = pg_market_config_price(c, sec, "ask", NULL, MP, false, &p->has_ask, &p->ask, d)))
+      return rc;
   }
   if (s->n_producers) qsort(s->producers, s->n_producers, sizeof *s->producers, cmp_prod);
   for (size_t i = 1; i < s->n_producers; i++)
@@ -979,7 +932,8 @@ static int explicit_households(loader *L, pg_diag *d) {
     snprintf(h->section, sizeof h->section, "%s", sec);
     if ((rc = pg_config_get_str(c, sec, "name", id, &v, d))) return rc;
     snprintf(h->name, sizeof h->name, "%s", v);
-    if ((rc = get_amount(c, sec, "bid", 0, MP, &h->bid, &h->has_bid, d))) return rc;
+    if ((rc = pg_market_config_price(c, sec, "bid", NULL, MP, false, &h->has_bid, &h->bid, d)))
+      return rc;
     const char *def = default_model(&s->resource);
     if ((rc = get_kind(c, sec, def, kinds_for(&s->resource)->households, &s->resource, &v, d)))
       return rc;

@@ -78,6 +78,21 @@ PG_NODISCARD int pg_ledger_new(const pg_ledger_config *c, pg_ledger **out);
 PG_NODISCARD int pg_ledger_attach(pg_ledger *l, sqlite3 *db, const char *path, pg_diag *d);
 void pg_ledger_free(pg_ledger *l); /* NULL ok */
 
+/* The wiring of a Tangle with its own ledger, done once for the node and the
+ * simulator: creates the ledger from lc, makes it tc's confirmation hook
+ * (tc->tx_confirm = pg_ledger_apply, tc->tx_confirm_ctx = the ledger; the
+ * caller's values there are replaced), opens the Tangle and attaches the
+ * ledger to its database, so the ledger is in place before any milestone is
+ * confirmed (start a coordinator only after this). *l and *t (owned by the
+ * caller: pg_ledger_free first, then pg_tangle_close) are written on PG_OK; on
+ * failure nothing stays open and both are NULL. Errors: PG_ERR_NOMEM ("cannot
+ * create the ledger"), those of pg_tangle_open and pg_ledger_attach (a
+ * genesis other than the one the data was created with: PG_ERR_CONFIG). */
+struct pg_tangle;
+struct pg_tangle_config;
+PG_NODISCARD int pg_ledger_open_tangle(const pg_ledger_config *lc, struct pg_tangle_config *tc,
+                                       pg_ledger **l, struct pg_tangle **t, pg_diag *d);
+
 /* The white-flag hook (a pg_tx_confirm_fn; ctx is the pg_ledger). Validates
  * the transaction of m against the ledger as it stands, including outputs
  * booked earlier in the same milestone; books it when valid. Signatures that

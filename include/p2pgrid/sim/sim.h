@@ -35,7 +35,9 @@
  *              an optional unit suffix
  *              i, Ki, Mi, Gi ("300Mi", "0.25Mi"); fee_bp (0..10000);
  *              group_rules (hierarchical: "dynamic, static", the rule of
- *              group 0, 1, ...; missing groups are dynamic)
+ *              group 0, 1, ...; missing groups are dynamic). The same parser
+ *              as the grid daemon's [grid] (market_config.h: prices at most
+ *              2^30, payout_min at most 2^53 - 1)
  *   [tariff]   membership_fee (per month), capacity_price (per kW, or price unit per hour, of the
  *              month's peak), grid_fee_reduction (per kWh of community
  *              energy, reported as savings), vat ("20%"): the monthly items
