@@ -23,13 +23,13 @@
  *   already used; pg_mam_store_recover finds such leaves at the node and
  *   moves past them (saving each time) instead of signing with a one-time
  *   key a second time.
- * - Errors: 0 or a negative pg_err; the diag names the file (except where
+ * Errors: 0 or a negative pg_err; the diag names the file (except where
  *   said). Buffers that held the seed are wiped before they are freed; a
  *   channel that fails its check is wiped.
- * - Ownership: the store (and its lock) is the caller's, released with
+ * Ownership: the store (and its lock) is the caller's, released with
  *   pg_mam_store_close (NULL ok). path is copied. Channels are the caller's
  *   (wipe them with pg_mam_channel_wipe).
- * - Threads: a store is used by one thread at a time; distinct stores may
+ * Threads: a store is used by one thread at a time; distinct stores may
  *   be used from distinct threads (a second store of the same path in the
  *   same process waits for, or is refused by, the first's lock). */
 #ifndef P2PGRID_MAM_STATE_STORE_H

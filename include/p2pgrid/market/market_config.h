@@ -20,8 +20,9 @@
  * ..."), as pg_config's getters do; PG_ERR_NOMEM. *out is written only on
  * success.
  *
- * Threads: as pg_config (not thread-safe: getters mark keys as read). No
- * ownership passes: the result is plain data. */
+ * Ownership: none passes; the result is plain data.
+ *
+ * Threads: as pg_config (not thread-safe: getters mark keys as read). */
 #ifndef P2PGRID_MARKET_MARKET_CONFIG_H
 #define P2PGRID_MARKET_MARKET_CONFIG_H
 
