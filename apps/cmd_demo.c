@@ -62,10 +62,12 @@ int pg_cmd_demo(int argc, char **argv) {
   bool quiet = false;
   int ch;
   pg_diag d = {{0}};
+  pg_app_opts os = {.cmd = "demo", .longopts = opts};
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":s:o:ql:h", opts, NULL)) != -1) {
+  while ((ch = pg_app_getopt(&os, argc, argv, ":s:o:ql:h")) != -1) {
     switch (ch) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 's': scenario = optarg; break;
     case 'o': out = optarg; break;
     case 'T': state = optarg; break;

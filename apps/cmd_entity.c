@@ -32,6 +32,10 @@
 
 typedef enum role { R_SOURCE, R_PRODUCER, R_CONSUMER, R_GRID } role;
 static const char *role_names[] = {"source", "producer", "consumer", "grid"};
+/* an example config of each role (the --help and error messages name it) */
+static const char *role_examples[] = {"examples/grid/source-solar.ini",
+                                      "examples/grid/producer-1.ini",
+                                      "examples/grid/consumer-1.ini", "examples/grid/grid.ini"};
 
 static void usage_common(FILE *f, role r) {
   const char *n = role_names[r];
@@ -69,7 +73,7 @@ static void usage_common(FILE *f, role r) {
   }
   fprintf(f,
           "\noptions:\n"
-          "  -c, --config FILE        INI settings (see examples/%s.ini); required\n"
+          "  -c, --config FILE        INI settings (see %s); required\n"
           "  -s, --set SECTION.KEY=VALUE\n"
           "                           override a setting (repeatable)\n"
           "  -l, --log-level LEVEL    error, warn, info or debug\n"
@@ -91,7 +95,7 @@ static void usage_common(FILE *f, role r) {
           "  [money] currency (i), units_per_currency (1; with i, Ki, Mi, Gi: 1Gi),\n"
           "     decimals (0..9; 0): how people read amounts in the status and dashboard\n"
           "  [site] tz (UTC; Europe/Berlin or +HH:MM): the zone of times people read\n",
-          n, n, n);
+          role_examples[r], n, n);
   fprintf(f, "  [mqtt] host, port (1883), client_id, qos (1), tls_ca, tls_cert, tls_key: the\n"
              "     broker of the node's events; then a confirmed milestone%s makes the\n"
              "     next step run at once instead of at the next tick (off unless host is set)\n",
@@ -559,17 +563,19 @@ int pg_cmd_entity(int argc, char **argv) {
   size_t n_share = 0;
   int sigfd = -1;
   daemon_t dm = {.r = r};
-  pg_dirlock *dirlock = NULL;
+  pg_app_data_dir dirlock = {0};
   pg_app_tls tls;
   memset(&tls, 0, sizeof tls);
   char *bearer = NULL;
   uint8_t seed[64];
   size_t seed_len = 0;
   pg_diag d = {{0}};
+  pg_app_opts os = {.cmd = cmd, .longopts = opts, .repeatable = (const int[]){'s', 0}};
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":c:s:l:F:h", opts, NULL)) != -1) {
+  while ((ch = pg_app_getopt(&os, argc, argv, ":c:s:l:F:h")) != -1) {
     switch (ch) {
+    case PG_APP_OPT_BAD: goto out;
     case 'c': config_path = optarg; break;
     case 'l': level = optarg; break;
     case 'F': format = optarg; break;
@@ -604,7 +610,7 @@ int pg_cmd_entity(int argc, char **argv) {
     goto out;
   }
   if (!config_path) {
-    fprintf(stderr, "p2pgrid %s: --config FILE is required (see examples/%s.ini)\n", cmd, sec);
+    fprintf(stderr, "p2pgrid %s: --config FILE is required (see %s)\n", cmd, role_examples[r]);
     goto out;
   }
   /* blocked before any thread starts (MQTT meter, events), so that only
@@ -662,7 +668,7 @@ int pg_cmd_entity(int argc, char **argv) {
     snprintf(dd, sizeof dd, "./data/%s", id);
     data_dir = dd;
   }
-  if ((status = pg_app_lock_data_dir(cmd, data_dir, &dirlock)) != PG_EXIT_OK ||
+  if ((status = pg_app_data_dir_take(cmd, data_dir, &dirlock)) != PG_EXIT_OK ||
       (status = pg_app_tls_load(cmd, cfg, &tls)) != PG_EXIT_OK ||
       (status = pg_app_tls_check_member(cmd, &tls, id, role_of(r))) != PG_EXIT_OK)
     goto out;
@@ -752,6 +758,7 @@ int pg_cmd_entity(int argc, char **argv) {
     goto out;
   }
 
+  pg_app_data_dir_keep(&dirlock); /* opened: its data stays */
   signal(SIGPIPE, SIG_IGN);
   if (events) sigfd = signalfd(-1, &stop_sigs, SFD_CLOEXEC);
   bool watching = false;
@@ -827,6 +834,6 @@ out:
   pg_config_free(cfg);
   pg_app_overrides_free(&ov);
   sodium_memzero(seed, sizeof seed);
-  pg_dirlock_release(dirlock);
+  pg_app_data_dir_release(&dirlock); /* a failed start leaves no data dir it made */
   return status;
 }

@@ -664,6 +664,10 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   /* warm-up slot: registrations and channels (a few rounds, whatever ticks is) */
   for (size_t i = 1; !rc && i <= 4; i++) rc = round_at(&f, s->start_ms - slot_ms + i * slot_ms / 4, d);
   for (size_t idx = 0; !rc && idx < s->slots; idx++) {
+    if (pg_sim_stopped(o)) {
+      rc = pg_fail(d, PG_ERR_CANCELLED, "interrupted");
+      break;
+    }
     uint64_t k = k0 + idx, start = k * slot_ms;
     for (size_t i = 1; !rc && i <= ticks; i++) rc = round_at(&f, start + i * slot_ms / ticks, d);
     bool done = false;
