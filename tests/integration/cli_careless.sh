@@ -134,5 +134,35 @@ expect 2 "duration" "70m" "15m" "whole number of slots" -- \
   "$bin" sim "$demo" --market-only --set scenario.duration=70m -o frac
 absent frac "sim with a fractional duration"
 
+# ---- --set ledger.genesis_file=F replaces the file's genesis = ... ----
+# (examples/node.ini: 1 output of 1000000000 on the test seed's address)
+printf '# one output\n%s 5000000\n' "$(printf '11%.0s' $(seq 32))" >genesis.txt
+"$bin" node -c "$nodeini" -d gen-node -p 0 -l info --set "ledger.genesis_file=$tmp/genesis.txt" \
+  >/dev/null 2>node.log &
+node_pid=$!
+for _ in $(seq 200); do
+  grep -q "genesis outputs" node.log && break
+  kill -0 "$node_pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -TERM "$node_pid" 2>/dev/null
+wait "$node_pid"
+grep -q "ledger: 1 genesis outputs, 5000000 base units" node.log ||
+  bad "--set ledger.genesis_file did not replace the genesis of node.ini: $(grep -m1 genesis node.log)"
+echo "ok: --set ledger.genesis_file replaces: $(grep -o 'ledger: .*base units' node.log)"
+"$bin" node -c "$nodeini" -d gen-node2 -p 0 -l info --set "ledger.genesis=$(printf '22%.0s' $(seq 32)):7000000" \
+  >/dev/null 2>node.log &
+node_pid=$!
+for _ in $(seq 200); do
+  grep -q "genesis outputs" node.log && break
+  kill -0 "$node_pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -TERM "$node_pid" 2>/dev/null
+wait "$node_pid"
+grep -q "ledger: 1 genesis outputs, 7000000 base units" node.log ||
+  bad "--set ledger.genesis did not replace the genesis of node.ini: $(grep -m1 genesis node.log)"
+echo "ok: --set ledger.genesis replaces: $(grep -o 'ledger: .*base units' node.log)"
+
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
