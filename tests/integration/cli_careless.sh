@@ -25,7 +25,7 @@ expect() {
   while [ "$1" != -- ]; do subs+=("$1"); shift; done
   shift
   local rc=0
-  timeout 20 "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+  timeout 20 "$@" >"$tmp/.stdout" 2>"$tmp/err" </dev/null || rc=$?
   local what="p2pgrid ${*:2}"
   [ "$rc" = "$want" ] || bad "$what: exit status $rc, expected $want; stderr: $(head -c 600 "$tmp/err")"
   for s in "${subs[@]}"; do
@@ -140,7 +140,7 @@ printf '# one output\n%s 5000000\n' "$(printf '11%.0s' $(seq 32))" >genesis.txt
 "$bin" node -c "$nodeini" -d gen-node -p 0 -l info --set "ledger.genesis_file=$tmp/genesis.txt" \
   >/dev/null 2>node.log &
 node_pid=$!
-for _ in $(seq 200); do
+for _ in $(seq 600); do
   grep -q "genesis outputs" node.log && break
   kill -0 "$node_pid" 2>/dev/null || break
   sleep 0.1
@@ -153,7 +153,7 @@ echo "ok: --set ledger.genesis_file replaces: $(grep -o 'ledger: .*base units' n
 "$bin" node -c "$nodeini" -d gen-node2 -p 0 -l info --set "ledger.genesis=$(printf '22%.0s' $(seq 32)):7000000" \
   >/dev/null 2>node.log &
 node_pid=$!
-for _ in $(seq 200); do
+for _ in $(seq 600); do
   grep -q "genesis outputs" node.log && break
   kill -0 "$node_pid" 2>/dev/null || break
   sleep 0.1
