@@ -6,6 +6,7 @@
 #ifndef P2PGRID_APP_H
 #define P2PGRID_APP_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,17 +73,26 @@ void pg_cmd_audit_keys_usage(FILE *f, const char *role);
 /* ---- shared helpers (app_util.c) ---- */
 
 
-/* "section.key=value" overrides from --set and option shortcuts. */
+/* "section.key=value" overrides from --set and option shortcuts, each with
+ * the words the user typed ("--set api.port=1", "--port 1") that errors name. */
 typedef struct pg_app_overrides {
   char **items;
+  char **labels;
   size_t n;
 } pg_app_overrides;
-/* Adds "section_key=value", or section_key as is when value is "" and it
- * holds '=' already. -1 when out of memory. */
+/* Adds a --set argument: section_key "section.key=value" as typed and value
+ * "", or section_key "section.key" and its value. -1 when out of memory. */
 int pg_app_override_add(pg_app_overrides *o, const char *section_key, const char *value);
+/* Adds an option shortcut for a setting: option "--port", section_key
+ * "api.port", value "1" (labelled "--port 1"). -1 when out of memory. */
+int pg_app_override_opt(pg_app_overrides *o, const char *option, const char *section_key,
+                        const char *value);
 void pg_app_overrides_free(pg_app_overrides *o);
 /* Loads path (may be NULL) and applies the overrides; prints the error
- * ("p2pgrid CMD: file:line: ...") and returns an exit status otherwise. */
+ * ("p2pgrid CMD: file:line: ...", "p2pgrid CMD: --set a.b=x: ...") and
+ * returns an exit status otherwise. An override that is not
+ * SECTION.KEY=VALUE, and two overrides of one setting ("--port 1" and
+ * "--set api.port=2"), are refused naming both (PG_EXIT_USAGE). */
 int pg_app_config_load(const char *cmd, const char *path, const pg_app_overrides *ov,
                        pg_config **out);
 /* --money SPEC of the CLI tables: "CURRENCY:UNITS_PER_CURRENCY:DECIMALS"
@@ -106,12 +116,53 @@ int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemoni
  * PG_EXIT_OK, or PG_EXIT_FAIL after printing "p2pgrid CMD: data dir DIR in
  * use by pid N" (or the I/O problem). */
 int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock);
+/* A daemon's data directory while it starts: locked like
+ * pg_app_lock_data_dir, remembering what the lock created (the directory
+ * and its missing parents, or only DIR/LOCK), so that a start that fails
+ * leaves nothing behind. */
+typedef struct pg_app_data_dir {
+  pg_dirlock *lock;
+  char *made;      /* the topmost directory created by the take, or NULL */
+  char *lock_file; /* DIR/LOCK when the take created it in an existing DIR, or NULL */
+} pg_app_data_dir;
+int pg_app_data_dir_take(const char *cmd, const char *dir, pg_app_data_dir *dd);
+/* The daemon started: what it made stays. */
+void pg_app_data_dir_keep(pg_app_data_dir *dd);
+/* Releases the lock; before, unless kept, removes what the take made (with
+ * whatever the failed start wrote into a directory it made). */
+void pg_app_data_dir_release(pg_app_data_dir *dd);
+
 /* The log format: opt (--log-format; NULL = none) or else [sec] log_format
  * ("text" or "json", p2pgrid/base/log.h). PG_EXIT_OK, or PG_EXIT_USAGE after
  * printing "p2pgrid CMD: ..." for an unknown format. */
 int pg_app_log_format(const char *cmd, pg_config *cfg, const char *sec, const char *opt);
 /* url without "user:password@" (for logs: never a secret); cut to cap. */
 void pg_app_url_public(const char *url, char *out, size_t cap);
+
+/* ---- options (opts.c): each option once, pairs that exclude each other ----
+ * Use pg_app_getopt instead of getopt_long: it returns PG_APP_OPT_BAD after
+ * printing "p2pgrid CMD: --port given twice ('0' and '1'); give it once" for
+ * a second use of an option that is not in repeatable. */
+#define PG_APP_OPT_BAD (-2)
+#define PG_APP_OPTS_MAX 64
+typedef struct pg_app_opts {
+  const char *cmd;               /* "sim", "wallet" (messages) */
+  const struct option *longopts; /* the getopt_long table (names for messages) */
+  const int *repeatable;         /* option values that may repeat, 0-terminated; NULL = none */
+  size_t n;
+  int ch[PG_APP_OPTS_MAX];
+  const char *val[PG_APP_OPTS_MAX]; /* optarg, NULL for a flag */
+} pg_app_opts;
+int pg_app_getopt(pg_app_opts *o, int argc, char **argv, const char *shortopts);
+/* optarg of option ch if it was given ("" for a flag), else NULL. */
+const char *pg_app_opt_given(const pg_app_opts *o, int ch);
+/* "--full and --market-only exclude each other; give one": PG_EXIT_USAGE
+ * (printed) when both a and b were given, else PG_EXIT_OK. */
+int pg_app_opt_conflict(const pg_app_opts *o, int a, int b);
+/* "--pace needs --serve": PG_EXIT_USAGE (printed) when a was given without b. */
+int pg_app_opt_needs(const pg_app_opts *o, int a, int b);
+/* "--port" (or "-p" when ch has no long name) into buf. */
+const char *pg_app_opt_name(const pg_app_opts *o, int ch, char *buf, size_t cap);
 
 /* ---- the CLI wallet's journal of pending transfers (wallet_journal.c) ----
  * A JSON file (default: the seed file's name + ".pending") listing the

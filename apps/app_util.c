@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <sodium.h>
 
 #include "app.h"
@@ -16,29 +18,78 @@
 #include "p2pgrid/base/money.h"
 #include "p2pgrid/crypto/slip10.h"
 
-int pg_app_override_add(pg_app_overrides *o, const char *section_key, const char *value) {
-  size_t len = strlen(section_key) + 1 + strlen(value) + 1;
-  char *s = malloc(len);
-  char **items = realloc(o->items, (o->n + 1) * sizeof *items);
-  if (!s || !items) {
-    free(s);
-    if (items) o->items = items;
+/* Appends item (owned) with its label (owned). */
+static int override_push(pg_app_overrides *o, char *item, char *label) {
+  char **items = item && label ? realloc(o->items, (o->n + 1) * sizeof *items) : NULL;
+  if (items) o->items = items;
+  char **labels = items ? realloc(o->labels, (o->n + 1) * sizeof *labels) : NULL;
+  if (labels) o->labels = labels;
+  if (!items || !labels) {
+    free(item);
+    free(label);
     return -1;
   }
-  o->items = items;
-  if (value[0] || !strchr(section_key, '='))
-    snprintf(s, len, "%s=%s", section_key, value);
-  else
-    snprintf(s, len, "%s", section_key); /* already "section.key=value" */
-  o->items[o->n++] = s;
+  o->items[o->n] = item;
+  o->labels[o->n++] = label;
   return 0;
 }
 
+static char *join(const char *a, const char *sep, const char *b) {
+  size_t len = strlen(a) + strlen(sep) + strlen(b) + 1;
+  char *s = malloc(len);
+  if (s) snprintf(s, len, "%s%s%s", a, sep, b);
+  return s;
+}
+
+int pg_app_override_add(pg_app_overrides *o, const char *section_key, const char *value) {
+  char *item = value[0] ? join(section_key, "=", value) : join(section_key, "", "");
+  return override_push(o, item, item ? join("--set ", "", item) : NULL);
+}
+
+int pg_app_override_opt(pg_app_overrides *o, const char *option, const char *section_key,
+                        const char *value) {
+  return override_push(o, join(section_key, "=", value), join(option, " ", value));
+}
+
 void pg_app_overrides_free(pg_app_overrides *o) {
-  for (size_t i = 0; i < o->n; i++) free(o->items[i]);
+  for (size_t i = 0; i < o->n; i++) free(o->items[i]), free(o->labels[i]);
   free(o->items);
-  o->items = NULL;
+  free(o->labels);
+  o->items = o->labels = NULL;
   o->n = 0;
+}
+
+/* The "section.key" of an override, trimmed (n chars at *k); false when it is
+ * not SECTION.KEY=VALUE. */
+static bool override_key(const char *item, const char **k, size_t *n) {
+  const char *eq = strchr(item, '=');
+  if (!eq) return false;
+  const char *a = item, *b = eq;
+  while (a < b && (*a == ' ' || *a == '\t')) a++;
+  while (b > a && (b[-1] == ' ' || b[-1] == '\t')) b--;
+  *k = a;
+  *n = (size_t)(b - a);
+  return *n > 0 && a[*n - 1] != '.';
+}
+
+/* Every override SECTION.KEY=VALUE, and no setting given twice. */
+static int overrides_check(const char *cmd, const pg_app_overrides *ov) {
+  for (size_t i = 0; ov && i < ov->n; i++) {
+    const char *ki, *kj;
+    size_t ni, nj;
+    if (!override_key(ov->items[i], &ki, &ni)) {
+      fprintf(stderr, "p2pgrid %s: %s: '%s' is not SECTION.KEY=VALUE\n", cmd, ov->labels[i],
+              ov->items[i]);
+      return PG_EXIT_USAGE;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (override_key(ov->items[j], &kj, &nj) && ni == nj && memcmp(ki, kj, ni) == 0) {
+        fprintf(stderr, "p2pgrid %s: %s and %s set the same setting %.*s; give it once\n", cmd,
+                ov->labels[j], ov->labels[i], (int)ni, ki);
+        return PG_EXIT_USAGE;
+      }
+  }
+  return PG_EXIT_OK;
 }
 
 int pg_app_config_load(const char *cmd, const char *path, const pg_app_overrides *ov,
@@ -46,6 +97,8 @@ int pg_app_config_load(const char *cmd, const char *path, const pg_app_overrides
   pg_config *cfg = NULL;
   pg_diag d = {{0}};
   *out = NULL;
+  int st = overrides_check(cmd, ov);
+  if (st != PG_EXIT_OK) return st;
   if (pg_config_new(&cfg) != PG_OK) {
     fprintf(stderr, "p2pgrid %s: out of memory\n", cmd);
     return PG_EXIT_FAIL;
@@ -56,7 +109,7 @@ int pg_app_config_load(const char *cmd, const char *path, const pg_app_overrides
     return PG_EXIT_USAGE;
   }
   for (size_t i = 0; ov && i < ov->n; i++) {
-    if (pg_config_override(cfg, ov->items[i], &d) != PG_OK) {
+    if (pg_config_override_from(cfg, ov->items[i], ov->labels[i], &d) != PG_OK) {
       fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
       pg_config_free(cfg);
       return PG_EXIT_USAGE;
@@ -74,17 +127,27 @@ int pg_app_config_unused(const char *cmd, pg_config *cfg) {
   return n ? PG_EXIT_USAGE : PG_EXIT_OK;
 }
 
-/* A BIP-39 sentence from a file: words joined by single spaces. */
-static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], size_t *len) {
-  char text[1024] = {0}, norm[1024];
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "p2pgrid %s: %s: %s\n", cmd, path, strerror(errno));
+/* A secret file (a seed, a mnemonic) of at most 4 KiB: *text malloc'd,
+ * wiped and freed by the caller (pg_free_secret). -1 (printed) otherwise:
+ * "p2pgrid CMD: FILE: is a directory", "...: No such file or directory". */
+static int read_secret(const char *cmd, const char *path, char **text) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  pg_diag d = {{0}};
+  if (pg_read_file_capped(path, 4096, &buf, &len, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     return -1;
   }
-  size_t n = fread(text, 1, sizeof text - 1, f), k = 0, words = 0;
-  fclose(f);
-  for (size_t i = 0; i < n; i++) {
+  *text = (char *)buf;
+  return 0;
+}
+
+/* A BIP-39 sentence from a file: words joined by single spaces. */
+static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], size_t *len) {
+  char *text = NULL, norm[1024];
+  if (read_secret(cmd, path, &text)) return -1;
+  size_t n = strlen(text), k = 0, words = 0;
+  for (size_t i = 0; i < n && k + 2 < sizeof norm; i++) {
     bool space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
     if (space) continue;
     if (i > 0 && k > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n' ||
@@ -93,7 +156,7 @@ static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], si
     if (k == 0 || norm[k - 1] == ' ') words++;
     norm[k++] = text[i];
   }
-  sodium_memzero(text, sizeof text);
+  pg_free_secret(text);
   if (words != 12 && words != 15 && words != 18 && words != 21 && words != 24) {
     fprintf(stderr, "p2pgrid %s: %s: a BIP-39 mnemonic has 12, 15, 18, 21 or 24 words, not %zu\n",
             cmd, path, words);
@@ -106,20 +169,31 @@ static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], si
   return 0;
 }
 
+/* What is wrong with n hex characters of a seed, never the characters (a
+ * secret): NULL when nothing. */
+static const char *seed_problem(const char *s, size_t n, char *buf, size_t cap) {
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+      snprintf(buf, cap, "character %zu is not a hex character", i + 1);
+      return buf;
+    }
+  }
+  if (n % 2) snprintf(buf, cap, "odd number of hex characters (%zu)", n);
+  else if (n < 32 || n > 128)
+    snprintf(buf, cap, "%zu bytes (%zu hex characters); a seed is 16 to 64 bytes (32 to 128 hex "
+             "characters)", n / 2, n);
+  else return NULL;
+  return buf;
+}
+
 int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemonic_file,
                      uint8_t seed[64], size_t *len) {
   if (mnemonic_file) return load_mnemonic(cmd, mnemonic_file, seed, len);
-  char text[160] = {0};
+  char *text = NULL;
   const char *src = getenv("P2PGRID_SEED");
   if (seed_file) {
-    FILE *f = fopen(seed_file, "r");
-    if (!f) {
-      fprintf(stderr, "p2pgrid %s: %s: %s\n", cmd, seed_file, strerror(errno));
-      return -1;
-    }
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
+    if (read_secret(cmd, seed_file, &text)) return -1;
     src = text;
   } else if (!src) {
     fprintf(stderr, "p2pgrid %s: no seed: give a seed file, a mnemonic file or set P2PGRID_SEED\n",
@@ -127,11 +201,13 @@ int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemoni
     return -1;
   }
   size_t n = strcspn(src, "\r\n \t");
-  int rc = pg_hex_decode(src, n, seed, 64, len);
-  sodium_memzero(text, sizeof text);
-  if (rc || *len < 16) {
-    fprintf(stderr, "p2pgrid %s: the seed%s%s must be 32 to 128 hex characters (16-64 bytes)\n",
-            cmd, seed_file ? " in " : "", seed_file ? seed_file : "");
+  char why[128];
+  const char *bad = seed_problem(src, n, why, sizeof why);
+  int rc = bad ? -1 : pg_hex_decode(src, n, seed, 64, len);
+  pg_free_secret(text);
+  if (bad || rc) {
+    fprintf(stderr, "p2pgrid %s: the seed in %s: %s\n", cmd, seed_file ? seed_file : "P2PGRID_SEED",
+            bad ? bad : "not hex");
     return -1;
   }
   return 0;
@@ -144,6 +220,58 @@ int pg_app_lock_data_dir(const char *cmd, const char *dir, pg_dirlock **lock) {
   return PG_EXIT_FAIL;
 }
 
+/* The topmost missing directory of dir ("a" for "a/b/c" when "a" is
+ * missing), malloc'd, or NULL when dir exists. */
+static char *first_missing(const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) == 0) return NULL;
+  char *p = strdup(dir);
+  if (!p) return NULL;
+  size_t n = strlen(p);
+  while (n > 1 && p[n - 1] == '/') p[--n] = '\0';
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = '\0';
+    bool missing = stat(p, &st) != 0;
+    *s = '/';
+    if (missing) {
+      *s = '\0';
+      return p;
+    }
+  }
+  return p;
+}
+
+int pg_app_data_dir_take(const char *cmd, const char *dir, pg_app_data_dir *dd) {
+  memset(dd, 0, sizeof *dd);
+  char lock_file[4200];
+  struct stat st;
+  dd->made = first_missing(dir);
+  snprintf(lock_file, sizeof lock_file, "%s/LOCK", dir);
+  if (!dd->made && stat(lock_file, &st) != 0) dd->lock_file = strdup(lock_file);
+  int status = pg_app_lock_data_dir(cmd, dir, &dd->lock);
+  if (status != PG_EXIT_OK) {
+    free(dd->made); /* not taken: a directory made by the failed take stays empty */
+    free(dd->lock_file);
+    memset(dd, 0, sizeof *dd);
+  }
+  return status;
+}
+
+void pg_app_data_dir_keep(pg_app_data_dir *dd) {
+  free(dd->made);
+  free(dd->lock_file);
+  dd->made = dd->lock_file = NULL;
+}
+
+void pg_app_data_dir_release(pg_app_data_dir *dd) {
+  if (dd->made) pg_remove_tree(dd->made);
+  else if (dd->lock_file) (void)unlink(dd->lock_file);
+  pg_app_data_dir_keep(dd);
+  pg_dirlock_release(dd->lock); /* last: nobody else started in between */
+  dd->lock = NULL;
+}
+
 int pg_app_log_format(const char *cmd, pg_config *cfg, const char *sec, const char *opt) {
   pg_diag d = {{0}};
   const char *f = NULL;
@@ -153,8 +281,10 @@ int pg_app_log_format(const char *cmd, pg_config *cfg, const char *sec, const ch
   }
   if (opt) f = opt;
   if (f && pg_log_set_format_str(f, &d) != PG_OK) {
+    char where[200];
+    pg_config_where(cfg, sec, "log_format", where, sizeof where);
     if (opt) fprintf(stderr, "p2pgrid %s: --log-format: %s\n", cmd, d.msg);
-    else fprintf(stderr, "p2pgrid %s: [%s] log_format: %s\n", cmd, sec, d.msg);
+    else fprintf(stderr, "p2pgrid %s: %s: %s\n", cmd, where, d.msg);
     return PG_EXIT_USAGE;
   }
   return PG_EXIT_OK;

@@ -38,7 +38,7 @@ void pg_cmd_audit_usage(FILE *f) {
           "  -m, --member-keys FILE  a member's keys (JSON) instead of an export\n"
           "  -n, --node URL|DIR      any node: its REST API (http://host:port), or a node's\n"
           "                          data directory read in-process, read-only (e.g. the\n"
-          "                          state/node directory of `p2pgrid sim --mode full`)\n"
+          "                          state/node directory of `p2pgrid sim --full`)\n"
           "      --ca FILE           CA certificate to verify an https:// node with\n"
           "      --member-ca FILE    the community CA (ca.crt): each member channel's binding\n"
           "                          certificate must be one of its certificates (without\n"
@@ -72,8 +72,10 @@ static int parse_args(int argc, char **argv, audit_args *a) {
   a->progress = isatty(STDERR_FILENO);
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "e:m:n:qh", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = "audit", .longopts = opts};
+  while ((c = pg_app_getopt(&os, argc, argv, "e:m:n:qh")) != -1) {
     switch (c) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 'e': a->export_file = optarg; break;
     case 'm': a->keys_file = optarg; break;
     case 'n': a->node = optarg; break;

@@ -79,7 +79,9 @@ static int parse(const char *cmd, int argc, char **argv, const char **dir, const
   int ch;
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":d:o:i:fh", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = cmd, .longopts = opts};
+  while ((ch = pg_app_getopt(&os, argc, argv, ":d:o:i:fh")) != -1) {
+    if (ch == PG_APP_OPT_BAD) return PG_EXIT_USAGE;
     if (ch == 'd') *dir = optarg;
     else if (ch == 'o' && !restore) *file = optarg;
     else if (ch == 'i' && restore) *file = optarg;
@@ -99,6 +101,8 @@ static int parse(const char *cmd, int argc, char **argv, const char **dir, const
     fprintf(stderr, "p2pgrid %s: unexpected argument '%s'\n", cmd, argv[optind]);
     return PG_EXIT_USAGE;
   }
+  if (pg_app_opt_conflict(&os, OPT_CHECK, 'd') || pg_app_opt_conflict(&os, OPT_CHECK, 'o'))
+    return PG_EXIT_USAGE;
   if (!*check && (!*dir || !*file)) {
     fprintf(stderr, "p2pgrid %s: --data-dir and %s are required\n\n", cmd, restore ? "--in" : "--out");
     usage(stderr);

@@ -168,8 +168,9 @@ static int parse_args(int argc, char **argv, copts *o) {
       {0, 0, 0, 0}};
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-    if (parse_opt(c, o)) return -1;
+  pg_app_opts os = {.cmd = "ca", .longopts = opts, .repeatable = (const int[]){'H', 0}};
+  while ((c = pg_app_getopt(&os, argc, argv, "h")) != -1)
+    if (c == PG_APP_OPT_BAD || parse_opt(c, o)) return -1;
   if (optind >= argc) {
     fprintf(stderr, "p2pgrid ca: which action? (init, issue, request, sign, revoke, list, show)\n");
     return -1;

@@ -1,6 +1,5 @@
 /* p2pgrid demo — the bundled scenario examples/scenarios/demo.ini in full
  * mode: a day of a small community grid on an in-process node and Tangle. */
-#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,17 +8,13 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "p2pgrid/base/file.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/sim/sim.h"
 
 #ifndef PG_DEMO_SCENARIO
 #define PG_DEMO_SCENARIO "examples/scenarios/demo.ini"
 #endif
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
 
 void pg_cmd_demo_usage(FILE *f) {
   fprintf(f,
@@ -62,10 +57,12 @@ int pg_cmd_demo(int argc, char **argv) {
   bool quiet = false;
   int ch;
   pg_diag d = {{0}};
+  pg_app_opts os = {.cmd = "demo", .longopts = opts};
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":s:o:ql:h", opts, NULL)) != -1) {
+  while ((ch = pg_app_getopt(&os, argc, argv, ":s:o:ql:h")) != -1) {
     switch (ch) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 's': scenario = optarg; break;
     case 'o': out = optarg; break;
     case 'T': state = optarg; break;
@@ -109,6 +106,6 @@ int pg_cmd_demo(int argc, char **argv) {
     made = true;
   }
   int st = pg_sim_main("demo", scenario, PG_SIM_FULL, out, state, quiet, NULL, -1, 0);
-  if (made) (void)nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (made) pg_remove_tree(tmp);
   return st;
 }

@@ -256,7 +256,8 @@ int pg_cmd_dso(int argc, char **argv) {
   if (action && !u) return usage_error(pg_cmd_dso_usage, "unknown action (import, show, reconcile)");
   optind = action ? 2 : 1;
   int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = "dso", .longopts = opts, .repeatable = (const int[]){O_MEMBER, 0}};
+  while ((c = pg_app_getopt(&os, argc, argv, "h")) != -1) {
     switch (c) {
     case O_DB: ra.db = optarg; break;
     case O_GAPS: allow_gaps = true; break;

@@ -33,6 +33,10 @@
 
 typedef enum role { R_SOURCE, R_PRODUCER, R_CONSUMER, R_GRID } role;
 static const char *role_names[] = {"source", "producer", "consumer", "grid"};
+/* an example config of each role (the --help and error messages name it) */
+static const char *role_examples[] = {"examples/grid/source-solar.ini",
+                                      "examples/grid/producer-1.ini",
+                                      "examples/grid/consumer-1.ini", "examples/grid/grid.ini"};
 
 /* What each daemon does (the first paragraph of its --help). */
 static const char *const usage_intro[] = {
@@ -68,7 +72,7 @@ static void usage_common(FILE *f, role r) {
   fputs(usage_intro[r], f);
   fprintf(f,
           "\noptions:\n"
-          "  -c, --config FILE        INI settings (see examples/%s.ini); required\n"
+          "  -c, --config FILE        INI settings (see %s); required\n"
           "  -s, --set SECTION.KEY=VALUE\n"
           "                           override a setting (repeatable)\n"
           "  -l, --log-level LEVEL    error, warn, info or debug\n"
@@ -90,7 +94,7 @@ static void usage_common(FILE *f, role r) {
           "  [money] currency (i), units_per_currency (1; with i, Ki, Mi, Gi: 1Gi),\n"
           "     decimals (0..9; 0): how people read amounts in the status and dashboard\n"
           "  [site] tz (UTC; Europe/Berlin or +HH:MM): the zone of times people read\n",
-          n, n, n);
+          role_examples[r], n, n);
   usage_settings(f, r);
   usage_tail(f, r);
 }
@@ -421,7 +425,7 @@ typedef struct run {
   pg_meter *meter;
   pg_events *events;
   int sigfd;
-  pg_dirlock *dirlock;
+  pg_app_data_dir dirlock;
   pg_app_tls tls;
   char *bearer;
   uint8_t seed[64];
@@ -439,10 +443,12 @@ static int parse_args(const char *cmd, role r, int argc, char **argv, entity_arg
   };
   int ch, rc = 0;
   *done = true;
+  pg_app_opts os = {.cmd = cmd, .longopts = opts, .repeatable = (const int[]){'s', 0}};
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":c:s:l:F:h", opts, NULL)) != -1) {
+  while ((ch = pg_app_getopt(&os, argc, argv, ":c:s:l:F:h")) != -1) {
     switch (ch) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 'c': a->config_path = optarg; break;
     case 'l': a->level = optarg; break;
     case 'F': a->format = optarg; break;
@@ -476,8 +482,7 @@ static int parse_args(const char *cmd, role r, int argc, char **argv, entity_arg
     return PG_EXIT_USAGE;
   }
   if (!a->config_path) {
-    fprintf(stderr, "p2pgrid %s: --config FILE is required (see examples/%s.ini)\n", cmd,
-            role_names[r]);
+    fprintf(stderr, "p2pgrid %s: --config FILE is required (see %s)\n", cmd, role_examples[r]);
     return PG_EXIT_USAGE;
   }
   *done = false;
@@ -509,7 +514,7 @@ static int prepare(run_t *R) {
   pg_entity_config *ec = &R->ec;
   pg_diag d = {{0}};
   int status;
-  if ((status = pg_app_lock_data_dir(cmd, ec->eo.data_dir, &R->dirlock)) != PG_EXIT_OK ||
+  if ((status = pg_app_data_dir_take(cmd, ec->eo.data_dir, &R->dirlock)) != PG_EXIT_OK ||
       (status = pg_app_tls_load(cmd, R->cfg, &R->tls)) != PG_EXIT_OK ||
       (status = pg_app_tls_check_member(cmd, &R->tls, ec->eo.id, role_of(R->r))) != PG_EXIT_OK)
     return status;
@@ -672,7 +677,7 @@ static void run_free(run_t *R, int status) {
   pg_client_free(R->client);
   pg_config_free(R->cfg);
   sodium_memzero(R->seed, sizeof R->seed);
-  pg_dirlock_release(R->dirlock);
+  pg_app_data_dir_release(&R->dirlock); /* a failed start leaves no data dir it made */
 }
 
 static int run_grid_enrol(const char *cmd, int argc, char **argv) {
@@ -723,6 +728,7 @@ int pg_cmd_entity(int argc, char **argv) {
   if ((status = configure(&R, &a)) != PG_EXIT_OK || (status = prepare(&R)) != PG_EXIT_OK ||
       (status = open_entity(&R)) != PG_EXIT_OK)
     goto out;
+  pg_app_data_dir_keep(&R.dirlock); /* opened: its data stays */
   signal(SIGPIPE, SIG_IGN);
   if (R.events) R.sigfd = signalfd(-1, &R.stop_sigs, SFD_CLOEXEC);
   if ((status = serve(&R)) == PG_EXIT_OK) status = loop(&R, a.once);

@@ -98,8 +98,10 @@ int pg_cmd_grid_enrol(int argc, char **argv) {
   int ch;
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":c:m:a:h", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = cmd, .longopts = opts};
+  while ((ch = pg_app_getopt(&os, argc, argv, ":c:m:a:h")) != -1) {
     switch (ch) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 'c': config = optarg; break;
     case 'm': member = optarg; break;
     case 'a': address = optarg; break;
@@ -185,8 +187,10 @@ int pg_cmd_grid_quarantine(int argc, char **argv) {
   int ch;
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = cmd, .longopts = opts};
+  while ((ch = pg_app_getopt(&os, argc, argv, ":c:h")) != -1) {
     switch (ch) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 'c': config = optarg; break;
     case 'a': all = true; break;
     case 'j': as_json = true; break;
@@ -342,8 +346,10 @@ static int audit_options(const char *cmd, int argc, char **argv, audit_args *a,
   int ch;
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":c:d:o:fh", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = cmd, .longopts = opts};
+  while ((ch = pg_app_getopt(&os, argc, argv, ":c:d:o:fh")) != -1) {
     switch (ch) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 'c': a->config = optarg; break;
     case 'd': a->data_dir = optarg; break;
     case 'o': a->out = optarg; break;

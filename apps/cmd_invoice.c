@@ -72,8 +72,11 @@ static int parse_args(int argc, char **argv, args *a) {
       {NULL, 0, NULL, 0}};
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "m:s:g:c:o:qh", longs, NULL)) != -1) {
+  pg_app_opts os = {.cmd = "invoice", .longopts = longs,
+                    .repeatable = (const int[]){OPT_SET, 0}};
+  while ((c = pg_app_getopt(&os, argc, argv, "m:s:g:c:o:qh")) != -1) {
     switch (c) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 'g': a->grid_db = optarg; break;
     case 'm': a->month = optarg; break;
     case 's': a->sim_out = optarg; break;

@@ -321,8 +321,10 @@ static int parse_publish(int argc, char **argv, publish_opts *o, bool *done) {
   *done = true;
   opterr = 0;
   optind = 1;
-  while ((opt = getopt_long(argc, argv, ":n:s:m:k:S:tg:h", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = "mam publish", .longopts = opts};
+  while ((opt = pg_app_getopt(&os, argc, argv, ":n:s:m:k:S:tg:h")) != -1) {
     switch (opt) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 'n': o->node = optarg; break;
     case 's': o->path = optarg; break;
     case 'm':
@@ -332,7 +334,8 @@ static int parse_publish(int argc, char **argv, publish_opts *o, bool *done) {
     case 'k': o->side_key = optarg; break;
     case 'S':
       if (strlen(optarg) != 1 || optarg[0] < '1' || optarg[0] > '3') {
-        fprintf(stderr, "p2pgrid mam publish: bad security '%.20s': use 1, 2 or 3\n", optarg);
+        fprintf(stderr, "p2pgrid mam publish: --security: bad security '%.20s': use 1, 2 or 3\n",
+                optarg);
         return PG_EXIT_USAGE;
       }
       o->security = optarg[0] - '0';
@@ -683,8 +686,10 @@ static int parse_read(int argc, char **argv, read_opts *o, bool *done) {
   *done = true;
   opterr = 0;
   optind = 1;
-  while ((opt = getopt_long(argc, argv, ":n:r:m:k:fi:l:tjL:h", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = "mam read", .longopts = opts};
+  while ((opt = pg_app_getopt(&os, argc, argv, ":n:r:m:k:fi:l:tjL:h")) != -1) {
     switch (opt) {
+    case PG_APP_OPT_BAD: return PG_EXIT_USAGE;
     case 'n': o->node = optarg; break;
     case 'r': root = optarg; break;
     case 'm':

@@ -220,7 +220,8 @@ int pg_cmd_market(int argc, char **argv) {
   bool json = false;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = "market", .longopts = opts};
+  while ((c = pg_app_getopt(&os, argc, argv, "h")) != -1) {
     switch (c) {
     case O_MECH: mech_s = optarg; break;
     case O_INPUT: input = optarg; break;

@@ -82,6 +82,10 @@ void pg_cmd_node_usage(FILE *f) {
           "DATA_DIR/LOCK (with its pid) while it runs; a second node on the same\n"
           "directory stops at once with 'data dir DIR in use by pid N' (status 1).\n"
           "The kernel drops the lock when the node exits, also after kill -9.\n"
+          "A start refused (a bad option or setting, a port in use) leaves no data\n"
+          "directory, LOCK or key file behind that it created.\n"
+          "An option given twice, or an option and a --set of the same setting, is\n"
+          "refused naming both.\n"
           "The node keeps a UTXO ledger; its genesis comes from [ledger] genesis or\n"
           "genesis_file and must stay the same for a data directory.\n"
           "Under systemd (unit p2pgrid-node.service, Type=notify): READY=1 once the API\n"
@@ -93,21 +97,24 @@ void pg_cmd_node_usage(FILE *f) {
 
 /* The settings of a node: the log level first (so key generation etc. log
  * at it), then the data directory locked before anything in it is opened or
- * created (the config load may generate the coordinator key there; an empty
+ * created (the config load may generate the coordinator key there; a failed
+ * start removes what the take created, pg_app_data_dir_release; an empty
  * data_dir is left to the config load to report), then the config. */
-static int node_settings(pg_config *cfg, pg_node_config *nc, pg_dirlock **lock) {
+static int node_settings(pg_config *cfg, pg_node_config *nc, pg_app_data_dir *dd) {
   pg_diag d = {{0}};
   const char *lvl = NULL, *dir = NULL;
   if (pg_config_get_str(cfg, "node", "log_level", NULL, &lvl, &d) == PG_OK && lvl &&
       pg_log_set_level_str(lvl, &d) != PG_OK) {
-    fprintf(stderr, "p2pgrid node: [node] log_level: %s\n", d.msg);
+    char where[200];
+    pg_config_where(cfg, "node", "log_level", where, sizeof where);
+    fprintf(stderr, "p2pgrid node: %s: %s\n", where, d.msg);
     return PG_EXIT_USAGE;
   }
   int st = pg_app_log_format("node", cfg, "node", NULL);
   if (st != PG_EXIT_OK) return st;
   if (pg_config_get_str(cfg, "node", "data_dir", nc->data_dir, &dir, &d) == PG_OK && dir &&
       dir[0]) {
-    st = pg_app_lock_data_dir("node", dir, lock);
+    st = pg_app_data_dir_take("node", dir, dd);
     if (st != PG_EXIT_OK) return st;
   }
   if (pg_node_config_load(nc, cfg, &d) != PG_OK) {
@@ -186,28 +193,24 @@ int pg_cmd_node(int argc, char **argv) {
   pg_config *cfg = NULL;
   pg_node_config nc;
   pg_node *node = NULL;
-  pg_dirlock *lock = NULL;
+  pg_app_data_dir dd = {0};
   pg_diag d = {{0}};
   int ch, rc = 0;
+  pg_app_opts os = {.cmd = "node", .longopts = opts, .repeatable = (const int[]){'s', 0}};
 
   pg_node_config_init(&nc);
   opterr = 0;
   optind = 1;
-  while ((ch = getopt_long(argc, argv, ":c:d:b:p:l:F:s:h", opts, NULL)) != -1) {
+  while ((ch = pg_app_getopt(&os, argc, argv, ":c:d:b:p:l:F:s:h")) != -1) {
     switch (ch) {
     case 'c': config_path = optarg; break;
-    case 'd': rc = pg_app_override_add(&ov, "node.data_dir", optarg); break;
-    case 'b': rc = pg_app_override_add(&ov, "api.bind", optarg); break;
-    case 'p': rc = pg_app_override_add(&ov, "api.port", optarg); break;
-    case 'l': rc = pg_app_override_add(&ov, "node.log_level", optarg); break;
-    case 'F': rc = pg_app_override_add(&ov, "node.log_format", optarg); break;
-    case 's':
-      if (!strchr(optarg, '=')) {
-        fprintf(stderr, "p2pgrid node: --set wants SECTION.KEY=VALUE, got '%s'\n", optarg);
-        goto out;
-      }
-      rc = pg_app_override_add(&ov, optarg, "");
-      break;
+    case 'd': rc = pg_app_override_opt(&ov, "--data-dir", "node.data_dir", optarg); break;
+    case 'b': rc = pg_app_override_opt(&ov, "--bind", "api.bind", optarg); break;
+    case 'p': rc = pg_app_override_opt(&ov, "--port", "api.port", optarg); break;
+    case 'l': rc = pg_app_override_opt(&ov, "--log-level", "node.log_level", optarg); break;
+    case 'F': rc = pg_app_override_opt(&ov, "--log-format", "node.log_format", optarg); break;
+    case 's': rc = pg_app_override_add(&ov, optarg, ""); break;
+    case PG_APP_OPT_BAD: goto out;
     case 'h':
       pg_cmd_node_usage(stdout);
       status = PG_EXIT_OK;
@@ -236,7 +239,7 @@ int pg_cmd_node(int argc, char **argv) {
   status = pg_app_config_load("node", config_path, &ov, &cfg);
   if (status != PG_EXIT_OK) goto out;
   status = PG_EXIT_USAGE;
-  status = node_settings(cfg, &nc, &lock);
+  status = node_settings(cfg, &nc, &dd);
   if (status != PG_EXIT_OK) goto out;
 
   /* Signals: blocked in every thread (threads inherit the mask), taken with
@@ -260,6 +263,7 @@ int pg_cmd_node(int argc, char **argv) {
     status = rc == PG_ERR_CONFIG ? PG_EXIT_USAGE : PG_EXIT_FAIL;
     goto out;
   }
+  pg_app_data_dir_keep(&dd); /* started: its data stays */
   log_summary(&nc, node);
   pg_node_config_clear(&nc); /* wipes the coordinator seeds from this copy */
   pg_log_info("node", "p2pgrid %s running (pid %ld); stop with SIGINT or SIGTERM",
@@ -278,6 +282,6 @@ out:
   pg_node_config_clear(&nc);
   pg_config_free(cfg);
   pg_app_overrides_free(&ov);
-  pg_dirlock_release(lock); /* last: the node is stopped and its files closed */
+  pg_app_data_dir_release(&dd); /* last: the node is stopped and its files closed */
   return status;
 }

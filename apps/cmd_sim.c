@@ -1,7 +1,7 @@
 /* p2pgrid sim — run a community-grid scenario (src/sim, sim.h). */
 #include <getopt.h>
 #include <inttypes.h>
-#include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +54,17 @@ void pg_cmd_sim_usage(FILE *f) {
           "      --pace DURATION      with --serve: wall time per slot (default 1s)\n"
           "      --threads N          market-only: threads computing the meters (default 0:\n"
           "                           the online cores); the results do not depend on it\n"
-          "  -h, --help               this help\n");
+          "  -h, --help               this help\n"
+          "\n"
+          "The files are written into a temporary directory beside DIR (DIR.partial-PID)\n"
+          "and moved into DIR only when the run has finished: SIGINT (Ctrl-C) or SIGTERM\n"
+          "during a run prints 'interrupted', removes the temporary directory and exits\n"
+          "with 130 (SIGINT) or 143 (SIGTERM); the files of an earlier finished run in\n"
+          "DIR stay as they were. With --serve, Ctrl-C after the run only stops serving.\n"
+          "An option given twice, two --set of one setting, --full with --market-only\n"
+          "and --serve with --market-only are refused; [scenario] duration must be a\n"
+          "whole number of slots.\n"
+          "Exit status: 0 ok, 1 failure, 2 bad usage or scenario, 130/143 interrupted.\n");
 }
 
 static void progress(void *ctx, const pg_sim_progress *p) {
@@ -166,11 +176,14 @@ static void table(const pg_scenario *s, const pg_sim_result *r, const char *out)
   printf("\nwall time %.1f s; output in %s/\n", (double)r->wall_ms / 1000.0, out);
 }
 
+/* SIGINT/SIGTERM: the signal, set by the handler; pg_sim_opts.stop. */
+static volatile sig_atomic_t sim_stop;
+static void on_stop(int sig) { sim_stop = sig; }
+
 /* --serve: the grid's HTTP surface (pg_gridop_http) over the running sim. */
 typedef struct serve_ctx {
   int port;
   pg_httpd *h;
-  sigset_t stop;
 } serve_ctx;
 
 /* The simulation's dashboard serves made-up members on loopback only, so it
@@ -202,9 +215,11 @@ static void serve_hook(void *ctx, pg_gridop *g, int phase) {
   } else if (phase == PG_SIM_GRID_END && sc->h) {
     fprintf(stderr, "run finished; the dashboard stays at http://127.0.0.1:%u/ until Ctrl-C\n",
             (unsigned)pg_httpd_port(sc->h));
-    int sig = 0;
-    while (sigwait(&sc->stop, &sig) != 0) {
+    while (!sim_stop) {
+      struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000000L};
+      nanosleep(&ts, NULL);
     }
+    sim_stop = 0; /* the run is over: this Ctrl-C only stops serving */
   } else if (phase == PG_SIM_GRID_CLOSE) {
     pg_httpd_stop(sc->h);
     sc->h = NULL;
@@ -246,16 +261,28 @@ int pg_sim_main(const char *cmd, const char *path, int mode_i, const char *out_d
       goto done;
     }
     o.mode = PG_SIM_FULL;
-    sigemptyset(&sc.stop);
-    sigaddset(&sc.stop, SIGINT);
-    sigaddset(&sc.stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sc.stop, NULL); /* taken by sigwait after the run */
     o.grid_hook = serve_hook;
     o.grid_hook_ctx = &sc;
     o.pace_ms = pace_ms;
   }
+  struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESTART}, old_int, old_term;
+  sigemptyset(&sa.sa_mask);
+  sim_stop = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  o.stop = &sim_stop;
   pg_sim_result r;
-  if (pg_sim_run(&s, &o, &r, &d) != PG_OK) {
+  int rc = pg_sim_run(&s, &o, &r, &d);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  if (rc == PG_ERR_CANCELLED) {
+    int sig = sim_stop ? (int)sim_stop : SIGINT;
+    fprintf(stderr, "\np2pgrid %s: interrupted (%s); nothing written to %s/\n", cmd,
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", out_dir);
+    st = 128 + sig;
+    goto done;
+  }
+  if (rc != PG_OK) {
     fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     st = PG_EXIT_FAIL;
     goto done;
@@ -289,11 +316,13 @@ int pg_cmd_sim(int argc, char **argv) {
   int ch, st = PG_EXIT_USAGE, serve = -1;
   uint64_t pace = 1000;
   pg_diag d = {{0}};
+  pg_app_opts os = {.cmd = "sim", .longopts = opts, .repeatable = (const int[]){'S', 0}};
   opterr = 0;
   optind = 1;
   sim_threads = 0;
-  while ((ch = getopt_long(argc, argv, ":o:ql:h", opts, NULL)) != -1) {
+  while ((ch = pg_app_getopt(&os, argc, argv, ":o:ql:h")) != -1) {
     switch (ch) {
+    case PG_APP_OPT_BAD: goto out;
     case 'F': mode = PG_SIM_FULL; break;
     case 'M': mode = PG_SIM_MARKET_ONLY; break;
     case 'o': out = optarg; break;
@@ -346,11 +375,18 @@ int pg_cmd_sim(int argc, char **argv) {
       goto out;
     }
   }
+  if (optind + 1 < argc) {
+    fprintf(stderr, "p2pgrid sim: unexpected argument '%s' (one SCENARIO.ini)\n", argv[optind + 1]);
+    goto out;
+  }
   if (optind + 1 != argc) {
     fprintf(stderr, "p2pgrid sim: expected one SCENARIO.ini\n\n");
     pg_cmd_sim_usage(stderr);
     goto out;
   }
+  if (pg_app_opt_conflict(&os, 'F', 'M') || pg_app_opt_conflict(&os, 'V', 'M') ||
+      pg_app_opt_needs(&os, 'P', 'V'))
+    goto out;
   if (pg_log_set_level_str(level, &d) != PG_OK) {
     fprintf(stderr, "p2pgrid sim: --log-level: %s\n", d.msg);
     goto out;

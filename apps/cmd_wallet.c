@@ -125,7 +125,9 @@ static int parse_args(int argc, char **argv, wopts *o) {
   optind = 1;
   int c;
   uint64_t v;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  pg_app_opts os = {.cmd = "wallet", .longopts = opts,
+                    .repeatable = (const int[]){O_TO, O_AMOUNT, 0}};
+  while ((c = pg_app_getopt(&os, argc, argv, "h")) != -1) {
     switch (c) {
     case O_SEED: o->seed_file = optarg; break;
     case O_MNEMONIC: o->mnemonic_file = optarg; break;
@@ -173,6 +175,7 @@ static int parse_args(int argc, char **argv, wopts *o) {
     fprintf(stderr, "p2pgrid wallet: which action? (new, address, balance, send, sweep, history)\n");
     return -1;
   }
+  if (pg_app_opt_conflict(&os, O_SEED, O_MNEMONIC)) return -1;
   o->action = argv[optind];
   if (optind + 1 < argc) {
     fprintf(stderr, "p2pgrid wallet: unexpected argument '%s'\n", argv[optind + 1]);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define NAME_MAX_LEN 256    /* section/key names: inih lines are shorter anyway */
 #define INIH_SECTION_MAX 49 /* inih's MAX_SECTION (50) less the NUL; not in ini.h */
@@ -21,6 +22,8 @@ typedef struct entry {
   int line;
   bool used;
   bool resolved; /* pg_config_path_from_file has rewritten the value */
+  bool label;    /* origin names the override itself ("--set api.port=x"): no line, no key */
+  unsigned seq;  /* the source that set it: 1 = the first file or override applied, ... */
 } entry;
 
 struct pg_config {
@@ -31,6 +34,7 @@ struct pg_config {
   const char *last_origin;
   const char **files; /* origins that are files (pg_config_load_file) */
   size_t nfiles;
+  unsigned nsources; /* files, strings and overrides applied so far */
 };
 
 /* ---- small string helpers (inputs are bounded C strings) ---- */
@@ -100,10 +104,12 @@ static int put(pg_config *c, const char *section, const char *key, const char *v
     e->origin = origin;
     e->line = line;
     e->resolved = false;
+    e->label = false;
+    e->seq = c->nsources;
     return PG_OK;
   }
   int rc = grow(c);
-  entry ne = {dup_b(section), dup_b(key), v, origin, line, false, false};
+  entry ne = {dup_b(section), dup_b(key), v, origin, line, false, false, false, c->nsources};
   if (rc || !ne.section || !ne.key) {
     entry_free(&ne);
     return PG_ERR_NOMEM;
@@ -272,6 +278,7 @@ static int load_text(pg_config *c, const char *name, const char *text, size_t le
                  name, bad);
     goto out;
   }
+  c->nsources++;
   for (size_t i = 0; i < stage.n; i++) {
     rc = put(c, stage.e[i].section, stage.e[i].key, stage.e[i].value, origin, stage.e[i].line);
     if (rc) {
@@ -298,6 +305,11 @@ int pg_config_load_file(pg_config *c, const char *path, pg_diag *d) {
   if (!c || !path) return pg_fail(d, PG_ERR_INVALID, "config: no file name");
   FILE *f = fopen(path, "rb");
   if (!f) return pg_fail(d, PG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    rc = pg_fail(d, PG_ERR_IO, "%s: is a directory, not a configuration file", path);
+    goto out;
+  }
   buf = malloc(PG_CONFIG_MAX_FILE + 1);
   if (!buf) {
     rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
@@ -305,7 +317,7 @@ int pg_config_load_file(pg_config *c, const char *path, pg_diag *d) {
   }
   len = fread(buf, 1, PG_CONFIG_MAX_FILE + 1, f);
   if (ferror(f)) {
-    rc = pg_fail(d, PG_ERR_IO, "%s: read error", path);
+    rc = pg_fail(d, PG_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
     goto out;
   }
   if (len > PG_CONFIG_MAX_FILE) {
@@ -329,19 +341,28 @@ static void trim(const char **s, size_t *n) {
   while (*n && is_space((*s)[*n - 1])) (*n)--;
 }
 
+static int not_override(pg_diag *d, const char *label, const char *shown) {
+  if (label) return pg_fail(d, PG_ERR_CONFIG, "%s: '%s' is not SECTION.KEY=VALUE", label, shown);
+  return pg_fail(d, PG_ERR_CONFIG, "%s: '%s': expected section.key=value", ORIGIN_CMDLINE, shown);
+}
+
 int pg_config_override(pg_config *c, const char *arg, pg_diag *d) {
+  return pg_config_override_from(c, arg, NULL, d);
+}
+
+int pg_config_override_from(pg_config *c, const char *arg, const char *label, pg_diag *d) {
   int rc = PG_OK;
   char *sec = NULL, *key = NULL, *val = NULL;
   if (!c || !arg) return pg_fail(d, PG_ERR_INVALID, "override: missing");
+  const char *origin = label ? intern_origin(c, label) : ORIGIN_CMDLINE;
+  if (!origin) return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", label);
   size_t alen = strnlen(arg, OVERRIDE_MAX + 1);
   char shown[48];
   show(arg, shown);
   if (alen > OVERRIDE_MAX)
-    return pg_fail(d, PG_ERR_CONFIG, "%s: override '%s' too long", ORIGIN_CMDLINE, shown);
+    return pg_fail(d, PG_ERR_CONFIG, "%s: override '%s' too long", origin, shown);
   const char *eq = memchr(arg, '=', alen);
-  if (!eq)
-    return pg_fail(d, PG_ERR_CONFIG, "%s: '%s': expected section.key=value", ORIGIN_CMDLINE,
-                   shown);
+  if (!eq) return not_override(d, label, shown);
   const char *lhs = arg, *rhs = eq + 1;
   size_t llen = (size_t)(eq - arg), rlen = alen - llen - 1;
   trim(&lhs, &llen);
@@ -351,18 +372,18 @@ int pg_config_override(pg_config *c, const char *arg, pg_diag *d) {
     if (lhs[i] == '.') dot = i;
   const char *k = dot < llen ? lhs + dot + 1 : lhs;
   size_t klen = dot < llen ? llen - dot - 1 : llen;
-  if (klen == 0)
-    return pg_fail(d, PG_ERR_CONFIG, "%s: '%s': expected section.key=value", ORIGIN_CMDLINE,
-                   shown);
+  if (klen == 0) return not_override(d, label, shown);
   sec = dup_n(lhs, dot < llen ? dot : 0);
   key = dup_n(k, klen);
   val = dup_n(rhs, rlen);
   if (!sec || !key || !val) {
-    rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", ORIGIN_CMDLINE);
+    rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", origin);
     goto out;
   }
-  rc = put(c, sec, key, val, ORIGIN_CMDLINE, 0);
-  if (rc) rc = pg_fail(d, rc, "%s: out of memory", ORIGIN_CMDLINE);
+  c->nsources++;
+  rc = put(c, sec, key, val, origin, 0);
+  if (rc) rc = pg_fail(d, rc, "%s: out of memory", origin);
+  else if (label) find(c, sec, key)->label = true;
 out:
   free(sec);
   free(key);
@@ -397,6 +418,11 @@ bool pg_config_has(const pg_config *c, const char *section, const char *key) {
   return c && find(c, section, key) != NULL;
 }
 
+unsigned pg_config_source_rank(const pg_config *c, const char *section, const char *key) {
+  const entry *e = c ? find(c, section, key) : NULL;
+  return e ? (e->seq ? e->seq : 1) : 0;
+}
+
 /* ---- typed getters ---- */
 
 /* "node.ini:12: [api] port" / "command line: [api] port" / "x.ini: port" */
@@ -404,6 +430,10 @@ static void where(const pg_config *c, const entry *e, const char *section, const
                   char *out, size_t cap) {
   const char *origin = e ? e->origin : (c->last_origin ? c->last_origin : "configuration");
   char line[16] = "", s[48], k[48];
+  if (e && e->label) { /* "--set api.port=x": the override names the key itself */
+    snprintf(out, cap, "%s", origin);
+    return;
+  }
   if (e && e->line > 0) snprintf(line, sizeof line, ":%d", e->line);
   show(section, s);
   show(key, k);

@@ -1,6 +1,7 @@
 /* file.c — capped whole-file reads and atomic writes (p2pgrid/base/file.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,4 +167,13 @@ void pg_free_secret(char *s) {
   volatile char *v = s;
   for (size_t i = 0; v[i]; i++) v[i] = 0;
   free(s);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
+  (void)st, (void)f;
+  return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void pg_remove_tree(const char *path) {
+  if (path && path[0]) (void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

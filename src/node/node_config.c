@@ -460,14 +460,25 @@ static int load_ledger(pg_node_config *c, pg_config *cfg, pg_diag *d) {
   if (rc) return rc;
   if ((rc = pg_config_get_list(cfg, "ledger", "genesis", NULL, 0, &items, d))) return rc;
   if ((rc = pg_config_get_str(cfg, "ledger", "genesis_file", NULL, &file, d))) goto out;
-  if (items.n || file) {
+  /* a later source replaces what an earlier one set (examples/node.ini):
+   * --set ledger.genesis_file=F replaces the file's genesis = ..., as
+   * --set ledger.genesis=... does; "genesis_file =" names no file */
+  unsigned rank_items = pg_config_source_rank(cfg, "ledger", "genesis"),
+           rank_file = pg_config_source_rank(cfg, "ledger", "genesis_file");
+  size_t n_items = rank_file > rank_items ? 0 : items.n;
+  if (rank_items > rank_file || (file && !file[0])) file = NULL;
+  if (rank_items || rank_file) {
     free(c->genesis);
     c->genesis = NULL;
     c->genesis_count = 0;
   }
-  for (size_t i = 0; i < items.n; i++) {
-    char where[64];
-    snprintf(where, sizeof where, "[ledger] genesis item %zu", i + 1);
+  char place[200];
+  pg_config_where(cfg, "ledger", "genesis", place, sizeof place);
+  for (size_t i = 0; i < n_items; i++) {
+    char where[240];
+    /* "node.ini:179: [ledger] genesis item 1" / "--set ledger.genesis=x: [ledger] genesis item 1" */
+    snprintf(where, sizeof where, strstr(place, "] genesis") ? "%s item %zu" : "%s: [ledger] genesis item %zu",
+             place, i + 1);
     if ((rc = add_genesis(c, items.items[i], strlen(items.items[i]), where, d))) goto out;
   }
   if (file && (rc = load_key_file(c, file, false, add_genesis, "genesis entry", d))) goto out;

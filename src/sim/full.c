@@ -1,7 +1,6 @@
 /* Full mode: the real entities (grid.h) on an in-process node (tangle +
  * ledger) and a virtual clock, as tests/unit/test_grid_entities.c runs them. */
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/base/log.h"
+#include "p2pgrid/base/file.h"
 #include "p2pgrid/sim/sim.h"
 #include "p2pgrid/crypto/slip10.h"
 #include "p2pgrid/tangle/tangle.h"
@@ -61,10 +61,6 @@ typedef struct full {
   size_t nbatch;
 } full;
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(path);
-}
 
 static uint64_t hash_str(const char *s) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -287,7 +283,7 @@ static int open_world(full *f, pg_diag *d) {
   size_t np = s->n_producers, nh = s->n_households, ns = s->n_sources;
   if (f->o->state_dir) snprintf(f->state, sizeof f->state, "%s", f->o->state_dir);
   else snprintf(f->state, sizeof f->state, "%s/state", f->o->out_dir);
-  (void)nftw(f->state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+  pg_remove_tree(f->state);
   if ((rc = pg_sim_mkdir_p(f->state, d))) return rc;
   f->nseeds = 1 + np + nh;
   f->seeds = calloc(f->nseeds, sizeof *f->seeds);
@@ -657,6 +653,10 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   /* warm-up slot: registrations and channels (a few rounds, whatever ticks is) */
   for (size_t i = 1; !rc && i <= 4; i++) rc = round_at(&f, s->start_ms - slot_ms + i * slot_ms / 4, d);
   for (size_t idx = 0; !rc && idx < s->slots; idx++) {
+    if (pg_sim_stopped(o)) {
+      rc = pg_fail(d, PG_ERR_CANCELLED, "interrupted");
+      break;
+    }
     uint64_t k = k0 + idx, start = k * slot_ms;
     for (size_t i = 1; !rc && i <= ticks; i++) rc = round_at(&f, start + i * slot_ms / ticks, d);
     bool done = false;

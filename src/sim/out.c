@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "p2pgrid/base/file.h"
 #include "p2pgrid/sim/sim.h"
 #include "sim_internal.h"
 
@@ -43,9 +47,6 @@ int pg_sim_out_open(pg_sim_out *o, const char *dir, uint64_t slot_ms, bool party
   memset(o, 0, sizeof *o);
   snprintf(o->dir, sizeof o->dir, "%s", dir);
   o->slot_ms = slot_ms;
-  char stale[1200];
-  snprintf(stale, sizeof stale, "%s/party_slots.csv", dir);
-  if (!party_slots) (void)remove(stale); /* never leave one of another run */
   o->transfers = open_tmp(dir, "transfers.csv", d);
   if (!o->transfers) return PG_ERR_IO;
   o->balances = open_tmp(dir, "balances.csv", d);
@@ -280,4 +281,69 @@ int pg_sim_report(const char *dir, pg_diag *d) {
   (void)dir;
   return pg_fail(d, PG_ERR_UNSUPPORTED, "the HTML report is not built in");
 #endif
+}
+
+/* ---- the run's temporary directory, moved into place on success ---- */
+
+int pg_sim_work_dir(const char *out_dir, char *work, size_t cap, pg_diag *d) {
+  size_t n = strlen(out_dir);
+  while (n > 1 && out_dir[n - 1] == '/') n--;
+  struct stat st;
+  if (stat(out_dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    return pg_fail(d, PG_ERR_IO, "%s: exists and is not a directory", out_dir);
+  int k = snprintf(work, cap, "%.*s.partial-%ld", (int)n, out_dir, (long)getpid());
+  if (k < 0 || (size_t)k >= cap) return pg_fail(d, PG_ERR_IO, "%s: path too long", out_dir);
+  pg_remove_tree(work); /* of an earlier process with our pid, killed */
+  return pg_sim_mkdir_p(work, d);
+}
+
+/* work/name into out/name; a directory already there is moved into work
+ * first (removed with work). */
+static int publish_one(const char *work, const char *out, const char *name, bool dir,
+                       pg_diag *d) {
+  char from[1200], to[1200], old[1300];
+  snprintf(from, sizeof from, "%s/%s", work, name);
+  snprintf(to, sizeof to, "%s/%s", out, name);
+  struct stat st;
+  if (dir && lstat(to, &st) == 0) {
+    snprintf(old, sizeof old, "%s/.old-%s", work, name);
+    if (rename(to, old) != 0)
+      return pg_fail(d, PG_ERR_IO, "cannot move %s aside: %s", to, strerror(errno));
+  }
+  if (rename(from, to) != 0)
+    return pg_fail(d, PG_ERR_IO, "cannot move %s to %s: %s", from, to, strerror(errno));
+  return PG_OK;
+}
+
+int pg_sim_publish(const char *work, const char *out_dir, pg_diag *d) {
+  struct stat st;
+  if (stat(out_dir, &st) != 0) {
+    if (rename(work, out_dir) == 0) return PG_OK;
+    return pg_fail(d, PG_ERR_IO, "cannot move %s to %s: %s", work, out_dir, strerror(errno));
+  }
+  DIR *dh = opendir(work);
+  if (!dh) return pg_fail(d, PG_ERR_IO, "%s: cannot open: %s", work, strerror(errno));
+  int rc = PG_OK;
+  bool wrote[3] = {false, false, false};
+  static const char *const runs[3] = {"party_slots.csv", "assets.csv", "flex_slots.csv"};
+  struct dirent *e;
+  while (!rc && (e = readdir(dh))) {
+    if (e->d_name[0] == '.') continue;
+    for (int i = 0; i < 3; i++) wrote[i] |= strcmp(e->d_name, runs[i]) == 0;
+    bool isdir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      char p[1200];
+      snprintf(p, sizeof p, "%s/%s", work, e->d_name);
+      isdir = lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    rc = publish_one(work, out_dir, e->d_name, isdir, d);
+  }
+  closedir(dh);
+  for (int i = 0; !rc && i < 3; i++) { /* never leave one of another run */
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", out_dir, runs[i]);
+    if (!wrote[i]) (void)remove(p);
+  }
+  pg_remove_tree(work);
+  return rc;
 }

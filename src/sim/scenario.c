@@ -36,16 +36,9 @@ void pg_sim_iso(uint64_t ms, char *buf, size_t cap) { pg_iso8601_utc((int64_t)ms
 /* A failing getter on the same key gives the "file:line: [s] k: ..." text. */
 static int bad_value(pg_config *c, const char *sec, const char *key, const char *what,
                      pg_diag *d) {
-  int64_t dummy;
-  pg_diag d2 = {{0}};
-  /* a range no value is in: the getter fails and names where the value is */
-  if (pg_config_get_i64(c, sec, key, 0, INT64_MIN, INT64_MIN, &dummy, &d2) != PG_OK) {
-    /* d2.msg: "origin:line: [sec] key: 'v' is not a number ..." -> keep "origin:line: [sec] key" */
-    char *p = strstr(d2.msg, key);
-    if (p) p[strlen(key)] = '\0';
-    return pg_fail(d, PG_ERR_CONFIG, "%s: %s", d2.msg, what);
-  }
-  return pg_fail(d, PG_ERR_CONFIG, "[%s] %s: %s", sec, key, what);
+  char w[200]; /* "origin:line: [sec] key", or the --set that gave it */
+  pg_config_where(c, sec, key, w, sizeof w);
+  return pg_fail(d, PG_ERR_CONFIG, "%s: %s", w, what);
 }
 
 /* [site] tz: UTC, +HH:MM or an IANA zone; eu_dst (legacy) adds the EU rule to
@@ -304,7 +297,18 @@ static int read_scenario(pg_config *c, pg_scenario *s, pg_diag *d) {
     return rc;
   if (s->start_ms % s->slot_ms != 0)
     return bad_value(c, "scenario", "start", "must be a multiple of the slot length since 1970", d);
-  s->slots = (size_t)((s->duration_ms + s->slot_ms - 1) / s->slot_ms);
+  if (s->duration_ms % s->slot_ms != 0) {
+    const char *dur = NULL, *slot = NULL;
+    char what[200];
+    if ((rc = pg_config_get_str(c, "scenario", "duration", "1d", &dur, d)) ||
+        (rc = pg_config_get_str(c, "scenario", "slot", "15m", &slot, d)))
+      return rc;
+    snprintf(what, sizeof what, "%.40s is not a whole number of slots of %.40s (%llu.%03llu slots)",
+             dur, slot, (unsigned long long)(s->duration_ms / s->slot_ms),
+             (unsigned long long)(s->duration_ms % s->slot_ms * 1000 / s->slot_ms));
+    return bad_value(c, "scenario", "duration", what, d);
+  }
+  s->slots = (size_t)(s->duration_ms / s->slot_ms);
   if (s->slots > PG_SIM_MAX_SLOTS)
     return bad_value(c, "scenario", "duration", "too many slots (at most 1000000)", d);
   if ((rc = pg_config_get_u64(c, "scenario", "seed", 1, 0, UINT64_MAX, &s->seed, d))) return rc;

@@ -449,6 +449,7 @@ static int settle_slot(msettle *m, const int64_t *e, size_t n, size_t base, size
   pg_sim_result *r = m->r;
   size_t nsrc = s->n_sources, nh = s->n_households, np = s->n_producers;
   int rc;
+  if (pg_sim_stopped(m->o)) return pg_fail(d, PG_ERR_CANCELLED, "interrupted");
   memset(m->missing, 0, (np + nh + 1) * sizeof *m->missing);
   memset(m->pw, 0, (np + 1) * sizeof *m->pw);
   for (size_t i = 0; i < nsrc; i++) {
@@ -612,16 +613,17 @@ static int run_without(const pg_scenario *s, size_t threads, pg_sim_result *r, p
 /* ---- entry ---- */
 
 static int mkdir_p(const char *path, pg_diag *d) { return pg_mkdir_p(path, 0755, d); }
+
+bool pg_sim_stopped(const pg_sim_opts *o) { return o->stop && *o->stop; }
 int pg_sim_mkdir_p(const char *path, pg_diag *d) { return mkdir_p(path, d); }
 
-int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_diag *d) {
+/* The run with its files in o->out_dir (the temporary directory). */
+static int run_into(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_diag *d) {
   memset(r, 0, sizeof *r);
   uint64_t t0 = pg_monotonic_ms();
   pg_sim_mode mode = o->mode != PG_SIM_AUTO ? o->mode : pg_scenario_mode(s);
   r->mode = mode;
-  if (!o->out_dir) return pg_fail(d, PG_ERR_INVALID, "no output directory");
-  int rc = mkdir_p(o->out_dir, d);
-  if (rc) return rc;
+  int rc = PG_OK;
   pg_sim_out out, *outp = NULL;
   if (o->write_files) {
     bool party_slots = (uint64_t)s->slots * (s->n_producers + s->n_households) <=
@@ -640,6 +642,25 @@ int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_
   if (!rc && o->write_files) rc = pg_sim_write_summary(s, r, o->out_dir, d);
   if (!rc && o->write_files && o->write_report && pg_sim_report_available())
     rc = pg_sim_report(o->out_dir, d);
+  if (rc) pg_sim_result_free(r);
+  return rc;
+}
+
+int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_diag *d) {
+  memset(r, 0, sizeof *r);
+  if (!o->out_dir) return pg_fail(d, PG_ERR_INVALID, "no output directory");
+  char work[1100];
+  int rc = pg_sim_work_dir(o->out_dir, work, sizeof work, d);
+  if (rc) return rc;
+  pg_sim_opts wo = *o;
+  wo.out_dir = work;
+  rc = run_into(s, &wo, r, d);
+  if (!rc && pg_sim_stopped(o)) { /* a signal after the last slot: still not finished */
+    pg_sim_result_free(r);
+    rc = pg_fail(d, PG_ERR_CANCELLED, "interrupted");
+  }
+  if (!rc) rc = pg_sim_publish(work, o->out_dir, d);
+  else pg_remove_tree(work);
   if (rc) pg_sim_result_free(r);
   return rc;
 }

@@ -40,6 +40,18 @@ size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters);
  * not depend on it. */
 extern size_t pg_sim_chunk_entries;
 PG_NODISCARD int pg_sim_mkdir_p(const char *path, pg_diag *d);
+/* Whether pg_sim_opts.stop has been set (SIGINT/SIGTERM). */
+bool pg_sim_stopped(const pg_sim_opts *o);
+/* The run's temporary output directory beside out_dir ("OUT.partial-PID",
+ * created with out_dir's missing parents) into work (cap bytes). PG_ERR_IO
+ * naming the directory ("... exists and is not a directory" for an out_dir
+ * that is a file). */
+PG_NODISCARD int pg_sim_work_dir(const char *out_dir, char *work, size_t cap, pg_diag *d);
+/* Moves every file and directory of work into out_dir (a file replaces the
+ * old one in one rename; a directory such as state/ is swapped), removes
+ * the outputs of an earlier run this one did not write, then work. When
+ * out_dir does not exist, work becomes out_dir in one rename. */
+PG_NODISCARD int pg_sim_publish(const char *work, const char *out_dir, pg_diag *d);
 
 /* streamed outputs: transfers.csv, balances.csv and party_slots.csv (each
  * participant's energy and settlement per slot; written to *.tmp, renamed on

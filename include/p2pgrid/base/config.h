@@ -69,13 +69,24 @@ PG_NODISCARD int pg_config_load_file(pg_config *c, const char *path, pg_diag *d)
  * "node.ini" or "<builtin>") is used in error messages. */
 PG_NODISCARD int pg_config_load_string(pg_config *c, const char *name, const char *text,
                                        size_t len, pg_diag *d);
-/* Applies one "section.key=value" override (NUL-terminated, e.g. argv[i]). */
+/* Applies one "section.key=value" override (NUL-terminated, e.g. argv[i]).
+ * Errors about its value name it "command line: [section] key". */
 PG_NODISCARD int pg_config_override(pg_config *c, const char *arg, pg_diag *d);
+/* The same, with label (copied; e.g. "--set api.port=x" or "--port x": what
+ * the user typed) as the whole place errors name: "--port x: 'x' is not a
+ * number between 0 and 65535". label NULL = pg_config_override. */
+PG_NODISCARD int pg_config_override_from(pg_config *c, const char *arg, const char *label,
+                                         pg_diag *d);
 /* Sets a value programmatically (origin "default"). */
 PG_NODISCARD int pg_config_set(pg_config *c, const char *section, const char *key,
                                const char *value);
 
 bool pg_config_has(const pg_config *c, const char *section, const char *key);
+/* Which source set the key: 0 when missing, else 1 for the first file or
+ * override applied, 2 for the next, ... (a later source replaces what an
+ * earlier one set: `--set ledger.genesis_file=F` replaces the file's
+ * [ledger] genesis). Keys of one source share its rank. */
+unsigned pg_config_source_rank(const pg_config *c, const char *section, const char *key);
 /* File paths in files are relative to the file: when [section] key holds a
  * relative path and was set by a file loaded with pg_config_load_file from
  * another directory, the value becomes that directory + the path

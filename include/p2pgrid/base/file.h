@@ -40,6 +40,10 @@ PG_NODISCARD int pg_read_file_capped(const char *path, size_t cap, uint8_t **out
 PG_NODISCARD int pg_read_secret_line(const char *path, char **out, pg_diag *d);
 /* Overwrites the NUL-terminated secret s with zeros and frees it. NULL ok. */
 void pg_free_secret(char *s);
+/* rm -rf path: removes path and, when it is a directory, everything under
+ * it (symlinks themselves, never what they point to); best effort (what
+ * cannot be removed stays). NULL or "" does nothing. */
+void pg_remove_tree(const char *path);
 PG_NODISCARD int pg_write_file_atomic(const char *path, const void *data, size_t len, bool secret,
                                       bool replace, pg_diag *d);
 

@@ -164,6 +164,7 @@
 #ifndef P2PGRID_SIM_SIM_H
 #define P2PGRID_SIM_SIM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -300,7 +301,11 @@ typedef void (*pg_sim_progress_fn)(void *ctx, const pg_sim_progress *p);
 
 typedef struct pg_sim_opts {
   pg_sim_mode mode;        /* AUTO = pg_scenario_mode */
-  const char *out_dir;     /* required; created if missing */
+  /* required. The run writes into OUT.partial-PID beside it and moves the
+   * files into out_dir (created if missing) only once it has finished: a
+   * failed or stopped run leaves out_dir as it was (an earlier run's files
+   * untouched) and removes the temporary directory. */
+  const char *out_dir;
   bool write_files;        /* the CSV/JSON outputs (and the report) */
   bool write_report;       /* call pg_sim_report_write (when available) */
   size_t ticks_per_slot;   /* full mode: clock ticks per slot; 0 = the scenario's */
@@ -320,6 +325,9 @@ typedef struct pg_sim_opts {
    * (1 below 64 meters); at most PG_SIM_THREADS_MAX. The results do not
    * depend on it (byte-identical outputs for any count). */
   size_t threads;
+  /* set (to the signal) by a SIGINT/SIGTERM handler: the run stops before
+   * its next slot with PG_ERR_CANCELLED "interrupted"; NULL = never */
+  volatile sig_atomic_t *stop;
 } pg_sim_opts;
 #define PG_SIM_THREADS_MAX 256
 enum { PG_SIM_GRID_OPEN = 0, PG_SIM_GRID_END = 1, PG_SIM_GRID_CLOSE = 2 };
