@@ -99,14 +99,16 @@
     const bar = o.type === 'bar';
     const span = bar ? t1 - t0 + o.slotMs : Math.max(t1 - t0, o.slotMs);
     const xOf = (t) => M.l + ((t - t0) * pw) / span;
-    svg.append(el('line', { x1: M.l, x2: W - M.r, y1: M.t + ph, y2: M.t + ph, class: 'axis' }));
     const tt = timeTicks(t0, bar ? t1 : t0 + span, Math.max(2, Math.floor(pw / 70)), o.zone, o.slotMs);
+    // the time axis and its tick marks as one path
+    const yb = M.t + ph;
+    svg.append(el('path', { d: 'M' + M.l + ' ' + yb + ' H' + (W - M.r) + tt.ticks.map((t) => ' M' + xOf(t).toFixed(1) + ' ' + yb + ' v4').join(''),
+      class: 'axis' }));
     let day = null;
     for (const t of tt.ticks) {
       const x = xOf(t);
       const lab = timeLabel(t, tt.step, o.zone, day);
       day = lab.day;
-      svg.append(el('line', { x1: x, x2: x, y1: M.t + ph, y2: M.t + ph + 4, class: 'axis' }));
       // labels at the edges stay inside the chart
       const half = lab.text.length * 3;
       const anchor = x - half < 0 ? 'start' : x + half > W ? 'end' : 'middle';
