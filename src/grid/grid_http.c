@@ -212,6 +212,24 @@ static bool api_lists(pg_gridop *g, const pg_httpd_req *req, pg_httpd_resp *resp
   return true;
 }
 
+/* /api/events?limit=N (default 30): what this viewer may see of the
+ * recent events; false after answering 400. */
+static bool events_json(pg_gridop *g, const pg_httpd_req *req, pg_httpd_resp *resp, viewer v,
+                        json_t **j, int *rc, pg_diag *d) {
+  uint64_t n = 30;
+  const char *ls = pg_httpd_query(req, "limit");
+  if (ls && (!parse_u64(ls, &n) || n == 0 || n > PG_EVENTS_MAX)) {
+    pg_httpd_error(resp, 400, NULL, "limit must be 1..%d, not '%s'", PG_EVENTS_MAX, ls);
+    return false;
+  }
+  pg_events_scope scope = v == VIEW_OPERATOR ? PG_EVENTS_ALL
+                          : v == VIEW_MEMBER ? PG_EVENTS_MEMBER
+                                             : PG_EVENTS_PUBLIC;
+  *rc = pg_gridop_events(g, scope, v == VIEW_MEMBER ? req->peer->member.id : NULL, (unsigned)n, j,
+                         d);
+  return true;
+}
+
 void pg_gridop_http(pg_gridop *g, const char *node_url, const pg_httpd *srv,
                     const pg_httpd_req *req, pg_httpd_resp *resp) {
   pg_diag d = {{0}};
@@ -248,6 +266,8 @@ void pg_gridop_http(pg_gridop *g, const char *node_url, const pg_httpd *srv,
     j = json_pack("{s:s?,s:{s:s,s:s?}}", "nodeUrl", node_url, "viewer", "role", viewer_name(v),
                   "id", p && p->verified ? p->member.id : NULL);
     rc = j ? PG_OK : pg_fail(&d, PG_ERR_NOMEM, "out of memory");
+  } else if (strcmp(req->path, "/api/events") == 0) {
+    if (!events_json(g, req, resp, v, &j, &rc, &d)) return;
   } else if (strcmp(req->path, "/api/log") == 0) {
     if (v != VIEW_OPERATOR) return forbid(g, req, resp, req->path);
     uint64_t n = 50;

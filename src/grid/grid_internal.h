@@ -40,6 +40,9 @@ PG_NODISCARD int pg_rows_json(sqlite3 *db, const char *sql, int64_t a, int64_t b
                               pg_diag *d);
 /* The same for a prepared (and bound) statement; finalizes st. */
 PG_NODISCARD int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d);
+/* pg_gridop_events on a grid database (events.c). */
+PG_NODISCARD int pg_grid_events_json(sqlite3 *db, pg_events_scope scope, const char *member,
+                                     unsigned limit, json_t **out, pg_diag *d);
 /* {"name": count, ...} of the counters table. */
 PG_NODISCARD int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d);
 

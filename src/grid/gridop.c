@@ -214,6 +214,14 @@ int pg_gridop_quarantine(pg_gridop *g, json_t **out, pg_diag *d) {
   return rc;
 }
 
+int pg_gridop_events(pg_gridop *g, pg_events_scope scope, const char *member, unsigned limit,
+                     json_t **out, pg_diag *d) {
+  pthread_mutex_lock(&g->status_mu);
+  int rc = pg_grid_events_json(g->status_db, scope, member, limit, out, d);
+  pthread_mutex_unlock(&g->status_mu);
+  return rc;
+}
+
 int pg_gridop_enrolments(pg_gridop *g, const char *only_id, json_t **out, pg_diag *d) {
   pthread_mutex_lock(&g->status_mu);
   int rc = pg_enrolment_json(g->status_db, only_id, out, d);

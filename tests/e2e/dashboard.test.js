@@ -19,7 +19,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startGrid, getJson, request, waitFor } = require('./lib/grid');
 const { compare, shownOf } = require('./lib/dashboard');
-const { launch, newPage, screenshot } = require('./lib/browser');
+const { launch, newPage, screenshot, elementShot } = require('./lib/browser');
 
 let g, browser;
 test.before(async () => {
@@ -36,6 +36,45 @@ test.after(async () => {
 function barDrawn(page, sel) {
   return page.waitForFunction((q) => [...document.querySelectorAll(q + ' svg rect')]
     .some((r) => r.getBoundingClientRect().height > 0), sel, { timeout: 30000 });
+}
+
+const TIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$/;
+
+// Every chart under root: axis titles, tick labels and legend keys.
+function chartsOf(page, root) {
+  return page.$$eval(root + ' svg.chart', (svgs) => svgs.map((svg) => ({
+    id: svg.id || svg.dataset.entity,
+    width: svg.getBoundingClientRect().width,
+    titles: [...svg.querySelectorAll('text.axis-title')].map((t) => t.textContent),
+    ticks: [...svg.querySelectorAll('text.tick')].map((t) => t.textContent),
+    legend: [...svg.parentNode.querySelectorAll('.legend .key')].map((k) => k.textContent),
+  })));
+}
+
+// Each chart has a time axis (zone in its title, hh:mm ticks, no slot
+// numbers), a value axis titled with its unit, and a legend of its series.
+function checkCharts(charts, zone, units) {
+  assert.ok(charts.length >= 1, 'charts drawn');
+  for (const c of charts) {
+    assert.ok(c.titles.includes('time (' + zone + ')'), `${c.id}: time axis title in ${JSON.stringify(c.titles)}`);
+    for (const u of units(c)) assert.ok(c.titles.some((t) => t.includes('(' + u + ')')), `${c.id}: an axis in ${u}: ${JSON.stringify(c.titles)}`);
+    const times = c.ticks.filter((t) => /^(\d\d-\d\d )?\d\d:\d\d(:\d\d)?$/.test(t));
+    assert.ok(times.length >= 2, `${c.id}: time ticks in ${JSON.stringify(c.ticks)}`);
+    assert.ok(!c.ticks.some((t) => /^\d{5,}$/.test(t.replace(/,/g, ''))), `${c.id}: no slot numbers on an axis: ${JSON.stringify(c.ticks)}`);
+    assert.ok(c.legend.length >= 2, `${c.id}: a legend of its series: ${JSON.stringify(c.legend)}`);
+  }
+}
+
+// The recent events shown: [{kind, time, text}].
+function eventsOf(page) {
+  return page.$$eval('#events li[data-kind]', (lis) => lis.map((li) => ({ kind: li.dataset.kind,
+    count: Number(li.dataset.count), time: li.querySelector('time').textContent, text: li.querySelector('.what').textContent })));
+}
+
+// No element wider than the window: the page does not scroll sideways.
+async function checkNoOverflow(page, width) {
+  const w = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(w <= width, `page is ${w}px wide on a ${width}px screen`);
 }
 
 // The API as a viewer sees it: as = undefined (operator), null (stranger) or g.as(id).
@@ -132,19 +171,47 @@ test('dashboard shows the grid live and exactly', async () => {
     Number(document.querySelector('#producers .entity[data-id="producer-0"] svg').dataset.lastSlot) > pb,
   [before, pBefore], { timeout: 15000 });
 
-  // the log tail
+  // charts: time axes in the grid's zone, units on the value axes, legends
+  const unitsOf = (c) => (c.id === 'grid-chart' ? ['kWh'] : ['kWh', 'EUR']);
+  checkCharts(await chartsOf(page, 'main'), 'Europe/Berlin', unitsOf);
+
+  // the recent events: settlements, bills, payments and payouts, at local times
+  await page.waitForFunction(() => ['settlement', 'bill', 'payment', 'payout'].every((k) =>
+    document.querySelector('#events li[data-kind="' + k + '"]')), null, { timeout: 20000 });
+  const events = await eventsOf(page);
+  assert.ok(events.length >= 8, `${events.length} events`);
+  for (const e of events) {
+    assert.match(e.time, TIME_RE, 'event time');
+    assert.doesNotMatch(e.text, /\bslots? \d|(?<![.\d])\d{7,}(?![.\d])/, 'no slot numbers in the events');
+  }
+  const apiEvents = await getJson(g.grid.url + '/api/events?limit=50');
+  assert.ok(apiEvents.some((e) => e.kind === 'registration') && apiEvents.some((e) => e.kind === 'enrolment'));
+  // one line a payment, or one for the payments of a slot's bills
+  assert.match(events.find((e) => e.kind === 'payment').text,
+    /^consumer-\d paid \d[\d,]*\.\d{6} EUR \(bill of \d\d:\d\d(:\d\d)?\)$|^2 payments for the bills of \d\d:\d\d(:\d\d)?: \d[\d,]*\.\d{6} EUR \(consumer-\d \d[\d,]*\.\d{6} EUR, consumer-\d /);
+  const bills = events.filter((e) => e.kind === 'bill');
+  assert.ok(bills.some((e) => e.count === 2 && /^2 bills for the slot of /.test(e.text)), 'a slot\'s bills on one line');
+  assert.match(events.find((e) => e.kind === 'settlement').text, /supply [\d.,]+ kWh, demand [\d.,]+ kWh/);
+
+  // the process log, folded
   assert.ok(await page.isVisible('#log-panel'), 'the operator sees the log');
   await page.waitForFunction(() => /grid/.test(document.querySelector('#log').textContent), null, { timeout: 10000 });
   await screenshot(page, 'dashboard');
   assert.deepEqual(page.errors, [], 'no console errors');
 
-  // a phone: nothing wider than the screen (tables scroll inside their box)
-  const phone = await newPage(browser, { width: 390, height: 844 }, { clientCert: g.clientCert('operator') });
+  // a phone (375 px): nothing wider than the screen (tables scroll inside
+  // their box), the charts fit and keep their axes, the events are there
+  const phone = await newPage(browser, { width: 375, height: 812 }, { clientCert: g.clientCert('operator') });
   await phone.goto(g.grid.url + '/');
   await barDrawn(phone, '#producers .entity');
-  const width = await phone.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= 390, `page is ${width}px wide on a 390px screen`);
+  await phone.waitForSelector('#events li[data-kind="settlement"]');
+  await checkNoOverflow(phone, 375);
+  const small = await chartsOf(phone, 'main');
+  checkCharts(small, 'Europe/Berlin', unitsOf);
+  for (const c of small) assert.ok(c.width <= 375 - 20, `${c.id} is ${c.width}px wide`);
   await screenshot(phone, 'dashboard-phone');
+  await elementShot(phone, '#grid-panel figure', 'dashboard-phone-chart');
+  await elementShot(phone, '#events-panel', 'dashboard-phone-events');
   assert.deepEqual(phone.errors, [], 'no console errors (phone)');
   // polling pages hold connections: close them (the grid limits connections per client)
   await page.context().close();
@@ -172,6 +239,12 @@ test('dashboard without a certificate: community totals only', async () => {
     assert.ok(paths.includes(p), `the public dashboard shows ${p}`);
   }
   assert.ok(!paths.some((p) => /^(producers|consumers):/.test(p)), 'no member numbers: ' + paths.join(' '));
+
+  // the settlements among the events, nobody's bills or payments
+  await page.waitForSelector('#events li[data-kind="settlement"]');
+  const kinds = new Set((await eventsOf(page)).map((e) => e.kind));
+  assert.deepEqual([...kinds], ['settlement'], 'a stranger sees the settlements only');
+  checkCharts(await chartsOf(page, 'main'), 'Europe/Berlin', () => ['kWh']);
 
   // no member rows, no payments or payouts, no log
   assert.equal(await page.$$eval('.entity', (e) => e.length), 0, 'no member rows');
@@ -211,6 +284,12 @@ test('dashboard as a member: its own row only', async () => {
   assert.ok(!paths.some((p) => /^producers:|^consumers:consumer-0:/.test(p)), 'nobody else\'s numbers: ' + paths.join(' '));
   assert.ok(await page.isHidden('#transfers'), 'payments and payouts hidden');
   assert.ok(await page.isHidden('#log-panel'), 'log hidden');
+  // its own bills and payments among the settlements, nobody else's
+  await page.waitForSelector('#events li[data-kind="payment"]');
+  const evs = await eventsOf(page);
+  assert.ok(evs.some((e) => e.kind === 'bill' && e.text.includes(me)));
+  for (const e of evs) assert.doesNotMatch(e.text, /consumer-0|producer-0/, 'only its own events');
+  assert.ok(!evs.some((e) => e.kind === 'payout'), 'no payout batches');
 
   const n = Number(await page.getAttribute('body', 'data-updated'));
   await page.waitForFunction((b) => Number(document.body.dataset.updated) > b + 2000, n, { timeout: 15000 });
@@ -228,6 +307,14 @@ test('dashboard serves only its files; the API stays JSON', async () => {
   assert.match(r.headers['content-type'], /json/);
   r = await request(g.grid.url + '/api/producers/producer-0/slots?from=5&to=1');
   assert.equal(r.status, 400);
+  const ev = await getJson(g.grid.url + '/api/events?limit=3');
+  assert.equal(ev.length, 3);
+  assert.ok(ev[0].time >= ev[1].time && ev[1].time >= ev[2].time, 'newest first');
+  for (const bad of ['0', '201', 'x', '-1']) {
+    r = await request(g.grid.url + '/api/events?limit=' + bad);
+    assert.equal(r.status, 400, `limit=${bad}`);
+    assert.match(r.json.error.message, /limit must be 1\.\.200/);
+  }
   const log = await getJson(g.grid.url + '/api/log?lines=5');
   assert.ok(log.lines.length >= 1 && log.lines.length <= 5);
   const cfg = await getJson(g.grid.url + '/api/config');
@@ -275,7 +362,9 @@ test('dashboard of a water grid: m³ and litres, never kWh', async () => {
   const text = await page.evaluate(() => [...document.querySelectorAll('#grid-panel, #producers-panel, #consumers-panel, footer')]
     .map((e) => e.innerText).join('\n') + '\n' + [...document.querySelectorAll('svg title')].map((t) => t.textContent).join('\n'));
   assert.match(text, /m³/);
-  assert.match(text, /\(L\)/, 'the chart caption in litres');
+  assert.match(text, /exact, from L\b/, 'the footer names the base unit, litres');
+  assert.match(text, /water per slot \(m³\)/, 'the chart\'s axis in m³');
+  assert.match(text, /supply \(m³\)/, 'the chart\'s legend in m³');
   assert.match(text, /: usage \d[\d,]*\.\d{3} m³/, 'a usage tooltip in m³');
   assert.match(await page.textContent('#grid-chart + .chart-range'), / · top \d[\d,]* L$/);
   assert.equal(await page.textContent('#grid-panel .noun-cap'), 'Water');

@@ -125,6 +125,11 @@ test('a consumer\'s restricted MAM channel, verified by the node', async () => {
     assert.equal(msgs[i].text, m.text);
   }
   assert.match(msgs[0].text, /usage|consumer-0/);
+  // each grid message summed up with its times in the node's zone
+  const sums = await page.$$eval('#mam-messages .mam-summary', (ps) => ps.map((p) => p.textContent));
+  assert.ok(sums.length >= 2, `${sums.length} summaries`);
+  assert.ok(sums.some((t) => /^usage · \d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)? – \d\d:\d\d(:\d\d)? · usage [\d.]+ kWh · bid [\d.]+ EUR\/kWh$/.test(t)),
+    JSON.stringify(sums));
   await screenshot(page, 'explorer-mam');
   assert.deepEqual(page.errors, []);
 
@@ -135,6 +140,24 @@ test('a consumer\'s restricted MAM channel, verified by the node', async () => {
   assert.match(await page.textContent('#mam .error'), /none verifies.*side key/);
   await screenshot(page, 'explorer-mam-wrong-key');
   assert.deepEqual(page.errors, []);
+});
+
+// A phone (375 px): the explorer's pages do not scroll sideways (ids and
+// addresses wrap, tables scroll inside their box).
+test('explorer at phone width', async () => {
+  const phone = await newPage(browser, { width: 375, height: 812 });
+  const inc = status.incoming[0];
+  for (const [hash, sel, name] of [['', '#milestones tr.milestone', 'explorer-phone-milestones'],
+    ['#/message/' + inc.messageId, '#metadata', 'explorer-phone-message'],
+    ['#/address/' + status.address, '#outputs tr.output', 'explorer-phone-address']]) {
+    await phone.goto(g.node.url + '/explorer/' + hash);
+    await phone.waitForSelector(sel);
+    const w = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(w <= 375, `${hash || 'home'} is ${w}px wide on a 375px screen`);
+    await screenshot(phone, name);
+  }
+  assert.deepEqual(phone.errors, []);
+  await phone.context().close();
 });
 
 test('bad input shows a clear message, never a blank page', async () => {

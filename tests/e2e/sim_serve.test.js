@@ -10,7 +10,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { launch, newPage, screenshot } = require('./lib/browser');
+const { launch, newPage, screenshot, elementShot } = require('./lib/browser');
 const { getJson, waitFor, startProc, stopProc } = require('./lib/grid');
 const { compare, shownOf } = require('./lib/dashboard');
 
@@ -72,6 +72,33 @@ test('sim --serve shows the live dashboard of the simulation', async () => {
   assert.match(await page.textContent('[data-path="status:lastSlot.slot"]'), /^2025-06-2[12] \d\d:\d\d$/);
   await screenshot(page, 'sim-serve');
   assert.deepEqual(page.errors, [], 'no console errors');
+
+  // the charts' axes: local times and units; the recent events of the run
+  const titles = await page.$$eval('#grid-chart text.axis-title', (t) => t.map((x) => x.textContent));
+  assert.deepEqual(titles.sort(), ['energy per slot (kWh)', 'time (Europe/Berlin)']);
+  const ticks = await page.$$eval('#grid-chart text.tick', (t) => t.map((x) => x.textContent));
+  assert.ok(ticks.filter((t) => /^(\d\d-\d\d )?\d\d:\d\d$/.test(t)).length >= 3, JSON.stringify(ticks));
+  const kinds = await page.$$eval('#events li[data-kind]', (l) => l.map((x) => x.dataset.kind));
+  // 8 households: a slot's bills and its payments are a line each
+  assert.ok(kinds.length >= 8 && ['settlement', 'bill', 'payment'].every((k) => kinds.includes(k)), JSON.stringify(kinds));
+  const counts = await page.$$eval('#events li[data-kind="bill"]', (l) => l.map((x) => Number(x.dataset.count)));
+  assert.ok(counts.includes(8), JSON.stringify(counts));
+  assert.match(await page.textContent('#events li[data-kind] time'), /^2025-06-2[12] \d\d:\d\d(:\d\d)?$/);
+
+  // a phone: no sideways scrolling, the charts scale
+  const phone = await newPage(browser, { width: 375, height: 812 });
+  await phone.goto(sim.url + '/');
+  await phone.waitForSelector('#consumers .entity svg rect');
+  await phone.waitForSelector('#events li[data-kind="settlement"]');
+  const w = await phone.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(w <= 375, `page is ${w}px wide on a 375px screen`);
+  await screenshot(phone, 'sim-serve-phone');
+  await elementShot(phone, '#grid-panel figure', 'sim-serve-phone-chart');
+  await elementShot(page, '#grid-panel figure', 'sim-serve-chart');
+  await elementShot(page, '#consumers .entity', 'sim-serve-consumer');
+  await elementShot(page, '#events-panel', 'sim-serve-events');
+  assert.deepEqual(phone.errors, [], 'no console errors (phone)');
+  await phone.context().close();
 });
 
 // Issue 16: a water cooperative (examples/scenarios/water.ini, half a July

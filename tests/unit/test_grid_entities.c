@@ -569,6 +569,82 @@ static void check_record_with(world *w, const char *extra_producer) {
   json_decref(rec);
 }
 
+/* The kinds of pg_gridop_events(scope, member, limit) as "a,b,c" (each once)
+ * into out; checks they are newest first and at most limit. */
+static json_t *events_of(world *w, pg_events_scope scope, const char *member, unsigned limit,
+                         char *out, size_t cap) {
+  pg_diag d = {{0}};
+  json_t *ev = NULL;
+  assert_int_equal(pg_gridop_events(w->grid, scope, member, limit, &ev, &d), PG_OK);
+  assert_true(json_array_size(ev) <= limit);
+  out[0] = '\0';
+  json_int_t prev = INT64_MAX;
+  for (size_t i = 0; i < json_array_size(ev); i++) {
+    json_t *e = json_array_get(ev, i);
+    json_int_t t = jint(e, "time");
+    assert_true(t <= prev && t > 0);
+    prev = t;
+    const char *k = json_string_value(json_object_get(e, "kind"));
+    assert_non_null(k);
+    char tag[40];
+    snprintf(tag, sizeof tag, ",%s,", k);
+    char have[600];
+    snprintf(have, sizeof have, ",%s,", out);
+    if (!strstr(have, tag)) snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", k);
+  }
+  return ev;
+}
+
+/* The recent events of a grid that settled, billed, was paid and paid out:
+ * every kind for the operator, the settlements alone for the public, a
+ * member's own with them; bounded by the limit; bad arguments refused. */
+static void check_events(world *w) {
+  pg_diag d = {{0}};
+  char kinds[600];
+  json_t *ev = events_of(w, PG_EVENTS_ALL, NULL, PG_EVENTS_MAX, kinds, sizeof kinds);
+  for (const char *k = "settlement\0bill\0payment\0payout\0registration\0enrolment\0"; *k;
+       k += strlen(k) + 1)
+    if (!strstr(kinds, k)) fail_msg("no '%s' event for the operator: %s", k, kinds);
+  json_t *s = json_array_get(ev, 0);
+  assert_true(json_object_get(s, "kind") != NULL);
+  json_decref(ev);
+  /* the public: settlements with the slot and its totals, nobody's id */
+  ev = events_of(w, PG_EVENTS_PUBLIC, NULL, 5, kinds, sizeof kinds);
+  assert_string_equal(kinds, "settlement");
+  assert_int_equal(json_array_size(ev), 5);
+  s = json_array_get(ev, 0);
+  json_t *st = NULL;
+  assert_int_equal(pg_gridop_status(w->grid, &st, &d), PG_OK);
+  assert_int_equal(jint(s, "slot"), jint(json_object_get(st, "lastSlot"), "slot"));
+  assert_int_equal(jint(s, "supplyWh"), jint(json_object_get(st, "lastSlot"), "supplyWh"));
+  assert_int_equal(jint(s, "slot"), jint(json_array_get(ev, 1), "slot") + 1);
+  json_decref(st);
+  for (size_t i = 0; i < json_array_size(ev); i++)
+    assert_null(json_object_get(json_array_get(ev, i), "member"));
+  json_decref(ev);
+  /* a consumer: its bills and payments, nobody else's */
+  ev = events_of(w, PG_EVENTS_MEMBER, "consumer-1", PG_EVENTS_MAX, kinds, sizeof kinds);
+  assert_non_null(strstr(kinds, "bill"));
+  assert_non_null(strstr(kinds, "payment"));
+  assert_null(strstr(kinds, "quarantine"));
+  for (size_t i = 0; i < json_array_size(ev); i++) {
+    const char *m = json_string_value(json_object_get(json_array_get(ev, i), "member"));
+    if (m) assert_string_equal(m, "consumer-1");
+  }
+  json_decref(ev);
+  /* a producer: its own payouts */
+  ev = events_of(w, PG_EVENTS_MEMBER, "producer-0", PG_EVENTS_MAX, kinds, sizeof kinds);
+  assert_non_null(strstr(kinds, "payout"));
+  json_decref(ev);
+  ev = NULL;
+  assert_int_equal(pg_gridop_events(w->grid, PG_EVENTS_ALL, NULL, 0, &ev, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "limit 0"));
+  assert_int_equal(pg_gridop_events(w->grid, PG_EVENTS_ALL, NULL, PG_EVENTS_MAX + 1, &ev, &d),
+                   PG_ERR_INVALID);
+  assert_int_equal(pg_gridop_events(w->grid, PG_EVENTS_MEMBER, NULL, 5, &ev, &d), PG_ERR_INVALID);
+  assert_null(ev);
+}
+
 static void test_grid_run(void **state) {
   (void)state;
   world *w = world_new();
@@ -576,6 +652,7 @@ static void test_grid_run(void **state) {
   drain(w);
   check_books(w);
   check_record(w);
+  check_events(w);
   world_free(w);
 }
 
@@ -1265,6 +1342,20 @@ static void test_quarantine(void **state) {
     fprintf(stderr, "consumers: %s\n", v);
     fail_msg("quarantine: %s; errors %s", t, u);
   }
+  char kinds[600];
+  json_t *ev = events_of(w, PG_EVENTS_MEMBER, "whale", PG_EVENTS_MAX, kinds, sizeof kinds);
+  assert_non_null(strstr(kinds, "quarantine"));
+  size_t held = 0;
+  for (size_t i = 0; i < json_array_size(ev); i++) {
+    json_t *e = json_array_get(ev, i);
+    if (strcmp(json_string_value(json_object_get(e, "kind")), "quarantine") != 0) continue;
+    held++;
+    assert_string_equal(json_string_value(json_object_get(e, "member")), "whale");
+    assert_string_equal(json_string_value(json_object_get(e, "state")), "held");
+    assert_non_null(json_string_value(json_object_get(e, "reason")));
+  }
+  assert_int_equal(held, 2);
+  json_decref(ev);
   json_int_t id_absurd = json_integer_value(json_object_get(json_array_get(q, 0), "id"));
   json_int_t id_old = json_integer_value(json_object_get(json_array_get(q, 1), "id"));
   assert_non_null(strstr(json_string_value(json_object_get(json_array_get(q, 1), "reason")),

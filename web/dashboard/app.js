@@ -6,10 +6,12 @@
 // What it shows depends on who is looking (GET /api/config says: viewer.role
 // is the grid's reading of the browser's client certificate):
 //   operator  everything: totals, slots, every producer and consumer with
-//             its series, recent payments and payouts, the log
+//             its series, recent payments and payouts, every recent event
+//             (/api/events), the process log (folded)
 //   member    the totals and slots, and its own row and series (/api/me,
-//             its own /api/{producers|consumers}/{id}/slots)
-//   public    the community totals and slots only
+//             its own /api/{producers|consumers}/{id}/slots), the
+//             settlements and its own events
+//   public    the community totals, slots and settlements only
 // It asks only for the routes the viewer may read, so nobody sees 403s.
 //
 // Money and times as people read them: /api/status says the community's
@@ -23,13 +25,16 @@
 // ("12.345" kWh, "1.500" m³), the unit beside them in elements of class unit
 // (base-unit: the base unit, noun/noun-cap: "energy" or "water"), filled from
 // the same resource. data-value always keeps the raw API value.
+// Charts (web/dashboard/chart.js) are drawn at their pixel size with a time
+// axis in the grid's zone, value axes titled with their unit and a legend.
 'use strict';
 
 (function () {
   const POLL_MS = 1000;
   const SLOTS_SHOWN = 30;
+  const EVENTS_SHOWN = 50;
   const state = { status: null, producers: [], consumers: [], slots: [], pslots: {}, cslots: {},
-    nodeUrl: null, busy: false, viewer: { role: 'public', id: null }, me: null };
+    events: [], nodeUrl: null, busy: false, viewer: { role: 'public', id: null }, me: null };
   const isOperator = () => state.viewer.role === 'operator';
   const isMember = () => state.viewer.role === 'member';
 
@@ -47,7 +52,8 @@
   const fmtQty = (v) => (typeof v === 'number' ? D.fixed(v, resource()) : '–');
   const fmtMoney = (v) => D.money(v, money());
   const fmtPrice = (v) => D.price(v, money(), resource());
-  const fmtTime = (ms) => D.time(ms, state.status && state.status.timeZone);
+  const tz = () => (state.status && state.status.timeZone) || 'UTC';
+  const fmtTime = (ms) => D.time(ms, tz());
   // The start of a slot (slot x slotMs since 1970, as the grid counts).
   function fmtSlot(slot) {
     const ms = state.status && state.status.slotMs;
@@ -118,65 +124,50 @@
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); }
   // The caption under a chart (text in a stretched SVG would be distorted).
   function setRange(svg, text) {
-    let el = svg.nextElementSibling;
-    if (!el || !el.classList.contains('chart-range')) {
+    let el = svg.parentNode.querySelector('.chart-range');
+    if (!el) {
       el = document.createElement('div');
       el.className = 'chart-range muted';
       svg.after(el);
     }
     el.textContent = text;
   }
-  // Line chart of several series over slots: rows [{slot, a, b}], series [{key, cls}].
-  function lineChart(svg, rows, series) {
-    clear(svg);
-    const W = 600, H = 160, P = 14;
-    if (!rows.length) {
-      svg.append(svgEl('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }));
-      svg.lastChild.textContent = 'no settled slot yet';
-      svg.dataset.lastSlot = '';
-      return;
-    }
-    let max = 1;
-    for (const r of rows) for (const s of series) max = Math.max(max, Number(r[s.key]) || 0);
-    const n = rows.length;
-    const x = (i) => (n === 1 ? W / 2 : P + (i * (W - 2 * P)) / (n - 1));
-    const y = (v) => H - P - ((Number(v) || 0) * (H - 2 * P)) / max;
-    svg.append(svgEl('line', { x1: 0, x2: W, y1: H - P, y2: H - P, stroke: 'currentColor', 'stroke-opacity': 0.2 }));
-    for (const s of series) {
-      const d = rows.map((r, i) => (i ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(r[s.key]).toFixed(1)).join(' ');
-      svg.append(svgEl('path', { d: n === 1 ? d + ' L' + (x(0) + 1) + ' ' + y(rows[0][s.key]).toFixed(1) : d, class: s.cls }));
-    }
-    setRange(svg, fmtSlot(rows[0].slot) + ' – ' + fmtSlot(rows[n - 1].slot) + ' · top ' + D.quantityBase(max, resource()));
-    svg.dataset.lastSlot = String(rows[n - 1].slot);
+  // The time range under a chart ("2025-06-21 18:30 – 2025-06-22 01:45").
+  function rangeText(rows) {
+    return rows.length ? fmtSlot(rows[0].slot) + ' – ' + fmtSlot(rows[rows.length - 1].slot) : '';
   }
-  // Bar chart: one bar per slot for key (cls), and an optional second key.
-  function barChart(svg, rows, bars) {
-    clear(svg);
-    const W = 300, H = 110, P = 12;
-    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
-    if (!rows.length) {
-      const t = svgEl('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' });
-      t.textContent = 'no reading yet';
-      svg.append(t);
-      svg.dataset.lastSlot = '';
-      return;
-    }
-    const n = rows.length, slotW = (W - 2 * P) / Math.max(n, 1), bw = Math.max(1, (slotW - 2) / bars.length);
-    for (const b of bars) b.max = Math.max(1, ...rows.map((r) => Number(r[b.key]) || 0));
-    rows.forEach((r, i) => {
-      bars.forEach((b, j) => {
-        const v = Number(r[b.key]) || 0;
-        const hgt = (v * (H - 2 * P)) / b.max;
-        const rect = svgEl('rect', { x: (P + i * slotW + j * bw).toFixed(1), y: (H - P - hgt).toFixed(1),
-          width: bw.toFixed(1), height: Math.max(0, hgt).toFixed(1), class: b.cls });
-        const tip = svgEl('title', {});
-        tip.textContent = fmtSlot(r.slot) + ': ' + b.label + ' ' + (b.qty ? fmtQty(v) + ' ' + resource().displayUnit : fmtMoney(v));
-        rect.append(tip);
-        svg.append(rect);
-      });
-    });
-    setRange(svg, fmtSlot(rows[0].slot) + ' – ' + fmtSlot(rows[n - 1].slot));
-    svg.dataset.lastSlot = String(rows[n - 1].slot);
+  const qtyTitle = () => noun() + ' per slot (' + resource().displayUnit + ')';
+  const moneyTitle = () => 'amount (' + money().currency + ')';
+  function noun() { return D.noun(resource()); }
+  function qtyTip(label) { return (r, key) => fmtSlot(r.slot) + ': ' + label + ' ' + fmtQty(r[key]) + ' ' + resource().displayUnit; }
+  function moneyTip(label) { return (r, key) => fmtSlot(r.slot) + ': ' + label + ' ' + fmtMoney(r[key]); }
+  // Series [{key, cls, label, axis, tip(row, key)}] as pgChart takes them.
+  function chartSeries(list) {
+    return list.map((s) => Object.assign({}, s, { tip: (r) => s.tip(r, s.key) }));
+  }
+  // The grid's supply and demand per slot: lines over time, axis in the display unit.
+  function gridChart(svg, rows) {
+    const r = resource(), u = r.displayUnit;
+    const series = [{ key: 'supplyWh', cls: 'supply', label: 'supply (' + u + ')', tip: qtyTip('supply') },
+      { key: 'demandWh', cls: 'demand', label: 'demand (' + u + ')', tip: qtyTip('demand') }];
+    window.pgChart.draw(svg, { rows, slotMs: state.status.slotMs, zone: tz(), type: 'line', height: 180,
+      axes: { left: { title: qtyTitle(), scale: r.displayFactor } }, series: chartSeries(series),
+      empty: 'no settled slot yet' });
+    window.pgChart.legend(svg.parentNode, series);
+    let top = 0;
+    for (const x of rows) top = Math.max(top, Number(x.supplyWh) || 0, Number(x.demandWh) || 0);
+    setRange(svg, rangeText(rows) + (rows.length ? ' · top ' + D.quantityBase(top, r) : ''));
+  }
+  // A member's bars per slot: its quantity (left axis) and money (right axis).
+  function memberChart(svg, rows, qty, amount) {
+    const r = resource();
+    const series = [{ key: qty.key, cls: qty.cls, label: qty.label + ' (' + r.displayUnit + ')', axis: 'left', tip: qtyTip(qty.label) },
+      { key: amount.key, cls: 'paid', label: amount.label + ' (' + money().currency + ')', axis: 'right', tip: moneyTip(amount.label) }];
+    window.pgChart.draw(svg, { rows, slotMs: state.status.slotMs, zone: tz(), type: 'bar', height: 150,
+      axes: { left: { title: qtyTitle(), scale: r.displayFactor }, right: { title: moneyTitle(), scale: money().unitsPerCurrency } },
+      series: chartSeries(series), empty: 'no reading yet' });
+    window.pgChart.legend(svg.parentNode, series);
+    setRange(svg, rangeText(rows));
   }
 
   // ---- entity panels ----
@@ -185,8 +176,8 @@
     let el = container.querySelector(sel);
     if (el) return el;
     const p = kind + ':' + e.id + ':';
-    const svg = svgEl('svg', { class: 'chart small', viewBox: '0 0 300 110', preserveAspectRatio: 'none', role: 'img',
-      'aria-label': e.id + ' per slot' });
+    const svg = svgEl('svg', { class: 'chart small', role: 'img', 'aria-label': e.id + ' per slot' });
+    const box = h('figure', { class: 'chart-box' }, svg);
     if (kind === 'producers') {
       el = h('div', { class: 'entity', 'data-id': e.id },
         h('h3', {}, h('span', { class: 'name' }), ' ', h('span', { class: 'id muted', text: e.id }), ' ', h('span', { class: 'state' })),
@@ -194,14 +185,14 @@
         h('p', {}, 'earned ', num(p + 'earned', 'money'), ' · received ', num(p + 'paid', 'money'), ' · due ', num(p + 'due', 'money')),
         h('p', { class: 'muted addr' }),
         h('p', { class: 'muted note', text: 'Sources: registered at this producer (see its /api/status); the grid books only the producer\'s total.' }),
-        svg, h('p', { class: 'muted note' }, h('span', { class: 'key supply', text: 'output' }), h('span', { class: 'key', style: 'color:var(--accent)', text: 'payout' }), ' per slot'));
+        box);
     } else {
       el = h('div', { class: 'entity', 'data-id': e.id },
         h('h3', {}, h('span', { class: 'name' }), ' ', h('span', { class: 'id muted', text: e.id }), ' ', h('span', { class: 'state' })),
         h('p', {}, 'usage ', num(p + 'usageWh', 'qty'), ' ', h('span', { class: 'unit' }), ' in ', num(p + 'readings'), ' readings'),
         h('p', {}, 'billed ', num(p + 'billed', 'money'), ' · paid ', num(p + 'paid', 'money'), ' · outstanding ', num(p + 'outstanding', 'money')),
         h('p', { class: 'muted' }, 'payment requests ', num(p + 'requests')),
-        svg, h('p', { class: 'muted note' }, h('span', { class: 'key demand', text: 'usage' }), h('span', { class: 'key', style: 'color:var(--accent)', text: 'billed' }), ' per slot'));
+        box);
     }
     svg.dataset.entity = e.id;
     container.append(el);
@@ -226,12 +217,12 @@
           a.append('payment address ', e.address ? explorerLink('address', e.address) : '–');
         }
         const rows = state.pslots[e.id] || [];
-        barChart(el.querySelector('svg'), rows, [{ key: 'outputWh', cls: 'out', label: 'output', qty: true },
-          { key: 'amount', cls: 'paid', label: 'payout' }]);
+        memberChart(el.querySelector('svg'), rows, { key: 'outputWh', cls: 'out', label: 'output' },
+          { key: 'amount', label: 'payout' });
       } else {
         const rows = state.cslots[e.id] || [];
-        barChart(el.querySelector('svg'), rows, [{ key: 'usageWh', cls: 'use', label: 'usage', qty: true },
-          { key: 'billed', cls: 'paid', label: 'billed' }]);
+        memberChart(el.querySelector('svg'), rows, { key: 'usageWh', cls: 'use', label: 'usage' },
+          { key: 'billed', label: 'billed' });
       }
     }
   }
@@ -267,6 +258,64 @@
     if (!(s.payouts || []).length) out.append(h('tr', {}, h('td', { colspan: '6', class: 'muted', text: 'none yet' })));
   }
 
+  // ---- recent events (GET /api/events: what this viewer may see) ----
+  // The slot's start, its date left out when it is the day of ref (ms).
+  function slotAt(slot, ref) {
+    const t = fmtSlot(slot), r = fmtTime(ref);
+    return t.slice(0, 10) === r.slice(0, 10) ? t.slice(11) : t;
+  }
+  const who = (e) => e.member || '–';
+  const EVENT_TEXT = {
+    settlement: (e) => ['settled', 'slot of ' + slotAt(e.slot, e.time) + ': supply ' + D.quantity(e.supplyWh, resource()) +
+      ', demand ' + D.quantity(e.demandWh, resource()) + (e.hasPrice ? ', price ' + fmtPrice(e.buyPrice) : ', no clearing price')],
+    bill: (e) => [e.bill === 'month' ? 'month bill' : 'bill', who(e) + ' owes ' + fmtMoney(e.amount) +
+      (e.bill === 'month' ? '' : ' for ' + D.quantity(e.usageWh, resource()) + ' (slot of ' + slotAt(e.slot, e.time) + ')')],
+    payment: (e) => ['payment', who(e) + ' paid ' + fmtMoney(e.amount) + ' (bill of ' + slotAt(e.slot, e.time) + ')', e.messageId],
+    payout: (e) => ['payout', (e.member ? 'to ' + e.member + ' ' : '#' + e.batch + ': ') + fmtMoney(e.amount) +
+      (e.member ? ' for ' + slotAt(e.slot, e.time) : ' to ' + e.outputs + ' producer' + (e.outputs === 1 ? '' : 's')) + ' · ' + e.state, e.messageId],
+    registration: (e) => ['registered', who(e) + (e.name && e.name !== e.member ? ' (' + e.name + ')' : '') + ' as ' + e.role + ' · ' + e.state],
+    enrolment: (e) => ['enrolled', who(e) + ' as ' + e.role + ' · ' + e.state],
+    quarantine: (e) => ['quarantined', who(e) + '\'s reading of ' + slotAt(e.slot, e.time) + ' (' + D.quantity(e.wh, resource()) + '): ' +
+      e.reason + ' · ' + e.state],
+  };
+  // Consecutive bills (or payments) of one slot as one line: a slot of 200
+  // households does not push everything else off the list.
+  function grouped(events) {
+    const out = [];
+    for (const e of events) {
+      const last = out[out.length - 1];
+      if (last && (e.kind === 'bill' || e.kind === 'payment') && last.kind === e.kind && last.slot === e.slot &&
+          last.bill === e.bill) last.items.push(e);
+      else out.push(Object.assign({}, e, { items: [e] }));
+    }
+    return out;
+  }
+  function groupText(g) {
+    const sum = g.items.reduce((a, e) => a + BigInt(e.amount), 0n);
+    const shown = g.items.slice(0, 4).map((e) => e.member + ' ' + fmtMoney(e.amount)).join(', ') +
+      (g.items.length > 4 ? ', …' : '');
+    const what = g.kind === 'bill' ? [(g.bill === 'month' ? 'month ' : '') + 'bills', g.items.length + ' bills for the slot of ']
+      : ['payments', g.items.length + ' payments for the bills of '];
+    return [what[0], what[1] + slotAt(g.slot, g.time) + ': ' + fmtMoney(sum) + ' (' + shown + ')'];
+  }
+  function renderEvents() {
+    const list = document.getElementById('events');
+    const key = JSON.stringify(state.events) + tz();
+    if (list.dataset.key === key) return;
+    list.dataset.key = key;
+    clear(list);
+    for (const g of grouped(state.events || [])) {
+      const f = EVENT_TEXT[g.kind];
+      if (!f) continue;
+      const [tag, text, msg] = g.items.length > 1 ? groupText(g) : f(g);
+      list.append(h('li', { 'data-kind': g.kind, 'data-count': String(g.items.length) },
+        h('time', { 'data-ms': String(g.time), text: fmtTime(g.time) }),
+        h('span', { class: 'tag tag-' + g.kind, text: tag }), h('span', { class: 'what', text }),
+        msg ? h('span', { class: 'link' }, explorerLink('message', msg)) : ''));
+    }
+    if (!list.children.length) list.append(h('li', { class: 'muted', text: 'nothing yet' }));
+  }
+
   function render() {
     const s = state.status;
     if (!s) return;
@@ -289,8 +338,7 @@
     }
     refreshNums(document);
     renderTables();
-    lineChart(document.getElementById('grid-chart'), state.slots,
-      [{ key: 'supplyWh', cls: 'supply' }, { key: 'demandWh', cls: 'demand' }]);
+    gridChart(document.getElementById('grid-chart'), state.slots);
     document.body.dataset.updated = String(Date.now());
   }
 
@@ -339,12 +387,19 @@
     } finally {
       state.busy = false;
     }
+    try { // the events after the numbers: a slow list never holds them back
+      state.events = await getJson('/api/events?limit=' + EVENTS_SHOWN);
+      if (state.status) renderEvents();
+    } catch (err) {
+      // shown again with the next poll
+    }
     if (!isOperator()) return;
     try {
       const log = await getJson('/api/log?lines=60');
       const pre = document.getElementById('log');
       const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
       const text = log.lines.join('\n');
+      document.getElementById('log-panel').hidden = !log.lines.length;
       if (pre.textContent !== text) {
         pre.textContent = text;
         if (atEnd) pre.scrollTop = pre.scrollHeight;
@@ -390,6 +445,7 @@
       state.nodeUrl = params.get('node');
     }
     showViewer();
+    window.addEventListener('resize', () => { if (state.status) render(); });
     const link = document.getElementById('explorer-link');
     if (state.nodeUrl) link.href = state.nodeUrl.replace(/\/$/, '') + '/explorer/';
     else link.hidden = true;

@@ -7,7 +7,9 @@
 //   #/mam?root=&mode=&sideKey=   a MAM channel, verified by the node
 //   #/search/{text}       decides which of the above
 // Bad input never leaves a blank page: every view ends in content or in an
-// error panel (.error) that says what is wrong.
+// error panel (.error) that says what is wrong. A MAM message that is a grid
+// message (JSON with a command) gets a summary line (.mam-summary) with its
+// times in the node's zone, quantities and prices, above the raw text.
 // Amounts are shown in the node's currency next to the raw base units
 // ("2.34 EUR · 2,343,151,525 i"; data-value keeps the raw value) and times in
 // its zone, both from GET /api/plugins/display (web/common/display.js).
@@ -302,6 +304,31 @@
     return f;
   }
 
+  // A grid message (docs/PROTOCOL.md) as people read it: its command, its
+  // times in the node's zone (a reading's slot as start – end), quantities
+  // and prices; null for any other text.
+  function gridSummary(text) {
+    let j;
+    try { j = JSON.parse(text); } catch (err) { return null; }
+    if (!j || typeof j !== 'object' || typeof j.command !== 'string') return null;
+    const z = display && display.timeZone, m = (display && display.money) || D.BASE;
+    const parts = [j.command];
+    if (typeof j.startTime === 'number' && typeof j.endTime === 'number') {
+      const a = D.time(j.startTime, z), b = D.time(j.endTime, z);
+      parts.push(a + ' – ' + (a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b));
+    } else if (typeof j.time === 'number') {
+      parts.push(D.time(j.time, z));
+    }
+    for (const [k, word] of [['output', 'output'], ['usage', 'usage']]) {
+      if (typeof j[k] === 'number') parts.push(word + ' ' + j[k] + ' kWh');
+    }
+    for (const [k, word] of [['askPerKwh', 'ask'], ['bidPerKwh', 'bid']]) {
+      if (Number.isInteger(j[k])) parts.push(word + ' ' + D.price(j[k], m));
+    }
+    if (Number.isInteger(j.owed)) parts.push('owed ' + D.money(j.owed, m));
+    return parts.join(' · ');
+  }
+
   async function mam(my, params) {
     const p = Object.fromEntries(params.entries());
     const panel = h('section', { class: 'panel', id: 'mam' }, h('h2', { text: 'MAM channel' }), mamForm(p));
@@ -312,6 +339,7 @@
     }
     const status = h('p', { class: 'muted', text: 'reading the channel…' });
     panel.append(status);
+    await loadDisplay();
     const q = new URLSearchParams({ root: p.root, mode: p.mode || 'public', limit: '50' });
     if (p.sideKey) q.set('sideKey', p.sideKey);
     let r;
@@ -336,6 +364,7 @@
       list.append(h('div', { class: 'msg', 'data-verified': String(m.verified), 'data-message-id': m.messageId },
         h('p', {}, h('b', { text: '#' + m.index + ' ' }), m.verified ? h('span', { class: 'ok', text: '✓ verified' }) : h('span', { text: 'not verified' }),
           ' · message ', msgLink(m.messageId), m.tag ? ' · tag ' + m.tag : ''),
+        m.text !== null && gridSummary(m.text) ? h('p', { class: 'mam-summary', text: gridSummary(m.text) }) : null,
         h('pre', { class: 'mam-text', text: m.text === null ? '(not text)' : m.text }),
         h('details', {}, h('summary', { text: 'root, next root, trytes' }), dl([['root', mono(m.root)], ['next root', mono(m.nextRoot)], ['trytes', mono(m.trytes)]]))));
     }

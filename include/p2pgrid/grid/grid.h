@@ -384,6 +384,25 @@ PG_NODISCARD int pg_gridop_consumer_slots(pg_gridop *g, const char *id, uint64_t
  * paymentMessageId}. Thread-safe. */
 PG_NODISCARD int pg_gridop_month_bills(pg_gridop *g, const char *id, uint64_t from, uint64_t to,
                                        json_t **out, pg_diag *d);
+/* The grid's recent events, newest first, at most limit (1..PG_EVENTS_MAX),
+ * each {"kind", "time" (Unix ms), ...}: "settlement" (slot, mechanism,
+ * supplyWh, demandWh, communityWh, importWh, exportWh, hasPrice, buyPrice,
+ * sellPrice, producers, consumers), "bill" (slot, member, bill: slot|month,
+ * requestId, usageWh, amount), "payment" (slot, member, amount, requestId,
+ * messageId), "payout" (batch, state: sending|sent|confirmed, amount,
+ * outputs, messageId; a member's own: slot, member and its amount),
+ * "registration" (member, name, role, state), "enrolment" (member, role,
+ * state), "quarantine" (slot, member, wh, reason, state: held|released|
+ * rejected, quarantineId). Read from the tables that book them (GET
+ * /api/events). Who sees what: PG_EVENTS_PUBLIC the settlements (community
+ * totals), PG_EVENTS_MEMBER those and member's own events (member: its id),
+ * PG_EVENTS_ALL every event but the members' own payout shares (the
+ * batches stand for them). PG_ERR_INVALID for a limit outside 1..max or a
+ * member scope without an id. Thread-safe. */
+#define PG_EVENTS_MAX 200
+typedef enum pg_events_scope { PG_EVENTS_PUBLIC, PG_EVENTS_MEMBER, PG_EVENTS_ALL } pg_events_scope;
+PG_NODISCARD int pg_gridop_events(pg_gridop *g, pg_events_scope scope, const char *member,
+                                  unsigned limit, json_t **out, pg_diag *d);
 /* The public settlement record channel: {"grid":id,"root","mode":"public",
  * "security"} (GET /api/record, public). Thread-safe. */
 PG_NODISCARD int pg_gridop_record(pg_gridop *g, json_t **out, pg_diag *d);
@@ -428,7 +447,9 @@ PG_NODISCARD int pg_gridop_metrics(pg_gridop *g, pg_buf *out, pg_diag *d);
  * PUT/DELETE /registration/{id}, GET /api/status, /api/me, /api/producers,
  * /api/consumers, /api/enrolments, /api/quarantine, /api/slots,
  * /api/{producers|consumers}/{id}/slots, /api/config ({"nodeUrl":
- * node_url}, may be NULL), /api/log, and the dashboard (web/dashboard) at
+ * node_url}, may be NULL), /api/events?limit=N (pg_gridop_events: the
+ * settlements for anyone, a member's own events too, all for the operator),
+ * /api/log, and the dashboard (web/dashboard) at
  * every other GET path. Who sees what (docs/SECURITY.md): the operator
  * (a verified certificate of role operator or grid) everything; a member
  * its own rows (/api/me, its slots, its row of /api/producers|consumers);

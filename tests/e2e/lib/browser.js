@@ -89,6 +89,15 @@ async function screenshot(page, name) {
   return file;
 }
 
+// A screenshot of one element (selector) of the page, beside the others.
+async function elementShot(page, selector, name) {
+  const dir = process.env.PG_ARTIFACTS || path.join(__dirname, '..', 'artifacts');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name + '.png');
+  await (await page.$(selector)).screenshot({ path: file });
+  return file;
+}
+
 // A page (newPage) that opens a local file and records, in requests, every
 // request it makes to anything but file:// (each one aborted).
 async function openFile(browser, file, viewport) {
@@ -105,4 +114,4 @@ async function openFile(browser, file, viewport) {
   return { page, requests };
 }
 
-module.exports = { launch, newPage, openFile, screenshot, spkiHash };
+module.exports = { launch, newPage, openFile, screenshot, elementShot, spkiHash };
