@@ -22,8 +22,11 @@ static const char SCHEMA[] =
     " child BLOB NOT NULL, parent BLOB NOT NULL, position INTEGER NOT NULL,"
     " PRIMARY KEY (child, position)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS edges_parent ON edges(parent);"
+    /* seq: plain INTEGER PRIMARY KEY (insertion order; AUTOINCREMENT cost a
+     * read and a write of sqlite_sequence, one more page, per message). A
+     * store made before keeps its AUTOINCREMENT; both read the same. */
     "CREATE TABLE IF NOT EXISTS indexation ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT, ix BLOB NOT NULL, message_id BLOB NOT NULL);"
+    " seq INTEGER PRIMARY KEY, ix BLOB NOT NULL, message_id BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS indexation_ix ON indexation(ix, seq);"
     "CREATE INDEX IF NOT EXISTS indexation_msg ON indexation(message_id);"
     "CREATE TABLE IF NOT EXISTS milestones ("

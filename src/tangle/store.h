@@ -12,7 +12,8 @@
  *   messages(id PK, raw, arrival_ms, solid, referenced_by, milestone_index,
  *            inclusion, conflict_reason, omrsi, ymrsi, mrsi_at, payload_type)
  *   edges(child, parent, position)   parent edges, owned by the child; index on parent
- *   indexation(seq, ix, message_id)  indexation index, oldest first by seq
+ *   indexation(seq, ix, message_id)  indexation index, oldest first by seq (a plain
+ *            INTEGER PRIMARY KEY; stores made before session 10 have AUTOINCREMENT)
  *   milestones(ms_index PK, message_id, timestamp)   confirmed milestones
  * Statements are prepared once at open and cached.
  *
