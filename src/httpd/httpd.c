@@ -399,7 +399,7 @@ static enum MHD_Result finish_request(pg_httpd *s, struct MHD_Connection *conn, 
       .body = st->body.len ? st->body.data : NULL,
       .body_len = st->body.len,
       .peer = &peer,
-      .conn = conn,
+      .conn = (struct pg_httpd_conn *)conn,
   };
   pg_httpd_resp_init(&resp, s, &req);
   s->handler(s->ctx, &req, &resp);
@@ -467,16 +467,26 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   pg_log_debug("http", "%s", line);
 }
 
+/* The request's libmicrohttpd connection (pg_httpd_conn is never defined:
+ * it names the MHD connection to the outside). */
+static struct MHD_Connection *mhd_conn(const pg_httpd_req *req) {
+  return (struct MHD_Connection *)req->conn;
+}
+
 const char *pg_httpd_query(const pg_httpd_req *req, const char *key) {
   const char *v = NULL;
-  if (MHD_lookup_connection_value_n(req->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v,
+  if (MHD_lookup_connection_value_n(mhd_conn(req), MHD_GET_ARGUMENT_KIND, key, strlen(key), &v,
                                     NULL) != MHD_YES)
     return NULL;
   return v ? v : "";
 }
 
+const char *pg_httpd_query_value(const pg_httpd_req *req, const char *key) {
+  return MHD_lookup_connection_value(mhd_conn(req), MHD_GET_ARGUMENT_KIND, key);
+}
+
 const char *pg_httpd_header(const pg_httpd_req *req, const char *name) {
-  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+  return MHD_lookup_connection_value(mhd_conn(req), MHD_HEADER_KIND, name);
 }
 
 /* ---- life cycle ---- */

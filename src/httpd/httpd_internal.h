@@ -7,6 +7,8 @@
 
 #include "p2pgrid/httpd/httpd.h"
 
+struct MHD_Connection;
+
 #define PG_HTTPD_HDR_MAX 8
 #define PG_HTTPD_HOSTS_MAX 16
 #define PG_HTTPD_HOST_LEN 256

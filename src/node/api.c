@@ -6,7 +6,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <microhttpd.h>
 
 #include "node_internal.h"
 #include "p2pgrid/base/bech32.h"
@@ -107,8 +106,8 @@ static void fail_from(pg_http_resp *resp, int rc, const pg_diag *d, const char *
 }
 
 /* Media type of the request without parameters, lowercased into out. */
-static const char *media_type(struct MHD_Connection *conn, char *out, size_t cap) {
-  const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+static const char *media_type(const pg_httpd_req *hreq, char *out, size_t cap) {
+  const char *ct = pg_httpd_header(hreq, "Content-Type");
   if (!ct) return NULL;
   size_t n = 0;
   while (*ct == ' ' || *ct == '\t') ct++;
@@ -298,7 +297,7 @@ static void h_messages_post(pg_node *n, const pg_http_req *req, const char *cons
                             pg_http_resp *resp) {
   char mt[64];
   bool dup = false;
-  const char *t = media_type(req->conn, mt, sizeof mt);
+  const char *t = media_type(req->hreq, mt, sizeof mt);
   if (!t || !*t) {
     pg_http_error(resp, 415,
                   "missing Content-Type: use application/json or application/octet-stream");
@@ -320,7 +319,7 @@ static void h_messages_post(pg_node *n, const pg_http_req *req, const char *cons
 
 static void h_messages_find(pg_node *n, const pg_http_req *req, const char *const *args,
                             pg_http_resp *resp) {
-  const char *ix = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "index");
+  const char *ix = pg_httpd_query_value(req->hreq, "index");
   uint8_t index[PG_INDEX_MAX_LEN];
   size_t index_len = 0;
   char q[96];
@@ -593,8 +592,8 @@ static void address_outputs(pg_node *n, const pg_http_req *req, const char *s, b
   if (!l || !parse_address(n, s, bech32, addr, resp)) return;
   int type = -1;
   bool include_spent = false;
-  const char *t = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "type");
-  const char *sp = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "include-spent");
+  const char *t = pg_httpd_query_value(req->hreq, "type");
+  const char *sp = pg_httpd_query_value(req->hreq, "include-spent");
   if (t) {
     if (strcmp(t, "0") == 0) type = 0;
     else if (strcmp(t, "1") == 0) type = 1;

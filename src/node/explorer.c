@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "node_internal.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/hex.h"
@@ -30,7 +28,7 @@ static bool all_trytes(const char *s, size_t n) {
 }
 
 static const char *arg(const pg_http_req *req, const char *key) {
-  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+  return pg_httpd_query_value(req->hreq, key);
 }
 
 static json_t *fetched_json(const pg_mam_fetched *f, size_t i) {

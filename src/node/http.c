@@ -163,7 +163,7 @@ static void serve(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out, int 
     return;
   }
   pg_http_req req = {
-      .conn = hreq->conn,
+      .hreq = hreq,
       .method = hreq->method,
       .url = hreq->path,
       .body = hreq->body,

@@ -17,7 +17,6 @@
 #include "p2pgrid/tangle/tangle.h"
 #include "peers.h"
 
-struct MHD_Connection;
 struct pg_node_mqtt;
 typedef struct pg_node_metrics pg_node_metrics;
 
@@ -71,9 +70,9 @@ struct pg_node {
 };
 
 /* One request as the route handlers see it (http.c fills it from the
- * server's pg_httpd_req; conn is that request's connection). */
+ * server's pg_httpd_req; hreq is that request, for its query and headers). */
 typedef struct pg_http_req {
-  struct MHD_Connection *conn;
+  const pg_httpd_req *hreq;
   const char *method;
   const char *url;
   const uint8_t *body; /* may be NULL when body_len is 0 */

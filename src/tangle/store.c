@@ -22,8 +22,11 @@ static const char SCHEMA[] =
     " child BLOB NOT NULL, parent BLOB NOT NULL, position INTEGER NOT NULL,"
     " PRIMARY KEY (child, position)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS edges_parent ON edges(parent);"
+    /* seq: plain INTEGER PRIMARY KEY (insertion order; AUTOINCREMENT cost a
+     * read and a write of sqlite_sequence, one more page, per message). A
+     * store made before keeps its AUTOINCREMENT; both read the same. */
     "CREATE TABLE IF NOT EXISTS indexation ("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT, ix BLOB NOT NULL, message_id BLOB NOT NULL);"
+    " seq INTEGER PRIMARY KEY, ix BLOB NOT NULL, message_id BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS indexation_ix ON indexation(ix, seq);"
     "CREATE INDEX IF NOT EXISTS indexation_msg ON indexation(message_id);"
     "CREATE TABLE IF NOT EXISTS milestones ("
@@ -191,7 +194,8 @@ out:
   return rc;
 }
 
-int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_diag *d) {
+int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, unsigned ckpt_pages,
+                     pg_diag *d) {
   memset(s, 0, sizeof *s);
   int rc = make_dirs(dir, d);
   if (rc) return rc;
@@ -214,7 +218,7 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_di
   /* NORMAL for ordinary messages; transactions that may confirm a milestone
    * switch to FULL (store.h). Cache and checkpoint sizes: store.h. */
   if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                 " PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=16384;"
+                                 " PRAGMA cache_size=-65536;"
                                  " PRAGMA mmap_size=268435456;", NULL, NULL, &err) !=
       SQLITE_OK) {
     rc = pg_fail(d, PG_ERR_DB, "%s: cannot enable WAL: %s", s->path, err ? err : "?");
@@ -233,6 +237,7 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_di
     }
   }
   rc = check_meta(s, network, d);
+  if (!rc) rc = pg_tg_ckpt_start(s, ckpt_pages, d);
   if (rc) goto fail;
   return PG_OK;
 fail:
@@ -241,6 +246,7 @@ fail:
 }
 
 void pg_tg_store_close(pg_tg_store *s) {
+  pg_tg_ckpt_stop(s);
   for (int i = 0; i < ST_COUNT; i++) {
     sqlite3_finalize(s->st[i]);
     s->st[i] = NULL;

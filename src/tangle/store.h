@@ -12,14 +12,18 @@
  *   messages(id PK, raw, arrival_ms, solid, referenced_by, milestone_index,
  *            inclusion, conflict_reason, omrsi, ymrsi, mrsi_at, payload_type)
  *   edges(child, parent, position)   parent edges, owned by the child; index on parent
- *   indexation(seq, ix, message_id)  indexation index, oldest first by seq
+ *   indexation(seq, ix, message_id)  indexation index, oldest first by seq (a plain
+ *            INTEGER PRIMARY KEY; stores made before session 10 have AUTOINCREMENT)
  *   milestones(ms_index PK, message_id, timestamp)   confirmed milestones
  * Statements are prepared once at open and cached.
  *
  * Speed (docs/PERFORMANCE.md "Node"): a 64 MiB page cache, reads through a
- * 256 MiB memory map, an automatic checkpoint every 16384 WAL pages (64 MiB
- * of WAL instead of SQLite's 4 MiB, so a hot page is copied into the
- * database far less often; the WAL file shrinks back at each restart), and
+ * 256 MiB memory map, a checkpoint every 16384 WAL pages (64 MiB of WAL
+ * instead of SQLite's 4 MiB, so a hot page is copied into the database far
+ * less often; the WAL file shrinks back at each restart) run by a thread of
+ * its own, off the request path (checkpoint.c: the writer's WAL hook wakes
+ * it; at 4 x 16384 pages the writer checkpoints itself, so the WAL stays
+ * bounded), and
  * WAL writes through the "pg-walbuf" VFS (walbuf.c): a commit's frames go to
  * the file in one pwrite() instead of two per page, flushed inside SQLite's
  * write of the commit frame, so ordering, errors and crash behaviour are
@@ -27,7 +31,9 @@
 #ifndef P2PGRID_TANGLE_STORE_H
 #define P2PGRID_TANGLE_STORE_H
 
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +42,8 @@
 #include "p2pgrid/tangle/message.h"
 
 #define PG_TG_SCHEMA_VERSION "1"
+/* WAL pages (frames) that wake the checkpoint thread (checkpoint.c). */
+#define PG_TG_CKPT_PAGES 16384u
 
 enum {
   ST_BEGIN,
@@ -73,6 +81,15 @@ typedef struct pg_tg_store {
   sqlite3 *db;
   char *path; /* <data_dir>/tangle.db, owned */
   sqlite3_stmt *st[ST_COUNT];
+  /* checkpoint.c: its own connection and thread */
+  sqlite3 *ckpt_db;
+  unsigned ckpt_pages;
+  pthread_t ckpt_thread;
+  bool ckpt_running, ckpt_sync, ckpt_stop; /* ckpt_stop under ckpt_mu */
+  pthread_mutex_t ckpt_mu;
+  pthread_cond_t ckpt_cv;
+  atomic_bool ckpt_due;
+  atomic_uint_fast64_t ckpt_thread_runs, ckpt_inline; /* checkpoints by the thread, by the writer */
 } pg_tg_store;
 
 /* One row of the messages table (without raw). */
@@ -90,7 +107,8 @@ typedef struct pg_tg_row {
 
 /* Opens (creating dir and schema) <dir>/tangle.db in WAL mode; refuses a db
  * made for another network (PG_ERR_CONFIG). */
-PG_NODISCARD int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, pg_diag *d);
+PG_NODISCARD int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network,
+                                  unsigned ckpt_pages, pg_diag *d);
 void pg_tg_store_close(pg_tg_store *s);
 /* The cached statement, reset and with bindings cleared. */
 sqlite3_stmt *pg_tg_stmt(pg_tg_store *s, int which);
@@ -110,6 +128,11 @@ PG_NODISCARD int pg_tg_get_parents(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
 /* Raw bytes into a malloc'd copy (*bytes; caller frees). PG_ERR_NOT_FOUND if unknown. */
 PG_NODISCARD int pg_tg_get_raw(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint8_t **bytes,
                                size_t *len, pg_diag *d);
+/* checkpoint.c: starts the checkpoint thread on s (open) for every
+ * ckpt_pages WAL pages (0 = PG_TG_CKPT_PAGES); stop joins it and closes its
+ * connection (safe on a store it never started). */
+PG_NODISCARD int pg_tg_ckpt_start(pg_tg_store *s, unsigned ckpt_pages, pg_diag *d);
+void pg_tg_ckpt_stop(pg_tg_store *s);
 /* Name of the write-coalescing VFS (walbuf.c), registered on first use;
  * NULL (the default VFS) if it could not be registered. */
 const char *pg_tg_walbuf_vfs(void);

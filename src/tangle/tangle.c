@@ -194,7 +194,7 @@ int pg_tangle_open(const pg_tangle_config *c, pg_tangle **out, pg_diag *d) {
   pthread_condattr_destroy(&ca);
   pg_tg_rng_seed(t);
 
-  int rc = pg_tg_store_open(&t->store, t->data_dir, t->network_name, d);
+  int rc = pg_tg_store_open(&t->store, t->data_dir, t->network_name, t->cfg.checkpoint_pages, d);
   if (rc) goto fail;
   if ((rc = load_state(t, d))) goto fail;
   if ((rc = pg_tg_tips_rebuild(t, d))) goto fail;
@@ -1025,5 +1025,7 @@ void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s) {
   s->messages_per_second = t->st.rate_mps;
   s->referenced_messages_per_second = t->st.rate_rmps;
   s->referenced_rate = t->st.rate_ref;
+  s->checkpoints = atomic_load(&t->store.ckpt_thread_runs);
+  s->checkpoints_inline = atomic_load(&t->store.ckpt_inline);
   pthread_mutex_unlock(&t->mu);
 }

@@ -71,6 +71,9 @@ static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
     (void)json_object_set_new(j, "to", str_or_null(pg_httpd_query(req, "to")));
     (void)json_object_set_new(j, "flag", str_or_null(pg_httpd_query(req, "flag")));
     (void)json_object_set_new(j, "absent", str_or_null(pg_httpd_query(req, "absent")));
+    (void)json_object_set_new(j, "flag_value", str_or_null(pg_httpd_query_value(req, "flag")));
+    (void)json_object_set_new(j, "to_value", str_or_null(pg_httpd_query_value(req, "to")));
+    (void)json_object_set_new(j, "empty_value", str_or_null(pg_httpd_query_value(req, "empty")));
     (void)json_object_set_new(j, "xtest", str_or_null(pg_httpd_header(req, "x-TEST")));
     pg_httpd_resp_json(resp, strcmp(req->method, "PUT") == 0 ? 201 : 200, j);
     return;
@@ -346,14 +349,18 @@ static void test_too_large(void **state) {
 
 static void test_query(void **state) {
   answer a;
-  request(g_base13, "GET", "/echo?from=a%20b%2Fc%26d&to=x+y&flag&from=second", NULL, 0, NULL, 0,
-          &a);
+  request(g_base13, "GET", "/echo?from=a%20b%2Fc%26d&to=x+y&flag&from=second&empty=", NULL, 0,
+          NULL, 0, &a);
   assert_int_equal(a.status, 200);
   json_t *j = body_json(&a);
   assert_field(j, "from", "a b/c&d");
   assert_field(j, "to", "x y");
   assert_field(j, "flag", "");
   assert_field(j, "absent", NULL);
+  /* pg_httpd_query_value: a key without '=' is absent, "key=" is "" */
+  assert_field(j, "flag_value", NULL);
+  assert_field(j, "to_value", "x y");
+  assert_field(j, "empty_value", "");
   json_decref(j);
   /* the path comes without the query */
   request(g_base13, "GET", "/nope?from=1", NULL, 0, NULL, 0, &a);

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -129,10 +131,37 @@ static void test_refusal_is_per_message(void **state) {
   assert_int_equal(count_other_connection(f->t), (int64_t)stored);
 }
 
+/* The checkpoint thread keeps the WAL small while submits go on: with a
+ * 64-page threshold, 1,200 messages (about 10,000 WAL pages without
+ * checkpoints, ~40 MiB) leave a WAL of a few hundred pages, and every
+ * message is still there, for another connection and after a restart. */
+static void test_checkpoint_thread(void **state) {
+  tt_fixture *f = *state;
+  f->cfg.checkpoint_pages = 64;
+  f->t = tt_open(&f->cfg);
+  worker w[THREADS];
+  run_workers(f->t, w, false);
+  pg_tangle_status s;
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, THREADS * PER_THREAD);
+  assert_true(s.checkpoints > 0);
+  char wal[4096];
+  snprintf(wal, sizeof wal, "%s-wal", pg_tangle_db_path(f->t));
+  struct stat sb;
+  assert_int_equal(stat(wal, &sb), 0);
+  assert_true(sb.st_size < (off_t)(2u << 20));
+  assert_int_equal(count_other_connection(f->t), THREADS * PER_THREAD);
+  pg_tangle_close(f->t);
+  f->t = tt_open(&f->cfg);
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, THREADS * PER_THREAD);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_concurrent_submits, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_refusal_is_per_message, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_checkpoint_thread, tt_setup, tt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

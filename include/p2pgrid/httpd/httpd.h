@@ -91,8 +91,6 @@
 #include "p2pgrid/base/err.h"
 #include "p2pgrid/tls/tls.h"
 
-struct MHD_Connection;
-
 typedef struct pg_httpd pg_httpd;
 typedef struct pg_httpd_resp pg_httpd_resp; /* opaque: set through the functions below */
 
@@ -116,9 +114,9 @@ typedef struct pg_httpd_req {
   const uint8_t *body;  /* NULL when body_len is 0; else followed by a NUL (not counted) */
   size_t body_len;
   const pg_httpd_peer *peer; /* never NULL */
-  /* The underlying connection, for code that still calls libmicrohttpd
-   * directly; new code uses pg_httpd_query / pg_httpd_header. */
-  struct MHD_Connection *conn;
+  /* The server's connection (opaque), read through pg_httpd_query /
+   * pg_httpd_query_value / pg_httpd_header. */
+  struct pg_httpd_conn *conn;
 } pg_httpd_req;
 
 typedef void (*pg_httpd_handler)(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp);
@@ -195,6 +193,9 @@ void pg_httpd_stop(pg_httpd *h);
 /* Value of query parameter key (%-escapes and '+' decoded); "" for a key
  * without '='; NULL when absent. The first one when repeated. */
 const char *pg_httpd_query(const pg_httpd_req *req, const char *key);
+/* As pg_httpd_query, but NULL also for a key without '=' ("?type"): such a
+ * key counts as absent (the node's TIP-13 routes have always read it so). */
+const char *pg_httpd_query_value(const pg_httpd_req *req, const char *key);
 /* Value of request header name (case-insensitive); NULL when absent. */
 const char *pg_httpd_header(const pg_httpd_req *req, const char *name);
 

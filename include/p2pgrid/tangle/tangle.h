@@ -116,6 +116,9 @@ typedef struct pg_tangle_config {
   /* PoW threads for pg_tangle_attach (0 = all cores). */
   unsigned pow_threads;
 
+  /* WAL pages that wake the store's checkpoint thread (0 = 16384, 64 MiB). */
+  unsigned checkpoint_pages;
+
   const pg_clock *clock; /* NULL = real clock */
 
   pg_tx_confirm_fn tx_confirm; /* optional */
@@ -223,6 +226,8 @@ typedef struct pg_tangle_status {
   double messages_per_second;            /* over the last interval between milestones */
   double referenced_messages_per_second;
   double referenced_rate;                /* percent */
+  uint64_t checkpoints;        /* WAL checkpoints run by the store's checkpoint thread */
+  uint64_t checkpoints_inline; /* ... and by a writer, the WAL having reached 4 x checkpoint_pages */
 } pg_tangle_status;
 
 void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s);
