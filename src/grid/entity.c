@@ -360,9 +360,7 @@ int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys
     free(mrc), free(md), free(crc), free(cd), free(dbs), free(at);
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
-  if (pg_chan_create_many(dbs, m, keys, mrc, md) != PG_OK) {
-    /* its failures are in mrc */
-  }
+  pg_chan_create_many(dbs, m, keys, mrc, md); /* each database's failure in mrc / md */
   for (size_t k = 0; k < m; k++) crc[at[k]] = mrc[k], cd[at[k]] = md[k];
   free(mrc), free(md), free(dbs), free(at);
   /* phase 2: attached in outbox order */
