@@ -248,10 +248,14 @@ static void cdb_free(cdb *c) {
   pg_chan_free_rows(c->v, c->n);
 }
 
-void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs, pg_diag *ds) {
+void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs, pg_diag *ds,
+                         size_t *unsent) {
   cdb *cs = calloc(n ? n : 1, sizeof *cs);
   if (!cs) {
-    for (size_t i = 0; i < n; i++) rcs[i] = pg_fail(&ds[i], PG_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+      rcs[i] = pg_fail(&ds[i], PG_ERR_NOMEM, "out of memory");
+      if (unsent) unsent[i] = 0;
+    }
     return;
   }
   for (size_t i = 0; i < n; i++) {
@@ -264,6 +268,7 @@ void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *
     else cdb_save(&cs[i]);
     rcs[i] = cs[i].rc;
     ds[i] = cs[i].d;
+    if (unsent) unsent[i] = cs[i].n;
     cdb_free(&cs[i]);
   }
   free(cs);
@@ -272,6 +277,6 @@ void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *
 int pg_chan_create_queued(sqlite3 *db, pg_diag *d) {
   int rc = PG_OK;
   pg_diag cd = {{0}};
-  pg_chan_create_many(&db, 1, NULL, &rc, &cd);
+  pg_chan_create_many(&db, 1, NULL, &rc, &cd, NULL);
   return rc ? pg_fail(d, rc, "%s", cd.msg) : PG_OK;
 }

@@ -122,8 +122,11 @@ PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_diag *d);
  * from call to call). Its results are only per database: rcs[i] / ds[i] get
  * what pg_chan_create_queued(dbs[i]) would give, with the same bytes saved
  * (without memory for its own work every rcs[i] is PG_ERR_NOMEM and nothing
- * new is saved). chan_create.c */
-void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs, pg_diag *ds);
+ * new is saved). unsent (NULL or n): how many unsent rows (created or not)
+ * database i had when read; 0 with rcs[i] PG_OK: pg_chan_send_created has
+ * nothing to attach (a row queued since is not created yet). chan_create.c */
+void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs, pg_diag *ds,
+                         size_t *unsent);
 PG_NODISCARD int pg_chan_send_created(sqlite3 *db, pg_client *c, int create_rc,
                                       const pg_diag *create_d, size_t *sent, pg_diag *d);
 /* Messages queued or created but not yet attached. */
@@ -252,6 +255,10 @@ typedef struct pg_entity {
   uint64_t next_register_ms;
   uint64_t next_flush_ms;
   bool restored;              /* the data dir holds PG_BACKUP_MARKER: catch up first */
+  /* kv next_slot as committed, kept by pg_entity_next_slot (read every
+   * round) and forgotten by pg_entity_set_next_slot (its only writer) */
+  int64_t next_slot;
+  bool next_slot_known;
   char last_error[256];
   pg_grid_metrics *metrics; /* owned (pg_entity_init / pg_entity_fini) */
 } pg_entity;
@@ -405,6 +412,9 @@ PG_NODISCARD int pg_entity_report_slots(pg_entity *e, pg_meter *meter, void *ctx
 /* The first slot not yet done (kv "next_slot"); on first use the current
  * slot + first_offset (1: the first whole slot after start). */
 PG_NODISCARD int pg_entity_next_slot(pg_entity *e, int64_t first_offset, int64_t *next, pg_diag *d);
+/* Sets kv "next_slot" on e->db (in the caller's transaction: the value
+ * pg_entity_next_slot keeps is read again after it). */
+PG_NODISCARD int pg_entity_set_next_slot(pg_entity *e, int64_t next, pg_diag *d);
 /* The bech32 HRP of the node (asked once, then remembered in kv "hrp"). */
 PG_NODISCARD int pg_entity_hrp(pg_entity *e, char hrp[PG_CLIENT_HRP_MAX + 1], pg_diag *d);
 /* A reading's slot fields must be the slot's own times and the slot must be
