@@ -139,6 +139,7 @@ static void market_only(int days) {
 typedef struct full_marks {
   uint64_t first_ms, last_ms;
   double cpu0, first_cpu, last_cpu; /* process CPU seconds */
+  double q_cpu[5];                  /* CPU when each quarter of the slots was done */
 } full_marks;
 
 static void full_progress(void *ctx, const pg_sim_progress *p) {
@@ -146,6 +147,8 @@ static void full_progress(void *ctx, const pg_sim_progress *p) {
   double c = cpu_s();
   if (p->done == 1) m->first_ms = p->wall_ms, m->first_cpu = c;
   m->last_ms = p->wall_ms, m->last_cpu = c;
+  for (size_t q = 0; q <= 4; q++) /* quarter 0: the first slot */
+    if (p->done == (q ? (p->total * q + 3) / 4 : 1)) m->q_cpu[q] = c;
 }
 
 /* Full mode on a generated community: nh households, 40 producers, `slots`
@@ -179,7 +182,7 @@ static void bench_full_community(int nh, int slots) {
     pg_scenario_free(&s);
     return;
   }
-  full_marks mk = {0, 0, cpu_s(), 0, 0};
+  full_marks mk = {.cpu0 = cpu_s()};
   pg_sim_opts o = {.mode = PG_SIM_FULL, .out_dir = dir, .progress = full_progress,
                    .progress_ctx = &mk};
   pg_sim_result r;
@@ -208,6 +211,16 @@ static void bench_full_community(int nh, int slots) {
              (double)mk.first_ms / 1000.0, mk.first_cpu - mk.cpu0);
       printf("sim_full_%d_ms_per_slot: %.0f ms (%.0f us per participant-slot, after the first;"
              " %.0f ms CPU)\n", nh, per, per * 1000.0 / (double)n, cper);
+      if (r.n_slots >= 8) { /* growth over the run: CPU per slot in each quarter */
+        double qs[4];
+        for (size_t q = 0; q < 4; q++) {
+          size_t a = q ? (r.n_slots * q + 3) / 4 : 1, b = (r.n_slots * (q + 1) + 3) / 4;
+          qs[q] = b > a ? (mk.q_cpu[q + 1] - mk.q_cpu[q]) * 1000.0 / (double)(b - a) : 0;
+        }
+        printf("sim_full_%d_cpu_ms_per_slot_by_quarter: %.0f / %.0f / %.0f / %.0f ms (the run's"
+               " four quarters of slots, after the first: growth over the run)\n",
+               nh, qs[0], qs[1], qs[2], qs[3]);
+      }
       if (slots != 96) /* what a day would take at this run's rates (not a day's run) */
         printf("sim_full_%d_day_extrapolated_s: %.1f s (setup + 96 x the per-slot time over %zu"
                " slots, not measured over a day; %.1f s CPU)\n",

@@ -128,12 +128,45 @@ static int published_count(sqlite3 *db, const char *name, const void *text, size
   return rc;
 }
 
+/* Whether chan_published may hold findings not used up, a flag of the
+ * connection (pg_grid_db_flags) so that queueing costs no hash and no
+ * UPDATE unless a restore left some: asked the first time a connection
+ * queues (nothing of this connection changed the table before then, so the
+ * answer is the committed one), set by every finding (on every connection
+ * to the file) and asked again by pg_chan_published_recheck, outside a
+ * transaction, while set (an answer inside one could be rolled back). */
+enum { PUB_KNOWN = 1u << 0, PUB_LEFT = 1u << 1 };
+
+static int published_ask(sqlite3 *db, bool *left, pg_diag *d) {
+  int64_t n = 0;
+  int rc = pg_db_i64(db, "SELECT EXISTS(SELECT 1 FROM chan_published WHERE n > 0)", 0, 0, &n, d);
+  if (rc) return rc;
+  *left = n != 0;
+  unsigned f = pg_grid_db_flags(db) & ~(PUB_KNOWN | PUB_LEFT);
+  (void)pg_grid_db_set_flags(db, f | PUB_KNOWN | (*left ? PUB_LEFT : 0)); /* else asked again */
+  return PG_OK;
+}
+
+static int published_left(sqlite3 *db, bool *left, pg_diag *d) {
+  unsigned f = pg_grid_db_flags(db);
+  if (!(f & PUB_KNOWN)) return published_ask(db, left, d);
+  *left = (f & PUB_LEFT) != 0;
+  return PG_OK;
+}
+
+int pg_chan_published_recheck(sqlite3 *db, pg_diag *d) {
+  bool left = false;
+  if (!(pg_grid_db_flags(db) & PUB_LEFT) || !sqlite3_get_autocommit(db)) return PG_OK;
+  return published_ask(db, &left, d);
+}
+
 int pg_chan_queue_text(sqlite3 *db, const char *name, const void *json, size_t len, pg_diag *d) {
   if (!json || len == 0 || len > PG_GRID_MAX_SETTLEMENT_JSON || memchr(json, '\0', len))
     return pg_fail(d, PG_ERR_INVALID, "channel %s: a message must be 1..%d bytes of text", name,
                    PG_GRID_MAX_SETTLEMENT_JSON);
-  bool published = false; /* found on the Tangle after a restore: not sent again */
-  int rc = published_count(db, name, json, len, false, &published, d);
+  bool left = false, published = false; /* found on the Tangle after a restore: not sent again */
+  int rc = published_left(db, &left, d);
+  if (!rc && left) rc = published_count(db, name, json, len, false, &published, d);
   if (rc || published) return rc;
   sqlite3_stmt *st = NULL;
   rc = pg_stmt_get(db, "INSERT INTO outbox(channel, body, queued_ms) VALUES (?1, ?2, ?3)", &st, d);
@@ -273,6 +306,7 @@ static int note_published(sqlite3 *db, const char *name, const pg_mam_fetched *f
   if (pg_mam_trytes_to_text(f->message, f->message_len, &text, &len) != PG_OK) return PG_OK;
   int rc = published_count(db, name, text, len, true, &changed, d);
   free(text);
+  if (!rc) pg_grid_db_add_flags_file(db, PUB_KNOWN | PUB_LEFT);
   return rc;
 }
 

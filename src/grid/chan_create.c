@@ -89,7 +89,8 @@ static int assign_channels(cdb *c) {
 static void cdb_prepare(cdb *c) {
   c->stop = INT64_MAX;
   pg_diag d = {{0}};
-  int rc = pg_chan_unsent_rows(c->db, &c->v, &c->n, &d);
+  int rc = pg_chan_published_recheck(c->db, &d);
+  if (!rc) rc = pg_chan_unsent_rows(c->db, &c->v, &c->n, &d);
   size_t todo = 0;
   for (size_t i = 0; !rc && i < c->n; i++) todo += !c->v[i].created;
   if (!rc && todo) {
@@ -247,11 +248,15 @@ static void cdb_free(cdb *c) {
   pg_chan_free_rows(c->v, c->n);
 }
 
-int pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs, pg_diag *ds) {
+void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs, pg_diag *ds,
+                         size_t *unsent) {
   cdb *cs = calloc(n ? n : 1, sizeof *cs);
   if (!cs) {
-    for (size_t i = 0; i < n; i++) rcs[i] = pg_fail(&ds[i], PG_ERR_NOMEM, "out of memory");
-    return PG_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+      rcs[i] = pg_fail(&ds[i], PG_ERR_NOMEM, "out of memory");
+      if (unsent) unsent[i] = 0;
+    }
+    return;
   }
   for (size_t i = 0; i < n; i++) {
     cs[i].db = dbs[i];
@@ -263,15 +268,15 @@ int pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *r
     else cdb_save(&cs[i]);
     rcs[i] = cs[i].rc;
     ds[i] = cs[i].d;
+    if (unsent) unsent[i] = cs[i].n;
     cdb_free(&cs[i]);
   }
   free(cs);
-  return rc;
 }
 
 int pg_chan_create_queued(sqlite3 *db, pg_diag *d) {
   int rc = PG_OK;
   pg_diag cd = {{0}};
-  if (pg_chan_create_many(&db, 1, NULL, &rc, &cd) != PG_OK || rc) return pg_fail(d, rc, "%s", cd.msg);
-  return PG_OK;
+  pg_chan_create_many(&db, 1, NULL, &rc, &cd, NULL);
+  return rc ? pg_fail(d, rc, "%s", cd.msg) : PG_OK;
 }

@@ -100,7 +100,7 @@ static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "usages write: %s", sqlite3_errmsg(e->db));
     pg_stmt_put(st);
   }
-  if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
+  if (!rc) rc = pg_entity_set_next_slot(e, (int64_t)(k + 1), d);
   if (!rc) {
     rc = pg_grid_commit(e->db, d);
     if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);
@@ -212,17 +212,30 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
 }
 
 /* The return channel's cursor (kv return_next: root, return_leaf: 0 when
- * missing), side key and state. */
+ * missing), side key and state, in one statement (every consumer asks twice
+ * a round). */
 static int return_cursor(pg_consumer *c, pg_mam_cursor *at, char key[PG_MAM_HASH_TRYTES + 1],
                          int64_t *rstate, pg_diag *d) {
   pg_entity *e = &c->e;
-  int64_t leaf = 0;
   memset(at, 0, sizeof *at);
-  int rc = pg_kv_get_text(e->db, "return_next", at->root, sizeof at->root, d);
-  if (!rc) rc = pg_kv_get_i64(e->db, "return_leaf", 0, &leaf, d);
-  at->leaf = (uint32_t)leaf;
-  if (!rc) rc = pg_kv_get_text(e->db, "return_side_key", key, PG_MAM_HASH_TRYTES + 1, d);
-  if (!rc) rc = pg_kv_get_i64(e->db, "return_state", 0, rstate, d);
+  key[0] = '\0';
+  *rstate = 0;
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(e->db, "SELECT key, value FROM kv WHERE key IN ('return_next',"
+                              " 'return_leaf', 'return_side_key', 'return_state')", &st, d);
+  if (rc) return rc;
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *k = (const char *)sqlite3_column_text(st, 0);
+    const char *v = (const char *)sqlite3_column_text(st, 1);
+    if (!k) continue;
+    if (strcmp(k, "return_next") == 0) snprintf(at->root, sizeof at->root, "%s", v ? v : "");
+    else if (strcmp(k, "return_leaf") == 0) at->leaf = (uint32_t)sqlite3_column_int64(st, 1);
+    else if (strcmp(k, "return_side_key") == 0) snprintf(key, PG_MAM_HASH_TRYTES + 1, "%s", v ? v : "");
+    else *rstate = sqlite3_column_int64(st, 1);
+  }
+  if (s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "kv read: %s", sqlite3_errmsg(e->db));
+  pg_stmt_put(st);
   return rc;
 }
 

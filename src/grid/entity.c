@@ -130,6 +130,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   char marker[sizeof e->data_dir + sizeof PG_BACKUP_MARKER + 1];
   snprintf(marker, sizeof marker, "%s/%s", e->data_dir, PG_BACKUP_MARKER);
   e->restored = access(marker, F_OK) == 0;
+  e->next_slot_known = false; /* read from the database first */
   if (o->resource.name[0] && pg_resource_check(&o->resource, d) != PG_OK) return PG_ERR_CONFIG;
   e->resource = *pg_resource_or_default(&o->resource);
   if (o->money.units_per_currency == 0) pg_money_default(&e->money);
@@ -340,41 +341,29 @@ int pg_entity_flush(pg_entity *e, pg_diag *d) {
 /* pg_grid_outbox is the entity itself (grid.h). */
 int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys, pg_diag *d) {
   pg_entity **es = (pg_entity **)v;
+  sqlite3 **dbs = calloc(n + 1, sizeof *dbs);
+  size_t *at = calloc(n + 1, sizeof *at), *unsent = calloc(n + 1, sizeof *unsent);
   int *crc = calloc(n + 1, sizeof *crc);
   pg_diag *cd = calloc(n + 1, sizeof *cd);
-  sqlite3 **dbs = calloc(n + 1, sizeof *dbs);
-  size_t *at = calloc(n + 1, sizeof *at);
-  if (!crc || !cd || !dbs || !at) {
-    free(crc), free(cd), free(dbs), free(at);
-    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  }
+  int rc = dbs && at && unsent && crc && cd ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
   /* phase 1: every due outbox's queued messages created together */
   size_t m = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; !rc && i < n; i++) {
     uint64_t now = pg_entity_now(es[i]);
     if (now >= es[i]->next_flush_ms && pg_entity_caught_up(es[i], now)) at[m] = i, dbs[m++] = es[i]->db;
   }
-  int *mrc = calloc(m + 1, sizeof *mrc);
-  pg_diag *md = calloc(m + 1, sizeof *md);
-  if (!mrc || !md) {
-    free(mrc), free(md), free(crc), free(cd), free(dbs), free(at);
-    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  }
-  if (pg_chan_create_many(dbs, m, keys, mrc, md) != PG_OK) {
-    /* its failures are in mrc */
-  }
-  for (size_t k = 0; k < m; k++) crc[at[k]] = mrc[k], cd[at[k]] = md[k];
-  free(mrc), free(md), free(dbs), free(at);
-  /* phase 2: attached in outbox order */
-  int rc = PG_OK;
-  for (size_t i = 0; !rc && i < n; i++) {
-    uint64_t now = pg_entity_now(es[i]);
-    if (now < es[i]->next_flush_ms) continue;
+  if (!rc) pg_chan_create_many(dbs, m, keys, crc, cd, unsent); /* each one's failure in crc / cd */
+  /* phase 2: attached in outbox order (an outbox that had no unsent row has
+   * nothing to attach) */
+  for (size_t k = 0; !rc && k < m; k++) {
+    pg_entity *e = es[at[k]];
+    if (crc[k] == PG_OK && unsent[k] == 0) continue;
+    uint64_t now = pg_entity_now(e);
     pg_diag fd = {{0}};
-    int r = pg_chan_send_created(es[i]->db, es[i]->client, crc[i], &cd[i], NULL, &fd);
-    rc = flush_outcome(es[i], now, r, &fd, d);
+    int r = pg_chan_send_created(e->db, e->client, crc[k], &cd[k], NULL, &fd);
+    rc = flush_outcome(e, now, r, &fd, d);
   }
-  free(crc), free(cd);
+  free(dbs), free(at), free(unsent), free(crc), free(cd);
   return rc;
 }
 
@@ -447,8 +436,21 @@ bool pg_entity_slot_ok(const pg_entity *e, uint64_t slot, uint64_t start, uint64
 }
 
 int pg_entity_next_slot(pg_entity *e, int64_t first_offset, int64_t *next, pg_diag *d) {
+  if (e->next_slot_known) {
+    *next = e->next_slot;
+    return PG_OK;
+  }
   int rc = pg_kv_get_i64(e->db, "next_slot", -1, next, d);
-  if (rc || *next >= 0) return rc;
-  *next = (int64_t)pg_slot_of(pg_entity_now(e), e->slot_ms) + first_offset;
-  return pg_kv_set_i64(e->db, "next_slot", *next, d);
+  if (!rc && *next < 0) {
+    *next = (int64_t)pg_slot_of(pg_entity_now(e), e->slot_ms) + first_offset;
+    rc = pg_kv_set_i64(e->db, "next_slot", *next, d);
+  }
+  /* kept only as committed: outside a transaction (one could roll back) */
+  if (!rc && sqlite3_get_autocommit(e->db)) e->next_slot = *next, e->next_slot_known = true;
+  return rc;
+}
+
+int pg_entity_set_next_slot(pg_entity *e, int64_t next, pg_diag *d) {
+  e->next_slot_known = false;
+  return pg_kv_set_i64(e->db, "next_slot", next, d);
 }

@@ -64,6 +64,15 @@ PG_NODISCARD int pg_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg
 void pg_stmt_put(sqlite3_stmt *st);
 PG_NODISCARD int pg_stmt_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d);
 void pg_grid_db_close(sqlite3 *db);
+/* Facts a module keeps per connection, beside its statements (one word of
+ * bits, 0 until set; forgotten by pg_grid_db_close). set: false without
+ * memory (nothing set). add_flags_file: flags added to db's and to those of
+ * every other connection that has flags to the same database file (a fact
+ * about the file, e.g. chan.c's published findings, seen by every
+ * connection to it; without memory db's own stay as they were). */
+unsigned pg_grid_db_flags(sqlite3 *db);
+bool pg_grid_db_set_flags(sqlite3 *db, unsigned flags);
+void pg_grid_db_add_flags_file(sqlite3 *db, unsigned flags);
 PG_NODISCARD int pg_grid_begin(sqlite3 *db, pg_diag *d);
 PG_NODISCARD int pg_grid_commit(sqlite3 *db, pg_diag *d);
 
@@ -99,6 +108,10 @@ PG_NODISCARD int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg 
  * of text, e.g. a settlement record part). */
 PG_NODISCARD int pg_chan_queue_text(sqlite3 *db, const char *name, const void *json, size_t len,
                                     pg_diag *d);
+/* Outside a transaction: whether a restore's findings (pg_chan_skip_published)
+ * are still left is asked again when they were, so that queueing stops
+ * looking them up once every one is used (a flush calls it). */
+PG_NODISCARD int pg_chan_published_recheck(sqlite3 *db, pg_diag *d);
 /* Publishes queued messages of every channel in order; stops at the first
  * failure of the node (returned; the rest waits for the next call).
  * *sent (may be NULL) gets how many were attached. */
@@ -109,11 +122,14 @@ PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag 
 PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_diag *d);
 /* pg_chan_create_queued on each of n databases, every channel's next
  * message created in one pg_mam_create_batch (keys: NULL or a cache kept
- * from call to call). rcs[i] / ds[i] get what pg_chan_create_queued(dbs[i])
- * would give, with the same bytes saved. PG_ERR_NOMEM for its own memory
- * (then every rcs[i] says so and nothing new is saved). chan_create.c */
-PG_NODISCARD int pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs,
-                                     pg_diag *ds);
+ * from call to call). Its results are only per database: rcs[i] / ds[i] get
+ * what pg_chan_create_queued(dbs[i]) would give, with the same bytes saved
+ * (without memory for its own work every rcs[i] is PG_ERR_NOMEM and nothing
+ * new is saved). unsent (NULL or n): how many unsent rows (created or not)
+ * database i had when read; 0 with rcs[i] PG_OK: pg_chan_send_created has
+ * nothing to attach (a row queued since is not created yet). chan_create.c */
+void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs, pg_diag *ds,
+                         size_t *unsent);
 PG_NODISCARD int pg_chan_send_created(sqlite3 *db, pg_client *c, int create_rc,
                                       const pg_diag *create_d, size_t *sent, pg_diag *d);
 /* Messages queued or created but not yet attached. */
@@ -242,6 +258,10 @@ typedef struct pg_entity {
   uint64_t next_register_ms;
   uint64_t next_flush_ms;
   bool restored;              /* the data dir holds PG_BACKUP_MARKER: catch up first */
+  /* kv next_slot as committed, kept by pg_entity_next_slot (read every
+   * round) and forgotten by pg_entity_set_next_slot (its only writer) */
+  int64_t next_slot;
+  bool next_slot_known;
   char last_error[256];
   pg_grid_metrics *metrics; /* owned (pg_entity_init / pg_entity_fini) */
 } pg_entity;
@@ -395,6 +415,9 @@ PG_NODISCARD int pg_entity_report_slots(pg_entity *e, pg_meter *meter, void *ctx
 /* The first slot not yet done (kv "next_slot"); on first use the current
  * slot + first_offset (1: the first whole slot after start). */
 PG_NODISCARD int pg_entity_next_slot(pg_entity *e, int64_t first_offset, int64_t *next, pg_diag *d);
+/* Sets kv "next_slot" on e->db (in the caller's transaction: the value
+ * pg_entity_next_slot keeps is read again after it). */
+PG_NODISCARD int pg_entity_set_next_slot(pg_entity *e, int64_t next, pg_diag *d);
 /* The bech32 HRP of the node (asked once, then remembered in kv "hrp"). */
 PG_NODISCARD int pg_entity_hrp(pg_entity *e, char hrp[PG_CLIENT_HRP_MAX + 1], pg_diag *d);
 /* A reading's slot fields must be the slot's own times and the slot must be

@@ -771,7 +771,7 @@ static int book(pg_gridop *g, uint64_t k, const settlement *t, pg_diag *d) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
     rc = pg_stmt_step_done(e->db, st, "readings write", d);
   }
-  if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
+  if (!rc) rc = pg_entity_set_next_slot(e, (int64_t)(k + 1), d);
   return rc;
 }
 

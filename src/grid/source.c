@@ -64,7 +64,7 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
     pg_stmt_put(st);
   }
-  if (!rc) rc = pg_kv_set_i64(e->db, "next_slot", (int64_t)(k + 1), d);
+  if (!rc) rc = pg_entity_set_next_slot(e, (int64_t)(k + 1), d);
   if (!rc) {
     rc = pg_grid_commit(e->db, d);
     if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "grid_internal.h"
 
@@ -18,6 +19,13 @@ typedef struct stmt_node {
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static stmt_node *g_bucket[NBUCKET], *g_by_st[NBUCKET], *g_by_db[NBUCKET];
+
+typedef struct flag_node { /* a connection's flags (pg_grid_db_flags) */
+  struct flag_node *next;
+  sqlite3 *db;
+  unsigned flags;
+} flag_node;
+static flag_node *g_flags[NBUCKET];
 
 static size_t bucket_of(const sqlite3 *db, const char *sql) {
   uint64_t h = ((uint64_t)(uintptr_t)db * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)(uintptr_t)sql;
@@ -86,9 +94,59 @@ void pg_stmt_put(sqlite3_stmt *st) {
   }
 }
 
+unsigned pg_grid_db_flags(sqlite3 *db) {
+  unsigned f = 0;
+  pthread_mutex_lock(&g_mu);
+  for (flag_node *n = g_flags[bucket_of_db(db)]; n; n = n->next)
+    if (n->db == db) f = n->flags;
+  pthread_mutex_unlock(&g_mu);
+  return f;
+}
+
+/* Sets db's flags; caller holds g_mu. false: no memory (nothing set). */
+static bool set_flags(sqlite3 *db, unsigned flags) {
+  flag_node **pp = &g_flags[bucket_of_db(db)];
+  for (flag_node *n = *pp; n; n = n->next)
+    if (n->db == db) return n->flags = flags, true;
+  flag_node *n = malloc(sizeof *n);
+  if (!n) return false;
+  *n = (flag_node){.next = *pp, .db = db, .flags = flags};
+  *pp = n;
+  return true;
+}
+
+bool pg_grid_db_set_flags(sqlite3 *db, unsigned flags) {
+  pthread_mutex_lock(&g_mu);
+  bool ok = set_flags(db, flags);
+  pthread_mutex_unlock(&g_mu);
+  return ok;
+}
+
+void pg_grid_db_add_flags_file(sqlite3 *db, unsigned flags) {
+  const char *file = sqlite3_db_filename(db, "main");
+  pthread_mutex_lock(&g_mu);
+  unsigned mine = 0;
+  for (flag_node *n = g_flags[bucket_of_db(db)]; n; n = n->next)
+    if (n->db == db) mine = n->flags;
+  (void)set_flags(db, mine | flags); /* without memory db's stay unset */
+  for (size_t b = 0; file && file[0] && b < NBUCKET; b++)
+    for (flag_node *n = g_flags[b]; n; n = n->next) {
+      const char *f = n->db != db ? sqlite3_db_filename(n->db, "main") : NULL;
+      if (f && strcmp(f, file) == 0) n->flags |= flags;
+    }
+  pthread_mutex_unlock(&g_mu);
+}
+
 void pg_grid_db_close(sqlite3 *db) {
   if (!db) return;
   pthread_mutex_lock(&g_mu);
+  for (flag_node **fp = &g_flags[bucket_of_db(db)]; *fp; fp = &(*fp)->next) {
+    if ((*fp)->db != db) continue;
+    flag_node *n = *fp;
+    *fp = n->next;
+    free(n);
+    break;
+  }
   stmt_node **pp = &g_by_db[bucket_of_db(db)];
   while (*pp) {
     stmt_node *n = *pp;

@@ -277,7 +277,9 @@ static int battery_sources(full *f, pg_diag *d) {
   return PG_OK;
 }
 
-static int open_world(full *f, pg_diag *d) {
+/* The state directory (emptied), the per-member arrays and every wallet's
+ * seed and address (the grid, producers, households). */
+static int alloc_world(full *f, pg_diag *d) {
   const pg_scenario *s = f->s;
   int rc;
   size_t np = s->n_producers, nh = s->n_households, ns = s->n_sources;
@@ -297,20 +299,24 @@ static int open_world(full *f, pg_diag *d) {
   f->smeter = calloc(ns + 1, sizeof *f->smeter);
   f->cmeter = calloc(nh + 1, sizeof *f->cmeter);
   f->obox = calloc(ns + np + nh + 1, sizeof *f->obox);
-  pg_genesis_output *g = calloc(1 + nh, sizeof *g);
   if (pg_mam_keys_new(&f->mkeys) != PG_OK) f->mkeys = NULL; /* flushes work without */
   if (!f->seeds || !f->addr || !f->prod || !f->to_prod || !f->src || !f->cons || !f->smeter ||
-      !f->cmeter || !g || !f->to_grid_as || !f->keys || !f->obox) {
-    free(g);
+      !f->cmeter || !f->to_grid_as || !f->keys || !f->obox)
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  }
   derive_seed(s->seed, "grid", f->seeds[0]);
   for (size_t i = 0; i < np; i++) derive_seed(s->seed, s->producers[i].id, f->seeds[1 + i]);
   for (size_t i = 0; i < nh; i++) derive_seed(s->seed, s->households[i].id, f->seeds[1 + np + i]);
   for (size_t i = 0; i < f->nseeds; i++)
     if ((rc = pg_iota_keypair(f->seeds[i], 32, 0, 0, 0, NULL, NULL, f->addr[i])))
       return pg_fail(d, rc, "key derivation failed");
-  /* genesis: the grid's float and each household's money for the run */
+  return PG_OK;
+}
+
+/* The genesis: the grid's float and each household's money for the run
+ * (g: 1 + households outputs). */
+static void genesis_outputs(full *f, pg_genesis_output *g) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers, nh = s->n_households;
   double days = (double)s->duration_ms / 86400000.0;
   uint64_t price = (s->import_price > s->fixed_buy_price ? s->import_price : s->fixed_buy_price) +
                    s->fee_per_kwh;
@@ -327,6 +333,16 @@ static int open_world(full *f, pg_diag *d) {
     g[1 + i].amount = (uint64_t)amt;
     memcpy(g[1 + i].address, f->addr[1 + np + i], 32);
   }
+}
+
+/* The in-process node: ledger (from the genesis), Tangle, client and the
+ * first milestone. */
+static int open_node(full *f, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t nh = s->n_households;
+  pg_genesis_output *g = calloc(1 + nh, sizeof *g);
+  if (!g) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  genesis_outputs(f, g);
   pg_ledger_config lc = {.dust_protection = true, .genesis_count = 1 + nh, .genesis = g};
   /* the coordinator key, from the scenario seed */
   uint8_t kseed[32], pk[32];
@@ -342,17 +358,18 @@ static int open_world(full *f, pg_diag *d) {
   tc.ms_keys_count = 1;
   tc.ms_threshold = 1;
   memcpy(tc.ms_public_keys[0], pk, 32);
-  rc = pg_ledger_open_tangle(&lc, &tc, &f->l, &f->t, d);
+  int rc = pg_ledger_open_tangle(&lc, &tc, &f->l, &f->t, d);
   free(g);
   if (rc) return rc;
   if ((rc = pg_client_local_new(f->t, f->l, &f->c, d))) return rc;
-  if ((rc = milestone(f, d))) return rc;
-  /* the entities */
+  return milestone(f, d);
+}
+
+/* The grid operator (market, tariff, sharing of the scenario) and its
+ * enrolment of every member. */
+static int open_grid(full *f, pg_entity_opts eo, pg_diag *d) {
+  const pg_scenario *s = f->s;
   char dir[1200];
-  pg_entity_opts eo = {.client = f->c, .clock = &f->clock.base, .slot_ms = s->slot_ms,
-                       .security = 1, .retry_ms = 1000, .money = s->money, .tz = s->tz,
-                       .resource = s->resource,
-                       .no_sync = true /* a crash loses the run, never a member's money */};
   pg_gridop_opts go = {.mech = s->mech, .import_price = s->import_price,
                        .export_price = s->export_price, .fee_per_kwh = s->fee_per_kwh,
                        .fee_bp = s->fee_bp, .fixed_buy_price = s->fixed_buy_price,
@@ -373,13 +390,20 @@ static int open_world(full *f, pg_diag *d) {
   go.n_share = s->n_households;
   snprintf(dir, sizeof dir, "%s/grid", f->state);
   eo.id = "grid", eo.name = "Grid operator", eo.data_dir = dir;
-  rc = pg_gridop_open(&eo, &go, &f->grid, d); /* copies share */
+  int rc = pg_gridop_open(&eo, &go, &f->grid, d); /* copies share */
   free(share);
   if (rc) return rc;
   if ((rc = pg_registrar_local_new(pg_gridop_handle, f->grid, NULL, &f->to_grid, d))) return rc;
-  if ((rc = enrol_members(f, d))) return rc;
-  eo.defer_flush = true; /* the members' messages go out a class at a time (step_all) */
-  for (size_t i = 0; i < np; i++) {
+  return enrol_members(f, d);
+}
+
+/* The producers, each registering at the grid. */
+static int open_producers(full *f, pg_entity_opts eo, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t ns = s->n_sources;
+  char dir[1200];
+  int rc;
+  for (size_t i = 0; i < s->n_producers; i++) {
     snprintf(dir, sizeof dir, "%s/%s", f->state, s->producers[i].id);
     eo.id = s->producers[i].id, eo.name = s->producers[i].name, eo.data_dir = dir;
     eo.key = f->keys[i];
@@ -391,7 +415,17 @@ static int open_world(full *f, pg_diag *d) {
     if ((rc = pg_producer_open(&eo, &po, &f->prod[i], d))) return rc;
     f->obox[ns + i] = pg_producer_outbox(f->prod[i]);
   }
-  for (size_t i = 0; i < ns; i++) {
+  return PG_OK;
+}
+
+/* The sources, each registering at its producer; a community battery's
+ * source reads the pre-pass's discharges. */
+static int open_sources(full *f, pg_entity_opts eo, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers;
+  char dir[1200];
+  int rc;
+  for (size_t i = 0; i < s->n_sources; i++) {
     snprintf(dir, sizeof dir, "%s/%s", f->state, s->sources[i].id);
     eo.id = s->sources[i].id, eo.name = NULL, eo.data_dir = dir;
     eo.key = f->keys[np + i];
@@ -407,7 +441,24 @@ static int open_world(full *f, pg_diag *d) {
     if ((rc = pg_source_open(&eo, f->smeter[i], &f->src[i], d))) return rc;
     f->obox[i] = pg_source_outbox(f->src[i]);
   }
-  return open_consumers(f, eo, d);
+  return PG_OK;
+}
+
+static int open_world(full *f, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  int rc = alloc_world(f, d);
+  if (!rc) rc = open_node(f, d);
+  if (rc) return rc;
+  pg_entity_opts eo = {.client = f->c, .clock = &f->clock.base, .slot_ms = s->slot_ms,
+                       .security = 1, .retry_ms = 1000, .money = s->money, .tz = s->tz,
+                       .resource = s->resource,
+                       .no_sync = true /* a crash loses the run, never a member's money */};
+  if ((rc = open_grid(f, eo, d))) return rc;
+  eo.defer_flush = true; /* the members' messages go out a class at a time (step_all) */
+  if (!rc) rc = open_producers(f, eo, d);
+  if (!rc) rc = open_sources(f, eo, d);
+  if (!rc) rc = open_consumers(f, eo, d);
+  return rc;
 }
 
 static void close_world(full *f) {
@@ -495,103 +546,126 @@ static int collect_month_bills(full *f, pg_sim_result *r, size_t party, pg_sim_o
   return PG_OK;
 }
 
-/* Re-settles every slot from the readings the grid booked (parties in id
- * order, as the grid) and checks that the grid's books agree. */
-static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
+/* What collect reads from the grid: each producer's and household's slot
+ * rows and the grid's slots. */
+typedef struct books {
+  json_t **prow, **crow, *gslots;
+} books;
+
+static void books_free(books *k, const pg_scenario *s) {
+  for (size_t i = 0; k->prow && i < s->n_producers; i++) json_decref(k->prow[i]);
+  for (size_t i = 0; k->crow && i < s->n_households; i++) json_decref(k->crow[i]);
+  free(k->prow);
+  free(k->crow);
+  json_decref(k->gslots);
+}
+
+static int read_books(full *f, books *k, pg_diag *d) {
   const pg_scenario *s = f->s;
   size_t np = s->n_producers, nh = s->n_households, n = s->slots;
   uint64_t k0 = s->start_ms / s->slot_ms, k1 = k0 + n - 1;
-  json_t **prow = calloc(np + 1, sizeof *prow), **crow = calloc(nh + 1, sizeof *crow);
-  json_t *gslots = json_array();
-  pg_sim_acc a;
-  bool acc = false;
+  k->prow = calloc(np + 1, sizeof *k->prow), k->crow = calloc(nh + 1, sizeof *k->crow);
+  k->gslots = json_array();
+  if (!k->prow || !k->crow || !k->gslots) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   int rc = PG_OK;
-  if (!prow || !crow) {
-    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  for (size_t i = 0; !rc && i < np; i++) rc = entity_rows(f, true, s->producers[i].id, k0, k1, &prow[i], d);
-  for (size_t i = 0; !rc && i < nh; i++) rc = entity_rows(f, false, s->households[i].id, k0, k1, &crow[i], d);
+  for (size_t i = 0; !rc && i < np; i++) rc = entity_rows(f, true, s->producers[i].id, k0, k1, &k->prow[i], d);
+  for (size_t i = 0; !rc && i < nh; i++) rc = entity_rows(f, false, s->households[i].id, k0, k1, &k->crow[i], d);
   for (uint64_t x = k0; !rc && x <= k1; x += 10000) {
     json_t *part = NULL;
     rc = pg_gridop_slots(f->grid, x, x + 9999 < k1 ? x + 9999 : k1, &part, d);
-    if (!rc) json_array_extend(gslots, part);
+    if (!rc) json_array_extend(k->gslots, part);
     json_decref(part);
   }
-  if (rc) goto out;
-  if (json_array_size(gslots) != n) {
-    rc = pg_fail(d, PG_ERR_STATE, "the grid settled %zu of %zu slots", json_array_size(gslots), n);
-    goto out;
+  if (!rc && json_array_size(k->gslots) != n)
+    rc = pg_fail(d, PG_ERR_STATE, "the grid settled %zu of %zu slots", json_array_size(k->gslots), n);
+  return rc;
+}
+
+/* Slot idx (k) of the books into a: each producer's output and each
+ * household's usage (scaled by its participation, as the grid does). */
+static int load_slot(full *f, const books *k, pg_sim_acc *a, size_t idx, uint64_t slot,
+                     pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers;
+  for (size_t j = 0; j < np; j++) {
+    json_t *row = json_array_get(k->prow[j], idx);
+    if (!row || (uint64_t)jint(row, "slot") != slot)
+      return pg_fail(d, PG_ERR_STATE, "slot %zu: no reading of producer %s", idx, s->producers[j].id);
+    a->mp[j].output_wh = jint(row, "outputWh");
   }
-  if ((rc = pg_sim_acc_init(&a, s, r, d))) goto out;
-  acc = true;
-  a.out = out;
-  for (size_t idx = 0; idx < n; idx++) {
-    uint64_t k = k0 + idx;
-    json_t *gs = json_array_get(gslots, idx);
-    for (size_t j = 0; j < np; j++) {
-      json_t *row = json_array_get(prow[j], idx);
-      if (!row || (uint64_t)jint(row, "slot") != k) {
-        rc = pg_fail(d, PG_ERR_STATE, "slot %zu: no reading of producer %s", idx, s->producers[j].id);
-        goto out;
-      }
-      a.mp[j].output_wh = jint(row, "outputWh");
-    }
-    for (size_t i = 0; i < nh; i++) {
-      json_t *row = json_array_get(crow[i], idx);
-      if (!row || (uint64_t)jint(row, "slot") != k) {
-        rc = pg_fail(d, PG_ERR_STATE, "slot %zu: no reading of household %s", idx, s->households[i].id);
-        goto out;
-      }
-      a.mc[i].usage_wh = jint(row, "usageWh");
-      uint8_t pct = s->households[i].participation; /* as the grid scales it */
-      int64_t part = a.mc[i].usage_wh;
-      if (pct < 100 && (rc = pg_market_participation_split(part, &pct, 1, &part, d))) goto out;
-      a.r->parties[np + i].outside_wh += a.mc[i].usage_wh - part;
-      a.mc[i].usage_wh = part;
-    }
+  for (size_t i = 0; i < s->n_households; i++) {
+    json_t *row = json_array_get(k->crow[i], idx);
+    if (!row || (uint64_t)jint(row, "slot") != slot)
+      return pg_fail(d, PG_ERR_STATE, "slot %zu: no reading of household %s", idx, s->households[i].id);
+    a->mc[i].usage_wh = jint(row, "usageWh");
+    uint8_t pct = s->households[i].participation; /* as the grid scales it */
+    int64_t part = a->mc[i].usage_wh;
+    int rc = pct < 100 ? pg_market_participation_split(part, &pct, 1, &part, d) : PG_OK;
+    if (rc) return rc;
+    a->r->parties[np + i].outside_wh += a->mc[i].usage_wh - part;
+    a->mc[i].usage_wh = part;
+  }
+  return PG_OK;
+}
+
+/* Every slot re-settled from its readings and compared with the grid's books. */
+static int resettle(full *f, const books *k, pg_sim_acc *a, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers, nh = s->n_households;
+  uint64_t k0 = s->start_ms / s->slot_ms;
+  for (size_t idx = 0; idx < s->slots; idx++) {
+    uint64_t slot = k0 + idx;
+    json_t *gs = json_array_get(k->gslots, idx);
     pg_market_result res;
-    if ((rc = pg_sim_acc_settle(&a, idx, &res, d))) goto out;
+    int rc = load_slot(f, k, a, idx, slot, d);
+    if (!rc) rc = pg_sim_acc_settle(a, idx, &res, d);
+    if (rc) return rc;
     bool same = res.consumer_payments == jint(gs, "billed") &&
                 res.producer_revenues == jint(gs, "producerRevenues") &&
                 res.fees == jint(gs, "fees") && res.grid_income == jint(gs, "gridIncome") &&
                 res.supply_wh == jint(gs, "supplyWh") && res.demand_wh == jint(gs, "demandWh");
     for (size_t j = 0; same && j < np; j++)
-      same = res.producers[j].total == jint(json_array_get(prow[j], idx), "amount");
+      same = res.producers[j].total == jint(json_array_get(k->prow[j], idx), "amount");
     for (size_t i = 0; same && i < nh; i++)
-      same = res.consumers[i].total == jint(json_array_get(crow[i], idx), "billed");
-    if (!same) {
-      rc = pg_fail(d, PG_ERR_STATE, "slot %llu: the grid's books differ from the settlement of its readings",
-                   (unsigned long long)k);
-      goto out;
-    }
+      same = res.consumers[i].total == jint(json_array_get(k->crow[i], idx), "billed");
+    if (!same)
+      return pg_fail(d, PG_ERR_STATE, "slot %llu: the grid's books differ from the settlement of its readings",
+                     (unsigned long long)slot);
   }
-  pg_sim_acc_finish(&a);
-  /* payments and payouts actually made */
-  for (size_t i = 0; i < nh; i++) {
+  return PG_OK;
+}
+
+/* The households' payments actually made (transfers.csv). */
+static void collect_payments(full *f, const books *k, pg_sim_result *r, pg_sim_out *out) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers;
+  for (size_t i = 0; i < s->n_households; i++) {
     pg_sim_party *p = &r->parties[np + i];
     size_t j;
     json_t *row;
-    json_array_foreach(crow[i], j, row) {
+    json_array_foreach(k->crow[i], j, row) {
       int64_t paid = jint(row, "paid");
       p->paid += paid;
       r->paid += paid;
       r->outstanding += jint(row, "outstanding");
       if (paid > 0) {
         const char *mid = json_string_value(json_object_get(row, "paymentMessageId"));
-        uint64_t k = (uint64_t)jint(row, "slot");
-        if (out) pg_sim_out_transfer(out, k, (k + 1) * s->slot_ms, p->id, "grid", paid, "", mid);
+        uint64_t slot = (uint64_t)jint(row, "slot");
+        if (out) pg_sim_out_transfer(out, slot, (slot + 1) * s->slot_ms, p->id, "grid", paid, "", mid);
         r->transfers++;
       }
     }
   }
-  for (size_t i = 0; !rc && i < nh; i++) rc = collect_month_bills(f, r, np + i, out, d);
-  if (rc) goto out;
-  for (size_t jp = 0; jp < np; jp++) {
+}
+
+/* The producers' payouts: in a batch (its message and time), else due. */
+static void collect_payouts(full *f, const books *k, pg_sim_result *r, pg_sim_out *out) {
+  const pg_scenario *s = f->s;
+  for (size_t jp = 0; jp < s->n_producers; jp++) {
     pg_sim_party *p = &r->parties[jp];
     size_t j;
     json_t *row;
-    json_array_foreach(prow[jp], j, row) {
+    json_array_foreach(k->prow[jp], j, row) {
       int64_t amt = jint(row, "amount");
       json_t *bid = json_object_get(row, "batchId");
       if (amt <= 0) continue;
@@ -609,6 +683,29 @@ static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
       if (out) pg_sim_out_transfer(out, (uint64_t)jint(row, "slot"), t, "grid", p->id, amt, ref, mid);
     }
   }
+}
+
+/* Re-settles every slot from the readings the grid booked (parties in id
+ * order, as the grid) and checks that the grid's books agree; then what was
+ * paid. */
+static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
+  const pg_scenario *s = f->s;
+  size_t np = s->n_producers, nh = s->n_households;
+  books k = {0};
+  pg_sim_acc a;
+  bool acc = false;
+  int rc = read_books(f, &k, d);
+  if (!rc && !(rc = pg_sim_acc_init(&a, s, r, d))) {
+    acc = true;
+    a.out = out;
+    rc = resettle(f, &k, &a, d);
+  }
+  if (rc) goto out;
+  pg_sim_acc_finish(&a);
+  collect_payments(f, &k, r, out);
+  for (size_t i = 0; !rc && i < nh; i++) rc = collect_month_bills(f, r, np + i, out, d);
+  if (rc) goto out;
+  collect_payouts(f, &k, r, out);
   /* one transfer per batch */
   json_t *st = NULL;
   if ((rc = pg_gridop_status(f->grid, &st, d))) goto out;
@@ -616,11 +713,7 @@ static int collect(full *f, pg_sim_result *r, pg_sim_out *out, pg_diag *d) {
   json_decref(st);
 out:
   if (acc) pg_sim_acc_free(&a);
-  for (size_t i = 0; prow && i < np; i++) json_decref(prow[i]);
-  for (size_t i = 0; crow && i < nh; i++) json_decref(crow[i]);
-  free(prow);
-  free(crow);
-  json_decref(gslots);
+  books_free(&k, s);
   return rc;
 }
 
