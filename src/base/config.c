@@ -1,4 +1,5 @@
 /* config.c — INI configuration over inih. See p2pgrid/base/config.h. */
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/config.h"
 
 #include <errno.h>
@@ -78,16 +79,6 @@ static void entry_free(entry *e) {
   free(e->value);
 }
 
-static int grow(pg_config *c) {
-  if (c->n < c->cap) return PG_OK;
-  size_t cap = c->cap ? c->cap * 2 : 16;
-  entry *e = realloc(c->e, cap * sizeof *e);
-  if (!e) return PG_ERR_NOMEM;
-  c->e = e;
-  c->cap = cap;
-  return PG_OK;
-}
-
 /* Adds or replaces section/key. Takes ownership of nothing; copies. */
 static int put(pg_config *c, const char *section, const char *key, const char *value,
                const char *origin, int line) {
@@ -102,7 +93,7 @@ static int put(pg_config *c, const char *section, const char *key, const char *v
     e->resolved = false;
     return PG_OK;
   }
-  int rc = grow(c);
+  int rc = pg_grow(&c->e, &c->cap, c->n + 1, sizeof *c->e, 0);
   entry ne = {dup_b(section), dup_b(key), v, origin, line, false, false};
   if (rc || !ne.section || !ne.key) {
     entry_free(&ne);

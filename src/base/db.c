@@ -1,5 +1,6 @@
 /* db.c — SQLite helpers that return a status (p2pgrid/base/db.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,12 @@ static bool fault_now(const char *sql) {
 }
 #endif
 
-static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
+int pg_db_fail(sqlite3 *db, pg_diag *d, const char *fmt, ...) {
+  char what[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
@@ -109,12 +115,12 @@ int pg_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d) {
     return pg_fail(d, PG_ERR_DB, "database prepare: injected fault (P2PGRID_DB_FAULT) in '%.60s'",
                    sql);
 #endif
-  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) return db_fail(db, d, "database prepare");
+  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) return pg_db_fail(db, d, "database prepare");
   return PG_OK;
 }
 
 int pg_db_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d) {
-  int rc = sqlite3_step(st) == SQLITE_DONE ? PG_OK : db_fail(db, d, what);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? PG_OK : pg_db_fail(db, d, "%s", what);
   sqlite3_finalize(st);
   return rc;
 }
@@ -142,7 +148,7 @@ int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *o
   else if (s == SQLITE_DONE)
     *out = def;
   else
-    rc = db_fail(db, d, "database read");
+    rc = pg_db_fail(db, d, "database read");
   sqlite3_finalize(st);
   return rc;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
@@ -45,19 +46,6 @@ static bool parse_uint(pg_csv_field f, int64_t *v) {
 }
 
 enum { TIME_AUTO, TIME_S, TIME_MS };
-
-static int grow(pg_series *s, size_t *cap) {
-  size_t nc = *cap ? *cap * 2 : 1024;
-  if (nc > PG_SERIES_MAX_ROWS) nc = PG_SERIES_MAX_ROWS;
-  int64_t *nt = realloc(s->t, nc * sizeof *nt);
-  if (!nt) return PG_ERR_NOMEM;
-  s->t = nt;
-  int64_t *np = realloc(s->p, nc * sizeof *np);
-  if (!np) return PG_ERR_NOMEM;
-  s->p = np;
-  *cap = nc;
-  return PG_OK;
-}
 
 /* Header "time,<value column>": the first column time, time_s or time_ms;
  * the value column power_W (vcol NULL; also power_w) or exactly vcol. */
@@ -169,7 +157,9 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
         rc = pg_fail(d, PG_ERR_TOO_LARGE, "%s:%ld: more than %u samples", name, c.line, PG_SERIES_MAX_ROWS);
         goto fail;
       }
-      if (grow(s, &cap) != PG_OK) {
+      size_t cap_p = cap;
+      if (pg_grow(&s->t, &cap, s->n + 1, sizeof *s->t, PG_SERIES_MAX_ROWS) != PG_OK ||
+          pg_grow(&s->p, &cap_p, s->n + 1, sizeof *s->p, PG_SERIES_MAX_ROWS) != PG_OK) {
         rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
         goto fail;
       }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "p2pgrid/client/client.h"
+#include "p2pgrid/base/strhash.h"
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/crypto/ed25519.h"
 #include "p2pgrid/grid/grid.h"
@@ -66,14 +67,8 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
   return remove(path);
 }
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-  return h;
-}
-
 static void derive_seed(uint64_t seed, const char *what, uint8_t out[32]) {
-  uint64_t st = seed ^ hash_str(what);
+  uint64_t st = seed ^ pg_hash_str(what);
   for (int i = 0; i < 4; i++) {
     uint64_t v = pg_sim_splitmix64(&st);
     memcpy(out + 8 * i, &v, 8);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "p2pgrid/base/array.h"
+#include "p2pgrid/base/strhash.h"
 #include "p2pgrid/base/money.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/meter/meter_profile.h"
@@ -22,12 +24,6 @@ uint64_t pg_sim_splitmix64(uint64_t *state) {
 static double unif(uint64_t *st, double lo, double hi) {
   double u = (double)(pg_sim_splitmix64(st) >> 11) * (1.0 / 9007199254740992.0);
   return lo + (hi - lo) * u;
-}
-
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-  return h;
 }
 
 void pg_sim_iso(uint64_t ms, char *buf, size_t cap) { pg_iso8601_utc((int64_t)ms, buf, cap); }
@@ -235,18 +231,6 @@ static void collect(void *ctx, const char *origin, int line, const char *section
   else if (strncmp(section, "battery ", 8) == 0) add_sec(u->bat, section);
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return 0;
-  size_t nc = *cap ? *cap : 16;
-  while (nc < need) nc *= 2;
-  void *nv = realloc(*v, nc * elem);
-  if (!nv) return -1;
-  memset((char *)nv + *cap * elem, 0, (nc - *cap) * elem);
-  *v = nv;
-  *cap = nc;
-  return 0;
-}
-
 /* ---- sharing keys (market.h SHARING MECHANISMS) ---- */
 
 /* [market] community_price and group_rules. */
@@ -433,7 +417,7 @@ static void gen_source(loader *L, const gen_prod *g, uint64_t i, uint64_t j) {
   q->producer = s->n_producers;
   bool solar =
       floor((double)(gidx + 1) * g->solar_share) > floor((double)gidx * g->solar_share);
-  q->seed = s->seed ^ hash_str(q->id);
+  q->seed = s->seed ^ pg_hash_str(q->id);
   if (solar) {
     q->kind = PG_SIM_SOLAR;
     snprintf(q->kind_name, sizeof q->kind_name, "solar");
@@ -463,7 +447,7 @@ static int gen_producers(loader *L, pg_diag *d) {
                      "[producer ID] and [source ID] sections for other resources",
                      d);
   for (uint64_t i = 0; i < g.count; i++) {
-    if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers))
+    if (pg_grow(&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers, 0))
       return OOM(d);
     pg_sim_producer *p = &s->producers[s->n_producers];
     snprintf(p->id, sizeof p->id, "p%03llu", (unsigned long long)(i + 1));
@@ -473,7 +457,7 @@ static int gen_producers(loader *L, pg_diag *d) {
     if (p->ask > g.ask_max) p->ask = g.ask_max;
     if (!p->has_ask) p->ask = 0;
     for (uint64_t j = 0; j < g.spp; j++) {
-      if (grow((void **)&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources))
+      if (pg_grow(&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources, 0))
         return OOM(d);
       gen_source(L, &g, i, j);
     }
@@ -687,8 +671,8 @@ static int explicit_assets(pg_config *c, const pg_scenario *s, pg_sim_household 
  * (one id per party: balances, invoices and reconciliation key by id). */
 static int battery_parties(loader *L, const pg_sim_battery *b, pg_diag *d) {
   pg_scenario *s = L->s;
-  if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers) ||
-      grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+  if (pg_grow(&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers, 0) ||
+      pg_grow(&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households, 0))
     return OOM(d);
   pg_sim_producer *p = &s->producers[s->n_producers++];
   snprintf(p->id, sizeof p->id, "%.60s-out", b->id); /* ID: at most 60 */
@@ -717,7 +701,7 @@ static int community_batteries(loader *L, pg_diag *d) {
                      sec, id);
     if (!pg_resource_is_electricity(&s->resource))
       return pg_fail(d, PG_ERR_CONFIG, "[%s]: a community battery is electricity only", sec);
-    if (grow((void **)&s->batteries, &L->cap_b, s->n_batteries + 1, sizeof *s->batteries))
+    if (pg_grow(&s->batteries, &L->cap_b, s->n_batteries + 1, sizeof *s->batteries, 0))
       return OOM(d);
     pg_sim_battery *b = &s->batteries[s->n_batteries++];
     snprintf(b->id, sizeof b->id, "%s", id);
@@ -790,7 +774,7 @@ static int gen_households(loader *L, pg_diag *d) {
   if ((rc = read_gen_assets(c, s, &ga, d))) return rc;
   if (gen_pick(s->seed, nh, &ga, &mask)) return OOM(d);
   for (uint64_t i = 0; i < nh; i++) {
-    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households)) {
+    if (pg_grow(&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households, 0)) {
       free(mask);
       return OOM(d);
     }
@@ -801,7 +785,7 @@ static int gen_households(loader *L, pg_diag *d) {
     gen_household_meter(s, m, noise, h);
     h->has_bid = unif(&L->rng, 0, 1) < bid_share;
     h->bid = h->has_bid ? bid_min + (uint64_t)unif(&L->rng, 0, (double)(bid_max - bid_min)) : 0;
-    h->seed = s->seed ^ hash_str(h->id);
+    h->seed = s->seed ^ pg_hash_str(h->id);
     h->participation = 100;
     gen_assets(&ga, mask[i], h);
   }
@@ -821,7 +805,7 @@ static int explicit_producers(loader *L, pg_diag *d) {
     if (!id_ok(id))
       return pg_fail(d, PG_ERR_CONFIG, "%s: [%s]: '%s' is not a valid id (A-Z a-z 0-9 . _ -)",
                      s->origin[0] ? s->origin : "scenario", sec, id);
-    if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers))
+    if (pg_grow(&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers, 0))
       return OOM(d);
     pg_sim_producer *p = &s->producers[s->n_producers++];
     snprintf(p->id, sizeof p->id, "%s", id);
@@ -925,7 +909,7 @@ static int explicit_sources(loader *L, pg_diag *d) {
   for (size_t i = 0; i < L->ss.n; i++) {
     const char *sec = L->ss.v[i], *id = sec + 7;
     if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
-    if (grow((void **)&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources))
+    if (pg_grow(&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources, 0))
       return OOM(d);
     pg_sim_source *q = &s->sources[s->n_sources];
     snprintf(q->id, sizeof q->id, "%s", id);
@@ -941,7 +925,7 @@ static int explicit_sources(loader *L, pg_diag *d) {
     snprintf(q->kind_name, sizeof q->kind_name, "%s", v);
     q->kind = PG_SIM_CONFIG;
     if (inherit_site(c, sec, v, s)) return OOM(d);
-    q->seed = s->seed ^ hash_str(q->id);
+    q->seed = s->seed ^ pg_hash_str(q->id);
     s->n_sources++;
   }
   if (s->n_sources) qsort(s->sources, s->n_sources, sizeof *s->sources, cmp_src);
@@ -972,7 +956,7 @@ static int explicit_households(loader *L, pg_diag *d) {
   for (size_t i = 0; i < L->sh.n; i++) {
     const char *sec = L->sh.v[i], *id = sec + 10;
     if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
-    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+    if (pg_grow(&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households, 0))
       return OOM(d);
     pg_sim_household *h = &s->households[s->n_households++];
     snprintf(h->id, sizeof h->id, "%s", id);
@@ -987,7 +971,7 @@ static int explicit_households(loader *L, pg_diag *d) {
     h->kind = PG_SIM_CONFIG;
     /* the meters read in a local calendar (a dso meter's periods are instants) */
     if (inherit_site(c, sec, v, s)) return OOM(d);
-    h->seed = s->seed ^ hash_str(h->id);
+    h->seed = s->seed ^ pg_hash_str(h->id);
     if ((rc = explicit_annual(c, sec, v, &h->annual_units, d))) return rc;
     if ((rc = explicit_assets(c, s, h, d))) return rc;
   }
