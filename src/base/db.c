@@ -53,23 +53,38 @@ int pg_db_fail(sqlite3 *db, pg_diag *d, const char *fmt, ...) {
 }
 
 int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d) {
-  char tmp[1024];
-  size_t n = strlen(dir);
-  if (n == 0 || n >= sizeof tmp)
-    return pg_fail(d, PG_ERR_CONFIG, "directory path is empty or too long");
+  size_t n = dir ? strlen(dir) : 0;
+  if (n == 0) return pg_fail(d, PG_ERR_CONFIG, "directory path is empty");
+  char *tmp = malloc(n + 1);
+  if (!tmp) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   memcpy(tmp, dir, n + 1);
-  for (size_t i = 1; i <= n; i++) {
+  int rc = PG_OK;
+  for (size_t i = 1; i <= n && !rc; i++) {
     if (tmp[i] != '/' && tmp[i] != 0) continue;
     char c = tmp[i];
     tmp[i] = 0;
     struct stat st;
     if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
-      return pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
-    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
-      return pg_fail(d, PG_ERR_IO, "%s: not a directory", tmp);
+      rc = pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
+    else if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
+      rc = pg_fail(d, PG_ERR_IO, "%s: not a directory", tmp);
     tmp[i] = c;
   }
-  return PG_OK;
+  free(tmp);
+  return rc;
+}
+
+int pg_mkdir_parent(const char *path, unsigned mode, pg_diag *d) {
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  if (!slash || slash == path) return PG_OK;
+  size_t n = (size_t)(slash - path);
+  char *dir = malloc(n + 1);
+  if (!dir) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memcpy(dir, path, n);
+  dir[n] = 0;
+  int rc = pg_mkdir_p(dir, mode, d);
+  free(dir);
+  return rc;
 }
 
 int pg_db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,

@@ -13,6 +13,7 @@
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/crypto/ed25519.h"
 #include "p2pgrid/base/timelabel.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/base/hex.h"
@@ -141,31 +142,11 @@ out:
   return rc;
 }
 
-/* mkdir -p of the directory part of path. */
-static int make_parent_dirs(const char *path) {
-  char tmp[4096];
-  size_t n = strlen(path);
-  if (n >= sizeof tmp) return PG_ERR_INVALID;
-  memcpy(tmp, path, n + 1);
-  char *slash = strrchr(tmp, '/');
-  if (!slash || slash == tmp) return PG_OK;
-  *slash = '\0';
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return PG_ERR_IO;
-    *p = '/';
-  }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return PG_ERR_IO;
-  return PG_OK;
-}
-
 static int generate_key_file(const char *path, pg_diag *d) {
   uint8_t seed[32], pk[32], sk[64];
   char hex[65], pkhex[65], text[256];
   int rc = PG_OK;
-  if (make_parent_dirs(path) != PG_OK)
-    return pg_fail(d, PG_ERR_IO, "%s: cannot create its directory: %s", path, strerror(errno));
+  if ((rc = pg_mkdir_parent(path, 0755, d))) return rc;
   size_t got = 0;
   while (got < sizeof seed) {
     ssize_t r = getrandom(seed + got, sizeof seed - got, 0);

@@ -28,12 +28,6 @@ static i128 floor_div128(i128 a, i128 b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/* YYYY-MM-DDTHH:MM:SS[.f](Z|+00:00): UTC only */
-static bool parse_iso(pg_csv_field f, int64_t *ms) {
-  int32_t off;
-  return pg_iso8601_parse(f.p, f.len, ms, &off) == PG_OK && off == 0;
-}
-
 static bool parse_uint(pg_csv_field f, int64_t *v) {
   if (f.len == 0 || f.len > 16) return false;
   int64_t x = 0;
@@ -120,7 +114,7 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
     int64_t t;
     bool ok;
     if (tmode == TIME_AUTO && f[0].len > 10 && f[0].p[4] == '-') {
-      ok = parse_iso(f[0], &t);
+      ok = pg_iso8601_parse_utc(f[0].p, f[0].len, &t) == PG_OK;
     } else {
       ok = parse_uint(f[0], &t);
       if (ok && (tmode == TIME_S || (tmode == TIME_AUTO && t < 100000000000))) t *= 1000;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "p2pgrid/client/client.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/strhash.h"
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/crypto/ed25519.h"
@@ -283,7 +284,7 @@ static int open_world(full *f, pg_diag *d) {
   if (f->o->state_dir) snprintf(f->state, sizeof f->state, "%s", f->o->state_dir);
   else snprintf(f->state, sizeof f->state, "%s/state", f->o->out_dir);
   (void)nftw(f->state, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  if ((rc = pg_sim_mkdir_p(f->state, d))) return rc;
+  if ((rc = pg_mkdir_p(f->state, 0755, d))) return rc;
   f->nseeds = 1 + np + nh;
   f->seeds = calloc(f->nseeds, sizeof *f->seeds);
   f->addr = calloc(f->nseeds, sizeof *f->addr);

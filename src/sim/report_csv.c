@@ -204,8 +204,7 @@ bool rpt_parse_dec(const char *s, double *out) {
 }
 
 bool rpt_parse_time(const char *s, int64_t *out_ms) {
-  int32_t off;
-  return pg_iso8601_parse(s, strlen(s), out_ms, &off) == PG_OK && off == 0;
+  return pg_iso8601_parse_utc(s, strlen(s), out_ms) == PG_OK;
 }
 
 int rpt_csv_i64(const rpt_csv *c, size_t i, int64_t *out, pg_diag *d) {

@@ -135,30 +135,6 @@ static int get_double_alias(pg_config *c, const char *sec, const char *key, cons
   return rc ? rc : get_double(c, sec, k, def, lo, hi, out, d);
 }
 
-static int parse_iso(const char *v, uint64_t *out) {
-  int y, mo, da, h = 0, mi = 0, s = 0, n = 0;
-  if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3) return -1;
-  const char *p = v + n;
-  if (*p == 'T' || *p == ' ') {
-    int m2 = 0;
-    if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m2) != 2) return -1;
-    p += 1 + m2;
-    if (*p == ':') {
-      int m3 = 0;
-      if (sscanf(p + 1, "%2d%n", &s, &m3) != 1) return -1;
-      p += 1 + m3;
-    }
-    if (*p == 'Z') p++;
-    else if (strcmp(p, "+00:00") == 0) p += 6;
-  }
-  if (*p) return -1;
-  if (y < 1970 || y > 2199 || mo < 1 || mo > 12 || da < 1 || da > 31 || h > 23 || mi > 59 || s > 59)
-    return -1;
-  int64_t days = pg_days_from_civil(y, mo, da);
-  *out = ((uint64_t)days * 86400ULL + (uint64_t)h * 3600 + (uint64_t)mi * 60 + (uint64_t)s) * 1000ULL;
-  return 0;
-}
-
 static bool id_ok(const char *s) {
   size_t n = strlen(s);
   if (n < 1 || n > PG_SIM_ID_MAX) return false;
@@ -319,7 +295,7 @@ static int read_scenario(pg_config *c, pg_scenario *s, pg_diag *d) {
   if (!id_ok(v)) return bad_value(c, "scenario", "name", "must be 1..64 of A-Z a-z 0-9 . _ -", d);
   snprintf(s->name, sizeof s->name, "%s", v);
   if ((rc = pg_config_get_str(c, "scenario", "start", "2025-06-21", &v, d))) return rc;
-  if (parse_iso(v, &s->start_ms) != 0)
+  if (pg_date_time_parse_utc(v, &s->start_ms) != PG_OK)
     return bad_value(c, "scenario", "start",
                      "expected an ISO date or time in UTC, e.g. 2025-06-21 or 2025-06-21T00:00:00Z",
                      d);

@@ -611,8 +611,6 @@ static int run_without(const pg_scenario *s, size_t threads, pg_sim_result *r, p
 
 /* ---- entry ---- */
 
-static int mkdir_p(const char *path, pg_diag *d) { return pg_mkdir_p(path, 0755, d); }
-int pg_sim_mkdir_p(const char *path, pg_diag *d) { return mkdir_p(path, d); }
 
 int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_diag *d) {
   memset(r, 0, sizeof *r);
@@ -620,7 +618,7 @@ int pg_sim_run(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_
   pg_sim_mode mode = o->mode != PG_SIM_AUTO ? o->mode : pg_scenario_mode(s);
   r->mode = mode;
   if (!o->out_dir) return pg_fail(d, PG_ERR_INVALID, "no output directory");
-  int rc = mkdir_p(o->out_dir, d);
+  int rc = pg_mkdir_p(o->out_dir, 0755, d);
   if (rc) return rc;
   pg_sim_out out, *outp = NULL;
   if (o->write_files) {
