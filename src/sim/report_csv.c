@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/decimal.h"
 #include "p2pgrid/base/datetime.h"
 #include "report_internal.h"
 
@@ -189,18 +190,8 @@ bool rpt_parse_i64(const char *s, int64_t *out) {
 }
 
 bool rpt_parse_dec(const char *s, double *out) {
-  const char *p = s;
-  if (*p == '-') p++;
-  size_t digits = 0, frac = 0;
-  while (*p >= '0' && *p <= '9') p++, digits++;
-  if (*p == '.') {
-    p++;
-    while (*p >= '0' && *p <= '9') p++, frac++;
-    if (!frac) return false;
-  }
-  if (*p || !digits || digits + frac > 30) return false;
-  *out = strtod(s, NULL);
-  return true;
+  static const pg_dec_rules rules = {.total_max = 30, .neg = true};
+  return pg_dec_to_double(s, strlen(s), &rules, out) == PG_OK;
 }
 
 bool rpt_parse_time(const char *s, int64_t *out_ms) {
