@@ -76,14 +76,14 @@ int pg_app_config_unused(const char *cmd, pg_config *cfg) {
 
 /* A BIP-39 sentence from a file: words joined by single spaces. */
 static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], size_t *len) {
-  char text[1024] = {0}, norm[1024];
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    fprintf(stderr, "p2pgrid %s: %s: %s\n", cmd, path, strerror(errno));
+  char norm[1024];
+  uint8_t *text = NULL;
+  size_t n = 0, k = 0, words = 0;
+  pg_diag d = {{0}};
+  if (pg_read_file_capped(path, sizeof norm - 1, &text, &n, &d) != PG_OK) {
+    fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
     return -1;
   }
-  size_t n = fread(text, 1, sizeof text - 1, f), k = 0, words = 0;
-  fclose(f);
   for (size_t i = 0; i < n; i++) {
     bool space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
     if (space) continue;
@@ -91,9 +91,10 @@ static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], si
                            text[i - 1] == '\r'))
       norm[k++] = ' ';
     if (k == 0 || norm[k - 1] == ' ') words++;
-    norm[k++] = text[i];
+    norm[k++] = (char)text[i];
   }
-  sodium_memzero(text, sizeof text);
+  sodium_memzero(text, n);
+  free(text);
   if (words != 12 && words != 15 && words != 18 && words != 21 && words != 24) {
     fprintf(stderr, "p2pgrid %s: %s: a BIP-39 mnemonic has 12, 15, 18, 21 or 24 words, not %zu\n",
             cmd, path, words);
@@ -109,18 +110,16 @@ static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], si
 int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemonic_file,
                      uint8_t seed[64], size_t *len) {
   if (mnemonic_file) return load_mnemonic(cmd, mnemonic_file, seed, len);
-  char text[160] = {0};
+  uint8_t *text = NULL;
+  size_t text_len = 0;
   const char *src = getenv("P2PGRID_SEED");
   if (seed_file) {
-    FILE *f = fopen(seed_file, "r");
-    if (!f) {
-      fprintf(stderr, "p2pgrid %s: %s: %s\n", cmd, seed_file, strerror(errno));
+    pg_diag d = {{0}};
+    if (pg_read_file_capped(seed_file, 4096, &text, &text_len, &d) != PG_OK) {
+      fprintf(stderr, "p2pgrid %s: %s\n", cmd, d.msg);
       return -1;
     }
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    src = text;
+    src = (const char *)text;
   } else if (!src) {
     fprintf(stderr, "p2pgrid %s: no seed: give a seed file, a mnemonic file or set P2PGRID_SEED\n",
             cmd);
@@ -128,7 +127,8 @@ int pg_app_load_seed(const char *cmd, const char *seed_file, const char *mnemoni
   }
   size_t n = strcspn(src, "\r\n \t");
   int rc = pg_hex_decode(src, n, seed, 64, len);
-  sodium_memzero(text, sizeof text);
+  if (text) sodium_memzero(text, text_len);
+  free(text);
   if (rc || *len < 16) {
     fprintf(stderr, "p2pgrid %s: the seed%s%s must be 32 to 128 hex characters (16-64 bytes)\n",
             cmd, seed_file ? " in " : "", seed_file ? seed_file : "");

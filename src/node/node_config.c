@@ -201,25 +201,9 @@ static int load_key_file(pg_node_config *c, const char *path, bool secret, line_
   if (secret && (st.st_mode & 077))
     pg_log_warn("node", "%s: this secret %s file is readable by others (mode %03o); use chmod 600",
                 path, noun, (unsigned)(st.st_mode & 0777));
-  buf = malloc(KEY_FILE_MAX + 1);
-  if (!buf) {
-    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  for (;;) {
-    ssize_t r = read(fd, buf + len, KEY_FILE_MAX + 1 - len);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      rc = pg_fail(d, PG_ERR_IO, "%s: read error: %s", path, strerror(errno));
-      goto out;
-    }
-    if (r == 0) break;
-    len += (size_t)r;
-    if (len > KEY_FILE_MAX) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "%s: larger than %d bytes", path, KEY_FILE_MAX);
-      goto out;
-    }
-  }
+  rc = pg_read_fd_capped(fd, path, KEY_FILE_MAX, &buf, &len, d);
+  if (rc == PG_ERR_TOO_LARGE) rc = PG_ERR_CONFIG; /* a key file is configuration */
+  if (rc) goto out;
   int line = 0;
   for (size_t pos = 0; pos < len;) {
     size_t end = pos;
@@ -240,7 +224,7 @@ static int load_key_file(pg_node_config *c, const char *path, bool secret, line_
   if (keys == 0) rc = pg_fail(d, PG_ERR_CONFIG, "%s: no %s in the file", path, noun);
 out:
   if (buf) {
-    if (secret) memset(buf, 0, KEY_FILE_MAX + 1);
+    if (secret) memset(buf, 0, len);
     free(buf);
   }
   close(fd);
