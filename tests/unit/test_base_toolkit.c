@@ -21,8 +21,9 @@
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/strhash.h"
 #include "p2pgrid/base/url.h"
+#include "test_util_tmpdir.h"
 
-static char g_dir[64];
+static char *g_dir;
 
 static void test_strhash(void **state) {
   (void)state;
@@ -250,15 +251,14 @@ static void test_db_fail(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/p2pgrid-toolkit-XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  g_dir = tu_mktmp("pg_toolkit");
+  return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  tu_rmrf(g_dir);
+  return 0;
 }
 
 int main(void) {
