@@ -1,13 +1,15 @@
 /* Fuzz target: the base toolkit's parsers of outside text — plain decimals
- * (decimal.h, with the limits of both callers), UTC timestamps
- * (pg_iso8601_parse_utc) and config start dates (pg_date_time_parse_utc),
- * and the URL check (url.h). Checks: an accepted decimal is finite, obeys
- * its rules and has the sign of its text; an accepted UTC timestamp prints
- * (pg_iso8601_utc) and parses back to the same whole second; an accepted
- * start date lies in 1970..2199 on a whole second; an accepted URL starts
- * with http:// or https:// and holds no control byte, space or DEL. */
+ * (decimal.h, with the limits of both callers), unsigned integers
+ * (pg_parse_u64), UTC timestamps (pg_iso8601_parse_utc) and config start
+ * dates (pg_date_time_parse_utc), and the URL check (url.h). Checks: an
+ * accepted decimal is finite, obeys its rules and has the sign of its text;
+ * an accepted integer prints back to its digits; an accepted UTC timestamp
+ * prints (pg_iso8601_utc) and parses back to the same whole second; an
+ * accepted start date lies in 1970..2199 on a whole second; an accepted URL
+ * starts with http:// or https:// and holds no control byte, space or DEL. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,16 @@ static void check_decimal(const char *s, size_t n) {
     if (s[0] == '-' ? (x > 0 || !rules[k].neg) : x < 0) abort();
     if (rules[k].int_max == 9 && fabs(x) >= 1e9) abort();
   }
+}
+
+static void check_u64(const char *s, size_t n) {
+  uint64_t v = 0;
+  if (!pg_parse_u64(s, n, 0, &v)) return;
+  char back[24];
+  snprintf(back, sizeof back, "%llu", (unsigned long long)v);
+  size_t z = 0; /* leading zeros are allowed in the text, not in the print */
+  while (z + 1 < n && s[z] == '0') z++;
+  if (strlen(back) != n - z || memcmp(back, s + z, n - z) != 0) abort();
 }
 
 static void check_iso(const char *s, size_t n) {
@@ -59,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(s, data, size);
   s[size] = '\0';
   check_decimal(s, size);
+  check_u64(s, size);
   check_iso(s, size);
   check_date(s); /* up to the first NUL, as a config value */
   check_url(s);

@@ -41,3 +41,16 @@ int pg_dec_to_double(const char *s, size_t n, const pg_dec_rules *r, double *out
   if (buf != stack) free(buf);
   return PG_OK;
 }
+
+bool pg_parse_u64(const char *s, size_t n, size_t max_digits, uint64_t *out) {
+  if (!s || n == 0 || (max_digits && n > max_digits)) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    unsigned dg = (unsigned)(s[i] - '0');
+    if (v > (UINT64_MAX - dg) / 10) return false;
+    v = v * 10 + dg;
+  }
+  *out = v;
+  return true;
+}

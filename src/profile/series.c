@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "p2pgrid/base/array.h"
+#include "p2pgrid/base/decimal.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
@@ -26,17 +27,6 @@ struct pg_series {
 static i128 floor_div128(i128 a, i128 b) {
   i128 q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static bool parse_uint(pg_csv_field f, int64_t *v) {
-  if (f.len == 0 || f.len > 16) return false;
-  int64_t x = 0;
-  for (size_t i = 0; i < f.len; i++) {
-    if (f.p[i] < '0' || f.p[i] > '9') return false;
-    x = x * 10 + (f.p[i] - '0');
-  }
-  *v = x;
-  return true;
 }
 
 enum { TIME_AUTO, TIME_S, TIME_MS };
@@ -116,7 +106,9 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
     if (tmode == TIME_AUTO && f[0].len > 10 && f[0].p[4] == '-') {
       ok = pg_iso8601_parse_utc(f[0].p, f[0].len, &t) == PG_OK;
     } else {
-      ok = parse_uint(f[0], &t);
+      uint64_t u = 0;
+      ok = pg_parse_u64(f[0].p, f[0].len, 16, &u); /* 16 digits: no overflow below */
+      t = (int64_t)u;
       if (ok && (tmode == TIME_S || (tmode == TIME_AUTO && t < 100000000000))) t *= 1000;
     }
     if (!ok || t > MAX_ABS_MS) {

@@ -117,6 +117,26 @@ static void test_decimal(void **state) {
   assert_true(x > 7.7e99 && x < 7.8e99);
 }
 
+static void test_parse_u64(void **state) {
+  (void)state;
+  uint64_t v = 9;
+  assert_true(pg_parse_u64("0", 1, 0, &v));
+  assert_true(v == 0);
+  assert_true(pg_parse_u64("18446744073709551615", 20, 0, &v));
+  assert_true(v == UINT64_MAX);
+  v = 9;
+  assert_false(pg_parse_u64("18446744073709551616", 20, 0, &v)); /* overflow, not saturated */
+  assert_false(pg_parse_u64("1234567890123456", 16, 15, &v));    /* more digits than allowed */
+  assert_true(pg_parse_u64("1234567890123456", 16, 16, &v));
+  v = 9;
+  static const char *const bad[] = {"", "-1", "+1", " 1", "1 ", "1.0", "0x1", "1e3"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_false(pg_parse_u64(bad[i], strlen(bad[i]), 0, &v));
+  assert_true(v == 9);
+  assert_true(pg_parse_u64("12abc", 2, 0, &v)); /* n bytes only */
+  assert_true(v == 12);
+}
+
 static void test_iso_utc(void **state) {
   (void)state;
   int64_t ms = 0;
@@ -265,7 +285,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_strhash),   cmocka_unit_test(test_grow),
       cmocka_unit_test(test_url),       cmocka_unit_test(test_decimal),
-      cmocka_unit_test(test_iso_utc),   cmocka_unit_test(test_date_time),
+      cmocka_unit_test(test_parse_u64), cmocka_unit_test(test_iso_utc),   cmocka_unit_test(test_date_time),
       cmocka_unit_test(test_read_fd),   cmocka_unit_test(test_mkdir),
       cmocka_unit_test(test_db_fail),
   };

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "p2pgrid/base/err.h"
 
@@ -32,5 +33,11 @@ bool pg_dec_valid(const char *s, size_t n, const pg_dec_rules *r);
 /* pg_dec_valid, then *out = the value. PG_ERR_INVALID (out untouched, no
  * diag: the caller names the key or cell and echoes the text) otherwise. */
 PG_NODISCARD int pg_dec_to_double(const char *s, size_t n, const pg_dec_rules *r, double *out);
+
+/* An unsigned integer s[0..n): n >= 1 digits only (no sign, blank or
+ * '+'), at most max_digits of them (0 = no limit), no overflow of uint64_t.
+ * false (out untouched) otherwise. The one integer reader of outside text
+ * (config values, query parameters, CSV cells). */
+bool pg_parse_u64(const char *s, size_t n, size_t max_digits, uint64_t *out);
 
 #endif
