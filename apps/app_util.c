@@ -147,14 +147,21 @@ static int load_mnemonic(const char *cmd, const char *path, uint8_t seed[64], si
   char *text = NULL, norm[1024];
   if (read_secret(cmd, path, &text)) return -1;
   size_t n = strlen(text), k = 0, words = 0;
-  for (size_t i = 0; i < n && k + 2 < sizeof norm; i++) {
+  for (size_t i = 0; i < n; i++) {
     bool space = text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r';
     if (space) continue;
+    if (k + 2 >= sizeof norm) { /* never cut a secret short without a word */
+      pg_free_secret(text);
+      sodium_memzero(norm, sizeof norm);
+      fprintf(stderr, "p2pgrid %s: %s: too long for a BIP-39 mnemonic (over %zu characters)\n",
+              cmd, path, sizeof norm - 2);
+      return -1;
+    }
     if (i > 0 && k > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t' || text[i - 1] == '\n' ||
                            text[i - 1] == '\r'))
       norm[k++] = ' ';
     if (k == 0 || norm[k - 1] == ' ') words++;
-    norm[k++] = text[i];
+    norm[k++] = (char)text[i];
   }
   pg_free_secret(text);
   if (words != 12 && words != 15 && words != 18 && words != 21 && words != 24) {

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
+#include "p2pgrid/base/file.h"
 #include "p2pgrid/market/market.h"
 #include "p2pgrid/base/resource.h"
 
@@ -46,47 +48,17 @@ void pg_cmd_market_usage(FILE *f) {
 }
 
 static int read_input(const char *path, char **out, size_t *out_len) {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "p2pgrid market: cannot open %s\n", path);
+  pg_diag d = {{0}};
+  uint8_t *buf = NULL;
+  int rc = strcmp(path, "-") == 0
+               ? pg_read_fd_capped(STDIN_FILENO, "stdin", MAX_INPUT, &buf, out_len, &d)
+               : pg_read_file_capped(path, MAX_INPUT, &buf, out_len, &d);
+  if (rc) {
+    fprintf(stderr, "p2pgrid market: %s\n", d.msg);
     return -1;
   }
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  int rc = -1;
-  while (buf) {
-    size_t n = fread(buf + len, 1, cap - len, f);
-    len += n;
-    if (n == 0) break;
-    if (len == cap) {
-      if (cap >= MAX_INPUT) {
-        fprintf(stderr, "p2pgrid market: %s is larger than %zu bytes\n", path, MAX_INPUT);
-        goto out;
-      }
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) {
-        fprintf(stderr, "p2pgrid market: out of memory reading %s\n", path);
-        goto out;
-      }
-      buf = nb;
-    }
-  }
-  if (!buf) {
-    fprintf(stderr, "p2pgrid market: out of memory reading %s\n", path);
-    goto out;
-  }
-  if (ferror(f)) {
-    fprintf(stderr, "p2pgrid market: cannot read %s\n", path);
-    goto out;
-  }
-  *out = buf;
-  *out_len = len;
-  buf = NULL;
-  rc = 0;
-out:
-  free(buf);
-  if (f != stdin) fclose(f);
-  return rc;
+  *out = (char *)buf;
+  return 0;
 }
 
 static const char *or_dash(const char *s) { return s ? s : "-"; }

@@ -15,6 +15,7 @@
 
 #include "p2pgrid/audit/audit.h"
 #include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/tangle/message_json.h"
 
@@ -28,12 +29,8 @@ typedef struct dir_client {
 
 static dir_client *D(pg_client *c) { return (dir_client *)c; }
 
-static int db_fail(dir_client *c, pg_diag *d, const char *what) {
-  return pg_fail(d, PG_ERR_DB, "node data dir: %s: %s", what, sqlite3_errmsg(c->db));
-}
-
 static int prep(dir_client *c, const char *sql, sqlite3_stmt **st, pg_diag *d) {
-  if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) return db_fail(c, d, sql);
+  if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK) return pg_db_fail(c->db, d, "node data dir: %s", sql);
   return PG_OK;
 }
 
@@ -51,7 +48,7 @@ static int latest_ms(dir_client *c, uint32_t *idx, uint64_t *ts, pg_diag *d) {
     *idx = (uint32_t)sqlite3_column_int64(st, 0);
     *ts = (uint64_t)sqlite3_column_int64(st, 1);
   } else if (s != SQLITE_DONE) {
-    rc = db_fail(c, d, "milestones");
+    rc = pg_db_fail(c->db, d, "node data dir: milestones");
   }
   sqlite3_finalize(st);
   return rc;
@@ -127,7 +124,7 @@ static int d_get_raw(pg_client *pc, const uint8_t id[PG_ID_LEN], pg_buf *out, pg
       rc = pg_fail(d, rc, "message too large for the buffer");
     }
   } else {
-    rc = s == SQLITE_DONE ? not_found(d, "message", id, PG_ID_LEN) : db_fail(c, d, "messages");
+    rc = s == SQLITE_DONE ? not_found(d, "message", id, PG_ID_LEN) : pg_db_fail(c->db, d, "node data dir: messages");
   }
   sqlite3_finalize(st);
   return rc;
@@ -151,7 +148,7 @@ static int d_get_meta(pg_client *pc, const uint8_t id[PG_ID_LEN], pg_msg_meta *o
     m.inclusion = sqlite3_column_int(st, 3);
     m.conflict_reason = (uint8_t)sqlite3_column_int(st, 4);
   } else {
-    rc = s == SQLITE_DONE ? not_found(d, "message", id, PG_ID_LEN) : db_fail(c, d, "messages");
+    rc = s == SQLITE_DONE ? not_found(d, "message", id, PG_ID_LEN) : pg_db_fail(c->db, d, "node data dir: messages");
   }
   sqlite3_finalize(st);
   if (rc) return rc;
@@ -161,7 +158,7 @@ static int d_get_meta(pg_client *pc, const uint8_t id[PG_ID_LEN], pg_msg_meta *o
   while ((s = sqlite3_step(st)) == SQLITE_ROW && m.parents_count < PG_MSG_MAX_PARENTS)
     if (sqlite3_column_bytes(st, 0) == PG_ID_LEN)
       memcpy(m.parents[m.parents_count++], sqlite3_column_blob(st, 0), PG_ID_LEN);
-  if (s != SQLITE_DONE && s != SQLITE_ROW) rc = db_fail(c, d, "edges");
+  if (s != SQLITE_DONE && s != SQLITE_ROW) rc = pg_db_fail(c->db, d, "node data dir: edges");
   sqlite3_finalize(st);
   if (!rc) *out = m;
   return rc;
@@ -182,7 +179,7 @@ static int collect_ids(dir_client *c, const char *sql, const void *key, size_t n
       memcpy(ids + idlen * (*count)++, sqlite3_column_blob(st, 0), idlen);
     (*total)++;
   }
-  if (s != SQLITE_DONE) rc = db_fail(c, d, "index");
+  if (s != SQLITE_DONE) rc = pg_db_fail(c->db, d, "node data dir: index");
   sqlite3_finalize(st);
   return rc;
 }
@@ -225,7 +222,7 @@ static int d_output(pg_client *pc, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output
     out->spent = sqlite3_column_type(st, 5) != SQLITE_NULL;
     if (out->spent) out->spent_index = (uint32_t)sqlite3_column_int64(st, 5);
   } else {
-    rc = s == SQLITE_DONE ? not_found(d, "output", id, PG_OUTPUT_ID_LEN) : db_fail(c, d, "outputs");
+    rc = s == SQLITE_DONE ? not_found(d, "output", id, PG_OUTPUT_ID_LEN) : pg_db_fail(c->db, d, "node data dir: outputs");
   }
   sqlite3_finalize(st);
   return rc;
@@ -245,7 +242,7 @@ static int d_milestone(pg_client *pc, uint32_t index, pg_milestone_info *out, pg
   } else {
     rc = s == SQLITE_DONE || s == SQLITE_ROW
              ? pg_fail(d, PG_ERR_NOT_FOUND, "milestone %u not found", index)
-             : db_fail(c, d, "milestones");
+             : pg_db_fail(c->db, d, "node data dir: milestones");
   }
   sqlite3_finalize(st);
   return rc;
@@ -289,7 +286,7 @@ static int read_meta(dir_client *c, const char *path, pg_diag *d) {
     if (strcmp(k, "network_name") == 0) snprintf(c->network, sizeof c->network, "%s", v);
     if (strcmp(k, "schema_version") == 0) version_ok = strcmp(v, SCHEMA_VERSION) == 0;
   }
-  if (s != SQLITE_DONE) rc = db_fail(c, d, "meta");
+  if (s != SQLITE_DONE) rc = pg_db_fail(c->db, d, "node data dir: meta");
   sqlite3_finalize(st);
   if (!rc && !version_ok)
     rc = pg_fail(d, PG_ERR_CONFIG, "%s: not a Tangle database of schema version %s", path,
@@ -314,7 +311,7 @@ int pg_audit_dir_client(const char *dir, pg_client **out, pg_diag *d) {
                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
   if (!rc) sqlite3_busy_timeout(c->db, 5000);
   if (!rc && sqlite3_exec(c->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK)
-    rc = db_fail(c, d, "query_only");
+    rc = pg_db_fail(c->db, d, "node data dir: query_only");
   if (!rc) rc = read_meta(c, path, d);
   if (rc) {
     d_destroy(&c->base);

@@ -82,10 +82,6 @@ static int path_join(char *out, const char *dir, const char *name, pg_diag *d) {
   return PG_OK;
 }
 
-static int db_fail(sqlite3 *db, pg_diag *d, const char *what, const char *where) {
-  return pg_fail(d, PG_ERR_DB, "%s %s: %s", what, where, db ? sqlite3_errmsg(db) : "out of memory");
-}
-
 static int64_t unix_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -190,7 +186,7 @@ static int open_sources(const char *dir, entry_list *l, pg_diag *d) {
         sqlite3_busy_timeout(e->src, 10000) != SQLITE_OK ||
         sqlite3_exec(e->src, "BEGIN; SELECT COUNT(*) FROM sqlite_schema", NULL, NULL, NULL) !=
             SQLITE_OK)
-      return db_fail(e->src, d, "cannot read database", path);
+      return pg_db_fail(e->src, d, "cannot read database %s", path);
   }
   return PG_OK;
 }
@@ -230,7 +226,7 @@ static int put_fd(writer *w, int fd, const char *name, const char *kind, uint64_
     sqlite3_bind_text(w->chunk, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(w->chunk, 2, seq++);
     sqlite3_bind_blob(w->chunk, 3, w->buf, (int)got, SQLITE_STATIC);
-    if (sqlite3_step(w->chunk) != SQLITE_DONE) return db_fail(w->db, d, "cannot write", w->out);
+    if (sqlite3_step(w->chunk) != SQLITE_DONE) return pg_db_fail(w->db, d, "cannot write %s", w->out);
     if (got < PG_BACKUP_CHUNK) break;
   }
   uint8_t sum[crypto_hash_sha256_BYTES];
@@ -240,7 +236,7 @@ static int put_fd(writer *w, int fd, const char *name, const char *kind, uint64_
   sqlite3_bind_text(w->entry, 2, kind, -1, SQLITE_STATIC);
   sqlite3_bind_int64(w->entry, 3, (sqlite3_int64)size);
   sqlite3_bind_blob(w->entry, 4, sum, sizeof sum, SQLITE_TRANSIENT);
-  if (sqlite3_step(w->entry) != SQLITE_DONE) return db_fail(w->db, d, "cannot write", w->out);
+  if (sqlite3_step(w->entry) != SQLITE_DONE) return pg_db_fail(w->db, d, "cannot write %s", w->out);
   w->info.entries++;
   w->info.bytes += size;
   return PG_OK;
@@ -269,14 +265,14 @@ static int put_db(writer *w, entry *e, pg_diag *d) {
   int rc = PG_OK;
   if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
       sqlite3_exec(dst, "PRAGMA synchronous=OFF", NULL, NULL, NULL) != SQLITE_OK) {
-    rc = db_fail(dst, d, "cannot open", tmp);
+    rc = pg_db_fail(dst, d, "cannot open %s", tmp);
   } else {
     sqlite3_backup *b = sqlite3_backup_init(dst, "main", e->src, "main");
     int s = b ? sqlite3_backup_step(b, -1) : SQLITE_ERROR;
     if (b) sqlite3_backup_finish(b);
-    if (s != SQLITE_DONE) rc = db_fail(dst, d, "cannot copy database", e->name);
+    if (s != SQLITE_DONE) rc = pg_db_fail(dst, d, "cannot copy database %s", e->name);
   }
-  if (dst && sqlite3_close(dst) != SQLITE_OK && !rc) rc = db_fail(dst, d, "cannot close", tmp);
+  if (dst && sqlite3_close(dst) != SQLITE_OK && !rc) rc = pg_db_fail(dst, d, "cannot close %s", tmp);
   if (!rc) rc = put_path(w, tmp, e->name, "sqlite", PG_BACKUP_SQLITE_MAX, d);
   if (!rc) w->info.databases++;
   unlink(tmp);
@@ -287,12 +283,12 @@ static int put_meta(writer *w, const char *key, const char *value, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(w->db, "INSERT INTO meta(key, value) VALUES (?1, ?2)", -1, &st, NULL) !=
       SQLITE_OK)
-    return db_fail(w->db, d, "cannot write", w->out);
+    return pg_db_fail(w->db, d, "cannot write %s", w->out);
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
   sqlite3_finalize(st);
-  return s == SQLITE_DONE ? PG_OK : db_fail(w->db, d, "cannot write", w->out);
+  return s == SQLITE_DONE ? PG_OK : pg_db_fail(w->db, d, "cannot write %s", w->out);
 }
 
 static int write_all(writer *w, const char *dir, entry_list *l, pg_diag *d) {
@@ -305,7 +301,7 @@ static int write_all(writer *w, const char *dir, entry_list *l, pg_diag *d) {
                          &w->chunk, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(w->db, "INSERT INTO entries(name, kind, size, sha256) VALUES (?1,?2,?3,?4)",
                          -1, &w->entry, NULL) != SQLITE_OK)
-    return db_fail(w->db, d, "cannot write", w->out);
+    return pg_db_fail(w->db, d, "cannot write %s", w->out);
   for (size_t i = 0; !rc && i < l->n; i++) {
     if (l->v[i].is_db) {
       rc = put_db(w, &l->v[i], d);
@@ -322,7 +318,7 @@ static int write_all(writer *w, const char *dir, entry_list *l, pg_diag *d) {
   if (!rc) rc = put_meta(w, "created_ms", num, d);
   if (!rc) rc = put_meta(w, "source", dir, d);
   if (!rc && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-    rc = db_fail(w->db, d, "cannot write", w->out);
+    rc = pg_db_fail(w->db, d, "cannot write %s", w->out);
   return rc;
 }
 
@@ -349,11 +345,11 @@ int pg_backup_create(const char *data_dir, const char *out, pg_backup_info *info
   }
   if (!rc && sqlite3_open_v2(tmp, &w.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
                  SQLITE_OK)
-    rc = db_fail(w.db, d, "cannot open", tmp);
+    rc = pg_db_fail(w.db, d, "cannot open %s", tmp);
   if (!rc) rc = write_all(&w, data_dir, l, d);
   sqlite3_finalize(w.chunk);
   sqlite3_finalize(w.entry);
-  if (w.db && sqlite3_close(w.db) != SQLITE_OK && !rc) rc = db_fail(w.db, d, "cannot close", tmp);
+  if (w.db && sqlite3_close(w.db) != SQLITE_OK && !rc) rc = pg_db_fail(w.db, d, "cannot close %s", tmp);
   close_sources(l);
   if (!rc) rc = fsync_path(tmp, d);
   if (!rc && rename(tmp, out) != 0)
@@ -556,7 +552,7 @@ static int open_backup(const char *file, sqlite3 **db, pg_diag *d) {
   if (stat(file, &st) != 0) return pg_fail(d, PG_ERR_IO, "cannot open %s: %s", file, strerror(errno));
   if (!S_ISREG(st.st_mode)) return pg_fail(d, PG_ERR_IO, "%s is not a regular file", file);
   if (sqlite3_open_v2(file, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-    int rc = db_fail(*db, d, "cannot open", file);
+    int rc = pg_db_fail(*db, d, "cannot open %s", file);
     sqlite3_close(*db);
     *db = NULL;
     return rc;
@@ -632,7 +628,7 @@ static int integrity(const char *path, pg_diag *d) {
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, NULL) != SQLITE_OK ||
       sqlite3_step(st) != SQLITE_ROW)
-    rc = db_fail(db, d, "cannot check restored database", path);
+    rc = pg_db_fail(db, d, "cannot check restored database %s", path);
   else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
     rc = pg_fail(d, PG_ERR_INVALID, "restored database %s is damaged: %.120s", path,
                  (const char *)sqlite3_column_text(st, 0));
@@ -647,7 +643,7 @@ static int check_restored_dbs(sqlite3 *bk, const char *dir, pg_diag *d) {
   int rc = PG_OK;
   if (sqlite3_prepare_v2(bk, "SELECT name FROM entries WHERE kind = 'sqlite'", -1, &st, NULL) !=
       SQLITE_OK)
-    return db_fail(bk, d, "cannot read", "backup");
+    return pg_db_fail(bk, d, "cannot read %s", "backup");
   while (!rc && sqlite3_step(st) == SQLITE_ROW) {
     rc = path_join(path, dir, (const char *)sqlite3_column_text(st, 0), d);
     if (!rc) rc = integrity(path, d);

@@ -1,4 +1,6 @@
 /* config.c — INI configuration over inih. See p2pgrid/base/config.h. */
+#include "p2pgrid/base/array.h"
+#include "p2pgrid/base/decimal.h"
 #include "p2pgrid/base/config.h"
 
 #include <errno.h>
@@ -82,16 +84,6 @@ static void entry_free(entry *e) {
   free(e->value);
 }
 
-static int grow(pg_config *c) {
-  if (c->n < c->cap) return PG_OK;
-  size_t cap = c->cap ? c->cap * 2 : 16;
-  entry *e = realloc(c->e, cap * sizeof *e);
-  if (!e) return PG_ERR_NOMEM;
-  c->e = e;
-  c->cap = cap;
-  return PG_OK;
-}
-
 /* Adds or replaces section/key. Takes ownership of nothing; copies. */
 static int put(pg_config *c, const char *section, const char *key, const char *value,
                const char *origin, int line) {
@@ -108,7 +100,7 @@ static int put(pg_config *c, const char *section, const char *key, const char *v
     e->seq = c->nsources;
     return PG_OK;
   }
-  int rc = grow(c);
+  int rc = pg_grow(&c->e, &c->cap, c->n + 1, sizeof *c->e, 0);
   entry ne = {dup_b(section), dup_b(key), v, origin, line, false, false, false, c->nsources};
   if (rc || !ne.section || !ne.key) {
     entry_free(&ne);
@@ -489,25 +481,11 @@ int pg_config_get_str(pg_config *c, const char *section, const char *key, const 
   return PG_OK;
 }
 
-/* Parses an unsigned decimal s[0..n) (all digits, n >= 1) without overflow. */
-static bool parse_digits(const char *s, size_t n, uint64_t *out) {
-  uint64_t v = 0;
-  if (n == 0) return false;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    unsigned dg = (unsigned)(s[i] - '0');
-    if (v > (UINT64_MAX - dg) / 10) return false;
-    v = v * 10 + dg;
-  }
-  *out = v;
-  return true;
-}
-
 static bool parse_i64(const char *s, int64_t *out) {
   size_t n = strnlen(s, 64);
   bool neg = n && s[0] == '-';
   uint64_t v;
-  if (!parse_digits(s + neg, n - neg, &v)) return false;
+  if (!pg_parse_u64(s + neg, n - neg, 0, &v)) return false;
   if (neg) {
     if (v > (uint64_t)INT64_MAX + 1) return false;
     *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
@@ -589,7 +567,7 @@ int pg_config_get_u64(pg_config *c, const char *section, const char *key, uint64
     *out = def;
     return PG_OK;
   }
-  if (!parse_digits(e->value, strnlen(e->value, 64), &v) || v < min || v > max) {
+  if (!pg_parse_u64(e->value, strnlen(e->value, 64), 0, &v) || v < min || v > max) {
     char what[96], r[80];
     range_u64(r, sizeof r, min, max, fmt_plain);
     snprintf(what, sizeof what, "a number%s", r[0] ? r : " (digits only)");
@@ -664,7 +642,7 @@ static bool split_number(const char *s, size_t n, uint64_t *num, const char **su
                          size_t *slen) {
   size_t i = 0;
   while (i < n && s[i] >= '0' && s[i] <= '9') i++;
-  if (!parse_digits(s, i, num)) return false;
+  if (!pg_parse_u64(s, i, 0, num)) return false;
   *suffix = s + i;
   *slen = n - i;
   return true;

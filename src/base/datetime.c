@@ -62,6 +62,46 @@ int pg_iso8601_parse(const char *s, size_t n, int64_t *ms, int32_t *offset_min) 
   return PG_OK;
 }
 
+int pg_iso8601_parse_utc(const char *s, size_t n, int64_t *ms) {
+  int32_t off = 0;
+  int64_t v = 0;
+  if (pg_iso8601_parse(s, n, &v, &off) != PG_OK || off != 0) return PG_ERR_INVALID;
+  *ms = v;
+  return PG_OK;
+}
+
+/* "HH:MM[:SS]" after the 'T' or ' ' at *p; advances *p. */
+static bool clock_part(const char **p, int *h, int *mi, int *se) {
+  int m2 = 0;
+  if (sscanf(*p, "%2d:%2d%n", h, mi, &m2) != 2) return false;
+  *p += m2;
+  if (**p == ':') {
+    int m3 = 0;
+    if (sscanf(*p + 1, "%2d%n", se, &m3) != 1) return false;
+    *p += 1 + m3;
+  }
+  return true;
+}
+
+int pg_date_time_parse_utc(const char *s, uint64_t *ms) {
+  int y, mo, da, h = 0, mi = 0, se = 0, n = 0;
+  if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3) return PG_ERR_INVALID;
+  const char *p = s + n;
+  if (*p == 'T' || *p == ' ') {
+    p++;
+    if (!clock_part(&p, &h, &mi, &se)) return PG_ERR_INVALID;
+    if (*p == 'Z') p++;
+    else if (strcmp(p, "+00:00") == 0) p += 6;
+  }
+  if (*p || y < 1970 || y > 2199 || !pg_civil_valid(y, mo, da) || h < 0 || h > 23 || mi < 0 ||
+      mi > 59 || se < 0 || se > 59)
+    return PG_ERR_INVALID;
+  int64_t days = pg_days_from_civil(y, mo, da);
+  *ms = ((uint64_t)days * 86400ULL + (uint64_t)h * 3600 + (uint64_t)mi * 60 + (uint64_t)se) *
+        1000ULL;
+  return PG_OK;
+}
+
 void pg_iso8601_utc(int64_t ms, char *buf, size_t cap) {
   int64_t day = tz_floor_div(ms, 86400000), sod = (ms - day * 86400000) / 1000;
   int y, m, d;

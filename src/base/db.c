@@ -1,5 +1,6 @@
 /* db.c — SQLite helpers that return a status (p2pgrid/base/db.h). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,28 +43,48 @@ static bool fault_now(const char *sql) {
 }
 #endif
 
-static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
+int pg_db_fail(sqlite3 *db, pg_diag *d, const char *fmt, ...) {
+  char what[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
 int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d) {
-  char tmp[1024];
-  size_t n = strlen(dir);
-  if (n == 0 || n >= sizeof tmp)
-    return pg_fail(d, PG_ERR_CONFIG, "directory path is empty or too long");
+  size_t n = dir ? strlen(dir) : 0;
+  if (n == 0) return pg_fail(d, PG_ERR_CONFIG, "directory path is empty");
+  char *tmp = malloc(n + 1);
+  if (!tmp) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   memcpy(tmp, dir, n + 1);
-  for (size_t i = 1; i <= n; i++) {
+  int rc = PG_OK;
+  for (size_t i = 1; i <= n && !rc; i++) {
     if (tmp[i] != '/' && tmp[i] != 0) continue;
     char c = tmp[i];
     tmp[i] = 0;
     struct stat st;
     if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
-      return pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
-    if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
-      return pg_fail(d, PG_ERR_IO, "%s: not a directory", tmp);
+      rc = pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
+    else if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
+      rc = pg_fail(d, PG_ERR_IO, "%s: not a directory", tmp);
     tmp[i] = c;
   }
-  return PG_OK;
+  free(tmp);
+  return rc;
+}
+
+int pg_mkdir_parent(const char *path, unsigned mode, pg_diag *d) {
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  if (!slash || slash == path) return PG_OK;
+  size_t n = (size_t)(slash - path);
+  char *dir = malloc(n + 1);
+  if (!dir) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memcpy(dir, path, n);
+  dir[n] = 0;
+  int rc = pg_mkdir_p(dir, mode, d);
+  free(dir);
+  return rc;
 }
 
 int pg_db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,
@@ -109,12 +130,12 @@ int pg_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d) {
     return pg_fail(d, PG_ERR_DB, "database prepare: injected fault (P2PGRID_DB_FAULT) in '%.60s'",
                    sql);
 #endif
-  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) return db_fail(db, d, "database prepare");
+  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) return pg_db_fail(db, d, "database prepare");
   return PG_OK;
 }
 
 int pg_db_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d) {
-  int rc = sqlite3_step(st) == SQLITE_DONE ? PG_OK : db_fail(db, d, what);
+  int rc = sqlite3_step(st) == SQLITE_DONE ? PG_OK : pg_db_fail(db, d, "%s", what);
   sqlite3_finalize(st);
   return rc;
 }
@@ -142,7 +163,7 @@ int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *o
   else if (s == SQLITE_DONE)
     *out = def;
   else
-    rc = db_fail(db, d, "database read");
+    rc = pg_db_fail(db, d, "database read");
   sqlite3_finalize(st);
   return rc;
 }

@@ -11,6 +11,48 @@
 
 #include "p2pgrid/base/file.h"
 
+int pg_read_fd_capped(int fd, const char *name, size_t cap, uint8_t **out, size_t *len,
+                      pg_diag *d) {
+  *out = NULL;
+  *len = 0;
+  int rc = PG_OK;
+  size_t have = 0, alloc = cap < 65536 ? cap + 1 : 65536;
+  uint8_t *buf = malloc(alloc);
+  if (!buf) rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
+  while (!rc) {
+    if (have == alloc) {
+      if (have > cap) break;
+      size_t na = alloc > cap / 2 ? cap + 1 : alloc * 2;
+      uint8_t *nb = realloc(buf, na);
+      if (!nb) {
+        rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
+        break;
+      }
+      buf = nb, alloc = na;
+    }
+    ssize_t r = read(fd, buf + have, alloc - have);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) rc = pg_fail(d, PG_ERR_IO, "%s: cannot read: %s", name, strerror(errno));
+    if (r <= 0) break;
+    have += (size_t)r;
+  }
+  if (!rc && have > cap) rc = pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %zu bytes", name, cap);
+  if (!rc && have == alloc) {
+    uint8_t *nb = realloc(buf, have + 1);
+    if (!nb) rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
+    else buf = nb;
+  }
+  if (rc) {
+    if (buf) memset(buf, 0, have < alloc ? have : alloc);
+    free(buf);
+    return rc;
+  }
+  buf[have] = '\0';
+  *out = buf;
+  *len = have;
+  return PG_OK;
+}
+
 int pg_read_file_capped(const char *path, size_t cap, uint8_t **out, size_t *len, pg_diag *d) {
   *out = NULL;
   *len = 0;
@@ -23,43 +65,9 @@ int pg_read_file_capped(const char *path, size_t cap, uint8_t **out, size_t *len
     return pg_fail(d, PG_ERR_IO, "%s: %s", path,
                    S_ISDIR(st.st_mode) ? "is a directory" : strerror(e));
   }
-  int rc = PG_OK;
-  size_t have = 0, alloc = cap < 65536 ? cap + 1 : 65536;
-  uint8_t *buf = malloc(alloc);
-  if (!buf) rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
-  while (!rc) {
-    if (have == alloc) {
-      if (have > cap) break;
-      size_t na = alloc > cap / 2 ? cap + 1 : alloc * 2;
-      uint8_t *nb = realloc(buf, na);
-      if (!nb) {
-        rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
-        break;
-      }
-      buf = nb, alloc = na;
-    }
-    ssize_t r = read(fd, buf + have, alloc - have);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) rc = pg_fail(d, PG_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-    if (r <= 0) break;
-    have += (size_t)r;
-  }
+  int rc = pg_read_fd_capped(fd, path, cap, out, len, d);
   close(fd);
-  if (!rc && have > cap) rc = pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %zu bytes", path, cap);
-  if (!rc && have == alloc) {
-    uint8_t *nb = realloc(buf, have + 1);
-    if (!nb) rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", path);
-    else buf = nb;
-  }
-  if (rc) {
-    if (buf) memset(buf, 0, have < alloc ? have : alloc);
-    free(buf);
-    return rc;
-  }
-  buf[have] = '\0';
-  *out = buf;
-  *len = have;
-  return PG_OK;
+  return rc;
 }
 
 /* fsync of the directory that holds path. */

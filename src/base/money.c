@@ -110,12 +110,7 @@ static size_t format(bool neg, uint64_t mag, uint64_t upc, unsigned dec, const c
   n = pg_put_grouped(s, n, q, dec);
   int k = snprintf(s + n, sizeof s - n, " %s%s", cur, suffix);
   n += (size_t)(k > 0 ? k : 0);
-  if (cap) {
-    size_t c = n < cap ? n : cap - 1;
-    memcpy(buf, s, c);
-    buf[c] = '\0';
-  }
-  return n;
+  return pg_put_out(s, n, buf, cap);
 }
 
 static const pg_money *valid_or_default(const pg_money *m, pg_money *def) {

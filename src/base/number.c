@@ -1,4 +1,6 @@
 /* number.c — decimal numbers with thousands separators (number_internal.h). */
+#include <string.h>
+
 #include "number_internal.h"
 
 typedef unsigned __int128 u128;
@@ -26,6 +28,15 @@ size_t pg_put_grouped(char *s, size_t n, u128 q, unsigned dec) {
     s[n++] = '.';
     for (unsigned k = dec; k-- > 0;) s[n + k] = (char)('0' + (unsigned)(fp % 10)), fp /= 10;
     n += dec;
+  }
+  return n;
+}
+
+size_t pg_put_out(const char *s, size_t n, char *buf, size_t cap) {
+  if (cap) {
+    size_t c = n < cap ? n : cap - 1;
+    memcpy(buf, s, c);
+    buf[c] = '\0';
   }
   return n;
 }

@@ -12,4 +12,8 @@ unsigned __int128 pg_pow10_u128(unsigned e);
  * n + 60 + dec bytes. Returns the new length (no NUL written). */
 size_t pg_put_grouped(char *s, size_t n, unsigned __int128 q, unsigned dec);
 
+/* The snprintf-like ending of a formatter: copies s[0..n) into buf, cut to
+ * cap - 1 bytes and NUL-terminated when cap > 0; returns n (the full length). */
+size_t pg_put_out(const char *s, size_t n, char *buf, size_t cap);
+
 #endif

@@ -198,12 +198,7 @@ size_t pg_resource_format_scaled(int64_t q, uint64_t factor, const char *label,
   }
   int k = snprintf(s + n, sizeof s - n, " %s", label ? label : "");
   n += (size_t)(k > 0 ? k : 0);
-  if (cap) {
-    size_t c = n < cap ? n : cap - 1;
-    memcpy(buf, s, c);
-    buf[c] = '\0';
-  }
-  return n;
+  return pg_put_out(s, n, buf, cap);
 }
 
 size_t pg_resource_format(const pg_resource *r, int64_t q, char *buf, size_t cap) {

@@ -4,7 +4,6 @@
  * libcurl keeps the TCP connection open between requests (HTTP/1.1
  * keep-alive) and the object is not thread-safe. curl_easy_reset() between
  * requests clears options but keeps live connections. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "http_internal.h"
+#include "p2pgrid/base/url.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/base/hex.h"
@@ -681,16 +681,9 @@ static bool copy_tls(http_client *h, const pg_tls_files *t) {
   return true;
 }
 
-static bool url_ok(const char *u) {
-  if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return false;
-  for (const char *p = u; *p; p++)
-    if (isspace((unsigned char)*p) || (unsigned char)*p < 0x20) return false;
-  return true;
-}
-
 int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d) {
   if (!o || !o->base_url || !out) return pg_fail(d, PG_ERR_INVALID, "HTTP client: no base URL");
-  if (!url_ok(o->base_url) || strlen(o->base_url) > URL_MAX / 2)
+  if (!pg_url_http_ok(o->base_url) || strlen(o->base_url) > URL_MAX / 2)
     return pg_fail(d, PG_ERR_INVALID,
                    "HTTP client: base URL '%.80s' must start with http:// or https:// and hold no spaces",
                    o->base_url);

@@ -10,6 +10,7 @@
 #include <gnutls/gnutls.h>
 
 #include "http_internal.h"
+#include "p2pgrid/base/url.h"
 #include "p2pgrid/client/http_call.h"
 
 #define DEFAULT_TIMEOUT_MS 10000u
@@ -211,13 +212,6 @@ static bool method_ok(const char *m) {
   return true;
 }
 
-static bool url_ok(const char *u) {
-  if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) return false;
-  for (const char *p = u; *p; p++)
-    if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) return false;
-  return true;
-}
-
 void pg_http_result_free(pg_http_result *r) {
   if (!r) return;
   free(r->body);
@@ -288,7 +282,7 @@ int pg_http_call(const pg_http_call_opts *o, pg_http_result *out, pg_diag *d) {
   if (out) memset(out, 0, sizeof *out);
   if (!o || !out || !method_ok(o->method))
     return pg_fail(d, PG_ERR_INVALID, "HTTP call: the method must be an upper-case token");
-  if (!o->url || !url_ok(o->url))
+  if (!o->url || !pg_url_http_ok(o->url))
     return pg_fail(d, PG_ERR_INVALID,
                    "%s %.*s: the URL must start with http:// or https:// and hold no spaces",
                    o->method, WHAT_URL_MAX, o->url ? o->url : "(none)");

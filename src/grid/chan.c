@@ -6,11 +6,8 @@
 #include "chan_internal.h"
 #include "grid_internal.h"
 #include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/hex.h"
-
-static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
-  return pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
-}
 
 int pg_chan_load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_chan_info *info,
                       bool *found, pg_diag *d) {
@@ -31,7 +28,7 @@ int pg_chan_load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_cha
       rc = pg_mam_channel_load(ch, js, (size_t)sqlite3_column_bytes(st, 0), d);
     }
   } else if (s != SQLITE_DONE) {
-    rc = db_fail(db, d, "channel read");
+    rc = pg_db_fail(db, d, "channel read");
   }
   pg_stmt_put(st);
   return rc;
@@ -57,7 +54,7 @@ int pg_chan_save_state(sqlite3 *db, const char *name, const pg_mam_channel *ch,
       sqlite3_bind_text(st, 3, info->root, -1, SQLITE_STATIC);
       sqlite3_bind_text(st, 4, info->side_key, -1, SQLITE_STATIC);
     }
-    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "channel write");
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "channel write");
     pg_stmt_put(st);
   }
   if (js.data) memset(js.data, 0, js.cap);
@@ -203,7 +200,7 @@ static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err,
     sqlite3_bind_text(st, 1, err, -1, SQLITE_STATIC);
   }
   sqlite3_bind_int64(st, 3, seq);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "outbox write");
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "outbox write");
   pg_stmt_put(st);
   return rc;
 }
@@ -245,7 +242,7 @@ int pg_chan_unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
     if (!r->text) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     else (*n)++;
   }
-  if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "outbox read");
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(db, d, "outbox read");
   pg_stmt_put(st);
   if (rc) {
     pg_chan_free_rows(v, *n);
@@ -381,7 +378,7 @@ int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d) {
   if (sqlite3_step(st) == SQLITE_ROW)
     *n = sqlite3_column_int64(st, 0);
   else
-    rc = db_fail(db, d, "outbox read");
+    rc = pg_db_fail(db, d, "outbox read");
   pg_stmt_put(st);
   return rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
+#include "p2pgrid/base/decimal.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/web/web.h"
 
@@ -24,20 +25,12 @@ void pg_registration_http(pg_registration_handler h, void *ctx, const pg_httpd_r
   pg_buf_free(&out);
 }
 
-static bool parse_u64(const char *s, uint64_t *v) {
-  if (!s || !*s) return false;
-  char *end = NULL;
-  unsigned long long x = strtoull(s, &end, 10);
-  if (*end || s[0] == '-') return false;
-  *v = x;
-  return true;
-}
-
 /* ?from=&to= of a slot route; false after answering 400. */
 static bool parse_range(const pg_httpd_req *req, pg_httpd_resp *resp, uint64_t *from,
                         uint64_t *to) {
   const char *f = pg_httpd_query(req, "from"), *t = pg_httpd_query(req, "to");
-  if ((f && !parse_u64(f, from)) || (t && !parse_u64(t, to))) {
+  if ((f && !pg_parse_u64(f, strlen(f), 0, from)) ||
+      (t && !pg_parse_u64(t, strlen(t), 0, to))) {
     pg_httpd_error(resp, 400, NULL, "from and to must be slot numbers (non-negative integers)");
     return false;
   }
@@ -218,7 +211,7 @@ static bool events_json(pg_gridop *g, const pg_httpd_req *req, pg_httpd_resp *re
                         json_t **j, int *rc, pg_diag *d) {
   uint64_t n = 30;
   const char *ls = pg_httpd_query(req, "limit");
-  if (ls && (!parse_u64(ls, &n) || n == 0 || n > PG_EVENTS_MAX)) {
+  if (ls && (!pg_parse_u64(ls, strlen(ls), 0, &n) || n == 0 || n > PG_EVENTS_MAX)) {
     pg_httpd_error(resp, 400, NULL, "limit must be 1..%d, not '%s'", PG_EVENTS_MAX, ls);
     return false;
   }
@@ -272,7 +265,7 @@ void pg_gridop_http(pg_gridop *g, const char *node_url, const pg_httpd *srv,
     if (v != VIEW_OPERATOR) return forbid(g, req, resp, req->path);
     uint64_t n = 50;
     const char *ls = pg_httpd_query(req, "lines");
-    if (ls && (!parse_u64(ls, &n) || n == 0 || n > PG_LOG_TAIL_MAX)) {
+    if (ls && (!pg_parse_u64(ls, strlen(ls), 0, &n) || n == 0 || n > PG_LOG_TAIL_MAX)) {
       pg_httpd_error(resp, 400, NULL, "lines must be 1..%d", PG_LOG_TAIL_MAX);
       return;
     }

@@ -13,6 +13,7 @@
 #include "p2pgrid/base/bech32.h"
 #include "p2pgrid/grid/record.h"
 #include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/base/log.h"
@@ -73,10 +74,6 @@ static const char grid_schema[] =
     "CREATE TABLE IF NOT EXISTS incoming(output_id TEXT PRIMARY KEY, msg_id TEXT NOT NULL,"
     " amount INTEGER NOT NULL, reference TEXT, request_id TEXT, seen_ms INTEGER NOT NULL);";
 
-
-static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
-  return pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
-}
 
 
 /* bills.kind ('slot' or 'month'): databases from before it get the column. */
@@ -425,7 +422,7 @@ static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *
     *late += sqlite3_column_int64(st, 5);
     p->n_readings = sqlite3_column_int64(st, 6);
   }
-  if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "readings read");
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(db, d, "readings read");
   pg_stmt_put(st);
   if (rc) {
     free(v);
@@ -681,7 +678,7 @@ static int bill_month(pg_gridop *g, uint64_t k, const char *id, int64_t lo, int6
   int64_t energy = 0, fees = 0;
   if (sqlite3_step(st) == SQLITE_ROW)
     energy = sqlite3_column_int64(st, 0), fees = sqlite3_column_int64(st, 1);
-  else rc = db_fail(g->e.db, d, "bills read");
+  else rc = pg_db_fail(g->e.db, d, "bills read");
   pg_stmt_put(st);
   pg_tariff_month m;
   if (!rc) rc = pg_tariff_monthly(&g->o.tariff, energy, fees, peak_wh, g->e.slot_ms, &m, d);
@@ -717,7 +714,7 @@ static int bill_months(pg_gridop *g, uint64_t k, pg_diag *d) {
     snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
     rc = bill_month(g, k, id, (int64_t)lo, (int64_t)k - 1, sqlite3_column_int64(st, 1), d);
   }
-  if (!rc && s != SQLITE_DONE) rc = db_fail(g->e.db, d, "readings read");
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(g->e.db, d, "readings read");
   pg_stmt_put(st);
   return rc;
 }
@@ -1577,7 +1574,7 @@ int pg_rows_collect(sqlite3 *db, sqlite3_stmt *st, json_t **out, pg_diag *d) {
   int s, rc = PG_OK;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(arr, row_json(st));
   if (s != SQLITE_DONE) {
-    rc = db_fail(db, d, "status read");
+    rc = pg_db_fail(db, d, "status read");
     json_decref(arr);
   } else {
     *out = arr;

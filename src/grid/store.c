@@ -6,10 +6,6 @@
 
 #include "grid_internal.h"
 
-static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
-  return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
-}
-
 static const char SQL_KV_GET[] = "SELECT value FROM kv WHERE key = ?1";
 
 /* *out: the row's statement (give it back with pg_stmt_put), NULL = no row */
@@ -20,7 +16,7 @@ static int kv_get(sqlite3 *db, const char *key, sqlite3_stmt **out, pg_diag *d) 
   if (rc) return rc;
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
-  if (s != SQLITE_ROW && s != SQLITE_DONE) rc = db_fail(db, d, "kv read");
+  if (s != SQLITE_ROW && s != SQLITE_DONE) rc = pg_db_fail(db, d, "kv read");
   if (rc || s == SQLITE_DONE) {
     pg_stmt_put(st);
     return rc;
@@ -63,7 +59,7 @@ static int kv_set(sqlite3 *db, const char *key, const char *text, int64_t v, pg_
     sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
   else
     sqlite3_bind_int64(st, 2, v);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "kv write");
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "kv write");
   pg_stmt_put(st);
   return rc;
 }
@@ -83,7 +79,7 @@ int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag *d) {
   if (rc) return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, n);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(db, d, "counter write");
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "counter write");
   pg_stmt_put(st);
   return rc;
 }
@@ -98,7 +94,7 @@ int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d) {
     json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
                         json_integer(sqlite3_column_int64(st, 1)));
   if (s != SQLITE_DONE) {
-    rc = db_fail(db, d, "counters read");
+    rc = pg_db_fail(db, d, "counters read");
     json_decref(o);
   } else {
     *out = o;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "p2pgrid/base/strhash.h"
 #include "httpd_internal.h"
 
 const pg_embed_file *pg_embed_find(const pg_embed_file *table, const char *path) {
@@ -17,14 +18,6 @@ static bool is_dir(const pg_embed_file *table, const char *dir, size_t n) {
   for (const pg_embed_file *a = table; a && a->path; a++)
     if (strncmp(a->path, dir, n) == 0 && a->path[n] == '/') return true;
   return false;
-}
-
-/* FNV-1a 64 over the bytes: a strong enough validator for a file that can
- * only change with the binary. */
-static uint64_t fnv1a(const unsigned char *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
 }
 
 /* Whether an If-None-Match list names etag ("*" matches anything). */
@@ -62,7 +55,7 @@ bool pg_httpd_serve_asset(const pg_embed_file *table, const char *path, pg_httpd
     return false;
   }
   char etag[24];
-  snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)fnv1a(a->data, a->len));
+  snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)pg_fnv1a64(a->data, a->len));
   const char *inm = resp->req ? pg_httpd_header(resp->req, "If-None-Match") : NULL;
   if (inm && etag_matches(inm, etag))
     pg_httpd_resp_empty(resp, 304);

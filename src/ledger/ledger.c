@@ -9,6 +9,7 @@
 
 #include "p2pgrid/crypto/ed25519.h"
 #include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 
 #define GENESIS_TAG "p2pgrid-genesis"
@@ -111,10 +112,6 @@ void pg_ledger_free(pg_ledger *l) {
   free(l);
 }
 
-static int db_fail(pg_diag *d, sqlite3 *db, const char *what) {
-  return pg_fail(d, PG_ERR_DB, "ledger: %s: %s", what, sqlite3_errmsg(db));
-}
-
 /* Hash that identifies a genesis: dust flag excluded (a switch, not state). */
 static void genesis_hash(const pg_ledger *l, uint8_t out[32]) {
   pg_blake2b h;
@@ -164,7 +161,7 @@ static int book_genesis(pg_ledger *l, pg_diag *d) {
     sqlite3_bind_blob(st, 6, l->genesis[i].address, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)l->genesis[i].amount);
     sqlite3_bind_int(st, 8, 0);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(d, l->db, "booking genesis");
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(l->db, d, "ledger: booking genesis");
   }
   sqlite3_reset(st);
   return rc;
@@ -182,14 +179,14 @@ int pg_ledger_attach(pg_ledger *l, sqlite3 *db, const char *path, pg_diag *d) {
   for (int i = 0; i < W_COUNT; i++)
     if (sqlite3_prepare_v3(db, WRITE_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &l->w[i], NULL) !=
         SQLITE_OK)
-      return db_fail(d, db, "preparing statement");
+      return pg_db_fail(db, d, "ledger: preparing statement");
 
   uint8_t want[32];
   genesis_hash(l, want);
   sqlite3_stmt *q = NULL;
   if (sqlite3_prepare_v2(db, "SELECT value FROM ledger_meta WHERE key = 'genesis'", -1, &q, NULL) !=
       SQLITE_OK)
-    return db_fail(d, db, "reading genesis");
+    return pg_db_fail(db, d, "ledger: reading genesis");
   int step = sqlite3_step(q);
   if (step == SQLITE_ROW) {
     const void *have = sqlite3_column_blob(q, 0);
@@ -201,18 +198,18 @@ int pg_ledger_attach(pg_ledger *l, sqlite3 *db, const char *path, pg_diag *d) {
     if (rc) return rc;
   } else {
     sqlite3_finalize(q);
-    if (step != SQLITE_DONE) return db_fail(d, db, "reading genesis");
+    if (step != SQLITE_DONE) return pg_db_fail(db, d, "ledger: reading genesis");
     if (sqlite3_exec(db, "SAVEPOINT ledger_genesis", NULL, NULL, NULL) != SQLITE_OK)
-      return db_fail(d, db, "starting genesis");
+      return pg_db_fail(db, d, "ledger: starting genesis");
     rc = book_genesis(l, d);
     if (rc == PG_OK) {
       sqlite3_stmt *ins = NULL;
       if (sqlite3_prepare_v2(db, "INSERT INTO ledger_meta(key, value) VALUES ('genesis', ?1)", -1,
                              &ins, NULL) != SQLITE_OK)
-        rc = db_fail(d, db, "recording genesis");
+        rc = pg_db_fail(db, d, "ledger: recording genesis");
       else {
         sqlite3_bind_blob(ins, 1, want, 32, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE) rc = db_fail(d, db, "recording genesis");
+        if (sqlite3_step(ins) != SQLITE_DONE) rc = pg_db_fail(db, d, "ledger: recording genesis");
         sqlite3_finalize(ins);
       }
     }
@@ -223,7 +220,7 @@ int pg_ledger_attach(pg_ledger *l, sqlite3 *db, const char *path, pg_diag *d) {
 
   if (sqlite3_open_v2(path, &l->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
       SQLITE_OK)
-    return db_fail(d, l->rdb, "opening read connection");
+    return pg_db_fail(l->rdb, d, "ledger: opening read connection");
   sqlite3_busy_timeout(l->rdb, 5000);
   return PG_OK;
 }

@@ -17,10 +17,6 @@ static const char schema[] =
 static const char *const qty_cols[PG_DSO_NQTY] = {"consumption_wh", "generation_wh",
                                                   "allocated_wh"};
 
-static int db_fail(sqlite3 *db, pg_diag *d, const char *what) {
-  return pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
-}
-
 int pg_dso_db_open(const char *path, bool create, sqlite3 **out, pg_diag *d) {
   *out = NULL;
   if (!path || !*path) return pg_fail(d, PG_ERR_INVALID, "dso: no database path");
@@ -89,11 +85,11 @@ static int import_row(importer *im, const char *file, const pg_dso_row *row) {
     for (int q = 0; q < PG_DSO_NQTY; q++) bind_value(p, 3 + q, row->wh[q]);
     sqlite3_bind_text(p, 6, file, -1, SQLITE_STATIC);
     sqlite3_bind_int64(p, 7, row->line);
-    if (sqlite3_step(p) != SQLITE_DONE) return db_fail(im->db, im->d, "dso_values write");
+    if (sqlite3_step(p) != SQLITE_DONE) return pg_db_fail(im->db, im->d, "dso_values write");
     im->r->added++;
     return PG_OK;
   }
-  if (s != SQLITE_ROW) return db_fail(im->db, im->d, "dso_values read");
+  if (s != SQLITE_ROW) return pg_db_fail(im->db, im->d, "dso_values read");
   bool fill = false;
   for (int q = 0; q < PG_DSO_NQTY; q++) {
     int64_t old = sqlite3_column_type(g, q) == SQLITE_NULL ? PG_DSO_NONE : sqlite3_column_int64(g, q);
@@ -121,7 +117,7 @@ static int import_row(importer *im, const char *file, const pg_dso_row *row) {
   for (int q = 0; q < PG_DSO_NQTY; q++) bind_value(f, 1 + q, row->wh[q]);
   sqlite3_bind_text(f, 4, row->point, -1, SQLITE_STATIC);
   sqlite3_bind_int64(f, 5, row->start_ms);
-  if (sqlite3_step(f) != SQLITE_DONE) return db_fail(im->db, im->d, "dso_values write");
+  if (sqlite3_step(f) != SQLITE_DONE) return pg_db_fail(im->db, im->d, "dso_values write");
   im->r->added++;
   return PG_OK;
 }
@@ -164,7 +160,7 @@ static int collect_gaps(sqlite3 *db, const char *point, pg_dso_gap **gaps, size_
     }
     (*n)++;
   }
-  if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "dso_values gaps");
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(db, d, "dso_values gaps");
   sqlite3_finalize(st);
   return rc;
 }
@@ -269,7 +265,7 @@ int pg_dso_points(sqlite3 *db, const char *point, pg_dso_point_info **out, size_
     for (int q = 0; q < PG_DSO_NQTY; q++) p->sum_wh[q] = sqlite3_column_int64(st, 4 + q);
     p->missing = (p->last_ms - p->first_ms) / PG_DSO_PERIOD_MS + 1 - p->periods;
   }
-  if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "dso_values read");
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(db, d, "dso_values read");
   sqlite3_finalize(st);
   if (!rc && point && *n == 0)
     rc = pg_fail(d, PG_ERR_NOT_FOUND, "metering point %.64s has no imported values", point);
@@ -335,7 +331,7 @@ int pg_dso_series_load(sqlite3 *db, const char *point, pg_dso_qty q, pg_dso_seri
       break;
     }
   }
-  if (!rc && s != SQLITE_DONE) rc = db_fail(db, d, "dso_values read");
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(db, d, "dso_values read");
   sqlite3_finalize(st);
   if (rc) pg_dso_series_free(out);
   return rc;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "p2pgrid/base/file.h"
 #include "p2pgrid/meter/meter.h"
 
 /* The profile and CSV meters (meter_profile.c, meter_csv.c on pg_profile). */
@@ -75,21 +76,14 @@ static int read_password(const char *path, const char *where, char *out, size_t 
     rc = pg_fail(d, PG_ERR_IO, "%s: '%.100s' is not a regular file", where, path);
     goto out;
   }
-  for (;;) {
-    if (len == cap) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "%s: '%.100s' is longer than %zu bytes", where, path,
-                   cap - 1);
-      goto out;
-    }
-    ssize_t n = read(fd, out + len, cap - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      rc = pg_fail(d, PG_ERR_IO, "%s: cannot read '%.100s': %s", where, path, strerror(errno));
-      goto out;
-    }
-    if (n == 0) break;
-    len += (size_t)n;
-  }
+  uint8_t *buf = NULL;
+  rc = pg_read_fd_capped(fd, where, cap - 1, &buf, &len, d);
+  if (rc == PG_ERR_TOO_LARGE)
+    rc = pg_fail(d, PG_ERR_CONFIG, "%s: '%.100s' is longer than %zu bytes", where, path, cap - 1);
+  if (rc) goto out;
+  memcpy(out, buf, len);
+  explicit_bzero(buf, len);
+  free(buf);
   if (len && out[len - 1] == '\n') len--;
   if (len && out[len - 1] == '\r') len--;
   out[len] = '\0';

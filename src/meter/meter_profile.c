@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "meter_internal.h"
+#include "p2pgrid/base/decimal.h"
 #include "p2pgrid/meter/dso.h"
 #include "p2pgrid/meter/meter_profile.h"
 
@@ -193,34 +194,6 @@ const pg_rain_tank *pg_meter_rain_tank_of(const pg_meter *m) {
 
 /* ---- from a config section ---- */
 
-/* Plain decimal: -?[0-9]{1,9}(\.[0-9]{1,9})? */
-static bool parse_decimal(const char *s, double *out) {
-  const char *p = s;
-  bool neg = false;
-  if (*p == '-') {
-    neg = true;
-    p++;
-  }
-  int ni = 0, nf = 0;
-  double v = 0, scale = 1;
-  while (*p >= '0' && *p <= '9') {
-    if (++ni > 9) return false;
-    v = v * 10 + (*p++ - '0');
-  }
-  if (*p == '.') {
-    p++;
-    while (*p >= '0' && *p <= '9') {
-      if (++nf > 9) return false;
-      scale /= 10;
-      v += (*p++ - '0') * scale;
-    }
-    if (!nf) return false;
-  }
-  if (*p || !ni) return false;
-  *out = neg ? -v : v;
-  return true;
-}
-
 static int get_num(pg_config *c, const char *sec, const char *key, double lo, double hi,
                    double *v, pg_diag *d) {
   const char *s = NULL;
@@ -228,7 +201,8 @@ static int get_num(pg_config *c, const char *sec, const char *key, double lo, do
   if (rc) return rc;
   if (!s) return PG_OK;
   double x;
-  if (!parse_decimal(s, &x) || x < lo || x > hi)
+  static const pg_dec_rules rules = {.int_max = 9, .frac_max = 9, .neg = true};
+  if (pg_dec_to_double(s, strlen(s), &rules, &x) != PG_OK || x < lo || x > hi)
     return pg_fail(d, PG_ERR_CONFIG, "[%.60s] %s: '%.40s' is not a number between %g and %g", sec,
                    key, s, lo, hi);
   *v = x;

@@ -13,6 +13,7 @@
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/crypto/ed25519.h"
 #include "p2pgrid/base/timelabel.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/base/hex.h"
@@ -141,31 +142,11 @@ out:
   return rc;
 }
 
-/* mkdir -p of the directory part of path. */
-static int make_parent_dirs(const char *path) {
-  char tmp[4096];
-  size_t n = strlen(path);
-  if (n >= sizeof tmp) return PG_ERR_INVALID;
-  memcpy(tmp, path, n + 1);
-  char *slash = strrchr(tmp, '/');
-  if (!slash || slash == tmp) return PG_OK;
-  *slash = '\0';
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return PG_ERR_IO;
-    *p = '/';
-  }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return PG_ERR_IO;
-  return PG_OK;
-}
-
 static int generate_key_file(const char *path, pg_diag *d) {
   uint8_t seed[32], pk[32], sk[64];
   char hex[65], pkhex[65], text[256];
   int rc = PG_OK;
-  if (make_parent_dirs(path) != PG_OK)
-    return pg_fail(d, PG_ERR_IO, "%s: cannot create its directory: %s", path, strerror(errno));
+  if ((rc = pg_mkdir_parent(path, 0755, d))) return rc;
   size_t got = 0;
   while (got < sizeof seed) {
     ssize_t r = getrandom(seed + got, sizeof seed - got, 0);
@@ -220,25 +201,9 @@ static int load_key_file(pg_node_config *c, const char *path, bool secret, line_
   if (secret && (st.st_mode & 077))
     pg_log_warn("node", "%s: this secret %s file is readable by others (mode %03o); use chmod 600",
                 path, noun, (unsigned)(st.st_mode & 0777));
-  buf = malloc(KEY_FILE_MAX + 1);
-  if (!buf) {
-    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  for (;;) {
-    ssize_t r = read(fd, buf + len, KEY_FILE_MAX + 1 - len);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      rc = pg_fail(d, PG_ERR_IO, "%s: read error: %s", path, strerror(errno));
-      goto out;
-    }
-    if (r == 0) break;
-    len += (size_t)r;
-    if (len > KEY_FILE_MAX) {
-      rc = pg_fail(d, PG_ERR_CONFIG, "%s: larger than %d bytes", path, KEY_FILE_MAX);
-      goto out;
-    }
-  }
+  rc = pg_read_fd_capped(fd, path, KEY_FILE_MAX, &buf, &len, d);
+  if (rc == PG_ERR_TOO_LARGE) rc = PG_ERR_CONFIG; /* a key file is configuration */
+  if (rc) goto out;
   int line = 0;
   for (size_t pos = 0; pos < len;) {
     size_t end = pos;
@@ -259,7 +224,7 @@ static int load_key_file(pg_node_config *c, const char *path, bool secret, line_
   if (keys == 0) rc = pg_fail(d, PG_ERR_CONFIG, "%s: no %s in the file", path, noun);
 out:
   if (buf) {
-    if (secret) memset(buf, 0, KEY_FILE_MAX + 1);
+    if (secret) memset(buf, 0, len);
     free(buf);
   }
   close(fd);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/array.h"
+#include "p2pgrid/base/decimal.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/profile/profile.h"
 #include "profile_internal.h"
@@ -27,37 +29,7 @@ static i128 floor_div128(i128 a, i128 b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-/* YYYY-MM-DDTHH:MM:SS[.f](Z|+00:00): UTC only */
-static bool parse_iso(pg_csv_field f, int64_t *ms) {
-  int32_t off;
-  return pg_iso8601_parse(f.p, f.len, ms, &off) == PG_OK && off == 0;
-}
-
-static bool parse_uint(pg_csv_field f, int64_t *v) {
-  if (f.len == 0 || f.len > 16) return false;
-  int64_t x = 0;
-  for (size_t i = 0; i < f.len; i++) {
-    if (f.p[i] < '0' || f.p[i] > '9') return false;
-    x = x * 10 + (f.p[i] - '0');
-  }
-  *v = x;
-  return true;
-}
-
 enum { TIME_AUTO, TIME_S, TIME_MS };
-
-static int grow(pg_series *s, size_t *cap) {
-  size_t nc = *cap ? *cap * 2 : 1024;
-  if (nc > PG_SERIES_MAX_ROWS) nc = PG_SERIES_MAX_ROWS;
-  int64_t *nt = realloc(s->t, nc * sizeof *nt);
-  if (!nt) return PG_ERR_NOMEM;
-  s->t = nt;
-  int64_t *np = realloc(s->p, nc * sizeof *np);
-  if (!np) return PG_ERR_NOMEM;
-  s->p = np;
-  *cap = nc;
-  return PG_OK;
-}
 
 /* Header "time,<value column>": the first column time, time_s or time_ms;
  * the value column power_W (vcol NULL; also power_w) or exactly vcol. */
@@ -132,9 +104,11 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
     int64_t t;
     bool ok;
     if (tmode == TIME_AUTO && f[0].len > 10 && f[0].p[4] == '-') {
-      ok = parse_iso(f[0], &t);
+      ok = pg_iso8601_parse_utc(f[0].p, f[0].len, &t) == PG_OK;
     } else {
-      ok = parse_uint(f[0], &t);
+      uint64_t u = 0;
+      ok = pg_parse_u64(f[0].p, f[0].len, 16, &u); /* 16 digits: no overflow below */
+      t = (int64_t)u;
       if (ok && (tmode == TIME_S || (tmode == TIME_AUTO && t < 100000000000))) t *= 1000;
     }
     if (!ok || t > MAX_ABS_MS) {
@@ -169,7 +143,9 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
         rc = pg_fail(d, PG_ERR_TOO_LARGE, "%s:%ld: more than %u samples", name, c.line, PG_SERIES_MAX_ROWS);
         goto fail;
       }
-      if (grow(s, &cap) != PG_OK) {
+      size_t cap_p = cap;
+      if (pg_grow(&s->t, &cap, s->n + 1, sizeof *s->t, PG_SERIES_MAX_ROWS) != PG_OK ||
+          pg_grow(&s->p, &cap_p, s->n + 1, sizeof *s->p, PG_SERIES_MAX_ROWS) != PG_OK) {
         rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
         goto fail;
       }

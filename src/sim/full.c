@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "p2pgrid/client/client.h"
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/base/strhash.h"
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/crypto/ed25519.h"
 #include "p2pgrid/grid/grid.h"
@@ -62,14 +64,8 @@ typedef struct full {
 } full;
 
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-  return h;
-}
-
 static void derive_seed(uint64_t seed, const char *what, uint8_t out[32]) {
-  uint64_t st = seed ^ hash_str(what);
+  uint64_t st = seed ^ pg_hash_str(what);
   for (int i = 0; i < 4; i++) {
     uint64_t v = pg_sim_splitmix64(&st);
     memcpy(out + 8 * i, &v, 8);
@@ -286,7 +282,7 @@ static int alloc_world(full *f, pg_diag *d) {
   if (f->o->state_dir) snprintf(f->state, sizeof f->state, "%s", f->o->state_dir);
   else snprintf(f->state, sizeof f->state, "%s/state", f->o->out_dir);
   pg_remove_tree(f->state);
-  if ((rc = pg_sim_mkdir_p(f->state, d))) return rc;
+  if ((rc = pg_mkdir_p(f->state, 0755, d))) return rc;
   f->nseeds = 1 + np + nh;
   f->seeds = calloc(f->nseeds, sizeof *f->seeds);
   f->addr = calloc(f->nseeds, sizeof *f->addr);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/sim/sim.h"
 #include "sim_internal.h"
@@ -294,7 +295,7 @@ int pg_sim_work_dir(const char *out_dir, char *work, size_t cap, pg_diag *d) {
   int k = snprintf(work, cap, "%.*s.partial-%ld", (int)n, out_dir, (long)getpid());
   if (k < 0 || (size_t)k >= cap) return pg_fail(d, PG_ERR_IO, "%s: path too long", out_dir);
   pg_remove_tree(work); /* of an earlier process with our pid, killed */
-  return pg_sim_mkdir_p(work, d);
+  return pg_mkdir_p(work, 0755, d);
 }
 
 /* work/name into out/name; a directory already there is moved into work

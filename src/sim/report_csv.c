@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/decimal.h"
 #include "p2pgrid/base/datetime.h"
 #include "report_internal.h"
 
@@ -189,23 +190,12 @@ bool rpt_parse_i64(const char *s, int64_t *out) {
 }
 
 bool rpt_parse_dec(const char *s, double *out) {
-  const char *p = s;
-  if (*p == '-') p++;
-  size_t digits = 0, frac = 0;
-  while (*p >= '0' && *p <= '9') p++, digits++;
-  if (*p == '.') {
-    p++;
-    while (*p >= '0' && *p <= '9') p++, frac++;
-    if (!frac) return false;
-  }
-  if (*p || !digits || digits + frac > 30) return false;
-  *out = strtod(s, NULL);
-  return true;
+  static const pg_dec_rules rules = {.total_max = 30, .neg = true};
+  return pg_dec_to_double(s, strlen(s), &rules, out) == PG_OK;
 }
 
 bool rpt_parse_time(const char *s, int64_t *out_ms) {
-  int32_t off;
-  return pg_iso8601_parse(s, strlen(s), out_ms, &off) == PG_OK && off == 0;
+  return pg_iso8601_parse_utc(s, strlen(s), out_ms) == PG_OK;
 }
 
 int rpt_csv_i64(const rpt_csv *c, size_t i, int64_t *out, pg_diag *d) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/strhash.h"
 #include "p2pgrid/base/json.h"
 #include "report_model.h"
 
@@ -189,12 +190,6 @@ static int load_transfers(rpt_model *m, const uint8_t *data, size_t len, pg_diag
 
 /* ---- balances.csv: bucketed per id (last value of each bucket) */
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-  return h;
-}
-
 static int bal_find(rpt_model *m, const char *id, size_t *out, pg_diag *d) {
   if (2 * (m->nbal + 1) > m->bal_hcap) {
     size_t ncap = m->bal_hcap ? m->bal_hcap * 2 : 64;
@@ -202,7 +197,7 @@ static int bal_find(rpt_model *m, const char *id, size_t *out, pg_diag *d) {
     if (!h) return oom(d, "balances.csv");
     for (size_t i = 0; i < ncap; i++) h[i] = SIZE_MAX;
     for (size_t i = 0; i < m->nbal; i++) {
-      size_t j = (size_t)hash_str(m->bal[i].id) & (ncap - 1);
+      size_t j = (size_t)pg_hash_str(m->bal[i].id) & (ncap - 1);
       while (h[j] != SIZE_MAX) j = (j + 1) & (ncap - 1);
       h[j] = i;
     }
@@ -210,7 +205,7 @@ static int bal_find(rpt_model *m, const char *id, size_t *out, pg_diag *d) {
     m->bal_hash = h;
     m->bal_hcap = ncap;
   }
-  size_t j = (size_t)hash_str(id) & (m->bal_hcap - 1);
+  size_t j = (size_t)pg_hash_str(id) & (m->bal_hcap - 1);
   while (m->bal_hash[j] != SIZE_MAX) {
     if (strcmp(m->bal[m->bal_hash[j]].id, id) == 0) {
       *out = m->bal_hash[j];

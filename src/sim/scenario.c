@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "p2pgrid/base/array.h"
+#include "p2pgrid/base/strhash.h"
 #include "p2pgrid/base/money.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/meter/meter_profile.h"
@@ -23,12 +25,6 @@ uint64_t pg_sim_splitmix64(uint64_t *state) {
 static double unif(uint64_t *st, double lo, double hi) {
   double u = (double)(pg_sim_splitmix64(st) >> 11) * (1.0 / 9007199254740992.0);
   return lo + (hi - lo) * u;
-}
-
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-  return h;
 }
 
 void pg_sim_iso(uint64_t ms, char *buf, size_t cap) { pg_iso8601_utc((int64_t)ms, buf, cap); }
@@ -106,30 +102,6 @@ static int get_double_alias(pg_config *c, const char *sec, const char *key, cons
   return rc ? rc : get_double(c, sec, k, def, lo, hi, out, d);
 }
 
-static int parse_iso(const char *v, uint64_t *out) {
-  int y, mo, da, h = 0, mi = 0, s = 0, n = 0;
-  if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3) return -1;
-  const char *p = v + n;
-  if (*p == 'T' || *p == ' ') {
-    int m2 = 0;
-    if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m2) != 2) return -1;
-    p += 1 + m2;
-    if (*p == ':') {
-      int m3 = 0;
-      if (sscanf(p + 1, "%2d%n", &s, &m3) != 1) return -1;
-      p += 1 + m3;
-    }
-    if (*p == 'Z') p++;
-    else if (strcmp(p, "+00:00") == 0) p += 6;
-  }
-  if (*p) return -1;
-  if (y < 1970 || y > 2199 || mo < 1 || mo > 12 || da < 1 || da > 31 || h > 23 || mi > 59 || s > 59)
-    return -1;
-  int64_t days = pg_days_from_civil(y, mo, da);
-  *out = ((uint64_t)days * 86400ULL + (uint64_t)h * 3600 + (uint64_t)mi * 60 + (uint64_t)s) * 1000ULL;
-  return 0;
-}
-
 static bool id_ok(const char *s) {
   size_t n = strlen(s);
   if (n < 1 || n > PG_SIM_ID_MAX) return false;
@@ -200,18 +172,6 @@ static void collect(void *ctx, const char *origin, int line, const char *section
   else if (strncmp(section, "source ", 7) == 0) add_sec(u->src, section);
   else if (strncmp(section, "household ", 10) == 0) add_sec(u->hh, section);
   else if (strncmp(section, "battery ", 8) == 0) add_sec(u->bat, section);
-}
-
-static int grow(void **v, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return 0;
-  size_t nc = *cap ? *cap : 16;
-  while (nc < need) nc *= 2;
-  void *nv = realloc(*v, nc * elem);
-  if (!nv) return -1;
-  memset((char *)nv + *cap * elem, 0, (nc - *cap) * elem);
-  *v = nv;
-  *cap = nc;
-  return 0;
 }
 
 /* ---- sharing keys (market.h SHARING MECHANISMS) ---- */
@@ -285,7 +245,7 @@ static int read_scenario(pg_config *c, pg_scenario *s, pg_diag *d) {
   if (!id_ok(v)) return bad_value(c, "scenario", "name", "must be 1..64 of A-Z a-z 0-9 . _ -", d);
   snprintf(s->name, sizeof s->name, "%s", v);
   if ((rc = pg_config_get_str(c, "scenario", "start", "2025-06-21", &v, d))) return rc;
-  if (parse_iso(v, &s->start_ms) != 0)
+  if (pg_date_time_parse_utc(v, &s->start_ms) != PG_OK)
     return bad_value(c, "scenario", "start",
                      "expected an ISO date or time in UTC, e.g. 2025-06-21 or 2025-06-21T00:00:00Z",
                      d);
@@ -389,7 +349,7 @@ static void gen_source(loader *L, const gen_prod *g, uint64_t i, uint64_t j) {
   q->producer = s->n_producers;
   bool solar =
       floor((double)(gidx + 1) * g->solar_share) > floor((double)gidx * g->solar_share);
-  q->seed = s->seed ^ hash_str(q->id);
+  q->seed = s->seed ^ pg_hash_str(q->id);
   if (solar) {
     q->kind = PG_SIM_SOLAR;
     snprintf(q->kind_name, sizeof q->kind_name, "solar");
@@ -419,7 +379,7 @@ static int gen_producers(loader *L, pg_diag *d) {
                      "[producer ID] and [source ID] sections for other resources",
                      d);
   for (uint64_t i = 0; i < g.count; i++) {
-    if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers))
+    if (pg_grow(&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers, 0))
       return OOM(d);
     pg_sim_producer *p = &s->producers[s->n_producers];
     snprintf(p->id, sizeof p->id, "p%03llu", (unsigned long long)(i + 1));
@@ -429,7 +389,7 @@ static int gen_producers(loader *L, pg_diag *d) {
     if (p->ask > g.ask_max) p->ask = g.ask_max;
     if (!p->has_ask) p->ask = 0;
     for (uint64_t j = 0; j < g.spp; j++) {
-      if (grow((void **)&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources))
+      if (pg_grow(&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources, 0))
         return OOM(d);
       gen_source(L, &g, i, j);
     }
@@ -643,8 +603,8 @@ static int explicit_assets(pg_config *c, const pg_scenario *s, pg_sim_household 
  * (one id per party: balances, invoices and reconciliation key by id). */
 static int battery_parties(loader *L, const pg_sim_battery *b, pg_diag *d) {
   pg_scenario *s = L->s;
-  if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers) ||
-      grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+  if (pg_grow(&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers, 0) ||
+      pg_grow(&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households, 0))
     return OOM(d);
   pg_sim_producer *p = &s->producers[s->n_producers++];
   snprintf(p->id, sizeof p->id, "%.60s-out", b->id); /* ID: at most 60 */
@@ -673,7 +633,7 @@ static int community_batteries(loader *L, pg_diag *d) {
                      sec, id);
     if (!pg_resource_is_electricity(&s->resource))
       return pg_fail(d, PG_ERR_CONFIG, "[%s]: a community battery is electricity only", sec);
-    if (grow((void **)&s->batteries, &L->cap_b, s->n_batteries + 1, sizeof *s->batteries))
+    if (pg_grow(&s->batteries, &L->cap_b, s->n_batteries + 1, sizeof *s->batteries, 0))
       return OOM(d);
     pg_sim_battery *b = &s->batteries[s->n_batteries++];
     snprintf(b->id, sizeof b->id, "%s", id);
@@ -746,7 +706,7 @@ static int gen_households(loader *L, pg_diag *d) {
   if ((rc = read_gen_assets(c, s, &ga, d))) return rc;
   if (gen_pick(s->seed, nh, &ga, &mask)) return OOM(d);
   for (uint64_t i = 0; i < nh; i++) {
-    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households)) {
+    if (pg_grow(&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households, 0)) {
       free(mask);
       return OOM(d);
     }
@@ -757,7 +717,7 @@ static int gen_households(loader *L, pg_diag *d) {
     gen_household_meter(s, m, noise, h);
     h->has_bid = unif(&L->rng, 0, 1) < bid_share;
     h->bid = h->has_bid ? bid_min + (uint64_t)unif(&L->rng, 0, (double)(bid_max - bid_min)) : 0;
-    h->seed = s->seed ^ hash_str(h->id);
+    h->seed = s->seed ^ pg_hash_str(h->id);
     h->participation = 100;
     gen_assets(&ga, mask[i], h);
   }
@@ -777,7 +737,7 @@ static int explicit_producers(loader *L, pg_diag *d) {
     if (!id_ok(id))
       return pg_fail(d, PG_ERR_CONFIG, "%s: [%s]: '%s' is not a valid id (A-Z a-z 0-9 . _ -)",
                      s->origin[0] ? s->origin : "scenario", sec, id);
-    if (grow((void **)&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers))
+    if (pg_grow(&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers, 0))
       return OOM(d);
     pg_sim_producer *p = &s->producers[s->n_producers++];
     snprintf(p->id, sizeof p->id, "%s", id);
@@ -882,7 +842,7 @@ static int explicit_sources(loader *L, pg_diag *d) {
   for (size_t i = 0; i < L->ss.n; i++) {
     const char *sec = L->ss.v[i], *id = sec + 7;
     if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
-    if (grow((void **)&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources))
+    if (pg_grow(&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources, 0))
       return OOM(d);
     pg_sim_source *q = &s->sources[s->n_sources];
     snprintf(q->id, sizeof q->id, "%s", id);
@@ -898,7 +858,7 @@ static int explicit_sources(loader *L, pg_diag *d) {
     snprintf(q->kind_name, sizeof q->kind_name, "%s", v);
     q->kind = PG_SIM_CONFIG;
     if (inherit_site(c, sec, v, s)) return OOM(d);
-    q->seed = s->seed ^ hash_str(q->id);
+    q->seed = s->seed ^ pg_hash_str(q->id);
     s->n_sources++;
   }
   if (s->n_sources) qsort(s->sources, s->n_sources, sizeof *s->sources, cmp_src);
@@ -929,7 +889,7 @@ static int explicit_households(loader *L, pg_diag *d) {
   for (size_t i = 0; i < L->sh.n; i++) {
     const char *sec = L->sh.v[i], *id = sec + 10;
     if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
-    if (grow((void **)&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households))
+    if (pg_grow(&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households, 0))
       return OOM(d);
     pg_sim_household *h = &s->households[s->n_households++];
     snprintf(h->id, sizeof h->id, "%s", id);
@@ -945,7 +905,7 @@ static int explicit_households(loader *L, pg_diag *d) {
     h->kind = PG_SIM_CONFIG;
     /* the meters read in a local calendar (a dso meter's periods are instants) */
     if (inherit_site(c, sec, v, s)) return OOM(d);
-    h->seed = s->seed ^ hash_str(h->id);
+    h->seed = s->seed ^ pg_hash_str(h->id);
     if ((rc = explicit_annual(c, sec, v, &h->annual_units, d))) return rc;
     if ((rc = explicit_assets(c, s, h, d))) return rc;
   }

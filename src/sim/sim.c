@@ -612,10 +612,7 @@ static int run_without(const pg_scenario *s, size_t threads, pg_sim_result *r, p
 
 /* ---- entry ---- */
 
-static int mkdir_p(const char *path, pg_diag *d) { return pg_mkdir_p(path, 0755, d); }
-
 bool pg_sim_stopped(const pg_sim_opts *o) { return o->stop && *o->stop; }
-int pg_sim_mkdir_p(const char *path, pg_diag *d) { return mkdir_p(path, d); }
 
 /* The run with its files in o->out_dir (the temporary directory). */
 static int run_into(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r, pg_diag *d) {

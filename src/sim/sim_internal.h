@@ -39,7 +39,6 @@ size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters);
  * 8,000,000). Tests set it small to cross chunk boundaries; the results do
  * not depend on it. */
 extern size_t pg_sim_chunk_entries;
-PG_NODISCARD int pg_sim_mkdir_p(const char *path, pg_diag *d);
 /* Whether pg_sim_opts.stop has been set (SIGINT/SIGTERM). */
 bool pg_sim_stopped(const pg_sim_opts *o);
 /* The run's temporary output directory beside out_dir ("OUT.partial-PID",

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "p2pgrid/base/db.h"
+
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS messages ("
@@ -96,32 +98,6 @@ int pg_tg_store_set_full(pg_tg_store *s, bool full, pg_diag *d) {
   return PG_OK;
 }
 
-/* mkdir -p with mode 0700 for new components. */
-static int make_dirs(const char *dir, pg_diag *d) {
-  size_t n = strlen(dir);
-  char *p = malloc(n + 1);
-  if (!p) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  memcpy(p, dir, n + 1);
-  int rc = PG_OK;
-  for (size_t i = 1; i <= n; i++) {
-    if (p[i] != '/' && p[i] != '\0') continue;
-    char c = p[i];
-    p[i] = '\0';
-    if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-      rc = pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", p, strerror(errno));
-      break;
-    }
-    p[i] = c;
-  }
-  if (rc == PG_OK) {
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-      rc = pg_fail(d, PG_ERR_IO, "%s is not a directory", dir);
-  }
-  free(p);
-  return rc;
-}
-
 /* Reads meta[key] into buf (NUL-terminated); *found false if absent. */
 static int meta_get(pg_tg_store *s, const char *key, char *buf, size_t cap, bool *found, pg_diag *d) {
   sqlite3_stmt *st = NULL;
@@ -197,7 +173,7 @@ out:
 int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, unsigned ckpt_pages,
                      pg_diag *d) {
   memset(s, 0, sizeof *s);
-  int rc = make_dirs(dir, d);
+  int rc = pg_mkdir_p(dir, 0700, d);
   if (rc) return rc;
   size_t n = strlen(dir) + sizeof "/tangle.db";
   s->path = malloc(n);

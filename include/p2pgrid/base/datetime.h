@@ -29,6 +29,21 @@ bool pg_civil_valid(int year, int month, int day);
  * file and line). */
 PG_NODISCARD int pg_iso8601_parse(const char *s, size_t n, int64_t *ms, int32_t *offset_min);
 
+/* pg_iso8601_parse, UTC only: the offset must be zero ("Z", "+00:00" or
+ * "-00:00"); any other offset is PG_ERR_INVALID. For CSV timestamps
+ * (profile series, report inputs) that are UTC by definition. */
+PG_NODISCARD int pg_iso8601_parse_utc(const char *s, size_t n, int64_t *ms);
+
+/* A start date as a person writes it in a config file, always UTC: the
+ * NUL-terminated s is "YYYY-MM-DD", optionally followed by 'T' or ' ' and
+ * "HH:MM[:SS]" and then optionally "Z" or "+00:00"; nothing else. Fields of
+ * fewer digits pass ("2025-6-1", as sscanf's %2d reads them); years
+ * 1970..2199, a real calendar date (pg_civil_valid), hours 0..23, minutes and
+ * seconds 0..59. -> Unix ms. PG_ERR_INVALID otherwise. Looser than
+ * pg_iso8601_parse on purpose (a date alone, a space, no seconds): the
+ * scenario's `start =` has always accepted these forms. */
+PG_NODISCARD int pg_date_time_parse_utc(const char *s, uint64_t *ms);
+
 /* "2025-03-30T01:45:00Z" (whole seconds, UTC; ms before 1970 work). cap >= 21
  * for years 0..9999; always NUL-terminated when cap > 0. */
 void pg_iso8601_utc(int64_t ms, char *buf, size_t cap);

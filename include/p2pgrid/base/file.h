@@ -8,6 +8,9 @@
  *   system error ("is a directory" for a directory), PG_ERR_TOO_LARGE says
  *   "larger than <cap> bytes". Memory grows with the file, not with cap.
  *   The buffer of a failed read is zeroed before it is freed (keys).
+ * - pg_read_fd_capped is the same read from an open descriptor (stdin, or a
+ *   file the caller has opened and checked itself, e.g. its mode); name is
+ *   what the errors call it. The caller keeps and closes fd.
  * - pg_write_file_atomic writes len bytes to path so that path holds either
  *   the old content or the whole new one, also across a power cut: a
  *   temporary file in the same directory (mode 0600 when secret, else 0644),
@@ -33,6 +36,8 @@
 
 PG_NODISCARD int pg_read_file_capped(const char *path, size_t cap, uint8_t **out, size_t *len,
                                      pg_diag *d);
+PG_NODISCARD int pg_read_fd_capped(int fd, const char *name, size_t cap, uint8_t **out,
+                                   size_t *len, pg_diag *d);
 /* The first line of path (at most 1023 bytes) that is neither empty nor a
  * '#' comment, trimmed of blanks: a secret such as a bearer token. *out is
  * malloc'd (caller frees, wiping it); the file's buffer is wiped.
