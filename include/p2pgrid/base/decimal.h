@@ -9,7 +9,11 @@
  *   meter profiles (meter_profile.c): {.int_max = 9, .frac_max = 9, .neg = true}
  *   report inputs (report_csv.c):     {.total_max = 30, .neg = true}
  *
- * Contract: pure, thread-safe, no allocation; s need not be NUL-terminated.
+ * Ownership: nothing is allocated; s need not be NUL-terminated.
+ * Errors: pg_dec_valid and pg_parse_u64 return false, pg_dec_to_double
+ * PG_ERR_INVALID, on any text outside the syntax or the limits; *out is
+ * then unchanged.
+ * Threads: pure, thread-safe.
  * The double is the correctly rounded value of the text (strtod in the "C"
  * locale's format, which p2pgrid never changes). */
 #ifndef P2PGRID_BASE_DECIMAL_H

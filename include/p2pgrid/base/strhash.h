@@ -3,7 +3,10 @@
  * of compiled-in assets). Not for anything an attacker may choose to collide
  * where that matters: use BLAKE2b (p2pgrid/crypto/hash.h) there.
  *
- * Contract: pure, thread-safe, no allocation, never fails. The values are
+ * Ownership: nothing is allocated.
+ * Errors: none; the functions never fail.
+ * Threads: pure, thread-safe.
+ * Stability: the values are
  * part of the simulator's pinned results (seeds): they never change. */
 #ifndef P2PGRID_BASE_STRHASH_H
 #define P2PGRID_BASE_STRHASH_H

@@ -2,7 +2,9 @@
  * command line passes before it reaches libcurl (the node client's base URL,
  * pg_http_call's URL).
  *
- * Contract: pure, thread-safe, no allocation. */
+ * Ownership: nothing is allocated.
+ * Errors: pg_url_http_ok returns false for a URL it refuses (see below).
+ * Threads: pure, thread-safe. */
 #ifndef P2PGRID_BASE_URL_H
 #define P2PGRID_BASE_URL_H
 
