@@ -100,14 +100,7 @@ static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "usages write: %s", sqlite3_errmsg(e->db));
     pg_stmt_put(st);
   }
-  if (!rc) rc = pg_entity_set_next_slot(e, (int64_t)(k + 1), d);
-  if (!rc) {
-    rc = pg_grid_commit(e->db, d);
-    if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);
-    return rc;
-  }
-  pg_db_rollback(e->db);
-  return rc;
+  return pg_entity_slot_done(e, k, rc, d);
 }
 
 /* A payment request is paid only when it asks what we owe: the grid's
@@ -485,10 +478,7 @@ int pg_consumer_step(pg_consumer *c, pg_diag *d) {
 
 
 int pg_consumer_metrics(pg_consumer *c, pg_buf *out, pg_diag *d) {
-  pthread_mutex_lock(&c->status_mu);
-  int rc = pg_entity_metrics(&c->e, c->status_db, NULL, 0, out, d);
-  pthread_mutex_unlock(&c->status_mu);
-  return rc;
+  return pg_entity_member_metrics(&c->e, &c->status_mu, c->status_db, out, d);
 }
 
 int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d) {

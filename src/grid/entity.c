@@ -454,3 +454,14 @@ int pg_entity_set_next_slot(pg_entity *e, int64_t next, pg_diag *d) {
   e->next_slot_known = false;
   return pg_kv_set_i64(e->db, "next_slot", next, d);
 }
+
+int pg_entity_slot_done(pg_entity *e, uint64_t k, int rc, pg_diag *d) {
+  if (!rc) rc = pg_entity_set_next_slot(e, (int64_t)(k + 1), d);
+  if (!rc) {
+    rc = pg_grid_commit(e->db, d);
+    if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);
+    return rc;
+  }
+  pg_db_rollback(e->db);
+  return rc;
+}

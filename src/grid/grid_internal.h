@@ -310,6 +310,10 @@ PG_NODISCARD int pg_entity_status(pg_entity *e, sqlite3 *db, json_t **out, pg_di
  * float (float_balance NULL for the other roles). */
 PG_NODISCARD int pg_entity_metrics(pg_entity *e, sqlite3 *db, const int64_t *float_balance,
                                    uint64_t float_max, pg_buf *out, pg_diag *d);
+/* pg_entity_metrics of a member (no float) on its status connection db,
+ * taking mu (the member's status lock) around the reads. */
+PG_NODISCARD int pg_entity_member_metrics(pg_entity *e, pthread_mutex_t *mu, sqlite3 *db,
+                                          pg_buf *out, pg_diag *d);
 /* Opens a second connection on the entity's database (for other threads). */
 PG_NODISCARD int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d);
 
@@ -418,6 +422,10 @@ PG_NODISCARD int pg_entity_next_slot(pg_entity *e, int64_t first_offset, int64_t
 /* Sets kv "next_slot" on e->db (in the caller's transaction: the value
  * pg_entity_next_slot keeps is read again after it). */
 PG_NODISCARD int pg_entity_set_next_slot(pg_entity *e, int64_t next, pg_diag *d);
+/* Ends the transaction of a reported slot k: with rc == PG_OK, sets
+ * next_slot to k + 1, commits and counts the slot as reported; otherwise
+ * (or when either fails) rolls back. Returns the first error, else PG_OK. */
+PG_NODISCARD int pg_entity_slot_done(pg_entity *e, uint64_t k, int rc, pg_diag *d);
 /* The bech32 HRP of the node (asked once, then remembered in kv "hrp"). */
 PG_NODISCARD int pg_entity_hrp(pg_entity *e, char hrp[PG_CLIENT_HRP_MAX + 1], pg_diag *d);
 /* A reading's slot fields must be the slot's own times and the slot must be

@@ -285,3 +285,11 @@ int pg_entity_metrics(pg_entity *e, sqlite3 *db, const int64_t *float_balance,
   rc = pg_metrics_render(e->metrics->reg, out);
   return rc ? pg_fail(d, rc, "%s: metrics text: %s", e->role, pg_strerror(rc)) : PG_OK;
 }
+
+int pg_entity_member_metrics(pg_entity *e, pthread_mutex_t *mu, sqlite3 *db, pg_buf *out,
+                             pg_diag *d) {
+  pthread_mutex_lock(mu);
+  int rc = pg_entity_metrics(e, db, NULL, 0, out, d);
+  pthread_mutex_unlock(mu);
+  return rc;
+}

@@ -222,14 +222,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "outputs write: %s", sqlite3_errmsg(e->db));
     pg_stmt_put(st);
   }
-  if (!rc) rc = pg_entity_set_next_slot(e, (int64_t)(k + 1), d);
-  if (!rc) {
-    rc = pg_grid_commit(e->db, d);
-    if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);
-    return rc;
-  }
-  pg_db_rollback(e->db);
-  return rc;
+  return pg_entity_slot_done(e, k, rc, d);
 }
 
 static int aggregate_due(pg_producer *p, pg_diag *d) {
@@ -329,10 +322,7 @@ int pg_producer_step(pg_producer *p, pg_diag *d) {
 }
 
 int pg_producer_metrics(pg_producer *p, pg_buf *out, pg_diag *d) {
-  pthread_mutex_lock(&p->status_mu);
-  int rc = pg_entity_metrics(&p->e, p->status_db, NULL, 0, out, d);
-  pthread_mutex_unlock(&p->status_mu);
-  return rc;
+  return pg_entity_member_metrics(&p->e, &p->status_mu, p->status_db, out, d);
 }
 
 int pg_producer_status(pg_producer *p, json_t **out, pg_diag *d) {

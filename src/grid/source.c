@@ -64,14 +64,7 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
     if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
     pg_stmt_put(st);
   }
-  if (!rc) rc = pg_entity_set_next_slot(e, (int64_t)(k + 1), d);
-  if (!rc) {
-    rc = pg_grid_commit(e->db, d);
-    if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_SLOT_REPORTED);
-    return rc;
-  }
-  pg_db_rollback(e->db);
-  return rc;
+  return pg_entity_slot_done(e, k, rc, d);
 }
 
 /* Reports every finished slot the meter can answer for. The first slot is
@@ -110,10 +103,7 @@ int pg_source_step(pg_source *s, pg_diag *d) {
 }
 
 int pg_source_metrics(pg_source *s, pg_buf *out, pg_diag *d) {
-  pthread_mutex_lock(&s->status_mu);
-  int rc = pg_entity_metrics(&s->e, s->status_db, NULL, 0, out, d);
-  pthread_mutex_unlock(&s->status_mu);
-  return rc;
+  return pg_entity_member_metrics(&s->e, &s->status_mu, s->status_db, out, d);
 }
 
 int pg_source_status(pg_source *s, json_t **out, pg_diag *d) {
