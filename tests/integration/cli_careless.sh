@@ -137,32 +137,32 @@ absent frac "sim with a fractional duration"
 # ---- --set ledger.genesis_file=F replaces the file's genesis = ... ----
 # (examples/node.ini: 1 output of 1000000000 on the test seed's address)
 printf '# one output\n%s 5000000\n' "$(printf '11%.0s' $(seq 32))" >genesis.txt
-"$bin" node -c "$nodeini" -d gen-node -p 0 -l info --set "ledger.genesis_file=$tmp/genesis.txt" \
-  >/dev/null 2>node.log &
-node_pid=$!
-for _ in $(seq 600); do
-  grep -q "genesis outputs" node.log && break
-  kill -0 "$node_pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -TERM "$node_pid" 2>/dev/null
-wait "$node_pid"
-grep -q "ledger: 1 genesis outputs, 5000000 base units" node.log ||
-  bad "--set ledger.genesis_file did not replace the genesis of node.ini: $(grep -m1 genesis node.log)"
-echo "ok: --set ledger.genesis_file replaces: $(grep -o 'ledger: .*base units' node.log)"
-"$bin" node -c "$nodeini" -d gen-node2 -p 0 -l info --set "ledger.genesis=$(printf '22%.0s' $(seq 32)):7000000" \
-  >/dev/null 2>node.log &
-node_pid=$!
-for _ in $(seq 600); do
-  grep -q "genesis outputs" node.log && break
-  kill -0 "$node_pid" 2>/dev/null || break
-  sleep 0.1
-done
-kill -TERM "$node_pid" 2>/dev/null
-wait "$node_pid"
-grep -q "ledger: 1 genesis outputs, 7000000 base units" node.log ||
-  bad "--set ledger.genesis did not replace the genesis of node.ini: $(grep -m1 genesis node.log)"
-echo "ok: --set ledger.genesis replaces: $(grep -o 'ledger: .*base units' node.log)"
+# run_node LOG ARGS...: starts the node with stderr to LOG (a log of its own:
+# grepping a log an earlier run left could signal a child not yet exec'd, and
+# the shell's child would then run this script's EXIT trap), waits until it
+# runs, stops it with SIGTERM and expects a clean exit
+run_node() {
+  local log=$1 rc=0
+  shift
+  "$bin" node -c "$nodeini" -p 0 -l info "$@" >/dev/null 2>"$log" &
+  local pid=$!
+  for _ in $(seq 600); do
+    grep -q "running (pid $pid)" "$log" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || bad "node $*: exit status $rc after SIGTERM; log: $(tail -n 3 "$log")"
+}
+run_node node1.log -d gen-node --set "ledger.genesis_file=$tmp/genesis.txt"
+grep -q "ledger: 1 genesis outputs, 5000000 base units" node1.log ||
+  bad "--set ledger.genesis_file did not replace the genesis of node.ini: $(grep -m1 genesis node1.log)"
+echo "ok: --set ledger.genesis_file replaces: $(grep -o 'ledger: .*base units' node1.log)"
+run_node node2.log -d gen-node2 --set "ledger.genesis=$(printf '22%.0s' $(seq 32)):7000000"
+grep -q "ledger: 1 genesis outputs, 7000000 base units" node2.log ||
+  bad "--set ledger.genesis did not replace the genesis of node.ini: $(grep -m1 genesis node2.log)"
+echo "ok: --set ledger.genesis replaces: $(grep -o 'ledger: .*base units' node2.log)"
 
 echo "$fails failure(s)"
 [ "$fails" = 0 ]

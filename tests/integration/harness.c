@@ -167,8 +167,12 @@ void proc_start(proc *p, const char *const *extra) {
   argv[argc++] = p->data_dir;
   argv[argc++] = "--bind";
   argv[argc++] = "127.0.0.1";
-  argv[argc++] = "--port";
-  argv[argc++] = "0";
+  bool port_given = false; /* a restart passes its old port: --port once */
+  for (int i = 0; extra && extra[i]; i++) port_given |= strcmp(extra[i], "--port") == 0;
+  if (!port_given) {
+    argv[argc++] = "--port";
+    argv[argc++] = "0";
+  }
   argv[argc++] = "--log-level";
   argv[argc++] = "info";
   for (int i = 0; extra && extra[i]; i++) argv[argc++] = extra[i];
