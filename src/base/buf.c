@@ -1,5 +1,7 @@
 #include "p2pgrid/base/buf.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,3 +132,43 @@ int pg_read_u32(pg_reader *r, uint32_t *v) {
 }
 
 int pg_read_u64(pg_reader *r, uint64_t *v) { return read_le(r, 8, v); }
+
+void pg_buf_printf(pg_buf *b, const char *fmt, ...) {
+  char tmp[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n < sizeof tmp) {
+    pg_buf_put(b, tmp, (size_t)n);
+    return;
+  }
+  uint8_t *p = pg_buf_extend(b, (size_t)n + 1);
+  if (!p) return;
+  va_start(ap, fmt);
+  vsnprintf((char *)p, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len--; /* the NUL */
+}
+
+void pg_buf_html(pg_buf *b, const char *s, size_t max) {
+  size_t n = strlen(s);
+  bool cut = max && n > max;
+  if (cut) {
+    n = max;
+    while (n > 0 && ((uint8_t)s[n] & 0xC0) == 0x80) n--;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    switch (c) {
+    case '&': pg_buf_puts(b, "&amp;"); break;
+    case '<': pg_buf_puts(b, "&lt;"); break;
+    case '>': pg_buf_puts(b, "&gt;"); break;
+    case '"': pg_buf_puts(b, "&quot;"); break;
+    case '\'': pg_buf_puts(b, "&#39;"); break;
+    default: pg_buf_put_u8(b, (uint8_t)c < 0x20 || c == 0x7f ? (uint8_t)' ' : (uint8_t)c);
+    }
+  }
+  if (cut) pg_buf_puts(b, "\xE2\x80\xA6");
+}

@@ -54,3 +54,12 @@ bool pg_parse_u64(const char *s, size_t n, size_t max_digits, uint64_t *out) {
   *out = v;
   return true;
 }
+
+bool pg_parse_i64(const char *s, size_t n, int64_t *out) {
+  bool neg = s && n > 0 && s[0] == '-';
+  uint64_t v;
+  if (!s || !pg_parse_u64(s + neg, n - neg, 0, &v)) return false;
+  if (v > (uint64_t)INT64_MAX + neg) return false;
+  *out = !neg ? (int64_t)v : v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+  return true;
+}

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "invoice_internal.h"
-#include "report_internal.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/csv.h"
 
 /* One query's rows as CSV lines: every column as text, joined by commas.
  * Ids are [A-Za-z0-9._-] (the protocol), message ids hex: nothing to quote. */

@@ -5,14 +5,15 @@
 #include <string.h>
 
 #include "invoice_internal.h"
-#include "report_internal.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/csv.h"
 
-static void esc(pg_buf *o, const char *s) { rpt_esc_n(o, s, 0); }
+static void esc(pg_buf *o, const char *s) { pg_buf_html(o, s, 0); }
 
 static void money_td(pg_buf *o, const pg_money *money, int64_t v, const char *attrs) {
   char b[64];
   pg_money_format(money, v, b, sizeof b);
-  rpt_outf(o, "<td class=\"num\"%s>", attrs);
+  pg_buf_printf(o, "<td class=\"num\"%s>", attrs);
   esc(o, b);
   pg_buf_puts(o, "</td>");
 }
@@ -37,20 +38,20 @@ static void head(pg_buf *o, const pg_invoice *inv) {
   inv_tz_label(inv->tz, tz, sizeof tz);
   pg_buf_puts(o, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
-  rpt_outf(o, "%s %s ", inv_kind(inv), per);
+  pg_buf_printf(o, "%s %s ", inv_kind(inv), per);
   esc(o, inv->member_name[0] ? inv->member_name : inv->member_id);
   pg_buf_puts(o, " \xE2\x80\x94 ");
   esc(o, inv->community);
-  rpt_outf(o, "</title><style>%s</style></head>\n<body>\n<header><p class=\"muted\">", CSS);
+  pg_buf_printf(o, "</title><style>%s</style></head>\n<body>\n<header><p class=\"muted\">", CSS);
   char noun[PG_RESOURCE_NAME_MAX + 1];
   inv_noun(inv, false, noun, sizeof noun);
   esc(o, inv->community);
   pg_buf_puts(o, " "), esc(o, noun);
-  rpt_outf(o, " community</p><h1>%s \xC2\xB7 %s</h1><p>", inv_kind(inv), per);
+  pg_buf_printf(o, " community</p><h1>%s \xC2\xB7 %s</h1><p>", inv_kind(inv), per);
   esc(o, inv->member_name[0] ? inv->member_name : inv->member_id);
   pg_buf_puts(o, " <span class=\"muted\">(member ");
   esc(o, inv->member_id);
-  rpt_outf(o, ")</span></p><p class=\"muted\">Period: 1 to %d %s, local time %s; "
+  pg_buf_printf(o, ")</span></p><p class=\"muted\">Period: 1 to %d %s, local time %s; "
               "%zu slots of %" PRIu64 " minutes.</p></header>\n",
            inv->days, per, tz, inv->n_slots, inv->slot_ms / 60000);
 }
@@ -63,7 +64,7 @@ static void lines_table(pg_buf *o, const pg_invoice *inv, const pg_money *money)
     const char *cls = l[i].kind == INV_TOTAL ? "total" : l[i].kind == INV_SUBTOTAL ? "subtotal"
                                                        : l[i].kind == INV_TAX      ? "tax"
                                                                                    : "item";
-    rpt_outf(o, "<tr class=\"%s\"><td>", cls);
+    pg_buf_printf(o, "<tr class=\"%s\"><td>", cls);
     esc(o, l[i].label);
     pg_buf_puts(o, "</td><td class=\"muted\">");
     esc(o, l[i].detail);
@@ -81,13 +82,13 @@ static void facts(pg_buf *o, const pg_invoice *inv, const pg_money *money) {
   inv_noun(inv, true, noun, sizeof noun);
   pg_buf_puts(o, "<h2>"), esc(o, noun), pg_buf_puts(o, "</h2>\n<table class=\"facts\"><tbody>\n");
   inv_qty(inv, m->energy_wh, a, sizeof a);
-  rpt_outf(o, "<tr><td>%s</td><td class=\"num\">%s</td></tr>\n",
+  pg_buf_printf(o, "<tr><td>%s</td><td class=\"num\">%s</td></tr>\n",
            inv->producer ? "Produced" : "Used", a);
   inv_qty(inv, m->community_wh, a, sizeof a);
-  rpt_outf(o, "<tr><td>%s the community</td><td class=\"num\">%s</td></tr>\n",
+  pg_buf_printf(o, "<tr><td>%s the community</td><td class=\"num\">%s</td></tr>\n",
            inv->producer ? "To" : "From", a);
   inv_qty(inv, m->utility_wh, a, sizeof a);
-  rpt_outf(o, "<tr><td>%s the utility</td><td class=\"num\">%s</td></tr>\n",
+  pg_buf_printf(o, "<tr><td>%s the utility</td><td class=\"num\">%s</td></tr>\n",
            inv->producer ? "To" : "From", a);
   if (!inv->producer) {
     char t[40], peak[96];
@@ -95,7 +96,7 @@ static void facts(pg_buf *o, const pg_invoice *inv, const pg_money *money) {
                   sizeof t);
     inv_peak(inv, m->peak_w, peak, sizeof peak);
     pg_buf_puts(o, "<tr><td>Peak demand</td><td class=\"num\">"), esc(o, peak);
-    rpt_outf(o, "%s%s</td></tr>\n", inv->n_slots ? " at " : "", inv->n_slots ? t : "");
+    pg_buf_printf(o, "%s%s</td></tr>\n", inv->n_slots ? " at " : "", inv->n_slots ? t : "");
     pg_money_format(money, m->savings, a, sizeof a);
     inv_noun(inv, false, noun, sizeof noun);
     pg_buf_puts(o, "<tr><td>Grid-fee reduction on community "), esc(o, noun);
@@ -117,33 +118,33 @@ static void chart(pg_buf *o, const pg_invoice *inv) {
   inv_noun(inv, false, noun, sizeof noun);
   inv_noun(inv, true, cap, sizeof cap);
   pg_buf_puts(o, "<h2>"), esc(o, cap);
-  rpt_outf(o, " per day</h2>\n<svg class=\"chart\" data-chart=\"daily\" viewBox=\"0 0 %d "
+  pg_buf_printf(o, " per day</h2>\n<svg class=\"chart\" data-chart=\"daily\" viewBox=\"0 0 %d "
               "%d\" role=\"img\" aria-label=\"", W, H);
   esc(o, noun), pg_buf_puts(o, " per day\">\n");
-  rpt_outf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#8c959f\"/>", L, H - B, W - 8,
+  pg_buf_printf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#8c959f\"/>", L, H - B, W - 8,
            H - B);
-  rpt_outf(o, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">"
+  pg_buf_printf(o, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">"
               "%" PRId64 " ", L - 4, T + 8, top / (int64_t)r->display_factor);
   esc(o, r->display_unit), pg_buf_puts(o, "</text>");
-  rpt_outf(o, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">0"
+  pg_buf_printf(o, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" fill=\"#57606a\">0"
               "</text>\n", L - 4, H - B);
   for (int i = 0; i < inv->days; i++) {
     double x = L + i * bw + bw * 0.12, w = bw * 0.76;
     double hall = (double)inv->day_wh[i] * (H - B - T) / (double)top;
     double hc = (double)inv->day_community_wh[i] * (H - B - T) / (double)top;
-    rpt_outf(o, "<rect class=\"day\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+    pg_buf_printf(o, "<rect class=\"day\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                 "fill=\"#b6d4f2\"><title>day %d: %" PRId64 " %s, %" PRId64
                 " %s from the community</title></rect>",
              x, H - B - hall, w, hall, i + 1, inv->day_wh[i], r->unit, inv->day_community_wh[i],
              r->unit);
-    rpt_outf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#1f6feb\"/>", x,
+    pg_buf_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#1f6feb\"/>", x,
              H - B - hc, w, hc);
     if ((i + 1) % 5 == 0 || i == 0)
-      rpt_outf(o, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
+      pg_buf_printf(o, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" "
                   "fill=\"#57606a\">%d</text>", x + w / 2, H - 8, i + 1);
     pg_buf_puts(o, "\n");
   }
-  rpt_outf(o, "</svg>\n<ul class=\"legend\"><li><span class=\"sw\" style=\"background:#1f6feb\">"
+  pg_buf_printf(o, "</svg>\n<ul class=\"legend\"><li><span class=\"sw\" style=\"background:#1f6feb\">"
               "</span>%s the community</li><li><span class=\"sw\" style=\"background:#b6d4f2\">"
               "</span>%s the utility</li></ul>\n",
            inv->producer ? "to" : "from", inv->producer ? "to" : "from");
@@ -162,7 +163,7 @@ static void payments(pg_buf *o, const pg_invoice *inv, const pg_money *money) {
     const pg_invoice_payment *p = &inv->payments[i];
     char t[40];
     inv_slot_time(inv, p->time_ms, t, sizeof t);
-    rpt_outf(o, "<tr><td>%s</td><td>", t);
+    pg_buf_printf(o, "<tr><td>%s</td><td>", t);
     esc(o, p->reference);
     pg_buf_puts(o, "</td><td><code>");
     esc(o, p->message_id);
@@ -183,13 +184,13 @@ int pg_invoice_html(const pg_invoice *inv, const pg_money *money, pg_buf *o) {
   facts(o, inv, money);
   chart(o, inv);
   payments(o, inv, money);
-  rpt_outf(o, "<h2>Annex</h2>\n<p>Every slot of the month, as settled: <a href=\"");
+  pg_buf_printf(o, "<h2>Annex</h2>\n<p>Every slot of the month, as settled: <a href=\"");
   esc(o, inv->member_id);
-  rpt_outf(o, "-%04d-%02d.csv\">", inv->year, inv->month);
+  pg_buf_printf(o, "-%04d-%02d.csv\">", inv->year, inv->month);
   esc(o, inv->member_id);
   char noun[PG_RESOURCE_NAME_MAX + 1];
   inv_noun(inv, false, noun, sizeof noun);
-  rpt_outf(o, "-%04d-%02d.csv</a> (", inv->year, inv->month);
+  pg_buf_printf(o, "-%04d-%02d.csv</a> (", inv->year, inv->month);
   esc(o, noun), pg_buf_puts(o, " in "), esc(o, pg_resource_or_default(&inv->resource)->unit);
   pg_buf_puts(o, ", amounts in base units). Rounding never favours the grid: every charge is "
                  "rounded down.</p>\n</body></html>\n");

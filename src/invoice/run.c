@@ -8,7 +8,8 @@
 #include "invoice_internal.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/file.h"
-#include "report_internal.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/csv.h"
 
 #define MAX_FILE ((size_t)1 << 31)
 
@@ -54,19 +55,19 @@ void pg_invoice_set_free(pg_invoice_set *r) {
 
 static int load_participants(run *r, const uint8_t *data, size_t len, pg_diag *d) {
   static const char *const cols[] = {"id", "name", "role"};
-  rpt_csv c;
-  rpt_csv_init(&c, "participants.csv", data, len);
-  int rc = rpt_csv_header(&c, cols, 3, d);
+  pg_csv_table c;
+  pg_csv_table_init(&c, "participants.csv", data, len);
+  int rc = pg_csv_table_header(&c, cols, 3, d);
   size_t cap = 0;
-  while (!rc && (rc = rpt_csv_next(&c, d)) == 1) {
+  while (!rc && (rc = pg_csv_table_next(&c, d)) == 1) {
     rc = PG_OK;
-    const char *id = rpt_csv_get(&c, 0), *role = rpt_csv_get(&c, 2);
+    const char *id = pg_csv_table_get(&c, 0), *role = pg_csv_table_get(&c, 2);
     if (!*id || strlen(id) > PG_INVOICE_ID_MAX) {
-      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "is not an id of 1..64 bytes", d);
+      rc = pg_csv_table_fail(&c, 0, PG_ERR_INVALID, "is not an id of 1..64 bytes", d);
       break;
     }
     if (strcmp(role, "producer") && strcmp(role, "consumer")) {
-      rc = rpt_csv_fail(&c, 2, PG_ERR_INVALID, "is not producer or consumer", d);
+      rc = pg_csv_table_fail(&c, 2, PG_ERR_INVALID, "is not producer or consumer", d);
       break;
     }
     if (r->n == cap) {
@@ -81,10 +82,10 @@ static int load_participants(run *r, const uint8_t *data, size_t len, pg_diag *d
     member *m = &r->m[r->n++];
     memset(m, 0, sizeof *m);
     snprintf(m->id, sizeof m->id, "%s", id);
-    snprintf(m->name, sizeof m->name, "%s", rpt_csv_get(&c, 1));
+    snprintf(m->name, sizeof m->name, "%s", pg_csv_table_get(&c, 1));
     m->producer = !strcmp(role, "producer");
   }
-  rpt_csv_free(&c);
+  pg_csv_table_free(&c);
   if (rc < 0) return rc;
   if (r->n) qsort(r->m, r->n, sizeof *r->m, cmp_member);
   for (size_t i = 1; i < r->n; i++)
@@ -107,34 +108,34 @@ static int push_slot(member *m, const pg_invoice_slot *s, pg_diag *d) {
 /* party_slots.csv: slot,start,id,role,energy_wh,community_wh,amount,fee,total (by name) */
 static int load_members(run *r, const uint8_t *data, size_t len, pg_diag *d) {
   static const char *const cols[] = {"slot", "id", "energy_wh", "community_wh", "amount", "fee"};
-  rpt_csv c;
-  rpt_csv_init(&c, "party_slots.csv", data, len);
-  int rc = rpt_csv_header(&c, cols, 6, d);
-  while (!rc && (rc = rpt_csv_next(&c, d)) == 1) {
+  pg_csv_table c;
+  pg_csv_table_init(&c, "party_slots.csv", data, len);
+  int rc = pg_csv_table_header(&c, cols, 6, d);
+  while (!rc && (rc = pg_csv_table_next(&c, d)) == 1) {
     int64_t v[6] = {0};
     rc = PG_OK;
     for (size_t i = 0; !rc && i < 6; i++)
-      if (i != 1) rc = rpt_csv_i64(&c, i, &v[i], d);
+      if (i != 1) rc = pg_csv_table_i64(&c, i, &v[i], d);
     if (rc) break;
     if (v[0] < 0 || (uint64_t)v[0] > UINT64_MAX / r->probe.slot_ms) {
-      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "is not a slot number", d);
+      rc = pg_csv_table_fail(&c, 0, PG_ERR_INVALID, "is not a slot number", d);
       break;
     }
     if (!pg_invoice_in_month(&r->probe, (uint64_t)v[0])) continue;
-    member *m = find(r, rpt_csv_get(&c, 1));
+    member *m = find(r, pg_csv_table_get(&c, 1));
     if (!m) {
-      rc = rpt_csv_fail(&c, 1, PG_ERR_INVALID, "is not in participants.csv", d);
+      rc = pg_csv_table_fail(&c, 1, PG_ERR_INVALID, "is not in participants.csv", d);
       break;
     }
     if (m->n && m->slots[m->n - 1].slot >= (uint64_t)v[0]) {
-      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "repeats or goes back in time for this member", d);
+      rc = pg_csv_table_fail(&c, 0, PG_ERR_INVALID, "repeats or goes back in time for this member", d);
       break;
     }
     pg_invoice_slot s = {.slot = (uint64_t)v[0], .v = {v[2], v[3], v[4], v[5]}};
     rc = push_slot(m, &s, d);
     r->rows++;
   }
-  rpt_csv_free(&c);
+  pg_csv_table_free(&c);
   return rc < 0 ? rc : PG_OK;
 }
 
@@ -142,21 +143,21 @@ static int load_members(run *r, const uint8_t *data, size_t len, pg_diag *d) {
 static int load_transfers(run *r, const uint8_t *data, size_t len, pg_diag *d) {
   static const char *const cols[] = {"slot", "time", "from", "to", "amount", "reference",
                                      "message_id"};
-  rpt_csv c;
-  rpt_csv_init(&c, "transfers.csv", data, len);
-  int rc = rpt_csv_header(&c, cols, 7, d);
-  while (!rc && (rc = rpt_csv_next(&c, d)) == 1) {
+  pg_csv_table c;
+  pg_csv_table_init(&c, "transfers.csv", data, len);
+  int rc = pg_csv_table_header(&c, cols, 7, d);
+  while (!rc && (rc = pg_csv_table_next(&c, d)) == 1) {
     int64_t slot = 0, t = 0, amount = 0;
     rc = PG_OK;
-    if ((rc = rpt_csv_i64(&c, 0, &slot, d)) || (rc = rpt_csv_time(&c, 1, &t, d)) ||
-        (rc = rpt_csv_i64(&c, 4, &amount, d)))
+    if ((rc = pg_csv_table_i64(&c, 0, &slot, d)) || (rc = pg_csv_table_time(&c, 1, &t, d)) ||
+        (rc = pg_csv_table_i64(&c, 4, &amount, d)))
       break;
     if (slot < 0 || (uint64_t)slot > UINT64_MAX / r->probe.slot_ms) {
-      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "is not a slot number", d);
+      rc = pg_csv_table_fail(&c, 0, PG_ERR_INVALID, "is not a slot number", d);
       break;
     }
     if (!pg_invoice_in_month(&r->probe, (uint64_t)slot)) continue;
-    const char *from = rpt_csv_get(&c, 2), *to = rpt_csv_get(&c, 3);
+    const char *from = pg_csv_table_get(&c, 2), *to = pg_csv_table_get(&c, 3);
     member *m = !strcmp(to, "grid") ? find(r, from) : !strcmp(from, "grid") ? find(r, to) : NULL;
     if (!m) continue;
     if (m->npay == m->paycap) {
@@ -171,10 +172,10 @@ static int load_transfers(run *r, const uint8_t *data, size_t len, pg_diag *d) {
     pg_invoice_payment *p = &m->pay[m->npay++];
     memset(p, 0, sizeof *p);
     p->slot = (uint64_t)slot, p->time_ms = (uint64_t)t, p->amount = amount;
-    snprintf(p->reference, sizeof p->reference, "%s", rpt_csv_get(&c, 5));
-    snprintf(p->message_id, sizeof p->message_id, "%s", rpt_csv_get(&c, 6));
+    snprintf(p->reference, sizeof p->reference, "%s", pg_csv_table_get(&c, 5));
+    snprintf(p->message_id, sizeof p->message_id, "%s", pg_csv_table_get(&c, 6));
   }
-  rpt_csv_free(&c);
+  pg_csv_table_free(&c);
   return rc < 0 ? rc : PG_OK;
 }
 
@@ -283,31 +284,31 @@ static void index_row(pg_buf *ix, const pg_invoice *inv, const pg_money *money) 
   pg_money_format(money, inv->m.total, total, sizeof total);
   snprintf(base, sizeof base, "%s-%04d-%02d", inv->member_id, inv->year, inv->month);
   pg_buf_puts(ix, "<tr><td><a href=\"");
-  rpt_esc_n(ix, base, 0);
+  pg_buf_html(ix, base, 0);
   pg_buf_puts(ix, ".html\">");
-  rpt_esc_n(ix, inv->member_id, 0);
+  pg_buf_html(ix, inv->member_id, 0);
   pg_buf_puts(ix, "</a></td><td>");
-  rpt_esc_n(ix, inv->member_name, 0);
-  rpt_outf(ix, "</td><td>%s</td><td class=\"num\">", inv_kind(inv));
-  rpt_esc_n(ix, total, 0);
+  pg_buf_html(ix, inv->member_name, 0);
+  pg_buf_printf(ix, "</td><td>%s</td><td class=\"num\">", inv_kind(inv));
+  pg_buf_html(ix, total, 0);
   pg_buf_puts(ix, "</td><td><a href=\"");
-  rpt_esc_n(ix, base, 0);
+  pg_buf_html(ix, base, 0);
   pg_buf_puts(ix, ".pdf\">PDF</a> \xC2\xB7 <a href=\"");
-  rpt_esc_n(ix, base, 0);
+  pg_buf_html(ix, base, 0);
   pg_buf_puts(ix, ".csv\">annex</a></td></tr>\n");
 }
 
 static void index_head(pg_buf *ix, const pg_invoice_opts *o) {
   pg_buf_puts(ix, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
                   "Invoices ");
-  rpt_outf(ix, "%04d-%02d ", o->year, o->month);
-  rpt_esc_n(ix, o->community ? o->community : "", 0);
+  pg_buf_printf(ix, "%04d-%02d ", o->year, o->month);
+  pg_buf_html(ix, o->community ? o->community : "", 0);
   pg_buf_puts(ix, "</title><style>body{font:14px/1.45 system-ui,sans-serif;max-width:52rem;"
                   "margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}"
                   "td,th{padding:.3rem .5rem;border-bottom:1px solid #d0d7de;text-align:left}"
                   ".num{text-align:right;font-variant-numeric:tabular-nums}</style></head><body>"
                   "<h1>Invoices ");
-  rpt_outf(ix, "%04d-%02d", o->year, o->month);
+  pg_buf_printf(ix, "%04d-%02d", o->year, o->month);
   pg_buf_puts(ix, "</h1>\n<table><thead><tr><th>Member</th><th>Name</th><th>Document</th>"
                   "<th class=\"num\">Total</th><th>Files</th></tr></thead><tbody>\n");
 }
@@ -349,7 +350,7 @@ int pg_invoice_run_sim(const pg_invoice_opts *o, pg_invoice_summary *sum, pg_dia
     pg_money_format(o->money, sum->total, t, sizeof t);
     pg_buf_puts(&ix, "</tbody><tfoot><tr><td colspan=\"3\">Total of the invoices</td>"
                      "<td class=\"num\" id=\"total\">");
-    rpt_esc_n(&ix, t, 0);
+    pg_buf_html(&ix, t, 0);
     pg_buf_puts(&ix, "</td><td></td></tr></tfoot></table></body></html>\n");
     rc = write_buf(o->out_dir, "index.html", &ix, d);
   }

@@ -81,12 +81,9 @@ static int fail_field(parser *p, const char *what, pg_csv_field f, const char *w
   return pg_fail(p->d, PG_ERR_INVALID, "%s:%ld: %s '%s' %s", p->name, p->c.line, what, show, why);
 }
 
-static int read_header(parser *p, const char *line, size_t n) {
+static int read_header(parser *p, const pg_csv_field *f, size_t nf) {
   layout *l = &p->l;
-  pg_csv_field f[MAX_COLS + 1];
-  l->sep = memchr(line, ';', n) ? ';' : ',';
-  l->point = l->sep == ';' ? ',' : '.';
-  l->ncol = pg_csv_split_sep(line, n, l->sep, f, MAX_COLS);
+  l->ncol = nf;
   if (l->ncol > MAX_COLS)
     return pg_fail(p->d, PG_ERR_INVALID, "%s:%ld: more than %d columns in the header", p->name,
                    p->c.line, MAX_COLS);
@@ -152,9 +149,7 @@ static int read_value(parser *p, size_t i, pg_csv_field f, int64_t *wh) {
   }
 }
 
-static int read_row(parser *p, const char *line, size_t n) {
-  pg_csv_field f[MAX_COLS + 1];
-  size_t k = pg_csv_split_sep(line, n, p->l.sep, f, MAX_COLS);
+static int read_row(parser *p, const pg_csv_field *f, size_t k) {
   if (k != p->l.ncol)
     return pg_fail(p->d, PG_ERR_INVALID, "%s:%ld: %s%zu fields, the header has %zu (separator '%c')",
                    p->name, p->c.line, k > MAX_COLS ? "more than " : "", k > MAX_COLS ? MAX_COLS : k,
@@ -225,7 +220,7 @@ static int check_duplicates(parser *p) {
 
 int pg_dso_parse(const void *data, size_t len, const char *name, pg_dso_file *out, pg_diag *d) {
   parser p = {.name = name ? dso_tail(name, 80) : "<dso>", .d = d};
-  const char *line;
+  pg_csv_field f[MAX_COLS + 1];
   size_t n;
   int rc;
   if (!out) return pg_fail(d, PG_ERR_INVALID, "dso: no output");
@@ -233,18 +228,18 @@ int pg_dso_parse(const void *data, size_t len, const char *name, pg_dso_file *ou
   if (len > PG_DSO_MAX_FILE)
     return pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %u bytes", p.name, PG_DSO_MAX_FILE);
   pg_csv_init(&p.c, data, len, p.name, PG_DSO_MAX_LINE);
-  do {
-    rc = pg_csv_next(&p.c, &line, &n, d);
-  } while (rc == PG_OK && n == 0);
+  p.l.sep = p.c.sep = pg_csv_sniff_sep(&p.c);
+  p.l.point = p.l.sep == ';' ? ',' : '.';
+  rc = pg_csv_record(&p.c, f, MAX_COLS, &n, d);
   if (rc == PG_ERR_NOT_FOUND)
-    return pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file (expected a header metering_point,start,...)",
-                   p.name);
-  if (!rc) rc = read_header(&p, line, n);
-  while (!rc && (rc = pg_csv_next(&p.c, &line, &n, d)) == PG_OK)
-    if (n) rc = read_row(&p, line, n);
+    rc = pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file (expected a header metering_point,start,...)",
+                 p.name);
+  if (!rc) rc = read_header(&p, f, n);
+  while (!rc && (rc = pg_csv_record(&p.c, f, MAX_COLS, &n, d)) == PG_OK) rc = read_row(&p, f, n);
   if (rc == PG_ERR_NOT_FOUND)
     rc = p.f.n ? check_duplicates(&p)
                : pg_fail(d, PG_ERR_TRUNCATED, "%s: no values after the header", p.name);
+  pg_csv_free(&p.c);
   if (rc) {
     pg_dso_file_free(&p.f);
     return rc;

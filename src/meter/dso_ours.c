@@ -97,16 +97,14 @@ int pg_dso_ours_from_sim(const char *dir, pg_dso_ours **o, size_t *n, uint64_t *
   if ((rc = pg_read_file_capped(path, OURS_MAX_FILE, &buf, &len, d))) return rc;
   pg_csv c;
   pg_csv_init(&c, buf, len, path, 1024);
-  const char *line;
   pg_csv_field f[PARTY_SLOT_FIELDS + 1];
-  rc = pg_csv_next(&c, &line, &ln, d);
-  if (!rc && (pg_csv_split(line, ln, f, PARTY_SLOT_FIELDS) != PARTY_SLOT_FIELDS || !pg_csv_eq(f[0], "slot") ||
+  rc = pg_csv_record(&c, f, PARTY_SLOT_FIELDS, &ln, d);
+  if (!rc && (ln != PARTY_SLOT_FIELDS || !pg_csv_eq(f[0], "slot") ||
               !pg_csv_eq(f[2], "id") || !pg_csv_eq(f[4], "energy_wh")))
     rc = pg_fail(d, PG_ERR_INVALID, "%.200s:1: not a party_slots.csv header", path);
-  while (!rc && (rc = pg_csv_next(&c, &line, &ln, d)) == PG_OK) {
+  while (!rc && (rc = pg_csv_record(&c, f, PARTY_SLOT_FIELDS, &ln, d)) == PG_OK) {
     int64_t slot, wh;
-    if (ln == 0) continue;
-    if (pg_csv_split(line, ln, f, PARTY_SLOT_FIELDS) != PARTY_SLOT_FIELDS ||
+    if (ln != PARTY_SLOT_FIELDS ||
         pg_csv_decimal_fixed(f[0], '.', 0, INT64_MAX, &slot) != PG_CSV_DEC_OK ||
         pg_csv_decimal_fixed(f[4], '.', 0, INT64_MAX, &wh) != PG_CSV_DEC_OK) {
       rc = pg_fail(d, PG_ERR_INVALID, "%.200s:%ld: not slot,start,id,role,energy_wh,...", path, c.line);
@@ -115,6 +113,7 @@ int pg_dso_ours_from_sim(const char *dir, pg_dso_ours **o, size_t *n, uint64_t *
     if (push_ours(o, n, &cap, f[2].p, f[2].len, slot, wh)) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
   if (rc == PG_ERR_NOT_FOUND) rc = PG_OK;
+  pg_csv_free(&c);
   free(buf);
   return rc;
 }

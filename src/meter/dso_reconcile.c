@@ -71,27 +71,27 @@ int pg_dso_map_parse(const void *data, size_t len, const char *name, pg_dso_memb
   if (len > MAP_MAX_FILE) return pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %u bytes", name, MAP_MAX_FILE);
   pg_csv c;
   pg_csv_init(&c, data, len, name, 1024);
-  const char *line;
   size_t ln;
   pg_csv_field f[4];
-  int rc;
-  do rc = pg_csv_next(&c, &line, &ln, d);
-  while (rc == PG_OK && ln == 0);
-  if (rc == PG_ERR_NOT_FOUND) return pg_fail(d, PG_ERR_TRUNCATED, "%s: empty (expected member,metering_point[,quantity])", name);
-  if (rc) return rc;
-  char sep = memchr(line, ';', ln) ? ';' : ',';
-  size_t ncol = pg_csv_split_sep(line, ln, sep, f, 3);
-  if ((ncol != 2 && ncol != 3) || !pg_csv_eq(f[0], "member") || !pg_csv_eq(f[1], "metering_point") ||
-      (ncol == 3 && !pg_csv_eq(f[2], "quantity")))
-    return pg_fail(d, PG_ERR_INVALID, "%s:%ld: the header must be member,metering_point[,quantity]",
-                   name, c.line);
+  c.sep = pg_csv_sniff_sep(&c);
+  int rc = pg_csv_record(&c, f, 3, &ln, d);
+  if (rc == PG_ERR_NOT_FOUND)
+    rc = pg_fail(d, PG_ERR_TRUNCATED, "%s: empty (expected member,metering_point[,quantity])", name);
+  size_t ncol = ln;
+  if (!rc && ((ncol != 2 && ncol != 3) || !pg_csv_eq(f[0], "member") ||
+              !pg_csv_eq(f[1], "metering_point") || (ncol == 3 && !pg_csv_eq(f[2], "quantity"))))
+    rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: the header must be member,metering_point[,quantity]",
+                 name, c.line);
+  if (rc) {
+    pg_csv_free(&c);
+    return rc;
+  }
   pg_dso_member *m = NULL;
   size_t cap = 0;
-  while (!rc && (rc = pg_csv_next(&c, &line, &ln, d)) == PG_OK) {
-    if (ln == 0) continue;
+  size_t k;
+  while (!rc && (rc = pg_csv_record(&c, f, 3, &k, d)) == PG_OK) {
     char what[300];
     snprintf(what, sizeof what, "%.200s:%ld", name, c.line);
-    size_t k = pg_csv_split_sep(line, ln, sep, f, 3);
     if (k != ncol) {
       rc = pg_fail(d, PG_ERR_INVALID, "%s: %zu fields, the header has %zu", what, k > 3 ? 4 : k, ncol);
       break;
@@ -112,6 +112,7 @@ int pg_dso_map_parse(const void *data, size_t len, const char *name, pg_dso_memb
     if (!rc) (*n)++;
   }
   if (rc == PG_ERR_NOT_FOUND) rc = *n ? PG_OK : pg_fail(d, PG_ERR_TRUNCATED, "%s: no members", name);
+  pg_csv_free(&c);
   if (rc) {
     free(m);
     *n = 0;

@@ -12,24 +12,17 @@ static const char *const months[12] = {"Januar", "Februar", "M\xC3\xA4rz", "Apri
 
 #define NCOL 37
 
-int pg_bdew_parse(const void *data, size_t len, const char *name, pg_bdew_table *out,
-                  pg_diag *d) {
-  if (!name) name = "<bdew>";
-  if (len > PG_BDEW_MAX_FILE)
-    return pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %u bytes", name, PG_BDEW_MAX_FILE);
-  pg_csv c;
-  pg_csv_init(&c, data, len, name, 1024);
+static int parse(pg_csv *c, const char *name, pg_bdew_table *out, pg_diag *d) {
   pg_csv_field f[NCOL];
-  const char *line;
   size_t n;
   char show[64];
   int rc;
   int type_of[36];
 
   /* line 1: months */
-  if ((rc = pg_csv_next(&c, &line, &n, d)) != PG_OK)
+  if ((rc = pg_csv_record(c, f, NCOL, &n, d)) != PG_OK)
     return rc == PG_ERR_NOT_FOUND ? pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file", name) : rc;
-  if (pg_csv_split(line, n, f, NCOL) != NCOL)
+  if (n != NCOL)
     return pg_fail(d, PG_ERR_INVALID, "%s:1: expected 37 columns (an empty cell and 3 per month)", name);
   if (f[0].len != 0) return pg_fail(d, PG_ERR_INVALID, "%s:1: the first cell must be empty", name);
   for (int col = 0; col < 36; col++) {
@@ -40,9 +33,9 @@ int pg_bdew_parse(const void *data, size_t len, const char *name, pg_bdew_table 
     }
   }
   /* line 2: day types */
-  if ((rc = pg_csv_next(&c, &line, &n, d)) != PG_OK)
+  if ((rc = pg_csv_record(c, f, NCOL, &n, d)) != PG_OK)
     return rc == PG_ERR_NOT_FOUND ? pg_fail(d, PG_ERR_TRUNCATED, "%s:2: missing the day-type line", name) : rc;
-  if (pg_csv_split(line, n, f, NCOL) != NCOL)
+  if (n != NCOL)
     return pg_fail(d, PG_ERR_INVALID, "%s:2: expected 37 columns", name);
   if (!pg_csv_eq(f[0], "[kWh]")) return pg_fail(d, PG_ERR_INVALID, "%s:2: the first cell must be [kWh]", name);
   for (int m = 0; m < 12; m++) {
@@ -64,15 +57,15 @@ int pg_bdew_parse(const void *data, size_t len, const char *name, pg_bdew_table 
   pg_bdew_table *t = calloc(1, sizeof *t);
   if (!t) return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
   for (int q = 0; q < 96; q++) {
-    if ((rc = pg_csv_next(&c, &line, &n, d)) != PG_OK) {
+    if ((rc = pg_csv_record(c, f, NCOL, &n, d)) != PG_OK) {
       free(t);
       return rc == PG_ERR_NOT_FOUND
-                 ? pg_fail(d, PG_ERR_TRUNCATED, "%s:%ld: ends after %d of 96 quarter hours", name, c.line, q)
+                 ? pg_fail(d, PG_ERR_TRUNCATED, "%s:%ld: ends after %d of 96 quarter hours", name, c->line, q)
                  : rc;
     }
-    if (pg_csv_split(line, n, f, NCOL) != NCOL) {
+    if (n != NCOL) {
       free(t);
-      return pg_fail(d, PG_ERR_INVALID, "%s:%ld: expected 37 columns", name, c.line);
+      return pg_fail(d, PG_ERR_INVALID, "%s:%ld: expected 37 columns", name, c->line);
     }
     char want[48];
     int a = q * 15, b = (q + 1) * 15 % 1440;
@@ -80,7 +73,7 @@ int pg_bdew_parse(const void *data, size_t len, const char *name, pg_bdew_table 
     if (!pg_csv_eq(f[0], want)) {
       pg_csv_show(f[0], show, sizeof show);
       free(t);
-      return pg_fail(d, PG_ERR_INVALID, "%s:%ld: expected quarter hour '%s', found '%s'", name, c.line, want, show);
+      return pg_fail(d, PG_ERR_INVALID, "%s:%ld: expected quarter hour '%s', found '%s'", name, c->line, want, show);
     }
     for (int col = 0; col < 36; col++) {
       int64_t milli;
@@ -89,18 +82,15 @@ int pg_bdew_parse(const void *data, size_t len, const char *name, pg_bdew_table 
         free(t);
         return pg_fail(d, PG_ERR_INVALID,
                        "%s:%ld: column %d: '%s' is not a non-negative decimal number (at most 10^6)",
-                       name, c.line, col + 2, show);
+                       name, c->line, col + 2, show);
       }
       /* kWh per quarter hour per 1e6 kWh/a -> mean W per 1000 kWh/a */
       t->w[col / 3][type_of[col]][q] = 4.0 * (double)milli / 1000.0;
     }
   }
-  while ((rc = pg_csv_next(&c, &line, &n, d)) == PG_OK) {
-    if (n != 0) {
-      free(t);
-      return pg_fail(d, PG_ERR_INVALID, "%s:%ld: unexpected data after the 96 quarter hours", name, c.line);
-    }
-  }
+  rc = pg_csv_record(c, f, NCOL, &n, d); /* blank lines are skipped */
+  if (rc == PG_OK)
+    rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: unexpected data after the 96 quarter hours", name, c->line);
   if (rc != PG_ERR_NOT_FOUND) {
     free(t);
     return rc;
@@ -108,6 +98,18 @@ int pg_bdew_parse(const void *data, size_t len, const char *name, pg_bdew_table 
   memcpy(out, t, sizeof *t);
   free(t);
   return PG_OK;
+}
+
+int pg_bdew_parse(const void *data, size_t len, const char *name, pg_bdew_table *out,
+                  pg_diag *d) {
+  if (!name) name = "<bdew>";
+  if (len > PG_BDEW_MAX_FILE)
+    return pg_fail(d, PG_ERR_TOO_LARGE, "%s: larger than %u bytes", name, PG_BDEW_MAX_FILE);
+  pg_csv c;
+  pg_csv_init(&c, data, len, name, 1024);
+  int rc = parse(&c, name, out, d);
+  pg_csv_free(&c);
+  return rc;
 }
 
 int pg_bdew_load(const char *path, pg_bdew_table *out, pg_diag *d) {

@@ -33,11 +33,10 @@ enum { TIME_AUTO, TIME_S, TIME_MS };
 
 /* Header "time,<value column>": the first column time, time_s or time_ms;
  * the value column power_W (vcol NULL; also power_w) or exactly vcol. */
-static int parse_header(const char *line, size_t n, const char *name, long ln, const char *vcol,
+static int parse_header(const pg_csv_field *f, size_t k, const char *name, long ln, const char *vcol,
                         int *tmode, pg_diag *d) {
-  pg_csv_field f[2];
   const char *want = vcol ? vcol : "power_W";
-  if (pg_csv_split(line, n, f, 2) != 2)
+  if (k != 2)
     return pg_fail(d, PG_ERR_INVALID, "%s:%ld: header must be 'time,%s'", name, ln, want);
   if (pg_csv_eq(f[0], "time")) *tmode = TIME_AUTO;
   else if (pg_csv_eq(f[0], "time_s")) *tmode = TIME_S;
@@ -71,31 +70,27 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
   pg_csv_init(&c, data, len, name, PG_SERIES_MAX_LINE);
   pg_csv_field f[2];
   char show[64];
-  const char *line;
-  size_t n;
-  int rc;
-  do {
-    rc = pg_csv_next(&c, &line, &n, d);
-  } while (rc == PG_OK && n == 0);
-  if (rc == PG_ERR_NOT_FOUND)
-    return pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file (expected a header time,%s)", name,
-                   vcol ? vcol : "power_W");
-  if (rc != PG_OK) return rc;
+  size_t k;
   int tmode = TIME_AUTO;
-  if ((rc = parse_header(line, n, name, c.line, vcol, &tmode, d)) != PG_OK) return rc;
+  int rc = pg_csv_record(&c, f, 2, &k, d);
+  if (rc == PG_ERR_NOT_FOUND)
+    rc = pg_fail(d, PG_ERR_TRUNCATED, "%s: empty file (expected a header time,%s)", name,
+                 vcol ? vcol : "power_W");
+  if (rc == PG_OK) rc = parse_header(f, k, name, c.line, vcol, &tmode, d);
+  if (rc != PG_OK) {
+    pg_csv_free(&c);
+    return rc;
+  }
   const char *noun = vcol ? vcol : "power", *unit = vcol ? "" : " of W";
 
   pg_series *s = calloc(1, sizeof *s);
-  if (!s) return pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
-  s->o = opts ? *opts : (pg_series_opts){PG_SERIES_STEP, false};
-  if (s->o.interp != PG_SERIES_STEP && s->o.interp != PG_SERIES_LINEAR) {
-    pg_series_free(s);
-    return pg_fail(d, PG_ERR_INVALID, "%s: unknown interpolation", name);
-  }
+  if (!s) rc = pg_fail(d, PG_ERR_NOMEM, "%s: out of memory", name);
+  else if ((s->o = opts ? *opts : (pg_series_opts){PG_SERIES_STEP, false}).interp != PG_SERIES_STEP &&
+           s->o.interp != PG_SERIES_LINEAR)
+    rc = pg_fail(d, PG_ERR_INVALID, "%s: unknown interpolation", name);
+  if (rc) goto fail;
   size_t cap = 0;
-  while ((rc = pg_csv_next(&c, &line, &n, d)) == PG_OK) {
-    if (n == 0) continue;
-    size_t k = pg_csv_split(line, n, f, 2);
+  while ((rc = pg_csv_record(&c, f, 2, &k, d)) == PG_OK) {
     if (k != 2) {
       rc = pg_fail(d, PG_ERR_INVALID, "%s:%ld: expected 2 columns (time,%s), found %s", name, c.line,
                    vcol ? vcol : "power_W", k > 2 ? "more" : "1");
@@ -155,6 +150,7 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
     s->n++;
   }
   if (rc != PG_ERR_NOT_FOUND) goto fail;
+  pg_csv_free(&c);
   if (s->n < 2) {
     rc = pg_fail(d, PG_ERR_TRUNCATED, "%s: needs at least 2 samples, has %zu", name, s->n);
     goto fail;
@@ -181,6 +177,7 @@ int pg_series_parse_values(const void *data, size_t len, const char *name,
   *out = s;
   return PG_OK;
 fail:
+  pg_csv_free(&c);
   pg_series_free(s);
   return rc;
 }

@@ -20,50 +20,7 @@
 
 static void out(pg_buf *o, const char *s) { pg_buf_puts(o, s); }
 
-void rpt_outf(pg_buf *o, const char *fmt, ...) {
-  char tmp[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if ((size_t)n < sizeof tmp) {
-    pg_buf_put(o, tmp, (size_t)n);
-    return;
-  }
-  uint8_t *p = pg_buf_extend(o, (size_t)n + 1);
-  if (!p) return;
-  va_start(ap, fmt);
-  vsnprintf((char *)p, (size_t)n + 1, fmt, ap);
-  va_end(ap);
-  o->len--; /* drop the NUL */
-}
-
-/* HTML-escapes s (text and attribute values alike); at most max bytes of
- * input (cut at a UTF-8 boundary, with an ellipsis) when max > 0. */
-void rpt_esc_n(pg_buf *o, const char *s, size_t max) {
-  size_t n = strlen(s);
-  bool cut = max && n > max;
-  if (cut) {
-    n = max;
-    while (n > 0 && ((uint8_t)s[n] & 0xC0) == 0x80) n--;
-  }
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    switch (c) {
-    case '&': out(o, "&amp;"); break;
-    case '<': out(o, "&lt;"); break;
-    case '>': out(o, "&gt;"); break;
-    case '"': out(o, "&quot;"); break;
-    case '\'': out(o, "&#39;"); break;
-    default:
-      if ((uint8_t)c < 0x20 || c == 0x7f) c = ' ';
-      pg_buf_put_u8(o, (uint8_t)c);
-    }
-  }
-  if (cut) out(o, "\xE2\x80\xA6");
-}
-static void esc(pg_buf *o, const char *s) { rpt_esc_n(o, s, 0); }
+static void esc(pg_buf *o, const char *s) { pg_buf_html(o, s, 0); }
 
 /* Number with thousands separators and `dec` decimals. */
 static void fmt_num(char *b, size_t cap, double v, int dec) {
@@ -247,7 +204,7 @@ static void chart_open(chart *c, pg_buf *o, const char *name, const char *title,
   c->r = CR;
   c->t = CT;
   c->b = h - 50;
-  rpt_outf(o,
+  pg_buf_printf(o,
        "<svg class=\"chart\" data-chart=\"%s\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" "
        "role=\"img\" aria-label=\"",
        name, CW, h);
@@ -267,12 +224,12 @@ static void y_axis(chart *c, double step, const char *label) {
     char b[64];
     fmt_tick(b, sizeof b, v, step, scale);
     double y = py(c, v);
-    rpt_outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"%s/>", c->l, c->r, y, y,
+    pg_buf_printf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"%s/>", c->l, c->r, y, y,
          fabs(v) < step * 1e-6 ? " class=\"zero\"" : "");
-    rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"yt\">%s</text>", c->l - 6, y + 4, b);
+    pg_buf_printf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"yt\">%s</text>", c->l - 6, y + 4, b);
   }
   out(o, "</g>");
-  rpt_outf(o,
+  pg_buf_printf(o,
        "<text class=\"at\" transform=\"translate(16 %.1f) rotate(-90)\" "
        "text-anchor=\"middle\">",
        (c->t + c->b) / 2);
@@ -287,30 +244,30 @@ static void time_axis(chart *c, const rpt_model *m) {
   int64_t t0 = m->slots[0].t, t1 = m->slots[m->nslots - 1].t;
   bool hours = t1 - t0 <= 2 * 86400000LL;
   size_t ticks = n < 6 ? n : 6;
-  rpt_outf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", c->l, c->r,
+  pg_buf_printf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", c->l, c->r,
        c->b, c->b);
   for (size_t i = 0; i < ticks; i++) {
     size_t b = ticks > 1 ? i * (n - 1) / (ticks - 1) : 0;
     double x = px(c, (double)b - 0.5);
     civil cv = local_of(m, m->slots[b * m->bucket_len].t);
-    rpt_outf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
+    pg_buf_printf(o, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
          c->b, c->b + 5);
     const char *anchor = x > c->r - 40 ? " style=\"text-anchor:end\"" : "";
     if (hours)
-      rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%02d:%02d</text>", x, c->b + 20,
+      pg_buf_printf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%02d:%02d</text>", x, c->b + 20,
            anchor, cv.hh, cv.mm);
     else
-      rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%d %s</text>", x, c->b + 20,
+      pg_buf_printf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\"%s>%d %s</text>", x, c->b + 20,
            anchor, cv.d, month_names[cv.m - 1]);
   }
   civil a = local_of(m, t0), z = local_of(m, t1);
-  rpt_outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (",
+  pg_buf_printf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time (",
        (c->l + c->r) / 2, c->b + 42);
   esc(o, m->tz_name);
   if (a.y == z.y && a.m == z.m && a.d == z.d)
-    rpt_outf(o, "), %d %s %d", a.d, month_names[a.m - 1], a.y);
+    pg_buf_printf(o, "), %d %s %d", a.d, month_names[a.m - 1], a.y);
   else
-    rpt_outf(o, "), %d %s %d \xE2\x80\x93 %d %s %d", a.d, month_names[a.m - 1], a.y, z.d,
+    pg_buf_printf(o, "), %d %s %d \xE2\x80\x93 %d %s %d", a.d, month_names[a.m - 1], a.y, z.d,
          month_names[z.m - 1], z.y);
   out(o, "</text>");
 }
@@ -320,7 +277,7 @@ static void time_axis(chart *c, const rpt_model *m) {
 static void step_line(chart *c, const double *v, size_t n, const char *cls, const char *color,
                       const char *dash) {
   pg_buf *o = c->o;
-  rpt_outf(o, "<path class=\"%s\" fill=\"none\" stroke=\"%s\"%s%s%s d=\"", cls, color,
+  pg_buf_printf(o, "<path class=\"%s\" fill=\"none\" stroke=\"%s\"%s%s%s d=\"", cls, color,
        dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "");
   bool pen = false;
   for (size_t i = 0; i < n; i++) {
@@ -330,9 +287,9 @@ static void step_line(chart *c, const double *v, size_t n, const char *cls, cons
     }
     double y = py(c, v[i]);
     if (pen)
-      rpt_outf(o, "V%.1fH%.1f", y, px(c, (double)i + 0.5));
+      pg_buf_printf(o, "V%.1fH%.1f", y, px(c, (double)i + 0.5));
     else
-      rpt_outf(o, "M%.1f %.1fH%.1f", px(c, (double)i - 0.5), y, px(c, (double)i + 0.5));
+      pg_buf_printf(o, "M%.1f %.1fH%.1f", px(c, (double)i - 0.5), y, px(c, (double)i + 0.5));
     pen = true;
   }
   out(o, "\"/>");
@@ -342,22 +299,22 @@ static void step_line(chart *c, const double *v, size_t n, const char *cls, cons
 static void step_area(chart *c, const double *lo, const double *hi, size_t n, const char *color,
                       double opacity) {
   pg_buf *o = c->o;
-  rpt_outf(o, "<path class=\"area\" fill=\"%s\" fill-opacity=\"%.2f\" stroke=\"none\" d=\"", color,
+  pg_buf_printf(o, "<path class=\"area\" fill=\"%s\" fill-opacity=\"%.2f\" stroke=\"none\" d=\"", color,
        opacity);
   for (size_t i = 0; i < n; i++) {
     double y = py(c, hi[i]);
-    rpt_outf(o, "%s%.1f %.1fL%.1f %.1f", i ? "L" : "M", px(c, (double)i - 0.5), y,
+    pg_buf_printf(o, "%s%.1f %.1fL%.1f %.1f", i ? "L" : "M", px(c, (double)i - 0.5), y,
          px(c, (double)i + 0.5), y);
   }
   for (size_t i = n; i-- > 0;) {
     double y = py(c, lo ? lo[i] : 0);
-    rpt_outf(o, "L%.1f %.1fL%.1f %.1f", px(c, (double)i + 0.5), y, px(c, (double)i - 0.5), y);
+    pg_buf_printf(o, "L%.1f %.1fL%.1f %.1f", px(c, (double)i + 0.5), y, px(c, (double)i - 0.5), y);
   }
   out(o, "Z\"/>");
 }
 
 static void chart_close(chart *c) {
-  rpt_outf(c->o, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+  pg_buf_printf(c->o, "<rect class=\"frame\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
        c->l, c->t, c->r - c->l, c->b - c->t);
   out(c->o, "</svg>");
 }
@@ -370,7 +327,7 @@ typedef struct legend_item {
 static void legend(pg_buf *o, const legend_item *it, size_t n) {
   out(o, "<ul class=\"legend\">");
   for (size_t i = 0; i < n; i++) {
-    rpt_outf(o, "<li><span class=\"sw%s\" style=\"--c:%s\"></span>",
+    pg_buf_printf(o, "<li><span class=\"sw%s\" style=\"--c:%s\"></span>",
          it[i].style == 1 ? " a" : it[i].style == 2 ? " d" : "", it[i].color);
     esc(o, it[i].label);
     out(o, "</li>");
@@ -555,7 +512,7 @@ static void chart_price(pg_buf *o, const rpt_model *m, const series *s) {
   size_t k = 0;
   if (has_i) {
     double y = py(&c, pi);
-    rpt_outf(o,
+    pg_buf_printf(o,
          "<line class=\"ref\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
          "stroke-dasharray=\"6 4\"/>",
          c.l, c.r, y, y, C_IMP);
@@ -563,7 +520,7 @@ static void chart_price(pg_buf *o, const rpt_model *m, const series *s) {
   }
   if (has_e) {
     double y = py(&c, pe);
-    rpt_outf(o,
+    pg_buf_printf(o,
          "<line class=\"ref\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
          "stroke-dasharray=\"2 4\"/>",
          c.l, c.r, y, y, C_EXP);
@@ -574,7 +531,7 @@ static void chart_price(pg_buf *o, const rpt_model *m, const series *s) {
   bool any = false;
   for (size_t i = 0; i < n && !any; i++) any = !isnan(s->buy[i]) || !isnan(s->sell[i]);
   if (!any)
-    rpt_outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no community "
+    pg_buf_printf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no community "
             "price in this run</text>",
          (c.l + c.r) / 2, (c.t + c.b) / 2);
   chart_close(&c);
@@ -625,42 +582,42 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
     char b[64];
     fmt_tick(b, sizeof b, x, step, scale);
     double X = px(&c, x);
-    rpt_outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"%s/>", X, X, c.t, c.b,
+    pg_buf_printf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"%s/>", X, X, c.t, c.b,
          fabs(x) < step * 1e-6 ? " class=\"zero\"" : "");
-    rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
+    pg_buf_printf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
   }
   out(o, "</g>");
-  rpt_outf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s (consumers: "
+  pg_buf_printf(o, "<text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s (consumers: "
           "bill; producers: revenue)</text>",
        (c.l + c.r) / 2, c.b + 42, m->money.currency);
   double y = c.t, x0 = px(&c, 0);
   for (size_t k = 0; k < nsel; k++) {
     if (k == 0 || k == ncons) {
-      rpt_outf(o, "<text class=\"sec\" x=\"8\" y=\"%.1f\">%s</text>", y + 15,
+      pg_buf_printf(o, "<text class=\"sec\" x=\"8\" y=\"%.1f\">%s</text>", y + 15,
            k < ncons ? "Consumers" : "Producers");
       y += gap;
     }
     const rpt_part *p = &m->parts[idx[k]];
     out(o, "<g class=\"bar\">");
-    rpt_outf(o, "<text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 17);
-    rpt_esc_n(o, p->name[0] ? p->name : p->id, 22);
+    pg_buf_printf(o, "<text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 17);
+    pg_buf_html(o, p->name[0] ? p->name : p->id, 22);
     out(o, "</text>");
     double xa = px(&c, cur(m, (double)p->amount)), xb = px(&c, cur(m, (double)p->baseline));
-    rpt_outf(o,
+    pg_buf_printf(o,
          "<rect class=\"amt\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" fill=\"%s\">"
          "<title>",
          fmin(x0, xa), y + 3, fmax(fabs(xa - x0), 1), p->producer ? C_GEN : C_CON);
     esc(o, p->name);
-    rpt_outf(o, ": %s ", p->producer ? "revenue" : "bill");
+    pg_buf_printf(o, ": %s ", p->producer ? "revenue" : "bill");
     out_money(o, m, p->amount);
-    rpt_outf(o, " (%" PRId64 " i)</title></rect>", p->amount);
-    rpt_outf(o,
+    pg_buf_printf(o, " (%" PRId64 " i)</title></rect>", p->amount);
+    pg_buf_printf(o,
          "<rect class=\"base\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"11\" fill=\"#999\">"
          "<title>baseline ",
          fmin(x0, xb), y + 15, fmax(fabs(xb - x0), 1));
     out_money(o, m, p->baseline);
-    rpt_outf(o, " (%" PRId64 " i)</title></rect>", p->baseline);
-    rpt_outf(o, "<text class=\"sv\" x=\"%.1f\" y=\"%.1f\">%s", fmax(xa, xb) + 4, y + 17,
+    pg_buf_printf(o, " (%" PRId64 " i)</title></rect>", p->baseline);
+    pg_buf_printf(o, "<text class=\"sv\" x=\"%.1f\" y=\"%.1f\">%s", fmax(xa, xb) + 4, y + 17,
          p->savings > 0 ? "+" : "");
     out_money(o, m, p->savings);
     out(o, "</text>");
@@ -668,7 +625,7 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
     y += row;
   }
   if (nsel == 0)
-    rpt_outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no "
+    pg_buf_printf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no "
             "participants</text>",
          (c.l + c.r) / 2, (c.t + c.b) / 2);
   chart_close(&c);
@@ -677,7 +634,7 @@ static void chart_bills(pg_buf *o, const rpt_model *m) {
                       {"#999", "Baseline (utility only)", 1}};
   legend(o, it, 3);
   out(o, "<p class=\"cap\">The amount after the bars is the saving against the baseline.");
-  if (m->nparts > nsel) rpt_outf(o, " Showing %zu of %zu participants.", nsel, m->nparts);
+  if (m->nparts > nsel) pg_buf_printf(o, " Showing %zu of %zu participants.", nsel, m->nparts);
   out(o, "</p>");
 }
 
@@ -736,13 +693,13 @@ static void chart_balances(pg_buf *o, const rpt_model *m) {
     it[k] = (legend_item){palette[k % 10], bal_label(m, m->bal[sel[k]].id), k >= 10 ? 2 : 0};
   }
   if (nsel == 0)
-    rpt_outf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no balances "
+    pg_buf_printf(o, "<text class=\"note\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no balances "
             "recorded</text>",
          (c.l + c.r) / 2, (c.t + c.b) / 2);
   chart_close(&c);
   legend(o, it, nsel);
   if (m->nbal > nsel)
-    rpt_outf(o, "<p class=\"cap\">The %zu balances that moved most, of %zu.</p>", nsel, m->nbal);
+    pg_buf_printf(o, "<p class=\"cap\">The %zu balances that moved most, of %zu.</p>", nsel, m->nbal);
 }
 
 /* ---- tables and page */
@@ -867,10 +824,10 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
     double x = c.x0 + i * step, X = px(&c, x);
     char b[64];
     fmt_tick(b, sizeof b, x, step, fmax(fabs(c.x0), fabs(c.x1)));
-    rpt_outf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", X, X, c.t, c.b);
-    rpt_outf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
+    pg_buf_printf(o, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", X, X, c.t, c.b);
+    pg_buf_printf(o, "<text x=\"%.1f\" y=\"%.1f\" class=\"xt\">%s</text>", X, c.b + 20, b);
   }
-  rpt_outf(o, "</g><text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
+  pg_buf_printf(o, "</g><text class=\"at\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
            (c.l + c.r) / 2, c.b + 42);
   esc(o, q.unit);
   out(o, " over the run</text>");
@@ -882,18 +839,18 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
     static const char *const col[3] = {C_COM, C_IMP, "#999"};
     static const char *const what[3] = {"allocated", "residual from the supplier",
                                         "outside this community"};
-    rpt_outf(o, "<g class=\"bar\"><text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 12);
-    rpt_esc_n(o, p->name[0] ? p->name : p->id, 22);
+    pg_buf_printf(o, "<g class=\"bar\"><text class=\"yt\" x=\"%.1f\" y=\"%.1f\">", c.l - 6, y + 12);
+    pg_buf_html(o, p->name[0] ? p->name : p->id, 22);
     out(o, "</text>");
     double x = 0;
     for (int j = 0; j < 3; j++) {
       if (seg[j] <= 0) continue;
-      rpt_outf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"%s\"><title>",
+      pg_buf_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" fill=\"%s\"><title>",
            px(&c, x), y + 1, fmax(px(&c, x + seg[j]) - px(&c, x), 0.5), col[j]);
       esc(o, p->name[0] ? p->name : p->id);
-      rpt_outf(o, ": %.*f ", q.dec, seg[j]);
+      pg_buf_printf(o, ": %.*f ", q.dec, seg[j]);
       esc(o, q.unit);
-      rpt_outf(o, " %s</title></rect>", what[j]);
+      pg_buf_printf(o, " %s</title></rect>", what[j]);
       x += seg[j];
     }
     out(o, "</g>");
@@ -906,7 +863,7 @@ static void chart_allocation(pg_buf *o, const rpt_model *m) {
   size_t ncons = 0;
   for (size_t i = 0; i < m->nparts; i++) ncons += !m->parts[i].producer;
   if (ncons > nsel)
-    rpt_outf(o, "<p class=\"cap\">Showing the first %zu of %zu members.</p>", nsel, ncons);
+    pg_buf_printf(o, "<p class=\"cap\">Showing the first %zu of %zu members.</p>", nsel, ncons);
 }
 
 /* A table header cell "<label>, <unit>" (numbers). */
@@ -934,7 +891,7 @@ static void table_allocation(pg_buf *o, const rpt_model *m) {
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / q.div, q.dec);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)(meter - p->community) / q.div, q.dec);
     double cov = meter > 0 ? 100.0 * (double)p->community / (double)meter : 0.0;
-    rpt_outf(o, "</td><td class=\"n\">%.1f %%", cov);
+    pg_buf_printf(o, "</td><td class=\"n\">%.1f %%", cov);
     out(o, "</td><td class=\"n\">"), out_money(o, m, p->amount);
     out(o, "</td></tr>");
   }
@@ -949,7 +906,7 @@ static void tables(pg_buf *o, const rpt_model *m) {
   for (size_t i = 0; i < m->nparts; i++)
     hi = fmax(hi, fmax(fabs((double)m->parts[i].energy), fabs((double)m->parts[i].community)));
   qunit q = qty_unit(m, hi);
-  rpt_outf(o, "<section><h2>Participants (%zu)</h2><div class=\"scroll\"><table><tr><th>Id</th>"
+  pg_buf_printf(o, "<section><h2>Participants (%zu)</h2><div class=\"scroll\"><table><tr><th>Id</th>"
           "<th>Name</th><th>Role</th><th>Kind</th><th class=\"n\">", m->nparts);
   out_noun(o, m, true), out(o, ", "), esc(o, q.unit), out(o, "</th>");
   th_unit(o, "Community", &q);
@@ -957,7 +914,7 @@ static void tables(pg_buf *o, const rpt_model *m) {
   for (size_t i = 0; i < m->nparts; i++) {
     const rpt_part *p = &m->parts[i];
     out(o, "<tr><td>"), esc(o, p->id), out(o, "</td><td>"), esc(o, p->name);
-    rpt_outf(o, "</td><td>%s</td><td>", p->producer ? "producer" : "consumer");
+    pg_buf_printf(o, "</td><td>%s</td><td>", p->producer ? "producer" : "consumer");
     esc(o, p->kind);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->energy / q.div, q.dec);
     out(o, "</td><td class=\"n\">"), out_num(o, (double)p->community / q.div, q.dec);
@@ -983,18 +940,18 @@ static void tables(pg_buf *o, const rpt_model *m) {
       if (k >= 0 && (uint64_t)k < m->nslots && m->slots[k].slot == t->slot)
         out_time(o, m, m->slots[k].t); /* the slot's start */
       else
-        rpt_outf(o, "%" PRId64, t->slot);
+        pg_buf_printf(o, "%" PRId64, t->slot);
       out(o, "</td><td>");
-      if (rpt_parse_time(t->s[0], &tt)) out_time(o, m, tt);
+      if (pg_iso8601_parse_utc(t->s[0], strlen(t->s[0]), &tt) == PG_OK) out_time(o, m, tt);
       else esc(o, t->s[0]);
       out(o, "</td><td>"), esc(o, t->s[1]), out(o, "</td><td>");
       esc(o, t->s[2]), out(o, "</td><td class=\"n\">"), out_money(o, m, t->amount);
-      out(o, "</td><td>"), esc(o, t->s[3]), out(o, "</td><td>"), rpt_esc_n(o, t->s[4], 16);
+      out(o, "</td><td>"), esc(o, t->s[3]), out(o, "</td><td>"), pg_buf_html(o, t->s[4], 16);
       out(o, "</td></tr>");
     }
     out(o, "</table></div>");
     if (m->ntransfers > m->ntransfers_kept)
-      rpt_outf(o, "<p class=\"cap\">The first %zu of %" PRIu64 " transfers.</p>", m->ntransfers_kept,
+      pg_buf_printf(o, "<p class=\"cap\">The first %zu of %" PRIu64 " transfers.</p>", m->ntransfers_kept,
            m->ntransfers);
   }
   out(o, "</section><footer>Generated by p2pgrid from the run's CSV and JSON files. "
@@ -1145,14 +1102,14 @@ static void page_header(pg_buf *o, const rpt_model *m) {
   if (mode) out(o, "mode <b>"), esc(o, mode), out(o, "</b> \xC2\xB7 ");
   if (mech) out(o, "market <b>"), esc(o, mech), out(o, "</b> \xC2\xB7 ");
   int64_t ta = m->slots[0].t, tz = m->slots[m->nslots - 1].t;
-  if (start && !rpt_parse_time(start, &ta)) ta = m->slots[0].t;
-  if (end && !rpt_parse_time(end, &tz)) tz = m->slots[m->nslots - 1].t;
+  if (start && !(pg_iso8601_parse_utc(start, strlen(start), &ta) == PG_OK)) ta = m->slots[0].t;
+  if (end && !(pg_iso8601_parse_utc(end, strlen(end), &tz) == PG_OK)) tz = m->slots[m->nslots - 1].t;
   out(o, "from "), out_time(o, m, ta), out(o, " to "), out_time(o, m, tz);
   out(o, " ("), esc(o, m->tz_name), out(o, ")");
   double v, sm;
   out(o, " \xC2\xB7 "), out_num(o, sum_or(m, "slots", true, (double)m->nslots, &v) ? v : 0, 0);
   out(o, " slots");
-  if (rpt_sum_num(m, "slotMs", &sm) && sm > 0) rpt_outf(o, " of %g min", sm / 60000.0);
+  if (rpt_sum_num(m, "slotMs", &sm) && sm > 0) pg_buf_printf(o, " of %g min", sm / 60000.0);
   double np, ns, nc;
   bool hp = rpt_sum_num(m, "participants.producers", &np),
        hs = rpt_sum_num(m, "participants.sources", &ns),

@@ -45,11 +45,11 @@ static const char *const slot_cols[] = {"slot", "start", "supply_wh", "demand_wh
 
 static int load_slots(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d) {
   if (!data) return pg_fail(d, PG_ERR_NOT_FOUND, "slots.csv is missing");
-  rpt_csv c;
-  rpt_csv_init(&c, "slots.csv", data, len);
+  pg_csv_table c;
+  pg_csv_table_init(&c, "slots.csv", data, len);
   size_t cap = 0;
-  int rc = rpt_csv_header(&c, slot_cols, 13, d);
-  while (rc == PG_OK && (rc = rpt_csv_next(&c, d)) == 1) {
+  int rc = pg_csv_table_header(&c, slot_cols, 13, d);
+  while (rc == PG_OK && (rc = pg_csv_table_next(&c, d)) == 1) {
     rc = PG_OK;
     if (m->nslots == cap) {
       size_t ncap = cap ? cap * 2 : 1024;
@@ -65,16 +65,16 @@ static int load_slots(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d)
     int64_t *ints[] = {&s->slot, NULL, &s->supply, &s->demand, &s->community, &s->imp,
                        &s->exp, NULL, NULL, &s->billed, &s->revenues, &s->fees, &s->grid};
     for (size_t i = 0; i < 13 && rc == PG_OK; i++)
-      if (ints[i]) rc = rpt_csv_i64(&c, i, ints[i], d);
-    if (rc == PG_OK) rc = rpt_csv_time(&c, 1, &s->t, d);
-    if (rc == PG_OK) rc = rpt_csv_dec(&c, 7, true, &s->buy, d);
-    if (rc == PG_OK) rc = rpt_csv_dec(&c, 8, true, &s->sell, d);
+      if (ints[i]) rc = pg_csv_table_i64(&c, i, ints[i], d);
+    if (rc == PG_OK) rc = pg_csv_table_time(&c, 1, &s->t, d);
+    if (rc == PG_OK) rc = pg_csv_table_dec(&c, 7, true, &s->buy, d);
+    if (rc == PG_OK) rc = pg_csv_table_dec(&c, 8, true, &s->sell, d);
     if (rc == PG_OK && m->nslots > 0 && s->slot <= m->slots[m->nslots - 1].slot)
-      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "is not after the previous slot", d);
+      rc = pg_csv_table_fail(&c, 0, PG_ERR_INVALID, "is not after the previous slot", d);
     if (rc != PG_OK) break;
     m->nslots++;
   }
-  rpt_csv_free(&c);
+  pg_csv_table_free(&c);
   if (rc < 0) return rc;
   if (m->nslots == 0) return pg_fail(d, PG_ERR_INVALID, "slots.csv: no slots");
   return PG_OK;
@@ -88,18 +88,18 @@ static const char *const part_cols[] = {"id",     "name",        "role",
 
 static int load_parts(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d) {
   if (!data) return pg_fail(d, PG_ERR_NOT_FOUND, "participants.csv is missing");
-  rpt_csv c;
-  rpt_csv_init(&c, "participants.csv", data, len);
+  pg_csv_table c;
+  pg_csv_table_init(&c, "participants.csv", data, len);
   size_t cap = 0;
-  int rc = rpt_csv_header(&c, part_cols, 9, d);
+  int rc = pg_csv_table_header(&c, part_cols, 9, d);
   size_t outside = c.nf; /* optional column (newer runs): its index, nf = absent */
   for (size_t j = 0; rc == PG_OK && j < c.nf; j++)
-    if (strcmp(c.f[j], "outside_wh") == 0) outside = j;
-  while (rc == PG_OK && (rc = rpt_csv_next(&c, d)) == 1) {
+    if (strcmp(c.f[j].p, "outside_wh") == 0) outside = j;
+  while (rc == PG_OK && (rc = pg_csv_table_next(&c, d)) == 1) {
     rc = PG_OK;
     if (m->nparts == PG_SIM_REPORT_MAX_PARTICIPANTS) {
       rc = pg_fail(d, PG_ERR_TOO_LARGE, "participants.csv:%lu: more than %d participants",
-                   c.line, PG_SIM_REPORT_MAX_PARTICIPANTS);
+                   c.c.line, PG_SIM_REPORT_MAX_PARTICIPANTS);
       break;
     }
     if (m->nparts == cap) {
@@ -114,36 +114,36 @@ static int load_parts(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d)
     }
     rpt_part *p = &m->parts[m->nparts];
     memset(p, 0, sizeof *p);
-    const char *role = rpt_csv_get(&c, 2);
+    const char *role = pg_csv_table_get(&c, 2);
     if (strcmp(role, "producer") == 0) {
       p->producer = true;
     } else if (strcmp(role, "consumer") != 0) {
-      rc = rpt_csv_fail(&c, 2, PG_ERR_INVALID, "is not producer or consumer", d);
+      rc = pg_csv_table_fail(&c, 2, PG_ERR_INVALID, "is not producer or consumer", d);
       break;
     }
-    if (!*rpt_csv_get(&c, 0)) {
-      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "is empty", d);
+    if (!*pg_csv_table_get(&c, 0)) {
+      rc = pg_csv_table_fail(&c, 0, PG_ERR_INVALID, "is empty", d);
       break;
     }
     int64_t *ints[] = {&p->energy, &p->community, &p->amount, &p->baseline, &p->savings};
-    for (size_t i = 0; i < 5 && rc == PG_OK; i++) rc = rpt_csv_i64(&c, 4 + i, ints[i], d);
-    if (rc == PG_OK && outside < c.nf && !rpt_parse_i64(c.f[outside], &p->outside))
+    for (size_t i = 0; i < 5 && rc == PG_OK; i++) rc = pg_csv_table_i64(&c, 4 + i, ints[i], d);
+    if (rc == PG_OK && outside < c.nf && !pg_parse_i64(c.f[outside].p, c.f[outside].len, &p->outside))
       rc = pg_fail(d, PG_ERR_INVALID, "participants.csv:%lu: column 'outside_wh': not an integer",
-                   c.line);
+                   c.c.line);
     if (rc == PG_OK && p->outside < 0)
       rc = pg_fail(d, PG_ERR_INVALID, "participants.csv:%lu: column 'outside_wh': negative",
-                   c.line);
+                   c.c.line);
     if (rc != PG_OK) break;
-    p->id = strdup(rpt_csv_get(&c, 0));
-    p->name = strdup(rpt_csv_get(&c, 1));
-    p->kind = strdup(rpt_csv_get(&c, 3));
+    p->id = strdup(pg_csv_table_get(&c, 0));
+    p->name = strdup(pg_csv_table_get(&c, 1));
+    p->kind = strdup(pg_csv_table_get(&c, 3));
     m->nparts++; /* counted before the check so rpt_model_free frees them */
     if (!p->id || !p->name || !p->kind) {
       rc = oom(d, "participants.csv");
       break;
     }
   }
-  rpt_csv_free(&c);
+  pg_csv_table_free(&c);
   return rc < 0 ? rc : PG_OK;
 }
 
@@ -154,20 +154,20 @@ static const char *const tr_cols[] = {"slot", "time", "from", "to",
 
 static int load_transfers(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d) {
   if (!data) return PG_OK;
-  rpt_csv c;
-  rpt_csv_init(&c, "transfers.csv", data, len);
-  int rc = rpt_csv_header(&c, tr_cols, 7, d);
+  pg_csv_table c;
+  pg_csv_table_init(&c, "transfers.csv", data, len);
+  int rc = pg_csv_table_header(&c, tr_cols, 7, d);
   if (rc == PG_OK) {
     m->transfers = calloc(RPT_KEEP_TRANSFERS, sizeof *m->transfers);
     if (!m->transfers) rc = oom(d, "transfers.csv");
   }
-  while (rc == PG_OK && (rc = rpt_csv_next(&c, d)) == 1) {
+  while (rc == PG_OK && (rc = pg_csv_table_next(&c, d)) == 1) {
     rc = PG_OK;
     int64_t slot, amount;
-    if ((rc = rpt_csv_i64(&c, 0, &slot, d)) != PG_OK) break;
-    if ((rc = rpt_csv_i64(&c, 4, &amount, d)) != PG_OK) break;
+    if ((rc = pg_csv_table_i64(&c, 0, &slot, d)) != PG_OK) break;
+    if ((rc = pg_csv_table_i64(&c, 4, &amount, d)) != PG_OK) break;
     if (amount < 0) {
-      rc = rpt_csv_fail(&c, 4, PG_ERR_INVALID, "is negative", d);
+      rc = pg_csv_table_fail(&c, 4, PG_ERR_INVALID, "is negative", d);
       break;
     }
     m->ntransfers++;
@@ -178,13 +178,13 @@ static int load_transfers(rpt_model *m, const uint8_t *data, size_t len, pg_diag
       t->amount = amount;
       static const size_t cols[5] = {1, 2, 3, 5, 6};
       for (int k = 0; k < 5; k++) {
-        t->s[k] = strdup(rpt_csv_get(&c, cols[k]));
+        t->s[k] = strdup(pg_csv_table_get(&c, cols[k]));
         if (!t->s[k]) rc = oom(d, "transfers.csv");
       }
       if (rc != PG_OK) break;
     }
   }
-  rpt_csv_free(&c);
+  pg_csv_table_free(&c);
   return rc < 0 ? rc : PG_OK;
 }
 
@@ -254,17 +254,17 @@ static const char *const bal_cols[] = {"slot", "id", "balance"};
 
 static int load_balances(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d) {
   if (!data) return PG_OK;
-  rpt_csv c;
-  rpt_csv_init(&c, "balances.csv", data, len);
-  int rc = rpt_csv_header(&c, bal_cols, 3, d);
+  pg_csv_table c;
+  pg_csv_table_init(&c, "balances.csv", data, len);
+  int rc = pg_csv_table_header(&c, bal_cols, 3, d);
   size_t last = SIZE_MAX;
-  while (rc == PG_OK && (rc = rpt_csv_next(&c, d)) == 1) {
+  while (rc == PG_OK && (rc = pg_csv_table_next(&c, d)) == 1) {
     int64_t slot, bal;
-    if ((rc = rpt_csv_i64(&c, 0, &slot, d)) != PG_OK) break;
-    if ((rc = rpt_csv_i64(&c, 2, &bal, d)) != PG_OK) break;
-    const char *id = rpt_csv_get(&c, 1);
+    if ((rc = pg_csv_table_i64(&c, 0, &slot, d)) != PG_OK) break;
+    if ((rc = pg_csv_table_i64(&c, 2, &bal, d)) != PG_OK) break;
+    const char *id = pg_csv_table_get(&c, 1);
     if (!*id) {
-      rc = rpt_csv_fail(&c, 1, PG_ERR_INVALID, "is empty", d);
+      rc = pg_csv_table_fail(&c, 1, PG_ERR_INVALID, "is empty", d);
       break;
     }
     size_t k = 0;
@@ -277,7 +277,7 @@ static int load_balances(rpt_model *m, const uint8_t *data, size_t len, pg_diag 
     last = k;
     m->bal[k].v[bucket_of_slot(m, slot)] = (double)bal;
   }
-  rpt_csv_free(&c);
+  pg_csv_table_free(&c);
   if (rc < 0) return rc;
   /* a balance persists until it changes */
   for (size_t i = 0; i < m->nbal; i++)
@@ -448,25 +448,25 @@ static int load_flex(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d) 
   if (!data) return PG_OK;
   m->flex = calloc(m->nslots + 1, sizeof *m->flex);
   if (!m->flex) return oom(d, "flex_slots.csv");
-  rpt_csv c;
-  rpt_csv_init(&c, "flex_slots.csv", data, len);
+  pg_csv_table c;
+  pg_csv_table_init(&c, "flex_slots.csv", data, len);
   size_t n = 0;
-  int rc = rpt_csv_header(&c, flex_cols, 4, d);
-  while (rc == PG_OK && (rc = rpt_csv_next(&c, d)) == 1) {
+  int rc = pg_csv_table_header(&c, flex_cols, 4, d);
+  while (rc == PG_OK && (rc = pg_csv_table_next(&c, d)) == 1) {
     rc = PG_OK;
     if (n == m->nslots) {
-      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "more rows than slots.csv has slots", d);
+      rc = pg_csv_table_fail(&c, 0, PG_ERR_INVALID, "more rows than slots.csv has slots", d);
       break;
     }
     rpt_flex *x = &m->flex[n];
     int64_t *ints[] = {&x->slot, &x->soc_ppm, &x->charged, &x->discharged};
-    for (size_t i = 0; i < 4 && rc == PG_OK; i++) rc = rpt_csv_i64(&c, i, ints[i], d);
+    for (size_t i = 0; i < 4 && rc == PG_OK; i++) rc = pg_csv_table_i64(&c, i, ints[i], d);
     if (rc == PG_OK && x->slot != m->slots[n].slot)
-      rc = rpt_csv_fail(&c, 0, PG_ERR_INVALID, "is not the slot of slots.csv's row", d);
+      rc = pg_csv_table_fail(&c, 0, PG_ERR_INVALID, "is not the slot of slots.csv's row", d);
     if (rc != PG_OK) break;
     n++;
   }
-  rpt_csv_free(&c);
+  pg_csv_table_free(&c);
   if (rc < 0) return rc;
   if (n != m->nslots)
     return pg_fail(d, PG_ERR_INVALID, "flex_slots.csv: %zu rows for %zu slots", n, m->nslots);

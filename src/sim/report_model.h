@@ -11,7 +11,10 @@
 #include "p2pgrid/profile/profile.h"
 #include "p2pgrid/base/resource.h"
 #include "p2pgrid/sim/report.h"
-#include "report_internal.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/csv.h"
+#include "p2pgrid/base/datetime.h"
+#include "p2pgrid/base/decimal.h"
 
 #define RPT_MAX_POINTS 400     /* buckets per time chart at most */
 #define RPT_KEEP_TRANSFERS 50  /* rows of the transfers table */

@@ -142,6 +142,27 @@ static void test_decimal_comma(void **state) {
                               &f, &d),
                    PG_ERR_INVALID);
   assert_non_null(strstr(d.msg, "t.csv:2: 4 fields, the header has 3 (separator ',')"));
+  /* quoted fields, as spreadsheets write them: a decimal comma inside quotes
+   * with ',' as the separator, and quoted names */
+  assert_int_equal(parse_text("\"metering_point\",\"start\",\"consumption_kwh\"\n"
+                              "\"P1\",2025-01-01T00:00:00+01:00,\"0,250\"\n",
+                              &f, &d),
+                   PG_ERR_INVALID); /* ',' separator: the point is '.' */
+  assert_non_null(strstr(d.msg, "t.csv:2: consumption_kwh '0,250' is not a number"));
+  assert_int_equal(parse_text("\"metering_point\";\"start\";\"consumption_kwh\"\r\n"
+                              "\"P1\";\"2025-01-01T00:00:00+01:00\";\"0,250\"\r\n",
+                              &f, &d),
+                   PG_OK);
+  assert_int_equal(f.n, 1);
+  assert_string_equal(f.rows[0].point, "P1");
+  assert_int_equal(f.rows[0].wh[PG_DSO_CONSUMPTION], 250);
+  pg_dso_file_free(&f);
+  /* a quote left open is named, not read past */
+  assert_int_equal(parse_text("metering_point;start;consumption_kwh\n"
+                              "\"P1;2025-01-01T00:00:00+01:00;1\n",
+                              &f, &d),
+                   PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "t.csv:2: quoted field not closed"));
 }
 
 /* Each kind of malformed line: the message names file:line and the value, and

@@ -48,6 +48,12 @@ void pg_buf_put_u32(pg_buf *b, uint32_t v);
 void pg_buf_put_u64(pg_buf *b, uint64_t v);
 /* Appends a NUL-terminated string without its NUL. */
 void pg_buf_puts(pg_buf *b, const char *s);
+/* printf into b (no NUL stored); a failure is kept as for every write. */
+void pg_buf_printf(pg_buf *b, const char *fmt, ...) PG_PRINTF(2, 3);
+/* HTML-escapes s into b (text and attribute values alike; control bytes
+ * become spaces); at most max bytes of s when max > 0, cut at a UTF-8
+ * boundary and followed by an ellipsis. */
+void pg_buf_html(pg_buf *b, const char *s, size_t max);
 /* Steals the data: *out = data, *out_len = len; b is left empty. */
 void pg_buf_take(pg_buf *b, uint8_t **out, size_t *out_len);
 

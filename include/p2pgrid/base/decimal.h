@@ -43,5 +43,8 @@ PG_NODISCARD int pg_dec_to_double(const char *s, size_t n, const pg_dec_rules *r
  * false (out untouched) otherwise. The one integer reader of outside text
  * (config values, query parameters, CSV cells). */
 bool pg_parse_u64(const char *s, size_t n, size_t max_digits, uint64_t *out);
+/* A signed integer s[0..n): an optional '-' and pg_parse_u64's digits (no
+ * digit limit) within int64_t. false (out untouched) otherwise. */
+bool pg_parse_i64(const char *s, size_t n, int64_t *out);
 
 #endif
