@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "p2pgrid/base/db.h"
+#include "p2pgrid/base/file.h"
 
 #ifdef PG_FAULT_INJECTION
 #include <pthread.h>
@@ -50,41 +51,6 @@ int pg_db_fail(sqlite3 *db, pg_diag *d, const char *fmt, ...) {
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
-}
-
-int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d) {
-  size_t n = dir ? strlen(dir) : 0;
-  if (n == 0) return pg_fail(d, PG_ERR_CONFIG, "directory path is empty");
-  char *tmp = malloc(n + 1);
-  if (!tmp) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  memcpy(tmp, dir, n + 1);
-  int rc = PG_OK;
-  for (size_t i = 1; i <= n && !rc; i++) {
-    if (tmp[i] != '/' && tmp[i] != 0) continue;
-    char c = tmp[i];
-    tmp[i] = 0;
-    struct stat st;
-    if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
-      rc = pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
-    else if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
-      rc = pg_fail(d, PG_ERR_IO, "%s: not a directory", tmp);
-    tmp[i] = c;
-  }
-  free(tmp);
-  return rc;
-}
-
-int pg_mkdir_parent(const char *path, unsigned mode, pg_diag *d) {
-  const char *slash = path ? strrchr(path, '/') : NULL;
-  if (!slash || slash == path) return PG_OK;
-  size_t n = (size_t)(slash - path);
-  char *dir = malloc(n + 1);
-  if (!dir) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  memcpy(dir, path, n);
-  dir[n] = 0;
-  int rc = pg_mkdir_p(dir, mode, d);
-  free(dir);
-  return rc;
 }
 
 int pg_db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,

@@ -185,3 +185,38 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 void pg_remove_tree(const char *path) {
   if (path && path[0]) (void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d) {
+  size_t n = dir ? strlen(dir) : 0;
+  if (n == 0) return pg_fail(d, PG_ERR_CONFIG, "directory path is empty");
+  char *tmp = malloc(n + 1);
+  if (!tmp) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memcpy(tmp, dir, n + 1);
+  int rc = PG_OK;
+  for (size_t i = 1; i <= n && !rc; i++) {
+    if (tmp[i] != '/' && tmp[i] != 0) continue;
+    char c = tmp[i];
+    tmp[i] = 0;
+    struct stat st;
+    if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+      rc = pg_fail(d, PG_ERR_IO, "cannot create directory %s: %s", tmp, strerror(errno));
+    else if (stat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
+      rc = pg_fail(d, PG_ERR_IO, "%s: not a directory", tmp);
+    tmp[i] = c;
+  }
+  free(tmp);
+  return rc;
+}
+
+int pg_mkdir_parent(const char *path, unsigned mode, pg_diag *d) {
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  if (!slash || slash == path) return PG_OK;
+  size_t n = (size_t)(slash - path);
+  char *dir = malloc(n + 1);
+  if (!dir) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memcpy(dir, path, n);
+  dir[n] = 0;
+  int rc = pg_mkdir_p(dir, mode, d);
+  free(dir);
+  return rc;
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "p2pgrid/base/file.h"
 #include "p2pgrid/base/db.h"
 
 static const char SCHEMA[] =

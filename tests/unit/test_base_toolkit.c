@@ -1,6 +1,6 @@
 /* The small base toolkit: strhash.h, array.h, url.h, decimal.h, the UTC
- * parsers of datetime.h, pg_read_fd_capped (file.h), pg_mkdir_p /
- * pg_mkdir_parent and pg_db_fail (db.h). */
+ * parsers of datetime.h, pg_read_fd_capped, pg_mkdir_p /
+ * pg_mkdir_parent (file.h) and pg_db_fail (db.h). */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -38,13 +38,6 @@ PG_NODISCARD int pg_db_open(const char *dir, const char *file, const char *schem
  * start, so its page cache does not fill to SQLite's default 2 MiB per
  * connection over hours (docs/PERFORMANCE.md, "Footprint"). */
 void pg_db_memory_cap(int64_t bytes);
-/* mkdir -p: the parts that do not exist are created with mode; PG_ERR_IO
- * names the part that cannot be made or is not a directory, PG_ERR_CONFIG an
- * empty path. Any length (the path is copied to the heap). */
-PG_NODISCARD int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d);
-/* pg_mkdir_p of the directory part of the file path path (nothing when path
- * has no '/' or only a leading one): "dir/sub/key.hex" makes dir/sub. */
-PG_NODISCARD int pg_mkdir_parent(const char *path, unsigned mode, pg_diag *d);
 /* The one way to report a failed SQLite call: PG_ERR_DB with "<fmt ...>:
  * <sqlite3_errmsg(db)>" ("no database" when db is NULL) in d. Returns
  * PG_ERR_DB so a caller writes `return pg_db_fail(db, d, "x write");`. */

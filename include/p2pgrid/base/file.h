@@ -1,5 +1,6 @@
 /* p2pgrid/base/file.h — whole-file reads with a cap and atomic whole-file writes:
- * the one place that touches files byte by byte for the other modules.
+ * the one place that touches files byte by byte for the other modules; and
+ * mkdir -p (pg_mkdir_p, pg_mkdir_parent).
  *
  * Contract:
  * - pg_read_file_capped reads the regular file path (at most cap bytes) into
@@ -51,5 +52,13 @@ void pg_free_secret(char *s);
 void pg_remove_tree(const char *path);
 PG_NODISCARD int pg_write_file_atomic(const char *path, const void *data, size_t len, bool secret,
                                       bool replace, pg_diag *d);
+
+/* mkdir -p: the parts that do not exist are created with mode; PG_ERR_IO
+ * names the part that cannot be made or is not a directory, PG_ERR_CONFIG an
+ * empty path. Any length (the path is copied to the heap). */
+PG_NODISCARD int pg_mkdir_p(const char *dir, unsigned mode, pg_diag *d);
+/* pg_mkdir_p of the directory part of the file path path (nothing when path
+ * has no '/' or only a leading one): "dir/sub/key.hex" makes dir/sub. */
+PG_NODISCARD int pg_mkdir_parent(const char *path, unsigned mode, pg_diag *d);
 
 #endif
