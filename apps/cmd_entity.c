@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "p2pgrid/base/version.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/db.h"
@@ -24,7 +25,6 @@
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/base/metrics.h"
 #include "p2pgrid/meter/meter.h"
-#include "p2pgrid/node/node.h"
 #include "p2pgrid/base/sdnotify.h"
 #include "p2pgrid/base/timelabel.h"
 
@@ -379,7 +379,7 @@ static void log_summary(const daemon_t *dm, const pg_app_tls *tls, const char *d
              (unsigned long long)go->export_price);
   pg_log_info(sec, "p2pgrid %s: role %s, id %s, data dir %s, node %s, upstream %s, API %s, TLS on "
               "(mutual, CA %s), slots of %llu ms%s, log format %s",
-              pg_node_version(), sec, dm->id, data_dir, node, up, api, tls->files.ca_file,
+              pg_version(), sec, dm->id, data_dir, node, up, api, tls->files.ca_file,
               (unsigned long long)slot_ms, grid, pg_log_get_format() == PG_LOG_JSON ? "json" : "text");
 }
 

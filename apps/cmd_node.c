@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "p2pgrid/base/version.h"
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/node/node.h"
@@ -129,7 +130,7 @@ static int node_settings(pg_config *cfg, pg_node_config *nc, pg_app_data_dir *dd
 static void log_summary(const pg_node_config *nc, pg_node *node) {
   pg_log_info("node", "p2pgrid %s: role node, network %s (HRP %s), data dir %s, API %s://%s:%u, "
               "TLS %s, POST %s, coordinator %s, peers %zu, MQTT %s, log format %s",
-              pg_node_version(), nc->network, nc->bech32_hrp, nc->data_dir,
+              pg_version(), nc->network, nc->bech32_hrp, nc->data_dir,
               nc->tls_cert ? "https" : "http", nc->bind, (unsigned)pg_node_port(node),
               nc->tls_cert ? "on" : "off",
               nc->post_token_count ? "with tokens" : nc->post_ca ? "with client certificates" : "open",
@@ -267,7 +268,7 @@ int pg_cmd_node(int argc, char **argv) {
   log_summary(&nc, node);
   pg_node_config_clear(&nc); /* wipes the coordinator seeds from this copy */
   pg_log_info("node", "p2pgrid %s running (pid %ld); stop with SIGINT or SIGTERM",
-              pg_node_version(), (long)getpid());
+              pg_version(), (long)getpid());
   int sig = serve(node, &stop_sigs);
   pg_log_info("node", "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
   if (pg_sd_stopping(sig == SIGINT ? "SIGINT received, stopping" : "SIGTERM received, stopping",

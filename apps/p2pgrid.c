@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "p2pgrid/node/node.h"
+#include "p2pgrid/base/version.h"
 
 static int cmd_version(int argc, char **argv);
 static void cmd_version_usage(FILE *f);
@@ -57,7 +57,7 @@ static void usage(FILE *f) {
           "p2pgrid %s: a peer-to-peer energy grid on a Chrysalis (IOTA) Tangle.\n"
           "\n"
           "commands:\n",
-          pg_node_version());
+          pg_version());
   for (size_t i = 0; i < NCOMMANDS; i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf(f,
@@ -85,7 +85,7 @@ static int cmd_version(int argc, char **argv) {
     fprintf(stderr, "p2pgrid version: unexpected argument '%s'\n", argv[1]);
     return PG_EXIT_USAGE;
   }
-  printf("p2pgrid %s\n", pg_node_version());
+  printf("p2pgrid %s\n", pg_version());
   return PG_EXIT_OK;
 }
 

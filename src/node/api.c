@@ -8,6 +8,7 @@
 
 
 #include "node_internal.h"
+#include "p2pgrid/base/version.h"
 #include "p2pgrid/base/bech32.h"
 #include "p2pgrid/base/buf.h"
 #include "p2pgrid/base/hex.h"
@@ -142,7 +143,7 @@ static void h_info(pg_node *n, const pg_http_req *req, const char *const *args,
   json_t *o = json_object();
   if (o) {
     (void)json_object_set_new(o, "name", json_string(PG_NODE_NAME));
-    (void)json_object_set_new(o, "version", json_string(pg_node_version()));
+    (void)json_object_set_new(o, "version", json_string(pg_version()));
     (void)json_object_set_new(o, "isHealthy", json_boolean(pg_node_health(n, NULL)));
     (void)json_object_set_new(o, "networkId", json_string(st.network_name ? st.network_name : ""));
     (void)json_object_set_new(o, "bech32HRP", json_string(st.bech32_hrp ? st.bech32_hrp : ""));

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "node_internal.h"
+#include "p2pgrid/tls/tls.h"
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/httpd/httpd.h"

@@ -9,12 +9,6 @@
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/log.h"
 
-#ifndef PG_VERSION
-#define PG_VERSION "0.0.0"
-#endif
-
-const char *pg_node_version(void) { return PG_VERSION; }
-
 static void wipe(void *p, size_t n) {
   volatile uint8_t *v = p;
   while (n--) *v++ = 0;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "p2pgrid/tls/tls.h"
 #include "p2pgrid/base/buf.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/clock.h"

@@ -8,15 +8,16 @@ registers (function 16) itself.
 
 usage: sunspec_server.py PORT WH   (WH: the counter's start value, Wh)
 Reads at 0 and 50000 get "illegal data address" like a real device's.
-Exits 77 when pymodbus is missing (the test skips then)."""
+Exits 77 when pymodbus (or the pyserial its server imports) is missing (the test skips then)."""
 import sys
 
 try:
     from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                     ModbusSlaveContext)
     from pymodbus.server import StartTcpServer
-except ImportError:
-    sys.stderr.write("sunspec_server.py: python3 module pymodbus is missing\n")
+except ImportError as e:  # pymodbus itself, or pyserial its server imports
+    sys.stderr.write(f"sunspec_server.py: cannot import pymodbus's server: {e} "
+                     "(apt-get install python3-pymodbus python3-serial-asyncio, or scripts/bootstrap)\n")
     sys.exit(77)
 
 BASE = 40000

@@ -290,8 +290,6 @@ pg_tangle *pg_node_tangle(pg_node *n);
 /* The node's ledger (borrowed; valid until pg_node_stop), or NULL when the
  * config replaced it with its own tx_confirm hook. Reads are thread-safe. */
 pg_ledger *pg_node_ledger(pg_node *n);
-/* The p2pgrid version string ("0.1.0"). */
-const char *pg_node_version(void);
 
 /* Same rule as GET /health. */
 bool pg_node_is_healthy(pg_node *n);
