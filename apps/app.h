@@ -17,7 +17,6 @@
 #include "p2pgrid/client/http_call.h"
 #include "p2pgrid/base/money.h"
 #include "p2pgrid/tls/tls.h"
-#include "p2pgrid/client/wallet.h"
 
 typedef struct pg_app_cmd {
   const char *name;
@@ -163,26 +162,6 @@ int pg_app_opt_conflict(const pg_app_opts *o, int a, int b);
 int pg_app_opt_needs(const pg_app_opts *o, int a, int b);
 /* "--port" (or "-p" when ch has no long name) into buf. */
 const char *pg_app_opt_name(const pg_app_opts *o, int ch, char *buf, size_t cap);
-
-/* ---- the CLI wallet's journal of pending transfers (wallet_journal.c) ----
- * A JSON file (default: the seed file's name + ".pending") listing the
- * transfers `p2pgrid wallet send`/`sweep` submitted and has not seen
- * confirmed or conflicting, with the outputs each spends, so that the next
- * send from the same seed (another process) leaves those outputs alone.
- * The caller holds the lock file JOURNAL.lock while it reads, sends and
- * writes. */
-#define PG_APP_JOURNAL_MAX 64 /* = the wallet's pending limit */
-typedef struct pg_app_journal {
-  size_t n;
-  pg_wallet_transfer t[PG_APP_JOURNAL_MAX];
-} pg_app_journal;
-/* Reads path into *j (a missing file is an empty journal). PG_ERR_IO,
- * PG_ERR_TOO_LARGE, PG_ERR_INVALID naming the file and the problem. */
-PG_NODISCARD int pg_app_journal_load(const char *path, pg_app_journal *j, pg_diag *d);
-/* Writes *j to path atomically (pg_write_file_atomic). */
-PG_NODISCARD int pg_app_journal_save(const char *path, const pg_app_journal *j, pg_diag *d);
-/* Removes entry i (keeps the order of the others). */
-void pg_app_journal_remove(pg_app_journal *j, size_t i);
 
 /* ---- [tls] of the entity daemons (app_tls.c) ---- */
 #define PG_APP_TLS_HOSTS 16

@@ -19,6 +19,7 @@
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/crypto/slip10.h"
 #include "p2pgrid/client/wallet.h"
+#include "p2pgrid/client/wallet_journal.h"
 
 #define MAX_PAY PG_WALLET_MAX_OUTPUTS
 
@@ -233,21 +234,24 @@ static int parse_address(const char *s, const char *hrp, uint8_t out[32]) {
   return -1;
 }
 
-/* ---- the journal of pending transfers (app.h) ---- */
+/* ---- the journal of pending transfers (p2pgrid/client/wallet_journal.h) ---- */
 
 typedef struct journal {
-  char path[PATH_MAX]; /* "" = none */
-  pg_dirlock *lock;    /* on path + ".lock" */
-  pg_app_journal *j;
+  pg_wallet_journal *j; /* NULL = none */
 } journal;
 
-/* Locks the journal (waiting for another send of the same seed), reads it,
- * asks the node about each entry and hands the pending ones to w (their
- * inputs stay untouched); entries that are confirmed, conflicting or unknown
- * to the node are dropped. 0 or -1 (printed). */
+static void journal_dropped(void *ctx, const uint8_t msg_id[32], pg_wallet_transfer_state st) {
+  char hex[65];
+  pg_hex_encode(msg_id, 32, hex);
+  fprintf(stderr, "p2pgrid wallet %s: earlier transfer %s %s; its outputs are free again\n",
+          (const char *)ctx, hex, st == PG_TRANSFER_CONFLICTING ? "conflicted" : "is unknown to the node");
+}
+
+/* Opens the journal of o (waiting for another send of the same seed), which
+ * hands the still pending transfers to w. 0 or -1 (printed). */
 static int journal_open(const char *who, const wopts *o, pg_wallet *w, journal *jn) {
   pg_diag d = {{0}};
-  char lp[PATH_MAX + 8], hex[65];
+  char path[PATH_MAX];
   const char *base = o->mnemonic_file ? o->mnemonic_file : o->seed_file;
   if (!o->journal && !base) {
     fprintf(stderr, "p2pgrid wallet %s: note: no journal of pending transfers (the seed comes from "
@@ -255,40 +259,13 @@ static int journal_open(const char *who, const wopts *o, pg_wallet *w, journal *
                     "spend the same outputs\n", who);
     return 0;
   }
-  int n = o->journal ? snprintf(jn->path, sizeof jn->path, "%s", o->journal)
-                     : snprintf(jn->path, sizeof jn->path, "%s.pending", base);
-  if (n < 0 || (size_t)n >= sizeof jn->path || snprintf(lp, sizeof lp, "%s.lock", jn->path) < 0) {
+  int n = o->journal ? snprintf(path, sizeof path, "%s", o->journal)
+                     : snprintf(path, sizeof path, "%s.pending", base);
+  if (n < 0 || (size_t)n >= sizeof path) {
     fprintf(stderr, "p2pgrid wallet %s: journal path too long\n", who);
     return -1;
   }
-  if (pg_lock_file_take(lp, true, &jn->lock, &d) != PG_OK || !(jn->j = calloc(1, sizeof *jn->j)) ||
-      pg_app_journal_load(jn->path, jn->j, &d) != PG_OK) {
-    fprintf(stderr, "p2pgrid wallet %s: %s\n", who, d.msg[0] ? d.msg : "out of memory");
-    return -1;
-  }
-  size_t before = jn->j->n;
-  for (size_t i = 0; i < jn->j->n;) {
-    const pg_wallet_transfer *t = &jn->j->t[i];
-    pg_wallet_transfer_state st;
-    pg_hex_encode(t->msg_id, 32, hex);
-    if (pg_wallet_transfer_check(w, t, &st, &d) != PG_OK) {
-      fprintf(stderr, "p2pgrid wallet %s: cannot check pending transfer %s: %s\n", who, hex, d.msg);
-      return -1;
-    }
-    if (st == PG_TRANSFER_PENDING) {
-      if (pg_wallet_track(w, t, &d) != PG_OK) {
-        fprintf(stderr, "p2pgrid wallet %s: %s\n", who, d.msg);
-        return -1;
-      }
-      i++;
-      continue;
-    }
-    if (st != PG_TRANSFER_INCLUDED)
-      fprintf(stderr, "p2pgrid wallet %s: earlier transfer %s %s; its outputs are free again\n",
-              who, hex, st == PG_TRANSFER_CONFLICTING ? "conflicted" : "is unknown to the node");
-    pg_app_journal_remove(jn->j, i);
-  }
-  if (jn->j->n != before && pg_app_journal_save(jn->path, jn->j, &d) != PG_OK) {
+  if (pg_wallet_journal_open(path, w, journal_dropped, (void *)who, &jn->j, &d) != PG_OK) {
     fprintf(stderr, "p2pgrid wallet %s: %s\n", who, d.msg);
     return -1;
   }
@@ -298,25 +275,15 @@ static int journal_open(const char *who, const wopts *o, pg_wallet *w, journal *
 /* Records the transfer just submitted as msg_id. 0 or -1 (printed). */
 static int journal_add(const char *who, journal *jn, pg_wallet *w, const uint8_t msg_id[32]) {
   pg_diag d = {{0}};
-  if (!jn->j) return 0;
-  int rc = jn->j->n < PG_APP_JOURNAL_MAX
-               ? pg_wallet_pending_transfer(w, msg_id, &jn->j->t[jn->j->n])
-               : pg_fail(&d, PG_ERR_UNAVAILABLE, "journal full");
-  if (rc == PG_OK) {
-    jn->j->n++;
-    rc = pg_app_journal_save(jn->path, jn->j, &d);
-  }
-  if (rc != PG_OK)
-    fprintf(stderr, "p2pgrid wallet %s: the transfer was submitted but not recorded in %s: %s\n",
-            who, jn->path, d.msg[0] ? d.msg : pg_strerror(rc));
-  return rc == PG_OK ? 0 : -1;
+  if (!jn->j || pg_wallet_journal_add(jn->j, w, msg_id, &d) == PG_OK) return 0;
+  fprintf(stderr, "p2pgrid wallet %s: the transfer was submitted but not recorded in %s: %s\n", who,
+          pg_wallet_journal_path(jn->j), d.msg);
+  return -1;
 }
 
 /* Lets the next send in (idempotent). */
 static void journal_close(journal *jn) {
-  pg_dirlock_release(jn->lock);
-  jn->lock = NULL;
-  free(jn->j);
+  pg_wallet_journal_close(jn->j);
   jn->j = NULL;
 }
 

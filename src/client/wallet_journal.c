@@ -1,20 +1,18 @@
-/* wallet_journal.c — the CLI wallet's journal of its pending transfers
- * (app.h "wallet journal"): one JSON file per seed, written atomically, kept
- * under a lock file while a send runs.
- *
- *   {"pending":[{"message":"<hex32>","transaction":"<hex32>",
- *                "inputs":["<hex34>", ...]}, ...]}
- */
+/* wallet_journal.c — a wallet's journal of its pending transfers
+ * (p2pgrid/client/wallet_journal.h): one JSON file per seed, written
+ * atomically, kept under a lock file while a send runs. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "app.h"
+#include "p2pgrid/base/buf.h"
+#include "p2pgrid/base/dirlock.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/json.h"
+#include "p2pgrid/client/wallet_journal.h"
 
 #define JOURNAL_MAX (4u << 20) /* 64 transfers of 127 inputs fit with room */
 
@@ -38,7 +36,7 @@ static int parse_entry(const json_t *e, pg_wallet_transfer *t, pg_diag *d) {
   return PG_OK;
 }
 
-int pg_app_journal_load(const char *path, pg_app_journal *j, pg_diag *d) {
+int pg_wallet_journal_load(const char *path, pg_wallet_journal_list *j, pg_diag *d) {
   uint8_t *buf = NULL;
   size_t len = 0;
   json_t *root = NULL, *arr = NULL;
@@ -49,8 +47,8 @@ int pg_app_journal_load(const char *path, pg_app_journal *j, pg_diag *d) {
   if (rc == PG_OK) rc = pg_json_parse(buf, len, PG_JSON_OBJECT, &root, d);
   if (rc == PG_OK) rc = pg_json_get_array(root, "pending", &arr, d);
   size_t n = rc == PG_OK ? json_array_size(arr) : 0;
-  if (rc == PG_OK && n > PG_APP_JOURNAL_MAX)
-    rc = pg_fail(d, PG_ERR_INVALID, "more than %d pending transfers", PG_APP_JOURNAL_MAX);
+  if (rc == PG_OK && n > PG_WALLET_JOURNAL_MAX)
+    rc = pg_fail(d, PG_ERR_INVALID, "more than %d pending transfers", PG_WALLET_JOURNAL_MAX);
   for (size_t i = 0; rc == PG_OK && i < n; i++) {
     rc = parse_entry(json_array_get(arr, i), &j->t[i], d);
     if (rc) {
@@ -86,7 +84,7 @@ static json_t *entry_json(const pg_wallet_transfer *t) {
                    hex_string(t->tx_id, 32), "inputs", ins);
 }
 
-int pg_app_journal_save(const char *path, const pg_app_journal *j, pg_diag *d) {
+int pg_wallet_journal_save(const char *path, const pg_wallet_journal_list *j, pg_diag *d) {
   int rc = PG_OK;
   pg_buf b;
   pg_buf_init(&b, JOURNAL_MAX);
@@ -108,8 +106,82 @@ int pg_app_journal_save(const char *path, const pg_app_journal *j, pg_diag *d) {
   return rc;
 }
 
-void pg_app_journal_remove(pg_app_journal *j, size_t i) {
+void pg_wallet_journal_remove(pg_wallet_journal_list *j, size_t i) {
   if (i >= j->n) return;
   memmove(&j->t[i], &j->t[i + 1], (j->n - i - 1) * sizeof j->t[0]);
   j->n--;
+}
+
+struct pg_wallet_journal {
+  char *path;
+  pg_dirlock *lock; /* on path + ".lock" */
+  pg_wallet_journal_list list;
+};
+
+const char *pg_wallet_journal_path(const pg_wallet_journal *j) { return j->path; }
+
+void pg_wallet_journal_close(pg_wallet_journal *j) {
+  if (!j) return;
+  pg_dirlock_release(j->lock);
+  free(j->path);
+  free(j);
+}
+
+/* Keeps the entries the node still has pending (tracked by w), drops the
+ * rest and writes the file when it changed. */
+static int reconcile(pg_wallet_journal *j, pg_wallet *w, pg_wallet_journal_dropped dropped,
+                     void *ctx, pg_diag *d) {
+  size_t before = j->list.n;
+  for (size_t i = 0; i < j->list.n;) {
+    const pg_wallet_transfer *t = &j->list.t[i];
+    pg_wallet_transfer_state st;
+    int rc = pg_wallet_transfer_check(w, t, &st, d);
+    if (rc == PG_OK && st == PG_TRANSFER_PENDING) rc = pg_wallet_track(w, t, d);
+    if (rc) return rc;
+    if (st == PG_TRANSFER_PENDING) {
+      i++;
+      continue;
+    }
+    if (st != PG_TRANSFER_INCLUDED && dropped) dropped(ctx, t->msg_id, st);
+    pg_wallet_journal_remove(&j->list, i);
+  }
+  return j->list.n != before ? pg_wallet_journal_save(j->path, &j->list, d) : PG_OK;
+}
+
+int pg_wallet_journal_open(const char *path, pg_wallet *w, pg_wallet_journal_dropped dropped,
+                           void *ctx, pg_wallet_journal **out, pg_diag *d) {
+  *out = NULL;
+  size_t n = strlen(path);
+  pg_wallet_journal *j = calloc(1, sizeof *j);
+  char *lock_path = j ? malloc(n + sizeof ".lock") : NULL;
+  if (j) j->path = strdup(path);
+  if (!lock_path || !j->path) {
+    free(lock_path);
+    pg_wallet_journal_close(j);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  memcpy(lock_path, path, n);
+  memcpy(lock_path + n, ".lock", sizeof ".lock");
+  int rc = pg_lock_file_take(lock_path, true, &j->lock, d);
+  free(lock_path);
+  if (rc == PG_OK) rc = pg_wallet_journal_load(j->path, &j->list, d);
+  if (rc == PG_OK) rc = reconcile(j, w, dropped, ctx, d);
+  if (rc) {
+    pg_wallet_journal_close(j);
+    return rc;
+  }
+  *out = j;
+  return PG_OK;
+}
+
+int pg_wallet_journal_add(pg_wallet_journal *j, pg_wallet *w, const uint8_t msg_id[32], pg_diag *d) {
+  if (j->list.n == PG_WALLET_JOURNAL_MAX)
+    return pg_fail(d, PG_ERR_UNAVAILABLE, "%s: journal full (%d pending transfers)", j->path,
+                   PG_WALLET_JOURNAL_MAX);
+  int rc = pg_wallet_pending_transfer(w, msg_id, &j->list.t[j->list.n]);
+  if (rc) return pg_fail(d, rc, "the transfer just sent is not pending in this wallet");
+  j->list.n++;
+  rc = pg_wallet_journal_save(j->path, &j->list, d);
+  if (rc) j->list.n--; /* the file still says what it said */
+  return rc;
 }
