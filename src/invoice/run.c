@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "invoice_internal.h"
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/buf.h"
@@ -70,14 +71,9 @@ static int load_participants(run *r, const uint8_t *data, size_t len, pg_diag *d
       rc = pg_csv_table_fail(&c, 2, PG_ERR_INVALID, "is not producer or consumer", d);
       break;
     }
-    if (r->n == cap) {
-      cap = cap ? cap * 2 : 64;
-      member *nm = realloc(r->m, cap * sizeof *nm);
-      if (!nm) {
-        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-        break;
-      }
-      r->m = nm;
+    if (pg_grow(&r->m, &cap, r->n + 1, sizeof *r->m, 0) != PG_OK) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      break;
     }
     member *m = &r->m[r->n++];
     memset(m, 0, sizeof *m);
@@ -95,12 +91,8 @@ static int load_participants(run *r, const uint8_t *data, size_t len, pg_diag *d
 }
 
 static int push_slot(member *m, const pg_invoice_slot *s, pg_diag *d) {
-  if (m->n == m->cap) {
-    size_t cap = m->cap ? m->cap * 2 : 256;
-    pg_invoice_slot *ns = realloc(m->slots, cap * sizeof *ns);
-    if (!ns) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    m->slots = ns, m->cap = cap;
-  }
+  if (pg_grow(&m->slots, &m->cap, m->n + 1, sizeof *m->slots, 0) != PG_OK)
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   m->slots[m->n++] = *s;
   return PG_OK;
 }
@@ -160,14 +152,9 @@ static int load_transfers(run *r, const uint8_t *data, size_t len, pg_diag *d) {
     const char *from = pg_csv_table_get(&c, 2), *to = pg_csv_table_get(&c, 3);
     member *m = !strcmp(to, "grid") ? find(r, from) : !strcmp(from, "grid") ? find(r, to) : NULL;
     if (!m) continue;
-    if (m->npay == m->paycap) {
-      size_t cap = m->paycap ? m->paycap * 2 : 64;
-      pg_invoice_payment *np = realloc(m->pay, cap * sizeof *np);
-      if (!np) {
-        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-        break;
-      }
-      m->pay = np, m->paycap = cap;
+    if (pg_grow(&m->pay, &m->paycap, m->npay + 1, sizeof *m->pay, 0) != PG_OK) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      break;
     }
     pg_invoice_payment *p = &m->pay[m->npay++];
     memset(p, 0, sizeof *p);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/csv.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/meter/dso.h"
@@ -157,12 +158,8 @@ static int read_row(parser *p, const pg_csv_field *f, size_t k) {
   if (p->f.n == PG_DSO_MAX_ROWS)
     return pg_fail(p->d, PG_ERR_TOO_LARGE, "%s:%ld: more than %u lines", p->name, p->c.line,
                    PG_DSO_MAX_ROWS);
-  if (p->f.n == p->cap) {
-    size_t nc = p->cap ? p->cap * 2 : 256;
-    pg_dso_row *r = realloc(p->f.rows, nc * sizeof *r);
-    if (!r) return pg_fail(p->d, PG_ERR_NOMEM, "%s: out of memory", p->name);
-    p->f.rows = r, p->cap = nc;
-  }
+  if (pg_grow(&p->f.rows, &p->cap, p->f.n + 1, sizeof *p->f.rows, 0) != PG_OK)
+    return pg_fail(p->d, PG_ERR_NOMEM, "%s: out of memory", p->name);
   pg_dso_row *r = &p->f.rows[p->f.n];
   memset(r, 0, sizeof *r);
   r->line = p->c.line;

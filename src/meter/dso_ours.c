@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/csv.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/meter/dso.h"
@@ -17,12 +18,7 @@
 static int push_ours(pg_dso_ours **o, size_t *n, size_t *cap, const char *member, size_t mlen,
                      int64_t slot, int64_t wh) {
   if (mlen > PG_DSO_POINT_MAX) return PG_OK; /* cannot be mapped */
-  if (*n == *cap) {
-    size_t nc = *cap ? *cap * 2 : 1024;
-    pg_dso_ours *x = realloc(*o, nc * sizeof *x);
-    if (!x) return PG_ERR_NOMEM;
-    *o = x, *cap = nc;
-  }
+  if (pg_grow(o, cap, *n + 1, sizeof **o, 0) != PG_OK) return PG_ERR_NOMEM;
   pg_dso_ours *r = &(*o)[(*n)++];
   memset(r->member, 0, sizeof r->member);
   memcpy(r->member, member, mlen);

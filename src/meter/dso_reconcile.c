@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/csv.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/meter/dso.h"
@@ -96,14 +97,9 @@ int pg_dso_map_parse(const void *data, size_t len, const char *name, pg_dso_memb
       rc = pg_fail(d, PG_ERR_INVALID, "%s: %zu fields, the header has %zu", what, k > 3 ? 4 : k, ncol);
       break;
     }
-    if (*n == cap) {
-      size_t nc = cap ? cap * 2 : 16;
-      pg_dso_member *nm = nc > MAP_MAX_MEMBERS ? NULL : realloc(m, nc * sizeof *nm);
-      if (!nm) {
-        rc = pg_fail(d, nc > MAP_MAX_MEMBERS ? PG_ERR_TOO_LARGE : PG_ERR_NOMEM, "%s: too many members", what);
-        break;
-      }
-      m = nm, cap = nc;
+    if ((rc = pg_grow(&m, &cap, *n + 1, sizeof *m, MAP_MAX_MEMBERS)) != PG_OK) {
+      rc = pg_fail(d, rc, "%s: %s", what, rc == PG_ERR_TOO_LARGE ? "too many members" : "out of memory");
+      break;
     }
     rc = member_set(&m[*n], f[0], f[1], ncol == 3 ? f[2] : (pg_csv_field){"", 0}, what, d);
     for (size_t i = 0; !rc && i < *n; i++)

@@ -6,6 +6,7 @@
 
 #include "p2pgrid/base/strhash.h"
 #include "p2pgrid/base/json.h"
+#include "p2pgrid/base/array.h"
 #include "report_model.h"
 
 void rpt_model_free(rpt_model *m) {
@@ -51,15 +52,9 @@ static int load_slots(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d)
   int rc = pg_csv_table_header(&c, slot_cols, 13, d);
   while (rc == PG_OK && (rc = pg_csv_table_next(&c, d)) == 1) {
     rc = PG_OK;
-    if (m->nslots == cap) {
-      size_t ncap = cap ? cap * 2 : 1024;
-      rpt_slot *p = realloc(m->slots, ncap * sizeof *p);
-      if (!p) {
-        rc = oom(d, "slots.csv");
-        break;
-      }
-      m->slots = p;
-      cap = ncap;
+    if (pg_grow(&m->slots, &cap, m->nslots + 1, sizeof *m->slots, 0) != PG_OK) {
+      rc = oom(d, "slots.csv");
+      break;
     }
     rpt_slot *s = &m->slots[m->nslots];
     int64_t *ints[] = {&s->slot, NULL, &s->supply, &s->demand, &s->community, &s->imp,
@@ -98,19 +93,13 @@ static int load_parts(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d)
   while (rc == PG_OK && (rc = pg_csv_table_next(&c, d)) == 1) {
     rc = PG_OK;
     if (m->nparts == PG_SIM_REPORT_MAX_PARTICIPANTS) {
-      rc = pg_fail(d, PG_ERR_TOO_LARGE, "participants.csv:%lu: more than %d participants",
+      rc = pg_fail(d, PG_ERR_TOO_LARGE, "participants.csv:%ld: more than %d participants",
                    c.c.line, PG_SIM_REPORT_MAX_PARTICIPANTS);
       break;
     }
-    if (m->nparts == cap) {
-      size_t ncap = cap ? cap * 2 : 64;
-      rpt_part *p = realloc(m->parts, ncap * sizeof *p);
-      if (!p) {
-        rc = oom(d, "participants.csv");
-        break;
-      }
-      m->parts = p;
-      cap = ncap;
+    if (pg_grow(&m->parts, &cap, m->nparts + 1, sizeof *m->parts, 0) != PG_OK) {
+      rc = oom(d, "participants.csv");
+      break;
     }
     rpt_part *p = &m->parts[m->nparts];
     memset(p, 0, sizeof *p);
@@ -128,10 +117,10 @@ static int load_parts(rpt_model *m, const uint8_t *data, size_t len, pg_diag *d)
     int64_t *ints[] = {&p->energy, &p->community, &p->amount, &p->baseline, &p->savings};
     for (size_t i = 0; i < 5 && rc == PG_OK; i++) rc = pg_csv_table_i64(&c, 4 + i, ints[i], d);
     if (rc == PG_OK && outside < c.nf && !pg_parse_i64(c.f[outside].p, c.f[outside].len, &p->outside))
-      rc = pg_fail(d, PG_ERR_INVALID, "participants.csv:%lu: column 'outside_wh': not an integer",
+      rc = pg_fail(d, PG_ERR_INVALID, "participants.csv:%ld: column 'outside_wh': not an integer",
                    c.c.line);
     if (rc == PG_OK && p->outside < 0)
-      rc = pg_fail(d, PG_ERR_INVALID, "participants.csv:%lu: column 'outside_wh': negative",
+      rc = pg_fail(d, PG_ERR_INVALID, "participants.csv:%ld: column 'outside_wh': negative",
                    c.c.line);
     if (rc != PG_OK) break;
     p->id = strdup(pg_csv_table_get(&c, 0));
@@ -216,13 +205,8 @@ static int bal_find(rpt_model *m, const char *id, size_t *out, pg_diag *d) {
   if (m->nbal == PG_SIM_REPORT_MAX_PARTICIPANTS)
     return pg_fail(d, PG_ERR_TOO_LARGE, "balances.csv: more than %d ids",
                    PG_SIM_REPORT_MAX_PARTICIPANTS);
-  if (m->nbal == m->bal_cap) {
-    size_t ncap = m->bal_cap ? m->bal_cap * 2 : 32;
-    rpt_balance *b = realloc(m->bal, ncap * sizeof *b);
-    if (!b) return oom(d, "balances.csv");
-    m->bal = b;
-    m->bal_cap = ncap;
-  }
+  if (pg_grow(&m->bal, &m->bal_cap, m->nbal + 1, sizeof *m->bal, 0) != PG_OK)
+    return oom(d, "balances.csv");
   rpt_balance *b = &m->bal[m->nbal];
   memset(b, 0, sizeof *b);
   b->id = strdup(id);
