@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "p2pgrid/base/db.h"
+#include "p2pgrid/base/decimal.h"
+#include "p2pgrid/base/log.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/sim/sim.h"
 #include "sim_internal.h"
@@ -286,9 +289,40 @@ int pg_sim_report(const char *dir, pg_diag *d) {
 
 /* ---- the run's temporary directory, moved into place on success ---- */
 
+/* Removes OUT.partial-PID beside out_dir[0..n) for every PID that names no
+ * process any more: the work directory of a run killed with SIGKILL (or a
+ * power cut), which could not clean up after itself. A live PID's (another
+ * run into the same directory) stays, as does anything else. */
+static void remove_stale_work_dirs(const char *out_dir, size_t n) {
+  size_t slash = n;
+  while (slash > 0 && out_dir[slash - 1] != '/') slash--;
+  char parent[1024], prefix[300];
+  if (slash >= sizeof parent || n - slash + 10 >= sizeof prefix) return;
+  snprintf(parent, sizeof parent, "%.*s", slash ? (int)slash : 1, slash ? out_dir : ".");
+  int plen = snprintf(prefix, sizeof prefix, "%.*s.partial-", (int)(n - slash), out_dir + slash);
+  DIR *dh = opendir(parent);
+  if (!dh) return;
+  struct dirent *e;
+  while ((e = readdir(dh)) != NULL) {
+    uint64_t pid;
+    const char *tail = e->d_name + plen;
+    if (strncmp(e->d_name, prefix, (size_t)plen) != 0 ||
+        !pg_parse_u64(tail, strlen(tail), 10, &pid) || pid == 0 || pid > INT32_MAX ||
+        (pid_t)pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+      continue;
+    char path[1400];
+    snprintf(path, sizeof path, "%s%s%s", parent, slash ? "" : "/", e->d_name);
+    pg_remove_tree(path);
+    pg_log_warn("sim", "removed %s, the work directory of a run that was killed (process %" PRIu64
+                " is gone)", path, pid);
+  }
+  closedir(dh);
+}
+
 int pg_sim_work_dir(const char *out_dir, char *work, size_t cap, pg_diag *d) {
   size_t n = strlen(out_dir);
   while (n > 1 && out_dir[n - 1] == '/') n--;
+  remove_stale_work_dirs(out_dir, n);
   struct stat st;
   if (stat(out_dir, &st) == 0 && !S_ISDIR(st.st_mode))
     return pg_fail(d, PG_ERR_IO, "%s: exists and is not a directory", out_dir);

@@ -42,8 +42,22 @@ for sig in INT TERM; do
   echo "ok: SIG$sig -> $rc, $(grep interrupted err.txt)"
 done
 
+# a run killed with SIGKILL cannot clean up: the next run into the same
+# directory removes its work directory (its process is gone), and leaves the
+# one of a run still going (here: this shell's own pid)
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+mkdir -p "out/run.partial-$dead/sub" "out/run.partial-$$" out/run.partial-x
+echo half >"out/run.partial-$dead/sub/slots.csv"
 # a finished run replaces the earlier output
-"$bin" sim "$demo" --market-only -q --set scenario.duration=2d -o out/run || fail "the last run failed"
+"$bin" sim "$demo" --market-only -q --set scenario.duration=2d -o out/run 2>err.txt || fail "the last run failed"
+[ ! -e "out/run.partial-$dead" ] || fail "the work directory of a killed run (pid $dead) is still there"
+grep -q "run.partial-$dead" err.txt || fail "the removal of run.partial-$dead was not said: $(cat err.txt)"
+[ -d "out/run.partial-$$" ] || fail "the work directory of a live process ($$) was removed"
+[ -d out/run.partial-x ] || fail "a directory not named by a pid was removed"
+echo "ok: a killed run's work directory removed: $(grep -m1 partial err.txt)"
+rmdir "out/run.partial-$$" out/run.partial-x
 grep -q '"slots": 192' out/run/summary.json || fail "the last run's summary.json is not in place"
 [ -z "$(ls -A out | grep -v '^run$')" ] || fail "a finished run left $(ls -A out) beside the output"
 echo "ok: a finished run replaces the output"
