@@ -307,8 +307,7 @@ int pg_audit_dir_client(const char *dir, pg_client **out, pg_diag *d) {
   c->base.ops = &dir_ops;
   int rc = PG_OK;
   if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-    rc = pg_fail(d, PG_ERR_DB, "cannot open %s read-only: %s", path,
-                 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+    rc = pg_db_fail(c->db, d, "cannot open %s read-only", path);
   if (!rc) sqlite3_busy_timeout(c->db, 5000);
   if (!rc && sqlite3_exec(c->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK)
     rc = pg_db_fail(c->db, d, "node data dir: query_only");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "p2pgrid/base/db.h"
 #include "grid_internal.h"
 
 #define EXPORT_FORMAT "p2pgrid-audit-export/1"
@@ -39,8 +40,7 @@ static int open_role_db(const char *dir, const char *role, sqlite3 **db, pg_diag
   }
   snprintf(path, sizeof path, "%s/%s", dir, file);
   if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-    int rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", path,
-                     *db ? sqlite3_errmsg(*db) : "out of memory");
+    int rc = pg_db_fail(*db, d, "cannot open %s", path);
     pg_grid_db_close(*db);
     *db = NULL;
     return rc;
@@ -227,7 +227,7 @@ int pg_gridop_audit_export(const char *data_dir, uint64_t now_ms, json_t **out, 
   rc = pg_db_exec(db, "BEGIN", d);
   if (!rc) rc = export_db(db, now_ms, out, d);
   if (pg_db_exec(db, "COMMIT", NULL) != PG_OK && !rc)
-    rc = pg_fail(d, PG_ERR_DB, "audit export: cannot end the read: %s", sqlite3_errmsg(db));
+    rc = pg_db_fail(db, d, "audit export: cannot end the read");
   pg_grid_db_close(db);
   return rc;
 }

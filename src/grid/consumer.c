@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/bech32.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/log.h"
@@ -97,7 +98,7 @@ static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
     sqlite3_bind_int64(st, 2, wh);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "usages write: %s", sqlite3_errmsg(e->db));
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "usages write");
     pg_stmt_put(st);
   }
   return pg_entity_slot_done(e, k, rc, d);
@@ -188,7 +189,7 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
   sqlite3_bind_text(st, 5, r->payment_address, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 6, r->reference, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 7, (sqlite3_int64)pg_entity_now(e));
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests write: %s", sqlite3_errmsg(e->db));
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "requests write");
   pg_stmt_put(st);
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: payment request %s repeated; ignored", e->id, r->request_id);
@@ -227,7 +228,7 @@ static int return_cursor(pg_consumer *c, pg_mam_cursor *at, char key[PG_MAM_HASH
     else if (strcmp(k, "return_side_key") == 0) snprintf(key, PG_MAM_HASH_TRYTES + 1, "%s", v ? v : "");
     else *rstate = sqlite3_column_int64(st, 1);
   }
-  if (s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "kv read: %s", sqlite3_errmsg(e->db));
+  if (s != SQLITE_DONE) rc = pg_db_fail(e->db, d, "kv read");
   pg_stmt_put(st);
   return rc;
 }
@@ -338,7 +339,7 @@ static int set_req(sqlite3 *db, const char *id, int state, const char *msg_id, c
   if (error) sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
   else sqlite3_bind_null(st, 4);
   sqlite3_bind_int64(st, 5, now);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests write: %s", sqlite3_errmsg(db));
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "requests write");
   pg_stmt_put(st);
   return rc;
 }
@@ -362,7 +363,7 @@ static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
     r->state = sqlite3_column_int(st, 4);
     snprintf(r->msg_id, sizeof r->msg_id, "%s", (const char *)sqlite3_column_text(st, 5));
   }
-  if (!rc && srow != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "requests read: %s", sqlite3_errmsg(db));
+  if (!rc && srow != SQLITE_DONE) rc = pg_db_fail(db, d, "requests read");
   pg_stmt_put(st);
   if (rc) {
     free(v);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 
 const char pg_enrolment_schema[] =
@@ -42,7 +43,7 @@ int pg_enrolment_get(sqlite3 *db, const char *id, pg_enrol_row *out, bool *found
     row_from_stmt(st, out);
     *found = true;
   } else if (s != SQLITE_DONE) {
-    rc = pg_fail(d, PG_ERR_DB, "enrolment read: %s", sqlite3_errmsg(db));
+    rc = pg_db_fail(db, d, "enrolment read");
   }
   sqlite3_finalize(st);
   return rc;
@@ -74,7 +75,7 @@ int pg_enrolment_put(sqlite3 *db, const pg_member *m, const uint8_t *cert, size_
     sqlite3_bind_null(st, 6);
   sqlite3_bind_int64(st, 7, now_ms);
   if (sqlite3_step(st) != SQLITE_DONE)
-    rc = pg_fail(d, PG_ERR_DB, "enrolment write: %s", sqlite3_errmsg(db));
+    rc = pg_db_fail(db, d, "enrolment write");
   sqlite3_finalize(st);
   return rc;
 }
@@ -93,7 +94,7 @@ int pg_enrolment_update(sqlite3 *db, const char *id, const char *sql_set, int64_
   else
     sqlite3_bind_null(st, 3);
   if (sqlite3_step(st) != SQLITE_DONE)
-    rc = pg_fail(d, PG_ERR_DB, "enrolment write: %s", sqlite3_errmsg(db));
+    rc = pg_db_fail(db, d, "enrolment write");
   sqlite3_finalize(st);
   return rc;
 }
@@ -125,7 +126,7 @@ int pg_enrolment_json(sqlite3 *db, const char *only_id, json_t **out, pg_diag *d
     }
   }
   if (!arr) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  else if (s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "enrolment read: %s", sqlite3_errmsg(db));
+  else if (s != SQLITE_DONE) rc = pg_db_fail(db, d, "enrolment read");
   sqlite3_finalize(st);
   if (rc) json_decref(arr);
   else *out = arr;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/db.h"
 #include "grid_internal.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/base/metrics.h"
@@ -240,7 +241,7 @@ static int gauge_rows(pg_grid_metrics *m, int f, sqlite3 *db, const char *sql, i
     if (a >= 0 && (size_t)a < na && b >= 0 && (size_t)b < nb) counts[a * nb + b] =
         sqlite3_column_int64(st, 2);
   }
-  if (s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "metrics: %s", sqlite3_errmsg(db));
+  if (s != SQLITE_DONE) rc = pg_db_fail(db, d, "metrics");
   pg_stmt_put(st);
   for (size_t i = 0; !rc && i < na * nb; i++) pg_metric_set(m->f[f], i, counts[i]);
   return rc;

@@ -1029,7 +1029,7 @@ static int scan_outputs(pg_gridop *g, pg_diag *d) {
     int s = sqlite3_step(st);
     known = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     pg_stmt_put(st);
-    if (known < 0) rc = pg_fail(d, PG_ERR_DB, "incoming read: %s", sqlite3_errmsg(e->db));
+    if (known < 0) rc = pg_db_fail(e->db, d, "incoming read");
     if (rc || known) continue;
     pg_output_info oi;
     if (pg_client_output(e->client, ids[i], &oi, &cd) != PG_OK) continue;
@@ -1050,7 +1050,7 @@ static int scan_outputs(pg_gridop *g, pg_diag *d) {
         is_bill = true;
         snprintf(b.request_id, sizeof b.request_id, "%s", (const char *)sqlite3_column_text(st, 0));
       } else if (s != SQLITE_DONE) {
-        rc = pg_fail(d, PG_ERR_DB, "bills read: %s", sqlite3_errmsg(e->db));
+        rc = pg_db_fail(e->db, d, "bills read");
       }
       pg_stmt_put(st);
       if (rc) break;
@@ -1086,7 +1086,7 @@ static int load_open_bills(pg_gridop *g, open_bill *v, size_t *n, pg_diag *d) {
     snprintf(b->request_id, sizeof b->request_id, "%s", (const char *)sqlite3_column_text(st, 1));
     snprintf(b->reference, sizeof b->reference, "%s", (const char *)sqlite3_column_text(st, 2));
   }
-  if (s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "bills read: %s", sqlite3_errmsg(e->db));
+  if (s != SQLITE_DONE) rc = pg_db_fail(e->db, d, "bills read");
   pg_stmt_put(st);
   if (!rc) g->bill_cursor = *n == MATCH_BATCH ? v[*n - 1].rowid : 0;
   return rc;
@@ -1126,7 +1126,7 @@ static int batch_ref(sqlite3 *db, int64_t id, char ref[PG_GRID_MAX_REFERENCE + 1
   else if (s == SQLITE_DONE)
     snprintf(ref, PG_GRID_MAX_REFERENCE + 1, "%s%lld", PAYOUT_PREFIX, (long long)id);
   else
-    rc = pg_fail(d, PG_ERR_DB, "batch_refs read: %s", sqlite3_errmsg(db));
+    rc = pg_db_fail(db, d, "batch_refs read");
   pg_stmt_put(st);
   return rc;
 }
@@ -1176,7 +1176,7 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
     rc = pg_fail(d, PG_ERR_STATE, "payout %lld: more than %d addresses", (long long)id,
                  PG_WALLET_MAX_OUTPUTS);
   else if (!rc && srow != SQLITE_DONE)
-    rc = pg_fail(d, PG_ERR_DB, "payouts read: %s", sqlite3_errmsg(e->db));
+    rc = pg_db_fail(e->db, d, "payouts read");
   pg_stmt_put(st);
   if (rc || n == 0) return rc;
   uint8_t mid[32];
@@ -1325,7 +1325,7 @@ static int choose_payouts(pg_gridop *g, due_payout *v, size_t *n, pg_diag *d) {
       v[(*n)++] = p, budget -= p.amount;
   }
   if (!rc && s != SQLITE_ROW && s != SQLITE_DONE)
-    rc = pg_fail(d, PG_ERR_DB, "payouts read: %s", sqlite3_errmsg(e->db));
+    rc = pg_db_fail(e->db, d, "payouts read");
   pg_stmt_put(st);
   if (!rc && short_of_float)
     pg_entity_problem(e, "payouts_waiting_for_float",
@@ -1447,7 +1447,7 @@ static int payouts(pg_gridop *g, pg_diag *d) {
     n++;
   }
   if (srow != SQLITE_ROW && srow != SQLITE_DONE)
-    rc = pg_fail(d, PG_ERR_DB, "batches read: %s", sqlite3_errmsg(e->db));
+    rc = pg_db_fail(e->db, d, "batches read");
   pg_stmt_put(st);
   bool unsent = false;
   for (size_t i = 0; i < n && !rc; i++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/db.h"
 #include "grid_internal.h"
 #include "p2pgrid/base/bech32.h"
 #include "p2pgrid/base/hex.h"
@@ -113,7 +114,7 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
   sqlite3_bind_int64(st, 3, o->output_wh);
   sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 5, (sqlite3_int64)pg_entity_now(e));
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "readings write");
   pg_stmt_put(st);
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first reading stands", e->id,
@@ -136,7 +137,7 @@ static int64_t scalar(sqlite3 *db, const char *sql, int64_t a, int *rc, pg_diag 
   if (s == SQLITE_ROW)
     v = sqlite3_column_int64(st, 0);
   else if (s != SQLITE_DONE)
-    *rc = pg_fail(d, PG_ERR_DB, "database: %s", sqlite3_errmsg(db));
+    *rc = pg_db_fail(db, d, "database");
   pg_stmt_put(st);
   return v;
 }
@@ -179,7 +180,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
       late = sqlite3_column_int64(st, 1);
       n = sqlite3_column_int64(st, 2);
     } else {
-      rc = pg_fail(d, PG_ERR_DB, "readings read: %s", sqlite3_errmsg(e->db));
+      rc = pg_db_fail(e->db, d, "readings read");
     }
     pg_stmt_put(st);
   }
@@ -204,7 +205,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
                         &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "readings write");
     pg_stmt_put(st);
   }
   if (!rc)
@@ -219,7 +220,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
       sqlite3_bind_int64(st, 5, (sqlite3_int64)p->o.ask_per_kwh);
     else
       sqlite3_bind_null(st, 5);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "outputs write: %s", sqlite3_errmsg(e->db));
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "outputs write");
     pg_stmt_put(st);
   }
   return pg_entity_slot_done(e, k, rc, d);
@@ -271,7 +272,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     int srow = sqlite3_step(st);
     pg_stmt_put(st);
     if (srow != SQLITE_ROW && srow != SQLITE_DONE) {
-      rc = pg_fail(d, PG_ERR_DB, "received read: %s", sqlite3_errmsg(e->db));
+      rc = pg_db_fail(e->db, d, "received read");
       break;
     }
     if (srow == SQLITE_ROW) continue; /* known */
@@ -289,7 +290,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)oi.amount);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "received write: %s", sqlite3_errmsg(e->db));
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "received write");
     pg_stmt_put(st);
     if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_PAYMENT_RECEIVED);
     if (!rc) pg_log_info(e->role, "%s: received %llu", e->id, (unsigned long long)oi.amount);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 
 const char pg_quarantine_schema[] =
@@ -108,7 +109,7 @@ int pg_quarantine_json(sqlite3 *db, bool all, json_t **out, pg_diag *d) {
     }
   }
   if (!arr) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  else if (s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "quarantine read: %s", sqlite3_errmsg(db));
+  else if (s != SQLITE_DONE) rc = pg_db_fail(db, d, "quarantine read");
   sqlite3_finalize(st);
   if (rc) json_decref(arr);
   else *out = arr;

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "p2pgrid/base/db.h"
 #include "grid_internal.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/grid/record.h"
@@ -99,7 +100,7 @@ static int history_put(sqlite3 *db, const char *table, const hist_val *v, size_t
                        : sqlite3_column_int64(st, (int)i + 1) == v[i].i;
     }
   } else if (s != SQLITE_DONE) {
-    rc = pg_fail(d, PG_ERR_DB, "%s read: %s", table, sqlite3_errmsg(db));
+    rc = pg_db_fail(db, d, "%s read", table);
   }
   sqlite3_finalize(st);
   if (rc || same || (last < 0 && !first)) return rc;
@@ -183,7 +184,7 @@ static int member_side_key(sqlite3 *db, const char *id, char sk[PG_MAM_HASH_TRYT
     snprintf(sk, PG_MAM_HASH_TRYTES + 1, "%s", (const char *)sqlite3_column_text(st, 0));
     *found = sk[0] != '\0';
   } else if (s != SQLITE_DONE) {
-    rc = pg_fail(d, PG_ERR_DB, "registrations read: %s", sqlite3_errmsg(db));
+    rc = pg_db_fail(db, d, "registrations read");
   }
   sqlite3_finalize(st);
   return rc ? rc : *found ? pg_record_member_channel(db, id, d) : PG_OK;
@@ -222,7 +223,7 @@ static int line_readings(sqlite3 *db, uint64_t k, const char *id, pg_record_plai
     else
       p->n_readings++;
   }
-  if (!rc && s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings read: %s", sqlite3_errmsg(db));
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(db, d, "readings read");
   sqlite3_finalize(st);
   if (!rc) pg_record_plain_sort(p);
   return rc;

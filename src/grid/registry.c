@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/db.h"
 #include "grid_internal.h"
 #include "p2pgrid/base/log.h"
 
@@ -258,7 +259,7 @@ static int current(put_ctx *c, pg_diag *d) {
               strcmp((const char *)sqlite3_column_text(st, 1), c->reg.channel.root) == 0 &&
               strcmp((const char *)sqlite3_column_text(st, 2), c->reg.channel.side_key) == 0;
   } else if (s != SQLITE_DONE) {
-    rc = pg_fail(d, PG_ERR_DB, "registrations read: %s", sqlite3_errmsg(c->r->db));
+    rc = pg_db_fail(c->r->db, d, "registrations read");
   }
   pg_stmt_put(st);
   return rc;
@@ -283,7 +284,7 @@ static int write_registration(put_ctx *c, pg_diag *d) {
   sqlite3_bind_text(st, 5, c->reg.channel.side_key, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_clock_now(c->r->clock));
   if (sqlite3_step(st) != SQLITE_DONE)
-    rc = pg_fail(d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(c->r->db));
+    rc = pg_db_fail(c->r->db, d, "registration write");
   pg_stmt_put(st);
   return rc;
 }
@@ -388,7 +389,7 @@ static int do_delete(pg_registry *r, const pg_httpd_peer *peer, const char *id, 
   if (!rc) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-      rc = pg_fail(&d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(r->db));
+      rc = pg_db_fail(r->db, &d, "registration write");
     pg_stmt_put(st);
   }
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
@@ -444,7 +445,7 @@ static int set_reg(sqlite3 *db, const char *id, int state, const pg_mam_cursor *
   else
     sqlite3_bind_null(st, 5);
   sqlite3_bind_int64(st, 6, (sqlite3_int64)at->leaf);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "registration write: %s", sqlite3_errmsg(db));
+  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "registration write");
   pg_stmt_put(st);
   return rc;
 }
@@ -689,7 +690,7 @@ int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
     r->at.leaf = (uint32_t)sqlite3_column_int64(st, 6);
     snprintf(r->root, sizeof r->root, "%s", (const char *)sqlite3_column_text(st, 7));
   }
-  if (!rc && s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "registrations read: %s", sqlite3_errmsg(e->db));
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(e->db, d, "registrations read");
   pg_stmt_put(st);
   reg_batch *b = rc || n == 0 ? NULL : calloc(n, sizeof *b);
   if (!rc && n && !b) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "grid_internal.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 
 struct pg_source {
@@ -61,7 +62,7 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
     sqlite3_bind_int64(st, 2, wh);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)m.u.output.start_time);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)m.u.output.end_time);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "readings write: %s", sqlite3_errmsg(e->db));
+    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "readings write");
     pg_stmt_put(st);
   }
   return pg_entity_slot_done(e, k, rc, d);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/db.h"
 #include "grid_internal.h"
 
 #define NBUCKET 65536 /* a simulation: ~1,200 connections x ~20 statements */
@@ -171,7 +172,7 @@ static int run_one(sqlite3 *db, const char *sql, const char *what, pg_diag *d) {
   int rc = pg_stmt_get(db, sql, &st, d);
   if (rc) return rc;
   if (sqlite3_step(st) != SQLITE_DONE)
-    rc = pg_fail(d, PG_ERR_DB, "database: %s: %s", what, sqlite3_errmsg(db));
+    rc = pg_db_fail(db, d, "database: %s", what);
   pg_stmt_put(st);
   return rc;
 }
@@ -179,7 +180,7 @@ static int run_one(sqlite3 *db, const char *sql, const char *what, pg_diag *d) {
 int pg_stmt_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d) {
   int rc = sqlite3_step(st) == SQLITE_DONE
                ? PG_OK
-               : pg_fail(d, PG_ERR_DB, "%s: %s", what, sqlite3_errmsg(db));
+               : pg_db_fail(db, d, "%s", what);
   pg_stmt_put(st);
   return rc;
 }

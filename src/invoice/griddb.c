@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "invoice_internal.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/buf.h"
 #include "p2pgrid/base/csv.h"
 
@@ -16,7 +17,7 @@
 static int rows_csv(sqlite3 *db, const char *sql, pg_buf *out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-    return pg_fail(d, PG_ERR_DB, "grid database: %s", sqlite3_errmsg(db));
+    return pg_db_fail(db, d, "grid database");
   int s, n = sqlite3_column_count(st);
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
     for (int i = 0; i < n; i++) {
@@ -27,7 +28,7 @@ static int rows_csv(sqlite3 *db, const char *sql, pg_buf *out, pg_diag *d) {
     pg_buf_put_u8(out, '\n');
   }
   int rc = s == SQLITE_DONE ? pg_buf_status(out)
-                            : pg_fail(d, PG_ERR_DB, "grid database: %s", sqlite3_errmsg(db));
+                            : pg_db_fail(db, d, "grid database");
   sqlite3_finalize(st);
   return rc;
 }
@@ -78,7 +79,7 @@ int pg_invoice_load_grid_db(const pg_invoice_opts *o, const char *path, pg_invoi
   /* one read transaction: the three views agree */
   int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK
                ? PG_OK
-               : pg_fail(d, PG_ERR_DB, "%s: %s", path, sqlite3_errmsg(db));
+               : pg_db_fail(db, d, "%s", path);
   if (!rc) rc = rows_csv(db, sql_parts, &f[0], d);
   if (!rc) rc = rows_csv(db, sql_members, &f[1], d);
   if (!rc) rc = rows_csv(db, sql_transfers, &f[2], d);

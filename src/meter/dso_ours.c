@@ -36,7 +36,7 @@ int pg_dso_ours_from_grid(const char *path, pg_dso_ours **o, size_t *n, uint64_t
   size_t cap = 0;
   int rc = PG_OK, s;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-    rc = pg_fail(d, PG_ERR_DB, "cannot open %.200s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+    rc = pg_db_fail(db, d, "cannot open %.200s", path);
     goto out;
   }
   sqlite3_busy_timeout(db, 5000);
@@ -54,7 +54,7 @@ int pg_dso_ours_from_grid(const char *path, pg_dso_ours **o, size_t *n, uint64_t
       break;
     }
   }
-  if (!rc && s != SQLITE_DONE) rc = pg_fail(d, PG_ERR_DB, "%.200s: readings: %s", path, sqlite3_errmsg(db));
+  if (!rc && s != SQLITE_DONE) rc = pg_db_fail(db, d, "%.200s: readings", path);
 out:
   sqlite3_finalize(st);
   if (db) sqlite3_close(db);

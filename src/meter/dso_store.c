@@ -31,7 +31,7 @@ int pg_dso_db_open(const char *path, bool create, sqlite3 **out, pg_diag *d) {
   sqlite3 *db = NULL;
   int rc = PG_OK;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-    rc = pg_fail(d, PG_ERR_DB, "cannot open %.200s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    rc = pg_db_fail(db, d, "cannot open %.200s", path);
   if (!rc) sqlite3_busy_timeout(db, 5000);
   int64_t has = 0;
   if (!rc)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 #include "store.h"
 
@@ -85,8 +86,7 @@ int pg_tg_ckpt_start(pg_tg_store *s, unsigned pages, pg_diag *d) {
   s->ckpt_pages = pages ? pages : PG_TG_CKPT_PAGES;
   if (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                       pg_tg_walbuf_vfs()) != SQLITE_OK)
-    return pg_fail(d, PG_ERR_DB, "%s: cannot open the checkpoint connection: %s", s->path,
-                   s->ckpt_db ? sqlite3_errmsg(s->ckpt_db) : "out of memory");
+    return pg_db_fail(s->ckpt_db, d, "%s: cannot open the checkpoint connection", s->path);
   pthread_mutex_init(&s->ckpt_mu, NULL);
   pthread_cond_init(&s->ckpt_cv, NULL);
   s->ckpt_sync = true;

@@ -74,8 +74,7 @@ static const char *const SQL[ST_COUNT] = {
 };
 
 int pg_tg_db_fail(pg_tg_store *s, pg_diag *d, const char *what) {
-  return pg_fail(d, PG_ERR_DB, "tangle db: %s: %s", what,
-                 s->db ? sqlite3_errmsg(s->db) : "no database");
+  return pg_db_fail(s->db, d, "tangle db: %s", what);
 }
 
 sqlite3_stmt *pg_tg_stmt(pg_tg_store *s, int which) {
@@ -183,8 +182,7 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, unsig
 
   if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       pg_tg_walbuf_vfs()) != SQLITE_OK) {
-    rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", s->path,
-                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    rc = pg_db_fail(s->db, d, "cannot open %s", s->path);
     goto fail;
   }
   if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK) {
