@@ -6,6 +6,7 @@
 #include "chan_internal.h"
 #include "grid_internal.h"
 #include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/hex.h"
 
@@ -222,14 +223,9 @@ int pg_chan_unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
   size_t cap = 0;
   int s;
   while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      size_t nc = cap ? cap * 2 : 8;
-      out_row *nv = realloc(v, nc * sizeof *nv);
-      if (!nv) {
-        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-        break;
-      }
-      v = nv, cap = nc;
+    if (pg_grow(&v, &cap, *n + 1, sizeof *v, 0)) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      break;
     }
     out_row *r = &v[*n];
     memset(r, 0, sizeof *r);
@@ -352,11 +348,7 @@ int pg_chan_skip_published(sqlite3 *db, pg_client *c, size_t *skipped, pg_diag *
   int rc = pg_stmt_get(db, "SELECT name FROM channels ORDER BY name", &st, d);
   if (rc) return rc;
   while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-    if (n == cap) {
-      char (*nv)[128] = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *nv);
-      if (!nv) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-      else names = nv;
-    }
+    if (pg_grow(&names, &cap, n + 1, sizeof *names, 0)) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
     if (!rc) snprintf(names[n++], sizeof names[0], "%s", (const char *)sqlite3_column_text(st, 0));
   }
   pg_stmt_put(st);

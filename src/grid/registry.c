@@ -7,6 +7,7 @@
 
 #include "p2pgrid/base/db.h"
 #include "grid_internal.h"
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/log.h"
 
 const char pg_registry_schema[] =
@@ -670,15 +671,9 @@ int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
   pg_reg_row *rows = NULL;
   int s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    if (n == cap) {
-      size_t nc = cap ? cap * 2 : 16;
-      pg_reg_row *nr = realloc(rows, nc * sizeof *nr);
-      if (!nr) {
-        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-        break;
-      }
-      rows = nr;
-      cap = nc;
+    if (pg_grow(&rows, &cap, n + 1, sizeof *rows, 0)) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      break;
     }
     pg_reg_row *r = &rows[n++];
     snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/grid/grid.h"
 
@@ -27,15 +28,9 @@ static void collect(void *ctx, const char *origin, int line, const char *section
   if (c->oom || strcmp(section, c->section) != 0) return;
   for (size_t i = 0; i < c->n; i++)
     if (strcmp(c->keys[i], key) == 0) return; /* set twice: one member */
-  if (c->n == c->cap) {
-    size_t ncap = c->cap ? c->cap * 2 : 16;
-    char **k = realloc(c->keys, ncap * sizeof *k);
-    if (!k) {
-      c->oom = true;
-      return;
-    }
-    c->keys = k;
-    c->cap = ncap;
+  if (pg_grow(&c->keys, &c->cap, c->n + 1, sizeof *c->keys, 0)) {
+    c->oom = true;
+    return;
   }
   if (!(c->keys[c->n] = strdup(key))) c->oom = true;
   else c->n++;

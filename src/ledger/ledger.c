@@ -9,6 +9,7 @@
 
 #include "p2pgrid/crypto/ed25519.h"
 #include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 
@@ -579,15 +580,9 @@ static int collect_ids(sqlite3 *db, const char *sql, uint32_t index, uint8_t (**
   int rc = PG_OK, step;
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
     if (sqlite3_column_bytes(st, 0) != PG_OUTPUT_ID_LEN) continue;
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      void *p = realloc(*out, ncap * PG_OUTPUT_ID_LEN);
-      if (!p) {
-        rc = PG_ERR_NOMEM;
-        break;
-      }
-      *out = p;
-      cap = ncap;
+    if (pg_grow(out, &cap, *n + 1, sizeof **out, 0)) {
+      rc = PG_ERR_NOMEM;
+      break;
     }
     memcpy((*out)[(*n)++], sqlite3_column_blob(st, 0), PG_OUTPUT_ID_LEN);
   }
@@ -748,14 +743,7 @@ static int digest_one(sqlite3_stmt *const *st, uint32_t index, const uint8_t *pr
 }
 
 static int digest_grow(pg_ledger *l, size_t want) {
-  if (want <= l->capdigests) return PG_OK;
-  size_t cap = l->capdigests ? l->capdigests : 64;
-  while (cap < want) cap *= 2;
-  void *p = realloc(l->digests, cap * 32);
-  if (!p) return PG_ERR_NOMEM;
-  l->digests = p;
-  l->capdigests = cap;
-  return PG_OK;
+  return pg_grow(&l->digests, &l->capdigests, want, sizeof *l->digests, 0) ? PG_ERR_NOMEM : PG_OK;
 }
 
 int pg_ledger_digest(pg_ledger *l, uint32_t index, uint8_t out[32]) {

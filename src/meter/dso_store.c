@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/meter/dso.h"
@@ -297,16 +298,11 @@ void pg_dso_series_free(pg_dso_series *s) {
 }
 
 static int series_push(pg_dso_series *s, size_t *cap, int64_t t, int64_t wh) {
-  if (s->n == *cap) {
-    size_t nc = *cap ? *cap * 2 : 1024;
-    int64_t *a = realloc(s->start_ms, nc * sizeof *a);
-    if (!a) return PG_ERR_NOMEM;
-    s->start_ms = a;
-    int64_t *b = realloc(s->wh, nc * sizeof *b);
-    if (!b) return PG_ERR_NOMEM;
-    s->wh = b;
-    *cap = nc;
-  }
+  /* two arrays, one capacity: each grows from the same *cap to the same size */
+  size_t cap_wh = *cap;
+  if (pg_grow(&s->wh, &cap_wh, s->n + 1, sizeof *s->wh, 0) ||
+      pg_grow(&s->start_ms, cap, s->n + 1, sizeof *s->start_ms, 0))
+    return PG_ERR_NOMEM;
   s->start_ms[s->n] = t;
   s->wh[s->n++] = wh;
   return PG_OK;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/crypto/pow.h"
 #include "tangle_internal.h"
@@ -236,37 +237,19 @@ typedef struct id_list {
 } id_list;
 
 static int id_list_push(id_list *l, const uint8_t id[PG_ID_LEN]) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    void *p = realloc(l->ids, cap * PG_ID_LEN);
-    if (!p) return PG_ERR_NOMEM;
-    l->ids = p;
-    l->cap = cap;
-  }
+  if (pg_grow(&l->ids, &l->cap, l->n + 1, sizeof *l->ids, 0)) return PG_ERR_NOMEM;
   memcpy(l->ids[l->n++], id, PG_ID_LEN);
   return PG_OK;
 }
 
 static int event_push(pg_tangle *t, const pg_tg_event *e) {
-  if (t->nev == t->capev) {
-    size_t cap = t->capev ? t->capev * 2 : 16;
-    void *p = realloc(t->ev, cap * sizeof *t->ev);
-    if (!p) return PG_ERR_NOMEM;
-    t->ev = p;
-    t->capev = cap;
-  }
+  if (pg_grow(&t->ev, &t->capev, t->nev + 1, sizeof *t->ev, 0)) return PG_ERR_NOMEM;
   t->ev[t->nev++] = *e;
   return PG_OK;
 }
 
 int pg_tg_note_push(pg_tangle *t, const pg_tg_note *n) {
-  if (t->nnotes == t->capnotes) {
-    size_t cap = t->capnotes ? t->capnotes * 2 : 16;
-    void *p = realloc(t->notes, cap * sizeof *t->notes);
-    if (!p) return PG_ERR_NOMEM;
-    t->notes = p;
-    t->capnotes = cap;
-  }
+  if (pg_grow(&t->notes, &t->capnotes, t->nnotes + 1, sizeof *t->notes, 0)) return PG_ERR_NOMEM;
   t->notes[t->nnotes++] = *n;
   return PG_OK;
 }

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/log.h"
 #include "tangle_internal.h"
 
@@ -168,13 +169,8 @@ static int push_frame(pg_tangle *t, frame_stack *s, const uint8_t id[PG_ID_LEN],
                 PG_TG_MRSI_VISIT_CAP);
     return 1;
   }
-  if (s->n == s->cap) {
-    size_t nc = s->cap ? s->cap * 2 : 16;
-    frame *p = realloc(s->f, nc * sizeof *p);
-    if (!p) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    s->f = p;
-    s->cap = nc;
-  }
+  if (pg_grow(&s->f, &s->cap, s->n + 1, sizeof *s->f, 0))
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   frame *f = &s->f[s->n++];
   memcpy(f->id, copy, PG_ID_LEN);
   f->next = 0;
@@ -305,15 +301,9 @@ static void tip_remove(pg_tangle *t, size_t i) { t->tips[i] = t->tips[--t->ntips
 
 static void tip_add(pg_tangle *t, const uint8_t id[PG_ID_LEN], uint32_t o, uint32_t y, uint64_t now) {
   if (tip_find(t, id) >= 0) return;
-  if (t->ntips == t->captips) {
-    size_t cap = t->captips ? t->captips * 2 : 64;
-    pg_tg_tip *p = realloc(t->tips, cap * sizeof *p);
-    if (!p) {
-      pg_log_error(PG_TG_LOG, "out of memory growing the tip set");
-      return;
-    }
-    t->tips = p;
-    t->captips = cap;
+  if (pg_grow(&t->tips, &t->captips, t->ntips + 1, sizeof *t->tips, 0)) {
+    pg_log_error(PG_TG_LOG, "out of memory growing the tip set");
+    return;
   }
   pg_tg_tip *tp = &t->tips[t->ntips++];
   memcpy(tp->id, id, PG_ID_LEN);
@@ -381,15 +371,9 @@ int pg_tg_tips_rebuild(pg_tangle *t, pg_diag *d) {
     return pg_tg_db_fail(&t->store, d, "listing tips");
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
     if (sqlite3_column_bytes(st, 0) != PG_ID_LEN) continue;
-    if (n == cap) {
-      size_t nc = cap ? cap * 2 : 64;
-      void *p = realloc(ids, nc * PG_ID_LEN);
-      if (!p) {
-        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-        goto out;
-      }
-      ids = p;
-      cap = nc;
+    if (pg_grow(&ids, &cap, n + 1, sizeof *ids, 0)) {
+      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+      goto out;
     }
     memcpy(ids[n++], sqlite3_column_blob(st, 0), PG_ID_LEN);
   }

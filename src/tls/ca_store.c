@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/hex.h"
 #include "tls_internal.h"
 
@@ -23,13 +24,8 @@ static int64_t now_ns(void) {
 }
 
 static int entry_add(pg_ca *ca, const pg_member *m, int64_t issued_ns, pg_diag *d) {
-  if (ca->n == ca->cap) {
-    size_t cap = ca->cap ? ca->cap * 2 : 16;
-    ca_entry *v = realloc(ca->v, cap * sizeof *v);
-    if (!v) return pg_fail(d, PG_ERR_NOMEM, "CA: out of memory");
-    ca->v = v;
-    ca->cap = cap;
-  }
+  if (pg_grow(&ca->v, &ca->cap, ca->n + 1, sizeof *ca->v, 0))
+    return pg_fail(d, PG_ERR_NOMEM, "CA: out of memory");
   ca->v[ca->n].m = *m;
   ca->v[ca->n].revoked_at = 0;
   ca->v[ca->n].issued_ns = issued_ns;
