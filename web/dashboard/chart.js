@@ -99,7 +99,9 @@
     const bar = o.type === 'bar';
     const span = bar ? t1 - t0 + o.slotMs : Math.max(t1 - t0, o.slotMs);
     const xOf = (t) => M.l + ((t - t0) * pw) / span;
-    const tt = timeTicks(t0, bar ? t1 : t0 + span, Math.max(2, Math.floor(pw / 70)), o.zone, o.slotMs);
+    // ticks over the whole axis: for bars up to the end of the last slot, so a
+    // chart of one slot still reads from its start to its end
+    const tt = timeTicks(t0, t0 + span, Math.max(2, Math.floor(pw / 70)), o.zone, o.slotMs);
     // the time axis and its tick marks as one path
     const yb = M.t + ph;
     svg.append(el('path', { d: 'M' + M.l + ' ' + yb + ' H' + (W - M.r) + tt.ticks.map((t) => ' M' + xOf(t).toFixed(1) + ' ' + yb + ' v4').join(''),

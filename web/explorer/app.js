@@ -398,6 +398,9 @@
     const [kind, ...rest] = pathPart.split('/');
     let arg = rest.join('/');
     try { arg = decodeURIComponent(arg); } catch (err) { /* keep as is */ }
+    // the page before stays out of sight while this one loads: an old error or
+    // message under the new address would read as this page's
+    show(h('section', { class: 'panel' }, h('p', { class: 'muted', text: 'loading…' })));
     try {
       if (!kind) await home(my);
       else if (kind === 'milestone') await milestone(my, arg);
