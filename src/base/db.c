@@ -70,7 +70,15 @@ int pg_db_open(const char *dir, const char *file, const char *schema, unsigned b
   }
   sqlite3_busy_timeout(db, (int)busy_ms);
   rc = pg_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", d);
-  if (!rc && schema) rc = pg_db_exec(db, schema, d);
+  /* the schema's statements in one transaction: one commit (and one fsync)
+   * instead of one per statement, and all of it or none of it */
+  if (!rc && schema && !(rc = pg_db_begin(db, d))) {
+    rc = pg_db_exec(db, schema, d);
+    if (rc)
+      pg_db_rollback(db);
+    else
+      rc = pg_db_commit(db, d);
+  }
   if (rc) {
     sqlite3_close(db);
     return rc;

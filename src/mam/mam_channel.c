@@ -1,5 +1,6 @@
 /* MAM channel state: create (mam.js createChannel/validateModeKey),
  * validation, wipe, and the JSON save/restore form (CHRYSALIS.md 10.2). */
+#include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -210,7 +211,16 @@ out:
 int pg_mam_random_trytes(char *out, size_t n) {
   static const char alphabet[] = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   if (sodium_init() < 0) return PG_ERR_CRYPTO;
-  for (size_t i = 0; i < n; i++) out[i] = alphabet[randombytes_uniform(27)];
+  /* bytes drawn a buffer at a time (one system call, not one a tryte);
+   * those of 243 and above are dropped so that v % 27 stays uniform */
+  uint8_t buf[128];
+  size_t i = 0;
+  while (i < n) {
+    randombytes_buf(buf, sizeof buf);
+    for (size_t k = 0; k < sizeof buf && i < n; k++)
+      if (buf[k] < 243) out[i++] = alphabet[buf[k] % 27];
+  }
+  sodium_memzero(buf, sizeof buf);
   out[n] = '\0';
   return PG_OK;
 }

@@ -17,8 +17,11 @@
  *   milestones(ms_index PK, message_id, timestamp)   confirmed milestones
  * Statements are prepared once at open and cached.
  *
- * Speed (docs/PERFORMANCE.md "Node"): a 64 MiB page cache, reads through a
- * 256 MiB memory map, a checkpoint every 16384 WAL pages (64 MiB of WAL
+ * Speed (docs/PERFORMANCE.md "Node"): an 8 MiB page cache (SQLite walks
+ * the whole cache's hash table at the end of any transaction whose B-tree
+ * balancing renumbered a page through its temporary page number, which
+ * random message ids make common: 64 MiB made that walk a fifth of the
+ * node's CPU), reads through a 256 MiB memory map, a checkpoint every 16384 WAL pages (64 MiB of WAL
  * instead of SQLite's 4 MiB, so a hot page is copied into the database far
  * less often; the WAL file shrinks back at each restart) run by a thread of
  * its own, off the request path (checkpoint.c: the writer's WAL hook wakes

@@ -473,6 +473,40 @@ static void test_channel_check(void **state) {
   assert_int_equal(pg_mam_channel_check(&ch, &d), PG_ERR_STATE);
 }
 
+/* Seeds and side keys: the right length, NUL-terminated, only trytes, and
+ * every tryte about equally often (drawn a buffer of bytes at a time, with
+ * bytes >= 243 dropped: a biased mapping would put 9..H above the rest).
+ * Bounds are 6 sigma of the binomial count: a false failure is ~1e-8. */
+static void test_random_trytes(void **state) {
+  (void)state;
+  char one[2] = {'x', 'x'};
+  assert_int_equal(pg_mam_random_trytes(one, 0), PG_OK);
+  assert_int_equal(one[0], '\0');
+  enum { N = 27 * 40000 };
+  char *big = malloc(N + 1);
+  assert_non_null(big);
+  memset(big, 'x', N + 1);
+  assert_int_equal(pg_mam_random_trytes(big, N), PG_OK);
+  assert_int_equal(big[N], '\0');
+  size_t count[27] = {0};
+  static const char alphabet[] = "9ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  for (size_t i = 0; i < N; i++) {
+    const char *at = big[i] ? strchr(alphabet, big[i]) : NULL;
+    assert_non_null(at);
+    count[at - alphabet]++;
+  }
+  for (int t = 0; t < 27; t++) {
+    assert_true(count[t] > 40000 - 6 * 197);
+    assert_true(count[t] < 40000 + 6 * 197);
+  }
+  free(big);
+  char a[82], b[82];
+  assert_int_equal(pg_mam_random_trytes(a, 81), PG_OK);
+  assert_int_equal(pg_mam_random_trytes(b, 81), PG_OK);
+  assert_int_equal(strlen(a), 81);
+  assert_string_not_equal(a, b);
+}
+
 int main(void) {
   if (pg_crypto_init()) return 1;
   const struct CMUnitTest tests[] = {
@@ -480,6 +514,7 @@ int main(void) {
       cmocka_unit_test(test_text),           cmocka_unit_test(test_literal_vectors),
       cmocka_unit_test(test_tamper),         cmocka_unit_test(test_channel_state),
       cmocka_unit_test(test_counts),         cmocka_unit_test(test_channel_check),
+      cmocka_unit_test(test_random_trytes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
