@@ -191,6 +191,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
 }
 
 void pg_entity_fini(pg_entity *e) {
+  pg_registry_ahead_free(e);
   if (e->db) pg_grid_db_close(e->db);
   e->db = NULL;
   pg_grid_metrics_free(e->metrics);

@@ -264,6 +264,7 @@ typedef struct pg_entity {
   bool next_slot_known;
   char last_error[256];
   pg_grid_metrics *metrics; /* owned (pg_entity_init / pg_entity_fini) */
+  struct pg_reg_ahead *reg_ahead; /* owned: pg_registries_read_ahead's reads, or NULL */
 } pg_entity;
 
 /* Opens the database (schema = entity schema + role schema), copies options,
@@ -409,6 +410,19 @@ typedef struct pg_reg_row {
 typedef int (*pg_reg_msg_fn)(void *ctx, const pg_reg_row *reg, const pg_chan_read *m,
                              pg_diag *d);
 PG_NODISCARD int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d);
+
+/* Reads the first batch of every waiting or active registered channel of n
+ * entities together (one pg_chan_read_many: their signatures checked in
+ * shared MAM parse batches) and keeps each entity's in it, for its next
+ * pg_registry_read, which takes a channel's batch only when the channel's
+ * cursor and key are still the ones read at, and reads the rest itself.
+ * Reading changes nothing (the messages are the node's); what a read found
+ * wrong is reported by pg_registry_read as if it had read it. PG_ERR_DB /
+ * PG_ERR_NOMEM (nothing kept); a node failure is kept as that channel's
+ * outcome. Threads: the entities' stepping thread. */
+PG_NODISCARD int pg_registries_read_ahead(pg_entity *const *es, size_t n, pg_diag *d);
+/* Drops what pg_registries_read_ahead kept for e (pg_entity_fini does). */
+void pg_registry_ahead_free(pg_entity *e);
 
 /* Reports every finished slot the meter can answer for, from kv "next_slot"
  * (first run: the first whole slot after now): rep(ctx, k, wh) must queue

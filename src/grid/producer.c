@@ -322,6 +322,16 @@ int pg_producer_step(pg_producer *p, pg_diag *d) {
   return rc;
 }
 
+int pg_producers_read_sources(pg_producer *const *ps, size_t n, pg_diag *d) {
+  if (n == 0) return PG_OK;
+  pg_entity **es = malloc(n * sizeof *es);
+  if (!es) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) es[i] = &ps[i]->e;
+  int rc = pg_registries_read_ahead(es, n, d);
+  free(es);
+  return rc;
+}
+
 int pg_producer_metrics(pg_producer *p, pg_buf *out, pg_diag *d) {
   return pg_entity_member_metrics(&p->e, &p->status_mu, p->status_db, out, d);
 }

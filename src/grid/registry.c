@@ -620,28 +620,78 @@ static int read_channel(pg_entity *e, pg_reg_row *reg, reg_batch *first, pg_reg_
   }
 }
 
-/* Phase 1 of a read: the first batch of every channel, before any is
- * handled (reading changes nothing here: the messages are the node's), the
- * signatures of all of them checked together (pg_chan_read_many). */
-static void read_all(pg_entity *e, const pg_reg_row *rows, size_t n, reg_batch *out) {
-  pg_chan_read_req *rq = calloc(n, sizeof *rq);
-  for (size_t i = 0; rq && i < n; i++) {
-    rq[i].at = rows[i].at;
-    rq[i].side_key = rows[i].side_key;
-    rq[i].max = PG_ENTITY_MAX_READ;
+/* What pg_registries_read_ahead read for one entity: per channel (in id
+ * order) its id, the cursor and key read at, and the read's result. */
+struct pg_reg_ahead {
+  size_t n;
+  pg_reg_row *rows;
+  pg_chan_read_req *rq; /* rq[i].side_key points into rows[i] */
+};
+
+void pg_registry_ahead_free(pg_entity *e) {
+  struct pg_reg_ahead *a = e->reg_ahead;
+  e->reg_ahead = NULL;
+  if (!a) return;
+  for (size_t i = 0; i < a->n; i++) free(a->rq[i].list);
+  free(a->rq);
+  free(a->rows);
+  free(a);
+}
+
+/* The request that reads rows[i]'s first batch. */
+static pg_chan_read_req first_req(const pg_reg_row *row) {
+  return (pg_chan_read_req){.at = row->at, .side_key = row->side_key, .max = PG_ENTITY_MAX_READ};
+}
+
+/* Takes the batches read ahead for rows (both in id order) whose cursor
+ * and key are unchanged; have[i] says which. Drops the rest. */
+static void take_ahead(pg_entity *e, const pg_reg_row *rows, size_t n, reg_batch *out, bool *have) {
+  struct pg_reg_ahead *a = e->reg_ahead;
+  for (size_t i = 0, j = 0; a && i < n; i++) {
+    while (j < a->n && strcmp(a->rows[j].id, rows[i].id) < 0) j++;
+    if (j == a->n) break;
+    const pg_reg_row *r = &a->rows[j];
+    if (strcmp(r->id, rows[i].id) != 0 || r->at.leaf != rows[i].at.leaf ||
+        strcmp(r->at.root, rows[i].at.root) != 0 || strcmp(r->side_key, rows[i].side_key) != 0)
+      continue;
+    pg_chan_read_req *q = &a->rq[j];
+    memset(&out[i], 0, sizeof out[i]);
+    out[i].ms = q->list;
+    out[i].n = q->n;
+    q->list = NULL, q->n = 0;
+    batch_outcome(e, &rows[i], q->rc, &q->d, &q->info, &out[i]);
+    have[i] = true;
   }
-  if (!rq || pg_chan_read_many(e->client, rq, n, NULL) != PG_OK) { /* its memory: one by one */
-    free(rq);
-    for (size_t i = 0; i < n; i++) read_batch(e, &rows[i], PG_ENTITY_MAX_READ, &out[i]);
+  pg_registry_ahead_free(e);
+}
+
+/* Phase 1 of a read: the first batch of every channel not read ahead
+ * (have[i] false), before any is handled (reading changes nothing here: the
+ * messages are the node's), the signatures of all of them checked together
+ * (pg_chan_read_many). */
+static void read_all(pg_entity *e, const pg_reg_row *rows, size_t n, reg_batch *out,
+                     const bool *have) {
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) m += !have[i];
+  if (m == 0) return;
+  pg_chan_read_req *rq = calloc(m, sizeof *rq);
+  size_t *who = calloc(m, sizeof *who);
+  for (size_t i = 0, k = 0; rq && who && i < n; i++)
+    if (!have[i]) who[k] = i, rq[k++] = first_req(&rows[i]);
+  if (!rq || !who || pg_chan_read_many(e->client, rq, m, NULL) != PG_OK) { /* memory: one by one */
+    free(rq), free(who);
+    for (size_t i = 0; i < n; i++)
+      if (!have[i]) read_batch(e, &rows[i], PG_ENTITY_MAX_READ, &out[i]);
     return;
   }
-  for (size_t i = 0; i < n; i++) {
-    memset(&out[i], 0, sizeof out[i]);
-    out[i].ms = rq[i].list;
-    out[i].n = rq[i].n;
-    batch_outcome(e, &rows[i], rq[i].rc, &rq[i].d, &rq[i].info, &out[i]);
+  for (size_t k = 0; k < m; k++) {
+    reg_batch *b = &out[who[k]];
+    memset(b, 0, sizeof *b);
+    b->ms = rq[k].list;
+    b->n = rq[k].n;
+    batch_outcome(e, &rows[who[k]], rq[k].rc, &rq[k].d, &rq[k].info, b);
   }
-  free(rq);
+  free(rq), free(who);
 }
 
 /* Phase 2: every channel's messages handled in one transaction (each
@@ -661,7 +711,10 @@ static int handle_all(pg_entity *e, pg_reg_row *rows, reg_batch *b, size_t n, pg
   return rc;
 }
 
-int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
+/* The waiting and active registrations, in id order. */
+static int list_rows(pg_entity *e, pg_reg_row **out, size_t *nout, pg_diag *d) {
+  *out = NULL;
+  *nout = 0;
   sqlite3_stmt *st = NULL;
   int rc = pg_stmt_get(e->db, "SELECT id, name, type, state, side_key, next_root, next_leaf, root"
                                  " FROM registrations WHERE state IN (0, 1) ORDER BY id",
@@ -687,14 +740,74 @@ int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
   }
   if (!rc && s != SQLITE_DONE) rc = pg_db_fail(e->db, d, "registrations read");
   pg_stmt_put(st);
+  if (rc) {
+    free(rows);
+    return rc;
+  }
+  *out = rows;
+  *nout = n;
+  return PG_OK;
+}
+
+int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
+  pg_reg_row *rows = NULL;
+  size_t n = 0;
+  int rc = list_rows(e, &rows, &n, d);
   reg_batch *b = rc || n == 0 ? NULL : calloc(n, sizeof *b);
-  if (!rc && n && !b) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  bool *have = rc || n == 0 ? NULL : calloc(n, sizeof *have);
+  if (!rc && n && (!b || !have)) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   if (!rc && n) {
-    read_all(e, rows, n, b);
+    take_ahead(e, rows, n, b, have);
+    read_all(e, rows, n, b, have);
     rc = handle_all(e, rows, b, n, fn, ctx, d);
   }
+  pg_registry_ahead_free(e);
   for (size_t i = 0; b && i < n; i++) free(b[i].ms);
-  free(b);
+  free(b), free(have);
   free(rows);
+  return rc;
+}
+
+/* Keeps rows and their read results (rq[0..n)) as e's read-ahead. */
+static int keep_ahead(pg_entity *e, pg_reg_row *rows, pg_chan_read_req *rq, size_t n, pg_diag *d) {
+  struct pg_reg_ahead *a = calloc(1, sizeof *a);
+  pg_chan_read_req *mine = n ? malloc(n * sizeof *mine) : NULL;
+  if (!a || (n && !mine)) {
+    free(a), free(mine);
+    for (size_t i = 0; i < n; i++) free(rq[i].list), rq[i].list = NULL;
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) mine[i] = rq[i], rq[i].list = NULL;
+  a->n = n, a->rows = rows, a->rq = mine;
+  pg_registry_ahead_free(e); /* an entity given twice keeps its last */
+  e->reg_ahead = a;
+  return PG_OK;
+}
+
+int pg_registries_read_ahead(pg_entity *const *es, size_t n, pg_diag *d) {
+  pg_reg_row **rows = calloc(n ? n : 1, sizeof *rows);
+  size_t *nr = calloc(n ? n : 1, sizeof *nr), total = 0;
+  int rc = rows && nr ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; !rc && i < n; i++) {
+    pg_registry_ahead_free(es[i]);
+    rc = list_rows(es[i], &rows[i], &nr[i], d);
+    total += nr[i];
+  }
+  pg_chan_read_req *rq = !rc && total ? calloc(total, sizeof *rq) : NULL;
+  if (!rc && total && !rq) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (!rc && total) {
+    for (size_t i = 0, k = 0; i < n; i++)
+      for (size_t j = 0; j < nr[i]; j++) rq[k++] = first_req(&rows[i][j]);
+    bool read = pg_chan_read_many(es[0]->client, rq, total, NULL) == PG_OK; /* else its memory */
+    for (size_t i = 0, k = 0; !rc && read && i < n; k += nr[i], i++) {
+      rc = keep_ahead(es[i], rows[i], rq + k, nr[i], d);
+      if (!rc) rows[i] = NULL; /* kept */
+    }
+    for (size_t k = 0; rq && k < total; k++) free(rq[k].list);
+    if (rc)
+      for (size_t i = 0; i < n; i++) pg_registry_ahead_free(es[i]);
+  }
+  for (size_t i = 0; rows && i < n; i++) free(rows[i]);
+  free(rows), free(nr), free(rq);
   return rc;
 }

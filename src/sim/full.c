@@ -89,6 +89,7 @@ static int step_all(full *f, pg_diag *d) {
   for (size_t i = 0; i < ns; i++)
     if ((rc = pg_source_step(f->src[i], d))) return rc;
   if ((rc = pg_grid_flush_outboxes(f->obox, ns, f->mkeys, d))) return rc;
+  if (np && (rc = pg_producers_read_sources(f->prod, np, d))) return rc;
   for (size_t i = 0; i < np; i++)
     if ((rc = pg_producer_step(f->prod[i], d))) return rc;
   if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, f->mkeys, d))) return rc;

@@ -194,6 +194,16 @@ typedef struct pg_producer pg_producer;
 PG_NODISCARD int pg_producer_open(const pg_entity_opts *o, const pg_producer_opts *po,
                                   pg_producer **out, pg_diag *d);
 PG_NODISCARD int pg_producer_step(pg_producer *p, pg_diag *d);
+/* In-process simulations: reads what is new on the sources' channels of n
+ * producers at once, their signatures checked in shared MAM parse batches
+ * (a producer alone has too few channels to fill one); each producer's next
+ * step takes a channel's messages found at its cursor instead of reading
+ * them (a cursor moved since, or a channel not read: it reads as usual).
+ * Call it just before stepping the producers, with nothing attached to the
+ * sources' channels in between. PG_ERR_DB / PG_ERR_NOMEM; a node failure
+ * is reported by the step as its own read's would be.
+ * Threads: the producers' stepping thread. */
+PG_NODISCARD int pg_producers_read_sources(pg_producer *const *ps, size_t n, pg_diag *d);
 /* The registration API for its sources (thread-safe; see pg_registration_handler).
  * Only a verified source certificate naming this producer as its parent
  * registers, under its own id (docs/SECURITY.md). */
