@@ -17,12 +17,14 @@
  * - Parsing: sponges as above, then the verification chains of 512 messages
  *   together (up to 26 steps, each lane captured at its own step).
  * Channels whose trees need more than 512 leaves take the single path. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "mam_internal.h"
+#include "p2pgrid/base/strhash.h"
 
 #define W PG_CURLX_LANES
 #define CAP_ROWS (PG_CURL_STATE - MAM_HASH)
@@ -304,6 +306,7 @@ struct pg_mam_keys {
   size_t r_frags;
   pg_trit *blk; /* blk_size trits: the items' payloads and leaf addresses */
   size_t blk_size;
+  struct pg_mam_keys *twin; /* the second thread's cache (create_split), or NULL */
 };
 
 int pg_mam_keys_new(pg_mam_keys **keys) {
@@ -320,6 +323,7 @@ int pg_mam_keys_new(pg_mam_keys **keys) {
 
 void pg_mam_keys_free(pg_mam_keys *keys) {
   if (!keys) return;
+  pg_mam_keys_free(keys->twin);
   if (keys->x.S) bx_free(&keys->x);
   free(keys->ck);
   free(keys->tmp);
@@ -795,29 +799,26 @@ static void batch_bx_done(pg_mam_keys *keys, bx *x) {
   mam_wipe(x->C, sizeof *x->C);
 }
 
-int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size_t n,
-                        pg_mam_message *out, int *rc_out, pg_diag *d) {
-  if (n == 0) return PG_OK;
-  if (!items || !out) return pg_fail(d, PG_ERR_INVALID, "no items or outputs");
-  firstfail f = {SIZE_MAX, {{0}}};
-  int *rc = malloc(n * sizeof *rc);
+/* The batch on one thread: rc[0..n) and f as create_checks sets them,
+ * then what creation adds. PG_ERR_NOMEM when it could not start (no
+ * channel touched, rc unset). */
+static int create_run(pg_mam_keys *keys, const pg_mam_create_item *items, size_t n,
+                      pg_mam_message *out, int *rc, firstfail *f) {
   citem *it = calloc(n, sizeof *it);
   bx own, *x = NULL;
-  if (!rc || !it || batch_bx(keys, &x, &own)) {
-    free(rc);
+  if (!it || batch_bx(keys, &x, &own)) {
     free(it);
-    return pg_fail(d, PG_ERR_NOMEM, "out of memory for a batch of %zu messages", n);
+    return PG_ERR_NOMEM;
   }
-  int err = create_checks(items, n, rc, &f);
+  int err = create_checks(items, n, rc, f);
   if (err) {
     batch_bx_done(keys, x);
-    free(rc);
     free(it);
-    return pg_fail(d, err, "out of memory for a batch of %zu messages", n);
+    return err;
   }
   size_t m[4] = {0, 0, 0, 0}, total = 0;
   pg_trit *blk = NULL;
-  err = create_items(keys, items, n, rc, &f, it, m, &blk);
+  err = create_items(keys, items, n, rc, f, it, m, &blk);
   total = m[1] + m[2] + m[3];
   for (size_t k = 0; err && k < total; k++) rc[it[k].idx] = err;
   for (size_t a = 0, sec = 1; !err && sec <= 3; a += m[sec], sec++) {
@@ -825,12 +826,100 @@ int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size
     for (size_t k = a; k < a + m[sec]; k++) rc[it[k].idx] = PG_ERR_NOMEM;
   }
   for (size_t k = 0; k < total; k++) {
-    if (rc[it[k].idx]) note_fail(&f, it[k].idx, NULL, rc[it[k].idx]);
+    if (rc[it[k].idx]) note_fail(f, it[k].idx, NULL, rc[it[k].idx]);
     citem_free(&it[k]);
   }
   if (!keys) free(blk);
   batch_bx_done(keys, x);
   free(it);
+  return PG_OK;
+}
+
+/* Half of a split batch: its items (part index -> batch index in map). */
+typedef struct part {
+  pg_mam_keys *keys;
+  pg_mam_create_item *items;
+  size_t *map;
+  pg_mam_message *out;
+  int *rc;
+  size_t n;
+  firstfail f;
+  int err;
+} part;
+
+static void *part_run(void *arg) {
+  part *p = arg;
+  p->err = create_run(p->keys, p->items, p->n, p->out, p->rc, &p->f);
+  return NULL;
+}
+
+/* The two halves' results as the whole batch's (out, rc, f). */
+static void split_merge(part *p, pg_mam_message *out, int *rc, firstfail *f) {
+  for (int s = 0; s < 2; s++) {
+    for (size_t k = 0; k < p[s].n; k++) {
+      size_t i = p[s].map[k];
+      rc[i] = p[s].err ? p[s].err : p[s].rc[k];
+      if (rc[i] == PG_OK) out[i] = p[s].out[k];
+    }
+    if (p[s].err) note_fail(f, p[s].map[0], NULL, p[s].err);
+    else if (p[s].f.i != SIZE_MAX) note_fail(f, p[s].map[p[s].f.i], &p[s].f.d, rc[p[s].map[p[s].f.i]]);
+  }
+}
+
+/* More than one pass of W lanes: the channels split in two by their seed
+ * (so each half's cache keeps seeing its channels), each half a batch of
+ * its own, the second on a thread of its own with keys' twin cache. The
+ * bytes are the single thread's: a batch is a pure function of the
+ * channels and messages. A batch with an item the checks refuse, or whose
+ * split cannot be made, runs whole on this thread (its messages name the
+ * items by their index in the whole batch). */
+static int create_split(pg_mam_keys *keys, const pg_mam_create_item *items, size_t n,
+                        pg_mam_message *out, int *rc, firstfail *f) {
+  firstfail pre = {SIZE_MAX, {{0}}};
+  int err = create_checks(items, n, rc, &pre);
+  if (err || pre.i != SIZE_MAX) return create_run(keys, items, n, out, rc, f);
+  if (keys && !keys->twin && pg_mam_keys_new(&keys->twin) != PG_OK) keys->twin = NULL;
+  part p[2] = {{.keys = keys, .f = {SIZE_MAX, {{0}}}},
+               {.keys = keys ? keys->twin : NULL, .f = {SIZE_MAX, {{0}}}}};
+  bool ok = !keys || keys->twin;
+  for (int s = 0; ok && s < 2; s++) {
+    p[s].items = malloc(n * sizeof *p[s].items);
+    p[s].map = malloc(n * sizeof *p[s].map);
+    p[s].out = calloc(n, sizeof *p[s].out);
+    p[s].rc = malloc(n * sizeof *p[s].rc);
+    ok = p[s].items && p[s].map && p[s].out && p[s].rc;
+  }
+  for (size_t i = 0; ok && i < n; i++) {
+    part *h = &p[pg_fnv1a64(items[i].ch->seed, PG_MAM_HASH_TRYTES) & 1];
+    h->items[h->n] = items[i];
+    h->map[h->n++] = i;
+  }
+  if (ok && p[0].n && p[1].n) {
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, part_run, &p[1]) == 0;
+    part_run(&p[0]);
+    if (threaded) pthread_join(th, NULL);
+    else part_run(&p[1]);
+    split_merge(p, out, rc, f);
+  } else {
+    err = create_run(keys, items, n, out, rc, f);
+  }
+  for (int s = 0; s < 2; s++) free(p[s].items), free(p[s].map), free(p[s].out), free(p[s].rc);
+  return err;
+}
+
+int pg_mam_create_batch(pg_mam_keys *keys, const pg_mam_create_item *items, size_t n,
+                        pg_mam_message *out, int *rc_out, pg_diag *d) {
+  if (n == 0) return PG_OK;
+  if (!items || !out) return pg_fail(d, PG_ERR_INVALID, "no items or outputs");
+  firstfail f = {SIZE_MAX, {{0}}};
+  int *rc = malloc(n * sizeof *rc);
+  int err = rc ? PG_OK : PG_ERR_NOMEM;
+  if (!err) err = n > W ? create_split(keys, items, n, out, rc, &f) : create_run(keys, items, n, out, rc, &f);
+  if (err) {
+    free(rc);
+    return pg_fail(d, err, "out of memory for a batch of %zu messages", n);
+  }
   err = finish_batch(rc, n, rc_out, &f, d);
   free(rc);
   return err;

@@ -204,7 +204,11 @@ PG_NODISCARD int pg_mam_keys_new(pg_mam_keys **keys);
 void pg_mam_keys_free(pg_mam_keys *keys); /* NULL-safe */
 
 /* One message on each of n channels; keys: NULL or a cache kept from call
- * to call (the simulator's slots). The channels must be distinct objects:
+ * to call (the simulator's slots). More than one pass of 512 lanes (n >
+ * 512, every item passing the checks) runs as two batches on two threads,
+ * the channels split by their seed, the second with a cache of its own
+ * inside keys (made on first use, freed with it); the bytes are the one
+ * thread's. The channels must be distinct objects:
  * an item whose ch was given by an earlier item fails (PG_ERR_INVALID) —
  * two messages of one channel need two calls (the second signs the leaf the
  * first one announced). */
