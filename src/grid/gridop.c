@@ -61,10 +61,16 @@ static const char grid_schema[] =
     " baseline INTEGER NOT NULL, reference TEXT NOT NULL UNIQUE, paid INTEGER NOT NULL DEFAULT 0,"
     " paid_ms INTEGER, payment_msg TEXT);"
     "CREATE INDEX IF NOT EXISTS bills_open ON bills(slot) WHERE paid < owed;"
+    /* a member's bills (its slots, totals and events) and a slot's (the
+     * audit export) without reading every bill: a day of 1,000 homes is
+     * 96,000 of them */
+    "CREATE INDEX IF NOT EXISTS bills_consumer ON bills(consumer_id, slot);"
+    "CREATE INDEX IF NOT EXISTS bills_slot ON bills(slot);"
     "CREATE TABLE IF NOT EXISTS payouts(slot INTEGER NOT NULL, producer_id TEXT NOT NULL,"
     " output_wh INTEGER NOT NULL, community_wh INTEGER NOT NULL, amount INTEGER NOT NULL,"
     " baseline INTEGER NOT NULL, address TEXT NOT NULL, batch_id INTEGER,"
     " PRIMARY KEY(slot, producer_id));"
+    "CREATE INDEX IF NOT EXISTS payouts_producer ON payouts(producer_id, slot);"
     "CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " state INTEGER NOT NULL, total INTEGER NOT NULL, outputs INTEGER NOT NULL, msg_id TEXT,"
     " created_ms INTEGER NOT NULL, confirmed_ms INTEGER, error TEXT);"

@@ -1007,18 +1007,15 @@ static void parse_verify(bx *x, pitem *it, size_t m, pg_mam_parsed *out, int *rc
   }
 }
 
-int pg_mam_parse_batch(const pg_mam_parse_item *items, size_t n, pg_mam_parsed *out,
-                       int *rc_out, pg_diag *d) {
-  if (n == 0) return PG_OK;
-  if (!items || !out) return pg_fail(d, PG_ERR_INVALID, "no items or outputs");
-  firstfail f = {SIZE_MAX, {{0}}};
-  int *rc = malloc(n * sizeof *rc);
+/* The parse batch on one thread: rc[0..n) and f (indexes within items).
+ * PG_ERR_NOMEM when it could not start (rc unset). */
+static int parse_run(const pg_mam_parse_item *items, size_t n, pg_mam_parsed *out, int *rc,
+                     firstfail *f) {
   pitem *it = calloc(n, sizeof *it);
   bx x;
-  if (!rc || !it || bx_new(&x)) {
-    free(rc);
+  if (!it || bx_new(&x)) {
     free(it);
-    return pg_fail(d, PG_ERR_NOMEM, "out of memory for a batch of %zu payloads", n);
+    return PG_ERR_NOMEM;
   }
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
@@ -1027,7 +1024,7 @@ int pg_mam_parse_batch(const pg_mam_parse_item *items, size_t n, pg_mam_parsed *
     rc[i] = mam_parse_begin(pi->payload, pi->payload_len, pi->root, pi->side_key,
                             pi->side_key_len, &it[m].h, &di);
     if (rc[i]) {
-      note_fail(&f, i, &di, rc[i]);
+      note_fail(f, i, &di, rc[i]);
       continue;
     }
     it[m++].idx = i;
@@ -1039,17 +1036,67 @@ int pg_mam_parse_batch(const pg_mam_parse_item *items, size_t n, pg_mam_parsed *
     size_t i = it[k].idx;
     rc[i] = mam_parse_security(&it[k].h, it[k].hmac, &it[k].sec, &di);
     if (rc[i]) {
-      note_fail(&f, i, &di, rc[i]);
+      note_fail(f, i, &di, rc[i]);
       mam_parse_release(&it[k].h);
       continue;
     }
     it[keep++] = it[k];
   }
-  parse_verify(&x, it, keep, out, rc, &f);
+  parse_verify(&x, it, keep, out, rc, f);
   for (size_t k = 0; k < keep; k++) mam_parse_release(&it[k].h);
   bx_free(&x);
   free(it);
-  int err = finish_batch(rc, n, rc_out, &f, d);
+  return PG_OK;
+}
+
+/* The second half of a split parse batch, on its own thread. */
+typedef struct parse_half {
+  const pg_mam_parse_item *items;
+  size_t n;
+  pg_mam_parsed *out;
+  int *rc;
+  firstfail f;
+  int err;
+} parse_half;
+
+static void *parse_half_run(void *arg) {
+  parse_half *h = arg;
+  h->err = parse_run(h->items, h->n, h->out, h->rc, &h->f);
+  return NULL;
+}
+
+/* More than one pass of W lanes: the items' two halves on two threads
+ * (parsing is a pure function of each item: the results are one thread's). */
+static int parse_split(const pg_mam_parse_item *items, size_t n, pg_mam_parsed *out, int *rc,
+                       firstfail *f) {
+  size_t a = n / 2;
+  parse_half h = {items + a, n - a, out + a, rc + a, {SIZE_MAX, {{0}}}, PG_OK};
+  pthread_t th;
+  if (pthread_create(&th, NULL, parse_half_run, &h) != 0) return parse_run(items, n, out, rc, f);
+  int err = parse_run(items, a, out, rc, f);
+  pthread_join(th, NULL);
+  if (h.err)
+    for (size_t i = a; i < n; i++) rc[i] = h.err;
+  if (h.err) note_fail(f, a, NULL, h.err);
+  else if (h.f.i != SIZE_MAX) note_fail(f, a + h.f.i, &h.f.d, rc[a + h.f.i]);
+  for (size_t i = 0; err && i < a; i++) rc[i] = err;
+  if (err) note_fail(f, 0, NULL, err);
+  return PG_OK;
+}
+
+int pg_mam_parse_batch(const pg_mam_parse_item *items, size_t n, pg_mam_parsed *out,
+                       int *rc_out, pg_diag *d) {
+  if (n == 0) return PG_OK;
+  if (!items || !out) return pg_fail(d, PG_ERR_INVALID, "no items or outputs");
+  firstfail f = {SIZE_MAX, {{0}}};
+  int *rc = malloc(n * sizeof *rc);
+  int err = rc ? PG_OK : PG_ERR_NOMEM;
+  if (!err) err = n > W ? parse_split(items, n, out, rc, &f) : parse_run(items, n, out, rc, &f);
+  if (err) {
+    free(rc);
+    return pg_fail(d, err, "out of memory for a batch of %zu payloads", n);
+  }
+  err = finish_batch(rc, n, rc_out, &f, d);
   free(rc);
   return err;
 }

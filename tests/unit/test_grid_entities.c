@@ -698,6 +698,53 @@ static int read_ahead_off(void **state) {
   return 0;
 }
 
+/* Whether SQLite's plan for sql reads every row of a table ("SCAN t"
+ * without an index), on the grid's database. */
+static bool plan_scans(sqlite3 *db, const char *sql, char *plan, size_t cap) {
+  char q[1024];
+  snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+  bool scans = false;
+  size_t len = 0;
+  plan[0] = '\0';
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *detail = (const char *)sqlite3_column_text(st, 3);
+    len += (size_t)snprintf(plan + len, len < cap ? cap - len : 0, "%s; ", detail);
+    if (strncmp(detail, "SCAN ", 5) == 0 && !strstr(detail, "USING")) scans = true;
+  }
+  sqlite3_finalize(st);
+  return scans;
+}
+
+/* A member's bills and payouts and a slot's bills are found through an
+ * index, not by reading every row (the member's slots, totals and events;
+ * the audit export): at a community's size a scan per member is quadratic. */
+static void test_bills_indexed(void **state) {
+  (void)state;
+  world *w = world_new();
+  run(w, 2 * SLOT_MS);
+  char path[700], plan[1024];
+  snprintf(path, sizeof path, "%s/grid/grid.db", w->root);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  static const char *const queries[] = {
+      "SELECT r.slot, SUM(b.owed) FROM readings r LEFT JOIN bills b ON b.slot = r.slot"
+      " AND b.consumer_id = r.entity_id AND b.kind = 'slot' WHERE r.entity_id = ?1"
+      " AND r.slot BETWEEN ?2 AND ?3 GROUP BY r.slot",
+      "SELECT COALESCE(SUM(owed), 0) FROM bills b WHERE b.consumer_id = ?1",
+      "SELECT request_id FROM bills WHERE slot = ?1 ORDER BY consumer_id, request_id",
+      "SELECT r.slot, p.amount FROM readings r LEFT JOIN payouts p ON p.slot = r.slot"
+      " AND p.producer_id = r.entity_id WHERE r.entity_id = ?1 AND r.slot BETWEEN ?2 AND ?3",
+      "SELECT COALESCE(SUM(amount), 0) FROM payouts p WHERE p.producer_id = ?1",
+  };
+  for (size_t i = 0; i < sizeof queries / sizeof *queries; i++)
+    if (plan_scans(db, queries[i], plan, sizeof plan)) fail_msg("query %zu scans: %s", i, plan);
+  sqlite3_close(db);
+  world_free(w);
+}
+
 /* Closing every entity at arbitrary points (as a crash between two steps
  * would) and reopening from the same directories loses and doubles nothing. */
 static void test_grid_restart(void **state) {
@@ -1894,6 +1941,7 @@ int main(void) {
       cmocka_unit_test(test_node_dies_mid_scan),
       cmocka_unit_test(test_grid_run),
       cmocka_unit_test_teardown(test_grid_read_ahead, read_ahead_off),
+      cmocka_unit_test(test_bills_indexed),
       cmocka_unit_test(test_grid_restart),
       cmocka_unit_test(test_tree_channels),
       cmocka_unit_test(test_registry_migration),

@@ -16,7 +16,8 @@
  * given a pg_diag, names the failure in one sentence; outputs are untouched
  * on failure unless said otherwise.
  * Threads: no global state; distinct objects may be used from distinct
- * threads.
+ * threads. A batch of more than 512 starts one thread of its own for half
+ * of it and joins it before returning.
  *
  * Cost: a message needs the keys of count + nextCount leaves, each about
  * 54*security scalar Curl-P-27 transforms plus 27 bit-sliced steps shared
@@ -223,7 +224,8 @@ typedef struct pg_mam_parse_item {
   size_t side_key_len;
 } pg_mam_parse_item;
 
-/* pg_mam_parse_message on each of n payloads. */
+/* pg_mam_parse_message on each of n payloads; more than 512 run as two
+ * halves on two threads (the results are one thread's). */
 PG_NODISCARD int pg_mam_parse_batch(const pg_mam_parse_item *items, size_t n,
                                     pg_mam_parsed *out, int *rc, pg_diag *d);
 
