@@ -176,7 +176,7 @@ static int member_side_key(sqlite3 *db, const char *id, char sk[PG_MAM_HASH_TRYT
                            bool *found, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   *found = false;
-  int rc = pg_db_prepare(db, "SELECT side_key FROM registrations WHERE id = ?1", &st, d);
+  int rc = pg_stmt_get(db, "SELECT side_key FROM registrations WHERE id = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
@@ -186,28 +186,28 @@ static int member_side_key(sqlite3 *db, const char *id, char sk[PG_MAM_HASH_TRYT
   } else if (s != SQLITE_DONE) {
     rc = pg_db_fail(db, d, "registrations read");
   }
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc ? rc : *found ? pg_record_member_channel(db, id, d) : PG_OK;
 }
 
 int pg_record_member_channel(sqlite3 *db, const char *id, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "INSERT OR IGNORE INTO member_channels(id, root, side_key, registered_ms)"
-                              " SELECT id, root, side_key, registered_ms FROM registrations"
-                              " WHERE id = ?1",
-                          &st, d);
+  int rc = pg_stmt_get(db, "INSERT OR IGNORE INTO member_channels(id, root, side_key, registered_ms)"
+                           " SELECT id, root, side_key, registered_ms FROM registrations"
+                           " WHERE id = ?1",
+                       &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-  return pg_db_step_done(db, st, "member channels write", d);
+  return pg_stmt_step_done(db, st, "member channels write", d);
 }
 
 /* The message ids of the open readings of id up to slot k, sorted. */
 static int line_readings(sqlite3 *db, uint64_t k, const char *id, pg_record_plain *p,
                          pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, "SELECT msg_id FROM readings WHERE settled_in IS NULL AND slot <= ?1"
-                              " AND entity_id = ?2 ORDER BY msg_id",
-                          &st, d);
+  int rc = pg_stmt_get(db, "SELECT msg_id FROM readings WHERE settled_in IS NULL AND slot <= ?1"
+                           " AND entity_id = ?2 ORDER BY msg_id",
+                       &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
   sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -224,7 +224,7 @@ static int line_readings(sqlite3 *db, uint64_t k, const char *id, pg_record_plai
       p->n_readings++;
   }
   if (!rc && s != SQLITE_DONE) rc = pg_db_fail(db, d, "readings read");
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   if (!rc) pg_record_plain_sort(p);
   return rc;
 }
