@@ -643,8 +643,17 @@ static pg_chan_read_req first_req(const pg_reg_row *row) {
   return (pg_chan_read_req){.at = row->at, .side_key = row->side_key, .max = PG_ENTITY_MAX_READ};
 }
 
+/* A finished read of row's channel as its batch (b takes q's list). */
+static void req_batch(pg_entity *e, const pg_reg_row *row, pg_chan_read_req *q, reg_batch *b) {
+  memset(b, 0, sizeof *b);
+  b->ms = q->list;
+  b->n = q->n;
+  q->list = NULL, q->n = 0;
+  batch_outcome(e, row, q->rc, &q->d, &q->info, b);
+}
+
 /* Takes the batches read ahead for rows (both in id order) whose cursor
- * and key are unchanged; have[i] says which. Drops the rest. */
+ * and key are unchanged; have[i] says which. */
 static void take_ahead(pg_entity *e, const pg_reg_row *rows, size_t n, reg_batch *out, bool *have) {
   struct pg_reg_ahead *a = e->reg_ahead;
   for (size_t i = 0, j = 0; a && i < n; i++) {
@@ -654,15 +663,9 @@ static void take_ahead(pg_entity *e, const pg_reg_row *rows, size_t n, reg_batch
     if (strcmp(r->id, rows[i].id) != 0 || r->at.leaf != rows[i].at.leaf ||
         strcmp(r->at.root, rows[i].at.root) != 0 || strcmp(r->side_key, rows[i].side_key) != 0)
       continue;
-    pg_chan_read_req *q = &a->rq[j];
-    memset(&out[i], 0, sizeof out[i]);
-    out[i].ms = q->list;
-    out[i].n = q->n;
-    q->list = NULL, q->n = 0;
-    batch_outcome(e, &rows[i], q->rc, &q->d, &q->info, &out[i]);
+    req_batch(e, &rows[i], &a->rq[j], &out[i]);
     have[i] = true;
   }
-  pg_registry_ahead_free(e);
 }
 
 /* Phase 1 of a read: the first batch of every channel not read ahead
@@ -684,13 +687,7 @@ static void read_all(pg_entity *e, const pg_reg_row *rows, size_t n, reg_batch *
       if (!have[i]) read_batch(e, &rows[i], PG_ENTITY_MAX_READ, &out[i]);
     return;
   }
-  for (size_t k = 0; k < m; k++) {
-    reg_batch *b = &out[who[k]];
-    memset(b, 0, sizeof *b);
-    b->ms = rq[k].list;
-    b->n = rq[k].n;
-    batch_outcome(e, &rows[who[k]], rq[k].rc, &rq[k].d, &rq[k].info, b);
-  }
+  for (size_t k = 0; k < m; k++) req_batch(e, &rows[who[k]], &rq[k], &out[who[k]]);
   free(rq), free(who);
 }
 
@@ -761,7 +758,7 @@ int pg_registry_read(pg_entity *e, pg_reg_msg_fn fn, void *ctx, pg_diag *d) {
     read_all(e, rows, n, b, have);
     rc = handle_all(e, rows, b, n, fn, ctx, d);
   }
-  pg_registry_ahead_free(e);
+  pg_registry_ahead_free(e); /* what was not taken is stale after this read */
   for (size_t i = 0; b && i < n; i++) free(b[i].ms);
   free(b), free(have);
   free(rows);
