@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # integration/grid_start — examples/grid/start supervises: a daemon killed
 # with SIGKILL is started again while the other daemons keep running (same
-# pids), and TERM to the script stops every daemon.
+# pids), and TERM to the script stops every daemon, also when it arrives
+# while the script polls the grid's status.
 #
 #   tests/integration/grid_start.sh P2PGRID_BINARY EXAMPLES_GRID_DIR
 #
@@ -46,7 +47,7 @@ cleanup() {
   fi
   local rest
   rest=$(daemons | awk '{print $2}')
-  [ -n "$rest" ] && kill -9 $rest 2>/dev/null
+  if [ -n "$rest" ]; then kill -9 $rest 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -105,7 +106,18 @@ done
 kill -0 "$start_pid" 2>/dev/null || fail "start exited after the grid was killed"
 echo "grid restarted (pid $grid_pid -> $g); node, producer, sources and consumers kept running"
 
+# TERM while the script polls the grid's status, not while it sleeps between
+# polls: the grid is stopped (SIGSTOP) so the poll hangs in curl, the sleeper
+# is gone. start must still end with 143 and stop every daemon (a stop that
+# read the finished sleeper's pid as live exited 1 under set -e).
+kill -STOP "$g"
+sl=$(pgrep -P "$start_pid" -x sleep || true)
+[ -n "$sl" ] || { kill -CONT "$g"; fail "start has no sleeper between status polls"; }
+kill "$sl"
+sleep 1
 kill -TERM "$start_pid"
+sleep 0.5
+kill -CONT "$g"
 rc=0
 wait "$start_pid" || rc=$?
 start_pid=
