@@ -12,6 +12,7 @@
 #include "p2pgrid/base/array.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
+#include "ledger_internal.h"
 
 #define GENESIS_TAG "p2pgrid-genesis"
 #define SCHEMA_VERSION 1
@@ -40,6 +41,39 @@ static const char *const WRITE_SQL[W_COUNT] = {
                         "AND type = 1 AND spent_index IS NULL",
 };
 
+/* The reads that run often, prepared once on the read connection (under
+ * rlock) and reset after every use, so no read transaction stays open. */
+enum {
+  R_OUTPUT,
+  R_UNSPENT,
+  R_OUTPUTS,
+  R_BALANCE,
+  R_INCLUDED,
+  R_COUNT
+};
+
+static const char *const READ_SQL[R_COUNT] = {
+    [R_OUTPUT] = "SELECT message_id, type, address, amount, booked_index, spent_index, "
+                 "spent_tx_id FROM ledger_outputs WHERE output_id = ?1",
+    /* spent_index IS NULL spelled out: it is what lets SQLite use the
+     * partial index ledger_outputs_unspent */
+    [R_UNSPENT] = "SELECT output_id FROM ledger_outputs WHERE address = ?1 AND spent_index IS NULL"
+                  " AND (?2 < 0 OR type = ?2) ORDER BY booked_index, output_id",
+    [R_OUTPUTS] = "SELECT output_id FROM ledger_outputs WHERE address = ?1"
+                  " AND (?2 < 0 OR type = ?2) ORDER BY booked_index, output_id",
+    [R_BALANCE] = "SELECT COALESCE(SUM(amount), 0),"
+                  " COALESCE(SUM(CASE WHEN type = 1 THEN amount ELSE 0 END), 0),"
+                  " COALESCE(SUM(CASE WHEN type = 0 AND amount < 1000000 THEN 1 ELSE 0 END), 0)"
+                  " FROM ledger_outputs WHERE address = ?1 AND spent_index IS NULL",
+    [R_INCLUDED] = "SELECT message_id FROM ledger_txs WHERE tx_id = ?1",
+};
+
+const char *pg_ledger_unspent_sql(size_t i) {
+  const char *const all[] = {READ_SQL[R_UNSPENT], READ_SQL[R_BALANCE], WRITE_SQL[W_DUST_COUNT],
+                             WRITE_SQL[W_ALLOWANCE_SUM]};
+  return i < sizeof all / sizeof all[0] ? all[i] : NULL;
+}
+
 struct pg_ledger {
   bool dust_protection;
   size_t genesis_count;
@@ -47,7 +81,8 @@ struct pg_ledger {
   sqlite3 *db;  /* the Tangle's connection: writes during confirmation only */
   sqlite3 *rdb; /* our read-only connection */
   sqlite3_stmt *w[W_COUNT];
-  pthread_mutex_t rlock; /* serialises use of rdb */
+  pthread_mutex_t rlock; /* serialises use of rdb and r */
+  sqlite3_stmt *r[R_COUNT]; /* READ_SQL on rdb, prepared on first use */
   /* signatures already verified (sig_ok_seen): written and read only from
    * pg_ledger_apply, which the Tangle's lock serialises; NULL until the
    * first verification */
@@ -66,6 +101,13 @@ static const char SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS ledger_outputs_address ON ledger_outputs(address, type);"
     "CREATE INDEX IF NOT EXISTS ledger_outputs_booked ON ledger_outputs(booked_index);"
     "CREATE INDEX IF NOT EXISTS ledger_outputs_spent ON ledger_outputs(spent_index);"
+    /* an address's unspent outputs, in booking order, without reading the
+     * table: the grid's address receives a thousand payments a slot and
+     * spends them, and every listing, balance and dust count would otherwise
+     * read every output the address ever had (spent_index, always NULL
+     * here, is a column so that SQLite 3.40 sees the index as covering) */
+    "CREATE INDEX IF NOT EXISTS ledger_outputs_unspent ON ledger_outputs"
+    "(address, booked_index, output_id, type, amount, spent_index) WHERE spent_index IS NULL;"
     "CREATE TABLE IF NOT EXISTS ledger_txs ("
     " tx_id BLOB PRIMARY KEY, message_id BLOB NOT NULL, milestone_index INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);";
@@ -105,6 +147,7 @@ int pg_ledger_new(const pg_ledger_config *c, pg_ledger **out) {
 void pg_ledger_free(pg_ledger *l) {
   if (!l) return;
   for (int i = 0; i < W_COUNT; i++) sqlite3_finalize(l->w[i]);
+  for (int i = 0; i < R_COUNT; i++) sqlite3_finalize(l->r[i]);
   if (l->rdb) sqlite3_close(l->rdb);
   pthread_mutex_destroy(&l->rlock);
   free(l->digests);
@@ -460,13 +503,30 @@ static int prepare_read(pg_ledger *l, const char *sql, sqlite3_stmt **st) {
   return sqlite3_prepare_v2(l->rdb, sql, -1, st, NULL) == SQLITE_OK ? PG_OK : PG_ERR_DB;
 }
 
+/* The cached statement of read r (rlock held); give it back with read_done. */
+static int read_stmt(pg_ledger *l, int r, sqlite3_stmt **st) {
+  *st = NULL;
+  if (!l->r[r]) {
+    int rc = prepare_read(l, READ_SQL[r], &l->r[r]);
+    if (rc) return rc;
+  }
+  *st = l->r[r];
+  return PG_OK;
+}
+
+/* Ends a cached read (its read transaction with it) and unlocks rlock. */
+static void read_done(pg_ledger *l, sqlite3_stmt *st) {
+  if (st) {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+  pthread_mutex_unlock(&l->rlock);
+}
+
 int pg_ledger_output(pg_ledger *l, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *o) {
   sqlite3_stmt *st = NULL;
   pthread_mutex_lock(&l->rlock);
-  int rc = prepare_read(l,
-                        "SELECT message_id, type, address, amount, booked_index, spent_index, "
-                        "spent_tx_id FROM ledger_outputs WHERE output_id = ?1",
-                        &st);
+  int rc = read_stmt(l, R_OUTPUT, &st);
   if (rc) goto out;
   sqlite3_bind_blob(st, 1, id, PG_OUTPUT_ID_LEN, SQLITE_STATIC);
   int step = sqlite3_step(st);
@@ -491,8 +551,7 @@ int pg_ledger_output(pg_ledger *l, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output
     if (sqlite3_column_bytes(st, 6) == 32) memcpy(o->spent_tx_id, sqlite3_column_blob(st, 6), 32);
   }
 out:
-  sqlite3_finalize(st);
-  pthread_mutex_unlock(&l->rlock);
+  read_done(l, st);
   return rc;
 }
 
@@ -500,12 +559,7 @@ int pg_ledger_balance(pg_ledger *l, const uint8_t address[32], uint64_t *balance
                       bool *dust_allowed) {
   sqlite3_stmt *st = NULL;
   pthread_mutex_lock(&l->rlock);
-  int rc = prepare_read(l,
-                        "SELECT COALESCE(SUM(amount), 0),"
-                        " COALESCE(SUM(CASE WHEN type = 1 THEN amount ELSE 0 END), 0),"
-                        " COALESCE(SUM(CASE WHEN type = 0 AND amount < 1000000 THEN 1 ELSE 0 END), 0)"
-                        " FROM ledger_outputs WHERE address = ?1 AND spent_index IS NULL",
-                        &st);
+  int rc = read_stmt(l, R_BALANCE, &st);
   if (rc) goto out;
   sqlite3_bind_blob(st, 1, address, 32, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_ROW) {
@@ -519,8 +573,7 @@ int pg_ledger_balance(pg_ledger *l, const uint8_t address[32], uint64_t *balance
     *dust_allowed = !l->dust_protection || allowed > (uint64_t)sqlite3_column_int64(st, 2);
   }
 out:
-  sqlite3_finalize(st);
-  pthread_mutex_unlock(&l->rlock);
+  read_done(l, st);
   return rc;
 }
 
@@ -530,15 +583,10 @@ int pg_ledger_address_outputs(pg_ledger *l, const uint8_t address[32], int type,
   sqlite3_stmt *st = NULL;
   *count = *total = 0;
   pthread_mutex_lock(&l->rlock);
-  int rc = prepare_read(l,
-                        "SELECT output_id FROM ledger_outputs WHERE address = ?1"
-                        " AND (?2 < 0 OR type = ?2) AND (?3 OR spent_index IS NULL)"
-                        " ORDER BY booked_index, output_id",
-                        &st);
+  int rc = read_stmt(l, include_spent ? R_OUTPUTS : R_UNSPENT, &st);
   if (rc) goto out;
   sqlite3_bind_blob(st, 1, address, 32, SQLITE_STATIC);
   sqlite3_bind_int(st, 2, type);
-  sqlite3_bind_int(st, 3, include_spent);
   int step;
   while ((step = sqlite3_step(st)) == SQLITE_ROW) {
     if (*count < max && sqlite3_column_bytes(st, 0) == PG_OUTPUT_ID_LEN)
@@ -547,15 +595,14 @@ int pg_ledger_address_outputs(pg_ledger *l, const uint8_t address[32], int type,
   }
   if (step != SQLITE_DONE) rc = PG_ERR_DB;
 out:
-  sqlite3_finalize(st);
-  pthread_mutex_unlock(&l->rlock);
+  read_done(l, st);
   return rc;
 }
 
 int pg_ledger_included_message(pg_ledger *l, const uint8_t tx_id[32], uint8_t msg_id[PG_ID_LEN]) {
   sqlite3_stmt *st = NULL;
   pthread_mutex_lock(&l->rlock);
-  int rc = prepare_read(l, "SELECT message_id FROM ledger_txs WHERE tx_id = ?1", &st);
+  int rc = read_stmt(l, R_INCLUDED, &st);
   if (rc) goto out;
   sqlite3_bind_blob(st, 1, tx_id, 32, SQLITE_STATIC);
   int step = sqlite3_step(st);
@@ -564,8 +611,7 @@ int pg_ledger_included_message(pg_ledger *l, const uint8_t tx_id[32], uint8_t ms
   else
     rc = step == SQLITE_DONE ? PG_ERR_NOT_FOUND : PG_ERR_DB;
 out:
-  sqlite3_finalize(st);
-  pthread_mutex_unlock(&l->rlock);
+  read_done(l, st);
   return rc;
 }
 

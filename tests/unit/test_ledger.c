@@ -18,6 +18,7 @@
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/tangle/message.h"
 #include "p2pgrid/ledger/transaction.h"
+#include "../../src/ledger/ledger_internal.h"
 
 static void unhex(const char *s, uint8_t *out, size_t n) {
   assert_int_equal(pg_hex_decode_exact(s, out, n), PG_OK);
@@ -406,6 +407,76 @@ static void test_dust(void **state) {
   drop(&t2);
 }
 
+/* Every read of an address's unspent outputs (listing, balance, dust
+ * count, allowance) is served by the partial index of unspent outputs,
+ * covering and already in order: the grid's address receives a thousand
+ * payments a slot and spends them, and a read that walked every output the
+ * address ever had grew through the day. */
+static void test_unspent_indexed(void **state) {
+  (void)state;
+  size_t i = 0;
+  for (const char *sql; (sql = pg_ledger_unspent_sql(i)); i++) {
+    char q[1024], plan[1024];
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(F.db, q, -1, &st, NULL), SQLITE_OK);
+    size_t len = 0;
+    plan[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW && len < sizeof plan)
+      len += (size_t)snprintf(plan + len, sizeof plan - len, "%s; ", sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    if (!strstr(plan, "USING COVERING INDEX ledger_outputs_unspent") || strstr(plan, "TEMP B-TREE"))
+      fail_msg("not served by ledger_outputs_unspent: %s\n  plan: %s", sql, plan);
+  }
+  assert_true(i >= 4);
+}
+
+/* Unspent listings after a chain of spends: address 0 spends its remainder
+ * nine times (1 unspent of 10), address 1 receives 1 Mi each time (its
+ * genesis output and nine more, listed in booking order). */
+static void test_unspent_after_spends(void **state) {
+  (void)state;
+  uint8_t prev_tx[32];
+  uint16_t prev_idx = 0;
+  memcpy(prev_tx, F.genesis_tx, 32);
+  uint64_t left = 10000000;
+  uint8_t kept[9][PG_OUTPUT_ID_LEN];
+  for (int k = 0; k < 9; k++) {
+    pg_tx_input_spec in = input(prev_tx, prev_idx, 0);
+    pg_tx_output_spec o[2] = {output(1, 1000000, 0), output(0, left - 1000000, 0)};
+    built t;
+    build(&t, &in, 1, o, 2);
+    bool inc;
+    assert_int_equal(apply(&t, (uint32_t)(1 + k), &inc), PG_CONFLICT_NONE);
+    int to0 = memcmp(t.m.u.transaction->outputs[0].address, F.addr[0], 32) == 0 ? 0 : 1;
+    pg_output_id(t.txid, (uint16_t)(1 - to0), kept[k]);
+    memcpy(prev_tx, t.txid, 32);
+    prev_idx = (uint16_t)to0;
+    left -= 1000000;
+    drop(&t);
+  }
+  uint8_t ids[16][PG_OUTPUT_ID_LEN];
+  size_t count, total;
+  assert_int_equal(pg_ledger_address_outputs(F.l, F.addr[0], -1, false, 16, ids, &count, &total), PG_OK);
+  assert_int_equal(count, 1);
+  uint8_t last[PG_OUTPUT_ID_LEN];
+  pg_output_id(prev_tx, prev_idx, last);
+  assert_memory_equal(ids[0], last, PG_OUTPUT_ID_LEN);
+  assert_int_equal(pg_ledger_address_outputs(F.l, F.addr[0], -1, true, 16, ids, &count, &total), PG_OK);
+  assert_int_equal(count, 10);
+  assert_int_equal(pg_ledger_address_outputs(F.l, F.addr[1], 0, false, 4, ids, &count, &total), PG_OK);
+  assert_int_equal(count, 4); /* max 4 of ... */
+  assert_int_equal(total, 10); /* ... all 10 */
+  assert_int_equal(pg_ledger_address_outputs(F.l, F.addr[1], -1, false, 16, ids, &count, &total), PG_OK);
+  assert_int_equal(count, 10);
+  for (int k = 0; k < 9; k++) assert_memory_equal(ids[1 + k], kept[k], PG_OUTPUT_ID_LEN);
+  assert_int_equal(pg_ledger_address_outputs(F.l, F.addr[1], 1, false, 16, ids, &count, &total), PG_OK);
+  assert_int_equal(count, 0); /* no dust allowance outputs */
+  assert_int_equal(balance(0), 1000000);
+  assert_int_equal(balance(1), 14000000);
+  assert_supply();
+}
+
 static void test_dust_protection_off(void **state) {
   (void)state;
   close_ledger();
@@ -461,6 +532,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_remembered_signature, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reference_unlocks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dust, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unspent_indexed, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unspent_after_spends, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dust_protection_off, setup, teardown),
       cmocka_unit_test_setup_teardown(test_genesis_mismatch_and_reopen, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_builds, setup, teardown),
