@@ -60,10 +60,9 @@ int pg_client_submit_raw(pg_client *c, const uint8_t *bytes, size_t len, uint8_t
   return c->ops->submit_raw(c, bytes, len, id, d);
 }
 
-int pg_client_submit_data(pg_client *c, const uint8_t *index, size_t index_len, const uint8_t *data,
-                          size_t data_len, uint8_t id[PG_ID_LEN], pg_diag *d) {
-  int rc = check(c, d);
-  if (rc) return rc;
+/* The arguments of a data message, as pg_client_submit_data checks them. */
+static int data_args(const uint8_t *index, size_t index_len, const uint8_t *data, size_t data_len,
+                     pg_diag *d) {
   if (!index || index_len < 1 || index_len > PG_INDEX_MAX_LEN)
     return pg_fail(d, PG_ERR_INVALID, "submit: index must be 1..%d bytes (got %zu)",
                    PG_INDEX_MAX_LEN, index ? index_len : 0);
@@ -71,6 +70,14 @@ int pg_client_submit_data(pg_client *c, const uint8_t *index, size_t index_len, 
   if (data_len > PG_MSG_MAX_LEN)
     return pg_fail(d, PG_ERR_TOO_LARGE, "submit: %zu data bytes exceed the %d-byte message cap",
                    data_len, PG_MSG_MAX_LEN);
+  return PG_OK;
+}
+
+int pg_client_submit_data(pg_client *c, const uint8_t *index, size_t index_len, const uint8_t *data,
+                          size_t data_len, uint8_t id[PG_ID_LEN], pg_diag *d) {
+  int rc = check(c, d);
+  if (!rc) rc = data_args(index, index_len, data, data_len, d);
+  if (rc) return rc;
   char *ihex = pg_hex_dup(index, index_len);
   char *dhex = pg_hex_dup(data_len ? data : (const uint8_t *)"", data_len);
   json_t *msg = NULL;
@@ -83,6 +90,33 @@ int pg_client_submit_data(pg_client *c, const uint8_t *index, size_t index_len, 
   rc = c->ops->submit_json(c, msg, id, d);
   json_decref(msg);
   return rc;
+}
+
+/* An item that follows one not stored is not submitted (rc PG_OK: go on). */
+static int follow_rule(pg_client_data *v, size_t i) {
+  if (v[i].follows && i > 0 && v[i - 1].rc != PG_OK)
+    return v[i].rc = pg_fail(&v[i].d, PG_ERR_STATE, "not attached: the message before it was not");
+  return PG_OK;
+}
+
+int pg_client_submit_data_many(pg_client *c, pg_client_data *v, size_t n, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (n && !v) return pg_fail(d, PG_ERR_INVALID, "submit: no messages");
+  for (size_t i = 0; i < n; i++) {
+    pg_diag_clear(&v[i].d);
+    v[i].rc = data_args(v[i].index, v[i].index_len, v[i].data, v[i].data_len, &v[i].d);
+    if (!v[i].rc) follow_rule(v, i);
+  }
+  if (c->ops->submit_data_many) {
+    c->ops->submit_data_many(c, v, n);
+    return PG_OK;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (v[i].rc == PG_OK && follow_rule(v, i) == PG_OK)
+      v[i].rc = pg_client_submit_data(c, v[i].index, v[i].index_len, v[i].data, v[i].data_len,
+                                      v[i].id, &v[i].d);
+  return PG_OK;
 }
 
 int pg_client_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d) {

@@ -76,6 +76,43 @@ static int l_submit_raw(pg_client *c, const uint8_t *bytes, size_t len, uint8_t 
   return pg_tangle_submit(L(c)->tangle, bytes, len, id, NULL, d);
 }
 
+/* Items already failed (their arguments, or following a failed one) stay
+ * out of the tangle's batch, and so does an item that follows one of them:
+ * `follows` inside the batch always means the item before it there. */
+static void l_submit_data_many(pg_client *c, pg_client_data *v, size_t n) {
+  pg_tangle_item *it = calloc(n + 1, sizeof *it);
+  pg_buf *pay = calloc(n + 1, sizeof *pay);
+  size_t *at = calloc(n + 1, sizeof *at);
+  size_t m = 0;
+  for (size_t i = 0; it && pay && at && i < n; i++) {
+    if (v[i].rc != PG_OK) continue;
+    if (v[i].follows && i > 0 && v[i - 1].rc != PG_OK) {
+      v[i].rc = pg_fail(&v[i].d, PG_ERR_STATE, "not attached: the message before it was not");
+      continue;
+    }
+    pg_buf_init(&pay[m], PG_MSG_MAX_LEN);
+    if ((v[i].rc = pg_indexation_build(&pay[m], v[i].index, v[i].index_len, v[i].data,
+                                       v[i].data_len, &v[i].d))) {
+      pg_buf_free(&pay[m]);
+      continue;
+    }
+    it[m] = (pg_tangle_item){.payload = pay[m].data, .payload_len = pay[m].len,
+                             .follows = v[i].follows, .d = &v[i].d};
+    at[m++] = i;
+  }
+  int rc = it && pay && at ? pg_tangle_attach_many(L(c)->tangle, it, m) : PG_ERR_NOMEM;
+  for (size_t k = 0; k < m; k++) {
+    v[at[k]].rc = rc ? rc : it[k].rc;
+    if (rc) pg_fail(&v[at[k]].d, rc, "attach: %s", pg_strerror(rc));
+    else if (it[k].rc == PG_OK) memcpy(v[at[k]].id, it[k].id, PG_ID_LEN);
+    pg_buf_free(&pay[k]);
+  }
+  if (!(it && pay && at))
+    for (size_t i = 0; i < n; i++)
+      if (v[i].rc == PG_OK) v[i].rc = pg_fail(&v[i].d, PG_ERR_NOMEM, "out of memory");
+  free(it), free(pay), free(at);
+}
+
 static int not_found(pg_diag *d, const char *what, const uint8_t *id, size_t n) {
   char hex[2 * PG_OUTPUT_ID_LEN + 1];
   pg_hex_encode(id, n, hex);
@@ -163,6 +200,7 @@ static const pg_client_ops LOCAL_OPS = {
     .tips = l_tips,
     .submit_json = l_submit_json,
     .submit_raw = l_submit_raw,
+    .submit_data_many = l_submit_data_many,
     .get_raw = l_get_raw,
     .get_meta = l_get_meta,
     .children = l_children,

@@ -249,38 +249,84 @@ int pg_chan_unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
   return PG_OK;
 }
 
-/* Attaches the created rows in order; the attached ones are marked sent in
- * one transaction at the end (a crash before that re-attaches the same
- * payloads: readers see the same messages). */
+/* Marks what one database's attach did: the attached rows sent, the row
+ * that failed with its error, in one transaction; then its outcome. */
+static void send_finish(pg_chan_send *s, const pg_mam_attach_item *it, int all_rc,
+                        const pg_diag *all_d) {
+  size_t done = 0;
+  while (!all_rc && done < s->ready && it[done].rc == PG_OK) done++;
+  for (size_t i = 0; i < done; i++) memcpy(s->v[i].id, it[i].id, 32);
+  int arc = done == s->ready ? PG_OK : all_rc ? all_rc : it[done].rc;
+  const char *why = all_rc ? all_d->msg : arc ? it[done].d.msg : "";
+  pg_diag *d = &s->d;
+  int rc = pg_grid_begin(s->db, d);
+  for (size_t i = 0; !rc && i < done; i++) rc = mark(s->db, s->v[i].seq, s->v[i].id, NULL, d);
+  if (!rc && arc) rc = mark(s->db, s->v[done].seq, NULL, why, d);
+  if (!rc) rc = pg_grid_commit(s->db, d);
+  else pg_db_rollback(s->db);
+  if (!rc) s->sent = done;
+  if (!rc && arc) rc = pg_fail(d, arc, "channel %s: attach failed: %s", s->v[done].channel, why);
+  if (!rc && s->create_rc) rc = pg_fail(d, s->create_rc, "%s", s->create_d->msg);
+  s->rc = rc;
+}
+
+/* Reads one database's unsent rows; s->ready gets how many lead created. */
+static void send_read(pg_chan_send *s) {
+  s->v = NULL;
+  s->n = s->ready = s->sent = 0;
+  pg_diag_clear(&s->d);
+  s->rc = pg_chan_unsent_rows(s->db, &s->v, &s->n, &s->d);
+  if (!s->rc && s->n == 0 && s->create_rc)
+    s->rc = pg_fail(&s->d, s->create_rc, "%s", s->create_d->msg);
+  while (!s->rc && s->ready < s->n && s->v[s->ready].created) s->ready++;
+}
+
+/* The attached rows are marked sent in one transaction per database after
+ * the attach (a crash before that re-attaches the same payloads: readers
+ * see the same messages). */
+void pg_chan_send_many(pg_chan_send *s, size_t n, pg_client *c) {
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    send_read(&s[i]);
+    if (!s[i].rc && s[i].n) total += s[i].ready;
+  }
+  pg_mam_message *msg = calloc(total + 1, sizeof *msg);
+  pg_mam_attach_item *it = calloc(total + 1, sizeof *it);
+  pg_diag ad = {{0}};
+  int rc = msg && it ? PG_OK : pg_fail(&ad, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0, k = 0; !rc && i < n; i++) {
+    for (size_t r = 0; !s[i].rc && s[i].n && r < s[i].ready; r++, k++) {
+      msg[k].payload = s[i].v[r].text;
+      msg[k].payload_len = strlen(s[i].v[r].text);
+      snprintf(msg[k].address, sizeof msg[k].address, "%s", s[i].v[r].address);
+      it[k] = (pg_mam_attach_item){.m = &msg[k], .follows = r > 0}; /* a channel's order */
+    }
+  }
+  if (!rc) rc = pg_mam_attach_many(c, it, total, &ad);
+  for (size_t i = 0, k = 0; i < n; i++) { /* with rc nothing went out */
+    if (s[i].rc || s[i].n == 0) continue;
+    send_finish(&s[i], rc ? NULL : it + k, rc, &ad);
+    k += s[i].ready;
+  }
+  free(msg);
+  free(it);
+}
+
+void pg_chan_send_free(pg_chan_send *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    pg_chan_free_rows(s[i].v, s[i].n);
+    s[i].v = NULL;
+    s[i].n = 0;
+  }
+}
+
 int pg_chan_send_created(sqlite3 *db, pg_client *c, int crc, const pg_diag *cd, size_t *sent,
                          pg_diag *d) {
-  if (sent) *sent = 0;
-  out_row *v = NULL;
-  size_t n = 0;
-  int rc = pg_chan_unsent_rows(db, &v, &n, d);
-  if (!rc && n == 0 && crc) rc = pg_fail(d, crc, "%s", cd->msg);
-  if (rc || n == 0) return rc;
-  size_t done = 0;
-  int arc = PG_OK;
-  pg_diag ad = {{0}};
-  for (; done < n; done++) {
-    if (!v[done].created) break; /* its creation failed: it waits */
-    pg_mam_message m = {0};
-    m.payload = v[done].text;
-    m.payload_len = strlen(m.payload);
-    snprintf(m.address, sizeof m.address, "%s", v[done].address);
-    if ((arc = pg_mam_attach(c, &m, NULL, 0, v[done].id, &ad))) break;
-  }
-  rc = pg_grid_begin(db, d);
-  for (size_t i = 0; !rc && i < done; i++) rc = mark(db, v[i].seq, v[i].id, NULL, d);
-  if (!rc && arc) rc = mark(db, v[done].seq, NULL, ad.msg, d);
-  if (!rc) rc = pg_grid_commit(db, d);
-  else pg_db_rollback(db);
-  if (!rc && sent) *sent = done;
-  if (!rc && arc) rc = pg_fail(d, arc, "channel %s: attach failed: %s", v[done].channel, ad.msg);
-  if (!rc && crc) rc = pg_fail(d, crc, "%s", cd->msg);
-  pg_chan_free_rows(v, n);
-  return rc;
+  pg_chan_send s = {.db = db, .create_rc = crc, .create_d = cd};
+  pg_chan_send_many(&s, 1, c);
+  pg_chan_send_free(&s, 1);
+  if (sent) *sent = s.sent;
+  return s.rc ? pg_fail(d, s.rc, "%s", s.d.msg) : PG_OK;
 }
 
 /* A flush: every queued message created, then attached in order (the rows

@@ -354,17 +354,25 @@ int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys
     if (now >= es[i]->next_flush_ms && pg_entity_caught_up(es[i], now)) at[m] = i, dbs[m++] = es[i]->db;
   }
   if (!rc) pg_chan_create_many(dbs, m, keys, crc, cd, unsent); /* each one's failure in crc / cd */
-  /* phase 2: attached in outbox order (an outbox that had no unsent row has
-   * nothing to attach) */
-  for (size_t k = 0; !rc && k < m; k++) {
-    pg_entity *e = es[at[k]];
-    if (crc[k] == PG_OK && unsent[k] == 0) continue;
-    uint64_t now = pg_entity_now(e);
-    pg_diag fd = {{0}};
-    int r = pg_chan_send_created(e->db, e->client, crc[k], &cd[k], NULL, &fd);
-    rc = flush_outcome(e, now, r, &fd, d);
+  /* phase 2: attached in outbox order, together while they share a node
+   * client (an outbox that had no unsent row has nothing to attach) */
+  pg_chan_send *snd = rc ? NULL : calloc(m + 1, sizeof *snd);
+  if (!rc && !snd) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  size_t ns = 0;
+  for (size_t k = 0; !rc && k < m; k++)
+    if (crc[k] != PG_OK || unsent[k] != 0)
+      at[ns] = at[k], snd[ns++] = (pg_chan_send){.db = dbs[k], .create_rc = crc[k], .create_d = &cd[k]};
+  for (size_t k = 0, run; !rc && k < ns; k += run) {
+    pg_client *c = es[at[k]]->client;
+    for (run = 1; k + run < ns && es[at[k + run]]->client == c;) run++;
+    pg_chan_send_many(snd + k, run, c);
   }
-  free(dbs), free(at), free(unsent), free(crc), free(cd);
+  for (size_t k = 0; k < ns; k++) { /* every outcome counted; the first fatal one returned */
+    int r = flush_outcome(es[at[k]], pg_entity_now(es[at[k]]), snd[k].rc, &snd[k].d, d);
+    if (!rc) rc = r;
+  }
+  if (snd) pg_chan_send_free(snd, ns);
+  free(snd), free(dbs), free(at), free(unsent), free(crc), free(cd);
   return rc;
 }
 

@@ -132,6 +132,24 @@ void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *
                          size_t *unsent);
 PG_NODISCARD int pg_chan_send_created(sqlite3 *db, pg_client *c, int create_rc,
                                       const pg_diag *create_d, size_t *sent, pg_diag *d);
+/* pg_chan_send_created on many databases at once: every database's created
+ * rows go to the node in one pg_mam_attach_many (a database's rows in order,
+ * each only if the one before it went), then each database marks its own.
+ * In: db, create_rc, create_d (borrowed). Out: rc and d, what
+ * pg_chan_send_created would return for that database, and sent; the rows
+ * read are freed by pg_chan_send_free. */
+typedef struct pg_chan_send {
+  sqlite3 *db;
+  int create_rc;
+  const pg_diag *create_d;
+  int rc;
+  pg_diag d;
+  size_t sent;
+  struct out_row *v; /* chan.c's */
+  size_t n, ready;
+} pg_chan_send;
+void pg_chan_send_many(pg_chan_send *s, size_t n, pg_client *c);
+void pg_chan_send_free(pg_chan_send *s, size_t n);
 /* Messages queued or created but not yet attached. */
 PG_NODISCARD int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d);
 /* After a restore (the state older than what was published): for each of

@@ -46,6 +46,38 @@ int pg_mam_attach(pg_client *c, const pg_mam_message *m, const char *tag, size_t
   return rc;
 }
 
+int pg_mam_attach_many(pg_client *c, pg_mam_attach_item *v, size_t n, pg_diag *d) {
+  if (!c || (n && !v)) return pg_fail(d, PG_ERR_INVALID, "mam attach: no client or messages");
+  pg_client_data *cd = calloc(n + 1, sizeof *cd);
+  uint8_t(*index)[PG_HASH_LEN] = calloc(n + 1, sizeof *index);
+  pg_buf *data = calloc(n + 1, sizeof *data);
+  int rc = cd && index && data ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; !rc && i < n; i++) {
+    const pg_mam_message *m = v[i].m;
+    pg_buf_init(&data[i], 1u << 22);
+    /* an item that cannot be built goes to the node with no index: refused
+     * there before any request, and its rc replaced below */
+    bool ok = m && m->payload &&
+              pg_mam_attach_data(m->payload, m->payload_len, NULL, 0, &data[i]) == PG_OK;
+    if (ok) pg_mam_attach_index(m->address, index[i]);
+    cd[i] = (pg_client_data){.index = ok ? index[i] : NULL, .index_len = ok ? PG_HASH_LEN : 0,
+                             .data = data[i].data, .data_len = data[i].len,
+                             .follows = v[i].follows};
+  }
+  if (!rc) rc = pg_client_submit_data_many(c, cd, n, d);
+  for (size_t i = 0; !rc && i < n; i++) {
+    bool built = cd[i].index != NULL;
+    v[i].rc = cd[i].rc;
+    v[i].d = cd[i].d;
+    if (!built && (!v[i].m || !v[i].m->payload)) v[i].rc = pg_fail(&v[i].d, PG_ERR_INVALID, "mam attach: no client or message");
+    else if (!built) v[i].rc = pg_fail(&v[i].d, PG_ERR_INVALID, "mam attach: payload or tag is not trytes");
+    else if (v[i].rc == PG_OK) memcpy(v[i].id, cd[i].id, 32);
+  }
+  for (size_t i = 0; data && i < n; i++) pg_buf_free(&data[i]);
+  free(cd), free(index), free(data);
+  return rc;
+}
+
 /* Payload budget of one read: candidates' payloads are kept from the
  * listing pass up to this many trytes, the rest is fetched again when
  * examined (so a root flooded with large junk costs GETs, not memory). */

@@ -616,6 +616,70 @@ static int batch_job(pg_tangle *t, pg_tg_job *j, bool full, bool single, uint64_
   return PG_OK;
 }
 
+/* ---- attach many --------------------------------------------------------
+ * pg_tangle_attach_many's messages are built inside the batch (mu held), so
+ * each can take the messages stored just before it as parents. */
+#define MANY_GROUP 256
+
+static void select_locked(pg_tangle *t, uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count);
+
+static int id_cmp(const void *a, const void *b) { return memcmp(a, b, PG_ID_LEN); }
+
+static void item_unbuild(pg_tg_job *j) {
+  if (j->has_pm) pg_message_clear(&j->pm);
+  j->has_pm = false;
+  pg_buf_reset(&j->buf);
+}
+
+/* The parents of jobs[i]: up to two messages stored before it in this batch
+ * and one tip, or up to 8 tips for the first; sorted, unique. */
+static size_t item_parents(pg_tangle *t, pg_tg_job **jobs, size_t i,
+                           uint8_t (*p)[PG_ID_LEN]) {
+  size_t np = 0;
+  for (size_t k = i; k-- > 0 && np < 2;)
+    if (jobs[k]->rc == PG_OK && jobs[k]->has_pm) memcpy(p[np++], jobs[k]->item->id, PG_ID_LEN);
+  if (np == 0) {
+    select_locked(t, p, PG_MSG_MAX_PARENTS, &np);
+  } else {
+    size_t nt = 0;
+    pg_tg_tips_pick(t, false, &p[np], 1, &nt);
+    np += nt;
+  }
+  qsort(p, np, PG_ID_LEN, id_cmp);
+  size_t u = 0;
+  for (size_t k = 0; k < np; k++)
+    if (u == 0 || memcmp(p[u - 1], p[k], PG_ID_LEN) != 0) memmove(p[u++], p[k], PG_ID_LEN);
+  return u;
+}
+
+/* Builds jobs[i]'s message from its item; PG_OK to store it, else its rc is
+ * set (an item that follows a refused one is not built). */
+static int item_build(pg_tangle *t, pg_tg_job **jobs, size_t i) {
+  pg_tg_job *j = jobs[i];
+  pg_tangle_item *it = j->item;
+  item_unbuild(j);
+  j->is_new = false;
+  bool prev_ok = i > 0 ? jobs[i - 1]->rc == PG_OK : j->first_item || (it - 1)->rc == PG_OK;
+  if (it->follows && !prev_ok)
+    return j->rc = pg_fail(it->d, PG_ERR_STATE, "not attached: the message before it was not");
+  uint8_t parents[PG_MSG_MAX_PARENTS + 2][PG_ID_LEN];
+  size_t np = item_parents(t, jobs, i, parents);
+  int rc = pg_message_build(&j->buf, t->network_id, &parents[0][0], np,
+                            it->payload_len ? it->payload : NULL, it->payload_len, 0, it->d);
+  if (!rc) rc = pg_buf_status(&j->buf);
+  if (!rc) rc = pg_message_parse(j->buf.data, j->buf.len, &j->pm, it->d);
+  if (rc) return j->rc = rc;
+  j->has_pm = true;
+  if (j->pm.payload_type == PG_PAYLOAD_MILESTONE)
+    return j->rc = pg_fail(it->d, PG_ERR_INVALID, "attach: a milestone is issued, not attached");
+  pg_message_id(j->buf.data, j->buf.len, it->id);
+  j->bytes = j->buf.data;
+  j->len = j->buf.len;
+  j->m = &j->pm;
+  j->id = it->id;
+  return PG_OK;
+}
+
 /* Stores jobs[0..n) in one transaction; BATCH_RESTART or an error that
  * fails every job (in d), else PG_OK with each job's own rc. */
 static int batch_try(pg_tangle *t, pg_tg_job **jobs, size_t n, bool full, pg_diag *d) {
@@ -626,7 +690,9 @@ static int batch_try(pg_tangle *t, pg_tg_job **jobs, size_t n, bool full, pg_dia
   int rc = pg_tg_exec(&t->store, ST_BEGIN, d);
   uint64_t now = pg_tg_now(t);
   if (rc == PG_OK) rc = purge_unsolid(t, now, d);
-  for (size_t i = 0; i < n && rc == PG_OK; i++) rc = batch_job(t, jobs[i], full, n == 1, now, d);
+  for (size_t i = 0; i < n && rc == PG_OK; i++)
+    if (!jobs[i]->item || item_build(t, jobs, i) == PG_OK)
+      rc = batch_job(t, jobs[i], full, n == 1, now, d);
   if (rc == PG_OK) rc = pg_tg_exec(&t->store, ST_COMMIT, d);
   if (rc != PG_OK) {
     batch_rollback(t);
@@ -653,7 +719,7 @@ static int batch_try(pg_tangle *t, pg_tg_job **jobs, size_t n, bool full, pg_dia
 static void run_batch(pg_tangle *t, pg_tg_job **jobs, size_t n) {
   bool full = false;
   for (size_t i = 0; i < n; i++)
-    if (jobs[i]->m->payload_type == PG_PAYLOAD_MILESTONE) full = true;
+    if (jobs[i]->m && jobs[i]->m->payload_type == PG_PAYLOAD_MILESTONE) full = true;
   pg_diag bd;
   pg_diag_clear(&bd);
   int rc;
@@ -865,6 +931,62 @@ out:
   if (early) gc_announce(t, -1);
   pg_buf_free(&msg);
   return rc;
+}
+
+/* The proof-of-work path: each item through pg_tangle_attach. */
+static void attach_each(pg_tangle *t, pg_tangle_item *items, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    pg_tangle_item *it = &items[i];
+    if (it->follows && i > 0 && items[i - 1].rc != PG_OK) {
+      it->rc = pg_fail(it->d, PG_ERR_STATE, "not attached: the message before it was not");
+      continue;
+    }
+    pg_message_draft dr;
+    memset(&dr, 0, sizeof dr);
+    pg_buf_init(&dr.payload, PG_MSG_MAX_LEN);
+    pg_buf_put(&dr.payload, it->payload, it->payload_len);
+    it->rc = pg_buf_status(&dr.payload);
+    if (it->rc) pg_fail(it->d, it->rc, "attach: the payload does not fit a message");
+    else it->rc = pg_tangle_attach(t, &dr, NULL, it->id, it->d);
+    pg_buf_free(&dr.payload);
+  }
+}
+
+int pg_tangle_attach_many(pg_tangle *t, pg_tangle_item *items, size_t n) {
+  if (!t || (n && !items)) return PG_ERR_INVALID;
+  for (size_t i = 0; i < n; i++)
+    if (items[i].payload_len && !items[i].payload) return PG_ERR_INVALID;
+  if (t->cfg.min_pow_score > 0) {
+    attach_each(t, items, n);
+    return PG_OK;
+  }
+  pg_tg_job *jobs = calloc(n < MANY_GROUP ? n + 1 : MANY_GROUP, sizeof *jobs);
+  pg_tg_job *ptr[MANY_GROUP];
+  if (!jobs) {
+    for (size_t i = 0; i < n; i++) items[i].rc = pg_fail(items[i].d, PG_ERR_NOMEM, "out of memory");
+    return PG_OK;
+  }
+  for (size_t at = 0; at < n; at += MANY_GROUP) {
+    size_t g = n - at < MANY_GROUP ? n - at : MANY_GROUP;
+    for (size_t k = 0; k < g; k++) {
+      ptr[k] = &jobs[k];
+      jobs[k].item = &items[at + k];
+      jobs[k].first_item = at + k == 0;
+      jobs[k].d = items[at + k].d;
+      pg_buf_init(&jobs[k].buf, PG_MSG_MAX_LEN);
+    }
+    pthread_mutex_lock(&t->mu);
+    run_batch(t, ptr, g);
+    pthread_mutex_unlock(&t->mu);
+    for (size_t k = 0; k < g; k++) {
+      items[at + k].rc = jobs[k].rc;
+      item_unbuild(&jobs[k]);
+      pg_buf_free(&jobs[k].buf);
+      memset(&jobs[k], 0, sizeof jobs[k]);
+    }
+  }
+  free(jobs);
+  return PG_OK;
 }
 
 /* ---- reads ---------------------------------------------------------------- */

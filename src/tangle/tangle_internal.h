@@ -78,6 +78,13 @@ typedef struct pg_tg_job {
   size_t ev0, ev1;         /* its SOLID events: t->ev[ev0..ev1) */
   size_t note0, note1;     /* its notes: t->notes[note0..note1) */
   struct pg_tg_job *next;
+  /* pg_tangle_attach_many: the message is built inside the batch from the
+   * item (bytes, m and id then point at buf, pm and item->id) */
+  pg_tangle_item *item;
+  bool first_item; /* items[0]: nothing before it to follow */
+  pg_buf buf;
+  pg_message pm;
+  bool has_pm;
 } pg_tg_job;
 
 struct pg_tangle {

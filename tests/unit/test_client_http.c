@@ -491,8 +491,28 @@ static void test_submit(void **state) {
   ASSERT_DIAG(d, "no tips available");
   json_decref(msg);
 
-  /* argument checks happen before any request */
+  /* a batch over HTTP: posted one by one; a bad item is refused before any
+   * request, the item that follows it is not sent, the next one is */
   int before = atomic_load(&s->requests);
+  pg_client_data v[3] = {
+      {.index = (const uint8_t *)"", .index_len = 0},
+      {.index = (const uint8_t *)"IOTA", .index_len = 4, .follows = true},
+      {.index = (const uint8_t *)"IOTA", .index_len = 4, .data = (const uint8_t *)"hi",
+       .data_len = 2},
+  };
+  assert_int_equal(pg_client_submit_data_many(c, v, 3, &d), PG_OK);
+  assert_int_equal(v[0].rc, PG_ERR_INVALID);
+  ASSERT_DIAG(v[0].d, "index must be 1..64 bytes");
+  assert_int_equal(v[1].rc, PG_ERR_STATE);
+  assert_int_equal(v[2].rc, PG_OK);
+  assert_id(v[2].id, MSG_ID);
+  assert_int_equal(atomic_load(&s->requests), before + 1);
+  pthread_mutex_lock(&s->mu);
+  assert_string_equal(s->last_body, "{\"payload\":{\"type\":2,\"index\":\"494f5441\",\"data\":\"6869\"}}");
+  pthread_mutex_unlock(&s->mu);
+
+  /* argument checks happen before any request */
+  before = atomic_load(&s->requests);
   assert_int_equal(pg_client_submit_data(c, (const uint8_t *)"", 0, NULL, 0, id, &d),
                    PG_ERR_INVALID);
   uint8_t long_index[65] = {0};

@@ -177,6 +177,58 @@ static void test_confirmed_transfers_free_the_pending_set_unfollowed(void **stat
  * slot) and one large output behind them: the oldest 127 do not cover the
  * transfer, so larger outputs replace the smallest taken (once refused with
  * "more than 127 inputs"); a transfer no 127 outputs cover is still refused. */
+/* The indexation payload of a stored message, as "index/data". */
+static void stored_payload(pg_client *c, const uint8_t id[PG_ID_LEN], char *out, size_t cap) {
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  assert_int_equal(pg_client_get_raw(c, id, &raw, NULL), PG_OK);
+  pg_message m;
+  assert_int_equal(pg_message_parse(raw.data, raw.len, &m, NULL), PG_OK);
+  assert_int_equal(m.payload_type, PG_PAYLOAD_INDEXATION);
+  snprintf(out, cap, "%.*s/%.*s", (int)m.u.indexation.index_len,
+           (const char *)m.u.indexation.index, (int)m.u.indexation.data_len,
+           (const char *)m.u.indexation.data);
+  pg_message_clear(&m);
+  pg_buf_free(&raw);
+}
+
+/* The in-process client's batch: the same messages and the same argument
+ * errors as pg_client_submit_data one by one; an item that follows a
+ * refused one is not sent, the next independent one is. */
+static void test_local_submit_data_many(void **state) {
+  (void)state;
+  wfix *f = wfix_new(1, MI, 0);
+  pg_client_data v[4] = {
+      {.index = (const uint8_t *)"idx", .index_len = 3, .data = (const uint8_t *)"one", .data_len = 3},
+      {.index = (const uint8_t *)"", .index_len = 0},
+      {.index = (const uint8_t *)"idx", .index_len = 3, .follows = true},
+      {.index = (const uint8_t *)"idx", .index_len = 3, .data = (const uint8_t *)"two", .data_len = 3,
+       .follows = true},
+  };
+  v[3].follows = false;
+  assert_int_equal(pg_client_submit_data_many(f->c, v, 4, NULL), PG_OK);
+  assert_int_equal(v[0].rc, PG_OK);
+  pg_diag d = {{0}};
+  uint8_t id[PG_ID_LEN];
+  assert_int_equal(v[1].rc, pg_client_submit_data(f->c, v[1].index, 0, NULL, 0, id, &d));
+  assert_string_equal(v[1].d.msg, d.msg);
+  assert_int_equal(v[2].rc, PG_ERR_STATE);
+  assert_int_equal(v[3].rc, PG_OK);
+  char got[64];
+  stored_payload(f->c, v[0].id, got, sizeof got);
+  assert_string_equal(got, "idx/one");
+  stored_payload(f->c, v[3].id, got, sizeof got);
+  assert_string_equal(got, "idx/two");
+  pg_msg_meta mm;
+  assert_int_equal(pg_client_get_meta(f->c, v[3].id, &mm, NULL), PG_OK);
+  bool chained = false;
+  for (size_t k = 0; k < mm.parents_count; k++)
+    chained |= memcmp(mm.parents[k], v[0].id, PG_ID_LEN) == 0;
+  assert_true(chained);
+  assert_int_equal(pg_client_submit_data_many(NULL, v, 4, &d), PG_ERR_INVALID);
+  wfix_free(f);
+}
+
 static void test_send_swaps_in_larger_outputs_past_127_inputs(void **state) {
   (void)state;
   wfix *f = wfix_new_last(200, MI, 1000 * MI, 0);
@@ -370,6 +422,7 @@ int main(void) {
       cmocka_unit_test(test_send_fails_before_submit_when_pending_set_full),
       cmocka_unit_test(test_confirmed_transfers_free_the_pending_set_unfollowed),
       cmocka_unit_test(test_send_swaps_in_larger_outputs_past_127_inputs),
+      cmocka_unit_test(test_local_submit_data_many),
       cmocka_unit_test(test_found_pending_transfer_is_not_spent_again),
       cmocka_unit_test(test_follow_reports_transfer_included_by_another_message),
       cmocka_unit_test(test_follow_again_after_reattach_finds_the_transfer),

@@ -17,6 +17,9 @@
 #include <sqlite3.h>
 
 #include "../../src/grid/grid_internal.h"
+#include "p2pgrid/client/client.h"
+#include "p2pgrid/base/hex.h"
+#include "p2pgrid/crypto/hash.h"
 
 #define NDB 40 /* more than the 32 a round needs to be batched */
 
@@ -157,9 +160,119 @@ static void test_batch_is_single_byte_for_byte(void **state) {
   }
 }
 
+/* A node that keeps what it is sent: each message's id is the hash of
+ * its JSON, and the message whose index is `refuse` is refused. */
+typedef struct keeper {
+  pg_client base;
+  char refuse[65];
+  char *log; /* every accepted message's JSON, one a line */
+  size_t len, cap;
+} keeper;
+
+static int k_submit_json(pg_client *c, const json_t *msg, uint8_t id[PG_ID_LEN], pg_diag *d) {
+  keeper *k = (keeper *)c;
+  const char *ix = json_string_value(json_object_get(json_object_get(msg, "payload"), "index"));
+  if (ix && strcmp(ix, k->refuse) == 0) return pg_fail(d, PG_ERR_UNAVAILABLE, "HTTP 503: refused");
+  char *js = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_non_null(js);
+  size_t n = strlen(js);
+  while (k->len + n + 2 > k->cap) {
+    k->cap = k->cap ? k->cap * 2 : 1 << 16;
+    k->log = realloc(k->log, k->cap);
+    assert_non_null(k->log);
+  }
+  memcpy(k->log + k->len, js, n);
+  k->len += n;
+  k->log[k->len++] = '\n';
+  k->log[k->len] = 0;
+  pg_blake2b256(js, n, id);
+  free(js);
+  return PG_OK;
+}
+
+static const pg_client_ops KEEPER_OPS = {.kind = "keeper", .submit_json = k_submit_json};
+
+/* Every outbox row's seq, msg_id and last error. */
+static char *dump_sent(sqlite3 *db) {
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(seq || '|' || COALESCE(msg_id, '-')"
+                                          " || '|' || COALESCE(last_error, '-'), ';') FROM"
+                                          " (SELECT * FROM outbox ORDER BY seq)", -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  char *out = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+  sqlite3_finalize(st);
+  return out;
+}
+
+/* pg_chan_send_many over 8 databases sends what pg_chan_send_created sends
+ * database by database, in the same order, marks the same rows and says
+ * the same: database 2's second message refused stops database 2 there
+ * (its third waits) and no other database. */
+static void test_send_many_is_send_each(void **state) {
+  (void)state;
+  enum { N = 8 };
+  sqlite3 *db[N], *tw[N];
+  pg_diag d = {{0}};
+  for (int i = 0; i < N; i++) {
+    db[i] = open_db();
+    assert_int_equal(pg_chan_ensure(db[i], "main", 1, NULL, NULL, &d), PG_OK);
+    tw[i] = twin_of(db[i]);
+    for (int k = 0; k < 1 + i % 3; k++) {
+      queue(db[i], "main", i, k);
+      queue(tw[i], "main", i, k);
+    }
+    assert_int_equal(pg_chan_create_queued(db[i], &d), PG_OK);
+    assert_int_equal(pg_chan_create_queued(tw[i], &d), PG_OK);
+  }
+  keeper one, many;
+  memset(&one, 0, sizeof one);
+  memset(&many, 0, sizeof many);
+  one.base.ops = many.base.ops = &KEEPER_OPS;
+  sqlite3_stmt *st = NULL; /* database 2's second message's attach index */
+  assert_int_equal(sqlite3_prepare_v2(db[2], "SELECT address FROM outbox ORDER BY seq LIMIT 1"
+                                             " OFFSET 1", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  uint8_t idx[32];
+  pg_mam_attach_index((const char *)sqlite3_column_text(st, 0), idx);
+  sqlite3_finalize(st);
+  pg_hex_encode(idx, 32, one.refuse);
+  memcpy(many.refuse, one.refuse, sizeof one.refuse);
+
+  pg_chan_send snd[N];
+  for (int i = 0; i < N; i++) snd[i] = (pg_chan_send){.db = db[i]};
+  pg_chan_send_many(snd, N, &many.base);
+  for (int i = 0; i < N; i++) {
+    size_t sent = 0;
+    pg_diag sd = {{0}};
+    int rc = pg_chan_send_created(tw[i], &one.base, PG_OK, NULL, &sent, &sd);
+    assert_int_equal(snd[i].rc, rc);
+    assert_string_equal(snd[i].d.msg, rc ? sd.msg : "");
+    assert_int_equal(snd[i].sent, sent);
+    char *a = dump_sent(db[i]), *b = dump_sent(tw[i]);
+    assert_string_equal(a, b);
+    free(a), free(b);
+  }
+  pg_chan_send_free(snd, N);
+  assert_int_equal(snd[2].rc, PG_ERR_UNAVAILABLE);
+  assert_non_null(strstr(snd[2].d.msg, "attach failed: HTTP 503: refused"));
+  assert_int_equal(snd[2].sent, 1);
+  assert_non_null(one.log);
+  assert_string_equal(many.log, one.log);
+  int64_t waiting = -1;
+  assert_int_equal(pg_chan_pending(db[2], &waiting, &d), PG_OK);
+  assert_int_equal(waiting, 2);
+  free(one.log), free(many.log);
+  for (int i = 0; i < N; i++) {
+    pg_grid_db_close(db[i]);
+    pg_grid_db_close(tw[i]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batch_is_single_byte_for_byte),
+      cmocka_unit_test(test_send_many_is_send_each),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

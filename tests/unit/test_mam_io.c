@@ -301,6 +301,56 @@ static void check_count(uint32_t count, pg_mam_mode mode, bool reverse) {
   pg_mam_channel_wipe(&ch);
 }
 
+/* pg_mam_attach_many posts what pg_mam_attach posts, message by message;
+ * an item without a message is refused with pg_mam_attach's words and the
+ * item that follows it is not posted. */
+static void test_attach_many(void **state) {
+  (void)state;
+  fake one, many;
+  memset(&one, 0, sizeof one);
+  memset(&many, 0, sizeof many);
+  one.base.ops = many.base.ops = &FAKE_OPS;
+  pg_diag d = {{0}};
+  pg_mam_channel ch;
+  assert_int_equal(pg_mam_channel_create(&ch, SEED, PG_MAM_RESTRICTED, "KEY", 3, 1, &d), PG_OK);
+  pg_mam_message m[3];
+  pg_mam_attach_item v[5];
+  memset(v, 0, sizeof v);
+  const char *texts[3] = {"FIRST", "SECOND", "THIRD"};
+  for (int i = 0; i < 3; i++) {
+    memset(&m[i], 0, sizeof m[i]);
+    assert_int_equal(pg_mam_create_message(&ch, texts[i], strlen(texts[i]), &m[i], &d), PG_OK);
+    uint8_t id[32];
+    assert_int_equal(pg_mam_attach(&one.base, &m[i], NULL, 0, id, &d), PG_OK);
+  }
+  v[0].m = &m[0];
+  v[1].m = NULL;
+  v[2].m = &m[1];
+  v[2].follows = true;
+  v[3].m = &m[1];
+  v[4].m = &m[2];
+  v[4].follows = true;
+  assert_int_equal(pg_mam_attach_many(&many.base, v, 5, &d), PG_OK);
+  assert_int_equal(v[0].rc, PG_OK);
+  assert_int_equal(v[1].rc, pg_mam_attach(&one.base, NULL, NULL, 0, v[1].id, &d));
+  assert_string_equal(v[1].d.msg, d.msg);
+  assert_int_equal(v[2].rc, PG_ERR_STATE);
+  assert_int_equal(v[3].rc, PG_OK);
+  assert_int_equal(v[4].rc, PG_OK);
+  assert_int_equal(many.n, 3);
+  for (size_t i = 0; i < 3; i++) {
+    char *a = json_dumps(one.msgs[i], JSON_COMPACT), *b = json_dumps(many.msgs[i], JSON_COMPACT);
+    assert_string_equal(a, b);
+    free(a), free(b);
+  }
+  assert_memory_equal(v[4].id, many.ids[2], PG_ID_LEN);
+  assert_int_equal(pg_mam_attach_many(NULL, v, 5, &d), PG_ERR_INVALID);
+  for (int i = 0; i < 3; i++) pg_mam_message_free(&m[i]);
+  pg_mam_channel_wipe(&ch);
+  f_destroy(&one.base);
+  f_destroy(&many.base);
+}
+
 static void test_counts(void **state) {
   (void)state;
   check_count(2, PG_MAM_PUBLIC, false);
@@ -565,6 +615,6 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_attach_fetch), cmocka_unit_test(test_counts),
       cmocka_unit_test(test_gap_and_tamper), cmocka_unit_test(test_duplicates_conflicts),
-      cmocka_unit_test(test_read_many)};
+      cmocka_unit_test(test_read_many), cmocka_unit_test(test_attach_many)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

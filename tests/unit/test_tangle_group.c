@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "p2pgrid/base/clock.h"
+#include "p2pgrid/crypto/pow.h"
 #include "tangle_test_util.h"
 
 #define THREADS 8
@@ -157,11 +158,141 @@ static void test_checkpoint_thread(void **state) {
   assert_int_equal(s.messages, THREADS * PER_THREAD);
 }
 
+/* pg_tangle_attach_many: n indexation payloads "many"/"message i". */
+typedef struct many {
+  pg_buf pay[700];
+  pg_tangle_item it[700];
+  pg_diag d[700];
+} many;
+
+static many *many_new(size_t n) {
+  many *m = calloc(1, sizeof *m);
+  assert_non_null(m);
+  for (size_t i = 0; i < n; i++) {
+    char data[32];
+    snprintf(data, sizeof data, "message %zu", i);
+    pg_buf_init(&m->pay[i], PG_MSG_MAX_LEN);
+    assert_int_equal(pg_indexation_build(&m->pay[i], (const uint8_t *)"many", 4,
+                                         (const uint8_t *)data, strlen(data), NULL),
+                     PG_OK);
+    m->it[i] = (pg_tangle_item){.payload = m->pay[i].data, .payload_len = m->pay[i].len,
+                                .d = &m->d[i], .rc = 12345};
+  }
+  return m;
+}
+
+static void many_free(many *m, size_t n) {
+  for (size_t i = 0; i < n; i++) pg_buf_free(&m->pay[i]);
+  free(m);
+}
+
+static bool has_parent(pg_tangle *t, const uint8_t id[PG_ID_LEN], const uint8_t p[PG_ID_LEN]) {
+  pg_msg_meta mm = tt_meta(t, id);
+  for (size_t k = 0; k < mm.parents_count; k++)
+    if (memcmp(mm.parents[k], p, PG_ID_LEN) == 0) return true;
+  return false;
+}
+
+/* 600 messages in three transactions: every one stored with its payload,
+ * each after the first of its transaction takes the one before it as a
+ * parent, the tip set stays small and one milestone confirms them all. */
+static void test_attach_many_chain(void **state) {
+  tt_fixture *f = *state;
+  f->t = tt_open(&f->cfg);
+  const size_t n = 600;
+  many *m = many_new(n);
+  assert_int_equal(pg_tangle_attach_many(f->t, m->it, n), PG_OK);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(m->it[i].rc, PG_OK);
+    pg_buf raw;
+    pg_buf_init(&raw, PG_MSG_MAX_LEN);
+    assert_int_equal(pg_tangle_get_raw(f->t, m->it[i].id, &raw), PG_OK);
+    pg_message pm;
+    assert_int_equal(pg_message_parse(raw.data, raw.len, &pm, NULL), PG_OK);
+    char want[32];
+    snprintf(want, sizeof want, "message %zu", i);
+    assert_int_equal(pm.payload_type, PG_PAYLOAD_INDEXATION);
+    assert_int_equal(pm.u.indexation.data_len, strlen(want));
+    assert_memory_equal(pm.u.indexation.data, want, strlen(want));
+    pg_message_clear(&pm);
+    pg_buf_free(&raw);
+    if (i % 256 != 0) assert_true(has_parent(f->t, m->it[i].id, m->it[i - 1].id));
+    if (i % 256 >= 2) assert_true(has_parent(f->t, m->it[i].id, m->it[i - 2].id));
+  }
+  uint8_t ids[1][PG_ID_LEN];
+  size_t count = 0, total = 0;
+  assert_int_equal(pg_tangle_find_index(f->t, (const uint8_t *)"many", 4, 1, ids, &count, &total),
+                   PG_OK);
+  assert_int_equal(total, n);
+  pg_tangle_status s;
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, n);
+  assert_int_equal(s.unsolid, 0);
+  assert_true(s.tips <= 4);
+  uint32_t ms = tt_issue(f->t, 1);
+  for (size_t i = 0; i < n; i++) assert_int_equal(tt_meta(f->t, m->it[i].id).referenced_by, ms);
+  many_free(m, n);
+}
+
+/* A refused item (not a payload) costs only itself and the items that
+ * follow it; the next stored message chains to the last one stored. */
+static void test_attach_many_refusal(void **state) {
+  tt_fixture *f = *state;
+  f->t = tt_open(&f->cfg);
+  many *m = many_new(6);
+  static const uint8_t junk[] = {99, 0, 0, 0, 1};
+  m->it[2].payload = junk;
+  m->it[2].payload_len = sizeof junk;
+  m->it[3].follows = true;
+  m->it[4].follows = false;
+  m->it[5].follows = true;
+  assert_int_equal(pg_tangle_attach_many(f->t, m->it, 6), PG_OK);
+  assert_int_equal(m->it[0].rc, PG_OK);
+  assert_int_equal(m->it[1].rc, PG_OK);
+  assert_int_not_equal(m->it[2].rc, PG_OK);
+  assert_true(m->d[2].msg[0] != 0);
+  assert_int_equal(m->it[3].rc, PG_ERR_STATE);
+  assert_non_null(strstr(m->d[3].msg, "the message before it was not"));
+  assert_int_equal(m->it[4].rc, PG_OK);
+  assert_int_equal(m->it[5].rc, PG_OK);
+  assert_true(has_parent(f->t, m->it[4].id, m->it[1].id));
+  assert_true(has_parent(f->t, m->it[5].id, m->it[4].id));
+  pg_tangle_status s;
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, 4);
+  assert_int_equal(pg_tangle_attach_many(f->t, NULL, 1), PG_ERR_INVALID);
+  many_free(m, 6);
+}
+
+/* With proof of work each item is attached alone, nonce and all. */
+static void test_attach_many_pow(void **state) {
+  tt_fixture *f = *state;
+  f->cfg.min_pow_score = 10;
+  f->t = tt_open(&f->cfg);
+  many *m = many_new(3);
+  m->it[1].payload = (const uint8_t *)"\x63";
+  m->it[1].payload_len = 1;
+  m->it[2].follows = true;
+  assert_int_equal(pg_tangle_attach_many(f->t, m->it, 3), PG_OK);
+  assert_int_equal(m->it[0].rc, PG_OK);
+  assert_int_not_equal(m->it[1].rc, PG_OK);
+  assert_int_equal(m->it[2].rc, PG_ERR_STATE);
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  assert_int_equal(pg_tangle_get_raw(f->t, m->it[0].id, &raw), PG_OK);
+  assert_true(pg_pow_valid(raw.data, raw.len, 10));
+  pg_buf_free(&raw);
+  many_free(m, 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_concurrent_submits, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_refusal_is_per_message, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_thread, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_attach_many_chain, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_attach_many_refusal, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_attach_many_pow, tt_setup, tt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,18 @@ typedef struct pg_node_info {
 
 typedef struct pg_client pg_client;
 
+/* One data message for pg_client_submit_data_many. */
+typedef struct pg_client_data {
+  const uint8_t *index; /* 1..64 bytes */
+  size_t index_len;
+  const uint8_t *data; /* may be NULL when data_len is 0 */
+  size_t data_len;
+  bool follows;          /* not submitted (PG_ERR_STATE) unless the item before it was stored */
+  uint8_t id[PG_ID_LEN]; /* out: the message id when rc is PG_OK */
+  int rc;                /* out */
+  pg_diag d;             /* out: why rc is not PG_OK */
+} pg_client_data;
+
 /* The interface. An implementation defines a struct whose first member is a
  * pg_client and points ops at a static table; callers use the pg_client_*
  * wrappers below, never ops directly. Every function gets the client it was
@@ -86,6 +98,10 @@ typedef struct pg_client_ops {
   int (*submit_json)(pg_client *c, const json_t *msg, uint8_t id[PG_ID_LEN], pg_diag *d);
   int (*submit_raw)(pg_client *c, const uint8_t *bytes, size_t len, uint8_t id[PG_ID_LEN],
                     pg_diag *d);
+  /* May be NULL: pg_client_submit_data_many then submits one by one. Gets
+   * items whose arguments were checked (rc PG_OK) or already failed (rc set);
+   * fills the rc, d and id of each of the former. */
+  void (*submit_data_many)(pg_client *c, pg_client_data *v, size_t n);
   int (*get_raw)(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d);
   /* May be NULL: pg_client_get_json then parses what get_raw returns. */
   int (*get_json)(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d);
@@ -175,6 +191,14 @@ PG_NODISCARD int pg_client_submit_raw(pg_client *c, const uint8_t *bytes, size_t
 PG_NODISCARD int pg_client_submit_data(pg_client *c, const uint8_t *index, size_t index_len,
                                        const uint8_t *data, size_t data_len, uint8_t id[PG_ID_LEN],
                                        pg_diag *d);
+
+/* pg_client_submit_data for v[0..n) in order, each with its own rc, d and
+ * id; an item with follows set is not submitted (PG_ERR_STATE) when the one
+ * before it was not stored. The in-process client stores them together
+ * (pg_tangle_attach_many: shared transactions, the messages chained); over
+ * HTTP they are posted one by one. Returns PG_OK once every item has its
+ * rc, PG_ERR_INVALID (no item touched) without a client or items. */
+PG_NODISCARD int pg_client_submit_data_many(pg_client *c, pg_client_data *v, size_t n, pg_diag *d);
 
 /* GET messages/{id}/raw: appends the message bytes to out (out's limit applies;
  * on failure out's length is unchanged). */

@@ -276,6 +276,21 @@ typedef struct pg_client pg_client;
 PG_NODISCARD int pg_mam_attach(pg_client *c, const pg_mam_message *m, const char *tag,
                                size_t tag_len, uint8_t id[32], pg_diag *d);
 
+/* One message for pg_mam_attach_many (no tag). */
+typedef struct pg_mam_attach_item {
+  const pg_mam_message *m;
+  bool follows;  /* not attached (PG_ERR_STATE) unless the item before it was */
+  uint8_t id[32]; /* out: the message id when rc is PG_OK */
+  int rc;         /* out */
+  pg_diag d;      /* out: why rc is not PG_OK (pg_mam_attach's words) */
+} pg_mam_attach_item;
+
+/* pg_mam_attach without a tag for v[0..n) in order, each with its own rc,
+ * through pg_client_submit_data_many (an in-process node stores them
+ * together). Returns PG_OK once every item has its rc; PG_ERR_INVALID (no
+ * item touched) without a client or items, PG_ERR_NOMEM. */
+PG_NODISCARD int pg_mam_attach_many(pg_client *c, pg_mam_attach_item *v, size_t n, pg_diag *d);
+
 /* A message read from a channel. message and other_ids are owned. */
 typedef struct pg_mam_fetched {
   char root[PG_MAM_HASH_TRYTES + 1];

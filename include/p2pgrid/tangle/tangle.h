@@ -159,6 +159,28 @@ PG_NODISCARD int pg_tangle_check(pg_tangle *t, const uint8_t *bytes, size_t len,
 PG_NODISCARD int pg_tangle_attach(pg_tangle *t, const pg_message_draft *draft, atomic_bool *cancel,
                                   uint8_t id_out[PG_ID_LEN], pg_diag *d);
 
+/* One message for pg_tangle_attach_many: a payload, the rest filled in. */
+typedef struct pg_tangle_item {
+  const uint8_t *payload; /* serialised payload, type first (not a milestone) */
+  size_t payload_len;     /* 0: a message without payload */
+  bool follows;           /* not attached (PG_ERR_STATE) unless the item before it was */
+  uint8_t id[PG_ID_LEN];  /* out: its message id when rc is PG_OK */
+  int rc;                 /* out: PG_OK once stored */
+  pg_diag *d;             /* out, may be NULL: why rc is not PG_OK */
+} pg_tangle_item;
+
+/* Attaches items[0..n) in order, as pg_tangle_attach would one by one with
+ * drafts that give only the payload, but stores up to 256 of them in one
+ * transaction (a savepoint each: a refused item leaves the others alone).
+ * Parents: the first message of a transaction takes up to 8 tips; each later
+ * one the one or two messages stored before it in that transaction and one
+ * tip, so a transaction's messages form a chain that one milestone confirms
+ * and the tip set does not grow by the group's size. With min_pow_score > 0
+ * each item goes through pg_tangle_attach in turn (proof of work each).
+ * Every item gets its rc; the return value is PG_ERR_INVALID for bad
+ * arguments only (then no item was touched). */
+PG_NODISCARD int pg_tangle_attach_many(pg_tangle *t, pg_tangle_item *items, size_t n);
+
 enum pg_inclusion {
   PG_INCL_UNKNOWN = 0, /* not yet referenced */
   PG_INCL_NO_TX = 1,
