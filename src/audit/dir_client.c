@@ -17,6 +17,7 @@
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/hex.h"
+#include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/tangle/message_json.h"
 
 #define SCHEMA_VERSION "1" /* src/tangle/store.h PG_TG_SCHEMA_VERSION */
@@ -211,19 +212,8 @@ static int d_output(pg_client *pc, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output
   if (rc) return rc;
   sqlite3_bind_blob(st, 1, id, PG_OUTPUT_ID_LEN, SQLITE_STATIC);
   int s = sqlite3_step(st);
-  if (s == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32 && sqlite3_column_bytes(st, 2) == 32) {
-    memset(out, 0, sizeof *out);
-    memcpy(out->output_id, id, PG_OUTPUT_ID_LEN);
-    memcpy(out->message_id, sqlite3_column_blob(st, 0), 32);
-    out->type = (uint8_t)sqlite3_column_int(st, 1);
-    memcpy(out->address, sqlite3_column_blob(st, 2), 32);
-    out->amount = (uint64_t)sqlite3_column_int64(st, 3);
-    out->booked_index = (uint32_t)sqlite3_column_int64(st, 4);
-    out->spent = sqlite3_column_type(st, 5) != SQLITE_NULL;
-    if (out->spent) out->spent_index = (uint32_t)sqlite3_column_int64(st, 5);
-  } else {
+  if (s != SQLITE_ROW || !pg_ledger_output_row(st, id, out))
     rc = s == SQLITE_DONE ? not_found(d, "output", id, PG_OUTPUT_ID_LEN) : pg_db_fail(c->db, d, "node data dir: outputs");
-  }
   sqlite3_finalize(st);
   return rc;
 }

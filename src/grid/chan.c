@@ -55,8 +55,7 @@ int pg_chan_save_state(sqlite3 *db, const char *name, const pg_mam_channel *ch,
       sqlite3_bind_text(st, 3, info->root, -1, SQLITE_STATIC);
       sqlite3_bind_text(st, 4, info->side_key, -1, SQLITE_STATIC);
     }
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "channel write");
-    pg_stmt_put(st);
+    rc = pg_stmt_step_done(db, st, "channel write", d);
   }
   if (js.data) memset(js.data, 0, js.cap);
   pg_buf_free(&js);
@@ -201,9 +200,7 @@ static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err,
     sqlite3_bind_text(st, 1, err, -1, SQLITE_STATIC);
   }
   sqlite3_bind_int64(st, 3, seq);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "outbox write");
-  pg_stmt_put(st);
-  return rc;
+  return pg_stmt_step_done(db, st, "outbox write", d);
 }
 
 void pg_chan_free_rows(out_row *v, size_t n) {

@@ -98,8 +98,7 @@ static int report_usage(void *ctx, uint64_t k, int64_t wh, pg_diag *d) {
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
     sqlite3_bind_int64(st, 2, wh);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "usages write");
-    pg_stmt_put(st);
+    rc = pg_stmt_step_done(e->db, st, "usages write", d);
   }
   return pg_entity_slot_done(e, k, rc, d);
 }
@@ -189,8 +188,7 @@ static int on_return_msg(pg_consumer *c, const pg_chan_read *m, int rstate, pg_d
   sqlite3_bind_text(st, 5, r->payment_address, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 6, r->reference, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 7, (sqlite3_int64)pg_entity_now(e));
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "requests write");
-  pg_stmt_put(st);
+  rc = pg_stmt_step_done(e->db, st, "requests write", d);
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: payment request %s repeated; ignored", e->id, r->request_id);
     rc = pg_count_add(e->db, "duplicate_requests", 1, d);
@@ -339,9 +337,7 @@ static int set_req(sqlite3 *db, const char *id, int state, const char *msg_id, c
   if (error) sqlite3_bind_text(st, 4, error, -1, SQLITE_STATIC);
   else sqlite3_bind_null(st, 4);
   sqlite3_bind_int64(st, 5, now);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "requests write");
-  pg_stmt_put(st);
-  return rc;
+  return pg_stmt_step_done(db, st, "requests write", d);
 }
 
 static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {

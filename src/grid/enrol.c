@@ -74,10 +74,7 @@ int pg_enrolment_put(sqlite3 *db, const pg_member *m, const uint8_t *cert, size_
   else
     sqlite3_bind_null(st, 6);
   sqlite3_bind_int64(st, 7, now_ms);
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = pg_db_fail(db, d, "enrolment write");
-  sqlite3_finalize(st);
-  return rc;
+  return pg_db_step_done(db, st, "enrolment write", d);
 }
 
 int pg_enrolment_update(sqlite3 *db, const char *id, const char *sql_set, int64_t v,
@@ -93,10 +90,7 @@ int pg_enrolment_update(sqlite3 *db, const char *id, const char *sql_set, int64_
     sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
   else
     sqlite3_bind_null(st, 3);
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = pg_db_fail(db, d, "enrolment write");
-  sqlite3_finalize(st);
-  return rc;
+  return pg_db_step_done(db, st, "enrolment write", d);
 }
 
 int pg_enrolment_json(sqlite3 *db, const char *only_id, json_t **out, pg_diag *d) {

@@ -114,8 +114,7 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
   sqlite3_bind_int64(st, 3, o->output_wh);
   sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 5, (sqlite3_int64)pg_entity_now(e));
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "readings write");
-  pg_stmt_put(st);
+  rc = pg_stmt_step_done(e->db, st, "readings write", d);
   if (!rc && sqlite3_changes(e->db) == 0) {
     pg_log_warn(e->role, "%s: '%s' reported slot %llu twice; the first reading stands", e->id,
                 reg->id, (unsigned long long)o->slot);
@@ -205,8 +204,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
                         &st, d);
   if (!rc) {
     sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "readings write");
-    pg_stmt_put(st);
+    rc = pg_stmt_step_done(e->db, st, "readings write", d);
   }
   if (!rc)
     rc = pg_stmt_get(e->db, "INSERT INTO outputs(slot, wh, late_wh, readings, ask) VALUES (?1,?2,?3,?4,?5)",
@@ -220,8 +218,7 @@ static int aggregate(pg_producer *p, uint64_t k, pg_diag *d) {
       sqlite3_bind_int64(st, 5, (sqlite3_int64)p->o.ask_per_kwh);
     else
       sqlite3_bind_null(st, 5);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "outputs write");
-    pg_stmt_put(st);
+    rc = pg_stmt_step_done(e->db, st, "outputs write", d);
   }
   return pg_entity_slot_done(e, k, rc, d);
 }
@@ -290,8 +287,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
     sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)oi.amount);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "received write");
-    pg_stmt_put(st);
+    rc = pg_stmt_step_done(e->db, st, "received write", d);
     if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_PAYMENT_RECEIVED);
     if (!rc) pg_log_info(e->role, "%s: received %llu", e->id, (unsigned long long)oi.amount);
   }

@@ -284,10 +284,7 @@ static int write_registration(put_ctx *c, pg_diag *d) {
   sqlite3_bind_text(st, 4, c->reg.channel.root, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 5, c->reg.channel.side_key, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_clock_now(c->r->clock));
-  if (sqlite3_step(st) != SQLITE_DONE)
-    rc = pg_db_fail(c->r->db, d, "registration write");
-  pg_stmt_put(st);
-  return rc;
+  return pg_stmt_step_done(c->r->db, st, "registration write", d);
 }
 
 /* The enrolment side of an accepted PUT: pin the certificate (a producer's
@@ -389,9 +386,7 @@ static int do_delete(pg_registry *r, const pg_httpd_peer *peer, const char *id, 
                           &st, &d);
   if (!rc) {
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-      rc = pg_db_fail(r->db, &d, "registration write");
-    pg_stmt_put(st);
+    rc = pg_stmt_step_done(r->db, st, "registration write", &d);
   }
   if (rc) return answer_error(resp, status, 500, "internal", d.msg);
   if (sqlite3_changes(r->db) == 0)
@@ -446,9 +441,7 @@ static int set_reg(sqlite3 *db, const char *id, int state, const pg_mam_cursor *
   else
     sqlite3_bind_null(st, 5);
   sqlite3_bind_int64(st, 6, (sqlite3_int64)at->leaf);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "registration write");
-  pg_stmt_put(st);
-  return rc;
+  return pg_stmt_step_done(db, st, "registration write", d);
 }
 
 /* The hello of a registered channel must carry the member's enrolled

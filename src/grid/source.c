@@ -62,8 +62,7 @@ static int report(pg_source *s, uint64_t k, int64_t wh, pg_diag *d) {
     sqlite3_bind_int64(st, 2, wh);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)m.u.output.start_time);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)m.u.output.end_time);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(e->db, d, "readings write");
-    pg_stmt_put(st);
+    rc = pg_stmt_step_done(e->db, st, "readings write", d);
   }
   return pg_entity_slot_done(e, k, rc, d);
 }

@@ -59,9 +59,7 @@ static int kv_set(sqlite3 *db, const char *key, const char *text, int64_t v, pg_
     sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
   else
     sqlite3_bind_int64(st, 2, v);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "kv write");
-  pg_stmt_put(st);
-  return rc;
+  return pg_stmt_step_done(db, st, "kv write", d);
 }
 
 int pg_kv_set_i64(sqlite3 *db, const char *key, int64_t v, pg_diag *d) {
@@ -79,9 +77,7 @@ int pg_count_add(sqlite3 *db, const char *name, int64_t n, pg_diag *d) {
   if (rc) return rc;
   sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, n);
-  if (sqlite3_step(st) != SQLITE_DONE) rc = pg_db_fail(db, d, "counter write");
-  pg_stmt_put(st);
-  return rc;
+  return pg_stmt_step_done(db, st, "counter write", d);
 }
 
 int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d) {

@@ -523,6 +523,24 @@ static void read_done(pg_ledger *l, sqlite3_stmt *st) {
   pthread_mutex_unlock(&l->rlock);
 }
 
+bool pg_ledger_output_row(sqlite3_stmt *st, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *o) {
+  if (sqlite3_column_bytes(st, 0) != 32 || sqlite3_column_bytes(st, 2) != 32) return false;
+  memset(o, 0, sizeof *o);
+  memcpy(o->output_id, id, PG_OUTPUT_ID_LEN);
+  memcpy(o->message_id, sqlite3_column_blob(st, 0), 32);
+  o->type = (uint8_t)sqlite3_column_int(st, 1);
+  memcpy(o->address, sqlite3_column_blob(st, 2), 32);
+  o->amount = (uint64_t)sqlite3_column_int64(st, 3);
+  o->booked_index = (uint32_t)sqlite3_column_int64(st, 4);
+  o->spent = sqlite3_column_type(st, 5) != SQLITE_NULL;
+  if (o->spent) {
+    o->spent_index = (uint32_t)sqlite3_column_int64(st, 5);
+    if (sqlite3_column_count(st) > 6 && sqlite3_column_bytes(st, 6) == 32)
+      memcpy(o->spent_tx_id, sqlite3_column_blob(st, 6), 32);
+  }
+  return true;
+}
+
 int pg_ledger_output(pg_ledger *l, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *o) {
   sqlite3_stmt *st = NULL;
   pthread_mutex_lock(&l->rlock);
@@ -534,22 +552,7 @@ int pg_ledger_output(pg_ledger *l, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output
     rc = PG_ERR_NOT_FOUND;
     goto out;
   }
-  if (step != SQLITE_ROW || sqlite3_column_bytes(st, 0) != 32 || sqlite3_column_bytes(st, 2) != 32) {
-    rc = PG_ERR_DB;
-    goto out;
-  }
-  memset(o, 0, sizeof *o);
-  memcpy(o->output_id, id, PG_OUTPUT_ID_LEN);
-  memcpy(o->message_id, sqlite3_column_blob(st, 0), 32);
-  o->type = (uint8_t)sqlite3_column_int(st, 1);
-  memcpy(o->address, sqlite3_column_blob(st, 2), 32);
-  o->amount = (uint64_t)sqlite3_column_int64(st, 3);
-  o->booked_index = (uint32_t)sqlite3_column_int64(st, 4);
-  o->spent = sqlite3_column_type(st, 5) != SQLITE_NULL;
-  if (o->spent) {
-    o->spent_index = (uint32_t)sqlite3_column_int64(st, 5);
-    if (sqlite3_column_bytes(st, 6) == 32) memcpy(o->spent_tx_id, sqlite3_column_blob(st, 6), 32);
-  }
+  if (step != SQLITE_ROW || !pg_ledger_output_row(st, id, o)) rc = PG_ERR_DB;
 out:
   read_done(l, st);
   return rc;

@@ -913,6 +913,15 @@ static int explicit_households(loader *L, pg_diag *d) {
   return read_member_sharing(c, s, d);
 }
 
+/* An explicit meter section's meter, made and dropped: its keys checked
+ * (file:line) and read. */
+static int meter_once(pg_config *c, const char *sec, const char *kind, uint64_t seed, pg_diag *d) {
+  pg_meter *m = NULL;
+  int rc = pg_meter_profile_from_config(c, sec, kind, seed, &m, d);
+  pg_meter_free(m);
+  return rc;
+}
+
 /* Unique ids; every explicit meter made once (so its keys are checked,
  * file:line, and read); the participant limits. */
 static int check_participants(pg_config *c, pg_scenario *s, pg_diag *d) {
@@ -930,20 +939,14 @@ static int check_participants(pg_config *c, pg_scenario *s, pg_diag *d) {
       return pg_fail(d, PG_ERR_CONFIG, "[household %s]: the id is used twice",
                      s->households[i].id);
   for (size_t i = 0; i < s->n_sources; i++) {
-    if (s->sources[i].kind != PG_SIM_CONFIG) continue;
-    pg_meter *m = NULL;
-    rc = pg_meter_profile_from_config(c, s->sources[i].section, s->sources[i].kind_name,
-                                      s->sources[i].seed, &m, d);
-    pg_meter_free(m);
-    if (rc) return rc;
+    const pg_sim_source *q = &s->sources[i];
+    if (q->kind == PG_SIM_CONFIG && (rc = meter_once(c, q->section, q->kind_name, q->seed, d)))
+      return rc;
   }
   for (size_t i = 0; i < s->n_households; i++) {
-    if (s->households[i].kind != PG_SIM_CONFIG) continue;
-    pg_meter *m = NULL;
-    rc = pg_meter_profile_from_config(c, s->households[i].section, s->households[i].kind_name,
-                                      s->households[i].seed, &m, d);
-    pg_meter_free(m);
-    if (rc) return rc;
+    const pg_sim_household *h = &s->households[i];
+    if (h->kind == PG_SIM_CONFIG && (rc = meter_once(c, h->section, h->kind_name, h->seed, d)))
+      return rc;
   }
   if (s->n_households + s->n_producers + s->n_sources > PG_SIM_MAX_PARTICIPANTS)
     return pg_fail(d, PG_ERR_CONFIG, "too many participants (at most %d)",

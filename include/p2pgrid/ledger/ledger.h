@@ -116,6 +116,14 @@ typedef struct pg_output_info {
 } pg_output_info;
 
 PG_NODISCARD int pg_ledger_output(pg_ledger *l, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *o);
+/* The output on a row of ledger_outputs, for pg_ledger_output and for a
+ * reader of the tables on a connection of its own (the audit's data-dir
+ * client): st stands on a row whose columns are message_id, type, address,
+ * amount, booked_index, spent_index and, when the statement selects a
+ * seventh, spent_tx_id; id is the row's output id. false (and *o untouched)
+ * when message_id or address is not 32 bytes: not a row the ledger wrote.
+ * Reads only st (any thread that may use it). */
+bool pg_ledger_output_row(sqlite3_stmt *st, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *o);
 /* Unknown addresses have balance 0 (PG_OK). dust_allowed: the address may
  * receive one more dust output under TIP-15. */
 PG_NODISCARD int pg_ledger_balance(pg_ledger *l, const uint8_t address[32], uint64_t *balance,
