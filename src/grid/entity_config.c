@@ -115,17 +115,7 @@ static int read_grid(pg_config *cfg, const char *sec, pg_gridop_opts *go, pg_dia
   pg_market_config m;
   int rc = pg_market_config_read(cfg, sec, &def, &m, d);
   if (rc) return rc;
-  go->mech = m.mech;
-  go->import_price = m.import_price;
-  go->export_price = m.export_price;
-  go->fee_per_kwh = m.fee_per_kwh;
-  go->fee_bp = m.fee_bp;
-  go->fixed_buy_price = m.fixed_buy_price;
-  go->fixed_sell_price = m.fixed_sell_price;
-  go->payout_min = m.payout_min;
-  go->community_price = m.community_price;
-  memcpy(go->group_rules, m.group_rules, sizeof go->group_rules);
-  go->n_group_rules = m.n_group_rules;
+  go->market = m;
   rc = pg_config_get_u64(cfg, sec, "dust_allowance", 10000000, 0, 1000000000000ULL,
                          &go->dust_allowance, d);
   if (!rc) rc = pg_config_get_u64(cfg, sec, "float", 10000000000ULL, 0, SAFE_MAX, &go->float_max, d);

@@ -367,16 +367,9 @@ static int open_node(full *f, pg_diag *d) {
 static int open_grid(full *f, pg_entity_opts eo, pg_diag *d) {
   const pg_scenario *s = f->s;
   char dir[1200];
-  pg_gridop_opts go = {.mech = s->mech, .import_price = s->import_price,
-                       .export_price = s->export_price, .fee_per_kwh = s->fee_per_kwh,
-                       .fee_bp = s->fee_bp, .fixed_buy_price = s->fixed_buy_price,
-                       .fixed_sell_price = s->fixed_sell_price, .payout_min = s->payout_min,
-                       .dust_allowance = 10 * MI, .seed = f->seeds[0], .seed_len = 32,
-                       .float_max = 100000000ULL * MI /* the grid's genesis float */,
-                       .has_float = true, .community_price = s->community_price,
-                       .tariff = s->tariff,
-                       .n_group_rules = s->n_group_rules};
-  memcpy(go.group_rules, s->group_rules, sizeof go.group_rules);
+  pg_gridop_opts go = {.market = s->market, .dust_allowance = 10 * MI, .seed = f->seeds[0],
+                       .seed_len = 32, .float_max = 100000000ULL * MI /* the grid's genesis float */,
+                       .has_float = true, .tariff = s->tariff};
   /* the households' keys, groups and participation factors ([sharing]) */
   pg_grid_share_member *share = calloc(s->n_households + 1, sizeof *share);
   if (!share) return pg_fail(d, PG_ERR_NOMEM, "out of memory");

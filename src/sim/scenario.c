@@ -291,17 +291,7 @@ static int read_market(pg_config *c, pg_scenario *s, pg_diag *d) {
   pg_market_config m;
   int rc = pg_market_config_read(c, "market", &def, &m, d);
   if (rc) return rc;
-  s->mech = m.mech;
-  s->import_price = m.import_price;
-  s->export_price = m.export_price;
-  s->fee_per_kwh = m.fee_per_kwh;
-  s->fee_bp = m.fee_bp;
-  s->fixed_buy_price = m.fixed_buy_price;
-  s->fixed_sell_price = m.fixed_sell_price;
-  s->payout_min = m.payout_min;
-  s->community_price = m.community_price;
-  memcpy(s->group_rules, m.group_rules, sizeof s->group_rules);
-  s->n_group_rules = m.n_group_rules;
+  s->market = m;
   if ((rc = pg_tariff_from_config(c, "tariff", &s->tariff, d))) return rc;
   /* [money]: how people read amounts (display only) */
   if ((rc = pg_money_from_config(c, "money", &s->money, d))) return rc;

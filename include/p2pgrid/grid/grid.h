@@ -72,6 +72,7 @@
 #include "p2pgrid/httpd/httpd.h"
 #include "p2pgrid/mam/mam.h"
 #include "p2pgrid/market/market.h"
+#include "p2pgrid/market/market_config.h"
 #include "p2pgrid/base/tz.h"
 #include "p2pgrid/market/tariff.h"
 #include "p2pgrid/meter/meter.h"
@@ -296,14 +297,11 @@ void pg_grid_share_free(pg_grid_share_member *m, size_t n);
 void pg_grid_share_apply(const pg_grid_share_member *m, size_t n, pg_market_consumer *c);
 
 typedef struct pg_gridop_opts {
-  pg_market_mech mech;
-  uint64_t import_price, export_price; /* utility prices per kWh */
-  uint64_t fee_per_kwh, fee_bp;
-  uint64_t fixed_buy_price, fixed_sell_price; /* 0 = import/export price */
+  /* mech, prices, fees, payout_min, community_price, group_rules (market_config.h).
+   * payout_min is never less than 1000000 here (smaller outputs are TIP-15
+   * dust): smaller amounts are carried over to later slots. */
+  PG_MARKET_CONFIG_MEMBERS;
   uint64_t grace_ms;     /* wait for late reports after a slot ends; 0 = slot_ms / 2 */
-  uint64_t payout_min;   /* pay a producer once it is owed at least this; never less
-                            than 1000000 (smaller outputs are TIP-15 dust): smaller
-                            amounts are carried over to later slots */
   uint64_t dust_allowance; /* keep a dust allowance of this on the receive address
                               (0 = none; >= 1000000 otherwise) */
   const uint8_t *seed;   /* wallet seed: receive address = walk address 0 */
@@ -324,10 +322,8 @@ typedef struct pg_gridop_opts {
   /* sharing mechanisms: the community price per kWh, the hierarchical group
    * rules and the members' keys, groups and participation factors (a
    * consumer's reading is scaled by its factor before settlement:
-   * floor(wh * participation / 100)). pg_gridop_open copies `share`. */
-  uint64_t community_price;
-  uint8_t group_rules[PG_SHARE_MAX_GROUP + 1];
-  size_t n_group_rules;
+   * floor(wh * participation / 100)). pg_gridop_open copies `share`.
+   * community_price and group_rules: above. */
   const pg_grid_share_member *share;
   size_t n_share;
   /* Monthly items (tariff.h): once the first slot of a new month (calendar

@@ -37,17 +37,32 @@ typedef struct pg_config pg_config;
 
 #define PG_MARKET_MAX_PAYOUT_MIN 9007199254740991ULL /* 2^53 - 1 */
 
-/* The market keys of one section. */
-typedef struct pg_market_config {
-  pg_market_mech mech;
-  uint64_t import_price, export_price; /* utility prices per price unit */
-  uint64_t fee_per_kwh, fee_bp;
-  uint64_t fixed_buy_price, fixed_sell_price;
-  uint64_t payout_min;
-  uint64_t community_price;
-  uint8_t group_rules[PG_SHARE_MAX_GROUP + 1];
+/* The market keys of one section, listed once: pg_market_config is a
+ * struct of them, and the grid operator's options (pg_gridop_opts) and a
+ * scenario (pg_scenario) hold them with PG_MARKET_CONFIG_MEMBERS, as
+ * `market` (one assignment copies them all) and field by field under the
+ * same names (an anonymous struct in a union with it: C11). */
+#define PG_MARKET_CONFIG_FIELDS                                                                    \
+  pg_market_mech mech;                                                                             \
+  uint64_t import_price, export_price; /* utility prices per price unit */                         \
+  uint64_t fee_per_kwh, fee_bp;                                                                    \
+  uint64_t fixed_buy_price, fixed_sell_price; /* 0 = import / export price */                      \
+  uint64_t payout_min;      /* pay a producer once owed at least this */                           \
+  uint64_t community_price; /* sharing: per price unit */                                          \
+  uint8_t group_rules[PG_SHARE_MAX_GROUP + 1]; /* sharing: hierarchical rules */                   \
   size_t n_group_rules;
+
+typedef struct pg_market_config {
+  PG_MARKET_CONFIG_FIELDS
 } pg_market_config;
+
+#define PG_MARKET_CONFIG_MEMBERS                                                                   \
+  union {                                                                                          \
+    pg_market_config market;                                                                       \
+    struct {                                                                                       \
+      PG_MARKET_CONFIG_FIELDS                                                                      \
+    };                                                                                             \
+  }
 
 /* What a caller wants when import_price / export_price are missing. */
 typedef struct pg_market_config_defaults {

@@ -174,6 +174,7 @@
 #include "p2pgrid/grid/grid.h"
 #include "p2pgrid/base/err.h"
 #include "p2pgrid/market/market.h"
+#include "p2pgrid/market/market_config.h"
 #include "p2pgrid/base/money.h"
 #include "p2pgrid/profile/profile.h"
 #include "p2pgrid/base/resource.h"
@@ -260,12 +261,7 @@ typedef struct pg_scenario {
   size_t ticks;     /* full mode: clock steps per slot ([scenario] ticks, default 2) */
   double lat, lon;
   pg_tz tz;
-  pg_market_mech mech;
-  uint64_t import_price, export_price, fee_per_kwh, fee_bp, fixed_buy_price, fixed_sell_price;
-  uint64_t payout_min;
-  uint64_t community_price;  /* sharing: per kWh ([market] community_price) */
-  uint8_t group_rules[PG_SHARE_MAX_GROUP + 1]; /* hierarchical: [market] group_rules */
-  size_t n_group_rules;
+  PG_MARKET_CONFIG_MEMBERS; /* [market] (market_config.h) */
   pg_tariff tariff; /* [tariff]: monthly items of the invoices (tariff.h) */
   pg_money money; /* [money]: display of amounts (report, CLI); never used to bill */
   pg_resource resource; /* [resource]: what is metered and traded (resource.h) */
