@@ -428,6 +428,15 @@ static void where(const pg_config *c, const entry *e, const char *section, const
   }
   if (e && e->line > 0) snprintf(line, sizeof line, ":%d", e->line);
   show(section, s);
+  if (!key) { /* the section itself: the file of its first key */
+    for (size_t i = 0; i < c->n; i++)
+      if (strcmp(c->e[i].section, section) == 0 && !c->e[i].label) {
+        origin = c->e[i].origin;
+        break;
+      }
+    snprintf(out, cap, "%s: [%s]", origin, s);
+    return;
+  }
   show(key, k);
   if (section[0])
     snprintf(out, cap, "%s%s: [%s] %s", origin, line, s, k);
@@ -445,10 +454,10 @@ static int bad_value(pg_diag *d, const pg_config *c, const entry *e, const char 
 void pg_config_where(const pg_config *c, const char *section, const char *key, char *out,
                      size_t cap) {
   if (!c) {
-    snprintf(out, cap, "configuration: [%.48s] %.48s", section, key);
+    snprintf(out, cap, "configuration: [%.48s] %.48s", section, key ? key : "");
     return;
   }
-  where(c, find(c, section, key), section, key, out, cap);
+  where(c, key ? find(c, section, key) : NULL, section, key, out, cap);
 }
 
 /* Looks up and marks as read. */

@@ -233,6 +233,16 @@ typedef struct loader {
   uint64_t rng;
 } loader;
 
+/* The id of section `sec` (what follows its kind): PG_OK when id_ok and at
+ * most max characters, else the one error naming the file and the rule. */
+static int check_id(const loader *L, const char *sec, const char *id, size_t max, pg_diag *d) {
+  if (id_ok(id) && strlen(id) <= max) return PG_OK;
+  char w[200];
+  pg_config_where(L->c, sec, NULL, w, sizeof w);
+  return pg_fail(d, PG_ERR_CONFIG, "%s: '%s' is not a valid id (1..%zu of A-Z a-z 0-9 . _ -)", w,
+                 id, max);
+}
+
 #define MP ((uint64_t)PG_MARKET_MAX_PRICE)
 #define OOM(d) pg_fail(d, PG_ERR_NOMEM, "out of memory")
 
@@ -618,9 +628,7 @@ static int community_batteries(loader *L, pg_diag *d) {
   int rc;
   for (size_t i = 0; i < L->sb.n; i++) {
     const char *sec = L->sb.v[i], *id = sec + 8;
-    if (!id_ok(id) || strlen(id) > PG_SIM_ID_MAX - 4)
-      return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id (1..60 of A-Z a-z 0-9 . _ -)",
-                     sec, id);
+    if ((rc = check_id(L, sec, id, PG_SIM_ID_MAX - 4, d))) return rc;
     if (!pg_resource_is_electricity(&s->resource))
       return pg_fail(d, PG_ERR_CONFIG, "[%s]: a community battery is electricity only", sec);
     if (pg_grow(&s->batteries, &L->cap_b, s->n_batteries + 1, sizeof *s->batteries, 0))
@@ -724,9 +732,7 @@ static int explicit_producers(loader *L, pg_diag *d) {
   int rc;
   for (size_t i = 0; i < L->sp.n; i++) {
     const char *sec = L->sp.v[i], *id = sec + 9;
-    if (!id_ok(id))
-      return pg_fail(d, PG_ERR_CONFIG, "%s: [%s]: '%s' is not a valid id (A-Z a-z 0-9 . _ -)",
-                     s->origin[0] ? s->origin : "scenario", sec, id);
+    if ((rc = check_id(L, sec, id, PG_SIM_ID_MAX, d))) return rc;
     if (pg_grow(&s->producers, &L->cap_p, s->n_producers + 1, sizeof *s->producers, 0))
       return OOM(d);
     pg_sim_producer *p = &s->producers[s->n_producers++];
@@ -831,7 +837,7 @@ static int explicit_sources(loader *L, pg_diag *d) {
   int rc;
   for (size_t i = 0; i < L->ss.n; i++) {
     const char *sec = L->ss.v[i], *id = sec + 7;
-    if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
+    if ((rc = check_id(L, sec, id, PG_SIM_ID_MAX, d))) return rc;
     if (pg_grow(&s->sources, &L->cap_s, s->n_sources + 1, sizeof *s->sources, 0))
       return OOM(d);
     pg_sim_source *q = &s->sources[s->n_sources];
@@ -878,7 +884,7 @@ static int explicit_households(loader *L, pg_diag *d) {
   int rc;
   for (size_t i = 0; i < L->sh.n; i++) {
     const char *sec = L->sh.v[i], *id = sec + 10;
-    if (!id_ok(id)) return pg_fail(d, PG_ERR_CONFIG, "[%s]: '%s' is not a valid id", sec, id);
+    if ((rc = check_id(L, sec, id, PG_SIM_ID_MAX, d))) return rc;
     if (pg_grow(&s->households, &L->cap_h, s->n_households + 1, sizeof *s->households, 0))
       return OOM(d);
     pg_sim_household *h = &s->households[s->n_households++];

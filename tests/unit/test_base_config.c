@@ -488,6 +488,9 @@ static void test_path_from_file(void **state) {
   pg_config_where(c, "m", "path", where, sizeof where);
   snprintf(want, sizeof want, "%s:2: [m] path", path);
   assert_string_equal(where, want);
+  pg_config_where(c, "m", NULL, where, sizeof where); /* the section itself */
+  snprintf(want, sizeof want, "%s: [m]", path);
+  assert_string_equal(where, want);
   unlink(path);
   pg_config_free(c);
 }

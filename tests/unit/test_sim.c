@@ -98,6 +98,15 @@ static void test_parse_errors(void **state) {
        "bad.ini:6: [households] annual_max: must not be below annual_min"},
       {"[scenario]\nname = x\n[households]\ncount = 1\nmodel = sauna\n",
        "bad.ini:5: [households] model"},
+      /* issue 20: one error for a bad section id, naming the file and the rule */
+      {"[scenario]\nname = x\n[producer p!]\nname = P\n",
+       "bad.ini: [producer p!]: 'p!' is not a valid id (1..64 of A-Z a-z 0-9 . _ -)"},
+      {"[scenario]\nname = x\n[source s!]\nkind = solar\n",
+       "bad.ini: [source s!]: 's!' is not a valid id (1..64 of"},
+      {"[scenario]\nname = x\n[household h!]\nannual_kwh = 2000\n",
+       "bad.ini: [household h!]: 'h!' is not a valid id (1..64 of"},
+      {"[scenario]\nname = x\n[battery b!]\ncapacity_kwh = 10\n",
+       "bad.ini: [battery b!]: 'b!' is not a valid id (1..60 of"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     FILE *f = fopen(path, "w");

@@ -98,7 +98,8 @@ unsigned pg_config_source_rank(const pg_config *c, const char *section, const ch
 PG_NODISCARD int pg_config_path_from_file(pg_config *c, const char *section, const char *key);
 /* Where a key's value comes from, for error sentences of callers that parse
  * values themselves: "node.ini:12: [api] port", "command line: [api] port",
- * or "<last file>: [api] port" when the key is missing. Does not mark it read. */
+ * or "<last file>: [api] port" when the key is missing; key NULL: the
+ * section, "node.ini: [api]" (the file of its first key, else the last file). Does not mark it read. */
 void pg_config_where(const pg_config *c, const char *section, const char *key, char *out,
                      size_t cap);
 /* Fails with "<origin>: [section] key: required setting missing" (origin is
