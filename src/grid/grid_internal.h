@@ -78,6 +78,14 @@ PG_NODISCARD int pg_grid_commit(sqlite3 *db, pg_diag *d);
 
 /* The tables every entity database has (kv, counters, channels, outbox). */
 extern const char pg_entity_schema[];
+/* The grid operator's own tables (readings, slots, bills, payouts, ...;
+ * gridop.c) and two of its frequent reads whose plans test_grid_plans
+ * checks: the open readings of one party up to a slot (record_book.c; ?1
+ * slot, ?2 party) and every party's open readings of one kind (gridop.c;
+ * ?1 kind, ?2 slot). */
+extern const char pg_gridop_schema[];
+extern const char pg_grid_sql_party_open_readings[];
+extern const char pg_grid_sql_open_parties[];
 
 /* ---- our channels: persistent outbox ----
  * A channel named `name` is a restricted MAM channel whose state lives in the

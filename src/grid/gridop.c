@@ -43,12 +43,17 @@ struct pg_gridop {
   pthread_mutex_t status_mu;
 };
 
-static const char grid_schema[] =
+/* readings_open_party: the open readings of one party (the record's lines,
+ * quarantine) and of every party in id order (load_parties); without it
+ * both walked every reading of the day (test_grid_plans). */
+const char pg_gridop_schema[] =
     "CREATE TABLE IF NOT EXISTS readings(entity_id TEXT NOT NULL, kind INTEGER NOT NULL,"
     " slot INTEGER NOT NULL, wh INTEGER NOT NULL, price INTEGER, address TEXT,"
     " msg_id TEXT NOT NULL, received_ms INTEGER NOT NULL, settled_in INTEGER,"
     " PRIMARY KEY(entity_id, slot));"
     "CREATE INDEX IF NOT EXISTS readings_open ON readings(slot) WHERE settled_in IS NULL;"
+    "CREATE INDEX IF NOT EXISTS readings_open_party ON readings(entity_id, slot)"
+    " WHERE settled_in IS NULL;"
     "CREATE TABLE IF NOT EXISTS slots(slot INTEGER PRIMARY KEY, settled_ms INTEGER NOT NULL,"
     " mechanism TEXT NOT NULL, supply_wh INTEGER, demand_wh INTEGER, matched_wh INTEGER,"
     " import_wh INTEGER, export_wh INTEGER, consumer_payments INTEGER, producer_revenues INTEGER,"
@@ -142,7 +147,7 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
 
   char schema[12288];
   snprintf(schema, sizeof schema, "%s%s%s%s%s%s", pg_registry_schema, pg_enrolment_schema,
-           pg_quarantine_schema, grid_schema, pg_record_schema, pg_payout_credit_schema);
+           pg_quarantine_schema, pg_gridop_schema, pg_record_schema, pg_payout_credit_schema);
   int rc = pg_entity_init(&g->e, o, "grid", PG_GRID_ENTITY_NONE, schema, false, d);
   if (rc) {
     pg_grid_share_free((pg_grid_share_member *)g->o.share, g->o.n_share);
@@ -392,15 +397,17 @@ typedef struct party {
   int64_t n_readings;
 } party;
 
+const char pg_grid_sql_open_parties[] =
+    "SELECT entity_id, SUM(wh), MAX(slot), price, address,"
+    " SUM(slot < ?2), COUNT(*) FROM readings"
+    " WHERE settled_in IS NULL AND slot <= ?2 AND kind = ?1"
+    " GROUP BY entity_id ORDER BY entity_id";
+
 static int load_parties(sqlite3 *db, int kind, uint64_t k, party **out, size_t *n, int64_t *late,
                         pg_diag *d) {
   sqlite3_stmt *st = NULL;
   /* SQLite: the bare columns come from the row of MAX(slot): the latest price/address */
-  int rc = pg_stmt_get(db, "SELECT entity_id, SUM(wh), MAX(slot), price, address,"
-                              " SUM(slot < ?2), COUNT(*) FROM readings"
-                              " WHERE settled_in IS NULL AND slot <= ?2 AND kind = ?1"
-                              " GROUP BY entity_id ORDER BY entity_id",
-                          &st, d);
+  int rc = pg_stmt_get(db, pg_grid_sql_open_parties, &st, d);
   if (rc) return rc;
   sqlite3_bind_int(st, 1, kind);
   sqlite3_bind_int64(st, 2, (sqlite3_int64)k);

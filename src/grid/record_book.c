@@ -201,13 +201,15 @@ int pg_record_member_channel(sqlite3 *db, const char *id, pg_diag *d) {
   return pg_stmt_step_done(db, st, "member channels write", d);
 }
 
+const char pg_grid_sql_party_open_readings[] =
+    "SELECT msg_id FROM readings WHERE settled_in IS NULL AND slot <= ?1"
+    " AND entity_id = ?2 ORDER BY msg_id";
+
 /* The message ids of the open readings of id up to slot k, sorted. */
 static int line_readings(sqlite3 *db, uint64_t k, const char *id, pg_record_plain *p,
                          pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "SELECT msg_id FROM readings WHERE settled_in IS NULL AND slot <= ?1"
-                           " AND entity_id = ?2 ORDER BY msg_id",
-                       &st, d);
+  int rc = pg_stmt_get(db, pg_grid_sql_party_open_readings, &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, (sqlite3_int64)k);
   sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
