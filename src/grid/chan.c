@@ -285,14 +285,14 @@ void pg_chan_send_many(pg_chan_send *s, size_t n, pg_client *c) {
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
     send_read(&s[i]);
-    if (!s[i].rc && s[i].n) total += s[i].ready;
+    if (!s[i].rc) total += s[i].ready; /* ready <= n */
   }
   pg_mam_message *msg = calloc(total + 1, sizeof *msg);
   pg_mam_attach_item *it = calloc(total + 1, sizeof *it);
   pg_diag ad = {{0}};
   int rc = msg && it ? PG_OK : pg_fail(&ad, PG_ERR_NOMEM, "out of memory");
   for (size_t i = 0, k = 0; !rc && i < n; i++) {
-    for (size_t r = 0; !s[i].rc && s[i].n && r < s[i].ready; r++, k++) {
+    for (size_t r = 0; !s[i].rc && r < s[i].ready; r++, k++) {
       msg[k].payload = s[i].v[r].text;
       msg[k].payload_len = strlen(s[i].v[r].text);
       snprintf(msg[k].address, sizeof msg[k].address, "%s", s[i].v[r].address);

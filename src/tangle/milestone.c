@@ -365,17 +365,6 @@ int pg_tg_confirm_pending(pg_tangle *t, pg_diag *d) {
 
 /* ---- coordinator ---------------------------------------------------------- */
 
-static int id_cmp(const void *a, const void *b) { return memcmp(a, b, PG_ID_LEN); }
-
-/* Sorts and removes duplicates; returns the new count. */
-static size_t sort_unique(uint8_t (*ids)[PG_ID_LEN], size_t n) {
-  qsort(ids, n, PG_ID_LEN, id_cmp);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (k == 0 || memcmp(ids[k - 1], ids[i], PG_ID_LEN) != 0) memmove(ids[k++], ids[i], PG_ID_LEN);
-  return k;
-}
-
 /* Builds, does PoW for and submits a message; id_out gets its id. */
 static int submit_built(pg_tangle *t, const uint8_t *parents, size_t np, const uint8_t *payload,
                         size_t payload_len, atomic_bool *cancel, uint8_t id_out[PG_ID_LEN], pg_diag *d) {
@@ -459,7 +448,7 @@ int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64], si
   memcpy(parents[np++], t->st.cmi ? t->st.cmi_msg : SEP, PG_ID_LEN);
   uint64_t prev_ts = t->st.cmi_ts;
   pthread_mutex_unlock(&t->mu);
-  np = sort_unique(parents, np);
+  np = pg_tg_sort_unique(parents, np);
 
   if (np < 2) {
     /* Only one possible parent (a new network): add a small indexation
@@ -471,7 +460,7 @@ int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64], si
     if (rc == PG_OK) rc = submit_built(t, &parents[0][0], np, ix.data, ix.len, cancel, parents[np], d);
     pg_buf_free(&ix);
     if (rc) goto out;
-    np = sort_unique(parents, np + 1);
+    np = pg_tg_sort_unique(parents, np + 1);
   }
 
   ms.index = index;

@@ -623,8 +623,6 @@ static int batch_job(pg_tangle *t, pg_tg_job *j, bool full, bool single, uint64_
 
 static void select_locked(pg_tangle *t, uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count);
 
-static int id_cmp(const void *a, const void *b) { return memcmp(a, b, PG_ID_LEN); }
-
 static void item_unbuild(pg_tg_job *j) {
   if (j->has_pm) pg_message_clear(&j->pm);
   j->has_pm = false;
@@ -645,11 +643,12 @@ static size_t item_parents(pg_tangle *t, pg_tg_job **jobs, size_t i,
     pg_tg_tips_pick(t, false, &p[np], 1, &nt);
     np += nt;
   }
-  qsort(p, np, PG_ID_LEN, id_cmp);
-  size_t u = 0;
-  for (size_t k = 0; k < np; k++)
-    if (u == 0 || memcmp(p[u - 1], p[k], PG_ID_LEN) != 0) memmove(p[u++], p[k], PG_ID_LEN);
-  return u;
+  return pg_tg_sort_unique(p, np);
+}
+
+/* An item that follows one not stored: refused, not built. */
+static int refuse_follower(pg_tangle_item *it) {
+  return it->rc = pg_fail(it->d, PG_ERR_STATE, "not attached: the message before it was not");
 }
 
 /* Builds jobs[i]'s message from its item; PG_OK to store it, else its rc is
@@ -660,8 +659,7 @@ static int item_build(pg_tangle *t, pg_tg_job **jobs, size_t i) {
   item_unbuild(j);
   j->is_new = false;
   bool prev_ok = i > 0 ? jobs[i - 1]->rc == PG_OK : j->first_item || (it - 1)->rc == PG_OK;
-  if (it->follows && !prev_ok)
-    return j->rc = pg_fail(it->d, PG_ERR_STATE, "not attached: the message before it was not");
+  if (it->follows && !prev_ok) return j->rc = refuse_follower(it);
   uint8_t parents[PG_MSG_MAX_PARENTS + 2][PG_ID_LEN];
   size_t np = item_parents(t, jobs, i, parents);
   int rc = pg_message_build(&j->buf, t->network_id, &parents[0][0], np,
@@ -938,7 +936,7 @@ static void attach_each(pg_tangle *t, pg_tangle_item *items, size_t n) {
   for (size_t i = 0; i < n; i++) {
     pg_tangle_item *it = &items[i];
     if (it->follows && i > 0 && items[i - 1].rc != PG_OK) {
-      it->rc = pg_fail(it->d, PG_ERR_STATE, "not attached: the message before it was not");
+      refuse_follower(it);
       continue;
     }
     pg_message_draft dr;

@@ -397,6 +397,14 @@ out:
 
 static int id_cmp(const void *a, const void *b) { return memcmp(a, b, PG_ID_LEN); }
 
+size_t pg_tg_sort_unique(uint8_t (*ids)[PG_ID_LEN], size_t n) {
+  qsort(ids, n, PG_ID_LEN, id_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (k == 0 || memcmp(ids[k - 1], ids[i], PG_ID_LEN) != 0) memmove(ids[k++], ids[i], PG_ID_LEN);
+  return k;
+}
+
 void pg_tg_tips_pick(pg_tangle *t, bool include_semi, uint8_t (*ids)[PG_ID_LEN], size_t max,
                      size_t *count) {
   *count = 0;
