@@ -4,6 +4,7 @@
  * Certificates, peers and the Host check: httpd_tls.c. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -45,6 +46,12 @@ struct pg_httpd {
   pg_tls_trust *trust;      /* borrowed */
   size_t nhosts;
   char hosts[PG_HTTPD_HOSTS_MAX][PG_HTTPD_HOST_LEN];
+  /* answering later (pg_httpd_defer): pool servers only */
+  bool suspendable;
+  pthread_mutex_t later_mu;
+  pthread_cond_t later_cv; /* later_out fell */
+  size_t later_out;        /* handles not done yet */
+  bool stopping;           /* pg_httpd_stop: no new handles */
   /* pg_httpd_stats */
   atomic_uint_fast64_t n_connections, n_handshake_failures, n_requests, n_refused_host,
       n_peers_unverified;
@@ -62,7 +69,19 @@ typedef struct req_state {
   bool responded;
   size_t drained;
   uint64_t t0;
+  pg_httpd_later *later; /* the handler answers later */
 } req_state;
+
+/* A deferred answer. done and suspended under the server's later_mu; the
+ * connection's thread frees it after sending (or on_completed, when the
+ * connection closed first). */
+struct pg_httpd_later {
+  pg_httpd *srv;
+  struct MHD_Connection *conn;
+  pg_httpd_resp resp;
+  bool done;      /* pg_httpd_later_done was called */
+  bool suspended; /* the connection waits for it (MHD_suspend_connection) */
+};
 
 /* ---- error codes ---- */
 
@@ -308,6 +327,77 @@ static enum MHD_Result send_resp(pg_httpd *s, struct MHD_Connection *conn, pg_ht
   return ok;
 }
 
+/* ---- answering later ---- */
+
+pg_httpd_later *pg_httpd_defer(pg_httpd_resp *resp) {
+  pg_httpd *s = (pg_httpd *)resp->srv;
+  if (!s->suspendable || !resp->req || resp->later) return NULL;
+  pg_httpd_later *l = calloc(1, sizeof *l);
+  if (!l) return NULL;
+  pthread_mutex_lock(&s->later_mu);
+  bool refused = s->stopping;
+  if (!refused) s->later_out++;
+  pthread_mutex_unlock(&s->later_mu);
+  if (refused) {
+    free(l);
+    return NULL;
+  }
+  l->srv = s;
+  l->conn = (struct MHD_Connection *)resp->req->conn;
+  pg_httpd_resp_init(&l->resp, s, NULL);
+  resp->later = l;
+  return l;
+}
+
+pg_httpd_resp *pg_httpd_later_resp(pg_httpd_later *l) { return &l->resp; }
+
+static void later_out_fell(pg_httpd *s) {
+  s->later_out--;
+  pthread_cond_broadcast(&s->later_cv);
+}
+
+void pg_httpd_later_done(pg_httpd_later *l) {
+  pg_httpd *s = l->srv;
+  pthread_mutex_lock(&s->later_mu);
+  l->done = true;
+  bool resume = l->suspended;
+  struct MHD_Connection *conn = l->conn;
+  if (!resume) later_out_fell(s); /* the handler's thread sends it when it returns */
+  pthread_mutex_unlock(&s->later_mu);
+  if (!resume) return;
+  /* l stays valid until the connection's thread runs again: after this */
+  MHD_resume_connection(conn);
+  pthread_mutex_lock(&s->later_mu);
+  later_out_fell(s);
+  pthread_mutex_unlock(&s->later_mu);
+}
+
+/* The deferred answer of st, now done: sent, and the handle freed. */
+static enum MHD_Result send_later(pg_httpd *s, struct MHD_Connection *conn, const char *method,
+                                  const char *url, req_state *st) {
+  pg_httpd_later *l = st->later;
+  st->later = NULL;
+  enum MHD_Result r = send_resp(s, conn, &l->resp, method, url, st);
+  free(l);
+  return r;
+}
+
+/* The handler deferred: suspend the connection until pg_httpd_later_done,
+ * or send at once when that came already. */
+static enum MHD_Result await_later(pg_httpd *s, struct MHD_Connection *conn, pg_httpd_resp *resp,
+                                   const char *method, const char *url, req_state *st) {
+  st->later = resp->later;
+  pg_httpd_resp_clear(resp);
+  pthread_mutex_lock(&s->later_mu);
+  bool done = st->later->done;
+  if (!done) {
+    st->later->suspended = true;
+    MHD_suspend_connection(conn);
+  }
+  pthread_mutex_unlock(&s->later_mu);
+  return done ? send_later(s, conn, method, url, st) : MHD_YES;
+}
+
 /* ---- request handling ---- */
 
 /* Strict decimal for Content-Length. */
@@ -403,6 +493,7 @@ static enum MHD_Result finish_request(pg_httpd *s, struct MHD_Connection *conn, 
   };
   pg_httpd_resp_init(&resp, s, &req);
   s->handler(s->ctx, &req, &resp);
+  if (resp.later) return await_later(s, conn, &resp, method, url, st);
   return send_resp(s, conn, &resp, method, url, st);
 }
 
@@ -429,6 +520,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     pg_buf_put(&st->body, upload_data, sz);
     return pg_buf_status(&st->body) == PG_OK ? MHD_YES : MHD_NO;
   }
+  if (st->later) return send_later(s, conn, method, url, st); /* resumed: done */
   if (st->responded) return MHD_YES;
   st->responded = true;
   return finish_request(s, conn, url, method, st);
@@ -454,6 +546,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
   req_state *st = *req_cls;
   if (!st) return;
+  if (st->later) { /* closed before the resumed connection ran */
+    pg_httpd_resp_clear(&st->later->resp);
+    free(st->later);
+  }
   pg_buf_free(&st->body);
   free(st);
   *req_cls = NULL;
@@ -545,6 +641,8 @@ static int configure(pg_httpd *s, const pg_httpd_opts *o, pg_diag *d) {
 
 static void free_server(pg_httpd *s) {
   if (!s) return;
+  pthread_mutex_destroy(&s->later_mu);
+  pthread_cond_destroy(&s->later_cv);
   free(s->cert_pem);
   pg_httpd_free_secret(s->key_pem);
   free(s);
@@ -562,9 +660,13 @@ int pg_httpd_start(const pg_httpd_opts *o, pg_httpd **out, pg_diag *d) {
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
   if (v6) flags |= MHD_USE_IPv6;
   if (o->pool_threads == 0) flags |= MHD_USE_THREAD_PER_CONNECTION;
+  else flags |= MHD_ALLOW_SUSPEND_RESUME; /* pg_httpd_defer */
 
   pg_httpd *s = calloc(1, sizeof *s);
   if (!s) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  pthread_mutex_init(&s->later_mu, NULL);
+  pthread_cond_init(&s->later_cv, NULL);
+  s->suspendable = o->pool_threads > 0;
   if ((rc = configure(s, o, d))) goto fail;
   struct MHD_OptionItem opts[16];
   size_t n = 0;
@@ -624,6 +726,11 @@ void pg_httpd_get_stats(const pg_httpd *h, pg_httpd_stats *out) {
 
 void pg_httpd_stop(pg_httpd *h) {
   if (!h) return;
+  /* libmicrohttpd must not stop with a connection suspended */
+  pthread_mutex_lock(&h->later_mu);
+  h->stopping = true;
+  while (h->later_out) pthread_cond_wait(&h->later_cv, &h->later_mu);
+  pthread_mutex_unlock(&h->later_mu);
   MHD_stop_daemon(h->mhd);
   free_server(h);
 }

@@ -18,6 +18,7 @@ enum { BODY_NONE, BODY_OWNED, BODY_STATIC, BODY_EMPTY, BODY_ERROR };
 struct pg_httpd_resp {
   const pg_httpd *srv;
   const pg_httpd_req *req; /* NULL when answering before the request was complete */
+  pg_httpd_later *later;    /* set by pg_httpd_defer: the answer comes through it */
   unsigned status;
   int kind;   /* BODY_* */
   void *data; /* BODY_OWNED: malloc'd; BODY_STATIC: borrowed */

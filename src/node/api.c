@@ -210,6 +210,37 @@ static void answer_message_id(pg_http_resp *resp, const uint8_t id[PG_ID_LEN]) {
   ok_data(resp, 201, json_pack("{s:s}", "messageId", hex));
 }
 
+/* The answer to a stored message (201 with its id) or to a refused one. */
+static void answer_stored(pg_http_resp *resp, int rc, const uint8_t *id, const pg_diag *d) {
+  if (rc)
+    fail_from(resp, rc, d, "store");
+  else
+    answer_message_id(resp, id);
+}
+
+static pg_node_msg_outcome message_outcome(unsigned status, bool dup) {
+  return status >= 500 || status < 200 ? PG_NODE_MSG_FAILED
+         : status >= 400               ? PG_NODE_MSG_INVALID
+         : dup                         ? PG_NODE_MSG_DUPLICATE
+                                       : PG_NODE_MSG_STORED;
+}
+
+/* Answers a POST /messages that was deferred (pg_node_later). */
+static void answer_later(pg_node_later *l, int rc, const uint8_t *id, bool is_new,
+                         const pg_diag *d) {
+  pg_http_resp r = {0};
+  answer_stored(&r, rc, id, d);
+  pg_node_metrics_message(pg_node_later_node(l), message_outcome(r.status, rc == PG_OK && !is_new));
+  pg_node_later_end(l, &r);
+}
+
+/* The tangle's answer to a message it stored later (its committer thread:
+ * after the COMMIT). */
+static void stored_later(void *ctx, int rc, const uint8_t id[PG_ID_LEN], bool is_new,
+                         const pg_diag *d) {
+  answer_later(ctx, rc, id, is_new, d);
+}
+
 /* A replica's POST: to the first peer that takes it (peers.h). */
 static void forward(pg_node *n, const json_t *j, const uint8_t *raw, size_t len,
                     pg_http_resp *resp) {
@@ -255,14 +286,18 @@ static void post_json(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
     goto out;
   }
   bool pow = !draft.has_nonce && n->min_pow_score > 0;
-  double t0 = pow ? pg_node_metrics_pow_start(n) : 0;
-  rc = pg_tangle_attach(n->tangle, &draft, &n->stopping, id, &d);
-  if (pow) pg_node_metrics_pow_end(n, t0, rc == PG_OK);
-  if (rc) {
-    fail_from(resp, rc, &d, "attach");
-    goto out;
+  pg_node_later *l = pow ? NULL : pg_node_later_begin(n, req, resp);
+  if (l && (rc = pg_tangle_attach_later(n->tangle, &draft, stored_later, l, &d)) == PG_OK)
+    goto out; /* stored_later answers */
+  if (!l || rc == PG_ERR_UNSUPPORTED) {
+    double t0 = pow ? pg_node_metrics_pow_start(n) : 0;
+    rc = pg_tangle_attach(n->tangle, &draft, &n->stopping, id, &d);
+    if (pow) pg_node_metrics_pow_end(n, t0, rc == PG_OK);
   }
-  answer_message_id(resp, id);
+  if (l)
+    answer_later(l, rc, id, true, &d);
+  else
+    answer_stored(resp, rc, id, &d);
 out:
   pg_message_draft_clear(&draft);
   json_decref(j);
@@ -284,14 +319,16 @@ static void post_raw(pg_node *n, const pg_http_req *req, pg_http_resp *resp, boo
     forward(n, NULL, req->body, req->body_len, resp);
     return;
   }
-  bool is_new = true;
-  int rc = pg_tangle_submit(n->tangle, req->body, req->body_len, id, &is_new, &d);
-  if (rc) {
-    fail_from(resp, rc, &d, "submit");
+  pg_node_later *l = pg_node_later_begin(n, req, resp);
+  if (l) {
+    int rc = pg_tangle_submit_later(n->tangle, req->body, req->body_len, stored_later, l, &d);
+    if (rc) answer_later(l, rc, NULL, false, &d); /* refused by the entry checks */
     return;
   }
-  *dup = !is_new;
-  answer_message_id(resp, id);
+  bool is_new = true;
+  int rc = pg_tangle_submit(n->tangle, req->body, req->body_len, id, &is_new, &d);
+  answer_stored(resp, rc, id, &d);
+  *dup = rc == PG_OK && !is_new;
 }
 
 static void h_messages_post(pg_node *n, const pg_http_req *req, const char *const *args,
@@ -312,10 +349,7 @@ static void h_messages_post(pg_node *n, const pg_http_req *req, const char *cons
                   "unsupported Content-Type '%s': use application/json or application/octet-stream",
                   quote(t, q, sizeof q));
   }
-  pg_node_metrics_message(n, resp->status >= 500 || resp->status < 200 ? PG_NODE_MSG_FAILED
-                             : resp->status >= 400                   ? PG_NODE_MSG_INVALID
-                             : dup                                   ? PG_NODE_MSG_DUPLICATE
-                                                                     : PG_NODE_MSG_STORED);
+  if (!resp->later) pg_node_metrics_message(n, message_outcome(resp->status, dup));
 }
 
 static void h_messages_find(pg_node *n, const pg_http_req *req, const char *const *args,

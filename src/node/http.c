@@ -155,13 +155,48 @@ static bool access_ok(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out) 
   return false;
 }
 
-static void serve(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out, int *route) {
-  if (!access_ok(n, hreq, out)) return;
+/* ---- answering later ---- */
+
+struct pg_node_later {
+  pg_node *n;
+  pg_httpd_later *hl;
+  int route;
+  double t0;
+};
+
+pg_node_later *pg_node_later_begin(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
+  pg_node_later *l = malloc(sizeof *l);
+  if (!l) return NULL;
+  if (!(l->hl = pg_httpd_defer(req->out))) {
+    free(l);
+    return NULL;
+  }
+  l->n = n;
+  l->route = req->route;
+  l->t0 = req->t0;
+  resp->later = true;
+  return l;
+}
+
+pg_node *pg_node_later_node(const pg_node_later *l) { return l->n; }
+
+void pg_node_later_end(pg_node_later *l, pg_http_resp *resp) {
+  pg_httpd_resp *out = pg_httpd_later_resp(l->hl);
+  answer(resp, out);
+  pg_node_metrics_request(l->n, l->route, pg_httpd_resp_status(out), pg_metrics_now() - l->t0);
+  pg_httpd_later_done(l->hl);
+  free(l);
+}
+
+/* Serves one request; false when its answer comes later (pg_node_later). */
+static bool serve(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out, int *route,
+                  double t0) {
+  if (!access_ok(n, hreq, out)) return true;
   if (pg_web_is_explorer_path(hreq->path) &&
       (strcmp(hreq->method, "GET") == 0 || strcmp(hreq->method, "HEAD") == 0)) {
     *route = PG_NODE_ROUTE_EXPLORER;
     pg_web_explorer_serve(hreq->path, out); /* the Tangle explorer (web/explorer) */
-    return;
+    return true;
   }
   pg_http_req req = {
       .hreq = hreq,
@@ -169,19 +204,25 @@ static void serve(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out, int 
       .url = hreq->path,
       .body = hreq->body,
       .body_len = hreq->body_len,
+      .out = out,
+      .route = *route,
+      .t0 = t0,
   };
   pg_http_resp resp = {0};
   pg_node_api_dispatch(n, &req, &resp);
+  if (resp.later) return false;
   answer(&resp, out); /* takes resp's data and raw */
+  return true;
 }
 
-/* Every request, timed into the latency histogram by route and status class. */
+/* Every request, timed into the latency histogram by route and status class
+ * (one answered later, when it is answered). */
 static void on_api(void *ctx, const pg_httpd_req *hreq, pg_httpd_resp *out) {
   pg_node *n = ctx;
   double t0 = pg_metrics_now();
   int route = pg_node_route_class(hreq->method, hreq->path);
-  serve(n, hreq, out, &route);
-  pg_node_metrics_request(n, route, pg_httpd_resp_status(out), pg_metrics_now() - t0);
+  if (serve(n, hreq, out, &route, t0))
+    pg_node_metrics_request(n, route, pg_httpd_resp_status(out), pg_metrics_now() - t0);
 }
 
 /* 127.0.0.0/8 or ::1: nobody else sees the traffic. */

@@ -77,6 +77,9 @@ typedef struct pg_http_req {
   const char *url;
   const uint8_t *body; /* may be NULL when body_len is 0 */
   size_t body_len;
+  pg_httpd_resp *out;  /* the server's answer (pg_node_later_begin) */
+  int route;           /* PG_NODE_ROUTE_* of the latency histogram */
+  double t0;           /* when the request reached the node (pg_metrics_now) */
 } pg_http_req;
 
 /* What a handler answers. status >= 400 with error[] set means an error
@@ -93,6 +96,7 @@ typedef struct pg_http_resp {
   char location[128];
   char allow[80];     /* Allow header for 405, "" = none */
   bool empty;        /* no body at all (204, HEAD-like answers) */
+  bool later;        /* answered through a pg_node_later: nothing to hand over now */
 } pg_http_resp;
 
 /* node.c: see node.h "Health"; *why (optional) gets the reason when unhealthy. */
@@ -101,6 +105,17 @@ bool pg_node_health(pg_node *n, const char **why);
 /* http.c */
 PG_NODISCARD int pg_node_http_start(pg_node *n, const pg_node_config *c, pg_diag *d);
 void pg_node_http_stop(pg_node *n);
+
+/* http.c: a route's answer given later, from any thread (POST /messages
+ * answered after the tangle's COMMIT, no server thread waiting for it).
+ * pg_node_later_begin defers the request's answer and sets resp->later, or
+ * returns NULL (the server cannot: answer now). pg_node_later_end hands the
+ * answer to the server, times the request into the latency histogram and
+ * frees l; exactly once, possibly before the route returns. */
+typedef struct pg_node_later pg_node_later;
+pg_node_later *pg_node_later_begin(pg_node *n, const pg_http_req *req, pg_http_resp *resp);
+pg_node *pg_node_later_node(const pg_node_later *l);
+void pg_node_later_end(pg_node_later *l, pg_http_resp *resp);
 
 /* api.c: routes a complete request. */
 void pg_node_api_dispatch(pg_node *n, const pg_http_req *req, pg_http_resp *resp);

@@ -188,6 +188,7 @@ int pg_tangle_open(const pg_tangle_config *c, pg_tangle **out, pg_diag *d) {
   pthread_mutex_init(&t->coo_mu, NULL);
   pthread_mutex_init(&t->gc_mu, NULL);
   pthread_cond_init(&t->gc_cv, NULL);
+  pthread_cond_init(&t->gc_work_cv, NULL);
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -210,14 +211,18 @@ fail:
   return rc;
 }
 
+static void committer_stop(pg_tangle *t);
+
 void pg_tangle_close(pg_tangle *t) {
   if (!t) return;
+  committer_stop(t);
   pg_tg_store_close(&t->store);
   pthread_mutex_destroy(&t->mu);
   pthread_mutex_destroy(&t->coo_mu);
   pthread_mutex_destroy(&t->gc_mu);
   pthread_cond_destroy(&t->gc_cv);
   pthread_cond_destroy(&t->gc_lead_cv);
+  pthread_cond_destroy(&t->gc_work_cv);
   free(t->tips);
   free(t->cand);
   free(t->ev);
@@ -663,7 +668,8 @@ static int item_build(pg_tangle *t, pg_tg_job **jobs, size_t i) {
   uint8_t parents[PG_MSG_MAX_PARENTS + 2][PG_ID_LEN];
   size_t np = item_parents(t, jobs, i, parents);
   int rc = pg_message_build(&j->buf, t->network_id, &parents[0][0], np,
-                            it->payload_len ? it->payload : NULL, it->payload_len, 0, it->d);
+                            it->payload_len ? it->payload : NULL, it->payload_len, j->nonce,
+                            it->d);
   if (!rc) rc = pg_buf_status(&j->buf);
   if (!rc) rc = pg_message_parse(j->buf.data, j->buf.len, &j->pm, it->d);
   if (rc) return j->rc = rc;
@@ -766,11 +772,42 @@ static void gc_gather(pg_tangle *t) {
     if (pthread_cond_timedwait(&t->gc_lead_cv, &t->gc_mu, &dl) == ETIMEDOUT) break;
 }
 
-/* Queues j (announced by the caller) and waits until a leader (possibly
- * this thread) has run it. */
-static void group_submit(pg_tangle *t, pg_tg_job *j) {
-  pg_tg_job *batch[BATCH_MAX];
-  pthread_mutex_lock(&t->gc_mu);
+/* ---- later jobs ----------------------------------------------------------
+ * pg_tangle_submit_later / _attach_later: a job on the heap that owns its
+ * bytes (or payload), queued like a submit; whoever leads its group calls
+ * done after the COMMIT and frees it. */
+typedef struct later_job {
+  pg_tg_job job; /* first: a pg_tg_job with later set is a later_job */
+  pg_tangle_item item; /* attach_later: the payload, built at the commit */
+  pg_message m;        /* submit_later: parsed from bytes */
+  bool has_m;
+  uint8_t id[PG_ID_LEN];
+  uint8_t *bytes; /* owned: the message (submit) or the payload (attach) */
+  pg_diag d;
+  pg_tangle_done_fn done;
+  void *ctx;
+} later_job;
+
+static void later_free(later_job *l) {
+  if (l->job.item) {
+    item_unbuild(&l->job);
+    pg_buf_free(&l->job.buf);
+  }
+  if (l->has_m) pg_message_clear(&l->m);
+  free(l->bytes);
+  free(l);
+}
+
+/* Tells the caller of a later job how it went, then frees it (no lock held). */
+static void later_finish(pg_tg_job *j) {
+  later_job *l = (later_job *)j;
+  const uint8_t *id = j->item ? l->item.id : l->id;
+  l->done(l->ctx, j->rc, id, j->rc == PG_OK && j->is_new, &l->d);
+  later_free(l);
+}
+
+/* Queues j (gc_mu held; j was announced). */
+static void gc_enqueue(pg_tangle *t, pg_tg_job *j) {
   j->next = NULL;
   if (t->gc_tail)
     t->gc_tail->next = j;
@@ -779,31 +816,114 @@ static void group_submit(pg_tangle *t, pg_tg_job *j) {
   t->gc_tail = j;
   t->gc_queued++;
   t->gc_coming--;
+  if (j->later) {
+    t->gc_later++;
+    pthread_cond_signal(&t->gc_work_cv);
+  }
   pthread_cond_signal(&t->gc_lead_cv);
+}
+
+/* Leads one group (gc_mu held on entry and return, no leader before):
+ * takes the queue, stores it under mu, answers its later jobs and marks
+ * the others done. */
+static void gc_lead(pg_tangle *t) {
+  pg_tg_job *batch[BATCH_MAX];
+  t->gc_leader = true;
+  gc_gather(t);
+  size_t n = 0;
+  while (t->gc_head && n < BATCH_MAX) {
+    batch[n] = t->gc_head;
+    t->gc_head = t->gc_head->next;
+    t->gc_queued--;
+    if (batch[n++]->later) t->gc_later--;
+  }
+  if (!t->gc_head) t->gc_tail = NULL;
+  pthread_mutex_unlock(&t->gc_mu);
+  pthread_mutex_lock(&t->mu);
+  run_batch(t, batch, n);
+  pthread_mutex_unlock(&t->mu);
+  for (size_t i = 0; i < n; i++)
+    if (batch[i]->later) {
+      later_finish(batch[i]);
+      batch[i] = NULL;
+    }
+  pthread_mutex_lock(&t->gc_mu);
+  for (size_t i = 0; i < n; i++)
+    if (batch[i]) batch[i]->done = true;
+  t->gc_leader = false;
+  pthread_cond_broadcast(&t->gc_cv);
+  if (t->gc_later) pthread_cond_signal(&t->gc_work_cv);
+}
+
+/* Queues j (announced by the caller) and waits until a leader (possibly
+ * this thread) has run it. */
+static void group_submit(pg_tangle *t, pg_tg_job *j) {
+  pthread_mutex_lock(&t->gc_mu);
+  gc_enqueue(t, j);
   while (!j->done) {
-    if (t->gc_leader) {
+    if (t->gc_leader)
       pthread_cond_wait(&t->gc_cv, &t->gc_mu);
-      continue;
-    }
-    t->gc_leader = true;
-    gc_gather(t);
-    size_t n = 0;
-    while (t->gc_head && n < BATCH_MAX) {
-      batch[n++] = t->gc_head;
-      t->gc_head = t->gc_head->next;
-      t->gc_queued--;
-    }
-    if (!t->gc_head) t->gc_tail = NULL;
-    pthread_mutex_unlock(&t->gc_mu);
-    pthread_mutex_lock(&t->mu);
-    run_batch(t, batch, n);
-    pthread_mutex_unlock(&t->mu);
-    pthread_mutex_lock(&t->gc_mu);
-    for (size_t i = 0; i < n; i++) batch[i]->done = true;
-    t->gc_leader = false;
-    pthread_cond_broadcast(&t->gc_cv);
+    else
+      gc_lead(t);
   }
   pthread_mutex_unlock(&t->gc_mu);
+}
+
+/* The committer: leads whenever later jobs wait and nobody leads; at close
+ * it runs what is queued, then ends. */
+static void *committer_main(void *arg) {
+  pg_tangle *t = arg;
+  pthread_setname_np(pthread_self(), "tangle-commit"); /* else the creator's name */
+  pthread_mutex_lock(&t->gc_mu);
+  for (;;) {
+    if (t->gc_later && !t->gc_leader)
+      gc_lead(t);
+    else if (t->gc_stop && !t->gc_later)
+      break;
+    else
+      pthread_cond_wait(&t->gc_work_cv, &t->gc_mu);
+  }
+  pthread_mutex_unlock(&t->gc_mu);
+  return NULL;
+}
+
+static void committer_stop(pg_tangle *t) {
+  pthread_mutex_lock(&t->gc_mu);
+  t->gc_stop = true;
+  bool join = t->gc_committer;
+  pthread_cond_signal(&t->gc_work_cv);
+  pthread_mutex_unlock(&t->gc_mu);
+  if (join) pthread_join(t->gc_thread, NULL);
+}
+
+/* Queues an announced later job, starting the committer the first time;
+ * on failure l is freed and done never called. */
+static int later_queue(pg_tangle *t, later_job *l, pg_tangle_done_fn done, void *ctx,
+                       pg_diag *d) {
+  l->done = done;
+  l->ctx = ctx;
+  l->job.later = true;
+  l->job.d = &l->d;
+  pthread_mutex_lock(&t->gc_mu);
+  int rc = PG_OK;
+  if (t->gc_stop)
+    rc = pg_fail(d, PG_ERR_STATE, "tangle: closing");
+  else if (!t->gc_committer && pthread_create(&t->gc_thread, NULL, committer_main, t) != 0)
+    rc = pg_fail(d, PG_ERR_UNAVAILABLE, "tangle: cannot start the committer thread");
+  if (rc) {
+    t->gc_coming--;
+    pthread_cond_signal(&t->gc_lead_cv);
+    pthread_mutex_unlock(&t->gc_mu);
+    later_free(l);
+    return rc;
+  }
+  t->gc_committer = true;
+  gc_enqueue(t, &l->job);
+  /* Nobody storing: store it now on this thread (no hand-over to the
+   * committer and back for a lone message); done runs before we return. */
+  if (!t->gc_leader) gc_lead(t);
+  pthread_mutex_unlock(&t->gc_mu);
+  return PG_OK;
 }
 
 /* The entry checks on parsed bytes: network id, PoW, milestone signatures. */
@@ -927,6 +1047,79 @@ int pg_tangle_attach(pg_tangle *t, const pg_message_draft *draft, atomic_bool *c
   rc = submit_announced(t, msg.data, msg.len, id_out, NULL, d);
 out:
   if (early) gc_announce(t, -1);
+  pg_buf_free(&msg);
+  return rc;
+}
+
+int pg_tangle_submit_later(pg_tangle *t, const uint8_t *bytes, size_t len,
+                           pg_tangle_done_fn done, void *ctx, pg_diag *d) {
+  if (!t || !bytes || !done) return pg_fail(d, PG_ERR_INVALID, "submit: no message or no callback");
+  gc_announce(t, +1);
+  later_job *l = calloc(1, sizeof *l);
+  int rc = l && (l->bytes = malloc(len ? len : 1)) ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (rc == PG_OK) {
+    memcpy(l->bytes, bytes, len);
+    if ((rc = pg_message_parse(l->bytes, len, &l->m, d)) == PG_OK) l->has_m = true;
+  }
+  if (rc == PG_OK) {
+    pg_message_id(l->bytes, len, l->id);
+    rc = entry_checks(t, l->bytes, len, &l->m, d);
+  }
+  if (rc) {
+    gc_announce(t, -1);
+    if (l) later_free(l);
+    return rc;
+  }
+  l->job.bytes = l->bytes;
+  l->job.len = len;
+  l->job.m = &l->m;
+  l->job.id = l->id;
+  return later_queue(t, l, done, ctx, d);
+}
+
+/* attach_later of a draft without parents: built at the commit. */
+static int attach_later_item(pg_tangle *t, const pg_message_draft *draft, pg_tangle_done_fn done,
+                             void *ctx, pg_diag *d) {
+  later_job *l = calloc(1, sizeof *l);
+  size_t n = draft->payload.len;
+  if (!l || !(l->bytes = malloc(n ? n : 1))) {
+    gc_announce(t, -1);
+    free(l);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  }
+  if (n) memcpy(l->bytes, draft->payload.data, n);
+  l->item = (pg_tangle_item){.payload = n ? l->bytes : NULL, .payload_len = n, .d = &l->d};
+  l->job.item = &l->item;
+  l->job.first_item = true; /* follows nothing */
+  l->job.nonce = draft->has_nonce ? draft->nonce : 0;
+  pg_buf_init(&l->job.buf, PG_MSG_MAX_LEN);
+  return later_queue(t, l, done, ctx, d);
+}
+
+int pg_tangle_attach_later(pg_tangle *t, const pg_message_draft *draft, pg_tangle_done_fn done,
+                           void *ctx, pg_diag *d) {
+  if (!t || !draft || !done) return pg_fail(d, PG_ERR_INVALID, "attach: no draft or no callback");
+  size_t np = draft->parents_count;
+  if (t->cfg.min_pow_score > 0 && (!draft->has_nonce || np == 0))
+    return pg_fail(d, PG_ERR_UNSUPPORTED,
+                   "attach: a draft that needs proof of work or tip selection under it is "
+                   "attached now (pg_tangle_attach)");
+  if (draft->has_network_id && draft->network_id != t->network_id)
+    return pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
+                   (unsigned long long)draft->network_id, (unsigned long long)t->network_id,
+                   t->network_name);
+  if (np > PG_MSG_MAX_PARENTS)
+    return pg_fail(d, PG_ERR_INVALID, "too many parents (%zu, at most 8)", np);
+  if (np == 0) {
+    gc_announce(t, +1);
+    return attach_later_item(t, draft, done, ctx, d);
+  }
+  pg_buf msg;
+  pg_buf_init(&msg, PG_MSG_MAX_LEN);
+  int rc = pg_message_build(&msg, t->network_id, &draft->parents[0][0], np,
+                            draft->payload.len ? draft->payload.data : NULL, draft->payload.len,
+                            draft->has_nonce ? draft->nonce : 0, d);
+  if (rc == PG_OK) rc = pg_tangle_submit_later(t, msg.data, msg.len, done, ctx, d);
   pg_buf_free(&msg);
   return rc;
 }

@@ -73,6 +73,7 @@ typedef struct pg_tg_job {
   pg_diag *d; /* may be NULL */
   int rc;
   bool is_new, done;
+  bool later; /* a later_job of pg_tangle_submit_later / _attach_later (tangle.c) */
   uint32_t lmi_before, lmi_after; /* for the MILESTONE_LATEST event */
   uint64_t lmi_ts_after;
   size_t ev0, ev1;         /* its SOLID events: t->ev[ev0..ev1) */
@@ -82,6 +83,7 @@ typedef struct pg_tg_job {
    * item (bytes, m and id then point at buf, pm and item->id) */
   pg_tangle_item *item;
   bool first_item; /* items[0]: nothing before it to follow */
+  uint64_t nonce;  /* the built message's nonce */
   pg_buf buf;
   pg_message pm;
   bool has_pm;
@@ -99,6 +101,12 @@ struct pg_tangle {
   size_t gc_queued;          /* jobs in the queue */
   size_t gc_coming;          /* announced submits not queued yet */
   bool gc_leader;
+  /* the committer thread (started by the first *_later call) runs the
+   * groups that hold later jobs no submitter waits for */
+  pthread_cond_t gc_work_cv; /* a later job was queued, or the leader left some */
+  size_t gc_later;           /* later jobs in the queue */
+  bool gc_committer, gc_stop;
+  pthread_t gc_thread;
   uint64_t rng[4];       /* tip selection draws (tips.c), under mu */
   size_t *cand, capcand; /* tips_pick scratch, under mu */
   pthread_mutex_t coo_mu; /* serialises pg_tangle_issue_milestone */

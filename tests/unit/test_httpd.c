@@ -1,8 +1,9 @@
 /* Unit tests for the generic HTTP server (src/httpd) with plain libcurl:
  * methods and bodies, the body cap (413, announced and chunked), query and
  * header lookup, both error envelopes, headers and CORS, embedded assets
- * (tests/unit/assets_fixture, see test_httpd.cmake), and a blocking handler
- * that must not hold up another connection. */
+ * (tests/unit/assets_fixture, see test_httpd.cmake), a blocking handler
+ * that must not hold up another connection, and answers given later
+ * (pg_httpd_defer) that hold no thread. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +46,61 @@ static void sleep_ms(unsigned ms) {
 
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
+/* Deferred answers of "/later", waiting for the test to give them. */
+static pthread_mutex_t later_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int later_twice;
+static pg_httpd_later *later_q[16];
+static size_t later_n;
+
+static void later_push(pg_httpd_later *l) {
+  pthread_mutex_lock(&later_mu);
+  if (later_n < 16) later_q[later_n++] = l;
+  pthread_mutex_unlock(&later_mu);
+}
+
+static size_t later_count(void) {
+  pthread_mutex_lock(&later_mu);
+  size_t n = later_n;
+  pthread_mutex_unlock(&later_mu);
+  return n;
+}
+
+/* Waits until n answers are deferred. */
+static void later_wait(size_t n) {
+  uint64_t t0 = pg_monotonic_ms();
+  while (later_count() < n && pg_monotonic_ms() - t0 < DEADLINE_MS) sleep_ms(2);
+  assert_int_equal(later_count(), n);
+}
+
+/* Answers the oldest deferred request with status and body. */
+static void later_give(unsigned status, const char *body) {
+  pthread_mutex_lock(&later_mu);
+  assert_true(later_n > 0);
+  pg_httpd_later *l = later_q[0];
+  memmove(later_q, later_q + 1, --later_n * sizeof *later_q);
+  pthread_mutex_unlock(&later_mu);
+  pg_httpd_resp *r = pg_httpd_later_resp(l);
+  pg_httpd_resp_copy(r, status, "text/plain", body, strlen(body));
+  assert_int_equal(pg_httpd_resp_header(r, "X-Later", "yes"), PG_OK);
+  pg_httpd_later_done(l);
+}
+
+static void handle_later(const pg_httpd_req *req, pg_httpd_resp *resp) {
+  pg_httpd_later *l = pg_httpd_defer(resp);
+  if (!l) { /* a thread-per-connection server cannot: answered now */
+    pg_httpd_resp_copy(resp, 200, "text/plain", "now", 3);
+    return;
+  }
+  if (pg_httpd_defer(resp)) atomic_store(&later_twice, 1); /* once only */
+  pg_httpd_resp_copy(resp, 500, "text/plain", "ignored", 7); /* the handle answers */
+  if (strcmp(req->path, "/later-now") == 0) { /* done before the handler returns */
+    pg_httpd_resp_copy(pg_httpd_later_resp(l), 202, "text/plain", "done early", 10);
+    pg_httpd_later_done(l);
+  } else {
+    later_push(l);
+  }
+}
+
 static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
   const char *p = req->path;
   if (strncmp(p, "/assets", 7) == 0 && (p[7] == '\0' || p[7] == '/')) {
@@ -84,6 +140,10 @@ static void handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp) {
     while (!atomic_load(&slow_release) && pg_monotonic_ms() - t0 < DEADLINE_MS) sleep_ms(5);
     atomic_store(&slow_done, 1);
     pg_httpd_resp_copy(resp, 200, "text/plain", "slow", 4);
+    return;
+  }
+  if (strcmp(p, "/later") == 0 || strcmp(p, "/later-now") == 0) {
+    handle_later(req, resp);
     return;
   }
   if (strcmp(p, "/bin") == 0) {
@@ -554,6 +614,107 @@ static void test_blocking_handler(void **state) {
   blocking_handler(g_base13); /* a pool of 2 */
 }
 
+typedef struct later_call {
+  const char *base;
+  const char *path;
+  answer a;
+  bool tolerant; /* the server may stop before answering */
+  CURLcode cc;
+} later_call;
+
+static void *later_thread(void *arg) {
+  later_call *c = arg;
+  if (!c->tolerant) {
+    request(c->base, "GET", c->path, NULL, 0, NULL, 0, &c->a);
+    return NULL;
+  }
+  char url[512];
+  snprintf(url, sizeof url, "%s%s", c->base, c->path);
+  CURL *h = curl_easy_init();
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)DEADLINE_MS);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+  c->cc = curl_easy_perform(h);
+  curl_easy_cleanup(h);
+  return NULL;
+}
+
+static pg_httpd *start_pool1(char *base, size_t cap) {
+  pg_diag d;
+  pg_httpd *h = NULL;
+  pg_httpd_opts o = {.handler = handle, .pool_threads = 1};
+  assert_int_equal(pg_httpd_start(&o, &h, &d), PG_OK);
+  snprintf(base, cap, "http://127.0.0.1:%u", (unsigned)pg_httpd_port(h));
+  return h;
+}
+
+/* A deferred answer holds no thread: with a pool of ONE, other connections
+ * are served while two requests wait; each gets the answer given later
+ * (status, body, header), in the order given; one done inside the handler
+ * is sent at once; a thread-per-connection server answers now. */
+static void test_answer_later(void **state) {
+  char base[64];
+  pg_httpd *h = start_pool1(base, sizeof base);
+  later_call c1 = {.base = base, .path = "/later"}, c2 = {.base = base, .path = "/later"};
+  pthread_t t1, t2;
+  assert_int_equal(pthread_create(&t1, NULL, later_thread, &c1), 0);
+  later_wait(1);
+  assert_int_equal(pthread_create(&t2, NULL, later_thread, &c2), 0);
+  later_wait(2);
+  answer a;
+  request(base, "GET", "/echo", NULL, 0, NULL, 0, &a);
+  assert_int_equal(a.status, 200);
+  request(base, "GET", "/later-now", NULL, 0, NULL, 0, &a);
+  assert_int_equal(a.status, 202);
+  assert_string_equal(a.body, "done early");
+  later_give(201, "first");
+  later_give(409, "second");
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  char v[32];
+  assert_int_equal(c1.a.status, 201);
+  assert_string_equal(c1.a.body, "first");
+  assert_string_equal(header(&c1.a, "X-Later", v, sizeof v), "yes");
+  assert_int_equal(c2.a.status, 409);
+  assert_string_equal(c2.a.body, "second");
+  assert_false(atomic_load(&later_twice));
+  pg_httpd_stats st;
+  pg_httpd_get_stats(h, &st);
+  assert_int_equal(st.requests, 4);
+  pg_httpd_stop(h);
+  request(g_basen, "GET", "/later", NULL, 0, NULL, 0, &a);
+  assert_int_equal(a.status, 200);
+  assert_string_equal(a.body, "now");
+}
+
+static atomic_int stop_returned;
+
+static void *stop_thread(void *arg) {
+  pg_httpd_stop(arg);
+  atomic_store(&stop_returned, 1);
+  return NULL;
+}
+
+/* pg_httpd_stop waits for a deferred answer (libmicrohttpd must not stop
+ * with a connection suspended) and returns once it is done. */
+static void test_stop_waits_for_later(void **state) {
+  char base[64];
+  pg_httpd *h = start_pool1(base, sizeof base);
+  later_call c = {.base = base, .path = "/later", .tolerant = true};
+  pthread_t tc, ts;
+  assert_int_equal(pthread_create(&tc, NULL, later_thread, &c), 0);
+  later_wait(1);
+  atomic_store(&stop_returned, 0);
+  assert_int_equal(pthread_create(&ts, NULL, stop_thread, h), 0);
+  sleep_ms(200);
+  assert_false(atomic_load(&stop_returned));
+  later_give(200, "bye");
+  pthread_join(ts, NULL);
+  assert_true(atomic_load(&stop_returned));
+  pthread_join(tc, NULL);
+}
+
 /* One client address holds at most per_ip_connections: a stranger cannot
  * take every connection of a server by opening many idle ones. */
 static void test_per_ip_limit(void **state) {
@@ -624,7 +785,8 @@ int main(void) {
       cmocka_unit_test(test_query),          cmocka_unit_test(test_errors),
       cmocka_unit_test(test_headers_cors),   cmocka_unit_test(test_assets),
       cmocka_unit_test(test_blocking_handler), cmocka_unit_test(test_start_errors),
-      cmocka_unit_test(test_per_ip_limit),
+      cmocka_unit_test(test_per_ip_limit), cmocka_unit_test(test_answer_later),
+      cmocka_unit_test(test_stop_waits_for_later),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,9 +1,11 @@
 /* Group commit (tangle.c): concurrent submits share transactions, yet each
  * one gets its own answer: new, duplicate or refused, and what was answered
  * stored is committed (a second, read-only connection sees it, through the
- * WAL written by walbuf.c). */
+ * WAL written by walbuf.c); submits answered later get their answer once,
+ * after the COMMIT, also when the tangle closes with some still queued. */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -285,6 +287,283 @@ static void test_attach_many_pow(void **state) {
   many_free(m, 3);
 }
 
+/* ---- answered later (pg_tangle_submit_later / _attach_later) ---- */
+
+typedef struct later_ans {
+  pg_tangle *t;
+  atomic_int called; /* how many times done ran: must end at 1 */
+  int rc;
+  bool is_new;
+  bool committed; /* another connection saw the message when done ran */
+  uint8_t id[PG_ID_LEN];
+  char msg[300];
+} later_ans;
+
+/* Whether a separate read-only connection sees message id. */
+static bool other_connection_has(pg_tangle *t, const uint8_t id[PG_ID_LEN]) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  bool found = false;
+  if (sqlite3_open_v2(pg_tangle_db_path(t), &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "SELECT 1 FROM messages WHERE id = ?", -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) == SQLITE_OK)
+    found = sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return found;
+}
+
+static void on_done(void *ctx, int rc, const uint8_t id[PG_ID_LEN], bool is_new,
+                    const pg_diag *d) {
+  later_ans *a = ctx;
+  a->rc = rc;
+  a->is_new = is_new;
+  if (rc == PG_OK) {
+    memcpy(a->id, id, PG_ID_LEN);
+    a->committed = other_connection_has(a->t, id);
+  }
+  snprintf(a->msg, sizeof a->msg, "%s", d ? d->msg : "");
+  atomic_fetch_add(&a->called, 1);
+}
+
+/* Waits until every one of a[0..n) was answered. */
+static void await_all(later_ans *a, size_t n) {
+  for (int spin = 0; spin < 10000; spin++) {
+    size_t k = 0;
+    while (k < n && atomic_load(&a[k].called)) k++;
+    if (k == n) return;
+    struct timespec ts = {0, 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  fail_msg("answers missing after 10 s");
+}
+
+static void later_draft(pg_message_draft *dr, size_t i) {
+  char data[32];
+  snprintf(data, sizeof data, "later %zu", i);
+  memset(dr, 0, sizeof *dr);
+  pg_buf_init(&dr->payload, PG_MSG_MAX_LEN);
+  assert_int_equal(pg_indexation_build(&dr->payload, (const uint8_t *)"later", 5,
+                                       (const uint8_t *)data, strlen(data), NULL),
+                   PG_OK);
+}
+
+typedef struct later_worker {
+  pg_tangle *t;
+  later_ans *a; /* PER_THREAD answers */
+  size_t first;
+  bool sync_too; /* every other message through pg_tangle_attach */
+} later_worker;
+
+static void *later_main(void *p) {
+  later_worker *w = p;
+  for (size_t i = 0; i < PER_THREAD; i++) {
+    pg_message_draft dr;
+    later_draft(&dr, w->first + i);
+    later_ans *a = &w->a[i];
+    a->t = w->t;
+    pg_diag d = {{0}};
+    if (w->sync_too && i % 2) {
+      a->rc = pg_tangle_attach(w->t, &dr, NULL, a->id, &d);
+      a->is_new = a->committed = a->rc == PG_OK;
+      atomic_store(&a->called, 1);
+    } else if (pg_tangle_attach_later(w->t, &dr, on_done, a, &d) != PG_OK) {
+      snprintf(a->msg, sizeof a->msg, "refused: %s", d.msg);
+      a->rc = PG_ERR_STATE;
+      atomic_store(&a->called, 1);
+    }
+    pg_message_draft_clear(&dr);
+  }
+  return NULL;
+}
+
+/* Drafts from 8 threads, answered later (and half of them, in a second
+ * round, through the waiting pg_tangle_attach at the same time): each done
+ * runs once, after the COMMIT (another connection already sees the
+ * message), every message is stored with its payload and solid. */
+static void test_attach_later(void **state) {
+  tt_fixture *f = *state;
+  f->t = tt_open(&f->cfg);
+  static later_ans a[2][THREADS * PER_THREAD];
+  memset(a, 0, sizeof a);
+  for (int round = 0; round < 2; round++) {
+    pthread_t th[THREADS];
+    later_worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+      w[i] = (later_worker){.t = f->t, .a = &a[round][i * PER_THREAD],
+                            .first = (size_t)(round * THREADS + i) * PER_THREAD,
+                            .sync_too = round == 1};
+      assert_int_equal(pthread_create(&th[i], NULL, later_main, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+    await_all(a[round], THREADS * PER_THREAD);
+  }
+  for (int round = 0; round < 2; round++)
+    for (size_t i = 0; i < THREADS * PER_THREAD; i++) {
+      later_ans *x = &a[round][i];
+      if (x->rc != PG_OK) fail_msg("answer %zu: %d %s", i, x->rc, x->msg);
+      assert_int_equal(atomic_load(&x->called), 1);
+      assert_true(x->is_new);
+      assert_true(x->committed);
+      assert_true(tt_meta(f->t, x->id).solid);
+    }
+  pg_tangle_status s;
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, 2 * THREADS * PER_THREAD);
+  uint8_t ids[1][PG_ID_LEN];
+  size_t count = 0, total = 0;
+  assert_int_equal(pg_tangle_find_index(f->t, (const uint8_t *)"later", 5, 1, ids, &count, &total),
+                   PG_OK);
+  assert_int_equal(total, 2 * THREADS * PER_THREAD);
+}
+
+/* Bytes answered later: a duplicate is answered not new; what the entry
+ * checks refuse is returned at once and done never runs; a draft that
+ * needs proof of work is not taken. */
+static void test_submit_later_checks(void **state) {
+  tt_fixture *f = *state;
+  f->t = tt_open(&f->cfg);
+  uint8_t none[1][PG_ID_LEN] = {{0}};
+  pg_buf msg;
+  tt_build_indexation(&msg, pg_network_id("private-tangle"), (const uint8_t(*)[PG_ID_LEN])none, 1,
+                      "later", "bytes");
+  later_ans a[2];
+  memset(a, 0, sizeof a);
+  a[0].t = a[1].t = f->t;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_tangle_submit_later(f->t, msg.data, msg.len, on_done, &a[0], &d), PG_OK);
+  await_all(a, 1);
+  assert_int_equal(pg_tangle_submit_later(f->t, msg.data, msg.len, on_done, &a[1], &d), PG_OK);
+  await_all(a, 2);
+  assert_int_equal(a[0].rc, PG_OK);
+  assert_true(a[0].is_new);
+  assert_int_equal(a[1].rc, PG_OK);
+  assert_false(a[1].is_new);
+  assert_memory_equal(a[0].id, a[1].id, PG_ID_LEN);
+  later_ans bad = {.t = f->t};
+  assert_int_equal(pg_tangle_submit_later(f->t, msg.data, msg.len - 3, on_done, &bad, &d),
+                   PG_ERR_TRUNCATED);
+  pg_buf other;
+  tt_build_indexation(&other, 12345, (const uint8_t(*)[PG_ID_LEN])none, 1, "later", "x");
+  assert_int_equal(pg_tangle_submit_later(f->t, other.data, other.len, on_done, &bad, &d),
+                   PG_ERR_NETWORK_ID);
+  assert_non_null(strstr(d.msg, "network id"));
+  pg_buf_free(&other);
+  pg_buf_free(&msg);
+  pg_tangle_close(f->t);
+  assert_int_equal(atomic_load(&bad.called), 0);
+  f->cfg.min_pow_score = 10;
+  f->t = tt_open(&f->cfg);
+  pg_message_draft dr;
+  later_draft(&dr, 0);
+  assert_int_equal(pg_tangle_attach_later(f->t, &dr, on_done, &bad, &d), PG_ERR_UNSUPPORTED);
+  pg_message_draft_clear(&dr);
+  assert_int_equal(atomic_load(&bad.called), 0);
+}
+
+/* An event sink that holds the group's leader while sink_hold is set. */
+static atomic_int sink_hold, sink_in;
+
+static void slow_sink(void *ctx, const pg_tangle_event *ev) {
+  while (atomic_load(&sink_hold)) {
+    atomic_store(&sink_in, 1);
+    struct timespec ts = {0, 1000000L};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static void *attach_one(void *p) {
+  pg_message_draft dr;
+  later_draft(&dr, 999);
+  uint8_t id[PG_ID_LEN];
+  int rc = pg_tangle_attach(p, &dr, NULL, id, NULL);
+  pg_message_draft_clear(&dr);
+  return rc == PG_OK ? p : NULL;
+}
+
+/* Starts a thread whose pg_tangle_attach leads a group and is held in the
+ * sink until sink_hold is cleared; returns once it is held. */
+static pthread_t hold_leader(pg_tangle *t) {
+  atomic_store(&sink_hold, 1);
+  atomic_store(&sink_in, 0);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, attach_one, t), 0);
+  for (int i = 0; i < 5000 && !atomic_load(&sink_in); i++) {
+    struct timespec ts = {0, 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  assert_true(atomic_load(&sink_in));
+  return th;
+}
+
+/* Alone, a later submit is stored at once on the caller's thread (done runs
+ * before the call returns); while another thread stores a group, it returns
+ * without waiting and is answered when that group is done. */
+static void test_later_does_not_wait(void **state) {
+  tt_fixture *f = *state;
+  f->cfg.on_event = slow_sink;
+  f->t = tt_open(&f->cfg);
+  later_ans a[2];
+  memset(a, 0, sizeof a);
+  a[0].t = a[1].t = f->t;
+  pg_message_draft dr;
+  later_draft(&dr, 0);
+  pg_diag d = {{0}};
+  assert_int_equal(pg_tangle_attach_later(f->t, &dr, on_done, &a[0], &d), PG_OK);
+  assert_int_equal(atomic_load(&a[0].called), 1); /* alone: stored before returning */
+  assert_true(a[0].committed);
+  pthread_t th = hold_leader(f->t);
+  pg_message_draft_clear(&dr);
+  later_draft(&dr, 1);
+  assert_int_equal(pg_tangle_attach_later(f->t, &dr, on_done, &a[1], &d), PG_OK);
+  struct timespec ts = {0, 50000000L};
+  nanosleep(&ts, NULL);
+  assert_int_equal(atomic_load(&a[1].called), 0); /* returned, not answered yet */
+  atomic_store(&sink_hold, 0);
+  void *ok = NULL;
+  pthread_join(th, &ok);
+  assert_non_null(ok);
+  await_all(a, 2);
+  assert_int_equal(a[1].rc, PG_OK);
+  assert_true(a[1].committed);
+  pg_message_draft_clear(&dr);
+}
+
+/* Close with answers still queued (500 queued behind a group another
+ * thread was storing; close follows that group at once): every done runs
+ * before close returns, and what it said was stored is there after a
+ * restart. */
+static void test_close_answers_queued(void **state) {
+  tt_fixture *f = *state;
+  f->cfg.on_event = slow_sink;
+  f->t = tt_open(&f->cfg);
+  enum { N = 500 };
+  static later_ans a[N];
+  memset(a, 0, sizeof a);
+  pthread_t th = hold_leader(f->t);
+  for (size_t i = 0; i < N; i++) {
+    pg_message_draft dr;
+    later_draft(&dr, i);
+    a[i].t = f->t;
+    pg_diag d = {{0}};
+    assert_int_equal(pg_tangle_attach_later(f->t, &dr, on_done, &a[i], &d), PG_OK);
+    pg_message_draft_clear(&dr);
+  }
+  size_t answered = 0;
+  for (size_t i = 0; i < N; i++) answered += (size_t)atomic_load(&a[i].called);
+  assert_int_equal(answered, 0); /* all queued */
+  atomic_store(&sink_hold, 0);
+  pthread_join(th, NULL);
+  pg_tangle_close(f->t);
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(atomic_load(&a[i].called), 1);
+    assert_int_equal(a[i].rc, PG_OK);
+  }
+  f->cfg.on_event = NULL;
+  f->t = tt_open(&f->cfg);
+  for (size_t i = 0; i < N; i++) assert_true(tt_meta(f->t, a[i].id).solid);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_concurrent_submits, tt_setup, tt_teardown),
@@ -293,6 +572,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_attach_many_chain, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_refusal, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_pow, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_attach_later, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_submit_later_checks, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_close_answers_queued, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_later_does_not_wait, tt_setup, tt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,11 +73,19 @@
  *   idle client that never sent one); peers_unverified counts TLS requests
  *   without a verified member, only when opts.trust is set.
  *
+ * - Answering later (pool servers only): a handler may call pg_httpd_defer
+ *   and return without an answer. The connection then waits suspended (no
+ *   thread blocked for it, no idle timeout) until pg_httpd_later_done, called
+ *   from any thread once the answer is set on pg_httpd_later_resp. Exactly
+ *   one pg_httpd_later_done per handle; it may come before the handler has
+ *   returned. What the handler set on its own resp is then ignored.
+ *
  * Threads: opts.pool_threads = 0 runs one thread per connection, so a
  * handler may block (PoW, a slow node) without holding up other connections;
  * N > 0 runs a pool of N threads, each serving many connections (a blocking
- * handler then stalls the connections its thread holds). pg_httpd_stop waits
- * for running handlers to return. */
+ * handler then stalls the connections its thread holds, unless it answers
+ * later). pg_httpd_stop waits for running handlers to return and for every
+ * deferred answer to be done. */
 #ifndef P2PGRID_HTTPD_HTTPD_H
 #define P2PGRID_HTTPD_HTTPD_H
 
@@ -229,6 +237,21 @@ void pg_httpd_verror(pg_httpd_resp *resp, unsigned status, const char *code, con
  * Kept across the body-setting calls. At most 8 headers, name < 64 and
  * value < 448 bytes: PG_ERR_TOO_LARGE; CR or LF inside: PG_ERR_INVALID. */
 PG_NODISCARD int pg_httpd_resp_header(pg_httpd_resp *resp, const char *name, const char *value);
+
+/* ---- answering later ---- */
+
+typedef struct pg_httpd_later pg_httpd_later;
+
+/* Called by a handler that will answer later (see the contract): returns the
+ * handle, or NULL when the server cannot (a thread-per-connection server, one
+ * that is stopping, out of memory): the handler then answers now, as usual.
+ * The request (req and what its accessors return) is not valid after the
+ * handler returns: copy what the answer needs. */
+pg_httpd_later *pg_httpd_defer(pg_httpd_resp *resp);
+/* The response to fill (with the pg_httpd_resp_* functions) before done. */
+pg_httpd_resp *pg_httpd_later_resp(pg_httpd_later *l);
+/* Sends the answer; l is gone after the call. Any thread, exactly once. */
+void pg_httpd_later_done(pg_httpd_later *l);
 
 /* ---- static assets ---- */
 

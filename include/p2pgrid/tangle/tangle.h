@@ -159,6 +159,36 @@ PG_NODISCARD int pg_tangle_check(pg_tangle *t, const uint8_t *bytes, size_t len,
 PG_NODISCARD int pg_tangle_attach(pg_tangle *t, const pg_message_draft *draft, atomic_bool *cancel,
                                   uint8_t id_out[PG_ID_LEN], pg_diag *d);
 
+/* ---- answered later ------------------------------------------------------
+ * For a caller that must not wait for the COMMIT (an HTTP thread serving
+ * many connections). The entry checks run in the call: their errors are
+ * returned and done is never called. PG_OK means queued: done(ctx, rc, id,
+ * is_new, d) is then called exactly once, after the COMMIT that stored the
+ * message or with the error that refused it: before the call returns when
+ * nothing else was being stored (the caller's thread stores it at once),
+ * else later from the tangle's committer thread (started by the first such
+ * call) or a submitter leading the group (rc
+ * and d as pg_tangle_submit / _attach report them; id is the message's id
+ * when rc is PG_OK; d is valid during the call only). done must not call
+ * back into the tangle's write functions. pg_tangle_close runs what is
+ * queued, calling every done, before it returns; a call during the close is
+ * PG_ERR_STATE. */
+typedef void (*pg_tangle_done_fn)(void *ctx, int rc, const uint8_t id[PG_ID_LEN], bool is_new,
+                                  const pg_diag *d);
+
+/* pg_tangle_submit, answered later (bytes are copied). */
+PG_NODISCARD int pg_tangle_submit_later(pg_tangle *t, const uint8_t *bytes, size_t len,
+                                        pg_tangle_done_fn done, void *ctx, pg_diag *d);
+
+/* pg_tangle_attach, answered later, for a draft that needs no proof of work
+ * (min_pow_score 0, or a nonce with given parents); otherwise
+ * PG_ERR_UNSUPPORTED: call pg_tangle_attach. A draft without parents is
+ * built at the commit, its parents chosen as pg_tangle_attach_many chooses
+ * them (the messages stored before it in the same transaction and a tip, or
+ * up to 8 tips for the first). */
+PG_NODISCARD int pg_tangle_attach_later(pg_tangle *t, const pg_message_draft *draft,
+                                        pg_tangle_done_fn done, void *ctx, pg_diag *d);
+
 /* One message for pg_tangle_attach_many: a payload, the rest filled in. */
 typedef struct pg_tangle_item {
   const uint8_t *payload; /* serialised payload, type first (not a milestone) */
