@@ -25,8 +25,9 @@
  * instead of SQLite's 4 MiB, so a hot page is copied into the database far
  * less often; the WAL file shrinks back at each restart) run by a thread of
  * its own, off the request path (checkpoint.c: the writer's WAL hook wakes
- * it; at 4 x 16384 pages the writer checkpoints itself, so the WAL stays
- * bounded), and
+ * it once a cycle and, when it has caught up, copies the last few frames
+ * itself so that the next transaction restarts the WAL; at 4 x 16384 pages
+ * the writer checkpoints itself, so the WAL stays bounded), and
  * WAL writes through the "pg-walbuf" VFS (walbuf.c): a commit's frames go to
  * the file in one pwrite() instead of two per page, flushed inside SQLite's
  * write of the commit frame, so ordering, errors and crash behaviour are
@@ -92,7 +93,9 @@ typedef struct pg_tg_store {
   pthread_mutex_t ckpt_mu;
   pthread_cond_t ckpt_cv;
   atomic_bool ckpt_due;
-  atomic_uint_fast64_t ckpt_thread_runs, ckpt_inline; /* checkpoints by the thread, by the writer */
+  atomic_bool ckpt_caught_up; /* the thread copied this cycle's WAL: the writer ends it */
+  atomic_uint_fast64_t ckpt_thread_runs, ckpt_inline; /* checkpoints by the thread, by the writer
+                                                          at the hard limit */
 } pg_tg_store;
 
 /* One row of the messages table (without raw). */

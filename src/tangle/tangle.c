@@ -816,10 +816,10 @@ static void gc_enqueue(pg_tangle *t, pg_tg_job *j) {
   t->gc_tail = j;
   t->gc_queued++;
   t->gc_coming--;
-  if (j->later) {
-    t->gc_later++;
-    pthread_cond_signal(&t->gc_work_cv);
-  }
+  /* the committer is not woken here: with a leader at work, the leader
+   * wakes it when it leaves later jobs queued; with none, the later job's
+   * caller leads (later_queue) */
+  if (j->later) t->gc_later++;
   pthread_cond_signal(&t->gc_lead_cv);
 }
 

@@ -103,7 +103,7 @@ struct pg_tangle {
   bool gc_leader;
   /* the committer thread (started by the first *_later call) runs the
    * groups that hold later jobs no submitter waits for */
-  pthread_cond_t gc_work_cv; /* a later job was queued, or the leader left some */
+  pthread_cond_t gc_work_cv; /* a leader left later jobs queued, or close */
   size_t gc_later;           /* later jobs in the queue */
   bool gc_committer, gc_stop;
   pthread_t gc_thread;

@@ -160,6 +160,44 @@ static void test_checkpoint_thread(void **state) {
   assert_int_equal(s.messages, THREADS * PER_THREAD);
 }
 
+/* One writer without pause (the node's lone client): the checkpoint thread
+ * runs about once per WAL cycle, not after every commit, and the WAL
+ * restarts before it reaches the writer's hard limit. With 256-page cycles
+ * 2,000 messages of ~10 pages each make ~80 cycles; a thread woken by every
+ * commit over the threshold ran more than 1,000 times and the WAL grew to
+ * 4 x 256 pages each cycle. */
+static void test_checkpoint_once_per_cycle(void **state) {
+  tt_fixture *f = *state;
+  f->cfg.checkpoint_pages = 256;
+  f->t = tt_open(&f->cfg);
+  uint64_t net = pg_network_id("private-tangle");
+  const int n = 2000;
+  off_t wal_max = 0;
+  char wal[4096];
+  snprintf(wal, sizeof wal, "%s-wal", pg_tangle_db_path(f->t));
+  for (int i = 0; i < n; i++) {
+    uint8_t tips[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+    size_t np = 0;
+    assert_int_equal(pg_tangle_select_tips(f->t, tips, 2, &np), PG_OK);
+    char data[32];
+    snprintf(data, sizeof data, "cycle %d", i);
+    pg_buf msg;
+    tt_build_indexation(&msg, net, (const uint8_t(*)[PG_ID_LEN])tips, np, "cycle", data);
+    assert_int_equal(pg_tangle_submit(f->t, msg.data, msg.len, NULL, NULL, NULL), PG_OK);
+    pg_buf_free(&msg);
+    struct stat sb;
+    if (stat(wal, &sb) == 0 && sb.st_size > wal_max) wal_max = sb.st_size;
+  }
+  pg_tangle_status s;
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, n);
+  assert_true(s.checkpoints > 0);
+  if (s.checkpoints > (uint64_t)n / 8 || s.checkpoints_inline > 0)
+    fail_msg("%llu checkpoints by the thread, %llu by the writer for %d commits",
+             (unsigned long long)s.checkpoints, (unsigned long long)s.checkpoints_inline, n);
+  assert_true(wal_max < (off_t)(3 * 256 * 4120)); /* below the hard limit's 4 x 256 frames */
+}
+
 /* pg_tangle_attach_many: n indexation payloads "many"/"message i". */
 typedef struct many {
   pg_buf pay[700];
@@ -569,6 +607,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_concurrent_submits, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_refusal_is_per_message, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_thread, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_checkpoint_once_per_cycle, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_chain, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_refusal, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_pow, tt_setup, tt_teardown),
