@@ -24,6 +24,7 @@ static const char *const pow_names[] = {"done", "failed"};
 static const char *const output_states[] = {"unspent", "spent"};
 static const char *const refused_names[] = {"401", "403"};
 static const char *const milestone_kinds[] = {"latest", "confirmed"};
+static const char *const checkpoint_by[] = {"thread", "writer"};
 static const double latency_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                          0.25,  0.5,    1,     2.5,  5,     10};
 static const double pow_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -32,7 +33,7 @@ enum {
   M_REQUESTS, M_MESSAGES, M_STORED, M_UNSOLID, M_MILESTONE, M_TIPS, M_OUTPUTS, M_HEALTHY,
   M_POW_JOBS, M_POW_RUNNING, M_POW_SECONDS, M_CONNECTIONS, M_HANDSHAKES, M_REFUSED,
   M_MQTT_CONNECTED, M_MQTT_PUBLISHED, M_MQTT_DROPPED, M_MQTT_QUEUED, M_PEERS, M_PEER_FAILURES,
-  M_PEER_REFUSALS, M_COUNT
+  M_PEER_REFUSALS, M_COMMITS, M_COMMITTED, M_CHECKPOINTS, M_COUNT
 };
 
 struct pg_node_metrics {
@@ -100,6 +101,18 @@ static const pg_metric_spec fams[M_COUNT] = {
     [M_PEER_REFUSALS] = {"p2pgrid_node_peer_refusals_total",
                          "Times a peer was refused for serving something invalid.",
                          PG_METRIC_COUNTER},
+    [M_COMMITS] = {"p2pgrid_node_store_commits_total",
+                   "Tangle store transactions that stored messages (a group of concurrent "
+                   "submits shares one).",
+                   PG_METRIC_COUNTER},
+    [M_COMMITTED] = {"p2pgrid_node_store_committed_messages_total",
+                     "New messages those transactions stored (over commits_total: messages a "
+                     "commit).",
+                     PG_METRIC_COUNTER},
+    [M_CHECKPOINTS] = {"p2pgrid_node_store_checkpoints_total",
+                       "WAL checkpoints: by the store's thread (about one a cycle), by a writer "
+                       "(the WAL reached 4 cycles: a reader holds an old snapshot).",
+                       PG_METRIC_COUNTER, "by", checkpoint_by, N(checkpoint_by)},
 };
 
 static int add_all(pg_node_metrics *m, pg_diag *d) {
@@ -229,6 +242,10 @@ static void read_gauges(pg_node *n) {
   pg_metric_set(m->f[M_STORED], 0, (int64_t)st.messages);
   pg_metric_set(m->f[M_UNSOLID], 0, (int64_t)st.unsolid);
   pg_metric_set(m->f[M_TIPS], 0, (int64_t)st.tips);
+  pg_metric_set(m->f[M_COMMITS], 0, (int64_t)st.commits);
+  pg_metric_set(m->f[M_COMMITTED], 0, (int64_t)st.committed);
+  pg_metric_set(m->f[M_CHECKPOINTS], 0, (int64_t)st.checkpoints);
+  pg_metric_set(m->f[M_CHECKPOINTS], 1, (int64_t)st.checkpoints_inline);
   pg_metric_set(m->f[M_MILESTONE], 0, st.latest_milestone_index);
   pg_metric_set(m->f[M_MILESTONE], 1, st.confirmed_milestone_index);
   pg_metric_set(m->f[M_HEALTHY], 0, pg_node_health(n, NULL) ? 1 : 0);

@@ -706,6 +706,8 @@ static int batch_try(pg_tangle *t, pg_tg_job **jobs, size_t n, bool full, pg_dia
     t->ev_confirmed = false;
     return rc;
   }
+  t->n_commits++;
+  for (size_t i = 0; i < n; i++) t->n_committed += jobs[i]->is_new && jobs[i]->rc == PG_OK;
   if (t->ev_confirmed && !full) /* cannot happen: see batch_job */
     pg_log_error(PG_TG_LOG, "a milestone was confirmed by a commit without synchronous=FULL");
   pg_tg_tips_apply_events(t);
@@ -1323,5 +1325,7 @@ void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s) {
   s->referenced_rate = t->st.rate_ref;
   s->checkpoints = atomic_load(&t->store.ckpt_thread_runs);
   s->checkpoints_inline = atomic_load(&t->store.ckpt_inline);
+  s->commits = t->n_commits;
+  s->committed = t->n_committed;
   pthread_mutex_unlock(&t->mu);
 }

@@ -124,6 +124,8 @@ struct pg_tangle {
   size_t nev, capev;
   bool ev_confirmed; /* a milestone was confirmed in the current submit */
 
+  uint64_t n_commits, n_committed; /* groups committed, new messages they stored (under mu) */
+
   pg_tg_note *notes; /* for cfg.on_event only */
   size_t nnotes, capnotes;
 };

@@ -256,6 +256,8 @@ static void check_moved(const scrape_set *a, const scrape_set *b) {
   MOVED(a->node, b->node, "p2pgrid_node_messages_received_total{outcome=\"stored\"}");
   MOVED(a->node, b->node, "p2pgrid_node_milestone_index{kind=\"confirmed\"}");
   MOVED(a->node, b->node, "p2pgrid_node_messages");
+  MOVED(a->node, b->node, "p2pgrid_node_store_commits_total");
+  MOVED(a->node, b->node, "p2pgrid_node_store_committed_messages_total");
   MOVED(a->node, b->node,
         "p2pgrid_node_api_request_duration_seconds_count{route=\"messages_post\",status=\"2xx\"}");
   MOVED(a->grid, b->grid, "p2pgrid_grid_slots_settled_total");

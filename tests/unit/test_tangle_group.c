@@ -192,6 +192,8 @@ static void test_checkpoint_once_per_cycle(void **state) {
   pg_tangle_get_status(f->t, &s);
   assert_int_equal(s.messages, n);
   assert_true(s.checkpoints > 0);
+  assert_int_equal(s.commits, n); /* one at a time */
+  assert_int_equal(s.committed, n);
   if (s.checkpoints > (uint64_t)n / 8 || s.checkpoints_inline > 0)
     fail_msg("%llu checkpoints by the thread, %llu by the writer for %d commits",
              (unsigned long long)s.checkpoints, (unsigned long long)s.checkpoints_inline, n);
@@ -269,6 +271,8 @@ static void test_attach_many_chain(void **state) {
   assert_int_equal(s.messages, n);
   assert_int_equal(s.unsolid, 0);
   assert_true(s.tips <= 4);
+  assert_int_equal(s.commits, 3); /* 256 + 256 + 88 */
+  assert_int_equal(s.committed, n);
   uint32_t ms = tt_issue(f->t, 1);
   for (size_t i = 0; i < n; i++) assert_int_equal(tt_meta(f->t, m->it[i].id).referenced_by, ms);
   many_free(m, n);

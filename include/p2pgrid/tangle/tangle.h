@@ -280,6 +280,8 @@ typedef struct pg_tangle_status {
   double referenced_rate;                /* percent */
   uint64_t checkpoints;        /* WAL checkpoints run by the store's checkpoint thread */
   uint64_t checkpoints_inline; /* ... and by a writer, the WAL having reached 4 x checkpoint_pages */
+  uint64_t commits;   /* store transactions since open (a group of submits, a batch) */
+  uint64_t committed; /* new messages they stored: committed / commits = messages a commit */
 } pg_tangle_status;
 
 void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s);
