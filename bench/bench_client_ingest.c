@@ -3,7 +3,9 @@
  * connection per client, with 1, 2 and 8 clients. Prints "name: value unit"
  * lines only: messages/s per run and the CPU time (user + system, from
  * /proc/<pid>/stat) per message of the node and of the clients (this
- * process), which a busy machine disturbs less than the rate, and the rate
+ * process), which a busy machine disturbs less than the rate, the messages
+ * one store transaction held (the node's /metrics: committed messages over
+ * commits, coordinator milestones included), and the rate
  * that CPU cost allows on all online cores (cores * 1e6 / (node + client
  * us/message): the ceiling when nothing else runs).
  *
@@ -30,6 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
+#include "p2pgrid/base/buf.h"
 #include "p2pgrid/client/client.h"
 
 #include "util.h"
@@ -195,6 +200,42 @@ static void *worker_main(void *p) {
   return NULL;
 }
 
+/* libcurl's write callback: the body into a pg_buf. */
+static size_t metrics_body(char *p, size_t size, size_t n, void *ud) {
+  pg_buf *b = ud;
+  pg_buf_put(b, p, size * n);
+  return pg_buf_status(b) == PG_OK ? size * n : 0;
+}
+
+/* The node's store counters (/metrics): transactions and the new messages
+ * they stored; false when they cannot be read. */
+static bool store_counters(const char *url, double *commits, double *committed) {
+  char u[256];
+  snprintf(u, sizeof u, "%s/metrics", url);
+  pg_buf b;
+  pg_buf_init(&b, 4u << 20);
+  CURL *h = curl_easy_init();
+  bool ok = h != NULL;
+  if (ok) {
+    curl_easy_setopt(h, CURLOPT_URL, u);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, metrics_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    ok = curl_easy_perform(h) == CURLE_OK;
+    curl_easy_cleanup(h);
+  }
+  pg_buf_put_u8(&b, 0);
+  const char *text = (const char *)b.data;
+  ok = ok && pg_buf_status(&b) == PG_OK;
+  const char *a = ok ? strstr(text, "\np2pgrid_node_store_commits_total ") : NULL;
+  const char *c = a ? strstr(text, "\np2pgrid_node_store_committed_messages_total ") : NULL;
+  ok = a && c && sscanf(strchr(a + 1, ' '), "%lf", commits) == 1 &&
+       sscanf(strchr(c + 1, ' '), "%lf", committed) == 1;
+  pg_buf_free(&b);
+  return ok;
+}
+
 /* CPU seconds (user + system) the process has used so far; < 0 if unknown. */
 static double proc_cpu_s(pid_t pid) {
   char path[64], buf[1024];
@@ -215,7 +256,9 @@ static double proc_cpu_s(pid_t pid) {
  * gets the node's CPU time per message (user + system), *client_us the
  * clients' (this process), < 0 if unknown. */
 static double run(const char *url, pid_t node, int threads, unsigned max_messages, double seconds,
-                  double *cpu_us, double *client_us) {
+                  double *cpu_us, double *client_us, double *per_commit) {
+  double c0 = 0, m0 = 0, c1 = 0, m1 = 0;
+  bool counted = store_counters(url, &c0, &m0);
   double cpu0 = proc_cpu_s(node), self0 = proc_cpu_s(getpid());
   worker w[8];
   pthread_t t[8];
@@ -241,6 +284,8 @@ static double run(const char *url, pid_t node, int threads, unsigned max_message
   double cpu1 = proc_cpu_s(node), self1 = proc_cpu_s(getpid());
   *cpu_us = cpu0 >= 0 && cpu1 >= 0 && total ? (cpu1 - cpu0) * 1e6 / total : -1;
   *client_us = self0 >= 0 && self1 >= 0 && total ? (self1 - self0) * 1e6 / total : -1;
+  counted = counted && store_counters(url, &c1, &m1) && c1 > c0;
+  *per_commit = counted ? (m1 - m0) / (c1 - c0) : -1;
   if (failed && total == 0) return -1;
   return (double)total / dt;
 }
@@ -291,8 +336,8 @@ int main(int argc, char **argv) {
   int status = 0;
   static const int clients[] = {1, 2, 8};
   for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++) {
-    double cpu = -1, client = -1;
-    double r = run(n.url, n.pid, clients[i], messages, seconds, &cpu, &client);
+    double cpu = -1, client = -1, per_commit = -1;
+    double r = run(n.url, n.pid, clients[i], messages, seconds, &cpu, &client, &per_commit);
     const char *name = clients[i] == 1 ? "client" : "clients";
     if (r >= 0) {
       printf("client_ingest_http_%d_%s: %.0f messages/s\n", clients[i], name, r);
@@ -300,6 +345,9 @@ int main(int argc, char **argv) {
         printf("client_ingest_http_%d_%s_node_cpu: %.1f us/message\n", clients[i], name, cpu);
       if (client >= 0)
         printf("client_ingest_http_%d_%s_client_cpu: %.1f us/message\n", clients[i], name, client);
+      if (per_commit > 0) /* group commit: the messages one store transaction held */
+        printf("client_ingest_http_%d_%s_messages_per_commit: %.2f\n", clients[i], name,
+               per_commit);
       if (cpu > 0 && client >= 0) /* the rate all cores would give at that CPU cost */
         printf("client_ingest_http_%d_%s_cpu_bound: %.0f messages/s\n", clients[i], name,
                (double)sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / (cpu + client));
