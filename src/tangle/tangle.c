@@ -928,13 +928,26 @@ static int later_queue(pg_tangle *t, later_job *l, pg_tangle_done_fn done, void 
   return PG_OK;
 }
 
+/* PG_ERR_NETWORK_ID unless id is this network's. */
+static int network_check(const pg_tangle *t, uint64_t id, pg_diag *d) {
+  if (id == t->network_id) return PG_OK;
+  return pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
+                 (unsigned long long)id, (unsigned long long)t->network_id, t->network_name);
+}
+
+/* What a draft may give: this network's id, at most 8 parents. */
+static int draft_checks(const pg_tangle *t, const pg_message_draft *draft, pg_diag *d) {
+  if (draft->has_network_id && network_check(t, draft->network_id, d)) return PG_ERR_NETWORK_ID;
+  if (draft->parents_count > PG_MSG_MAX_PARENTS)
+    return pg_fail(d, PG_ERR_INVALID, "too many parents (%u, at most 8)",
+                   (unsigned)draft->parents_count);
+  return PG_OK;
+}
+
 /* The entry checks on parsed bytes: network id, PoW, milestone signatures. */
 static int entry_checks(const pg_tangle *t, const uint8_t *bytes, size_t len, const pg_message *m,
                         pg_diag *d) {
-  if (m->network_id != t->network_id)
-    return pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
-                   (unsigned long long)m->network_id, (unsigned long long)t->network_id,
-                   t->network_name);
+  if (network_check(t, m->network_id, d)) return PG_ERR_NETWORK_ID;
   if (!pg_pow_valid(bytes, len, t->cfg.min_pow_score))
     return pg_fail(d, PG_ERR_POW, "proof of work below the minimum score %u (score %.1f)",
                    t->cfg.min_pow_score, pg_pow_score(bytes, len));
@@ -1014,16 +1027,7 @@ int pg_tangle_attach(pg_tangle *t, const pg_message_draft *draft, atomic_bool *c
   /* announced early (group commit) unless proof of work makes it slow */
   bool early = draft->has_nonce || t->cfg.min_pow_score == 0;
   if (early) gc_announce(t, +1);
-  if (draft->has_network_id && draft->network_id != t->network_id) {
-    rc = pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
-                 (unsigned long long)draft->network_id, (unsigned long long)t->network_id,
-                 t->network_name);
-    goto out;
-  }
-  if (np > PG_MSG_MAX_PARENTS) {
-    rc = pg_fail(d, PG_ERR_INVALID, "too many parents (%zu, at most 8)", np);
-    goto out;
-  }
+  if ((rc = draft_checks(t, draft, d))) goto out;
   if (np) {
     memcpy(parents, draft->parents, np * PG_ID_LEN);
   } else {
@@ -1106,19 +1110,15 @@ int pg_tangle_attach_later(pg_tangle *t, const pg_message_draft *draft, pg_tangl
     return pg_fail(d, PG_ERR_UNSUPPORTED,
                    "attach: a draft that needs proof of work or tip selection under it is "
                    "attached now (pg_tangle_attach)");
-  if (draft->has_network_id && draft->network_id != t->network_id)
-    return pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
-                   (unsigned long long)draft->network_id, (unsigned long long)t->network_id,
-                   t->network_name);
-  if (np > PG_MSG_MAX_PARENTS)
-    return pg_fail(d, PG_ERR_INVALID, "too many parents (%zu, at most 8)", np);
+  int rc = draft_checks(t, draft, d);
+  if (rc) return rc;
   if (np == 0) {
     gc_announce(t, +1);
     return attach_later_item(t, draft, done, ctx, d);
   }
   pg_buf msg;
   pg_buf_init(&msg, PG_MSG_MAX_LEN);
-  int rc = pg_message_build(&msg, t->network_id, &draft->parents[0][0], np,
+  rc = pg_message_build(&msg, t->network_id, &draft->parents[0][0], np,
                             draft->payload.len ? draft->payload.data : NULL, draft->payload.len,
                             draft->has_nonce ? draft->nonce : 0, d);
   if (rc == PG_OK) rc = pg_tangle_submit_later(t, msg.data, msg.len, done, ctx, d);
