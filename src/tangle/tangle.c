@@ -1057,30 +1057,41 @@ out:
   return rc;
 }
 
-int pg_tangle_submit_later(pg_tangle *t, const uint8_t *bytes, size_t len,
-                           pg_tangle_done_fn done, void *ctx, pg_diag *d) {
-  if (!t || !bytes || !done) return pg_fail(d, PG_ERR_INVALID, "submit: no message or no callback");
-  gc_announce(t, +1);
+/* pg_tangle_submit_later of malloc'd bytes it takes (freed on every path). */
+static int submit_later_take(pg_tangle *t, uint8_t *bytes, size_t len, pg_tangle_done_fn done,
+                             void *ctx, pg_diag *d) {
   later_job *l = calloc(1, sizeof *l);
-  int rc = l && (l->bytes = malloc(len ? len : 1)) ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  if (rc == PG_OK) {
-    memcpy(l->bytes, bytes, len);
-    if ((rc = pg_message_parse(l->bytes, len, &l->m, d)) == PG_OK) l->has_m = true;
+  if (!l) {
+    free(bytes);
+    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
+  l->bytes = bytes;
+  gc_announce(t, +1);
+  int rc = pg_message_parse(bytes, len, &l->m, d);
   if (rc == PG_OK) {
-    pg_message_id(l->bytes, len, l->id);
-    rc = entry_checks(t, l->bytes, len, &l->m, d);
+    l->has_m = true;
+    pg_message_id(bytes, len, l->id);
+    rc = entry_checks(t, bytes, len, &l->m, d);
   }
   if (rc) {
     gc_announce(t, -1);
-    if (l) later_free(l);
+    later_free(l);
     return rc;
   }
-  l->job.bytes = l->bytes;
+  l->job.bytes = bytes;
   l->job.len = len;
   l->job.m = &l->m;
   l->job.id = l->id;
   return later_queue(t, l, done, ctx, d);
+}
+
+int pg_tangle_submit_later(pg_tangle *t, const uint8_t *bytes, size_t len,
+                           pg_tangle_done_fn done, void *ctx, pg_diag *d) {
+  if (!t || !bytes || !done) return pg_fail(d, PG_ERR_INVALID, "submit: no message or no callback");
+  uint8_t *copy = malloc(len ? len : 1);
+  if (!copy) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memcpy(copy, bytes, len);
+  return submit_later_take(t, copy, len, done, ctx, d);
 }
 
 /* attach_later of a draft without parents: built at the commit. */
@@ -1119,11 +1130,16 @@ int pg_tangle_attach_later(pg_tangle *t, const pg_message_draft *draft, pg_tangl
   pg_buf msg;
   pg_buf_init(&msg, PG_MSG_MAX_LEN);
   rc = pg_message_build(&msg, t->network_id, &draft->parents[0][0], np,
-                            draft->payload.len ? draft->payload.data : NULL, draft->payload.len,
-                            draft->has_nonce ? draft->nonce : 0, d);
-  if (rc == PG_OK) rc = pg_tangle_submit_later(t, msg.data, msg.len, done, ctx, d);
-  pg_buf_free(&msg);
-  return rc;
+                        draft->payload.len ? draft->payload.data : NULL, draft->payload.len,
+                        draft->has_nonce ? draft->nonce : 0, d);
+  if (rc) {
+    pg_buf_free(&msg);
+    return rc;
+  }
+  uint8_t *bytes = NULL;
+  size_t len = 0;
+  pg_buf_take(&msg, &bytes, &len); /* the job takes the built message */
+  return submit_later_take(t, bytes, len, done, ctx, d);
 }
 
 /* The proof-of-work path: each item through pg_tangle_attach. */

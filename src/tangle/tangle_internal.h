@@ -173,10 +173,10 @@ void pg_tg_tips_apply_events(pg_tangle *t);
 void pg_tg_tips_refresh(pg_tangle *t);
 /* Builds the tip set from the store (open). */
 PG_NODISCARD int pg_tg_tips_rebuild(pg_tangle *t, pg_diag *d);
-/* Up to max random unique tips, sorted; include_semi adds semi-lazy tips
- * (coordinator). *count may be 0 (no fallback here). */
 /* Sorts ids and removes duplicates (a message's parents); the new count. */
 size_t pg_tg_sort_unique(uint8_t (*ids)[PG_ID_LEN], size_t n);
+/* Up to max random unique tips, sorted; include_semi adds semi-lazy tips
+ * (coordinator). *count may be 0 (no fallback here). */
 void pg_tg_tips_pick(pg_tangle *t, bool include_semi, uint8_t (*ids)[PG_ID_LEN], size_t max,
                      size_t *count);
 /* Drops tips past their age rule. */
