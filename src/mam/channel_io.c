@@ -27,21 +27,28 @@ void pg_mam_fetched_free_all(pg_mam_fetched *list, size_t n) {
   free(list);
 }
 
-int pg_mam_attach(pg_client *c, const pg_mam_message *m, const char *tag, size_t tag_len,
-                  uint8_t id[32], pg_diag *d) {
-  if (!c || !m || !m->payload || !id) return pg_fail(d, PG_ERR_INVALID, "mam attach: no client or message");
+#define ATTACH_DATA_MAX (1u << 22)
+
+/* The indexation index and data (data initialised here, the caller frees
+ * it) that attach m with tag; the errors in pg_mam_attach's words. */
+static int attach_parts(const pg_mam_message *m, const char *tag, size_t tag_len,
+                        uint8_t index[PG_HASH_LEN], pg_buf *data, pg_diag *d) {
+  pg_buf_init(data, ATTACH_DATA_MAX);
+  if (!m || !m->payload) return pg_fail(d, PG_ERR_INVALID, "mam attach: no client or message");
   if (tag_len > PG_MAM_MAX_TAG)
     return pg_fail(d, PG_ERR_INVALID, "mam attach: the tag is longer than 27 trytes");
-  uint8_t index[PG_HASH_LEN];
   pg_mam_attach_index(m->address, index);
+  int rc = pg_mam_attach_data(m->payload, m->payload_len, tag, tag_len, data);
+  return rc ? pg_fail(d, rc, "mam attach: payload or tag is not trytes") : PG_OK;
+}
+
+int pg_mam_attach(pg_client *c, const pg_mam_message *m, const char *tag, size_t tag_len,
+                  uint8_t id[32], pg_diag *d) {
+  if (!c || !id) return pg_fail(d, PG_ERR_INVALID, "mam attach: no client or message");
+  uint8_t index[PG_HASH_LEN];
   pg_buf data;
-  pg_buf_init(&data, 1u << 22);
-  int rc = pg_mam_attach_data(m->payload, m->payload_len, tag, tag_len, &data);
-  if (rc) {
-    rc = pg_fail(d, rc, "mam attach: payload or tag is not trytes");
-  } else {
-    rc = pg_client_submit_data(c, index, sizeof index, data.data, data.len, id, d);
-  }
+  int rc = attach_parts(m, tag, tag_len, index, &data, d);
+  if (!rc) rc = pg_client_submit_data(c, index, sizeof index, data.data, data.len, id, d);
   pg_buf_free(&data);
   return rc;
 }
@@ -53,25 +60,22 @@ int pg_mam_attach_many(pg_client *c, pg_mam_attach_item *v, size_t n, pg_diag *d
   pg_buf *data = calloc(n + 1, sizeof *data);
   int rc = cd && index && data ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
   for (size_t i = 0; !rc && i < n; i++) {
-    const pg_mam_message *m = v[i].m;
-    pg_buf_init(&data[i], 1u << 22);
     /* an item that cannot be built goes to the node with no index: refused
-     * there before any request, and its rc replaced below */
-    bool ok = m && m->payload &&
-              pg_mam_attach_data(m->payload, m->payload_len, NULL, 0, &data[i]) == PG_OK;
-    if (ok) pg_mam_attach_index(m->address, index[i]);
+     * there before any request (so a follower of it is too); its own rc
+     * and d are what attach_parts said */
+    pg_diag_clear(&v[i].d);
+    v[i].rc = attach_parts(v[i].m, NULL, 0, index[i], &data[i], &v[i].d);
+    bool ok = v[i].rc == PG_OK;
     cd[i] = (pg_client_data){.index = ok ? index[i] : NULL, .index_len = ok ? PG_HASH_LEN : 0,
                              .data = data[i].data, .data_len = data[i].len,
                              .follows = v[i].follows};
   }
   if (!rc) rc = pg_client_submit_data_many(c, cd, n, d);
   for (size_t i = 0; !rc && i < n; i++) {
-    bool built = cd[i].index != NULL;
+    if (!cd[i].index) continue; /* not built: attach_parts's rc and d stay */
     v[i].rc = cd[i].rc;
     v[i].d = cd[i].d;
-    if (!built && (!v[i].m || !v[i].m->payload)) v[i].rc = pg_fail(&v[i].d, PG_ERR_INVALID, "mam attach: no client or message");
-    else if (!built) v[i].rc = pg_fail(&v[i].d, PG_ERR_INVALID, "mam attach: payload or tag is not trytes");
-    else if (v[i].rc == PG_OK) memcpy(v[i].id, cd[i].id, 32);
+    if (v[i].rc == PG_OK) memcpy(v[i].id, cd[i].id, 32);
   }
   for (size_t i = 0; data && i < n; i++) pg_buf_free(&data[i]);
   free(cd), free(index), free(data);
