@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_internal.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/tangle/message_json.h"
@@ -92,8 +93,7 @@ int pg_client_submit_data(pg_client *c, const uint8_t *index, size_t index_len, 
   return rc;
 }
 
-/* An item that follows one not stored is not submitted (rc PG_OK: go on). */
-static int follow_rule(pg_client_data *v, size_t i) {
+int pg_client_follow_rule(pg_client_data *v, size_t i) {
   if (v[i].follows && i > 0 && v[i - 1].rc != PG_OK)
     return v[i].rc = pg_fail(&v[i].d, PG_ERR_STATE, "not attached: the message before it was not");
   return PG_OK;
@@ -106,14 +106,14 @@ int pg_client_submit_data_many(pg_client *c, pg_client_data *v, size_t n, pg_dia
   for (size_t i = 0; i < n; i++) {
     pg_diag_clear(&v[i].d);
     v[i].rc = data_args(v[i].index, v[i].index_len, v[i].data, v[i].data_len, &v[i].d);
-    if (!v[i].rc) follow_rule(v, i);
+    if (!v[i].rc) pg_client_follow_rule(v, i);
   }
   if (c->ops->submit_data_many) {
     c->ops->submit_data_many(c, v, n);
     return PG_OK;
   }
   for (size_t i = 0; i < n; i++)
-    if (v[i].rc == PG_OK && follow_rule(v, i) == PG_OK)
+    if (v[i].rc == PG_OK && pg_client_follow_rule(v, i) == PG_OK)
       v[i].rc = pg_client_submit_data(c, v[i].index, v[i].index_len, v[i].data, v[i].data_len,
                                       v[i].id, &v[i].d);
   return PG_OK;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client_internal.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/tangle/message_json.h"
@@ -85,11 +86,7 @@ static void l_submit_data_many(pg_client *c, pg_client_data *v, size_t n) {
   size_t *at = calloc(n + 1, sizeof *at);
   size_t m = 0;
   for (size_t i = 0; it && pay && at && i < n; i++) {
-    if (v[i].rc != PG_OK) continue;
-    if (v[i].follows && i > 0 && v[i - 1].rc != PG_OK) {
-      v[i].rc = pg_fail(&v[i].d, PG_ERR_STATE, "not attached: the message before it was not");
-      continue;
-    }
+    if (v[i].rc != PG_OK || pg_client_follow_rule(v, i) != PG_OK) continue;
     pg_buf_init(&pay[m], PG_MSG_MAX_LEN);
     if ((v[i].rc = pg_indexation_build(&pay[m], v[i].index, v[i].index_len, v[i].data,
                                        v[i].data_len, &v[i].d))) {

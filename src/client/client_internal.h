@@ -1,0 +1,15 @@
+/* client_internal.h — shared between the files of src/client (client.c,
+ * local.c); not a public contract. */
+#ifndef P2PGRID_CLIENT_CLIENT_INTERNAL_H
+#define P2PGRID_CLIENT_CLIENT_INTERNAL_H
+
+#include <stddef.h>
+
+#include "p2pgrid/client/client.h"
+
+/* pg_client_submit_data_many's follow rule: v[i] follows the item before it
+ * and that one was not stored, so v[i] is refused (rc PG_ERR_STATE, in v[i].d);
+ * PG_OK otherwise (v[i] untouched). */
+int pg_client_follow_rule(pg_client_data *v, size_t i);
+
+#endif
