@@ -17,6 +17,7 @@
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/base/file.h"
+#include "p2pgrid/base/par.h"
 #include "p2pgrid/sim/sim.h"
 #include "p2pgrid/crypto/slip10.h"
 #include "p2pgrid/tangle/tangle.h"
@@ -50,6 +51,8 @@ typedef struct full {
    * messages are created and attached in one phase (pg_grid_flush_outboxes) */
   pg_grid_outbox **obox;
   pg_mam_keys *mkeys; /* the flushes' MAM cache (one leaf per message, not two) */
+  unsigned threads;    /* household parts, one thread each (pg_sim_threads) */
+  pg_mam_keys **hkeys; /* per household part: its flushes' MAM cache */
   int64_t *flex; /* assets: the households' readings [household][slot] (pre-pass) */
   int64_t *pflex; /* community batteries' discharges [producer][slot] (pre-pass) */
   pg_scenario xs; /* with community batteries: s plus one source per battery */
@@ -77,14 +80,35 @@ static json_int_t jint(json_t *o, const char *k) {
   return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+/* Households part p of f->threads: read their bills, step, then create and
+ * attach their messages (with part p's MAM cache: a household is always in
+ * the same part). */
+static int household_part(void *ctx, unsigned worker, size_t p, pg_diag *d) {
+  (void)worker;
+  full *f = ctx;
+  const pg_scenario *s = f->s;
+  size_t nh = s->n_households, a = nh * p / f->threads, b = nh * (p + 1) / f->threads;
+  size_t first_box = s->n_sources + s->n_producers + a;
+  if (a == b) return PG_OK;
+  int rc = pg_consumers_read_returns(f->cons + a, b - a, d);
+  for (size_t i = a; !rc && i < b; i++) rc = pg_consumer_step(f->cons[i], d);
+  if (!rc) rc = pg_grid_flush_outboxes(f->obox + first_box, b - a, f->hkeys[p], d);
+  return rc;
+}
+
 /* One round: sources, producers, consumers, grid, each class in two
  * phases: every member steps (reads what is new, queues its messages), then
  * the class's messages are created and attached together. The grid reads
  * every member channel in one phase (pg_registry_read) and creates every
- * bill in one (its flush). */
+ * bill in one (its flush). The households go in f->threads parts, one
+ * thread each: a household has its own database, wallet and meter, the node
+ * is thread-safe (attaches and submits from two threads queue for its
+ * lock), the grid answers registrations under its own lock, and nothing a
+ * household does in a round depends on another's, so the results do not
+ * depend on the order (test_sim_threads). */
 static int step_all(full *f, pg_diag *d) {
   const pg_scenario *s = f->s;
-  size_t ns = s->n_sources, np = s->n_producers, nh = s->n_households;
+  size_t ns = s->n_sources, np = s->n_producers;
   int rc;
   for (size_t i = 0; i < ns; i++)
     if ((rc = pg_source_step(f->src[i], d))) return rc;
@@ -93,10 +117,7 @@ static int step_all(full *f, pg_diag *d) {
   for (size_t i = 0; i < np; i++)
     if ((rc = pg_producer_step(f->prod[i], d))) return rc;
   if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, f->mkeys, d))) return rc;
-  if (nh && (rc = pg_consumers_read_returns(f->cons, nh, d))) return rc;
-  for (size_t i = 0; i < nh; i++)
-    if ((rc = pg_consumer_step(f->cons[i], d))) return rc;
-  if ((rc = pg_grid_flush_outboxes(f->obox + ns + np, nh, f->mkeys, d))) return rc;
+  if ((rc = pg_par_for(f->threads, f->threads, household_part, f, d))) return rc;
   return pg_gridop_step(f->grid, d);
 }
 
@@ -297,7 +318,10 @@ static int alloc_world(full *f, pg_diag *d) {
   f->cmeter = calloc(nh + 1, sizeof *f->cmeter);
   f->obox = calloc(ns + np + nh + 1, sizeof *f->obox);
   if (pg_mam_keys_new(&f->mkeys) != PG_OK) f->mkeys = NULL; /* flushes work without */
-  if (!f->seeds || !f->addr || !f->prod || !f->to_prod || !f->src || !f->cons || !f->smeter ||
+  f->hkeys = calloc(f->threads, sizeof *f->hkeys);
+  for (size_t p = 0; f->hkeys && p < f->threads; p++)
+    if (pg_mam_keys_new(&f->hkeys[p]) != PG_OK) f->hkeys[p] = NULL;
+  if (!f->hkeys || !f->seeds || !f->addr || !f->prod || !f->to_prod || !f->src || !f->cons || !f->smeter ||
       !f->cmeter || !f->to_grid_as || !f->keys || !f->obox)
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   derive_seed(s->seed, "grid", f->seeds[0]);
@@ -472,6 +496,8 @@ static void close_world(full *f) {
   pg_tangle_close(f->t);
   free(f->obox);
   pg_mam_keys_free(f->mkeys);
+  for (size_t p = 0; f->hkeys && p < f->threads; p++) pg_mam_keys_free(f->hkeys[p]);
+  free(f->hkeys);
   free(f->src), free(f->cons), free(f->prod), free(f->to_prod), free(f->smeter), free(f->cmeter);
   free(f->seeds), free(f->addr), free(f->batch_msg), free(f->batch_time);
   free(f->flex), free(f->pflex);
@@ -712,6 +738,8 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   full f;
   memset(&f, 0, sizeof f);
   f.s = s, f.o = o;
+  size_t nt = pg_sim_threads(o, s->n_households);
+  f.threads = (unsigned)(nt < PG_PAR_THREADS_MAX ? nt : PG_PAR_THREADS_MAX);
   uint64_t slot_ms = s->slot_ms, k0 = s->start_ms / slot_ms;
   size_t ticks = o->ticks_per_slot ? o->ticks_per_slot : s->ticks ? s->ticks : 2;
   /* entities open one slot early (their first report is the first whole slot) */

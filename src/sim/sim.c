@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "p2pgrid/base/db.h"
+#include "p2pgrid/base/par.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/crypto/ed25519.h"
@@ -384,49 +385,25 @@ size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters) {
   return n;
 }
 
-typedef struct mwork {
+/* Meter i: sources, then households (creating a household meter
+ * precomputes its yearly normalisation: worth spreading over the cores). */
+typedef struct mmake {
   const pg_scenario *s;
   pg_meter **meters;
-  size_t first, step;
-  int rc;
-  pg_diag d;
-} mwork;
+} mmake;
 
-/* meters first..: sources, then households (creating a household meter
- * precomputes its yearly normalisation: worth spreading over the cores) */
-static void *make_worker(void *arg) {
-  mwork *w = arg;
-  size_t nsrc = w->s->n_sources, nm = nsrc + w->s->n_households;
-  for (size_t i = w->first; i < nm && !w->rc; i += w->step)
-    w->rc = i < nsrc ? pg_sim_source_meter(w->s, i, &w->meters[i], &w->d)
-                     : pg_sim_household_meter(w->s, i - nsrc, &w->meters[i], &w->d);
-  return NULL;
+static int make_meter(void *ctx, unsigned worker, size_t i, pg_diag *d) {
+  (void)worker;
+  const mmake *m = ctx;
+  size_t nsrc = m->s->n_sources;
+  return i < nsrc ? pg_sim_source_meter(m->s, i, &m->meters[i], d)
+                  : pg_sim_household_meter(m->s, i - nsrc, &m->meters[i], d);
 }
 
 static int make_meters(const pg_scenario *s, pg_meter **meters, size_t nthreads, pg_diag *d) {
-  mwork *w = calloc(nthreads, sizeof *w);
-  pthread_t *th = calloc(nthreads, sizeof *th);
-  if (!w || !th) {
-    free(w);
-    free(th);
-    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  }
-  size_t started = 1;
-  for (size_t t = 0; t < nthreads; t++) w[t] = (mwork){.s = s, .meters = meters, .first = t, .step = nthreads};
-  for (size_t t = 1; t < nthreads; t++, started++)
-    if (pthread_create(&th[t], NULL, make_worker, &w[t]) != 0) break;
-  if (started < nthreads) {
-    /* run the missing partitions here */
-    for (size_t t = started; t < nthreads; t++) make_worker(&w[t]);
-  }
-  make_worker(&w[0]);
-  for (size_t t = 1; t < started; t++) pthread_join(th[t], NULL);
-  int rc = PG_OK;
-  for (size_t t = 0; !rc && t < nthreads; t++)
-    if (w[t].rc) rc = pg_fail(d, w[t].rc, "%s", w[t].d.msg);
-  free(w);
-  free(th);
-  return rc;
+  mmake m = {s, meters};
+  unsigned t = nthreads < PG_PAR_THREADS_MAX ? (unsigned)nthreads : PG_PAR_THREADS_MAX;
+  return pg_par_for(s->n_sources + s->n_households, t, make_meter, &m, d);
 }
 
 /* The settling side of market-only: per slot, the meters' energies into

@@ -28,16 +28,26 @@ static const char *SCEN =
     "kwp_min = 10\nkwp_max = 60\nwind_kw_min = 10\nwind_kw_max = 50\n"
     "[households]\ncount = 70\n";
 
-static char *run(size_t threads, size_t chunk_entries, pg_sim_result *r) {
+/* Full mode: a small community, two hours. */
+static const char *FULL =
+    "[scenario]\nname = full-threads\nstart = 2025-06-21T09:00:00Z\nduration = 2h\nslot = 15m\n"
+    "seed = 11\nmode = full\n"
+    "[market]\nmechanism = pay-as-clear\nimport_price = 300Mi\nexport_price = 80Mi\n"
+    "fee_per_kwh = 5Mi\nfee_bp = 100\n"
+    "[producers]\ncount = 2\nsources_per_producer = 2\nsolar_share = 0.5\nkwp_min = 2\n"
+    "kwp_max = 6\nask_share = 0.5\n"
+    "[households]\ncount = 9\nannual_kwh_min = 2500\nannual_kwh_max = 5000\nbid_share = 0.5\n";
+
+static char *run_text(const char *text, pg_sim_mode mode, size_t threads, size_t chunk_entries,
+                      pg_sim_result *r) {
   pg_config *c = NULL;
   pg_diag d = {{0}};
   assert_int_equal(pg_config_new(&c), PG_OK);
-  if (pg_config_load_string(c, "threads.ini", SCEN, strlen(SCEN), &d)) fail_msg("%s", d.msg);
+  if (pg_config_load_string(c, "threads.ini", text, strlen(text), &d)) fail_msg("%s", d.msg);
   pg_scenario s;
   if (pg_scenario_from_config(c, &s, &d)) fail_msg("%s", d.msg);
   char *dir = tu_mktmp("pg_sim_threads");
-  pg_sim_opts o = {.mode = PG_SIM_MARKET_ONLY, .out_dir = dir, .write_files = true,
-                   .threads = threads};
+  pg_sim_opts o = {.mode = mode, .out_dir = dir, .write_files = true, .threads = threads};
   size_t keep = pg_sim_chunk_entries;
   pg_sim_chunk_entries = chunk_entries;
   int rc = pg_sim_run(&s, &o, r, &d);
@@ -46,6 +56,10 @@ static char *run(size_t threads, size_t chunk_entries, pg_sim_result *r) {
   pg_scenario_free(&s);
   pg_config_free(c);
   return dir;
+}
+
+static char *run(size_t threads, size_t chunk_entries, pg_sim_result *r) {
+  return run_text(SCEN, PG_SIM_MARKET_ONLY, threads, chunk_entries, r);
 }
 
 /* the file without the run's wall time ("wallMs": N) */
@@ -106,6 +120,42 @@ static void test_threads_identical(void **st) {
   tu_rmrf(dc);
 }
 
+/* Full mode with the households stepped on three threads settles, bills
+ * and pays exactly as on one: the same slots, parties, payments and
+ * messages (the run's transfers and message ids differ: the Tangle's order
+ * of submits is not fixed). */
+static void test_full_threads_identical(void **st) {
+  (void)st;
+  pg_sim_result r1, r3;
+  char *d1 = run_text(FULL, PG_SIM_FULL, 1, 8000000, &r1);
+  char *d3 = run_text(FULL, PG_SIM_FULL, 3, 8000000, &r3);
+  assert_int_equal(r1.n_slots, 8);
+  assert_true(r1.total.supply_wh > 0 && r1.total.demand_wh > 0 && r1.total.billed > 0);
+  assert_int_equal(r1.n_slots, r3.n_slots);
+  assert_memory_equal(r1.slots, r3.slots, r1.n_slots * sizeof *r1.slots);
+  assert_int_equal(r1.n_parties, r3.n_parties);
+  assert_memory_equal(r1.parties, r3.parties, r1.n_parties * sizeof *r1.parties);
+  assert_memory_equal(&r1.total, &r3.total, sizeof r1.total);
+  assert_int_equal(r1.paid, r3.paid);
+  assert_int_equal(r1.paid, r1.total.billed);
+  assert_int_equal(r1.outstanding, 0);
+  assert_int_equal(r3.outstanding, 0);
+  assert_int_equal(r1.messages, r3.messages);
+  assert_int_equal(r1.supply_before, r3.supply_after);
+  const char *same[] = {"slots.csv", "participants.csv"};
+  for (size_t i = 0; i < 2; i++) {
+    size_t la, lb;
+    char *x = load(d1, same[i], &la), *y = load(d3, same[i], &lb);
+    if (la != lb || memcmp(x, y, la) != 0) fail_msg("%s differs between 1 and 3 threads", same[i]);
+    free(x);
+    free(y);
+  }
+  pg_sim_result_free(&r1);
+  pg_sim_result_free(&r3);
+  tu_rmrf(d1);
+  tu_rmrf(d3);
+}
+
 static void test_threads_option(void **st) {
   (void)st;
   pg_sim_opts o = {.threads = 5};
@@ -121,6 +171,7 @@ int main(void) {
   pg_log_set_level(PG_LOG_ERROR);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_threads_identical),
+      cmocka_unit_test(test_full_threads_identical),
       cmocka_unit_test(test_threads_option),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

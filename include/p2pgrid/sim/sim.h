@@ -317,9 +317,13 @@ typedef struct pg_sim_opts {
   void *grid_hook_ctx;
   uint64_t pace_ms;        /* full mode: at least this much wall time per slot (0 = flat out) */
   /* market-only: threads computing the meters' energies (each meter's on
-   * one thread; the market settles slot after slot). 0 = the online cores
-   * (1 below 64 meters); at most PG_SIM_THREADS_MAX. The results do not
-   * depend on it (byte-identical outputs for any count). */
+   * one thread; the market settles slot after slot). Full mode: the
+   * households go in this many parts, each stepped, its messages created
+   * and attached on a thread of its own (at most PG_PAR_THREADS_MAX). 0 =
+   * the online cores (1 below 64 meters or households); at most
+   * PG_SIM_THREADS_MAX. The results do not depend on it (market-only:
+   * byte-identical outputs for any count; full mode: the same settlement,
+   * bills and payments, other message ids). */
   size_t threads;
   /* set (to the signal) by a SIGINT/SIGTERM handler: the run stops before
    * its next slot with PG_ERR_CANCELLED "interrupted"; NULL = never */
