@@ -272,7 +272,8 @@ typedef struct citem {
   pg_trit *P, *addrs;
   char address[PG_MAM_HASH_TRYTES + 1];
   bool hit;   /* its signing leaf's address came from the keys cache */
-  pg_trit *r; /* hit: the signing leaf's key fragments r_j (frags * 243) */
+  bool kept;  /* hit, and its signing checkpoints are kept in its lane (lanekeep) */
+  pg_trit *r; /* hit and not kept: the signing leaf's key fragments r_j (frags * 243) */
 } citem;
 
 /* A leaf to compute: leaf `leaf` (0..nleaves-1) of item `item`. */
@@ -291,6 +292,30 @@ typedef struct keyent {
   pg_trit addr[MAM_HASH];
 } keyent;
 
+/* The signing checkpoints of the next leaves, kept in their lanes from one
+ * call to the next (group b of a security level): when a count-1 channel's
+ * next message lands in the same lane of the same group, as the simulator's
+ * and the grid's rounds do, it signs from them (at most 6 chain steps a
+ * fragment, with the fresh ones) instead of computing its key sponge and
+ * chains again (about 15 F steps). A lane's tag says whose checkpoints it
+ * holds (seed, security, leaf); moving them to another lane would cost more
+ * than they save. Two banks: the last call's (read) and this call's
+ * (written), swapped after the group; the read one is wiped then. */
+typedef struct lanetag {
+  char seed[PG_MAM_HASH_TRYTES];
+  int sec; /* 0: nothing kept */
+  uint64_t leaf;
+} lanetag;
+
+typedef struct lanekeep {
+  rate_rows *ck[2]; /* MAM_CKPTS * frags each, as a call's checkpoints */
+  lanetag *tag[2];  /* W each */
+  size_t frags;
+  int cur; /* the bank the last call wrote */
+} lanekeep;
+
+#define LANE_GROUPS 64 /* groups of 512 kept per security level (32,768 channels) */
+
 /* The cache also keeps the batch's workspace from call to call (bit-sliced
  * states, signing checkpoints, staging rows: several MB whose fresh pages
  * cost a page fault each per call); it grows to the largest security level
@@ -307,6 +332,8 @@ struct pg_mam_keys {
   pg_trit *blk; /* blk_size trits: the items' payloads and leaf addresses */
   size_t blk_size;
   struct pg_mam_keys *twin; /* the second thread's cache (create_split), or NULL */
+  lanekeep *lk[3][LANE_GROUPS]; /* [security - 1][group]: made on first use */
+  pg_mam_keys_counts counts;
 };
 
 int pg_mam_keys_new(pg_mam_keys **keys) {
@@ -321,9 +348,52 @@ int pg_mam_keys_new(pg_mam_keys **keys) {
   return PG_OK;
 }
 
+static void lanekeep_free(lanekeep *L) {
+  if (!L) return;
+  for (int b = 0; b < 2; b++) {
+    if (L->ck[b]) mam_wipe(L->ck[b], (size_t)MAM_CKPTS * L->frags * sizeof *L->ck[b]);
+    free(L->ck[b]);
+    if (L->tag[b]) mam_wipe(L->tag[b], W * sizeof *L->tag[b]);
+    free(L->tag[b]);
+  }
+  free(L);
+}
+
+/* Group b's kept lanes at a level of frags fragments (made on first use),
+ * or NULL: no cache, past LANE_GROUPS, or out of memory (the items then
+ * take the other paths). */
+static lanekeep *keys_lanes(pg_mam_keys *keys, int sec, size_t b, size_t frags) {
+  if (!keys || sec < 1 || sec > 3 || b >= LANE_GROUPS) return NULL;
+  lanekeep **slot = &keys->lk[sec - 1][b];
+  if (*slot) return *slot;
+  lanekeep *L = calloc(1, sizeof *L);
+  if (!L) return NULL;
+  L->frags = frags;
+  for (int k = 0; k < 2; k++) {
+    L->ck[k] = big_alloc((size_t)MAM_CKPTS * frags * sizeof *L->ck[k]);
+    L->tag[k] = calloc(W, sizeof *L->tag[k]);
+    if (!L->ck[k] || !L->tag[k]) {
+      lanekeep_free(L);
+      return NULL;
+    }
+  }
+  return *slot = L;
+}
+
+void pg_mam_keys_get_counts(const pg_mam_keys *keys, pg_mam_keys_counts *out) {
+  memset(out, 0, sizeof *out);
+  for (const pg_mam_keys *k = keys; k; k = k->twin) {
+    out->fresh += k->counts.fresh;
+    out->cached += k->counts.cached;
+    out->kept += k->counts.kept;
+  }
+}
+
 void pg_mam_keys_free(pg_mam_keys *keys) {
   if (!keys) return;
   pg_mam_keys_free(keys->twin);
+  for (int s = 0; s < 3; s++)
+    for (size_t b = 0; b < LANE_GROUPS; b++) lanekeep_free(keys->lk[s][b]);
   if (keys->x.S) bx_free(&keys->x);
   free(keys->ck);
   free(keys->tmp);
@@ -388,11 +458,11 @@ static pg_trit *keys_frag_rows(pg_mam_keys *keys, size_t frags) {
 }
 
 /* Leaves of up to 512 jobs (lane k = job k): each address into its item's
- * addrs; the checkpoints of lanes 0..nsign-1 (lane g: item g's signing leaf)
- * into ck[c * frags + j]. */
-static void leaves_pass(bx *x, citem *it, const leafjob *job, size_t nl, size_t nsign,
+ * addrs; the checkpoints of lanes 0..nsave-1 (lane g: item g's signing leaf,
+ * or its next one to keep) into ck[c * frags + j]. */
+static void leaves_pass(bx *x, citem *it, const leafjob *job, size_t nl, size_t nsave,
                         rate_rows *ck, pg_trit *tmp) {
-  const size_t frags = it[0].pl.frags, nw = (nsign + 63) / 64;
+  const size_t frags = it[0].pl.frags, nw = (nsave + 63) / 64;
   for (size_t k = 0; k < nl; k++) {
     citem *c = &it[job[k].item];
     mam_seed_plus(c->seed, c->ch->start + job[k].leaf, tmp + k * MAM_HASH);
@@ -405,10 +475,10 @@ static void leaves_pass(bx *x, citem *it, const leafjob *job, size_t nl, size_t 
   pg_curlx_fill(x->D, 0, PG_CURL_STATE, 0);
   for (size_t j = 0; j < frags; j++) {
     pg_curlx_copy_rows(x->C, x->K, 0, MAM_HASH); /* squeeze fragment j */
-    if (nsign) rate_save(&ck[j], x->C, nw);
+    if (nsave) rate_save(&ck[j], x->C, nw);
     for (int t = 1; t <= 27; t++) {
       chain_step(x->C);
-      if (nsign && t % MAM_CKPT_STEP == 0 && t < MAM_CKPTS * MAM_CKPT_STEP)
+      if (nsave && t % MAM_CKPT_STEP == 0 && t < MAM_CKPTS * MAM_CKPT_STEP)
         rate_save(&ck[(size_t)(t / MAM_CKPT_STEP) * frags + j], x->C, nw);
     }
     pg_curlx_copy_rows(x->D, x->C, 0, MAM_HASH); /* digest absorbs H^27(r_j) */
@@ -420,9 +490,11 @@ static void leaves_pass(bx *x, citem *it, const leafjob *job, size_t nl, size_t 
 }
 
 /* All leaves of ng items: the signing leaves first (lane = item, with
- * checkpoints), then the others, 512 to a pass. */
+ * checkpoints), then the others, 512 to a pass. keep (every item a count-1
+ * channel, and a bank to write): the next leaves in a pass of their own,
+ * lane = item, their checkpoints into keep. */
 static int group_leaves(bx *x, citem *it, size_t ng, rate_rows *ck, bool *ck_used,
-                        pg_trit *tmp) {
+                        rate_rows *keep, pg_trit *tmp) {
   size_t total = ng, nsign = 0;
   for (size_t g = 0; g < ng; g++) total += it[g].pl.nleaves - 1, nsign |= !it[g].hit;
   nsign = nsign ? ng : 0; /* all signing leaves cached: no signing pass */
@@ -435,8 +507,13 @@ static int group_leaves(bx *x, citem *it, size_t ng, rate_rows *ck, bool *ck_use
     for (size_t leaf = 0; leaf < it[g].pl.nleaves; leaf++)
       if (leaf != it[g].ch->index) job[n].item = (uint32_t)g, job[n++].leaf = (uint32_t)leaf;
   }
-  for (size_t a = 0; a < n; a += W)
-    leaves_pass(x, it, job + a, n - a < W ? n - a : W, a == 0 ? nsign : 0, ck, tmp);
+  if (keep) { /* n = nsign + ng */
+    if (nsign) leaves_pass(x, it, job, nsign, nsign, ck, tmp);
+    leaves_pass(x, it, job + nsign, ng, ng, keep, tmp);
+  } else {
+    for (size_t a = 0; a < n; a += W)
+      leaves_pass(x, it, job + a, n - a < W ? n - a : W, a == 0 ? nsign : 0, ck, tmp);
+  }
   free(job);
   return PG_OK;
 }
@@ -447,7 +524,7 @@ static void group_keys(bx *x, citem *it, size_t ng, pg_trit *tmp) {
   const size_t frags = it[0].pl.frags;
   for (size_t g = 0; g < ng; g++) {
     x->in[g] = NULL;
-    if (!it[g].hit) continue;
+    if (!it[g].r) continue;
     mam_seed_plus(it[g].seed, it[g].ch->start + it[g].ch->index, tmp + g * MAM_HASH);
     x->in[g] = tmp + g * MAM_HASH;
   }
@@ -455,7 +532,7 @@ static void group_keys(bx *x, citem *it, size_t ng, pg_trit *tmp) {
   chain_step(x->K);
   chain_step(x->K);
   for (size_t j = 0; j < frags; j++) {
-    for (size_t g = 0; g < ng; g++) x->out[g] = it[g].hit ? it[g].r + j * MAM_HASH : NULL;
+    for (size_t g = 0; g < ng; g++) x->out[g] = it[g].r ? it[g].r + j * MAM_HASH : NULL;
     pg_curlx_store(x->K, 0, MAM_HASH, x->out, ng);
     if (j + 1 < frags) pg_curlx_transform(x->K, 27);
   }
@@ -466,13 +543,13 @@ static void group_keys(bx *x, citem *it, size_t ng, pg_trit *tmp) {
 static int group_sign_cached(bx *x, citem *it, size_t ng) {
   const size_t frags = it[0].pl.frags;
   size_t n = 0;
-  for (size_t g = 0; g < ng; g++) n += it[g].hit ? frags : 0;
+  for (size_t g = 0; g < ng; g++) n += it[g].r ? frags : 0;
   if (n == 0) return PG_OK;
   chains_ws cw;
   if (chains_ws_new(&cw, n)) return PG_ERR_NOMEM;
   n = 0;
   for (size_t g = 0; g < ng; g++)
-    for (size_t j = 0; it[g].hit && j < frags; j++, n++) {
+    for (size_t j = 0; it[g].r && j < frags; j++, n++) {
       cw.in[n] = it[g].r + j * MAM_HASH;
       cw.out[n] = it[g].P + it[g].pl.off_sig + j * MAM_HASH;
       cw.want[n] = (uint8_t)(14 - mam_hmac_tryte(it[g].hmac, j));
@@ -483,27 +560,33 @@ static int group_sign_cached(bx *x, citem *it, size_t ng) {
 }
 
 /* Signature fragments of the group's items (lanes 0..ng-1) into P from the
- * checkpoints: sig_j = H^(14 - h_j)(r_j), at most 6 steps from checkpoint
- * min((14 - h_j) / 7, 3). */
-static void group_sign(bx *x, citem *it, size_t ng, const rate_rows *ck) {
-  const size_t frags = it[0].pl.frags;
+ * checkpoints (this call's ck, or for kept items the lanes' kck):
+ * sig_j = H^(14 - h_j)(r_j), at most 6 steps from checkpoint
+ * min((14 - h_j) / 7, 3). Items with r are signed by group_sign_cached. */
+static void group_sign(bx *x, citem *it, size_t ng, const rate_rows *ck, const rate_rows *kck) {
+  const size_t frags = it[0].pl.frags, nw = (ng + 63) / 64;
   for (size_t j = 0; j < frags; j++) {
-    lmask mc[MAM_CKPTS], ms[MAM_CKPT_STEP];
+    lmask mc[MAM_CKPTS], mk[MAM_CKPTS], ms[MAM_CKPT_STEP];
     memset(mc, 0, sizeof mc);
+    memset(mk, 0, sizeof mk);
     memset(ms, 0, sizeof ms);
     int maxs = 0;
+    bool anyk = false;
     for (size_t g = 0; g < ng; g++) {
-      if (it[g].hit) continue;
+      if (it[g].r) continue;
       int w = 14 - mam_hmac_tryte(it[g].hmac, j);
       int c = w / MAM_CKPT_STEP < MAM_CKPTS ? w / MAM_CKPT_STEP : MAM_CKPTS - 1;
       int st = w - c * MAM_CKPT_STEP;
-      mask_set(mc[c], g);
+      mask_set(it[g].kept ? mk[c] : mc[c], g);
+      anyk |= it[g].kept;
       mask_set(ms[st], g);
       if (st > maxs) maxs = st;
     }
     rate_clear(x->C);
-    for (int c = 0; c < MAM_CKPTS; c++)
-      rate_or_saved(x->C, &ck[(size_t)c * frags + j], mc[c], (ng + 63) / 64);
+    for (int c = 0; c < MAM_CKPTS; c++) {
+      rate_or_saved(x->C, &ck[(size_t)c * frags + j], mc[c], nw);
+      if (anyk) rate_or_saved(x->C, &kck[(size_t)c * frags + j], mk[c], nw);
+    }
     rate_clear(x->D);
     rate_or_masked(x->D, x->C, ms[0]);
     for (int s = 1; s <= maxs; s++) {
@@ -511,7 +594,7 @@ static void group_sign(bx *x, citem *it, size_t ng, const rate_rows *ck) {
       rate_or_masked(x->D, x->C, ms[s]);
     }
     for (size_t g = 0; g < ng; g++)
-      x->out[g] = it[g].hit ? NULL : it[g].P + it[g].pl.off_sig + j * MAM_HASH;
+      x->out[g] = it[g].r ? NULL : it[g].P + it[g].pl.off_sig + j * MAM_HASH;
     pg_curlx_store(x->D, 0, MAM_HASH, x->out, ng);
   }
 }
@@ -555,7 +638,7 @@ static void group_front(bx *x, citem *it, size_t ng) {
 }
 
 /* From the nonces on: mask the nonce, hmac, sign, mask the rest. */
-static int group_back(bx *x, citem *it, size_t ng, const rate_rows *ck) {
+static int group_back(bx *x, citem *it, size_t ng, const rate_rows *ck, const rate_rows *kck) {
   bprog *pr = x->pr;
   for (size_t g = 0; g < ng; g++) {
     x->in[g] = it[g].state;
@@ -565,7 +648,7 @@ static int group_back(bx *x, citem *it, size_t ng, const rate_rows *ck) {
   }
   pg_curlx_load(x->S, 0, PG_CURL_STATE, x->in, ng);
   run_programs(x, pr, ng);
-  group_sign(x, it, ng, ck);
+  group_sign(x, it, ng, ck, kck);
   if (group_sign_cached(x, it, ng)) return PG_ERR_NOMEM;
   for (size_t g = 0; g < ng; g++) {
     memset(&pr[g], 0, sizeof pr[g]);
@@ -575,18 +658,67 @@ static int group_back(bx *x, citem *it, size_t ng, const rate_rows *ck) {
   return PG_OK;
 }
 
-/* One group: up to 512 items of one security level. */
-static void create_group(bx *x, pg_mam_keys *keys, citem *it, size_t ng, rate_rows *ck,
-                         bool *ck_used, pg_mam_message *out, int *rc, pg_trit *tmp) {
+static bool count1(const pg_mam_channel *ch) { return ch->count == 1 && ch->next_count == 1; }
+
+/* Whether lane g of L holds the checkpoints of c's signing leaf. */
+static bool lane_holds(const lanekeep *L, size_t g, const citem *c) {
+  const lanetag *t = &L->tag[L->cur][g];
+  return t->sec == c->ch->security && t->leaf == c->ch->start && count1(c->ch) &&
+         memcmp(t->seed, c->ch->seed, sizeof t->seed) == 0;
+}
+
+/* How each item signs (fresh, cached: r, kept) and the rows r of the cached
+ * ones; the counts. */
+static pg_trit *group_paths(pg_mam_keys *keys, const lanekeep *L, citem *it, size_t ng) {
   const size_t frags = it[0].pl.frags;
-  size_t nhit = 0;
-  for (size_t g = 0; g < ng; g++) nhit += it[g].hit = keys_lookup(keys, &it[g]);
-  pg_trit *r = nhit ? keys_frag_rows(keys, frags) : NULL;
+  size_t nr = 0;
   for (size_t g = 0; g < ng; g++) {
-    it[g].hit = it[g].hit && r;
-    it[g].r = it[g].hit ? r + g * frags * MAM_HASH : NULL;
+    it[g].hit = keys_lookup(keys, &it[g]);
+    it[g].kept = it[g].hit && L && lane_holds(L, g, &it[g]);
+    nr += it[g].hit && !it[g].kept;
   }
-  int err = group_leaves(x, it, ng, ck, ck_used, tmp);
+  pg_trit *r = nr ? keys_frag_rows(keys, frags) : NULL;
+  for (size_t g = 0; g < ng; g++) {
+    it[g].hit = it[g].kept || (it[g].hit && r);
+    it[g].r = it[g].hit && !it[g].kept ? r + g * frags * MAM_HASH : NULL;
+    if (keys) {
+      keys->counts.kept += it[g].kept;
+      keys->counts.cached += it[g].r != NULL;
+      keys->counts.fresh += !it[g].hit;
+    }
+  }
+  return r;
+}
+
+/* After a group: the bank written (its tags: the items made, each with
+ * the leaf its next message signs with) becomes the one read; the one read
+ * is wiped. wrote: the next leaves' checkpoints were saved; rc: the
+ * outcomes by caller's index (an item not made did not advance its
+ * channel: its lane keeps nothing). */
+static void lanes_turn(lanekeep *L, const citem *it, size_t ng, const int *rc, bool wrote) {
+  lanetag *nt = L->tag[1 - L->cur];
+  memset(nt, 0, W * sizeof *nt);
+  for (size_t g = 0; wrote && g < ng; g++) {
+    if (rc[it[g].idx] != PG_OK) continue;
+    memcpy(nt[g].seed, it[g].ch->seed, sizeof nt[g].seed);
+    nt[g].sec = it[g].ch->security;
+    nt[g].leaf = it[g].ch->start; /* advanced by the message: its next signing leaf */
+  }
+  mam_wipe(L->ck[L->cur], (size_t)MAM_CKPTS * L->frags * sizeof *L->ck[L->cur]);
+  mam_wipe(L->tag[L->cur], W * sizeof *L->tag[L->cur]);
+  L->cur = 1 - L->cur;
+}
+
+/* One group: up to 512 items of one security level; L: its kept lanes or NULL. */
+static void create_group(bx *x, pg_mam_keys *keys, lanekeep *L, citem *it, size_t ng,
+                         rate_rows *ck, bool *ck_used, pg_mam_message *out, int *rc,
+                         pg_trit *tmp) {
+  const size_t frags = it[0].pl.frags;
+  pg_trit *r = group_paths(keys, L, it, ng);
+  bool keep = L != NULL;
+  for (size_t g = 0; keep && g < ng; g++) keep = count1(it[g].ch);
+  rate_rows *kck = L ? L->ck[L->cur] : NULL;
+  int err = group_leaves(x, it, ng, ck, ck_used, keep ? L->ck[1 - L->cur] : NULL, tmp);
   const pg_trit *st[W];
   pg_trit *nonce[W];
   int sec[W], nrc[W];
@@ -599,11 +731,12 @@ static void create_group(bx *x, pg_mam_keys *keys, citem *it, size_t ng, rate_ro
       sec[g] = it[g].pl.sec;
     }
     mam_nonce_search_many(x->S, x->C, st, sec, ng, nonce, nrc);
-    err = group_back(x, it, ng, ck);
+    err = group_back(x, it, ng, ck, kck);
   }
   if (r) mam_wipe(r, ng * frags * MAM_HASH);
   if (err) {
     for (size_t g = 0; g < ng; g++) rc[it[g].idx] = err;
+    if (L) lanes_turn(L, it, ng, rc, false);
     return;
   }
   group_addresses(x, it, ng);
@@ -621,6 +754,7 @@ static void create_group(bx *x, pg_mam_keys *keys, citem *it, size_t ng, rate_ro
     memcpy(m->address, c->address, sizeof c->address);
     keys_store(keys, c);
   }
+  if (L) lanes_turn(L, it, ng, rc, keep);
 }
 
 /* The lowest failing item and its diagnosis. */
@@ -768,7 +902,8 @@ static int create_level(bx *x, pg_mam_keys *keys, citem *it, size_t m, pg_mam_me
   if (level_ws(keys, frags, &ck, &tmp)) return PG_ERR_NOMEM;
   bool ck_used = false; /* untouched (all signing leaves cached): no pages to wipe */
   for (size_t a = 0; a < m; a += W)
-    create_group(x, keys, it + a, m - a < W ? m - a : W, ck, &ck_used, out, rc, tmp);
+    create_group(x, keys, keys_lanes(keys, it[0].pl.sec, a / W, frags), it + a,
+                 m - a < W ? m - a : W, ck, &ck_used, out, rc, tmp);
   if (ck_used) mam_wipe(ck, (size_t)MAM_CKPTS * frags * sizeof *ck);
   mam_wipe(tmp, (size_t)W * MAM_HASH);
   if (!keys) free(ck), free(tmp);

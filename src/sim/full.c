@@ -50,7 +50,10 @@ typedef struct full {
   /* the outboxes of sources, producers and consumers: each class's queued
    * messages are created and attached in one phase (pg_grid_flush_outboxes) */
   pg_grid_outbox **obox;
-  pg_mam_keys *mkeys; /* the flushes' MAM cache (one leaf per message, not two) */
+  /* the sources' and the producers' flushes' MAM caches (one leaf per
+   * message, not two; a class's channels keep their lanes from round to
+   * round: pg_mam_keys_counts kept) */
+  pg_mam_keys *skeys, *pkeys;
   unsigned threads;    /* household parts, one thread each (pg_sim_threads) */
   pg_mam_keys **hkeys; /* per household part: its flushes' MAM cache */
   int64_t *flex; /* assets: the households' readings [household][slot] (pre-pass) */
@@ -112,11 +115,11 @@ static int step_all(full *f, pg_diag *d) {
   int rc;
   for (size_t i = 0; i < ns; i++)
     if ((rc = pg_source_step(f->src[i], d))) return rc;
-  if ((rc = pg_grid_flush_outboxes(f->obox, ns, f->mkeys, d))) return rc;
+  if ((rc = pg_grid_flush_outboxes(f->obox, ns, f->skeys, d))) return rc;
   if (np && (rc = pg_producers_read_sources(f->prod, np, d))) return rc;
   for (size_t i = 0; i < np; i++)
     if ((rc = pg_producer_step(f->prod[i], d))) return rc;
-  if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, f->mkeys, d))) return rc;
+  if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, f->pkeys, d))) return rc;
   if ((rc = pg_par_for(f->threads, f->threads, household_part, f, d))) return rc;
   return pg_gridop_step(f->grid, d);
 }
@@ -317,7 +320,8 @@ static int alloc_world(full *f, pg_diag *d) {
   f->smeter = calloc(ns + 1, sizeof *f->smeter);
   f->cmeter = calloc(nh + 1, sizeof *f->cmeter);
   f->obox = calloc(ns + np + nh + 1, sizeof *f->obox);
-  if (pg_mam_keys_new(&f->mkeys) != PG_OK) f->mkeys = NULL; /* flushes work without */
+  if (pg_mam_keys_new(&f->skeys) != PG_OK) f->skeys = NULL; /* flushes work without */
+  if (pg_mam_keys_new(&f->pkeys) != PG_OK) f->pkeys = NULL;
   f->hkeys = calloc(f->threads, sizeof *f->hkeys);
   for (size_t p = 0; f->hkeys && p < f->threads; p++)
     if (pg_mam_keys_new(&f->hkeys[p]) != PG_OK) f->hkeys[p] = NULL;
@@ -495,7 +499,8 @@ static void close_world(full *f) {
   pg_ledger_free(f->l);
   pg_tangle_close(f->t);
   free(f->obox);
-  pg_mam_keys_free(f->mkeys);
+  pg_mam_keys_free(f->skeys);
+  pg_mam_keys_free(f->pkeys);
   for (size_t p = 0; f->hkeys && p < f->threads; p++) pg_mam_keys_free(f->hkeys[p]);
   free(f->hkeys);
   free(f->src), free(f->cons), free(f->prod), free(f->to_prod), free(f->smeter), free(f->cmeter);

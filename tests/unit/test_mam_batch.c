@@ -196,6 +196,101 @@ static void test_batch_split(void **state) {
   batch_equals_single(530, true);
 }
 
+
+/* Kept lanes: count-1 channels (security 1 and 2) in rounds; a channel's
+ * next message signs from the checkpoints the round before kept in its lane
+ * when it comes in the same place, and the bytes are the single path's
+ * whatever the path. Rounds: 0 fills the cache (fresh); 1 the same order
+ * (kept, but for an item that is not trytes); 2 the same order with one
+ * channel moved on by hand, one left out (the rest of its level shifts
+ * lanes) and the refused one back (its lane kept nothing); 3 reversed; 4
+ * reversed again (kept). */
+#define NKEPT 70
+
+static void kept_round(chan_case *a, chan_case *b, const size_t *order, size_t n,
+                       pg_mam_keys *keys, size_t bad, pg_mam_keys_counts *delta) {
+  pg_mam_create_item items[NKEPT];
+  pg_mam_message ma[NKEPT], mb[NKEPT];
+  int rca[NKEPT];
+  char msg[NKEPT][120];
+  memset(ma, 0, sizeof ma);
+  memset(mb, 0, sizeof mb);
+  pg_mam_keys_counts before, after;
+  pg_mam_keys_get_counts(keys, &before);
+  for (size_t k = 0; k < n; k++) {
+    size_t len = 1 + next_rand() % 100;
+    rand_trytes(msg[k], len);
+    if (order[k] == bad) msg[k][0] = 'a';
+    items[k] = (pg_mam_create_item){&a[order[k]].ch, msg[k], len};
+  }
+  pg_diag d = {{0}};
+  int brc = pg_mam_create_batch(keys, items, n, ma, rca, &d);
+  assert_int_equal(brc, bad < NKEPT ? PG_ERR_INVALID : PG_OK);
+  for (size_t k = 0; k < n; k++) {
+    size_t i = order[k];
+    int rc = pg_mam_create_message(&b[i].ch, items[k].msg, items[k].msg_len, &mb[k], NULL);
+    assert_int_equal(rca[k], rc);
+    if (rc == PG_OK) assert_same_message(&ma[k], &mb[k]);
+    assert_memory_equal(&a[i].ch, &b[i].ch, sizeof a[i].ch);
+    pg_mam_message_free(&ma[k]);
+    pg_mam_message_free(&mb[k]);
+  }
+  pg_mam_keys_get_counts(keys, &after);
+  delta->fresh = after.fresh - before.fresh;
+  delta->cached = after.cached - before.cached;
+  delta->kept = after.kept - before.kept;
+}
+
+static void test_batch_kept_lanes(void **state) {
+  (void)state;
+  chan_case a[NKEPT], b[NKEPT];
+  for (size_t i = 0; i < NKEPT; i++) {
+    char seed[PG_MAM_HASH_TRYTES + 1];
+    rand_trytes(seed, PG_MAM_HASH_TRYTES);
+    pg_mam_mode mode = (pg_mam_mode)(i % 3);
+    size_t klen = mode == PG_MAM_RESTRICTED ? 81 : 0;
+    rand_trytes(a[i].key, klen);
+    assert_int_equal(pg_mam_channel_create(&a[i].ch, seed, mode, a[i].key, klen, 1 + (int)(i % 2),
+                                           NULL),
+                     PG_OK);
+    a[i].ch.start = next_rand() % 1000;
+  }
+  memcpy(b, a, sizeof a);
+  pg_mam_keys *keys = NULL;
+  assert_int_equal(pg_mam_keys_new(&keys), PG_OK);
+  size_t order[NKEPT], n = NKEPT;
+  for (size_t k = 0; k < NKEPT; k++) order[k] = k;
+  pg_mam_keys_counts c;
+  kept_round(a, b, order, n, keys, SIZE_MAX, &c); /* 0 */
+  assert_int_equal(c.fresh, NKEPT);
+  assert_int_equal(c.kept, 0);
+  /* 1: item 5 (security 2) is refused before the batch, so the security-2
+   * items after it move one lane down: kept are the 35 of security 1 and
+   * items 1 and 3; the other 32 sign from their cached addresses */
+  kept_round(a, b, order, n, keys, 5, &c);
+  assert_int_equal(c.kept, 37);
+  assert_int_equal(c.cached, 32);
+  assert_int_equal(c.fresh, 0);
+  a[3].ch.start += 2, b[3].ch.start += 2; /* its kept leaf no longer fits */
+  for (size_t k = 10; k + 1 < NKEPT; k++) order[k] = k + 1; /* 10 left out */
+  n = NKEPT - 1;
+  /* 2: security 1 keeps 0, 2, 4, 6, 8 (10 is left out: the rest moved);
+   * security 2 has 5 back, so its items after 5 are a lane up from round 1,
+   * and 3 moved on: only 1 is kept; 5's lane kept nothing in round 1 and
+   * the cache knew 5's address from round 0 (not advanced since) */
+  kept_round(a, b, order, n, keys, SIZE_MAX, &c);
+  assert_int_equal(c.kept, 6);
+  assert_int_equal(c.fresh, 1); /* 3: its moved start is not what the cache holds */
+  assert_int_equal(c.cached, NKEPT - 1 - 7);
+  size_t rev[NKEPT];
+  for (size_t k = 0; k < NKEPT; k++) rev[k] = NKEPT - 1 - k;
+  kept_round(a, b, rev, NKEPT, keys, SIZE_MAX, &c); /* 3 */
+  assert_true(c.kept <= 2);
+  kept_round(a, b, rev, NKEPT, keys, SIZE_MAX, &c); /* 4 */
+  assert_int_equal(c.kept, NKEPT);
+  pg_mam_keys_free(keys);
+}
+
 static void test_batch_edges(void **state) {
   (void)state;
   assert_int_equal(pg_mam_create_batch(NULL, NULL, 0, NULL, NULL, NULL), PG_OK);
@@ -217,6 +312,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batch_equals_single),
       cmocka_unit_test(test_batch_split),
+      cmocka_unit_test(test_batch_kept_lanes),
       cmocka_unit_test(test_batch_edges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

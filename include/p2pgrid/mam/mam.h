@@ -195,7 +195,11 @@ typedef struct pg_mam_create_item {
  * the channel's next message signs with, which that message's batch has
  * just computed as its nextRoot (the tree of the next message is that one
  * leaf). Then the next message computes one leaf, not two, and signs from
- * the key fragments (about 40% fewer transforms at security 2). Entries are
+ * the key fragments (about 40% fewer transforms at security 2); when it
+ * comes in the same lane as the channel's message of the call before (a
+ * simulator's or grid's rounds: same channels, same order), it signs from
+ * the checkpoints that call kept (pg_mam_keys_counts; about 20% fewer
+ * again). Entries are
  * keyed by seed, security and leaf index, so a cached address is always the
  * one the seed gives (a state whose nextRoot was edited still gets mam.js's
  * bytes). About 700 bytes per channel, seeds included, plus the batch
@@ -203,6 +207,20 @@ typedef struct pg_mam_create_item {
 typedef struct pg_mam_keys pg_mam_keys;
 PG_NODISCARD int pg_mam_keys_new(pg_mam_keys **keys);
 void pg_mam_keys_free(pg_mam_keys *keys); /* NULL-safe */
+
+/* How the cache's calls signed their messages, since pg_mam_keys_new:
+ * fresh = the signing leaf computed in the call (a first message, or a
+ * channel the cache did not know), cached = its address from the cache and
+ * its key and chains computed again, kept = signed from the checkpoints the
+ * call before kept in the message's lane (a count-1 channel in the same
+ * place of a batch of the same security level as in the call before: a
+ * simulator's or grid's rounds). The cache keeps those checkpoints, 3.4 MB x
+ * security per 512 lanes in two banks, from call to call (they sign the
+ * channel's next message, as its seed does); pg_mam_keys_free wipes them. */
+typedef struct pg_mam_keys_counts {
+  uint64_t fresh, cached, kept;
+} pg_mam_keys_counts;
+void pg_mam_keys_get_counts(const pg_mam_keys *keys, pg_mam_keys_counts *out);
 
 /* One message on each of n channels; keys: NULL or a cache kept from call
  * to call (the simulator's slots). More than one pass of 512 lanes (n >
