@@ -83,6 +83,16 @@ static json_int_t jint(json_t *o, const char *k) {
   return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+static int step_source(void *ctx, unsigned worker, size_t i, pg_diag *d) {
+  (void)worker;
+  return pg_source_step(((full *)ctx)->src[i], d);
+}
+
+static int step_producer(void *ctx, unsigned worker, size_t i, pg_diag *d) {
+  (void)worker;
+  return pg_producer_step(((full *)ctx)->prod[i], d);
+}
+
 /* Households part p of f->threads: read their bills, step, then create and
  * attach their messages (with part p's MAM cache: a household is always in
  * the same part). */
@@ -103,22 +113,21 @@ static int household_part(void *ctx, unsigned worker, size_t p, pg_diag *d) {
  * phases: every member steps (reads what is new, queues its messages), then
  * the class's messages are created and attached together. The grid reads
  * every member channel in one phase (pg_registry_read) and creates every
- * bill in one (its flush). The households go in f->threads parts, one
- * thread each: a household has its own database, wallet and meter, the node
- * is thread-safe (attaches and submits from two threads queue for its
- * lock), the grid answers registrations under its own lock, and nothing a
- * household does in a round depends on another's, so the results do not
- * depend on the order (test_sim_threads). */
+ * bill in one (its flush). The sources and the producers step on
+ * f->threads threads, the households go in f->threads parts, one thread
+ * each: a member has its own database, wallet and meter, the node is
+ * thread-safe (attaches and submits from two threads queue for its lock),
+ * the grid and each producer answer registrations under their own locks,
+ * and nothing a member does in a round depends on another's of its class,
+ * so the results do not depend on the order (test_sim_threads). */
 static int step_all(full *f, pg_diag *d) {
   const pg_scenario *s = f->s;
   size_t ns = s->n_sources, np = s->n_producers;
   int rc;
-  for (size_t i = 0; i < ns; i++)
-    if ((rc = pg_source_step(f->src[i], d))) return rc;
+  if ((rc = pg_par_for(ns, f->threads, step_source, f, d))) return rc;
   if ((rc = pg_grid_flush_outboxes(f->obox, ns, f->skeys, d))) return rc;
   if (np && (rc = pg_producers_read_sources(f->prod, np, d))) return rc;
-  for (size_t i = 0; i < np; i++)
-    if ((rc = pg_producer_step(f->prod[i], d))) return rc;
+  if ((rc = pg_par_for(np, f->threads, step_producer, f, d))) return rc;
   if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, f->pkeys, d))) return rc;
   if ((rc = pg_par_for(f->threads, f->threads, household_part, f, d))) return rc;
   return pg_gridop_step(f->grid, d);
