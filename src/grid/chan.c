@@ -328,9 +328,9 @@ int pg_chan_send_created(sqlite3 *db, pg_client *c, int crc, const pg_diag *cd, 
 
 /* A flush: every queued message created, then attached in order (the rows
  * created before a failure to create one still go out). */
-int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d) {
+int pg_chan_flush(sqlite3 *db, pg_client *c, pg_mam_keys *keys, size_t *sent, pg_diag *d) {
   pg_diag cd = {{0}};
-  int crc = pg_chan_create_queued(db, &cd);
+  int crc = pg_chan_create_queued(db, keys, &cd);
   return pg_chan_send_created(db, c, crc, &cd, sent, d);
 }
 

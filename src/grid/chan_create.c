@@ -274,9 +274,9 @@ void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *
   free(cs);
 }
 
-int pg_chan_create_queued(sqlite3 *db, pg_diag *d) {
+int pg_chan_create_queued(sqlite3 *db, pg_mam_keys *keys, pg_diag *d) {
   int rc = PG_OK;
   pg_diag cd = {{0}};
-  pg_chan_create_many(&db, 1, NULL, &rc, &cd, NULL);
+  pg_chan_create_many(&db, 1, keys, &rc, &cd, NULL);
   return rc ? pg_fail(d, rc, "%s", cd.msg) : PG_OK;
 }

@@ -192,6 +192,8 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
 
 void pg_entity_fini(pg_entity *e) {
   pg_registry_ahead_free(e);
+  pg_mam_keys_free(e->mkeys);
+  e->mkeys = NULL;
   if (e->db) pg_grid_db_close(e->db);
   e->db = NULL;
   pg_grid_metrics_free(e->metrics);
@@ -335,7 +337,7 @@ int pg_entity_flush(pg_entity *e, pg_diag *d) {
   uint64_t now = pg_entity_now(e);
   if (e->defer_flush || now < e->next_flush_ms || !pg_entity_caught_up(e, now)) return PG_OK;
   pg_diag fd = {{0}};
-  int rc = pg_chan_flush(e->db, e->client, NULL, &fd);
+  int rc = pg_chan_flush(e->db, e->client, e->mkeys, NULL, &fd);
   return flush_outcome(e, now, rc, &fd, d);
 }
 

@@ -123,11 +123,13 @@ PG_NODISCARD int pg_chan_published_recheck(sqlite3 *db, pg_diag *d);
 /* Publishes queued messages of every channel in order; stops at the first
  * failure of the node (returned; the rest waits for the next call).
  * *sent (may be NULL) gets how many were attached. */
-PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, size_t *sent, pg_diag *d);
+PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, pg_mam_keys *keys, size_t *sent,
+                               pg_diag *d);
 /* pg_chan_flush's two phases: create every queued message (one
- * transaction), then attach the created ones in order (create_rc: the
+ * transaction; keys: NULL or the caller's MAM cache, for rounds of 32 or
+ * more messages), then attach the created ones in order (create_rc: the
  * create phase's failure, returned after the created ones went out). */
-PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_mam_keys *keys, pg_diag *d);
 /* pg_chan_create_queued on each of n databases, every channel's next
  * message created in one pg_mam_create_batch (keys: NULL or a cache kept
  * from call to call). Its results are only per database: rcs[i] / ds[i] get
@@ -291,6 +293,10 @@ typedef struct pg_entity {
   char last_error[256];
   pg_grid_metrics *metrics; /* owned (pg_entity_init / pg_entity_fini) */
   struct pg_reg_ahead *reg_ahead; /* owned: pg_registries_read_ahead's reads, or NULL */
+  /* owned: the MAM cache of its own flushes, or NULL (the grid's: its bills
+   * are a batch on the same channels in the same order every slot, so they
+   * sign from kept lanes; pg_mam_keys_counts) */
+  pg_mam_keys *mkeys;
 } pg_entity;
 
 /* Opens the database (schema = entity schema + role schema), copies options,

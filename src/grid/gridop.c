@@ -155,6 +155,9 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
     return rc;
   }
   g->e.upstream = NULL;
+  /* the bills' MAM cache: a slot's bills sign from the lanes the slot
+   * before kept (a flush works without it) */
+  if (pg_mam_keys_new(&g->e.mkeys) != PG_OK) g->e.mkeys = NULL;
   g->grace_ms = go->grace_ms ? go->grace_ms : g->e.slot_ms / 2;
   if (!g->o.late_window_ms) g->o.late_window_ms = 96 * g->e.slot_ms; /* a day of 15-minute slots */
   rc = pg_grid_ref_key(go->seed, go->seed_len, g->ref_key, d);
