@@ -206,15 +206,14 @@ typedef struct echunk {
   const pg_sun_days *sun;   /* [nsun] sun tables of the solar sites */
   size_t nsun;
   int64_t *e;               /* [meter][nslots] */
-  size_t next;              /* next meter to take (atomic) */
 } echunk;
 
+/* One thread's scratch (pg_par_for's worker number picks it). */
 typedef struct eworker {
   echunk *c;
   double *w;                /* [ndays x 1440] samples of the meter at hand */
   double *cum;              /* [ndays x 1441] their cumulative curves */
   pg_household_work *hw;
-  int rc;
   pg_diag d;
 } eworker;
 
@@ -277,14 +276,12 @@ static int meter_chunk(eworker *x, size_t m) {
   return PG_OK;
 }
 
-static void *energy_worker(void *arg) {
-  eworker *x = arg;
-  for (;;) {
-    size_t m = __atomic_fetch_add(&x->c->next, 1, __ATOMIC_RELAXED);
-    if (m >= x->c->nm || x->rc) break;
-    x->rc = meter_chunk(x, m);
-  }
-  return NULL;
+/* pg_par_for's function: meter m with worker's scratch. */
+static int energy_one(void *ctx, unsigned worker, size_t m, pg_diag *d) {
+  eworker *x = &((eworker *)ctx)[worker];
+  int rc = meter_chunk(x, m);
+  if (rc) *d = x->d;
+  return rc;
 }
 
 /* The shared tables of a chunk: one calendar per zone of the households,
@@ -341,10 +338,9 @@ static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size
   c.ndays = (size_t)(floor_day(b - 1) - c.day0 + 1);
   etables t;
   int rc = etables_make(s, c.day0, c.ndays, &t, d);
+  if (nthreads > PG_PAR_THREADS_MAX) nthreads = PG_PAR_THREADS_MAX;
   eworker *x = calloc(nthreads, sizeof *x);
-  pthread_t *th = calloc(nthreads, sizeof *th);
-  size_t started = 1;
-  if (!rc && (!x || !th)) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (!rc && !x) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   for (size_t k = 0; !rc && k < nthreads; k++) {
     x[k].c = &c;
     x[k].w = malloc(c.ndays * PG_DAY_MINUTES * sizeof *x[k].w);
@@ -353,12 +349,7 @@ static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size
   }
   if (!rc) {
     c.cal = t.cal, c.ncal = t.ncal, c.sun = t.sun, c.nsun = t.nsun;
-    for (; started < nthreads; started++)
-      if (pthread_create(&th[started], NULL, energy_worker, &x[started]) != 0) break;
-    energy_worker(&x[0]); /* takes what threads that did not start leave */
-    for (size_t k = 1; k < started; k++) pthread_join(th[k], NULL);
-    for (size_t k = 0; !rc && k < nthreads; k++)
-      if (x[k].rc) rc = pg_fail(d, x[k].rc, "%s", x[k].d.msg);
+    rc = pg_par_for(nm, (unsigned)nthreads, energy_one, x, d);
   }
   for (size_t k = 0; x && k < nthreads; k++) {
     free(x[k].w);
@@ -366,7 +357,6 @@ static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size
     pg_household_work_free(x[k].hw);
   }
   free(x);
-  free(th);
   etables_free(&t);
   return rc;
 }
