@@ -54,7 +54,7 @@ typedef struct full {
    * message, not two; a class's channels keep their lanes from round to
    * round: pg_mam_keys_counts kept) */
   pg_mam_keys *skeys, *pkeys;
-  unsigned threads;    /* household parts, one thread each (pg_sim_threads) */
+  unsigned threads;    /* threads of the members' steps, household parts (pg_sim_threads) */
   pg_mam_keys **hkeys; /* per household part: its flushes' MAM cache */
   int64_t *flex; /* assets: the households' readings [household][slot] (pre-pass) */
   int64_t *pflex; /* community batteries' discharges [producer][slot] (pre-pass) */
@@ -752,8 +752,7 @@ int pg_sim_run_full(const pg_scenario *s, const pg_sim_opts *o, pg_sim_result *r
   full f;
   memset(&f, 0, sizeof f);
   f.s = s, f.o = o;
-  size_t nt = pg_sim_threads(o, s->n_households);
-  f.threads = (unsigned)(nt < PG_PAR_THREADS_MAX ? nt : PG_PAR_THREADS_MAX);
+  f.threads = (unsigned)pg_sim_threads(o, s->n_households);
   uint64_t slot_ms = s->slot_ms, k0 = s->start_ms / slot_ms;
   size_t ticks = o->ticks_per_slot ? o->ticks_per_slot : s->ticks ? s->ticks : 2;
   /* entities open one slot early (their first report is the first whole slot) */

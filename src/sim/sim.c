@@ -338,7 +338,6 @@ static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size
   c.ndays = (size_t)(floor_day(b - 1) - c.day0 + 1);
   etables t;
   int rc = etables_make(s, c.day0, c.ndays, &t, d);
-  if (nthreads > PG_PAR_THREADS_MAX) nthreads = PG_PAR_THREADS_MAX;
   eworker *x = calloc(nthreads, sizeof *x);
   if (!rc && !x) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   for (size_t k = 0; !rc && k < nthreads; k++) {
@@ -364,6 +363,9 @@ static int energy_chunk(const pg_scenario *s, pg_meter **meters, size_t nm, size
 size_t pg_sim_chunk_entries = 8000000;
 
 /* Threads of a run: o->threads, else the online cores; 1 for small runs. */
+_Static_assert(PG_SIM_THREADS_MAX <= PG_PAR_THREADS_MAX,
+               "pg_par_for runs every thread the simulator may be given");
+
 size_t pg_sim_threads(const pg_sim_opts *o, size_t nmeters) {
   size_t n = o->threads;
   if (n == 0) {
@@ -392,8 +394,7 @@ static int make_meter(void *ctx, unsigned worker, size_t i, pg_diag *d) {
 
 static int make_meters(const pg_scenario *s, pg_meter **meters, size_t nthreads, pg_diag *d) {
   mmake m = {s, meters};
-  unsigned t = nthreads < PG_PAR_THREADS_MAX ? (unsigned)nthreads : PG_PAR_THREADS_MAX;
-  return pg_par_for(s->n_sources + s->n_households, t, make_meter, &m, d);
+  return pg_par_for(s->n_sources + s->n_households, (unsigned)nthreads, make_meter, &m, d);
 }
 
 /* The settling side of market-only: per slot, the meters' energies into

@@ -24,7 +24,7 @@
 
 #include "p2pgrid/base/err.h"
 
-#define PG_PAR_THREADS_MAX 64
+#define PG_PAR_THREADS_MAX 256 /* = PG_SIM_THREADS_MAX: the simulator's --threads */
 
 typedef int (*pg_par_fn)(void *ctx, unsigned worker, size_t i, pg_diag *d);
 

@@ -319,7 +319,8 @@ typedef struct pg_sim_opts {
   /* market-only: threads computing the meters' energies (each meter's on
    * one thread; the market settles slot after slot). Full mode: the
    * households go in this many parts, each stepped, its messages created
-   * and attached on a thread of its own (at most PG_PAR_THREADS_MAX). 0 =
+   * and attached on a thread of its own (the sources and producers step
+   * on as many threads). 0 =
    * the online cores (1 below 64 meters or households); at most
    * PG_SIM_THREADS_MAX. The results do not depend on it (market-only:
    * byte-identical outputs for any count; full mode: the same settlement,
