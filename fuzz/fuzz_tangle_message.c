@@ -1,6 +1,9 @@
 /* Fuzz target: arbitrary bytes -> pg_message_parse. Whatever parses must
  * re-serialise to the same bytes from its parts (message, indexation and
- * milestone builders) and survive message -> JSON -> draft -> bytes. */
+ * milestone builders) and survive message -> JSON -> draft -> bytes, and
+ * pg_message_parents (the store's read of a stored message's parents) must
+ * give its parents; on any bytes pg_message_parents either fails with a
+ * message and no parents or gives 1..8 sorted, unique ones. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,11 +103,28 @@ static void check_json(const uint8_t *data, size_t size, const pg_message *m) {
   json_decref(j);
 }
 
+/* pg_message_parents on any bytes; agrees with a successful parse (m). */
+static void check_parents(const uint8_t *data, size_t size, const pg_message *m) {
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  uint8_t n = 99;
+  pg_diag d;
+  pg_diag_clear(&d);
+  int rc = pg_message_parents(data, size, parents, &n, &d);
+  if (rc != PG_OK) {
+    CHECK(m == NULL && n == 0 && rc < 0 && d.msg[0] != '\0');
+    return;
+  }
+  CHECK(n >= 1 && n <= PG_MSG_MAX_PARENTS);
+  for (uint8_t i = 1; i < n; i++) CHECK(memcmp(parents[i - 1], parents[i], PG_ID_LEN) < 0);
+  if (m) CHECK(m->parents_count == n && memcmp(m->parents, parents, (size_t)n * PG_ID_LEN) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   pg_message m;
   pg_diag d;
   pg_diag_clear(&d);
   int rc = pg_message_parse(data, size, &m, &d);
+  check_parents(data, size, rc == PG_OK ? &m : NULL);
   if (rc != PG_OK) {
     CHECK(d.msg[0] != '\0');
     CHECK(rc < 0);

@@ -4,9 +4,11 @@
  * without writing a byte: SQLite read-only, PRAGMA query_only.
  *
  * It reads the tables the Tangle store (src/tangle/store.h: meta, messages,
- * edges, indexation, milestones) and the ledger (ledger_outputs) keep, and
- * refuses a database whose schema version is not the one below, so a schema
- * change cannot make it read wrong columns silently. */
+ * indexation, milestones) and the ledger (ledger_outputs) keep, and refuses
+ * a database whose schema version is not one of the two below, so a schema
+ * change cannot make it read wrong columns silently. Both read the same: a
+ * message's parents come from its raw bytes, and indexation keeps its
+ * (ix, seq, message_id) columns in both. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,8 @@
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/tangle/message_json.h"
 
-#define SCHEMA_VERSION "1" /* src/tangle/store.h PG_TG_SCHEMA_VERSION */
+#define SCHEMA_VERSION "2" /* src/tangle/store.h PG_TG_SCHEMA_VERSION */
+#define SCHEMA_VERSION_OLD "1" /* a store no node of this build has opened yet */
 
 typedef struct dir_client {
   pg_client base;
@@ -153,13 +156,19 @@ static int d_get_meta(pg_client *pc, const uint8_t id[PG_ID_LEN], pg_msg_meta *o
   }
   sqlite3_finalize(st);
   if (rc) return rc;
-  rc = prep(c, "SELECT parent FROM edges WHERE child = ?1 ORDER BY position", &st, d);
+  /* the parents from the message itself: schema 1 and 2 stores alike */
+  rc = prep(c, "SELECT raw FROM messages WHERE id = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC);
-  while ((s = sqlite3_step(st)) == SQLITE_ROW && m.parents_count < PG_MSG_MAX_PARENTS)
-    if (sqlite3_column_bytes(st, 0) == PG_ID_LEN)
-      memcpy(m.parents[m.parents_count++], sqlite3_column_blob(st, 0), PG_ID_LEN);
-  if (s != SQLITE_DONE && s != SQLITE_ROW) rc = pg_db_fail(c->db, d, "node data dir: edges");
+  s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    const uint8_t *raw = sqlite3_column_blob(st, 0);
+    if (!raw || pg_message_parents(raw, (size_t)sqlite3_column_bytes(st, 0), m.parents,
+                                   &m.parents_count, NULL) != PG_OK)
+      rc = pg_fail(d, PG_ERR_DB, "node data dir: message's parents do not parse");
+  } else {
+    rc = pg_db_fail(c->db, d, "node data dir: messages");
+  }
   sqlite3_finalize(st);
   if (!rc) *out = m;
   return rc;
@@ -274,13 +283,14 @@ static int read_meta(dir_client *c, const char *path, pg_diag *d) {
     const char *v = (const char *)sqlite3_column_text(st, 1);
     if (!k || !v) continue;
     if (strcmp(k, "network_name") == 0) snprintf(c->network, sizeof c->network, "%s", v);
-    if (strcmp(k, "schema_version") == 0) version_ok = strcmp(v, SCHEMA_VERSION) == 0;
+    if (strcmp(k, "schema_version") == 0)
+      version_ok = strcmp(v, SCHEMA_VERSION) == 0 || strcmp(v, SCHEMA_VERSION_OLD) == 0;
   }
   if (s != SQLITE_DONE) rc = pg_db_fail(c->db, d, "node data dir: meta");
   sqlite3_finalize(st);
   if (!rc && !version_ok)
-    rc = pg_fail(d, PG_ERR_CONFIG, "%s: not a Tangle database of schema version %s", path,
-                 SCHEMA_VERSION);
+    rc = pg_fail(d, PG_ERR_CONFIG, "%s: not a Tangle database of schema version %s or %s", path,
+                 SCHEMA_VERSION_OLD, SCHEMA_VERSION);
   return rc;
 }
 

@@ -434,6 +434,23 @@ int pg_payload_parse(const uint8_t *bytes, size_t len, pg_message *m, pg_diag *d
   return PG_OK;
 }
 
+int pg_message_parents(const uint8_t *bytes, size_t len, uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN],
+                       uint8_t *n, pg_diag *d) {
+  *n = 0;
+  if (len < 9) return pg_fail(d, PG_ERR_TRUNCATED, "message is %zu bytes; parents count missing", len);
+  uint8_t count = bytes[8];
+  if (count < 1 || count > PG_MSG_MAX_PARENTS)
+    return pg_fail(d, PG_ERR_INVALID, "%u parents; must be 1..%d", (unsigned)count, PG_MSG_MAX_PARENTS);
+  if (len - 9 < (size_t)32 * count)
+    return pg_fail(d, PG_ERR_TRUNCATED, "%u parents declared but the message ends early",
+                   (unsigned)count);
+  int rc = check_sorted_ids(bytes + 9, count, "", "parent", d);
+  if (rc) return rc;
+  memcpy(parents, bytes + 9, (size_t)32 * count);
+  *n = count;
+  return PG_OK;
+}
+
 int pg_message_parse(const uint8_t *bytes, size_t len, pg_message *m, pg_diag *d) {
   if (len > PG_MSG_MAX_LEN)
     return pg_fail(d, PG_ERR_TOO_LARGE, "message is %zu bytes; at most %d", len, PG_MSG_MAX_LEN);

@@ -9,31 +9,51 @@
 
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/db.h"
+#include "p2pgrid/base/log.h"
 
+/* Schema 2 (what a new store gets). A message's parents are read from its
+ * raw bytes; children(parent, child) serves the other direction. An index
+ * row's seq is its message's rowid, so rows of one index read oldest first
+ * and a purge finds its row by (ix, seq). Schema 1 kept a child-keyed
+ * edges(child, parent, position) table with an index on parent, and
+ * indexation(seq INTEGER PRIMARY KEY, ix, message_id) with indexes on
+ * (ix, seq) and message_id: five or six B-tree leaves at random places per
+ * message where schema 2 writes three or four (docs/PERFORMANCE.md "Node").
+ * MIGRATE_1_TO_2 converts such a store at open (schema_ready). */
+#define CHILDREN_COLUMNS \
+  " (parent BLOB NOT NULL, child BLOB NOT NULL, PRIMARY KEY (parent, child)) WITHOUT ROWID;"
+#define INDEXATION_COLUMNS \
+  " (ix BLOB NOT NULL, seq INTEGER NOT NULL, message_id BLOB NOT NULL," \
+  " PRIMARY KEY (ix, seq)) WITHOUT ROWID;"
+
+static const char META[] = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 static const char SCHEMA[] =
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS messages ("
+    "CREATE TABLE messages ("
     " id BLOB PRIMARY KEY, raw BLOB NOT NULL, arrival_ms INTEGER NOT NULL,"
     " solid INTEGER NOT NULL, referenced_by INTEGER NOT NULL DEFAULT 0,"
     " milestone_index INTEGER NOT NULL DEFAULT 0, inclusion INTEGER NOT NULL DEFAULT 0,"
     " conflict_reason INTEGER NOT NULL DEFAULT 0, omrsi INTEGER NOT NULL DEFAULT 0,"
     " ymrsi INTEGER NOT NULL DEFAULT 0, mrsi_at INTEGER NOT NULL DEFAULT 0,"
     " payload_type INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS messages_unsolid ON messages(arrival_ms) WHERE solid = 0;"
-    "CREATE INDEX IF NOT EXISTS messages_ms ON messages(milestone_index) WHERE milestone_index > 0;"
-    "CREATE TABLE IF NOT EXISTS edges ("
-    " child BLOB NOT NULL, parent BLOB NOT NULL, position INTEGER NOT NULL,"
-    " PRIMARY KEY (child, position)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS edges_parent ON edges(parent);"
-    /* seq: plain INTEGER PRIMARY KEY (insertion order; AUTOINCREMENT cost a
-     * read and a write of sqlite_sequence, one more page, per message). A
-     * store made before keeps its AUTOINCREMENT; both read the same. */
-    "CREATE TABLE IF NOT EXISTS indexation ("
-    " seq INTEGER PRIMARY KEY, ix BLOB NOT NULL, message_id BLOB NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS indexation_ix ON indexation(ix, seq);"
-    "CREATE INDEX IF NOT EXISTS indexation_msg ON indexation(message_id);"
-    "CREATE TABLE IF NOT EXISTS milestones ("
+    "CREATE INDEX messages_unsolid ON messages(arrival_ms) WHERE solid = 0;"
+    "CREATE INDEX messages_ms ON messages(milestone_index) WHERE milestone_index > 0;"
+    "CREATE TABLE children" CHILDREN_COLUMNS
+    "CREATE TABLE indexation" INDEXATION_COLUMNS
+    "CREATE TABLE milestones ("
     " ms_index INTEGER PRIMARY KEY, message_id BLOB NOT NULL, timestamp INTEGER NOT NULL);";
+
+/* Schema 1 -> 2 inside the open's transaction: the edges become children
+ * (a message's parents are unique, TIP-6), each index row takes its
+ * message's rowid as seq (both were insertion order). */
+static const char MIGRATE_1_TO_2[] =
+    "CREATE TABLE children" CHILDREN_COLUMNS
+    "INSERT OR IGNORE INTO children(parent, child) SELECT parent, child FROM edges;"
+    "DROP TABLE edges;"
+    "CREATE TABLE indexation_2" INDEXATION_COLUMNS
+    "INSERT OR IGNORE INTO indexation_2(ix, seq, message_id)"
+    " SELECT i.ix, m.rowid, i.message_id FROM indexation i JOIN messages m ON m.id = i.message_id;"
+    "DROP TABLE indexation;"
+    "ALTER TABLE indexation_2 RENAME TO indexation;";
 
 static const char *const SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -47,19 +67,17 @@ static const char *const SQL[ST_COUNT] = {
     [ST_GET_ROW] = "SELECT solid, referenced_by, milestone_index, inclusion, conflict_reason,"
                    " arrival_ms, payload_type, omrsi, ymrsi, mrsi_at FROM messages WHERE id = ?1",
     [ST_GET_RAW] = "SELECT raw FROM messages WHERE id = ?1",
-    [ST_INSERT_EDGE] = "INSERT INTO edges(child, parent, position) VALUES (?1, ?2, ?3)",
-    [ST_PARENTS] = "SELECT parent FROM edges WHERE child = ?1 ORDER BY position",
-    [ST_CHILDREN] = "SELECT child FROM edges WHERE parent = ?1 ORDER BY child LIMIT ?2",
-    [ST_CHILDREN_COUNT] = "SELECT COUNT(*) FROM edges WHERE parent = ?1",
-    [ST_UNSOLID_CHILDREN] = "SELECT e.child FROM edges e JOIN messages m ON m.id = e.child"
-                            " WHERE e.parent = ?1 AND m.solid = 0",
-    [ST_MISSING_PARENTS] = "SELECT COUNT(*) FROM edges e LEFT JOIN messages m ON m.id = e.parent"
-                           " WHERE e.child = ?1 AND e.parent <> ?2 AND (m.id IS NULL OR m.solid = 0)",
+    [ST_GET_ROWID_RAW] = "SELECT rowid, raw FROM messages WHERE id = ?1",
+    [ST_INSERT_CHILD] = "INSERT INTO children(parent, child) VALUES (?1, ?2)",
+    [ST_CHILDREN] = "SELECT child FROM children WHERE parent = ?1 ORDER BY child LIMIT ?2",
+    [ST_CHILDREN_COUNT] = "SELECT COUNT(*) FROM children WHERE parent = ?1",
+    [ST_UNSOLID_CHILDREN] = "SELECT c.child FROM children c JOIN messages m ON m.id = c.child"
+                            " WHERE c.parent = ?1 AND m.solid = 0",
     [ST_SET_SOLID] = "UPDATE messages SET solid = 1 WHERE id = ?1",
     [ST_SET_MRSI] = "UPDATE messages SET omrsi = ?2, ymrsi = ?3, mrsi_at = ?4 WHERE id = ?1",
     [ST_SET_REFERENCED] = "UPDATE messages SET referenced_by = ?2, inclusion = ?3,"
                           " conflict_reason = ?4 WHERE id = ?1",
-    [ST_INSERT_INDEX] = "INSERT INTO indexation(ix, message_id) VALUES (?1, ?2)",
+    [ST_INSERT_INDEX] = "INSERT INTO indexation(ix, seq, message_id) VALUES (?1, ?2, ?3)",
     [ST_FIND_INDEX] = "SELECT message_id FROM indexation WHERE ix = ?1 ORDER BY seq LIMIT ?2",
     [ST_COUNT_INDEX] = "SELECT COUNT(*) FROM indexation WHERE ix = ?1",
     [ST_MS_CANDIDATE] = "SELECT id FROM messages WHERE milestone_index = ?1 AND milestone_index > 0"
@@ -69,8 +87,8 @@ static const char *const SQL[ST_COUNT] = {
     [ST_GET_MILESTONE] = "SELECT message_id, timestamp FROM milestones WHERE ms_index = ?1",
     [ST_OLD_UNSOLID] = "SELECT id FROM messages WHERE solid = 0 AND arrival_ms < ?1",
     [ST_DELETE_MSG] = "DELETE FROM messages WHERE id = ?1",
-    [ST_DELETE_EDGES] = "DELETE FROM edges WHERE child = ?1",
-    [ST_DELETE_INDEX] = "DELETE FROM indexation WHERE message_id = ?1",
+    [ST_DELETE_CHILD] = "DELETE FROM children WHERE parent = ?1 AND child = ?2",
+    [ST_DELETE_INDEX] = "DELETE FROM indexation WHERE ix = ?1 AND seq = ?2",
 };
 
 int pg_tg_db_fail(pg_tg_store *s, pg_diag *d, const char *what) {
@@ -140,21 +158,84 @@ static int meta_put(pg_tg_store *s, const char *key, const char *value, pg_diag 
   return rc;
 }
 
+/* *yes: the store has a table called name. */
+static int has_table(pg_tg_store *s, const char *name, bool *yes, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  *yes = false;
+  int rc = PG_OK;
+  if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+                         &st, NULL) != SQLITE_OK ||
+      sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
+    rc = pg_tg_db_fail(s, d, "reading the schema");
+  } else {
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+      *yes = true;
+    else if (step != SQLITE_DONE)
+      rc = pg_tg_db_fail(s, d, "reading the schema");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int exec_sql(pg_tg_store *s, const char *sql, const char *what, pg_diag *d) {
+  char *err = NULL;
+  if (sqlite3_exec(s->db, sql, NULL, NULL, &err) == SQLITE_OK) return PG_OK;
+  int rc = pg_fail(d, PG_ERR_DB, "%s: %s: %s", s->path, what, err ? err : "?");
+  sqlite3_free(err);
+  return rc;
+}
+
+/* The schema version a store holds: its meta row, "1" for a schema-1 store
+ * whose first open stopped before writing it, "" for a new store. */
+static int stored_version(pg_tg_store *s, char *buf, size_t cap, pg_diag *d) {
+  bool found, yes;
+  int rc = meta_get(s, "schema_version", buf, cap, &found, d);
+  if (rc || found) return rc;
+  buf[0] = '\0';
+  if ((rc = has_table(s, "edges", &yes, d))) return rc;
+  if (yes) {
+    snprintf(buf, cap, "1");
+    return PG_OK;
+  }
+  if ((rc = has_table(s, "messages", &yes, d))) return rc;
+  if (yes)
+    return pg_fail(d, PG_ERR_CONFIG, "%s has messages but no schema version; not a store of this node",
+                   s->path);
+  return PG_OK;
+}
+
+/* Creates the schema of a new store, or brings a schema-1 store to this
+ * version, in one transaction (before the statements are prepared). */
+static int schema_ready(pg_tg_store *s, pg_diag *d) {
+  char ver[64];
+  int rc = exec_sql(s, "BEGIN IMMEDIATE", "opening the schema transaction", d);
+  if (rc) return rc;
+  if ((rc = exec_sql(s, META, "creating the meta table", d)) ||
+      (rc = stored_version(s, ver, sizeof ver, d)))
+    goto out;
+  if (ver[0] == '\0') {
+    rc = exec_sql(s, SCHEMA, "creating the schema", d);
+  } else if (strcmp(ver, "1") == 0) {
+    pg_log_info("tangle", "%s: converting the store from schema 1 to %s", s->path, PG_TG_SCHEMA_VERSION);
+    rc = exec_sql(s, MIGRATE_1_TO_2, "converting schema 1 to 2", d);
+  } else if (strcmp(ver, PG_TG_SCHEMA_VERSION) != 0) {
+    rc = pg_fail(d, PG_ERR_CONFIG, "%s has schema version %s, this build reads 1 and %s", s->path, ver,
+                 PG_TG_SCHEMA_VERSION);
+  }
+  if (!rc && strcmp(ver, PG_TG_SCHEMA_VERSION) != 0)
+    rc = meta_put(s, "schema_version", PG_TG_SCHEMA_VERSION, d);
+out:
+  if (rc == PG_OK) return exec_sql(s, "COMMIT", "committing the schema", d);
+  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
 static int check_meta(pg_tg_store *s, const char *network, pg_diag *d) {
   char buf[512];
   bool found;
   int rc = pg_tg_exec(s, ST_BEGIN, d);
   if (rc) return rc;
-  rc = meta_get(s, "schema_version", buf, sizeof buf, &found, d);
-  if (rc) goto out;
-  if (!found) {
-    rc = meta_put(s, "schema_version", PG_TG_SCHEMA_VERSION, d);
-    if (rc) goto out;
-  } else if (strcmp(buf, PG_TG_SCHEMA_VERSION) != 0) {
-    rc = pg_fail(d, PG_ERR_CONFIG, "%s has schema version %s, this build needs %s", s->path, buf,
-                 PG_TG_SCHEMA_VERSION);
-    goto out;
-  }
   rc = meta_get(s, "network_name", buf, sizeof buf, &found, d);
   if (rc) goto out;
   if (!found) {
@@ -200,11 +281,7 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, unsig
     sqlite3_free(err);
     goto fail;
   }
-  if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
-    rc = pg_fail(d, PG_ERR_DB, "%s: creating schema: %s", s->path, err ? err : "?");
-    sqlite3_free(err);
-    goto fail;
-  }
+  if ((rc = schema_ready(s, d))) goto fail;
   for (int i = 0; i < ST_COUNT; i++) {
     if (sqlite3_prepare_v3(s->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
       rc = pg_tg_db_fail(s, d, SQL[i]);
@@ -260,20 +337,19 @@ int pg_tg_get_row(pg_tg_store *s, const uint8_t id[PG_ID_LEN], pg_tg_row *r, pg_
 
 int pg_tg_get_parents(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
                       uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *n, pg_diag *d) {
-  sqlite3_stmt *st = pg_tg_stmt(s, ST_PARENTS);
+  sqlite3_stmt *st = pg_tg_stmt(s, ST_GET_RAW);
   *n = 0;
   if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
     return pg_tg_db_fail(s, d, "binding id");
-  int rc = PG_OK, step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n >= PG_MSG_MAX_PARENTS || sqlite3_column_bytes(st, 0) != PG_ID_LEN) {
-      rc = pg_fail(d, PG_ERR_DB, "tangle db: corrupt parent edges");
-      break;
-    }
-    memcpy(parents[*n], sqlite3_column_blob(st, 0), PG_ID_LEN);
-    (*n)++;
+  int rc = PG_OK, step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    const uint8_t *raw = sqlite3_column_blob(st, 0);
+    int len = sqlite3_column_bytes(st, 0);
+    if (!raw || pg_message_parents(raw, (size_t)len, parents, n, NULL) != PG_OK)
+      rc = pg_fail(d, PG_ERR_DB, "tangle db: a stored message's parents do not parse");
+  } else if (step != SQLITE_DONE) {
+    rc = pg_tg_db_fail(s, d, "reading parents");
   }
-  if (rc == PG_OK && step != SQLITE_DONE) rc = pg_tg_db_fail(s, d, "reading parents");
   sqlite3_reset(st);
   return rc;
 }

@@ -11,9 +11,10 @@
  *   meta(key, value)            schema version, network name
  *   messages(id PK, raw, arrival_ms, solid, referenced_by, milestone_index,
  *            inclusion, conflict_reason, omrsi, ymrsi, mrsi_at, payload_type)
- *   edges(child, parent, position)   parent edges, owned by the child; index on parent
- *   indexation(seq, ix, message_id)  indexation index, oldest first by seq (a plain
- *            INTEGER PRIMARY KEY; stores made before session 10 have AUTOINCREMENT)
+ *   children(parent, child)     who approves whom (WITHOUT ROWID, keyed by parent);
+ *                               a message's parents are read from its raw bytes
+ *   indexation(ix, seq, message_id)  indexation index (WITHOUT ROWID, keyed by
+ *            ix, seq); seq is the message's rowid: oldest first within an index
  *   milestones(ms_index PK, message_id, timestamp)   confirmed milestones
  * Statements are prepared once at open and cached.
  *
@@ -45,7 +46,7 @@
 #include "p2pgrid/base/err.h"
 #include "p2pgrid/tangle/message.h"
 
-#define PG_TG_SCHEMA_VERSION "1"
+#define PG_TG_SCHEMA_VERSION "2"
 /* WAL pages (frames) that wake the checkpoint thread (checkpoint.c). */
 #define PG_TG_CKPT_PAGES 16384u
 
@@ -59,12 +60,11 @@ enum {
   ST_INSERT_MSG,
   ST_GET_ROW,
   ST_GET_RAW,
-  ST_INSERT_EDGE,
-  ST_PARENTS,
+  ST_GET_ROWID_RAW,
+  ST_INSERT_CHILD,
   ST_CHILDREN,
   ST_CHILDREN_COUNT,
   ST_UNSOLID_CHILDREN,
-  ST_MISSING_PARENTS,
   ST_SET_SOLID,
   ST_SET_MRSI,
   ST_SET_REFERENCED,
@@ -76,7 +76,7 @@ enum {
   ST_GET_MILESTONE,
   ST_OLD_UNSOLID,
   ST_DELETE_MSG,
-  ST_DELETE_EDGES,
+  ST_DELETE_CHILD,
   ST_DELETE_INDEX,
   ST_COUNT
 };

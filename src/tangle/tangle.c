@@ -1,5 +1,5 @@
 /* tangle.c — the Tangle: open/close, entry checks, storage of a message with
- * its edges and index rows, the solidifier, reads and status.
+ * its child and index rows, the solidifier, reads and status.
  *
  * Solidifier: the all-zero id is the solid entry point (SEP). A message is
  * solid when every parent is the SEP or solid. A message with a missing or
@@ -8,12 +8,13 @@
  * breadth-first work list, no recursion). At most cfg.unsolid_max unsolid
  * messages are kept (a new unsolid message beyond that gets
  * PG_ERR_UNAVAILABLE "solidifier full"); unsolid messages that arrived more
- * than cfg.unsolid_max_age_ms ago are deleted with their parent edges and
- * index rows at the start of every later submit (the coordinator's milestones
- * are submits too). Edges in which a deleted message is the parent belong to
- * its children and stay, so the message can still arrive again later.
+ * than cfg.unsolid_max_age_ms ago are deleted with their child rows (where
+ * they are the child) and index rows at the start of every later submit (the
+ * coordinator's milestones are submits too). Rows in which a deleted message
+ * is the parent belong to its children and stay, so the message can still
+ * arrive again later.
  *
- * Every submit is one SQLite transaction: message, edges, index rows, the
+ * Every submit is one SQLite transaction: message, child rows, index row, the
  * solidification it causes and any milestone confirmations that follow. The
  * in-memory state (counters, milestone indexes) is restored when the
  * transaction fails; tip-set changes are queued and applied after commit. */
@@ -320,6 +321,63 @@ static int exec_id(pg_tangle *t, int which, const uint8_t id[PG_ID_LEN], pg_diag
 static int ids_query(pg_tangle *t, int which, const uint8_t id[PG_ID_LEN], int64_t arg2,
                      const void *blob2, id_list *out, pg_diag *d, const char *what);
 
+/* The indexation key a message carries (its own payload's or its
+ * transaction's), or NULL. */
+static const pg_indexation *message_index(const pg_message *m) {
+  if (m->payload_type == PG_PAYLOAD_INDEXATION) return &m->u.indexation;
+  if (m->payload_type == PG_PAYLOAD_TRANSACTION && m->u.transaction &&
+      m->u.transaction->has_indexation)
+    return &m->u.transaction->indexation;
+  return NULL;
+}
+
+/* Runs a statement with blob ?1 and, when b2 is given, a 32-byte blob ?2,
+ * else the integer i2 as ?2. */
+static int exec_pair(pg_tangle *t, int which, const uint8_t *b1, size_t len1, const uint8_t *b2,
+                     int64_t i2, pg_diag *d, const char *what) {
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, which);
+  if (sqlite3_bind_blob(st, 1, b1, (int)len1, SQLITE_STATIC) != SQLITE_OK ||
+      (b2 ? sqlite3_bind_blob(st, 2, b2, PG_ID_LEN, SQLITE_STATIC)
+          : sqlite3_bind_int64(st, 2, i2)) != SQLITE_OK)
+    return pg_tg_db_fail(&t->store, d, what);
+  int step = sqlite3_step(st);
+  sqlite3_reset(st);
+  return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(&t->store, d, what);
+}
+
+/* Deletes a stored message with its rows in children (as the child) and
+ * indexation. Rows where it is the parent belong to its children and stay. */
+static int delete_message(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_GET_ROWID_RAW);
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
+    return pg_tg_db_fail(&t->store, d, "binding id");
+  int step = sqlite3_step(st);
+  if (step != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(&t->store, d, "reading a message to delete");
+  }
+  int64_t rowid = sqlite3_column_int64(st, 0);
+  const uint8_t *raw = sqlite3_column_blob(st, 1);
+  int len = sqlite3_column_bytes(st, 1);
+  pg_message m;
+  int rc = raw ? pg_message_parse(raw, (size_t)len, &m, NULL) : PG_ERR_INVALID;
+  if (rc != PG_OK) {
+    sqlite3_reset(st);
+    return pg_fail(d, PG_ERR_DB, "tangle db: a stored message does not parse");
+  }
+  for (int i = 0; i < m.parents_count && rc == PG_OK; i++)
+    rc = exec_pair(t, ST_DELETE_CHILD, m.parents + (size_t)i * PG_ID_LEN, PG_ID_LEN, id, 0, d,
+                   "deleting a child row");
+  const pg_indexation *ix = message_index(&m);
+  if (rc == PG_OK && ix)
+    rc = exec_pair(t, ST_DELETE_INDEX, ix->index, ix->index_len, NULL, rowid, d,
+                   "deleting an index row");
+  pg_message_clear(&m);
+  sqlite3_reset(st); /* raw (and m's views into it) lived until here */
+  if (rc == PG_OK) rc = exec_id(t, ST_DELETE_MSG, id, d, "deleting unsolid message");
+  return rc;
+}
+
 /* Deletes unsolid messages older than the configured age. */
 static int purge_unsolid(pg_tangle *t, uint64_t now, pg_diag *d) {
   if (t->st.unsolid == 0) return PG_OK;
@@ -345,10 +403,7 @@ static int purge_unsolid(pg_tangle *t, uint64_t now, pg_diag *d) {
     goto out;
   }
   for (size_t i = 0; i < old.n; i++) {
-    if ((rc = exec_id(t, ST_DELETE_MSG, old.ids[i], d, "deleting unsolid message")) ||
-        (rc = exec_id(t, ST_DELETE_EDGES, old.ids[i], d, "deleting edges")) ||
-        (rc = exec_id(t, ST_DELETE_INDEX, old.ids[i], d, "deleting index rows")))
-      goto out;
+    if ((rc = delete_message(t, old.ids[i], d))) goto out;
     t->st.unsolid--;
     t->st.messages--;
   }
@@ -404,6 +459,26 @@ static int count_query(pg_tangle *t, int which, const uint8_t *blob1, size_t len
 
 static const uint8_t SEP[PG_ID_LEN] = {0};
 
+/* *ready: every parent of the stored message id is the SEP or stored solid. */
+static int parents_solid(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool *ready, pg_diag *d) {
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  uint8_t np;
+  int rc = pg_tg_get_parents(&t->store, id, parents, &np, d);
+  *ready = rc == PG_OK;
+  for (uint8_t i = 0; i < np && rc == PG_OK && *ready; i++) {
+    if (pg_tg_is_sep(parents[i])) continue;
+    pg_tg_row row;
+    rc = pg_tg_get_row(&t->store, parents[i], &row, d);
+    if (rc == PG_ERR_NOT_FOUND) {
+      *ready = false;
+      rc = PG_OK;
+    } else if (rc == PG_OK && !row.solid) {
+      *ready = false;
+    }
+  }
+  return rc;
+}
+
 /* Marks an unsolid stored message solid: its event (parents, OMRSI/YMRSI)
  * and whether it is a milestone candidate. */
 static int mark_solid(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool *has_ms, pg_diag *d) {
@@ -434,11 +509,9 @@ static int solidify(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool has_ms, pg_d
     kids.n = 0;
     if ((rc = ids_query(t, ST_UNSOLID_CHILDREN, cur, -1, NULL, &kids, d, "listing children"))) break;
     for (size_t k = 0; k < kids.n; k++) {
-      int64_t missing;
-      if ((rc = count_query(t, ST_MISSING_PARENTS, kids.ids[k], PG_ID_LEN, SEP, &missing, d,
-                            "checking parents")))
-        break;
-      if (missing == 0 && id_list_push(&q, kids.ids[k])) {
+      bool ready;
+      if ((rc = parents_solid(t, kids.ids[k], &ready, d))) break;
+      if (ready && id_list_push(&q, kids.ids[k])) {
         rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
         break;
       }
@@ -450,11 +523,13 @@ static int solidify(pg_tangle *t, const uint8_t id[PG_ID_LEN], bool has_ms, pg_d
   return rc;
 }
 
-static int insert_index(pg_tangle *t, const uint8_t *ix, size_t len, const uint8_t id[PG_ID_LEN],
-                        pg_diag *d) {
+/* The index row of the message id whose rowid is seq. */
+static int insert_index(pg_tangle *t, const pg_indexation *ix, int64_t seq,
+                        const uint8_t id[PG_ID_LEN], pg_diag *d) {
   sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_INSERT_INDEX);
-  if (sqlite3_bind_blob(st, 1, ix, (int)len, SQLITE_STATIC) != SQLITE_OK ||
-      sqlite3_bind_blob(st, 2, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
+  if (sqlite3_bind_blob(st, 1, ix->index, (int)ix->index_len, SQLITE_STATIC) != SQLITE_OK ||
+      sqlite3_bind_int64(st, 2, seq) != SQLITE_OK ||
+      sqlite3_bind_blob(st, 3, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
     return pg_tg_db_fail(&t->store, d, "binding index row");
   int step = sqlite3_step(st);
   sqlite3_reset(st);
@@ -483,26 +558,14 @@ static int store_message(pg_tangle *t, const uint8_t *bytes, size_t len, const p
   int step = sqlite3_step(st);
   sqlite3_reset(st);
   if (step != SQLITE_DONE) return pg_tg_db_fail(&t->store, d, "inserting message");
-
-  for (int i = 0; i < m->parents_count; i++) {
-    st = pg_tg_stmt(&t->store, ST_INSERT_EDGE);
-    if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_blob(st, 2, m->parents + (size_t)i * PG_ID_LEN, PG_ID_LEN, SQLITE_STATIC) !=
-            SQLITE_OK ||
-        sqlite3_bind_int(st, 3, i) != SQLITE_OK)
-      return pg_tg_db_fail(&t->store, d, "binding edge");
-    step = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (step != SQLITE_DONE) return pg_tg_db_fail(&t->store, d, "inserting edge");
-  }
+  int64_t rowid = sqlite3_last_insert_rowid(t->store.db);
 
   int rc = PG_OK;
-  if (m->payload_type == PG_PAYLOAD_INDEXATION)
-    rc = insert_index(t, m->u.indexation.index, m->u.indexation.index_len, id, d);
-  else if (m->payload_type == PG_PAYLOAD_TRANSACTION && m->u.transaction &&
-           m->u.transaction->has_indexation)
-    rc = insert_index(t, m->u.transaction->indexation.index, m->u.transaction->indexation.index_len,
-                      id, d);
+  for (int i = 0; i < m->parents_count && rc == PG_OK; i++)
+    rc = exec_pair(t, ST_INSERT_CHILD, m->parents + (size_t)i * PG_ID_LEN, PG_ID_LEN, id, 0, d,
+                   "inserting a child row");
+  const pg_indexation *ix = message_index(m);
+  if (rc == PG_OK && ix) rc = insert_index(t, ix, rowid, id, d);
   if (rc) return rc;
 
   t->st.messages++;

@@ -360,7 +360,7 @@ void pg_tg_tips_sweep(pg_tangle *t) {
 
 int pg_tg_tips_rebuild(pg_tangle *t, pg_diag *d) {
   static const char sql[] =
-      "SELECT id FROM messages m WHERE solid = 1 AND NOT EXISTS (SELECT 1 FROM edges e"
+      "SELECT id FROM messages m WHERE solid = 1 AND NOT EXISTS (SELECT 1 FROM children e"
       " JOIN messages c ON c.id = e.child WHERE e.parent = m.id AND c.solid = 1)";
   sqlite3_stmt *st = NULL;
   uint8_t (*ids)[PG_ID_LEN] = NULL;

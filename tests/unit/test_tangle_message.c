@@ -708,6 +708,41 @@ static void test_message_rejections(void **state) {
   pg_buf_free(&msg);
 }
 
+/* The store reads a stored message's parents with pg_message_parents: the
+ * parse's parents for a whole message, the header checks for broken bytes. */
+static void test_parents_only(void **state) {
+  (void)state;
+  uint8_t t[200], b[200];
+  size_t n = tip6_bytes(t);
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  uint8_t np = 0;
+  pg_diag d;
+  assert_int_equal(pg_message_parents(t, n, parents, &np, &d), PG_OK);
+  assert_int_equal(np, 2);
+  assert_hex(parents[0], PG_ID_LEN, TIP6_P1);
+  assert_hex(parents[1], PG_ID_LEN, TIP6_P2);
+  /* only the header is read: the same parents with the payload cut off */
+  assert_int_equal(pg_message_parents(t, 9 + 64, parents, &np, &d), PG_OK);
+  assert_int_equal(np, 2);
+
+  assert_int_equal(pg_message_parents(t, 8, parents, &np, &d), PG_ERR_TRUNCATED);
+  assert_int_equal(np, 0);
+  ASSERT_DIAG(d, "parents count missing");
+  assert_int_equal(pg_message_parents(t, 9 + 63, parents, &np, &d), PG_ERR_TRUNCATED);
+  ASSERT_DIAG(d, "2 parents declared but the message ends early");
+  memcpy(b, t, n);
+  b[8] = 0;
+  assert_int_equal(pg_message_parents(b, n, parents, &np, &d), PG_ERR_INVALID);
+  ASSERT_DIAG(d, "0 parents; must be 1..8");
+  b[8] = 9;
+  assert_int_equal(pg_message_parents(b, n, parents, &np, &d), PG_ERR_INVALID);
+  memcpy(b, t, n);
+  memcpy(b + 41, b + 9, 32);
+  assert_int_equal(pg_message_parents(b, n, parents, &np, &d), PG_ERR_INVALID);
+  ASSERT_DIAG(d, "parent 1 duplicates parent 0");
+  assert_int_equal(np, 0);
+}
+
 static void test_build_rejections(void **state) {
   (void)state;
   uint8_t parents[9][32];
@@ -765,6 +800,7 @@ int main(void) {
       cmocka_unit_test(test_milestone_with_receipt),
       cmocka_unit_test(test_message_rejections),
       cmocka_unit_test(test_build_rejections),
+      cmocka_unit_test(test_parents_only),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

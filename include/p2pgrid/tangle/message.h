@@ -130,6 +130,16 @@ typedef struct pg_message {
 PG_NODISCARD int pg_message_parse(const uint8_t *bytes, size_t len, pg_message *m, pg_diag *d);
 void pg_message_clear(pg_message *m);
 
+/* Reads only the parents of a message: bytes start with the network id and
+ * the parents count (1..8), the parents follow, sorted and unique. Copies
+ * them into parents and their count into *n. Checks nothing after the
+ * parents (use pg_message_parse for the whole message); for bytes that
+ * pg_message_parse accepts it gives the same parents. PG_ERR_TRUNCATED or
+ * PG_ERR_INVALID (d names the problem) with *n = 0. */
+PG_NODISCARD int pg_message_parents(const uint8_t *bytes, size_t len,
+                                    uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *n,
+                                    pg_diag *d);
+
 /* Parses a payload on its own (bytes start with the u32 type; types 0, 1, 2
  * only). Same rules and ownership as pg_message_parse; on success writes only
  * m->payload_type, m->payload (= bytes), m->payload_len and m->u, so release
