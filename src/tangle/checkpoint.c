@@ -26,6 +26,7 @@
 
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
+#include "p2pgrid/base/walbuf.h"
 #include "store.h"
 
 #define CKPT_LOG "tangle"
@@ -104,7 +105,7 @@ static void *ckpt_main(void *arg) {
 int pg_tg_ckpt_start(pg_tg_store *s, unsigned pages, pg_diag *d) {
   s->ckpt_pages = pages ? pages : PG_TG_CKPT_PAGES;
   if (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      pg_tg_walbuf_vfs()) != SQLITE_OK)
+                      pg_walbuf_vfs()) != SQLITE_OK)
     return pg_db_fail(s->ckpt_db, d, "%s: cannot open the checkpoint connection", s->path);
   pthread_mutex_init(&s->ckpt_mu, NULL);
   pthread_cond_init(&s->ckpt_cv, NULL);

@@ -10,6 +10,7 @@
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
+#include "p2pgrid/base/walbuf.h"
 
 /* Schema 2 (what a new store gets). A message's parents are read from its
  * raw bytes; children(parent, child) serves the other direction. An index
@@ -262,7 +263,7 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, unsig
   snprintf(s->path, n, "%s/tangle.db", dir);
 
   if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      pg_tg_walbuf_vfs()) != SQLITE_OK) {
+                      pg_walbuf_vfs()) != SQLITE_OK) {
     rc = pg_db_fail(s->db, d, "cannot open %s", s->path);
     goto fail;
   }

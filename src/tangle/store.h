@@ -29,7 +29,7 @@
  * it once a cycle and, when it has caught up, copies the last few frames
  * itself so that the next transaction restarts the WAL; at 4 x 16384 pages
  * the writer checkpoints itself, so the WAL stays bounded), and
- * WAL writes through the "pg-walbuf" VFS (walbuf.c): a commit's frames go to
+ * WAL writes through the "pg-walbuf" VFS (base/walbuf.h): a commit's frames go to
  * the file in one pwrite() instead of two per page, flushed inside SQLite's
  * write of the commit frame, so ordering, errors and crash behaviour are
  * SQLite's own. */
@@ -139,9 +139,6 @@ PG_NODISCARD int pg_tg_get_raw(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint
  * connection (safe on a store it never started). */
 PG_NODISCARD int pg_tg_ckpt_start(pg_tg_store *s, unsigned ckpt_pages, pg_diag *d);
 void pg_tg_ckpt_stop(pg_tg_store *s);
-/* Name of the write-coalescing VFS (walbuf.c), registered on first use;
- * NULL (the default VFS) if it could not be registered. */
-const char *pg_tg_walbuf_vfs(void);
 PG_NODISCARD int pg_tg_set_mrsi(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint32_t o, uint32_t y,
                                 uint32_t at, pg_diag *d);
 

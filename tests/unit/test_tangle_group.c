@@ -194,10 +194,17 @@ static void test_checkpoint_once_per_cycle(void **state) {
   assert_true(s.checkpoints > 0);
   assert_int_equal(s.commits, n); /* one at a time */
   assert_int_equal(s.committed, n);
-  if (s.checkpoints > (uint64_t)n / 8 || s.checkpoints_inline > 0)
+  /* The thread may be starved on a loaded machine (ctest -j2 beside the
+   * interop tests): then the writer's hard limit ends a cycle, as designed.
+   * A thread woken by every commit ran more than n / 8 times and left the
+   * writer to end nearly every one of the ~50 cycles. */
+  if (s.checkpoints > (uint64_t)n / 8 || s.checkpoints_inline > 2)
     fail_msg("%llu checkpoints by the thread, %llu by the writer for %d commits",
              (unsigned long long)s.checkpoints, (unsigned long long)s.checkpoints_inline, n);
-  assert_true(wal_max < (off_t)(3 * 256 * 4120)); /* below the hard limit's 4 x 256 frames */
+  if (s.checkpoints_inline == 0)
+    assert_true(wal_max < (off_t)(3 * 256 * 4120)); /* below the hard limit's 4 x 256 frames */
+  else
+    assert_true(wal_max < (off_t)(5 * 256 * 4120)); /* ended at the hard limit */
 }
 
 /* pg_tangle_attach_many: n indexation payloads "many"/"message i". */

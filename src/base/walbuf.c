@@ -1,9 +1,10 @@
 /* walbuf.c — an SQLite VFS that writes each WAL commit in one system call.
- * See store.h ("WAL writes").
+ * See p2pgrid/base/walbuf.h.
  *
  * SQLite appends a commit to the WAL as frames, each a 24-byte header and a
- * page, every one its own write(): about 20 pwrite() calls for one message,
- * which cost several times the bytes they carry. This VFS wraps the default
+ * page, every one its own write(): about 20 pwrite() calls for one Tangle
+ * message, 6 to 10 for an entity's transaction, which cost several times
+ * the bytes they carry. This VFS wraps the default
  * one and, for WAL files only, gathers contiguous writes in a buffer that it
  * writes out with one pwrite():
  * - when the page after a commit frame's header is written (a header whose
@@ -30,7 +31,7 @@
 #include <string.h>
 
 #include "p2pgrid/base/log.h"
-#include "store.h"
+#include "p2pgrid/base/walbuf.h"
 
 #define WB_NAME "pg-walbuf"
 /* Flush before this many bytes are waiting: the unix VFS writes at most
@@ -70,7 +71,7 @@ static int wb_flush(wb_file *w) {
  * in practice (a commit flushes itself); say so if it was not. */
 static void wb_flush_void(wb_file *w) {
   int rc = wb_flush(w);
-  if (rc != SQLITE_OK) pg_log_error("tangle", "WAL write failed (SQLite code %d)", rc);
+  if (rc != SQLITE_OK) pg_log_error("db", "WAL write failed (SQLite code %d)", rc);
 }
 
 static int wb_close(sqlite3_file *f) {
@@ -286,7 +287,7 @@ static void wb_register(void) {
   wb_status = sqlite3_vfs_register(&wb_vfs, 0);
 }
 
-const char *pg_tg_walbuf_vfs(void) {
+const char *pg_walbuf_vfs(void) {
   pthread_once(&wb_once, wb_register);
   return wb_status == SQLITE_OK ? WB_NAME : NULL;
 }

@@ -1,0 +1,32 @@
+/* p2pgrid/base/walbuf.h — the "pg-walbuf" SQLite VFS: the default VFS with
+ * each WAL commit written in one pwrite() instead of two per page (a frame
+ * header and its page). Every database of the project opens through it
+ * (pg_db_open, the Tangle store).
+ *
+ * What it keeps: ordering, errors and crash behaviour are SQLite's own. A
+ * commit's frames are gathered in a buffer and written inside SQLite's own
+ * write of the page after the commit frame's header, so the write's result
+ * is what SQLite sees, and the frames are in the file before SQLite syncs
+ * (synchronous=FULL) and before it publishes the commit in the wal-index:
+ * a commit that returned survives kill -9 (test_base_walbuf,
+ * integration/node_kill_ingest). Writes over existing bytes, and every
+ * other operation on the file (read, sync, size, truncate, locks,
+ * shared memory), flush what is buffered first. Database files and
+ * journals are the default VFS's own objects, untouched; connections
+ * through it and through the default VFS share a database as usual.
+ *
+ * Errors: a failed write of the buffer is the failing xWrite's (or sync's,
+ * read's...) SQLite error, as the default VFS would have returned it; one
+ * that only a void method met (shared-memory barrier, unmap) is logged.
+ * pg_walbuf_vfs gives NULL when the VFS could not be registered.
+ * Ownership: the VFS is registered once per process, on first use, and
+ * never unregistered; a buffer belongs to its open WAL file.
+ * Threads: safe; the buffer is per open file (per connection). */
+#ifndef P2PGRID_BASE_WALBUF_H
+#define P2PGRID_BASE_WALBUF_H
+
+/* The VFS's name for sqlite3_open_v2, registering it on the first call;
+ * NULL (the default VFS) if it could not be registered. */
+const char *pg_walbuf_vfs(void);
+
+#endif

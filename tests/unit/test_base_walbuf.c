@@ -1,0 +1,223 @@
+/* Unit tests: the pg-walbuf VFS (base/walbuf.h) under pg_db_open.
+ * - A commit that returned is in the WAL file: a child process commits
+ *   transactions of every shape (one small row, rows bigger than the
+ *   buffer, many rows, a page cache so small that the transaction spills
+ *   and rewrites frames before its commit) and is killed with SIGKILL right
+ *   after a chosen COMMIT returned, before it touches the file again
+ *   (synchronous=OFF, as the simulator's entities: no sync flushes the
+ *   buffer, the commit's own write must); the
+ *   database, opened again through the default VFS, holds every committed
+ *   row and passes integrity_check.
+ * - A reader on the default VFS in the same process sees each commit as
+ *   soon as it returned, with the same shapes (synchronous=OFF too). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "p2pgrid/base/db.h"
+#include "p2pgrid/base/file.h"
+#include "p2pgrid/base/walbuf.h"
+
+#define SCHEMA "CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, v BLOB NOT NULL);"
+
+/* Transaction k's shape: rows and the bytes of each row. */
+static void shape(int k, int *rows, int *bytes) {
+  switch (k % 4) {
+  case 0: *rows = 1, *bytes = 100; break;          /* one frame or two */
+  case 1: *rows = 1, *bytes = 300 << 10; break;    /* more than the 120 KiB buffer */
+  case 2: *rows = 200, *bytes = 700; break;        /* many pages */
+  default: *rows = 40, *bytes = 20 << 10; break;   /* spills: cache of 8 pages */
+  }
+}
+
+/* Row i's value: n bytes derived from i. */
+static void value(int64_t i, unsigned char *v, int n) {
+  for (int b = 0; b < n; b++) v[b] = (unsigned char)(i * 131 + b * 7 + (b >> 8));
+}
+
+/* Commits transaction k (rows from *next on). */
+static int commit_one(sqlite3 *db, int k, int64_t *next, unsigned char *v) {
+  int rows, bytes;
+  shape(k, &rows, &bytes);
+  pg_diag d;
+  sqlite3_stmt *st = NULL;
+  if (pg_db_begin(db, &d) || pg_db_prepare(db, "INSERT INTO t(i, v) VALUES (?1, ?2)", &st, &d))
+    return -1;
+  for (int r = 0; r < rows; r++, (*next)++) {
+    value(*next, v, bytes);
+    sqlite3_bind_int64(st, 1, *next);
+    sqlite3_bind_blob(st, 2, v, bytes, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) return -1;
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+  /* rewrite a page already in the WAL within this transaction */
+  if (pg_db_exec(db, "UPDATE t SET v = v WHERE i = (SELECT max(i) FROM t)", &d)) return -1;
+  return pg_db_commit(db, &d) ? -1 : 0;
+}
+
+/* The child: commits transactions k = first.. and after each COMMIT
+ * returned writes k to ack, then waits for a byte on go (none: killed). */
+static void child(const char *dir, int first, int ack, int go) {
+  sqlite3 *db = NULL;
+  pg_diag d;
+  if (pg_db_open(dir, "w.db", SCHEMA, 5000, &db, &d) ||
+      pg_db_exec(db, "PRAGMA cache_size=8; PRAGMA synchronous=OFF", &d))
+    _exit(2);
+  int64_t next = 0;
+  if (pg_db_i64(db, "SELECT coalesce(max(i) + 1, 0) FROM t", 0, 0, &next, &d)) _exit(2);
+  unsigned char *v = malloc(300 << 10);
+  for (int k = first;; k++) {
+    if (!v || commit_one(db, k, &next, v)) _exit(3);
+    if (write(ack, &k, sizeof k) != sizeof k) _exit(4);
+    char c;
+    if (read(go, &c, 1) != 1) _exit(0);
+  }
+}
+
+/* Checks the database through the default VFS: integrity, and every row of
+ * transactions 0..last with its value. */
+static void check_rows(const char *dir, int last) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/w.db", dir);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+  sqlite3_finalize(st);
+  int64_t want = 0;
+  for (int k = 0; k <= last; k++) {
+    int rows, bytes;
+    shape(k, &rows, &bytes);
+    want += rows;
+  }
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT i, v FROM t ORDER BY i", -1, &st, NULL), SQLITE_OK);
+  unsigned char *v = malloc(300 << 10);
+  assert_non_null(v);
+  int64_t i = 0;
+  for (int k = 0; k <= last; k++) {
+    int rows, bytes;
+    shape(k, &rows, &bytes);
+    for (int r = 0; r < rows; r++, i++) {
+      if (sqlite3_step(st) != SQLITE_ROW) fail_msg("row %lld of %lld missing", (long long)i, (long long)want);
+      assert_int_equal(sqlite3_column_int64(st, 0), i);
+      value(i, v, bytes);
+      assert_int_equal(sqlite3_column_bytes(st, 1), bytes);
+      assert_memory_equal(sqlite3_column_blob(st, 1), v, (size_t)bytes);
+    }
+  }
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE); /* nothing uncommitted came back */
+  sqlite3_finalize(st);
+  free(v);
+  sqlite3_close(db);
+}
+
+static char *temp_dir(void) {
+  const char *base = getenv("TMPDIR");
+  char tmpl[512];
+  snprintf(tmpl, sizeof tmpl, "%s/pg_walbuf_XXXXXX", base && *base ? base : "/tmp");
+  char *p = mkdtemp(tmpl);
+  assert_non_null(p);
+  return strdup(p);
+}
+
+static void remove_dir(char *dir) {
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+  free(dir);
+}
+
+static void test_commit_survives_kill(void **state) {
+  (void)state;
+  char *dir = temp_dir();
+  int done = -1; /* the last transaction committed so far */
+  /* kill after each shape's commit, twice, and once after a run of them */
+  static const int kill_after[] = {0, 1, 2, 3, 4, 5, 6, 7, 15};
+  for (size_t n = 0; n < sizeof kill_after / sizeof *kill_after; n++) {
+    int ack[2], go[2];
+    assert_int_equal(pipe(ack), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      close(ack[0]);
+      close(go[1]);
+      child(dir, done + 1, ack[1], go[0]);
+    }
+    close(ack[1]);
+    close(go[0]);
+    int k;
+    for (;;) {
+      assert_int_equal(read(ack[0], &k, sizeof k), (ssize_t)sizeof k);
+      done = k;
+      if (k >= kill_after[n]) break;
+      assert_int_equal(write(go[1], "g", 1), 1);
+    }
+    /* the child now waits on go, its COMMIT returned: kill it there */
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    close(ack[0]);
+    close(go[1]);
+    check_rows(dir, done);
+  }
+  remove_dir(dir);
+}
+
+static void test_reader_sees_each_commit(void **state) {
+  (void)state;
+  char *dir = temp_dir();
+  sqlite3 *w = NULL, *r = NULL;
+  pg_diag d;
+  assert_int_equal(pg_db_open(dir, "w.db", SCHEMA, 5000, &w, &d), PG_OK);
+  assert_int_equal(pg_db_exec(w, "PRAGMA cache_size=8; PRAGMA synchronous=OFF", &d), PG_OK);
+  char path[600];
+  snprintf(path, sizeof path, "%s/w.db", dir);
+  assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  unsigned char *v = malloc(300 << 10);
+  assert_non_null(v);
+  int64_t next = 0;
+  for (int k = 0; k < 12; k++) {
+    assert_int_equal(commit_one(w, k, &next, v), 0);
+    int64_t n = -1;
+    assert_int_equal(pg_db_i64(r, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+    assert_int_equal(n, next);
+  }
+  free(v);
+  sqlite3_close(r);
+  sqlite3_close(w);
+  check_rows(dir, 11);
+  remove_dir(dir);
+}
+
+static void test_registered_once(void **state) {
+  (void)state;
+  const char *a = pg_walbuf_vfs();
+  assert_non_null(a);
+  assert_string_equal(a, "pg-walbuf");
+  assert_ptr_equal(pg_walbuf_vfs(), a);
+  assert_non_null(sqlite3_vfs_find(a));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_registered_once),
+      cmocka_unit_test(test_reader_sees_each_commit),
+      cmocka_unit_test(test_commit_survives_kill),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
