@@ -8,7 +8,6 @@
 
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/file.h"
-#include "p2pgrid/base/walbuf.h"
 
 #ifdef PG_FAULT_INJECTION
 #include <pthread.h>
@@ -64,7 +63,7 @@ int pg_db_open(const char *dir, const char *file, const char *schema, unsigned b
     return pg_fail(d, PG_ERR_CONFIG, "database path too long");
   sqlite3 *db = NULL;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      pg_walbuf_vfs()) != SQLITE_OK) {
+                      NULL) != SQLITE_OK) {
     rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return rc;

@@ -345,35 +345,54 @@ static int exec_pair(pg_tangle *t, int which, const uint8_t *b1, size_t len1, co
   return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(&t->store, d, what);
 }
 
-/* Deletes a stored message with its rows in children (as the child) and
- * indexation. Rows where it is the parent belong to its children and stay. */
-static int delete_message(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_diag *d) {
+/* What deleting a stored message needs from its row: its rowid, parents
+ * and index key, copied out so that no statement stays open meanwhile. */
+typedef struct stored_keys {
+  int64_t rowid;
+  uint8_t np;
+  uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+  size_t ix_len; /* 0: no index row */
+  uint8_t ix[PG_INDEX_MAX_LEN];
+} stored_keys;
+
+/* PG_OK with *k, PG_ERR_NOT_FOUND, or an error. */
+static int read_keys(pg_tangle *t, const uint8_t id[PG_ID_LEN], stored_keys *k, pg_diag *d) {
   sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_GET_ROWID_RAW);
   if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
     return pg_tg_db_fail(&t->store, d, "binding id");
-  int step = sqlite3_step(st);
-  if (step != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return step == SQLITE_DONE ? PG_OK : pg_tg_db_fail(&t->store, d, "reading a message to delete");
+  int step = sqlite3_step(st), rc = PG_OK;
+  if (step == SQLITE_ROW) {
+    const uint8_t *raw = sqlite3_column_blob(st, 1);
+    pg_message m;
+    k->rowid = sqlite3_column_int64(st, 0);
+    if (!raw || pg_message_parse(raw, (size_t)sqlite3_column_bytes(st, 1), &m, NULL) != PG_OK) {
+      rc = pg_fail(d, PG_ERR_DB, "tangle db: a stored message does not parse");
+    } else {
+      const pg_indexation *ix = message_index(&m);
+      k->np = m.parents_count;
+      memcpy(k->parents, m.parents, (size_t)m.parents_count * PG_ID_LEN);
+      k->ix_len = ix ? ix->index_len : 0;
+      if (ix) memcpy(k->ix, ix->index, ix->index_len);
+      pg_message_clear(&m);
+    }
+  } else {
+    rc = step == SQLITE_DONE ? PG_ERR_NOT_FOUND
+                             : pg_tg_db_fail(&t->store, d, "reading a message to delete");
   }
-  int64_t rowid = sqlite3_column_int64(st, 0);
-  const uint8_t *raw = sqlite3_column_blob(st, 1);
-  int len = sqlite3_column_bytes(st, 1);
-  pg_message m;
-  int rc = raw ? pg_message_parse(raw, (size_t)len, &m, NULL) : PG_ERR_INVALID;
-  if (rc != PG_OK) {
-    sqlite3_reset(st);
-    return pg_fail(d, PG_ERR_DB, "tangle db: a stored message does not parse");
-  }
-  for (int i = 0; i < m.parents_count && rc == PG_OK; i++)
-    rc = exec_pair(t, ST_DELETE_CHILD, m.parents + (size_t)i * PG_ID_LEN, PG_ID_LEN, id, 0, d,
-                   "deleting a child row");
-  const pg_indexation *ix = message_index(&m);
-  if (rc == PG_OK && ix)
-    rc = exec_pair(t, ST_DELETE_INDEX, ix->index, ix->index_len, NULL, rowid, d,
-                   "deleting an index row");
-  pg_message_clear(&m);
-  sqlite3_reset(st); /* raw (and m's views into it) lived until here */
+  sqlite3_reset(st);
+  return rc;
+}
+
+/* Deletes a stored message with its rows in children (as the child) and
+ * indexation. Rows where it is the parent belong to its children and stay. */
+static int delete_message(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_diag *d) {
+  stored_keys k;
+  int rc = read_keys(t, id, &k, d);
+  if (rc == PG_ERR_NOT_FOUND) return PG_OK;
+  for (uint8_t i = 0; i < k.np && rc == PG_OK; i++)
+    rc = exec_pair(t, ST_DELETE_CHILD, k.parents[i], PG_ID_LEN, id, 0, d, "deleting a child row");
+  if (rc == PG_OK && k.ix_len)
+    rc = exec_pair(t, ST_DELETE_INDEX, k.ix, k.ix_len, NULL, k.rowid, d, "deleting an index row");
   if (rc == PG_OK) rc = exec_id(t, ST_DELETE_MSG, id, d, "deleting unsolid message");
   return rc;
 }

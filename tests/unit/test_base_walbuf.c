@@ -1,4 +1,4 @@
-/* Unit tests: the pg-walbuf VFS (base/walbuf.h) under pg_db_open.
+/* Unit tests: the pg-walbuf VFS (base/walbuf.h), one writing connection.
  * - A commit that returned is in the WAL file: a child process commits
  *   transactions of every shape (one small row, rows bigger than the
  *   buffer, many rows, a page cache so small that the transaction spills
@@ -29,6 +29,23 @@
 #include "p2pgrid/base/walbuf.h"
 
 #define SCHEMA "CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, v BLOB NOT NULL);"
+
+/* Opens dir/w.db through the VFS, in WAL mode with synchronous=OFF and an
+ * 8-page cache (transactions spill), with the test's table. */
+static int open_wb(const char *dir, sqlite3 **db) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/w.db", dir);
+  pg_diag d;
+  if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      pg_walbuf_vfs()) != SQLITE_OK)
+    return -1;
+  sqlite3_busy_timeout(*db, 5000);
+  return pg_db_exec(*db,
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=8;" SCHEMA,
+                    &d)
+             ? -1
+             : 0;
+}
 
 /* Transaction k's shape: rows and the bytes of each row. */
 static void shape(int k, int *rows, int *bytes) {
@@ -71,9 +88,7 @@ static int commit_one(sqlite3 *db, int k, int64_t *next, unsigned char *v) {
 static void child(const char *dir, int first, int ack, int go) {
   sqlite3 *db = NULL;
   pg_diag d;
-  if (pg_db_open(dir, "w.db", SCHEMA, 5000, &db, &d) ||
-      pg_db_exec(db, "PRAGMA cache_size=8; PRAGMA synchronous=OFF", &d))
-    _exit(2);
+  if (open_wb(dir, &db)) _exit(2);
   int64_t next = 0;
   if (pg_db_i64(db, "SELECT coalesce(max(i) + 1, 0) FROM t", 0, 0, &next, &d)) _exit(2);
   unsigned char *v = malloc(300 << 10);
@@ -183,8 +198,7 @@ static void test_reader_sees_each_commit(void **state) {
   char *dir = temp_dir();
   sqlite3 *w = NULL, *r = NULL;
   pg_diag d;
-  assert_int_equal(pg_db_open(dir, "w.db", SCHEMA, 5000, &w, &d), PG_OK);
-  assert_int_equal(pg_db_exec(w, "PRAGMA cache_size=8; PRAGMA synchronous=OFF", &d), PG_OK);
+  assert_int_equal(open_wb(dir, &w), 0);
   char path[600];
   snprintf(path, sizeof path, "%s/w.db", dir);
   assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);

@@ -30,8 +30,7 @@
 /* Creates dir (and its parents, mode 0700) when missing, opens dir/file
  * (created if missing) in WAL mode with synchronous=FULL, foreign keys on
  * and a busy timeout of busy_ms, then runs schema (may be NULL) in one
- * transaction: all of its statements or none. The connection writes its
- * WAL through the pg-walbuf VFS (base/walbuf.h: a commit in one pwrite). */
+ * transaction: all of its statements or none. */
 PG_NODISCARD int pg_db_open(const char *dir, const char *file, const char *schema,
                             unsigned busy_ms, sqlite3 **out, pg_diag *d);
 /* Caps the memory SQLite holds in this process (page caches give pages back
