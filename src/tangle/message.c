@@ -434,19 +434,29 @@ int pg_payload_parse(const uint8_t *bytes, size_t len, pg_message *m, pg_diag *d
   return PG_OK;
 }
 
+/* A message's parents after its network id: the count (1..8), then the
+ * parents, present, sorted and unique. The one reader of that part for
+ * pg_message_parse and pg_message_parents. */
+static int read_parents(pg_reader *r, uint8_t *count, const uint8_t **parents, pg_diag *d) {
+  RD(pg_read_u8, r, count, d, "parents count truncated");
+  if (*count < 1 || *count > PG_MSG_MAX_PARENTS)
+    return pg_fail(d, PG_ERR_INVALID, "%u parents; must be 1..%d", (unsigned)*count, PG_MSG_MAX_PARENTS);
+  VIEW(r, (size_t)32 * *count, parents, d, "%u parents declared but the message ends early",
+       (unsigned)*count);
+  return check_sorted_ids(*parents, *count, "", "parent", d);
+}
+
 int pg_message_parents(const uint8_t *bytes, size_t len, uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN],
                        uint8_t *n, pg_diag *d) {
   *n = 0;
   if (len < 9) return pg_fail(d, PG_ERR_TRUNCATED, "message is %zu bytes; parents count missing", len);
-  uint8_t count = bytes[8];
-  if (count < 1 || count > PG_MSG_MAX_PARENTS)
-    return pg_fail(d, PG_ERR_INVALID, "%u parents; must be 1..%d", (unsigned)count, PG_MSG_MAX_PARENTS);
-  if (len - 9 < (size_t)32 * count)
-    return pg_fail(d, PG_ERR_TRUNCATED, "%u parents declared but the message ends early",
-                   (unsigned)count);
-  int rc = check_sorted_ids(bytes + 9, count, "", "parent", d);
+  pg_reader r;
+  pg_reader_init(&r, bytes + 8, len - 8); /* after the network id */
+  uint8_t count;
+  const uint8_t *p;
+  int rc = read_parents(&r, &count, &p, d);
   if (rc) return rc;
-  memcpy(parents, bytes + 9, (size_t)32 * count);
+  memcpy(parents, p, (size_t)32 * count);
   *n = count;
   return PG_OK;
 }
@@ -462,13 +472,7 @@ int pg_message_parse(const uint8_t *bytes, size_t len, pg_message *m, pg_diag *d
   pg_reader r;
   pg_reader_init(&r, bytes, len);
   RD(pg_read_u64, &r, &t.network_id, d, "network id truncated");
-  RD(pg_read_u8, &r, &t.parents_count, d, "parents count truncated");
-  if (t.parents_count < 1 || t.parents_count > PG_MSG_MAX_PARENTS)
-    return pg_fail(d, PG_ERR_INVALID, "%u parents; must be 1..%d", (unsigned)t.parents_count,
-                   PG_MSG_MAX_PARENTS);
-  VIEW(&r, (size_t)32 * t.parents_count, &t.parents, d, "%u parents declared but the message ends early",
-       (unsigned)t.parents_count);
-  int rc = check_sorted_ids(t.parents, t.parents_count, "", "parent", d);
+  int rc = read_parents(&r, &t.parents_count, &t.parents, d);
   if (rc) return rc;
   uint32_t plen;
   RD(pg_read_u32, &r, &plen, d, "payload length truncated");

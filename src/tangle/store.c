@@ -159,26 +159,6 @@ static int meta_put(pg_tg_store *s, const char *key, const char *value, pg_diag 
   return rc;
 }
 
-/* *yes: the store has a table called name. */
-static int has_table(pg_tg_store *s, const char *name, bool *yes, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  *yes = false;
-  int rc = PG_OK;
-  if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
-                         &st, NULL) != SQLITE_OK ||
-      sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK) {
-    rc = pg_tg_db_fail(s, d, "reading the schema");
-  } else {
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-      *yes = true;
-    else if (step != SQLITE_DONE)
-      rc = pg_tg_db_fail(s, d, "reading the schema");
-  }
-  sqlite3_finalize(st);
-  return rc;
-}
-
 static int exec_sql(pg_tg_store *s, const char *sql, const char *what, pg_diag *d) {
   char *err = NULL;
   if (sqlite3_exec(s->db, sql, NULL, NULL, &err) == SQLITE_OK) return PG_OK;
@@ -190,17 +170,22 @@ static int exec_sql(pg_tg_store *s, const char *sql, const char *what, pg_diag *
 /* The schema version a store holds: its meta row, "1" for a schema-1 store
  * whose first open stopped before writing it, "" for a new store. */
 static int stored_version(pg_tg_store *s, char *buf, size_t cap, pg_diag *d) {
-  bool found, yes;
+  bool found;
   int rc = meta_get(s, "schema_version", buf, cap, &found, d);
   if (rc || found) return rc;
   buf[0] = '\0';
-  if ((rc = has_table(s, "edges", &yes, d))) return rc;
-  if (yes) {
+  int64_t edges = 0, messages = 0;
+  if ((rc = pg_db_i64(s->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'edges'",
+                      0, 0, &edges, d)) ||
+      (rc = pg_db_i64(s->db,
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'",
+                      0, 0, &messages, d)))
+    return rc;
+  if (edges) {
     snprintf(buf, cap, "1");
     return PG_OK;
   }
-  if ((rc = has_table(s, "messages", &yes, d))) return rc;
-  if (yes)
+  if (messages)
     return pg_fail(d, PG_ERR_CONFIG, "%s has messages but no schema version; not a store of this node",
                    s->path);
   return PG_OK;
@@ -210,7 +195,7 @@ static int stored_version(pg_tg_store *s, char *buf, size_t cap, pg_diag *d) {
  * version, in one transaction (before the statements are prepared). */
 static int schema_ready(pg_tg_store *s, pg_diag *d) {
   char ver[64];
-  int rc = exec_sql(s, "BEGIN IMMEDIATE", "opening the schema transaction", d);
+  int rc = pg_db_begin(s->db, d);
   if (rc) return rc;
   if ((rc = exec_sql(s, META, "creating the meta table", d)) ||
       (rc = stored_version(s, ver, sizeof ver, d)))
@@ -227,8 +212,8 @@ static int schema_ready(pg_tg_store *s, pg_diag *d) {
   if (!rc && strcmp(ver, PG_TG_SCHEMA_VERSION) != 0)
     rc = meta_put(s, "schema_version", PG_TG_SCHEMA_VERSION, d);
 out:
-  if (rc == PG_OK) return exec_sql(s, "COMMIT", "committing the schema", d);
-  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  if (rc == PG_OK) return pg_db_commit(s->db, d); /* rolls back if COMMIT fails */
+  pg_db_rollback(s->db);
   return rc;
 }
 
