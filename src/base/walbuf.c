@@ -97,6 +97,10 @@ static bool is_commit_header(const void *p, int n, sqlite3_int64 off) {
 static int wb_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
   wb_file *w = (wb_file *)f;
   int rc;
+  /* This write is the commit frame's page: it goes out before returning,
+   * also when the buffer had to be flushed to make room for it (that flush
+   * clears commit_next; SQLite publishes the commit once this returns). */
+  bool commit_page = w->commit_next;
   if (off == 0) w->end = 0; /* the WAL header: a new generation */
   bool append = off >= w->end;
   if (w->len && (!append || off != w->off + (sqlite3_int64)w->len ||
@@ -123,7 +127,7 @@ static int wb_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off) {
     w->commit_next = true;
     return SQLITE_OK;
   }
-  return w->commit_next ? wb_flush(w) : SQLITE_OK;
+  return commit_page ? wb_flush(w) : SQLITE_OK;
 }
 
 static int wb_truncate(sqlite3_file *f, sqlite3_int64 size) {

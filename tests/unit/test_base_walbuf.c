@@ -139,6 +139,19 @@ static void check_rows(const char *dir, int last) {
   sqlite3_close(db);
 }
 
+/* Integrity and the row count of dir/w.db through the default VFS. */
+static void check_rows_total(const char *dir, int64_t want) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/w.db", dir);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  pg_diag d;
+  int64_t n = -1;
+  assert_int_equal(pg_db_i64(db, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, want);
+  sqlite3_close(db);
+}
+
 static char *temp_dir(void) {
   const char *base = getenv("TMPDIR");
   char tmpl[512];
@@ -218,6 +231,49 @@ static void test_reader_sees_each_commit(void **state) {
   remove_dir(dir);
 }
 
+/* Transactions of 1..90 pages, one per row (3,000-byte rows on 4 KiB
+ * pages): somewhere among them the commit frame's header still fits the
+ * buffer and its page does not (the 30th frame of a buffer). A reader on
+ * the default VFS reads every row after each COMMIT returned: a commit page
+ * left in the buffer is a short read of the WAL (SQLITE_IOERR_SHORT_READ). */
+static void test_commit_at_the_buffer_edge(void **state) {
+  (void)state;
+  char *dir = temp_dir();
+  sqlite3 *w = NULL, *r = NULL;
+  pg_diag d;
+  assert_int_equal(open_wb(dir, &w), 0);
+  assert_int_equal(pg_db_exec(w, "PRAGMA cache_size=-65536", &d), PG_OK); /* no spill */
+  char path[600];
+  snprintf(path, sizeof path, "%s/w.db", dir);
+  assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  unsigned char v[3000];
+  int64_t next = 0, bytes = 0;
+  for (int rows = 1; rows <= 90; rows++) {
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(pg_db_begin(w, &d), PG_OK);
+    assert_int_equal(pg_db_prepare(w, "INSERT INTO t(i, v) VALUES (?1, ?2)", &st, &d), PG_OK);
+    for (int k = 0; k < rows; k++, next++) {
+      value(next, v, (int)sizeof v);
+      sqlite3_bind_int64(st, 1, next);
+      sqlite3_bind_blob(st, 2, v, (int)sizeof v, SQLITE_STATIC);
+      assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+      sqlite3_reset(st);
+      bytes += (int64_t)sizeof v;
+    }
+    sqlite3_finalize(st);
+    assert_int_equal(pg_db_commit(w, &d), PG_OK);
+    int64_t got = -1;
+    if (pg_db_i64(r, "SELECT sum(length(v)) FROM t", 0, -1, &got, &d) != PG_OK)
+      fail_msg("after a commit of %d rows the reader failed: %s (SQLite code %d)", rows, d.msg,
+               sqlite3_extended_errcode(r));
+    assert_int_equal(got, bytes);
+  }
+  sqlite3_close(r);
+  sqlite3_close(w);
+  check_rows_total(dir, next);
+  remove_dir(dir);
+}
+
 static void test_registered_once(void **state) {
   (void)state;
   const char *a = pg_walbuf_vfs();
@@ -231,6 +287,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_registered_once),
       cmocka_unit_test(test_reader_sees_each_commit),
+      cmocka_unit_test(test_commit_at_the_buffer_edge),
       cmocka_unit_test(test_commit_survives_kill),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,13 +2,14 @@
  * each WAL commit written in one pwrite() instead of two per page (a frame
  * header and its page). The Tangle store opens through it.
  *
- * One writing connection per database file in a process: the node's store
- * has one. Opening every database through it (pg_db_open, session 17) was
- * reverted: a served simulation's status reads saw "database disk image is
- * malformed" in 1 of 3 to 5 runs of e2e/sim_serve (0 of 6 without); the
- * grid's database is written by two connections (its own and its
- * registry's). The mechanism was not found; until it is, a database with
- * more than one writing connection opens through the default VFS.
+ * Opening every database through it (pg_db_open, session 17) saved no
+ * CPU that could be measured, and readers of a served simulation then saw
+ * "database disk image is malformed". The cause was this VFS's: when a
+ * commit frame's header still fitted the buffer and its page did not, the
+ * flush that made room cleared the "commit" mark and the page stayed
+ * buffered while SQLite published the commit (a reader's short read of
+ * the WAL; a kill -9 then lost a commit that had returned). Fixed, with
+ * test_commit_at_the_buffer_edge; pg_db_open stays on the default VFS.
  *
  * What it keeps: ordering, errors and crash behaviour are SQLite's own. A
  * commit's frames are gathered in a buffer and written inside SQLite's own
