@@ -8,6 +8,7 @@
 
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/file.h"
+#include "p2pgrid/base/walbuf.h"
 
 #ifdef PG_FAULT_INJECTION
 #include <pthread.h>
@@ -53,8 +54,9 @@ int pg_db_fail(sqlite3 *db, pg_diag *d, const char *fmt, ...) {
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
-int pg_db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,
-               sqlite3 **out, pg_diag *d) {
+/* pg_db_open and pg_db_open_sole: pre is run before WAL mode is set. */
+static int db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,
+                   const char *vfs, const char *pre, sqlite3 **out, pg_diag *d) {
   *out = NULL;
   int rc = pg_mkdir_p(dir, 0700, d);
   if (rc) return rc;
@@ -63,13 +65,18 @@ int pg_db_open(const char *dir, const char *file, const char *schema, unsigned b
     return pg_fail(d, PG_ERR_CONFIG, "database path too long");
   sqlite3 *db = NULL;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      NULL) != SQLITE_OK) {
+                      vfs) != SQLITE_OK) {
     rc = pg_fail(d, PG_ERR_DB, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return rc;
   }
   sqlite3_busy_timeout(db, (int)busy_ms);
-  rc = pg_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", d);
+  if (pre) rc = pg_db_exec(db, pre, d);
+  if (!rc)
+    rc = pg_db_exec(db,
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                    " PRAGMA temp_store=MEMORY;",
+                    d);
   /* the schema's statements in one transaction: one commit (and one fsync)
    * instead of one per statement, and all of it or none of it */
   if (!rc && schema && !(rc = pg_db_begin(db, d))) {
@@ -85,6 +92,17 @@ int pg_db_open(const char *dir, const char *file, const char *schema, unsigned b
   }
   *out = db;
   return PG_OK;
+}
+
+int pg_db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,
+               sqlite3 **out, pg_diag *d) {
+  return db_open(dir, file, schema, busy_ms, NULL, NULL, out, d);
+}
+
+int pg_db_open_sole(const char *dir, const char *file, const char *schema, sqlite3 **out,
+                    pg_diag *d) {
+  /* no busy wait: another holder of the file is an error at once */
+  return db_open(dir, file, schema, 0, pg_walbuf_vfs(), "PRAGMA locking_mode=EXCLUSIVE", out, d);
 }
 
 int pg_db_exec(sqlite3 *db, const char *sql, pg_diag *d) {

@@ -55,7 +55,7 @@ int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co, pg_met
     return rc;
   }
   rc = pg_wallet_new(o->client, co->seed, co->seed_len, NULL, &c->wallet, d);
-  if (!rc) rc = pg_entity_open_conn(&c->e, &c->status_db, d);
+  if (!rc) rc = pg_entity_status_conn(&c->e, &c->status_db, d);
   if (rc) {
     pg_wallet_free(c->wallet);
     pg_entity_fini(&c->e);
@@ -77,7 +77,7 @@ void pg_consumer_close(pg_consumer *c) {
   if (!c) return;
   drop_ahead(c);
   pg_wallet_free(c->wallet);
-  if (c->status_db) pg_grid_db_close(c->status_db);
+  pg_entity_status_conn_close(&c->e, c->status_db);
   pthread_mutex_destroy(&c->status_mu);
   pg_entity_fini(&c->e);
   free(c);

@@ -123,6 +123,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->retry_ms = o->retry_ms ? o->retry_ms : 2000;
   e->defer_flush = o->defer_flush;
   e->no_sync = o->no_sync;
+  e->sole = o->sole;
   e->type = type;
   e->key = o->key;
   e->events = o->events;
@@ -144,7 +145,8 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   char *schema = malloc(sl);
   if (!schema) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   snprintf(schema, sl, "%s%s", pg_entity_schema, role_schema ? role_schema : "");
-  int rc = pg_db_open(e->data_dir, e->db_path, schema, PG_ENTITY_DB_BUSY_MS, &e->db, d);
+  int rc = o->sole ? pg_db_open_sole(e->data_dir, e->db_path, schema, &e->db, d)
+                   : pg_db_open(e->data_dir, e->db_path, schema, PG_ENTITY_DB_BUSY_MS, &e->db, d);
   free(schema);
   if (rc) return rc;
   if (e->no_sync && (rc = pg_db_exec(e->db, "PRAGMA synchronous=OFF", d))) {
@@ -201,12 +203,26 @@ void pg_entity_fini(pg_entity *e) {
 }
 
 int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d) {
+  *out = NULL;
+  if (e->sole)
+    return pg_fail(d, PG_ERR_CONFIG, "%s: a database opened sole has no second connection",
+                   e->role);
   int rc = pg_db_open(e->data_dir, e->db_path, NULL, PG_ENTITY_DB_BUSY_MS, out, d);
   if (!rc && e->no_sync && (rc = pg_db_exec(*out, "PRAGMA synchronous=OFF", d))) {
     pg_grid_db_close(*out);
     *out = NULL;
   }
   return rc;
+}
+
+int pg_entity_status_conn(const pg_entity *e, sqlite3 **out, pg_diag *d) {
+  if (!e->sole) return pg_entity_open_conn(e, out, d);
+  *out = e->db;
+  return PG_OK;
+}
+
+void pg_entity_status_conn_close(const pg_entity *e, sqlite3 *db) {
+  if (db && db != e->db) pg_grid_db_close(db);
 }
 
 void pg_entity_problem(pg_entity *e, const char *counter, const char *fmt, ...) {

@@ -281,6 +281,7 @@ typedef struct pg_entity {
   pg_resource resource;       /* what we meter and trade (never zeroed: electricity filled in) */
   bool defer_flush;           /* pg_entity_opts.defer_flush */
   bool no_sync;               /* pg_entity_opts.no_sync */
+  bool sole;                  /* pg_entity_opts.sole: e->db is the database's one connection */
   /* upstream registration */
   bool registered;
   uint64_t next_register_ms;
@@ -347,8 +348,14 @@ PG_NODISCARD int pg_entity_metrics(pg_entity *e, sqlite3 *db, const int64_t *flo
  * taking mu (the member's status lock) around the reads. */
 PG_NODISCARD int pg_entity_member_metrics(pg_entity *e, pthread_mutex_t *mu, sqlite3 *db,
                                           pg_buf *out, pg_diag *d);
-/* Opens a second connection on the entity's database (for other threads). */
+/* Opens a second connection on the entity's database (for other threads);
+ * PG_ERR_CONFIG for an entity opened sole. */
 PG_NODISCARD int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d);
+/* The connection status reads use: a second one (pg_entity_open_conn), or
+ * for an entity opened sole its own e->db. Closed with
+ * pg_entity_status_conn_close, which leaves e->db alone. */
+PG_NODISCARD int pg_entity_status_conn(const pg_entity *e, sqlite3 **out, pg_diag *d);
+void pg_entity_status_conn_close(const pg_entity *e, sqlite3 *db);
 
 /* ---- registry (producer: sources; grid: producers and consumers) ----
  * Table "registrations"; state: 0 waiting for hello, 1 active, 2 closed

@@ -25,7 +25,7 @@ int pg_source_open(const pg_entity_opts *o, pg_meter *meter, pg_source **out, pg
   pg_source *s = calloc(1, sizeof *s);
   if (!s) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   int rc = pg_entity_init(&s->e, o, "source", PG_GRID_ENTITY_SOURCE, source_schema, true, d);
-  if (!rc) rc = pg_entity_open_conn(&s->e, &s->status_db, d);
+  if (!rc) rc = pg_entity_status_conn(&s->e, &s->status_db, d);
   if (rc) {
     pg_entity_fini(&s->e);
     free(s);
@@ -39,7 +39,7 @@ int pg_source_open(const pg_entity_opts *o, pg_meter *meter, pg_source **out, pg
 
 void pg_source_close(pg_source *s) {
   if (!s) return;
-  if (s->status_db) pg_grid_db_close(s->status_db);
+  pg_entity_status_conn_close(&s->e, s->status_db);
   pthread_mutex_destroy(&s->status_mu);
   pg_entity_fini(&s->e);
   free(s);

@@ -483,6 +483,10 @@ static int open_world(full *f, pg_diag *d) {
   if ((rc = open_grid(f, eo, d))) return rc;
   eo.defer_flush = true; /* the members' messages go out a class at a time (step_all) */
   if (!rc) rc = open_producers(f, eo, d);
+  /* a source's or household's database is its one connection's: no file
+   * locks per transaction (the producers' and grid's registries read
+   * through connections of their own) */
+  eo.sole = true;
   if (!rc) rc = open_sources(f, eo, d);
   if (!rc) rc = open_consumers(f, eo, d);
   return rc;

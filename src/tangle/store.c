@@ -260,7 +260,7 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, unsig
   /* NORMAL for ordinary messages; transactions that may confirm a milestone
    * switch to FULL (store.h). Cache and checkpoint sizes: store.h. */
   if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                 " PRAGMA cache_size=-8192;"
+                                 " PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY;"
                                  " PRAGMA mmap_size=268435456;", NULL, NULL, &err) !=
       SQLITE_OK) {
     rc = pg_fail(d, PG_ERR_DB, "%s: cannot enable WAL: %s", s->path, err ? err : "?");

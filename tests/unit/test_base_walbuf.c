@@ -1,4 +1,6 @@
-/* Unit tests: the pg-walbuf VFS (base/walbuf.h), one writing connection.
+/* Unit tests: the pg-walbuf VFS (base/walbuf.h), one writing connection,
+ * opened directly and through pg_db_open_sole (base/db.h: exclusive
+ * locking, the WAL index in the connection's memory).
  * - A commit that returned is in the WAL file: a child process commits
  *   transactions of every shape (one small row, rows bigger than the
  *   buffer, many rows, a page cache so small that the transaction spills
@@ -27,8 +29,12 @@
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/walbuf.h"
+#include "test_util_tmpdir.h"
 
 #define SCHEMA "CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, v BLOB NOT NULL);"
+
+/* true: open_wb opens through pg_db_open_sole (test_sole_commit_survives_kill) */
+static bool g_sole;
 
 /* Opens dir/w.db through the VFS, in WAL mode with synchronous=OFF and an
  * 8-page cache (transactions spill), with the test's table. */
@@ -36,6 +42,11 @@ static int open_wb(const char *dir, sqlite3 **db) {
   char path[600];
   snprintf(path, sizeof path, "%s/w.db", dir);
   pg_diag d;
+  if (g_sole)
+    return pg_db_open_sole(dir, "w.db", SCHEMA, db, &d) ||
+                   pg_db_exec(*db, "PRAGMA synchronous=OFF; PRAGMA cache_size=8;", &d)
+               ? -1
+               : 0;
   if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       pg_walbuf_vfs()) != SQLITE_OK)
     return -1;
@@ -152,25 +163,10 @@ static void check_rows_total(const char *dir, int64_t want) {
   sqlite3_close(db);
 }
 
-static char *temp_dir(void) {
-  const char *base = getenv("TMPDIR");
-  char tmpl[512];
-  snprintf(tmpl, sizeof tmpl, "%s/pg_walbuf_XXXXXX", base && *base ? base : "/tmp");
-  char *p = mkdtemp(tmpl);
-  assert_non_null(p);
-  return strdup(p);
-}
-
-static void remove_dir(char *dir) {
-  char cmd[700];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  assert_int_equal(system(cmd), 0);
-  free(dir);
-}
 
 static void test_commit_survives_kill(void **state) {
   (void)state;
-  char *dir = temp_dir();
+  char *dir = tu_mktmp("pg_walbuf");
   int done = -1; /* the last transaction committed so far */
   /* kill after each shape's commit, twice, and once after a run of them */
   static const int kill_after[] = {0, 1, 2, 3, 4, 5, 6, 7, 15};
@@ -203,12 +199,20 @@ static void test_commit_survives_kill(void **state) {
     close(go[1]);
     check_rows(dir, done);
   }
-  remove_dir(dir);
+  tu_rmrf(dir);
+}
+
+/* The same through pg_db_open_sole: the WAL index in the killed process's
+ * memory is rebuilt from the WAL file by the next opener. */
+static void test_sole_commit_survives_kill(void **state) {
+  g_sole = true;
+  test_commit_survives_kill(state);
+  g_sole = false;
 }
 
 static void test_reader_sees_each_commit(void **state) {
   (void)state;
-  char *dir = temp_dir();
+  char *dir = tu_mktmp("pg_walbuf");
   sqlite3 *w = NULL, *r = NULL;
   pg_diag d;
   assert_int_equal(open_wb(dir, &w), 0);
@@ -228,7 +232,7 @@ static void test_reader_sees_each_commit(void **state) {
   sqlite3_close(r);
   sqlite3_close(w);
   check_rows(dir, 11);
-  remove_dir(dir);
+  tu_rmrf(dir);
 }
 
 /* Transactions of 1..90 pages, one per row (3,000-byte rows on 4 KiB
@@ -238,7 +242,7 @@ static void test_reader_sees_each_commit(void **state) {
  * left in the buffer is a short read of the WAL (SQLITE_IOERR_SHORT_READ). */
 static void test_commit_at_the_buffer_edge(void **state) {
   (void)state;
-  char *dir = temp_dir();
+  char *dir = tu_mktmp("pg_walbuf");
   sqlite3 *w = NULL, *r = NULL;
   pg_diag d;
   assert_int_equal(open_wb(dir, &w), 0);
@@ -271,7 +275,7 @@ static void test_commit_at_the_buffer_edge(void **state) {
   sqlite3_close(r);
   sqlite3_close(w);
   check_rows_total(dir, next);
-  remove_dir(dir);
+  tu_rmrf(dir);
 }
 
 static void test_registered_once(void **state) {
@@ -289,6 +293,7 @@ int main(void) {
       cmocka_unit_test(test_reader_sees_each_commit),
       cmocka_unit_test(test_commit_at_the_buffer_edge),
       cmocka_unit_test(test_commit_survives_kill),
+      cmocka_unit_test(test_sole_commit_survives_kill),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,6 +125,8 @@ static pg_tariff g_tariff;
 static uint64_t g_cons0_max_monthly, g_start_ms;
 /* what every entity of the world trades (zero = electricity) */
 static pg_resource g_resource;
+/* for test_sole_databases: sources and consumers opened sole */
+static bool g_sole;
 
 /* Capacities (enrolled in the certificates): the test meters report a few
  * hundred Wh per 4 s slot, i.e. hundreds of kW. */
@@ -190,6 +192,7 @@ static void open_entities(world *w) {
                      PG_OK);
     o.id = id, o.data_dir = dir, o.upstream = w->to_prod_as[i], o.key = w->keys[NPROD + i];
     w->smeter[i] = (tmeter){.base = {.ops = &tm_ops}, .base_wh = 200 + 111 * i};
+    o.sole = g_sole;
     rc = pg_source_open(&o, &w->smeter[i].base, &w->src[i], &d);
     if (rc) fail_msg("source: %s", d.msg);
   }
@@ -695,6 +698,62 @@ static void test_grid_read_ahead(void **state) {
 static int read_ahead_off(void **state) {
   (void)state;
   g_read_ahead = false; /* also when the test failed half-way */
+  return 0;
+}
+
+/* Whether another connection can read dir/file (a sole entity's database
+ * must be locked to everyone else while it is open). */
+static bool others_can_read(const char *root, const char *id, const char *file) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/%s/%s", root, id, file);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  int rc = sqlite3_exec(db, "SELECT COUNT(*) FROM kv", NULL, NULL, NULL);
+  sqlite3_close(db);
+  assert_true(rc == SQLITE_OK || rc == SQLITE_BUSY);
+  return rc == SQLITE_OK;
+}
+
+/* Sources and consumers opened sole (the simulator's members): their
+ * databases are locked to any other connection while open and keep no
+ * -shm file; status reads go through the entity's own connection; closed
+ * and opened again (the WAL read back) they settle the same books. A
+ * producer (whose registry reads through a connection of its own) given
+ * the option refuses to open, by name. */
+static void test_sole_databases(void **state) {
+  (void)state;
+  g_sole = true;
+  world *w = world_new();
+  run(w, 4 * SLOT_MS);
+  assert_false(others_can_read(w->root, "consumer-0", "consumer.db"));
+  assert_false(others_can_read(w->root, "source-1", "source.db"));
+  assert_true(others_can_read(w->root, "producer-0", "producer.db"));
+  char shm[700];
+  snprintf(shm, sizeof shm, "%s/consumer-0/consumer.db-shm", w->root);
+  assert_int_not_equal(access(shm, F_OK), 0);
+  close_entities(w);
+  assert_true(others_can_read(w->root, "consumer-0", "consumer.db"));
+  open_entities(w);
+  run(w, 4 * SLOT_MS);
+  drain(w);
+  check_books(w); /* (check_record reads the members' side keys from their locked files) */
+
+  pg_diag d = {{0}};
+  char dir[600];
+  dir_of(w, "producer-x", dir, sizeof dir);
+  pg_entity_opts o = {.client = &w->net.base, .clock = &w->tf.clock.base, .slot_ms = SLOT_MS,
+                      .security = 1, .id = "producer-x", .data_dir = dir, .sole = true};
+  pg_producer_opts po = {.seed = w->seeds[1], .seed_len = 32};
+  pg_producer *p = NULL;
+  assert_int_equal(pg_producer_open(&o, &po, &p, &d), PG_ERR_CONFIG);
+  assert_null(p);
+  assert_non_null(strstr(d.msg, "no second connection"));
+  world_free(w);
+}
+
+static int sole_off(void **state) {
+  (void)state;
+  g_sole = false;
   return 0;
 }
 
@@ -1941,6 +2000,7 @@ int main(void) {
       cmocka_unit_test(test_node_dies_mid_scan),
       cmocka_unit_test(test_grid_run),
       cmocka_unit_test_teardown(test_grid_read_ahead, read_ahead_off),
+      cmocka_unit_test_teardown(test_sole_databases, sole_off),
       cmocka_unit_test(test_bills_indexed),
       cmocka_unit_test(test_grid_restart),
       cmocka_unit_test(test_tree_channels),

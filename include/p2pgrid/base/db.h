@@ -28,11 +28,22 @@
 #include "p2pgrid/base/err.h"
 
 /* Creates dir (and its parents, mode 0700) when missing, opens dir/file
- * (created if missing) in WAL mode with synchronous=FULL, foreign keys on
- * and a busy timeout of busy_ms, then runs schema (may be NULL) in one
- * transaction: all of its statements or none. */
+ * (created if missing) in WAL mode with synchronous=FULL, foreign keys on,
+ * temporary tables and savepoint journals in memory (never a temporary
+ * file) and a busy timeout of busy_ms, then runs schema (may be NULL) in
+ * one transaction: all of its statements or none. */
 PG_NODISCARD int pg_db_open(const char *dir, const char *file, const char *schema,
                             unsigned busy_ms, sqlite3 **out, pg_diag *d);
+/* pg_db_open for a database that this connection alone uses while it is
+ * open (a simulated member's): locking_mode=EXCLUSIVE set before WAL mode,
+ * so the WAL index lives in the connection's memory (no -shm file) and no
+ * file lock is taken or released after the first transaction, and the WAL
+ * written through pg-walbuf (base/walbuf.h: one write a commit). Any other
+ * connection, in this process or another, gets "database is locked" until
+ * this one is closed. Crash behaviour is WAL's: a kill -9 loses nothing
+ * that committed (at synchronous=FULL; the simulation turns it OFF). */
+PG_NODISCARD int pg_db_open_sole(const char *dir, const char *file, const char *schema,
+                                 sqlite3 **out, pg_diag *d);
 /* Caps the memory SQLite holds in this process (page caches give pages back
  * before it grows past bytes; 0 = no cap). Process-wide: a daemon whose
  * databases are small (a source, producer or consumer) calls it once at

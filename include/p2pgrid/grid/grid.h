@@ -161,6 +161,15 @@ typedef struct pg_entity_opts {
    * synchronous=OFF (no fsync; a crash loses the run, which is run again).
    * Daemons leave it false: their databases commit with synchronous=FULL. */
   bool no_sync;
+  /* In-process simulations, consumers and sources only: the database is
+   * this entity's one connection's alone while it is open
+   * (pg_db_open_sole: exclusive locking, no file locks per transaction,
+   * one write a commit). Its status and metrics are read through that
+   * connection, so call them from the thread that steps it, between
+   * steps. No other connection or process can open the database until
+   * the entity is closed. A grid or producer given it refuses to open
+   * (their registries read through connections of their own). */
+  bool sole;
 } pg_entity_opts;
 
 /* Limits of a registration API (grid and producer). */

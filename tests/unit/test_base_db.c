@@ -1,0 +1,145 @@
+/* Unit tests: base/db.h's openers.
+ * - pg_db_open_sole: while its connection is open no other connection (of
+ *   this process or another) can read the database, and no -shm file is
+ *   made; once it is closed, others read every committed row.
+ * - pg_db_open keeps savepoint journals in memory: a savepoint that
+ *   rewrites more than SQLite's 64 KiB spill threshold opens no temporary
+ *   file (with SQLite's default it does, which the test shows first). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "p2pgrid/base/db.h"
+#include "test_util_tmpdir.h"
+
+#define SCHEMA "CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, v BLOB NOT NULL);"
+
+
+/* SQLite's result of counting t's rows through a new connection on the
+ * default VFS (the count in *n when SQLITE_OK). */
+static int count_from_outside(const char *dir, int64_t *n) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/s.db", dir);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0), rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rc;
+}
+
+static void test_sole_keeps_others_out(void **state) {
+  (void)state;
+  char *dir = tu_mktmp("pg_db");
+  sqlite3 *db = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_db_open_sole(dir, "s.db", SCHEMA, &db, &d), PG_OK);
+  assert_int_equal(pg_db_exec(db, "INSERT INTO t VALUES (1, x'01'), (2, x'02')", &d), PG_OK);
+  int64_t n = -1;
+  assert_int_equal(pg_db_i64(db, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(count_from_outside(dir, &n), SQLITE_BUSY);
+  /* a second pg_db_open fails too, by name */
+  sqlite3 *other = NULL;
+  assert_int_not_equal(pg_db_open(dir, "s.db", NULL, 0, &other, &d), PG_OK);
+  assert_null(other);
+  assert_non_null(strstr(d.msg, "locked"));
+  char shm[700];
+  snprintf(shm, sizeof shm, "%s/s.db-shm", dir);
+  assert_int_not_equal(access(shm, F_OK), 0);
+  assert_int_equal(pg_db_exec(db, "INSERT INTO t VALUES (3, x'03')", &d), PG_OK);
+  sqlite3_close(db);
+  n = -1;
+  assert_int_equal(count_from_outside(dir, &n), SQLITE_OK);
+  assert_int_equal(n, 3);
+  /* opened sole again over the WAL others have used */
+  assert_int_equal(pg_db_open_sole(dir, "s.db", SCHEMA, &db, &d), PG_OK);
+  assert_int_equal(pg_db_i64(db, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 3);
+  sqlite3_close(db);
+  tu_rmrf(dir);
+}
+
+/* Open file descriptors of this process that name a deleted file (how
+ * SQLite's temporary files look: unlinked as soon as they are opened). */
+static int deleted_fds(void) {
+  DIR *dp = opendir("/proc/self/fd");
+  assert_non_null(dp);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(dp))) {
+    char link[300], target[600];
+    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+    ssize_t len = readlink(link, target, sizeof target - 1);
+    if (len <= 0) continue;
+    target[len] = '\0';
+    if (strstr(target, "(deleted)")) n++;
+  }
+  closedir(dp);
+  return n;
+}
+
+/* Inside a transaction, a savepoint that rewrites 200 rows of 2,000 bytes
+ * (about 100 pages, past the 64 KiB spill): the temporary files open while
+ * it is still open. */
+static int temp_files_of_a_savepoint(sqlite3 *db) {
+  pg_diag d = {{0}};
+  assert_int_equal(pg_db_exec(db, SCHEMA "DELETE FROM t;"
+                                          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
+                                          " FROM n WHERE i < 200)"
+                                          " INSERT INTO t SELECT i, zeroblob(2000) FROM n;",
+                              &d),
+                   PG_OK);
+  assert_int_equal(pg_db_begin(db, &d), PG_OK);
+  assert_int_equal(pg_db_exec(db, "UPDATE t SET v = randomblob(2000) WHERE i <= 10", &d), PG_OK);
+  assert_int_equal(pg_db_exec(db, "SAVEPOINT s; UPDATE t SET v = randomblob(2000);", &d), PG_OK);
+  int n = deleted_fds();
+  assert_int_equal(pg_db_exec(db, "RELEASE s", &d), PG_OK);
+  assert_int_equal(pg_db_commit(db, &d), PG_OK);
+  return n;
+}
+
+static void test_savepoints_in_memory(void **state) {
+  (void)state;
+  char *dir = tu_mktmp("pg_db");
+  int before = deleted_fds();
+  /* SQLite's default: the savepoint's journal spills to a temporary file */
+  char path[600];
+  snprintf(path, sizeof path, "%s/plain.db", dir);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  pg_diag d = {{0}};
+  assert_int_equal(pg_db_exec(db, "PRAGMA journal_mode=WAL", &d), PG_OK);
+  assert_true(temp_files_of_a_savepoint(db) > before);
+  sqlite3_close(db);
+  /* pg_db_open's: none */
+  assert_int_equal(pg_db_open(dir, "p.db", NULL, 1000, &db, &d), PG_OK);
+  assert_int_equal(temp_files_of_a_savepoint(db), before);
+  sqlite3_close(db);
+  assert_int_equal(pg_db_open_sole(dir, "s.db", NULL, &db, &d), PG_OK);
+  assert_int_equal(temp_files_of_a_savepoint(db), before);
+  sqlite3_close(db);
+  tu_rmrf(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sole_keeps_others_out),
+      cmocka_unit_test(test_savepoints_in_memory),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
