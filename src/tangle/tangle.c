@@ -1346,30 +1346,41 @@ int pg_tangle_children(pg_tangle *t, const uint8_t id[PG_ID_LEN], size_t max,
   return rc;
 }
 
+/* The index's messages in arrival order (up to max) and how many it has
+ * in all: the count is a query of its own only when the list stopped at
+ * max (one read transaction, not two, for an index of a few messages: a
+ * channel's next leaf, read for every channel every round). */
 int pg_tangle_find_index(pg_tangle *t, const uint8_t *index, size_t index_len, size_t max,
                          uint8_t (*ids)[PG_ID_LEN], size_t *count, size_t *total) {
   *count = 0;
   *total = 0;
   if (index_len == 0 || index_len > PG_INDEX_MAX_LEN) return PG_OK;
   int64_t n = 0;
-  size_t got = 0;
+  size_t got = 0, rows = 0;
+  bool all = false; /* every row of the index was stepped */
+  int rc = PG_OK;
   pthread_mutex_lock(&t->mu);
-  int rc = count_query(t, ST_COUNT_INDEX, index, index_len, NULL, &n, NULL, "counting index");
-  if (rc == PG_OK && max) {
+  if (max) {
     sqlite3_stmt *st = pg_tg_stmt(&t->store, ST_FIND_INDEX);
-    int step;
+    int step = SQLITE_DONE;
     if (sqlite3_bind_blob(st, 1, index, (int)index_len, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_int64(st, 2, (sqlite3_int64)(max > INT32_MAX ? INT32_MAX : max)) != SQLITE_OK) {
       rc = PG_ERR_DB;
     } else {
       while (got < max && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        rows++;
         if (sqlite3_column_bytes(st, 0) != PG_ID_LEN) continue;
         memcpy(ids[got++], sqlite3_column_blob(st, 0), PG_ID_LEN);
       }
       if (got < max && step != SQLITE_DONE) rc = PG_ERR_DB;
+      all = got < max && step == SQLITE_DONE && rows < (size_t)INT32_MAX;
     }
     sqlite3_reset(st);
   }
+  if (rc == PG_OK && all)
+    n = (int64_t)rows;
+  else if (rc == PG_OK)
+    rc = count_query(t, ST_COUNT_INDEX, index, index_len, NULL, &n, NULL, "counting index");
   pthread_mutex_unlock(&t->mu);
   if (rc == PG_OK) {
     *count = got;

@@ -261,6 +261,13 @@ static void test_find_index(void **state) {
   assert_int_equal(pg_tangle_find_index(f->t, (const uint8_t *)"grid", 4, 2, out, &count, &total), PG_OK);
   assert_int_equal(count, 2);
   assert_int_equal(total, 3);
+  /* exactly max, and none asked for: the total is still counted */
+  assert_int_equal(pg_tangle_find_index(f->t, (const uint8_t *)"grid", 4, 3, out, &count, &total), PG_OK);
+  assert_int_equal(count, 3);
+  assert_int_equal(total, 3);
+  assert_int_equal(pg_tangle_find_index(f->t, (const uint8_t *)"grid", 4, 0, out, &count, &total), PG_OK);
+  assert_int_equal(count, 0);
+  assert_int_equal(total, 3);
   assert_int_equal(pg_tangle_find_index(f->t, (const uint8_t *)"nothing", 7, 8, out, &count, &total),
                    PG_OK);
   assert_int_equal(total, 0);
