@@ -123,6 +123,8 @@ int pg_client_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg
   int rc = check(c, d);
   if (rc) return rc;
   if (!id || !out) return pg_fail(d, PG_ERR_INVALID, "get raw: no id or output");
+  if (!c->ops->get_raw)
+    return pg_fail(d, PG_ERR_UNSUPPORTED, "get raw: the %s client cannot read messages", c->ops->kind);
   return c->ops->get_raw(c, id, out, d);
 }
 

@@ -7,7 +7,7 @@
 
 #include "mam_internal.h"
 #include "p2pgrid/client/client.h"
-#include "p2pgrid/base/hex.h"
+#include "p2pgrid/tangle/message.h"
 
 _Static_assert(PG_ID_LEN == 32, "message ids are 32 bytes");
 
@@ -87,33 +87,26 @@ int pg_mam_attach_many(pg_client *c, pg_mam_attach_item *v, size_t n, pg_diag *d
  * examined (so a root flooded with large junk costs GETs, not memory). */
 #define KEEP_TRYTES (8u << 20)
 
-/* The MAM payload (owned) and tag of one message JSON, as mam.js
- * decodeMessages unpacks it. PG_ERR_NOT_FOUND when it is not one. */
-static int attach_payload(const json_t *msg, char **payload, size_t *plen,
-                          char tag[PG_MAM_MAX_TAG + 1]) {
-  const json_t *pl = json_object_get(msg, "payload");
-  const json_t *type = json_object_get(pl, "type");
-  const char *hex = json_string_value(json_object_get(pl, "data"));
-  if (!json_is_integer(type) || json_integer_value(type) != 2 || !hex || !*hex)
-    return PG_ERR_NOT_FOUND;
-  size_t hl = strlen(hex), n = 0;
-  uint8_t *bytes = malloc(hl / 2 + 1);
-  if (!bytes) return PG_ERR_NOMEM;
-  int rc = pg_hex_decode(hex, hl, bytes, hl / 2 + 1, &n);
-  if (!rc) rc = pg_mam_attach_decode(bytes, n, payload, plen, tag, NULL);
-  free(bytes);
-  return rc == PG_OK || rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
-}
-
-/* GET id and unpack it: PG_ERR_NOT_FOUND when it cannot be read or is not a
- * MAM attachment. */
+/* GET id and unpack it as mam.js decodeMessages does (an indexation
+ * payload's data): PG_ERR_NOT_FOUND when it cannot be read or is not a MAM
+ * attachment. The message's bytes, not its JSON: no hex to encode (the
+ * in-process node) or decode. */
 static int load_payload(pg_client *c, const uint8_t id[PG_ID_LEN], char **payload, size_t *plen,
                         char tag[PG_MAM_MAX_TAG + 1]) {
-  json_t *msg = NULL;
-  if (pg_client_get_json(c, id, &msg, NULL) != PG_OK) return PG_ERR_NOT_FOUND;
-  int rc = attach_payload(msg, payload, plen, tag);
-  json_decref(msg);
-  return rc;
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  pg_message m;
+  int rc = pg_client_get_raw(c, id, &raw, NULL);
+  if (rc == PG_OK && (rc = pg_message_parse(raw.data, raw.len, &m, NULL)) == PG_OK) {
+    if (m.payload_type != PG_PAYLOAD_INDEXATION || m.u.indexation.data_len == 0)
+      rc = PG_ERR_NOT_FOUND;
+    else
+      rc = pg_mam_attach_decode(m.u.indexation.data, m.u.indexation.data_len, payload, plen, tag,
+                                NULL);
+    pg_message_clear(&m);
+  }
+  pg_buf_free(&raw);
+  return rc == PG_OK || rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
 }
 
 /* A parse's result (rc, *p) as a verified message: on success *out is

@@ -24,6 +24,7 @@
 #include "p2pgrid/mam/state_store.h"
 
 #include "test_util_tmpdir.h"
+#include "test_util_fake_raw.h"
 
 #define MAXMSG 16
 
@@ -67,12 +68,11 @@ static int f_find_index(pg_client *c, const uint8_t *index, size_t index_len,
   return PG_OK;
 }
 
-static int f_get_json(pg_client *c, const uint8_t id[PG_ID_LEN], json_t **out, pg_diag *d) {
+static int f_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d) {
   fake *f = (fake *)c;
   for (size_t i = 0; i < f->n; i++)
     if (memcmp(f->ids[i], id, PG_ID_LEN) == 0) {
-      *out = json_incref(f->msgs[i]);
-      return PG_OK;
+      return tu_raw_of_json(f->msgs[i], out, d);
     }
   return pg_fail(d, PG_ERR_NOT_FOUND, "no such message");
 }
@@ -84,7 +84,7 @@ static void f_destroy(pg_client *c) {
 
 static const pg_client_ops FAKE_OPS = {
     .kind = "fake", .submit_json = f_submit_json, .find_index = f_find_index,
-    .get_json = f_get_json, .destroy = f_destroy,
+    .get_raw = f_get_raw, .destroy = f_destroy,
 };
 
 static char *g_dir;
