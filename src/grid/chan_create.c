@@ -1,28 +1,39 @@
 /* chan_create.c — phase 1 of a flush: the MAM messages of the queued outbox
  * rows of one or many entity databases. Every channel's next message is
- * created together (pg_mam_create_batch: one message per channel per
- * round, a channel's second queued message in the next round), then each
- * database saves its rows in one transaction, a savepoint each. The bytes
- * are those of pg_mam_create_message row after row (the batch's contract),
- * and so are the errors: a row that fails stops its database there (the
- * rows before it are saved, it and the later ones wait), as one at a time. */
+ * created together (pg_mam_create_batch). A channel with several queued
+ * rows (the grid's record: a slot's parts, each near the 32 KiB message
+ * limit) has each row's state known in advance (pg_mam_channel_skip), so
+ * its rows are created at once too, apart from the others (their lanes
+ * would be as long as the longest); rows too few for a batch go one at a
+ * time on two threads. Then each database saves its rows in one
+ * transaction, a savepoint each. The bytes are those of
+ * pg_mam_create_message row after row (the batch's contract, and a state
+ * skipped to is the state the message before would leave, but for the
+ * nextRoot creation does not read), and so are the errors: a row that
+ * fails stops its database there (the rows before it are saved, it and
+ * the later ones wait), as one at a time. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chan_internal.h"
+#include "p2pgrid/base/par.h"
 
-/* Fewer messages than this in a round go one at a time: a 512-lane batch
+/* Fewer messages than this in a group go one at a time: a 512-lane batch
  * costs about one pass whatever its size, so 16 messages are created
  * faster singly, 128 four times faster batched (docs/PERFORMANCE.md, "MAM
  * channels"). */
 #define BATCH_MIN 32
+/* Threads of the messages made one at a time (each on its own state). */
+#define SINGLE_THREADS 2
 
 typedef struct crow { /* a queued row without a payload yet */
   const out_row *r;
   size_t chan;  /* its channel in its database's list */
   size_t round; /* how many rows of its channel come before it */
+  bool chained; /* its channel has other rows: made from `in`, apart */
+  pg_mam_channel in; /* chained: the channel's state before this row's message */
   char *trytes;
   size_t tlen;
   pg_mam_message m;
@@ -31,7 +42,8 @@ typedef struct crow { /* a queued row without a payload yet */
 } crow;
 
 typedef struct cchan {
-  pg_mam_channel ch; /* advanced message by message */
+  pg_mam_channel ch; /* its one row's state (advanced by it), or skipped row by row */
+  size_t rows;       /* its rows in this flush */
   bool loaded;
 } cchan;
 
@@ -79,6 +91,7 @@ static int assign_channels(cdb *c) {
     if (!same) nch++;
     by[k]->chan = nch - 1;
     by[k]->round = same ? by[k - 1]->round + 1 : 0;
+    c->chans[nch - 1].rows++;
   }
   free(by);
   return PG_OK;
@@ -115,6 +128,11 @@ static void cdb_prepare(cdb *c) {
         rc = pg_fail(&d, PG_ERR_STATE, "outbox: channel %s is missing", w->r->channel);
       ch->loaded = !rc;
     }
+    if (!rc && ch->rows > 1) { /* rows in seq order: each its own state */
+      w->chained = true;
+      w->in = ch->ch;
+      pg_mam_channel_skip(&ch->ch);
+    }
     if (!rc && pg_mam_text_to_trytes(w->r->text, strlen(w->r->text), &w->trytes, &w->tlen))
       rc = pg_fail(&d, PG_ERR_INVALID, "outbox: message %lld is not valid UTF-8",
                    (long long)w->r->seq);
@@ -125,45 +143,77 @@ static void cdb_prepare(cdb *c) {
   }
 }
 
-/* One round's rows (each the round-th of its channel, over every
- * database): created in one batch when there are enough, else one at a
- * time. A row the batch did not make is tried alone, which gives the
- * single function's error (or the message, when the batch lacked memory). */
+/* One group's rows (over every database): created in one batch when there
+ * are enough, else one at a time on SINGLE_THREADS threads. A row the batch
+ * did not make is tried alone, which gives the single function's error (or
+ * the message, when the batch lacked memory). */
 typedef struct job {
   cdb *c;
   crow *w;
 } job;
 
-static void run_round(job *jobs, size_t k, pg_mam_create_item *items, pg_mam_message *out,
+typedef struct singles { /* the rows of a group made one at a time */
+  const pg_mam_create_item *items;
+  const size_t *at; /* their items */
+  pg_mam_message *out;
+  int *rcs;
+  pg_diag *ds; /* by item */
+} singles;
+
+static int make_single(void *ctx, unsigned worker, size_t i, pg_diag *d) {
+  (void)worker, (void)d;
+  singles *s = ctx;
+  size_t k = s->at[i];
+  const pg_mam_create_item *it = &s->items[k];
+  s->rcs[k] = pg_mam_create_message(it->ch, it->msg, it->msg_len, &s->out[k], &s->ds[k]);
+  return PG_OK; /* each row's outcome is in rcs */
+}
+
+/* The items rcs says were not made, one at a time (each state is its own:
+ * distinct channels, or a chained row's copy), their errors in ds. */
+static int run_singles(const pg_mam_create_item *items, size_t k, pg_mam_message *out, int *rcs,
+                       pg_diag *ds) {
+  size_t *at = malloc((k ? k : 1) * sizeof *at), n = 0;
+  if (!at) return PG_ERR_NOMEM;
+  for (size_t i = 0; i < k; i++)
+    if (rcs[i] != PG_OK) at[n++] = i;
+  singles s = {items, at, out, rcs, ds};
+  pg_diag pd = {{0}};
+  int rc = pg_par_for(n, n > 1 ? SINGLE_THREADS : 1, make_single, &s, &pd);
+  free(at);
+  return rc;
+}
+
+static void run_group(job *jobs, size_t k, pg_mam_create_item *items, pg_mam_message *out,
                       int *rcs, pg_mam_keys *keys) {
   for (size_t i = 0; i < k; i++) {
-    items[i] = (pg_mam_create_item){&jobs[i].c->chans[jobs[i].w->chan].ch, jobs[i].w->trytes,
-                                    jobs[i].w->tlen};
+    crow *w = jobs[i].w;
+    pg_mam_channel *ch = w->chained ? &w->in : &jobs[i].c->chans[w->chan].ch;
+    items[i] = (pg_mam_create_item){ch, w->trytes, w->tlen};
     rcs[i] = PG_ERR_NOMEM; /* not made (yet) */
   }
   memset(out, 0, k * sizeof *out);
   /* its failures are in rcs (every item not made is tried alone below) */
   if (k >= BATCH_MIN && pg_mam_create_batch(keys, items, k, out, rcs, NULL) != PG_OK) {
   }
+  pg_diag *ds = calloc(k, sizeof *ds);
+  int rc = ds ? run_singles(items, k, out, rcs, ds) : PG_ERR_NOMEM;
   for (size_t i = 0; i < k; i++) {
     crow *w = jobs[i].w;
-    if (rcs[i] == PG_OK) {
-      w->m = out[i];
-    } else {
-      pg_diag md = {{0}};
-      int r = pg_mam_create_message(items[i].ch, items[i].msg, items[i].msg_len, &w->m, &md);
-      if (r) {
-        row_fail(jobs[i].c, w->r->seq, r, md.msg);
-        continue;
-      }
+    if (rcs[i] != PG_OK) {
+      row_fail(jobs[i].c, w->r->seq, rc ? rc : rcs[i], rc ? "out of memory" : ds[i].msg);
+      continue;
     }
+    w->m = out[i];
     w->after = *items[i].ch;
     w->made = true;
   }
+  free(ds);
 }
 
-/* The rows of every round, round after round. */
-static int run_rounds(cdb *cs, size_t n, pg_mam_keys *keys) {
+/* Every database's rows: its channels' one rows together, then the rows of
+ * channels with several. */
+static int run_groups(cdb *cs, size_t n, pg_mam_keys *keys) {
   size_t total = 0;
   for (size_t i = 0; i < n; i++) total += cs[i].nrows;
   if (total == 0) return PG_OK;
@@ -172,18 +222,12 @@ static int run_rounds(cdb *cs, size_t n, pg_mam_keys *keys) {
   pg_mam_message *out = malloc(total * sizeof *out);
   int *rcs = malloc(total * sizeof *rcs);
   int rc = jobs && items && out && rcs ? PG_OK : PG_ERR_NOMEM;
-  for (size_t round = 0; !rc; round++) {
+  for (int chained = 0; !rc && chained < 2; chained++) {
     size_t k = 0;
-    bool more = false;
-    for (size_t i = 0; i < n; i++) {
-      for (size_t j = 0; j < cs[i].nrows && cs[i].rows[j].r->seq < cs[i].stop; j++) {
-        crow *w = &cs[i].rows[j];
-        more |= w->round > round;
-        if (w->round == round) jobs[k++] = (job){&cs[i], w};
-      }
-    }
-    if (k) run_round(jobs, k, items, out, rcs, keys);
-    if (!more) break;
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < cs[i].nrows && cs[i].rows[j].r->seq < cs[i].stop; j++)
+        if (cs[i].rows[j].chained == chained) jobs[k++] = (job){&cs[i], &cs[i].rows[j]};
+    if (k) run_group(jobs, k, items, out, rcs, keys);
   }
   free(jobs), free(items), free(out), free(rcs);
   return rc;
@@ -240,6 +284,7 @@ static void cdb_free(cdb *c) {
     free(w->trytes);
     pg_mam_message_free(&w->m);
     if (w->made) pg_mam_channel_wipe(&w->after);
+    if (w->chained) pg_mam_channel_wipe(&w->in);
   }
   for (size_t i = 0; c->chans && i < c->nrows; i++)
     if (c->chans[i].loaded) pg_mam_channel_wipe(&c->chans[i].ch);
@@ -262,7 +307,7 @@ void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *
     cs[i].db = dbs[i];
     cdb_prepare(&cs[i]);
   }
-  int rc = run_rounds(cs, n, keys);
+  int rc = run_groups(cs, n, keys);
   for (size_t i = 0; i < n; i++) {
     if (rc) row_fail(&cs[i], INT64_MIN, rc, "out of memory");
     else cdb_save(&cs[i]);

@@ -136,6 +136,15 @@ int mam_create_inputs(const pg_mam_channel *ch, const char *msg, size_t msg_len,
   return PG_OK;
 }
 
+void pg_mam_channel_skip(pg_mam_channel *ch) {
+  if (ch->index == ch->count - 1) {
+    ch->start += ch->next_count;
+    ch->index = 0;
+  } else {
+    ch->index++;
+  }
+}
+
 void mam_create_output(pg_mam_channel *ch, const mam_plan *p, const pg_trit *P, char *payload,
                        const pg_trit *root, const pg_trit *next_root, pg_mam_message *out) {
   pg_trits_to_trytes(P, p->padded, payload);
@@ -147,12 +156,7 @@ void mam_create_output(pg_mam_channel *ch, const mam_plan *p, const pg_trit *P, 
   out->payload = payload;
   out->payload_len = p->padded / 3;
   /* 12. state */
-  if (ch->index == ch->count - 1) {
-    ch->start += ch->next_count;
-    ch->index = 0;
-  } else {
-    ch->index++;
-  }
+  pg_mam_channel_skip(ch);
   memcpy(ch->next_root, out->next_root, sizeof ch->next_root);
   ch->has_next_root = true;
 }

@@ -1,7 +1,9 @@
 /* Issue 18: the outboxes' MAM messages created together (pg_chan_create_many:
- * one pg_mam_create_batch per round over every database) are byte for byte
- * those of one database and one row at a time (pg_chan_create_queued, the
- * single path below 32 messages), channel states included; a row that
+ * one pg_mam_create_batch over every database's one-row channels, another
+ * over the rows of channels with several, from states skipped to in
+ * advance) are byte for byte those of one database at a time
+ * (pg_chan_create_queued, one at a time below 32 messages) and of
+ * pg_mam_create_message row after row, channel states included; a row that
  * cannot be made (a missing channel, text that is not UTF-8 — what a
  * corrupted database holds) stops its database at that row with the single
  * path's error, and the other databases go on. */
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "../../src/grid/chan_internal.h"
 #include "../../src/grid/grid_internal.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/hex.h"
@@ -84,6 +87,17 @@ static char *dump(sqlite3 *db) {
   return out;
 }
 
+/* Which outbox rows have a payload, in seq order ("1" made, "0" not). */
+static void assert_made(sqlite3 *db, const char *want) {
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(payload IS NOT NULL, '') FROM"
+                                          " (SELECT payload FROM outbox ORDER BY seq)", -1, &st,
+                                      NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+  sqlite3_finalize(st);
+}
+
 static void test_batch_is_single_byte_for_byte(void **state) {
   (void)state;
   sqlite3 *db[NDB], *tw[NDB];
@@ -131,14 +145,7 @@ static void test_batch_is_single_byte_for_byte(void **state) {
   assert_int_equal(rcs[7], PG_ERR_INVALID);
   assert_non_null(strstr(ds[7].msg, "not valid UTF-8"));
   /* database 5 made its first row only, 7 none, the others all of theirs */
-  sqlite3 *x5 = db[5];
-  sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_prepare_v2(x5, "SELECT group_concat(payload IS NOT NULL, '') FROM"
-                                          " (SELECT payload FROM outbox ORDER BY seq)", -1, &st,
-                                      NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  assert_string_equal((const char *)sqlite3_column_text(st, 0), "100");
-  sqlite3_finalize(st);
+  assert_made(db[5], "100");
   for (int i = 0; i < NDB; i++) {
     int64_t unmade = -1;
     assert_int_equal(pg_db_i64(db[i], "SELECT COUNT(*) FROM outbox WHERE payload IS NULL", 0, 0,
@@ -160,6 +167,121 @@ static void test_batch_is_single_byte_for_byte(void **state) {
   }
 }
 
+
+/* Row after row as one at a time makes them: channel `chan`'s queued rows
+ * of twin t (not flushed), each text through pg_mam_create_message from the
+ * state the row before left, compared with db's saved payload and address;
+ * the channel's saved state is the last one's. Returns the rows checked. */
+static int check_sequential(sqlite3 *db, sqlite3 *t, const char *chan) {
+  pg_diag d = {{0}};
+  pg_mam_channel ch;
+  bool found = false;
+  assert_int_equal(pg_chan_load_state(t, chan, &ch, NULL, &found, &d), PG_OK);
+  assert_true(found);
+  sqlite3_stmt *st = NULL, *got = NULL;
+  assert_int_equal(sqlite3_prepare_v2(t, "SELECT seq, body FROM outbox WHERE channel = ?1"
+                                         " ORDER BY seq", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT payload, address FROM outbox WHERE seq = ?1",
+                                      -1, &got, NULL), SQLITE_OK);
+  sqlite3_bind_text(st, 1, chan, -1, SQLITE_STATIC);
+  int n = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *text = (const char *)sqlite3_column_text(st, 1);
+    char *tr = NULL;
+    size_t tl = 0;
+    assert_int_equal(pg_mam_text_to_trytes(text, strlen(text), &tr, &tl), PG_OK);
+    pg_mam_message m;
+    assert_int_equal(pg_mam_create_message(&ch, tr, tl, &m, &d), PG_OK);
+    sqlite3_bind_int64(got, 1, sqlite3_column_int64(st, 0));
+    assert_int_equal(sqlite3_step(got), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(got, 0), m.payload);
+    assert_string_equal((const char *)sqlite3_column_text(got, 1), m.address);
+    sqlite3_reset(got);
+    pg_mam_message_free(&m);
+    free(tr);
+    n++;
+  }
+  sqlite3_finalize(st);
+  sqlite3_finalize(got);
+  pg_mam_channel saved;
+  assert_int_equal(pg_chan_load_state(db, chan, &saved, NULL, &found, &d), PG_OK);
+  assert_memory_equal(&saved, &ch, sizeof ch);
+  pg_mam_channel_wipe(&ch);
+  pg_mam_channel_wipe(&saved);
+  return n;
+}
+
+/* A long text of about `bytes` bytes for row k (a record part's size). */
+static void queue_long(sqlite3 *db, const char *chan, int k, size_t bytes) {
+  char *body = malloc(bytes + 64);
+  assert_non_null(body);
+  size_t len = (size_t)snprintf(body, 64, "{\"part\":%d,\"lines\":\"", k);
+  for (size_t i = 0; len < bytes; i++) body[len++] = (char)('a' + (i * 7 + (size_t)k) % 26);
+  memcpy(body + len, "\"}", 3);
+  pg_diag d = {{0}};
+  if (pg_chan_queue_text(db, chan, body, len + 2, &d) != PG_OK) fail_msg("%s", d.msg);
+  free(body);
+}
+
+/* A channel with many queued rows (the grid's record: a slot's parts near
+ * the message size limit) beside 36 one-row channels: its rows are made
+ * from states skipped to in advance, together, and each is byte for byte
+ * what pg_mam_create_message makes from the state the row before left; so
+ * is a second channel's three short rows. 40 rows, then 6 (a batch and
+ * one at a time on two threads). */
+static void test_many_rows_of_one_channel(void **state) {
+  (void)state;
+  static const int parts[] = {40, 6};
+  for (size_t r = 0; r < sizeof parts / sizeof *parts; r++) {
+    sqlite3 *db = open_db();
+    pg_diag d = {{0}};
+    char name[16];
+    assert_int_equal(pg_chan_ensure(db, "record", 2, NULL, NULL, &d), PG_OK);
+    for (int c = 0; c < 36; c++) {
+      snprintf(name, sizeof name, "bill%02d", c);
+      assert_int_equal(pg_chan_ensure(db, name, 1, NULL, NULL, &d), PG_OK);
+    }
+    sqlite3 *t = twin_of(db);
+    for (int x = 0; x < 2; x++) {
+      sqlite3 *q = x ? t : db;
+      for (int k = 0; k < parts[r]; k++) {
+        queue_long(q, "record", k, 6000 + (size_t)k * 97);
+        if (k < 36) {
+          snprintf(name, sizeof name, "bill%02d", k);
+          queue(q, name, k, 0);
+        }
+        if (k < 3) queue(q, "bill00", k, 1);
+      }
+    }
+    pg_mam_keys *keys = NULL;
+    assert_int_equal(pg_mam_keys_new(&keys), PG_OK);
+    assert_int_equal(pg_chan_create_queued(db, keys, &d), PG_OK);
+    assert_int_equal(check_sequential(db, t, "record"), parts[r]);
+    assert_int_equal(check_sequential(db, t, "bill00"), 4);
+    assert_int_equal(check_sequential(db, t, "bill05"), 1);
+    pg_mam_keys_free(keys);
+    pg_grid_db_close(db);
+    pg_grid_db_close(t);
+  }
+}
+
+/* A chain whose third message cannot be made (its channel's leaves run out
+ * there): the two before it are saved, it and the later ones wait, and the
+ * error is the one-at-a-time one. */
+static void test_chain_stops_where_single_does(void **state) {
+  (void)state;
+  sqlite3 *db = open_db();
+  pg_diag d = {{0}};
+  assert_int_equal(pg_chan_ensure(db, "record", 1, NULL, NULL, &d), PG_OK);
+  /* a message needs start + 2 <= 2^53 - 1: two fit, the third not */
+  exec(db, "UPDATE channels SET state = json_set(state, '$.start', 9007199254740988)");
+  for (int k = 0; k < 5; k++) queue_long(db, "record", k, 500);
+  int rc = pg_chan_create_queued(db, NULL, &d);
+  assert_int_equal(rc, PG_ERR_STATE);
+  assert_non_null(strstr(d.msg, "used all its leaves"));
+  assert_made(db, "11000");
+  pg_grid_db_close(db);
+}
 
 /* The grid's flush: one database, 40 channels (its members' bills), a
  * message on each a round. With a MAM cache the rounds after the first sign
@@ -313,6 +435,8 @@ int main(void) {
       cmocka_unit_test(test_batch_is_single_byte_for_byte),
       cmocka_unit_test(test_rounds_with_cache),
       cmocka_unit_test(test_send_many_is_send_each),
+      cmocka_unit_test(test_many_rows_of_one_channel),
+      cmocka_unit_test(test_chain_stops_where_single_does),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,13 @@ PG_NODISCARD int pg_mam_channel_validate(const pg_mam_channel *ch, pg_diag *d);
 PG_NODISCARD int pg_mam_random_trytes(char *out, size_t n);
 /* Zeroes the whole struct (seed included) in a way the compiler keeps. */
 void pg_mam_channel_wipe(pg_mam_channel *ch);
+/* Moves ch past one message as pg_mam_create_message does (index, or start
+ * after a tree's last leaf) without creating it; next_root is left as it
+ * was, as creation never reads it (the message skipped would have set it).
+ * So the state of a channel's k-th next message is known before the ones
+ * before it are made: they can be created at once, each from its own copy
+ * (the grid's record parts, many messages of one channel a slot). */
+void pg_mam_channel_skip(pg_mam_channel *ch);
 
 /* Saves the state as a JSON object with mam.js's field names:
  * {"seed","mode","sideKey"(restricted only),"security","start","count",
