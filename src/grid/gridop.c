@@ -14,6 +14,7 @@
 #include "p2pgrid/grid/record.h"
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/base/db.h"
+#include "p2pgrid/base/array.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/base/log.h"
@@ -863,46 +864,90 @@ typedef struct open_bill {
 /* Records output ohex (amount, in message mhex) once: as the payment of
  * bill request_id when is_bill, else as request_id "(own)" / "(unknown)".
  * *booked tells whether it was new. One transaction. */
-static int book_incoming(pg_gridop *g, const char *ohex, const char *mhex, uint64_t amount,
-                         const char *ref, const char *request_id, bool is_bill, bool *booked,
-                         pg_diag *d) {
+/* One payment to book: output ohex of amount in message mhex, as the
+ * payment of bill request_id (is_bill) or as "(own)" / "(unknown)". */
+typedef struct booking {
+  char ohex[2 * PG_OUTPUT_ID_LEN + 1];
+  char mhex[65];
+  char ref[PG_GRID_MAX_REFERENCE + 1];
+  char request_id[PG_GRID_MAX_ID + 1];
+  uint64_t amount;
+  bool is_bill, ours, booked;
+} booking;
+
+/* b's rows, inside the caller's transaction (b->booked: it was new). */
+static int book_rows(pg_gridop *g, booking *b, pg_diag *d) {
   pg_entity *e = &g->e;
-  *booked = false;
-  int rc = pg_grid_begin(e->db, d);
-  if (rc) return rc;
   sqlite3_stmt *st = NULL;
-  rc = pg_stmt_get(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id,"
-                            " seen_ms) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
-                     &st, d);
+  b->booked = false;
+  int rc = pg_stmt_get(e->db, "INSERT INTO incoming(output_id, msg_id, amount, reference, request_id,"
+                                " seen_ms) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO NOTHING",
+                         &st, d);
   if (!rc) {
-    sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, mhex, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)amount);
-    if (ref && *ref) sqlite3_bind_text(st, 4, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, b->ohex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, b->mhex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)b->amount);
+    if (b->ref[0]) sqlite3_bind_text(st, 4, b->ref, -1, SQLITE_STATIC);
     else sqlite3_bind_null(st, 4);
-    sqlite3_bind_text(st, 5, request_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, b->request_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)pg_entity_now(e));
     rc = pg_stmt_step_done(e->db, st, "incoming write", d);
   }
-  *booked = !rc && sqlite3_changes(e->db) == 1;
-  if (!rc && *booked && is_bill) {
+  b->booked = !rc && sqlite3_changes(e->db) == 1;
+  if (!rc && b->booked && b->is_bill) {
     rc = pg_stmt_get(e->db, "UPDATE bills SET paid = paid + ?2, paid_ms = ?3, payment_msg = ?4"
                               " WHERE request_id = ?1",
                        &st, d);
     if (!rc) {
-      sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(st, 2, (sqlite3_int64)amount);
+      sqlite3_bind_text(st, 1, b->request_id, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 2, (sqlite3_int64)b->amount);
       sqlite3_bind_int64(st, 3, (sqlite3_int64)pg_entity_now(e));
-      sqlite3_bind_text(st, 4, mhex, -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 4, b->mhex, -1, SQLITE_STATIC);
       rc = pg_stmt_step_done(e->db, st, "bills write", d);
     }
   }
-  if (!rc) rc = pg_grid_commit(e->db, d);
-  else pg_db_rollback(e->db);
-  if (!rc && *booked && is_bill) pg_grid_metrics_count(e->metrics, PG_GM_PAYMENT_RECEIVED);
-  if (!rc && *booked && is_bill)
-    pg_log_info(e->role, "%s: request %s paid: %llu (message %s)", e->id, request_id,
-                (unsigned long long)amount, mhex);
+  if (!rc && b->booked && !b->is_bill && !b->ours)
+    rc = pg_count_add(e->db, "unknown_payments", 1, d);
+  return rc;
+}
+
+/* What a booking that committed tells the operator. */
+static void booked_note(pg_gridop *g, const booking *b) {
+  pg_entity *e = &g->e;
+  if (!b->booked) return;
+  if (b->is_bill) {
+    pg_grid_metrics_count(e->metrics, PG_GM_PAYMENT_RECEIVED);
+    pg_log_info(e->role, "%s: request %s paid: %llu (message %s)", e->id, b->request_id,
+                (unsigned long long)b->amount, b->mhex);
+  } else if (!b->ours) {
+    pg_log_warn(e->role, "%s: payment of %llu with unknown reference '%s' (message %s)", e->id,
+                (unsigned long long)b->amount, b->ref, b->mhex);
+  }
+}
+
+/* Books v[0..n) in one transaction, a savepoint each: a booking that fails
+ * is rolled back alone and stops the rest (they wait for the next scan),
+ * the ones before it commit. Each output once (ON CONFLICT: an output
+ * booked before is no booking). */
+static int book_all(pg_gridop *g, booking *v, size_t n, pg_diag *d) {
+  if (n == 0) return PG_OK;
+  sqlite3 *db = g->e.db;
+  int rc = pg_grid_begin(db, d);
+  if (rc) return rc;
+  size_t done = 0;
+  for (; done < n && !rc; done++) {
+    if ((rc = pg_db_exec(db, "SAVEPOINT pg_booking", d))) break;
+    rc = book_rows(g, &v[done], d);
+    if (rc) (void)sqlite3_exec(db, "ROLLBACK TO pg_booking", NULL, NULL, NULL);
+    pg_diag rd = {{0}};
+    int r2 = pg_db_exec(db, "RELEASE pg_booking", &rd);
+    if (!rc && r2) rc = pg_fail(d, r2, "%s", rd.msg);
+    if (rc) break;
+  }
+  pg_diag cd = {{0}};
+  int crc = pg_grid_commit(db, &cd);
+  if (crc) return rc ? rc : pg_fail(d, crc, "%s", cd.msg);
+  for (size_t i = 0; i < done; i++) booked_note(g, &v[i]);
   return rc;
 }
 
@@ -930,12 +975,13 @@ static int book_message(pg_gridop *g, const open_bill *b, const uint8_t mid[32],
     for (uint16_t j = 0; j < tx->outputs_count && !rc; j++) {
       if (memcmp(tx->outputs[j].address, g->address, 32) != 0) continue;
       uint8_t oid[PG_OUTPUT_ID_LEN];
-      char ohex[2 * PG_OUTPUT_ID_LEN + 1];
-      bool booked = false;
+      booking k = {.amount = tx->outputs[j].amount, .is_bill = true};
       pg_output_id(txid, j, oid);
-      pg_hex_encode(oid, sizeof oid, ohex);
-      rc = book_incoming(g, ohex, mhex, tx->outputs[j].amount, b->reference, b->request_id, true,
-                         &booked, d);
+      pg_hex_encode(oid, sizeof oid, k.ohex);
+      memcpy(k.mhex, mhex, sizeof k.mhex);
+      snprintf(k.ref, sizeof k.ref, "%s", b->reference);
+      snprintf(k.request_id, sizeof k.request_id, "%s", b->request_id);
+      rc = book_all(g, &k, 1, d);
     }
   }
   pg_message_clear(&m);
@@ -1021,6 +1067,67 @@ static bool classify_output(pg_gridop *g, const pg_output_info *oi,
  * 1,000 bills a slot). */
 #define SCAN_MAX_OUTPUTS 65536
 
+/* Whether output ohex is booked already. */
+static int output_known(sqlite3 *db, const char *ohex, bool *known, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(db, "SELECT COUNT(*) FROM incoming WHERE output_id = ?1", &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) *known = sqlite3_column_int64(st, 0) != 0;
+  else rc = pg_db_fail(db, d, "incoming read");
+  pg_stmt_put(st);
+  return rc;
+}
+
+/* The bill whose transfer reference is k->ref, if any (k->is_bill). */
+static int bill_of(sqlite3 *db, booking *k, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(db, "SELECT request_id FROM bills WHERE reference = ?1", &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, k->ref, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    k->is_bill = true;
+    snprintf(k->request_id, sizeof k->request_id, "%s", (const char *)sqlite3_column_text(st, 0));
+  } else if (s != SQLITE_DONE) {
+    rc = pg_db_fail(db, d, "bills read");
+  }
+  pg_stmt_put(st);
+  return rc;
+}
+
+/* Output id of unspent output i, when it is not booked yet: what it is (a
+ * bill's payment, ours, unknown) into *k. false with rc PG_OK: nothing to
+ * book; *stop: the node could not say (the rest wait for the next scan). */
+static int what_output(pg_gridop *g, const uint8_t id[PG_OUTPUT_ID_LEN], booking *k, bool *book,
+                       bool *stop, pg_diag *d) {
+  pg_entity *e = &g->e;
+  memset(k, 0, sizeof *k);
+  *book = *stop = false;
+  pg_hex_encode(id, PG_OUTPUT_ID_LEN, k->ohex);
+  bool known = false;
+  int rc = output_known(e->db, k->ohex, &known, d);
+  if (rc || known) return rc;
+  pg_output_info oi;
+  pg_diag cd = {{0}};
+  if (pg_client_output(e->client, id, &oi, &cd) != PG_OK) return PG_OK;
+  if (!classify_output(g, &oi, k->ref, &k->ours, &cd)) {
+    pg_entity_problem(e, "node_failures", "payment lookup: %s", cd.msg);
+    *stop = true;
+    return PG_OK;
+  }
+  pg_hex_encode(oi.message_id, 32, k->mhex);
+  k->amount = oi.amount;
+  if (!k->ours && k->ref[0] && (rc = bill_of(e->db, k, d))) return rc;
+  if (!k->is_bill) snprintf(k->request_id, sizeof k->request_id, "%s", k->ours ? "(own)" : "(unknown)");
+  *book = true;
+  return PG_OK;
+}
+
+/* Finds the new payments first (node lookups, no transaction open), then
+ * books them in one transaction: 1,000 households pay 1,000 bills a slot,
+ * which were 1,000 commits. */
 static int scan_outputs(pg_gridop *g, pg_diag *d) {
   pg_entity *e = &g->e;
   uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
@@ -1034,52 +1141,21 @@ static int scan_outputs(pg_gridop *g, pg_diag *d) {
     n = 0;
     rc = PG_OK;
   }
-  for (size_t i = 0; i < n && !rc; i++) {
-    char ohex[2 * PG_OUTPUT_ID_LEN + 1], mhex[65], ref[PG_GRID_MAX_REFERENCE + 1];
-    pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, ohex);
-    int64_t known = 0;
-    sqlite3_stmt *st = NULL;
-    rc = pg_stmt_get(e->db, "SELECT COUNT(*) FROM incoming WHERE output_id = ?1", &st, d);
-    if (rc) break;
-    sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    known = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    pg_stmt_put(st);
-    if (known < 0) rc = pg_db_fail(e->db, d, "incoming read");
-    if (rc || known) continue;
-    pg_output_info oi;
-    if (pg_client_output(e->client, ids[i], &oi, &cd) != PG_OK) continue;
-    bool ours = false, booked = false;
-    if (!classify_output(g, &oi, ref, &ours, &cd)) {
-      pg_entity_problem(e, "node_failures", "payment lookup: %s", cd.msg);
-      break; /* the rest at the next scan */
-    }
-    pg_hex_encode(oi.message_id, 32, mhex);
-    open_bill b = {0};
-    bool is_bill = false;
-    if (!ours && ref[0]) {
-      rc = pg_stmt_get(e->db, "SELECT request_id FROM bills WHERE reference = ?1", &st, d);
-      if (rc) break;
-      sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
-      s = sqlite3_step(st);
-      if (s == SQLITE_ROW) {
-        is_bill = true;
-        snprintf(b.request_id, sizeof b.request_id, "%s", (const char *)sqlite3_column_text(st, 0));
-      } else if (s != SQLITE_DONE) {
-        rc = pg_db_fail(e->db, d, "bills read");
-      }
-      pg_stmt_put(st);
-      if (rc) break;
-    }
-    rc = book_incoming(g, ohex, mhex, oi.amount, ref,
-                       is_bill ? b.request_id : ours ? "(own)" : "(unknown)", is_bill, &booked, d);
-    if (!rc && booked && !is_bill && !ours) {
-      pg_log_warn(e->role, "%s: payment of %llu with unknown reference '%s' (message %s)", e->id,
-                  (unsigned long long)oi.amount, ref, mhex);
-      rc = pg_count_add(e->db, "unknown_payments", 1, d);
-    }
+  booking *v = NULL;
+  size_t nb = 0, cap = 0;
+  bool stop = false;
+  for (size_t i = 0; i < n && !rc && !stop; i++) {
+    bool book = false;
+    if ((rc = pg_grow(&v, &cap, nb + 1, sizeof *v, SCAN_MAX_OUTPUTS)))
+      rc = pg_fail(d, rc, "out of memory");
+    if (!rc) rc = what_output(g, ids[i], &v[nb], &book, &stop, d);
+    if (!rc && book) nb++;
   }
   free(ids);
+  pg_diag bd = {{0}};
+  int brc = book_all(g, v, nb, &bd); /* what was found before a failure is kept */
+  free(v);
+  if (!rc && brc) rc = pg_fail(d, brc, "%s", bd.msg);
   return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/grid/grid.h"
 #include "p2pgrid/grid/record.h"
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/bech32.h"
 #include "p2pgrid/ledger/ledger.h"
@@ -748,6 +749,73 @@ static void test_sole_databases(void **state) {
   assert_int_equal(pg_producer_open(&o, &po, &p, &d), PG_ERR_CONFIG);
   assert_null(p);
   assert_non_null(strstr(d.msg, "no second connection"));
+  world_free(w);
+}
+
+/* One 250 ms tick of run() whose grid step may fail with the injected
+ * booking error; returns whether it did. */
+static bool tick_grid_may_fail(world *w) {
+  pg_diag d = {{0}};
+  pg_vclock_advance(&w->tf.clock, 250);
+  for (int i = 0; i < NSRC; i++)
+    if (pg_source_step(w->src[i], &d)) fail_msg("source step: %s", d.msg);
+  for (int i = 0; i < NPROD; i++)
+    if (pg_producer_step(w->prod[i], &d)) fail_msg("producer step: %s", d.msg);
+  for (int i = 0; i < NCONS; i++)
+    if (pg_consumer_step(w->cons[i], &d)) fail_msg("consumer step: %s", d.msg);
+  bool failed = pg_gridop_step(w->grid, &d) != PG_OK;
+  if (failed && !strstr(d.msg, "injected")) fail_msg("grid step: %s", d.msg);
+  if ((pg_clock_now(&w->tf.clock.base) / 250) % 4 == 0) tt_issue(w->tf.t, 1);
+  return failed;
+}
+
+static int64_t incoming_rows(sqlite3 *db) {
+  pg_diag d = {{0}};
+  int64_t n = -1;
+  assert_int_equal(pg_db_i64(db, "SELECT COUNT(*) FROM incoming", 0, -1, &n, &d), PG_OK);
+  return n;
+}
+
+/* The grid books a scan's new payments in one transaction, a savepoint
+ * each: when booking one fails (here a trigger refuses the incoming row
+ * past a count), the ones before it commit, it and the later ones wait for
+ * the next scan, and nothing is booked twice or lost: once the grid's
+ * database takes rows again every bill is paid exactly once. */
+static void test_booking_stops_midway(void **state) {
+  (void)state;
+  world *w = world_new();
+  run(w, 4 * SLOT_MS);
+  char path[700];
+  snprintf(path, sizeof path, "%s/grid/grid.db", w->root);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  pg_diag d = {{0}};
+  char sql[300];
+  int64_t n0 = incoming_rows(db);
+  snprintf(sql, sizeof sql, "CREATE TRIGGER stop_booking BEFORE INSERT ON incoming WHEN"
+                            " (SELECT COUNT(*) FROM incoming) >= %lld"
+                            " BEGIN SELECT RAISE(ABORT, 'injected'); END", (long long)n0);
+  assert_int_equal(pg_db_exec(db, sql, &d), PG_OK);
+  int fails = 0;
+  for (uint64_t t = 0; t < 3 * SLOT_MS; t += 250) fails += tick_grid_may_fail(w);
+  assert_true(fails > 0);
+  assert_int_equal(incoming_rows(db), n0); /* a refused booking left no row */
+  /* room for one more: the scan books the first new payment, stops at the second */
+  assert_int_equal(pg_db_exec(db, "DROP TRIGGER stop_booking", &d), PG_OK);
+  snprintf(sql, sizeof sql, "CREATE TRIGGER stop_booking BEFORE INSERT ON incoming WHEN"
+                            " (SELECT COUNT(*) FROM incoming) >= %lld"
+                            " BEGIN SELECT RAISE(ABORT, 'injected'); END", (long long)n0 + 1);
+  assert_int_equal(pg_db_exec(db, sql, &d), PG_OK);
+  fails = 0;
+  for (int i = 0; i < 4; i++) fails += tick_grid_may_fail(w);
+  assert_true(fails > 0);
+  assert_int_equal(incoming_rows(db), n0 + 1);
+  assert_int_equal(pg_db_exec(db, "DROP TRIGGER stop_booking", &d), PG_OK);
+  sqlite3_close(db);
+  run(w, 2 * SLOT_MS);
+  drain(w);
+  check_books(w);
   world_free(w);
 }
 
@@ -2001,6 +2069,7 @@ int main(void) {
       cmocka_unit_test(test_grid_run),
       cmocka_unit_test_teardown(test_grid_read_ahead, read_ahead_off),
       cmocka_unit_test_teardown(test_sole_databases, sole_off),
+      cmocka_unit_test(test_booking_stops_midway),
       cmocka_unit_test(test_bills_indexed),
       cmocka_unit_test(test_grid_restart),
       cmocka_unit_test(test_tree_channels),
