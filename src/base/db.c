@@ -144,6 +144,25 @@ void pg_db_rollback(sqlite3 *db) {
   if (!sqlite3_get_autocommit(db)) (void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int pg_db_savepoint(sqlite3 *db, const char *name, pg_diag *d) {
+  char sql[96];
+  snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
+  return pg_db_exec(db, sql, d);
+}
+
+int pg_db_savepoint_end(sqlite3 *db, const char *name, int rc, pg_diag *d) {
+  char sql[96];
+  if (rc) {
+    snprintf(sql, sizeof sql, "ROLLBACK TO %s", name);
+    (void)sqlite3_exec(db, sql, NULL, NULL, NULL);
+  }
+  snprintf(sql, sizeof sql, "RELEASE %s", name);
+  pg_diag rd = {{0}};
+  int r2 = pg_db_exec(db, sql, &rd);
+  if (!rc && r2) rc = pg_fail(d, r2, "%s", rd.msg);
+  return rc;
+}
+
 int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int rc = pg_db_prepare(db, sql, &st, d);

@@ -245,15 +245,11 @@ static int save_payload(sqlite3 *db, int64_t seq, const pg_mam_message *m, pg_di
 
 /* One row saved under its own savepoint: payload, address, channel state. */
 static int save_row(sqlite3 *db, const crow *w, pg_diag *d) {
-  int rc = pg_db_exec(db, "SAVEPOINT pg_row", d);
+  int rc = pg_db_savepoint(db, "pg_row", d);
   if (rc) return rc;
   rc = pg_chan_save_state(db, w->r->channel, &w->after, NULL, d);
   if (!rc) rc = save_payload(db, w->r->seq, &w->m, d);
-  if (rc) (void)sqlite3_exec(db, "ROLLBACK TO pg_row", NULL, NULL, NULL);
-  pg_diag rd = {{0}};
-  int r2 = pg_db_exec(db, "RELEASE pg_row", &rd);
-  if (!rc && r2) rc = pg_fail(d, r2, "%s", rd.msg);
-  return rc;
+  return pg_db_savepoint_end(db, "pg_row", rc, d);
 }
 
 /* Database c's created rows before its first failure, in one transaction. */

@@ -861,9 +861,6 @@ typedef struct open_bill {
 #define MATCH_BATCH 16
 #define MATCH_EVERY_MS 5000
 
-/* Records output ohex (amount, in message mhex) once: as the payment of
- * bill request_id when is_bill, else as request_id "(own)" / "(unknown)".
- * *booked tells whether it was new. One transaction. */
 /* One payment to book: output ohex of amount in message mhex, as the
  * payment of bill request_id (is_bill) or as "(own)" / "(unknown)". */
 typedef struct booking {
@@ -935,14 +932,9 @@ static int book_all(pg_gridop *g, booking *v, size_t n, pg_diag *d) {
   int rc = pg_grid_begin(db, d);
   if (rc) return rc;
   size_t done = 0;
-  for (; done < n && !rc; done++) {
-    if ((rc = pg_db_exec(db, "SAVEPOINT pg_booking", d))) break;
-    rc = book_rows(g, &v[done], d);
-    if (rc) (void)sqlite3_exec(db, "ROLLBACK TO pg_booking", NULL, NULL, NULL);
-    pg_diag rd = {{0}};
-    int r2 = pg_db_exec(db, "RELEASE pg_booking", &rd);
-    if (!rc && r2) rc = pg_fail(d, r2, "%s", rd.msg);
-    if (rc) break;
+  for (; done < n; done++) {
+    if ((rc = pg_db_savepoint(db, "pg_booking", d))) break;
+    if ((rc = pg_db_savepoint_end(db, "pg_booking", book_rows(g, &v[done], d), d))) break;
   }
   pg_diag cd = {{0}};
   int crc = pg_grid_commit(db, &cd);
@@ -1097,9 +1089,10 @@ static int bill_of(sqlite3 *db, booking *k, pg_diag *d) {
   return rc;
 }
 
-/* Output id of unspent output i, when it is not booked yet: what it is (a
- * bill's payment, ours, unknown) into *k. false with rc PG_OK: nothing to
- * book; *stop: the node could not say (the rest wait for the next scan). */
+/* Unspent output id, when it is not booked yet: what it is (a bill's
+ * payment, ours, unknown) into *k and *book set. *book false with PG_OK:
+ * nothing to book; *stop: the node could not say (the rest wait for the
+ * next scan). */
 static int what_output(pg_gridop *g, const uint8_t id[PG_OUTPUT_ID_LEN], booking *k, bool *book,
                        bool *stop, pg_diag *d) {
   pg_entity *e = &g->e;

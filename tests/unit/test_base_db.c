@@ -2,6 +2,7 @@
  * - pg_db_open_sole: while its connection is open no other connection (of
  *   this process or another) can read the database, and no -shm file is
  *   made; once it is closed, others read every committed row.
+ * - pg_db_savepoint_end keeps or rolls back a savepoint's work by rc.
  * - pg_db_open keeps savepoint journals in memory: a savepoint that
  *   rewrites more than SQLite's 64 KiB spill threshold opens no temporary
  *   file (with SQLite's default it does, which the test shows first). */
@@ -136,10 +137,39 @@ static void test_savepoints_in_memory(void **state) {
   tu_rmrf(dir);
 }
 
+/* A savepoint's end keeps its work when rc is PG_OK, rolls it back (and
+ * returns rc, the caller's sentence untouched) when rc is an error, and an
+ * end that cannot release (no such savepoint) is an error by name. */
+static void test_savepoint_end(void **state) {
+  (void)state;
+  char *dir = tu_mktmp("pg_db");
+  sqlite3 *db = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_db_open(dir, "s.db", SCHEMA, 1000, &db, &d), PG_OK);
+  assert_int_equal(pg_db_begin(db, &d), PG_OK);
+  assert_int_equal(pg_db_savepoint(db, "sp", &d), PG_OK);
+  assert_int_equal(pg_db_exec(db, "INSERT INTO t VALUES (1, x'01')", &d), PG_OK);
+  assert_int_equal(pg_db_savepoint_end(db, "sp", PG_OK, &d), PG_OK);
+  assert_int_equal(pg_db_savepoint(db, "sp", &d), PG_OK);
+  assert_int_equal(pg_db_exec(db, "INSERT INTO t VALUES (2, x'02')", &d), PG_OK);
+  snprintf(d.msg, sizeof d.msg, "the caller's sentence");
+  assert_int_equal(pg_db_savepoint_end(db, "sp", PG_ERR_INVALID, &d), PG_ERR_INVALID);
+  assert_string_equal(d.msg, "the caller's sentence");
+  assert_int_equal(pg_db_savepoint_end(db, "never_opened", PG_OK, &d), PG_ERR_DB);
+  assert_non_null(strstr(d.msg, "never_opened"));
+  assert_int_equal(pg_db_commit(db, &d), PG_OK);
+  int64_t n = -1;
+  assert_int_equal(pg_db_i64(db, "SELECT group_concat(i) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 1);
+  sqlite3_close(db);
+  tu_rmrf(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sole_keeps_others_out),
       cmocka_unit_test(test_savepoints_in_memory),
+      cmocka_unit_test(test_savepoint_end),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,12 @@ PG_NODISCARD int pg_db_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what
 PG_NODISCARD int pg_db_begin(sqlite3 *db, pg_diag *d);
 PG_NODISCARD int pg_db_commit(sqlite3 *db, pg_diag *d);
 void pg_db_rollback(sqlite3 *db);
+/* SAVEPOINT name (an identifier of the caller's, at most 64 characters),
+ * and its end: rolled back to when rc is an error, then released. The end
+ * returns rc, or the release's error (in d) when rc was PG_OK; with rc an
+ * error d keeps the caller's sentence. */
+PG_NODISCARD int pg_db_savepoint(sqlite3 *db, const char *name, pg_diag *d);
+PG_NODISCARD int pg_db_savepoint_end(sqlite3 *db, const char *name, int rc, pg_diag *d);
 /* The first column of the first row of sql as an integer (?1 bound to arg
  * when the statement has a parameter): *out = def when there is no row or
  * the value is NULL. */
