@@ -33,7 +33,7 @@ enum {
   M_REQUESTS, M_MESSAGES, M_STORED, M_UNSOLID, M_MILESTONE, M_TIPS, M_OUTPUTS, M_HEALTHY,
   M_POW_JOBS, M_POW_RUNNING, M_POW_SECONDS, M_CONNECTIONS, M_HANDSHAKES, M_REFUSED,
   M_MQTT_CONNECTED, M_MQTT_PUBLISHED, M_MQTT_DROPPED, M_MQTT_QUEUED, M_PEERS, M_PEER_FAILURES,
-  M_PEER_REFUSALS, M_COMMITS, M_COMMITTED, M_CHECKPOINTS, M_COUNT
+  M_PEER_REFUSALS, M_COMMITS, M_COMMITTED, M_CHECKPOINTS, M_CKPT_FRAMES, M_COUNT
 };
 
 struct pg_node_metrics {
@@ -112,6 +112,11 @@ static const pg_metric_spec fams[M_COUNT] = {
     [M_CHECKPOINTS] = {"p2pgrid_node_store_checkpoints_total",
                        "WAL checkpoints: by the store's thread (about one a cycle), by a writer "
                        "(the WAL reached 4 cycles: a reader holds an old snapshot).",
+                       PG_METRIC_COUNTER, "by", checkpoint_by, N(checkpoint_by)},
+    [M_CKPT_FRAMES] = {"p2pgrid_node_store_checkpoint_frames_total",
+                       "WAL frames (pages) copied into the database: by the store's thread (nearly "
+                       "all), by a writer on the commit path (the last few of each cycle; many "
+                       "when the WAL reached 4 cycles).",
                        PG_METRIC_COUNTER, "by", checkpoint_by, N(checkpoint_by)},
 };
 
@@ -246,6 +251,8 @@ static void read_gauges(pg_node *n) {
   pg_metric_set(m->f[M_COMMITTED], 0, (int64_t)st.committed);
   pg_metric_set(m->f[M_CHECKPOINTS], 0, (int64_t)st.checkpoints);
   pg_metric_set(m->f[M_CHECKPOINTS], 1, (int64_t)st.checkpoints_inline);
+  pg_metric_set(m->f[M_CKPT_FRAMES], 0, (int64_t)st.checkpoint_frames);
+  pg_metric_set(m->f[M_CKPT_FRAMES], 1, (int64_t)st.checkpoint_frames_writer);
   pg_metric_set(m->f[M_MILESTONE], 0, st.latest_milestone_index);
   pg_metric_set(m->f[M_MILESTONE], 1, st.confirmed_milestone_index);
   pg_metric_set(m->f[M_HEALTHY], 0, pg_node_health(n, NULL) ? 1 : 0);

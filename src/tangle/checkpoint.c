@@ -4,21 +4,24 @@
  * The writing connection's WAL hook (run after every COMMIT, in the
  * committing thread) only looks at the WAL's size: at ckpt_pages frames it
  * wakes the checkpoint thread, which runs PASSIVE checkpoints on its own
- * connection (never blocking the writer, never waiting for readers) until
- * it has caught up. A writer that never pauses keeps it one commit behind,
- * and SQLite restarts the WAL only for a transaction that began with every
- * frame copied; so once the thread has caught up, the next COMMIT's hook
- * copies the few frames since then itself (a small PASSIVE checkpoint) and
- * the next transaction restarts the WAL from its start. (Before, the hook
- * woke the thread after nearly every commit over the threshold until the
- * hard limit: 1,406 thread checkpoints for 2,000 commits, test
- * test_checkpoint_once_per_cycle.) If the WAL still reaches 4 x ckpt_pages
+ * connection (never blocking the writer, never waiting for readers) while
+ * they gain on the writer (checkpoint_rounds). SQLite restarts the WAL only
+ * for a transaction that begins with every frame copied, which a writer
+ * that never pauses does not leave the thread; so once the thread is close
+ * behind, the next COMMIT's hook copies the frames left itself (a small
+ * PASSIVE checkpoint) and the next transaction restarts the WAL from its
+ * start. The thread's connection reads the database once at start: until
+ * a connection has read it, SQLite does not know the database is in WAL
+ * mode and its checkpoints copy nothing (they report -1 frames; the start
+ * refuses such a connection). If the WAL still reaches 4 x ckpt_pages
  * (a reader pins an old snapshot, the thread is starved), the hook
  * checkpoints inline as SQLite's automatic checkpoint did, so the WAL stays
- * bounded. Durability is unchanged: a
+ * bounded. Frames copied by the thread and by the writer are counted
+ * (pg_tangle_status). Durability is unchanged: a
  * checkpoint only copies committed frames, syncing the WAL before and the
  * database after (synchronous=NORMAL or FULL), as SQLite's own does. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,21 +39,45 @@
 #define CKPT_RETRY_MS 100
 #define CKPT_MAX_ROUNDS 8
 
+/* Credits the frames a checkpoint that reports `done` copied to *to: the
+ * part of done past the highest count reported before in this WAL cycle.
+ * Checkpoints are serialised by SQLite's checkpoint lock; the thread and the
+ * writer may finish in either order, so the high mark is raised atomically.
+ * Returns the frames credited. */
+static int_fast64_t credit(pg_tg_store *s, int done, atomic_uint_fast64_t *to) {
+  int_fast64_t was = atomic_load(&s->ckpt_backfilled);
+  while (done > was && !atomic_compare_exchange_weak(&s->ckpt_backfilled, &was, done)) {
+  }
+  if (done <= was) return 0;
+  atomic_fetch_add(to, (uint_fast64_t)(done - was));
+  return done - was;
+}
+
+/* A checkpoint on the writer's connection (the hook's thread, the commit
+ * path), its frames credited to the writer. */
+static void writer_checkpoint(pg_tg_store *s, sqlite3 *db, const char *name) {
+  int log = -1, done = -1;
+  if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK)
+    (void)credit(s, done, &s->ckpt_frames_writer);
+}
+
 static int on_wal(void *arg, sqlite3 *db, const char *name, int frames) {
   pg_tg_store *s = arg;
   if (frames < 0) return SQLITE_OK;
   if ((unsigned)frames < s->ckpt_pages) { /* a new cycle: nothing caught up in it yet */
     if (atomic_load_explicit(&s->ckpt_caught_up, memory_order_relaxed))
       atomic_store(&s->ckpt_caught_up, false);
+    if (atomic_load_explicit(&s->ckpt_backfilled, memory_order_relaxed) > frames)
+      atomic_store(&s->ckpt_backfilled, 0); /* the WAL restarted */
     return SQLITE_OK;
   }
   if ((unsigned)frames >= CKPT_HARD_FACTOR * s->ckpt_pages) {
     atomic_fetch_add(&s->ckpt_inline, 1);
-    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    writer_checkpoint(s, db, name);
     return SQLITE_OK;
   }
   if (atomic_exchange(&s->ckpt_caught_up, false)) { /* end the cycle: the last few frames */
-    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    writer_checkpoint(s, db, name);
     return SQLITE_OK;
   }
   if (!atomic_exchange(&s->ckpt_due, true)) {
@@ -67,23 +94,33 @@ static void sleep_ms(unsigned ms) {
   }
 }
 
-/* PASSIVE rounds until every frame is in the database (or a reader stops
- * it: then a pause); tells the writer's hook when it caught up. */
+/* PASSIVE rounds while they gain on the writer; then tells the writer's
+ * hook to copy the rest. A round copies the frames committed before it
+ * began, so under a writer that never pauses the frames left shrink round
+ * by round towards what the writer commits during a round's fixed cost (its
+ * two syncs), and never reach 0: the thread hands over once that is at
+ * most an eighth of a cycle and a round no longer halves it (or nothing is
+ * left). A round that copied nothing while frames wait (a reader holds an
+ * older snapshot) pauses before the next. */
 static void checkpoint_rounds(pg_tg_store *s) {
+  int_fast64_t left_before = INT_FAST64_MAX;
   for (int round = 0; round < CKPT_MAX_ROUNDS; round++) {
-    int log = 0, done = 0;
+    int log = -1, done = -1;
     int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (rc != SQLITE_OK) {
-      pg_log_warn(CKPT_LOG, "checkpoint of %s: %s", s->path, sqlite3_errmsg(s->ckpt_db));
+    if (rc != SQLITE_OK || log < 0) { /* log -1: the connection is not on the WAL */
+      pg_log_warn(CKPT_LOG, "checkpoint of %s: %s", s->path,
+                  rc != SQLITE_OK ? sqlite3_errmsg(s->ckpt_db) : "the database is not in WAL mode");
       sleep_ms(CKPT_RETRY_MS);
       return;
     }
     atomic_fetch_add(&s->ckpt_thread_runs, 1);
-    if (done >= log) {
+    int_fast64_t copied = credit(s, done, &s->ckpt_frames_thread), left = log - done;
+    if (left <= 0 || (left <= s->ckpt_pages / 8 && left * 2 > left_before)) {
       atomic_store(&s->ckpt_caught_up, true);
       return;
     }
-    sleep_ms(CKPT_RETRY_MS);
+    if (copied == 0) sleep_ms(CKPT_RETRY_MS);
+    left_before = left;
   }
 }
 
@@ -93,10 +130,14 @@ static void *ckpt_main(void *arg) {
   for (;;) {
     while (!s->ckpt_stop && !atomic_load(&s->ckpt_due)) pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
     if (s->ckpt_stop) break;
-    atomic_store(&s->ckpt_due, false); /* commits from now on may ask again */
     pthread_mutex_unlock(&s->ckpt_mu);
     checkpoint_rounds(s);
     pthread_mutex_lock(&s->ckpt_mu);
+    /* only now may commits ask again: one asking while the rounds ran would
+     * start another round beside the writer's end of the cycle, and the
+     * one of them that finds the other's checkpoint running copies
+     * nothing (SQLITE_BUSY), so the WAL would not restart */
+    atomic_store(&s->ckpt_due, false);
   }
   pthread_mutex_unlock(&s->ckpt_mu);
   return NULL;
@@ -107,6 +148,18 @@ int pg_tg_ckpt_start(pg_tg_store *s, unsigned pages, pg_diag *d) {
   if (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                       pg_walbuf_vfs()) != SQLITE_OK)
     return pg_db_fail(s->ckpt_db, d, "%s: cannot open the checkpoint connection", s->path);
+  /* A connection learns the database is in WAL mode from its first read;
+   * until then SQLite's checkpoint does nothing and reports -1 frames. */
+  int64_t tables = 0;
+  int log = -1, done = -1;
+  int rc = pg_db_i64(s->ckpt_db, "SELECT count(*) FROM sqlite_master", 0, 0, &tables, d);
+  if (rc) return rc;
+  if (sqlite3_wal_checkpoint_v2(s->ckpt_db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+      SQLITE_OK)
+    return pg_db_fail(s->ckpt_db, d, "%s: first checkpoint", s->path);
+  if (log < 0)
+    return pg_fail(d, PG_ERR_DB, "%s: the checkpoint connection does not see the WAL", s->path);
+  (void)credit(s, done, &s->ckpt_frames_thread); /* a WAL left by the last run */
   pthread_mutex_init(&s->ckpt_mu, NULL);
   pthread_cond_init(&s->ckpt_cv, NULL);
   s->ckpt_sync = true;

@@ -96,6 +96,11 @@ typedef struct pg_tg_store {
   atomic_bool ckpt_caught_up; /* the thread copied this cycle's WAL: the writer ends it */
   atomic_uint_fast64_t ckpt_thread_runs, ckpt_inline; /* checkpoints by the thread, by the writer
                                                           at the hard limit */
+  /* WAL frames copied into the database by the thread, by the writer's
+   * hook (ending a cycle, or at the hard limit); the highest frame count a
+   * checkpoint reported in this WAL cycle */
+  atomic_uint_fast64_t ckpt_frames_thread, ckpt_frames_writer;
+  atomic_int_fast64_t ckpt_backfilled;
 } pg_tg_store;
 
 /* One row of the messages table (without raw). */

@@ -1434,6 +1434,8 @@ void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s) {
   s->referenced_rate = t->st.rate_ref;
   s->checkpoints = atomic_load(&t->store.ckpt_thread_runs);
   s->checkpoints_inline = atomic_load(&t->store.ckpt_inline);
+  s->checkpoint_frames = atomic_load(&t->store.ckpt_frames_thread);
+  s->checkpoint_frames_writer = atomic_load(&t->store.ckpt_frames_writer);
   s->commits = t->n_commits;
   s->committed = t->n_committed;
   pthread_mutex_unlock(&t->mu);

@@ -280,6 +280,9 @@ typedef struct pg_tangle_status {
   double referenced_rate;                /* percent */
   uint64_t checkpoints;        /* WAL checkpoints run by the store's checkpoint thread */
   uint64_t checkpoints_inline; /* ... and by a writer, the WAL having reached 4 x checkpoint_pages */
+  uint64_t checkpoint_frames;        /* WAL frames the checkpoint thread copied to the database */
+  uint64_t checkpoint_frames_writer; /* ... and a writer did, on the commit path (ending a
+                                        cycle: a few; at the hard limit: many) */
   uint64_t commits;   /* store transactions since open (a group of submits, a batch) */
   uint64_t committed; /* new messages they stored: committed / commits = messages a commit */
 } pg_tangle_status;
