@@ -565,7 +565,10 @@ static int open_entity(run_t *R) {
   R->dm.id = eo.id;
   /* a member's database is small: keep SQLite's cache small too (the grid's
    * books serve every member and keep SQLite's default) */
-  if (R->r != R_GRID) pg_db_memory_cap(ENTITY_SQLITE_CAP);
+  if (R->r != R_GRID && pg_db_memory_cap(ENTITY_SQLITE_CAP, &d) != PG_OK) {
+    pg_log_warn("entity", "%s", d.msg);
+    d.msg[0] = '\0';
+  }
   switch (R->r) {
   case R_SOURCE: rc = pg_source_open(&eo, R->meter, (pg_source **)&R->dm.entity, &d); break;
   case R_PRODUCER:

@@ -10,8 +10,21 @@
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/walbuf.h"
 
-#ifdef PG_FAULT_INJECTION
 #include <pthread.h>
+
+static pthread_once_t g_setup_once = PTHREAD_ONCE_INIT;
+static bool g_stats_wanted; /* pg_db_memory_cap before the setup */
+static bool g_stats = true; /* SQLite's memory statistics after the setup */
+
+static void setup_once(void) {
+  /* SQLITE_MISUSE when SQLite already started: its default (on) stays */
+  if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, g_stats_wanted ? 1 : 0) == SQLITE_OK)
+    g_stats = g_stats_wanted;
+}
+
+void pg_db_setup(void) { pthread_once(&g_setup_once, setup_once); }
+
+#ifdef PG_FAULT_INJECTION
 
 static pthread_mutex_t g_fault_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool g_fault_read;
@@ -58,6 +71,7 @@ int pg_db_fail(sqlite3 *db, pg_diag *d, const char *fmt, ...) {
 static int db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,
                    const char *vfs, const char *pre, sqlite3 **out, pg_diag *d) {
   *out = NULL;
+  pg_db_setup();
   int rc = pg_mkdir_p(dir, 0700, d);
   if (rc) return rc;
   char path[1100];
@@ -179,4 +193,13 @@ int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *o
   return rc;
 }
 
-void pg_db_memory_cap(int64_t bytes) { (void)sqlite3_soft_heap_limit64(bytes > 0 ? bytes : 0); }
+int pg_db_memory_cap(int64_t bytes, pg_diag *d) {
+  if (bytes > 0) g_stats_wanted = true; /* read by the setup, which runs once, after this */
+  pg_db_setup();
+  if (bytes > 0 && !g_stats)
+    return pg_fail(d, PG_ERR_STATE,
+                   "SQLite memory cap not set: it needs SQLite's memory statistics, turned off "
+                   "when the first database was opened (cap before opening any)");
+  (void)sqlite3_soft_heap_limit64(bytes > 0 ? bytes : 0);
+  return PG_OK;
+}

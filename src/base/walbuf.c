@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/base/walbuf.h"
 
@@ -266,6 +267,7 @@ static int wb_current_time64(sqlite3_vfs *v, sqlite3_int64 *out) {
 }
 
 static void wb_register(void) {
+  pg_db_setup(); /* before sqlite3_vfs_find starts SQLite */
   wb_real = sqlite3_vfs_find(NULL);
   if (!wb_real) return;
   int sz = (int)sizeof(wb_file) + wb_real->szOsFile;

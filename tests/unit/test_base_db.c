@@ -5,7 +5,12 @@
  * - pg_db_savepoint_end keeps or rolls back a savepoint's work by rc.
  * - pg_db_open keeps savepoint journals in memory: a savepoint that
  *   rewrites more than SQLite's 64 KiB spill threshold opens no temporary
- *   file (with SQLite's default it does, which the test shows first). */
+ *   file (with SQLite's default it does, which the test shows first).
+ * - the first opener turns SQLite's memory statistics off (a global mutex
+ *   on every allocation, which the simulator's threads fought over): after
+ *   work through pg_db_open SQLite has counted no memory, and a memory cap
+ *   asked for after that is refused (test_base_db_cap: the other order).
+ *   Runs first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,8 +170,29 @@ static void test_savepoint_end(void **state) {
   tu_rmrf(dir);
 }
 
+static void test_no_memory_statistics(void **state) {
+  (void)state;
+  char *dir = tu_mktmp("pg_db");
+  sqlite3 *db = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_db_open(dir, "m.db", SCHEMA, 1000, &db, &d), PG_OK);
+  assert_int_equal(pg_db_exec(db, "INSERT INTO t VALUES (1, zeroblob(100000))", &d), PG_OK);
+  int64_t n = -1;
+  assert_int_equal(pg_db_i64(db, "SELECT length(v) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 100000);
+  assert_int_equal(sqlite3_memory_used(), 0);
+  assert_int_equal(sqlite3_memory_highwater(0), 0);
+  /* a memory cap needs them: too late now, refused by name; no cap is fine */
+  assert_int_equal(pg_db_memory_cap(1 << 20, &d), PG_ERR_STATE);
+  assert_non_null(strstr(d.msg, "memory statistics"));
+  assert_int_equal(pg_db_memory_cap(0, &d), PG_OK);
+  sqlite3_close(db);
+  tu_rmrf(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_no_memory_statistics),
       cmocka_unit_test(test_sole_keeps_others_out),
       cmocka_unit_test(test_savepoints_in_memory),
       cmocka_unit_test(test_savepoint_end),

@@ -27,6 +27,16 @@
 
 #include "p2pgrid/base/err.h"
 
+/* SQLite's process-wide settings, once, before SQLite starts (later calls
+ * do nothing): memory statistics off, unless pg_db_memory_cap asked for a
+ * cap first (the cap needs them). With them on, every allocation of every
+ * connection takes one global mutex, which threads working on different
+ * databases (the simulator's members, the node's committer and its HTTP
+ * threads) contend for. pg_db_open, pg_db_open_sole, pg_walbuf_vfs and
+ * pg_db_memory_cap call it; a program calls it first when it may use
+ * SQLite another way before them. */
+void pg_db_setup(void);
+
 /* Creates dir (and its parents, mode 0700) when missing, opens dir/file
  * (created if missing) in WAL mode with synchronous=FULL, foreign keys on,
  * temporary tables and savepoint journals in memory (never a temporary
@@ -48,8 +58,10 @@ PG_NODISCARD int pg_db_open_sole(const char *dir, const char *file, const char *
  * before it grows past bytes; 0 = no cap). Process-wide: a daemon whose
  * databases are small (a source, producer or consumer) calls it once at
  * start, so its page cache does not fill to SQLite's default 2 MiB per
- * connection over hours (docs/PERFORMANCE.md, "Footprint"). */
-void pg_db_memory_cap(int64_t bytes);
+ * connection over hours (docs/PERFORMANCE.md, "Footprint"). SQLite keeps a
+ * cap only with its memory statistics on, so a cap must come before the
+ * first database is opened (pg_db_setup); later, PG_ERR_STATE and no cap. */
+PG_NODISCARD int pg_db_memory_cap(int64_t bytes, pg_diag *d);
 /* The one way to report a failed SQLite call: PG_ERR_DB with "<fmt ...>:
  * <sqlite3_errmsg(db)>" ("no database" when db is NULL) in d. Returns
  * PG_ERR_DB so a caller writes `return pg_db_fail(db, d, "x write");`. */
