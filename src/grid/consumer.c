@@ -123,10 +123,10 @@ static int check_request(pg_consumer *c, const pg_grid_payment_request *r, char 
     return PG_OK;
   }
   int64_t reported = 0, billed = 0;
-  rc = pg_db_i64(e->db, "SELECT COALESCE(SUM(wh), 0) FROM usages", 0, 0, &reported, d);
+  rc = pg_stmt_i64(e->db, "SELECT COALESCE(SUM(wh), 0) FROM usages", 0, 0, &reported, d);
   if (!rc)
-    rc = pg_db_i64(e->db, "SELECT COALESCE(SUM(usage_wh), 0) FROM requests WHERE state != 4", 0, 0,
-                   &billed, d);
+    rc = pg_stmt_i64(e->db, "SELECT COALESCE(SUM(usage_wh), 0) FROM requests WHERE state != 4", 0,
+                     0, &billed, d);
   if (rc) return rc;
   if (r->usage_wh > reported - billed) {
     snprintf(why, cap, "it bills %lld Wh; we reported %lld Wh of which %lld Wh were billed already",

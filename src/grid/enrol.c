@@ -35,7 +35,8 @@ static void row_from_stmt(sqlite3_stmt *st, pg_enrol_row *e) {
 int pg_enrolment_get(sqlite3 *db, const char *id, pg_enrol_row *out, bool *found, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   *found = false;
-  int rc = pg_db_prepare(db, "SELECT " ROW_COLS " FROM enrolment WHERE id = ?1", &st, d);
+  /* cached: the grid asks once per member message */
+  int rc = pg_stmt_get(db, "SELECT " ROW_COLS " FROM enrolment WHERE id = ?1", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
   int s = sqlite3_step(st);
@@ -45,7 +46,7 @@ int pg_enrolment_get(sqlite3 *db, const char *id, pg_enrol_row *out, bool *found
   } else if (s != SQLITE_DONE) {
     rc = pg_db_fail(db, d, "enrolment read");
   }
-  sqlite3_finalize(st);
+  pg_stmt_put(st);
   return rc;
 }
 

@@ -58,11 +58,16 @@ PG_NODISCARD int pg_counts_json(sqlite3 *db, json_t **out, pg_diag *d);
  * pg_stmt_step_done: pg_db_step_done that puts instead of finalizing. pg_grid_db_close forgets a connection's statements and closes it
  * (every connection that used pg_stmt_get is closed through it).
  * pg_grid_begin / pg_grid_commit are pg_db_begin / pg_db_commit on cached
- * statements (commit rolls back when it fails). Threads: a global mutex
- * guards the cache; a statement is used by the thread that got it. */
+ * statements (commit rolls back when it fails). Threads: the cache is
+ * split by connection into stripes, each under its own mutex; a statement
+ * is used by the thread that got it. */
 PG_NODISCARD int pg_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d);
 void pg_stmt_put(sqlite3_stmt *st);
 PG_NODISCARD int pg_stmt_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *d);
+/* pg_db_i64 (base/db.h) on a cached statement: for a query run every
+ * step (sql a literal, as for pg_stmt_get). */
+PG_NODISCARD int pg_stmt_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out,
+                             pg_diag *d);
 void pg_grid_db_close(sqlite3 *db);
 /* Facts a module keeps per connection, beside its statements (one word of
  * bits, 0 until set; forgotten by pg_grid_db_close). set: false without

@@ -380,7 +380,7 @@ static int on_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m, pg_di
   } else if (!rc) {
     pg_grid_metrics_count(e->metrics, PG_GM_READING_ACCEPTED);
     int64_t settled = -1;
-    rc = pg_db_i64(e->db, "SELECT MAX(slot) FROM slots", 0, -1, &settled, d);
+    rc = pg_stmt_i64(e->db, "SELECT MAX(slot) FROM slots", 0, -1, &settled, d);
     if (!rc && (int64_t)slot <= settled) {
       pg_log_info(e->role, "%s: late report of '%s' for slot %llu: settled with the next slot",
                   e->id, reg->id, (unsigned long long)slot);
@@ -834,10 +834,10 @@ static int settle_due(pg_gridop *g, pg_diag *d) {
   for (uint64_t k = (uint64_t)next; pg_slot_start(k + 1, e->slot_ms) <= now; k++) {
     if (now < pg_slot_start(k + 1, e->slot_ms) + g->grace_ms) {
       int64_t missing = 0;
-      rc = pg_db_i64(e->db,
-                     "SELECT COUNT(*) FROM registrations r WHERE r.state = 1 AND NOT EXISTS"
-                     " (SELECT 1 FROM readings x WHERE x.entity_id = r.id AND x.slot = ?1)",
-                     (int64_t)k, 0, &missing, d);
+      rc = pg_stmt_i64(e->db,
+                       "SELECT COUNT(*) FROM registrations r WHERE r.state = 1 AND NOT EXISTS"
+                       " (SELECT 1 FROM readings x WHERE x.entity_id = r.id AND x.slot = ?1)",
+                       (int64_t)k, 0, &missing, d);
       if (rc || missing > 0) return rc;
     }
     rc = settle(g, k, d);

@@ -129,7 +129,7 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
 static int64_t scalar(sqlite3 *db, const char *sql, int64_t a, int *rc, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int64_t v = 0;
-  *rc = pg_db_prepare(db, sql, &st, d);
+  *rc = pg_stmt_get(db, sql, &st, d); /* sql: a literal */
   if (*rc) return 0;
   sqlite3_bind_int64(st, 1, a);
   int s = sqlite3_step(st);

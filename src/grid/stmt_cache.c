@@ -8,7 +8,13 @@
 #include "p2pgrid/base/db.h"
 #include "grid_internal.h"
 
-#define NBUCKET 65536 /* a simulation: ~1,200 connections x ~20 statements */
+/* The cache is split by connection into NSTRIPE stripes, each with its own
+ * lock and tables: threads stepping different members (the simulator's
+ * household parts, a daemon's HTTP threads beside its step) no longer queue
+ * for one lock (a single global one was a visible share of a two-thread
+ * simulation). Every entry of a connection lives in its stripe. */
+#define NSTRIPE 64
+#define SBUCKET 1024 /* a simulation: ~1,200 connections x ~20 statements */
 
 typedef struct stmt_node {
   struct stmt_node *next, *next_st, *next_db; /* chains by (db, sql), by st, by db */
@@ -18,25 +24,43 @@ typedef struct stmt_node {
   bool out; /* handed out, not put back yet */
 } stmt_node;
 
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static stmt_node *g_bucket[NBUCKET], *g_by_st[NBUCKET], *g_by_db[NBUCKET];
-
 typedef struct flag_node { /* a connection's flags (pg_grid_db_flags) */
   struct flag_node *next;
   sqlite3 *db;
   unsigned flags;
 } flag_node;
-static flag_node *g_flags[NBUCKET];
 
-static size_t bucket_of(const sqlite3 *db, const char *sql) {
-  uint64_t h = ((uint64_t)(uintptr_t)db * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)(uintptr_t)sql;
-  h ^= h >> 29;
-  h *= 0xBF58476D1CE4E5B9ULL;
-  return (size_t)(h >> 40) % NBUCKET;
+typedef struct stripe {
+  pthread_mutex_t mu;
+  stmt_node *bucket[SBUCKET], *by_st[SBUCKET], *by_db[SBUCKET];
+  flag_node *flags[SBUCKET];
+} stripe;
+
+static stripe g_stripes[NSTRIPE];
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void init_stripes(void) {
+  for (size_t i = 0; i < NSTRIPE; i++) pthread_mutex_init(&g_stripes[i].mu, NULL);
 }
 
-static size_t bucket_of_st(const sqlite3_stmt *st) { return bucket_of(NULL, (const char *)st); }
-static size_t bucket_of_db(const sqlite3 *db) { return bucket_of(db, NULL); }
+static uint64_t mix(const void *a, const void *b) {
+  uint64_t h = ((uint64_t)(uintptr_t)a * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)(uintptr_t)b;
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ULL;
+  return h >> 32;
+}
+
+/* db's stripe, locked. */
+static stripe *lock_stripe(const sqlite3 *db) {
+  pthread_once(&g_once, init_stripes);
+  stripe *s = &g_stripes[mix(db, NULL) % NSTRIPE];
+  pthread_mutex_lock(&s->mu);
+  return s;
+}
+
+static size_t bucket_of(const sqlite3 *db, const char *sql) { return mix(db, sql) % SBUCKET; }
+static size_t bucket_of_st(const sqlite3_stmt *st) { return mix(NULL, st) % SBUCKET; }
+static size_t bucket_of_db(const sqlite3 *db) { return mix(db, NULL) / NSTRIPE % SBUCKET; }
 
 /* Unlinks n from the chain starting at *pp that links through field off. */
 static void unlink_from(stmt_node **pp, stmt_node *n, size_t off) {
@@ -44,49 +68,48 @@ static void unlink_from(stmt_node **pp, stmt_node *n, size_t off) {
   *pp = *(stmt_node **)((char *)n + off);
 }
 
-static stmt_node *find(sqlite3 *db, const char *sql) {
-  for (stmt_node *n = g_bucket[bucket_of(db, sql)]; n; n = n->next)
+static stmt_node *find(stripe *s, sqlite3 *db, const char *sql) {
+  for (stmt_node *n = s->bucket[bucket_of(db, sql)]; n; n = n->next)
     if (n->db == db && n->sql == sql) return n;
   return NULL;
 }
 
 int pg_stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **st, pg_diag *d) {
   *st = NULL;
-  pthread_mutex_lock(&g_mu);
-  stmt_node *n = find(db, sql);
+  stripe *s = lock_stripe(db);
+  stmt_node *n = find(s, db, sql);
   if (n && !n->out) {
     n->out = true;
     *st = n->st;
-    pthread_mutex_unlock(&g_mu);
+    pthread_mutex_unlock(&s->mu);
     return PG_OK;
   }
-  pthread_mutex_unlock(&g_mu);
+  pthread_mutex_unlock(&s->mu);
   int rc = pg_db_prepare(db, sql, st, d);
   if (rc || n) return rc; /* n: the cached one is out; this one is finalized on put */
   stmt_node *m = malloc(sizeof *m);
   if (!m) return PG_OK; /* uncached: finalized on put */
   *m = (stmt_node){.db = db, .sql = sql, .st = *st, .out = true};
-  pthread_mutex_lock(&g_mu);
-  size_t b = bucket_of(db, sql), bs = bucket_of_st(*st);
-  m->next = g_bucket[b];
-  g_bucket[b] = m;
-  m->next_st = g_by_st[bs];
-  g_by_st[bs] = m;
-  size_t bd = bucket_of_db(db);
-  m->next_db = g_by_db[bd];
-  g_by_db[bd] = m;
-  pthread_mutex_unlock(&g_mu);
+  s = lock_stripe(db);
+  size_t b = bucket_of(db, sql), bs = bucket_of_st(*st), bd = bucket_of_db(db);
+  m->next = s->bucket[b];
+  s->bucket[b] = m;
+  m->next_st = s->by_st[bs];
+  s->by_st[bs] = m;
+  m->next_db = s->by_db[bd];
+  s->by_db[bd] = m;
+  pthread_mutex_unlock(&s->mu);
   return PG_OK;
 }
 
 void pg_stmt_put(sqlite3_stmt *st) {
   if (!st) return;
-  pthread_mutex_lock(&g_mu);
-  stmt_node *n = g_by_st[bucket_of_st(st)];
+  stripe *s = lock_stripe(sqlite3_db_handle(st));
+  stmt_node *n = s->by_st[bucket_of_st(st)];
   while (n && n->st != st) n = n->next_st;
   bool cached = n != NULL;
   if (cached) n->out = false;
-  pthread_mutex_unlock(&g_mu);
+  pthread_mutex_unlock(&s->mu);
   if (cached) {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -95,18 +118,24 @@ void pg_stmt_put(sqlite3_stmt *st) {
   }
 }
 
+/* db's flags; caller holds its stripe's lock. */
+static unsigned flags_locked(stripe *s, sqlite3 *db) {
+  for (flag_node *n = s->flags[bucket_of_db(db)]; n; n = n->next)
+    if (n->db == db) return n->flags;
+  return 0;
+}
+
 unsigned pg_grid_db_flags(sqlite3 *db) {
-  unsigned f = 0;
-  pthread_mutex_lock(&g_mu);
-  for (flag_node *n = g_flags[bucket_of_db(db)]; n; n = n->next)
-    if (n->db == db) f = n->flags;
-  pthread_mutex_unlock(&g_mu);
+  stripe *s = lock_stripe(db);
+  unsigned f = flags_locked(s, db);
+  pthread_mutex_unlock(&s->mu);
   return f;
 }
 
-/* Sets db's flags; caller holds g_mu. false: no memory (nothing set). */
-static bool set_flags(sqlite3 *db, unsigned flags) {
-  flag_node **pp = &g_flags[bucket_of_db(db)];
+/* Sets db's flags; caller holds its stripe's lock. false: no memory
+ * (nothing set). */
+static bool set_flags(stripe *s, sqlite3 *db, unsigned flags) {
+  flag_node **pp = &s->flags[bucket_of_db(db)];
   for (flag_node *n = *pp; n; n = n->next)
     if (n->db == db) return n->flags = flags, true;
   flag_node *n = malloc(sizeof *n);
@@ -117,38 +146,41 @@ static bool set_flags(sqlite3 *db, unsigned flags) {
 }
 
 bool pg_grid_db_set_flags(sqlite3 *db, unsigned flags) {
-  pthread_mutex_lock(&g_mu);
-  bool ok = set_flags(db, flags);
-  pthread_mutex_unlock(&g_mu);
+  stripe *s = lock_stripe(db);
+  bool ok = set_flags(s, db, flags);
+  pthread_mutex_unlock(&s->mu);
   return ok;
 }
 
 void pg_grid_db_add_flags_file(sqlite3 *db, unsigned flags) {
   const char *file = sqlite3_db_filename(db, "main");
-  pthread_mutex_lock(&g_mu);
-  unsigned mine = 0;
-  for (flag_node *n = g_flags[bucket_of_db(db)]; n; n = n->next)
-    if (n->db == db) mine = n->flags;
-  (void)set_flags(db, mine | flags); /* without memory db's stay unset */
-  for (size_t b = 0; file && file[0] && b < NBUCKET; b++)
-    for (flag_node *n = g_flags[b]; n; n = n->next) {
-      const char *f = n->db != db ? sqlite3_db_filename(n->db, "main") : NULL;
-      if (f && strcmp(f, file) == 0) n->flags |= flags;
-    }
-  pthread_mutex_unlock(&g_mu);
+  stripe *s = lock_stripe(db);
+  (void)set_flags(s, db, flags_locked(s, db) | flags); /* without memory: unset */
+  pthread_mutex_unlock(&s->mu);
+  if (!file || !file[0]) return;
+  for (size_t i = 0; i < NSTRIPE; i++) { /* the other connections to the file, stripe by stripe */
+    stripe *o = &g_stripes[i];
+    pthread_mutex_lock(&o->mu);
+    for (size_t b = 0; b < SBUCKET; b++)
+      for (flag_node *n = o->flags[b]; n; n = n->next) {
+        const char *f = n->db != db ? sqlite3_db_filename(n->db, "main") : NULL;
+        if (f && strcmp(f, file) == 0) n->flags |= flags;
+      }
+    pthread_mutex_unlock(&o->mu);
+  }
 }
 
 void pg_grid_db_close(sqlite3 *db) {
   if (!db) return;
-  pthread_mutex_lock(&g_mu);
-  for (flag_node **fp = &g_flags[bucket_of_db(db)]; *fp; fp = &(*fp)->next) {
+  stripe *s = lock_stripe(db);
+  for (flag_node **fp = &s->flags[bucket_of_db(db)]; *fp; fp = &(*fp)->next) {
     if ((*fp)->db != db) continue;
     flag_node *n = *fp;
     *fp = n->next;
     free(n);
     break;
   }
-  stmt_node **pp = &g_by_db[bucket_of_db(db)];
+  stmt_node **pp = &s->by_db[bucket_of_db(db)];
   while (*pp) {
     stmt_node *n = *pp;
     if (n->db != db) {
@@ -156,12 +188,12 @@ void pg_grid_db_close(sqlite3 *db) {
       continue;
     }
     *pp = n->next_db;
-    unlink_from(&g_bucket[bucket_of(db, n->sql)], n, offsetof(stmt_node, next));
-    unlink_from(&g_by_st[bucket_of_st(n->st)], n, offsetof(stmt_node, next_st));
+    unlink_from(&s->bucket[bucket_of(db, n->sql)], n, offsetof(stmt_node, next));
+    unlink_from(&s->by_st[bucket_of_st(n->st)], n, offsetof(stmt_node, next_st));
     sqlite3_finalize(n->st);
     free(n);
   }
-  pthread_mutex_unlock(&g_mu);
+  pthread_mutex_unlock(&s->mu);
   sqlite3_close(db);
 }
 
@@ -181,6 +213,22 @@ int pg_stmt_step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, pg_diag *
   int rc = sqlite3_step(st) == SQLITE_DONE
                ? PG_OK
                : pg_db_fail(db, d, "%s", what);
+  pg_stmt_put(st);
+  return rc;
+}
+
+int pg_stmt_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(db, sql, &st, d);
+  if (rc) return rc;
+  if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, arg);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW)
+    *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? def : sqlite3_column_int64(st, 0);
+  else if (s == SQLITE_DONE)
+    *out = def;
+  else
+    rc = pg_db_fail(db, d, "database read");
   pg_stmt_put(st);
   return rc;
 }
