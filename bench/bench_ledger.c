@@ -3,7 +3,9 @@
  * are attached to a Tangle with the node's ledger as its white-flag hook
  * (min PoW score 0), and the coordinator confirms them with milestones
  * (dry run for the inclusion Merkle root, then white flag: UTXO checks,
- * signature verification, booking). Printed beside libsodium's raw
+ * signature verification, booking). As in the node, a transfer's signature
+ * is verified when it is attached (the ledger's submit hook), so the
+ * confirmation finds it verified. Printed beside libsodium's raw
  * crypto_sign_verify_detached rate measured in the same run, the limit a
  * transfer's one signature puts on it.
  *
@@ -139,8 +141,10 @@ static int world_open(world *w, size_t n, pg_diag *d) {
   tc.ms_keys_count = 1;
   memcpy(tc.ms_public_keys[0], COO[0] + 32, 32);
   tc.ms_threshold = 1;
-  tc.tx_confirm = pg_ledger_apply;
+  tc.tx_confirm = pg_ledger_apply; /* as pg_ledger_open_tangle wires the node's */
   tc.tx_confirm_ctx = w->l;
+  tc.tx_precheck = pg_ledger_precheck;
+  tc.tx_precheck_ctx = w->l;
   if ((rc = pg_tangle_open(&tc, &w->t, d))) return rc;
   if ((rc = pg_ledger_attach(w->l, pg_tangle_db(w->t), pg_tangle_db_path(w->t), d))) return rc;
   uint32_t index;

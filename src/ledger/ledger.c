@@ -4,6 +4,7 @@
 #include "p2pgrid/ledger/ledger.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,8 @@ const char *pg_ledger_unspent_sql(size_t i) {
   return i < sizeof all / sizeof all[0] ? all[i] : NULL;
 }
 
+#define SIG_CACHE_SLOTS (1u << 15) /* remembered signatures (sig_valid) */
+
 struct pg_ledger {
   bool dust_protection;
   size_t genesis_count;
@@ -83,10 +86,12 @@ struct pg_ledger {
   sqlite3_stmt *w[W_COUNT];
   pthread_mutex_t rlock; /* serialises use of rdb and r */
   sqlite3_stmt *r[R_COUNT]; /* READ_SQL on rdb, prepared on first use */
-  /* signatures already verified (sig_ok_seen): written and read only from
-   * pg_ledger_apply, which the Tangle's lock serialises; NULL until the
-   * first verification */
+  /* signatures already verified (sig_valid): by pg_ledger_apply under the
+   * Tangle's lock and by pg_ledger_precheck on submitting threads, each
+   * slot read and written under sig_mu (verifications outside it) */
+  pthread_mutex_t sig_mu;
   uint8_t (*sig_ok)[32];
+  atomic_uint_fast64_t sig_verified; /* Ed25519 verifications run */
   /* digest cache (under rlock): digests[0..ndigests) = D(0)..D(ndigests-1) */
   uint8_t (*digests)[32];
   size_t ndigests, capdigests;
@@ -139,7 +144,9 @@ int pg_ledger_new(const pg_ledger_config *c, pg_ledger **out) {
     memcpy(l->genesis, c->genesis, c->genesis_count * sizeof *l->genesis);
     l->genesis_count = c->genesis_count;
   }
+  l->sig_ok = calloc(SIG_CACHE_SLOTS, sizeof *l->sig_ok); /* NULL: no cache */
   pthread_mutex_init(&l->rlock, NULL);
+  pthread_mutex_init(&l->sig_mu, NULL);
   *out = l;
   return PG_OK;
 }
@@ -150,6 +157,7 @@ void pg_ledger_free(pg_ledger *l) {
   for (int i = 0; i < R_COUNT; i++) sqlite3_finalize(l->r[i]);
   if (l->rdb) sqlite3_close(l->rdb);
   pthread_mutex_destroy(&l->rlock);
+  pthread_mutex_destroy(&l->sig_mu);
   free(l->digests);
   free(l->sig_ok);
   free(l->genesis);
@@ -341,7 +349,6 @@ static int check_dust(pg_ledger *l, const pg_transaction *tx, const input_state 
  * key, essence hash, signature); a collision only evicts (the signature is
  * verified again). Only successes are stored: a hit is exactly "this
  * verification returned PG_OK before". */
-#define SIG_CACHE_SLOTS (1u << 15)
 
 static void sig_digest(const pg_unlock_block *sb, const uint8_t hash[32], uint8_t out[32]) {
   pg_blake2b h;
@@ -356,11 +363,40 @@ static bool sig_valid(pg_ledger *l, const pg_unlock_block *sb, const uint8_t has
   uint8_t key[32];
   sig_digest(sb, hash, key);
   size_t slot = ((size_t)key[0] | (size_t)key[1] << 8 | (size_t)key[2] << 16) & (SIG_CACHE_SLOTS - 1);
-  if (l->sig_ok && memcmp(l->sig_ok[slot], key, 32) == 0) return true;
+  pthread_mutex_lock(&l->sig_mu);
+  bool hit = l->sig_ok && memcmp(l->sig_ok[slot], key, 32) == 0;
+  pthread_mutex_unlock(&l->sig_mu);
+  if (hit) return true;
+  atomic_fetch_add_explicit(&l->sig_verified, 1, memory_order_relaxed);
   if (pg_ed25519_verify(sb->public_key, hash, 32, sb->signature) != PG_OK) return false;
-  if (!l->sig_ok) l->sig_ok = calloc(SIG_CACHE_SLOTS, sizeof *l->sig_ok); /* NULL: no cache */
+  pthread_mutex_lock(&l->sig_mu);
   if (l->sig_ok) memcpy(l->sig_ok[slot], key, 32);
+  pthread_mutex_unlock(&l->sig_mu);
   return true;
+}
+
+/* Signature blocks pg_ledger_precheck verifies at most in one message: a
+ * message of anybody's making costs a submitting thread a bounded amount of
+ * work before any of its inputs is known to exist (the white flag looks its
+ * inputs up first); our wallets sign a transfer once per address. */
+#define PRECHECK_MAX_SIGS 4
+
+void pg_ledger_precheck(void *ctx, const pg_message *m) {
+  pg_ledger *l = ctx;
+  if (m->payload_type != PG_PAYLOAD_TRANSACTION || !m->u.transaction) return;
+  const pg_transaction *tx = m->u.transaction;
+  uint8_t hash[32];
+  pg_blake2b256(tx->essence, tx->essence_len, hash);
+  unsigned sigs = 0;
+  for (size_t i = 0; i < tx->inputs_count && sigs < PRECHECK_MAX_SIGS; i++) {
+    if (tx->unlocks[i].type != 0) continue;
+    sigs++;
+    if (!sig_valid(l, &tx->unlocks[i], hash)) return; /* the white flag refuses it anyway */
+  }
+}
+
+uint64_t pg_ledger_signatures_verified(pg_ledger *l) {
+  return (uint64_t)atomic_load_explicit(&l->sig_verified, memory_order_relaxed);
 }
 
 /* Checks signature block `sb` for an input locked to `address`. */

@@ -14,6 +14,8 @@ int pg_ledger_open_tangle(const pg_ledger_config *lc, pg_tangle_config *tc, pg_l
   /* the confirmation hook must be known to the Tangle when it opens */
   tc->tx_confirm = pg_ledger_apply;
   tc->tx_confirm_ctx = led;
+  tc->tx_precheck = pg_ledger_precheck; /* signatures verified on the submitting threads */
+  tc->tx_precheck_ctx = led;
   rc = pg_tangle_open(tc, &tan, d);
   if (!rc) rc = pg_ledger_attach(led, pg_tangle_db(tan), pg_tangle_db_path(tan), d);
   if (rc) {

@@ -1011,6 +1011,12 @@ static int later_queue(pg_tangle *t, later_job *l, pg_tangle_done_fn done, void 
 }
 
 /* PG_ERR_NETWORK_ID unless id is this network's. */
+/* The tx_precheck hook for a transaction message (caller's thread, no lock). */
+static void precheck(pg_tangle *t, const pg_message *m) {
+  if (t->cfg.tx_precheck && m->payload_type == PG_PAYLOAD_TRANSACTION)
+    t->cfg.tx_precheck(t->cfg.tx_precheck_ctx, m);
+}
+
 static int network_check(const pg_tangle *t, uint64_t id, pg_diag *d) {
   if (id == t->network_id) return PG_OK;
   return pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",
@@ -1063,6 +1069,7 @@ static int submit_announced(pg_tangle *t, const uint8_t *bytes, size_t len,
     gc_announce(t, -1);
     goto out;
   }
+  precheck(t, &m);
   pg_tg_job job = {.bytes = bytes, .len = len, .m = &m, .id = id, .d = d};
   group_submit(t, &job);
   rc = job.rc;
@@ -1160,6 +1167,7 @@ static int submit_later_take(pg_tangle *t, uint8_t *bytes, size_t len, pg_tangle
     later_free(l);
     return rc;
   }
+  precheck(t, &l->m);
   l->job.bytes = bytes;
   l->job.len = len;
   l->job.m = &l->m;

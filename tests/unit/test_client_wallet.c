@@ -52,8 +52,10 @@ static wfix *wfix_new_last(size_t n, uint64_t amount, uint64_t last, unsigned ma
   }
   pg_ledger_config lc = {.dust_protection = true, .genesis_count = n, .genesis = g};
   assert_int_equal(pg_ledger_new(&lc, &f->l), PG_OK);
-  f->tf.cfg.tx_confirm = pg_ledger_apply;
+  f->tf.cfg.tx_confirm = pg_ledger_apply; /* as pg_ledger_open_tangle wires them */
   f->tf.cfg.tx_confirm_ctx = f->l;
+  f->tf.cfg.tx_precheck = pg_ledger_precheck;
+  f->tf.cfg.tx_precheck_ctx = f->l;
   f->tf.t = tt_open(&f->tf.cfg);
   pg_diag d = {{0}};
   int rc = pg_ledger_attach(f->l, pg_tangle_db(f->tf.t), pg_tangle_db_path(f->tf.t), &d);
@@ -255,6 +257,28 @@ static void test_send_swaps_in_larger_outputs_past_127_inputs(void **state) {
   wfix_free(f);
 }
 
+/* A transfer's signature is verified once, on the thread that submits it
+ * (the ledger's precheck): the milestone's dry run and its white flag, which
+ * run under the Tangle's lock on the coordinator's thread, find it verified.
+ */
+static void test_signatures_verified_at_submit(void **state) {
+  (void)state;
+  pg_wallet_output out;
+  wfix *f = wfix_pay_other(3, &out);
+  pg_diag d = {{0}};
+  uint64_t before = pg_ledger_signatures_verified(f->l);
+  assert_int_equal(pg_wallet_send(f->w, &out, 1, NULL, NULL, NULL, &d), PG_OK);
+  assert_int_equal(pg_ledger_signatures_verified(f->l), before + 1); /* at submit */
+  uint32_t ms = 0;
+  assert_int_equal(pg_tangle_issue_milestone(f->tf.t, (const uint8_t(*)[64])f->coo_sk, 1, NULL, &ms, &d),
+                   PG_OK);
+  uint64_t b = 0;
+  assert_int_equal(pg_client_address(f->c, f->other, &b, NULL, &d), PG_OK);
+  assert_int_equal(b, MI); /* confirmed */
+  assert_int_equal(pg_ledger_signatures_verified(f->l), before + 1); /* none at the milestone */
+  wfix_free(f);
+}
+
 /* The grid crashed after sending payout 1 and before it was confirmed: a new
  * wallet object from the same seed finds it (pending) on the node. Its inputs
  * must then be held back, or the next payout spends them again and one of the
@@ -422,6 +446,7 @@ int main(void) {
       cmocka_unit_test(test_send_fails_before_submit_when_pending_set_full),
       cmocka_unit_test(test_confirmed_transfers_free_the_pending_set_unfollowed),
       cmocka_unit_test(test_send_swaps_in_larger_outputs_past_127_inputs),
+      cmocka_unit_test(test_signatures_verified_at_submit),
       cmocka_unit_test(test_local_submit_data_many),
       cmocka_unit_test(test_found_pending_transfer_is_not_spent_again),
       cmocka_unit_test(test_follow_reports_transfer_included_by_another_message),

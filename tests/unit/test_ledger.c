@@ -1,5 +1,6 @@
 /* Ledger and transaction builder: the TIP-7 worked vector, every conflict
  * reason, TIP-15 dust rules, supply conservation and genesis checks. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,7 +71,7 @@ static void test_worked_vector(void **state) {
 
 /* ---- a small ledger fixture on a temporary SQLite file ------------------ */
 
-#define NKEYS 4
+#define NKEYS 6
 
 typedef struct fixture {
   char dir[64];
@@ -338,6 +339,73 @@ static void test_remembered_signature(void **state) {
   drop(&bad);
 }
 
+/* pg_ledger_precheck (the submit hook) verifies on the caller's thread,
+ * from several at once, remembers only valid signatures and changes no
+ * ledger state: a tampered transfer prechecked is still refused, the good
+ * one prechecked is applied without verifying again. */
+typedef struct prechecker {
+  const pg_message *m;
+} prechecker;
+
+static void *precheck_main(void *p) {
+  const prechecker *c = p;
+  for (int i = 0; i < 20; i++) pg_ledger_precheck(F.l, c->m);
+  return NULL;
+}
+
+static void test_precheck(void **state) {
+  (void)state;
+  pg_tx_input_spec in = input(F.genesis_tx, 1, 1);
+  pg_tx_output_spec all = output(2, 5000000, 0);
+  built good, bad;
+  build(&good, &in, 1, &all, 1);
+  build(&bad, &in, 1, &all, 1);
+  ((uint8_t *)bad.m.u.transaction->unlocks[0].signature)[9] ^= 1;
+  uint64_t v0 = pg_ledger_signatures_verified(F.l);
+  pthread_t th[4];
+  prechecker c[4] = {{&good.m}, {&bad.m}, {&good.m}, {&bad.m}};
+  for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&th[i], NULL, precheck_main, &c[i]), 0);
+  for (int i = 0; i < 4; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+  /* the bad one verified every time (failures are not remembered) */
+  assert_true(pg_ledger_signatures_verified(F.l) >= v0 + 40 + 1);
+  assert_int_equal(balance(1), 5000000); /* nothing booked */
+  assert_int_equal(balance(2), 0);
+  assert_supply();
+  bool inc;
+  assert_int_equal(apply(&bad, 1, &inc), PG_CONFLICT_INVALID_SIGNATURE);
+  assert_false(inc);
+  uint64_t v1 = pg_ledger_signatures_verified(F.l);
+  assert_int_equal(apply(&good, 1, &inc), PG_CONFLICT_NONE);
+  assert_true(inc);
+  assert_int_equal(pg_ledger_signatures_verified(F.l), v1); /* remembered */
+  assert_int_equal(balance(2), 5000000);
+  assert_supply();
+  drop(&good);
+  drop(&bad);
+}
+
+/* An attacker's transfer: six signature blocks (six keys) over inputs that
+ * do not exist. The submit hook verifies at most four; the white flag looks
+ * the inputs up first and verifies none. */
+static void test_precheck_is_bounded(void **state) {
+  (void)state;
+  uint8_t fake_tx[32];
+  memset(fake_tx, 0x5a, sizeof fake_tx);
+  pg_tx_input_spec in[6];
+  for (int k = 0; k < 6; k++) in[k] = input(fake_tx, (uint16_t)k, k);
+  pg_tx_output_spec all = output(2, 6000000, 0);
+  built t;
+  build(&t, in, 6, &all, 1);
+  uint64_t v0 = pg_ledger_signatures_verified(F.l);
+  pg_ledger_precheck(F.l, &t.m);
+  assert_int_equal(pg_ledger_signatures_verified(F.l), v0 + 4);
+  bool inc;
+  assert_int_equal(apply(&t, 1, &inc), PG_CONFLICT_INPUT_NOT_FOUND);
+  assert_int_equal(pg_ledger_signatures_verified(F.l), v0 + 4);
+  assert_supply();
+  drop(&t);
+}
+
 static void test_reference_unlocks(void **state) {
   (void)state;
   /* two outputs on address 2, then spend both with one key: signature + reference */
@@ -529,6 +597,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_genesis_and_transfer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_double_spend, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sum_and_signature, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_precheck, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_precheck_is_bounded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_remembered_signature, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reference_unlocks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_dust, setup, teardown),

@@ -1,6 +1,7 @@
 /* Unit tests for pg_ledger_open_tangle (src/ledger/ledger_tangle.c): the one
  * wiring of a Tangle with its own ledger used by the node and the simulator.
- * The ledger books the genesis, is the Tangle's confirmation hook, opens
+ * The ledger books the genesis, is the Tangle's confirmation and submit
+ * hooks, opens
  * again on the same data; a different genesis is refused and leaves nothing
  * open. */
 #include <setjmp.h>
@@ -41,6 +42,9 @@ static void test_open_reopen(void **state) {
   /* the ledger is the Tangle's confirmation hook */
   assert_true(tc.tx_confirm == pg_ledger_apply);
   assert_ptr_equal(tc.tx_confirm_ctx, l);
+  /* and its submit hook: signatures verified on the submitting threads */
+  assert_true(tc.tx_precheck == pg_ledger_precheck);
+  assert_ptr_equal(tc.tx_precheck_ctx, l);
   uint64_t supply = 0, b = 0;
   bool dust = true;
   assert_int_equal(pg_ledger_supply(l, &supply), PG_OK);

@@ -81,7 +81,8 @@ void pg_ledger_free(pg_ledger *l); /* NULL ok */
 /* The wiring of a Tangle with its own ledger, done once for the node and the
  * simulator: creates the ledger from lc, makes it tc's confirmation hook
  * (tc->tx_confirm = pg_ledger_apply, tc->tx_confirm_ctx = the ledger; the
- * caller's values there are replaced), opens the Tangle and attaches the
+ * caller's values there are replaced) and its submit hook (tx_precheck =
+ * pg_ledger_precheck), opens the Tangle and attaches the
  * ledger to its database, so the ledger is in place before any milestone is
  * confirmed (start a coordinator only after this). *l and *t (owned by the
  * caller: pg_ledger_free first, then pg_tangle_close) are written on PG_OK; on
@@ -96,12 +97,25 @@ PG_NODISCARD int pg_ledger_open_tangle(const pg_ledger_config *lc, struct pg_tan
 /* The white-flag hook (a pg_tx_confirm_fn; ctx is the pg_ledger). Validates
  * the transaction of m against the ledger as it stands, including outputs
  * booked earlier in the same milestone; books it when valid. Signatures that
- * verified are remembered (up to 32768, 1 MiB, allocated on first use), so
- * the real white flag after the coordinator's dry run does not verify them
- * again; a signature is accepted only if its exact (public key, essence
- * hash, signature) verified before. Called under the Tangle's lock only. */
+ * verified are remembered (up to 32768, 1 MiB), so the real white flag after
+ * the coordinator's dry run, or after pg_ledger_precheck, does not verify
+ * them again; a signature is accepted only if its exact (public key,
+ * essence hash, signature) verified before. Called under the Tangle's lock
+ * only. */
 int pg_ledger_apply(void *ctx, uint32_t milestone_index, const uint8_t msg_id[PG_ID_LEN],
                     const pg_message *m, bool *included, uint8_t *conflict_reason);
+
+/* The submit hook (a pg_tx_precheck_fn; ctx is the pg_ledger): verifies the
+ * signature blocks of m's transaction and remembers the valid ones, on the
+ * submitting thread, so that confirmation finds them verified: the first 4
+ * blocks, up to the first that fails (bounded work for a message of
+ * anybody's making; the rest are verified at confirmation as before). Reads
+ * no ledger state, changes none; safe from any number of threads beside
+ * pg_ledger_apply. pg_ledger_open_tangle installs it. */
+void pg_ledger_precheck(void *ctx, const pg_message *m);
+
+/* Ed25519 verifications the ledger has run (a remembered signature runs none). */
+uint64_t pg_ledger_signatures_verified(pg_ledger *l);
 
 typedef struct pg_output_info {
   uint8_t output_id[PG_OUTPUT_ID_LEN];

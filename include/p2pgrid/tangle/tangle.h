@@ -52,6 +52,17 @@ typedef struct pg_tangle pg_tangle;
 typedef int (*pg_tx_confirm_fn)(void *ctx, uint32_t milestone_index, const uint8_t msg_id[PG_ID_LEN],
                                 const pg_message *m, bool *included, uint8_t *conflict_reason);
 
+/* Called for a transaction message that passed its entry checks, on the
+ * thread that submits it (pg_tangle_submit, pg_tangle_attach and their
+ * later forms when the message is parsed there), before it is queued and
+ * outside the tangle's lock, so from several threads at once: a place for
+ * work its confirmation will need that does not depend on the ledger's
+ * state (the ledger verifies the signatures and remembers the valid ones,
+ * so a milestone's white flag, which runs under the lock on one thread,
+ * finds them verified). It cannot refuse the message and must not call
+ * pg_tangle_* functions. */
+typedef void (*pg_tx_precheck_fn)(void *ctx, const pg_message *m);
+
 /* ---- events ----------------------------------------------------------------
  * What happened in the Tangle, told to an optional sink (pg_tangle_config
  * on_event) so that a node can publish it (e.g. over MQTT) without polling.
@@ -123,6 +134,8 @@ typedef struct pg_tangle_config {
 
   pg_tx_confirm_fn tx_confirm; /* optional */
   void *tx_confirm_ctx;
+  pg_tx_precheck_fn tx_precheck; /* optional */
+  void *tx_precheck_ctx;
 
   pg_tangle_event_fn on_event; /* optional; see "events" above */
   void *on_event_ctx;
