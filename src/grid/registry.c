@@ -516,7 +516,7 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
   int state = reg->state;
   const char *error = NULL;
   char why[300] = "";
-  int r2 = pg_db_exec(e->db, "SAVEPOINT pg_msg", d);
+  int r2 = pg_db_savepoint(e->db, "pg_msg", d);
   if (r2) return r2;
   if (m->status) {
     snprintf(why, sizeof why, "%.64s: bad message skipped: %.200s", reg->id, m->why);
@@ -553,9 +553,8 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
     r2 = fn(ctx, reg, m, d);
   }
   if (!r2) r2 = set_reg(e->db, reg->id, state, &m->next, 1, error, d);
-  if (r2) (void)sqlite3_exec(e->db, "ROLLBACK TO pg_msg", NULL, NULL, NULL);
-  (void)sqlite3_exec(e->db, "RELEASE pg_msg", NULL, NULL, NULL);
-  if (r2) return r2;
+  /* rolled back on failure; a RELEASE that fails is this message's error */
+  if ((r2 = pg_db_savepoint_end(e->db, "pg_msg", r2, d))) return r2;
   reg->state = state;
   reg->at = m->next;
   *again = state == PG_REG_ACTIVE;
