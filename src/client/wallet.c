@@ -3,6 +3,7 @@
 #include "p2pgrid/client/wallet.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,18 @@ typedef struct pending {
   uint8_t inputs[PG_TX_MAX_INPUTS][PG_OUTPUT_ID_LEN];
 } pending;
 
+/* Derived key pairs kept (a walk of the first addresses runs at every
+ * send and balance: each SLIP-10 derivation is an Ed25519 scalar
+ * multiplication), direct-mapped by walk position; wiped with the wallet. */
+#define KEY_CACHE 32
+
+typedef struct key_slot {
+  bool used;
+  uint32_t change, index;
+  uint8_t sk[64];
+  uint8_t address[32];
+} key_slot;
+
 struct pg_wallet {
   pg_client *client;
   uint8_t seed[64];
@@ -35,6 +48,7 @@ struct pg_wallet {
   unsigned zero_count;
   size_t npending;
   pending pend[MAX_PENDING];
+  key_slot keys[KEY_CACHE];
 };
 
 int pg_wallet_new(pg_client *c, const uint8_t *seed, size_t seed_len, const pg_wallet_opts *o,
@@ -59,16 +73,32 @@ void pg_wallet_free(pg_wallet *w) {
   free(w);
 }
 
+/* The key pair of (change, index): from the cache, else derived into it. */
+static int keypair(pg_wallet *w, uint32_t ch, uint32_t ix, uint8_t sk[64], uint8_t address[32]) {
+  key_slot *k = &w->keys[((uint64_t)ix * 2 + ch) % KEY_CACHE];
+  if (!k->used || k->change != ch || k->index != ix) {
+    k->used = false;
+    int rc = pg_iota_keypair(w->seed, w->seed_len, w->account, ch, ix, NULL, k->sk, k->address);
+    if (rc) return rc;
+    k->used = true;
+    k->change = ch;
+    k->index = ix;
+  }
+  if (sk) memcpy(sk, k->sk, 64);
+  if (address) memcpy(address, k->address, 32);
+  return PG_OK;
+}
+
 int pg_wallet_walk_address(pg_wallet *w, uint32_t n, uint8_t address[32], uint8_t sk[64],
                            uint32_t *change, uint32_t *index) {
   uint32_t ch = n % 2, ix = n / 2;
   if (change) *change = ch;
   if (index) *index = ix;
-  return pg_iota_keypair(w->seed, w->seed_len, w->account, ch, ix, NULL, sk, address);
+  return keypair(w, ch, ix, sk, address);
 }
 
 int pg_wallet_address(pg_wallet *w, uint32_t change, uint32_t index, uint8_t address[32]) {
-  return pg_iota_keypair(w->seed, w->seed_len, w->account, change, index, NULL, NULL, address);
+  return keypair(w, change, index, NULL, address);
 }
 
 int pg_wallet_balance(pg_wallet *w, uint64_t *balance, pg_diag *d) {

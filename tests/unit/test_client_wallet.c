@@ -257,6 +257,30 @@ static void test_send_swaps_in_larger_outputs_past_127_inputs(void **state) {
   wfix_free(f);
 }
 
+/* The wallet keeps derived key pairs: every address and secret key of a
+ * walk is the one SLIP-10 derives, also when positions that share a cache
+ * slot (n and n + 64 share one) are asked for in turns. */
+static void test_walk_keys_are_derived_keys(void **state) {
+  (void)state;
+  pg_wallet_output out;
+  wfix *f = wfix_pay_other(1, &out);
+  static const uint32_t order[] = {0, 1, 64, 0, 65, 1, 2, 66, 2, 130, 64, 3, 127, 63, 191, 63};
+  for (size_t r = 0; r < 2; r++)
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+      uint32_t n = order[i], ch = 9, ix = 9;
+      uint8_t a[32], sk[64], want_a[32], want_sk[64], b[32];
+      assert_int_equal(pg_wallet_walk_address(f->w, n, a, sk, &ch, &ix), PG_OK);
+      assert_int_equal(ch, n % 2);
+      assert_int_equal(ix, n / 2);
+      assert_int_equal(pg_iota_keypair(f->seed, 32, 0, ch, ix, NULL, want_sk, want_a), PG_OK);
+      assert_memory_equal(a, want_a, 32);
+      assert_memory_equal(sk, want_sk, 64);
+      assert_int_equal(pg_wallet_address(f->w, ch, ix, b), PG_OK);
+      assert_memory_equal(b, want_a, 32);
+    }
+  wfix_free(f);
+}
+
 /* A transfer's signature is verified once, on the thread that submits it
  * (the ledger's precheck): the milestone's dry run and its white flag, which
  * run under the Tangle's lock on the coordinator's thread, find it verified.
@@ -447,6 +471,7 @@ int main(void) {
       cmocka_unit_test(test_confirmed_transfers_free_the_pending_set_unfollowed),
       cmocka_unit_test(test_send_swaps_in_larger_outputs_past_127_inputs),
       cmocka_unit_test(test_signatures_verified_at_submit),
+      cmocka_unit_test(test_walk_keys_are_derived_keys),
       cmocka_unit_test(test_local_submit_data_many),
       cmocka_unit_test(test_found_pending_transfer_is_not_spent_again),
       cmocka_unit_test(test_follow_reports_transfer_included_by_another_message),
