@@ -177,10 +177,8 @@ int pg_db_savepoint_end(sqlite3 *db, const char *name, int rc, pg_diag *d) {
   return rc;
 }
 
-int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  int rc = pg_db_prepare(db, sql, &st, d);
-  if (rc) return rc;
+int pg_db_stmt_i64(sqlite3 *db, sqlite3_stmt *st, int64_t arg, int64_t def, int64_t *out,
+                   pg_diag *d) {
   if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, arg);
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW)
@@ -188,7 +186,15 @@ int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *o
   else if (s == SQLITE_DONE)
     *out = def;
   else
-    rc = pg_db_fail(db, d, "database read");
+    return pg_db_fail(db, d, "database read");
+  return PG_OK;
+}
+
+int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_db_prepare(db, sql, &st, d);
+  if (rc) return rc;
+  rc = pg_db_stmt_i64(db, st, arg, def, out, d);
   sqlite3_finalize(st);
   return rc;
 }

@@ -126,18 +126,10 @@ static int on_source_msg(void *ctx, const pg_reg_row *reg, const pg_chan_read *m
   return rc;
 }
 
+/* pg_stmt_i64 (sql a literal) as a value, its status in *rc. */
 static int64_t scalar(sqlite3 *db, const char *sql, int64_t a, int *rc, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
   int64_t v = 0;
-  *rc = pg_stmt_get(db, sql, &st, d); /* sql: a literal */
-  if (*rc) return 0;
-  sqlite3_bind_int64(st, 1, a);
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW)
-    v = sqlite3_column_int64(st, 0);
-  else if (s != SQLITE_DONE)
-    *rc = pg_db_fail(db, d, "database");
-  pg_stmt_put(st);
+  *rc = pg_stmt_i64(db, sql, a, 0, &v, d);
   return v;
 }
 

@@ -221,14 +221,7 @@ int pg_stmt_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t 
   sqlite3_stmt *st = NULL;
   int rc = pg_stmt_get(db, sql, &st, d);
   if (rc) return rc;
-  if (sqlite3_bind_parameter_count(st) >= 1) sqlite3_bind_int64(st, 1, arg);
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW)
-    *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? def : sqlite3_column_int64(st, 0);
-  else if (s == SQLITE_DONE)
-    *out = def;
-  else
-    rc = pg_db_fail(db, d, "database read");
+  rc = pg_db_stmt_i64(db, st, arg, def, out, d);
   pg_stmt_put(st);
   return rc;
 }

@@ -1010,13 +1010,13 @@ static int later_queue(pg_tangle *t, later_job *l, pg_tangle_done_fn done, void 
   return PG_OK;
 }
 
-/* PG_ERR_NETWORK_ID unless id is this network's. */
 /* The tx_precheck hook for a transaction message (caller's thread, no lock). */
 static void precheck(pg_tangle *t, const pg_message *m) {
   if (t->cfg.tx_precheck && m->payload_type == PG_PAYLOAD_TRANSACTION)
     t->cfg.tx_precheck(t->cfg.tx_precheck_ctx, m);
 }
 
+/* PG_ERR_NETWORK_ID unless id is this network's. */
 static int network_check(const pg_tangle *t, uint64_t id, pg_diag *d) {
   if (id == t->network_id) return PG_OK;
   return pg_fail(d, PG_ERR_NETWORK_ID, "network id %llu is not this network's (%llu, '%s')",

@@ -87,5 +87,10 @@ PG_NODISCARD int pg_db_savepoint_end(sqlite3 *db, const char *name, int rc, pg_d
  * the value is NULL. */
 PG_NODISCARD int pg_db_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out,
                            pg_diag *d);
+/* The same on a statement the caller prepared (or keeps cached): binds ?1
+ * when it has one, steps once, reads; st stays the caller's (not reset,
+ * not finalized). */
+PG_NODISCARD int pg_db_stmt_i64(sqlite3 *db, sqlite3_stmt *st, int64_t arg, int64_t def,
+                                int64_t *out, pg_diag *d);
 
 #endif
