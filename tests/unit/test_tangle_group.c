@@ -164,8 +164,8 @@ static void test_checkpoint_thread(void **state) {
  * runs about once per WAL cycle, not after every commit, and the WAL
  * restarts before it reaches the writer's hard limit. With 256-page cycles
  * 2,000 messages of ~10 pages each make ~80 cycles; a thread woken by every
- * commit over the threshold ran more than 1,000 times and the WAL grew to
- * 4 x 256 pages each cycle. */
+ * commit over the threshold ran more than 1,000 times and left the writer
+ * to end nearly every cycle. */
 static void test_checkpoint_once_per_cycle(void **state) {
   tt_fixture *f = *state;
   f->cfg.checkpoint_pages = 256;
@@ -206,10 +206,17 @@ static void test_checkpoint_once_per_cycle(void **state) {
     fail_msg("WAL frames copied: %llu by the thread, %llu by the writer",
              (unsigned long long)s.checkpoint_frames,
              (unsigned long long)s.checkpoint_frames_writer);
-  if (s.checkpoints_inline == 0)
-    assert_true(wal_max < (off_t)(3 * 256 * 4120)); /* below the hard limit's 4 x 256 frames */
-  else
-    assert_true(wal_max < (off_t)(5 * 256 * 4120)); /* ended at the hard limit */
+  /* The WAL restarts before the writer's hard limit of 4 x 256 frames (one
+   * commit's ~10 frames may cross it: the hook sees the WAL after the
+   * commit). How far below depends on how quickly the thread's rounds run
+   * beside the writer (ASan, a loaded machine: up to the limit; CI once
+   * saw more than 3 x 256), so only the limit is asserted. */
+  const off_t frame = 4096 + 24, limit = (off_t)(4 * 256 + 16) * frame + 32;
+  if (s.checkpoints_inline == 0 && wal_max >= limit)
+    fail_msg("WAL reached %lld bytes (limit %lld) with no checkpoint by the writer",
+             (long long)wal_max, (long long)limit);
+  if (s.checkpoints_inline > 0)
+    assert_true(wal_max < (off_t)(5 * 256) * frame); /* ended at the hard limit */
 }
 
 /* The checkpoint thread itself copies the WAL into the database, the
