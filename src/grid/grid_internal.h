@@ -91,6 +91,29 @@ extern const char pg_entity_schema[];
 extern const char pg_gridop_schema[];
 extern const char pg_grid_sql_party_open_readings[];
 extern const char pg_grid_sql_open_parties[];
+/* Two more whose plans test_grid_plans checks: the status's last payments
+ * received (newest first through incoming_seen, not a sort of every
+ * payment) and the producers due a payout (?1 the threshold; through the
+ * partial index payouts_due: the rows not yet in a batch). */
+extern const char pg_grid_sql_recent_payments[];
+extern const char pg_grid_sql_due_payouts[];
+
+/* ---- running totals (totals.c) ----
+ * One row, grid_totals, kept by triggers in the transaction of every
+ * insert, update and delete of bills, readings and incoming: the bills
+ * (all, paid in full), the money paid on them (each bill's payments up to
+ * what it owes) and still owed, the readings, and the consumers' payments
+ * received (incoming rows whose request id does not start with '(').
+ * Each equals the sum over its table (test_grid_totals).
+ * pg_grid_totals_setup: creates the table and the triggers if missing and
+ * seeds the row from the tables as they are, in one transaction (a
+ * database from before the totals is counted once; run at every open).
+ * pg_grid_totals_get: the row (PG_ERR_STATE if it is missing). */
+typedef struct pg_grid_totals {
+  int64_t bills, bills_paid, paid, outstanding, readings, received;
+} pg_grid_totals;
+PG_NODISCARD int pg_grid_totals_setup(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_grid_totals_get(sqlite3 *db, pg_grid_totals *t, pg_diag *d);
 
 /* ---- our channels: persistent outbox ----
  * A channel named `name` is a restricted MAM channel whose state lives in the

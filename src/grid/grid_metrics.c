@@ -257,8 +257,8 @@ static int read_gauges(pg_entity *e, sqlite3 *db, pg_diag *d) {
                    d);
   if (!rc)
     rc = gauge_rows(m, F_BILLS, db,
-                    "SELECT paid >= owed, 0, COUNT(*) FROM bills GROUP BY paid >= owed", 0, 2, 1,
-                    d);
+                    "SELECT 0, 0, bills - bills_paid FROM grid_totals UNION ALL"
+                    " SELECT 1, 0, bills_paid FROM grid_totals", 0, 2, 1, d);
   if (!rc)
     rc = gauge_rows(m, F_PAYOUTS, db,
                     "SELECT COALESCE(b.state + 1, 0), 0, COUNT(*) FROM payouts p LEFT JOIN batches"

@@ -77,6 +77,10 @@ const char pg_gridop_schema[] =
     " baseline INTEGER NOT NULL, address TEXT NOT NULL, batch_id INTEGER,"
     " PRIMARY KEY(slot, producer_id));"
     "CREATE INDEX IF NOT EXISTS payouts_producer ON payouts(producer_id, slot);"
+    /* the rows not yet in a batch: what a payout pays and the status's
+     * payouts due, without reading every payout ever made */
+    "CREATE INDEX IF NOT EXISTS payouts_due ON payouts(producer_id, address, amount)"
+    " WHERE batch_id IS NULL;"
     "CREATE TABLE IF NOT EXISTS batches(id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " state INTEGER NOT NULL, total INTEGER NOT NULL, outputs INTEGER NOT NULL, msg_id TEXT,"
     " created_ms INTEGER NOT NULL, confirmed_ms INTEGER, error TEXT);"
@@ -84,7 +88,19 @@ const char pg_gridop_schema[] =
     "CREATE TABLE IF NOT EXISTS payout_holds(producer_id TEXT NOT NULL, address TEXT NOT NULL,"
     " reason TEXT NOT NULL, since_ms INTEGER NOT NULL, PRIMARY KEY(producer_id, address));"
     "CREATE TABLE IF NOT EXISTS incoming(output_id TEXT PRIMARY KEY, msg_id TEXT NOT NULL,"
-    " amount INTEGER NOT NULL, reference TEXT, request_id TEXT, seen_ms INTEGER NOT NULL);";
+    " amount INTEGER NOT NULL, reference TEXT, request_id TEXT, seen_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS incoming_seen ON incoming(seen_ms);";
+
+const char pg_grid_sql_recent_payments[] =
+    "SELECT i.msg_id AS messageId, i.amount, i.reference, i.request_id AS requestId,"
+    " i.seen_ms AS time FROM incoming i WHERE i.request_id NOT LIKE '(%'"
+    " ORDER BY i.seen_ms DESC LIMIT 10";
+
+const char pg_grid_sql_due_payouts[] =
+    "SELECT producer_id, address, SUM(amount) FROM payouts p WHERE batch_id IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM payout_holds h WHERE h.producer_id ="
+    " p.producer_id AND h.address = p.address) GROUP BY producer_id, address"
+    " HAVING SUM(amount) >= ?1 ORDER BY producer_id, address";
 
 
 
@@ -170,6 +186,7 @@ int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go, pg_gridop 
                           true, &go->limits, d);
   if (!rc) rc = pg_entity_open_conn(&g->e, &g->status_db, d);
   if (!rc) rc = migrate_bills(g->e.db, d);
+  if (!rc) rc = pg_grid_totals_setup(g->e.db, d);
   if (!rc) rc = record_open(g, d);
   if (rc) {
     pg_wallet_free(g->wallet);
@@ -1364,11 +1381,11 @@ static int hold_payout(pg_gridop *g, const due_payout *p, const char *reason, pg
 /* What may still be paid out: the consumers' payments received plus the
  * float, less what batches already carry. */
 static int payout_budget_on(pg_gridop *g, sqlite3 *db, int64_t *budget, pg_diag *d) {
-  int64_t in = 0, out = 0;
-  int rc = pg_db_i64(db, "SELECT COALESCE(SUM(amount), 0) FROM incoming WHERE request_id"
-                         " NOT LIKE '(%'", 0, 0, &in, d);
-  if (!rc) rc = pg_db_i64(db, "SELECT COALESCE(SUM(total), 0) FROM batches", 0, 0, &out, d);
-  *budget = in + (int64_t)g->o.float_max - out;
+  pg_grid_totals t = {0};
+  int64_t out = 0;
+  int rc = pg_grid_totals_get(db, &t, d);
+  if (!rc) rc = pg_stmt_i64(db, "SELECT COALESCE(SUM(total), 0) FROM batches", 0, 0, &out, d);
+  *budget = t.received + (int64_t)g->o.float_max - out;
   return rc;
 }
 
@@ -1385,12 +1402,7 @@ static int choose_payouts(pg_gridop *g, due_payout *v, size_t *n, pg_diag *d) {
   int rc = payout_budget(g, &budget, d);
   sqlite3_stmt *st = NULL;
   if (!rc)
-    rc = pg_stmt_get(e->db,
-                       "SELECT producer_id, address, SUM(amount) FROM payouts p WHERE batch_id IS NULL"
-                       " AND NOT EXISTS (SELECT 1 FROM payout_holds h WHERE h.producer_id ="
-                       " p.producer_id AND h.address = p.address) GROUP BY producer_id, address"
-                       " HAVING SUM(amount) >= ?1 ORDER BY producer_id, address",
-                       &st, d);
+    rc = pg_stmt_get(e->db, pg_grid_sql_due_payouts, &st, d);
   if (rc) return rc;
   sqlite3_bind_int64(st, 1, payout_threshold(g));
   int s;
@@ -1721,16 +1733,16 @@ int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d) {
                   " COALESCE(SUM(consumer_payments),0) AS billed, COALESCE(SUM(producer_revenues),0) AS producerRevenues,"
                   " COALESCE(SUM(fees),0) AS fees, COALESCE(SUM(grid_income),0) AS gridIncome,"
                   " COALESCE(SUM(import_cost),0) AS importCost, COALESCE(SUM(export_income),0) AS exportIncome,"
-                  " (SELECT COUNT(*) FROM bills) AS paymentRequests,"
-                  " (SELECT COUNT(*) FROM bills WHERE paid >= owed) AS paymentsConfirmed,"
-                  " (SELECT COALESCE(SUM(MIN(paid, owed)),0) FROM bills) AS paid,"
-                  " (SELECT COALESCE(SUM(owed - MIN(paid, owed)),0) FROM bills) AS outstanding,"
+                  " (SELECT bills FROM grid_totals) AS paymentRequests,"
+                  " (SELECT bills_paid FROM grid_totals) AS paymentsConfirmed,"
+                  " (SELECT paid FROM grid_totals) AS paid,"
+                  " (SELECT outstanding FROM grid_totals) AS outstanding,"
                   " (SELECT COALESCE(SUM(amount),0) FROM payouts) AS distributions,"
                   " (SELECT COALESCE(SUM(p.amount),0) FROM payouts p JOIN batches b ON b.id = p.batch_id"
                   "  WHERE b.state = 2) AS paidOut,"
                   " (SELECT COALESCE(SUM(amount),0) FROM payouts WHERE batch_id IS NULL) AS payoutsDue,"
                   " (SELECT COUNT(*) FROM batches) AS payoutBatches,"
-                  " (SELECT COUNT(*) FROM readings) AS readings FROM slots",
+                  " (SELECT readings FROM grid_totals) AS readings FROM slots",
                   &totals, d);
   if (!rc)
     rc = one_json(db, "SELECT slot, mechanism, supply_wh AS supplyWh, demand_wh AS demandWh,"
@@ -1738,10 +1750,7 @@ int pg_gridop_status(pg_gridop *g, json_t **out, pg_diag *d) {
                       " FROM slots ORDER BY slot DESC LIMIT 1",
                   &last, d);
   if (!rc)
-    rc = pg_rows_json(db, "SELECT i.msg_id AS messageId, i.amount, i.reference, i.request_id AS requestId,"
-                       " i.seen_ms AS time FROM incoming i WHERE i.request_id NOT LIKE '(%'"
-                       " ORDER BY i.seen_ms DESC LIMIT 10",
-                   0, 0, &recent_in, d);
+    rc = pg_rows_json(db, pg_grid_sql_recent_payments, 0, 0, &recent_in, d);
   if (!rc)
     rc = pg_rows_json(db, "SELECT id, msg_id AS messageId, total, outputs, state, created_ms AS time"
                        " FROM batches ORDER BY id DESC LIMIT 10",

@@ -2,7 +2,8 @@
  * readings_open_party, so their cost follows the readings still open, not
  * every reading of the day (without it the record's lines and the parties
  * of a slot walked the whole table, late in a day of 1,000 homes 10 % of a
- * round). */
+ * round); the status's last payments and the payouts due use their
+ * indexes too. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,10 +52,32 @@ static void test_open_parties(void **state) {
     fail_msg("plan: %s", plan);
 }
 
+/* the status's last ten payments: newest first through incoming_seen, not
+ * a sort of every payment received (1,000 a slot) */
+static void test_recent_payments(void **state) {
+  (void)state;
+  char plan[1024];
+  plan_of(pg_grid_sql_recent_payments, plan, sizeof plan);
+  if (!strstr(plan, "USING INDEX incoming_seen") || strstr(plan, "TEMP B-TREE"))
+    fail_msg("plan: %s", plan);
+}
+
+/* the producers due a payout: only the rows not yet in a batch, already
+ * grouped by the index (not every payout row ever made) */
+static void test_due_payouts(void **state) {
+  (void)state;
+  char plan[1024];
+  plan_of(pg_grid_sql_due_payouts, plan, sizeof plan);
+  if (!strstr(plan, "SCAN p USING INDEX payouts_due") || strstr(plan, "TEMP B-TREE"))
+    fail_msg("plan: %s", plan);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_open_readings_of_a_party),
       cmocka_unit_test(test_open_parties),
+      cmocka_unit_test(test_recent_payments),
+      cmocka_unit_test(test_due_payouts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
