@@ -971,7 +971,7 @@ int pg_wallet_count_outputs(pg_wallet *w, uint32_t change, uint32_t index, size_
   uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
   size_t count = 0, total = 0, ndust = 0;
   if ((rc = list_outputs(w, addr, false, &ids, &count, &total, d))) return rc;
-  for (size_t i = 0; rc == PG_OK && i < count; i++) {
+  for (size_t i = 0; rc == PG_OK && dust && i < count; i++) { /* one lookup each */
     pg_output_info o;
     rc = pg_client_output(w->client, ids[i], &o, d);
     if (rc == PG_OK && !o.spent && o.type == 0 && o.amount < PG_DUST_THRESHOLD) ndust++;

@@ -1590,7 +1590,10 @@ static int dust_care(pg_gridop *g, pg_diag *d) {
     return PG_OK;
   }
   size_t outputs = 0, dust = 0;
-  if (pg_wallet_count_outputs(g->wallet, 0, 0, &outputs, &dust, &wd) != PG_OK) return PG_OK;
+  /* past SWEEP_ABOVE the dust does not matter: not one node request per output */
+  if (pg_wallet_count_outputs(g->wallet, 0, 0, &outputs, NULL, &wd) != PG_OK) return PG_OK;
+  if (outputs <= SWEEP_ABOVE && pg_wallet_count_outputs(g->wallet, 0, 0, &outputs, &dust, &wd))
+    return PG_OK;
   size_t allowed = (size_t)(g->o.dust_allowance / 100000);
   if (allowed > 100) allowed = 100;
   /* dust, and past SWEEP_ABOVE outputs the households' payments too (1,000

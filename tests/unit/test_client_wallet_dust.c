@@ -394,6 +394,54 @@ static void test_find_transfer_skips_conflicting(void **state) {
   dfix_free(f);
 }
 
+/* A client that counts the output lookups of the one it wraps. */
+typedef struct counting {
+  pg_client base;
+  pg_client *inner;
+  size_t outputs;
+} counting;
+
+static int cnt_address_outputs(pg_client *c, const uint8_t address[32], bool include_spent,
+                               uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max, size_t *count,
+                               size_t *total, pg_diag *d) {
+  return pg_client_address_outputs(((counting *)c)->inner, address, include_spent, ids, max, count,
+                                   total, d);
+}
+
+static int cnt_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *out,
+                      pg_diag *d) {
+  counting *k = (counting *)c;
+  k->outputs++;
+  return pg_client_output(k->inner, id, out, d);
+}
+
+static const pg_client_ops counting_ops = {.kind = "counting",
+                                           .address_outputs = cnt_address_outputs,
+                                           .output = cnt_output};
+
+/* The output count alone reads the address's list, not every output (the
+ * grid asks it at every dust check, over HTTP one request per output); with
+ * the dust it looks each one up and both counts agree. */
+static void test_count_without_dust_reads_the_list(void **state) {
+  (void)state;
+  dfix *f = dfix_new(7, 2 * MI, 0, 0);
+  counting k = {.base = {.ops = &counting_ops}, .inner = f->c};
+  pg_wallet *w = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_wallet_new(&k.base, f->seed_a, 32, NULL, &w, &d), PG_OK);
+  size_t o = 0, du = 99;
+  assert_int_equal(pg_wallet_count_outputs(w, 0, 0, &o, NULL, &d), PG_OK);
+  assert_int_equal(o, 7);
+  assert_int_equal(k.outputs, 0);
+  o = 0;
+  assert_int_equal(pg_wallet_count_outputs(w, 0, 0, &o, &du, &d), PG_OK);
+  assert_int_equal(o, 7);
+  assert_int_equal(du, 0);
+  assert_int_equal(k.outputs, 7);
+  pg_wallet_free(w);
+  dfix_free(f);
+}
+
 int main(void) {
   if (pg_crypto_init()) return 1;
   pg_log_set_level(PG_LOG_ERROR);
@@ -405,6 +453,7 @@ int main(void) {
       cmocka_unit_test(test_allowance_failures),
       cmocka_unit_test(test_find_transfer),
       cmocka_unit_test(test_find_transfer_skips_conflicting),
+      cmocka_unit_test(test_count_without_dust_reads_the_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
