@@ -67,7 +67,8 @@ int pg_db_fail(sqlite3 *db, pg_diag *d, const char *fmt, ...) {
   return pg_fail(d, PG_ERR_DB, "%s: %s", what, db ? sqlite3_errmsg(db) : "no database");
 }
 
-/* pg_db_open and pg_db_open_sole: pre is run before WAL mode is set. */
+/* pg_db_open_with: pre is run before WAL mode is set (which creates a new
+ * database: its page size goes first). */
 static int db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,
                    const char *vfs, const char *pre, sqlite3 **out, pg_diag *d) {
   *out = NULL;
@@ -108,15 +109,31 @@ static int db_open(const char *dir, const char *file, const char *schema, unsign
   return PG_OK;
 }
 
+int pg_db_open_with(const char *dir, const char *file, const char *schema,
+                    const pg_db_open_opts *o, sqlite3 **out, pg_diag *d) {
+  *out = NULL;
+  unsigned ps = o->page_size;
+  if (ps && (ps < 512 || ps > 65536 || (ps & (ps - 1)) != 0))
+    return pg_fail(d, PG_ERR_CONFIG, "%s: page size %u is not a power of two from 512 to 65536",
+                   file, ps);
+  char pre[96] = "";
+  int n = ps ? snprintf(pre, sizeof pre, "PRAGMA page_size=%u;", ps) : 0;
+  if (o->sole) snprintf(pre + n, sizeof pre - (size_t)n, "PRAGMA locking_mode=EXCLUSIVE;");
+  /* sole: no busy wait, another holder of the file is an error at once */
+  return db_open(dir, file, schema, o->sole ? 0 : o->busy_ms, o->sole ? pg_walbuf_vfs() : NULL,
+                 pre[0] ? pre : NULL, out, d);
+}
+
 int pg_db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,
                sqlite3 **out, pg_diag *d) {
-  return db_open(dir, file, schema, busy_ms, NULL, NULL, out, d);
+  pg_db_open_opts o = {.busy_ms = busy_ms};
+  return pg_db_open_with(dir, file, schema, &o, out, d);
 }
 
 int pg_db_open_sole(const char *dir, const char *file, const char *schema, sqlite3 **out,
                     pg_diag *d) {
-  /* no busy wait: another holder of the file is an error at once */
-  return db_open(dir, file, schema, 0, pg_walbuf_vfs(), "PRAGMA locking_mode=EXCLUSIVE", out, d);
+  pg_db_open_opts o = {.sole = true};
+  return pg_db_open_with(dir, file, schema, &o, out, d);
 }
 
 int pg_db_exec(sqlite3 *db, const char *sql, pg_diag *d) {

@@ -145,8 +145,9 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   char *schema = malloc(sl);
   if (!schema) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   snprintf(schema, sl, "%s%s", pg_entity_schema, role_schema ? role_schema : "");
-  int rc = o->sole ? pg_db_open_sole(e->data_dir, e->db_path, schema, &e->db, d)
-                   : pg_db_open(e->data_dir, e->db_path, schema, PG_ENTITY_DB_BUSY_MS, &e->db, d);
+  pg_db_open_opts dbo = {.busy_ms = PG_ENTITY_DB_BUSY_MS, .sole = o->sole,
+                         .page_size = type == PG_GRID_ENTITY_NONE ? 0 : PG_ENTITY_MEMBER_PAGE_SIZE};
+  int rc = pg_db_open_with(e->data_dir, e->db_path, schema, &dbo, &e->db, d);
   free(schema);
   if (rc) return rc;
   if (e->no_sync && (rc = pg_db_exec(e->db, "PRAGMA synchronous=OFF", d))) {

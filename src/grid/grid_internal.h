@@ -16,11 +16,19 @@
 
 #define PG_ENTITY_DB_BUSY_MS 10000
 #define PG_ENTITY_MAX_READ 64 /* messages read from one channel per step */
+/* A member's (source, producer, consumer) new database: 1 KiB pages. Its
+ * rows are small and its commits change a few of them, each writing its
+ * dirty pages whole (to the WAL, then again at the checkpoint): with 4 KiB
+ * pages the simulated community's members spent about a tenth of its CPU
+ * copying them (docs/PERFORMANCE.md). The grid's keeps SQLite's 4 KiB: its
+ * rows include the record's parts, tens of KiB each. */
+#define PG_ENTITY_MEMBER_PAGE_SIZE 1024
 
 /* ---- database ---- */
 
 /* The SQLite helpers are p2pgrid/base/db.h (pg_db_*); an entity database is
- * pg_db_open(dir, "<role>.db", schema, PG_ENTITY_DB_BUSY_MS, ...). */
+ * pg_db_open_with(dir, "<role>.db", schema, {PG_ENTITY_DB_BUSY_MS, sole,
+ * page size}, ...). */
 /* A small key/value table "kv" (every entity has one). get: *out = def when
  * missing. */
 PG_NODISCARD int pg_kv_get_i64(sqlite3 *db, const char *key, int64_t def, int64_t *out, pg_diag *d);

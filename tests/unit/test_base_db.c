@@ -3,6 +3,7 @@
  *   this process or another) can read the database, and no -shm file is
  *   made; once it is closed, others read every committed row.
  * - pg_db_savepoint_end keeps or rolls back a savepoint's work by rc.
+ * - pg_db_open_with's page size: new databases only, checked.
  * - pg_db_open keeps savepoint journals in memory: a savepoint that
  *   rewrites more than SQLite's 64 KiB spill threshold opens no temporary
  *   file (with SQLite's default it does, which the test shows first).
@@ -190,12 +191,66 @@ static void test_no_memory_statistics(void **state) {
   tu_rmrf(dir);
 }
 
+static int64_t page_size(sqlite3 *db) {
+  int64_t n = -1;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_db_i64(db, "PRAGMA page_size", 0, -1, &n, &d), PG_OK);
+  return n;
+}
+
+/* pg_db_open_with: a new database gets the page size asked (plain and sole,
+ * where the locking mode is set too); one that exists keeps its own and
+ * its rows; a page size SQLite would ignore is refused by name before
+ * anything is made. */
+static void test_page_size(void **state) {
+  (void)state;
+  char *dir = tu_mktmp("pg_db");
+  sqlite3 *db = NULL;
+  pg_diag d = {{0}};
+  pg_db_open_opts o = {.busy_ms = 100, .page_size = 1024};
+  assert_int_equal(pg_db_open_with(dir, "a.db", SCHEMA, &o, &db, &d), PG_OK);
+  assert_int_equal(page_size(db), 1024);
+  assert_int_equal(pg_db_exec(db, "INSERT INTO t VALUES (1, zeroblob(3000))", &d), PG_OK);
+  sqlite3_close(db);
+  o.sole = true;
+  assert_int_equal(pg_db_open_with(dir, "s.db", SCHEMA, &o, &db, &d), PG_OK);
+  assert_int_equal(page_size(db), 1024);
+  char shm[700];
+  snprintf(shm, sizeof shm, "%s/s.db-shm", dir);
+  assert_int_not_equal(access(shm, F_OK), 0); /* exclusive locking as pg_db_open_sole */
+  sqlite3_close(db);
+  /* made with SQLite's default: reopened with 1 KiB asked, still 4 KiB */
+  assert_int_equal(pg_db_open(dir, "b.db", SCHEMA, 100, &db, &d), PG_OK);
+  assert_int_equal(pg_db_exec(db, "INSERT INTO t VALUES (1, zeroblob(3000))", &d), PG_OK);
+  sqlite3_close(db);
+  o.sole = false;
+  assert_int_equal(pg_db_open_with(dir, "b.db", SCHEMA, &o, &db, &d), PG_OK);
+  assert_int_equal(page_size(db), 4096);
+  int64_t n = -1;
+  assert_int_equal(pg_db_i64(db, "SELECT length(v) FROM t WHERE i = 1", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 3000);
+  sqlite3_close(db);
+  const unsigned bad[] = {1000, 256, 131072, 3};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    o.page_size = bad[i];
+    db = NULL;
+    assert_int_equal(pg_db_open_with(dir, "c.db", SCHEMA, &o, &db, &d), PG_ERR_CONFIG);
+    assert_null(db);
+    assert_non_null(strstr(d.msg, "page size"));
+  }
+  char c[700];
+  snprintf(c, sizeof c, "%s/c.db", dir);
+  assert_int_not_equal(access(c, F_OK), 0);
+  tu_rmrf(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_memory_statistics),
       cmocka_unit_test(test_sole_keeps_others_out),
       cmocka_unit_test(test_savepoints_in_memory),
       cmocka_unit_test(test_savepoint_end),
+      cmocka_unit_test(test_page_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1109,6 +1109,33 @@ static bool says(const pg_buf *resp, const char *word) {
   return strstr(text, word) != NULL;
 }
 
+static int64_t file_page_size(world *w, const char *name, const char *file) {
+  char dir[600], path[700];
+  dir_of(w, name, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+/* Members' new databases have 1 KiB pages (small rows, small commits), the
+ * grid's SQLite's 4 KiB (the record's parts are tens of KiB). */
+static void test_database_page_sizes(void **state) {
+  (void)state;
+  world *w = world_new();
+  assert_int_equal(file_page_size(w, "grid", "grid.db"), 4096);
+  assert_int_equal(file_page_size(w, "producer-0", "producer.db"), 1024);
+  assert_int_equal(file_page_size(w, "source-0", "source.db"), 1024);
+  assert_int_equal(file_page_size(w, "consumer-0", "consumer.db"), 1024);
+  world_free(w);
+}
+
 /* The registration API: only enrolled members, with their own certificate
  * and a fresh binding signature (docs/PROTOCOL.md, docs/SECURITY.md). Each
  * refusal is counted; nothing is registered by it. */
@@ -2055,6 +2082,7 @@ static void test_water_grid(void **state) {
 int main(void) {
   pg_log_set_level(PG_LOG_WARN);
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_database_page_sizes),
       cmocka_unit_test(test_registration_api),
       cmocka_unit_test(test_producer_registration),
       cmocka_unit_test(test_forged_channel),

@@ -54,6 +54,19 @@ PG_NODISCARD int pg_db_open(const char *dir, const char *file, const char *schem
  * that committed (at synchronous=FULL; the simulation turns it OFF). */
 PG_NODISCARD int pg_db_open_sole(const char *dir, const char *file, const char *schema,
                                  sqlite3 **out, pg_diag *d);
+/* pg_db_open or pg_db_open_sole (sole) with a page size for a new
+ * database: page_size 0 is SQLite's 4096, else a power of two from 512 to
+ * 65536 (other values: PG_ERR_CONFIG before anything is opened). A
+ * database that exists keeps the page size it was made with. Small pages
+ * suit a database of small rows written a few at a time (a member's: each
+ * commit writes its dirty pages whole; docs/PERFORMANCE.md). */
+typedef struct pg_db_open_opts {
+  unsigned busy_ms; /* ignored when sole (no busy wait) */
+  bool sole;
+  unsigned page_size;
+} pg_db_open_opts;
+PG_NODISCARD int pg_db_open_with(const char *dir, const char *file, const char *schema,
+                                 const pg_db_open_opts *o, sqlite3 **out, pg_diag *d);
 /* Caps the memory SQLite holds in this process (page caches give pages back
  * before it grows past bytes; 0 = no cap). Process-wide: a daemon whose
  * databases are small (a source, producer or consumer) calls it once at
