@@ -79,9 +79,8 @@ void pg_mam_unpack_trytes(const uint8_t *bytes, size_t n, char *out, size_t *out
 
 int pg_mam_attach_data(const char *payload, size_t payload_len, const char *tag, size_t tag_len,
                        pg_buf *out) {
-  if (!out || tag_len > PG_MAM_MAX_TAG || (tag_len && (!tag || !pg_trytes_valid(tag, tag_len))))
-    return PG_ERR_INVALID;
-  if (payload_len > 0 && (!payload || !pg_trytes_valid(payload, payload_len)))
+  /* the trytes themselves are checked as they are packed */
+  if (!out || tag_len > PG_MAM_MAX_TAG || (tag_len && !tag) || (payload_len && !payload))
     return PG_ERR_INVALID;
   size_t tl = pg_mam_pack_len(tag_len), pl = pg_mam_pack_len(payload_len);
   size_t before = out->len;

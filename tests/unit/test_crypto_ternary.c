@@ -24,6 +24,21 @@ static void test_alphabet(void **state) {
   assert_true(pg_tryte_value('[') < -13);
   assert_true(pg_trytes_valid(PG_TRYTE_ALPHABET, 27));
   assert_false(pg_trytes_valid("AB9c", 4));
+  /* every byte value, at the start, the middle and the end of a long run:
+   * valid exactly when pg_tryte_value knows it */
+  char run[1000];
+  for (size_t i = 0; i < sizeof run; i++) run[i] = PG_TRYTE_ALPHABET[i % 27];
+  assert_true(pg_trytes_valid(run, sizeof run));
+  const size_t at[] = {0, 511, 999};
+  for (int b = 0; b < 256; b++) {
+    for (size_t k = 0; k < 3; k++) {
+      char keep = run[at[k]];
+      run[at[k]] = (char)b;
+      if (pg_trytes_valid(run, sizeof run) != (pg_tryte_value((char)b) >= -13))
+        fail_msg("byte %d at %zu", b, at[k]);
+      run[at[k]] = keep;
+    }
+  }
   for (int i = 0; i < 27; i++) {
     int v = pg_tryte_value(PG_TRYTE_ALPHABET[i]);
     assert_int_equal(v, i <= 13 ? i : i - 27);
