@@ -114,8 +114,9 @@ extern const char pg_grid_sql_due_payouts[];
  * received (incoming rows whose request id does not start with '(').
  * Each equals the sum over its table (test_grid_totals).
  * pg_grid_totals_setup: creates the table and the triggers if missing and
- * seeds the row from the tables as they are, in one transaction (a
- * database from before the totals is counted once; run at every open).
+ * seeds the row from the tables as they are when it is missing, in one
+ * transaction (a database from before the totals is counted once; run at
+ * every open, which then reads the row, not the tables).
  * pg_grid_totals_get: the row (PG_ERR_STATE if it is missing). */
 typedef struct pg_grid_totals {
   int64_t bills, bills_paid, paid, outstanding, readings, received;

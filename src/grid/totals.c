@@ -41,9 +41,10 @@ static const char totals_schema[] =
     " UPDATE grid_totals SET received = received - " PAYMENT("OLD") "; END;";
 
 /* The totals of the rows already there (a database from before the totals,
- * or a new one: all zero); nothing when the row exists. */
+ * or a new one: all zero). Run only when the row is missing: its sums read
+ * every bill, reading and payment. */
 static const char totals_seed[] =
-    "INSERT OR IGNORE INTO grid_totals(id, bills, bills_paid, paid, outstanding, readings,"
+    "INSERT INTO grid_totals(id, bills, bills_paid, paid, outstanding, readings,"
     " received) SELECT 1, COUNT(*), COALESCE(SUM(paid >= owed), 0),"
     " COALESCE(SUM(MIN(paid, owed)), 0), COALESCE(SUM(owed - MIN(paid, owed)), 0),"
     " (SELECT COUNT(*) FROM readings),"
@@ -53,8 +54,10 @@ static const char totals_seed[] =
 int pg_grid_totals_setup(sqlite3 *db, pg_diag *d) {
   int rc = pg_db_exec(db, "BEGIN IMMEDIATE", d);
   if (rc) return rc;
+  int64_t rows = 0;
   rc = pg_db_exec(db, totals_schema, d);
-  if (!rc) rc = pg_db_exec(db, totals_seed, d);
+  if (!rc) rc = pg_db_i64(db, "SELECT COUNT(*) FROM grid_totals", 0, 0, &rows, d);
+  if (!rc && rows == 0) rc = pg_db_exec(db, totals_seed, d);
   if (!rc) return pg_db_commit(db, d);
   pg_db_rollback(db);
   return rc;
