@@ -153,6 +153,18 @@ static void test_literal_vectors(void **state) {
       free(pl);
       /* too short */
       assert_int_equal(pg_mam_attach_decode(b.data, 100, &pl, &pll, tag, &d), PG_ERR_INVALID);
+      /* trytes that are not (checked as they are packed): refused, the
+       * buffer as it was */
+      size_t had = b.len;
+      char *bad = malloc(m.payload_len);
+      assert_non_null(bad);
+      memcpy(bad, m.payload, m.payload_len);
+      bad[m.payload_len - 1] = 'a';
+      assert_int_equal(pg_mam_attach_data(bad, m.payload_len, NULL, 0, &b), PG_ERR_INVALID);
+      assert_int_equal(b.len, had);
+      assert_int_equal(pg_mam_attach_data(m.payload, m.payload_len, "TAg", 3, &b), PG_ERR_INVALID);
+      assert_int_equal(b.len, had);
+      free(bad);
       pg_buf_free(&b);
     }
     pg_mam_message_free(&m);
