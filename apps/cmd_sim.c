@@ -63,6 +63,8 @@ void pg_cmd_sim_usage(FILE *f) {
           "with 130 (SIGINT) or 143 (SIGTERM); the files of an earlier finished run in\n"
           "DIR stay as they were. A run killed outright (SIGKILL, power cut) leaves its\n"
           "DIR.partial-PID; the next run into DIR removes it once PID is gone.\n"
+          "While a full-mode run goes its databases are its process's: another process\n"
+          "opening them (p2pgrid backup, audit) gets 'database is locked'.\n"
           "With --serve, Ctrl-C after the run only stops serving.\n"
           "An option given twice, two --set of one setting, --full with --market-only\n"
           "and --serve with --market-only are refused; [scenario] duration must be a\n"

@@ -119,9 +119,12 @@ int pg_db_open_with(const char *dir, const char *file, const char *schema,
   char pre[96] = "";
   int n = ps ? snprintf(pre, sizeof pre, "PRAGMA page_size=%u;", ps) : 0;
   if (o->sole) snprintf(pre + n, sizeof pre - (size_t)n, "PRAGMA locking_mode=EXCLUSIVE;");
+  const char *vfs = NULL;
+  if (o->process && !(vfs = pg_walbuf_vfs_process()))
+    return pg_fail(d, PG_ERR_DB, "%s: SQLite's unix-excl VFS is not available", file);
+  if (!vfs && o->sole) vfs = pg_walbuf_vfs();
   /* sole: no busy wait, another holder of the file is an error at once */
-  return db_open(dir, file, schema, o->sole ? 0 : o->busy_ms, o->sole ? pg_walbuf_vfs() : NULL,
-                 pre[0] ? pre : NULL, out, d);
+  return db_open(dir, file, schema, o->sole ? 0 : o->busy_ms, vfs, pre[0] ? pre : NULL, out, d);
 }
 
 int pg_db_open(const char *dir, const char *file, const char *schema, unsigned busy_ms,

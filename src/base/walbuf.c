@@ -35,6 +35,7 @@
 #include "p2pgrid/base/walbuf.h"
 
 #define WB_NAME "pg-walbuf"
+#define WB_PROCESS_NAME "pg-walbuf-process" /* over SQLite's "unix-excl" */
 /* Flush before this many bytes are waiting: the unix VFS writes at most
  * 128 KiB - 1 per pwrite() (it masks the length with 0x1ffff), so one
  * xWrite of the whole buffer must stay below 128 KiB. */
@@ -52,10 +53,9 @@ typedef struct wb_file {
   bool commit_next;  /* the last write was a commit frame's header */
 } wb_file;
 
-static sqlite3_vfs wb_vfs;
-static sqlite3_vfs *wb_real;
+static sqlite3_vfs wb_vfs, wb_process_vfs;
 static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
-static int wb_status = SQLITE_ERROR;
+static int wb_status = SQLITE_ERROR, wb_process_status = SQLITE_ERROR;
 
 #define REAL(f) (((wb_file *)(f))->real)
 #define RM(f) (REAL(f)->pMethods)
@@ -198,84 +198,72 @@ static const sqlite3_io_methods wb_methods = {
     wb_shm_barrier, wb_shm_unmap, wb_fetch,         wb_unfetch,
 };
 
-/* A WAL file is wrapped; anything else is the default VFS's own object,
- * opened in place (szOsFile covers both). */
+/* The VFS a wrapper stands on: pAppData of ours. */
+#define UNDER(v) ((sqlite3_vfs *)(v)->pAppData)
+
+/* A WAL file is wrapped; anything else is the underlying VFS's own object,
+ * opened in place (szOsFile covers both) through that VFS, under its own
+ * name: "unix-excl" marks a database file for process-wide locking. */
 static int wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags, int *out) {
-  (void)vfs;
-  if (!(flags & SQLITE_OPEN_WAL)) return wb_real->xOpen(wb_real, name, f, flags, out);
+  sqlite3_vfs *real = UNDER(vfs);
+  if (!(flags & SQLITE_OPEN_WAL)) return real->xOpen(real, name, f, flags, out);
   wb_file *w = (wb_file *)f;
   memset(w, 0, sizeof *w);
   w->real = (sqlite3_file *)(w + 1);
-  int rc = wb_real->xOpen(wb_real, name, w->real, flags, out);
+  int rc = real->xOpen(real, name, w->real, flags, out);
   /* pMethods NULL tells SQLite not to call xClose on a failed open */
   w->base.pMethods = rc == SQLITE_OK && w->real->pMethods ? &wb_methods : NULL;
   return rc;
 }
 
 static int wb_delete(sqlite3_vfs *v, const char *name, int sync) {
-  (void)v;
-  return wb_real->xDelete(wb_real, name, sync);
+  return UNDER(v)->xDelete(UNDER(v), name, sync);
 }
 static int wb_access(sqlite3_vfs *v, const char *name, int flags, int *out) {
-  (void)v;
-  return wb_real->xAccess(wb_real, name, flags, out);
+  return UNDER(v)->xAccess(UNDER(v), name, flags, out);
 }
 static int wb_full_pathname(sqlite3_vfs *v, const char *name, int n, char *out) {
-  (void)v;
-  return wb_real->xFullPathname(wb_real, name, n, out);
+  return UNDER(v)->xFullPathname(UNDER(v), name, n, out);
 }
 static void *wb_dlopen(sqlite3_vfs *v, const char *name) {
-  (void)v;
-  return wb_real->xDlOpen(wb_real, name);
+  return UNDER(v)->xDlOpen(UNDER(v), name);
 }
-static void wb_dlerror(sqlite3_vfs *v, int n, char *msg) {
-  (void)v;
-  wb_real->xDlError(wb_real, n, msg);
-}
+static void wb_dlerror(sqlite3_vfs *v, int n, char *msg) { UNDER(v)->xDlError(UNDER(v), n, msg); }
 static void (*wb_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void) {
-  (void)v;
-  return wb_real->xDlSym(wb_real, h, sym);
+  return UNDER(v)->xDlSym(UNDER(v), h, sym);
 }
-static void wb_dlclose(sqlite3_vfs *v, void *h) {
-  (void)v;
-  wb_real->xDlClose(wb_real, h);
-}
+static void wb_dlclose(sqlite3_vfs *v, void *h) { UNDER(v)->xDlClose(UNDER(v), h); }
 static int wb_randomness(sqlite3_vfs *v, int n, char *out) {
-  (void)v;
-  return wb_real->xRandomness(wb_real, n, out);
+  return UNDER(v)->xRandomness(UNDER(v), n, out);
 }
-static int wb_sleep(sqlite3_vfs *v, int us) {
-  (void)v;
-  return wb_real->xSleep(wb_real, us);
-}
+static int wb_sleep(sqlite3_vfs *v, int us) { return UNDER(v)->xSleep(UNDER(v), us); }
 static int wb_current_time(sqlite3_vfs *v, double *out) {
-  (void)v;
-  return wb_real->xCurrentTime(wb_real, out);
+  return UNDER(v)->xCurrentTime(UNDER(v), out);
 }
 static int wb_last_error(sqlite3_vfs *v, int n, char *out) {
-  (void)v;
-  return wb_real->xGetLastError ? wb_real->xGetLastError(wb_real, n, out) : 0;
+  return UNDER(v)->xGetLastError ? UNDER(v)->xGetLastError(UNDER(v), n, out) : 0;
 }
 static int wb_current_time64(sqlite3_vfs *v, sqlite3_int64 *out) {
-  (void)v;
-  if (wb_real->iVersion >= 2 && wb_real->xCurrentTimeInt64)
-    return wb_real->xCurrentTimeInt64(wb_real, out);
+  sqlite3_vfs *real = UNDER(v);
+  if (real->iVersion >= 2 && real->xCurrentTimeInt64) return real->xCurrentTimeInt64(real, out);
   double d = 0;
-  int rc = wb_real->xCurrentTime(wb_real, &d);
+  int rc = real->xCurrentTime(real, &d);
   *out = (sqlite3_int64)(d * 86400000.0);
   return rc;
 }
 
-static void wb_register(void) {
-  pg_db_setup(); /* before sqlite3_vfs_find starts SQLite */
-  wb_real = sqlite3_vfs_find(NULL);
-  if (!wb_real) return;
-  int sz = (int)sizeof(wb_file) + wb_real->szOsFile;
-  wb_vfs = (sqlite3_vfs){
+/* Registers name over the VFS called under (NULL: the default); SQLITE_OK
+ * or SQLite's error (SQLITE_ERROR when there is no such VFS). */
+static int wb_register_one(sqlite3_vfs *out, const char *name, const char *under) {
+  sqlite3_vfs *real = sqlite3_vfs_find(under);
+  if (!real) return SQLITE_ERROR;
+  int sz = (int)sizeof(wb_file) + real->szOsFile;
+  *out = (sqlite3_vfs){
       .iVersion = 2,
-      .szOsFile = sz > wb_real->szOsFile ? sz : wb_real->szOsFile,
-      .mxPathname = wb_real->mxPathname,
-      .zName = WB_NAME,
+      .szOsFile = sz > real->szOsFile ? sz : real->szOsFile,
+      .mxPathname = real->mxPathname,
+      .zName = name,
+      .pAppData = real,
       .xOpen = wb_open,
       .xDelete = wb_delete,
       .xAccess = wb_access,
@@ -290,10 +278,21 @@ static void wb_register(void) {
       .xGetLastError = wb_last_error,
       .xCurrentTimeInt64 = wb_current_time64,
   };
-  wb_status = sqlite3_vfs_register(&wb_vfs, 0);
+  return sqlite3_vfs_register(out, 0);
+}
+
+static void wb_register(void) {
+  pg_db_setup(); /* before sqlite3_vfs_find starts SQLite */
+  wb_status = wb_register_one(&wb_vfs, WB_NAME, NULL);
+  wb_process_status = wb_register_one(&wb_process_vfs, WB_PROCESS_NAME, "unix-excl");
 }
 
 const char *pg_walbuf_vfs(void) {
   pthread_once(&wb_once, wb_register);
   return wb_status == SQLITE_OK ? WB_NAME : NULL;
+}
+
+const char *pg_walbuf_vfs_process(void) {
+  pthread_once(&wb_once, wb_register);
+  return wb_process_status == SQLITE_OK ? WB_PROCESS_NAME : NULL;
 }

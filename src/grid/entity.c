@@ -124,6 +124,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   e->defer_flush = o->defer_flush;
   e->no_sync = o->no_sync;
   e->sole = o->sole;
+  e->process = o->process;
   e->type = type;
   e->key = o->key;
   e->events = o->events;
@@ -145,7 +146,7 @@ int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const char *role, pg_g
   char *schema = malloc(sl);
   if (!schema) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   snprintf(schema, sl, "%s%s", pg_entity_schema, role_schema ? role_schema : "");
-  pg_db_open_opts dbo = {.busy_ms = PG_ENTITY_DB_BUSY_MS, .sole = o->sole,
+  pg_db_open_opts dbo = {.busy_ms = PG_ENTITY_DB_BUSY_MS, .sole = o->sole, .process = o->process,
                          .page_size = type == PG_GRID_ENTITY_NONE ? 0 : PG_ENTITY_MEMBER_PAGE_SIZE};
   int rc = pg_db_open_with(e->data_dir, e->db_path, schema, &dbo, &e->db, d);
   free(schema);
@@ -208,7 +209,8 @@ int pg_entity_open_conn(const pg_entity *e, sqlite3 **out, pg_diag *d) {
   if (e->sole)
     return pg_fail(d, PG_ERR_CONFIG, "%s: a database opened sole has no second connection",
                    e->role);
-  int rc = pg_db_open(e->data_dir, e->db_path, NULL, PG_ENTITY_DB_BUSY_MS, out, d);
+  pg_db_open_opts o = {.busy_ms = PG_ENTITY_DB_BUSY_MS, .process = e->process};
+  int rc = pg_db_open_with(e->data_dir, e->db_path, NULL, &o, out, d);
   if (!rc && e->no_sync && (rc = pg_db_exec(*out, "PRAGMA synchronous=OFF", d))) {
     pg_grid_db_close(*out);
     *out = NULL;

@@ -319,6 +319,7 @@ typedef struct pg_entity {
   bool defer_flush;           /* pg_entity_opts.defer_flush */
   bool no_sync;               /* pg_entity_opts.no_sync */
   bool sole;                  /* pg_entity_opts.sole: e->db is the database's one connection */
+  bool process;               /* pg_entity_opts.process: the database is this process's alone */
   /* upstream registration */
   bool registered;
   uint64_t next_register_ms;

@@ -270,7 +270,12 @@ int pg_ledger_attach(pg_ledger *l, sqlite3 *db, const char *path, pg_diag *d) {
     if (rc) return rc;
   }
 
-  if (sqlite3_open_v2(path, &l->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+  /* through the writer's VFS: a store held by its process (tangle.h
+   * pg_tangle_config.process) is read by connections of the same kind */
+  sqlite3_vfs *vfs = NULL;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &vfs) != SQLITE_OK || !vfs)
+    return pg_db_fail(db, d, "ledger: the store's VFS");
+  if (sqlite3_open_v2(path, &l->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, vfs->zName) !=
       SQLITE_OK)
     return pg_db_fail(l->rdb, d, "ledger: opening read connection");
   sqlite3_busy_timeout(l->rdb, 5000);

@@ -391,6 +391,7 @@ static int open_node(full *f, pg_diag *d) {
   tc.pow_threads = 1;
   tc.ms_keys_count = 1;
   tc.ms_threshold = 1;
+  tc.process = true; /* the run's own: no file lock per transaction */
   memcpy(tc.ms_public_keys[0], pk, 32);
   int rc = pg_ledger_open_tangle(&lc, &tc, &f->l, &f->t, d);
   free(g);
@@ -479,7 +480,8 @@ static int open_world(full *f, pg_diag *d) {
   pg_entity_opts eo = {.client = f->c, .clock = &f->clock.base, .slot_ms = s->slot_ms,
                        .security = 1, .retry_ms = 1000, .money = s->money, .tz = s->tz,
                        .resource = s->resource,
-                       .no_sync = true /* a crash loses the run, never a member's money */};
+                       .no_sync = true /* a crash loses the run, never a member's money */,
+                       .process = true /* the run's own: no file lock per transaction */};
   if ((rc = open_grid(f, eo, d))) return rc;
   eo.defer_flush = true; /* the members' messages go out a class at a time (step_all) */
   if (!rc) rc = open_producers(f, eo, d);

@@ -29,7 +29,6 @@
 
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
-#include "p2pgrid/base/walbuf.h"
 #include "store.h"
 
 #define CKPT_LOG "tangle"
@@ -146,7 +145,7 @@ static void *ckpt_main(void *arg) {
 int pg_tg_ckpt_start(pg_tg_store *s, unsigned pages, pg_diag *d) {
   s->ckpt_pages = pages ? pages : PG_TG_CKPT_PAGES;
   if (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                      pg_walbuf_vfs()) != SQLITE_OK)
+                      s->vfs) != SQLITE_OK)
     return pg_db_fail(s->ckpt_db, d, "%s: cannot open the checkpoint connection", s->path);
   /* A connection learns the database is in WAL mode from its first read;
    * until then SQLite's checkpoint does nothing and reports -1 frames. */

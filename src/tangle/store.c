@@ -238,7 +238,7 @@ out:
 }
 
 int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, unsigned ckpt_pages,
-                     pg_diag *d) {
+                     bool process, pg_diag *d) {
   memset(s, 0, sizeof *s);
   int rc = pg_mkdir_p(dir, 0700, d);
   if (rc) return rc;
@@ -246,9 +246,13 @@ int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network, unsig
   s->path = malloc(n);
   if (!s->path) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   snprintf(s->path, n, "%s/tangle.db", dir);
-
+  s->vfs = process ? pg_walbuf_vfs_process() : pg_walbuf_vfs();
+  if (process && !s->vfs) {
+    rc = pg_fail(d, PG_ERR_DB, "%s: SQLite's unix-excl VFS is not available", s->path);
+    goto fail;
+  }
   if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      pg_walbuf_vfs()) != SQLITE_OK) {
+                      s->vfs) != SQLITE_OK) {
     rc = pg_db_fail(s->db, d, "cannot open %s", s->path);
     goto fail;
   }

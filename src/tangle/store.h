@@ -84,6 +84,7 @@ enum {
 typedef struct pg_tg_store {
   sqlite3 *db;
   char *path; /* <data_dir>/tangle.db, owned */
+  const char *vfs; /* the VFS every connection of the store opens through */
   sqlite3_stmt *st[ST_COUNT];
   /* checkpoint.c: its own connection and thread */
   sqlite3 *ckpt_db;
@@ -117,9 +118,10 @@ typedef struct pg_tg_row {
 } pg_tg_row;
 
 /* Opens (creating dir and schema) <dir>/tangle.db in WAL mode; refuses a db
- * made for another network (PG_ERR_CONFIG). */
+ * made for another network (PG_ERR_CONFIG). process: the database is this
+ * process's alone while it is open (pg_tangle_config.process). */
 PG_NODISCARD int pg_tg_store_open(pg_tg_store *s, const char *dir, const char *network,
-                                  unsigned ckpt_pages, pg_diag *d);
+                                  unsigned ckpt_pages, bool process, pg_diag *d);
 void pg_tg_store_close(pg_tg_store *s);
 /* The cached statement, reset and with bindings cleared. */
 sqlite3_stmt *pg_tg_stmt(pg_tg_store *s, int which);

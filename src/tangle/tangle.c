@@ -197,7 +197,8 @@ int pg_tangle_open(const pg_tangle_config *c, pg_tangle **out, pg_diag *d) {
   pthread_condattr_destroy(&ca);
   pg_tg_rng_seed(t);
 
-  int rc = pg_tg_store_open(&t->store, t->data_dir, t->network_name, t->cfg.checkpoint_pages, d);
+  int rc = pg_tg_store_open(&t->store, t->data_dir, t->network_name, t->cfg.checkpoint_pages,
+                            t->cfg.process, d);
   if (rc) goto fail;
   if ((rc = load_state(t, d))) goto fail;
   if ((rc = pg_tg_tips_rebuild(t, d))) goto fail;

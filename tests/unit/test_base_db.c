@@ -2,6 +2,12 @@
  * - pg_db_open_sole: while its connection is open no other connection (of
  *   this process or another) can read the database, and no -shm file is
  *   made; once it is closed, others read every committed row.
+ * - pg_db_open_with(.process): connections of this process share the
+ *   database (each sees the other's commits, a reader keeps its snapshot
+ *   while the other writes), no -shm file is made, and another process
+ *   (this test program run again, a fresh SQLite) gets SQLITE_BUSY until
+ *   the last connection of this process is closed; then it reads every
+ *   committed row.
  * - pg_db_savepoint_end keeps or rolls back a savepoint's work by rc.
  * - pg_db_open_with's page size: new databases only, checked.
  * - pg_db_open keeps savepoint journals in memory: a savepoint that
@@ -26,6 +32,7 @@
 #include <unistd.h>
 
 #include "p2pgrid/base/db.h"
+#include "test_util_elsewhere.h"
 #include "test_util_tmpdir.h"
 
 #define SCHEMA "CREATE TABLE IF NOT EXISTS t (i INTEGER PRIMARY KEY, v BLOB NOT NULL);"
@@ -244,10 +251,54 @@ static void test_page_size(void **state) {
   tu_rmrf(dir);
 }
 
-int main(void) {
+static void test_process_keeps_other_processes_out(void **state) {
+  (void)state;
+  char *dir = tu_mktmp("pg_db");
+  char path[700], shm[720];
+  snprintf(path, sizeof path, "%s/p.db", dir);
+  snprintf(shm, sizeof shm, "%s-shm", path);
+  pg_db_open_opts o = {.busy_ms = 1000, .process = true};
+  sqlite3 *a = NULL, *b = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_db_open_with(dir, "p.db", SCHEMA, &o, &a, &d), PG_OK);
+  assert_int_equal(pg_db_open_with(dir, "p.db", NULL, &o, &b, &d), PG_OK);
+  assert_int_equal(pg_db_exec(a, "INSERT INTO t VALUES (1, x'01')", &d), PG_OK);
+  int64_t n = -1;
+  assert_int_equal(pg_db_i64(b, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 1);
+  /* b's read transaction keeps its snapshot while a commits */
+  assert_int_equal(pg_db_exec(b, "BEGIN DEFERRED", &d), PG_OK);
+  assert_int_equal(pg_db_i64(b, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(pg_db_exec(a, "INSERT INTO t VALUES (2, x'02')", &d), PG_OK);
+  assert_int_equal(pg_db_i64(b, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(pg_db_exec(b, "COMMIT", &d), PG_OK);
+  assert_int_equal(pg_db_exec(b, "INSERT INTO t VALUES (3, x'03')", &d), PG_OK);
+  assert_int_equal(pg_db_i64(a, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 3);
+  assert_int_not_equal(access(shm, F_OK), 0); /* the WAL index is in memory */
+  assert_int_equal(tu_count_elsewhere(path, "SELECT count(*) FROM t", &n), SQLITE_BUSY);
+  sqlite3_close(a);
+  assert_int_equal(tu_count_elsewhere(path, "SELECT count(*) FROM t", &n), SQLITE_BUSY); /* b still has it */
+  sqlite3_close(b);
+  n = -1;
+  assert_int_equal(tu_count_elsewhere(path, "SELECT count(*) FROM t", &n), SQLITE_OK);
+  assert_int_equal(n, 3);
+  /* a database others have used in WAL mode opens held again */
+  assert_int_equal(pg_db_open_with(dir, "p.db", SCHEMA, &o, &a, &d), PG_OK);
+  assert_int_equal(pg_db_i64(a, "SELECT count(*) FROM t", 0, -1, &n, &d), PG_OK);
+  assert_int_equal(n, 3);
+  sqlite3_close(a);
+  tu_rmrf(dir);
+}
+
+int main(int argc, char **argv) {
+  int code = 0;
+  if (tu_elsewhere_main(argc, argv, &code)) return code;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_memory_statistics),
       cmocka_unit_test(test_sole_keeps_others_out),
+      cmocka_unit_test(test_process_keeps_other_processes_out),
       cmocka_unit_test(test_savepoints_in_memory),
       cmocka_unit_test(test_savepoint_end),
       cmocka_unit_test(test_page_size),

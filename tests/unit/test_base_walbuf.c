@@ -11,7 +11,10 @@
  *   database, opened again through the default VFS, holds every committed
  *   row and passes integrity_check.
  * - A reader on the default VFS in the same process sees each commit as
- *   soon as it returned, with the same shapes (synchronous=OFF too). */
+ *   soon as it returned, with the same shapes (synchronous=OFF too).
+ * - The same three through "pg-walbuf-process" (pg_db_open_with .process:
+ *   SQLite's unix-excl underneath, the WAL index in the process's memory),
+ *   the reader in the writer's process through the same VFS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +38,9 @@
 
 /* true: open_wb opens through pg_db_open_sole (test_sole_commit_survives_kill) */
 static bool g_sole;
+/* true: open_wb opens through pg_db_open_with .process (pg-walbuf-process),
+ * and the tests' readers in this process through the same VFS */
+static bool g_process;
 
 /* Opens dir/w.db through the VFS, in WAL mode with synchronous=OFF and an
  * 8-page cache (transactions spill), with the test's table. */
@@ -42,6 +48,12 @@ static int open_wb(const char *dir, sqlite3 **db) {
   char path[600];
   snprintf(path, sizeof path, "%s/w.db", dir);
   pg_diag d;
+  pg_db_open_opts o = {.busy_ms = 5000, .process = true};
+  if (g_process)
+    return pg_db_open_with(dir, "w.db", SCHEMA, &o, db, &d) ||
+                   pg_db_exec(*db, "PRAGMA synchronous=OFF; PRAGMA cache_size=8;", &d)
+               ? -1
+               : 0;
   if (g_sole)
     return pg_db_open_sole(dir, "w.db", SCHEMA, db, &d) ||
                    pg_db_exec(*db, "PRAGMA synchronous=OFF; PRAGMA cache_size=8;", &d)
@@ -210,6 +222,17 @@ static void test_sole_commit_survives_kill(void **state) {
   g_sole = false;
 }
 
+/* The same through pg-walbuf-process: the WAL index was in the killed
+ * process's memory, the lock on the file went with the process. */
+static void test_process_commit_survives_kill(void **state) {
+  g_process = true;
+  test_commit_survives_kill(state);
+  g_process = false;
+}
+
+/* A reader in the writer's process: through the writer's VFS. */
+static const char *reader_vfs(void) { return g_process ? pg_walbuf_vfs_process() : NULL; }
+
 static void test_reader_sees_each_commit(void **state) {
   (void)state;
   char *dir = tu_mktmp("pg_walbuf");
@@ -218,7 +241,7 @@ static void test_reader_sees_each_commit(void **state) {
   assert_int_equal(open_wb(dir, &w), 0);
   char path[600];
   snprintf(path, sizeof path, "%s/w.db", dir);
-  assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, reader_vfs()), SQLITE_OK);
   unsigned char *v = malloc(300 << 10);
   assert_non_null(v);
   int64_t next = 0;
@@ -249,7 +272,7 @@ static void test_commit_at_the_buffer_edge(void **state) {
   assert_int_equal(pg_db_exec(w, "PRAGMA cache_size=-65536", &d), PG_OK); /* no spill */
   char path[600];
   snprintf(path, sizeof path, "%s/w.db", dir);
-  assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, reader_vfs()), SQLITE_OK);
   unsigned char v[3000];
   int64_t next = 0, bytes = 0;
   for (int rows = 1; rows <= 90; rows++) {
@@ -278,6 +301,18 @@ static void test_commit_at_the_buffer_edge(void **state) {
   tu_rmrf(dir);
 }
 
+static void test_process_reader_sees_each_commit(void **state) {
+  g_process = true;
+  test_reader_sees_each_commit(state);
+  g_process = false;
+}
+
+static void test_process_commit_at_the_buffer_edge(void **state) {
+  g_process = true;
+  test_commit_at_the_buffer_edge(state);
+  g_process = false;
+}
+
 static void test_registered_once(void **state) {
   (void)state;
   const char *a = pg_walbuf_vfs();
@@ -285,6 +320,14 @@ static void test_registered_once(void **state) {
   assert_string_equal(a, "pg-walbuf");
   assert_ptr_equal(pg_walbuf_vfs(), a);
   assert_non_null(sqlite3_vfs_find(a));
+  assert_ptr_equal(sqlite3_vfs_find(a)->pAppData, sqlite3_vfs_find(NULL));
+  const char *p = pg_walbuf_vfs_process();
+  assert_non_null(p);
+  assert_string_equal(p, "pg-walbuf-process");
+  assert_ptr_equal(pg_walbuf_vfs_process(), p);
+  assert_non_null(sqlite3_vfs_find(p));
+  assert_ptr_equal(sqlite3_vfs_find(p)->pAppData, sqlite3_vfs_find("unix-excl"));
+  assert_ptr_not_equal(sqlite3_vfs_find(NULL), sqlite3_vfs_find(p)); /* not made the default */
 }
 
 int main(void) {
@@ -294,6 +337,9 @@ int main(void) {
       cmocka_unit_test(test_commit_at_the_buffer_edge),
       cmocka_unit_test(test_commit_survives_kill),
       cmocka_unit_test(test_sole_commit_survives_kill),
+      cmocka_unit_test(test_process_commit_survives_kill),
+      cmocka_unit_test(test_process_reader_sees_each_commit),
+      cmocka_unit_test(test_process_commit_at_the_buffer_edge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * one gets its own answer: new, duplicate or refused, and what was answered
  * stored is committed (a second, read-only connection sees it, through the
  * WAL written by walbuf.c); submits answered later get their answer once,
- * after the COMMIT, also when the tangle closes with some still queued. */
+ * after the COMMIT, also when the tangle closes with some still queued; a
+ * store held by its process keeps other processes out (test_process_store). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -14,10 +15,12 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/crypto/pow.h"
 #include "tangle_test_util.h"
+#include "test_util_elsewhere.h"
 
 #define THREADS 8
 #define PER_THREAD 150
@@ -254,6 +257,28 @@ static void test_checkpoint_thread_copies(void **state) {
              (unsigned long long)s.checkpoint_frames_writer);
   assert_int_equal(s.checkpoints_inline, 0);
   assert_int_equal(count_other_connection(f->t), n);
+}
+
+/* A store held by its process (pg_tangle_config.process, the simulator's):
+ * the checkpoint thread still copies the WAL, a connection of this
+ * process reads every message, there is no -shm file, and another process
+ * gets "database is locked" until the tangle is closed. */
+static void test_process_store(void **state) {
+  tt_fixture *f = *state;
+  f->cfg.process = true;
+  test_checkpoint_thread_copies(state);
+  char shm[1100];
+  snprintf(shm, sizeof shm, "%s-shm", pg_tangle_db_path(f->t));
+  assert_int_not_equal(access(shm, F_OK), 0);
+  int64_t n = -1;
+  const char *sql = "SELECT count(*) FROM messages";
+  assert_int_equal(tu_count_elsewhere(pg_tangle_db_path(f->t), sql, &n), SQLITE_BUSY);
+  char path[1100];
+  snprintf(path, sizeof path, "%s", pg_tangle_db_path(f->t));
+  pg_tangle_close(f->t);
+  f->t = NULL;
+  assert_int_equal(tu_count_elsewhere(path, sql, &n), SQLITE_OK);
+  assert_int_equal(n, 60);
 }
 
 /* pg_tangle_attach_many: n indexation payloads "many"/"message i". */
@@ -666,13 +691,16 @@ static void test_close_answers_queued(void **state) {
   for (size_t i = 0; i < N; i++) assert_true(tt_meta(f->t, a[i].id).solid);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  int code = 0;
+  if (tu_elsewhere_main(argc, argv, &code)) return code;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_concurrent_submits, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_refusal_is_per_message, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_thread, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_once_per_cycle, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_thread_copies, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_process_store, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_chain, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_refusal, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_pow, tt_setup, tt_teardown),

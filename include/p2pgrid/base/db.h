@@ -54,7 +54,8 @@ PG_NODISCARD int pg_db_open(const char *dir, const char *file, const char *schem
  * that committed (at synchronous=FULL; the simulation turns it OFF). */
 PG_NODISCARD int pg_db_open_sole(const char *dir, const char *file, const char *schema,
                                  sqlite3 **out, pg_diag *d);
-/* pg_db_open or pg_db_open_sole (sole) with a page size for a new
+/* pg_db_open or pg_db_open_sole (sole), or held by this process (process),
+ * with a page size for a new
  * database: page_size 0 is SQLite's 4096, else a power of two from 512 to
  * 65536 (other values: PG_ERR_CONFIG before anything is opened). A
  * database that exists keeps the page size it was made with. Small pages
@@ -63,6 +64,12 @@ PG_NODISCARD int pg_db_open_sole(const char *dir, const char *file, const char *
 typedef struct pg_db_open_opts {
   unsigned busy_ms; /* ignored when sole (no busy wait) */
   bool sole;
+  /* The database is this process's alone while any connection of the
+   * process has it open (base/walbuf.h, pg_walbuf_vfs_process): other
+   * connections of this process share it as usual, another process's
+   * open gets "database is locked", and no file lock is taken per
+   * transaction. Open every connection of the process to it this way. */
+  bool process;
   unsigned page_size;
 } pg_db_open_opts;
 PG_NODISCARD int pg_db_open_with(const char *dir, const char *file, const char *schema,

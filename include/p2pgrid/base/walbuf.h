@@ -1,6 +1,8 @@
 /* p2pgrid/base/walbuf.h — the "pg-walbuf" SQLite VFS: the default VFS with
  * each WAL commit written in one pwrite() instead of two per page (a frame
- * header and its page). The Tangle store opens through it.
+ * header and its page). The Tangle store opens through it, and sole
+ * databases (base/db.h). Its twin "pg-walbuf-process" (below) stands on
+ * SQLite's unix-excl VFS instead, for databases held by their process.
  *
  * Opening every database through it (pg_db_open, session 17) saved no
  * CPU that could be measured, and readers of a served simulation then saw
@@ -36,5 +38,18 @@
 /* The VFS's name for sqlite3_open_v2, registering it on the first call;
  * NULL (the default VFS) if it could not be registered. */
 const char *pg_walbuf_vfs(void);
+
+/* "pg-walbuf-process": the same over SQLite's "unix-excl" VFS, for a
+ * database that this process alone uses while it runs (the simulator's
+ * embedded node and entities). The first lock of a database file takes it
+ * for the process (one fcntl, kept until the process's last connection to
+ * it closes): another process's open gets "database is locked". The WAL
+ * index lives in this process's memory (no -shm file), shared by every
+ * connection of the process to that database, which lock among themselves
+ * in memory: no file lock is taken or released per transaction (the
+ * default VFS takes six per write transaction and two to four per read,
+ * each a system call). WAL, its crash behaviour and this VFS's buffering
+ * are as above. NULL if it could not be registered. */
+const char *pg_walbuf_vfs_process(void);
 
 #endif

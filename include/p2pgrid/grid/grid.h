@@ -170,6 +170,13 @@ typedef struct pg_entity_opts {
    * the entity is closed. A grid or producer given it refuses to open
    * (their registries read through connections of their own). */
   bool sole;
+  /* In-process simulations: the entity's database is this process's alone
+   * while it is open (base/db.h pg_db_open_opts.process): its connections
+   * (the registries' too) take no file lock per transaction; another
+   * process (p2pgrid backup, audit) gets "database is locked" until it is
+   * closed. Daemons leave it false: a backup reads their databases while
+   * they run. */
+  bool process;
 } pg_entity_opts;
 
 /* Limits of a registration API (grid and producer). */

@@ -130,6 +130,13 @@ typedef struct pg_tangle_config {
   /* WAL pages that wake the store's checkpoint thread (0 = 16384, 64 MiB). */
   unsigned checkpoint_pages;
 
+  /* The store is this process's alone while it is open (an embedded node,
+   * as the simulator's; base/walbuf.h pg_walbuf_vfs_process): no file lock
+   * per transaction, and another process (p2pgrid backup or audit of the
+   * data directory) gets "database is locked" until it is closed. false
+   * (a node daemon): other processes may read the store while it runs. */
+  bool process;
+
   const pg_clock *clock; /* NULL = real clock */
 
   pg_tx_confirm_fn tx_confirm; /* optional */
