@@ -30,7 +30,7 @@ struct pg_consumer {
   bool has_ahead;
 };
 
-static const char consumer_schema[] =
+const char pg_consumer_schema[] =
     "CREATE TABLE IF NOT EXISTS usages(slot INTEGER PRIMARY KEY, wh INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS requests(request_id TEXT PRIMARY KEY, slot INTEGER NOT NULL,"
     " owed INTEGER NOT NULL, usage_wh INTEGER NOT NULL, address TEXT NOT NULL,"
@@ -49,12 +49,13 @@ int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co, pg_met
   c->o = *co;
   c->o.seed = NULL;
   c->meter = meter;
-  int rc = pg_entity_init(&c->e, o, "consumer", PG_GRID_ENTITY_CONSUMER, consumer_schema, true, d);
+  int rc = pg_entity_init(&c->e, o, "consumer", PG_GRID_ENTITY_CONSUMER, pg_consumer_schema, true, d);
   if (rc) {
     free(c);
     return rc;
   }
-  rc = pg_wallet_new(o->client, co->seed, co->seed_len, NULL, &c->wallet, d);
+  rc = pg_consumer_totals_setup(c->e.db, d);
+  if (!rc) rc = pg_wallet_new(o->client, co->seed, co->seed_len, NULL, &c->wallet, d);
   if (!rc) rc = pg_entity_status_conn(&c->e, &c->status_db, d);
   if (rc) {
     pg_wallet_free(c->wallet);
@@ -122,12 +123,9 @@ static int check_request(pg_consumer *c, const pg_grid_payment_request *r, char 
     snprintf(why, cap, "it names address %.70s, not the grid's %.70s", r->payment_address, pinned);
     return PG_OK;
   }
-  int64_t reported = 0, billed = 0;
-  rc = pg_stmt_i64(e->db, "SELECT COALESCE(SUM(wh), 0) FROM usages", 0, 0, &reported, d);
-  if (!rc)
-    rc = pg_stmt_i64(e->db, "SELECT COALESCE(SUM(usage_wh), 0) FROM requests WHERE state != 4", 0,
-                     0, &billed, d);
-  if (rc) return rc;
+  pg_consumer_totals t;
+  if ((rc = pg_consumer_totals_get(e->db, &t, d))) return rc;
+  int64_t reported = t.reported_wh, billed = t.billed_wh;
   if (r->usage_wh > reported - billed) {
     snprintf(why, cap, "it bills %lld Wh; we reported %lld Wh of which %lld Wh were billed already",
              (long long)r->usage_wh, (long long)reported, (long long)billed);
@@ -482,19 +480,19 @@ int pg_consumer_status(pg_consumer *c, json_t **out, pg_diag *d) {
   pthread_mutex_lock(&c->status_mu);
   json_t *o = NULL;
   int rc = pg_entity_status(&c->e, c->status_db, &o, d);
+  pg_consumer_totals t;
+  if (!rc) rc = pg_consumer_totals_get(c->status_db, &t, d);
   if (!rc) {
-    static const char *const fields[][2] = {
-        {"refused", "SELECT COUNT(*) FROM requests WHERE state = 4"},
-        {"usageWh", "SELECT COALESCE(SUM(wh),0) FROM usages"},
-        {"slotsReported", "SELECT COUNT(*) FROM usages"},
-        {"requests", "SELECT COUNT(*) FROM requests"},
-        {"billed", "SELECT COALESCE(SUM(owed),0) FROM requests"},
-        {"paid", "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state = 3"},
-        {"pending", "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state = 2"},
-        {"outstanding", "SELECT COALESCE(SUM(owed),0) FROM requests WHERE state < 3"},
-    };
+    const struct {
+      const char *key;
+      int64_t v;
+    } fields[] = {{"refused", t.refused}, {"usageWh", t.reported_wh},
+                  {"slotsReported", t.slots_reported}, {"requests", t.requests},
+                  {"billed", t.billed}, {"paid", t.paid}, {"pending", t.pending},
+                  {"outstanding", t.outstanding}};
     for (size_t i = 0; !rc && i < sizeof fields / sizeof fields[0]; i++)
-      rc = pg_status_i64(o, fields[i][0], c->status_db, fields[i][1], d);
+      if (json_object_set_new(o, fields[i].key, json_integer(fields[i].v)) != 0)
+        rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
   pthread_mutex_unlock(&c->status_mu);
   if (rc) {

@@ -91,6 +91,8 @@ PG_NODISCARD int pg_grid_commit(sqlite3 *db, pg_diag *d);
 
 /* The tables every entity database has (kv, counters, channels, outbox). */
 extern const char pg_entity_schema[];
+/* The consumer's own tables (usages, requests; consumer.c). */
+extern const char pg_consumer_schema[];
 /* The grid operator's own tables (readings, slots, bills, payouts, ...;
  * gridop.c) and two of its frequent reads whose plans test_grid_plans
  * checks: the open readings of one party up to a slot (record_book.c; ?1
@@ -123,6 +125,18 @@ typedef struct pg_grid_totals {
 } pg_grid_totals;
 PG_NODISCARD int pg_grid_totals_setup(sqlite3 *db, pg_diag *d);
 PG_NODISCARD int pg_grid_totals_get(sqlite3 *db, pg_grid_totals *t, pg_diag *d);
+/* A consumer's: consumer_totals, kept the same way over its usages and
+ * requests: the energy reported and the slots, the requests (all), the
+ * energy they bill (all but the refused), the refused, and the money they
+ * ask in all, paid, sent and not confirmed (pending), and not paid
+ * (outstanding: not yet paid or refused). The bill check and the status
+ * read it (test_grid_totals). Setup and get as the grid's. */
+typedef struct pg_consumer_totals {
+  int64_t reported_wh, slots_reported, requests, billed_wh, refused, billed, paid, pending,
+      outstanding;
+} pg_consumer_totals;
+PG_NODISCARD int pg_consumer_totals_setup(sqlite3 *db, pg_diag *d);
+PG_NODISCARD int pg_consumer_totals_get(sqlite3 *db, pg_consumer_totals *t, pg_diag *d);
 
 /* ---- our channels: persistent outbox ----
  * A channel named `name` is a restricted MAM channel whose state lives in the

@@ -1,7 +1,10 @@
-/* totals.c — the grid's running totals (grid_internal.h): one row kept by
- * triggers in the same transaction as every write to bills, readings and
- * incoming, so the status, the metrics and the payout budget read six
- * numbers instead of summing a table that grows by a thousand rows a slot. */
+/* totals.c — running totals (grid_internal.h): one row kept by triggers in
+ * the same transaction as every write to the tables it sums, so a status,
+ * a metric or a check reads a few numbers instead of summing a table that
+ * grows every slot. The grid's: bills, readings and incoming (a thousand
+ * rows a slot); a consumer's: its usages and payment requests (one each a
+ * slot: a year of 15-minute slots made each bill's check sum 35,040 rows
+ * twice, 34 ms, and its status 148 ms). */
 #include <stdio.h>
 
 #include "grid_internal.h"
@@ -51,16 +54,23 @@ static const char totals_seed[] =
     " (SELECT COALESCE(SUM(amount), 0) FROM incoming WHERE request_id NOT LIKE '(%')"
     " FROM bills";
 
-int pg_grid_totals_setup(sqlite3 *db, pg_diag *d) {
+/* Creates schema (the totals' table and triggers) if missing and, when
+ * count_sql finds no row, runs seed: all in one transaction. */
+static int totals_setup(sqlite3 *db, const char *schema, const char *count_sql, const char *seed,
+                        pg_diag *d) {
   int rc = pg_db_exec(db, "BEGIN IMMEDIATE", d);
   if (rc) return rc;
   int64_t rows = 0;
-  rc = pg_db_exec(db, totals_schema, d);
-  if (!rc) rc = pg_db_i64(db, "SELECT COUNT(*) FROM grid_totals", 0, 0, &rows, d);
-  if (!rc && rows == 0) rc = pg_db_exec(db, totals_seed, d);
+  rc = pg_db_exec(db, schema, d);
+  if (!rc) rc = pg_db_i64(db, count_sql, 0, 0, &rows, d);
+  if (!rc && rows == 0) rc = pg_db_exec(db, seed, d);
   if (!rc) return pg_db_commit(db, d);
   pg_db_rollback(db);
   return rc;
+}
+
+int pg_grid_totals_setup(sqlite3 *db, pg_diag *d) {
+  return totals_setup(db, totals_schema, "SELECT COUNT(*) FROM grid_totals", totals_seed, d);
 }
 
 int pg_grid_totals_get(sqlite3 *db, pg_grid_totals *t, pg_diag *d) {
@@ -77,6 +87,70 @@ int pg_grid_totals_get(sqlite3 *db, pg_grid_totals *t, pg_diag *d) {
   } else {
     rc = s == SQLITE_DONE ? pg_fail(d, PG_ERR_STATE, "grid totals: the row is missing")
                           : pg_db_fail(db, d, "grid totals read");
+  }
+  pg_stmt_put(st);
+  return rc;
+}
+
+/* ---- a consumer's ---- */
+
+/* A usage's and a request's shares, added (op "+") or taken away ("-")
+ * for NEW or OLD. Request states: consumer.c (2 sent, 3 paid, 4 refused). */
+#define USAGE(op, r) " reported_wh = reported_wh " op " " r ".wh, slots_reported = slots_reported " op " 1"
+#define REQUEST(op, r)                                                                        \
+  " requests = requests " op " 1, billed_wh = billed_wh " op " (" r ".state != 4) * " r       \
+  ".usage_wh, refused = refused " op " (" r ".state = 4), billed = billed " op " " r ".owed," \
+  " paid = paid " op " (" r ".state = 3) * " r ".owed, pending = pending " op " (" r          \
+  ".state = 2) * " r ".owed, outstanding = outstanding " op " (" r ".state < 3) * " r ".owed"
+
+static const char consumer_totals_schema[] =
+    "CREATE TABLE IF NOT EXISTS consumer_totals(id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " reported_wh INTEGER NOT NULL, slots_reported INTEGER NOT NULL, requests INTEGER NOT NULL,"
+    " billed_wh INTEGER NOT NULL, refused INTEGER NOT NULL, billed INTEGER NOT NULL,"
+    " paid INTEGER NOT NULL, pending INTEGER NOT NULL, outstanding INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS consumer_totals_usage_new AFTER INSERT ON usages BEGIN"
+    " UPDATE consumer_totals SET" USAGE("+", "NEW") "; END;"
+    "CREATE TRIGGER IF NOT EXISTS consumer_totals_usage_set AFTER UPDATE OF wh ON usages BEGIN"
+    " UPDATE consumer_totals SET" USAGE("+", "NEW") ";"
+    " UPDATE consumer_totals SET" USAGE("-", "OLD") "; END;"
+    "CREATE TRIGGER IF NOT EXISTS consumer_totals_usage_gone AFTER DELETE ON usages BEGIN"
+    " UPDATE consumer_totals SET" USAGE("-", "OLD") "; END;"
+    "CREATE TRIGGER IF NOT EXISTS consumer_totals_request_new AFTER INSERT ON requests BEGIN"
+    " UPDATE consumer_totals SET" REQUEST("+", "NEW") "; END;"
+    "CREATE TRIGGER IF NOT EXISTS consumer_totals_request_set AFTER UPDATE OF state, owed,"
+    " usage_wh ON requests BEGIN"
+    " UPDATE consumer_totals SET" REQUEST("+", "NEW") ";"
+    " UPDATE consumer_totals SET" REQUEST("-", "OLD") "; END;"
+    "CREATE TRIGGER IF NOT EXISTS consumer_totals_request_gone AFTER DELETE ON requests BEGIN"
+    " UPDATE consumer_totals SET" REQUEST("-", "OLD") "; END;";
+
+static const char consumer_totals_seed[] =
+    "INSERT INTO consumer_totals(id, reported_wh, slots_reported, requests, billed_wh, refused,"
+    " billed, paid, pending, outstanding) SELECT 1,"
+    " (SELECT COALESCE(SUM(wh), 0) FROM usages), (SELECT COUNT(*) FROM usages), COUNT(*),"
+    " COALESCE(SUM((state != 4) * usage_wh), 0), COALESCE(SUM(state = 4), 0),"
+    " COALESCE(SUM(owed), 0), COALESCE(SUM((state = 3) * owed), 0),"
+    " COALESCE(SUM((state = 2) * owed), 0), COALESCE(SUM((state < 3) * owed), 0) FROM requests";
+
+int pg_consumer_totals_setup(sqlite3 *db, pg_diag *d) {
+  return totals_setup(db, consumer_totals_schema, "SELECT COUNT(*) FROM consumer_totals",
+                      consumer_totals_seed, d);
+}
+
+int pg_consumer_totals_get(sqlite3 *db, pg_consumer_totals *t, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(db, "SELECT reported_wh, slots_reported, requests, billed_wh, refused,"
+                           " billed, paid, pending, outstanding FROM consumer_totals WHERE id = 1",
+                       &st, d);
+  if (rc) return rc;
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW) {
+    int64_t v[9];
+    for (int i = 0; i < 9; i++) v[i] = sqlite3_column_int64(st, i);
+    *t = (pg_consumer_totals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
+  } else {
+    rc = s == SQLITE_DONE ? pg_fail(d, PG_ERR_STATE, "consumer totals: the row is missing")
+                          : pg_db_fail(db, d, "consumer totals read");
   }
   pg_stmt_put(st);
   return rc;
