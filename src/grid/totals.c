@@ -6,6 +6,7 @@
  * slot: a year of 15-minute slots made each bill's check sum 35,040 rows
  * twice, 34 ms, and its status 148 ms). */
 #include <stdio.h>
+#include <string.h>
 
 #include "grid_internal.h"
 
@@ -73,22 +74,34 @@ int pg_grid_totals_setup(sqlite3 *db, pg_diag *d) {
   return totals_setup(db, totals_schema, "SELECT COUNT(*) FROM grid_totals", totals_seed, d);
 }
 
-int pg_grid_totals_get(sqlite3 *db, pg_grid_totals *t, pg_diag *d) {
+/* The one row of sql's n integer columns into v (a totals struct of int64
+ * fields, in the columns' order); PG_ERR_STATE when there is no row. */
+static int totals_row(sqlite3 *db, const char *sql, const char *what, int64_t *v, int n,
+                      pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "SELECT bills, bills_paid, paid, outstanding, readings, received"
-                           " FROM grid_totals WHERE id = 1",
-                       &st, d);
+  int rc = pg_stmt_get(db, sql, &st, d);
   if (rc) return rc;
   int s = sqlite3_step(st);
-  if (s == SQLITE_ROW) {
-    *t = (pg_grid_totals){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
-                          sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
-                          sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)};
-  } else {
-    rc = s == SQLITE_DONE ? pg_fail(d, PG_ERR_STATE, "grid totals: the row is missing")
-                          : pg_db_fail(db, d, "grid totals read");
-  }
+  if (s == SQLITE_ROW)
+    for (int i = 0; i < n; i++) v[i] = sqlite3_column_int64(st, i);
+  else
+    rc = s == SQLITE_DONE ? pg_fail(d, PG_ERR_STATE, "%s: the row is missing", what)
+                          : pg_db_fail(db, d, "%s read", what);
   pg_stmt_put(st);
+  return rc;
+}
+
+/* The structs are their columns, in order (memcpy from the row's values). */
+_Static_assert(sizeof(pg_grid_totals) == 6 * sizeof(int64_t), "grid totals: 6 columns");
+_Static_assert(sizeof(pg_consumer_totals) == 9 * sizeof(int64_t), "consumer totals: 9 columns");
+
+int pg_grid_totals_get(sqlite3 *db, pg_grid_totals *t, pg_diag *d) {
+  int64_t v[6];
+  int rc = totals_row(db,
+                      "SELECT bills, bills_paid, paid, outstanding, readings, received"
+                      " FROM grid_totals WHERE id = 1",
+                      "grid totals", v, 6, d);
+  if (!rc) memcpy(t, v, sizeof *t);
   return rc;
 }
 
@@ -138,20 +151,11 @@ int pg_consumer_totals_setup(sqlite3 *db, pg_diag *d) {
 }
 
 int pg_consumer_totals_get(sqlite3 *db, pg_consumer_totals *t, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "SELECT reported_wh, slots_reported, requests, billed_wh, refused,"
-                           " billed, paid, pending, outstanding FROM consumer_totals WHERE id = 1",
-                       &st, d);
-  if (rc) return rc;
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW) {
-    int64_t v[9];
-    for (int i = 0; i < 9; i++) v[i] = sqlite3_column_int64(st, i);
-    *t = (pg_consumer_totals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
-  } else {
-    rc = s == SQLITE_DONE ? pg_fail(d, PG_ERR_STATE, "consumer totals: the row is missing")
-                          : pg_db_fail(db, d, "consumer totals read");
-  }
-  pg_stmt_put(st);
+  int64_t v[9];
+  int rc = totals_row(db,
+                      "SELECT reported_wh, slots_reported, requests, billed_wh, refused, billed,"
+                      " paid, pending, outstanding FROM consumer_totals WHERE id = 1",
+                      "consumer totals", v, 9, d);
+  if (!rc) memcpy(t, v, sizeof *t);
   return rc;
 }
