@@ -107,6 +107,10 @@ extern const char pg_grid_sql_open_parties[];
  * partial index payouts_due: the rows not yet in a batch). */
 extern const char pg_grid_sql_recent_payments[];
 extern const char pg_grid_sql_due_payouts[];
+/* A payout batch's outputs (?1 batch id), and its total and output count
+ * set (?1 batch id, ?2 total): by the partial index payouts_batch. */
+extern const char pg_grid_sql_batch_outputs[];
+extern const char pg_grid_sql_batch_set_total[];
 
 /* ---- running totals (totals.c) ----
  * One row, grid_totals, kept by triggers in the transaction of every

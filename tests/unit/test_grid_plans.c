@@ -2,8 +2,8 @@
  * readings_open_party, so their cost follows the readings still open, not
  * every reading of the day (without it the record's lines and the parties
  * of a slot walked the whole table, late in a day of 1,000 homes 10 % of a
- * round); the status's last payments and the payouts due use their
- * indexes too. */
+ * round); the status's last payments, the payouts due and a payout
+ * batch's outputs use their indexes too. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,12 +72,27 @@ static void test_due_payouts(void **state) {
     fail_msg("plan: %s", plan);
 }
 
+/* A payout batch's outputs (when it is sent) and their count (when it is
+ * made) are read by the batch's id: the index of batched payouts, not a
+ * scan of every payout ever made (40 a slot: a year is 1.4 million). */
+static void test_batch_reads(void **state) {
+  (void)state;
+  char plan[1024];
+  plan_of(pg_grid_sql_batch_outputs, plan, sizeof plan);
+  if (!strstr(plan, "USING COVERING INDEX payouts_batch (batch_id=?)") || strstr(plan, "TEMP B-TREE"))
+    fail_msg("plan: %s", plan);
+  plan_of(pg_grid_sql_batch_set_total, plan, sizeof plan);
+  if (!strstr(plan, "USING COVERING INDEX payouts_batch (batch_id=?)"))
+    fail_msg("plan: %s", plan);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_open_readings_of_a_party),
       cmocka_unit_test(test_open_parties),
       cmocka_unit_test(test_recent_payments),
       cmocka_unit_test(test_due_payouts),
+      cmocka_unit_test(test_batch_reads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
