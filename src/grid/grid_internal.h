@@ -28,7 +28,7 @@
 
 /* The SQLite helpers are p2pgrid/base/db.h (pg_db_*); an entity database is
  * pg_db_open_with(dir, "<role>.db", schema, {PG_ENTITY_DB_BUSY_MS, sole,
- * page size}, ...). */
+ * process, page size}, ...). */
 /* A small key/value table "kv" (every entity has one). get: *out = def when
  * missing. */
 PG_NODISCARD int pg_kv_get_i64(sqlite3 *db, const char *key, int64_t def, int64_t *out, pg_diag *d);

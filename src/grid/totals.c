@@ -107,14 +107,26 @@ int pg_grid_totals_get(sqlite3 *db, pg_grid_totals *t, pg_diag *d) {
 
 /* ---- a consumer's ---- */
 
-/* A usage's and a request's shares, added (op "+") or taken away ("-")
- * for NEW or OLD. Request states: consumer.c (2 sent, 3 paid, 4 refused). */
+/* A request's share of each total, for NEW, OLD or the table's row (the
+ * seed). Request states: consumer.c (2 sent, 3 paid, 4 refused). */
+#define R_BILLED_WH(r) "(" r ".state != 4) * " r ".usage_wh"
+#define R_REFUSED(r) "(" r ".state = 4)"
+#define R_PAID(r) "(" r ".state = 3) * " r ".owed"
+#define R_PENDING(r) "(" r ".state = 2) * " r ".owed"
+#define R_OUTSTANDING(r) "(" r ".state < 3) * " r ".owed"
+/* A usage's and a request's shares added (op "+") or taken away ("-"). */
 #define USAGE(op, r) " reported_wh = reported_wh " op " " r ".wh, slots_reported = slots_reported " op " 1"
-#define REQUEST(op, r)                                                                        \
-  " requests = requests " op " 1, billed_wh = billed_wh " op " (" r ".state != 4) * " r       \
-  ".usage_wh, refused = refused " op " (" r ".state = 4), billed = billed " op " " r ".owed," \
-  " paid = paid " op " (" r ".state = 3) * " r ".owed, pending = pending " op " (" r          \
-  ".state = 2) * " r ".owed, outstanding = outstanding " op " (" r ".state < 3) * " r ".owed"
+#define REQUEST(op, r)                                                                         \
+  " requests = requests " op " 1, billed_wh = billed_wh " op " " R_BILLED_WH(r) ","            \
+  " refused = refused " op " " R_REFUSED(r) ", billed = billed " op " " r ".owed,"             \
+  " paid = paid " op " " R_PAID(r) ", pending = pending " op " " R_PENDING(r) ","              \
+  " outstanding = outstanding " op " " R_OUTSTANDING(r)
+/* A changed request: its new shares in, its old ones out, in one UPDATE. */
+#define NEW_OLD(col, share) " " col " = " col " + " share("NEW") " - " share("OLD")
+#define REQUEST_SET                                                                            \
+  NEW_OLD("billed_wh", R_BILLED_WH) "," NEW_OLD("refused", R_REFUSED)                          \
+  ", billed = billed + NEW.owed - OLD.owed," NEW_OLD("paid", R_PAID) ","                       \
+  NEW_OLD("pending", R_PENDING) "," NEW_OLD("outstanding", R_OUTSTANDING)
 
 static const char consumer_totals_schema[] =
     "CREATE TABLE IF NOT EXISTS consumer_totals(id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -124,16 +136,13 @@ static const char consumer_totals_schema[] =
     "CREATE TRIGGER IF NOT EXISTS consumer_totals_usage_new AFTER INSERT ON usages BEGIN"
     " UPDATE consumer_totals SET" USAGE("+", "NEW") "; END;"
     "CREATE TRIGGER IF NOT EXISTS consumer_totals_usage_set AFTER UPDATE OF wh ON usages BEGIN"
-    " UPDATE consumer_totals SET" USAGE("+", "NEW") ";"
-    " UPDATE consumer_totals SET" USAGE("-", "OLD") "; END;"
+    " UPDATE consumer_totals SET reported_wh = reported_wh + NEW.wh - OLD.wh; END;"
     "CREATE TRIGGER IF NOT EXISTS consumer_totals_usage_gone AFTER DELETE ON usages BEGIN"
     " UPDATE consumer_totals SET" USAGE("-", "OLD") "; END;"
     "CREATE TRIGGER IF NOT EXISTS consumer_totals_request_new AFTER INSERT ON requests BEGIN"
     " UPDATE consumer_totals SET" REQUEST("+", "NEW") "; END;"
     "CREATE TRIGGER IF NOT EXISTS consumer_totals_request_set AFTER UPDATE OF state, owed,"
-    " usage_wh ON requests BEGIN"
-    " UPDATE consumer_totals SET" REQUEST("+", "NEW") ";"
-    " UPDATE consumer_totals SET" REQUEST("-", "OLD") "; END;"
+    " usage_wh ON requests BEGIN UPDATE consumer_totals SET" REQUEST_SET "; END;"
     "CREATE TRIGGER IF NOT EXISTS consumer_totals_request_gone AFTER DELETE ON requests BEGIN"
     " UPDATE consumer_totals SET" REQUEST("-", "OLD") "; END;";
 
@@ -141,9 +150,10 @@ static const char consumer_totals_seed[] =
     "INSERT INTO consumer_totals(id, reported_wh, slots_reported, requests, billed_wh, refused,"
     " billed, paid, pending, outstanding) SELECT 1,"
     " (SELECT COALESCE(SUM(wh), 0) FROM usages), (SELECT COUNT(*) FROM usages), COUNT(*),"
-    " COALESCE(SUM((state != 4) * usage_wh), 0), COALESCE(SUM(state = 4), 0),"
-    " COALESCE(SUM(owed), 0), COALESCE(SUM((state = 3) * owed), 0),"
-    " COALESCE(SUM((state = 2) * owed), 0), COALESCE(SUM((state < 3) * owed), 0) FROM requests";
+    " COALESCE(SUM(" R_BILLED_WH("requests") "), 0), COALESCE(SUM(" R_REFUSED("requests") "), 0),"
+    " COALESCE(SUM(owed), 0), COALESCE(SUM(" R_PAID("requests") "), 0),"
+    " COALESCE(SUM(" R_PENDING("requests") "), 0), COALESCE(SUM(" R_OUTSTANDING("requests") "), 0)"
+    " FROM requests";
 
 int pg_consumer_totals_setup(sqlite3 *db, pg_diag *d) {
   return totals_setup(db, consumer_totals_schema, "SELECT COUNT(*) FROM consumer_totals",
