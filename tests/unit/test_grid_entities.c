@@ -1022,19 +1022,24 @@ static void tree_channel(world *w, const char *id, const char *role, const pg_tl
 }
 
 /* The leaf a registration's cursor is at (registrations.next_leaf). */
+/* The integer sql reads (one row) from the database file at path. */
+static int64_t file_scalar(const char *path, const char *sql) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
 static int64_t cursor_leaf(world *w, const char *dir, const char *role, const char *id) {
   char path[700], sql[200];
   snprintf(path, sizeof path, "%s/%s/%s.db", w->root, dir, role);
   snprintf(sql, sizeof sql, "SELECT next_leaf FROM registrations WHERE id = '%s'", id);
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t leaf = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return leaf;
+  return file_scalar(path, sql);
 }
 
 /* Sources, a producer and a consumer whose devices put 4 (2, 8) messages in
@@ -1113,15 +1118,7 @@ static int64_t file_page_size(world *w, const char *name, const char *file) {
   char dir[600], path[700];
   dir_of(w, name, dir, sizeof dir);
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  sqlite3 *db = NULL;
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return file_scalar(path, "PRAGMA page_size");
 }
 
 /* Members' new databases have 1 KiB pages (small rows, small commits), the
