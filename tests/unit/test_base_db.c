@@ -43,17 +43,7 @@
 static int count_from_outside(const char *dir, int64_t *n) {
   char path[600];
   snprintf(path, sizeof path, "%s/s.db", dir);
-  sqlite3 *db = NULL;
-  assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &st, NULL);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0), rc = SQLITE_OK;
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rc;
+  return tu_query_i64(path, "SELECT count(*) FROM t", n);
 }
 
 static void test_sole_keeps_others_out(void **state) {
