@@ -347,9 +347,10 @@ static int check_dust(pg_ledger *l, const pg_transaction *tx, const input_state 
   return PG_OK;
 }
 
-/* Verified signatures, remembered: a milestone's confirmation runs the
- * white flag twice (the coordinator's dry run for the Merkle root, then the
- * real one), and a valid signature stays valid, so the second run finds it
+/* Verified signatures, remembered: a transfer's signature is verified when
+ * it is submitted (pg_ledger_precheck), and a milestone's white flag may
+ * run twice (a coordinator that searches a nonce makes a dry run for the
+ * Merkle root first); a valid signature stays valid, so later runs find it
  * here instead of verifying again. Direct-mapped by a digest of (public
  * key, essence hash, signature); a collision only evicts (the signature is
  * verified again). Only successes are stored: a hit is exactly "this

@@ -14,6 +14,12 @@
  * is compared with the milestone's; a mismatch is logged as an error (the
  * milestone is signed by the coordinator, so it is applied anyway).
  *
+ * The coordinator: without proof of work its milestone is built inside the
+ * group commit that stores it, and the walk that yields the inclusion
+ * Merkle root is the confirmation (confirm_one takes it; one walk); with
+ * proof of work the root comes from a dry run first, so the nonce search
+ * runs without the lock.
+ *
  * Rates (status): messages stored and messages referenced between the last
  * two confirmations, divided by the local-clock time between them. */
 #include <stdlib.h>
@@ -122,6 +128,32 @@ static void wf_result_free(wf_result *r) {
   free(r->included);
   pg_tg_memo_free(&r->seen);
 }
+
+/* A coordinator's secret key, ordered by its public half. */
+typedef struct key_ref {
+  const uint8_t *sk;
+} key_ref;
+
+static int key_ref_cmp(const void *a, const void *b) {
+  const key_ref *x = a, *y = b;
+  return memcmp(x->sk + 32, y->sk + 32, 32);
+}
+
+/* The coordinator's milestone when it needs no proof of work: built inside
+ * its group commit (pg_tg_coo_build), where the white-flag walk that yields
+ * its inclusion Merkle root is the confirmation itself; confirm_one takes
+ * the walk instead of walking the cone again. */
+struct pg_tg_coo {
+  pg_milestone_draft ms; /* the root is filled by the walk */
+  const key_ref *keys;
+  size_t nkeys;
+  pg_message skel;       /* parents and type: what store_one reads before the build */
+  pg_buf msg;            /* the built message */
+  pg_message pm;
+  bool has_pm;
+  uint8_t id[PG_ID_LEN];
+  wf_result walk;        /* the applied cone, until confirm_one takes it */
+};
 
 static int set_referenced(pg_tangle *t, const uint8_t id[PG_ID_LEN], uint32_t index, int inclusion,
                           uint8_t reason, pg_diag *d) {
@@ -264,7 +296,14 @@ static int confirm_one(pg_tangle *t, uint32_t index, const uint8_t ms_id[PG_ID_L
     rc = pg_fail(d, PG_ERR_STATE, "milestone candidate %u is not a milestone", index);
     goto out;
   }
-  if ((rc = white_flag(t, index, m.parents, m.parents_count, &res, d))) goto out;
+  pg_tg_coo *c = t->coo_walked;
+  if (c && c->ms.index == index && memcmp(c->id, ms_id, PG_ID_LEN) == 0) {
+    res = c->walk; /* this transaction applied the cone while building it */
+    memset(&c->walk, 0, sizeof c->walk);
+    t->coo_walked = NULL;
+  } else if ((rc = white_flag(t, index, m.parents, m.parents_count, &res, d))) {
+    goto out;
+  }
   wf_frame self = {.payload_type = PG_PAYLOAD_MILESTONE};
   memcpy(self.id, ms_id, PG_ID_LEN);
   self.np = m.parents_count;
@@ -382,6 +421,24 @@ static int submit_built(pg_tangle *t, const uint8_t *parents, size_t np, const u
   return rc;
 }
 
+/* The signed milestone payload of ms (its root filled in) into out. */
+static int ms_payload(pg_buf *out, const pg_milestone_draft *ms, const key_ref *keys, size_t n,
+                      pg_diag *d) {
+  pg_buf essence;
+  pg_buf_init(&essence, PG_MSG_MAX_LEN);
+  uint8_t(*sigs)[64] = malloc(n * sizeof *sigs);
+  int rc = sigs ? pg_milestone_essence(&essence, ms, d) : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  if (rc == PG_OK) {
+    uint8_t hash[PG_HASH_LEN];
+    pg_blake2b256(essence.data, essence.len, hash);
+    for (size_t i = 0; i < n; i++) pg_ed25519_sign(keys[i].sk, hash, sizeof hash, sigs[i]);
+    rc = pg_milestone_build(out, ms, (const uint8_t(*)[64])sigs, d);
+  }
+  free(sigs);
+  pg_buf_free(&essence);
+  return rc;
+}
+
 /* Inclusion Merkle root for a milestone with these parents: a white-flag
  * dry run inside a savepoint that is rolled back (the ledger hook books into
  * the same database, so its writes vanish too). It does not mark messages
@@ -402,13 +459,71 @@ static int dry_run_root(pg_tangle *t, uint32_t index, const uint8_t *parents, si
   return rc;
 }
 
-typedef struct key_ref {
-  const uint8_t *sk;
-} key_ref;
+/* With proof of work: the root from a dry run (lock held only for it), then
+ * the message is signed, its nonce searched without the lock, and it is
+ * submitted; its confirmation walks the cone again. */
+static int issue_walked_twice(pg_tangle *t, pg_milestone_draft *ms, const key_ref *keys, size_t n,
+                              atomic_bool *cancel, pg_diag *d) {
+  pthread_mutex_lock(&t->mu);
+  int rc = dry_run_root(t, ms->index, &ms->parents[0][0], ms->parents_count,
+                        ms->inclusion_merkle_proof, d);
+  pthread_mutex_unlock(&t->mu);
+  pg_buf payload;
+  pg_buf_init(&payload, PG_MSG_MAX_LEN);
+  if (rc == PG_OK) rc = ms_payload(&payload, ms, keys, n, d);
+  uint8_t id[PG_ID_LEN];
+  if (rc == PG_OK)
+    rc = submit_built(t, &ms->parents[0][0], ms->parents_count, payload.data, payload.len, cancel,
+                      id, d);
+  pg_buf_free(&payload);
+  return rc;
+}
 
-static int key_ref_cmp(const void *a, const void *b) {
-  const key_ref *x = a, *y = b;
-  return memcmp(x->sk + 32, y->sk + 32, 32);
+int pg_tg_coo_build(pg_tangle *t, pg_tg_job *j, pg_diag *d) {
+  pg_tg_coo *c = j->coo;
+  if (t->st.cmi + 1 != c->ms.index)
+    return pg_fail(d, PG_ERR_STATE, "coordinator: milestone %u is no longer next (confirmed %u)",
+                   c->ms.index, t->st.cmi);
+  wf_result_free(&c->walk);
+  c->walk = (wf_result){.notes = t->cfg.on_event != NULL};
+  int rc = white_flag(t, c->ms.index, &c->ms.parents[0][0], c->ms.parents_count, &c->walk, d);
+  if (rc) return rc;
+  pg_merkle_root((const uint8_t(*)[PG_ID_LEN])c->walk.included, c->walk.nincluded,
+                 c->ms.inclusion_merkle_proof);
+  pg_buf payload;
+  pg_buf_init(&payload, PG_MSG_MAX_LEN);
+  rc = ms_payload(&payload, &c->ms, c->keys, c->nkeys, d);
+  if (rc == PG_OK)
+    rc = pg_message_build(&c->msg, t->network_id, &c->ms.parents[0][0], c->ms.parents_count,
+                          payload.data, payload.len, 0, d);
+  pg_buf_free(&payload);
+  if (rc == PG_OK) rc = pg_message_parse(c->msg.data, c->msg.len, &c->pm, d);
+  if (rc) return rc;
+  c->has_pm = true;
+  if ((rc = pg_tg_verify_milestone(t, &c->pm, d))) return rc; /* what a submit checks */
+  pg_message_id(c->msg.data, c->msg.len, c->id);
+  j->bytes = c->msg.data;
+  j->len = c->msg.len;
+  j->m = &c->pm;
+  j->id = c->id;
+  t->coo_walked = c;
+  return PG_OK;
+}
+
+/* Without proof of work: the milestone is built and stored in one group
+ * commit, its cone walked once (pg_tg_coo_build). */
+static int issue_walked_once(pg_tangle *t, const pg_milestone_draft *ms, const key_ref *keys,
+                             size_t n, pg_diag *d) {
+  pg_tg_coo c = {.ms = *ms, .keys = keys, .nkeys = n};
+  c.skel = (pg_message){.network_id = t->network_id, .parents_count = ms->parents_count,
+                        .parents = &c.ms.parents[0][0], .payload_type = PG_PAYLOAD_MILESTONE};
+  pg_buf_init(&c.msg, PG_MSG_MAX_LEN);
+  pg_tg_job j = {.m = &c.skel, .id = c.id, .d = d, .coo = &c};
+  int rc = pg_tg_submit_job(t, &j);
+  if (c.has_pm) pg_message_clear(&c.pm);
+  pg_buf_free(&c.msg);
+  wf_result_free(&c.walk);
+  return rc;
 }
 
 int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64], size_t keys_count,
@@ -424,10 +539,6 @@ int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64], si
       return pg_fail(d, PG_ERR_INVALID, "coordinator: the same key is given twice");
 
   pg_milestone_draft ms;
-  pg_buf essence, payload;
-  pg_buf_init(&essence, PG_MSG_MAX_LEN);
-  pg_buf_init(&payload, PG_MSG_MAX_LEN);
-  uint8_t(*sigs)[64] = NULL;
   uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
   size_t np = 0;
   int rc = PG_OK;
@@ -468,26 +579,11 @@ int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64], si
   ms.timestamp = now_s > prev_ts ? now_s : prev_ts;
   ms.parents_count = (uint8_t)np;
   memcpy(ms.parents, parents, np * PG_ID_LEN);
-  pthread_mutex_lock(&t->mu);
-  rc = dry_run_root(t, index, &parents[0][0], np, ms.inclusion_merkle_proof, d);
-  pthread_mutex_unlock(&t->mu);
-  if (rc) goto out;
   ms.keys_count = (uint8_t)keys_count;
   for (size_t i = 0; i < keys_count; i++) memcpy(ms.public_keys[i], keys[i].sk + 32, 32);
-
-  if ((rc = pg_milestone_essence(&essence, &ms, d))) goto out;
-  uint8_t hash[PG_HASH_LEN];
-  pg_blake2b256(essence.data, essence.len, hash);
-  sigs = malloc(keys_count * sizeof *sigs);
-  if (!sigs) {
-    rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  for (size_t i = 0; i < keys_count; i++) pg_ed25519_sign(keys[i].sk, hash, sizeof hash, sigs[i]);
-  if ((rc = pg_milestone_build(&payload, &ms, (const uint8_t(*)[64])sigs, d))) goto out;
-
-  uint8_t id[PG_ID_LEN];
-  if ((rc = submit_built(t, &parents[0][0], np, payload.data, payload.len, cancel, id, d))) goto out;
+  rc = t->cfg.min_pow_score == 0 ? issue_walked_once(t, &ms, keys, keys_count, d)
+                                 : issue_walked_twice(t, &ms, keys, keys_count, cancel, d);
+  if (rc) goto out;
   pthread_mutex_lock(&t->mu);
   bool confirmed = t->st.cmi >= index;
   pthread_mutex_unlock(&t->mu);
@@ -498,8 +594,5 @@ int pg_tangle_issue_milestone(pg_tangle *t, const uint8_t (*secret_keys)[64], si
   if (index_out) *index_out = index;
 out:
   pthread_mutex_unlock(&t->coo_mu);
-  free(sigs);
-  pg_buf_free(&essence);
-  pg_buf_free(&payload);
   return rc;
 }

@@ -601,8 +601,8 @@ static int store_message(pg_tangle *t, const uint8_t *bytes, size_t len, const p
 /* Stores one new message (inside the batch transaction): solid right away
  * when every parent is, with its OMRSI/YMRSI, then the children it makes
  * solid and the milestones that follow. */
-static int store_one(pg_tangle *t, const pg_tg_job *j, uint64_t now, pg_diag *d) {
-  const pg_message *m = j->m;
+static int store_one(pg_tangle *t, pg_tg_job *j, uint64_t now, pg_diag *d) {
+  const pg_message *m = j->m; /* a coordinator job's skeleton until it is built */
   pg_tg_row rows[PG_MSG_MAX_PARENTS]; /* the parents' rows, reused for OMRSI/YMRSI */
   bool solid = true;
   int rc = PG_OK;
@@ -615,6 +615,7 @@ static int store_one(pg_tangle *t, const pg_tg_job *j, uint64_t now, pg_diag *d)
     else if (rc)
       return rc;
   }
+  if (!solid && j->coo) return pg_fail(d, PG_ERR_STATE, "coordinator: a parent is not solid");
   if (!solid && t->st.unsolid >= t->cfg.unsolid_max)
     return pg_fail(d, PG_ERR_UNAVAILABLE, "solidifier full (%llu unsolid messages waiting for parents)",
                    (unsigned long long)t->st.unsolid);
@@ -626,6 +627,9 @@ static int store_one(pg_tangle *t, const pg_tg_job *j, uint64_t now, pg_diag *d)
                              &complete, d)))
       return rc;
     mv.at = complete ? t->st.cmi + 1 : 0;
+    /* the coordinator's milestone: its parents' values before it walks */
+    if (j->coo && (rc = pg_tg_coo_build(t, j, d))) return rc;
+    m = j->m;
     memcpy(ev.id, j->id, PG_ID_LEN);
     ev.np = m->parents_count;
     memcpy(ev.parents, m->parents, (size_t)m->parents_count * PG_ID_LEN);
@@ -668,7 +672,7 @@ static int batch_job(pg_tangle *t, pg_tg_job *j, bool full, bool single, uint64_
   j->note0 = j->note1 = t->nnotes;
   j->lmi_before = j->lmi_after = t->st.lmi;
   j->is_new = false;
-  int rc = pg_tg_get_row(&t->store, j->id, &row, d);
+  int rc = j->coo ? PG_ERR_NOT_FOUND : pg_tg_get_row(&t->store, j->id, &row, d); /* coo: new */
   if (rc == PG_OK) return j->rc = PG_OK; /* already stored: idempotent */
   if (rc != PG_ERR_NOT_FOUND) return rc;
   /* Durability: a transaction that may confirm a milestone commits with
@@ -686,6 +690,7 @@ static int batch_job(pg_tangle *t, pg_tg_job *j, bool full, bool single, uint64_
   bool confirmed = t->ev_confirmed;
   if (!single && (rc = pg_tg_exec(&t->store, ST_SAVEPOINT, d))) return rc;
   j->rc = store_one(t, j, now, j->d);
+  t->coo_walked = NULL; /* taken by the confirmation, or rolled back with the job */
   if (j->rc == PG_OK) {
     j->is_new = true;
     j->ev1 = t->nev;
@@ -952,6 +957,12 @@ static void group_submit(pg_tangle *t, pg_tg_job *j) {
       gc_lead(t);
   }
   pthread_mutex_unlock(&t->gc_mu);
+}
+
+int pg_tg_submit_job(pg_tangle *t, pg_tg_job *j) {
+  gc_announce(t, +1);
+  group_submit(t, j);
+  return j->rc;
 }
 
 /* The committer: leads whenever later jobs wait and nobody leads; at close

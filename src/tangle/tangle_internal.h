@@ -63,6 +63,9 @@ typedef struct pg_tg_note {
   uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN];
 } pg_tg_note;
 
+/* The coordinator's milestone built inside its group commit (milestone.c). */
+typedef struct pg_tg_coo pg_tg_coo;
+
 /* One submit waiting for a group commit (tangle.c). Lives on the submitting
  * thread's stack; the leader fills rc, is_new, *d and sets done. */
 typedef struct pg_tg_job {
@@ -87,6 +90,10 @@ typedef struct pg_tg_job {
   pg_buf buf;
   pg_message pm;
   bool has_pm;
+  /* pg_tangle_issue_milestone without proof of work: built by
+   * pg_tg_coo_build inside the batch (m is a skeleton until then: parents
+   * and type) */
+  pg_tg_coo *coo;
 } pg_tg_job;
 
 struct pg_tangle {
@@ -128,6 +135,10 @@ struct pg_tangle {
 
   pg_tg_note *notes; /* for cfg.on_event only */
   size_t nnotes, capnotes;
+
+  /* the coordinator job whose build applied its milestone's cone in the
+   * running batch, until that milestone's confirmation takes the walk (mu) */
+  pg_tg_coo *coo_walked;
 };
 
 static inline uint64_t pg_tg_now(const pg_tangle *t) { return pg_clock_now(t->clock); }
@@ -192,9 +203,17 @@ PG_NODISCARD int pg_tg_verify_milestone(const pg_tangle *t, const pg_message *m,
 /* Confirms every solid milestone that is next in line (inside the submit
  * transaction). */
 PG_NODISCARD int pg_tg_confirm_pending(pg_tangle *t, pg_diag *d);
+/* Builds job j's milestone inside its batch (mu held, in the transaction,
+ * before the message is stored): the white-flag walk of its cone, which is
+ * that milestone's confirmation (kept in t->coo_walked for confirm_one), its
+ * inclusion Merkle root, the signed message, the checks a submit makes. On
+ * success j's bytes, m and id point at the built message. */
+PG_NODISCARD int pg_tg_coo_build(pg_tangle *t, pg_tg_job *j, pg_diag *d);
 
 /* ---- solidifier/store glue (tangle.c) ------------------------------------- */
 
+/* Runs job j in a group commit and waits for it; its rc. */
+PG_NODISCARD int pg_tg_submit_job(pg_tangle *t, pg_tg_job *j);
 /* Appends a note for the event sink (PG_ERR_NOMEM). */
 PG_NODISCARD int pg_tg_note_push(pg_tangle *t, const pg_tg_note *n);
 

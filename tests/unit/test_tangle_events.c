@@ -1,6 +1,8 @@
 /* Unit tests: the Tangle's event sink (tangle.h "events"): what one submit
  * tells and in which order, metadata as get_meta gives it, nothing from a
- * duplicate, from the coordinator's dry run or from a rolled-back submit. */
+ * duplicate, from the coordinator's dry run or from a rolled-back submit
+ * (the coordinator's milestone built in its commit, or submitted after a
+ * dry run when the node needs proof of work). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,10 +151,16 @@ static int failing_hook(void *ctx, uint32_t index, const uint8_t id[PG_ID_LEN], 
   return ++h->calls == h->fail_at ? PG_ERR_DB : 0;
 }
 
-static void test_rollback_tells_nothing(void **state) {
+/* A confirmation that fails rolls the milestone back and tells nothing.
+ * pow 0: the coordinator builds the milestone inside its commit and walks
+ * the cone once (hook call 1 is the confirmation); pow > 0: a dry run for
+ * the Merkle root (call 1), then the confirmation of the submitted
+ * milestone (call 2). The transaction goes in before the node needs proof
+ * of work (reopened with it). */
+static void rollback_tells_nothing(void **state, uint32_t pow) {
   static sink s;
   tt_fixture *f = *state;
-  fail_hook h = {.fail_at = 2}; /* 1: the coordinator's dry run, 2: the real confirmation */
+  fail_hook h = {.fail_at = pow ? 2 : 1};
   f->cfg.tx_confirm = failing_hook;
   f->cfg.tx_confirm_ctx = &h;
   open_with_sink(state, &s);
@@ -161,6 +169,11 @@ static void test_rollback_tells_nothing(void **state) {
   size_t nt = 0;
   assert_int_equal(pg_tangle_select_tips(f->t, tip, 1, &nt), PG_OK);
   assert_int_equal(tt_submit_tx(f->t, (const uint8_t(*)[PG_ID_LEN])tip, 1, 7, tx), PG_OK);
+  if (pow) {
+    pg_tangle_close(f->t);
+    f->cfg.min_pow_score = pow;
+    open_with_sink(state, &s);
+  }
   size_t before = s.n;
   uint8_t pk[32], sk[1][64];
   tt_key(0, pk, sk[0]);
@@ -168,14 +181,30 @@ static void test_rollback_tells_nothing(void **state) {
   pg_diag d = {{0}};
   assert_int_not_equal(pg_tangle_issue_milestone(f->t, (const uint8_t(*)[64])sk, 1, NULL, &index, &d),
                        PG_OK);
+  assert_int_equal(h.calls, h.fail_at);
   assert_int_equal(s.n, before); /* the milestone's submit rolled back: nothing told */
   assert_int_equal(tt_meta(f->t, tx).referenced_by, 0);
+  pg_tangle_status st;
+  pg_tangle_get_status(f->t, &st);
+  assert_int_equal(st.confirmed_milestone_index, 1);
+  assert_int_equal(st.latest_milestone_index, 1);
+  /* the next try, with a hook that no longer fails, confirms it */
+  h.fail_at = 0;
+  h.calls = 0;
+  assert_int_equal(tt_issue(f->t, 1), 2);
+  assert_int_equal(h.calls, pow ? 2 : 1);
+  assert_int_equal(tt_meta(f->t, tx).referenced_by, 2);
+  assert_int_equal(count(&s, before, PG_TANGLE_EV_REFERENCED, tx), 1);
 }
+
+static void test_rollback_tells_nothing(void **state) { rollback_tells_nothing(state, 0); }
+static void test_rollback_tells_nothing_pow(void **state) { rollback_tells_nothing(state, 1); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_order_and_metadata, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_rollback_tells_nothing, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_rollback_tells_nothing_pow, tt_setup, tt_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,10 +44,13 @@ typedef struct pg_tangle pg_tangle;
  * using iota.js ConflictReason codes). Without a hook, transaction messages
  * are marked conflicting with reason 255 (semantic validation failed) — the
  * ledger (issue 3) replaces that. A non-zero return aborts (rolls back) the
- * whole submit. The coordinator (pg_tangle_issue_milestone) also runs the
- * white-flag walk once as a dry run, calling the hook for the same index and
- * messages inside an SQLite SAVEPOINT that is then rolled back, to learn the
- * inclusion Merkle root: a hook must keep its ledger state in the Tangle's
+ * whole submit. The coordinator (pg_tangle_issue_milestone) learns the
+ * inclusion Merkle root from the walk itself: on a node that needs no proof
+ * of work it walks the cone once, inside the transaction that then stores
+ * and confirms the milestone (the hook is called once a transaction); when
+ * a nonce must be searched it first runs the walk as a dry run, calling the
+ * hook for the same index and messages inside an SQLite SAVEPOINT that is
+ * rolled back. Either way a hook must keep its ledger state in the Tangle's
  * database (pg_tangle_db), not in memory. */
 typedef int (*pg_tx_confirm_fn)(void *ctx, uint32_t milestone_index, const uint8_t msg_id[PG_ID_LEN],
                                 const pg_message *m, bool *included, uint8_t *conflict_reason);
@@ -311,7 +314,9 @@ void pg_tangle_get_status(pg_tangle *t, pg_tangle_status *s);
 
 /* Coordinator: builds, signs (with every secret key given, 64 bytes each, in
  * any order), does PoW for and submits the next milestone (index =
- * latest + 1), referencing up to 8 current tips (at least 2 parents: the tip
+ * latest + 1; without PoW it is built and stored in one commit, its cone
+ * walked once; with PoW its root comes from a dry run first and the nonce is
+ * searched outside the lock), referencing up to 8 current tips (at least 2 parents: the tip
  * set is padded with the previous milestone / solid entry point; on an empty
  * network a small indexation message "p2pgrid-coordinator" is attached first
  * to be the second parent). On success *index_out gets its index and the
