@@ -123,7 +123,13 @@ extern const char pg_grid_sql_batch_set_total[];
  * seeds the row from the tables as they are when it is missing, in one
  * transaction (a database from before the totals is counted once; run at
  * every open, which then reads the row, not the tables).
- * pg_grid_totals_get: the row (PG_ERR_STATE if it is missing). */
+ * pg_grid_totals_get: the row (PG_ERR_STATE if it is missing).
+ * The same set-up keeps payout_totals(producer_id, state, payouts, amount):
+ * each producer's payouts and their sum by the state of their batch (-1:
+ * in none), kept by triggers on payouts and on batches (a batch's state
+ * change moves its payouts); what the status, the metrics and the
+ * producers' list read instead of every payout ever made. Rows may hold
+ * zeros. Equal to the GROUP BY over payouts and batches (test_grid_totals). */
 typedef struct pg_grid_totals {
   int64_t bills, bills_paid, paid, outstanding, readings, received;
 } pg_grid_totals;

@@ -261,8 +261,7 @@ static int read_gauges(pg_entity *e, sqlite3 *db, pg_diag *d) {
                     " SELECT 1, 0, bills_paid FROM grid_totals", 0, 2, 1, d);
   if (!rc)
     rc = gauge_rows(m, F_PAYOUTS, db,
-                    "SELECT COALESCE(b.state + 1, 0), 0, COUNT(*) FROM payouts p LEFT JOIN batches"
-                    " b ON b.id = p.batch_id GROUP BY 1",
+                    "SELECT state + 1, 0, SUM(payouts) FROM payout_totals GROUP BY state",
                     0, 4, 1, d);
   if (!rc)
     rc = gauge_rows(m, F_MEMBERS, db,

@@ -3,7 +3,10 @@
  * updates and deletes, in committed and rolled-back transactions; a
  * database from before them is counted once at open, however often it is
  * opened. (The status, the metrics and the payout budget read them: before,
- * each summed tables that grow by a thousand rows a slot.) The same for a
+ * each summed tables that grow by a thousand rows a slot.) The payouts by
+ * producer and batch state likewise (payout_totals, over payouts and
+ * batches: the status, the payouts metric and the producers' list summed
+ * every payout ever made, 1.4 million rows a year). The same for a
  * consumer's (consumer_totals over usages and requests: its bill check and
  * status summed both tables, 34 and 148 ms after a year of 15-minute
  * slots). */
@@ -120,22 +123,32 @@ static void random_write(sqlite3 *db, uint64_t *x) {
   exec(db, sql);
 }
 
+typedef void (*write_fn)(sqlite3 *db, uint64_t *x);
+typedef void (*check_fn)(sqlite3 *db, const char *when);
+
+/* 300 transactions of 10 random writes from seed x, every fifth rolled
+ * back, checked after each; after (may be NULL) then sees the database. */
+static void churn(sqlite3 *db, uint64_t x, write_fn write, check_fn check,
+                  void (*after)(sqlite3 *db, void *ctx), void *ctx) {
+  for (int round = 0; round < 300; round++) {
+    bool undo = round % 5 == 4;
+    exec(db, "BEGIN");
+    for (int i = 0; i < 10; i++) write(db, &x);
+    exec(db, undo ? "ROLLBACK" : "COMMIT");
+    char when[64];
+    snprintf(when, sizeof when, "round %d (%s)", round, undo ? "rolled back" : "committed");
+    check(db, when);
+    if (after) after(db, ctx);
+  }
+}
+
 static void test_totals_follow_every_write(void **state) {
   (void)state;
   sqlite3 *db = open_grid_db();
   pg_diag d = {{0}};
   assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
   assert_totals(db, "empty");
-  uint64_t x = 0x9e3779b97f4a7c15ULL;
-  for (int round = 0; round < 300; round++) {
-    bool undo = round % 5 == 4;
-    exec(db, "BEGIN");
-    for (int i = 0; i < 10; i++) random_write(db, &x);
-    exec(db, undo ? "ROLLBACK" : "COMMIT");
-    char when[64];
-    snprintf(when, sizeof when, "round %d (%s)", round, undo ? "rolled back" : "committed");
-    assert_totals(db, when);
-  }
+  churn(db, 0x9e3779b97f4a7c15ULL, random_write, assert_totals, NULL, NULL);
   /* the writes reached every kind of row */
   assert_true(scalar(db, "SELECT COUNT(*) FROM bills WHERE paid >= owed") > 0);
   assert_true(scalar(db, "SELECT COUNT(*) FROM bills WHERE paid < owed") > 0);
@@ -173,6 +186,123 @@ static void test_setup_is_one_transaction(void **state) {
   assert_int_equal(scalar(db, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'grid_totals%'"),
                    0);
   assert_int_equal(sqlite3_get_autocommit(db), 1);
+  pg_grid_db_close(db);
+}
+
+/* ---- payouts by producer and batch state ---- */
+
+/* sql's rows as text, "a|b|c;" each. */
+static void rows_text(sqlite3 *db, const char *sql, char *out, size_t cap) {
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  size_t n = 0;
+  out[0] = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+      const char *v = (const char *)sqlite3_column_text(st, i);
+      n += (size_t)snprintf(out + n, cap - n, "%s%s", v ? v : "NULL", i + 1 < sqlite3_column_count(st) ? "|" : ";");
+      assert_true(n < cap);
+    }
+  }
+  sqlite3_finalize(st);
+}
+
+/* payout_totals against the sums the status, the metrics and the producers'
+ * list made before: by producer and state, and the money in all and paid. */
+static void assert_payout_totals(sqlite3 *db, const char *when) {
+  static char kept[16384], summed[16384];
+  rows_text(db,
+            "SELECT producer_id, state, payouts, amount FROM payout_totals"
+            " WHERE payouts != 0 OR amount != 0 ORDER BY 1, 2",
+            kept, sizeof kept);
+  rows_text(db,
+            "SELECT p.producer_id, COALESCE(b.state, -1), COUNT(*), SUM(p.amount) FROM payouts p"
+            " LEFT JOIN batches b ON b.id = p.batch_id GROUP BY 1, 2 ORDER BY 1, 2",
+            summed, sizeof summed);
+  if (strcmp(kept, summed) != 0) fail_msg("%s: kept %s\nsummed %s", when, kept, summed);
+  assert_int_equal(scalar(db, "SELECT COALESCE(SUM(amount), 0) FROM payout_totals WHERE state = 2"),
+                   scalar(db, "SELECT COALESCE(SUM(p.amount), 0) FROM payouts p JOIN batches b"
+                              " ON b.id = p.batch_id WHERE b.state = 2"));
+}
+
+/* One random write: a payout (new in a batch or in none, moved to another
+ * batch or out, re-valued, given to another producer, gone) or a batch
+ * (new, possibly with payouts already pointing at its id; its state
+ * changed; gone while payouts point at it). */
+static void payout_random_write(sqlite3 *db, uint64_t *x) {
+  char sql[512], batch[16];
+  unsigned k = (unsigned)(next(x) % 40), b = (unsigned)(next(x) % 7), st = (unsigned)(next(x) % 4);
+  int64_t a = (int64_t)(next(x) % 5000);
+  if (b == 0)
+    snprintf(batch, sizeof batch, "NULL");
+  else
+    snprintf(batch, sizeof batch, "%u", b);
+  switch (next(x) % 9) {
+    case 0:
+    case 1:
+      snprintf(sql, sizeof sql,
+               "INSERT OR IGNORE INTO payouts(slot, producer_id, output_wh, community_wh, amount,"
+               " baseline, address, batch_id) VALUES (%u, 'p%u', 1, 1, %lld, 0, 'a', %s)",
+               k, k % 5, (long long)a, batch);
+      break;
+    case 2: snprintf(sql, sizeof sql, "UPDATE payouts SET batch_id = %s WHERE slot = %u", batch, k); break;
+    case 3: snprintf(sql, sizeof sql, "UPDATE payouts SET amount = %lld WHERE slot = %u", (long long)a, k); break;
+    case 4: snprintf(sql, sizeof sql, "UPDATE OR IGNORE payouts SET producer_id = 'p%u' WHERE slot = %u", b, k); break;
+    case 5: snprintf(sql, sizeof sql, "DELETE FROM payouts WHERE slot = %u", k); break;
+    case 6:
+      snprintf(sql, sizeof sql,
+               "INSERT OR IGNORE INTO batches(id, state, total, outputs, created_ms)"
+               " VALUES (%u, %u, 0, 0, 0)",
+               b ? b : 1, st);
+      break;
+    case 7: snprintf(sql, sizeof sql, "UPDATE batches SET state = %u WHERE id = %u", st, b); break;
+    default: snprintf(sql, sizeof sql, "DELETE FROM batches WHERE id = %u", b); break;
+  }
+  exec(db, sql);
+}
+
+/* Which kinds of payout rows there are, or-ed into *(int64_t *)ctx: bit 0
+ * in no batch or a missing one, bit 1 + s in a batch of state s, bit 5 in a
+ * batch that does not exist. */
+static void payout_kinds(sqlite3 *db, void *ctx) {
+  int64_t *seen = ctx;
+  *seen |= scalar(db, "SELECT COALESCE(SUM(DISTINCT 1 << (COALESCE(b.state, -1) + 1)), 0)"
+                      " FROM payouts p LEFT JOIN batches b ON b.id = p.batch_id");
+  *seen |= scalar(db, "SELECT COUNT(*) > 0 FROM payouts WHERE batch_id IS NOT NULL AND batch_id"
+                      " NOT IN (SELECT id FROM batches)") << 5;
+}
+
+static void test_payout_totals_follow_every_write(void **state) {
+  (void)state;
+  sqlite3 *db = open_grid_db();
+  pg_diag d = {{0}};
+  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
+  assert_payout_totals(db, "empty");
+  int64_t seen = 0;
+  churn(db, 0x5851f42d4c957f2dULL, payout_random_write, assert_payout_totals, payout_kinds, &seen);
+  assert_int_equal(seen, 0x3f);
+  pg_grid_db_close(db);
+}
+
+/* Payouts and batches from before payout_totals: counted at the first open,
+ * not again at the next (the grid's own totals already there). */
+static void test_payout_totals_of_an_older_database(void **state) {
+  (void)state;
+  sqlite3 *db = open_grid_db();
+  pg_diag d = {{0}};
+  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
+  exec(db, "DROP TABLE payout_totals; DROP TRIGGER payout_totals_new; DROP TRIGGER payout_totals_set;"
+           " DROP TRIGGER payout_totals_gone; DROP TRIGGER payout_totals_batch_new;"
+           " DROP TRIGGER payout_totals_batch_set; DROP TRIGGER payout_totals_batch_gone;");
+  uint64_t x = 777;
+  for (int i = 0; i < 400; i++) payout_random_write(db, &x);
+  assert_true(scalar(db, "SELECT COUNT(*) FROM payouts") > 0);
+  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
+  assert_payout_totals(db, "first open");
+  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
+  assert_payout_totals(db, "second open");
+  for (int i = 0; i < 100; i++) payout_random_write(db, &x);
+  assert_payout_totals(db, "after more writes");
   pg_grid_db_close(db);
 }
 
@@ -239,16 +369,7 @@ static void test_consumer_totals_follow_every_write(void **state) {
   pg_diag d = {{0}};
   assert_int_equal(pg_consumer_totals_setup(db, &d), PG_OK);
   assert_consumer_totals(db, "empty");
-  uint64_t x = 0x2545f4914f6cdd1dULL;
-  for (int round = 0; round < 300; round++) {
-    bool undo = round % 5 == 4;
-    exec(db, "BEGIN");
-    for (int i = 0; i < 10; i++) consumer_random_write(db, &x);
-    exec(db, undo ? "ROLLBACK" : "COMMIT");
-    char when[64];
-    snprintf(when, sizeof when, "round %d (%s)", round, undo ? "rolled back" : "committed");
-    assert_consumer_totals(db, when);
-  }
+  churn(db, 0x2545f4914f6cdd1dULL, consumer_random_write, assert_consumer_totals, NULL, NULL);
   for (int s = 0; s < 5; s++) { /* the writes reached every state */
     char q[80];
     snprintf(q, sizeof q, "SELECT COUNT(*) FROM requests WHERE state = %d", s);
@@ -286,6 +407,8 @@ int main(void) {
       cmocka_unit_test(test_totals_follow_every_write),
       cmocka_unit_test(test_totals_of_an_older_database),
       cmocka_unit_test(test_setup_is_one_transaction),
+      cmocka_unit_test(test_payout_totals_follow_every_write),
+      cmocka_unit_test(test_payout_totals_of_an_older_database),
       cmocka_unit_test(test_consumer_totals_follow_every_write),
       cmocka_unit_test(test_consumer_totals_of_an_older_database),
   };
