@@ -3,9 +3,10 @@
  * a metric or a check reads a few numbers instead of summing a table that
  * grows every slot. The grid's: bills, readings and incoming (a thousand
  * rows a slot), and payouts by producer and batch state (one per producer
- * a slot: a year is 1.4 million rows for 40 producers); a consumer's: its usages and payment requests (one each a
- * slot: a year of 15-minute slots made each bill's check sum 35,040 rows
- * twice, 34 ms, and its status 148 ms). */
+ * a slot: a year is 1.4 million rows for 40 producers); a consumer's: its
+ * usages and payment requests (one each a slot: a year of 15-minute slots
+ * made each bill's check sum 35,040 rows twice, 34 ms, and its status
+ * 148 ms). */
 #include <stdio.h>
 #include <string.h>
 

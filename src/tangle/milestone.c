@@ -421,20 +421,20 @@ static int submit_built(pg_tangle *t, const uint8_t *parents, size_t np, const u
   return rc;
 }
 
-/* The signed milestone payload of ms (its root filled in) into out. */
+/* The signed milestone payload of ms (its root filled in) into out; n keys,
+ * at most PG_MS_MAX_KEYS (pg_tangle_issue_milestone checks). */
 static int ms_payload(pg_buf *out, const pg_milestone_draft *ms, const key_ref *keys, size_t n,
                       pg_diag *d) {
   pg_buf essence;
   pg_buf_init(&essence, PG_MSG_MAX_LEN);
-  uint8_t(*sigs)[64] = malloc(n * sizeof *sigs);
-  int rc = sigs ? pg_milestone_essence(&essence, ms, d) : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  uint8_t sigs[PG_MS_MAX_KEYS][64];
+  int rc = pg_milestone_essence(&essence, ms, d);
   if (rc == PG_OK) {
     uint8_t hash[PG_HASH_LEN];
     pg_blake2b256(essence.data, essence.len, hash);
     for (size_t i = 0; i < n; i++) pg_ed25519_sign(keys[i].sk, hash, sizeof hash, sigs[i]);
     rc = pg_milestone_build(out, ms, (const uint8_t(*)[64])sigs, d);
   }
-  free(sigs);
   pg_buf_free(&essence);
   return rc;
 }
@@ -484,7 +484,7 @@ int pg_tg_coo_build(pg_tangle *t, pg_tg_job *j, pg_diag *d) {
   if (t->st.cmi + 1 != c->ms.index)
     return pg_fail(d, PG_ERR_STATE, "coordinator: milestone %u is no longer next (confirmed %u)",
                    c->ms.index, t->st.cmi);
-  wf_result_free(&c->walk);
+  /* built once: a batch with a milestone is FULL from the start, never re-run */
   c->walk = (wf_result){.notes = t->cfg.on_event != NULL};
   int rc = white_flag(t, c->ms.index, &c->ms.parents[0][0], c->ms.parents_count, &c->walk, d);
   if (rc) return rc;
