@@ -129,7 +129,14 @@ extern const char pg_grid_sql_batch_set_total[];
  * in none), kept by triggers on payouts and on batches (a batch's state
  * change moves its payouts); what the status, the metrics and the
  * producers' list read instead of every payout ever made. Rows may hold
- * zeros. Equal to the GROUP BY over payouts and batches (test_grid_totals). */
+ * zeros. Equal to the GROUP BY over payouts and batches (test_grid_totals).
+ * And member_totals(entity_id, readings, wh, bills, billed, paid,
+ * outstanding): each member's readings (their count and energy) and bills
+ * (their count and the money owed, paid and not paid, as the grid's
+ * totals count a bill), kept by triggers on readings and bills; what the
+ * producers' and consumers' lists read instead of every reading and bill
+ * of each member. A member with neither has no row. Equal to the GROUP BY
+ * over readings and bills (test_grid_totals). */
 typedef struct pg_grid_totals {
   int64_t bills, bills_paid, paid, outstanding, readings, received;
 } pg_grid_totals;

@@ -1804,15 +1804,15 @@ int pg_gridop_producers(pg_gridop *g, json_t **out, pg_diag *d) {
   char sql[1200];
   snprintf(sql, sizeof sql,
            "SELECT r.id, r.name, %s AS state, r.messages, r.error,"
-           " (SELECT COUNT(*) FROM readings x WHERE x.entity_id = r.id) AS readings,"
-           " (SELECT COALESCE(SUM(wh),0) FROM readings x WHERE x.entity_id = r.id) AS outputWh,"
+           " COALESCE(t.readings, 0) AS readings, COALESCE(t.wh, 0) AS outputWh,"
            " (SELECT address FROM readings x WHERE x.entity_id = r.id ORDER BY slot DESC LIMIT 1) AS address,"
-           " (SELECT COALESCE(SUM(amount),0) FROM payout_totals t WHERE t.producer_id = r.id) AS earned,"
-           " (SELECT COALESCE(SUM(amount),0) FROM payout_totals t WHERE t.producer_id = r.id"
-           "  AND t.state = 2) AS paid,"
+           " (SELECT COALESCE(SUM(amount),0) FROM payout_totals o WHERE o.producer_id = r.id) AS earned,"
+           " (SELECT COALESCE(SUM(amount),0) FROM payout_totals o WHERE o.producer_id = r.id"
+           "  AND o.state = 2) AS paid,"
            " (SELECT COALESCE(SUM(amount),0) FROM payouts p WHERE p.producer_id = r.id"
            "  AND p.batch_id IS NULL) AS due"
-           " FROM registrations r WHERE r.type = 2 ORDER BY r.id",
+           " FROM registrations r LEFT JOIN member_totals t ON t.entity_id = r.id"
+           " WHERE r.type = 2 ORDER BY r.id",
            state_sql);
   pthread_mutex_lock(&g->status_mu);
   int rc = pg_rows_json(g->status_db, sql, 0, 0, out, d);
@@ -1824,14 +1824,11 @@ int pg_gridop_consumers(pg_gridop *g, json_t **out, pg_diag *d) {
   char sql[1200];
   snprintf(sql, sizeof sql,
            "SELECT r.id, r.name, %s AS state, r.messages, r.error,"
-           " (SELECT COUNT(*) FROM readings x WHERE x.entity_id = r.id) AS readings,"
-           " (SELECT COALESCE(SUM(wh),0) FROM readings x WHERE x.entity_id = r.id) AS usageWh,"
-           " (SELECT COALESCE(SUM(owed),0) FROM bills b WHERE b.consumer_id = r.id) AS billed,"
-           " (SELECT COALESCE(SUM(MIN(paid, owed)),0) FROM bills b WHERE b.consumer_id = r.id) AS paid,"
-           " (SELECT COALESCE(SUM(owed - MIN(paid, owed)),0) FROM bills b WHERE b.consumer_id = r.id)"
-           "  AS outstanding,"
-           " (SELECT COUNT(*) FROM bills b WHERE b.consumer_id = r.id) AS requests"
-           " FROM registrations r WHERE r.type = 3 ORDER BY r.id",
+           " COALESCE(t.readings, 0) AS readings, COALESCE(t.wh, 0) AS usageWh,"
+           " COALESCE(t.billed, 0) AS billed, COALESCE(t.paid, 0) AS paid,"
+           " COALESCE(t.outstanding, 0) AS outstanding, COALESCE(t.bills, 0) AS requests"
+           " FROM registrations r LEFT JOIN member_totals t ON t.entity_id = r.id"
+           " WHERE r.type = 3 ORDER BY r.id",
            state_sql);
   pthread_mutex_lock(&g->status_mu);
   int rc = pg_rows_json(g->status_db, sql, 0, 0, out, d);

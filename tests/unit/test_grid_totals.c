@@ -6,7 +6,10 @@
  * each summed tables that grow by a thousand rows a slot.) The payouts by
  * producer and batch state likewise (payout_totals, over payouts and
  * batches: the status, the payouts metric and the producers' list summed
- * every payout ever made, 1.4 million rows a year). The same for a
+ * every payout ever made, 1.4 million rows a year), and each member's
+ * readings and bills (member_totals: the producers' and consumers' lists
+ * summed both per member, 35 million readings a year for 1,000 homes).
+ * The same for a
  * consumer's (consumer_totals over usages and requests: its bill check and
  * status summed both tables, 34 and 148 ms after a year of 15-minute
  * slots). */
@@ -74,14 +77,15 @@ static uint64_t next(uint64_t *x) {
   return *x;
 }
 
-/* One random write: a bill (new, paid towards, re-owed, gone), a reading
- * (new, gone) or a payment (new with a request id, the grid's own or none;
+/* One random write: a bill (new, paid towards, re-owed, given to another
+ * consumer, gone), a reading (new, re-metered, moved to another member,
+ * gone) or a payment (new with a request id, the grid's own or none;
  * changed; gone). Keys repeat, so some inserts fail on a conflict. */
 static void random_write(sqlite3 *db, uint64_t *x) {
   char sql[512];
   unsigned k = (unsigned)(next(x) % 40);
   int64_t a = (int64_t)(next(x) % 5000);
-  switch (next(x) % 9) {
+  switch (next(x) % 12) {
     case 0:
       snprintf(sql, sizeof sql,
                "INSERT OR IGNORE INTO bills(request_id, slot, consumer_id, usage_wh, community_wh,"
@@ -101,10 +105,21 @@ static void random_write(sqlite3 *db, uint64_t *x) {
     case 4:
       snprintf(sql, sizeof sql,
                "INSERT OR IGNORE INTO readings(entity_id, kind, slot, wh, msg_id, received_ms)"
-               " VALUES ('p%u', 2, %u, %lld, 'm', 0)",
-               k % 5, k, (long long)a);
+               " VALUES ('%c%u', 2, %u, %lld, 'm', 0)",
+               a % 2 ? 'p' : 'c', k % 5, k, (long long)a);
       break;
     case 5: snprintf(sql, sizeof sql, "DELETE FROM readings WHERE slot = %u", k); break;
+    case 9:
+      snprintf(sql, sizeof sql, "UPDATE readings SET wh = %lld WHERE slot = %u", (long long)a, k);
+      break;
+    case 10:
+      snprintf(sql, sizeof sql, "UPDATE OR IGNORE readings SET entity_id = 'c%u' WHERE slot = %u",
+               (unsigned)(a % 7), k);
+      break;
+    case 11:
+      snprintf(sql, sizeof sql, "UPDATE bills SET consumer_id = 'c%u' WHERE request_id = 'r%u'",
+               (unsigned)(a % 9), k);
+      break;
     case 6: {
       const char *req[] = {"'r1'", "'(own)'", "NULL", "'(genesis)'", "'r2'"};
       snprintf(sql, sizeof sql,
@@ -142,13 +157,42 @@ static void churn(sqlite3 *db, uint64_t x, write_fn write, check_fn check,
   }
 }
 
-static void test_totals_follow_every_write(void **state) {
-  (void)state;
+typedef int (*setup_fn)(sqlite3 *db, pg_diag *d);
+
+/* The totals set up on db, checked empty, then churned from seed x. */
+static void churn_from_empty(sqlite3 *db, setup_fn setup, uint64_t x, write_fn write,
+                             check_fn check, void (*after)(sqlite3 *db, void *ctx), void *ctx) {
+  pg_diag d = {{0}};
+  assert_int_equal(setup(db, &d), PG_OK);
+  check(db, "empty");
+  churn(db, x, write, check, after, ctx);
+}
+
+/* Rows written from seed x while drop_sql has removed one kind of the
+ * grid's totals (rows_sql counts them: there must be some): counted at the
+ * next open, not again at the one after, and kept from then on. */
+static void older_grid_database(const char *drop_sql, uint64_t x, write_fn write, check_fn check,
+                                const char *rows_sql) {
   sqlite3 *db = open_grid_db();
   pg_diag d = {{0}};
   assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  assert_totals(db, "empty");
-  churn(db, 0x9e3779b97f4a7c15ULL, random_write, assert_totals, NULL, NULL);
+  exec(db, drop_sql);
+  for (int i = 0; i < 400; i++) write(db, &x);
+  assert_true(scalar(db, rows_sql) > 0);
+  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
+  check(db, "first open");
+  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
+  check(db, "second open");
+  for (int i = 0; i < 100; i++) write(db, &x);
+  check(db, "after more writes");
+  pg_grid_db_close(db);
+}
+
+static void test_totals_follow_every_write(void **state) {
+  (void)state;
+  sqlite3 *db = open_grid_db();
+  churn_from_empty(db, pg_grid_totals_setup, 0x9e3779b97f4a7c15ULL, random_write, assert_totals,
+                   NULL, NULL);
   /* the writes reached every kind of row */
   assert_true(scalar(db, "SELECT COUNT(*) FROM bills WHERE paid >= owed") > 0);
   assert_true(scalar(db, "SELECT COUNT(*) FROM bills WHERE paid < owed") > 0);
@@ -275,11 +319,9 @@ static void payout_kinds(sqlite3 *db, void *ctx) {
 static void test_payout_totals_follow_every_write(void **state) {
   (void)state;
   sqlite3 *db = open_grid_db();
-  pg_diag d = {{0}};
-  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  assert_payout_totals(db, "empty");
   int64_t seen = 0;
-  churn(db, 0x5851f42d4c957f2dULL, payout_random_write, assert_payout_totals, payout_kinds, &seen);
+  churn_from_empty(db, pg_grid_totals_setup, 0x5851f42d4c957f2dULL, payout_random_write,
+                   assert_payout_totals, payout_kinds, &seen);
   assert_int_equal(seen, 0x3f);
   pg_grid_db_close(db);
 }
@@ -288,22 +330,61 @@ static void test_payout_totals_follow_every_write(void **state) {
  * not again at the next (the grid's own totals already there). */
 static void test_payout_totals_of_an_older_database(void **state) {
   (void)state;
+  older_grid_database("DROP TABLE payout_totals; DROP TRIGGER payout_totals_new;"
+                      " DROP TRIGGER payout_totals_set; DROP TRIGGER payout_totals_gone;"
+                      " DROP TRIGGER payout_totals_batch_new; DROP TRIGGER payout_totals_batch_set;"
+                      " DROP TRIGGER payout_totals_batch_gone;",
+                      777, payout_random_write, assert_payout_totals,
+                      "SELECT COUNT(*) FROM payouts");
+}
+
+/* ---- each member's readings and bills ---- */
+
+/* member_totals against the sums the producers' and consumers' lists made
+ * before, member by member (a row of zeros is a member with nothing). */
+static void assert_member_totals(sqlite3 *db, const char *when) {
+  static char kept[16384], summed[16384];
+  rows_text(db,
+            "SELECT entity_id, readings, wh, bills, billed, paid, outstanding FROM member_totals"
+            " WHERE readings != 0 OR wh != 0 OR bills != 0 OR billed != 0 OR paid != 0"
+            " OR outstanding != 0 ORDER BY 1",
+            kept, sizeof kept);
+  rows_text(db,
+            "SELECT id, (SELECT COUNT(*) FROM readings x WHERE x.entity_id = id),"
+            " (SELECT COALESCE(SUM(wh),0) FROM readings x WHERE x.entity_id = id),"
+            " (SELECT COUNT(*) FROM bills b WHERE b.consumer_id = id),"
+            " (SELECT COALESCE(SUM(owed),0) FROM bills b WHERE b.consumer_id = id),"
+            " (SELECT COALESCE(SUM(MIN(paid, owed)),0) FROM bills b WHERE b.consumer_id = id),"
+            " (SELECT COALESCE(SUM(owed - MIN(paid, owed)),0) FROM bills b WHERE b.consumer_id = id)"
+            " FROM (SELECT entity_id AS id FROM readings UNION SELECT consumer_id FROM bills)"
+            " ORDER BY 1",
+            summed, sizeof summed);
+  if (strcmp(kept, summed) != 0) fail_msg("%s: kept %s\nsummed %s", when, kept, summed);
+}
+
+static void test_member_totals_follow_every_write(void **state) {
+  (void)state;
   sqlite3 *db = open_grid_db();
-  pg_diag d = {{0}};
-  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  exec(db, "DROP TABLE payout_totals; DROP TRIGGER payout_totals_new; DROP TRIGGER payout_totals_set;"
-           " DROP TRIGGER payout_totals_gone; DROP TRIGGER payout_totals_batch_new;"
-           " DROP TRIGGER payout_totals_batch_set; DROP TRIGGER payout_totals_batch_gone;");
-  uint64_t x = 777;
-  for (int i = 0; i < 400; i++) payout_random_write(db, &x);
-  assert_true(scalar(db, "SELECT COUNT(*) FROM payouts") > 0);
-  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  assert_payout_totals(db, "first open");
-  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  assert_payout_totals(db, "second open");
-  for (int i = 0; i < 100; i++) payout_random_write(db, &x);
-  assert_payout_totals(db, "after more writes");
+  churn_from_empty(db, pg_grid_totals_setup, 0x853c49e6748fea9bULL, random_write,
+                   assert_member_totals, NULL, NULL);
+  /* the writes reached members with readings only, bills only and both */
+  assert_true(scalar(db, "SELECT COUNT(*) FROM member_totals WHERE readings > 0 AND bills = 0") > 0);
+  assert_true(scalar(db, "SELECT COUNT(*) FROM member_totals WHERE readings = 0 AND bills > 0") > 0);
+  assert_true(scalar(db, "SELECT COUNT(*) FROM member_totals WHERE readings > 0 AND bills > 0") > 0);
+  assert_true(scalar(db, "SELECT COUNT(*) FROM member_totals WHERE outstanding > 0 AND paid > 0") > 0);
   pg_grid_db_close(db);
+}
+
+/* Readings and bills from before member_totals: counted at the first open,
+ * not again at the next. */
+static void test_member_totals_of_an_older_database(void **state) {
+  (void)state;
+  older_grid_database("DROP TABLE member_totals; DROP TRIGGER member_totals_reading_new;"
+                      " DROP TRIGGER member_totals_reading_set; DROP TRIGGER member_totals_reading_gone;"
+                      " DROP TRIGGER member_totals_bill_new; DROP TRIGGER member_totals_bill_set;"
+                      " DROP TRIGGER member_totals_bill_gone;",
+                      4242, random_write, assert_member_totals,
+                      "SELECT MIN((SELECT COUNT(*) FROM readings), (SELECT COUNT(*) FROM bills))");
 }
 
 /* ---- a consumer's ---- */
@@ -366,10 +447,8 @@ static sqlite3 *open_consumer_db(void) { return open_db(pg_consumer_schema); }
 static void test_consumer_totals_follow_every_write(void **state) {
   (void)state;
   sqlite3 *db = open_consumer_db();
-  pg_diag d = {{0}};
-  assert_int_equal(pg_consumer_totals_setup(db, &d), PG_OK);
-  assert_consumer_totals(db, "empty");
-  churn(db, 0x2545f4914f6cdd1dULL, consumer_random_write, assert_consumer_totals, NULL, NULL);
+  churn_from_empty(db, pg_consumer_totals_setup, 0x2545f4914f6cdd1dULL, consumer_random_write,
+                   assert_consumer_totals, NULL, NULL);
   for (int s = 0; s < 5; s++) { /* the writes reached every state */
     char q[80];
     snprintf(q, sizeof q, "SELECT COUNT(*) FROM requests WHERE state = %d", s);
@@ -409,6 +488,8 @@ int main(void) {
       cmocka_unit_test(test_setup_is_one_transaction),
       cmocka_unit_test(test_payout_totals_follow_every_write),
       cmocka_unit_test(test_payout_totals_of_an_older_database),
+      cmocka_unit_test(test_member_totals_follow_every_write),
+      cmocka_unit_test(test_member_totals_of_an_older_database),
       cmocka_unit_test(test_consumer_totals_follow_every_write),
       cmocka_unit_test(test_consumer_totals_of_an_older_database),
   };
