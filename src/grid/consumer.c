@@ -23,11 +23,12 @@ struct pg_consumer {
   uint64_t next_pay_ms;
   sqlite3 *status_db;
   pthread_mutex_t status_mu;
-  /* the return channel's next message, read ahead with other consumers'
-   * (pg_consumers_read_returns); used by the next step when its cursor is
-   * still this one */
+  /* the return channel's messages from the cursor on, read ahead with
+   * other consumers' (pg_consumers_read_returns), and how many of them the
+   * step took (return_at) */
   pg_chan_read_req ahead;
   bool has_ahead;
+  size_t ahead_taken;
 };
 
 const char pg_consumer_schema[] =
@@ -72,6 +73,7 @@ static void drop_ahead(pg_consumer *c) {
   free(c->ahead.list);
   memset(&c->ahead, 0, sizeof c->ahead);
   c->has_ahead = false;
+  c->ahead_taken = 0;
 }
 
 void pg_consumer_close(pg_consumer *c) {
@@ -229,15 +231,24 @@ static int return_cursor(pg_consumer *c, pg_mam_cursor *at, char key[PG_MAM_HASH
   return rc;
 }
 
-/* The message at `at`: the one read ahead when one was found there, else
- * read now (nothing there yet, or the read ahead failed). */
+/* The message at `at`, as pg_chan_read_at gives it. While the read ahead
+ * covers `at` (its cursor, or the one after the last message taken), from
+ * it: its next message, or PG_ERR_NOT_FOUND when it has none left and
+ * stopped at a leaf that was not there (no lookup: a message attached
+ * since is read by the next step). Else (no read ahead, it failed, it
+ * stopped at its limit or at a tree's end, `at` is elsewhere) read now. */
 static int return_at(pg_consumer *c, const pg_mam_cursor *at, const char *key, pg_chan_read *m,
                      pg_diag *rd) {
-  if (c->has_ahead && !c->ahead.rc && c->ahead.n && c->ahead.at.leaf == at->leaf &&
-      strcmp(c->ahead.at.root, at->root) == 0) {
-    int r = pg_chan_read_first(&c->ahead, m, rd);
-    drop_ahead(c);
-    return r;
+  const pg_chan_read_req *a = &c->ahead;
+  const pg_mam_cursor *pos = c->ahead_taken ? &a->list[c->ahead_taken - 1].next : &a->at;
+  if (c->has_ahead && !a->rc && pos->leaf == at->leaf && strcmp(pos->root, at->root) == 0) {
+    if (c->ahead_taken < a->n) {
+      *m = a->list[c->ahead_taken++];
+      return m->status ? pg_fail(rd, m->status, "%s", m->why) : PG_OK;
+    }
+    if (a->info.stop == PG_MAM_STOP_MISSING)
+      return pg_fail(rd, PG_ERR_NOT_FOUND, "no message at leaf %u of root %.81s yet",
+                     (unsigned)at->leaf, at->root);
   }
   drop_ahead(c);
   return pg_chan_read_at(c->e.client, at, key, m, rd);
@@ -255,12 +266,13 @@ int pg_consumers_read_returns(pg_consumer *const *cs, size_t n, pg_diag *d) {
     rc = return_cursor(cs[i], &rq[m].at, keys[m], &rstate, d);
     if (rc || !rq[m].at.root[0] || !keys[m][0] || rstate == 2) continue;
     rq[m].side_key = keys[m];
-    rq[m].max = 1;
+    rq[m].max = PG_ENTITY_MAX_READ; /* all a step reads: then "nothing more" is known too */
     who[m++] = i;
   }
   if (!rc && m && pg_chan_read_many(cs[0]->e.client, rq, m, NULL) == PG_OK) {
     for (size_t k = 0; k < m; k++) {
       pg_consumer *c = cs[who[k]];
+      drop_ahead(c); /* given twice: the later read wins */
       c->ahead = rq[k];
       c->ahead.side_key = NULL; /* keys[] goes away */
       c->has_ahead = true;
@@ -467,6 +479,7 @@ int pg_consumer_step(pg_consumer *c, pg_diag *d) {
   if (!rc) rc = pg_entity_report_slots(e, c->meter, c, report_usage, d);
   if (!rc) rc = pg_entity_flush(e, d);
   if (!rc) rc = read_return(c, d);
+  drop_ahead(c); /* it told of the channel as it was before this step only */
   if (!rc) rc = pay_due(c, d);
   return rc;
 }

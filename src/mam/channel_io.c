@@ -135,11 +135,14 @@ static int verify(const char *payload, size_t plen, const char *root, const char
 }
 
 /* The attach index of root in mode, and up to PG_MAM_FETCH_MAX_IDS ids
- * under it (*ids owned). */
-static int list_ids(pg_client *c, const char *root, pg_mam_mode mode, uint8_t (**ids)[PG_ID_LEN],
-                    size_t *count, size_t *total, pg_diag *d) {
+ * under it (*ids owned). known: root's address in mode if the caller has it
+ * (pg_mam_read_many), else NULL. */
+static int list_ids(pg_client *c, const char *root, pg_mam_mode mode, const char *known,
+                    uint8_t (**ids)[PG_ID_LEN], size_t *count, size_t *total, pg_diag *d) {
   char address[PG_MAM_HASH_TRYTES + 1];
-  if (!root || pg_mam_address(root, mode, address))
+  if (known)
+    memcpy(address, known, sizeof address);
+  else if (!root || pg_mam_address(root, mode, address))
     return pg_fail(d, PG_ERR_INVALID, "mam read: the root must be 81 trytes");
   uint8_t index[PG_HASH_LEN];
   pg_mam_attach_index(address, index);
@@ -160,7 +163,7 @@ int pg_mam_fetch(pg_client *c, const char *root, pg_mam_mode mode, const char *s
   if (rc) return rc;
   uint8_t(*ids)[PG_ID_LEN] = NULL;
   size_t count = 0, total = 0;
-  rc = list_ids(c, root, mode, &ids, &count, &total, d);
+  rc = list_ids(c, root, mode, NULL, &ids, &count, &total, d);
   if (rc) return rc;
   rc = PG_ERR_NOT_FOUND;
   for (size_t i = 0; i < count && rc == PG_ERR_NOT_FOUND; i++) {
@@ -219,13 +222,14 @@ static void cands_free(cand *cs, size_t n) {
   free(cs);
 }
 
-/* Lists the candidates of leaves >= from under root's index, sorted by
- * (leaf, id). */
-static int list_candidates(pg_client *c, const char *root, pg_mam_mode mode, uint32_t from,
-                           cand **out, size_t *nout, pg_mam_read_info *info, pg_diag *d) {
+/* Lists the candidates of leaves >= from under root's index (its address
+ * known or NULL, as list_ids'), sorted by (leaf, id). */
+static int list_candidates(pg_client *c, const char *root, pg_mam_mode mode, const char *known,
+                           uint32_t from, cand **out, size_t *nout, pg_mam_read_info *info,
+                           pg_diag *d) {
   uint8_t(*ids)[PG_ID_LEN] = NULL;
   size_t count = 0, total = 0, n = 0, kept = 0;
-  int rc = list_ids(c, root, mode, &ids, &count, &total, d);
+  int rc = list_ids(c, root, mode, known, &ids, &count, &total, d);
   if (rc) return rc;
   info->listed = total;
   cand *cs = count ? calloc(count, sizeof *cs) : NULL;
@@ -396,17 +400,18 @@ static int walk(pg_client *c, cand *cs, size_t nc, const pg_mam_cursor *at, cons
 }
 
 /* pg_mam_read's two halves: the candidates at the cursor's root (listed,
- * loaded, sorted), then the walk over them. */
+ * loaded, sorted; its address known or NULL, as list_ids'), then the walk
+ * over them. */
 static int read_list(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const char *side_key,
-                     size_t side_key_len, cand **cs, size_t *nc, pg_mam_read_info *info,
-                     pg_diag *d) {
+                     size_t side_key_len, const char *known, cand **cs, size_t *nc,
+                     pg_mam_read_info *info, pg_diag *d) {
   *cs = NULL;
   *nc = 0;
   if (!c || !at) return pg_fail(d, PG_ERR_INVALID, "mam read: no client, cursor or output");
   int rc = mam_check_mode_key(mode, side_key, side_key_len, d);
   if (rc) return rc;
   memset(info, 0, sizeof *info);
-  return list_candidates(c, at->root, mode, at->leaf, cs, nc, info, d);
+  return list_candidates(c, at->root, mode, known, at->leaf, cs, nc, info, d);
 }
 
 static int read_walk(pg_client *c, cand *cs, size_t nc, const pg_mam_cursor *at,
@@ -433,7 +438,7 @@ int pg_mam_read(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const c
   if (!info) info = &local;
   cand *cs = NULL;
   size_t nc = 0;
-  int rc = read_list(c, at, mode, side_key, side_key_len, &cs, &nc, info, d);
+  int rc = read_list(c, at, mode, side_key, side_key_len, NULL, &cs, &nc, info, d);
   if (!rc) rc = read_walk(c, cs, nc, at, side_key, side_key_len, max, out, n, next, info, d);
   cands_free(cs, nc);
   return rc;
@@ -485,17 +490,22 @@ int pg_mam_read_many(pg_client *c, pg_mam_read_req *reqs, size_t n, pg_diag *d) 
   if (n && !reqs) return pg_fail(d, PG_ERR_INVALID, "mam read many: no requests");
   cand **cs = calloc(n ? n : 1, sizeof *cs);
   size_t *nc = calloc(n ? n : 1, sizeof *nc);
-  if (!cs || !nc) {
-    free(cs), free(nc);
+  pg_mam_address_item *ad = calloc(n ? n : 1, sizeof *ad);
+  if (!cs || !nc || !ad) {
+    free(cs), free(nc), free(ad);
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
+  for (size_t i = 0; i < n; i++)
+    ad[i] = (pg_mam_address_item){.root = reqs[i].at.root, .mode = reqs[i].mode};
+  pg_mam_address_many(ad, n); /* the channels' addresses together */
   for (size_t i = 0; i < n; i++) {
     pg_mam_read_req *r = &reqs[i];
     r->out = NULL, r->n = 0, r->next = r->at;
     memset(&r->diag, 0, sizeof r->diag);
-    r->rc = read_list(c, &r->at, r->mode, r->side_key, r->side_key_len, &cs[i], &nc[i], &r->info,
-                      &r->diag);
+    r->rc = read_list(c, &r->at, r->mode, r->side_key, r->side_key_len,
+                      ad[i].rc ? NULL : ad[i].address, &cs[i], &nc[i], &r->info, &r->diag);
   }
+  free(ad);
   check_first_leaves(reqs, cs, nc, n);
   size_t failed = SIZE_MAX;
   for (size_t i = 0; i < n; i++) {

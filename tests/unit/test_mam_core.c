@@ -519,6 +519,44 @@ static void test_random_trytes(void **state) {
   assert_string_not_equal(a, b);
 }
 
+/* pg_mam_address_many equals pg_mam_address item by item: every mode,
+ * roots that are not 81 trytes (NULL, short, a bad character), and counts
+ * of restricted roots below the wide path's threshold, at it and across
+ * 512-lane states (1,100: three of them, the last part full). */
+static void test_address_many(void **state) {
+  (void)state;
+  enum { MAX = 1100 };
+  static char roots[MAX][82];
+  static pg_mam_address_item items[MAX];
+  static const size_t counts[] = {0, 1, 15, 16, 17, 511, 512, 513, MAX};
+  for (size_t i = 0; i < MAX; i++) assert_int_equal(pg_mam_random_trytes(roots[i], 81), PG_OK);
+  roots[7][80] = '\0';  /* short */
+  roots[9][40] = 'a';    /* not a tryte */
+  roots[600][0] = '\0'; /* empty */
+  for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+    size_t n = counts[c];
+    for (size_t i = 0; i < n; i++) {
+      pg_mam_mode mode = i % 13 == 5 ? PG_MAM_PUBLIC : i % 13 == 6 ? PG_MAM_PRIVATE
+                                                                   : PG_MAM_RESTRICTED;
+      items[i] = (pg_mam_address_item){.root = i == 11 ? NULL : roots[i], .mode = mode};
+      memset(items[i].address, 'x', sizeof items[i].address);
+    }
+    pg_mam_address_many(items, n);
+    for (size_t i = 0; i < n; i++) {
+      char want[82];
+      int rc = pg_mam_address(items[i].root, items[i].mode, want);
+      if (items[i].rc != rc) fail_msg("%zu of %zu: rc %d, one by one %d", i, n, items[i].rc, rc);
+      if (rc == PG_OK && strcmp(items[i].address, want) != 0)
+        fail_msg("%zu of %zu: %s, one by one %s", i, n, items[i].address, want);
+    }
+    if (n > 11) {
+      assert_int_not_equal(items[7].rc, PG_OK);
+      assert_int_not_equal(items[9].rc, PG_OK);
+      assert_int_not_equal(items[11].rc, PG_OK);
+    }
+  }
+}
+
 int main(void) {
   if (pg_crypto_init()) return 1;
   const struct CMUnitTest tests[] = {
@@ -526,7 +564,7 @@ int main(void) {
       cmocka_unit_test(test_text),           cmocka_unit_test(test_literal_vectors),
       cmocka_unit_test(test_tamper),         cmocka_unit_test(test_channel_state),
       cmocka_unit_test(test_counts),         cmocka_unit_test(test_channel_check),
-      cmocka_unit_test(test_random_trytes),
+      cmocka_unit_test(test_random_trytes),  cmocka_unit_test(test_address_many),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

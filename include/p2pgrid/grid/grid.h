@@ -255,12 +255,16 @@ typedef struct pg_consumer pg_consumer;
 PG_NODISCARD int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co,
                                   pg_meter *meter, pg_consumer **out, pg_diag *d);
 PG_NODISCARD int pg_consumer_step(pg_consumer *c, pg_diag *d);
-/* In-process simulations: reads the next message of each consumer's return
- * channel (its bills) for all of them at once, their signatures checked in
- * one MAM parse batch; each consumer's next step takes the message found
- * at its cursor instead of reading it (nothing found, or a failed read: it
- * reads as usual). Call it just before stepping the consumers, with
- * nothing attached to their return channels in between. PG_ERR_DB /
+/* In-process simulations: reads each consumer's return channel (its
+ * bills) from its cursor, as many messages as a step reads, for all of
+ * them at once: the channels' addresses and the first messages'
+ * signatures each in one batch. Each consumer's next step takes the
+ * messages found instead of reading them and, when the read stopped at a
+ * leaf that was not there, knows there is nothing more without reading
+ * again (a failed read, or one that stopped at its limit or a tree's end:
+ * it reads as usual). Call it just before stepping the consumers, with
+ * nothing attached to their return channels in between (what is, waits
+ * for the step after). PG_ERR_DB /
  * PG_ERR_NOMEM; a node failure only leaves the steps to read themselves.
  * Threads: the consumers' stepping thread. */
 PG_NODISCARD int pg_consumers_read_returns(pg_consumer *const *cs, size_t n, pg_diag *d);

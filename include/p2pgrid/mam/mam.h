@@ -257,6 +257,19 @@ PG_NODISCARD int pg_mam_parse_batch(const pg_mam_parse_item *items, size_t n,
 /* mam.js decodeAddress: public -> root, else trytes(Curl-P-81(root)). */
 PG_NODISCARD int pg_mam_address(const char *root, pg_mam_mode mode,
                                 char address[PG_MAM_HASH_TRYTES + 1]);
+/* pg_mam_address of many roots at once: each item's rc and address as
+ * pg_mam_address's for its root and mode. The restricted ones go 512 at a
+ * time through the bit-sliced Curl-P-81 (crypto/curlp.h pg_curlx) when
+ * there are enough to pay for a wide transform, else (or when its state
+ * cannot be allocated) one by one: the addresses are the same either way
+ * (test_mam_codec). */
+typedef struct pg_mam_address_item {
+  const char *root; /* in: 81 trytes (else rc = PG_ERR_INVALID) */
+  pg_mam_mode mode; /* in */
+  int rc;           /* out */
+  char address[PG_MAM_HASH_TRYTES + 1]; /* out, when rc == PG_OK */
+} pg_mam_address_item;
+void pg_mam_address_many(pg_mam_address_item *items, size_t n);
 /* Indexation index = BLAKE2b-256 of the 81 address chars. */
 void pg_mam_attach_index(const char *address, uint8_t index[PG_HASH_LEN]);
 
