@@ -183,13 +183,26 @@ int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *
   return rc;
 }
 
+/* Row seq's created payload gone (outbox_made): it was sent. */
+static int drop_made(sqlite3 *db, int64_t seq, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(db, "DELETE FROM outbox_made WHERE seq = ?1", &st, d);
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, seq);
+  return pg_stmt_step_done(db, st, "outbox write", d);
+}
+
+/* Row seq sent as message id, or failed with err. A sent row keeps its
+ * body and id, not its payload: the signed message is on the Tangle. */
 static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
-                                   " attempts = attempts + 1 WHERE seq = ?3"
-                                 : "UPDATE outbox SET last_error = ?1, attempts = attempts + 1"
-                                   " WHERE seq = ?3",
-                          &st, d);
+  int rc = id ? drop_made(db, seq, d) : PG_OK;
+  if (!rc)
+    rc = pg_stmt_get(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
+                              " attempts = attempts + 1 WHERE seq = ?3"
+                            : "UPDATE outbox SET last_error = ?1, attempts = attempts + 1"
+                              " WHERE seq = ?3",
+                     &st, d);
   if (rc) return rc;
   char hex[65];
   if (id) {
@@ -212,8 +225,9 @@ int pg_chan_unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
   *out = NULL;
   *n = 0;
   sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "SELECT seq, channel, body, payload, address FROM outbox"
-                           " WHERE msg_id IS NULL ORDER BY seq",
+  int rc = pg_stmt_get(db, "SELECT o.seq, o.channel, o.body, m.payload, m.address FROM outbox o"
+                           " LEFT JOIN outbox_made m ON m.seq = o.seq WHERE o.msg_id IS NULL"
+                           " ORDER BY o.seq",
                        &st, d);
   if (rc) return rc;
   out_row *v = NULL;

@@ -235,7 +235,8 @@ static int run_groups(cdb *cs, size_t n, pg_mam_keys *keys) {
 
 static int save_payload(sqlite3 *db, int64_t seq, const pg_mam_message *m, pg_diag *d) {
   sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "UPDATE outbox SET payload = ?1, address = ?2 WHERE seq = ?3", &st, d);
+  int rc = pg_stmt_get(db, "INSERT OR REPLACE INTO outbox_made(payload, address, seq)"
+                           " VALUES (?1, ?2, ?3)", &st, d);
   if (rc) return rc;
   sqlite3_bind_text(st, 1, m->payload, (int)m->payload_len, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, m->address, -1, SQLITE_STATIC);

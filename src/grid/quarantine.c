@@ -164,8 +164,10 @@ int pg_quarantine_decide(sqlite3 *db, int64_t id, bool release_it, int64_t now_m
 int pg_grid_quarantine(const char *data_dir, const char *action, int64_t id, json_t **out,
                        pg_diag *d) {
   sqlite3 *db = NULL;
-  char schema[2048];
-  snprintf(schema, sizeof schema, "%s%s", pg_entity_schema, pg_quarantine_schema);
+  char schema[4096];
+  int sl = snprintf(schema, sizeof schema, "%s%s", pg_entity_schema, pg_quarantine_schema);
+  if (sl < 0 || (size_t)sl >= sizeof schema)
+    return pg_fail(d, PG_ERR_STATE, "quarantine: the schema is longer than its buffer");
   int rc = pg_db_open(data_dir, "grid.db", schema, PG_ENTITY_DB_BUSY_MS, &db, d);
   int64_t now = (int64_t)pg_clock_now(pg_clock_real());
   if (!rc && strcmp(action, "list") == 0) rc = pg_quarantine_json(db, id != 0, out, d);
