@@ -155,6 +155,25 @@ static void full_progress(void *ctx, const pg_sim_progress *p) {
  * 15-minute slots; prints seconds, slots/s and us per participant-slot, and
  * apart the setup (members, channels, meters: until the first slot is done)
  * and the cost of each later slot. */
+/* The databases a full run left in dir/state (its default state
+ * directory): what a community's machines keep on disk after the run. */
+static void print_state_sizes(int nh, const char *dir) {
+  char state[600];
+  snprintf(state, sizeof state, "%s/state", dir);
+  bench_db_bytes b;
+  if (bench_db_sizes(state, &b) != 0) return;
+  const double mb = 1024.0 * 1024.0;
+  const char *names[] = {"household", "producer", "source"};
+  char each[3][64];
+  for (int k = 0; k < 3; k++)
+    snprintf(each[k], sizeof each[k], "%u %ss %.1f KiB each", b.files[2 + k], names[k],
+             b.files[2 + k] ? (double)b.bytes[2 + k] / 1024.0 / b.files[2 + k] : 0.0);
+  printf("sim_full_%d_state_mb: %.1f MiB on disk after the run (node %.1f, grid %.1f; %s, %s,"
+         " %s)\n",
+         nh, (double)b.total / mb, (double)b.bytes[0] / mb, (double)b.bytes[1] / mb, each[0],
+         each[1], each[2]);
+}
+
 static void bench_full_community(int nh, int slots) {
   char ini[1024];
   snprintf(ini, sizeof ini,
@@ -227,6 +246,7 @@ static void bench_full_community(int nh, int slots) {
                nh, (double)mk.first_ms / 1000.0 + 96.0 * per / 1000.0, r.n_slots,
                mk.first_cpu - mk.cpu0 + 96.0 * cper / 1000.0);
     }
+    print_state_sizes(nh, dir);
     pg_sim_result_free(&r);
   }
   pg_scenario_free(&s);

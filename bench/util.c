@@ -4,6 +4,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,4 +21,30 @@ const char *bench_tmpbase(void) {
     return "/dev/shm";
   const char *t = getenv("TMPDIR");
   return t && *t ? t : "/tmp";
+}
+
+/* nftw has no context: the sizes being summed (one walk at a time) */
+static bench_db_bytes *g_sum;
+
+static int size_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  if (flag != FTW_F) return 0;
+  const char *base = path + ftw->base;
+  size_t n = strcspn(base, ".");
+  uint64_t b = (uint64_t)sb->st_size;
+  g_sum->total += b;
+  static const char *const roles[] = {"tangle", "grid", "consumer", "producer", "source"};
+  for (size_t i = 0; i < sizeof roles / sizeof *roles; i++) {
+    if (strlen(roles[i]) != n || strncmp(base, roles[i], n) != 0) continue;
+    g_sum->bytes[i] += b;
+    if (strcmp(base + n, ".db") == 0) g_sum->files[i]++;
+  }
+  return 0;
+}
+
+int bench_db_sizes(const char *dir, bench_db_bytes *out) {
+  memset(out, 0, sizeof *out);
+  g_sum = out;
+  int rc = nftw(dir, size_one, 16, FTW_PHYS);
+  g_sum = NULL;
+  return rc;
 }

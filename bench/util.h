@@ -2,11 +2,24 @@
 #ifndef P2PGRID_BENCH_UTIL_H
 #define P2PGRID_BENCH_UTIL_H
 
+#include <stdint.h>
+
 /* Where a benchmark keeps its scratch state: /dev/shm when writable (so disk
  * speed does not enter the figures), else $TMPDIR, else /tmp. */
 const char *bench_tmpbase(void);
 
 /* Removes dir and everything below it (symlinks not followed); best effort. */
 void bench_rmtree(const char *dir);
+
+/* The bytes of every file below dir, and by kind of database (the file's
+ * name up to its first '.': its -wal and -shm files count with it): 0 the
+ * node's (tangle), 1 the grid's, 2 households' (consumer), 3 producers', 4
+ * sources'; files: how many .db files of each. 0, or nftw's -1. */
+typedef struct bench_db_bytes {
+  uint64_t total;
+  uint64_t bytes[5];
+  unsigned files[5];
+} bench_db_bytes;
+int bench_db_sizes(const char *dir, bench_db_bytes *out);
 
 #endif
