@@ -221,14 +221,15 @@ void pg_chan_free_rows(out_row *v, size_t n) {
   free(v);
 }
 
+const char pg_chan_sql_unsent[] =
+    "SELECT o.seq, o.channel, o.body, m.payload, m.address FROM outbox o"
+    " LEFT JOIN outbox_made m ON m.seq = o.seq WHERE o.msg_id IS NULL ORDER BY o.seq";
+
 int pg_chan_unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
   *out = NULL;
   *n = 0;
   sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "SELECT o.seq, o.channel, o.body, m.payload, m.address FROM outbox o"
-                           " LEFT JOIN outbox_made m ON m.seq = o.seq WHERE o.msg_id IS NULL"
-                           " ORDER BY o.seq",
-                       &st, d);
+  int rc = pg_stmt_get(db, pg_chan_sql_unsent, &st, d);
   if (rc) return rc;
   out_row *v = NULL;
   size_t cap = 0;

@@ -105,6 +105,9 @@ extern const char pg_grid_sql_open_parties[];
  * received (newest first through incoming_seen, not a sort of every
  * payment) and the producers due a payout (?1 the threshold; through the
  * partial index payouts_due: the rows not yet in a batch). */
+/* An outbox's unsent rows with their created payloads (chan.c): through
+ * outbox_unsent, the unsent rows only (test_grid_plans). */
+extern const char pg_chan_sql_unsent[];
 extern const char pg_grid_sql_recent_payments[];
 extern const char pg_grid_sql_due_payouts[];
 /* A payout batch's outputs (?1 batch id), and its total and output count

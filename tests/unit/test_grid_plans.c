@@ -3,7 +3,8 @@
  * every reading of the day (without it the record's lines and the parties
  * of a slot walked the whole table, late in a day of 1,000 homes 10 % of a
  * round); the status's last payments, the payouts due and a payout
- * batch's outputs use their indexes too. */
+ * batch's outputs use their indexes too, and so do every entity's
+ * outbox reads (its unsent rows, not every message it sent). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,11 +17,11 @@
 
 #include "../../src/grid/grid_internal.h"
 
-/* The plan of sql on the grid's schema, one detail a line. */
-static void plan_of(const char *sql, char *out, size_t cap) {
+/* The plan of sql on a schema, one detail a line. */
+static void plan_on(const char *schema, const char *sql, char *out, size_t cap) {
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-  assert_int_equal(sqlite3_exec(db, pg_gridop_schema, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db, schema, NULL, NULL, NULL), SQLITE_OK);
   char q[2048];
   snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
   sqlite3_stmt *st = NULL;
@@ -35,6 +36,9 @@ static void plan_of(const char *sql, char *out, size_t cap) {
   sqlite3_finalize(st);
   sqlite3_close(db);
 }
+
+/* The plan of sql on the grid's schema. */
+static void plan_of(const char *sql, char *out, size_t cap) { plan_on(pg_gridop_schema, sql, out, cap); }
 
 static void test_open_readings_of_a_party(void **state) {
   (void)state;
@@ -86,6 +90,27 @@ static void test_batch_reads(void **state) {
     fail_msg("plan: %s", plan);
 }
 
+/* Every entity's outbox: its unsent rows (each flush) and the move of an
+ * older outbox's created payloads (each open) read the unsent rows only,
+ * not every message the entity ever sent (a grid: 1,000 a slot). */
+static void test_outbox_reads(void **state) {
+  (void)state;
+  char plan[1024];
+  plan_on(pg_entity_schema, pg_chan_sql_unsent, plan, sizeof plan);
+  if (!strstr(plan, "SCAN o USING INDEX outbox_unsent") || strstr(plan, "TEMP B-TREE") ||
+      !strstr(plan, "SEARCH m USING INTEGER PRIMARY KEY"))
+    fail_msg("plan: %s", plan);
+  const char *moves[] = {"INSERT OR REPLACE INTO outbox_made SELECT seq, payload, address FROM"
+                         " outbox WHERE msg_id IS NULL AND payload IS NOT NULL",
+                         "UPDATE outbox SET payload = NULL, address = NULL WHERE msg_id IS NULL"
+                         " AND payload IS NOT NULL"};
+  for (size_t i = 0; i < 2; i++) {
+    assert_non_null(strstr(pg_entity_schema, moves[i])); /* what every open runs */
+    plan_on(pg_entity_schema, moves[i], plan, sizeof plan);
+    if (!strstr(plan, "SCAN outbox USING INDEX outbox_unsent")) fail_msg("plan: %s", plan);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_open_readings_of_a_party),
@@ -93,6 +118,7 @@ int main(void) {
       cmocka_unit_test(test_recent_payments),
       cmocka_unit_test(test_due_payouts),
       cmocka_unit_test(test_batch_reads),
+      cmocka_unit_test(test_outbox_reads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
