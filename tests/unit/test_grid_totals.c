@@ -168,6 +168,20 @@ static void churn_from_empty(sqlite3 *db, setup_fn setup, uint64_t x, write_fn w
   churn(db, x, write, check, after, ctx);
 }
 
+/* Rows written before the totals existed, in db: set-up counts them at the
+ * first open, not again at the second, and the triggers keep them after
+ * 100 more writes from *x. */
+static void opened_twice(sqlite3 *db, setup_fn setup, uint64_t *x, write_fn write,
+                         check_fn check) {
+  pg_diag d = {{0}};
+  assert_int_equal(setup(db, &d), PG_OK);
+  check(db, "first open");
+  assert_int_equal(setup(db, &d), PG_OK);
+  check(db, "second open");
+  for (int i = 0; i < 100; i++) write(db, x);
+  check(db, "after more writes");
+}
+
 /* Rows written from seed x while drop_sql has removed one kind of the
  * grid's totals (rows_sql counts them: there must be some): counted at the
  * next open, not again at the one after, and kept from then on. */
@@ -179,12 +193,7 @@ static void older_grid_database(const char *drop_sql, uint64_t x, write_fn write
   exec(db, drop_sql);
   for (int i = 0; i < 400; i++) write(db, &x);
   assert_true(scalar(db, rows_sql) > 0);
-  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  check(db, "first open");
-  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  check(db, "second open");
-  for (int i = 0; i < 100; i++) write(db, &x);
-  check(db, "after more writes");
+  opened_twice(db, pg_grid_totals_setup, &x, write, check);
   pg_grid_db_close(db);
 }
 
@@ -211,12 +220,7 @@ static void test_totals_of_an_older_database(void **state) {
   pg_diag d = {{0}};
   pg_grid_totals t = {0};
   assert_int_not_equal(pg_grid_totals_get(db, &t, &d), PG_OK); /* not set up yet */
-  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  assert_totals(db, "first open");
-  assert_int_equal(pg_grid_totals_setup(db, &d), PG_OK);
-  assert_totals(db, "second open");
-  for (int i = 0; i < 100; i++) random_write(db, &x);
-  assert_totals(db, "after more writes");
+  opened_twice(db, pg_grid_totals_setup, &x, random_write, assert_totals);
   pg_grid_db_close(db);
 }
 
@@ -466,12 +470,7 @@ static void test_consumer_totals_of_an_older_database(void **state) {
   pg_diag d = {{0}};
   pg_consumer_totals t = {0};
   assert_int_not_equal(pg_consumer_totals_get(db, &t, &d), PG_OK); /* not set up yet */
-  assert_int_equal(pg_consumer_totals_setup(db, &d), PG_OK);
-  assert_consumer_totals(db, "first open");
-  assert_int_equal(pg_consumer_totals_setup(db, &d), PG_OK);
-  assert_consumer_totals(db, "second open");
-  for (int i = 0; i < 100; i++) consumer_random_write(db, &x);
-  assert_consumer_totals(db, "after more writes");
+  opened_twice(db, pg_consumer_totals_setup, &x, consumer_random_write, assert_consumer_totals);
   pg_grid_db_close(db);
   db = open_consumer_db(); /* set-up that fails leaves nothing half made */
   exec(db, "DROP TABLE usages");
