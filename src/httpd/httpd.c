@@ -3,6 +3,7 @@
  * default and CORS headers), request logging, TLS set-up and the counters.
  * Certificates, peers and the Host check: httpd_tls.c. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -24,6 +26,7 @@
 /* A body over max_body is drained (not stored) up to this many bytes so the
  * client can read our 413; beyond it the connection is dropped. */
 #define DRAIN_MAX (4u << 20)
+#define LATER_SEND_WAIT_S 5 /* pg_httpd_stop: deferred answers still going out */
 #define RESP_JSON_MAX (64u << 20)
 #define DEFAULT_MAX_BODY (64u << 10)
 /* TLS 1.2 and 1.3 only */
@@ -51,6 +54,7 @@ struct pg_httpd {
   pthread_mutex_t later_mu;
   pthread_cond_t later_cv; /* later_out fell */
   size_t later_out;        /* handles not done yet */
+  size_t later_sending;    /* done, not yet sent (on_completed of their request) */
   bool stopping;           /* pg_httpd_stop: no new handles */
   /* pg_httpd_stats */
   atomic_uint_fast64_t n_connections, n_handshake_failures, n_requests, n_refused_host,
@@ -70,6 +74,7 @@ typedef struct req_state {
   size_t drained;
   uint64_t t0;
   pg_httpd_later *later; /* the handler answers later */
+  bool deferred;          /* it did: counted in later_sending once done */
 } req_state;
 
 /* A deferred answer. done and suspended under the server's later_mu; the
@@ -362,6 +367,7 @@ void pg_httpd_later_done(pg_httpd_later *l) {
   l->done = true;
   bool resume = l->suspended;
   struct MHD_Connection *conn = l->conn;
+  s->later_sending++; /* until the request completes (on_completed) */
   if (!resume) later_out_fell(s); /* the handler's thread sends it when it returns */
   pthread_mutex_unlock(&s->later_mu);
   if (!resume) return;
@@ -387,6 +393,7 @@ static enum MHD_Result send_later(pg_httpd *s, struct MHD_Connection *conn, cons
 static enum MHD_Result await_later(pg_httpd *s, struct MHD_Connection *conn, pg_httpd_resp *resp,
                                    const char *method, const char *url, req_state *st) {
   st->later = resp->later;
+  st->deferred = true;
   pg_httpd_resp_clear(resp);
   pthread_mutex_lock(&s->later_mu);
   bool done = st->later->done;
@@ -544,8 +551,15 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe) {
+  pg_httpd *s = cls;
   req_state *st = *req_cls;
   if (!st) return;
+  if (st->deferred) { /* its answer is sent, or its connection closed */
+    pthread_mutex_lock(&s->later_mu);
+    s->later_sending--;
+    pthread_cond_broadcast(&s->later_cv);
+    pthread_mutex_unlock(&s->later_mu);
+  }
   if (st->later) { /* closed before the resumed connection ran */
     pg_httpd_resp_clear(&st->later->resp);
     free(st->later);
@@ -730,6 +744,14 @@ void pg_httpd_stop(pg_httpd *h) {
   pthread_mutex_lock(&h->later_mu);
   h->stopping = true;
   while (h->later_out) pthread_cond_wait(&h->later_cv, &h->later_mu);
+  /* and a while for the answers to go out (a client that does not read
+   * its answer does not hold the stop longer) */
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += LATER_SEND_WAIT_S;
+  while (h->later_sending &&
+         pthread_cond_timedwait(&h->later_cv, &h->later_mu, &until) != ETIMEDOUT) {
+  }
   pthread_mutex_unlock(&h->later_mu);
   MHD_stop_daemon(h->mhd);
   free_server(h);

@@ -234,6 +234,10 @@ static void answer_later(pg_node_later *l, int rc, const uint8_t *id, bool is_ne
   pg_node_later_end(l, &r);
 }
 
+void pg_node_answer_later(pg_node_later *l, int rc, const uint8_t *id, const pg_diag *d) {
+  answer_later(l, rc, id, true, d);
+}
+
 /* The tangle's answer to a message it stored later (its committer thread:
  * after the COMMIT). */
 static void stored_later(void *ctx, int rc, const uint8_t id[PG_ID_LEN], bool is_new,
@@ -286,7 +290,11 @@ static void post_json(pg_node *n, const pg_http_req *req, pg_http_resp *resp) {
     goto out;
   }
   bool pow = !draft.has_nonce && n->min_pow_score > 0;
-  pg_node_later *l = pow ? NULL : pg_node_later_begin(n, req, resp);
+  pg_node_later *l = pg_node_later_begin(n, req, resp);
+  if (l && pow) { /* the PoW thread answers (pow.c), never this worker */
+    if ((rc = pg_node_pow_submit(n, &draft, l, &d))) answer_later(l, rc, NULL, true, &d);
+    goto out;
+  }
   if (l && (rc = pg_tangle_attach_later(n->tangle, &draft, stored_later, l, &d)) == PG_OK)
     goto out; /* stored_later answers */
   if (!l || rc == PG_ERR_UNSUPPORTED) {

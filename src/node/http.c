@@ -252,6 +252,8 @@ static int access_start(pg_node *n, const pg_node_config *c, pg_diag *d) {
 int pg_node_http_start(pg_node *n, const pg_node_config *c, pg_diag *d) {
   int rc = pg_node_metrics_new(&n->metrics, d);
   if (!rc) rc = access_start(n, c, d);
+  if (!rc && n->remote_pow && n->min_pow_score > 0)
+    rc = pg_node_pow_start(n, c->pow_queue ? c->pow_queue : PG_NODE_POW_QUEUE, d);
   if (rc) return rc;
   pg_httpd_opts o = {
       .bind = c->bind,
@@ -261,7 +263,7 @@ int pg_node_http_start(pg_node *n, const pg_node_config *c, pg_diag *d) {
       .ctx = n,
       .error_code = pg_httpd_code_status,
       .cors = true,
-      .pool_threads = c->workers ? c->workers : 1,
+      .pool_threads = pg_node_workers(c),
       .max_connections = c->max_connections,
       .connection_timeout_s = c->connection_timeout_s,
       .log_name = "api",
@@ -308,8 +310,10 @@ void pg_node_get_api_stats(pg_node *n, pg_node_api_stats *out) {
 }
 
 void pg_node_http_stop(pg_node *n) {
+  pg_node_pow_stop(n); /* its deferred answers, before the server waits for them */
   pg_httpd_stop(n->httpd);
   n->httpd = NULL;
+  pg_node_pow_free(n);
   pg_node_metrics_free(n->metrics);
   n->metrics = NULL;
   uint64_t a = atomic_load(&n->posts_unauthenticated), f = atomic_load(&n->posts_forbidden);

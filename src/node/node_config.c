@@ -33,6 +33,10 @@ static int set_str(char **dst, const char *v) {
   return PG_OK;
 }
 
+unsigned pg_node_workers(const pg_node_config *c) {
+  return c->workers ? c->workers : c->peer_count ? 4 : 1;
+}
+
 void pg_node_config_init(pg_node_config *c) {
   memset(c, 0, sizeof *c);
   c->network = strdup("private-tangle");
@@ -42,7 +46,7 @@ void pg_node_config_init(pg_node_config *c) {
   c->log_level = 2; /* info */
   c->bind = strdup("127.0.0.1");
   c->port = PG_NODE_DEFAULT_PORT;
-  c->workers = 4;
+  c->workers = 0; /* auto: pg_node_workers */
   c->max_body = 96 * 1024;
   c->remote_pow = true;
   pg_money_default(&c->money);
@@ -627,12 +631,13 @@ int pg_node_config_load(pg_node_config *c, pg_config *cfg, pg_diag *d) {
   if ((rc = get_str(cfg, "api", "bind", &c->bind, d))) return rc;
   if ((rc = pg_config_get_u64(cfg, "api", "port", c->port, 0, 65535, &u, d))) return rc;
   c->port = (uint16_t)u;
-  if ((rc = get_uint(cfg, "api", "workers", 1, 256, &c->workers, d))) return rc;
+  if ((rc = get_uint(cfg, "api", "workers", 0, 256, &c->workers, d))) return rc;
   if ((rc = pg_config_get_size(cfg, "api", "max_body", c->max_body, 1024, 64ull << 20, &u, d)))
     return rc;
   c->max_body = (size_t)u;
   if ((rc = pg_config_get_bool(cfg, "api", "remote_pow", c->remote_pow, &c->remote_pow, d))) return rc;
   if ((rc = get_uint(cfg, "api", "pow_threads", 0, 1024, &c->pow_threads, d))) return rc;
+  if ((rc = get_uint(cfg, "api", "pow_queue", 1, 4096, &c->pow_queue, d))) return rc;
   if ((rc = pg_config_get_duration_ms(cfg, "api", "connection_timeout",
                                       (uint64_t)c->connection_timeout_s * 1000, 1000, 3600000, &u, d)))
     return rc;

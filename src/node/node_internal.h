@@ -14,11 +14,13 @@
 #include "p2pgrid/httpd/httpd.h"
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/node/node.h"
+#include "p2pgrid/tangle/message_json.h"
 #include "p2pgrid/tangle/tangle.h"
 #include "peers.h"
 
 struct pg_node_mqtt;
 typedef struct pg_node_metrics pg_node_metrics;
+typedef struct pg_node_pow pg_node_pow;
 
 struct pg_node {
   pg_tangle *tangle;
@@ -31,6 +33,7 @@ struct pg_node {
   uint16_t port;
   size_t max_body;
   bool remote_pow;
+  pg_node_pow *pow; /* remote PoW's thread and queue (pow.c); NULL when stopped */
   pg_money money; /* GET /api/plugins/display */
   pg_tz tz;
   uint32_t min_pow_score;
@@ -117,6 +120,25 @@ pg_node_later *pg_node_later_begin(pg_node *n, const pg_http_req *req, pg_http_r
 pg_node *pg_node_later_node(const pg_node_later *l);
 void pg_node_later_end(pg_node_later *l, pg_http_resp *resp);
 
+/* pow.c: remote proof of work off the HTTP workers. pg_node_pow_start
+ * starts the thread (at most cap drafts waiting behind the running one);
+ * pg_node_pow_submit takes the draft (moved out: *draft is left empty) and
+ * answers l from the thread after the search and the store, or returns
+ * PG_ERR_UNAVAILABLE (the queue is full: counted as refused) or
+ * PG_ERR_CANCELLED (stopping), d saying so, and the caller answers l.
+ * pg_node_pow_stop closes the queue and joins the thread once every job
+ * taken is answered (503 when the node is stopping; call it while the
+ * server still runs, before pg_httpd_stop waits for deferred answers);
+ * later submits are refused. pg_node_pow_free (after the server has
+ * stopped: no handler can submit) frees it. */
+PG_NODISCARD int pg_node_pow_start(pg_node *n, size_t cap, pg_diag *d);
+PG_NODISCARD int pg_node_pow_submit(pg_node *n, pg_message_draft *draft, pg_node_later *l,
+                                    pg_diag *d);
+void pg_node_pow_stop(pg_node *n);
+void pg_node_pow_free(pg_node *n);
+/* api.c: answers a deferred POST /messages: 201 with id, or rc's error. */
+void pg_node_answer_later(pg_node_later *l, int rc, const uint8_t *id, const pg_diag *d);
+
 /* api.c: routes a complete request. */
 void pg_node_api_dispatch(pg_node *n, const pg_http_req *req, pg_http_resp *resp);
 /* explorer.c: GET /api/plugins/mam/fetch (a route of api.c). */
@@ -158,6 +180,8 @@ void pg_node_metrics_request(pg_node *n, int route, unsigned status, double seco
 void pg_node_metrics_message(pg_node *n, pg_node_msg_outcome o);
 double pg_node_metrics_pow_start(pg_node *n);
 void pg_node_metrics_pow_end(pg_node *n, double t0, bool ok);
+void pg_node_metrics_pow_queued(pg_node *n, int delta);
+void pg_node_metrics_pow_refused(pg_node *n);
 /* GET /metrics. */
 void pg_node_metrics_get(pg_node *n, const pg_http_req *req, const char *const *args,
                          pg_http_resp *resp);

@@ -20,7 +20,7 @@ static const char *const route_names[PG_NODE_ROUTE_COUNT] = {
 static const char *const status_names[] = {"2xx", "3xx", "4xx", "5xx"};
 static const char *const outcome_names[PG_NODE_MSG_OUTCOMES] = {"stored", "duplicate", "invalid",
                                                                 "failed"};
-static const char *const pow_names[] = {"done", "failed"};
+static const char *const pow_names[] = {"done", "failed", "refused"};
 static const char *const output_states[] = {"unspent", "spent"};
 static const char *const refused_names[] = {"401", "403"};
 static const char *const milestone_kinds[] = {"latest", "confirmed"};
@@ -31,7 +31,7 @@ static const double pow_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 
 
 enum {
   M_REQUESTS, M_MESSAGES, M_STORED, M_UNSOLID, M_MILESTONE, M_TIPS, M_OUTPUTS, M_HEALTHY,
-  M_POW_JOBS, M_POW_RUNNING, M_POW_SECONDS, M_CONNECTIONS, M_HANDSHAKES, M_REFUSED,
+  M_POW_JOBS, M_POW_RUNNING, M_POW_QUEUED, M_POW_SECONDS, M_CONNECTIONS, M_HANDSHAKES, M_REFUSED,
   M_MQTT_CONNECTED, M_MQTT_PUBLISHED, M_MQTT_DROPPED, M_MQTT_QUEUED, M_PEERS, M_PEER_FAILURES,
   M_PEER_REFUSALS, M_COMMITS, M_COMMITTED, M_CHECKPOINTS, M_CKPT_FRAMES, M_COUNT
 };
@@ -70,11 +70,14 @@ static const pg_metric_spec fams[M_COUNT] = {
                    "state", output_states, N(output_states)},
     [M_HEALTHY] = {"p2pgrid_node_healthy", "1 when GET /health answers 200.", PG_METRIC_GAUGE},
     [M_POW_JOBS] = {"p2pgrid_node_pow_jobs_total",
-                    "Proof of work done for POST /api/v1/messages drafts without a nonce, by "
-                    "outcome.",
+                    "Proof of work for POST /api/v1/messages drafts without a nonce, by "
+                    "outcome (refused: the queue was full).",
                     PG_METRIC_COUNTER, "outcome", pow_names, N(pow_names)},
     [M_POW_RUNNING] = {"p2pgrid_node_pow_jobs_running", "Proof of work jobs running now.",
                        PG_METRIC_GAUGE},
+    [M_POW_QUEUED] = {"p2pgrid_node_pow_jobs_queued",
+                      "Drafts waiting for the proof-of-work thread ([api] pow_queue at most).",
+                      PG_METRIC_GAUGE},
     [M_POW_SECONDS] = {"p2pgrid_node_pow_duration_seconds",
                        "Time to attach a draft that needed proof of work.", PG_METRIC_HISTOGRAM,
                        NULL, NULL, 0, NULL, NULL, 0, pow_buckets, N(pow_buckets)},
@@ -199,6 +202,14 @@ void pg_node_metrics_pow_end(pg_node *n, double t0, bool ok) {
   pg_metric_add_gauge(n->metrics->f[M_POW_RUNNING], 0, -1);
   pg_metric_inc(n->metrics->f[M_POW_JOBS], ok ? 0 : 1);
   if (ok) pg_metric_observe(n->metrics->f[M_POW_SECONDS], 0, pg_metrics_now() - t0);
+}
+
+void pg_node_metrics_pow_queued(pg_node *n, int delta) {
+  if (n->metrics) pg_metric_add_gauge(n->metrics->f[M_POW_QUEUED], 0, delta);
+}
+
+void pg_node_metrics_pow_refused(pg_node *n) {
+  if (n->metrics) pg_metric_inc(n->metrics->f[M_POW_JOBS], 2);
 }
 
 /* ---- scrape ---- */

@@ -65,7 +65,9 @@ static void test_defaults(void **state) {
   assert_string_equal(nc.data_dir, "./data/node");
   assert_string_equal(nc.bind, "127.0.0.1");
   assert_int_equal(nc.port, 14265);
-  assert_int_equal(nc.workers, 4);
+  assert_int_equal(nc.workers, 0); /* auto: one, four on a replica */
+  assert_int_equal(pg_node_workers(&nc), 1);
+  assert_int_equal(nc.pow_queue, 0); /* PG_NODE_POW_QUEUE */
   assert_true(nc.max_body > 2 * 32768);
   assert_true(nc.remote_pow);
   assert_false(nc.coo_enabled);
@@ -98,6 +100,8 @@ static void test_example_file(void **state) {
   assert_int_equal(nc.max_body, def.max_body);
   assert_int_equal(nc.port, def.port);
   assert_int_equal(nc.connection_timeout_s, def.connection_timeout_s);
+  assert_int_equal(nc.workers, def.workers);
+  assert_int_equal(nc.pow_queue, PG_NODE_POW_QUEUE);
   assert_int_equal(nc.coo_interval_ms, def.coo_interval_ms);
   assert_true(nc.dust_protection);
   /* the example funds the well-known test seed's first address */
@@ -116,6 +120,7 @@ static void test_values(void **state) {
   pg_diag d = {{0}};
   assert_int_equal(load("[node]\nnetwork = testnet7\nmin_pow_score = 4000\nlog_level = debug\n"
                         "[api]\nport = 0\nmax_body = 128k\nremote_pow = no\nconnection_timeout = 2m\n"
+                        "workers = 3\npow_queue = 5\n"
                         "[tips]\nmax_age = 1500ms\n[solidifier]\nmax_unsolid = 5\n",
                         &nc, &d),
                    PG_OK);
@@ -126,6 +131,8 @@ static void test_values(void **state) {
   assert_int_equal(nc.max_body, 128 * 1024);
   assert_false(nc.remote_pow);
   assert_int_equal(nc.connection_timeout_s, 120);
+  assert_int_equal(pg_node_workers(&nc), 3);
+  assert_int_equal(nc.pow_queue, 5);
   assert_int_equal(nc.tip_max_age_ms, 1500);
   assert_int_equal(nc.unsolid_max, 5);
   pg_node_config_clear(&nc);
@@ -137,6 +144,11 @@ static void test_values(void **state) {
   assert_non_null(strstr(d.msg, "node.ini:2"));
   pg_node_config_clear(&nc);
   assert_int_equal(load("[node]\nlog_level = loud\n", &nc, &d), PG_ERR_CONFIG);
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[api]\npow_queue = 0\n", &nc, &d), PG_ERR_CONFIG);
+  assert_non_null(strstr(d.msg, "pow_queue"));
+  pg_node_config_clear(&nc);
+  assert_int_equal(load("[api]\nworkers = 257\n", &nc, &d), PG_ERR_CONFIG);
   pg_node_config_clear(&nc);
 }
 
@@ -413,6 +425,7 @@ static void test_peers(void **state) {
   assert_int_equal(nc.peer_refuse_ms, 600000);
   assert_int_equal(nc.peer_max_backoff_ms, 5000);
   assert_null(nc.peer_ca_file);
+  assert_int_equal(pg_node_workers(&nc), 4); /* a replica's POSTs wait for a peer */
   pg_node_config_clear(&nc);
 
   char tok[300], text[600];

@@ -85,7 +85,9 @@
  * N > 0 runs a pool of N threads, each serving many connections (a blocking
  * handler then stalls the connections its thread holds, unless it answers
  * later). pg_httpd_stop waits for running handlers to return and for every
- * deferred answer to be done. */
+ * deferred answer to be done, then up to 5 s for those answers to be sent
+ * (so a client whose request is answered during the stop gets the answer,
+ * not a closed connection). */
 #ifndef P2PGRID_HTTPD_HTTPD_H
 #define P2PGRID_HTTPD_HTTPD_H
 

@@ -165,6 +165,7 @@
 
 #define PG_NODE_NAME "p2pgrid"
 #define PG_NODE_DEFAULT_PORT 14265
+#define PG_NODE_POW_QUEUE 32     /* [api] pow_queue's default */
 #define PG_NODE_MAX_RESULTS 1000 /* maxResults of index and children lookups */
 #define PG_NODE_MAX_PEERS 16
 
@@ -181,10 +182,12 @@ typedef struct pg_node_config {
   /* [api] */
   char *bind;              /* "127.0.0.1" (IPv4 or IPv6 literal) */
   uint16_t port;           /* 14265; 0 = ephemeral (see pg_node_port) */
-  unsigned workers;        /* HTTP thread pool size, 4 */
+  unsigned workers;        /* HTTP worker threads; 0 = auto (pg_node_workers) */
   size_t max_body;         /* request body cap, 64 KiB */
   bool remote_pow;         /* node does PoW for drafts without nonce; true */
   unsigned pow_threads;    /* 0 = all cores */
+  unsigned pow_queue;      /* drafts waiting for remote PoW beside the running one;
+                              0 = PG_NODE_POW_QUEUE */
   unsigned connection_timeout_s; /* idle keep-alive connections closed after this; 30 */
   unsigned max_connections;      /* 256 */
   /* [api] TLS and who may POST (see "Access" above); owned, NULL = not set */
@@ -251,6 +254,14 @@ typedef struct pg_node_config {
 /* Fills c with the defaults above (allocates the default strings; on OOM the
  * string fields stay NULL and pg_node_config_load/pg_node_start fail). */
 void pg_node_config_init(pg_node_config *c);
+/* The HTTP worker threads the node starts for c: c->workers, or when it is
+ * 0 one for a node that stores what it is sent (no request waits on another
+ * thread there: remote PoW runs on the node's PoW thread, a message that
+ * finds the store busy is answered after its commit, so one worker serves
+ * every connection, and on two cores it costs a message least; measured in
+ * docs/PERFORMANCE.md) and four for a replica (each POST waits for a peer's
+ * answer). */
+unsigned pg_node_workers(const pg_node_config *c);
 /* Frees the strings and wipes the secret keys. Safe on an init'ed config. */
 void pg_node_config_clear(pg_node_config *c);
 
