@@ -362,6 +362,11 @@ int pg_entity_flush(pg_entity *e, pg_diag *d) {
 
 /* pg_grid_outbox is the entity itself (grid.h). */
 int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys, pg_diag *d) {
+  return pg_grid_flush_outboxes_then(v, n, keys, NULL, NULL, d);
+}
+
+int pg_grid_flush_outboxes_then(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys,
+                                int (*before_send)(void *ctx, pg_diag *d), void *ctx, pg_diag *d) {
   pg_entity **es = (pg_entity **)v;
   sqlite3 **dbs = calloc(n + 1, sizeof *dbs);
   size_t *at = calloc(n + 1, sizeof *at), *unsent = calloc(n + 1, sizeof *unsent);
@@ -375,6 +380,7 @@ int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys
     if (now >= es[i]->next_flush_ms && pg_entity_caught_up(es[i], now)) at[m] = i, dbs[m++] = es[i]->db;
   }
   if (!rc) pg_chan_create_many(dbs, m, keys, crc, cd, unsent); /* each one's failure in crc / cd */
+  if (!rc && before_send) rc = before_send(ctx, d);
   /* phase 2: attached in outbox order, together while they share a node
    * client (an outbox that had no unsent row has nothing to attach) */
   pg_chan_send *snd = rc ? NULL : calloc(m + 1, sizeof *snd);

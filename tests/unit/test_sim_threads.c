@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "../../src/sim/sim_internal.h"
 #include "p2pgrid/base/config.h"
@@ -124,6 +125,32 @@ static void test_threads_identical(void **st) {
  * and pays exactly as on one: the same slots, parties, payments and
  * messages (the run's transfers and message ids differ: the Tangle's order
  * of submits is not fixed). */
+/* What the node's clock stamped in a full run (its state under dir): every
+ * milestone's index and timestamp, and how many messages arrived at each
+ * time. With more than one thread a round's milestone is issued beside the
+ * next round's sources (full.c ms_begin): the same only while the node keeps
+ * the milestone's round's time and nothing else writes until it is done. */
+static char *node_times(const char *dir) {
+  char path[700];
+  snprintf(path, sizeof path, "%s/state/node/tangle.db", dir);
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    fail_msg("%s: %s", path, sqlite3_errmsg(db));
+  sqlite3_stmt *st = NULL;
+  const char *sql = "SELECT group_concat(x, ' ') FROM ("
+                    " SELECT 'm' || ms_index || '@' || timestamp AS x FROM milestones"
+                    " UNION ALL SELECT 'a' || arrival_ms || 'x' || count(*) FROM messages"
+                    " GROUP BY arrival_ms ORDER BY 1)";
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+    fail_msg("%s: %s", path, sqlite3_errmsg(db));
+  const char *t = (const char *)sqlite3_column_text(st, 0);
+  char *out = strdup(t ? t : "");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  assert_true(strlen(out) > 100);
+  return out;
+}
+
 static void test_full_threads_identical(void **st) {
   (void)st;
   pg_sim_result r1, r3;
@@ -142,6 +169,10 @@ static void test_full_threads_identical(void **st) {
   assert_int_equal(r3.outstanding, 0);
   assert_int_equal(r1.messages, r3.messages);
   assert_int_equal(r1.supply_before, r3.supply_after);
+  char *t1 = node_times(d1), *t3 = node_times(d3);
+  assert_string_equal(t1, t3);
+  free(t1);
+  free(t3);
   const char *same[] = {"slots.csv", "participants.csv"};
   for (size_t i = 0; i < 2; i++) {
     size_t la, lb;

@@ -290,6 +290,14 @@ pg_grid_outbox *pg_producer_outbox(pg_producer *p);
 pg_grid_outbox *pg_consumer_outbox(pg_consumer *c);
 PG_NODISCARD int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys,
                                         pg_diag *d);
+/* The same with a call between the two phases: before_send(ctx, d) runs
+ * once every outbox's messages are created and saved, before any is
+ * attached (also when there is nothing to attach); its error stops the
+ * flush with nothing attached. The simulator lets its previous round's
+ * milestone finish there (nothing of this flush has touched the node). */
+PG_NODISCARD int pg_grid_flush_outboxes_then(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys,
+                                             int (*before_send)(void *ctx, pg_diag *d),
+                                             void *ctx, pg_diag *d);
 
 /* ---- Grid operator ---- */
 
