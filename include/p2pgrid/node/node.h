@@ -20,8 +20,8 @@
  * pg_diag; configuration errors are PG_ERR_CONFIG naming the origin
  * ("node.ini:12: [api] port: ..."). A request's failure is an HTTP answer
  * in the error envelope below, never a return code.
- * Threads: the node runs its own threads (HTTP workers, coordinator, peer
- * follower, MQTT publisher); config init, load, start and stop are called
+ * Threads: the node runs its own threads (HTTP workers, remote PoW,
+ * coordinator, peer follower, MQTT publisher); config init, load, start and stop are called
  * from one thread; the getters (port, stats, health, tangle, ledger reads)
  * may be called from any thread while it runs.
  *
@@ -48,6 +48,9 @@
  *                                         networkId, parents, nonce) or
  *                                         application/octet-stream (complete
  *                                         bytes) -> 201 {"messageId"} + Location
+ *                                         (a draft needing PoW waits for the
+ *                                         PoW thread; 503 when [api]
+ *                                         pow_queue drafts already wait)
  *   GET  /api/v1/messages?index=<hex>     {index, maxResults, count, messageIds}
  *   GET  /api/v1/messages/{id}            JSON message
  *   GET  /api/v1/messages/{id}/metadata   IMessageMetadata
