@@ -118,11 +118,11 @@ void pg_node_pow_stop(pg_node *n) {
   pg_node_pow *q = n->pow;
   if (!q) return;
   pthread_mutex_lock(&q->mu);
-  bool joined = q->closed;
+  bool was_closed = q->closed; /* then joined already */
   q->closed = true;
   pthread_cond_signal(&q->cv);
   pthread_mutex_unlock(&q->mu);
-  if (!joined) pthread_join(q->th, NULL); /* every job taken before the close is answered */
+  if (!was_closed) pthread_join(q->th, NULL); /* every job taken before the close is answered */
 }
 
 void pg_node_pow_free(pg_node *n) {

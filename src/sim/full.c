@@ -178,16 +178,16 @@ static int step_all(full *f, pg_diag *d) {
   size_t ns = s->n_sources, np = s->n_producers;
   int rc;
   if ((rc = pg_par_for(ns, f->threads, step_source, f, d))) return rc;
-  /* the previous round's milestone done (ms_begin) before the sources' attach */
+  /* the previous round's milestone done (ms_begin) before the sources'
+   * attach: the flush calls ms_join between creating and attaching, also
+   * when it has nothing to attach */
   if ((rc = pg_grid_flush_outboxes_then(f->obox, ns, f->skeys, ms_join_cb, f, d))) return rc;
-  if ((rc = ms_join(f, d))) return rc;
   if (np && (rc = pg_producers_read_sources(f->prod, np, d))) return rc;
   if ((rc = pg_par_for(np, f->threads, step_producer, f, d))) return rc;
   if ((rc = pg_grid_flush_outboxes(f->obox + ns, np, f->pkeys, d))) return rc;
   if ((rc = pg_par_for(f->threads, f->threads, household_part, f, d))) return rc;
   return pg_gridop_step(f->grid, d);
 }
-
 
 static int round_at(full *f, uint64_t now, pg_diag *d) {
   if (now > pg_clock_now(&f->clock.base)) pg_vclock_set(&f->clock, now); /* never back */

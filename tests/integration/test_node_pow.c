@@ -29,21 +29,22 @@
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/client/http_call.h"
 #include "p2pgrid/node/node.h"
+#include "../unit/test_util_tmpdir.h"
 
-static char g_dir[] = "/tmp/p2pgrid-pow-XXXXXX";
+static char *g_dir;
 
 static const char DRAFT[] = "{\"payload\":{\"type\":2,\"index\":\"706f77\",\"data\":\"6869\"}}";
 
 static int setup(void **state) {
   (void)state;
-  return mkdtemp(g_dir) ? 0 : -1;
+  g_dir = tu_mktmp("p2pgrid-pow");
+  return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[96];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  tu_rmrf(g_dir);
+  return 0;
 }
 
 /* A node whose PoW never ends within the test: one HTTP worker, one PoW
@@ -51,7 +52,7 @@ static int teardown(void **state) {
 static pg_node *start_node(const char *name, const char *ini, char *base, size_t cap) {
   pg_config *cfg = NULL;
   pg_diag d = {{0}};
-  char text[512];
+  char text[1024];
   snprintf(text, sizeof text,
            "[node]\ndata_dir = %s/%s\nmin_pow_score = 4000000000\n"
            "[api]\nport = 0\nworkers = 1\npow_threads = 1\n%s",
