@@ -45,10 +45,14 @@
   }
   const STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
     .map((s) => s * 1000);
-  // Tick times between t0 and t1 (ms), at most n, on whole steps of local time.
+  // Tick times between t0 and t1 (ms), at most n, on whole steps of local time
+  // or, first, on the slots' own boundaries (minStep, the slot length): a
+  // span of a few slots whose length is none of STEPS (3 s) then still gets
+  // a tick at each end instead of one tick or none on a coarser step.
   function timeTicks(t0, t1, n, zone, minStep) {
     const span = Math.max(1, t1 - t0);
-    const step = STEPS.find((s) => s >= minStep && span / s <= n) || Math.ceil(span / n / 86400000) * 86400000;
+    const steps = minStep > 0 ? [minStep].concat(STEPS) : STEPS;
+    const step = steps.find((s) => s >= minStep && span / s <= n) || Math.ceil(span / n / 86400000) * 86400000;
     const off = offsetAt(t0, zone);
     const ticks = [];
     for (let t = Math.ceil((t0 + off) / step) * step - off; t <= t1; t += step) ticks.push(t);
