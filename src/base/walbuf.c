@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
@@ -138,7 +139,24 @@ static int wb_truncate(sqlite3_file *f, sqlite3_int64 size) {
   return rc != SQLITE_OK ? rc : RM(f)->xTruncate(REAL(f), size);
 }
 
+#ifdef PG_FAULT_INJECTION
+/* Test builds: P2PGRID_WAL_SYNC_STALL_MS makes every WAL sync sleep that
+ * long first (a slow disk, a starved checkpoint thread: SQLite holds its
+ * checkpoint lock across the WAL sync of a checkpoint). */
+static void sync_stall(void) {
+  const char *e = getenv("P2PGRID_WAL_SYNC_STALL_MS");
+  long ms = e ? strtol(e, NULL, 10) : 0;
+  if (ms <= 0 || ms > 10000) return;
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+}
+#endif
+
 static int wb_sync(sqlite3_file *f, int flags) {
+#ifdef PG_FAULT_INJECTION
+  sync_stall();
+#endif
   int rc = wb_flush((wb_file *)f);
   return rc != SQLITE_OK ? rc : RM(f)->xSync(REAL(f), flags);
 }

@@ -14,9 +14,13 @@
  * a connection has read it, SQLite does not know the database is in WAL
  * mode and its checkpoints copy nothing (they report -1 frames; the start
  * refuses such a connection). If the WAL still reaches 4 x ckpt_pages
- * (a reader pins an old snapshot, the thread is starved), the hook
- * checkpoints inline as SQLite's automatic checkpoint did, so the WAL stays
- * bounded. Frames copied by the thread and by the writer are counted
+ * (the thread is starved or its disk slow), the hook checkpoints inline,
+ * first waiting for a checkpoint of the thread that holds SQLite's
+ * checkpoint lock (SQLite's automatic checkpoint would give up at once and
+ * let the WAL grow by whatever is committed while that one runs:
+ * test_checkpoint_stalled_thread), so the WAL stays within the limit and a
+ * commit; only a reader that pins an old snapshot keeps frames from being
+ * copied, as with any WAL. Frames copied by the thread and by the writer are counted
  * (pg_tangle_status). Durability is unchanged: a
  * checkpoint only copies committed frames, syncing the WAL before and the
  * database after (synchronous=NORMAL or FULL), as SQLite's own does. */
@@ -37,6 +41,16 @@
  * snapshot) waits this long before the next one. */
 #define CKPT_RETRY_MS 100
 #define CKPT_MAX_ROUNDS 8
+/* At the hard limit the writer waits up to this long for a checkpoint
+ * that holds SQLite's checkpoint lock (commits stall meanwhile: the WAL
+ * stays bounded); past it, it goes on and the WAL grows, as before. */
+#define CKPT_WRITER_WAIT_MS 5000
+
+static void sleep_ms(unsigned ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
 
 /* Credits the frames a checkpoint that reports `done` copied to *to: the
  * part of done past the highest count reported before in this WAL cycle.
@@ -53,11 +67,19 @@ static int_fast64_t credit(pg_tg_store *s, int done, atomic_uint_fast64_t *to) {
 }
 
 /* A checkpoint on the writer's connection (the hook's thread, the commit
- * path), its frames credited to the writer. */
-static void writer_checkpoint(pg_tg_store *s, sqlite3 *db, const char *name) {
-  int log = -1, done = -1;
-  if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done) == SQLITE_OK)
-    (void)credit(s, done, &s->ckpt_frames_writer);
+ * path), its frames credited to the writer. With wait_ms, while another
+ * checkpoint holds SQLite's checkpoint lock (SQLITE_BUSY: the thread's,
+ * which copies nothing new to the writer) it retries every millisecond for
+ * up to wait_ms, so the frames are copied once the other one is done. */
+static void writer_checkpoint(pg_tg_store *s, sqlite3 *db, const char *name, unsigned wait_ms) {
+  int log = -1, done = -1, rc;
+  for (unsigned waited = 0;; waited++) {
+    rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_BUSY || waited >= wait_ms) break;
+    sleep_ms(1);
+  }
+  if (rc == SQLITE_OK) (void)credit(s, done, &s->ckpt_frames_writer);
+  else if (wait_ms) pg_log_warn(CKPT_LOG, "checkpoint of %s by the writer: %s", s->path, sqlite3_errmsg(db));
 }
 
 static int on_wal(void *arg, sqlite3 *db, const char *name, int frames) {
@@ -72,11 +94,11 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames) {
   }
   if ((unsigned)frames >= CKPT_HARD_FACTOR * s->ckpt_pages) {
     atomic_fetch_add(&s->ckpt_inline, 1);
-    writer_checkpoint(s, db, name);
+    writer_checkpoint(s, db, name, CKPT_WRITER_WAIT_MS);
     return SQLITE_OK;
   }
   if (atomic_exchange(&s->ckpt_caught_up, false)) { /* end the cycle: the last few frames */
-    writer_checkpoint(s, db, name);
+    writer_checkpoint(s, db, name, 0);
     return SQLITE_OK;
   }
   if (!atomic_exchange(&s->ckpt_due, true)) {
@@ -85,12 +107,6 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int frames) {
     pthread_mutex_unlock(&s->ckpt_mu);
   }
   return SQLITE_OK;
-}
-
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
 }
 
 /* PASSIVE rounds while they gain on the writer; then tells the writer's

@@ -28,7 +28,8 @@
  * its own, off the request path (checkpoint.c: the writer's WAL hook wakes
  * it once a cycle and, when it has caught up, copies the last few frames
  * itself so that the next transaction restarts the WAL; at 4 x 16384 pages
- * the writer checkpoints itself, so the WAL stays bounded), and
+ * the writer checkpoints itself, after waiting for a checkpoint of the
+ * thread that is still running, so the WAL stays bounded), and
  * WAL writes through the "pg-walbuf" VFS (base/walbuf.h): a commit's frames go to
  * the file in one pwrite() instead of two per page, flushed inside SQLite's
  * write of the commit frame, so ordering, errors and crash behaviour are

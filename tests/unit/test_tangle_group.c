@@ -163,6 +163,30 @@ static void test_checkpoint_thread(void **state) {
   assert_int_equal(s.messages, THREADS * PER_THREAD);
 }
 
+/* n messages under index `label`, each submitted alone on the tips the one
+ * before left (a writer without pause); the largest size the WAL file had
+ * after a submit. */
+static off_t submit_one_by_one(pg_tangle *t, int n, const char *label) {
+  uint64_t net = pg_network_id("private-tangle");
+  off_t wal_max = 0;
+  char wal[4096];
+  snprintf(wal, sizeof wal, "%s-wal", pg_tangle_db_path(t));
+  for (int i = 0; i < n; i++) {
+    uint8_t tips[PG_MSG_MAX_PARENTS][PG_ID_LEN];
+    size_t np = 0;
+    assert_int_equal(pg_tangle_select_tips(t, tips, 2, &np), PG_OK);
+    char data[48];
+    snprintf(data, sizeof data, "%.20s %d", label, i);
+    pg_buf msg;
+    tt_build_indexation(&msg, net, (const uint8_t(*)[PG_ID_LEN])tips, np, label, data);
+    assert_int_equal(pg_tangle_submit(t, msg.data, msg.len, NULL, NULL, NULL), PG_OK);
+    pg_buf_free(&msg);
+    struct stat sb;
+    if (stat(wal, &sb) == 0 && sb.st_size > wal_max) wal_max = sb.st_size;
+  }
+  return wal_max;
+}
+
 /* One writer without pause (the node's lone client): the checkpoint thread
  * runs about once per WAL cycle, not after every commit, and the WAL
  * restarts before it reaches the writer's hard limit. With 256-page cycles
@@ -173,24 +197,8 @@ static void test_checkpoint_once_per_cycle(void **state) {
   tt_fixture *f = *state;
   f->cfg.checkpoint_pages = 256;
   f->t = tt_open(&f->cfg);
-  uint64_t net = pg_network_id("private-tangle");
   const int n = 2000;
-  off_t wal_max = 0;
-  char wal[4096];
-  snprintf(wal, sizeof wal, "%s-wal", pg_tangle_db_path(f->t));
-  for (int i = 0; i < n; i++) {
-    uint8_t tips[PG_MSG_MAX_PARENTS][PG_ID_LEN];
-    size_t np = 0;
-    assert_int_equal(pg_tangle_select_tips(f->t, tips, 2, &np), PG_OK);
-    char data[32];
-    snprintf(data, sizeof data, "cycle %d", i);
-    pg_buf msg;
-    tt_build_indexation(&msg, net, (const uint8_t(*)[PG_ID_LEN])tips, np, "cycle", data);
-    assert_int_equal(pg_tangle_submit(f->t, msg.data, msg.len, NULL, NULL, NULL), PG_OK);
-    pg_buf_free(&msg);
-    struct stat sb;
-    if (stat(wal, &sb) == 0 && sb.st_size > wal_max) wal_max = sb.st_size;
-  }
+  off_t wal_max = submit_one_by_one(f->t, n, "cycle");
   pg_tangle_status s;
   pg_tangle_get_status(f->t, &s);
   assert_int_equal(s.messages, n);
@@ -220,6 +228,32 @@ static void test_checkpoint_once_per_cycle(void **state) {
              (long long)wal_max, (long long)limit);
   if (s.checkpoints_inline > 0)
     assert_true(wal_max < (off_t)(5 * 256) * frame); /* ended at the hard limit */
+}
+
+/* A checkpoint thread that holds SQLite's checkpoint lock a long time
+ * (every WAL sync stalled 100 ms, as a starved thread or a slow disk would)
+ * beside a writer that never pauses: at the hard limit of 4 x
+ * checkpoint_pages the writer waits for the thread's checkpoint and then
+ * copies the WAL itself, so the WAL stays within that limit and one
+ * commit. (The writer's checkpoint used to find the lock taken, copy
+ * nothing and let the WAL grow by whatever was committed meanwhile: CI
+ * once saw test_checkpoint_thread's WAL pass 2 MiB under load.) */
+static void test_checkpoint_stalled_thread(void **state) {
+  tt_fixture *f = *state;
+  f->cfg.checkpoint_pages = 32;
+  assert_int_equal(setenv("P2PGRID_WAL_SYNC_STALL_MS", "100", 1), 0);
+  f->t = tt_open(&f->cfg);
+  const int n = 150;
+  off_t wal_max = submit_one_by_one(f->t, n, "stalled");
+  assert_int_equal(unsetenv("P2PGRID_WAL_SYNC_STALL_MS"), 0);
+  pg_tangle_status s;
+  pg_tangle_get_status(f->t, &s);
+  assert_int_equal(s.messages, n);
+  assert_true(s.checkpoints_inline > 0); /* the thread did not keep up */
+  const off_t frame = 4096 + 24, limit = (off_t)(4 * 32 + 16) * frame + 32;
+  if (wal_max >= limit)
+    fail_msg("WAL reached %lld bytes, over the hard limit of 4 x 32 frames and a commit (%lld)",
+             (long long)wal_max, (long long)limit);
 }
 
 /* The checkpoint thread itself copies the WAL into the database, the
@@ -700,6 +734,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_checkpoint_thread, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_once_per_cycle, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_thread_copies, tt_setup, tt_teardown),
+      cmocka_unit_test_setup_teardown(test_checkpoint_stalled_thread, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_process_store, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_chain, tt_setup, tt_teardown),
       cmocka_unit_test_setup_teardown(test_attach_many_refusal, tt_setup, tt_teardown),

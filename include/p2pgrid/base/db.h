@@ -13,8 +13,10 @@
  * Fault injection (test builds only, compiled with PG_FAULT_INJECTION):
  * with P2PGRID_DB_FAULT="<sql substring>[:<times>]" in the environment,
  * the first <times> (default 1; 0 = every) pg_db_prepare calls whose SQL
- * contains the substring fail with PG_ERR_DB "injected fault". Release
- * builds have no such hook.
+ * contains the substring fail with PG_ERR_DB "injected fault". With
+ * P2PGRID_WAL_SYNC_STALL_MS=<ms> (1..10000) every sync of a WAL opened
+ * through base/walbuf.h sleeps that long first (a slow disk, a starved
+ * checkpoint thread). Release builds have no such hook.
  *
  * Threads: as SQLite's connections (the callers open them FULLMUTEX). */
 #ifndef P2PGRID_BASE_DB_H
