@@ -31,6 +31,7 @@
 #include "p2pgrid/base/json.h"
 #include "p2pgrid/node/node.h"
 #include "p2pgrid/tls/tls.h"
+#include "../unit/test_util_tmpdir.h"
 
 #define TOKEN "poster-0123456789abcdef"
 
@@ -39,7 +40,7 @@
     if (!strstr((d).msg, (needle))) fail_msg("diag '%s' lacks '%s'", (d).msg, (needle));          \
   } while (0)
 
-static char g_dir[] = "/tmp/p2pgrid-access-XXXXXX";
+static char *g_dir; /* tu_mktmp: the group's temporary directory */
 
 static void path_of(const char *name, char *out, size_t cap) {
   snprintf(out, cap, "%s/%s", g_dir, name);
@@ -69,7 +70,7 @@ static void issue(pg_ca *ca, const char *id, pg_role role, const char *host, con
 }
 
 static int setup(void **state) {
-  if (!mkdtemp(g_dir)) return -1;
+  g_dir = tu_mktmp("p2pgrid-access");
   pg_ca *ca = NULL, *other = NULL;
   pg_diag d = {{0}};
   if (pg_ca_new_ephemeral("Node test community", &ca, &d) ||
@@ -91,9 +92,9 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-  char cmd[96];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  tu_rmrf(g_dir);
+  g_dir = NULL;
+  return 0;
 }
 
 /* A node on a fresh data dir under g_dir with the [api] keys of ini. */
