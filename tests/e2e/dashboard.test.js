@@ -38,6 +38,14 @@ function barDrawn(page, sel) {
     .some((r) => r.getBoundingClientRect().height > 0), sel, { timeout: 30000 });
 }
 
+// Waits until every chart under root has drawn a slot: a member started
+// last (consumer-1) may have no settled slot yet when the others have
+// several, and an empty chart has no axes to check.
+function chartsDrawn(page, root) {
+  return page.waitForFunction((q) => [...document.querySelectorAll(q + ' svg.chart')]
+    .every((svg) => svg.dataset.lastSlot), root, { timeout: 30000 });
+}
+
 const TIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?$/;
 
 // Every chart under root: axis titles, tick labels and legend keys.
@@ -173,6 +181,7 @@ test('dashboard shows the grid live and exactly', async () => {
 
   // charts: time axes in the grid's zone, units on the value axes, legends
   const unitsOf = (c) => (c.id === 'grid-chart' ? ['kWh'] : ['kWh', 'EUR']);
+  await chartsDrawn(page, 'main');
   checkCharts(await chartsOf(page, 'main'), 'Europe/Berlin', unitsOf);
 
   // the recent events: settlements, bills, payments and payouts, at local times
@@ -206,6 +215,7 @@ test('dashboard shows the grid live and exactly', async () => {
   await barDrawn(phone, '#producers .entity');
   await phone.waitForSelector('#events li[data-kind="settlement"]');
   await checkNoOverflow(phone, 375);
+  await chartsDrawn(phone, 'main');
   const small = await chartsOf(phone, 'main');
   checkCharts(small, 'Europe/Berlin', unitsOf);
   for (const c of small) assert.ok(c.width <= 375 - 20, `${c.id} is ${c.width}px wide`);
@@ -244,6 +254,7 @@ test('dashboard without a certificate: community totals only', async () => {
   await page.waitForSelector('#events li[data-kind="settlement"]');
   const kinds = new Set((await eventsOf(page)).map((e) => e.kind));
   assert.deepEqual([...kinds], ['settlement'], 'a stranger sees the settlements only');
+  await chartsDrawn(page, 'main');
   checkCharts(await chartsOf(page, 'main'), 'Europe/Berlin', () => ['kWh']);
 
   // no member rows, no payments or payouts, no log
