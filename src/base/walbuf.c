@@ -24,6 +24,7 @@
  * as without the buffer; a crash (kill -9) before the flush loses only a
  * commit that had not returned yet. Other files (database, journals) are the
  * default VFS's own objects, untouched. */
+#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -148,7 +149,7 @@ static void sync_stall(void) {
   long ms = e ? strtol(e, NULL, 10) : 0;
   if (ms <= 0 || ms > 10000) return;
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0) {
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
 #endif

@@ -79,7 +79,8 @@ static void writer_checkpoint(pg_tg_store *s, sqlite3 *db, const char *name, uns
     sleep_ms(1);
   }
   if (rc == SQLITE_OK) (void)credit(s, done, &s->ckpt_frames_writer);
-  else if (wait_ms) pg_log_warn(CKPT_LOG, "checkpoint of %s by the writer: %s", s->path, sqlite3_errmsg(db));
+  else if (wait_ms)
+    pg_log_warn(CKPT_LOG, "checkpoint of %s by the writer: %s", s->path, sqlite3_errmsg(db));
 }
 
 static int on_wal(void *arg, sqlite3 *db, const char *name, int frames) {
