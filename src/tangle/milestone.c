@@ -112,6 +112,8 @@ typedef struct wf_frame {
   uint8_t np, next;
   int payload_type;
   bool root;
+  uint8_t *raw; /* a transaction's bytes for the ledger hook (owned), else NULL */
+  size_t raw_len;
 } wf_frame;
 
 typedef struct wf_result {
@@ -176,11 +178,9 @@ static int wf_apply(pg_tangle *t, uint32_t index, const wf_frame *f, wf_result *
     inclusion = PG_INCL_CONFLICTING;
     reason = 255;
     if (t->cfg.tx_confirm) {
-      uint8_t *raw = NULL;
-      size_t len = 0;
       pg_message m;
-      if ((rc = pg_tg_get_raw(&t->store, f->id, &raw, &len, d))) return rc;
-      rc = pg_message_parse(raw, len, &m, d);
+      if (!f->raw) return pg_fail(d, PG_ERR_STATE, "milestone %u: a transaction without its bytes", index);
+      rc = pg_message_parse(f->raw, f->raw_len, &m, d);
       if (rc == PG_OK) {
         bool included = false;
         uint8_t why = 255;
@@ -198,7 +198,6 @@ static int wf_apply(pg_tangle *t, uint32_t index, const wf_frame *f, wf_result *
       } else {
         rc = pg_fail(d, PG_ERR_STATE, "stored message in the cone of milestone %u does not parse", index);
       }
-      free(raw);
       if (rc) return rc;
     } else {
       res->unhooked++;
@@ -246,8 +245,12 @@ static int white_flag(pg_tangle *t, uint32_t index, const uint8_t *root_parents,
       uint8_t p[PG_ID_LEN];
       memcpy(p, f->parents[f->next++], PG_ID_LEN);
       if (pg_tg_is_sep(p) || pg_tg_memo_has(&res->seen, p)) continue; /* SEP, or applied */
-      pg_tg_row row;
-      rc = pg_tg_get_row(&t->store, p, &row, d);
+      wf_frame g = {.raw = NULL};
+      uint32_t referenced_by = 0;
+      /* one lookup: referenced or not, its type, its parents and (for the
+       * ledger hook) a transaction's bytes */
+      rc = pg_tg_get_walk(&t->store, p, &referenced_by, &g.payload_type, g.parents, &g.np,
+                          t->cfg.tx_confirm ? PG_PAYLOAD_TRANSACTION : -1, &g.raw, &g.raw_len, d);
       if (rc == PG_ERR_NOT_FOUND) {
         char hex[2 * PG_ID_LEN + 1];
         pg_hex_encode(p, PG_ID_LEN, hex);
@@ -255,28 +258,29 @@ static int white_flag(pg_tangle *t, uint32_t index, const uint8_t *root_parents,
                      index);
       }
       if (rc) break;
-      if (row.referenced_by) continue;
+      if (referenced_by) continue;
       if (depth == cap) {
         wf_frame *ns = realloc(stack, cap * 2 * sizeof *ns);
         if (!ns) {
+          free(g.raw);
           rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
           break;
         }
         stack = ns;
         cap *= 2;
       }
-      wf_frame *g = &stack[depth++];
-      memcpy(g->id, p, PG_ID_LEN);
-      g->next = 0;
-      g->root = false;
-      g->payload_type = row.payload_type;
-      if ((rc = pg_tg_get_parents(&t->store, g->id, g->parents, &g->np, d))) break;
+      memcpy(g.id, p, PG_ID_LEN);
+      stack[depth++] = g;
       continue;
     }
     if (f->root) break;
-    if ((rc = wf_apply(t, index, f, res, d))) break;
+    rc = wf_apply(t, index, f, res, d);
+    free(f->raw);
+    f->raw = NULL;
+    if (rc) break;
     depth--;
   }
+  for (size_t i = 0; i < depth; i++) free(stack[i].raw); /* after an error */
   free(stack);
   return rc;
 }

@@ -69,6 +69,7 @@ static const char *const SQL[ST_COUNT] = {
                    " arrival_ms, payload_type, omrsi, ymrsi, mrsi_at FROM messages WHERE id = ?1",
     [ST_GET_RAW] = "SELECT raw FROM messages WHERE id = ?1",
     [ST_GET_ROWID_RAW] = "SELECT rowid, raw FROM messages WHERE id = ?1",
+    [ST_GET_WALK] = "SELECT referenced_by, payload_type, raw FROM messages WHERE id = ?1",
     [ST_INSERT_CHILD] = "INSERT INTO children(parent, child) VALUES (?1, ?2)",
     [ST_CHILDREN] = "SELECT child FROM children WHERE parent = ?1 ORDER BY child LIMIT ?2",
     [ST_CHILDREN_COUNT] = "SELECT COUNT(*) FROM children WHERE parent = ?1",
@@ -339,6 +340,42 @@ int pg_tg_get_parents(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
       rc = pg_fail(d, PG_ERR_DB, "tangle db: a stored message's parents do not parse");
   } else if (step != SQLITE_DONE) {
     rc = pg_tg_db_fail(s, d, "reading parents");
+  }
+  sqlite3_reset(st);
+  return rc;
+}
+
+/* The bytes of a walk row (column 2): its parents, and a copy when keep. */
+static int walk_bytes(sqlite3_stmt *st, uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *np,
+                      bool keep, uint8_t **raw, size_t *len, pg_diag *d) {
+  const uint8_t *b = sqlite3_column_blob(st, 2);
+  int n = sqlite3_column_bytes(st, 2);
+  if (!b || n <= 0 || pg_message_parents(b, (size_t)n, parents, np, NULL) != PG_OK)
+    return pg_fail(d, PG_ERR_DB, "tangle db: a stored message's parents do not parse");
+  if (!keep) return PG_OK;
+  if (!(*raw = malloc((size_t)n))) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memcpy(*raw, b, (size_t)n);
+  *len = (size_t)n;
+  return PG_OK;
+}
+
+int pg_tg_get_walk(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint32_t *referenced_by,
+                   int *payload_type, uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *np,
+                   int raw_of_type, uint8_t **raw, size_t *len, pg_diag *d) {
+  sqlite3_stmt *st = pg_tg_stmt(s, ST_GET_WALK);
+  *np = 0;
+  *raw = NULL;
+  *len = 0;
+  if (sqlite3_bind_blob(st, 1, id, PG_ID_LEN, SQLITE_STATIC) != SQLITE_OK)
+    return pg_tg_db_fail(s, d, "binding id");
+  int rc = PG_OK, step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    *referenced_by = (uint32_t)sqlite3_column_int64(st, 0);
+    *payload_type = sqlite3_column_int(st, 1);
+    if (*referenced_by == 0)
+      rc = walk_bytes(st, parents, np, *payload_type == raw_of_type, raw, len, d);
+  } else {
+    rc = step == SQLITE_DONE ? PG_ERR_NOT_FOUND : pg_tg_db_fail(s, d, "reading message");
   }
   sqlite3_reset(st);
   return rc;

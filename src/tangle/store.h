@@ -62,6 +62,7 @@ enum {
   ST_GET_ROW,
   ST_GET_RAW,
   ST_GET_ROWID_RAW,
+  ST_GET_WALK,
   ST_INSERT_CHILD,
   ST_CHILDREN,
   ST_CHILDREN_COUNT,
@@ -139,6 +140,17 @@ PG_NODISCARD int pg_tg_get_row(pg_tg_store *s, const uint8_t id[PG_ID_LEN], pg_t
 PG_NODISCARD int pg_tg_get_parents(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
                                    uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *n,
                                    pg_diag *d);
+/* What a milestone's walk reads of a message, in one lookup: the milestone
+ * that referenced it (*referenced_by, 0: none yet) and its payload type;
+ * when it is not referenced yet, its parents and, when its payload type is
+ * raw_of_type (-1: never), a malloc'd copy of its bytes (*raw, *len; NULL,
+ * 0 otherwise; the caller frees). The bytes of a referenced message are
+ * not read. PG_ERR_NOT_FOUND, PG_ERR_DB (also a stored message whose
+ * parents do not parse), PG_ERR_NOMEM. */
+PG_NODISCARD int pg_tg_get_walk(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
+                                uint32_t *referenced_by, int *payload_type,
+                                uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *np,
+                                int raw_of_type, uint8_t **raw, size_t *len, pg_diag *d);
 /* Raw bytes into a malloc'd copy (*bytes; caller frees). PG_ERR_NOT_FOUND if unknown. */
 PG_NODISCARD int pg_tg_get_raw(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint8_t **bytes,
                                size_t *len, pg_diag *d);
