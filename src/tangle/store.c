@@ -326,6 +326,27 @@ int pg_tg_get_row(pg_tg_store *s, const uint8_t id[PG_ID_LEN], pg_tg_row *r, pg_
   return rc;
 }
 
+/* The parents of the message bytes in column col of st's row. */
+static int column_parents(sqlite3_stmt *st, int col, uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN],
+                          uint8_t *n, pg_diag *d) {
+  const uint8_t *raw = sqlite3_column_blob(st, col);
+  int len = sqlite3_column_bytes(st, col);
+  if (!raw || pg_message_parents(raw, (size_t)len, parents, n, NULL) != PG_OK)
+    return pg_fail(d, PG_ERR_DB, "tangle db: a stored message's parents do not parse");
+  return PG_OK;
+}
+
+/* A malloc'd copy of the message bytes in column col of st's row. */
+static int column_copy(sqlite3_stmt *st, int col, uint8_t **bytes, size_t *len, pg_diag *d) {
+  const void *p = sqlite3_column_blob(st, col);
+  int n = sqlite3_column_bytes(st, col);
+  if (!p || n <= 0) return pg_fail(d, PG_ERR_DB, "tangle db: empty raw message");
+  if (!(*bytes = malloc((size_t)n))) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  memcpy(*bytes, p, (size_t)n);
+  *len = (size_t)n;
+  return PG_OK;
+}
+
 int pg_tg_get_parents(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
                       uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *n, pg_diag *d) {
   sqlite3_stmt *st = pg_tg_stmt(s, ST_GET_RAW);
@@ -334,29 +355,12 @@ int pg_tg_get_parents(pg_tg_store *s, const uint8_t id[PG_ID_LEN],
     return pg_tg_db_fail(s, d, "binding id");
   int rc = PG_OK, step = sqlite3_step(st);
   if (step == SQLITE_ROW) {
-    const uint8_t *raw = sqlite3_column_blob(st, 0);
-    int len = sqlite3_column_bytes(st, 0);
-    if (!raw || pg_message_parents(raw, (size_t)len, parents, n, NULL) != PG_OK)
-      rc = pg_fail(d, PG_ERR_DB, "tangle db: a stored message's parents do not parse");
+    rc = column_parents(st, 0, parents, n, d);
   } else if (step != SQLITE_DONE) {
     rc = pg_tg_db_fail(s, d, "reading parents");
   }
   sqlite3_reset(st);
   return rc;
-}
-
-/* The bytes of a walk row (column 2): its parents, and a copy when keep. */
-static int walk_bytes(sqlite3_stmt *st, uint8_t parents[PG_MSG_MAX_PARENTS][PG_ID_LEN], uint8_t *np,
-                      bool keep, uint8_t **raw, size_t *len, pg_diag *d) {
-  const uint8_t *b = sqlite3_column_blob(st, 2);
-  int n = sqlite3_column_bytes(st, 2);
-  if (!b || n <= 0 || pg_message_parents(b, (size_t)n, parents, np, NULL) != PG_OK)
-    return pg_fail(d, PG_ERR_DB, "tangle db: a stored message's parents do not parse");
-  if (!keep) return PG_OK;
-  if (!(*raw = malloc((size_t)n))) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  memcpy(*raw, b, (size_t)n);
-  *len = (size_t)n;
-  return PG_OK;
 }
 
 int pg_tg_get_walk(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint32_t *referenced_by,
@@ -372,8 +376,10 @@ int pg_tg_get_walk(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint32_t *refere
   if (step == SQLITE_ROW) {
     *referenced_by = (uint32_t)sqlite3_column_int64(st, 0);
     *payload_type = sqlite3_column_int(st, 1);
-    if (*referenced_by == 0)
-      rc = walk_bytes(st, parents, np, *payload_type == raw_of_type, raw, len, d);
+    if (*referenced_by == 0) { /* a referenced message's bytes are not read */
+      rc = column_parents(st, 2, parents, np, d);
+      if (!rc && *payload_type == raw_of_type) rc = column_copy(st, 2, raw, len, d);
+    }
   } else {
     rc = step == SQLITE_DONE ? PG_ERR_NOT_FOUND : pg_tg_db_fail(s, d, "reading message");
   }
@@ -391,16 +397,7 @@ int pg_tg_get_raw(pg_tg_store *s, const uint8_t id[PG_ID_LEN], uint8_t **bytes, 
   int rc = PG_OK;
   int step = sqlite3_step(st);
   if (step == SQLITE_ROW) {
-    const void *p = sqlite3_column_blob(st, 0);
-    int n = sqlite3_column_bytes(st, 0);
-    if (!p || n <= 0) {
-      rc = pg_fail(d, PG_ERR_DB, "tangle db: empty raw message");
-    } else if (!(*bytes = malloc((size_t)n))) {
-      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    } else {
-      memcpy(*bytes, p, (size_t)n);
-      *len = (size_t)n;
-    }
+    rc = column_copy(st, 0, bytes, len, d);
   } else if (step == SQLITE_DONE) {
     rc = PG_ERR_NOT_FOUND;
   } else {
