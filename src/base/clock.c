@@ -1,5 +1,6 @@
 #include "p2pgrid/base/clock.h"
 
+#include <errno.h>
 #include <time.h>
 
 static uint64_t real_now(const pg_clock *c) {
@@ -17,6 +18,12 @@ uint64_t pg_monotonic_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void pg_sleep_ms(uint64_t ms) {
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }
 
 static uint64_t virtual_now(const pg_clock *c) {

@@ -24,14 +24,13 @@
  * as without the buffer; a crash (kill -9) before the flush loses only a
  * commit that had not returned yet. Other files (database, journals) are the
  * default VFS's own objects, untouched. */
-#include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "p2pgrid/base/clock.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/base/walbuf.h"
@@ -147,10 +146,7 @@ static int wb_truncate(sqlite3_file *f, sqlite3_int64 size) {
 static void sync_stall(void) {
   const char *e = getenv("P2PGRID_WAL_SYNC_STALL_MS");
   long ms = e ? strtol(e, NULL, 10) : 0;
-  if (ms <= 0 || ms > 10000) return;
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  if (ms > 0 && ms <= 10000) pg_sleep_ms((uint64_t)ms);
 }
 #endif
 

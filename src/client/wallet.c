@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/crypto/hash.h"
@@ -467,11 +466,6 @@ out:
   return rc;
 }
 
-static void sleep_ms(uint64_t ms) {
-  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 32); }
 
 /* A message without payload whose parents are the transfer and current tips. */
@@ -619,7 +613,7 @@ int pg_wallet_follow(pg_wallet *w, const uint8_t msg_id[32], const pg_wallet_fol
       rc = promote(w, cur, d);
       if (rc) return rc;
     }
-    sleep_ms(poll);
+    pg_sleep_ms(poll);
   }
 }
 

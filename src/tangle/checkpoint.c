@@ -24,13 +24,12 @@
  * (pg_tangle_status). Durability is unchanged: a
  * checkpoint only copies committed frames, syncing the WAL before and the
  * database after (synchronous=NORMAL or FULL), as SQLite's own does. */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "p2pgrid/base/clock.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/log.h"
 #include "store.h"
@@ -45,12 +44,6 @@
  * that holds SQLite's checkpoint lock (commits stall meanwhile: the WAL
  * stays bounded); past it, it goes on and the WAL grows, as before. */
 #define CKPT_WRITER_WAIT_MS 5000
-
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
 
 /* Credits the frames a checkpoint that reports `done` copied to *to: the
  * part of done past the highest count reported before in this WAL cycle.
@@ -76,7 +69,7 @@ static void writer_checkpoint(pg_tg_store *s, sqlite3 *db, const char *name, uns
   for (unsigned waited = 0;; waited++) {
     rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     if (rc != SQLITE_BUSY || waited >= wait_ms) break;
-    sleep_ms(1);
+    pg_sleep_ms(1);
   }
   if (rc == SQLITE_OK) (void)credit(s, done, &s->ckpt_frames_writer);
   else if (wait_ms)
@@ -126,7 +119,7 @@ static void checkpoint_rounds(pg_tg_store *s) {
     if (rc != SQLITE_OK || log < 0) { /* log -1: the connection is not on the WAL */
       pg_log_warn(CKPT_LOG, "checkpoint of %s: %s", s->path,
                   rc != SQLITE_OK ? sqlite3_errmsg(s->ckpt_db) : "the database is not in WAL mode");
-      sleep_ms(CKPT_RETRY_MS);
+      pg_sleep_ms(CKPT_RETRY_MS);
       return;
     }
     atomic_fetch_add(&s->ckpt_thread_runs, 1);
@@ -135,7 +128,7 @@ static void checkpoint_rounds(pg_tg_store *s) {
       atomic_store(&s->ckpt_caught_up, true);
       return;
     }
-    if (copied == 0) sleep_ms(CKPT_RETRY_MS);
+    if (copied == 0) pg_sleep_ms(CKPT_RETRY_MS);
     left_before = left;
   }
 }

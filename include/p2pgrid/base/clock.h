@@ -23,6 +23,8 @@ static inline uint64_t pg_clock_now(const pg_clock *c) { return c->now_ms(c); }
 const pg_clock *pg_clock_real(void);
 /* Monotonic milliseconds for measuring durations. */
 uint64_t pg_monotonic_ms(void);
+/* Sleeps ms milliseconds of real time (again after a signal cuts it short). */
+void pg_sleep_ms(uint64_t ms);
 
 /* A virtual clock: time moves only when told to. Thread-safe. */
 typedef struct pg_vclock {
