@@ -183,39 +183,6 @@ int pg_chan_queue(sqlite3 *db, const char *name, const pg_grid_msg *m, pg_diag *
   return rc;
 }
 
-/* Row seq's created payload gone (outbox_made): it was sent. */
-static int drop_made(sqlite3 *db, int64_t seq, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "DELETE FROM outbox_made WHERE seq = ?1", &st, d);
-  if (rc) return rc;
-  sqlite3_bind_int64(st, 1, seq);
-  return pg_stmt_step_done(db, st, "outbox write", d);
-}
-
-/* Row seq sent as message id, or failed with err. A sent row keeps its
- * body and id, not its payload: the signed message is on the Tangle. */
-static int mark(sqlite3 *db, int64_t seq, const uint8_t id[32], const char *err, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  int rc = id ? drop_made(db, seq, d) : PG_OK;
-  if (!rc)
-    rc = pg_stmt_get(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
-                              " attempts = attempts + 1 WHERE seq = ?3"
-                            : "UPDATE outbox SET last_error = ?1, attempts = attempts + 1"
-                              " WHERE seq = ?3",
-                     &st, d);
-  if (rc) return rc;
-  char hex[65];
-  if (id) {
-    pg_hex_encode(id, 32, hex);
-    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)pg_clock_now(pg_clock_real()));
-  } else {
-    sqlite3_bind_text(st, 1, err, -1, SQLITE_STATIC);
-  }
-  sqlite3_bind_int64(st, 3, seq);
-  return pg_stmt_step_done(db, st, "outbox write", d);
-}
-
 void pg_chan_free_rows(out_row *v, size_t n) {
   for (size_t i = 0; i < n; i++) free(v[i].text);
   free(v);
@@ -259,94 +226,6 @@ int pg_chan_unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d) {
   }
   *out = v;
   return PG_OK;
-}
-
-/* Marks what one database's attach did: the attached rows sent, the row
- * that failed with its error, in one transaction; then its outcome. */
-static void send_finish(pg_chan_send *s, const pg_mam_attach_item *it, int all_rc,
-                        const pg_diag *all_d) {
-  size_t done = 0;
-  while (!all_rc && done < s->ready && it[done].rc == PG_OK) done++;
-  for (size_t i = 0; i < done; i++) memcpy(s->v[i].id, it[i].id, 32);
-  int arc = done == s->ready ? PG_OK : all_rc ? all_rc : it[done].rc;
-  const char *why = all_rc ? all_d->msg : arc ? it[done].d.msg : "";
-  pg_diag *d = &s->d;
-  int rc = pg_grid_begin(s->db, d);
-  for (size_t i = 0; !rc && i < done; i++) rc = mark(s->db, s->v[i].seq, s->v[i].id, NULL, d);
-  if (!rc && arc) rc = mark(s->db, s->v[done].seq, NULL, why, d);
-  if (!rc) rc = pg_grid_commit(s->db, d);
-  else pg_db_rollback(s->db);
-  if (!rc) s->sent = done;
-  if (!rc && arc) rc = pg_fail(d, arc, "channel %s: attach failed: %s", s->v[done].channel, why);
-  if (!rc && s->create_rc) rc = pg_fail(d, s->create_rc, "%s", s->create_d->msg);
-  s->rc = rc;
-}
-
-/* Reads one database's unsent rows; s->ready gets how many lead created. */
-static void send_read(pg_chan_send *s) {
-  s->v = NULL;
-  s->n = s->ready = s->sent = 0;
-  pg_diag_clear(&s->d);
-  s->rc = pg_chan_unsent_rows(s->db, &s->v, &s->n, &s->d);
-  if (!s->rc && s->n == 0 && s->create_rc)
-    s->rc = pg_fail(&s->d, s->create_rc, "%s", s->create_d->msg);
-  while (!s->rc && s->ready < s->n && s->v[s->ready].created) s->ready++;
-}
-
-/* The attached rows are marked sent in one transaction per database after
- * the attach (a crash before that re-attaches the same payloads: readers
- * see the same messages). */
-void pg_chan_send_many(pg_chan_send *s, size_t n, pg_client *c) {
-  size_t total = 0;
-  for (size_t i = 0; i < n; i++) {
-    send_read(&s[i]);
-    if (!s[i].rc) total += s[i].ready; /* ready <= n */
-  }
-  pg_mam_message *msg = calloc(total + 1, sizeof *msg);
-  pg_mam_attach_item *it = calloc(total + 1, sizeof *it);
-  pg_diag ad = {{0}};
-  int rc = msg && it ? PG_OK : pg_fail(&ad, PG_ERR_NOMEM, "out of memory");
-  for (size_t i = 0, k = 0; !rc && i < n; i++) {
-    for (size_t r = 0; !s[i].rc && r < s[i].ready; r++, k++) {
-      msg[k].payload = s[i].v[r].text;
-      msg[k].payload_len = strlen(s[i].v[r].text);
-      snprintf(msg[k].address, sizeof msg[k].address, "%s", s[i].v[r].address);
-      it[k] = (pg_mam_attach_item){.m = &msg[k], .follows = r > 0}; /* a channel's order */
-    }
-  }
-  if (!rc) rc = pg_mam_attach_many(c, it, total, &ad);
-  for (size_t i = 0, k = 0; i < n; i++) { /* with rc nothing went out */
-    if (s[i].rc || s[i].n == 0) continue;
-    send_finish(&s[i], rc ? NULL : it + k, rc, &ad);
-    k += s[i].ready;
-  }
-  free(msg);
-  free(it);
-}
-
-void pg_chan_send_free(pg_chan_send *s, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    pg_chan_free_rows(s[i].v, s[i].n);
-    s[i].v = NULL;
-    s[i].n = 0;
-  }
-}
-
-int pg_chan_send_created(sqlite3 *db, pg_client *c, int crc, const pg_diag *cd, size_t *sent,
-                         pg_diag *d) {
-  pg_chan_send s = {.db = db, .create_rc = crc, .create_d = cd};
-  pg_chan_send_many(&s, 1, c);
-  pg_chan_send_free(&s, 1);
-  if (sent) *sent = s.sent;
-  return s.rc ? pg_fail(d, s.rc, "%s", s.d.msg) : PG_OK;
-}
-
-/* A flush: every queued message created, then attached in order (the rows
- * created before a failure to create one still go out). */
-int pg_chan_flush(sqlite3 *db, pg_client *c, pg_mam_keys *keys, size_t *sent, pg_diag *d) {
-  pg_diag cd = {{0}};
-  int crc = pg_chan_create_queued(db, keys, &cd);
-  return pg_chan_send_created(db, c, crc, &cd, sent, d);
 }
 
 /* Remembers the text of a message found published. */

@@ -1,5 +1,5 @@
-/* chan_internal.h — what chan.c (outbox, reading) and chan_create.c (the
- * outboxes' MAM messages, batched) share. Not part of the grid's API. */
+/* chan_internal.h — what chan.c (outbox, reading) and chan_flush.c (the
+ * outboxes' flush, batched) share. Not part of the grid's API. */
 #ifndef PG_GRID_CHAN_INTERNAL_H
 #define PG_GRID_CHAN_INTERNAL_H
 

@@ -368,38 +368,30 @@ int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys
 int pg_grid_flush_outboxes_then(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys,
                                 int (*before_send)(void *ctx, pg_diag *d), void *ctx, pg_diag *d) {
   pg_entity **es = (pg_entity **)v;
-  sqlite3 **dbs = calloc(n + 1, sizeof *dbs);
-  size_t *at = calloc(n + 1, sizeof *at), *unsent = calloc(n + 1, sizeof *unsent);
-  int *crc = calloc(n + 1, sizeof *crc);
-  pg_diag *cd = calloc(n + 1, sizeof *cd);
-  int rc = dbs && at && unsent && crc && cd ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  /* phase 1: every due outbox's queued messages created together */
-  size_t m = 0;
+  pg_chan_send *snd = calloc(n + 1, sizeof *snd);
+  size_t *at = calloc(n + 1, sizeof *at), m = 0;
+  int rc = snd && at ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  /* phase 1: every due outbox's queued messages made together */
   for (size_t i = 0; !rc && i < n; i++) {
     uint64_t now = pg_entity_now(es[i]);
-    if (now >= es[i]->next_flush_ms && pg_entity_caught_up(es[i], now)) at[m] = i, dbs[m++] = es[i]->db;
+    if (now >= es[i]->next_flush_ms && pg_entity_caught_up(es[i], now)) at[m] = i, snd[m++].db = es[i]->db;
   }
-  if (!rc) pg_chan_create_many(dbs, m, keys, crc, cd, unsent); /* each one's failure in crc / cd */
-  if (!rc && before_send) rc = before_send(ctx, d);
+  if (!rc) pg_chan_create_many(snd, m, keys); /* each one's failure in snd[k] */
+  if (!rc && before_send && (rc = before_send(ctx, d))) pg_chan_keep_made(snd, m);
+  if (rc) m = 0;
   /* phase 2: attached in outbox order, together while they share a node
-   * client (an outbox that had no unsent row has nothing to attach) */
-  pg_chan_send *snd = rc ? NULL : calloc(m + 1, sizeof *snd);
-  if (!rc && !snd) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  size_t ns = 0;
-  for (size_t k = 0; !rc && k < m; k++)
-    if (crc[k] != PG_OK || unsent[k] != 0)
-      at[ns] = at[k], snd[ns++] = (pg_chan_send){.db = dbs[k], .create_rc = crc[k], .create_d = &cd[k]};
-  for (size_t k = 0, run; !rc && k < ns; k += run) {
+   * client, and recorded */
+  for (size_t k = 0, run; k < m; k += run) {
     pg_client *c = es[at[k]]->client;
-    for (run = 1; k + run < ns && es[at[k + run]]->client == c;) run++;
+    for (run = 1; k + run < m && es[at[k + run]]->client == c;) run++;
     pg_chan_send_many(snd + k, run, c);
   }
-  for (size_t k = 0; k < ns; k++) { /* every outcome counted; the first fatal one returned */
+  for (size_t k = 0; k < m; k++) { /* every outcome counted; the first fatal one returned */
     int r = flush_outcome(es[at[k]], pg_entity_now(es[at[k]]), snd[k].rc, &snd[k].d, d);
     if (!rc) rc = r;
   }
-  if (snd) pg_chan_send_free(snd, ns);
-  free(snd), free(dbs), free(at), free(unsent), free(crc), free(cd);
+  if (snd) pg_chan_send_free(snd, n);
+  free(snd), free(at);
   return rc;
 }
 

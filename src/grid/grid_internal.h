@@ -162,9 +162,15 @@ PG_NODISCARD int pg_consumer_totals_get(sqlite3 *db, pg_consumer_totals *t, pg_d
  * A channel named `name` is a restricted MAM channel whose state lives in the
  * "channels" table. Messages are queued as JSON text in "outbox" (in the
  * caller's transaction), then published in order by pg_chan_flush: each is
- * first created (payload and new channel state saved in one transaction, so
- * a leaf is never reused) and then attached until the node takes it (a crash
- * in between re-attaches the same payload: readers see the same message). */
+ * created in memory, attached, and then marked sent together with its
+ * channel's new state in one transaction. A crash before that loses
+ * nothing and signs nothing twice: the row is still unsent and the state
+ * still before it, and the same state and text make the same bytes (MAM
+ * creation draws nothing at random), so the next flush attaches the same
+ * payload again (readers see the same message; a leaf never carries two
+ * different ones). A row made but not taken by the node keeps its payload
+ * (outbox_made) and its channel the state after it, so a retry attaches it
+ * without making it again. */
 
 typedef struct pg_chan_info {
   char root[PG_MAM_HASH_TRYTES + 1];     /* first root (where readers start) */
@@ -193,44 +199,51 @@ PG_NODISCARD int pg_chan_queue_text(sqlite3 *db, const char *name, const void *j
 PG_NODISCARD int pg_chan_published_recheck(sqlite3 *db, pg_diag *d);
 /* Publishes queued messages of every channel in order; stops at the first
  * failure of the node (returned; the rest waits for the next call).
- * *sent (may be NULL) gets how many were attached. */
+ * *sent (may be NULL) gets how many were attached. chan_flush.c */
 PG_NODISCARD int pg_chan_flush(sqlite3 *db, pg_client *c, pg_mam_keys *keys, size_t *sent,
                                pg_diag *d);
-/* pg_chan_flush's two phases: create every queued message (one
- * transaction; keys: NULL or the caller's MAM cache, for rounds of 32 or
- * more messages), then attach the created ones in order (create_rc: the
- * create phase's failure, returned after the created ones went out). */
-PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_mam_keys *keys, pg_diag *d);
-/* pg_chan_create_queued on each of n databases, every channel's next
- * message created in one pg_mam_create_batch (keys: NULL or a cache kept
- * from call to call). Its results are only per database: rcs[i] / ds[i] get
- * what pg_chan_create_queued(dbs[i]) would give, with the same bytes saved
- * (without memory for its own work every rcs[i] is PG_ERR_NOMEM and nothing
- * new is saved). unsent (NULL or n): how many unsent rows (created or not)
- * database i had when read; 0 with rcs[i] PG_OK: pg_chan_send_created has
- * nothing to attach (a row queued since is not created yet). chan_create.c */
-void pg_chan_create_many(sqlite3 *const *dbs, size_t n, pg_mam_keys *keys, int *rcs, pg_diag *ds,
-                         size_t *unsent);
-PG_NODISCARD int pg_chan_send_created(sqlite3 *db, pg_client *c, int create_rc,
-                                      const pg_diag *create_d, size_t *sent, pg_diag *d);
-/* pg_chan_send_created on many databases at once: every database's created
- * rows go to the node in one pg_mam_attach_many (a database's rows in order,
- * each only if the one before it went), then each database marks its own.
- * In: db, create_rc, create_d (borrowed). Out: rc and d, what
- * pg_chan_send_created would return for that database, and sent; the rows
- * read are freed by pg_chan_send_free. */
+/* pg_chan_flush on many databases at once, in two phases.
+ * pg_chan_create_many reads each database's unsent rows once and makes the
+ * messages of those not created yet, in memory: every channel's next
+ * message in one pg_mam_create_batch (keys: NULL or a MAM cache kept from
+ * call to call; rounds under 32 one at a time), a channel's further rows
+ * from states skipped to in advance; each row's bytes are those of
+ * pg_mam_create_message row after row. A row that cannot be made (a
+ * missing channel, text that is not UTF-8) stops its database there: the
+ * rows before it go, it and the later ones wait, and its error is the
+ * database's. Nothing is written. pg_chan_send_many then attaches every
+ * database's ready rows (created before or made now, in order) in one
+ * pg_mam_attach_many (a database's rows in order, each only if the one
+ * before it went), and each database records in one transaction the
+ * attached rows sent, the first that failed with its error, its channels'
+ * states after the rows made, and the payloads of the rows made but not
+ * attached. pg_chan_keep_made instead records only the last two (nothing
+ * is attached). Out: rc and d, what pg_chan_flush would return for that
+ * database, and sent. pg_chan_send_free frees both phases' memory (after
+ * either, or after pg_chan_create_many alone: nothing made is kept). */
 typedef struct pg_chan_send {
-  sqlite3 *db;
-  int create_rc;
-  const pg_diag *create_d;
-  int rc;
+  sqlite3 *db; /* in */
+  int rc;      /* out */
   pg_diag d;
   size_t sent;
-  struct out_row *v; /* chan.c's */
-  size_t n, ready;
+  /* chan_flush.c's */
+  struct out_row *v; /* the unsent rows, read once */
+  size_t n, ready;   /* ready: how many lead that can go now */
+  struct chan_row *rows; /* those not created yet, in seq order */
+  size_t nrows;
+  struct chan_state *chans;
+  int64_t stop; /* seq of the first row that cannot be made */
+  int create_rc;
+  pg_diag create_d;
 } pg_chan_send;
+void pg_chan_create_many(pg_chan_send *s, size_t n, pg_mam_keys *keys);
 void pg_chan_send_many(pg_chan_send *s, size_t n, pg_client *c);
+void pg_chan_keep_made(pg_chan_send *s, size_t n);
 void pg_chan_send_free(pg_chan_send *s, size_t n);
+/* pg_chan_create_many and pg_chan_keep_made on one database: its queued
+ * messages created and saved, not attached; the error of the first row
+ * that cannot be made, or of the database. */
+PG_NODISCARD int pg_chan_create_queued(sqlite3 *db, pg_mam_keys *keys, pg_diag *d);
 /* Messages queued or created but not yet attached. */
 PG_NODISCARD int pg_chan_pending(sqlite3 *db, int64_t *n, pg_diag *d);
 /* After a restore (the state older than what was published): for each of

@@ -126,25 +126,27 @@ static void test_batch_is_single_byte_for_byte(void **state) {
     queue(x5, "main", 5, 2);
     exec(x7, "UPDATE outbox SET body = CAST(X'7b22ff227d' AS TEXT)");
   }
-  int rcs[NDB];
-  pg_diag ds[NDB];
+  pg_chan_send snd[NDB];
   pg_mam_keys *keys = NULL;
   assert_int_equal(pg_mam_keys_new(&keys), PG_OK);
-  pg_chan_create_many(db, NDB, keys, rcs, ds, NULL);
+  for (int i = 0; i < NDB; i++) snd[i] = (pg_chan_send){.db = db[i]};
+  pg_chan_create_many(snd, NDB, keys);
+  pg_chan_keep_made(snd, NDB);
+  pg_chan_send_free(snd, NDB);
   for (int i = 0; i < NDB; i++) {
     pg_diag sd = {{0}};
     int src = pg_chan_create_queued(tw[i], NULL, &sd);
-    assert_int_equal(rcs[i], src);
-    assert_string_equal(ds[i].msg, src ? sd.msg : "");
+    assert_int_equal(snd[i].rc, src);
+    assert_string_equal(snd[i].d.msg, src ? sd.msg : "");
     char *a = dump(db[i]), *b = dump(tw[i]);
     assert_string_equal(a, b);
     free(a);
     free(b);
   }
-  assert_int_equal(rcs[5], PG_ERR_STATE);
-  assert_non_null(strstr(ds[5].msg, "channel gone is missing"));
-  assert_int_equal(rcs[7], PG_ERR_INVALID);
-  assert_non_null(strstr(ds[7].msg, "not valid UTF-8"));
+  assert_int_equal(snd[5].rc, PG_ERR_STATE);
+  assert_non_null(strstr(snd[5].d.msg, "channel gone is missing"));
+  assert_int_equal(snd[7].rc, PG_ERR_INVALID);
+  assert_non_null(strstr(snd[7].d.msg, "not valid UTF-8"));
   /* database 5 made its first row only, 7 none, the others all of theirs */
   assert_made(db[5], "100");
   for (int i = 0; i < NDB; i++) {
@@ -155,8 +157,11 @@ static void test_batch_is_single_byte_for_byte(void **state) {
   }
   /* a second flush creates nothing new and changes nothing */
   char *before = dump(db[0]);
-  pg_chan_create_many(db, 1, keys, rcs, ds, NULL);
-  assert_int_equal(rcs[0], PG_OK);
+  snd[0] = (pg_chan_send){.db = db[0]};
+  pg_chan_create_many(snd, 1, keys);
+  pg_chan_keep_made(snd, 1);
+  pg_chan_send_free(snd, 1);
+  assert_int_equal(snd[0].rc, PG_OK);
   char *after = dump(db[0]);
   assert_string_equal(before, after);
   free(before);
@@ -322,6 +327,17 @@ static void test_rounds_with_cache(void **state) {
   pg_grid_db_close(tw);
 }
 
+/* sql's one text value. */
+static char *text_of(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  const char *v = (const char *)sqlite3_column_text(st, 0);
+  char *out = strdup(v ? v : "(null)");
+  sqlite3_finalize(st);
+  return out;
+}
+
 /* A node that keeps what it is sent: each message's id is the hash of
  * its JSON, and the message whose index is `refuse` is refused. */
 typedef struct keeper {
@@ -367,12 +383,13 @@ static char *dump_sent(sqlite3 *db) {
   return out;
 }
 
-/* pg_chan_send_many over 8 databases sends what pg_chan_send_created sends
- * database by database, in the same order, marks the same rows and says
- * the same: database 2's second message refused stops database 2 there
- * (its third waits) and no other database. */
-static void test_send_many_is_send_each(void **state) {
-  (void)state;
+/* pg_chan_create_many and pg_chan_send_many over 8 databases send what
+ * pg_chan_flush sends database by database, in the same order, mark the
+ * same rows and say the same: database 2's second message refused stops
+ * database 2 there (its third waits) and no other database. made_before:
+ * the rows were created and kept by an earlier flush whose attach failed
+ * (outbox_made); else they are made in memory by this one. */
+static void send_many_is_flush_each(bool made_before) {
   enum { N = 8 };
   sqlite3 *db[N], *tw[N];
   pg_diag d = {{0}};
@@ -384,38 +401,47 @@ static void test_send_many_is_send_each(void **state) {
       queue(db[i], "main", i, k);
       queue(tw[i], "main", i, k);
     }
-    assert_int_equal(pg_chan_create_queued(db[i], NULL, &d), PG_OK);
-    assert_int_equal(pg_chan_create_queued(tw[i], NULL, &d), PG_OK);
   }
+  /* database 2's second message's attach index, from a third copy (the
+   * same state and texts make the same messages) */
+  sqlite3 *t2 = twin_of(db[2]);
+  for (int k = 0; k < 3; k++) queue(t2, "main", 2, k);
+  assert_int_equal(pg_chan_create_queued(t2, NULL, &d), PG_OK);
+  char *addr = text_of(t2, "SELECT address FROM outbox_made ORDER BY seq LIMIT 1 OFFSET 1");
+  pg_grid_db_close(t2);
   keeper one, many;
   memset(&one, 0, sizeof one);
   memset(&many, 0, sizeof many);
   one.base.ops = many.base.ops = &KEEPER_OPS;
-  sqlite3_stmt *st = NULL; /* database 2's second message's attach index */
-  assert_int_equal(sqlite3_prepare_v2(db[2], "SELECT address FROM outbox_made ORDER BY seq LIMIT 1"
-                                             " OFFSET 1", -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   uint8_t idx[32];
-  pg_mam_attach_index((const char *)sqlite3_column_text(st, 0), idx);
-  sqlite3_finalize(st);
+  pg_mam_attach_index(addr, idx);
+  free(addr);
   pg_hex_encode(idx, 32, one.refuse);
   memcpy(many.refuse, one.refuse, sizeof one.refuse);
+  for (int i = 0; made_before && i < N; i++) {
+    assert_int_equal(pg_chan_create_queued(db[i], NULL, &d), PG_OK);
+    assert_int_equal(pg_chan_create_queued(tw[i], NULL, &d), PG_OK);
+  }
 
   pg_chan_send snd[N];
   for (int i = 0; i < N; i++) snd[i] = (pg_chan_send){.db = db[i]};
+  pg_chan_create_many(snd, N, NULL);
   pg_chan_send_many(snd, N, &many.base);
+  pg_chan_send_free(snd, N);
   for (int i = 0; i < N; i++) {
     size_t sent = 0;
     pg_diag sd = {{0}};
-    int rc = pg_chan_send_created(tw[i], &one.base, PG_OK, NULL, &sent, &sd);
+    int rc = pg_chan_flush(tw[i], &one.base, NULL, &sent, &sd);
     assert_int_equal(snd[i].rc, rc);
     assert_string_equal(snd[i].d.msg, rc ? sd.msg : "");
     assert_int_equal(snd[i].sent, sent);
     char *a = dump_sent(db[i]), *b = dump_sent(tw[i]);
     assert_string_equal(a, b);
     free(a), free(b);
+    a = dump(db[i]), b = dump(tw[i]);
+    assert_string_equal(a, b);
+    free(a), free(b);
   }
-  pg_chan_send_free(snd, N);
   assert_int_equal(snd[2].rc, PG_ERR_UNAVAILABLE);
   assert_non_null(strstr(snd[2].d.msg, "attach failed: HTTP 503: refused"));
   assert_int_equal(snd[2].sent, 1);
@@ -426,7 +452,8 @@ static void test_send_many_is_send_each(void **state) {
   assert_int_equal(waiting, 2);
   /* a sent row keeps its message id, not its payload (the message is on
    * the Tangle: an outbox no longer grows by a signed message a row); a
-   * row not sent keeps its payload, to be attached again byte for byte */
+   * row made and not sent keeps its payload, to be attached again byte for
+   * byte */
   for (int i = 0; i < N; i++) {
     for (int t = 0; t < 2; t++) {
       sqlite3 *x = t ? tw[i] : db[i];
@@ -446,6 +473,16 @@ static void test_send_many_is_send_each(void **state) {
       assert_int_equal(v, 0);
     }
   }
+  /* the next flush sends database 2's kept rows as they were made */
+  one.refuse[0] = many.refuse[0] = 0;
+  free(one.log), free(many.log);
+  one.log = many.log = NULL;
+  one.len = one.cap = many.len = many.cap = 0;
+  size_t sent = 0;
+  assert_int_equal(pg_chan_flush(db[2], &many.base, NULL, &sent, &d), PG_OK);
+  assert_int_equal(sent, 2);
+  assert_int_equal(pg_chan_flush(tw[2], &one.base, NULL, &sent, &d), PG_OK);
+  assert_string_equal(many.log, one.log);
   free(one.log), free(many.log);
   for (int i = 0; i < N; i++) {
     pg_grid_db_close(db[i]);
@@ -453,15 +490,64 @@ static void test_send_many_is_send_each(void **state) {
   }
 }
 
-/* sql's one text value. */
-static char *text_of(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  const char *v = (const char *)sqlite3_column_text(st, 0);
-  char *out = strdup(v ? v : "(null)");
-  sqlite3_finalize(st);
-  return out;
+static void test_send_many_is_send_each(void **state) {
+  (void)state;
+  send_many_is_flush_each(false);
+  send_many_is_flush_each(true);
+}
+
+/* A crash after the attach and before the flush's one transaction: the
+ * create phase writes nothing (the database is as before the flush, which
+ * is what a crash at any point before that transaction leaves), and a flush
+ * of that database attaches the very payloads the first one did, byte for
+ * byte, and leaves the same channel states: no leaf carries two messages.
+ * Rows on several channels, one with three chained rows, over the 32 a
+ * batch needs. */
+static void test_crash_before_marking_attaches_the_same(void **state) {
+  (void)state;
+  sqlite3 *db = open_db();
+  pg_diag d = {{0}};
+  enum { NCH = 40 };
+  char names[NCH][16];
+  for (int c = 0; c < NCH; c++) {
+    snprintf(names[c], sizeof names[c], "c%02d", c);
+    assert_int_equal(pg_chan_ensure(db, names[c], 1 + c % 2, NULL, NULL, &d), PG_OK);
+  }
+  sqlite3 *tw = twin_of(db);
+  for (int t = 0; t < 2; t++)
+    for (int c = 0; c < NCH; c++)
+      for (int k = 0; k < (c == 3 ? 3 : 1); k++) queue(t ? tw : db, names[c], c, k);
+  pg_mam_keys *keys = NULL;
+  assert_int_equal(pg_mam_keys_new(&keys), PG_OK);
+  char *before = dump(db);
+  pg_chan_send s = {.db = db};
+  pg_chan_create_many(&s, 1, keys);
+  assert_int_equal(s.ready, NCH + 2);
+  pg_chan_send_free(&s, 1); /* the crash: nothing made is kept */
+  char *after = dump(db);
+  assert_string_equal(before, after);
+  free(before), free(after);
+
+  keeper first, again;
+  memset(&first, 0, sizeof first);
+  memset(&again, 0, sizeof again);
+  first.base.ops = again.base.ops = &KEEPER_OPS;
+  size_t sent = 0;
+  assert_int_equal(pg_chan_flush(db, &first.base, keys, &sent, &d), PG_OK);
+  assert_int_equal(sent, NCH + 2);
+  assert_int_equal(pg_chan_flush(tw, &again.base, NULL, &sent, &d), PG_OK);
+  assert_int_equal(sent, NCH + 2);
+  assert_string_equal(first.log, again.log);
+  char *a = dump(db), *b = dump(tw);
+  assert_string_equal(a, b);
+  free(a), free(b);
+  int64_t v = -1;
+  assert_int_equal(pg_db_i64(db, "SELECT COUNT(*) FROM outbox_made", 0, 0, &v, &d), PG_OK);
+  assert_int_equal(v, 0);
+  free(first.log), free(again.log);
+  pg_mam_keys_free(keys);
+  pg_grid_db_close(db);
+  pg_grid_db_close(tw);
 }
 
 /* An outbox from before outbox_made kept a created row's payload and
@@ -507,6 +593,7 @@ int main(void) {
       cmocka_unit_test(test_batch_is_single_byte_for_byte),
       cmocka_unit_test(test_rounds_with_cache),
       cmocka_unit_test(test_send_many_is_send_each),
+      cmocka_unit_test(test_crash_before_marking_attaches_the_same),
       cmocka_unit_test(test_many_rows_of_one_channel),
       cmocka_unit_test(test_chain_stops_where_single_does),
       cmocka_unit_test(test_created_rows_of_an_older_database),
