@@ -10,9 +10,11 @@
  * again a moment later (a daemon every tick, a simulation after advancing
  * the virtual clock). Nothing is lost when the process dies at any point:
  * every state change is one SQLite transaction, every message goes through
- * a persistent outbox (created and saved before it is attached, then
- * attached until it is on the Tangle), every payment is looked up on the
- * Tangle by its reference before it is (re)sent.
+ * a persistent outbox (queued with the fact it reports, attached until it
+ * is on the Tangle, then marked sent with its channel's new state; after a
+ * crash before that mark the same bytes are made and attached again),
+ * every payment is looked up on the Tangle by its reference before it is
+ * (re)sent.
  *
  * Slots: slot k covers [k * slot_ms, (k + 1) * slot_ms) in Unix ms, so every
  * entity agrees on slots without talking. An entity reports a slot once it
@@ -274,9 +276,10 @@ void pg_consumer_close(pg_consumer *c);
 /* ---- Outboxes published together (in-process simulations) ----
  * An entity's outbox (borrowed from it: valid while it is open). One flush
  * of many outboxes runs in two phases: first every queued message of every
- * outbox is created (its MAM message made and saved with the channel's new
- * state: the one place where a batched MAM create over all channels goes),
- * then all are attached in outbox order and marked sent. The messages of
+ * outbox is created in memory (the one place where a batched MAM create
+ * over all channels goes), then all are attached in outbox order, and each
+ * outbox marks its sent ones and saves its channels' new states in one
+ * transaction. The messages of
  * all the outboxes are made together by pg_mam_create_batch (mam.h), one
  * message per channel per round, with the same bytes as one at a time;
  * keys: NULL or a pg_mam_keys cache the caller keeps from flush to flush
@@ -291,9 +294,10 @@ pg_grid_outbox *pg_consumer_outbox(pg_consumer *c);
 PG_NODISCARD int pg_grid_flush_outboxes(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys,
                                         pg_diag *d);
 /* The same with a call between the two phases: before_send(ctx, d) runs
- * once every outbox's messages are created and saved, before any is
+ * once every outbox's messages are created (in memory), before any is
  * attached (also when there is nothing to attach); its error stops the
- * flush with nothing attached. The simulator lets its previous round's
+ * flush with nothing attached (what was made is kept, as for a node that
+ * refused it). The simulator lets its previous round's
  * milestone finish there (nothing of this flush has touched the node). */
 PG_NODISCARD int pg_grid_flush_outboxes_then(pg_grid_outbox *const *v, size_t n, pg_mam_keys *keys,
                                              int (*before_send)(void *ctx, pg_diag *d),
