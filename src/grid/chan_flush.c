@@ -255,7 +255,8 @@ static int save_made(pg_chan_send *c, size_t sent, pg_diag *d) {
   for (size_t i = 0; !rc && i < k; i++) {
     const crow *w = &c->rows[i];
     if ((size_t)(w->r - c->v) >= sent) rc = save_payload(c->db, w->r->seq, &w->m, d);
-    if (!rc && c->chans[w->chan].last == w) rc = pg_chan_save_state(c->db, w->r->channel, &w->after, NULL, d);
+    if (!rc && c->chans[w->chan].last == w)
+      rc = pg_chan_save_state(c->db, w->r->channel, &w->after, NULL, d);
   }
   return rc;
 }
@@ -266,9 +267,10 @@ static int save_made(pg_chan_send *c, size_t sent, pg_diag *d) {
 static int mark(sqlite3 *db, const out_row *v, const uint8_t id[32], const char *err, pg_diag *d) {
   sqlite3_stmt *st = NULL;
   int rc = PG_OK;
-  if (id && v->created && !(rc = pg_stmt_get(db, "DELETE FROM outbox_made WHERE seq = ?1", &st, d))) {
-    sqlite3_bind_int64(st, 1, v->seq);
-    rc = pg_stmt_step_done(db, st, "outbox write", d);
+  if (id && v->created) { /* its payload was kept by an earlier flush */
+    rc = pg_stmt_get(db, "DELETE FROM outbox_made WHERE seq = ?1", &st, d);
+    if (!rc) sqlite3_bind_int64(st, 1, v->seq);
+    if (!rc) rc = pg_stmt_step_done(db, st, "outbox write", d);
   }
   if (!rc)
     rc = pg_stmt_get(db, id ? "UPDATE outbox SET msg_id = ?1, sent_ms = ?2,"
@@ -305,7 +307,8 @@ static size_t ready_rows(const pg_chan_send *c) {
  * c->ready items, NULL when nothing was attached): the attached rows sent,
  * the row that failed with its error, and what the rows made leave
  * (save_made); then its outcome. */
-static void finish(pg_chan_send *c, const pg_mam_attach_item *it, int all_rc, const pg_diag *all_d) {
+static void finish(pg_chan_send *c, const pg_mam_attach_item *it, int all_rc,
+                   const pg_diag *all_d) {
   size_t done = 0;
   while (it && !all_rc && done < c->ready && it[done].rc == PG_OK) done++;
   int arc = done == c->ready || (!it && !all_rc) ? PG_OK : all_rc ? all_rc : it[done].rc;

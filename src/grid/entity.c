@@ -374,7 +374,8 @@ int pg_grid_flush_outboxes_then(pg_grid_outbox *const *v, size_t n, pg_mam_keys 
   /* phase 1: every due outbox's queued messages made together */
   for (size_t i = 0; !rc && i < n; i++) {
     uint64_t now = pg_entity_now(es[i]);
-    if (now >= es[i]->next_flush_ms && pg_entity_caught_up(es[i], now)) at[m] = i, snd[m++].db = es[i]->db;
+    if (now >= es[i]->next_flush_ms && pg_entity_caught_up(es[i], now))
+      at[m] = i, snd[m++].db = es[i]->db;
   }
   if (!rc) pg_chan_create_many(snd, m, keys); /* each one's failure in snd[k] */
   if (!rc && before_send && (rc = before_send(ctx, d))) pg_chan_keep_made(snd, m);
