@@ -8,7 +8,6 @@
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/base/array.h"
 #include "p2pgrid/base/db.h"
-#include "p2pgrid/base/hex.h"
 
 int pg_chan_load_state(sqlite3 *db, const char *name, pg_mam_channel *ch, pg_chan_info *info,
                       bool *found, pg_diag *d) {

@@ -21,7 +21,6 @@ typedef struct out_row {
   char *text; /* body or payload (owned) */
   char address[PG_MAM_HASH_TRYTES + 1];
   bool created;
-  uint8_t id[32];
 } out_row;
 PG_NODISCARD int pg_chan_unsent_rows(sqlite3 *db, out_row **out, size_t *n, pg_diag *d);
 void pg_chan_free_rows(out_row *v, size_t n);
