@@ -17,7 +17,11 @@
  * (default 20000) its message count, PG_BENCH_WORKERS (default: the node's
  * own default) the node's HTTP thread pool (api.workers). Each message is the JSON draft
  * {"payload":{"type":2,"index":hex,"data":hex}}: the node fills network id,
- * parents (tip selection) and nonce, then validates and stores it. */
+ * parents (tip selection) and nonce, then validates and stores it.
+ * Then 1 and 8 clients again with the same messages in batches
+ * (pg_client_submit_data_many: POST /api/plugins/data/batch, one store
+ * transaction a batch), PG_BENCH_BATCH (default 64, at most 256) a batch,
+ * printed as client_ingest_http_batch<N>_*. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -170,12 +174,39 @@ static int node_start(const char *bin, node_proc *n) {
 typedef struct worker {
   const char *url;
   int id;
+  unsigned batch; /* 0: one POST /api/v1/messages each; else items a batch */
   unsigned max_messages;
   double seconds;
   unsigned done;
   int rc;
   pg_diag d;
 } worker;
+
+enum { MAX_BATCH = 256 };
+
+/* The worker's messages in batches of w->batch (POST /api/plugins/data/batch). */
+static void worker_batches(worker *w, pg_client *c, const char *index, size_t il) {
+  static _Thread_local char data[MAX_BATCH][64];
+  static _Thread_local pg_client_data v[MAX_BATCH];
+  double end = now_s() + w->seconds;
+  for (unsigned i = 0; i < w->max_messages && now_s() <= end;) {
+    unsigned n = w->max_messages - i < w->batch ? w->max_messages - i : w->batch;
+    for (unsigned k = 0; k < n; k++) {
+      int dl = snprintf(data[k], sizeof data[k], "message %u of worker %d", i + k, w->id);
+      v[k] = (pg_client_data){.index = (const uint8_t *)index, .index_len = il,
+                              .data = (const uint8_t *)data[k], .data_len = (size_t)dl};
+    }
+    if ((w->rc = pg_client_submit_data_many(c, v, n, &w->d))) return;
+    for (unsigned k = 0; k < n; k++) {
+      if ((w->rc = v[k].rc)) {
+        w->d = v[k].d;
+        return;
+      }
+      w->done++;
+    }
+    i += n;
+  }
+}
 
 static void *worker_main(void *p) {
   worker *w = p;
@@ -185,6 +216,11 @@ static void *worker_main(void *p) {
   if (w->rc) return NULL;
   char index[32];
   int il = snprintf(index, sizeof index, "bench-ingest-%d", w->id);
+  if (w->batch) {
+    worker_batches(w, c, index, (size_t)il);
+    pg_client_free(c);
+    return NULL;
+  }
   double end = now_s() + w->seconds;
   for (unsigned i = 0; i < w->max_messages; i++) {
     char data[64];
@@ -255,8 +291,8 @@ static double proc_cpu_s(pid_t pid) {
 /* Messages per second with `threads` clients (one connection each); *cpu_us
  * gets the node's CPU time per message (user + system), *client_us the
  * clients' (this process), < 0 if unknown. */
-static double run(const char *url, pid_t node, int threads, unsigned max_messages, double seconds,
-                  double *cpu_us, double *client_us, double *per_commit) {
+static double run(const char *url, pid_t node, int threads, unsigned batch, unsigned max_messages,
+                  double seconds, double *cpu_us, double *client_us, double *per_commit) {
   double c0 = 0, m0 = 0, c1 = 0, m1 = 0;
   bool counted = store_counters(url, &c0, &m0);
   double cpu0 = proc_cpu_s(node), self0 = proc_cpu_s(getpid());
@@ -265,8 +301,8 @@ static double run(const char *url, pid_t node, int threads, unsigned max_message
   if (threads > 8) threads = 8;
   double t0 = now_s();
   for (int i = 0; i < threads; i++) {
-    w[i] = (worker){.url = url, .id = i, .max_messages = max_messages / (unsigned)threads,
-                    .seconds = seconds};
+    w[i] = (worker){.url = url, .id = i, .batch = batch,
+                    .max_messages = max_messages / (unsigned)threads, .seconds = seconds};
     if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) return -1;
   }
   unsigned total = 0;
@@ -290,6 +326,24 @@ static double run(const char *url, pid_t node, int threads, unsigned max_message
   return (double)total / dt;
 }
 
+/* One run, printed as name_*; non-zero when it failed. */
+static int report(const char *url, pid_t node, int clients, unsigned batch, unsigned messages,
+                  double seconds, const char *name) {
+  double cpu = -1, client = -1, per_commit = -1;
+  double r = run(url, node, clients, batch, messages, seconds, &cpu, &client, &per_commit);
+  if (r < 0) return 1;
+  printf("%s: %.0f messages/s\n", name, r);
+  if (cpu >= 0) printf("%s_node_cpu: %.1f us/message\n", name, cpu);
+  if (client >= 0) printf("%s_client_cpu: %.1f us/message\n", name, client);
+  if (per_commit > 0) /* group commit: the messages one store transaction held */
+    printf("%s_messages_per_commit: %.2f\n", name, per_commit);
+  if (cpu > 0 && client >= 0) /* the rate all cores would give at that CPU cost */
+    printf("%s_cpu_bound: %.0f messages/s\n", name,
+           (double)sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / (cpu + client));
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   char def[PATH_MAX];
   const char *bin = argc > 1 ? argv[1] : getenv("P2PGRID");
@@ -311,6 +365,9 @@ int main(int argc, char **argv) {
   const char *m = getenv("PG_BENCH_MESSAGES");
   double seconds = s ? atof(s) : 5.0;
   unsigned messages = m ? (unsigned)strtoul(m, NULL, 10) : 20000;
+  const char *bs = getenv("PG_BENCH_BATCH");
+  unsigned batch = bs ? (unsigned)strtoul(bs, NULL, 10) : 64;
+  if (batch < 1 || batch > MAX_BATCH) batch = 64;
   if (seconds <= 0) seconds = 5.0;
   if (messages == 0) messages = 20000;
   signal(SIGPIPE, SIG_IGN);
@@ -334,27 +391,19 @@ int main(int argc, char **argv) {
     pg_client_free(c);
   }
   int status = 0;
-  static const int clients[] = {1, 2, 8};
-  for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++) {
-    double cpu = -1, client = -1, per_commit = -1;
-    double r = run(n.url, n.pid, clients[i], messages, seconds, &cpu, &client, &per_commit);
-    const char *name = clients[i] == 1 ? "client" : "clients";
-    if (r >= 0) {
-      printf("client_ingest_http_%d_%s: %.0f messages/s\n", clients[i], name, r);
-      if (cpu >= 0)
-        printf("client_ingest_http_%d_%s_node_cpu: %.1f us/message\n", clients[i], name, cpu);
-      if (client >= 0)
-        printf("client_ingest_http_%d_%s_client_cpu: %.1f us/message\n", clients[i], name, client);
-      if (per_commit > 0) /* group commit: the messages one store transaction held */
-        printf("client_ingest_http_%d_%s_messages_per_commit: %.2f\n", clients[i], name,
-               per_commit);
-      if (cpu > 0 && client >= 0) /* the rate all cores would give at that CPU cost */
-        printf("client_ingest_http_%d_%s_cpu_bound: %.0f messages/s\n", clients[i], name,
-               (double)sysconf(_SC_NPROCESSORS_ONLN) * 1e6 / (cpu + client));
-    } else {
-      status = 1;
-    }
-    fflush(stdout);
+  static const struct {
+    int clients;
+    bool batched;
+  } runs[] = {{1, false}, {2, false}, {8, false}, {1, true}, {8, true}};
+  for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+    int k = runs[i].clients;
+    char name[64];
+    if (runs[i].batched)
+      snprintf(name, sizeof name, "client_ingest_http_batch%u_%d_%s", batch, k,
+               k == 1 ? "client" : "clients");
+    else
+      snprintf(name, sizeof name, "client_ingest_http_%d_%s", k, k == 1 ? "client" : "clients");
+    if (report(n.url, n.pid, k, runs[i].batched ? batch : 0, messages, seconds, name)) status = 1;
   }
   node_stop(&n);
   return status;

@@ -55,6 +55,9 @@ END {
   i1 = "client_ingest_http_1_client"; i2 = "client_ingest_http_2_clients"; i8 = "client_ingest_http_8_clients"
   printf "node ingest over HTTP: 1 client %s (target >= 10,000:%s), 2 clients %s, 8 clients %s messages/s (target >= 10,000:%s)\n",
          rate(i1), verdict(i1, 10000, 0), rate(i2), rate(i8), verdict(i8, 10000, 0)
+  b1 = "client_ingest_http_batch64_1_client"; b8 = "client_ingest_http_batch64_8_clients"
+  printf "  in batches of 64 (POST /api/plugins/data/batch, what p2pgrid's own daemons send): 1 client %s (target >= 10,000:%s), 8 clients %s messages/s (target >= 10,000:%s)\n",
+         rate(b1), verdict(b1, 10000, 0), rate(b8), verdict(b8, 10000, 0)
   t = "ledger_transfers_1000_per_milestone"
   printf "value transfers validated and confirmed: %s/s at 1,000 a milestone (target >= 5,000:%s), beside %s raw Ed25519 verifications/s\n",
          rate(t), verdict(t, 5000, 0), rate("ledger_ed25519_raw_verify")

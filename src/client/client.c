@@ -112,11 +112,15 @@ int pg_client_submit_data_many(pg_client *c, pg_client_data *v, size_t n, pg_dia
     c->ops->submit_data_many(c, v, n);
     return PG_OK;
   }
-  for (size_t i = 0; i < n; i++)
+  pg_client_submit_each(c, v, 0, n);
+  return PG_OK;
+}
+
+void pg_client_submit_each(pg_client *c, pg_client_data *v, size_t from, size_t n) {
+  for (size_t i = from; i < n; i++)
     if (v[i].rc == PG_OK && pg_client_follow_rule(v, i) == PG_OK)
       v[i].rc = pg_client_submit_data(c, v[i].index, v[i].index_len, v[i].data, v[i].data_len,
                                       v[i].id, &v[i].d);
-  return PG_OK;
 }
 
 int pg_client_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d) {

@@ -1,5 +1,5 @@
 /* client_internal.h — shared between the files of src/client (client.c,
- * local.c); not a public contract. */
+ * local.c, http.c); not a public contract. */
 #ifndef P2PGRID_CLIENT_CLIENT_INTERNAL_H
 #define P2PGRID_CLIENT_CLIENT_INTERNAL_H
 
@@ -11,5 +11,9 @@
  * and that one was not stored, so v[i] is refused (rc PG_ERR_STATE, in v[i].d);
  * PG_OK otherwise (v[i] untouched). */
 int pg_client_follow_rule(pg_client_data *v, size_t i);
+
+/* Submits v[from..n) one by one (pg_client_submit_data), each that is still
+ * to submit (rc PG_OK) and passes the follow rule. */
+void pg_client_submit_each(pg_client *c, pg_client_data *v, size_t from, size_t n);
 
 #endif

@@ -10,12 +10,14 @@
 
 #include <curl/curl.h>
 
+#include "client_internal.h"
 #include "http_internal.h"
 #include "p2pgrid/base/url.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/json.h"
+#include "p2pgrid/tangle/batch.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000u
 #define DEFAULT_TIMEOUT_MS 60000u
@@ -24,6 +26,9 @@
 #define URL_MAX 2048
 #define ROUTE_MAX 512
 #define ERRTEXT_MAX 180 /* node error text kept in a diag */
+#define BATCH_ROUTE "/api/plugins/data/batch"
+#define BATCH_BODY_MAX (64u << 10) /* under the node's default api.max_body, 96 KiB */
+#define BATCH_BODY_MIN (4u << 10) /* the cap halves down to this; a lone item goes whatever its size */
 
 typedef struct http_client {
   pg_client base; /* first: a pg_client* is a http_client* */
@@ -42,6 +47,10 @@ typedef struct http_client {
   /* TLS (copied from the options; tls.* point into the strings) */
   bool has_tls;
   pg_tls_files tls;
+  /* data batches (POST /api/plugins/data/batch): off for good once the node
+   * says it takes none (404, 501); the body cap halves on a 413 */
+  bool no_batch;
+  size_t batch_cap;
   char *ca_file, *cert_file, *key_file, *crl_file;
 } http_client;
 
@@ -154,11 +163,11 @@ static int bad_answer(const char *what, const pg_diag *inner, pg_diag *d) {
 
 /* Request with a JSON answer; *data gets a new reference to the envelope's
  * "data" value. */
-static int http_json(http_client *h, const char *method, const char *route, const char *ctype,
-                     const void *body, size_t body_len, json_t **data, char *what, size_t what_cap,
-                     pg_diag *d) {
+static int http_json_at(http_client *h, const char *method, const char *route, bool absolute,
+                        const char *ctype, const void *body, size_t body_len, json_t **data,
+                        char *what, size_t what_cap, pg_diag *d) {
   long status = 0;
-  int rc = http_do(h, method, route, false, ctype, body, body_len, &status, what, what_cap, d);
+  int rc = http_do(h, method, route, absolute, ctype, body, body_len, &status, what, what_cap, d);
   if (rc) return rc;
   if (status < 200 || status > 299) return status_fail(h, status, what, d);
   json_t *j = NULL;
@@ -182,6 +191,12 @@ static int http_json(http_client *h, const char *method, const char *route, cons
   json_decref(j);
   *data = v;
   return PG_OK;
+}
+
+static int http_json(http_client *h, const char *method, const char *route, const char *ctype,
+                     const void *body, size_t body_len, json_t **data, char *what, size_t what_cap,
+                     pg_diag *d) {
+  return http_json_at(h, method, route, false, ctype, body, body_len, data, what, what_cap, d);
 }
 
 static int json_get(http_client *h, const char *route, json_t **data, char *what, size_t what_cap,
@@ -354,6 +369,97 @@ static int h_submit_json(pg_client *c, const json_t *msg, uint8_t id[PG_ID_LEN],
 static int h_submit_raw(pg_client *c, const uint8_t *bytes, size_t len, uint8_t id[PG_ID_LEN],
                         pg_diag *d) {
   return submit((http_client *)c, "application/octet-stream", bytes, len, id, d);
+}
+
+/* ---- data batches ---------------------------------------------------- */
+
+/* Items [from, n) of v that go in the next batch: those still to submit (rc
+ * PG_OK) that pass the follow rule, up to the count and byte caps. Fills b
+ * and at (v's index of each); returns where the next batch starts. */
+static size_t batch_take(http_client *h, pg_client_data *v, size_t from, size_t n,
+                         pg_batch_item *b, size_t *at, size_t *m) {
+  size_t bytes = PG_BATCH_HEAD_LEN, j = from;
+  *m = 0;
+  for (; j < n && *m < PG_BATCH_MAX_ITEMS; j++) {
+    if (v[j].rc != PG_OK || pg_client_follow_rule(v, j) != PG_OK) continue;
+    size_t len = pg_batch_item_len(v[j].index_len, v[j].data_len);
+    if (*m && bytes + len > h->batch_cap) break;
+    /* the item before a follower is the last one taken, or one stored before */
+    b[*m] = (pg_batch_item){v[j].index, v[j].index_len, v[j].data, v[j].data_len,
+                            v[j].follows && *m > 0};
+    at[(*m)++] = j;
+    bytes += len;
+  }
+  return j;
+}
+
+/* One item's answer: {"messageId": hex} or {"error": {"code", "message"}}. */
+static int batch_result(const json_t *r, pg_client_data *it, const char *what, pg_diag *inner) {
+  const json_t *err = json_object_get(r, "error");
+  if (!err) return get_id(r, "messageId", it->id, inner);
+  const char *code = json_string_value(json_object_get(err, "code"));
+  const char *msg = json_string_value(json_object_get(err, "message"));
+  if (!code || !msg) return pg_fail(inner, PG_ERR_INVALID, "an item's error without code or message");
+  char text[ERRTEXT_MAX + 8];
+  clean_text(msg, strlen(msg), text, sizeof text);
+  it->rc = pg_fail(&it->d, pg_client_http_status_err(strtol(code, NULL, 10)),
+                   "%s refused it (%.8s): %s", what, code, text);
+  return PG_OK;
+}
+
+/* Posts b[0..m) and sets the rc, d and id of v[at[k]] from the answer. */
+static int batch_post(http_client *h, const pg_batch_item *b, size_t m, pg_client_data *v,
+                      const size_t *at, pg_diag *d) {
+  pg_buf_reset(&h->req);
+  int rc = pg_batch_encode(&h->req, b, m, d);
+  if (rc) return rc;
+  char what[ROUTE_MAX];
+  json_t *j = NULL;
+  if ((rc = http_json_at(h, "POST", BATCH_ROUTE, true, "application/octet-stream", h->req.data,
+                         h->req.len, &j, what, sizeof what, d)))
+    return rc;
+  pg_diag inner = {{0}};
+  const json_t *a = json_object_get(j, "results");
+  if (!json_is_array(a) || json_array_size(a) != m)
+    rc = pg_fail(&inner, PG_ERR_INVALID, "\"results\" is not an array of %zu answers", m);
+  for (size_t k = 0; rc == PG_OK && k < m; k++) {
+    const json_t *r = json_array_get(a, k);
+    rc = json_is_object(r) ? batch_result(r, &v[at[k]], what, &inner)
+                           : pg_fail(&inner, PG_ERR_INVALID, "answer %zu is not an object", k + 1);
+  }
+  json_decref(j);
+  return rc ? bad_answer(what, &inner, d) : PG_OK;
+}
+
+/* Batches of up to 256 items and BATCH_BODY_MAX bytes, one after the other
+ * (a follower's item before it is always answered first). A node that takes
+ * no batches (404: not a p2pgrid node; 501: a replica or a node that needs
+ * proof of work) gets the rest one by one, as do later calls. A failed batch
+ * fails each of its items with the batch's error. */
+static void h_submit_data_many(pg_client *c, pg_client_data *v, size_t n) {
+  http_client *h = (http_client *)c;
+  pg_batch_item b[PG_BATCH_MAX_ITEMS];
+  size_t at[PG_BATCH_MAX_ITEMS], i = 0;
+  while (i < n && !h->no_batch) {
+    size_t m = 0, next = batch_take(h, v, i, n, b, at, &m);
+    if (m == 0) break;
+    pg_diag d = {{0}};
+    int rc = batch_post(h, b, m, v, at, &d);
+    if (rc == PG_ERR_NOT_FOUND || rc == PG_ERR_UNSUPPORTED) {
+      h->no_batch = true;
+      break;
+    }
+    if (rc == PG_ERR_TOO_LARGE && m > 1 && h->batch_cap / 2 >= BATCH_BODY_MIN) {
+      h->batch_cap /= 2; /* the node's api.max_body is smaller: try again in halves */
+      continue;
+    }
+    for (size_t k = 0; rc && k < m; k++) {
+      v[at[k]].rc = rc;
+      v[at[k]].d = d;
+    }
+    i = next;
+  }
+  if (i < n && h->no_batch) pg_client_submit_each(c, v, i, n);
 }
 
 static int h_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d) {
@@ -634,6 +740,7 @@ static const pg_client_ops HTTP_OPS = {
     .tips = h_tips,
     .submit_json = h_submit_json,
     .submit_raw = h_submit_raw,
+    .submit_data_many = h_submit_data_many,
     .get_raw = h_get_raw,
     .get_json = h_get_json,
     .get_meta = h_get_meta,
@@ -703,6 +810,7 @@ int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d
   h->max_response = o->max_response ? o->max_response : DEFAULT_MAX_RESPONSE;
   pg_buf_init(&h->resp, h->max_response);
   pg_buf_init(&h->req, REQUEST_MAX);
+  h->batch_cap = BATCH_BODY_MAX;
 
   size_t n = strlen(o->base_url);
   while (n > 0 && o->base_url[n - 1] == '/') n--;

@@ -69,7 +69,7 @@ static bool parse_id(const char *s, uint8_t id[PG_ID_LEN], pg_http_resp *resp) {
 }
 
 /* HTTP status for an error class from the Tangle or the codec. */
-static unsigned status_for(int rc) {
+unsigned pg_node_status_for(int rc) {
   switch (rc) {
   case PG_ERR_INVALID:
   case PG_ERR_TRUNCATED:
@@ -94,7 +94,7 @@ static unsigned status_for(int rc) {
 
 /* An error answer from a failed Tangle/codec call: the diag names the problem. */
 static void fail_from(pg_http_resp *resp, int rc, const pg_diag *d, const char *what) {
-  unsigned status = status_for(rc);
+  unsigned status = pg_node_status_for(rc);
   const char *msg = d && d->msg[0] ? d->msg : pg_strerror(rc);
   bool syntax = rc == PG_ERR_INVALID || rc == PG_ERR_TRUNCATED || rc == PG_ERR_TOO_LARGE ||
                 rc == PG_ERR_UNSUPPORTED;
@@ -107,7 +107,7 @@ static void fail_from(pg_http_resp *resp, int rc, const pg_diag *d, const char *
 }
 
 /* Media type of the request without parameters, lowercased into out. */
-static const char *media_type(const pg_httpd_req *hreq, char *out, size_t cap) {
+const char *pg_node_media_type(const pg_httpd_req *hreq, char *out, size_t cap) {
   const char *ct = pg_httpd_header(hreq, "Content-Type");
   if (!ct) return NULL;
   size_t n = 0;
@@ -343,7 +343,7 @@ static void h_messages_post(pg_node *n, const pg_http_req *req, const char *cons
                             pg_http_resp *resp) {
   char mt[64];
   bool dup = false;
-  const char *t = media_type(req->hreq, mt, sizeof mt);
+  const char *t = pg_node_media_type(req->hreq, mt, sizeof mt);
   if (!t || !*t) {
     pg_http_error(resp, 415,
                   "missing Content-Type: use application/json or application/octet-stream");
@@ -862,6 +862,7 @@ static const route routes[] = {
     {"GET", "api/plugins/ledger/digest/*", h_ledger_digest},
     {"GET", "api/plugins/peers", pg_node_peers_status},
     {"GET", "api/plugins/display", h_display},
+    {"POST", "api/plugins/data/batch", pg_node_batch_post}, /* batch.c */
     {"GET", "metrics", pg_node_metrics_get}, /* node_metrics.c: Prometheus */
 };
 

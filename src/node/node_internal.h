@@ -144,6 +144,14 @@ void pg_node_api_dispatch(pg_node *n, const pg_http_req *req, pg_http_resp *resp
 /* explorer.c: GET /api/plugins/mam/fetch (a route of api.c). */
 void pg_node_mam_fetch(pg_node *n, const pg_http_req *req, const char *const *args,
                        pg_http_resp *resp);
+/* batch.c: POST /api/plugins/data/batch (a route of api.c). */
+void pg_node_batch_post(pg_node *n, const pg_http_req *req, const char *const *args,
+                        pg_http_resp *resp);
+/* api.c: the HTTP status of an error class from the Tangle or the codec. */
+unsigned pg_node_status_for(int rc);
+/* api.c: the request's media type without parameters, lowercased into out;
+ * NULL without a Content-Type. */
+const char *pg_node_media_type(const pg_httpd_req *hreq, char *out, size_t cap);
 /* api.c: GET /api/plugins/peers. */
 void pg_node_peers_status(pg_node *n, const pg_http_req *req, const char *const *args,
                           pg_http_resp *resp);

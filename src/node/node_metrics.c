@@ -55,8 +55,9 @@ static const pg_metric_spec fams[M_COUNT] = {
                     PG_METRIC_HISTOGRAM, "route", route_names, N(route_names), "status",
                     status_names, N(status_names), latency_buckets, N(latency_buckets)},
     [M_MESSAGES] = {"p2pgrid_node_messages_received_total",
-                    "Messages posted to POST /api/v1/messages, by outcome (stored; duplicate: "
-                    "raw bytes already stored; invalid: refused with 4xx; failed: 5xx).",
+                    "Messages posted to POST /api/v1/messages and in batches to POST "
+                    "/api/plugins/data/batch, by outcome (stored; duplicate: raw bytes already "
+                    "stored; invalid: refused with 4xx, a batch refused whole once; failed: 5xx).",
                     PG_METRIC_COUNTER, "outcome", outcome_names, N(outcome_names)},
     [M_STORED] = {"p2pgrid_node_messages", "Messages stored in the Tangle.", PG_METRIC_GAUGE},
     [M_UNSOLID] = {"p2pgrid_node_messages_unsolid", "Messages waiting for their parents.",

@@ -6,7 +6,7 @@
  * certificates (PEM files in the temporary dir).
  * - [api] post_tokens_file over plain HTTP: GET open; POST without a token
  *   401 (TIP-13 envelope), with an unlisted token 403, with a listed one 201;
- *   the refusals counted.
+ *   a batch (POST /api/plugins/data/batch) the same; the refusals counted.
  * - [api] tls_cert/tls_key + post_ca: HTTPS only (a plain-HTTP client gets
  *   nothing and is counted as a handshake failure), GET open over HTTPS,
  *   POST without a client certificate 401, with one of another CA 403, with
@@ -124,6 +124,22 @@ static int submit(const char *base, const pg_tls_files *tls, const char *bearer,
   return rc;
 }
 
+/* Two chained data messages in one batch (POST /api/plugins/data/batch);
+ * the first item's rc and diag. */
+static int submit_batch(const char *base, const char *bearer, pg_diag *d) {
+  pg_client *c = NULL;
+  pg_http_client_opts o = {.base_url = base, .bearer = bearer};
+  assert_int_equal(pg_client_http_new(&o, &c, d), PG_OK);
+  pg_client_data v[2] = {
+      {.index = (const uint8_t *)"access", .index_len = 6, .data = (const uint8_t *)"a", .data_len = 1},
+      {.index = (const uint8_t *)"access", .index_len = 6, .follows = true}};
+  assert_int_equal(pg_client_submit_data_many(c, v, 2, d), PG_OK);
+  pg_client_free(c);
+  assert_int_equal(v[1].rc, v[0].rc); /* one request: the same answer for both */
+  *d = v[0].d;
+  return v[0].rc;
+}
+
 static void reads_open(const char *base, const pg_tls_files *tls) {
   pg_client *c = NULL;
   pg_diag d = {{0}};
@@ -175,6 +191,9 @@ static void test_bearer_tokens(void **state) {
   assert_int_equal(submit(base, NULL, "poster-0123456789abcdeX", &d), PG_ERR_UNSUPPORTED);
   ASSERT_DIAG(d, "HTTP 403 from POST /api/v1/messages: bearer token not accepted");
   if (submit(base, NULL, TOKEN, &d)) fail_msg("POST with the token: %s", d.msg);
+  assert_int_equal(submit_batch(base, NULL, &d), PG_ERR_HTTP);
+  ASSERT_DIAG(d, "HTTP 401 from POST /api/plugins/data/batch: POST needs a bearer token");
+  if (submit_batch(base, TOKEN, &d)) fail_msg("a batch with the token: %s", d.msg);
 
   char code[16];
   assert_int_equal(raw_post(base, NULL, code), 401);
@@ -185,9 +204,9 @@ static void test_bearer_tokens(void **state) {
 
   pg_node_api_stats st;
   pg_node_get_api_stats(n, &st);
-  assert_int_equal(st.posts_unauthenticated, 2);
+  assert_int_equal(st.posts_unauthenticated, 3);
   assert_int_equal(st.posts_forbidden, 2);
-  assert_true(st.requests >= 7);
+  assert_true(st.requests >= 9);
   assert_int_equal(st.handshake_failures, 0);
   pg_node_stop(n);
   pg_node_config_clear(&nc);

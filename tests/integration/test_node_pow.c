@@ -30,6 +30,7 @@
 #include "p2pgrid/client/http_call.h"
 #include "p2pgrid/node/node.h"
 #include "../unit/test_util_tmpdir.h"
+#include "inproc_node.h"
 
 static char *g_dir;
 
@@ -50,24 +51,10 @@ static int teardown(void **state) {
 /* A node whose PoW never ends within the test: one HTTP worker, one PoW
  * thread, [api] keys of ini. */
 static pg_node *start_node(const char *name, const char *ini, char *base, size_t cap) {
-  pg_config *cfg = NULL;
-  pg_diag d = {{0}};
   char text[1024];
   snprintf(text, sizeof text,
-           "[node]\ndata_dir = %s/%s\nmin_pow_score = 4000000000\n"
-           "[api]\nport = 0\nworkers = 1\npow_threads = 1\n%s",
-           g_dir, name, ini);
-  assert_int_equal(pg_config_new(&cfg), PG_OK);
-  if (pg_config_load_string(cfg, "node.ini", text, strlen(text), &d)) fail_msg("%s", d.msg);
-  pg_node_config nc;
-  pg_node_config_init(&nc);
-  if (pg_node_config_load(&nc, cfg, &d)) fail_msg("config: %s", d.msg);
-  pg_config_free(cfg);
-  pg_node *n = NULL;
-  if (pg_node_start(&nc, &n, &d)) fail_msg("start: %s", d.msg);
-  pg_node_config_clear(&nc);
-  snprintf(base, cap, "http://127.0.0.1:%u", (unsigned)pg_node_port(n));
-  return n;
+           "min_pow_score = 4000000000\n[api]\nport = 0\nworkers = 1\npow_threads = 1\n%s", ini);
+  return tn_start_node(g_dir, name, text, base, cap);
 }
 
 typedef struct call {

@@ -25,6 +25,7 @@
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/json.h"
+#include "p2pgrid/tangle/batch.h"
 
 #define ASSERT_DIAG(d, needle)                                                                     \
   do {                                                                                             \
@@ -64,6 +65,7 @@ typedef struct server {
   atomic_int accepted; /* connections accepted so far */
   atomic_int requests;
   atomic_int health_status;
+  atomic_int batch_mode; /* POST /api/plugins/data/batch: 0 404, 1 answers, 2 one answer short */
   pthread_mutex_t mu; /* guards the last request below */
   char last_method[8];
   char last_path[512];
@@ -119,6 +121,38 @@ static bool path_is(const char *path, const char *fmt, const char *id) {
 }
 
 /* The canned node. */
+/* A batch's answer: MSG_ID for each item, a 400 for an item whose data is
+ * "bad" and a 503 for one that follows it; in batch_mode 2 one answer short. */
+static void reply_batch(server *s, int fd, const char *body, size_t blen) {
+  static pg_batch_item it[PG_BATCH_MAX_ITEMS];
+  static char b[PG_BATCH_MAX_ITEMS * 96 + 64];
+  size_t n = 0, len = 0;
+  pg_diag d = {{0}};
+  if (pg_batch_parse((const uint8_t *)body, blen, it, &n, &d)) {
+    reply_error(fd, 400, d.msg);
+    return;
+  }
+  if (atomic_load(&s->batch_mode) == 2) n--;
+  len += (size_t)snprintf(b + len, sizeof b - len, "{\"data\":{\"results\":[");
+  bool bad = false;
+  for (size_t i = 0; i < n; i++) {
+    if (it[i].follows && bad)
+      len += (size_t)snprintf(b + len, sizeof b - len,
+                              ",{\"error\":{\"code\":\"503\",\"message\":\"not stored\"}}");
+    if (it[i].follows && bad) continue;
+    bad = it[i].data_len == 3 && memcmp(it[i].data, "bad", 3) == 0;
+    if (bad)
+      len += (size_t)snprintf(b + len, sizeof b - len,
+                              "%s{\"error\":{\"code\":\"400\",\"message\":\"bad item\"}}",
+                              i ? "," : "");
+    else
+      len += (size_t)snprintf(b + len, sizeof b - len, "%s{\"messageId\":\"%s\"}", i ? "," : "",
+                              MSG_ID);
+  }
+  snprintf(b + len, sizeof b - len, "]}}");
+  reply_json(fd, 200, b);
+}
+
 static void route(server *s, int fd, const char *method, const char *path, const char *ctype,
                   const char *body, size_t blen) {
   char b[4096];
@@ -222,6 +256,9 @@ static void route(server *s, int fd, const char *method, const char *path, const
     memset(big, ' ', sizeof big);
     memcpy(big, "{\"data\":{}}", 11);
     reply(fd, 200, "application/json", big, sizeof big);
+  } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/plugins/data/batch") == 0 &&
+             atomic_load(&s->batch_mode) > 0) {
+    reply_batch(s, fd, body, blen);
   } else if (get && strcmp(path, "/api/v1/milestones/8") == 0) {
     struct timespec ts = {0, 400 * 1000 * 1000};
     nanosleep(&ts, NULL);
@@ -491,7 +528,8 @@ static void test_submit(void **state) {
   ASSERT_DIAG(d, "no tips available");
   json_decref(msg);
 
-  /* a batch over HTTP: posted one by one; a bad item is refused before any
+  /* a batch to a node without the batch route (404): posted one by one, and
+   * no batch tried again on this client; a bad item is refused before any
    * request, the item that follows it is not sent, the next one is */
   int before = atomic_load(&s->requests);
   pg_client_data v[3] = {
@@ -506,9 +544,18 @@ static void test_submit(void **state) {
   assert_int_equal(v[1].rc, PG_ERR_STATE);
   assert_int_equal(v[2].rc, PG_OK);
   assert_id(v[2].id, MSG_ID);
-  assert_int_equal(atomic_load(&s->requests), before + 1);
+  assert_int_equal(atomic_load(&s->requests), before + 2); /* the batch's 404, then the item */
   pthread_mutex_lock(&s->mu);
   assert_string_equal(s->last_body, "{\"payload\":{\"type\":2,\"index\":\"494f5441\",\"data\":\"6869\"}}");
+  pthread_mutex_unlock(&s->mu);
+  before = atomic_load(&s->requests);
+  atomic_store(&s->batch_mode, 1); /* too late for this client: it took the 404 for good */
+  v[0].index = (const uint8_t *)"IOTA";
+  v[0].index_len = 4;
+  assert_int_equal(pg_client_submit_data_many(c, v, 3, &d), PG_OK);
+  assert_int_equal(atomic_load(&s->requests), before + 3);
+  pthread_mutex_lock(&s->mu);
+  assert_string_equal(s->last_path, "/api/v1/messages");
   pthread_mutex_unlock(&s->mu);
 
   /* argument checks happen before any request */
@@ -523,6 +570,51 @@ static void test_submit(void **state) {
   assert_int_equal(pg_client_submit_json(c, arr, id, &d), PG_ERR_INVALID);
   json_decref(arr);
   assert_int_equal(atomic_load(&s->requests), before);
+  pg_client_free(c);
+}
+
+/* A node with the batch route: one request for the items, each item's
+ * answer (an id or its error) to its item; an answer that does not hold one
+ * result per item fails every item of the batch. */
+static void test_batches(void **state) {
+  server *s = *state;
+  atomic_store(&s->batch_mode, 1);
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  pg_client_data v[4] = {
+      {.index = (const uint8_t *)"IOTA", .index_len = 4, .data = (const uint8_t *)"a", .data_len = 1},
+      {.index = (const uint8_t *)"IOTA", .index_len = 4, .data = (const uint8_t *)"bad", .data_len = 3},
+      {.index = (const uint8_t *)"IOTA", .index_len = 4, .data = (const uint8_t *)"c", .data_len = 1,
+       .follows = true},
+      {.index = (const uint8_t *)"IOTA", .index_len = 4},
+  };
+  int before = atomic_load(&s->requests);
+  assert_int_equal(pg_client_submit_data_many(c, v, 4, &d), PG_OK);
+  assert_int_equal(atomic_load(&s->requests), before + 1);
+  pthread_mutex_lock(&s->mu);
+  assert_string_equal(s->last_path, "/api/plugins/data/batch");
+  assert_string_equal(s->last_ctype, "application/octet-stream");
+  pg_batch_item it[PG_BATCH_MAX_ITEMS];
+  size_t n = 0;
+  assert_int_equal(pg_batch_parse((const uint8_t *)s->last_body, s->last_body_len, it, &n, &d),
+                   PG_OK);
+  pthread_mutex_unlock(&s->mu);
+  assert_int_equal(n, 4);
+  assert_true(it[2].follows);
+  assert_int_equal(v[0].rc, PG_OK);
+  assert_id(v[0].id, MSG_ID);
+  assert_int_equal(v[1].rc, PG_ERR_INVALID);
+  ASSERT_DIAG(v[1].d, "POST /api/plugins/data/batch refused it (400): bad item");
+  assert_int_equal(v[2].rc, PG_ERR_UNAVAILABLE); /* it follows the refused one */
+  assert_int_equal(v[3].rc, PG_OK);
+
+  atomic_store(&s->batch_mode, 2);
+  assert_int_equal(pg_client_submit_data_many(c, v, 4, &d), PG_OK);
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(v[i].rc, PG_ERR_HTTP);
+    ASSERT_DIAG(v[i].d, "bad answer to POST /api/plugins/data/batch");
+    ASSERT_DIAG(v[i].d, "not an array of 4 answers");
+  }
   pg_client_free(c);
 }
 
@@ -722,6 +814,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_info_health_tips, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_submit, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_batches, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_messages, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_errors, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_keep_alive, server_setup, server_teardown),

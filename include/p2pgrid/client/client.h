@@ -196,8 +196,13 @@ PG_NODISCARD int pg_client_submit_data(pg_client *c, const uint8_t *index, size_
  * id; an item with follows set is not submitted (PG_ERR_STATE) when the one
  * before it was not stored. The in-process client stores them together
  * (pg_tangle_attach_many: shared transactions, the messages chained); over
- * HTTP they are posted one by one. Returns PG_OK once every item has its
- * rc, PG_ERR_INVALID (no item touched) without a client or items. */
+ * HTTP they go in batches (POST /api/plugins/data/batch, docs/PROTOCOL.md:
+ * up to 256 items and 64 KiB a request, one after the other; an item the
+ * node refused gets its status's error, every item of a batch whose request
+ * failed that request's error), or one by one to a node that takes no
+ * batches (404, 501: remembered by the client; a 413 halves the batches).
+ * Returns PG_OK once every item has its rc, PG_ERR_INVALID (no item
+ * touched) without a client or items. */
 PG_NODISCARD int pg_client_submit_data_many(pg_client *c, pg_client_data *v, size_t n, pg_diag *d);
 
 /* GET messages/{id}/raw: appends the message bytes to out (out's limit applies;

@@ -92,6 +92,13 @@
  *   GET  /api/plugins/display             {money: {currency, unitsPerCurrency, decimals},
  *                                         timeZone}: how the explorer shows amounts and
  *                                         times ([money], [site] tz; default i, UTC)
+ *   POST /api/plugins/data/batch          up to 256 data messages in one binary body
+ *                                         (p2pgrid/tangle/batch.h), stored in one
+ *                                         transaction: 200 {results: [{messageId} |
+ *                                         {error: {code, message}}]} in item order; 400
+ *                                         for a body that does not parse (nothing
+ *                                         stored), 501 on a replica or a node with
+ *                                         min_pow_score > 0 (docs/PROTOCOL.md)
  *   GET  /api/v1/treasury                 {"milestoneId": 64 zeros, "amount": 0}
  *   OPTIONS <any>                         CORS preflight, 204
  * Statuses: 400 bad input, 401/403 a POST without / with refused credentials
