@@ -15,8 +15,9 @@
 #define METRICS_MAX_TEXT (1u << 20)
 
 static const char *const route_names[PG_NODE_ROUTE_COUNT] = {
-    "health",   "info",    "tips",         "messages", "messages_post", "milestones", "outputs",
-    "addresses", "transactions", "plugins", "explorer", "metrics",       "other"};
+    "health",    "info",         "tips",    "messages", "messages_post", "batch_post",
+    "milestones", "outputs",     "addresses", "transactions", "plugins", "explorer",
+    "metrics",   "other"};
 static const char *const status_names[] = {"2xx", "3xx", "4xx", "5xx"};
 static const char *const outcome_names[PG_NODE_MSG_OUTCOMES] = {"stored", "duplicate", "invalid",
                                                                 "failed"};
@@ -169,6 +170,8 @@ int pg_node_route_class(const char *method, const char *path) {
                                  PG_NODE_ROUTE_TRANSACTIONS};
   if (strcmp(path, "/health") == 0) return PG_NODE_ROUTE_HEALTH;
   if (strcmp(path, "/metrics") == 0) return PG_NODE_ROUTE_METRICS;
+  if (strcmp(path, "/api/plugins/data/batch") == 0 && strcmp(method, "POST") == 0)
+    return PG_NODE_ROUTE_BATCH_POST;
   if (strncmp(path, "/api/plugins/", 13) == 0) return PG_NODE_ROUTE_PLUGINS;
   if (strncmp(path, "/api/v1/", 8) == 0) {
     const char *seg = path + 8;
