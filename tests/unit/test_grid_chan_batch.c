@@ -289,6 +289,15 @@ static void test_chain_stops_where_single_does(void **state) {
   pg_grid_db_close(db);
 }
 
+/* Channels c00, c01, ... (security 1 and 2 in turn) named in names[]. */
+static void ensure_channels(sqlite3 *db, char (*names)[16], int n) {
+  pg_diag d = {{0}};
+  for (int c = 0; c < n; c++) {
+    snprintf(names[c], sizeof names[c], "c%02d", c);
+    assert_int_equal(pg_chan_ensure(db, names[c], 1 + c % 2, NULL, NULL, &d), PG_OK);
+  }
+}
+
 /* The grid's flush: one database, 40 channels (its members' bills), a
  * message on each a round. With a MAM cache the rounds after the first sign
  * from the lanes the round before kept; the rows and channel states are
@@ -299,10 +308,7 @@ static void test_rounds_with_cache(void **state) {
   pg_diag d = {{0}};
   sqlite3 *db = open_db();
   char names[NCH][16];
-  for (int c = 0; c < NCH; c++) {
-    snprintf(names[c], sizeof names[c], "c%02d", c);
-    assert_int_equal(pg_chan_ensure(db, names[c], 1 + c % 2, NULL, NULL, &d), PG_OK);
-  }
+  ensure_channels(db, names, NCH);
   sqlite3 *tw = twin_of(db);
   pg_mam_keys *keys = NULL;
   assert_int_equal(pg_mam_keys_new(&keys), PG_OK);
@@ -509,10 +515,7 @@ static void test_crash_before_marking_attaches_the_same(void **state) {
   pg_diag d = {{0}};
   enum { NCH = 40 };
   char names[NCH][16];
-  for (int c = 0; c < NCH; c++) {
-    snprintf(names[c], sizeof names[c], "c%02d", c);
-    assert_int_equal(pg_chan_ensure(db, names[c], 1 + c % 2, NULL, NULL, &d), PG_OK);
-  }
+  ensure_channels(db, names, NCH);
   sqlite3 *tw = twin_of(db);
   for (int t = 0; t < 2; t++)
     for (int c = 0; c < NCH; c++)
