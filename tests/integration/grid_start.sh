@@ -111,7 +111,15 @@ echo "grid restarted (pid $grid_pid -> $g); node, producer, sources and consumer
 # is gone. start must still end with 143 and stop every daemon (a stop that
 # read the finished sleeper's pid as live exited 1 under set -e).
 kill -STOP "$g"
-sl=$(pgrep -P "$start_pid" -x sleep || true)
+# The script may be in a poll right now (one that began while the restarted
+# grid was coming up ends just after `up` saw it answer, or hangs on the
+# stopped grid until curl's 5 s --max-time): its sleeper comes after that.
+sl=
+for _ in $(seq 75); do
+  sl=$(pgrep -P "$start_pid" -x sleep || true)
+  [ -n "$sl" ] && break
+  sleep 0.2
+done
 [ -n "$sl" ] || { kill -CONT "$g"; fail "start has no sleeper between status polls"; }
 kill "$sl"
 sleep 1
