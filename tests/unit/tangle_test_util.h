@@ -4,7 +4,6 @@
 #ifndef P2PGRID_TANGLE_TEST_UTIL_H
 #define P2PGRID_TANGLE_TEST_UTIL_H
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,35 +13,17 @@
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/tangle/message.h"
 #include "p2pgrid/tangle/tangle.h"
+#include "test_util_tmpdir.h"
 
 #define TT_UNUSED __attribute__((unused))
 #define TT_START_MS 1700000000000ULL
 
 static const uint8_t TT_SEP[PG_ID_LEN] TT_UNUSED = {0};
 
-TT_UNUSED static char *tt_mkdtemp(void) {
-  const char *base = getenv("TMPDIR");
-  char tmpl[512];
-  snprintf(tmpl, sizeof tmpl, "%s/pg_tangle_XXXXXX", base && *base ? base : "/tmp");
-  char *p = mkdtemp(tmpl);
-  assert_non_null(p);
-  char *out = strdup(p);
-  assert_non_null(out);
-  return out;
-}
+/* $TMPDIR/pg_tangle_XXXXXX (or /tmp); tt_rmrf removes it and frees the path. */
+TT_UNUSED static char *tt_mkdtemp(void) { return tu_mktmp("pg_tangle"); }
 
-static int tt_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
-TT_UNUSED static void tt_rmrf(char *dir) {
-  if (!dir) return;
-  nftw(dir, tt_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-  free(dir);
-}
+TT_UNUSED static void tt_rmrf(char *dir) { tu_rmrf(dir); }
 
 /* Deterministic key pair number i (seed = i+1 repeated). */
 TT_UNUSED static void tt_key(unsigned i, uint8_t pk[32], uint8_t sk[64]) {

@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,8 +23,9 @@
 #include "p2pgrid/base/backup.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/dirlock.h"
+#include "test_util_tmpdir.h"
 
-static char g_root[64];
+static char *g_root;
 
 static void path_of(char *out, size_t cap, const char *name) {
   snprintf(out, cap, "%s/%s", g_root, name);
@@ -288,15 +288,14 @@ static void test_create_refuses_odd_dirs(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_root, sizeof g_root, "/tmp/pg-backup-XXXXXX");
-  return mkdtemp(g_root) ? 0 : -1;
+  g_root = tu_mktmp("pg-backup");
+  return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", g_root);
-  return system(cmd) == 0 ? 0 : -1;
+  tu_rmrf(g_root);
+  return 0;
 }
 
 int main(void) {

@@ -12,8 +12,9 @@
 #include <cmocka.h>
 
 #include "p2pgrid/base/file.h"
+#include "test_util_tmpdir.h"
 
-static char g_dir[64];
+static char *g_dir;
 
 static void path_of(char *out, size_t cap, const char *name) {
   if ((size_t)snprintf(out, cap, "%s/%s", g_dir, name) >= cap) fail_msg("path too long");
@@ -92,15 +93,14 @@ static void test_write(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/p2pgrid-file-XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  g_dir = tu_mktmp("p2pgrid-file");
+  return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  tu_rmrf(g_dir);
+  return 0;
 }
 
 int main(void) {

@@ -19,8 +19,9 @@
 #include <cmocka.h>
 
 #include "p2pgrid/base/sdnotify.h"
+#include "test_util_tmpdir.h"
 
-static char dir[48];
+static char *dir;
 static char sock_path[96];
 static int sock = -1;
 
@@ -46,8 +47,7 @@ static const char *next_msg(int wait_ms) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(dir, sizeof dir, "/tmp/pg-sdnotify-XXXXXX");
-  if (!mkdtemp(dir)) return -1;
+  dir = tu_mktmp("pg-sdnotify");
   snprintf(sock_path, sizeof sock_path, "%s/notify", dir);
   sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -62,8 +62,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   close(sock);
-  unlink(sock_path);
-  rmdir(dir);
+  tu_rmrf(dir);
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/tz.h"
+#include "test_util_tmpdir.h"
 
 #define ZONEINFO "/usr/share/zoneinfo"
 
@@ -365,8 +366,7 @@ static void test_corrupt(void **state) {
   assert_int_equal(parse_bytes(c, len, &d), PG_ERR_INVALID);
   assert_non_null(strstr(d.msg, "footer"));
   /* through pg_tz_parse and $TZDIR: the error names the file */
-  char dir[] = "/tmp/pg_tz_XXXXXX";
-  assert_non_null(mkdtemp(dir));
+  char *dir = tu_mktmp("pg_tz");
   char p[128], sub[128];
   snprintf(sub, sizeof sub, "%s/Test", dir);
   assert_int_equal(mkdir(sub, 0755), 0);
@@ -377,9 +377,7 @@ static void test_corrupt(void **state) {
   assert_int_equal(pg_tz_parse("Test/Short", &tz, &d), PG_ERR_TRUNCATED);
   assert_non_null(strstr(d.msg, p));
   unsetenv("TZDIR");
-  unlink(p);
-  rmdir(sub);
-  rmdir(dir);
+  tu_rmrf(dir);
   free(c);
   free(b);
 }

@@ -14,8 +14,9 @@
 #include "p2pgrid/base/datetime.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/meter/dso.h"
+#include "test_util_tmpdir.h"
 
-static char root[256];
+static char *root;
 
 static void path_of(const char *name, char *out, size_t cap) {
   snprintf(out, cap, "%s/%s", root, name);
@@ -612,15 +613,14 @@ static void test_iso8601(void **state) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(root, sizeof root, "/tmp/test_dso.XXXXXX");
-  return mkdtemp(root) ? 0 : -1;
+  root = tu_mktmp("test_dso");
+  return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  return system(cmd) == 0 ? 0 : -1;
+  tu_rmrf(root);
+  return 0;
 }
 
 int main(void) {

@@ -25,6 +25,7 @@
 #include "p2pgrid/base/money.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/invoice/invoice.h"
+#include "test_util_tmpdir.h"
 
 #define SLOT_MS 900000ULL
 /* 2025-06-30T21:45:00Z and 22:00:00Z (local 23:45 on 30 June, 00:00 on 1 July) */
@@ -245,8 +246,7 @@ static void test_resource_units(void **st) {
 
 static void test_pdf(void **st) {
   (void)st;
-  char dir[] = "/tmp/pg-invoice-unit-XXXXXX";
-  assert_non_null(mkdtemp(dir));
+  char *dir = tu_mktmp("pg-invoice-unit");
   char path[128], tmp[140];
   snprintf(path, sizeof path, "%s/x.pdf", dir);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -268,8 +268,7 @@ static void test_pdf(void **st) {
   assert_non_null(strstr(d.msg, "no/such/dir"));
   pg_invoice_free(&inv);
   pg_invoice_pdf_release();
-  unlink(path);
-  rmdir(dir);
+  tu_rmrf(dir);
 }
 
 static void test_money(void **st) {

@@ -20,6 +20,7 @@
 #include "p2pgrid/tangle/message.h"
 #include "p2pgrid/ledger/transaction.h"
 #include "../../src/ledger/ledger_internal.h"
+#include "test_util_tmpdir.h"
 
 static void unhex(const char *s, uint8_t *out, size_t n) {
   assert_int_equal(pg_hex_decode_exact(s, out, n), PG_OK);
@@ -74,7 +75,7 @@ static void test_worked_vector(void **state) {
 #define NKEYS 6
 
 typedef struct fixture {
-  char dir[64];
+  char *dir;
   char path[96];
   sqlite3 *db;
   pg_ledger *l;
@@ -107,8 +108,7 @@ static void close_ledger(void) {
 static int setup(void **state) {
   (void)state;
   memset(&F, 0, sizeof F);
-  strcpy(F.dir, "/tmp/pg-ledger-XXXXXX");
-  assert_non_null(mkdtemp(F.dir));
+  F.dir = tu_mktmp("pg-ledger");
   snprintf(F.path, sizeof F.path, "%s/tangle.db", F.dir);
   for (int i = 0; i < NKEYS; i++) {
     uint8_t seed[32];
@@ -135,9 +135,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
   (void)state;
   close_ledger();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", F.dir);
-  assert_int_equal(system(cmd), 0);
+  tu_rmrf(F.dir);
+  F.dir = NULL;
   return 0;
 }
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +15,7 @@
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/meter/meter.h"
 #include "p2pgrid/meter/sunspec.h"
+#include "test_util_tmpdir.h"
 
 #define MIN_MS 60000ull
 #define H_MS 3600000ull
@@ -141,8 +141,7 @@ static void write_file(const char *path, const char *text) {
 
 static void test_config_mqtt_ok(void **state) {
   (void)state;
-  char dir[] = "/tmp/pg_meter_cfg_XXXXXX";
-  assert_non_null(mkdtemp(dir));
+  char *dir = tu_mktmp("pg_meter_cfg");
   char pw[128], ini[512];
   snprintf(pw, sizeof pw, "%s/pw", dir);
   write_file(pw, "s3cret\n");
@@ -178,8 +177,7 @@ static void test_config_mqtt_ok(void **state) {
   assert_int_equal(pg_meter_from_config(c, "meter", 1, &m, &d), PG_ERR_CONFIG);
   expect_has(&d, "control character");
   pg_config_free(c);
-  unlink(pw);
-  rmdir(dir);
+  tu_rmrf(dir);
 
   /* stats of a non-MQTT meter */
   fake_meter f = {{&fake_ops}, 0, 0};

@@ -27,6 +27,7 @@
 
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/meter/meter.h"
+#include "test_util_tmpdir.h"
 
 #define MOSQUITTO_BIN "/usr/sbin/mosquitto"
 #define MIN_MS 60000ull
@@ -39,7 +40,7 @@
 typedef struct broker {
   pid_t pid;
   int port;
-  char dir[64], conf[128], log[128];
+  char *dir, conf[128], log[128];
 } broker;
 
 static broker B;
@@ -132,8 +133,7 @@ static int group_setup(void **state) {
     return -1;
   }
   mosquitto_lib_init();
-  snprintf(B.dir, sizeof B.dir, "/tmp/pg_meter_mqtt_XXXXXX");
-  if (!mkdtemp(B.dir)) return -1;
+  B.dir = tu_mktmp("pg_meter_mqtt");
   chmod(B.dir, 0755); /* the broker may drop to user mosquitto */
   snprintf(B.conf, sizeof B.conf, "%s/mosquitto.conf", B.dir);
   snprintf(B.log, sizeof B.log, "%s/mosquitto.log", B.dir);
@@ -151,9 +151,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
   (void)state;
   broker_stop();
-  unlink(B.conf);
-  unlink(B.log);
-  rmdir(B.dir);
+  if (B.dir) tu_rmrf(B.dir); /* NULL when group_setup failed before making it */
   mosquitto_lib_cleanup();
   return 0;
 }

@@ -1,13 +1,11 @@
 /* Unit tests for src/node/node_config.c: defaults, examples/node.ini, the
  * coordinator key file, milestone keys and thresholds, the [api] TLS and
  * POST access keys (token file). */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,24 +15,19 @@
 #include "p2pgrid/base/config.h"
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/node/node.h"
+#include "test_util_tmpdir.h"
 
-static char g_dir[] = "/tmp/p2pgrid-nodecfg-XXXXXX";
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path) == 0 ? 0 : -1;
-}
+static char *g_dir;
 
 static int setup(void **state) {
   (void)state;
-  return mkdtemp(g_dir) ? 0 : -1;
+  g_dir = tu_mktmp("p2pgrid-nodecfg");
+  return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  (void)nftw(g_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  tu_rmrf(g_dir);
   return 0;
 }
 

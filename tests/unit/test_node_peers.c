@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "p2pgrid/base/json.h"
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/node/node.h"
+#include "test_util_tmpdir.h"
 
 #define DEADLINE_MS 30000
 
@@ -41,16 +41,11 @@ typedef struct proxy {
   char data_id[65]; /* a stored non-milestone message of the upstream */
 } proxy;
 
-static char g_tmp[64];
+static char *g_tmp;
 static pg_node *g_up;
 static char g_up_url[64];
 static char g_data_id[65];
 static uint8_t g_pk[32];
-
-static int rm_entry(const char *p, const struct stat *s, int f, struct FTW *w) {
-  (void)s, (void)f, (void)w;
-  return remove(p);
-}
 
 static void nap(void) {
   struct timespec ts = {0, 20 * 1000000L};
@@ -124,8 +119,7 @@ static void proxy_handle(void *ctx, const pg_httpd_req *req, pg_httpd_resp *resp
 static int group_setup(void **state) {
   (void)state;
   pg_log_set_level(PG_LOG_WARN);
-  snprintf(g_tmp, sizeof g_tmp, "/tmp/pg-peers-XXXXXX");
-  if (!mkdtemp(g_tmp)) return -1;
+  g_tmp = tu_mktmp("pg-peers");
   pg_node_config c;
   coordinator_config(&c, "up");
   pg_diag d = {{0}};
@@ -150,7 +144,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
   (void)state;
   pg_node_stop(g_up);
-  (void)nftw(g_tmp, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  tu_rmrf(g_tmp);
   return 0;
 }
 

@@ -17,8 +17,9 @@
 #include <cmocka.h>
 
 #include "p2pgrid/sim/report.h"
+#include "test_util_tmpdir.h"
 
-static char dir[256];
+static char *dir;
 
 static void put(const char *name, const char *text) {
   char path[512];
@@ -54,8 +55,7 @@ static bool exists(const char *name) {
 
 static int setup(void **st) {
   (void)st;
-  snprintf(dir, sizeof dir, "/tmp/pg_sim_report_XXXXXX");
-  assert_non_null(mkdtemp(dir));
+  dir = tu_mktmp("pg_sim_report");
   return 0;
 }
 
@@ -63,16 +63,10 @@ static int teardown(void **st) {
   (void)st;
   if (getenv("PG_SIM_REPORT_KEEP")) { /* to look at the pages */
     printf("  kept %s\n", dir);
+    free(dir);
     return 0;
   }
-  static const char *const names[] = {"slots.csv", "participants.csv", "transfers.csv",
-                                      "balances.csv", "summary.json", "report.html"};
-  for (size_t i = 0; i < 6; i++) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    unlink(path);
-  }
-  rmdir(dir);
+  tu_rmrf(dir);
   return 0;
 }
 

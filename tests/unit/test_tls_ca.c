@@ -18,8 +18,9 @@
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/tls/tls.h"
+#include "test_util_tmpdir.h"
 
-static char g_dir[256];
+static char *g_dir;
 
 static void expect_diag(const pg_diag *d, const char *needle) {
   if (!strstr(d->msg, needle)) fail_msg("diag '%s' lacks '%s'", d->msg, needle);
@@ -27,15 +28,14 @@ static void expect_diag(const pg_diag *d, const char *needle) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(g_dir, sizeof g_dir, "/tmp/pg_tls_ca_XXXXXX");
-  return mkdtemp(g_dir) ? 0 : -1;
+  g_dir = tu_mktmp("pg_tls_ca");
+  return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  return system(cmd) == 0 ? 0 : -1;
+  tu_rmrf(g_dir);
+  return 0;
 }
 
 static void path_of(char *out, size_t cap, const char *name) {

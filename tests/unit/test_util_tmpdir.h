@@ -1,6 +1,6 @@
 /* test_util_tmpdir.h — temporary directories for tests that write files:
  * tu_mktmp("pg_sim") makes $TMPDIR/pg_sim_XXXXXX (or /tmp), tu_rmrf removes
- * it recursively and frees the path. Include after <cmocka.h>. */
+ * it recursively and frees the path (NULL: nothing). Include after <cmocka.h>. */
 #ifndef P2PGRID_TEST_UTIL_TMPDIR_H
 #define P2PGRID_TEST_UTIL_TMPDIR_H
 
@@ -24,6 +24,7 @@ static char *tu_mktmp(const char *prefix) {
 }
 
 static void tu_rmrf(char *dir) {
+  if (!dir) return; /* a set-up that failed before making it */
   nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
   free(dir);
 }
