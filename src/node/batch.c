@@ -1,6 +1,6 @@
 /* batch.c — POST /api/plugins/data/batch: up to 256 data messages in one
  * body (p2pgrid/tangle/batch.h), stored in one transaction
- * (pg_tangle_attach_many), one result per item. docs/API.md has the
+ * (pg_tangle_attach_many), one result per item. docs/PROTOCOL.md has the
  * contract; a route of api.c. */
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +106,7 @@ void pg_node_batch_post(pg_node *n, const pg_http_req *req, const char *const *a
   char mt[64];
   const char *t = pg_node_media_type(req->hreq, mt, sizeof mt);
   if (!t || strcmp(t, "application/octet-stream") != 0) {
-    pg_http_error(resp, 415, "a batch is sent as application/octet-stream (docs/API.md)");
+    pg_http_error(resp, 415, "a batch is sent as application/octet-stream (docs/PROTOCOL.md)");
     pg_node_metrics_message(n, PG_NODE_MSG_INVALID);
     return;
   }

@@ -1,6 +1,6 @@
 /* p2pgrid/tangle/batch.h — a batch of data messages in one request body.
  *
- * POST /api/plugins/data/batch (docs/API.md) takes up to 256 data
+ * POST /api/plugins/data/batch (docs/PROTOCOL.md) takes up to 256 data
  * (indexation) messages in one binary body, so a member daemon that is not
  * on the node's machine publishes a slot's messages in a few round trips and
  * the node stores each batch in one transaction. The body (all integers
