@@ -81,33 +81,28 @@ static int l_submit_raw(pg_client *c, const uint8_t *bytes, size_t len, uint8_t 
  * out of the tangle's batch, and so does an item that follows one of them:
  * `follows` inside the batch always means the item before it there. */
 static void l_submit_data_many(pg_client *c, pg_client_data *v, size_t n) {
-  pg_tangle_item *it = calloc(n + 1, sizeof *it);
-  pg_buf *pay = calloc(n + 1, sizeof *pay);
-  size_t *at = calloc(n + 1, sizeof *at);
-  size_t m = 0;
-  for (size_t i = 0; it && pay && at && i < n; i++) {
+  pg_batch_item *b = calloc(n + 1, sizeof *b);
+  size_t *at = calloc(n + 1, sizeof *at), m = 0;
+  int *rcs = calloc(n + 1, sizeof *rcs);
+  uint8_t(*ids)[PG_ID_LEN] = calloc(n + 1, sizeof *ids);
+  pg_diag *diags = calloc(n + 1, sizeof *diags);
+  bool ok = b && at && rcs && ids && diags;
+  for (size_t i = 0; ok && i < n; i++) {
     if (v[i].rc != PG_OK || pg_client_follow_rule(v, i) != PG_OK) continue;
-    pg_buf_init(&pay[m], PG_MSG_MAX_LEN);
-    if ((v[i].rc = pg_indexation_build(&pay[m], v[i].index, v[i].index_len, v[i].data,
-                                       v[i].data_len, &v[i].d))) {
-      pg_buf_free(&pay[m]);
-      continue;
-    }
-    it[m] = (pg_tangle_item){.payload = pay[m].data, .payload_len = pay[m].len,
-                             .follows = v[i].follows, .d = &v[i].d};
+    b[m] = (pg_batch_item){v[i].index, v[i].index_len, v[i].data, v[i].data_len, v[i].follows};
     at[m++] = i;
   }
-  int rc = it && pay && at ? pg_tangle_attach_many(L(c)->tangle, it, m) : PG_ERR_NOMEM;
+  if (ok && m) pg_tangle_attach_data_many(L(c)->tangle, b, m, rcs, ids, diags);
   for (size_t k = 0; k < m; k++) {
-    v[at[k]].rc = rc ? rc : it[k].rc;
-    if (rc) pg_fail(&v[at[k]].d, rc, "attach: %s", pg_strerror(rc));
-    else if (it[k].rc == PG_OK) memcpy(v[at[k]].id, it[k].id, PG_ID_LEN);
-    pg_buf_free(&pay[k]);
+    pg_client_data *it = &v[at[k]];
+    it->rc = rcs[k];
+    if (it->rc == PG_OK) memcpy(it->id, ids[k], PG_ID_LEN);
+    else it->d = diags[k];
   }
-  if (!(it && pay && at))
+  if (!ok)
     for (size_t i = 0; i < n; i++)
       if (v[i].rc == PG_OK) v[i].rc = pg_fail(&v[i].d, PG_ERR_NOMEM, "out of memory");
-  free(it), free(pay), free(at);
+  free(b), free(at), free(rcs), free(ids), free(diags);
 }
 
 static int not_found(pg_diag *d, const char *what, const uint8_t *id, size_t n) {

@@ -1,12 +1,11 @@
 /* batch.c — POST /api/plugins/data/batch: up to 256 data messages in one
  * body (p2pgrid/tangle/batch.h), stored in one transaction
- * (pg_tangle_attach_many), one result per item. docs/PROTOCOL.md has the
+ * (pg_tangle_attach_data_many), one result per item. docs/PROTOCOL.md has the
  * contract; a route of api.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "node_internal.h"
-#include "p2pgrid/base/hex.h"
 #include "p2pgrid/tangle/batch.h"
 #include "p2pgrid/tangle/message.h"
 
@@ -38,14 +37,14 @@ static json_t *item_result(int rc, const uint8_t *id, const pg_diag *d) {
 }
 
 /* The answer: {"results": [...]} in item order, each counted. */
-static void answer(pg_node *n, const pg_tangle_item *it, const pg_diag *diags, size_t count,
-                   pg_http_resp *resp) {
+static void answer(pg_node *n, const int *rcs, const uint8_t (*ids)[PG_ID_LEN],
+                   const pg_diag *diags, size_t count, pg_http_resp *resp) {
   json_t *a = json_array();
   for (size_t i = 0; a && i < count; i++) {
-    pg_node_metrics_message(n, it[i].rc == PG_OK                     ? PG_NODE_MSG_STORED
-                               : pg_node_status_for(it[i].rc) < 500 ? PG_NODE_MSG_INVALID
-                                                                     : PG_NODE_MSG_FAILED);
-    if (json_array_append_new(a, item_result(it[i].rc, it[i].id, &diags[i]))) {
+    pg_node_metrics_message(n, rcs[i] == PG_OK                     ? PG_NODE_MSG_STORED
+                               : pg_node_status_for(rcs[i]) < 500 ? PG_NODE_MSG_INVALID
+                                                                   : PG_NODE_MSG_FAILED);
+    if (json_array_append_new(a, item_result(rcs[i], ids[i], &diags[i]))) {
       json_decref(a);
       a = NULL;
     }
@@ -59,45 +58,19 @@ static void answer(pg_node *n, const pg_tangle_item *it, const pg_diag *diags, s
   resp->data = data;
 }
 
-/* Builds each item's indexation payload and stores those that built in one
- * call. An item that failed to build stays out of the tangle's batch, and so
- * does one that follows it: `follows` there always means the item before it
- * in the body (local.c keeps the same rule). */
+/* Stores the items in one transaction (pg_tangle_attach_data_many) and
+ * answers each. */
 static void store(pg_node *n, const pg_batch_item *b, size_t count, pg_http_resp *resp) {
-  pg_tangle_item *all = calloc(count, sizeof *all), *in = calloc(count, sizeof *in);
-  pg_buf *pay = calloc(count, sizeof *pay);
+  int *rcs = calloc(count, sizeof *rcs);
+  uint8_t(*ids)[PG_ID_LEN] = calloc(count, sizeof *ids);
   pg_diag *diags = calloc(count, sizeof *diags);
-  size_t *at = calloc(count, sizeof *at), m = 0;
-  if (!all || !in || !pay || !diags || !at) {
-    pg_http_error(resp, 500, "out of memory");
-    goto out;
-  }
-  for (size_t i = 0; i < count; i++) {
-    pg_buf_init(&pay[i], PG_MSG_MAX_LEN);
-    all[i] = (pg_tangle_item){.follows = b[i].follows, .d = &diags[i]};
-    if (b[i].follows && all[i - 1].rc != PG_OK) /* item 1 never follows (pg_batch_parse) */
-      all[i].rc = pg_fail(&diags[i], PG_ERR_STATE, "not attached: the message before it was not");
-    else
-      all[i].rc = pg_indexation_build(&pay[i], b[i].index, b[i].index_len, b[i].data,
-                                      b[i].data_len, &diags[i]);
-    if (all[i].rc) continue;
-    all[i].payload = pay[i].data;
-    all[i].payload_len = pay[i].len;
-    in[m] = all[i];
-    at[m++] = i;
-  }
-  int rc = m ? pg_tangle_attach_many(n->tangle, in, m) : PG_OK;
-  for (size_t k = 0; rc == PG_OK && k < m; k++) {
-    all[at[k]].rc = in[k].rc;
-    memcpy(all[at[k]].id, in[k].id, PG_ID_LEN);
-  }
+  int rc = rcs && ids && diags ? pg_tangle_attach_data_many(n->tangle, b, count, rcs, ids, diags)
+                               : PG_ERR_NOMEM;
   if (rc)
     pg_http_error(resp, 500, "internal error: store the batch: %s", pg_strerror(rc));
   else
-    answer(n, all, diags, count, resp);
-out:
-  for (size_t i = 0; pay && i < count; i++) pg_buf_free(&pay[i]);
-  free(all), free(in), free(pay), free(diags), free(at);
+    answer(n, rcs, (const uint8_t(*)[PG_ID_LEN])ids, diags, count, resp);
+  free(rcs), free(ids), free(diags);
 }
 
 void pg_node_batch_post(pg_node *n, const pg_http_req *req, const char *const *args,

@@ -1,7 +1,12 @@
-/* batch.c — the data batch body (p2pgrid/tangle/batch.h). */
+/* batch.c — the data batch body (p2pgrid/tangle/batch.h) and its store
+ * (pg_tangle_attach_data_many, tangle.h). */
 #include "p2pgrid/tangle/batch.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "p2pgrid/tangle/message.h"
+#include "p2pgrid/tangle/tangle.h"
 
 size_t pg_batch_item_len(size_t index_len, size_t data_len) { return 6 + index_len + data_len; }
 
@@ -84,5 +89,48 @@ int pg_batch_parse(const uint8_t *body, size_t len, pg_batch_item items[PG_BATCH
   if (rc == PG_OK && pg_reader_left(&r))
     rc = pg_fail(d, PG_ERR_INVALID, "batch: %zu bytes after its last item", pg_reader_left(&r));
   if (rc == PG_OK) *n = count;
+  return rc;
+}
+
+/* Each item's payload into pay[i]; those that built go to in[] (their
+ * index in items at at[]), the others and their followers get their rc. */
+static size_t build_items(const pg_batch_item *b, size_t n, int *rcs, pg_diag *diags,
+                          pg_buf *pay, pg_tangle_item *in, size_t *at) {
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    pg_diag *d = diags ? &diags[i] : NULL;
+    pg_buf_init(&pay[i], PG_MSG_MAX_LEN);
+    if (b[i].follows && i > 0 && rcs[i - 1] != PG_OK)
+      rcs[i] = pg_fail(d, PG_ERR_STATE, "not attached: the message before it was not");
+    else
+      rcs[i] = pg_indexation_build(&pay[i], b[i].index, b[i].index_len, b[i].data,
+                                   b[i].data_len, d);
+    if (rcs[i]) continue;
+    in[m] = (pg_tangle_item){.payload = pay[i].data, .payload_len = pay[i].len,
+                             .follows = b[i].follows, .d = d};
+    at[m++] = i;
+  }
+  return m;
+}
+
+int pg_tangle_attach_data_many(pg_tangle *t, const pg_batch_item *items, size_t n, int *rcs,
+                               uint8_t (*ids)[PG_ID_LEN], pg_diag *diags) {
+  pg_tangle_item *in = calloc(n + 1, sizeof *in);
+  pg_buf *pay = calloc(n + 1, sizeof *pay);
+  size_t *at = calloc(n + 1, sizeof *at), m = 0;
+  int rc = in && pay && at ? PG_OK : PG_ERR_NOMEM;
+  if (rc) {
+    for (size_t i = 0; i < n; i++) rcs[i] = pg_fail(diags ? &diags[i] : NULL, rc, "out of memory");
+  } else {
+    m = build_items(items, n, rcs, diags, pay, in, at);
+    rc = m ? pg_tangle_attach_many(t, in, m) : PG_OK;
+  }
+  for (size_t k = 0; k < m; k++) {
+    size_t i = at[k];
+    rcs[i] = rc ? pg_fail(diags ? &diags[i] : NULL, rc, "attach: %s", pg_strerror(rc)) : in[k].rc;
+    if (rcs[i] == PG_OK) memcpy(ids[i], in[k].id, PG_ID_LEN);
+  }
+  for (size_t i = 0; pay && i < n; i++) pg_buf_free(&pay[i]);
+  free(in), free(pay), free(at);
   return rc;
 }

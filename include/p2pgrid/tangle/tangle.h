@@ -33,6 +33,7 @@
 #include "p2pgrid/base/buf.h"
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/base/err.h"
+#include "p2pgrid/tangle/batch.h"
 #include "p2pgrid/tangle/message.h"
 #include "p2pgrid/tangle/message_json.h"
 
@@ -233,6 +234,18 @@ typedef struct pg_tangle_item {
  * Every item gets its rc; the return value is PG_ERR_INVALID for bad
  * arguments only (then no item was touched). */
 PG_NODISCARD int pg_tangle_attach_many(pg_tangle *t, pg_tangle_item *items, size_t n);
+
+/* pg_tangle_attach_many for data (indexation) messages (batch.c; the
+ * in-process client's and the node's batches): builds each item's payload
+ * and attaches those that built in one call. An item that does not build
+ * keeps its error, and an item that follows one not attached (the item
+ * before it in items) is not attached (PG_ERR_STATE, "not attached: the
+ * message before it was not"). Every item gets rcs[i], and ids[i] when that
+ * is PG_OK; diags (may be NULL) says why not. Returns PG_OK, or the error
+ * (PG_ERR_NOMEM, PG_ERR_INVALID) every item not refused before the attach
+ * then got. */
+int pg_tangle_attach_data_many(pg_tangle *t, const pg_batch_item *items, size_t n, int *rcs,
+                               uint8_t (*ids)[PG_ID_LEN], pg_diag *diags);
 
 enum pg_inclusion {
   PG_INCL_UNKNOWN = 0, /* not yet referenced */
