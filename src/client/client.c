@@ -6,6 +6,7 @@
 #include "client_internal.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/hex.h"
+#include "p2pgrid/tangle/find.h"
 #include "p2pgrid/tangle/message_json.h"
 
 void pg_client_free(pg_client *c) {
@@ -176,6 +177,59 @@ int pg_client_find_index(pg_client *c, const uint8_t *index, size_t index_len,
     return pg_fail(d, PG_ERR_INVALID, "find: index must be 1..%d bytes", PG_INDEX_MAX_LEN);
   if ((!ids && max) || !count || !total) return pg_fail(d, PG_ERR_INVALID, "find: no output");
   return c->ops->find_index(c, index, index_len, ids, max, count, total, d);
+}
+
+void pg_client_found_clear(pg_client_found *f) {
+  if (!f) return;
+  for (size_t k = 0; f->raw && k < f->count; k++) free(f->raw[k]);
+  free(f->raw);
+  free(f->raw_len);
+  free(f->ids);
+  f->ids = NULL, f->raw = NULL, f->raw_len = NULL;
+  f->count = f->total = 0;
+}
+
+void pg_client_find_each(pg_client *c, pg_client_found *v, size_t from, size_t n) {
+  for (size_t i = from; i < n; i++) {
+    pg_client_found *f = &v[i];
+    if (f->rc != PG_OK) continue;
+    f->ids = malloc(f->max * sizeof *f->ids);
+    if (!f->ids) {
+      f->rc = pg_fail(&f->d, PG_ERR_NOMEM, "out of memory");
+      continue;
+    }
+    f->rc = c->ops->find_index(c, f->index, f->index_len, f->ids, f->max, &f->count, &f->total,
+                               &f->d);
+    if (f->rc) {
+      pg_client_found_clear(f);
+    } else if (f->count < f->max) { /* a thousand channels' lists are held at once */
+      uint8_t(*fit)[PG_ID_LEN] = realloc(f->ids, (f->count ? f->count : 1) * sizeof *fit);
+      if (fit) f->ids = fit;
+    }
+  }
+}
+
+int pg_client_find_many(pg_client *c, pg_client_found *v, size_t n, pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (n && !v) return pg_fail(d, PG_ERR_INVALID, "find: no lookups");
+  for (size_t i = 0; i < n; i++) {
+    pg_client_found *f = &v[i];
+    f->ids = NULL, f->raw = NULL, f->raw_len = NULL;
+    f->count = f->total = 0;
+    pg_diag_clear(&f->d);
+    f->rc = PG_OK;
+    if (!f->index || f->index_len < 1 || f->index_len > PG_INDEX_MAX_LEN)
+      f->rc = pg_fail(&f->d, PG_ERR_INVALID, "find: index must be 1..%d bytes", PG_INDEX_MAX_LEN);
+    else if (f->max < 1 || f->max > PG_FIND_MAX_IDS)
+      f->rc = pg_fail(&f->d, PG_ERR_INVALID, "find: max must be 1..%d ids (got %zu)",
+                      PG_FIND_MAX_IDS, f->max);
+  }
+  if (c->ops->find_many)
+    c->ops->find_many(c, v, n);
+  else
+    pg_client_find_each(c, v, 0, n);
+  return PG_OK;
 }
 
 int pg_client_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d) {

@@ -16,4 +16,8 @@ int pg_client_follow_rule(pg_client_data *v, size_t i);
  * to submit (rc PG_OK) and passes the follow rule. */
 void pg_client_submit_each(pg_client *c, pg_client_data *v, size_t from, size_t n);
 
+/* pg_client_find_many one lookup at a time (find_index, no bytes): each
+ * item of v[from..n) still to do (rc PG_OK). */
+void pg_client_find_each(pg_client *c, pg_client_found *v, size_t from, size_t n);
+
 #endif

@@ -18,6 +18,8 @@
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/json.h"
 #include "p2pgrid/tangle/batch.h"
+#include "p2pgrid/tangle/find.h"
+#include "p2pgrid/tangle/message.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000u
 #define DEFAULT_TIMEOUT_MS 60000u
@@ -27,6 +29,7 @@
 #define ROUTE_MAX 512
 #define ERRTEXT_MAX 180 /* node error text kept in a diag */
 #define BATCH_ROUTE "/api/plugins/data/batch"
+#define FIND_ROUTE "/api/plugins/data/find"
 #define BATCH_BODY_MAX (64u << 10) /* under the node's default api.max_body, 96 KiB */
 #define BATCH_BODY_MIN (4u << 10) /* the cap halves down to this; a lone item goes whatever its size */
 
@@ -51,6 +54,9 @@ typedef struct http_client {
    * says it takes none (404, 501); the body cap halves on a 413 */
   bool no_batch;
   size_t batch_cap;
+  /* lookups in batches (POST /api/plugins/data/find): off for good once the
+   * node says it takes none (404, 405, 415, 501) */
+  bool no_find;
   char *ca_file, *cert_file, *key_file, *crl_file;
 } http_client;
 
@@ -595,6 +601,102 @@ static int h_find_index(pg_client *c, const uint8_t *index, size_t index_len,
   return get_id_list((http_client *)c, route, "messageIds", ids, max, count, total, d);
 }
 
+/* ---- lookups in batches ------------------------------------------------ */
+
+/* Item k of a find answer into f: its ids and the bytes sent, each checked
+ * to hash to its id. */
+static int found_item(pg_find_item *it, pg_client_found *f, size_t k, pg_diag *inner) {
+  size_t n = it->listed;
+  f->ids = malloc((n ? n : 1) * sizeof *f->ids);
+  f->raw = calloc(n ? n : 1, sizeof *f->raw);
+  f->raw_len = calloc(n ? n : 1, sizeof *f->raw_len);
+  if (!f->ids || !f->raw || !f->raw_len) return pg_fail(inner, PG_ERR_NOMEM, "out of memory");
+  f->total = it->total;
+  pg_find_msg m;
+  for (size_t j = 0; j < n && pg_find_item_next(it, &m) == PG_OK; j++) {
+    memcpy(f->ids[j], m.id, PG_ID_LEN);
+    f->count = j + 1;
+    if (!m.raw_len) continue;
+    uint8_t id[PG_ID_LEN];
+    pg_message_id(m.raw, m.raw_len, id);
+    if (memcmp(id, m.id, PG_ID_LEN) != 0)
+      return pg_fail(inner, PG_ERR_INVALID, "item %zu: the bytes of message %zu are not its id's",
+                     k + 1, j + 1);
+    if (!(f->raw[j] = malloc(m.raw_len))) return pg_fail(inner, PG_ERR_NOMEM, "out of memory");
+    memcpy(f->raw[j], m.raw, m.raw_len);
+    f->raw_len[j] = m.raw_len;
+  }
+  return PG_OK;
+}
+
+/* Posts the lookups r (for v[at[k]]) and fills the items answered: *got
+ * of them (a prefix of r's keys). */
+static int find_post(http_client *h, const pg_find_req *r, pg_client_found *v, const size_t *at,
+                     size_t *got, pg_diag *d) {
+  pg_buf_reset(&h->req);
+  int rc = pg_find_req_encode(&h->req, r, d);
+  if (rc) return rc;
+  char what[ROUTE_MAX];
+  long status = 0;
+  if ((rc = http_do(h, "POST", FIND_ROUTE, true, "application/octet-stream", h->req.data,
+                    h->req.len, &status, what, sizeof what, d)))
+    return rc;
+  if (status < 200 || status > 299) return status_fail(h, status, what, d);
+  pg_find_item items[PG_FIND_MAX_KEYS];
+  pg_diag inner = {{0}};
+  rc = pg_find_ans_parse(h->resp.data, h->resp.len, r->count, r->max, items, got, &inner);
+  for (size_t k = 0; rc == PG_OK && k < *got; k++) {
+    rc = found_item(&items[k], &v[at[k]], k, &inner);
+    if (rc) pg_client_found_clear(&v[at[k]]);
+  }
+  for (size_t k = 0; rc && k < *got; k++) pg_client_found_clear(&v[at[k]]);
+  if (rc == PG_ERR_NOMEM) return pg_fail(d, rc, "%s: out of memory", what);
+  return rc ? bad_answer(what, &inner, d) : PG_OK;
+}
+
+/* The next request's lookups from v[i..n): those still to do (rc PG_OK)
+ * with the same max as the first, up to 256. Returns how many. */
+static size_t find_take(pg_client_found *v, size_t i, size_t n, uint32_t budget, pg_find_req *r,
+                        size_t *at) {
+  *r = (pg_find_req){.budget = budget};
+  for (; i < n && r->count < PG_FIND_MAX_KEYS; i++) {
+    if (v[i].rc != PG_OK) continue;
+    if (r->count && v[i].max != r->max) break;
+    r->max = (unsigned)v[i].max;
+    r->keys[r->count] = (pg_find_key){v[i].index, v[i].index_len};
+    at[r->count++] = i;
+  }
+  return r->count;
+}
+
+/* Lookups of up to 256 keys a request, one request after the other, the
+ * answer at most the client's max_response; a node that answers fewer keys
+ * is asked again for the rest. A node without the route (404, 405, 415:
+ * not a p2pgrid node, or an older one; 501) gets GETs from then on. A
+ * failed request fails each of its items with its error. */
+static void h_find_many(pg_client *c, pg_client_found *v, size_t n) {
+  http_client *h = (http_client *)c;
+  pg_find_req *r = h->no_find ? NULL : malloc(sizeof *r);
+  size_t at[PG_FIND_MAX_KEYS], i = 0;
+  uint32_t budget = h->max_response > UINT32_MAX ? UINT32_MAX : (uint32_t)h->max_response;
+  while (r && i < n && find_take(v, i, n, budget, r, at)) {
+    size_t got = 0;
+    pg_diag d = {{0}};
+    int rc = find_post(h, r, v, at, &got, &d);
+    if (rc == PG_ERR_NOT_FOUND || rc == PG_ERR_UNSUPPORTED) {
+      h->no_find = true;
+      break;
+    }
+    for (size_t k = 0; rc && k < r->count; k++) {
+      v[at[k]].rc = rc;
+      v[at[k]].d = d;
+    }
+    i = at[rc ? r->count - 1 : got - 1] + 1;
+  }
+  free(r);
+  if (i < n) pg_client_find_each(c, v, i, n);
+}
+
 static int h_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d) {
   http_client *h = (http_client *)c;
   char route[64], what[ROUTE_MAX];
@@ -746,6 +848,7 @@ static const pg_client_ops HTTP_OPS = {
     .get_meta = h_get_meta,
     .children = h_children,
     .find_index = h_find_index,
+    .find_many = h_find_many,
     .milestone = h_milestone,
     .address = h_address,
     .address_outputs = h_address_outputs,
@@ -811,6 +914,8 @@ int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d
   pg_buf_init(&h->resp, h->max_response);
   pg_buf_init(&h->req, REQUEST_MAX);
   h->batch_cap = BATCH_BODY_MAX;
+  h->no_batch = h->no_find = o->rest_only;
+  if (h->max_response < PG_FIND_BUDGET_MIN) h->no_find = true; /* no room for an answer */
 
   size_t n = strlen(o->base_url);
   while (n > 0 && o->base_url[n - 1] == '/') n--;

@@ -87,17 +87,13 @@ int pg_mam_attach_many(pg_client *c, pg_mam_attach_item *v, size_t n, pg_diag *d
  * examined (so a root flooded with large junk costs GETs, not memory). */
 #define KEEP_TRYTES (8u << 20)
 
-/* GET id and unpack it as mam.js decodeMessages does (an indexation
- * payload's data): PG_ERR_NOT_FOUND when it cannot be read or is not a MAM
- * attachment. The message's bytes, not its JSON: no hex to encode (the
- * in-process node) or decode. */
-static int load_payload(pg_client *c, const uint8_t id[PG_ID_LEN], char **payload, size_t *plen,
-                        char tag[PG_MAM_MAX_TAG + 1]) {
-  pg_buf raw;
-  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+/* Unpacks a message's bytes as mam.js decodeMessages does (an indexation
+ * payload's data): PG_ERR_NOT_FOUND when it is not a MAM attachment. */
+static int payload_of(const uint8_t *raw, size_t len, char **payload, size_t *plen,
+                      char tag[PG_MAM_MAX_TAG + 1]) {
   pg_message m;
-  int rc = pg_client_get_raw(c, id, &raw, NULL);
-  if (rc == PG_OK && (rc = pg_message_parse(raw.data, raw.len, &m, NULL)) == PG_OK) {
+  int rc = pg_message_parse(raw, len, &m, NULL);
+  if (rc == PG_OK) {
     if (m.payload_type != PG_PAYLOAD_INDEXATION || m.u.indexation.data_len == 0)
       rc = PG_ERR_NOT_FOUND;
     else
@@ -105,6 +101,18 @@ static int load_payload(pg_client *c, const uint8_t id[PG_ID_LEN], char **payloa
                                 NULL);
     pg_message_clear(&m);
   }
+  return rc == PG_OK || rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
+}
+
+/* GET id and unpack it (payload_of): PG_ERR_NOT_FOUND also when it cannot
+ * be read. The message's bytes, not its JSON: no hex to encode (the
+ * in-process node) or decode. */
+static int load_payload(pg_client *c, const uint8_t id[PG_ID_LEN], char **payload, size_t *plen,
+                        char tag[PG_MAM_MAX_TAG + 1]) {
+  pg_buf raw;
+  pg_buf_init(&raw, PG_MSG_MAX_LEN);
+  int rc = pg_client_get_raw(c, id, &raw, NULL);
+  if (rc == PG_OK) rc = payload_of(raw.data, raw.len, payload, plen, tag);
   pg_buf_free(&raw);
   return rc == PG_OK || rc == PG_ERR_NOMEM ? rc : PG_ERR_NOT_FOUND;
 }
@@ -222,25 +230,40 @@ static void cands_free(cand *cs, size_t n) {
   free(cs);
 }
 
-/* Lists the candidates of leaves >= from under root's index (its address
- * known or NULL, as list_ids'), sorted by (leaf, id). */
+/* The ids under root's index (its address known or NULL, as list_ids'):
+ * listed now, or what pg_client_find_many found (pre, NULL: list now; its
+ * ids stay pre's). */
+static int listed_ids(pg_client *c, const char *root, pg_mam_mode mode, const char *known,
+                      const pg_client_found *pre, uint8_t (**ids)[PG_ID_LEN], size_t *count,
+                      size_t *total, pg_diag *d) {
+  if (!pre) return list_ids(c, root, mode, known, ids, count, total, d);
+  if (pre->rc) return pg_fail(d, pre->rc, "%s", pre->d.msg);
+  *ids = pre->ids;
+  *count = pre->count;
+  *total = pre->total;
+  return PG_OK;
+}
+
+/* Lists the candidates of leaves >= from under root's index (listed_ids'
+ * known and pre), sorted by (leaf, id); a message's bytes come from pre
+ * when it has them, else from a GET. */
 static int list_candidates(pg_client *c, const char *root, pg_mam_mode mode, const char *known,
-                           uint32_t from, cand **out, size_t *nout, pg_mam_read_info *info,
-                           pg_diag *d) {
+                           const pg_client_found *pre, uint32_t from, cand **out, size_t *nout,
+                           pg_mam_read_info *info, pg_diag *d) {
   uint8_t(*ids)[PG_ID_LEN] = NULL;
   size_t count = 0, total = 0, n = 0, kept = 0;
-  int rc = list_ids(c, root, mode, known, &ids, &count, &total, d);
+  int rc = listed_ids(c, root, mode, known, pre, &ids, &count, &total, d);
   if (rc) return rc;
   info->listed = total;
   cand *cs = count ? calloc(count, sizeof *cs) : NULL;
-  if (count && !cs) {
-    free(ids);
-    return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  }
-  for (size_t i = 0; i < count; i++) {
+  if (count && !cs) rc = PG_ERR_NOMEM;
+  for (size_t i = 0; !rc && i < count; i++) {
     cand *k = &cs[n];
     uint64_t leaf = 0;
-    rc = load_payload(c, ids[i], &k->payload, &k->plen, k->tag);
+    if (pre && pre->raw && pre->raw[i])
+      rc = payload_of(pre->raw[i], pre->raw_len[i], &k->payload, &k->plen, k->tag);
+    else
+      rc = load_payload(c, ids[i], &k->payload, &k->plen, k->tag);
     if (rc == PG_ERR_NOMEM) break;
     rc = PG_OK;
     if (!k->payload || mam_peek_index(k->payload, k->plen, &leaf) != PG_OK) {
@@ -262,7 +285,7 @@ static int list_candidates(pg_client *c, const char *root, pg_mam_mode mode, con
     free(k->payload);
     k->payload = NULL;
   }
-  free(ids);
+  if (!pre) free(ids);
   if (rc) {
     cands_free(cs, n);
     return pg_fail(d, rc, "out of memory");
@@ -403,15 +426,15 @@ static int walk(pg_client *c, cand *cs, size_t nc, const pg_mam_cursor *at, cons
  * loaded, sorted; its address known or NULL, as list_ids'), then the walk
  * over them. */
 static int read_list(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const char *side_key,
-                     size_t side_key_len, const char *known, cand **cs, size_t *nc,
-                     pg_mam_read_info *info, pg_diag *d) {
+                     size_t side_key_len, const char *known, const pg_client_found *pre,
+                     cand **cs, size_t *nc, pg_mam_read_info *info, pg_diag *d) {
   *cs = NULL;
   *nc = 0;
   if (!c || !at) return pg_fail(d, PG_ERR_INVALID, "mam read: no client, cursor or output");
   int rc = mam_check_mode_key(mode, side_key, side_key_len, d);
   if (rc) return rc;
   memset(info, 0, sizeof *info);
-  return list_candidates(c, at->root, mode, known, at->leaf, cs, nc, info, d);
+  return list_candidates(c, at->root, mode, known, pre, at->leaf, cs, nc, info, d);
 }
 
 static int read_walk(pg_client *c, cand *cs, size_t nc, const pg_mam_cursor *at,
@@ -438,7 +461,7 @@ int pg_mam_read(pg_client *c, const pg_mam_cursor *at, pg_mam_mode mode, const c
   if (!info) info = &local;
   cand *cs = NULL;
   size_t nc = 0;
-  int rc = read_list(c, at, mode, side_key, side_key_len, NULL, &cs, &nc, info, d);
+  int rc = read_list(c, at, mode, side_key, side_key_len, NULL, NULL, &cs, &nc, info, d);
   if (!rc) rc = read_walk(c, cs, nc, at, side_key, side_key_len, max, out, n, next, info, d);
   cands_free(cs, nc);
   return rc;
@@ -486,6 +509,25 @@ static void check_first_leaves(pg_mam_read_req *r, cand **cs, const size_t *nc, 
   free(items), free(out), free(prc), free(who);
 }
 
+/* Every channel's index looked up together (pg_client_find_many: over
+ * HTTP a few requests, with the messages' bytes), from the addresses in ad;
+ * NULL when that could not be done (each channel then looks its own up). */
+static pg_client_found *find_all(pg_client *c, const pg_mam_address_item *ad, size_t n) {
+  pg_client_found *f = calloc(n ? n : 1, sizeof *f);
+  uint8_t(*index)[PG_HASH_LEN] = malloc((n ? n : 1) * sizeof *index);
+  bool ok = f && index;
+  for (size_t i = 0; ok && i < n; i++) {
+    if (!ad[i].rc) pg_mam_attach_index(ad[i].address, index[i]);
+    f[i] = (pg_client_found){.index = ad[i].rc ? NULL : index[i], .index_len = PG_HASH_LEN,
+                             .max = PG_MAM_FETCH_MAX_IDS};
+  }
+  if (ok && pg_client_find_many(c, f, n, NULL) != PG_OK) ok = false;
+  free(index); /* the lookups are done: nothing points at it now */
+  if (ok) return f;
+  free(f);
+  return NULL;
+}
+
 int pg_mam_read_many(pg_client *c, pg_mam_read_req *reqs, size_t n, pg_diag *d) {
   if (n && !reqs) return pg_fail(d, PG_ERR_INVALID, "mam read many: no requests");
   cand **cs = calloc(n ? n : 1, sizeof *cs);
@@ -498,14 +540,17 @@ int pg_mam_read_many(pg_client *c, pg_mam_read_req *reqs, size_t n, pg_diag *d) 
   for (size_t i = 0; i < n; i++)
     ad[i] = (pg_mam_address_item){.root = reqs[i].at.root, .mode = reqs[i].mode};
   pg_mam_address_many(ad, n); /* the channels' addresses together */
+  pg_client_found *found = c ? find_all(c, ad, n) : NULL;
   for (size_t i = 0; i < n; i++) {
     pg_mam_read_req *r = &reqs[i];
     r->out = NULL, r->n = 0, r->next = r->at;
     memset(&r->diag, 0, sizeof r->diag);
     r->rc = read_list(c, &r->at, r->mode, r->side_key, r->side_key_len,
-                      ad[i].rc ? NULL : ad[i].address, &cs[i], &nc[i], &r->info, &r->diag);
+                      ad[i].rc ? NULL : ad[i].address, found && !ad[i].rc ? &found[i] : NULL,
+                      &cs[i], &nc[i], &r->info, &r->diag);
+    if (found) pg_client_found_clear(&found[i]); /* the payloads are the candidates' now */
   }
-  free(ad);
+  free(ad), free(found);
   check_first_leaves(reqs, cs, nc, n);
   size_t failed = SIZE_MAX;
   for (size_t i = 0; i < n; i++) {

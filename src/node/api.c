@@ -863,6 +863,7 @@ static const route routes[] = {
     {"GET", "api/plugins/peers", pg_node_peers_status},
     {"GET", "api/plugins/display", h_display},
     {"POST", "api/plugins/data/batch", pg_node_batch_post}, /* batch.c */
+    {"POST", "api/plugins/data/find", pg_node_find_post},   /* find.c */
     {"GET", "metrics", pg_node_metrics_get}, /* node_metrics.c: Prometheus */
 };
 

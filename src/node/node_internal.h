@@ -147,6 +147,11 @@ void pg_node_mam_fetch(pg_node *n, const pg_http_req *req, const char *const *ar
 /* batch.c: POST /api/plugins/data/batch (a route of api.c). */
 void pg_node_batch_post(pg_node *n, const pg_http_req *req, const char *const *args,
                         pg_http_resp *resp);
+/* find.c: POST /api/plugins/data/find (a route of api.c; a read: open to
+ * all, as GETs are). */
+#define PG_NODE_FIND_PATH "/api/plugins/data/find"
+void pg_node_find_post(pg_node *n, const pg_http_req *req, const char *const *args,
+                       pg_http_resp *resp);
 /* api.c: the HTTP status of an error class from the Tangle or the codec. */
 unsigned pg_node_status_for(int rc);
 /* api.c: the request's media type without parameters, lowercased into out;
@@ -171,7 +176,8 @@ json_t *pg_node_output_json(const pg_output_info *o, bool spent, bool spent_deta
  * and outcomes are fixed lists (no label value comes from a request). */
 enum {
   PG_NODE_ROUTE_HEALTH, PG_NODE_ROUTE_INFO, PG_NODE_ROUTE_TIPS, PG_NODE_ROUTE_MESSAGES,
-  PG_NODE_ROUTE_MESSAGES_POST, PG_NODE_ROUTE_BATCH_POST, PG_NODE_ROUTE_MILESTONES,
+  PG_NODE_ROUTE_MESSAGES_POST, PG_NODE_ROUTE_BATCH_POST, PG_NODE_ROUTE_FIND_POST,
+  PG_NODE_ROUTE_MILESTONES,
   PG_NODE_ROUTE_OUTPUTS,
   PG_NODE_ROUTE_ADDRESSES, PG_NODE_ROUTE_TRANSACTIONS, PG_NODE_ROUTE_PLUGINS,
   PG_NODE_ROUTE_EXPLORER, PG_NODE_ROUTE_METRICS, PG_NODE_ROUTE_OTHER, PG_NODE_ROUTE_COUNT

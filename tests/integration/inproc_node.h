@@ -9,7 +9,11 @@
  *
  * The node's INI is "[node]\ndata_dir = <dir>/<name>\n" followed by ini (more
  * [node] keys first, then other sections; [api] port = 0 for an ephemeral
- * port). Any failure fails the test. */
+ * port). Any failure fails the test.
+ *
+ * tn_post posts a raw body to a plugin route of the node; tn_hostile runs
+ * cases of bodies given in hex against one, each answered with its status
+ * and a text that names the problem. */
 #ifndef P2PGRID_TEST_INPROC_NODE_H
 #define P2PGRID_TEST_INPROC_NODE_H
 
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "p2pgrid/base/config.h"
+#include "p2pgrid/client/http_call.h"
 #include "p2pgrid/node/node.h"
 
 static pg_node *tn_start_node(const char *dir, const char *name, const char *ini, char *base,
@@ -36,6 +41,42 @@ static pg_node *tn_start_node(const char *dir, const char *name, const char *ini
   pg_node_config_clear(&nc);
   snprintf(base, cap, "http://127.0.0.1:%u", (unsigned)pg_node_port(n));
   return n;
+}
+
+/* POST body to base + "/api/plugins/data/" + route; the result is the
+ * caller's to free (pg_http_result_free). */
+static pg_http_result tn_post(const char *base, const char *route, const char *ctype,
+                              const void *body, size_t len) {
+  char url[128];
+  snprintf(url, sizeof url, "%s/api/plugins/data/%s", base, route);
+  pg_http_call_opts o = {.method = "POST", .url = url, .body = body, .body_len = len,
+                         .content_type = ctype ? ctype : "application/octet-stream"};
+  pg_http_result r = {0};
+  pg_diag d = {{0}};
+  if (pg_http_call(&o, &r, &d)) fail_msg("POST %s: %s", route, d.msg);
+  return r;
+}
+
+typedef struct tn_hostile {
+  const char *name;
+  const char *ctype; /* NULL: application/octet-stream */
+  const char *hex;   /* the body in hex, at most 64 bytes */
+  long status;
+  const char *says;  /* in the answer */
+} tn_hostile;
+
+static void tn_hostile_run(const char *base, const char *route, const tn_hostile *cases,
+                           size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint8_t body[64];
+    size_t len = strlen(cases[i].hex) / 2;
+    assert_true(len <= sizeof body);
+    for (size_t k = 0; k < len; k++) sscanf(cases[i].hex + 2 * k, "%2hhx", &body[k]);
+    pg_http_result r = tn_post(base, route, cases[i].ctype, body, len);
+    if (r.status != cases[i].status || !strstr(r.body, cases[i].says))
+      fail_msg("%s: %ld %s", cases[i].name, r.status, r.body);
+    pg_http_result_free(&r);
+  }
 }
 
 #endif

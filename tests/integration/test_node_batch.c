@@ -69,18 +69,6 @@ static pg_client *client(const char *base) {
   return c;
 }
 
-/* A raw POST of the batch route; the result is the caller's to free. */
-static pg_http_result post(const char *base, const char *ctype, const void *body, size_t len) {
-  char url[128];
-  snprintf(url, sizeof url, "%s/api/plugins/data/batch", base);
-  pg_http_call_opts o = {.method = "POST", .url = url, .body = body, .body_len = len,
-                         .content_type = ctype ? ctype : "application/octet-stream"};
-  pg_http_result r = {0};
-  pg_diag d = {{0}};
-  if (pg_http_call(&o, &r, &d)) fail_msg("POST batch: %s", d.msg);
-  return r;
-}
-
 /* The counter p2pgrid_node_messages_received_total{outcome="<o>"}. */
 static long long received(const char *base, const char *outcome) {
   char url[128], key[96];
@@ -176,7 +164,7 @@ static void test_each_item_gets_its_answer(void **state) {
   /* item 2's message would pass 32 KiB; item 3 follows it */
   body_of(&b, (size_t[]){10, PG_MSG_MAX_LEN - 20, 10, 10}, (bool[]){0, 0, 1, 0}, 4);
   long long invalid = received(base, "invalid");
-  pg_http_result r = post(base, NULL, b.data, b.len);
+  pg_http_result r = tn_post(base, "batch", NULL, b.data, b.len);
   assert_int_equal(r.status, 200);
   json_t *j = NULL;
   pg_diag d = {{0}};
@@ -201,21 +189,13 @@ static void test_each_item_gets_its_answer(void **state) {
   pg_node_stop(n);
 }
 
-typedef struct hostile {
-  const char *name;
-  const char *ctype;
-  const char *hex; /* the body in hex */
-  long status;
-  const char *says;
-} hostile;
-
 static void test_hostile_bodies_refused_whole(void **state) {
   (void)state;
   char base[64];
   pg_node *n = start_node("hostile", "min_pow_score = 0\n", "max_body = 4096\n", base,
                           sizeof base);
   /* item: flags, index length, "hostile", data length u32, data */
-  static const hostile cases[] = {
+  static const tn_hostile cases[] = {
       {"version 2", NULL, "020100" "0007686f7374696c6500000000", 400, "version 2"},
       {"count 0", NULL, "010000", 400, "batch of 0 items"},
       {"count 257", NULL, "010101" "0007686f7374696c6500000000", 400, "batch of 257 items"},
@@ -229,17 +209,9 @@ static void test_hostile_bodies_refused_whole(void **state) {
        "application/octet-stream"},
   };
   long long invalid = received(base, "invalid");
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    uint8_t body[64];
-    size_t len = strlen(cases[i].hex) / 2;
-    for (size_t k = 0; k < len; k++) sscanf(cases[i].hex + 2 * k, "%2hhx", &body[k]);
-    pg_http_result r = post(base, cases[i].ctype, body, len);
-    if (r.status != cases[i].status || !strstr(r.body, cases[i].says))
-      fail_msg("%s: %ld %s", cases[i].name, r.status, r.body);
-    pg_http_result_free(&r);
-  }
+  tn_hostile_run(base, "batch", cases, sizeof cases / sizeof cases[0]);
   uint8_t big[8192] = {1, 1, 0, 0, 1, 'h'}; /* over max_body */
-  pg_http_result r = post(base, NULL, big, sizeof big);
+  pg_http_result r = tn_post(base, "batch", NULL, big, sizeof big);
   assert_int_equal(r.status, 413);
   pg_http_result_free(&r);
   assert_int_equal(received(base, "invalid"), invalid + 10);
@@ -256,7 +228,7 @@ static void test_client_falls_back(void **state) {
   char base[64];
   pg_node *n = start_node("pow", "min_pow_score = 50\n", "remote_pow = true\n", base, sizeof base);
   uint8_t body[] = {1, 1, 0, 0, 1, 'p', 0, 0, 0, 0};
-  pg_http_result r = post(base, NULL, body, sizeof body);
+  pg_http_result r = tn_post(base, "batch", NULL, body, sizeof body);
   assert_int_equal(r.status, 501);
   ASSERT_TEXT(r.body, "proof of work");
   pg_http_result_free(&r);

@@ -86,6 +86,25 @@ typedef struct pg_client_data {
   pg_diag d;             /* out: why rc is not PG_OK */
 } pg_client_data;
 
+/* One index lookup for pg_client_find_many, with the messages it lists. */
+typedef struct pg_client_found {
+  const uint8_t *index;      /* in: 1..64 bytes */
+  size_t index_len;          /* in */
+  size_t max;                /* in: ids wanted, 1..PG_FIND_MAX_IDS (tangle/find.h: 1000) */
+  uint8_t (*ids)[PG_ID_LEN]; /* out: count ids in the node's order (owned) */
+  uint8_t **raw;             /* out: NULL, or count entries: raw[k] the bytes of ids[k]
+                                (owned), NULL when not sent (pg_client_get_raw it) */
+  size_t *raw_len;           /* out: with raw */
+  size_t count;              /* out: ids written */
+  size_t total;              /* out: the node's count of messages under the index */
+  int rc;                    /* out */
+  pg_diag d;                 /* out: why rc is not PG_OK */
+} pg_client_found;
+
+/* Frees what pg_client_find_many gave f and zeroes its outputs (in-fields
+ * stay). NULL is fine. */
+void pg_client_found_clear(pg_client_found *f);
+
 /* The interface. An implementation defines a struct whose first member is a
  * pg_client and points ops at a static table; callers use the pg_client_*
  * wrappers below, never ops directly. Every function gets the client it was
@@ -111,6 +130,10 @@ typedef struct pg_client_ops {
   int (*find_index)(pg_client *c, const uint8_t *index, size_t index_len,
                     uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, size_t *total,
                     pg_diag *d);
+  /* May be NULL: pg_client_find_many then calls find_index for each (no
+   * bytes). Gets items whose arguments were checked (rc PG_OK) or already
+   * failed; fills every output of each of the former. */
+  void (*find_many)(pg_client *c, pg_client_found *v, size_t n);
   int (*milestone)(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d);
   int (*address)(pg_client *c, const uint8_t address[32], uint64_t *balance, bool *dust_allowed,
                  pg_diag *d);
@@ -140,6 +163,9 @@ typedef struct pg_http_client_opts {
   const pg_tls_files *tls;
   const char *bearer;          /* "Authorization: Bearer ..." on every request; copied;
                                   a malformed token (http_call.h) is PG_ERR_INVALID here */
+  bool rest_only;              /* true: the TIP-13 routes only (no POST
+                                  /api/plugins/data/batch or find), as with a node
+                                  without p2pgrid's plugins */
 } pg_http_client_opts;
 
 /* Creates an HTTP client (copies what it needs from o). The first call in a
@@ -230,6 +256,20 @@ PG_NODISCARD int pg_client_children(pg_client *c, const uint8_t id[PG_ID_LEN],
 PG_NODISCARD int pg_client_find_index(pg_client *c, const uint8_t *index, size_t index_len,
                                       uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count,
                                       size_t *total, pg_diag *d);
+
+/* pg_client_find_index for v[0..n) (each item's index, index_len and max
+ * in, every other field out: see pg_client_found), each with its own rc and
+ * d, and where the transport can, the bytes of the messages listed. Over HTTP
+ * the lookups go in batches (POST /api/plugins/data/find, docs/PROTOCOL.md:
+ * up to 256 a request, the answer at most the client's max_response), each
+ * message's bytes checked against its id (bytes that do not hash to it fail
+ * the batch's items as a bad answer); a node without the route (404, 405,
+ * 415, 501: remembered) and rest_only get one GET a lookup and no bytes.
+ * The in-process client looks each up in its Tangle, no bytes. Clear each
+ * item with pg_client_found_clear (also after a failure). Returns PG_OK once
+ * every item has its rc, PG_ERR_INVALID (no item touched) without a client
+ * or items. */
+PG_NODISCARD int pg_client_find_many(pg_client *c, pg_client_found *v, size_t n, pg_diag *d);
 
 /* GET milestones/{index}. PG_ERR_NOT_FOUND if the node has none. */
 PG_NODISCARD int pg_client_milestone(pg_client *c, uint32_t index, pg_milestone_info *out,

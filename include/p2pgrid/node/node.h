@@ -99,6 +99,12 @@
  *                                         for a body that does not parse (nothing
  *                                         stored), 501 on a replica or a node with
  *                                         min_pow_score > 0 (docs/PROTOCOL.md)
+ *   POST /api/plugins/data/find           up to 256 index lookups in one binary body
+ *                                         (p2pgrid/tangle/find.h), answered in one
+ *                                         binary body with each lookup's ids and the
+ *                                         bytes of its messages, as far as the budget
+ *                                         goes (at most 4 MiB); 400 for a body that
+ *                                         does not parse; a read, open as GETs are
  *   GET  /api/v1/treasury                 {"milestoneId": 64 zeros, "amount": 0}
  *   OPTIONS <any>                         CORS preflight, 204
  * Statuses: 400 bad input, 401/403 a POST without / with refused credentials
@@ -109,14 +115,15 @@
  * Access: by default every route is open to anyone who reaches the port,
  * over plain HTTP. [api] tls_cert + tls_key make the API HTTPS only. With
  * [api] post_tokens_file and/or post_ca, every request whose method is not
- * GET, HEAD or OPTIONS (today: POST /api/v1/messages) must carry either
+ * GET, HEAD or OPTIONS (POST /api/v1/messages and /api/plugins/data/batch;
+ * not POST /api/plugins/data/find, a read) must carry either
  * "Authorization: Bearer <a token of the file>" or, over TLS, a client
  * certificate that verifies against post_ca (and post_crl): without either
  * it is answered 401 (with "WWW-Authenticate: Bearer"), with a token that is
  * not listed or a certificate that does not verify 403, in the usual error
  * envelope. Refusals are counted (pg_node_get_api_stats) and logged at warn
  * (at most one line a second, naming how many were not logged). GET stays
- * open: any Chrysalis client can read.
+ * open (and the find route): any Chrysalis client can read.
  *
  * Replica: with [peers] urls the node follows those nodes (ours or any
  * Chrysalis node) and runs no coordinator; it needs [milestones] public_keys
