@@ -630,18 +630,17 @@ static int found_item(pg_find_item *it, pg_client_found *f, size_t k, pg_diag *i
 }
 
 /* Posts the lookups r (for v[at[k]]) and fills the items answered: *got
- * of them (a prefix of r's keys). */
+ * of them (a prefix of r's keys). *status: the HTTP status, 0 without one. */
 static int find_post(http_client *h, const pg_find_req *r, pg_client_found *v, const size_t *at,
-                     size_t *got, pg_diag *d) {
+                     size_t *got, long *status, pg_diag *d) {
   pg_buf_reset(&h->req);
   int rc = pg_find_req_encode(&h->req, r, d);
   if (rc) return rc;
   char what[ROUTE_MAX];
-  long status = 0;
   if ((rc = http_do(h, "POST", FIND_ROUTE, true, "application/octet-stream", h->req.data,
-                    h->req.len, &status, what, sizeof what, d)))
+                    h->req.len, status, what, sizeof what, d)))
     return rc;
-  if (status < 200 || status > 299) return status_fail(h, status, what, d);
+  if (*status < 200 || *status > 299) return status_fail(h, *status, what, d);
   pg_find_item items[PG_FIND_MAX_KEYS];
   pg_diag inner = {{0}};
   rc = pg_find_ans_parse(h->resp.data, h->resp.len, r->count, r->max, items, got, &inner);
@@ -669,11 +668,20 @@ static size_t find_take(pg_client_found *v, size_t i, size_t n, uint32_t budget,
   return r->count;
 }
 
+/* Whether a status says the node has no find route for us: 404, 405, 415
+ * (not a p2pgrid node, or an older one), 501, and 401 / 403 (an older
+ * p2pgrid node whose POSTs need credentials: the route is a read, open on
+ * nodes that have it). */
+static bool no_find_route(long status) {
+  return status == 401 || status == 403 || status == 404 || status == 405 || status == 415 ||
+         status == 501;
+}
+
 /* Lookups of up to 256 keys a request, one request after the other, the
  * answer at most the client's max_response; a node that answers fewer keys
- * is asked again for the rest. A node without the route (404, 405, 415:
- * not a p2pgrid node, or an older one; 501) gets GETs from then on. A
- * failed request fails each of its items with its error. */
+ * is asked again for the rest. A node without the route (no_find_route)
+ * gets GETs from then on. A failed request fails each of its items with
+ * its error. */
 static void h_find_many(pg_client *c, pg_client_found *v, size_t n) {
   http_client *h = (http_client *)c;
   pg_find_req *r = h->no_find ? NULL : malloc(sizeof *r);
@@ -681,9 +689,10 @@ static void h_find_many(pg_client *c, pg_client_found *v, size_t n) {
   uint32_t budget = h->max_response > UINT32_MAX ? UINT32_MAX : (uint32_t)h->max_response;
   while (r && i < n && find_take(v, i, n, budget, r, at)) {
     size_t got = 0;
+    long status = 0;
     pg_diag d = {{0}};
-    int rc = find_post(h, r, v, at, &got, &d);
-    if (rc == PG_ERR_NOT_FOUND || rc == PG_ERR_UNSUPPORTED) {
+    int rc = find_post(h, r, v, at, &got, &status, &d);
+    if (rc && no_find_route(status)) {
       h->no_find = true;
       break;
     }

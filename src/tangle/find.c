@@ -135,8 +135,9 @@ static int read_item(pg_reader *rd, size_t i, unsigned max, pg_find_item *it, pg
       return pg_fail(d, PG_ERR_INVALID, "find item %zu: message %zu without its bytes", i + 1,
                      k + 1);
     if (rl && pg_read_view(rd, rl, &raw))
-      return pg_fail(d, PG_ERR_TRUNCATED, "find item %zu: message %zu: %u bytes announced, %zu left",
-                     i + 1, k + 1, (unsigned)rl, pg_reader_left(rd));
+      return pg_fail(d, PG_ERR_TRUNCATED,
+                     "find item %zu: message %zu: %u bytes announced, %zu left", i + 1, k + 1,
+                     (unsigned)rl, pg_reader_left(rd));
   }
   pg_reader_init(&it->msgs, rd->p + from, rd->pos - from);
   return PG_OK;

@@ -24,7 +24,7 @@
 #include "p2pgrid/client/http_call.h"
 #include "p2pgrid/node/node.h"
 
-static pg_node *tn_start_node(const char *dir, const char *name, const char *ini, char *base,
+static inline pg_node *tn_start_node(const char *dir, const char *name, const char *ini, char *base,
                               size_t cap) {
   pg_config *cfg = NULL;
   pg_diag d = {{0}};
@@ -45,7 +45,7 @@ static pg_node *tn_start_node(const char *dir, const char *name, const char *ini
 
 /* POST body to base + "/api/plugins/data/" + route; the result is the
  * caller's to free (pg_http_result_free). */
-static pg_http_result tn_post(const char *base, const char *route, const char *ctype,
+static inline pg_http_result tn_post(const char *base, const char *route, const char *ctype,
                               const void *body, size_t len) {
   char url[128];
   snprintf(url, sizeof url, "%s/api/plugins/data/%s", base, route);
@@ -65,7 +65,7 @@ typedef struct tn_hostile {
   const char *says;  /* in the answer */
 } tn_hostile;
 
-static void tn_hostile_run(const char *base, const char *route, const tn_hostile *cases,
+static inline void tn_hostile_run(const char *base, const char *route, const tn_hostile *cases,
                            size_t n) {
   for (size_t i = 0; i < n; i++) {
     uint8_t body[64];

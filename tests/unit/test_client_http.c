@@ -26,6 +26,8 @@
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/json.h"
 #include "p2pgrid/tangle/batch.h"
+#include "p2pgrid/tangle/find.h"
+#include "p2pgrid/tangle/message.h"
 
 #define ASSERT_DIAG(d, needle)                                                                     \
   do {                                                                                             \
@@ -50,6 +52,18 @@ static const char *UNKNOWN_ID = "fffffffffffffffffffffffffffffffffffffffffffffff
 
 #define MAX_CONNS 8
 #define CONN_BUF 131072
+#define LOG_MAX 256  /* requests whose "METHOD path" the node keeps */
+#define FIND_LOG 16  /* find request bodies it keeps */
+#define FIND_PATH "/api/plugins/data/find"
+#define FIND "POST " FIND_PATH
+
+/* POST /api/plugins/data/find: FIND_NONE 404 (no route); FIND_GOOD one real
+ * message a key; FIND_LIE the second item's bytes do not hash to its id;
+ * FIND_PARTIAL answers only the first key, once (then FIND_GOOD); FIND_TRAILING
+ * a byte after the last item; FIND_COUNT0 no items; FIND_NORAW the first
+ * item's message without its bytes; FIND_STATUS an error with find_status. */
+enum { FIND_NONE, FIND_GOOD, FIND_LIE, FIND_PARTIAL, FIND_TRAILING, FIND_COUNT0, FIND_NORAW,
+       FIND_STATUS };
 
 typedef struct conn {
   int fd;
@@ -66,7 +80,14 @@ typedef struct server {
   atomic_int requests;
   atomic_int health_status;
   atomic_int batch_mode; /* POST /api/plugins/data/batch: 0 404, 1 answers, 2 one answer short */
-  pthread_mutex_t mu; /* guards the last request below */
+  atomic_int find_mode;   /* FIND_* above */
+  atomic_int find_status; /* FIND_STATUS's HTTP status */
+  pthread_mutex_t mu; /* guards the last request and the logs below */
+  int nlog;                     /* requests so far (the first LOG_MAX in log) */
+  char log[LOG_MAX][528];       /* "METHOD path" */
+  int nfind;                    /* find request bodies in find_body */
+  char *find_body[FIND_LOG];    /* never freed before the teardown */
+  size_t find_len[FIND_LOG];
   char last_method[8];
   char last_path[512];
   char last_ctype[128];
@@ -151,6 +172,62 @@ static void reply_batch(server *s, int fd, const char *body, size_t blen) {
   }
   snprintf(b + len, sizeof b - len, "]}}");
   reply_json(fd, 200, b);
+}
+
+/* A real message under index (parents P1 and P2, data "hi") appended to
+ * out, its id into id. Used by the canned node and by the tests. */
+static int msg_for(const uint8_t *index, size_t index_len, pg_buf *out, uint8_t id[PG_ID_LEN]) {
+  uint8_t parents[2 * PG_ID_LEN];
+  pg_diag d = {{0}};
+  pg_buf pl;
+  pg_buf_init(&pl, PG_MSG_MAX_LEN);
+  size_t start = out->len;
+  int rc = pg_hex_decode_exact(P1, parents, PG_ID_LEN);
+  if (rc == PG_OK) rc = pg_hex_decode_exact(P2, parents + PG_ID_LEN, PG_ID_LEN);
+  if (rc == PG_OK) rc = pg_indexation_build(&pl, index, index_len, (const uint8_t *)"hi", 2, &d);
+  if (rc == PG_OK) rc = pg_message_build(out, 0, parents, 2, pl.data, pl.len, 7, &d);
+  if (rc == PG_OK) pg_message_id(out->data + start, out->len - start, id);
+  pg_buf_free(&pl);
+  return rc;
+}
+
+/* A find's answer in s->find_mode: one message (total 7) for each key. */
+static void reply_find(server *s, int fd, const char *body, size_t blen) {
+  static pg_find_req r;
+  pg_diag d = {{0}};
+  int mode = atomic_load(&s->find_mode);
+  if (mode == FIND_STATUS) {
+    reply_error(fd, atomic_load(&s->find_status), "no finds here");
+    return;
+  }
+  if (pg_find_req_parse((const uint8_t *)body, blen, &r, &d)) {
+    reply_error(fd, 400, d.msg);
+    return;
+  }
+  size_t n = mode == FIND_COUNT0 ? 0 : mode == FIND_PARTIAL ? 1 : r.count;
+  if (mode == FIND_PARTIAL) atomic_store(&s->find_mode, FIND_GOOD);
+  pg_buf out, m;
+  pg_buf_init(&out, 4u << 20);
+  pg_buf_init(&m, PG_MSG_MAX_LEN);
+  pg_find_ans_begin(&out);
+  int rc = PG_OK;
+  for (size_t i = 0; rc == PG_OK && i < n; i++) {
+    uint8_t id[PG_ID_LEN];
+    pg_buf_reset(&m);
+    if ((rc = msg_for(r.keys[i].index, r.keys[i].index_len, &m, id))) break;
+    if (mode == FIND_LIE && i == 1) m.data[m.len - 1] ^= 1; /* another nonce: another id */
+    bool noraw = mode == FIND_NORAW && i == 0;
+    pg_find_ans_item(&out, 7, 1);
+    pg_find_ans_msg(&out, id, noraw ? NULL : m.data, noraw ? 0 : m.len);
+  }
+  if (mode == FIND_TRAILING) pg_buf_put_u8(&out, 0);
+  if (rc == PG_OK) rc = pg_find_ans_end(&out, 0, n);
+  if (rc)
+    reply_error(fd, 500, "canned node: no answer");
+  else
+    reply(fd, 200, "application/octet-stream", out.data, out.len);
+  pg_buf_free(&m);
+  pg_buf_free(&out);
 }
 
 static void route(server *s, int fd, const char *method, const char *path, const char *ctype,
@@ -259,6 +336,9 @@ static void route(server *s, int fd, const char *method, const char *path, const
   } else if (strcmp(method, "POST") == 0 && strcmp(path, "/api/plugins/data/batch") == 0 &&
              atomic_load(&s->batch_mode) > 0) {
     reply_batch(s, fd, body, blen);
+  } else if (strcmp(method, "POST") == 0 && strcmp(path, FIND_PATH) == 0 &&
+             atomic_load(&s->find_mode) != FIND_NONE) {
+    reply_find(s, fd, body, blen);
   } else if (get && strcmp(path, "/api/v1/milestones/8") == 0) {
     struct timespec ts = {0, 400 * 1000 * 1000};
     nanosleep(&ts, NULL);
@@ -318,6 +398,13 @@ static bool serve_buffer(server *s, conn *c) {
     free(s->last_body);
     s->last_body = body;
     s->last_body_len = clen;
+    if (s->nlog < LOG_MAX) snprintf(s->log[s->nlog], sizeof s->log[0], "%s %s", method, path);
+    s->nlog++;
+    if (strcmp(path, FIND_PATH) == 0 && s->nfind < FIND_LOG &&
+        (s->find_body[s->nfind] = malloc(clen ? clen : 1))) {
+      memcpy(s->find_body[s->nfind], body, clen);
+      s->find_len[s->nfind++] = clen;
+    }
     pthread_mutex_unlock(&s->mu);
     atomic_fetch_add(&s->requests, 1);
     route(s, c->fd, method, path, ctype, body, clen);
@@ -406,6 +493,7 @@ static int server_teardown(void **state) {
     if (s->conns[i].fd >= 0) close(s->conns[i].fd);
   close(s->lfd);
   free(s->last_body);
+  for (int i = 0; i < s->nfind; i++) free(s->find_body[i]);
   pthread_mutex_destroy(&s->mu);
   free(s);
   g_srv = NULL;
@@ -431,6 +519,130 @@ static void assert_id(const uint8_t id[PG_ID_LEN], const char *hex) {
   char h[2 * PG_ID_LEN + 1];
   pg_hex_encode(id, PG_ID_LEN, h);
   assert_string_equal(h, hex);
+}
+
+/* ---- find helpers ---- */
+
+/* A lookup of a string literal's bytes. */
+#define KEY(str, m) {.index = (const uint8_t *)(str), .index_len = sizeof(str) - 1, .max = (m)}
+
+/* The node's request count, a mark for log_count. */
+static int log_mark(server *s) {
+  pthread_mutex_lock(&s->mu);
+  int n = s->nlog;
+  pthread_mutex_unlock(&s->mu);
+  if (n >= LOG_MAX) fail_msg("the canned node's request log is full");
+  return n;
+}
+
+/* The requests the node got since mark whose "METHOD path" starts with what. */
+static int log_count(server *s, int mark, const char *what) {
+  int k = 0;
+  pthread_mutex_lock(&s->mu);
+  int n = s->nlog < LOG_MAX ? s->nlog : LOG_MAX;
+  for (int i = mark; i < n; i++) k += strncmp(s->log[i], what, strlen(what)) == 0;
+  pthread_mutex_unlock(&s->mu);
+  return k;
+}
+
+static int find_mark(server *s) {
+  pthread_mutex_lock(&s->mu);
+  int n = s->nfind;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+/* Parses the node's k-th find request (0-based) into r (its keys view the
+ * kept body). */
+static void find_req_at(server *s, int k, pg_find_req *r) {
+  pthread_mutex_lock(&s->mu);
+  int n = s->nfind;
+  const uint8_t *b = k < n ? (const uint8_t *)s->find_body[k] : NULL;
+  size_t len = k < n ? s->find_len[k] : 0;
+  pthread_mutex_unlock(&s->mu);
+  if (!b) fail_msg("find request %d not seen (%d seen)", k + 1, n);
+  pg_diag d = {{0}};
+  if (pg_find_req_parse(b, len, r, &d)) fail_msg("find request %d: %s", k + 1, d.msg);
+}
+
+/* Key k of r is f's index. */
+static void assert_key(const pg_find_req *r, size_t k, const pg_client_found *f) {
+  assert_true(k < r->count);
+  assert_int_equal(r->keys[k].index_len, f->index_len);
+  assert_memory_equal(r->keys[k].index, f->index, f->index_len);
+}
+
+/* f holds the canned node's answer to its index: one id (total 7), the
+ * message msg_for builds, with its very bytes (or none when sent is false). */
+static void assert_found(const pg_client_found *f, bool sent) {
+  if (f->rc != PG_OK) fail_msg("lookup failed (%d): %s", f->rc, f->d.msg);
+  assert_int_equal(f->count, 1);
+  assert_int_equal(f->total, 7);
+  pg_buf m;
+  pg_buf_init(&m, PG_MSG_MAX_LEN);
+  uint8_t id[PG_ID_LEN];
+  assert_int_equal(msg_for(f->index, f->index_len, &m, id), PG_OK);
+  uint8_t bytes[PG_MSG_MAX_LEN];
+  size_t len = m.len;
+  memcpy(bytes, m.data, len);
+  pg_buf_free(&m);
+  assert_non_null(f->ids);
+  assert_memory_equal(f->ids[0], id, PG_ID_LEN);
+  assert_non_null(f->raw);
+  assert_non_null(f->raw_len);
+  if (!sent) {
+    assert_null(f->raw[0]);
+    assert_int_equal(f->raw_len[0], 0);
+    return;
+  }
+  assert_non_null(f->raw[0]);
+  assert_int_equal(f->raw_len[0], len);
+  assert_memory_equal(f->raw[0], bytes, len);
+}
+
+/* f was answered by a GET messages?index= of the canned node: "IOTA" lists
+ * MSG_ID and UNREF_ID, "\0" nothing; never any bytes. */
+static void assert_found_by_get(const pg_client_found *f) {
+  if (f->rc != PG_OK) fail_msg("lookup failed (%d): %s", f->rc, f->d.msg);
+  assert_null(f->raw);
+  assert_null(f->raw_len);
+  bool iota = f->index_len == 4 && memcmp(f->index, "IOTA", 4) == 0;
+  assert_int_equal(f->count, iota ? 2 : 0);
+  assert_int_equal(f->total, iota ? 2 : 0);
+  if (!iota) return;
+  assert_id(f->ids[0], MSG_ID);
+  assert_id(f->ids[1], UNREF_ID);
+}
+
+/* f failed with a bad answer to the find route, why in its diag, nothing
+ * left in it. */
+static void assert_bad_find(const pg_client_found *f, const char *why) {
+  assert_int_equal(f->rc, PG_ERR_HTTP);
+  ASSERT_DIAG(f->d, "bad answer to POST /api/plugins/data/find");
+  ASSERT_DIAG(f->d, why);
+  assert_null(f->ids);
+  assert_null(f->raw);
+  assert_int_equal(f->count, 0);
+}
+
+static void clear_all(pg_client_found *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    pg_client_found_clear(&v[i]);
+    assert_null(v[i].ids);
+    assert_null(v[i].raw);
+    assert_int_equal(v[i].count, 0);
+  }
+}
+
+/* A client with the find options. */
+static pg_client *client_find(const server *s, bool rest_only, size_t max_response) {
+  char url[64];
+  snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)s->port);
+  pg_http_client_opts o = {.base_url = url, .max_response = max_response, .rest_only = rest_only};
+  pg_client *c = NULL;
+  pg_diag d = {{0}};
+  if (pg_client_http_new(&o, &c, &d) != PG_OK) fail_msg("client: %s", d.msg);
+  return c;
 }
 
 /* ---- tests ---- */
@@ -810,6 +1022,259 @@ static void test_keep_alive(void **state) {
   pg_client_free(c);
 }
 
+/* A node with the find route: one request for the lookups (those refused
+ * before it left out), each lookup with its message's id and very bytes. */
+static void test_find_many(void **state) {
+  server *s = *state;
+  atomic_store(&s->find_mode, FIND_GOOD);
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  pg_client_found v[4] = {KEY("IOTA", 10), KEY("", 10), KEY("k2", 10), KEY("\x00\xff", 10)};
+  int mark = log_mark(s), fmark = find_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 4, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, ""), 1);
+  assert_int_equal(log_count(s, mark, FIND), 1);
+  char ctype[128];
+  pthread_mutex_lock(&s->mu);
+  snprintf(ctype, sizeof ctype, "%s", s->last_ctype);
+  pthread_mutex_unlock(&s->mu);
+  assert_string_equal(ctype, "application/octet-stream");
+  pg_find_req r;
+  find_req_at(s, fmark, &r);
+  assert_int_equal(r.count, 3);
+  assert_int_equal(r.max, 10);
+  assert_int_equal(r.budget, 1u << 20); /* the client's max_response */
+  assert_key(&r, 0, &v[0]);
+  assert_key(&r, 1, &v[2]);
+  assert_key(&r, 2, &v[3]);
+  assert_int_equal(v[1].rc, PG_ERR_INVALID);
+  ASSERT_DIAG(v[1].d, "index must be 1..64 bytes");
+  assert_null(v[1].ids);
+  assert_found(&v[0], true);
+  assert_found(&v[2], true);
+  assert_found(&v[3], true);
+  pg_message m; /* a real message, under its key */
+  assert_int_equal(pg_message_parse(v[0].raw[0], v[0].raw_len[0], &m, &d), PG_OK);
+  assert_int_equal(m.payload_type, PG_PAYLOAD_INDEXATION);
+  assert_int_equal(m.u.indexation.index_len, 4);
+  assert_memory_equal(m.u.indexation.index, "IOTA", 4);
+  pg_message_clear(&m);
+  clear_all(v, 4);
+
+  /* the first item's message without its bytes: its id, raw[0] NULL */
+  atomic_store(&s->find_mode, FIND_NORAW);
+  assert_int_equal(pg_client_find_many(c, v, 2, &d), PG_OK);
+  assert_found(&v[0], false);
+  assert_int_equal(v[1].rc, PG_ERR_INVALID);
+  clear_all(v, 2);
+  pg_client_free(c);
+}
+
+/* More than 256 lookups go in requests of 256 keys; a lookup with another
+ * max starts a request of its own. */
+static void test_find_many_split(void **state) {
+  server *s = *state;
+  atomic_store(&s->find_mode, FIND_GOOD);
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  enum { N = 301 };
+  static char keys[N][24];
+  static pg_client_found v[N];
+  for (size_t i = 0; i < N; i++) {
+    snprintf(keys[i], sizeof keys[i], "k%03zu", i);
+    v[i] = (pg_client_found){.index = (const uint8_t *)keys[i], .index_len = 4,
+                             .max = i < 300 ? 5 : 6};
+  }
+  int mark = log_mark(s), fmark = find_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, N, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, ""), 3);
+  assert_int_equal(log_count(s, mark, FIND), 3);
+  pg_find_req r;
+  find_req_at(s, fmark, &r);
+  assert_int_equal(r.count, 256);
+  assert_int_equal(r.max, 5);
+  assert_key(&r, 0, &v[0]);
+  assert_key(&r, 255, &v[255]);
+  find_req_at(s, fmark + 1, &r);
+  assert_int_equal(r.count, 44);
+  assert_key(&r, 0, &v[256]);
+  assert_key(&r, 43, &v[299]);
+  find_req_at(s, fmark + 2, &r);
+  assert_int_equal(r.count, 1);
+  assert_int_equal(r.max, 6);
+  assert_key(&r, 0, &v[300]);
+  for (size_t i = 0; i < N; i++) assert_found(&v[i], true);
+  clear_all(v, N);
+  pg_client_free(c);
+}
+
+/* A node whose bytes do not hash to the id it lists: every lookup of that
+ * request fails (those answered before the lie too) and keeps nothing; the
+ * route stays in use. */
+static void test_find_many_lying(void **state) {
+  server *s = *state;
+  atomic_store(&s->find_mode, FIND_LIE);
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  pg_client_found v[3] = {KEY("a", 3), KEY("b", 3), KEY("c", 3)};
+  int mark = log_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 3, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, ""), 1); /* no GETs, no second try */
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_not_equal(v[i].rc, PG_OK);
+    assert_bad_find(&v[i], "item 2: the bytes of message 1 are not its id's");
+  }
+  clear_all(v, 3);
+  clear_all(v, 3); /* twice is fine */
+
+  atomic_store(&s->find_mode, FIND_GOOD);
+  mark = log_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 3, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, FIND), 1);
+  for (size_t i = 0; i < 3; i++) assert_found(&v[i], true);
+  clear_all(v, 3);
+  pg_client_free(c);
+}
+
+/* A node that answers only the first key is asked again for the others. */
+static void test_find_many_partial(void **state) {
+  server *s = *state;
+  atomic_store(&s->find_mode, FIND_PARTIAL);
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  pg_client_found v[3] = {KEY("one", 2), KEY("two", 2), KEY("three", 2)};
+  int mark = log_mark(s), fmark = find_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 3, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, ""), 2);
+  assert_int_equal(log_count(s, mark, FIND), 2);
+  pg_find_req r;
+  find_req_at(s, fmark, &r);
+  assert_int_equal(r.count, 3);
+  find_req_at(s, fmark + 1, &r);
+  assert_int_equal(r.count, 2);
+  assert_int_equal(r.max, 2);
+  assert_key(&r, 0, &v[1]);
+  assert_key(&r, 1, &v[2]);
+  for (size_t i = 0; i < 3; i++) assert_found(&v[i], true);
+  clear_all(v, 3);
+  pg_client_free(c);
+}
+
+/* A node without the find route answering status: one POST, then a GET
+ * messages?index= a lookup (no bytes), and never a find again. */
+static void find_fallback(server *s, int status) {
+  atomic_store(&s->find_mode, status == 404 ? FIND_NONE : FIND_STATUS);
+  atomic_store(&s->find_status, status);
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  pg_client_found v[3] = {KEY("IOTA", 5), KEY("\0", 5), KEY("", 5)};
+  int mark = log_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 3, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, ""), 3);
+  assert_int_equal(log_count(s, mark, FIND), 1);
+  assert_int_equal(log_count(s, mark, "GET /api/v1/messages?index=494f5441"), 1);
+  assert_int_equal(log_count(s, mark, "GET /api/v1/messages?index=00"), 1);
+  assert_found_by_get(&v[0]);
+  assert_found_by_get(&v[1]);
+  assert_int_equal(v[2].rc, PG_ERR_INVALID);
+  clear_all(v, 3);
+
+  atomic_store(&s->find_mode, FIND_GOOD); /* too late for this client: it took the answer for good */
+  mark = log_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 2, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, ""), 2);
+  assert_int_equal(log_count(s, mark, FIND), 0);
+  assert_int_equal(log_count(s, mark, "GET /api/v1/messages?index="), 2);
+  assert_found_by_get(&v[0]);
+  assert_found_by_get(&v[1]);
+  clear_all(v, 2);
+  pg_client_free(c);
+}
+
+static void test_find_many_fallback(void **state) {
+  static const int statuses[] = {401, 403, 404, 405, 415, 501};
+  for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+    find_fallback(*state, statuses[i]);
+}
+
+/* rest_only, or a max_response too small for a find answer: GETs only. */
+static void test_find_many_rest_only(void **state) {
+  server *s = *state;
+  atomic_store(&s->find_mode, FIND_GOOD);
+  pg_diag d = {{0}};
+  pg_client_found v[2] = {KEY("IOTA", 5), KEY("\0", 5)};
+  for (int k = 0; k < 2; k++) {
+    pg_client *c = k == 0 ? client_find(s, true, 0) : client_find(s, false, PG_FIND_BUDGET_MIN - 1);
+    for (int call = 0; call < 2; call++) {
+      int mark = log_mark(s);
+      assert_int_equal(pg_client_find_many(c, v, 2, &d), PG_OK);
+      assert_int_equal(log_count(s, mark, ""), 2);
+      assert_int_equal(log_count(s, mark, FIND), 0);
+      assert_int_equal(log_count(s, mark, "GET /api/v1/messages?index="), 2);
+      assert_found_by_get(&v[0]);
+      assert_found_by_get(&v[1]);
+      clear_all(v, 2);
+    }
+    pg_client_free(c);
+  }
+  /* room for the smallest budget: a find */
+  pg_client *c = client_find(s, false, PG_FIND_BUDGET_MIN);
+  int mark = log_mark(s), fmark = find_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 2, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, ""), 1);
+  pg_find_req r;
+  find_req_at(s, fmark, &r);
+  assert_int_equal(r.budget, PG_FIND_BUDGET_MIN);
+  assert_found(&v[0], true);
+  assert_found(&v[1], true);
+  clear_all(v, 2);
+  pg_client_free(c);
+}
+
+/* An answer that breaks the format fails every lookup of its request as a
+ * bad answer, a node error with its status; neither turns the route off. */
+static void test_find_many_malformed(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  pg_client_found v[3] = {KEY("a", 1), KEY("b", 1), KEY("c", 1)};
+  static const struct {
+    int mode;
+    const char *why;
+  } cases[] = {
+      {FIND_TRAILING, "1 bytes after its last item"},
+      {FIND_COUNT0, "0 items to 3 keys asked"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    atomic_store(&s->find_mode, cases[k].mode);
+    int mark = log_mark(s);
+    assert_int_equal(pg_client_find_many(c, v, 3, &d), PG_OK);
+    assert_int_equal(log_count(s, mark, ""), 1);
+    for (size_t i = 0; i < 3; i++) assert_bad_find(&v[i], cases[k].why);
+    clear_all(v, 3);
+  }
+
+  atomic_store(&s->find_mode, FIND_STATUS);
+  atomic_store(&s->find_status, 503);
+  int mark = log_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 3, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, ""), 1);
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(v[i].rc, PG_ERR_UNAVAILABLE);
+    ASSERT_DIAG(v[i].d, "HTTP 503 from POST /api/plugins/data/find");
+    ASSERT_DIAG(v[i].d, "no finds here");
+  }
+  clear_all(v, 3);
+
+  atomic_store(&s->find_mode, FIND_GOOD);
+  mark = log_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 3, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, FIND), 1);
+  for (size_t i = 0; i < 3; i++) assert_found(&v[i], true);
+  clear_all(v, 3);
+  pg_client_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_info_health_tips, server_setup, server_teardown),
@@ -818,6 +1283,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_messages, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_errors, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_keep_alive, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many_split, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many_lying, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many_partial, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many_fallback, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many_rest_only, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many_malformed, server_setup, server_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

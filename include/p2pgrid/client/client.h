@@ -263,8 +263,9 @@ PG_NODISCARD int pg_client_find_index(pg_client *c, const uint8_t *index, size_t
  * the lookups go in batches (POST /api/plugins/data/find, docs/PROTOCOL.md:
  * up to 256 a request, the answer at most the client's max_response), each
  * message's bytes checked against its id (bytes that do not hash to it fail
- * the batch's items as a bad answer); a node without the route (404, 405,
- * 415, 501: remembered) and rest_only get one GET a lookup and no bytes.
+ * the batch's items as a bad answer); a node without the route (401, 403,
+ * 404, 405, 415, 501: remembered) and rest_only get one GET a lookup and no
+ * bytes.
  * The in-process client looks each up in its Tangle, no bytes. Clear each
  * item with pg_client_found_clear (also after a failure). Returns PG_OK once
  * every item has its rc, PG_ERR_INVALID (no item touched) without a client
