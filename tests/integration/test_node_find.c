@@ -59,7 +59,7 @@ static int teardown(void **state) {
 }
 
 static pg_node *start_node(const char *name, const char *api_ini, char *base, size_t cap) {
-  char ini[512];
+  char ini[1024];
   snprintf(ini, sizeof ini, "min_pow_score = 0\n[api]\nport = 0\n%s", api_ini);
   return tn_start_node(g_dir, name, ini, base, cap);
 }
