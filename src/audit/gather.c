@@ -1,5 +1,6 @@
 /* gather.c — the facts: what the Tangle says, read through a pg_client.
- * Channels with pg_mam_fetch_all, transfers by their indexation reference
+ * Channels with pg_mam_fetch_all_many (many at once, breadth first),
+ * transfers by their indexation reference
  * and message metadata (inclusion = booked by the ledger). Nothing here
  * judges; compare.c does. */
 #include <stdio.h>
@@ -10,10 +11,15 @@
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/ledger/ledger.h"
 #include "p2pgrid/mam/mam.h"
+#include "p2pgrid/tangle/find.h"
 #include "p2pgrid/tangle/message.h"
 #include "p2pgrid/tls/tls.h"
 
 #define MAX_UNDER_INDEX 1000 /* a Chrysalis node lists at most 1000 ids */
+/* About how many channel messages read_members holds at once (a few
+ * hundred bytes each): a day of slots reads 256 channels together, a year
+ * about 60. */
+#define CHANNEL_MESSAGES_HELD (2u << 20)
 
 typedef struct caps {
   size_t aliases, readings, requests, payments, transfers, received;
@@ -118,22 +124,32 @@ static int check_binding(const char *member, pg_grid_entity role, const pg_audit
                                 member, member, why);
 }
 
-/* Reads one channel of member (role: what its messages may be; return =
- * the grid's return channel of a consumer) into f. */
-static int read_channel(pg_client *c, const char *member, pg_grid_entity role, bool is_return,
-                        const pg_audit_channel *ch, pg_tls_trust *trust, pg_audit_facts *f,
+/* One channel to read: whose (the member and its index in the list the
+ * progress counts), which, and as what (return: the grid's return channel
+ * of a consumer). */
+typedef struct chan_job {
+  const pg_audit_member *m;
+  size_t member;
+  const pg_audit_channel *ch;
+  bool is_return;
+  pg_tls_trust *trust;
+} chan_job;
+
+/* Takes the fetched channel r of job j into f (its binding checked first,
+ * unless a return channel). */
+static int take_channel(const chan_job *j, const pg_mam_fetch_req *r, pg_audit_facts *f,
                         caps *cp) {
-  pg_mam_fetched *list = NULL;
-  size_t n = 0;
-  pg_diag fd = {{0}};
-  int rc = pg_mam_fetch_all(c, ch->root, PG_MAM_RESTRICTED, ch->side_key, strlen(ch->side_key), 0,
-                            &list, &n, &fd);
-  if (rc == PG_ERR_NOMEM) return rc;
-  if (rc)
+  const char *member = j->m->id;
+  pg_grid_entity role = j->m->role;
+  if (r->rc == PG_ERR_NOMEM) return r->rc;
+  if (r->rc)
     return pg_audit_facts_problem(f, "%s channel %.12s… of %s cannot be read: %s",
-                                  is_return ? "return" : "the", ch->root, member, fd.msg);
-  if (!is_return) rc = check_binding(member, role, ch, n ? &list[0] : NULL, trust, f);
-  for (size_t i = 0; !rc && i < n; i++) {
+                                  j->is_return ? "return" : "the", j->ch->root, member,
+                                  r->diag.msg);
+  const pg_mam_fetched *list = r->out;
+  int rc = j->is_return ? PG_OK
+                        : check_binding(member, role, j->ch, r->n ? &list[0] : NULL, j->trust, f);
+  for (size_t i = 0; !rc && i < r->n; i++) {
     pg_grid_msg g;
     pg_diag md = {{0}};
     int x = decode(&list[i], &g, &md);
@@ -141,21 +157,88 @@ static int read_channel(pg_client *c, const char *member, pg_grid_entity role, b
     if (x < 0) rc = x;
     else if (x == 1)
       rc = pg_audit_facts_problem(f, "message %d of %s's %schannel %.12s… is not a grid message: %s",
-                                  (int)i + 1, member, is_return ? "return " : "", ch->root, md.msg);
-    else if (!is_return && ((role == PG_GRID_ENTITY_PRODUCER && g.command == PG_GRID_CMD_OUTPUT) ||
-                            (role == PG_GRID_ENTITY_CONSUMER && g.command == PG_GRID_CMD_USAGE)))
+                                  (int)i + 1, member, j->is_return ? "return " : "", j->ch->root,
+                                  md.msg);
+    else if (!j->is_return &&
+             ((role == PG_GRID_ENTITY_PRODUCER && g.command == PG_GRID_CMD_OUTPUT) ||
+              (role == PG_GRID_ENTITY_CONSUMER && g.command == PG_GRID_CMD_USAGE)))
       rc = add_reading(f, cp, member, &list[i], &g);
-    else if (is_return && g.command == PG_GRID_CMD_PAYMENT_REQUEST)
+    else if (j->is_return && g.command == PG_GRID_CMD_PAYMENT_REQUEST)
       rc = add_request(f, cp, member, &list[i], &g.u.payment_request);
   }
-  pg_mam_fetched_free_all(list, n);
   return rc;
 }
 
-/* The sum of the outputs to `to` of included transactions among ids
- * (each transaction once). */
-static int paid_to(pg_client *c, const uint8_t (*ids)[PG_ID_LEN], size_t n, const uint8_t to[32],
-                   int64_t *sum, size_t *transfers) {
+/* Reads the channels of jobs[0..n) in groups of `group`, each group's
+ * channels together, breadth first (pg_mam_fetch_all_many: over HTTP a
+ * few requests a tree step, not two a message), and takes them in order. */
+static int read_jobs(pg_client *c, const chan_job *jobs, size_t n, size_t group,
+                     const pg_audit_gather_opts *o, size_t members, pg_audit_facts *f, caps *cp) {
+  pg_mam_fetch_req *r = calloc(group ? group : 1, sizeof *r);
+  if (!r) return PG_ERR_NOMEM;
+  int rc = PG_OK;
+  for (size_t at = 0; !rc && at < n; at += group) {
+    size_t k = n - at < group ? n - at : group;
+    for (size_t i = 0; i < k; i++) {
+      const pg_audit_channel *ch = jobs[at + i].ch;
+      r[i] = (pg_mam_fetch_req){.root = ch->root, .mode = PG_MAM_RESTRICTED,
+                                .side_key = ch->side_key, .side_key_len = strlen(ch->side_key)};
+    }
+    if (pg_mam_fetch_all_many(c, r, k, NULL) != PG_OK) {
+      /* each channel's failure is in its rc: a problem of the facts */
+    }
+    for (size_t i = 0; i < k; i++) {
+      if (!rc && (at + i == 0 || jobs[at + i].member != jobs[at + i - 1].member))
+        progress(o, "channels", jobs[at + i].member, members);
+      if (!rc) rc = take_channel(&jobs[at + i], &r[i], f, cp);
+      pg_mam_fetched_free_all(r[i].out, r[i].n);
+    }
+  }
+  free(r);
+  return rc;
+}
+
+/* The channels of members[0..n) in order, each member's own and then its
+ * return channel; *out owned. */
+static int list_jobs(const pg_audit_member *members, size_t n, pg_tls_trust *trust,
+                     chan_job **out, size_t *count) {
+  size_t total = 0, k = 0;
+  for (size_t i = 0; i < n; i++) total += members[i].n_channels + members[i].has_return;
+  chan_job *jobs = calloc(total ? total : 1, sizeof *jobs);
+  if (!jobs) return PG_ERR_NOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const pg_audit_member *m = &members[i];
+    for (size_t j = 0; j < m->n_channels; j++)
+      jobs[k++] = (chan_job){m, i, &m->channels[j], false, trust};
+    if (m->has_return) jobs[k++] = (chan_job){m, i, &m->ret, true, NULL};
+  }
+  *out = jobs;
+  *count = total;
+  return PG_OK;
+}
+
+/* Every channel of members[0..n) (see read_jobs). slots: how many slots
+ * the channels hold, about: a group's messages are held at once, so a
+ * long history reads fewer channels together. */
+static int read_members(pg_client *c, const pg_audit_member *members, size_t n, size_t slots,
+                        const pg_audit_gather_opts *o, pg_audit_facts *f, caps *cp) {
+  chan_job *jobs = NULL;
+  size_t count = 0;
+  int rc = list_jobs(members, n, o ? o->trust : NULL, &jobs, &count);
+  size_t group = (CHANNEL_MESSAGES_HELD / (slots + 1));
+  group = group < 8 ? 8 : group > PG_FIND_MAX_KEYS ? PG_FIND_MAX_KEYS : group;
+  if (!rc) rc = read_jobs(c, jobs, count, group, o, n, f, cp);
+  free(jobs);
+  progress(o, "channels", n, n);
+  return rc;
+}
+
+/* The sum of the outputs to `to` of included transactions among fd's
+ * messages (each transaction once; a message's bytes from fd when it has
+ * them, else a GET). */
+static int paid_to(pg_client *c, const pg_client_found *fd, const uint8_t to[32], int64_t *sum,
+                   size_t *transfers) {
+  size_t n = fd->count;
   uint8_t(*seen)[32] = calloc(n + 1, sizeof *seen);
   if (!seen) return PG_ERR_NOMEM;
   size_t nseen = 0;
@@ -166,9 +249,12 @@ static int paid_to(pg_client *c, const uint8_t (*ids)[PG_ID_LEN], size_t n, cons
     pg_msg_meta meta;
     pg_message m;
     pg_buf_reset(&raw);
-    if (pg_client_get_meta(c, ids[i], &meta, NULL) != PG_OK || meta.inclusion != PG_INCL_INCLUDED ||
-        pg_client_get_raw(c, ids[i], &raw, NULL) != PG_OK ||
-        pg_message_parse(raw.data, raw.len, &m, NULL) != PG_OK)
+    bool sent = fd->raw && fd->raw[i];
+    if (pg_client_get_meta(c, fd->ids[i], &meta, NULL) != PG_OK ||
+        meta.inclusion != PG_INCL_INCLUDED ||
+        (!sent && pg_client_get_raw(c, fd->ids[i], &raw, NULL) != PG_OK) ||
+        pg_message_parse(sent ? fd->raw[i] : raw.data, sent ? fd->raw_len[i] : raw.len, &m,
+                         NULL) != PG_OK)
       continue;
     if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
       uint8_t txid[32];
@@ -191,31 +277,65 @@ static int paid_to(pg_client *c, const uint8_t (*ids)[PG_ID_LEN], size_t n, cons
   return PG_OK;
 }
 
-/* What the ledger shows paid to `to` under reference ref (references are
- * unique per bill; a repeated one is looked up again, compare.c uses the
- * first). */
-static int lookup_payment(pg_client *c, const char *ref, const uint8_t to[32], pg_audit_facts *f,
-                          caps *cp) {
-  uint8_t(*ids)[PG_ID_LEN] = malloc(MAX_UNDER_INDEX * sizeof *ids);
-  if (!ids) return PG_ERR_NOMEM;
-  size_t n = 0, total = 0;
-  pg_diag cd = {{0}};
+/* What the ledger shows paid to `to` under reference ref, found as fd
+ * (references are unique per bill; a repeated one is looked up again,
+ * compare.c uses the first). */
+static int take_payment(pg_client *c, const char *ref, const pg_client_found *fd,
+                        const uint8_t to[32], pg_audit_facts *f, caps *cp) {
   int rc = PG_OK;
-  if (pg_client_find_index(c, (const uint8_t *)ref, strlen(ref), ids, MAX_UNDER_INDEX, &n, &total,
-                           &cd) != PG_OK)
+  if (fd->rc)
     rc = pg_audit_facts_problem(f, "the transfers under reference '%s' cannot be looked up: %s", ref,
-                                cd.msg);
-  else if (total > n)
+                                fd->d.msg);
+  else if (fd->total > fd->count)
     rc = pg_audit_facts_problem(f, "reference '%s' holds %zu messages; only the first %zu were read",
-                                ref, total, n);
+                                ref, fd->total, fd->count);
   pg_audit_payment *p = NULL;
   if (!rc) p = pg_audit_push(&f->payments, &f->n_payments, &cp->payments, sizeof *p);
   if (!rc && !p) rc = PG_ERR_NOMEM;
   if (p) {
     snprintf(p->reference, sizeof p->reference, "%s", ref);
-    rc = paid_to(c, (const uint8_t(*)[PG_ID_LEN])ids, n, to, &p->paid, &p->transfers);
+    rc = paid_to(c, fd, to, &p->paid, &p->transfers);
   }
-  free(ids);
+  return rc;
+}
+
+/* take_payment for refs[0..n) in order, their references looked up 256 at
+ * a time (pg_client_find_many: over HTTP one request, with the messages'
+ * bytes). slot[i]: the slot of refs[i] for the progress (NULL: none). */
+static int lookup_payments(pg_client *c, const char *const *refs, const size_t *slot, size_t n,
+                           const uint8_t to[32], const pg_audit_gather_opts *o, size_t slots,
+                           pg_audit_facts *f, caps *cp) {
+  pg_client_found *fd = calloc(PG_FIND_MAX_KEYS, sizeof *fd);
+  int rc = fd ? PG_OK : PG_ERR_NOMEM;
+  for (size_t at = 0; !rc && at < n; at += PG_FIND_MAX_KEYS) {
+    size_t k = n - at < PG_FIND_MAX_KEYS ? n - at : PG_FIND_MAX_KEYS;
+    if (slot) progress(o, "payments", slot[at], slots);
+    for (size_t i = 0; i < k; i++)
+      fd[i] = (pg_client_found){.index = (const uint8_t *)refs[at + i],
+                                .index_len = strlen(refs[at + i]), .max = MAX_UNDER_INDEX};
+    if ((rc = pg_client_find_many(c, fd, k, NULL)) != PG_OK) break;
+    for (size_t i = 0; i < k; i++) {
+      if (!rc) rc = take_payment(c, refs[at + i], &fd[i], to, f, cp);
+      pg_client_found_clear(&fd[i]);
+    }
+  }
+  free(fd);
+  return rc;
+}
+
+/* Every bill's payment of the export, in slot order. */
+static int lookup_bills(pg_client *c, const pg_audit_export *e, const uint8_t to[32],
+                        const pg_audit_gather_opts *o, pg_audit_facts *f, caps *cp) {
+  size_t n = 0, k = 0;
+  for (size_t i = 0; i < e->n_slots; i++) n += e->slots[i].n_bills;
+  const char **refs = calloc(n + 1, sizeof *refs);
+  size_t *slot = calloc(n + 1, sizeof *slot);
+  int rc = refs && slot ? PG_OK : PG_ERR_NOMEM;
+  for (size_t i = 0; !rc && i < e->n_slots; i++)
+    for (size_t j = 0; j < e->slots[i].n_bills; j++, k++)
+      refs[k] = e->slots[i].bills[j].reference, slot[k] = i;
+  if (!rc) rc = lookup_payments(c, refs, slot, n, to, o, e->n_slots, f, cp);
+  free(refs), free(slot);
   return rc;
 }
 
@@ -248,34 +368,13 @@ static int read_batch(pg_client *c, const pg_audit_batch *b, pg_audit_facts *f, 
   return PG_OK;
 }
 
-/* Every channel of member m and its return channel. */
-static int read_member(pg_client *c, const pg_audit_member *m, const pg_audit_gather_opts *o,
-                       pg_audit_facts *f, caps *cp) {
-  int rc = PG_OK;
-  for (size_t j = 0; !rc && j < m->n_channels; j++)
-    rc = read_channel(c, m->id, m->role, false, &m->channels[j], o ? o->trust : NULL, f, cp);
-  if (!rc && m->has_return) rc = read_channel(c, m->id, m->role, true, &m->ret, NULL, f, cp);
-  return rc;
-}
-
-static int gather_channels(pg_client *c, const pg_audit_export *e, const pg_audit_gather_opts *o,
-                           pg_audit_facts *f, caps *cp) {
-  int rc = PG_OK;
-  for (size_t i = 0; !rc && i < e->n_members; i++) {
-    progress(o, "channels", i, e->n_members);
-    rc = read_member(c, &e->members[i], o, f, cp);
-  }
-  progress(o, "channels", e->n_members, e->n_members);
-  return rc;
-}
-
 int pg_audit_gather(pg_client *c, const pg_audit_export *e, const pg_audit_gather_opts *o,
                     pg_audit_facts *out, pg_diag *d) {
   memset(out, 0, sizeof *out);
   caps cp = {0};
   pg_node_info info;
   int rc = pg_client_info(c, &info, d);
-  if (!rc) rc = gather_channels(c, e, o, out, &cp);
+  if (!rc) rc = read_members(c, e->members, e->n_members, e->n_slots, o, out, &cp);
   if (!rc && e->record_root[0])
     rc = pg_audit_read_record(c, e->record_root, e->members, e->n_members, out, d);
   uint8_t grid[32] = {0};
@@ -283,11 +382,7 @@ int pg_audit_gather(pg_client *c, const pg_audit_export *e, const pg_audit_gathe
            e->grid_address[0] ? e->grid_address : out->n_requests ? out->requests[0].address : "");
   if (!rc && out->grid_address[0] && pg_audit_address_bytes(out->grid_address, grid) != PG_OK)
     rc = pg_fail(d, PG_ERR_INVALID, "the grid's address %s does not decode", out->grid_address);
-  for (size_t i = 0; !rc && i < e->n_slots; i++) {
-    progress(o, "payments", i, e->n_slots);
-    for (size_t j = 0; !rc && j < e->slots[i].n_bills; j++)
-      rc = lookup_payment(c, e->slots[i].bills[j].reference, grid, out, &cp);
-  }
+  if (!rc) rc = lookup_bills(c, e, grid, o, out, &cp);
   for (size_t i = 0; !rc && i < e->n_batches; i++)
     if (e->batches[i].msg_id[0]) rc = read_batch(c, &e->batches[i], out, &cp);
   progress(o, "payments", e->n_slots, e->n_slots);
@@ -347,14 +442,14 @@ int pg_audit_member_gather(pg_client *c, const pg_audit_keys *k, const pg_audit_
   pg_node_info info;
   int rc = pg_client_info(c, &info, d);
   const pg_audit_member *me = &k->me;
-  progress(o, "channels", 0, 1);
-  if (!rc) rc = read_member(c, me, o, out, &cp);
-  progress(o, "channels", 1, 1);
+  if (!rc) rc = read_members(c, me, 1, 0, o, out, &cp);
   if (!rc && k->record_root[0]) rc = pg_audit_read_record(c, k->record_root, me, 1, out, d);
-  uint8_t grid[32] = {0};
-  for (size_t i = 0; !rc && i < out->n_requests; i++)
+  for (size_t i = 0; !rc && i < out->n_requests; i++) {
+    uint8_t grid[32];
+    const char *ref = out->requests[i].reference;
     if (pg_audit_address_bytes(out->requests[i].address, grid) == PG_OK)
-      rc = lookup_payment(c, out->requests[i].reference, grid, out, &cp);
+      rc = lookup_payments(c, &ref, NULL, 1, grid, o, 0, out, &cp);
+  }
   if (!rc && me->role == PG_GRID_ENTITY_PRODUCER && me->n_addresses)
     rc = gather_received(c, me->addresses[0], out, &cp);
   if (rc == PG_ERR_NOMEM) rc = pg_fail(d, rc, "out of memory");

@@ -620,3 +620,101 @@ int pg_mam_fetch_all(pg_client *c, const char *root, pg_mam_mode mode, const cha
   *n = len;
   return PG_OK;
 }
+
+/* ---- many channels, breadth first ---- */
+
+/* One channel of pg_mam_fetch_all_many: where it is and its cycle check
+ * (Brent's, as pg_mam_fetch_from's). */
+typedef struct fetch_state {
+  pg_mam_cursor cur;
+  char saved[PG_MAM_HASH_TRYTES + 1];
+  size_t steps, power, cap;
+  bool done;
+} fetch_state;
+
+/* Takes round result rr into request r (state s): its messages appended,
+ * and whether the channel goes on (pg_mam_fetch_from's loop, one turn). */
+static void fetch_take(pg_mam_fetch_req *r, fetch_state *s, pg_mam_read_req *rr) {
+  if (rr->rc) {
+    r->rc = rr->rc;
+    r->diag = rr->diag;
+    s->done = true;
+    return;
+  }
+  size_t i = 0;
+  while (i < rr->n && push(&r->out, &r->n, &s->cap, &rr->out[i]) == PG_OK) i++;
+  for (size_t k = i; k < rr->n; k++) pg_mam_fetched_free(&rr->out[k]);
+  free(rr->out);
+  rr->out = NULL;
+  if (i < rr->n) {
+    r->rc = pg_fail(&r->diag, PG_ERR_NOMEM, "out of memory");
+    s->done = true;
+    return;
+  }
+  s->cur = rr->next;
+  if (rr->info.stop != PG_MAM_STOP_TREE_END || (r->limit && r->n >= r->limit) ||
+      memcmp(s->saved, s->cur.root, PG_MAM_HASH_TRYTES) == 0) { /* the end, or a cycle */
+    s->done = true;
+    return;
+  }
+  if (++s->steps == s->power) {
+    memcpy(s->saved, s->cur.root, sizeof s->saved);
+    s->power *= 2;
+    s->steps = 0;
+  }
+}
+
+/* One round: the next tree of every channel not done. */
+static void fetch_round(pg_client *c, pg_mam_fetch_req *reqs, fetch_state *st, size_t n,
+                        pg_mam_read_req *rr, size_t *at, bool *more) {
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (st[i].done) continue;
+    pg_mam_fetch_req *r = &reqs[i];
+    rr[m] = (pg_mam_read_req){.at = st[i].cur, .mode = r->mode, .side_key = r->side_key,
+                              .side_key_len = r->side_key_len,
+                              .max = r->limit ? r->limit - r->n : 0};
+    rr[m].rc = pg_fail(&rr[m].diag, PG_ERR_NOMEM, "out of memory"); /* unless it is read */
+    at[m++] = i;
+  }
+  *more = m > 0;
+  if (pg_mam_read_many(c, rr, m, NULL) != PG_OK) {
+    /* each channel's failure is in its rc */
+  }
+  for (size_t k = 0; k < m; k++) fetch_take(&reqs[at[k]], &st[at[k]], &rr[k]);
+}
+
+int pg_mam_fetch_all_many(pg_client *c, pg_mam_fetch_req *reqs, size_t n, pg_diag *d) {
+  if (n && !reqs) return pg_fail(d, PG_ERR_INVALID, "mam fetch all many: no requests");
+  fetch_state *st = calloc(n ? n : 1, sizeof *st);
+  pg_mam_read_req *rr = calloc(n ? n : 1, sizeof *rr);
+  size_t *at = calloc(n ? n : 1, sizeof *at);
+  int rc = st && rr && at ? PG_OK : PG_ERR_NOMEM;
+  for (size_t i = 0; i < n; i++) {
+    pg_mam_fetch_req *r = &reqs[i];
+    r->out = NULL, r->n = 0, r->rc = PG_OK;
+    memset(&r->diag, 0, sizeof r->diag);
+    if (rc) {
+      r->rc = pg_fail(&r->diag, rc, "out of memory");
+    } else if (!r->root || pg_mam_cursor_init(&st[i].cur, r->root) != PG_OK) {
+      r->rc = pg_fail(&r->diag, PG_ERR_INVALID, "mam fetch all: the root must be 81 trytes");
+      st[i].done = true;
+    } else {
+      memcpy(st[i].saved, st[i].cur.root, sizeof st[i].saved);
+      st[i].power = 1;
+    }
+  }
+  for (bool more = rc == PG_OK; more;) fetch_round(c, reqs, st, n, rr, at, &more);
+  size_t failed = SIZE_MAX;
+  for (size_t i = 0; i < n; i++) {
+    pg_mam_fetch_req *r = &reqs[i];
+    if (r->rc) {
+      pg_mam_fetched_free_all(r->out, r->n);
+      r->out = NULL, r->n = 0;
+      if (failed == SIZE_MAX) failed = i;
+    }
+  }
+  free(st), free(rr), free(at);
+  if (failed == SIZE_MAX) return PG_OK;
+  return pg_fail(d, reqs[failed].rc, "channel %zu: %s", failed, reqs[failed].diag.msg);
+}

@@ -610,11 +610,87 @@ static void test_duplicates_conflicts(void **state) {
   }
 }
 
+/* A restricted count-1 channel (key "KEY") named by c, n messages attached;
+ * its root into root. */
+static void count1_channel(fake *f, int c, size_t n, char root[PG_MAM_HASH_TRYTES + 1]) {
+  char seed[82];
+  memcpy(seed, SEED, 82);
+  seed[40] = (char)('A' + c); /* away from the trytes MAM adds the leaf index to */
+  pg_mam_channel ch;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_mam_channel_create(&ch, seed, PG_MAM_RESTRICTED, "KEY", 3, 1, &d), PG_OK);
+  assert_int_equal(pg_mam_channel_root(&ch, root), PG_OK);
+  for (size_t k = 0; k < n; k++) {
+    pg_mam_message x = {0};
+    char text[16];
+    snprintf(text, sizeof text, "MESSAGE%c", (char)('A' + k));
+    assert_int_equal(pg_mam_create_message(&ch, text, strlen(text), &x, &d), PG_OK);
+    attach(f, &x);
+    pg_mam_message_free(&x);
+  }
+  pg_mam_channel_wipe(&ch);
+}
+
+/* pg_mam_fetch_all_many gives what pg_mam_fetch_all gives on each request:
+ * trees of 4 and of 1, an empty channel, a bad root, a limit, a wrong key. */
+static void test_fetch_all_many(void **state) {
+  (void)state;
+  fake f;
+  fake_init(&f);
+  enum { NCH = 9 };
+  static char roots[NCH][PG_MAM_HASH_TRYTES + 1];
+  pg_mam_fetch_req rq[NCH];
+  memset(rq, 0, sizeof rq);
+  pg_mam_channel ch;
+  pg_mam_message m[5];
+  tree_messages(&ch, PG_MAM_RESTRICTED, 4, 5, m); /* 0: a tree of 4 and one of the next */
+  for (size_t i = 0; i < 5; i++) attach(&f, &m[i]);
+  memcpy(roots[0], m[0].root, sizeof roots[0]);
+  for (size_t i = 0; i < 5; i++) pg_mam_message_free(&m[i]);
+  pg_mam_channel_wipe(&ch);
+  for (int c = 1; c <= 4; c++) count1_channel(&f, c, (size_t)c, roots[c]); /* 1..4 trees */
+  count1_channel(&f, 5, 0, roots[5]);                                      /* 5: nothing yet */
+  memcpy(roots[6], "ABC", 4);                                              /* 6: not a root */
+  count1_channel(&f, 7, 3, roots[7]);                                      /* 7: limit 2 */
+  memcpy(roots[8], roots[3], sizeof roots[8]);                             /* 8: a wrong key */
+  for (int c = 0; c < NCH; c++)
+    rq[c] = (pg_mam_fetch_req){.root = roots[c], .mode = PG_MAM_RESTRICTED,
+                               .side_key = c == 8 ? "KEX" : "KEY", .side_key_len = 3,
+                               .limit = c == 7 ? 2 : 0};
+  pg_diag d = {{0}};
+  assert_int_equal(pg_mam_fetch_all_many(&f.base, rq, NCH, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "channel 6: "));
+  static const size_t want[NCH] = {5, 1, 2, 3, 4, 0, 0, 2, 0};
+  for (int c = 0; c < NCH; c++) {
+    pg_mam_fetched *all = NULL;
+    size_t n = 0;
+    int rc = pg_mam_fetch_all(&f.base, roots[c], PG_MAM_RESTRICTED, rq[c].side_key, 3,
+                              rq[c].limit, &all, &n, NULL);
+    assert_int_equal(rq[c].rc, rc);
+    assert_int_equal(rq[c].n, n);
+    assert_int_equal(n, want[c]);
+    for (size_t k = 0; k < n; k++) {
+      assert_int_equal(rq[c].out[k].message_len, all[k].message_len);
+      assert_memory_equal(rq[c].out[k].message, all[k].message, all[k].message_len);
+      assert_memory_equal(rq[c].out[k].message_id, all[k].message_id, PG_ID_LEN);
+      assert_string_equal(rq[c].out[k].root, all[k].root);
+      assert_string_equal(rq[c].out[k].next_root, all[k].next_root);
+      assert_int_equal(rq[c].out[k].leaf, all[k].leaf);
+    }
+    pg_mam_fetched_free_all(all, n);
+    pg_mam_fetched_free_all(rq[c].out, rq[c].n);
+  }
+  assert_int_equal(pg_mam_fetch_all_many(&f.base, NULL, 1, &d), PG_ERR_INVALID);
+  assert_int_equal(pg_mam_fetch_all_many(&f.base, rq, 0, &d), PG_OK);
+  f_destroy(&f.base);
+}
+
 int main(void) {
   if (pg_crypto_init()) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_attach_fetch), cmocka_unit_test(test_counts),
       cmocka_unit_test(test_gap_and_tamper), cmocka_unit_test(test_duplicates_conflicts),
-      cmocka_unit_test(test_read_many), cmocka_unit_test(test_attach_many)};
+      cmocka_unit_test(test_read_many), cmocka_unit_test(test_attach_many),
+      cmocka_unit_test(test_fetch_all_many)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -481,4 +481,30 @@ PG_NODISCARD int pg_mam_fetch_all(pg_client *c, const char *root, pg_mam_mode mo
                                   pg_mam_fetched **out, size_t *n, pg_diag *d);
 void pg_mam_fetched_free_all(pg_mam_fetched *list, size_t n);
 
+/* pg_mam_fetch_all on many channels at once, breadth first: each round
+ * reads the next tree of every channel not done yet with one
+ * pg_mam_read_many (over HTTP a few requests a round for hundreds of
+ * channels, not two a message), so the messages, their order and each
+ * channel's end (a missing leaf, `limit`, a cycle) are pg_mam_fetch_all's.
+ * Per request: root, mode, side_key, side_key_len and limit as its
+ * arguments; rc and diag get what it would return, out / n what it would
+ * write (out owned: pg_mam_fetched_free_all; NULL and 0 when rc fails).
+ * Returns PG_OK when every request succeeded, else the lowest failing one's
+ * error, which d names ("channel 3: ..."); PG_ERR_NOMEM for its own memory
+ * (then every request not done has that rc); PG_ERR_INVALID for reqs NULL
+ * with n > 0. n may be 0. Threads: as pg_mam_read_many. */
+typedef struct pg_mam_fetch_req {
+  const char *root; /* 81 trytes, NUL-terminated */
+  pg_mam_mode mode;
+  const char *side_key;
+  size_t side_key_len;
+  size_t limit;
+  int rc;
+  pg_diag diag;
+  pg_mam_fetched *out;
+  size_t n;
+} pg_mam_fetch_req;
+PG_NODISCARD int pg_mam_fetch_all_many(pg_client *c, pg_mam_fetch_req *reqs, size_t n,
+                                       pg_diag *d);
+
 #endif
