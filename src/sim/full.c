@@ -440,6 +440,7 @@ static int open_node(full *f, pg_diag *d) {
   tc.process = true; /* the run's own: no file lock per transaction */
   memcpy(tc.ms_public_keys[0], pk, 32);
   int rc = pg_ledger_open_tangle(&lc, &tc, &f->l, &f->t, d);
+  if (!rc) rc = pg_sim_write_node_ini(tdir, pk, g, 1 + nh, tc.min_pow_score, d);
   free(g);
   if (rc) return rc;
   if ((rc = pg_client_local_new(f->t, f->l, &f->c, d))) return rc;

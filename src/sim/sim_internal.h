@@ -10,6 +10,16 @@
 
 typedef struct pg_sim_out pg_sim_out;
 
+/* node_ini.c: writes node_dir/genesis.txt (g[0..n), one "hex amount" a
+ * line) and node_dir/node.ini (data_dir ".", min_pow_score, the
+ * coordinator's public key pk, genesis_file "genesis.txt"), so that
+ * `p2pgrid node --config node.ini` run in node_dir serves a full-mode
+ * run's Tangle. */
+struct pg_genesis_output;
+PG_NODISCARD int pg_sim_write_node_ini(const char *node_dir, const uint8_t pk[32],
+                                       const struct pg_genesis_output *g, size_t n,
+                                       uint32_t min_pow_score, pg_diag *d);
+
 typedef struct pg_sim_acc {
   const pg_scenario *s;
   pg_sim_out *out; /* party_slots.csv rows of every settled slot (NULL = none) */

@@ -2,7 +2,9 @@
  * entities on an in-process Tangle), the grid's audit export
  * (`p2pgrid grid audit-export`), then the audit against the simulation's
  * node data directory:
- *   - the clean run agrees (exit 0);
+ *   - the clean run agrees (exit 0), and over HTTP (the run's node
+ *     directory served by `p2pgrid node --config node.ini`, batched
+ *     lookups) gives the very same result;
  *   - the same run with one reading, one bill, one payout and one price
  *     altered in (a copy of) the grid's database is reported at exactly
  *     those four slots and nowhere else (exit 1);
@@ -63,11 +65,16 @@ static void audit_export(const char *state_dir, const char *out) {
   run_ok(argv, log);
 }
 
-/* p2pgrid audit ... --json; the exit status, *out the parsed result. */
+/* p2pgrid audit ... --json against the node of state_dir (or the node at
+ * state_dir when it is an http:// URL); the exit status, *out the parsed
+ * result. */
 static int audit(const char *what, const char *file, const char *state_dir, const char *tag,
                  json_t **out) {
   char node[500], log[500], html[500];
-  snprintf(node, sizeof node, "%s/node", state_dir);
+  if (strncmp(state_dir, "http://", 7) == 0) /* a node's URL */
+    snprintf(node, sizeof node, "%s", state_dir);
+  else
+    snprintf(node, sizeof node, "%s/node", state_dir);
   snprintf(log, sizeof log, "%s/audit-%s.log", g_root, tag);
   snprintf(html, sizeof html, "%s/audit-%s.html", g_root, tag);
   const char *argv[] = {P2PGRID_BIN, "audit", what, file, "--node", node, "--json",
@@ -102,6 +109,41 @@ static void test_clean(void **state) {
   assert_true(json_array_size(json_object_get(r, "slots")) >= 8);
   assert_true(json_integer_value(json_object_get(json_object_get(r, "checked"), "batches")) > 0);
   json_decref(r);
+}
+
+/* The same audit over HTTP: the run's node directory (a copy) served by
+ * `p2pgrid node` with the node.ini and genesis.txt the simulation wrote
+ * there; the result is the in-process audit's, and the channels and
+ * payments were read with batched lookups (POST /api/plugins/data/find). */
+static void test_clean_over_http(void **state) {
+  (void)state;
+  json_t *local = NULL, *remote = NULL;
+  assert_int_equal(audit("--export", g_export, g_state, "local", &local), 0);
+  proc node = {.name = "node"};
+  char src[500], ini[600], genesis[620], log[600], url[64];
+  snprintf(src, sizeof src, "%s/node", g_state);
+  snprintf(node.data_dir, sizeof node.data_dir, "%s/node-http", g_root);
+  const char *cp[] = {"/bin/cp", "-a", src, node.data_dir, NULL};
+  snprintf(log, sizeof log, "%s/cp.log", g_root);
+  run_ok(cp, log);
+  snprintf(ini, sizeof ini, "%s/node.ini", node.data_dir);
+  snprintf(genesis, sizeof genesis, "ledger.genesis_file=%s/genesis.txt", node.data_dir);
+  const char *extra[] = {"--config", ini, "--set", genesis, NULL};
+  proc_start(&node, extra);
+  snprintf(url, sizeof url, "%s", node.base);
+  int st = audit("--export", g_export, url, "http", &remote);
+  char *m = get_metrics(&node, NULL);
+  double finds = metric_sample(
+      m, "p2pgrid_node_api_request_duration_seconds_count{route=\"find_post\",status=\"2xx\"}");
+  free(m);
+  proc_stop(&node);
+  assert_int_equal(st, 0);
+  if (!json_equal(local, remote)) {
+    char *a = json_dumps(local, 0), *b = json_dumps(remote, 0);
+    fail_msg("in-process %s\nover HTTP %s", a, b);
+  }
+  if (finds < 2) fail_msg("%.0f find requests: the audit did not batch its lookups", finds);
+  json_decref(local), json_decref(remote);
 }
 
 /* An export that hands p001's channel keys to p002 (an operator passing
@@ -350,6 +392,7 @@ static void test_sharing(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_clean),
+      cmocka_unit_test(test_clean_over_http),
       cmocka_unit_test(test_swapped_channel),
       cmocka_unit_test(test_tampered),
       cmocka_unit_test(test_member),

@@ -148,7 +148,9 @@
  * selfSufficiencyPpm, selfConsumptionPpm, communitySharePpm, savings,
  * peakImportWh, pvWh, exportedBehindMeterWh, chargedWh, dischargedWh,
  * lossWh, evWh, heatPumpWh ("without" in market-only). Full mode keeps its node and entity
- * databases in out_dir/state (removed and re-made every run).
+ * databases in out_dir/state (removed and re-made every run); its node
+ * directory, state/node, also holds node.ini and genesis.txt, so that
+ * `p2pgrid node --config node.ini` run there serves the run's Tangle.
  *
  * Ownership: pg_scenario_from_config's scenario (which borrows the config: it
  * must outlive the scenario) and pg_sim_run's result own their arrays
