@@ -234,8 +234,8 @@ static int read_members(pg_client *c, const pg_audit_member *members, size_t n, 
 }
 
 /* The sum of the outputs to `to` of included transactions among fd's
- * messages (each transaction once; a message's bytes from fd when it has
- * them, else a GET). */
+ * messages (each transaction once; a message's bytes and metadata from fd
+ * when it has them, else GETs). */
 static int paid_to(pg_client *c, const pg_client_found *fd, const uint8_t to[32], int64_t *sum,
                    size_t *transfers) {
   size_t n = fd->count;
@@ -250,8 +250,11 @@ static int paid_to(pg_client *c, const pg_client_found *fd, const uint8_t to[32]
     pg_message m;
     pg_buf_reset(&raw);
     bool sent = fd->raw && fd->raw[i];
-    if (pg_client_get_meta(c, fd->ids[i], &meta, NULL) != PG_OK ||
-        meta.inclusion != PG_INCL_INCLUDED ||
+    if (fd->meta)
+      meta = fd->meta[i];
+    else if (pg_client_get_meta(c, fd->ids[i], &meta, NULL) != PG_OK)
+      continue;
+    if (meta.inclusion != PG_INCL_INCLUDED ||
         (!sent && pg_client_get_raw(c, fd->ids[i], &raw, NULL) != PG_OK) ||
         pg_message_parse(sent ? fd->raw[i] : raw.data, sent ? fd->raw_len[i] : raw.len, &m,
                          NULL) != PG_OK)
@@ -312,7 +315,8 @@ static int lookup_payments(pg_client *c, const char *const *refs, const size_t *
     if (slot) progress(o, "payments", slot[at], slots);
     for (size_t i = 0; i < k; i++)
       fd[i] = (pg_client_found){.index = (const uint8_t *)refs[at + i],
-                                .index_len = strlen(refs[at + i]), .max = MAX_UNDER_INDEX};
+                                .index_len = strlen(refs[at + i]), .max = MAX_UNDER_INDEX,
+                                .want_meta = true};
     if ((rc = pg_client_find_many(c, fd, k, NULL)) != PG_OK) break;
     for (size_t i = 0; i < k; i++) {
       if (!rc) rc = take_payment(c, refs[at + i], &fd[i], to, f, cp);

@@ -184,8 +184,9 @@ void pg_client_found_clear(pg_client_found *f) {
   for (size_t k = 0; f->raw && k < f->count; k++) free(f->raw[k]);
   free(f->raw);
   free(f->raw_len);
+  free(f->meta);
   free(f->ids);
-  f->ids = NULL, f->raw = NULL, f->raw_len = NULL;
+  f->ids = NULL, f->raw = NULL, f->raw_len = NULL, f->meta = NULL;
   f->count = f->total = 0;
 }
 
@@ -215,7 +216,7 @@ int pg_client_find_many(pg_client *c, pg_client_found *v, size_t n, pg_diag *d) 
   if (n && !v) return pg_fail(d, PG_ERR_INVALID, "find: no lookups");
   for (size_t i = 0; i < n; i++) {
     pg_client_found *f = &v[i];
-    f->ids = NULL, f->raw = NULL, f->raw_len = NULL;
+    f->ids = NULL, f->raw = NULL, f->raw_len = NULL, f->meta = NULL;
     f->count = f->total = 0;
     pg_diag_clear(&f->d);
     f->rc = PG_OK;

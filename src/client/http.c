@@ -610,12 +610,20 @@ static int found_item(pg_find_item *it, pg_client_found *f, size_t k, pg_diag *i
   f->ids = malloc((n ? n : 1) * sizeof *f->ids);
   f->raw = calloc(n ? n : 1, sizeof *f->raw);
   f->raw_len = calloc(n ? n : 1, sizeof *f->raw_len);
-  if (!f->ids || !f->raw || !f->raw_len) return pg_fail(inner, PG_ERR_NOMEM, "out of memory");
+  if (it->meta) f->meta = calloc(n ? n : 1, sizeof *f->meta);
+  if (!f->ids || !f->raw || !f->raw_len || (it->meta && !f->meta))
+    return pg_fail(inner, PG_ERR_NOMEM, "out of memory");
   f->total = it->total;
   pg_find_msg m;
   for (size_t j = 0; j < n && pg_find_item_next(it, &m) == PG_OK; j++) {
     memcpy(f->ids[j], m.id, PG_ID_LEN);
     f->count = j + 1;
+    if (f->meta) {
+      memcpy(f->meta[j].id, m.id, PG_ID_LEN);
+      f->meta[j].referenced_by = m.meta.referenced_by;
+      f->meta[j].inclusion = m.meta.referenced_by ? m.meta.inclusion : PG_INCL_UNKNOWN;
+      f->meta[j].conflict_reason = m.meta.conflict_reason;
+    }
     if (!m.raw_len) continue;
     uint8_t id[PG_ID_LEN];
     pg_message_id(m.raw, m.raw_len, id);
@@ -643,7 +651,8 @@ static int find_post(http_client *h, const pg_find_req *r, pg_client_found *v, c
   if (*status < 200 || *status > 299) return status_fail(h, *status, what, d);
   pg_find_item items[PG_FIND_MAX_KEYS];
   pg_diag inner = {{0}};
-  rc = pg_find_ans_parse(h->resp.data, h->resp.len, r->count, r->max, items, got, &inner);
+  rc = pg_find_ans_parse(h->resp.data, h->resp.len, r->count, r->max, r->meta, items, got,
+                         &inner);
   for (size_t k = 0; rc == PG_OK && k < *got; k++) {
     rc = found_item(&items[k], &v[at[k]], k, &inner);
     if (rc) pg_client_found_clear(&v[at[k]]);
@@ -654,14 +663,16 @@ static int find_post(http_client *h, const pg_find_req *r, pg_client_found *v, c
 }
 
 /* The next request's lookups from v[i..n): those still to do (rc PG_OK)
- * with the same max as the first, up to 256. Returns how many. */
+ * with the same max and want_meta as the first, up to 256. Returns how
+ * many. */
 static size_t find_take(pg_client_found *v, size_t i, size_t n, uint32_t budget, pg_find_req *r,
                         size_t *at) {
   *r = (pg_find_req){.budget = budget};
   for (; i < n && r->count < PG_FIND_MAX_KEYS; i++) {
     if (v[i].rc != PG_OK) continue;
-    if (r->count && v[i].max != r->max) break;
+    if (r->count && (v[i].max != r->max || v[i].want_meta != r->meta)) break;
     r->max = (unsigned)v[i].max;
+    r->meta = v[i].want_meta;
     r->keys[r->count] = (pg_find_key){v[i].index, v[i].index_len};
     at[r->count++] = i;
   }

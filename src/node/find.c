@@ -1,6 +1,7 @@
 /* find.c — POST /api/plugins/data/find: up to 256 index lookups in one body
  * (p2pgrid/tangle/find.h), answered with each lookup's ids and the bytes of
- * the messages they name, as far as the answer's budget goes. A read: open
+ * the messages they name (and, when asked, each one's metadata), as far as
+ * the answer's budget goes. A read: open
  * to everyone, as the GETs it stands for (http.c), and served by replicas
  * too. docs/PROTOCOL.md has the contract; a route of api.c. */
 #include <stdlib.h>
@@ -21,23 +22,35 @@ typedef struct find_job {
   pg_buf raw;                /* one message's bytes */
 } find_job;
 
-/* Writes key k's item to out. The first item is always written, leaving out
- * the bytes of messages that do not fit the budget; a later one only whole:
- * false (out as before) when it does not fit. *rc: a lookup's failure. */
-static bool write_item(find_job *j, const pg_find_key *k, unsigned max, bool first, pg_buf *out,
-                       int *rc) {
-  size_t count = 0, total = 0, before = out->len;
+/* The metadata of id for an answer with meta. */
+static int meta_of(pg_node *n, const uint8_t id[PG_ID_LEN], pg_find_meta *out) {
+  pg_msg_meta m;
+  int rc = pg_tangle_get_meta(n->tangle, id, &m);
+  if (rc) return rc;
+  *out = (pg_find_meta){.referenced_by = m.referenced_by,
+                        .inclusion = m.referenced_by ? (uint8_t)m.inclusion : 0,
+                        .conflict_reason = m.referenced_by ? m.conflict_reason : 0};
+  return PG_OK;
+}
+
+/* Writes key k's item to out (with each message's metadata when meta).
+ * The first item is always written, leaving out the bytes of messages that
+ * do not fit the budget; a later one only whole: false (out as before)
+ * when it does not fit. *rc: a lookup's failure. */
+static bool write_item(find_job *j, const pg_find_key *k, unsigned max, bool meta, bool first,
+                       pg_buf *out, int *rc) {
+  size_t count = 0, total = 0, before = out->len, head = pg_find_msg_len(meta, 0);
   *rc = pg_tangle_find_index(j->n->tangle, k->index, k->index_len, max, j->ids, &count, &total);
   if (*rc) return false;
-  if (out->len + PG_FIND_ITEM_HEAD_LEN + count * PG_FIND_MSG_HEAD_LEN > j->budget && !first)
-    return false;
+  if (out->len + PG_FIND_ITEM_HEAD_LEN + count * head > j->budget && !first) return false;
   pg_find_ans_item(out, total > UINT32_MAX ? UINT32_MAX : (uint32_t)total, (unsigned)count);
-  size_t left_after = (count)*PG_FIND_MSG_HEAD_LEN; /* the heads still to write */
+  size_t left_after = count * head; /* the heads still to write */
   for (size_t i = 0; i < count; i++) {
-    left_after -= PG_FIND_MSG_HEAD_LEN;
+    left_after -= head;
+    pg_find_meta fm = {0};
     int r = pg_tangle_get_raw(j->n->tangle, j->ids[i], &j->raw);
-    bool fits = r == PG_OK &&
-                out->len + PG_FIND_MSG_HEAD_LEN + j->raw.len + left_after <= j->budget;
+    if (r == PG_OK && meta) r = meta_of(j->n, j->ids[i], &fm);
+    bool fits = r == PG_OK && out->len + head + j->raw.len + left_after <= j->budget;
     if (r != PG_OK && r != PG_ERR_NOT_FOUND) {
       *rc = r;
       out->len = before;
@@ -47,7 +60,8 @@ static bool write_item(find_job *j, const pg_find_key *k, unsigned max, bool fir
       out->len = before;
       return false;
     }
-    pg_find_ans_msg(out, j->ids[i], fits ? j->raw.data : NULL, fits ? j->raw.len : 0);
+    pg_find_ans_msg(out, j->ids[i], meta ? &fm : NULL, fits ? j->raw.data : NULL,
+                    fits ? j->raw.len : 0);
   }
   return true;
 }
@@ -56,10 +70,11 @@ static bool write_item(find_job *j, const pg_find_key *k, unsigned max, bool fir
 static void answer(find_job *j, const pg_find_req *r, pg_http_resp *resp) {
   pg_buf out;
   pg_buf_init(&out, FIND_CAP + PG_MSG_MAX_LEN);
-  pg_find_ans_begin(&out);
+  pg_find_ans_begin(&out, r->meta);
   size_t done = 0;
   int rc = PG_OK;
-  while (done < r->count && write_item(j, &r->keys[done], r->max, done == 0, &out, &rc)) done++;
+  while (done < r->count && write_item(j, &r->keys[done], r->max, r->meta, done == 0, &out, &rc))
+    done++;
   if (!rc) rc = pg_find_ans_end(&out, 0, done);
   if (rc) {
     pg_http_error(resp, pg_node_status_for(rc) < 500 ? 500 : pg_node_status_for(rc),

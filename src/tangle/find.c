@@ -33,6 +33,7 @@ int pg_find_req_encode(pg_buf *out, const pg_find_req *r, pg_diag *d) {
   if (rc) return rc;
   size_t before = out->len;
   pg_buf_put_u8(out, PG_FIND_VERSION);
+  pg_buf_put_u8(out, r->meta ? PG_FIND_FLAG_META : 0);
   pg_buf_put_u32(out, r->budget);
   pg_buf_put_u16(out, (uint16_t)r->max);
   pg_buf_put_u16(out, (uint16_t)r->count);
@@ -50,16 +51,19 @@ int pg_find_req_encode(pg_buf *out, const pg_find_req *r, pg_diag *d) {
 int pg_find_req_parse(const uint8_t *body, size_t len, pg_find_req *r, pg_diag *d) {
   pg_reader rd;
   pg_reader_init(&rd, body, len);
-  uint8_t version = 0;
+  uint8_t version = 0, flags = 0;
   uint16_t max = 0, count = 0;
   r->count = 0;
-  if (pg_read_u8(&rd, &version) || pg_read_u32(&rd, &r->budget) || pg_read_u16(&rd, &max) ||
-      pg_read_u16(&rd, &count))
+  if (pg_read_u8(&rd, &version) || pg_read_u8(&rd, &flags) || pg_read_u32(&rd, &r->budget) ||
+      pg_read_u16(&rd, &max) || pg_read_u16(&rd, &count))
     return pg_fail(d, PG_ERR_TRUNCATED, "find: %zu bytes, shorter than its %d-byte head", len,
                    PG_FIND_REQ_HEAD_LEN);
   if (version != PG_FIND_VERSION)
     return pg_fail(d, PG_ERR_INVALID, "find: version %u (this node reads version %d)", version,
                    PG_FIND_VERSION);
+  if (flags & ~PG_FIND_FLAG_META)
+    return pg_fail(d, PG_ERR_INVALID, "find: unknown flags 0x%02x", flags);
+  r->meta = flags & PG_FIND_FLAG_META;
   int rc = req_head_ok(r->budget, max, count, d);
   for (size_t i = 0; rc == PG_OK && i < count; i++) {
     uint8_t il = 0;
@@ -86,9 +90,14 @@ int pg_find_req_parse(const uint8_t *body, size_t len, pg_find_req *r, pg_diag *
 
 /* ---- the answer ---- */
 
-void pg_find_ans_begin(pg_buf *out) {
+void pg_find_ans_begin(pg_buf *out, bool meta) {
   pg_buf_put_u8(out, PG_FIND_VERSION);
+  pg_buf_put_u8(out, meta ? PG_FIND_FLAG_META : 0);
   pg_buf_put_u16(out, 0); /* the count, set by pg_find_ans_end */
+}
+
+size_t pg_find_msg_len(bool meta, size_t raw_len) {
+  return PG_FIND_MSG_HEAD_LEN + (meta ? PG_FIND_META_LEN : 0) + raw_len;
 }
 
 void pg_find_ans_item(pg_buf *out, uint32_t total, unsigned listed) {
@@ -96,8 +105,14 @@ void pg_find_ans_item(pg_buf *out, uint32_t total, unsigned listed) {
   pg_buf_put_u16(out, (uint16_t)listed);
 }
 
-void pg_find_ans_msg(pg_buf *out, const uint8_t id[32], const uint8_t *raw, size_t raw_len) {
+void pg_find_ans_msg(pg_buf *out, const uint8_t id[32], const pg_find_meta *meta,
+                     const uint8_t *raw, size_t raw_len) {
   pg_buf_put(out, id, PG_ID_LEN);
+  if (meta) {
+    pg_buf_put_u32(out, meta->referenced_by);
+    pg_buf_put_u8(out, meta->inclusion);
+    pg_buf_put_u8(out, meta->conflict_reason);
+  }
   pg_buf_put_u32(out, (uint32_t)raw_len);
   if (raw_len) pg_buf_put(out, raw, raw_len);
 }
@@ -106,15 +121,17 @@ int pg_find_ans_end(pg_buf *out, size_t start, size_t count) {
   int rc = pg_buf_status(out);
   if (rc) return rc;
   if (count > PG_FIND_MAX_KEYS || out->len < start + PG_FIND_ANS_HEAD_LEN) return PG_ERR_INVALID;
-  out->data[start + 1] = (uint8_t)(count & 0xff);
-  out->data[start + 2] = (uint8_t)(count >> 8);
+  out->data[start + 2] = (uint8_t)(count & 0xff);
+  out->data[start + 3] = (uint8_t)(count >> 8);
   return PG_OK;
 }
 
 /* Reads item i's head and walks its messages (checking them); it->msgs then
  * views exactly those bytes. */
-static int read_item(pg_reader *rd, size_t i, unsigned max, pg_find_item *it, pg_diag *d) {
+static int read_item(pg_reader *rd, size_t i, unsigned max, bool meta, pg_find_item *it,
+                     pg_diag *d) {
   uint16_t listed = 0;
+  it->meta = meta;
   if (pg_read_u32(rd, &it->total) || pg_read_u16(rd, &listed))
     return pg_fail(d, PG_ERR_TRUNCATED, "find item %zu: truncated in its head", i + 1);
   if (listed > max || listed > it->total)
@@ -124,10 +141,17 @@ static int read_item(pg_reader *rd, size_t i, unsigned max, pg_find_item *it, pg
   size_t from = rd->pos;
   for (size_t k = 0; k < listed; k++) {
     const uint8_t *id = NULL, *raw = NULL;
-    uint32_t rl = 0;
-    if (pg_read_view(rd, PG_ID_LEN, &id) || pg_read_u32(rd, &rl))
+    uint32_t rl = 0, by = 0;
+    uint8_t incl = 0, reason = 0;
+    if (pg_read_view(rd, PG_ID_LEN, &id) ||
+        (it->meta && (pg_read_u32(rd, &by) || pg_read_u8(rd, &incl) || pg_read_u8(rd, &reason))) ||
+        pg_read_u32(rd, &rl))
       return pg_fail(d, PG_ERR_TRUNCATED, "find item %zu: message %zu truncated in its head",
                      i + 1, k + 1);
+    if (incl > 3 || (by == 0) != (incl == 0) || (reason && incl != 3))
+      return pg_fail(d, PG_ERR_INVALID,
+                     "find item %zu: message %zu: inclusion %u, conflict %u, referenced by %u",
+                     i + 1, k + 1, incl, reason, (unsigned)by);
     if (rl > PG_MSG_MAX_LEN)
       return pg_fail(d, PG_ERR_TOO_LARGE, "find item %zu: message %zu of %u bytes (at most %d)",
                      i + 1, k + 1, (unsigned)rl, PG_MSG_MAX_LEN);
@@ -143,23 +167,27 @@ static int read_item(pg_reader *rd, size_t i, unsigned max, pg_find_item *it, pg
   return PG_OK;
 }
 
-int pg_find_ans_parse(const uint8_t *body, size_t len, size_t asked, unsigned max,
+int pg_find_ans_parse(const uint8_t *body, size_t len, size_t asked, unsigned max, bool meta,
                       pg_find_item items[PG_FIND_MAX_KEYS], size_t *n, pg_diag *d) {
   *n = 0;
   pg_reader rd;
   pg_reader_init(&rd, body, len);
-  uint8_t version = 0;
+  uint8_t version = 0, flags = 0;
   uint16_t count = 0;
-  if (pg_read_u8(&rd, &version) || pg_read_u16(&rd, &count))
+  if (pg_read_u8(&rd, &version) || pg_read_u8(&rd, &flags) || pg_read_u16(&rd, &count))
     return pg_fail(d, PG_ERR_TRUNCATED, "find answer: %zu bytes, shorter than its %d-byte head",
                    len, PG_FIND_ANS_HEAD_LEN);
   if (version != PG_FIND_VERSION)
     return pg_fail(d, PG_ERR_INVALID, "find answer: version %u (this client reads version %d)",
                    version, PG_FIND_VERSION);
+  if (flags != (meta ? PG_FIND_FLAG_META : 0))
+    return pg_fail(d, PG_ERR_INVALID, "find answer: flags 0x%02x to a request of flags 0x%02x",
+                   flags, meta ? PG_FIND_FLAG_META : 0);
   if (count < 1 || count > asked || asked > PG_FIND_MAX_KEYS)
     return pg_fail(d, PG_ERR_INVALID, "find answer: %u items to %zu keys asked", count, asked);
   int rc = PG_OK;
-  for (size_t i = 0; rc == PG_OK && i < count; i++) rc = read_item(&rd, i, max, &items[i], d);
+  for (size_t i = 0; rc == PG_OK && i < count; i++)
+    rc = read_item(&rd, i, max, meta, &items[i], d);
   if (rc == PG_OK && pg_reader_left(&rd))
     rc = pg_fail(d, PG_ERR_INVALID, "find answer: %zu bytes after its last item",
                  pg_reader_left(&rd));
@@ -169,7 +197,12 @@ int pg_find_ans_parse(const uint8_t *body, size_t len, size_t asked, unsigned ma
 
 int pg_find_item_next(pg_find_item *it, pg_find_msg *m) {
   uint32_t rl = 0;
-  if (pg_read_view(&it->msgs, PG_ID_LEN, &m->id) || pg_read_u32(&it->msgs, &rl))
+  m->meta = (pg_find_meta){0};
+  if (pg_read_view(&it->msgs, PG_ID_LEN, &m->id) ||
+      (it->meta &&
+       (pg_read_u32(&it->msgs, &m->meta.referenced_by) || pg_read_u8(&it->msgs, &m->meta.inclusion) ||
+        pg_read_u8(&it->msgs, &m->meta.conflict_reason))) ||
+      pg_read_u32(&it->msgs, &rl))
     return PG_ERR_NOT_FOUND;
   m->raw_len = rl;
   m->raw = NULL;

@@ -12,6 +12,8 @@
  * - A first lookup over the budget alone: its ids all listed, the bytes
  *   that fit sent (each the very bytes of GET raw), the rest left for GETs;
  *   the lookup after it answered in the next request.
+ * - Each message's metadata with the lookup (want_meta): what GET
+ *   .../metadata says, unreferenced and referenced by a milestone.
  * - Hostile bodies (bad version, truncated, trailing bytes, no keys, 257
  *   keys, index of 0 and 65 bytes, a budget under 64 KiB, max 0 and 1001,
  *   another media type, over api.max_body): refused with a message naming
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -262,45 +265,96 @@ static void test_first_lookup_over_the_budget(void **state) {
   assert_int_equal(check_sent(c, &f[2]), 1);
   assert_memory_equal(f[2].ids[0], id, PG_ID_LEN);
   for (int i = 0; i < 3; i++) pg_client_found_clear(&f[i]);
+  /* with each message's metadata: what GET .../metadata says */
+  pg_client_found m = {.index = (const uint8_t *)"big2", .index_len = 4, .max = 1000,
+                       .want_meta = true};
+  assert_int_equal(pg_client_find_many(c, &m, 1, &d), PG_OK);
+  assert_int_equal(m.count, 2);
+  assert_non_null(m.meta);
+  for (size_t k = 0; k < m.count; k++) {
+    pg_msg_meta g;
+    if (pg_client_get_meta(c, m.ids[k], &g, &d)) fail_msg("meta: %s", d.msg);
+    assert_memory_equal(m.meta[k].id, g.id, PG_ID_LEN);
+    assert_int_equal(m.meta[k].referenced_by, g.referenced_by);
+    assert_int_equal(m.meta[k].inclusion, g.inclusion);
+  }
+  pg_client_found_clear(&m);
   pg_client_free(c);
   pg_node_stop(n);
 }
 
-/* head: version 01, budget 00000100 (64 KiB), max e803 (1000), count */
-#define HEAD "0100000100e803"
+/* With each message's metadata: what GET .../metadata says, for messages a
+ * milestone has referenced (a node that is its own coordinator). */
+static void test_metadata_of_referenced(void **state) {
+  (void)state;
+  char base[64];
+  pg_node *n = start_node("meta",
+                          "[coordinator]\nenabled = true\ninterval = 1s\ngenerate = true\n", base,
+                          sizeof base);
+  pg_client *c = client(base, 0, false);
+  uint8_t id[PG_ID_LEN];
+  submit_n(c, "meta", 3, 100, id);
+  pg_diag d = {{0}};
+  pg_msg_meta g = {0};
+  for (int i = 0; i < 200 && g.referenced_by == 0; i++) { /* a milestone a second */
+    if (pg_client_get_meta(c, id, &g, &d)) fail_msg("meta: %s", d.msg);
+    if (!g.referenced_by) usleep(50 * 1000);
+  }
+  assert_int_not_equal(g.referenced_by, 0);
+  pg_client_found m = {.index = (const uint8_t *)"meta", .index_len = 4, .max = 1000,
+                       .want_meta = true};
+  assert_int_equal(pg_client_find_many(c, &m, 1, &d), PG_OK);
+  assert_int_equal(m.count, 3);
+  assert_non_null(m.meta);
+  for (size_t k = 0; k < m.count; k++) {
+    if (pg_client_get_meta(c, m.ids[k], &g, &d)) fail_msg("meta: %s", d.msg);
+    assert_memory_equal(m.meta[k].id, g.id, PG_ID_LEN);
+    assert_int_not_equal(m.meta[k].referenced_by, 0);
+    assert_int_equal(m.meta[k].referenced_by, g.referenced_by);
+    assert_int_equal(m.meta[k].inclusion, g.inclusion);
+    assert_int_equal(m.meta[k].inclusion, PG_INCL_NO_TX);
+  }
+  pg_client_found_clear(&m);
+  pg_client_free(c);
+  pg_node_stop(n);
+}
+
+/* head: version 01, flags 00, budget 00000100 (64 KiB), max e803 (1000), count */
+#define HEAD "010000000100e803"
 
 static void test_hostile_requests_refused(void **state) {
   (void)state;
   char base[64];
   pg_node *n = start_node("hostile", "max_body = 4096\n", base, sizeof base);
   static const tn_hostile cases[] = {
-      {"version 2", NULL, "0200000100e803" "0100" "0161", 400, "version 2"},
-      {"head", NULL, "0100000100", 400, "shorter than its 9-byte head"},
+      {"version 2", NULL, "020000000100e803" "0100" "0161", 400, "version 2"},
+      {"flags", NULL, "010200000100e803" "0100" "0161", 400, "unknown flags 0x02"},
+      {"head", NULL, "0100000100", 400, "shorter than its 10-byte head"},
       {"no keys", NULL, HEAD "0000", 400, "0 keys"},
       {"257 keys", NULL, HEAD "0101" "0161", 400, "257 keys"},
       {"truncated", NULL, HEAD "0100" "0561", 400, "5 index bytes announced"},
       {"trailing", NULL, HEAD "0100" "016100", 400, "after its last key"},
       {"index 0", NULL, HEAD "0100" "00", 400, "index of 0 bytes"},
       {"index 65", NULL, HEAD "0100" "41", 400, "index of 65 bytes"},
-      {"budget", NULL, "01ffff0000e803" "0100" "0161", 400, "budget of 65535 bytes"},
-      {"max 0", NULL, "01000001000000" "0100" "0161", 400, "max of 0 ids"},
-      {"max 1001", NULL, "0100000100e903" "0100" "0161", 400, "max of 1001 ids"},
+      {"budget", NULL, "0100ffff0000e803" "0100" "0161", 400, "budget of 65535 bytes"},
+      {"max 0", NULL, "0100000001000000" "0100" "0161", 400, "max of 0 ids"},
+      {"max 1001", NULL, "010000000100e903" "0100" "0161", 400, "max of 1001 ids"},
       {"json", "application/json", HEAD "0100" "0161", 415, "application/octet-stream"},
   };
   size_t nc = sizeof cases / sizeof cases[0];
   long long bad0 = find_requests(base, "4xx");
   tn_hostile_run(base, "find", cases, nc);
   assert_int_equal(find_requests(base, "4xx") - bad0, (long long)nc);
-  static uint8_t big[8192] = {1, 0, 0, 1, 0, 0xe8, 3, 1, 0}; /* the HTTP server's own 413 */
+  static uint8_t big[8192] = {1, 0, 0, 0, 1, 0, 0xe8, 3, 1, 0}; /* the HTTP server's own 413 */
   pg_http_result r = tn_post(base, "find", NULL, big, sizeof big);
   assert_int_equal(r.status, 413);
   ASSERT_TEXT(r.body, "exceeds the limit of 4096 bytes");
   pg_http_result_free(&r);
   /* the node still answers: one key "a", nothing under it */
-  uint8_t good[] = {1, 0, 0, 1, 0, 0xe8, 3, 1, 0, 1, 'a'};
+  uint8_t good[] = {1, 0, 0, 0, 1, 0, 0xe8, 3, 1, 0, 1, 'a'};
   r = tn_post(base, "find", NULL, good, sizeof good);
   assert_int_equal(r.status, 200);
-  uint8_t want[] = {1, 1, 0, 0, 0, 0, 0, 0, 0};
+  uint8_t want[] = {1, 0, 1, 0, 0, 0, 0, 0, 0, 0};
   assert_int_equal(r.len, sizeof want);
   assert_memory_equal(r.body, want, sizeof want);
   pg_http_result_free(&r);
@@ -318,7 +372,7 @@ static void test_open_to_readers(void **state) {
   assert_int_equal(chmod(path, 0600), 0);
   snprintf(ini, sizeof ini, "post_tokens_file = %s\n", path);
   pg_node *n = start_node("readers", ini, base, sizeof base);
-  uint8_t good[] = {1, 0, 0, 1, 0, 0xe8, 3, 1, 0, 1, 'a'};
+  uint8_t good[] = {1, 0, 0, 0, 1, 0, 0xe8, 3, 1, 0, 1, 'a'};
   pg_http_result r = tn_post(base, "find", NULL, good, sizeof good);
   assert_int_equal(r.status, 200);
   pg_http_result_free(&r);
@@ -333,6 +387,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batched_reads_match_one_by_one),
       cmocka_unit_test(test_first_lookup_over_the_budget),
+      cmocka_unit_test(test_metadata_of_referenced),
       cmocka_unit_test(test_hostile_requests_refused),
       cmocka_unit_test(test_open_to_readers),
   };

@@ -191,7 +191,8 @@ static int msg_for(const uint8_t *index, size_t index_len, pg_buf *out, uint8_t 
   return rc;
 }
 
-/* A find's answer in s->find_mode: one message (total 7) for each key. */
+/* A find's answer in s->find_mode: one message (total 7) for each key; with
+ * meta, each referenced by milestone 9 and included. */
 static void reply_find(server *s, int fd, const char *body, size_t blen) {
   static pg_find_req r;
   pg_diag d = {{0}};
@@ -209,7 +210,8 @@ static void reply_find(server *s, int fd, const char *body, size_t blen) {
   pg_buf out, m;
   pg_buf_init(&out, 4u << 20);
   pg_buf_init(&m, PG_MSG_MAX_LEN);
-  pg_find_ans_begin(&out);
+  pg_find_ans_begin(&out, r.meta);
+  const pg_find_meta meta = {.referenced_by = 9, .inclusion = PG_INCL_INCLUDED};
   int rc = PG_OK;
   for (size_t i = 0; rc == PG_OK && i < n; i++) {
     uint8_t id[PG_ID_LEN];
@@ -218,7 +220,7 @@ static void reply_find(server *s, int fd, const char *body, size_t blen) {
     if (mode == FIND_LIE && i == 1) m.data[m.len - 1] ^= 1; /* another nonce: another id */
     bool noraw = mode == FIND_NORAW && i == 0;
     pg_find_ans_item(&out, 7, 1);
-    pg_find_ans_msg(&out, id, noraw ? NULL : m.data, noraw ? 0 : m.len);
+    pg_find_ans_msg(&out, id, r.meta ? &meta : NULL, noraw ? NULL : m.data, noraw ? 0 : m.len);
   }
   if (mode == FIND_TRAILING) pg_buf_put_u8(&out, 0);
   if (rc == PG_OK) rc = pg_find_ans_end(&out, 0, n);
@@ -1022,6 +1024,44 @@ static void test_keep_alive(void **state) {
   pg_client_free(c);
 }
 
+/* want_meta: the request says so, and each message comes with the
+ * node's metadata; without the route there is none (NULL: GET it). */
+static void test_find_many_meta(void **state) {
+  server *s = *state;
+  atomic_store(&s->find_mode, FIND_GOOD);
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  pg_client_found v[2] = {KEY("IOTA", 10), KEY("k2", 10)};
+  v[0].want_meta = v[1].want_meta = true;
+  int fmark = find_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 2, &d), PG_OK);
+  pg_find_req r;
+  find_req_at(s, fmark, &r);
+  assert_true(r.meta);
+  for (int i = 0; i < 2; i++) {
+    assert_found(&v[i], true);
+    assert_non_null(v[i].meta);
+    assert_memory_equal(v[i].meta[0].id, v[i].ids[0], PG_ID_LEN);
+    assert_int_equal(v[i].meta[0].referenced_by, 9);
+    assert_int_equal(v[i].meta[0].inclusion, PG_INCL_INCLUDED);
+  }
+  clear_all(v, 2);
+  v[0].want_meta = false; /* a different flag: its own request */
+  fmark = find_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, 2, &d), PG_OK);
+  assert_int_equal(find_mark(s) - fmark, 2);
+  assert_null(v[0].meta);
+  assert_non_null(v[1].meta);
+  clear_all(v, 2);
+  atomic_store(&s->find_mode, FIND_NONE);
+  v[0].want_meta = true;
+  assert_int_equal(pg_client_find_many(c, v, 2, &d), PG_OK);
+  assert_null(v[0].meta); /* GETs: no metadata */
+  assert_int_equal(v[0].rc, PG_OK);
+  clear_all(v, 2);
+  pg_client_free(c);
+}
+
 /* A node with the find route: one request for the lookups (those refused
  * before it left out), each lookup with its message's id and very bytes. */
 static void test_find_many(void **state) {
@@ -1283,6 +1323,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_messages, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_errors, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_keep_alive, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many_meta, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_split, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_lying, server_setup, server_teardown),

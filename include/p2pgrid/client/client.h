@@ -91,10 +91,15 @@ typedef struct pg_client_found {
   const uint8_t *index;      /* in: 1..64 bytes */
   size_t index_len;          /* in */
   size_t max;                /* in: ids wanted, 1..PG_FIND_MAX_IDS (tangle/find.h: 1000) */
+  bool want_meta;            /* in: each message's metadata too, where the transport can */
   uint8_t (*ids)[PG_ID_LEN]; /* out: count ids in the node's order (owned) */
   uint8_t **raw;             /* out: NULL, or count entries: raw[k] the bytes of ids[k]
                                 (owned), NULL when not sent (pg_client_get_raw it) */
   size_t *raw_len;           /* out: with raw */
+  pg_msg_meta *meta;         /* out: NULL, or (want_meta) count entries: id, referenced_by,
+                                inclusion, conflict_reason of ids[k] (not parents, not
+                                solid: zero); NULL:
+                                pg_client_get_meta them */
   size_t count;              /* out: ids written */
   size_t total;              /* out: the node's count of messages under the index */
   int rc;                    /* out */
@@ -259,7 +264,8 @@ PG_NODISCARD int pg_client_find_index(pg_client *c, const uint8_t *index, size_t
 
 /* pg_client_find_index for v[0..n) (each item's index, index_len and max
  * in, every other field out: see pg_client_found), each with its own rc and
- * d, and where the transport can, the bytes of the messages listed. Over HTTP
+ * d, and where the transport can, the bytes of the messages listed (and
+ * with want_meta their metadata). Over HTTP
  * the lookups go in batches (POST /api/plugins/data/find, docs/PROTOCOL.md:
  * up to 256 a request, the answer at most the client's max_response), each
  * message's bytes checked against its id (bytes that do not hash to it fail

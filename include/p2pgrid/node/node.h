@@ -102,7 +102,8 @@
  *   POST /api/plugins/data/find           up to 256 index lookups in one binary body
  *                                         (p2pgrid/tangle/find.h), answered in one
  *                                         binary body with each lookup's ids and the
- *                                         bytes of its messages, as far as the budget
+ *                                         bytes (and, asked, the metadata) of its
+ *                                         messages, as far as the budget
  *                                         goes (at most 4 MiB); 400 for a body that
  *                                         does not parse; a read, open as GETs are
  *   GET  /api/v1/treasury                 {"milestoneId": 64 zeros, "amount": 0}
