@@ -55,7 +55,7 @@ typedef struct http_client {
   bool no_batch;
   size_t batch_cap;
   /* lookups in batches (POST /api/plugins/data/find): off for good once the
-   * node says it takes none (404, 405, 415, 501) */
+   * node says it has no such route for us (no_find_route) */
   bool no_find;
   char *ca_file, *cert_file, *key_file, *crl_file;
 } http_client;
