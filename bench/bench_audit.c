@@ -29,8 +29,8 @@
 #include "p2pgrid/base/clock.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/client/client.h"
-#include "p2pgrid/client/http_call.h"
 
+#include "node_requests.h"
 #include "util.h"
 
 static int run(char *const argv[]) {
@@ -70,24 +70,6 @@ static int make_run(const char *bin, const char *dir, int hours) {
   char *sim[] = {(char *)bin, "sim", ini, "--full", "-q", "-o", out, NULL};
   char *ex[] = {(char *)bin, "grid", "audit-export", "--data-dir", grid, "--out", exp, NULL};
   return run(sim) || run(ex) ? -1 : 0;
-}
-
-/* The node's answered requests so far (every route but /metrics, 2xx). */
-static double node_requests(pg_client *c, const char *base) {
-  (void)c;
-  char url[96];
-  snprintf(url, sizeof url, "%s/metrics", base);
-  pg_http_result r = {0};
-  pg_diag d = {{0}};
-  if (pg_http_call(&(pg_http_call_opts){.method = "GET", .url = url}, &r, &d)) return -1;
-  double sum = 0;
-  const char *key = "p2pgrid_node_api_request_duration_seconds_count{route=\"";
-  for (const char *p = r.body; p && (p = strstr(p, key)); p++) {
-    const char *route = p + strlen(key), *v = strstr(route, "\"} ");
-    if (strncmp(route, "metrics", 7) != 0 && v && strncmp(v - 3, "2xx", 3) == 0) sum += atof(v + 3);
-  }
-  pg_http_result_free(&r);
-  return sum;
 }
 
 /* One audit of dir's export through c: slots and channel messages a
@@ -202,9 +184,9 @@ static int audit_http(const char *dir, const char *base, bool rest_only, double 
     fprintf(stderr, "bench_audit: %s\n", d.msg);
     return -1;
   }
-  double q0 = node_requests(c, base);
+  double q0 = bench_node_requests(base);
   int rc = audit_with(dir, c, slots_ps, &mps);
-  *reqs = node_requests(c, base) - q0;
+  *reqs = bench_node_requests(base) - q0;
   pg_client_free(c);
   return rc;
 }

@@ -18,10 +18,10 @@
 
 #include "p2pgrid/base/log.h"
 #include "p2pgrid/client/client.h"
-#include "p2pgrid/client/http_call.h"
 #include "p2pgrid/mam/mam.h"
 #include "p2pgrid/node/node.h"
 
+#include "node_requests.h"
 #include "util.h"
 
 #define MAX_CHANNELS 3000
@@ -86,26 +86,6 @@ static int fill(pg_node *n, size_t from, size_t to, pg_mam_read_req *rq) {
   return rc;
 }
 
-/* The node's answered requests so far (every route, 2xx), from /metrics. */
-static double requests(const char *base) {
-  char url[96];
-  snprintf(url, sizeof url, "%s/metrics", base);
-  pg_http_result r = {0};
-  pg_diag d = {{0}};
-  if (pg_http_call(&(pg_http_call_opts){.method = "GET", .url = url}, &r, &d)) return -1;
-  double sum = 0;
-  const char *key = "p2pgrid_node_api_request_duration_seconds_count{route=\"";
-  for (const char *p = r.body; p && (p = strstr(p, key)); p++) {
-    const char *route = p + strlen(key);
-    if (strncmp(route, "metrics", 7) == 0 || !strstr(route, "status=\"2xx\"} ")) continue;
-    const char *end = strchr(route, '\n');
-    const char *v = strstr(route, "\"} ");
-    if (v && (!end || v < end)) sum += atof(v + 3);
-  }
-  pg_http_result_free(&r);
-  return sum;
-}
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -123,7 +103,7 @@ static double read_rounds(const char *base, bool rest_only, const pg_mam_read_re
     return -1;
   }
   pg_mam_read_req *r = malloc(n * sizeof *r);
-  double t[16], q0 = requests(base);
+  double t[16], q0 = bench_node_requests(base);
   int done = 0;
   for (; r && done < rounds; done++) {
     memcpy(r, rq, n * sizeof *r);
@@ -137,7 +117,7 @@ static double read_rounds(const char *base, bool rest_only, const pg_mam_read_re
       break;
     }
   }
-  *reqs = (requests(base) - q0) / (done ? done : 1);
+  *reqs = (bench_node_requests(base) - q0) / (done ? done : 1);
   free(r);
   pg_client_free(c);
   if (done < rounds) return -1;
