@@ -16,10 +16,10 @@
 #include "p2pgrid/tls/tls.h"
 
 #define MAX_UNDER_INDEX 1000 /* a Chrysalis node lists at most 1000 ids */
-/* About how many channel messages read_members holds at once (a few
- * hundred bytes each): a day of slots reads 256 channels together, a year
- * about 60. */
-#define CHANNEL_MESSAGES_HELD (2u << 20)
+/* About how many channel messages read_members holds at once (about 600
+ * bytes each with their text: some 150 MB at most): a day of slots reads 256
+ * channels together, a year 7. */
+#define CHANNEL_MESSAGES_HELD (1u << 18)
 
 typedef struct caps {
   size_t aliases, readings, requests, payments, transfers, received;
@@ -226,7 +226,7 @@ static int read_members(pg_client *c, const pg_audit_member *members, size_t n, 
   size_t count = 0;
   int rc = list_jobs(members, n, o ? o->trust : NULL, &jobs, &count);
   size_t group = (CHANNEL_MESSAGES_HELD / (slots + 1));
-  group = group < 8 ? 8 : group > PG_FIND_MAX_KEYS ? PG_FIND_MAX_KEYS : group;
+  group = group < 1 ? 1 : group > PG_FIND_MAX_KEYS ? PG_FIND_MAX_KEYS : group;
   if (!rc) rc = read_jobs(c, jobs, count, group, o, n, f, cp);
   free(jobs);
   progress(o, "channels", n, n);
