@@ -439,6 +439,30 @@ static int gather_received(pg_client *c, const char *address, pg_audit_facts *f,
   return rc;
 }
 
+/* The payment of each payment request of f (a member's return channel), in
+ * order: the references of consecutive requests to one address looked up
+ * together (lookup_payments); a request whose address does not decode
+ * gets no payment looked up (as before: the comparison finds it unpaid). */
+static int lookup_requests(pg_client *c, const pg_audit_gather_opts *o, pg_audit_facts *f,
+                           caps *cp) {
+  size_t n = f->n_requests;
+  const char **refs = calloc(n + 1, sizeof *refs);
+  if (!refs) return PG_ERR_NOMEM;
+  int rc = PG_OK;
+  for (size_t i = 0; !rc && i < n;) {
+    uint8_t grid[32];
+    const char *addr = f->requests[i].address;
+    size_t k = 0, j = i;
+    for (; j < n && strcmp(f->requests[j].address, addr) == 0; j++)
+      refs[k++] = f->requests[j].reference; /* f->requests stays put: payments grow */
+    if (pg_audit_address_bytes(addr, grid) == PG_OK)
+      rc = lookup_payments(c, refs, NULL, k, grid, o, 0, f, cp);
+    i = j;
+  }
+  free(refs);
+  return rc;
+}
+
 int pg_audit_member_gather(pg_client *c, const pg_audit_keys *k, const pg_audit_gather_opts *o,
                            pg_audit_facts *out, pg_diag *d) {
   memset(out, 0, sizeof *out);
@@ -448,12 +472,7 @@ int pg_audit_member_gather(pg_client *c, const pg_audit_keys *k, const pg_audit_
   const pg_audit_member *me = &k->me;
   if (!rc) rc = read_members(c, me, 1, 0, o, out, &cp);
   if (!rc && k->record_root[0]) rc = pg_audit_read_record(c, k->record_root, me, 1, out, d);
-  for (size_t i = 0; !rc && i < out->n_requests; i++) {
-    uint8_t grid[32];
-    const char *ref = out->requests[i].reference;
-    if (pg_audit_address_bytes(out->requests[i].address, grid) == PG_OK)
-      rc = lookup_payments(c, &ref, NULL, 1, grid, o, 0, out, &cp);
-  }
+  if (!rc) rc = lookup_requests(c, o, out, &cp);
   if (!rc && me->role == PG_GRID_ENTITY_PRODUCER && me->n_addresses)
     rc = gather_received(c, me->addresses[0], out, &cp);
   if (rc == PG_ERR_NOMEM) rc = pg_fail(d, rc, "out of memory");

@@ -9,7 +9,7 @@
  *     altered in (a copy of) the grid's database is reported at exactly
  *     those four slots and nowhere else (exit 1);
  *   - a consumer's member audit (`p2pgrid consumer audit-keys`) agrees and
- *     names nobody but itself. */
+ *     names nobody but itself, over HTTP as in-process. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,23 +115,33 @@ static void test_clean(void **state) {
  * `p2pgrid node` with the node.ini and genesis.txt the simulation wrote
  * there; the result is the in-process audit's, and the channels and
  * payments were read with batched lookups (POST /api/plugins/data/find). */
-static void test_clean_over_http(void **state) {
-  (void)state;
-  json_t *local = NULL, *remote = NULL;
-  assert_int_equal(audit("--export", g_export, g_state, "local", &local), 0);
-  proc node = {.name = "node"};
-  char src[500], ini[600], genesis[620], log[600], url[64];
+/* `p2pgrid node --config node.ini` on a copy (tag) of the run's node
+ * directory, with the node.ini and genesis.txt the simulation wrote there. */
+static void serve_run(proc *node, const char *tag) {
+  char src[500], ini[600], genesis[620], log[600];
+  snprintf(node->name, sizeof node->name, "node-%s", tag);
   snprintf(src, sizeof src, "%s/node", g_state);
-  snprintf(node.data_dir, sizeof node.data_dir, "%s/node-http", g_root);
-  const char *cp[] = {"/bin/cp", "-a", src, node.data_dir, NULL};
-  snprintf(log, sizeof log, "%s/cp.log", g_root);
+  snprintf(node->data_dir, sizeof node->data_dir, "%s/node-%s", g_root, tag);
+  const char *cp[] = {"/bin/cp", "-a", src, node->data_dir, NULL};
+  snprintf(log, sizeof log, "%s/cp-%s.log", g_root, tag);
   run_ok(cp, log);
-  snprintf(ini, sizeof ini, "%s/node.ini", node.data_dir);
-  snprintf(genesis, sizeof genesis, "ledger.genesis_file=%s/genesis.txt", node.data_dir);
+  snprintf(ini, sizeof ini, "%s/node.ini", node->data_dir);
+  snprintf(genesis, sizeof genesis, "ledger.genesis_file=%s/genesis.txt", node->data_dir);
   const char *extra[] = {"--config", ini, "--set", genesis, NULL};
-  proc_start(&node, extra);
-  snprintf(url, sizeof url, "%s", node.base);
-  int st = audit("--export", g_export, url, "http", &remote);
+  proc_start(node, extra);
+}
+
+/* The audit of what/file over HTTP (serve_run) and in-process give the
+ * very same JSON (exit 0), and the node answered batched lookups. */
+static void assert_same_over_http(const char *what, const char *file, const char *tag) {
+  json_t *local = NULL, *remote = NULL;
+  char t[64];
+  snprintf(t, sizeof t, "%s-local", tag);
+  assert_int_equal(audit(what, file, g_state, t, &local), 0);
+  proc node = {0};
+  serve_run(&node, tag);
+  snprintf(t, sizeof t, "%s-http", tag);
+  int st = audit(what, file, node.base, t, &remote);
   char *m = get_metrics(&node, NULL);
   double finds = metric_sample(
       m, "p2pgrid_node_api_request_duration_seconds_count{route=\"find_post\",status=\"2xx\"}");
@@ -140,10 +150,15 @@ static void test_clean_over_http(void **state) {
   assert_int_equal(st, 0);
   if (!json_equal(local, remote)) {
     char *a = json_dumps(local, 0), *b = json_dumps(remote, 0);
-    fail_msg("in-process %s\nover HTTP %s", a, b);
+    fail_msg("%s: in-process %s\nover HTTP %s", tag, a, b);
   }
-  if (finds < 2) fail_msg("%.0f find requests: the audit did not batch its lookups", finds);
+  if (finds < 2) fail_msg("%s: %.0f find requests: the audit did not batch its lookups", tag, finds);
   json_decref(local), json_decref(remote);
+}
+
+static void test_clean_over_http(void **state) {
+  (void)state;
+  assert_same_over_http("--export", g_export, "export");
 }
 
 /* An export that hands p001's channel keys to p002 (an operator passing
@@ -285,6 +300,7 @@ static void test_member(void **state) {
     if (strstr(all, other)) fail_msg("the member audit of h0001 names %s: %s", other, all);
   free(all);
   json_decref(r);
+  assert_same_over_http("--member-keys", keys, "member");
 }
 
 /* Runs scenario `text` (named tag) in full mode, exports the grid's claim to
