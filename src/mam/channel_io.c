@@ -566,38 +566,74 @@ int pg_mam_read_many(pg_client *c, pg_mam_read_req *reqs, size_t n, pg_diag *d) 
   return pg_fail(d, reqs[failed].rc, "channel %zu: %s", failed, reqs[failed].diag.msg);
 }
 
+/* A channel read tree after tree (pg_mam_fetch_from, pg_mam_fetch_all_many):
+ * where it is, and Brent's cycle check over its roots. */
+typedef struct fetch_state {
+  pg_mam_cursor cur;
+  char saved[PG_MAM_HASH_TRYTES + 1];
+  size_t steps, power, cap;
+  bool done;
+} fetch_state;
+
+static void fetch_begin(fetch_state *s, const pg_mam_cursor *at) {
+  memset(s, 0, sizeof *s);
+  s->cur = *at;
+  memcpy(s->saved, at->root, sizeof s->saved);
+  s->power = 1;
+}
+
+/* One read's messages part[0..np) (taken: part is freed), which ended at
+ * next for reason stop, appended to *out / *n; s moves to next, and is done
+ * when reading ends there: not at a tree's end, `limit` (0: none) reached,
+ * or back at a root already read (a cycle only the channel's owner can
+ * sign). PG_ERR_NOMEM (done, the messages not appended freed) or PG_OK. */
+static int fetch_step(fetch_state *s, pg_mam_fetched *part, size_t np, const pg_mam_cursor *next,
+                      pg_mam_stop stop, size_t limit, pg_mam_fetched **out, size_t *n) {
+  s->cur = *next;
+  size_t i = 0;
+  while (i < np && push(out, n, &s->cap, &part[i]) == PG_OK) i++;
+  for (size_t k = i; k < np; k++) pg_mam_fetched_free(&part[k]);
+  free(part);
+  if (i < np) {
+    s->done = true;
+    return PG_ERR_NOMEM;
+  }
+  if (stop != PG_MAM_STOP_TREE_END || (limit && *n >= limit) ||
+      memcmp(s->saved, s->cur.root, PG_MAM_HASH_TRYTES) == 0) {
+    s->done = true;
+    return PG_OK;
+  }
+  if (++s->steps == s->power) {
+    memcpy(s->saved, s->cur.root, sizeof s->saved);
+    s->power *= 2;
+    s->steps = 0;
+  }
+  return PG_OK;
+}
+
 int pg_mam_fetch_from(pg_client *c, pg_mam_cursor *cur, pg_mam_mode mode, const char *side_key,
                       size_t side_key_len, size_t limit, pg_mam_fetched **out, size_t *n,
                       pg_diag *d) {
   if (!cur || !out || !n) return pg_fail(d, PG_ERR_INVALID, "mam fetch: no cursor or output");
   *out = NULL;
   *n = 0;
-  size_t cap = 0, steps = 0, power = 1;
-  char saved[PG_MAM_HASH_TRYTES + 1]; /* Brent's cycle check over the roots */
-  memcpy(saved, cur->root, sizeof saved);
+  fetch_state s;
+  fetch_begin(&s, cur);
   int rc = PG_OK;
-  for (;;) {
+  while (!s.done) {
     pg_mam_fetched *part = NULL;
     size_t np = 0;
+    pg_mam_cursor next;
     pg_mam_read_info info;
-    rc = pg_mam_read(c, cur, mode, side_key, side_key_len, limit ? limit - *n : 0, &part, &np,
-                     cur, &info, d);
+    rc = pg_mam_read(c, &s.cur, mode, side_key, side_key_len, limit ? limit - *n : 0, &part, &np,
+                     &next, &info, d);
     if (rc) break;
-    size_t i = 0;
-    while (i < np && push(out, n, &cap, &part[i]) == PG_OK) i++;
-    if (i < np) {
-      for (size_t k = i; k < np; k++) pg_mam_fetched_free(&part[k]);
-      rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
-    }
-    free(part);
-    if (rc || info.stop != PG_MAM_STOP_TREE_END || (limit && *n >= limit)) break;
-    if (memcmp(saved, cur->root, PG_MAM_HASH_TRYTES) == 0) break; /* a cycle */
-    if (++steps == power) {
-      memcpy(saved, cur->root, sizeof saved);
-      power *= 2;
-      steps = 0;
+    if ((rc = fetch_step(&s, part, np, &next, info.stop, limit, out, n))) {
+      pg_fail(d, rc, "out of memory");
+      break;
     }
   }
+  *cur = s.cur;
   return rc;
 }
 
@@ -623,17 +659,8 @@ int pg_mam_fetch_all(pg_client *c, const char *root, pg_mam_mode mode, const cha
 
 /* ---- many channels, breadth first ---- */
 
-/* One channel of pg_mam_fetch_all_many: where it is and its cycle check
- * (Brent's, as pg_mam_fetch_from's). */
-typedef struct fetch_state {
-  pg_mam_cursor cur;
-  char saved[PG_MAM_HASH_TRYTES + 1];
-  size_t steps, power, cap;
-  bool done;
-} fetch_state;
-
 /* Takes round result rr into request r (state s): its messages appended,
- * and whether the channel goes on (pg_mam_fetch_from's loop, one turn). */
+ * and whether the channel goes on (fetch_step). */
 static void fetch_take(pg_mam_fetch_req *r, fetch_state *s, pg_mam_read_req *rr) {
   if (rr->rc) {
     r->rc = rr->rc;
@@ -641,27 +668,9 @@ static void fetch_take(pg_mam_fetch_req *r, fetch_state *s, pg_mam_read_req *rr)
     s->done = true;
     return;
   }
-  size_t i = 0;
-  while (i < rr->n && push(&r->out, &r->n, &s->cap, &rr->out[i]) == PG_OK) i++;
-  for (size_t k = i; k < rr->n; k++) pg_mam_fetched_free(&rr->out[k]);
-  free(rr->out);
-  rr->out = NULL;
-  if (i < rr->n) {
-    r->rc = pg_fail(&r->diag, PG_ERR_NOMEM, "out of memory");
-    s->done = true;
-    return;
-  }
-  s->cur = rr->next;
-  if (rr->info.stop != PG_MAM_STOP_TREE_END || (r->limit && r->n >= r->limit) ||
-      memcmp(s->saved, s->cur.root, PG_MAM_HASH_TRYTES) == 0) { /* the end, or a cycle */
-    s->done = true;
-    return;
-  }
-  if (++s->steps == s->power) {
-    memcpy(s->saved, s->cur.root, sizeof s->saved);
-    s->power *= 2;
-    s->steps = 0;
-  }
+  int rc = fetch_step(s, rr->out, rr->n, &rr->next, rr->info.stop, r->limit, &r->out, &r->n);
+  rr->out = NULL; /* taken */
+  if (rc) r->rc = pg_fail(&r->diag, rc, "out of memory");
 }
 
 /* One round: the next tree of every channel not done. */
@@ -692,16 +701,16 @@ int pg_mam_fetch_all_many(pg_client *c, pg_mam_fetch_req *reqs, size_t n, pg_dia
   int rc = st && rr && at ? PG_OK : PG_ERR_NOMEM;
   for (size_t i = 0; i < n; i++) {
     pg_mam_fetch_req *r = &reqs[i];
+    pg_mam_cursor start;
     r->out = NULL, r->n = 0, r->rc = PG_OK;
     memset(&r->diag, 0, sizeof r->diag);
     if (rc) {
       r->rc = pg_fail(&r->diag, rc, "out of memory");
-    } else if (!r->root || pg_mam_cursor_init(&st[i].cur, r->root) != PG_OK) {
+    } else if (!r->root || pg_mam_cursor_init(&start, r->root) != PG_OK) {
       r->rc = pg_fail(&r->diag, PG_ERR_INVALID, "mam fetch all: the root must be 81 trytes");
       st[i].done = true;
     } else {
-      memcpy(st[i].saved, st[i].cur.root, sizeof st[i].saved);
-      st[i].power = 1;
+      fetch_begin(&st[i], &start);
     }
   }
   for (bool more = rc == PG_OK; more;) fetch_round(c, reqs, st, n, rr, at, &more);
