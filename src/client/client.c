@@ -168,13 +168,19 @@ int pg_client_children(pg_client *c, const uint8_t id[PG_ID_LEN], uint8_t (*ids)
   return c->ops->children(c, id, ids, max, count, total, d);
 }
 
+/* The index of a lookup (pg_client_find_index, pg_client_find_many). */
+static int find_index_ok(const uint8_t *index, size_t index_len, pg_diag *d) {
+  if (!index || index_len < 1 || index_len > PG_INDEX_MAX_LEN)
+    return pg_fail(d, PG_ERR_INVALID, "find: index must be 1..%d bytes", PG_INDEX_MAX_LEN);
+  return PG_OK;
+}
+
 int pg_client_find_index(pg_client *c, const uint8_t *index, size_t index_len,
                          uint8_t (*ids)[PG_ID_LEN], size_t max, size_t *count, size_t *total,
                          pg_diag *d) {
   int rc = check(c, d);
   if (rc) return rc;
-  if (!index || index_len < 1 || index_len > PG_INDEX_MAX_LEN)
-    return pg_fail(d, PG_ERR_INVALID, "find: index must be 1..%d bytes", PG_INDEX_MAX_LEN);
+  if ((rc = find_index_ok(index, index_len, d))) return rc;
   if ((!ids && max) || !count || !total) return pg_fail(d, PG_ERR_INVALID, "find: no output");
   return c->ops->find_index(c, index, index_len, ids, max, count, total, d);
 }
@@ -219,10 +225,8 @@ int pg_client_find_many(pg_client *c, pg_client_found *v, size_t n, pg_diag *d) 
     f->ids = NULL, f->raw = NULL, f->raw_len = NULL, f->meta = NULL;
     f->count = f->total = 0;
     pg_diag_clear(&f->d);
-    f->rc = PG_OK;
-    if (!f->index || f->index_len < 1 || f->index_len > PG_INDEX_MAX_LEN)
-      f->rc = pg_fail(&f->d, PG_ERR_INVALID, "find: index must be 1..%d bytes", PG_INDEX_MAX_LEN);
-    else if (f->max < 1 || f->max > PG_FIND_MAX_IDS)
+    if ((f->rc = find_index_ok(f->index, f->index_len, &f->d))) continue;
+    if (f->max < 1 || f->max > PG_FIND_MAX_IDS)
       f->rc = pg_fail(&f->d, PG_ERR_INVALID, "find: max must be 1..%d ids (got %zu)",
                       PG_FIND_MAX_IDS, f->max);
   }

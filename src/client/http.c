@@ -621,7 +621,7 @@ static int found_item(pg_find_item *it, pg_client_found *f, size_t k, pg_diag *i
     if (f->meta) {
       memcpy(f->meta[j].id, m.id, PG_ID_LEN);
       f->meta[j].referenced_by = m.meta.referenced_by;
-      f->meta[j].inclusion = m.meta.referenced_by ? m.meta.inclusion : PG_INCL_UNKNOWN;
+      f->meta[j].inclusion = m.meta.inclusion; /* 0 (unknown) while not referenced: parsed so */
       f->meta[j].conflict_reason = m.meta.conflict_reason;
     }
     if (!m.raw_len) continue;
