@@ -25,7 +25,7 @@ typedef struct find_job {
 /* The metadata of id for an answer with meta. */
 static int meta_of(pg_node *n, const uint8_t id[PG_ID_LEN], pg_find_meta *out) {
   pg_msg_meta m;
-  int rc = pg_tangle_get_meta(n->tangle, id, &m);
+  int rc = pg_tangle_get_confirmation(n->tangle, id, &m);
   if (rc) return rc;
   *out = (pg_find_meta){.referenced_by = m.referenced_by,
                         .inclusion = m.referenced_by ? (uint8_t)m.inclusion : 0,

@@ -1315,6 +1315,29 @@ int pg_tangle_get_raw(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_buf *out) {
   return pg_buf_status(out);
 }
 
+/* The confirmation fields of m from its row (the rest of m untouched). */
+static void confirmation_of(const pg_tg_row *row, pg_msg_meta *m) {
+  m->solid = row->solid;
+  m->referenced_by = row->referenced_by;
+  m->milestone_index = row->milestone_index && row->referenced_by == row->milestone_index
+                           ? row->milestone_index
+                           : 0;
+  m->inclusion = row->referenced_by ? row->inclusion : PG_INCL_UNKNOWN;
+  m->conflict_reason = row->conflict_reason;
+  m->arrival_ms = row->arrival_ms;
+}
+
+int pg_tangle_get_confirmation(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_msg_meta *m) {
+  pg_tg_row row;
+  memset(m, 0, sizeof *m);
+  memcpy(m->id, id, PG_ID_LEN);
+  pthread_mutex_lock(&t->mu);
+  int rc = pg_tg_get_row(&t->store, id, &row, NULL);
+  pthread_mutex_unlock(&t->mu);
+  if (rc == PG_OK) confirmation_of(&row, m);
+  return rc;
+}
+
 int pg_tangle_get_meta(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_msg_meta *m) {
   pg_tg_row row;
   memset(m, 0, sizeof *m);
@@ -1323,13 +1346,7 @@ int pg_tangle_get_meta(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_msg_meta *m
   int rc = pg_tg_get_row(&t->store, id, &row, NULL);
   if (rc) goto out;
   if ((rc = pg_tg_get_parents(&t->store, id, m->parents, &m->parents_count, NULL))) goto out;
-  m->solid = row.solid;
-  m->referenced_by = row.referenced_by;
-  m->milestone_index =
-      row.milestone_index && row.referenced_by == row.milestone_index ? row.milestone_index : 0;
-  m->inclusion = row.referenced_by ? row.inclusion : PG_INCL_UNKNOWN;
-  m->conflict_reason = row.conflict_reason;
-  m->arrival_ms = row.arrival_ms;
+  confirmation_of(&row, m);
   if (!row.referenced_by && row.solid) {
     uint32_t o, y;
     pg_tg_memo memo = {0};

@@ -609,9 +609,46 @@ static void test_unsolid_milestone_dropped(void **state) {
   assert_int_equal(tt_issue(f->t, 1), 1);
 }
 
+/* pg_tangle_get_confirmation gives pg_tangle_get_meta's confirmation
+ * fields, of a message a milestone referenced and of one it did not, and
+ * nothing else; PG_ERR_NOT_FOUND for an unknown id. */
+static void test_confirmation_matches_meta(void **state) {
+  fixture *f = *state;
+  f->t = tt_open(&f->cfg);
+  uint8_t old[PG_ID_LEN], young[PG_ID_LEN], unknown[PG_ID_LEN];
+  assert_int_equal(tt_submit_ix(f->t, &TT_SEP, 1, "c", "referenced", old), PG_OK);
+  assert_int_equal(tt_issue(f->t, 1), 1);
+  assert_int_equal(tt_submit_ix(f->t, &TT_SEP, 1, "c", "not yet", young), PG_OK);
+  const uint8_t *ids[2] = {old, young};
+  for (int i = 0; i < 2; i++) {
+    pg_msg_meta m, c;
+    assert_int_equal(pg_tangle_get_meta(f->t, ids[i], &m), PG_OK);
+    assert_int_equal(pg_tangle_get_confirmation(f->t, ids[i], &c), PG_OK);
+    assert_memory_equal(c.id, ids[i], PG_ID_LEN);
+    assert_int_equal(c.solid, m.solid);
+    assert_int_equal(c.referenced_by, m.referenced_by);
+    assert_int_equal(c.milestone_index, m.milestone_index);
+    assert_int_equal(c.inclusion, m.inclusion);
+    assert_int_equal(c.conflict_reason, m.conflict_reason);
+    assert_int_equal(c.arrival_ms, m.arrival_ms);
+    assert_int_equal(c.parents_count, 0);
+    assert_false(c.should_promote || c.should_reattach);
+  }
+  pg_msg_meta c;
+  assert_int_equal(pg_tangle_get_confirmation(f->t, old, &c), PG_OK);
+  assert_int_equal(c.referenced_by, 1);
+  assert_int_equal(c.inclusion, PG_INCL_NO_TX);
+  assert_int_equal(pg_tangle_get_confirmation(f->t, young, &c), PG_OK);
+  assert_int_equal(c.referenced_by, 0);
+  assert_int_equal(c.inclusion, PG_INCL_UNKNOWN);
+  memset(unknown, 0x5a, sizeof unknown);
+  assert_int_equal(pg_tangle_get_confirmation(f->t, unknown, &c), PG_ERR_NOT_FOUND);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_first_milestone_empty_network, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_confirmation_matches_meta, setup, teardown),
       cmocka_unit_test_setup_teardown(test_white_flag_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_white_flag_order_pow, setup, teardown),
       cmocka_unit_test_setup_teardown(test_no_hook_conflicting, setup, teardown),

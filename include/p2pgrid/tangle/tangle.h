@@ -272,6 +272,12 @@ typedef struct pg_msg_meta {
  * is replaced. PG_ERR_NOT_FOUND for unknown ids (also for get_meta). */
 PG_NODISCARD int pg_tangle_get_raw(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_buf *out);
 PG_NODISCARD int pg_tangle_get_meta(pg_tangle *t, const uint8_t id[PG_ID_LEN], pg_msg_meta *m);
+/* pg_tangle_get_meta's confirmation fields only (id, solid, referenced_by,
+ * milestone_index, inclusion, conflict_reason, arrival_ms; the rest zero):
+ * one row read, no parents and no tip-score walk (the node's batched
+ * lookups: POST /api/plugins/data/find with meta). */
+PG_NODISCARD int pg_tangle_get_confirmation(pg_tangle *t, const uint8_t id[PG_ID_LEN],
+                                            pg_msg_meta *m);
 
 /* Up to max ids into ids (32 bytes each); *count = how many written,
  * *total = how many exist. An unknown message has no children (PG_OK, 0). */
