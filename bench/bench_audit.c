@@ -34,9 +34,11 @@
 #include "util.h"
 
 static int run(char *const argv[]) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
+    bench_child_dies_with_parent(parent);
     if (!freopen("/dev/null", "w", stdout)) _exit(127);
     execv(argv[0], argv);
     _exit(127);
@@ -144,9 +146,11 @@ static pid_t serve_node(const char *bin, const char *dir, char *base, size_t cap
   snprintf(base, cap, "http://127.0.0.1:%u", p);
   char log[640];
   snprintf(log, sizeof log, "%s/node.log", dir);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0 || p == 0) return -1;
   if (pid == 0) {
+    bench_child_dies_with_parent(parent);
     if (!freopen(log, "w", stderr) || chdir(node) != 0) _exit(127);
     execl(bin, bin, "node", "--config", "node.ini", "--bind", "127.0.0.1", "--port", port,
           (char *)NULL);

@@ -28,7 +28,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +41,6 @@
 #include "p2pgrid/client/client.h"
 
 #include "util.h"
-
-extern char **environ;
 
 typedef struct node_proc {
   pid_t pid;
@@ -104,11 +101,6 @@ static int node_start(const char *bin, node_proc *n) {
   }
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return -1;
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, p[1], 2);
   char *argv[] = {(char *)bin,
                   "node",
                   "--data-dir",
@@ -135,8 +127,20 @@ static int node_start(const char *bin, node_proc *n) {
     argv[16] = "--set";
     argv[17] = workers;
   }
-  int rc = posix_spawn(&n->pid, bin, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
+  /* fork, not posix_spawn: the child must ask to die with this process */
+  pid_t parent = getpid();
+  fflush(NULL);
+  n->pid = fork();
+  if (n->pid == 0) {
+    bench_child_dies_with_parent(parent);
+    int in = open("/dev/null", O_RDONLY), out = open("/dev/null", O_WRONLY);
+    if (in >= 0 && out >= 0 && dup2(in, 0) == 0 && dup2(out, 1) == 1 && dup2(p[1], 2) == 2)
+      execv(bin, argv);
+    static const char msg[] = "bench_client_ingest: cannot exec the node\n";
+    (void)!write(p[1], msg, sizeof msg - 1);
+    _exit(127);
+  }
+  int rc = n->pid < 0 ? errno : 0;
   close(p[1]);
   n->err_fd = p[0];
   if (rc != 0) {

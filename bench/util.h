@@ -3,6 +3,14 @@
 #define P2PGRID_BENCH_UTIL_H
 
 #include <stdint.h>
+#include <sys/types.h>
+
+/* In a child just forked by parent (its getpid() taken before the fork):
+ * SIGKILL when the parent dies (PR_SET_PDEATHSIG, Linux), so a benchmark
+ * killed mid-run leaves no node running; a child orphaned before the prctl
+ * _exits (137). The signal comes when the forking *thread* ends: fork from
+ * the main thread (every benchmark here does). */
+void bench_child_dies_with_parent(pid_t parent);
 
 /* Where a benchmark keeps its scratch state: /dev/shm when writable (so disk
  * speed does not enter the figures), else $TMPDIR, else /tmp. */

@@ -56,8 +56,18 @@ typedef struct proc {
 
 /* Prints the last part of the process's current log to stderr. */
 void dump_log(const proc *p);
+/* In a child just forked by parent (its getpid() taken before the fork):
+ * the child gets SIGKILL when the parent dies (PR_SET_PDEATHSIG; Linux), so
+ * a test process killed (a ctest timeout, kill -9) leaves no daemon
+ * running; a child whose parent died before the prctl (getppid() no longer
+ * parent) _exits at once (status 137). Caveat: the signal comes when the
+ * *thread* that forked ends, not the process: fork only from the main
+ * thread (every caller in tests/integration does) or from a thread that
+ * outlives the child. Survives execv (not for set-uid binaries). */
+void harness_child_dies_with_parent(pid_t parent);
 /* Forks and execs argv[0] (argv NULL-terminated) with stdout and stderr
- * into the file log; returns the child's pid. */
+ * into the file log; returns the child's pid. The child dies with this
+ * process (harness_child_dies_with_parent): call it from the main thread. */
 pid_t spawn_logged(const char *const *argv, const char *log);
 /* Starts `p2pgrid node` with the data dir and extra args; waits for its
  * "listening on" line (deadline) and fills port/base. */

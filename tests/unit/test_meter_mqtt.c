@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -82,11 +83,17 @@ static void print_broker_log(void) {
   if (f) fclose(f);
 }
 
-/* Starts the broker on B.port and waits until it accepts connections. */
+/* Starts the broker on B.port and waits until it accepts connections. The
+ * broker dies with this process (PR_SET_PDEATHSIG, as the integration
+ * harness's harness_child_dies_with_parent): a killed test leaves no broker
+ * on its port. Called from the main thread only (the signal follows the
+ * forking thread). */
 static int broker_start(void) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(128 + SIGKILL);
     int fd = open(B.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
