@@ -25,6 +25,7 @@
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/json.h"
+#include "p2pgrid/ledger/outputs.h"
 #include "p2pgrid/tangle/batch.h"
 #include "p2pgrid/tangle/find.h"
 #include "p2pgrid/tangle/message.h"
@@ -65,6 +66,21 @@ static const char *UNKNOWN_ID = "fffffffffffffffffffffffffffffffffffffffffffffff
 enum { FIND_NONE, FIND_GOOD, FIND_LIE, FIND_PARTIAL, FIND_TRAILING, FIND_COUNT0, FIND_NORAW,
        FIND_STATUS };
 
+#define OUT_LOG 16 /* outputs request bodies it keeps */
+#define OUT_POSTS_MAX 64 /* outputs requests it answers before a 500 (a client in a loop) */
+#define REG_MAX 64 /* messages it serves for GET messages/{id}/raw after a GET outputs/{id} */
+#define OUTPUTS_PATH "/api/plugins/data/outputs"
+#define OUTPUTS "POST " OUTPUTS_PATH
+
+/* POST /api/plugins/data/outputs: OUT_NONE 404 (no route); OUT_GOOD each
+ * id's canned_output, as many as the request's budget and outputs_cap (0:
+ * no cap) allow; OUT_LIE the second item's bytes do not hash to its message
+ * id; OUT_TRUNC the answer's last byte cut; OUT_FLAGS the other raw flag;
+ * OUT_TRAILING a byte after the last item; OUT_GENRAW bytes sent with a
+ * genesis output; OUT_STATUS an error with outputs_status. After one answer
+ * the mode becomes outputs_next, unless that is -1. */
+enum { OUT_NONE, OUT_GOOD, OUT_LIE, OUT_TRUNC, OUT_FLAGS, OUT_TRAILING, OUT_GENRAW, OUT_STATUS };
+
 typedef struct conn {
   int fd;
   size_t len;
@@ -82,12 +98,25 @@ typedef struct server {
   atomic_int batch_mode; /* POST /api/plugins/data/batch: 0 404, 1 answers, 2 one answer short */
   atomic_int find_mode;   /* FIND_* above */
   atomic_int find_status; /* FIND_STATUS's HTTP status */
+  atomic_int outputs_mode;   /* OUT_* above */
+  atomic_int outputs_next;   /* the mode after the next answer; -1: stays */
+  atomic_int outputs_status; /* OUT_STATUS's HTTP status */
+  atomic_int outputs_cap;    /* items an outputs answer holds at most; 0: as the budget allows */
+  atomic_int outputs_posts;  /* outputs requests so far */
+  /* the server thread's own: the messages of the outputs it served by GET,
+   * which it then serves by GET messages/{id}/raw (a ring) */
+  int nreg;
+  uint8_t reg_msg[REG_MAX][PG_ID_LEN];
+  uint8_t reg_out[REG_MAX][PG_OUTPUT_ID_LEN];
   pthread_mutex_t mu; /* guards the last request and the logs below */
   int nlog;                     /* requests so far (the first LOG_MAX in log) */
   char log[LOG_MAX][528];       /* "METHOD path" */
   int nfind;                    /* find request bodies in find_body */
   char *find_body[FIND_LOG];    /* never freed before the teardown */
   size_t find_len[FIND_LOG];
+  int nout;                     /* outputs request bodies in out_body */
+  char *out_body[OUT_LOG];      /* never freed before the teardown */
+  size_t out_len[OUT_LOG];
   char last_method[8];
   char last_path[512];
   char last_ctype[128];
@@ -232,9 +261,189 @@ static void reply_find(server *s, int fd, const char *body, size_t blen) {
   pg_buf_free(&out);
 }
 
+/* ---- the canned node's outputs ---- */
+
+/* Output id n of kind: 'F' an output whose message the node has (spent
+ * when n is odd), 'N' one whose message it has not got, 'G' a genesis
+ * output (no message), anything else ('M') one it does not know. */
+static void out_id(char kind, unsigned n, uint8_t id[PG_OUTPUT_ID_LEN]) {
+  memset(id, 0x5a, PG_OUTPUT_ID_LEN);
+  id[0] = (uint8_t)kind;
+  id[1] = (uint8_t)(n & 0xff);
+  id[2] = (uint8_t)(n >> 8);
+  id[32] = (uint8_t)(n % 4); /* the output index, u16 LE */
+  id[33] = 0;
+}
+
+/* The output the canned node keeps under id into *o and, with raw (may be
+ * NULL), the bytes of its message appended (none when the node has not got
+ * them): a real message (msg_for under the output id), so its bytes hash to
+ * o->message_id. 1 found, 0 no such output, < 0 an error. Used by the node
+ * and by the tests. */
+static int canned_output(const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *o, pg_buf *raw) {
+  memset(o, 0, sizeof *o);
+  if (id[0] != 'F' && id[0] != 'N' && id[0] != 'G') return 0;
+  unsigned n = id[1] | (unsigned)id[2] << 8;
+  memcpy(o->output_id, id, PG_OUTPUT_ID_LEN);
+  o->type = (uint8_t)(n / 2 % 2);
+  o->amount = 1000 + n;
+  memset(o->address, 0xa0 ^ (n & 0xff), 32);
+  if (id[0] == 'G') return 1; /* zero message id, booked by milestone 0, unspent */
+  o->booked_index = 10 + n;
+  if (n % 2) {
+    o->spent = true;
+    o->spent_index = 20 + n;
+    memset(o->spent_tx_id, 0x77, 32);
+  }
+  pg_buf m;
+  pg_buf_init(&m, PG_MSG_MAX_LEN);
+  int rc = msg_for(id, PG_OUTPUT_ID_LEN, &m, o->message_id);
+  if (rc == PG_OK && raw && id[0] == 'F') {
+    pg_buf_put(raw, m.data, m.len);
+    rc = pg_buf_status(raw);
+  }
+  pg_buf_free(&m);
+  return rc ? rc : 1;
+}
+
+/* The outputs answer in mode (OUT_*) to the request r. */
+static void reply_outputs_to(server *s, int fd, int mode, const pg_outputs_req *r) {
+  size_t cap = (size_t)atomic_load(&s->outputs_cap), n = 0;
+  pg_buf out, m;
+  pg_buf_init(&out, 8u << 20);
+  pg_buf_init(&m, PG_MSG_MAX_LEN);
+  pg_outputs_ans_begin(&out, mode == OUT_FLAGS ? !r->raw : r->raw);
+  int rc = PG_OK;
+  while (rc == PG_OK && n < r->count && (!cap || n < cap)) {
+    pg_output_info o;
+    pg_buf_reset(&m);
+    int k = canned_output(r->ids[n], &o, r->raw ? &m : NULL);
+    if (k < 0) {
+      rc = k;
+      break;
+    }
+    if (k == 0) {
+      if (n && out.len + 1 > r->budget) break;
+      pg_outputs_ans_missing(&out);
+      n++;
+      continue;
+    }
+    static const uint8_t zero[PG_ID_LEN];
+    if (mode == OUT_GENRAW && memcmp(o.message_id, zero, PG_ID_LEN) == 0) pg_buf_put(&m, "xyz", 3);
+    if (mode == OUT_LIE && n == 1 && m.len) m.data[m.len - 1] ^= 1; /* another nonce: another id */
+    if (n && out.len + pg_outputs_item_len(r->raw, m.len) > r->budget) break;
+    pg_outputs_ans_found(&out, r->raw, &o, m.data, m.len);
+    n++;
+  }
+  if (mode == OUT_TRAILING) pg_buf_put_u8(&out, 0);
+  if (rc == PG_OK) rc = pg_outputs_ans_end(&out, 0, n);
+  if (rc == PG_OK && mode == OUT_TRUNC) out.len--;
+  if (rc)
+    reply_error(fd, 500, "canned node: no answer");
+  else
+    reply(fd, 200, "application/octet-stream", out.data, out.len);
+  pg_buf_free(&m);
+  pg_buf_free(&out);
+}
+
+/* POST /api/plugins/data/outputs. */
+static void reply_outputs(server *s, int fd, const char *ctype, const char *body, size_t blen) {
+  int mode = atomic_load(&s->outputs_mode);
+  int next = atomic_exchange(&s->outputs_next, -1);
+  if (next >= 0) atomic_store(&s->outputs_mode, next);
+  pg_outputs_req r;
+  pg_diag d = {{0}};
+  if (atomic_fetch_add(&s->outputs_posts, 1) >= OUT_POSTS_MAX)
+    reply_error(fd, 500, "canned node: too many outputs requests");
+  else if (mode == OUT_STATUS)
+    reply_error(fd, atomic_load(&s->outputs_status), "no outputs here");
+  else if (strcmp(ctype, "application/octet-stream") != 0)
+    reply_error(fd, 400, "canned node: not application/octet-stream");
+  else if (pg_outputs_req_parse((const uint8_t *)body, blen, &r, &d))
+    reply_error(fd, 400, d.msg);
+  else
+    reply_outputs_to(s, fd, mode, &r);
+}
+
+/* GET outputs/{id}: canned_output's fields as TIP-13's IOutputResponse
+ * (pg_node_output_json); the node then serves the message's bytes. */
+static void reply_output_get(server *s, int fd, const char *hex) {
+  uint8_t id[PG_OUTPUT_ID_LEN];
+  pg_output_info o;
+  pg_buf m;
+  pg_buf_init(&m, PG_MSG_MAX_LEN);
+  int k = -1;
+  if (strlen(hex) == 2 * PG_OUTPUT_ID_LEN && pg_hex_decode_exact(hex, id, PG_OUTPUT_ID_LEN) == PG_OK)
+    k = canned_output(id, &o, &m);
+  if (k == 1 && m.len) {
+    memcpy(s->reg_msg[s->nreg % REG_MAX], o.message_id, PG_ID_LEN);
+    memcpy(s->reg_out[s->nreg++ % REG_MAX], id, PG_OUTPUT_ID_LEN);
+  }
+  pg_buf_free(&m);
+  if (k <= 0) {
+    reply_error(fd, k == 0 ? 404 : 400, k == 0 ? "output not found" : "bad output id");
+    return;
+  }
+  char mid[2 * PG_ID_LEN + 1], tx[2 * PG_ID_LEN + 1], addr[65], stx[65], spent[160] = "", b[1024];
+  pg_hex_encode(o.message_id, PG_ID_LEN, mid);
+  pg_hex_encode(id, 32, tx);
+  pg_hex_encode(o.address, 32, addr);
+  pg_hex_encode(o.spent_tx_id, 32, stx);
+  if (o.spent)
+    snprintf(spent, sizeof spent, "\"milestoneIndexSpent\":%u,\"transactionIdSpent\":\"%s\",",
+             (unsigned)o.spent_index, stx);
+  snprintf(b, sizeof b,
+           "{\"data\":{\"messageId\":\"%s\",\"transactionId\":\"%s\",\"outputIndex\":%u,"
+           "\"isSpent\":%s,%s\"output\":{\"type\":%u,\"address\":{\"type\":0,\"address\":\"%s\"},"
+           "\"amount\":%llu},\"ledgerIndex\":40}}",
+           mid, tx, (unsigned)(id[32] | id[33] << 8), o.spent ? "true" : "false", spent,
+           (unsigned)o.type, addr, (unsigned long long)o.amount);
+  reply_json(fd, 200, b);
+}
+
+/* GET messages/{id}/raw of a message reply_output_get served: its bytes. */
+static bool reply_output_raw(server *s, int fd, const char *path) {
+  const char *pre = "/api/v1/messages/";
+  size_t pl = strlen(pre);
+  uint8_t id[PG_ID_LEN];
+  if (strncmp(path, pre, pl) != 0 || strlen(path) != pl + 2 * PG_ID_LEN + 4 ||
+      strcmp(path + pl + 2 * PG_ID_LEN, "/raw") != 0 ||
+      pg_hex_decode(path + pl, 2 * PG_ID_LEN, id, PG_ID_LEN, &(size_t){0}) != PG_OK)
+    return false;
+  int n = s->nreg < REG_MAX ? s->nreg : REG_MAX;
+  for (int i = 0; i < n; i++) {
+    if (memcmp(s->reg_msg[i], id, PG_ID_LEN) != 0) continue;
+    pg_output_info o;
+    pg_buf m;
+    pg_buf_init(&m, PG_MSG_MAX_LEN);
+    if (canned_output(s->reg_out[i], &o, &m) == 1)
+      reply(fd, 200, "application/octet-stream", m.data, m.len);
+    else
+      reply_error(fd, 500, "canned node: lost the message");
+    pg_buf_free(&m);
+    return true;
+  }
+  return false;
+}
+
+/* The outputs routes; false when the request is not for them. */
+static bool route_outputs(server *s, int fd, const char *method, const char *path,
+                          const char *ctype, const char *body, size_t blen) {
+  bool get = strcmp(method, "GET") == 0;
+  if (!get && strcmp(method, "POST") == 0 && strcmp(path, OUTPUTS_PATH) == 0 &&
+      atomic_load(&s->outputs_mode) != OUT_NONE)
+    reply_outputs(s, fd, ctype, body, blen);
+  else if (get && strncmp(path, "/api/v1/outputs/", 16) == 0)
+    reply_output_get(s, fd, path + 16);
+  else
+    return get && reply_output_raw(s, fd, path);
+  return true;
+}
+
 static void route(server *s, int fd, const char *method, const char *path, const char *ctype,
                   const char *body, size_t blen) {
   char b[4096];
+  if (route_outputs(s, fd, method, path, ctype, body, blen)) return;
   bool get = strcmp(method, "GET") == 0;
   if (get && strcmp(path, "/health") == 0) {
     reply(fd, s->health_status, "text/plain", "", 0);
@@ -407,6 +616,11 @@ static bool serve_buffer(server *s, conn *c) {
       memcpy(s->find_body[s->nfind], body, clen);
       s->find_len[s->nfind++] = clen;
     }
+    if (strcmp(path, OUTPUTS_PATH) == 0 && s->nout < OUT_LOG &&
+        (s->out_body[s->nout] = malloc(clen ? clen : 1))) {
+      memcpy(s->out_body[s->nout], body, clen);
+      s->out_len[s->nout++] = clen;
+    }
     pthread_mutex_unlock(&s->mu);
     atomic_fetch_add(&s->requests, 1);
     route(s, c->fd, method, path, ctype, body, clen);
@@ -470,6 +684,7 @@ static int server_setup(void **state) {
   for (int i = 0; i < MAX_CONNS; i++) s->conns[i].fd = -1;
   pthread_mutex_init(&s->mu, NULL);
   atomic_store(&s->health_status, 200);
+  atomic_store(&s->outputs_next, -1);
   s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   assert_true(s->lfd >= 0);
   int one = 1;
@@ -496,6 +711,7 @@ static int server_teardown(void **state) {
   close(s->lfd);
   free(s->last_body);
   for (int i = 0; i < s->nfind; i++) free(s->find_body[i]);
+  for (int i = 0; i < s->nout; i++) free(s->out_body[i]);
   pthread_mutex_destroy(&s->mu);
   free(s);
   g_srv = NULL;
@@ -645,6 +861,150 @@ static pg_client *client_find(const server *s, bool rest_only, size_t max_respon
   pg_diag d = {{0}};
   if (pg_client_http_new(&o, &c, &d) != PG_OK) fail_msg("client: %s", d.msg);
   return c;
+}
+
+/* ---- outputs helpers ---- */
+
+static int out_mark(server *s) {
+  pthread_mutex_lock(&s->mu);
+  int n = s->nout;
+  pthread_mutex_unlock(&s->mu);
+  return n;
+}
+
+/* Parses the node's k-th outputs request (0-based) into r (its ids view
+ * the kept body). */
+static void out_req_at(server *s, int k, pg_outputs_req *r) {
+  pthread_mutex_lock(&s->mu);
+  int n = s->nout;
+  const uint8_t *b = k < n ? (const uint8_t *)s->out_body[k] : NULL;
+  size_t len = k < n ? s->out_len[k] : 0;
+  pthread_mutex_unlock(&s->mu);
+  if (!b) fail_msg("outputs request %d not seen (%d seen)", k + 1, n);
+  pg_diag d = {{0}};
+  if (pg_outputs_req_parse(b, len, r, &d)) fail_msg("outputs request %d: %s", k + 1, d.msg);
+}
+
+/* The node's outputs request k asked for the ids of v[from..from+count),
+ * with raw and budget. */
+static void assert_out_req(server *s, int k, const pg_client_output_got *v, size_t from,
+                           size_t count, bool raw, uint32_t budget) {
+  pg_outputs_req r;
+  out_req_at(s, k, &r);
+  assert_int_equal(r.count, count);
+  assert_int_equal(r.raw, raw);
+  assert_int_equal(r.budget, budget);
+  for (size_t i = 0; i < count; i++)
+    assert_memory_equal(r.ids[i], v[from + i].id, PG_OUTPUT_ID_LEN);
+}
+
+/* n lookups into v, item i of output id (kinds[i], i) (out_id), every
+ * output full of junk but raw (pg_client_outputs_many must reset them). */
+static void got_init(pg_client_output_got *v, const char *kinds, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    memset(&v[i], 0xee, sizeof v[i]);
+    v[i].raw = NULL;
+    out_id(kinds[i], (unsigned)i, v[i].id);
+  }
+}
+
+static void assert_info(const pg_output_info *a, const pg_output_info *b) {
+  assert_memory_equal(a->output_id, b->output_id, PG_OUTPUT_ID_LEN);
+  assert_memory_equal(a->message_id, b->message_id, PG_ID_LEN);
+  assert_int_equal(a->type, b->type);
+  assert_memory_equal(a->address, b->address, 32);
+  assert_true(a->amount == b->amount);
+  assert_int_equal(a->booked_index, b->booked_index);
+  assert_int_equal(a->spent, b->spent);
+  assert_int_equal(a->spent_index, b->spent_index);
+  assert_memory_equal(a->spent_tx_id, b->spent_tx_id, 32);
+}
+
+/* g holds what the canned node keeps under its id: the fields (booked_index
+ * only when booked: GET outputs/{id} has none) and, with raw, the very
+ * bytes of its message, which hash to its id (none, raw_rc
+ * PG_ERR_NOT_FOUND, for a genesis output or one whose message the node has
+ * not got); PG_ERR_NOT_FOUND naming the output for one it does not know. */
+static void assert_got(const pg_client_output_got *g, bool raw, bool booked) {
+  static uint8_t bytes[PG_MSG_MAX_LEN];
+  pg_output_info want;
+  pg_buf m;
+  pg_buf_init(&m, PG_MSG_MAX_LEN);
+  int k = canned_output(g->id, &want, &m);
+  size_t len = m.len;
+  if (len) memcpy(bytes, m.data, len);
+  pg_buf_free(&m);
+  assert_true(k >= 0);
+  char hex[2 * PG_OUTPUT_ID_LEN + 1];
+  pg_hex_encode(g->id, PG_OUTPUT_ID_LEN, hex);
+  if (k == 0) {
+    assert_int_equal(g->rc, PG_ERR_NOT_FOUND);
+    ASSERT_DIAG(g->d, hex);
+    assert_null(g->raw);
+    assert_int_equal(g->raw_len, 0);
+    return;
+  }
+  if (g->rc != PG_OK) fail_msg("output %s failed (%d): %s", hex, g->rc, g->d.msg);
+  if (!booked) want.booked_index = 0;
+  assert_info(&g->info, &want);
+  if (raw && len) {
+    if (g->raw_rc != PG_OK) fail_msg("output %s: no bytes (%d): %s", hex, g->raw_rc, g->d.msg);
+    assert_non_null(g->raw);
+    assert_int_equal(g->raw_len, len);
+    assert_memory_equal(g->raw, bytes, len);
+    uint8_t id[PG_ID_LEN];
+    pg_message_id(g->raw, g->raw_len, id);
+    assert_memory_equal(id, g->info.message_id, PG_ID_LEN);
+    return;
+  }
+  if (raw) assert_int_equal(g->raw_rc, PG_ERR_NOT_FOUND);
+  assert_null(g->raw);
+  assert_int_equal(g->raw_len, 0);
+}
+
+static void assert_got_all(const pg_client_output_got *v, size_t n, bool raw, bool booked) {
+  for (size_t i = 0; i < n; i++) assert_got(&v[i], raw, booked);
+}
+
+/* g failed with a bad answer to the outputs route, why in its diag, and
+ * kept nothing. */
+static void assert_bad_outputs(const pg_client_output_got *g, const char *why) {
+  static const pg_output_info zero;
+  assert_int_equal(g->rc, PG_ERR_HTTP);
+  ASSERT_DIAG(g->d, "bad answer to POST " OUTPUTS_PATH);
+  ASSERT_DIAG(g->d, why);
+  assert_null(g->raw);
+  assert_int_equal(g->raw_len, 0);
+  assert_info(&g->info, &zero);
+}
+
+static void clear_got(pg_client_output_got *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint8_t id[PG_OUTPUT_ID_LEN];
+    memcpy(id, v[i].id, sizeof id);
+    pg_client_output_got_clear(&v[i]);
+    assert_null(v[i].raw);
+    assert_int_equal(v[i].raw_len, 0);
+    assert_int_equal(v[i].rc, PG_OK);
+    assert_memory_equal(v[i].id, id, sizeof id);
+  }
+}
+
+/* pg_client_outputs_many(c, v, n, raw) on fresh items of kinds; the
+ * requests it made since then: *posts to the outputs route, *gets GETs of
+ * outputs, *raws GETs of messages (each may be NULL). */
+static void outputs_call(server *s, pg_client *c, pg_client_output_got *v, const char *kinds,
+                         size_t n, bool raw, int *posts, int *gets, int *raws) {
+  pg_diag d = {{0}};
+  got_init(v, kinds, n);
+  int mark = log_mark(s);
+  assert_int_equal(pg_client_outputs_many(c, v, n, raw, &d), PG_OK);
+  int p = log_count(s, mark, OUTPUTS), g = log_count(s, mark, "GET /api/v1/outputs/"),
+      r = log_count(s, mark, "GET /api/v1/messages/");
+  assert_int_equal(log_count(s, mark, ""), p + g + r); /* nothing else */
+  if (posts) *posts = p;
+  if (gets) *gets = g;
+  if (raws) *raws = r;
 }
 
 /* ---- tests ---- */
@@ -1315,6 +1675,386 @@ static void test_find_many_malformed(void **state) {
   pg_client_free(c);
 }
 
+/* A node with the outputs route: one request for the lookups, each with
+ * the node's very fields and, when asked, the bytes of its message; an
+ * output it does not know fails with PG_ERR_NOT_FOUND naming it; a genesis
+ * output and one whose message the node did not send (rawLength 0) have no
+ * bytes (raw_rc PG_ERR_NOT_FOUND). */
+static void test_outputs_many(void **state) {
+  server *s = *state;
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  static const char kinds[] = "FFMGNFF";
+  enum { N = sizeof kinds - 1 };
+  pg_client_output_got v[N];
+  static const uint8_t zero[PG_ID_LEN];
+  for (int pass = 0; pass < 2; pass++) {
+    bool raw = pass == 0;
+    int posts = 0, omark = out_mark(s);
+    outputs_call(s, c, v, kinds, N, raw, &posts, NULL, NULL);
+    assert_int_equal(posts, 1);
+    char ctype[128];
+    pthread_mutex_lock(&s->mu);
+    snprintf(ctype, sizeof ctype, "%s", s->last_ctype);
+    pthread_mutex_unlock(&s->mu);
+    assert_string_equal(ctype, "application/octet-stream");
+    assert_out_req(s, omark, v, 0, N, raw, 1u << 20); /* the budget: the client's max_response */
+    assert_got_all(v, N, raw, true);
+    /* what the kinds promise, spelled out */
+    assert_false(v[0].info.spent);
+    assert_true(v[1].info.spent);
+    assert_int_equal(v[1].info.spent_index, 21);
+    assert_int_equal(v[1].info.booked_index, 11);
+    assert_int_equal(v[2].rc, PG_ERR_NOT_FOUND);
+    ASSERT_DIAG(v[2].d, "not found");
+    assert_int_equal(v[3].rc, PG_OK); /* the genesis output */
+    assert_memory_equal(v[3].info.message_id, zero, PG_ID_LEN);
+    assert_int_equal(v[4].rc, PG_OK);
+    assert_memory_not_equal(v[4].info.message_id, zero, PG_ID_LEN);
+    if (raw) {
+      for (size_t i = 0; i < N; i++)
+        if (i != 2 && i != 3 && i != 4) assert_int_equal(v[i].raw_rc, PG_OK);
+      assert_int_equal(v[3].raw_rc, PG_ERR_NOT_FOUND);
+      assert_int_equal(v[4].raw_rc, PG_ERR_NOT_FOUND);
+      ASSERT_DIAG(v[4].d, "sent no message");
+      assert_non_null(v[0].raw);
+    }
+    clear_got(v, N);
+    clear_got(v, N); /* twice is fine */
+  }
+
+  /* nothing to look up: no request; no items or no client: refused */
+  int mark = log_mark(s);
+  assert_int_equal(pg_client_outputs_many(c, v, 0, true, &d), PG_OK);
+  assert_int_equal(pg_client_outputs_many(c, NULL, 1, true, &d), PG_ERR_INVALID);
+  assert_int_equal(pg_client_outputs_many(NULL, v, 1, true, &d), PG_ERR_INVALID);
+  assert_int_equal(log_count(s, mark, ""), 0);
+  pg_client_output_got_clear(NULL);
+  pg_client_free(c);
+}
+
+/* Outputs whose message the node has not got: rawLength 0 over the route,
+ * a 404 over GET messages/{id}/raw; either way the fields, and raw_rc
+ * PG_ERR_NOT_FOUND with nothing kept. */
+static void test_outputs_many_noraw(void **state) {
+  server *s = *state;
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  pg_client *c = client_for(s, 0, 0);
+  pg_client *rest = client_find(s, true, 0);
+  pg_client_output_got v[3];
+  int posts = 0, gets = 0, raws = 0;
+  outputs_call(s, c, v, "NNG", 3, true, &posts, &gets, &raws);
+  assert_int_equal(posts, 1);
+  assert_int_equal(gets + raws, 0);
+  assert_got_all(v, 3, true, true);
+  for (size_t i = 0; i < 3; i++) assert_int_equal(v[i].raw_rc, PG_ERR_NOT_FOUND);
+  clear_got(v, 3);
+  outputs_call(s, rest, v, "NNG", 3, true, &posts, &gets, &raws);
+  assert_int_equal(posts, 0);
+  assert_int_equal(gets, 3);
+  assert_int_equal(raws, 2); /* not for the genesis output */
+  assert_got_all(v, 3, true, false);
+  for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(v[i].raw_rc, PG_ERR_NOT_FOUND);
+    ASSERT_DIAG(v[i].d, "HTTP 404 from GET /api/v1/messages/");
+  }
+  assert_int_equal(v[2].raw_rc, PG_ERR_NOT_FOUND);
+  clear_got(v, 3);
+  pg_client_free(rest);
+  pg_client_free(c);
+}
+
+/* kinds for n lookups: mostly outputs with their messages, every 97th one
+ * the node does not know, every 250th a genesis output, every 101st one
+ * without its message. */
+static const char *many_kinds(size_t n) {
+  static char k[1100];
+  assert_true(n < sizeof k);
+  for (size_t i = 0; i < n; i++)
+    k[i] = i % 97 == 5 ? 'M' : i % 250 == 7 ? 'G' : i % 101 == 9 ? 'N' : 'F';
+  k[n] = '\0';
+  return k;
+}
+
+/* More than 1,000 lookups go in requests of 1,000 ids. */
+static void test_outputs_many_split(void **state) {
+  server *s = *state;
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  pg_client *c = client_for(s, 0, 0);
+  enum { N = 1003 };
+  static pg_client_output_got v[N];
+  for (int pass = 0; pass < 2; pass++) {
+    int posts = 0, omark = out_mark(s);
+    outputs_call(s, c, v, many_kinds(N), N, pass == 0, &posts, NULL, NULL);
+    assert_int_equal(posts, 2);
+    assert_out_req(s, omark, v, 0, 1000, pass == 0, 1u << 20);
+    assert_out_req(s, omark + 1, v, 1000, 3, pass == 0, 1u << 20);
+    assert_got_all(v, N, pass == 0, true);
+    clear_got(v, N);
+  }
+  pg_client_free(c);
+}
+
+/* A node that answers fewer ids than asked (its cap, or the budget) is asked
+ * again for the rest, right after the last one answered, until every
+ * lookup is filled. */
+static void test_outputs_many_partial(void **state) {
+  server *s = *state;
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  atomic_store(&s->outputs_cap, 2);
+  pg_client *c = client_for(s, 0, 0);
+  pg_client_output_got v[5];
+  int posts = 0, omark = out_mark(s);
+  outputs_call(s, c, v, "FMGNF", 5, true, &posts, NULL, NULL);
+  assert_int_equal(posts, 3);
+  assert_out_req(s, omark, v, 0, 5, true, 1u << 20);
+  assert_out_req(s, omark + 1, v, 2, 3, true, 1u << 20);
+  assert_out_req(s, omark + 2, v, 4, 1, true, 1u << 20);
+  assert_got_all(v, 5, true, true);
+  clear_got(v, 5);
+  atomic_store(&s->outputs_cap, 0);
+  pg_client_free(c);
+
+  /* the least budget: about 260 of these items an answer */
+  c = client_find(s, false, PG_OUTPUTS_BUDGET_MIN);
+  enum { N = 1003 };
+  static pg_client_output_got w[N];
+  omark = out_mark(s);
+  outputs_call(s, c, w, many_kinds(N), N, true, &posts, NULL, NULL);
+  assert_true(posts >= 4 && posts <= OUT_LOG);
+  size_t from = 0;
+  for (int k = 0; k < posts; k++) {
+    pg_outputs_req r;
+    out_req_at(s, omark + k, &r);
+    size_t at = from;
+    while (at < N && memcmp(w[at].id, r.ids[0], PG_OUTPUT_ID_LEN) != 0) at++;
+    if (at == N || (k > 0 && at == from))
+      fail_msg("request %d does not go on where the last ended", k + 1);
+    if (k == 0) assert_int_equal(at, 0);
+    assert_out_req(s, omark + k, w, at, N - at < 1000 ? N - at : 1000, true, PG_OUTPUTS_BUDGET_MIN);
+    from = at;
+  }
+  assert_got_all(w, N, true, true);
+  clear_got(w, N);
+  pg_client_free(c);
+}
+
+/* A node whose bytes do not hash to the message id it gives: every lookup
+ * of that request fails (the one answered before the lie too, and those not
+ * answered) and keeps nothing; the other requests' lookups do not; the
+ * route stays in use. */
+static void test_outputs_many_lying(void **state) {
+  server *s = *state;
+  atomic_store(&s->outputs_mode, OUT_LIE);
+  atomic_store(&s->outputs_next, OUT_GOOD);
+  atomic_store(&s->outputs_cap, 2);
+  pg_client *c = client_for(s, 0, 0);
+  pg_client_output_got v[4];
+  int posts = 0;
+  outputs_call(s, c, v, "FFFF", 4, true, &posts, NULL, NULL);
+  assert_int_equal(posts, 1); /* no GETs, no second try */
+  for (size_t i = 0; i < 4; i++)
+    assert_bad_outputs(&v[i], "item 2: the message bytes are not its id's");
+  clear_got(v, 4);
+  atomic_store(&s->outputs_cap, 0);
+  outputs_call(s, c, v, "FFFF", 4, true, &posts, NULL, NULL);
+  assert_int_equal(posts, 1);
+  assert_got_all(v, 4, true, true);
+  clear_got(v, 4);
+
+  enum { N = 1001 };
+  static pg_client_output_got w[N];
+  atomic_store(&s->outputs_mode, OUT_LIE);
+  atomic_store(&s->outputs_next, OUT_GOOD);
+  outputs_call(s, c, w, many_kinds(N), N, true, &posts, NULL, NULL);
+  assert_int_equal(posts, 2);
+  for (size_t i = 0; i < 1000; i++)
+    assert_bad_outputs(&w[i], "item 2: the message bytes are not its id's");
+  assert_got(&w[1000], true, true);
+  clear_got(w, N);
+  pg_client_free(c);
+}
+
+/* An answer that breaks the format fails every lookup of its request as a
+ * bad answer, keeping nothing; the route stays in use. */
+static void test_outputs_many_malformed(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  pg_client_output_got v[3];
+  static const struct {
+    int mode;
+    bool raw;
+    const char *why;
+  } cases[] = {
+      {OUT_TRUNC, true, "outputs item 3: "},
+      {OUT_TRUNC, false, "outputs item 3: truncated in its fields"},
+      {OUT_FLAGS, true, "flags 0x00 to a request of flags 0x01"},
+      {OUT_FLAGS, false, "flags 0x01 to a request of flags 0x00"},
+      {OUT_TRAILING, true, "1 bytes after its last item"},
+      {OUT_GENRAW, true, "outputs item 2: message bytes for a genesis output"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    atomic_store(&s->outputs_mode, cases[k].mode);
+    int posts = 0;
+    outputs_call(s, c, v, "FGF", 3, cases[k].raw, &posts, NULL, NULL);
+    assert_int_equal(posts, 1);
+    for (size_t i = 0; i < 3; i++) assert_bad_outputs(&v[i], cases[k].why);
+    clear_got(v, 3);
+  }
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  int posts = 0;
+  outputs_call(s, c, v, "FGF", 3, true, &posts, NULL, NULL);
+  assert_int_equal(posts, 1);
+  assert_got_all(v, 3, true, true);
+  clear_got(v, 3);
+  pg_client_free(c);
+}
+
+/* A node error that does not say "no such route" fails the request's
+ * lookups with its status and text, and the next call posts again. */
+static void test_outputs_many_errors(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  pg_client_output_got v[3];
+  static const int statuses[] = {400, 413, 500, 503};
+  for (size_t k = 0; k < sizeof statuses / sizeof statuses[0]; k++) {
+    atomic_store(&s->outputs_mode, OUT_STATUS);
+    atomic_store(&s->outputs_status, statuses[k]);
+    int posts = 0;
+    outputs_call(s, c, v, "FMG", 3, true, &posts, NULL, NULL);
+    assert_int_equal(posts, 1); /* and no GET */
+    char want[64];
+    snprintf(want, sizeof want, "HTTP %d from POST %s", statuses[k], OUTPUTS_PATH);
+    for (size_t i = 0; i < 3; i++) {
+      assert_int_equal(v[i].rc, pg_client_http_status_err(statuses[k]));
+      ASSERT_DIAG(v[i].d, want);
+      ASSERT_DIAG(v[i].d, "no outputs here");
+      assert_null(v[i].raw);
+    }
+    clear_got(v, 3);
+    atomic_store(&s->outputs_mode, OUT_GOOD);
+    outputs_call(s, c, v, "FMG", 3, true, &posts, NULL, NULL);
+    assert_int_equal(posts, 1);
+    assert_got_all(v, 3, true, true);
+    clear_got(v, 3);
+  }
+  pg_client_free(c);
+}
+
+/* b as a lookup through the route gave a: the same but for booked_index,
+ * which GET outputs/{id} does not give, and the diags. */
+static void assert_same_got(const pg_client_output_got *a, const pg_client_output_got *b) {
+  assert_memory_equal(a->id, b->id, PG_OUTPUT_ID_LEN);
+  assert_int_equal(a->rc, b->rc);
+  assert_int_equal(a->raw_rc, b->raw_rc);
+  pg_output_info bi = b->info;
+  bi.booked_index = 0;
+  assert_info(&a->info, &bi);
+  assert_int_equal(a->raw_len, b->raw_len);
+  assert_int_equal(a->raw == NULL, b->raw == NULL);
+  if (a->raw) assert_memory_equal(a->raw, b->raw, a->raw_len);
+}
+
+/* A node without the outputs route answering status: one POST, then GET
+ * outputs/{id} a lookup and GET messages/{id}/raw for each message, with
+ * the route's results (ref, raw); never a POST again. */
+static void outputs_fallback(server *s, int status, const pg_client_output_got *ref) {
+  static const char kinds[] = "FFMGNF";
+  enum { N = sizeof kinds - 1 };
+  atomic_store(&s->outputs_mode, status == 404 ? OUT_NONE : OUT_STATUS);
+  atomic_store(&s->outputs_status, status);
+  pg_client *c = client_for(s, 0, 0);
+  pg_client_output_got v[N];
+  int posts = 0, gets = 0, raws = 0;
+  outputs_call(s, c, v, kinds, N, true, &posts, &gets, &raws);
+  assert_int_equal(posts, 1);
+  assert_int_equal(gets, N);
+  assert_int_equal(raws, 4); /* not for the genesis output nor the unknown one */
+  assert_got_all(v, N, true, false);
+  for (size_t i = 0; i < N; i++) assert_same_got(&v[i], &ref[i]);
+  clear_got(v, N);
+
+  /* too late for this client: it took the answer for good */
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  outputs_call(s, c, v, kinds, N, true, &posts, &gets, &raws);
+  assert_int_equal(posts, 0);
+  assert_int_equal(gets, N);
+  assert_int_equal(raws, 4);
+  for (size_t i = 0; i < N; i++) assert_same_got(&v[i], &ref[i]);
+  clear_got(v, N);
+  outputs_call(s, c, v, kinds, N, false, &posts, &gets, &raws);
+  assert_int_equal(posts + raws, 0);
+  assert_int_equal(gets, N);
+  assert_got_all(v, N, false, false);
+  clear_got(v, N);
+  pg_client_free(c);
+}
+
+static void test_outputs_many_fallback(void **state) {
+  server *s = *state;
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  pg_client *c = client_for(s, 0, 0);
+  pg_client_output_got ref[6];
+  int posts = 0;
+  outputs_call(s, c, ref, "FFMGNF", 6, true, &posts, NULL, NULL);
+  assert_int_equal(posts, 1);
+  pg_client_free(c);
+  static const int statuses[] = {401, 403, 404, 405, 415, 501};
+  for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+    outputs_fallback(s, statuses[i], ref);
+  clear_got(ref, 6);
+
+  /* the route gone after a partial answer: GETs for the rest */
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  atomic_store(&s->outputs_cap, 2);
+  atomic_store(&s->outputs_next, OUT_NONE);
+  c = client_for(s, 0, 0);
+  pg_client_output_got v[6];
+  int gets = 0, raws = 0, omark = out_mark(s);
+  outputs_call(s, c, v, "FFMGNF", 6, true, &posts, &gets, &raws);
+  assert_int_equal(posts, 2);
+  assert_out_req(s, omark + 1, v, 2, 4, true, 1u << 20);
+  assert_int_equal(gets, 4);
+  assert_int_equal(raws, 2);
+  assert_got_all(v, 2, true, true);
+  assert_got_all(v + 2, 4, true, false);
+  clear_got(v, 6);
+  atomic_store(&s->outputs_cap, 0);
+  pg_client_free(c);
+}
+
+/* rest_only, or a max_response under the least budget: GETs only, from
+ * the start; the least budget itself: the route. */
+static void test_outputs_many_rest_only(void **state) {
+  server *s = *state;
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  pg_client_output_got v[6];
+  int posts = 0, gets = 0, raws = 0;
+  for (int k = 0; k < 2; k++) {
+    pg_client *c =
+        k == 0 ? client_find(s, true, 0) : client_find(s, false, PG_OUTPUTS_BUDGET_MIN - 1);
+    for (int call = 0; call < 2; call++) {
+      outputs_call(s, c, v, "FFMGNF", 6, true, &posts, &gets, &raws);
+      assert_int_equal(posts, 0);
+      assert_int_equal(gets, 6);
+      assert_int_equal(raws, 4);
+      assert_got_all(v, 6, true, false);
+      clear_got(v, 6);
+    }
+    pg_client_free(c);
+  }
+  pg_client *c = client_find(s, false, PG_OUTPUTS_BUDGET_MIN);
+  int omark = out_mark(s);
+  outputs_call(s, c, v, "FFMGNF", 6, true, &posts, &gets, &raws);
+  assert_int_equal(posts, 1);
+  assert_int_equal(gets + raws, 0);
+  assert_out_req(s, omark, v, 0, 6, true, PG_OUTPUTS_BUDGET_MIN);
+  assert_got_all(v, 6, true, true);
+  clear_got(v, 6);
+  pg_client_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_info_health_tips, server_setup, server_teardown),
@@ -1331,6 +2071,15 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_find_many_fallback, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_rest_only, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_malformed, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_noraw, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_split, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_partial, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_lying, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_malformed, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_errors, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_fallback, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_rest_only, server_setup, server_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
