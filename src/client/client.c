@@ -298,3 +298,68 @@ int pg_client_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output
   if (!c->ops->output) return pg_fail(d, PG_ERR_UNSUPPORTED, "output: not supported by %s", c->ops->kind);
   return c->ops->output(c, id, out, d);
 }
+
+void pg_client_output_got_clear(pg_client_output_got *g) {
+  if (!g) return;
+  free(g->raw);
+  g->raw = NULL;
+  g->raw_len = 0;
+  memset(&g->info, 0, sizeof g->info);
+  g->raw_rc = g->rc = PG_OK;
+}
+
+/* The bytes of g's message into g (raw_rc), read through b. */
+static void output_raw(pg_client *c, pg_client_output_got *g, pg_buf *b) {
+  static const uint8_t zero[PG_ID_LEN];
+  if (memcmp(g->info.message_id, zero, PG_ID_LEN) == 0) {
+    g->raw_rc = PG_ERR_NOT_FOUND; /* the genesis: no message */
+    return;
+  }
+  pg_buf_reset(b);
+  g->raw_rc = pg_client_get_raw(c, g->info.message_id, b, &g->d);
+  if (g->raw_rc) return;
+  uint8_t id[PG_ID_LEN];
+  pg_message_id(b->data, b->len, id);
+  if (memcmp(id, g->info.message_id, PG_ID_LEN) != 0) {
+    g->raw_rc = pg_fail(&g->d, PG_ERR_INVALID, "the bytes of the output's message are not its id's");
+    return;
+  }
+  if (!(g->raw = malloc(b->len ? b->len : 1))) {
+    g->raw_rc = pg_fail(&g->d, PG_ERR_NOMEM, "out of memory");
+    return;
+  }
+  memcpy(g->raw, b->data, b->len);
+  g->raw_len = b->len;
+}
+
+void pg_client_outputs_each(pg_client *c, pg_client_output_got *v, size_t from, size_t n,
+                            bool raw) {
+  pg_buf b;
+  pg_buf_init(&b, PG_MSG_MAX_LEN);
+  for (size_t i = from; i < n; i++) {
+    pg_client_output_got *g = &v[i];
+    if (g->rc != PG_OK) continue;
+    g->rc = c->ops->output(c, g->id, &g->info, &g->d);
+    if (g->rc == PG_OK && raw) output_raw(c, g, &b);
+  }
+  pg_buf_free(&b);
+}
+
+int pg_client_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool raw,
+                           pg_diag *d) {
+  int rc = check(c, d);
+  if (rc) return rc;
+  if (n && !v) return pg_fail(d, PG_ERR_INVALID, "outputs: no lookups");
+  if (!c->ops->output)
+    return pg_fail(d, PG_ERR_UNSUPPORTED, "outputs: not supported by %s", c->ops->kind);
+  for (size_t i = 0; i < n; i++) {
+    v[i].raw = NULL;
+    pg_client_output_got_clear(&v[i]);
+    pg_diag_clear(&v[i].d);
+  }
+  if (c->ops->outputs_many)
+    c->ops->outputs_many(c, v, n, raw);
+  else
+    pg_client_outputs_each(c, v, 0, n, raw);
+  return PG_OK;
+}

@@ -20,4 +20,9 @@ void pg_client_submit_each(pg_client *c, pg_client_data *v, size_t from, size_t 
  * item of v[from..n) still to do (rc PG_OK). */
 void pg_client_find_each(pg_client *c, pg_client_found *v, size_t from, size_t n);
 
+/* pg_client_outputs_many one output at a time (output, and get_raw with
+ * raw): each item of v[from..n) still to do (rc PG_OK). */
+void pg_client_outputs_each(pg_client *c, pg_client_output_got *v, size_t from, size_t n,
+                            bool raw);
+
 #endif

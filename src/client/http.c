@@ -15,6 +15,7 @@
 #include "p2pgrid/base/url.h"
 #include "p2pgrid/client/client.h"
 #include "p2pgrid/crypto/hash.h"
+#include "p2pgrid/ledger/outputs.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/json.h"
 #include "p2pgrid/tangle/batch.h"
@@ -30,6 +31,7 @@
 #define ERRTEXT_MAX 180 /* node error text kept in a diag */
 #define BATCH_ROUTE "/api/plugins/data/batch"
 #define FIND_ROUTE "/api/plugins/data/find"
+#define OUTPUTS_ROUTE "/api/plugins/data/outputs"
 #define BATCH_BODY_MAX (64u << 10) /* under the node's default api.max_body, 96 KiB */
 #define BATCH_BODY_MIN (4u << 10) /* the cap halves down to this; a lone item goes whatever its size */
 
@@ -57,6 +59,8 @@ typedef struct http_client {
   /* lookups in batches (POST /api/plugins/data/find): off for good once the
    * node says it has no such route for us (no_find_route) */
   bool no_find;
+  /* output lookups in batches (POST /api/plugins/data/outputs): the same */
+  bool no_outputs;
   char *ca_file, *cert_file, *key_file, *crl_file;
 } http_client;
 
@@ -717,6 +721,107 @@ static void h_find_many(pg_client *c, pg_client_found *v, size_t n) {
   if (i < n) pg_client_find_each(c, v, i, n);
 }
 
+/* Item k of an outputs answer into g: the fields, and the message's bytes
+ * (checked to hash to its id) when the request asked for them. */
+static int output_item(const pg_outputs_item *it, bool raw, pg_client_output_got *g, size_t k,
+                       pg_diag *inner) {
+  if (!it->found) {
+    char hex[2 * PG_OUTPUT_ID_LEN + 1];
+    pg_hex_encode(g->id, PG_OUTPUT_ID_LEN, hex);
+    g->rc = pg_fail(&g->d, PG_ERR_NOT_FOUND, "output %s not found", hex);
+    return PG_OK;
+  }
+  g->info = it->info;
+  if (!raw) return PG_OK;
+  if (!it->raw_len) {
+    char hex[2 * PG_ID_LEN + 1];
+    pg_hex_encode(it->info.message_id, PG_ID_LEN, hex);
+    g->raw_rc = pg_fail(&g->d, PG_ERR_NOT_FOUND, "message %s: the node sent none", hex);
+    return PG_OK;
+  }
+  uint8_t id[PG_ID_LEN];
+  pg_message_id(it->raw, it->raw_len, id);
+  if (memcmp(id, it->info.message_id, PG_ID_LEN) != 0)
+    return pg_fail(inner, PG_ERR_INVALID, "item %zu: the message bytes are not its id's", k + 1);
+  if (!(g->raw = malloc(it->raw_len))) return pg_fail(inner, PG_ERR_NOMEM, "out of memory");
+  memcpy(g->raw, it->raw, it->raw_len);
+  g->raw_len = it->raw_len;
+  return PG_OK;
+}
+
+/* Posts the lookups of v[at[0..count)] (ids in ids) and fills the items
+ * answered: *got of them (a prefix). *status: the HTTP status, 0 without
+ * one. items: room for count. */
+static int outputs_post(http_client *h, const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t count,
+                        bool raw, pg_client_output_got *v, const size_t *at,
+                        pg_outputs_item *items, size_t *got, long *status, pg_diag *d) {
+  pg_outputs_req r = {.raw = raw, .count = count, .ids = ids,
+                      .budget = h->max_response > UINT32_MAX ? UINT32_MAX
+                                                             : (uint32_t)h->max_response};
+  pg_buf_reset(&h->req);
+  int rc = pg_outputs_req_encode(&h->req, &r, d);
+  if (rc) return rc;
+  char what[ROUTE_MAX];
+  if ((rc = http_do(h, "POST", OUTPUTS_ROUTE, true, "application/octet-stream", h->req.data,
+                    h->req.len, status, what, sizeof what, d)))
+    return rc;
+  if (*status < 200 || *status > 299) return status_fail(h, *status, what, d);
+  pg_diag inner = {{0}};
+  rc = pg_outputs_ans_parse(h->resp.data, h->resp.len, ids, count, raw, items, got, &inner);
+  for (size_t k = 0; rc == PG_OK && k < *got; k++)
+    rc = output_item(&items[k], raw, &v[at[k]], k, &inner);
+  for (size_t k = 0; rc && k < *got; k++) pg_client_output_got_clear(&v[at[k]]);
+  if (rc == PG_ERR_NOMEM) return pg_fail(d, rc, "%s: out of memory", what);
+  return rc ? bad_answer(what, &inner, d) : PG_OK;
+}
+
+/* Output lookups of up to 1,000 ids a request, one request after the
+ * other, the answer at most the client's max_response; a node that answers
+ * fewer is asked again for the rest. A node without the route
+ * (no_find_route's statuses) gets GETs from then on. A failed request fails
+ * each of its items with its error. */
+static void h_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool raw) {
+  http_client *h = (http_client *)c;
+  size_t i = 0, *at = NULL;
+  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
+  pg_outputs_item *items = NULL;
+  if (!h->no_outputs && n) {
+    at = malloc(PG_OUTPUTS_MAX_IDS * sizeof *at);
+    ids = malloc(PG_OUTPUTS_MAX_IDS * sizeof *ids);
+    items = malloc(PG_OUTPUTS_MAX_IDS * sizeof *items);
+  }
+  while (at && ids && items && i < n) {
+    size_t count = 0;
+    for (size_t k = i; k < n && count < PG_OUTPUTS_MAX_IDS; k++) {
+      if (v[k].rc != PG_OK) continue;
+      memcpy(ids[count], v[k].id, PG_OUTPUT_ID_LEN);
+      at[count++] = k;
+    }
+    if (!count) {
+      i = n;
+      break;
+    }
+    size_t got = 0;
+    long status = 0;
+    pg_diag d = {{0}};
+    int rc = outputs_post(h, (const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count, raw, v, at, items,
+                          &got, &status, &d);
+    if (rc && no_find_route(status)) {
+      h->no_outputs = true;
+      break;
+    }
+    for (size_t k = 0; rc && k < count; k++) {
+      v[at[k]].rc = rc;
+      v[at[k]].d = d;
+    }
+    i = at[rc ? count - 1 : got - 1] + 1;
+  }
+  free(items);
+  free(ids);
+  free(at);
+  if (i < n) pg_client_outputs_each(c, v, i, n, raw);
+}
+
 static int h_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d) {
   http_client *h = (http_client *)c;
   char route[64], what[ROUTE_MAX];
@@ -869,6 +974,7 @@ static const pg_client_ops HTTP_OPS = {
     .children = h_children,
     .find_index = h_find_index,
     .find_many = h_find_many,
+    .outputs_many = h_outputs_many,
     .milestone = h_milestone,
     .address = h_address,
     .address_outputs = h_address_outputs,
@@ -934,8 +1040,9 @@ int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d
   pg_buf_init(&h->resp, h->max_response);
   pg_buf_init(&h->req, REQUEST_MAX);
   h->batch_cap = BATCH_BODY_MAX;
-  h->no_batch = h->no_find = o->rest_only;
+  h->no_batch = h->no_find = h->no_outputs = o->rest_only;
   if (h->max_response < PG_FIND_BUDGET_MIN) h->no_find = true; /* no room for an answer */
+  if (h->max_response < PG_OUTPUTS_BUDGET_MIN) h->no_outputs = true;
 
   size_t n = strlen(o->base_url);
   while (n > 0 && o->base_url[n - 1] == '/') n--;

@@ -123,6 +123,43 @@ int pg_wallet_balance(pg_wallet *w, uint64_t *balance, pg_diag *d) {
   return PG_OK;
 }
 
+static bool is_pending(const pg_wallet *w, const uint8_t oid[PG_OUTPUT_ID_LEN]) {
+  for (size_t i = 0; i < w->npending; i++)
+    for (size_t k = 0; k < w->pend[i].ninputs; k++)
+      if (memcmp(w->pend[i].inputs[k], oid, PG_OUTPUT_ID_LEN) == 0) return true;
+  return false;
+}
+
+/* The outputs ids[0..count) (those no pending transfer of this object
+ * spends, with skip_pending) looked up together (pg_client_outputs_many,
+ * no bytes: over HTTP up to 1,000 a request): *got (free with
+ * outputs_free), *n of them in the ids' order. */
+static int outputs_of(pg_wallet *w, const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t count,
+                      bool skip_pending, pg_client_output_got **got, size_t *n, pg_diag *d) {
+  *n = 0;
+  *got = calloc(count ? count : 1, sizeof **got);
+  if (!*got) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < count; i++)
+    if (!skip_pending || !is_pending(w, ids[i])) memcpy((*got)[(*n)++].id, ids[i], PG_OUTPUT_ID_LEN);
+  int rc = pg_client_outputs_many(w->client, *got, *n, false, d);
+  if (rc) {
+    free(*got);
+    *got = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+/* PG_OK when g was found, else g's failure (its diag into d). */
+static int output_ok(const pg_client_output_got *g, pg_diag *d) {
+  return g->rc ? pg_fail(d, g->rc, "%s", g->d.msg) : PG_OK;
+}
+
+static void outputs_free(pg_client_output_got *got, size_t n) {
+  for (size_t i = 0; got && i < n; i++) pg_client_output_got_clear(&got[i]);
+  free(got);
+}
+
 int pg_wallet_history(pg_wallet *w, pg_wallet_history_fn fn, void *ctx, pg_diag *d) {
   uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAX_ADDR_OUTPUTS * PG_OUTPUT_ID_LEN);
   if (!ids) return PG_ERR_NOMEM;
@@ -136,21 +173,16 @@ int pg_wallet_history(pg_wallet *w, pg_wallet_history_fn fn, void *ctx, pg_diag 
     if (rc == PG_OK)
       rc = pg_client_address_outputs(w->client, addr, true, ids, MAX_ADDR_OUTPUTS, &count, &total, d);
     if (rc == PG_OK && count == 0) zeros++;
-    for (size_t i = 0; rc == PG_OK && i < count; i++) {
-      pg_output_info o;
-      rc = pg_client_output(w->client, ids[i], &o, d);
-      if (rc == PG_OK) rc = fn(ctx, change, index, &o);
-    }
+    pg_client_output_got *got = NULL;
+    size_t ng = 0;
+    if (rc == PG_OK && count) rc = outputs_of(w, (const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count,
+                                              false, &got, &ng, d);
+    for (size_t i = 0; rc == PG_OK && i < ng; i++)
+      if ((rc = output_ok(&got[i], d)) == PG_OK) rc = fn(ctx, change, index, &got[i].info);
+    outputs_free(got, ng);
   }
   free(ids);
   return rc;
-}
-
-static bool is_pending(const pg_wallet *w, const uint8_t oid[PG_OUTPUT_ID_LEN]) {
-  for (size_t i = 0; i < w->npending; i++)
-    for (size_t k = 0; k < w->pend[i].ninputs; k++)
-      if (memcmp(w->pend[i].inputs[k], oid, PG_OUTPUT_ID_LEN) == 0) return true;
-  return false;
 }
 
 /* Adds amount to the output for (type, address), appending it if new. The
@@ -743,11 +775,12 @@ static int sweep_candidates(pg_wallet *w, const uint8_t to[32], sweep_cand **out
     if (rc == PG_OK) rc = list_outputs(w, addr, false, &ids, &count, &total, d);
     if (rc) break;
     if (count == 0) zeros++;
-    for (size_t i = 0; rc == PG_OK && i < count; i++) {
-      if (is_pending(w, ids[i])) continue;
-      pg_output_info o;
-      rc = pg_client_output(w->client, ids[i], &o, d);
-      if (rc || o.spent || o.type != 0 || o.amount == 0) continue;
+    pg_client_output_got *got = NULL;
+    size_t ng = 0;
+    rc = outputs_of(w, (const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count, true, &got, &ng, d);
+    for (size_t i = 0; rc == PG_OK && i < ng; i++) {
+      const pg_output_info *o = &got[i].info;
+      if ((rc = output_ok(&got[i], d)) || o->spent || o->type != 0 || o->amount == 0) continue;
       if (n == cap) {
         size_t ncap = cap ? 2 * cap : 64;
         sweep_cand *g = realloc(c, ncap * sizeof *g);
@@ -758,12 +791,13 @@ static int sweep_candidates(pg_wallet *w, const uint8_t to[32], sweep_cand **out
         c = g;
         cap = ncap;
       }
-      memcpy(c[n].oid, ids[i], PG_OUTPUT_ID_LEN);
-      c[n].amount = o.amount;
+      memcpy(c[n].oid, got[i].id, PG_OUTPUT_ID_LEN);
+      c[n].amount = o->amount;
       c[n].n = k;
       c[n].on_to = memcmp(addr, to, 32) == 0;
       n++;
     }
+    outputs_free(got, ng);
     free(ids);
   }
   if (rc) {
@@ -947,11 +981,14 @@ int pg_wallet_ensure_dust_allowance(pg_wallet *w, uint32_t change, uint32_t inde
   size_t count = 0, total = 0;
   if ((rc = list_outputs(w, addr, false, &ids, &count, &total, d))) return rc;
   uint64_t allowance = 0;
-  for (size_t i = 0; rc == PG_OK && i < count; i++) {
-    pg_output_info o;
-    rc = pg_client_output(w->client, ids[i], &o, d);
-    if (rc == PG_OK && !o.spent && o.type == 1 && !is_pending(w, ids[i])) allowance += o.amount;
+  pg_client_output_got *got = NULL;
+  size_t ng = 0;
+  rc = outputs_of(w, (const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count, true, &got, &ng, d);
+  for (size_t i = 0; rc == PG_OK && i < ng; i++) {
+    const pg_output_info *o = &got[i].info;
+    if ((rc = output_ok(&got[i], d)) == PG_OK && !o->spent && o->type == 1) allowance += o->amount;
   }
+  outputs_free(got, ng);
   free(ids);
   if (rc || allowance >= amount) return rc;
 

@@ -528,7 +528,7 @@ static void h_milestone(pg_node *n, const pg_http_req *req, const char *const *a
 /* ---- ledger (TIP-13 UTXO routes) ------------------------------------- */
 
 /* The ledger, or a 503 answer when the node runs none. */
-static pg_ledger *need_ledger(pg_node *n, pg_http_resp *resp) {
+pg_ledger *pg_node_need_ledger(pg_node *n, pg_http_resp *resp) {
   if (!n->ledger)
     pg_http_error(resp, 503, "this node keeps no ledger (its confirmation hook was replaced)");
   return n->ledger;
@@ -547,7 +547,7 @@ static bool parse_hex_exact(const char *s, uint8_t *out, size_t len) {
 
 static void h_output(pg_node *n, const pg_http_req *req, const char *const *args,
                      pg_http_resp *resp) {
-  pg_ledger *l = need_ledger(n, resp);
+  pg_ledger *l = pg_node_need_ledger(n, resp);
   uint8_t id[PG_OUTPUT_ID_LEN];
   char q[96];
   if (!l) return;
@@ -605,7 +605,7 @@ static bool parse_address(pg_node *n, const char *s, bool bech32, uint8_t addr[3
 }
 
 static void address_info(pg_node *n, const char *s, bool bech32, pg_http_resp *resp) {
-  pg_ledger *l = need_ledger(n, resp);
+  pg_ledger *l = pg_node_need_ledger(n, resp);
   uint8_t addr[32];
   if (!l || !parse_address(n, s, bech32, addr, resp)) return;
   json_int_t li = ledger_index(n);
@@ -629,7 +629,7 @@ static json_t *output_ids_json(const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t n)
 
 static void address_outputs(pg_node *n, const pg_http_req *req, const char *s, bool bech32,
                             pg_http_resp *resp) {
-  pg_ledger *l = need_ledger(n, resp);
+  pg_ledger *l = pg_node_need_ledger(n, resp);
   uint8_t addr[32];
   char q[96];
   if (!l || !parse_address(n, s, bech32, addr, resp)) return;
@@ -703,7 +703,7 @@ static void h_address_ed25519_outputs(pg_node *n, const pg_http_req *req, const 
 
 static void h_tx_included(pg_node *n, const pg_http_req *req, const char *const *args,
                           pg_http_resp *resp) {
-  pg_ledger *l = need_ledger(n, resp);
+  pg_ledger *l = pg_node_need_ledger(n, resp);
   uint8_t tx[32], mid[PG_ID_LEN];
   char q[96];
   if (!l) return;
@@ -748,7 +748,7 @@ static bool parse_ms_index(const char *s, uint32_t *out, pg_http_resp *resp) {
 
 static void h_utxo_changes(pg_node *n, const pg_http_req *req, const char *const *args,
                            pg_http_resp *resp) {
-  pg_ledger *l = need_ledger(n, resp);
+  pg_ledger *l = pg_node_need_ledger(n, resp);
   uint32_t index = 0;
   if (!l || !parse_ms_index(args[0], &index, resp)) return;
   pg_milestone_info mi;
@@ -792,7 +792,7 @@ static void h_utxo_changes(pg_node *n, const pg_http_req *req, const char *const
  * genesis; milestoneId is 64 zeros there. */
 static void h_ledger_digest(pg_node *n, const pg_http_req *req, const char *const *args,
                             pg_http_resp *resp) {
-  pg_ledger *l = need_ledger(n, resp);
+  pg_ledger *l = pg_node_need_ledger(n, resp);
   uint32_t index = 0;
   if (!l) return;
   if (strcmp(args[0], "0") != 0 && !parse_ms_index(args[0], &index, resp)) return;
@@ -864,6 +864,7 @@ static const route routes[] = {
     {"GET", "api/plugins/display", h_display},
     {"POST", "api/plugins/data/batch", pg_node_batch_post}, /* batch.c */
     {"POST", "api/plugins/data/find", pg_node_find_post},   /* find.c */
+    {"POST", "api/plugins/data/outputs", pg_node_outputs_post}, /* outputs_post.c */
     {"GET", "metrics", pg_node_metrics_get}, /* node_metrics.c: Prometheus */
 };
 

@@ -128,8 +128,9 @@ static bool access_ok(pg_node *n, const pg_httpd_req *hreq, pg_httpd_resp *out) 
   if (!n->post_restricted || strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
       strcmp(m, "OPTIONS") == 0)
     return true;
-  if (strcmp(m, "POST") == 0 && strcmp(hreq->path, PG_NODE_FIND_PATH) == 0)
-    return true; /* a read, with a body: open as GETs are */
+  if (strcmp(m, "POST") == 0 && (strcmp(hreq->path, PG_NODE_FIND_PATH) == 0 ||
+                                 strcmp(hreq->path, PG_NODE_OUTPUTS_PATH) == 0))
+    return true; /* reads, with a body: open as GETs are */
   const pg_httpd_peer *p = hreq->peer;
   if (n->post_trust && p->verified) return true;
   const char *auth = n->post_token_count ? pg_httpd_header(hreq, "Authorization") : NULL;

@@ -152,6 +152,14 @@ void pg_node_batch_post(pg_node *n, const pg_http_req *req, const char *const *a
 #define PG_NODE_FIND_PATH "/api/plugins/data/find"
 void pg_node_find_post(pg_node *n, const pg_http_req *req, const char *const *args,
                        pg_http_resp *resp);
+/* outputs_post.c: POST /api/plugins/data/outputs (a route of api.c; a read:
+ * open to all, as GETs are). */
+#define PG_NODE_OUTPUTS_PATH "/api/plugins/data/outputs"
+void pg_node_outputs_post(pg_node *n, const pg_http_req *req, const char *const *args,
+                          pg_http_resp *resp);
+/* api.c: the node's ledger, or NULL with a 503 in resp (a node whose
+ * confirmation hook was replaced keeps none). */
+pg_ledger *pg_node_need_ledger(pg_node *n, pg_http_resp *resp);
 /* api.c: the HTTP status of an error class from the Tangle or the codec. */
 unsigned pg_node_status_for(int rc);
 /* api.c: the request's media type without parameters, lowercased into out;
@@ -177,7 +185,7 @@ json_t *pg_node_output_json(const pg_output_info *o, bool spent, bool spent_deta
 enum {
   PG_NODE_ROUTE_HEALTH, PG_NODE_ROUTE_INFO, PG_NODE_ROUTE_TIPS, PG_NODE_ROUTE_MESSAGES,
   PG_NODE_ROUTE_MESSAGES_POST, PG_NODE_ROUTE_BATCH_POST, PG_NODE_ROUTE_FIND_POST,
-  PG_NODE_ROUTE_MILESTONES,
+  PG_NODE_ROUTE_OUTPUTS_POST, PG_NODE_ROUTE_MILESTONES,
   PG_NODE_ROUTE_OUTPUTS,
   PG_NODE_ROUTE_ADDRESSES, PG_NODE_ROUTE_TRANSACTIONS, PG_NODE_ROUTE_PLUGINS,
   PG_NODE_ROUTE_EXPLORER, PG_NODE_ROUTE_METRICS, PG_NODE_ROUTE_OTHER, PG_NODE_ROUTE_COUNT

@@ -16,7 +16,7 @@
 
 static const char *const route_names[PG_NODE_ROUTE_COUNT] = {
     "health",    "info",         "tips",    "messages", "messages_post", "batch_post",
-    "find_post", "milestones", "outputs",     "addresses", "transactions", "plugins", "explorer",
+    "find_post", "outputs_post", "milestones", "outputs",     "addresses", "transactions", "plugins", "explorer",
     "metrics",   "other"};
 static const char *const status_names[] = {"2xx", "3xx", "4xx", "5xx"};
 static const char *const outcome_names[PG_NODE_MSG_OUTCOMES] = {"stored", "duplicate", "invalid",
@@ -174,6 +174,8 @@ int pg_node_route_class(const char *method, const char *path) {
     return PG_NODE_ROUTE_BATCH_POST;
   if (strcmp(path, PG_NODE_FIND_PATH) == 0 && strcmp(method, "POST") == 0)
     return PG_NODE_ROUTE_FIND_POST;
+  if (strcmp(path, PG_NODE_OUTPUTS_PATH) == 0 && strcmp(method, "POST") == 0)
+    return PG_NODE_ROUTE_OUTPUTS_POST;
   if (strncmp(path, "/api/plugins/", 13) == 0) return PG_NODE_ROUTE_PLUGINS;
   if (strncmp(path, "/api/v1/", 8) == 0) {
     const char *seg = path + 8;

@@ -13,14 +13,19 @@
  *
  * tn_post posts a raw body to a plugin route of the node; tn_hostile runs
  * cases of bodies given in hex against one, each answered with its status
- * and a text that names the problem. */
+ * and a text that names the problem. tn_client makes an HTTP client of the
+ * node; tn_route_requests reads how many requests of a route class its
+ * /metrics counted. */
 #ifndef P2PGRID_TEST_INPROC_NODE_H
 #define P2PGRID_TEST_INPROC_NODE_H
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "p2pgrid/base/config.h"
+#include "p2pgrid/client/client.h"
 #include "p2pgrid/client/http_call.h"
 #include "p2pgrid/node/node.h"
 
@@ -77,6 +82,34 @@ static inline void tn_hostile_run(const char *base, const char *route, const tn_
       fail_msg("%s: %ld %s", cases[i].name, r.status, r.body);
     pg_http_result_free(&r);
   }
+}
+
+/* An HTTP client of base (max_response 0: the default). */
+static inline pg_client *tn_client(const char *base, size_t max_response, bool rest_only) {
+  pg_client *c = NULL;
+  pg_diag d = {{0}};
+  pg_http_client_opts o = {.base_url = base, .max_response = max_response, .rest_only = rest_only};
+  if (pg_client_http_new(&o, &c, &d)) fail_msg("%s", d.msg);
+  return c;
+}
+
+/* The node's count of requests of route class `route` answered with
+ * `status` ("2xx", "4xx", ...): its /metrics histogram's _count, 0 when
+ * absent. */
+static inline long long tn_route_requests(const char *base, const char *route, const char *status) {
+  char url[128], key[160];
+  snprintf(url, sizeof url, "%s/metrics", base);
+  snprintf(key, sizeof key,
+           "p2pgrid_node_api_request_duration_seconds_count{route=\"%s\",status=\"%s\"} ", route,
+           status);
+  pg_http_result r = {0};
+  pg_diag d = {{0}};
+  if (pg_http_call(&(pg_http_call_opts){.method = "GET", .url = url}, &r, &d))
+    fail_msg("GET metrics: %s", d.msg);
+  const char *at = strstr(r.body, key);
+  long long v = at ? strtoll(at + strlen(key), NULL, 10) : 0;
+  pg_http_result_free(&r);
+  return v;
 }
 
 #endif

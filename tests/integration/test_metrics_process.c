@@ -15,7 +15,7 @@
  *  - Counters move between two scrapes a few slots apart: slots settled,
  *    readings accepted, bills, slots reported, messages stored, confirmed
  *    milestone index, the entities' batches (route batch_post) and
- *    batched lookups (route find_post); gauges
+ *    batched lookups (routes find_post and outputs_post); gauges
  *    agree with the status APIs.
  *  - No member id appears in any entity's metrics.
  *  - examples/grafana-dashboard.json parses, and every metric name in its
@@ -268,6 +268,9 @@ static void check_moved(const scrape_set *a, const scrape_set *b) {
   /* ... and read their members' channels with batched lookups */
   MOVED(a->node, b->node,
         "p2pgrid_node_api_request_duration_seconds_count{route=\"find_post\",status=\"2xx\"}");
+  /* ... and look the payments to the grid up with batched output lookups */
+  MOVED(a->node, b->node,
+        "p2pgrid_node_api_request_duration_seconds_count{route=\"outputs_post\",status=\"2xx\"}");
   MOVED(a->grid, b->grid, "p2pgrid_grid_slots_settled_total");
   MOVED(a->grid, b->grid, "p2pgrid_entity_readings_total{outcome=\"accepted\"}");
   MOVED(a->grid, b->grid, "p2pgrid_grid_bills_total");

@@ -67,35 +67,8 @@ static pg_node *start_node(const char *name, const char *api_ini, char *base, si
   return tn_start_node(g_dir, name, ini, base, cap);
 }
 
-static pg_client *client(const char *base, size_t max_response, bool rest_only) {
-  pg_client *c = NULL;
-  pg_diag d = {{0}};
-  pg_http_client_opts o = {.base_url = base, .max_response = max_response, .rest_only = rest_only};
-  if (pg_client_http_new(&o, &c, &d)) fail_msg("%s", d.msg);
-  return c;
-}
-
-/* A metric sample of the node's /metrics text (-1 when absent). */
-static long long metric(const char *base, const char *key) {
-  char url[128];
-  snprintf(url, sizeof url, "%s/metrics", base);
-  pg_http_result r = {0};
-  pg_diag d = {{0}};
-  if (pg_http_call(&(pg_http_call_opts){.method = "GET", .url = url}, &r, &d))
-    fail_msg("GET metrics: %s", d.msg);
-  const char *at = strstr(r.body, key);
-  long long v = at ? strtoll(at + strlen(key), NULL, 10) : -1;
-  pg_http_result_free(&r);
-  return v;
-}
-
 static long long find_requests(const char *base, const char *status) {
-  char key[160];
-  snprintf(key, sizeof key,
-           "p2pgrid_node_api_request_duration_seconds_count{route=\"find_post\",status=\"%s\"} ",
-           status);
-  long long v = metric(base, key);
-  return v < 0 ? 0 : v;
+  return tn_route_requests(base, "find_post", status);
 }
 
 enum { CHANNELS = 300 };
@@ -177,8 +150,8 @@ static void test_batched_reads_match_one_by_one(void **state) {
   char base[64];
   pg_node *n = start_node("reads", "", base, sizeof base);
   static pg_mam_read_req proto[CHANNELS], batched[CHANNELS], cut[CHANNELS], each[CHANNELS];
-  pg_client *c = client(base, 0, false), *small = client(base, PG_FIND_BUDGET_MIN, false),
-            *rest = client(base, 0, true);
+  pg_client *c = tn_client(base, 0, false), *small = tn_client(base, PG_FIND_BUDGET_MIN, false),
+            *rest = tn_client(base, 0, true);
   make_channels(c, proto);
   long long f0 = find_requests(base, "2xx");
   read_all(c, proto, batched);
@@ -241,7 +214,7 @@ static void test_first_lookup_over_the_budget(void **state) {
   (void)state;
   char base[64];
   pg_node *n = start_node("budget", "", base, sizeof base);
-  pg_client *c = client(base, PG_FIND_BUDGET_MIN, false);
+  pg_client *c = tn_client(base, PG_FIND_BUDGET_MIN, false);
   uint8_t id[PG_ID_LEN];
   submit_n(c, "big", 40, 3000, id);
   submit_n(c, "big2", 2, 3000, id);
@@ -291,7 +264,7 @@ static void test_metadata_of_referenced(void **state) {
   pg_node *n = start_node("meta",
                           "[coordinator]\nenabled = true\ninterval = 1s\ngenerate = true\n", base,
                           sizeof base);
-  pg_client *c = client(base, 0, false);
+  pg_client *c = tn_client(base, 0, false);
   uint8_t id[PG_ID_LEN];
   submit_n(c, "meta", 3, 100, id);
   pg_diag d = {{0}};

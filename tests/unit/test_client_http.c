@@ -1717,7 +1717,7 @@ static void test_outputs_many(void **state) {
         if (i != 2 && i != 3 && i != 4) assert_int_equal(v[i].raw_rc, PG_OK);
       assert_int_equal(v[3].raw_rc, PG_ERR_NOT_FOUND);
       assert_int_equal(v[4].raw_rc, PG_ERR_NOT_FOUND);
-      ASSERT_DIAG(v[4].d, "sent no message");
+      ASSERT_DIAG(v[4].d, "the node sent none");
       assert_non_null(v[0].raw);
     }
     clear_got(v, N);

@@ -110,6 +110,27 @@ typedef struct pg_client_found {
  * stay). NULL is fine. */
 void pg_client_found_clear(pg_client_found *f);
 
+/* One output lookup for pg_client_outputs_many, with the message that made
+ * the output. */
+typedef struct pg_client_output_got {
+  uint8_t id[PG_OUTPUT_ID_LEN]; /* in */
+  pg_output_info info;          /* out, with rc PG_OK: GET outputs/{id}'s fields
+                                   (booked_index too where the transport gives it:
+                                   in-process and the batch; 0 after a GET) */
+  uint8_t *raw;                 /* out, when the call asked for bytes and raw_rc is PG_OK:
+                                   the bytes of info.message_id (owned), else NULL */
+  size_t raw_len;               /* out: with raw */
+  int raw_rc;                   /* out, with rc PG_OK and bytes asked: PG_OK (raw),
+                                   PG_ERR_NOT_FOUND (no message: a genesis output, or one the
+                                   node has not got), or why the bytes could not be read (d) */
+  int rc;                       /* out: PG_OK; PG_ERR_NOT_FOUND: no such output; else why */
+  pg_diag d;                    /* out: why rc (or raw_rc) is not PG_OK */
+} pg_client_output_got;
+
+/* Frees what pg_client_outputs_many gave g and zeroes its outputs (id
+ * stays). NULL is fine. */
+void pg_client_output_got_clear(pg_client_output_got *g);
+
 /* The interface. An implementation defines a struct whose first member is a
  * pg_client and points ops at a static table; callers use the pg_client_*
  * wrappers below, never ops directly. Every function gets the client it was
@@ -146,6 +167,10 @@ typedef struct pg_client_ops {
                          uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t max, size_t *count,
                          size_t *total, pg_diag *d);
   int (*output)(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *out, pg_diag *d);
+  /* May be NULL: pg_client_outputs_many then calls output (and get_raw)
+   * for each. Gets items with their outputs zeroed and rc PG_OK; fills every
+   * output of each. */
+  void (*outputs_many)(pg_client *c, pg_client_output_got *v, size_t n, bool raw);
   void (*destroy)(pg_client *c);
 } pg_client_ops;
 
@@ -308,6 +333,22 @@ PG_NODISCARD int pg_client_address_outputs_all(pg_client *c, const uint8_t addre
  * (and spent_index / spent_tx_id when the node reports them). */
 PG_NODISCARD int pg_client_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN],
                                   pg_output_info *out, pg_diag *d);
+
+/* pg_client_output for v[0..n) (each item's id in, every other field
+ * out), each with its own rc and d, and with raw the bytes of the message
+ * whose transaction made each output found (raw_rc). Over HTTP the lookups
+ * go in batches (POST /api/plugins/data/outputs, docs/PROTOCOL.md: up to
+ * 1,000 a request, the answer at most the client's max_response), each
+ * message's bytes checked against its id (bytes that do not hash to it fail
+ * the request's items as a bad answer); a node without the route (401, 403,
+ * 404, 405, 415, 501: remembered) and rest_only get GET outputs/{id} and GET
+ * messages/{id}/raw for each (bytes that do not hash to the id: that item's
+ * raw_rc PG_ERR_INVALID). The in-process client looks each up in its
+ * ledger and Tangle. Clear each item with pg_client_output_got_clear (also
+ * after a failure). Returns PG_OK once every item has its rc,
+ * PG_ERR_INVALID (no item touched) without a client or items. */
+PG_NODISCARD int pg_client_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool raw,
+                                        pg_diag *d);
 
 /* Maps an HTTP status (non-2xx) to a pg_err, as listed above. */
 int pg_client_http_status_err(long status);

@@ -106,6 +106,13 @@
  *                                         messages, as far as the budget
  *                                         goes (at most 4 MiB); 400 for a body that
  *                                         does not parse; a read, open as GETs are
+ *   POST /api/plugins/data/outputs        up to 1,000 output lookups in one binary body
+ *                                         (p2pgrid/ledger/outputs.h), answered in one
+ *                                         binary body with each output's fields and,
+ *                                         asked, the bytes of the message that made
+ *                                         it, as far as the budget goes (at most
+ *                                         4 MiB); 400 for a body that does not parse,
+ *                                         503 without a ledger; a read, open as GETs are
  *   GET  /api/v1/treasury                 {"milestoneId": 64 zeros, "amount": 0}
  *   OPTIONS <any>                         CORS preflight, 204
  * Statuses: 400 bad input, 401/403 a POST without / with refused credentials
@@ -117,7 +124,7 @@
  * over plain HTTP. [api] tls_cert + tls_key make the API HTTPS only. With
  * [api] post_tokens_file and/or post_ca, every request whose method is not
  * GET, HEAD or OPTIONS (POST /api/v1/messages and /api/plugins/data/batch;
- * not POST /api/plugins/data/find, a read) must carry either
+ * not POST /api/plugins/data/find and /outputs, reads) must carry either
  * "Authorization: Bearer <a token of the file>" or, over TLS, a client
  * certificate that verifies against post_ca (and post_crl): without either
  * it is answered 401 (with "WWW-Authenticate: Bearer"), with a token that is
