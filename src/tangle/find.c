@@ -120,7 +120,8 @@ void pg_find_ans_msg(pg_buf *out, const uint8_t id[32], const pg_find_meta *meta
 int pg_find_ans_end(pg_buf *out, size_t start, size_t count) {
   int rc = pg_buf_status(out);
   if (rc) return rc;
-  if (count > PG_FIND_MAX_KEYS || out->len < start + PG_FIND_ANS_HEAD_LEN) return PG_ERR_INVALID;
+  if (count > PG_FIND_MAX_KEYS || start > out->len || out->len - start < PG_FIND_ANS_HEAD_LEN)
+    return PG_ERR_INVALID;
   out->data[start + 2] = (uint8_t)(count & 0xff);
   out->data[start + 3] = (uint8_t)(count >> 8);
   return PG_OK;

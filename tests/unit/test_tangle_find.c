@@ -413,6 +413,7 @@ static void test_ans_writer_refuses(void **state) {
   pg_find_ans_item(&b, 0, 0);
   assert_int_equal(pg_find_ans_end(&b, 0, PG_FIND_MAX_KEYS + 1), PG_ERR_INVALID);
   assert_int_equal(pg_find_ans_end(&b, b.len - 3, 1), PG_ERR_INVALID); /* no head there */
+  assert_int_equal(pg_find_ans_end(&b, SIZE_MAX - 1, 1), PG_ERR_INVALID); /* start + 4 wraps */
   pg_buf_free(&b);
   pg_buf_init(&b, 9);
   pg_find_ans_begin(&b, true);
