@@ -363,3 +363,9 @@ int pg_client_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool
     pg_client_outputs_each(c, v, 0, n, raw);
   return PG_OK;
 }
+
+size_t pg_client_outputs_batch(const pg_client *c) {
+  if (!c || !c->ops || !c->ops->outputs_many || !c->ops->outputs_batch) return 1;
+  size_t n = c->ops->outputs_batch(c);
+  return n ? n : 1;
+}

@@ -822,6 +822,10 @@ static void h_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool
   if (i < n) pg_client_outputs_each(c, v, i, n, raw);
 }
 
+static size_t h_outputs_batch(const pg_client *c) {
+  return ((const http_client *)c)->no_outputs ? 1 : PG_OUTPUTS_MAX_IDS;
+}
+
 static int h_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d) {
   http_client *h = (http_client *)c;
   char route[64], what[ROUTE_MAX];
@@ -975,6 +979,7 @@ static const pg_client_ops HTTP_OPS = {
     .find_index = h_find_index,
     .find_many = h_find_many,
     .outputs_many = h_outputs_many,
+    .outputs_batch = h_outputs_batch,
     .milestone = h_milestone,
     .address = h_address,
     .address_outputs = h_address_outputs,

@@ -379,6 +379,73 @@ static void swap_smallest(selection *sel, const uint8_t id[PG_OUTPUT_ID_LEN], co
   memcpy(sel->last_address, addr, 32);
 }
 
+/* The outputs of one address, looked up as they are visited: over HTTP a
+ * chunk at a time in the direction of the visit (one request where there
+ * were up to 128), in-process one at a time as before (a lookup costs the
+ * same alone, and a send stops as soon as its inputs cover the amount). */
+#define SELECT_CHUNK 128
+
+typedef struct output_cache {
+  pg_wallet *w;
+  const uint8_t (*ids)[PG_OUTPUT_ID_LEN];
+  size_t count, chunk;
+  pg_client_output_got *got; /* count entries by index, with chunk > 1 */
+  bool *have;
+  pg_client_output_got one; /* chunk 1 */
+} output_cache;
+
+static int cache_init(output_cache *oc, pg_wallet *w, const uint8_t (*ids)[PG_OUTPUT_ID_LEN],
+                      size_t count, pg_diag *d) {
+  size_t b = pg_client_outputs_batch(w->client);
+  *oc = (output_cache){.w = w, .ids = ids, .count = count,
+                       .chunk = b < SELECT_CHUNK ? b : SELECT_CHUNK};
+  if (oc->chunk == 1 || !count) return PG_OK;
+  oc->got = calloc(count, sizeof *oc->got);
+  oc->have = calloc(count, sizeof *oc->have);
+  return oc->got && oc->have ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+}
+
+static void cache_free(output_cache *oc) {
+  free(oc->got);
+  free(oc->have);
+}
+
+/* Looks up output i and up to chunk - 1 more not looked up yet that follow
+ * it in the direction step (+1 or -1), skipping pending ones. */
+static int cache_fill(output_cache *oc, size_t i, int step, pg_diag *d) {
+  pg_client_output_got tmp[SELECT_CHUNK];
+  size_t at[SELECT_CHUNK], n = 0;
+  for (size_t k = i; k < oc->count && n < oc->chunk; k += (size_t)(ptrdiff_t)step) {
+    if (oc->have[k] || (k != i && is_pending(oc->w, oc->ids[k]))) continue;
+    memcpy(tmp[n].id, oc->ids[k], PG_OUTPUT_ID_LEN);
+    at[n++] = k;
+  }
+  int rc = pg_client_outputs_many(oc->w->client, tmp, n, false, d);
+  for (size_t k = 0; rc == PG_OK && k < n; k++) {
+    oc->got[at[k]] = tmp[k];
+    oc->have[at[k]] = true;
+  }
+  return rc;
+}
+
+/* Output i (visited in the direction step) into *o; its lookup's failure
+ * as the call's. */
+static int cache_get(output_cache *oc, size_t i, int step, const pg_output_info **o,
+                     pg_diag *d) {
+  pg_client_output_got *g = &oc->one;
+  if (oc->chunk == 1) {
+    g->rc = pg_client_output(oc->w->client, oc->ids[i], &g->info, d);
+    if (g->rc) return g->rc;
+  } else {
+    int rc = oc->have[i] ? PG_OK : cache_fill(oc, i, step, d);
+    if (rc) return rc;
+    g = &oc->got[i];
+    if (g->rc) return pg_fail(d, g->rc, "%s", g->d.msg);
+  }
+  *o = &g->info;
+  return PG_OK;
+}
+
 /* Adds the unspent, not pending outputs of one address to sel until
  * sel->consumed >= need, oldest first; past PG_TX_MAX_INPUTS inputs larger
  * outputs (newest first) replace the smallest ones taken. *done = covered. */
@@ -392,6 +459,8 @@ static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t
   if (rc == PG_ERR_NOMEM) return rc;
   *had_outputs = rc == PG_OK && count > 0;
   bool full = false;
+  output_cache oc = {0};
+  if (rc == PG_OK) rc = cache_init(&oc, w, (const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count, d);
   /* from where the input slots ran out the rest is visited newest first: a
    * large output (the remainder of the last transfer) sits at the end, behind
    * any number of small payments */
@@ -399,23 +468,23 @@ static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t
   for (size_t j = 0; rc == PG_OK && j < count && !*done; j++) {
     size_t i = j < swap_from ? j : count - 1 - (j - swap_from);
     if (is_pending(w, ids[i])) continue;
-    pg_output_info o;
-    rc = pg_client_output(w->client, ids[i], &o, d);
+    const pg_output_info *o = NULL;
+    rc = cache_get(&oc, i, j < swap_from ? 1 : -1, &o, d);
     if (rc) break;
     /* a dust allowance output stays: spending it could leave the address
      * with more dust than it may hold (TIP-15 conflict 6) */
-    if (o.spent || o.amount == 0 || o.type != 0) continue;
+    if (o->spent || o->amount == 0 || o->type != 0) continue;
     if (sel->nin == PG_TX_MAX_INPUTS) {
       if (!full) swap_from = j + 1;
       full = true;
-      swap_smallest(sel, ids[i], sk, addr, o.amount);
+      swap_smallest(sel, ids[i], sk, addr, o->amount);
     } else {
       pg_tx_input_spec *in = &sel->in[sel->nin];
       memcpy(in->tx_id, ids[i], 32);
       in->output_index = (uint16_t)(ids[i][32] | ids[i][33] << 8);
       memcpy(in->secret_key, sk, 64);
-      sel->amount[sel->nin++] = o.amount;
-      sel->consumed += o.amount;
+      sel->amount[sel->nin++] = o->amount;
+      sel->consumed += o->amount;
       memcpy(sel->last_address, addr, 32);
     }
     *done = sel->consumed >= need;
@@ -423,6 +492,7 @@ static int take_from_address(pg_wallet *w, const uint8_t addr[32], const uint8_t
   if (!rc && full && !*done)
     rc = pg_fail(d, PG_ERR_UNAVAILABLE, "the transfer would need more than %d inputs",
                  PG_TX_MAX_INPUTS);
+  cache_free(&oc);
   free(ids);
   return rc;
 }

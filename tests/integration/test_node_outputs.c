@@ -41,7 +41,7 @@
 #include "inproc_node.h"
 
 #define MI 1000000ULL
-#define START (1000 * MI)
+#define START (100000 * MI)
 #define PAID 120 /* payments: 100 in the first transfer, 20 in the second */
 
 static char *g_dir;
@@ -268,6 +268,64 @@ static void test_batched_lookups_match_one_by_one(void **state) {
   pg_node_stop(r.node);
 }
 
+/* Wallet 0 pays a fresh wallet 400 times (one transfer and milestone each,
+ * in-process): 1 Mi, but 200 Mi for payments 130..256. Then that wallet,
+ * over HTTP (batched or rest_only) or in-process, sends an amount only
+ * those 127 large outputs cover: its input selection takes the 127 oldest,
+ * then visits the rest newest first (143 small ones, then the large ones,
+ * each swapped in): over HTTP that is lookups in three directions' chunks.
+ * *tx its transaction's id (the same payments and selection give the same
+ * id on any node of the same genesis). */
+static void select_inputs(run *r, bool http, bool rest_only, uint8_t tx[32], long long *posts) {
+  pg_client *in = NULL;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_client_local_new(pg_node_tangle(r->node), pg_node_ledger(r->node), &in, &d),
+                   PG_OK);
+  pg_wallet *payer = NULL, *me = NULL;
+  uint8_t seed[32], addr[32];
+  memset(seed, 0x33, sizeof seed);
+  assert_int_equal(pg_iota_keypair(seed, 32, 0, 0, 0, NULL, NULL, addr), PG_OK);
+  if (pg_wallet_new(in, r->seed[0], 32, NULL, &payer, &d)) fail_msg("wallet: %s", d.msg);
+  milestone(r);
+  for (uint64_t k = 0; k < 400; k++) {
+    pg_wallet_output out = {.amount = k >= 130 && k < 257 ? 200 * MI : MI};
+    memcpy(out.address, addr, 32);
+    if (pg_wallet_send(payer, &out, 1, NULL, NULL, NULL, &d)) fail_msg("pay %llu: %s",
+                                                                   (unsigned long long)k, d.msg);
+    milestone(r);
+  }
+  pg_client *c = http ? tn_client(r->base, 0, rest_only) : in;
+  if (pg_wallet_new(c, seed, 32, NULL, &me, &d)) fail_msg("wallet: %s", d.msg);
+  long long q0 = outputs_requests(r->base, "2xx");
+  /* the 127 large ones are 25,400 Mi; the oldest 127 only 127 */
+  pg_wallet_output out = {.amount = 25000 * MI};
+  memset(out.address, 0x44, 32);
+  if (pg_wallet_send(me, &out, 1, NULL, NULL, tx, &d)) fail_msg("send: %s", d.msg);
+  *posts = outputs_requests(r->base, "2xx") - q0;
+  pg_wallet_free(me), pg_wallet_free(payer);
+  if (c != in) pg_client_free(c);
+  pg_client_free(in);
+}
+
+static void test_wallet_selects_the_same_inputs(void **state) {
+  (void)state;
+  static run r;
+  uint8_t tx[3][32];
+  long long posts[3];
+  static const char *names[] = {"sel-batch", "sel-rest", "sel-local"};
+  for (int k = 0; k < 3; k++) {
+    run_start(&r, names[k], NULL, 0);
+    select_inputs(&r, k < 2, k == 1, tx[k], &posts[k]);
+    pg_node_stop(r.node);
+  }
+  assert_memory_equal(tx[0], tx[2], 32); /* batched over HTTP: the in-process choice */
+  assert_memory_equal(tx[1], tx[2], 32); /* one GET an output: the same */
+  /* 400 outputs visited oldest first, then newest first: chunks of 128 */
+  if (posts[0] < 2 || posts[0] > 6) fail_msg("%lld outputs requests for one send", posts[0]);
+  assert_int_equal(posts[1], 0);
+  assert_int_equal(posts[2], 0);
+}
+
 /* head: version 01, flags 00, budget 00000100 (64 KiB), count */
 #define HEAD "0100" "00000100"
 #define ID "0000000000000000000000000000000000000000000000000000000000000000" "0000"
@@ -337,6 +395,7 @@ static void test_open_to_readers(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batched_lookups_match_one_by_one),
+      cmocka_unit_test(test_wallet_selects_the_same_inputs),
       cmocka_unit_test(test_hostile_requests_refused),
       cmocka_unit_test(test_open_to_readers),
   };

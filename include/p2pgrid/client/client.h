@@ -171,6 +171,9 @@ typedef struct pg_client_ops {
    * for each. Gets items with their outputs zeroed and rc PG_OK; fills every
    * output of each. */
   void (*outputs_many)(pg_client *c, pg_client_output_got *v, size_t n, bool raw);
+  /* May be NULL (1): how many lookups outputs_many answers in one round
+   * trip now. */
+  size_t (*outputs_batch)(const pg_client *c);
   void (*destroy)(pg_client *c);
 } pg_client_ops;
 
@@ -349,6 +352,12 @@ PG_NODISCARD int pg_client_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LE
  * PG_ERR_INVALID (no item touched) without a client or items. */
 PG_NODISCARD int pg_client_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool raw,
                                         pg_diag *d);
+/* How many output lookups pg_client_outputs_many answers in one round trip
+ * now: 1 in-process (a lookup costs the same alone, so a caller that may
+ * stop early should ask one at a time), 1,000 over HTTP while the node
+ * takes batches (1 once it has refused them, or with rest_only). 1 without
+ * a client. */
+size_t pg_client_outputs_batch(const pg_client *c);
 
 /* Maps an HTTP status (non-2xx) to a pg_err, as listed above. */
 int pg_client_http_status_err(long status);
