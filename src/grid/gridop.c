@@ -973,20 +973,31 @@ static int book_all(pg_gridop *g, booking *v, size_t n, pg_diag *d) {
   return rc;
 }
 
-/* The outputs of an included transfer message `mid` that pay our address,
- * booked as payments of bill b (each output once, whatever message carries
- * the transaction). */
-static int book_message(pg_gridop *g, const open_bill *b, const uint8_t mid[32], pg_buf *raw,
-                        pg_diag *d) {
+/* The outputs of an included transfer message, message `at` of lookup f, that
+ * pay our address, booked as payments of bill b (each output once,
+ * whatever message carries the transaction). Its metadata and bytes come
+ * with the lookup where the transport gave them, else they are asked for
+ * (through raw). */
+static int book_message(pg_gridop *g, const open_bill *b, const pg_client_found *f, size_t at,
+                        pg_buf *raw, pg_diag *d) {
   pg_entity *e = &g->e;
+  const uint8_t *mid = f->ids[at];
   pg_msg_meta meta;
   pg_diag cd = {{0}};
-  pg_buf_reset(raw);
-  if (pg_client_get_meta(e->client, mid, &meta, &cd) != PG_OK ||
-      meta.inclusion != PG_INCL_INCLUDED || pg_client_get_raw(e->client, mid, raw, &cd) != PG_OK)
+  if (f->meta)
+    meta = f->meta[at];
+  else if (pg_client_get_meta(e->client, mid, &meta, &cd) != PG_OK)
     return PG_OK;
+  if (meta.inclusion != PG_INCL_INCLUDED) return PG_OK;
+  const uint8_t *bytes = f->raw ? f->raw[at] : NULL;
+  size_t len = bytes ? f->raw_len[at] : 0;
+  if (!bytes) {
+    pg_buf_reset(raw);
+    if (pg_client_get_raw(e->client, mid, raw, &cd) != PG_OK) return PG_OK;
+    bytes = raw->data, len = raw->len;
+  }
   pg_message m;
-  if (pg_message_parse(raw->data, raw->len, &m, NULL) != PG_OK) return PG_OK;
+  if (pg_message_parse(bytes, len, &m, NULL) != PG_OK) return PG_OK;
   int rc = PG_OK;
   if (m.payload_type == PG_PAYLOAD_TRANSACTION) {
     const pg_transaction *tx = m.u.transaction;
@@ -1010,31 +1021,34 @@ static int book_message(pg_gridop *g, const open_bill *b, const uint8_t mid[32],
   return rc;
 }
 
-/* Looks up the payments of an open bill by its reference (the index of the
- * consumer's transfer). Every message under the index is read (junk there
- * pays nothing: only included transactions with outputs to us count); a
- * payment output still unspent is also found by scan_outputs whatever is
- * under the index. */
-static int match_bill(pg_gridop *g, const open_bill *b, pg_diag *d) {
+/* Looks up the payments of open bills v[0..n) by their references (the
+ * index of the consumer's transfer), all in one pg_client_find_many (over
+ * HTTP one request with each message's metadata and bytes). Every message
+ * under an index is read (junk there pays nothing: only included
+ * transactions with outputs to us count); a payment output still unspent is
+ * also found by scan_outputs whatever is under the index. */
+static int match_bills(pg_gridop *g, const open_bill *v, size_t n, pg_diag *d) {
   pg_entity *e = &g->e;
   enum { MAXIDS = 256 };
-  uint8_t(*ids)[32] = malloc(MAXIDS * sizeof *ids);
-  if (!ids) return pg_fail(d, PG_ERR_NOMEM, "out of memory");
-  size_t n = 0, total = 0;
-  pg_diag cd = {{0}};
-  int rc = PG_OK;
-  if (pg_client_find_index(e->client, (const uint8_t *)b->reference, strlen(b->reference), ids,
-                           MAXIDS, &n, &total, &cd) != PG_OK) {
-    pg_entity_problem(e, "node_failures", "payment lookup: %s", cd.msg);
-    n = 0;
-  }
-  if (total > n) /* more under the index than we read: the ledger scan still finds it */
-    rc = pg_count_add(e->db, "crowded_references", 1, d);
+  pg_client_found f[MATCH_BATCH];
+  for (size_t i = 0; i < n; i++)
+    f[i] = (pg_client_found){.index = (const uint8_t *)v[i].reference,
+                             .index_len = strlen(v[i].reference), .max = MAXIDS,
+                             .want_meta = true};
+  int rc = pg_client_find_many(e->client, f, n, d);
+  if (rc) return rc;
   pg_buf raw;
   pg_buf_init(&raw, PG_MSG_MAX_LEN);
-  for (size_t i = 0; i < n && !rc; i++) rc = book_message(g, b, ids[i], &raw, d);
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (f[i].rc != PG_OK)
+      pg_entity_problem(e, "node_failures", "payment lookup: %s", f[i].d.msg);
+    else if (f[i].total > f[i].count) /* more than we read: the ledger scan still finds it */
+      rc = pg_count_add(e->db, "crowded_references", 1, d);
+    for (size_t k = 0; f[i].rc == PG_OK && k < f[i].count && !rc; k++)
+      rc = book_message(g, &v[i], &f[i], k, &raw, d);
+  }
   pg_buf_free(&raw);
-  free(ids);
+  for (size_t i = 0; i < n; i++) pg_client_found_clear(&f[i]);
   return rc;
 }
 
@@ -1245,7 +1259,7 @@ static int check_incoming(pg_gridop *g, pg_diag *d) {
   if (rc || now < g->next_ref_check_ms) return rc;
   g->next_ref_check_ms = now + MATCH_EVERY_MS;
   rc = load_open_bills(g, v, &n, d);
-  for (size_t i = 0; i < n && !rc; i++) rc = match_bill(g, &v[i], d);
+  if (!rc) rc = match_bills(g, v, n, d);
   return rc;
 }
 
