@@ -139,7 +139,10 @@ static void usage_settings(FILE *f, role r) {
                "     price check), grid_address (refuse requests to any other address; none =\n"
                "     the first request's address is kept), max_monthly (pay a month bill, a\n"
                "     request for 0 usage: membership, capacity, VAT, up to this; none = only\n"
-               "     when there is no max_price_per_unit)\n");
+               "     when there is no max_price_per_unit)\n"
+               "  The consumer reads its payment requests every tick while they come and at\n"
+               "  each slot's start, then, while none comes, less often: after 1 s, 2 s, 4 s\n"
+               "  ... up to every 30 s (an eighth of a slot at most).\n");
   if (r == R_GRID)
     fprintf(f,
             "  [grid] mechanism (fixed | pay-as-clear | pay-as-bid | mmr | sdr; pay-as-clear),\n"

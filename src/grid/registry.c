@@ -563,11 +563,13 @@ static int handle_one(pg_entity *e, pg_reg_row *reg, const pg_chan_read *m, pg_r
 
 /* The next messages of one channel (up to max): what pg_chan_read_from
  * gives, or nothing with the problem recorded (the channel is read again
- * next step). */
+ * next step). more: the read stopped at a tree's end or at max, so more may
+ * follow at once; a read that stopped at a missing leaf has read all there
+ * is (reading again would only ask the node the same). */
 typedef struct reg_batch {
   pg_chan_read *ms;
   size_t n;
-  bool failed;
+  bool failed, more;
 } reg_batch;
 
 /* A read's outcome (rc, its diag, info) as the channel's batch. */
@@ -578,6 +580,7 @@ static void batch_outcome(pg_entity *e, const pg_reg_row *reg, int rc, const pg_
     b->failed = true;
     return;
   }
+  b->more = info->stop != PG_MAM_STOP_MISSING;
   if (b->n == 0 && info->stop == PG_MAM_STOP_MISSING && info->later)
     pg_log_debug(e->role, "%s: leaf %u of %s's tree %.81s is missing; %zu later message(s) wait",
                  e->id, (unsigned)reg->at.leaf, reg->id, reg->at.root, info->later);
@@ -607,7 +610,7 @@ static int read_channel(pg_entity *e, pg_reg_row *reg, reg_batch *first, pg_reg_
     for (size_t i = 0; i < b.n && !rc && again; i++) rc = handle_one(e, reg, &b.ms[i], fn, ctx, &again, d);
     free(b.ms);
     done += b.n;
-    if (rc || !again || b.n == 0 || done >= PG_ENTITY_MAX_READ) return rc;
+    if (rc || !again || b.n == 0 || !b.more || done >= PG_ENTITY_MAX_READ) return rc;
     read_batch(e, reg, PG_ENTITY_MAX_READ - done, &b);
   }
 }

@@ -390,6 +390,12 @@ static void step_members(world *w) {
     if (pg_consumer_step(w->cons[i], &d)) fail_msg("consumer step: %s", d.msg);
 }
 
+static void step_consumers(world *w) {
+  pg_diag d = {{0}};
+  for (int i = 0; i < NCONS; i++)
+    if (pg_consumer_step(w->cons[i], &d)) fail_msg("consumer step: %s", d.msg);
+}
+
 static void step_all(world *w) {
   pg_diag d = {{0}};
   step_members(w);
@@ -783,16 +789,26 @@ static void test_grid_read_ahead(void **state) {
   check_record(w);
   /* Quiet: a consumer's step after the read-ahead looks up no index (its
    * return channel is known to hold nothing more); without it, it reads
-   * its return channel itself. */
-  pg_diag d = {{0}};
+   * its return channel itself when that is due: not again at once after a
+   * read that found nothing, but after a gap (here an eighth of a slot),
+   * then not again at once, and at the first step of a slot. */
   read_returns(w);
   w->net.index_lookups = 0;
-  for (int i = 0; i < NCONS; i++)
-    if (pg_consumer_step(w->cons[i], &d)) fail_msg("consumer step: %s", d.msg);
+  step_consumers(w);
   assert_int_equal(w->net.index_lookups, 0);
-  for (int i = 0; i < NCONS; i++)
-    if (pg_consumer_step(w->cons[i], &d)) fail_msg("consumer step: %s", d.msg);
+  step_consumers(w);
+  assert_int_equal(w->net.index_lookups, 0);
+  pg_vclock_advance(&w->tf.clock, SLOT_MS / 8);
+  step_consumers(w);
   assert_true(w->net.index_lookups >= NCONS);
+  unsigned after = w->net.index_lookups;
+  step_consumers(w);
+  assert_int_equal(w->net.index_lookups, after);
+  /* the first step of the next slot reads */
+  uint64_t now = pg_clock_now(&w->tf.clock.base);
+  pg_vclock_advance(&w->tf.clock, SLOT_MS - now % SLOT_MS);
+  step_consumers(w);
+  assert_true(w->net.index_lookups >= after + NCONS);
   world_free(w);
 }
 
