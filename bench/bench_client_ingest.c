@@ -51,12 +51,6 @@ typedef struct node_proc {
   bool draining;
 } node_proc;
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *drain_main(void *p) {
   node_proc *n = p;
   char buf[4096];
@@ -69,9 +63,9 @@ static void node_stop(node_proc *n) {
   if (n->pid > 0) {
     kill(n->pid, SIGTERM);
     int status = 0;
-    double end = now_s() + 10;
+    double end = bench_now_s() + 10;
     while (waitpid(n->pid, &status, WNOHANG) == 0) {
-      if (now_s() > end) {
+      if (bench_now_s() > end) {
         kill(n->pid, SIGKILL);
         (void)waitpid(n->pid, &status, 0);
         break;
@@ -150,8 +144,8 @@ static int node_start(const char *bin, node_proc *n) {
   }
   char log[16384];
   size_t len = 0;
-  double end = now_s() + 30;
-  while (now_s() < end) {
+  double end = bench_now_s() + 30;
+  while (bench_now_s() < end) {
     struct pollfd pf = {.fd = n->err_fd, .events = POLLIN};
     if (poll(&pf, 1, 100) <= 0) continue;
     ssize_t r = read(n->err_fd, log + len, sizeof log - 1 - len);
@@ -192,8 +186,8 @@ enum { MAX_BATCH = 256 };
 static void worker_batches(worker *w, pg_client *c, const char *index, size_t il) {
   static _Thread_local char data[MAX_BATCH][64];
   static _Thread_local pg_client_data v[MAX_BATCH];
-  double end = now_s() + w->seconds;
-  for (unsigned i = 0; i < w->max_messages && now_s() <= end;) {
+  double end = bench_now_s() + w->seconds;
+  for (unsigned i = 0; i < w->max_messages && bench_now_s() <= end;) {
     unsigned n = w->max_messages - i < w->batch ? w->max_messages - i : w->batch;
     for (unsigned k = 0; k < n; k++) {
       int dl = snprintf(data[k], sizeof data[k], "message %u of worker %d", i + k, w->id);
@@ -225,7 +219,7 @@ static void *worker_main(void *p) {
     pg_client_free(c);
     return NULL;
   }
-  double end = now_s() + w->seconds;
+  double end = bench_now_s() + w->seconds;
   for (unsigned i = 0; i < w->max_messages; i++) {
     char data[64];
     int dl = snprintf(data, sizeof data, "message %u of worker %d", i, w->id);
@@ -234,7 +228,7 @@ static void *worker_main(void *p) {
                                   (size_t)dl, id, &w->d);
     if (w->rc) break;
     w->done++;
-    if ((i & 63) == 0 && now_s() > end) break;
+    if ((i & 63) == 0 && bench_now_s() > end) break;
   }
   pg_client_free(c);
   return NULL;
@@ -303,7 +297,7 @@ static double run(const char *url, pid_t node, int threads, unsigned batch, unsi
   worker w[8];
   pthread_t t[8];
   if (threads > 8) threads = 8;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   for (int i = 0; i < threads; i++) {
     w[i] = (worker){.url = url, .id = i, .batch = batch,
                     .max_messages = max_messages / (unsigned)threads, .seconds = seconds};
@@ -320,7 +314,7 @@ static double run(const char *url, pid_t node, int threads, unsigned batch, unsi
       failed = 1;
     }
   }
-  double dt = now_s() - t0;
+  double dt = bench_now_s() - t0;
   double cpu1 = proc_cpu_s(node), self1 = proc_cpu_s(getpid());
   *cpu_us = cpu0 >= 0 && cpu1 >= 0 && total ? (cpu1 - cpu0) * 1e6 / total : -1;
   *client_us = self0 >= 0 && self1 >= 0 && total ? (self1 - self0) * 1e6 / total : -1;
@@ -387,8 +381,8 @@ int main(int argc, char **argv) {
   pg_diag d = {{0}};
   bool healthy = false;
   if (pg_client_http_new(&o, &c, &d) == PG_OK) {
-    double end = now_s() + 30;
-    while (now_s() < end && !(pg_client_health(c, &healthy, &d) == PG_OK && healthy)) {
+    double end = bench_now_s() + 30;
+    while (bench_now_s() < end && !(pg_client_health(c, &healthy, &d) == PG_OK && healthy)) {
       struct timespec ts = {0, 50 * 1000 * 1000};
       nanosleep(&ts, NULL);
     }

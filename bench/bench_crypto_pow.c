@@ -11,11 +11,7 @@
 #include "p2pgrid/crypto/hash.h"
 #include "p2pgrid/crypto/pow.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "util.h"
 
 typedef struct timer_arg {
   atomic_bool *flag;
@@ -41,9 +37,9 @@ static double pow_rate(unsigned threads, double seconds) {
   if (pthread_create(&t, NULL, cancel_after, &ta) != 0) return 0;
   pg_pow_opts o = {.threads = threads, .cancel = &flag, .start_nonce = 0};
   uint64_t nonce = 0, trials = 0;
-  double t0 = now_s();
+  double t0 = bench_now_s();
   int rc = pg_pow_search_digest(digest, PG_CURL_HASH, &o, &nonce, &trials);
-  double dt = now_s() - t0;
+  double dt = bench_now_s() - t0;
   pthread_join(t, NULL);
   (void)rc; /* PG_ERR_CANCELLED: 243 zeros is never reached */
   return (double)trials / dt;
@@ -54,11 +50,11 @@ static double curl_rate(int rounds, double seconds) {
   pg_curl_init(&c, rounds);
   for (int i = 0; i < PG_CURL_STATE; i++) c.state[i] = (pg_trit)(i % 3 - 1);
   uint64_t n = 0;
-  double t0 = now_s(), dt;
+  double t0 = bench_now_s(), dt;
   do {
     for (int k = 0; k < 256; k++) pg_curl_transform(&c);
     n += 256;
-    dt = now_s() - t0;
+    dt = bench_now_s() - t0;
   } while (dt < seconds);
   volatile pg_trit sink = c.state[0];
   (void)sink;
@@ -69,11 +65,11 @@ static double curl64_rate(int rounds, double seconds) {
   static pg_curl64 s;
   for (int i = 0; i < PG_CURL_STATE; i++) pg_curl64_set_all(&s, (size_t)i, (pg_trit)(i % 3 - 1));
   uint64_t n = 0;
-  double t0 = now_s(), dt;
+  double t0 = bench_now_s(), dt;
   do {
     for (int k = 0; k < 64; k++) pg_curl64_transform(&s, rounds);
     n += 64;
-    dt = now_s() - t0;
+    dt = bench_now_s() - t0;
   } while (dt < seconds);
   volatile uint64_t sink = s.lo[0];
   (void)sink;

@@ -35,12 +35,6 @@
 
 static char g_tmp[128];
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 typedef struct bench {
   pg_node *node;
   pg_client *local;
@@ -127,11 +121,6 @@ static int pay_until(bench *b, size_t to) {
   return rc;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* The median seconds of `rounds` lookups of the address's outputs with
  * their messages, and the requests one took; < 0 when one failed. */
 static double lookup_rounds(bench *b, bool rest_only, const uint8_t (*ids)[PG_OUTPUT_ID_LEN],
@@ -148,9 +137,9 @@ static double lookup_rounds(bench *b, bool rest_only, const uint8_t (*ids)[PG_OU
   int done = 0;
   for (; v && done < rounds; done++) {
     for (size_t i = 0; i < n; i++) memcpy(v[i].id, ids[i], PG_OUTPUT_ID_LEN);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = pg_client_outputs_many(c, v, n, true, &d);
-    t[done] = now_s() - t0;
+    t[done] = bench_now_s() - t0;
     size_t got = 0;
     for (size_t i = 0; i < n; i++) {
       got += v[i].rc == PG_OK && v[i].raw_rc == PG_OK;
@@ -165,8 +154,7 @@ static double lookup_rounds(bench *b, bool rest_only, const uint8_t (*ids)[PG_OU
   free(v);
   pg_client_free(c);
   if (done < rounds) return -1;
-  qsort(t, (size_t)rounds, sizeof t[0], cmp_double);
-  return t[rounds / 2];
+  return bench_median(t, rounds);
 }
 
 static int measure(bench *b, int rounds) {
@@ -194,9 +182,7 @@ static int measure(bench *b, int rounds) {
 }
 
 int main(void) {
-  const char *env = getenv("PG_BENCH_ROUNDS");
-  int rounds = env ? atoi(env) : 3;
-  if (rounds < 1 || rounds > 16) rounds = 3;
+  int rounds = bench_rounds(3);
   pg_log_set_level(PG_LOG_WARN);
   snprintf(g_tmp, sizeof g_tmp, "%s/pg-bench-outputs-XXXXXX", bench_tmpbase());
   if (!mkdtemp(g_tmp)) return 1;

@@ -28,12 +28,6 @@
 
 static char g_tmp[128];
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int start(pg_node **out) {
   pg_node_config c;
   pg_node_config_init(&c);
@@ -86,11 +80,6 @@ static int fill(pg_node *n, size_t from, size_t to, pg_mam_read_req *rq) {
   return rc;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* The median seconds of `rounds` reads of rq[0..n) and the requests one
  * read took; < 0 when a read failed. */
 static double read_rounds(const char *base, bool rest_only, const pg_mam_read_req *rq, size_t n,
@@ -107,9 +96,9 @@ static double read_rounds(const char *base, bool rest_only, const pg_mam_read_re
   int done = 0;
   for (; r && done < rounds; done++) {
     memcpy(r, rq, n * sizeof *r);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = pg_mam_read_many(c, r, n, &d);
-    t[done] = now_s() - t0;
+    t[done] = bench_now_s() - t0;
     size_t got = 0;
     for (size_t i = 0; i < n; i++) got += r[i].n, pg_mam_fetched_free_all(r[i].out, r[i].n);
     if (rc || got != n) {
@@ -121,8 +110,7 @@ static double read_rounds(const char *base, bool rest_only, const pg_mam_read_re
   free(r);
   pg_client_free(c);
   if (done < rounds) return -1;
-  qsort(t, (size_t)rounds, sizeof t[0], cmp_double);
-  return t[rounds / 2];
+  return bench_median(t, rounds);
 }
 
 static int measure(const char *base, const pg_mam_read_req *rq, size_t n, int rounds) {
@@ -140,9 +128,7 @@ static int measure(const char *base, const pg_mam_read_req *rq, size_t n, int ro
 }
 
 int main(void) {
-  const char *env = getenv("PG_BENCH_ROUNDS");
-  int rounds = env ? atoi(env) : 3;
-  if (rounds < 1 || rounds > 16) rounds = 3;
+  int rounds = bench_rounds(3);
   pg_log_set_level(PG_LOG_WARN);
   snprintf(g_tmp, sizeof g_tmp, "%s/pg-bench-read-XXXXXX", bench_tmpbase());
   if (!mkdtemp(g_tmp)) return 1;

@@ -24,12 +24,6 @@
 
 static char g_tmp[64];
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int start(const char *name, const uint8_t pk[32], const char *peer, pg_node **out) {
   pg_node_config c;
   pg_node_config_init(&c);
@@ -100,13 +94,13 @@ int main(void) {
     pg_tangle_get_status(pg_node_tangle(coo), &st);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)pg_node_port(coo));
-    double t0 = now_s();
+    double t0 = bench_now_s();
     rc = start("replica", pk, url, &rep);
     while (rc == PG_OK && confirmed(rep) < st.confirmed_milestone_index) {
       struct timespec ts = {0, 5 * 1000000L};
       nanosleep(&ts, NULL);
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     if (rc == PG_OK) {
       printf("replica_catchup_messages: %llu messages\n", (unsigned long long)st.messages);
       printf("replica_catchup_messages_per_s: %.0f messages/s\n", (double)st.messages / dt);

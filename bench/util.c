@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
@@ -53,4 +54,26 @@ int bench_db_sizes(const char *dir, bench_db_bytes *out) {
   int rc = nftw(dir, size_one, 16, FTW_PHYS);
   g_sum = NULL;
   return rc;
+}
+
+double bench_now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int bench_rounds(int fallback) {
+  const char *env = getenv("PG_BENCH_ROUNDS");
+  int r = env ? atoi(env) : fallback;
+  return r >= 1 && r <= 16 ? r : fallback;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+double bench_median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return v[n / 2];
 }

@@ -12,6 +12,16 @@
  * the main thread (every benchmark here does). */
 void bench_child_dies_with_parent(pid_t parent);
 
+/* Seconds on the monotonic clock. */
+double bench_now_s(void);
+
+/* PG_BENCH_ROUNDS when it is 1..16, else fallback: how many times a
+ * benchmark repeats a measurement to take the median. */
+int bench_rounds(int fallback);
+
+/* The median of v[0..n) (n >= 1; v is sorted in place). */
+double bench_median(double *v, int n);
+
 /* Where a benchmark keeps its scratch state: /dev/shm when writable (so disk
  * speed does not enter the figures), else $TMPDIR, else /tmp. */
 const char *bench_tmpbase(void);

@@ -59,6 +59,13 @@ void pg_buf_put_u16(pg_buf *b, uint16_t v) {
   pg_buf_put(b, t, 2);
 }
 
+int pg_buf_set_u16(pg_buf *b, size_t at, uint16_t v) {
+  if (at > b->len || b->len - at < 2) return PG_ERR_INVALID;
+  b->data[at] = (uint8_t)v;
+  b->data[at + 1] = (uint8_t)(v >> 8);
+  return PG_OK;
+}
+
 void pg_buf_put_u32(pg_buf *b, uint32_t v) {
   uint8_t t[4];
   for (int i = 0; i < 4; i++) t[i] = (uint8_t)(v >> (8 * i));

@@ -100,9 +100,7 @@ int pg_outputs_ans_end(pg_buf *out, size_t start, size_t count) {
   if (count > PG_OUTPUTS_MAX_IDS || start > out->len ||
       out->len - start < PG_OUTPUTS_ANS_HEAD_LEN) /* start + 4 could wrap */
     return PG_ERR_INVALID;
-  out->data[start + 2] = (uint8_t)(count & 0xff);
-  out->data[start + 3] = (uint8_t)(count >> 8);
-  return PG_OK;
+  return pg_buf_set_u16(out, start + 2, (uint16_t)count);
 }
 
 /* The fields of a found item i into *o (output_id set by the caller). */

@@ -122,9 +122,7 @@ int pg_find_ans_end(pg_buf *out, size_t start, size_t count) {
   if (rc) return rc;
   if (count > PG_FIND_MAX_KEYS || start > out->len || out->len - start < PG_FIND_ANS_HEAD_LEN)
     return PG_ERR_INVALID;
-  out->data[start + 2] = (uint8_t)(count & 0xff);
-  out->data[start + 3] = (uint8_t)(count >> 8);
-  return PG_OK;
+  return pg_buf_set_u16(out, start + 2, (uint16_t)count);
 }
 
 /* Reads item i's head and walks its messages (checking them); it->msgs then

@@ -12,6 +12,27 @@
 #include "p2pgrid/base/err.h"
 #include "p2pgrid/base/hex.h"
 
+/* A placeholder overwritten in place; nothing outside the bytes written,
+ * whatever the offset (SIZE_MAX - 1 + 2 wraps to 0). */
+static void test_buf_set_u16(void **state) {
+  (void)state;
+  pg_buf b;
+  pg_buf_init(&b, 64);
+  assert_int_equal(pg_buf_set_u16(&b, 0, 1), PG_ERR_INVALID); /* empty */
+  pg_buf_put_u8(&b, 9);
+  pg_buf_put_u16(&b, 0);
+  pg_buf_put_u8(&b, 9);
+  assert_int_equal(pg_buf_set_u16(&b, 1, 0x0201), PG_OK);
+  const uint8_t want[] = {9, 1, 2, 9};
+  assert_memory_equal(b.data, want, sizeof want);
+  assert_int_equal(pg_buf_set_u16(&b, 3, 7), PG_ERR_INVALID); /* one byte left */
+  assert_int_equal(pg_buf_set_u16(&b, 4, 7), PG_ERR_INVALID);
+  assert_int_equal(pg_buf_set_u16(&b, SIZE_MAX - 1, 7), PG_ERR_INVALID);
+  assert_int_equal(pg_buf_set_u16(&b, SIZE_MAX, 7), PG_ERR_INVALID);
+  assert_memory_equal(b.data, want, sizeof want);
+  pg_buf_free(&b);
+}
+
 static void test_buf_writes_le(void **state) {
   (void)state;
   pg_buf b;
@@ -235,6 +256,7 @@ static void test_err(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_buf_writes_le), cmocka_unit_test(test_buf_cap_and_sticky),
+      cmocka_unit_test(test_buf_set_u16),
       cmocka_unit_test(test_reader),        cmocka_unit_test(test_hex),
       cmocka_unit_test(test_err),
   };

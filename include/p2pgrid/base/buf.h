@@ -46,6 +46,10 @@ void pg_buf_put_u8(pg_buf *b, uint8_t v);
 void pg_buf_put_u16(pg_buf *b, uint16_t v);
 void pg_buf_put_u32(pg_buf *b, uint32_t v);
 void pg_buf_put_u64(pg_buf *b, uint64_t v);
+/* Overwrites the two bytes at offset at with v (little endian), e.g. a
+ * count written as a placeholder before what it counts: PG_OK, or
+ * PG_ERR_INVALID (b unchanged) when they are not both inside b. */
+PG_NODISCARD int pg_buf_set_u16(pg_buf *b, size_t at, uint16_t v);
 /* Appends a NUL-terminated string without its NUL. */
 void pg_buf_puts(pg_buf *b, const char *s);
 /* printf into b (no NUL stored); a failure is kept as for every write. */
