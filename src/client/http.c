@@ -57,10 +57,13 @@ typedef struct http_client {
   bool no_batch;
   size_t batch_cap;
   /* lookups in batches (POST /api/plugins/data/find): off for good once the
-   * node says it has no such route for us (no_find_route) */
+   * node says it has no such route for us (no_find_route); keys a request,
+   * halved on a 413 (a node whose api.max_body is under a full request) */
   bool no_find;
+  size_t find_cap;
   /* output lookups in batches (POST /api/plugins/data/outputs): the same */
   bool no_outputs;
+  size_t outputs_cap;
   char *ca_file, *cert_file, *key_file, *crl_file;
 } http_client;
 
@@ -669,10 +672,10 @@ static int find_post(http_client *h, const pg_find_req *r, pg_client_found *v, c
 /* The next request's lookups from v[i..n): those still to do (rc PG_OK)
  * with the same max and want_meta as the first, up to 256. Returns how
  * many. */
-static size_t find_take(pg_client_found *v, size_t i, size_t n, uint32_t budget, pg_find_req *r,
-                        size_t *at) {
+static size_t find_take(pg_client_found *v, size_t i, size_t n, uint32_t budget, size_t cap,
+                        pg_find_req *r, size_t *at) {
   *r = (pg_find_req){.budget = budget};
-  for (; i < n && r->count < PG_FIND_MAX_KEYS; i++) {
+  for (; i < n && r->count < cap; i++) {
     if (v[i].rc != PG_OK) continue;
     if (r->count && (v[i].max != r->max || v[i].want_meta != r->meta)) break;
     r->max = (unsigned)v[i].max;
@@ -694,20 +697,25 @@ static bool no_find_route(long status) {
 
 /* Lookups of up to 256 keys a request, one request after the other, the
  * answer at most the client's max_response; a node that answers fewer keys
- * is asked again for the rest. A node without the route (no_find_route)
- * gets GETs from then on. A failed request fails each of its items with
- * its error. */
+ * is asked again for the rest, one that refuses the body's size (413) with
+ * half as many keys a request from then on. A node without the route
+ * (no_find_route), or that refuses a request of one key, gets GETs from
+ * then on. A failed request fails each of its items with its error. */
 static void h_find_many(pg_client *c, pg_client_found *v, size_t n) {
   http_client *h = (http_client *)c;
   pg_find_req *r = h->no_find ? NULL : malloc(sizeof *r);
   size_t at[PG_FIND_MAX_KEYS], i = 0;
   uint32_t budget = h->max_response > UINT32_MAX ? UINT32_MAX : (uint32_t)h->max_response;
-  while (r && i < n && find_take(v, i, n, budget, r, at)) {
+  while (r && i < n && find_take(v, i, n, budget, h->find_cap, r, at)) {
     size_t got = 0;
     long status = 0;
     pg_diag d = {{0}};
     int rc = find_post(h, r, v, at, &got, &status, &d);
-    if (rc && no_find_route(status)) {
+    if (rc && status == 413 && h->find_cap > 1) {
+      h->find_cap /= 2; /* the same keys again, fewer a request */
+      continue;
+    }
+    if (rc && (no_find_route(status) || status == 413)) {
       h->no_find = true;
       break;
     }
@@ -777,9 +785,11 @@ static int outputs_post(http_client *h, const uint8_t (*ids)[PG_OUTPUT_ID_LEN], 
 
 /* Output lookups of up to 1,000 ids a request, one request after the
  * other, the answer at most the client's max_response; a node that answers
- * fewer is asked again for the rest. A node without the route
- * (no_find_route's statuses) gets GETs from then on. A failed request fails
- * each of its items with its error. */
+ * fewer is asked again for the rest, one that refuses the body's size (413)
+ * with half as many ids a request from then on. A node without the route
+ * (no_find_route's statuses), or that refuses a request of one id, gets
+ * GETs from then on. A failed request fails each of its items with its
+ * error. */
 static void h_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool raw) {
   http_client *h = (http_client *)c;
   size_t i = 0, *at = NULL;
@@ -792,7 +802,7 @@ static void h_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool
   }
   while (at && ids && items && i < n) {
     size_t count = 0;
-    for (size_t k = i; k < n && count < PG_OUTPUTS_MAX_IDS; k++) {
+    for (size_t k = i; k < n && count < h->outputs_cap; k++) {
       if (v[k].rc != PG_OK) continue;
       memcpy(ids[count], v[k].id, PG_OUTPUT_ID_LEN);
       at[count++] = k;
@@ -806,7 +816,11 @@ static void h_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool
     pg_diag d = {{0}};
     int rc = outputs_post(h, (const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count, raw, v, at, items,
                           &got, &status, &d);
-    if (rc && no_find_route(status)) {
+    if (rc && status == 413 && h->outputs_cap > 1) {
+      h->outputs_cap /= 2; /* the same ids again, fewer a request */
+      continue;
+    }
+    if (rc && (no_find_route(status) || status == 413)) {
       h->no_outputs = true;
       break;
     }
@@ -823,7 +837,8 @@ static void h_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool
 }
 
 static size_t h_outputs_batch(const pg_client *c) {
-  return ((const http_client *)c)->no_outputs ? 1 : PG_OUTPUTS_MAX_IDS;
+  const http_client *h = (const http_client *)c;
+  return h->no_outputs ? 1 : h->outputs_cap;
 }
 
 static int h_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d) {
@@ -1046,6 +1061,8 @@ int pg_client_http_new(const pg_http_client_opts *o, pg_client **out, pg_diag *d
   pg_buf_init(&h->req, REQUEST_MAX);
   h->batch_cap = BATCH_BODY_MAX;
   h->no_batch = h->no_find = h->no_outputs = o->rest_only;
+  h->find_cap = PG_FIND_MAX_KEYS;
+  h->outputs_cap = PG_OUTPUTS_MAX_IDS;
   if (h->max_response < PG_FIND_BUDGET_MIN) h->no_find = true; /* no room for an answer */
   if (h->max_response < PG_OUTPUTS_BUDGET_MIN) h->no_outputs = true;
 

@@ -102,6 +102,7 @@ typedef struct server {
   atomic_int outputs_next;   /* the mode after the next answer; -1: stays */
   atomic_int outputs_status; /* OUT_STATUS's HTTP status */
   atomic_int outputs_cap;    /* items an outputs answer holds at most; 0: as the budget allows */
+  atomic_int body_max;       /* > 0: a find or outputs POST over this many bytes gets 413 */
   atomic_int outputs_posts;  /* outputs requests so far */
   /* the server thread's own: the messages of the outputs it served by GET,
    * which it then serves by GET messages/{id}/raw (a ring) */
@@ -443,6 +444,12 @@ static bool route_outputs(server *s, int fd, const char *method, const char *pat
 static void route(server *s, int fd, const char *method, const char *path, const char *ctype,
                   const char *body, size_t blen) {
   char b[4096];
+  int bmax = atomic_load(&s->body_max);
+  if (bmax > 0 && blen > (size_t)bmax && strcmp(method, "POST") == 0 &&
+      (strcmp(path, FIND_PATH) == 0 || strcmp(path, OUTPUTS_PATH) == 0)) {
+    reply_error(fd, 413, "request body too large (canned api.max_body)");
+    return;
+  }
   if (route_outputs(s, fd, method, path, ctype, body, blen)) return;
   bool get = strcmp(method, "GET") == 0;
   if (get && strcmp(path, "/health") == 0) {
@@ -1511,6 +1518,47 @@ static void test_find_many_split(void **state) {
 /* A node whose bytes do not hash to the id it lists: every lookup of that
  * request fails (those answered before the lie too) and keeps nothing; the
  * route stays in use. */
+/* The same for find: 256 keys over the node's api.max_body (413), then
+ * requests of half as many keys, kept; a node that refuses a request of
+ * one key gets GETs for good. */
+static void test_find_many_body_cap(void **state) {
+  server *s = *state;
+  atomic_store(&s->find_mode, FIND_GOOD);
+  atomic_store(&s->body_max, 10 + 130 * 5); /* 128 keys of 4 bytes fit, 256 do not */
+  pg_client *c = client_for(s, 0, 0);
+  pg_diag d = {{0}};
+  enum { N = 301 };
+  static char keys[N][24];
+  static pg_client_found v[N];
+  for (size_t i = 0; i < N; i++) {
+    snprintf(keys[i], sizeof keys[i], "k%03zu", i);
+    v[i] = (pg_client_found){.index = (const uint8_t *)keys[i], .index_len = 4, .max = 5};
+  }
+  int mark = log_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, N, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, FIND), 1 + 3); /* 256 refused; 128, 128, 45 */
+  for (size_t i = 0; i < N; i++) assert_found(&v[i], true);
+  clear_all(v, N);
+  mark = log_mark(s);
+  assert_int_equal(pg_client_find_many(c, v, N, &d), PG_OK);
+  assert_int_equal(log_count(s, mark, FIND), 3); /* the cap is kept */
+  for (size_t i = 0; i < N; i++) assert_found(&v[i], true);
+  clear_all(v, N);
+  atomic_store(&s->body_max, 10); /* not even one key */
+  pg_client_found g[2] = {KEY("IOTA", 5), KEY("\0", 5)};
+  for (int call = 0; call < 2; call++) {
+    mark = log_mark(s);
+    assert_int_equal(pg_client_find_many(c, g, 2, &d), PG_OK);
+    assert_int_equal(log_count(s, mark, FIND), call ? 0 : 8); /* 128, 64, ... 1; then none */
+    assert_int_equal(log_count(s, mark, "GET /api/v1/messages?index="), 2);
+    assert_found_by_get(&g[0]);
+    assert_found_by_get(&g[1]);
+    clear_all(g, 2);
+  }
+  atomic_store(&s->body_max, 0);
+  pg_client_free(c);
+}
+
 static void test_find_many_lying(void **state) {
   server *s = *state;
   atomic_store(&s->find_mode, FIND_LIE);
@@ -1911,13 +1959,48 @@ static void test_outputs_many_malformed(void **state) {
   pg_client_free(c);
 }
 
+/* A node whose api.max_body is under a full request (413): the same ids
+ * again in requests of half as many, remembered for later calls; one that
+ * refuses a request of a single id gets GETs for good. */
+static void test_outputs_many_body_cap(void **state) {
+  server *s = *state;
+  pg_client *c = client_for(s, 0, 0);
+  atomic_store(&s->outputs_mode, OUT_GOOD);
+  atomic_store(&s->body_max, 8 + 300 * PG_OUTPUT_ID_LEN); /* 250 ids fit, 500 do not */
+  enum { N = 1003 };
+  static pg_client_output_got w[N];
+  int posts = 0, gets = 0;
+  outputs_call(s, c, w, many_kinds(N), N, true, &posts, &gets, NULL);
+  assert_int_equal(posts, 2 + 5); /* 1,000 and 500 refused; 4 x 250 and 3 */
+  assert_int_equal(gets, 0);
+  assert_got_all(w, N, true, true);
+  clear_got(w, N);
+  assert_int_equal(pg_client_outputs_batch(c), 250);
+  outputs_call(s, c, w, many_kinds(N), N, true, &posts, &gets, NULL);
+  assert_int_equal(posts, 5); /* the cap is kept */
+  assert_got_all(w, N, true, true);
+  clear_got(w, N);
+  atomic_store(&s->body_max, 8); /* not even one id */
+  pg_client_output_got v[3];
+  outputs_call(s, c, v, "FGF", 3, true, &posts, &gets, NULL);
+  assert_int_equal(posts, 8); /* 250, 125, 62, 31, 15, 7, 3, 1 */
+  assert_int_equal(gets, 3);
+  clear_got(v, 3);
+  assert_int_equal(pg_client_outputs_batch(c), 1);
+  outputs_call(s, c, v, "FGF", 3, true, &posts, &gets, NULL);
+  assert_int_equal(posts, 0);
+  clear_got(v, 3);
+  atomic_store(&s->body_max, 0);
+  pg_client_free(c);
+}
+
 /* A node error that does not say "no such route" fails the request's
  * lookups with its status and text, and the next call posts again. */
 static void test_outputs_many_errors(void **state) {
   server *s = *state;
   pg_client *c = client_for(s, 0, 0);
   pg_client_output_got v[3];
-  static const int statuses[] = {400, 413, 500, 503};
+  static const int statuses[] = {400, 500, 503}; /* 413: test_outputs_many_body_cap */
   for (size_t k = 0; k < sizeof statuses / sizeof statuses[0]; k++) {
     atomic_store(&s->outputs_mode, OUT_STATUS);
     atomic_store(&s->outputs_status, statuses[k]);
@@ -2067,6 +2150,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_find_many, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_split, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_lying, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_find_many_body_cap, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_partial, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_fallback, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_find_many_rest_only, server_setup, server_teardown),
@@ -2078,6 +2162,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_outputs_many_lying, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_outputs_many_malformed, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_outputs_many_errors, server_setup, server_teardown),
+      cmocka_unit_test_setup_teardown(test_outputs_many_body_cap, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_outputs_many_fallback, server_setup, server_teardown),
       cmocka_unit_test_setup_teardown(test_outputs_many_rest_only, server_setup, server_teardown),
   };

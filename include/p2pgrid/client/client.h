@@ -297,9 +297,10 @@ PG_NODISCARD int pg_client_find_index(pg_client *c, const uint8_t *index, size_t
  * the lookups go in batches (POST /api/plugins/data/find, docs/PROTOCOL.md:
  * up to 256 a request, the answer at most the client's max_response), each
  * message's bytes checked against its id (bytes that do not hash to it fail
- * the batch's items as a bad answer); a node without the route (401, 403,
- * 404, 405, 415, 501: remembered) and rest_only get one GET a lookup and no
- * bytes.
+ * the batch's items as a bad answer); a node that refuses a request's size
+ * (413: its api.max_body) gets half as many keys a request from then on; a
+ * node without the route (401, 403, 404, 405, 415, 501, or a 413 for a
+ * single key: remembered) and rest_only get one GET a lookup and no bytes.
  * The in-process client looks each up in its Tangle, no bytes. Clear each
  * item with pg_client_found_clear (also after a failure). Returns PG_OK once
  * every item has its rc, PG_ERR_INVALID (no item touched) without a client
@@ -343,8 +344,10 @@ PG_NODISCARD int pg_client_output(pg_client *c, const uint8_t id[PG_OUTPUT_ID_LE
  * go in batches (POST /api/plugins/data/outputs, docs/PROTOCOL.md: up to
  * 1,000 a request, the answer at most the client's max_response), each
  * message's bytes checked against its id (bytes that do not hash to it fail
- * the request's items as a bad answer); a node without the route (401, 403,
- * 404, 405, 415, 501: remembered) and rest_only get GET outputs/{id} and GET
+ * the request's items as a bad answer); a node that refuses a request's
+ * size (413: its api.max_body) gets half as many ids a request from then on;
+ * a node without the route (401, 403, 404, 405, 415, 501, or a 413 for a
+ * single id: remembered) and rest_only get GET outputs/{id} and GET
  * messages/{id}/raw for each (bytes that do not hash to the id: that item's
  * raw_rc PG_ERR_INVALID). The in-process client looks each up in its
  * ledger and Tangle. Clear each item with pg_client_output_got_clear (also
