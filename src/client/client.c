@@ -318,18 +318,23 @@ static void output_raw(pg_client *c, pg_client_output_got *g, pg_buf *b) {
   pg_buf_reset(b);
   g->raw_rc = pg_client_get_raw(c, g->info.message_id, b, &g->d);
   if (g->raw_rc) return;
-  uint8_t id[PG_ID_LEN];
-  pg_message_id(b->data, b->len, id);
-  if (memcmp(id, g->info.message_id, PG_ID_LEN) != 0) {
-    g->raw_rc = pg_fail(&g->d, PG_ERR_INVALID, "the bytes of the output's message are not its id's");
-    return;
-  }
-  if (!(g->raw = malloc(b->len ? b->len : 1))) {
-    g->raw_rc = pg_fail(&g->d, PG_ERR_NOMEM, "out of memory");
-    return;
-  }
-  memcpy(g->raw, b->data, b->len);
-  g->raw_len = b->len;
+  g->raw_rc = pg_client_copy_message(b->data, b->len, g->info.message_id, &g->raw);
+  if (g->raw_rc == PG_ERR_INVALID)
+    pg_fail(&g->d, PG_ERR_INVALID, "the bytes of the output's message are not its id's");
+  else if (g->raw_rc)
+    pg_fail(&g->d, g->raw_rc, "out of memory");
+  else
+    g->raw_len = b->len;
+}
+
+int pg_client_copy_message(const uint8_t *raw, size_t len, const uint8_t id[PG_ID_LEN],
+                           uint8_t **out) {
+  uint8_t got[PG_ID_LEN];
+  pg_message_id(raw, len, got);
+  if (memcmp(got, id, PG_ID_LEN) != 0) return PG_ERR_INVALID;
+  if (!(*out = malloc(len ? len : 1))) return PG_ERR_NOMEM;
+  memcpy(*out, raw, len);
+  return PG_OK;
 }
 
 void pg_client_outputs_each(pg_client *c, pg_client_output_got *v, size_t from, size_t n,

@@ -20,6 +20,12 @@ void pg_client_submit_each(pg_client *c, pg_client_data *v, size_t from, size_t 
  * item of v[from..n) still to do (rc PG_OK). */
 void pg_client_find_each(pg_client *c, pg_client_found *v, size_t from, size_t n);
 
+/* A copy (malloc'd, into *out) of the len > 0 bytes a node sent as message
+ * id: PG_OK; PG_ERR_INVALID when they do not hash to id (BLAKE2b-256: a
+ * node's lie; nothing copied); PG_ERR_NOMEM. */
+int pg_client_copy_message(const uint8_t *raw, size_t len, const uint8_t id[PG_ID_LEN],
+                           uint8_t **out);
+
 /* pg_client_outputs_many one output at a time (output, and get_raw with
  * raw): each item of v[from..n) still to do (rc PG_OK). */
 void pg_client_outputs_each(pg_client *c, pg_client_output_got *v, size_t from, size_t n,

@@ -632,13 +632,11 @@ static int found_item(pg_find_item *it, pg_client_found *f, size_t k, pg_diag *i
       f->meta[j].conflict_reason = m.meta.conflict_reason;
     }
     if (!m.raw_len) continue;
-    uint8_t id[PG_ID_LEN];
-    pg_message_id(m.raw, m.raw_len, id);
-    if (memcmp(id, m.id, PG_ID_LEN) != 0)
-      return pg_fail(inner, PG_ERR_INVALID, "item %zu: the bytes of message %zu are not its id's",
-                     k + 1, j + 1);
-    if (!(f->raw[j] = malloc(m.raw_len))) return pg_fail(inner, PG_ERR_NOMEM, "out of memory");
-    memcpy(f->raw[j], m.raw, m.raw_len);
+    int rc = pg_client_copy_message(m.raw, m.raw_len, m.id, &f->raw[j]);
+    if (rc == PG_ERR_INVALID)
+      return pg_fail(inner, rc, "item %zu: the bytes of message %zu are not its id's", k + 1,
+                     j + 1);
+    if (rc) return pg_fail(inner, rc, "out of memory");
     f->raw_len[j] = m.raw_len;
   }
   return PG_OK;
@@ -747,12 +745,10 @@ static int output_item(const pg_outputs_item *it, bool raw, pg_client_output_got
     g->raw_rc = pg_fail(&g->d, PG_ERR_NOT_FOUND, "message %s: the node sent none", hex);
     return PG_OK;
   }
-  uint8_t id[PG_ID_LEN];
-  pg_message_id(it->raw, it->raw_len, id);
-  if (memcmp(id, it->info.message_id, PG_ID_LEN) != 0)
-    return pg_fail(inner, PG_ERR_INVALID, "item %zu: the message bytes are not its id's", k + 1);
-  if (!(g->raw = malloc(it->raw_len))) return pg_fail(inner, PG_ERR_NOMEM, "out of memory");
-  memcpy(g->raw, it->raw, it->raw_len);
+  int rc = pg_client_copy_message(it->raw, it->raw_len, it->info.message_id, &g->raw);
+  if (rc == PG_ERR_INVALID)
+    return pg_fail(inner, rc, "item %zu: the message bytes are not its id's", k + 1);
+  if (rc) return pg_fail(inner, rc, "out of memory");
   g->raw_len = it->raw_len;
   return PG_OK;
 }

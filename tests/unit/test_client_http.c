@@ -54,7 +54,7 @@ static const char *UNKNOWN_ID = "fffffffffffffffffffffffffffffffffffffffffffffff
 #define MAX_CONNS 8
 #define CONN_BUF 131072
 #define LOG_MAX 256  /* requests whose "METHOD path" the node keeps */
-#define FIND_LOG 16  /* find request bodies it keeps */
+#define BODY_LOG 16  /* request bodies it keeps of each batched read route */
 #define FIND_PATH "/api/plugins/data/find"
 #define FIND "POST " FIND_PATH
 
@@ -66,7 +66,6 @@ static const char *UNKNOWN_ID = "fffffffffffffffffffffffffffffffffffffffffffffff
 enum { FIND_NONE, FIND_GOOD, FIND_LIE, FIND_PARTIAL, FIND_TRAILING, FIND_COUNT0, FIND_NORAW,
        FIND_STATUS };
 
-#define OUT_LOG 16 /* outputs request bodies it keeps */
 #define OUT_POSTS_MAX 64 /* outputs requests it answers before a 500 (a client in a loop) */
 #define REG_MAX 64 /* messages it serves for GET messages/{id}/raw after a GET outputs/{id} */
 #define OUTPUTS_PATH "/api/plugins/data/outputs"
@@ -86,6 +85,21 @@ typedef struct conn {
   size_t len;
   char buf[CONN_BUF];
 } conn;
+
+/* The first BODY_LOG request bodies of one route (under the server's mu;
+ * never freed before the teardown). */
+typedef struct body_log {
+  int n;
+  char *body[BODY_LOG];
+  size_t len[BODY_LOG];
+} body_log;
+
+static void body_keep(body_log *l, const char *body, size_t len) {
+  if (l->n < BODY_LOG && (l->body[l->n] = malloc(len ? len : 1))) {
+    memcpy(l->body[l->n], body, len);
+    l->len[l->n++] = len;
+  }
+}
 
 typedef struct server {
   int lfd;
@@ -112,12 +126,7 @@ typedef struct server {
   pthread_mutex_t mu; /* guards the last request and the logs below */
   int nlog;                     /* requests so far (the first LOG_MAX in log) */
   char log[LOG_MAX][528];       /* "METHOD path" */
-  int nfind;                    /* find request bodies in find_body */
-  char *find_body[FIND_LOG];    /* never freed before the teardown */
-  size_t find_len[FIND_LOG];
-  int nout;                     /* outputs request bodies in out_body */
-  char *out_body[OUT_LOG];      /* never freed before the teardown */
-  size_t out_len[OUT_LOG];
+  body_log finds, outs;          /* the bodies of the find and outputs requests */
   char last_method[8];
   char last_path[512];
   char last_ctype[128];
@@ -618,16 +627,8 @@ static bool serve_buffer(server *s, conn *c) {
     s->last_body_len = clen;
     if (s->nlog < LOG_MAX) snprintf(s->log[s->nlog], sizeof s->log[0], "%s %s", method, path);
     s->nlog++;
-    if (strcmp(path, FIND_PATH) == 0 && s->nfind < FIND_LOG &&
-        (s->find_body[s->nfind] = malloc(clen ? clen : 1))) {
-      memcpy(s->find_body[s->nfind], body, clen);
-      s->find_len[s->nfind++] = clen;
-    }
-    if (strcmp(path, OUTPUTS_PATH) == 0 && s->nout < OUT_LOG &&
-        (s->out_body[s->nout] = malloc(clen ? clen : 1))) {
-      memcpy(s->out_body[s->nout], body, clen);
-      s->out_len[s->nout++] = clen;
-    }
+    if (strcmp(path, FIND_PATH) == 0) body_keep(&s->finds, body, clen);
+    if (strcmp(path, OUTPUTS_PATH) == 0) body_keep(&s->outs, body, clen);
     pthread_mutex_unlock(&s->mu);
     atomic_fetch_add(&s->requests, 1);
     route(s, c->fd, method, path, ctype, body, clen);
@@ -717,8 +718,8 @@ static int server_teardown(void **state) {
     if (s->conns[i].fd >= 0) close(s->conns[i].fd);
   close(s->lfd);
   free(s->last_body);
-  for (int i = 0; i < s->nfind; i++) free(s->find_body[i]);
-  for (int i = 0; i < s->nout; i++) free(s->out_body[i]);
+  for (int i = 0; i < s->finds.n; i++) free(s->finds.body[i]);
+  for (int i = 0; i < s->outs.n; i++) free(s->outs.body[i]);
   pthread_mutex_destroy(&s->mu);
   free(s);
   g_srv = NULL;
@@ -770,22 +771,33 @@ static int log_count(server *s, int mark, const char *what) {
   return k;
 }
 
-static int find_mark(server *s) {
+/* How many bodies l has kept so far. */
+static int body_mark(server *s, const body_log *l) {
   pthread_mutex_lock(&s->mu);
-  int n = s->nfind;
+  int n = l->n;
   pthread_mutex_unlock(&s->mu);
   return n;
 }
 
+/* The k-th (0-based) body l kept, of a `what` request; fails the test when
+ * there is none. */
+static const uint8_t *body_at(server *s, const body_log *l, int k, const char *what, size_t *len) {
+  pthread_mutex_lock(&s->mu);
+  int n = l->n;
+  const uint8_t *b = k < n ? (const uint8_t *)l->body[k] : NULL;
+  *len = k < n ? l->len[k] : 0;
+  pthread_mutex_unlock(&s->mu);
+  if (!b) fail_msg("%s request %d not seen (%d seen)", what, k + 1, n);
+  return b;
+}
+
+static int find_mark(server *s) { return body_mark(s, &s->finds); }
+
 /* Parses the node's k-th find request (0-based) into r (its keys view the
  * kept body). */
 static void find_req_at(server *s, int k, pg_find_req *r) {
-  pthread_mutex_lock(&s->mu);
-  int n = s->nfind;
-  const uint8_t *b = k < n ? (const uint8_t *)s->find_body[k] : NULL;
-  size_t len = k < n ? s->find_len[k] : 0;
-  pthread_mutex_unlock(&s->mu);
-  if (!b) fail_msg("find request %d not seen (%d seen)", k + 1, n);
+  size_t len = 0;
+  const uint8_t *b = body_at(s, &s->finds, k, "find", &len);
   pg_diag d = {{0}};
   if (pg_find_req_parse(b, len, r, &d)) fail_msg("find request %d: %s", k + 1, d.msg);
 }
@@ -872,22 +884,13 @@ static pg_client *client_find(const server *s, bool rest_only, size_t max_respon
 
 /* ---- outputs helpers ---- */
 
-static int out_mark(server *s) {
-  pthread_mutex_lock(&s->mu);
-  int n = s->nout;
-  pthread_mutex_unlock(&s->mu);
-  return n;
-}
+static int out_mark(server *s) { return body_mark(s, &s->outs); }
 
 /* Parses the node's k-th outputs request (0-based) into r (its ids view
  * the kept body). */
 static void out_req_at(server *s, int k, pg_outputs_req *r) {
-  pthread_mutex_lock(&s->mu);
-  int n = s->nout;
-  const uint8_t *b = k < n ? (const uint8_t *)s->out_body[k] : NULL;
-  size_t len = k < n ? s->out_len[k] : 0;
-  pthread_mutex_unlock(&s->mu);
-  if (!b) fail_msg("outputs request %d not seen (%d seen)", k + 1, n);
+  size_t len = 0;
+  const uint8_t *b = body_at(s, &s->outs, k, "outputs", &len);
   pg_diag d = {{0}};
   if (pg_outputs_req_parse(b, len, r, &d)) fail_msg("outputs request %d: %s", k + 1, d.msg);
 }
@@ -1870,7 +1873,7 @@ static void test_outputs_many_partial(void **state) {
   static pg_client_output_got w[N];
   omark = out_mark(s);
   outputs_call(s, c, w, many_kinds(N), N, true, &posts, NULL, NULL);
-  assert_true(posts >= 4 && posts <= OUT_LOG);
+  assert_true(posts >= 4 && posts <= BODY_LOG);
   size_t from = 0;
   for (int k = 0; k < posts; k++) {
     pg_outputs_req r;
