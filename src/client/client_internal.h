@@ -1,5 +1,5 @@
 /* client_internal.h — shared between the files of src/client (client.c,
- * local.c, http.c); not a public contract. */
+ * local.c, http_batch.c); not a public contract. */
 #ifndef P2PGRID_CLIENT_CLIENT_INTERNAL_H
 #define P2PGRID_CLIENT_CLIENT_INTERNAL_H
 

@@ -1,4 +1,9 @@
-/* http.c — pg_client over the TIP-13 REST API v1 with libcurl.
+/* http.c — pg_client over the TIP-13 REST API v1 with libcurl: the
+ * client's set-up and vtable, the request helpers (http_client.h) and the
+ * single-request ops (health, info, tips, submit, messages and their
+ * metadata and children, index lookups, milestones, addresses, outputs).
+ * The batched ops (POST /api/plugins/data/batch, /find, /outputs) are in
+ * http_batch.c.
  *
  * One CURL easy handle per client object, reused for every request, so
  * libcurl keeps the TCP connection open between requests (HTTP/1.1
@@ -10,7 +15,7 @@
 
 #include <curl/curl.h>
 
-#include "client_internal.h"
+#include "http_client.h"
 #include "http_internal.h"
 #include "p2pgrid/base/url.h"
 #include "p2pgrid/client/client.h"
@@ -18,7 +23,6 @@
 #include "p2pgrid/ledger/outputs.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/json.h"
-#include "p2pgrid/tangle/batch.h"
 #include "p2pgrid/tangle/find.h"
 #include "p2pgrid/tangle/message.h"
 
@@ -27,45 +31,6 @@
 #define DEFAULT_MAX_RESPONSE (1u << 20)
 #define REQUEST_MAX (1u << 20) /* JSON request bodies we send */
 #define URL_MAX 2048
-#define ROUTE_MAX 512
-#define ERRTEXT_MAX 180 /* node error text kept in a diag */
-#define BATCH_ROUTE "/api/plugins/data/batch"
-#define FIND_ROUTE "/api/plugins/data/find"
-#define OUTPUTS_ROUTE "/api/plugins/data/outputs"
-#define BATCH_BODY_MAX (64u << 10) /* under the node's default api.max_body, 96 KiB */
-#define BATCH_BODY_MIN (4u << 10) /* the cap halves down to this; a lone item goes whatever its size */
-
-typedef struct http_client {
-  pg_client base; /* first: a pg_client* is a http_client* */
-  CURL *curl;
-  char *base_url;  /* no trailing '/' */
-  char *base_path; /* starts and ends with '/' */
-  long connect_timeout_ms;
-  long timeout_ms;
-  size_t max_response;
-  pg_buf resp; /* response body of the last request (reused) */
-  pg_buf req;  /* request body scratch (reused) */
-  struct curl_slist *hdr_json;
-  struct curl_slist *hdr_octet;
-  struct curl_slist *hdr_get;
-  char errbuf[CURL_ERROR_SIZE];
-  /* TLS (copied from the options; tls.* point into the strings) */
-  bool has_tls;
-  pg_tls_files tls;
-  /* data batches (POST /api/plugins/data/batch): off for good once the node
-   * says it takes none (404, 501); the body cap halves on a 413 */
-  bool no_batch;
-  size_t batch_cap;
-  /* lookups in batches (POST /api/plugins/data/find): off for good once the
-   * node says it has no such route for us (no_find_route); keys a request,
-   * halved on a 413 (a node whose api.max_body is under a full request) */
-  bool no_find;
-  size_t find_cap;
-  /* output lookups in batches (POST /api/plugins/data/outputs): the same */
-  bool no_outputs;
-  size_t outputs_cap;
-  char *ca_file, *cert_file, *key_file, *crl_file;
-} http_client;
 
 /* ---- libcurl set-up ---- */
 
@@ -86,9 +51,7 @@ int pg_client_http_status_err(long status) {
   }
 }
 
-/* Copies up to ERRTEXT_MAX bytes of s (n bytes) into out, control characters
- * as '?', so a node cannot put line breaks into our diagnostics. */
-static void clean_text(const char *s, size_t n, char *out, size_t cap) {
+void pg_http_clean_text(const char *s, size_t n, char *out, size_t cap) {
   size_t k = 0;
   for (size_t i = 0; i < n && k + 1 < cap && k < ERRTEXT_MAX; i++) {
     unsigned char ch = (unsigned char)s[i];
@@ -109,25 +72,22 @@ static void error_text(const pg_buf *body, char *out, size_t cap) {
     json_t *err = json_object_get(j, "error");
     json_t *msg = json_is_object(err) ? json_object_get(err, "message") : NULL;
     if (json_is_string(msg)) {
-      clean_text(json_string_value(msg), json_string_length(msg), out, cap);
+      pg_http_clean_text(json_string_value(msg), json_string_length(msg), out, cap);
       json_decref(j);
       return;
     }
     json_decref(j);
   }
   if (body->len) {
-    clean_text((const char *)body->data, body->len, out, cap);
+    pg_http_clean_text((const char *)body->data, body->len, out, cap);
     return;
   }
   snprintf(out, cap, "no error message");
 }
 
-/* Performs one request. route is relative to base_path unless absolute is
- * set. On success (any HTTP status) *status is set and h->resp holds the
- * body. Transport failures return an error with a diag naming the route. */
-static int http_do(http_client *h, const char *method, const char *route, bool absolute,
-                   const char *ctype, const void *body, size_t body_len, long *status,
-                   char *what, size_t what_cap, pg_diag *d) {
+int pg_http_do(http_client *h, const char *method, const char *route, bool absolute,
+               const char *ctype, const void *body, size_t body_len, long *status, char *what,
+               size_t what_cap, pg_diag *d) {
   char url[URL_MAX];
   int n = snprintf(what, what_cap, "%s %s%s", method, absolute ? "" : h->base_path, route);
   if (n < 0 || (size_t)n >= what_cap)
@@ -163,26 +123,20 @@ static int http_do(http_client *h, const char *method, const char *route, bool a
   return pg_libcurl_perform(c, &h->resp, h->max_response, h->errbuf, what, h->base_url, status, d);
 }
 
-static int status_fail(const http_client *h, long status, const char *what, pg_diag *d) {
+int pg_http_status_fail(const http_client *h, long status, const char *what, pg_diag *d) {
   char text[ERRTEXT_MAX + 8];
   error_text(&h->resp, text, sizeof text);
   return pg_fail(d, pg_client_http_status_err(status), "HTTP %ld from %s: %s", status, what, text);
 }
 
-/* A bad (non-TIP-13) answer: inner names the field. */
-static int bad_answer(const char *what, const pg_diag *inner, pg_diag *d) {
-  return pg_fail(d, PG_ERR_HTTP, "bad answer to %s: %s", what, inner->msg);
-}
-
-/* Request with a JSON answer; *data gets a new reference to the envelope's
- * "data" value. */
-static int http_json_at(http_client *h, const char *method, const char *route, bool absolute,
-                        const char *ctype, const void *body, size_t body_len, json_t **data,
-                        char *what, size_t what_cap, pg_diag *d) {
+int pg_http_json_at(http_client *h, const char *method, const char *route, bool absolute,
+                    const char *ctype, const void *body, size_t body_len, json_t **data,
+                    char *what, size_t what_cap, pg_diag *d) {
   long status = 0;
-  int rc = http_do(h, method, route, absolute, ctype, body, body_len, &status, what, what_cap, d);
+  int rc =
+      pg_http_do(h, method, route, absolute, ctype, body, body_len, &status, what, what_cap, d);
   if (rc) return rc;
-  if (status < 200 || status > 299) return status_fail(h, status, what, d);
+  if (status < 200 || status > 299) return pg_http_status_fail(h, status, what, d);
   json_t *j = NULL;
   pg_diag inner = {{0}};
   if (pg_json_parse(h->resp.data, h->resp.len, PG_JSON_OBJECT, &j, &inner) != PG_OK)
@@ -209,7 +163,7 @@ static int http_json_at(http_client *h, const char *method, const char *route, b
 static int http_json(http_client *h, const char *method, const char *route, const char *ctype,
                      const void *body, size_t body_len, json_t **data, char *what, size_t what_cap,
                      pg_diag *d) {
-  return http_json_at(h, method, route, false, ctype, body, body_len, data, what, what_cap, d);
+  return pg_http_json_at(h, method, route, false, ctype, body, body_len, data, what, what_cap, d);
 }
 
 static int json_get(http_client *h, const char *route, json_t **data, char *what, size_t what_cap,
@@ -224,10 +178,6 @@ static int json_get(http_client *h, const char *route, json_t **data, char *what
 }
 
 /* ---- field helpers (errors go into inner, the caller wraps them) ---- */
-
-static int get_id(const json_t *obj, const char *key, uint8_t out[PG_ID_LEN], pg_diag *d) {
-  return pg_json_get_hex(obj, key, out, PG_ID_LEN, d);
-}
 
 static int opt_u32(const json_t *obj, const char *key, uint32_t *out, pg_diag *d) {
   uint64_t v = 0;
@@ -268,11 +218,11 @@ static int h_health(pg_client *c, bool *healthy, pg_diag *d) {
   http_client *h = (http_client *)c;
   char what[ROUTE_MAX];
   long status = 0;
-  int rc = http_do(h, "GET", "/health", true, NULL, NULL, 0, &status, what, sizeof what, d);
+  int rc = pg_http_do(h, "GET", "/health", true, NULL, NULL, 0, &status, what, sizeof what, d);
   if (rc) return rc;
   if (status == 200) *healthy = true;
   else if (status == 503) *healthy = false;
-  else return status_fail(h, status, what, d);
+  else return pg_http_status_fail(h, status, what, d);
   return PG_OK;
 }
 
@@ -384,106 +334,15 @@ static int h_submit_raw(pg_client *c, const uint8_t *bytes, size_t len, uint8_t 
   return submit((http_client *)c, "application/octet-stream", bytes, len, id, d);
 }
 
-/* ---- data batches ---------------------------------------------------- */
-
-/* Items [from, n) of v that go in the next batch: those still to submit (rc
- * PG_OK) that pass the follow rule, up to the count and byte caps. Fills b
- * and at (v's index of each); returns where the next batch starts. */
-static size_t batch_take(http_client *h, pg_client_data *v, size_t from, size_t n,
-                         pg_batch_item *b, size_t *at, size_t *m) {
-  size_t bytes = PG_BATCH_HEAD_LEN, j = from;
-  *m = 0;
-  for (; j < n && *m < PG_BATCH_MAX_ITEMS; j++) {
-    if (v[j].rc != PG_OK || pg_client_follow_rule(v, j) != PG_OK) continue;
-    size_t len = pg_batch_item_len(v[j].index_len, v[j].data_len);
-    if (*m && bytes + len > h->batch_cap) break;
-    /* the item before a follower is the last one taken, or one stored before */
-    b[*m] = (pg_batch_item){v[j].index, v[j].index_len, v[j].data, v[j].data_len,
-                            v[j].follows && *m > 0};
-    at[(*m)++] = j;
-    bytes += len;
-  }
-  return j;
-}
-
-/* One item's answer: {"messageId": hex} or {"error": {"code", "message"}}. */
-static int batch_result(const json_t *r, pg_client_data *it, const char *what, pg_diag *inner) {
-  const json_t *err = json_object_get(r, "error");
-  if (!err) return get_id(r, "messageId", it->id, inner);
-  const char *code = json_string_value(json_object_get(err, "code"));
-  const char *msg = json_string_value(json_object_get(err, "message"));
-  if (!code || !msg) return pg_fail(inner, PG_ERR_INVALID, "an item's error without code or message");
-  char text[ERRTEXT_MAX + 8];
-  clean_text(msg, strlen(msg), text, sizeof text);
-  it->rc = pg_fail(&it->d, pg_client_http_status_err(strtol(code, NULL, 10)),
-                   "%s refused it (%.8s): %s", what, code, text);
-  return PG_OK;
-}
-
-/* Posts b[0..m) and sets the rc, d and id of v[at[k]] from the answer. */
-static int batch_post(http_client *h, const pg_batch_item *b, size_t m, pg_client_data *v,
-                      const size_t *at, pg_diag *d) {
-  pg_buf_reset(&h->req);
-  int rc = pg_batch_encode(&h->req, b, m, d);
-  if (rc) return rc;
-  char what[ROUTE_MAX];
-  json_t *j = NULL;
-  if ((rc = http_json_at(h, "POST", BATCH_ROUTE, true, "application/octet-stream", h->req.data,
-                         h->req.len, &j, what, sizeof what, d)))
-    return rc;
-  pg_diag inner = {{0}};
-  const json_t *a = json_object_get(j, "results");
-  if (!json_is_array(a) || json_array_size(a) != m)
-    rc = pg_fail(&inner, PG_ERR_INVALID, "\"results\" is not an array of %zu answers", m);
-  for (size_t k = 0; rc == PG_OK && k < m; k++) {
-    const json_t *r = json_array_get(a, k);
-    rc = json_is_object(r) ? batch_result(r, &v[at[k]], what, &inner)
-                           : pg_fail(&inner, PG_ERR_INVALID, "answer %zu is not an object", k + 1);
-  }
-  json_decref(j);
-  return rc ? bad_answer(what, &inner, d) : PG_OK;
-}
-
-/* Batches of up to 256 items and BATCH_BODY_MAX bytes, one after the other
- * (a follower's item before it is always answered first). A node that takes
- * no batches (404: not a p2pgrid node; 501: a replica or a node that needs
- * proof of work) gets the rest one by one, as do later calls. A failed batch
- * fails each of its items with the batch's error. */
-static void h_submit_data_many(pg_client *c, pg_client_data *v, size_t n) {
-  http_client *h = (http_client *)c;
-  pg_batch_item b[PG_BATCH_MAX_ITEMS];
-  size_t at[PG_BATCH_MAX_ITEMS], i = 0;
-  while (i < n && !h->no_batch) {
-    size_t m = 0, next = batch_take(h, v, i, n, b, at, &m);
-    if (m == 0) break;
-    pg_diag d = {{0}};
-    int rc = batch_post(h, b, m, v, at, &d);
-    if (rc == PG_ERR_NOT_FOUND || rc == PG_ERR_UNSUPPORTED) {
-      h->no_batch = true;
-      break;
-    }
-    if (rc == PG_ERR_TOO_LARGE && m > 1 && h->batch_cap / 2 >= BATCH_BODY_MIN) {
-      h->batch_cap /= 2; /* the node's api.max_body is smaller: try again in halves */
-      continue;
-    }
-    for (size_t k = 0; rc && k < m; k++) {
-      v[at[k]].rc = rc;
-      v[at[k]].d = d;
-    }
-    i = next;
-  }
-  if (i < n && h->no_batch) pg_client_submit_each(c, v, i, n);
-}
-
 static int h_get_raw(pg_client *c, const uint8_t id[PG_ID_LEN], pg_buf *out, pg_diag *d) {
   http_client *h = (http_client *)c;
   char route[128], hex[2 * PG_ID_LEN + 1], what[ROUTE_MAX];
   pg_hex_encode(id, PG_ID_LEN, hex);
   snprintf(route, sizeof route, "messages/%s/raw", hex);
   long status = 0;
-  int rc = http_do(h, "GET", route, false, NULL, NULL, 0, &status, what, sizeof what, d);
+  int rc = pg_http_do(h, "GET", route, false, NULL, NULL, 0, &status, what, sizeof what, d);
   if (rc) return rc;
-  if (status < 200 || status > 299) return status_fail(h, status, what, d);
+  if (status < 200 || status > 299) return pg_http_status_fail(h, status, what, d);
   if ((rc = pg_buf_status(out)))
     return pg_fail(d, rc, "%s: the output buffer is in an error state", what);
   if (out->len > out->limit || h->resp.len > out->limit - out->len)
@@ -606,235 +465,6 @@ static int h_find_index(pg_client *c, const uint8_t *index, size_t index_len,
   pg_hex_encode(index, index_len, hex);
   snprintf(route, sizeof route, "messages?index=%s", hex);
   return get_id_list((http_client *)c, route, "messageIds", ids, max, count, total, d);
-}
-
-/* ---- lookups in batches ------------------------------------------------ */
-
-/* Item k of a find answer into f: its ids and the bytes sent, each checked
- * to hash to its id. */
-static int found_item(pg_find_item *it, pg_client_found *f, size_t k, pg_diag *inner) {
-  size_t n = it->listed;
-  f->ids = malloc((n ? n : 1) * sizeof *f->ids);
-  f->raw = calloc(n ? n : 1, sizeof *f->raw);
-  f->raw_len = calloc(n ? n : 1, sizeof *f->raw_len);
-  if (it->meta) f->meta = calloc(n ? n : 1, sizeof *f->meta);
-  if (!f->ids || !f->raw || !f->raw_len || (it->meta && !f->meta))
-    return pg_fail(inner, PG_ERR_NOMEM, "out of memory");
-  f->total = it->total;
-  pg_find_msg m;
-  for (size_t j = 0; j < n && pg_find_item_next(it, &m) == PG_OK; j++) {
-    memcpy(f->ids[j], m.id, PG_ID_LEN);
-    f->count = j + 1;
-    if (f->meta) {
-      memcpy(f->meta[j].id, m.id, PG_ID_LEN);
-      f->meta[j].referenced_by = m.meta.referenced_by;
-      f->meta[j].inclusion = m.meta.inclusion; /* 0 (unknown) while not referenced: parsed so */
-      f->meta[j].conflict_reason = m.meta.conflict_reason;
-    }
-    if (!m.raw_len) continue;
-    int rc = pg_client_copy_message(m.raw, m.raw_len, m.id, &f->raw[j]);
-    if (rc == PG_ERR_INVALID)
-      return pg_fail(inner, rc, "item %zu: the bytes of message %zu are not its id's", k + 1,
-                     j + 1);
-    if (rc) return pg_fail(inner, rc, "out of memory");
-    f->raw_len[j] = m.raw_len;
-  }
-  return PG_OK;
-}
-
-/* Posts the lookups r (for v[at[k]]) and fills the items answered: *got
- * of them (a prefix of r's keys). *status: the HTTP status, 0 without one. */
-static int find_post(http_client *h, const pg_find_req *r, pg_client_found *v, const size_t *at,
-                     size_t *got, long *status, pg_diag *d) {
-  pg_buf_reset(&h->req);
-  int rc = pg_find_req_encode(&h->req, r, d);
-  if (rc) return rc;
-  char what[ROUTE_MAX];
-  if ((rc = http_do(h, "POST", FIND_ROUTE, true, "application/octet-stream", h->req.data,
-                    h->req.len, status, what, sizeof what, d)))
-    return rc;
-  if (*status < 200 || *status > 299) return status_fail(h, *status, what, d);
-  pg_find_item items[PG_FIND_MAX_KEYS];
-  pg_diag inner = {{0}};
-  rc = pg_find_ans_parse(h->resp.data, h->resp.len, r->count, r->max, r->meta, items, got,
-                         &inner);
-  for (size_t k = 0; rc == PG_OK && k < *got; k++) {
-    rc = found_item(&items[k], &v[at[k]], k, &inner);
-    if (rc) pg_client_found_clear(&v[at[k]]);
-  }
-  for (size_t k = 0; rc && k < *got; k++) pg_client_found_clear(&v[at[k]]);
-  if (rc == PG_ERR_NOMEM) return pg_fail(d, rc, "%s: out of memory", what);
-  return rc ? bad_answer(what, &inner, d) : PG_OK;
-}
-
-/* The next request's lookups from v[i..n): those still to do (rc PG_OK)
- * with the same max and want_meta as the first, up to 256. Returns how
- * many. */
-static size_t find_take(pg_client_found *v, size_t i, size_t n, uint32_t budget, size_t cap,
-                        pg_find_req *r, size_t *at) {
-  *r = (pg_find_req){.budget = budget};
-  for (; i < n && r->count < cap; i++) {
-    if (v[i].rc != PG_OK) continue;
-    if (r->count && (v[i].max != r->max || v[i].want_meta != r->meta)) break;
-    r->max = (unsigned)v[i].max;
-    r->meta = v[i].want_meta;
-    r->keys[r->count] = (pg_find_key){v[i].index, v[i].index_len};
-    at[r->count++] = i;
-  }
-  return r->count;
-}
-
-/* Whether a status says the node has no find route for us: 404, 405, 415
- * (not a p2pgrid node, or an older one), 501, and 401 / 403 (an older
- * p2pgrid node whose POSTs need credentials: the route is a read, open on
- * nodes that have it). */
-static bool no_find_route(long status) {
-  return status == 401 || status == 403 || status == 404 || status == 405 || status == 415 ||
-         status == 501;
-}
-
-/* Lookups of up to 256 keys a request, one request after the other, the
- * answer at most the client's max_response; a node that answers fewer keys
- * is asked again for the rest, one that refuses the body's size (413) with
- * half as many keys a request from then on. A node without the route
- * (no_find_route), or that refuses a request of one key, gets GETs from
- * then on. A failed request fails each of its items with its error. */
-static void h_find_many(pg_client *c, pg_client_found *v, size_t n) {
-  http_client *h = (http_client *)c;
-  pg_find_req *r = h->no_find ? NULL : malloc(sizeof *r);
-  size_t at[PG_FIND_MAX_KEYS], i = 0;
-  uint32_t budget = h->max_response > UINT32_MAX ? UINT32_MAX : (uint32_t)h->max_response;
-  while (r && i < n && find_take(v, i, n, budget, h->find_cap, r, at)) {
-    size_t got = 0;
-    long status = 0;
-    pg_diag d = {{0}};
-    int rc = find_post(h, r, v, at, &got, &status, &d);
-    if (rc && status == 413 && h->find_cap > 1) {
-      h->find_cap /= 2; /* the same keys again, fewer a request */
-      continue;
-    }
-    if (rc && (no_find_route(status) || status == 413)) {
-      h->no_find = true;
-      break;
-    }
-    for (size_t k = 0; rc && k < r->count; k++) {
-      v[at[k]].rc = rc;
-      v[at[k]].d = d;
-    }
-    i = at[rc ? r->count - 1 : got - 1] + 1;
-  }
-  free(r);
-  if (i < n) pg_client_find_each(c, v, i, n);
-}
-
-/* Item k of an outputs answer into g: the fields, and the message's bytes
- * (checked to hash to its id) when the request asked for them. */
-static int output_item(const pg_outputs_item *it, bool raw, pg_client_output_got *g, size_t k,
-                       pg_diag *inner) {
-  if (!it->found) {
-    char hex[2 * PG_OUTPUT_ID_LEN + 1];
-    pg_hex_encode(g->id, PG_OUTPUT_ID_LEN, hex);
-    g->rc = pg_fail(&g->d, PG_ERR_NOT_FOUND, "output %s not found", hex);
-    return PG_OK;
-  }
-  g->info = it->info;
-  if (!raw) return PG_OK;
-  if (!it->raw_len) {
-    char hex[2 * PG_ID_LEN + 1];
-    pg_hex_encode(it->info.message_id, PG_ID_LEN, hex);
-    g->raw_rc = pg_fail(&g->d, PG_ERR_NOT_FOUND, "message %s: the node sent none", hex);
-    return PG_OK;
-  }
-  int rc = pg_client_copy_message(it->raw, it->raw_len, it->info.message_id, &g->raw);
-  if (rc == PG_ERR_INVALID)
-    return pg_fail(inner, rc, "item %zu: the message bytes are not its id's", k + 1);
-  if (rc) return pg_fail(inner, rc, "out of memory");
-  g->raw_len = it->raw_len;
-  return PG_OK;
-}
-
-/* Posts the lookups of v[at[0..count)] (ids in ids) and fills the items
- * answered: *got of them (a prefix). *status: the HTTP status, 0 without
- * one. items: room for count. */
-static int outputs_post(http_client *h, const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t count,
-                        bool raw, pg_client_output_got *v, const size_t *at,
-                        pg_outputs_item *items, size_t *got, long *status, pg_diag *d) {
-  pg_outputs_req r = {.raw = raw, .count = count, .ids = ids,
-                      .budget = h->max_response > UINT32_MAX ? UINT32_MAX
-                                                             : (uint32_t)h->max_response};
-  pg_buf_reset(&h->req);
-  int rc = pg_outputs_req_encode(&h->req, &r, d);
-  if (rc) return rc;
-  char what[ROUTE_MAX];
-  if ((rc = http_do(h, "POST", OUTPUTS_ROUTE, true, "application/octet-stream", h->req.data,
-                    h->req.len, status, what, sizeof what, d)))
-    return rc;
-  if (*status < 200 || *status > 299) return status_fail(h, *status, what, d);
-  pg_diag inner = {{0}};
-  rc = pg_outputs_ans_parse(h->resp.data, h->resp.len, ids, count, raw, items, got, &inner);
-  for (size_t k = 0; rc == PG_OK && k < *got; k++)
-    rc = output_item(&items[k], raw, &v[at[k]], k, &inner);
-  for (size_t k = 0; rc && k < *got; k++) pg_client_output_got_clear(&v[at[k]]);
-  if (rc == PG_ERR_NOMEM) return pg_fail(d, rc, "%s: out of memory", what);
-  return rc ? bad_answer(what, &inner, d) : PG_OK;
-}
-
-/* Output lookups of up to 1,000 ids a request, one request after the
- * other, the answer at most the client's max_response; a node that answers
- * fewer is asked again for the rest, one that refuses the body's size (413)
- * with half as many ids a request from then on. A node without the route
- * (no_find_route's statuses), or that refuses a request of one id, gets
- * GETs from then on. A failed request fails each of its items with its
- * error. */
-static void h_outputs_many(pg_client *c, pg_client_output_got *v, size_t n, bool raw) {
-  http_client *h = (http_client *)c;
-  size_t i = 0, *at = NULL;
-  uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
-  pg_outputs_item *items = NULL;
-  if (!h->no_outputs && n) {
-    at = malloc(PG_OUTPUTS_MAX_IDS * sizeof *at);
-    ids = malloc(PG_OUTPUTS_MAX_IDS * sizeof *ids);
-    items = malloc(PG_OUTPUTS_MAX_IDS * sizeof *items);
-  }
-  while (at && ids && items && i < n) {
-    size_t count = 0;
-    for (size_t k = i; k < n && count < h->outputs_cap; k++) {
-      if (v[k].rc != PG_OK) continue;
-      memcpy(ids[count], v[k].id, PG_OUTPUT_ID_LEN);
-      at[count++] = k;
-    }
-    if (!count) {
-      i = n;
-      break;
-    }
-    size_t got = 0;
-    long status = 0;
-    pg_diag d = {{0}};
-    int rc = outputs_post(h, (const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count, raw, v, at, items,
-                          &got, &status, &d);
-    if (rc && status == 413 && h->outputs_cap > 1) {
-      h->outputs_cap /= 2; /* the same ids again, fewer a request */
-      continue;
-    }
-    if (rc && (no_find_route(status) || status == 413)) {
-      h->no_outputs = true;
-      break;
-    }
-    for (size_t k = 0; rc && k < count; k++) {
-      v[at[k]].rc = rc;
-      v[at[k]].d = d;
-    }
-    i = at[rc ? count - 1 : got - 1] + 1;
-  }
-  free(items);
-  free(ids);
-  free(at);
-  if (i < n) pg_client_outputs_each(c, v, i, n, raw);
-}
-
-static size_t h_outputs_batch(const pg_client *c) {
-  const http_client *h = (const http_client *)c;
-  return h->no_outputs ? 1 : h->outputs_cap;
 }
 
 static int h_milestone(pg_client *c, uint32_t index, pg_milestone_info *out, pg_diag *d) {
@@ -982,15 +612,15 @@ static const pg_client_ops HTTP_OPS = {
     .tips = h_tips,
     .submit_json = h_submit_json,
     .submit_raw = h_submit_raw,
-    .submit_data_many = h_submit_data_many,
+    .submit_data_many = pg_http_submit_data_many,
     .get_raw = h_get_raw,
     .get_json = h_get_json,
     .get_meta = h_get_meta,
     .children = h_children,
     .find_index = h_find_index,
-    .find_many = h_find_many,
-    .outputs_many = h_outputs_many,
-    .outputs_batch = h_outputs_batch,
+    .find_many = pg_http_find_many,
+    .outputs_many = pg_http_outputs_many,
+    .outputs_batch = pg_http_outputs_batch,
     .milestone = h_milestone,
     .address = h_address,
     .address_outputs = h_address_outputs,
