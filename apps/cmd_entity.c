@@ -128,7 +128,11 @@ static void usage_settings(FILE *f, role r) {
              "     member of a grid must name the same resource and unit\n");
   if (r == R_PRODUCER)
     fprintf(f, "  [producer] ask_per_unit (alias ask_per_kwh; base units per price unit:\n"
-               "     per kWh, per m³; none = any price), grace (slot/2)\n");
+               "     per kWh, per m³; none = any price), grace (slot/2)\n"
+               "  The producer looks for payouts on its payment address every tick while\n"
+               "  they come and at each slot's start, then, while none comes, less often:\n"
+               "  after 1 s, 2 s, 4 s ... up to every 30 s (an eighth of a slot at most,\n"
+               "  never under 1 s).\n");
   if (r == R_PRODUCER || r == R_CONSUMER)
     fprintf(f, "\n`p2pgrid %s audit-keys --config FILE` writes this member's keys for an audit\n"
                "of its own record (see its --help).\n", n);

@@ -29,10 +29,8 @@ struct pg_consumer {
   pg_chan_read_req ahead;
   bool has_ahead;
   size_t ahead_taken;
-  /* a daemon's own reads of its return channel (read_return): the slot of
-   * the last, when the next is due and the gap after a read that found
-   * nothing */
-  uint64_t return_slot, return_due_ms, return_gap_ms;
+  /* a daemon's own reads of its return channel (read_return) */
+  pg_poll return_poll;
 };
 
 /* The return channel is read at every step while messages come and at the
@@ -342,15 +340,12 @@ static int read_return_now(pg_consumer *c, size_t *taken, pg_diag *d) {
  * read is. */
 static int read_return(pg_consumer *c, pg_diag *d) {
   pg_entity *e = &c->e;
-  uint64_t now = pg_entity_now(e), slot = now / e->slot_ms;
-  if (!c->has_ahead && slot == c->return_slot && now < c->return_due_ms) return PG_OK;
+  uint64_t now = pg_entity_now(e);
+  if (!c->has_ahead && !pg_poll_due(&c->return_poll, now, e->slot_ms)) return PG_OK;
   size_t taken = 0;
   int rc = read_return_now(c, &taken, d);
   uint64_t cap = e->slot_ms / 8 < RETURN_GAP_MAX_MS ? e->slot_ms / 8 : RETURN_GAP_MAX_MS;
-  uint64_t gap = c->return_gap_ms ? 2 * c->return_gap_ms : RETURN_GAP_MIN_MS;
-  c->return_gap_ms = taken ? 0 : gap < cap ? gap : cap;
-  c->return_due_ms = now + c->return_gap_ms;
-  c->return_slot = slot;
+  pg_poll_done(&c->return_poll, now, e->slot_ms, taken > 0, RETURN_GAP_MIN_MS, cap);
   return rc;
 }
 

@@ -14,6 +14,18 @@
 
 uint64_t pg_entity_now(const pg_entity *e) { return pg_clock_now(e->clock); }
 
+bool pg_poll_due(const pg_poll *p, uint64_t now, uint64_t slot_ms) {
+  return now / slot_ms != p->slot || now >= p->due_ms;
+}
+
+void pg_poll_done(pg_poll *p, uint64_t now, uint64_t slot_ms, bool found, uint64_t min_ms,
+                  uint64_t cap_ms) {
+  uint64_t gap = p->gap_ms ? 2 * p->gap_ms : min_ms;
+  p->gap_ms = found ? 0 : gap < cap_ms ? gap : cap_ms;
+  p->due_ms = now + p->gap_ms;
+  p->slot = now / slot_ms;
+}
+
 int pg_entity_sign_binding(const pg_entity *e, const pg_grid_channel *c, uint64_t time_ms,
                            pg_grid_signature *out, pg_diag *d) {
   out->sig_len = 0;

@@ -392,6 +392,20 @@ PG_NODISCARD int pg_entity_init(pg_entity *e, const pg_entity_opts *o, const cha
                                 pg_diag *d);
 void pg_entity_fini(pg_entity *e);
 uint64_t pg_entity_now(const pg_entity *e);
+
+/* A daemon's poll of its node for what comes now and then (a consumer's
+ * bills, a producer's payouts): due at the first step of each slot and
+ * once the gap after the last poll has passed. The gap is 0 after a poll
+ * that found something (the next step polls again) and otherwise doubles
+ * from min_ms, up to cap_ms. A zeroed pg_poll is due. */
+typedef struct pg_poll {
+  uint64_t slot, due_ms, gap_ms;
+} pg_poll;
+/* Whether a poll is due at now (slots of slot_ms). */
+bool pg_poll_due(const pg_poll *p, uint64_t now, uint64_t slot_ms);
+/* After a poll at now: found, whether it found something; the next due time. */
+void pg_poll_done(pg_poll *p, uint64_t now, uint64_t slot_ms, bool found, uint64_t min_ms,
+                  uint64_t cap_ms);
 /* A hello from us, now: id, name and, with a member key, its certificate
  * (the caller adds the type and the signature of its binding). */
 PG_NODISCARD int pg_entity_hello_init(const pg_entity *e, pg_grid_hello *h, pg_diag *d);

@@ -27,6 +27,9 @@
 #include "tangle_test_util.h"
 
 #define SLOT_MS 4000ULL
+/* the slot the entities are opened with: SLOT_MS but in
+ * test_producer_payment_poll, which never runs a slot through run() */
+static uint64_t g_slot_ms = SLOT_MS;
 #define NSRC 4
 #define NPROD 2
 #define NCONS 3
@@ -55,6 +58,7 @@ typedef struct flaky {
   pg_client *inner;
   bool down, raw_down;
   unsigned index_lookups; /* find_index calls (a channel read looks up its root's index) */
+  unsigned address_lists; /* address_outputs calls (payment checks and scans) */
 } flaky;
 #define FWD(name, sig, args)                                                   \
   static int f_##name sig {                                                    \
@@ -90,8 +94,14 @@ static int f_find_index(pg_client *c, const uint8_t *ix, size_t il, uint8_t (*id
 FWD(milestone, (pg_client *c, uint32_t i, pg_milestone_info *o, pg_diag *d), (f->inner, i, o, d))
 FWD(address, (pg_client *c, const uint8_t a[32], uint64_t *b, bool *da, pg_diag *d),
     (f->inner, a, b, da, d))
-FWD(address_outputs, (pg_client *c, const uint8_t a[32], bool sp, uint8_t (*ids)[PG_OUTPUT_ID_LEN],
-                      size_t m, size_t *n, size_t *t, pg_diag *d), (f->inner, a, sp, ids, m, n, t, d))
+static int f_address_outputs(pg_client *c, const uint8_t a[32], bool sp,
+                             uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t m, size_t *n, size_t *t,
+                             pg_diag *d) {
+  flaky *f = (flaky *)c;
+  f->address_lists++;
+  if (f->down) return pg_fail(d, PG_ERR_HTTP, "node unreachable (test)");
+  return pg_client_address_outputs(f->inner, a, sp, ids, m, n, t, d);
+}
 FWD(output, (pg_client *c, const uint8_t id[PG_OUTPUT_ID_LEN], pg_output_info *o, pg_diag *d),
     (f->inner, id, o, d))
 static void f_destroy(pg_client *c) { (void)c; }
@@ -226,7 +236,7 @@ static void dir_of(world *w, const char *name, char *out, size_t cap) {
 static void open_entities(world *w) {
   pg_diag d = {{0}};
   char dir[600], id[32];
-  pg_entity_opts o = {.client = &w->net.base, .clock = &w->tf.clock.base, .slot_ms = SLOT_MS,
+  pg_entity_opts o = {.client = &w->net.base, .clock = &w->tf.clock.base, .slot_ms = g_slot_ms,
                       .security = 1, .retry_ms = 500, .resource = g_resource};
   pg_gridop_opts go = {.mech = PG_MARKET_PAY_AS_CLEAR, .import_price = 300 * MI,
                        .export_price = 80 * MI, .fee_per_kwh = 5 * MI, .fee_bp = 100,
@@ -433,6 +443,17 @@ static bool quiet(world *w) {
     q = jint(c, "outstanding") == 0 && jint(c, "unsentMessages") == 0;
     json_decref(c);
   }
+  /* every producer has seen what it was paid (it lists its address now
+   * and then: test_producer_payment_poll) */
+  json_t *gp = NULL;
+  if (q) assert_int_equal(pg_gridop_producers(w->grid, &gp, &d), PG_OK);
+  for (int i = 0; q && i < NPROD; i++) {
+    json_t *p = NULL;
+    assert_int_equal(pg_producer_status(w->prod[i], &p, &d), PG_OK);
+    q = jint(json_array_get(gp, (size_t)i), "paid") == jint(p, "received");
+    json_decref(p);
+  }
+  json_decref(gp);
   /* all slots that ended are settled */
   int64_t cur = (int64_t)(pg_clock_now(&w->tf.clock.base) / SLOT_MS);
   q = q && jint(s, "nextSlot") == cur;
@@ -810,6 +831,47 @@ static void test_grid_read_ahead(void **state) {
   step_consumers(w);
   assert_true(w->net.index_lookups >= after + NCONS);
   world_free(w);
+}
+
+/* A producer lists its payment address at the first step of each slot and
+ * otherwise after gaps that double from 1 s while nothing comes, up to an
+ * eighth of the slot (here 8 s of a 64 s slot): about 11 listings a slot
+ * where it made one a second (64). Nothing is paid here, so no listing
+ * finds anything. */
+static void test_producer_payment_poll(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_diag d = {{0}};
+  uint64_t now = pg_clock_now(&w->tf.clock.base);
+  pg_vclock_advance(&w->tf.clock, g_slot_ms - now % g_slot_ms); /* a slot's start */
+  w->net.address_lists = 0;
+  unsigned at_start = 0;
+  for (uint64_t t = 0; t < g_slot_ms; t += 250) {
+    for (int i = 0; i < NPROD; i++)
+      if (pg_producer_step(w->prod[i], &d)) fail_msg("producer step: %s", d.msg);
+    if (t == 0) at_start = w->net.address_lists;
+    pg_vclock_advance(&w->tf.clock, 250);
+  }
+  assert_int_equal(at_start, NPROD); /* the first step of the slot */
+  /* at 0, 1, 3, 7, 15, 23, ... 63 s */
+  assert_int_equal(w->net.address_lists, 11 * NPROD);
+  /* and at the first step of the next slot, inside the gap */
+  for (int i = 0; i < NPROD; i++)
+    if (pg_producer_step(w->prod[i], &d)) fail_msg("producer step: %s", d.msg);
+  assert_int_equal(w->net.address_lists, 12 * NPROD);
+  world_free(w);
+}
+
+static int long_slots(void **state) {
+  (void)state;
+  g_slot_ms = 64000;
+  return 0;
+}
+
+static int long_slots_off(void **state) {
+  (void)state;
+  g_slot_ms = SLOT_MS;
+  return 0;
 }
 
 /* The payment tests again through the batching transport. */
@@ -2221,6 +2283,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_node_dies_mid_scan, batching_on, batching_off),
       cmocka_unit_test_setup_teardown(test_booking_stops_midway, batching_on, batching_off),
       cmocka_unit_test_teardown(test_grid_read_ahead, read_ahead_off),
+      cmocka_unit_test_setup_teardown(test_producer_payment_poll, long_slots, long_slots_off),
       cmocka_unit_test_teardown(test_sole_databases, sole_off),
       cmocka_unit_test(test_booking_stops_midway),
       cmocka_unit_test(test_bills_indexed),
