@@ -103,9 +103,10 @@ static void usage_common(FILE *f, role r) {
 static void usage_settings(FILE *f, role r) {
   const char *n = role_names[r];
   fprintf(f, "  [mqtt] host, port (1883), client_id, qos (1), tls_ca, tls_cert, tls_key: the\n"
-             "     broker of the node's events; then a confirmed milestone%s makes the\n"
-             "     next step run at once instead of at the next tick (off unless host is set)\n",
-          r == R_GRID ? " or a payment to the\n     grid's address" : "");
+             "     broker of the node's events (off unless host is set); then a confirmed\n"
+             "     milestone%s makes the next step run at once instead of at the next\n"
+             "     tick, and look at once for what it otherwise polls for after a gap\n",
+          r == R_GRID ? " or a payment to the grid's address\n    " : "");
   if (r != R_GRID) fprintf(f, "  [upstream] url: the %s's registration API (required)\n",
                            r == R_SOURCE ? "producer" : "grid");
   if (r == R_PRODUCER || r == R_GRID)
@@ -354,8 +355,10 @@ static bool watch_own_address(daemon_t *dm, pg_events *ev, const char *sec) {
 }
 
 /* Waits a tick, or less when an event arrives (then the next step runs at
- * once); returns the stop signal received, or 0. */
-static int wait_next(const sigset_t *sigs, int sigfd, pg_events *ev, uint64_t tick_ms) {
+ * once, *woke set); returns the stop signal received, or 0. */
+static int wait_next(const sigset_t *sigs, int sigfd, pg_events *ev, uint64_t tick_ms,
+                     bool *woke) {
+  *woke = false;
   if (!ev || sigfd < 0) {
     struct timespec ts = {.tv_sec = (time_t)(tick_ms / 1000), .tv_nsec = (long)(tick_ms % 1000) * 1000000L};
     int sig = sigtimedwait(sigs, NULL, &ts);
@@ -366,7 +369,7 @@ static int wait_next(const sigset_t *sigs, int sigfd, pg_events *ev, uint64_t ti
   struct signalfd_siginfo si;
   if (n > 0 && (p[0].revents & POLLIN) && read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
     return (int)si.ssi_signo;
-  if (n > 0 && (p[1].revents & POLLIN)) (void)pg_events_take(ev);
+  if (n > 0 && (p[1].revents & POLLIN)) *woke = pg_events_take(ev);
   return 0;
 }
 
@@ -630,6 +633,17 @@ static int step_of(run_t *R, pg_diag *d) {
   }
 }
 
+/* An event woke the daemon: what it polls for (payments, payouts, bills)
+ * is looked for at the next step, whatever the poll's gap. */
+static void wake_of(run_t *R) {
+  switch (R->r) {
+  case R_SOURCE: break;
+  case R_PRODUCER: pg_producer_wake(R->dm.entity); break;
+  case R_CONSUMER: pg_consumer_wake(R->dm.entity); break;
+  default: pg_gridop_wake(R->dm.entity); break;
+  }
+}
+
 /* A step every tick (sooner on an event) until SIGINT/SIGTERM, or one step
  * with once. PG_EXIT_*. */
 static int loop(run_t *R, bool once) {
@@ -655,7 +669,9 @@ static int loop(run_t *R, bool once) {
     if (!watching) watching = watch_own_address(&R->dm, R->events, sec);
     if (once) return PG_EXIT_OK;
     entity_notify(sec, id, false, rc, &d, &last_rc, &tick_ms);
-    int sig = wait_next(&R->stop_sigs, R->sigfd, R->events, tick_ms);
+    bool woke = false;
+    int sig = wait_next(&R->stop_sigs, R->sigfd, R->events, tick_ms, &woke);
+    if (woke) wake_of(R);
     if (sig == SIGINT || sig == SIGTERM) {
       pg_log_info(sec, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
       if (pg_sd_stopping(sig == SIGINT ? "SIGINT received, stopping" : "SIGTERM received, stopping",

@@ -344,10 +344,13 @@ static int read_return(pg_consumer *c, pg_diag *d) {
   if (!c->has_ahead && !pg_poll_due(&c->return_poll, now, e->slot_ms)) return PG_OK;
   size_t taken = 0;
   int rc = read_return_now(c, &taken, d);
+  pg_grid_metrics_count(e->metrics, PG_GM_POLL);
   uint64_t cap = e->slot_ms / 8 < RETURN_GAP_MAX_MS ? e->slot_ms / 8 : RETURN_GAP_MAX_MS;
   pg_poll_done(&c->return_poll, now, e->slot_ms, taken > 0, RETURN_GAP_MIN_MS, cap);
   return rc;
 }
+
+void pg_consumer_wake(pg_consumer *c) { pg_poll_wake(&c->return_poll); }
 
 typedef struct req {
   char id[PG_GRID_MAX_ID + 1];

@@ -26,6 +26,13 @@ void pg_poll_done(pg_poll *p, uint64_t now, uint64_t slot_ms, bool found, uint64
   p->slot = now / slot_ms;
 }
 
+void pg_poll_wake(pg_poll *p) { *p = (pg_poll){0}; }
+
+uint64_t pg_poll_cap(uint64_t slot_ms, uint64_t min_ms, uint64_t max_ms) {
+  uint64_t c = slot_ms / 8 < max_ms ? slot_ms / 8 : max_ms;
+  return c > min_ms ? c : min_ms;
+}
+
 int pg_entity_sign_binding(const pg_entity *e, const pg_grid_channel *c, uint64_t time_ms,
                            pg_grid_signature *out, pg_diag *d) {
   out->sig_len = 0;

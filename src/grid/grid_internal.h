@@ -331,7 +331,7 @@ typedef enum pg_grid_metric_event {
   PG_GM_READING_REFUSED, PG_GM_READING_DUPLICATE, PG_GM_BILL, PG_GM_PAYMENT_RECEIVED,
   PG_GM_PAYMENT_SENT, PG_GM_PAYOUT_SENT, PG_GM_PAYOUT_CONFIRMED, PG_GM_REGISTERED,
   PG_GM_REGISTRATION_FAILED, PG_GM_REGISTRATION_REFUSED, PG_GM_REG_REQUEST_ACCEPTED,
-  PG_GM_REG_REQUEST_REFUSED, PG_GM_EVENTS
+  PG_GM_REG_REQUEST_REFUSED, PG_GM_POLL, PG_GM_EVENTS
 } pg_grid_metric_event;
 typedef struct pg_grid_metrics pg_grid_metrics;
 PG_NODISCARD int pg_grid_metrics_new(pg_grid_entity type, pg_grid_metrics **out, pg_diag *d);
@@ -406,6 +406,10 @@ bool pg_poll_due(const pg_poll *p, uint64_t now, uint64_t slot_ms);
 /* After a poll at now: found, whether it found something; the next due time. */
 void pg_poll_done(pg_poll *p, uint64_t now, uint64_t slot_ms, bool found, uint64_t min_ms,
                   uint64_t cap_ms);
+/* Due at the next step, and the gap from min_ms again (an event woke us). */
+void pg_poll_wake(pg_poll *p);
+/* An eighth of slot_ms, within [min_ms, max_ms]: the cap of a poll's gap. */
+uint64_t pg_poll_cap(uint64_t slot_ms, uint64_t min_ms, uint64_t max_ms);
 /* A hello from us, now: id, name and, with a member key, its certificate
  * (the caller adds the type and the signature of its binding). */
 PG_NODISCARD int pg_entity_hello_init(const pg_entity *e, pg_grid_hello *h, pg_diag *d);

@@ -27,7 +27,7 @@ enum {
   F_INFO, F_SLOTS_SETTLED, F_SLOTS_REPORTED, F_READINGS, F_BILLS_TOTAL, F_PAY_RECEIVED,
   F_PAY_SENT, F_BATCHES_TOTAL, F_REGISTRATIONS, F_REG_REQUESTS, F_NODE_ERRORS, F_PROBLEMS,
   F_OUTBOX, F_QUARANTINED, F_BILLS, F_PAYOUTS, F_FLOAT, F_FLOAT_MAX, F_MEMBERS, F_REQUESTS,
-  F_COUNT
+  F_POLLS, F_COUNT
 };
 
 static const char *const role_names[] = {"grid", "source", "producer", "consumer"};
@@ -107,6 +107,10 @@ static const pg_metric_spec fams[F_COUNT] = {
     [F_REQUESTS] = {"p2pgrid_consumer_payment_requests",
                     "The grid's payment requests by state.", PG_METRIC_GAUGE, "state",
                     request_states, N(request_states)},
+    [F_POLLS] = {"p2pgrid_entity_polls_total",
+                 "Times the daemon asked its node for what it waits for (grid: payments on "
+                 "its address; producer: payouts; consumer: bills on its return channel).",
+                 PG_METRIC_COUNTER},
 };
 
 /* which roles export a family */
@@ -131,6 +135,7 @@ static const unsigned fam_roles[F_COUNT] = {
     [F_FLOAT_MAX] = R_GRID,
     [F_MEMBERS] = R_GRID | R_PRO,
     [F_REQUESTS] = R_CON,
+    [F_POLLS] = R_GRID | R_PRO | R_CON,
 };
 
 struct pg_grid_metrics {
@@ -200,6 +205,7 @@ void pg_grid_metrics_count(pg_grid_metrics *m, pg_grid_metric_event ev) {
       [PG_GM_REGISTRATION_REFUSED] = {F_REGISTRATIONS, 2},
       [PG_GM_REG_REQUEST_ACCEPTED] = {F_REG_REQUESTS, 0},
       [PG_GM_REG_REQUEST_REFUSED] = {F_REG_REQUESTS, 1},
+      [PG_GM_POLL] = {F_POLLS, 0},
   };
   if ((unsigned)ev >= PG_GM_EVENTS) return;
   pg_metric_inc(m->f[map[ev].fam], map[ev].series);

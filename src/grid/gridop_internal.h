@@ -32,7 +32,10 @@ struct pg_gridop {
   pg_wallet *wallet;
   uint8_t address[32];
   char address_bech32[PG_BECH32_MAX_LEN + 1];
-  uint64_t next_pay_check_ms, next_payout_ms, next_dust_ms;
+  uint64_t next_payout_ms, next_dust_ms;
+  pg_poll pay_poll;      /* the scan of our address (incoming.c) */
+  uint64_t last_scan_ms; /* when it last ran (with scanned) */
+  bool scanned;
   int64_t bill_cursor; /* rowid of the last open bill looked up (round robin) */
   uint64_t next_ref_check_ms;
   bool dust_ok;
@@ -50,6 +53,11 @@ struct pg_gridop {
  * wallet spent before the scan saw it. A node that fails is counted
  * (node_failures) and asked again later. */
 PG_NODISCARD int pg_gridop_check_incoming(pg_gridop *g, pg_diag *d);
+
+/* Before the grid's wallet spends from its address (a payout, a sweep, the
+ * dust allowance): the scan again unless it ran in the last 500 ms, so a
+ * payment is booked from the ledger before it can be spent (incoming.c). */
+PG_NODISCARD int pg_gridop_scan_before_spend(pg_gridop *g, pg_diag *d);
 
 /* Payout batches (payouts.c): follows sent batches, sends unsent ones
  * (looked up under their reference first: never twice), then makes and

@@ -329,7 +329,7 @@ static int classify_all(pg_gridop *g, const pg_client_output_got *o, size_t m, b
  * PG_OUTPUTS_MAX_IDS, with the messages that made them; no transaction
  * open), then books them in one transaction: 1,000 households pay 1,000
  * bills a slot, which were 1,000 commits and, over HTTP, 2,000 requests. */
-static int scan_outputs(pg_gridop *g, pg_diag *d) {
+static int scan_outputs(pg_gridop *g, size_t *found, pg_diag *d) {
   pg_entity *e = &g->e;
   uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
   size_t n = 0;
@@ -358,6 +358,7 @@ static int scan_outputs(pg_gridop *g, pg_diag *d) {
   free(ids);
   pg_diag bd = {{0}};
   int brc = book_all(g, v, nb, &bd); /* what was found before a failure is kept */
+  *found = nb;
   free(v);
   if (!rc && brc) rc = pg_fail(d, brc, "%s", bd.msg);
   return rc;
@@ -388,12 +389,35 @@ static int load_open_bills(pg_gridop *g, open_bill *v, size_t *n, pg_diag *d) {
   return rc;
 }
 
+/* The scan runs at a slot's first step, at every step while payments come,
+ * else after gaps of 500 ms, 1 s, 2 s ... up to 30 s (an eighth of a slot
+ * at most, never under 500 ms), on an event (pg_gridop_wake), and before
+ * the wallet spends (pg_gridop_scan_before_spend). A scan every 500 ms was
+ * 1,800 listings of the address a 15-minute slot. The simulator steps at
+ * least an eighth of a slot apart, so it scans at every step as before. */
+#define SCAN_GAP_MIN_MS 500u
+#define SCAN_GAP_MAX_MS 30000u
+
+static int scan_now(pg_gridop *g, uint64_t now, pg_diag *d) {
+  size_t found = 0;
+  int rc = scan_outputs(g, &found, d);
+  g->last_scan_ms = now, g->scanned = true;
+  pg_grid_metrics_count(g->e.metrics, PG_GM_POLL);
+  pg_poll_done(&g->pay_poll, now, g->e.slot_ms, found > 0, SCAN_GAP_MIN_MS,
+               pg_poll_cap(g->e.slot_ms, SCAN_GAP_MIN_MS, SCAN_GAP_MAX_MS));
+  return rc;
+}
+
+int pg_gridop_scan_before_spend(pg_gridop *g, pg_diag *d) {
+  uint64_t now = pg_entity_now(&g->e);
+  if (g->scanned && now >= g->last_scan_ms && now - g->last_scan_ms < SCAN_GAP_MIN_MS) return PG_OK;
+  return scan_now(g, now, d);
+}
+
 int pg_gridop_check_incoming(pg_gridop *g, pg_diag *d) {
   pg_entity *e = &g->e;
   uint64_t now = pg_entity_now(e);
-  if (now < g->next_pay_check_ms) return PG_OK;
-  g->next_pay_check_ms = now + 500;
-  int rc = scan_outputs(g, d);
+  int rc = pg_poll_due(&g->pay_poll, now, e->slot_ms) ? scan_now(g, now, d) : PG_OK;
   open_bill v[MATCH_BATCH];
   size_t n = 0;
   if (rc || now < g->next_ref_check_ms) return rc;

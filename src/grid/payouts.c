@@ -94,6 +94,7 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
     pg_entity_problem(e, "node_failures", "payout %lld lookup: %s", (long long)id, pd.msg);
     return PG_OK;
   }
+  if (!found && (rc = pg_gridop_scan_before_spend(g, d))) return rc;
   if (!found) {
     pg_wallet_send_opts so = {.index = (const uint8_t *)ref, .index_len = strlen(ref)};
     rc = pg_wallet_send(g->wallet, outs, n, &so, mid, NULL, &pd);
@@ -375,14 +376,15 @@ int pg_gridop_payouts(pg_gridop *g, pg_diag *d) {
 #define SWEEP_ABOVE 512
 #define SWEEP_ROUNDS 8
 int pg_gridop_dust_care(pg_gridop *g, pg_diag *d) {
-  (void)d;
   pg_entity *e = &g->e;
   if (!g->o.dust_allowance || pg_entity_now(e) < g->next_dust_ms) return PG_OK;
   g->next_dust_ms = pg_entity_now(e) + 5 * e->retry_ms;
   pg_diag wd = {{0}};
   uint8_t mid[32];
+  int rc = PG_OK;
   if (!g->dust_ok) {
     bool created = false;
+    if ((rc = pg_gridop_scan_before_spend(g, d))) return rc;
     if (pg_wallet_ensure_dust_allowance(g->wallet, 0, 0, g->o.dust_allowance, &created, mid, &wd) != PG_OK) {
       pg_entity_problem(e, "dust_failures", "dust allowance: %s", wd.msg);
       return PG_OK;
@@ -404,8 +406,9 @@ int pg_gridop_dust_care(pg_gridop *g, pg_diag *d) {
   size_t rounds = outputs > SWEEP_ABOVE ? (outputs - SWEEP_ABOVE) / 126 + 1 : dust * 2 >= allowed;
   if (rounds > SWEEP_ROUNDS) rounds = SWEEP_ROUNDS;
   if (rounds == 0) return PG_OK;
+  if ((rc = pg_gridop_scan_before_spend(g, d))) return rc;
   size_t made = 0, swept = 0;
-  int rc = pg_wallet_sweep_many(g->wallet, NULL, 0, rounds, &made, &swept, &wd);
+  rc = pg_wallet_sweep_many(g->wallet, NULL, 0, rounds, &made, &swept, &wd);
   if (made) pg_log_info(e->role, "%s: swept %zu outputs in %zu transfers", e->id, swept, made);
   if (rc && rc != PG_ERR_NOT_FOUND) pg_entity_problem(e, "dust_failures", "sweep: %s", wd.msg);
   return PG_OK;

@@ -319,11 +319,13 @@ static int check_payments(pg_producer *p, pg_diag *d) {
   if (!pg_poll_due(&p->pay_poll, now, e->slot_ms)) return PG_OK;
   bool found = false;
   int rc = record_payments(p, now, &found, d);
-  uint64_t cap = e->slot_ms / 8 < PAY_GAP_MAX_MS ? e->slot_ms / 8 : PAY_GAP_MAX_MS;
+  pg_grid_metrics_count(e->metrics, PG_GM_POLL);
   pg_poll_done(&p->pay_poll, now, e->slot_ms, found, PAY_GAP_MIN_MS,
-               cap > PAY_GAP_MIN_MS ? cap : PAY_GAP_MIN_MS);
+               pg_poll_cap(e->slot_ms, PAY_GAP_MIN_MS, PAY_GAP_MAX_MS));
   return rc;
 }
+
+void pg_producer_wake(pg_producer *p) { pg_poll_wake(&p->pay_poll); }
 
 int pg_producer_step(pg_producer *p, pg_diag *d) {
   pg_entity *e = &p->e;

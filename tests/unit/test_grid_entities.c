@@ -30,6 +30,7 @@
 /* the slot the entities are opened with: SLOT_MS but in
  * test_producer_payment_poll, which never runs a slot through run() */
 static uint64_t g_slot_ms = SLOT_MS;
+static uint64_t g_grid_grace_ms; /* the grid's grace (0: half a slot) */
 #define NSRC 4
 #define NPROD 2
 #define NCONS 3
@@ -242,7 +243,7 @@ static void open_entities(world *w) {
                        .export_price = 80 * MI, .fee_per_kwh = 5 * MI, .fee_bp = 100,
                        .payout_min = 0, .dust_allowance = 10 * MI, .seed = w->seeds[0],
                        .seed_len = 32, .float_max = g_grid_float, .has_float = g_grid_float != 0,
-                       .tariff = g_tariff};
+                       .tariff = g_tariff, .grace_ms = g_grid_grace_ms};
   dir_of(w, "grid", dir, sizeof dir);
   o.id = "grid", o.data_dir = dir;
   int rc = pg_gridop_open(&o, &go, &w->grid, &d);
@@ -862,15 +863,126 @@ static void test_producer_payment_poll(void **state) {
   world_free(w);
 }
 
+/* The value of series key ("name{labels} ") in a daemon's metrics text. */
+static long metric_in(const pg_buf *b, const char *key) {
+  char *txt = strndup((const char *)b->data, b->len), k[200];
+  assert_non_null(txt);
+  snprintf(k, sizeof k, "\n%s ", key);
+  const char *at = strstr(txt, k);
+  if (!at) fail_msg("no %s in the metrics", key);
+  long v = strtol(at + strlen(k), NULL, 10);
+  free(txt);
+  return v;
+}
+
+static long grid_metric(world *w, const char *key) {
+  pg_buf b;
+  pg_diag d = {{0}};
+  pg_buf_init(&b, 1 << 20);
+  assert_int_equal(pg_gridop_metrics(w->grid, &b, &d), PG_OK);
+  long v = metric_in(&b, key);
+  pg_buf_free(&b);
+  return v;
+}
+
+static long grid_polls(world *w) { return grid_metric(w, "p2pgrid_entity_polls_total"); }
+
+static long batches_sent(world *w) {
+  return grid_metric(w, "p2pgrid_grid_payout_batches_total{outcome=\"sent\"}");
+}
+
+/* The grid scans its address for payments at a slot's first step, at every
+ * step while payments come, else after gaps that double from 500 ms up to
+ * an eighth of the slot (8 s of 64 s), at once after a wake (an [mqtt]
+ * event), and never lets its wallet spend from the address on a scan older
+ * than 500 ms: a payment is booked before a payout or sweep could spend it.
+ * It scanned every 500 ms (128 times a 64 s slot). The members stay quiet
+ * for the measured slot, so only the grid's own work (the last slot's
+ * settlement after its grace, its bills and payout) happens there. */
+static void test_grid_scan_poll(void **state) {
+  (void)state;
+  world *w = world_new();
+  pg_diag d = {{0}};
+  /* three slots of the whole world, as run() steps it: every payout sent
+   * on a scan at most 500 ms (two steps) old */
+  long last_poll_step = -1, spends = 0, steps = (long)(3 * g_slot_ms / 250);
+  for (long i = 0; i < steps; i++) {
+    long before = grid_polls(w), sent = batches_sent(w);
+    pg_vclock_advance(&w->tf.clock, 250);
+    step_all(w);
+    if ((pg_clock_now(&w->tf.clock.base) / 250) % 4 == 0) tt_issue(w->tf.t, 1);
+    if (grid_polls(w) > before) last_poll_step = i;
+    if (batches_sent(w) != sent) {
+      spends++;
+      assert_true(last_poll_step >= 0 && i - last_poll_step <= 1); /* under 500 ms old */
+    }
+  }
+  assert_true(spends >= 2);
+  /* a quiet slot (only the grid steps): the scans' gaps double */
+  uint64_t now = pg_clock_now(&w->tf.clock.base);
+  pg_vclock_advance(&w->tf.clock, g_slot_ms - now % g_slot_ms);
+  long at[300], n = 0;
+  for (long i = 0; i < (long)(g_slot_ms / 250); i++) {
+    long before = grid_polls(w);
+    if (pg_gridop_step(w->grid, &d)) fail_msg("grid step: %s", d.msg);
+    if (i == 0) assert_int_equal(grid_polls(w), before + 1); /* the slot's first step */
+    if (grid_polls(w) > before) at[n++] = i;
+    pg_vclock_advance(&w->tf.clock, 250);
+  }
+  /* the first scan may find what the last milestone confirmed (then the
+   * next step scans again); from the first that found nothing, steps of
+   * 250 ms: gaps of 2, 4, 8, 16, then 32 steps (8 s) */
+  long k = 1;
+  while (k < n && at[k] - at[k - 1] < 2) k++;
+  assert_true(k <= 3);
+  for (long want = 2; k < n; k++, want = want < 32 ? 2 * want : 32)
+    assert_int_equal(at[k] - at[k - 1], want);
+  assert_true(n <= 14); /* 128 at a scan every 500 ms */
+  /* the next slot: the sources and producers report the quiet slot, the
+   * grid settles it after its grace of 37 s (between two scans of 8 s
+   * gaps) and pays the producers: on a scan made for that spend */
+  long quiet_spends = 0, last = -1;
+  for (long i = 0; i < (long)(g_slot_ms / 250); i++) {
+    long before = grid_polls(w), sent = batches_sent(w);
+    for (int j = 0; j < NSRC; j++)
+      if (pg_source_step(w->src[j], &d)) fail_msg("source step: %s", d.msg);
+    for (int j = 0; j < NPROD; j++)
+      if (pg_producer_step(w->prod[j], &d)) fail_msg("producer step: %s", d.msg);
+    if (pg_gridop_step(w->grid, &d)) fail_msg("grid step: %s", d.msg);
+    if (i % 4 == 0) tt_issue(w->tf.t, 1);
+    if (grid_polls(w) > before) last = i;
+    if (batches_sent(w) != sent) {
+      quiet_spends++;
+      assert_true(last == i); /* the last scan was 8 s old: one now */
+    }
+    pg_vclock_advance(&w->tf.clock, 250);
+  }
+  print_message("grid scans over a quiet 64 s slot: %ld; payouts sent: %ld, then %ld\n", n,
+                spends, quiet_spends);
+  assert_int_equal(quiet_spends, 1);
+  /* a wake: the next step scans, however short the gap */
+  if (pg_gridop_step(w->grid, &d)) fail_msg("grid step: %s", d.msg); /* the slot's first: scans */
+  long before = grid_polls(w);
+  pg_vclock_advance(&w->tf.clock, 250);
+  if (pg_gridop_step(w->grid, &d)) fail_msg("grid step: %s", d.msg);
+  assert_int_equal(grid_polls(w), before); /* within the 500 ms gap */
+  pg_gridop_wake(w->grid);
+  if (pg_gridop_step(w->grid, &d)) fail_msg("grid step: %s", d.msg);
+  assert_int_equal(grid_polls(w), before + 1);
+  world_free(w);
+}
+
 static int long_slots(void **state) {
   (void)state;
   g_slot_ms = 64000;
+  g_grid_grace_ms = 37000;
   return 0;
 }
 
 static int long_slots_off(void **state) {
   (void)state;
   g_slot_ms = SLOT_MS;
+  g_grid_grace_ms = 0;
   return 0;
 }
 
@@ -2284,6 +2396,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_booking_stops_midway, batching_on, batching_off),
       cmocka_unit_test_teardown(test_grid_read_ahead, read_ahead_off),
       cmocka_unit_test_setup_teardown(test_producer_payment_poll, long_slots, long_slots_off),
+      cmocka_unit_test_setup_teardown(test_grid_scan_poll, long_slots, long_slots_off),
       cmocka_unit_test_teardown(test_sole_databases, sole_off),
       cmocka_unit_test(test_booking_stops_midway),
       cmocka_unit_test(test_bills_indexed),

@@ -1,5 +1,6 @@
 /* Issue 18: a daemon's poll of its node for what comes now and then
- * (pg_poll, grid_internal.h: a consumer's bills, a producer's payouts) is
+ * (pg_poll, grid_internal.h: a consumer's bills, a producer's payouts, the
+ * grid's payments) is
  * due at the first step of each slot and after gaps that double from the
  * minimum while nothing is found, up to the cap, and at the next step
  * after a poll that found something. */
@@ -81,12 +82,34 @@ static void test_cap_below_the_minimum(void **state) {
   assert_true(pg_poll_due(&p, 500, 4000));
 }
 
+static void test_wake(void **state) {
+  (void)state;
+  pg_poll p = {0};
+  for (int i = 0; i < 6; i++) pg_poll_done(&p, 1000, SLOT, false, 1000, 30000); /* gap 30 s */
+  assert_false(pg_poll_due(&p, 2000, SLOT));
+  pg_poll_wake(&p);
+  assert_true(pg_poll_due(&p, 2000, SLOT)); /* at once */
+  pg_poll_done(&p, 2000, SLOT, false, 1000, 30000);
+  assert_false(pg_poll_due(&p, 2999, SLOT)); /* and from the minimum again */
+  assert_true(pg_poll_due(&p, 3000, SLOT));
+}
+
+static void test_cap(void **state) {
+  (void)state;
+  assert_int_equal(pg_poll_cap(900000, 1000, 30000), 30000); /* 15 min: 112.5 s, capped */
+  assert_int_equal(pg_poll_cap(64000, 500, 30000), 8000);    /* an eighth */
+  assert_int_equal(pg_poll_cap(5000, 1000, 30000), 1000);    /* 625 ms: never under min */
+  assert_int_equal(pg_poll_cap(5000, 500, 30000), 625);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gaps_double_to_the_cap),
       cmocka_unit_test(test_found_polls_at_the_next_step),
       cmocka_unit_test(test_due_at_a_new_slot),
       cmocka_unit_test(test_cap_below_the_minimum),
+      cmocka_unit_test(test_wake),
+      cmocka_unit_test(test_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

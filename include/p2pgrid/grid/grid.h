@@ -213,6 +213,12 @@ typedef struct pg_producer pg_producer;
 PG_NODISCARD int pg_producer_open(const pg_entity_opts *o, const pg_producer_opts *po,
                                   pg_producer **out, pg_diag *d);
 PG_NODISCARD int pg_producer_step(pg_producer *p, pg_diag *d);
+/* Something happened on the node (an event: a milestone confirmed): the
+ * next step lists the payment address whatever its gap (a producer lists
+ * it at a slot's first step, while payouts come, else after gaps of 1 s
+ * doubling up to 30 s, at most an eighth of a slot). Threads: the
+ * producer's stepping thread. */
+void pg_producer_wake(pg_producer *p);
 /* In-process simulations: reads what is new on the sources' channels of n
  * producers at once, their signatures checked in shared MAM parse batches
  * (a producer alone has too few channels to fill one); each producer's next
@@ -257,6 +263,12 @@ typedef struct pg_consumer pg_consumer;
 PG_NODISCARD int pg_consumer_open(const pg_entity_opts *o, const pg_consumer_opts *co,
                                   pg_meter *meter, pg_consumer **out, pg_diag *d);
 PG_NODISCARD int pg_consumer_step(pg_consumer *c, pg_diag *d);
+/* Something happened on the node (an event: a milestone confirmed): the
+ * next step reads the return channel whatever its gap (it is read at a
+ * slot's first step, while messages come, else after gaps of 1 s doubling
+ * up to 30 s, at most an eighth of a slot). Threads: the consumer's
+ * stepping thread. */
+void pg_consumer_wake(pg_consumer *c);
 /* In-process simulations: reads each consumer's return channel (its
  * bills) from its cursor, as many messages as a step reads, for all of
  * them at once: the channels' addresses and the first messages'
@@ -369,6 +381,13 @@ typedef struct pg_gridop pg_gridop;
 PG_NODISCARD int pg_gridop_open(const pg_entity_opts *o, const pg_gridop_opts *go,
                                 pg_gridop **out, pg_diag *d);
 PG_NODISCARD int pg_gridop_step(pg_gridop *g, pg_diag *d);
+/* Something happened on the node (an event: a milestone confirmed, an
+ * output to the grid's address): the next step scans the address for
+ * payments whatever its gap (it is scanned at a slot's first step, while
+ * payments come, else after gaps of 500 ms doubling up to 30 s, at most an
+ * eighth of a slot, and always within 500 ms before the grid's wallet
+ * spends from it). Threads: the grid's stepping thread. */
+void pg_gridop_wake(pg_gridop *g);
 /* Only the settlement part of a step: settles every slot that is due from
  * the readings already booked (benchmarks and tools; no node access). */
 PG_NODISCARD int pg_gridop_settle_due(pg_gridop *g, pg_diag *d);
