@@ -147,7 +147,8 @@ static void usage_settings(FILE *f, role r) {
                "     when there is no max_price_per_unit)\n"
                "  The consumer reads its payment requests every tick while they come and at\n"
                "  each slot's start, then, while none comes, less often: after 1 s, 2 s, 4 s\n"
-               "  ... up to every 30 s (an eighth of a slot at most).\n");
+               "  ... up to every 30 s (an eighth of a slot at most); it looks at a payment\n"
+               "  it sent from the next tick on by the same rule until it is confirmed.\n");
   if (r == R_GRID)
     fprintf(f,
             "  [grid] mechanism (fixed | pay-as-clear | pay-as-bid | mmr | sdr; pay-as-clear),\n"

@@ -31,6 +31,8 @@ struct pg_consumer {
   size_t ahead_taken;
   /* a daemon's own reads of its return channel (read_return) */
   pg_poll return_poll;
+  /* its looks at the payments sent, until confirmed (pay_due) */
+  pg_poll follow_poll;
 };
 
 /* The return channel is read at every step while messages come and at the
@@ -42,6 +44,14 @@ struct pg_consumer {
  * step given a read-ahead (the simulator's) takes it whatever the time. */
 #define RETURN_GAP_MIN_MS 1000u
 #define RETURN_GAP_MAX_MS 30000u
+
+/* A payment sent is looked at (its confirmation) by the same rule: at every
+ * step while one is confirmed or conflicts, at a slot's first step, else
+ * after gaps of 1, 2, 4 ... s up to 30 s, an eighth of a slot at most (never
+ * under 1 s); from the next step after a payment is sent. It was looked at
+ * every tick: about 20 requests a payment at a milestone every 10 s. */
+#define FOLLOW_GAP_MIN_MS 1000u
+#define FOLLOW_GAP_MAX_MS 30000u
 
 const char pg_consumer_schema[] =
     "CREATE TABLE IF NOT EXISTS usages(slot INTEGER PRIMARY KEY, wh INTEGER NOT NULL);"
@@ -344,13 +354,16 @@ static int read_return(pg_consumer *c, pg_diag *d) {
   if (!c->has_ahead && !pg_poll_due(&c->return_poll, now, e->slot_ms)) return PG_OK;
   size_t taken = 0;
   int rc = read_return_now(c, &taken, d);
-  pg_grid_metrics_count(e->metrics, PG_GM_POLL);
+  pg_grid_metrics_count(e->metrics, PG_GM_POLL_BILLS);
   uint64_t cap = e->slot_ms / 8 < RETURN_GAP_MAX_MS ? e->slot_ms / 8 : RETURN_GAP_MAX_MS;
   pg_poll_done(&c->return_poll, now, e->slot_ms, taken > 0, RETURN_GAP_MIN_MS, cap);
   return rc;
 }
 
-void pg_consumer_wake(pg_consumer *c) { pg_poll_wake(&c->return_poll); }
+void pg_consumer_wake(pg_consumer *c) {
+  pg_poll_wake(&c->return_poll);
+  pg_poll_wake(&c->follow_poll);
+}
 
 typedef struct req {
   char id[PG_GRID_MAX_ID + 1];
@@ -412,7 +425,8 @@ static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
 }
 
 /* Pays (or finds the earlier payment of) one request. *stop: no more this step. */
-static int pay_one(pg_consumer *c, req *r, bool *stop, pg_diag *d) {
+/* *sent: the request is now paid (sent, or found paid before). */
+static int pay_one(pg_consumer *c, req *r, bool *stop, bool *sent, pg_diag *d) {
   pg_entity *e = &c->e;
   int64_t now = (int64_t)pg_entity_now(e);
   uint8_t to[32];
@@ -436,6 +450,7 @@ static int pay_one(pg_consumer *c, req *r, bool *stop, pg_diag *d) {
       char hex[65];
       pg_hex_encode(mid, 32, hex);
       pg_log_info(e->role, "%s: request %s was already paid in %s", e->id, r->id, hex);
+      *sent = true;
       return set_req(e->db, r->id, REQ_SENT, hex, NULL, now, d);
     }
   } else {
@@ -458,10 +473,12 @@ static int pay_one(pg_consumer *c, req *r, bool *stop, pg_diag *d) {
   pg_log_info(e->role, "%s: paid request %s: %llu in %s", e->id, r->id, (unsigned long long)r->owed,
               hex);
   pg_grid_metrics_count(e->metrics, PG_GM_PAYMENT_SENT);
+  *sent = true;
   return set_req(e->db, r->id, REQ_SENT, hex, NULL, now, d);
 }
 
-static int follow_one(pg_consumer *c, req *r, pg_diag *d) {
+/* *changed: confirmed or conflicted (else still pending, or the node failed). */
+static int follow_one(pg_consumer *c, req *r, bool *changed, pg_diag *d) {
   pg_entity *e = &c->e;
   int64_t now = (int64_t)pg_entity_now(e);
   uint8_t mid[32], fin[32];
@@ -470,6 +487,7 @@ static int follow_one(pg_consumer *c, req *r, pg_diag *d) {
   pg_wallet_follow_opts fo = {.timeout_ms = 1, .poll_ms = 1};
   pg_diag fd = {{0}};
   int rc = pg_wallet_follow(c->wallet, mid, &fo, fin, &fd);
+  *changed = rc == PG_OK || rc == PG_ERR_STATE;
   if (rc == PG_OK) {
     char hex[65];
     pg_hex_encode(fin, 32, hex);
@@ -489,17 +507,27 @@ static int pay_due(pg_consumer *c, pg_diag *d) {
   size_t n = 0;
   int rc = load_open(e->db, &v, &n, d);
   if (rc) return rc;
-  bool stop = pg_entity_now(e) < c->next_pay_ms;
+  uint64_t now = pg_entity_now(e);
+  bool stop = now < c->next_pay_ms, follow = pg_poll_due(&c->follow_poll, now, e->slot_ms);
+  bool followed = false, changed = false, sent = false;
   for (size_t i = 0; i < n && !rc; i++) {
     req *r = &v[i];
-    if (r->state == REQ_SENT) {
-      rc = follow_one(c, r, d);
+    if (r->state == REQ_SENT && follow) {
+      rc = follow_one(c, r, &changed, d);
+      followed = true;
+    } else if (r->state == REQ_SENT) {
+      continue;
     } else if (r->owed == 0) {
-      rc = set_req(e->db, r->id, REQ_CONFIRMED, NULL, NULL, (int64_t)pg_entity_now(e), d);
+      rc = set_req(e->db, r->id, REQ_CONFIRMED, NULL, NULL, (int64_t)now, d);
     } else if (!stop) {
-      rc = pay_one(c, r, &stop, d);
+      rc = pay_one(c, r, &stop, &sent, d); /* sent: looked at from the next step */
     }
   }
+  if (followed) pg_grid_metrics_count(e->metrics, PG_GM_POLL_CONFIRMATIONS);
+  if (sent) pg_poll_wake(&c->follow_poll);
+  else if (followed)
+    pg_poll_done(&c->follow_poll, now, e->slot_ms, changed, FOLLOW_GAP_MIN_MS,
+                 pg_poll_cap(e->slot_ms, FOLLOW_GAP_MIN_MS, FOLLOW_GAP_MAX_MS));
   free(v);
   return rc;
 }

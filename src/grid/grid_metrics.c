@@ -40,6 +40,7 @@ static const char *const payout_states[] = {"due", "sending", "sent", "confirmed
 static const char *const member_roles[] = {"source", "producer", "consumer"};
 static const char *const member_states[] = {"waiting", "active", "closed", "rejected", "removed"};
 static const char *const request_states[] = {"new", "paying", "sent", "confirmed", "refused"};
+static const char *const poll_kinds[] = {"payments", "payouts", "bills", "confirmations"};
 /* pg_entity_problem's counters, as written in src/grid (anything else: "other") */
 static const char *const problem_kinds[] = {
     "node_failures",     "attach_failures",     "read_failures",   "registration_failures",
@@ -108,9 +109,10 @@ static const pg_metric_spec fams[F_COUNT] = {
                     "The grid's payment requests by state.", PG_METRIC_GAUGE, "state",
                     request_states, N(request_states)},
     [F_POLLS] = {"p2pgrid_entity_polls_total",
-                 "Times the daemon asked its node for what it waits for (grid: payments on "
-                 "its address; producer: payouts; consumer: bills on its return channel).",
-                 PG_METRIC_COUNTER},
+                 "Times the daemon asked its node for what it waits for, by what (grid: "
+                 "payments on its address; producer: payouts; consumer: bills on its "
+                 "return channel and the confirmations of its payments).",
+                 PG_METRIC_COUNTER, "of", poll_kinds, N(poll_kinds)},
 };
 
 /* which roles export a family */
@@ -205,7 +207,10 @@ void pg_grid_metrics_count(pg_grid_metrics *m, pg_grid_metric_event ev) {
       [PG_GM_REGISTRATION_REFUSED] = {F_REGISTRATIONS, 2},
       [PG_GM_REG_REQUEST_ACCEPTED] = {F_REG_REQUESTS, 0},
       [PG_GM_REG_REQUEST_REFUSED] = {F_REG_REQUESTS, 1},
-      [PG_GM_POLL] = {F_POLLS, 0},
+      [PG_GM_POLL_PAYMENTS] = {F_POLLS, 0},
+      [PG_GM_POLL_PAYOUTS] = {F_POLLS, 1},
+      [PG_GM_POLL_BILLS] = {F_POLLS, 2},
+      [PG_GM_POLL_CONFIRMATIONS] = {F_POLLS, 3},
   };
   if ((unsigned)ev >= PG_GM_EVENTS) return;
   pg_metric_inc(m->f[map[ev].fam], map[ev].series);

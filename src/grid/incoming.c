@@ -402,7 +402,7 @@ static int scan_now(pg_gridop *g, uint64_t now, pg_diag *d) {
   size_t found = 0;
   int rc = scan_outputs(g, &found, d);
   g->last_scan_ms = now, g->scanned = true;
-  pg_grid_metrics_count(g->e.metrics, PG_GM_POLL);
+  pg_grid_metrics_count(g->e.metrics, PG_GM_POLL_PAYMENTS);
   pg_poll_done(&g->pay_poll, now, g->e.slot_ms, found > 0, SCAN_GAP_MIN_MS,
                pg_poll_cap(g->e.slot_ms, SCAN_GAP_MIN_MS, SCAN_GAP_MAX_MS));
   return rc;

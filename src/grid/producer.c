@@ -319,7 +319,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
   if (!pg_poll_due(&p->pay_poll, now, e->slot_ms)) return PG_OK;
   bool found = false;
   int rc = record_payments(p, now, &found, d);
-  pg_grid_metrics_count(e->metrics, PG_GM_POLL);
+  pg_grid_metrics_count(e->metrics, PG_GM_POLL_PAYOUTS);
   pg_poll_done(&p->pay_poll, now, e->slot_ms, found, PAY_GAP_MIN_MS,
                pg_poll_cap(e->slot_ms, PAY_GAP_MIN_MS, PAY_GAP_MAX_MS));
   return rc;

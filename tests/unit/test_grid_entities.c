@@ -885,7 +885,9 @@ static long grid_metric(world *w, const char *key) {
   return v;
 }
 
-static long grid_polls(world *w) { return grid_metric(w, "p2pgrid_entity_polls_total"); }
+static long grid_polls(world *w) {
+  return grid_metric(w, "p2pgrid_entity_polls_total{of=\"payments\"}");
+}
 
 static long batches_sent(world *w) {
   return grid_metric(w, "p2pgrid_grid_payout_batches_total{outcome=\"sent\"}");
@@ -969,6 +971,47 @@ static void test_grid_scan_poll(void **state) {
   pg_gridop_wake(w->grid);
   if (pg_gridop_step(w->grid, &d)) fail_msg("grid step: %s", d.msg);
   assert_int_equal(grid_polls(w), before + 1);
+  world_free(w);
+}
+
+static long consumer_metric(world *w, int i, const char *key) {
+  pg_buf b;
+  pg_diag d = {{0}};
+  pg_buf_init(&b, 1 << 20);
+  assert_int_equal(pg_consumer_metrics(w->cons[i], &b, &d), PG_OK);
+  long v = metric_in(&b, key);
+  pg_buf_free(&b);
+  return v;
+}
+
+/* A consumer looks at a payment it sent at the next step, then, while it
+ * stays unconfirmed (no milestone in this slot), after gaps of 1, 2, 4, then
+ * 8 s (an eighth of a 64 s slot), where it looked at every step (four times
+ * a second). */
+static void test_consumer_follow_poll(void **state) {
+  (void)state;
+  world *w = world_new();
+  run(w, 2 * g_slot_ms);
+  uint64_t now = pg_clock_now(&w->tf.clock.base);
+  pg_vclock_advance(&w->tf.clock, g_slot_ms - now % g_slot_ms);
+  const char *conf = "p2pgrid_entity_polls_total{of=\"confirmations\"}";
+  const char *paid = "p2pgrid_consumer_payments_sent_total";
+  long at[300], n = 0, paid_at = -1;
+  for (long i = 0; i < (long)(g_slot_ms / 250); i++) {
+    long before = consumer_metric(w, 0, conf), sent = consumer_metric(w, 0, paid);
+    step_all(w); /* no milestone: what is paid now stays unconfirmed */
+    if (consumer_metric(w, 0, conf) > before) at[n++] = i;
+    if (consumer_metric(w, 0, paid) > sent && paid_at < 0) paid_at = i;
+    pg_vclock_advance(&w->tf.clock, 250);
+  }
+  print_message("consumer-0 paid at step %ld; looked at it %ld times in the slot\n", paid_at, n);
+  assert_true(paid_at >= 0);
+  long k = 0;
+  while (k < n && at[k] <= paid_at) k++;
+  assert_true(k < n && at[k] == paid_at + 1); /* the next step */
+  for (long want = 4; ++k < n; want = want < 32 ? 2 * want : 32)
+    assert_int_equal(at[k] - at[k - 1], want);
+  assert_true(n <= 14);
   world_free(w);
 }
 
@@ -2397,6 +2440,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_grid_read_ahead, read_ahead_off),
       cmocka_unit_test_setup_teardown(test_producer_payment_poll, long_slots, long_slots_off),
       cmocka_unit_test_setup_teardown(test_grid_scan_poll, long_slots, long_slots_off),
+      cmocka_unit_test_setup_teardown(test_consumer_follow_poll, long_slots, long_slots_off),
       cmocka_unit_test_teardown(test_sole_databases, sole_off),
       cmocka_unit_test(test_booking_stops_midway),
       cmocka_unit_test(test_bills_indexed),
