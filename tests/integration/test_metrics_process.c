@@ -281,6 +281,12 @@ static void check_moved(const scrape_set *a, const scrape_set *b) {
   MOVED(a->prod, b->prod, "p2pgrid_entity_slots_reported_total");
   MOVED(a->src, b->src, "p2pgrid_entity_slots_reported_total");
   MOVED(a->cons, b->cons, "p2pgrid_entity_slots_reported_total");
+  /* each daemon polls for what it waits for at least at every slot's start
+   * (and a consumer looks at every payment it sent) */
+  MOVED(a->grid, b->grid, "p2pgrid_entity_polls_total{of=\"payments\"}");
+  MOVED(a->prod, b->prod, "p2pgrid_entity_polls_total{of=\"payouts\"}");
+  MOVED(a->cons, b->cons, "p2pgrid_entity_polls_total{of=\"bills\"}");
+  MOVED(a->cons, b->cons, "p2pgrid_entity_polls_total{of=\"confirmations\"}");
 }
 
 /* Gauges read from the stores agree with the status APIs of the moment
