@@ -1077,11 +1077,18 @@ int pg_wallet_count_outputs(pg_wallet *w, uint32_t change, uint32_t index, size_
   uint8_t(*ids)[PG_OUTPUT_ID_LEN] = NULL;
   size_t count = 0, total = 0, ndust = 0;
   if ((rc = list_outputs(w, addr, false, &ids, &count, &total, d))) return rc;
-  for (size_t i = 0; rc == PG_OK && dust && i < count; i++) { /* one lookup each */
-    pg_output_info o;
-    rc = pg_client_output(w->client, ids[i], &o, d);
-    if (rc == PG_OK && !o.spent && o.type == 0 && o.amount < PG_DUST_THRESHOLD) ndust++;
+  /* the outputs looked up together (over HTTP one request for up to 1,000;
+   * it was one GET each: a grid's address holds up to 512 and is counted
+   * every few seconds) */
+  pg_client_output_got *got = NULL;
+  size_t ng = 0;
+  if (dust) rc = outputs_of(w, (const uint8_t(*)[PG_OUTPUT_ID_LEN])ids, count, false, &got, &ng, d);
+  for (size_t i = 0; rc == PG_OK && i < ng; i++) {
+    const pg_output_info *o = &got[i].info;
+    rc = output_ok(&got[i], d);
+    if (rc == PG_OK && !o->spent && o->type == 0 && o->amount < PG_DUST_THRESHOLD) ndust++;
   }
+  outputs_free(got, ng);
   free(ids);
   if (rc) return rc;
   if (outputs) *outputs = total > count ? total : count;

@@ -276,7 +276,15 @@ static void test_batched_lookups_match_one_by_one(void **state) {
  * each swapped in): over HTTP that is lookups in three directions' chunks.
  * *tx its transaction's id (the same payments and selection give the same
  * id on any node of the same genesis). */
-static void select_inputs(run *r, bool http, bool rest_only, uint8_t tx[32], long long *posts) {
+/* What counting the dust (pg_wallet_count_outputs) of the 400 outputs saw
+ * and the outputs requests it made. */
+typedef struct counted {
+  size_t outputs, dust;
+  long long posts;
+} counted;
+
+static void select_inputs(run *r, bool http, bool rest_only, uint8_t tx[32], long long *posts,
+                          counted *cnt) {
   pg_client *in = NULL;
   pg_diag d = {{0}};
   assert_int_equal(pg_client_local_new(pg_node_tangle(r->node), pg_node_ledger(r->node), &in, &d),
@@ -297,6 +305,10 @@ static void select_inputs(run *r, bool http, bool rest_only, uint8_t tx[32], lon
   pg_client *c = http ? tn_client(r->base, 0, rest_only) : in;
   if (pg_wallet_new(c, seed, 32, NULL, &me, &d)) fail_msg("wallet: %s", d.msg);
   long long q0 = outputs_requests(r->base, "2xx");
+  if (pg_wallet_count_outputs(me, 0, 0, &cnt->outputs, &cnt->dust, &d))
+    fail_msg("count: %s", d.msg);
+  cnt->posts = outputs_requests(r->base, "2xx") - q0;
+  q0 = outputs_requests(r->base, "2xx");
   /* the 127 large ones are 25,400 Mi; the oldest 127 only 127 */
   pg_wallet_output out = {.amount = 25000 * MI};
   memset(out.address, 0x44, 32);
@@ -312,12 +324,22 @@ static void test_wallet_selects_the_same_inputs(void **state) {
   static run r;
   uint8_t tx[3][32];
   long long posts[3];
+  counted cnt[3];
   static const char *names[] = {"sel-batch", "sel-rest", "sel-local"};
   for (int k = 0; k < 3; k++) {
     run_start(&r, names[k], NULL, 0);
-    select_inputs(&r, k < 2, k == 1, tx[k], &posts[k]);
+    select_inputs(&r, k < 2, k == 1, tx[k], &posts[k], &cnt[k]);
     pg_node_stop(r.node);
   }
+  /* counting the dust: the same counts, the 400 outputs in one request
+   * batched (400 GETs with rest_only) */
+  for (int k = 0; k < 3; k++) {
+    assert_int_equal(cnt[k].outputs, 400);
+    assert_int_equal(cnt[k].dust, 0);
+  }
+  assert_int_equal(cnt[0].posts, 1);
+  assert_int_equal(cnt[1].posts, 0);
+  assert_int_equal(cnt[2].posts, 0);
   assert_memory_equal(tx[0], tx[2], 32); /* batched over HTTP: the in-process choice */
   assert_memory_equal(tx[1], tx[2], 32); /* one GET an output: the same */
   /* 400 outputs visited oldest first, then newest first: chunks of 128 */

@@ -146,8 +146,9 @@ PG_NODISCARD int pg_wallet_ensure_dust_allowance(pg_wallet *w, uint32_t change, 
 /* Unspent outputs on the address at change/index in the confirmed ledger
  * (all types, including any this object spent in unconfirmed transfers) and
  * how many of them are dust (SigLockedSingleOutput < 1 Mi). Either output may
- * be NULL. Counting the dust looks up every output (one node request each);
- * with dust NULL only the address's output list is read. */
+ * be NULL. Counting the dust looks up every output (pg_client_outputs_many:
+ * over HTTP one request for up to 1,000 of them, in-process one each); with
+ * dust NULL only the address's output list is read. */
 PG_NODISCARD int pg_wallet_count_outputs(pg_wallet *w, uint32_t change, uint32_t index,
                                          size_t *outputs, size_t *dust, pg_diag *d);
 
