@@ -110,8 +110,9 @@ static const pg_metric_spec fams[F_COUNT] = {
                     request_states, N(request_states)},
     [F_POLLS] = {"p2pgrid_entity_polls_total",
                  "Times the daemon asked its node for what it waits for, by what (grid: "
-                 "payments on its address; producer: payouts; consumer: bills on its "
-                 "return channel and the confirmations of its payments).",
+                 "payments on its address and confirmations of its payouts; producer: "
+                 "payouts; consumer: bills on its return channel and confirmations of its "
+                 "payments).",
                  PG_METRIC_COUNTER, "of", poll_kinds, N(poll_kinds)},
 };
 

@@ -864,7 +864,10 @@ static int know_address(pg_gridop *g, bool *known, pg_diag *d) {
   return pg_kv_set_text(e->db, "address", g->address_bech32, d); /* for the audit export */
 }
 
-void pg_gridop_wake(pg_gridop *g) { pg_poll_wake(&g->pay_poll); }
+void pg_gridop_wake(pg_gridop *g) {
+  pg_poll_wake(&g->pay_poll);
+  pg_poll_wake(&g->batch_poll);
+}
 
 int pg_gridop_settle_due(pg_gridop *g, pg_diag *d) {
   bool known = false;

@@ -34,6 +34,7 @@ struct pg_gridop {
   char address_bech32[PG_BECH32_MAX_LEN + 1];
   uint64_t next_payout_ms, next_dust_ms;
   pg_poll pay_poll;      /* the scan of our address (incoming.c) */
+  pg_poll batch_poll;    /* looks at sent payout batches (payouts.c) */
   uint64_t last_scan_ms; /* when it last ran (with scanned) */
   bool scanned;
   int64_t bill_cursor; /* rowid of the last open bill looked up (round robin) */
@@ -59,9 +60,9 @@ PG_NODISCARD int pg_gridop_check_incoming(pg_gridop *g, pg_diag *d);
  * payment is booked from the ledger before it can be spent (incoming.c). */
 PG_NODISCARD int pg_gridop_scan_before_spend(pg_gridop *g, pg_diag *d);
 
-/* Payout batches (payouts.c): follows sent batches, sends unsent ones
- * (looked up under their reference first: never twice), then makes and
- * sends the next batch of what producers are owed. */
+/* Payout batches (payouts.c): follows sent batches (when batch_poll is
+ * due), sends unsent ones (looked up under their reference first: never
+ * twice), then makes and sends the next batch of what producers are owed. */
 PG_NODISCARD int pg_gridop_payouts(pg_gridop *g, pg_diag *d);
 
 /* The dust allowance on the receive address and the sweeps that keep the

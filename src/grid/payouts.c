@@ -112,13 +112,16 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
   rc = pg_stmt_step_done(e->db, st, "batches write", d);
   if (!rc) pg_grid_metrics_count(e->metrics, PG_GM_PAYOUT_SENT);
+  if (!rc) pg_poll_wake(&g->batch_poll); /* looked at from the next step */
   if (!rc)
     pg_log_info(e->role, "%s: payout %lld to %zu producers %s in %s", e->id, (long long)id, n,
                 found ? "was already sent" : "sent", hex);
   return rc;
 }
 
-static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, pg_diag *d) {
+/* Looks at sent batch id once; *changed: it is confirmed or conflicted now. */
+static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, bool *changed,
+                        pg_diag *d) {
   pg_entity *e = &g->e;
   uint8_t mid[32], fin[32];
   int state = BATCH_SENDING;
@@ -134,6 +137,7 @@ static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, pg_diag *
       return PG_OK;
     }
   }
+  *changed = true;
   sqlite3_stmt *st = NULL;
   int rc = pg_stmt_get(e->db, "UPDATE batches SET state = ?2, confirmed_ms = ?3, error = ?4 WHERE id = ?1",
                           &st, d);
@@ -327,6 +331,20 @@ static int resume_batches(pg_gridop *g, bool *ready, pg_diag *d) {
   return rc;
 }
 
+/* A sent batch is looked at (its confirmation) from the step after it was
+ * sent, then while it stays unconfirmed after gaps of 1, 2, 4 ... s up to
+ * 30 s (an eighth of a slot at most, never under 1 s), at once after a
+ * wake; it was looked at every tick. */
+#define FOLLOW_GAP_MIN_MS 1000u
+#define FOLLOW_GAP_MAX_MS 30000u
+
+static void follow_done(pg_gridop *g, bool changed) {
+  pg_entity *e = &g->e;
+  pg_grid_metrics_count(e->metrics, PG_GM_POLL_CONFIRMATIONS);
+  pg_poll_done(&g->batch_poll, pg_entity_now(e), e->slot_ms, changed, FOLLOW_GAP_MIN_MS,
+               pg_poll_cap(e->slot_ms, FOLLOW_GAP_MIN_MS, FOLLOW_GAP_MAX_MS));
+}
+
 int pg_gridop_payouts(pg_gridop *g, pg_diag *d) {
   pg_entity *e = &g->e;
   if (pg_entity_now(e) < g->next_payout_ms) return PG_OK;
@@ -349,15 +367,18 @@ int pg_gridop_payouts(pg_gridop *g, pg_diag *d) {
   if (srow != SQLITE_ROW && srow != SQLITE_DONE)
     rc = pg_db_fail(e->db, d, "batches read");
   pg_stmt_put(st);
-  bool unsent = false;
+  bool unsent = false, follow = pg_poll_due(&g->batch_poll, pg_entity_now(e), e->slot_ms);
+  bool followed = false, changed = false;
   for (size_t i = 0; i < n && !rc; i++) {
-    if (states[i] == BATCH_SENT) {
-      rc = follow_batch(g, ids[i], msgs[i], d);
-    } else {
+    if (states[i] == BATCH_SENT && follow) {
+      rc = follow_batch(g, ids[i], msgs[i], &changed, d);
+      followed = true;
+    } else if (states[i] != BATCH_SENT) {
       rc = send_batch(g, ids[i], d);
       unsent = true;
     }
   }
+  if (followed) follow_done(g, changed);
   if (rc || unsent) return rc;
   bool ready = false;
   rc = resume_batches(g, &ready, d);

@@ -984,11 +984,22 @@ static long consumer_metric(world *w, int i, const char *key) {
   return v;
 }
 
+/* The steps at[0..n) at which a poll was made, from the first one after
+ * `after`: the next step, then gaps of 1, 2, 4, then 8 s (4, 8, 16, 32 steps). */
+static void assert_gaps_double(const long *at, long n, long after) {
+  long k = 0;
+  while (k < n && at[k] <= after) k++;
+  assert_true(k < n && at[k] == after + 1); /* the next step */
+  for (long want = 4; ++k < n; want = want < 32 ? 2 * want : 32)
+    assert_int_equal(at[k] - at[k - 1], want);
+  assert_true(n <= 14);
+}
+
 /* A consumer looks at a payment it sent at the next step, then, while it
  * stays unconfirmed (no milestone in this slot), after gaps of 1, 2, 4, then
  * 8 s (an eighth of a 64 s slot), where it looked at every step (four times
- * a second). */
-static void test_consumer_follow_poll(void **state) {
+ * a second); the grid at the payout batch it sent likewise. */
+static void test_payment_follow_poll(void **state) {
   (void)state;
   world *w = world_new();
   run(w, 2 * g_slot_ms);
@@ -996,22 +1007,23 @@ static void test_consumer_follow_poll(void **state) {
   pg_vclock_advance(&w->tf.clock, g_slot_ms - now % g_slot_ms);
   const char *conf = "p2pgrid_entity_polls_total{of=\"confirmations\"}";
   const char *paid = "p2pgrid_consumer_payments_sent_total";
-  long at[300], n = 0, paid_at = -1;
+  const char *batches = "p2pgrid_grid_payout_batches_total{outcome=\"sent\"}";
+  long at[300], n = 0, paid_at = -1, gat[300], gn = 0, sent_at = -1;
   for (long i = 0; i < (long)(g_slot_ms / 250); i++) {
     long before = consumer_metric(w, 0, conf), sent = consumer_metric(w, 0, paid);
+    long gbefore = grid_metric(w, conf), gsent = grid_metric(w, batches);
     step_all(w); /* no milestone: what is paid now stays unconfirmed */
     if (consumer_metric(w, 0, conf) > before) at[n++] = i;
     if (consumer_metric(w, 0, paid) > sent && paid_at < 0) paid_at = i;
+    if (grid_metric(w, conf) > gbefore) gat[gn++] = i;
+    if (grid_metric(w, batches) > gsent && sent_at < 0) sent_at = i;
     pg_vclock_advance(&w->tf.clock, 250);
   }
-  print_message("consumer-0 paid at step %ld; looked at it %ld times in the slot\n", paid_at, n);
-  assert_true(paid_at >= 0);
-  long k = 0;
-  while (k < n && at[k] <= paid_at) k++;
-  assert_true(k < n && at[k] == paid_at + 1); /* the next step */
-  for (long want = 4; ++k < n; want = want < 32 ? 2 * want : 32)
-    assert_int_equal(at[k] - at[k - 1], want);
-  assert_true(n <= 14);
+  print_message("consumer-0 paid at step %ld, looked at it %ld times in the slot; the grid sent "
+                "a payout at step %ld, looked at it %ld times\n", paid_at, n, sent_at, gn);
+  assert_true(paid_at >= 0 && sent_at >= 0);
+  assert_gaps_double(at, n, paid_at);
+  assert_gaps_double(gat, gn, sent_at);
   world_free(w);
 }
 
@@ -2440,7 +2452,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_grid_read_ahead, read_ahead_off),
       cmocka_unit_test_setup_teardown(test_producer_payment_poll, long_slots, long_slots_off),
       cmocka_unit_test_setup_teardown(test_grid_scan_poll, long_slots, long_slots_off),
-      cmocka_unit_test_setup_teardown(test_consumer_follow_poll, long_slots, long_slots_off),
+      cmocka_unit_test_setup_teardown(test_payment_follow_poll, long_slots, long_slots_off),
       cmocka_unit_test_teardown(test_sole_databases, sole_off),
       cmocka_unit_test(test_booking_stops_midway),
       cmocka_unit_test(test_bills_indexed),
