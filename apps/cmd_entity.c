@@ -164,6 +164,11 @@ static void usage_settings(FILE *f, role r) {
             "  [tariff] membership_fee (per month), capacity_price (per kW of the month's\n"
             "     peak demand), vat (e.g. 20%%), grid_fee_reduction (per kWh, reported only):\n"
             "     once a month ends each consumer gets one more payment request for them\n"
+            "  The grid scans its address for payments every tick while they come and at\n"
+            "  each slot's start, then, while none comes, less often: after 0.5 s, 1 s,\n"
+            "  2 s ... up to every 30 s (an eighth of a slot at most), and always just\n"
+            "  before it pays producers or sweeps its address; it looks at a payout it\n"
+            "  sent from the next tick on by the same rule until it is confirmed.\n"
             "\nHTTPS with client certificates (docs/SECURITY.md): PUT and DELETE\n"
             "/registration/{id} (enrolled members, with their own certificate), GET\n"
             "/api/status, /api/slots?from=&to=, /api/config (anyone: community totals),\n"
@@ -634,8 +639,8 @@ static int step_of(run_t *R, pg_diag *d) {
   }
 }
 
-/* An event woke the daemon: what it polls for (payments, payouts, bills)
- * is looked for at the next step, whatever the poll's gap. */
+/* An event woke the daemon: what it polls for (payments, payouts, bills,
+ * confirmations) is looked for at the next step, whatever the poll's gap. */
 static void wake_of(run_t *R) {
   switch (R->r) {
   case R_SOURCE: break;

@@ -424,8 +424,8 @@ static int load_open(sqlite3 *db, req **out, size_t *n, pg_diag *d) {
   return PG_OK;
 }
 
-/* Pays (or finds the earlier payment of) one request. *stop: no more this step. */
-/* *sent: the request is now paid (sent, or found paid before). */
+/* Pays (or finds the earlier payment of) one request. *stop: no more this
+ * step; *sent set when the request is now paid (sent, or found paid before). */
 static int pay_one(pg_consumer *c, req *r, bool *stop, bool *sent, pg_diag *d) {
   pg_entity *e = &c->e;
   int64_t now = (int64_t)pg_entity_now(e);
@@ -477,7 +477,8 @@ static int pay_one(pg_consumer *c, req *r, bool *stop, bool *sent, pg_diag *d) {
   return set_req(e->db, r->id, REQ_SENT, hex, NULL, now, d);
 }
 
-/* *changed: confirmed or conflicted (else still pending, or the node failed). */
+/* *changed set when it is confirmed or conflicted now (else left: still
+ * pending, or the node failed). */
 static int follow_one(pg_consumer *c, req *r, bool *changed, pg_diag *d) {
   pg_entity *e = &c->e;
   int64_t now = (int64_t)pg_entity_now(e);
@@ -487,7 +488,7 @@ static int follow_one(pg_consumer *c, req *r, bool *changed, pg_diag *d) {
   pg_wallet_follow_opts fo = {.timeout_ms = 1, .poll_ms = 1};
   pg_diag fd = {{0}};
   int rc = pg_wallet_follow(c->wallet, mid, &fo, fin, &fd);
-  *changed = rc == PG_OK || rc == PG_ERR_STATE;
+  if (rc == PG_OK || rc == PG_ERR_STATE) *changed = true;
   if (rc == PG_OK) {
     char hex[65];
     pg_hex_encode(fin, 32, hex);

@@ -393,8 +393,10 @@ static int load_open_bills(pg_gridop *g, open_bill *v, size_t *n, pg_diag *d) {
  * else after gaps of 500 ms, 1 s, 2 s ... up to 30 s (an eighth of a slot
  * at most, never under 500 ms), on an event (pg_gridop_wake), and before
  * the wallet spends (pg_gridop_scan_before_spend). A scan every 500 ms was
- * 1,800 listings of the address a 15-minute slot. The simulator steps at
- * least an eighth of a slot apart, so it scans at every step as before. */
+ * 1,800 listings of the address a 15-minute slot. The simulator's rounds
+ * are an eighth of a slot or more apart and scan every round; its extra
+ * rounds and drain, closer together, scan less often (its results are the
+ * same: internals/grid.md). */
 #define SCAN_GAP_MIN_MS 500u
 #define SCAN_GAP_MAX_MS 30000u
 

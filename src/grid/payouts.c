@@ -119,7 +119,8 @@ static int send_batch(pg_gridop *g, int64_t id, pg_diag *d) {
   return rc;
 }
 
-/* Looks at sent batch id once; *changed: it is confirmed or conflicted now. */
+/* Looks at sent batch id once; *changed set when it is confirmed or
+ * conflicted now (else left). */
 static int follow_batch(pg_gridop *g, int64_t id, const char *msg_hex, bool *changed,
                         pg_diag *d) {
   pg_entity *e = &g->e;
