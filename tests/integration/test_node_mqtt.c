@@ -398,9 +398,19 @@ static void wait_grid_events(const char *key, long long want) {
   }
 }
 
+/* The grid's scans of its address for payments (its metrics). */
+static double grid_scans(void) {
+  char *t = get_metrics(&g_grid, &g_tls);
+  double v = metric_sample(t, "p2pgrid_entity_polls_total{of=\"payments\"}");
+  free(t);
+  return v;
+}
+
 /* A grid daemon with [mqtt] and a 30 s tick: its steps come from events.
  * wakes counts the waits that an event ended, so wakes > 0 within a few
- * seconds shows steps triggered by events, not by the tick. */
+ * seconds shows steps triggered by events, not by the tick. Each wake
+ * makes the next step scan the grid's address for payments, whatever the
+ * scan's gap (without the wake: gaps of 0.5, 1, 2, 4, 7.5 s). */
 static void test_entity_events(void **state) {
   (void)state;
   char ca[200], prefix[200], log[200], extra[400], b32[PG_BECH32_MAX_LEN + 1];
@@ -453,6 +463,17 @@ static void test_entity_events(void **state) {
                         "--to", b32, "--amount", "1000000", "--timeout", "60", NULL};
   run_ok(argv, log);
   wait_grid_events("outputs", 1);
+
+  /* ten wakes (a milestone a second): a scan after each */
+  long long w0 = jint(grid_events(&h), "wakes");
+  resp_free(&h);
+  double s0 = grid_scans();
+  wait_grid_events("wakes", w0 + 10);
+  double s1 = grid_scans();
+  long long w1 = jint(grid_events(&h), "wakes");
+  resp_free(&h);
+  if (s1 - s0 < (double)(w1 - w0) - 2)
+    fail_msg("%.0f scans of the grid's address after %lld wakes", s1 - s0, w1 - w0);
 }
 
 static bool dropped_logged(void) {
