@@ -38,12 +38,11 @@ struct pg_consumer {
 /* The return channel is read at every step while messages come and at the
  * first step of each slot (its bill comes after the slot's end); a read
  * that finds nothing waits twice as long as the one before for the next,
- * from RETURN_GAP_MIN_MS up to RETURN_GAP_MAX_MS, at most an eighth of a
+ * from RETURN_GAP_MIN_MS up to PG_POLL_GAP_MAX_MS, at most an eighth of a
  * slot. A daemon that read at every tick asked its node twice a second for
  * what comes once a slot (1,000 households: 2,000 requests a second). A
  * step given a read-ahead (the simulator's) takes it whatever the time. */
 #define RETURN_GAP_MIN_MS 1000u
-#define RETURN_GAP_MAX_MS 30000u
 
 /* A payment sent is looked at (its confirmation) by the same rule: at every
  * step while one is confirmed or conflicts, at a slot's first step, else
@@ -51,7 +50,6 @@ struct pg_consumer {
  * under 1 s); from the next step after a payment is sent. It was looked at
  * every tick: about 20 requests a payment at a milestone every 10 s. */
 #define FOLLOW_GAP_MIN_MS 1000u
-#define FOLLOW_GAP_MAX_MS 30000u
 
 const char pg_consumer_schema[] =
     "CREATE TABLE IF NOT EXISTS usages(slot INTEGER PRIMARY KEY, wh INTEGER NOT NULL);"
@@ -355,8 +353,9 @@ static int read_return(pg_consumer *c, pg_diag *d) {
   size_t taken = 0;
   int rc = read_return_now(c, &taken, d);
   pg_grid_metrics_count(e->metrics, PG_GM_POLL_BILLS);
-  uint64_t cap = e->slot_ms / 8 < RETURN_GAP_MAX_MS ? e->slot_ms / 8 : RETURN_GAP_MAX_MS;
-  pg_poll_done(&c->return_poll, now, e->slot_ms, taken > 0, RETURN_GAP_MIN_MS, cap);
+  /* no floor: a slot shorter than 8 s caps the gap under the minimum */
+  pg_poll_done(&c->return_poll, now, e->slot_ms, taken > 0, RETURN_GAP_MIN_MS,
+               pg_poll_cap(e->slot_ms, 0));
   return rc;
 }
 
@@ -528,7 +527,7 @@ static int pay_due(pg_consumer *c, pg_diag *d) {
   if (sent) pg_poll_wake(&c->follow_poll);
   else if (followed)
     pg_poll_done(&c->follow_poll, now, e->slot_ms, changed, FOLLOW_GAP_MIN_MS,
-                 pg_poll_cap(e->slot_ms, FOLLOW_GAP_MIN_MS, FOLLOW_GAP_MAX_MS));
+                 pg_poll_cap(e->slot_ms, FOLLOW_GAP_MIN_MS));
   free(v);
   return rc;
 }

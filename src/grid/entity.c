@@ -28,9 +28,9 @@ void pg_poll_done(pg_poll *p, uint64_t now, uint64_t slot_ms, bool found, uint64
 
 void pg_poll_wake(pg_poll *p) { *p = (pg_poll){0}; }
 
-uint64_t pg_poll_cap(uint64_t slot_ms, uint64_t min_ms, uint64_t max_ms) {
-  uint64_t c = slot_ms / 8 < max_ms ? slot_ms / 8 : max_ms;
-  return c > min_ms ? c : min_ms;
+uint64_t pg_poll_cap(uint64_t slot_ms, uint64_t floor_ms) {
+  uint64_t c = slot_ms / 8 < PG_POLL_GAP_MAX_MS ? slot_ms / 8 : PG_POLL_GAP_MAX_MS;
+  return c > floor_ms ? c : floor_ms;
 }
 
 int pg_entity_sign_binding(const pg_entity *e, const pg_grid_channel *c, uint64_t time_ms,

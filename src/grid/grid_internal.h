@@ -76,6 +76,10 @@ PG_NODISCARD int pg_stmt_step_done(sqlite3 *db, sqlite3_stmt *st, const char *wh
  * step (sql a literal, as for pg_stmt_get). */
 PG_NODISCARD int pg_stmt_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t *out,
                              pg_diag *d);
+/* *has: whether sql (a literal, as for pg_stmt_get; ?1 = text) returns a
+ * row, e.g. "SELECT 1 FROM t WHERE key = ?1". PG_ERR_DB with what in d. */
+PG_NODISCARD int pg_stmt_has_text(sqlite3 *db, const char *sql, const char *text, bool *has,
+                                  const char *what, pg_diag *d);
 void pg_grid_db_close(sqlite3 *db);
 /* Facts a module keeps per connection, beside its statements (one word of
  * bits, 0 until set; forgotten by pg_grid_db_close). set: false without
@@ -409,8 +413,11 @@ void pg_poll_done(pg_poll *p, uint64_t now, uint64_t slot_ms, bool found, uint64
                   uint64_t cap_ms);
 /* Due at the next step, and the gap from min_ms again (an event woke us). */
 void pg_poll_wake(pg_poll *p);
-/* An eighth of slot_ms, within [min_ms, max_ms]: the cap of a poll's gap. */
-uint64_t pg_poll_cap(uint64_t slot_ms, uint64_t min_ms, uint64_t max_ms);
+/* The longest gap of every poll (30 s). */
+#define PG_POLL_GAP_MAX_MS 30000u
+/* An eighth of slot_ms, within [floor_ms, PG_POLL_GAP_MAX_MS]: the cap of a
+ * poll's gap. */
+uint64_t pg_poll_cap(uint64_t slot_ms, uint64_t floor_ms);
 /* A hello from us, now: id, name and, with a member key, its certificate
  * (the caller adds the type and the signature of its binding). */
 PG_NODISCARD int pg_entity_hello_init(const pg_entity *e, pg_grid_hello *h, pg_diag *d);

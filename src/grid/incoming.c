@@ -239,19 +239,6 @@ static bool classify_output(pg_gridop *g, const pg_client_output_got *o,
  * 1,000 bills a slot). */
 #define SCAN_MAX_OUTPUTS 65536
 
-/* Whether output ohex is booked already. */
-static int output_known(sqlite3 *db, const char *ohex, bool *known, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "SELECT COUNT(*) FROM incoming WHERE output_id = ?1", &st, d);
-  if (rc) return rc;
-  sqlite3_bind_text(st, 1, ohex, -1, SQLITE_STATIC);
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW) *known = sqlite3_column_int64(st, 0) != 0;
-  else rc = pg_db_fail(db, d, "incoming read");
-  pg_stmt_put(st);
-  return rc;
-}
-
 /* The bill whose transfer reference is k->ref, if any (k->is_bill). */
 static int bill_of(sqlite3 *db, booking *k, pg_diag *d) {
   sqlite3_stmt *st = NULL;
@@ -304,7 +291,8 @@ static int take_new(pg_gridop *g, const uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t
     char ohex[2 * PG_OUTPUT_ID_LEN + 1];
     bool known = false;
     pg_hex_encode(ids[*at], PG_OUTPUT_ID_LEN, ohex);
-    rc = output_known(g->e.db, ohex, &known, d);
+    rc = pg_stmt_has_text(g->e.db, "SELECT 1 FROM incoming WHERE output_id = ?1", ohex, &known,
+                          "incoming read", d);
     if (!rc && !known) memcpy(v[(*m)++].id, ids[*at], PG_OUTPUT_ID_LEN);
   }
   return rc;
@@ -398,7 +386,6 @@ static int load_open_bills(pg_gridop *g, open_bill *v, size_t *n, pg_diag *d) {
  * rounds and drain, closer together, scan less often (its results are the
  * same: internals/grid.md). */
 #define SCAN_GAP_MIN_MS 500u
-#define SCAN_GAP_MAX_MS 30000u
 
 static int scan_now(pg_gridop *g, uint64_t now, pg_diag *d) {
   size_t found = 0;
@@ -406,7 +393,7 @@ static int scan_now(pg_gridop *g, uint64_t now, pg_diag *d) {
   g->last_scan_ms = now, g->scanned = true;
   pg_grid_metrics_count(g->e.metrics, PG_GM_POLL_PAYMENTS);
   pg_poll_done(&g->pay_poll, now, g->e.slot_ms, found > 0, SCAN_GAP_MIN_MS,
-               pg_poll_cap(g->e.slot_ms, SCAN_GAP_MIN_MS, SCAN_GAP_MAX_MS));
+               pg_poll_cap(g->e.slot_ms, SCAN_GAP_MIN_MS));
   return rc;
 }
 

@@ -337,13 +337,12 @@ static int resume_batches(pg_gridop *g, bool *ready, pg_diag *d) {
  * 30 s (an eighth of a slot at most, never under 1 s), at once after a
  * wake; it was looked at every tick. */
 #define FOLLOW_GAP_MIN_MS 1000u
-#define FOLLOW_GAP_MAX_MS 30000u
 
 static void follow_done(pg_gridop *g, bool changed) {
   pg_entity *e = &g->e;
   pg_grid_metrics_count(e->metrics, PG_GM_POLL_CONFIRMATIONS);
   pg_poll_done(&g->batch_poll, pg_entity_now(e), e->slot_ms, changed, FOLLOW_GAP_MIN_MS,
-               pg_poll_cap(e->slot_ms, FOLLOW_GAP_MIN_MS, FOLLOW_GAP_MAX_MS));
+               pg_poll_cap(e->slot_ms, FOLLOW_GAP_MIN_MS));
 }
 
 int pg_gridop_payouts(pg_gridop *g, pg_diag *d) {

@@ -241,19 +241,6 @@ static int aggregate_due(pg_producer *p, pg_diag *d) {
  * Listing it every second was 900 requests of each producer a 15-minute
  * slot. */
 #define PAY_GAP_MIN_MS 1000u
-#define PAY_GAP_MAX_MS 30000u
-
-/* Whether output hex is recorded already. */
-static int received_known(sqlite3 *db, const char *hex, bool *known, pg_diag *d) {
-  sqlite3_stmt *st = NULL;
-  int rc = pg_stmt_get(db, "SELECT 1 FROM received WHERE output_id = ?1", &st, d);
-  if (rc) return rc;
-  sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-  int srow = sqlite3_step(st);
-  pg_stmt_put(st);
-  *known = srow == SQLITE_ROW;
-  return srow == SQLITE_ROW || srow == SQLITE_DONE ? PG_OK : pg_db_fail(db, d, "received read");
-}
 
 static int record_received(pg_producer *p, const pg_client_output_got *o, uint64_t now,
                            pg_diag *d) {
@@ -276,6 +263,22 @@ static int record_received(pg_producer *p, const pg_client_output_got *o, uint64
   return rc;
 }
 
+/* The outputs of ids[0..n) not recorded yet, moved to its front: *m. */
+static int keep_new(sqlite3 *db, uint8_t (*ids)[PG_OUTPUT_ID_LEN], size_t n, size_t *m,
+                    pg_diag *d) {
+  int rc = PG_OK;
+  *m = 0;
+  for (size_t i = 0; i < n && !rc; i++) {
+    char hex[2 * PG_OUTPUT_ID_LEN + 1];
+    bool known = false;
+    pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, hex);
+    rc = pg_stmt_has_text(db, "SELECT 1 FROM received WHERE output_id = ?1", hex, &known,
+                          "received read", d);
+    if (!rc && !known) memmove(ids[(*m)++], ids[i], PG_OUTPUT_ID_LEN);
+  }
+  return rc;
+}
+
 /* Records the outputs on the payment address not recorded yet, looked up
  * together (over HTTP one request for up to 1,000); *found: any. A lookup
  * the node failed is counted and waits for the next poll. */
@@ -283,21 +286,17 @@ static int record_payments(pg_producer *p, uint64_t now, bool *found, pg_diag *d
   pg_entity *e = &p->e;
   enum { MAX = 1000 };
   uint8_t(*ids)[PG_OUTPUT_ID_LEN] = malloc(MAX * sizeof *ids);
-  pg_client_output_got *o = calloc(MAX, sizeof *o);
+  pg_client_output_got *o = NULL;
   size_t n = 0, total = 0, m = 0;
   pg_diag cd = {{0}};
-  int rc = ids && o ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  int rc = ids ? PG_OK : pg_fail(d, PG_ERR_NOMEM, "out of memory");
   if (!rc && pg_client_address_outputs(e->client, p->address, true, ids, MAX, &n, &total, &cd)) {
     pg_entity_problem(e, "node_failures", "payment check: %s", cd.msg);
     n = 0;
   }
-  for (size_t i = 0; i < n && !rc; i++) {
-    char hex[2 * PG_OUTPUT_ID_LEN + 1];
-    bool known = false;
-    pg_hex_encode(ids[i], PG_OUTPUT_ID_LEN, hex);
-    rc = received_known(e->db, hex, &known, d);
-    if (!rc && !known) memcpy(o[m++].id, ids[i], PG_OUTPUT_ID_LEN);
-  }
+  if (!rc) rc = keep_new(e->db, ids, n, &m, d);
+  if (!rc && m && !(o = calloc(m, sizeof *o))) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; !rc && i < m; i++) memcpy(o[i].id, ids[i], PG_OUTPUT_ID_LEN);
   if (!rc && m) rc = pg_client_outputs_many(e->client, o, m, false, d);
   bool failed = false;
   for (size_t i = 0; i < m && !rc; i++) {
@@ -306,7 +305,7 @@ static int record_payments(pg_producer *p, uint64_t now, bool *found, pg_diag *d
     failed = failed || o[i].rc != PG_OK;
     if (o[i].rc == PG_OK && !(rc = record_received(p, &o[i], now, d))) *found = true;
   }
-  for (size_t i = 0; i < m; i++) pg_client_output_got_clear(&o[i]);
+  for (size_t i = 0; o && i < m; i++) pg_client_output_got_clear(&o[i]);
   free(o);
   free(ids);
   return rc;
@@ -321,7 +320,7 @@ static int check_payments(pg_producer *p, pg_diag *d) {
   int rc = record_payments(p, now, &found, d);
   pg_grid_metrics_count(e->metrics, PG_GM_POLL_PAYOUTS);
   pg_poll_done(&p->pay_poll, now, e->slot_ms, found, PAY_GAP_MIN_MS,
-               pg_poll_cap(e->slot_ms, PAY_GAP_MIN_MS, PAY_GAP_MAX_MS));
+               pg_poll_cap(e->slot_ms, PAY_GAP_MIN_MS));
   return rc;
 }
 

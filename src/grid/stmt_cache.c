@@ -226,6 +226,19 @@ int pg_stmt_i64(sqlite3 *db, const char *sql, int64_t arg, int64_t def, int64_t 
   return rc;
 }
 
+int pg_stmt_has_text(sqlite3 *db, const char *sql, const char *text, bool *has,
+                     const char *what, pg_diag *d) {
+  sqlite3_stmt *st = NULL;
+  int rc = pg_stmt_get(db, sql, &st, d);
+  if (rc) return rc;
+  sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  *has = s == SQLITE_ROW;
+  if (s != SQLITE_ROW && s != SQLITE_DONE) rc = pg_db_fail(db, d, "%s", what);
+  pg_stmt_put(st);
+  return rc;
+}
+
 int pg_grid_begin(sqlite3 *db, pg_diag *d) { return run_one(db, SQL_BEGIN, "begin", d); }
 
 int pg_grid_commit(sqlite3 *db, pg_diag *d) {

@@ -96,10 +96,10 @@ static void test_wake(void **state) {
 
 static void test_cap(void **state) {
   (void)state;
-  assert_int_equal(pg_poll_cap(900000, 1000, 30000), 30000); /* 15 min: 112.5 s, capped */
-  assert_int_equal(pg_poll_cap(64000, 500, 30000), 8000);    /* an eighth */
-  assert_int_equal(pg_poll_cap(5000, 1000, 30000), 1000);    /* 625 ms: never under min */
-  assert_int_equal(pg_poll_cap(5000, 500, 30000), 625);
+  assert_int_equal(pg_poll_cap(900000, 1000), 30000); /* 15 min: 112.5 s, capped */
+  assert_int_equal(pg_poll_cap(64000, 500), 8000);    /* an eighth */
+  assert_int_equal(pg_poll_cap(5000, 1000), 1000);    /* 625 ms: never under min */
+  assert_int_equal(pg_poll_cap(5000, 500), 625);
 }
 
 int main(void) {
