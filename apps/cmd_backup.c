@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "p2pgrid/base/backup.h"
+#include "p2pgrid/base/backup_serve.h"
 
 void pg_cmd_backup_usage(FILE *f) {
   fprintf(f,
@@ -22,6 +23,11 @@ void pg_cmd_backup_usage(FILE *f) {
           "FILE is always whole. Seeds and certificates named in the config ([wallet]\n"
           "seed_file, [tls] key) live outside the data dir: back them up yourself.\n"
           "A data dir holding a subdirectory or a symlink is refused.\n"
+          "A running node holds its store for its own process (no other process can\n"
+          "read it): it writes the backup itself when asked through files of its data\n"
+          "dir (BACKUP-SERVER, BACKUP-REQUEST, BACKUP-RESULT; docs/OPERATIONS.md), into\n"
+          "FILE made absolute; progress is printed every 5 s. A node that is not\n"
+          "running (or was killed) is copied directly.\n"
           "\n"
           "options:\n"
           "  -d, --data-dir DIR       the daemon's data directory ([ROLE] data_dir)\n"
@@ -65,6 +71,20 @@ void pg_cmd_restore_usage(FILE *f) {
 static void print_info(const char *what, const char *file, const pg_backup_info *i) {
   printf("%s %s: %zu files (%zu databases), %llu bytes, taken at %lld ms (Unix time)\n", what,
          file, i->entries, i->databases, (unsigned long long)i->bytes, (long long)i->created_ms);
+}
+
+static void progress(void *ctx, uint64_t bytes) {
+  (void)ctx;
+  fprintf(stderr, "p2pgrid backup: the daemon is writing the backup: %.1f MiB so far\n",
+          (double)bytes / (1024.0 * 1024.0));
+}
+
+/* Asks the daemon that holds dir when it serves backups, else copies dir. */
+static int backup_dir(const char *dir, const char *file, pg_backup_info *info, pg_diag *d) {
+  int rc = pg_backup_ask(dir, file, 3000, progress, NULL, info, d);
+  if (rc != PG_ERR_NOT_FOUND) return rc;
+  *d = (pg_diag){{0}};
+  return pg_backup_create(dir, file, info, d);
 }
 
 static int parse(const char *cmd, int argc, char **argv, const char **dir, const char **file,
@@ -118,7 +138,7 @@ int pg_cmd_backup(int argc, char **argv) {
   if (st) return st < 0 ? PG_EXIT_OK : st;
   pg_backup_info info = {0};
   pg_diag d = {{0}};
-  int rc = check ? pg_backup_check(check, &info, &d) : pg_backup_create(dir, file, &info, &d);
+  int rc = check ? pg_backup_check(check, &info, &d) : backup_dir(dir, file, &info, &d);
   if (rc) {
     fprintf(stderr, "p2pgrid backup: %s\n", d.msg);
     return PG_EXIT_FAIL;

@@ -69,11 +69,13 @@ static bool ends_with(const char *s, const char *suffix) {
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* Not copied: the lock, the companions of a database and the restore
- * marker (a restore writes its own). */
+/* Not copied: the lock, the companions of a database, the restore marker
+ * (a restore writes its own) and a backup server's files
+ * (backup_serve.h). */
 static bool skipped(const char *name) {
   return strcmp(name, "LOCK") == 0 || strcmp(name, PG_BACKUP_MARKER) == 0 ||
-         ends_with(name, "-wal") || ends_with(name, "-shm") || ends_with(name, "-journal");
+         strncmp(name, "BACKUP-", 7) == 0 || ends_with(name, "-wal") || ends_with(name, "-shm") ||
+         ends_with(name, "-journal");
 }
 
 static int path_join(char *out, const char *dir, const char *name, pg_diag *d) {
@@ -116,7 +118,20 @@ static int cmp_entry(const void *a, const void *b) {
   return strcmp(((const entry *)a)->name, ((const entry *)b)->name);
 }
 
-static int is_sqlite_file(const char *path, bool *yes, pg_diag *d) {
+/* With vfs (NULL: a plain read of the header): a database this process
+ * holds with POSIX locks (pg_walbuf_vfs_process) must not be opened and
+ * closed by a descriptor of ours, since closing any descriptor of a file
+ * drops every lock the process has on it; SQLite keeps its own descriptor
+ * of such a file open until the process's last connection to it closes. */
+static int is_sqlite_file(const char *path, const char *vfs, off_t size, bool *yes, pg_diag *d) {
+  if (vfs) {
+    sqlite3 *db = NULL;
+    *yes = size > 0 &&
+           sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs) == SQLITE_OK &&
+           sqlite3_exec(db, "SELECT COUNT(*) FROM sqlite_schema", NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    return PG_OK;
+  }
   static const char magic[16] = "SQLite format 3";
   char head[16] = {0};
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -127,7 +142,7 @@ static int is_sqlite_file(const char *path, bool *yes, pg_diag *d) {
   return PG_OK;
 }
 
-static int list_dir(const char *dir, entry_list *l, pg_diag *d) {
+static int list_dir(const char *dir, const char *vfs, entry_list *l, pg_diag *d) {
   DIR *dh = opendir(dir);
   if (!dh) return pg_fail(d, PG_ERR_IO, "cannot read data dir %s: %s", dir, strerror(errno));
   int rc = PG_OK;
@@ -153,7 +168,7 @@ static int list_dir(const char *dir, entry_list *l, pg_diag *d) {
       entry *e = &l->v[l->n];
       memset(e, 0, sizeof *e);
       memcpy(e->name, nm, strlen(nm) + 1); /* checked: at most PG_BACKUP_NAME_MAX */
-      rc = is_sqlite_file(path, &e->is_db, d);
+      rc = is_sqlite_file(path, vfs, st.st_size, &e->is_db, d);
       if (!rc) l->n++;
     }
   }
@@ -174,14 +189,14 @@ static void close_sources(entry_list *l) {
 
 /* Opens every database and starts a read transaction on each, before any is
  * copied: the snapshots are taken together. */
-static int open_sources(const char *dir, entry_list *l, pg_diag *d) {
+static int open_sources(const char *dir, entry_list *l, const char *vfs, pg_diag *d) {
   char path[PATH_CAP];
   for (size_t i = 0; i < l->n; i++) {
     entry *e = &l->v[i];
     if (!e->is_db) continue;
     int rc = path_join(path, dir, e->name, d);
     if (rc) return rc;
-    if (sqlite3_open_v2(path, &e->src, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+    if (sqlite3_open_v2(path, &e->src, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs) !=
             SQLITE_OK ||
         sqlite3_busy_timeout(e->src, 10000) != SQLITE_OK ||
         sqlite3_exec(e->src, "BEGIN; SELECT COUNT(*) FROM sqlite_schema", NULL, NULL, NULL) !=
@@ -323,6 +338,11 @@ static int write_all(writer *w, const char *dir, entry_list *l, pg_diag *d) {
 }
 
 int pg_backup_create(const char *data_dir, const char *out, pg_backup_info *info, pg_diag *d) {
+  return pg_backup_create_with(data_dir, out, NULL, info, d);
+}
+
+int pg_backup_create_with(const char *data_dir, const char *out, const char *vfs,
+                          pg_backup_info *info, pg_diag *d) {
   if (!data_dir || !*data_dir || !out || !*out)
     return pg_fail(d, PG_ERR_INVALID, "backup: a data dir and an output file are needed");
   entry_list *l = calloc(1, sizeof *l);
@@ -332,10 +352,10 @@ int pg_backup_create(const char *data_dir, const char *out, pg_backup_info *info
     free(l);
     return pg_fail(d, PG_ERR_NOMEM, "out of memory");
   }
-  int rc = list_dir(data_dir, l, d);
+  int rc = list_dir(data_dir, vfs, l, d);
   if (!rc && (size_t)snprintf(tmp, sizeof tmp, "%s.tmp", out) >= sizeof tmp)
     rc = pg_fail(d, PG_ERR_INVALID, "path too long: %s", out);
-  if (!rc) rc = open_sources(data_dir, l, d);
+  if (!rc) rc = open_sources(data_dir, l, vfs, d);
   bool made = false;
   if (!rc) {
     unlink(tmp);

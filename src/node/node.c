@@ -6,8 +6,10 @@
 
 #include "mqtt.h"
 #include "node_internal.h"
+#include "p2pgrid/base/backup_serve.h"
 #include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/log.h"
+#include "p2pgrid/base/walbuf.h"
 
 static void wipe(void *p, size_t n) {
   volatile uint8_t *v = p;
@@ -144,6 +146,11 @@ int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
   tc.unsolid_max_age_ms = c->unsolid_max_age_ms;
   tc.pow_threads = c->pow_threads;
   tc.clock = c->clock;
+  /* the store is the node's alone while it runs: no file lock per
+   * transaction (about 10 us a message over HTTP, docs/PERFORMANCE.md
+   * "Node"); `p2pgrid backup` asks the node to write its backups
+   * (n->backups below, base/backup_serve.h) */
+  tc.process = true;
   if (c->tx_confirm) {
     tc.tx_confirm = c->tx_confirm;
     tc.tx_confirm_ctx = c->tx_confirm_ctx;
@@ -172,6 +179,8 @@ int pg_node_start(const pg_node_config *c, pg_node **out, pg_diag *d) {
                   c->genesis_count, (unsigned long long)supply,
                   c->dust_protection ? "on" : "off");
   }
+  if ((rc = pg_backup_server_start(c->data_dir, pg_walbuf_vfs_process(), &n->backups, d)))
+    goto fail;
   if (c->tangle_opened && (rc = c->tangle_opened(c->tangle_opened_ctx, n->tangle, d))) goto fail;
   if (n->mqtt && (rc = pg_node_mqtt_start(n->mqtt, n->tangle, n->ledger, d))) goto fail;
 
@@ -216,6 +225,7 @@ void pg_node_stop(pg_node *n) {
   pg_node_http_stop(n);
   pg_peers_stop(n->peers); /* after the API: no forward is running any more */
   pg_node_mqtt_free(n->mqtt); /* nothing submits any more; it reads the Tangle and ledger */
+  pg_backup_server_stop(n->backups); /* waits for a backup under way */
   /* coordinator and HTTP are stopped, so no confirmation can run any more;
    * the ledger goes first because its statements live on the Tangle's
    * connection, which cannot close while they exist */

@@ -27,6 +27,7 @@ struct pg_node {
   pg_ledger *ledger; /* NULL when the config brought its own tx_confirm hook */
   const pg_clock *clock;
   atomic_bool stopping; /* cancels PoW of requests and the coordinator */
+  struct pg_backup_server *backups; /* writes `p2pgrid backup`'s backups of the store */
 
   /* API */
   pg_httpd *httpd;

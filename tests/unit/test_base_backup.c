@@ -21,8 +21,10 @@
 #include <sqlite3.h>
 
 #include "p2pgrid/base/backup.h"
+#include "p2pgrid/base/backup_serve.h"
 #include "p2pgrid/base/db.h"
 #include "p2pgrid/base/dirlock.h"
+#include "p2pgrid/base/walbuf.h"
 #include "test_util_tmpdir.h"
 
 static char *g_root;
@@ -298,6 +300,94 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* A daemon that holds its database for its process writes the backup
+ * asked of it; without a server, or with a stale marker, the asker hears
+ * PG_ERR_NOT_FOUND and copies the directory itself. */
+static void test_served_backup(void **state) {
+  (void)state;
+  char dir[256], out[256], p[320], target[256];
+  path_of(dir, sizeof dir, "served");
+  path_of(out, sizeof out, "served.bak");
+  path_of(target, sizeof target, "served-restored");
+  pg_diag d = {{0}};
+  make_data_dir(dir, 0, NULL);
+  sqlite3 *held = NULL;
+  pg_db_open_opts o = {.process = true};
+  assert_int_equal(pg_db_open_with(dir, "grid.db", NULL, &o, &held, &d), PG_OK);
+  for (int i = 0; i < 40; i++)
+    assert_int_equal(pg_db_exec(held, "INSERT INTO t(v) VALUES ('held')", &d), PG_OK);
+  pg_backup_info info = {0};
+  assert_int_equal(pg_backup_ask(dir, out, 300, NULL, NULL, &info, &d), PG_ERR_NOT_FOUND);
+
+  pg_backup_server *srv = NULL;
+  assert_int_equal(pg_backup_server_start(dir, pg_walbuf_vfs_process(), &srv, &d), PG_OK);
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_SERVER_FILE, dir);
+  struct stat st;
+  assert_int_equal(stat(p, &st), 0);
+  assert_int_equal(pg_backup_ask(dir, out, 3000, NULL, NULL, &info, &d), PG_OK);
+  assert_int_equal(info.entries, 2); /* grid.db, coordinator.key: no BACKUP-* */
+  assert_int_equal(info.databases, 1);
+  /* a request already there: refused, left alone */
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_REQUEST_FILE, dir);
+  pg_backup_server_stop(srv);
+  write_text(p, "p2pgrid-backup-request 1\n/tmp/x.bak\n0123456789abcdef0123456789abcdef\n", 0600);
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_SERVER_FILE, dir);
+  write_text(p, "p2pgrid-backup-server 1\npid 1\n", 0600); /* stale */
+  assert_int_equal(pg_backup_ask(dir, out, 300, NULL, NULL, &info, &d), PG_ERR_UNAVAILABLE);
+  assert_non_null(strstr(d.msg, "under way"));
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_REQUEST_FILE, dir);
+  unlink(p);
+  /* a stale marker: nobody takes the request, which is withdrawn */
+  assert_int_equal(pg_backup_ask(dir, out, 300, NULL, NULL, &info, &d), PG_ERR_NOT_FOUND);
+  assert_int_not_equal(stat(p, &st), 0);
+  sqlite3_close(held);
+  assert_int_equal(pg_backup_restore(out, target, false, NULL, &d), PG_OK);
+  assert_int_equal(rows_in(target), 40);
+  assert_int_equal(count_entries(target), 3); /* grid.db, coordinator.key, RESTORED */
+}
+
+static void test_request_parse(void **state) {
+  (void)state;
+  pg_backup_request r;
+  pg_diag d = {{0}};
+  const char *ok = "p2pgrid-backup-request 1\n/var/backups/n.bak\n0123456789abcdef0123456789abcdef\n";
+  assert_int_equal(pg_backup_request_parse(ok, strlen(ok), &r, &d), PG_OK);
+  assert_string_equal(r.out, "/var/backups/n.bak");
+  assert_string_equal(r.nonce, "0123456789abcdef0123456789abcdef");
+  static const char *const bad[] = {
+      "",
+      "p2pgrid-backup-request 1\n",
+      "p2pgrid-backup-request 1\n/a.bak",
+      "p2pgrid-backup-request 1\nrel.bak\n0123456789abcdef0123456789abcdef\n",
+      "p2pgrid-backup-request 1\n/dir/\n0123456789abcdef0123456789abcdef\n",
+      "p2pgrid-backup-request 1\n/a\tb\n0123456789abcdef0123456789abcdef\n",
+      "p2pgrid-backup-request 1\n/a.bak\n0123456789ABCDEF0123456789abcdef\n",
+      "p2pgrid-backup-request 1\n/a.bak\n0123456789abcdef0123456789abcdef",
+      "p2pgrid-backup-request 1\n/a.bak\n0123456789abcdef0123456789abcdef\nmore\n",
+      "p2pgrid-backup-request 11\n/a.bak\n0123456789abcdef0123456789abcdef\n",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    d.msg[0] = 0;
+    assert_int_equal(pg_backup_request_parse(bad[i], strlen(bad[i]), &r, &d), PG_ERR_INVALID);
+    assert_non_null(strstr(d.msg, "backup request"));
+  }
+  /* an embedded NUL is a control character */
+  const char nul[] = "p2pgrid-backup-request 1\n/a\0b\n0123456789abcdef0123456789abcdef\n";
+  assert_int_equal(pg_backup_request_parse(nul, sizeof nul - 1, &r, &d), PG_ERR_INVALID);
+  /* the longest path, and one byte more */
+  char big[PG_BACKUP_PATH_MAX + 200];
+  int n = snprintf(big, sizeof big, "p2pgrid-backup-request 1\n/");
+  memset(big + n, 'a', PG_BACKUP_PATH_MAX - 1);
+  n += PG_BACKUP_PATH_MAX - 1;
+  n += snprintf(big + n, sizeof big - (size_t)n, "\n0123456789abcdef0123456789abcdef\n");
+  assert_int_equal(pg_backup_request_parse(big, (size_t)n, &r, &d), PG_OK);
+  n = snprintf(big, sizeof big, "p2pgrid-backup-request 1\n/");
+  memset(big + n, 'a', PG_BACKUP_PATH_MAX);
+  n += PG_BACKUP_PATH_MAX;
+  n += snprintf(big + n, sizeof big - (size_t)n, "\n0123456789abcdef0123456789abcdef\n");
+  assert_int_equal(pg_backup_request_parse(big, (size_t)n, &r, &d), PG_ERR_INVALID);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_attacker_names),
@@ -305,6 +395,8 @@ int main(void) {
       cmocka_unit_test(test_attacker_schema),
       cmocka_unit_test(test_round_trip_while_locked_and_written),
       cmocka_unit_test(test_create_refuses_odd_dirs),
+      cmocka_unit_test(test_served_backup),
+      cmocka_unit_test(test_request_parse),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,8 +13,9 @@
  *
  * Contract:
  * - pg_backup_create copies every regular file at the top of data_dir but
- *   LOCK, PG_BACKUP_MARKER and the -wal/-shm/-journal companions of
- *   databases (their content is in the database's copy). It does not take the directory's lock
+ *   LOCK, PG_BACKUP_MARKER, the names starting with "BACKUP-" (a running
+ *   daemon's backup server, base/backup_serve.h) and the -wal/-shm/-journal
+ *   companions of databases (their content is in the database's copy). It does not take the directory's lock
  *   (p2pgrid/base/dirlock.h): it is meant to run beside the daemon. A database is
  *   read in one read transaction (a consistent snapshot: WAL lets the daemon
  *   write meanwhile); the snapshots of all databases of the directory are
@@ -87,6 +88,11 @@ typedef struct pg_backup_info {
 
 PG_NODISCARD int pg_backup_create(const char *data_dir, const char *out, pg_backup_info *info,
                                   pg_diag *d);
+/* pg_backup_create with the databases opened through the SQLite VFS named
+ * vfs (NULL: the default): the one a daemon holds them with, when it
+ * writes the backup itself (base/backup_serve.h). */
+PG_NODISCARD int pg_backup_create_with(const char *data_dir, const char *out, const char *vfs,
+                                       pg_backup_info *info, pg_diag *d);
 PG_NODISCARD int pg_backup_check(const char *file, pg_backup_info *info, pg_diag *d);
 PG_NODISCARD int pg_backup_check_mem(const void *bytes, size_t len, pg_backup_info *info,
                                      pg_diag *d);

@@ -31,6 +31,11 @@
  * dirlock.h) on it first, before pg_node_config_load (which may create the
  * coordinator key there), as `p2pgrid node` does. pg_node_config_load
  * writes a generated coordinator key atomically (p2pgrid/base/file.h).
+ * The store is held by the node's process (tangle.h pg_tangle_config.process:
+ * no file lock per transaction; another process gets "database is locked"),
+ * and pg_node_start runs a backup server on the data directory
+ * (p2pgrid/base/backup_serve.h: BACKUP-SERVER, written at start, removed by
+ * pg_node_stop) that writes the backups `p2pgrid backup` asks for.
  *
  * Ledger: the node always keeps a UTXO ledger (p2pgrid/ledger/ledger.h) in the
  * Tangle's database, booked by white-flag confirmation of every milestone.

@@ -135,10 +135,12 @@ typedef struct pg_tangle_config {
   unsigned checkpoint_pages;
 
   /* The store is this process's alone while it is open (an embedded node,
-   * as the simulator's; base/walbuf.h pg_walbuf_vfs_process): no file lock
-   * per transaction, and another process (p2pgrid backup or audit of the
-   * data directory) gets "database is locked" until it is closed. false
-   * (a node daemon): other processes may read the store while it runs. */
+   * as the simulator's, and a node daemon: node.c; base/walbuf.h
+   * pg_walbuf_vfs_process): no file lock per transaction, and another
+   * process (sqlite3, p2pgrid audit of the data directory) gets "database
+   * is locked" until it is closed; a node daemon writes the backups
+   * `p2pgrid backup` asks for itself (base/backup_serve.h). false: other
+   * processes may read the store while it runs. */
   bool process;
 
   const pg_clock *clock; /* NULL = real clock */
