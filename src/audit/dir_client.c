@@ -312,6 +312,11 @@ int pg_audit_dir_client(const char *dir, pg_client **out, pg_diag *d) {
   if (!rc && sqlite3_exec(c->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK)
     rc = pg_db_fail(c->db, d, "node data dir: query_only");
   if (!rc) rc = read_meta(c, path, d);
+  if (rc && (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_BUSY)
+    rc = pg_fail(d, PG_ERR_UNAVAILABLE,
+                 "%s is held by a running node (no other process can read its store while it"
+                 " runs): audit the node over its API (--node http://HOST:PORT) or stop it first",
+                 path);
   if (rc) {
     d_destroy(&c->base);
     return rc;

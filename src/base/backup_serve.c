@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,24 @@ static bool exists_in(const char *dir, const char *name) {
   return path_in(p, dir, name, NULL) == PG_OK && lstat(p, &st) == 0;
 }
 
+/* The pid BACKUP-SERVER names (0 when it names none). */
+static long server_pid(const char *dir) {
+  char path[PATH_CAP], buf[128];
+  size_t n = 0;
+  if (path_in(path, dir, PG_BACKUP_SERVER_FILE, NULL) || read_small(path, buf, sizeof buf, &n, NULL))
+    return 0;
+  const char *p = strstr(buf, "\npid ");
+  long pid = p ? strtol(p + 5, NULL, 10) : 0;
+  return pid > 0 ? pid : 0;
+}
+
+/* Whether the daemon that took the request is still there: its marker,
+ * and its process (a kill -9 leaves the marker). */
+static bool server_alive(const char *dir, long pid) {
+  if (!exists_in(dir, PG_BACKUP_SERVER_FILE)) return false;
+  return pid == 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
 static int absolute(const char *out, char abs[PATH_CAP], pg_diag *d) {
   if (out[0] == '/') {
     if (strlen(out) >= PATH_CAP) return pg_fail(d, PG_ERR_INVALID, "path too long: %s", out);
@@ -341,6 +360,7 @@ int pg_backup_ask(const char *data_dir, const char *out, unsigned pickup_ms,
   uint8_t raw[PG_BACKUP_NONCE_HEX / 2];
   randombytes_buf(raw, sizeof raw);
   for (size_t i = 0; i < sizeof raw; i++) snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
+  long pid = server_pid(data_dir);
   int rc = absolute(out, abs, d);
   if (!rc) rc = place_request(data_dir, abs, nonce, d);
   if (!rc) rc = await_pickup(data_dir, pickup_ms, d);
@@ -353,7 +373,7 @@ int pg_backup_ask(const char *data_dir, const char *out, unsigned pickup_ms,
   while (!rc && !have) {
     rc = read_result(data_dir, nonce, &have, &code, msg, sizeof msg, d);
     if (rc || have) break;
-    if (!exists_in(data_dir, PG_BACKUP_SERVER_FILE)) {
+    if (!server_alive(data_dir, pid)) {
       rc = read_result(data_dir, nonce, &have, &code, msg, sizeof msg, d); /* it may have just answered */
       if (!rc && !have)
         rc = pg_fail(d, PG_ERR_UNAVAILABLE, "the daemon of %s stopped before it wrote the backup", data_dir);

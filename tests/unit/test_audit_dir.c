@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "p2pgrid/audit/audit.h"
 #include "p2pgrid/client/client.h"
@@ -111,7 +113,48 @@ static void test_same_answers(void **state) {
   tt_rmrf(f.dir);
 }
 
+/* A store held by another process (a running node daemon: tangle.h
+ * pg_tangle_config.process) is refused with what to do instead. */
+static void test_held_by_a_running_node(void **state) {
+  tt_fixture f = *(tt_fixture *)*state; /* its dir removed by tt_teardown */
+  f.cfg.process = true;
+  int ready[2], done[2];
+  assert_int_equal(pipe(ready), 0);
+  assert_int_equal(pipe(done), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) { /* "the node" */
+    pg_tangle *t = NULL;
+    pg_diag cd = {{0}};
+    char c = pg_tangle_open(&f.cfg, &t, &cd) == PG_OK ? 'y' : 'n';
+    uint8_t id[PG_ID_LEN];
+    if (c == 'y' && tt_submit_ix(t, &TT_SEP, 1, "p2pgrid:held", "x", id) != PG_OK) c = 'n';
+    if (write(ready[1], &c, 1) != 1) _exit(2);
+    if (read(done[0], &c, 1) != 1) _exit(3);
+    pg_tangle_close(t);
+    _exit(0);
+  }
+  char c = 0;
+  assert_int_equal(read(ready[0], &c, 1), 1);
+  assert_int_equal(c, 'y');
+  pg_client *dc = NULL;
+  pg_diag d = {{0}};
+  int rc = pg_audit_dir_client(f.dir, &dc, &d);
+  assert_int_equal(write(done[1], "x", 1), 1);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_int_equal(rc, PG_ERR_UNAVAILABLE);
+  assert_non_null(strstr(d.msg, "held by a running node"));
+  assert_non_null(strstr(d.msg, "--node http://"));
+  /* once the node is gone the directory is read */
+  assert_int_equal(pg_audit_dir_client(f.dir, &dc, &d), PG_OK);
+  pg_client_free(dc);
+  close(ready[0]), close(ready[1]), close(done[0]), close(done[1]);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_same_answers)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_same_answers),
+                                     cmocka_unit_test_setup_teardown(test_held_by_a_running_node, tt_setup, tt_teardown)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -346,6 +348,41 @@ static void test_served_backup(void **state) {
   assert_int_equal(count_entries(target), 3); /* grid.db, coordinator.key, RESTORED */
 }
 
+/* Takes the request as a server would, then never answers. */
+static void *take_and_die(void *arg) {
+  const char *dir = arg;
+  char req[320], taken[340];
+  snprintf(req, sizeof req, "%s/" PG_BACKUP_REQUEST_FILE, dir);
+  snprintf(taken, sizeof taken, "%s/" PG_BACKUP_REQUEST_FILE ".taken", dir);
+  for (int i = 0; i < 200 && rename(req, taken) != 0; i++) usleep(10000);
+  return NULL;
+}
+
+/* The daemon took the request and was killed (its marker stays): the
+ * asker stops waiting once the process the marker names is gone. */
+static void test_daemon_dies_during_backup(void **state) {
+  (void)state;
+  char dir[256], out[256], p[320];
+  path_of(dir, sizeof dir, "dying");
+  path_of(out, sizeof out, "dying.bak");
+  make_data_dir(dir, 5, NULL);
+  pid_t gone = fork();
+  assert_true(gone >= 0);
+  if (gone == 0) _exit(0);
+  assert_int_equal(waitpid(gone, NULL, 0), gone);
+  char marker[96];
+  snprintf(marker, sizeof marker, "p2pgrid-backup-server 1\npid %ld\n", (long)gone);
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_SERVER_FILE, dir);
+  write_text(p, marker, 0600);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, take_and_die, dir), 0);
+  pg_backup_info info = {0};
+  pg_diag d = {{0}};
+  assert_int_equal(pg_backup_ask(dir, out, 3000, NULL, NULL, &info, &d), PG_ERR_UNAVAILABLE);
+  assert_non_null(strstr(d.msg, "stopped before it wrote the backup"));
+  pthread_join(th, NULL);
+}
+
 static void test_request_parse(void **state) {
   (void)state;
   pg_backup_request r;
@@ -397,6 +434,7 @@ int main(void) {
       cmocka_unit_test(test_create_refuses_odd_dirs),
       cmocka_unit_test(test_served_backup),
       cmocka_unit_test(test_request_parse),
+      cmocka_unit_test(test_daemon_dies_during_backup),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -44,7 +44,8 @@
  *   request is withdrawn): the caller then copies the directory itself
  *   (pg_backup_create). PG_ERR_UNAVAILABLE "a backup of D is under way"
  *   when another request is pending, or when the daemon stopped before it
- *   answered. Otherwise the server's result (its pg_err and message); on
+ *   answered (its marker gone, or the process it names gone: a kill -9
+ *   during the backup). Otherwise the server's result (its pg_err and message); on
  *   success info gets what the backup holds, read back with
  *   pg_backup_check (the file is checked whole before the call returns).
  * - pg_backup_request_parse reads a request's bytes: exactly the three
