@@ -341,10 +341,22 @@ int pg_backup_create(const char *data_dir, const char *out, pg_backup_info *info
   return pg_backup_create_with(data_dir, out, NULL, info, d);
 }
 
+/* Whether out would land in data_dir itself (its directory is data_dir):
+ * its rename could replace a live database, and the next backup would
+ * copy it. */
+static bool inside(const char *data_dir, const char *out) {
+  char copy[PATH_CAP], a[PATH_MAX], b[PATH_MAX];
+  snprintf(copy, sizeof copy, "%s", out);
+  return realpath(data_dir, a) && realpath(dirname(copy), b) && strcmp(a, b) == 0;
+}
+
 int pg_backup_create_with(const char *data_dir, const char *out, const char *vfs,
                           pg_backup_info *info, pg_diag *d) {
   if (!data_dir || !*data_dir || !out || !*out)
     return pg_fail(d, PG_ERR_INVALID, "backup: a data dir and an output file are needed");
+  if (inside(data_dir, out))
+    return pg_fail(d, PG_ERR_INVALID, "backup: %s is in the data dir %s it would copy: write it"
+                   " elsewhere", out, data_dir);
   entry_list *l = calloc(1, sizeof *l);
   writer w = {.out = out};
   char tmp[PATH_CAP];

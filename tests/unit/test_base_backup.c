@@ -320,6 +320,13 @@ static void test_served_backup(void **state) {
     assert_int_equal(pg_db_exec(held, "INSERT INTO t(v) VALUES ('held')", &d), PG_OK);
   pg_backup_info info = {0};
   assert_int_equal(pg_backup_ask(dir, out, 300, NULL, NULL, &info, &d), PG_ERR_NOT_FOUND);
+  /* never into the data dir itself (over its own database, say) */
+  snprintf(p, sizeof p, "%s/grid.db", dir);
+  assert_int_equal(pg_backup_create(dir, p, &info, &d), PG_ERR_INVALID);
+  assert_non_null(strstr(d.msg, "in the data dir"));
+  snprintf(p, sizeof p, "%s/../served/x.bak", dir);
+  assert_int_equal(pg_backup_create(dir, p, &info, &d), PG_ERR_INVALID);
+  assert_int_equal(rows_in(dir), 40);
 
   pg_backup_server *srv = NULL;
   assert_int_equal(pg_backup_server_start(dir, pg_walbuf_vfs_process(), &srv, &d), PG_OK);
