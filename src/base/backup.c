@@ -341,12 +341,16 @@ int pg_backup_create(const char *data_dir, const char *out, pg_backup_info *info
   return pg_backup_create_with(data_dir, out, NULL, info, d);
 }
 
-/* Whether out would land in data_dir itself (its directory is data_dir):
- * its rename could replace a live database, and the next backup would
- * copy it. */
+/* Whether out would land in data_dir itself (its directory is data_dir)
+ * under a name a backup copies: its rename could replace a live database,
+ * and the next backup would copy it. A "BACKUP-" name (a daemon's own
+ * backup server, backup_serve.h) is neither. */
 static bool inside(const char *data_dir, const char *out) {
   char copy[PATH_CAP], a[PATH_MAX], b[PATH_MAX];
   snprintf(copy, sizeof copy, "%s", out);
+  const char *base = strrchr(out, '/');
+  base = base ? base + 1 : out;
+  if (skipped(base)) return false;
   return realpath(data_dir, a) && realpath(dirname(copy), b) && strcmp(a, b) == 0;
 }
 

@@ -14,8 +14,9 @@
  * - `p2pgrid backup` of a running node: written by the node, checked, and
  *   restored into a new data dir a second node starts on with every
  *   message the first had stored before the backup.
- * - A hostile BACKUP-REQUEST (relative path, garbage) is refused in a
- *   BACKUP-RESULT, logged, nothing written, the node unharmed.
+ * - A hostile BACKUP-REQUEST (a path where none belongs, garbage, empty)
+ *   is refused in a BACKUP-RESULT, logged, nothing written, the node
+ *   unharmed.
  * - After kill -9 the stale BACKUP-SERVER marker does not stop a backup:
  *   nobody takes the request, `p2pgrid backup` copies the directory.
  * Set PG_KEEP_TMP=1 to keep the temporary directory. */
@@ -147,9 +148,14 @@ static void test_store_held_and_backed_up(void **state) {
   expect_locked_out("after a backup written by the node");
   size_t n = 0;
   char *nodelog = slurp(g_node.log, &n);
-  assert_non_null(strstr(nodelog, "backup of "));
-  assert_non_null(strstr(nodelog, " written to "));
+  bool logged = nodelog && strstr(nodelog, "writing a backup of ") && strstr(nodelog, " written: ");
   free(nodelog);
+  assert_true(logged);
+  char data[400];
+  struct stat st;
+  snprintf(data, sizeof data, "%s/BACKUP-DATA", g_node.data_dir);
+  assert_int_not_equal(stat(data, &st), 0); /* moved to out */
+  assert_int_equal(stat(out, &st), 0);
 
   /* the node goes on storing */
   post_messages(NMSG);
@@ -178,10 +184,11 @@ static void test_store_held_and_backed_up(void **state) {
 static void test_hostile_request(void **state) {
   (void)state;
   static const char *const bad[] = {
-      "p2pgrid-backup-request 1\nrelative.bak\n0123456789abcdef0123456789abcdef\n",
-      "p2pgrid-backup-request 1\n/tmp/x\x01y.bak\n0123456789abcdef0123456789abcdef\n",
-      "p2pgrid-backup-request 2\n/tmp/a.bak\n0123456789abcdef0123456789abcdef\n",
-      "p2pgrid-backup-request 1\n/tmp/a.bak\nNOT-HEX\n",
+      "p2pgrid-backup-request 1\n/tmp/a.bak\n0123456789abcdef0123456789abcdef\n",
+      "p2pgrid-backup-request 1\n0123456789abcdef\x01\n",
+      "p2pgrid-backup-request 2\n0123456789abcdef0123456789abcdef\n",
+      "p2pgrid-backup-request 1\nNOT-HEX\n",
+      "",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char req[400], res[400];
@@ -205,7 +212,9 @@ static void test_hostile_request(void **state) {
     assert_int_not_equal(stat(req, &st), 0); /* taken */
   }
   struct stat st;
-  assert_int_not_equal(stat("relative.bak", &st), 0);
+  char data[400];
+  snprintf(data, sizeof data, "%s/BACKUP-DATA", g_node.data_dir);
+  assert_int_not_equal(stat(data, &st), 0); /* nothing written */
   post_messages(1);
   expect_locked_out("after hostile requests");
 }

@@ -25,7 +25,8 @@
  *   subdirectory, a symlink or any other non-regular entry, or a name
  *   outside [A-Za-z0-9._-] (or starting with '.'), is refused (PG_ERR_INVALID
  *   naming it) and nothing is written; so is an out whose directory is
- *   data_dir itself (its rename could replace a live database). PG_ERR_IO / PG_ERR_DB name the file.
+ *   data_dir itself (its rename could replace a live database), unless its
+ *   name starts with "BACKUP-" (a backup server's, backup_serve.h). PG_ERR_IO / PG_ERR_DB name the file.
  * - pg_backup_check reads a backup as hostile input: the schema must be
  *   exactly the one above (no views, triggers or extra tables), meta format
  *   and version must match, every entry name must be a plain file name as

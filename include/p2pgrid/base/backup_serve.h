@@ -8,50 +8,52 @@
  *
  * The exchange goes through files of the data directory, all named
  * "BACKUP-..." (a prefix pg_backup_create never copies and a restore
- * refuses):
+ * refuses). The daemon writes nowhere else: a sandboxed service (systemd's
+ * ProtectSystem=strict, PrivateTmp) can write only its state directory,
+ * and the asker, not the daemon, decides where the file goes.
  * - BACKUP-SERVER: the daemon's marker, written when its server starts
  *   and removed when it stops ("p2pgrid-backup-server 1" and its pid).
  * - BACKUP-REQUEST: the asker's request, made whole under a temporary
  *   name and linked into place (a second asker finds it there):
- *     p2pgrid-backup-request 1\n<absolute output path>\n<32 hex nonce>\n
+ *     p2pgrid-backup-request 1\n<32 lowercase hex nonce>\n
  *   The server takes it by renaming it to BACKUP-REQUEST.taken (so a
  *   request is taken by the server or withdrawn by its asker, never both)
  *   and reads it as hostile bytes (pg_backup_request_parse).
+ * - BACKUP-DATA: the backup the server writes (pg_backup_create_with:
+ *   BACKUP-DATA.tmp, then renamed), mode 0600; the asker moves it where it
+ *   wants (a rename, or a copy synced and renamed on another file system).
  * - BACKUP-RESULT: the server's answer, written under a temporary name and
  *   renamed into place:
  *     p2pgrid-backup-result 1\n<the request's nonce>\n<pg_err>\n<message>\n
- * Anyone who can write the data directory (the daemon's user) can ask;
- * nothing crosses a network, and the output path is written by the daemon
- * with the rights it has, as `p2pgrid backup` would with the asker's.
+ * Only who can write the data directory (the daemon's user, root) can ask;
+ * nothing crosses a network.
  *
  * Contract:
  * - pg_backup_server_start writes BACKUP-SERVER into data_dir (removing
- *   a request, a taken request or a result left by a process that died)
+ *   what a process that died left: a taken request, a result, backup data)
  *   and starts a thread that looks for a request every 250 ms. A request
- *   is served with pg_backup_create_with(data_dir, out, vfs): the
- *   databases opened through vfs (the VFS the daemon holds them with;
- *   NULL: SQLite's default). One request at a time; the result says what
- *   happened (a bad request: PG_ERR_INVALID and why, also logged). Each
- *   request served or refused is logged ("backup" module).
+ *   is served with pg_backup_create_with(data_dir, data_dir/BACKUP-DATA,
+ *   vfs): the databases opened through vfs (the VFS the daemon holds them
+ *   with; NULL: SQLite's default). One request at a time; the result says
+ *   what happened (a bad request: PG_ERR_INVALID and why, also logged).
+ *   Each request served or refused is logged ("backup" module).
  * - pg_backup_server_stop (NULL ok) stops the thread, waiting for a
  *   backup under way to finish, then removes BACKUP-SERVER.
  * - pg_backup_ask: when data_dir holds BACKUP-SERVER, asks its daemon for a
- *   backup into out (made absolute against the working directory) and
- *   waits for the answer, calling progress (may be NULL) about every 5 s
- *   with the bytes of out's temporary file so far. PG_ERR_NOT_FOUND when
- *   there is no BACKUP-SERVER, or when nobody took the request within
- *   pickup_ms (the daemon is gone: a kill -9 leaves the marker; the
- *   request is withdrawn): the caller then copies the directory itself
- *   (pg_backup_create). PG_ERR_UNAVAILABLE "a backup of D is under way"
- *   when another request is pending, or when the daemon stopped before it
- *   answered (its marker gone, or the process it names gone: a kill -9
- *   during the backup). Otherwise the server's result (its pg_err and message); on
- *   success info gets what the backup holds, read back with
- *   pg_backup_check (the file is checked whole before the call returns).
- * - pg_backup_request_parse reads a request's bytes: exactly the three
- *   lines above, the path absolute, at most PG_BACKUP_PATH_MAX bytes,
- *   printable ASCII or UTF-8 without control characters, the nonce 32
- *   lowercase hex digits; anything else PG_ERR_INVALID with the reason.
+ *   backup, waits for the answer (calling progress, may be NULL, about
+ *   every 5 s with the bytes written so far), moves BACKUP-DATA to out and
+ *   checks it whole (pg_backup_check; info gets what it holds).
+ *   PG_ERR_NOT_FOUND when there is no BACKUP-SERVER, or when nobody took
+ *   the request within pickup_ms (the daemon is gone: a kill -9 leaves the
+ *   marker; the request is withdrawn): the caller then copies the directory
+ *   itself (pg_backup_create). PG_ERR_UNAVAILABLE "a backup of D is under
+ *   way" when another request is pending, or when the daemon stopped before
+ *   it answered (its marker gone, or the process it names gone: a kill -9
+ *   during the backup). Otherwise the server's result (its pg_err and
+ *   message), or the move's or the check's error (PG_ERR_IO naming the
+ *   file).
+ * - pg_backup_request_parse reads a request's bytes: exactly the two lines
+ *   above; anything else PG_ERR_INVALID with the reason.
  *
  * Threads: a server is its own thread; start and stop from one thread.
  * pg_backup_ask and the parser share no state.
@@ -71,7 +73,7 @@
 #define PG_BACKUP_SERVER_FILE "BACKUP-SERVER"
 #define PG_BACKUP_REQUEST_FILE "BACKUP-REQUEST"
 #define PG_BACKUP_RESULT_FILE "BACKUP-RESULT"
-#define PG_BACKUP_PATH_MAX 3800
+#define PG_BACKUP_DATA_FILE "BACKUP-DATA"
 #define PG_BACKUP_NONCE_HEX 32
 
 typedef struct pg_backup_server pg_backup_server;
@@ -86,7 +88,6 @@ PG_NODISCARD int pg_backup_ask(const char *data_dir, const char *out, unsigned p
                                pg_diag *d);
 
 typedef struct pg_backup_request {
-  char out[PG_BACKUP_PATH_MAX + 1];
   char nonce[PG_BACKUP_NONCE_HEX + 1];
 } pg_backup_request;
 PG_NODISCARD int pg_backup_request_parse(const void *bytes, size_t len, pg_backup_request *r,
