@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "p2pgrid/base/dirlock.h"
 #include "p2pgrid/base/file.h"
 #include "p2pgrid/base/log.h"
 
@@ -377,12 +378,19 @@ int pg_backup_ask(const char *data_dir, const char *out, unsigned pickup_ms,
   uint8_t raw[PG_BACKUP_NONCE_HEX / 2];
   randombytes_buf(raw, sizeof raw);
   for (size_t i = 0; i < sizeof raw; i++) snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
+  /* one asker at a time, from its request until it has taken the data */
+  char lpath[PATH_CAP];
+  pg_dirlock *lock = NULL;
+  int rc = path_in(lpath, data_dir, PG_BACKUP_LOCK_FILE, d);
+  if (!rc && (rc = pg_lock_file_take(lpath, false, &lock, d)) == PG_ERR_UNAVAILABLE)
+    return pg_fail(d, PG_ERR_UNAVAILABLE, "a backup of %s is under way (%s)", data_dir, d->msg);
   long pid = server_pid(data_dir);
   int code = PG_OK;
-  int rc = place_request(data_dir, nonce, d);
+  if (!rc) rc = place_request(data_dir, nonce, d);
   if (!rc) rc = await_pickup(data_dir, pickup_ms, d);
   if (!rc) rc = await_result(data_dir, nonce, pid, progress, ctx, &code, msg, sizeof msg, d);
-  if (rc) return rc;
-  if (code != PG_OK) return pg_fail(d, code, "%s", msg);
-  return take_data(data_dir, out, info, d);
+  if (!rc && code != PG_OK) rc = pg_fail(d, code, "%s", msg);
+  if (!rc) rc = take_data(data_dir, out, info, d);
+  pg_dirlock_release(lock);
+  return rc;
 }

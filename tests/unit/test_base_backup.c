@@ -360,6 +360,14 @@ static void test_served_backup(void **state) {
   assert_non_null(strstr(d.msg, "under way"));
   snprintf(p, sizeof p, "%s/" PG_BACKUP_REQUEST_FILE, dir);
   unlink(p);
+  /* another asker at work (its lock held) */
+  pg_dirlock *other = NULL;
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_LOCK_FILE, dir);
+  assert_int_equal(pg_lock_file_take(p, false, &other, &d), PG_OK);
+  assert_int_equal(pg_backup_ask(dir, out, 300, NULL, NULL, &info, &d), PG_ERR_UNAVAILABLE);
+  assert_non_null(strstr(d.msg, "under way"));
+  pg_dirlock_release(other);
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_REQUEST_FILE, dir);
   /* a stale marker: nobody takes the request, which is withdrawn */
   assert_int_equal(pg_backup_ask(dir, out, 300, NULL, NULL, &info, &d), PG_ERR_NOT_FOUND);
   assert_int_not_equal(stat(p, &st), 0);

@@ -22,6 +22,8 @@
  * - BACKUP-DATA: the backup the server writes (pg_backup_create_with:
  *   BACKUP-DATA.tmp, then renamed), mode 0600; the asker moves it where it
  *   wants (a rename, or a copy synced and renamed on another file system).
+ * - BACKUP-LOCK: held (flock, base/dirlock.h) by the asker from its
+ *   request until it has moved the data: one asker at a time.
  * - BACKUP-RESULT: the server's answer, written under a temporary name and
  *   renamed into place:
  *     p2pgrid-backup-result 1\n<the request's nonce>\n<pg_err>\n<message>\n
@@ -47,7 +49,8 @@
  *   the request within pickup_ms (the daemon is gone: a kill -9 leaves the
  *   marker; the request is withdrawn): the caller then copies the directory
  *   itself (pg_backup_create). PG_ERR_UNAVAILABLE "a backup of D is under
- *   way" when another request is pending, or when the daemon stopped before
+ *   way" when another asker holds BACKUP-LOCK or a request is pending
+ *   (one left by an asker that died), or when the daemon stopped before
  *   it answered (its marker gone, or the process it names gone: a kill -9
  *   during the backup). Otherwise the server's result (its pg_err and
  *   message), or the move's or the check's error (PG_ERR_IO naming the
@@ -74,6 +77,7 @@
 #define PG_BACKUP_REQUEST_FILE "BACKUP-REQUEST"
 #define PG_BACKUP_RESULT_FILE "BACKUP-RESULT"
 #define PG_BACKUP_DATA_FILE "BACKUP-DATA"
+#define PG_BACKUP_LOCK_FILE "BACKUP-LOCK"
 #define PG_BACKUP_NONCE_HEX 32
 
 typedef struct pg_backup_server pg_backup_server;
