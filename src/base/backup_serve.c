@@ -247,15 +247,17 @@ static bool server_alive(const char *dir, long pid) {
   return pid == 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }
 
-/* Places the request (PG_ERR_UNAVAILABLE when another one waits). */
+/* Places the request. The caller holds BACKUP-LOCK, so a request already
+ * there is one whose asker died before the daemon took it: replaced. */
 static int place_request(const char *dir, const char *nonce, pg_diag *d) {
   char text[sizeof REQUEST_HEAD + PG_BACKUP_NONCE_HEX + 2];
   snprintf(text, sizeof text, REQUEST_HEAD "%s\n", nonce);
   remove_in(dir, PG_BACKUP_RESULT_FILE); /* an answer nobody read */
   int rc = put_in(dir, PG_BACKUP_REQUEST_FILE, text, false, d);
-  if (rc == PG_ERR_EXISTS)
-    return pg_fail(d, PG_ERR_UNAVAILABLE, "a backup of %s is under way (%s/%s is there)", dir, dir,
-                   PG_BACKUP_REQUEST_FILE);
+  if (rc == PG_ERR_EXISTS) {
+    remove_in(dir, PG_BACKUP_REQUEST_FILE);
+    rc = put_in(dir, PG_BACKUP_REQUEST_FILE, text, false, d);
+  }
   return rc;
 }
 

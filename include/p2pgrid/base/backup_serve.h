@@ -49,8 +49,8 @@
  *   the request within pickup_ms (the daemon is gone: a kill -9 leaves the
  *   marker; the request is withdrawn): the caller then copies the directory
  *   itself (pg_backup_create). PG_ERR_UNAVAILABLE "a backup of D is under
- *   way" when another asker holds BACKUP-LOCK or a request is pending
- *   (one left by an asker that died), or when the daemon stopped before
+ *   way" when another asker holds BACKUP-LOCK (a request left by an asker
+ *   that died is replaced), or when the daemon stopped before
  *   it answered (its marker gone, or the process it names gone: a kill -9
  *   during the backup). Otherwise the server's result (its pg_err and
  *   message), or the move's or the check's error (PG_ERR_IO naming the
