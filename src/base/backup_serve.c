@@ -67,11 +67,21 @@ static int put_in(const char *dir, const char *name, const char *text, bool repl
   return rc ? rc : pg_write_file_atomic(p, text, strlen(text), true, replace, d);
 }
 
-/* dir/name's bytes (NUL-terminated, the caller frees), at most SMALL_MAX. */
+/* dir/name's bytes (NUL-terminated, the caller frees), at most SMALL_MAX,
+ * from a regular file only: a symlink or a FIFO put there is refused, not
+ * followed or waited on. */
 static int read_in(const char *dir, const char *name, uint8_t **out, size_t *n, pg_diag *d) {
   char p[PATH_CAP];
   int rc = path_in(p, dir, name, d);
-  return rc ? rc : pg_read_file_capped(p, SMALL_MAX, out, n, d);
+  if (rc) return rc;
+  int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return pg_fail(d, PG_ERR_IO, "cannot open %s: %s", p, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    rc = pg_fail(d, PG_ERR_INVALID, "%s is not a regular file", p);
+  if (!rc) rc = pg_read_fd_capped(fd, p, SMALL_MAX, out, n, d);
+  close(fd);
+  return rc;
 }
 
 static uint64_t mono_ms(void) {
@@ -328,46 +338,51 @@ static int await_result(const char *dir, const char *nonce, long pid, pg_backup_
   return rc;
 }
 
-/* Copies src to dst through dst.tmp (mode 0600, synced, renamed). */
+/* Copies src (not a symlink) to the new file dst (mode 0600, synced). */
 static int copy_file(const char *src, const char *dst, pg_diag *d) {
-  char tmp[PATH_CAP + 8];
-  snprintf(tmp, sizeof tmp, "%s.tmp", dst);
-  unlink(tmp);
-  int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = PG_OK;
+  int in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), out = -1, rc = PG_OK;
   char *buf = malloc(COPY_CHUNK);
   if (in < 0) rc = pg_fail(d, PG_ERR_IO, "cannot open %s: %s", src, strerror(errno));
-  else if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
-    rc = pg_fail(d, PG_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+  else if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+    rc = pg_fail(d, PG_ERR_IO, "cannot create %s: %s", dst, strerror(errno));
   else if (!buf) rc = pg_fail(d, PG_ERR_NOMEM, "out of memory");
   for (ssize_t r; !rc && (r = read(in, buf, COPY_CHUNK)) != 0;) {
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 || write(out, buf, (size_t)r) != r)
-      rc = pg_fail(d, PG_ERR_IO, "cannot copy %s to %s: %s", src, tmp, strerror(errno));
+      rc = pg_fail(d, PG_ERR_IO, "cannot copy %s to %s: %s", src, dst, strerror(errno));
   }
-  if (!rc && fsync(out) != 0) rc = pg_fail(d, PG_ERR_IO, "cannot sync %s: %s", tmp, strerror(errno));
+  if (!rc && fsync(out) != 0) rc = pg_fail(d, PG_ERR_IO, "cannot sync %s: %s", dst, strerror(errno));
   if (out >= 0 && close(out) != 0 && !rc)
-    rc = pg_fail(d, PG_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    rc = pg_fail(d, PG_ERR_IO, "cannot write %s: %s", dst, strerror(errno));
   if (in >= 0) close(in);
   free(buf);
-  if (!rc && rename(tmp, dst) != 0)
-    rc = pg_fail(d, PG_ERR_IO, "cannot rename %s to %s: %s", tmp, dst, strerror(errno));
-  if (rc && out >= 0) unlink(tmp);
   return rc;
 }
 
-/* Moves the server's BACKUP-DATA to out (renamed, or copied across file
- * systems), then checks it. */
+/* Moves the server's BACKUP-DATA (a regular file) to out.part (renamed,
+ * or copied across file systems), checks it whole, then renames it to
+ * out: out is the old file or a checked backup. */
 static int take_data(const char *dir, const char *out, pg_backup_info *info, pg_diag *d) {
-  char data[PATH_CAP];
+  char data[PATH_CAP], part[PATH_CAP + 8];
+  struct stat st;
   int rc = path_in(data, dir, PG_BACKUP_DATA_FILE, d);
   if (rc) return rc;
-  if (rename(data, out) != 0) {
-    if (errno != EXDEV) return pg_fail(d, PG_ERR_IO, "cannot move %s to %s: %s", data, out, strerror(errno));
-    rc = copy_file(data, out, d);
+  if (lstat(data, &st) != 0 || !S_ISREG(st.st_mode))
+    return pg_fail(d, PG_ERR_INVALID, "%s is missing or not a regular file", data);
+  if ((size_t)snprintf(part, sizeof part, "%s.part", out) >= sizeof part)
+    return pg_fail(d, PG_ERR_INVALID, "path too long: %s", out);
+  unlink(part);
+  if (rename(data, part) != 0) {
+    if (errno != EXDEV) return pg_fail(d, PG_ERR_IO, "cannot move %s to %s: %s", data, part, strerror(errno));
+    rc = copy_file(data, part, d);
     unlink(data);
     if (rc) return rc;
   }
-  return pg_backup_check(out, info, d);
+  rc = pg_backup_check(part, info, d);
+  if (!rc && rename(part, out) != 0)
+    rc = pg_fail(d, PG_ERR_IO, "cannot rename %s to %s: %s", part, out, strerror(errno));
+  if (rc) unlink(part);
+  return rc;
 }
 
 int pg_backup_ask(const char *data_dir, const char *out, unsigned pickup_ms,

@@ -340,6 +340,16 @@ static void test_served_backup(void **state) {
   assert_int_not_equal(stat(p, &st), 0); /* moved to out */
   assert_int_equal(stat(out, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
+  /* a FIFO where the request goes (placed by the daemon's user): refused,
+   * not waited on; the server goes on serving */
+  snprintf(p, sizeof p, "%s/" PG_BACKUP_REQUEST_FILE, dir);
+  assert_int_equal(mkfifo(p, 0600), 0);
+  char res[320];
+  snprintf(res, sizeof res, "%s/" PG_BACKUP_RESULT_FILE, dir);
+  for (int i = 0; i < 200 && stat(res, &st) != 0; i++) usleep(10000);
+  assert_non_null(strstr(read_text(res), "is not a regular file"));
+  unlink(res);
+  assert_int_equal(pg_backup_ask(dir, out, 3000, NULL, NULL, &info, &d), PG_OK);
   /* onto another file system: copied, synced, renamed */
   struct stat shm;
   if (stat("/dev/shm", &shm) == 0 && shm.st_dev != st.st_dev) {

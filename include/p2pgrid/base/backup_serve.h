@@ -18,7 +18,9 @@
  *     p2pgrid-backup-request 1\n<32 lowercase hex nonce>\n
  *   The server takes it by renaming it to BACKUP-REQUEST.taken (so a
  *   request is taken by the server or withdrawn by its asker, never both)
- *   and reads it as hostile bytes (pg_backup_request_parse).
+ *   and reads it as hostile bytes (pg_backup_request_parse). Every file
+ *   of the exchange is read only when it is a regular file (a symlink or a
+ *   FIFO put in its place is refused, not followed or waited on).
  * - BACKUP-DATA: the backup the server writes (pg_backup_create_with:
  *   BACKUP-DATA.tmp, then renamed), mode 0600; the asker moves it where it
  *   wants (a rename, or a copy synced and renamed on another file system).
@@ -43,8 +45,11 @@
  *   backup under way to finish, then removes BACKUP-SERVER.
  * - pg_backup_ask: when data_dir holds BACKUP-SERVER, asks its daemon for a
  *   backup, waits for the answer (calling progress, may be NULL, about
- *   every 5 s with the bytes written so far), moves BACKUP-DATA to out and
- *   checks it whole (pg_backup_check; info gets what it holds).
+ *   every 5 s with the bytes written so far), moves BACKUP-DATA (a regular
+ *   file, else PG_ERR_INVALID) to out.part (a rename, or a synced copy on
+ *   another file system), checks it whole (pg_backup_check; info gets what
+ *   it holds) and renames it to out: out is the old file or a checked
+ *   backup.
  *   PG_ERR_NOT_FOUND when there is no BACKUP-SERVER, or when nobody took
  *   the request within pickup_ms (the daemon is gone: a kill -9 leaves the
  *   marker; the request is withdrawn): the caller then copies the directory
