@@ -84,7 +84,7 @@ static void progress(void *ctx, uint64_t bytes) {
 static int backup_dir(const char *dir, const char *file, pg_backup_info *info, pg_diag *d) {
   int rc = pg_backup_ask(dir, file, 3000, progress, NULL, info, d);
   if (rc != PG_ERR_NOT_FOUND) return rc;
-  *d = (pg_diag){{0}};
+  pg_diag_clear(d);
   return pg_backup_create(dir, file, info, d);
 }
 

@@ -18,8 +18,10 @@
 
 #include <sodium.h>
 
+#include "p2pgrid/base/clock.h"
 #include "p2pgrid/base/dirlock.h"
 #include "p2pgrid/base/file.h"
+#include "p2pgrid/base/hex.h"
 #include "p2pgrid/base/log.h"
 
 #define PATH_CAP 4096
@@ -82,18 +84,6 @@ static int read_in(const char *dir, const char *name, uint8_t **out, size_t *n, 
   if (!rc) rc = pg_read_fd_capped(fd, p, SMALL_MAX, out, n, d);
   close(fd);
   return rc;
-}
-
-static uint64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
 }
 
 static bool is_nonce(const char *p) {
@@ -277,15 +267,15 @@ static int await_pickup(const char *dir, unsigned pickup_ms, pg_diag *d) {
   int rc = path_in(req, dir, PG_BACKUP_REQUEST_FILE, d);
   if (!rc) rc = path_in(gone, dir, PG_BACKUP_REQUEST_FILE ".withdrawn", d);
   if (rc) return rc;
-  uint64_t until = mono_ms() + pickup_ms;
+  uint64_t until = pg_monotonic_ms() + pickup_ms;
   while (exists_in(dir, PG_BACKUP_REQUEST_FILE)) {
-    if (mono_ms() >= until) {
+    if (pg_monotonic_ms() >= until) {
       if (rename(req, gone) != 0) break; /* taken meanwhile */
       unlink(gone);
       return pg_fail(d, PG_ERR_NOT_FOUND, "no daemon took the backup request in %s within %u ms",
                      dir, pickup_ms);
     }
-    sleep_ms(ASK_POLL_MS);
+    pg_sleep_ms(ASK_POLL_MS);
   }
   return PG_OK;
 }
@@ -317,7 +307,7 @@ static int await_result(const char *dir, const char *nonce, long pid, pg_backup_
                         void *ctx, int *code, char *msg, size_t cap, pg_diag *d) {
   char tmp[PATH_CAP];
   int rc = path_in(tmp, dir, PG_BACKUP_DATA_FILE ".tmp", d);
-  uint64_t next = mono_ms() + PROGRESS_MS;
+  uint64_t next = pg_monotonic_ms() + PROGRESS_MS;
   bool have = false;
   while (!rc) {
     read_result(dir, nonce, &have, code, msg, cap);
@@ -328,12 +318,12 @@ static int await_result(const char *dir, const char *nonce, long pid, pg_backup_
                   : pg_fail(d, PG_ERR_UNAVAILABLE,
                             "the daemon of %s stopped before it wrote the backup", dir);
     }
-    if (progress && mono_ms() >= next) {
+    if (progress && pg_monotonic_ms() >= next) {
       struct stat st;
       progress(ctx, stat(tmp, &st) == 0 ? (uint64_t)st.st_size : 0);
-      next = mono_ms() + PROGRESS_MS;
+      next = pg_monotonic_ms() + PROGRESS_MS;
     }
-    sleep_ms(ASK_POLL_MS * 2);
+    pg_sleep_ms(ASK_POLL_MS * 2);
   }
   return rc;
 }
@@ -394,7 +384,7 @@ int pg_backup_ask(const char *data_dir, const char *out, unsigned pickup_ms,
   char nonce[PG_BACKUP_NONCE_HEX + 1], msg[sizeof d->msg];
   uint8_t raw[PG_BACKUP_NONCE_HEX / 2];
   randombytes_buf(raw, sizeof raw);
-  for (size_t i = 0; i < sizeof raw; i++) snprintf(nonce + 2 * i, 3, "%02x", raw[i]);
+  pg_hex_encode(raw, sizeof raw, nonce);
   /* one asker at a time, from its request until it has taken the data */
   char lpath[PATH_CAP];
   pg_dirlock *lock = NULL;

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *pg_strerror(int err) {
   switch (err) {
@@ -30,10 +31,14 @@ const char *pg_strerror(int err) {
 
 int pg_fail(pg_diag *d, int err, const char *fmt, ...) {
   if (d) {
+    /* formatted aside first: an argument may be d->msg itself (a reason
+     * given more context), and vsnprintf's output may not overlap it */
+    char msg[sizeof d->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(d->msg, msg, sizeof msg);
   }
   return err;
 }

@@ -1,6 +1,6 @@
 /* The small base toolkit: strhash.h, array.h, url.h, decimal.h, the UTC
  * parsers of datetime.h, pg_read_fd_capped, pg_mkdir_p /
- * pg_mkdir_parent (file.h) and pg_db_fail (db.h). */
+ * pg_mkdir_parent (file.h), pg_db_fail (db.h) and pg_fail (err.h). */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,6 +247,25 @@ static void test_mkdir(void **state) {
   assert_int_equal(stat(deep, &st), 0);
 }
 
+/* pg_fail with its own message as an argument: context put before a
+ * reason (vsnprintf into the buffer it reads from was undefined). */
+static void test_fail_wraps_own_message(void **state) {
+  (void)state;
+  pg_diag d = {{0}};
+  assert_int_equal(pg_fail(&d, PG_ERR_IO, "cannot open %s", "x.db"), PG_ERR_IO);
+  assert_int_equal(pg_fail(&d, PG_ERR_UNAVAILABLE, "a backup of %s is under way (%s)", "dir", d.msg),
+                   PG_ERR_UNAVAILABLE);
+  assert_string_equal(d.msg, "a backup of dir is under way (cannot open x.db)");
+  char long_reason[300];
+  memset(long_reason, 'r', sizeof long_reason - 1);
+  long_reason[sizeof long_reason - 1] = '\0';
+  (void)pg_fail(&d, PG_ERR_IO, "%s", long_reason);
+  (void)pg_fail(&d, PG_ERR_IO, "ctx: %s", d.msg);
+  assert_int_equal(strlen(d.msg), sizeof d.msg - 1);
+  assert_memory_equal(d.msg, "ctx: rrrr", 9);
+  assert_int_equal(pg_fail(NULL, PG_ERR_IO, "%s", "nothing written"), PG_ERR_IO);
+}
+
 static void test_db_fail(void **state) {
   (void)state;
   sqlite3 *db = NULL;
@@ -287,7 +306,7 @@ int main(void) {
       cmocka_unit_test(test_url),       cmocka_unit_test(test_decimal),
       cmocka_unit_test(test_parse_u64), cmocka_unit_test(test_iso_utc),   cmocka_unit_test(test_date_time),
       cmocka_unit_test(test_read_fd),   cmocka_unit_test(test_mkdir),
-      cmocka_unit_test(test_db_fail),
+      cmocka_unit_test(test_db_fail),   cmocka_unit_test(test_fail_wraps_own_message),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -49,7 +49,9 @@ typedef struct pg_diag {
 } pg_diag;
 
 /* Writes a message into d (no-op when d is NULL) and returns err, so a
- * failing path can be written as: return pg_fail(d, PG_ERR_INVALID, "..."). */
+ * failing path can be written as: return pg_fail(d, PG_ERR_INVALID, "...").
+ * d->msg may be one of the arguments (context added to a reason):
+ * pg_fail(d, rc, "household %s: %s", id, d->msg). */
 int pg_fail(pg_diag *d, int err, const char *fmt, ...) PG_PRINTF(3, 4);
 
 /* Clears d (no-op when NULL). */
